@@ -1,0 +1,167 @@
+"""The application: built from a validated configuration, owns the store and the clock.
+
+The CLI, the scheduler and the demo call only this API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from . import __version__, ingest
+from .config import AppConfig
+from .fetch import Fetcher
+from .models import ChannelInfo, CycleSummary, SourceReport, SourceSpec, SourceState
+from .publish import PublishResult, feed_paths, publish_channel
+from .storage import Storage
+
+#: The channel every item goes to.
+ALL_CHANNEL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class CycleResult:
+    summary: CycleSummary
+    published: PublishResult | None  #: None when nothing changed and the feeds exist
+
+
+class App:
+    """revier-feed for one configuration; use as a context manager.
+
+    Args:
+        config: the validated configuration.
+        now: the clock (injected in tests).
+        rng: random source for schedule jitter (seeded in tests).
+        transport: an httpx transport (tests only; production uses the network).
+    """
+
+    def __init__(
+        self,
+        config: AppConfig,
+        *,
+        now: Callable[[], datetime] | None = None,
+        rng: random.Random | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self.tz = ZoneInfo(config.settings.timezone)
+        self.now = now or (lambda: datetime.now(UTC))
+        self._rng = rng or random.Random()
+        self._transport = transport
+        self._stop = threading.Event()
+        self.storage = Storage(config.storage_url)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.storage.close()
+
+    def request_stop(self) -> None:
+        """Ask a running cycle to finish the sources it started and start no more."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run_ingest(
+        self,
+        *,
+        only_due: bool = False,
+        on_start: Callable[[int], None] | None = None,
+        on_report: Callable[[SourceReport], None] | None = None,
+    ) -> CycleSummary:
+        """Collect all sources (or only the due ones) once.
+
+        Args:
+            only_due: skip sources whose next fetch time has not come (the worker's mode).
+            on_start: called with the number of sources about to be collected.
+            on_report: called with each source's report as it completes.
+        """
+        specs = list(self.config.sources)
+        if only_due:
+            due = set(self.storage.due_source_ids((s.id for s in specs), self.now()))
+            specs = [s for s in specs if s.id in due]
+        if on_start is not None:
+            on_start(len(specs))
+        started = self.now()
+        reports = asyncio.run(self._collect(specs, on_report)) if specs else []
+        return CycleSummary(reports=tuple(reports), started_at=started, finished_at=self.now())
+
+    async def _collect(
+        self, specs: list[SourceSpec], on_report: Callable[[SourceReport], None] | None
+    ) -> list[SourceReport]:
+        settings = self.config.fetch_settings(__version__)
+        async with Fetcher(settings, transport=self._transport) as fetcher:
+            ctx = ingest.IngestContext(
+                fetcher=fetcher,
+                storage=self.storage,
+                tz=self.tz,
+                max_backoff=self.config.settings.worker.max_backoff,
+                now=self.now,
+                rng=self._rng,
+                should_stop=self._stop.is_set,
+            )
+            return await ingest.collect(specs, ctx, on_report)
+
+    def all_channel(self) -> ChannelInfo:
+        """The channel with every item of every configured source."""
+        site = self.config.settings.site
+        return ChannelInfo(
+            id=ALL_CHANNEL,
+            title=site.title,
+            description=site.description,
+            language=site.language,
+            public_base_url=site.public_base_url,
+            site_url=site.public_base_url,
+            source_names={s.id: s.name for s in self.config.sources},
+            source_urls={s.id: s.url for s in self.config.sources},
+        )
+
+    def publish(self) -> PublishResult:
+        """Write the feeds; files whose content did not change are left untouched."""
+        items = self.storage.recent_items(
+            (s.id for s in self.config.sources), self.config.settings.output.max_items
+        )
+        return publish_channel(self.config.output_dir, self.all_channel(), items, self.tz)
+
+    def run_cycle(
+        self,
+        *,
+        only_due: bool = False,
+        on_start: Callable[[int], None] | None = None,
+        on_report: Callable[[SourceReport], None] | None = None,
+    ) -> CycleResult:
+        """Collect, then publish if anything changed (or the feeds do not exist yet)."""
+        summary = self.run_ingest(only_due=only_due, on_start=on_start, on_report=on_report)
+        published = None
+        if summary.new or summary.updated or not self._feeds_exist():
+            published = self.publish()
+        return CycleResult(summary=summary, published=published)
+
+    def _feeds_exist(self) -> bool:
+        paths = feed_paths(ALL_CHANNEL).values()
+        return all((self.config.output_dir / p).exists() for p in paths)
+
+    def source_overview(self) -> list[tuple[SourceSpec, SourceState | None]]:
+        """Each configured source with its stored state (None if never fetched)."""
+        states = self.storage.source_states(s.id for s in self.config.sources)
+        return [(spec, states.get(spec.id)) for spec in self.config.sources]

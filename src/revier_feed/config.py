@@ -1,0 +1,644 @@
+"""Load the YAML configuration folder into validated, typed settings.
+
+The folder holds one file per concern: ``settings.yaml`` and ``sources.yaml`` (required),
+``tags.yaml``, ``channels.yaml`` and ``partners.yaml`` (optional). Every problem found in any of
+them is reported at once, each with file, line, key path and a hint, as one
+:class:`~revier_feed.exceptions.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .exceptions import ConfigError, ConfigIssue
+from .models import FetchSettings, HtmlSelectors, SourceKind, SourceSpec
+
+CONFIG_FILES = ("settings.yaml", "sources.yaml", "tags.yaml", "channels.yaml", "partners.yaml")
+REQUIRED_FILES = ("settings.yaml", "sources.yaml")
+
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)", re.IGNORECASE)
+_DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+
+
+def parse_duration(value: object) -> timedelta:
+    """Read ``30s``, ``15m``, ``2h``, ``1d``, ``1w``, combinations like ``1h30m``, or seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30m, 2h or 1d")
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise ValueError("a duration must be positive")
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        parts = list(_DURATION_RE.finditer(text))
+        if parts and "".join(p.group(0) for p in parts) == text:
+            seconds = sum(float(p.group(1)) * _DURATION_UNITS[p.group(2).lower()] for p in parts)
+            if seconds > 0:
+                return timedelta(seconds=seconds)
+    raise ValueError(f"{value!r} is not a duration; write it like 30s, 15m, 2h, 1d or 1h30m")
+
+
+def parse_size(value: object) -> int:
+    """Read ``10MB``, ``512KiB`` or a plain number of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and (m := _SIZE_RE.match(value)):
+        return int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
+    raise ValueError(f"{value!r} is not a size; write it like 10MB, 512KB or 1048576")
+
+
+def _check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an absolute http(s) URL")
+    return value
+
+
+def _check_id(value: str) -> str:
+    if not _ID_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid id; use lower-case letters, digits, '-' and '_'"
+        )
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+ByteSize = Annotated[int, BeforeValidator(parse_size)]
+Url = Annotated[str, BeforeValidator(lambda v: _check_url(v) if isinstance(v, str) else v)]
+Id = Annotated[str, BeforeValidator(lambda v: _check_id(v) if isinstance(v, str) else v)]
+
+
+class _Model(BaseModel):
+    # Unknown keys are errors: a typo such as "intervall" must not pass silently.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- settings.yaml -------------------------------------------------------------------------
+
+
+class SiteSettings(_Model):
+    title: str = "Revier-News"
+    description: str = "Nachrichten aus der Region"
+    #: Where the published files are reachable; feeds need it for their self links.
+    public_base_url: Url = "http://localhost:8000/"
+    language: str = "de"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _slash(cls, v: str) -> str:
+        return v if v.endswith("/") else v + "/"
+
+
+class StorageSettings(_Model):
+    #: SQLite file, relative to the configuration folder.
+    path: str = "../var/revier-feed.sqlite3"
+    #: A SQLAlchemy database URL; overrides ``path`` when set.
+    url: str | None = None
+
+
+class OutputSettings(_Model):
+    #: Folder the feeds are written to, relative to the configuration folder.
+    dir: str = "../var/output"
+    max_items: int = Field(default=100, ge=1, le=10000)
+
+
+class FetchSettingsModel(_Model):
+    user_agent: str = "revier-feed/{version} (+{contact_url})"
+    contact_url: str = "https://github.com/revier-feed/revier-feed"
+    timeout: Duration = timedelta(seconds=30)
+    connect_timeout: Duration = timedelta(seconds=10)
+    max_concurrency: int = Field(default=16, ge=1, le=256)
+    max_per_host: int = Field(default=2, ge=1, le=32)
+    max_body_size: ByteSize = 10 * 1000**2
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    default_interval: Duration = timedelta(hours=1)
+
+
+class WorkerSettings(_Model):
+    #: How often the worker asks the store which sources are due.
+    tick: Duration = timedelta(minutes=1)
+    #: Upper bound of the backoff of a failing source.
+    max_backoff: Duration = timedelta(days=1)
+
+
+class Settings(_Model):
+    site: SiteSettings = SiteSettings()
+    storage: StorageSettings = StorageSettings()
+    output: OutputSettings = OutputSettings()
+    fetch: FetchSettingsModel = FetchSettingsModel()
+    worker: WorkerSettings = WorkerSettings()
+    timezone: str = "Europe/Berlin"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {v!r}; use an IANA name like Europe/Berlin"
+            ) from None
+        return v
+
+
+# --- sources.yaml --------------------------------------------------------------------------
+
+
+class HtmlSelectorsModel(_Model):
+    item: str
+    title: str
+    link: str | None = None
+    date: str | None = None
+    teaser: str | None = None
+    image: str | None = None
+
+
+class SourceModel(_Model):
+    id: Id
+    name: str
+    kind: Literal["feed", "html"] = "feed"
+    url: Url
+    enabled: bool = True
+    interval: Duration | None = None
+    priority: int = 0
+    tags: list[Id] = []
+    district: str | None = None
+    html: HtmlSelectorsModel | None = None
+
+    @model_validator(mode="after")
+    def _selectors_match_kind(self) -> Self:
+        if self.kind == "html" and self.html is None:
+            raise ValueError("an html source needs an 'html:' block with at least item and title")
+        if self.kind == "feed" and self.html is not None:
+            raise ValueError("'html:' selectors only apply to kind: html")
+        return self
+
+
+class SourcesFile(_Model):
+    sources: list[SourceModel]
+
+
+# --- tags.yaml, channels.yaml, partners.yaml ----------------------------------------------
+
+
+class TagRule(_Model):
+    id: Id
+    label: str
+    any: list[str] = []
+    all: list[str] = []
+    none: list[str] = []
+    fields: list[Literal["title", "teaser", "content"]] = ["title", "teaser", "content"]
+
+
+class TagsFile(_Model):
+    tags: list[TagRule] = []
+
+
+class Filter(_Model):
+    tags: list[str] = []  #: any of these
+    all_tags: list[str] = []
+    districts: list[str] = []
+    sources: list[str] = []
+    exclude_tags: list[str] = []
+
+
+class ChannelModel(_Model):
+    id: Id
+    title: str
+    description: str = ""
+    filter: Filter = Filter()
+    limit: int = Field(default=50, ge=1, le=1000)
+    language: str = "de"
+
+
+class ChannelsFile(_Model):
+    channels: list[ChannelModel] = []
+
+
+class PartnerModel(_Model):
+    id: Id
+    name: str
+    addresses: list[str] = Field(min_length=1)
+    filter: Filter = Filter()
+    active: bool = True
+
+    @field_validator("addresses")
+    @classmethod
+    def _emails(cls, v: list[str]) -> list[str]:
+        for address in v:
+            if not _EMAIL_RE.match(address):
+                raise ValueError(f"{address!r} is not an email address")
+        return v
+
+
+class PartnersFile(_Model):
+    partners: list[PartnerModel] = []
+
+
+_FILE_MODELS: dict[str, type[_Model]] = {
+    "settings.yaml": Settings,
+    "sources.yaml": SourcesFile,
+    "tags.yaml": TagsFile,
+    "channels.yaml": ChannelsFile,
+    "partners.yaml": PartnersFile,
+}
+
+
+# --- the loaded configuration --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    """The whole validated configuration; paths are already resolved."""
+
+    config_dir: Path
+    settings: Settings
+    sources: tuple[SourceSpec, ...]  #: enabled sources only
+    disabled_sources: tuple[str, ...]
+    tags: tuple[TagRule, ...]
+    channels: tuple[ChannelModel, ...]
+    partners: tuple[PartnerModel, ...]
+
+    @property
+    def storage_url(self) -> str:
+        """SQLAlchemy URL of the store."""
+        if self.settings.storage.url:
+            return self.settings.storage.url
+        return f"sqlite:///{self.resolve(self.settings.storage.path)}"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.resolve(self.settings.output.dir)
+
+    def resolve(self, path: str) -> Path:
+        """A path from the configuration, relative to the configuration folder."""
+        return (self.config_dir / path).resolve()
+
+    def fetch_settings(self, version: str) -> FetchSettings:
+        """HTTP settings with the User-Agent template filled in."""
+        f = self.settings.fetch
+        return FetchSettings(
+            user_agent=f.user_agent.format(version=version, contact_url=f.contact_url),
+            timeout=f.timeout.total_seconds(),
+            connect_timeout=f.connect_timeout.total_seconds(),
+            max_concurrency=f.max_concurrency,
+            max_per_host=f.max_per_host,
+            max_body_bytes=f.max_body_size,
+            max_redirects=f.max_redirects,
+        )
+
+
+def load_config(config_dir: str | Path) -> AppConfig:
+    """Read and validate every configuration file in ``config_dir``.
+
+    Raises:
+        ConfigError: with every problem found, each naming file, line and key.
+    """
+    folder = Path(config_dir)
+    issues: list[ConfigIssue] = []
+    if not folder.is_dir():
+        raise ConfigError(
+            [ConfigIssue(str(folder), None, "", "is not a folder", "pass --config DIR")]
+        )
+    loaded: dict[str, tuple[Any, _Lines]] = {}
+    for name in CONFIG_FILES:
+        path = folder / name
+        if not path.exists():
+            if name in REQUIRED_FILES:
+                issues.append(
+                    ConfigIssue(
+                        str(path), None, "", "file is missing", f"every configuration needs {name}"
+                    )
+                )
+            continue
+        try:
+            data, lines = _load_yaml(path)
+        except _YamlProblems as e:
+            issues.extend(e.issues)
+            continue
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            issues.append(ConfigIssue(str(path), 1, "", "the file must hold a mapping of keys"))
+            continue
+        loaded[name] = (data, lines)
+
+    validated: dict[str, Any] = {}
+    for name, (data, lines) in loaded.items():
+        model = _FILE_MODELS[name]
+        try:
+            validated[name] = model.model_validate(data)
+        except ValidationError as e:
+            issues.extend(_issues_from_validation(e, folder / name, lines, model))
+
+    if not issues:
+        issues.extend(_cross_check(folder, validated, loaded))
+    if issues:
+        raise ConfigError(issues)
+
+    settings: Settings = validated["settings.yaml"]
+    sources_file: SourcesFile = validated["sources.yaml"]
+    tags_file: TagsFile = validated.get("tags.yaml", TagsFile())
+    channels_file: ChannelsFile = validated.get("channels.yaml", ChannelsFile())
+    partners_file: PartnersFile = validated.get("partners.yaml", PartnersFile())
+    default_interval = settings.fetch.default_interval
+    return AppConfig(
+        config_dir=folder.resolve(),
+        settings=settings,
+        sources=tuple(
+            _source_spec(s, default_interval) for s in sources_file.sources if s.enabled
+        ),
+        disabled_sources=tuple(s.id for s in sources_file.sources if not s.enabled),
+        tags=tuple(tags_file.tags),
+        channels=tuple(channels_file.channels),
+        partners=tuple(partners_file.partners),
+    )
+
+
+def _source_spec(model: SourceModel, default_interval: timedelta) -> SourceSpec:
+    selectors = None
+    if model.html is not None:
+        selectors = HtmlSelectors(**model.html.model_dump())
+    return SourceSpec(
+        id=model.id,
+        name=model.name,
+        kind=SourceKind(model.kind),
+        url=model.url,
+        interval=model.interval or default_interval,
+        priority=model.priority,
+        tags=tuple(model.tags),
+        district=model.district,
+        selectors=selectors,
+    )
+
+
+# --- cross-file checks ---------------------------------------------------------------------
+
+
+def _cross_check(
+    folder: Path, validated: dict[str, Any], loaded: dict[str, tuple[Any, _Lines]]
+) -> Iterator[ConfigIssue]:
+    sources: list[SourceModel] = validated["sources.yaml"].sources
+    source_ids = [s.id for s in sources]
+    yield from _duplicates(folder / "sources.yaml", "sources", source_ids, loaded)
+    tags_file: TagsFile | None = validated.get("tags.yaml")
+    tag_ids = [t.id for t in tags_file.tags] if tags_file else []
+    if tags_file:
+        yield from _duplicates(folder / "tags.yaml", "tags", tag_ids, loaded)
+    known_tags = set(tag_ids) | {tag for s in sources for tag in s.tags}
+
+    for file_name, list_key in (("channels.yaml", "channels"), ("partners.yaml", "partners")):
+        if file_name not in validated:
+            continue
+        entries = getattr(validated[file_name], list_key)
+        path = folder / file_name
+        _, lines = loaded[file_name]
+        yield from _duplicates(path, list_key, [e.id for e in entries], loaded)
+        for i, entry in enumerate(entries):
+            checks = (
+                ("sources", entry.filter.sources, set(source_ids), "source"),
+                ("tags", entry.filter.tags, known_tags, "tag"),
+                ("all_tags", entry.filter.all_tags, known_tags, "tag"),
+                ("exclude_tags", entry.filter.exclude_tags, known_tags, "tag"),
+            )
+            for key, values, known, what in checks:
+                for j, value in enumerate(values):
+                    if value not in known:
+                        loc = (list_key, i, "filter", key, j)
+                        yield ConfigIssue(
+                            str(path),
+                            lines.line_of(loc),
+                            _dotted(loc),
+                            f"unknown {what} {value!r}",
+                            _did_you_mean(value, known),
+                        )
+
+
+def _duplicates(
+    path: Path, list_key: str, ids: list[str], loaded: dict[str, tuple[Any, _Lines]]
+) -> Iterator[ConfigIssue]:
+    seen: set[str] = set()
+    _, lines = loaded[path.name]
+    for i, value in enumerate(ids):
+        if value in seen:
+            loc = (list_key, i, "id")
+            yield ConfigIssue(
+                str(path),
+                lines.line_of(loc),
+                _dotted(loc),
+                f"duplicate id {value!r}",
+                "ids must be unique in a file",
+            )
+        seen.add(value)
+
+
+# --- YAML with line numbers ----------------------------------------------------------------
+
+Loc = tuple[str | int, ...]
+
+
+class _Lines:
+    """Maps key paths such as ("sources", 2, "interval") to 1-based line numbers."""
+
+    def __init__(self) -> None:
+        self._lines: dict[Loc, int] = {}
+
+    def set(self, loc: Loc, line: int) -> None:
+        self._lines[loc] = line
+
+    def line_of(self, loc: Sequence[str | int]) -> int | None:
+        """The line of ``loc``, or of its nearest ancestor that is in the file."""
+        key = tuple(loc)
+        while key:
+            if key in self._lines:
+                return self._lines[key]
+            key = key[:-1]
+        return self._lines.get((), None)
+
+
+class _YamlProblems(Exception):
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+
+
+def _load_yaml(path: Path) -> tuple[Any, _Lines]:
+    lines = _Lines()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise _YamlProblems(
+            [ConfigIssue(str(path), None, "", f"not UTF-8 text ({e.reason})", "save as UTF-8")]
+        ) from e
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else None
+        problem = " ".join(filter(None, [e.context, e.problem]))
+        raise _YamlProblems(
+            [
+                ConfigIssue(
+                    str(path),
+                    line,
+                    "",
+                    f"YAML syntax error: {problem}",
+                    "check indentation, colons and quotes around this line",
+                )
+            ]
+        ) from e
+    if node is None:
+        return None, lines
+    problems: list[ConfigIssue] = []
+    data = _construct(node, (), lines, path, problems)
+    if problems:
+        raise _YamlProblems(problems)
+    return data, lines
+
+
+def _construct(
+    node: yaml.Node, loc: Loc, lines: _Lines, path: Path, problems: list[ConfigIssue]
+) -> Any:
+    lines.set(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = (
+                yaml.SafeLoader(key_node.value).construct_object(key_node)
+                if not isinstance(key_node, yaml.ScalarNode)
+                else key_node.value
+            )
+            if key == "<<":
+                problems.append(
+                    ConfigIssue(
+                        str(path),
+                        key_node.start_mark.line + 1,
+                        _dotted(loc),
+                        "YAML merge keys are not supported",
+                        "write the keys out",
+                    )
+                )
+                continue
+            if key in result:
+                problems.append(
+                    ConfigIssue(
+                        str(path),
+                        key_node.start_mark.line + 1,
+                        _dotted((*loc, key)),
+                        "key appears twice",
+                        "remove one of them",
+                    )
+                )
+            child = (*loc, key)
+            result[key] = _construct(value_node, child, lines, path, problems)
+            lines.set(child, key_node.start_mark.line + 1)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(item, (*loc, i), lines, path, problems) for i, item in enumerate(node.value)
+        ]
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node)
+    finally:
+        loader.dispose()
+
+
+# --- pydantic errors -> issues -------------------------------------------------------------
+
+
+def _issues_from_validation(
+    error: ValidationError, path: Path, lines: _Lines, root: type[BaseModel]
+) -> Iterator[ConfigIssue]:
+    for err in error.errors(include_url=False):
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        message = err["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        hint = ""
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(root, loc[:-1])
+            message = f"unknown key {loc[-1]!r}"
+            hint = _did_you_mean(str(loc[-1]), allowed)
+            if allowed:
+                hint = (hint + "; " if hint else "") + "allowed keys: " + ", ".join(allowed)
+        elif kind == "missing":
+            message = f"required key {loc[-1]!r} is missing"
+            hint = f"add '{loc[-1]}:'"
+        elif kind == "literal_error" or kind.endswith(("_type", "_parsing")):
+            hint = f"got {err.get('input')!r}"
+        yield ConfigIssue(str(path), lines.line_of(loc), _dotted(loc), message, hint)
+
+
+def _allowed_keys(root: type[BaseModel], loc: Loc) -> list[str]:
+    """Field names of the model found at ``loc`` (walking lists and optionals)."""
+    current: Any = root
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            args = typing.get_args(current)
+            current = args[0] if args else None
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part)
+            current = field.annotation if field else None
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(tp: Any) -> Any:
+    """``X | None`` -> ``X``; other types unchanged."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else tp
+    return tp
+
+
+def _did_you_mean(value: str, known: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

@@ -1,0 +1,40 @@
+"""The bundled sample region: local websites plus a configuration that points at them.
+
+``revier-feed demo`` starts :class:`~revier_feed.demo.server.SampleRegion`, writes the
+configuration from the templates in ``demo/config`` (``{{BASE}}`` becomes the server's
+address) and runs one cycle on it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from .server import BASE_TOKEN, SampleRegion
+
+__all__ = ["SampleRegion", "prepare_demo"]
+
+CONFIG_TEMPLATES = resources.files("revier_feed.demo") / "config"
+#: What the demo writes into its output folder; only these are removed on a new run.
+DEMO_PARTS = ("config", "state", "feeds")
+
+
+def prepare_demo(output_dir: Path, base_url: str) -> Path:
+    """Reset the demo folder and write a configuration for sample sites at ``base_url``.
+
+    Returns:
+        The configuration folder.
+    """
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for part in DEMO_PARTS:
+        target = output_dir / part
+        if target.is_dir():
+            shutil.rmtree(target)
+    config_dir = output_dir / "config"
+    config_dir.mkdir()
+    for template in CONFIG_TEMPLATES.iterdir():
+        if template.name.endswith(".yaml"):
+            text = template.read_bytes().replace(BASE_TOKEN, base_url.encode())
+            (config_dir / template.name).write_bytes(text)
+    return config_dir

@@ -1,0 +1,150 @@
+"""The exception tree of revier-feed: every error the package raises on purpose.
+
+Hierarchy::
+
+    RevierError
+    ├── ConfigError (ValueError)        a configuration file is missing, malformed or invalid
+    ├── SourceError                     something went wrong with one source; carries source_id
+    │   ├── FetchError                  the source could not be retrieved (has a ``kind``)
+    │   └── ParseError                  what was retrieved could not be turned into items
+    ├── StorageError                    the store failed (locked, corrupt, newer than this code)
+    │   └── SchemaVersionError          the store was written by a newer revier-feed
+    └── PublishError                    an output file could not be written
+
+Errors about one source are returned as *values* by the ingest pipeline so that one bad
+source never stops the others; any exception outside this tree is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+
+class RevierError(Exception):
+    """Base of every error revier-feed raises on purpose."""
+
+    _default_message: str = ""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self._default_message)
+
+    @property
+    def message(self) -> str:
+        """The message without the cause appended."""
+        return str(self.args[0]) if self.args else ""
+
+    def __str__(self) -> str:
+        text = self.message
+        cause = self.__cause__
+        if cause is not None:
+            cause_text = f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
+            text = f"{text}: {cause_text}" if text else cause_text
+        return text
+
+
+class ConfigIssue:
+    """One problem found in a configuration file, with where it is and what to do."""
+
+    __slots__ = ("file", "hint", "key", "line", "message")
+
+    def __init__(
+        self, file: str, line: int | None, key: str, message: str, hint: str = ""
+    ) -> None:
+        #: The configuration file the problem is in.
+        self.file = file
+        #: 1-based line number, or None when the file itself is the problem.
+        self.line = line
+        #: Dotted key path such as ``sources[2].interval``; empty for the whole file.
+        self.key = key
+        self.message = message
+        #: What the admin can do about it.
+        self.hint = hint
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        key = f" {self.key}:" if self.key else ""
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        return f"{where}:{key} {self.message}{hint}"
+
+    def __repr__(self) -> str:
+        return f"ConfigIssue({str(self)!r})"
+
+
+class ConfigError(RevierError, ValueError):
+    """The configuration is invalid; ``issues`` lists every problem found."""
+
+    _default_message = "invalid configuration"
+
+    def __init__(self, issues: list[ConfigIssue], message: str = "") -> None:
+        self.issues = list(issues)
+        summary = message or (
+            f"{len(self.issues)} problem(s) in the configuration"
+            if self.issues
+            else self._default_message
+        )
+        super().__init__(summary)
+
+    def __str__(self) -> str:
+        lines = [super().__str__()]
+        lines.extend(f"  {issue}" for issue in self.issues)
+        return "\n".join(lines)
+
+
+class SourceError(RevierError):
+    """An error about one source; ``source_id`` says which."""
+
+    def __init__(self, source_id: str, /, message: str = "") -> None:
+        self.source_id = source_id
+        super().__init__(message)
+
+
+class FetchError(SourceError):
+    """The source could not be retrieved.
+
+    ``kind`` is one of a small fixed set (see :class:`revier_feed.models.ErrorKind`) so that
+    the CLI, the store and later the admin digest can group failures.
+    """
+
+    _default_message = "could not fetch the source"
+
+    def __init__(
+        self,
+        source_id: str,
+        url: str,
+        /,
+        kind: str,
+        message: str = "",
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.url = url
+        self.kind = kind
+        self.status_code = status_code
+        #: Seconds the server asked us to wait (from Retry-After), if it did.
+        self.retry_after = retry_after
+        super().__init__(source_id, message)
+
+
+class ParseError(SourceError):
+    """The fetched document could not be turned into items."""
+
+    _default_message = "could not parse the source"
+
+    def __init__(self, source_id: str, /, kind: str = "parse", message: str = "") -> None:
+        self.kind = kind
+        super().__init__(source_id, message)
+
+
+class StorageError(RevierError):
+    """The store failed; nothing was half-written (each write is one transaction)."""
+
+    _default_message = "storage error"
+
+
+class SchemaVersionError(StorageError):
+    """The store was created by a newer revier-feed than the one running."""
+
+
+class PublishError(RevierError):
+    """An output file could not be written; the previous version is left in place."""
+
+    _default_message = "could not publish"

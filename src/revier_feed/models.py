@@ -1,0 +1,263 @@
+"""Plain, frozen data types that cross stage boundaries; no I/O, no third-party imports.
+
+The pipeline passes them in this order::
+
+    SourceSpec (config) + SourceState (store)
+      -> FetchResult | NotModified        fetch
+      -> ParsedDocument[RawItem]          parse
+      -> Item                             normalize
+      -> ItemDecision                     dedup
+      -> SourceReport                     ingest, one per source and cycle
+    StoredItem (store) -> feed files      publish
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+class SourceKind(enum.StrEnum):
+    """How a source is read."""
+
+    FEED = "feed"  #: RSS, Atom (anything feedparser reads)
+    HTML = "html"  #: a news listing page scraped with CSS selectors
+
+
+class ErrorKind(enum.StrEnum):
+    """The fixed set of reasons a source can fail; stored, counted and shown to admins."""
+
+    TIMEOUT = "timeout"
+    DNS = "dns"
+    CONNECT = "connect"
+    TLS = "tls"
+    REDIRECT = "redirect"  #: too many redirects or a redirect loop
+    HTTP_4XX = "http_4xx"
+    HTTP_429 = "http_429"
+    HTTP_5XX = "http_5xx"
+    GONE = "gone"  #: HTTP 410: the publisher removed the feed for good
+    TOO_LARGE = "too_large"
+    EMPTY = "empty"  #: an empty body, or a listing whose item selector matched nothing
+    NOT_A_FEED = "not_a_feed"  #: e.g. an HTML error page where a feed was expected
+    PARSE = "parse"
+
+
+class SourceStatus(enum.StrEnum):
+    """Health of a source as the store knows it."""
+
+    NEW = "new"  #: never fetched yet
+    OK = "ok"
+    FAILING = "failing"
+    EMPTY = "empty"
+    GONE = "gone"
+
+
+@dataclass(frozen=True, slots=True)
+class HtmlSelectors:
+    """CSS selectors for an ``html`` source; ``sel@attr`` takes an attribute instead of text."""
+
+    item: str  #: each match is one news item
+    title: str
+    link: str | None = None  #: default: the first ``a[href]`` in the title, then in the item
+    date: str | None = None
+    teaser: str | None = None
+    image: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """One source as the admin configured it."""
+
+    id: str
+    name: str
+    kind: SourceKind
+    url: str
+    interval: timedelta  #: how often to fetch when all is well
+    priority: int = 0  #: higher wins when several sources report one story
+    tags: tuple[str, ...] = ()  #: tags every item of this source gets
+    district: str | None = None  #: district the source belongs to, if any
+    selectors: HtmlSelectors | None = None  #: required for ``html`` sources
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    """How to talk HTTP; the same for every source."""
+
+    user_agent: str
+    timeout: float  #: seconds, per request in total
+    connect_timeout: float
+    max_concurrency: int
+    max_per_host: int
+    max_body_bytes: int  #: after decompression, so a gzip bomb is cut
+    max_redirects: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the store remembers about a source between cycles."""
+
+    source_id: str
+    status: SourceStatus = SourceStatus.NEW
+    etag: str | None = None
+    last_modified: str | None = None
+    error_count: int = 0  #: consecutive failed cycles
+    last_error_kind: str | None = None
+    last_error: str | None = None  #: one human-readable line
+    http_status: int | None = None
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    next_fetch_at: datetime | None = None
+    items_last_fetch: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A successful HTTP response with its body."""
+
+    url: str  #: final URL after redirects; relative links resolve against it
+    status_code: int
+    headers: Mapping[str, str]  #: lower-case names
+    content: bytes
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotModified:
+    """The server answered 304: nothing to parse, nothing to write."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RawItem:
+    """One item as the parser found it, before cleaning; text may still hold HTML."""
+
+    title: str
+    link: str | None  #: absolute, as published (may carry tracking parameters)
+    guid: str | None = None  #: the publisher's id (RSS guid, Atom id), if any
+    summary_html: str = ""
+    content_html: str = ""
+    author: str | None = None
+    published: datetime | None = None  #: aware, if the parser could read a date
+    published_text: str | None = None  #: the date as written, for error messages
+    updated: datetime | None = None
+    categories: tuple[str, ...] = ()
+    image: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    """What one fetched document yielded: items plus per-item problems that were skipped."""
+
+    items: tuple[RawItem, ...]
+    warnings: tuple[str, ...] = ()
+    title: str | None = None  #: the document's own title, if it has one
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A normalized item: clean URL, UTC dates, sanitized HTML, plain text, fingerprint."""
+
+    source_id: str
+    key: str  #: identity within the source: guid, else clean link, else a text hash
+    url: str | None  #: tracking parameters removed
+    title: str  #: plain text
+    summary_html: str  #: sanitized HTML
+    summary_text: str  #: plain text of the summary
+    content_html: str  #: sanitized HTML, may be empty
+    author: str | None
+    published_at: datetime  #: aware UTC; the first-seen time when the source gave none
+    date_estimated: bool  #: True when published_at is not the source's own date
+    updated_at: datetime | None
+    categories: tuple[str, ...]
+    tags: frozenset[str]
+    image: str | None
+    #: Versioned hash of the fields a reader sees; a change means "updated".
+    fingerprint: str
+
+
+class ItemDecision(enum.StrEnum):
+    """What to do with a normalized item, decided purely from what the store knows."""
+
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """A failure as stored and shown: kind from :class:`ErrorKind` plus one line of text."""
+
+    kind: str
+    message: str
+    status_code: int | None = None
+    retry_after: float | None = None
+
+
+class ReportStatus(enum.StrEnum):
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    """The outcome of one source in one cycle."""
+
+    source_id: str
+    status: ReportStatus
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error: ErrorInfo | None = None
+    warnings: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CycleSummary:
+    """All reports of one collection cycle."""
+
+    reports: tuple[SourceReport, ...]
+    started_at: datetime
+    finished_at: datetime
+
+    @property
+    def new(self) -> int:
+        return sum(r.new for r in self.reports)
+
+    @property
+    def updated(self) -> int:
+        return sum(r.updated for r in self.reports)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.reports if r.status is ReportStatus.ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An item as read back from the store, for publishing."""
+
+    id: int
+    item: Item
+    first_seen_at: datetime
+    last_changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    """Metadata of one published feed."""
+
+    id: str
+    title: str
+    description: str
+    language: str
+    public_base_url: str  #: absolute, ends with "/"
+    site_url: str  #: the human-readable page the feed belongs to
+    source_names: Mapping[str, str] = field(default_factory=dict)  #: source id -> name
+    source_urls: Mapping[str, str] = field(default_factory=dict)  #: source id -> its URL

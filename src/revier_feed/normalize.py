@@ -1,0 +1,249 @@
+"""RawItem -> Item: clean URLs, UTC dates, plain-text titles, sanitized HTML, a fingerprint.
+
+Pure: no network, no store, no clock (``now`` is a parameter). Sanitizing is the last step,
+after every rewrite, so nothing added later can bypass it (as in miniflux's processor).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import nh3
+
+from .models import Item, RawItem, SourceSpec
+
+#: Bump when the fingerprint's inputs change; old fingerprints then read as "changed" once.
+FINGERPRINT_VERSION = 1
+
+_TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "piwik_", "_hs")
+_TRACKING_NAMES = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "wt_mc",
+        "wt.mc_id",
+        "ref_src",
+        "s_cid",
+        "sc_cid",
+        "oly_enc_id",
+    }
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "dd",
+        "del",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "small",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "time",
+        "tr",
+        "u",
+        "ul",
+    }
+)
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "hreflang"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "time": {"datetime"},
+    "abbr": {"title"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+}
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
+_PIXEL = re.compile(r"<img\b[^>]*\b(?:width|height)=\"[01](?:px)?\"[^>]*>", re.IGNORECASE)
+_BLOCK_BOUNDARY = re.compile(r"<(?=/?(?:p|div|br|li|h[1-6]|tr|td|th|blockquote|dd|dt)\b)", re.I)
+_SPACE = re.compile(r"\s+")
+# Characters XML 1.0 forbids; one of them in a title would make every published feed invalid.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_NO_TITLE = "(ohne Titel)"
+#: A date further ahead than this is a site's error, not a scheduled publication.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
+    """The cleaned, sanitized form of ``raw`` from source ``spec``.
+
+    Args:
+        raw: the item as parsed.
+        spec: the source it came from (default tags, district).
+        now: first-seen time; stands in for a missing or implausible date.
+    """
+    url = clean_url(raw.link) if raw.link else None
+    summary_html = sanitize_html(raw.summary_html, base_url=url)
+    content_html = sanitize_html(raw.content_html, base_url=url)
+    summary_text = html_to_text(summary_html)
+    if not summary_text and content_html:
+        summary_text = shorten(html_to_text(content_html), 400)
+    title = html_to_text(raw.title) or shorten(summary_text, 80) or _NO_TITLE
+
+    published, estimated = _plausible(raw.published, now)
+    updated = raw.updated if raw.updated and raw.updated <= now + FUTURE_TOLERANCE else None
+    item_key = _key(raw, url, title, summary_text)
+    tags = frozenset(spec.tags)
+    return Item(
+        source_id=spec.id,
+        key=item_key,
+        url=url,
+        title=title,
+        summary_html=summary_html,
+        summary_text=summary_text,
+        content_html=content_html,
+        author=html_to_text(raw.author) if raw.author else None,
+        published_at=published,
+        date_estimated=estimated,
+        updated_at=updated,
+        categories=tuple(dict.fromkeys(c for c in map(html_to_text, raw.categories) if c)),
+        tags=tags,
+        image=clean_url(raw.image) if raw.image else None,
+        fingerprint=fingerprint(
+            title=title,
+            url=url,
+            summary=summary_text,
+            content=html_to_text(content_html),
+            published=None if estimated else published.isoformat(),
+        ),
+    )
+
+
+def clean_url(url: str) -> str:
+    """``url`` with lower-case scheme and host, no default port, no tracking parameters."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        return url.strip()
+    host = (parts.hostname or "").lower()
+    if parts.port and parts.port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{parts.port}"
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
+    ]
+    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), parts.fragment))
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
+
+
+def sanitize_html(fragment: str, base_url: str | None = None) -> str:
+    """Allow-listed HTML: no scripts, styles, event handlers, ``javascript:`` URLs or pixels.
+
+    Relative links and images are made absolute against ``base_url``.
+    """
+    if not fragment or not fragment.strip():
+        return ""
+    fragment = _CONTROL.sub("", fragment)
+
+    def absolute(element: str, attribute: str, value: str) -> str | None:
+        if attribute in _URL_ATTRIBUTES:
+            return urljoin(base_url, value) if base_url else value
+        return value
+
+    cleaned = nh3.clean(
+        fragment,
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+        attribute_filter=absolute,
+        strip_comments=True,
+    )
+    # nh3 output has normalized, double-quoted attributes, so this match is reliable;
+    # removing a whole element cannot make sanitized HTML unsafe.
+    return _PIXEL.sub("", cleaned).strip()
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment, whitespace collapsed, entities decoded."""
+    if not fragment:
+        return ""
+    fragment = _CONTROL.sub("", fragment)
+    if "<" not in fragment and "&" not in fragment:
+        return _SPACE.sub(" ", fragment).strip()
+    spaced = _BLOCK_BOUNDARY.sub(" <", fragment)
+    text = html.unescape(nh3.clean(spaced, tags=set()))
+    return _SPACE.sub(" ", text).strip()
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:.-– ")
+    return cut + "…"
+
+
+def fingerprint(**fields: str | None) -> str:
+    """Versioned hash of what a reader sees; empty fields are left out so adding one later
+    does not change the fingerprints of items that don't have it."""
+    present = {k: v for k, v in sorted(fields.items()) if v}
+    digest = hashlib.sha256(json.dumps(present, ensure_ascii=False).encode()).hexdigest()
+    return f"{FINGERPRINT_VERSION}:{digest[:40]}"
+
+
+def _plausible(value: datetime | None, now: datetime) -> tuple[datetime, bool]:
+    if value is None or value > now + FUTURE_TOLERANCE:
+        return now, True
+    return value, False
+
+
+def _key(raw: RawItem, url: str | None, title: str, summary: str) -> str:
+    if raw.guid and raw.guid.strip():
+        return raw.guid.strip()
+    if url:
+        return url
+    digest = hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()[:24]
+    return f"text:{digest}"

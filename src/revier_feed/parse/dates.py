@@ -1,0 +1,190 @@
+"""Read publication dates as German (and international) websites write them.
+
+Handles ISO 8601, RFC 822 (with or without zone), ``10.06.2021``, ``10.6.21``,
+``10. Juni 2021``, ``Do., 10. Juni 2021, 14:30 Uhr``, ``Juni 2021``, ``heute``, ``gestern``,
+``vor 3 Tagen`` and English forms such as ``June 10, 2021``. Times without a zone are local
+to the region's time zone. Pure: ``now`` is a parameter.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+_MONTHS = {
+    # German, with the common abbreviations and umlaut-free spellings
+    "januar": 1,
+    "jan": 1,
+    "jänner": 1,
+    "jaenner": 1,
+    "februar": 2,
+    "feb": 2,
+    "febr": 2,
+    "märz": 3,
+    "maerz": 3,
+    "mär": 3,
+    "mrz": 3,
+    "marz": 3,
+    "april": 4,
+    "apr": 4,
+    "mai": 5,
+    "juni": 6,
+    "jun": 6,
+    "juli": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "oktober": 10,
+    "okt": 10,
+    "november": 11,
+    "nov": 11,
+    "dezember": 12,
+    "dez": 12,
+    # English names that differ from the German ones
+    "january": 1,
+    "february": 2,
+    "march": 3,
+    "mar": 3,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "october": 10,
+    "oct": 10,
+    "december": 12,
+    "dec": 12,
+}
+_MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
+
+_TIME = r"(?:\D{0,6}?(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:[:.](?P<second>\d{2}))?)?"
+_NUMERIC = re.compile(
+    r"(?<!\d)(?P<day>\d{1,2})\.\s?(?P<month>\d{1,2})\.\s?(?P<year>\d{4}|\d{2})(?!\d)" + _TIME
+)
+_LONG_DE = re.compile(
+    rf"(?<!\d)(?P<day>\d{{1,2}})\.?\s+(?P<month>{_MONTH_RE})\.?,?\s+(?P<year>\d{{4}})" + _TIME,
+    re.IGNORECASE,
+)
+_LONG_EN = re.compile(
+    rf"\b(?P<month>{_MONTH_RE})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})"
+    + _TIME,
+    re.IGNORECASE,
+)
+_MONTH_YEAR = re.compile(rf"^(?P<month>{_MONTH_RE})\.?\s+(?P<year>\d{{4}})$", re.IGNORECASE)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_RELATIVE = re.compile(
+    r"^vor\s+(?P<n>\d+|einer|einem|eins|ein)\s+"
+    r"(?P<unit>minuten?|min\.?|stunden?|std\.?|tag(?:en)?|wochen?|monat(?:en)?)$"
+)
+_DAY_WORDS = {"heute": 0, "gestern": 1, "vorgestern": 2}
+_RFC822_HINT = re.compile(r"^[A-Za-z]{3},?\s+\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}")
+
+
+def parse_date(text: str | None, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """The moment ``text`` names, as an aware UTC datetime, or None if it names none.
+
+    Args:
+        text: the date as the site wrote it.
+        now: the current time (aware); relative dates count back from it.
+        tz: time zone of dates written without one.
+    """
+    if not text:
+        return None
+    cleaned = " ".join(text.replace("\xa0", " ").split()).strip(" ,;|()[]")
+    if not cleaned:
+        return None
+    lowered = cleaned.lower()
+    for parser in (_iso, _rfc822):
+        found = parser(cleaned, tz)
+        if found is not None:
+            return found
+    found = _relative(lowered, now, tz)
+    if found is not None:
+        return found
+    for pattern in (_NUMERIC, _LONG_DE, _LONG_EN):
+        match = pattern.search(cleaned)
+        if match:
+            found = _from_match(match, tz, now)
+            if found is not None:
+                return found
+    match = _MONTH_YEAR.match(lowered)
+    if match:
+        return _local(date(int(match["year"]), _MONTHS[match["month"].lower()], 1), None, tz)
+    return None
+
+
+def _iso(text: str, tz: ZoneInfo) -> datetime | None:
+    if not _ISO_DATE.match(text):
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+
+
+def _rfc822(text: str, tz: ZoneInfo) -> datetime | None:
+    if not _RFC822_HINT.match(text):
+        return None
+    try:
+        value = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if value.tzinfo is None:
+        # RFC 822 dates without a zone (or with -0000) are taken as local time.
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+
+
+def _relative(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+    head, _, rest = text.partition(",")
+    head = head.strip()
+    if head in _DAY_WORDS:
+        day = now.astimezone(tz).date() - timedelta(days=_DAY_WORDS[head])
+        clock = re.search(r"(\d{1,2})[:.](\d{2})", rest)
+        at = time(int(clock[1]), int(clock[2])) if clock and int(clock[1]) < 24 else None
+        return _local(day, at, tz)
+    match = _RELATIVE.match(text)
+    if not match:
+        return None
+    n = 1 if not match["n"].isdigit() else int(match["n"])
+    unit = match["unit"][:3]
+    delta = {
+        "min": timedelta(minutes=n),
+        "std": timedelta(hours=n),
+        "stu": timedelta(hours=n),
+        "tag": timedelta(days=n),
+        "woc": timedelta(weeks=n),
+        "mon": timedelta(days=30 * n),
+    }[unit]
+    return (now - delta).astimezone(UTC)
+
+
+def _from_match(match: re.Match[str], tz: ZoneInfo, now: datetime) -> datetime | None:
+    month_text = match["month"]
+    month = int(month_text) if month_text.isdigit() else _MONTHS[month_text.lower()]
+    year = int(match["year"])
+    if year < 100:
+        # "10.6.21": the nearest year not more than one year ahead.
+        century = now.year // 100 * 100
+        year += century if century + year <= now.year + 1 else century - 100
+    try:
+        day = date(year, month, int(match["day"]))
+    except ValueError:
+        return None
+    at = None
+    if match["hour"] is not None:
+        try:
+            at = time(int(match["hour"]), int(match["minute"]), int(match["second"] or 0))
+        except ValueError:
+            at = None
+    return _local(day, at, tz)
+
+
+def _local(day: date, at: time | None, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, at or time(0, 0), tzinfo=tz).astimezone(UTC)

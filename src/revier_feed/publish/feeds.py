@@ -1,0 +1,100 @@
+"""Stored items -> RSS 2.0 and Atom 1.0 documents (feedgen), deterministic byte for byte.
+
+Nothing in a document depends on the time of publishing, only on the items, so publishing
+twice without news gives identical files (and unchanged ETags for subscribers' caches).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from feedgen.feed import FeedGenerator
+
+from .. import __version__
+from ..models import ChannelInfo, StoredItem
+
+#: Stands in for "updated" of a channel with no items, so empty feeds are stable too.
+_EMPTY_CHANNEL_UPDATED = datetime(2020, 1, 1, tzinfo=UTC)
+#: The date in our tag: URIs (RFC 4151); fixed forever, or every id would change.
+_TAG_DATE = "2026"
+
+
+def feed_paths(channel_id: str) -> dict[str, str]:
+    """Output paths (relative to the output folder) of a channel's feeds, by format."""
+    return {"rss": f"feeds/{channel_id}.rss.xml", "atom": f"feeds/{channel_id}.atom.xml"}
+
+
+def render(channel: ChannelInfo, items: Sequence[StoredItem], tz: ZoneInfo) -> dict[str, bytes]:
+    """RSS and Atom documents of ``channel`` with ``items`` (newest first), by format."""
+    paths = feed_paths(channel.id)
+    return {
+        "rss": _generator(channel, items, tz, self_path=paths["rss"]).rss_str(pretty=True),
+        "atom": _generator(channel, items, tz, self_path=paths["atom"]).atom_str(pretty=True),
+    }
+
+
+def item_id(public_base_url: str, source_id: str, key: str) -> str:
+    """A permanent tag: URI for an item; the same for the same item on every run."""
+    host = urlsplit(public_base_url).hostname or "localhost"
+    digest = hashlib.sha256(f"{source_id}\n{key}".encode()).hexdigest()[:20]
+    return f"tag:{host},{_TAG_DATE}:item/{source_id}/{digest}"
+
+
+def _generator(
+    channel: ChannelInfo, items: Sequence[StoredItem], tz: ZoneInfo, self_path: str
+) -> FeedGenerator:
+    host = urlsplit(channel.public_base_url).hostname or "localhost"
+    fg = FeedGenerator()
+    fg.id(f"tag:{host},{_TAG_DATE}:channel/{channel.id}")
+    fg.title(channel.title)
+    fg.subtitle(channel.description or channel.title)
+    # feedgen takes the *last* link as the RSS <link>, so the page comes after the self link.
+    fg.link(href=channel.public_base_url + self_path, rel="self")
+    fg.link(href=channel.site_url, rel="alternate")
+    fg.language(channel.language)
+    fg.generator("revier-feed", version=__version__)
+    updated = max((_updated(s) for s in items), default=_EMPTY_CHANNEL_UPDATED)
+    fg.updated(updated.astimezone(tz))
+    fg.lastBuildDate(updated.astimezone(tz))
+    for stored in items:
+        _add_entry(fg, channel, stored, tz)
+    return fg
+
+
+def _add_entry(fg: FeedGenerator, channel: ChannelInfo, stored: StoredItem, tz: ZoneInfo) -> None:
+    item = stored.item
+    entry = fg.add_entry(order="append")
+    entry.id(item_id(channel.public_base_url, item.source_id, item.key))
+    entry.title(item.title)
+    if item.url:
+        entry.link(href=item.url, rel="alternate")
+    summary = item.summary_html or item.summary_text
+    if summary:
+        entry.summary(summary, type="html")
+    if item.content_html:
+        entry.content(item.content_html, type="html")
+    elif not item.url:
+        # Atom needs an alternate link or content; an item without a link carries its text.
+        entry.content(summary or item.title, type="html")
+    entry.published(item.published_at.astimezone(tz))
+    entry.updated(_updated(stored).astimezone(tz))
+    source_name = channel.source_names.get(item.source_id, item.source_id)
+    entry.author(name=source_name)
+    source_url = channel.source_urls.get(item.source_id)
+    if source_url:
+        entry.source(url=source_url, title=source_name)
+    for tag in sorted(item.tags):
+        entry.category(term=tag)
+
+
+def _updated(stored: StoredItem) -> datetime:
+    item = stored.item
+    updated = max(item.published_at, item.updated_at or item.published_at)
+    if stored.last_changed_at > stored.first_seen_at:
+        # The text changed after we first stored it: readers should see it as updated.
+        updated = max(updated, stored.last_changed_at)
+    return updated

@@ -1,0 +1,118 @@
+"""Items: idempotent upserts keyed by (source, key), and the queries publishing needs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, select, update
+
+from ..models import Item, ItemDecision, StoredItem
+from .schema import items
+
+
+def fingerprints(conn: Connection, source_id: str, keys: Iterable[str]) -> dict[str, str]:
+    """Stored fingerprint per key, for the keys of ``source_id`` that are already stored."""
+    key_list = list(keys)
+    result: dict[str, str] = {}
+    # Chunked: SQLite limits the number of bound parameters per statement.
+    for start in range(0, len(key_list), 500):
+        chunk = key_list[start : start + 500]
+        rows = conn.execute(
+            select(items.c.key, items.c.fingerprint).where(
+                items.c.source_id == source_id, items.c.key.in_(chunk)
+            )
+        )
+        result.update({row.key: row.fingerprint for row in rows})
+    return result
+
+
+def _columns(item: Item) -> dict[str, Any]:
+    return {
+        "url": item.url,
+        "title": item.title,
+        "summary_html": item.summary_html,
+        "summary_text": item.summary_text,
+        "content_html": item.content_html,
+        "author": item.author,
+        "categories": json.dumps(list(item.categories), ensure_ascii=False),
+        "tags": json.dumps(sorted(item.tags), ensure_ascii=False),
+        "image": item.image,
+        "published_at": item.published_at,
+        "date_estimated": item.date_estimated,
+        "updated_at": item.updated_at,
+        "fingerprint": item.fingerprint,
+    }
+
+
+def apply(conn: Connection, decisions: Sequence[tuple[Item, ItemDecision]], now: datetime) -> None:
+    """Write what dedup decided; unchanged items only get ``last_seen_at`` bumped."""
+    new_rows = []
+    for item, decision in decisions:
+        where = (items.c.source_id == item.source_id) & (items.c.key == item.key)
+        if decision is ItemDecision.NEW:
+            new_rows.append(
+                {
+                    "source_id": item.source_id,
+                    "key": item.key,
+                    **_columns(item),
+                    "first_seen_at": now,
+                    "last_seen_at": now,
+                    "last_changed_at": now,
+                }
+            )
+        elif decision is ItemDecision.UPDATED:
+            values = _columns(item)
+            if item.date_estimated:
+                # Keep the first estimate: an undated item must not jump to the top again.
+                del values["published_at"]
+            conn.execute(
+                update(items).where(where).values(**values, last_seen_at=now, last_changed_at=now)
+            )
+        else:
+            conn.execute(update(items).where(where).values(last_seen_at=now))
+    if new_rows:
+        conn.execute(items.insert(), new_rows)
+
+
+def recent(conn: Connection, source_ids: Iterable[str], limit: int) -> list[StoredItem]:
+    """The newest items of the given sources, newest first (ties broken by id)."""
+    rows = conn.execute(
+        select(items)
+        .where(items.c.source_id.in_(list(source_ids)))
+        .order_by(items.c.published_at.desc(), items.c.id.desc())
+        .limit(limit)
+    ).mappings()
+    return [_stored(row) for row in rows]
+
+
+def count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(items)).scalar_one())
+
+
+def _stored(row: RowMapping) -> StoredItem:
+    item = Item(
+        source_id=row["source_id"],
+        key=row["key"],
+        url=row["url"],
+        title=row["title"],
+        summary_html=row["summary_html"],
+        summary_text=row["summary_text"],
+        content_html=row["content_html"],
+        author=row["author"],
+        published_at=row["published_at"],
+        date_estimated=row["date_estimated"],
+        updated_at=row["updated_at"],
+        categories=tuple(json.loads(row["categories"])),
+        tags=frozenset(json.loads(row["tags"])),
+        image=row["image"],
+        fingerprint=row["fingerprint"],
+    )
+    return StoredItem(
+        id=row["id"],
+        item=item,
+        first_seen_at=row["first_seen_at"],
+        last_changed_at=row["last_changed_at"],
+    )

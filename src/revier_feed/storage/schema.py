@@ -1,0 +1,143 @@
+"""Tables of the store and its numbered, append-only migrations.
+
+The schema version lives in the one-row ``schema_version`` table, so it works on any
+database SQLAlchemy speaks. Each migration runs in its own transaction together with the
+version bump. Never edit a released migration; append a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.engine import Dialect
+
+from ..exceptions import SchemaVersionError
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC on every database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime passed to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("http_status", Integer),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("last_error_kind", String(20)),
+    Column("last_error", Text),
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("next_fetch_at", UTCDateTime),
+    Column("items_last_fetch", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", String(100), ForeignKey("sources.id"), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("url", Text),
+    Column("title", Text, nullable=False),
+    Column("summary_html", Text, nullable=False),
+    Column("summary_text", Text, nullable=False),
+    Column("content_html", Text, nullable=False),
+    Column("author", Text),
+    Column("categories", Text, nullable=False),  # JSON list
+    Column("tags", Text, nullable=False),  # JSON list
+    Column("image", Text),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("date_estimated", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime),
+    Column("fingerprint", String(80), nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("last_changed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("source_id", "key", name="uq_items_source_key"),
+)
+Index("ix_items_published_at", items.c.published_at)
+Index("ix_items_first_seen_at", items.c.first_seen_at)
+
+
+def _create_v1(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[sources, items])
+
+
+#: version -> function that brings a store from version-1 to version. Append only.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _create_v1,
+}
+VERSION = max(MIGRATIONS)
+
+
+def migrate(conn_factory: Callable[[], Connection]) -> int:
+    """Bring the store to :data:`VERSION`, one transaction per migration.
+
+    Returns:
+        The version the store had before.
+
+    Raises:
+        SchemaVersionError: the store is newer than this code.
+    """
+    with conn_factory() as conn, conn.begin():
+        metadata.create_all(conn, tables=[schema_version])
+        row = conn.execute(select(schema_version.c.version)).first()
+        if row is None:
+            conn.execute(schema_version.insert().values(id=1, version=0))
+            start = 0
+        else:
+            start = int(row.version)
+    if start > VERSION:
+        raise SchemaVersionError(
+            f"the store has schema version {start}, but this revier-feed knows only up to "
+            f"{VERSION}; upgrade revier-feed or restore a backup"
+        )
+    for version in range(start + 1, VERSION + 1):
+        with conn_factory() as conn, conn.begin():
+            MIGRATIONS[version](conn)
+            conn.execute(schema_version.update().values(version=version))
+    return start

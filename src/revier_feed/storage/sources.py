@@ -1,0 +1,59 @@
+"""Per-source state: validators, health, schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy import Connection, or_, select, update
+
+from ..models import SourceState, SourceStatus
+from .schema import sources
+
+
+def load_states(conn: Connection, source_ids: Iterable[str]) -> dict[str, SourceState]:
+    ids = list(source_ids)
+    rows = conn.execute(select(sources).where(sources.c.id.in_(ids))).mappings()
+    states = {}
+    for row in rows:
+        states[row["id"]] = SourceState(
+            source_id=row["id"],
+            status=SourceStatus(row["status"]),
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            error_count=row["error_count"],
+            last_error_kind=row["last_error_kind"],
+            last_error=row["last_error"],
+            http_status=row["http_status"],
+            last_attempt_at=row["last_attempt_at"],
+            last_success_at=row["last_success_at"],
+            next_fetch_at=row["next_fetch_at"],
+            items_last_fetch=row["items_last_fetch"],
+        )
+    return states
+
+
+def due_ids(conn: Connection, source_ids: Iterable[str], now: datetime) -> list[str]:
+    ids = list(source_ids)
+    known = set(conn.execute(select(sources.c.id).where(sources.c.id.in_(ids))).scalars())
+    due = set(
+        conn.execute(
+            select(sources.c.id).where(
+                sources.c.id.in_(ids),
+                or_(sources.c.next_fetch_at.is_(None), sources.c.next_fetch_at <= now),
+            )
+        ).scalars()
+    )
+    # Sources never seen before are due at once.
+    return [i for i in ids if i in due or i not in known]
+
+
+def save_state(conn: Connection, state: SourceState, now: datetime) -> None:
+    values = asdict(state)
+    values["id"] = values.pop("source_id")
+    values["status"] = state.status.value
+    # Update-then-insert rather than a dialect's upsert, so any database works.
+    result = conn.execute(update(sources).where(sources.c.id == state.source_id).values(**values))
+    if result.rowcount == 0:
+        conn.execute(sources.insert().values(**values, created_at=now))
