@@ -1,0 +1,245 @@
+"""Configuration: valid folders load; every mistake names file, line, key and a hint."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from revier_feed.cli import main
+from revier_feed.config import load_config, parse_duration, parse_size
+from revier_feed.exceptions import ConfigError
+from revier_feed.models import SourceKind
+
+from .conftest import write_config
+
+REPO_CONFIG = Path(__file__).parent.parent / "config"
+
+FEED_SOURCE = """
+    sources:
+      - id: kreis
+        name: Landkreis
+        url: https://example.org/feed.xml
+"""
+
+
+def issues_of(folder: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(folder)
+    return [str(issue) for issue in info.value.issues]
+
+
+def test_shipped_region_config_is_valid() -> None:
+    config = load_config(REPO_CONFIG)
+    ids = {s.id for s in config.sources}
+    # The agency's own news and its innovation prize are the heart of the real configuration.
+    assert "metropolregion-presse" in ids
+    assert any(s.kind is SourceKind.HTML for s in config.sources)
+    assert config.settings.timezone == "Europe/Berlin"
+
+
+def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, FEED_SOURCE))
+    (source,) = config.sources
+    assert source.kind is SourceKind.FEED
+    assert source.interval == timedelta(hours=1)
+    assert config.storage_url == f"sqlite:///{tmp_path / 'state' / 'store.sqlite3'}"
+    assert config.output_dir == tmp_path / "out"
+    assert config.tags == () and config.channels == () and config.partners == ()
+
+
+def test_typo_in_key_names_file_line_and_suggestion(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: kreis
+            name: Landkreis
+            url: https://example.org/feed.xml
+            intervall: 2h
+        """,
+    )
+    (issue,) = issues_of(folder)
+    assert issue.startswith(f"{folder / 'sources.yaml'}:6: sources[0].intervall:")
+    assert "unknown key 'intervall'" in issue
+    assert "did you mean 'interval'?" in issue
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: Kreis Leipzig
+            name: Landkreis
+            url: example.org/feed.xml
+            interval: often
+          - id: agentur
+            kind: html
+            name: Agentur
+            url: https://example.org/news/
+        """,
+        settings="""
+        fetch:
+          max_concurrency: 0
+        """,
+    )
+    issues = issues_of(folder)
+    text = "\n".join(issues)
+    assert len(issues) == 5, text
+    assert "sources.yaml:3: sources[0].id: 'Kreis Leipzig' is not a valid id" in text
+    assert "sources.yaml:5: sources[0].url: 'example.org/feed.xml' is not an absolute" in text
+    assert "sources.yaml:6: sources[0].interval: 'often' is not a duration" in text
+    assert "sources.yaml:7: sources[1]: an html source needs an 'html:' block" in text
+    assert "settings.yaml:3: fetch.max_concurrency:" in text
+
+
+def test_missing_required_key_points_at_its_entry(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: kreis
+            url: https://example.org/feed.xml
+        """,
+    )
+    (issue,) = issues_of(folder)
+    assert ":3: sources[0].name: required key 'name' is missing (hint: add 'name:')" in issue
+
+
+def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: kreis
+            name: "Landkreis
+            url: https://example.org/feed.xml
+        """,
+    )
+    (issue,) = issues_of(folder)
+    assert "sources.yaml:" in issue and "YAML syntax error" in issue
+    line = int(issue.split("sources.yaml:")[1].split(":")[0])
+    assert line in (4, 5, 6)
+
+
+def test_duplicate_keys_and_ids_are_errors(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: kreis
+            name: Landkreis
+            name: Landkreis Leipzig
+            url: https://example.org/a.xml
+        """,
+    )
+    assert any(":5: sources[0].name: key appears twice" in i for i in issues_of(folder))
+
+    folder = write_config(
+        tmp_path / "b",
+        """
+        sources:
+          - {id: kreis, name: A, url: "https://example.org/a.xml"}
+          - {id: kreis, name: B, url: "https://example.org/b.xml"}
+        """,
+    )
+    assert any(":4: sources[1].id: duplicate id 'kreis'" in i for i in issues_of(folder))
+
+
+def test_missing_files_and_wrong_shapes(tmp_path: Path) -> None:
+    tmp_path.joinpath("settings.yaml").write_text("- just\n- a list\n", encoding="utf-8")
+    issues = issues_of(tmp_path)
+    assert any("sources.yaml: file is missing" in i for i in issues)
+    assert any("settings.yaml:1: the file must hold a mapping" in i for i in issues)
+
+
+def test_filters_must_name_known_sources_and_tags(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        FEED_SOURCE,
+        tags="""
+        tags:
+          - id: studien
+            label: Studien
+            any: ["Studie*"]
+        """,
+        partners="""
+        partners:
+          - id: kammer
+            name: Handwerkskammer
+            addresses: [presse@kammer.example]
+            filter:
+              tags: [studie]
+              sources: [kries]
+        """,
+    )
+    text = "\n".join(issues_of(folder))
+    assert "partners.yaml:7: partners[0].filter.tags[0]: unknown tag 'studie'" in text
+    assert "did you mean 'studien'?" in text
+    assert "partners.yaml:8: partners[0].filter.sources[0]: unknown source 'kries'" in text
+
+
+def test_bad_email_address(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        FEED_SOURCE,
+        partners="""
+        partners:
+          - id: kammer
+            name: Kammer
+            addresses: ["presse at kammer"]
+        """,
+    )
+    (issue,) = issues_of(folder)
+    assert "partners.yaml:5: partners[0].addresses" in issue
+    assert "'presse at kammer' is not an email address" in issue
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("15m", 900), ("2h", 7200), ("1d", 86400), ("1h30m", 5400), (90, 90)],
+)
+def test_durations(text: str | int, seconds: int) -> None:
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "soon", "5 minutes", "-5m", 0, True])
+def test_bad_durations(text: str | int) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(("text", "size"), [("10MB", 10_000_000), ("512KiB", 524288), (42, 42)])
+def test_sizes(text: str | int, size: int) -> None:
+    assert parse_size(text) == size
+
+
+def test_check_command_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(REPO_CONFIG), "check"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ok: ")
+    config = load_config(REPO_CONFIG)
+    assert f"{len(config.sources)} sources" in out
+    assert f"{len(config.tags)} tags, {len(config.channels)} channels" in out
+
+
+def test_check_command_reports_typo_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: kreis
+            name: Landkreis
+            ur: https://example.org/feed.xml
+        """,
+    )
+    assert main(["--config", str(folder), "check"]) == 2
+    err = capsys.readouterr().err
+    assert f"{folder / 'sources.yaml'}:5: sources[0].ur: unknown key 'ur'" in err
+    assert f"{folder / 'sources.yaml'}:3: sources[0].url: required key 'url' is missing" in err
+    # Nothing was created: a bad configuration writes no store and no output.
+    assert not (folder / "state").exists() and not (folder / "out").exists()
