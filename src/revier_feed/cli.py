@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -91,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    out = Console(highlight=False)
+    out = _console()
     out.print(f"[green]ok[/]: {config.config_dir}")
     disabled = f" ({len(config.disabled_sources)} disabled)" if config.disabled_sources else ""
     out.print(
@@ -132,22 +133,22 @@ def cmd_sources(args: argparse.Namespace) -> int:
             _when(state.last_success_at, app),
             _when(state.next_fetch_at, app),
             str(state.error_count),
-            f"[{state.last_error_kind}] {state.last_error}" if state.last_error else "",
+            escape(f"[{state.last_error_kind}] {state.last_error}") if state.last_error else "",
         )
-    Console(highlight=False).print(table)
+    _console().print(table)
     return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     output = Path(args.output).resolve()
-    out = Console(highlight=False)
+    out = _console()
     if not args.verbose:
         # The summary table tells the demo's story; per-source log lines would only repeat it.
         logging.getLogger("revier_feed").setLevel(logging.WARNING)
     with SampleRegion() as region:
         config_dir = prepare_demo(output, region.base_url)
-        out.print(f"Sample region running at {region.base_url} (6 websites of the region)")
         config = load_config(config_dir)
+        out.print(f"Sample region: {len(config.sources)} websites at {region.base_url}")
         with App(config) as app:
             code = _run_once(app)
     out.print()
@@ -214,11 +215,11 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
     for report in sorted(result.summary.reports, key=lambda r: r.source_id):
         error = ""
         if report.error is not None:
-            error = f"[{report.error.kind}] {report.error.message}"
+            error = escape(f"[{report.error.kind}] {report.error.message}")
         elif report.warnings:
-            error = f"{len(report.warnings)} warning(s): {report.warnings[0]}"
+            error = escape(f"{len(report.warnings)} warning(s): {report.warnings[0]}")
         table.add_row(
-            f"{report.source_id}\n[dim]{names.get(report.source_id, '')}[/]",
+            f"{report.source_id}\n[dim]{escape(names.get(report.source_id, ''))}[/]",
             f"[{styles[report.status]}]{report.status.value}[/]",
             str(report.new),
             str(report.updated),
@@ -229,7 +230,7 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
         f"{len(summary.reports)} sources: {summary.new} new, {summary.updated} updated, "
         f"{summary.failed} failed"
     )
-    out = Console(highlight=False)
+    out = _console()
     out.print(table)
     if result.published is not None:
         for path in result.published.written:
@@ -243,6 +244,14 @@ def _print_config_error(error: ConfigError) -> None:
     print(f"error: {error.message}", file=sys.stderr)
     for issue in error.issues:
         print(f"  {issue}", file=sys.stderr)
+
+
+def _console() -> Console:
+    """Standard output; wide when it is a file or pipe, so table rows stay whole for grep."""
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console.width = max(console.width, 160)
+    return console
 
 
 def _when(value: datetime | None, app: App) -> str:

@@ -69,8 +69,6 @@ async def collect(
         if ctx.should_stop():
             return None
         report = await _collect_source(spec, states.get(spec.id), ctx)
-        if report is None:
-            return None
         _log(report)
         if on_report is not None:
             on_report(report)
@@ -82,15 +80,14 @@ async def collect(
 
 async def _collect_source(
     spec: SourceSpec, state: SourceState | None, ctx: IngestContext
-) -> SourceReport | None:
+) -> SourceReport:
     started = time.monotonic()
     previous = state or SourceState(source_id=spec.id)
     attempt_at = ctx.now()
     try:
+        # A stop request lets a started source finish (bounded by the fetch timeout):
+        # it is stored whole or not at all.
         fetched = await ctx.fetcher.fetch(spec, state)
-        if ctx.should_stop():
-            # Shutting down: drop the response; nothing was written, the source stays due.
-            return None
         if isinstance(fetched, NotModified):
             return _not_modified(spec, previous, fetched, attempt_at, ctx, started)
         return _store(spec, previous, fetched, attempt_at, ctx, started)

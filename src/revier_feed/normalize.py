@@ -121,7 +121,7 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
         spec: the source it came from (default tags, district).
         now: first-seen time; stands in for a missing or implausible date.
     """
-    url = clean_url(raw.link) if raw.link else None
+    url = _web_url(raw.link)
     summary_html = sanitize_html(raw.summary_html, base_url=url)
     content_html = sanitize_html(raw.content_html, base_url=url)
     summary_text = html_to_text(summary_html)
@@ -147,7 +147,7 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
         updated_at=updated,
         categories=tuple(dict.fromkeys(c for c in map(html_to_text, raw.categories) if c)),
         tags=tags,
-        image=clean_url(raw.image) if raw.image else None,
+        image=_web_url(raw.image),
         fingerprint=fingerprint(
             title=title,
             url=url,
@@ -171,6 +171,15 @@ def clean_url(url: str) -> str:
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
     ]
     return urlunsplit((scheme, host, parts.path or "/", urlencode(query), parts.fragment))
+
+
+def _web_url(url: str | None) -> str | None:
+    """A cleaned http(s) URL, or None: an item link like ``javascript:`` must never be
+    published."""
+    if not url:
+        return None
+    cleaned = clean_url(url)
+    return cleaned if urlsplit(cleaned).scheme in _DEFAULT_PORTS else None
 
 
 def _is_tracking(name: str) -> bool:

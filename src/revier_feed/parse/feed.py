@@ -13,6 +13,8 @@ from ..exceptions import ParseError
 from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from .dates import parse_date
 
+_HARMLESS_BOZO = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+
 
 def parse_feed(
     source_id: str, fetched: FetchResult, now: datetime, tz: ZoneInfo
@@ -47,8 +49,11 @@ def parse_feed(
                 source_id, kind=_failure_kind(fetched), message=_failure_message(fetched, result)
             )
         return ParsedDocument(items=(), title=result.get("feed", {}).get("title"))
-    if result.get("bozo"):
-        warnings.append(f"malformed feed, kept what could be read: {result.get('bozo_exception')}")
+    bozo = result.get("bozo_exception")
+    # A wrong Content-Type or an overridden encoding declaration is everyday web reality,
+    # not damage; anything else means feedparser had to guess around broken XML.
+    if result.get("bozo") and not isinstance(bozo, _HARMLESS_BOZO):
+        warnings.append(f"malformed feed, kept what could be read: {bozo}")
 
     items = []
     for index, entry in enumerate(entries):
@@ -72,11 +77,14 @@ def _entry(entry: Any, now: datetime, tz: ZoneInfo) -> RawItem:
     content = ""
     if entry.get("content"):
         content = max((c.get("value", "") for c in entry["content"]), key=len)
-    published_text = entry.get("published") or entry.get("updated")
+    # dict.get, not entry.get: feedparser maps a missing "updated" to "published" with a
+    # DeprecationWarning, and we want to know whether the feed really has an update time.
+    updated_text = dict.get(entry, "updated")
+    published_text = dict.get(entry, "published") or updated_text
     published = parse_date(published_text, now, tz) or _struct(
-        entry.get("published_parsed") or entry.get("updated_parsed")
+        dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     )
-    updated = parse_date(entry.get("updated"), now, tz) or _struct(entry.get("updated_parsed"))
+    updated = parse_date(updated_text, now, tz) or _struct(dict.get(entry, "updated_parsed"))
     return RawItem(
         title=entry.get("title", ""),
         link=entry.get("link") or None,

@@ -1,0 +1,65 @@
+"""German and international date formats, read the way the region's websites write them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from revier_feed.parse.dates import parse_date
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday; Berlin is UTC+1
+
+
+def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=BERLIN).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10. Juni 2021", berlin(2021, 6, 10)),
+        ("3. März 2021", berlin(2021, 3, 3)),
+        ("3. Maerz 2021", berlin(2021, 3, 3)),
+        ("10.06.2021", berlin(2021, 6, 10)),
+        ("10.6.21", berlin(2021, 6, 10)),
+        ("Do., 10. Juni 2021, 14:30 Uhr", berlin(2021, 6, 10, 14, 30)),
+        ("Juni 2021", berlin(2021, 6, 1)),
+        ("(vom 24.02.2021 12:00 Uhr)", berlin(2021, 2, 24, 12, 0)),
+        ("[24.02.2021]", berlin(2021, 2, 24)),
+        ("Datum 11.02.2022", berlin(2022, 2, 11)),
+        ("10. Dez. 2021", berlin(2021, 12, 10)),
+        ("heute", berlin(2026, 11, 25)),
+        ("gestern, 09:15 Uhr", berlin(2026, 11, 24, 9, 15)),
+        ("vorgestern", berlin(2026, 11, 23)),
+        ("vor 3 Tagen", datetime(2026, 11, 22, 12, 0, tzinfo=UTC)),
+        ("vor einer Stunde", datetime(2026, 11, 25, 11, 0, tzinfo=UTC)),
+        ("2021-06-10", berlin(2021, 6, 10)),
+        ("2021-06-10T14:30:00+02:00", datetime(2021, 6, 10, 12, 30, tzinfo=UTC)),
+        ("2021-06-10T12:30:00Z", datetime(2021, 6, 10, 12, 30, tzinfo=UTC)),
+        ("Thu, 10 Jun 2021 14:30:00 +0200", datetime(2021, 6, 10, 12, 30, tzinfo=UTC)),
+        ("Thu, 10 Jun 2021 14:30:00 GMT", datetime(2021, 6, 10, 14, 30, tzinfo=UTC)),
+        # RFC 822 without a zone: local time of the region.
+        ("Thu, 10 Jun 2021 14:30:00", berlin(2021, 6, 10, 14, 30)),
+        ("June 10, 2021", berlin(2021, 6, 10)),
+        ("10 June 2021", berlin(2021, 6, 10)),
+        ("Jun 10th, 2021", berlin(2021, 6, 10)),
+    ],
+)
+def test_formats(text: str, expected: datetime) -> None:
+    assert parse_date(text, NOW, BERLIN) == expected
+
+
+def test_winter_dates_use_winter_time() -> None:
+    assert parse_date("10. Januar 2021, 9:00 Uhr", NOW, BERLIN) == datetime(
+        2021, 1, 10, 8, 0, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    "text", [None, "", "  ", "Pressemitteilung", "31.02.2021", "32. Mai 2021"]
+)
+def test_no_date(text: str | None) -> None:
+    assert parse_date(text, NOW, BERLIN) is None

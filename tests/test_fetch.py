@@ -1,0 +1,196 @@
+"""Fetching against a real HTTP server on 127.0.0.1: validators, limits and every failure kind."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import gzip
+import socket
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+
+from revier_feed.demo.server import Response, SampleRegion
+from revier_feed.exceptions import FetchError
+from revier_feed.fetch import Fetcher
+from revier_feed.models import (
+    ErrorKind,
+    FetchResult,
+    FetchSettings,
+    NotModified,
+    SourceKind,
+    SourceSpec,
+    SourceState,
+)
+
+SETTINGS = FetchSettings(
+    user_agent="revier-feed-test/1.0 (+https://example.org/kontakt)",
+    timeout=2.0,
+    connect_timeout=1.0,
+    max_concurrency=8,
+    max_per_host=2,
+    max_body_bytes=1_000_000,
+    max_redirects=3,
+)
+FEED = "/landkreis-leipzig/presse/rss.xml"
+
+
+def spec_for(url: str, source_id: str = "kreis") -> SourceSpec:
+    return SourceSpec(
+        id=source_id, name="Kreis", kind=SourceKind.FEED, url=url, interval=timedelta(hours=1)
+    )
+
+
+def fetch(
+    url: str, state: SourceState | None = None, settings: FetchSettings = SETTINGS
+) -> FetchResult | NotModified:
+    async def go() -> FetchResult | NotModified:
+        async with Fetcher(settings) as fetcher:
+            return await fetcher.fetch(spec_for(url), state)
+
+    return asyncio.run(go())
+
+
+def fetch_error(url: str, settings: FetchSettings = SETTINGS) -> FetchError:
+    with pytest.raises(FetchError) as info:
+        fetch(url, settings=settings)
+    assert info.value.source_id == "kreis"
+    assert info.value.url == url
+    return info.value
+
+
+def test_fetch_returns_body_validators_and_sends_user_agent(region: SampleRegion) -> None:
+    seen: list[str] = []
+
+    def echo(handler: BaseHTTPRequestHandler) -> Response:
+        seen.append(handler.headers.get("User-Agent", ""))
+        return Response(200, b"<rss version='2.0'><channel></channel></rss>")
+
+    region.add_route("/ua", echo)
+    assert isinstance(fetch(region.url("/ua")), FetchResult)
+    assert seen == [SETTINGS.user_agent]
+
+    result = fetch(region.url(FEED))
+    assert isinstance(result, FetchResult)
+    assert result.status_code == 200
+    assert result.etag and result.last_modified
+    assert result.headers["content-type"].startswith("application/rss+xml")
+    assert b"Landkreis Leipzig beteiligt" in result.content
+
+
+def test_conditional_get_gives_not_modified(region: SampleRegion) -> None:
+    first = fetch(region.url(FEED))
+    assert isinstance(first, FetchResult)
+    state = SourceState(source_id="kreis", etag=first.etag, last_modified=first.last_modified)
+    again = fetch(region.url(FEED), state)
+    assert isinstance(again, NotModified)
+    assert again.etag == first.etag
+
+
+def test_redirect_is_followed_and_final_url_kept(region: SampleRegion) -> None:
+    region.add_route("/alt/feed.xml", Response(301, headers={"Location": FEED}))
+    result = fetch(region.url("/alt/feed.xml"))
+    assert isinstance(result, FetchResult)
+    assert result.url == region.url(FEED)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (404, ErrorKind.HTTP_4XX),
+        (403, ErrorKind.HTTP_4XX),
+        (500, ErrorKind.HTTP_5XX),
+        (503, ErrorKind.HTTP_5XX),
+        (410, ErrorKind.GONE),
+    ],
+)
+def test_http_errors_are_classified(region: SampleRegion, status: int, kind: ErrorKind) -> None:
+    region.add_route("/broken", Response(status, b"<h1>Fehler</h1>"))
+    error = fetch_error(region.url("/broken"))
+    assert error.kind == kind
+    assert error.status_code == status
+    assert str(status) in str(error)
+
+
+def test_429_carries_retry_after(region: SampleRegion) -> None:
+    region.add_route("/busy", Response(429, headers={"Retry-After": "120"}))
+    error = fetch_error(region.url("/busy"))
+    assert error.kind == ErrorKind.HTTP_429
+    assert error.retry_after == 120
+
+
+def test_slow_server_times_out(region: SampleRegion) -> None:
+    region.add_route("/slow", Response(200, b"<rss/>", delay=1.5))
+    settings = dataclasses.replace(SETTINGS, timeout=0.5)
+    started = time.monotonic()
+    error = fetch_error(region.url("/slow"), settings)
+    assert error.kind == ErrorKind.TIMEOUT
+    assert time.monotonic() - started < 1.4
+
+
+def test_declared_oversize_body_is_refused(region: SampleRegion) -> None:
+    region.add_route("/big", Response(200, b"x" * 2_000_000))
+    error = fetch_error(region.url("/big"))
+    assert error.kind == ErrorKind.TOO_LARGE
+    assert "1,000,000 bytes" in str(error)
+
+
+def test_gzip_bomb_is_cut_while_decompressing(region: SampleRegion) -> None:
+    bomb = gzip.compress(b"<rss>" + b" " * 30_000_000)
+    assert len(bomb) < 100_000  # small on the wire, 30 MB once unpacked
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/rss+xml"}
+    region.add_route("/bomb", Response(200, bomb, headers=headers))
+    assert fetch_error(region.url("/bomb")).kind == ErrorKind.TOO_LARGE
+
+
+def test_redirect_loop(region: SampleRegion) -> None:
+    region.add_route("/a", Response(302, headers={"Location": "/b"}))
+    region.add_route("/b", Response(302, headers={"Location": "/a"}))
+    error = fetch_error(region.url("/a"))
+    assert error.kind == ErrorKind.REDIRECT
+    assert "redirect" in str(error)
+
+
+def test_empty_body(region: SampleRegion) -> None:
+    region.add_route("/empty", Response(200, b"  \n"))
+    assert fetch_error(region.url("/empty")).kind == ErrorKind.EMPTY
+
+
+def test_connection_refused() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # Nothing listens on the port any more.
+    error = fetch_error(f"http://127.0.0.1:{port}/feed.xml")
+    assert error.kind == ErrorKind.CONNECT
+    assert "could not connect" in str(error)
+
+
+def test_per_host_limit_is_respected(region: SampleRegion) -> None:
+    lock = threading.Lock()
+    active = 0
+    peak = 0
+
+    def slow(_handler: BaseHTTPRequestHandler) -> Response:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.2)
+        with lock:
+            active -= 1
+        return Response(200, b"<rss version='2.0'><channel></channel></rss>")
+
+    region.add_route("/slow-feed", slow)
+
+    async def many() -> list[FetchResult | NotModified]:
+        async with Fetcher(SETTINGS) as fetcher:
+            specs = [spec_for(region.url(f"/slow-feed?n={i}"), f"s{i}") for i in range(6)]
+            return await asyncio.gather(*(fetcher.fetch(s, None) for s in specs))
+
+    results = asyncio.run(many())
+    assert all(isinstance(r, FetchResult) for r in results)
+    assert peak == SETTINGS.max_per_host

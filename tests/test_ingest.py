@@ -1,0 +1,173 @@
+"""The whole collection cycle against the sample region on a real local server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from revier_feed.app import App
+from revier_feed.config import AppConfig
+from revier_feed.demo.server import Response, SampleRegion
+from revier_feed.models import ReportStatus, SourceStatus
+
+from .conftest import Clock
+
+MakeApp = Callable[[AppConfig], App]
+LANDKREIS_FEED = "/landkreis-leipzig/presse/rss.xml"
+
+
+def by_source(app: App, only_due: bool = False) -> dict[str, Any]:
+    result = app.run_cycle(only_due=only_due)
+    return {r.source_id: r for r in result.summary.reports}
+
+
+def test_first_cycle_stores_every_sample_item(
+    demo_config: AppConfig, make_app: MakeApp, expected_items: list[dict[str, Any]]
+) -> None:
+    app = make_app(demo_config)
+    result = app.run_cycle()
+    reports = result.summary.reports
+    assert {r.source_id for r in reports} == {s.id for s in demo_config.sources}
+    assert all(r.status is ReportStatus.OK and r.error is None for r in reports)
+    assert result.summary.new == len(expected_items) == app.storage.count_items()
+    assert result.published is not None and len(result.published.written) == 2
+
+    stored = app.storage.recent_items([s.id for s in demo_config.sources], 100)
+    urls = {s.item.url for s in stored}
+    assert not any("utm_" in (u or "") for u in urls)
+    assert {s.item.title for s in stored} == {i["title"] for i in expected_items}
+    states = app.storage.source_states(s.id for s in demo_config.sources)
+    assert all(st.status is SourceStatus.OK and st.etag for st in states.values())
+
+
+def test_second_cycle_answers_304_and_writes_nothing(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    app = make_app(demo_config)
+    app.run_cycle()
+    feed = demo_config.output_dir / "feeds" / "all.rss.xml"
+    mtime = feed.stat().st_mtime_ns
+    clock.advance(timedelta(hours=2))
+    result = app.run_cycle()
+    assert {r.status for r in result.summary.reports} == {ReportStatus.NOT_MODIFIED}
+    assert result.published is None
+    assert feed.stat().st_mtime_ns == mtime
+    assert app.storage.count_items() == 36
+
+
+def test_item_edited_at_the_source_is_updated_not_duplicated(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    app = make_app(demo_config)
+    app.run_cycle()
+    original = region.read_site_file(LANDKREIS_FEED)
+    assert original is not None
+    edited = original.replace(
+        b"Meisterfeier in Borna", b"Meisterfeier in Borna: 48 neue Meister", 1
+    )
+    assert edited != original
+    region.add_route(
+        LANDKREIS_FEED, Response(200, edited, {"Content-Type": "application/rss+xml"})
+    )
+    clock.advance(timedelta(hours=1))
+    reports = by_source(app)
+    assert (reports["landkreis-leipzig"].new, reports["landkreis-leipzig"].updated) == (0, 1)
+    assert app.storage.count_items() == 36
+    titles = [s.item.title for s in app.storage.recent_items(["landkreis-leipzig"], 10)]
+    assert sum("Meisterfeier in Borna" in t for t in titles) == 1
+    assert any("48 neue Meister" in t for t in titles)
+    rss = (demo_config.output_dir / "feeds" / "all.rss.xml").read_text(encoding="utf-8")
+    assert "48 neue Meister" in rss
+
+
+def test_broken_sources_do_not_affect_the_others(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion
+) -> None:
+    region.add_route("/bbsr/presse/feed.atom", Response(500, b"Internal Server Error"))
+    listing = region.read_site_file("/metropolregion/de/newsarchiv/")
+    assert listing is not None
+    region.add_route("/iq-innovationspreis/news/feed.xml", Response(200, listing))
+    region.add_route(
+        "/metropolregion/de/newsarchiv/",
+        Response(200, b"<html><body>Wartungsarbeiten</body></html>"),
+    )
+    app = make_app(demo_config)
+    reports = by_source(app)
+
+    assert reports["bbsr"].error.kind == "http_5xx"
+    assert reports["iq-innovationspreis"].error.kind == "not_a_feed"
+    assert reports["metropolregion"].error.kind == "empty"
+    healthy = {"landkreis-leipzig", "burgenlandkreis", "leipziger-messe"}
+    assert all(reports[s].status is ReportStatus.OK for s in healthy)
+    assert app.storage.count_items() == 6 + 5 + 4
+
+    states = app.storage.source_states(reports)
+    assert states["bbsr"].status is SourceStatus.FAILING
+    assert states["bbsr"].last_error == "server error (HTTP 500)"
+    assert states["bbsr"].http_status == 500
+    assert states["metropolregion"].status is SourceStatus.EMPTY
+    assert "layout may have changed" in (states["metropolregion"].last_error or "")
+    # The published feed carries what the healthy sources delivered.
+    rss = (demo_config.output_dir / "feeds" / "all.rss.xml").read_text(encoding="utf-8")
+    assert rss.count("<item>") == 15
+
+
+def test_failing_source_backs_off_then_recovers(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    app = make_app(demo_config)
+    interval = timedelta(minutes=30)  # the demo's default_interval
+    region.add_route("/bbsr/presse/feed.atom", Response(503, b"busy"))
+    waits = []
+    for _ in range(3):
+        by_source(app, only_due=True)
+        st = app.storage.source_states(["bbsr"])["bbsr"]
+        waits.append(st.next_fetch_at - clock.now)  # type: ignore[operator]
+        clock.now = st.next_fetch_at  # type: ignore[assignment]
+    assert [st.error_count for st in [app.storage.source_states(["bbsr"])["bbsr"]]] == [3]
+    # 1x, 2x, 4x the interval, each plus at most 10 % jitter.
+    for wait, factor in zip(waits, (1, 2, 4), strict=True):
+        assert interval * factor <= wait <= interval * factor * 1.1
+
+    del region.routes["/bbsr/presse/feed.atom"]
+    reports = by_source(app, only_due=True)
+    assert reports["bbsr"].status is ReportStatus.OK and reports["bbsr"].new == 5
+    st = app.storage.source_states(["bbsr"])["bbsr"]
+    assert (st.status, st.error_count, st.last_error) == (SourceStatus.OK, 0, None)
+
+
+def test_parse_failure_keeps_validators_so_the_next_cycle_reparses(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    app = make_app(demo_config)
+    app.run_cycle()
+    etag = app.storage.source_states(["bbsr"])["bbsr"].etag
+    region.add_route("/bbsr/presse/feed.atom", Response(200, b"<feed", {"ETag": '"broken"'}))
+    clock.advance(timedelta(hours=1))
+    assert by_source(app)["bbsr"].status is ReportStatus.ERROR
+    assert app.storage.source_states(["bbsr"])["bbsr"].etag == etag
+
+
+def test_only_due_sources_are_fetched(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    app = make_app(demo_config)
+    assert len(by_source(app, only_due=True)) == 6
+    before = len(region.requests)
+    clock.advance(timedelta(minutes=10))
+    assert by_source(app, only_due=True) == {}
+    assert len(region.requests) == before
+    clock.advance(timedelta(minutes=25))  # past 30 min + 10 % jitter
+    assert len(by_source(app, only_due=True)) == 6
+
+
+def test_stop_request_leaves_sources_due_and_untouched(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion
+) -> None:
+    app = make_app(demo_config)
+    app.request_stop()
+    assert app.run_cycle().summary.reports == ()
+    assert region.requests == []
+    assert app.storage.count_items() == 0
+    assert len(app.storage.due_source_ids([s.id for s in demo_config.sources], app.now())) == 6

@@ -1,0 +1,164 @@
+"""Normalizing: clean links, safe HTML, plain titles, honest dates, stable fingerprints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from revier_feed.models import RawItem, SourceKind, SourceSpec
+from revier_feed.normalize import clean_url, html_to_text, normalize, sanitize_html, shorten
+
+NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
+SPEC = SourceSpec(
+    id="kreis",
+    name="Landkreis",
+    kind=SourceKind.FEED,
+    url="https://kreis.example/feed.xml",
+    interval=timedelta(hours=1),
+    tags=("landkreis",),
+)
+
+
+def raw(**fields: object) -> RawItem:
+    base: dict[str, object] = {
+        "title": "Studien gestartet",
+        "link": "https://kreis.example/presse/studien.html",
+        "published": datetime(2021, 6, 10, 8, 0, tzinfo=UTC),
+    }
+    base.update(fields)
+    return RawItem(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://Kreis.Example:443/presse/a.html?utm_source=rss&utm_medium=feed&id=4",
+            "https://kreis.example/presse/a.html?id=4",
+        ),
+        ("http://kreis.example:80/a?fbclid=x&gclid=y", "http://kreis.example/a"),
+        (
+            "https://kreis.example:8443/a?mtm_campaign=z#teil-2",
+            "https://kreis.example:8443/a#teil-2",
+        ),
+        ("https://kreis.example", "https://kreis.example/"),
+        ("mailto:presse@kreis.example", "mailto:presse@kreis.example"),
+    ],
+)
+def test_clean_url(url: str, expected: str) -> None:
+    assert clean_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "<script>alert(1)</script>",
+        '<img src="x" onerror="alert(1)">',
+        '<a href="javascript:alert(1)">klick</a>',
+        '<p onclick="alert(1)">x</p>',
+        '<iframe src="https://evil.example/"></iframe>',
+        "<svg><script>alert(1)</script></svg>",
+        '<a href="  JaVaScRiPt:alert(1)">x</a>',
+        "<style>body{display:none}</style>",
+        '<form action="https://evil.example"><input name="pw"></form>',
+    ],
+)
+def test_sanitize_removes_active_content(attack: str) -> None:
+    cleaned = sanitize_html(f"<p>Text</p>{attack}").lower()
+    for needle in (
+        "<script",
+        "onerror",
+        "onclick",
+        "javascript:",
+        "<iframe",
+        "<style",
+        "<form",
+        "<input",
+        "alert(1)</script",
+    ):
+        assert needle not in cleaned
+
+
+def test_sanitize_keeps_content_makes_links_absolute_and_drops_pixels() -> None:
+    html = (
+        '<p style="color:red">Mehr zur <a href="/studie.pdf">Studie</a></p>'
+        '<img src="bild.jpg" alt="Foto"><img src="/px.gif?id=1" width="1" height="1" alt="">'
+    )
+    cleaned = sanitize_html(html, base_url="https://kreis.example/presse/a.html")
+    assert 'href="https://kreis.example/studie.pdf"' in cleaned
+    assert 'rel="noopener noreferrer nofollow"' in cleaned
+    assert '<img src="https://kreis.example/presse/bild.jpg" alt="Foto">' in cleaned
+    assert "px.gif" not in cleaned
+    assert "style" not in cleaned
+
+
+def test_html_to_text_separates_blocks_and_decodes_entities() -> None:
+    text = html_to_text("<p>Wirtschaft &amp; Wissenschaft</p><p>Zweiter&nbsp;Absatz</p>")
+    assert text == "Wirtschaft & Wissenschaft Zweiter Absatz"
+
+
+def test_shorten_cuts_at_word_boundary() -> None:
+    assert shorten("Die ländlichen Teilräume des Reviers", 20) == "Die ländlichen…"
+    assert shorten("kurz", 20) == "kurz"
+
+
+def test_normalize_item() -> None:
+    item = normalize(
+        raw(
+            title="  <b>Studien</b> zur Aufwertung\n ländlicher Räume  ",
+            link="https://kreis.example/presse/studien.html?utm_source=rss",
+            summary_html="<p>Zwei Studien starten.</p><script>x()</script>",
+            guid=" lkl-0419 ",
+        ),
+        SPEC,
+        NOW,
+    )
+    assert item.title == "Studien zur Aufwertung ländlicher Räume"
+    assert item.url == "https://kreis.example/presse/studien.html"
+    assert item.key == "lkl-0419"
+    assert item.summary_html == "<p>Zwei Studien starten.</p>"
+    assert item.summary_text == "Zwei Studien starten."
+    assert item.tags == frozenset({"landkreis"})
+    assert item.date_estimated is False
+
+
+def test_identity_falls_back_to_link_then_text() -> None:
+    assert normalize(raw(guid=None), SPEC, NOW).key == "https://kreis.example/presse/studien.html"
+    text_key = normalize(raw(guid=None, link=None), SPEC, NOW).key
+    assert text_key.startswith("text:")
+    assert normalize(raw(guid=None, link=None), SPEC, NOW).key == text_key
+
+
+def test_missing_or_future_dates_fall_back_to_first_seen() -> None:
+    undated = normalize(raw(published=None), SPEC, NOW)
+    assert undated.published_at == NOW and undated.date_estimated
+    future = normalize(raw(published=NOW + timedelta(days=30)), SPEC, NOW)
+    assert future.published_at == NOW and future.date_estimated
+    # Within a day ahead is a time-zone slip, not an error.
+    soon = normalize(raw(published=NOW + timedelta(hours=5)), SPEC, NOW)
+    assert soon.published_at == NOW + timedelta(hours=5) and not soon.date_estimated
+
+
+def test_empty_title_uses_teaser_and_control_characters_vanish() -> None:
+    item = normalize(
+        raw(title="", summary_html="Der Kreistag hat\x00 beschlossen, dass"), SPEC, NOW
+    )
+    assert item.title == "Der Kreistag hat beschlossen, dass"
+    assert normalize(raw(title="", summary_html=""), SPEC, NOW).title == "(ohne Titel)"
+    assert "\x0b" not in normalize(raw(title="Titel\x0bmit Steuerzeichen"), SPEC, NOW).title
+
+
+def test_fingerprint_changes_with_visible_text_only() -> None:
+    first = normalize(raw(summary_html="<p>Text</p>"), SPEC, NOW)
+    same = normalize(raw(summary_html="<p>Text</p>"), SPEC, NOW + timedelta(hours=3))
+    edited = normalize(raw(title="Studien gestartet (aktualisiert)"), SPEC, NOW)
+    assert first.fingerprint == same.fingerprint
+    assert first.fingerprint != edited.fingerprint
+    assert first.fingerprint.startswith("1:")
+
+
+def test_only_web_links_are_kept() -> None:
+    assert normalize(raw(link="javascript:alert(1)"), SPEC, NOW).url is None
+    assert normalize(raw(link="data:text/html,<script>x</script>"), SPEC, NOW).url is None
+    assert normalize(raw(image="javascript:alert(1)"), SPEC, NOW).image is None

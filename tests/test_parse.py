@@ -1,0 +1,182 @@
+"""Parsing the sample region's feeds and listing, and surviving broken documents."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from revier_feed.demo.server import SampleRegion
+from revier_feed.exceptions import ParseError
+from revier_feed.models import ErrorKind, FetchResult, HtmlSelectors, SourceKind, SourceSpec
+from revier_feed.parse import parse
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
+FEEDS = {
+    "landkreis-leipzig": "/landkreis-leipzig/presse/rss.xml",
+    "burgenlandkreis": "/burgenlandkreis/aktuelles/atom.xml",
+    "iq-innovationspreis": "/iq-innovationspreis/news/feed.xml",
+    "bbsr": "/bbsr/presse/feed.atom",
+    "leipziger-messe": "/leipziger-messe/presse/rss.xml",
+}
+LISTING = "/metropolregion/de/newsarchiv/"
+SELECTORS = HtmlSelectors(
+    item="article.news-teaser",
+    title=".news-teaser__title",
+    link=".news-teaser__title a@href",
+    date=".news-teaser__date",
+    teaser=".news-teaser__text",
+)
+
+
+def spec(kind: SourceKind = SourceKind.FEED, selectors: HtmlSelectors | None = None) -> SourceSpec:
+    return SourceSpec(
+        id="src",
+        name="Quelle",
+        kind=kind,
+        url="http://127.0.0.1/",
+        interval=timedelta(hours=1),
+        selectors=selectors,
+    )
+
+
+def document(
+    body: bytes, url: str = "http://127.0.0.1/x", content_type: str = "application/xml"
+) -> FetchResult:
+    return FetchResult(
+        url=url, status_code=200, headers={"content-type": content_type}, content=body
+    )
+
+
+def served(region: SampleRegion, path: str) -> FetchResult:
+    body = region.read_site_file(path)
+    assert body is not None
+    return document(body, url=region.url(path))
+
+
+def expected_for(
+    items: list[dict[str, Any]], site: str, region: SampleRegion
+) -> list[dict[str, Any]]:
+    return [
+        {
+            **i,
+            "link": i["link"].replace("{{BASE}}", region.base_url),
+            "key": i["key"].replace("{{BASE}}", region.base_url),
+        }
+        for i in items
+        if i["site"] == site
+    ]
+
+
+@pytest.mark.parametrize("site", sorted(FEEDS))
+def test_sample_feeds_parse_completely(
+    site: str, region: SampleRegion, expected_items: list[dict[str, Any]]
+) -> None:
+    parsed = parse(spec(), served(region, FEEDS[site]), NOW, BERLIN)
+    expected = expected_for(expected_items, site, region)
+    assert parsed.warnings == ()
+    assert [i.title for i in parsed.items] == [e["title"] for e in expected]
+    assert [i.link for i in parsed.items] == [e["link"] for e in expected]
+    for item, truth in zip(parsed.items, expected, strict=True):
+        assert item.published is not None
+        assert item.published.astimezone(BERLIN).date().isoformat() == truth["published"]
+        if site == "leipziger-messe":
+            assert item.guid is None  # this feed has no guids: identity falls back to the link
+        else:
+            assert item.guid == truth["key"]
+
+
+def test_sample_listing_resolves_links_and_german_dates(
+    region: SampleRegion, expected_items: list[dict[str, Any]]
+) -> None:
+    parsed = parse(spec(SourceKind.HTML, SELECTORS), served(region, LISTING), NOW, BERLIN)
+    expected = expected_for(expected_items, "metropolregion", region)
+    assert parsed.warnings == ()
+    assert [i.title for i in parsed.items] == [e["title"] for e in expected]
+    assert [i.link for i in parsed.items] == [e["link"] for e in expected]
+    assert [i.published for i in parsed.items] == [
+        datetime.fromisoformat(e["published"]).replace(tzinfo=BERLIN).astimezone(UTC)
+        for e in expected
+    ]
+    assert all(i.summary_html for i in parsed.items)
+
+
+def test_atom_content_is_kept(region: SampleRegion) -> None:
+    parsed = parse(spec(), served(region, FEEDS["burgenlandkreis"]), NOW, BERLIN)
+    with_content = [i for i in parsed.items if i.content_html]
+    assert len(with_content) == 1
+    assert len(with_content[0].content_html) > len(with_content[0].summary_html)
+
+
+def test_html_page_instead_of_feed(region: SampleRegion) -> None:
+    with pytest.raises(ParseError) as info:
+        parse(spec(), served(region, LISTING), NOW, BERLIN)
+    assert info.value.kind == ErrorKind.NOT_A_FEED
+    assert "HTML page where a feed was expected" in str(info.value)
+
+
+@pytest.mark.parametrize("body", [b"\x00\x01\x02 binary", b'{"json": true}', b"<rss><chan"])
+def test_garbage_is_a_parse_error(body: bytes) -> None:
+    with pytest.raises(ParseError) as info:
+        parse(spec(), document(body), NOW, BERLIN)
+    assert info.value.kind == ErrorKind.PARSE
+    assert info.value.source_id == "src"
+
+
+def test_truncated_feed_keeps_complete_entries(region: SampleRegion) -> None:
+    full = served(region, FEEDS["iq-innovationspreis"]).content
+    cut = full[: full.index(b"<item>", full.index(b"<item>", full.index(b"<item>") + 1) + 1) + 40]
+    parsed = parse(spec(), document(cut), NOW, BERLIN)
+    assert len(parsed.items) >= 2
+    assert parsed.warnings and "malformed feed" in parsed.warnings[0]
+
+
+def test_listing_whose_layout_changed(region: SampleRegion) -> None:
+    drifted = HtmlSelectors(item="div.news-entry", title="h2")
+    with pytest.raises(ParseError) as info:
+        parse(spec(SourceKind.HTML, drifted), served(region, LISTING), NOW, BERLIN)
+    assert info.value.kind == ErrorKind.EMPTY
+    assert "'div.news-entry' matched nothing" in str(info.value)
+
+
+def test_listing_items_without_title_are_skipped_with_warning() -> None:
+    page = b"""<html><body>
+      <div class="n"><h3><a href="/a">Erste Meldung</a></h3><span>01.06.2021</span></div>
+      <div class="n"><h3></h3><span>02.06.2021</span></div>
+      <div class="n"><h3><a href="b.html">Dritte Meldung</a></h3><span>kein Datum</span></div>
+    </body></html>"""
+    selectors = HtmlSelectors(item="div.n", title="h3", date="span")
+    parsed = parse(
+        spec(SourceKind.HTML, selectors),
+        document(page, url="https://kreis.example/presse/"),
+        NOW,
+        BERLIN,
+    )
+    assert [i.link for i in parsed.items] == [
+        "https://kreis.example/a",
+        "https://kreis.example/presse/b.html",
+    ]
+    assert any("item 2 skipped: no title" in w for w in parsed.warnings)
+    assert any("no readable date in 'kein Datum'" in w for w in parsed.warnings)
+
+
+def test_invalid_selector_is_reported() -> None:
+    selectors = HtmlSelectors(item="div[", title="h3")
+    with pytest.raises(ParseError, match="invalid item selector"):
+        parse(spec(SourceKind.HTML, selectors), document(b"<html><div></div></html>"), NOW, BERLIN)
+
+
+def test_windows_1252_page_gives_correct_umlauts() -> None:
+    page = (
+        "<html><body><article><h2>Förderung für Städte und Gemeinden</h2></article></body></html>"
+    )
+    parsed = parse(
+        spec(SourceKind.HTML, HtmlSelectors(item="article", title="h2")),
+        document(page.encode("cp1252"), content_type="text/html; charset=windows-1252"),
+        NOW,
+        BERLIN,
+    )
+    assert parsed.items[0].title == "Förderung für Städte und Gemeinden"

@@ -1,0 +1,122 @@
+"""Published feeds: complete, valid-shaped, stable, safe, and rewritten only on change."""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import feedparser
+from lxml import etree
+
+from revier_feed.app import App
+from revier_feed.config import AppConfig
+from revier_feed.demo.server import Response, SampleRegion
+
+from .conftest import Clock
+
+MakeApp = Callable[[AppConfig], App]
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def published_app(config: AppConfig, make_app: MakeApp) -> tuple[App, Path, Path]:
+    app = make_app(config)
+    app.run_cycle()
+    feeds = config.output_dir / "feeds"
+    return app, feeds / "all.rss.xml", feeds / "all.atom.xml"
+
+
+def test_feeds_round_trip_through_a_feed_reader(
+    demo_config: AppConfig, make_app: MakeApp, expected_items: list[dict[str, Any]]
+) -> None:
+    _, rss_path, atom_path = published_app(demo_config, make_app)
+    for path, version in ((rss_path, "rss20"), (atom_path, "atom10")):
+        parsed = feedparser.parse(path.read_bytes())
+        assert not parsed.bozo, parsed.get("bozo_exception")
+        assert parsed.version == version
+        assert parsed.feed.title == "Revier-News Mitteldeutschland (Demo)"
+        assert parsed.feed.language == "de"
+        assert len(parsed.entries) == len(expected_items)
+        assert {e.title for e in parsed.entries} == {i["title"] for i in expected_items}
+        dates = [e.published_parsed for e in parsed.entries]
+        assert dates == sorted(dates, reverse=True), "newest first"
+        ids = [e.id for e in parsed.entries]
+        assert len(set(ids)) == len(ids)
+        assert all(i.startswith("tag:localhost,2026:item/") for i in ids)
+    text = rss_path.read_text(encoding="utf-8")
+    assert "Ländliche Räume" in text or "ländliche" in text  # UTF-8 umlauts, not entities
+    assert "&#" not in text
+
+
+def test_rss_has_what_the_validator_requires(demo_config: AppConfig, make_app: MakeApp) -> None:
+    _, rss_path, _ = published_app(demo_config, make_app)
+    channel = etree.parse(str(rss_path)).getroot().find("channel")
+    assert channel is not None
+    self_link = channel.find(f"{ATOM}link")
+    assert self_link is not None and self_link.get("rel") == "self"
+    assert self_link.get("href") == "http://localhost:8000/feeds/all.rss.xml"
+    assert channel.findtext("link") == "http://localhost:8000/"
+    assert channel.findtext("language") == "de"
+    for item in channel.iter("item"):
+        for required in ("title", "link", "guid", "pubDate", "description", "source"):
+            assert item.find(required) is not None, required
+        guid = item.find("guid")
+        assert guid is not None and guid.get("isPermaLink") == "false"
+        # RFC 822 with a numeric zone (the validator rejects ISO dates in RSS).
+        assert email.utils.parsedate_to_datetime(item.findtext("pubDate") or "").tzinfo
+        source = item.find("source")
+        assert source is not None and source.get("url", "").startswith("http://127.0.0.1:")
+
+
+def test_atom_entries_are_complete(demo_config: AppConfig, make_app: MakeApp) -> None:
+    _, _, atom_path = published_app(demo_config, make_app)
+    root = etree.parse(str(atom_path)).getroot()
+    assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "de"
+    assert root.find(f"{ATOM}link[@rel='self']").get("href") == (  # type: ignore[union-attr]
+        "http://localhost:8000/feeds/all.atom.xml"
+    )
+    for entry in root.iter(f"{ATOM}entry"):
+        for required in ("id", "title", "updated", "published", "author", "link", "summary"):
+            assert entry.find(f"{ATOM}{required}") is not None, required
+
+
+def test_republishing_without_news_leaves_files_untouched(
+    demo_config: AppConfig, make_app: MakeApp, clock: Clock
+) -> None:
+    app, rss_path, atom_path = published_app(demo_config, make_app)
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (rss_path, atom_path)}
+    clock.advance(timedelta(days=3))
+    result = app.publish()
+    assert result.written == ()
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (rss_path, atom_path)} == before
+    assert sorted(p.name for p in rss_path.parent.iterdir()) == ["all.atom.xml", "all.rss.xml"]
+
+    # Deleted output is rebuilt byte for byte: ids and dates depend on items, not on the clock.
+    rss_path.unlink()
+    app.publish()
+    assert rss_path.read_bytes() == before[rss_path][0]
+
+
+def test_hostile_item_text_never_reaches_the_feeds(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion
+) -> None:
+    hostile = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Messe</title><link>http://x/</link><description>d</description>
+<item><title>Messe &lt;script&gt;alert(1)&lt;/script&gt; startet</title>
+<link>javascript:alert(2)</link>
+<description><![CDATA[<p onclick="alert(3)">Text<script>alert(4)</script>
+<a href="javascript:alert(5)">x</a><img src=x onerror="alert(6)">
+<iframe src="//evil"></iframe></p>]]></description>
+<pubDate>Thu, 10 Jun 2021 10:00:00 +0200</pubDate></item>
+</channel></rss>"""
+    region.add_route("/leipziger-messe/presse/rss.xml", Response(200, hostile))
+    _, rss_path, atom_path = published_app(demo_config, make_app)
+    for path in (rss_path, atom_path):
+        text = path.read_text(encoding="utf-8")
+        for n in range(1, 7):
+            assert f"alert({n})" not in text, (path.name, n)
+        assert "iframe" not in text and "onclick" not in text and "onerror" not in text
+    parsed = feedparser.parse(rss_path.read_bytes())
+    assert any(e.title == "Messe startet" for e in parsed.entries)

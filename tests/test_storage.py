@@ -1,0 +1,131 @@
+"""The store: versioned schema, idempotent upserts, one transaction per source."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from revier_feed.exceptions import SchemaVersionError, StorageError
+from revier_feed.models import Item, ItemDecision, SourceState, SourceStatus
+from revier_feed.storage import VERSION, Storage
+
+NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
+
+
+def item(key: str = "guid-1", title: str = "Studien gestartet", **changes: object) -> Item:
+    base = Item(
+        source_id="kreis",
+        key=key,
+        url=f"https://kreis.example/{key}",
+        title=title,
+        summary_html="<p>Zwei Studien für ländliche Räume.</p>",
+        summary_text="Zwei Studien für ländliche Räume.",
+        content_html="",
+        author=None,
+        published_at=datetime(2021, 6, 10, 8, 0, tzinfo=UTC),
+        date_estimated=False,
+        updated_at=None,
+        categories=("Presse",),
+        tags=frozenset({"studien"}),
+        image=None,
+        fingerprint=f"1:{key}:{title}",
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def state(**changes: object) -> SourceState:
+    return dataclasses.replace(
+        SourceState(source_id="kreis", status=SourceStatus.OK, etag='"abc"'),
+        **changes,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Storage:
+    with Storage(f"sqlite:///{tmp_path / 'store.sqlite3'}") as storage:
+        yield storage  # type: ignore[misc]
+
+
+def test_new_store_is_at_current_version_and_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "store.sqlite3"
+    Storage(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("select version from schema_version").fetchone() == (VERSION,)
+        assert db.execute("pragma journal_mode").fetchone() == ("wal",)
+
+
+def test_store_from_newer_code_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    Storage(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as db:
+        db.execute("update schema_version set version = ?", (VERSION + 1,))
+    with pytest.raises(SchemaVersionError, match="upgrade revier-feed"):
+        Storage(f"sqlite:///{path}")
+
+
+def test_items_round_trip_and_reopen(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    with Storage(url) as storage:
+        storage.save_source_result(state(), [(item(), ItemDecision.NEW)], NOW)
+    with Storage(url) as storage:
+        (stored,) = storage.recent_items(["kreis"], 10)
+        assert stored.item == item()
+        assert stored.first_seen_at == NOW
+        assert storage.source_states(["kreis", "other"]) == {"kreis": state()}
+
+
+def test_upsert_is_idempotent_and_updates_in_place(store: Storage) -> None:
+    store.save_source_result(state(), [(item(), ItemDecision.NEW)], NOW)
+    later = NOW + timedelta(hours=1)
+    store.save_source_result(state(), [(item(), ItemDecision.UNCHANGED)], later)
+    edited = item(title="Studien gestartet – Ergebnisse im Januar")
+    store.save_source_result(state(), [(edited, ItemDecision.UPDATED)], later + timedelta(hours=1))
+
+    assert store.count_items() == 1
+    (stored,) = store.recent_items(["kreis"], 10)
+    assert stored.item.title == "Studien gestartet – Ergebnisse im Januar"
+    assert stored.first_seen_at == NOW
+    assert stored.last_changed_at == later + timedelta(hours=1)
+    assert store.item_fingerprints("kreis", ["guid-1", "nope"]) == {"guid-1": edited.fingerprint}
+
+
+def test_undated_item_keeps_its_first_estimate(store: Storage) -> None:
+    undated = item(published_at=NOW, date_estimated=True)
+    store.save_source_result(state(), [(undated, ItemDecision.NEW)], NOW)
+    later = NOW + timedelta(days=1)
+    moved = item(title="Neu formuliert", published_at=later, date_estimated=True)
+    store.save_source_result(state(), [(moved, ItemDecision.UPDATED)], later)
+    (stored,) = store.recent_items(["kreis"], 10)
+    assert stored.item.title == "Neu formuliert"
+    assert stored.item.published_at == NOW  # it must not jump to the top of the feed again
+
+
+def test_failed_write_leaves_nothing_half_written(store: Storage) -> None:
+    store.save_source_result(state(etag='"v1"'), [(item(), ItemDecision.NEW)], NOW)
+    naive = item(key="guid-2", published_at=datetime(2021, 6, 11))  # a bug: naive datetime
+    with pytest.raises(StorageError, match="naive datetime"):
+        store.save_source_result(
+            state(etag='"v2"'),
+            [(item(title="geändert"), ItemDecision.UPDATED), (naive, ItemDecision.NEW)],
+            NOW + timedelta(hours=1),
+        )
+    assert store.source_states(["kreis"])["kreis"].etag == '"v1"'
+    (stored,) = store.recent_items(["kreis"], 10)
+    assert stored.item.title == "Studien gestartet"
+
+
+def test_due_sources(store: Storage) -> None:
+    store.save_source_result(state(next_fetch_at=NOW + timedelta(minutes=30)), [], NOW)
+    assert store.due_source_ids(["kreis", "neu"], NOW) == ["neu"]
+    assert store.due_source_ids(["kreis", "neu"], NOW + timedelta(hours=1)) == ["kreis", "neu"]
+
+
+def test_unusable_store_is_a_storage_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "not-a-db.sqlite3"
+    bogus.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageError, match="could not open the store"):
+        Storage(f"sqlite:///{bogus}")
