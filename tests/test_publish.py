@@ -80,6 +80,9 @@ def test_atom_entries_are_complete(demo_config: AppConfig, make_app: MakeApp) ->
     for entry in root.iter(f"{ATOM}entry"):
         for required in ("id", "title", "updated", "published", "author", "link", "summary"):
             assert entry.find(f"{ATOM}{required}") is not None, required
+        # RFC 4287 4.2.11: a copied entry names its source feed with id, title and updated.
+        for required in ("id", "title", "updated"):
+            assert entry.find(f"{ATOM}source/{ATOM}{required}") is not None, required
 
 
 def test_republishing_without_news_leaves_files_untouched(
