@@ -54,8 +54,15 @@ def clock() -> Clock:
 
 @pytest.fixture
 def demo_config(tmp_path: Path, region: SampleRegion) -> AppConfig:
-    """The demo configuration, pointing at the running sample region."""
-    return load_config(prepare_demo(tmp_path / "demo", region.base_url))
+    """The demo configuration, pointing at the running sample region.
+
+    Retries within a cycle wait 50 ms instead of seconds, so failure tests stay fast.
+    """
+    config_dir = prepare_demo(tmp_path / "demo", region.base_url)
+    settings = config_dir / "settings.yaml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text.replace("fetch:\n", "fetch:\n  retry_backoff: 0.05s\n"), "utf-8")
+    return load_config(config_dir)
 
 
 @pytest.fixture
@@ -86,6 +93,7 @@ def write_config(folder: Path, sources: str, settings: str = "", **others: str) 
           dir: out
         fetch:
           timeout: 5s
+          retry_backoff: 0.05s
     """
     (folder / "settings.yaml").write_text(
         textwrap.dedent(settings or default_settings), encoding="utf-8"

@@ -8,7 +8,6 @@ import gzip
 import socket
 import threading
 import time
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -21,8 +20,6 @@ from revier_feed.models import (
     FetchResult,
     FetchSettings,
     NotModified,
-    SourceKind,
-    SourceSpec,
     SourceState,
 )
 
@@ -34,14 +31,9 @@ SETTINGS = FetchSettings(
     max_per_host=2,
     max_body_bytes=1_000_000,
     max_redirects=3,
+    retries=0,
 )
 FEED = "/landkreis-leipzig/presse/rss.xml"
-
-
-def spec_for(url: str, source_id: str = "kreis") -> SourceSpec:
-    return SourceSpec(
-        id=source_id, name="Kreis", kind=SourceKind.FEED, url=url, interval=timedelta(hours=1)
-    )
 
 
 def fetch(
@@ -49,7 +41,12 @@ def fetch(
 ) -> FetchResult | NotModified:
     async def go() -> FetchResult | NotModified:
         async with Fetcher(settings) as fetcher:
-            return await fetcher.fetch(spec_for(url), state)
+            return await fetcher.fetch(
+                "kreis",
+                url,
+                etag=state.etag if state else None,
+                last_modified=state.last_modified if state else None,
+            )
 
     return asyncio.run(go())
 
@@ -188,8 +185,8 @@ def test_per_host_limit_is_respected(region: SampleRegion) -> None:
 
     async def many() -> list[FetchResult | NotModified]:
         async with Fetcher(SETTINGS) as fetcher:
-            specs = [spec_for(region.url(f"/slow-feed?n={i}"), f"s{i}") for i in range(6)]
-            return await asyncio.gather(*(fetcher.fetch(s, None) for s in specs))
+            urls = [region.url(f"/slow-feed?n={i}") for i in range(6)]
+            return await asyncio.gather(*(fetcher.fetch(f"s{i}", u) for i, u in enumerate(urls)))
 
     results = asyncio.run(many())
     assert all(isinstance(r, FetchResult) for r in results)

@@ -118,11 +118,19 @@ def test_html_page_instead_of_feed(region: SampleRegion) -> None:
     assert "HTML page where a feed was expected" in str(info.value)
 
 
-@pytest.mark.parametrize("body", [b"\x00\x01\x02 binary", b'{"json": true}', b"<rss><chan"])
-def test_garbage_is_a_parse_error(body: bytes) -> None:
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b"\x00\x01\x02 binary", ErrorKind.PARSE),
+        (b"<rss><chan", ErrorKind.PARSE),
+        (b'{"json": true}', ErrorKind.NOT_A_FEED),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', ErrorKind.PARSE),
+    ],
+)
+def test_garbage_is_a_parse_error(body: bytes, kind: ErrorKind) -> None:
     with pytest.raises(ParseError) as info:
         parse(spec(), document(body), NOW, BERLIN)
-    assert info.value.kind == ErrorKind.PARSE
+    assert info.value.kind == kind
     assert info.value.source_id == "src"
 
 

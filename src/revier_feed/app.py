@@ -97,6 +97,8 @@ class App:
             on_report: called with each source's report as it completes.
         """
         specs = list(self.config.sources)
+        states = self.storage.source_states(s.id for s in specs)
+        specs = [s for s in specs if not ingest.is_gone(s, states.get(s.id))]
         if only_due:
             due = set(self.storage.due_source_ids((s.id for s in specs), self.now()))
             specs = [s for s in specs if s.id in due]
@@ -110,12 +112,20 @@ class App:
         self, specs: list[SourceSpec], on_report: Callable[[SourceReport], None] | None
     ) -> list[SourceReport]:
         settings = self.config.fetch_settings(__version__)
-        async with Fetcher(settings, transport=self._transport) as fetcher:
+        fetcher = Fetcher(
+            settings,
+            robots_cache=_StoredRobots(self.storage, self.now),
+            now=self.now,
+            rng=self._rng,
+            transport=self._transport,
+        )
+        async with fetcher:
             ctx = ingest.IngestContext(
                 fetcher=fetcher,
                 storage=self.storage,
                 tz=self.tz,
                 max_backoff=self.config.settings.worker.max_backoff,
+                stale_after=self.config.settings.worker.stale_after,
                 now=self.now,
                 rng=self._rng,
                 should_stop=self._stop.is_set,
@@ -165,3 +175,17 @@ class App:
         """Each configured source with its stored state (None if never fetched)."""
         states = self.storage.source_states(s.id for s in self.config.sources)
         return [(spec, states.get(spec.id)) for spec in self.config.sources]
+
+
+class _StoredRobots:
+    """The fetcher's robots.txt cache, kept in the store so restarts don't refetch them."""
+
+    def __init__(self, storage: Storage, now: Callable[[], datetime]) -> None:
+        self._storage = storage
+        self._now = now
+
+    def get(self, origin: str) -> tuple[datetime, int, str] | None:
+        return self._storage.robots_txt(origin)
+
+    def put(self, origin: str, status: int, body: str) -> None:
+        self._storage.save_robots_txt(origin, status, body, self._now())

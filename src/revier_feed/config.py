@@ -147,6 +147,13 @@ class FetchSettingsModel(_Model):
     max_body_size: ByteSize = 10 * 1000**2
     max_redirects: int = Field(default=5, ge=0, le=20)
     default_interval: Duration = timedelta(hours=1)
+    #: Extra attempts within one cycle on timeouts, connection errors, 429 and 5xx.
+    retries: int = Field(default=2, ge=0, le=10)
+    retry_backoff: Duration = timedelta(seconds=2)
+    #: A server asking to wait longer than this is retried in a later cycle instead.
+    max_retry_wait: Duration = timedelta(seconds=30)
+    #: Honour robots.txt (Disallow and Crawl-delay for our User-Agent).
+    robots_txt: bool = True
 
 
 class WorkerSettings(_Model):
@@ -154,6 +161,8 @@ class WorkerSettings(_Model):
     tick: Duration = timedelta(minutes=1)
     #: Upper bound of the backoff of a failing source.
     max_backoff: Duration = timedelta(days=1)
+    #: A source without a new item for this long is shown as "stale".
+    stale_after: Duration = timedelta(days=30)
 
 
 class Settings(_Model):
@@ -186,6 +195,14 @@ class HtmlSelectorsModel(_Model):
     date: str | None = None
     teaser: str | None = None
     image: str | None = None
+    #: Article text on followed pages; without it the main content is detected.
+    content: str | None = None
+    #: Link to the next listing page, e.g. ``a.next@href``.
+    next: str | None = None
+    follow: bool = False
+    max_pages: int = Field(default=3, ge=1, le=50)
+    #: Hosts besides the source's own that followed links may lead to.
+    allow_hosts: list[str] = []
 
 
 class SourceModel(_Model):
@@ -198,6 +215,8 @@ class SourceModel(_Model):
     priority: int = 0
     tags: list[Id] = []
     district: str | None = None
+    #: Items of the first fetch published this recently count as news; older ones are backlog.
+    backfill: Duration | None = None
     html: HtmlSelectorsModel | None = None
 
     @model_validator(mode="after")
@@ -320,6 +339,10 @@ class AppConfig:
             max_per_host=f.max_per_host,
             max_body_bytes=f.max_body_size,
             max_redirects=f.max_redirects,
+            retries=f.retries,
+            retry_backoff=f.retry_backoff.total_seconds(),
+            max_retry_wait=f.max_retry_wait.total_seconds(),
+            respect_robots=f.robots_txt,
         )
 
 
@@ -392,8 +415,18 @@ def load_config(config_dir: str | Path) -> AppConfig:
 
 def _source_spec(model: SourceModel, default_interval: timedelta) -> SourceSpec:
     selectors = None
-    if model.html is not None:
-        selectors = HtmlSelectors(**model.html.model_dump())
+    html = model.html
+    if html is not None:
+        selectors = HtmlSelectors(
+            item=html.item,
+            title=html.title,
+            link=html.link,
+            date=html.date,
+            teaser=html.teaser,
+            image=html.image,
+            content=html.content,
+            next=html.next,
+        )
     return SourceSpec(
         id=model.id,
         name=model.name,
@@ -404,6 +437,10 @@ def _source_spec(model: SourceModel, default_interval: timedelta) -> SourceSpec:
         tags=tuple(model.tags),
         district=model.district,
         selectors=selectors,
+        follow=bool(html and html.follow),
+        max_pages=html.max_pages if html and html.next else 1,
+        allow_hosts=tuple(h.lower() for h in html.allow_hosts) if html else (),
+        backfill=model.backfill,
     )
 
 

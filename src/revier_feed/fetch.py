@@ -1,4 +1,5 @@
-"""Fetch sources over HTTP: one shared client, bounded concurrency, conditional GET, size cap.
+"""Fetch over HTTP as a good citizen: one client, bounded concurrency, robots.txt,
+conditional GET, size caps, retries with backoff.
 
 Every failure becomes a :class:`~revier_feed.exceptions.FetchError` with a ``kind`` from
 :class:`~revier_feed.models.ErrorKind`, so callers never see an httpx exception.
@@ -9,33 +10,78 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import logging
+import random
 import ssl
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+import time
+import urllib.robotparser
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 from urllib.parse import urlsplit
 
 import httpx
 
 from .exceptions import FetchError
-from .models import ErrorKind, FetchResult, FetchSettings, NotModified, SourceSpec, SourceState
+from .models import ErrorKind, FetchResult, FetchSettings, NotModified
+
+log = logging.getLogger(__name__)
+
+#: The product token robots.txt rules are matched against.
+ROBOTS_AGENT = "revier-feed"
+#: How long a robots.txt is trusted before it is fetched again.
+ROBOTS_TTL = timedelta(hours=24)
+#: Crawl-delay values above this are capped: a site asking for an hour between requests
+#: would otherwise stall the worker.
+MAX_CRAWL_DELAY = 60.0
+_RETRYABLE = frozenset(
+    {ErrorKind.TIMEOUT, ErrorKind.CONNECT, ErrorKind.HTTP_429, ErrorKind.HTTP_5XX}
+)
+_PERMANENT_REDIRECTS = frozenset({301, 308})
+
+
+class RobotsCache(Protocol):
+    """Where robots.txt files are remembered between cycles (the store, in production)."""
+
+    def get(self, origin: str) -> tuple[datetime, int, str] | None: ...
+
+    def put(self, origin: str, status: int, body: str) -> None: ...
 
 
 class Fetcher:
-    """An HTTP client shared by all sources of a cycle; use as an async context manager."""
+    """An HTTP client shared by all requests of a cycle; use as an async context manager.
+
+    Args:
+        settings: limits, timeouts, retries, User-Agent.
+        robots_cache: persistent robots.txt cache; None keeps them for this cycle only.
+        now: the clock (robots.txt expiry).
+        rng: random source for retry jitter.
+        transport: an httpx transport (tests only).
+    """
 
     def __init__(
-        self, settings: FetchSettings, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: FetchSettings,
+        *,
+        robots_cache: RobotsCache | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
+        self._robots_cache = robots_cache
+        self._now = now
+        self._rng = rng or random.Random()
         self._global = asyncio.Semaphore(settings.max_concurrency)
-        self._per_host: dict[str, asyncio.Semaphore] = {}
+        self._hosts: dict[str, _Host] = {}
+        self._robots: dict[str, _Robots] = {}
+        self._robots_locks: dict[str, asyncio.Lock] = {}
         self._client = httpx.AsyncClient(
             headers={
                 "User-Agent": settings.user_agent,
-                "Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
-                "text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
+                "Accept": "application/atom+xml, application/rss+xml, application/feed+json, "
+                "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
                 "Accept-Language": "de, en;q=0.5",
             },
             timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
@@ -62,52 +108,104 @@ class Fetcher:
         await self._client.aclose()
 
     async def fetch(
-        self, spec: SourceSpec, state: SourceState | None
+        self,
+        source_id: str,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
     ) -> FetchResult | NotModified:
-        """GET the source's URL, conditionally if the store has validators.
+        """GET ``url`` for ``source_id``, conditionally when validators are given.
+
+        Timeouts, connection errors, 429 and 5xx are retried with exponential backoff and
+        jitter (``Retry-After`` honoured) up to ``settings.retries`` times.
 
         Raises:
-            FetchError: on any network, HTTP or size problem.
+            FetchError: on any network, HTTP, robots.txt or size problem.
         """
         headers = {}
-        if state is not None:
-            if state.etag:
-                headers["If-None-Match"] = state.etag
-            if state.last_modified:
-                headers["If-Modified-Since"] = state.last_modified
-        async with self._slot(spec.url):
-            with _wrap_exceptions(spec.id, spec.url):
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        if self.settings.respect_robots:
+            await self._check_robots(source_id, url)
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(source_id, url, headers)
+            except FetchError as error:
+                wait = self._retry_wait(error, attempt)
+                if wait is None:
+                    raise
+                log.info("source %s: %s, retrying in %.1fs", source_id, error.kind, wait)
+            # Sleeping outside the slot: a waiting retry must not block the host's others.
+            await asyncio.sleep(wait)
+            attempt += 1
+
+    def _retry_wait(self, error: FetchError, attempt: int) -> float | None:
+        if error.kind not in _RETRYABLE or attempt >= self.settings.retries:
+            return None
+        wait = self.settings.retry_backoff * (2**attempt) * (1 + 0.5 * self._rng.random())
+        if error.retry_after is not None:
+            wait = max(wait, error.retry_after)
+        return wait if wait <= self.settings.max_retry_wait else None
+
+    async def _attempt(
+        self, source_id: str, url: str, headers: dict[str, str]
+    ) -> FetchResult | NotModified:
+        async with self._slot(url):
+            with _wrap_exceptions(source_id, url):
                 # httpx's timeout is per network operation; this one bounds the whole request.
                 async with asyncio.timeout(self.settings.timeout):
-                    return await self._get(spec, headers)
+                    return await self._get(source_id, url, headers)
 
     @contextlib.asynccontextmanager
     async def _slot(self, url: str) -> AsyncIterator[None]:
-        host = (urlsplit(url).hostname or "").lower()
-        per_host = self._per_host.get(host)
-        if per_host is None:
-            per_host = self._per_host[host] = asyncio.Semaphore(self.settings.max_per_host)
-        async with per_host, self._global:
-            yield
+        host = self._host(url)
+        async with host.semaphore:
+            if host.crawl_delay:
+                # Crawl-delay: request starts on this host at least this far apart.
+                async with host.lock:
+                    wait = host.next_start - time.monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    host.next_start = time.monotonic() + host.crawl_delay
+            async with self._global:
+                yield
 
-    async def _get(self, spec: SourceSpec, headers: dict[str, str]) -> FetchResult | NotModified:
-        async with self._client.stream("GET", spec.url, headers=headers) as response:
+    def _host(self, url: str) -> _Host:
+        name = (urlsplit(url).hostname or "").lower()
+        host = self._hosts.get(name)
+        if host is None:
+            host = self._hosts[name] = _Host(asyncio.Semaphore(self.settings.max_per_host))
+        return host
+
+    async def _get(
+        self, source_id: str, url: str, headers: dict[str, str]
+    ) -> FetchResult | NotModified:
+        async with self._client.stream("GET", url, headers=headers) as response:
             if response.status_code == 304:
                 return NotModified(
                     etag=response.headers.get("etag") or headers.get("If-None-Match"),
                     last_modified=response.headers.get("last-modified")
                     or headers.get("If-Modified-Since"),
                 )
-            _raise_for_status(spec, response)
-            content = await self._read_capped(spec, response)
+            _raise_for_status(source_id, url, response)
+            content = await self._read_capped(source_id, url, response)
         if not content.strip():
             raise FetchError(
-                spec.id,
-                spec.url,
+                source_id,
+                url,
                 kind=ErrorKind.EMPTY,
                 message="the server sent an empty body",
                 status_code=response.status_code,
             )
+        permanent = None
+        if response.history and all(
+            r.status_code in _PERMANENT_REDIRECTS for r in response.history
+        ):
+            permanent = str(response.url)
         return FetchResult(
             url=str(response.url),
             status_code=response.status_code,
@@ -115,28 +213,108 @@ class Fetcher:
             content=content,
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
+            permanent_url=permanent,
         )
 
-    async def _read_capped(self, spec: SourceSpec, response: httpx.Response) -> bytes:
+    async def _read_capped(self, source_id: str, url: str, response: httpx.Response) -> bytes:
         cap = self.settings.max_body_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
-            raise _too_large(spec, cap, response.status_code)
+            raise _too_large(source_id, url, cap, response.status_code)
         chunks = []
         size = 0
         # aiter_bytes yields *decoded* bytes, so a small gzip bomb is cut here too.
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > cap:
-                raise _too_large(spec, cap, response.status_code)
+                raise _too_large(source_id, url, cap, response.status_code)
             chunks.append(chunk)
         return b"".join(chunks)
 
+    # --- robots.txt ----------------------------------------------------------------------
 
-def _too_large(spec: SourceSpec, cap: int, status: int) -> FetchError:
+    async def _check_robots(self, source_id: str, url: str) -> None:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        robots = self._robots.get(origin)
+        if robots is None:
+            lock = self._robots_locks.setdefault(origin, asyncio.Lock())
+            async with lock:  # one robots.txt request per origin, however many sources
+                robots = self._robots.get(origin)
+                if robots is None:
+                    robots = self._robots[origin] = await self._load_robots(origin)
+                    delay = robots.crawl_delay()
+                    if delay:
+                        self._host(url).crawl_delay = min(delay, MAX_CRAWL_DELAY)
+        if not robots.allows(url):
+            raise FetchError(
+                source_id,
+                url,
+                kind=ErrorKind.ROBOTS,
+                message=f"robots.txt of {origin} does not allow us this URL "
+                "(ask the site to allow the user agent 'revier-feed')",
+            )
+
+    async def _load_robots(self, origin: str) -> _Robots:
+        cached = self._robots_cache.get(origin) if self._robots_cache else None
+        if cached is not None and self._now() - cached[0] < ROBOTS_TTL:
+            return _Robots(cached[1], cached[2])
+        try:
+            result = await self._attempt("robots.txt", origin + "/robots.txt", {})
+        except FetchError as e:
+            if e.status_code is not None and 400 <= e.status_code < 500:
+                # RFC 9309 2.3.1.3: an unavailable robots.txt (4xx) means no rules.
+                robots = _Robots(e.status_code, "")
+                self._remember(origin, robots)
+                return robots
+            # Unreachable (5xx, network): keep the last known rules if any; never stop a
+            # source because its robots.txt is down for a moment.
+            log.info(
+                "robots.txt of %s unreachable (%s); using %s",
+                origin,
+                e.kind,
+                "the cached copy" if cached else "no rules",
+            )
+            return _Robots(cached[1], cached[2]) if cached else _Robots(200, "")
+        assert isinstance(result, FetchResult)  # no validators were sent, so no 304
+        robots = _Robots(200, result.content.decode("utf-8", errors="replace"))
+        self._remember(origin, robots)
+        return robots
+
+    def _remember(self, origin: str, robots: _Robots) -> None:
+        if self._robots_cache is not None:
+            self._robots_cache.put(origin, robots.status, robots.body)
+
+
+class _Host:
+    """Per-host limits: concurrency and, when robots.txt asks for it, a crawl delay."""
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self.semaphore = semaphore
+        self.crawl_delay = 0.0
+        self.lock = asyncio.Lock()
+        self.next_start = 0.0
+
+
+class _Robots:
+    def __init__(self, status: int, body: str) -> None:
+        self.status = status
+        self.body = body
+        self._parser = urllib.robotparser.RobotFileParser()
+        self._parser.parse(body.splitlines())
+
+    def allows(self, url: str) -> bool:
+        return self._parser.can_fetch(ROBOTS_AGENT, url)
+
+    def crawl_delay(self) -> float | None:
+        delay = self._parser.crawl_delay(ROBOTS_AGENT)
+        return float(delay) if delay else None
+
+
+def _too_large(source_id: str, url: str, cap: int, status: int) -> FetchError:
     return FetchError(
-        spec.id,
-        spec.url,
+        source_id,
+        url,
         kind=ErrorKind.TOO_LARGE,
         status_code=status,
         message=f"the response is larger than the limit of {cap:,} bytes "
@@ -144,7 +322,7 @@ def _too_large(spec: SourceSpec, cap: int, status: int) -> FetchError:
     )
 
 
-def _raise_for_status(spec: SourceSpec, response: httpx.Response) -> None:
+def _raise_for_status(source_id: str, url: str, response: httpx.Response) -> None:
     code = response.status_code
     if code < 400:
         return
@@ -162,7 +340,7 @@ def _raise_for_status(spec: SourceSpec, response: httpx.Response) -> None:
         elif code == 404:
             text += ": check the URL"
     raise FetchError(
-        spec.id, spec.url, kind=kind, message=text, status_code=code, retry_after=retry_after
+        source_id, url, kind=kind, message=text, status_code=code, retry_after=retry_after
     )
 
 

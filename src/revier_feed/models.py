@@ -39,6 +39,7 @@ class ErrorKind(enum.StrEnum):
     HTTP_5XX = "http_5xx"
     GONE = "gone"  #: HTTP 410: the publisher removed the feed for good
     TOO_LARGE = "too_large"
+    ROBOTS = "robots"  #: robots.txt forbids us this URL
     EMPTY = "empty"  #: an empty body, or a listing whose item selector matched nothing
     NOT_A_FEED = "not_a_feed"  #: e.g. an HTML error page where a feed was expected
     PARSE = "parse"
@@ -49,9 +50,11 @@ class SourceStatus(enum.StrEnum):
 
     NEW = "new"  #: never fetched yet
     OK = "ok"
+    DEGRADED = "degraded"  #: items came, but some were malformed or lacked title or date
+    STALE = "stale"  #: fetches succeed, but no new item for a long time
+    EMPTY = "empty"  #: a listing whose selectors match nothing: the layout probably changed
     FAILING = "failing"
-    EMPTY = "empty"
-    GONE = "gone"
+    GONE = "gone"  #: HTTP 410; not fetched again until its URL is changed in the config
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,8 @@ class HtmlSelectors:
     date: str | None = None
     teaser: str | None = None
     image: str | None = None
+    content: str | None = None  #: on article pages (with ``follow``); default: auto-detect
+    next: str | None = None  #: link to the next listing page
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,12 @@ class SourceSpec:
     tags: tuple[str, ...] = ()  #: tags every item of this source gets
     district: str | None = None  #: district the source belongs to, if any
     selectors: HtmlSelectors | None = None  #: required for ``html`` sources
+    follow: bool = False  #: fetch each new item's article page for full text and date
+    max_pages: int = 1  #: listing pages to read when ``selectors.next`` is set
+    allow_hosts: tuple[str, ...] = ()  #: hosts besides the source's own that may be followed
+    #: Items of the first fetch published within this window count as new; older ones are
+    #: stored as backlog (shown in feeds, never announced as news). None: all backlog.
+    backfill: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +103,10 @@ class FetchSettings:
     max_per_host: int
     max_body_bytes: int  #: after decompression, so a gzip bomb is cut
     max_redirects: int
+    retries: int = 2  #: extra attempts within a cycle on timeouts, connection errors, 429, 5xx
+    retry_backoff: float = 2.0  #: seconds before the first retry; doubles each time
+    max_retry_wait: float = 30.0  #: a longer Retry-After is left to the next cycle
+    respect_robots: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +115,11 @@ class SourceState:
 
     source_id: str
     status: SourceStatus = SourceStatus.NEW
+    #: The URL in use when a permanent redirect (301/308) moved the source; None: config URL.
+    url: str | None = None
+    #: The configured URL this state belongs to; when the admin edits it, the state's
+    #: redirect and "gone" verdict no longer apply.
+    config_url: str | None = None
     etag: str | None = None
     last_modified: str | None = None
     error_count: int = 0  #: consecutive failed cycles
@@ -110,6 +130,8 @@ class SourceState:
     last_success_at: datetime | None = None
     next_fetch_at: datetime | None = None
     items_last_fetch: int | None = None
+    last_new_item_at: datetime | None = None  #: for "stale"
+    fetch_seconds: float | None = None  #: moving average of a whole fetch-to-store pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +144,8 @@ class FetchResult:
     content: bytes
     etag: str | None = None
     last_modified: str | None = None
+    #: Where a chain of only permanent redirects (301/308) ended, if there was one.
+    permanent_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +180,15 @@ class ParsedDocument:
     items: tuple[RawItem, ...]
     warnings: tuple[str, ...] = ()
     title: str | None = None  #: the document's own title, if it has one
+    next_url: str | None = None  #: the next listing page, when the source paginates
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """What a followed article page adds to a listing item."""
+
+    content_html: str  #: the article's main text (unsanitized)
+    published: datetime | None = None  #: from <time>, article:published_time or JSON-LD
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +211,8 @@ class Item:
     image: str | None
     #: Versioned hash of the fields a reader sees; a change means "updated".
     fingerprint: str
+    #: Part of a source's existing archive when it was added: published, never announced.
+    backlog: bool = False
 
 
 class ItemDecision(enum.StrEnum):

@@ -1,20 +1,21 @@
-"""Turn a fetched document into raw items; dispatches on the source's kind."""
+"""Turn a fetched document into raw items; dispatches on the source's kind and format."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ..models import FetchResult, ParsedDocument, SourceKind, SourceSpec
+from ..models import Article, FetchResult, ParsedDocument, SourceKind, SourceSpec
 from .dates import parse_date
 from .feed import parse_feed
-from .html import parse_html
+from .html import parse_article, parse_html
+from .jsonfeed import looks_like_json_feed, parse_json_feed
 
-__all__ = ["parse", "parse_date"]
+__all__ = ["article", "parse", "parse_date"]
 
 
 def parse(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -> ParsedDocument:
-    """Items of ``fetched`` as ``spec`` says to read them.
+    """Items of ``fetched`` as ``spec`` says to read them (RSS, Atom and JSON Feed alike).
 
     Raises:
         ParseError: the document yielded no items it should have.
@@ -22,4 +23,16 @@ def parse(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -
     if spec.kind is SourceKind.HTML:
         assert spec.selectors is not None, "config validation guarantees selectors"
         return parse_html(spec.id, spec.selectors, fetched, now, tz)
+    if looks_like_json_feed(fetched):
+        return parse_json_feed(spec.id, fetched, now, tz)
     return parse_feed(spec.id, fetched, now, tz)
+
+
+def article(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -> Article:
+    """Main text and date of an article page followed from ``spec``'s listing.
+
+    Raises:
+        ParseError: the page cannot be parsed.
+    """
+    content = spec.selectors.content if spec.selectors else None
+    return parse_article(spec.id, fetched, content, now, tz)

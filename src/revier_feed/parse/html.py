@@ -6,6 +6,7 @@ takes an attribute of the item element itself.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from urllib.parse import urljoin
@@ -15,8 +16,9 @@ from bs4 import BeautifulSoup, Tag
 from soupsieve import SelectorSyntaxError
 
 from ..exceptions import ParseError
-from ..models import ErrorKind, FetchResult, HtmlSelectors, ParsedDocument, RawItem
+from ..models import Article, ErrorKind, FetchResult, HtmlSelectors, ParsedDocument, RawItem
 from .dates import parse_date
+from .encoding import decode_html
 
 _ATTR = re.compile(r"^(?P<css>.*?)@(?P<attr>[A-Za-z_:][-A-Za-z0-9_:.]*)$")
 _CHARSET = re.compile(r"charset=[\"']?([-\w.:]+)", re.IGNORECASE)
@@ -35,21 +37,8 @@ def parse_html(
         ParseError: the item selector matches nothing (the layout probably changed), or a
             selector is invalid, or no matched item has a title.
     """
-    charset = _CHARSET.search(fetched.headers.get("content-type", ""))
-    try:
-        soup = BeautifulSoup(
-            fetched.content, "lxml", from_encoding=charset.group(1) if charset else None
-        )
-    except Exception as e:
-        raise ParseError(
-            source_id,
-            kind=ErrorKind.PARSE,
-            message=f"the HTML parser failed: {type(e).__name__}: {e}",
-        ) from e
-    base_tag = soup.find("base", href=True)
-    base = (
-        urljoin(fetched.url, str(base_tag["href"])) if isinstance(base_tag, Tag) else fetched.url
-    )
+    soup = _soup(source_id, fetched)
+    base = _base_url(soup, fetched.url)
     try:
         matches = soup.select(selectors.item)
     except SelectorSyntaxError as e:
@@ -88,11 +77,145 @@ def parse_html(
             f"{selectors.title!r}; the site's layout may have changed",
         )
     title_tag = soup.find("title")
+    next_url = None
+    if selectors.next:
+        next_selector = selectors.next if "@" in selectors.next else selectors.next + "@href"
+        next_link = _value(soup, next_selector)
+        next_url = urljoin(base, next_link) if next_link else None
     return ParsedDocument(
         items=tuple(items),
         warnings=tuple(warnings),
         title=title_tag.get_text(" ", strip=True) if title_tag else None,
+        next_url=next_url,
     )
+
+
+def parse_article(
+    source_id: str,
+    fetched: FetchResult,
+    content_selector: str | None,
+    now: datetime,
+    tz: ZoneInfo,
+) -> Article:
+    """The main text and exact date of a followed article page.
+
+    Without ``content_selector`` the main content is found the way reading modes do:
+    navigation, asides ("Mehr News") and footers are dropped, and the element holding the
+    most paragraph text wins.
+
+    Raises:
+        ParseError: the page cannot be parsed, or the content selector is invalid.
+    """
+    soup = _soup(source_id, fetched)
+    published = _article_date(soup, now, tz)
+    for tag in soup(["script", "style", "noscript", "template", "iframe", "form"]):
+        tag.decompose()
+    main: Tag | None = None
+    if content_selector:
+        try:
+            main = soup.select_one(content_selector)
+        except SelectorSyntaxError as e:
+            raise ParseError(
+                source_id, kind=ErrorKind.PARSE, message=f"invalid content selector: {e}"
+            ) from None
+    if main is None:
+        main = _main_content(soup)
+    if main is None:
+        return Article(content_html="", published=published)
+    base = _base_url(soup, fetched.url)
+    for element in main.find_all(["a", "img"]):
+        for attribute in ("href", "src"):
+            value = element.get(attribute)
+            if isinstance(value, str):
+                element[attribute] = urljoin(base, value)
+    return Article(content_html=main.decode_contents().strip(), published=published)
+
+
+_BOILERPLATE = ["nav", "header", "footer", "aside", "menu"]
+_BOILERPLATE_CLASS = re.compile(
+    r"(^|[-_\s])(share|social|related|more-news|teaser-list|breadcrumb|cookie|newsletter|"
+    r"comments?|sidebar|pagination)([-_\s]|$)",
+    re.IGNORECASE,
+)
+_TEXT_BLOCKS = ["p", "li", "h2", "h3", "blockquote"]
+
+
+def _main_content(soup: BeautifulSoup) -> Tag | None:
+    body = soup.body or soup
+    for tag in body.find_all(_BOILERPLATE):
+        tag.decompose()
+    for tag in body.find_all(class_=_BOILERPLATE_CLASS):
+        if isinstance(tag, Tag) and tag.name not in ("body", "main", "article"):
+            tag.decompose()
+    scores: dict[int, tuple[Tag, float]] = {}
+    for block in body.find_all(_TEXT_BLOCKS):
+        length = len(block.get_text(" ", strip=True))
+        if length < 25:
+            continue
+        # Readability's rule: a paragraph counts fully for its parent and half for the
+        # grandparent, so the container of the article text wins over the whole page.
+        parent = block.parent
+        grandparent = parent.parent if parent is not None else None
+        for ancestor, share in ((parent, 1.0), (grandparent, 0.5)):
+            if isinstance(ancestor, Tag):
+                _, score = scores.get(id(ancestor), (ancestor, 0.0))
+                scores[id(ancestor)] = (ancestor, score + share * length)
+    if not scores:
+        return None
+    return max(scores.values(), key=lambda pair: pair[1])[0]
+
+
+def _article_date(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> datetime | None:
+    meta = soup.find("meta", attrs={"property": "article:published_time"})
+    if isinstance(meta, Tag) and meta.get("content"):
+        found = parse_date(str(meta["content"]), now, tz)
+        if found:
+            return found
+    for script in soup.find_all("script", type="application/ld+json"):
+        found = _json_ld_date(script.get_text(), now, tz)
+        if found:
+            return found
+    scope = soup.find("article") or soup.find("main") or soup
+    time_tag = scope.find("time", datetime=True)
+    if isinstance(time_tag, Tag):
+        return parse_date(str(time_tag["datetime"]), now, tz)
+    return None
+
+
+def _json_ld_date(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            value = node.get("datePublished")
+            if isinstance(value, str):
+                return parse_date(value, now, tz)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
+def _soup(source_id: str, fetched: FetchResult) -> BeautifulSoup:
+    charset = _CHARSET.search(fetched.headers.get("content-type", ""))
+    text = decode_html(fetched.content, charset.group(1) if charset else None)
+    try:
+        return BeautifulSoup(text, "lxml")
+    except Exception as e:  # the HTML parser's errors on hostile input vary
+        raise ParseError(
+            source_id,
+            kind=ErrorKind.PARSE,
+            message=f"the HTML parser failed: {type(e).__name__}: {e}",
+        ) from e
+
+
+def _base_url(soup: BeautifulSoup, url: str) -> str:
+    base_tag = soup.find("base", href=True)
+    return urljoin(url, str(base_tag["href"])) if isinstance(base_tag, Tag) else url
 
 
 def _item(
@@ -128,11 +251,11 @@ def _split(selector: str) -> tuple[str, str | None]:
     return selector.strip(), None
 
 
-def _find(element: Tag, css: str) -> Tag | None:
+def _find(element: Tag | BeautifulSoup, css: str) -> Tag | None:
     return element if not css else element.select_one(css)
 
 
-def _value(element: Tag, selector: str) -> str | None:
+def _value(element: Tag | BeautifulSoup, selector: str) -> str | None:
     css, attr = _split(selector)
     found = _find(element, css)
     if found is None:

@@ -76,6 +76,16 @@ class Storage:
         with wrap_exceptions("read items"), self._engine.connect() as conn:
             return _items.recent(conn, source_ids, limit)
 
+    def robots_txt(self, origin: str) -> tuple[datetime, int, str] | None:
+        """The cached robots.txt of ``origin``: (fetched at, HTTP status, body), if any."""
+        with wrap_exceptions("read robots.txt cache"), self._engine.connect() as conn:
+            return _sources.load_robots(conn, origin)
+
+    def save_robots_txt(self, origin: str, status: int, body: str, now: datetime) -> None:
+        """Remember the robots.txt of ``origin`` (status 404 etc. means "no rules")."""
+        with wrap_exceptions("save robots.txt cache"), self._engine.begin() as conn:
+            _sources.save_robots(conn, origin, status, body, now)
+
     def count_items(self) -> int:
         with wrap_exceptions("count items"), self._engine.connect() as conn:
             return _items.count(conn)

@@ -61,6 +61,7 @@ def apply(conn: Connection, decisions: Sequence[tuple[Item, ItemDecision]], now:
                     "first_seen_at": now,
                     "last_seen_at": now,
                     "last_changed_at": now,
+                    "backlog": item.backlog,
                 }
             )
         elif decision is ItemDecision.UPDATED:
@@ -109,6 +110,7 @@ def _stored(row: RowMapping) -> StoredItem:
         tags=frozenset(json.loads(row["tags"])),
         image=row["image"],
         fingerprint=row["fingerprint"],
+        backlog=row["backlog"],
     )
     return StoredItem(
         id=row["id"],

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
     Column,
     Connection,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -24,9 +26,12 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     select,
+    text,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.schema import CreateColumn
 
 from ..exceptions import SchemaVersionError
 
@@ -73,6 +78,11 @@ sources = Table(
     Column("next_fetch_at", UTCDateTime),
     Column("items_last_fetch", Integer),
     Column("created_at", UTCDateTime, nullable=False),
+    # version 2
+    Column("url", Text),
+    Column("config_url", Text),
+    Column("last_new_item_at", UTCDateTime),
+    Column("fetch_seconds", Float),
 )
 
 items = Table(
@@ -97,19 +107,105 @@ items = Table(
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("last_changed_at", UTCDateTime, nullable=False),
+    # version 2
+    Column("backlog", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("source_id", "key", name="uq_items_source_key"),
 )
 Index("ix_items_published_at", items.c.published_at)
 Index("ix_items_first_seen_at", items.c.first_seen_at)
 
+#: robots.txt per origin (scheme://host:port), shared by all sources on that host.
+robots = Table(
+    "robots",
+    metadata,
+    Column("origin", Text, primary_key=True),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+)
 
-def _create_v1(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[sources, items])
+# A migration defines the tables *of its time* itself, never through the current Table
+# objects above, so replaying it later always gives the same schema. Types and DDL are
+# compiled by SQLAlchemy for the database in use.
+
+
+def _v1(conn: Connection) -> None:
+    v1 = MetaData()
+    Table(
+        "sources",
+        v1,
+        Column("id", String(100), primary_key=True),
+        Column("status", String(20), nullable=False),
+        Column("etag", Text),
+        Column("last_modified", Text),
+        Column("http_status", Integer),
+        Column("error_count", Integer, nullable=False),
+        Column("last_error_kind", String(20)),
+        Column("last_error", Text),
+        Column("last_attempt_at", DateTime),
+        Column("last_success_at", DateTime),
+        Column("next_fetch_at", DateTime),
+        Column("items_last_fetch", Integer),
+        Column("created_at", DateTime, nullable=False),
+    )
+    v1_items = Table(
+        "items",
+        v1,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("source_id", String(100), ForeignKey("sources.id"), nullable=False),
+        Column("key", Text, nullable=False),
+        Column("url", Text),
+        Column("title", Text, nullable=False),
+        Column("summary_html", Text, nullable=False),
+        Column("summary_text", Text, nullable=False),
+        Column("content_html", Text, nullable=False),
+        Column("author", Text),
+        Column("categories", Text, nullable=False),
+        Column("tags", Text, nullable=False),
+        Column("image", Text),
+        Column("published_at", DateTime, nullable=False),
+        Column("date_estimated", Boolean, nullable=False),
+        Column("updated_at", DateTime),
+        Column("fingerprint", String(80), nullable=False),
+        Column("first_seen_at", DateTime, nullable=False),
+        Column("last_seen_at", DateTime, nullable=False),
+        Column("last_changed_at", DateTime, nullable=False),
+        UniqueConstraint("source_id", "key", name="uq_items_source_key"),
+    )
+    Index("ix_items_published_at", v1_items.c.published_at)
+    Index("ix_items_first_seen_at", v1_items.c.first_seen_at)
+    v1.create_all(conn)
+
+
+def _v2(conn: Connection) -> None:
+    """Source redirects and health figures, item backlog flag, robots.txt cache (#3)."""
+    _add_column(conn, "sources", Column("url", Text))
+    _add_column(conn, "sources", Column("config_url", Text))
+    _add_column(conn, "sources", Column("last_new_item_at", DateTime))
+    _add_column(conn, "sources", Column("fetch_seconds", Float))
+    _add_column(conn, "items", Column("backlog", Boolean, nullable=False, server_default=false()))
+    v2 = MetaData()
+    Table(
+        "robots",
+        v2,
+        Column("origin", Text, primary_key=True),
+        Column("fetched_at", DateTime, nullable=False),
+        Column("status", Integer, nullable=False),
+        Column("body", Text, nullable=False),
+    )
+    v2.create_all(conn)
+
+
+def _add_column(conn: Connection, table: str, column: Column[Any]) -> None:
+    Table(table, MetaData(), column)  # a column compiles only inside a table
+    spec = CreateColumn(column).compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {spec}"))
 
 
 #: version -> function that brings a store from version-1 to version. Append only.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
-    1: _create_v1,
+    1: _v1,
+    2: _v2,
 }
 VERSION = max(MIGRATIONS)
 

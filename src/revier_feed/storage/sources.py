@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, or_, select, update
 
 from ..models import SourceState, SourceStatus
-from .schema import sources
+from .schema import robots, sources
 
 
 def load_states(conn: Connection, source_ids: Iterable[str]) -> dict[str, SourceState]:
@@ -30,6 +30,10 @@ def load_states(conn: Connection, source_ids: Iterable[str]) -> dict[str, Source
             last_success_at=row["last_success_at"],
             next_fetch_at=row["next_fetch_at"],
             items_last_fetch=row["items_last_fetch"],
+            url=row["url"],
+            config_url=row["config_url"],
+            last_new_item_at=row["last_new_item_at"],
+            fetch_seconds=row["fetch_seconds"],
         )
     return states
 
@@ -57,3 +61,15 @@ def save_state(conn: Connection, state: SourceState, now: datetime) -> None:
     result = conn.execute(update(sources).where(sources.c.id == state.source_id).values(**values))
     if result.rowcount == 0:
         conn.execute(sources.insert().values(**values, created_at=now))
+
+
+def load_robots(conn: Connection, origin: str) -> tuple[datetime, int, str] | None:
+    row = conn.execute(select(robots).where(robots.c.origin == origin)).first()
+    return (row.fetched_at, row.status, row.body) if row else None
+
+
+def save_robots(conn: Connection, origin: str, status: int, body: str, now: datetime) -> None:
+    values = {"fetched_at": now, "status": status, "body": body}
+    result = conn.execute(update(robots).where(robots.c.origin == origin).values(**values))
+    if result.rowcount == 0:
+        conn.execute(robots.insert().values(origin=origin, **values))

@@ -1,0 +1,704 @@
+#!/usr/bin/env python3
+"""Collection benchmark: one full cycle of revier-feed next to its peers, on one corpus.
+
+Measures, in the same run and against the same local server:
+
+* ``revier-feed run --once`` cold (empty store) and warm (everything answers 304),
+* newsboat (``reload-threads 16``, ``newsboat -x reload``) cold and warm,
+* the ``reader`` library (``update_feeds(workers=16, scheduled=False)``) cold and warm,
+* a baseline of 16 threads calling ``feedparser.parse(url)``, one pass,
+
+each as a child process, and prints one markdown table of medians (wall, CPU, peak RSS,
+items stored). Usage and flags: ``bench/README.md`` or ``python bench/collect.py --help``.
+
+The corpus (German regional news, 60 % RSS 2.0 / 40 % Atom) is generated from a seed and
+served by a separate asyncio process on 127.0.0.2 … 127.0.0.51 with ETag, Last-Modified,
+304 answers and an added latency per request. Server capacity, measured with
+``--check-server`` on the 2-core benchmark machine (500 feeds, client in another
+process on the same cores): about 2,000 full feed responses (80 KB) per second at 0 ms
+latency, and at 50 ms latency it answers 256 concurrent connections at about 2,800
+requests/s, i.e. well above the 16-32 connections the measured tools open. Its CPU time
+per measured run is printed below the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import email.utils
+import hashlib
+import html
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT = BENCH_DIR.parent
+PROJECT_VENV = PROJECT / ".venv"
+PEER_VENV = Path("/tmp/bench-venv-reader")
+CORPUS_VERSION = 1  # bump when the generator changes, so cached corpora are rebuilt
+PEER_WORKERS = 16  # newsboat reload-threads, reader workers, baseline threads
+CEST = timezone(timedelta(hours=2))
+BASE_DATE = datetime(2025, 6, 30, 10, 0, tzinfo=UTC)
+
+# --- corpus ---------------------------------------------------------------------------
+
+PLACES = ["Leipzig", "Halle (Saale)", "Merseburg", "Borna", "Zeitz", "Altenburg",
+          "Weißenfels", "Bitterfeld-Wolfen", "Delitzsch", "Grimma", "Naumburg", "Köthen",
+          "Markkleeberg", "Schkeuditz", "Torgau", "Eilenburg", "Hohenmölsen", "Lützen",
+          "Dessau-Roßlau", "Wurzen", "Böhlen", "Groitzsch", "Leuna", "Schkopau"]
+DISTRICTS = ["Landkreis Leipzig", "Burgenlandkreis", "Saalekreis", "Landkreis Nordsachsen",
+             "Altenburger Land", "Landkreis Anhalt-Bitterfeld", "Landkreis Mansfeld-Südharz"]
+ACTORS = ["Der Landkreis", "Die Stadtverwaltung", "Die Wirtschaftsförderung",
+          "Die Industrie- und Handelskammer", "Der Zweckverband", "Die Hochschule Merseburg",
+          "Das Fraunhofer-Institut", "Die Metropolregion", "Der Oberbürgermeister",
+          "Die Landrätin", "Das Wirtschaftsministerium", "Das Bundesinstitut BBSR",
+          "Die Handwerkskammer", "Der Kreistag", "Die Sächsische Agentur für Strukturentwicklung"]
+VERBS = [("stellt", "vor"), ("fördert", ""), ("startet", ""), ("präsentiert", ""),
+         ("unterstützt", ""), ("plant", ""), ("eröffnet", ""), ("bewertet", ""),
+         ("kündigt", "an"), ("schreibt", "aus"), ("treibt", "voran"), ("prüft", "")]
+OBJECTS = ["ein neues Wasserstoff-Netzwerk", "die Studie zum Strukturwandel",
+           "die Förderung kleiner und mittlerer Unternehmen", "den Ausbau der Radwege",
+           "ein Forschungszentrum für Bioökonomie", "die Umschulung von Beschäftigten",
+           "das Gründerzentrum am Bahnhof", "die Renaturierung des Tagebaus",
+           "die Ansiedlung eines Batteriewerks", "ein Programm zur Fachkräftesicherung",
+           "den Glasfaserausbau in ländlichen Gemeinden", "den Innovationspreis",
+           "ein Modellprojekt für Mobilität auf dem Land", "die Sanierung der Grundschule",
+           "eine Wärmepumpen-Offensive für Kommunen", "den Breitbandausbau",
+           "die Ausstellung zur Industriekultur", "ein Förderprogramm für Start-ups"]
+COMPLEMENTS = ["im Rahmen des Strukturstärkungsgesetzes", "mit Mitteln aus dem Just Transition Fund",
+               "gemeinsam mit regionalen Partnern", "bis Ende des Jahres",
+               "trotz gestiegener Baukosten", "nach einer zweijährigen Planungsphase",
+               "über die Grenzen des Landkreises hinaus", "im Mitteldeutschen Revier",
+               "zusammen mit der Universität Leipzig", "für die Zeit nach der Braunkohle",
+               "mit Unterstützung des Bundes", "auf einer Fläche von zwölf Hektar"]
+TOPICS = ["Strukturwandel", "Wasserstoff", "Förderung", "Studie", "Fachkräfte", "Mobilität",
+          "Breitband", "Bioökonomie", "Tourismus", "Innovationspreis", "Energiewende"]
+HEADLINE_ENDS = ["vorgestellt", "bewilligt", "gestartet", "eröffnet", "ausgezeichnet",
+                 "beschlossen", "verlängert", "übergeben", "geplant", "gefördert"]
+NAMES = ["Henry Graichen", "Götz Ulrich", "Kai Emanuel", "Uwe Schulze", "Jörg Müller",
+         "Sabine Köhler", "Andreas Bühring", "Katja Böhme", "Jürgen Weiß", "Martina Gößel"]
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A generated corpus on disk: ``feed-NNNN.xml`` files plus ``manifest.json``."""
+
+    dir: Path
+    feeds: int
+    items: int
+    seed: int
+    atom: int  # how many of the feeds are Atom
+    size: int  # bytes
+
+    def files(self) -> list[str]:
+        return [f"feed-{i:04d}.xml" for i in range(self.feeds)]
+
+
+def _sentence(rng: random.Random) -> str:
+    """One plausible German sentence about the region's news."""
+    kind = rng.randrange(6)
+    if kind == 0:
+        verb, particle = rng.choice(VERBS)
+        words = [rng.choice(ACTORS), verb, rng.choice(OBJECTS), rng.choice(COMPLEMENTS), particle]
+        return " ".join(w for w in words if w) + "."
+    if kind == 1:
+        return (f"„Das ist ein wichtiger Schritt für {rng.choice(PLACES)} und die ganze Region“, "
+                f"sagt {rng.choice(NAMES)} von der Wirtschaftsförderung.")
+    if kind == 2:
+        return (f"Insgesamt fließen {rng.randint(2, 180)},{rng.randint(0, 9)} Millionen Euro "
+                f"nach {rng.choice(PLACES)}, {rng.randint(5, 60)} Prozent davon aus Bundesmitteln.")
+    if kind == 3:
+        return (f"Eine Studie zeigt, dass in {rng.choice(PLACES)} rund {rng.randint(100, 4000)} "
+                f"Arbeitsplätze {rng.choice(COMPLEMENTS)} entstehen könnten.")
+    if kind == 4:
+        when = rng.choice(["im Frühjahr", "im Herbst", "Anfang 2026", "noch in diesem Jahr"])
+        return f"Die Arbeiten in {rng.choice(PLACES)} sollen {when} beginnen."
+    return (f"Unternehmen und Kommunen können sich bis zum {rng.randint(1, 28)}. "
+            f"{rng.choice(['März', 'Mai', 'Juli', 'September', 'November'])} über das "
+            f"Förderportal bewerben; die Jury tagt in {rng.choice(PLACES)}.")
+
+
+def _teaser(rng: random.Random, site: str) -> str:
+    """1-3 KB of HTML: paragraphs, a link (sometimes with tracking), an image."""
+    target = rng.randint(1000, 3000)
+    topic = rng.choice(TOPICS)
+    img = (f'<p><img src="https://{site}/bilder/2025/foto-{rng.randrange(10**5)}.jpg" '
+           f'alt="{html.escape(rng.choice(PLACES))}" width="640" height="360"></p>')
+    tracking = "?utm_source=rss&amp;utm_medium=feed" if rng.random() < 0.3 else ""
+    link = f'<a href="https://{site}/themen/{topic.lower()}{tracking}">mehr zum Thema {topic}</a>'
+    parts = [img, f"<p><strong>{html.escape(_sentence(rng))}</strong> {html.escape(_sentence(rng))}</p>"]
+    size = sum(len(p.encode()) for p in parts)
+    while size < target - 120:
+        para = " ".join(html.escape(_sentence(rng)) for _ in range(rng.randint(2, 4)))
+        parts.append(f"<p>{para}</p>")
+        size += len(parts[-1].encode())
+    parts.append(f"<p>Weitere Informationen: {link}.</p>")
+    return "\n".join(parts)
+
+
+def _feed_xml(index: int, items: int, atom: bool, rng: random.Random) -> str:
+    district = DISTRICTS[index % len(DISTRICTS)]
+    site = f"www.revier-{index:04d}.example"
+    title = f"Pressemitteilungen {index:04d} – {district}"
+    when = BASE_DATE - timedelta(hours=rng.randint(0, 48))
+    entries = []
+    for n in range(items):
+        if rng.random() < 0.5:
+            headline = (f"{rng.choice(PLACES)}: {rng.choice(TOPICS)} im {district} "
+                        f"{rng.choice(HEADLINE_ENDS)}")
+        else:
+            verb, particle = rng.choice(VERBS)
+            headline = f"{rng.choice(TOPICS)}: {rng.choice(ACTORS)} {verb} {rng.choice(OBJECTS)}"
+            headline += f" {particle}" if particle else ""
+        link = f"https://{site}/presse/2025/meldung-{index:04d}-{n:03d}.html"
+        body = html.escape(_teaser(rng, site))
+        if atom:
+            uid = uuid.UUID(int=rng.getrandbits(128), version=4)
+            entries.append(
+                f"<entry><id>urn:uuid:{uid}</id><title>{html.escape(headline)}</title>"
+                f'<link rel="alternate" href="{link}"/><published>{when.isoformat()}</published>'
+                f"<updated>{when.isoformat()}</updated><author><name>{rng.choice(NAMES)}</name>"
+                f'</author><summary type="html">{body}</summary></entry>')
+        else:
+            entries.append(
+                f"<item><title>{html.escape(headline)}</title><link>{link}</link>"
+                f'<guid isPermaLink="false">revier-{index:04d}-{n:03d}</guid>'
+                f"<pubDate>{email.utils.format_datetime(when.astimezone(CEST))}</pubDate>"
+                f"<category>{rng.choice(TOPICS)}</category><description>{body}</description></item>")
+        when -= timedelta(hours=rng.randint(1, 30), minutes=rng.randint(0, 59))
+    newest = BASE_DATE.isoformat()
+    if atom:
+        return ('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" '
+                f'xml:lang="de"><id>https://{site}/presse</id><title>{html.escape(title)}</title>'
+                f'<updated>{newest}</updated><link rel="alternate" href="https://{site}/presse"/>\n'
+                + "\n".join(entries) + "\n</feed>\n")
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+            f"<title>{html.escape(title)}</title><link>https://{site}/presse</link>"
+            f"<description>Nachrichten aus dem {district}</description><language>de</language>\n"
+            + "\n".join(entries) + "\n</channel></rss>\n")
+
+
+def build_corpus(root: Path, feeds: int, items: int, seed: int) -> Corpus:
+    """Generate the corpus under ``root`` (reused when already generated with these params)."""
+    target = root / f"v{CORPUS_VERSION}-s{seed}-f{feeds}-i{items}"
+    manifest = target / "manifest.json"
+    if not manifest.exists():
+        _log(f"generating corpus: {feeds} feeds x {items} items, seed {seed} -> {target}")
+        rng = random.Random(seed)
+        atom_ids = set(rng.sample(range(feeds), round(feeds * 0.4)))
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for i in range(feeds):
+            xml = _feed_xml(i, items, i in atom_ids, random.Random(f"{seed}-{i}"))
+            (target / f"feed-{i:04d}.xml").write_text(xml, encoding="utf-8")
+        manifest.write_text(json.dumps({"atom": len(atom_ids)}))
+    size = sum(p.stat().st_size for p in target.glob("feed-*.xml"))
+    atom = json.loads(manifest.read_text())["atom"]
+    return Corpus(target, feeds, items, seed, atom, size)
+
+
+# --- server (runs in its own process: `collect.py --serve DIR`) -------------------------
+
+def serve(corpus_dir: Path, hosts: list[str], latency: float) -> None:
+    """Serve ``corpus_dir`` on every host; print ``READY <port>``, run until killed."""
+    last_modified = email.utils.format_datetime(BASE_DATE, usegmt=True)
+    files: dict[str, tuple[bytes, str, str]] = {}
+    for path in sorted(corpus_dir.glob("feed-*.xml")):
+        body = path.read_bytes()
+        kind = "atom" if b"<feed xmlns" in body[:200] else "rss"
+        etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
+        files["/" + path.name] = (body, etag, f"application/{kind}+xml; charset=utf-8")
+    robots = b"User-agent: *\nAllow: /\n"
+    stats = {"200": 0, "304": 0, "404": 0, "robots": 0}
+
+    async def respond(method: str, path: str, headers: dict[str, str]) -> tuple[bytes, bytes]:
+        if path == "/_stats":  # the bench's own probe: no latency, not counted
+            body = json.dumps({**stats, "cpu": time.process_time()}).encode()
+            return _head(200, "application/json", body), body
+        await asyncio.sleep(latency)
+        if path == "/robots.txt":
+            stats["robots"] += 1
+            return _head(200, "text/plain", robots), robots
+        if path not in files:
+            stats["404"] += 1
+            return _head(404, "text/plain", b"not found\n"), b"not found\n"
+        body, etag, ctype = files[path]
+        extra = f"ETag: {etag}\r\nLast-Modified: {last_modified}\r\n"
+        if _not_modified(headers, etag, BASE_DATE):
+            stats["304"] += 1
+            return _head(304, None, b"", extra), b""
+        stats["200"] += 1
+        return _head(200, ctype, body, extra), body if method != "HEAD" else b""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                raw = await reader.readuntil(b"\r\n\r\n")
+                lines = raw.decode("latin-1").split("\r\n")
+                method, target, version = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        headers[name.strip().lower()] = value.strip()
+                head, body = await respond(method, target.split("?")[0], headers)
+                writer.write(head + body)
+                await writer.drain()
+                conn = headers.get("connection", "").lower()
+                if conn == "close" or (version == "HTTP/1.0" and conn != "keep-alive"):
+                    break
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError,
+                ValueError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        for _attempt in range(10):
+            servers: list[asyncio.Server] = []
+            try:
+                first = await asyncio.start_server(handle, hosts[0], 0, backlog=1024)
+                port = first.sockets[0].getsockname()[1]
+                servers.append(first)
+                for host in hosts[1:]:
+                    servers.append(await asyncio.start_server(handle, host, port, backlog=1024))
+            except OSError:
+                for server in servers:
+                    server.close()
+                continue
+            print(f"READY {port}", flush=True)
+            await asyncio.Event().wait()
+        raise SystemExit("could not bind one port on every host")
+
+    asyncio.run(main())
+
+
+def _head(status: int, ctype: str | None, body: bytes, extra: str = "") -> bytes:
+    reason = {200: "OK", 304: "Not Modified", 404: "Not Found"}[status]
+    head = f"HTTP/1.1 {status} {reason}\r\n{extra}"
+    if ctype:
+        head += f"Content-Type: {ctype}\r\n"
+    if status != 304:
+        head += f"Content-Length: {len(body)}\r\n"
+    return (head + "\r\n").encode()
+
+
+def _not_modified(headers: dict[str, str], etag: str, modified: datetime) -> bool:
+    """RFC 9110: If-None-Match wins over If-Modified-Since; ETags compare weakly."""
+    if "if-none-match" in headers:
+        tags = [t.strip().removeprefix("W/") for t in headers["if-none-match"].split(",")]
+        return "*" in tags or etag in tags
+    if "if-modified-since" in headers:
+        try:
+            return email.utils.parsedate_to_datetime(headers["if-modified-since"]) >= modified
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+class Server:
+    """The corpus server as a child process (its CPU is not counted in the tools')."""
+
+    def __init__(self, corpus: Corpus, hosts: list[str], latency: float) -> None:
+        self.hosts = hosts
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(corpus.dir), "--hosts", str(len(hosts)),
+             "--latency", str(latency * 1000)], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if not line.startswith("READY "):
+            raise SystemExit("the corpus server did not start")
+        self.port = int(line.split()[1])
+
+    def url(self, index: int) -> str:
+        return f"http://{self.hosts[index % len(self.hosts)]}:{self.port}/feed-{index:04d}.xml"
+
+    def stats(self) -> dict[str, float]:
+        with urllib.request.urlopen(f"http://{self.hosts[0]}:{self.port}/_stats") as r:
+            return json.load(r)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait()
+
+
+def check_server(server: Server, feeds: int, requests: int = 2000) -> None:
+    """Measure the server alone: many keep-alive connections, full bodies and 304s."""
+    paths = [f"/feed-{i % feeds:04d}.xml" for i in range(requests)]
+
+    async def client(conc: int, conditional: bool) -> None:
+        queue = list(paths)
+        before = server.stats()
+        start = time.perf_counter()
+
+        async def worker(n: int) -> None:
+            reader, writer = await asyncio.open_connection(server.hosts[n % len(server.hosts)],
+                                                           server.port)
+            while queue:
+                extra = 'If-None-Match: "x"\r\n' if not conditional else ""
+                extra += "If-Modified-Since: Tue, 01 Jul 2025 00:00:00 GMT\r\n" if conditional else ""
+                writer.write(f"GET {queue.pop()} HTTP/1.1\r\nHost: x\r\n{extra}\r\n".encode())
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                await reader.readexactly(length)
+            writer.close()
+
+        await asyncio.gather(*(worker(n) for n in range(conc)))
+        wall = time.perf_counter() - start
+        cpu = server.stats()["cpu"] - before["cpu"]
+        print(f"{conc:4d} connections, {'304s ' if conditional else 'full '}: {requests} requests "
+              f"in {wall:.2f} s = {requests / wall:,.0f} req/s; server CPU {cpu:.2f} s")
+
+    for conc in (16, 64, 256):
+        for conditional in (False, True):
+            asyncio.run(client(conc, conditional))
+
+
+# --- running the tools ------------------------------------------------------------------
+
+@dataclass
+class Run:
+    """One measured child process."""
+
+    wall: float
+    cpu: float
+    rss_mb: float
+    items: int
+    code: int
+    http: dict[str, float] = field(default_factory=dict)
+
+
+def run_child(cmd: list[str], cwd: Path, env: dict[str, str] | None = None,
+              timeout: float = 1800) -> tuple[float, float, float, int, str]:
+    """Run ``cmd``; return wall s, user+sys CPU s, max RSS MB, exit code and its stdout.
+
+    ``os.wait4`` gives the rusage of exactly this child (and its reaped children), so the
+    server process and earlier runs never leak into a measurement.
+    """
+    out, err = cwd / "stdout.txt", cwd / "stderr.txt"
+    with out.open("w") as fo, err.open("w") as fe:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=fo, stderr=fe,
+                                stdin=subprocess.DEVNULL)
+        killer = threading.Timer(timeout, proc.kill)
+        killer.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        killer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        _log(f"  exit {proc.returncode}: {' '.join(cmd[:4])} …; stderr tail:\n"
+             + "\n".join(err.read_text(errors="replace").splitlines()[-8:]))
+    return (wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode,
+            out.read_text(errors="replace"))
+
+
+def _count(db: Path, table: str) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+@dataclass
+class Tool:
+    """How to prepare, run and count one tool. ``phases`` are run in order on one store."""
+
+    name: str
+    phases: list[str]
+    prepare: Callable[[Path, list[str]], None]
+    command: Callable[[Path], list[str]]
+    items: Callable[[Path, str], int]
+    env: dict[str, str] | None = None
+
+
+def revier_feed_tool(concurrency: int, per_host: int) -> Tool:
+    exe = str(PROJECT_VENV / "bin" / "revier-feed")
+
+    def prepare(work: Path, urls: list[str]) -> None:
+        cfg = work / "config"
+        cfg.mkdir()
+        (cfg / "settings.yaml").write_text(
+            "site:\n  title: Revier-Bench\n"
+            f"storage:\n  path: {work / 'store.sqlite3'}\n"
+            f"output:\n  dir: {work / 'output'}\n"
+            f"fetch:\n  max_concurrency: {concurrency}\n  max_per_host: {per_host}\n",
+            encoding="utf-8")
+        sources = "".join(f"  - id: feed-{i:04d}\n    name: Quelle {i:04d}\n    url: {url}\n"
+                          for i, url in enumerate(urls))
+        (cfg / "sources.yaml").write_text("sources:\n" + sources, encoding="utf-8")
+
+    return Tool("revier-feed", ["cold", "warm"], prepare,
+                lambda w: [exe, "--config", str(w / "config"), "-q", "run", "--once"],
+                lambda w, _out: _count(w / "store.sqlite3", "items"))
+
+
+def newsboat_tool() -> Tool:
+    def prepare(work: Path, urls: list[str]) -> None:
+        (work / "urls").write_text("\n".join(urls) + "\n")
+        (work / "config").write_text(f"reload-threads {PEER_WORKERS}\n")
+
+    # newsboat 2.21 saves no ETag/Last-Modified on the first poll into a new cache, so its
+    # second poll downloads everything again; the third is the first to get 304s.
+    return Tool("newsboat", ["cold", "warm", "warm (3rd run)"], prepare,
+                lambda w: ["newsboat", "-x", "reload", "-u", str(w / "urls"),
+                           "-c", str(w / "cache.db"), "-C", str(w / "config")],
+                lambda w, _out: _count(w / "cache.db", "rss_item"))
+
+
+# reader >= 3.13 updates only feeds that are due unless scheduled=False; `run --once` fetches
+# every source, so the peers are asked to do the same.
+READER_ADD = ("import sys; from reader import make_reader; r = make_reader(sys.argv[1]); "
+              "[r.add_feed(u, exist_ok=True) for u in open(sys.argv[2]).read().split()]; r.close()")
+READER_UPDATE = ("import sys; from reader import make_reader; r = make_reader(sys.argv[1]); "
+                 "r.update_feeds(workers=int(sys.argv[2]), scheduled=False); "
+                 "print('errors', sum(1 for f in r.get_feeds() if f.last_exception)); r.close()")
+BASELINE = ("import sys, feedparser; from concurrent.futures import ThreadPoolExecutor as P\n"
+            "with P(int(sys.argv[2])) as pool:\n"
+            "    docs = list(pool.map(feedparser.parse, open(sys.argv[1]).read().split()))\n"
+            "print(sum(len(d.entries) for d in docs))")
+
+
+def reader_tool() -> Tool:
+    python = str(PEER_VENV / "bin" / "python")
+
+    def prepare(work: Path, urls: list[str]) -> None:
+        # Subscribing is set-up, not collection: done untimed, like writing the others' configs.
+        (work / "urls").write_text("\n".join(urls) + "\n")
+        subprocess.run([python, "-c", READER_ADD, str(work / "reader.sqlite"),
+                        str(work / "urls")], check=True)
+
+    return Tool("reader", ["cold", "warm"], prepare,
+                lambda w: [python, "-c", READER_UPDATE, str(w / "reader.sqlite"),
+                           str(PEER_WORKERS)],
+                lambda w, _out: _count(w / "reader.sqlite", "entries"))
+
+
+def baseline_tool() -> Tool:
+    def prepare(work: Path, urls: list[str]) -> None:
+        (work / "urls").write_text("\n".join(urls) + "\n")
+
+    def items(_work: Path, out: str) -> int:
+        return int(out.split()[-1]) if out.strip() else 0
+
+    return Tool(f"feedparser × {PEER_WORKERS} threads", ["one pass"], prepare,
+                lambda w: [str(PEER_VENV / "bin" / "python"), "-c", BASELINE, str(w / "urls"),
+                           str(PEER_WORKERS)], items)
+
+
+def measure(tools: list[Tool], server: Server, urls: list[str], runs: int,
+            scratch: Path) -> dict[tuple[str, str], list[Run]]:
+    """Round-robin over the tools ``runs`` times; every round starts from empty stores."""
+    results: dict[tuple[str, str], list[Run]] = {}
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    for round_ in range(1, runs + 1):
+        for tool in tools:
+            work = scratch / f"{tool.name.split()[0]}-{round_}"
+            work.mkdir(parents=True)
+            tool.prepare(work, urls)
+            tool_env = {**env, "HOME": str(work), "TERM": "dumb"}
+            for phase in tool.phases:
+                before = server.stats()
+                wall, cpu, rss, code, out = run_child(tool.command(work), work, tool_env)
+                after = server.stats()
+                http = {k: after[k] - before[k] for k in after}
+                run = Run(wall, cpu, rss, tool.items(work, out), code, http)
+                results.setdefault((tool.name, phase), []).append(run)
+                _log(f"round {round_}/{runs} {tool.name:24} {phase:8} wall {wall:6.2f} s  "
+                     f"cpu {cpu:6.2f} s  rss {rss:5.0f} MB  items {run.items:6d}  exit {code}  "
+                     f"http 200/304: {http['200']:.0f}/{http['304']:.0f}")
+            shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+# --- report -----------------------------------------------------------------------------
+
+def report(results: dict[tuple[str, str], list[Run]], header: list[str]) -> str:
+    """The markdown table of medians, plus the server's view of each measurement."""
+    med = {key: (statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs),
+                 statistics.median(r.rss_mb for r in runs),
+                 int(statistics.median(r.items for r in runs))) for key, runs in results.items()}
+    ref = {phase: med[("revier-feed", phase)][0] for tool, phase in med if tool == "revier-feed"}
+    lines = [*header, "", "| tool | run | wall s | CPU s | peak MB | items | wall vs revier-feed |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    notes = []
+    for (tool, phase), (wall, cpu, rss, items) in med.items():
+        base = ref.get(phase.split()[0], ref.get("cold"))  # "one pass" is compared to cold
+        ratio = f"{wall / base:.2f}×" if base else "–"
+        lines.append(f"| {tool} | {phase} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {items:,} | {ratio} |")
+        runs = results[(tool, phase)]
+        failed = [r.code for r in runs if r.code != 0]
+        if failed:
+            notes.append(f"- {tool} {phase}: exit codes {failed} in {len(failed)}/{len(runs)} runs")
+        http = runs[-1].http
+        notes.append(f"- server saw for {tool} {phase} (last run): {http['200']:.0f}×200, "
+                     f"{http['304']:.0f}×304, {http['404']:.0f}×404, {http['robots']:.0f} robots.txt; "
+                     f"server CPU {http['cpu']:.2f} s")
+    return "\n".join([*lines, "", *notes])
+
+
+def machine_line(args: argparse.Namespace, corpus: Corpus) -> list[str]:
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    versions = {
+        "revier-feed": _output([str(PROJECT_VENV / "bin" / "revier-feed"), "--version"]),
+        "newsboat": " ".join(_output(["newsboat", "-v"]).split()[:2]) if shutil.which("newsboat") else "–",
+        "peers": _output([str(PEER_VENV / "bin" / "python"), "-c",
+                          "import reader, feedparser; "
+                          "print(f'reader {reader.__version__}, feedparser {feedparser.__version__}')"]),
+    }
+    return [
+        f"Machine: {os.cpu_count()} cores, {model}, Python {platform.python_version()}, "
+        f"{_output(['uname', '-sr'])}; tools: " + "; ".join(versions.values()),
+        f"Corpus: {corpus.feeds} feeds × {corpus.items} items ({corpus.feeds - corpus.atom} RSS 2.0 "
+        f"/ {corpus.atom} Atom, {corpus.size / 1e6:.1f} MB), seed {corpus.seed}, "
+        f"{args.hosts} hosts, {args.latency:g} ms latency per request; revier-feed "
+        f"max_concurrency {args.concurrency}, max_per_host {args.per_host}; peers "
+        f"{PEER_WORKERS} workers; median of {args.runs} runs (whole processes, incl. start-up)",
+    ]
+
+
+# --- setup and CLI ----------------------------------------------------------------------
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _output(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return "–"
+
+
+def _sh(cmd: list[str]) -> None:
+    _log("setup: $ " + " ".join(cmd))
+    subprocess.run(cmd, check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def setup(need_newsboat: bool, need_peers: bool) -> None:
+    """Install what is missing: newsboat via apt, reader + feedparser into their own venv."""
+    if not (PROJECT_VENV / "bin" / "revier-feed").exists():
+        raise SystemExit(f"{PROJECT_VENV} has no revier-feed: run scripts/setup first")
+    if need_newsboat and not shutil.which("newsboat"):
+        if os.geteuid() != 0:
+            raise SystemExit("newsboat is missing: apt-get install newsboat (as root), or --skip newsboat")
+        _sh(["apt-get", "update", "-qq"])
+        _sh(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "newsboat"])
+    python = PEER_VENV / "bin" / "python"
+    # reader 3.26 vendors an older feedparser that imports `sgmllib`, which new feedparser
+    # releases no longer pull in (they use feedparser_sgmllib): install sgmllib3k explicitly.
+    probe = [str(python), "-c", "import reader, feedparser, sgmllib"]
+    if need_peers and (not python.exists() or subprocess.run(probe, capture_output=True).returncode):
+        _sh([sys.executable, "-m", "venv", str(PEER_VENV)])
+        _sh([str(PEER_VENV / "bin" / "pip"), "install", "-q", "reader", "feedparser", "sgmllib3k"])
+
+
+def project_fetch_defaults() -> tuple[int, int]:
+    """revier-feed's own defaults for fetch.max_concurrency / max_per_host."""
+    code = ("from revier_feed.config import FetchSettingsModel as F; f = F(); "
+            "print(f.max_concurrency, f.max_per_host)")
+    out = _output([str(PROJECT_VENV / "bin" / "python"), "-c", code]).split()
+    if len(out) == 2 and all(v.isdigit() for v in out):
+        return int(out[0]), int(out[1])
+    _log("could not read revier-feed's fetch defaults; using the documented 16 / 2")
+    return 16, 2
+
+
+def profile(tool: Tool, urls: list[str], scratch: Path, top: int = 25) -> None:
+    """One extra revier-feed cold run under cProfile; print the top functions to stderr."""
+    import pstats
+    work = scratch / "profile"
+    work.mkdir()
+    tool.prepare(work, urls)
+    cmd = tool.command(work)
+    out = work / "cold.prof"
+    run_child([str(PROJECT_VENV / "bin" / "python"), "-m", "cProfile", "-o", str(out),
+               "-m", "revier_feed", *cmd[1:]], work)
+    for key in ("tottime", "cumulative"):
+        _log(f"--- revier-feed cold run, cProfile, top {top} by {key} ---")
+        pstats.Stats(str(out), stream=sys.stderr).sort_stats(key).print_stats(top)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--feeds", type=int, default=500, help="feeds in the corpus")
+    p.add_argument("--items", type=int, default=30, help="items per feed")
+    p.add_argument("--seed", type=int, default=1, help="corpus seed")
+    p.add_argument("--runs", type=int, default=3, help="runs per tool; the table shows medians")
+    p.add_argument("--latency", type=float, default=50, help="ms added to every request")
+    p.add_argument("--hosts", type=int, default=50, choices=range(1, 51), metavar="1..50",
+                   help="loopback addresses 127.0.0.2 … the feeds are spread over")
+    p.add_argument("--concurrency", type=int, help="revier-feed fetch.max_concurrency "
+                   "(default: the project's default)")
+    p.add_argument("--per-host", type=int, help="revier-feed fetch.max_per_host "
+                   "(default: the project's default)")
+    p.add_argument("--skip", default="", help="comma-separated: newsboat,reader,baseline")
+    p.add_argument("--setup", action="store_true", help="only install missing tools, then exit")
+    p.add_argument("--profile", action="store_true",
+                   help="also profile one revier-feed cold run with cProfile (stderr)")
+    p.add_argument("--check-server", action="store_true",
+                   help="measure the corpus server alone, then exit")
+    p.add_argument("--corpus-dir", type=Path, default=BENCH_DIR / ".corpus",
+                   help="where generated corpora are cached")
+    p.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    hosts = [f"127.0.0.{2 + i}" for i in range(args.hosts)]
+    if args.serve:
+        serve(args.serve, hosts, args.latency / 1000)
+        return
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    setup("newsboat" not in skip, not {"reader", "baseline"} <= skip)
+    if args.setup:
+        return
+    defaults = project_fetch_defaults()
+    args.concurrency = args.concurrency or defaults[0]
+    args.per_host = args.per_host or defaults[1]
+    corpus = build_corpus(args.corpus_dir, args.feeds, args.items, args.seed)
+    server = Server(corpus, hosts[:min(args.hosts, args.feeds)], args.latency / 1000)
+    try:
+        if args.check_server:
+            check_server(server, corpus.feeds)
+            return
+        urls = [server.url(i) for i in range(corpus.feeds)]
+        tools = [revier_feed_tool(args.concurrency, args.per_host)]
+        tools += [] if "newsboat" in skip else [newsboat_tool()]
+        tools += [] if "reader" in skip else [reader_tool()]
+        tools += [] if "baseline" in skip else [baseline_tool()]
+        with tempfile.TemporaryDirectory(prefix="revier-bench-") as tmp:
+            scratch = Path(tmp)
+            check = scratch / "check"
+            check.mkdir()
+            tools[0].prepare(check, urls)
+            if subprocess.run([str(PROJECT_VENV / "bin" / "revier-feed"), "--config",
+                               str(check / "config"), "check"], capture_output=True).returncode:
+                raise SystemExit("revier-feed check rejected the generated configuration")
+            results = measure(tools, server, urls, args.runs, scratch)
+            if args.profile:
+                profile(tools[0], urls, scratch)
+        print(report(results, machine_line(args, corpus)))
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    main()

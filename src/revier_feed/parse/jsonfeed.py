@@ -1,0 +1,99 @@
+"""JSON Feed 1.0 and 1.1 documents -> RawItem (https://www.jsonfeed.org/version/1.1/)."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..exceptions import ParseError
+from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
+from .dates import parse_date
+
+_VERSION_PREFIX = "https://jsonfeed.org/version/"
+
+
+def looks_like_json_feed(fetched: FetchResult) -> bool:
+    """Whether the document is JSON rather than XML (decided without parsing it)."""
+    content_type = fetched.headers.get("content-type", "")
+    head = fetched.content[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return "json" in content_type or head.startswith(b"{")
+
+
+def parse_json_feed(
+    source_id: str, fetched: FetchResult, now: datetime, tz: ZoneInfo
+) -> ParsedDocument:
+    """Parse a JSON Feed; bad items are skipped with a warning.
+
+    Raises:
+        ParseError: not JSON, not a JSON Feed, or no item could be read.
+    """
+    try:
+        data = json.loads(fetched.content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ParseError(source_id, kind=ErrorKind.PARSE, message=f"not valid JSON: {e}") from None
+    if not isinstance(data, dict) or not str(data.get("version", "")).startswith(_VERSION_PREFIX):
+        raise ParseError(
+            source_id,
+            kind=ErrorKind.NOT_A_FEED,
+            message="JSON, but not a JSON Feed (no jsonfeed.org version)",
+        )
+    raw_items = data.get("items")
+    if not isinstance(raw_items, list):
+        raise ParseError(
+            source_id, kind=ErrorKind.PARSE, message="JSON Feed without an 'items' list"
+        )
+    items: list[RawItem] = []
+    warnings: list[str] = []
+    for index, entry in enumerate(raw_items):
+        try:
+            items.append(_item(entry, now, tz))
+        except (TypeError, ValueError, AttributeError) as e:
+            warnings.append(f"item {index + 1} skipped: {e}")
+    if raw_items and not items:
+        raise ParseError(
+            source_id,
+            kind=ErrorKind.PARSE,
+            message="no item of the JSON Feed could be read: " + "; ".join(warnings[-3:]),
+        )
+    title = data.get("title")
+    return ParsedDocument(
+        items=tuple(items),
+        warnings=tuple(warnings),
+        title=title if isinstance(title, str) else None,
+    )
+
+
+def _item(entry: Any, now: datetime, tz: ZoneInfo) -> RawItem:
+    if not isinstance(entry, dict):
+        raise TypeError("an item must be an object")
+    content = _text(entry.get("content_html"))
+    if not content and entry.get("content_text"):
+        content = html.escape(_text(entry.get("content_text")))
+    summary = html.escape(_text(entry.get("summary")))
+    title = _text(entry.get("title"))
+    if not title and not summary and not content:
+        raise ValueError("item has no title, summary or content")
+    authors = entry.get("authors") or ([entry["author"]] if entry.get("author") else [])
+    author = next((a.get("name") for a in authors if isinstance(a, dict) and a.get("name")), None)
+    published_text = _text(entry.get("date_published")) or None
+    guid = entry.get("id")
+    return RawItem(
+        title=html.escape(title),
+        link=_text(entry.get("url") or entry.get("external_url")) or None,
+        guid=str(guid) if guid not in (None, "") else None,
+        summary_html=summary,
+        content_html=content,
+        author=author,
+        published=parse_date(published_text, now, tz),
+        published_text=published_text,
+        updated=parse_date(_text(entry.get("date_modified")) or None, now, tz),
+        categories=tuple(t for t in entry.get("tags", []) if isinstance(t, str)),
+        image=_text(entry.get("image") or entry.get("banner_image")) or None,
+    )
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
