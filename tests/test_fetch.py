@@ -8,6 +8,7 @@ import gzip
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -191,3 +192,100 @@ def test_per_host_limit_is_respected(region: SampleRegion) -> None:
     results = asyncio.run(many())
     assert all(isinstance(r, FetchResult) for r in results)
     assert peak == SETTINGS.max_per_host
+
+
+RETRYING = dataclasses.replace(SETTINGS, retries=2, retry_backoff=0.05, max_retry_wait=2.0)
+
+
+def flaky(
+    failures: list[Response], then: Response
+) -> Callable[[BaseHTTPRequestHandler], Response]:
+    """A route that answers with each of ``failures`` once, then with ``then``."""
+    queue = list(failures)
+
+    def route(_handler: BaseHTTPRequestHandler) -> Response:
+        return queue.pop(0) if queue else then
+
+    return route
+
+
+def test_transient_errors_are_retried(region: SampleRegion) -> None:
+    ok = Response(200, b"<rss version='2.0'><channel></channel></rss>")
+    region.add_route("/flaky", flaky([Response(503), Response(502)], ok))
+    result = fetch(region.url("/flaky"), settings=RETRYING)
+    assert isinstance(result, FetchResult)
+    assert region.requests.count("/flaky") == 3
+
+
+def test_retries_give_up_after_the_limit(region: SampleRegion) -> None:
+    region.add_route("/down", Response(503))
+    assert fetch_error(region.url("/down"), RETRYING).kind == ErrorKind.HTTP_5XX
+    assert region.requests.count("/down") == 3  # one try plus two retries
+
+
+def test_client_errors_are_not_retried(region: SampleRegion) -> None:
+    region.add_route("/missing", Response(404))
+    fetch_error(region.url("/missing"), RETRYING)
+    assert region.requests.count("/missing") == 1
+
+
+def test_retry_after_is_honoured_or_left_to_the_next_cycle(region: SampleRegion) -> None:
+    ok = Response(200, b"<rss version='2.0'><channel></channel></rss>")
+    region.add_route("/polite", flaky([Response(429, headers={"Retry-After": "1"})], ok))
+    started = time.monotonic()
+    assert isinstance(fetch(region.url("/polite"), settings=RETRYING), FetchResult)
+    assert time.monotonic() - started >= 1.0
+
+    region.add_route("/later", Response(429, headers={"Retry-After": "3600"}))
+    error = fetch_error(region.url("/later"), RETRYING)
+    assert error.retry_after == 3600
+    assert region.requests.count("/later") == 1  # an hour is the next cycle's business
+
+
+ROBOTS = b"""User-agent: *
+Disallow: /intern/
+
+User-agent: revier-feed
+Disallow: /presse/entwurf
+Crawl-delay: 1
+"""
+
+
+def test_robots_txt_is_honoured(region: SampleRegion) -> None:
+    region.add_route("/robots.txt", Response(200, ROBOTS))
+    error = fetch_error(region.url("/presse/entwurf/feed.xml"), SETTINGS)
+    assert error.kind == ErrorKind.ROBOTS
+    assert "robots.txt" in str(error) and "revier-feed" in str(error)
+    # Rules for other agents don't apply to us; our group allows the rest.
+    assert isinstance(fetch(region.url(FEED)), FetchResult)
+
+
+def test_crawl_delay_spaces_requests_and_robots_is_read_once(region: SampleRegion) -> None:
+    region.add_route("/robots.txt", Response(200, ROBOTS))
+
+    async def three() -> list[FetchResult | NotModified]:
+        async with Fetcher(SETTINGS) as fetcher:
+            return await asyncio.gather(
+                *(fetcher.fetch(f"s{i}", region.url(FEED)) for i in range(3))
+            )
+
+    started = time.monotonic()
+    asyncio.run(three())
+    assert time.monotonic() - started >= 2.0  # three starts, one second apart
+    assert region.requests.count("/robots.txt") == 1
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_missing_or_broken_robots_txt_allows_fetching(region: SampleRegion, status: int) -> None:
+    region.add_route("/robots.txt", Response(status))
+    assert isinstance(fetch(region.url(FEED)), FetchResult)
+
+
+def test_permanent_redirect_is_reported(region: SampleRegion) -> None:
+    region.add_route("/old.xml", Response(301, headers={"Location": FEED}))
+    region.add_route("/moved.xml", Response(302, headers={"Location": FEED}))
+    permanent = fetch(region.url("/old.xml"))
+    temporary = fetch(region.url("/moved.xml"))
+    assert isinstance(permanent, FetchResult) and isinstance(temporary, FetchResult)
+    assert permanent.permanent_url == region.url(FEED)
+    assert temporary.permanent_url is None

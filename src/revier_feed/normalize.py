@@ -13,6 +13,7 @@ import re
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+import ftfy
 import nh3
 
 from .models import Item, RawItem, SourceSpec
@@ -109,6 +110,12 @@ _SPACE = re.compile(r"\s+")
 # Characters XML 1.0 forbids; one of them in a title would make every published feed invalid.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _NO_TITLE = "(ohne Titel)"
+# "Ã¤", "Ã¶", "ÃŸ", "â€“": the first byte of a two- or three-byte UTF-8 sequence read as
+# windows-1252, followed by a continuation byte read the same way. A cheap gate for ftfy.
+_MOJIBAKE = re.compile(
+    "[ÂÃâ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+    "\u02c6\u02dc\u2013-\u203a\u20ac\u2122]"
+)
 #: A date further ahead than this is a site's error, not a scheduled publication.
 FUTURE_TOLERANCE = timedelta(days=1)
 
@@ -122,12 +129,12 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
         now: first-seen time; stands in for a missing or implausible date.
     """
     url = _web_url(raw.link)
-    summary_html = sanitize_html(raw.summary_html, base_url=url)
-    content_html = sanitize_html(raw.content_html, base_url=url)
+    summary_html = sanitize_html(repair_mojibake(raw.summary_html), base_url=url)
+    content_html = sanitize_html(repair_mojibake(raw.content_html), base_url=url)
     summary_text = html_to_text(summary_html)
     if not summary_text and content_html:
         summary_text = shorten(html_to_text(content_html), 400)
-    title = html_to_text(raw.title) or shorten(summary_text, 80) or _NO_TITLE
+    title = html_to_text(repair_mojibake(raw.title)) or shorten(summary_text, 80) or _NO_TITLE
 
     published, estimated = _plausible(raw.published, now)
     updated = raw.updated if raw.updated and raw.updated <= now + FUTURE_TOLERANCE else None
@@ -213,6 +220,14 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     # nh3 output has normalized, double-quoted attributes, so this match is reliable;
     # removing a whole element cannot make sanitized HTML unsafe.
     return _PIXEL.sub("", cleaned).strip()
+
+
+def repair_mojibake(text: str) -> str:
+    """Undo UTF-8 text that was decoded as windows-1252 ("LÃ¤ndliche" -> "Ländliche"),
+    but only where the repair is unambiguous (ftfy decides); other text is returned as is."""
+    if not text or not _MOJIBAKE.search(text):
+        return text
+    return ftfy.fix_encoding(text)
 
 
 def html_to_text(fragment: str) -> str:

@@ -1,0 +1,307 @@
+"""Collection behaviour an admin relies on: redirects, gone sources, following article pages,
+pagination, backlog, encodings and source health, against the local sample region."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from revier_feed.app import App
+from revier_feed.config import AppConfig, load_config
+from revier_feed.demo.server import Response, SampleRegion
+from revier_feed.models import ReportStatus, SourceStatus
+
+from .conftest import Clock, write_config
+
+MakeApp = Callable[[AppConfig], App]
+LISTING = "/metropolregion/de/newsarchiv/"
+AGENCY_HTML = """
+    html:
+      item: article.news-teaser
+      title: .news-teaser__title
+      date: .news-teaser__date
+      teaser: .news-teaser__text"""
+
+
+def config(tmp_path: Path, sources: str) -> AppConfig:
+    return load_config(write_config(tmp_path / "config", "sources:\n" + sources))
+
+
+def feed_source(region: SampleRegion, path: str, source_id: str = "kreis") -> str:
+    return f"""
+  - id: {source_id}
+    name: Kreis
+    url: "{region.url(path)}"
+"""
+
+
+def agency_source(region: SampleRegion, extra: str = "", path: str = LISTING) -> str:
+    return f"""
+  - id: agentur
+    name: Metropolregion
+    kind: html
+    url: "{region.url(path)}"{AGENCY_HTML}{extra}"""
+
+
+def test_permanent_redirect_moves_the_source(
+    tmp_path: Path,
+    region: SampleRegion,
+    make_app: MakeApp,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    feed = "/landkreis-leipzig/presse/rss.xml"
+    region.add_route("/alt/rss.xml", Response(301, headers={"Location": feed}))
+    app = make_app(config(tmp_path, feed_source(region, "/alt/rss.xml")))
+    assert app.run_cycle().summary.new == 6
+    assert "moved permanently to" in caplog.text
+    assert app.storage.source_states(["kreis"])["kreis"].url == region.url(feed)
+
+    region.requests.clear()
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+    assert "/alt/rss.xml" not in region.requests
+    assert feed in region.requests
+
+
+def test_gone_source_is_not_fetched_again_until_its_url_changes(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    region.add_route("/weg.xml", Response(410, b"Gone"))
+    app = make_app(config(tmp_path, feed_source(region, "/weg.xml")))
+    (report,) = app.run_cycle().summary.reports
+    assert report.error is not None and report.error.kind == "gone"
+    assert app.storage.source_states(["kreis"])["kreis"].status is SourceStatus.GONE
+
+    clock.advance(timedelta(days=2))
+    region.requests.clear()
+    assert app.run_cycle().summary.reports == ()
+    assert region.requests == []
+
+    # The admin points the source at its new address: it is fetched again.
+    moved = make_app(
+        config(tmp_path / "b", feed_source(region, "/landkreis-leipzig/presse/rss.xml"))
+    )
+    moved.storage.close()
+    new_config = config(tmp_path, feed_source(region, "/landkreis-leipzig/presse/rss.xml"))
+    app2 = make_app(new_config)
+    (report,) = app2.run_cycle().summary.reports
+    assert report.status is ReportStatus.OK and report.new == 6
+
+
+def test_follow_takes_article_text_and_exact_date(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    app = make_app(config(tmp_path, agency_source(region, "\n      follow: true")))
+    result = app.run_cycle()
+    assert result.summary.new == 10
+    articles = [p for p in region.requests if p.startswith("/metropolregion/de/") and p != LISTING]
+    assert len(articles) == 10
+    stored = {s.item.title: s.item for s in app.storage.recent_items(["agentur"], 20)}
+    study = stored["Neue Studien sollen ländliche Räume im Mitteldeutschen Revier stärken"]
+    assert "Zukunftsfaktor Handwerk" in study.content_html
+    assert "Kooperations- und Innovationsorte" in study.content_html
+    # The page's "Mehr News" box and its navigation are not part of the article.
+    assert "Mehr News" not in study.content_html
+    assert "Zwischenbilanz" not in study.content_html
+    assert "Impressum" not in study.content_html
+
+    # Unchanged listing next time: no article is fetched again, nothing counts as changed.
+    region.requests.clear()
+    region.add_route(LISTING, Response(200, region.read_site_file(LISTING) or b""))
+    again = app.run_cycle().summary
+    assert (again.new, again.updated) == (0, 0)
+    assert region.requests == [LISTING]
+
+
+def test_follow_stays_on_the_source_host(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    page = b"""<html><body>
+      <article class="news-teaser"><h2 class="news-teaser__title">
+        <a href="http://localhost:1/fremd.html">Fremde Seite</a></h2></article>
+    </body></html>"""
+    region.add_route("/liste.html", Response(200, page, {"Content-Type": "text/html"}))
+    app = make_app(config(tmp_path, agency_source(region, "\n      follow: true", "/liste.html")))
+    (report,) = app.run_cycle().summary.reports
+    assert report.new == 1
+    assert any("host not allowed" in w for w in report.warnings)
+
+
+def test_pagination_reads_further_pages(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    def page(n: int, next_link: str) -> bytes:
+        items = "".join(
+            f'<article class="news-teaser"><h2 class="news-teaser__title">'
+            f'<a href="/meldung-{n}-{i}.html">Meldung {n}.{i}</a></h2>'
+            f'<p class="news-teaser__date">{i}. Juni 2021</p></article>'
+            for i in range(1, 4)
+        )
+        return f"<html><body>{items}{next_link}</body></html>".encode()
+
+    region.add_route("/p1", Response(200, page(1, '<a class="weiter" href="/p2">Weiter</a>')))
+    region.add_route("/p2", Response(200, page(2, '<a class="weiter" href="/p3">Weiter</a>')))
+    region.add_route("/p3", Response(200, page(3, '<a class="weiter" href="/p1">Weiter</a>')))
+    extra = "\n      next: a.weiter@href\n      max_pages: 5"
+    app = make_app(config(tmp_path, agency_source(region, extra, "/p1")))
+    (report,) = app.run_cycle().summary.reports
+    assert report.new == 9  # three pages; the link back to page 1 is not followed
+    assert [p for p in region.requests if p in ("/p1", "/p2", "/p3")] == ["/p1", "/p2", "/p3"]
+
+
+def test_new_source_backlog_is_not_news_unless_backfilled(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    feed = "/landkreis-leipzig/presse/rss.xml"
+    # The clock stands on 2 Aug 2021; the feed's items are from March to July.
+    sources = feed_source(region, feed) + "    backfill: 21d\n"
+    app = make_app(config(tmp_path, sources))
+    app.run_cycle()
+    items = app.storage.recent_items(["kreis"], 10)
+    fresh = [s.item for s in items if not s.item.backlog]
+    assert all(i.published_at >= clock.now - timedelta(days=21) for i in fresh)
+    assert len(fresh) == 1 and sum(s.item.backlog for s in items) == 5
+
+    # Items that appear later are news, whatever their date.
+    body = (region.read_site_file(feed) or b"").replace(
+        b"<item>",
+        b"<item><title>Neue Meldung</title><link>http://x.example/neu</link>"
+        b'<guid isPermaLink="false">neu-1</guid>'
+        b"<pubDate>Mon, 02 Aug 2021 09:00:00 +0200</pubDate></item><item>",
+        1,
+    )
+    region.add_route(feed, Response(200, body))
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+    new = [s.item for s in app.storage.recent_items(["kreis"], 10) if s.item.key == "neu-1"]
+    assert len(new) == 1 and new[0].backlog is False
+
+
+@pytest.mark.parametrize(
+    ("charset_header", "encoding"),
+    [
+        ("text/html; charset=windows-1252", "cp1252"),
+        ("text/html; charset=utf-8", "cp1252"),
+        ("text/html; charset=iso-8859-1", "utf-8"),
+        ("text/html", "cp1252"),
+    ],
+)
+def test_listing_encodings_give_correct_umlauts(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, charset_header: str, encoding: str
+) -> None:
+    page = (
+        '<html><body><article class="news-teaser"><h2 class="news-teaser__title">'
+        '<a href="/a.html">Fördermittel für Weißenfels – „Zukunft“ gestärkt</a></h2>'
+        "</article></body></html>"
+    ).encode(encoding)
+    region.add_route("/kodiert.html", Response(200, page, {"Content-Type": charset_header}))
+    app = make_app(config(tmp_path, agency_source(region, "", "/kodiert.html")))
+    app.run_cycle()
+    (stored,) = app.storage.recent_items(["agentur"], 10)
+    assert stored.item.title == "Fördermittel für Weißenfels – „Zukunft“ gestärkt"
+
+
+def test_mojibake_in_a_feed_is_repaired(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    broken = "Fördermittel für Weißenfels".encode().decode("cp1252")
+    assert broken == "FÃ¶rdermittel fÃ¼r WeiÃŸenfels"
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>K</title>'
+        f"<item><title>{broken}</title><link>http://k.example/1</link></item>"
+        "</channel></rss>"
+    ).encode()
+    region.add_route("/mojibake.xml", Response(200, feed))
+    app = make_app(config(tmp_path, feed_source(region, "/mojibake.xml")))
+    app.run_cycle()
+    (stored,) = app.storage.recent_items(["kreis"], 10)
+    assert stored.item.title == "Fördermittel für Weißenfels"
+
+
+def test_json_feed_source(tmp_path: Path, region: SampleRegion, make_app: MakeApp) -> None:
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Kammer",
+        "items": [
+            {
+                "id": "k-1",
+                "url": "https://kammer.example/1",
+                "title": "Handwerk & Innovation",
+                "content_html": "<p>Betriebe in Zeitz</p>",
+                "date_published": "2021-06-10T10:00:00+02:00",
+                "authors": [{"name": "Pressestelle"}],
+                "tags": ["Handwerk"],
+            },
+            {
+                "id": "k-2",
+                "content_text": "Nur Text, kein Titel",
+                "url": "https://kammer.example/2",
+            },
+            "kaputt",
+        ],
+    }
+    region.add_route(
+        "/feed.json",
+        Response(200, json.dumps(document).encode(), {"Content-Type": "application/feed+json"}),
+    )
+    app = make_app(config(tmp_path, feed_source(region, "/feed.json")))
+    (report,) = app.run_cycle().summary.reports
+    assert report.new == 2
+    assert any("item 3 skipped" in w for w in report.warnings)
+    items = {s.item.key: s.item for s in app.storage.recent_items(["kreis"], 10)}
+    assert items["k-1"].title == "Handwerk & Innovation"
+    assert items["k-1"].author == "Pressestelle"
+    assert items["k-1"].categories == ("Handwerk",)
+    assert items["k-2"].title == "Nur Text, kein Titel"
+
+
+def test_salvaged_feed_marks_the_source_degraded(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    full = region.read_site_file("/iq-innovationspreis/news/feed.xml") or b""
+    truncated = full[: full.rindex(b"<item>") + 30]
+    region.add_route("/kaputt.xml", Response(200, truncated))
+    app = make_app(config(tmp_path, feed_source(region, "/kaputt.xml")))
+    (report,) = app.run_cycle().summary.reports
+    assert report.status is ReportStatus.OK and report.new >= 4
+    state = app.storage.source_states(["kreis"])["kreis"]
+    assert state.status is SourceStatus.DEGRADED
+    assert "malformed feed" in (state.last_error or "")
+
+
+def test_source_without_news_for_long_turns_stale(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    app = make_app(config(tmp_path, feed_source(region, "/bbsr/presse/feed.atom")))
+    app.run_cycle()
+    assert app.storage.source_states(["kreis"])["kreis"].status is SourceStatus.OK
+    clock.advance(timedelta(days=31))
+    app.run_cycle()  # 304: reachable, but nothing new for a month
+    state = app.storage.source_states(["kreis"])["kreis"]
+    assert state.status is SourceStatus.STALE
+    assert state.fetch_seconds is not None
+
+
+def test_entity_expansion_bomb_is_harmless(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY l0 "lol">{lol}]>'
+        '<rss version="2.0"><channel><title>&l9;</title>'
+        "<item><title>&l9;</title><link>http://x.example/</link></item></channel></rss>"
+    ).encode()
+    region.add_route("/bomb.xml", Response(200, bomb))
+    sources = feed_source(region, "/bomb.xml") + feed_source(
+        region, "/bbsr/presse/feed.atom", "bbsr"
+    )
+    app = make_app(config(tmp_path, sources))
+    reports = {r.source_id: r for r in app.run_cycle().summary.reports}
+    assert reports["bbsr"].new == 5
+    titles = [s.item.title for s in app.storage.recent_items(["kreis"], 10)]
+    assert all(len(t) < 10_000 for t in titles)
