@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -95,3 +97,100 @@ def test_demo_command_as_a_newcomer_runs_it(tmp_path: Path) -> None:
         timeout=120,
     )
     assert again.returncode == 0 and "36 new" in again.stdout
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_discover_finds_linked_feed(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run_cli(
+        capsys,
+        "--config",
+        str(demo_config.config_dir),
+        "sources",
+        "discover",
+        region.url("/burgenlandkreis/"),
+    )
+    assert code == 0
+    assert "links to 1 feed(s)" in out
+    assert f"url: {region.url('/burgenlandkreis/aktuelles/atom.xml')}" in out
+    assert "- id: burgenlandkreis" in out
+
+
+def test_discover_guesses_selectors_that_work(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listing = region.url("/metropolregion/de/newsarchiv/")
+    code, out = run_cli(
+        capsys, "--config", str(demo_config.config_dir), "sources", "discover", listing
+    )
+    assert code == 0 and "has no feed" in out
+    selectors = dict(
+        line.strip().split(": ", 1)
+        for line in out.splitlines()
+        if line.strip().startswith(("item:", "title:", "date:", "teaser:"))
+    )
+    assert selectors["item"] == "article.news-teaser"
+    code, out = run_cli(
+        capsys,
+        "--config",
+        str(demo_config.config_dir),
+        "sources",
+        "test",
+        "--url",
+        listing,
+        *(f"--{k}={v}" for k, v in selectors.items()),
+    )
+    assert code == 0
+    assert "10 items" in out
+    row = next(line for line in out.splitlines() if "Neue Studien sollen" in line)
+    assert "10.06.2021" in row
+
+
+def test_sources_test_stores_nothing_and_saves_a_fixture(
+    demo_config: AppConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fixtures = tmp_path / "fixtures"
+    code, out = run_cli(
+        capsys,
+        "--config",
+        str(demo_config.config_dir),
+        "sources",
+        "test",
+        "burgenlandkreis",
+        "--save-fixture",
+        str(fixtures),
+    )
+    assert code == 0
+    assert "burgenlandkreis (feed)" in out and "5 items" in out
+    saved = fixtures / "burgenlandkreis"
+    assert (saved / "document.xml").read_bytes().startswith(b"<?xml")
+    assert "- id: burgenlandkreis" in (saved / "sources.yaml").read_text(encoding="utf-8")
+    expected = json.loads((saved / "expected.json").read_text(encoding="utf-8"))
+    assert len(expected["items"]) == 5
+    # Nothing was stored: the source is still new.
+    code, out = run_cli(capsys, "--config", str(demo_config.config_dir), "sources")
+    assert re.search(r"burgenlandkreis\s+│ new", out)
+
+
+def test_sources_test_reports_errors_and_unknown_ids(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    region.add_route("/kaputt", Response(500))
+    code, out = run_cli(
+        capsys,
+        "--config",
+        str(demo_config.config_dir),
+        "sources",
+        "test",
+        "--url",
+        region.url("/kaputt"),
+    )
+    assert code == 1 and "http_5xx" in out
+    code, out = run_cli(capsys, "--config", str(demo_config.config_dir), "sources", "test", "bsr")
+    assert code == 2 and "no enabled source 'bsr'" in out and "bbsr" in out

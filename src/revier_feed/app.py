@@ -17,10 +17,19 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from . import __version__, ingest
+from . import __version__, ingest, parse
 from .config import AppConfig
 from .fetch import Fetcher
-from .models import ChannelInfo, CycleSummary, SourceReport, SourceSpec, SourceState
+from .models import (
+    ChannelInfo,
+    CycleSummary,
+    Discovery,
+    FetchResult,
+    Preview,
+    SourceReport,
+    SourceSpec,
+    SourceState,
+)
 from .publish import PublishResult, feed_paths, publish_channel
 from .storage import Storage
 
@@ -111,26 +120,57 @@ class App:
     async def _collect(
         self, specs: list[SourceSpec], on_report: Callable[[SourceReport], None] | None
     ) -> list[SourceReport]:
-        settings = self.config.fetch_settings(__version__)
-        fetcher = Fetcher(
-            settings,
+        async with self._fetcher() as fetcher:
+            return await ingest.collect(specs, self._context(fetcher), on_report)
+
+    def preview_source(self, spec: SourceSpec) -> Preview:
+        """Fetch and parse ``spec`` without storing anything (``sources test``).
+
+        Raises:
+            SourceError: the source could not be fetched or parsed.
+        """
+
+        async def run() -> Preview:
+            async with self._fetcher() as fetcher:
+                return await ingest.preview(spec, self._context(fetcher))
+
+        return asyncio.run(run())
+
+    def discover(self, url: str) -> Discovery:
+        """What ``url`` offers as a source (``sources discover``).
+
+        Raises:
+            FetchError: the URL could not be fetched.
+        """
+
+        async def run() -> Discovery:
+            async with self._fetcher() as fetcher:
+                fetched = await fetcher.fetch("discover", url)
+            assert isinstance(fetched, FetchResult)  # no validators were sent
+            return parse.discover(fetched, self.now(), self.tz)
+
+        return asyncio.run(run())
+
+    def _fetcher(self) -> Fetcher:
+        return Fetcher(
+            self.config.fetch_settings(__version__),
             robots_cache=_StoredRobots(self.storage, self.now),
             now=self.now,
             rng=self._rng,
             transport=self._transport,
         )
-        async with fetcher:
-            ctx = ingest.IngestContext(
-                fetcher=fetcher,
-                storage=self.storage,
-                tz=self.tz,
-                max_backoff=self.config.settings.worker.max_backoff,
-                stale_after=self.config.settings.worker.stale_after,
-                now=self.now,
-                rng=self._rng,
-                should_stop=self._stop.is_set,
-            )
-            return await ingest.collect(specs, ctx, on_report)
+
+    def _context(self, fetcher: Fetcher) -> ingest.IngestContext:
+        return ingest.IngestContext(
+            fetcher=fetcher,
+            storage=self.storage,
+            tz=self.tz,
+            max_backoff=self.config.settings.worker.max_backoff,
+            stale_after=self.config.settings.worker.stale_after,
+            now=self.now,
+            rng=self._rng,
+            should_stop=self._stop.is_set,
+        )
 
     def all_channel(self) -> ChannelInfo:
         """The channel with every item of every configured source."""

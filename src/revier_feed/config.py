@@ -8,6 +8,7 @@ them is reported at once, each with file, line, key path and a hint, as one
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import types
@@ -679,3 +680,52 @@ def _dotted(loc: Sequence[str | int]) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+# --- sources from the command line, and back to YAML ---------------------------------------
+
+
+def source_from_options(options: dict[str, Any], default_interval: timedelta) -> SourceSpec:
+    """A source described on the command line (``sources test --url …``), validated like
+    one in sources.yaml.
+
+    Raises:
+        ConfigError: with the option names in the key paths.
+    """
+    try:
+        model = SourceModel.model_validate(options)
+    except ValidationError as e:
+        issues = [
+            ConfigIssue(
+                "<command line>",
+                None,
+                _dotted(tuple(err["loc"])),
+                err["msg"].removeprefix("Value error, "),
+            )
+            for err in e.errors(include_url=False)
+        ]
+        raise ConfigError(issues) from None
+    return _source_spec(model, default_interval)
+
+
+def source_yaml(spec: SourceSpec) -> str:
+    """``spec`` as an entry of sources.yaml, ready to paste (keys at their defaults omitted)."""
+    entry: dict[str, Any] = {"id": spec.id, "name": spec.name}
+    if spec.kind is SourceKind.HTML:
+        entry["kind"] = "html"
+    entry["url"] = spec.url
+    if spec.tags:
+        entry["tags"] = list(spec.tags)
+    if spec.district:
+        entry["district"] = spec.district
+    if spec.selectors is not None:
+        html = {k: v for k, v in dataclasses.asdict(spec.selectors).items() if v}
+        if spec.follow:
+            html["follow"] = True
+        if spec.selectors.next:
+            html["max_pages"] = spec.max_pages
+        if spec.allow_hosts:
+            html["allow_hosts"] = list(spec.allow_hosts)
+        entry["html"] = html
+    text: str = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=100)
+    return text

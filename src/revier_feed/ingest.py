@@ -37,6 +37,7 @@ from .models import (
     ItemDecision,
     NotModified,
     ParsedDocument,
+    Preview,
     RawItem,
     ReportStatus,
     SourceReport,
@@ -89,6 +90,30 @@ async def collect(
 
     results = await asyncio.gather(*(one(spec) for spec in specs))
     return [r for r in results if r is not None]
+
+
+async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
+    """Fetch and parse ``spec`` as a cycle would, following pages and articles, but store
+    nothing: for tuning selectors.
+
+    Raises:
+        SourceError: the source could not be fetched or parsed.
+    """
+    fetched = await ctx.fetcher.fetch(spec.id, spec.url)
+    assert isinstance(fetched, FetchResult)  # no validators were sent
+    now = ctx.now()
+    document = await _further_pages(
+        spec, parse.parse(spec, fetched, now, ctx.tz), fetched.url, ctx
+    )
+    warnings = list(document.warnings)
+    pairs = [(raw, normalize.normalize(raw, spec, now)) for raw in document.items]
+    decisions = dedup.decide((item for _, item in pairs), {})
+    if spec.follow:
+        raw_by_key: dict[str, RawItem] = {}
+        for raw, item in pairs:
+            raw_by_key.setdefault(item.key, raw)
+        decisions = await _follow(spec, decisions, raw_by_key, fetched.url, ctx, warnings)
+    return Preview(fetched=fetched, items=tuple(i for i, _ in decisions), warnings=tuple(warnings))
 
 
 def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:

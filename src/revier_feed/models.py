@@ -296,3 +296,33 @@ class ChannelInfo:
     site_url: str  #: the human-readable page the feed belongs to
     source_names: Mapping[str, str] = field(default_factory=dict)  #: source id -> name
     source_urls: Mapping[str, str] = field(default_factory=dict)  #: source id -> its URL
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLink:
+    """A feed a web page advertises with ``<link rel="alternate">``."""
+
+    url: str
+    type: str
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """What a URL offers as a source: it is a feed, it links to feeds, or it is a listing
+    whose selectors were guessed."""
+
+    url: str  #: final URL after redirects
+    title: str | None  #: the page's or feed's title
+    is_feed: bool
+    feeds: tuple[FeedLink, ...] = ()
+    selectors: HtmlSelectors | None = None  #: a guess for an html source, to be checked
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What collecting a source would store right now (nothing is stored)."""
+
+    fetched: FetchResult
+    items: tuple[Item, ...]
+    warnings: tuple[str, ...]

@@ -7,11 +7,12 @@ from zoneinfo import ZoneInfo
 
 from ..models import Article, FetchResult, ParsedDocument, SourceKind, SourceSpec
 from .dates import parse_date
+from .discover import discover
 from .feed import parse_feed
 from .html import parse_article, parse_html
 from .jsonfeed import looks_like_json_feed, parse_json_feed
 
-__all__ = ["article", "parse", "parse_date"]
+__all__ = ["article", "discover", "parse", "parse_date"]
 
 
 def parse(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -> ParsedDocument:

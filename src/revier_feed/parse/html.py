@@ -37,7 +37,7 @@ def parse_html(
         ParseError: the item selector matches nothing (the layout probably changed), or a
             selector is invalid, or no matched item has a title.
     """
-    soup = _soup(source_id, fetched)
+    soup = make_soup(source_id, fetched)
     base = _base_url(soup, fetched.url)
     try:
         matches = soup.select(selectors.item)
@@ -106,7 +106,7 @@ def parse_article(
     Raises:
         ParseError: the page cannot be parsed, or the content selector is invalid.
     """
-    soup = _soup(source_id, fetched)
+    soup = make_soup(source_id, fetched)
     published = _article_date(soup, now, tz)
     for tag in soup(["script", "style", "noscript", "template", "iframe", "form"]):
         tag.decompose()
@@ -200,7 +200,12 @@ def _json_ld_date(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     return None
 
 
-def _soup(source_id: str, fetched: FetchResult) -> BeautifulSoup:
+def make_soup(source_id: str, fetched: FetchResult) -> BeautifulSoup:
+    """The parsed page, decoded with :func:`decode_html`.
+
+    Raises:
+        ParseError: the HTML parser failed on it.
+    """
     charset = _CHARSET.search(fetched.headers.get("content-type", ""))
     text = decode_html(fetched.content, charset.group(1) if charset else None)
     try:

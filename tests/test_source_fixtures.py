@@ -1,0 +1,63 @@
+"""Selector regression tests: every fixture saved with `sources test --save-fixture` must
+still yield the same items with today's parser and selectors.
+
+Fixtures live in ``config/fixtures/<source>/`` (the region's real sites) and
+``tests/data/source_fixtures/<source>/`` (the sample region); each holds the document, a
+``sources.yaml`` with the source, and ``expected.json`` with what was found.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from revier_feed.config import load_config
+from revier_feed.models import FetchResult
+from revier_feed.normalize import normalize
+from revier_feed.parse import parse
+
+ROOT = Path(__file__).parent.parent
+FIXTURES = sorted(
+    folder
+    for parent in (ROOT / "config" / "fixtures", ROOT / "tests" / "data" / "source_fixtures")
+    if parent.is_dir()
+    for folder in parent.iterdir()
+    if (folder / "expected.json").is_file()
+)
+CONTENT_TYPES = {".html": "text/html", ".xml": "application/xml", ".json": "application/json"}
+
+
+def test_there_are_fixtures() -> None:
+    assert len(FIXTURES) >= 2
+
+
+@pytest.mark.parametrize("folder", FIXTURES, ids=[f.name for f in FIXTURES])
+def test_fixture_still_parses_the_same(folder: Path, tmp_path: Path) -> None:
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    shutil.copy(folder / "sources.yaml", config_dir / "sources.yaml")
+    (config_dir / "settings.yaml").write_text("timezone: Europe/Berlin\n", encoding="utf-8")
+    (spec,) = load_config(config_dir).sources
+    expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+    (document,) = folder.glob("document.*")
+    fetched = FetchResult(
+        url=expected["url"],
+        status_code=200,
+        headers={"content-type": CONTENT_TYPES[document.suffix]},
+        content=document.read_bytes(),
+    )
+    now = datetime.now(UTC)
+    items = [
+        normalize(raw, spec, now)
+        for raw in parse(spec, fetched, now, ZoneInfo("Europe/Berlin")).items
+    ]
+    assert [(i.title, i.url) for i in items] == [(e["title"], e["url"]) for e in expected["items"]]
+    for item, truth in zip(items, expected["items"], strict=True):
+        assert item.date_estimated == truth["date_estimated"]
+        if not truth["date_estimated"]:
+            assert item.published_at == datetime.fromisoformat(truth["published"])
