@@ -31,7 +31,7 @@ def test_first_cycle_stores_every_sample_item(
     assert {r.source_id for r in reports} == {s.id for s in demo_config.sources}
     assert all(r.status is ReportStatus.OK and r.error is None for r in reports)
     assert result.summary.new == len(expected_items) == app.storage.count_items()
-    assert result.published is not None and len(result.published.written) == 2
+    assert len(result.published.written) == 2
 
     stored = app.storage.recent_items([s.id for s in demo_config.sources], 100)
     urls = {s.item.url for s in stored}
@@ -51,7 +51,7 @@ def test_second_cycle_answers_304_and_writes_nothing(
     clock.advance(timedelta(hours=2))
     result = app.run_cycle()
     assert {r.status for r in result.summary.reports} == {ReportStatus.NOT_MODIFIED}
-    assert result.published is None
+    assert result.published.written == ()
     assert feed.stat().st_mtime_ns == mtime
     assert app.storage.count_items() == 36
 

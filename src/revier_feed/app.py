@@ -9,13 +9,12 @@ import asyncio
 import random
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 from zoneinfo import ZoneInfo
-
-import httpx
 
 from . import __version__, ingest, parse
 from .config import AppConfig
@@ -30,8 +29,11 @@ from .models import (
     SourceSpec,
     SourceState,
 )
-from .publish import PublishResult, feed_paths, publish_channel
+from .publish import PublishResult, publish_channel
 from .storage import Storage
+
+if TYPE_CHECKING:
+    import httpx  # only the type of the test transport; fetch owns httpx
 
 #: The channel every item goes to.
 ALL_CHANNEL = "all"
@@ -40,7 +42,7 @@ ALL_CHANNEL = "all"
 @dataclass(frozen=True, slots=True)
 class CycleResult:
     summary: CycleSummary
-    published: PublishResult | None  #: None when nothing changed and the feeds exist
+    published: PublishResult
 
 
 class App:
@@ -87,10 +89,6 @@ class App:
         """Ask a running cycle to finish the sources it started and start no more."""
         self._stop.set()
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def run_ingest(
         self,
         *,
@@ -120,8 +118,9 @@ class App:
     async def _collect(
         self, specs: list[SourceSpec], on_report: Callable[[SourceReport], None] | None
     ) -> list[SourceReport]:
-        async with self._fetcher() as fetcher:
-            return await ingest.collect(specs, self._context(fetcher), on_report)
+        with self._executor() as executor:
+            async with self._fetcher() as fetcher:
+                return await ingest.collect(specs, self._context(fetcher, executor), on_report)
 
     def preview_source(self, spec: SourceSpec) -> Preview:
         """Fetch and parse ``spec`` without storing anything (``sources test``).
@@ -131,8 +130,9 @@ class App:
         """
 
         async def run() -> Preview:
-            async with self._fetcher() as fetcher:
-                return await ingest.preview(spec, self._context(fetcher))
+            with self._executor() as executor:
+                async with self._fetcher() as fetcher:
+                    return await ingest.preview(spec, self._context(fetcher, executor))
 
         return asyncio.run(run())
 
@@ -157,13 +157,21 @@ class App:
             robots_cache=_StoredRobots(self.storage, self.now),
             now=self.now,
             rng=self._rng,
+            should_stop=self._stop.is_set,
             transport=self._transport,
         )
 
-    def _context(self, fetcher: Fetcher) -> ingest.IngestContext:
+    @staticmethod
+    def _executor() -> ThreadPoolExecutor:
+        # One worker: parsing is CPU-bound (more threads would only contend for the GIL)
+        # and the store takes one writer at a time anyway.
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="revier-ingest")
+
+    def _context(self, fetcher: Fetcher, executor: ThreadPoolExecutor) -> ingest.IngestContext:
         return ingest.IngestContext(
             fetcher=fetcher,
             storage=self.storage,
+            executor=executor,
             tz=self.tz,
             max_backoff=self.config.settings.worker.max_backoff,
             stale_after=self.config.settings.worker.stale_after,
@@ -200,16 +208,14 @@ class App:
         on_start: Callable[[int], None] | None = None,
         on_report: Callable[[SourceReport], None] | None = None,
     ) -> CycleResult:
-        """Collect, then publish if anything changed (or the feeds do not exist yet)."""
-        summary = self.run_ingest(only_due=only_due, on_start=on_start, on_report=on_report)
-        published = None
-        if summary.new or summary.updated or not self._feeds_exist():
-            published = self.publish()
-        return CycleResult(summary=summary, published=published)
+        """Collect, then publish.
 
-    def _feeds_exist(self) -> bool:
-        paths = feed_paths(ALL_CHANNEL).values()
-        return all((self.config.output_dir / p).exists() for p in paths)
+        Publishing runs every cycle, not only after news: it is cheap, it rewrites only files
+        whose bytes change, and it repairs an earlier failed publish or a config change (a
+        source removed, a new title) without waiting for the next news item.
+        """
+        summary = self.run_ingest(only_due=only_due, on_start=on_start, on_report=on_report)
+        return CycleResult(summary=summary, published=self.publish())
 
     def source_overview(self) -> list[tuple[SourceSpec, SourceState | None]]:
         """Each configured source with its stored state (None if never fetched)."""

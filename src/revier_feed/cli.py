@@ -384,11 +384,10 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
     )
     out = _console()
     out.print(table)
-    if result.published is not None:
-        for path in result.published.written:
-            out.print(f"published {path}")
-        for path in result.published.unchanged:
-            out.print(f"unchanged {path}")
+    for path in result.published.written:
+        out.print(f"published {path}", markup=False, soft_wrap=True)
+    for path in result.published.unchanged:
+        out.print(f"unchanged {path}", markup=False, soft_wrap=True)
 
 
 def _print_config_error(error: ConfigError) -> None:

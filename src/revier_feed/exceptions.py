@@ -4,9 +4,10 @@ Hierarchy::
 
     RevierError
     ├── ConfigError (ValueError)        a configuration file is missing, malformed or invalid
-    ├── SourceError                     something went wrong with one source; carries source_id
-    │   ├── FetchError                  the source could not be retrieved (has a ``kind``)
+    ├── SourceError                     something went wrong with one source; has source_id, kind
+    │   ├── FetchError                  the source could not be retrieved
     │   └── ParseError                  what was retrieved could not be turned into items
+    ├── Cancelled                       not started because the worker is stopping
     ├── StorageError                    the store failed (locked, corrupt, newer than this code)
     │   └── SchemaVersionError          the store was written by a newer revier-feed
     └── PublishError                    an output file could not be written
@@ -89,10 +90,12 @@ class ConfigError(RevierError, ValueError):
 
 
 class SourceError(RevierError):
-    """An error about one source; ``source_id`` says which."""
+    """An error about one source; ``source_id`` says which and ``kind`` what went wrong
+    (one of :class:`revier_feed.models.ErrorKind`)."""
 
-    def __init__(self, source_id: str, /, message: str = "") -> None:
+    def __init__(self, source_id: str, /, kind: str, message: str = "") -> None:
         self.source_id = source_id
+        self.kind = kind
         super().__init__(message)
 
 
@@ -117,11 +120,10 @@ class FetchError(SourceError):
         retry_after: float | None = None,
     ) -> None:
         self.url = url
-        self.kind = kind
         self.status_code = status_code
         #: Seconds the server asked us to wait (from Retry-After), if it did.
         self.retry_after = retry_after
-        super().__init__(source_id, message)
+        super().__init__(source_id, kind, message)
 
 
 class ParseError(SourceError):
@@ -130,8 +132,13 @@ class ParseError(SourceError):
     _default_message = "could not parse the source"
 
     def __init__(self, source_id: str, /, kind: str = "parse", message: str = "") -> None:
-        self.kind = kind
-        super().__init__(source_id, message)
+        super().__init__(source_id, kind, message)
+
+
+class Cancelled(RevierError):
+    """A request was not started because the worker is stopping; nothing was written."""
+
+    _default_message = "stopping"
 
 
 class StorageError(RevierError):

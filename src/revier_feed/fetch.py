@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .exceptions import FetchError
+from .exceptions import Cancelled, FetchError
 from .models import ErrorKind, FetchResult, FetchSettings, NotModified
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,12 @@ _RETRYABLE = frozenset(
     {ErrorKind.TIMEOUT, ErrorKind.CONNECT, ErrorKind.HTTP_429, ErrorKind.HTTP_5XX}
 )
 _PERMANENT_REDIRECTS = frozenset({301, 308})
+_DNS_FAILURES = (
+    "name or service not known",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+    "no address associated with hostname",
+)
 
 
 class RobotsCache(Protocol):
@@ -55,8 +61,9 @@ class Fetcher:
     Args:
         settings: limits, timeouts, retries, User-Agent.
         robots_cache: persistent robots.txt cache; None keeps them for this cycle only.
-        now: the clock (robots.txt expiry).
+        now: the clock (robots.txt expiry, Retry-After dates).
         rng: random source for retry jitter.
+        should_stop: when it turns true, requests not yet started raise :class:`Cancelled`.
         transport: an httpx transport (tests only).
     """
 
@@ -67,9 +74,11 @@ class Fetcher:
         robots_cache: RobotsCache | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
+        self._should_stop = should_stop
         self._robots_cache = robots_cache
         self._now = now
         self._rng = rng or random.Random()
@@ -122,6 +131,7 @@ class Fetcher:
 
         Raises:
             FetchError: on any network, HTTP, robots.txt or size problem.
+            Cancelled: the worker is stopping and the request was not started.
         """
         headers = {}
         if etag:
@@ -172,6 +182,10 @@ class Fetcher:
                         await asyncio.sleep(wait)
                     host.next_start = time.monotonic() + host.crawl_delay
             async with self._global:
+                # Checked when the request would really start, not when it was queued, so a
+                # stop request skips everything still waiting for a free slot.
+                if self._should_stop():
+                    raise Cancelled
                 yield
 
     def _host(self, url: str) -> _Host:
@@ -191,7 +205,7 @@ class Fetcher:
                     last_modified=response.headers.get("last-modified")
                     or headers.get("If-Modified-Since"),
                 )
-            _raise_for_status(source_id, url, response)
+            _raise_for_status(source_id, url, response, self._now())
             content = await self._read_capped(source_id, url, response)
         if not content.strip():
             raise FetchError(
@@ -211,8 +225,8 @@ class Fetcher:
             status_code=response.status_code,
             headers={k.lower(): v for k, v in response.headers.items()},
             content=content,
-            etag=response.headers.get("etag"),
-            last_modified=response.headers.get("last-modified"),
+            etag=_validator(response.headers.get("etag")),
+            last_modified=_validator(response.headers.get("last-modified")),
             permanent_url=permanent,
         )
 
@@ -311,6 +325,12 @@ class _Robots:
         return float(delay) if delay else None
 
 
+def _validator(value: str | None) -> str | None:
+    """A validator we can send back: a non-ASCII ETag could not be encoded in the next
+    request's headers, so it is dropped (the source is then fetched unconditionally)."""
+    return value if value and value.isascii() and value.isprintable() else None
+
+
 def _too_large(source_id: str, url: str, cap: int, status: int) -> FetchError:
     return FetchError(
         source_id,
@@ -322,11 +342,11 @@ def _too_large(source_id: str, url: str, cap: int, status: int) -> FetchError:
     )
 
 
-def _raise_for_status(source_id: str, url: str, response: httpx.Response) -> None:
+def _raise_for_status(source_id: str, url: str, response: httpx.Response, now: datetime) -> None:
     code = response.status_code
     if code < 400:
         return
-    retry_after = _retry_after(response.headers.get("retry-after"))
+    retry_after = _retry_after(response.headers.get("retry-after"), now)
     if code == 410:
         kind, text = ErrorKind.GONE, "the server says the feed is gone for good (HTTP 410)"
     elif code == 429:
@@ -344,7 +364,7 @@ def _raise_for_status(source_id: str, url: str, response: httpx.Response) -> Non
     )
 
 
-def _retry_after(value: str | None) -> float | None:
+def _retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or HTTP date)."""
     if not value:
         return None
@@ -357,7 +377,7 @@ def _retry_after(value: str | None) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return max(0.0, (when - now).total_seconds())
 
 
 @contextlib.contextmanager
@@ -387,7 +407,21 @@ def _wrap_exceptions(source_id: str, url: str) -> Iterator[None]:
     except httpx.ConnectError as e:
         kind, text = _classify_connect_error(e)
         raise FetchError(source_id, url, kind=kind, message=text) from e
-    except (httpx.HTTPError, httpx.InvalidURL) as e:
+    except httpx.DecodingError as e:
+        raise FetchError(
+            source_id,
+            url,
+            kind=ErrorKind.CONNECT,
+            message="the response could not be decompressed (broken gzip/deflate)",
+        ) from e
+    except (httpx.RemoteProtocolError, httpx.LocalProtocolError) as e:
+        raise FetchError(
+            source_id,
+            url,
+            kind=ErrorKind.CONNECT,
+            message="the server broke the HTTP protocol (connection closed mid-answer?)",
+        ) from e
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as e:
         raise FetchError(
             source_id, url, kind=ErrorKind.CONNECT, message="the connection failed"
         ) from e
@@ -400,10 +434,6 @@ def _classify_connect_error(error: httpx.ConnectError) -> tuple[ErrorKind, str]:
             return ErrorKind.TLS, "TLS handshake failed (certificate or protocol problem)"
         cause = cause.__cause__ or cause.__context__
     text = str(error).lower()
-    if (
-        "name or service not known" in text
-        or "nodename nor servname" in text
-        or ("temporary failure in name resolution" in text)
-    ):
+    if any(marker in text for marker in _DNS_FAILURES):
         return ErrorKind.DNS, "the host name could not be resolved (check the URL)"
     return ErrorKind.CONNECT, "could not connect to the server"

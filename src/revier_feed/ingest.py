@@ -3,31 +3,35 @@
 For each due source, in this order::
 
     fetch (conditional) | parse | [fetch + parse further listing pages]
-      | normalize | dedup against the store
-      | [fetch + parse the article page of each new or changed item]  (follow: true)
+      | normalize | disambiguate keys | dedup against the store
+      | [fetch + parse the article page of each new or changed item]   (follow: true)
       | mark backlog (first fetch) | store (one transaction)
 
-Fetches run concurrently (bounded per host and overall by the fetcher); parsing,
-normalizing and storing run one source at a time on the event loop as fetches complete.
-Each source ends in exactly one :class:`SourceReport`. A :class:`RevierError` about one
-source is a value in its report and never stops the others; any other exception is a bug
-and propagates.
+Fetches run concurrently on the event loop, bounded per host and overall by the fetcher.
+Parsing, normalizing and storing run on one worker thread, one step at a time, so a large
+page never stalls the event loop (and with it other sources' timeouts), and writes to the
+store are serialized. Each source ends in exactly one :class:`SourceReport`: a problem with
+one source, even an unexpected exception from a parser, becomes a value in its report and
+never stops the others. Storage errors and cancellation propagate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from . import dedup, normalize, parse, schedule
-from .exceptions import FetchError, ParseError, SourceError
+from .exceptions import Cancelled, FetchError, ParseError, RevierError, SourceError
 from .fetch import Fetcher
 from .models import (
     ErrorInfo,
@@ -52,6 +56,9 @@ log = logging.getLogger(__name__)
 #: Weight of the newest duration in the moving average of fetch times.
 _AVERAGE_WEIGHT = 0.3
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 @dataclass(frozen=True, slots=True)
 class IngestContext:
@@ -59,12 +66,28 @@ class IngestContext:
 
     fetcher: Fetcher
     storage: Storage
+    #: Runs parsing and storing off the event loop; one worker, so writes are serialized.
+    executor: Executor
     tz: ZoneInfo
     max_backoff: timedelta
     stale_after: timedelta
     now: Callable[[], datetime]
     rng: random.Random
     should_stop: Callable[[], bool] = lambda: False
+
+    async def offload(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run ``fn`` on the ingest thread and wait for it."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+
+
+@dataclass(frozen=True, slots=True)
+class _Collected:
+    """A source's parsed and decided items, before they are stored."""
+
+    decisions: list[tuple[Item, ItemDecision]]
+    found: int  #: items in the documents, before duplicates were dropped
+    warnings: list[str]
 
 
 async def collect(
@@ -74,15 +97,17 @@ async def collect(
 ) -> list[SourceReport]:
     """Fetch, parse and store every source in ``specs``; one report per source handled.
 
-    Sources not yet started when ``ctx.should_stop()`` turns true are skipped (and stay
-    due); sources already started finish and are stored whole.
+    Sources whose first request has not started when ``ctx.should_stop()`` turns true are
+    skipped and stay due; a source whose requests are under way is finished and stored
+    whole, or, if a later request of it (next page, article) is refused, not at all.
     """
     states = ctx.storage.source_states(s.id for s in specs)
 
     async def one(spec: SourceSpec) -> SourceReport | None:
-        if ctx.should_stop():
+        try:
+            report = await _collect_source(spec, current_state(spec, states.get(spec.id)), ctx)
+        except Cancelled:
             return None
-        report = await _collect_source(spec, current_state(spec, states.get(spec.id)), ctx)
         _log(report)
         if on_report is not None:
             on_report(report)
@@ -101,24 +126,17 @@ async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
     """
     fetched = await ctx.fetcher.fetch(spec.id, spec.url)
     assert isinstance(fetched, FetchResult)  # no validators were sent
-    now = ctx.now()
-    document = await _further_pages(
-        spec, parse.parse(spec, fetched, now, ctx.tz), fetched.url, ctx
+    collected = await _collect_items(spec, fetched, ctx, stored_lookup=False)
+    return Preview(
+        fetched=fetched,
+        items=tuple(item for item, _ in collected.decisions),
+        warnings=tuple(collected.warnings),
     )
-    warnings = list(document.warnings)
-    pairs = [(raw, normalize.normalize(raw, spec, now)) for raw in document.items]
-    decisions = dedup.decide((item for _, item in pairs), {})
-    if spec.follow:
-        raw_by_key: dict[str, RawItem] = {}
-        for raw, item in pairs:
-            raw_by_key.setdefault(item.key, raw)
-        decisions = await _follow(spec, decisions, raw_by_key, fetched.url, ctx, warnings)
-    return Preview(fetched=fetched, items=tuple(i for i, _ in decisions), warnings=tuple(warnings))
 
 
 def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
     """The stored state, minus what no longer applies because the admin changed the URL:
-    a recorded redirect, the validators of the old resource, a "gone" verdict."""
+    a recorded redirect, the validators of the old resource, failures, a "gone" verdict."""
     if stored is None:
         return SourceState(source_id=spec.id, config_url=spec.url)
     if stored.config_url == spec.url:
@@ -131,6 +149,7 @@ def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
         last_modified=None,
         status=SourceStatus.NEW if stored.status is SourceStatus.GONE else stored.status,
         error_count=0,
+        next_fetch_at=None,
     )
 
 
@@ -145,83 +164,83 @@ async def _collect_source(
 ) -> SourceReport:
     started = time.monotonic()
     attempt_at = ctx.now()
-    url = previous.url or spec.url
     try:
-        # A stop request lets a started source finish (bounded by the fetch timeouts):
-        # it is stored whole or not at all.
         fetched = await ctx.fetcher.fetch(
-            spec.id, url, etag=previous.etag, last_modified=previous.last_modified
+            spec.id,
+            previous.url or spec.url,
+            etag=previous.etag,
+            last_modified=previous.last_modified,
         )
         if isinstance(fetched, NotModified):
-            return _not_modified(spec, previous, fetched, attempt_at, ctx, started)
-        return await _store(spec, previous, fetched, attempt_at, ctx, started)
-    except SourceError as error:
-        return _failed(spec, previous, error, attempt_at, ctx, started)
-
-
-async def _store(
-    spec: SourceSpec,
-    previous: SourceState,
-    fetched: FetchResult,
-    attempt_at: datetime,
-    ctx: IngestContext,
-    started: float,
-) -> SourceReport:
-    now = ctx.now()
-    document = parse.parse(spec, fetched, now, ctx.tz)
-    document = await _further_pages(spec, document, fetched.url, ctx)
-    warnings = list(document.warnings)
-    pairs = [(raw, normalize.normalize(raw, spec, now)) for raw in document.items]
-    stored = ctx.storage.item_fingerprints(spec.id, (item.key for _, item in pairs))
-    decisions = dedup.decide((item for _, item in pairs), stored)
-    if spec.follow:
-        raw_by_key: dict[str, RawItem] = {}
-        for raw, item in pairs:
-            raw_by_key.setdefault(item.key, raw)
-        decisions = await _follow(spec, decisions, raw_by_key, fetched.url, ctx, warnings)
-    first_fetch = previous.last_success_at is None
-    if first_fetch:
-        decisions = [(_mark_backlog(item, spec, now), d) for item, d in decisions]
-
-    if fetched.permanent_url and fetched.permanent_url != previous.url:
-        log.warning(
-            "source %s moved permanently to %s; now fetching there (update sources.yaml)",
-            spec.id,
-            fetched.permanent_url,
-            extra={"source_id": spec.id},
+            return await ctx.offload(
+                _save_not_modified, spec, previous, fetched, attempt_at, ctx, started
+            )
+        collected = await _collect_items(spec, fetched, ctx, stored_lookup=True)
+        return await ctx.offload(
+            _save_items, spec, previous, fetched, collected, attempt_at, ctx, started
         )
-    counts = {d: 0 for d in ItemDecision}
-    for _, decision in decisions:
-        counts[decision] += 1
-    last_new = now if counts[ItemDecision.NEW] or first_fetch else previous.last_new_item_at
-    seconds = time.monotonic() - started
-    state = replace(
-        previous,
-        status=_health(warnings, last_new, now, ctx.stale_after),
-        url=fetched.permanent_url or previous.url,
-        etag=fetched.etag,
-        last_modified=fetched.last_modified,
-        http_status=fetched.status_code,
-        error_count=0,
-        last_error_kind=ErrorKind.PARSE.value if warnings else None,
-        last_error=_one_line(warnings[0]) if warnings else None,
-        last_attempt_at=attempt_at,
-        last_success_at=now,
-        next_fetch_at=schedule.next_fetch_at(now, spec.interval, rng=ctx.rng),
-        items_last_fetch=len(document.items),
-        last_new_item_at=last_new,
-        fetch_seconds=_average(previous.fetch_seconds, seconds),
+    except SourceError as error:
+        return await ctx.offload(_save_failure, spec, previous, error, attempt_at, ctx, started)
+    except Exception as error:
+        if not _is_source_bug(error):
+            raise
+        # A parser (ours or a library's) choked on this source's data. The source is marked
+        # failing with the reason; the traceback goes to the log for a bug report.
+        log.exception(
+            "source %s: unexpected error while reading it", spec.id, extra={"source_id": spec.id}
+        )
+        wrapped = ParseError(
+            spec.id,
+            kind=ErrorKind.PARSE,
+            message=f"unexpected {type(error).__name__} while reading this source: {error} "
+            "(a bug in revier-feed; the log has the details)",
+        )
+        return await ctx.offload(_save_failure, spec, previous, wrapped, attempt_at, ctx, started)
+
+
+def _is_source_bug(error: Exception) -> bool:
+    # Our own infrastructure failing (the store, the output) is not the source's fault and
+    # must surface; anything else raised while reading a source is blamed on its data.
+    return not isinstance(error, RevierError)
+
+
+async def _collect_items(
+    spec: SourceSpec, fetched: FetchResult, ctx: IngestContext, *, stored_lookup: bool
+) -> _Collected:
+    now = ctx.now()
+    document = await ctx.offload(parse.parse, spec, fetched, now, ctx.tz)
+    document = await _further_pages(spec, document, fetched.url, ctx)
+    pairs, warnings = await ctx.offload(_decide, spec, document, now, ctx, stored_lookup)
+    decisions = [(item, decision) for _, item, decision in pairs]
+    if spec.follow:
+        decisions = await _follow(spec, pairs, fetched.url, ctx, warnings)
+    return _Collected(decisions=decisions, found=len(document.items), warnings=warnings)
+
+
+def _decide(
+    spec: SourceSpec,
+    document: ParsedDocument,
+    now: datetime,
+    ctx: IngestContext,
+    stored_lookup: bool,
+) -> tuple[list[tuple[RawItem, Item, ItemDecision]], list[str]]:
+    warnings = list(document.warnings)
+    normalized: list[tuple[RawItem, Item]] = []
+    for raw in document.items:
+        try:
+            normalized.append((raw, normalize.normalize(raw, spec, now)))
+        except ValueError as e:
+            warnings.append(f"item {raw.title[:60]!r} skipped: {e}")
+    pairs, repeated = dedup.disambiguate(normalized)
+    warnings.extend(repeated)
+    stored = (
+        ctx.storage.item_fingerprints(spec.id, (item.key for _, item in pairs))
+        if stored_lookup
+        else {}
     )
-    ctx.storage.save_source_result(state, decisions, now)
-    return SourceReport(
-        source_id=spec.id,
-        status=ReportStatus.OK,
-        new=counts[ItemDecision.NEW],
-        updated=counts[ItemDecision.UPDATED],
-        unchanged=counts[ItemDecision.UNCHANGED],
-        warnings=tuple(warnings),
-        seconds=seconds,
-    )
+    raws = {item.key: raw for raw, item in pairs}
+    decided = dedup.decide((item for _, item in pairs), stored)
+    return [(raws[item.key], item, decision) for item, decision in decided], warnings
 
 
 async def _further_pages(
@@ -239,7 +258,7 @@ async def _further_pages(
         try:
             page = await ctx.fetcher.fetch(spec.id, next_url)
             assert isinstance(page, FetchResult)  # no validators, so never 304
-            more = parse.parse(spec, page, ctx.now(), ctx.tz)
+            more = await ctx.offload(parse.parse, spec, page, ctx.now(), ctx.tz)
         except SourceError as e:
             warnings.append(f"listing page {next_url} skipped: {e}")
             break
@@ -251,15 +270,16 @@ async def _further_pages(
 
 async def _follow(
     spec: SourceSpec,
-    decisions: list[tuple[Item, ItemDecision]],
-    raw_by_key: dict[str, RawItem],
+    pairs: list[tuple[RawItem, Item, ItemDecision]],
     listing_url: str,
     ctx: IngestContext,
     warnings: list[str],
 ) -> list[tuple[Item, ItemDecision]]:
     """Fetch the article page of each new or changed item once, for full text and date."""
 
-    async def enrich(item: Item, decision: ItemDecision) -> tuple[Item, ItemDecision]:
+    async def enrich(
+        raw: RawItem, item: Item, decision: ItemDecision
+    ) -> tuple[Item, ItemDecision]:
         if decision is ItemDecision.UNCHANGED or not item.url:
             return item, decision
         if not _may_follow(spec, listing_url, item.url):
@@ -268,22 +288,21 @@ async def _follow(
         try:
             page = await ctx.fetcher.fetch(spec.id, item.url)
             assert isinstance(page, FetchResult)
-            article = parse.article(spec, page, ctx.now(), ctx.tz)
+            article = await ctx.offload(parse.article, spec, page, ctx.now(), ctx.tz)
         except (FetchError, ParseError) as e:
             warnings.append(f"article {item.url} not read: {e}")
             return item, decision
-        raw = raw_by_key[item.key]
         enriched = replace(
             raw,
             content_html=article.content_html or raw.content_html,
             published=article.published or raw.published,
         )
-        full = normalize.normalize(enriched, spec, ctx.now())
-        # The fingerprint stays the listing's: the next cycle compares listing to listing
-        # and must not see every followed item as changed.
+        full = await ctx.offload(normalize.normalize, enriched, spec, ctx.now())
+        # Key and fingerprint stay the listing's: the next cycle compares listing with
+        # listing and must not see every followed item as changed.
         return replace(full, key=item.key, fingerprint=item.fingerprint), decision
 
-    return list(await asyncio.gather(*(enrich(i, d) for i, d in decisions)))
+    return list(await asyncio.gather(*(enrich(r, i, d) for r, i, d in pairs)))
 
 
 def _may_follow(spec: SourceSpec, listing_url: str, url: str) -> bool:
@@ -292,33 +311,56 @@ def _may_follow(spec: SourceSpec, listing_url: str, url: str) -> bool:
     return host in own or host in spec.allow_hosts
 
 
-def _mark_backlog(item: Item, spec: SourceSpec, now: datetime) -> Item:
-    """On a source's first fetch, only items inside its backfill window count as news."""
-    recent = (
-        spec.backfill is not None
-        and not item.date_estimated
-        and item.published_at >= now - spec.backfill
+# --- writing the outcome (on the ingest thread) ------------------------------------------
+
+
+def _save_items(
+    spec: SourceSpec,
+    previous: SourceState,
+    fetched: FetchResult,
+    collected: _Collected,
+    attempt_at: datetime,
+    ctx: IngestContext,
+    started: float,
+) -> SourceReport:
+    now = ctx.now()
+    decisions = collected.decisions
+    first_fetch = previous.last_success_at is None
+    if first_fetch:
+        decisions = [(_mark_backlog(item, spec, now), d) for item, d in decisions]
+    if fetched.permanent_url and fetched.permanent_url != previous.url:
+        log.warning(
+            "source %s moved permanently to %s; now fetching there (update sources.yaml)",
+            spec.id,
+            fetched.permanent_url,
+            extra={"source_id": spec.id},
+        )
+    counts = _count(d for _, d in decisions)
+    seconds = time.monotonic() - started
+    last_new = now if counts[ItemDecision.NEW] or first_fetch else previous.last_new_item_at
+    state = replace(
+        _success_state(
+            spec, previous, collected.warnings, last_new, attempt_at, now, seconds, ctx
+        ),
+        url=fetched.permanent_url or previous.url,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        http_status=fetched.status_code,
+        items_last_fetch=collected.found,
     )
-    return item if recent else replace(item, backlog=True)
+    ctx.storage.save_source_result(state, decisions, now)
+    return SourceReport(
+        source_id=spec.id,
+        status=ReportStatus.OK,
+        new=counts[ItemDecision.NEW],
+        updated=counts[ItemDecision.UPDATED],
+        unchanged=counts[ItemDecision.UNCHANGED],
+        warnings=tuple(collected.warnings),
+        seconds=seconds,
+    )
 
 
-def _health(
-    warnings: list[str], last_new: datetime | None, now: datetime, stale_after: timedelta
-) -> SourceStatus:
-    if warnings:
-        return SourceStatus.DEGRADED
-    if last_new is not None and now - last_new > stale_after:
-        return SourceStatus.STALE
-    return SourceStatus.OK
-
-
-def _average(previous: float | None, seconds: float) -> float:
-    if previous is None:
-        return seconds
-    return previous + _AVERAGE_WEIGHT * (seconds - previous)
-
-
-def _not_modified(
+def _save_not_modified(
     spec: SourceSpec,
     previous: SourceState,
     fetched: NotModified,
@@ -328,32 +370,51 @@ def _not_modified(
 ) -> SourceReport:
     now = ctx.now()
     seconds = time.monotonic() - started
-    status: SourceStatus
-    if previous.status is SourceStatus.DEGRADED:
-        # Same document as last time, so the same problems: keep the verdict and its reason.
-        status, error_kind, error = previous.status, previous.last_error_kind, previous.last_error
-    else:
-        status = _health([], previous.last_new_item_at, now, ctx.stale_after)
-        error_kind = error = None
+    # The same document as last time has the same problems: a degraded verdict stays.
+    warnings = [previous.last_error or ""] if previous.status is SourceStatus.DEGRADED else []
     state = replace(
-        previous,
-        status=status,
+        _success_state(
+            spec, previous, warnings, previous.last_new_item_at, attempt_at, now, seconds, ctx
+        ),
         etag=fetched.etag,
         last_modified=fetched.last_modified,
         http_status=304,
-        error_count=0,
-        last_error_kind=error_kind,
-        last_error=error,
-        last_attempt_at=attempt_at,
-        last_success_at=now,
-        next_fetch_at=schedule.next_fetch_at(now, spec.interval, rng=ctx.rng),
-        fetch_seconds=_average(previous.fetch_seconds, seconds),
     )
     ctx.storage.save_source_result(state, (), now)
     return SourceReport(source_id=spec.id, status=ReportStatus.NOT_MODIFIED, seconds=seconds)
 
 
-def _failed(
+def _success_state(
+    spec: SourceSpec,
+    previous: SourceState,
+    warnings: list[str],
+    last_new: datetime | None,
+    attempt_at: datetime,
+    now: datetime,
+    seconds: float,
+    ctx: IngestContext,
+) -> SourceState:
+    if warnings:
+        status = SourceStatus.DEGRADED
+    elif last_new is not None and now - last_new > ctx.stale_after:
+        status = SourceStatus.STALE
+    else:
+        status = SourceStatus.OK
+    return replace(
+        previous,
+        status=status,
+        error_count=0,
+        last_error_kind=ErrorKind.PARSE.value if warnings else None,
+        last_error=_one_line(warnings[0]) if warnings else None,
+        last_attempt_at=attempt_at,
+        last_success_at=now,
+        next_fetch_at=schedule.next_fetch_at(now, spec.interval, rng=ctx.rng),
+        last_new_item_at=last_new,
+        fetch_seconds=_average(previous.fetch_seconds, seconds),
+    )
+
+
+def _save_failure(
     spec: SourceSpec,
     previous: SourceState,
     error: SourceError,
@@ -362,16 +423,16 @@ def _failed(
     started: float,
 ) -> SourceReport:
     now = ctx.now()
-    kind = getattr(error, "kind", ErrorKind.PARSE)
+    fetch_error = error if isinstance(error, FetchError) else None
     info = ErrorInfo(
-        kind=str(kind),
+        kind=str(error.kind),
         message=_one_line(str(error)),
-        status_code=getattr(error, "status_code", None),
-        retry_after=getattr(error, "retry_after", None),
+        status_code=fetch_error.status_code if fetch_error else None,
+        retry_after=fetch_error.retry_after if fetch_error else None,
     )
-    if kind == ErrorKind.GONE:
+    if error.kind == ErrorKind.GONE:
         status = SourceStatus.GONE
-    elif kind == ErrorKind.EMPTY and isinstance(error, ParseError):
+    elif error.kind == ErrorKind.EMPTY and isinstance(error, ParseError):
         status = SourceStatus.EMPTY
     else:
         status = SourceStatus.FAILING
@@ -381,7 +442,7 @@ def _failed(
         status=status,
         # Validators stay as they were: a parse failure must be re-parsed next time,
         # not answered with 304.
-        http_status=info.status_code if isinstance(error, FetchError) else previous.http_status,
+        http_status=info.status_code if fetch_error else previous.http_status,
         error_count=error_count,
         last_error_kind=info.kind,
         last_error=info.message,
@@ -402,6 +463,29 @@ def _failed(
         error=info,
         seconds=time.monotonic() - started,
     )
+
+
+def _mark_backlog(item: Item, spec: SourceSpec, now: datetime) -> Item:
+    """On a source's first fetch, only items inside its backfill window count as news."""
+    recent = (
+        spec.backfill is not None
+        and not item.date_estimated
+        and item.published_at >= now - spec.backfill
+    )
+    return item if recent else replace(item, backlog=True)
+
+
+def _count(decisions: Iterable[ItemDecision]) -> dict[ItemDecision, int]:
+    counts = dict.fromkeys(ItemDecision, 0)
+    for decision in decisions:
+        counts[decision] += 1
+    return counts
+
+
+def _average(previous: float | None, seconds: float) -> float:
+    if previous is None:
+        return seconds
+    return previous + _AVERAGE_WEIGHT * (seconds - previous)
 
 
 def _one_line(text: str) -> str:

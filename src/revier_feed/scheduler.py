@@ -45,7 +45,7 @@ def run_worker(app: App, tick: timedelta) -> None:
                 summary.new,
                 summary.updated,
                 summary.failed,
-                ", feeds published" if result.published and result.published.written else "",
+                ", feeds published" if result.published.written else "",
             )
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

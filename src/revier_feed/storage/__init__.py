@@ -11,12 +11,12 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from ..models import Item, ItemDecision, SourceState, StoredItem
 from . import items as _items
 from . import sources as _sources
-from .engine import make_engine, wrap_exceptions
+from .engine import IMMEDIATE, make_engine, wrap_exceptions
 from .schema import VERSION, migrate
 
 __all__ = ["VERSION", "Storage"]
@@ -29,7 +29,7 @@ class Storage:
         self.url = url
         self._engine: Engine = make_engine(url)
         with wrap_exceptions("open the store"):
-            migrate(self._engine.connect)
+            migrate(self._writer)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -67,7 +67,11 @@ class Storage:
         now: datetime,
     ) -> None:
         """Write a source's new state and its items in one transaction."""
-        with wrap_exceptions(f"save source {state.source_id}"), self._engine.begin() as conn:
+        with (
+            wrap_exceptions(f"save source {state.source_id}"),
+            self._writer() as conn,
+            conn.begin(),
+        ):
             _sources.save_state(conn, state, now)
             _items.apply(conn, decisions, now)
 
@@ -83,8 +87,12 @@ class Storage:
 
     def save_robots_txt(self, origin: str, status: int, body: str, now: datetime) -> None:
         """Remember the robots.txt of ``origin`` (status 404 etc. means "no rules")."""
-        with wrap_exceptions("save robots.txt cache"), self._engine.begin() as conn:
+        with wrap_exceptions("save robots.txt cache"), self._writer() as conn, conn.begin():
             _sources.save_robots(conn, origin, status, body, now)
+
+    def _writer(self) -> Connection:
+        """A connection whose transactions take the write lock at BEGIN."""
+        return self._engine.connect().execution_options(**IMMEDIATE)
 
     def count_items(self) -> int:
         with wrap_exceptions("count items"), self._engine.connect() as conn:

@@ -7,26 +7,47 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..exceptions import StorageError
 
+#: Execution option for a write transaction that takes SQLite's write lock at BEGIN, so two
+#: writers queue on busy_timeout instead of failing when a read lock cannot be upgraded.
+IMMEDIATE = {"sqlite_immediate": True}
+
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
-    parsed = make_url(url)
-    is_sqlite = parsed.get_backend_name() == "sqlite"
-    if is_sqlite and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    """An engine for ``url``; SQLite files get WAL, foreign keys, a busy timeout and real
+    transactions (DDL included).
+
+    Raises:
+        StorageError: the URL is malformed or names a database driver that is not installed.
+    """
+    try:
+        parsed = make_url(url)
+        is_sqlite = parsed.get_backend_name() == "sqlite"
+        if is_sqlite and parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+    except (ArgumentError, ImportError, OSError) as e:
+        raise StorageError(f"cannot use the store at {url!r}: {e}") from None
     if is_sqlite:
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_begin(conn: Connection) -> None:
+    # pysqlite's own transaction handling is off (see _sqlite_connect); SQLAlchemy's
+    # recipe: emit BEGIN ourselves, so DDL in a migration is rolled back with the rest.
+    immediate = conn.get_execution_options().get("sqlite_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the feed server read while the worker writes; NORMAL is durable in WAL mode
     # except for the last transactions on power loss, which the next cycle refetches.

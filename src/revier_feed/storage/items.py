@@ -50,6 +50,7 @@ def _columns(item: Item) -> dict[str, Any]:
 def apply(conn: Connection, decisions: Sequence[tuple[Item, ItemDecision]], now: datetime) -> None:
     """Write what dedup decided; unchanged items only get ``last_seen_at`` bumped."""
     new_rows = []
+    unchanged: dict[str, list[str]] = {}
     for item, decision in decisions:
         where = (items.c.source_id == item.source_id) & (items.c.key == item.key)
         if decision is ItemDecision.NEW:
@@ -73,7 +74,14 @@ def apply(conn: Connection, decisions: Sequence[tuple[Item, ItemDecision]], now:
                 update(items).where(where).values(**values, last_seen_at=now, last_changed_at=now)
             )
         else:
-            conn.execute(update(items).where(where).values(last_seen_at=now))
+            unchanged.setdefault(item.source_id, []).append(item.key)
+    for source_id, keys in unchanged.items():
+        for start in range(0, len(keys), 500):
+            conn.execute(
+                update(items)
+                .where(items.c.source_id == source_id, items.c.key.in_(keys[start : start + 500]))
+                .values(last_seen_at=now)
+            )
     if new_rows:
         conn.execute(items.insert(), new_rows)
 

@@ -224,9 +224,7 @@ def migrate(conn_factory: Callable[[], Connection]) -> int:
         row = conn.execute(select(schema_version.c.version)).first()
         if row is None:
             conn.execute(schema_version.insert().values(id=1, version=0))
-            start = 0
-        else:
-            start = int(row.version)
+        start = int(row.version) if row else 0
     if start > VERSION:
         raise SchemaVersionError(
             f"the store has schema version {start}, but this revier-feed knows only up to "
@@ -234,6 +232,11 @@ def migrate(conn_factory: Callable[[], Connection]) -> int:
         )
     for version in range(start + 1, VERSION + 1):
         with conn_factory() as conn, conn.begin():
+            # Read again inside the (write-locked) transaction: another process may have
+            # run this migration since we looked.
+            current = conn.execute(select(schema_version.c.version)).scalar_one()
+            if current >= version:
+                continue
             MIGRATIONS[version](conn)
             conn.execute(schema_version.update().values(version=version))
     return start

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, select, update
 
 from ..models import SourceState, SourceStatus
 from .schema import robots, sources
@@ -40,17 +40,12 @@ def load_states(conn: Connection, source_ids: Iterable[str]) -> dict[str, Source
 
 def due_ids(conn: Connection, source_ids: Iterable[str], now: datetime) -> list[str]:
     ids = list(source_ids)
-    known = set(conn.execute(select(sources.c.id).where(sources.c.id.in_(ids))).scalars())
-    due = set(
-        conn.execute(
-            select(sources.c.id).where(
-                sources.c.id.in_(ids),
-                or_(sources.c.next_fetch_at.is_(None), sources.c.next_fetch_at <= now),
-            )
-        ).scalars()
-    )
-    # Sources never seen before are due at once.
-    return [i for i in ids if i in due or i not in known]
+    rows = conn.execute(
+        select(sources.c.id, sources.c.next_fetch_at).where(sources.c.id.in_(ids))
+    ).all()
+    scheduled = {row.id: row.next_fetch_at for row in rows}
+    # Sources never fetched, or without a schedule, are due at once.
+    return [i for i in ids if scheduled.get(i) is None or scheduled[i] <= now]
 
 
 def save_state(conn: Connection, state: SourceState, now: datetime) -> None:
