@@ -13,24 +13,27 @@ items stored). Usage and flags: ``bench/README.md`` or ``python bench/collect.py
 
 The corpus (German regional news, 60 % RSS 2.0 / 40 % Atom) is generated from a seed and
 served by a separate asyncio process on 127.0.0.2 … 127.0.0.51 with ETag, Last-Modified,
-304 answers and an added latency per request. Server capacity, measured with
-``--check-server`` on the 2-core benchmark machine (500 feeds, client in another
-process on the same cores): about 2,000 full feed responses (80 KB) per second at 0 ms
-latency, and at 50 ms latency it answers 256 concurrent connections at about 2,800
-requests/s, i.e. well above the 16-32 connections the measured tools open. Its CPU time
-per measured run is printed below the table.
+304 answers and an added latency per request. Server capacity (``--check-server``, 2-core
+AMD EPYC VM, 500 x 30 corpus, an asyncio client in the bench process on the same cores):
+at 0 ms latency 3,900-5,100 full 80 KB responses/s and 11,000-19,000 304s/s with 16-256
+keep-alive connections; at 50 ms latency 16 connections get 305 req/s (the latency bound is
+320) and 256 connections 3,500 req/s. The measured tools open 16 connections and need at
+most ~0.6 s of server CPU per run (printed below the table), so the server is never the
+bottleneck.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import email.utils
 import hashlib
 import html
 import json
 import os
 import platform
+import pstats
 import random
 import shutil
 import signal
@@ -59,6 +62,7 @@ BASE_DATE = datetime(2025, 6, 30, 10, 0, tzinfo=UTC)
 
 # --- corpus ---------------------------------------------------------------------------
 
+# fmt: off
 PLACES = ["Leipzig", "Halle (Saale)", "Merseburg", "Borna", "Zeitz", "Altenburg",
           "Weißenfels", "Bitterfeld-Wolfen", "Delitzsch", "Grimma", "Naumburg", "Köthen",
           "Markkleeberg", "Schkeuditz", "Torgau", "Eilenburg", "Hohenmölsen", "Lützen",
@@ -82,8 +86,9 @@ OBJECTS = ["ein neues Wasserstoff-Netzwerk", "die Studie zum Strukturwandel",
            "ein Modellprojekt für Mobilität auf dem Land", "die Sanierung der Grundschule",
            "eine Wärmepumpen-Offensive für Kommunen", "den Breitbandausbau",
            "die Ausstellung zur Industriekultur", "ein Förderprogramm für Start-ups"]
-COMPLEMENTS = ["im Rahmen des Strukturstärkungsgesetzes", "mit Mitteln aus dem Just Transition Fund",
-               "gemeinsam mit regionalen Partnern", "bis Ende des Jahres",
+COMPLEMENTS = ["im Rahmen des Strukturstärkungsgesetzes",
+               "mit Mitteln aus dem Just Transition Fund", "gemeinsam mit regionalen Partnern",
+               "bis Ende des Jahres",
                "trotz gestiegener Baukosten", "nach einer zweijährigen Planungsphase",
                "über die Grenzen des Landkreises hinaus", "im Mitteldeutschen Revier",
                "zusammen mit der Universität Leipzig", "für die Zeit nach der Braunkohle",
@@ -94,6 +99,7 @@ HEADLINE_ENDS = ["vorgestellt", "bewilligt", "gestartet", "eröffnet", "ausgezei
                  "beschlossen", "verlängert", "übergeben", "geplant", "gefördert"]
 NAMES = ["Henry Graichen", "Götz Ulrich", "Kai Emanuel", "Uwe Schulze", "Jörg Müller",
          "Sabine Köhler", "Andreas Bühring", "Katja Böhme", "Jürgen Weiß", "Martina Gößel"]
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -106,9 +112,6 @@ class Corpus:
     seed: int
     atom: int  # how many of the feeds are Atom
     size: int  # bytes
-
-    def files(self) -> list[str]:
-        return [f"feed-{i:04d}.xml" for i in range(self.feeds)]
 
 
 def _sentence(rng: random.Random) -> str:
@@ -123,7 +126,8 @@ def _sentence(rng: random.Random) -> str:
                 f"sagt {rng.choice(NAMES)} von der Wirtschaftsförderung.")
     if kind == 2:
         return (f"Insgesamt fließen {rng.randint(2, 180)},{rng.randint(0, 9)} Millionen Euro "
-                f"nach {rng.choice(PLACES)}, {rng.randint(5, 60)} Prozent davon aus Bundesmitteln.")
+                f"nach {rng.choice(PLACES)}, {rng.randint(5, 60)} Prozent davon "
+                "aus Bundesmitteln.")
     if kind == 3:
         return (f"Eine Studie zeigt, dass in {rng.choice(PLACES)} rund {rng.randint(100, 4000)} "
                 f"Arbeitsplätze {rng.choice(COMPLEMENTS)} entstehen könnten.")
@@ -143,7 +147,8 @@ def _teaser(rng: random.Random, site: str) -> str:
            f'alt="{html.escape(rng.choice(PLACES))}" width="640" height="360"></p>')
     tracking = "?utm_source=rss&amp;utm_medium=feed" if rng.random() < 0.3 else ""
     link = f'<a href="https://{site}/themen/{topic.lower()}{tracking}">mehr zum Thema {topic}</a>'
-    parts = [img, f"<p><strong>{html.escape(_sentence(rng))}</strong> {html.escape(_sentence(rng))}</p>"]
+    lead, more = html.escape(_sentence(rng)), html.escape(_sentence(rng))
+    parts = [img, f"<p><strong>{lead}</strong> {more}</p>"]
     size = sum(len(p.encode()) for p in parts)
     while size < target - 120:
         para = " ".join(html.escape(_sentence(rng)) for _ in range(rng.randint(2, 4)))
@@ -185,8 +190,9 @@ def _feed_xml(index: int, items: int, atom: bool, rng: random.Random) -> str:
         when -= timedelta(hours=rng.randint(1, 30), minutes=rng.randint(0, 59))
     newest = BASE_DATE.isoformat()
     if atom:
-        return ('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" '
-                f'xml:lang="de"><id>https://{site}/presse</id><title>{html.escape(title)}</title>'
+        return ('<?xml version="1.0" encoding="utf-8"?>\n'
+                '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="de">'
+                f"<id>https://{site}/presse</id><title>{html.escape(title)}</title>"
                 f'<updated>{newest}</updated><link rel="alternate" href="https://{site}/presse"/>\n'
                 + "\n".join(entries) + "\n</feed>\n")
     return ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
@@ -341,6 +347,7 @@ class Server:
 def check_server(server: Server, feeds: int, requests: int = 2000) -> None:
     """Measure the server alone: many keep-alive connections, full bodies and 304s."""
     paths = [f"/feed-{i % feeds:04d}.xml" for i in range(requests)]
+    since = email.utils.format_datetime(BASE_DATE, usegmt=True)
 
     async def client(conc: int, conditional: bool) -> None:
         queue = list(paths)
@@ -351,8 +358,7 @@ def check_server(server: Server, feeds: int, requests: int = 2000) -> None:
             reader, writer = await asyncio.open_connection(server.hosts[n % len(server.hosts)],
                                                            server.port)
             while queue:
-                extra = 'If-None-Match: "x"\r\n' if not conditional else ""
-                extra += "If-Modified-Since: Tue, 01 Jul 2025 00:00:00 GMT\r\n" if conditional else ""
+                extra = f"If-Modified-Since: {since}\r\n" if conditional else ""
                 writer.write(f"GET {queue.pop()} HTTP/1.1\r\nHost: x\r\n{extra}\r\n".encode())
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
@@ -413,7 +419,7 @@ def run_child(cmd: list[str], cwd: Path, env: dict[str, str] | None = None,
 def _count(db: Path, table: str) -> int:
     if not db.exists():
         return 0
-    with sqlite3.connect(db) as conn:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
@@ -426,7 +432,6 @@ class Tool:
     prepare: Callable[[Path, list[str]], None]
     command: Callable[[Path], list[str]]
     items: Callable[[Path, str], int]
-    env: dict[str, str] | None = None
 
 
 def revier_feed_tool(concurrency: int, per_host: int) -> Tool:
@@ -466,7 +471,8 @@ def newsboat_tool() -> Tool:
 # reader >= 3.13 updates only feeds that are due unless scheduled=False; `run --once` fetches
 # every source, so the peers are asked to do the same.
 READER_ADD = ("import sys; from reader import make_reader; r = make_reader(sys.argv[1]); "
-              "[r.add_feed(u, exist_ok=True) for u in open(sys.argv[2]).read().split()]; r.close()")
+              "[r.add_feed(u, exist_ok=True) for u in open(sys.argv[2]).read().split()]; "
+              "r.close()")
 READER_UPDATE = ("import sys; from reader import make_reader; r = make_reader(sys.argv[1]); "
                  "r.update_feeds(workers=int(sys.argv[2]), scheduled=False); "
                  "print('errors', sum(1 for f in r.get_feeds() if f.last_exception)); r.close()")
@@ -536,21 +542,24 @@ def report(results: dict[tuple[str, str], list[Run]], header: list[str]) -> str:
                  statistics.median(r.rss_mb for r in runs),
                  int(statistics.median(r.items for r in runs))) for key, runs in results.items()}
     ref = {phase: med[("revier-feed", phase)][0] for tool, phase in med if tool == "revier-feed"}
-    lines = [*header, "", "| tool | run | wall s | CPU s | peak MB | items | wall vs revier-feed |",
+    lines = [*header, "",
+             "| tool | run | wall s | CPU s | peak MB | items | wall vs revier-feed |",
              "|---|---|---:|---:|---:|---:|---:|"]
     notes = []
     for (tool, phase), (wall, cpu, rss, items) in med.items():
         base = ref.get(phase.split()[0], ref.get("cold"))  # "one pass" is compared to cold
         ratio = f"{wall / base:.2f}×" if base else "–"
-        lines.append(f"| {tool} | {phase} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {items:,} | {ratio} |")
+        lines.append(f"| {tool} | {phase} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {items:,} "
+                     f"| {ratio} |")
         runs = results[(tool, phase)]
         failed = [r.code for r in runs if r.code != 0]
         if failed:
-            notes.append(f"- {tool} {phase}: exit codes {failed} in {len(failed)}/{len(runs)} runs")
+            notes.append(f"- {tool} {phase}: exit codes {failed} in {len(failed)} of "
+                         f"{len(runs)} runs (stderr is shown while running)")
         http = runs[-1].http
         notes.append(f"- server saw for {tool} {phase} (last run): {http['200']:.0f}×200, "
-                     f"{http['304']:.0f}×304, {http['404']:.0f}×404, {http['robots']:.0f} robots.txt; "
-                     f"server CPU {http['cpu']:.2f} s")
+                     f"{http['304']:.0f}×304, {http['404']:.0f}×404, "
+                     f"{http['robots']:.0f}× robots.txt; server CPU {http['cpu']:.2f} s")
     return "\n".join([*lines, "", *notes])
 
 
@@ -558,18 +567,23 @@ def machine_line(args: argparse.Namespace, corpus: Corpus) -> list[str]:
     model = next((line.split(":", 1)[1].strip() for line in
                   Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), platform.processor())
+    git = ["git", "--no-optional-locks", "-C", str(PROJECT)]  # read-only: no index refresh
+    commit = _output([*git, "rev-parse", "--short", "HEAD"])
+    if _output([*git, "status", "--porcelain", "--", "src"]):
+        commit += " + uncommitted changes in src/"
     versions = {
-        "revier-feed": _output([str(PROJECT_VENV / "bin" / "revier-feed"), "--version"]),
-        "newsboat": " ".join(_output(["newsboat", "-v"]).split()[:2]) if shutil.which("newsboat") else "–",
+        "revier-feed": _output([str(PROJECT_VENV / "bin" / "revier-feed"), "--version"])
+        + f" (git {commit})",
+        "newsboat": " ".join(_output(["newsboat", "-v"]).split()[:2]) or "no newsboat",
         "peers": _output([str(PEER_VENV / "bin" / "python"), "-c",
-                          "import reader, feedparser; "
-                          "print(f'reader {reader.__version__}, feedparser {feedparser.__version__}')"]),
+                          "import reader as r, feedparser as f; "
+                          "print(f'reader {r.__version__}, feedparser {f.__version__}')"]),
     }
     return [
         f"Machine: {os.cpu_count()} cores, {model}, Python {platform.python_version()}, "
-        f"{_output(['uname', '-sr'])}; tools: " + "; ".join(versions.values()),
-        f"Corpus: {corpus.feeds} feeds × {corpus.items} items ({corpus.feeds - corpus.atom} RSS 2.0 "
-        f"/ {corpus.atom} Atom, {corpus.size / 1e6:.1f} MB), seed {corpus.seed}, "
+        f"{_os_name()}; tools: " + "; ".join(versions.values()),
+        f"Corpus: {corpus.feeds} feeds × {corpus.items} items ({corpus.feeds - corpus.atom} "
+        f"RSS 2.0 / {corpus.atom} Atom, {corpus.size / 1e6:.1f} MB), seed {corpus.seed}, "
         f"{args.hosts} hosts, {args.latency:g} ms latency per request; revier-feed "
         f"max_concurrency {args.concurrency}, max_per_host {args.per_host}; peers "
         f"{PEER_WORKERS} workers; median of {args.runs} runs (whole processes, incl. start-up)",
@@ -577,6 +591,14 @@ def machine_line(args: argparse.Namespace, corpus: Corpus) -> list[str]:
 
 
 # --- setup and CLI ----------------------------------------------------------------------
+
+def _os_name() -> str:
+    try:
+        release = platform.freedesktop_os_release()
+        return f"{release.get('PRETTY_NAME', 'Linux')}, kernel {platform.release()}"
+    except OSError:
+        return platform.platform()
+
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -600,14 +622,16 @@ def setup(need_newsboat: bool, need_peers: bool) -> None:
         raise SystemExit(f"{PROJECT_VENV} has no revier-feed: run scripts/setup first")
     if need_newsboat and not shutil.which("newsboat"):
         if os.geteuid() != 0:
-            raise SystemExit("newsboat is missing: apt-get install newsboat (as root), or --skip newsboat")
+            raise SystemExit("newsboat is missing: apt-get install newsboat as root, "
+                             "or --skip newsboat")
         _sh(["apt-get", "update", "-qq"])
         _sh(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "newsboat"])
     python = PEER_VENV / "bin" / "python"
     # reader 3.26 vendors an older feedparser that imports `sgmllib`, which new feedparser
     # releases no longer pull in (they use feedparser_sgmllib): install sgmllib3k explicitly.
     probe = [str(python), "-c", "import reader, feedparser, sgmllib"]
-    if need_peers and (not python.exists() or subprocess.run(probe, capture_output=True).returncode):
+    missing = not python.exists() or subprocess.run(probe, capture_output=True).returncode != 0
+    if need_peers and missing:
         _sh([sys.executable, "-m", "venv", str(PEER_VENV)])
         _sh([str(PEER_VENV / "bin" / "pip"), "install", "-q", "reader", "feedparser", "sgmllib3k"])
 
@@ -625,7 +649,6 @@ def project_fetch_defaults() -> tuple[int, int]:
 
 def profile(tool: Tool, urls: list[str], scratch: Path, top: int = 25) -> None:
     """One extra revier-feed cold run under cProfile; print the top functions to stderr."""
-    import pstats
     work = scratch / "profile"
     work.mkdir()
     tool.prepare(work, urls)

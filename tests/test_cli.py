@@ -194,3 +194,15 @@ def test_sources_test_reports_errors_and_unknown_ids(
     assert code == 1 and "http_5xx" in out
     code, out = run_cli(capsys, "--config", str(demo_config.config_dir), "sources", "test", "bsr")
     assert code == 2 and "no enabled source 'bsr'" in out and "bbsr" in out
+
+
+def test_demo_never_clears_a_folder_it_did_not_make(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "config").mkdir()
+    precious = tmp_path / "config" / "sources.yaml"
+    precious.write_text("sources: []\n", encoding="utf-8")
+    code, out = run_cli(capsys, "demo", "--output", str(tmp_path))
+    assert code == 1
+    assert "not empty and was not made by the demo" in out
+    assert precious.read_text(encoding="utf-8") == "sources: []\n"

@@ -4,10 +4,12 @@ pagination, backlog, encodings and source health, against the local sample regio
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from revier_feed.app import App
@@ -305,3 +307,72 @@ def test_entity_expansion_bomb_is_harmless(
     assert reports["bbsr"].new == 5
     titles = [s.item.title for s in app.storage.recent_items(["kreis"], 10)]
     assert all(len(t) < 10_000 for t in titles)
+
+
+def test_inputs_that_used_to_crash_the_cycle_are_harmless(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    zero_date = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Z</title>'
+        b"<id>urn:z</id><updated>2021-06-10T10:00:00Z</updated><entry><id>urn:z:1</id>"
+        b"<title>Nulldatum</title><link href='http://z.example/1'/>"
+        b"<published>0001-01-01T00:00:00+01:00</published><updated>0001-01-01T00:00:00Z</updated>"
+        b"</entry></feed>"
+    )
+    odd = (
+        b'<rss version="2.0"><channel><title>O</title>'
+        b"<item><title>Port</title><link>http://messe.example:99999/a</link></item>"
+        b"<item><title>Steuer&#1;zeichen</title><link>http://o.example/2</link>"
+        b"<description>Text&#1; mit &amp;lt;img src=x onerror=alert(9)&amp;gt;"
+        b"</description></item>"
+        b"</channel></rss>"
+    )
+    region.add_route("/zero.xml", Response(200, zero_date))
+    region.add_route("/odd.xml", Response(200, odd, {"ETag": '"Stra\xdfe-1"'}))
+    sources = (
+        feed_source(region, "/zero.xml", "zero")
+        + feed_source(region, "/odd.xml", "odd")
+        + feed_source(region, "/bbsr/presse/feed.atom", "bbsr")
+    )
+    app = make_app(config(tmp_path, sources))
+    for _ in range(2):  # the second cycle sends the stored validators back
+        reports = {r.source_id: r for r in app.run_cycle().summary.reports}
+        assert all(r.status is not ReportStatus.ERROR for r in reports.values()), reports
+        clock.advance(timedelta(hours=2))
+    items = {s.item.title: s.item for s in app.storage.recent_items(["zero", "odd"], 10)}
+    assert items["Nulldatum"].date_estimated  # a placeholder date is no date
+    assert "Steuerzeichen" in items
+    rss = app.config.output_dir / "feeds" / "all.rss.xml"
+    text = rss.read_text(encoding="utf-8")
+    assert "\x01" not in text
+    parsed = feedparser.parse(rss.read_bytes())
+    assert not parsed.bozo and len(parsed.entries) == 5 + 3
+    odd_entry = next(e for e in parsed.entries if e.title == "Steuerzeichen")
+    # The item's text mentions markup; a reader shows it as text, never as a live tag.
+    assert "<img" not in odd_entry.summary
+    assert "&lt;img src=x onerror=alert(9)&gt;" in odd_entry.summary
+
+
+def test_stop_skips_sources_still_waiting_for_a_slot(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    for n in range(5):
+        region.add_route(f"/slow-{n}.xml", Response(200, b"<rss/>", delay=0.4))
+    folder = write_config(
+        tmp_path / "config",
+        "sources:\n" + "".join(feed_source(region, f"/slow-{n}.xml", f"s{n}") for n in range(5)),
+        settings="""
+        storage: {path: state/store.sqlite3}
+        output: {dir: out}
+        fetch: {max_concurrency: 1, robots_txt: false}
+        """,
+    )
+    app = make_app(load_config(folder))
+    timer = threading.Timer(0.2, app.request_stop)
+    timer.start()
+    reports = app.run_cycle().summary.reports
+    timer.join()
+    assert len(reports) == 1  # the one in flight finished; the four queued were skipped
+    slow_requests = [p for p in region.requests if p.startswith("/slow-")]
+    assert len(slow_requests) == 1
+    assert len(app.storage.due_source_ids([f"s{n}" for n in range(5)], app.now())) == 4

@@ -243,3 +243,94 @@ def test_check_command_reports_typo_with_exit_2(
     assert f"{folder / 'sources.yaml'}:3: sources[0].url: required key 'url' is missing" in err
     # Nothing was created: a bad configuration writes no store and no output.
     assert not (folder / "state").exists() and not (folder / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("selector", "message"),
+    [
+        ("h2::text", "'h2::text' is not a CSS selector revier-feed can use"),
+        ("div[", "'div[' is not a CSS selector"),
+        ("a@1href", "'1href' after '@' is not an attribute name"),
+    ],
+)
+def test_bad_selectors_are_config_errors(tmp_path: Path, selector: str, message: str) -> None:
+    folder = write_config(
+        tmp_path,
+        f"""
+        sources:
+          - id: agentur
+            name: Agentur
+            kind: html
+            url: https://example.org/news/
+            html:
+              item: article
+              title: "{selector}"
+        """,
+    )
+    (issue,) = issues_of(folder)
+    assert ":9: sources[0].html.title:" in issue and message in issue
+
+
+def test_polling_more_often_than_a_minute_is_refused(tmp_path: Path) -> None:
+    folder = write_config(tmp_path, FEED_SOURCE + "        interval: 20s\n")
+    (issue,) = issues_of(folder)
+    assert "sources[0].interval: 20s is too often to poll a website" in issue
+
+
+def test_values_that_would_fail_at_run_time_are_rejected(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: kreis
+            name: Kreis
+            url: https://example.org/feed.xml
+            interval: 1:30
+        """,
+        settings="""
+        fetch:
+          max_body_size: "0"
+          user_agent: "bot {name}"
+        """,
+    )
+    text = "\n".join(issues_of(folder))
+    assert "sources.yaml:6: sources[0].interval: YAML reads 1:30 as a base-60 number" in text
+    assert "settings.yaml:3: fetch.max_body_size: '0' is not a size" in text
+    assert "settings.yaml:4: fetch.user_agent: only {version} and {contact_url}" in text
+
+
+def test_yaml_tags_and_complex_keys_are_reported_not_crashed(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: kreis
+            name: Kreis
+            url: !ENV FEED_URL
+          - ? [a, b]
+            : 1
+        """,
+    )
+    text = "\n".join(issues_of(folder))
+    assert "sources.yaml:5: sources[0].url: unsupported YAML value" in text
+    assert "sources.yaml:6: sources[1]: a key must be a plain name" in text
+
+
+def test_cross_file_problems_are_reported_with_other_problems(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        FEED_SOURCE,
+        settings="""
+        fetch:
+          timeout: soon
+        """,
+        channels="""
+        channels:
+          - id: kanal
+            title: Kanal
+            filter: {sources: [kries]}
+        """,
+    )
+    text = "\n".join(issues_of(folder))
+    assert "timeout: 'soon' is not a duration" in text
+    assert "unknown source 'kries'" in text

@@ -63,3 +63,27 @@ def test_winter_dates_use_winter_time() -> None:
 )
 def test_no_date(text: str | None) -> None:
     assert parse_date(text, NOW, BERLIN) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # An explicit zone in a form outside RFC 822 / ISO is honoured, not replaced.
+        ("10 Jun 2021 14:30:00 +0000", datetime(2021, 6, 10, 14, 30, tzinfo=UTC)),
+        ("Thu, 10 June 2021 14:30:00 GMT", datetime(2021, 6, 10, 14, 30, tzinfo=UTC)),
+        ("10. Juni 2021, 14:30 MESZ", datetime(2021, 6, 10, 12, 30, tzinfo=UTC)),
+        ("24.02.2021 um 9.15 Uhr", berlin(2021, 2, 24, 9, 15)),
+        # A date range is its first date, not a date with a time of "12:06".
+        ("10.06.2021 - 12.06.2021", berlin(2021, 6, 10)),
+        ("10.06.2021–12.06.2021", berlin(2021, 6, 10)),
+    ],
+)
+def test_zones_times_and_ranges(text: str, expected: datetime) -> None:
+    assert parse_date(text, NOW, BERLIN) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00:00+01:00", "01.01.0001", "vor 999999 Tagen", "1. Januar 1066"]
+)
+def test_placeholder_and_absurd_dates_are_no_dates(text: str) -> None:
+    assert parse_date(text, NOW, BERLIN) is None

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection, text
 
 from revier_feed.exceptions import SchemaVersionError, StorageError
 from revier_feed.models import Item, ItemDecision, SourceState, SourceStatus
-from revier_feed.storage import VERSION, Storage
+from revier_feed.storage import VERSION, Storage, schema
+from revier_feed.storage.engine import make_engine
 
 NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
 
@@ -129,3 +131,69 @@ def test_unusable_store_is_a_storage_error(tmp_path: Path) -> None:
     bogus.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StorageError, match="could not open the store"):
         Storage(f"sqlite:///{bogus}")
+
+
+def test_store_of_version_1_is_upgraded_with_its_items(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn, conn.begin():
+        schema._v1(conn)
+        conn.execute(
+            text("CREATE TABLE schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)")
+        )
+        conn.execute(text("INSERT INTO schema_version VALUES (1, 1)"))
+        conn.execute(
+            text(
+                "INSERT INTO sources (id, status, error_count, created_at) "
+                "VALUES ('kreis', 'ok', 0, '2021-06-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO items (source_id, key, url, title, summary_html, summary_text, "
+                "content_html, categories, tags, published_at, date_estimated, fingerprint, "
+                "first_seen_at, last_seen_at, last_changed_at) VALUES ('kreis', 'g1', NULL, "
+                "'Alte Meldung', '', '', '', '[]', '[]', '2021-06-01 00:00:00', 0, '1:x', "
+                "'2021-06-01 00:00:00', '2021-06-01 00:00:00', '2021-06-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+    with Storage(f"sqlite:///{path}") as storage:
+        (stored,) = storage.recent_items(["kreis"], 10)
+        assert stored.item.title == "Alte Meldung" and stored.item.backlog is False
+        assert storage.source_states(["kreis"])["kreis"].config_url is None
+    with sqlite3.connect(path) as db:
+        assert db.execute("select version from schema_version").fetchone() == (VERSION,)
+
+
+def test_failed_migration_is_rolled_back_completely(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    Storage(url).close()
+
+    def broken(conn: Connection) -> None:
+        conn.execute(text("ALTER TABLE items ADD COLUMN half_done TEXT"))
+        raise RuntimeError("power cut in the middle of an upgrade")
+
+    monkeypatch.setitem(schema.MIGRATIONS, VERSION + 1, broken)
+    monkeypatch.setattr(schema, "VERSION", VERSION + 1)
+    with pytest.raises(RuntimeError, match="power cut"):
+        Storage(url)
+    with sqlite3.connect(tmp_path / "store.sqlite3") as db:
+        columns = [row[1] for row in db.execute("pragma table_info(items)")]
+        assert "half_done" not in columns  # the DDL was undone with the transaction
+        assert db.execute("select version from schema_version").fetchone() == (VERSION,)
+
+    def fixed(conn: Connection) -> None:
+        conn.execute(text("ALTER TABLE items ADD COLUMN half_done TEXT"))
+
+    monkeypatch.setitem(schema.MIGRATIONS, VERSION + 1, fixed)
+    Storage(url).close()  # the retry succeeds
+    with sqlite3.connect(tmp_path / "store.sqlite3") as db:
+        assert db.execute("select version from schema_version").fetchone() == (VERSION + 1,)
+
+
+def test_bad_store_url_is_a_storage_error() -> None:
+    with pytest.raises(StorageError, match="cannot use the store"):
+        Storage("nosuchdb+driver://x/y")

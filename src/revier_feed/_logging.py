@@ -16,6 +16,14 @@ def configure(level: int = logging.INFO) -> None:
     root.handlers[:] = [h for h in root.handlers if isinstance(h, logging.NullHandler)]
     root.addHandler(handler)
     root.setLevel(level)
-    # APScheduler logs every job run at INFO; only its warnings matter to an admin.
-    logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
-    logging.getLogger("apscheduler").addHandler(handler)
+    # APScheduler logs every job run at INFO; only its warnings matter to an admin, and not
+    # "skipped: maximum number of running instances reached": a cycle that outlasts a tick
+    # is normal, and the next tick picks up whatever became due.
+    scheduler_log = logging.getLogger("apscheduler")
+    scheduler_log.setLevel(max(level, logging.WARNING))
+    scheduler_log.addHandler(handler)
+    handler.addFilter(_drop_skipped_runs)
+
+
+def _drop_skipped_runs(record: logging.LogRecord) -> bool:
+    return "maximum number of running instances reached" not in record.getMessage()

@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_config_error(e)
         return EXIT_CONFIG
     except RevierError as e:
-        Console(stderr=True).print(f"[red]error:[/] {e}", highlight=False, markup=True)
+        Console(stderr=True).print(
+            f"[red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True
+        )
         return EXIT_FAILED
 
 

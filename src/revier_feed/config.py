@@ -21,8 +21,10 @@ from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import soupsieve
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -79,7 +81,9 @@ def parse_size(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     if isinstance(value, str) and (m := _SIZE_RE.match(value)):
-        return int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
+        size = int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
+        if size > 0:
+            return size
     raise ValueError(f"{value!r} is not a size; write it like 10MB, 512KB or 1048576")
 
 
@@ -99,6 +103,20 @@ def _check_id(value: str) -> str:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _check_interval(value: timedelta) -> timedelta:
+    if value < MIN_INTERVAL:
+        raise ValueError(
+            f"{value.total_seconds():g}s is too often to poll a website; the minimum is "
+            f"{MIN_INTERVAL.total_seconds():g}s (YAML reads 1:30 as 90 seconds: write 1h30m)"
+        )
+    return value
+
+
+#: Sources are polled at most this often, to be a good citizen.
+MIN_INTERVAL = timedelta(minutes=1)
+Interval = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_check_interval)]
 ByteSize = Annotated[int, BeforeValidator(parse_size)]
 Url = Annotated[str, BeforeValidator(lambda v: _check_url(v) if isinstance(v, str) else v)]
 Id = Annotated[str, BeforeValidator(lambda v: _check_id(v) if isinstance(v, str) else v)]
@@ -140,6 +158,20 @@ class OutputSettings(_Model):
 
 class FetchSettingsModel(_Model):
     user_agent: str = "revier-feed/{version} (+{contact_url})"
+
+    @field_validator("user_agent")
+    @classmethod
+    def _agent(cls, v: str) -> str:
+        if not v.isprintable():
+            raise ValueError("the user agent must be one line of printable text")
+        try:
+            v.format(version="0", contact_url="x")
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(
+                f"only {{version}} and {{contact_url}} may be filled in (problem: {e})"
+            ) from None
+        return v
+
     contact_url: str = "https://github.com/revier-feed/revier-feed"
     timeout: Duration = timedelta(seconds=30)
     connect_timeout: Duration = timedelta(seconds=10)
@@ -147,7 +179,7 @@ class FetchSettingsModel(_Model):
     max_per_host: int = Field(default=2, ge=1, le=32)
     max_body_size: ByteSize = 10 * 1000**2
     max_redirects: int = Field(default=5, ge=0, le=20)
-    default_interval: Duration = timedelta(hours=1)
+    default_interval: Interval = timedelta(hours=1)
     #: Extra attempts within one cycle on timeouts, connection errors, 429 and 5xx.
     retries: int = Field(default=2, ge=0, le=10)
     retry_backoff: Duration = timedelta(seconds=2)
@@ -189,17 +221,41 @@ class Settings(_Model):
 # --- sources.yaml --------------------------------------------------------------------------
 
 
+def _check_selector(value: str | None) -> str | None:
+    """A CSS selector soupsieve can run, optionally with ``@attribute``."""
+    if value is None:
+        return None
+    css = value.strip()
+    if "@" in css:
+        css, _, attribute = css.rpartition("@")
+        if not re.fullmatch(r"[A-Za-z_:][-A-Za-z0-9_:.]*", attribute):
+            raise ValueError(f"{attribute!r} after '@' is not an attribute name")
+    if not css.strip():
+        return value  # "@href": an attribute of the item element itself
+    try:
+        soupsieve.compile(css)
+    except (soupsieve.SelectorSyntaxError, NotImplementedError) as e:
+        first_line = str(e).splitlines()[0]
+        raise ValueError(
+            f"{css!r} is not a CSS selector revier-feed can use: {first_line}"
+        ) from None
+    return value
+
+
+Selector = Annotated[str, AfterValidator(_check_selector)]
+
+
 class HtmlSelectorsModel(_Model):
-    item: str
-    title: str
-    link: str | None = None
-    date: str | None = None
-    teaser: str | None = None
-    image: str | None = None
+    item: Selector
+    title: Selector
+    link: Selector | None = None
+    date: Selector | None = None
+    teaser: Selector | None = None
+    image: Selector | None = None
     #: Article text on followed pages; without it the main content is detected.
-    content: str | None = None
+    content: Selector | None = None
     #: Link to the next listing page, e.g. ``a.next@href``.
-    next: str | None = None
+    next: Selector | None = None
     follow: bool = False
     max_pages: int = Field(default=3, ge=1, le=50)
     #: Hosts besides the source's own that followed links may lead to.
@@ -212,7 +268,7 @@ class SourceModel(_Model):
     kind: Literal["feed", "html"] = "feed"
     url: Url
     enabled: bool = True
-    interval: Duration | None = None
+    interval: Interval | None = None
     priority: int = 0
     tags: list[Id] = []
     district: str | None = None
@@ -390,7 +446,9 @@ def load_config(config_dir: str | Path) -> AppConfig:
         except ValidationError as e:
             issues.extend(_issues_from_validation(e, folder / name, lines, model))
 
-    if not issues:
+    if "sources.yaml" in validated:
+        # Cross-file references are checked with whatever validated, so a typo in one file
+        # and a dangling reference in another are reported together.
         issues.extend(_cross_check(folder, validated, loaded))
     if issues:
         raise ConfigError(issues)
@@ -575,11 +633,18 @@ def _construct(
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = (
-                yaml.SafeLoader(key_node.value).construct_object(key_node)
-                if not isinstance(key_node, yaml.ScalarNode)
-                else key_node.value
-            )
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(
+                    ConfigIssue(
+                        str(path),
+                        key_node.start_mark.line + 1,
+                        _dotted(loc),
+                        "a key must be a plain name",
+                        "remove the '?' or brackets",
+                    )
+                )
+                continue
+            key = key_node.value
             if key == "<<":
                 problems.append(
                     ConfigIssue(
@@ -609,9 +674,32 @@ def _construct(
         return [
             _construct(item, (*loc, i), lines, path, problems) for i, item in enumerate(node.value)
         ]
+    if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in str(node.value):
+        problems.append(
+            ConfigIssue(
+                str(path),
+                node.start_mark.line + 1,
+                _dotted(loc),
+                f"YAML reads {node.value} as a base-60 number",
+                "write a duration like 1h30m, or quote the value",
+            )
+        )
+        return None
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node)
+    except yaml.YAMLError as e:
+        problem = getattr(e, "problem", None) or str(e)
+        problems.append(
+            ConfigIssue(
+                str(path),
+                node.start_mark.line + 1,
+                _dotted(loc),
+                f"unsupported YAML value: {problem}",
+                "write plain text, numbers, lists and mappings (no !tags)",
+            )
+        )
+        return None
     finally:
         loader.dispose()
 

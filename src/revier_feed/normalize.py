@@ -11,7 +11,7 @@ import html
 import json
 import re
 from datetime import datetime, timedelta
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import ftfy
 import nh3
@@ -166,18 +166,27 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
 
 
 def clean_url(url: str) -> str:
-    """``url`` with lower-case scheme and host, no default port, no tracking parameters."""
-    parts = urlsplit(url.strip())
+    """``url`` with lower-case scheme and host, no default port, no tracking parameters.
+
+    Everything else is kept byte for byte (``?12345``, ``;`` separators, ``%20``): old CMS
+    links break on any re-encoding of their query.
+    """
+    url = _CONTROL.sub("", url.strip())
+    parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        return url.strip()
-    host = (parts.hostname or "").lower()
-    if parts.port and parts.port != _DEFAULT_PORTS[scheme]:
-        host = f"{host}:{parts.port}"
-    query = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    host, port = hostport, ""
+    if not hostport.endswith("]") and ":" in hostport:  # not an IPv6 literal without port
+        host, _, port = hostport.rpartition(":")
+    if port == str(_DEFAULT_PORTS[scheme]):
+        port = ""
+    netloc = (f"{userinfo}@" if userinfo else "") + host.lower() + (f":{port}" if port else "")
+    kept = [
+        pair for pair in parts.query.split("&") if pair and not _is_tracking(pair.split("=")[0])
     ]
-    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), parts.fragment))
+    return urlunsplit((scheme, netloc, parts.path or "/", "&".join(kept), parts.fragment))
 
 
 def _web_url(url: str | None) -> str | None:
@@ -190,7 +199,7 @@ def _web_url(url: str | None) -> str | None:
 
 
 def _is_tracking(name: str) -> bool:
-    lowered = name.lower()
+    lowered = unquote(name).lower()
     return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
 
 
@@ -218,8 +227,9 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
         strip_comments=True,
     )
     # nh3 output has normalized, double-quoted attributes, so this match is reliable;
-    # removing a whole element cannot make sanitized HTML unsafe.
-    return _PIXEL.sub("", cleaned).strip()
+    # removing a whole element cannot make sanitized HTML unsafe. nh3 decodes character
+    # references such as &#1; into the characters themselves, so they are removed here.
+    return _CONTROL.sub("", _PIXEL.sub("", cleaned)).strip()
 
 
 def repair_mojibake(text: str) -> str:
@@ -238,7 +248,7 @@ def html_to_text(fragment: str) -> str:
     if "<" not in fragment and "&" not in fragment:
         return _SPACE.sub(" ", fragment).strip()
     spaced = _BLOCK_BOUNDARY.sub(" <", fragment)
-    text = html.unescape(nh3.clean(spaced, tags=set()))
+    text = _CONTROL.sub("", html.unescape(nh3.clean(spaced, tags=set())))
     return _SPACE.sub(" ", text).strip()
 
 

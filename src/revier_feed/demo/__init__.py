@@ -11,6 +11,7 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
+from ..exceptions import RevierError
 from .server import BASE_TOKEN, SampleRegion
 
 __all__ = ["SampleRegion", "prepare_demo"]
@@ -18,6 +19,12 @@ __all__ = ["SampleRegion", "prepare_demo"]
 CONFIG_TEMPLATES = resources.files("revier_feed.demo") / "config"
 #: What the demo writes into its output folder; only these are removed on a new run.
 DEMO_PARTS = ("config", "state", "feeds")
+#: Marks a folder as the demo's own, so a new run may clear it.
+MARKER = ".revier-feed-demo"
+
+
+class NotADemoFolder(RevierError):
+    """The output folder holds other files; the demo will not delete anything in it."""
 
 
 def prepare_demo(output_dir: Path, base_url: str) -> Path:
@@ -25,8 +32,18 @@ def prepare_demo(output_dir: Path, base_url: str) -> Path:
 
     Returns:
         The configuration folder.
+
+    Raises:
+        NotADemoFolder: ``output_dir`` is not empty and was not made by the demo (say, the
+            repository itself): nothing in it is touched.
     """
     output_dir.mkdir(parents=True, exist_ok=True)
+    if any(output_dir.iterdir()) and not (output_dir / MARKER).exists():
+        raise NotADemoFolder(
+            f"{output_dir} is not empty and was not made by the demo; "
+            "choose an empty or new folder with --output"
+        )
+    (output_dir / MARKER).write_text("made by `revier-feed demo`\n", encoding="utf-8")
     for part in DEMO_PARTS:
         target = output_dir / part
         if target.is_dir():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 _MONTHS = {
@@ -60,7 +60,17 @@ _MONTHS = {
 }
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
 
-_TIME = r"(?:\D{0,6}?(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:[:.](?P<second>\d{2}))?)?"
+# A time after the date: "14:30", ", 14:30 Uhr", " um 9.15 Uhr", "T14:30:00+02:00". A dotted
+# time needs "Uhr" after it, so the second date of "10.06.2021 - 12.06.2021" is no time.
+_TIME = (
+    r"(?:(?:,?\s*(?:um\s+)?|T)(?P<hour>\d{1,2})"
+    r"(?::(?P<minute>\d{2})(?::(?P<second>\d{2}))?|\.(?P<minute_dot>\d{2})(?=\s*Uhr))"
+    r"(?![.:]?\d)"
+    r"(?:\s*(?P<zone>Z|[+-]\d{2}:?\d{2}|GMT|UTC|MESZ|MEZ|CEST|CET)\b)?)?"
+)
+_ZONES = {"Z": 0, "GMT": 0, "UTC": 0, "MEZ": 60, "CET": 60, "MESZ": 120, "CEST": 120}
+#: Dates before this are a publisher's placeholder ("0001-01-01"), not a publication date.
+_EARLIEST_YEAR = 1900
 _NUMERIC = re.compile(
     r"(?<!\d)(?P<day>\d{1,2})\.\s?(?P<month>\d{1,2})\.\s?(?P<year>\d{4}|\d{2})(?!\d)" + _TIME
 )
@@ -93,6 +103,14 @@ def parse_date(text: str | None, now: datetime, tz: ZoneInfo) -> datetime | None
     """
     if not text:
         return None
+    try:
+        found = _parse(text, now, tz)
+    except (OverflowError, ValueError):
+        return None  # "0001-01-01", "vor 999999 Tagen": nothing a news item was published on
+    return found if found is not None and found.year >= _EARLIEST_YEAR else None
+
+
+def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     cleaned = " ".join(text.replace("\xa0", " ").split()).strip(" ,;|()[]")
     if not cleaned:
         return None
@@ -169,7 +187,7 @@ def _from_match(match: re.Match[str], tz: ZoneInfo, now: datetime) -> datetime |
     month_text = match["month"]
     month = int(month_text) if month_text.isdigit() else _MONTHS[month_text.lower()]
     year = int(match["year"])
-    if year < 100:
+    if len(match["year"]) == 2:
         # "10.6.21": the nearest year not more than one year ahead.
         century = now.year // 100 * 100
         year += century if century + year <= now.year + 1 else century - 100
@@ -179,11 +197,24 @@ def _from_match(match: re.Match[str], tz: ZoneInfo, now: datetime) -> datetime |
         return None
     at = None
     if match["hour"] is not None:
+        minute = match["minute"] or match["minute_dot"]
         try:
-            at = time(int(match["hour"]), int(match["minute"]), int(match["second"] or 0))
+            at = time(int(match["hour"]), int(minute), int(match["second"] or 0))
         except ValueError:
             at = None
+    zone = match["zone"]
+    if at is not None and zone:
+        return datetime.combine(day, at, tzinfo=_zone(zone)).astimezone(UTC)
     return _local(day, at, tz)
+
+
+def _zone(text: str) -> timezone:
+    upper = text.upper()
+    if upper in _ZONES:
+        return timezone(timedelta(minutes=_ZONES[upper]))
+    sign = -1 if upper[0] == "-" else 1
+    digits = upper[1:].replace(":", "")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
 
 
 def _local(day: date, at: time | None, tz: ZoneInfo) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from .dates import parse_date
 
 _HARMLESS_BOZO = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+_ZONE_AT_END = re.compile(r"([+-]\d{2}:?\d{2}|Z|\b(?:GMT|UTC|UT|[A-Z]{3,4}))\s*$")
 
 
 def parse_feed(
@@ -59,7 +61,7 @@ def parse_feed(
     for index, entry in enumerate(entries):
         try:
             items.append(_entry(entry, now, tz))
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
             warnings.append(f"entry {index + 1} skipped: {type(e).__name__}: {e}")
     if not items:
         raise ParseError(
@@ -81,11 +83,16 @@ def _entry(entry: Any, now: datetime, tz: ZoneInfo) -> RawItem:
     # DeprecationWarning, and we want to know whether the feed really has an update time.
     updated_text = dict.get(entry, "updated")
     published_text = dict.get(entry, "published") or updated_text
-    published = parse_date(published_text, now, tz) or _struct(
-        dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
+    published = _date(
+        published_text,
+        dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed"),
+        now,
+        tz,
     )
-    updated = parse_date(updated_text, now, tz) or _struct(dict.get(entry, "updated_parsed"))
+    updated = _date(updated_text, dict.get(entry, "updated_parsed"), now, tz)
     return RawItem(
+        # Titles are always treated as HTML, even when the feed says text/plain: many feed
+        # readers render RSS titles as HTML, so a literal "<script>" must never pass.
         title=entry.get("title", ""),
         link=entry.get("link") or None,
         guid=entry.get("id") or None,
@@ -100,10 +107,26 @@ def _entry(entry: Any, now: datetime, tz: ZoneInfo) -> RawItem:
     )
 
 
+def _date(
+    text: str | None, parsed: time.struct_time | None, now: datetime, tz: ZoneInfo
+) -> datetime | None:
+    """feedparser reads more exotic formats; we read German ones and take a date written
+    without a zone as the region's local time (feedparser takes it as UTC)."""
+    ours = parse_date(text, now, tz)
+    theirs = _struct(parsed)
+    if ours is None or theirs is None:
+        return ours or theirs
+    return theirs if text and _ZONE_AT_END.search(text) else ours
+
+
 def _struct(value: time.struct_time | None) -> datetime | None:
-    if value is None:
+    # feedparser turns placeholder dates ("0001-01-01T00:00:00+01:00") into year 0.
+    if value is None or value.tm_year < 1900:
         return None
-    return datetime(*value[:6], tzinfo=UTC)
+    try:
+        return datetime(*value[:6], tzinfo=UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _image(entry: Any) -> str | None:

@@ -20,6 +20,8 @@ from ..models import Article, ErrorKind, FetchResult, HtmlSelectors, ParsedDocum
 from .dates import parse_date
 from .encoding import decode_html
 
+# soupsieve raises NotImplementedError for valid CSS it does not support ("h2::text").
+_BAD_SELECTOR = (SelectorSyntaxError, NotImplementedError)
 _ATTR = re.compile(r"^(?P<css>.*?)@(?P<attr>[A-Za-z_:][-A-Za-z0-9_:.]*)$")
 _CHARSET = re.compile(r"charset=[\"']?([-\w.:]+)", re.IGNORECASE)
 
@@ -41,7 +43,7 @@ def parse_html(
     base = _base_url(soup, fetched.url)
     try:
         matches = soup.select(selectors.item)
-    except SelectorSyntaxError as e:
+    except _BAD_SELECTOR as e:
         raise ParseError(
             source_id,
             kind=ErrorKind.PARSE,
@@ -59,7 +61,7 @@ def parse_html(
     for index, element in enumerate(matches):
         try:
             item = _item(element, selectors, base, now, tz)
-        except SelectorSyntaxError as e:
+        except _BAD_SELECTOR as e:
             raise ParseError(
                 source_id, kind=ErrorKind.PARSE, message=f"invalid selector: {e}"
             ) from None
@@ -114,7 +116,7 @@ def parse_article(
     if content_selector:
         try:
             main = soup.select_one(content_selector)
-        except SelectorSyntaxError as e:
+        except _BAD_SELECTOR as e:
             raise ParseError(
                 source_id, kind=ErrorKind.PARSE, message=f"invalid content selector: {e}"
             ) from None
@@ -122,12 +124,7 @@ def parse_article(
         main = _main_content(soup)
     if main is None:
         return Article(content_html="", published=published)
-    base = _base_url(soup, fetched.url)
-    for element in main.find_all(["a", "img"]):
-        for attribute in ("href", "src"):
-            value = element.get(attribute)
-            if isinstance(value, str):
-                element[attribute] = urljoin(base, value)
+    _absolutize(main, _base_url(soup, fetched.url))
     return Article(content_html=main.decode_contents().strip(), published=published)
 
 
@@ -237,11 +234,14 @@ def _item(
         published = parse_date(date_text, now, tz)
     teaser = ""
     if selectors.teaser:
-        teaser = _html(element, selectors.teaser)
+        teaser = _html(element, selectors.teaser, base)
     image = _value(element, selectors.image) if selectors.image else None
+    absolute = urljoin(base, link) if link else None
+    if absolute and absolute.split("#")[0] == base.split("#")[0]:
+        absolute = None  # "#" or the page itself: no article of its own
     return RawItem(
         title=title,
-        link=urljoin(base, link) if link else None,
+        link=absolute,
         summary_html=teaser,
         published=published,
         published_text=date_text,
@@ -277,12 +277,25 @@ def _text(element: Tag, selector: str) -> str:
     return _value(element, selector) or ""
 
 
-def _html(element: Tag, selector: str) -> str:
+def _html(element: Tag, selector: str, base: str) -> str:
     css, attr = _split(selector)
     if attr:
         return _value(element, selector) or ""
     found = _find(element, css)
-    return found.decode_contents() if found is not None else ""
+    if found is None:
+        return ""
+    _absolutize(found, base)
+    return found.decode_contents()
+
+
+def _absolutize(element: Tag, base: str) -> None:
+    """Make links and images absolute against the page they were found on (not against the
+    item's own link, which normalize would otherwise use)."""
+    for child in element.find_all(["a", "img"]):
+        for attribute in ("href", "src"):
+            value = child.get(attribute)
+            if isinstance(value, str):
+                child[attribute] = urljoin(base, value)
 
 
 def _date_text(element: Tag, selector: str) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -62,26 +63,42 @@ def _generator(
     updated = max((_updated(s) for s in items), default=_EMPTY_CHANNEL_UPDATED)
     fg.updated(updated.astimezone(tz))
     fg.lastBuildDate(updated.astimezone(tz))
+    # atom:source/updated is the source feed's time: its newest item here, the same for
+    # every entry of that source (and independent of when we publish).
+    source_updated: dict[str, datetime] = {}
     for stored in items:
-        _add_entry(fg, channel, stored, tz)
+        source_id = stored.item.source_id
+        source_updated[source_id] = max(
+            source_updated.get(source_id, _updated(stored)), _updated(stored)
+        )
+    for stored in items:
+        _add_entry(fg, channel, stored, tz, source_updated[stored.item.source_id])
     return fg
 
 
-def _add_entry(fg: FeedGenerator, channel: ChannelInfo, stored: StoredItem, tz: ZoneInfo) -> None:
+def _add_entry(
+    fg: FeedGenerator,
+    channel: ChannelInfo,
+    stored: StoredItem,
+    tz: ZoneInfo,
+    source_updated: datetime,
+) -> None:
     item = stored.item
     entry = fg.add_entry(order="append")
     entry.id(item_id(channel.public_base_url, item.source_id, item.key))
     entry.title(item.title)
     if item.url:
         entry.link(href=item.url, rel="alternate")
-    summary = item.summary_html or item.summary_text
+    # Everything published as type="html" is sanitized HTML; plain text is escaped first,
+    # or "&lt;img onerror=…&gt;" in an item's text would become live markup in a reader.
+    summary = item.summary_html or html.escape(item.summary_text)
     if summary:
         entry.summary(summary, type="html")
     if item.content_html:
         entry.content(item.content_html, type="html")
     elif not item.url:
         # Atom needs an alternate link or content; an item without a link carries its text.
-        entry.content(summary or item.title, type="html")
+        entry.content(summary or html.escape(item.title), type="html")
     entry.published(item.published_at.astimezone(tz))
     entry.updated(_updated(stored).astimezone(tz))
     source_name = channel.source_names.get(item.source_id, item.source_id)
@@ -92,7 +109,7 @@ def _add_entry(fg: FeedGenerator, channel: ChannelInfo, stored: StoredItem, tz: 
         details = functools.partial(
             _AtomSourceDetails,
             f"tag:{_host(channel)},{_TAG_DATE}:source/{item.source_id}",
-            _updated(stored).astimezone(tz),
+            source_updated.astimezone(tz),
         )
         entry.register_extension("atom_source_details", details, atom=True, rss=False)
     for tag in sorted(item.tags):
