@@ -188,3 +188,40 @@ def test_windows_1252_page_gives_correct_umlauts() -> None:
         BERLIN,
     )
     assert parsed.items[0].title == "Förderung für Städte und Gemeinden"
+
+
+FORMATS = {
+    "rss091": b"""<?xml version="1.0"?><rss version="0.91"><channel><title>K</title>
+<link>http://k.example/</link><description>d</description><language>de</language>
+<item><title>M\xc3\xbchlenfest in Grimma</title><link>http://k.example/1</link>
+<description>Text</description></item></channel></rss>""",
+    "rss10": b"""<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+ xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="http://k.example/"><title>K</title><link>http://k.example/</link>
+<description>d</description></channel>
+<item rdf:about="http://k.example/1"><title>M\xc3\xbchlenfest in Grimma</title>
+<link>http://k.example/1</link><dc:date>2021-06-10T10:00:00+02:00</dc:date></item></rdf:RDF>""",
+    "atom03": b"""<?xml version="1.0"?><feed version="0.3" xmlns="http://purl.org/atom/ns#">
+<title>K</title><link rel="alternate" type="text/html" href="http://k.example/"/>
+<modified>2021-06-10T10:00:00Z</modified><entry><title>M\xc3\xbchlenfest in Grimma</title>
+<link rel="alternate" type="text/html" href="http://k.example/1"/><id>tag:k.example,2021:1</id>
+<issued>2021-06-10T10:00:00+02:00</issued><modified>2021-06-10T10:00:00Z</modified></entry></feed>""",
+    "rss20-cp1252": (
+        '<?xml version="1.0" encoding="windows-1252"?><rss version="2.0"><channel><title>K</title>'
+        "<item><title>Mühlenfest in Grimma</title><link>http://k.example/1</link></item>"
+        "</channel></rss>"
+    ).encode("cp1252"),
+    "rss20-misdeclared": (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>K</title>'
+        "<item><title>Mühlenfest in Grimma</title><link>http://k.example/1</link></item>"
+        "</channel></rss>"
+    ).encode("cp1252"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_old_and_odd_feed_formats(name: str) -> None:
+    parsed = parse(spec(), document(FORMATS[name]), NOW, BERLIN)
+    (item,) = parsed.items
+    assert item.title == "Mühlenfest in Grimma"
+    assert item.link == "http://k.example/1"
