@@ -206,3 +206,43 @@ def test_demo_never_clears_a_folder_it_did_not_make(
     assert code == 1
     assert "not empty and was not made by the demo" in out
     assert precious.read_text(encoding="utf-8") == "sources: []\n"
+
+
+def test_explain_and_retag(demo_config: AppConfig, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(demo_config.config_dir)
+    assert main(["--config", config, "run", "--once"]) == 0
+    capsys.readouterr()
+    url = (
+        next(
+            line.split()[-1]
+            for line in (demo_config.output_dir / "feeds" / "all.rss.xml")
+            .read_text("utf-8")
+            .splitlines()
+            if "<link>" in line and "studien-laendliche-raeume-gestartet" in line
+        )
+        .removeprefix("<link>")
+        .removesuffix("</link>")
+    )
+    code, out = run_cli(capsys, "--config", config, "explain", url)
+    assert code == 0
+    assert "Neue Studien sollen ländliche Räume" in out
+    assert "topic    studien (Studien) <- any: 'Studie*' matched 'studien' in the title" in out
+    assert "source default of source metropolregion" in out
+
+    # The admin adds a rule: explain shows it at once, retag stores it and republishes.
+    tags_file = demo_config.config_dir / "tags.yaml"
+    tags_file.write_text(
+        tags_file.read_text("utf-8")
+        + "  - id: kooperation\n    label: Kooperationsorte\n    any: [Kooperationsort*]\n",
+        "utf-8",
+    )
+    code, out = run_cli(capsys, "--config", config, "explain", url)
+    assert "kooperation (Kooperationsorte)" in out and "run `revier-feed retag`" in out
+    code, out = run_cli(capsys, "--config", config, "retag")
+    # The agency's release and both districts' versions mention the Kooperationsorte.
+    assert code == 0 and "retagged 36 items: 3 changed" in out
+    assert "<category>Kooperationsorte</category>" in (
+        demo_config.output_dir / "feeds" / "all.rss.xml"
+    ).read_text("utf-8")
+    code, out = run_cli(capsys, "--config", config, "explain", "no-such-item")
+    assert code == 1 and "no stored item" in out

@@ -222,7 +222,8 @@ def test_check_command_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("ok: ")
     config = load_config(REPO_CONFIG)
     assert f"{len(config.sources)} sources" in out
-    assert f"{len(config.tags)} tags, {len(config.channels)} channels" in out
+    assert f"{len(config.tags)} tags, {len(config.districts)} districts, " in out
+    assert f"{len(config.channels)} channels, {len(config.partners)} partners" in out
 
 
 def test_check_command_reports_typo_with_exit_2(

@@ -119,7 +119,6 @@ def test_normalize_item() -> None:
     assert item.key == "lkl-0419"
     assert item.summary_html == "<p>Zwei Studien starten.</p>"
     assert item.summary_text == "Zwei Studien starten."
-    assert item.tags == frozenset({"landkreis"})
     assert item.date_estimated is False
 
 

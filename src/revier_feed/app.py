@@ -28,9 +28,11 @@ from .models import (
     SourceReport,
     SourceSpec,
     SourceState,
+    StoredItem,
 )
 from .publish import PublishResult, publish_channel
 from .storage import Storage
+from .tag import Tagger, TagMatch
 
 if TYPE_CHECKING:
     import httpx  # only the type of the test transport; fetch owns httpx
@@ -69,6 +71,7 @@ class App:
         self._rng = rng or random.Random()
         self._transport = transport
         self._stop = threading.Event()
+        self.tagger = Tagger(config.tags, config.districts)
         self.storage = Storage(config.storage_url)
 
     def __enter__(self) -> Self:
@@ -172,6 +175,7 @@ class App:
             fetcher=fetcher,
             storage=self.storage,
             executor=executor,
+            tagger=self.tagger,
             tz=self.tz,
             max_backoff=self.config.settings.worker.max_backoff,
             stale_after=self.config.settings.worker.stale_after,
@@ -192,6 +196,10 @@ class App:
             site_url=site.public_base_url,
             source_names={s.id: s.name for s in self.config.sources},
             source_urls={s.id: s.url for s in self.config.sources},
+            labels={
+                **{d.id: d.name for d in self.config.districts},
+                **{t.id: t.label for t in self.config.tags},
+            },
         )
 
     def publish(self) -> PublishResult:
@@ -216,6 +224,37 @@ class App:
         """
         summary = self.run_ingest(only_due=only_due, on_start=on_start, on_report=on_report)
         return CycleResult(summary=summary, published=self.publish())
+
+    def retag(self, on_progress: Callable[[int], None] | None = None) -> tuple[int, int]:
+        """Apply the current tag rules and gazetteer to every stored item, then publish.
+
+        Returns:
+            (items looked at, items whose tags or districts changed)
+        """
+        specs = {s.id: s for s in self.config.sources}
+        seen = changed = 0
+        for batch in self.storage.iter_items(specs):
+            retagged = []
+            for stored in batch:
+                item = self.tagger.tag(stored.item, specs[stored.item.source_id])
+                if (item.tags, item.districts) != (stored.item.tags, stored.item.districts):
+                    retagged.append((stored.id, item))
+            changed += self.storage.set_tags(retagged) if retagged else 0
+            seen += len(batch)
+            if on_progress is not None:
+                on_progress(len(batch))
+        self.publish()
+        return seen, changed
+
+    def explain(self, reference: str) -> tuple[StoredItem, list[TagMatch]] | None:
+        """A stored item (by id, URL or key) and why it gets each of its tags now."""
+        stored = self.storage.find_item(reference)
+        if stored is None:
+            return None
+        spec = next((s for s in self.config.sources if s.id == stored.item.source_id), None)
+        if spec is None:
+            return stored, []
+        return stored, self.tagger.explain(stored.item, spec)
 
     def source_overview(self) -> list[tuple[SourceSpec, SourceState | None]]:
         """Each configured source with its stored state (None if never fetched)."""

@@ -109,6 +109,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     test.set_defaults(command=cmd_sources_test)
 
+    explain = commands.add_parser("explain", help="show why an item has each of its tags")
+    explain.add_argument("item", metavar="ITEM", help="the item's id, URL or guid")
+    explain.set_defaults(command=cmd_explain)
+
+    retag = commands.add_parser(
+        "retag", help="apply changed tag rules and districts to every stored item, republish"
+    )
+    retag.set_defaults(command=cmd_retag)
+
     demo = commands.add_parser("demo", help="run one cycle on the bundled sample region")
     demo.add_argument(
         "--output",
@@ -130,7 +139,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     disabled = f" ({len(config.disabled_sources)} disabled)" if config.disabled_sources else ""
     out.print(
         f"  {len(config.sources)} sources{disabled}, {len(config.tags)} tags, "
-        f"{len(config.channels)} channels, {len(config.partners)} partners"
+        f"{len(config.districts)} districts, {len(config.channels)} channels, "
+        f"{len(config.partners)} partners"
     )
     out.print(f"  store:  {config.storage_url}")
     out.print(f"  output: {config.output_dir}")
@@ -293,6 +303,50 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
     return EXIT_OK if preview.items else EXIT_FAILED
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    out = _console()
+    with App(config) as app:
+        found = app.explain(args.item)
+    if found is None:
+        out.print(f"no stored item with id, URL or guid {args.item!r}", markup=False)
+        return EXIT_FAILED
+    stored, matches = found
+    item = stored.item
+    labels = {t.id: t.label for t in config.tags} | {d.id: d.name for d in config.districts}
+    out.print(f"item {stored.id} from {item.source_id}: {item.title}", markup=False)
+    if item.url:
+        out.print(f"  {item.url}", markup=False)
+    if not matches:
+        out.print("  no tags: no rule matches and the source adds none", markup=False)
+    for match in matches:
+        label = labels.get(match.tag, match.tag)
+        if match.term is None:
+            why = f"{match.reason} of source {item.source_id}"
+        else:
+            why = f"{match.reason}: {match.term!r} matched {match.matched!r} in the {match.field}"
+        out.print(f"  {match.kind:8} {match.tag} ({label}) <- {why}", markup=False, soft_wrap=True)
+    stored_tags = sorted(item.tags | item.districts)
+    current = sorted({m.tag for m in matches})
+    if stored_tags != current:
+        out.print(
+            f"  stored tags differ ({', '.join(stored_tags) or 'none'}): run "
+            "`revier-feed retag` to apply the current rules",
+            markup=False,
+        )
+    return EXIT_OK
+
+
+def cmd_retag(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    with App(config) as app:
+        total = app.storage.count_items()
+        with _bar("retagging", total) as advance:
+            seen, changed = app.retag(on_progress=advance)
+    _console().print(f"retagged {seen} items: {changed} changed; feeds republished", markup=False)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     output = Path(args.output).resolve()
     out = _console()
@@ -351,6 +405,19 @@ def _progress() -> Iterator[tuple[Callable[[int], None], Callable[[SourceReport]
             progress.update(task, advance=1, last=report.source_id)
 
         yield on_start, on_report
+
+
+@contextmanager
+def _bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal; a silent callback otherwise."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield lambda _n: None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.update(task, advance=n)
 
 
 def _print_summary(config: AppConfig, result: CycleResult) -> None:

@@ -16,6 +16,7 @@ import typing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
@@ -35,9 +36,25 @@ from pydantic import (
 )
 
 from .exceptions import ConfigError, ConfigIssue
-from .models import FetchSettings, HtmlSelectors, SourceKind, SourceSpec
+from .models import (
+    DistrictSpec,
+    FetchSettings,
+    HtmlSelectors,
+    SourceKind,
+    SourceSpec,
+    TagSpec,
+)
 
-CONFIG_FILES = ("settings.yaml", "sources.yaml", "tags.yaml", "channels.yaml", "partners.yaml")
+CONFIG_FILES = (
+    "settings.yaml",
+    "sources.yaml",
+    "tags.yaml",
+    "districts.yaml",
+    "channels.yaml",
+    "partners.yaml",
+)
+#: The region's districts and their towns, shipped with revier-feed; districts.yaml extends it.
+GAZETTEER = resources.files("revier_feed") / "data" / "districts.yaml"
 REQUIRED_FILES = ("settings.yaml", "sources.yaml")
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)", re.IGNORECASE)
@@ -292,17 +309,51 @@ class SourcesFile(_Model):
 # --- tags.yaml, channels.yaml, partners.yaml ----------------------------------------------
 
 
+def _check_term(value: str) -> str:
+    """A tag or place term: words with optional ``*`` at either end, or ``re:<regex>``."""
+    if value.startswith("re:"):
+        try:
+            re.compile(value[3:])
+        except re.error as e:
+            raise ValueError(f"{value!r} is not a valid regular expression: {e}") from None
+    elif not re.search(r"\w", value):
+        raise ValueError(f"{value!r} has no letters or digits to match")
+    return value
+
+
+TermText = Annotated[str, AfterValidator(_check_term)]
+
+
 class TagRule(_Model):
     id: Id
     label: str
-    any: list[str] = []
-    all: list[str] = []
-    none: list[str] = []
+    any: list[TermText] = []
+    all: list[TermText] = []
+    none: list[TermText] = []
     fields: list[Literal["title", "teaser", "content"]] = ["title", "teaser", "content"]
 
 
 class TagsFile(_Model):
     tags: list[TagRule] = []
+
+
+class DistrictModel(_Model):
+    id: Id
+    #: Needed for a new district; for one of the gazetteer, its name is kept when omitted.
+    name: str | None = None
+    terms: list[TermText] = []
+
+    @field_validator("terms")
+    @classmethod
+    def _no_regex(cls, v: list[str]) -> list[str]:
+        for term in v:
+            if term.startswith("re:"):
+                raise ValueError(f"place names cannot be regular expressions: {term!r}")
+        return v
+
+
+class DistrictsFile(_Model):
+    districts: list[DistrictModel] = []
 
 
 class Filter(_Model):
@@ -350,6 +401,7 @@ _FILE_MODELS: dict[str, type[_Model]] = {
     "settings.yaml": Settings,
     "sources.yaml": SourcesFile,
     "tags.yaml": TagsFile,
+    "districts.yaml": DistrictsFile,
     "channels.yaml": ChannelsFile,
     "partners.yaml": PartnersFile,
 }
@@ -366,7 +418,8 @@ class AppConfig:
     settings: Settings
     sources: tuple[SourceSpec, ...]  #: enabled sources only
     disabled_sources: tuple[str, ...]
-    tags: tuple[TagRule, ...]
+    tags: tuple[TagSpec, ...]
+    districts: tuple[DistrictSpec, ...]  #: the gazetteer plus districts.yaml
     channels: tuple[ChannelModel, ...]
     partners: tuple[PartnerModel, ...]
 
@@ -466,10 +519,31 @@ def load_config(config_dir: str | Path) -> AppConfig:
             _source_spec(s, default_interval) for s in sources_file.sources if s.enabled
         ),
         disabled_sources=tuple(s.id for s in sources_file.sources if not s.enabled),
-        tags=tuple(tags_file.tags),
+        tags=tuple(
+            TagSpec(t.id, t.label, tuple(t.any), tuple(t.all), tuple(t.none), tuple(t.fields))
+            for t in tags_file.tags
+        ),
+        districts=_districts(validated.get("districts.yaml")),
         channels=tuple(channels_file.channels),
         partners=tuple(partners_file.partners),
     )
+
+
+def _gazetteer() -> DistrictsFile:
+    data = yaml.safe_load(GAZETTEER.read_text(encoding="utf-8"))
+    return DistrictsFile.model_validate(data)
+
+
+def _districts(extension: DistrictsFile | None) -> tuple[DistrictSpec, ...]:
+    merged: dict[str, DistrictSpec] = {}
+    for model in _gazetteer().districts + (extension.districts if extension else []):
+        known = merged.get(model.id)
+        merged[model.id] = DistrictSpec(
+            id=model.id,
+            name=model.name or (known.name if known else model.id),
+            terms=(known.terms if known else ()) + tuple(model.terms),
+        )
+    return tuple(merged.values())
 
 
 def _source_spec(model: SourceModel, default_interval: timedelta) -> SourceSpec:
@@ -517,6 +591,38 @@ def _cross_check(
     if tags_file:
         yield from _duplicates(folder / "tags.yaml", "tags", tag_ids, loaded)
     known_tags = set(tag_ids) | {tag for s in sources for tag in s.tags}
+    districts_file: DistrictsFile | None = validated.get("districts.yaml")
+    district_ids = {d.id for d in _gazetteer().districts}
+    if districts_file:
+        yield from _duplicates(
+            folder / "districts.yaml",
+            "districts",
+            [d.id for d in districts_file.districts],
+            loaded,
+        )
+        for i, district in enumerate(districts_file.districts):
+            if district.id not in district_ids and not district.name:
+                loc = ("districts", i, "name")
+                yield ConfigIssue(
+                    str(folder / "districts.yaml"),
+                    loaded["districts.yaml"][1].line_of(loc),
+                    _dotted(loc),
+                    f"{district.id!r} is not in the gazetteer, so it needs a name",
+                    "or use an existing id to add place names: " + ", ".join(sorted(district_ids)),
+                )
+        district_ids |= {d.id for d in districts_file.districts}
+    _, source_lines = loaded["sources.yaml"]
+    for i, source in enumerate(sources):
+        if source.district and source.district not in district_ids:
+            loc = ("sources", i, "district")
+            yield ConfigIssue(
+                str(folder / "sources.yaml"),
+                source_lines.line_of(loc),
+                _dotted(loc),
+                f"unknown district {source.district!r}",
+                _did_you_mean(source.district, district_ids)
+                or "known: " + ", ".join(sorted(district_ids)),
+            )
 
     for file_name, list_key in (("channels.yaml", "channels"), ("partners.yaml", "partners")):
         if file_name not in validated:
@@ -531,15 +637,16 @@ def _cross_check(
                 ("tags", entry.filter.tags, known_tags, "tag"),
                 ("all_tags", entry.filter.all_tags, known_tags, "tag"),
                 ("exclude_tags", entry.filter.exclude_tags, known_tags, "tag"),
+                ("districts", entry.filter.districts, district_ids, "district"),
             )
             for key, values, known, what in checks:
                 for j, value in enumerate(values):
                     if value not in known:
-                        loc = (list_key, i, "filter", key, j)
+                        where: Loc = (list_key, i, "filter", key, j)
                         yield ConfigIssue(
                             str(path),
-                            lines.line_of(loc),
-                            _dotted(loc),
+                            lines.line_of(where),
+                            _dotted(where),
                             f"unknown {what} {value!r}",
                             _did_you_mean(value, known),
                         )

@@ -3,7 +3,7 @@
 For each due source, in this order::
 
     fetch (conditional) | parse | [fetch + parse further listing pages]
-      | normalize | disambiguate keys | dedup against the store
+      | normalize | tag | disambiguate keys | dedup against the store
       | [fetch + parse the article page of each new or changed item]   (follow: true)
       | mark backlog (first fetch) | store (one transaction)
 
@@ -50,6 +50,7 @@ from .models import (
     SourceStatus,
 )
 from .storage import Storage
+from .tag import Tagger
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class IngestContext:
     storage: Storage
     #: Runs parsing and storing off the event loop; one worker, so writes are serialized.
     executor: Executor
+    tagger: Tagger
     tz: ZoneInfo
     max_backoff: timedelta
     stale_after: timedelta
@@ -228,7 +230,7 @@ def _decide(
     normalized: list[tuple[RawItem, Item]] = []
     for raw in document.items:
         try:
-            normalized.append((raw, normalize.normalize(raw, spec, now)))
+            normalized.append((raw, ctx.tagger.tag(normalize.normalize(raw, spec, now), spec)))
         except ValueError as e:
             warnings.append(f"item {raw.title[:60]!r} skipped: {e}")
     pairs, repeated = dedup.disambiguate(normalized)
@@ -297,12 +299,16 @@ async def _follow(
             content_html=article.content_html or raw.content_html,
             published=article.published or raw.published,
         )
-        full = await ctx.offload(normalize.normalize, enriched, spec, ctx.now())
+        full = await ctx.offload(_normalize_and_tag, enriched, spec, ctx)
         # Key and fingerprint stay the listing's: the next cycle compares listing with
         # listing and must not see every followed item as changed.
         return replace(full, key=item.key, fingerprint=item.fingerprint), decision
 
     return list(await asyncio.gather(*(enrich(r, i, d) for r, i, d in pairs)))
+
+
+def _normalize_and_tag(raw: RawItem, spec: SourceSpec, ctx: IngestContext) -> Item:
+    return ctx.tagger.tag(normalize.normalize(raw, spec, ctx.now()), spec)
 
 
 def _may_follow(spec: SourceSpec, listing_url: str, url: str) -> bool:

@@ -110,6 +110,27 @@ class FetchSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TagSpec:
+    """A topic tag and its matching rule (see :mod:`revier_feed.tag` for the term syntax)."""
+
+    id: str
+    label: str
+    any: tuple[str, ...] = ()
+    all: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ("title", "teaser", "content")
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictSpec:
+    """A district or city of the region and the place names that point to it."""
+
+    id: str
+    name: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SourceState:
     """What the store remembers about a source between cycles."""
 
@@ -213,6 +234,8 @@ class Item:
     fingerprint: str
     #: Part of a source's existing archive when it was added: published, never announced.
     backlog: bool = False
+    #: Districts of the region the item is about (gazetteer ids).
+    districts: frozenset[str] = frozenset()
 
 
 class ItemDecision(enum.StrEnum):
@@ -296,6 +319,7 @@ class ChannelInfo:
     site_url: str  #: the human-readable page the feed belongs to
     source_names: Mapping[str, str] = field(default_factory=dict)  #: source id -> name
     source_urls: Mapping[str, str] = field(default_factory=dict)  #: source id -> its URL
+    labels: Mapping[str, str] = field(default_factory=dict)  #: tag or district id -> label
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,7 +139,6 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
     published, estimated = _plausible(raw.published, now)
     updated = raw.updated if raw.updated and raw.updated <= now + FUTURE_TOLERANCE else None
     item_key = _key(raw, url, title, summary_text)
-    tags = frozenset(spec.tags)
     return Item(
         source_id=spec.id,
         key=item_key,
@@ -153,7 +152,7 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
         date_estimated=estimated,
         updated_at=updated,
         categories=tuple(dict.fromkeys(c for c in map(html_to_text, raw.categories) if c)),
-        tags=tags,
+        tags=frozenset(),  # the tag stage decides
         image=_web_url(raw.image),
         fingerprint=fingerprint(
             title=title,

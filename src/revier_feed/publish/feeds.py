@@ -112,8 +112,12 @@ def _add_entry(
             source_updated.astimezone(tz),
         )
         entry.register_extension("atom_source_details", details, atom=True, rss=False)
-    for tag in sorted(item.tags):
-        entry.category(term=tag)
+    for term in sorted(item.tags) + sorted(item.districts):
+        label = channel.labels.get(term)
+        if label:
+            entry.category(term=term, label=label)
+        else:
+            entry.category(term=term)
 
 
 class _AtomSourceDetails(BaseExtension):  # type: ignore[misc]  # feedgen is untyped

@@ -6,7 +6,7 @@ or a signal never leaves half of a source's items written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -93,6 +93,30 @@ class Storage:
     def _writer(self) -> Connection:
         """A connection whose transactions take the write lock at BEGIN."""
         return self._engine.connect().execution_options(**IMMEDIATE)
+
+    def iter_items(
+        self, source_ids: Iterable[str], batch: int = 500
+    ) -> Iterator[list[StoredItem]]:
+        """All items of the given sources in batches, oldest id first."""
+        ids = list(source_ids)
+        last = 0
+        while True:
+            with wrap_exceptions("read items"), self._engine.connect() as conn:
+                chunk = _items.batches(conn, ids, last, batch)
+            if not chunk:
+                return
+            yield chunk
+            last = chunk[-1].id
+
+    def set_tags(self, tagged: Sequence[tuple[int, Item]]) -> int:
+        """Replace tags and districts of stored items (by id) in one transaction."""
+        with wrap_exceptions("save tags"), self._writer() as conn, conn.begin():
+            return _items.set_tags(conn, tagged)
+
+    def find_item(self, reference: str) -> StoredItem | None:
+        """An item by its id, URL or source key."""
+        with wrap_exceptions("find item"), self._engine.connect() as conn:
+            return _items.find(conn, reference)
 
     def count_items(self) -> int:
         with wrap_exceptions("count items"), self._engine.connect() as conn:

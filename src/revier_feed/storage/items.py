@@ -39,6 +39,7 @@ def _columns(item: Item) -> dict[str, Any]:
         "author": item.author,
         "categories": json.dumps(list(item.categories), ensure_ascii=False),
         "tags": json.dumps(sorted(item.tags), ensure_ascii=False),
+        "districts": json.dumps(sorted(item.districts), ensure_ascii=False),
         "image": item.image,
         "published_at": item.published_at,
         "date_estimated": item.date_estimated,
@@ -119,6 +120,7 @@ def _stored(row: RowMapping) -> StoredItem:
         image=row["image"],
         fingerprint=row["fingerprint"],
         backlog=row["backlog"],
+        districts=frozenset(json.loads(row["districts"])),
     )
     return StoredItem(
         id=row["id"],
@@ -126,3 +128,43 @@ def _stored(row: RowMapping) -> StoredItem:
         first_seen_at=row["first_seen_at"],
         last_changed_at=row["last_changed_at"],
     )
+
+
+def batches(
+    conn: Connection, source_ids: Iterable[str], after_id: int, size: int
+) -> list[StoredItem]:
+    """Up to ``size`` items of the given sources with ids above ``after_id``, by id."""
+    rows = conn.execute(
+        select(items)
+        .where(items.c.source_id.in_(list(source_ids)), items.c.id > after_id)
+        .order_by(items.c.id)
+        .limit(size)
+    ).mappings()
+    return [_stored(row) for row in rows]
+
+
+def set_tags(conn: Connection, tagged: Sequence[tuple[int, Item]]) -> int:
+    """Store new tags and districts; returns how many items changed."""
+    changed = 0
+    for item_id, item in tagged:
+        result = conn.execute(
+            update(items)
+            .where(items.c.id == item_id)
+            .values(
+                tags=json.dumps(sorted(item.tags), ensure_ascii=False),
+                districts=json.dumps(sorted(item.districts), ensure_ascii=False),
+            )
+        )
+        changed += result.rowcount
+    return changed
+
+
+def find(conn: Connection, reference: str) -> StoredItem | None:
+    """The item with this id, or else the newest one with this URL or key."""
+    query = select(items)
+    if reference.isdigit():
+        query = query.where(items.c.id == int(reference))
+    else:
+        query = query.where((items.c.url == reference) | (items.c.key == reference))
+    row = conn.execute(query.order_by(items.c.id.desc()).limit(1)).mappings().first()
+    return _stored(row) if row else None

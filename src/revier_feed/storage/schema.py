@@ -109,6 +109,8 @@ items = Table(
     Column("last_changed_at", UTCDateTime, nullable=False),
     # version 2
     Column("backlog", Boolean, nullable=False, server_default=false()),
+    # version 3
+    Column("districts", Text, nullable=False, server_default="[]"),  # JSON list
     UniqueConstraint("source_id", "key", name="uq_items_source_key"),
 )
 Index("ix_items_published_at", items.c.published_at)
@@ -196,6 +198,11 @@ def _v2(conn: Connection) -> None:
     v2.create_all(conn)
 
 
+def _v3(conn: Connection) -> None:
+    """Districts of an item, found by the gazetteer (#4)."""
+    _add_column(conn, "items", Column("districts", Text, nullable=False, server_default="[]"))
+
+
 def _add_column(conn: Connection, table: str, column: Column[Any]) -> None:
     Table(table, MetaData(), column)  # a column compiles only inside a table
     spec = CreateColumn(column).compile(dialect=conn.dialect)
@@ -206,6 +213,7 @@ def _add_column(conn: Connection, table: str, column: Column[Any]) -> None:
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1,
     2: _v2,
+    3: _v3,
 }
 VERSION = max(MIGRATIONS)
 

@@ -1,0 +1,252 @@
+"""Tagging: German-aware terms, rules, districts of the region, explanations."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from revier_feed.app import App
+from revier_feed.config import AppConfig, load_config
+from revier_feed.models import DistrictSpec, Item, SourceKind, SourceSpec, TagSpec
+from revier_feed.tag import Tagger, compile_term, fold
+
+from .conftest import write_config
+
+NOW = datetime(2021, 8, 2, tzinfo=UTC)
+SOURCE = SourceSpec(
+    id="kreis",
+    name="Kreis",
+    kind=SourceKind.FEED,
+    url="https://k.example/",
+    interval=timedelta(hours=1),
+)
+
+
+def item(title: str, teaser: str = "", content: str = "") -> Item:
+    return Item(
+        source_id="kreis",
+        key="k",
+        url=None,
+        title=title,
+        summary_html="",
+        summary_text=teaser,
+        content_html=content,
+        author=None,
+        published_at=NOW,
+        date_estimated=False,
+        updated_at=None,
+        categories=(),
+        tags=frozenset(),
+        image=None,
+        fingerprint="1:x",
+    )
+
+
+def matches(term: str, text: str) -> bool:
+    compiled = compile_term(term)
+    return compiled.search(text, fold(text)) is not None
+
+
+@pytest.mark.parametrize(
+    ("term", "text", "expected"),
+    [
+        ("Studie*", "Zwei Studien gestartet", True),
+        ("Studie*", "Die Vorstudie läuft", False),  # a prefix, not inside a word
+        ("*preis", "tediro gewinnt den Clusterpreis", True),
+        ("*preis", "Innovationspreis-Verleihung in Leipzig", True),
+        ("*preis", "Preisverleihung", False),
+        ("ländlich*", "Ländliche Räume", True),
+        ("laendlich*", "ländliche Räume", True),  # umlaut spelled out in the term
+        ("Straße", "STRASSE gesperrt", True),
+        ("IQ Innovationspreis", "Der IQ  Innovationspreis Mitteldeutschland", True),
+        ("Revier", "Revierwerkstatt", False),  # whole words unless marked
+        ("*wasserstoff*", "Regionale Wasserstoffwirtschaft", True),
+        ("re:\\bKW\\s?\\d{1,2}\\b", "Termine der KW 23", True),
+        ("re:Stra(ss|ß)e", "Hauptstraße", True),
+    ],
+)
+def test_terms(term: str, text: str, expected: bool) -> None:
+    assert matches(term, text) is expected
+
+
+def test_rules_any_all_none_and_fields() -> None:
+    rules = [
+        TagSpec("studien", "Studien", any=("Studie*", "Analyse*")),
+        TagSpec("handwerk-land", "Handwerk auf dem Land", all=("Handwerk*", "ländlich*")),
+        TagSpec("corona", "Corona", any=("Corona*", "Pandemie*"), none=("Corona-Bier",)),
+        TagSpec("titel", "Nur im Titel", any=("Messe*",), fields=("title",)),
+    ]
+    tagger = Tagger(rules, [])
+    tagged = tagger.tag(item("Neue Studien", "Handwerk im ländlichen Raum; die Messe"), SOURCE)
+    assert tagged.tags == {"studien", "handwerk-land"}
+    assert tagger.tag(item("Corona-Bier im Angebot", "Pandemie"), SOURCE).tags == set()
+    assert tagger.tag(item("Messe in Leipzig"), SOURCE).tags == {"titel"}
+
+
+def test_source_defaults_are_added() -> None:
+    source = dataclasses.replace(SOURCE, tags=("landkreis",), district="landkreis-leipzig")
+    tagged = Tagger([], []).tag(item("Irgendwas"), source)
+    assert (tagged.tags, tagged.districts) == ({"landkreis"}, {"landkreis-leipzig"})
+
+
+@pytest.fixture(scope="module")
+def region_tagger(tmp_path_factory: pytest.TempPathFactory) -> Tagger:
+    folder = write_config(tmp_path_factory.mktemp("c"), "sources: []\n")
+    config = load_config(folder)
+    return Tagger([], config.districts)
+
+
+@pytest.mark.parametrize(
+    ("text", "districts"),
+    [
+        ("Der Landkreis Leipzig lädt nach Borna ein", {"landkreis-leipzig"}),
+        ("Im Landkreis Leipzig und in der Stadt Leipzig", {"landkreis-leipzig", "stadt-leipzig"}),
+        ("Leipziger Messe plant Neustart", {"stadt-leipzig"}),
+        ("Studie für Zeitz, Weißenfels und Naumburg", {"burgenlandkreis"}),
+        ("Quantaris Sensorik aus Halle (Saale)", {"halle"}),
+        ("Ausbildungsbörse statt in der Messehalle; Treffen in der Halle", set()),
+        ("Chemiestandorte Leuna und Bitterfeld-Wolfen", {"saalekreis", "anhalt-bitterfeld"}),
+        ("Werkstatt in Lutherstadt Eisleben", {"mansfeld-suedharz"}),
+        ("Radweg bei GRIMMA", {"landkreis-leipzig"}),
+    ],
+)
+def test_districts_of_the_region(region_tagger: Tagger, text: str, districts: set[str]) -> None:
+    assert region_tagger.tag(item(text), SOURCE).districts == districts
+
+
+def test_a_project_footer_listing_every_district_tags_none_of_them(region_tagger: Tagger) -> None:
+    footer = (
+        "<p>Mit den Landkreisen Altenburger Land, Anhalt-Bitterfeld, Burgenlandkreis, Leipzig, "
+        "Mansfeld-Südharz, Nordsachsen und Saalekreis sowie Halle (Saale) und Leipzig.</p>"
+    )
+    tagged = region_tagger.tag(item("Studien gestartet", "Auch für Zeitz", footer), SOURCE)
+    assert tagged.districts == {"burgenlandkreis"}
+
+
+def test_admin_extends_the_gazetteer(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        "sources: []\n",
+        districts="""
+        districts:
+          - id: burgenlandkreis
+            terms: [Zorbau]
+          - id: vogtland
+            name: Vogtlandkreis
+            terms: [Plauen]
+        """,
+    )
+    config = load_config(folder)
+    tagger = Tagger([], config.districts)
+    assert tagger.tag(item("Gewerbegebiet Zorbau wächst"), SOURCE).districts == {"burgenlandkreis"}
+    assert tagger.tag(item("Plauen und Zeitz"), SOURCE).districts == {
+        "vogtland",
+        "burgenlandkreis",
+    }
+    names = {d.id: d.name for d in config.districts}
+    assert names["burgenlandkreis"] == "Burgenlandkreis" and names["vogtland"] == "Vogtlandkreis"
+
+
+def test_broken_rules_are_config_errors_with_lines(tmp_path: Path) -> None:
+    from revier_feed.exceptions import ConfigError
+
+    folder = write_config(
+        tmp_path,
+        "sources:\n  - {id: k, name: K, url: 'https://k.example/', district: burgenlandkreiss}\n",
+        tags="""
+        tags:
+          - id: kw
+            label: KW
+            any: ["re:KW(\\\\d"]
+          - id: leer
+            label: Leer
+            any: ["*"]
+            fields: [title, body]
+        """,
+        districts="""
+        districts:
+          - id: neu
+            terms: [Irgendwo]
+        """,
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(folder)
+    text = "\n".join(str(i) for i in info.value.issues)
+    assert "tags.yaml:5: tags[0].any[0]: 're:KW(\\\\d' is not a valid regular expression" in text
+    assert "tags.yaml:8: tags[1].any[0]: '*' has no letters or digits" in text
+    assert "tags.yaml:9: tags[1].fields[1]:" in text
+    assert "districts.yaml:3: districts[0].name: 'neu' is not in the gazetteer" in text
+    assert "sources.yaml:2: sources[0].district: unknown district 'burgenlandkreiss'" in text
+    assert "did you mean 'burgenlandkreis'?" in text
+
+
+def test_explain_names_rule_term_field_and_text() -> None:
+    tagger = Tagger(
+        [TagSpec("innovationspreis", "Innovationspreis", any=("IQ Innovationspreis", "*preis"))],
+        [DistrictSpec("stadt-leipzig", "Stadt Leipzig", ("Leipzig",))],
+    )
+    explained = tagger.explain(item("tediro gewinnt Clusterpreis", "GmbH aus Leipzig"), SOURCE)
+    assert [(m.tag, m.reason, m.term, m.field, m.matched) for m in explained] == [
+        ("innovationspreis", "any", "*preis", "title", "clusterpreis"),
+        ("stadt-leipzig", "district", "Leipzig", "teaser", "leipzig"),
+    ]
+
+
+EXPECTED_SAMPLE_TAGS = {
+    # the two rural-area studies, as the agency and a district published them
+    "Neue Studien sollen ländliche Räume im Mitteldeutschen Revier stärken": {
+        "studien",
+        "strukturwandel",
+        "laendlicher-raum",
+        "handwerk",
+    },
+    "Landkreis Leipzig beteiligt: Studien zu ländlichen Räumen im Revier gestartet": {
+        "studien",
+        "strukturwandel",
+        "laendlicher-raum",
+        "handwerk",
+    },
+    # the IKM/BBSR talk on Corona and the metropolitan regions
+    "Nach 18 Monaten Pandemie: Metropolregionen ziehen Zwischenbilanz": {
+        "corona",
+        "metropolregion",
+    },
+    # the innovation prize for tediro's therapy robot
+    "Roboter als Bewegungstrainer: tediro gewinnt Clusterpreis Life Sciences": {
+        "innovationspreis",
+        "life-sciences",
+        "robotik",
+    },
+    "Clusterpreis Life Sciences: tediro macht den Roboter zum Therapiepartner": {
+        "innovationspreis",
+        "life-sciences",
+        "robotik",
+    },
+}
+
+
+def test_sample_stories_get_the_tags_a_human_would_give(
+    demo_config: AppConfig, make_app: Callable[[AppConfig], App]
+) -> None:
+    app = make_app(demo_config)
+    app.run_cycle()
+    stored = {
+        s.item.title: s.item
+        for s in app.storage.recent_items([s.id for s in demo_config.sources], 100)
+    }
+    for title, tags in EXPECTED_SAMPLE_TAGS.items():
+        assert tags <= stored[title].tags, (title, stored[title].tags)
+    assert (
+        "landkreis-leipzig"
+        in stored[
+            "Landkreis Leipzig beteiligt: Studien zu ländlichen Räumen im Revier gestartet"
+        ].districts
+    )
+    # Published feeds carry the tags as categories, with their labels in RSS.
+    rss = (demo_config.output_dir / "feeds" / "all.rss.xml").read_text(encoding="utf-8")
+    assert "<category>Ländlicher Raum</category>" in rss
+    assert "<category>Landkreis Leipzig</category>" in rss
