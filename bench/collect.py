@@ -33,7 +33,6 @@ import html
 import json
 import os
 import platform
-import pstats
 import random
 import shutil
 import signal
@@ -46,6 +45,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -53,8 +53,10 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent
+GIT = ["git", "--no-optional-locks", "-C", str(PROJECT)]  # read-only use: no index refresh
 PROJECT_VENV = PROJECT / ".venv"
 PEER_VENV = Path("/tmp/bench-venv-reader")
+SPY_VENV = Path("/tmp/bench-venv-tools")  # py-spy for --profile
 CORPUS_VERSION = 1  # bump when the generator changes, so cached corpora are rebuilt
 PEER_WORKERS = 16  # newsboat reload-threads, reader workers, baseline threads
 CEST = timezone(timedelta(hours=2))
@@ -434,8 +436,8 @@ class Tool:
     items: Callable[[Path, str], int]
 
 
-def revier_feed_tool(concurrency: int, per_host: int) -> Tool:
-    exe = str(PROJECT_VENV / "bin" / "revier-feed")
+def revier_feed_tool(venv: Path, concurrency: int, per_host: int) -> Tool:
+    exe = str(venv / "bin" / "revier-feed")
 
     def prepare(work: Path, urls: list[str]) -> None:
         cfg = work / "config"
@@ -563,16 +565,18 @@ def report(results: dict[tuple[str, str], list[Run]], header: list[str]) -> str:
     return "\n".join([*lines, "", *notes])
 
 
-def machine_line(args: argparse.Namespace, corpus: Corpus) -> list[str]:
+def machine_line(args: argparse.Namespace, venv: Path, corpus: Corpus) -> list[str]:
     model = next((line.split(":", 1)[1].strip() for line in
                   Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), platform.processor())
-    git = ["git", "--no-optional-locks", "-C", str(PROJECT)]  # read-only: no index refresh
-    commit = _output([*git, "rev-parse", "--short", "HEAD"])
-    if _output([*git, "status", "--porcelain", "--", "src"]):
-        commit += " + uncommitted changes in src/"
+    if args.commit:
+        commit = _output([*GIT, "rev-parse", "--short", args.commit]) + ", exported"
+    else:
+        commit = _output([*GIT, "rev-parse", "--short", "HEAD"])
+        if _output([*GIT, "status", "--porcelain", "--", "src"]):
+            commit += " + uncommitted changes in src/"
     versions = {
-        "revier-feed": _output([str(PROJECT_VENV / "bin" / "revier-feed"), "--version"])
+        "revier-feed": _output([str(venv / "bin" / "revier-feed"), "--version"])
         + f" (git {commit})",
         "newsboat": " ".join(_output(["newsboat", "-v"]).split()[:2]) or "no newsboat",
         "peers": _output([str(PEER_VENV / "bin" / "python"), "-c",
@@ -618,8 +622,6 @@ def _sh(cmd: list[str]) -> None:
 
 def setup(need_newsboat: bool, need_peers: bool) -> None:
     """Install what is missing: newsboat via apt, reader + feedparser into their own venv."""
-    if not (PROJECT_VENV / "bin" / "revier-feed").exists():
-        raise SystemExit(f"{PROJECT_VENV} has no revier-feed: run scripts/setup first")
     if need_newsboat and not shutil.which("newsboat"):
         if os.geteuid() != 0:
             raise SystemExit("newsboat is missing: apt-get install newsboat as root, "
@@ -636,29 +638,63 @@ def setup(need_newsboat: bool, need_peers: bool) -> None:
         _sh([str(PEER_VENV / "bin" / "pip"), "install", "-q", "reader", "feedparser", "sgmllib3k"])
 
 
-def project_fetch_defaults() -> tuple[int, int]:
+def commit_venv(rev: str) -> Path:
+    """A venv with revier-feed installed from commit ``rev`` (``git archive``, read-only).
+
+    Other people edit the working tree while benchmarks run; a commit gives a fixed target.
+    """
+    sha = _output([*GIT, "rev-parse", "--short", rev])
+    if not sha:
+        raise SystemExit(f"no such commit: {rev}")
+    src, venv = Path(f"/tmp/revier-bench-src-{sha}"), Path(f"/tmp/revier-bench-venv-{sha}")
+    if not (venv / "bin" / "revier-feed").exists():
+        shutil.rmtree(src, ignore_errors=True)
+        src.mkdir()
+        _log(f"setup: $ git archive {sha} | tar -x -C {src}")
+        archive = subprocess.run([*GIT, "archive", sha], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+        _sh([sys.executable, "-m", "venv", str(venv)])
+        _sh([str(venv / "bin" / "pip"), "install", "-q", str(src)])
+    return venv
+
+
+def project_fetch_defaults(venv: Path) -> tuple[int, int]:
     """revier-feed's own defaults for fetch.max_concurrency / max_per_host."""
     code = ("from revier_feed.config import FetchSettingsModel as F; f = F(); "
             "print(f.max_concurrency, f.max_per_host)")
-    out = _output([str(PROJECT_VENV / "bin" / "python"), "-c", code]).split()
+    out = _output([str(venv / "bin" / "python"), "-c", code]).split()
     if len(out) == 2 and all(v.isdigit() for v in out):
         return int(out[0]), int(out[1])
     _log("could not read revier-feed's fetch defaults; using the documented 16 / 2")
     return 16, 2
 
 
-def profile(tool: Tool, urls: list[str], scratch: Path, top: int = 25) -> None:
-    """One extra revier-feed cold run under cProfile; print the top functions to stderr."""
+def profile(tool: Tool, urls: list[str], scratch: Path, top: int = 30) -> None:
+    """One extra revier-feed cold run under py-spy (every thread, 100 Hz; cProfile would
+    miss the worker threads); print the functions with the largest share of samples."""
+    spy = SPY_VENV / "bin" / "py-spy"
+    if not spy.exists():
+        _sh([sys.executable, "-m", "venv", str(SPY_VENV)])
+        _sh([str(SPY_VENV / "bin" / "pip"), "install", "-q", "py-spy"])
     work = scratch / "profile"
     work.mkdir()
     tool.prepare(work, urls)
-    cmd = tool.command(work)
-    out = work / "cold.prof"
-    run_child([str(PROJECT_VENV / "bin" / "python"), "-m", "cProfile", "-o", str(out),
-               "-m", "revier_feed", *cmd[1:]], work)
-    for key in ("tottime", "cumulative"):
-        _log(f"--- revier-feed cold run, cProfile, top {top} by {key} ---")
-        pstats.Stats(str(out), stream=sys.stderr).sort_stats(key).print_stats(top)
+    raw = work / "cold.txt"
+    run_child([str(spy), "record", "-r", "100", "-f", "raw", "-o", str(raw), "--",
+               *tool.command(work)], work)
+    total, inclusive, own = 0, Counter[str](), Counter[str]()
+    for line in raw.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        # "func (path/file.py:123)" -> "func (path/file.py)": one entry per function
+        frames = [f.rsplit(":", 1)[0] + ")" if ":" in f else f for f in stack.split(";")]
+        total += int(samples)
+        own[frames[-1]] += int(samples)
+        for frame in set(frames):
+            inclusive[frame] += int(samples)
+    for title, counter in (("inclusive", inclusive), ("own", own)):
+        _log(f"--- revier-feed cold run, py-spy, {total} samples, top {top} by {title} share ---")
+        for frame, n in counter.most_common(top):
+            _log(f"{100 * n / total:5.1f} %  {frame}")
 
 
 def main() -> None:
@@ -675,10 +711,12 @@ def main() -> None:
                    "(default: the project's default)")
     p.add_argument("--per-host", type=int, help="revier-feed fetch.max_per_host "
                    "(default: the project's default)")
+    p.add_argument("--commit", metavar="REV", help="benchmark this commit (exported with git "
+                   "archive into its own venv) instead of the working tree in .venv")
     p.add_argument("--skip", default="", help="comma-separated: newsboat,reader,baseline")
     p.add_argument("--setup", action="store_true", help="only install missing tools, then exit")
     p.add_argument("--profile", action="store_true",
-                   help="also profile one revier-feed cold run with cProfile (stderr)")
+                   help="also profile one revier-feed cold run with py-spy (stderr)")
     p.add_argument("--check-server", action="store_true",
                    help="measure the corpus server alone, then exit")
     p.add_argument("--corpus-dir", type=Path, default=BENCH_DIR / ".corpus",
@@ -691,9 +729,12 @@ def main() -> None:
         return
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     setup("newsboat" not in skip, not {"reader", "baseline"} <= skip)
+    venv = commit_venv(args.commit) if args.commit else PROJECT_VENV
+    if not (venv / "bin" / "revier-feed").exists():
+        raise SystemExit(f"{venv} has no revier-feed: run scripts/setup first")
     if args.setup:
         return
-    defaults = project_fetch_defaults()
+    defaults = project_fetch_defaults(venv)
     args.concurrency = args.concurrency or defaults[0]
     args.per_host = args.per_host or defaults[1]
     corpus = build_corpus(args.corpus_dir, args.feeds, args.items, args.seed)
@@ -703,7 +744,7 @@ def main() -> None:
             check_server(server, corpus.feeds)
             return
         urls = [server.url(i) for i in range(corpus.feeds)]
-        tools = [revier_feed_tool(args.concurrency, args.per_host)]
+        tools = [revier_feed_tool(venv, args.concurrency, args.per_host)]
         tools += [] if "newsboat" in skip else [newsboat_tool()]
         tools += [] if "reader" in skip else [reader_tool()]
         tools += [] if "baseline" in skip else [baseline_tool()]
@@ -712,13 +753,13 @@ def main() -> None:
             check = scratch / "check"
             check.mkdir()
             tools[0].prepare(check, urls)
-            if subprocess.run([str(PROJECT_VENV / "bin" / "revier-feed"), "--config",
+            if subprocess.run([str(venv / "bin" / "revier-feed"), "--config",
                                str(check / "config"), "check"], capture_output=True).returncode:
                 raise SystemExit("revier-feed check rejected the generated configuration")
             results = measure(tools, server, urls, args.runs, scratch)
             if args.profile:
                 profile(tools[0], urls, scratch)
-        print(report(results, machine_line(args, corpus)))
+        print(report(results, machine_line(args, venv, corpus)))
     finally:
         server.close()
 

@@ -59,7 +59,8 @@ def test_worker_collects_publishes_and_stops_on_signal(
     assert worker.returncode == 0, err
     assert "worker started: 6 sources" in err
     assert "worker stopped" in err
-    assert feed.read_text(encoding="utf-8").count("<entry>") == 36
+    # 36 items of 29 stories, one entry per story
+    assert feed.read_text(encoding="utf-8").count("<entry>") == 29
     store = config_dir.parent / "state" / "revier-feed.sqlite3"
     with sqlite3.connect(store) as db:
         assert db.execute("pragma integrity_check").fetchone() == ("ok",)

@@ -29,6 +29,7 @@ from .models import (
     SourceSpec,
     SourceState,
     StoredItem,
+    Story,
 )
 from .publish import PublishResult, publish_channel
 from .storage import Storage
@@ -176,6 +177,7 @@ class App:
             storage=self.storage,
             executor=executor,
             tagger=self.tagger,
+            story_window=self.config.settings.stories.window,
             tz=self.tz,
             max_backoff=self.config.settings.worker.max_backoff,
             stale_after=self.config.settings.worker.stale_after,
@@ -196,6 +198,7 @@ class App:
             site_url=site.public_base_url,
             source_names={s.id: s.name for s in self.config.sources},
             source_urls={s.id: s.url for s in self.config.sources},
+            priorities={s.id: s.priority for s in self.config.sources},
             labels={
                 **{d.id: d.name for d in self.config.districts},
                 **{t.id: t.label for t in self.config.tags},
@@ -204,10 +207,10 @@ class App:
 
     def publish(self) -> PublishResult:
         """Write the feeds; files whose content did not change are left untouched."""
-        items = self.storage.recent_items(
+        stories = self.storage.recent_stories(
             (s.id for s in self.config.sources), self.config.settings.output.max_items
         )
-        return publish_channel(self.config.output_dir, self.all_channel(), items, self.tz)
+        return publish_channel(self.config.output_dir, self.all_channel(), stories, self.tz)
 
     def run_cycle(
         self,
@@ -255,6 +258,38 @@ class App:
         if spec is None:
             return stored, []
         return stored, self.tagger.explain(stored.item, spec)
+
+    def story(self, reference: str) -> Story | None:
+        """A story by its id ("s12"), or the story of an item (by item id, URL or guid)."""
+        # Story ids are written "s12"; a bare number is an item id, never a story id.
+        if reference.startswith("s") and reference[1:].isdigit():
+            return self.storage.story(int(reference[1:]))
+        stored = self.storage.find_item(reference)
+        if stored is None or stored.story_id is None:
+            return None
+        return self.storage.story(stored.story_id)
+
+    def split_story(self, item_reference: str) -> tuple[StoredItem, int] | None:
+        """Take an item out of its story for good (``stories split``), then republish."""
+        stored = self.storage.find_item(item_reference)
+        if stored is None:
+            return None
+        new_story = self.storage.split_story(stored.id, self.now())
+        self.publish()
+        return stored, new_story
+
+    def merge_stories(self, into: str, other: str) -> tuple[int, int, int] | None:
+        """Join the story of ``other`` into the story of ``into`` for good, then republish.
+
+        Returns:
+            (story kept, story merged, items moved), or None if either is unknown.
+        """
+        keep, gone = self.story(into), self.story(other)
+        if keep is None or gone is None:
+            return None
+        moved = self.storage.merge_stories(keep.id, gone.id) if keep.id != gone.id else 0
+        self.publish()
+        return keep.id, gone.id, moved
 
     def source_overview(self) -> list[tuple[SourceSpec, SourceState | None]]:
         """Each configured source with its stored state (None if never fetched)."""

@@ -215,8 +215,14 @@ class WorkerSettings(_Model):
     stale_after: Duration = timedelta(days=30)
 
 
+class StoriesSettings(_Model):
+    #: Items published further apart than this are never the same story.
+    window: Duration = timedelta(days=30)
+
+
 class Settings(_Model):
     site: SiteSettings = SiteSettings()
+    stories: StoriesSettings = StoriesSettings()
     storage: StorageSettings = StorageSettings()
     output: OutputSettings = OutputSettings()
     fetch: FetchSettingsModel = FetchSettingsModel()

@@ -6,6 +6,8 @@ For each due source, in this order::
       | normalize | tag | disambiguate keys | dedup against the store
       | [fetch + parse the article page of each new or changed item]   (follow: true)
       | mark backlog (first fetch) | store (one transaction)
+    then, for all sources of the cycle together, oldest item first:
+      place new items into stories (one transaction)
 
 Fetches run concurrently on the event loop, bounded per host and overall by the fetcher.
 Parsing, normalizing and storing run on one worker thread, one step at a time, so a large
@@ -30,7 +32,7 @@ from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from . import dedup, normalize, parse, schedule
+from . import dedup, normalize, parse, schedule, stories
 from .exceptions import Cancelled, FetchError, ParseError, RevierError, SourceError
 from .fetch import Fetcher
 from .models import (
@@ -48,8 +50,9 @@ from .models import (
     SourceSpec,
     SourceState,
     SourceStatus,
+    StoredItem,
 )
-from .storage import Storage
+from .storage import Storage, StoryIndex
 from .tag import Tagger
 
 log = logging.getLogger(__name__)
@@ -70,6 +73,8 @@ class IngestContext:
     #: Runs parsing and storing off the event loop; one worker, so writes are serialized.
     executor: Executor
     tagger: Tagger
+    #: How far apart in publication time two items of one story may be.
+    story_window: timedelta
     tz: ZoneInfo
     max_backoff: timedelta
     stale_after: timedelta
@@ -116,6 +121,7 @@ async def collect(
         return report
 
     results = await asyncio.gather(*(one(spec) for spec in specs))
+    await ctx.offload(place_in_stories, specs, ctx)
     return [r for r in results if r is not None]
 
 
@@ -388,6 +394,80 @@ def _save_not_modified(
     )
     ctx.storage.save_source_result(state, (), now)
     return SourceReport(source_id=spec.id, status=ReportStatus.NOT_MODIFIED, seconds=seconds)
+
+
+def place_in_stories(specs: Sequence[SourceSpec], ctx: IngestContext) -> None:
+    """Put the new items of these sources into stories: a story they repeat, or their own.
+
+    Items are placed oldest first, whatever order their sources were fetched in, so an
+    original release is in place before its republications arrive and the result does not
+    depend on network timing. This runs after the items are stored, in its own
+    transaction: if it is interrupted, the items are still unplaced next time and are
+    placed then.
+    """
+    now = ctx.now()
+    pending: list[tuple[StoredItem, set[int], frozenset[int]]] = []
+    with ctx.storage.story_index() as index:
+        for spec in specs:
+            items = ctx.storage.pending_story_items(spec.id)
+            if not items:
+                continue
+            shingle_sets = [stories.shingles_of(s.item) for s in items]
+            known = stories.unpack(index.boilerplate(spec.id))
+            boilerplate = stories.learn_boilerplate(shingle_sets, known)
+            if boilerplate != known:
+                index.set_boilerplate(spec.id, stories.pack(boilerplate))
+            pending.extend((s, sh, boilerplate) for s, sh in zip(items, shingle_sets, strict=True))
+        pending.sort(key=lambda p: (p[0].item.published_at, p[0].id))
+        for stored, shingles, boilerplate in pending:
+            try:
+                _place_one(stored, shingles, boilerplate, index, ctx, now)
+            except RevierError:
+                raise
+            except Exception:
+                # One odd item must not keep the other items out of the feeds.
+                log.exception(
+                    "source %s: item %d placed in a story of its own after an unexpected error",
+                    stored.item.source_id,
+                    stored.id,
+                )
+                index.place(stored.id, None, None, [], b"", [], now)
+
+
+def _place_one(
+    stored: StoredItem,
+    shingles: set[int],
+    boilerplate: frozenset[int],
+    index: StoryIndex,
+    ctx: IngestContext,
+    now: datetime,
+) -> None:
+    """Place one item: into the story of its best match, or into a new story."""
+    features = stories.features(stored.item, shingles, boilerplate)
+    marks = features.marks
+    published = stored.item.published_at
+    found = index.candidates(
+        marks,
+        stories.url_mark(features.url_key) if features.url_key else None,
+        published - ctx.story_window,
+        published + ctx.story_window,
+        exclude=stored.id,
+        min_shared=stories.MIN_SHARED_MARKS,
+    )
+    candidates = [stories.from_stored(c) for c, _ in found]
+    keywords = set(features.keywords).union(*(c.features.keywords for c in candidates))
+    counts, total = index.keyword_counts(keywords)
+    match = stories.best_match(features, candidates, stories.idf(counts, total))
+    index.place(
+        stored.id,
+        match.story_id if match else None,
+        match.similarity if match else None,
+        marks,
+        stories.pack(features.shingles),
+        sorted(features.keywords),
+        now,
+    )
+    index.count_keywords(features.keywords)
 
 
 def _success_state(

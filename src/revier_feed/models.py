@@ -305,6 +305,28 @@ class StoredItem:
     item: Item
     first_seen_at: datetime
     last_changed_at: datetime
+    story_id: int | None = None  #: None until the stories step has placed it
+    story_similarity: float | None = None  #: to the member it joined by
+
+
+@dataclass(frozen=True, slots=True)
+class StoryCandidate:
+    """A stored item that may tell the same story, with what it is compared by."""
+
+    item_id: int
+    story_id: int
+    source_id: str
+    shingles: bytes  #: packed
+    keywords: tuple[str, ...]
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """Items from one or more sources that report the same news."""
+
+    id: int  #: permanent: the story's feed id is built from it
+    members: tuple[StoredItem, ...]  #: oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +342,7 @@ class ChannelInfo:
     source_names: Mapping[str, str] = field(default_factory=dict)  #: source id -> name
     source_urls: Mapping[str, str] = field(default_factory=dict)  #: source id -> its URL
     labels: Mapping[str, str] = field(default_factory=dict)  #: tag or district id -> label
+    priorities: Mapping[str, int] = field(default_factory=dict)  #: source id -> priority
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from .._utils import write_if_changed
 from ..exceptions import PublishError
-from ..models import ChannelInfo, StoredItem
+from ..models import ChannelInfo, Story
 from .feeds import feed_paths, render
 
 __all__ = ["PublishResult", "feed_paths", "publish_channel"]
@@ -23,14 +23,14 @@ class PublishResult:
 
 
 def publish_channel(
-    output_dir: Path, channel: ChannelInfo, items: Sequence[StoredItem], tz: ZoneInfo
+    output_dir: Path, channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo
 ) -> PublishResult:
     """Write the channel's RSS and Atom files.
 
     Raises:
         PublishError: a file could not be written; the previous file stays in place.
     """
-    documents = render(channel, items, tz)
+    documents = render(channel, stories, tz)
     paths = feed_paths(channel.id)
     written: list[Path] = []
     unchanged: list[Path] = []

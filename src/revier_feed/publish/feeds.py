@@ -7,9 +7,8 @@ twice without news gives identical files (and unchanged ETags for subscribers' c
 from __future__ import annotations
 
 import functools
-import hashlib
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -19,7 +18,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .. import __version__
-from ..models import ChannelInfo, StoredItem
+from ..models import ChannelInfo, StoredItem, Story
 
 #: Stands in for "updated" of a channel with no items, so empty feeds are stable too.
 _EMPTY_CHANNEL_UPDATED = datetime(2020, 1, 1, tzinfo=UTC)
@@ -32,24 +31,23 @@ def feed_paths(channel_id: str) -> dict[str, str]:
     return {"rss": f"feeds/{channel_id}.rss.xml", "atom": f"feeds/{channel_id}.atom.xml"}
 
 
-def render(channel: ChannelInfo, items: Sequence[StoredItem], tz: ZoneInfo) -> dict[str, bytes]:
-    """RSS and Atom documents of ``channel`` with ``items`` (newest first), by format."""
+def render(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> dict[str, bytes]:
+    """RSS and Atom documents of ``channel``, one entry per story (newest first), by format."""
     paths = feed_paths(channel.id)
     return {
-        "rss": _generator(channel, items, tz, self_path=paths["rss"]).rss_str(pretty=True),
-        "atom": _generator(channel, items, tz, self_path=paths["atom"]).atom_str(pretty=True),
+        "rss": _generator(channel, stories, tz, self_path=paths["rss"]).rss_str(pretty=True),
+        "atom": _generator(channel, stories, tz, self_path=paths["atom"]).atom_str(pretty=True),
     }
 
 
-def item_id(public_base_url: str, source_id: str, key: str) -> str:
-    """A permanent tag: URI for an item; the same for the same item on every run."""
+def story_id(public_base_url: str, story: int) -> str:
+    """The permanent tag: URI of a story: it stays when its primary item changes."""
     host = urlsplit(public_base_url).hostname or "localhost"
-    digest = hashlib.sha256(f"{source_id}\n{key}".encode()).hexdigest()[:20]
-    return f"tag:{host},{_TAG_DATE}:item/{source_id}/{digest}"
+    return f"tag:{host},{_TAG_DATE}:story/{story}"
 
 
 def _generator(
-    channel: ChannelInfo, items: Sequence[StoredItem], tz: ZoneInfo, self_path: str
+    channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo, self_path: str
 ) -> FeedGenerator:
     fg = FeedGenerator()
     fg.id(f"tag:{_host(channel)},{_TAG_DATE}:channel/{channel.id}")
@@ -60,6 +58,7 @@ def _generator(
     fg.link(href=channel.site_url, rel="alternate")
     fg.language(channel.language)
     fg.generator("revier-feed", version=__version__)
+    items = [member for story in stories for member in story.members]
     updated = max((_updated(s) for s in items), default=_EMPTY_CHANNEL_UPDATED)
     fg.updated(updated.astimezone(tz))
     fg.lastBuildDate(updated.astimezone(tz))
@@ -71,27 +70,30 @@ def _generator(
         source_updated[source_id] = max(
             source_updated.get(source_id, _updated(stored)), _updated(stored)
         )
-    for stored in items:
-        _add_entry(fg, channel, stored, tz, source_updated[stored.item.source_id])
+    for story in stories:
+        _add_entry(fg, channel, story, tz, source_updated)
     return fg
 
 
 def _add_entry(
     fg: FeedGenerator,
     channel: ChannelInfo,
-    stored: StoredItem,
+    story: Story,
     tz: ZoneInfo,
-    source_updated: datetime,
+    source_updated: Mapping[str, datetime],
 ) -> None:
-    item = stored.item
+    lead = primary(story, channel.priorities)
+    item = lead.item
     entry = fg.add_entry(order="append")
-    entry.id(item_id(channel.public_base_url, item.source_id, item.key))
+    entry.id(story_id(channel.public_base_url, story.id))
     entry.title(item.title)
     if item.url:
         entry.link(href=item.url, rel="alternate")
     # Everything published as type="html" is sanitized HTML; plain text is escaped first,
     # or "&lt;img onerror=…&gt;" in an item's text would become live markup in a reader.
-    summary = item.summary_html or html.escape(item.summary_text)
+    summary = (item.summary_html or html.escape(item.summary_text)) + _also_reported(
+        channel, story, lead
+    )
     if summary:
         entry.summary(summary, type="html")
     if item.content_html:
@@ -100,7 +102,7 @@ def _add_entry(
         # Atom needs an alternate link or content; an item without a link carries its text.
         entry.content(summary or html.escape(item.title), type="html")
     entry.published(item.published_at.astimezone(tz))
-    entry.updated(_updated(stored).astimezone(tz))
+    entry.updated(max(_updated(m) for m in story.members).astimezone(tz))
     source_name = channel.source_names.get(item.source_id, item.source_id)
     entry.author(name=source_name)
     source_url = channel.source_urls.get(item.source_id)
@@ -109,15 +111,39 @@ def _add_entry(
         details = functools.partial(
             _AtomSourceDetails,
             f"tag:{_host(channel)},{_TAG_DATE}:source/{item.source_id}",
-            source_updated.astimezone(tz),
+            source_updated[item.source_id].astimezone(tz),
         )
         entry.register_extension("atom_source_details", details, atom=True, rss=False)
-    for term in sorted(item.tags) + sorted(item.districts):
+    tags = {t for m in story.members for t in m.item.tags}
+    districts = {d for m in story.members for d in m.item.districts}
+    for term in sorted(tags) + sorted(districts - tags):
         label = channel.labels.get(term)
         if label:
             entry.category(term=term, label=label)
         else:
             entry.category(term=term)
+
+
+def primary(story: Story, priorities: Mapping[str, int]) -> StoredItem:
+    """The member that represents the story: highest source priority, then the earliest."""
+    return min(
+        story.members,
+        key=lambda m: (-priorities.get(m.item.source_id, 0), m.item.published_at, m.id),
+    )
+
+
+def _also_reported(channel: ChannelInfo, story: Story, lead: StoredItem) -> str:
+    """ "Auch berichtet von: <a>Landkreis Leipzig</a>, …" for the other members."""
+    others = []
+    seen = {lead.item.source_id}
+    for member in story.members:
+        if member.item.source_id in seen:
+            continue
+        seen.add(member.item.source_id)
+        name = html.escape(channel.source_names.get(member.item.source_id, member.item.source_id))
+        url = member.item.url
+        others.append(f'<a href="{html.escape(url)}">{name}</a>' if url else name)
+    return f"<p>Auch berichtet von: {', '.join(others)}</p>" if others else ""
 
 
 class _AtomSourceDetails(BaseExtension):  # type: ignore[misc]  # feedgen is untyped

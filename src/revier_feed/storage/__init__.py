@@ -6,6 +6,7 @@ or a signal never leaves half of a source's items written.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -13,9 +14,10 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
-from ..models import Item, ItemDecision, SourceState, StoredItem
+from ..models import Item, ItemDecision, SourceState, StoredItem, Story, StoryCandidate
 from . import items as _items
 from . import sources as _sources
+from . import stories as _stories
 from .engine import IMMEDIATE, make_engine, wrap_exceptions
 from .schema import VERSION, migrate
 
@@ -118,6 +120,85 @@ class Storage:
         with wrap_exceptions("find item"), self._engine.connect() as conn:
             return _items.find(conn, reference)
 
+    @contextlib.contextmanager
+    def story_index(self) -> Iterator[StoryIndex]:
+        """One write transaction for placing items into stories."""
+        with wrap_exceptions("update stories"), self._writer() as conn, conn.begin():
+            yield StoryIndex(conn)
+
+    def pending_story_items(self, source_id: str) -> list[StoredItem]:
+        """Items of a source that the stories step has not placed yet."""
+        with wrap_exceptions("read items"), self._engine.connect() as conn:
+            return _stories.pending(conn, source_id)
+
+    def recent_stories(self, source_ids: Iterable[str], limit: int) -> list[Story]:
+        """The newest stories of the given sources (by first publication), newest first."""
+        with wrap_exceptions("read stories"), self._engine.connect() as conn:
+            return _stories.recent(conn, list(source_ids), limit)
+
+    def story(self, story_id: int) -> Story | None:
+        """A story with all its members."""
+        with wrap_exceptions("read story"), self._engine.connect() as conn:
+            found = _stories.members(conn, [story_id])
+        return found[0] if found else None
+
+    def split_story(self, item_id: int, now: datetime) -> int:
+        """Give an item a story of its own, for good; returns the new story's id."""
+        with wrap_exceptions("split story"), self._writer() as conn, conn.begin():
+            return _stories.split(conn, item_id, now)
+
+    def merge_stories(self, into_story: int, from_story: int) -> int:
+        """Join ``from_story`` into ``into_story`` for good; returns the items moved."""
+        with wrap_exceptions("merge stories"), self._writer() as conn, conn.begin():
+            return _stories.merge(conn, into_story, from_story)
+
     def count_items(self) -> int:
         with wrap_exceptions("count items"), self._engine.connect() as conn:
             return _items.count(conn)
+
+
+class StoryIndex:
+    """The candidate index and keyword counts, inside one write transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def boilerplate(self, source_id: str) -> bytes:
+        return _stories.boilerplate(self._conn, source_id)
+
+    def set_boilerplate(self, source_id: str, packed: bytes) -> None:
+        _stories.set_boilerplate(self._conn, source_id, packed)
+
+    def keyword_counts(self, keywords: Iterable[str]) -> tuple[dict[str, int], int]:
+        """Items per keyword, and items counted in all."""
+        return _stories.counts(self._conn, keywords)
+
+    def count_keywords(self, keywords: Iterable[str]) -> None:
+        _stories.count(self._conn, keywords)
+
+    def candidates(
+        self,
+        marks: Sequence[int],
+        url_mark: int | None,
+        since: datetime,
+        until: datetime,
+        exclude: int,
+        min_shared: int,
+    ) -> list[tuple[StoryCandidate, int]]:
+        """Placed items published in [since, until] that share enough marks."""
+        return _stories.candidates(self._conn, marks, url_mark, since, until, exclude, min_shared)
+
+    def place(
+        self,
+        item_id: int,
+        story_id: int | None,
+        similarity: float | None,
+        marks: Sequence[int],
+        shingles: bytes,
+        keywords: Sequence[str],
+        now: datetime,
+    ) -> int:
+        """Put an item into a story (None: a new one) and index it; returns the story id."""
+        return _stories.place(
+            self._conn, item_id, story_id, similarity, marks, shingles, keywords, now
+        )

@@ -127,6 +127,8 @@ def _stored(row: RowMapping) -> StoredItem:
         item=item,
         first_seen_at=row["first_seen_at"],
         last_changed_at=row["last_changed_at"],
+        story_id=row["story_id"],
+        story_similarity=row["story_similarity"],
     )
 
 

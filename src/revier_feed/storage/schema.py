@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -83,6 +84,8 @@ sources = Table(
     Column("config_url", Text),
     Column("last_new_item_at", UTCDateTime),
     Column("fetch_seconds", Float),
+    # version 4
+    Column("boilerplate", LargeBinary),  #: packed shingles this source repeats
 )
 
 items = Table(
@@ -111,7 +114,38 @@ items = Table(
     Column("backlog", Boolean, nullable=False, server_default=false()),
     # version 3
     Column("districts", Text, nullable=False, server_default="[]"),  # JSON list
+    # version 4
+    Column("story_id", Integer, ForeignKey("stories.id")),
+    Column("story_pinned", Boolean, nullable=False, server_default=false()),
+    Column("story_similarity", Float),  #: to the member it joined by
+    Column("shingles", LargeBinary),  #: packed, boilerplate removed
+    Column("keywords", Text),  #: space-separated
     UniqueConstraint("source_id", "key", name="uq_items_source_key"),
+)
+Index("ix_items_story_id", items.c.story_id)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: The candidate index: an item is listed under its sampled shingles, rarest keywords, URL.
+story_marks = Table(
+    "story_marks",
+    metadata,
+    Column("mark", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+#: In how many items a keyword occurs (the weights of the keyword similarity).
+keyword_counts = Table(
+    "keyword_counts",
+    metadata,
+    Column("keyword", Text, primary_key=True),
+    Column("documents", Integer, nullable=False),
 )
 Index("ix_items_published_at", items.c.published_at)
 Index("ix_items_first_seen_at", items.c.first_seen_at)
@@ -203,6 +237,46 @@ def _v3(conn: Connection) -> None:
     _add_column(conn, "items", Column("districts", Text, nullable=False, server_default="[]"))
 
 
+def _v4(conn: Connection) -> None:
+    """Stories: items grouped across sources, the candidate index, keyword counts (#4).
+
+    Every existing item becomes a story of its own; `revier-feed stories rebuild` groups
+    them.
+    """
+    v4 = MetaData()
+    Table(
+        "stories",
+        v4,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("created_at", DateTime, nullable=False),
+    )
+    Table(
+        "story_marks",
+        v4,
+        Column("mark", Integer, primary_key=True),
+        Column("item_id", Integer, primary_key=True),
+        sqlite_with_rowid=False,
+    )
+    Table(
+        "keyword_counts",
+        v4,
+        Column("keyword", Text, primary_key=True),
+        Column("documents", Integer, nullable=False),
+    )
+    v4.create_all(conn)
+    _add_column(conn, "items", Column("story_id", Integer))
+    _add_column(
+        conn, "items", Column("story_pinned", Boolean, nullable=False, server_default=false())
+    )
+    _add_column(conn, "items", Column("story_similarity", Float))
+    _add_column(conn, "items", Column("shingles", LargeBinary))
+    _add_column(conn, "items", Column("keywords", Text))
+    _add_column(conn, "sources", Column("boilerplate", LargeBinary))
+    conn.execute(text("CREATE INDEX ix_items_story_id ON items (story_id)"))
+    conn.execute(text("INSERT INTO stories (id, created_at) SELECT id, first_seen_at FROM items"))
+    conn.execute(text("UPDATE items SET story_id = id"))
+
+
 def _add_column(conn: Connection, table: str, column: Column[Any]) -> None:
     Table(table, MetaData(), column)  # a column compiles only inside a table
     spec = CreateColumn(column).compile(dialect=conn.dialect)
@@ -214,6 +288,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1,
     2: _v2,
     3: _v3,
+    4: _v4,
 }
 VERSION = max(MIGRATIONS)
 

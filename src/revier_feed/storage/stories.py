@@ -1,0 +1,226 @@
+"""Stories: which items report the same news, and the index that finds candidates."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, func, select, update
+
+from ..models import StoredItem, Story, StoryCandidate
+from .items import _stored
+from .schema import items, keyword_counts, sources, stories, story_marks
+
+#: A mark listed under more items than this is a common phrase, not evidence.
+MAX_POSTINGS = 300
+#: The keyword_counts row holding the number of items counted.
+_TOTAL = ""
+
+
+def pending(conn: Connection, source_id: str) -> list[StoredItem]:
+    """Items of ``source_id`` not yet placed in a story."""
+    rows = conn.execute(
+        select(items)
+        .where(items.c.source_id == source_id, items.c.story_id.is_(None))
+        .order_by(items.c.id)
+    ).mappings()
+    return [_stored(row) for row in rows]
+
+
+def boilerplate(conn: Connection, source_id: str) -> bytes:
+    value = conn.execute(select(sources.c.boilerplate).where(sources.c.id == source_id)).scalar()
+    return value or b""
+
+
+def set_boilerplate(conn: Connection, source_id: str, packed: bytes) -> None:
+    conn.execute(update(sources).where(sources.c.id == source_id).values(boilerplate=packed))
+
+
+def counts(conn: Connection, keywords: Iterable[str]) -> tuple[dict[str, int], int]:
+    """In how many items each keyword occurs, and how many items were counted."""
+    wanted = list({*keywords, _TOTAL})
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            select(keyword_counts).where(keyword_counts.c.keyword.in_(wanted[start : start + 500]))
+        )
+        found.update({row.keyword: row.documents for row in rows})
+    return found, found.pop(_TOTAL, 0)
+
+
+def count(conn: Connection, keywords: Iterable[str]) -> None:
+    """Count one more item with these keywords."""
+    words = [*set(keywords), _TOTAL]
+    for start in range(0, len(words), 500):
+        chunk = words[start : start + 500]
+        existing = set(
+            conn.execute(
+                select(keyword_counts.c.keyword).where(keyword_counts.c.keyword.in_(chunk))
+            ).scalars()
+        )
+        if existing:
+            conn.execute(
+                update(keyword_counts)
+                .where(keyword_counts.c.keyword.in_(existing))
+                .values(documents=keyword_counts.c.documents + 1)
+            )
+        new = [{"keyword": w, "documents": 1} for w in chunk if w not in existing]
+        if new:
+            conn.execute(keyword_counts.insert(), new)
+
+
+def candidates(
+    conn: Connection,
+    marks: Sequence[int],
+    url_mark: int | None,
+    since: datetime,
+    until: datetime,
+    exclude: int,
+    min_shared: int,
+) -> list[tuple[StoryCandidate, int]]:
+    """Stored items sharing enough marks (or the URL mark) and published in the window,
+    each with the number of marks shared."""
+    if not marks:
+        return []
+    sizes: dict[int, int] = dict(
+        conn.execute(
+            select(story_marks.c.mark, func.count())
+            .where(story_marks.c.mark.in_(list(marks)))
+            .group_by(story_marks.c.mark)
+        ).all()
+    )
+    useful = [m for m in marks if 0 < sizes.get(m, 0) <= MAX_POSTINGS or m == url_mark]
+    if not useful:
+        return []
+    shared: Counter[int] = Counter()
+    via_url: set[int] = set()
+    for mark, item_id in conn.execute(
+        select(story_marks.c.mark, story_marks.c.item_id).where(story_marks.c.mark.in_(useful))
+    ):
+        shared[item_id] += 1
+        if mark == url_mark:
+            via_url.add(item_id)
+    wanted = [i for i, n in shared.items() if (n >= min_shared or i in via_url) and i != exclude]
+    if not wanted:
+        return []
+    rows = conn.execute(
+        select(
+            items.c.id,
+            items.c.story_id,
+            items.c.source_id,
+            items.c.shingles,
+            items.c.keywords,
+            items.c.url,
+        ).where(
+            items.c.id.in_(wanted),
+            items.c.story_id.is_not(None),
+            items.c.published_at >= since,
+            items.c.published_at <= until,
+        )
+    )
+    return [
+        (
+            StoryCandidate(
+                item_id=row.id,
+                story_id=row.story_id,
+                source_id=row.source_id,
+                shingles=row.shingles or b"",
+                keywords=tuple((row.keywords or "").split()),
+                url=row.url,
+            ),
+            shared[row.id],
+        )
+        for row in rows
+    ]
+
+
+def place(
+    conn: Connection,
+    item_id: int,
+    story_id: int | None,
+    similarity: float | None,
+    marks: Sequence[int],
+    shingles: bytes,
+    keywords: Sequence[str],
+    now: datetime,
+) -> int:
+    """Put an item into a story (a new one when ``story_id`` is None) and index it."""
+    if story_id is None:
+        key = conn.execute(stories.insert().values(created_at=now)).inserted_primary_key
+        assert key is not None
+        story_id = int(key[0])
+    conn.execute(
+        update(items)
+        .where(items.c.id == item_id)
+        .values(
+            story_id=story_id,
+            story_similarity=similarity,
+            shingles=shingles,
+            keywords=" ".join(keywords),
+        )
+    )
+    conn.execute(delete(story_marks).where(story_marks.c.item_id == item_id))
+    if marks:
+        conn.execute(story_marks.insert(), [{"mark": m, "item_id": item_id} for m in set(marks)])
+    return story_id
+
+
+def recent(conn: Connection, source_ids: Sequence[str], limit: int) -> list[Story]:
+    """The newest stories with a member from the given sources, by first publication,
+    newest first; members are the items of those sources."""
+    ids = list(source_ids)
+    first = func.min(items.c.published_at)
+    story_ids = [
+        row.story_id
+        for row in conn.execute(
+            select(items.c.story_id, first.label("first"))
+            .where(items.c.source_id.in_(ids), items.c.story_id.is_not(None))
+            .group_by(items.c.story_id)
+            .order_by(first.desc(), items.c.story_id.desc())
+            .limit(limit)
+        )
+    ]
+    return members(conn, story_ids, ids)
+
+
+def members(
+    conn: Connection, story_ids: Sequence[int], source_ids: Sequence[str] | None = None
+) -> list[Story]:
+    """The given stories with their members (optionally only those of some sources), in the
+    order of ``story_ids``."""
+    grouped: dict[int, list[StoredItem]] = {i: [] for i in story_ids}
+    for start in range(0, len(story_ids), 500):
+        query = select(items).where(items.c.story_id.in_(story_ids[start : start + 500]))
+        if source_ids is not None:
+            query = query.where(items.c.source_id.in_(list(source_ids)))
+        for row in conn.execute(query.order_by(items.c.published_at, items.c.id)).mappings():
+            stored = _stored(row)
+            assert stored.story_id is not None
+            grouped[stored.story_id].append(stored)
+    return [Story(id=i, members=tuple(m)) for i, m in grouped.items() if m]
+
+
+def split(conn: Connection, item_id: int, now: datetime) -> int:
+    """Move an item into a story of its own and pin it there; returns the new story id."""
+    key = conn.execute(stories.insert().values(created_at=now)).inserted_primary_key
+    assert key is not None
+    story_id = int(key[0])
+    conn.execute(
+        update(items)
+        .where(items.c.id == item_id)
+        .values(story_id=story_id, story_pinned=True, story_similarity=None)
+    )
+    return story_id
+
+
+def merge(conn: Connection, into_story: int, from_story: int) -> int:
+    """Move every item of ``from_story`` into ``into_story`` and pin them; returns how many."""
+    result = conn.execute(
+        update(items)
+        .where(items.c.story_id == from_story)
+        .values(story_id=into_story, story_pinned=True)
+    )
+    conn.execute(update(items).where(items.c.story_id == into_story).values(story_pinned=True))
+    conn.execute(delete(stories).where(stories.c.id == from_story))
+    return int(result.rowcount)
