@@ -29,7 +29,11 @@ def test_run_once_prints_summary(
     for source in demo_config.sources:
         assert source.id in out
     assert "6 sources: 36 new, 0 updated, 0 failed" in out
-    assert f"published {demo_config.output_dir / 'feeds' / 'all.rss.xml'}" in out
+    channels = 1 + len(demo_config.channels) + len(demo_config.tags) + len(demo_config.districts)
+    files = 3 * channels + 1  # RSS, Atom and JSON Feed per channel, and the OPML list
+    assert (
+        f"feeds in {demo_config.output_dir / 'feeds'}: {files} file(s) written, 0 unchanged" in out
+    )
 
 
 def test_sources_shows_health_problems_first(

@@ -10,7 +10,7 @@ import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -30,8 +30,9 @@ from .models import (
     SourceState,
     StoredItem,
     Story,
+    StoryFilter,
 )
-from .publish import PublishResult, publish_channel
+from .publish import PublishResult, publish
 from .storage import Storage
 from .tag import Tagger, TagMatch
 
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 
 #: The channel every item goes to.
 ALL_CHANNEL = "all"
+#: Stories read per publish; every channel chooses its entries from these.
+STORIES_SCANNED = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,31 +189,79 @@ class App:
             should_stop=self._stop.is_set,
         )
 
-    def all_channel(self) -> ChannelInfo:
-        """The channel with every item of every configured source."""
-        site = self.config.settings.site
-        return ChannelInfo(
+    def channels(self) -> list[ChannelInfo]:
+        """Every published channel: all news, the configured ones, one per tag and district."""
+        config = self.config
+        site = config.settings.site
+        base = ChannelInfo(
             id=ALL_CHANNEL,
             title=site.title,
             description=site.description,
             language=site.language,
             public_base_url=site.public_base_url,
             site_url=site.public_base_url,
-            source_names={s.id: s.name for s in self.config.sources},
-            source_urls={s.id: s.url for s in self.config.sources},
-            priorities={s.id: s.priority for s in self.config.sources},
+            limit=config.settings.output.max_items,
+            source_names={s.id: s.name for s in config.sources},
+            source_urls={s.id: s.url for s in config.sources},
+            priorities={s.id: s.priority for s in config.sources},
             labels={
-                **{d.id: d.name for d in self.config.districts},
-                **{t.id: t.label for t in self.config.tags},
+                **{d.id: d.name for d in config.districts},
+                **{t.id: t.label for t in config.tags},
             },
         )
+        channels = [base]
+        for model in config.channels:
+            rule = model.filter
+            channels.append(
+                replace(
+                    base,
+                    id=model.id,
+                    title=model.title,
+                    description=model.description or model.title,
+                    language=model.language,
+                    limit=model.limit,
+                    filter=StoryFilter(
+                        tags=frozenset(rule.tags),
+                        all_tags=frozenset(rule.all_tags),
+                        districts=frozenset(rule.districts),
+                        sources=frozenset(rule.sources),
+                        exclude_tags=frozenset(rule.exclude_tags),
+                    ),
+                )
+            )
+        if config.tag_channels:
+            for tag in config.tags:
+                channels.append(
+                    replace(
+                        base,
+                        id=f"tag-{tag.id}",
+                        title=f"{site.title} – {tag.label}",
+                        description=f"{site.description}: {tag.label}",
+                        filter=StoryFilter(tags=frozenset({tag.id})),
+                    )
+                )
+        if config.district_channels:
+            for district in config.districts:
+                channels.append(
+                    replace(
+                        base,
+                        id=f"district-{district.id}",
+                        title=f"{site.title} – {district.name}",
+                        description=f"{site.description}: {district.name}",
+                        filter=StoryFilter(districts=frozenset({district.id})),
+                    )
+                )
+        return channels
 
     def publish(self) -> PublishResult:
-        """Write the feeds; files whose content did not change are left untouched."""
-        stories = self.storage.recent_stories(
-            (s.id for s in self.config.sources), self.config.settings.output.max_items
-        )
-        return publish_channel(self.config.output_dir, self.all_channel(), stories, self.tz)
+        """Write every channel's feeds; files whose content did not change are left untouched."""
+        channels = self.channels()
+        # One read serves every channel: the newest stories, from which each channel picks
+        # its own (so a narrow channel reaches back at most this far; see docs/dev.md).
+        scan = max(STORIES_SCANNED, *(c.limit for c in channels))
+        stories = self.storage.recent_stories((s.id for s in self.config.sources), scan)
+        title = self.config.settings.site.title
+        return publish(self.config.output_dir, title, channels, stories, self.tz)
 
     def run_cycle(
         self,

@@ -433,7 +433,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             code = _run_once(app)
     out.print()
     out.print(f"Demo output in [bold]{output}[/]:")
-    out.print(f"  feeds:  {output / 'feeds'}  (all.rss.xml, all.atom.xml)")
+    out.print(
+        f"  feeds:  {output / 'feeds'}  (all news: all.rss.xml, all.atom.xml, all.json; "
+        "one set per topic, district and channel; feeds.opml lists them all)",
+        soft_wrap=True,
+    )
     out.print(f"  store:  {output / 'state' / 'revier-feed.sqlite3'}")
     out.print(f"  config: {config_dir}  (the configuration the demo generated)")
     return code
@@ -525,10 +529,14 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
     )
     out = _console()
     out.print(table)
-    for path in result.published.written:
-        out.print(f"published {path}", markup=False, soft_wrap=True)
-    for path in result.published.unchanged:
-        out.print(f"unchanged {path}", markup=False, soft_wrap=True)
+    published = result.published
+    folder = config.output_dir / "feeds"
+    out.print(
+        f"feeds in {folder}: {len(published.written)} file(s) written, "
+        f"{len(published.unchanged)} unchanged",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _print_config_error(error: ConfigError) -> None:

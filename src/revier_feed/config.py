@@ -370,6 +370,10 @@ class Filter(_Model):
     exclude_tags: list[str] = []
 
 
+#: Channel ids the built-in channels use.
+RESERVED_CHANNEL = re.compile(r"^(all|tag-.*|district-.*)$")
+
+
 class ChannelModel(_Model):
     id: Id
     title: str
@@ -378,8 +382,21 @@ class ChannelModel(_Model):
     limit: int = Field(default=50, ge=1, le=1000)
     language: str = "de"
 
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if RESERVED_CHANNEL.match(v):
+            raise ValueError(
+                f"{v!r} is taken by a built-in channel ('all', 'tag-…', 'district-…')"
+            )
+        return v
+
 
 class ChannelsFile(_Model):
+    #: Publish a channel for every tag in tags.yaml ("tag-<id>").
+    tag_channels: bool = True
+    #: Publish a channel for every district ("district-<id>").
+    district_channels: bool = True
     channels: list[ChannelModel] = []
 
 
@@ -426,7 +443,9 @@ class AppConfig:
     disabled_sources: tuple[str, ...]
     tags: tuple[TagSpec, ...]
     districts: tuple[DistrictSpec, ...]  #: the gazetteer plus districts.yaml
-    channels: tuple[ChannelModel, ...]
+    channels: tuple[ChannelModel, ...]  #: configured channels (built-in ones not included)
+    tag_channels: bool
+    district_channels: bool
     partners: tuple[PartnerModel, ...]
 
     @property
@@ -531,6 +550,8 @@ def load_config(config_dir: str | Path) -> AppConfig:
         ),
         districts=_districts(validated.get("districts.yaml")),
         channels=tuple(channels_file.channels),
+        tag_channels=channels_file.tag_channels,
+        district_channels=channels_file.district_channels,
         partners=tuple(partners_file.partners),
     )
 

@@ -330,6 +330,20 @@ class Story:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryFilter:
+    """Which stories a channel (or a partner's digest) carries; empty lists do not filter.
+
+    A story counts with the tags, districts and sources of all its members.
+    """
+
+    tags: frozenset[str] = frozenset()  #: any of these
+    all_tags: frozenset[str] = frozenset()  #: every one of these
+    districts: frozenset[str] = frozenset()  #: any of these
+    sources: frozenset[str] = frozenset()  #: a member from any of these
+    exclude_tags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelInfo:
     """Metadata of one published feed."""
 
@@ -339,6 +353,8 @@ class ChannelInfo:
     language: str
     public_base_url: str  #: absolute, ends with "/"
     site_url: str  #: the human-readable page the feed belongs to
+    filter: StoryFilter = StoryFilter()
+    limit: int = 100  #: stories in the feed
     source_names: Mapping[str, str] = field(default_factory=dict)  #: source id -> name
     source_urls: Mapping[str, str] = field(default_factory=dict)  #: source id -> its URL
     labels: Mapping[str, str] = field(default_factory=dict)  #: tag or district id -> label

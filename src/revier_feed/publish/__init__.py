@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from .._utils import write_if_changed
 from ..exceptions import PublishError
 from ..models import ChannelInfo, Story
+from .channels import opml, select
 from .feeds import feed_paths, render
 
-__all__ = ["PublishResult", "feed_paths", "publish_channel"]
+__all__ = ["OPML_PATH", "PublishResult", "feed_paths", "publish"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,23 +23,39 @@ class PublishResult:
     unchanged: tuple[Path, ...]
 
 
-def publish_channel(
-    output_dir: Path, channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo
+#: The OPML list of every channel, relative to the output folder.
+OPML_PATH = "feeds/feeds.opml"
+
+
+def publish(
+    output_dir: Path,
+    title: str,
+    channels: Sequence[ChannelInfo],
+    stories: Sequence[Story],
+    tz: ZoneInfo,
 ) -> PublishResult:
-    """Write the channel's RSS and Atom files.
+    """Write every channel's RSS, Atom and JSON Feed files and the OPML list.
+
+    Args:
+        stories: newest first; each channel takes those passing its filter.
 
     Raises:
         PublishError: a file could not be written; the previous file stays in place.
     """
-    documents = render(channel, stories, tz)
-    paths = feed_paths(channel.id)
     written: list[Path] = []
     unchanged: list[Path] = []
-    for fmt, data in documents.items():
-        path = output_dir / paths[fmt]
+
+    def write(relative: str, data: bytes) -> None:
+        path = output_dir / relative
         try:
             changed = write_if_changed(path, data)
         except OSError as e:
             raise PublishError(f"could not write {path}") from e
         (written if changed else unchanged).append(path)
+
+    paths = {channel.id: feed_paths(channel.id) for channel in channels}
+    for channel in channels:
+        for fmt, data in render(channel, select(stories, channel), tz).items():
+            write(paths[channel.id][fmt], data)
+    write(OPML_PATH, opml(title, channels, paths))
     return PublishResult(written=tuple(written), unchanged=tuple(unchanged))

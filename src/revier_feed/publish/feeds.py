@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -28,7 +29,11 @@ _TAG_DATE = "2026"
 
 def feed_paths(channel_id: str) -> dict[str, str]:
     """Output paths (relative to the output folder) of a channel's feeds, by format."""
-    return {"rss": f"feeds/{channel_id}.rss.xml", "atom": f"feeds/{channel_id}.atom.xml"}
+    return {
+        "rss": f"feeds/{channel_id}.rss.xml",
+        "atom": f"feeds/{channel_id}.atom.xml",
+        "json": f"feeds/{channel_id}.json",
+    }
 
 
 def render(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> dict[str, bytes]:
@@ -37,7 +42,47 @@ def render(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> dict
     return {
         "rss": _generator(channel, stories, tz, self_path=paths["rss"]).rss_str(pretty=True),
         "atom": _generator(channel, stories, tz, self_path=paths["atom"]).atom_str(pretty=True),
+        "json": _json_feed(channel, stories, tz, self_path=paths["json"]),
     }
+
+
+def _json_feed(
+    channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo, self_path: str
+) -> bytes:
+    """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/), as deterministic as the XML."""
+    entries = []
+    for story in stories:
+        lead = primary(story, channel.priorities)
+        item = lead.item
+        body = (item.summary_html or html.escape(item.summary_text)) + _also_reported(
+            channel, story, lead
+        )
+        entry: dict[str, object] = {
+            "id": story_id(channel.public_base_url, story.id),
+            "title": item.title,
+            "content_html": body or html.escape(item.title),
+            "date_published": item.published_at.astimezone(tz).isoformat(),
+            "date_modified": max(_updated(m) for m in story.members).astimezone(tz).isoformat(),
+            "authors": [{"name": channel.source_names.get(item.source_id, item.source_id)}],
+        }
+        if item.url:
+            entry["url"] = item.url
+        if item.summary_text:
+            entry["summary"] = item.summary_text
+        terms = sorted({t for m in story.members for t in m.item.tags | m.item.districts})
+        if terms:
+            entry["tags"] = [channel.labels.get(t, t) for t in terms]
+        entries.append(entry)
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": channel.title,
+        "home_page_url": channel.site_url,
+        "feed_url": channel.public_base_url + self_path,
+        "description": channel.description or channel.title,
+        "language": channel.language,
+        "items": entries,
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def story_id(public_base_url: str, story: int) -> str:
