@@ -91,3 +91,39 @@ def test_signal_during_a_fetch_lets_that_source_finish(
         # The source in flight was finished and stored whole, not cut off half-way.
         assert db.execute("select count(*) from items where source_id='bbsr'").fetchone() == (5,)
         assert db.execute("select status from sources where id='bbsr'").fetchone() == ("ok",)
+
+
+def test_one_collector_per_store_even_after_kill_9(tmp_path: Path, region: SampleRegion) -> None:
+    config_dir = worker_config(tmp_path, region)
+    feed = config_dir.parent / "feeds" / "all.atom.xml"
+    exe = Path(sys.executable).parent / "revier-feed"
+    worker = start_worker(config_dir)
+    try:
+        wait_for(feed.exists)
+        second = subprocess.run(
+            [str(exe), "--config", str(config_dir), "run"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert second.returncode == 1
+        assert f"already collecting for this store: pid {worker.pid} on" in second.stderr
+        assert "`revier-feed run` since" in second.stderr
+        once = subprocess.run(
+            [str(exe), "--config", str(config_dir), "run", "--once"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert once.returncode == 1 and f"pid {worker.pid}" in once.stderr
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.communicate(timeout=10)
+    # The kernel dropped the lock with the killed process: a new worker starts at once.
+    after = subprocess.run(
+        [str(exe), "--config", str(config_dir), "run", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert after.returncode == 0, after.stderr

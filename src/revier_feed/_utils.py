@@ -1,7 +1,8 @@
-"""Small helpers without business logic: atomic file writes."""
+"""Small helpers without business logic: atomic file writes, a process lock."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from pathlib import Path
@@ -35,3 +36,54 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return True
+
+
+class AlreadyLocked(Exception):
+    """Another process holds the lock; ``holder`` is what it wrote into the lock file."""
+
+    def __init__(self, path: Path, holder: str) -> None:
+        super().__init__(f"{path} is locked by {holder or 'another process'}")
+        self.path = path
+        self.holder = holder
+
+
+class ProcessLock:
+    """An exclusive lock on a file, held while the process lives.
+
+    It uses ``flock``, so the kernel releases it when the process ends in any way, kill -9
+    included: a crashed worker never leaves a stale lock behind. The holder writes a line
+    about itself into the file so a refused second process can name it.
+    """
+
+    def __init__(self, path: Path, description: str) -> None:
+        self.path = path
+        self.description = description
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise :class:`AlreadyLocked` at once (never waits)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 1000, 0).decode("utf-8", "replace").strip()
+            os.close(fd)
+            raise AlreadyLocked(self.path, holder) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, self.description.encode() + b"\n", 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> ProcessLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

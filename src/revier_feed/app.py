@@ -6,9 +6,12 @@ The CLI, the scheduler and the demo call only this API.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import random
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -17,7 +20,9 @@ from typing import TYPE_CHECKING, Self
 from zoneinfo import ZoneInfo
 
 from . import __version__, ingest, parse
+from ._utils import AlreadyLocked, ProcessLock
 from .config import AppConfig
+from .exceptions import AlreadyRunning
 from .fetch import Fetcher
 from .models import (
     ChannelInfo,
@@ -91,6 +96,28 @@ class App:
 
     def close(self) -> None:
         self.storage.close()
+
+    @contextlib.contextmanager
+    def exclusive(self, command: str) -> Iterator[None]:
+        """Hold the store's lock while collecting: one worker (or `run --once`) per store.
+
+        Raises:
+            AlreadyRunning: another process holds it; the message names that process.
+        """
+        started = self.now().astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+        description = f"pid {os.getpid()} on {socket.gethostname()}, `{command}` since {started}"
+        lock = ProcessLock(self.config.lock_path, description)
+        try:
+            lock.acquire()
+        except AlreadyLocked as e:
+            raise AlreadyRunning(
+                f"another revier-feed is already collecting for this store: {e.holder} "
+                f"(lock file {e.path}); stop it first, or use a separate configuration"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def request_stop(self) -> None:
         """Ask a running cycle to finish the sources it started and start no more."""

@@ -162,7 +162,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    with App(config) as app:
+    with App(config) as app, app.exclusive("revier-feed run" + (" --once" if args.once else "")):
         if not args.once:
             run_worker(app, config.settings.worker.tick)
             return EXIT_OK
@@ -429,7 +429,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         config_dir = prepare_demo(output, region.base_url)
         config = load_config(config_dir)
         out.print(f"Sample region: {len(config.sources)} websites at {region.base_url}")
-        with App(config) as app:
+        with App(config) as app, app.exclusive("revier-feed demo"):
             code = _run_once(app)
     out.print()
     out.print(f"Demo output in [bold]{output}[/]:")

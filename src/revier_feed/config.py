@@ -456,6 +456,13 @@ class AppConfig:
         return f"sqlite:///{self.resolve(self.settings.storage.path)}"
 
     @property
+    def lock_path(self) -> Path:
+        """The lock file that allows one collecting process per store."""
+        if self.settings.storage.url:
+            return self.output_dir / ".revier-feed.lock"
+        return self.resolve(self.settings.storage.path + ".lock")
+
+    @property
     def output_dir(self) -> Path:
         return self.resolve(self.settings.output.dir)
 

@@ -8,6 +8,7 @@ Hierarchy::
     │   ├── FetchError                  the source could not be retrieved
     │   └── ParseError                  what was retrieved could not be turned into items
     ├── Cancelled                       not started because the worker is stopping
+    ├── AlreadyRunning                  another process is collecting for the same store
     ├── StorageError                    the store failed (locked, corrupt, newer than this code)
     │   └── SchemaVersionError          the store was written by a newer revier-feed
     └── PublishError                    an output file could not be written
@@ -133,6 +134,10 @@ class ParseError(SourceError):
 
     def __init__(self, source_id: str, /, kind: str = "parse", message: str = "") -> None:
         super().__init__(source_id, kind, message)
+
+
+class AlreadyRunning(RevierError):
+    """Another revier-feed process holds the store's lock (one collector per store)."""
 
 
 class Cancelled(RevierError):
