@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -116,6 +117,18 @@ def test_one_collector_per_store_even_after_kill_9(tmp_path: Path, region: Sampl
             timeout=30,
         )
         assert once.returncode == 1 and f"pid {worker.pid}" in once.stderr
+        status = subprocess.run(
+            [str(exe), "--config", str(config_dir), "status", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        report = json.loads(status.stdout)
+        assert report["worker"]["running"] is True
+        assert f"pid {worker.pid}" in report["worker"]["holder"]
+        assert report["sources"]["by_status"] == {"ok": 6}
+        assert report["stories"]["new_24h"] == 29
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.communicate(timeout=10)
@@ -127,3 +140,11 @@ def test_one_collector_per_store_even_after_kill_9(tmp_path: Path, region: Sampl
         timeout=60,
     )
     assert after.returncode == 0, after.stderr
+    status = subprocess.run(
+        [str(exe), "--config", str(config_dir), "status"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert status.stdout.startswith("worker: not running")

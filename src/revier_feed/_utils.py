@@ -74,6 +74,22 @@ class ProcessLock:
         os.pwrite(fd, self.description.encode() + b"\n", 0)
         self._fd = fd
 
+    def holder(self) -> str | None:
+        """Who holds the lock now (what they wrote), or None if nobody does."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return os.pread(fd, 1000, 0).decode("utf-8", "replace").strip() or "another process"
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
     def release(self) -> None:
         if self._fd is not None:
             os.ftruncate(self._fd, 0)

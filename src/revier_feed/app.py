@@ -119,6 +119,10 @@ class App:
         finally:
             lock.release()
 
+    def worker_holder(self) -> str | None:
+        """The process collecting for this store right now, if any (from its lock)."""
+        return ProcessLock(self.config.lock_path, "").holder()
+
     def request_stop(self) -> None:
         """Ask a running cycle to finish the sources it started and start no more."""
         self._stop.set()

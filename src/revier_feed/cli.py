@@ -79,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--once", action="store_true", help="fetch every source once, publish, exit")
     run.set_defaults(command=cmd_run)
 
+    status = commands.add_parser("status", help="worker, sources and stories at a glance")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(command=cmd_status)
+
     sources = commands.add_parser("sources", help="source health; discover and test sources")
     sources.set_defaults(command=cmd_sources)
     source_commands = sources.add_subparsers(metavar="SUBCOMMAND")
@@ -167,6 +171,58 @@ def cmd_run(args: argparse.Namespace) -> int:
             run_worker(app, config.settings.worker.tick)
             return EXIT_OK
         return _run_once(app)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    with App(config) as app:
+        holder = app.worker_holder()
+        overview = app.source_overview()
+        now = app.now()
+        ids = [s.id for s in config.sources]
+        last_day = app.storage.count_new_stories(ids, now - timedelta(days=1))
+        last_week = app.storage.count_new_stories(ids, now - timedelta(days=7))
+    by_status: dict[str, int] = {}
+    for _, state in overview:
+        status = state.status.value if state else "new"
+        by_status[status] = by_status.get(status, 0) + 1
+    problems = [
+        {
+            "source": spec.id,
+            "status": state.status.value,
+            "error_kind": state.last_error_kind,
+            "error": state.last_error,
+            "failures": state.error_count,
+        }
+        for spec, state in overview
+        if state is not None and state.status.value not in ("ok", "new")
+    ]
+    report = {
+        "worker": {"running": holder is not None, "holder": holder},
+        "sources": {"total": len(overview), "by_status": by_status, "problems": problems},
+        "stories": {"new_24h": last_day, "new_7d": last_week},
+    }
+    out = _console()
+    if args.json:
+        out.print_json(json.dumps(report, ensure_ascii=False))
+        return EXIT_OK
+    out.print(f"worker: {'running, ' + holder if holder else 'not running'}", markup=False)
+    counts = ", ".join(
+        f"{n} {s}" for s, n in sorted(by_status.items(), key=lambda p: _SEVERITY[p[0]])
+    )
+    out.print(f"sources: {len(overview)} ({counts})", markup=False)
+    for problem in problems:
+        out.print(
+            f"  {problem['source']}: {problem['status']} [{problem['error_kind']}] "
+            f"{problem['error']}",
+            markup=False,
+            soft_wrap=True,
+        )
+    out.print(
+        f"stories: {last_day} new in the last 24 hours, {last_week} in the last 7 days",
+        markup=False,
+    )
+    return EXIT_OK
 
 
 #: Order of the sources table: what needs an admin's attention first.

@@ -152,6 +152,11 @@ class Storage:
         with wrap_exceptions("merge stories"), self._writer() as conn, conn.begin():
             return _stories.merge(conn, into_story, from_story)
 
+    def count_new_stories(self, source_ids: Iterable[str], since: datetime) -> int:
+        """Stories first seen after ``since`` (backlog included)."""
+        with wrap_exceptions("count stories"), self._engine.connect() as conn:
+            return _stories.count_since(conn, list(source_ids), since)
+
     def count_items(self) -> int:
         with wrap_exceptions("count items"), self._engine.connect() as conn:
             return _items.count(conn)

@@ -224,3 +224,16 @@ def merge(conn: Connection, into_story: int, from_story: int) -> int:
     conn.execute(update(items).where(items.c.story_id == into_story).values(story_pinned=True))
     conn.execute(delete(stories).where(stories.c.id == from_story))
     return int(result.rowcount)
+
+
+def count_since(conn: Connection, source_ids: Sequence[str], since: datetime) -> int:
+    """Stories whose first item was first seen after ``since``, among the given sources."""
+    first_seen = func.min(items.c.first_seen_at)
+    subquery = (
+        select(items.c.story_id)
+        .where(items.c.source_id.in_(list(source_ids)), items.c.story_id.is_not(None))
+        .group_by(items.c.story_id)
+        .having(first_seen >= since)
+        .subquery()
+    )
+    return int(conn.execute(select(func.count()).select_from(subquery)).scalar_one())
