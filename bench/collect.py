@@ -407,9 +407,15 @@ def run_child(cmd: list[str], cwd: Path, env: dict[str, str] | None = None,
                                 stdin=subprocess.DEVNULL)
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
-        _, status, usage = os.wait4(proc.pid, 0)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # Ctrl-C / SIGTERM of the bench: leave no child behind
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            killer.cancel()
         wall = time.perf_counter() - start
-        killer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         _log(f"  exit {proc.returncode}: {' '.join(cmd[:4])} …; stderr tail:\n"
@@ -573,8 +579,9 @@ def machine_line(args: argparse.Namespace, venv: Path, corpus: Corpus) -> list[s
         commit = _output([*GIT, "rev-parse", "--short", args.commit]) + ", exported"
     else:
         commit = _output([*GIT, "rev-parse", "--short", "HEAD"])
-        if _output([*GIT, "status", "--porcelain", "--", "src"]):
-            commit += " + uncommitted changes in src/"
+        if diff := _output([*GIT, "diff", "HEAD", "--", "src"]):
+            digest = hashlib.sha1(diff.encode()).hexdigest()[:8]
+            commit += f" + uncommitted changes in src/, diff {digest}"
     versions = {
         "revier-feed": _output([str(venv / "bin" / "revier-feed"), "--version"])
         + f" (git {commit})",
@@ -723,6 +730,8 @@ def main() -> None:
                    help="where generated corpora are cached")
     p.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
+    # SIGTERM unwinds like Ctrl-C: the server and a running child are stopped, temp dirs removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     hosts = [f"127.0.0.{2 + i}" for i in range(args.hosts)]
     if args.serve:
         serve(args.serve, hosts, args.latency / 1000)
@@ -756,10 +765,14 @@ def main() -> None:
             if subprocess.run([str(venv / "bin" / "revier-feed"), "--config",
                                str(check / "config"), "check"], capture_output=True).returncode:
                 raise SystemExit("revier-feed check rejected the generated configuration")
+            header = machine_line(args, venv, corpus)
             results = measure(tools, server, urls, args.runs, scratch)
+            if machine_line(args, venv, corpus) != header:
+                header.append("**Warning: revier-feed's source changed during the measurement; "
+                              "use --commit for numbers that belong to one state.**")
             if args.profile:
                 profile(tools[0], urls, scratch)
-        print(report(results, machine_line(args, venv, corpus)))
+        print(report(results, header))
     finally:
         server.close()
 

@@ -225,3 +225,18 @@ def test_old_and_odd_feed_formats(name: str) -> None:
     (item,) = parsed.items
     assert item.title == "Mühlenfest in Grimma"
     assert item.link == "http://k.example/1"
+
+
+def test_relative_links_in_feeds_become_absolute() -> None:
+    from revier_feed.normalize import normalize
+
+    body = (
+        b'<rss version="2.0"><channel><title>K</title><item><title>A</title>'
+        b'<link>/presse/a.html</link><description>&lt;a href="b.html"&gt;mehr&lt;/a&gt;'
+        b"</description></item></channel></rss>"
+    )
+    parsed = parse(spec(), document(body, url="https://k.example/presse/rss.xml"), NOW, BERLIN)
+    (raw,) = parsed.items
+    assert raw.link == "https://k.example/presse/a.html"
+    item = normalize(raw, spec(), NOW)
+    assert 'href="https://k.example/presse/b.html"' in item.summary_html

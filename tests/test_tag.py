@@ -12,7 +12,7 @@ import pytest
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.models import DistrictSpec, Item, SourceKind, SourceSpec, TagSpec
-from revier_feed.tag import Tagger, compile_term, fold
+from revier_feed.tag import Tagger, Words, compile_term
 
 from .conftest import write_config
 
@@ -47,8 +47,7 @@ def item(title: str, teaser: str = "", content: str = "") -> Item:
 
 
 def matches(term: str, text: str) -> bool:
-    compiled = compile_term(term)
-    return compiled.search(text, fold(text)) is not None
+    return compile_term(term).find(Words(text)) is not None
 
 
 @pytest.mark.parametrize(
