@@ -18,11 +18,11 @@ from revier_feed.models import Item
 from revier_feed.stories import (
     canonical_url,
     features,
-    idf,
     learn_boilerplate,
     same_story,
     shingles_of,
     similarity,
+    weights,
 )
 
 MakeApp = Callable[[AppConfig], App]
@@ -142,11 +142,11 @@ def test_copied_excerpt_is_the_same_story_and_boilerplate_is_ignored() -> None:
     batch = [other, also_other, more]
     boilerplate = learn_boilerplate([shingles_of(i) for i in batch], frozenset())
     f = {i.title: features(i, shingles_of(i), boilerplate) for i in [original, excerpt, *batch]}
-    weights = idf({}, 0)
-    sim = similarity(f["Studien gestartet"], f["Landkreis beteiligt"], weights)
+    weight = weights({}, 0)
+    sim = similarity(f["Studien gestartet"], f["Landkreis beteiligt"], weight)
     assert sim.copied >= 0.7 and same_story(f["Studien gestartet"], f["Landkreis beteiligt"], sim)
     # The shared press-contact footer does not make the district's items one story.
-    sim = similarity(f["Neue Radwege im Landkreis"], f["Breitband in Colditz"], weights)
+    sim = similarity(f["Neue Radwege im Landkreis"], f["Breitband in Colditz"], weight)
     assert sim.copied == 0 and not same_story(
         f["Neue Radwege im Landkreis"], f["Breitband in Colditz"], sim
     )
@@ -172,4 +172,4 @@ def test_same_url_on_two_sites_is_the_same_story() -> None:
         a, title="B", summary_text="Nichts gemeinsam", url="http://agentur.example/news/1"
     )
     fa, fb = (features(i, shingles_of(i), frozenset()) for i in (a, b))
-    assert same_story(fa, fb, similarity(fa, fb, {}))
+    assert same_story(fa, fb, similarity(fa, fb, weights({}, 0)))

@@ -24,7 +24,7 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -419,9 +419,14 @@ def place_in_stories(specs: Sequence[SourceSpec], ctx: IngestContext) -> None:
                 index.set_boilerplate(spec.id, stories.pack(boilerplate))
             pending.extend((s, sh, boilerplate) for s, sh in zip(items, shingle_sets, strict=True))
         pending.sort(key=lambda p: (p[0].item.published_at, p[0].id))
+        # Keyword counts are read once, kept up to date in memory, written back once.
+        counts, total = index.keyword_counts()
+        changed: dict[str, int] = {}
         for stored, shingles, boilerplate in pending:
             try:
-                _place_one(stored, shingles, boilerplate, index, ctx, now)
+                keywords = _place_one(
+                    stored, shingles, boilerplate, index, ctx, now, counts, total
+                )
             except RevierError:
                 raise
             except Exception:
@@ -432,6 +437,11 @@ def place_in_stories(specs: Sequence[SourceSpec], ctx: IngestContext) -> None:
                     stored.id,
                 )
                 index.place(stored.id, None, None, [], b"", [], now)
+                continue
+            total += 1
+            for keyword in keywords:
+                changed[keyword] = counts[keyword] = counts.get(keyword, 0) + 1
+        index.save_keyword_counts(changed, total)
 
 
 def _place_one(
@@ -441,13 +451,18 @@ def _place_one(
     index: StoryIndex,
     ctx: IngestContext,
     now: datetime,
-) -> None:
-    """Place one item: into the story of its best match, or into a new story."""
+    counts: Mapping[str, int],
+    total: int,
+) -> frozenset[str]:
+    """Place one item: into the story of its best match, or into a new story.
+
+    Returns:
+        The item's keywords, to be counted.
+    """
     features = stories.features(stored.item, shingles, boilerplate)
-    marks = features.marks
     published = stored.item.published_at
     found = index.candidates(
-        marks,
+        features.query_marks(counts, total),
         stories.url_mark(features.url_key) if features.url_key else None,
         published - ctx.story_window,
         published + ctx.story_window,
@@ -455,19 +470,17 @@ def _place_one(
         min_shared=stories.MIN_SHARED_MARKS,
     )
     candidates = [stories.from_stored(c) for c, _ in found]
-    keywords = set(features.keywords).union(*(c.features.keywords for c in candidates))
-    counts, total = index.keyword_counts(keywords)
-    match = stories.best_match(features, candidates, stories.idf(counts, total))
+    match = stories.best_match(features, candidates, stories.weights(counts, total))
     index.place(
         stored.id,
         match.story_id if match else None,
         match.similarity if match else None,
-        marks,
+        features.marks,
         stories.pack(features.shingles),
         sorted(features.keywords),
         now,
     )
-    index.count_keywords(features.keywords)
+    return features.keywords
 
 
 def _success_state(

@@ -31,7 +31,7 @@ import re
 import struct
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -43,6 +43,10 @@ SHINGLE = 3
 SAMPLE_MOD = 4
 #: Candidates must share at least this many marks.
 MIN_SHARED_MARKS = 2
+#: A lead keyword is used to find candidates only if at most this share of the stored items
+#: (but at least RARE_MIN of them) have it.
+RARE_SHARE = 0.01
+RARE_MIN = 5
 #: Share of the shorter text's shingles found in the other text for "same story".
 CONTAINMENT = 0.5
 #: Texts with fewer shingles than this are too short for containment alone.
@@ -92,6 +96,16 @@ class StoryFeatures:
         """The index entries of the item: sampled shingles, lead keywords, its URL."""
         marks = {h for h in self.shingles if h % SAMPLE_MOD == 0}
         marks.update(_keyword_mark(k) for k in self.lead)
+        if self.url_key:
+            marks.add(_url_mark(self.url_key))
+        return sorted(marks)
+
+    def query_marks(self, counts: Mapping[str, int], total: int) -> list[int]:
+        """The marks to look candidates up by: like :attr:`marks`, but only the lead keywords
+        that are rare in the store, since a common word is no evidence of a shared story."""
+        limit = max(RARE_MIN, int(total * RARE_SHARE))
+        marks = {h for h in self.shingles if h % SAMPLE_MOD == 0}
+        marks.update(_keyword_mark(k) for k in self.lead if counts.get(k, 0) <= limit)
         if self.url_key:
             marks.add(_url_mark(self.url_key))
         return sorted(marks)
@@ -187,22 +201,21 @@ class Similarity:
         return 1.0 if self.same_url else max(self.copied, self.keywords)
 
 
-def similarity(a: StoryFeatures, b: StoryFeatures, idf: Mapping[str, float]) -> Similarity:
+def similarity(a: StoryFeatures, b: StoryFeatures, weight: Callable[[str], float]) -> Similarity:
     """How much of the shorter item is in the longer one, by copied text and by keywords.
 
     Args:
-        idf: keyword weights (missing keywords weigh as the rarest).
+        weight: a keyword's weight (see :func:`weights`).
     """
     same_url = a.url_key is not None and a.url_key == b.url_key
     shorter = min(len(a.shingles), len(b.shingles))
     copied = len(a.shingles & b.shingles) / shorter if shorter else 0.0
-    top = max(idf.values(), default=1.0)
 
-    def weight(words: Iterable[str]) -> float:
-        return sum(idf.get(w, top) for w in words)
+    def total(words: Iterable[str]) -> float:
+        return sum(map(weight, words))
 
-    smaller = min(weight(a.keywords), weight(b.keywords))
-    keywords = weight(a.keywords & b.keywords) / smaller if smaller else 0.0
+    smaller = min(total(a.keywords), total(b.keywords))
+    keywords = total(a.keywords & b.keywords) / smaller if smaller else 0.0
     return Similarity(copied=copied, keywords=keywords, same_url=same_url)
 
 
@@ -219,7 +232,7 @@ def same_story(a: StoryFeatures, b: StoryFeatures, sim: Similarity) -> bool:
 
 
 def best_match(
-    item: StoryFeatures, candidates: Iterable[Candidate], idf: Mapping[str, float]
+    item: StoryFeatures, candidates: Iterable[Candidate], weight: Callable[[str], float]
 ) -> StoryMatch | None:
     """The story ``item`` belongs to, or None for a new story.
 
@@ -228,7 +241,7 @@ def best_match(
     """
     best: StoryMatch | None = None
     for candidate in candidates:
-        sim = similarity(item, candidate.features, idf)
+        sim = similarity(item, candidate.features, weight)
         if not same_story(item, candidate.features, sim):
             continue
         if best is None or sim.score > best.similarity:
@@ -236,9 +249,14 @@ def best_match(
     return best
 
 
-def idf(df: Mapping[str, int], total: int) -> dict[str, float]:
-    """Smoothed inverse document frequencies from document counts."""
-    return {k: math.log((total + 1) / (n + 1)) + 1.0 for k, n in df.items()}
+def weights(counts: Mapping[str, int], total: int) -> Callable[[str], float]:
+    """Keyword weights: smoothed inverse document frequency from the store's counts
+    (a keyword never seen weighs most)."""
+
+    def weight(keyword: str) -> float:
+        return math.log((total + 1) / (counts.get(keyword, 0) + 1)) + 1.0
+
+    return weight
 
 
 def canonical_url(url: str) -> str:

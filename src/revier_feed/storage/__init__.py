@@ -7,7 +7,7 @@ or a signal never leaves half of a source's items written.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -174,12 +174,12 @@ class StoryIndex:
     def set_boilerplate(self, source_id: str, packed: bytes) -> None:
         _stories.set_boilerplate(self._conn, source_id, packed)
 
-    def keyword_counts(self, keywords: Iterable[str]) -> tuple[dict[str, int], int]:
-        """Items per keyword, and items counted in all."""
-        return _stories.counts(self._conn, keywords)
+    def keyword_counts(self) -> tuple[dict[str, int], int]:
+        """Items per keyword, and items counted in all (kept in memory while placing)."""
+        return _stories.counts(self._conn)
 
-    def count_keywords(self, keywords: Iterable[str]) -> None:
-        _stories.count(self._conn, keywords)
+    def save_keyword_counts(self, changed: Mapping[str, int], total: int) -> None:
+        _stories.save_counts(self._conn, changed, total)
 
     def candidates(
         self,

@@ -139,6 +139,7 @@ story_marks = Table(
     Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
     sqlite_with_rowid=False,
 )
+Index("ix_story_marks_item_id", story_marks.c.item_id)
 
 #: In how many items a keyword occurs (the weights of the keyword similarity).
 keyword_counts = Table(
@@ -264,6 +265,8 @@ def _v4(conn: Connection) -> None:
         Column("documents", Integer, nullable=False),
     )
     v4.create_all(conn)
+    # Re-placing an item deletes its marks by item id.
+    conn.execute(text("CREATE INDEX ix_story_marks_item_id ON story_marks (item_id)"))
     _add_column(conn, "items", Column("story_id", Integer))
     _add_column(
         conn, "items", Column("story_pinned", Boolean, nullable=False, server_default=false())

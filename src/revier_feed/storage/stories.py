@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from ..models import StoredItem, Story, StoryCandidate
 from .items import _stored
 from .schema import items, keyword_counts, sources, stories, story_marks
 
 #: A mark listed under more items than this is a common phrase, not evidence.
-MAX_POSTINGS = 300
+MAX_POSTINGS = 50
+#: At most this many candidates (those sharing the most marks) are compared with an item.
+MAX_CANDIDATES = 40
 #: The keyword_counts row holding the number of items counted.
 _TOTAL = ""
 
@@ -37,37 +39,36 @@ def set_boilerplate(conn: Connection, source_id: str, packed: bytes) -> None:
     conn.execute(update(sources).where(sources.c.id == source_id).values(boilerplate=packed))
 
 
-def counts(conn: Connection, keywords: Iterable[str]) -> tuple[dict[str, int], int]:
+def counts(conn: Connection) -> tuple[dict[str, int], int]:
     """In how many items each keyword occurs, and how many items were counted."""
-    wanted = list({*keywords, _TOTAL})
-    found: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
-        rows = conn.execute(
-            select(keyword_counts).where(keyword_counts.c.keyword.in_(wanted[start : start + 500]))
-        )
-        found.update({row.keyword: row.documents for row in rows})
+    found = {row.keyword: row.documents for row in conn.execute(select(keyword_counts))}
     return found, found.pop(_TOTAL, 0)
 
 
-def count(conn: Connection, keywords: Iterable[str]) -> None:
-    """Count one more item with these keywords."""
-    words = [*set(keywords), _TOTAL]
+def save_counts(conn: Connection, changed: Mapping[str, int], total: int) -> None:
+    """Store new counts for the keywords that changed (and the total)."""
+    values = {**changed, _TOTAL: total}
+    words = list(values)
+    existing: set[str] = set()
     for start in range(0, len(words), 500):
-        chunk = words[start : start + 500]
-        existing = set(
+        existing.update(
             conn.execute(
-                select(keyword_counts.c.keyword).where(keyword_counts.c.keyword.in_(chunk))
+                select(keyword_counts.c.keyword).where(
+                    keyword_counts.c.keyword.in_(words[start : start + 500])
+                )
             ).scalars()
         )
-        if existing:
-            conn.execute(
-                update(keyword_counts)
-                .where(keyword_counts.c.keyword.in_(existing))
-                .values(documents=keyword_counts.c.documents + 1)
-            )
-        new = [{"keyword": w, "documents": 1} for w in chunk if w not in existing]
-        if new:
-            conn.execute(keyword_counts.insert(), new)
+    updates = [{"k": w, "n": n} for w, n in values.items() if w in existing]
+    if updates:
+        conn.execute(
+            update(keyword_counts)
+            .where(keyword_counts.c.keyword == bindparam("k"))
+            .values(documents=bindparam("n")),
+            updates,
+        )
+    inserts = [{"keyword": w, "documents": n} for w, n in values.items() if w not in existing]
+    if inserts:
+        conn.execute(keyword_counts.insert(), inserts)
 
 
 def candidates(
@@ -101,7 +102,8 @@ def candidates(
         shared[item_id] += 1
         if mark == url_mark:
             via_url.add(item_id)
-    wanted = [i for i, n in shared.items() if (n >= min_shared or i in via_url) and i != exclude]
+    eligible = [i for i, n in shared.items() if (n >= min_shared or i in via_url) and i != exclude]
+    wanted = sorted(eligible, key=lambda i: (i not in via_url, -shared[i], i))[:MAX_CANDIDATES]
     if not wanted:
         return []
     rows = conn.execute(
