@@ -124,29 +124,39 @@ def _sentence(rng: random.Random) -> str:
         words = [rng.choice(ACTORS), verb, rng.choice(OBJECTS), rng.choice(COMPLEMENTS), particle]
         return " ".join(w for w in words if w) + "."
     if kind == 1:
-        return (f"„Das ist ein wichtiger Schritt für {rng.choice(PLACES)} und die ganze Region“, "
-                f"sagt {rng.choice(NAMES)} von der Wirtschaftsförderung.")
+        return (
+            f"„Das ist ein wichtiger Schritt für {rng.choice(PLACES)} und die ganze Region“, "
+            f"sagt {rng.choice(NAMES)} von der Wirtschaftsförderung."
+        )
     if kind == 2:
-        return (f"Insgesamt fließen {rng.randint(2, 180)},{rng.randint(0, 9)} Millionen Euro "
-                f"nach {rng.choice(PLACES)}, {rng.randint(5, 60)} Prozent davon "
-                "aus Bundesmitteln.")
+        return (
+            f"Insgesamt fließen {rng.randint(2, 180)},{rng.randint(0, 9)} Millionen Euro "
+            f"nach {rng.choice(PLACES)}, {rng.randint(5, 60)} Prozent davon "
+            "aus Bundesmitteln."
+        )
     if kind == 3:
-        return (f"Eine Studie zeigt, dass in {rng.choice(PLACES)} rund {rng.randint(100, 4000)} "
-                f"Arbeitsplätze {rng.choice(COMPLEMENTS)} entstehen könnten.")
+        return (
+            f"Eine Studie zeigt, dass in {rng.choice(PLACES)} rund {rng.randint(100, 4000)} "
+            f"Arbeitsplätze {rng.choice(COMPLEMENTS)} entstehen könnten."
+        )
     if kind == 4:
         when = rng.choice(["im Frühjahr", "im Herbst", "Anfang 2026", "noch in diesem Jahr"])
         return f"Die Arbeiten in {rng.choice(PLACES)} sollen {when} beginnen."
-    return (f"Unternehmen und Kommunen können sich bis zum {rng.randint(1, 28)}. "
-            f"{rng.choice(['März', 'Mai', 'Juli', 'September', 'November'])} über das "
-            f"Förderportal bewerben; die Jury tagt in {rng.choice(PLACES)}.")
+    return (
+        f"Unternehmen und Kommunen können sich bis zum {rng.randint(1, 28)}. "
+        f"{rng.choice(['März', 'Mai', 'Juli', 'September', 'November'])} über das "
+        f"Förderportal bewerben; die Jury tagt in {rng.choice(PLACES)}."
+    )
 
 
 def _teaser(rng: random.Random, site: str) -> str:
     """1-3 KB of HTML: paragraphs, a link (sometimes with tracking), an image."""
     target = rng.randint(1000, 3000)
     topic = rng.choice(TOPICS)
-    img = (f'<p><img src="https://{site}/bilder/2025/foto-{rng.randrange(10**5)}.jpg" '
-           f'alt="{html.escape(rng.choice(PLACES))}" width="640" height="360"></p>')
+    img = (
+        f'<p><img src="https://{site}/bilder/2025/foto-{rng.randrange(10**5)}.jpg" '
+        f'alt="{html.escape(rng.choice(PLACES))}" width="640" height="360"></p>'
+    )
     tracking = "?utm_source=rss&amp;utm_medium=feed" if rng.random() < 0.3 else ""
     link = f'<a href="https://{site}/themen/{topic.lower()}{tracking}">mehr zum Thema {topic}</a>'
     lead, more = html.escape(_sentence(rng)), html.escape(_sentence(rng))
@@ -168,8 +178,10 @@ def _feed_xml(index: int, items: int, atom: bool, rng: random.Random) -> str:
     entries = []
     for n in range(items):
         if rng.random() < 0.5:
-            headline = (f"{rng.choice(PLACES)}: {rng.choice(TOPICS)} im {district} "
-                        f"{rng.choice(HEADLINE_ENDS)}")
+            headline = (
+                f"{rng.choice(PLACES)}: {rng.choice(TOPICS)} im {district} "
+                f"{rng.choice(HEADLINE_ENDS)}"
+            )
         else:
             verb, particle = rng.choice(VERBS)
             headline = f"{rng.choice(TOPICS)}: {rng.choice(ACTORS)} {verb} {rng.choice(OBJECTS)}"
@@ -182,25 +194,33 @@ def _feed_xml(index: int, items: int, atom: bool, rng: random.Random) -> str:
                 f"<entry><id>urn:uuid:{uid}</id><title>{html.escape(headline)}</title>"
                 f'<link rel="alternate" href="{link}"/><published>{when.isoformat()}</published>'
                 f"<updated>{when.isoformat()}</updated><author><name>{rng.choice(NAMES)}</name>"
-                f'</author><summary type="html">{body}</summary></entry>')
+                f'</author><summary type="html">{body}</summary></entry>'
+            )
         else:
             entries.append(
                 f"<item><title>{html.escape(headline)}</title><link>{link}</link>"
                 f'<guid isPermaLink="false">revier-{index:04d}-{n:03d}</guid>'
                 f"<pubDate>{email.utils.format_datetime(when.astimezone(CEST))}</pubDate>"
-                f"<category>{rng.choice(TOPICS)}</category><description>{body}</description></item>")
+                f"<category>{rng.choice(TOPICS)}</category><description>{body}</description></item>"
+            )
         when -= timedelta(hours=rng.randint(1, 30), minutes=rng.randint(0, 59))
     newest = BASE_DATE.isoformat()
     if atom:
-        return ('<?xml version="1.0" encoding="utf-8"?>\n'
-                '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="de">'
-                f"<id>https://{site}/presse</id><title>{html.escape(title)}</title>"
-                f'<updated>{newest}</updated><link rel="alternate" href="https://{site}/presse"/>\n'
-                + "\n".join(entries) + "\n</feed>\n")
-    return ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
-            f"<title>{html.escape(title)}</title><link>https://{site}/presse</link>"
-            f"<description>Nachrichten aus dem {district}</description><language>de</language>\n"
-            + "\n".join(entries) + "\n</channel></rss>\n")
+        return (
+            '<?xml version="1.0" encoding="utf-8"?>\n'
+            '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="de">'
+            f"<id>https://{site}/presse</id><title>{html.escape(title)}</title>"
+            f'<updated>{newest}</updated><link rel="alternate" href="https://{site}/presse"/>\n'
+            + "\n".join(entries)
+            + "\n</feed>\n"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+        f"<title>{html.escape(title)}</title><link>https://{site}/presse</link>"
+        f"<description>Nachrichten aus dem {district}</description><language>de</language>\n"
+        + "\n".join(entries)
+        + "\n</channel></rss>\n"
+    )
 
 
 def build_corpus(root: Path, feeds: int, items: int, seed: int) -> Corpus:
@@ -223,6 +243,7 @@ def build_corpus(root: Path, feeds: int, items: int, seed: int) -> Corpus:
 
 
 # --- server (runs in its own process: `collect.py --serve DIR`) -------------------------
+
 
 def serve(corpus_dir: Path, hosts: list[str], latency: float) -> None:
     """Serve ``corpus_dir`` on every host; print ``READY <port>``, run until killed."""
@@ -272,8 +293,12 @@ def serve(corpus_dir: Path, hosts: list[str], latency: float) -> None:
                 conn = headers.get("connection", "").lower()
                 if conn == "close" or (version == "HTTP/1.0" and conn != "keep-alive"):
                     break
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError,
-                ValueError):
+        except (
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ConnectionError,
+            ValueError,
+        ):
             pass
         finally:
             writer.close()
@@ -327,8 +352,19 @@ class Server:
     def __init__(self, corpus: Corpus, hosts: list[str], latency: float) -> None:
         self.hosts = hosts
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(corpus.dir), "--hosts", str(len(hosts)),
-             "--latency", str(latency * 1000)], stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                __file__,
+                "--serve",
+                str(corpus.dir),
+                "--hosts",
+                str(len(hosts)),
+                "--latency",
+                str(latency * 1000),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         if not line.startswith("READY "):
             raise SystemExit("the corpus server did not start")
@@ -357,22 +393,31 @@ def check_server(server: Server, feeds: int, requests: int = 2000) -> None:
         start = time.perf_counter()
 
         async def worker(n: int) -> None:
-            reader, writer = await asyncio.open_connection(server.hosts[n % len(server.hosts)],
-                                                           server.port)
+            reader, writer = await asyncio.open_connection(
+                server.hosts[n % len(server.hosts)], server.port
+            )
             while queue:
                 extra = f"If-Modified-Since: {since}\r\n" if conditional else ""
                 writer.write(f"GET {queue.pop()} HTTP/1.1\r\nHost: x\r\n{extra}\r\n".encode())
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
                 await reader.readexactly(length)
             writer.close()
 
         await asyncio.gather(*(worker(n) for n in range(conc)))
         wall = time.perf_counter() - start
         cpu = server.stats()["cpu"] - before["cpu"]
-        print(f"{conc:4d} connections, {'304s ' if conditional else 'full '}: {requests} requests "
-              f"in {wall:.2f} s = {requests / wall:,.0f} req/s; server CPU {cpu:.2f} s")
+        print(
+            f"{conc:4d} connections, {'304s ' if conditional else 'full '}: {requests} requests "
+            f"in {wall:.2f} s = {requests / wall:,.0f} req/s; server CPU {cpu:.2f} s"
+        )
 
     for conc in (16, 64, 256):
         for conditional in (False, True):
@@ -380,6 +425,7 @@ def check_server(server: Server, feeds: int, requests: int = 2000) -> None:
 
 
 # --- running the tools ------------------------------------------------------------------
+
 
 @dataclass
 class Run:
@@ -393,8 +439,9 @@ class Run:
     http: dict[str, float] = field(default_factory=dict)
 
 
-def run_child(cmd: list[str], cwd: Path, env: dict[str, str] | None = None,
-              timeout: float = 1800) -> tuple[float, float, float, int, str]:
+def run_child(
+    cmd: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 1800
+) -> tuple[float, float, float, int, str]:
     """Run ``cmd``; return wall s, user+sys CPU s, max RSS MB, exit code and its stdout.
 
     ``os.wait4`` gives the rusage of exactly this child (and its reaped children), so the
@@ -403,8 +450,9 @@ def run_child(cmd: list[str], cwd: Path, env: dict[str, str] | None = None,
     out, err = cwd / "stdout.txt", cwd / "stderr.txt"
     with out.open("w") as fo, err.open("w") as fe:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=fo, stderr=fe,
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL
+        )
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
         try:
@@ -418,10 +466,17 @@ def run_child(cmd: list[str], cwd: Path, env: dict[str, str] | None = None,
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        _log(f"  exit {proc.returncode}: {' '.join(cmd[:4])} …; stderr tail:\n"
-             + "\n".join(err.read_text(errors="replace").splitlines()[-8:]))
-    return (wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode,
-            out.read_text(errors="replace"))
+        _log(
+            f"  exit {proc.returncode}: {' '.join(cmd[:4])} …; stderr tail:\n"
+            + "\n".join(err.read_text(errors="replace").splitlines()[-8:])
+        )
+    return (
+        wall,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss / 1024,
+        proc.returncode,
+        out.read_text(errors="replace"),
+    )
 
 
 def _count(db: Path, table: str) -> int:
@@ -453,14 +508,21 @@ def revier_feed_tool(venv: Path, concurrency: int, per_host: int) -> Tool:
             f"storage:\n  path: {work / 'store.sqlite3'}\n"
             f"output:\n  dir: {work / 'output'}\n"
             f"fetch:\n  max_concurrency: {concurrency}\n  max_per_host: {per_host}\n",
-            encoding="utf-8")
-        sources = "".join(f"  - id: feed-{i:04d}\n    name: Quelle {i:04d}\n    url: {url}\n"
-                          for i, url in enumerate(urls))
+            encoding="utf-8",
+        )
+        sources = "".join(
+            f"  - id: feed-{i:04d}\n    name: Quelle {i:04d}\n    url: {url}\n"
+            for i, url in enumerate(urls)
+        )
         (cfg / "sources.yaml").write_text("sources:\n" + sources, encoding="utf-8")
 
-    return Tool("revier-feed", ["cold", "warm"], prepare,
-                lambda w: [exe, "--config", str(w / "config"), "-q", "run", "--once"],
-                lambda w, _out: _count(w / "store.sqlite3", "items"))
+    return Tool(
+        "revier-feed",
+        ["cold", "warm"],
+        prepare,
+        lambda w: [exe, "--config", str(w / "config"), "-q", "run", "--once"],
+        lambda w, _out: _count(w / "store.sqlite3", "items"),
+    )
 
 
 def newsboat_tool() -> Tool:
@@ -470,24 +532,43 @@ def newsboat_tool() -> Tool:
 
     # newsboat 2.21 saves no ETag/Last-Modified on the first poll into a new cache, so its
     # second poll downloads everything again; the third is the first to get 304s.
-    return Tool("newsboat", ["cold", "warm", "warm (3rd run)"], prepare,
-                lambda w: ["newsboat", "-x", "reload", "-u", str(w / "urls"),
-                           "-c", str(w / "cache.db"), "-C", str(w / "config")],
-                lambda w, _out: _count(w / "cache.db", "rss_item"))
+    return Tool(
+        "newsboat",
+        ["cold", "warm", "warm (3rd run)"],
+        prepare,
+        lambda w: [
+            "newsboat",
+            "-x",
+            "reload",
+            "-u",
+            str(w / "urls"),
+            "-c",
+            str(w / "cache.db"),
+            "-C",
+            str(w / "config"),
+        ],
+        lambda w, _out: _count(w / "cache.db", "rss_item"),
+    )
 
 
 # reader >= 3.13 updates only feeds that are due unless scheduled=False; `run --once` fetches
 # every source, so the peers are asked to do the same.
-READER_ADD = ("import sys; from reader import make_reader; r = make_reader(sys.argv[1]); "
-              "[r.add_feed(u, exist_ok=True) for u in open(sys.argv[2]).read().split()]; "
-              "r.close()")
-READER_UPDATE = ("import sys; from reader import make_reader; r = make_reader(sys.argv[1]); "
-                 "r.update_feeds(workers=int(sys.argv[2]), scheduled=False); "
-                 "print('errors', sum(1 for f in r.get_feeds() if f.last_exception)); r.close()")
-BASELINE = ("import sys, feedparser; from concurrent.futures import ThreadPoolExecutor as P\n"
-            "with P(int(sys.argv[2])) as pool:\n"
-            "    docs = list(pool.map(feedparser.parse, open(sys.argv[1]).read().split()))\n"
-            "print(sum(len(d.entries) for d in docs))")
+READER_ADD = (
+    "import sys; from reader import make_reader; r = make_reader(sys.argv[1]); "
+    "[r.add_feed(u, exist_ok=True) for u in open(sys.argv[2]).read().split()]; "
+    "r.close()"
+)
+READER_UPDATE = (
+    "import sys; from reader import make_reader; r = make_reader(sys.argv[1]); "
+    "r.update_feeds(workers=int(sys.argv[2]), scheduled=False); "
+    "print('errors', sum(1 for f in r.get_feeds() if f.last_exception)); r.close()"
+)
+BASELINE = (
+    "import sys, feedparser; from concurrent.futures import ThreadPoolExecutor as P\n"
+    "with P(int(sys.argv[2])) as pool:\n"
+    "    docs = list(pool.map(feedparser.parse, open(sys.argv[1]).read().split()))\n"
+    "print(sum(len(d.entries) for d in docs))"
+)
 
 
 def reader_tool() -> Tool:
@@ -496,13 +577,17 @@ def reader_tool() -> Tool:
     def prepare(work: Path, urls: list[str]) -> None:
         # Subscribing is set-up, not collection: done untimed, like writing the others' configs.
         (work / "urls").write_text("\n".join(urls) + "\n")
-        subprocess.run([python, "-c", READER_ADD, str(work / "reader.sqlite"),
-                        str(work / "urls")], check=True)
+        subprocess.run(
+            [python, "-c", READER_ADD, str(work / "reader.sqlite"), str(work / "urls")], check=True
+        )
 
-    return Tool("reader", ["cold", "warm"], prepare,
-                lambda w: [python, "-c", READER_UPDATE, str(w / "reader.sqlite"),
-                           str(PEER_WORKERS)],
-                lambda w, _out: _count(w / "reader.sqlite", "entries"))
+    return Tool(
+        "reader",
+        ["cold", "warm"],
+        prepare,
+        lambda w: [python, "-c", READER_UPDATE, str(w / "reader.sqlite"), str(PEER_WORKERS)],
+        lambda w, _out: _count(w / "reader.sqlite", "entries"),
+    )
 
 
 def baseline_tool() -> Tool:
@@ -512,13 +597,24 @@ def baseline_tool() -> Tool:
     def items(_work: Path, out: str) -> int:
         return int(out.split()[-1]) if out.strip() else 0
 
-    return Tool(f"feedparser × {PEER_WORKERS} threads", ["one pass"], prepare,
-                lambda w: [str(PEER_VENV / "bin" / "python"), "-c", BASELINE, str(w / "urls"),
-                           str(PEER_WORKERS)], items)
+    return Tool(
+        f"feedparser × {PEER_WORKERS} threads",
+        ["one pass"],
+        prepare,
+        lambda w: [
+            str(PEER_VENV / "bin" / "python"),
+            "-c",
+            BASELINE,
+            str(w / "urls"),
+            str(PEER_WORKERS),
+        ],
+        items,
+    )
 
 
-def measure(tools: list[Tool], server: Server, urls: list[str], runs: int,
-            scratch: Path) -> dict[tuple[str, str], list[Run]]:
+def measure(
+    tools: list[Tool], server: Server, urls: list[str], runs: int, scratch: Path
+) -> dict[tuple[str, str], list[Run]]:
     """Round-robin over the tools ``runs`` times; every round starts from empty stores."""
     results: dict[tuple[str, str], list[Run]] = {}
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
@@ -535,46 +631,68 @@ def measure(tools: list[Tool], server: Server, urls: list[str], runs: int,
                 http = {k: after[k] - before[k] for k in after}
                 run = Run(wall, cpu, rss, tool.items(work, out), code, http)
                 results.setdefault((tool.name, phase), []).append(run)
-                _log(f"round {round_}/{runs} {tool.name:24} {phase:8} wall {wall:6.2f} s  "
-                     f"cpu {cpu:6.2f} s  rss {rss:5.0f} MB  items {run.items:6d}  exit {code}  "
-                     f"http 200/304: {http['200']:.0f}/{http['304']:.0f}")
+                _log(
+                    f"round {round_}/{runs} {tool.name:24} {phase:8} wall {wall:6.2f} s  "
+                    f"cpu {cpu:6.2f} s  rss {rss:5.0f} MB  items {run.items:6d}  exit {code}  "
+                    f"http 200/304: {http['200']:.0f}/{http['304']:.0f}"
+                )
             shutil.rmtree(work, ignore_errors=True)
     return results
 
 
 # --- report -----------------------------------------------------------------------------
 
+
 def report(results: dict[tuple[str, str], list[Run]], header: list[str]) -> str:
     """The markdown table of medians, plus the server's view of each measurement."""
-    med = {key: (statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs),
-                 statistics.median(r.rss_mb for r in runs),
-                 int(statistics.median(r.items for r in runs))) for key, runs in results.items()}
+    med = {
+        key: (
+            statistics.median(r.wall for r in runs),
+            statistics.median(r.cpu for r in runs),
+            statistics.median(r.rss_mb for r in runs),
+            int(statistics.median(r.items for r in runs)),
+        )
+        for key, runs in results.items()
+    }
     ref = {phase: med[("revier-feed", phase)][0] for tool, phase in med if tool == "revier-feed"}
-    lines = [*header, "",
-             "| tool | run | wall s | CPU s | peak MB | items | wall vs revier-feed |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        *header,
+        "",
+        "| tool | run | wall s | CPU s | peak MB | items | wall vs revier-feed |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     notes = []
     for (tool, phase), (wall, cpu, rss, items) in med.items():
         base = ref.get(phase.split()[0], ref.get("cold"))  # "one pass" is compared to cold
         ratio = f"{wall / base:.2f}×" if base else "–"
-        lines.append(f"| {tool} | {phase} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {items:,} "
-                     f"| {ratio} |")
+        lines.append(
+            f"| {tool} | {phase} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {items:,} | {ratio} |"
+        )
         runs = results[(tool, phase)]
         failed = [r.code for r in runs if r.code != 0]
         if failed:
-            notes.append(f"- {tool} {phase}: exit codes {failed} in {len(failed)} of "
-                         f"{len(runs)} runs (stderr is shown while running)")
+            notes.append(
+                f"- {tool} {phase}: exit codes {failed} in {len(failed)} of "
+                f"{len(runs)} runs (stderr is shown while running)"
+            )
         http = runs[-1].http
-        notes.append(f"- server saw for {tool} {phase} (last run): {http['200']:.0f}×200, "
-                     f"{http['304']:.0f}×304, {http['404']:.0f}×404, "
-                     f"{http['robots']:.0f}× robots.txt; server CPU {http['cpu']:.2f} s")
+        notes.append(
+            f"- server saw for {tool} {phase} (last run): {http['200']:.0f}×200, "
+            f"{http['304']:.0f}×304, {http['404']:.0f}×404, "
+            f"{http['robots']:.0f}× robots.txt; server CPU {http['cpu']:.2f} s"
+        )
     return "\n".join([*lines, "", *notes])
 
 
 def machine_line(args: argparse.Namespace, venv: Path, corpus: Corpus) -> list[str]:
-    model = next((line.split(":", 1)[1].strip() for line in
-                  Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     if args.commit:
         commit = _output([*GIT, "rev-parse", "--short", args.commit]) + ", exported"
     else:
@@ -586,9 +704,14 @@ def machine_line(args: argparse.Namespace, venv: Path, corpus: Corpus) -> list[s
         "revier-feed": _output([str(venv / "bin" / "revier-feed"), "--version"])
         + f" (git {commit})",
         "newsboat": " ".join(_output(["newsboat", "-v"]).split()[:2]) or "no newsboat",
-        "peers": _output([str(PEER_VENV / "bin" / "python"), "-c",
-                          "import reader as r, feedparser as f; "
-                          "print(f'reader {r.__version__}, feedparser {f.__version__}')"]),
+        "peers": _output(
+            [
+                str(PEER_VENV / "bin" / "python"),
+                "-c",
+                "import reader as r, feedparser as f; "
+                "print(f'reader {r.__version__}, feedparser {f.__version__}')",
+            ]
+        ),
     }
     return [
         f"Machine: {os.cpu_count()} cores, {model}, Python {platform.python_version()}, "
@@ -602,6 +725,7 @@ def machine_line(args: argparse.Namespace, venv: Path, corpus: Corpus) -> list[s
 
 
 # --- setup and CLI ----------------------------------------------------------------------
+
 
 def _os_name() -> str:
     try:
@@ -631,8 +755,9 @@ def setup(need_newsboat: bool, need_peers: bool) -> None:
     """Install what is missing: newsboat via apt, reader + feedparser into their own venv."""
     if need_newsboat and not shutil.which("newsboat"):
         if os.geteuid() != 0:
-            raise SystemExit("newsboat is missing: apt-get install newsboat as root, "
-                             "or --skip newsboat")
+            raise SystemExit(
+                "newsboat is missing: apt-get install newsboat as root, or --skip newsboat"
+            )
         _sh(["apt-get", "update", "-qq"])
         _sh(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "newsboat"])
     python = PEER_VENV / "bin" / "python"
@@ -667,8 +792,10 @@ def commit_venv(rev: str) -> Path:
 
 def project_fetch_defaults(venv: Path) -> tuple[int, int]:
     """revier-feed's own defaults for fetch.max_concurrency / max_per_host."""
-    code = ("from revier_feed.config import FetchSettingsModel as F; f = F(); "
-            "print(f.max_concurrency, f.max_per_host)")
+    code = (
+        "from revier_feed.config import FetchSettingsModel as F; f = F(); "
+        "print(f.max_concurrency, f.max_per_host)"
+    )
     out = _output([str(venv / "bin" / "python"), "-c", code]).split()
     if len(out) == 2 and all(v.isdigit() for v in out):
         return int(out[0]), int(out[1])
@@ -687,8 +814,10 @@ def profile(tool: Tool, urls: list[str], scratch: Path, top: int = 30) -> None:
     work.mkdir()
     tool.prepare(work, urls)
     raw = work / "cold.txt"
-    run_child([str(spy), "record", "-r", "100", "-f", "raw", "-o", str(raw), "--",
-               *tool.command(work)], work)
+    run_child(
+        [str(spy), "record", "-r", "100", "-f", "raw", "-o", str(raw), "--", *tool.command(work)],
+        work,
+    )
     total, inclusive, own = 0, Counter[str](), Counter[str]()
     for line in raw.read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
@@ -707,29 +836,55 @@ def profile(tool: Tool, urls: list[str], scratch: Path, top: int = 30) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("--feeds", type=int, default=500, help="feeds in the corpus")
     p.add_argument("--items", type=int, default=30, help="items per feed")
     p.add_argument("--seed", type=int, default=1, help="corpus seed")
     p.add_argument("--runs", type=int, default=3, help="runs per tool; the table shows medians")
     p.add_argument("--latency", type=float, default=50, help="ms added to every request")
-    p.add_argument("--hosts", type=int, default=50, choices=range(1, 51), metavar="1..50",
-                   help="loopback addresses 127.0.0.2 … the feeds are spread over")
-    p.add_argument("--concurrency", type=int, help="revier-feed fetch.max_concurrency "
-                   "(default: the project's default)")
-    p.add_argument("--per-host", type=int, help="revier-feed fetch.max_per_host "
-                   "(default: the project's default)")
-    p.add_argument("--commit", metavar="REV", help="benchmark this commit (exported with git "
-                   "archive into its own venv) instead of the working tree in .venv")
+    p.add_argument(
+        "--hosts",
+        type=int,
+        default=50,
+        choices=range(1, 51),
+        metavar="1..50",
+        help="loopback addresses 127.0.0.2 … the feeds are spread over",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        help="revier-feed fetch.max_concurrency (default: the project's default)",
+    )
+    p.add_argument(
+        "--per-host",
+        type=int,
+        help="revier-feed fetch.max_per_host (default: the project's default)",
+    )
+    p.add_argument(
+        "--commit",
+        metavar="REV",
+        help="benchmark this commit (exported with git "
+        "archive into its own venv) instead of the working tree in .venv",
+    )
     p.add_argument("--skip", default="", help="comma-separated: newsboat,reader,baseline")
     p.add_argument("--setup", action="store_true", help="only install missing tools, then exit")
-    p.add_argument("--profile", action="store_true",
-                   help="also profile one revier-feed cold run with py-spy (stderr)")
-    p.add_argument("--check-server", action="store_true",
-                   help="measure the corpus server alone, then exit")
-    p.add_argument("--corpus-dir", type=Path, default=BENCH_DIR / ".corpus",
-                   help="where generated corpora are cached")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile one revier-feed cold run with py-spy (stderr)",
+    )
+    p.add_argument(
+        "--check-server", action="store_true", help="measure the corpus server alone, then exit"
+    )
+    p.add_argument(
+        "--corpus-dir",
+        type=Path,
+        default=BENCH_DIR / ".corpus",
+        help="where generated corpora are cached",
+    )
     p.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
     # SIGTERM unwinds like Ctrl-C: the server and a running child are stopped, temp dirs removed.
@@ -749,7 +904,7 @@ def main() -> None:
     args.concurrency = args.concurrency or defaults[0]
     args.per_host = args.per_host or defaults[1]
     corpus = build_corpus(args.corpus_dir, args.feeds, args.items, args.seed)
-    server = Server(corpus, hosts[:min(args.hosts, args.feeds)], args.latency / 1000)
+    server = Server(corpus, hosts[: min(args.hosts, args.feeds)], args.latency / 1000)
     try:
         if args.check_server:
             check_server(server, corpus.feeds)
@@ -764,14 +919,18 @@ def main() -> None:
             check = scratch / "check"
             check.mkdir()
             tools[0].prepare(check, urls)
-            if subprocess.run([str(venv / "bin" / "revier-feed"), "--config",
-                               str(check / "config"), "check"], capture_output=True).returncode:
+            if subprocess.run(
+                [str(venv / "bin" / "revier-feed"), "--config", str(check / "config"), "check"],
+                capture_output=True,
+            ).returncode:
                 raise SystemExit("revier-feed check rejected the generated configuration")
             header = machine_line(args, venv, corpus)
             results = measure(tools, server, urls, args.runs, scratch)
             if machine_line(args, venv, corpus) != header:
-                header.append("**Warning: revier-feed's source changed during the measurement; "
-                              "use --commit for numbers that belong to one state.**")
+                header.append(
+                    "**Warning: revier-feed's source changed during the measurement; "
+                    "use --commit for numbers that belong to one state.**"
+                )
             if args.profile:
                 profile(tools[0], urls, scratch)
         print(report(results, header))

@@ -27,7 +27,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from revier_feed import dedup, ingest
-from revier_feed.models import ItemDecision, RawItem, SourceKind, SourceSpec, SourceState
+from revier_feed.config import load_config
+from revier_feed.models import (
+    DistrictSpec,
+    ItemDecision,
+    RawItem,
+    SourceKind,
+    SourceSpec,
+    SourceState,
+)
 from revier_feed.normalize import normalize
 from revier_feed.storage import Storage
 from revier_feed.tag import Tagger
@@ -76,6 +84,9 @@ def main() -> int:
 
 def cluster(items: list[dict[str, Any]], sources: dict[str, Any]) -> dict[str, int]:
     """Run the labelled items through the pipeline; returns story id per item id."""
+    districts = _gazetteer()
+    known = {d.id for d in districts}
+    # A district's own press office is about that district, as in the shipped config.
     specs = {
         sid: SourceSpec(
             id=sid,
@@ -83,10 +94,11 @@ def cluster(items: list[dict[str, Any]], sources: dict[str, Any]) -> dict[str, i
             kind=SourceKind.FEED,
             url=f"https://{sid}.example/feed",
             interval=timedelta(hours=1),
+            district=sid if sid in known else None,
         )
         for sid, s in sources.items()
     }
-    tagger = Tagger([], [])
+    tagger = Tagger([], districts)
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(1) as executor:
         storage = Storage(f"sqlite:///{tmp}/stories.sqlite3")
         ordered = sorted(items, key=lambda i: i["published"])
@@ -127,6 +139,13 @@ def cluster(items: list[dict[str, Any]], sources: dict[str, Any]) -> dict[str, i
                 stories[member.item.key] = story.id
         storage.close()
     return {item_id: stories[key] for item_id, key in key_of.items()}
+
+
+def _gazetteer() -> tuple[DistrictSpec, ...]:
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "settings.yaml").write_text("{}\n", encoding="utf-8")
+        Path(tmp, "sources.yaml").write_text("sources: []\n", encoding="utf-8")
+        return load_config(tmp).districts
 
 
 def _raw(labelled: dict[str, Any]) -> RawItem:

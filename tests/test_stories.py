@@ -173,3 +173,28 @@ def test_same_url_on_two_sites_is_the_same_story() -> None:
     )
     fa, fb = (features(i, shingles_of(i), frozenset()) for i in (a, b))
     assert same_story(fa, fb, similarity(fa, fb, weights({}, 0)))
+
+
+def test_template_news_of_two_districts_stays_two_stories() -> None:
+    template = (
+        "Der Kreistag hat in seiner Sitzung am Mittwoch den Haushalt für das Jahr 2021 "
+        "beschlossen. Der Ergebnishaushalt umfasst Erträge von rund {n} Millionen Euro. "
+        "Schwerpunkte sind die Schulen, der Straßenbau und der öffentliche Nahverkehr. "
+        "Die Kreisumlage bleibt stabil, teilte die Kämmerin mit."
+    )
+    a = dataclasses.replace(
+        item("Kreistag Saalekreis beschließt Haushalt", template.format(n=412)),
+        districts=frozenset({"saalekreis"}),
+    )
+    b = dataclasses.replace(
+        item("Kreistag Burgenlandkreis beschließt Haushalt", template.format(n=388)),
+        districts=frozenset({"burgenlandkreis"}),
+    )
+    fa, fb = (features(i, shingles_of(i), frozenset()) for i in (a, b))
+    sim = similarity(fa, fb, weights({}, 0))
+    assert sim.copied > 0.5  # the wording alone would merge them
+    assert not same_story(fa, fb, sim)
+    # The same text without districts (say, two reports of one decision) is one story.
+    plain = [dataclasses.replace(i, districts=frozenset()) for i in (a, b)]
+    fa, fb = (features(i, shingles_of(i), frozenset()) for i in plain)
+    assert same_story(fa, fb, similarity(fa, fb, weights({}, 0)))

@@ -319,6 +319,7 @@ class StoryCandidate:
     shingles: bytes  #: packed
     keywords: tuple[str, ...]
     url: str | None
+    districts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,10 @@ RARE_SHARE = 0.01
 RARE_MIN = 5
 #: Share of the shorter text's shingles found in the other text for "same story".
 CONTAINMENT = 0.5
+#: Items set in different districts are one story only with a near-verbatim copy or this
+#: much keyword containment (tuned on the labelled set: bench/stories_quality.py).
+VERBATIM = 0.8
+ACROSS_DISTRICTS = 0.45
 #: Texts with fewer shingles than this are too short for containment alone.
 MIN_SHINGLES = 8
 #: Words of the body that count; the rest of a long article adds cost, not evidence.
@@ -90,6 +94,7 @@ class StoryFeatures:
     keywords: frozenset[str]  #: stemmed content words of title, teaser and opening
     lead: frozenset[str]  #: the keywords of title and teaser, where the facts are
     url_key: str | None  #: canonical URL: same URL on two sites means the same story
+    districts: frozenset[str] = frozenset()  #: where the item is set (from the tag stage)
 
     @property
     def marks(self) -> list[int]:
@@ -150,6 +155,7 @@ def features(item: Item, shingles: set[int], boilerplate: frozenset[int]) -> Sto
         keywords=_keywords(opening, boiler_words),
         lead=_keywords(lead, boiler_words),
         url_key=canonical_url(item.url) if item.url else None,
+        districts=item.districts,
     )
 
 
@@ -170,6 +176,7 @@ def from_stored(stored: StoryCandidate) -> Candidate:
             keywords=frozenset(stored.keywords),
             lead=frozenset(),  # only needed to index an item, which is done by now
             url_key=canonical_url(stored.url) if stored.url else None,
+            districts=frozenset(stored.districts),
         ),
     )
 
@@ -223,6 +230,11 @@ def same_story(a: StoryFeatures, b: StoryFeatures, sim: Similarity) -> bool:
     """The decision rule, in one place (thresholds tuned on the labelled set, bench/)."""
     if sim.same_url:
         return True
+    if a.districts and b.districts and a.districts.isdisjoint(b.districts):
+        # The same kind of news from two different districts ("Kreistag beschließt Haushalt
+        # 2021") is two stories, however alike the template wording; two districts' versions
+        # of one release share its distinctive words.
+        return sim.copied >= VERBATIM or sim.keywords >= ACROSS_DISTRICTS
     if min(len(a.shingles), len(b.shingles)) >= MIN_SHINGLES and sim.copied >= CONTAINMENT:
         return True
     return (

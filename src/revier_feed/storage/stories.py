@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -114,6 +115,7 @@ def candidates(
             items.c.shingles,
             items.c.keywords,
             items.c.url,
+            items.c.districts,
         ).where(
             items.c.id.in_(wanted),
             items.c.story_id.is_not(None),
@@ -130,6 +132,7 @@ def candidates(
                 shingles=row.shingles or b"",
                 keywords=tuple((row.keywords or "").split()),
                 url=row.url,
+                districts=tuple(json.loads(row.districts or "[]")),
             ),
             shared[row.id],
         )
