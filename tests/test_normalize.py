@@ -161,3 +161,14 @@ def test_only_web_links_are_kept() -> None:
     assert normalize(raw(link="javascript:alert(1)"), SPEC, NOW).url is None
     assert normalize(raw(link="data:text/html,<script>x</script>"), SPEC, NOW).url is None
     assert normalize(raw(image="javascript:alert(1)"), SPEC, NOW).image is None
+
+
+@pytest.mark.parametrize("title", ["10.06.2021", "10. Juni 2021", "2021-06-10", " [24.02.2021] "])
+def test_a_title_that_is_only_a_date_gives_way_to_the_teaser(title: str) -> None:
+    item = normalize(
+        raw(title=title, summary_html="<p>Zwei Studien starten im Revier.</p>"), SPEC, NOW
+    )
+    assert item.title == "Zwei Studien starten im Revier."
+    assert (
+        normalize(raw(title="Juni 2021 im Rückblick"), SPEC, NOW).title == "Juni 2021 im Rückblick"
+    )

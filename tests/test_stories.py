@@ -13,7 +13,8 @@ import pytest
 
 from revier_feed.app import App
 from revier_feed.cli import main
-from revier_feed.config import AppConfig
+from revier_feed.config import AppConfig, load_config
+from revier_feed.demo.server import Response
 from revier_feed.models import Item
 from revier_feed.stories import (
     canonical_url,
@@ -24,6 +25,8 @@ from revier_feed.stories import (
     similarity,
     weights,
 )
+
+from .conftest import write_config
 
 MakeApp = Callable[[AppConfig], App]
 NOW = datetime(2021, 6, 10, tzinfo=UTC)
@@ -211,3 +214,39 @@ def test_template_news_of_two_districts_stays_two_stories() -> None:
     plain = [dataclasses.replace(i, districts=frozenset()) for i in (a, b)]
     fa, fb = (features(i, shingles_of(i), frozenset()) for i in plain)
     assert same_story(fa, fb, similarity(fa, fb, weight))
+
+
+def test_bad_input_gives_sensible_stories(tmp_path: Any, region: Any, make_app: MakeApp) -> None:
+    huge = (
+        "<p>" + " ".join(f"Wort{i % 5000} Zeitz Strukturwandel" for i in range(120_000)) + "</p>"
+    )
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>K</title>'
+        "<item><title></title><link>http://k.example/1</link>"
+        "<description>Ohne Titel, aber mit Text über Borna.</description></item>"
+        "<item><title>10.06.2021</title><link>http://k.example/2</link>"
+        "<description>Die Meldung hatte nur ein Datum als Titel.</description></item>"
+        "<item><title>&lt;b&gt;Fett&lt;/b&gt; gesetzter Titel</title>"
+        "<link>http://k.example/3</link></item>"
+        "<item><title>The region presents its hydrogen strategy in English</title>"
+        "<link>http://k.example/4</link>"
+        "<description>English text about Leuna.</description></item>"
+        "<item><title>Sehr lang</title><link>http://k.example/5</link>"
+        f"<description><![CDATA[{huge}]]></description></item></channel></rss>"
+    ).encode()
+    assert len(feed) > 1_000_000
+    region.add_route("/bad.xml", Response(200, feed))
+    folder = write_config(
+        tmp_path, f"sources:\n  - {{id: k, name: K, url: '{region.url('/bad.xml')}'}}\n"
+    )
+    app = make_app(load_config(folder))
+    (report,) = app.run_cycle().summary.reports
+    assert report.new == 5 and report.error is None
+    stories = app.storage.recent_stories(["k"], 10)
+    assert len(stories) == 5  # nothing glued together
+    titles = {s.members[0].item.title: s.members[0].item for s in stories}
+    assert "Die Meldung hatte nur ein Datum als Titel." in titles
+    assert "Ohne Titel, aber mit Text über Borna." in titles
+    assert "Fett gesetzter Titel" in titles
+    assert titles["Ohne Titel, aber mit Text über Borna."].districts == {"landkreis-leipzig"}
+    assert titles["Sehr lang"].districts == {"burgenlandkreis"}

@@ -110,6 +110,9 @@ _SPACE = re.compile(r"\s+")
 # Characters XML 1.0 forbids; one of them in a title would make every published feed invalid.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _NO_TITLE = "(ohne Titel)"
+_DATE_ONLY = re.compile(
+    r"^\W*(\d{1,2}\.\s?(\d{1,2}\.|[^\W\d]+\.?)\s?\d{2,4}|\d{4}-\d{2}-\d{2})\W*$"
+)
 # "Ã¤", "Ã¶", "ÃŸ", "â€“": the first byte of a two- or three-byte UTF-8 sequence read as
 # windows-1252, followed by a continuation byte read the same way. A cheap gate for ftfy.
 _MOJIBAKE = re.compile(
@@ -134,7 +137,10 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
     summary_text = html_to_text(summary_html)
     if not summary_text and content_html:
         summary_text = shorten(html_to_text(content_html), 400)
-    title = html_to_text(repair_mojibake(raw.title)) or shorten(summary_text, 80) or _NO_TITLE
+    title = html_to_text(repair_mojibake(raw.title))
+    if not title or _DATE_ONLY.match(title):
+        # Some listings put only the date where the headline belongs; the teaser says more.
+        title = shorten(summary_text, 80) or title or _NO_TITLE
 
     published, estimated = _plausible(raw.published, now)
     updated = raw.updated if raw.updated and raw.updated <= now + FUTURE_TOLERANCE else None
