@@ -414,7 +414,9 @@ def place_in_stories(specs: Sequence[SourceSpec], ctx: IngestContext) -> None:
                 continue
             shingle_sets = [stories.shingles_of(s.item) for s in items]
             known = stories.unpack(index.boilerplate(spec.id))
-            boilerplate = stories.learn_boilerplate(shingle_sets, known)
+            # A source's footer shows in its recent items too, even if few items are new.
+            recent = [set(stories.unpack(p)) for p in index.recent_shingles(spec.id, 20)]
+            boilerplate = stories.learn_boilerplate(shingle_sets + recent, known)
             if boilerplate != known:
                 index.set_boilerplate(spec.id, stories.pack(boilerplate))
             pending.extend((s, sh, boilerplate) for s, sh in zip(items, shingle_sets, strict=True))

@@ -171,6 +171,10 @@ class StoryIndex:
     def boilerplate(self, source_id: str) -> bytes:
         return _stories.boilerplate(self._conn, source_id)
 
+    def recent_shingles(self, source_id: str, limit: int) -> list[bytes]:
+        """Packed shingles of the source's newest placed items (for boilerplate learning)."""
+        return _stories.recent_shingles(self._conn, source_id, limit)
+
     def set_boilerplate(self, source_id: str, packed: bytes) -> None:
         _stories.set_boilerplate(self._conn, source_id, packed)
 

@@ -242,3 +242,14 @@ def count_since(conn: Connection, source_ids: Sequence[str], since: datetime) ->
         .subquery()
     )
     return int(conn.execute(select(func.count()).select_from(subquery)).scalar_one())
+
+
+def recent_shingles(conn: Connection, source_id: str, limit: int) -> list[bytes]:
+    """The packed shingles of the source's newest placed items."""
+    rows = conn.execute(
+        select(items.c.shingles)
+        .where(items.c.source_id == source_id, items.c.shingles.is_not(None))
+        .order_by(items.c.id.desc())
+        .limit(limit)
+    )
+    return [row.shingles for row in rows]
