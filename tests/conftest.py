@@ -15,6 +15,7 @@ import pytest
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo import SampleRegion, prepare_demo
+from revier_feed.models import Item
 
 DATA = Path(__file__).parent / "data"
 
@@ -102,3 +103,25 @@ def write_config(folder: Path, sources: str, settings: str = "", **others: str) 
     for name, text in others.items():
         (folder / f"{name}.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
     return folder
+
+
+def make_item(**fields: Any) -> Item:
+    """A normalized item for pure unit tests; every field can be overridden."""
+    defaults: dict[str, Any] = {
+        "source_id": "kreis",
+        "key": "k",
+        "url": None,
+        "title": "Titel",
+        "summary_html": "",
+        "summary_text": "",
+        "content_html": "",
+        "author": None,
+        "published_at": datetime(2021, 6, 10, tzinfo=UTC),
+        "date_estimated": False,
+        "updated_at": None,
+        "categories": (),
+        "tags": frozenset(),
+        "image": None,
+        "fingerprint": "1:x",
+    }
+    return Item(**{**defaults, **fields})

@@ -12,6 +12,8 @@ from revier_feed.dedup import decide, disambiguate
 from revier_feed.models import Item, ItemDecision
 from revier_feed.schedule import MAX_RETRY_AFTER, next_fetch_at
 
+from .conftest import make_item
+
 NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
@@ -43,23 +45,7 @@ def test_retry_after_is_honoured_beyond_the_backoff_cap_but_bounded() -> None:
 
 
 def item(key: str, title: str, fingerprint: str) -> Item:
-    return Item(
-        source_id="kreis",
-        key=key,
-        url=None,
-        title=title,
-        summary_html="",
-        summary_text="",
-        content_html="",
-        author=None,
-        published_at=NOW,
-        date_estimated=False,
-        updated_at=None,
-        categories=(),
-        tags=frozenset(),
-        image=None,
-        fingerprint=fingerprint,
-    )
+    return make_item(key=key, title=title, fingerprint=fingerprint, published_at=NOW)
 
 
 def test_repeated_keys_with_different_items_are_told_apart() -> None:

@@ -26,7 +26,7 @@ from revier_feed.stories import (
     weights,
 )
 
-from .conftest import write_config
+from .conftest import make_item, write_config
 
 MakeApp = Callable[[AppConfig], App]
 NOW = datetime(2021, 6, 10, tzinfo=UTC)
@@ -105,22 +105,14 @@ def test_corrections_stick_across_re_runs(
 
 
 def item(title: str, teaser: str, content: str = "", url: str | None = None) -> Item:
-    return Item(
+    return make_item(
         source_id="s",
         key=title,
         url=url,
         title=title,
-        summary_html="",
         summary_text=teaser,
         content_html=content,
-        author=None,
         published_at=NOW,
-        date_estimated=False,
-        updated_at=None,
-        categories=(),
-        tags=frozenset(),
-        image=None,
-        fingerprint="1:x",
     )
 
 

@@ -14,7 +14,7 @@ from revier_feed.config import AppConfig, load_config
 from revier_feed.models import DistrictSpec, Item, SourceKind, SourceSpec, TagSpec
 from revier_feed.tag import Tagger, Words, compile_term
 
-from .conftest import write_config
+from .conftest import make_item, write_config
 
 NOW = datetime(2021, 8, 2, tzinfo=UTC)
 SOURCE = SourceSpec(
@@ -27,23 +27,7 @@ SOURCE = SourceSpec(
 
 
 def item(title: str, teaser: str = "", content: str = "") -> Item:
-    return Item(
-        source_id="kreis",
-        key="k",
-        url=None,
-        title=title,
-        summary_html="",
-        summary_text=teaser,
-        content_html=content,
-        author=None,
-        published_at=NOW,
-        date_estimated=False,
-        updated_at=None,
-        categories=(),
-        tags=frozenset(),
-        image=None,
-        fingerprint="1:x",
-    )
+    return make_item(title=title, summary_text=teaser, content_html=content, published_at=NOW)
 
 
 def matches(term: str, text: str) -> bool:
