@@ -471,7 +471,7 @@ def _place_one(
         exclude=stored.id,
         min_shared=stories.MIN_SHARED_MARKS,
     )
-    candidates = [stories.from_stored(c) for c, _ in found]
+    candidates = [stories.from_stored(c) for c in found]
     match = stories.best_match(features, candidates, stories.weights(counts, total))
     index.place(
         stored.id,

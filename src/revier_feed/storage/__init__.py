@@ -193,7 +193,7 @@ class StoryIndex:
         until: datetime,
         exclude: int,
         min_shared: int,
-    ) -> list[tuple[StoryCandidate, int]]:
+    ) -> list[StoryCandidate]:
         """Placed items published in [since, until] that share enough marks."""
         return _stories.candidates(self._conn, marks, url_mark, since, until, exclude, min_shared)
 

@@ -80,9 +80,9 @@ def candidates(
     until: datetime,
     exclude: int,
     min_shared: int,
-) -> list[tuple[StoryCandidate, int]]:
+) -> list[StoryCandidate]:
     """Stored items sharing enough marks (or the URL mark) and published in the window,
-    each with the number of marks shared."""
+    at most MAX_CANDIDATES of them, those sharing the most marks."""
     if not marks:
         return []
     sizes: dict[int, int] = dict(
@@ -124,17 +124,14 @@ def candidates(
         )
     )
     return [
-        (
-            StoryCandidate(
-                item_id=row.id,
-                story_id=row.story_id,
-                source_id=row.source_id,
-                shingles=row.shingles or b"",
-                keywords=tuple((row.keywords or "").split()),
-                url=row.url,
-                districts=tuple(json.loads(row.districts or "[]")),
-            ),
-            shared[row.id],
+        StoryCandidate(
+            item_id=row.id,
+            story_id=row.story_id,
+            source_id=row.source_id,
+            shingles=row.shingles or b"",
+            keywords=tuple((row.keywords or "").split()),
+            url=row.url,
+            districts=tuple(json.loads(row.districts or "[]")),
         )
         for row in rows
     ]
