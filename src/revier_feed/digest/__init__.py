@@ -1,0 +1,25 @@
+"""The partners' digest: select the stories, render them, deliver them by SMTP.
+
+A stage: it never touches the store; the app gathers its inputs (stories, the send log) and
+records its outcomes, one transaction per partner.
+"""
+
+from .message import build_message, mail_domain, message_id
+from .render import RenderedDigest, Renderer, german_date
+from .select import build_issue, current_period, next_slot, period_key, shorten
+from .smtp import Mailer
+
+__all__ = [
+    "Mailer",
+    "RenderedDigest",
+    "Renderer",
+    "build_issue",
+    "build_message",
+    "current_period",
+    "german_date",
+    "mail_domain",
+    "message_id",
+    "next_slot",
+    "period_key",
+    "shorten",
+]

@@ -1,0 +1,193 @@
+"""Which stories go into a partner's digest, and in which groups; pure.
+
+A digest covers the stories *first seen* by revier-feed in its period, whatever date their
+sources claim: a back-dated or undated item is not lost, a re-dated one is not sent twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .. import cron
+from ..models import DigestEntry, DigestIssue, DigestPeriod, PartnerSpec, Story, StoryFilter
+
+#: Group of stories without a topic (or district).
+OTHER_TOPIC = "Weitere Meldungen"
+OTHER_DISTRICT = "Ganze Region"
+UPDATED_GROUP = "Aktualisiert"
+# Every C0/C1 control character, including CR and LF: item text is one line wherever it is
+# used, so nothing a source writes can start a new mail header or template line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def current_period(
+    schedule: str,
+    now: datetime,
+    tz: ZoneInfo,
+    covered_until: datetime | None,
+    first_window: timedelta,
+) -> DigestPeriod:
+    """The period whose digest is due at ``now``: it ends at the latest scheduled moment and
+    starts where the partner's last digest ended (first time: ``first_window`` earlier), so
+    a missed week leaves no gap."""
+    slot = cron.parse(schedule).last_at_or_before(now, tz)
+    since = covered_until if covered_until is not None else slot - first_window
+    return DigestPeriod(key=period_key(slot, tz), slot_at=slot, since=min(since, slot), until=slot)
+
+
+def next_slot(schedule: str, now: datetime, tz: ZoneInfo) -> datetime:
+    """The next scheduled moment after ``now`` (UTC)."""
+    return cron.parse(schedule).next_after(now, tz)
+
+
+def period_key(slot: datetime, tz: ZoneInfo) -> str:
+    """The period's name: the local slot time, e.g. ``2026-11-23T0700``."""
+    return slot.astimezone(tz).strftime("%Y-%m-%dT%H%M")
+
+
+def clean(text: str) -> str:
+    """One line of plain text: control characters (CR, LF, …) become spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters, with "…"."""
+    text = clean(text)
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut and not text[limit - 1].isspace():
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.-–") + "…"
+
+
+def text_hash(title: str, teaser: str) -> str:
+    """What a reader would notice as a changed text (case and spacing ignored)."""
+    folded = " ".join(f"{title}\n{teaser}".casefold().split())
+    return hashlib.sha1(folded.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def first_seen(story: Story) -> datetime:
+    return min(m.first_seen_at for m in story.members)
+
+
+def build_issue(
+    partner: PartnerSpec | None,
+    period: DigestPeriod,
+    stories: Sequence[Story],
+    sent: Mapping[int, tuple[str, bool]],
+    *,
+    source_names: Mapping[str, str],
+    priorities: Mapping[str, int],
+    groups: Sequence[tuple[str, str]],
+    group_by: str,
+    teaser_length: int,
+) -> DigestIssue:
+    """The partner's digest of ``period`` (the archive's when ``partner`` is None).
+
+    Args:
+        stories: candidates (first seen by the period's end, changed since its start).
+        sent: stories the partner received before: id -> (text hash, listed as updated).
+        groups: (id, label) of the topics or districts, in the order groups appear.
+        group_by: "topic" or "district".
+    """
+    rule = partner.filter if partner else StoryFilter()
+    new: list[DigestEntry] = []
+    updated: list[DigestEntry] = []
+    story_groups: dict[int, str] = {}
+    for story in stories:
+        if not rule.matches(story):
+            continue
+        seen_at = first_seen(story)
+        if story.id in sent:
+            entry = _entry(story, source_names, priorities, teaser_length, updated=True)
+            old_hash, listed = sent[story.id]
+            changed_at = max(m.last_changed_at for m in story.members)
+            if not listed and entry.text_hash != old_hash and period.since < changed_at:
+                updated.append(entry)
+            continue
+        if not period.since < seen_at <= period.until:
+            continue
+        if all(m.item.backlog for m in story.members):
+            continue  # a new source's archive: in the feeds, never announced as news
+        entry = _entry(story, source_names, priorities, teaser_length, updated=False)
+        new.append(entry)
+        story_groups[story.id] = _group(story, group_by, groups, rule)
+    new.sort(key=lambda e: (e.published_at, e.story_id), reverse=True)
+    order = [label for _, label in groups]
+    other = OTHER_DISTRICT if group_by == "district" else OTHER_TOPIC
+    grouped: dict[str, list[DigestEntry]] = {}
+    for entry in new:
+        grouped.setdefault(story_groups[entry.story_id], []).append(entry)
+    labels = sorted(grouped, key=lambda g: order.index(g) if g in order else len(order))
+    result = [(label, tuple(grouped[label])) for label in labels if label != other]
+    if other in grouped:
+        result.append((other, tuple(grouped[other])))
+    if updated:
+        updated.sort(key=lambda e: (e.published_at, e.story_id), reverse=True)
+        result.append((UPDATED_GROUP, tuple(updated)))
+    return DigestIssue(partner=partner, period=period, groups=tuple(result))
+
+
+def _group(
+    story: Story, group_by: str, groups: Sequence[tuple[str, str]], rule: StoryFilter
+) -> str:
+    """The one group a story is listed in: the first of its topics (or districts) in the
+    configured order, those the partner asked for first."""
+    if group_by == "district":
+        have = {d for m in story.members for d in m.item.districts}
+        preferred = rule.districts
+        other = OTHER_DISTRICT
+    else:
+        have = {t for m in story.members for t in m.item.tags}
+        preferred = rule.tags | rule.all_tags
+        other = OTHER_TOPIC
+    ranked = sorted(
+        (i for i, (group_id, _) in enumerate(groups) if group_id in have),
+        key=lambda i: (groups[i][0] not in preferred, i),
+    )
+    return groups[ranked[0]][1] if ranked else other
+
+
+def _entry(
+    story: Story,
+    source_names: Mapping[str, str],
+    priorities: Mapping[str, int],
+    teaser_length: int,
+    *,
+    updated: bool,
+) -> DigestEntry:
+    lead = story.lead(priorities)
+    item = lead.item
+    title = clean(item.title) or "(ohne Titel)"
+    teaser = shorten(item.summary_text, teaser_length)
+    also: list[tuple[str, str | None]] = []
+    seen = {item.source_id}
+    for member in story.members:
+        if member.item.source_id in seen:
+            continue
+        seen.add(member.item.source_id)
+        name = clean(source_names.get(member.item.source_id, member.item.source_id))
+        also.append((name, _safe_url(member.item.url)))
+    return DigestEntry(
+        story_id=story.id,
+        title=title,
+        url=_safe_url(item.url),
+        source=clean(source_names.get(item.source_id, item.source_id)),
+        published_at=item.published_at,
+        teaser=teaser,
+        also=tuple(also),
+        text_hash=text_hash(title, teaser),
+        updated=updated,
+    )
+
+
+def _safe_url(url: str | None) -> str | None:
+    """Only http(s) links reach a digest (no ``javascript:``, no line breaks)."""
+    if not url or _CONTROL.search(url) or " " in url:
+        return None
+    return url if url.lower().startswith(("http://", "https://")) else None
