@@ -15,8 +15,8 @@ from revier_feed.app import App
 from revier_feed.config import load_config
 from revier_feed.digest import german_date, shorten
 from revier_feed.digest.select import clean
-from revier_feed.models import DigestState
-from tests.conftest import Clock
+from revier_feed.models import DigestState, ItemDecision, SourceState
+from tests.conftest import Clock, make_item
 
 BERLIN = __import__("zoneinfo").ZoneInfo("Europe/Berlin")
 #: Friday before the Monday 2 August 2021 digest (07:00 Berlin = 05:00 UTC).
@@ -25,9 +25,7 @@ MONDAY = datetime(2021, 8, 2, 5, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def collected(
-    digest_config_dir: Path, clock: Clock, make_app: Callable[..., App]
-) -> App:
+def collected(digest_config_dir: Path, clock: Clock, make_app: Callable[..., App]) -> App:
     """The sample region collected on Friday; the clock then stands on Monday 08:00."""
     clock.now = COLLECTED
     app = make_app(load_config(digest_config_dir))
@@ -56,7 +54,9 @@ def test_each_partner_gets_the_stories_of_its_filter_once(collected: App) -> Non
     assert len(everything) == 29
     assert len({e.story_id for e in everything}) == 29
     iq = issues["iq-netzwerk"]
-    assert iq.entries and all("nnovationspreis" in e.title + e.teaser + e.source for e in iq.entries)
+    assert iq.entries and all(
+        "nnovationspreis" in e.title + e.teaser + e.source for e in iq.entries
+    )
     assert [label for label, _ in iq.groups][0] == "Innovationspreis"
     leipzig = issues["landkreis-leipzig"].entries
     assert 0 < len(leipzig) < len(everything)
@@ -150,18 +150,12 @@ def test_hostile_item_titles_never_become_headers(
         partners="partners:\n  - id: p\n    name: P\n    addresses: [p@example.org]\n",
     )
     app = make_app(load_config(folder))
-    from revier_feed.models import ItemDecision, SourceState
-    from tests.conftest import make_item
-
     clock.now = MONDAY - timedelta(days=1)
     item = make_item(title=title, summary_text=title, url="https://kreis.example/1")
     app.storage.save_source_result(
         SourceState(source_id="kreis"), [(item, ItemDecision.NEW)], clock.now
     )
-    stored = app.storage.find_item("https://kreis.example/1")
-    assert stored is not None
-    with app.storage.story_index() as index:
-        index.place(stored.id, None, None, [], b"", [], clock.now)
+    place(app, "https://kreis.example/1", clock.now)
     clock.now = MONDAY
     issue, message = app.preview_digest("p")
     assert len(issue.entries) == 1
@@ -192,6 +186,34 @@ def test_empty_digest_is_skipped_unless_configured(
     app.send_due_digests()
     subjects = [m["Subject"] for m in recorder.parsed()]
     assert subjects == ["Revier-News KW 32/2021: keine neuen Meldungen"] * 3
-    assert "keine neuen Meldungen zu Ihren Themen" in recorder.parsed()[0].get_body(
-        ("plain",)
-    ).get_content()
+    assert (
+        "keine neuen Meldungen zu Ihren Themen"
+        in recorder.parsed()[0].get_body(("plain",)).get_content()
+    )
+
+
+def place(app: App, url: str, now: datetime) -> None:
+    """Put a stored item into a story of its own (what the stories step does)."""
+    stored = app.storage.find_item(url)
+    assert stored is not None
+    with app.storage.story_index() as index:
+        index.place(stored.id, None, None, [], b"", [], now)
+
+
+def add_news(app: App, key: str, title: str, now: datetime, *, teaser: str = "") -> str:
+    """Store one new item of the agency as a story of its own, first seen at ``now``."""
+    url = f"https://www.mitteldeutschland.example/news/{key}"
+    item = make_item(
+        source_id="metropolregion",
+        key=key,
+        url=url,
+        title=title,
+        summary_text=teaser or f"{title}: Bericht aus der Region.",
+        published_at=now - timedelta(days=400),  # back-dated: still news when first seen
+        fingerprint=f"1:{key}:{title}:{teaser}",
+    )
+    app.storage.save_source_result(
+        SourceState(source_id="metropolregion"), [(item, ItemDecision.NEW)], now
+    )
+    place(app, url, now)
+    return url
