@@ -57,7 +57,7 @@ def test_each_partner_gets_the_stories_of_its_filter_once(collected: App) -> Non
     assert iq.entries and all(
         "nnovationspreis" in e.title + e.teaser + e.source for e in iq.entries
     )
-    assert [label for label, _ in iq.groups][0] == "Innovationspreis"
+    assert next(label for label, _ in iq.groups) == "Innovationspreis"
     leipzig = issues["landkreis-leipzig"].entries
     assert 0 < len(leipzig) < len(everything)
     # Grouped by topic, newest first within each group, and a story appears once overall.
@@ -160,7 +160,7 @@ def test_hostile_item_titles_never_become_headers(
     issue, message = app.preview_digest("p")
     assert len(issue.entries) == 1
     raw = message.as_bytes()
-    head, _, body = raw.partition(b"\r\n\r\n")
+    head, _, _ = raw.partition(b"\r\n\r\n")
     names = [line.split(b":")[0] for line in head.split(b"\r\n") if line[:1] not in (b" ", b"\t")]
     assert b"Bcc" not in names and b"X-Injected" not in names
     assert names.count(b"Subject") == 1

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from revier_feed.app import App
 from revier_feed.config import load_config
 from revier_feed.exceptions import DigestError
 from revier_feed.models import DigestState, ItemDecision, SourceState
-from tests.conftest import Clock, SmtpRecorder, free_port, make_item
+from tests.conftest import Clock, SmtpRecorder, free_port
 from tests.test_digest import COLLECTED, MONDAY, add_news
 
 BERLIN = __import__("zoneinfo").ZoneInfo("Europe/Berlin")
@@ -73,22 +74,14 @@ def test_a_story_is_never_sent_twice_but_a_changed_text_is_listed_once_as_update
     app = app_at_monday
     app.send_due_digests(partner_id="region")
     clock.now = MONDAY + timedelta(days=2)
-    url = add_news(app, "neu-1", "Revierwerkstatt zieht Bilanz", clock.now)
-    # An item sent last week changes its text materially at the source.
-    first = recorder.parsed()[0]
-    sent_item = app.storage.find_item("https://www.mitteldeutschland.example/news/neu-1")
-    assert sent_item is not None and url
-    old = next(s for s in app.storage.iter_items(["landkreis-leipzig"]) for s in s if s.item.title)
-    changed = make_item(
-        **{
-            **{f: getattr(old.item, f) for f in old.item.__slots__},
-            "title": "Kreistag beschließt neuen Haushalt – Korrektur",
-            "fingerprint": "1:changed",
-        }
-    )
+    add_news(app, "neu-1", "Revierwerkstatt zieht Bilanz", clock.now)
+    # A story sent last week changes its text materially at the source.
+    old = next(iter(app.storage.iter_items(["landkreis-leipzig"])))[0]
+    changed = replace(old.item, title=old.item.title + " – Korrektur", fingerprint="1:changed")
     app.storage.save_source_result(
         SourceState(source_id="landkreis-leipzig"), [(changed, ItemDecision.UPDATED)], clock.now
     )
+    first = recorder.parsed()[0]
     clock.now = MONDAY + WEEK + timedelta(minutes=1)
     app.send_due_digests(partner_id="region")
     second = recorder.parsed()[1]
@@ -375,3 +368,33 @@ def test_a_run_killed_mid_way_and_rerun_sends_every_partner_exactly_one_digest(
     )
     assert "no digest is due" in third.stdout
     assert len(recorder.messages) == 3
+
+
+def test_the_worker_sends_missed_digests_when_it_starts(
+    digest_config_dir: Path,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    make_app: Callable[..., App],
+) -> None:
+    recorder, _ = smtp_server
+    slot = cron.parse("0 7 * * mon").last_at_or_before(datetime.now(UTC), BERLIN)
+    clock.now = slot - timedelta(hours=1)
+    make_app(load_config(digest_config_dir)).run_cycle()
+    # The worker was not running at the slot; it starts now.
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "revier_feed", "--config", str(digest_config_dir), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(recorder.messages) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=30)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, err
+    assert len(recorder.messages) == 3, err
+    assert len({m["Message-ID"] for m in recorder.parsed()}) == 3

@@ -48,6 +48,16 @@ def run_worker(app: App, tick: timedelta) -> None:
                 ", feeds published" if result.published.written else "",
             )
 
+    def send_digests() -> None:
+        # Every tick: the send log decides what is due, so a worker that was down at send
+        # time sends the missed digests right after it starts.
+        if stop.is_set():
+            return
+        try:
+            app.send_due_digests()
+        except RevierError as e:
+            log.error("digest run failed: %s", e)
+
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info(
             "received %s, stopping after the sources in progress", signal.Signals(signum).name
@@ -62,6 +72,15 @@ def run_worker(app: App, tick: timedelta) -> None:
         IntervalTrigger(seconds=tick.total_seconds(), timezone=app.tz),
         id="collect",
         name="collect due sources",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=app.now(),
+    )
+    scheduler.add_job(
+        send_digests,
+        IntervalTrigger(seconds=tick.total_seconds(), timezone=app.tz),
+        id="digests",
+        name="send due digests",
         max_instances=1,
         coalesce=True,
         next_run_time=app.now(),
