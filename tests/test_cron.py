@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -62,7 +63,7 @@ def test_weekly_periods_across_the_change_are_contiguous() -> None:
     assert all(
         b - a
         in (timedelta(days=7) - timedelta(hours=1), timedelta(days=7), timedelta(days=7, hours=1))
-        for a, b in zip(slots, slots[1:], strict=False)
+        for a, b in itertools.pairwise(slots)
     )
     assert len(slots) == len({s for s in slots})
 
