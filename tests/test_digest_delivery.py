@@ -398,3 +398,43 @@ def test_the_worker_sends_missed_digests_when_it_starts(
     assert worker.returncode == 0, err
     assert len(recorder.messages) == 3, err
     assert len({m["Message-ID"] for m in recorder.parsed()}) == 3
+
+
+def test_admin_digest_lists_failing_and_empty_sources_with_their_last_error(
+    digest_config_dir: Path,
+    region: Any,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    make_app: Callable[..., App],
+) -> None:
+    from revier_feed.demo.server import Response
+
+    recorder, _ = smtp_server
+    region.add_route("/broken/feed.xml", Response(status=404, body=b"not here"))
+    sources = digest_config_dir / "sources.yaml"
+    sources.write_text(
+        sources.read_text("utf-8")
+        + f"\n  - id: kaputt\n    name: Kaputte Quelle\n    url: {region.base_url}/broken/feed.xml\n",
+        "utf-8",
+    )
+    settings = digest_config_dir / "settings.yaml"
+    settings.write_text(
+        settings.read_text("utf-8").replace(
+            "digest:\n", "digest:\n  admins: [technik@news.example]\n"
+        ),
+        "utf-8",
+    )
+    clock.now = COLLECTED
+    app = make_app(load_config(digest_config_dir))
+    app.run_cycle()
+    clock.now = MONDAY + timedelta(minutes=1)
+    outcomes = {o.partner_id: o for o in app.send_due_digests()}
+    assert outcomes["_admin"].state is DigestState.SENT
+    admin = next(m for m in recorder.parsed() if "technik@" in str(m["To"]))
+    assert admin["Subject"].endswith("Quellenbericht KW 31/2021: 1 von 7 Quellen mit Problemen")
+    text = admin.get_body(("plain",)).get_content()
+    assert "Kaputte Quelle (kaputt): failing [http_4xx]" in text
+    assert "404" in text
+    assert admin["Message-ID"] == "<digest.2021-08-02T0700._admin@news.example>"
+    # Once per period, like every digest.
+    assert app.send_due_digests() == []

@@ -461,9 +461,20 @@ class App:
             DigestError: unknown partner, broken template, or an SMTP secret missing from the
                 environment (nothing is sent then; the digests stay due).
         """
-        partners = [self.partner(partner_id)] if partner_id else self.partners()
-        if partner_id and not partners[0].active:
-            raise DigestError(f"partner {partner_id!r} is not active (active: false)")
+        if partner_id == deliver.ADMIN_ID:
+            admin = deliver.admin_partner(self.config.settings.digest)
+            if admin is None:
+                raise DigestError("no admin digest: digest.admins lists no address")
+            partners = [admin]
+        elif partner_id:
+            partners = [self.partner(partner_id)]
+            if not partners[0].active:
+                raise DigestError(f"partner {partner_id!r} is not active (active: false)")
+        else:
+            partners = self.partners()
+            admin = deliver.admin_partner(self.config.settings.digest)
+            if admin is not None:
+                partners.append(admin)
         return deliver.send_due(
             self.digest_context(),
             partners,
@@ -478,7 +489,9 @@ class App:
 
     def digest_overview(self) -> list[deliver.PartnerStatus]:
         """Every partner's next digest and last result."""
-        return deliver.overview(self.digest_context(), self.partners(active_only=False))
+        partners = self.partners(active_only=False)
+        admin = deliver.admin_partner(self.config.settings.digest)
+        return deliver.overview(self.digest_context(), [*partners, *([admin] if admin else [])])
 
     def _mailer(self) -> digest.Mailer:
         smtp = self.config.settings.smtp

@@ -279,6 +279,16 @@ class DigestSettings(_Model):
     archive: bool = True
     #: Where ``digest send --dry-run`` writes .eml files (relative to the config folder).
     outbox: str = "../var/outbox"
+    #: Addresses of the admin digest (failing, empty, stale sources); empty: not sent.
+    admins: list[str] = []
+
+    @field_validator("admins")
+    @classmethod
+    def _admin_emails(cls, v: list[str]) -> list[str]:
+        for address in v:
+            if not _EMAIL_RE.match(address):
+                raise ValueError(f"{address!r} is not an email address")
+        return v
 
     @field_validator("subject")
     @classmethod
@@ -336,17 +346,7 @@ class Settings(_Model):
     worker: WorkerSettings = WorkerSettings()
     digest: DigestSettings = DigestSettings()
     smtp: SmtpSettings = SmtpSettings()
-    #: Addresses of the admin digest (failing, empty and stale sources); none: not sent.
-    admins: list[str] = []
     timezone: str = "Europe/Berlin"
-
-    @field_validator("admins")
-    @classmethod
-    def _admin_emails(cls, v: list[str]) -> list[str]:
-        for address in v:
-            if not _EMAIL_RE.match(address):
-                raise ValueError(f"{address!r} is not an email address")
-        return v
 
     @field_validator("timezone")
     @classmethod

@@ -35,7 +35,9 @@ from .models import (
     DigestPeriod,
     DigestState,
     PartnerSpec,
+    SourceStatus,
     Story,
+    StoryFilter,
 )
 from .storage import Storage
 
@@ -43,6 +45,16 @@ log = logging.getLogger(__name__)
 
 #: The archive page of a period, relative to the output folder.
 ARCHIVE_DIR = "digests"
+#: The admin digest's id in the send log (partner ids cannot start with "_").
+ADMIN_ID = "_admin"
+#: Source health that the admin digest reports.
+PROBLEM_STATUSES = (
+    SourceStatus.GONE,
+    SourceStatus.FAILING,
+    SourceStatus.EMPTY,
+    SourceStatus.STALE,
+    SourceStatus.DEGRADED,
+)
 
 
 class Sender(Protocol):
@@ -157,8 +169,21 @@ def _one(
     unreachable: DeliveryError | None,
 ) -> tuple[DigestOutcome, DeliveryError | None]:
     partner, period, previous = item.partner, item.period, item.log
-    issue = build(ctx, partner, period, stories)
-    count = len(issue.entries)
+    if partner.id == ADMIN_ID:
+        problems = source_problems(ctx)
+        count = len(problems)
+        sent: list[tuple[int, str, bool]] = []
+
+        def make_message() -> EmailMessage:
+            return render_admin_message(ctx, partner, period, problems)
+    else:
+        issue = build(ctx, partner, period, stories)
+        count = len(issue.entries)
+        sent = [(e.story_id, e.text_hash, e.updated) for e in issue.entries]
+
+        def make_message() -> EmailMessage:
+            return render_message(ctx, issue)
+
     attempts = previous.attempts if previous else 0
     entry = DigestLogEntry(
         partner_id=partner.id,
@@ -177,7 +202,7 @@ def _one(
             )
         log.info("digest %s %s: nothing new, not sent", partner.id, period.key)
         return DigestOutcome(partner.id, period.key, DigestState.EMPTY, 0), None
-    message = render_message(ctx, issue)
+    message = make_message()
     if outbox is not None:
         path = outbox / f"{partner.id}-{period.key}.eml"
         try:
@@ -206,14 +231,13 @@ def _one(
     if refused:
         error = "refused: " + "; ".join(f"{a} ({r})" for a, r in refused.items())
         log.warning("digest %s %s: %s", partner.id, period.key, error)
-    sent = [(e.story_id, e.text_hash, e.updated) for e in issue.entries]
     ctx.storage.save_digest_state(
         replace(entry, state=DigestState.SENT, error=error, next_attempt_at=None),
         ctx.now(),
         stories=sent,
     )
     log.info("digest %s %s: sent, %d stories", partner.id, period.key, count)
-    if ctx.settings.archive:
+    if ctx.settings.archive and partner.id != ADMIN_ID:
         write_archive(ctx, period, stories, partner.schedule)
     return DigestOutcome(partner.id, period.key, DigestState.SENT, count, error=error), None
 
@@ -290,6 +314,63 @@ def render_message(ctx: DigestContext, issue: DigestIssue) -> EmailMessage:
         reply_to=settings.reply_to,
         unsubscribe_mailto=settings.unsubscribe_mailto,
         unsubscribe_url=unsubscribe_url,
+    )
+
+
+def admin_partner(settings: DigestSettings) -> PartnerSpec | None:
+    """The admin digest as a pseudo-partner, when ``digest.admins`` lists addresses."""
+    if not settings.admins:
+        return None
+    return PartnerSpec(
+        id=ADMIN_ID,
+        name="Administration",
+        addresses=tuple(settings.admins),
+        filter=StoryFilter(),
+        schedule=settings.schedule,
+        group_by=settings.group_by,
+    )
+
+
+def source_problems(ctx: DigestContext) -> list[digest.SourceProblem]:
+    """Sources that are failing, gone, empty, stale or degraded, worst first."""
+    states = ctx.storage.source_states(ctx.source_ids)
+    order = {status: i for i, status in enumerate(PROBLEM_STATUSES)}
+    problems = [
+        digest.SourceProblem(
+            source_id=state.source_id,
+            name=ctx.source_names.get(state.source_id, state.source_id),
+            status=state.status.value,
+            error_kind=state.last_error_kind,
+            error=state.last_error,
+            failures=state.error_count,
+            last_success_at=state.last_success_at,
+            last_new_item_at=state.last_new_item_at,
+        )
+        for state in states.values()
+        if state.status in order
+    ]
+    problems.sort(key=lambda p: (order[SourceStatus(p.status)], p.source_id))
+    return problems
+
+
+def render_admin_message(
+    ctx: DigestContext,
+    partner: PartnerSpec,
+    period: DigestPeriod,
+    problems: Sequence[digest.SourceProblem],
+) -> EmailMessage:
+    """The admin digest: every source with a problem and its last error."""
+    rendered = ctx.renderer.render_admin(problems, period, len(ctx.source_ids))
+    domain = digest.mail_domain(ctx.public_base_url)
+    return digest.build_message(
+        rendered,
+        sender=ctx.settings.sender,
+        recipients=partner.addresses,
+        date=ctx.now(),
+        msgid=digest.message_id(partner.id, period.key, domain),
+        list_id=f"admin.{domain}",
+        list_name=f"{ctx.site_title} – Administration",
+        reply_to=ctx.settings.reply_to,
     )
 
 

@@ -507,3 +507,17 @@ class DigestLogEntry:
     stories: int = 0
     error: str | None = None
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceProblem:
+    """A source the admin digest reports, with its last error."""
+
+    source_id: str
+    name: str
+    status: str  #: a :class:`SourceStatus` value
+    error_kind: str | None
+    error: str | None
+    failures: int
+    last_success_at: datetime | None
+    last_new_item_at: datetime | None

@@ -4,6 +4,7 @@ A stage: it never touches the store; the app gathers its inputs (stories, the se
 records its outcomes, one transaction per partner.
 """
 
+from ..models import SourceProblem
 from .message import build_message, mail_domain, message_id
 from .render import RenderedDigest, Renderer, german_date
 from .select import build_issue, current_period, next_slot, period_key, shorten
@@ -13,6 +14,7 @@ __all__ = [
     "Mailer",
     "RenderedDigest",
     "Renderer",
+    "SourceProblem",
     "build_issue",
     "build_message",
     "current_period",

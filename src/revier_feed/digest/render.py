@@ -7,6 +7,7 @@ text only and HTML templates autoescape it, so nothing a source writes becomes m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ import css_inline
 import jinja2
 
 from ..exceptions import DigestError
-from ..models import DigestIssue
+from ..models import DigestIssue, DigestPeriod, SourceProblem
 from .select import clean
 
 MONTHS = [
@@ -34,7 +35,13 @@ MONTHS = [
     "November",
     "Dezember",
 ]
-TEMPLATES = ("digest.txt.j2", "digest.html.j2", "archive.html.j2")
+TEMPLATES = (
+    "digest.txt.j2",
+    "digest.html.j2",
+    "archive.html.j2",
+    "admin.txt.j2",
+    "admin.html.j2",
+)
 
 
 def german_date(moment: datetime, tz: ZoneInfo) -> str:
@@ -132,6 +139,47 @@ class Renderer:
     def render_archive(self, issue: DigestIssue) -> str:
         """The period's web page (every story of the period; nothing about partners)."""
         return _inline(self._template("archive.html.j2").render(self._context(issue, None)))
+
+    def render_admin(
+        self, problems: Sequence[SourceProblem], period: DigestPeriod, sources: int
+    ) -> RenderedDigest:
+        """The admin digest: sources with problems and their last errors."""
+        local = period.slot_at.astimezone(self._tz)
+        year, week, _ = local.isocalendar()
+        subject = clean(
+            f"{self._site_title}: Quellenbericht KW {week}/{year}: "
+            + (
+                f"{len(problems)} von {sources} Quellen mit Problemen"
+                if problems
+                else "alles in Ordnung"
+            )
+        )
+        context = {
+            "subject": subject,
+            "site_title": clean(self._site_title),
+            "site_url": self._base,
+            "problems": [
+                {
+                    "name": clean(p.name),
+                    "id": p.source_id,
+                    "status": p.status,
+                    "kind": p.error_kind or "",
+                    "error": clean(p.error or ""),
+                    "failures": p.failures,
+                    "last_success": german_date(p.last_success_at, self._tz)
+                    if p.last_success_at
+                    else "nie",
+                    "last_new": german_date(p.last_new_item_at, self._tz)
+                    if p.last_new_item_at
+                    else "nie",
+                }
+                for p in problems
+            ],
+            "sources": sources,
+        }
+        text = self._template("admin.txt.j2").render(context)
+        html = self._template("admin.html.j2").render(context)
+        return RenderedDigest(subject=subject, text=text, html=_inline(html))
 
     def _context(self, issue: DigestIssue, archive_path: str | None) -> dict[str, Any]:
         partner = issue.partner
