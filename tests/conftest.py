@@ -241,16 +241,9 @@ partners:
 
 @pytest.fixture
 def digest_config_dir(tmp_path: Path, region: SampleRegion, smtp_server: tuple[Any, int]) -> Path:
-    """The demo configuration with three partners, every sample item counted as news
-    (backfill), and the digest sent to the test SMTP server."""
+    """The demo configuration (every sample item counts as news: backfill) with three
+    partners, and the digest sent to the test SMTP server."""
     config_dir = prepare_demo(tmp_path / "demo", region.base_url)
-    sources = config_dir / "sources.yaml"
-    sources.write_text(
-        sources.read_text(encoding="utf-8").replace(
-            "    name: ", "    backfill: 3650d\n    name: "
-        ),
-        encoding="utf-8",
-    )
     base = "site:\n  public_base_url: https://news.example/\n  title: Revier-News\n"
     base += "storage:\n  path: ../state/store.sqlite3\noutput:\n  dir: ../out\n"
     (config_dir / "settings.yaml").write_text(

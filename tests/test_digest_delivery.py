@@ -438,3 +438,22 @@ def test_admin_digest_lists_failing_and_empty_sources_with_their_last_error(
     assert admin["Message-ID"] == "<digest.2021-08-02T0700._admin@news.example>"
     # Once per period, like every digest.
     assert app.send_due_digests() == []
+
+
+def test_only_one_process_sends_digests_at_a_time(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int]
+) -> None:
+    from revier_feed._utils import ProcessLock
+    from revier_feed.exceptions import AlreadyRunning
+
+    other = ProcessLock(
+        app_at_monday.config.lock_path.with_suffix(".digest-lock"), "pid 1, the other sender"
+    )
+    other.acquire()
+    try:
+        with pytest.raises(AlreadyRunning, match="the other sender"):
+            app_at_monday.send_due_digests()
+    finally:
+        other.release()
+    assert smtp_server[0].messages == []
+    assert len(app_at_monday.send_due_digests()) == 3

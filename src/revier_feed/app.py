@@ -460,6 +460,7 @@ class App:
         Raises:
             DigestError: unknown partner, broken template, or an SMTP secret missing from the
                 environment (nothing is sent then; the digests stay due).
+            AlreadyRunning: another process is sending digests for this store right now.
         """
         if partner_id == deliver.ADMIN_ID:
             admin = deliver.admin_partner(self.config.settings.digest)
@@ -475,13 +476,29 @@ class App:
             admin = deliver.admin_partner(self.config.settings.digest)
             if admin is not None:
                 partners.append(admin)
-        return deliver.send_due(
-            self.digest_context(),
-            partners,
-            self._mailer if outbox is None else _NoMailer,
-            outbox=outbox,
-            on_outcome=on_outcome,
+        if outbox is not None:
+            return deliver.send_due(
+                self.digest_context(), partners, _NoMailer, outbox=outbox, on_outcome=on_outcome
+            )
+        # Two senders at once (the worker and a manual `digest send`) would both find a
+        # digest due and both send it: the send log is only exactly-once for one sender.
+        started = self.now().astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+        lock = ProcessLock(
+            self.config.lock_path.with_suffix(".digest-lock"),
+            f"pid {os.getpid()} on {socket.gethostname()}, sending digests since {started}",
         )
+        try:
+            lock.acquire()
+        except AlreadyLocked as e:
+            raise AlreadyRunning(
+                f"another revier-feed is sending digests for this store: {e.holder}"
+            ) from None
+        try:
+            return deliver.send_due(
+                self.digest_context(), partners, self._mailer, on_outcome=on_outcome
+            )
+        finally:
+            lock.release()
 
     def preview_digest(self, partner_id: str) -> tuple[DigestIssue, EmailMessage]:
         """What the partner would receive now; nothing is sent or recorded."""

@@ -492,11 +492,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         out.print(f"Sample region: {len(config.sources)} websites at {region.base_url}")
         with App(config) as app, app.exclusive("revier-feed demo"):
             code = _run_once(app)
+            previews = cli_digest.write_previews(app, output / "digest-preview")
     out.print()
     out.print(f"Demo output in [bold]{output}[/]:")
     out.print(
         f"  feeds:  {output / 'feeds'}  (all news: all.rss.xml, all.atom.xml, all.json; "
         "one set per topic, district and channel; feeds.opml lists them all)",
+        soft_wrap=True,
+    )
+    out.print(
+        f"  digest: {output / 'digest-preview'}  (what each sample partner would receive: "
+        f"{', '.join(previews)}, as .eml and .html)",
         soft_wrap=True,
     )
     out.print(f"  store:  {output / 'state' / 'revier-feed.sqlite3'}")

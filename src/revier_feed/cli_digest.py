@@ -130,6 +130,21 @@ def cmd_digest_log(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def write_previews(app: App, folder: Path) -> list[str]:
+    """Each active partner's digest as of now into ``folder`` (``<id>.eml``, ``<id>.html``);
+    nothing is sent or recorded. Returns the partner ids."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for partner in app.partners():
+        _, message = app.preview_digest(partner.id)
+        html = message.get_body(("html",))
+        assert html is not None
+        (folder / f"{partner.id}.eml").write_bytes(message.as_bytes())
+        (folder / f"{partner.id}.html").write_text(html.get_content(), encoding="utf-8")
+        written.append(partner.id)
+    return written
+
+
 def status_report(app: App) -> list[dict[str, Any]]:
     """Each partner's digest for ``status``: next one, due now, last result."""
     rows = []

@@ -260,7 +260,7 @@ class DigestSettings(_Model):
     #: Send a short "no news" mail instead of skipping an empty digest.
     send_empty: bool = False
     subject: str = "Revier-News KW {week}/{year}: {meldungen}"
-    sender: str = "Revier-News <digest@localhost>"
+    sender: str = "Revier-News <digest@localhost.localdomain>"
     reply_to: str | None = None
     #: ``List-Unsubscribe`` targets; ``{partner}`` is filled in.
     unsubscribe_mailto: str | None = None
