@@ -3,8 +3,9 @@ and delivered to a local SMTP server.
 
 Usage: python bench/digest.py [--partners 1000] [--stories 20000] [--runs 3]
 
-Builds a store in a temporary folder (20 sources, 12 topics, the region's districts; every
-story first seen in the week before the last Monday 07:00), starts an SMTP sink (aiosmtpd,
+Builds a store in a temporary folder (20 sources, 12 topics, the region's districts; the
+stories first seen evenly over the 26 weeks before the last Monday 07:00, so the week a digest
+covers holds about 770 of them, and each partner's filter picks some), starts an SMTP sink (aiosmtpd,
 its own process) on 127.0.0.1, then times whole processes:
 
 - ``revier-feed digest send``: due partners, selection, rendering, SMTP, send log;
@@ -92,6 +93,10 @@ WORDS = [
 ]
 
 
+#: The store's stories were first seen over this many weeks.
+WEEKS = 26
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -153,7 +158,7 @@ def build(folder: Path, partners: int, stories: int, port: int, slot: datetime) 
     per_source: dict[str, list[tuple[Item, datetime]]] = {s: [] for s in sources}
     for n in range(stories):
         source = rng.choice(sources)
-        seen = slot - timedelta(seconds=rng.uniform(60, 6.9 * 86400))
+        seen = slot - timedelta(seconds=rng.uniform(60, WEEKS * 7 * 86400))
         item = Item(
             source_id=source,
             key=f"k{n}",

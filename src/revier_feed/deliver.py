@@ -144,14 +144,30 @@ def send_due(
     if not plan:
         return []
     ctx.renderer.check()
-    stories = ctx.storage.digest_candidates(
-        ctx.source_ids, min(d.period.since for d in plan), max(d.period.until for d in plan)
+    candidates = prepare(
+        ctx,
+        ctx.storage.digest_candidates(
+            ctx.source_ids, min(d.period.since for d in plan), max(d.period.until for d in plan)
+        ),
     )
     outcomes: list[DigestOutcome] = []
     unreachable: DeliveryError | None = None
+    archived: set[str] = set()
     with mailer() as sender:
         for item in plan:
-            outcome, error = _one(ctx, item, stories, sender, outbox, unreachable)
+            outcome, error = _one(ctx, item, candidates, sender, outbox, unreachable)
+            if (
+                ctx.settings.archive
+                and outcome.state is DigestState.SENT
+                and item.partner.id != ADMIN_ID
+                and outcome.period not in archived
+            ):
+                archived.add(outcome.period)
+                try:
+                    write_archive(ctx, item.period, candidates, item.partner.schedule)
+                except PublishError as e:
+                    # The mail went out; a missing web copy must not stop the other partners.
+                    log.error("digest archive %s: %s", outcome.period, e)
             if error is not None and not error.permanent and error.code is None:
                 unreachable = error  # no connection at all: don't try it for every partner
             outcomes.append(outcome)
@@ -163,7 +179,7 @@ def send_due(
 def _one(
     ctx: DigestContext,
     item: _Due,
-    stories: Sequence[Story],
+    candidates: Sequence[digest.Candidate],
     sender: Sender,
     outbox: Path | None,
     unreachable: DeliveryError | None,
@@ -177,7 +193,7 @@ def _one(
         def make_message() -> EmailMessage:
             return render_admin_message(ctx, partner, period, problems)
     else:
-        issue = build(ctx, partner, period, stories)
+        issue = build(ctx, partner, period, candidates)
         count = len(issue.entries)
         sent = [(e.story_id, e.text_hash, e.updated) for e in issue.entries]
 
@@ -237,8 +253,6 @@ def _one(
         stories=sent,
     )
     log.info("digest %s %s: sent, %d stories", partner.id, period.key, count)
-    if ctx.settings.archive and partner.id != ADMIN_ID:
-        write_archive(ctx, period, stories, partner.schedule)
     return DigestOutcome(partner.id, period.key, DigestState.SENT, count, error=error), None
 
 
@@ -267,26 +281,32 @@ def _failed(
     return DigestOutcome(entry.partner_id, entry.period, state, entry.stories, error=message)
 
 
+def prepare(ctx: DigestContext, stories: Sequence[Story]) -> list[digest.Candidate]:
+    """The candidate stories prepared once for every partner of a run."""
+    return digest.prepare(
+        stories,
+        source_names=ctx.source_names,
+        priorities=ctx.priorities,
+        teaser_length=ctx.settings.teaser_length,
+    )
+
+
 def build(
     ctx: DigestContext,
     partner: PartnerSpec | None,
     period: DigestPeriod,
-    stories: Sequence[Story],
-    group_by: str | None = None,
+    candidates: Sequence[digest.Candidate],
 ) -> DigestIssue:
-    """The issue of ``partner`` (the archive's for None) from the candidate ``stories``."""
+    """The issue of ``partner`` (the archive's for None) from the prepared candidates."""
     sent = ctx.storage.digest_sent_stories(partner.id) if partner else {}
-    group_by = group_by or (partner.group_by if partner else ctx.settings.group_by)
+    group_by = partner.group_by if partner else ctx.settings.group_by
     return digest.build_issue(
         partner,
         period,
-        stories,
+        candidates,
         sent,
-        source_names=ctx.source_names,
-        priorities=ctx.priorities,
         groups=ctx.districts if group_by == "district" else ctx.topics,
         group_by=group_by,
-        teaser_length=ctx.settings.teaser_length,
     )
 
 
@@ -384,12 +404,15 @@ def preview(ctx: DigestContext, partner: PartnerSpec) -> tuple[DigestIssue, Emai
     # A preview shows what is collected up to now, not only up to the last slot.
     period = replace(period, until=max(now, period.until))
     stories = ctx.storage.digest_candidates(ctx.source_ids, period.since, period.until)
-    issue = build(ctx, partner, period, stories)
+    issue = build(ctx, partner, period, prepare(ctx, stories))
     return issue, render_message(ctx, issue)
 
 
 def write_archive(
-    ctx: DigestContext, period: DigestPeriod, stories: Sequence[Story], schedule: str
+    ctx: DigestContext,
+    period: DigestPeriod,
+    candidates: Sequence[digest.Candidate],
+    schedule: str,
 ) -> Path:
     """The period's web page: every story first seen in it (by the schedule's previous
     moment to this one), with no partner data.
@@ -403,7 +426,8 @@ def write_archive(
     whole = replace(period, since=previous)
     if whole.since < period.since:
         stories = ctx.storage.digest_candidates(ctx.source_ids, whole.since, whole.until)
-    issue = build(ctx, None, whole, stories)
+        candidates = prepare(ctx, stories)
+    issue = build(ctx, None, whole, candidates)
     path = ctx.output_dir / ARCHIVE_DIR / f"{period.key}.html"
     try:
         write_if_changed(path, ctx.renderer.render_archive(issue).encode("utf-8"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -356,9 +357,16 @@ class StoryFilter:
 
         Feeds (publish) and digests (digest) both select by it, so it lives here, below both.
         """
-        tags = {t for m in story.members for t in m.item.tags}
-        districts = {d for m in story.members for d in m.item.districts}
-        sources = {m.item.source_id for m in story.members}
+        return self.matches_facets(
+            {t for m in story.members for t in m.item.tags},
+            {d for m in story.members for d in m.item.districts},
+            {m.item.source_id for m in story.members},
+        )
+
+    def matches_facets(
+        self, tags: AbstractSet[str], districts: AbstractSet[str], sources: AbstractSet[str]
+    ) -> bool:
+        """:meth:`matches` on a story's tags, districts and sources computed beforehand."""
         return (
             (not self.tags or bool(self.tags & tags))
             and self.all_tags <= tags

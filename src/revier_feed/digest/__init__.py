@@ -7,10 +7,11 @@ records its outcomes, one transaction per partner.
 from ..models import SourceProblem
 from .message import build_message, mail_domain, message_id
 from .render import RenderedDigest, Renderer, german_date
-from .select import build_issue, current_period, next_slot, period_key, shorten
+from .select import Candidate, build_issue, current_period, next_slot, period_key, prepare, shorten
 from .smtp import Mailer
 
 __all__ = [
+    "Candidate",
     "Mailer",
     "RenderedDigest",
     "Renderer",
@@ -23,5 +24,6 @@ __all__ = [
     "message_id",
     "next_slot",
     "period_key",
+    "prepare",
     "shorten",
 ]

@@ -7,7 +7,6 @@ break anyway: nothing in an item can add a header.
 
 from __future__ import annotations
 
-import email
 from datetime import datetime
 from email.header import Header
 from email.headerregistry import Address
@@ -80,12 +79,12 @@ def _with_subject(message: EmailMessage, subject: str) -> EmailMessage:
     """``message`` with an RFC 2047 Subject encoded by ``email.header.Header``.
 
     The default policy's own folding drops the space between two encoded words on Python
-    3.11 ("Leipzig – Wirtschaftsförderung" arrives as "Leipzig –Wirtschaftsförderung"),
-    so the subject is encoded here and the message re-read, which keeps pre-folded headers.
+    3.11 ("Leipzig – Wirtschaftsförderung" arrives as "Leipzig –Wirtschaftsförderung"), so
+    the subject is encoded here and stored the way the parser stores a header it read
+    (``set_raw``); the policy keeps such pre-folded headers as they are. ``subject`` has no
+    control characters (``header_text``), and ``Header`` folds it into lines of at most 76.
     """
     charset = "us-ascii" if subject.isascii() else "utf-8"
     encoded = Header(subject, charset, header_name="Subject").encode(linesep="\r\n")
-    raw = b"Subject: " + encoded.encode("ascii") + b"\r\n" + message.as_bytes()
-    parsed = email.message_from_bytes(raw, policy=SMTP)
-    assert isinstance(parsed, EmailMessage)
-    return parsed
+    message.set_raw("Subject", encoded)
+    return message

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -75,22 +76,57 @@ def first_seen(story: Story) -> datetime:
     return min(m.first_seen_at for m in story.members)
 
 
-def build_issue(
-    partner: PartnerSpec | None,
-    period: DigestPeriod,
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A story prepared once for every partner's selection: its facets and its entry."""
+
+    story_id: int
+    first_seen: datetime
+    changed_at: datetime  #: last change of any member
+    backlog: bool  #: every member is a new source's archive
+    tags: frozenset[str]
+    districts: frozenset[str]
+    sources: frozenset[str]
+    entry: DigestEntry
+
+
+def prepare(
     stories: Sequence[Story],
-    sent: Mapping[int, tuple[str, bool]],
     *,
     source_names: Mapping[str, str],
     priorities: Mapping[str, int],
+    teaser_length: int,
+) -> list[Candidate]:
+    """The candidates of a period, prepared once for all partners."""
+    return [
+        Candidate(
+            story_id=story.id,
+            first_seen=first_seen(story),
+            changed_at=max(m.last_changed_at for m in story.members),
+            backlog=all(m.item.backlog for m in story.members),
+            tags=frozenset(t for m in story.members for t in m.item.tags),
+            districts=frozenset(d for m in story.members for d in m.item.districts),
+            sources=frozenset(m.item.source_id for m in story.members),
+            entry=_entry(story, source_names, priorities, teaser_length),
+        )
+        for story in stories
+    ]
+
+
+def build_issue(
+    partner: PartnerSpec | None,
+    period: DigestPeriod,
+    candidates: Sequence[Candidate],
+    sent: Mapping[int, tuple[str, bool]],
+    *,
     groups: Sequence[tuple[str, str]],
     group_by: str,
-    teaser_length: int,
 ) -> DigestIssue:
     """The partner's digest of ``period`` (the archive's when ``partner`` is None).
 
     Args:
-        stories: candidates (first seen by the period's end, changed since its start).
+        candidates: stories first seen by the period's end and changed since its start
+            (see :func:`prepare`).
         sent: stories the partner received before: id -> (text hash, listed as updated).
         groups: (id, label) of the topics or districts, in the order groups appear.
         group_by: "topic" or "district".
@@ -99,31 +135,28 @@ def build_issue(
     new: list[DigestEntry] = []
     updated: list[DigestEntry] = []
     story_groups: dict[int, str] = {}
-    for story in stories:
-        if not rule.matches(story):
+    for candidate in candidates:
+        if not rule.matches_facets(candidate.tags, candidate.districts, candidate.sources):
             continue
-        seen_at = first_seen(story)
-        if story.id in sent:
-            entry = _entry(story, source_names, priorities, teaser_length, updated=True)
-            old_hash, listed = sent[story.id]
-            changed_at = max(m.last_changed_at for m in story.members)
-            if not listed and entry.text_hash != old_hash and period.since < changed_at:
-                updated.append(entry)
+        entry = candidate.entry
+        if candidate.story_id in sent:
+            old_hash, listed = sent[candidate.story_id]
+            if not listed and entry.text_hash != old_hash and period.since < candidate.changed_at:
+                updated.append(replace(entry, updated=True))
             continue
-        if not period.since < seen_at <= period.until:
+        if not period.since < candidate.first_seen <= period.until:
             continue
-        if all(m.item.backlog for m in story.members):
+        if candidate.backlog:
             continue  # a new source's archive: in the feeds, never announced as news
-        entry = _entry(story, source_names, priorities, teaser_length, updated=False)
         new.append(entry)
-        story_groups[story.id] = _group(story, group_by, groups, rule)
+        story_groups[entry.story_id] = _group(candidate, group_by, groups, rule)
     new.sort(key=lambda e: (e.published_at, e.story_id), reverse=True)
-    order = [label for _, label in groups]
+    order = {label: i for i, (_, label) in enumerate(groups)}
     other = OTHER_DISTRICT if group_by == "district" else OTHER_TOPIC
     grouped: dict[str, list[DigestEntry]] = {}
     for entry in new:
         grouped.setdefault(story_groups[entry.story_id], []).append(entry)
-    labels = sorted(grouped, key=lambda g: order.index(g) if g in order else len(order))
+    labels = sorted(grouped, key=lambda g: order.get(g, len(order)))
     result = [(label, tuple(grouped[label])) for label in labels if label != other]
     if other in grouped:
         result.append((other, tuple(grouped[other])))
@@ -134,16 +167,16 @@ def build_issue(
 
 
 def _group(
-    story: Story, group_by: str, groups: Sequence[tuple[str, str]], rule: StoryFilter
+    candidate: Candidate, group_by: str, groups: Sequence[tuple[str, str]], rule: StoryFilter
 ) -> str:
     """The one group a story is listed in: the first of its topics (or districts) in the
     configured order, those the partner asked for first."""
     if group_by == "district":
-        have = {d for m in story.members for d in m.item.districts}
+        have = candidate.districts
         preferred = rule.districts
         other = OTHER_DISTRICT
     else:
-        have = {t for m in story.members for t in m.item.tags}
+        have = candidate.tags
         preferred = rule.tags | rule.all_tags
         other = OTHER_TOPIC
     ranked = sorted(
@@ -158,8 +191,6 @@ def _entry(
     source_names: Mapping[str, str],
     priorities: Mapping[str, int],
     teaser_length: int,
-    *,
-    updated: bool,
 ) -> DigestEntry:
     lead = story.lead(priorities)
     item = lead.item
@@ -182,7 +213,6 @@ def _entry(
         teaser=teaser,
         also=tuple(also),
         text_hash=text_hash(title, teaser),
-        updated=updated,
     )
 
 

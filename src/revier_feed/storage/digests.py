@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, func, or_, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, func, or_, select, update
 
 from ..models import DigestLogEntry, DigestState, Story
 from .schema import digest_log, digest_stories, items
@@ -129,26 +129,34 @@ def record_stories(
 ) -> None:
     """Remember the stories of a delivered digest: (story id, text hash, was an update)."""
     known = sent_stories(conn, partner_id)
-    for story_id, text_hash, was_update in sent:
-        if story_id in known:
-            conn.execute(
-                update(digest_stories)
-                .where(
-                    digest_stories.c.partner_id == partner_id,
-                    digest_stories.c.story_id == story_id,
-                )
-                .values(text_hash=text_hash, updated_sent=known[story_id][1] or was_update)
+    updates = [
+        {"p": partner_id, "s": story_id, "h": text_hash, "u": known[story_id][1] or was_update}
+        for story_id, text_hash, was_update in sent
+        if story_id in known
+    ]
+    if updates:
+        conn.execute(
+            update(digest_stories)
+            .where(
+                digest_stories.c.partner_id == bindparam("p"),
+                digest_stories.c.story_id == bindparam("s"),
             )
-        else:
-            conn.execute(
-                digest_stories.insert().values(
-                    partner_id=partner_id,
-                    story_id=story_id,
-                    period=period,
-                    text_hash=text_hash,
-                    updated_sent=was_update,
-                )
-            )
+            .values(text_hash=bindparam("h"), updated_sent=bindparam("u")),
+            updates,
+        )
+    inserts = [
+        {
+            "partner_id": partner_id,
+            "story_id": story_id,
+            "period": period,
+            "text_hash": text_hash,
+            "updated_sent": was_update,
+        }
+        for story_id, text_hash, was_update in sent
+        if story_id not in known
+    ]
+    if inserts:
+        conn.execute(digest_stories.insert(), inserts)
 
 
 def supersede(conn: Connection, partner_id: str, current: str, now: datetime) -> int:
