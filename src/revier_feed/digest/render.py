@@ -7,6 +7,8 @@ text only and HTML templates autoescape it, so nothing a source writes becomes m
 
 from __future__ import annotations
 
+import functools
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,6 +101,7 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self._env.filters["german_date"] = lambda d: german_date(d, tz)
+        self._env.filters["wrap"] = _wrap
         self._tz = tz
         self._site_title = site_title
         self._base = public_base_url
@@ -214,6 +217,13 @@ class Renderer:
             ) from None
         except jinja2.TemplateError as e:
             raise DigestError(f"template {name}: {e}") from None
+
+
+@functools.lru_cache(maxsize=50_000)
+def _wrap(text: str, width: int = 72, indent: str = "  ") -> str:
+    """``text`` as lines of at most ``width``, continuation lines indented; cached, because
+    the same teaser appears in many partners' digests."""
+    return ("\n" + indent).join(textwrap.wrap(text, width, break_on_hyphens=False))
 
 
 def _inline(html: str) -> str:
