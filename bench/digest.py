@@ -4,9 +4,9 @@ and delivered to a local SMTP server.
 Usage: python bench/digest.py [--partners 1000] [--stories 20000] [--runs 3]
 
 Builds a store in a temporary folder (20 sources, 12 topics, the region's districts; the
-stories first seen evenly over the 26 weeks before the last Monday 07:00, so the week a digest
-covers holds about 770 of them, and each partner's filter picks some), starts an SMTP sink (aiosmtpd,
-its own process) on 127.0.0.1, then times whole processes:
+stories first seen evenly over the 26 weeks before the last Monday 07:00, so the week a
+digest covers holds about 770 of them, and each partner's filter picks some), starts an SMTP
+sink (aiosmtpd, its own process) on 127.0.0.1, then times whole processes:
 
 - ``revier-feed digest send``: due partners, selection, rendering, SMTP, send log;
 - the baseline: one process handing the same number of ready-made messages of the same

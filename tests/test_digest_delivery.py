@@ -414,7 +414,8 @@ def test_admin_digest_lists_failing_and_empty_sources_with_their_last_error(
     sources = digest_config_dir / "sources.yaml"
     sources.write_text(
         sources.read_text("utf-8")
-        + f"\n  - id: kaputt\n    name: Kaputte Quelle\n    url: {region.base_url}/broken/feed.xml\n",
+        + "\n  - id: kaputt\n    name: Kaputte Quelle\n"
+        + f"    url: {region.base_url}/broken/feed.xml\n",
         "utf-8",
     )
     settings = digest_config_dir / "settings.yaml"
