@@ -640,7 +640,7 @@ def _spec_under_test(args: argparse.Namespace, config: AppConfig) -> SourceSpec:
         if args.max_pages:
             html["max_pages"] = args.max_pages
         options["html"] = html
-    return source_from_options(options, config.settings.fetch.default_interval)
+    return source_from_options(options, config.settings.fetch)
 
 
 def _save_fixture(target: str, config: AppConfig, spec: SourceSpec, preview: Preview) -> Path:

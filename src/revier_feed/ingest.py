@@ -161,6 +161,16 @@ def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
     )
 
 
+def current_interval(spec: SourceSpec, rate: float | None) -> timedelta:
+    """The source's adaptive interval for the observed new-item rate."""
+    return schedule.adaptive_interval(
+        rate,
+        spec.interval,
+        spec.min_interval or spec.interval,
+        spec.max_interval or spec.interval,
+    )
+
+
 def is_gone(spec: SourceSpec, stored: SourceState | None) -> bool:
     """Whether the source answered 410 at its configured URL: not fetched again until the
     admin changes that URL."""
@@ -350,9 +360,11 @@ def _save_items(
     counts = _count(d for _, d in decisions)
     seconds = time.monotonic() - started
     last_new = now if counts[ItemDecision.NEW] or first_fetch else previous.last_new_item_at
+    # The first fetch brings the archive, not news: it tells nothing about the rate.
+    new_items = None if first_fetch else counts[ItemDecision.NEW]
     state = replace(
         _success_state(
-            spec, previous, collected.warnings, last_new, attempt_at, now, seconds, ctx
+            spec, previous, collected.warnings, last_new, new_items, attempt_at, now, seconds, ctx
         ),
         url=fetched.permanent_url or previous.url,
         etag=fetched.etag,
@@ -386,7 +398,15 @@ def _save_not_modified(
     warnings = [previous.last_error or ""] if previous.status is SourceStatus.DEGRADED else []
     state = replace(
         _success_state(
-            spec, previous, warnings, previous.last_new_item_at, attempt_at, now, seconds, ctx
+            spec,
+            previous,
+            warnings,
+            previous.last_new_item_at,
+            0,
+            attempt_at,
+            now,
+            seconds,
+            ctx,
         ),
         etag=fetched.etag,
         last_modified=fetched.last_modified,
@@ -490,26 +510,33 @@ def _success_state(
     previous: SourceState,
     warnings: list[str],
     last_new: datetime | None,
+    new_items: int | None,
     attempt_at: datetime,
     now: datetime,
     seconds: float,
     ctx: IngestContext,
 ) -> SourceState:
+    """The state after a successful fetch; ``new_items`` None: not a rate observation."""
     if warnings:
         status = SourceStatus.DEGRADED
     elif last_new is not None and now - last_new > ctx.stale_after:
         status = SourceStatus.STALE
     else:
         status = SourceStatus.OK
+    rate = previous.new_item_rate
+    if new_items is not None and previous.last_success_at is not None:
+        elapsed = now - previous.last_success_at
+        rate = schedule.observe_rate(rate, spec.interval, new_items, elapsed)
     return replace(
         previous,
         status=status,
+        new_item_rate=rate,
         error_count=0,
         last_error_kind=ErrorKind.PARSE.value if warnings else None,
         last_error=_one_line(warnings[0]) if warnings else None,
         last_attempt_at=attempt_at,
         last_success_at=now,
-        next_fetch_at=schedule.next_fetch_at(now, spec.interval, rng=ctx.rng),
+        next_fetch_at=schedule.next_fetch_at(now, current_interval(spec, rate), rng=ctx.rng),
         last_new_item_at=last_new,
         fetch_seconds=_average(previous.fetch_seconds, seconds),
     )
@@ -550,7 +577,7 @@ def _save_failure(
         last_attempt_at=attempt_at,
         next_fetch_at=schedule.next_fetch_at(
             now,
-            spec.interval,
+            current_interval(spec, previous.new_item_rate),
             error_count=error_count,
             retry_after=info.retry_after,
             max_backoff=ctx.max_backoff,
