@@ -35,12 +35,20 @@ def wait_for(condition: object, timeout: float = 20.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+#: A fast worker for tests; retention off (the sample news is from 2021).
+WORKER_SETTINGS = """
+worker:
+  tick: 1s
+  publish_delay: 1s
+  retention: 36500d
+  shutdown_timeout: 5s
+"""
+
+
 def worker_config(tmp_path: Path, region: SampleRegion) -> Path:
     config_dir = prepare_demo(tmp_path / "demo", region.base_url)
     settings = config_dir / "settings.yaml"
-    settings.write_text(
-        settings.read_text(encoding="utf-8") + "worker:\n  tick: 1s\n", encoding="utf-8"
-    )
+    settings.write_text(settings.read_text(encoding="utf-8") + WORKER_SETTINGS, encoding="utf-8")
     return config_dir
 
 

@@ -39,9 +39,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    _logging.configure(
-        logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
-    )
+    level_name = args.log_level
+    if level_name is None and not (args.verbose or args.quiet):
+        level_name = os.environ.get("REVIER_FEED_LOG_LEVEL") or None
+    if level_name is not None and level_name not in _logging.LEVELS:
+        parser.error(f"REVIER_FEED_LOG_LEVEL: choose from {', '.join(_logging.LEVELS)}")
+    if args.log_format not in _logging.FORMATS:
+        parser.error(f"REVIER_FEED_LOG_FORMAT: choose from {', '.join(_logging.FORMATS)}")
+    if level_name is not None:
+        level = _logging.LEVELS[level_name]
+    else:
+        level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    _logging.configure(level, args.log_format)
     command: Callable[[argparse.Namespace], int] = args.command
     try:
         return command(args)
@@ -70,6 +79,18 @@ def _parser() -> argparse.ArgumentParser:
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    verbosity.add_argument(
+        "--log-level",
+        choices=list(_logging.LEVELS),
+        help="debug, info (default), warning or error (default: $REVIER_FEED_LOG_LEVEL)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=_logging.FORMATS,
+        default=os.environ.get("REVIER_FEED_LOG_FORMAT") or "text",
+        help="text: one readable line per event (default); json: one JSON object per line "
+        "(default: $REVIER_FEED_LOG_FORMAT)",
+    )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="validate the configuration and summarize it")

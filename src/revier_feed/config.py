@@ -236,6 +236,26 @@ class WorkerSettings(_Model):
     max_backoff: Duration = timedelta(days=1)
     #: A source without a new item for this long is shown as "stale".
     stale_after: Duration = timedelta(days=30)
+    #: Publishing waits until no new story has come in for this long (a burst is
+    #: published once) ...
+    publish_delay: Duration = timedelta(seconds=30)
+    #: ... but never longer than this after the first unpublished change.
+    publish_max_delay: Duration = timedelta(minutes=5)
+    #: Items published longer ago than this are removed every night.
+    retention: Duration = timedelta(days=365)
+    #: Local time (settings.timezone) of the nightly retention run, "HH:MM".
+    retention_at: str = "03:30"
+    #: On SIGTERM/SIGINT, sources in flight may finish for this long; then they are
+    #: abandoned (nothing half-written: they stay due and are fetched on the next start).
+    shutdown_timeout: Duration = timedelta(seconds=30)
+
+    @field_validator("retention_at")
+    @classmethod
+    def _clock_time(cls, v: str) -> str:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", v.strip())
+        if not match:
+            raise ValueError(f'{v!r} is not a time of day; write it like "03:30" (quoted)')
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
 class StoriesSettings(_Model):

@@ -5,7 +5,7 @@ For each due source, in this order::
     fetch (conditional) | parse | [fetch + parse further listing pages]
       | normalize | tag | disambiguate keys | dedup against the store
       | [fetch + parse the article page of each new or changed item]   (follow: true)
-      | mark backlog (first fetch) | store (one transaction)
+      | drop items retention removed | mark backlog (first fetch) | store (one transaction)
     then, for all sources of the cycle together, oldest item first:
       place new items into stories (one transaction)
 
@@ -258,6 +258,11 @@ def _decide(
     )
     raws = {item.key: raw for raw, item in pairs}
     decided = dedup.decide((item for _, item in pairs), stored)
+    new_keys = [item.key for item, decision in decided if decision is ItemDecision.NEW]
+    if stored_lookup and new_keys:
+        # Items retention removed stay removed, even while the source still lists them.
+        retired = ctx.storage.retired_keys(spec.id, new_keys)
+        decided = [(i, d) for i, d in decided if d is not ItemDecision.NEW or i.key not in retired]
     return [(raws[item.key], item, decision) for item, decision in decided], warnings
 
 
@@ -621,13 +626,26 @@ def _one_line(text: str) -> str:
 
 
 def _log(report: SourceReport) -> None:
-    extra = {"source_id": report.source_id, "status": report.status.value}
+    """One line per fetch; the same fields as JSON keys with ``--log-format json``."""
+    extra: dict[str, object] = {
+        "event": "fetch",
+        "source_id": report.source_id,
+        "status": report.status.value,
+        "duration": round(report.seconds, 3),
+        "new": report.new,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+    }
     if report.error is not None:
+        extra |= {"error_kind": report.error.kind, "error": report.error.message}
+        if report.error.status_code is not None:
+            extra["http_status"] = report.error.status_code
         log.warning(
-            "source %s: error (%s) %s",
+            "source %s: error (%s) %s in %.2fs",
             report.source_id,
             report.error.kind,
             report.error.message,
+            report.seconds,
             extra=extra,
         )
         return
@@ -642,4 +660,9 @@ def _log(report: SourceReport) -> None:
         extra=extra,
     )
     for warning in report.warnings:
-        log.warning("source %s: %s", report.source_id, warning, extra=extra)
+        log.warning(
+            "source %s: %s",
+            report.source_id,
+            warning,
+            extra={"event": "source_warning", "source_id": report.source_id},
+        )

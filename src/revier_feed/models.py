@@ -303,6 +303,14 @@ class CycleSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionResult:
+    """What one retention run removed."""
+
+    items: int
+    stories: int  #: stories left without members
+
+
+@dataclass(frozen=True, slots=True)
 class StoredItem:
     """An item as read back from the store, for publishing."""
 
