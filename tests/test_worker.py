@@ -156,3 +156,108 @@ def test_one_collector_per_store_even_after_kill_9(tmp_path: Path, region: Sampl
         check=True,
     )
     assert status.stdout.startswith("worker: not running")
+
+
+def start_logged_worker(config_dir: Path, log: Path) -> subprocess.Popen[str]:
+    """A worker whose stderr goes to a file, so a test can read it while it runs."""
+    exe = Path(sys.executable).parent / "revier-feed"
+    with log.open("w") as stderr:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [str(exe), "--config", str(config_dir), "run"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
+
+
+def cli(config_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).parent / "revier-feed"
+    return subprocess.run(
+        [str(exe), "--config", str(config_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def set_enabled(config_dir: Path, source_id: str, enabled: bool) -> None:
+    sources = config_dir / "sources.yaml"
+    text = sources.read_text(encoding="utf-8")
+    line = f"  - id: {source_id}\n"
+    text = text.replace(f"{line}    enabled: false\n", line)
+    if not enabled:
+        text = text.replace(line, f"{line}    enabled: false\n")
+    sources.write_text(text, encoding="utf-8")
+
+
+def test_reload_with_a_valid_config_schedules_new_sources_and_drops_removed_ones(
+    tmp_path: Path, region: SampleRegion
+) -> None:
+    config_dir = worker_config(tmp_path, region)
+    set_enabled(config_dir, "leipziger-messe", False)
+    feed = config_dir.parent / "feeds" / "all.atom.xml"
+    log = tmp_path / "worker.log"
+    worker = start_logged_worker(config_dir, log)
+    try:
+        wait_for(lambda: "bbsr" in feed.read_text("utf-8") if feed.exists() else False)
+        assert "/leipziger-messe/presse/rss.xml" not in region.requests
+        set_enabled(config_dir, "leipziger-messe", True)
+        set_enabled(config_dir, "bbsr", False)
+        reload = cli(config_dir, "reload")
+        assert reload.returncode == 0, reload.stderr
+        assert f"reload requested from the worker (pid {worker.pid} on" in reload.stdout
+        # The new source is collected and the removed one leaves the feeds.
+        wait_for(lambda: "/leipziger-messe/presse/rss.xml" in region.requests)
+        wait_for(lambda: "/bbsr/" not in feed.read_text("utf-8"))
+        assert "Leipziger Messe" in feed.read_text("utf-8")
+        assert "reloaded: 5 sources (added: leipziger-messe; removed: bbsr)" in log.read_text()
+        assert worker.poll() is None
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=15)
+    assert worker.returncode == 0
+
+
+def test_invalid_config_on_reload_is_logged_and_the_worker_keeps_the_old_one(
+    tmp_path: Path, region: SampleRegion
+) -> None:
+    config_dir = worker_config(tmp_path, region)
+    feed = config_dir.parent / "feeds" / "all.atom.xml"
+    log = tmp_path / "worker.log"
+    worker = start_logged_worker(config_dir, log)
+    try:
+        wait_for(feed.exists)
+        sources = config_dir / "sources.yaml"
+        good = sources.read_text(encoding="utf-8")
+        broken = good.replace(
+            "  - id: bbsr\n", "  - id: bbsr\n    interval: sometimes\n    colour: blue\n"
+        )
+        sources.write_text(broken, encoding="utf-8")
+        line = broken.splitlines().index("    interval: sometimes") + 1
+        # `revier-feed reload` validates first and does not disturb the worker.
+        refused = cli(config_dir, "reload")
+        assert refused.returncode == 2
+        assert f"sources.yaml:{line}: sources[4].interval: 'sometimes'" in refused.stderr
+        assert "keeps its current configuration" in refused.stderr
+        # A bare SIGHUP (systemctl reload): the worker validates and logs the problems.
+        worker.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload refused" in log.read_text())
+        text = log.read_text()
+        assert f"sources.yaml:{line}: sources[4].interval: 'sometimes' is not a duration" in text
+        assert f"sources.yaml:{line + 1}: sources[4].colour: unknown key" in text
+        # Still running, on the old configuration: the next reload of a fixed file works.
+        assert worker.poll() is None
+        sources.write_text(good, encoding="utf-8")
+        assert cli(config_dir, "reload").returncode == 0
+        wait_for(lambda: "reloaded: 6 sources" in log.read_text())
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=15)
+    assert worker.returncode == 0
+
+
+def test_reload_without_a_running_worker_says_so(tmp_path: Path, region: SampleRegion) -> None:
+    config_dir = worker_config(tmp_path, region)
+    result = cli(config_dir, "reload")
+    assert result.returncode == 1
+    assert "no worker is running for this store" in result.stdout

@@ -10,12 +10,14 @@ import contextlib
 import logging
 import os
 import random
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 from zoneinfo import ZoneInfo
@@ -481,6 +483,14 @@ class App:
         self.publish()
         return keep.id, gone.id, moved
 
+    def backup(self, target: Path) -> None:
+        """Copy the store to ``target`` while the worker may keep running.
+
+        Raises:
+            StorageError: not a SQLite store, or the copy failed.
+        """
+        self.storage.backup(target)
+
     def source_overview(self) -> list[tuple[SourceSpec, SourceState | None]]:
         """Each configured source with its stored state (None if never fetched)."""
         states = self.storage.source_states(s.id for s in self.config.sources)
@@ -507,6 +517,22 @@ def _log_cycle(summary: CycleSummary) -> None:
             "duration": round(seconds, 3),
         },
     )
+
+
+def running_worker(config: AppConfig) -> tuple[int | None, str | None]:
+    """The process collecting for ``config``'s store, from its lock, without opening it.
+
+    Returns:
+        (its pid if it runs on this machine, the description it wrote), or (None, None)
+        when no worker holds the lock.
+    """
+    holder = ProcessLock(config.lock_path, "").holder()
+    if holder is None:
+        return None, None
+    match = re.match(r"pid (\d+) on ([^,\s]+),", holder)
+    if match is None or match.group(2) != socket.gethostname():
+        return None, holder
+    return int(match.group(1)), holder
 
 
 class _StoredRobots:

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
@@ -21,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__, _logging
-from .app import App, CycleResult
+from .app import App, CycleResult, running_worker
 from .config import AppConfig, load_config, source_from_options, source_yaml
 from .demo import SampleRegion, prepare_demo
 from .exceptions import ConfigError, ConfigIssue, RevierError, SourceError
@@ -99,6 +100,18 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the worker (or one cycle with --once)")
     run.add_argument("--once", action="store_true", help="fetch every source once, publish, exit")
     run.set_defaults(command=cmd_run)
+
+    reload = commands.add_parser(
+        "reload", help="make the running worker re-read its configuration (SIGHUP)"
+    )
+    reload.set_defaults(command=cmd_reload)
+
+    backup = commands.add_parser(
+        "backup", help="copy the store to FILE, safely while the worker runs"
+    )
+    backup.add_argument("file", metavar="FILE", help="where to write the copy")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup.set_defaults(command=cmd_backup)
 
     status = commands.add_parser("status", help="worker, sources and stories at a glance")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -192,6 +205,65 @@ def cmd_run(args: argparse.Namespace) -> int:
             run_worker(app, config.settings.worker.tick)
             return EXIT_OK
         return _run_once(app)
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    out = _console()
+    try:
+        config = load_config(args.config)
+    except ConfigError as e:
+        _print_config_error(e)
+        print(
+            "nothing was sent: the running worker keeps its current configuration",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    pid, holder = running_worker(config)
+    if holder is None:
+        out.print(
+            f"no worker is running for this store (lock {config.lock_path} is free); "
+            "nothing to reload. Start one with `revier-feed run`.",
+            markup=False,
+            soft_wrap=True,
+        )
+        return EXIT_FAILED
+    if pid is None:
+        out.print(
+            f"the worker holding this store runs elsewhere ({holder}); reload it there",
+            markup=False,
+            soft_wrap=True,
+        )
+        return EXIT_FAILED
+    os.kill(pid, signal.SIGHUP)
+    out.print(
+        f"reload requested from the worker ({holder}); the configuration is valid and is "
+        "used from its next cycle (its log confirms)",
+        markup=False,
+        soft_wrap=True,
+    )
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    target = Path(args.file).resolve()
+    out = _console()
+    if target.exists() and not args.force:
+        out.print(f"{target} exists; use --force to replace it", markup=False)
+        return EXIT_FAILED
+    if not target.parent.is_dir():
+        out.print(f"folder {target.parent} does not exist", markup=False)
+        return EXIT_FAILED
+    with App(config) as app:
+        app.backup(target)
+        items = app.storage.count_items()
+    size = target.stat().st_size
+    out.print(
+        f"backup of {config.storage_url} written to {target} ({size / 1e6:.1f} MB, {items} items)",
+        markup=False,
+        soft_wrap=True,
+    )
+    return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
