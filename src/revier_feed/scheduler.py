@@ -70,7 +70,7 @@ class Worker:
                 log.error("cycle failed: %s", e, extra={"event": "cycle_failed"})
                 return
             if summary.new or summary.updated:
-                self._changed()
+                self.note_change()
             self.publish_if_due()
         finally:
             self.busy.release()
@@ -86,7 +86,7 @@ class Worker:
                 log.error("retention failed: %s", e, extra={"event": "retention_failed"})
                 return
             if result.items:
-                self._changed()
+                self.note_change()
                 self.publish(reason="retention")
         finally:
             self.busy.release()
@@ -170,9 +170,10 @@ class Worker:
             },
         )
         # Feeds follow the new configuration: removed sources leave them, titles change.
-        self._changed()
+        self.note_change()
 
-    def _changed(self) -> None:
+    def note_change(self) -> None:
+        """Stories changed: publish once the debounce allows."""
         now = self.app.now()
         self._pending_since = self._pending_since or now
         self._last_change = now

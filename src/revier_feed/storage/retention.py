@@ -83,13 +83,12 @@ def _forget_keywords(conn: Connection, keyword_lists: Iterable[str]) -> None:
     words = list(removed)
     updates, gone = [], []
     for chunk in _chunks(words):
-        current = dict(
-            conn.execute(
-                select(keyword_counts.c.keyword, keyword_counts.c.documents).where(
-                    keyword_counts.c.keyword.in_(chunk)
-                )
-            ).tuples()
+        rows = conn.execute(
+            select(keyword_counts.c.keyword, keyword_counts.c.documents).where(
+                keyword_counts.c.keyword.in_(chunk)
+            )
         )
+        current = {row.keyword: row.documents for row in rows}
         for word in chunk:
             if word not in current:
                 continue
