@@ -261,3 +261,61 @@ def test_reload_without_a_running_worker_says_so(tmp_path: Path, region: SampleR
     result = cli(config_dir, "reload")
     assert result.returncode == 1
     assert "no worker is running for this store" in result.stdout
+
+
+def test_backup_while_the_worker_runs_is_a_consistent_openable_store(
+    tmp_path: Path, region: SampleRegion
+) -> None:
+    config_dir = worker_config(tmp_path, region)
+    # A slow site keeps a cycle (and its writes) going while the copy is taken.
+    slow_path = "/bbsr/presse/feed.atom"
+    body = region.read_site_file(slow_path)
+    assert body is not None
+    region.add_route(
+        slow_path, Response(200, body, {"Content-Type": "application/atom+xml"}, delay=2.0)
+    )
+    store = config_dir.parent / "state" / "revier-feed.sqlite3"
+    worker = start_worker(config_dir)
+    target = tmp_path / "backups" / "store-copy.sqlite3"
+    target.parent.mkdir()
+    try:
+        wait_for(lambda: _count_items(store) >= 20)
+        assert worker.poll() is None
+        result = cli(config_dir, "backup", str(target))
+        assert result.returncode == 0, result.stderr
+        assert f"written to {target}" in result.stdout
+        again = cli(config_dir, "backup", str(target))
+        assert again.returncode == 1 and "use --force" in again.stdout
+        wait_for(lambda: _count_items(store) == 36)
+        assert cli(config_dir, "backup", "--force", str(target)).returncode == 0
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=15)
+    assert worker.returncode == 0
+    # One self-contained file (no -wal beside it), intact, with everything stored.
+    assert sorted(p.name for p in target.parent.iterdir()) == ["store-copy.sqlite3"]
+    with sqlite3.connect(target) as db:
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+        assert db.execute("pragma journal_mode").fetchone() == ("delete",)
+        assert db.execute("select count(*) from items").fetchone() == (36,)
+        assert db.execute("select count(*) from sources").fetchone() == (6,)
+    # revier-feed itself can use the copy as a store.
+    restored = config_dir / "settings.yaml"
+    restored.write_text(
+        restored.read_text("utf-8").replace(
+            "path: ../state/revier-feed.sqlite3", f"path: {target}"
+        ),
+        "utf-8",
+    )
+    status = json.loads(cli(config_dir, "status", "--json").stdout)
+    assert status["stories"]["new_24h"] == 29
+
+
+def _count_items(store: Path) -> int:
+    if not store.exists():
+        return 0
+    with sqlite3.connect(store, timeout=10) as db:
+        try:
+            return int(db.execute("select count(*) from items").fetchone()[0])
+        except sqlite3.OperationalError:  # not created yet
+            return 0
