@@ -319,3 +319,53 @@ def _count_items(store: Path) -> int:
             return int(db.execute("select count(*) from items").fetchone()[0])
         except sqlite3.OperationalError:  # not created yet
             return 0
+
+
+def test_sigterm_abandons_slow_work_in_bounded_time_and_a_restart_loses_nothing(
+    tmp_path: Path, region: SampleRegion
+) -> None:
+    config_dir = worker_config(tmp_path, region)
+    settings = config_dir / "settings.yaml"
+    settings.write_text(
+        settings.read_text("utf-8").replace("shutdown_timeout: 5s", "shutdown_timeout: 1s"),
+        "utf-8",
+    )
+    slow_path = "/bbsr/presse/feed.atom"
+    body = region.read_site_file(slow_path)
+    assert body is not None
+    region.add_route(
+        slow_path, Response(200, body, {"Content-Type": "application/atom+xml"}, delay=8.0)
+    )
+    store = config_dir.parent / "state" / "revier-feed.sqlite3"
+    log = tmp_path / "worker.log"
+    worker = start_logged_worker(config_dir, log)
+    try:
+        wait_for(lambda: slow_path in region.requests and _count_items(store) == 31)
+        stopped_at = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=15)
+        took = time.monotonic() - stopped_at
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, log.read_text()
+    # 1 s to finish, then the slow source is abandoned: far less than its 8 s answer.
+    assert took < 5, f"stopping took {took:.1f}s"
+    text = log.read_text()
+    assert "abandoning them (they stay due)" in text
+    assert "cycle abandoned: 5 of 6 sources stored; the others stay due" in text
+    feeds = config_dir.parent / "feeds"
+    assert not list(feeds.glob(".*.tmp")), "no half-written files are left"
+    with sqlite3.connect(store) as db:
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+        assert db.execute("select count(*) from items where source_id='bbsr'").fetchone() == (0,)
+
+    # Restarted, the abandoned source is still due and nothing is missing.
+    del region.routes[slow_path]
+    worker = start_logged_worker(config_dir, tmp_path / "second.log")
+    try:
+        wait_for(lambda: _count_items(store) == 36)
+        wait_for(lambda: (feeds / "all.atom.xml").read_text("utf-8").count("<entry>") == 29)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=15)
+    assert worker.returncode == 0

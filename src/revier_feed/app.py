@@ -253,7 +253,8 @@ class App:
             with self._executor() as executor:
                 async with self._fetcher() as fetcher:
                     ctx = self._context(fetcher, executor)
-                    return await ingest.collect(specs, ctx, on_report)
+                    every = self.config.sources
+                    return await ingest.collect(specs, ctx, on_report, all_specs=every)
         finally:
             with self._running_lock:
                 self._running = None

@@ -101,12 +101,17 @@ async def collect(
     specs: Sequence[SourceSpec],
     ctx: IngestContext,
     on_report: Callable[[SourceReport], None] | None = None,
+    *,
+    all_specs: Sequence[SourceSpec] | None = None,
 ) -> list[SourceReport]:
     """Fetch, parse and store every source in ``specs``; one report per source handled.
 
     Sources whose first request has not started when ``ctx.should_stop()`` turns true are
     skipped and stay due; a source whose requests are under way is finished and stored
     whole, or, if a later request of it (next page, article) is refused, not at all.
+    Then the unplaced items of ``all_specs`` (default: ``specs``) are placed in stories:
+    all of them, so items stored by a cycle that was cut short before placing are not
+    left out of the feeds until their source delivers news again.
     """
     states = ctx.storage.source_states(s.id for s in specs)
 
@@ -121,7 +126,7 @@ async def collect(
         return report
 
     results = await asyncio.gather(*(one(spec) for spec in specs))
-    await ctx.offload(place_in_stories, specs, ctx)
+    await ctx.offload(place_in_stories, all_specs or specs, ctx)
     return [r for r in results if r is not None]
 
 
