@@ -48,6 +48,8 @@ def test_sources_shows_health_problems_first(
     assert "bbsr" in rows[0] and "failing" in rows[0]
     assert "[http_4xx] HTTP 404" in out
     assert sum("│ ok " in row for row in rows) == 5
+    # The current (adaptive) interval: after one fetch, still the configured 30 minutes.
+    assert all(" 30m " in row for row in rows)
 
 
 def test_run_once_fails_when_every_source_fails(

@@ -26,7 +26,7 @@ LEVELS = {
 }
 
 #: Environment variables whose values are secrets (SMTP password, API tokens ...).
-_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|CREDENTIAL", re.IGNORECASE)
+_SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|(?:^|_)PW(?:$|_)", re.IGNORECASE)
 #: Shorter values are not masked: "1" or "yes" would mangle every line.
 _MIN_SECRET = 6
 #: The password in ``scheme://user:password@host``.

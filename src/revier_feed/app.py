@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -491,6 +491,11 @@ class App:
             StorageError: not a SQLite store, or the copy failed.
         """
         self.storage.backup(target)
+
+    @staticmethod
+    def current_interval(spec: SourceSpec, state: SourceState | None) -> timedelta:
+        """How often the source is polled now (its adaptive interval)."""
+        return ingest.current_interval(spec, state.new_item_rate if state else None)
 
     def source_overview(self) -> list[tuple[SourceSpec, SourceState | None]]:
         """Each configured source with its stored state (None if never fetched)."""

@@ -341,6 +341,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
         "status",
         "last success",
         "next fetch",
+        "every",
         "HTTP",
         "failures",
         "items",
@@ -357,7 +358,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
     for spec, state in sorted(overview, key=severity):
         if state is None:
-            table.add_row(spec.id, "[cyan]new[/]", "-", "now", "", "0", "", "", "")
+            every = _span(app.current_interval(spec, None))
+            table.add_row(spec.id, "[cyan]new[/]", "-", "now", every, "", "0", "", "", "")
             continue
         status = state.status.value
         table.add_row(
@@ -365,6 +367,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
             f"[{_STATUS_STYLE[status]}]{status}[/]",
             _when(state.last_success_at, app),
             _when(state.next_fetch_at, app) if status != "gone" else "never",
+            _span(app.current_interval(spec, state)),
             str(state.http_status or ""),
             str(state.error_count),
             "" if state.items_last_fetch is None else str(state.items_last_fetch),
@@ -785,6 +788,15 @@ def _console() -> Console:
     if not console.is_terminal:
         console.width = max(console.width, 160)
     return console
+
+
+def _span(value: timedelta) -> str:
+    """2h30m, 45m, 1d6h: how an admin writes intervals in the YAML."""
+    minutes = round(value.total_seconds() / 60)
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "")
+    return text + (f"{minutes}m" if minutes or not text else "")
 
 
 def _when(value: datetime | None, app: App) -> str:
