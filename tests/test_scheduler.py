@@ -172,3 +172,20 @@ def _with_retention(config_dir: Path, value: str) -> Path:
     head, _, _ = text.partition("worker:\n  retention:")
     settings.write_text(head + f"worker:\n  retention: {value}\n", "utf-8")
     return config_dir
+
+
+def test_a_reload_that_moves_the_store_is_refused(
+    demo_config: AppConfig, make_app: MakeApp, caplog: Any
+) -> None:
+    app = make_app(demo_config)
+    worker = Worker(app)
+    settings = demo_config.config_dir / "settings.yaml"
+    settings.write_text(
+        settings.read_text("utf-8").replace("../state/revier-feed", "../elsewhere/revier-feed"),
+        "utf-8",
+    )
+    with caplog.at_level("ERROR", logger="revier_feed"):
+        assert worker.request_reload() is None
+    assert "the store cannot change while the worker runs" in caplog.text
+    worker.collect()
+    assert app.config is demo_config

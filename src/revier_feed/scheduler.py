@@ -91,8 +91,8 @@ class Worker:
         finally:
             self.busy.release()
 
-    def publish_if_due(self, *, force: bool = False) -> bool:
-        """Publish if changes are pending and the debounce allows (or ``force``).
+    def publish_if_due(self) -> bool:
+        """Publish if changes are pending and the debounce allows.
 
         Returns:
             Whether feeds were published.
@@ -105,15 +105,13 @@ class Worker:
             quiet=settings.publish_delay,
             max_wait=settings.publish_max_delay,
         )
-        if not due and not (force and self._pending_since is not None):
-            return False
-        return self.publish()
+        return self.publish() if due else False
 
     def publish(self, reason: str = "changes") -> bool:
+        """Publish now; on failure the changes stay pending for the next tick."""
         try:
             self.app.publish()
         except RevierError as e:
-            # Stays pending: the next tick tries again.
             log.error("publishing failed (%s): %s", reason, e, extra={"event": "publish_failed"})
             return False
         self._pending_since = self._last_change = None
