@@ -326,15 +326,14 @@ def test_sigterm_abandons_slow_work_in_bounded_time_and_a_restart_loses_nothing(
 ) -> None:
     config_dir = worker_config(tmp_path, region)
     settings = config_dir / "settings.yaml"
-    settings.write_text(
-        settings.read_text("utf-8").replace("shutdown_timeout: 5s", "shutdown_timeout: 1s"),
-        "utf-8",
-    )
+    text = settings.read_text("utf-8").replace("shutdown_timeout: 5s", "shutdown_timeout: 1s")
+    # The slow site answers after 20 s, well within the fetch timeout.
+    settings.write_text(text.replace("timeout: 10s", "timeout: 40s"), "utf-8")
     slow_path = "/bbsr/presse/feed.atom"
     body = region.read_site_file(slow_path)
     assert body is not None
     region.add_route(
-        slow_path, Response(200, body, {"Content-Type": "application/atom+xml"}, delay=8.0)
+        slow_path, Response(200, body, {"Content-Type": "application/atom+xml"}, delay=20.0)
     )
     store = config_dir.parent / "state" / "revier-feed.sqlite3"
     log = tmp_path / "worker.log"
@@ -348,7 +347,7 @@ def test_sigterm_abandons_slow_work_in_bounded_time_and_a_restart_loses_nothing(
     finally:
         worker.kill()
     assert worker.returncode == 0, log.read_text()
-    # 1 s to finish, then the slow source is abandoned: far less than its 8 s answer.
+    # 1 s to finish, then the slow source is abandoned: far less than its 20 s answer.
     assert took < 5, f"stopping took {took:.1f}s"
     text = log.read_text()
     assert "abandoning them (they stay due)" in text
@@ -369,3 +368,28 @@ def test_sigterm_abandons_slow_work_in_bounded_time_and_a_restart_loses_nothing(
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=15)
     assert worker.returncode == 0
+
+
+def test_a_second_signal_abandons_at_once(tmp_path: Path, region: SampleRegion) -> None:
+    config_dir = worker_config(tmp_path, region)  # shutdown_timeout: 5s
+    slow_path = "/bbsr/presse/feed.atom"
+    body = region.read_site_file(slow_path)
+    assert body is not None
+    region.add_route(
+        slow_path, Response(200, body, {"Content-Type": "application/atom+xml"}, delay=9.0)
+    )
+    log = tmp_path / "worker.log"
+    worker = start_logged_worker(config_dir, log)
+    try:
+        wait_for(lambda: slow_path in region.requests)
+        worker.send_signal(signal.SIGTERM)
+        wait_for(lambda: "stopping after the sources in progress" in log.read_text())
+        stopped_at = time.monotonic()
+        worker.send_signal(signal.SIGINT)
+        worker.wait(timeout=15)
+        took = time.monotonic() - stopped_at
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, log.read_text()
+    assert took < 4, f"stopping took {took:.1f}s"
+    assert "received SIGINT again: abandoning the sources in flight now" in log.read_text()

@@ -196,6 +196,15 @@ def run_worker(app: App, tick: timedelta) -> None:
     reload_requested = threading.Event()
 
     def on_stop(signum: int, _frame: FrameType | None) -> None:
+        if worker.stop.is_set():
+            # A second Ctrl-C / SIGTERM: the admin does not want to wait.
+            log.warning(
+                "received %s again: abandoning the sources in flight now",
+                signal.Signals(signum).name,
+                extra={"event": "abandoning"},
+            )
+            app.abandon()
+            return
         log.info(
             "received %s, stopping after the sources in progress (at most %s)",
             signal.Signals(signum).name,
