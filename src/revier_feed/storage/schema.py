@@ -86,6 +86,8 @@ sources = Table(
     Column("fetch_seconds", Float),
     # version 4
     Column("boilerplate", LargeBinary),  #: packed shingles this source repeats
+    # version 5
+    Column("new_item_rate", Float),  #: new items per hour, moving average
 )
 
 items = Table(
@@ -161,7 +163,17 @@ robots = Table(
     Column("body", Text, nullable=False),
 )
 
-#: The send log: one row per partner and period (version 5).
+#: Items removed by retention, so a source still listing them does not bring them back.
+item_tombstones = Table(
+    "item_tombstones",
+    metadata,
+    Column("source_id", String(100), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("deleted_at", UTCDateTime, nullable=False),
+)
+Index("ix_item_tombstones_deleted_at", item_tombstones.c.deleted_at)
+
+#: The send log: one row per partner and period (version 6).
 digest_log = Table(
     "digest_log",
     metadata,
@@ -181,7 +193,7 @@ digest_log = Table(
 )
 Index("ix_digest_log_slot_at", digest_log.c.slot_at)
 
-#: Which stories a partner has received, so none is sent twice (version 5).
+#: Which stories a partner has received, so none is sent twice (version 6).
 digest_stories = Table(
     "digest_stories",
     metadata,
@@ -313,11 +325,28 @@ def _v4(conn: Connection) -> None:
 
 
 def _v5(conn: Connection) -> None:
-    """The digest's send log and the stories each partner has received (#6)."""
+    """Adaptive intervals: each source's new-item rate; tombstones of retired items (#7)."""
+    _add_column(conn, "sources", Column("new_item_rate", Float))
     v5 = MetaData()
+    Table(
+        "item_tombstones",
+        v5,
+        Column("source_id", String(100), primary_key=True),
+        Column("key", Text, primary_key=True),
+        Column("deleted_at", DateTime, nullable=False),
+    )
+    v5.create_all(conn)
+    conn.execute(
+        text("CREATE INDEX ix_item_tombstones_deleted_at ON item_tombstones (deleted_at)")
+    )
+
+
+def _v6(conn: Connection) -> None:
+    """The digest's send log and the stories each partner has received (#6)."""
+    v6 = MetaData()
     log = Table(
         "digest_log",
-        v5,
+        v6,
         Column("partner_id", String(100), primary_key=True),
         Column("period", String(40), primary_key=True),
         Column("slot_at", DateTime, nullable=False),
@@ -335,7 +364,7 @@ def _v5(conn: Connection) -> None:
     Index("ix_digest_log_slot_at", log.c.slot_at)
     Table(
         "digest_stories",
-        v5,
+        v6,
         Column("partner_id", String(100), primary_key=True),
         Column("story_id", Integer, primary_key=True),
         Column("period", String(40), nullable=False),
@@ -343,7 +372,7 @@ def _v5(conn: Connection) -> None:
         Column("updated_sent", Boolean, nullable=False),
         sqlite_with_rowid=False,
     )
-    v5.create_all(conn)
+    v6.create_all(conn)
 
 
 def _add_column(conn: Connection, table: str, column: Column[Any]) -> None:
@@ -359,6 +388,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     3: _v3,
     4: _v4,
     5: _v5,
+    6: _v6,
 }
 VERSION = max(MIGRATIONS)
 
