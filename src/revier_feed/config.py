@@ -277,7 +277,7 @@ def _check_env_name(value: str | None) -> str | None:
     if value is not None and not _ENV_RE.match(value):
         raise ValueError(
             f"{value!r} is not the name of an environment variable; the secret itself never "
-            "goes into the configuration (write e.g. REVIER_SMTP_PASSWORD and set that variable)"
+            "goes into the configuration (write e.g. REVIER_FEED_SMTP_PASSWORD and set it)"
         )
     return value
 
