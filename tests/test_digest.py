@@ -217,3 +217,34 @@ def add_news(app: App, key: str, title: str, now: datetime, *, teaser: str = "")
     )
     place(app, url, now)
     return url
+
+
+def test_digest_settings_and_partner_schedules_are_checked_with_file_and_line(
+    tmp_path: Path,
+) -> None:
+    from revier_feed.exceptions import ConfigError
+    from tests.conftest import write_config
+
+    folder = write_config(
+        tmp_path / "config",
+        sources="sources:\n  - id: kreis\n    name: Kreis\n    url: https://kreis.example/f\n",
+        settings="""
+            digest:
+              subject: "KW {woche}"
+            smtp:
+              password_env: "geheim 123"
+        """,
+        partners="""
+            partners:
+              - id: kreis
+                name: Kreis
+                addresses: [a@kreis.example]
+                schedule: "0 25 * * mon"
+        """,
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(folder)
+    problems = {(Path(i.file).name, i.line, i.key): i.message for i in caught.value.issues}
+    assert problems[("settings.yaml", 3, "digest.subject")].startswith("only {title")
+    assert "environment variable" in problems[("settings.yaml", 5, "smtp.password_env")]
+    assert "hour: '25'" in problems[("partners.yaml", 6, "partners[0].schedule")]
