@@ -88,7 +88,10 @@ def test_message_structure_headers_and_umlauts(collected: App) -> None:
     assert subject.startswith("Revier-News KW 31/2021: ") and subject.endswith("Meldungen")
     assert parsed["Message-ID"] == "<digest.2021-08-02T0700.iq-netzwerk@news.example>"
     assert parsed["List-Id"] == "Revier-News <digest.news.example>"
-    assert "<mailto:abmelden@news.example" in parsed["List-Unsubscribe"]
+    assert (
+        "<mailto:abmelden@news.example?subject=Abbestellen%20iq-netzwerk>"
+        in parsed["List-Unsubscribe"]
+    )
     assert "<https://news.example/abmelden?partner=iq-netzwerk>" in parsed["List-Unsubscribe"]
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert parsed["Date"].datetime == MONDAY + timedelta(hours=1)

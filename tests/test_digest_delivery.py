@@ -277,7 +277,7 @@ def test_starttls_or_implicit_tls_with_login_from_the_environment(
     ) -> AuthResult:
         assert isinstance(data, LoginPassword)
         logins.append((data.login, data.password))
-        return AuthResult(success=data.password == b"geheim-123")
+        return AuthResult(success=data.password == b"geheim-123", handled=False)
 
     port = free_port()
     options: dict[str, Any] = {"authenticator": authenticator}
@@ -458,3 +458,45 @@ def test_only_one_process_sends_digests_at_a_time(
         other.release()
     assert smtp_server[0].messages == []
     assert len(app_at_monday.send_due_digests()) == 3
+
+
+def test_a_refused_login_is_tried_once_per_run_and_leaves_every_digest_due(
+    app_at_monday: App,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    attempts: list[bytes] = []
+
+    def refuse(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        attempts.append(data.login)
+        return AuthResult(success=False, handled=False)
+
+    recorder = SmtpRecorder()
+    port = free_port()
+    controller = Controller(
+        recorder, hostname="127.0.0.1", port=port, authenticator=refuse, auth_require_tls=False
+    )
+    controller.start()
+    try:
+        settings = digest_config_dir / "settings.yaml"
+        text = "\n".join(
+            f"  port: {port}" if line.startswith("  port: ") else line
+            for line in settings.read_text("utf-8").splitlines()
+        )
+        text += "\n".join(["", "  username_env: RF_USER", "  password_env: RF_PASSWORD", ""])
+        settings.write_text(text, "utf-8")
+        monkeypatch.setenv("RF_USER", "revier")
+        monkeypatch.setenv("RF_PASSWORD", "falsch")
+        outcomes = make_app(load_config(digest_config_dir)).send_due_digests()
+    finally:
+        controller.stop()
+    assert [o.state for o in outcomes] == [DigestState.RETRY] * 3
+    assert all("refused the login (535" in (o.error or "") for o in outcomes)
+    # One login for the whole run (smtplib tries both offered mechanisms, PLAIN and LOGIN),
+    # not one per partner.
+    assert attempts == [b"revier", b"revier"]
+    assert recorder.messages == []

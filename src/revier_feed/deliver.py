@@ -168,8 +168,10 @@ def send_due(
                 except PublishError as e:
                     # The mail went out; a missing web copy must not stop the other partners.
                     log.error("digest archive %s: %s", outcome.period, e)
-            if error is not None and not error.permanent and error.code is None:
-                unreachable = error  # no connection at all: don't try it for every partner
+            if error is not None and error.server_wide:
+                # No connection or no login: trying again for every partner in this run
+                # would only hammer the server (and get a login locked).
+                unreachable = error
             outcomes.append(outcome)
             if on_outcome is not None:
                 on_outcome(outcome)
@@ -334,6 +336,7 @@ def render_message(ctx: DigestContext, issue: DigestIssue) -> EmailMessage:
         reply_to=settings.reply_to,
         unsubscribe_mailto=settings.unsubscribe_mailto,
         unsubscribe_url=unsubscribe_url,
+        unsubscribe_subject=f"Abbestellen {partner.id}",
     )
 
 

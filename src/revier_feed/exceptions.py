@@ -177,8 +177,17 @@ class DeliveryError(DigestError):
     address rejected); False for one worth retrying later (4xx, connection refused, timeout).
     """
 
-    def __init__(self, message: str = "", *, permanent: bool, code: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        permanent: bool,
+        code: int | None = None,
+        server_wide: bool = False,
+    ) -> None:
         self.permanent = permanent
         #: The SMTP reply code, when the server gave one.
         self.code = code
+        #: The failure concerns every message (no connection, login refused), not this one.
+        self.server_wide = server_wide
         super().__init__(message)

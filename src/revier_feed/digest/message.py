@@ -46,6 +46,7 @@ def build_message(
     reply_to: str | None = None,
     unsubscribe_mailto: str | None = None,
     unsubscribe_url: str | None = None,
+    unsubscribe_subject: str = "Abbestellen",
 ) -> EmailMessage:
     """multipart/alternative (text, then HTML), UTF-8, RFC 2047 subject, list headers."""
     message = EmailMessage(policy=SMTP)
@@ -60,7 +61,7 @@ def build_message(
     targets = []
     if unsubscribe_mailto:
         target = unsubscribe_mailto.removeprefix("mailto:")
-        targets.append(f"<mailto:{target}?subject={quote('Abbestellen ' + list_id)}>")
+        targets.append(f"<mailto:{target}?subject={quote(header_text(unsubscribe_subject))}>")
     if unsubscribe_url:
         targets.append(f"<{header_text(unsubscribe_url)}>")
     if targets:

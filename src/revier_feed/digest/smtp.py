@@ -110,6 +110,7 @@ class Mailer:
                 f"the server refused the login ({e.smtp_code} {_text(e.smtp_error)})",
                 permanent=False,
                 code=e.smtp_code,
+                server_wide=True,
             ) from None
         except smtplib.SMTPResponseException as e:
             self._reset()
@@ -120,12 +121,15 @@ class Mailer:
             ) from None
         except smtplib.SMTPNotSupportedError as e:
             self.close()
-            raise DeliveryError(f"the server does not support {e}", permanent=False) from None
+            raise DeliveryError(
+                f"the server does not support {e}", permanent=False, server_wide=True
+            ) from None
         except (smtplib.SMTPException, OSError) as e:
             self.close()
             raise DeliveryError(
                 f"could not talk to {self._host}:{self._port}: {type(e).__name__}: {e}",
                 permanent=False,
+                server_wide=True,
             ) from None
         finally:
             self._last_send = self._monotonic()
