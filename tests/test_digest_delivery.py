@@ -500,3 +500,43 @@ def test_a_refused_login_is_tried_once_per_run_and_leaves_every_digest_due(
     # not one per partner.
     assert attempts == [b"revier", b"revier"]
     assert recorder.messages == []
+
+
+def test_an_umlaut_address_the_server_cannot_take_fails_only_that_partner(
+    app_at_monday: App,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    from aiosmtpd.controller import Controller
+
+    recorder = SmtpRecorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        settings = digest_config_dir / "settings.yaml"
+        settings.write_text(
+            "\n".join(
+                f"  port: {port}" if line.startswith("  port: ") else line
+                for line in settings.read_text("utf-8").splitlines()
+            )
+            + "\n",
+            "utf-8",
+        )
+        partners = digest_config_dir / "partners.yaml"
+        partners.write_text(
+            partners.read_text("utf-8").replace(
+                "wirtschaft@landkreis-leipzig.example", "müller@landkreis-leipzig.example"
+            ),
+            "utf-8",
+        )
+        outcomes = {
+            o.partner_id: o for o in make_app(load_config(digest_config_dir)).send_due_digests()
+        }
+    finally:
+        controller.stop()
+    assert outcomes["landkreis-leipzig"].state is DigestState.FAILED
+    assert "SMTPUTF8" in (outcomes["landkreis-leipzig"].error or "")
+    assert outcomes["iq-netzwerk"].state is DigestState.SENT
+    assert outcomes["region"].state is DigestState.SENT
+    assert len(recorder.messages) == 2

@@ -120,8 +120,12 @@ class Mailer:
                 code=e.smtp_code,
             ) from None
         except smtplib.SMTPNotSupportedError as e:
-            self.close()
-            raise DeliveryError(
+            if self._smtp is not None:
+                # Connected, so this message needs what the server lacks: an address with
+                # umlauts needs SMTPUTF8. Only this partner is affected.
+                self._reset()
+                raise DeliveryError(f"the server does not support {e}", permanent=True) from None
+            raise DeliveryError(  # STARTTLS or AUTH missing: every message is affected
                 f"the server does not support {e}", permanent=False, server_wide=True
             ) from None
         except (smtplib.SMTPException, OSError) as e:
