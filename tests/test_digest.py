@@ -251,3 +251,21 @@ def test_digest_settings_and_partner_schedules_are_checked_with_file_and_line(
     assert problems[("settings.yaml", 3, "digest.subject")].startswith("only {title")
     assert "environment variable" in problems[("settings.yaml", 5, "smtp.password_env")]
     assert "hour: '25'" in problems[("partners.yaml", 6, "partners[0].schedule")]
+
+
+def test_the_fast_flattening_sends_what_the_email_package_would(collected: App) -> None:
+    from revier_feed.digest import as_bytes
+
+    _, message = collected.preview_digest("iq-netzwerk")
+    ours = as_bytes(message)  # sets the boundary, which the package then reuses
+    assert ours == message.as_bytes()
+    assert b"\r\n" in ours and b"\n" not in ours.replace(b"\r\n", b"")
+    parsed = email.message_from_bytes(ours, policy=email.policy.default)
+    for kind in ("plain", "html"):
+        # the parser keeps the wire's CRLF in the decoded text
+        received = parsed.get_body((kind,)).get_content().replace("\r\n", "\n")
+        assert received == message.get_body((kind,)).get_content()
+    assert "für IQ Innovationspreis – Netzwerk" in parsed.get_body(("plain",)).get_content()
+    # quoted-printable lines stay within RFC 2045's 76 characters
+    body = ours.split(b"quoted-printable\r\n\r\n", 1)[1].split(b"\r\n--", 1)[0]
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76

@@ -540,3 +540,25 @@ def test_an_umlaut_address_the_server_cannot_take_fails_only_that_partner(
     assert outcomes["iq-netzwerk"].state is DigestState.SENT
     assert outcomes["region"].state is DigestState.SENT
     assert len(recorder.messages) == 2
+
+
+def test_the_smtp_connection_turns_off_nagle(smtp_server: tuple[SmtpRecorder, int]) -> None:
+    import socket
+    from email.message import EmailMessage
+
+    from revier_feed.digest import Mailer
+
+    recorder, port = smtp_server
+    message = EmailMessage()
+    message["From"] = "digest@news.example"
+    message["Subject"] = "Test"
+    message.set_content("Hallo")
+    with Mailer("127.0.0.1", port, security="none", rate_limit=60000) as mailer:
+        assert mailer.send(message, ["a@partner.example"]) == {}
+        connection = mailer._smtp
+        assert connection is not None and connection.sock is not None
+        # Without it every message waits for the server's delayed ACK (up to 40 ms).
+        assert connection.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert mailer.send(message, ["b@partner.example"]) == {}
+        assert mailer._smtp is connection  # one connection for the run
+    assert recorder.recipients() == ["a@partner.example", "b@partner.example"]

@@ -225,7 +225,7 @@ def _one(
         path = outbox / f"{partner.id}-{period.key}.eml"
         try:
             outbox.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(message.as_bytes())
+            path.write_bytes(digest.as_bytes(message))
         except OSError as e:
             raise DigestError(f"could not write {path}") from e
         return DigestOutcome(partner.id, period.key, None, count, path=path), None

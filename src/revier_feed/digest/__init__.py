@@ -5,7 +5,7 @@ records its outcomes, one transaction per partner.
 """
 
 from ..models import SourceProblem
-from .message import build_message, mail_domain, message_id
+from .message import as_bytes, build_message, mail_domain, message_id
 from .render import RenderedDigest, Renderer, german_date
 from .select import Candidate, build_issue, current_period, next_slot, period_key, prepare, shorten
 from .smtp import Mailer
@@ -16,6 +16,7 @@ __all__ = [
     "RenderedDigest",
     "Renderer",
     "SourceProblem",
+    "as_bytes",
     "build_issue",
     "build_message",
     "current_period",

@@ -7,10 +7,14 @@ break anyway: nothing in an item can add a header.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 from datetime import datetime
+from email.generator import BytesGenerator
 from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 from urllib.parse import quote, urlsplit
@@ -71,11 +75,45 @@ def build_message(
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
     message["Precedence"] = "bulk"
-    message.set_content(rendered.text, charset="utf-8", cte="quoted-printable")
-    # base64 for the HTML part: the email package encodes it in C, quoted-printable in Python
-    # (a fifth of the time of a digest run); nobody reads the HTML source of a mail.
-    message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="base64")
+    # The parts are encoded here by binascii (C); set_content() would quoted-printable the text
+    # in Python, a sixth of a digest run. base64 for the HTML: nobody reads its source.
+    text = binascii.b2a_qp(rendered.text.encode("utf-8"), istext=True)
+    html = base64.encodebytes(rendered.html.encode("utf-8"))
+    message.set_raw("MIME-Version", "1.0")
+    message.set_raw("Content-Type", "multipart/alternative")  # the boundary comes on flattening
+    message.set_payload([_part("plain", "quoted-printable", text), _part("html", "base64", html)])
     return _with_subject(message, header_text(rendered.subject))
+
+
+def _part(subtype: str, encoding: str, payload: bytes) -> MIMEPart:
+    part = MIMEPart(policy=SMTP)
+    part.set_raw("Content-Type", f'text/{subtype}; charset="utf-8"')
+    part.set_raw("Content-Transfer-Encoding", encoding)
+    part.set_payload(payload.decode("ascii"))
+    return part
+
+
+def as_bytes(message: EmailMessage, *, utf8: bool = False) -> bytes:
+    """``message`` as the bytes SMTP sends (CRLF line ends), the same as
+    ``message.as_bytes()`` in a fraction of the time.
+
+    Args:
+        utf8: headers in UTF-8 (RFC 6532) instead of RFC 2047 words, for SMTPUTF8.
+    """
+    out = io.BytesIO()
+    policy = message.policy.clone(utf8=True) if utf8 else message.policy
+    _Generator(out, policy=policy).flatten(message, linesep="\r\n")
+    return out.getvalue()
+
+
+class _Generator(BytesGenerator):
+    """The stdlib writes a body in two calls per line (2,700 lines for a 200 kB digest: half
+    of a digest run); replacing every line end at once writes the same bytes."""
+
+    def _write_lines(self, lines: str) -> None:
+        if lines:
+            lines = lines.replace("\r\n", "\n").replace("\r", "\n")
+            self.write(lines.replace("\n", self._NL))
 
 
 def _with_subject(message: EmailMessage, subject: str) -> EmailMessage:

@@ -226,8 +226,11 @@ def _wrap(text: str, width: int = 72, indent: str = "  ") -> str:
     return ("\n" + indent).join(textwrap.wrap(text, width, break_on_hyphens=False))
 
 
+#: Mail clients (Outlook, Gmail) drop <style> blocks; the rules go into style="".
+#: keep_at_rules keeps the dark-mode media query for the clients that honour it. One inliner
+#: for the process: it holds no state between documents.
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
 def _inline(html: str) -> str:
-    # Mail clients (Outlook, Gmail) drop <style> blocks; inline the rules into style="".
-    # keep_at_rules keeps the dark-mode media query for the clients that honour it.
-    inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
-    return str(inliner.inline(html))
+    return str(_INLINER.inline(html))

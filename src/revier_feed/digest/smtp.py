@@ -8,14 +8,17 @@ from environment variables; they are never part of a message, a log line or an e
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
 from email.message import EmailMessage
+from email.utils import parseaddr
 from types import TracebackType
 from typing import Literal, Self
 
 from ..exceptions import DeliveryError
+from .message import as_bytes
 
 
 class Mailer:
@@ -87,12 +90,12 @@ class Mailer:
         try:
             smtp = self._connection()
             try:
-                refused = smtp.send_message(message, to_addrs=list(recipients))
+                refused = _send(smtp, message, recipients)
             except smtplib.SMTPServerDisconnected:
                 # The server closed an idle connection between two messages: reconnect once.
                 self._smtp = None
                 smtp = self._connection()
-                refused = smtp.send_message(message, to_addrs=list(recipients))
+                refused = _send(smtp, message, recipients)
         except smtplib.SMTPRecipientsRefused as e:
             self._reset()
             codes = [code for code, _ in e.recipients.values()]
@@ -164,6 +167,7 @@ class Mailer:
                 self._host, self._port, local_hostname=self._local_hostname, timeout=self._timeout
             )
         try:
+            _no_delay(smtp)
             smtp.ehlo()
             if self._security == "starttls":
                 smtp.starttls(context=context)
@@ -185,6 +189,38 @@ class Mailer:
             self._smtp.rset()
         except (smtplib.SMTPException, OSError):
             self.close()
+
+
+def _send(
+    smtp: smtplib.SMTP, message: EmailMessage, recipients: Sequence[str]
+) -> dict[str, tuple[int, bytes]]:
+    """``smtp.send_message`` with our faster flattening (:func:`.message.as_bytes`): the
+    envelope sender from From, SMTPUTF8 when an address needs it, and the same errors."""
+    sender = parseaddr(str(message["From"]))[1]
+    options: tuple[str, ...] = ()
+    international = not all(a.isascii() for a in (sender, *recipients))
+    if international:
+        smtp.ehlo_or_helo_if_needed()
+        if not smtp.has_extn("smtputf8"):
+            raise smtplib.SMTPNotSupportedError(
+                "One or more source or delivery addresses require internationalized email "
+                "support, but the server does not advertise the required SMTPUTF8 capability"
+            )
+        options = ("SMTPUTF8", "BODY=8BITMIME")
+    data = as_bytes(message, utf8=international)
+    return smtp.sendmail(sender, list(recipients), data, mail_options=options)
+
+
+def _no_delay(smtp: smtplib.SMTP) -> None:
+    """Turn off Nagle's algorithm on the connection's socket (smtplib leaves it on).
+
+    SMTP is a dialogue of small writes, each waiting for the server's reply: with Nagle on, a
+    short write that follows another one before its ACK (the tail of a long DATA section)
+    waits for the peer's delayed ACK, up to 40 ms per message on Linux. The option belongs to
+    the file descriptor, so it survives STARTTLS wrapping the socket.
+    """
+    if smtp.sock is not None:
+        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _text(reply: bytes | str) -> str:
