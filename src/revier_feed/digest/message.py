@@ -15,7 +15,7 @@ from email.generator import BytesGenerator
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
-from email.policy import SMTP
+from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime, parseaddr
 from urllib.parse import quote, urlsplit
 
@@ -101,8 +101,7 @@ def as_bytes(message: EmailMessage, *, utf8: bool = False) -> bytes:
         utf8: headers in UTF-8 (RFC 6532) instead of RFC 2047 words, for SMTPUTF8.
     """
     out = io.BytesIO()
-    policy = message.policy.clone(utf8=True) if utf8 else message.policy
-    _Generator(out, policy=policy).flatten(message, linesep="\r\n")
+    _Generator(out, policy=SMTPUTF8 if utf8 else SMTP).flatten(message, linesep="\r\n")
     return out.getvalue()
 
 
@@ -113,7 +112,7 @@ class _Generator(BytesGenerator):
     def _write_lines(self, lines: str) -> None:
         if lines:
             lines = lines.replace("\r\n", "\n").replace("\r", "\n")
-            self.write(lines.replace("\n", self._NL))
+            self.write(lines.replace("\n", "\r\n"))  # as_bytes() flattens with CRLF only
 
 
 def _with_subject(message: EmailMessage, subject: str) -> EmailMessage:
