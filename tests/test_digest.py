@@ -269,3 +269,20 @@ def test_the_fast_flattening_sends_what_the_email_package_would(collected: App) 
     # quoted-printable lines stay within RFC 2045's 76 characters
     body = ours.split(b"quoted-printable\r\n\r\n", 1)[1].split(b"\r\n--", 1)[0]
     assert max(len(line) for line in body.split(b"\r\n")) <= 76
+
+
+def test_the_archive_index_escapes_the_site_title() -> None:
+    from revier_feed.digest import Renderer
+
+    renderer = Renderer(
+        template_dir=None,
+        tz=BERLIN,
+        site_title='Revier <script>alert("x")</script> & Co',
+        public_base_url="https://news.example/",
+        subject="{title}",
+    )
+    html = renderer.render_archive_index(["2021-08-02T0700"])
+    assert "<script" not in html
+    assert "Revier &lt;script&gt;" in html and "&amp; Co" in html
+    assert 'href="2021-08-02T0700.html"' in html
+    assert "Noch keine Ausgaben" in renderer.render_archive_index([])

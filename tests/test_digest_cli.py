@@ -95,3 +95,55 @@ def test_send_log_and_status(
     assert (next_at.weekday(), next_at.hour) == (0, 7)
     assert main(["--config", config, "status"]) == 0
     assert "region: next " in capsys.readouterr().out
+
+
+def test_preview_admin_shows_the_source_report_and_sends_nothing(
+    collected_before_slot: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    smtp_server: tuple[SmtpRecorder, int],
+) -> None:
+    config = str(collected_before_slot)
+    assert main(["--config", config, "digest", "preview", "--admin"]) == 1
+    assert "digest.admins lists no address" in capsys.readouterr().err
+    settings = collected_before_slot / "settings.yaml"
+    settings.write_text(
+        settings.read_text("utf-8").replace(
+            "digest:\n", "digest:\n  admins: [technik@news.example]\n"
+        ),
+        "utf-8",
+    )
+    eml = tmp_path / "admin.eml"
+    assert main(["--config", config, "digest", "preview", "--admin", "--eml", str(eml)]) == 0
+    out = capsys.readouterr().out
+    assert "Quellenbericht KW" in out and "To: technik@news.example" in out
+    parsed = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert parsed["List-Id"] == "Revier-News – Administration <admin.news.example>"
+    assert smtp_server[0].messages == []
+    # Exactly one of PARTNER and --admin.
+    assert main(["--config", config, "digest", "preview"]) == 1
+    assert main(["--config", config, "digest", "preview", "region", "--admin"]) == 1
+    assert "PARTNER or give --admin" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "broken_line"),
+    [("digest.html.j2", 3), ("_layout.html.j2", 2)],
+)
+def test_check_reports_a_broken_template_with_file_and_line(
+    digest_config_dir: Path, capsys: pytest.CaptureFixture[str], name: str, broken_line: int
+) -> None:
+    config = str(digest_config_dir)
+    assert main(["--config", config, "check"]) == 0
+    capsys.readouterr()
+    templates = digest_config_dir / "templates"
+    templates.mkdir(exist_ok=True)
+    lines = ["<p>{{ site_title }}</p>"] * 4
+    lines[broken_line - 1] = "{% for e in groups %}<p>{{ e.title }</p>"
+    (templates / name).write_text("\n".join(lines) + "\n", "utf-8")
+    assert main(["--config", config, "check"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{templates / name}, line {broken_line}" in err
+    assert "built-in template" in err
+    (templates / name).unlink()
+    assert main(["--config", config, "check"]) == 0

@@ -562,3 +562,25 @@ def test_the_smtp_connection_turns_off_nagle(smtp_server: tuple[SmtpRecorder, in
         assert mailer.send(message, ["b@partner.example"]) == {}
         assert mailer._smtp is connection  # one connection for the run
     assert recorder.recipients() == ["a@partner.example", "b@partner.example"]
+
+
+def test_the_archive_index_lists_every_sent_period_newest_first(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    app = app_at_monday
+    folder = app.config.output_dir / "digests"
+    app.send_due_digests(partner_id="region")
+    (folder / "notizen.html").write_text("<p>not a period</p>", "utf-8")
+    clock.now = MONDAY + timedelta(days=3)
+    add_news(app, "neu-1", "Revierwerkstatt zieht Bilanz", clock.now)
+    clock.now = MONDAY + WEEK + timedelta(minutes=5)
+    assert [o.state for o in app.send_due_digests(partner_id="region")] == [DigestState.SENT]
+    html = (folder / "index.html").read_text("utf-8")
+    links = [part.split('"', 1)[0] for part in html.split('href="')[1:]]
+    assert links == ["2021-08-09T0700.html", "2021-08-02T0700.html", "https://news.example/"]
+    assert all((folder / link).is_file() for link in links[:2])
+    assert "Wochenüberblick KW 32/2021" in html and "2. August 2021" in html
+    # A page of its own: no script, nothing loaded from elsewhere, CSS inlined.
+    lower = html.lower()
+    assert "<script" not in lower and "<link" not in lower and "src=" not in lower
+    assert 'style="' in html

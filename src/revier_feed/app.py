@@ -548,15 +548,7 @@ class App:
         settings = config.settings
         return deliver.DigestContext(
             storage=self.storage,
-            renderer=digest.Renderer(
-                template_dir=config.resolve(settings.digest.templates),
-                tz=self.tz,
-                site_title=settings.site.title,
-                public_base_url=settings.site.public_base_url,
-                subject=settings.digest.subject,
-                unsubscribe_url=settings.digest.unsubscribe_url,
-                unsubscribe_mailto=settings.digest.unsubscribe_mailto,
-            ),
+            renderer=digest_renderer(config),
             settings=settings.digest,
             tz=self.tz,
             now=self.now,
@@ -626,6 +618,17 @@ class App:
     def preview_digest(self, partner_id: str) -> tuple[DigestIssue, EmailMessage]:
         """What the partner would receive now; nothing is sent or recorded."""
         return deliver.preview(self.digest_context(), self.partner(partner_id))
+
+    def preview_admin_digest(self) -> EmailMessage:
+        """The admin digest (source problems) as of now; nothing is sent or recorded.
+
+        Raises:
+            DigestError: ``digest.admins`` lists no address.
+        """
+        admin = deliver.admin_partner(self.config.settings.digest)
+        if admin is None:
+            raise DigestError("no admin digest: digest.admins lists no address")
+        return deliver.preview_admin(self.digest_context(), admin)
 
     def digest_overview(self) -> list[deliver.PartnerStatus]:
         """Every partner's next digest and last result."""
@@ -718,3 +721,17 @@ class _StoredRobots:
 
     def put(self, origin: str, status: int, body: str) -> None:
         self._storage.save_robots_txt(origin, status, body, self._now())
+
+
+def digest_renderer(config: AppConfig) -> digest.Renderer:
+    """The digest's renderer: built-in templates or the overrides in ``digest.templates``."""
+    settings = config.settings
+    return digest.Renderer(
+        template_dir=config.resolve(settings.digest.templates),
+        tz=ZoneInfo(settings.timezone),
+        site_title=settings.site.title,
+        public_base_url=settings.site.public_base_url,
+        subject=settings.digest.subject,
+        unsubscribe_url=settings.digest.unsubscribe_url,
+        unsubscribe_mailto=settings.digest.unsubscribe_mailto,
+    )

@@ -22,10 +22,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__, _logging, cli_digest
-from .app import App, CycleResult, running_worker
+from .app import App, CycleResult, digest_renderer, running_worker
 from .config import AppConfig, load_config, source_from_options, source_yaml
 from .demo import SampleRegion, prepare_demo
-from .exceptions import ConfigError, ConfigIssue, RevierError, SourceError
+from .exceptions import ConfigError, ConfigIssue, DigestError, RevierError, SourceError
 from .models import Preview, ReportStatus, SourceKind, SourceReport, SourceSpec, SourceState
 from .scheduler import run_worker
 
@@ -188,6 +188,17 @@ def _parser() -> argparse.ArgumentParser:
 def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     out = _console()
+    try:
+        digest_renderer(config).check()
+    except DigestError as e:
+        Console(stderr=True).print(
+            f"[red]error:[/] digest {escape(str(e))}\n"
+            f"  hint: fix the file in {config.resolve(config.settings.digest.templates)} "
+            "or remove it to use the built-in template",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_CONFIG
     out.print(f"[green]ok[/]: {config.config_dir}")
     disabled = f" ({len(config.disabled_sources)} disabled)" if config.disabled_sources else ""
     out.print(

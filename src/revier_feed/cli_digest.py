@@ -12,6 +12,7 @@ from rich.table import Table
 from .app import App
 from .config import load_config
 from .deliver import DigestOutcome, PartnerStatus
+from .exceptions import DigestError
 from .models import DigestState
 
 EXIT_OK = 0
@@ -43,7 +44,10 @@ def add_parser(commands: Any) -> None:
     preview = sub.add_parser(
         "preview", help="render a partner's digest as of now; nothing is sent or recorded"
     )
-    preview.add_argument("partner", metavar="PARTNER")
+    preview.add_argument("partner", metavar="PARTNER", nargs="?")
+    preview.add_argument(
+        "--admin", action="store_true", help="the admin digest (source problems) instead"
+    )
     preview.add_argument("--html", metavar="FILE", help="write the HTML part to FILE")
     preview.add_argument("--eml", metavar="FILE", help="write the whole message to FILE")
     preview.set_defaults(command=cmd_digest_preview)
@@ -82,9 +86,11 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
 
 
 def cmd_digest_preview(args: argparse.Namespace) -> int:
+    if bool(args.partner) == bool(args.admin):
+        raise DigestError("digest preview: name a PARTNER or give --admin (one of the two)")
     config = load_config(args.config)
     with App(config) as app:
-        _issue, message = app.preview_digest(args.partner)
+        message = app.preview_admin_digest() if args.admin else app.preview_digest(args.partner)[1]
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
     assert text is not None and html is not None

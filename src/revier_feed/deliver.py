@@ -16,6 +16,7 @@ run killed there finds the row still ``sending`` and sends again, with the same 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
@@ -411,6 +412,15 @@ def preview(ctx: DigestContext, partner: PartnerSpec) -> tuple[DigestIssue, Emai
     return issue, render_message(ctx, issue)
 
 
+def preview_admin(ctx: DigestContext, partner: PartnerSpec) -> EmailMessage:
+    """The admin digest as of now (nothing sent, nothing recorded)."""
+    covered = ctx.storage.digest_covered_until(partner.id)
+    period = digest.current_period(
+        partner.schedule, ctx.now(), ctx.tz, covered, ctx.settings.first_window
+    )
+    return render_admin_message(ctx, partner, period, source_problems(ctx))
+
+
 def write_archive(
     ctx: DigestContext,
     period: DigestPeriod,
@@ -418,7 +428,8 @@ def write_archive(
     schedule: str,
 ) -> Path:
     """The period's web page: every story first seen in it (by the schedule's previous
-    moment to this one), with no partner data.
+    moment to this one), with no partner data; and ``index.html`` beside it, listing every
+    archived period.
 
     Raises:
         PublishError: the page could not be written.
@@ -431,12 +442,20 @@ def write_archive(
         stories = ctx.storage.digest_candidates(ctx.source_ids, whole.since, whole.until)
         candidates = prepare(ctx, stories)
     issue = build(ctx, None, whole, candidates)
-    path = ctx.output_dir / ARCHIVE_DIR / f"{period.key}.html"
+    folder = ctx.output_dir / ARCHIVE_DIR
+    path = folder / f"{period.key}.html"
+    index = folder / "index.html"
     try:
         write_if_changed(path, ctx.renderer.render_archive(issue).encode("utf-8"))
+        periods = [p.stem for p in folder.glob("*.html") if _PERIOD_FILE.fullmatch(p.name)]
+        write_if_changed(index, ctx.renderer.render_archive_index(periods).encode("utf-8"))
     except OSError as e:
-        raise PublishError(f"could not write {path}") from e
+        raise PublishError(f"could not write {path} or {index}") from e
     return path
+
+
+#: The archive pages' names (``period_key``); anything else in the folder is not listed.
+_PERIOD_FILE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{4}\.html")
 
 
 @dataclass(frozen=True, slots=True)

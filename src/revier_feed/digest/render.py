@@ -41,6 +41,7 @@ TEMPLATES = (
     "digest.txt.j2",
     "digest.html.j2",
     "archive.html.j2",
+    "archive_index.html.j2",
     "admin.txt.j2",
     "admin.html.j2",
 )
@@ -110,12 +111,19 @@ class Renderer:
         self._unsubscribe_mailto = unsubscribe_mailto
 
     def check(self) -> None:
-        """Load every template once, so a broken override is reported before sending.
+        """Load and compile every template once (the built-in ones, the overrides and any
+        file they include or extend, such as ``_layout.html.j2``), so a broken override is
+        reported before anything is sent.
 
         Raises:
-            DigestError: naming the template and line.
+            DigestError: naming the template file and line.
         """
-        for name in TEMPLATES:
+        names = set(TEMPLATES)
+        try:
+            names.update(self._env.list_templates(extensions=["j2"]))
+        except (OSError, TypeError, jinja2.TemplateError) as e:
+            raise DigestError(f"could not list the digest templates: {e}") from None
+        for name in sorted(names):
             self._template(name)
 
     def subject(self, issue: DigestIssue) -> str:
@@ -142,6 +150,24 @@ class Renderer:
     def render_archive(self, issue: DigestIssue) -> str:
         """The period's web page (every story of the period; nothing about partners)."""
         return _inline(self._template("archive.html.j2").render(self._context(issue, None)))
+
+    def render_archive_index(self, periods: Sequence[str]) -> str:
+        """The page listing the archived periods (``2026-11-23T0700``), newest first; each
+        links to ``<period>.html`` beside it."""
+        entries = []
+        for key in sorted(set(periods), reverse=True):
+            local = datetime.strptime(key, "%Y-%m-%dT%H%M")
+            year, week, _ = local.isocalendar()
+            date = f"{local.day}. {MONTHS[local.month - 1]} {local.year}"
+            entries.append({"file": f"{key}.html", "week": week, "year": year, "date": date})
+        context = {
+            "subject": clean(f"{self._site_title}: Archiv der Wochenüberblicke"),
+            "site_title": clean(self._site_title),
+            "site_url": self._base,
+            "groups": [],
+            "periods": entries,
+        }
+        return _inline(self._template("archive_index.html.j2").render(context))
 
     def render_admin(
         self, problems: Sequence[SourceProblem], period: DigestPeriod, sources: int
