@@ -17,7 +17,8 @@ sink (its own process) on 127.0.0.1, then times whole processes:
   smtplib over one connection with TCP_NODELAY (the floor any digest sender pays for SMTP
   alone; until the fast sink it built and flattened a message per recipient).
 
-Each run starts from an empty send log. Prints medians of wall time and peak RSS (the
+Each run starts from an empty send log. Prints medians of wall time and CPU time (user +
+sys of the child: what the machine's other load cannot inflate much) and the peak RSS (the
 child's ru_maxrss) side by side.
 
 The sink is ``bench/smtp_sink.py`` (reads DATA in bulk, as an MTA written in C does);
@@ -228,13 +229,14 @@ def build(folder: Path, partners: int, stories: int, port: int, slot: datetime) 
 #: Runs a command and prints its peak RSS: a fresh parent, so ru_maxrss is this child's alone.
 MEASURE = (
     "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "print(u.ru_utime + u.ru_stime, u.ru_maxrss, file=sys.stderr); "
     "sys.exit(r.returncode)"
 )
 
 
-def child(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process."""
+def child(command: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds (user + sys) of one child process."""
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-c", MEASURE, *command], capture_output=True, text=True
@@ -242,8 +244,8 @@ def child(command: list[str]) -> tuple[float, float]:
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"{command[:4]} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    peak_kb = int(result.stderr.strip().splitlines()[-1])
-    return seconds, peak_kb / 1024
+    cpu, peak_kb = result.stderr.strip().splitlines()[-1].split()
+    return seconds, int(peak_kb) / 1024, float(cpu)
 
 
 BASELINE = r"""
@@ -319,8 +321,8 @@ def main() -> None:
         f"{os.getloadavg()[0]:.1f})"
     )
     print()
-    print("| what | wall s | peak MB |")
-    print("|---|---:|---:|")
+    print("| what | wall s | CPU s | peak MB |")
+    print("|---|---:|---:|---:|")
     what = f"commit {args.commit}" if args.commit else "working tree"
     rows = [(f"revier-feed digest send (select, render, SMTP, send log), {what}", ours)]
     if before:
@@ -329,7 +331,8 @@ def main() -> None:
     for name, runs in rows:
         wall = statistics.median(r[0] for r in runs)
         peak = max(r[1] for r in runs)
-        print(f"| {name} | {wall:.1f} | {peak:.0f} |")
+        cpu = statistics.median(r[2] for r in runs)
+        print(f"| {name} | {wall:.1f} | {cpu:.1f} | {peak:.0f} |")
     shutil.rmtree(folder, ignore_errors=True)
 
 

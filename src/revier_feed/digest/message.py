@@ -7,7 +7,6 @@ break anyway: nothing in an item can add a header.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import io
 from datetime import datetime
@@ -78,7 +77,9 @@ def build_message(
     # The parts are encoded here by binascii (C); set_content() would quoted-printable the text
     # in Python, a sixth of a digest run. base64 for the HTML: nobody reads its source.
     text = binascii.b2a_qp(rendered.text.encode("utf-8"), istext=True)
-    html = base64.encodebytes(rendered.html.encode("utf-8"))
+    encoded = binascii.b2a_base64(rendered.html.encode("utf-8"), newline=False)
+    # 76-character lines, as base64.encodebytes makes them (it encodes 57 bytes per call)
+    html = b"".join(encoded[i : i + 76] + b"\n" for i in range(0, len(encoded), 76))
     message.set_raw("MIME-Version", "1.0")
     message.set_raw("Content-Type", "multipart/alternative")  # the boundary comes on flattening
     message.set_payload([_part("plain", "quoted-printable", text), _part("html", "base64", html)])
@@ -111,7 +112,8 @@ class _Generator(BytesGenerator):
 
     def _write_lines(self, lines: str) -> None:
         if lines:
-            lines = lines.replace("\r\n", "\n").replace("\r", "\n")
+            if "\r" in lines:  # our parts have none: they come from binascii
+                lines = lines.replace("\r\n", "\n").replace("\r", "\n")
             self.write(lines.replace("\n", "\r\n"))  # as_bytes() flattens with CRLF only
 
 
