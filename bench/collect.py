@@ -497,8 +497,18 @@ class Tool:
     items: Callable[[Path, str], int]
 
 
-def revier_feed_tool(venv: Path, concurrency: int, per_host: int) -> Tool:
-    exe = str(venv / "bin" / "revier-feed")
+# The same command line as the console script, with story placement switched off: shows the
+# collection path (fetch, parse, normalize, tag, store) apart from the story engine.
+NO_STORIES = (
+    "import sys, revier_feed.ingest as i; i.place_in_stories = lambda *a: None; "
+    "from revier_feed.cli import main; sys.argv[0] = 'revier-feed'; sys.exit(main())"
+)
+
+
+def revier_feed_tool(venv: Path, concurrency: int, per_host: int, stories: bool = True) -> Tool:
+    exe = [str(venv / "bin" / "revier-feed")]
+    if not stories:
+        exe = [str(venv / "bin" / "python"), "-c", NO_STORIES]
 
     def prepare(work: Path, urls: list[str]) -> None:
         cfg = work / "config"
@@ -517,10 +527,10 @@ def revier_feed_tool(venv: Path, concurrency: int, per_host: int) -> Tool:
         (cfg / "sources.yaml").write_text("sources:\n" + sources, encoding="utf-8")
 
     return Tool(
-        "revier-feed",
+        "revier-feed" if stories else "revier-feed, stories off",
         ["cold", "warm"],
         prepare,
-        lambda w: [exe, "--config", str(w / "config"), "-q", "run", "--once"],
+        lambda w: [*exe, "--config", str(w / "config"), "-q", "run", "--once"],
         lambda w, _out: _count(w / "store.sqlite3", "items"),
     )
 
@@ -869,12 +879,20 @@ def main() -> None:
         help="benchmark this commit (exported with git "
         "archive into its own venv) instead of the working tree in .venv",
     )
-    p.add_argument("--skip", default="", help="comma-separated: newsboat,reader,baseline")
+    p.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated: full,nostories (revier-feed with/without story placement), "
+        "newsboat,reader,baseline",
+    )
     p.add_argument("--setup", action="store_true", help="only install missing tools, then exit")
     p.add_argument(
         "--profile",
-        action="store_true",
-        help="also profile one revier-feed cold run with py-spy (stderr)",
+        nargs="?",
+        const="full",
+        choices=["full", "nostories"],
+        help="also profile one revier-feed cold run with py-spy (stderr); "
+        "`--profile nostories` profiles the run with story placement switched off",
     )
     p.add_argument(
         "--check-server", action="store_true", help="measure the corpus server alone, then exit"
@@ -910,7 +928,9 @@ def main() -> None:
             check_server(server, corpus.feeds)
             return
         urls = [server.url(i) for i in range(corpus.feeds)]
-        tools = [revier_feed_tool(venv, args.concurrency, args.per_host)]
+        tools = [] if "full" in skip else [revier_feed_tool(venv, args.concurrency, args.per_host)]
+        if "nostories" not in skip:
+            tools.append(revier_feed_tool(venv, args.concurrency, args.per_host, stories=False))
         tools += [] if "newsboat" in skip else [newsboat_tool()]
         tools += [] if "reader" in skip else [reader_tool()]
         tools += [] if "baseline" in skip else [baseline_tool()]
@@ -918,7 +938,7 @@ def main() -> None:
             scratch = Path(tmp)
             check = scratch / "check"
             check.mkdir()
-            tools[0].prepare(check, urls)
+            revier_feed_tool(venv, args.concurrency, args.per_host).prepare(check, urls)
             if subprocess.run(
                 [str(venv / "bin" / "revier-feed"), "--config", str(check / "config"), "check"],
                 capture_output=True,
@@ -932,7 +952,12 @@ def main() -> None:
                     "use --commit for numbers that belong to one state.**"
                 )
             if args.profile:
-                profile(tools[0], urls, scratch)
+                stories = args.profile == "full"
+                profile(
+                    revier_feed_tool(venv, args.concurrency, args.per_host, stories),
+                    urls,
+                    scratch,
+                )
         print(report(results, header))
     finally:
         server.close()
