@@ -814,8 +814,9 @@ def project_fetch_defaults(venv: Path) -> tuple[int, int]:
 
 
 def profile(tool: Tool, urls: list[str], scratch: Path, top: int = 30) -> None:
-    """One extra revier-feed cold run under py-spy (every thread, 100 Hz; cProfile would
-    miss the worker threads); print the functions with the largest share of samples."""
+    """One extra revier-feed cold run and the warm run after it under py-spy (every thread,
+    100 Hz; cProfile would miss the worker threads); print the functions with the largest
+    share of samples."""
     spy = SPY_VENV / "bin" / "py-spy"
     if not spy.exists():
         _sh([sys.executable, "-m", "venv", str(SPY_VENV)])
@@ -823,26 +824,28 @@ def profile(tool: Tool, urls: list[str], scratch: Path, top: int = 30) -> None:
     work = scratch / "profile"
     work.mkdir()
     tool.prepare(work, urls)
-    raw = work / "cold.txt"
-    run_child(
-        [str(spy), "record", "-r", "100", "-f", "raw", "-o", str(raw), "--", *tool.command(work)],
-        work,
-    )
-    total, inclusive, own = 0, Counter[str](), Counter[str]()
-    for line in raw.read_text().splitlines():
-        stack, _, samples = line.rpartition(" ")
-        # "func (path/file.py:123)" -> "func (path/file.py)": one entry per function
-        frames = [f.rsplit(":", 1)[0] + ")" if ":" in f else f for f in stack.split(";")]
-        total += int(samples)
-        own[frames[-1]] += int(samples)
-        for frame in set(frames):
-            inclusive[frame] += int(samples)
-    # Inclusive shares of revier-feed's own functions (the plumbing above them is ~100 %).
-    inclusive = Counter({f: n for f, n in inclusive.items() if "(revier_feed/" in f})
-    for title, counter in (("inclusive", inclusive), ("own", own)):
-        _log(f"--- revier-feed cold run, py-spy, {total} samples, top {top} by {title} share ---")
-        for frame, n in counter.most_common(top):
-            _log(f"{100 * n / total:5.1f} %  {frame}")
+    for phase in tool.phases:
+        raw = work / f"{phase}.txt"
+        command = [str(spy), "record", "-r", "100", "-f", "raw", "-o", str(raw), "--"]
+        run_child([*command, *tool.command(work)], work)
+        total, inclusive, own = 0, Counter[str](), Counter[str]()
+        for line in raw.read_text().splitlines():
+            stack, _, samples = line.rpartition(" ")
+            # "func (path/file.py:123)" -> "func (path/file.py)": one entry per function
+            frames = [f.rsplit(":", 1)[0] + ")" if ":" in f else f for f in stack.split(";")]
+            total += int(samples)
+            own[frames[-1]] += int(samples)
+            for frame in set(frames):
+                inclusive[frame] += int(samples)
+        # Inclusive shares of revier-feed's own functions (the plumbing above them is ~100 %).
+        inclusive = Counter({f: n for f, n in inclusive.items() if "(revier_feed/" in f})
+        for title, counter in (("inclusive", inclusive), ("own", own)):
+            _log(
+                f"--- {tool.name} {phase} run, py-spy, {total} samples, "
+                f"top {top} by {title} share ---"
+            )
+            for frame, n in counter.most_common(top):
+                _log(f"{100 * n / total:5.1f} %  {frame}")
 
 
 def main() -> None:

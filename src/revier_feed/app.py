@@ -185,7 +185,7 @@ class App:
             async with self._fetcher() as fetcher:
                 fetched = await fetcher.fetch("discover", url)
             assert isinstance(fetched, FetchResult)  # no validators were sent
-            return parse.discover(fetched, self.now(), self.tz)
+            return parse.discover_page(fetched, self.now(), self.tz)
 
         return asyncio.run(run())
 

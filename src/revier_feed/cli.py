@@ -17,16 +17,13 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__, _logging
 from .app import App, CycleResult
 from .config import AppConfig, load_config, source_from_options, source_yaml
-from .demo import SampleRegion, prepare_demo
 from .exceptions import ConfigError, ConfigIssue, RevierError, SourceError
 from .models import Preview, ReportStatus, SourceKind, SourceReport, SourceSpec, SourceState
-from .scheduler import run_worker
 
 EXIT_OK = 0
 EXIT_FAILED = 1  #: the command ran but failed (store unusable, every source failed)
@@ -168,6 +165,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     with App(config) as app, app.exclusive("revier-feed run" + (" --once" if args.once else "")):
         if not args.once:
+            from .scheduler import run_worker  # APScheduler: only the worker needs it
+
             run_worker(app, config.settings.worker.tick)
             return EXIT_OK
         return _run_once(app)
@@ -476,6 +475,8 @@ def cmd_retag(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import SampleRegion, prepare_demo
+
     output = Path(args.output).resolve()
     out = _console()
     if not args.verbose:
@@ -519,6 +520,14 @@ def _progress() -> Iterator[tuple[Callable[[int], None], Callable[[SourceReport]
     if not console.is_terminal:
         yield (lambda _n: None), (lambda _r: None)
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("collecting"),
         BarColumn(),
@@ -546,6 +555,14 @@ def _bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
     if not console.is_terminal:
         yield lambda _n: None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(label, total=total)

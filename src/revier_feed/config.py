@@ -22,7 +22,6 @@ from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import soupsieve
 import yaml
 from pydantic import (
     AfterValidator,
@@ -255,6 +254,8 @@ def _check_selector(value: str | None) -> str | None:
             raise ValueError(f"{attribute!r} after '@' is not an attribute name")
     if not css.strip():
         return value  # "@href": an attribute of the item element itself
+    import soupsieve  # only configurations with html sources pay for it
+
     try:
         soupsieve.compile(css)
     except (soupsieve.SelectorSyntaxError, NotImplementedError) as e:

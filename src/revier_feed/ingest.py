@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 
 #: Weight of the newest duration in the moving average of fetch times.
 _AVERAGE_WEIGHT = 0.3
+#: Sources being fetched or waiting to be parsed and stored, per allowed connection.
+_IN_FLIGHT_PER_CONNECTION = 2
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -109,10 +111,18 @@ async def collect(
     whole, or, if a later request of it (next page, article) is refused, not at all.
     """
     states = ctx.storage.source_states(s.id for s in specs)
+    # Sources that answered 304 change only their schedule: their states are written
+    # together at the end, in one transaction instead of one each.
+    unchanged: list[SourceState] = []
+    # Fetching outpaces parsing; without a bound every fetched body would wait in memory
+    # for the ingest thread. A source holds a slot from its first request until stored.
+    slots = asyncio.Semaphore(_IN_FLIGHT_PER_CONNECTION * ctx.fetcher.settings.max_concurrency)
 
     async def one(spec: SourceSpec) -> SourceReport | None:
+        previous = current_state(spec, states.get(spec.id))
         try:
-            report = await _collect_source(spec, current_state(spec, states.get(spec.id)), ctx)
+            async with slots:
+                report = await _collect_source(spec, previous, ctx, unchanged)
         except Cancelled:
             return None
         _log(report)
@@ -120,9 +130,27 @@ async def collect(
             on_report(report)
         return report
 
-    results = await asyncio.gather(*(one(spec) for spec in specs))
-    await ctx.offload(place_in_stories, specs, ctx)
+    order = _by_host_in_turn(specs)
+    done = dict(zip((s.id for s in order), await asyncio.gather(*map(one, order)), strict=True))
+    results = [done[spec.id] for spec in specs]
+    if unchanged:
+        await ctx.offload(ctx.storage.save_source_states, unchanged, ctx.now())
+    # Only sources with items not yet in a story (new ones, or left by an interrupted
+    # cycle) need placing; a cycle of 304s has none.
+    pending = set(await ctx.offload(ctx.storage.sources_with_unplaced_items))
+    if pending:
+        await ctx.offload(place_in_stories, [s for s in specs if s.id in pending], ctx)
     return [r for r in results if r is not None]
+
+
+def _by_host_in_turn(specs: Sequence[SourceSpec]) -> list[SourceSpec]:
+    """The sources reordered so that hosts take turns: slots go to sources in this order,
+    and ten sources of one slow site at the front must not keep the others waiting."""
+    by_host: dict[str, list[SourceSpec]] = {}
+    for spec in specs:
+        by_host.setdefault((urlsplit(spec.url).hostname or "").lower(), []).append(spec)
+    queues = list(by_host.values())
+    return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
 
 
 async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
@@ -168,7 +196,7 @@ def is_gone(spec: SourceSpec, stored: SourceState | None) -> bool:
 
 
 async def _collect_source(
-    spec: SourceSpec, previous: SourceState, ctx: IngestContext
+    spec: SourceSpec, previous: SourceState, ctx: IngestContext, unchanged: list[SourceState]
 ) -> SourceReport:
     started = time.monotonic()
     attempt_at = ctx.now()
@@ -180,9 +208,9 @@ async def _collect_source(
             last_modified=previous.last_modified,
         )
         if isinstance(fetched, NotModified):
-            return await ctx.offload(
-                _save_not_modified, spec, previous, fetched, attempt_at, ctx, started
-            )
+            state, report = _not_modified(spec, previous, fetched, attempt_at, ctx, started)
+            unchanged.append(state)
+            return report
         collected = await _collect_items(spec, fetched, ctx, stored_lookup=True)
         return await ctx.offload(
             _save_items, spec, previous, fetched, collected, attempt_at, ctx, started
@@ -372,14 +400,15 @@ def _save_items(
     )
 
 
-def _save_not_modified(
+def _not_modified(
     spec: SourceSpec,
     previous: SourceState,
     fetched: NotModified,
     attempt_at: datetime,
     ctx: IngestContext,
     started: float,
-) -> SourceReport:
+) -> tuple[SourceState, SourceReport]:
+    """The new state and the report of a source that answered 304 (nothing to parse)."""
     now = ctx.now()
     seconds = time.monotonic() - started
     # The same document as last time has the same problems: a degraded verdict stays.
@@ -392,8 +421,9 @@ def _save_not_modified(
         last_modified=fetched.last_modified,
         http_status=304,
     )
-    ctx.storage.save_source_result(state, (), now)
-    return SourceReport(source_id=spec.id, status=ReportStatus.NOT_MODIFIED, seconds=seconds)
+    return state, SourceReport(
+        source_id=spec.id, status=ReportStatus.NOT_MODIFIED, seconds=seconds
+    )
 
 
 def place_in_stories(specs: Sequence[SourceSpec], ctx: IngestContext) -> None:

@@ -13,7 +13,6 @@ import re
 from datetime import datetime, timedelta
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-import ftfy
 import nh3
 
 from .models import Item, RawItem, SourceSpec
@@ -244,6 +243,8 @@ def repair_mojibake(text: str) -> str:
     but only where the repair is unambiguous (ftfy decides); other text is returned as is."""
     if not text or not _MOJIBAKE.search(text):
         return text
+    import ftfy  # rarely needed, and slow to import
+
     return ftfy.fix_encoding(text)
 
 
