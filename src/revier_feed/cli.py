@@ -582,7 +582,12 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
         ReportStatus.NOT_MODIFIED: "cyan",
         ReportStatus.ERROR: "red",
     }
+    # Sources with nothing to report (no news, no problem) are only counted: a cycle of
+    # 500 sources answering 304 needs one line, not a 500-row table.
+    quiet = [r for r in result.summary.reports if not _noteworthy(r)]
     for report in sorted(result.summary.reports, key=lambda r: r.source_id):
+        if not _noteworthy(report):
+            continue
         error = ""
         if report.error is not None:
             error = escape(f"[{report.error.kind}] {report.error.message}")
@@ -599,9 +604,12 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
     table.caption = (
         f"{len(summary.reports)} sources: {summary.new} new, {summary.updated} updated, "
         f"{summary.failed} failed"
-    )
+    ) + (f"; {len(quiet)} without news not listed" if quiet and table.row_count else "")
     out = _console()
-    out.print(table)
+    if table.row_count:
+        out.print(table)
+    else:
+        out.print(f"Collection summary: {table.caption}, nothing new", markup=False)
     published = result.published
     folder = config.output_dir / "feeds"
     out.print(
@@ -610,6 +618,10 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
         markup=False,
         soft_wrap=True,
     )
+
+
+def _noteworthy(report: SourceReport) -> bool:
+    return bool(report.new or report.updated or report.error or report.warnings)
 
 
 def _print_config_error(error: ConfigError) -> None:

@@ -80,8 +80,7 @@ class Storage:
     def save_source_states(self, states: Sequence[SourceState], now: datetime) -> None:
         """Write the new states of several sources (that stored no items) in one transaction."""
         with wrap_exceptions("save source states"), self._writer() as conn, conn.begin():
-            for state in states:
-                _sources.save_state(conn, state, now)
+            _sources.save_states(conn, states, now)
 
     def sources_with_unplaced_items(self) -> list[str]:
         """Ids of the sources that have items not yet placed in a story."""
