@@ -505,7 +505,9 @@ NO_STORIES = (
 )
 
 
-def revier_feed_tool(venv: Path, concurrency: int, per_host: int, stories: bool = True) -> Tool:
+def revier_feed_tool(
+    venv: Path, concurrency: int, per_host: int, stories: bool = True, processes: int = 0
+) -> Tool:
     exe = [str(venv / "bin" / "revier-feed")]
     if not stories:
         exe = [str(venv / "bin" / "python"), "-c", NO_STORIES]
@@ -517,7 +519,8 @@ def revier_feed_tool(venv: Path, concurrency: int, per_host: int, stories: bool 
             "site:\n  title: Revier-Bench\n"
             f"storage:\n  path: {work / 'store.sqlite3'}\n"
             f"output:\n  dir: {work / 'output'}\n"
-            f"fetch:\n  max_concurrency: {concurrency}\n  max_per_host: {per_host}\n",
+            f"fetch:\n  max_concurrency: {concurrency}\n  max_per_host: {per_host}\n"
+            + (f"worker:\n  processes: {processes}\n" if processes else ""),
             encoding="utf-8",
         )
         sources = "".join(
@@ -729,7 +732,8 @@ def machine_line(args: argparse.Namespace, venv: Path, corpus: Corpus) -> list[s
         f"Corpus: {corpus.feeds} feeds × {corpus.items} items ({corpus.feeds - corpus.atom} "
         f"RSS 2.0 / {corpus.atom} Atom, {corpus.size / 1e6:.1f} MB), seed {corpus.seed}, "
         f"{args.hosts} hosts, {args.latency:g} ms latency per request; revier-feed "
-        f"max_concurrency {args.concurrency}, max_per_host {args.per_host}; peers "
+        f"max_concurrency {args.concurrency}, max_per_host {args.per_host}, worker.processes "
+        f"{args.processes}; peers "
         f"{PEER_WORKERS} workers; median of {args.runs} runs (whole processes, incl. start-up)",
     ]
 
@@ -877,6 +881,12 @@ def main() -> None:
         help="revier-feed fetch.max_per_host (default: the project's default)",
     )
     p.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="revier-feed worker.processes (worker processes for normalizing and tagging)",
+    )
+    p.add_argument(
         "--commit",
         metavar="REV",
         help="benchmark this commit (exported with git "
@@ -931,9 +941,19 @@ def main() -> None:
             check_server(server, corpus.feeds)
             return
         urls = [server.url(i) for i in range(corpus.feeds)]
-        tools = [] if "full" in skip else [revier_feed_tool(venv, args.concurrency, args.per_host)]
+        tools = (
+            []
+            if "full" in skip
+            else [
+                revier_feed_tool(venv, args.concurrency, args.per_host, processes=args.processes)
+            ]
+        )
         if "nostories" not in skip:
-            tools.append(revier_feed_tool(venv, args.concurrency, args.per_host, stories=False))
+            tools.append(
+                revier_feed_tool(
+                    venv, args.concurrency, args.per_host, stories=False, processes=args.processes
+                )
+            )
         tools += [] if "newsboat" in skip else [newsboat_tool()]
         tools += [] if "reader" in skip else [reader_tool()]
         tools += [] if "baseline" in skip else [baseline_tool()]
@@ -941,7 +961,9 @@ def main() -> None:
             scratch = Path(tmp)
             check = scratch / "check"
             check.mkdir()
-            revier_feed_tool(venv, args.concurrency, args.per_host).prepare(check, urls)
+            revier_feed_tool(
+                venv, args.concurrency, args.per_host, processes=args.processes
+            ).prepare(check, urls)
             if subprocess.run(
                 [str(venv / "bin" / "revier-feed"), "--config", str(check / "config"), "check"],
                 capture_output=True,
@@ -957,7 +979,9 @@ def main() -> None:
             if args.profile:
                 stories = args.profile == "full"
                 profile(
-                    revier_feed_tool(venv, args.concurrency, args.per_host, stories),
+                    revier_feed_tool(
+                        venv, args.concurrency, args.per_host, stories, args.processes
+                    ),
                     urls,
                     scratch,
                 )

@@ -212,6 +212,8 @@ class WorkerSettings(_Model):
     max_backoff: Duration = timedelta(days=1)
     #: A source without a new item for this long is shown as "stale".
     stale_after: Duration = timedelta(days=30)
+    #: Worker processes that normalize and tag items beside the collecting process.
+    processes: int = Field(default=0, ge=0, le=16)
 
 
 class StoriesSettings(_Model):

@@ -9,10 +9,13 @@ For each due source, in this order::
     then, for all sources of the cycle together, oldest item first:
       place new items into stories (one transaction)
 
-Fetches run concurrently on the event loop, bounded per host and overall by the fetcher.
-Parsing, normalizing and storing run on one worker thread, one step at a time, so a large
-page never stalls the event loop (and with it other sources' timeouts), and writes to the
-store are serialized. Each source ends in exactly one :class:`SourceReport`: a problem with
+Fetches run concurrently on the event loop, bounded per host and overall by the fetcher,
+and at most a few sources per connection wait between fetching and storing (so fetched
+bodies do not pile up in memory). Parsing and storing run on one worker thread, one step at
+a time, so a large page never stalls the event loop (and with it other sources' timeouts),
+and writes to the store are serialized; normalizing and tagging run there too, or in
+worker processes if ``worker.processes`` asks for them (``compute.py``). Sources that
+answer 304 have their new states written together at the end of the cycle. Each source ends in exactly one :class:`SourceReport`: a problem with
 one source, even an unexpected exception from a parser, becomes a value in its report and
 never stops the others. Storage errors and cancellation propagate.
 """
@@ -33,6 +36,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from . import dedup, normalize, parse, schedule, stories
+from .compute import ItemWorkers, Normalized
 from .exceptions import Cancelled, FetchError, ParseError, RevierError, SourceError
 from .fetch import Fetcher
 from .models import (
@@ -75,6 +79,8 @@ class IngestContext:
     #: Runs parsing and storing off the event loop; one worker, so writes are serialized.
     executor: Executor
     tagger: Tagger
+    #: Normalizes and tags a document's items, on other cores where there are some.
+    items: ItemWorkers
     #: How far apart in publication time two items of one story may be.
     story_window: timedelta
     tz: ZoneInfo
@@ -246,7 +252,8 @@ async def _collect_items(
     now = ctx.now()
     document = await ctx.offload(parse.parse, spec, fetched, now, ctx.tz)
     document = await _further_pages(spec, document, fetched.url, ctx)
-    pairs, warnings = await ctx.offload(_decide, spec, document, now, ctx, stored_lookup)
+    normalized = await ctx.items.normalize(document.items, spec, now)
+    pairs, warnings = await ctx.offload(_decide, spec, document, normalized, ctx, stored_lookup)
     decisions = [(item, decision) for _, item, decision in pairs]
     if spec.follow:
         decisions = await _follow(spec, pairs, fetched.url, ctx, warnings)
@@ -256,18 +263,13 @@ async def _collect_items(
 def _decide(
     spec: SourceSpec,
     document: ParsedDocument,
-    now: datetime,
+    normalized: Normalized,
     ctx: IngestContext,
     stored_lookup: bool,
 ) -> tuple[list[tuple[RawItem, Item, ItemDecision]], list[str]]:
-    warnings = list(document.warnings)
-    normalized: list[tuple[RawItem, Item]] = []
-    for raw in document.items:
-        try:
-            normalized.append((raw, ctx.tagger.tag(normalize.normalize(raw, spec, now), spec)))
-        except ValueError as e:
-            warnings.append(f"item {raw.title[:60]!r} skipped: {e}")
-    pairs, repeated = dedup.disambiguate(normalized)
+    done, skipped = normalized
+    warnings = [*document.warnings, *skipped]
+    pairs, repeated = dedup.disambiguate([(document.items[i], item) for i, item in done])
     warnings.extend(repeated)
     stored = (
         ctx.storage.item_fingerprints(spec.id, (item.key for _, item in pairs))
