@@ -506,7 +506,12 @@ NO_STORIES = (
 
 
 def revier_feed_tool(
-    venv: Path, concurrency: int, per_host: int, stories: bool = True, processes: int = 0
+    venv: Path,
+    concurrency: int,
+    per_host: int,
+    stories: bool = True,
+    processes: int = 0,
+    label: str = "",
 ) -> Tool:
     exe = [str(venv / "bin" / "revier-feed")]
     if not stories:
@@ -530,7 +535,7 @@ def revier_feed_tool(
         (cfg / "sources.yaml").write_text("sources:\n" + sources, encoding="utf-8")
 
     return Tool(
-        "revier-feed" if stories else "revier-feed, stories off",
+        ("revier-feed" if stories else "revier-feed, stories off") + label,
         ["cold", "warm"],
         prepare,
         lambda w: [*exe, "--config", str(w / "config"), "-q", "run", "--once"],
@@ -667,11 +672,16 @@ def report(results: dict[tuple[str, str], list[Run]], header: list[str]) -> str:
         )
         for key, runs in results.items()
     }
-    ref = {phase: med[("revier-feed", phase)][0] for tool, phase in med if tool == "revier-feed"}
+    # Ratios are to revier-feed's run of the same kind (the variant without stories when
+    # the full pipeline was skipped).
+    base_tool = (
+        "revier-feed" if any(t == "revier-feed" for t, _ in med) else "revier-feed, stories off"
+    )
+    ref = {phase: med[(base_tool, phase)][0] for tool, phase in med if tool == base_tool}
     lines = [
         *header,
         "",
-        "| tool | run | wall s | CPU s | peak MB | items | wall vs revier-feed |",
+        f"| tool | run | wall s | CPU s | peak MB | items | wall vs {base_tool} |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     notes = []
@@ -881,6 +891,12 @@ def main() -> None:
         help="revier-feed fetch.max_per_host (default: the project's default)",
     )
     p.add_argument(
+        "--compare",
+        metavar="REV",
+        help="also run this commit of revier-feed (exported into its own venv like --commit), "
+        "with the same settings, as a baseline in the same run",
+    )
+    p.add_argument(
         "--processes",
         type=int,
         default=0,
@@ -954,6 +970,17 @@ def main() -> None:
                     venv, args.concurrency, args.per_host, stories=False, processes=args.processes
                 )
             )
+        if args.compare:
+            # The same settings for both versions: the comparison is of the code.
+            old = commit_venv(args.compare)
+            label = f" @ {_output([*GIT, 'rev-parse', '--short', args.compare])}"
+            for stories in (True, False):
+                if ("full", "nostories")[not stories] not in skip:
+                    tools.append(
+                        revier_feed_tool(
+                            old, args.concurrency, args.per_host, stories, args.processes, label
+                        )
+                    )
         tools += [] if "newsboat" in skip else [newsboat_tool()]
         tools += [] if "reader" in skip else [reader_tool()]
         tools += [] if "baseline" in skip else [baseline_tool()]
