@@ -23,8 +23,9 @@ import asyncio
 import functools
 import logging
 import random
+import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -51,8 +52,9 @@ from .models import (
     SourceState,
     SourceStatus,
     StoredItem,
+    StoryPlacement,
 )
-from .storage import Storage, StoryIndex
+from .storage import Storage, StoryWrites
 from .tag import Tagger
 
 log = logging.getLogger(__name__)
@@ -396,93 +398,146 @@ def _save_not_modified(
     return SourceReport(source_id=spec.id, status=ReportStatus.NOT_MODIFIED, seconds=seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A new item's story features, kept compact until its turn to be placed (a first
+    cycle may place a hundred thousand items)."""
+
+    published_at: datetime
+    item_id: int
+    shingles: bytes  #: packed
+    keywords: tuple[str, ...]  #: interned
+    lead: tuple[str, ...]  #: interned
+    url_key: str | None
+    districts: frozenset[str]
+    day: int
+    upcoming: tuple[int, ...]
+
+    @classmethod
+    def of(cls, stored: StoredItem, features: stories.StoryFeatures) -> _Pending:
+        return cls(
+            published_at=stored.item.published_at,
+            item_id=stored.id,
+            shingles=stories.pack(features.shingles),
+            keywords=tuple(map(sys.intern, features.keywords)),
+            lead=tuple(map(sys.intern, features.lead)),
+            url_key=features.url_key,
+            districts=features.districts,
+            day=features.published,
+            upcoming=features.upcoming,
+        )
+
+    @property
+    def features(self) -> stories.StoryFeatures:
+        return stories.StoryFeatures(
+            shingles=stories.unpack(self.shingles),
+            keywords=frozenset(self.keywords),
+            lead=frozenset(self.lead),
+            url_key=self.url_key,
+            districts=self.districts,
+            published=self.day,
+            upcoming=self.upcoming,
+        )
+
+
 def place_in_stories(specs: Sequence[SourceSpec], ctx: IngestContext) -> None:
     """Put the new items of these sources into stories: a story they repeat, or their own.
 
     Items are placed oldest first, whatever order their sources were fetched in, so an
     original release is in place before its republications arrive and the result does not
-    depend on network timing. This runs after the items are stored, in its own
+    depend on network timing. The story index is built in memory from the items of the
+    time window once per run, and grows as items are placed; everything is written back
+    in one batch at the end. This runs after the items are stored, in its own
     transaction: if it is interrupted, the items are still unplaced next time and are
     placed then.
     """
     now = ctx.now()
-    pending: list[tuple[StoredItem, set[int], frozenset[int]]] = []
-    with ctx.storage.story_index() as index:
-        for spec in specs:
-            items = ctx.storage.pending_story_items(spec.id)
-            if not items:
-                continue
-            shingle_sets = [stories.shingles_of(s.item) for s in items]
-            known = stories.unpack(index.boilerplate(spec.id))
-            # A source's footer shows in its recent items too, even if few items are new.
-            recent = [set(stories.unpack(p)) for p in index.recent_shingles(spec.id, 20)]
-            boilerplate = stories.learn_boilerplate(shingle_sets + recent, known)
-            if boilerplate != known:
-                index.set_boilerplate(spec.id, stories.pack(boilerplate))
-            pending.extend((s, sh, boilerplate) for s, sh in zip(items, shingle_sets, strict=True))
-        pending.sort(key=lambda p: (p[0].item.published_at, p[0].id))
-        # Keyword counts are read once, kept up to date in memory, written back once.
-        counts, total = index.keyword_counts()
-        changed: dict[str, int] = {}
-        for stored, shingles, boilerplate in pending:
+    with ctx.storage.story_index() as store:
+        pending = _pending_features(specs, store, ctx)
+        if not pending:
+            return
+        pending.sort(key=lambda p: (p.published_at, p.item_id))
+        stats = stories.KeywordStats(*store.keyword_counts())
+        index = stories.StoryIndex(ctx.story_window, stats)
+        since = pending[0].published_at - ctx.story_window
+        for placed in store.placed(since, pending[-1].published_at + ctx.story_window):
+            index.add(
+                placed.item_id,
+                placed.story_id,
+                placed.published_at,
+                placed.shingles,
+                placed.keywords,
+                frozenset(placed.districts),
+                stories.unpack(placed.marks),
+                placed.events,
+            )
+        next_story = store.next_story_id()
+        placements: list[StoryPlacement] = []
+        for new in pending:
+            f = new.features
+            marks = f.marks
             try:
-                keywords = _place_one(
-                    stored, shingles, boilerplate, index, ctx, now, counts, total
-                )
-            except RevierError:
-                raise
+                match = index.best_match(f, new.published_at)
             except Exception:
                 # One odd item must not keep the other items out of the feeds.
                 log.exception(
-                    "source %s: item %d placed in a story of its own after an unexpected error",
-                    stored.item.source_id,
-                    stored.id,
+                    "item %d placed in a story of its own after an unexpected error",
+                    new.item_id,
                 )
-                index.place(stored.id, None, None, [], b"", [], now)
+                placements.append(
+                    StoryPlacement(new.item_id, next_story, True, None, b"", (), b"")
+                )
+                next_story += 1
                 continue
-            total += 1
-            for keyword in keywords:
-                changed[keyword] = counts[keyword] = counts.get(keyword, 0) + 1
-        index.save_keyword_counts(changed, total)
+            placement = StoryPlacement(
+                item_id=new.item_id,
+                story_id=match.story_id if match else next_story,
+                new_story=match is None,
+                similarity=match.similarity if match else None,
+                shingles=new.shingles,
+                keywords=tuple(sorted(new.keywords)),
+                marks=stories.pack(marks),
+                events=new.upcoming,
+            )
+            next_story += match is None
+            placements.append(placement)
+            index.add(
+                new.item_id,
+                placement.story_id,
+                new.published_at,
+                placement.shingles,
+                " ".join(placement.keywords),
+                f.districts,
+                marks,
+                new.upcoming,
+            )
+            stats.add(f.keywords)
+        store.place(placements, now)
+        store.save_keyword_counts({k: stats.counts[k] for k in stats.changed}, stats.total)
 
 
-def _place_one(
-    stored: StoredItem,
-    shingles: set[int],
-    boilerplate: frozenset[int],
-    index: StoryIndex,
-    ctx: IngestContext,
-    now: datetime,
-    counts: Mapping[str, int],
-    total: int,
-) -> frozenset[str]:
-    """Place one item: into the story of its best match, or into a new story.
-
-    Returns:
-        The item's keywords, to be counted.
-    """
-    features = stories.features(stored.item, shingles, boilerplate)
-    published = stored.item.published_at
-    found = index.candidates(
-        features.query_marks(counts, total),
-        stories.url_mark(features.url_key) if features.url_key else None,
-        published - ctx.story_window,
-        published + ctx.story_window,
-        exclude=stored.id,
-        min_shared=stories.MIN_SHARED_MARKS,
-    )
-    candidates = [stories.from_stored(c) for c in found]
-    match = stories.best_match(features, candidates, stories.weights(counts, total))
-    index.place(
-        stored.id,
-        match.story_id if match else None,
-        match.similarity if match else None,
-        features.marks,
-        stories.pack(features.shingles),
-        sorted(features.keywords),
-        now,
-    )
-    return features.keywords
+def _pending_features(
+    specs: Sequence[SourceSpec], store: StoryWrites, ctx: IngestContext
+) -> list[_Pending]:
+    """The unplaced items of each source with their features, the source's boilerplate
+    (learned from these items and its recent ones) removed."""
+    pending: list[_Pending] = []
+    for spec in specs:
+        items = ctx.storage.pending_story_items(spec.id)
+        if not items:
+            continue
+        texts = [stories.prepare(s.item) for s in items]
+        shingle_sets = [set(t.hashes) for t in texts]
+        known = stories.unpack(store.boilerplate(spec.id))
+        # A source's footer shows in its recent items too, even if few items are new.
+        recent = [set(stories.unpack(p)) for p in store.recent_shingles(spec.id, 20)]
+        boilerplate = stories.learn_boilerplate(shingle_sets + recent, known)
+        if boilerplate != known:
+            store.set_boilerplate(spec.id, stories.pack(boilerplate))
+        for stored, shingles, text in zip(items, shingle_sets, texts, strict=True):
+            features = stories.features(stored.item, shingles, boilerplate, text)
+            pending.append(_Pending.of(stored, features))
+    return pending
 
 
 def _success_state(

@@ -310,16 +310,31 @@ class StoredItem:
 
 
 @dataclass(frozen=True, slots=True)
-class StoryCandidate:
-    """A stored item that may tell the same story, with what it is compared by."""
+class PlacedItem:
+    """A stored item already in a story, with what the story index needs of it."""
 
     item_id: int
     story_id: int
-    source_id: str
+    published_at: datetime
     shingles: bytes  #: packed
+    keywords: str  #: space-separated
+    districts: tuple[str, ...]
+    marks: bytes  #: packed: where the index lists it
+    events: tuple[int, ...] = ()  #: day numbers of the events it announces
+
+
+@dataclass(frozen=True, slots=True)
+class StoryPlacement:
+    """Where the stories step put an item, to be written back."""
+
+    item_id: int
+    story_id: int
+    new_story: bool  #: the story starts with this item
+    similarity: float | None  #: to the member it joined by; None for a new story
+    shingles: bytes  #: packed, boilerplate removed
     keywords: tuple[str, ...]
-    url: str | None
-    districts: tuple[str, ...] = ()
+    marks: bytes  #: packed
+    events: tuple[int, ...] = ()  #: day numbers of the events it announces
 
 
 @dataclass(frozen=True, slots=True)

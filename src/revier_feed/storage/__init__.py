@@ -14,14 +14,22 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
-from ..models import Item, ItemDecision, SourceState, StoredItem, Story, StoryCandidate
+from ..models import (
+    Item,
+    ItemDecision,
+    PlacedItem,
+    SourceState,
+    StoredItem,
+    Story,
+    StoryPlacement,
+)
 from . import items as _items
 from . import sources as _sources
 from . import stories as _stories
 from .engine import IMMEDIATE, make_engine, wrap_exceptions
 from .schema import VERSION, migrate
 
-__all__ = ["VERSION", "Storage"]
+__all__ = ["VERSION", "Storage", "StoryWrites"]
 
 
 class Storage:
@@ -121,10 +129,10 @@ class Storage:
             return _items.find(conn, reference)
 
     @contextlib.contextmanager
-    def story_index(self) -> Iterator[StoryIndex]:
+    def story_index(self) -> Iterator[StoryWrites]:
         """One write transaction for placing items into stories."""
         with wrap_exceptions("update stories"), self._writer() as conn, conn.begin():
-            yield StoryIndex(conn)
+            yield StoryWrites(conn)
 
     def pending_story_items(self, source_id: str) -> list[StoredItem]:
         """Items of a source that the stories step has not placed yet."""
@@ -162,8 +170,8 @@ class Storage:
             return _items.count(conn)
 
 
-class StoryIndex:
-    """The candidate index and keyword counts, inside one write transaction."""
+class StoryWrites:
+    """What placing items into stories reads and writes, inside one write transaction."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -185,29 +193,13 @@ class StoryIndex:
     def save_keyword_counts(self, changed: Mapping[str, int], total: int) -> None:
         _stories.save_counts(self._conn, changed, total)
 
-    def candidates(
-        self,
-        marks: Sequence[int],
-        url_mark: int | None,
-        since: datetime,
-        until: datetime,
-        exclude: int,
-        min_shared: int,
-    ) -> list[StoryCandidate]:
-        """Placed items published in [since, until] that share enough marks."""
-        return _stories.candidates(self._conn, marks, url_mark, since, until, exclude, min_shared)
+    def placed(self, since: datetime, until: datetime) -> Iterator[PlacedItem]:
+        """Items already in a story, published in [since, until] (to load the index)."""
+        return _stories.placed(self._conn, since, until)
 
-    def place(
-        self,
-        item_id: int,
-        story_id: int | None,
-        similarity: float | None,
-        marks: Sequence[int],
-        shingles: bytes,
-        keywords: Sequence[str],
-        now: datetime,
-    ) -> int:
-        """Put an item into a story (None: a new one) and index it; returns the story id."""
-        return _stories.place(
-            self._conn, item_id, story_id, similarity, marks, shingles, keywords, now
-        )
+    def next_story_id(self) -> int:
+        return _stories.next_story_id(self._conn)
+
+    def place(self, placements: Sequence[StoryPlacement], now: datetime) -> None:
+        """Write where items were placed (and create the stories they started)."""
+        _stories.place(self._conn, placements, now)

@@ -7,6 +7,7 @@ version bump. Never edit a released migration; append a new one.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -86,6 +87,8 @@ sources = Table(
     Column("fetch_seconds", Float),
     # version 4
     Column("boilerplate", LargeBinary),  #: packed shingles this source repeats
+    # version 5
+    Column("identity", Text),  #: None: items by guid; "link" or "link+title" (broken guids)
 )
 
 items = Table(
@@ -120,6 +123,9 @@ items = Table(
     Column("story_similarity", Float),  #: to the member it joined by
     Column("shingles", LargeBinary),  #: packed, boilerplate removed
     Column("keywords", Text),  #: space-separated
+    # version 5
+    Column("story_marks", LargeBinary),  #: packed: where the candidate index lists the item
+    Column("story_events", Text),  #: day numbers of events it announces, space-separated
     UniqueConstraint("source_id", "key", name="uq_items_source_key"),
 )
 Index("ix_items_story_id", items.c.story_id)
@@ -130,16 +136,6 @@ stories = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("created_at", UTCDateTime, nullable=False),
 )
-
-#: The candidate index: an item is listed under its sampled shingles, rarest keywords, URL.
-story_marks = Table(
-    "story_marks",
-    metadata,
-    Column("mark", Integer, primary_key=True),
-    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
-    sqlite_with_rowid=False,
-)
-Index("ix_story_marks_item_id", story_marks.c.item_id)
 
 #: In how many items a keyword occurs (the weights of the keyword similarity).
 keyword_counts = Table(
@@ -286,12 +282,34 @@ def _add_column(conn: Connection, table: str, column: Column[Any]) -> None:
     conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {spec}"))
 
 
+def _v5(conn: Connection) -> None:
+    """The story index moves into memory; sources remember broken guids (#4).
+
+    An item's marks become one packed column (the index is loaded from it once per
+    placement run) instead of a row per mark. ``sources.identity`` is how a source's items
+    are identified when its guids cannot be trusted (NULL: by guid).
+    """
+    _add_column(conn, "items", Column("story_marks", LargeBinary))
+    _add_column(conn, "items", Column("story_events", Text))
+    marks: dict[int, list[int]] = {}
+    for mark, item_id in conn.execute(text("SELECT mark, item_id FROM story_marks")):
+        marks.setdefault(item_id, []).append(mark)
+    if marks:
+        conn.execute(
+            text("UPDATE items SET story_marks = :m WHERE id = :i"),
+            [{"i": i, "m": struct.pack(f"<{len(m)}I", *sorted(m))} for i, m in marks.items()],
+        )
+    conn.execute(text("DROP TABLE story_marks"))
+    _add_column(conn, "sources", Column("identity", Text))
+
+
 #: version -> function that brings a store from version-1 to version. Append only.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1,
     2: _v2,
     3: _v3,
     4: _v4,
+    5: _v5,
 }
 VERSION = max(MIGRATIONS)
 

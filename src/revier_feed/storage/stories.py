@@ -1,22 +1,17 @@
-"""Stories: which items report the same news, and the index that finds candidates."""
+"""Stories: which items report the same news, and what the story index is loaded from."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from ..models import StoredItem, Story, StoryCandidate
+from ..models import PlacedItem, StoredItem, Story, StoryPlacement
 from .items import _stored
-from .schema import items, keyword_counts, sources, stories, story_marks
+from .schema import items, keyword_counts, sources, stories
 
-#: A mark listed under more items than this is a common phrase, not evidence.
-MAX_POSTINGS = 50
-#: At most this many candidates (those sharing the most marks) are compared with an item.
-MAX_CANDIDATES = 40
 #: The keyword_counts row holding the number of items counted.
 _TOTAL = ""
 
@@ -72,100 +67,74 @@ def save_counts(conn: Connection, changed: Mapping[str, int], total: int) -> Non
         conn.execute(keyword_counts.insert(), inserts)
 
 
-def candidates(
-    conn: Connection,
-    marks: Sequence[int],
-    url_mark: int | None,
-    since: datetime,
-    until: datetime,
-    exclude: int,
-    min_shared: int,
-) -> list[StoryCandidate]:
-    """Stored items sharing enough marks (or the URL mark) and published in the window,
-    at most MAX_CANDIDATES of them, those sharing the most marks."""
-    if not marks:
-        return []
-    sizes: dict[int, int] = dict(
-        conn.execute(
-            select(story_marks.c.mark, func.count())
-            .where(story_marks.c.mark.in_(list(marks)))
-            .group_by(story_marks.c.mark)
-        ).all()
-    )
-    useful = [m for m in marks if 0 < sizes.get(m, 0) <= MAX_POSTINGS or m == url_mark]
-    if not useful:
-        return []
-    shared: Counter[int] = Counter()
-    via_url: set[int] = set()
-    for mark, item_id in conn.execute(
-        select(story_marks.c.mark, story_marks.c.item_id).where(story_marks.c.mark.in_(useful))
-    ):
-        shared[item_id] += 1
-        if mark == url_mark:
-            via_url.add(item_id)
-    eligible = [i for i, n in shared.items() if (n >= min_shared or i in via_url) and i != exclude]
-    wanted = sorted(eligible, key=lambda i: (i not in via_url, -shared[i], i))[:MAX_CANDIDATES]
-    if not wanted:
-        return []
+def placed(conn: Connection, since: datetime, until: datetime) -> Iterator[PlacedItem]:
+    """Every item already in a story and published in [since, until]: the story index's
+    content for one placement run."""
     rows = conn.execute(
         select(
             items.c.id,
             items.c.story_id,
-            items.c.source_id,
+            items.c.published_at,
             items.c.shingles,
             items.c.keywords,
-            items.c.url,
             items.c.districts,
+            items.c.story_marks,
+            items.c.story_events,
         ).where(
-            items.c.id.in_(wanted),
             items.c.story_id.is_not(None),
             items.c.published_at >= since,
             items.c.published_at <= until,
         )
     )
-    return [
-        StoryCandidate(
+    for row in rows:
+        yield PlacedItem(
             item_id=row.id,
             story_id=row.story_id,
-            source_id=row.source_id,
+            published_at=row.published_at,
             shingles=row.shingles or b"",
-            keywords=tuple((row.keywords or "").split()),
-            url=row.url,
-            districts=tuple(json.loads(row.districts or "[]")),
+            keywords=row.keywords or "",
+            districts=tuple(json.loads(row.districts)) if row.districts != "[]" else (),
+            marks=row.story_marks or b"",
+            events=tuple(map(int, row.story_events.split())) if row.story_events else (),
         )
-        for row in rows
-    ]
 
 
-def place(
-    conn: Connection,
-    item_id: int,
-    story_id: int | None,
-    similarity: float | None,
-    marks: Sequence[int],
-    shingles: bytes,
-    keywords: Sequence[str],
-    now: datetime,
-) -> int:
-    """Put an item into a story (a new one when ``story_id`` is None) and index it."""
-    if story_id is None:
-        key = conn.execute(stories.insert().values(created_at=now)).inserted_primary_key
-        assert key is not None
-        story_id = int(key[0])
+def next_story_id(conn: Connection) -> int:
+    """The id a story created now gets (inside the write transaction, nobody else can)."""
+    return int(conn.execute(select(func.coalesce(func.max(stories.c.id), 0))).scalar_one()) + 1
+
+
+def place(conn: Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
+    """Write where items were placed: new stories first, then every item in one batch."""
+    new = [{"id": p.story_id, "created_at": now} for p in placements if p.new_story]
+    if new:
+        conn.execute(stories.insert(), new)
+    if not placements:
+        return
     conn.execute(
         update(items)
-        .where(items.c.id == item_id)
+        .where(items.c.id == bindparam("item_id"))
         .values(
-            story_id=story_id,
-            story_similarity=similarity,
-            shingles=shingles,
-            keywords=" ".join(keywords),
-        )
+            story_id=bindparam("story"),
+            story_similarity=bindparam("similarity"),
+            shingles=bindparam("packed"),
+            keywords=bindparam("words"),
+            story_marks=bindparam("marks"),
+            story_events=bindparam("events"),
+        ),
+        [
+            {
+                "item_id": p.item_id,
+                "story": p.story_id,
+                "similarity": p.similarity,
+                "packed": p.shingles,
+                "words": " ".join(p.keywords),
+                "marks": p.marks,
+                "events": " ".join(map(str, p.events)) or None,
+            }
+            for p in placements
+        ],
     )
-    conn.execute(delete(story_marks).where(story_marks.c.item_id == item_id))
-    if marks:
-        conn.execute(story_marks.insert(), [{"mark": m, "item_id": item_id} for m in set(marks)])
-    return story_id
 
 
 def recent(conn: Connection, source_ids: Sequence[str], limit: int) -> list[Story]:
