@@ -25,9 +25,9 @@ import logging
 import random
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
@@ -42,6 +42,7 @@ from .models import (
     FetchResult,
     Item,
     ItemDecision,
+    ItemIdentity,
     NotModified,
     ParsedDocument,
     Preview,
@@ -97,6 +98,19 @@ class _Collected:
     decisions: list[tuple[Item, ItemDecision]]
     found: int  #: items in the documents, before duplicates were dropped
     warnings: list[str]
+    identity: ItemIdentity = ItemIdentity.GUID  #: how the source's items are keyed now
+    #: New keys of stored items (by id) when the identity changed with this fetch.
+    rekeyed: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """Normalized items with their decisions, and how the source's items are keyed."""
+
+    triples: list[tuple[RawItem, Item, ItemDecision]]
+    warnings: list[str]
+    identity: ItemIdentity
+    rekeyed: dict[int, str]
 
 
 async def collect(
@@ -185,7 +199,9 @@ async def _collect_source(
             return await ctx.offload(
                 _save_not_modified, spec, previous, fetched, attempt_at, ctx, started
             )
-        collected = await _collect_items(spec, fetched, ctx, stored_lookup=True)
+        collected = await _collect_items(
+            spec, fetched, ctx, stored_lookup=True, identity=previous.identity
+        )
         return await ctx.offload(
             _save_items, spec, previous, fetched, collected, attempt_at, ctx, started
         )
@@ -215,16 +231,28 @@ def _is_source_bug(error: Exception) -> bool:
 
 
 async def _collect_items(
-    spec: SourceSpec, fetched: FetchResult, ctx: IngestContext, *, stored_lookup: bool
+    spec: SourceSpec,
+    fetched: FetchResult,
+    ctx: IngestContext,
+    *,
+    stored_lookup: bool,
+    identity: ItemIdentity = ItemIdentity.GUID,
 ) -> _Collected:
     now = ctx.now()
     document = await ctx.offload(parse.parse, spec, fetched, now, ctx.tz)
     document = await _further_pages(spec, document, fetched.url, ctx)
-    pairs, warnings = await ctx.offload(_decide, spec, document, now, ctx, stored_lookup)
+    decided = await ctx.offload(_decide, spec, document, now, ctx, stored_lookup, identity)
+    pairs, warnings = decided.triples, decided.warnings
     decisions = [(item, decision) for _, item, decision in pairs]
     if spec.follow:
         decisions = await _follow(spec, pairs, fetched.url, ctx, warnings)
-    return _Collected(decisions=decisions, found=len(document.items), warnings=warnings)
+    return _Collected(
+        decisions=decisions,
+        found=len(document.items),
+        warnings=warnings,
+        identity=decided.identity,
+        rekeyed=decided.rekeyed,
+    )
 
 
 def _decide(
@@ -233,7 +261,8 @@ def _decide(
     now: datetime,
     ctx: IngestContext,
     stored_lookup: bool,
-) -> tuple[list[tuple[RawItem, Item, ItemDecision]], list[str]]:
+    identity: ItemIdentity = ItemIdentity.GUID,
+) -> _Decided:
     warnings = list(document.warnings)
     normalized: list[tuple[RawItem, Item]] = []
     for raw in document.items:
@@ -242,15 +271,35 @@ def _decide(
         except ValueError as e:
             warnings.append(f"item {raw.title[:60]!r} skipped: {e}")
     pairs, repeated = dedup.disambiguate(normalized)
+    # Broken guids (repeated, or new on every fetch) would flood subscribers with
+    # "new" items: such a source is keyed by link (or link and title) from now on.
+    by_url: Mapping[str, list[tuple[str, str]]] = {}
+    if stored_lookup and identity is ItemIdentity.GUID:
+        by_url = ctx.storage.keys_by_url(spec.id, (i.url for _, i in pairs if i.url))
+    now_identity = dedup.identify([i for _, i in pairs], identity, by_url, bool(repeated))
+    if now_identity is not ItemIdentity.GUID:
+        pairs, repeated = dedup.disambiguate(dedup.rekey(normalized, now_identity))
     warnings.extend(repeated)
-    stored = (
-        ctx.storage.item_fingerprints(spec.id, (item.key for _, item in pairs))
-        if stored_lookup
-        else {}
-    )
+    rekeyed: dict[int, str] = {}
+    stored: Mapping[str, str] = {}
+    if stored_lookup and now_identity != identity:
+        log.warning(
+            "source %s: its guids are not stable; its items are identified by %s from now on",
+            spec.id,
+            now_identity.value,
+            extra={"source_id": spec.id},
+        )
+        rekeyed, stored = dedup.rekey_stored(ctx.storage.stored_keys(spec.id), now_identity)
+    elif stored_lookup:
+        stored = ctx.storage.item_fingerprints(spec.id, (item.key for _, item in pairs))
     raws = {item.key: raw for raw, item in pairs}
     decided = dedup.decide((item for _, item in pairs), stored)
-    return [(raws[item.key], item, decision) for item, decision in decided], warnings
+    return _Decided(
+        [(raws[item.key], item, decision) for item, decision in decided],
+        warnings,
+        now_identity,
+        rekeyed,
+    )
 
 
 async def _further_pages(
@@ -361,8 +410,9 @@ def _save_items(
         last_modified=fetched.last_modified,
         http_status=fetched.status_code,
         items_last_fetch=collected.found,
+        identity=collected.identity,
     )
-    ctx.storage.save_source_result(state, decisions, now)
+    ctx.storage.save_source_result(state, decisions, now, collected.rekeyed)
     return SourceReport(
         source_id=spec.id,
         status=ReportStatus.OK,

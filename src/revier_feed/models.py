@@ -131,6 +131,25 @@ class DistrictSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredKey:
+    """A stored item's key and what another key could be built from."""
+
+    id: int
+    key: str
+    url: str | None
+    title: str
+    fingerprint: str
+
+
+class ItemIdentity(enum.StrEnum):
+    """What identifies a source's items; sources whose guids are broken leave GUID."""
+
+    GUID = "guid"  #: guid / Atom id, else link, else text (the normal case)
+    LINK = "link"  #: the item's link
+    LINK_TITLE = "link+title"  #: link and title, for sources whose links repeat too
+
+
+@dataclass(frozen=True, slots=True)
 class SourceState:
     """What the store remembers about a source between cycles."""
 
@@ -153,6 +172,7 @@ class SourceState:
     items_last_fetch: int | None = None
     last_new_item_at: datetime | None = None  #: for "stale"
     fetch_seconds: float | None = None  #: moving average of a whole fetch-to-store pass
+    identity: ItemIdentity = ItemIdentity.GUID  #: changed when its guids prove broken
 
 
 @dataclass(frozen=True, slots=True)

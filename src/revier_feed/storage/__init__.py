@@ -20,9 +20,11 @@ from ..models import (
     PlacedItem,
     SourceState,
     StoredItem,
+    StoredKey,
     Story,
     StoryPlacement,
 )
+from . import identity as _identity
 from . import items as _items
 from . import sources as _sources
 from . import stories as _stories
@@ -75,15 +77,32 @@ class Storage:
         state: SourceState,
         decisions: Sequence[tuple[Item, ItemDecision]],
         now: datetime,
+        rekeyed: Mapping[int, str] | None = None,
     ) -> None:
-        """Write a source's new state and its items in one transaction."""
+        """Write a source's new state and its items in one transaction.
+
+        Args:
+            rekeyed: new keys of stored items (by id), written first: the source's items
+                are identified differently from now on (``state.identity``).
+        """
         with (
             wrap_exceptions(f"save source {state.source_id}"),
             self._writer() as conn,
             conn.begin(),
         ):
             _sources.save_state(conn, state, now)
+            _identity.rekey(conn, rekeyed or {})
             _items.apply(conn, decisions, now)
+
+    def keys_by_url(self, source_id: str, urls: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """(key, title) of the source's stored items at each of the given URLs."""
+        with wrap_exceptions("read item keys"), self._engine.connect() as conn:
+            return _identity.keys_by_url(conn, source_id, urls)
+
+    def stored_keys(self, source_id: str) -> list[StoredKey]:
+        """Every stored item of the source with what a new key could be built from."""
+        with wrap_exceptions("read item keys"), self._engine.connect() as conn:
+            return _identity.stored_keys(conn, source_id)
 
     def recent_items(self, source_ids: Iterable[str], limit: int) -> list[StoredItem]:
         """Newest items of the given sources, newest first."""

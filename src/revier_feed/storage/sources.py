@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from ..models import SourceState, SourceStatus
+from ..models import ItemIdentity, SourceState, SourceStatus
 from .schema import robots, sources
 
 
@@ -34,6 +34,7 @@ def load_states(conn: Connection, source_ids: Iterable[str]) -> dict[str, Source
             config_url=row["config_url"],
             last_new_item_at=row["last_new_item_at"],
             fetch_seconds=row["fetch_seconds"],
+            identity=ItemIdentity(row["identity"] or ItemIdentity.GUID),
         )
     return states
 
