@@ -405,3 +405,83 @@ def context(storage: Storage, executor: ThreadPoolExecutor) -> ingest.IngestCont
         now=lambda: NOW,
         rng=random.Random(1),
     )
+
+
+POLISH = (
+    "Region Środkowych Niemiec rozpoczął dwa badania dotyczące obszarów wiejskich w "
+    "Zagłębiu Środkowoniemieckim. Pierwsze dotyczy miejsc współpracy dla pracy zdalnej w "
+    "małych miastach, drugie roli rzemiosła w tworzeniu nowej wartości. Wyniki mają być "
+    "gotowe na początku 2022 roku."
+)
+CZECH = (
+    "Terapeutický robot firmy tediro z Ilmenau a Lipska získal cenu v oblasti věd o "
+    "živé přírodě. Robot doprovází pacienty po operaci při nácviku chůze; ve Zeitz ho "
+    "příští měsíc vyzkouší první klinika."
+)
+
+
+def test_items_in_other_languages_form_sensible_stories(
+    tmp_path: Any, region: Any, make_app: MakeApp
+) -> None:
+    def feed(*entries: tuple[str, str, str]) -> bytes:
+        items = "".join(
+            f"<item><title>{t}</title><link>http://{src}.example/{n}</link>"
+            f"<description>{d}</description></item>"
+            for n, (src, t, d) in enumerate(entries)
+        )
+        return (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>X</title>'
+            f"{items}</channel></rss>"
+        ).encode()
+
+    region.add_route(
+        "/a.xml",
+        Response(
+            200,
+            feed(
+                ("a", "Dwa nowe badania dla obszarów wiejskich", POLISH),
+                ("a", "Robot terapeutyczny nagrodzony", CZECH.replace("Zeitz", "Ilmenau")),
+            ),
+        ),
+    )
+    region.add_route(
+        "/b.xml",
+        Response(
+            200,
+            feed(
+                ("b", "Badania: miejsca współpracy i rzemiosło", POLISH),
+                ("b", "Cena pro terapeutického robota tediro", CZECH),
+            ),
+        ),
+    )
+    folder = write_config(
+        tmp_path,
+        f"sources:\n  - {{id: a, name: A, url: '{region.url('/a.xml')}'}}\n"
+        f"  - {{id: b, name: B, url: '{region.url('/b.xml')}'}}\n",
+    )
+    app = make_app(load_config(folder))
+    app.run_cycle()
+    stories = app.storage.recent_stories(["a", "b"], 10)
+    # Each release, told by both sources in its language, is one story; the two never mix.
+    groups = {frozenset(m.item.title for m in s.members) for s in stories}
+    assert groups == {
+        frozenset(
+            {"Dwa nowe badania dla obszarów wiejskich", "Badania: miejsca współpracy i rzemiosło"}
+        ),
+        frozenset({"Robot terapeutyczny nagrodzony", "Cena pro terapeutického robota tediro"}),
+    }
+    czech = next(m.item for s in stories for m in s.members if m.item.title.startswith("Cena pro"))
+    assert czech.districts == {"burgenlandkreis"}  # Zeitz, found in a Czech text
+
+
+def test_story_features_of_a_huge_item_read_only_its_opening() -> None:
+    """Bounded work: a 1 MB article costs what its first pages cost."""
+    opening = " ".join(f"Wort{i} Zeitz Strukturwandel" for i in range(3000))
+    rest = " ".join(f"Anderes{i}" for i in range(150_000))
+    huge = item("Sehr lang", "Kurz.", f"<p>{opening} {rest}</p>")
+    assert len(huge.content_html) > 1_000_000
+    short = dataclasses.replace(huge, content_html=f"<p>{opening}</p>")
+    assert shingles_of(huge) == shingles_of(short)
+    assert features(huge, shingles_of(huge), frozenset()) == features(
+        short, shingles_of(short), frozenset()
+    )
