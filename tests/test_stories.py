@@ -485,3 +485,67 @@ def test_story_features_of_a_huge_item_read_only_its_opening() -> None:
     assert features(huge, shingles_of(huge), frozenset()) == features(
         short, shingles_of(short), frozenset()
     )
+
+
+RADWEG = (
+    "Zwischen Grimma und Naunhof ist der neue Radweg an der Mulde fertig. Auf elf Kilometern "
+    "führt er an Feldern, zwei Auenwäldern und dem Wasserschloss Podelwitz vorbei; gebaut "
+    "wurde seit dem Frühjahr 2020, bezahlt haben Land, Kreis und beide Städte."
+)
+
+
+def test_a_worker_keeps_its_story_index_until_an_admin_changes_stories(
+    tmp_path: Any, region: Any, make_app: MakeApp, clock: Any
+) -> None:
+    def rss(*entries: tuple[str, str, str]) -> Response:
+        body = "".join(
+            f"<item><title>{t}</title><link>http://{link}</link><description>{d}</description>"
+            "<pubDate>Mon, 02 Aug 2021 07:00:00 +0200</pubDate></item>"
+            for t, link, d in entries
+        )
+        return Response(
+            200, f'<rss version="2.0"><channel><title>X</title>{body}</channel></rss>'.encode()
+        )
+
+    region.add_route("/a.xml", rss(("Studien gestartet", "a.example/1", RELEASE)))
+    region.add_route("/b.xml", rss())
+    folder = write_config(
+        tmp_path,
+        f"sources:\n  - {{id: a, name: A, url: '{region.url('/a.xml')}'}}\n"
+        f"  - {{id: b, name: B, url: '{region.url('/b.xml')}'}}\n",
+    )
+    app = make_app(load_config(folder))  # one app: the worker's cycles
+
+    def story_of(title: str) -> int:
+        found = {s.item.title: s.story_id for s in app.storage.recent_items(["a", "b"], 20)}
+        story = found[title]
+        assert story is not None
+        return story
+
+    app.run_cycle()
+    # Next cycle, the index in memory finds the original for a republication.
+    region.add_route("/b.xml", rss(("Landkreis beteiligt", "b.example/1", RELEASE)))
+    region.add_route(
+        "/a.xml",
+        rss(
+            ("Studien gestartet", "a.example/1", RELEASE), ("Radweg fertig", "a.example/2", RADWEG)
+        ),
+    )
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+    assert story_of("Landkreis beteiligt") == story_of("Studien gestartet")
+    # An admin merges the cycle's other story into it (another process: the CLI) ...
+    radweg = story_of("Radweg fertig")
+    studien = story_of("Studien gestartet")
+    assert main(["--config", str(folder), "stories", "merge", f"s{studien}", f"s{radweg}"]) == 0
+    # ... and a republication of the merged news joins the merged story, not the old one.
+    region.add_route(
+        "/b.xml",
+        rss(
+            ("Landkreis beteiligt", "b.example/1", RELEASE),
+            ("Radweg an der Mulde", "b.example/2", RADWEG),
+        ),
+    )
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+    assert story_of("Radweg an der Mulde") == story_of("Studien gestartet") != radweg

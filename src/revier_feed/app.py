@@ -78,6 +78,8 @@ class App:
         self.tz = ZoneInfo(config.settings.timezone)
         self.now = now or (lambda: datetime.now(UTC))
         self._rng = rng or random.Random()
+        # A worker's cycles share the story index instead of loading it every time.
+        self._story_cache = ingest.StoryCache()
         self._transport = transport
         self._stop = threading.Event()
         self.tagger = Tagger(config.tags, config.districts)
@@ -218,6 +220,7 @@ class App:
             now=self.now,
             rng=self._rng,
             should_stop=self._stop.is_set,
+            story_cache=self._story_cache,
         )
 
     def channels(self) -> list[ChannelInfo]:

@@ -52,8 +52,8 @@ from .models import (
     SourceSpec,
     SourceState,
     SourceStatus,
-    StoredItem,
     StoryPlacement,
+    StoryText,
 )
 from .storage import Storage, StoryWrites
 from .tag import Tagger
@@ -84,6 +84,8 @@ class IngestContext:
     now: Callable[[], datetime]
     rng: random.Random
     should_stop: Callable[[], bool] = lambda: False
+    #: The story index kept between cycles (a worker's), or None: loaded every cycle.
+    story_cache: StoryCache | None = None
 
     async def offload(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run ``fn`` on the ingest thread and wait for it."""
@@ -464,9 +466,9 @@ class _Pending:
     upcoming: tuple[int, ...]
 
     @classmethod
-    def of(cls, stored: StoredItem, features: stories.StoryFeatures) -> _Pending:
+    def of(cls, stored: StoryText, features: stories.StoryFeatures) -> _Pending:
         return cls(
-            published_at=stored.item.published_at,
+            published_at=stored.published_at,
             item_id=stored.id,
             shingles=stories.pack(features.shingles),
             keywords=tuple(map(sys.intern, features.keywords)),
@@ -490,37 +492,76 @@ class _Pending:
         )
 
 
+class StoryCache:
+    """The story index of the last placement run, kept between the cycles of a worker.
+
+    Valid while the store's story generation is unchanged (split, merge and retag change
+    it; placing items does not, and only one collector writes to a store) and its items
+    reach back far enough; otherwise the next run loads the index from the store again.
+    """
+
+    #: Extra days loaded, so that the window's start can move a week before a reload.
+    SLACK = timedelta(days=7)
+
+    def __init__(self) -> None:
+        self.index: stories.StoryIndex | None = None
+        self.since: datetime | None = None  #: items published since then are indexed
+        self.generation: int | None = None
+
+    def get(self, since: datetime, generation: int) -> stories.StoryIndex | None:
+        fits = self.since is not None and self.since <= since
+        return self.index if fits and self.generation == generation else None
+
+    def keep(self, index: stories.StoryIndex, since: datetime, generation: int) -> None:
+        self.index, self.since, self.generation = index, since, generation
+
+    def clear(self) -> None:
+        self.index = self.since = self.generation = None
+
+
 def place_in_stories(specs: Sequence[SourceSpec], ctx: IngestContext) -> None:
     """Put the new items of these sources into stories: a story they repeat, or their own.
 
     Items are placed oldest first, whatever order their sources were fetched in, so an
     original release is in place before its republications arrive and the result does not
     depend on network timing. The story index is built in memory from the items of the
-    time window once per run, and grows as items are placed; everything is written back
-    in one batch at the end. This runs after the items are stored, in its own
-    transaction: if it is interrupted, the items are still unplaced next time and are
-    placed then.
+    time window (or taken from ``ctx.story_cache``) and grows as items are placed;
+    everything is written back in one batch at the end. This runs after the items are
+    stored, in its own transaction: if it is interrupted, the items are still unplaced
+    next time and are placed then.
     """
+    cache = ctx.story_cache
+    try:
+        kept = _place(specs, ctx, cache)
+    except BaseException:
+        if cache is not None:
+            cache.clear()  # it may hold placements that were never written
+        raise
+    if cache is not None and kept is not None:
+        cache.keep(*kept)
+
+
+def _place(
+    specs: Sequence[SourceSpec], ctx: IngestContext, cache: StoryCache | None
+) -> tuple[stories.StoryIndex, datetime, int] | None:
+    """:func:`place_in_stories`; returns the index, since when it holds items, and the
+    story generation it belongs to."""
     now = ctx.now()
     with ctx.storage.story_index() as store:
         pending = _pending_features(specs, store, ctx)
         if not pending:
-            return
+            return None
         pending.sort(key=lambda p: (p.published_at, p.item_id))
-        stats = stories.KeywordStats(*store.keyword_counts())
-        index = stories.StoryIndex(ctx.story_window, stats)
         since = pending[0].published_at - ctx.story_window
-        for placed in store.placed(since, pending[-1].published_at + ctx.story_window):
-            index.add(
-                placed.item_id,
-                placed.story_id,
-                placed.published_at,
-                placed.shingles,
-                placed.keywords,
-                frozenset(placed.districts),
-                stories.unpack(placed.marks),
-                placed.events,
-            )
+        generation = store.generation()
+        index = cache.get(since, generation) if cache is not None else None
+        if index is None:
+            if cache is not None:
+                since -= StoryCache.SLACK
+            index = _load_index(store, since, ctx.story_window)
+        elif cache is not None and cache.since is not None:
+            since = cache.since
+        stats = index.stats
         next_story = store.next_story_id()
         placements: list[StoryPlacement] = []
         for new in pending:
@@ -564,6 +605,25 @@ def place_in_stories(specs: Sequence[SourceSpec], ctx: IngestContext) -> None:
             stats.add(f.keywords)
         store.place(placements, now)
         store.save_keyword_counts({k: stats.counts[k] for k in stats.changed}, stats.total)
+        stats.changed.clear()
+    return index, since, generation
+
+
+def _load_index(store: StoryWrites, since: datetime, window: timedelta) -> stories.StoryIndex:
+    """The index of every placed item published since ``since``, with the keyword counts."""
+    index = stories.StoryIndex(window, stories.KeywordStats(*store.keyword_counts()))
+    for placed in store.placed(since):
+        index.add(
+            placed.item_id,
+            placed.story_id,
+            placed.published_at,
+            placed.shingles,
+            placed.keywords,
+            frozenset(placed.districts),
+            stories.unpack(placed.marks),
+            placed.events,
+        )
+    return index
 
 
 def _pending_features(
@@ -576,7 +636,7 @@ def _pending_features(
         items = ctx.storage.pending_story_items(spec.id)
         if not items:
             continue
-        texts = [stories.prepare(s.item) for s in items]
+        texts = [stories.prepare(s) for s in items]
         shingle_sets = [set(t.hashes) for t in texts]
         known = stories.unpack(store.boilerplate(spec.id))
         # A source's footer shows in its recent items too, even if few items are new.
@@ -585,7 +645,7 @@ def _pending_features(
         if boilerplate != known:
             store.set_boilerplate(spec.id, stories.pack(boilerplate))
         for stored, shingles, text in zip(items, shingle_sets, texts, strict=True):
-            features = stories.features(stored.item, shingles, boilerplate, text)
+            features = stories.features(stored, shingles, boilerplate, text)
             pending.append(_Pending.of(stored, features))
     return pending
 

@@ -330,6 +330,20 @@ class StoredItem:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryText:
+    """What the stories step reads of an item not yet placed in a story."""
+
+    id: int
+    source_id: str
+    url: str | None
+    title: str
+    summary_text: str
+    content_html: str
+    published_at: datetime
+    districts: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class PlacedItem:
     """A stored item already in a story, with what the story index needs of it."""
 

@@ -23,6 +23,7 @@ from ..models import (
     StoredKey,
     Story,
     StoryPlacement,
+    StoryText,
 )
 from . import identity as _identity
 from . import items as _items
@@ -140,6 +141,7 @@ class Storage:
     def set_tags(self, tagged: Sequence[tuple[int, Item]]) -> int:
         """Replace tags and districts of stored items (by id) in one transaction."""
         with wrap_exceptions("save tags"), self._writer() as conn, conn.begin():
+            _stories.bump(conn)  # districts decide stories too
             return _items.set_tags(conn, tagged)
 
     def find_item(self, reference: str) -> StoredItem | None:
@@ -153,7 +155,7 @@ class Storage:
         with wrap_exceptions("update stories"), self._writer() as conn, conn.begin():
             yield StoryWrites(conn)
 
-    def pending_story_items(self, source_id: str) -> list[StoredItem]:
+    def pending_story_items(self, source_id: str) -> list[StoryText]:
         """Items of a source that the stories step has not placed yet."""
         with wrap_exceptions("read items"), self._engine.connect() as conn:
             return _stories.pending(conn, source_id)
@@ -212,9 +214,13 @@ class StoryWrites:
     def save_keyword_counts(self, changed: Mapping[str, int], total: int) -> None:
         _stories.save_counts(self._conn, changed, total)
 
-    def placed(self, since: datetime, until: datetime) -> Iterator[PlacedItem]:
-        """Items already in a story, published in [since, until] (to load the index)."""
-        return _stories.placed(self._conn, since, until)
+    def placed(self, since: datetime) -> Iterator[PlacedItem]:
+        """Items already in a story, published since ``since`` (to load the index)."""
+        return _stories.placed(self._conn, since)
+
+    def generation(self) -> int:
+        """Changes when stories change other than by placing items (split, merge, retag)."""
+        return _stories.generation(self._conn)
 
     def next_story_id(self) -> int:
         return _stories.next_story_id(self._conn)

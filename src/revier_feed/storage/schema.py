@@ -137,6 +137,15 @@ stories = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+#: Bumped by every change to stories other than placing new items (split, merge, retag),
+#: so a worker knows when the story index it keeps in memory is out of date.
+story_state = Table(
+    "story_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("generation", Integer, nullable=False),
+)
+
 #: In how many items a keyword occurs (the weights of the keyword similarity).
 keyword_counts = Table(
     "keyword_counts",
@@ -286,7 +295,8 @@ def _v5(conn: Connection) -> None:
     """The story index moves into memory; sources remember broken guids (#4).
 
     An item's marks become one packed column (the index is loaded from it once per
-    placement run) instead of a row per mark. ``sources.identity`` is how a source's items
+    placement run, or kept by the worker while ``story_state.generation`` stays) instead
+    of a row per mark. ``sources.identity`` is how a source's items
     are identified when its guids cannot be trusted (NULL: by guid).
     """
     _add_column(conn, "items", Column("story_marks", LargeBinary))
@@ -301,6 +311,15 @@ def _v5(conn: Connection) -> None:
         )
     conn.execute(text("DROP TABLE story_marks"))
     _add_column(conn, "sources", Column("identity", Text))
+    v5 = MetaData()
+    Table(
+        "story_state",
+        v5,
+        Column("id", Integer, primary_key=True),
+        Column("generation", Integer, nullable=False),
+    )
+    v5.create_all(conn)
+    conn.execute(text("INSERT INTO story_state (id, generation) VALUES (1, 0)"))
 
 
 #: version -> function that brings a store from version-1 to version. Append only.

@@ -8,22 +8,42 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from ..models import PlacedItem, StoredItem, Story, StoryPlacement
+from ..models import PlacedItem, StoredItem, Story, StoryPlacement, StoryText
 from .items import _stored
-from .schema import items, keyword_counts, sources, stories
+from .schema import items, keyword_counts, sources, stories, story_state
 
 #: The keyword_counts row holding the number of items counted.
 _TOTAL = ""
 
 
-def pending(conn: Connection, source_id: str) -> list[StoredItem]:
+def pending(conn: Connection, source_id: str) -> list[StoryText]:
     """Items of ``source_id`` not yet placed in a story."""
     rows = conn.execute(
-        select(items)
+        select(
+            items.c.id,
+            items.c.url,
+            items.c.title,
+            items.c.summary_text,
+            items.c.content_html,
+            items.c.published_at,
+            items.c.districts,
+        )
         .where(items.c.source_id == source_id, items.c.story_id.is_(None))
         .order_by(items.c.id)
-    ).mappings()
-    return [_stored(row) for row in rows]
+    )
+    return [
+        StoryText(
+            id=row.id,
+            source_id=source_id,
+            url=row.url,
+            title=row.title,
+            summary_text=row.summary_text,
+            content_html=row.content_html,
+            published_at=row.published_at,
+            districts=frozenset(json.loads(row.districts)),
+        )
+        for row in rows
+    ]
 
 
 def boilerplate(conn: Connection, source_id: str) -> bytes:
@@ -67,9 +87,9 @@ def save_counts(conn: Connection, changed: Mapping[str, int], total: int) -> Non
         conn.execute(keyword_counts.insert(), inserts)
 
 
-def placed(conn: Connection, since: datetime, until: datetime) -> Iterator[PlacedItem]:
-    """Every item already in a story and published in [since, until]: the story index's
-    content for one placement run."""
+def placed(conn: Connection, since: datetime) -> Iterator[PlacedItem]:
+    """Every item already in a story and published since ``since``: the story index's
+    content."""
     rows = conn.execute(
         select(
             items.c.id,
@@ -83,7 +103,6 @@ def placed(conn: Connection, since: datetime, until: datetime) -> Iterator[Place
         ).where(
             items.c.story_id.is_not(None),
             items.c.published_at >= since,
-            items.c.published_at <= until,
         )
     )
     for row in rows:
@@ -97,6 +116,15 @@ def placed(conn: Connection, since: datetime, until: datetime) -> Iterator[Place
             marks=row.story_marks or b"",
             events=tuple(map(int, row.story_events.split())) if row.story_events else (),
         )
+
+
+def generation(conn: Connection) -> int:
+    """Changes whenever stories change other than by placing new items."""
+    return int(conn.execute(select(story_state.c.generation)).scalar_one())
+
+
+def bump(conn: Connection) -> None:
+    conn.execute(update(story_state).values(generation=story_state.c.generation + 1))
 
 
 def next_story_id(conn: Connection) -> int:
@@ -174,6 +202,7 @@ def members(
 
 def split(conn: Connection, item_id: int, now: datetime) -> int:
     """Move an item into a story of its own and pin it there; returns the new story id."""
+    bump(conn)
     key = conn.execute(stories.insert().values(created_at=now)).inserted_primary_key
     assert key is not None
     story_id = int(key[0])
@@ -187,6 +216,7 @@ def split(conn: Connection, item_id: int, now: datetime) -> int:
 
 def merge(conn: Connection, into_story: int, from_story: int) -> int:
     """Move every item of ``from_story`` into ``into_story`` and pin them; returns how many."""
+    bump(conn)
     result = conn.execute(
         update(items)
         .where(items.c.story_id == from_story)

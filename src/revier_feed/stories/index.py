@@ -159,18 +159,20 @@ class StoryIndex:
         with whether it has the same canonical URL."""
         stats = self.stats
         own_url = url_mark(features.url_key) if features.url_key else None
-        shared: Counter[int] = Counter()
+        found: list[int] = []
         via_url: list[int] = []
+        postings = self._postings
         for mark in features.query_marks(stats.counts, stats.total):
-            listed = self._postings.get(mark)
+            listed = postings.get(mark)
             if listed is None:
                 continue
-            if isinstance(listed, int):
-                listed = [listed]
             if mark == own_url:
-                via_url.extend(listed)
+                via_url.extend([listed] if isinstance(listed, int) else listed)
+            elif isinstance(listed, int):
+                found.append(listed)
             elif len(listed) <= MAX_POSTINGS:
-                shared.update(listed)
+                found.extend(listed)
+        shared = Counter(found)
         shared.update(via_url)
         when = published.timestamp()
         items = self._items

@@ -55,6 +55,8 @@ def day_number(when: date) -> int:
 def upcoming(words: Sequence[str], published: date) -> tuple[int, ...]:
     """The dates the text names that lie after its publication, within :data:`HORIZON`
     days, as day numbers."""
+    if _MONTHS.keys().isdisjoint(words):
+        return ()
     today = day_number(published)
     found: set[int] = set()
     for i, word in enumerate(words):

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from urllib.parse import urlsplit
 
-from ..models import Item
+from ..models import Item, StoryText
 from . import phase
 
 #: Words per shingle.
@@ -130,19 +130,22 @@ class Text:
     hashes: list[int]  #: the shingle starting at each word (one for a text of < 3 words)
 
 
-def prepare(item: Item) -> Text:
+def prepare(item: Item | StoryText) -> Text:
     """The item's words and shingle hashes."""
     words = _item_words(item)[:MAX_WORDS]
     return Text(words, _shingle_list(words))
 
 
-def shingles_of(item: Item) -> set[int]:
+def shingles_of(item: Item | StoryText) -> set[int]:
     """All shingles of the item's title, teaser and body (before boilerplate removal)."""
     return set(prepare(item).hashes)
 
 
 def features(
-    item: Item, shingles: set[int], boilerplate: frozenset[int], text: Text | None = None
+    item: Item | StoryText,
+    shingles: set[int],
+    boilerplate: frozenset[int],
+    text: Text | None = None,
 ) -> StoryFeatures:
     """The item's comparison features, with the source's boilerplate removed.
 
@@ -205,42 +208,42 @@ class Similarity:
         return 1.0 if self.same_url else max(self.copied, self.keywords)
 
 
-#: log(n + 1) for the small counts most keywords have.
-_LOGS = [math.log(n + 1) for n in range(4096)]
-
-
 class KeywordStats:
     """In how many items each keyword occurs: the keywords' weights (smoothed IDF).
 
     A keyword's weight is ``log((total + 1) / (count + 1)) + 1``, so the weight of a set of
-    keywords is ``len * (log(total + 1) + 1) - sum(log(count + 1))``: the logarithms are kept
-    per keyword and updated as items are counted, and a set's weight is one C-level sum
-    instead of a logarithm per keyword per comparison.
+    keywords is ``len * (log(total + 1) + 1) - sum(log(count + 1))``. The sum is taken from
+    a table of ``log(n + 1)`` for every possible count (no count exceeds the total), so
+    weighing a set and counting an item are a few C-level calls, not a loop per keyword.
     """
 
     def __init__(self, counts: Mapping[str, int], total: int) -> None:
-        self.counts = dict(counts)
+        self.counts: Counter[str] = Counter(counts)
         self.total = total
         self.changed: set[str] = set()
-        self._logs = {k: math.log(n + 1) for k, n in self.counts.items()}
+        self._logs: list[float] = []
+        self._grow()
 
     def weight(self, keyword: str) -> float:
         return math.log((self.total + 1) / (self.counts.get(keyword, 0) + 1)) + 1.0
 
     def weight_of(self, keywords: Collection[str]) -> float:
         """The summed weight of ``keywords``."""
-        logs = sum(map(self._logs.get, keywords, repeat(0.0)))  # get(k, 0.0)
+        # counts.get(k, 0) for each keyword, then log(n + 1) from the table.
+        logs = sum(map(self._logs.__getitem__, map(self.counts.get, keywords, repeat(0))))
         return len(keywords) * (math.log(self.total + 1) + 1.0) - logs
 
-    def add(self, keywords: Iterable[str]) -> None:
+    def add(self, keywords: Collection[str]) -> None:
         """Count one more item with these keywords."""
-        counts, logs, table = self.counts, self._logs, _LOGS
-        for keyword in keywords:
-            n = counts.get(keyword, 0) + 1
-            counts[keyword] = n
-            logs[keyword] = table[n] if n < len(table) else math.log(n + 1)
+        self.counts.update(keywords)
         self.changed.update(keywords)
         self.total += 1
+        if self.total >= len(self._logs):
+            self._grow()
+
+    def _grow(self) -> None:
+        size = max(4096, 2 * (self.total + 1), max(self.counts.values(), default=0) + 1)
+        self._logs.extend(math.log(n + 1) for n in range(len(self._logs), size))
 
 
 def similarity(a: StoryFeatures, b: StoryFeatures, stats: KeywordStats) -> Similarity:
@@ -337,7 +340,7 @@ def unpack(data: bytes) -> frozenset[int]:
     return frozenset(struct.unpack(f"<{len(data) // 4}I", data))
 
 
-def _item_words(item: Item) -> list[str]:
+def _item_words(item: Item | StoryText) -> list[str]:
     # Only the opening counts (MAX_WORDS), so a 1 MB article is cut before it is read.
     body = _TAG.sub(" ", item.content_html[:_MAX_HTML]) if item.content_html else ""
     return _words(f"{item.title[:_MAX_HTML]} . {item.summary_text[:_MAX_HTML]} . {body}")
@@ -357,6 +360,7 @@ def _stem(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _keyword_mark(keyword: str) -> int:
     return zlib.crc32(b"k:" + keyword.encode())
 
@@ -372,7 +376,5 @@ def _words(text: str) -> list[str]:
 def _shingle_list(words: list[str]) -> list[int]:
     if len(words) < SHINGLE:
         return [zlib.crc32(" ".join(words).encode())] if words else []
-    return [
-        zlib.crc32(" ".join(words[i : i + SHINGLE]).encode())
-        for i in range(len(words) - SHINGLE + 1)
-    ]
+    crc32, triples = zlib.crc32, zip(words, words[1:], words[2:], strict=False)
+    return [crc32(f"{a} {b} {c}".encode()) for a, b, c in triples]
