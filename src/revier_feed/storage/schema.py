@@ -88,6 +88,8 @@ sources = Table(
     # version 4
     Column("boilerplate", LargeBinary),  #: packed shingles this source repeats
     # version 5
+    Column("new_item_rate", Float),  #: new items per hour, moving average
+    # version 6
     Column("identity", Text),  #: None: items by guid; "link" or "link+title" (broken guids)
 )
 
@@ -123,7 +125,7 @@ items = Table(
     Column("story_similarity", Float),  #: to the member it joined by
     Column("shingles", LargeBinary),  #: packed, boilerplate removed
     Column("keywords", Text),  #: space-separated
-    # version 5
+    # version 6
     Column("story_marks", LargeBinary),  #: packed: where the candidate index lists the item
     Column("story_events", Text),  #: day numbers of events it announces, space-separated
     UniqueConstraint("source_id", "key", name="uq_items_source_key"),
@@ -165,6 +167,16 @@ robots = Table(
     Column("status", Integer, nullable=False),
     Column("body", Text, nullable=False),
 )
+
+#: Items removed by retention, so a source still listing them does not bring them back.
+item_tombstones = Table(
+    "item_tombstones",
+    metadata,
+    Column("source_id", String(100), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("deleted_at", UTCDateTime, nullable=False),
+)
+Index("ix_item_tombstones_deleted_at", item_tombstones.c.deleted_at)
 
 # A migration defines the tables *of its time* itself, never through the current Table
 # objects above, so replaying it later always gives the same schema. Types and DDL are
@@ -285,19 +297,30 @@ def _v4(conn: Connection) -> None:
     conn.execute(text("UPDATE items SET story_id = id"))
 
 
-def _add_column(conn: Connection, table: str, column: Column[Any]) -> None:
-    Table(table, MetaData(), column)  # a column compiles only inside a table
-    spec = CreateColumn(column).compile(dialect=conn.dialect)
-    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {spec}"))
-
-
 def _v5(conn: Connection) -> None:
+    """Adaptive intervals: each source's new-item rate; tombstones of retired items (#7)."""
+    _add_column(conn, "sources", Column("new_item_rate", Float))
+    v5 = MetaData()
+    Table(
+        "item_tombstones",
+        v5,
+        Column("source_id", String(100), primary_key=True),
+        Column("key", Text, primary_key=True),
+        Column("deleted_at", DateTime, nullable=False),
+    )
+    v5.create_all(conn)
+    conn.execute(
+        text("CREATE INDEX ix_item_tombstones_deleted_at ON item_tombstones (deleted_at)")
+    )
+
+
+def _v6(conn: Connection) -> None:
     """The story index moves into memory; sources remember broken guids (#4).
 
     An item's marks become one packed column (the index is loaded from it once per
     placement run, or kept by the worker while ``story_state.generation`` stays) instead
-    of a row per mark. ``sources.identity`` is how a source's items
-    are identified when its guids cannot be trusted (NULL: by guid).
+    of a row per mark. ``sources.identity`` is how a source's items are identified when
+    its guids cannot be trusted (NULL: by guid).
     """
     _add_column(conn, "items", Column("story_marks", LargeBinary))
     _add_column(conn, "items", Column("story_events", Text))
@@ -311,15 +334,21 @@ def _v5(conn: Connection) -> None:
         )
     conn.execute(text("DROP TABLE story_marks"))
     _add_column(conn, "sources", Column("identity", Text))
-    v5 = MetaData()
+    v6 = MetaData()
     Table(
         "story_state",
-        v5,
+        v6,
         Column("id", Integer, primary_key=True),
         Column("generation", Integer, nullable=False),
     )
-    v5.create_all(conn)
+    v6.create_all(conn)
     conn.execute(text("INSERT INTO story_state (id, generation) VALUES (1, 0)"))
+
+
+def _add_column(conn: Connection, table: str, column: Column[Any]) -> None:
+    Table(table, MetaData(), column)  # a column compiles only inside a table
+    spec = CreateColumn(column).compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {spec}"))
 
 
 #: version -> function that brings a store from version-1 to version. Append only.
@@ -329,6 +358,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     3: _v3,
     4: _v4,
     5: _v5,
+    6: _v6,
 }
 VERSION = max(MIGRATIONS)
 
