@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from revier_feed import ingest, stories
+from revier_feed import ingest, placement, stories
 from revier_feed.models import Item, ItemDecision, SourceState
 from revier_feed.storage import Storage
 from revier_feed.tag import Tagger
@@ -303,7 +303,7 @@ def _store(db: Path, items: list[Item]) -> None:
 
 
 def _context(
-    storage: Storage, executor: ThreadPoolExecutor, cache: ingest.StoryCache | None
+    storage: Storage, executor: ThreadPoolExecutor, cache: placement.StoryCache | None
 ) -> ingest.IngestContext:
     now = START + WINDOW
     return ingest.IngestContext(
@@ -337,7 +337,7 @@ def _child(args: argparse.Namespace) -> int:
     stories.StoryIndex.candidates = counting  # type: ignore[method-assign]
     with ThreadPoolExecutor(1) as executor:
         # As in the worker: the cycle's index is kept for the next cycles.
-        cache = ingest.StoryCache()
+        cache = placement.StoryCache()
         ctx = _context(storage, executor, cache)
         started = time.perf_counter()
         ingest.place_in_stories(specs, ctx)
@@ -358,7 +358,7 @@ def _child(args: argparse.Namespace) -> int:
             (worker if n < n_cycles else once).append((time.perf_counter() - started) * 1000)
         with storage.story_index() as store:
             started = time.perf_counter()
-            ingest._load_index(store, START - WINDOW, WINDOW)
+            placement._load_index(store, START - WINDOW, WINDOW)
             load = time.perf_counter() - started
         # The placement itself, index in memory: features, candidates, confirmation, indexing.
         index = cache.index

@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 from zoneinfo import ZoneInfo
 
-from . import __version__, ingest, parse
+from . import __version__, ingest, parse, placement
 from ._utils import AlreadyLocked, ProcessLock
 from .config import AppConfig
 from .exceptions import AlreadyRunning, ConfigError, ConfigIssue
@@ -85,7 +85,7 @@ class App:
         self.now = now or (lambda: datetime.now(UTC))
         self._rng = rng or random.Random()
         # A worker's cycles share the story index instead of loading it every time.
-        self._story_cache = ingest.StoryCache()
+        self._story_cache = placement.StoryCache()
         self._transport = transport
         self._stop = threading.Event()
         #: The event loop and task of the cycle in progress, for :meth:`abandon`.
