@@ -76,15 +76,16 @@ def main() -> int:
     _note(f"baseline and index on the first {args.baseline_items} items")
     subset = sorted(main_items, key=lambda i: i.published_at)[: args.baseline_items]
     for name, fn in (("pairwise O(n²) baseline", _pairwise), ("index, in memory", _indexed)):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         assignment, comparisons = fn(subset)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         p, r = _quality(assignment, truth, subset)
         rows.append(
             (
                 name,
                 f"{len(subset):,}",
                 f"{seconds:.1f}",
+                f"{cpu:.1f}",
                 f"{seconds / len(subset) * 1000:.2f}",
                 f"{comparisons:,}",
                 f"{p:.3f}",
@@ -123,6 +124,7 @@ def main() -> int:
             "index, `place_in_stories` (SQLite store)",
             f"{n:,}",
             f"{result['cluster']:.1f}",
+            f"{result['cluster_cpu']:.1f}",
             f"{result['cluster'] / n * 1000:.2f}",
             f"{result['comparisons']:,}",
             f"{p:.3f}",
@@ -131,10 +133,13 @@ def main() -> int:
         )
     )
     print(f"# Story placement at scale ({n:,} items, seed {args.seed})\n")
+    load = os.getloadavg()[0]
+    print(f"Load average at the end: {load:.1f} on {os.cpu_count()} CPUs.\n")
     print(
-        "| method | items | seconds | ms per item | comparisons | precision | recall | peak MB |"
+        "| method | items | wall s | CPU s | wall ms per item | comparisons | precision "
+        "| recall | peak MB |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
     base = float(rows[0][2]) / len(subset) ** 2 * n**2
@@ -339,9 +344,9 @@ def _child(args: argparse.Namespace) -> int:
         # As in the worker: the cycle's index is kept for the next cycles.
         cache = placement.StoryCache()
         ctx = _context(storage, executor, cache)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         ingest.place_in_stories(specs, ctx)
-        cluster = time.perf_counter() - started
+        cluster, cluster_cpu = time.perf_counter() - started, time.process_time() - cpu
         stories.StoryIndex.candidates = original  # type: ignore[method-assign]
         extra = [_load(d) for d in spec["extra"]]
         n_cycles = spec["cycles"]
@@ -382,6 +387,7 @@ def _child(args: argparse.Namespace) -> int:
     storage.close()
     result = {
         "cluster": cluster,
+        "cluster_cpu": cluster_cpu,
         "comparisons": sum(counted),
         "load": load,
         "adds": adds,

@@ -20,6 +20,10 @@ from .storage import Storage, StoryWrites
 
 log = logging.getLogger(__name__)
 
+#: Placements written per statement: a first cycle's hundred thousand items are not all
+#: held in memory until the end (it is still one transaction).
+_WRITE_BATCH = 5000
+
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
@@ -130,8 +134,9 @@ def _place(
         pending = _pending_features(source_ids, storage, store)
         if not pending:
             return None
-        pending.sort(key=lambda p: (p.published_at, p.item_id))
-        since = pending[0].published_at - window
+        # Newest first, so that the oldest is popped first and placed items free memory.
+        pending.sort(key=lambda p: (p.published_at, p.item_id), reverse=True)
+        since = pending[-1].published_at - window
         generation = store.generation()
         index = cache.get(since, generation) if cache is not None else None
         if index is not None and index.window != window.total_seconds():
@@ -145,7 +150,11 @@ def _place(
         stats = index.stats
         next_story = store.next_story_id()
         placements: list[StoryPlacement] = []
-        for new in pending:
+        while pending:
+            if len(placements) >= _WRITE_BATCH:
+                store.place(placements, now)
+                placements = []
+            new = pending.pop()
             f = new.features
             marks = f.marks
             try:
