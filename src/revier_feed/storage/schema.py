@@ -89,7 +89,7 @@ sources = Table(
     Column("boilerplate", LargeBinary),  #: packed shingles this source repeats
     # version 5
     Column("new_item_rate", Float),  #: new items per hour, moving average
-    # version 6
+    # version 7
     Column("identity", Text),  #: None: items by guid; "link" or "link+title" (broken guids)
 )
 
@@ -125,7 +125,7 @@ items = Table(
     Column("story_similarity", Float),  #: to the member it joined by
     Column("shingles", LargeBinary),  #: packed, boilerplate removed
     Column("keywords", Text),  #: space-separated
-    # version 6
+    # version 7
     Column("story_marks", LargeBinary),  #: packed: where the candidate index lists the item
     Column("story_events", Text),  #: day numbers of events it announces, space-separated
     UniqueConstraint("source_id", "key", name="uq_items_source_key"),
@@ -177,6 +177,38 @@ item_tombstones = Table(
     Column("deleted_at", UTCDateTime, nullable=False),
 )
 Index("ix_item_tombstones_deleted_at", item_tombstones.c.deleted_at)
+
+#: The send log: one row per partner and period (version 6).
+digest_log = Table(
+    "digest_log",
+    metadata,
+    Column("partner_id", String(100), primary_key=True),
+    Column("period", String(40), primary_key=True),
+    Column("slot_at", UTCDateTime, nullable=False),
+    Column("since_at", UTCDateTime, nullable=False),
+    Column("until_at", UTCDateTime, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime),
+    Column("message_id", Text),
+    Column("stories", Integer, nullable=False),
+    Column("error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_digest_log_slot_at", digest_log.c.slot_at)
+
+#: Which stories a partner has received, so none is sent twice (version 6).
+digest_stories = Table(
+    "digest_stories",
+    metadata,
+    Column("partner_id", String(100), primary_key=True),
+    Column("story_id", Integer, primary_key=True),
+    Column("period", String(40), nullable=False),
+    Column("text_hash", String(40), nullable=False),
+    Column("updated_sent", Boolean, nullable=False),  #: listed once more as "updated"
+    sqlite_with_rowid=False,
+)
 
 # A migration defines the tables *of its time* itself, never through the current Table
 # objects above, so replaying it later always gives the same schema. Types and DDL are
@@ -315,6 +347,40 @@ def _v5(conn: Connection) -> None:
 
 
 def _v6(conn: Connection) -> None:
+    """The digest's send log and the stories each partner has received (#6)."""
+    v6 = MetaData()
+    log = Table(
+        "digest_log",
+        v6,
+        Column("partner_id", String(100), primary_key=True),
+        Column("period", String(40), primary_key=True),
+        Column("slot_at", DateTime, nullable=False),
+        Column("since_at", DateTime, nullable=False),
+        Column("until_at", DateTime, nullable=False),
+        Column("state", String(20), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("next_attempt_at", DateTime),
+        Column("message_id", Text),
+        Column("stories", Integer, nullable=False),
+        Column("error", Text),
+        Column("created_at", DateTime, nullable=False),
+        Column("updated_at", DateTime, nullable=False),
+    )
+    Index("ix_digest_log_slot_at", log.c.slot_at)
+    Table(
+        "digest_stories",
+        v6,
+        Column("partner_id", String(100), primary_key=True),
+        Column("story_id", Integer, primary_key=True),
+        Column("period", String(40), nullable=False),
+        Column("text_hash", String(40), nullable=False),
+        Column("updated_sent", Boolean, nullable=False),
+        sqlite_with_rowid=False,
+    )
+    v6.create_all(conn)
+
+
+def _v7(conn: Connection) -> None:
     """The story index moves into memory; sources remember broken guids (#4).
 
     An item's marks become one packed column (the index is loaded from it once per
@@ -334,14 +400,14 @@ def _v6(conn: Connection) -> None:
         )
     conn.execute(text("DROP TABLE story_marks"))
     _add_column(conn, "sources", Column("identity", Text))
-    v6 = MetaData()
+    v7 = MetaData()
     Table(
         "story_state",
-        v6,
+        v7,
         Column("id", Integer, primary_key=True),
         Column("generation", Integer, nullable=False),
     )
-    v6.create_all(conn)
+    v7.create_all(conn)
     conn.execute(text("INSERT INTO story_state (id, generation) VALUES (1, 0)"))
 
 
@@ -359,6 +425,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     4: _v4,
     5: _v5,
     6: _v6,
+    7: _v7,
 }
 VERSION = max(MIGRATIONS)
 
