@@ -12,7 +12,7 @@ Measured, in one run:
 
 - **store**: the items are written to a fresh SQLite store (collection's job, not timed
   as clustering);
-- **cluster**: ``ingest.place_in_stories`` over the whole store, in a child process, so
+- **cluster**: ``placement.place_in_stories`` over the whole store, in a child process, so
   its peak RSS is its own (from ``os.wait4``);
 - **add one item**: after that, cycles that each store and place one new item into the
   100,000-item store, as the worker runs them (the index kept in memory between cycles)
@@ -40,16 +40,13 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from revier_feed import ingest, placement, stories
+from revier_feed import placement, stories
 from revier_feed.models import Item, ItemDecision, SourceState
 from revier_feed.storage import Storage
-from revier_feed.tag import Tagger
 
 START = datetime(2021, 6, 1, tzinfo=UTC)
 WINDOW = timedelta(days=30)
@@ -307,30 +304,11 @@ def _store(db: Path, items: list[Item]) -> None:
     storage.close()
 
 
-def _context(
-    storage: Storage, executor: ThreadPoolExecutor, cache: placement.StoryCache | None
-) -> ingest.IngestContext:
-    now = START + WINDOW
-    return ingest.IngestContext(
-        fetcher=None,  # type: ignore[arg-type]  # placement does not fetch
-        storage=storage,
-        executor=executor,
-        tagger=Tagger([], ()),
-        story_window=WINDOW,
-        tz=ZoneInfo("Europe/Berlin"),
-        max_backoff=timedelta(days=1),
-        stale_after=timedelta(days=30),
-        now=lambda: now,
-        rng=random.Random(1),
-        story_cache=cache,
-    )
-
-
 def _child(args: argparse.Namespace) -> int:
     """Cluster the stored items, then add more: in its own process for its own peak RSS."""
     spec = json.loads(args.child.read_text(encoding="utf-8"))
     storage = Storage(f"sqlite:///{spec['db']}")
-    specs = [_spec(f"source{s}") for s in range(SOURCES)]
+    specs = [f"source{s}" for s in range(SOURCES)]
     counted: list[int] = []
     original = stories.StoryIndex.candidates
 
@@ -340,50 +318,49 @@ def _child(args: argparse.Namespace) -> int:
         return found
 
     stories.StoryIndex.candidates = counting  # type: ignore[method-assign]
-    with ThreadPoolExecutor(1) as executor:
-        # As in the worker: the cycle's index is kept for the next cycles.
-        cache = placement.StoryCache()
-        ctx = _context(storage, executor, cache)
-        started, cpu = time.perf_counter(), time.process_time()
-        ingest.place_in_stories(specs, ctx)
-        cluster, cluster_cpu = time.perf_counter() - started, time.process_time() - cpu
-        stories.StoryIndex.candidates = original  # type: ignore[method-assign]
-        extra = [_load(d) for d in spec["extra"]]
-        n_cycles = spec["cycles"]
-        # Whole cycles with one new item each: store it, then place_in_stories; first as a
-        # worker does (the index kept in memory), then as `run --once` (loaded each time).
-        worker: list[float] = []
-        once: list[float] = []
-        plain = _context(storage, executor, None)
-        for n, item in enumerate(extra[: 2 * n_cycles]):
-            state = SourceState(source_id=item.source_id, last_success_at=START + WINDOW)
-            storage.save_source_result(state, [(item, ItemDecision.NEW)], START + WINDOW)
-            started = time.perf_counter()
-            ingest.place_in_stories([_spec(item.source_id)], ctx if n < n_cycles else plain)
-            (worker if n < n_cycles else once).append((time.perf_counter() - started) * 1000)
-        with storage.story_index() as store:
-            started = time.perf_counter()
-            placement._load_index(store, START - WINDOW, WINDOW)
-            load = time.perf_counter() - started
-        # The placement itself, index in memory: features, candidates, confirmation, indexing.
-        index = cache.index
-        assert index is not None
-        adds: list[float] = []
-        for n, item in enumerate(extra[2 * n_cycles :]):
-            started = time.perf_counter()
-            f = stories.features(item, stories.shingles_of(item), frozenset())
-            match = index.best_match(f, item.published_at)
-            index.add(
-                -n - 1,
-                match.story_id if match else -n - 1,
-                item.published_at,
-                stories.pack(f.shingles),
-                " ".join(f.keywords),
-                f.districts,
-                f.marks,
-            )
-            index.stats.add(f.keywords)
-            adds.append((time.perf_counter() - started) * 1000)
+    now = START + WINDOW
+    # As in the worker: the cycle's index is kept for the next cycles.
+    cache = placement.StoryCache()
+    started, cpu = time.perf_counter(), time.process_time()
+    placement.place_in_stories(specs, storage, WINDOW, now, cache)
+    cluster, cluster_cpu = time.perf_counter() - started, time.process_time() - cpu
+    stories.StoryIndex.candidates = original  # type: ignore[method-assign]
+    extra = [_load(d) for d in spec["extra"]]
+    n_cycles = spec["cycles"]
+    # Whole cycles with one new item each: store it, then place_in_stories; first as a
+    # worker does (the index kept in memory), then as `run --once` (loaded each time).
+    worker: list[float] = []
+    once: list[float] = []
+    for n, item in enumerate(extra[: 2 * n_cycles]):
+        state = SourceState(source_id=item.source_id, last_success_at=START + WINDOW)
+        storage.save_source_result(state, [(item, ItemDecision.NEW)], START + WINDOW)
+        started = time.perf_counter()
+        kept = cache if n < n_cycles else None
+        placement.place_in_stories([item.source_id], storage, WINDOW, now, kept)
+        (worker if n < n_cycles else once).append((time.perf_counter() - started) * 1000)
+    with storage.story_index() as store:
+        started = time.perf_counter()
+        placement._load_index(store, START - WINDOW, WINDOW)
+        load = time.perf_counter() - started
+    # The placement itself, index in memory: features, candidates, confirmation, indexing.
+    index = cache.index
+    assert index is not None
+    adds: list[float] = []
+    for n, item in enumerate(extra[2 * n_cycles :]):
+        started = time.perf_counter()
+        f = stories.features(item, stories.shingles_of(item), frozenset())
+        match = index.best_match(f, item.published_at)
+        index.add(
+            -n - 1,
+            match.story_id if match else -n - 1,
+            item.published_at,
+            stories.pack(f.shingles),
+            " ".join(f.keywords),
+            f.districts,
+            f.marks,
+        )
+        index.stats.add(f.keywords)
+        adds.append((time.perf_counter() - started) * 1000)
     storage.close()
     result = {
         "cluster": cluster,
@@ -396,18 +373,6 @@ def _child(args: argparse.Namespace) -> int:
     }
     print(json.dumps(result))
     return 0
-
-
-def _spec(source_id: str) -> Any:
-    from revier_feed.models import SourceKind, SourceSpec
-
-    return SourceSpec(
-        id=source_id,
-        name=source_id,
-        kind=SourceKind.FEED,
-        url=f"https://{source_id}.example/feed",
-        interval=timedelta(hours=1),
-    )
 
 
 def _dump(item: Item) -> dict[str, Any]:

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-import random
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
 from sqlalchemy import text
 
-from revier_feed import ingest
+from revier_feed import placement
 from revier_feed.app import App
 from revier_feed.cli import main
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response
-from revier_feed.models import Item, ItemDecision, SourceKind, SourceSpec, SourceState
+from revier_feed.models import Item, ItemDecision, SourceState
 from revier_feed.storage import Storage, schema
 from revier_feed.storage.engine import make_engine
 from revier_feed.stories import (
@@ -34,7 +31,6 @@ from revier_feed.stories import (
     shingles_of,
     similarity,
 )
-from revier_feed.tag import Tagger
 
 from .conftest import make_item, write_config
 
@@ -373,38 +369,12 @@ def test_store_of_version_4_keeps_its_story_index(tmp_path: Any) -> None:
         )
         state = SourceState(source_id="kreis", last_success_at=NOW)
         storage.save_source_result(state, [(excerpt, ItemDecision.NEW)], NOW)
-        with ThreadPoolExecutor(1) as executor:
-            ingest.place_in_stories([spec("agentur"), spec("kreis")], context(storage, executor))
+        placement.place_in_stories(["agentur", "kreis"], storage, timedelta(days=30), NOW)
         (story,) = storage.recent_stories(["agentur", "kreis"], 10)
         assert story.id == 7 and {m.item.key for m in story.members} == {"g1", "k1"}
     with sqlite3.connect(path) as db:
         tables = {row[0] for row in db.execute("select name from sqlite_master")}
         assert "story_marks" not in tables  # the marks live in the items now
-
-
-def spec(source_id: str) -> SourceSpec:
-    return SourceSpec(
-        id=source_id,
-        name=source_id,
-        kind=SourceKind.FEED,
-        url=f"https://{source_id}.example/feed",
-        interval=timedelta(hours=1),
-    )
-
-
-def context(storage: Storage, executor: ThreadPoolExecutor) -> ingest.IngestContext:
-    return ingest.IngestContext(
-        fetcher=None,  # type: ignore[arg-type]  # placing stories does not fetch
-        storage=storage,
-        executor=executor,
-        tagger=Tagger([], ()),
-        story_window=timedelta(days=30),
-        tz=ZoneInfo("Europe/Berlin"),
-        max_backoff=timedelta(days=1),
-        stale_after=timedelta(days=30),
-        now=lambda: NOW,
-        rng=random.Random(1),
-    )
 
 
 POLISH = (
