@@ -292,7 +292,9 @@ class App:
         scan = max(STORIES_SCANNED, *(c.limit for c in channels))
         stories = self.storage.recent_stories((s.id for s in self.config.sources), scan)
         title = self.config.settings.site.title
-        return publish(self.config.output_dir, title, channels, stories, self.tz)
+        return publish(
+            self.config.output_dir, title, channels, stories, self.tz, home_channel=ALL_CHANNEL
+        )
 
     def run_cycle(
         self,
