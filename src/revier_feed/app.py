@@ -14,12 +14,12 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 from zoneinfo import ZoneInfo
 
-from . import __version__, ingest, parse
+from . import __version__, ingest, monitor, parse
 from ._utils import AlreadyLocked, ProcessLock
 from .config import AppConfig
 from .exceptions import AlreadyRunning
@@ -29,6 +29,8 @@ from .models import (
     CycleSummary,
     Discovery,
     FetchResult,
+    Health,
+    MetricSample,
     Preview,
     SourceReport,
     SourceSpec,
@@ -151,6 +153,8 @@ class App:
             on_start(len(specs))
         started = self.now()
         reports = asyncio.run(self._collect(specs, on_report)) if specs else []
+        # Counters live in the store, so `serve` in another process can report them.
+        self.storage.record_metrics(monitor.fetch_metrics(reports), {})
         return CycleSummary(reports=tuple(reports), started_at=started, finished_at=self.now())
 
     async def _collect(
@@ -310,7 +314,10 @@ class App:
         source removed, a new title) without waiting for the next news item.
         """
         summary = self.run_ingest(only_due=only_due, on_start=on_start, on_report=on_report)
-        return CycleResult(summary=summary, published=self.publish())
+        published = self.publish()
+        # Only now: /healthz counts a cycle as done when its feeds are out.
+        self.storage.record_metrics(*monitor.cycle_finished(self.now()))
+        return CycleResult(summary=summary, published=published)
 
     def retag(self, on_progress: Callable[[int], None] | None = None) -> tuple[int, int]:
         """Apply the current tag rules and gazetteer to every stored item, then publish.
@@ -374,6 +381,48 @@ class App:
         moved = self.storage.merge_stories(keep.id, gone.id) if keep.id != gone.id else 0
         self.publish()
         return keep.id, gone.id, moved
+
+    def health(self) -> Health:
+        """The worker's and the sources' health (``/healthz``); see :func:`monitor.judge`.
+
+        Raises:
+            StorageError: the store cannot be read.
+        """
+        states = self.storage.source_states(s.id for s in self.config.sources)
+        last_cycle = monitor.last_cycle_at(self.storage.metrics())
+        return monitor.judge(
+            {s.id: states.get(s.id) for s in self.config.sources},
+            self.worker_holder(),
+            last_cycle,
+            self.now(),
+            self.max_cycle_age,
+        )
+
+    @property
+    def max_cycle_age(self) -> timedelta:
+        """A worker whose last cycle is older than this counts as stuck: three ticks, and
+        never less than ten minutes, so one slow cycle is not an alarm."""
+        return max(3 * self.config.settings.worker.tick, timedelta(minutes=10))
+
+    def metric_samples(self) -> list[MetricSample]:
+        """The worker's stored counters plus what the store holds now (``/metrics``)."""
+        samples = self.storage.metrics()
+        states = self.storage.source_states(s.id for s in self.config.sources)
+        per_source = self.storage.count_items_by_source()
+        for spec in self.config.sources:
+            state = states.get(spec.id)
+            status = state.status.value if state else "new"
+            labels = (("source", spec.id),)
+            samples.append(
+                MetricSample("revier_source_status", (*labels, ("status", status)), 1.0)
+            )
+            failures = float(state.error_count) if state else 0.0
+            samples.append(MetricSample("revier_source_consecutive_failures", labels, failures))
+            samples.append(MetricSample("revier_items", labels, float(per_source.get(spec.id, 0))))
+        samples.append(MetricSample("revier_stories", (), float(self.storage.count_stories())))
+        worker_up = 1.0 if self.worker_holder() is not None else 0.0
+        samples.append(MetricSample("revier_worker_up", (), worker_up))
+        return samples
 
     def source_overview(self) -> list[tuple[SourceSpec, SourceState | None]]:
         """Each configured source with its stored state (None if never fetched)."""

@@ -1,4 +1,4 @@
-"""The ``revier-feed`` command line: check, run, sources, demo."""
+"""The ``revier-feed`` command line: check, run, serve, status, sources, stories, demo."""
 
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ from . import __version__, _logging
 from .app import App, CycleResult
 from .config import AppConfig, load_config, source_from_options, source_yaml
 from .demo import SampleRegion, prepare_demo
-from .exceptions import ConfigError, ConfigIssue, RevierError, SourceError
+from .exceptions import ConfigError, ConfigIssue, RevierError, ServeError, SourceError
 from .models import Preview, ReportStatus, SourceKind, SourceReport, SourceSpec, SourceState
 from .scheduler import run_worker
+from .serve import FeedServer
 
 EXIT_OK = 0
 EXIT_FAILED = 1  #: the command ran but failed (store unusable, every source failed)
@@ -77,7 +78,17 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the worker (or one cycle with --once)")
     run.add_argument("--once", action="store_true", help="fetch every source once, publish, exit")
+    run.add_argument(
+        "--serve", action="store_true", help="also serve the output folder (see `serve`)"
+    )
+    _address_options(run)
     run.set_defaults(command=cmd_run)
+
+    serve = commands.add_parser(
+        "serve", help="serve the output folder over HTTP, with /healthz and /metrics"
+    )
+    _address_options(serve)
+    serve.set_defaults(command=cmd_serve)
 
     status = commands.add_parser("status", help="worker, sources and stories at a glance")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -165,12 +176,47 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.once and args.serve:
+        print("error: --serve needs the worker, but `run --once` exits", file=sys.stderr)
+        return EXIT_CONFIG
     config = load_config(args.config)
-    with App(config) as app, app.exclusive("revier-feed run" + (" --once" if args.once else "")):
-        if not args.once:
+    command = "revier-feed run" + (" --once" if args.once else " --serve" if args.serve else "")
+    with App(config) as app, app.exclusive(command):
+        if args.once:
+            return _run_once(app)
+        server = _server(app, args) if args.serve else None
+        if server is not None:
+            server.start()
+        try:
             run_worker(app, config.settings.worker.tick)
-            return EXIT_OK
-        return _run_once(app)
+        finally:
+            if server is not None:
+                server.stop()
+        return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    with App(config) as app:
+        server = _server(app, args)
+        print(f"serving {config.output_dir} at {server.url}", flush=True)
+        server.run()
+    return EXIT_OK
+
+
+def _address_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default: serve.host, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: serve.port, 8000)")
+
+
+def _server(app: App, args: argparse.Namespace) -> FeedServer:
+    settings = app.config.settings.serve
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    try:
+        return FeedServer(app, host, port)
+    except OSError as e:
+        raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -490,6 +536,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out.print()
     out.print(f"Demo output in [bold]{output}[/]:")
     out.print(
+        f"  page:   {output / 'index.html'}  (one more per channel in channels/; "
+        "`revier-feed --config demo-output/config serve` shows them at http://localhost:8000/)",
+        soft_wrap=True,
+    )
+    out.print(
         f"  feeds:  {output / 'feeds'}  (all news: all.rss.xml, all.atom.xml, all.json; "
         "one set per topic, district and channel; feeds.opml lists them all)",
         soft_wrap=True,
@@ -586,9 +637,8 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
     out = _console()
     out.print(table)
     published = result.published
-    folder = config.output_dir / "feeds"
     out.print(
-        f"feeds in {folder}: {len(published.written)} file(s) written, "
+        f"published to {config.output_dir}: {len(published.written)} file(s) written, "
         f"{len(published.unchanged)} unchanged",
         markup=False,
         soft_wrap=True,

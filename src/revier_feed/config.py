@@ -215,6 +215,14 @@ class WorkerSettings(_Model):
     stale_after: Duration = timedelta(days=30)
 
 
+class ServeSettings(_Model):
+    #: Address `revier-feed serve` (and `run --serve`) listens on.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    #: How long browsers, feed readers and proxies may reuse a file without asking again.
+    max_age: Duration = timedelta(minutes=5)
+
+
 class StoriesSettings(_Model):
     #: Items published further apart than this are never the same story.
     window: Duration = timedelta(days=30)
@@ -227,6 +235,9 @@ class Settings(_Model):
     output: OutputSettings = OutputSettings()
     fetch: FetchSettingsModel = FetchSettingsModel()
     worker: WorkerSettings = WorkerSettings()
+    serve: ServeSettings = ServeSettings()
+    #: A WebSub hub to advertise in every feed and to notify when a channel changes.
+    websub_hub: Url | None = None
     timezone: str = "Europe/Berlin"
 
     @field_validator("timezone")

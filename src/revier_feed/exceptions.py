@@ -11,7 +11,8 @@ Hierarchy::
     ├── AlreadyRunning                  another process is collecting for the same store
     ├── StorageError                    the store failed (locked, corrupt, newer than this code)
     │   └── SchemaVersionError          the store was written by a newer revier-feed
-    └── PublishError                    an output file could not be written
+    ├── PublishError                    an output file could not be written
+    └── ServeError                      the feed server cannot listen on its address
 
 Errors about one source are returned as *values* by the ingest pipeline so that one bad
 source never stops the others; any exception outside this tree is a bug and propagates.
@@ -160,3 +161,7 @@ class PublishError(RevierError):
     """An output file could not be written; the previous version is left in place."""
 
     _default_message = "could not publish"
+
+
+class ServeError(RevierError):
+    """``serve`` cannot listen on its address (taken, or not this machine's)."""

@@ -14,7 +14,17 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
-from ..models import Item, ItemDecision, SourceState, StoredItem, Story, StoryCandidate
+from ..models import (
+    Item,
+    ItemDecision,
+    MetricKey,
+    MetricSample,
+    SourceState,
+    StoredItem,
+    Story,
+    StoryCandidate,
+)
+from . import counters as _counters
 from . import items as _items
 from . import sources as _sources
 from . import stories as _stories
@@ -160,6 +170,27 @@ class Storage:
     def count_items(self) -> int:
         with wrap_exceptions("count items"), self._engine.connect() as conn:
             return _items.count(conn)
+
+    def count_items_by_source(self) -> dict[str, int]:
+        """Stored items per source id."""
+        with wrap_exceptions("count items"), self._engine.connect() as conn:
+            return _counters.count_items_by_source(conn)
+
+    def count_stories(self) -> int:
+        with wrap_exceptions("count stories"), self._engine.connect() as conn:
+            return _counters.count_stories(conn)
+
+    def record_metrics(
+        self, increments: Mapping[MetricKey, float], gauges: Mapping[MetricKey, float]
+    ) -> None:
+        """Add to counters and set gauges, in one transaction."""
+        with wrap_exceptions("record metrics"), self._writer() as conn, conn.begin():
+            _counters.add(conn, increments, gauges)
+
+    def metrics(self) -> list[MetricSample]:
+        """Every stored counter and gauge."""
+        with wrap_exceptions("read metrics"), self._engine.connect() as conn:
+            return _counters.load(conn)
 
 
 class StoryIndex:

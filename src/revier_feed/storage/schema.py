@@ -151,6 +151,15 @@ keyword_counts = Table(
 Index("ix_items_published_at", items.c.published_at)
 Index("ix_items_first_seen_at", items.c.first_seen_at)
 
+#: Monotonic counters and last-value gauges of the worker (for /metrics), by name and labels.
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("labels", Text, primary_key=True),  #: JSON object, keys sorted; "{}" for none
+    Column("value", Float, nullable=False),
+)
+
 #: robots.txt per origin (scheme://host:port), shared by all sources on that host.
 robots = Table(
     "robots",
@@ -280,6 +289,19 @@ def _v4(conn: Connection) -> None:
     conn.execute(text("UPDATE items SET story_id = id"))
 
 
+def _v5(conn: Connection) -> None:
+    """Counters of the worker (fetches by outcome, durations, items stored) for /metrics (#7)."""
+    v5 = MetaData()
+    Table(
+        "counters",
+        v5,
+        Column("name", String(100), primary_key=True),
+        Column("labels", Text, primary_key=True),
+        Column("value", Float, nullable=False),
+    )
+    v5.create_all(conn)
+
+
 def _add_column(conn: Connection, table: str, column: Column[Any]) -> None:
     Table(table, MetaData(), column)  # a column compiles only inside a table
     spec = CreateColumn(column).compile(dialect=conn.dialect)
@@ -292,6 +314,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2,
     3: _v3,
     4: _v4,
+    5: _v5,
 }
 VERSION = max(MIGRATIONS)
 
