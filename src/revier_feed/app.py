@@ -39,7 +39,7 @@ from .models import (
     Story,
     StoryFilter,
 )
-from .publish import PublishResult, publish
+from .publish import PublishResult, feed_paths, publish, websub
 from .storage import Storage
 from .tag import Tagger, TagMatch
 
@@ -243,6 +243,7 @@ class App:
                 **{d.id: d.name for d in config.districts},
                 **{t.id: t.label for t in config.tags},
             },
+            hub=config.settings.websub_hub,
         )
         channels = [base]
         for model in config.channels:
@@ -296,9 +297,19 @@ class App:
         scan = max(STORIES_SCANNED, *(c.limit for c in channels))
         stories = self.storage.recent_stories((s.id for s in self.config.sources), scan)
         title = self.config.settings.site.title
-        return publish(
+        result = publish(
             self.config.output_dir, title, channels, stories, self.tz, home_channel=ALL_CHANNEL
         )
+        hub = self.config.settings.websub_hub
+        if hub and result.changed_channels:
+            base = self.config.settings.site.public_base_url
+            topics = [
+                base + path
+                for channel in result.changed_channels
+                for path in feed_paths(channel).values()
+            ]
+            websub.ping(hub, topics, self.config.fetch_settings(__version__).user_agent)
+        return result
 
     def run_cycle(
         self,

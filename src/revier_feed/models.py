@@ -360,6 +360,7 @@ class ChannelInfo:
     source_urls: Mapping[str, str] = field(default_factory=dict)  #: source id -> its URL
     labels: Mapping[str, str] = field(default_factory=dict)  #: tag or district id -> label
     priorities: Mapping[str, int] = field(default_factory=dict)  #: source id -> priority
+    hub: str | None = None  #: WebSub hub advertised with rel="hub"
 
 
 @dataclass(frozen=True, slots=True)
