@@ -141,3 +141,33 @@ def test_republishing_without_news_leaves_pages_untouched(
     result = app.publish()
     assert not [p for p in result.written if p.suffix == ".html"]
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in pages} == before
+
+
+def test_a_change_renders_only_the_channels_it_touches(
+    demo_config: AppConfig, make_app: MakeApp, clock: Clock
+) -> None:
+    app, out = published(demo_config, make_app)
+    feeds = out / "feeds"
+    before = {p: p.stat().st_mtime_ns for p in feeds.iterdir()}
+    stored = next(
+        s
+        for s in app.storage.recent_items([x.id for x in app.config.sources], 100)
+        if s.item.title.startswith("Roboter als Bewegungstrainer")
+    )
+    clock.advance(timedelta(hours=1))
+    app.split_story(str(stored.id))
+    touched = {p.name.split(".")[0] for p in feeds.iterdir() if p.stat().st_mtime_ns != before[p]}
+    assert {"all", "tag-robotik"} <= touched
+    assert "tag-corona" not in touched
+    # The page follows the feed: the same stories, the moved item's story once.
+    robotik = page(out / "channels" / "tag-robotik.html")
+    titles = [a.get_text() for a in robotik.select("article h3")]
+    assert (
+        titles.count("Roboter als Bewegungstrainer: tediro gewinnt Clusterpreis Life Sciences")
+        == 1
+    )
+    assert len(titles) == len(json_feed(out, "tag-robotik")["items"])
+    # A publishing state that is lost or garbled only means everything is rendered again.
+    (out / ".revier-feed-published.json").write_text("{kaputt", encoding="utf-8")
+    result = app.publish()
+    assert result.written == ()

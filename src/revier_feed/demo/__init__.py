@@ -18,7 +18,14 @@ __all__ = ["SampleRegion", "prepare_demo"]
 
 CONFIG_TEMPLATES = resources.files("revier_feed.demo") / "config"
 #: What the demo writes into its output folder; only these are removed on a new run.
-DEMO_PARTS = ("config", "state", "feeds", "channels", "index.html")
+DEMO_PARTS = (
+    "config",
+    "state",
+    "feeds",
+    "channels",
+    "index.html",
+    ".revier-feed-published.json",
+)
 #: Marks a folder as the demo's own, so a new run may clear it.
 MARKER = ".revier-feed-demo"
 

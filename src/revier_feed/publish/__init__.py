@@ -13,6 +13,7 @@ from ..exceptions import PublishError
 from ..models import ChannelInfo, Story
 from .channels import opml, select
 from .feeds import feed_paths, render
+from .inputs import STATE_FILE, channel_digest, dump_state, load_state
 from .pages import page_path, render_page
 
 __all__ = ["OPML_PATH", "PublishResult", "feed_paths", "page_path", "publish"]
@@ -63,12 +64,26 @@ def publish(
         return changed
 
     paths = {channel.id: feed_paths(channel.id) for channel in channels}
+    previous = load_state(output_dir)
+    state: dict[str, str] = {}
     for channel in channels:
         chosen = select(stories, channel)
+        files = [*paths[channel.id].values(), page_path(channel.id, home_channel)]
+        digest = channel_digest(channel, chosen, channels, title, home_channel, tz)
+        state[channel.id] = digest
+        if previous.get(channel.id) == digest and all((output_dir / f).is_file() for f in files):
+            # Made from the same inputs by the same code: the files would come out equal.
+            unchanged.extend(output_dir / f for f in files)
+            continue
         documents = render(channel, chosen, tz)
         if any([write(paths[channel.id][fmt], data) for fmt, data in documents.items()]):
             changed_channels.append(channel.id)
         page = render_page(channel, chosen, channels, title, home_channel, tz)
         write(page_path(channel.id, home_channel), page)
     write(OPML_PATH, opml(title, channels, paths))
+    # Written last: if anything above failed, the next publish renders again.
+    try:
+        write_if_changed(output_dir / STATE_FILE, dump_state(state))
+    except OSError as e:
+        raise PublishError(f"could not write {output_dir / STATE_FILE}") from e
     return PublishResult(tuple(written), tuple(unchanged), tuple(changed_channels))
