@@ -47,6 +47,8 @@ def test_sources_shows_health_problems_first(
     assert "bbsr" in rows[0] and "failing" in rows[0]
     assert "[http_4xx] HTTP 404" in out
     assert sum("│ ok " in row for row in rows) == 5
+    # The current (adaptive) interval: after one fetch, still the configured 30 minutes.
+    assert all(" 30m " in row for row in rows)
 
 
 def test_run_once_fails_when_every_source_fails(
@@ -249,3 +251,24 @@ def test_explain_and_retag(demo_config: AppConfig, capsys: pytest.CaptureFixture
     ).read_text("utf-8")
     code, out = run_cli(capsys, "--config", config, "explain", "no-such-item")
     assert code == 1 and "no stored item" in out
+
+
+def test_a_store_written_by_newer_code_is_refused_with_a_clear_message(
+    demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(demo_config.config_dir)
+    assert main(["--config", config, "run", "--once"]) == 0
+    store = demo_config.resolve(demo_config.settings.storage.path)
+    with sqlite3.connect(store) as db:
+        db.execute("update schema_version set version = ?", (VERSION + 1,))
+    capsys.readouterr()
+    for command in (["run", "--once"], ["run"], ["backup", str(store) + ".bak"]):
+        assert main(["--config", config, *command]) == 1
+        err = " ".join(capsys.readouterr().err.split())
+        assert (
+            f"the store has schema version {VERSION + 1}, but this revier-feed knows only up "
+            f"to {VERSION}; upgrade revier-feed or restore a backup" in err
+        )
+    with sqlite3.connect(store) as db:  # untouched
+        assert db.execute("select version from schema_version").fetchone() == (VERSION + 1,)
+        assert db.execute("select count(*) from items").fetchone() == (36,)

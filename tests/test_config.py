@@ -335,3 +335,64 @@ def test_cross_file_problems_are_reported_with_other_problems(tmp_path: Path) ->
     text = "\n".join(issues_of(folder))
     assert "timeout: 'soon' is not a duration" in text
     assert "unknown source 'kries'" in text
+
+
+def test_adaptive_interval_bounds_default_from_settings_and_widen_to_the_interval(
+    tmp_path: Path,
+) -> None:
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: kreis
+            name: Kreis
+            url: https://example.org/feed.xml
+          - id: stadt
+            name: Stadt
+            url: https://example.org/stadt.xml
+            interval: 2d
+          - id: messe
+            name: Messe
+            url: https://example.org/messe.xml
+            interval: 30m
+            min_interval: 30m
+            max_interval: 30m
+        """,
+        settings="""
+        fetch:
+          min_interval: 15m
+          max_interval: 12h
+        """,
+    )
+    kreis, stadt, messe = load_config(folder).sources
+    assert (kreis.min_interval, kreis.max_interval) == (timedelta(minutes=15), timedelta(hours=12))
+    assert (stadt.min_interval, stadt.max_interval) == (timedelta(minutes=15), timedelta(days=2))
+    assert messe.min_interval == messe.max_interval == messe.interval == timedelta(minutes=30)
+
+
+def test_contradictory_interval_bounds_are_reported_with_their_lines(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: kreis
+            name: Kreis
+            url: https://example.org/feed.xml
+            min_interval: 2h
+            max_interval: 1h
+          - id: stadt
+            name: Stadt
+            url: https://example.org/stadt.xml
+            interval: 10m
+            min_interval: 30m
+        """,
+        settings="""
+        fetch:
+          min_interval: 1d
+          max_interval: 1h
+        """,
+    )
+    text = "\n".join(issues_of(folder))
+    assert "sources.yaml:3: sources[0]: min_interval (2h) is longer than max_interval (1h)" in text
+    assert "sources.yaml:8: sources[1]: interval (10m) is shorter than min_interval (30m)" in text
+    assert "settings.yaml:2: fetch: min_interval (1d) is longer than max_interval (1h)" in text

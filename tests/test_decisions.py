@@ -5,12 +5,21 @@ from __future__ import annotations
 import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
 from revier_feed.dedup import decide, disambiguate
 from revier_feed.models import Item, ItemDecision
-from revier_feed.schedule import MAX_RETRY_AFTER, next_fetch_at
+from revier_feed.schedule import (
+    JITTER,
+    MAX_RETRY_AFTER,
+    RATE_WEIGHT,
+    adaptive_interval,
+    next_fetch_at,
+    observe_rate,
+    publish_due,
+)
 
 from .conftest import make_item
 
@@ -74,3 +83,98 @@ def test_decide() -> None:
         ItemDecision.UPDATED,
     ]
     assert dataclasses.replace(items[0]) == decided[0][0]
+
+
+# --- adaptive intervals (#7) ---------------------------------------------------------------
+
+MIN, MAX = timedelta(minutes=10), timedelta(hours=6)
+
+
+def test_jitter_stays_within_a_tenth_of_the_delay_for_any_interval() -> None:
+    for interval in (timedelta(minutes=10), HOUR, timedelta(hours=6)):
+        for seed in range(50):
+            delay = next_fetch_at(NOW, interval, rng=random.Random(seed)) - NOW
+            assert interval <= delay <= interval * (1 + JITTER)
+
+
+def test_a_new_source_starts_at_its_configured_interval() -> None:
+    assert adaptive_interval(None, HOUR, MIN, MAX) == HOUR
+    # The first observation starts from "one item per interval": one item an hour keeps it.
+    assert adaptive_interval(observe_rate(None, HOUR, 1, HOUR), HOUR, MIN, MAX) == HOUR
+
+
+def test_a_quiet_source_is_polled_less_often_step_by_step_up_to_its_maximum() -> None:
+    rate, intervals = None, []
+    for _ in range(12):
+        interval = adaptive_interval(rate, HOUR, MIN, MAX)
+        intervals.append(interval)
+        rate = observe_rate(rate, HOUR, 0, interval)
+    assert intervals == sorted(intervals) and intervals[1] > HOUR
+    # Gradual: one empty fetch never stretches the interval by more than 1/0.7.
+    assert all(b <= a / (1 - RATE_WEIGHT) + timedelta(seconds=1) for a, b in pairwise(intervals))
+    assert intervals[-1] == MAX
+    assert adaptive_interval(0.0, HOUR, MIN, MAX) == MAX
+
+
+def test_a_busy_source_is_polled_more_often_down_to_its_minimum() -> None:
+    rate = observe_rate(None, HOUR, 4, HOUR)  # four new items in the last hour
+    faster = adaptive_interval(rate, HOUR, MIN, MAX)
+    assert timedelta(minutes=20) < faster < timedelta(minutes=40)
+    for _ in range(10):
+        rate = observe_rate(rate, HOUR, 20, timedelta(minutes=10))
+    assert adaptive_interval(rate, HOUR, MIN, MAX) == MIN
+
+
+def test_a_quiet_source_that_gets_busy_again_speeds_up() -> None:
+    rate = 0.01  # one item in four days: at the maximum
+    assert adaptive_interval(rate, HOUR, MIN, MAX) == MAX
+    rate = observe_rate(rate, HOUR, 6, MAX)  # six new items since the last fetch
+    first = adaptive_interval(rate, HOUR, MIN, MAX)
+    assert first < MAX * 0.6
+    rate = observe_rate(rate, HOUR, 6, first)  # and six more
+    assert adaptive_interval(rate, HOUR, MIN, MAX) < first * 0.6
+
+
+def test_bounds_equal_to_the_interval_keep_it_fixed() -> None:
+    for rate in (None, 0.0, 0.5, 100.0):
+        assert adaptive_interval(rate, HOUR, HOUR, HOUR) == HOUR
+
+
+def test_two_fetches_a_moment_apart_cannot_produce_an_absurd_rate() -> None:
+    rate = observe_rate(1.0, HOUR, 1, timedelta(seconds=1))
+    assert rate <= 1.0 + RATE_WEIGHT * 60
+
+
+def test_backoff_starts_from_the_adapted_interval_and_stays_capped() -> None:
+    slow = adaptive_interval(0.0, HOUR, MIN, MAX)
+    assert MAX <= wait(interval=slow, error_count=1) <= MAX * 1.1
+    cap = timedelta(days=1)
+    assert cap <= wait(interval=slow, error_count=10, max_backoff=cap) <= cap * 1.1
+
+
+# --- debounced publishing (#7) -------------------------------------------------------------
+
+QUIET, MAX_WAIT = timedelta(seconds=30), timedelta(minutes=5)
+
+
+def due(now: datetime, first: datetime | None, last: datetime | None) -> bool:
+    return publish_due(now, first, last, quiet=QUIET, max_wait=MAX_WAIT)
+
+
+def test_nothing_changed_nothing_to_publish() -> None:
+    assert not due(NOW + timedelta(days=1), None, None)
+
+
+def test_publishing_waits_for_a_burst_to_end() -> None:
+    first = NOW
+    assert not due(NOW + timedelta(seconds=10), first, first)
+    # Another source delivered 20 s in: the quiet period starts again.
+    last = NOW + timedelta(seconds=20)
+    assert not due(NOW + timedelta(seconds=40), first, last)
+    assert due(NOW + timedelta(seconds=50), first, last)
+
+
+def test_a_steady_trickle_is_published_after_the_maximum_wait() -> None:
+    last = NOW + MAX_WAIT - timedelta(seconds=1)
+    assert not due(NOW + MAX_WAIT - timedelta(seconds=1), NOW, last)
+    assert due(NOW + MAX_WAIT, NOW, last)

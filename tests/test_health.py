@@ -176,7 +176,9 @@ def test_run_serve_collects_and_serves_in_one_process(
 ) -> None:
     config_dir = prepare_demo(tmp_path / "demo", region.base_url)
     settings = config_dir / "settings.yaml"
-    settings.write_text(settings.read_text("utf-8") + "worker:\n  tick: 1s\n", "utf-8")
+    settings.write_text(
+        settings.read_text("utf-8") + "worker:\n  tick: 1s\n  publish_delay: 1s\n", "utf-8"
+    )
     exe = Path(sys.executable).parent / "revier-feed"
     worker = subprocess.Popen(
         [str(exe), "--config", str(config_dir), "run", "--serve", "--port", "0"],
@@ -197,6 +199,11 @@ def test_run_serve_collects_and_serves_in_one_process(
         while (status := get(port, "/healthz")[0]) != 200 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert status == 200, "healthy once the first cycle finished"
+        # The worker publishes right after its first cycle.
+        while (
+            status := get(port, "/feeds/all.rss.xml")[0]
+        ) != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
         status, headers, body = get(port, "/feeds/all.rss.xml")
         assert status == 200 and headers["content-type"] == "application/rss+xml; charset=utf-8"
         assert "Wasserstoff" in body

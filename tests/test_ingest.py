@@ -175,3 +175,40 @@ def test_stop_request_leaves_sources_due_and_untouched(
     assert region.requests == []
     assert app.storage.count_items() == 0
     assert len(app.storage.due_source_ids([s.id for s in demo_config.sources], app.now())) == 6
+
+
+def test_a_source_without_news_is_polled_less_often_and_speeds_up_with_news(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    app = make_app(demo_config)
+    interval = timedelta(minutes=30)  # the demo's default_interval
+    app.run_cycle()  # the archive: backlog, not a rate observation
+    first = app.storage.source_states(["bbsr"])["bbsr"]
+    assert first.new_item_rate is None
+    assert interval <= first.next_fetch_at - clock.now <= interval * 1.1  # type: ignore[operator]
+    waits = []
+    for _ in range(3):  # nothing new: 304 Not Modified each time
+        clock.now = app.storage.source_states(["bbsr"])["bbsr"].next_fetch_at  # type: ignore[assignment]
+        assert by_source(app, only_due=True)["bbsr"].status is ReportStatus.NOT_MODIFIED
+        state = app.storage.source_states(["bbsr"])["bbsr"]
+        waits.append(state.next_fetch_at - clock.now)  # type: ignore[operator]
+    assert interval * 1.3 < waits[0] < waits[1] < waits[2]
+    assert app.storage.source_states(["bbsr"])["bbsr"].new_item_rate < 1.0  # type: ignore[operator]
+
+    # The site publishes a batch of news: the next interval is shorter again.
+    feed = region.read_site_file("/bbsr/presse/feed.atom")
+    assert feed is not None
+    extra = "".join(
+        f"<entry><id>urn:neu:{n}</id><title>Neue Meldung {n} zur Raumordnung</title>"
+        f"<link href='{region.base_url}/bbsr/neu-{n}.html'/>"
+        f"<updated>2021-08-02T07:0{n}:00Z</updated><summary>Text {n}</summary></entry>"
+        for n in range(8)
+    )
+    body = feed.replace(b"</feed>", extra.encode() + b"</feed>")
+    region.add_route(
+        "/bbsr/presse/feed.atom", Response(200, body, {"Content-Type": "application/atom+xml"})
+    )
+    clock.now = app.storage.source_states(["bbsr"])["bbsr"].next_fetch_at  # type: ignore[assignment]
+    assert by_source(app, only_due=True)["bbsr"].new == 8
+    state = app.storage.source_states(["bbsr"])["bbsr"]
+    assert state.next_fetch_at - clock.now < waits[-1] / 2  # type: ignore[operator]

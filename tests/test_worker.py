@@ -35,12 +35,20 @@ def wait_for(condition: object, timeout: float = 20.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+#: A fast worker for tests; retention off (the sample news is from 2021).
+WORKER_SETTINGS = """
+worker:
+  tick: 1s
+  publish_delay: 1s
+  retention: 36500d
+  shutdown_timeout: 5s
+"""
+
+
 def worker_config(tmp_path: Path, region: SampleRegion) -> Path:
     config_dir = prepare_demo(tmp_path / "demo", region.base_url)
     settings = config_dir / "settings.yaml"
-    settings.write_text(
-        settings.read_text(encoding="utf-8") + "worker:\n  tick: 1s\n", encoding="utf-8"
-    )
+    settings.write_text(settings.read_text(encoding="utf-8") + WORKER_SETTINGS, encoding="utf-8")
     return config_dir
 
 
@@ -148,3 +156,240 @@ def test_one_collector_per_store_even_after_kill_9(tmp_path: Path, region: Sampl
         check=True,
     )
     assert status.stdout.startswith("worker: not running")
+
+
+def start_logged_worker(config_dir: Path, log: Path) -> subprocess.Popen[str]:
+    """A worker whose stderr goes to a file, so a test can read it while it runs."""
+    exe = Path(sys.executable).parent / "revier-feed"
+    with log.open("w") as stderr:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [str(exe), "--config", str(config_dir), "run"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
+
+
+def cli(config_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).parent / "revier-feed"
+    return subprocess.run(
+        [str(exe), "--config", str(config_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def set_enabled(config_dir: Path, source_id: str, enabled: bool) -> None:
+    sources = config_dir / "sources.yaml"
+    text = sources.read_text(encoding="utf-8")
+    line = f"  - id: {source_id}\n"
+    text = text.replace(f"{line}    enabled: false\n", line)
+    if not enabled:
+        text = text.replace(line, f"{line}    enabled: false\n")
+    sources.write_text(text, encoding="utf-8")
+
+
+def test_reload_with_a_valid_config_schedules_new_sources_and_drops_removed_ones(
+    tmp_path: Path, region: SampleRegion
+) -> None:
+    config_dir = worker_config(tmp_path, region)
+    set_enabled(config_dir, "leipziger-messe", False)
+    feed = config_dir.parent / "feeds" / "all.atom.xml"
+    log = tmp_path / "worker.log"
+    worker = start_logged_worker(config_dir, log)
+    try:
+        wait_for(lambda: "bbsr" in feed.read_text("utf-8") if feed.exists() else False)
+        assert "/leipziger-messe/presse/rss.xml" not in region.requests
+        set_enabled(config_dir, "leipziger-messe", True)
+        set_enabled(config_dir, "bbsr", False)
+        reload = cli(config_dir, "reload")
+        assert reload.returncode == 0, reload.stderr
+        assert f"reload requested from the worker (pid {worker.pid} on" in reload.stdout
+        # The new source is collected and the removed one leaves the feeds.
+        wait_for(lambda: "/leipziger-messe/presse/rss.xml" in region.requests)
+        wait_for(lambda: "/bbsr/" not in feed.read_text("utf-8"))
+        assert "Leipziger Messe" in feed.read_text("utf-8")
+        assert "reloaded: 5 sources (added: leipziger-messe; removed: bbsr)" in log.read_text()
+        assert worker.poll() is None
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=15)
+    assert worker.returncode == 0
+
+
+def test_invalid_config_on_reload_is_logged_and_the_worker_keeps_the_old_one(
+    tmp_path: Path, region: SampleRegion
+) -> None:
+    config_dir = worker_config(tmp_path, region)
+    feed = config_dir.parent / "feeds" / "all.atom.xml"
+    log = tmp_path / "worker.log"
+    worker = start_logged_worker(config_dir, log)
+    try:
+        wait_for(feed.exists)
+        sources = config_dir / "sources.yaml"
+        good = sources.read_text(encoding="utf-8")
+        broken = good.replace(
+            "  - id: bbsr\n", "  - id: bbsr\n    interval: sometimes\n    colour: blue\n"
+        )
+        sources.write_text(broken, encoding="utf-8")
+        line = broken.splitlines().index("    interval: sometimes") + 1
+        # `revier-feed reload` validates first and does not disturb the worker.
+        refused = cli(config_dir, "reload")
+        assert refused.returncode == 2
+        assert f"sources.yaml:{line}: sources[4].interval: 'sometimes'" in refused.stderr
+        assert "keeps its current configuration" in refused.stderr
+        # A bare SIGHUP (systemctl reload): the worker validates and logs the problems.
+        worker.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload refused" in log.read_text())
+        text = log.read_text()
+        assert f"sources.yaml:{line}: sources[4].interval: 'sometimes' is not a duration" in text
+        assert f"sources.yaml:{line + 1}: sources[4].colour: unknown key" in text
+        # Still running, on the old configuration: the next reload of a fixed file works.
+        assert worker.poll() is None
+        sources.write_text(good, encoding="utf-8")
+        assert cli(config_dir, "reload").returncode == 0
+        wait_for(lambda: "reloaded: 6 sources" in log.read_text())
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=15)
+    assert worker.returncode == 0
+
+
+def test_reload_without_a_running_worker_says_so(tmp_path: Path, region: SampleRegion) -> None:
+    config_dir = worker_config(tmp_path, region)
+    result = cli(config_dir, "reload")
+    assert result.returncode == 1
+    assert "no worker is running for this store" in result.stdout
+
+
+def test_backup_while_the_worker_runs_is_a_consistent_openable_store(
+    tmp_path: Path, region: SampleRegion
+) -> None:
+    config_dir = worker_config(tmp_path, region)
+    # A slow site keeps a cycle (and its writes) going while the copy is taken.
+    slow_path = "/bbsr/presse/feed.atom"
+    body = region.read_site_file(slow_path)
+    assert body is not None
+    region.add_route(
+        slow_path, Response(200, body, {"Content-Type": "application/atom+xml"}, delay=2.0)
+    )
+    store = config_dir.parent / "state" / "revier-feed.sqlite3"
+    worker = start_worker(config_dir)
+    target = tmp_path / "backups" / "store-copy.sqlite3"
+    target.parent.mkdir()
+    try:
+        wait_for(lambda: _count_items(store) >= 20)
+        assert worker.poll() is None
+        result = cli(config_dir, "backup", str(target))
+        assert result.returncode == 0, result.stderr
+        assert f"written to {target}" in result.stdout
+        again = cli(config_dir, "backup", str(target))
+        assert again.returncode == 1 and "use --force" in again.stdout
+        wait_for(lambda: _count_items(store) == 36)
+        assert cli(config_dir, "backup", "--force", str(target)).returncode == 0
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=15)
+    assert worker.returncode == 0
+    # One self-contained file (no -wal beside it), intact, with everything stored.
+    assert sorted(p.name for p in target.parent.iterdir()) == ["store-copy.sqlite3"]
+    with sqlite3.connect(target) as db:
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+        assert db.execute("pragma journal_mode").fetchone() == ("delete",)
+        assert db.execute("select count(*) from items").fetchone() == (36,)
+        assert db.execute("select count(*) from sources").fetchone() == (6,)
+    # revier-feed itself can use the copy as a store.
+    restored = config_dir / "settings.yaml"
+    restored.write_text(
+        restored.read_text("utf-8").replace(
+            "path: ../state/revier-feed.sqlite3", f"path: {target}"
+        ),
+        "utf-8",
+    )
+    status = json.loads(cli(config_dir, "status", "--json").stdout)
+    assert status["stories"]["new_24h"] == 29
+
+
+def _count_items(store: Path) -> int:
+    if not store.exists():
+        return 0
+    with sqlite3.connect(store, timeout=10) as db:
+        try:
+            return int(db.execute("select count(*) from items").fetchone()[0])
+        except sqlite3.OperationalError:  # not created yet
+            return 0
+
+
+def test_sigterm_abandons_slow_work_in_bounded_time_and_a_restart_loses_nothing(
+    tmp_path: Path, region: SampleRegion
+) -> None:
+    config_dir = worker_config(tmp_path, region)
+    settings = config_dir / "settings.yaml"
+    text = settings.read_text("utf-8").replace("shutdown_timeout: 5s", "shutdown_timeout: 1s")
+    # The slow site answers after 20 s, well within the fetch timeout.
+    settings.write_text(text.replace("timeout: 10s", "timeout: 40s"), "utf-8")
+    slow_path = "/bbsr/presse/feed.atom"
+    body = region.read_site_file(slow_path)
+    assert body is not None
+    region.add_route(
+        slow_path, Response(200, body, {"Content-Type": "application/atom+xml"}, delay=20.0)
+    )
+    store = config_dir.parent / "state" / "revier-feed.sqlite3"
+    log = tmp_path / "worker.log"
+    worker = start_logged_worker(config_dir, log)
+    try:
+        wait_for(lambda: slow_path in region.requests and _count_items(store) == 31)
+        stopped_at = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=15)
+        took = time.monotonic() - stopped_at
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, log.read_text()
+    # 1 s to finish, then the slow source is abandoned: far less than its 20 s answer.
+    assert took < 5, f"stopping took {took:.1f}s"
+    text = log.read_text()
+    assert "abandoning them (they stay due)" in text
+    assert "cycle abandoned: 5 of 6 sources stored; the others stay due" in text
+    feeds = config_dir.parent / "feeds"
+    assert not list(feeds.glob(".*.tmp")), "no half-written files are left"
+    with sqlite3.connect(store) as db:
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+        assert db.execute("select count(*) from items where source_id='bbsr'").fetchone() == (0,)
+
+    # Restarted, the abandoned source is still due and nothing is missing.
+    del region.routes[slow_path]
+    worker = start_logged_worker(config_dir, tmp_path / "second.log")
+    try:
+        wait_for(lambda: _count_items(store) == 36)
+        wait_for(lambda: (feeds / "all.atom.xml").read_text("utf-8").count("<entry>") == 29)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=15)
+    assert worker.returncode == 0
+
+
+def test_a_second_signal_abandons_at_once(tmp_path: Path, region: SampleRegion) -> None:
+    config_dir = worker_config(tmp_path, region)  # shutdown_timeout: 5s
+    slow_path = "/bbsr/presse/feed.atom"
+    body = region.read_site_file(slow_path)
+    assert body is not None
+    region.add_route(
+        slow_path, Response(200, body, {"Content-Type": "application/atom+xml"}, delay=9.0)
+    )
+    log = tmp_path / "worker.log"
+    worker = start_logged_worker(config_dir, log)
+    try:
+        wait_for(lambda: slow_path in region.requests)
+        worker.send_signal(signal.SIGTERM)
+        wait_for(lambda: "stopping after the sources in progress" in log.read_text())
+        stopped_at = time.monotonic()
+        worker.send_signal(signal.SIGINT)
+        worker.wait(timeout=15)
+        took = time.monotonic() - stopped_at
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, log.read_text()
+    assert took < 4, f"stopping took {took:.1f}s"
+    assert "received SIGINT again: abandoning the sources in flight now" in log.read_text()

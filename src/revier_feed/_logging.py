@@ -1,17 +1,101 @@
-"""Log setup for the command line (the package itself only logs to a NullHandler)."""
+"""Log setup for the command line (the package itself only logs to a NullHandler).
+
+Two formats: one human-readable line per event (the default), or one JSON object per line
+(``--log-format json``) for journald, Loki and friends. Fields given as ``extra=`` (such as
+``event``, ``source_id``, ``status``, ``duration``, ``new``, ``updated``) become JSON keys.
+Secrets never reach the output: the values of secret-looking environment variables and
+passwords in URLs are masked in every line, tracebacks included.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import re
 import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+FORMATS = ("text", "json")
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+#: Environment variables whose values are secrets (SMTP password, API tokens ...).
+_SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|(?:^|_)PW(?:$|_)", re.IGNORECASE)
+#: Shorter values are not masked: "1" or "yes" would mangle every line.
+_MIN_SECRET = 6
+#: The password in ``scheme://user:password@host``.
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/@:\s]*:)[^/@\s]+(?=@)", re.I)
+MASK = "***"
+
+#: Attributes every LogRecord has; anything else on a record came in through ``extra=``.
+_STANDARD = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
 
 
-def configure(level: int = logging.INFO) -> None:
-    """Send revier-feed's log records to stderr, one line each."""
+class Redactor:
+    """Masks secrets in text: given values, and passwords inside URLs."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        values = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
+        self._values = re.compile("|".join(map(re.escape, values))) if values else None
+
+    @classmethod
+    def from_environment(cls) -> Redactor:
+        return cls(v for k, v in os.environ.items() if _SECRET_NAME.search(k))
+
+    def __call__(self, text: str) -> str:
+        if self._values is not None:
+            text = self._values.sub(MASK, text)
+        return _URL_PASSWORD.sub(rf"\g<head>{MASK}", text)
+
+
+class TextFormatter(logging.Formatter):
+    """``2026-11-26 01:02:03 INFO    message`` with secrets masked."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+        self._redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redact(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the record's extras."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return self._redact(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+def configure(level: int = logging.INFO, fmt: str = "text") -> None:
+    """Send revier-feed's log records to stderr, one line each, in ``fmt`` (text or json)."""
+    redact = Redactor.from_environment()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
-    )
+    handler.setFormatter(JsonFormatter(redact) if fmt == "json" else TextFormatter(redact))
     root = logging.getLogger("revier_feed")
     root.handlers[:] = [h for h in root.handlers if isinstance(h, logging.NullHandler)]
     root.addHandler(handler)
@@ -21,7 +105,7 @@ def configure(level: int = logging.INFO) -> None:
     # is normal, and the next tick picks up whatever became due.
     scheduler_log = logging.getLogger("apscheduler")
     scheduler_log.setLevel(max(level, logging.WARNING))
-    scheduler_log.addHandler(handler)
+    scheduler_log.handlers[:] = [handler]
     handler.addFilter(_drop_skipped_runs)
 
 

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 from zoneinfo import ZoneInfo
@@ -22,7 +25,7 @@ from zoneinfo import ZoneInfo
 from . import __version__, ingest, monitor, parse
 from ._utils import AlreadyLocked, ProcessLock
 from .config import AppConfig
-from .exceptions import AlreadyRunning
+from .exceptions import AlreadyRunning, ConfigError, ConfigIssue
 from .fetch import Fetcher
 from .models import (
     ChannelInfo,
@@ -32,6 +35,7 @@ from .models import (
     Health,
     MetricSample,
     Preview,
+    RetentionResult,
     SourceReport,
     SourceSpec,
     SourceState,
@@ -45,6 +49,8 @@ from .tag import Tagger, TagMatch
 
 if TYPE_CHECKING:
     import httpx  # only the type of the test transport; fetch owns httpx
+
+log = logging.getLogger(__name__)
 
 #: The channel every item goes to.
 ALL_CHANNEL = "all"
@@ -82,6 +88,9 @@ class App:
         self._rng = rng or random.Random()
         self._transport = transport
         self._stop = threading.Event()
+        #: The event loop and task of the cycle in progress, for :meth:`abandon`.
+        self._running: tuple[asyncio.AbstractEventLoop, asyncio.Task[object]] | None = None
+        self._running_lock = threading.Lock()
         self.tagger = Tagger(config.tags, config.districts)
         self.storage = Storage(config.storage_url)
 
@@ -129,6 +138,66 @@ class App:
         """Ask a running cycle to finish the sources it started and start no more."""
         self._stop.set()
 
+    def abandon(self) -> None:
+        """Cancel the cycle in progress (from another thread): requests in flight are
+        dropped, a store transaction under way completes or rolls back whole, and the
+        sources not stored stay due for the next start."""
+        self._stop.set()
+        with self._running_lock:
+            if self._running is not None:
+                loop, task = self._running
+                loop.call_soon_threadsafe(task.cancel)
+
+    def reconfigure(self, config: AppConfig) -> None:
+        """Use a new, validated configuration from the next cycle on (config reload).
+
+        Call it between cycles.
+
+        Raises:
+            ConfigError: the new configuration names another store (see :meth:`check_reload`).
+        """
+        self.check_reload(config)
+        self.config = config
+        self.tz = ZoneInfo(config.settings.timezone)
+        self.tagger = Tagger(config.tags, config.districts)
+
+    def check_reload(self, config: AppConfig) -> None:
+        """Whether a running worker can switch to ``config``: not if the store moved.
+
+        Raises:
+            ConfigError: the new configuration names another store.
+        """
+        if (config.storage_url, config.lock_path) != (
+            self.config.storage_url,
+            self.config.lock_path,
+        ):
+            raise ConfigError(
+                [
+                    ConfigIssue(
+                        str(config.config_dir / "settings.yaml"),
+                        None,
+                        "storage",
+                        "the store cannot change while the worker runs",
+                        "restart the worker to use another store",
+                    )
+                ]
+            )
+
+    def retire_old_items(self) -> RetentionResult:
+        """Remove items older than ``worker.retention`` (the nightly job), keeping stories
+        consistent; feeds must be republished afterwards if anything was removed."""
+        now = self.now()
+        retention = self.config.settings.worker.retention
+        result = self.storage.retire_items(now - retention, now)
+        log.info(
+            "retention: removed %d items published before %s and %d emptied stories",
+            result.items,
+            (now - retention).astimezone(self.tz).strftime("%Y-%m-%d %H:%M"),
+            result.stories,
+            extra={"event": "retention", "items": result.items, "stories": result.stories},
+        )
+        return result
+
     def run_ingest(
         self,
         *,
@@ -152,17 +221,50 @@ class App:
         if on_start is not None:
             on_start(len(specs))
         started = self.now()
-        reports = asyncio.run(self._collect(specs, on_report)) if specs else []
+        done: list[SourceReport] = []
+
+        def report(one: SourceReport) -> None:
+            done.append(one)
+            if on_report is not None:
+                on_report(one)
+
+        reports: list[SourceReport] = []
+        if specs:
+            try:
+                reports = asyncio.run(self._collect(specs, report))
+            except asyncio.CancelledError:
+                reports = done
+                log.warning(
+                    "cycle abandoned: %d of %d sources stored; the others stay due",
+                    len(done),
+                    len(specs),
+                    extra={"event": "cycle_abandoned", "stored": len(done), "due": len(specs)},
+                )
+        finished = self.now()
         # Counters live in the store, so `serve` in another process can report them.
-        self.storage.record_metrics(monitor.fetch_metrics(reports), {})
-        return CycleSummary(reports=tuple(reports), started_at=started, finished_at=self.now())
+        increments, gauges = monitor.cycle_finished(finished)
+        increments.update(monitor.fetch_metrics(reports))
+        self.storage.record_metrics(increments, gauges)
+        summary = CycleSummary(reports=tuple(reports), started_at=started, finished_at=finished)
+        _log_cycle(summary)
+        return summary
 
     async def _collect(
         self, specs: list[SourceSpec], on_report: Callable[[SourceReport], None] | None
     ) -> list[SourceReport]:
-        with self._executor() as executor:
-            async with self._fetcher() as fetcher:
-                return await ingest.collect(specs, self._context(fetcher, executor), on_report)
+        task = asyncio.current_task()
+        assert task is not None
+        with self._running_lock:
+            self._running = (asyncio.get_running_loop(), task)
+        try:
+            with self._executor() as executor:
+                async with self._fetcher() as fetcher:
+                    ctx = self._context(fetcher, executor)
+                    every = self.config.sources
+                    return await ingest.collect(specs, ctx, on_report, all_specs=every)
+        finally:
+            with self._running_lock:
+                self._running = None
 
     def preview_source(self, spec: SourceSpec) -> Preview:
         """Fetch and parse ``spec`` without storing anything (``sources test``).
@@ -309,6 +411,17 @@ class App:
                 for path in feed_paths(channel).values()
             ]
             websub.ping(hub, topics, self.config.fetch_settings(__version__).user_agent)
+        log.log(
+            logging.INFO if result.written else logging.DEBUG,
+            "published: %d files written, %d unchanged",
+            len(result.written),
+            len(result.unchanged),
+            extra={
+                "event": "publish",
+                "written": len(result.written),
+                "unchanged": len(result.unchanged),
+            },
+        )
         return result
 
     def run_cycle(
@@ -325,10 +438,7 @@ class App:
         source removed, a new title) without waiting for the next news item.
         """
         summary = self.run_ingest(only_due=only_due, on_start=on_start, on_report=on_report)
-        published = self.publish()
-        # Only now: /healthz counts a cycle as done when its feeds are out.
-        self.storage.record_metrics(*monitor.cycle_finished(self.now()))
-        return CycleResult(summary=summary, published=published)
+        return CycleResult(summary=summary, published=self.publish())
 
     def retag(self, on_progress: Callable[[int], None] | None = None) -> tuple[int, int]:
         """Apply the current tag rules and gazetteer to every stored item, then publish.
@@ -435,10 +545,61 @@ class App:
         samples.append(MetricSample("revier_worker_up", (), worker_up))
         return samples
 
+    def backup(self, target: Path) -> None:
+        """Copy the store to ``target`` while the worker may keep running.
+
+        Raises:
+            StorageError: not a SQLite store, or the copy failed.
+        """
+        self.storage.backup(target)
+
+    @staticmethod
+    def current_interval(spec: SourceSpec, state: SourceState | None) -> timedelta:
+        """How often the source is polled now (its adaptive interval)."""
+        return ingest.current_interval(spec, state.new_item_rate if state else None)
+
     def source_overview(self) -> list[tuple[SourceSpec, SourceState | None]]:
         """Each configured source with its stored state (None if never fetched)."""
         states = self.storage.source_states(s.id for s in self.config.sources)
         return [(spec, states.get(spec.id)) for spec in self.config.sources]
+
+
+def _log_cycle(summary: CycleSummary) -> None:
+    """One line per cycle (debug when no source was due: the worker ticks every minute)."""
+    seconds = (summary.finished_at - summary.started_at).total_seconds()
+    log.log(
+        logging.INFO if summary.reports else logging.DEBUG,
+        "cycle: %d sources, %d new, %d updated, %d failed in %.1fs",
+        len(summary.reports),
+        summary.new,
+        summary.updated,
+        summary.failed,
+        seconds,
+        extra={
+            "event": "cycle",
+            "sources": len(summary.reports),
+            "new": summary.new,
+            "updated": summary.updated,
+            "failed": summary.failed,
+            "duration": round(seconds, 3),
+        },
+    )
+
+
+def running_worker(config: AppConfig) -> tuple[int | None, str | None]:
+    """The process collecting for ``config``'s store, from its lock, without opening it.
+
+    Returns:
+        (its pid if it runs on this machine, the description it wrote), or (None, None)
+        when no worker holds the lock.
+    """
+    holder = ProcessLock(config.lock_path, "").holder()
+    if holder is None:
+        return None, None
+    match = re.match(r"pid (\d+) on ([^,\s]+),", holder)
+    if match is None or match.group(2) != socket.gethostname():
+        return None, holder
+    return int(match.group(1)), holder
 
 
 class _StoredRobots:

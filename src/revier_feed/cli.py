@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
@@ -21,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__, _logging
-from .app import App, CycleResult
+from .app import App, CycleResult, running_worker
 from .config import AppConfig, load_config, source_from_options, source_yaml
 from .demo import SampleRegion, prepare_demo
 from .exceptions import ConfigError, ConfigIssue, RevierError, ServeError, SourceError
@@ -40,9 +41,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    _logging.configure(
-        logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
-    )
+    level_name = args.log_level
+    if level_name is None and not (args.verbose or args.quiet):
+        level_name = os.environ.get("REVIER_FEED_LOG_LEVEL") or None
+    if level_name is not None and level_name not in _logging.LEVELS:
+        parser.error(f"REVIER_FEED_LOG_LEVEL: choose from {', '.join(_logging.LEVELS)}")
+    if args.log_format not in _logging.FORMATS:
+        parser.error(f"REVIER_FEED_LOG_FORMAT: choose from {', '.join(_logging.FORMATS)}")
+    if level_name is not None:
+        level = _logging.LEVELS[level_name]
+    else:
+        level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    _logging.configure(level, args.log_format)
     command: Callable[[argparse.Namespace], int] = args.command
     try:
         return command(args)
@@ -71,6 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    verbosity.add_argument(
+        "--log-level",
+        choices=list(_logging.LEVELS),
+        help="debug, info (default), warning or error (default: $REVIER_FEED_LOG_LEVEL)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=_logging.FORMATS,
+        default=os.environ.get("REVIER_FEED_LOG_FORMAT") or "text",
+        help="text: one readable line per event (default); json: one JSON object per line "
+        "(default: $REVIER_FEED_LOG_FORMAT)",
+    )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="validate the configuration and summarize it")
@@ -89,6 +111,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     _address_options(serve)
     serve.set_defaults(command=cmd_serve)
+
+    reload = commands.add_parser(
+        "reload", help="make the running worker re-read its configuration (SIGHUP)"
+    )
+    reload.set_defaults(command=cmd_reload)
+
+    backup = commands.add_parser(
+        "backup", help="copy the store to FILE, safely while the worker runs"
+    )
+    backup.add_argument("file", metavar="FILE", help="where to write the copy")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup.set_defaults(command=cmd_backup)
 
     status = commands.add_parser("status", help="worker, sources and stories at a glance")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -219,6 +253,65 @@ def _server(app: App, args: argparse.Namespace) -> FeedServer:
         raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
 
+def cmd_reload(args: argparse.Namespace) -> int:
+    out = _console()
+    try:
+        config = load_config(args.config)
+    except ConfigError as e:
+        _print_config_error(e)
+        print(
+            "nothing was sent: the running worker keeps its current configuration",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    pid, holder = running_worker(config)
+    if holder is None:
+        out.print(
+            f"no worker is running for this store (lock {config.lock_path} is free); "
+            "nothing to reload. Start one with `revier-feed run`.",
+            markup=False,
+            soft_wrap=True,
+        )
+        return EXIT_FAILED
+    if pid is None:
+        out.print(
+            f"the worker holding this store runs elsewhere ({holder}); reload it there",
+            markup=False,
+            soft_wrap=True,
+        )
+        return EXIT_FAILED
+    os.kill(pid, signal.SIGHUP)
+    out.print(
+        f"reload requested from the worker ({holder}); the configuration is valid and is "
+        "used from its next cycle (its log confirms)",
+        markup=False,
+        soft_wrap=True,
+    )
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    target = Path(args.file).resolve()
+    out = _console()
+    if target.exists() and not args.force:
+        out.print(f"{target} exists; use --force to replace it", markup=False)
+        return EXIT_FAILED
+    if not target.parent.is_dir():
+        out.print(f"folder {target.parent} does not exist", markup=False)
+        return EXIT_FAILED
+    with App(config) as app:
+        app.backup(target)
+        items = app.storage.count_items()
+    size = target.stat().st_size
+    out.print(
+        f"backup of {config.storage_url} written to {target} ({size / 1e6:.1f} MB, {items} items)",
+        markup=False,
+        soft_wrap=True,
+    )
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     with App(config) as app:
@@ -294,6 +387,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
         "status",
         "last success",
         "next fetch",
+        "every",
         "HTTP",
         "failures",
         "items",
@@ -310,7 +404,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
     for spec, state in sorted(overview, key=severity):
         if state is None:
-            table.add_row(spec.id, "[cyan]new[/]", "-", "now", "", "0", "", "", "")
+            every = _span(app.current_interval(spec, None))
+            table.add_row(spec.id, "[cyan]new[/]", "-", "now", every, "", "0", "", "", "")
             continue
         status = state.status.value
         table.add_row(
@@ -318,6 +413,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
             f"[{_STATUS_STYLE[status]}]{status}[/]",
             _when(state.last_success_at, app),
             _when(state.next_fetch_at, app) if status != "gone" else "never",
+            _span(app.current_interval(spec, state)),
             str(state.http_status or ""),
             str(state.error_count),
             "" if state.items_last_fetch is None else str(state.items_last_fetch),
@@ -690,7 +786,7 @@ def _spec_under_test(args: argparse.Namespace, config: AppConfig) -> SourceSpec:
         if args.max_pages:
             html["max_pages"] = args.max_pages
         options["html"] = html
-    return source_from_options(options, config.settings.fetch.default_interval)
+    return source_from_options(options, config.settings.fetch)
 
 
 def _save_fixture(target: str, config: AppConfig, spec: SourceSpec, preview: Preview) -> Path:
@@ -742,6 +838,15 @@ def _console() -> Console:
     if not console.is_terminal:
         console.width = max(console.width, 160)
     return console
+
+
+def _span(value: timedelta) -> str:
+    """2h30m, 45m, 1d6h: how an admin writes intervals in the YAML."""
+    minutes = round(value.total_seconds() / 60)
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "")
+    return text + (f"{minutes}m" if minutes or not text else "")
 
 
 def _when(value: datetime | None, app: App) -> str:

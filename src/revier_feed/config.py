@@ -139,6 +139,17 @@ Url = Annotated[str, BeforeValidator(lambda v: _check_url(v) if isinstance(v, st
 Id = Annotated[str, BeforeValidator(lambda v: _check_id(v) if isinstance(v, str) else v)]
 
 
+def _span(value: timedelta) -> str:
+    """A duration as the admin would write it: 90m -> 1h30m."""
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
+
+
 class _Model(BaseModel):
     # Unknown keys are errors: a typo such as "intervall" must not pass silently.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -197,6 +208,9 @@ class FetchSettingsModel(_Model):
     max_body_size: ByteSize = 10 * 1000**2
     max_redirects: int = Field(default=5, ge=0, le=20)
     default_interval: Interval = timedelta(hours=1)
+    #: Bounds of the adaptive interval, for sources that set none of their own.
+    min_interval: Interval = timedelta(minutes=10)
+    max_interval: Interval = timedelta(hours=6)
     #: Extra attempts within one cycle on timeouts, connection errors, 429 and 5xx.
     retries: int = Field(default=2, ge=0, le=10)
     retry_backoff: Duration = timedelta(seconds=2)
@@ -204,6 +218,15 @@ class FetchSettingsModel(_Model):
     max_retry_wait: Duration = timedelta(seconds=30)
     #: Honour robots.txt (Disallow and Crawl-delay for our User-Agent).
     robots_txt: bool = True
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.min_interval > self.max_interval:
+            raise ValueError(
+                f"min_interval ({_span(self.min_interval)}) is longer than max_interval "
+                f"({_span(self.max_interval)})"
+            )
+        return self
 
 
 class WorkerSettings(_Model):
@@ -213,6 +236,26 @@ class WorkerSettings(_Model):
     max_backoff: Duration = timedelta(days=1)
     #: A source without a new item for this long is shown as "stale".
     stale_after: Duration = timedelta(days=30)
+    #: Publishing waits until no new story has come in for this long (a burst is
+    #: published once) ...
+    publish_delay: Duration = timedelta(seconds=30)
+    #: ... but never longer than this after the first unpublished change.
+    publish_max_delay: Duration = timedelta(minutes=5)
+    #: Items published longer ago than this are removed every night.
+    retention: Duration = timedelta(days=365)
+    #: Local time (settings.timezone) of the nightly retention run, "HH:MM".
+    retention_at: str = "03:30"
+    #: On SIGTERM/SIGINT, sources in flight may finish for this long; then they are
+    #: abandoned (nothing half-written: they stay due and are fetched on the next start).
+    shutdown_timeout: Duration = timedelta(seconds=30)
+
+    @field_validator("retention_at")
+    @classmethod
+    def _clock_time(cls, v: str) -> str:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", v.strip())
+        if not match:
+            raise ValueError(f'{v!r} is not a time of day; write it like "03:30" (quoted)')
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
 class ServeSettings(_Model):
@@ -303,6 +346,10 @@ class SourceModel(_Model):
     url: Url
     enabled: bool = True
     interval: Interval | None = None
+    #: Bounds of the adaptive interval; default: fetch.min_interval / fetch.max_interval,
+    #: widened to include ``interval``.
+    min_interval: Interval | None = None
+    max_interval: Interval | None = None
     priority: int = 0
     tags: list[Id] = []
     district: str | None = None
@@ -316,6 +363,22 @@ class SourceModel(_Model):
             raise ValueError("an html source needs an 'html:' block with at least item and title")
         if self.kind == "feed" and self.html is not None:
             raise ValueError("'html:' selectors only apply to kind: html")
+        low, high = self.min_interval, self.max_interval
+        if low is not None and high is not None and low > high:
+            raise ValueError(
+                f"min_interval ({_span(low)}) is longer than max_interval ({_span(high)})"
+            )
+        if self.interval is not None:
+            if low is not None and self.interval < low:
+                raise ValueError(
+                    f"interval ({_span(self.interval)}) is shorter than min_interval "
+                    f"({_span(low)})"
+                )
+            if high is not None and self.interval > high:
+                raise ValueError(
+                    f"interval ({_span(self.interval)}) is longer than max_interval "
+                    f"({_span(high)})"
+                )
         return self
 
 
@@ -554,13 +617,10 @@ def load_config(config_dir: str | Path) -> AppConfig:
     tags_file: TagsFile = validated.get("tags.yaml", TagsFile())
     channels_file: ChannelsFile = validated.get("channels.yaml", ChannelsFile())
     partners_file: PartnersFile = validated.get("partners.yaml", PartnersFile())
-    default_interval = settings.fetch.default_interval
     return AppConfig(
         config_dir=folder.resolve(),
         settings=settings,
-        sources=tuple(
-            _source_spec(s, default_interval) for s in sources_file.sources if s.enabled
-        ),
+        sources=tuple(_source_spec(s, settings.fetch) for s in sources_file.sources if s.enabled),
         disabled_sources=tuple(s.id for s in sources_file.sources if not s.enabled),
         tags=tuple(
             TagSpec(t.id, t.label, tuple(t.any), tuple(t.all), tuple(t.none), tuple(t.fields))
@@ -591,7 +651,8 @@ def _districts(extension: DistrictsFile | None) -> tuple[DistrictSpec, ...]:
     return tuple(merged.values())
 
 
-def _source_spec(model: SourceModel, default_interval: timedelta) -> SourceSpec:
+def _source_spec(model: SourceModel, defaults: FetchSettingsModel) -> SourceSpec:
+    interval = model.interval or defaults.default_interval
     selectors = None
     html = model.html
     if html is not None:
@@ -610,7 +671,13 @@ def _source_spec(model: SourceModel, default_interval: timedelta) -> SourceSpec:
         name=model.name,
         kind=SourceKind(model.kind),
         url=model.url,
-        interval=model.interval or default_interval,
+        interval=interval,
+        # Defaults widen to include what the source sets itself, so an explicit value never
+        # conflicts with a default.
+        min_interval=model.min_interval
+        or min(defaults.min_interval, interval, model.max_interval or interval),
+        max_interval=model.max_interval
+        or max(defaults.max_interval, interval, model.min_interval or interval),
         priority=model.priority,
         tags=tuple(model.tags),
         district=model.district,
@@ -925,7 +992,7 @@ def _dotted(loc: Sequence[str | int]) -> str:
 # --- sources from the command line, and back to YAML ---------------------------------------
 
 
-def source_from_options(options: dict[str, Any], default_interval: timedelta) -> SourceSpec:
+def source_from_options(options: dict[str, Any], defaults: FetchSettingsModel) -> SourceSpec:
     """A source described on the command line (``sources test --url …``), validated like
     one in sources.yaml.
 
@@ -945,7 +1012,7 @@ def source_from_options(options: dict[str, Any], default_interval: timedelta) ->
             for err in e.errors(include_url=False)
         ]
         raise ConfigError(issues) from None
-    return _source_spec(model, default_interval)
+    return _source_spec(model, defaults)
 
 
 def source_yaml(spec: SourceSpec) -> str:

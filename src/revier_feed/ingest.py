@@ -5,7 +5,7 @@ For each due source, in this order::
     fetch (conditional) | parse | [fetch + parse further listing pages]
       | normalize | tag | disambiguate keys | dedup against the store
       | [fetch + parse the article page of each new or changed item]   (follow: true)
-      | mark backlog (first fetch) | store (one transaction)
+      | drop items retention removed | mark backlog (first fetch) | store (one transaction)
     then, for all sources of the cycle together, oldest item first:
       place new items into stories (one transaction)
 
@@ -101,12 +101,17 @@ async def collect(
     specs: Sequence[SourceSpec],
     ctx: IngestContext,
     on_report: Callable[[SourceReport], None] | None = None,
+    *,
+    all_specs: Sequence[SourceSpec] | None = None,
 ) -> list[SourceReport]:
     """Fetch, parse and store every source in ``specs``; one report per source handled.
 
     Sources whose first request has not started when ``ctx.should_stop()`` turns true are
     skipped and stay due; a source whose requests are under way is finished and stored
     whole, or, if a later request of it (next page, article) is refused, not at all.
+    Then the unplaced items of ``all_specs`` (default: ``specs``) are placed in stories:
+    all of them, so items stored by a cycle that was cut short before placing are not
+    left out of the feeds until their source delivers news again.
     """
     states = ctx.storage.source_states(s.id for s in specs)
 
@@ -121,7 +126,7 @@ async def collect(
         return report
 
     results = await asyncio.gather(*(one(spec) for spec in specs))
-    await ctx.offload(place_in_stories, specs, ctx)
+    await ctx.offload(place_in_stories, all_specs or specs, ctx)
     return [r for r in results if r is not None]
 
 
@@ -158,6 +163,16 @@ def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
         status=SourceStatus.NEW if stored.status is SourceStatus.GONE else stored.status,
         error_count=0,
         next_fetch_at=None,
+    )
+
+
+def current_interval(spec: SourceSpec, rate: float | None) -> timedelta:
+    """The source's adaptive interval for the observed new-item rate."""
+    return schedule.adaptive_interval(
+        rate,
+        spec.interval,
+        spec.min_interval or spec.interval,
+        spec.max_interval or spec.interval,
     )
 
 
@@ -248,6 +263,11 @@ def _decide(
     )
     raws = {item.key: raw for raw, item in pairs}
     decided = dedup.decide((item for _, item in pairs), stored)
+    new_keys = [item.key for item, decision in decided if decision is ItemDecision.NEW]
+    if stored_lookup and new_keys:
+        # Items retention removed stay removed, even while the source still lists them.
+        retired = ctx.storage.retired_keys(spec.id, new_keys)
+        decided = [(i, d) for i, d in decided if d is not ItemDecision.NEW or i.key not in retired]
     return [(raws[item.key], item, decision) for item, decision in decided], warnings
 
 
@@ -350,9 +370,11 @@ def _save_items(
     counts = _count(d for _, d in decisions)
     seconds = time.monotonic() - started
     last_new = now if counts[ItemDecision.NEW] or first_fetch else previous.last_new_item_at
+    # The first fetch brings the archive, not news: it tells nothing about the rate.
+    new_items = None if first_fetch else counts[ItemDecision.NEW]
     state = replace(
         _success_state(
-            spec, previous, collected.warnings, last_new, attempt_at, now, seconds, ctx
+            spec, previous, collected.warnings, last_new, new_items, attempt_at, now, seconds, ctx
         ),
         url=fetched.permanent_url or previous.url,
         etag=fetched.etag,
@@ -386,7 +408,15 @@ def _save_not_modified(
     warnings = [previous.last_error or ""] if previous.status is SourceStatus.DEGRADED else []
     state = replace(
         _success_state(
-            spec, previous, warnings, previous.last_new_item_at, attempt_at, now, seconds, ctx
+            spec,
+            previous,
+            warnings,
+            previous.last_new_item_at,
+            0,
+            attempt_at,
+            now,
+            seconds,
+            ctx,
         ),
         etag=fetched.etag,
         last_modified=fetched.last_modified,
@@ -490,26 +520,33 @@ def _success_state(
     previous: SourceState,
     warnings: list[str],
     last_new: datetime | None,
+    new_items: int | None,
     attempt_at: datetime,
     now: datetime,
     seconds: float,
     ctx: IngestContext,
 ) -> SourceState:
+    """The state after a successful fetch; ``new_items`` None: not a rate observation."""
     if warnings:
         status = SourceStatus.DEGRADED
     elif last_new is not None and now - last_new > ctx.stale_after:
         status = SourceStatus.STALE
     else:
         status = SourceStatus.OK
+    rate = previous.new_item_rate
+    if new_items is not None and previous.last_success_at is not None:
+        elapsed = now - previous.last_success_at
+        rate = schedule.observe_rate(rate, spec.interval, new_items, elapsed)
     return replace(
         previous,
         status=status,
+        new_item_rate=rate,
         error_count=0,
         last_error_kind=ErrorKind.PARSE.value if warnings else None,
         last_error=_one_line(warnings[0]) if warnings else None,
         last_attempt_at=attempt_at,
         last_success_at=now,
-        next_fetch_at=schedule.next_fetch_at(now, spec.interval, rng=ctx.rng),
+        next_fetch_at=schedule.next_fetch_at(now, current_interval(spec, rate), rng=ctx.rng),
         last_new_item_at=last_new,
         fetch_seconds=_average(previous.fetch_seconds, seconds),
     )
@@ -550,7 +587,7 @@ def _save_failure(
         last_attempt_at=attempt_at,
         next_fetch_at=schedule.next_fetch_at(
             now,
-            spec.interval,
+            current_interval(spec, previous.new_item_rate),
             error_count=error_count,
             retry_after=info.retry_after,
             max_backoff=ctx.max_backoff,
@@ -594,13 +631,26 @@ def _one_line(text: str) -> str:
 
 
 def _log(report: SourceReport) -> None:
-    extra = {"source_id": report.source_id, "status": report.status.value}
+    """One line per fetch; the same fields as JSON keys with ``--log-format json``."""
+    extra: dict[str, object] = {
+        "event": "fetch",
+        "source_id": report.source_id,
+        "status": report.status.value,
+        "duration": round(report.seconds, 3),
+        "new": report.new,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+    }
     if report.error is not None:
+        extra |= {"error_kind": report.error.kind, "error": report.error.message}
+        if report.error.status_code is not None:
+            extra["http_status"] = report.error.status_code
         log.warning(
-            "source %s: error (%s) %s",
+            "source %s: error (%s) %s in %.2fs",
             report.source_id,
             report.error.kind,
             report.error.message,
+            report.seconds,
             extra=extra,
         )
         return
@@ -615,4 +665,9 @@ def _log(report: SourceReport) -> None:
         extra=extra,
     )
     for warning in report.warnings:
-        log.warning("source %s: %s", report.source_id, warning, extra=extra)
+        log.warning(
+            "source %s: %s",
+            report.source_id,
+            warning,
+            extra={"event": "source_warning", "source_id": report.source_id},
+        )

@@ -79,7 +79,7 @@ class SourceSpec:
     name: str
     kind: SourceKind
     url: str
-    interval: timedelta  #: how often to fetch when all is well
+    interval: timedelta  #: how often to fetch when all is well; where adaptation starts
     priority: int = 0  #: higher wins when several sources report one story
     tags: tuple[str, ...] = ()  #: tags every item of this source gets
     district: str | None = None  #: district the source belongs to, if any
@@ -90,6 +90,9 @@ class SourceSpec:
     #: Items of the first fetch published within this window count as new; older ones are
     #: stored as backlog (shown in feeds, never announced as news). None: all backlog.
     backfill: timedelta | None = None
+    #: Bounds of the adaptive interval; None: the interval itself (no adaptation that way).
+    min_interval: timedelta | None = None
+    max_interval: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,8 @@ class SourceState:
     items_last_fetch: int | None = None
     last_new_item_at: datetime | None = None  #: for "stale"
     fetch_seconds: float | None = None  #: moving average of a whole fetch-to-store pass
+    #: New items per hour, a moving average over successful fetches (adaptive interval).
+    new_item_rate: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +300,14 @@ class CycleSummary:
     @property
     def failed(self) -> int:
         return sum(1 for r in self.reports if r.status is ReportStatus.ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionResult:
+    """What one retention run removed."""
+
+    items: int
+    stories: int  #: stories left without members
 
 
 @dataclass(frozen=True, slots=True)

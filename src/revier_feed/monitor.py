@@ -50,7 +50,7 @@ def fetch_metrics(reports: Sequence[SourceReport]) -> dict[MetricKey, float]:
 
 
 def cycle_finished(finished_at: datetime) -> tuple[dict[MetricKey, float], dict[MetricKey, float]]:
-    """The counter increments and gauges of a finished cycle (collected and published)."""
+    """The counter increments and gauges of a finished collection cycle."""
     return {("revier_cycles_total", ()): 1.0}, {(LAST_CYCLE, ()): finished_at.timestamp()}
 
 

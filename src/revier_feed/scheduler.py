@@ -1,78 +1,299 @@
 """The long-running worker: APScheduler ticks, the store decides which sources are due.
 
-Scheduling state (next fetch time, backoff) lives in the store, so a restart or a
-``run --once`` in between behaves exactly like the running worker.
+Scheduling state (next fetch time, backoff, new-item rate) lives in the store, so a
+restart or a ``run --once`` in between behaves exactly like the running worker. Jobs:
+
+- ``collect`` every ``worker.tick``: apply a pending config reload, collect the due
+  sources, publish when stories changed and the debounce says so (``schedule.publish_due``);
+- ``retention`` nightly at ``worker.retention_at``: remove old items, then republish.
+
+Jobs that touch the store take turns (one lock), so retention never runs in the middle
+of a cycle. Signals: SIGHUP reloads the configuration (validated first; an invalid one is
+logged with file and line and the worker keeps the old one); SIGINT/SIGTERM stop, letting
+the sources in flight finish for at most ``worker.shutdown_timeout``, then abandoning them.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from . import schedule
 from .app import App
-from .exceptions import RevierError
+from .config import AppConfig, load_config
+from .exceptions import ConfigError, RevierError
 
 log = logging.getLogger(__name__)
 
+#: After abandoning the cycle, how long its store transaction may take to end.
+ABANDON_GRACE = timedelta(seconds=10)
+#: Exit status when even abandoning did not end the cycle in time.
+EXIT_STUCK = 3
+
+
+class Worker:
+    """The worker's jobs and state, without threads or signals (tests drive it directly).
+
+    Args:
+        app: the application; its clock drives the publish debounce.
+    """
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.stop = threading.Event()
+        #: Held while a job uses the store; shutdown waits for it.
+        self.busy = threading.Lock()
+        self._pending_config: AppConfig | None = None
+        # Publish once after starting, even without news: it repairs a publish that failed
+        # or was cut short before the restart.
+        self._pending_since: datetime | None = app.now()
+        self._last_change: datetime | None = None
+
+    def collect(self) -> None:
+        """The ``collect`` job: reload if asked, collect due sources, publish if due."""
+        if not self._take_turn():
+            return
+        try:
+            self._apply_reload()
+            try:
+                summary = self.app.run_ingest(only_due=True)
+            except RevierError as e:
+                # The store failed; the next tick tries again.
+                log.error("cycle failed: %s", e, extra={"event": "cycle_failed"})
+                return
+            if summary.new or summary.updated:
+                self.note_change()
+            self.publish_if_due()
+        finally:
+            self.busy.release()
+
+    def retention(self) -> None:
+        """The nightly ``retention`` job: remove old items; feeds follow."""
+        if not self._take_turn():
+            return
+        try:
+            try:
+                result = self.app.retire_old_items()
+            except RevierError as e:
+                log.error("retention failed: %s", e, extra={"event": "retention_failed"})
+                return
+            if result.items:
+                self.note_change()
+                self.publish(reason="retention")
+        finally:
+            self.busy.release()
+
+    def publish_if_due(self) -> bool:
+        """Publish if changes are pending and the debounce allows.
+
+        Returns:
+            Whether feeds were published.
+        """
+        settings = self.app.config.settings.worker
+        due = schedule.publish_due(
+            self.app.now(),
+            self._pending_since,
+            self._last_change,
+            quiet=settings.publish_delay,
+            max_wait=settings.publish_max_delay,
+        )
+        return self.publish() if due else False
+
+    def publish(self, reason: str = "changes") -> bool:
+        """Publish now; on failure the changes stay pending for the next tick."""
+        try:
+            self.app.publish()
+        except RevierError as e:
+            log.error("publishing failed (%s): %s", reason, e, extra={"event": "publish_failed"})
+            return False
+        self._pending_since = self._last_change = None
+        return True
+
+    def request_reload(self) -> AppConfig | None:
+        """Validate the configuration files now; if valid, use them from the next cycle.
+
+        Returns:
+            The accepted configuration, or None if it was refused (the errors are logged).
+        """
+        try:
+            config = load_config(self.app.config.config_dir)
+            self.app.check_reload(config)
+        except ConfigError as e:
+            log.error(
+                "reload refused, still running on the previous configuration: %s",
+                e.message,
+                extra={"event": "reload_failed", "issues": [str(i) for i in e.issues]},
+            )
+            for issue in e.issues:
+                log.error("  %s", issue, extra={"event": "config_issue"})
+            return None
+        self._pending_config = config
+        log.info(
+            "reload: configuration valid (%d sources); used from the next cycle",
+            len(config.sources),
+            extra={"event": "reload_accepted", "sources": len(config.sources)},
+        )
+        return config
+
+    def finish(self) -> None:
+        """Publish what is still pending before the worker exits."""
+        if self._pending_since is not None and self._last_change is not None:
+            self.publish(reason="shutdown")
+
+    def _apply_reload(self) -> None:
+        config, self._pending_config = self._pending_config, None
+        if config is None:
+            return
+        before = {s.id for s in self.app.config.sources}
+        self.app.reconfigure(config)
+        after = {s.id for s in config.sources}
+        log.info(
+            "reloaded: %d sources (added: %s; removed: %s)",
+            len(after),
+            ", ".join(sorted(after - before)) or "none",
+            ", ".join(sorted(before - after)) or "none",
+            extra={
+                "event": "reloaded",
+                "sources": len(after),
+                "added": sorted(after - before),
+                "removed": sorted(before - after),
+            },
+        )
+        # Feeds follow the new configuration: removed sources leave them, titles change.
+        self.note_change()
+
+    def note_change(self) -> None:
+        """Stories changed: publish once the debounce allows."""
+        now = self.app.now()
+        self._pending_since = self._pending_since or now
+        self._last_change = now
+
+    def _take_turn(self) -> bool:
+        """Wait for the other job to finish; False if the worker is stopping meanwhile."""
+        while not self.busy.acquire(timeout=1.0):
+            if self.stop.is_set():
+                return False
+        if self.stop.is_set():
+            self.busy.release()
+            return False
+        return True
+
 
 def run_worker(app: App, tick: timedelta) -> None:
-    """Run until SIGINT or SIGTERM; the cycle in progress finishes its started sources.
+    """Run until SIGINT or SIGTERM; SIGHUP reloads the configuration.
 
     Must be called from the main thread (it installs signal handlers).
     """
-    stop = threading.Event()
+    worker = Worker(app)
+    reload_requested = threading.Event()
 
-    def collect() -> None:
-        if stop.is_set():
-            return
-        try:
-            result = app.run_cycle(only_due=True)
-        except RevierError as e:
-            # The store or the output folder failed; the next tick tries again.
-            log.error("cycle failed: %s", e)
-            return
-        summary = result.summary
-        if summary.reports:
-            log.info(
-                "cycle: %d sources, %d new, %d updated, %d failed%s",
-                len(summary.reports),
-                summary.new,
-                summary.updated,
-                summary.failed,
-                ", feeds published" if result.published.written else "",
+    def on_stop(signum: int, _frame: FrameType | None) -> None:
+        if worker.stop.is_set():
+            # A second Ctrl-C / SIGTERM: the admin does not want to wait.
+            log.warning(
+                "received %s again: abandoning the sources in flight now",
+                signal.Signals(signum).name,
+                extra={"event": "abandoning"},
             )
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
+            app.abandon()
+            return
         log.info(
-            "received %s, stopping after the sources in progress", signal.Signals(signum).name
+            "received %s, stopping after the sources in progress (at most %s)",
+            signal.Signals(signum).name,
+            app.config.settings.worker.shutdown_timeout,
+            extra={"event": "stopping"},
         )
         app.request_stop()
-        stop.set()
+        worker.stop.set()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    def on_hup(_signum: int, _frame: FrameType | None) -> None:
+        reload_requested.set()
+
+    previous = {sig: signal.signal(sig, on_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hup)
     scheduler = BackgroundScheduler(timezone=app.tz)
     scheduler.add_job(
-        collect,
-        IntervalTrigger(seconds=tick.total_seconds(), timezone=app.tz),
+        worker.collect,
+        _tick_trigger(tick, app),
         id="collect",
         name="collect due sources",
         max_instances=1,
         coalesce=True,
         next_run_time=app.now(),
     )
+    scheduler.add_job(
+        worker.retention,
+        _retention_trigger(app),
+        id="retention",
+        name="remove old items",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
     try:
         scheduler.start()
-        log.info("worker started: %d sources, tick every %s", len(app.config.sources), tick)
-        while not stop.wait(timeout=1.0):
-            pass
+        log.info(
+            "worker started: %d sources, tick every %s",
+            len(app.config.sources),
+            tick,
+            extra={"event": "worker_started", "pid": os.getpid()},
+        )
+        while not worker.stop.wait(timeout=0.5):
+            if reload_requested.is_set():
+                reload_requested.clear()
+                config = worker.request_reload()
+                if config is not None:
+                    _reschedule(scheduler, app, config)
+        _stop_within_bounds(worker)
     finally:
-        scheduler.shutdown(wait=True)
+        scheduler.shutdown(wait=False)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        log.info("worker stopped")
+        log.info("worker stopped", extra={"event": "worker_stopped"})
+
+
+def _tick_trigger(tick: timedelta, app: App) -> IntervalTrigger:
+    return IntervalTrigger(seconds=tick.total_seconds(), timezone=app.tz)
+
+
+def _retention_trigger(app: App, config: AppConfig | None = None) -> CronTrigger:
+    hour, minute = (config or app.config).settings.worker.retention_at.split(":")
+    return CronTrigger(hour=int(hour), minute=int(minute), timezone=app.tz)
+
+
+def _reschedule(scheduler: BackgroundScheduler, app: App, config: AppConfig) -> None:
+    """After an accepted reload: the next cycle starts now, with the new tick."""
+    scheduler.reschedule_job("collect", trigger=_tick_trigger(config.settings.worker.tick, app))
+    scheduler.modify_job("collect", next_run_time=app.now())
+    scheduler.reschedule_job("retention", trigger=_retention_trigger(app, config))
+
+
+def _stop_within_bounds(worker: Worker) -> None:
+    """Let the job in progress finish for ``shutdown_timeout``, then abandon it."""
+    timeout = worker.app.config.settings.worker.shutdown_timeout
+    if not worker.busy.acquire(timeout=timeout.total_seconds()):
+        log.warning(
+            "sources still in flight after %s: abandoning them (they stay due)",
+            timeout,
+            extra={"event": "abandoning"},
+        )
+        worker.app.abandon()
+        if not worker.busy.acquire(timeout=ABANDON_GRACE.total_seconds()):
+            # Something is stuck outside our control (a parser in C code). Every write is
+            # a transaction and every file is replaced atomically, so exiting hard loses
+            # nothing that was complete.
+            log.error("the cycle did not end; exiting hard", extra={"event": "stuck"})
+            logging.shutdown()
+            os._exit(EXIT_STUCK)
+    try:
+        worker.finish()
+    finally:
+        worker.busy.release()

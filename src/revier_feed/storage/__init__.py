@@ -7,18 +7,23 @@ or a signal never leaves half of a source's items written.
 from __future__ import annotations
 
 import contextlib
+import os
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from ..exceptions import StorageError
 from ..models import (
     Item,
     ItemDecision,
     MetricKey,
     MetricSample,
+    RetentionResult,
     SourceState,
     StoredItem,
     Story,
@@ -26,6 +31,7 @@ from ..models import (
 )
 from . import counters as _counters
 from . import items as _items
+from . import retention as _retention
 from . import sources as _sources
 from . import stories as _stories
 from .engine import IMMEDIATE, make_engine, wrap_exceptions
@@ -56,6 +62,40 @@ class Storage:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def backup(self, target: Path) -> None:
+        """Copy the store to ``target`` with SQLite's online backup API.
+
+        The copy is one consistent snapshot taken while the worker may keep writing (in WAL
+        mode readers do not block the writer). It is written to a temporary file next to
+        ``target`` and renamed at the end, so ``target`` is never half-written.
+
+        Raises:
+            StorageError: the store is not SQLite, or the copy failed.
+        """
+        if self._engine.dialect.name != "sqlite":
+            raise StorageError(
+                f"revier-feed backup copies SQLite stores only; back up {self.url!r} with "
+                "your database's own tools"
+            )
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        raw = self._engine.raw_connection()
+        try:
+            source = raw.driver_connection
+            assert isinstance(source, sqlite3.Connection)
+            copy = sqlite3.connect(tmp)
+            try:
+                source.backup(copy)  # all pages in one step: a single snapshot
+                # One self-contained file, without a -wal beside it.
+                copy.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                copy.close()
+            os.replace(tmp, target)
+        except (sqlite3.Error, OSError) as e:
+            raise StorageError(f"could not back up the store to {target}: {e}") from None
+        finally:
+            raw.close()
+            tmp.unlink(missing_ok=True)
 
     def source_states(self, source_ids: Iterable[str]) -> dict[str, SourceState]:
         """Stored state of each given source that has been fetched at least once."""
@@ -166,6 +206,16 @@ class Storage:
         """Stories first seen after ``since`` (backlog included)."""
         with wrap_exceptions("count stories"), self._engine.connect() as conn:
             return _stories.count_since(conn, list(source_ids), since)
+
+    def retire_items(self, published_before: datetime, now: datetime) -> RetentionResult:
+        """Remove items published before the date, in one transaction (see retention.py)."""
+        with wrap_exceptions("remove old items"), self._writer() as conn, conn.begin():
+            return _retention.retire(conn, published_before, now)
+
+    def retired_keys(self, source_id: str, keys: Iterable[str]) -> set[str]:
+        """Which of these item keys of ``source_id`` retention has removed."""
+        with wrap_exceptions("read removed items"), self._engine.connect() as conn:
+            return _retention.retired_keys(conn, source_id, keys)
 
     def count_items(self) -> int:
         with wrap_exceptions("count items"), self._engine.connect() as conn:

@@ -86,6 +86,8 @@ sources = Table(
     Column("fetch_seconds", Float),
     # version 4
     Column("boilerplate", LargeBinary),  #: packed shingles this source repeats
+    # version 5
+    Column("new_item_rate", Float),  #: new items per hour, moving average
 )
 
 items = Table(
@@ -169,6 +171,16 @@ robots = Table(
     Column("status", Integer, nullable=False),
     Column("body", Text, nullable=False),
 )
+
+#: Items removed by retention, so a source still listing them does not bring them back.
+item_tombstones = Table(
+    "item_tombstones",
+    metadata,
+    Column("source_id", String(100), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("deleted_at", UTCDateTime, nullable=False),
+)
+Index("ix_item_tombstones_deleted_at", item_tombstones.c.deleted_at)
 
 # A migration defines the tables *of its time* itself, never through the current Table
 # objects above, so replaying it later always gives the same schema. Types and DDL are
@@ -290,16 +302,33 @@ def _v4(conn: Connection) -> None:
 
 
 def _v5(conn: Connection) -> None:
-    """Counters of the worker (fetches by outcome, durations, items stored) for /metrics (#7)."""
+    """Adaptive intervals: each source's new-item rate; tombstones of retired items (#7)."""
+    _add_column(conn, "sources", Column("new_item_rate", Float))
     v5 = MetaData()
     Table(
-        "counters",
+        "item_tombstones",
         v5,
+        Column("source_id", String(100), primary_key=True),
+        Column("key", Text, primary_key=True),
+        Column("deleted_at", DateTime, nullable=False),
+    )
+    v5.create_all(conn)
+    conn.execute(
+        text("CREATE INDEX ix_item_tombstones_deleted_at ON item_tombstones (deleted_at)")
+    )
+
+
+def _v6(conn: Connection) -> None:
+    """Counters of the worker (fetches by outcome, durations, items stored) for /metrics (#7)."""
+    v6 = MetaData()
+    Table(
+        "counters",
+        v6,
         Column("name", String(100), primary_key=True),
         Column("labels", Text, primary_key=True),
         Column("value", Float, nullable=False),
     )
-    v5.create_all(conn)
+    v6.create_all(conn)
 
 
 def _add_column(conn: Connection, table: str, column: Column[Any]) -> None:
@@ -315,6 +344,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     3: _v3,
     4: _v4,
     5: _v5,
+    6: _v6,
 }
 VERSION = max(MIGRATIONS)
 

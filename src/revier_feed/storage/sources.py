@@ -34,6 +34,7 @@ def load_states(conn: Connection, source_ids: Iterable[str]) -> dict[str, Source
             config_url=row["config_url"],
             last_new_item_at=row["last_new_item_at"],
             fetch_seconds=row["fetch_seconds"],
+            new_item_rate=row["new_item_rate"],
         )
     return states
 

@@ -1,0 +1,113 @@
+"""Retention: removing old items while keeping stories, the index and the counts consistent."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import Connection, bindparam, delete, select, update
+
+from ..models import RetentionResult
+from .schema import item_tombstones, items, keyword_counts, stories, story_marks
+from .stories import _TOTAL
+
+T = TypeVar("T")
+
+#: Items removed per statement; SQLite limits bound parameters.
+_CHUNK = 500
+
+
+def retire(conn: Connection, before: datetime, now: datetime) -> RetentionResult:
+    """Remove items published before ``before``; returns what was removed.
+
+    Every trace goes with them: their candidate marks, their share of the keyword counts,
+    and stories left without members. Each removed item leaves a tombstone (source, key),
+    so a source that still lists it does not bring it back as news. A story keeping some
+    members simply shows the oldest remaining one first: the lead item is chosen when
+    publishing, from the members there are.
+    """
+    rows = conn.execute(
+        select(items.c.id, items.c.source_id, items.c.key, items.c.keywords, items.c.story_id)
+        .where(items.c.published_at < before)
+        .order_by(items.c.id)
+    ).all()
+    if not rows:
+        return RetentionResult(items=0, stories=0)
+    ids = [row.id for row in rows]
+    _forget_keywords(conn, (row.keywords for row in rows if row.keywords is not None))
+    for chunk in _chunks(ids):
+        conn.execute(delete(story_marks).where(story_marks.c.item_id.in_(chunk)))
+        conn.execute(delete(items).where(items.c.id.in_(chunk)))
+    conn.execute(
+        item_tombstones.insert(),
+        [{"source_id": row.source_id, "key": row.key, "deleted_at": now} for row in rows],
+    )
+    touched = sorted({row.story_id for row in rows if row.story_id is not None})
+    emptied = 0
+    for chunk in _chunks(touched):
+        still_used = select(items.c.story_id).where(items.c.story_id.in_(chunk))
+        result = conn.execute(
+            delete(stories).where(stories.c.id.in_(chunk), stories.c.id.not_in(still_used))
+        )
+        emptied += int(result.rowcount)
+    return RetentionResult(items=len(ids), stories=emptied)
+
+
+def retired_keys(conn: Connection, source_id: str, keys: Iterable[str]) -> set[str]:
+    """The given keys of ``source_id`` that retention removed."""
+    key_list = list(keys)
+    found: set[str] = set()
+    for chunk in _chunks(key_list):
+        found.update(
+            conn.execute(
+                select(item_tombstones.c.key).where(
+                    item_tombstones.c.source_id == source_id, item_tombstones.c.key.in_(chunk)
+                )
+            ).scalars()
+        )
+    return found
+
+
+def _forget_keywords(conn: Connection, keyword_lists: Iterable[str]) -> None:
+    """Take removed items out of the keyword counts (the weights of story matching)."""
+    removed: Counter[str] = Counter()
+    placed = 0
+    for keywords in keyword_lists:
+        placed += 1
+        removed.update(set(keywords.split()))
+    if not placed:
+        return
+    removed[_TOTAL] = placed
+    words = list(removed)
+    updates, gone = [], []
+    for chunk in _chunks(words):
+        rows = conn.execute(
+            select(keyword_counts.c.keyword, keyword_counts.c.documents).where(
+                keyword_counts.c.keyword.in_(chunk)
+            )
+        )
+        current = {row.keyword: row.documents for row in rows}
+        for word in chunk:
+            if word not in current:
+                continue
+            left = current[word] - removed[word]
+            if left > 0 or word == _TOTAL:
+                updates.append({"k": word, "n": max(left, 0)})
+            else:
+                gone.append(word)
+    if updates:
+        conn.execute(
+            update(keyword_counts)
+            .where(keyword_counts.c.keyword == bindparam("k"))
+            .values(documents=bindparam("n")),
+            updates,
+        )
+    for chunk in _chunks(gone):
+        conn.execute(delete(keyword_counts).where(keyword_counts.c.keyword.in_(chunk)))
+
+
+def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]

@@ -1,0 +1,103 @@
+"""Logs of a real run: one line per fetch and per cycle, as text or JSON, without secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from revier_feed._logging import JsonFormatter, Redactor, TextFormatter
+from revier_feed.demo import prepare_demo
+from revier_feed.demo.server import Response, SampleRegion
+
+EXE = Path(sys.executable).parent / "revier-feed"
+SMTP_SECRET = "smtp-secret-99"
+URL_PASSWORD = "urlpass-77"
+
+
+def run_once(config_dir: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "REVIER_FEED_SMTP_PASSWORD": SMTP_SECRET}
+    return subprocess.run(
+        [str(EXE), *options, "--config", str(config_dir), "run", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_json_logs_have_one_event_per_fetch_and_per_cycle_and_no_secrets(
+    tmp_path: Path, region: SampleRegion
+) -> None:
+    config_dir = prepare_demo(tmp_path / "demo", region.base_url)
+    # The agency's feed moved to an address with a password and a token in it: the
+    # worker logs the new address, but never the secrets in it.
+    body = region.read_site_file("/bbsr/presse/feed.atom")
+    assert body is not None
+    region.add_route("/bbsr/neu/feed.atom", Response(200, body, {"Content-Type": "text/xml"}))
+    moved = region.url("/bbsr/neu/feed.atom").replace("://", f"://bot:{URL_PASSWORD}@")
+    moved += f"?token={SMTP_SECRET}"
+    region.add_route("/bbsr/presse/feed.atom", Response(301, b"", {"Location": moved}))
+    region.add_route("/leipziger-messe/presse/rss.xml", Response(500, b"down"))
+    result = run_once(config_dir, "--log-format", "json")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines()]  # every line is JSON
+
+    fetches = {e["source_id"]: e for e in lines if e.get("event") == "fetch"}
+    assert set(fetches) == {
+        "metropolregion",
+        "landkreis-leipzig",
+        "burgenlandkreis",
+        "iq-innovationspreis",
+        "bbsr",
+        "leipziger-messe",
+    }
+    assert fetches["landkreis-leipzig"]["status"] == fetches["bbsr"]["status"] == "ok"
+    assert fetches["landkreis-leipzig"]["new"] == 6
+    assert fetches["landkreis-leipzig"]["updated"] == 0
+    assert isinstance(fetches["landkreis-leipzig"]["duration"], float)
+    failed = fetches["leipziger-messe"]
+    assert (failed["level"], failed["status"], failed["error_kind"]) == (
+        "warning",
+        "error",
+        "http_5xx",
+    )
+    (cycle,) = [e for e in lines if e.get("event") == "cycle"]
+    assert (cycle["sources"], cycle["failed"]) == (6, 1)
+    assert cycle["new"] == sum(f["new"] for f in fetches.values())
+    assert all({"time", "level", "logger", "message"} <= e.keys() for e in lines)
+
+    assert SMTP_SECRET not in result.stderr and URL_PASSWORD not in result.stderr
+    assert any("moved permanently to" in e["message"] and "***" in e["message"] for e in lines)
+
+
+def test_text_logs_are_readable_lines_and_the_level_filters(
+    tmp_path: Path, region: SampleRegion
+) -> None:
+    config_dir = prepare_demo(tmp_path / "demo", region.base_url)
+    region.add_route("/leipziger-messe/presse/rss.xml", Response(500, b"down"))
+    text = run_once(config_dir).stderr
+    assert "INFO    source landkreis-leipzig: ok, 6 new, 0 updated, 0 unchanged in" in text
+    assert "WARNING source leipziger-messe: error (http_5xx)" in text
+    assert "INFO    cycle: 6 sources, " in text and ", 1 failed in " in text
+    quiet = run_once(config_dir, "--log-level", "warning").stderr
+    assert "WARNING source leipziger-messe: error (http_5xx)" in quiet
+    assert "INFO" not in quiet
+
+
+def test_redaction_covers_tracebacks_and_both_formats() -> None:
+    redact = Redactor(["s3cret-value", "short"[:3]])
+    try:
+        raise RuntimeError("login with s3cret-value to https://u:pw-1234@example.org/x failed")
+    except RuntimeError:
+        record = logging.LogRecord("revier_feed", logging.ERROR, "x", 1, "boom", None, None)
+        record.exc_info = sys.exc_info()
+    for formatter in (TextFormatter(redact), JsonFormatter(redact)):
+        out = formatter.format(record)
+        assert "s3cret-value" not in out and "pw-1234" not in out
+        assert "https://u:***@example.org/x" in out
+    # Too short to be a secret worth mangling every line for.
+    assert redact("sho") == "sho"

@@ -1,0 +1,191 @@
+"""The worker's jobs driven with a controllable clock: debounced publishing and retention."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from revier_feed.app import App
+from revier_feed.config import AppConfig, load_config
+from revier_feed.demo.server import Response, SampleRegion
+from revier_feed.scheduler import Worker
+
+from .conftest import Clock
+
+MakeApp = Callable[[AppConfig], App]
+ATOM = {"Content-Type": "application/atom+xml"}
+
+
+def with_worker_settings(config: AppConfig, text: str) -> AppConfig:
+    settings = config.config_dir / "settings.yaml"
+    settings.write_text(settings.read_text("utf-8") + text, "utf-8")
+    return load_config(config.config_dir)
+
+
+def feed_text(config: AppConfig) -> str:
+    return (config.output_dir / "feeds" / "all.atom.xml").read_text("utf-8")
+
+
+def add_news(region: SampleRegion, path: str, title: str) -> None:
+    """The Atom feed at ``path`` gains an entry, published just before the test clock."""
+    body = region.read_site_file(path)
+    assert body is not None
+    entry = (
+        f"<entry><id>urn:neu:{title}</id><title>{title}</title>"
+        f"<link href='{region.base_url}/neu/{len(title)}.html'/>"
+        f"<updated>2021-08-02T07:30:00Z</updated><summary>{title}: Einzelheiten</summary>"
+        "</entry>"
+    )
+    region.add_route(
+        path, Response(200, body.replace(b"</feed>", entry.encode() + b"</feed>"), ATOM)
+    )
+
+
+def test_a_burst_of_news_is_published_once_after_it_settles(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    app = make_app(demo_config)
+    worker = Worker(app)
+    worker.collect()  # the first cycle: everything is new
+    feed = demo_config.output_dir / "feeds" / "all.atom.xml"
+    assert not feed.exists(), "published only once the burst settled"
+    clock.advance(timedelta(seconds=31))  # the default publish_delay is 30s
+    worker.collect()
+    assert feed_text(demo_config).count("<entry>") == 29
+    published = feed.stat().st_mtime_ns
+
+    # Quiet cycles (304 everywhere) publish nothing and leave the files alone.
+    clock.advance(timedelta(hours=1))
+    worker.collect()
+    clock.advance(timedelta(minutes=1))
+    assert worker.publish_if_due() is False
+    assert feed.stat().st_mtime_ns == published
+
+    # Two sites publish news; their next fetches fall due a little apart (jitter).
+    paths = {
+        "bbsr": "/bbsr/presse/feed.atom",
+        "burgenlandkreis": "/burgenlandkreis/aktuelles/atom.xml",
+    }
+    states = app.storage.source_states(paths)
+    first, second = sorted(paths, key=lambda s: states[s].next_fetch_at)  # type: ignore[arg-type, return-value]
+    add_news(region, paths[first], "Erste Eilmeldung")
+    add_news(region, paths[second], "Zweite Eilmeldung")
+    clock.now = states[first].next_fetch_at  # type: ignore[assignment]
+    worker.collect()
+    assert "Erste Eilmeldung" not in feed_text(demo_config)
+    clock.now = max(states[second].next_fetch_at, clock.now + timedelta(seconds=5))  # type: ignore[type-var]
+    worker.collect()
+    assert "Eilmeldung" not in feed_text(demo_config)
+    assert feed.stat().st_mtime_ns == published
+    clock.advance(timedelta(seconds=31))
+    worker.collect()
+    text = feed_text(demo_config)
+    assert "Erste Eilmeldung" in text and "Zweite Eilmeldung" in text
+    assert text.count("<entry>") == 31
+
+
+def test_a_steady_trickle_is_published_after_the_maximum_delay(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    config = with_worker_settings(demo_config, "worker:\n  publish_max_delay: 2m\n")
+    app = make_app(config)
+    worker = Worker(app)
+    worker.collect()
+    feed = config.output_dir / "feeds" / "all.atom.xml"
+    for _ in range(4):  # something changes every 29 s: never quiet for 30 s
+        clock.advance(timedelta(seconds=29))
+        worker.note_change()  # as a source delivering news does
+        worker.collect()
+        assert not feed.exists()
+    clock.advance(timedelta(seconds=29))  # 2m25s after the first change
+    worker.note_change()
+    worker.collect()
+    assert (config.output_dir / "feeds" / "all.atom.xml").exists()
+
+
+def test_retention_removes_old_items_and_keeps_stories_consistent(
+    demo_config: AppConfig,
+    make_app: MakeApp,
+    region: SampleRegion,
+    clock: Clock,
+    expected_items: list[dict[str, Any]],
+) -> None:
+    # Cut between the agency's call for entries (3 March) and the prize's own (4 March):
+    # the story loses its lead item and keeps the other.
+    cutoff = datetime(2021, 3, 3, 12, 0, tzinfo=UTC)
+    retention = clock.now - cutoff
+    config = with_worker_settings(
+        demo_config, f"worker:\n  retention: {int(retention.total_seconds())}s\n"
+    )
+    app = make_app(config)
+    worker = Worker(app)
+    worker.collect()
+    clock.advance(timedelta(minutes=1))
+    worker.collect()
+    story = [i for i in expected_items if i["story"] == "iq-bewerbungsstart-2021"]
+    lead = next(i for i in story if i["site"] == "metropolregion")
+    other = next(i for i in story if i["site"] == "iq-innovationspreis")
+    assert lead["title"] in feed_text(config) and other["title"] not in feed_text(config)
+
+    worker.retention()
+    text = feed_text(config)
+    assert lead["title"] not in text and other["title"] in text, "the lead is chosen again"
+    assert text.count("<entry>") == 29  # the story is still there, with one member
+    assert app.storage.count_items() == 35
+
+    # A year later nearly everything is old: emptied stories go, the index and the
+    # keyword counts shrink with the items, and the feeds follow.
+    clock.now = datetime(2022, 6, 15, tzinfo=UTC)  # 365d cutoff: 2021-06-15
+    config = load_config(_with_retention(config.config_dir, "365d"))
+    app.reconfigure(config)
+    worker.retention()
+    kept = [i for i in expected_items if i["published"] >= "2021-06-15"]
+    assert app.storage.count_items() == len(kept)
+    store = config.resolve(config.settings.storage.path)
+    with sqlite3.connect(store) as db:
+        orphans = "select count(*) from stories where id not in (select story_id from items)"
+        assert db.execute(orphans).fetchone() == (0,)
+        stray = "select count(*) from story_marks where item_id not in (select id from items)"
+        assert db.execute(stray).fetchone() == (0,)
+        (total,) = db.execute("select documents from keyword_counts where keyword=''").fetchone()
+        (placed,) = db.execute("select count(*) from items where keywords is not null").fetchone()
+        assert total == placed == len(kept)
+    assert feed_text(config).count("<entry>") == len({i["story"] for i in kept})
+
+    # The sites still list the removed items; they do not come back as news.
+    for path in ("/bbsr/presse/feed.atom", "/burgenlandkreis/aktuelles/atom.xml"):
+        body = region.read_site_file(path)
+        assert body is not None
+        region.add_route(path, Response(200, body, ATOM))  # no validators: a full fetch
+    clock.advance(timedelta(days=1))
+    summary = app.run_ingest()
+    assert summary.new == 0
+    assert app.storage.count_items() == len(kept)
+
+
+def _with_retention(config_dir: Path, value: str) -> Path:
+    settings = config_dir / "settings.yaml"
+    text = settings.read_text("utf-8")
+    head, _, _ = text.partition("worker:\n  retention:")
+    settings.write_text(head + f"worker:\n  retention: {value}\n", "utf-8")
+    return config_dir
+
+
+def test_a_reload_that_moves_the_store_is_refused(
+    demo_config: AppConfig, make_app: MakeApp, caplog: Any
+) -> None:
+    app = make_app(demo_config)
+    worker = Worker(app)
+    settings = demo_config.config_dir / "settings.yaml"
+    settings.write_text(
+        settings.read_text("utf-8").replace("../state/revier-feed", "../elsewhere/revier-feed"),
+        "utf-8",
+    )
+    with caplog.at_level("ERROR", logger="revier_feed"):
+        assert worker.request_reload() is None
+    assert "the store cannot change while the worker runs" in caplog.text
+    worker.collect()
+    assert app.config is demo_config
