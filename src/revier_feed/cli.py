@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from rich.console import Console
@@ -28,7 +29,9 @@ from .demo import SampleRegion, prepare_demo
 from .exceptions import ConfigError, ConfigIssue, RevierError, ServeError, SourceError
 from .models import Preview, ReportStatus, SourceKind, SourceReport, SourceSpec, SourceState
 from .scheduler import run_worker
-from .serve import FeedServer
+
+if TYPE_CHECKING:
+    from .serve import FeedServer
 
 EXIT_OK = 0
 EXIT_FAILED = 1  #: the command ran but failed (store unusable, every source failed)
@@ -244,6 +247,8 @@ def _address_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _server(app: App, args: argparse.Namespace) -> FeedServer:
+    from .serve import FeedServer  # uvicorn is imported only by the commands that serve
+
     settings = app.config.settings.serve
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
