@@ -125,3 +125,129 @@ def make_item(**fields: Any) -> Item:
         "fingerprint": "1:x",
     }
     return Item(**{**defaults, **fields})
+
+
+# --- the digest: a real SMTP server on 127.0.0.1 (aiosmtpd) ----------------------------------
+
+
+class SmtpRecorder:
+    """An aiosmtpd handler that keeps every accepted message and can be told to refuse.
+
+    ``rcpt_replies`` maps an address to the reply to its RCPT TO (e.g. "550 no such user");
+    ``data_replies`` lists replies to the next DATA commands (e.g. "451 try later"), used up
+    one per message; ``hold`` makes DATA for the given recipient wait for ``release``.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.rcpt_replies: dict[str, str] = {}
+        self.data_replies: list[str] = []
+        self.hold: str | None = None
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self.logins: list[tuple[bytes, bytes]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        if address in self.rcpt_replies:
+            return self.rcpt_replies[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        import asyncio
+
+        if self.hold is not None and self.hold in envelope.rcpt_tos:
+            self.holding.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.01)
+            return "451 the client went away while we held its message"
+        if self.data_replies:
+            return self.data_replies.pop(0)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+    def parsed(self) -> list[Any]:
+        import email
+        import email.policy
+
+        return [email.message_from_bytes(m[2], policy=email.policy.default) for m in self.messages]
+
+    def recipients(self) -> list[str]:
+        return [address for _, to, _ in self.messages for address in to]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[SmtpRecorder, int]]:
+    """A plain SMTP server on 127.0.0.1 that records what it accepts: (recorder, port)."""
+    from aiosmtpd.controller import Controller
+
+    recorder = SmtpRecorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield recorder, controller.port
+    finally:
+        recorder.release.set()
+        controller.stop()
+
+
+def digest_settings(port: int, extra: str = "") -> str:
+    """settings.yaml lines for the digest against the test SMTP server."""
+    return textwrap.dedent(
+        f"""
+        digest:
+          sender: "Revier-News <digest@news.example>"
+          unsubscribe_mailto: abmelden@news.example
+          unsubscribe_url: "https://news.example/abmelden?partner={{partner}}"
+          retry_wait: 10m
+        smtp:
+          host: 127.0.0.1
+          port: {port}
+          security: none
+          rate_limit: 60000
+          timeout: 5s
+        """
+    ) + textwrap.dedent(extra)
+
+
+PARTNERS = """
+partners:
+  - id: landkreis-leipzig
+    name: Landkreis Leipzig – Wirtschaftsförderung
+    addresses: [wirtschaft@landkreis-leipzig.example]
+    filter:
+      districts: [landkreis-leipzig]
+  - id: iq-netzwerk
+    name: IQ Innovationspreis – Netzwerk
+    addresses: [netzwerk@iq.example, presse@iq.example]
+    filter:
+      tags: [innovationspreis]
+  - id: region
+    name: Geschäftsstelle Metropolregion
+    addresses: [info@metropolregion.example]
+"""
+
+
+@pytest.fixture
+def digest_config_dir(tmp_path: Path, region: SampleRegion, smtp_server: tuple[Any, int]) -> Path:
+    """The demo configuration (every sample item counts as news: backfill) with three
+    partners, and the digest sent to the test SMTP server."""
+    config_dir = prepare_demo(tmp_path / "demo", region.base_url)
+    base = "site:\n  public_base_url: https://news.example/\n  title: Revier-News\n"
+    base += "storage:\n  path: ../state/store.sqlite3\noutput:\n  dir: ../out\n"
+    (config_dir / "settings.yaml").write_text(
+        base + digest_settings(smtp_server[1]), encoding="utf-8"
+    )
+    (config_dir / "partners.yaml").write_text(PARTNERS, encoding="utf-8")
+    return config_dir

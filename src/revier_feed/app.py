@@ -13,7 +13,7 @@ import random
 import re
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -22,18 +22,20 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 from zoneinfo import ZoneInfo
 
-from . import __version__, ingest, monitor, parse
+from . import __version__, deliver, digest, ingest, monitor, parse
 from ._utils import AlreadyLocked, ProcessLock
 from .config import AppConfig
-from .exceptions import AlreadyRunning, ConfigError, ConfigIssue
+from .exceptions import AlreadyRunning, ConfigError, ConfigIssue, DigestError
 from .fetch import Fetcher
 from .models import (
     ChannelInfo,
     CycleSummary,
+    DigestIssue,
     Discovery,
     FetchResult,
     Health,
     MetricSample,
+    PartnerSpec,
     Preview,
     RetentionResult,
     SourceReport,
@@ -48,6 +50,8 @@ from .storage import Storage
 from .tag import Tagger, TagMatch
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     import httpx  # only the type of the test transport; fetch owns httpx
 
 log = logging.getLogger(__name__)
@@ -562,6 +566,167 @@ class App:
         """Each configured source with its stored state (None if never fetched)."""
         states = self.storage.source_states(s.id for s in self.config.sources)
         return [(spec, states.get(spec.id)) for spec in self.config.sources]
+
+    # --- digest ---------------------------------------------------------------------------
+
+    def partners(self, *, active_only: bool = True) -> list[PartnerSpec]:
+        """The configured partners (by default only the active ones)."""
+        default = self.config.settings.digest
+        return [
+            PartnerSpec(
+                id=p.id,
+                name=p.name,
+                addresses=tuple(p.addresses),
+                filter=StoryFilter(
+                    tags=frozenset(p.filter.tags),
+                    all_tags=frozenset(p.filter.all_tags),
+                    districts=frozenset(p.filter.districts),
+                    sources=frozenset(p.filter.sources),
+                    exclude_tags=frozenset(p.filter.exclude_tags),
+                ),
+                schedule=p.schedule or default.schedule,
+                group_by=p.group_by or default.group_by,
+                active=p.active,
+            )
+            for p in self.config.partners
+            if p.active or not active_only
+        ]
+
+    def partner(self, partner_id: str) -> PartnerSpec:
+        """One partner, active or not.
+
+        Raises:
+            DigestError: no partner has this id.
+        """
+        for partner in self.partners(active_only=False):
+            if partner.id == partner_id:
+                return partner
+        known = ", ".join(p.id for p in self.config.partners) or "none configured"
+        raise DigestError(f"unknown partner {partner_id!r} (partners.yaml has: {known})")
+
+    def digest_context(self) -> deliver.DigestContext:
+        config = self.config
+        settings = config.settings
+        return deliver.DigestContext(
+            storage=self.storage,
+            renderer=digest.Renderer(
+                template_dir=config.resolve(settings.digest.templates),
+                tz=self.tz,
+                site_title=settings.site.title,
+                public_base_url=settings.site.public_base_url,
+                subject=settings.digest.subject,
+                unsubscribe_url=settings.digest.unsubscribe_url,
+                unsubscribe_mailto=settings.digest.unsubscribe_mailto,
+            ),
+            settings=settings.digest,
+            tz=self.tz,
+            now=self.now,
+            source_ids=tuple(s.id for s in config.sources),
+            source_names={s.id: s.name for s in config.sources},
+            priorities={s.id: s.priority for s in config.sources},
+            topics=tuple((t.id, t.label) for t in config.tags),
+            districts=tuple((d.id, d.name) for d in config.districts),
+            site_title=settings.site.title,
+            public_base_url=settings.site.public_base_url,
+            output_dir=config.output_dir,
+        )
+
+    def send_due_digests(
+        self,
+        *,
+        partner_id: str | None = None,
+        outbox: Path | None = None,
+        on_outcome: Callable[[deliver.DigestOutcome], None] | None = None,
+    ) -> list[deliver.DigestOutcome]:
+        """Send every digest that is due (the worker calls this every tick; cheap when
+        nothing is due). With ``outbox`` nothing is sent or recorded: .eml files are written.
+
+        Raises:
+            DigestError: unknown partner, broken template, or an SMTP secret missing from the
+                environment (nothing is sent then; the digests stay due).
+            AlreadyRunning: another process is sending digests for this store right now.
+        """
+        if partner_id == deliver.ADMIN_ID:
+            admin = deliver.admin_partner(self.config.settings.digest)
+            if admin is None:
+                raise DigestError("no admin digest: digest.admins lists no address")
+            partners = [admin]
+        elif partner_id:
+            partners = [self.partner(partner_id)]
+            if not partners[0].active:
+                raise DigestError(f"partner {partner_id!r} is not active (active: false)")
+        else:
+            partners = self.partners()
+            admin = deliver.admin_partner(self.config.settings.digest)
+            if admin is not None:
+                partners.append(admin)
+        if outbox is not None:
+            return deliver.send_due(
+                self.digest_context(), partners, _NoMailer, outbox=outbox, on_outcome=on_outcome
+            )
+        # Two senders at once (the worker and a manual `digest send`) would both find a
+        # digest due and both send it: the send log is only exactly-once for one sender.
+        started = self.now().astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+        lock = ProcessLock(
+            self.config.lock_path.with_suffix(".digest-lock"),
+            f"pid {os.getpid()} on {socket.gethostname()}, sending digests since {started}",
+        )
+        try:
+            lock.acquire()
+        except AlreadyLocked as e:
+            raise AlreadyRunning(
+                f"another revier-feed is sending digests for this store: {e.holder}"
+            ) from None
+        try:
+            return deliver.send_due(
+                self.digest_context(), partners, self._mailer, on_outcome=on_outcome
+            )
+        finally:
+            lock.release()
+
+    def preview_digest(self, partner_id: str) -> tuple[DigestIssue, EmailMessage]:
+        """What the partner would receive now; nothing is sent or recorded."""
+        return deliver.preview(self.digest_context(), self.partner(partner_id))
+
+    def digest_overview(self) -> list[deliver.PartnerStatus]:
+        """Every partner's next digest and last result."""
+        partners = self.partners(active_only=False)
+        admin = deliver.admin_partner(self.config.settings.digest)
+        return deliver.overview(self.digest_context(), [*partners, *([admin] if admin else [])])
+
+    def _mailer(self) -> digest.Mailer:
+        smtp = self.config.settings.smtp
+        secrets = {}
+        for key, name in (("username", smtp.username_env), ("password", smtp.password_env)):
+            if name is None:
+                continue
+            value = os.environ.get(name)
+            if value is None:
+                raise DigestError(
+                    f"smtp.{key}_env names the environment variable {name}, which is not set; "
+                    "set it in the worker's environment (the secret never goes into YAML)"
+                )
+            secrets[key] = value
+        return digest.Mailer(
+            smtp.host,
+            smtp.effective_port,
+            security=smtp.security,
+            username=secrets.get("username"),
+            password=secrets.get("password"),
+            timeout=smtp.timeout.total_seconds(),
+            rate_limit=smtp.rate_limit,
+            ca_file=str(self.config.resolve(smtp.ca_file)) if smtp.ca_file else None,
+        )
+
+
+class _NoMailer(contextlib.AbstractContextManager["_NoMailer"]):
+    """Stands in for the mailer in a dry run; sending through it is a bug."""
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, str]:
+        raise AssertionError("a dry run never sends")
 
 
 def _log_cycle(summary: CycleSummary) -> None:

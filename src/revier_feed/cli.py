@@ -1,4 +1,4 @@
-"""The ``revier-feed`` command line: check, run, serve, status, sources, stories, demo."""
+"""The ``revier-feed`` command line: check, run, serve, status, sources, stories, digest, demo."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__, _logging
+from . import __version__, _logging, cli_digest
 from .app import App, CycleResult, running_worker
 from .config import AppConfig, load_config, source_from_options, source_yaml
 from .demo import SampleRegion, prepare_demo
@@ -178,6 +178,8 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("second", metavar="B", help="story or item: its story joins A's")
     merge.set_defaults(command=cmd_stories_merge)
 
+    cli_digest.add_parser(commands)
+
     retag = commands.add_parser(
         "retag", help="apply changed tag rules and districts to every stored item, republish"
     )
@@ -326,6 +328,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         ids = [s.id for s in config.sources]
         last_day = app.storage.count_new_stories(ids, now - timedelta(days=1))
         last_week = app.storage.count_new_stories(ids, now - timedelta(days=7))
+        digests = cli_digest.status_report(app)
     by_status: dict[str, int] = {}
     for _, state in overview:
         status = state.status.value if state else "new"
@@ -345,6 +348,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "worker": {"running": holder is not None, "holder": holder},
         "sources": {"total": len(overview), "by_status": by_status, "problems": problems},
         "stories": {"new_24h": last_day, "new_7d": last_week},
+        "digests": digests,
     }
     out = _console()
     if args.json:
@@ -366,6 +370,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"stories: {last_day} new in the last 24 hours, {last_week} in the last 7 days",
         markup=False,
     )
+    cli_digest.print_status(out, digests)
     return EXIT_OK
 
 
@@ -634,6 +639,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         out.print(f"Sample region: {len(config.sources)} websites at {region.base_url}")
         with App(config) as app, app.exclusive("revier-feed demo"):
             code = _run_once(app)
+            previews = cli_digest.write_previews(app, output / "digest-preview")
     out.print()
     out.print(f"Demo output in [bold]{output}[/]:")
     out.print(
@@ -644,6 +650,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out.print(
         f"  feeds:  {output / 'feeds'}  (all news: all.rss.xml, all.atom.xml, all.json; "
         "one set per topic, district and channel; feeds.opml lists them all)",
+        soft_wrap=True,
+    )
+    out.print(
+        f"  digest: {output / 'digest-preview'}  (what each sample partner would receive: "
+        f"{', '.join(previews)}, as .eml and .html)",
         soft_wrap=True,
     )
     out.print(f"  store:  {output / 'state' / 'revier-feed.sqlite3'}")

@@ -35,6 +35,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import cron
 from .exceptions import ConfigError, ConfigIssue
 from .models import (
     DistrictSpec,
@@ -271,6 +272,122 @@ class StoriesSettings(_Model):
     window: Duration = timedelta(days=30)
 
 
+def _check_cron(value: str) -> str:
+    cron.parse(value)
+    return value
+
+
+CronText = Annotated[str, AfterValidator(_check_cron)]
+_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_env_name(value: str | None) -> str | None:
+    if value is not None and not _ENV_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not the name of an environment variable; the secret itself never "
+            "goes into the configuration (write e.g. REVIER_FEED_SMTP_PASSWORD and set it)"
+        )
+    return value
+
+
+EnvName = Annotated[str | None, AfterValidator(_check_env_name)]
+#: Fields a digest subject may use.
+SUBJECT_FIELDS = {
+    "title": "",
+    "week": 48,
+    "year": 2026,
+    "count": 12,
+    "meldungen": "",
+    "partner": "",
+}
+
+
+class DigestSettings(_Model):
+    #: When digests go out (cron, in ``timezone``); a partner may override it.
+    schedule: CronText = "0 7 * * mon"
+    #: A partner's first digest covers the stories first seen this long before it.
+    first_window: Duration = timedelta(days=7)
+    group_by: Literal["topic", "district"] = "topic"
+    #: Send a short "no news" mail instead of skipping an empty digest.
+    send_empty: bool = False
+    subject: str = "Revier-News KW {week}/{year}: {meldungen}"
+    sender: str = "Revier-News <digest@localhost.localdomain>"
+    reply_to: str | None = None
+    #: ``List-Unsubscribe`` targets; ``{partner}`` is filled in.
+    unsubscribe_mailto: str | None = None
+    unsubscribe_url: Url | None = None
+    #: Plain-text teasers are cut at a word boundary after at most this many characters.
+    teaser_length: int = Field(default=300, ge=40, le=5000)
+    #: Folder with digest.txt.j2 / digest.html.j2 / archive.html.j2 overriding the built-in
+    #: templates (relative to the configuration folder); missing ones fall back.
+    templates: str = "templates"
+    #: The first retry after a temporary failure; doubles per attempt up to max_retry_wait.
+    retry_wait: Duration = timedelta(minutes=5)
+    max_retry_wait: Duration = timedelta(hours=6)
+    #: Temporary failures in a row after which a digest is given up (shown in status).
+    max_attempts: int = Field(default=12, ge=1, le=1000)
+    #: Write each period's digest (all stories, no partner data) as a web page.
+    archive: bool = True
+    #: Where ``digest send --dry-run`` writes .eml files (relative to the config folder).
+    outbox: str = "../var/outbox"
+    #: Addresses of the admin digest (failing, empty, stale sources); empty: not sent.
+    admins: list[str] = []
+
+    @field_validator("admins")
+    @classmethod
+    def _admin_emails(cls, v: list[str]) -> list[str]:
+        for address in v:
+            if not _EMAIL_RE.match(address):
+                raise ValueError(f"{address!r} is not an email address")
+        return v
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, v: str) -> str:
+        try:
+            v.format(**SUBJECT_FIELDS)
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(
+                f"only {{{'}, {'.join(SUBJECT_FIELDS)}}} may be filled in (problem: {e})"
+            ) from None
+        return v
+
+    @field_validator("sender", "reply_to")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        if v is not None:
+            address = v.rsplit("<", 1)[-1].rstrip(">").strip()
+            if not _EMAIL_RE.match(address) or not v.isprintable():
+                raise ValueError(f"{v!r} is not an address like 'Name <digest@example.org>'")
+        return v
+
+    @field_validator("unsubscribe_mailto")
+    @classmethod
+    def _mailto(cls, v: str | None) -> str | None:
+        if v is not None and not _EMAIL_RE.match(v.removeprefix("mailto:")):
+            raise ValueError(f"{v!r} is not an email address")
+        return v
+
+
+class SmtpSettings(_Model):
+    host: str = "localhost"
+    port: int | None = Field(default=None, ge=1, le=65535)  #: default by security: 465/587/25
+    #: ``starttls`` (port 587), ``tls`` (implicit TLS, port 465) or ``none`` (local relay).
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    #: Names of the environment variables holding the login; no login when unset.
+    username_env: EnvName = None
+    password_env: EnvName = None
+    timeout: Duration = timedelta(seconds=30)
+    #: At most this many messages per minute.
+    rate_limit: float = Field(default=60, gt=0, le=100000)
+    #: A CA bundle to trust besides the system's (for a relay with its own certificate).
+    ca_file: str | None = None
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"tls": 465, "starttls": 587, "none": 25}[self.security]
+
+
 class Settings(_Model):
     site: SiteSettings = SiteSettings()
     stories: StoriesSettings = StoriesSettings()
@@ -281,6 +398,8 @@ class Settings(_Model):
     serve: ServeSettings = ServeSettings()
     #: A WebSub hub to advertise in every feed and to notify when a channel changes.
     websub_hub: Url | None = None
+    digest: DigestSettings = DigestSettings()
+    smtp: SmtpSettings = SmtpSettings()
     timezone: str = "Europe/Berlin"
 
     @field_validator("timezone")
@@ -480,6 +599,10 @@ class PartnerModel(_Model):
     addresses: list[str] = Field(min_length=1)
     filter: Filter = Filter()
     active: bool = True
+    #: Cron expression overriding ``digest.schedule`` for this partner.
+    schedule: CronText | None = None
+    #: Overrides ``digest.group_by`` for this partner.
+    group_by: Literal["topic", "district"] | None = None
 
     @field_validator("addresses")
     @classmethod

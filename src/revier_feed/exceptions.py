@@ -12,7 +12,9 @@ Hierarchy::
     ├── StorageError                    the store failed (locked, corrupt, newer than this code)
     │   └── SchemaVersionError          the store was written by a newer revier-feed
     ├── PublishError                    an output file could not be written
-    └── ServeError                      the feed server cannot listen on its address
+    ├── ServeError                      the feed server cannot listen on its address
+    └── DigestError                     a partner's digest could not be built or delivered
+        └── DeliveryError               the SMTP server refused it or was unreachable; .permanent
 
 Errors about one source are returned as *values* by the ingest pipeline so that one bad
 source never stops the others; any exception outside this tree is a bug and propagates.
@@ -165,3 +167,32 @@ class PublishError(RevierError):
 
 class ServeError(RevierError):
     """``serve`` cannot listen on its address (taken, or not this machine's)."""
+
+
+class DigestError(RevierError):
+    """A partner's digest could not be built or delivered."""
+
+    _default_message = "could not send the digest"
+
+
+class DeliveryError(DigestError):
+    """The mail server refused a digest or could not be reached.
+
+    ``permanent`` is True for a refusal that will not change by retrying (SMTP 5xx, every
+    address rejected); False for one worth retrying later (4xx, connection refused, timeout).
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        permanent: bool,
+        code: int | None = None,
+        server_wide: bool = False,
+    ) -> None:
+        self.permanent = permanent
+        #: The SMTP reply code, when the server gave one.
+        self.code = code
+        #: The failure concerns every message (no connection, login refused), not this one.
+        self.server_wide = server_wide
+        super().__init__(message)

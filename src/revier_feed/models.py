@@ -9,12 +9,14 @@ The pipeline passes them in this order::
       -> ItemDecision                     dedup
       -> SourceReport                     ingest, one per source and cycle
     StoredItem (store) -> feed files      publish
+    Story (store) + PartnerSpec -> DigestIssue -> email    digest
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -342,6 +344,13 @@ class Story:
     id: int  #: permanent: the story's feed id is built from it
     members: tuple[StoredItem, ...]  #: oldest first
 
+    def lead(self, priorities: Mapping[str, int]) -> StoredItem:
+        """The member that represents the story: highest source priority, then the earliest."""
+        return min(
+            self.members,
+            key=lambda m: (-priorities.get(m.item.source_id, 0), m.item.published_at, m.id),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class StoryFilter:
@@ -355,6 +364,29 @@ class StoryFilter:
     districts: frozenset[str] = frozenset()  #: any of these
     sources: frozenset[str] = frozenset()  #: a member from any of these
     exclude_tags: frozenset[str] = frozenset()
+
+    def matches(self, story: Story) -> bool:
+        """Whether a story passes; it counts with all its members' tags and sources.
+
+        Feeds (publish) and digests (digest) both select by it, so it lives here, below both.
+        """
+        return self.matches_facets(
+            {t for m in story.members for t in m.item.tags},
+            {d for m in story.members for d in m.item.districts},
+            {m.item.source_id for m in story.members},
+        )
+
+    def matches_facets(
+        self, tags: AbstractSet[str], districts: AbstractSet[str], sources: AbstractSet[str]
+    ) -> bool:
+        """:meth:`matches` on a story's tags, districts and sources computed beforehand."""
+        return (
+            (not self.tags or bool(self.tags & tags))
+            and self.all_tags <= tags
+            and (not self.districts or bool(self.districts & districts))
+            and (not self.sources or bool(self.sources & sources))
+            and not self.exclude_tags & tags
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,3 +469,110 @@ class Health:
     last_cycle_at: datetime | None  #: when the worker last finished a collection cycle
     sources_by_status: Mapping[str, int]
     failing_sources: tuple[str, ...]  #: failing or gone
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerSpec:
+    """A partner who receives the digest, as configured."""
+
+    id: str
+    name: str
+    addresses: tuple[str, ...]
+    filter: StoryFilter
+    schedule: str  #: cron expression (the partner's own or the default)
+    group_by: str  #: "topic" or "district"
+    active: bool = True
+
+
+class DigestState(enum.StrEnum):
+    """Where one partner's digest of one period stands in the send log."""
+
+    #: Handed to the mail server, outcome not recorded yet. Found on a later run, it means the
+    #: run died in between: it is sent again, with the same Message-ID.
+    SENDING = "sending"
+    RETRY = "retry"  #: a temporary failure; due again at ``next_attempt_at``
+    SENT = "sent"
+    EMPTY = "empty"  #: nothing new for this partner, so nothing was sent
+    FAILED = "failed"  #: refused for good (5xx, bad address) or too many temporary failures
+    SUPERSEDED = "superseded"  #: never delivered; the next period's digest covers its stories
+
+    @property
+    def done(self) -> bool:
+        """Nothing more will be done for this period."""
+        return self in (
+            DigestState.SENT,
+            DigestState.EMPTY,
+            DigestState.FAILED,
+            DigestState.SUPERSEDED,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPeriod:
+    """The stretch of time one digest covers: stories first seen in (since, until]."""
+
+    key: str  #: e.g. "2026-11-23T0700" (local slot time); part of the Message-ID
+    slot_at: datetime  #: the scheduled moment (UTC); the digest is due from then
+    since: datetime
+    until: datetime  #: = slot_at: later stories go into the next digest
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    """One story in a digest, ready to render (plain text only; the renderer escapes)."""
+
+    story_id: int
+    title: str
+    url: str | None  #: http(s) only
+    source: str  #: the lead member's source name
+    published_at: datetime
+    teaser: str  #: plain text, shortened at a word boundary
+    #: Other sources that reported it: (name, url or None).
+    also: tuple[tuple[str, str | None], ...]
+    text_hash: str  #: of the lead's title and teaser, to notice material changes
+    updated: bool = False  #: sent before; listed again once because its text changed
+
+
+@dataclass(frozen=True, slots=True)
+class DigestIssue:
+    """One partner's digest for one period (or the archive's, with ``partner`` None)."""
+
+    partner: PartnerSpec | None
+    period: DigestPeriod
+    groups: tuple[tuple[str, tuple[DigestEntry, ...]], ...]  #: (group label, entries)
+
+    @property
+    def entries(self) -> tuple[DigestEntry, ...]:
+        return tuple(e for _, entries in self.groups for e in entries)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestLogEntry:
+    """A row of the send log: one partner, one period."""
+
+    partner_id: str
+    period: str
+    slot_at: datetime
+    since: datetime
+    until: datetime
+    state: DigestState
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    message_id: str | None = None
+    stories: int = 0
+    error: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceProblem:
+    """A source the admin digest reports, with its last error."""
+
+    source_id: str
+    name: str
+    status: str  #: a :class:`SourceStatus` value
+    error_kind: str | None
+    error: str | None
+    failures: int
+    last_success_at: datetime | None
+    last_new_item_at: datetime | None

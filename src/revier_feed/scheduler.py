@@ -91,6 +91,21 @@ class Worker:
         finally:
             self.busy.release()
 
+    def send_digests(self) -> None:
+        """The ``digests`` job: send the partners' digests that are due (#6).
+
+        The send log decides what is due, so a worker that was down at send time sends the
+        missed digests right after it starts.
+        """
+        if not self._take_turn():
+            return
+        try:
+            self.app.send_due_digests()
+        except RevierError as e:
+            log.error("digests failed: %s", e, extra={"event": "digests_failed"})
+        finally:
+            self.busy.release()
+
     def publish_if_due(self) -> bool:
         """Publish if changes are pending and the debounce allows.
 
@@ -225,6 +240,15 @@ def run_worker(app: App, tick: timedelta) -> None:
         _tick_trigger(tick, app),
         id="collect",
         name="collect due sources",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=app.now(),
+    )
+    scheduler.add_job(
+        worker.send_digests,
+        _tick_trigger(tick, app),
+        id="digests",
+        name="send due digests",
         max_instances=1,
         coalesce=True,
         next_run_time=app.now(),

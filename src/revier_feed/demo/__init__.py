@@ -25,6 +25,8 @@ DEMO_PARTS = (
     "channels",
     "index.html",
     ".revier-feed-published.json",
+    "digest-preview",
+    "digests",
 )
 #: Marks a folder as the demo's own, so a new run may clear it.
 MARKER = ".revier-feed-demo"

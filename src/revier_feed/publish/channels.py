@@ -5,32 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from xml.sax.saxutils import quoteattr
 
-from ..models import ChannelInfo, Story, StoryFilter
+from ..models import ChannelInfo, Story
 
 
 def select(stories: Sequence[Story], channel: ChannelInfo) -> list[Story]:
     """The channel's stories, in the given order (newest first), at most ``channel.limit``."""
     chosen = []
     for story in stories:
-        if matches(story, channel.filter):
+        if channel.filter.matches(story):
             chosen.append(story)
             if len(chosen) == channel.limit:
                 break
     return chosen
-
-
-def matches(story: Story, rule: StoryFilter) -> bool:
-    """Whether a story passes a filter; it counts with all its members' tags and sources."""
-    tags = {t for m in story.members for t in m.item.tags}
-    districts = {d for m in story.members for d in m.item.districts}
-    sources = {m.item.source_id for m in story.members}
-    return (
-        (not rule.tags or bool(rule.tags & tags))
-        and rule.all_tags <= tags
-        and (not rule.districts or bool(rule.districts & districts))
-        and (not rule.sources or bool(rule.sources & sources))
-        and not rule.exclude_tags & tags
-    )
 
 
 def opml(title: str, channels: Sequence[ChannelInfo], paths: dict[str, dict[str, str]]) -> bytes:

@@ -53,7 +53,7 @@ def _json_feed(
     """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/), as deterministic as the XML."""
     entries = []
     for story in stories:
-        lead = primary(story, channel.priorities)
+        lead = story.lead(channel.priorities)
         item = lead.item
         body = (item.summary_html or html.escape(item.summary_text)) + _also_reported(
             channel, story, lead
@@ -136,7 +136,7 @@ def _add_entry(
     tz: ZoneInfo,
     source_updated: Mapping[str, datetime],
 ) -> None:
-    lead = primary(story, channel.priorities)
+    lead = story.lead(channel.priorities)
     item = lead.item
     entry = fg.add_entry(order="append")
     entry.id(story_id(channel.public_base_url, story.id))
@@ -176,14 +176,6 @@ def _add_entry(
             entry.category(term=term, label=label)
         else:
             entry.category(term=term)
-
-
-def primary(story: Story, priorities: Mapping[str, int]) -> StoredItem:
-    """The member that represents the story: highest source priority, then the earliest."""
-    return min(
-        story.members,
-        key=lambda m: (-priorities.get(m.item.source_id, 0), m.item.published_at, m.id),
-    )
 
 
 def _also_reported(channel: ChannelInfo, story: Story, lead: StoredItem) -> str:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from ..models import ChannelInfo, Story
-from .feeds import feed_paths, primary
+from .feeds import feed_paths
 
 #: The page of the channel that carries everything.
 INDEX_PAGE = "index.html"
@@ -132,7 +132,7 @@ def render_page(
 def _entry(
     channel: ChannelInfo, story: Story, pages: Mapping[str, str], tz: ZoneInfo
 ) -> tuple[_Entry, date]:
-    lead = primary(story, channel.priorities)
+    lead = story.lead(channel.priorities)
     item = lead.item
     local: datetime = item.published_at.astimezone(tz)
     tags = sorted({t for m in story.members for t in m.item.tags})

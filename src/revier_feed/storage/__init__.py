@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from ..exceptions import StorageError
 from ..models import (
+    DigestLogEntry,
     Item,
     ItemDecision,
     MetricKey,
@@ -30,6 +31,7 @@ from ..models import (
     StoryCandidate,
 )
 from . import counters as _counters
+from . import digests as _digests
 from . import items as _items
 from . import retention as _retention
 from . import sources as _sources
@@ -241,6 +243,57 @@ class Storage:
         """Every stored counter and gauge."""
         with wrap_exceptions("read metrics"), self._engine.connect() as conn:
             return _counters.load(conn)
+
+    # --- digest ------------------------------------------------------------------------
+
+    def digest_candidates(
+        self, source_ids: Iterable[str], since: datetime, until: datetime
+    ) -> list[Story]:
+        """Stories first seen by ``until`` with a member new or changed after ``since``."""
+        with wrap_exceptions("read digest stories"), self._engine.connect() as conn:
+            return _digests.changed_stories(conn, list(source_ids), since, until)
+
+    def digest_log(
+        self, partner_ids: Iterable[str] | None = None, limit: int | None = None
+    ) -> list[DigestLogEntry]:
+        """The send log, newest period first."""
+        with wrap_exceptions("read the digest log"), self._engine.connect() as conn:
+            return _digests.entries(conn, partner_ids, limit)
+
+    def digest_entry(self, partner_id: str, period: str) -> DigestLogEntry | None:
+        """The send log row of one partner and period."""
+        with wrap_exceptions("read the digest log"), self._engine.connect() as conn:
+            return _digests.entry(conn, partner_id, period)
+
+    def digest_covered_until(self, partner_id: str) -> datetime | None:
+        """Where the partner's last delivered (or empty) digest ended."""
+        with wrap_exceptions("read the digest log"), self._engine.connect() as conn:
+            return _digests.covered_until(conn, partner_id)
+
+    def digest_sent_stories(self, partner_id: str) -> dict[int, tuple[str, bool]]:
+        """Stories the partner has received: id -> (text hash, already listed as updated)."""
+        with wrap_exceptions("read the digest log"), self._engine.connect() as conn:
+            return _digests.sent_stories(conn, partner_id)
+
+    def save_digest_state(
+        self,
+        log: DigestLogEntry,
+        now: datetime,
+        stories: Sequence[tuple[int, str, bool]] = (),
+        supersede: bool = False,
+    ) -> None:
+        """Write a send log row, with the stories it delivered, in one transaction.
+
+        Args:
+            stories: (story id, text hash, listed as update) of a delivered digest.
+            supersede: older pending periods of the partner become superseded.
+        """
+        with wrap_exceptions("write the digest log"), self._writer() as conn, conn.begin():
+            _digests.save(conn, log, now)
+            if stories:
+                _digests.record_stories(conn, log.partner_id, log.period, stories)
+            if supersede:
+                _digests.supersede(conn, log.partner_id, log.period, now)
 
 
 class StoryIndex:

@@ -182,6 +182,38 @@ item_tombstones = Table(
 )
 Index("ix_item_tombstones_deleted_at", item_tombstones.c.deleted_at)
 
+#: The send log: one row per partner and period (version 6).
+digest_log = Table(
+    "digest_log",
+    metadata,
+    Column("partner_id", String(100), primary_key=True),
+    Column("period", String(40), primary_key=True),
+    Column("slot_at", UTCDateTime, nullable=False),
+    Column("since_at", UTCDateTime, nullable=False),
+    Column("until_at", UTCDateTime, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime),
+    Column("message_id", Text),
+    Column("stories", Integer, nullable=False),
+    Column("error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_digest_log_slot_at", digest_log.c.slot_at)
+
+#: Which stories a partner has received, so none is sent twice (version 6).
+digest_stories = Table(
+    "digest_stories",
+    metadata,
+    Column("partner_id", String(100), primary_key=True),
+    Column("story_id", Integer, primary_key=True),
+    Column("period", String(40), nullable=False),
+    Column("text_hash", String(40), nullable=False),
+    Column("updated_sent", Boolean, nullable=False),  #: listed once more as "updated"
+    sqlite_with_rowid=False,
+)
+
 # A migration defines the tables *of its time* itself, never through the current Table
 # objects above, so replaying it later always gives the same schema. Types and DDL are
 # compiled by SQLAlchemy for the database in use.
@@ -319,16 +351,50 @@ def _v5(conn: Connection) -> None:
 
 
 def _v6(conn: Connection) -> None:
-    """Counters of the worker (fetches by outcome, durations, items stored) for /metrics (#7)."""
+    """The digest's send log and the stories each partner has received (#6)."""
     v6 = MetaData()
+    log = Table(
+        "digest_log",
+        v6,
+        Column("partner_id", String(100), primary_key=True),
+        Column("period", String(40), primary_key=True),
+        Column("slot_at", DateTime, nullable=False),
+        Column("since_at", DateTime, nullable=False),
+        Column("until_at", DateTime, nullable=False),
+        Column("state", String(20), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("next_attempt_at", DateTime),
+        Column("message_id", Text),
+        Column("stories", Integer, nullable=False),
+        Column("error", Text),
+        Column("created_at", DateTime, nullable=False),
+        Column("updated_at", DateTime, nullable=False),
+    )
+    Index("ix_digest_log_slot_at", log.c.slot_at)
+    Table(
+        "digest_stories",
+        v6,
+        Column("partner_id", String(100), primary_key=True),
+        Column("story_id", Integer, primary_key=True),
+        Column("period", String(40), nullable=False),
+        Column("text_hash", String(40), nullable=False),
+        Column("updated_sent", Boolean, nullable=False),
+        sqlite_with_rowid=False,
+    )
+    v6.create_all(conn)
+
+
+def _v7(conn: Connection) -> None:
+    """Counters of the worker (fetches by outcome, durations, items stored) for /metrics (#7)."""
+    v7 = MetaData()
     Table(
         "counters",
-        v6,
+        v7,
         Column("name", String(100), primary_key=True),
         Column("labels", Text, primary_key=True),
         Column("value", Float, nullable=False),
     )
-    v6.create_all(conn)
+    v7.create_all(conn)
 
 
 def _add_column(conn: Connection, table: str, column: Column[Any]) -> None:
@@ -345,6 +411,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     4: _v4,
     5: _v5,
     6: _v6,
+    7: _v7,
 }
 VERSION = max(MIGRATIONS)
 

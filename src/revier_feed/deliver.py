@@ -1,0 +1,466 @@
+"""The orchestrator of the partners' digest: which digests are due, build, send, record.
+
+Pipeline, one partner after the other (the rate limit and one SMTP connection make it serial)::
+
+    partners -> current period (schedule, last delivered period) -> due? (send log)
+      -> candidates (store, read once for all partners) -> build_issue -> render
+      -> log "sending" (commit) -> SMTP -> log "sent" + its stories (commit)
+
+Exactly once: the send log has one row per (partner, period). A period that is ``sent``,
+``empty`` or ``failed`` is never sent again; a rerun sends only what is missing. The one
+window SMTP leaves open is between the server's "250 accepted" and our commit of "sent": a
+run killed there finds the row still ``sending`` and sends again, with the same Message-ID
+(see docs/dev.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from . import cron, digest
+from ._utils import write_if_changed
+from .config import DigestSettings
+from .exceptions import DeliveryError, DigestError, PublishError
+from .models import (
+    DigestIssue,
+    DigestLogEntry,
+    DigestPeriod,
+    DigestState,
+    PartnerSpec,
+    SourceStatus,
+    Story,
+    StoryFilter,
+)
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+#: The archive page of a period, relative to the output folder.
+ARCHIVE_DIR = "digests"
+#: The admin digest's id in the send log (partner ids cannot start with "_").
+ADMIN_ID = "_admin"
+#: Source health that the admin digest reports.
+PROBLEM_STATUSES = (
+    SourceStatus.GONE,
+    SourceStatus.FAILING,
+    SourceStatus.EMPTY,
+    SourceStatus.STALE,
+    SourceStatus.DEGRADED,
+)
+
+
+class Sender(Protocol):
+    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DigestContext:
+    """Everything the digest needs from the app."""
+
+    storage: Storage
+    renderer: digest.Renderer
+    settings: DigestSettings
+    tz: ZoneInfo
+    now: Callable[[], datetime]
+    source_ids: tuple[str, ...]
+    source_names: dict[str, str]
+    priorities: dict[str, int]
+    topics: tuple[tuple[str, str], ...]  #: (tag id, label) in tags.yaml order
+    districts: tuple[tuple[str, str], ...]
+    site_title: str
+    public_base_url: str
+    output_dir: Path
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOutcome:
+    """What happened to one partner's digest in this run."""
+
+    partner_id: str
+    period: str
+    state: DigestState | None  #: None: dry run (nothing recorded)
+    stories: int
+    error: str | None = None
+    path: Path | None = None  #: the .eml of a dry run
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    partner: PartnerSpec
+    period: DigestPeriod
+    log: DigestLogEntry | None
+
+
+def due(ctx: DigestContext, partners: Sequence[PartnerSpec]) -> list[_Due]:
+    """The partners whose digest of the current period is still to be sent (or retried)."""
+    now = ctx.now()
+    found = []
+    for partner in partners:
+        covered = ctx.storage.digest_covered_until(partner.id)
+        period = digest.current_period(
+            partner.schedule, now, ctx.tz, covered, ctx.settings.first_window
+        )
+        entry = ctx.storage.digest_entry(partner.id, period.key)
+        if entry is not None and entry.state.done:
+            continue
+        if (
+            entry is not None
+            and entry.state is DigestState.RETRY
+            and entry.next_attempt_at is not None
+            and entry.next_attempt_at > now
+        ):
+            continue
+        found.append(_Due(partner, period, entry))
+    return found
+
+
+def send_due(
+    ctx: DigestContext,
+    partners: Sequence[PartnerSpec],
+    mailer: Callable[[], AbstractContextManager[Sender]],
+    *,
+    outbox: Path | None = None,
+    on_outcome: Callable[[DigestOutcome], None] | None = None,
+) -> list[DigestOutcome]:
+    """Send every due digest of ``partners`` once; with ``outbox``, write .eml files there
+    instead and record nothing (a dry run).
+
+    One partner's failure never stops the others; a server that cannot be reached at all is
+    not tried again in this run (the remaining digests stay due and are retried later).
+
+    Raises:
+        DigestError: a template is broken (before anything is sent).
+        StorageError: the store failed.
+    """
+    plan = due(ctx, partners)
+    if not plan:
+        return []
+    ctx.renderer.check()
+    candidates = prepare(
+        ctx,
+        ctx.storage.digest_candidates(
+            ctx.source_ids, min(d.period.since for d in plan), max(d.period.until for d in plan)
+        ),
+    )
+    outcomes: list[DigestOutcome] = []
+    unreachable: DeliveryError | None = None
+    archived: set[str] = set()
+    with mailer() as sender:
+        for item in plan:
+            outcome, error = _one(ctx, item, candidates, sender, outbox, unreachable)
+            if (
+                ctx.settings.archive
+                and outcome.state is DigestState.SENT
+                and item.partner.id != ADMIN_ID
+                and outcome.period not in archived
+            ):
+                archived.add(outcome.period)
+                try:
+                    write_archive(ctx, item.period, candidates, item.partner.schedule)
+                except PublishError as e:
+                    # The mail went out; a missing web copy must not stop the other partners.
+                    log.error("digest archive %s: %s", outcome.period, e)
+            if error is not None and error.server_wide:
+                # No connection or no login: trying again for every partner in this run
+                # would only hammer the server (and get a login locked).
+                unreachable = error
+            outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+    return outcomes
+
+
+def _one(
+    ctx: DigestContext,
+    item: _Due,
+    candidates: Sequence[digest.Candidate],
+    sender: Sender,
+    outbox: Path | None,
+    unreachable: DeliveryError | None,
+) -> tuple[DigestOutcome, DeliveryError | None]:
+    partner, period, previous = item.partner, item.period, item.log
+    if partner.id == ADMIN_ID:
+        problems = source_problems(ctx)
+        count = len(problems)
+        sent: list[tuple[int, str, bool]] = []
+
+        def make_message() -> EmailMessage:
+            return render_admin_message(ctx, partner, period, problems)
+    else:
+        issue = build(ctx, partner, period, candidates)
+        count = len(issue.entries)
+        sent = [(e.story_id, e.text_hash, e.updated) for e in issue.entries]
+
+        def make_message() -> EmailMessage:
+            return render_message(ctx, issue)
+
+    attempts = previous.attempts if previous else 0
+    entry = DigestLogEntry(
+        partner_id=partner.id,
+        period=period.key,
+        slot_at=period.slot_at,
+        since=period.since,
+        until=period.until,
+        state=DigestState.SENDING,
+        attempts=attempts,
+        stories=count,
+    )
+    if count == 0 and not ctx.settings.send_empty:
+        if outbox is None:
+            ctx.storage.save_digest_state(
+                replace(entry, state=DigestState.EMPTY), ctx.now(), supersede=True
+            )
+        log.info("digest %s %s: nothing new, not sent", partner.id, period.key)
+        return DigestOutcome(partner.id, period.key, DigestState.EMPTY, 0), None
+    message = make_message()
+    if outbox is not None:
+        path = outbox / f"{partner.id}-{period.key}.eml"
+        try:
+            outbox.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(message.as_bytes())
+        except OSError as e:
+            raise DigestError(f"could not write {path}") from e
+        return DigestOutcome(partner.id, period.key, None, count, path=path), None
+    if unreachable is not None:
+        return _failed(ctx, entry, unreachable, attempts + 1), None
+    if previous is not None and previous.state is DigestState.SENDING:
+        log.warning(
+            "digest %s %s: an earlier run died while sending it; it may have been delivered, "
+            "sending again with the same Message-ID %s",
+            partner.id,
+            period.key,
+            message["Message-ID"],
+        )
+    entry = replace(entry, attempts=attempts + 1, message_id=str(message["Message-ID"]))
+    ctx.storage.save_digest_state(entry, ctx.now(), supersede=True)
+    try:
+        refused = sender.send(message, partner.addresses)
+    except DeliveryError as e:
+        return _failed(ctx, entry, e, attempts + 1), e
+    error = None
+    if refused:
+        error = "refused: " + "; ".join(f"{a} ({r})" for a, r in refused.items())
+        log.warning("digest %s %s: %s", partner.id, period.key, error)
+    ctx.storage.save_digest_state(
+        replace(entry, state=DigestState.SENT, error=error, next_attempt_at=None),
+        ctx.now(),
+        stories=sent,
+    )
+    log.info("digest %s %s: sent, %d stories", partner.id, period.key, count)
+    return DigestOutcome(partner.id, period.key, DigestState.SENT, count, error=error), None
+
+
+def _failed(
+    ctx: DigestContext, entry: DigestLogEntry, error: DeliveryError, attempts: int
+) -> DigestOutcome:
+    """Record a failure: permanent ones (and too many temporary ones) for good, temporary
+    ones with the next attempt after an exponential backoff."""
+    message = str(error)
+    if error.permanent or attempts >= ctx.settings.max_attempts:
+        state = DigestState.FAILED
+        next_attempt = None
+        if not error.permanent:
+            message = f"gave up after {attempts} attempts: {message}"
+    else:
+        state = DigestState.RETRY
+        wait = ctx.settings.retry_wait * 2 ** max(attempts - 1, 0)
+        next_attempt = ctx.now() + min(wait, ctx.settings.max_retry_wait)
+    ctx.storage.save_digest_state(
+        replace(
+            entry, state=state, error=message, next_attempt_at=next_attempt, attempts=attempts
+        ),
+        ctx.now(),
+    )
+    log.warning("digest %s %s: %s (%s)", entry.partner_id, entry.period, state.value, message)
+    return DigestOutcome(entry.partner_id, entry.period, state, entry.stories, error=message)
+
+
+def prepare(ctx: DigestContext, stories: Sequence[Story]) -> list[digest.Candidate]:
+    """The candidate stories prepared once for every partner of a run."""
+    return digest.prepare(
+        stories,
+        source_names=ctx.source_names,
+        priorities=ctx.priorities,
+        teaser_length=ctx.settings.teaser_length,
+    )
+
+
+def build(
+    ctx: DigestContext,
+    partner: PartnerSpec | None,
+    period: DigestPeriod,
+    candidates: Sequence[digest.Candidate],
+) -> DigestIssue:
+    """The issue of ``partner`` (the archive's for None) from the prepared candidates."""
+    sent = ctx.storage.digest_sent_stories(partner.id) if partner else {}
+    group_by = partner.group_by if partner else ctx.settings.group_by
+    return digest.build_issue(
+        partner,
+        period,
+        candidates,
+        sent,
+        groups=ctx.districts if group_by == "district" else ctx.topics,
+        group_by=group_by,
+    )
+
+
+def render_message(ctx: DigestContext, issue: DigestIssue) -> EmailMessage:
+    """The partner's digest as a MIME message with every header."""
+    partner = issue.partner
+    assert partner is not None
+    settings = ctx.settings
+    archive = f"{ARCHIVE_DIR}/{issue.period.key}.html" if settings.archive else None
+    rendered = ctx.renderer.render(issue, archive)
+    domain = digest.mail_domain(ctx.public_base_url)
+    unsubscribe_url = (
+        settings.unsubscribe_url.replace("{partner}", partner.id)
+        if settings.unsubscribe_url
+        else None
+    )
+    return digest.build_message(
+        rendered,
+        sender=settings.sender,
+        recipients=partner.addresses,
+        date=ctx.now(),
+        msgid=digest.message_id(partner.id, issue.period.key, domain),
+        list_id=f"digest.{domain}",
+        list_name=ctx.site_title,
+        reply_to=settings.reply_to,
+        unsubscribe_mailto=settings.unsubscribe_mailto,
+        unsubscribe_url=unsubscribe_url,
+        unsubscribe_subject=f"Abbestellen {partner.id}",
+    )
+
+
+def admin_partner(settings: DigestSettings) -> PartnerSpec | None:
+    """The admin digest as a pseudo-partner, when ``digest.admins`` lists addresses."""
+    if not settings.admins:
+        return None
+    return PartnerSpec(
+        id=ADMIN_ID,
+        name="Administration",
+        addresses=tuple(settings.admins),
+        filter=StoryFilter(),
+        schedule=settings.schedule,
+        group_by=settings.group_by,
+    )
+
+
+def source_problems(ctx: DigestContext) -> list[digest.SourceProblem]:
+    """Sources that are failing, gone, empty, stale or degraded, worst first."""
+    states = ctx.storage.source_states(ctx.source_ids)
+    order = {status: i for i, status in enumerate(PROBLEM_STATUSES)}
+    problems = [
+        digest.SourceProblem(
+            source_id=state.source_id,
+            name=ctx.source_names.get(state.source_id, state.source_id),
+            status=state.status.value,
+            error_kind=state.last_error_kind,
+            error=state.last_error,
+            failures=state.error_count,
+            last_success_at=state.last_success_at,
+            last_new_item_at=state.last_new_item_at,
+        )
+        for state in states.values()
+        if state.status in order
+    ]
+    problems.sort(key=lambda p: (order[SourceStatus(p.status)], p.source_id))
+    return problems
+
+
+def render_admin_message(
+    ctx: DigestContext,
+    partner: PartnerSpec,
+    period: DigestPeriod,
+    problems: Sequence[digest.SourceProblem],
+) -> EmailMessage:
+    """The admin digest: every source with a problem and its last error."""
+    rendered = ctx.renderer.render_admin(problems, period, len(ctx.source_ids))
+    domain = digest.mail_domain(ctx.public_base_url)
+    return digest.build_message(
+        rendered,
+        sender=ctx.settings.sender,
+        recipients=partner.addresses,
+        date=ctx.now(),
+        msgid=digest.message_id(partner.id, period.key, domain),
+        list_id=f"admin.{domain}",
+        list_name=f"{ctx.site_title} – Administration",
+        reply_to=ctx.settings.reply_to,
+    )
+
+
+def preview(ctx: DigestContext, partner: PartnerSpec) -> tuple[DigestIssue, EmailMessage]:
+    """The digest the partner would get now (nothing sent, nothing recorded)."""
+    covered = ctx.storage.digest_covered_until(partner.id)
+    now = ctx.now()
+    period = digest.current_period(
+        partner.schedule, now, ctx.tz, covered, ctx.settings.first_window
+    )
+    # A preview shows what is collected up to now, not only up to the last slot.
+    period = replace(period, until=max(now, period.until))
+    stories = ctx.storage.digest_candidates(ctx.source_ids, period.since, period.until)
+    issue = build(ctx, partner, period, prepare(ctx, stories))
+    return issue, render_message(ctx, issue)
+
+
+def write_archive(
+    ctx: DigestContext,
+    period: DigestPeriod,
+    candidates: Sequence[digest.Candidate],
+    schedule: str,
+) -> Path:
+    """The period's web page: every story first seen in it (by the schedule's previous
+    moment to this one), with no partner data.
+
+    Raises:
+        PublishError: the page could not be written.
+    """
+    previous = cron.parse(schedule).last_at_or_before(
+        period.slot_at - timedelta(seconds=1), ctx.tz
+    )
+    whole = replace(period, since=previous)
+    if whole.since < period.since:
+        stories = ctx.storage.digest_candidates(ctx.source_ids, whole.since, whole.until)
+        candidates = prepare(ctx, stories)
+    issue = build(ctx, None, whole, candidates)
+    path = ctx.output_dir / ARCHIVE_DIR / f"{period.key}.html"
+    try:
+        write_if_changed(path, ctx.renderer.render_archive(issue).encode("utf-8"))
+    except OSError as e:
+        raise PublishError(f"could not write {path}") from e
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerStatus:
+    """One partner's digest at a glance (``status``, ``digest log``)."""
+
+    partner: PartnerSpec
+    next_at: datetime
+    due_now: bool
+    last: DigestLogEntry | None
+
+
+def overview(ctx: DigestContext, partners: Sequence[PartnerSpec]) -> list[PartnerStatus]:
+    """Each partner's next digest, whether one is due now, and the latest send log row."""
+    now = ctx.now()
+    pending = {d.partner.id for d in due(ctx, [p for p in partners if p.active])}
+    latest: dict[str, DigestLogEntry] = {}
+    for entry in ctx.storage.digest_log([p.id for p in partners]):
+        latest.setdefault(entry.partner_id, entry)
+    result = []
+    for partner in partners:
+        last = latest.get(partner.id)
+        next_at = digest.next_slot(partner.schedule, now, ctx.tz)
+        if last is not None and last.state is DigestState.RETRY and last.next_attempt_at:
+            next_at = min(next_at, last.next_attempt_at)
+        result.append(PartnerStatus(partner, next_at, partner.id in pending, last))
+    return result

@@ -1,0 +1,192 @@
+"""Delivery over SMTP (smtplib): implicit TLS or STARTTLS, login, a rate limit, and failures
+sorted into temporary (retry later) and permanent (give up) ones.
+
+The only module that imports smtplib. Credentials are passed in by the caller, who reads them
+from environment variables; they are never part of a message, a log line or an error.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from email.message import EmailMessage
+from types import TracebackType
+from typing import Literal, Self
+
+from ..exceptions import DeliveryError
+
+
+class Mailer:
+    """One SMTP connection, opened on the first message and reused; use as a context manager.
+
+    Args:
+        security: "tls" (implicit TLS, port 465), "starttls" (587) or "none" (a local relay).
+        rate_limit: messages per minute at most.
+        monotonic, sleep: the clock of the rate limit (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        security: Literal["tls", "starttls", "none"],
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+        rate_limit: float = 60.0,
+        ca_file: str | None = None,
+        local_hostname: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._security = security
+        self._login = (username, password) if username and password is not None else None
+        self._timeout = timeout
+        self._interval = 60.0 / rate_limit
+        self._ca_file = ca_file
+        self._local_hostname = local_hostname
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._smtp: smtplib.SMTP | None = None
+        self._last_send: float | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self._smtp.close()
+            self._smtp = None
+
+    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, str]:
+        """Hand ``message`` to the server for ``recipients``.
+
+        Returns:
+            The recipients the server refused while accepting the others: address -> reply.
+
+        Raises:
+            DeliveryError: nothing was accepted; ``permanent`` tells whether to retry.
+        """
+        self._wait_for_rate_limit()
+        try:
+            smtp = self._connection()
+            try:
+                refused = smtp.send_message(message, to_addrs=list(recipients))
+            except smtplib.SMTPServerDisconnected:
+                # The server closed an idle connection between two messages: reconnect once.
+                self._smtp = None
+                smtp = self._connection()
+                refused = smtp.send_message(message, to_addrs=list(recipients))
+        except smtplib.SMTPRecipientsRefused as e:
+            self._reset()
+            codes = [code for code, _ in e.recipients.values()]
+            detail = "; ".join(f"{a}: {c} {_text(r)}" for a, (c, r) in e.recipients.items())
+            raise DeliveryError(
+                f"every address was refused ({detail})",
+                permanent=all(code >= 500 for code in codes),
+                code=max(codes) if codes else None,
+            ) from None
+        except smtplib.SMTPAuthenticationError as e:
+            self.close()
+            # Wrong or missing credentials concern every partner, not this one: temporary, so
+            # the digests stay due until an admin fixes the login.
+            raise DeliveryError(
+                f"the server refused the login ({e.smtp_code} {_text(e.smtp_error)})",
+                permanent=False,
+                code=e.smtp_code,
+                server_wide=True,
+            ) from None
+        except smtplib.SMTPResponseException as e:
+            self._reset()
+            raise DeliveryError(
+                f"the server answered {e.smtp_code} {_text(e.smtp_error)}",
+                permanent=e.smtp_code >= 500,
+                code=e.smtp_code,
+            ) from None
+        except smtplib.SMTPNotSupportedError as e:
+            if self._smtp is not None:
+                # Connected, so this message needs what the server lacks: an address with
+                # umlauts needs SMTPUTF8. Only this partner is affected.
+                self._reset()
+                raise DeliveryError(f"the server does not support {e}", permanent=True) from None
+            raise DeliveryError(  # STARTTLS or AUTH missing: every message is affected
+                f"the server does not support {e}", permanent=False, server_wide=True
+            ) from None
+        except (smtplib.SMTPException, OSError) as e:
+            self.close()
+            raise DeliveryError(
+                f"could not talk to {self._host}:{self._port}: {type(e).__name__}: {e}",
+                permanent=False,
+                server_wide=True,
+            ) from None
+        finally:
+            self._last_send = self._monotonic()
+        return {address: f"{code} {_text(reply)}" for address, (code, reply) in refused.items()}
+
+    def _wait_for_rate_limit(self) -> None:
+        if self._last_send is None:
+            return
+        wait = self._last_send + self._interval - self._monotonic()
+        if wait > 0:
+            self._sleep(wait)
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is not None:
+            return self._smtp
+        context = ssl.create_default_context(cafile=self._ca_file)
+        smtp: smtplib.SMTP
+        if self._security == "tls":
+            smtp = smtplib.SMTP_SSL(
+                self._host,
+                self._port,
+                local_hostname=self._local_hostname,
+                timeout=self._timeout,
+                context=context,
+            )
+        else:
+            smtp = smtplib.SMTP(
+                self._host, self._port, local_hostname=self._local_hostname, timeout=self._timeout
+            )
+        try:
+            smtp.ehlo()
+            if self._security == "starttls":
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if self._login is not None:
+                username, password = self._login
+                smtp.login(username or "", password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        return smtp
+
+    def _reset(self) -> None:
+        """After a refused message the connection is still usable once reset (RSET)."""
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
+
+
+def _text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return " ".join(text.split())

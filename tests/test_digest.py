@@ -1,0 +1,253 @@
+"""The digest's selection and content: which stories, grouped how, rendered how."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from revier_feed.app import App
+from revier_feed.config import load_config
+from revier_feed.digest import german_date, shorten
+from revier_feed.digest.select import clean
+from revier_feed.models import DigestState, ItemDecision, SourceState
+from tests.conftest import Clock, make_item
+
+BERLIN = __import__("zoneinfo").ZoneInfo("Europe/Berlin")
+#: Friday before the Monday 2 August 2021 digest (07:00 Berlin = 05:00 UTC).
+COLLECTED = datetime(2021, 7, 30, 9, 0, tzinfo=UTC)
+MONDAY = datetime(2021, 8, 2, 5, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def collected(digest_config_dir: Path, clock: Clock, make_app: Callable[..., App]) -> App:
+    """The sample region collected on Friday; the clock then stands on Monday 08:00."""
+    clock.now = COLLECTED
+    app = make_app(load_config(digest_config_dir))
+    app.run_cycle()
+    clock.now = MONDAY + timedelta(hours=1)
+    return app
+
+
+def test_german_dates_and_word_boundary_teasers() -> None:
+    assert german_date(datetime(2021, 6, 10, 8, tzinfo=UTC), BERLIN) == "10. Juni 2021"
+    # 23:30 UTC on 31 December is already New Year in Berlin.
+    assert german_date(datetime(2021, 12, 31, 23, 30, tzinfo=UTC), BERLIN) == "1. Januar 2022"
+    text = "Zwei Studien untersuchen Kooperations- und Innovationsorte im ländlichen Raum"
+    short = shorten(text, 40)
+    assert short == "Zwei Studien untersuchen Kooperations…"
+    assert len(short) <= 40
+    assert shorten("kurz", 40) == "kurz"
+    assert clean("Titel\r\nBcc: x@evil.example\x00") == "Titel Bcc: x@evil.example"
+
+
+def test_each_partner_gets_the_stories_of_its_filter_once(collected: App) -> None:
+    app = collected
+    issues = {p.id: app.preview_digest(p.id)[0] for p in app.partners()}
+    everything = issues["region"].entries
+    # The sample region: 36 items in 29 stories, all first seen on Friday.
+    assert len(everything) == 29
+    assert len({e.story_id for e in everything}) == 29
+    iq = issues["iq-netzwerk"]
+    assert iq.entries and all(
+        "nnovationspreis" in e.title + e.teaser + e.source for e in iq.entries
+    )
+    assert next(label for label, _ in iq.groups) == "Innovationspreis"
+    leipzig = issues["landkreis-leipzig"].entries
+    assert 0 < len(leipzig) < len(everything)
+    # Grouped by topic, newest first within each group, and a story appears once overall.
+    for _, entries in issues["region"].groups:
+        dates = [e.published_at for e in entries]
+        assert dates == sorted(dates, reverse=True)
+
+
+def test_republished_story_names_the_other_sources(collected: App) -> None:
+    issue, message = collected.preview_digest("region")
+    merged = [e for e in issue.entries if e.also]
+    assert len(merged) == 4  # the four agency stories republished by partners
+    text = message.get_body(("plain",)).get_content()
+    assert "Auch berichtet von: " in text
+    html = message.get_body(("html",)).get_content()
+    assert "Auch berichtet von: " in html
+
+
+def test_message_structure_headers_and_umlauts(collected: App) -> None:
+    _, message = collected.preview_digest("iq-netzwerk")
+    raw = message.as_bytes()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed.get_content_type() == "multipart/alternative"
+    parts = [p.get_content_type() for p in parsed.iter_parts()]
+    assert parts == ["text/plain", "text/html"]
+    assert all(p.get_content_charset() == "utf-8" for p in parsed.iter_parts())
+    subject = parsed["Subject"]
+    assert subject.startswith("Revier-News KW 31/2021: ") and subject.endswith("Meldungen")
+    assert parsed["Message-ID"] == "<digest.2021-08-02T0700.iq-netzwerk@news.example>"
+    assert parsed["List-Id"] == "Revier-News <digest.news.example>"
+    assert (
+        "<mailto:abmelden@news.example?subject=Abbestellen%20iq-netzwerk>"
+        in parsed["List-Unsubscribe"]
+    )
+    assert "<https://news.example/abmelden?partner=iq-netzwerk>" in parsed["List-Unsubscribe"]
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert parsed["Date"].datetime == MONDAY + timedelta(hours=1)
+    assert parsed["To"].addresses[1].addr_spec == "presse@iq.example"
+    text = parsed.get_body(("plain",)).get_content()
+    assert "für IQ Innovationspreis – Netzwerk" in text
+    assert "Neu vom 26. Juli 2021 bis 2. August 2021" in text
+    html = parsed.get_body(("html",)).get_content()
+    # Inline CSS and table layout, no script and nothing loaded from elsewhere.
+    assert 'role="presentation"' in html and 'style="' in html
+    assert "<script" not in html.lower() and "<img" not in html.lower()
+    assert "<link" not in html.lower()
+
+
+def test_a_subject_with_umlauts_is_rfc2047_encoded(
+    digest_config_dir: Path, make_app: Callable[..., App], clock: Clock
+) -> None:
+    settings = digest_config_dir / "settings.yaml"
+    settings.write_text(
+        settings.read_text("utf-8").replace(
+            "digest:\n", 'digest:\n  subject: "Wochenüberblick für {partner}: {meldungen}"\n'
+        ),
+        "utf-8",
+    )
+    clock.now = MONDAY
+    app = make_app(load_config(digest_config_dir))
+    _, message = app.preview_digest("landkreis-leipzig")
+    raw = message.as_bytes()
+    header = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    subject_line = next(line for line in header.split("\r\n") if line.startswith("Subject:"))
+    assert "=?utf-8?" in subject_line.lower()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Subject"] == (
+        "Wochenüberblick für Landkreis Leipzig – Wirtschaftsförderung: keine neuen Meldungen"
+    )
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Harmlos\r\nBcc: victim@evil.example",
+        "Harmlos\nSubject: gefälscht",
+        "Harmlos\x0bX-Injected: 1\x00",
+        "Harmlos\u2028Bcc: a@b.example",
+    ],
+)
+def test_hostile_item_titles_never_become_headers(
+    title: str, tmp_path: Path, make_app: Callable[..., App], clock: Clock, smtp_server: Any
+) -> None:
+    from tests.conftest import digest_settings, write_config
+
+    feed = tmp_path / "feed.xml"
+    feed.write_text("", "utf-8")
+    folder = write_config(
+        tmp_path / "config",
+        sources="sources:\n  - id: kreis\n    name: Kreis\n    url: http://127.0.0.1:9/feed\n",
+        settings="storage:\n  path: state/s.sqlite3\noutput:\n  dir: out\n"
+        + digest_settings(smtp_server[1]),
+        partners="partners:\n  - id: p\n    name: P\n    addresses: [p@example.org]\n",
+    )
+    app = make_app(load_config(folder))
+    clock.now = MONDAY - timedelta(days=1)
+    item = make_item(title=title, summary_text=title, url="https://kreis.example/1")
+    app.storage.save_source_result(
+        SourceState(source_id="kreis"), [(item, ItemDecision.NEW)], clock.now
+    )
+    place(app, "https://kreis.example/1", clock.now)
+    clock.now = MONDAY
+    issue, message = app.preview_digest("p")
+    assert len(issue.entries) == 1
+    raw = message.as_bytes()
+    head, _, _ = raw.partition(b"\r\n\r\n")
+    names = [line.split(b":")[0] for line in head.split(b"\r\n") if line[:1] not in (b" ", b"\t")]
+    assert b"Bcc" not in names and b"X-Injected" not in names
+    assert names.count(b"Subject") == 1
+    text = message.get_body(("plain",)).get_content()
+    assert "\nBcc:" not in text and "\nSubject:" not in text and "\x00" not in text
+
+
+def test_empty_digest_is_skipped_unless_configured(
+    digest_config_dir: Path, make_app: Callable[..., App], clock: Clock, smtp_server: Any
+) -> None:
+    recorder, _ = smtp_server
+    clock.now = MONDAY
+    app = make_app(load_config(digest_config_dir))
+    outcomes = app.send_due_digests()
+    assert {o.state for o in outcomes} == {DigestState.EMPTY}
+    assert recorder.messages == []
+    settings = digest_config_dir / "settings.yaml"
+    settings.write_text(
+        settings.read_text("utf-8").replace("digest:\n", "digest:\n  send_empty: true\n"), "utf-8"
+    )
+    clock.now = MONDAY + timedelta(days=7)
+    app = make_app(load_config(digest_config_dir))
+    app.send_due_digests()
+    subjects = [m["Subject"] for m in recorder.parsed()]
+    assert subjects == ["Revier-News KW 32/2021: keine neuen Meldungen"] * 3
+    assert (
+        "keine neuen Meldungen zu Ihren Themen"
+        in recorder.parsed()[0].get_body(("plain",)).get_content()
+    )
+
+
+def place(app: App, url: str, now: datetime) -> None:
+    """Put a stored item into a story of its own (what the stories step does)."""
+    stored = app.storage.find_item(url)
+    assert stored is not None
+    with app.storage.story_index() as index:
+        index.place(stored.id, None, None, [], b"", [], now)
+
+
+def add_news(app: App, key: str, title: str, now: datetime, *, teaser: str = "") -> str:
+    """Store one new item of the agency as a story of its own, first seen at ``now``."""
+    url = f"https://www.mitteldeutschland.example/news/{key}"
+    item = make_item(
+        source_id="metropolregion",
+        key=key,
+        url=url,
+        title=title,
+        summary_text=teaser or f"{title}: Bericht aus der Region.",
+        published_at=now - timedelta(days=400),  # back-dated: still news when first seen
+        fingerprint=f"1:{key}:{title}:{teaser}",
+    )
+    app.storage.save_source_result(
+        SourceState(source_id="metropolregion"), [(item, ItemDecision.NEW)], now
+    )
+    place(app, url, now)
+    return url
+
+
+def test_digest_settings_and_partner_schedules_are_checked_with_file_and_line(
+    tmp_path: Path,
+) -> None:
+    from revier_feed.exceptions import ConfigError
+    from tests.conftest import write_config
+
+    folder = write_config(
+        tmp_path / "config",
+        sources="sources:\n  - id: kreis\n    name: Kreis\n    url: https://kreis.example/f\n",
+        settings="""
+            digest:
+              subject: "KW {woche}"
+            smtp:
+              password_env: "geheim 123"
+        """,
+        partners="""
+            partners:
+              - id: kreis
+                name: Kreis
+                addresses: [a@kreis.example]
+                schedule: "0 25 * * mon"
+        """,
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(folder)
+    problems = {(Path(i.file).name, i.line, i.key): i.message for i in caught.value.issues}
+    assert problems[("settings.yaml", 3, "digest.subject")].startswith("only {title")
+    assert "environment variable" in problems[("settings.yaml", 5, "smtp.password_env")]
+    assert "hour: '25'" in problems[("partners.yaml", 6, "partners[0].schedule")]

@@ -1,0 +1,542 @@
+"""Delivering digests to a real SMTP server on 127.0.0.1: exactly once, retries, failures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from revier_feed import cron
+from revier_feed.app import App
+from revier_feed.config import load_config
+from revier_feed.exceptions import DigestError
+from revier_feed.models import DigestState, ItemDecision, SourceState
+from tests.conftest import Clock, SmtpRecorder, free_port
+from tests.test_digest import COLLECTED, MONDAY, add_news
+
+BERLIN = __import__("zoneinfo").ZoneInfo("Europe/Berlin")
+WEEK = timedelta(days=7)
+
+
+@pytest.fixture
+def app_at_monday(digest_config_dir: Path, clock: Clock, make_app: Callable[..., App]) -> App:
+    clock.now = COLLECTED
+    app = make_app(load_config(digest_config_dir))
+    app.run_cycle()
+    clock.now = MONDAY + timedelta(minutes=5)
+    return app
+
+
+def states(app: App) -> dict[str, DigestState]:
+    return {e.partner_id: e.state for e in reversed(app.storage.digest_log())}
+
+
+def test_every_partner_gets_one_digest_and_a_rerun_sends_nothing(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int]
+) -> None:
+    recorder, _ = smtp_server
+    outcomes = app_at_monday.send_due_digests()
+    assert {o.partner_id: o.state for o in outcomes} == {
+        "landkreis-leipzig": DigestState.SENT,
+        "iq-netzwerk": DigestState.SENT,
+        "region": DigestState.SENT,
+    }
+    assert sorted(recorder.recipients()) == [
+        "info@metropolregion.example",
+        "netzwerk@iq.example",
+        "presse@iq.example",
+        "wirtschaft@landkreis-leipzig.example",
+    ]
+    region = next(m for m in recorder.parsed() if "info@" in str(m["To"]))
+    assert region["Subject"] == "Revier-News KW 31/2021: 29 Meldungen"
+    assert app_at_monday.send_due_digests() == []
+    assert len(recorder.messages) == 3
+    # The archive page of the period, without partner data.
+    page = app_at_monday.config.output_dir / "digests" / "2021-08-02T0700.html"
+    html = page.read_text("utf-8")
+    assert "Wochenüberblick KW 31/2021" in html
+    assert "Wirtschaftsförderung" not in html and "info@metropolregion" not in html
+
+
+def test_a_story_is_never_sent_twice_but_a_changed_text_is_listed_once_as_updated(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    recorder, _ = smtp_server
+    app = app_at_monday
+    app.send_due_digests(partner_id="region")
+    clock.now = MONDAY + timedelta(days=2)
+    add_news(app, "neu-1", "Revierwerkstatt zieht Bilanz", clock.now)
+    # A story sent last week changes its text materially at the source.
+    old = next(iter(app.storage.iter_items(["landkreis-leipzig"])))[0]
+    changed = replace(old.item, title=old.item.title + " – Korrektur", fingerprint="1:changed")
+    app.storage.save_source_result(
+        SourceState(source_id="landkreis-leipzig"), [(changed, ItemDecision.UPDATED)], clock.now
+    )
+    first = recorder.parsed()[0]
+    clock.now = MONDAY + WEEK + timedelta(minutes=1)
+    app.send_due_digests(partner_id="region")
+    second = recorder.parsed()[1]
+    text = second.get_body(("plain",)).get_content()
+    assert "Revierwerkstatt zieht Bilanz" in text
+    assert "== Aktualisiert ==" in text and "– Korrektur" in text
+    assert second["Subject"] == "Revier-News KW 32/2021: 2 Meldungen"
+    assert "Revierwerkstatt zieht Bilanz" not in first.get_body(("plain",)).get_content()
+    # A third week: nothing new, and the update is not listed again.
+    clock.now += WEEK
+    outcomes = app.send_due_digests(partner_id="region")
+    assert [o.state for o in outcomes] == [DigestState.EMPTY]
+    assert len(recorder.messages) == 2
+
+
+def test_missed_weeks_are_caught_up_in_one_digest_without_a_gap(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    recorder, _ = smtp_server
+    app = app_at_monday
+    app.send_due_digests(partner_id="region")
+    clock.now = MONDAY + timedelta(days=3)
+    add_news(app, "w1", "Fachkräftetag in Halle", clock.now)
+    clock.now = MONDAY + WEEK + timedelta(days=3)
+    add_news(app, "w2", "Wasserstoff-Netzwerk gegründet", clock.now)
+    # The worker was down for both following Mondays; it starts on the Tuesday after.
+    clock.now = MONDAY + 2 * WEEK + timedelta(days=1)
+    outcomes = app.send_due_digests(partner_id="region")
+    assert [(o.period, o.state, o.stories) for o in outcomes] == [
+        ("2021-08-16T0700", DigestState.SENT, 2)
+    ]
+    text = recorder.parsed()[-1].get_body(("plain",)).get_content()
+    assert "Fachkräftetag in Halle" in text and "Wasserstoff-Netzwerk gegründet" in text
+    assert "Neu vom 2. August 2021 bis 16. August 2021" in text
+
+
+def test_a_temporary_failure_is_retried_with_backoff_and_stays_due(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    recorder, _ = smtp_server
+    app = app_at_monday
+    recorder.data_replies = ["451 4.3.0 mailbox busy, try later"]
+    outcomes = app.send_due_digests()
+    failed = [o for o in outcomes if o.state is DigestState.RETRY]
+    assert len(failed) == 1 and "451" in (failed[0].error or "")
+    assert sum(o.state is DigestState.SENT for o in outcomes) == 2
+    log = app.storage.digest_entry(failed[0].partner_id, failed[0].period)
+    assert log is not None and log.next_attempt_at == clock.now + timedelta(minutes=10)
+    assert app.send_due_digests() == []  # not before the backoff has passed
+    clock.advance(timedelta(minutes=10))
+    retried = app.send_due_digests()
+    assert [(o.partner_id, o.state) for o in retried] == [(failed[0].partner_id, DigestState.SENT)]
+    assert len(recorder.messages) == 3
+    assert sorted(states(app).values()) == [DigestState.SENT] * 3
+
+
+def test_a_server_that_cannot_be_reached_leaves_every_digest_due(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    recorder, port = smtp_server
+    settings = digest_config_dir / "settings.yaml"
+    text = settings.read_text("utf-8")
+    settings.write_text(text.replace(f"port: {port}", f"port: {free_port()}"), "utf-8")
+    down = make_app(load_config(digest_config_dir))
+    outcomes = down.send_due_digests()
+    assert [o.state for o in outcomes] == [DigestState.RETRY] * 3
+    assert all("could not talk to 127.0.0.1" in (o.error or "") for o in outcomes)
+    clock.advance(timedelta(minutes=10))
+    settings.write_text(text, "utf-8")
+    up = make_app(load_config(digest_config_dir))
+    assert len(up.send_due_digests()) == 3
+    assert len(recorder.messages) == 3
+
+
+def test_a_permanent_failure_is_recorded_and_not_retried(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    recorder, _ = smtp_server
+    app = app_at_monday
+    recorder.rcpt_replies["info@metropolregion.example"] = "550 5.1.1 no such user"
+    recorder.rcpt_replies["presse@iq.example"] = "550 5.1.1 no such user"
+    outcomes = {o.partner_id: o for o in app.send_due_digests()}
+    assert outcomes["region"].state is DigestState.FAILED
+    assert "550" in (outcomes["region"].error or "")
+    # One of two addresses refused: delivered to the other, the refusal noted.
+    assert outcomes["iq-netzwerk"].state is DigestState.SENT
+    assert "presse@iq.example" in (outcomes["iq-netzwerk"].error or "")
+    clock.advance(timedelta(days=1))
+    assert app.send_due_digests() == []
+    overview = {s.partner.id: s for s in app.digest_overview()}
+    last = overview["region"].last
+    assert last is not None and last.state is DigestState.FAILED and "550" in (last.error or "")
+    assert len(recorder.messages) == 2
+
+
+def test_dry_run_writes_eml_files_and_records_nothing(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], tmp_path: Path
+) -> None:
+    recorder, _ = smtp_server
+    outcomes = app_at_monday.send_due_digests(outbox=tmp_path / "outbox")
+    files = sorted(p.name for p in (tmp_path / "outbox").iterdir())
+    assert files == [
+        "iq-netzwerk-2021-08-02T0700.eml",
+        "landkreis-leipzig-2021-08-02T0700.eml",
+        "region-2021-08-02T0700.eml",
+    ]
+    assert all(o.state is None for o in outcomes)
+    assert recorder.messages == [] and app_at_monday.storage.digest_log() == []
+
+
+def test_failed_digests_are_given_up_after_max_attempts(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    recorder, _ = smtp_server
+    settings = digest_config_dir / "settings.yaml"
+    settings.write_text(
+        settings.read_text("utf-8").replace("digest:\n", "digest:\n  max_attempts: 2\n"), "utf-8"
+    )
+    app = make_app(load_config(digest_config_dir))
+    recorder.rcpt_replies["info@metropolregion.example"] = "452 4.2.2 mailbox full"
+    app.send_due_digests(partner_id="region")
+    clock.advance(timedelta(hours=1))
+    [outcome] = app.send_due_digests(partner_id="region")
+    assert outcome.state is DigestState.FAILED
+    assert outcome.error and outcome.error.startswith("gave up after 2 attempts")
+    clock.advance(timedelta(hours=1))
+    assert app.send_due_digests(partner_id="region") == []
+
+
+# --- TLS and login -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (openssl), as (cert, key)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_starttls_or_implicit_tls_with_login_from_the_environment(
+    security: str,
+    certificate: tuple[Path, Path],
+    app_at_monday: App,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    recorder = SmtpRecorder()
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(
+        server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        logins.append((data.login, data.password))
+        return AuthResult(success=data.password == b"geheim-123", handled=False)
+
+    port = free_port()
+    options: dict[str, Any] = {"authenticator": authenticator}
+    if security == "starttls":
+        options |= {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+    else:
+        # aiosmtpd does not see a TLS transport as TLS for auth_require_tls; it is TLS anyway.
+        options |= {"ssl_context": context, "auth_require_tls": False}
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    try:
+        settings = digest_config_dir / "settings.yaml"
+        text = settings.read_text("utf-8")
+        text = text.replace("security: none", f"security: {security}").replace(
+            "  port: ",
+            f"  ca_file: {cert}\n  username_env: RF_SMTP_USER\n"
+            "  password_env: RF_SMTP_PASSWORD\n  port: ",
+        )
+        text = "\n".join(
+            f"  port: {port}" if line.startswith("  port: ") else line
+            for line in text.splitlines()
+        )
+        settings.write_text(text + "\n", "utf-8")
+        app = make_app(load_config(digest_config_dir))
+        with pytest.raises(DigestError, match="RF_SMTP_USER"):
+            app.send_due_digests()
+        monkeypatch.setenv("RF_SMTP_USER", "revier")
+        monkeypatch.setenv("RF_SMTP_PASSWORD", "geheim-123")
+        caplog.set_level("DEBUG")
+        outcomes = app.send_due_digests()
+        assert [o.state for o in outcomes] == [DigestState.SENT] * 3
+        assert logins == [(b"revier", b"geheim-123")]  # one connection for all three
+        assert len(recorder.messages) == 3
+        assert "geheim-123" not in caplog.text
+    finally:
+        controller.stop()
+
+
+# --- a crash in the middle of a run ---------------------------------------------------------
+
+
+def test_a_run_killed_mid_way_and_rerun_sends_every_partner_exactly_one_digest(
+    digest_config_dir: Path,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    make_app: Callable[..., App],
+) -> None:
+    recorder, _ = smtp_server
+    # The subprocess runs on the real clock: collect the region just before the last slot.
+    slot = cron.parse("0 7 * * mon").last_at_or_before(datetime.now(UTC), BERLIN)
+    clock.now = slot - timedelta(hours=1)
+    make_app(load_config(digest_config_dir)).run_cycle()
+    recorder.hold = "netzwerk@iq.example"  # the second partner in partners.yaml
+    command = [sys.executable, "-m", "revier_feed", "--config", str(digest_config_dir)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    first = subprocess.Popen(
+        [*command, "digest", "send"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        assert recorder.holding.wait(timeout=60), "the second digest never reached DATA"
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    first.communicate()
+    recorder.release.set()  # the held message is refused: it was never delivered
+    deadline = time.monotonic() + 10
+    while recorder.holding.is_set() and time.monotonic() < deadline:
+        recorder.holding.clear()
+    assert recorder.recipients() == ["wirtschaft@landkreis-leipzig.example"]
+    recorder.hold = None
+    rerun = subprocess.run(
+        [*command, "digest", "send"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert "may have been delivered" in rerun.stderr
+    assert sorted(recorder.recipients()) == [
+        "info@metropolregion.example",
+        "netzwerk@iq.example",
+        "presse@iq.example",
+        "wirtschaft@landkreis-leipzig.example",
+    ]
+    ids = [m["Message-ID"] for m in recorder.parsed()]
+    assert len(set(ids)) == 3
+    third = subprocess.run(
+        [*command, "digest", "send"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert "no digest is due" in third.stdout
+    assert len(recorder.messages) == 3
+
+
+def test_the_worker_sends_missed_digests_when_it_starts(
+    digest_config_dir: Path,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    make_app: Callable[..., App],
+) -> None:
+    recorder, _ = smtp_server
+    slot = cron.parse("0 7 * * mon").last_at_or_before(datetime.now(UTC), BERLIN)
+    clock.now = slot - timedelta(hours=1)
+    make_app(load_config(digest_config_dir)).run_cycle()
+    # The worker was not running at the slot; it starts now.
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "revier_feed", "--config", str(digest_config_dir), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(recorder.messages) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=30)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, err
+    assert len(recorder.messages) == 3, err
+    assert len({m["Message-ID"] for m in recorder.parsed()}) == 3
+
+
+def test_admin_digest_lists_failing_and_empty_sources_with_their_last_error(
+    digest_config_dir: Path,
+    region: Any,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    make_app: Callable[..., App],
+) -> None:
+    from revier_feed.demo.server import Response
+
+    recorder, _ = smtp_server
+    region.add_route("/broken/feed.xml", Response(status=404, body=b"not here"))
+    sources = digest_config_dir / "sources.yaml"
+    sources.write_text(
+        sources.read_text("utf-8")
+        + "\n  - id: kaputt\n    name: Kaputte Quelle\n"
+        + f"    url: {region.base_url}/broken/feed.xml\n",
+        "utf-8",
+    )
+    settings = digest_config_dir / "settings.yaml"
+    settings.write_text(
+        settings.read_text("utf-8").replace(
+            "digest:\n", "digest:\n  admins: [technik@news.example]\n"
+        ),
+        "utf-8",
+    )
+    clock.now = COLLECTED
+    app = make_app(load_config(digest_config_dir))
+    app.run_cycle()
+    clock.now = MONDAY + timedelta(minutes=1)
+    outcomes = {o.partner_id: o for o in app.send_due_digests()}
+    assert outcomes["_admin"].state is DigestState.SENT
+    admin = next(m for m in recorder.parsed() if "technik@" in str(m["To"]))
+    assert admin["Subject"].endswith("Quellenbericht KW 31/2021: 1 von 7 Quellen mit Problemen")
+    text = admin.get_body(("plain",)).get_content()
+    assert "Kaputte Quelle (kaputt): failing [http_4xx]" in text
+    assert "404" in text
+    assert admin["Message-ID"] == "<digest.2021-08-02T0700._admin@news.example>"
+    # Once per period, like every digest.
+    assert app.send_due_digests() == []
+
+
+def test_only_one_process_sends_digests_at_a_time(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int]
+) -> None:
+    from revier_feed._utils import ProcessLock
+    from revier_feed.exceptions import AlreadyRunning
+
+    other = ProcessLock(
+        app_at_monday.config.lock_path.with_suffix(".digest-lock"), "pid 1, the other sender"
+    )
+    other.acquire()
+    try:
+        with pytest.raises(AlreadyRunning, match="the other sender"):
+            app_at_monday.send_due_digests()
+    finally:
+        other.release()
+    assert smtp_server[0].messages == []
+    assert len(app_at_monday.send_due_digests()) == 3
+
+
+def test_a_refused_login_is_tried_once_per_run_and_leaves_every_digest_due(
+    app_at_monday: App,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    attempts: list[bytes] = []
+
+    def refuse(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        attempts.append(data.login)
+        return AuthResult(success=False, handled=False)
+
+    recorder = SmtpRecorder()
+    port = free_port()
+    controller = Controller(
+        recorder, hostname="127.0.0.1", port=port, authenticator=refuse, auth_require_tls=False
+    )
+    controller.start()
+    try:
+        settings = digest_config_dir / "settings.yaml"
+        text = "\n".join(
+            f"  port: {port}" if line.startswith("  port: ") else line
+            for line in settings.read_text("utf-8").splitlines()
+        )
+        text += "\n".join(["", "  username_env: RF_USER", "  password_env: RF_PASSWORD", ""])
+        settings.write_text(text, "utf-8")
+        monkeypatch.setenv("RF_USER", "revier")
+        monkeypatch.setenv("RF_PASSWORD", "falsch")
+        outcomes = make_app(load_config(digest_config_dir)).send_due_digests()
+    finally:
+        controller.stop()
+    assert [o.state for o in outcomes] == [DigestState.RETRY] * 3
+    assert all("refused the login (535" in (o.error or "") for o in outcomes)
+    # One login for the whole run (smtplib tries both offered mechanisms, PLAIN and LOGIN),
+    # not one per partner.
+    assert attempts == [b"revier", b"revier"]
+    assert recorder.messages == []
+
+
+def test_an_umlaut_address_the_server_cannot_take_fails_only_that_partner(
+    app_at_monday: App,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    from aiosmtpd.controller import Controller
+
+    recorder = SmtpRecorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        settings = digest_config_dir / "settings.yaml"
+        settings.write_text(
+            "\n".join(
+                f"  port: {port}" if line.startswith("  port: ") else line
+                for line in settings.read_text("utf-8").splitlines()
+            )
+            + "\n",
+            "utf-8",
+        )
+        partners = digest_config_dir / "partners.yaml"
+        partners.write_text(
+            partners.read_text("utf-8").replace(
+                "wirtschaft@landkreis-leipzig.example", "müller@landkreis-leipzig.example"
+            ),
+            "utf-8",
+        )
+        outcomes = {
+            o.partner_id: o for o in make_app(load_config(digest_config_dir)).send_due_digests()
+        }
+    finally:
+        controller.stop()
+    assert outcomes["landkreis-leipzig"].state is DigestState.FAILED
+    assert "SMTPUTF8" in (outcomes["landkreis-leipzig"].error or "")
+    assert outcomes["iq-netzwerk"].state is DigestState.SENT
+    assert outcomes["region"].state is DigestState.SENT
+    assert len(recorder.messages) == 2
