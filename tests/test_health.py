@@ -18,7 +18,14 @@ from revier_feed.app import App
 from revier_feed.config import AppConfig
 from revier_feed.demo import prepare_demo
 from revier_feed.demo.server import Response, SampleRegion
-from revier_feed.models import HealthStatus, MetricSample, SourceState, SourceStatus
+from revier_feed.models import (
+    DigestLogEntry,
+    DigestState,
+    HealthStatus,
+    MetricSample,
+    SourceState,
+    SourceStatus,
+)
 from revier_feed.monitor import judge
 from revier_feed.serve import FeedServer
 from revier_feed.serve.metrics import render
@@ -223,3 +230,14 @@ def test_run_serve_collects_and_serves_in_one_process(
 def test_metric_labels_are_escaped() -> None:
     text = render([MetricSample("revier_items", (("source", 'a"b\\c\nd'),), 3.0)]).decode()
     assert 'revier_items{source="a\\"b\\\\c\\nd"} 3' in text.splitlines()
+
+
+def test_metrics_count_digests_by_state(demo_config: AppConfig, make_app: MakeApp) -> None:
+    app = make_app(demo_config)
+    for partner, state in (("a", DigestState.SENT), ("b", DigestState.SENT), ("c", "failed")):
+        entry = DigestLogEntry(partner, "2021-W31", NOW, NOW, NOW, DigestState(state))
+        app.storage.save_digest_state(entry, NOW)
+    text = render(app.metric_samples()).decode()
+    assert "# TYPE revier_digests gauge" in text
+    assert metric(text, "revier_digests", state="sent") == 2
+    assert metric(text, "revier_digests", state="failed") == 1

@@ -545,6 +545,11 @@ class App:
             samples.append(MetricSample("revier_source_consecutive_failures", labels, failures))
             samples.append(MetricSample("revier_items", labels, float(per_source.get(spec.id, 0))))
         samples.append(MetricSample("revier_stories", (), float(self.storage.count_stories())))
+        digests: dict[str, int] = {}
+        for entry in self.storage.digest_log():
+            digests[entry.state.value] = digests.get(entry.state.value, 0) + 1
+        for outcome, count in sorted(digests.items()):
+            samples.append(MetricSample("revier_digests", (("state", outcome),), float(count)))
         worker_up = 1.0 if self.worker_holder() is not None else 0.0
         samples.append(MetricSample("revier_worker_up", (), worker_up))
         return samples

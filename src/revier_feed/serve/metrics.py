@@ -28,6 +28,10 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "revier_worker_up": ("gauge", "1 if a worker holds the store's lock and collects."),
     "revier_items": ("gauge", "Items in the store, by source."),
     "revier_stories": ("gauge", "Stories in the store."),
+    "revier_digests": (
+        "gauge",
+        "Partner digests (one per partner and period) in the send log, by state.",
+    ),
     "revier_source_status": ("gauge", "1 for each source's current health status."),
     "revier_source_consecutive_failures": (
         "gauge",
