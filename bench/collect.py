@@ -497,8 +497,25 @@ class Tool:
     items: Callable[[Path, str], int]
 
 
-def revier_feed_tool(venv: Path, concurrency: int, per_host: int) -> Tool:
-    exe = str(venv / "bin" / "revier-feed")
+# The same command line as the console script, with story placement switched off: shows the
+# collection path (fetch, parse, normalize, tag, store) apart from the story engine.
+NO_STORIES = (
+    "import sys, revier_feed.ingest as i; i.place_in_stories = lambda *a: None; "
+    "from revier_feed.cli import main; sys.argv[0] = 'revier-feed'; sys.exit(main())"
+)
+
+
+def revier_feed_tool(
+    venv: Path,
+    concurrency: int,
+    per_host: int,
+    stories: bool = True,
+    processes: int = 0,
+    label: str = "",
+) -> Tool:
+    exe = [str(venv / "bin" / "revier-feed")]
+    if not stories:
+        exe = [str(venv / "bin" / "python"), "-c", NO_STORIES]
 
     def prepare(work: Path, urls: list[str]) -> None:
         cfg = work / "config"
@@ -507,7 +524,8 @@ def revier_feed_tool(venv: Path, concurrency: int, per_host: int) -> Tool:
             "site:\n  title: Revier-Bench\n"
             f"storage:\n  path: {work / 'store.sqlite3'}\n"
             f"output:\n  dir: {work / 'output'}\n"
-            f"fetch:\n  max_concurrency: {concurrency}\n  max_per_host: {per_host}\n",
+            f"fetch:\n  max_concurrency: {concurrency}\n  max_per_host: {per_host}\n"
+            + (f"worker:\n  processes: {processes}\n" if processes else ""),
             encoding="utf-8",
         )
         sources = "".join(
@@ -517,10 +535,10 @@ def revier_feed_tool(venv: Path, concurrency: int, per_host: int) -> Tool:
         (cfg / "sources.yaml").write_text("sources:\n" + sources, encoding="utf-8")
 
     return Tool(
-        "revier-feed",
+        ("revier-feed" if stories else "revier-feed, stories off") + label,
         ["cold", "warm"],
         prepare,
-        lambda w: [exe, "--config", str(w / "config"), "-q", "run", "--once"],
+        lambda w: [*exe, "--config", str(w / "config"), "-q", "run", "--once"],
         lambda w, _out: _count(w / "store.sqlite3", "items"),
     )
 
@@ -654,11 +672,16 @@ def report(results: dict[tuple[str, str], list[Run]], header: list[str]) -> str:
         )
         for key, runs in results.items()
     }
-    ref = {phase: med[("revier-feed", phase)][0] for tool, phase in med if tool == "revier-feed"}
+    # Ratios are to revier-feed's run of the same kind (the variant without stories when
+    # the full pipeline was skipped).
+    base_tool = (
+        "revier-feed" if any(t == "revier-feed" for t, _ in med) else "revier-feed, stories off"
+    )
+    ref = {phase: med[(base_tool, phase)][0] for tool, phase in med if tool == base_tool}
     lines = [
         *header,
         "",
-        "| tool | run | wall s | CPU s | peak MB | items | wall vs revier-feed |",
+        f"| tool | run | wall s | CPU s | peak MB | items | wall vs {base_tool} |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     notes = []
@@ -719,7 +742,8 @@ def machine_line(args: argparse.Namespace, venv: Path, corpus: Corpus) -> list[s
         f"Corpus: {corpus.feeds} feeds × {corpus.items} items ({corpus.feeds - corpus.atom} "
         f"RSS 2.0 / {corpus.atom} Atom, {corpus.size / 1e6:.1f} MB), seed {corpus.seed}, "
         f"{args.hosts} hosts, {args.latency:g} ms latency per request; revier-feed "
-        f"max_concurrency {args.concurrency}, max_per_host {args.per_host}; peers "
+        f"max_concurrency {args.concurrency}, max_per_host {args.per_host}, worker.processes "
+        f"{args.processes}; peers "
         f"{PEER_WORKERS} workers; median of {args.runs} runs (whole processes, incl. start-up)",
     ]
 
@@ -804,8 +828,9 @@ def project_fetch_defaults(venv: Path) -> tuple[int, int]:
 
 
 def profile(tool: Tool, urls: list[str], scratch: Path, top: int = 30) -> None:
-    """One extra revier-feed cold run under py-spy (every thread, 100 Hz; cProfile would
-    miss the worker threads); print the functions with the largest share of samples."""
+    """One extra revier-feed cold run and the warm run after it under py-spy (every thread,
+    100 Hz; cProfile would miss the worker threads); print the functions with the largest
+    share of samples."""
     spy = SPY_VENV / "bin" / "py-spy"
     if not spy.exists():
         _sh([sys.executable, "-m", "venv", str(SPY_VENV)])
@@ -813,26 +838,28 @@ def profile(tool: Tool, urls: list[str], scratch: Path, top: int = 30) -> None:
     work = scratch / "profile"
     work.mkdir()
     tool.prepare(work, urls)
-    raw = work / "cold.txt"
-    run_child(
-        [str(spy), "record", "-r", "100", "-f", "raw", "-o", str(raw), "--", *tool.command(work)],
-        work,
-    )
-    total, inclusive, own = 0, Counter[str](), Counter[str]()
-    for line in raw.read_text().splitlines():
-        stack, _, samples = line.rpartition(" ")
-        # "func (path/file.py:123)" -> "func (path/file.py)": one entry per function
-        frames = [f.rsplit(":", 1)[0] + ")" if ":" in f else f for f in stack.split(";")]
-        total += int(samples)
-        own[frames[-1]] += int(samples)
-        for frame in set(frames):
-            inclusive[frame] += int(samples)
-    # Inclusive shares of revier-feed's own functions (the plumbing above them is ~100 %).
-    inclusive = Counter({f: n for f, n in inclusive.items() if "(revier_feed/" in f})
-    for title, counter in (("inclusive", inclusive), ("own", own)):
-        _log(f"--- revier-feed cold run, py-spy, {total} samples, top {top} by {title} share ---")
-        for frame, n in counter.most_common(top):
-            _log(f"{100 * n / total:5.1f} %  {frame}")
+    for phase in tool.phases:
+        raw = work / f"{phase}.txt"
+        command = [str(spy), "record", "-r", "100", "-f", "raw", "-o", str(raw), "--"]
+        run_child([*command, *tool.command(work)], work)
+        total, inclusive, own = 0, Counter[str](), Counter[str]()
+        for line in raw.read_text().splitlines():
+            stack, _, samples = line.rpartition(" ")
+            # "func (path/file.py:123)" -> "func (path/file.py)": one entry per function
+            frames = [f.rsplit(":", 1)[0] + ")" if ":" in f else f for f in stack.split(";")]
+            total += int(samples)
+            own[frames[-1]] += int(samples)
+            for frame in set(frames):
+                inclusive[frame] += int(samples)
+        # Inclusive shares of revier-feed's own functions (the plumbing above them is ~100 %).
+        inclusive = Counter({f: n for f, n in inclusive.items() if "(revier_feed/" in f})
+        for title, counter in (("inclusive", inclusive), ("own", own)):
+            _log(
+                f"--- {tool.name} {phase} run, py-spy, {total} samples, "
+                f"top {top} by {title} share ---"
+            )
+            for frame, n in counter.most_common(top):
+                _log(f"{100 * n / total:5.1f} %  {frame}")
 
 
 def main() -> None:
@@ -864,17 +891,37 @@ def main() -> None:
         help="revier-feed fetch.max_per_host (default: the project's default)",
     )
     p.add_argument(
+        "--compare",
+        metavar="REV",
+        help="also run this commit of revier-feed (exported into its own venv like --commit), "
+        "with the same settings, as a baseline in the same run",
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="revier-feed worker.processes (worker processes for normalizing and tagging)",
+    )
+    p.add_argument(
         "--commit",
         metavar="REV",
         help="benchmark this commit (exported with git "
         "archive into its own venv) instead of the working tree in .venv",
     )
-    p.add_argument("--skip", default="", help="comma-separated: newsboat,reader,baseline")
+    p.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated: full,nostories (revier-feed with/without story placement), "
+        "newsboat,reader,baseline",
+    )
     p.add_argument("--setup", action="store_true", help="only install missing tools, then exit")
     p.add_argument(
         "--profile",
-        action="store_true",
-        help="also profile one revier-feed cold run with py-spy (stderr)",
+        nargs="?",
+        const="full",
+        choices=["full", "nostories"],
+        help="also profile one revier-feed cold run with py-spy (stderr); "
+        "`--profile nostories` profiles the run with story placement switched off",
     )
     p.add_argument(
         "--check-server", action="store_true", help="measure the corpus server alone, then exit"
@@ -910,7 +957,30 @@ def main() -> None:
             check_server(server, corpus.feeds)
             return
         urls = [server.url(i) for i in range(corpus.feeds)]
-        tools = [revier_feed_tool(venv, args.concurrency, args.per_host)]
+        tools = (
+            []
+            if "full" in skip
+            else [
+                revier_feed_tool(venv, args.concurrency, args.per_host, processes=args.processes)
+            ]
+        )
+        if "nostories" not in skip:
+            tools.append(
+                revier_feed_tool(
+                    venv, args.concurrency, args.per_host, stories=False, processes=args.processes
+                )
+            )
+        if args.compare:
+            # The same settings for both versions: the comparison is of the code.
+            old = commit_venv(args.compare)
+            label = f" @ {_output([*GIT, 'rev-parse', '--short', args.compare])}"
+            for stories in (True, False):
+                if ("full", "nostories")[not stories] not in skip:
+                    tools.append(
+                        revier_feed_tool(
+                            old, args.concurrency, args.per_host, stories, args.processes, label
+                        )
+                    )
         tools += [] if "newsboat" in skip else [newsboat_tool()]
         tools += [] if "reader" in skip else [reader_tool()]
         tools += [] if "baseline" in skip else [baseline_tool()]
@@ -918,7 +988,9 @@ def main() -> None:
             scratch = Path(tmp)
             check = scratch / "check"
             check.mkdir()
-            tools[0].prepare(check, urls)
+            revier_feed_tool(
+                venv, args.concurrency, args.per_host, processes=args.processes
+            ).prepare(check, urls)
             if subprocess.run(
                 [str(venv / "bin" / "revier-feed"), "--config", str(check / "config"), "check"],
                 capture_output=True,
@@ -932,7 +1004,14 @@ def main() -> None:
                     "use --commit for numbers that belong to one state.**"
                 )
             if args.profile:
-                profile(tools[0], urls, scratch)
+                stories = args.profile == "full"
+                profile(
+                    revier_feed_tool(
+                        venv, args.concurrency, args.per_host, stories, args.processes
+                    ),
+                    urls,
+                    scratch,
+                )
         print(report(results, header))
     finally:
         server.close()

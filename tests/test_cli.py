@@ -35,6 +35,25 @@ def test_run_once_prints_summary(
     assert f"published to {demo_config.output_dir}: {files} file(s) written, 0 unchanged" in out
 
 
+def test_run_once_lists_only_sources_with_news_or_problems(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--config", str(demo_config.config_dir), "run", "--once"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 0  # every source answers 304
+    out = capsys.readouterr().out
+    assert "Collection summary: 6 sources: 0 new, 0 updated, 0 failed, nothing new" in out
+    assert "│" not in out
+    region.add_route("/bbsr/presse/feed.atom", Response(500, b"kaputt"))
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    assert any("bbsr" in row for row in rows)
+    assert not any("landkreis-leipzig" in row for row in rows)
+    assert "6 sources: 0 new, 0 updated, 1 failed; 5 without news not listed" in out
+
+
 def test_sources_shows_health_problems_first(
     demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:

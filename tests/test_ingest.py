@@ -9,7 +9,8 @@ from typing import Any
 from revier_feed.app import App
 from revier_feed.config import AppConfig
 from revier_feed.demo.server import Response, SampleRegion
-from revier_feed.models import ReportStatus, SourceStatus
+from revier_feed.ingest import _by_host_in_turn
+from revier_feed.models import ReportStatus, SourceKind, SourceSpec, SourceStatus
 
 from .conftest import Clock
 
@@ -175,6 +176,21 @@ def test_stop_request_leaves_sources_due_and_untouched(
     assert region.requests == []
     assert app.storage.count_items() == 0
     assert len(app.storage.due_source_ids([s.id for s in demo_config.sources], app.now())) == 6
+
+
+def test_hosts_take_turns_for_fetch_slots() -> None:
+    def spec(n: int, host: str) -> SourceSpec:
+        return SourceSpec(
+            id=f"s{n}",
+            name="s",
+            kind=SourceKind.FEED,
+            url=f"https://{host}/feed{n}.xml",
+            interval=timedelta(hours=1),
+        )
+
+    specs = [spec(1, "a.example"), spec(2, "A.example"), spec(3, "a.example")]
+    specs += [spec(4, "b.example"), spec(5, "c.example"), spec(6, "b.example")]
+    assert [s.id for s in _by_host_in_turn(specs)] == ["s1", "s4", "s5", "s2", "s6", "s3"]
 
 
 def test_a_source_without_news_is_polled_less_often_and_speeds_up_with_news(

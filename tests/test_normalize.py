@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from revier_feed.models import RawItem, SourceKind, SourceSpec
-from revier_feed.normalize import clean_url, html_to_text, normalize, sanitize_html, shorten
+from revier_feed.normalize import (
+    clean_url,
+    html_to_text,
+    normalize,
+    sanitize_html,
+    sanitized_text,
+    shorten,
+)
 
 NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
 SPEC = SourceSpec(
@@ -172,3 +179,20 @@ def test_a_title_that_is_only_a_date_gives_way_to_the_teaser(title: str) -> None
     assert (
         normalize(raw(title="Juni 2021 im Rückblick"), SPEC, NOW).title == "Juni 2021 im Rückblick"
     )
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        '<p>a<br>b</p><img alt="x>y" src="/a.png"><table><tr><td>1</td><td>2</td></tr></table>',
+        "x &amp;nbsp; &nbsp; <b>&lt;tag&gt;</b> &#1;&#x80; <!-- c --> d",
+        '<a href="/x" title="a &quot;q&quot; > b">link</a> text<pre>  a\n  b</pre>',
+        "<script>x</script><style>y</style><p>unclosed <b>bold<ul><li>a<li>b</ul>",
+        "<svg><title>t</title></svg>s<noscript>n</noscript><textarea><b>t</b></textarea>",
+    ],
+)
+def test_text_of_sanitized_html_is_read_without_a_second_parse(fragment: str) -> None:
+    # normalize takes the plain text of sanitized HTML with a regex instead of nh3; it must
+    # be the text nh3 gives.
+    sanitized = sanitize_html(fragment, base_url="https://k.example/a/")
+    assert sanitized_text(sanitized) == html_to_text(sanitized)

@@ -241,3 +241,25 @@ def test_recent_stories_rank_by_first_publication_across_months(tmp_path: Path) 
             got = storage.recent_stories(["a", "b"], limit)
             assert [story.id for story in got] == ranked[:limit]
             assert all(m.item.source_id in ("a", "b") for story in got for m in story.members)
+
+
+def test_source_states_are_saved_together(tmp_path: Path) -> None:
+    now = datetime(2021, 6, 10, 8, 0, tzinfo=UTC)
+    with Storage(f"sqlite:///{tmp_path / 'store.sqlite3'}") as storage:
+        first = SourceState(source_id="a", config_url="https://a.example/feed", etag='"1"')
+        storage.save_source_result(first, (), now)
+        # "a" is stored, "b" not yet: both end up written.
+        storage.save_source_states(
+            [
+                dataclasses.replace(first, etag='"2"', http_status=304, next_fetch_at=now),
+                SourceState(source_id="b", config_url="https://b.example/feed", etag='"3"'),
+            ],
+            now,
+        )
+        states = storage.source_states(["a", "b"])
+    assert (states["a"].etag, states["a"].http_status, states["a"].next_fetch_at) == (
+        '"2"',
+        304,
+        now,
+    )
+    assert states["b"].etag == '"3"'

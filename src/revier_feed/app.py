@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from . import __version__, deliver, digest, ingest, monitor, parse
 from ._utils import AlreadyLocked, ProcessLock
+from .compute import ItemWorkers
 from .config import AppConfig
 from .exceptions import AlreadyRunning, ConfigError, ConfigIssue, DigestError
 from .fetch import Fetcher
@@ -76,6 +77,8 @@ class App:
         now: the clock (injected in tests).
         rng: random source for schedule jitter (seeded in tests).
         transport: an httpx transport (tests only; production uses the network).
+        processes: worker processes for normalizing and tagging (default: the
+            configuration's ``worker.processes``; 0 keeps everything in this process).
     """
 
     def __init__(
@@ -85,8 +88,10 @@ class App:
         now: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        processes: int | None = None,
     ) -> None:
         self.config = config
+        self._processes = config.settings.worker.processes if processes is None else processes
         self.tz = ZoneInfo(config.settings.timezone)
         self.now = now or (lambda: datetime.now(UTC))
         self._rng = rng or random.Random()
@@ -261,9 +266,9 @@ class App:
         with self._running_lock:
             self._running = (asyncio.get_running_loop(), task)
         try:
-            with self._executor() as executor:
+            with self._executor() as executor, self._item_workers(executor) as items:
                 async with self._fetcher() as fetcher:
-                    ctx = self._context(fetcher, executor)
+                    ctx = self._context(fetcher, executor, items)
                     every = self.config.sources
                     return await ingest.collect(specs, ctx, on_report, all_specs=every)
         finally:
@@ -279,8 +284,10 @@ class App:
 
         async def run() -> Preview:
             with self._executor() as executor:
+                # One source: starting worker processes would cost more than they save.
+                items = ItemWorkers(self.tagger, executor, processes=0)
                 async with self._fetcher() as fetcher:
-                    return await ingest.preview(spec, self._context(fetcher, executor))
+                    return await ingest.preview(spec, self._context(fetcher, executor, items))
 
         return asyncio.run(run())
 
@@ -295,7 +302,7 @@ class App:
             async with self._fetcher() as fetcher:
                 fetched = await fetcher.fetch("discover", url)
             assert isinstance(fetched, FetchResult)  # no validators were sent
-            return parse.discover(fetched, self.now(), self.tz)
+            return parse.discover_page(fetched, self.now(), self.tz)
 
         return asyncio.run(run())
 
@@ -315,12 +322,23 @@ class App:
         # and the store takes one writer at a time anyway.
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="revier-ingest")
 
-    def _context(self, fetcher: Fetcher, executor: ThreadPoolExecutor) -> ingest.IngestContext:
+    @contextlib.contextmanager
+    def _item_workers(self, executor: ThreadPoolExecutor) -> Iterator[ItemWorkers]:
+        workers = ItemWorkers(self.tagger, executor, self._processes)
+        try:
+            yield workers
+        finally:
+            workers.close()
+
+    def _context(
+        self, fetcher: Fetcher, executor: ThreadPoolExecutor, items: ItemWorkers
+    ) -> ingest.IngestContext:
         return ingest.IngestContext(
             fetcher=fetcher,
             storage=self.storage,
             executor=executor,
             tagger=self.tagger,
+            items=items,
             story_window=self.config.settings.stories.window,
             tz=self.tz,
             max_backoff=self.config.settings.worker.max_backoff,

@@ -19,16 +19,13 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__, _logging, cli_digest
 from .app import App, CycleResult, running_worker
 from .config import AppConfig, load_config, source_from_options, source_yaml
-from .demo import SampleRegion, prepare_demo
 from .exceptions import ConfigError, ConfigIssue, RevierError, ServeError, SourceError
 from .models import Preview, ReportStatus, SourceKind, SourceReport, SourceSpec, SourceState
-from .scheduler import run_worker
 
 if TYPE_CHECKING:
     from .serve import FeedServer
@@ -223,6 +220,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     with App(config) as app, app.exclusive(command):
         if args.once:
             return _run_once(app)
+        from .scheduler import run_worker  # APScheduler: only the worker needs it
+
         server = _server(app, args) if args.serve else None
         if server is not None:
             server.start()
@@ -628,6 +627,8 @@ def cmd_retag(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import SampleRegion, prepare_demo
+
     output = Path(args.output).resolve()
     out = _console()
     if not args.verbose:
@@ -682,6 +683,14 @@ def _progress() -> Iterator[tuple[Callable[[int], None], Callable[[SourceReport]
     if not console.is_terminal:
         yield (lambda _n: None), (lambda _r: None)
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("collecting"),
         BarColumn(),
@@ -709,6 +718,14 @@ def _bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
     if not console.is_terminal:
         yield lambda _n: None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(label, total=total)
@@ -728,7 +745,12 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
         ReportStatus.NOT_MODIFIED: "cyan",
         ReportStatus.ERROR: "red",
     }
+    # Sources with nothing to report (no news, no problem) are only counted: a cycle of
+    # 500 sources answering 304 needs one line, not a 500-row table.
+    quiet = [r for r in result.summary.reports if not _noteworthy(r)]
     for report in sorted(result.summary.reports, key=lambda r: r.source_id):
+        if not _noteworthy(report):
+            continue
         error = ""
         if report.error is not None:
             error = escape(f"[{report.error.kind}] {report.error.message}")
@@ -745,9 +767,12 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
     table.caption = (
         f"{len(summary.reports)} sources: {summary.new} new, {summary.updated} updated, "
         f"{summary.failed} failed"
-    )
+    ) + (f"; {len(quiet)} without news not listed" if quiet and table.row_count else "")
     out = _console()
-    out.print(table)
+    if table.row_count:
+        out.print(table)
+    else:
+        out.print(f"Collection summary: {table.caption}, nothing new", markup=False)
     published = result.published
     out.print(
         f"published to {config.output_dir}: {len(published.written)} file(s) written, "
@@ -755,6 +780,10 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
         markup=False,
         soft_wrap=True,
     )
+
+
+def _noteworthy(report: SourceReport) -> bool:
+    return bool(report.new or report.updated or report.error or report.warnings)
 
 
 def _print_config_error(error: ConfigError) -> None:

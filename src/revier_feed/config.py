@@ -22,7 +22,6 @@ from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import soupsieve
 import yaml
 from pydantic import (
     AfterValidator,
@@ -204,7 +203,7 @@ class FetchSettingsModel(_Model):
     contact_url: str = "https://github.com/revier-feed/revier-feed"
     timeout: Duration = timedelta(seconds=30)
     connect_timeout: Duration = timedelta(seconds=10)
-    max_concurrency: int = Field(default=16, ge=1, le=256)
+    max_concurrency: int = Field(default=32, ge=1, le=256)
     max_per_host: int = Field(default=2, ge=1, le=32)
     max_body_size: ByteSize = 10 * 1000**2
     max_redirects: int = Field(default=5, ge=0, le=20)
@@ -237,6 +236,8 @@ class WorkerSettings(_Model):
     max_backoff: Duration = timedelta(days=1)
     #: A source without a new item for this long is shown as "stale".
     stale_after: Duration = timedelta(days=30)
+    #: Worker processes that normalize and tag items beside the collecting process.
+    processes: int = Field(default=0, ge=0, le=16)
     #: Publishing waits until no new story has come in for this long (a burst is
     #: published once) ...
     publish_delay: Duration = timedelta(seconds=30)
@@ -428,6 +429,8 @@ def _check_selector(value: str | None) -> str | None:
             raise ValueError(f"{attribute!r} after '@' is not an attribute name")
     if not css.strip():
         return value  # "@href": an attribute of the item element itself
+    import soupsieve  # only configurations with html sources pay for it
+
     try:
         soupsieve.compile(css)
     except (soupsieve.SelectorSyntaxError, NotImplementedError) as e:

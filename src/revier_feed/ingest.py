@@ -9,12 +9,17 @@ For each due source, in this order::
     then, for all sources of the cycle together, oldest item first:
       place new items into stories (one transaction)
 
-Fetches run concurrently on the event loop, bounded per host and overall by the fetcher.
-Parsing, normalizing and storing run on one worker thread, one step at a time, so a large
-page never stalls the event loop (and with it other sources' timeouts), and writes to the
-store are serialized. Each source ends in exactly one :class:`SourceReport`: a problem with
-one source, even an unexpected exception from a parser, becomes a value in its report and
-never stops the others. Storage errors and cancellation propagate.
+Fetches run concurrently on the event loop, bounded per host and overall by the fetcher,
+and at most a few sources per connection wait between fetching and storing (so fetched
+bodies do not pile up in memory). Parsing and storing run on one worker thread, one step at
+a time, so a large page never stalls the event loop (and with it other sources' timeouts),
+and writes to the store are serialized; normalizing and tagging run there too, or in
+worker processes if ``worker.processes`` asks for them (``compute.py``). Sources that
+answer 304 have their new states written together at the end of the cycle.
+
+Each source ends in exactly one :class:`SourceReport`: a problem with one source, even an
+unexpected exception from a parser, becomes a value in its report and never stops the
+others. Storage errors and cancellation propagate.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from . import dedup, normalize, parse, schedule, stories
+from .compute import ItemWorkers, Normalized
 from .exceptions import Cancelled, FetchError, ParseError, RevierError, SourceError
 from .fetch import Fetcher
 from .models import (
@@ -59,6 +65,8 @@ log = logging.getLogger(__name__)
 
 #: Weight of the newest duration in the moving average of fetch times.
 _AVERAGE_WEIGHT = 0.3
+#: Sources being fetched or waiting to be parsed and stored, per allowed connection.
+_IN_FLIGHT_PER_CONNECTION = 2
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -73,6 +81,8 @@ class IngestContext:
     #: Runs parsing and storing off the event loop; one worker, so writes are serialized.
     executor: Executor
     tagger: Tagger
+    #: Normalizes and tags a document's items, on other cores where there are some.
+    items: ItemWorkers
     #: How far apart in publication time two items of one story may be.
     story_window: timedelta
     tz: ZoneInfo
@@ -114,10 +124,18 @@ async def collect(
     left out of the feeds until their source delivers news again.
     """
     states = ctx.storage.source_states(s.id for s in specs)
+    # Sources that answered 304 change only their schedule: their states are written
+    # together at the end, in one transaction instead of one each.
+    unchanged: list[SourceState] = []
+    # Fetching outpaces parsing; without a bound every fetched body would wait in memory
+    # for the ingest thread. A source holds a slot from its first request until stored.
+    slots = asyncio.Semaphore(_IN_FLIGHT_PER_CONNECTION * ctx.fetcher.settings.max_concurrency)
 
     async def one(spec: SourceSpec) -> SourceReport | None:
+        previous = current_state(spec, states.get(spec.id))
         try:
-            report = await _collect_source(spec, current_state(spec, states.get(spec.id)), ctx)
+            async with slots:
+                report = await _collect_source(spec, previous, ctx, unchanged)
         except Cancelled:
             return None
         _log(report)
@@ -125,9 +143,28 @@ async def collect(
             on_report(report)
         return report
 
-    results = await asyncio.gather(*(one(spec) for spec in specs))
-    await ctx.offload(place_in_stories, all_specs or specs, ctx)
+    order = _by_host_in_turn(specs)
+    done = dict(zip((s.id for s in order), await asyncio.gather(*map(one, order)), strict=True))
+    results = [done[spec.id] for spec in specs]
+    if unchanged:
+        await ctx.offload(ctx.storage.save_source_states, unchanged, ctx.now())
+    # Only sources with items not yet in a story (new ones, or left by a cycle cut short)
+    # need placing; a cycle of 304s has none, and skips the story index altogether.
+    pending = set(await ctx.offload(ctx.storage.sources_with_unplaced_items))
+    placeable = [s for s in (all_specs or specs) if s.id in pending]
+    if placeable:
+        await ctx.offload(place_in_stories, placeable, ctx)
     return [r for r in results if r is not None]
+
+
+def _by_host_in_turn(specs: Sequence[SourceSpec]) -> list[SourceSpec]:
+    """The sources reordered so that hosts take turns: slots go to sources in this order,
+    and ten sources of one slow site at the front must not keep the others waiting."""
+    by_host: dict[str, list[SourceSpec]] = {}
+    for spec in specs:
+        by_host.setdefault((urlsplit(spec.url).hostname or "").lower(), []).append(spec)
+    queues = list(by_host.values())
+    return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
 
 
 async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
@@ -183,7 +220,7 @@ def is_gone(spec: SourceSpec, stored: SourceState | None) -> bool:
 
 
 async def _collect_source(
-    spec: SourceSpec, previous: SourceState, ctx: IngestContext
+    spec: SourceSpec, previous: SourceState, ctx: IngestContext, unchanged: list[SourceState]
 ) -> SourceReport:
     started = time.monotonic()
     attempt_at = ctx.now()
@@ -195,9 +232,9 @@ async def _collect_source(
             last_modified=previous.last_modified,
         )
         if isinstance(fetched, NotModified):
-            return await ctx.offload(
-                _save_not_modified, spec, previous, fetched, attempt_at, ctx, started
-            )
+            state, report = _not_modified(spec, previous, fetched, attempt_at, ctx, started)
+            unchanged.append(state)
+            return report
         collected = await _collect_items(spec, fetched, ctx, stored_lookup=True)
         return await ctx.offload(
             _save_items, spec, previous, fetched, collected, attempt_at, ctx, started
@@ -233,7 +270,8 @@ async def _collect_items(
     now = ctx.now()
     document = await ctx.offload(parse.parse, spec, fetched, now, ctx.tz)
     document = await _further_pages(spec, document, fetched.url, ctx)
-    pairs, warnings = await ctx.offload(_decide, spec, document, now, ctx, stored_lookup)
+    normalized = await ctx.items.normalize(document.items, spec, now)
+    pairs, warnings = await ctx.offload(_decide, spec, document, normalized, ctx, stored_lookup)
     decisions = [(item, decision) for _, item, decision in pairs]
     if spec.follow:
         decisions = await _follow(spec, pairs, fetched.url, ctx, warnings)
@@ -243,18 +281,13 @@ async def _collect_items(
 def _decide(
     spec: SourceSpec,
     document: ParsedDocument,
-    now: datetime,
+    normalized: Normalized,
     ctx: IngestContext,
     stored_lookup: bool,
 ) -> tuple[list[tuple[RawItem, Item, ItemDecision]], list[str]]:
-    warnings = list(document.warnings)
-    normalized: list[tuple[RawItem, Item]] = []
-    for raw in document.items:
-        try:
-            normalized.append((raw, ctx.tagger.tag(normalize.normalize(raw, spec, now), spec)))
-        except ValueError as e:
-            warnings.append(f"item {raw.title[:60]!r} skipped: {e}")
-    pairs, repeated = dedup.disambiguate(normalized)
+    done, skipped = normalized
+    warnings = [*document.warnings, *skipped]
+    pairs, repeated = dedup.disambiguate([(document.items[i], item) for i, item in done])
     warnings.extend(repeated)
     stored = (
         ctx.storage.item_fingerprints(spec.id, (item.key for _, item in pairs))
@@ -394,14 +427,15 @@ def _save_items(
     )
 
 
-def _save_not_modified(
+def _not_modified(
     spec: SourceSpec,
     previous: SourceState,
     fetched: NotModified,
     attempt_at: datetime,
     ctx: IngestContext,
     started: float,
-) -> SourceReport:
+) -> tuple[SourceState, SourceReport]:
+    """The new state and the report of a source that answered 304 (nothing to parse)."""
     now = ctx.now()
     seconds = time.monotonic() - started
     # The same document as last time has the same problems: a degraded verdict stays.
@@ -422,8 +456,9 @@ def _save_not_modified(
         last_modified=fetched.last_modified,
         http_status=304,
     )
-    ctx.storage.save_source_result(state, (), now)
-    return SourceReport(source_id=spec.id, status=ReportStatus.NOT_MODIFIED, seconds=seconds)
+    return state, SourceReport(
+        source_id=spec.id, status=ReportStatus.NOT_MODIFIED, seconds=seconds
+    )
 
 
 def place_in_stories(specs: Sequence[SourceSpec], ctx: IngestContext) -> None:

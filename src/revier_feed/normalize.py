@@ -13,7 +13,6 @@ import re
 from datetime import datetime, timedelta
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-import ftfy
 import nh3
 
 from .models import Item, RawItem, SourceSpec
@@ -106,7 +105,8 @@ ALLOWED_ATTRIBUTES = {
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 _PIXEL = re.compile(r"<img\b[^>]*\b(?:width|height)=\"[01](?:px)?\"[^>]*>", re.IGNORECASE)
 _BLOCK_BOUNDARY = re.compile(r"<(?=/?(?:p|div|br|li|h[1-6]|tr|td|th|blockquote|dd|dt)\b)", re.I)
-_SPACE = re.compile(r"\s+")
+# A tag as nh3 writes it: attribute values in double quotes, where ">" may occur.
+_MARKUP = re.compile(r'<(?:[^>"]|"[^"]*")*>')
 # Characters XML 1.0 forbids; one of them in a title would make every published feed invalid.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _NO_TITLE = "(ohne Titel)"
@@ -134,9 +134,10 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
     url = _web_url(raw.link)
     summary_html = sanitize_html(repair_mojibake(raw.summary_html), base_url=url)
     content_html = sanitize_html(repair_mojibake(raw.content_html), base_url=url)
-    summary_text = html_to_text(summary_html)
-    if not summary_text and content_html:
-        summary_text = shorten(html_to_text(content_html), 400)
+    summary_text = sanitized_text(summary_html)
+    content_text = sanitized_text(content_html)
+    if not summary_text and content_text:
+        summary_text = shorten(content_text, 400)
     title = html_to_text(repair_mojibake(raw.title))
     if not title or _DATE_ONLY.match(title):
         # Some listings put only the date where the headline belongs; the teaser says more.
@@ -164,7 +165,7 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
             title=title,
             url=url,
             summary=summary_text,
-            content=html_to_text(content_html),
+            content=content_text,
             published=None if estimated else published.isoformat(),
         ),
     )
@@ -242,6 +243,8 @@ def repair_mojibake(text: str) -> str:
     but only where the repair is unambiguous (ftfy decides); other text is returned as is."""
     if not text or not _MOJIBAKE.search(text):
         return text
+    import ftfy  # rarely needed, and slow to import
+
     return ftfy.fix_encoding(text)
 
 
@@ -251,10 +254,23 @@ def html_to_text(fragment: str) -> str:
         return ""
     fragment = _CONTROL.sub("", fragment)
     if "<" not in fragment and "&" not in fragment:
-        return _SPACE.sub(" ", fragment).strip()
+        return " ".join(fragment.split())
     spaced = _BLOCK_BOUNDARY.sub(" <", fragment)
     text = _CONTROL.sub("", html.unescape(nh3.clean(spaced, tags=set())))
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())
+
+
+def sanitized_text(fragment: str) -> str:
+    """:func:`html_to_text` for the output of :func:`sanitize_html`, without parsing it again.
+
+    nh3 writes well-formed markup with double-quoted attributes and no comments, scripts,
+    control characters or character references beyond ``&amp; &lt; &gt; &quot; &nbsp;``,
+    so removing the tags and decoding the rest gives the same text as nh3 would.
+    """
+    if not fragment:
+        return ""
+    text = html.unescape(_MARKUP.sub("", _BLOCK_BOUNDARY.sub(" <", fragment)))
+    return " ".join(text.split())
 
 
 def shorten(text: str, limit: int) -> str:

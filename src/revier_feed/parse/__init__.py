@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ..models import Article, FetchResult, ParsedDocument, SourceKind, SourceSpec
+from ..models import Article, Discovery, FetchResult, ParsedDocument, SourceKind, SourceSpec
 from .dates import parse_date
-from .discover import discover
 from .feed import parse_feed
-from .html import parse_article, parse_html
 from .jsonfeed import looks_like_json_feed, parse_json_feed
 
-__all__ = ["article", "discover", "parse", "parse_date"]
+__all__ = ["article", "discover_page", "parse", "parse_date"]
 
 
 def parse(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -> ParsedDocument:
@@ -22,6 +20,8 @@ def parse(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -
         ParseError: the document yielded no items it should have.
     """
     if spec.kind is SourceKind.HTML:
+        from .html import parse_html  # bs4 is imported only where a listing is read
+
         assert spec.selectors is not None, "config validation guarantees selectors"
         return parse_html(spec.id, spec.selectors, fetched, now, tz)
     if looks_like_json_feed(fetched):
@@ -35,5 +35,14 @@ def article(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo)
     Raises:
         ParseError: the page cannot be parsed.
     """
+    from .html import parse_article
+
     content = spec.selectors.content if spec.selectors else None
     return parse_article(spec.id, fetched, content, now, tz)
+
+
+def discover_page(fetched: FetchResult, now: datetime, tz: ZoneInfo) -> Discovery:
+    """What a fetched page offers as a source: its feeds, or guessed listing selectors."""
+    from .discover import discover
+
+    return discover(fetched, now, tz)

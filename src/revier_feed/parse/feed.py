@@ -1,20 +1,20 @@
-"""RSS and Atom documents -> RawItem, with feedparser on bytes (it never does HTTP here)."""
+"""RSS and Atom documents -> RawItem: the fast reader for the common case, feedparser for
+the rest (on bytes; it never does HTTP here)."""
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import feedparser
-
 from ..exceptions import ParseError
 from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
+from . import fastfeed
 from .dates import parse_date
 
-_HARMLESS_BOZO = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
 _ZONE_AT_END = re.compile(r"([+-]\d{2}:?\d{2}|Z|\b(?:GMT|UTC|UT|[A-Z]{3,4}))\s*$")
 
 
@@ -29,6 +29,19 @@ def parse_feed(
     headers = dict(fetched.headers)
     # Relative item links resolve against Content-Location; default it to the final URL.
     headers.setdefault("content-location", fetched.url)
+    fast = fastfeed.read_entries(fetched.content, headers)
+    if fast is None:
+        return _parse_with_feedparser(source_id, fetched, headers, now, tz)
+    title, entries = fast
+    return _document(source_id, entries, [], title, now, tz)
+
+
+def _parse_with_feedparser(
+    source_id: str, fetched: FetchResult, headers: dict[str, str], now: datetime, tz: ZoneInfo
+) -> ParsedDocument:
+    # Imported here: most feeds never need it, and it costs start-up time.
+    import feedparser
+
     try:
         result = feedparser.parse(
             fetched.content,
@@ -45,19 +58,34 @@ def parse_feed(
             message=f"the feed parser failed: {type(e).__name__}: {e}",
         ) from e
     entries = result.get("entries", [])
+    title = result.get("feed", {}).get("title")
     warnings: list[str] = []
     if not entries:
         if result.get("bozo") or not result.get("version"):
             raise ParseError(
                 source_id, kind=_failure_kind(fetched), message=_failure_message(fetched, result)
             )
-        return ParsedDocument(items=(), title=result.get("feed", {}).get("title"))
+        return ParsedDocument(items=(), title=title)
     bozo = result.get("bozo_exception")
     # A wrong Content-Type or an overridden encoding declaration is everyday web reality,
     # not damage; anything else means feedparser had to guess around broken XML.
-    if result.get("bozo") and not isinstance(bozo, _HARMLESS_BOZO):
+    harmless = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+    if result.get("bozo") and not isinstance(bozo, harmless):
         warnings.append(f"malformed feed, kept what could be read: {bozo}")
+    return _document(source_id, entries, warnings, title, now, tz)
 
+
+def _document(
+    source_id: str,
+    entries: Sequence[Any],
+    warnings: list[str],
+    title: str | None,
+    now: datetime,
+    tz: ZoneInfo,
+) -> ParsedDocument:
+    """The items of feedparser-shaped entries (from either parser)."""
+    if not entries:
+        return ParsedDocument(items=(), title=title)
     items = []
     for index, entry in enumerate(entries):
         try:
@@ -71,9 +99,7 @@ def parse_feed(
             message=f"none of the {len(entries)} entries could be read: "
             + "; ".join(warnings[-3:]),
         )
-    return ParsedDocument(
-        items=tuple(items), warnings=tuple(warnings), title=result.get("feed", {}).get("title")
-    )
+    return ParsedDocument(items=tuple(items), warnings=tuple(warnings), title=title)
 
 
 def _entry(entry: Any, now: datetime, tz: ZoneInfo) -> RawItem:

@@ -129,6 +129,16 @@ class Storage:
             _sources.save_state(conn, state, now)
             _items.apply(conn, decisions, now)
 
+    def save_source_states(self, states: Sequence[SourceState], now: datetime) -> None:
+        """Write the new states of several sources (that stored no items) in one transaction."""
+        with wrap_exceptions("save source states"), self._writer() as conn, conn.begin():
+            _sources.save_states(conn, states, now)
+
+    def sources_with_unplaced_items(self) -> list[str]:
+        """Ids of the sources that have items not yet placed in a story."""
+        with wrap_exceptions("read items"), self._engine.connect() as conn:
+            return _items.unplaced_source_ids(conn)
+
     def recent_items(self, source_ids: Iterable[str], limit: int) -> list[StoredItem]:
         """Newest items of the given sources, newest first."""
         with wrap_exceptions("read items"), self._engine.connect() as conn:

@@ -87,6 +87,12 @@ def apply(conn: Connection, decisions: Sequence[tuple[Item, ItemDecision]], now:
         conn.execute(items.insert(), new_rows)
 
 
+def unplaced_source_ids(conn: Connection) -> list[str]:
+    """Sources with at least one item that has no story yet."""
+    query = select(items.c.source_id).where(items.c.story_id.is_(None)).distinct()
+    return sorted(conn.execute(query).scalars())
+
+
 def recent(conn: Connection, source_ids: Iterable[str], limit: int) -> list[StoredItem]:
     """The newest items of the given sources, newest first (ties broken by id)."""
     rows = conn.execute(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from ..models import SourceState, SourceStatus
 from .schema import robots, sources
@@ -57,6 +57,21 @@ def save_state(conn: Connection, state: SourceState, now: datetime) -> None:
     result = conn.execute(update(sources).where(sources.c.id == state.source_id).values(**values))
     if result.rowcount == 0:
         conn.execute(sources.insert().values(**values, created_at=now))
+
+
+def save_states(conn: Connection, states: Sequence[SourceState], now: datetime) -> None:
+    """Update many stored sources with one executemany; any not stored yet are inserted."""
+    rows = []
+    for state in states:
+        values = asdict(state)
+        del values["source_id"]
+        rows.append({**values, "status": state.status.value, "b_id": state.source_id})
+    if not rows:
+        return
+    result = conn.execute(update(sources).where(sources.c.id == bindparam("b_id")), rows)
+    if result.rowcount != len(rows):  # some were never stored: do them one by one
+        for state in states:
+            save_state(conn, state, now)
 
 
 def load_robots(conn: Connection, origin: str) -> tuple[datetime, int, str] | None:

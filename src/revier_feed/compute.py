@@ -1,0 +1,106 @@
+"""Normalizing and tagging the items of a document, in worker processes if configured.
+
+Normalizing (nh3) and tagging are most of the CPU time of a cold cycle and need nothing but
+the items, the source and the tag rules, so they move to other processes well: the ingest
+thread meanwhile parses the next document and writes the last one's items. Results are the
+same wherever the work runs, in the same order.
+
+A worker that dies (killed, out of memory) breaks its pool; the items of that document and
+of every later one are then normalized on the calling side, so no source fails for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+
+from . import normalize
+from .models import Item, RawItem, SourceSpec
+from .tag import Tagger
+
+log = logging.getLogger(__name__)
+
+#: A worker's tag rules, set once when the worker starts (pickled once, not per document).
+_worker_tagger: Tagger | None = None
+
+Normalized = tuple[list[tuple[int, Item]], list[str]]
+
+
+def normalize_items(
+    raws: Sequence[RawItem], spec: SourceSpec, now: datetime, tagger: Tagger | None = None
+) -> Normalized:
+    """Each readable item's index in ``raws`` with its normalized, tagged form; a warning for
+    each item that had to be skipped."""
+    rules = tagger or _worker_tagger
+    assert rules is not None, "a worker gets its tagger when it starts"
+    done: list[tuple[int, Item]] = []
+    warnings: list[str] = []
+    for index, raw in enumerate(raws):
+        try:
+            done.append((index, rules.tag(normalize.normalize(raw, spec, now), spec)))
+        except ValueError as e:
+            warnings.append(f"item {raw.title[:60]!r} skipped: {e}")
+    return done, warnings
+
+
+def _start_worker(tagger: Tagger) -> None:
+    global _worker_tagger
+    _worker_tagger = tagger
+
+
+class ItemWorkers:
+    """Runs :func:`normalize_items` on worker processes, started on first use.
+
+    Args:
+        tagger: the tag rules.
+        local: where the work runs without workers (the ingest thread).
+        processes: worker processes; 0 runs everything on ``local``.
+    """
+
+    def __init__(self, tagger: Tagger, local: Executor, processes: int) -> None:
+        self._tagger = tagger
+        self._local = local
+        self._processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def normalize(
+        self, raws: Sequence[RawItem], spec: SourceSpec, now: datetime
+    ) -> Normalized:
+        """Normalize and tag ``raws`` (see :func:`normalize_items`)."""
+        loop = asyncio.get_running_loop()
+        pool = self._start()
+        if pool is not None:
+            try:
+                return await loop.run_in_executor(pool, normalize_items, list(raws), spec, now)
+            except BrokenProcessPool:
+                log.warning(
+                    "a worker process died; normalizing on the main process from now on",
+                    extra={"source_id": spec.id},
+                )
+                self._processes = 0
+        return await loop.run_in_executor(
+            self._local, normalize_items, raws, spec, now, self._tagger
+        )
+
+    def _start(self) -> ProcessPoolExecutor | None:
+        if self._processes and self._pool is None:
+            # forkserver, not fork: the cycle runs threads (and the worker a scheduler), and
+            # forking a threaded process can copy a held lock into the child.
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._processes,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_start_worker,
+                initargs=(self._tagger,),
+            )
+        return self._pool if self._processes else None
+
+    def close(self) -> None:
+        """Stop the workers (they finish nothing: the cycle has waited for its results)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

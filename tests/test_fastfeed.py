@@ -1,0 +1,120 @@
+"""The fast feed reader gives exactly what feedparser gives, or leaves the feed to it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from revier_feed.demo.server import SampleRegion
+from revier_feed.models import FetchResult, ParsedDocument
+from revier_feed.parse import fastfeed
+from revier_feed.parse.feed import _parse_with_feedparser, parse_feed
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
+FEEDS = Path(__file__).parent / "data" / "feeds"
+URL = "https://www.example-kreis.de/presse/feed.xml"
+SAMPLE_FEEDS = [
+    "/landkreis-leipzig/presse/rss.xml",
+    "/burgenlandkreis/aktuelles/atom.xml",
+    "/iq-innovationspreis/news/feed.xml",
+    "/bbsr/presse/feed.atom",
+    "/leipziger-messe/presse/rss.xml",
+]
+
+
+def fetched(body: bytes, content_type: str | None = "application/rss+xml") -> FetchResult:
+    headers = {"content-type": content_type} if content_type else {}
+    return FetchResult(url=URL, status_code=200, headers=headers, content=body)
+
+
+def both(doc: FetchResult) -> tuple[ParsedDocument, ParsedDocument]:
+    """(what parse_feed gives, what feedparser alone gives) for one document."""
+    headers = {**doc.headers, "content-location": doc.url}
+    return parse_feed("src", doc, NOW, BERLIN), _parse_with_feedparser(
+        "src", doc, headers, NOW, BERLIN
+    )
+
+
+def handled_fast(doc: FetchResult) -> bool:
+    return (
+        fastfeed.read_entries(doc.content, {**doc.headers, "content-location": doc.url})
+        is not None
+    )
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FEEDS.glob("fast-*.xml")))
+def test_common_feeds_are_read_fast_and_exactly_like_feedparser(name: str) -> None:
+    doc = fetched((FEEDS / name).read_bytes())
+    assert handled_fast(doc)
+    fast, slow = both(doc)
+    assert fast == slow
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "application/xml", "application/rss+xml; charset=UTF-8", "text/xml; charset=utf-8"],
+)
+def test_fast_reader_agrees_under_every_utf8_content_type(content_type: str | None) -> None:
+    doc = fetched((FEEDS / "fast-rss20-wordpress.xml").read_bytes(), content_type)
+    assert handled_fast(doc)
+    fast, slow = both(doc)
+    assert fast == slow
+
+
+@pytest.mark.parametrize("path", SAMPLE_FEEDS)
+def test_sample_region_feeds_are_read_fast(path: str, region: SampleRegion) -> None:
+    body = region.read_site_file(path)
+    assert body is not None
+    doc = FetchResult(
+        url=region.url(path),
+        status_code=200,
+        headers={"content-type": "application/xml; charset=utf-8"},
+        content=body,
+    )
+    assert handled_fast(doc)
+    fast, slow = both(doc)
+    assert fast == slow
+    assert fast.items
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FEEDS.glob("fallback-*.xml")))
+def test_unusual_feeds_go_to_feedparser(name: str) -> None:
+    doc = fetched((FEEDS / name).read_bytes())
+    assert not handled_fast(doc)
+    fast, slow = both(doc)
+    assert fast == slow
+    assert fast.items  # feedparser reads what the fast reader declined
+
+
+@pytest.mark.parametrize("content_type", ["text/xml", "application/rss+xml; charset=iso-8859-1"])
+def test_charsets_other_than_utf8_go_to_feedparser(content_type: str) -> None:
+    doc = fetched((FEEDS / "fast-rss20-wordpress.xml").read_bytes(), content_type)
+    assert not handled_fast(doc)
+
+
+def test_broken_feed_is_salvaged_by_feedparser_with_a_warning() -> None:
+    parsed = parse_feed(
+        "src", fetched((FEEDS / "fallback-rss20-broken.xml").read_bytes()), NOW, BERLIN
+    )
+    assert [i.title for i in parsed.items][:1] == ["Erste & einzige"]
+    assert parsed.warnings and "malformed feed" in parsed.warnings[0]
+
+
+def test_feedparser_quirks_are_kept() -> None:
+    parsed = parse_feed(
+        "src", fetched((FEEDS / "fast-rss20-handwritten.xml").read_bytes()), NOW, BERLIN
+    )
+    by_title = {i.title: i for i in parsed.items}
+    # A permalink guid stands in for a missing link, resolved against xml:base.
+    assert by_title["Nur eine Guid"].link == (
+        "https://www.saalekreis.example/presse/meldungen/guid-only.html"
+    )
+    assert by_title["Guid, kein Permalink"].link is None
+    # UTF-8 read as Latin-1 is repaired; C1 controls become windows-1252 characters.
+    mojibake = by_title["Förderung für Städte  doppelt kodiert"]
+    assert "10 €" in mojibake.summary_html and "“Anführung”" in mojibake.summary_html
+    assert mojibake.link == "https://www.saalekreis.example/presse/mojibake.html?a=1&b=2"
