@@ -199,6 +199,50 @@ def test_bad_store_url_is_a_storage_error() -> None:
         Storage("nosuchdb+driver://x/y")
 
 
+def test_recent_stories_rank_by_first_publication_across_months(tmp_path: Path) -> None:
+    """Stories spread over a year, some with members weeks apart: the newest ones by their
+    first member, whatever window the store looks through."""
+    import random
+
+    rng = random.Random(3)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    now = start + timedelta(days=400)
+    with Storage(f"sqlite:///{tmp_path / 's.sqlite3'}") as storage:
+        for source in ("a", "b", "other"):
+            decisions = [
+                (
+                    item(
+                        key=f"{source}{n}",
+                        source_id=source,
+                        published_at=start + timedelta(hours=rng.randrange(365 * 24)),
+                        fingerprint=f"1:{source}{n}",
+                    ),
+                    ItemDecision.NEW,
+                )
+                for n in range(150)
+            ]
+            storage.save_source_result(SourceState(source), decisions, now)
+        stored = [s for batch in storage.iter_items(["a", "b", "other"]) for s in batch]
+        story_ids: list[int] = []
+        with storage.story_index() as index:
+            for s in stored:
+                join = rng.choice(story_ids) if story_ids and rng.random() < 0.3 else None
+                story_ids.append(index.place(s.id, join, None, [], b"", [], now))
+        # Only members of the asked-for sources count for a story's first publication.
+        expected_first: dict[int, datetime] = {}
+        for batch in storage.iter_items(["a", "b"]):
+            for s in batch:
+                if s.item.source_id in ("a", "b"):
+                    assert s.story_id is not None
+                    current = expected_first.get(s.story_id, s.item.published_at)
+                    expected_first[s.story_id] = min(current, s.item.published_at)
+        ranked = sorted(expected_first, key=lambda i: (expected_first[i], i), reverse=True)
+        for limit in (5, 60, 1000):
+            got = storage.recent_stories(["a", "b"], limit)
+            assert [story.id for story in got] == ranked[:limit]
+            assert all(m.item.source_id in ("a", "b") for story in got for m in story.members)
+
+
 def test_source_states_are_saved_together(tmp_path: Path) -> None:
     now = datetime(2021, 6, 10, 8, 0, tzinfo=UTC)
     with Storage(f"sqlite:///{tmp_path / 'store.sqlite3'}") as storage:

@@ -454,6 +454,7 @@ class ChannelInfo:
     source_urls: Mapping[str, str] = field(default_factory=dict)  #: source id -> its URL
     labels: Mapping[str, str] = field(default_factory=dict)  #: tag or district id -> label
     priorities: Mapping[str, int] = field(default_factory=dict)  #: source id -> priority
+    hub: str | None = None  #: WebSub hub advertised with rel="hub"
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,6 +485,39 @@ class Preview:
     fetched: FetchResult
     items: tuple[Item, ...]
     warnings: tuple[str, ...]
+
+
+#: A metric series: its name and its (label, value) pairs, sorted by label.
+MetricKey = tuple[str, tuple[tuple[str, str], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSample:
+    """One value of a metric series, as stored or as derived from the store."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...]  #: sorted by label name
+    value: float
+
+
+class HealthStatus(enum.StrEnum):
+    """The verdict of ``/healthz`` (see docs/dev.md, "Health")."""
+
+    OK = "ok"  #: the worker collects and every source is healthy
+    DEGRADED = "degraded"  #: the worker collects, but some sources have problems
+    UNHEALTHY = "unhealthy"  #: feeds are not being updated: HTTP 503
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The worker's and the sources' health, as the store and the worker's lock tell it."""
+
+    status: HealthStatus
+    problems: tuple[str, ...]  #: why it is not ``ok``, one readable line each
+    worker: str | None  #: the process holding the store's lock, if any
+    last_cycle_at: datetime | None  #: when the worker last finished a collection cycle
+    sources_by_status: Mapping[str, int]
+    failing_sources: tuple[str, ...]  #: failing or gone
 
 
 @dataclass(frozen=True, slots=True)

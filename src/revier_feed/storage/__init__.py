@@ -22,6 +22,8 @@ from ..models import (
     DigestLogEntry,
     Item,
     ItemDecision,
+    MetricKey,
+    MetricSample,
     PlacedItem,
     RetentionResult,
     SourceState,
@@ -31,6 +33,7 @@ from ..models import (
     StoryPlacement,
     StoryText,
 )
+from . import counters as _counters
 from . import digests as _digests
 from . import identity as _identity
 from . import items as _items
@@ -251,6 +254,27 @@ class Storage:
     def count_items(self) -> int:
         with wrap_exceptions("count items"), self._engine.connect() as conn:
             return _items.count(conn)
+
+    def count_items_by_source(self) -> dict[str, int]:
+        """Stored items per source id."""
+        with wrap_exceptions("count items"), self._engine.connect() as conn:
+            return _counters.count_items_by_source(conn)
+
+    def count_stories(self) -> int:
+        with wrap_exceptions("count stories"), self._engine.connect() as conn:
+            return _counters.count_stories(conn)
+
+    def record_metrics(
+        self, increments: Mapping[MetricKey, float], gauges: Mapping[MetricKey, float]
+    ) -> None:
+        """Add to counters and set gauges, in one transaction."""
+        with wrap_exceptions("record metrics"), self._writer() as conn, conn.begin():
+            _counters.add(conn, increments, gauges)
+
+    def metrics(self) -> list[MetricSample]:
+        """Every stored counter and gauge."""
+        with wrap_exceptions("read metrics"), self._engine.connect() as conn:
+            return _counters.load(conn)
 
     # --- digest ------------------------------------------------------------------------
 

@@ -89,7 +89,7 @@ sources = Table(
     Column("boilerplate", LargeBinary),  #: packed shingles this source repeats
     # version 5
     Column("new_item_rate", Float),  #: new items per hour, moving average
-    # version 7
+    # version 8
     Column("identity", Text),  #: None: items by guid; "link" or "link+title" (broken guids)
 )
 
@@ -125,7 +125,7 @@ items = Table(
     Column("story_similarity", Float),  #: to the member it joined by
     Column("shingles", LargeBinary),  #: packed, boilerplate removed
     Column("keywords", Text),  #: space-separated
-    # version 7
+    # version 8
     Column("story_marks", LargeBinary),  #: packed: where the candidate index lists the item
     Column("story_events", Text),  #: day numbers of events it announces, space-separated
     UniqueConstraint("source_id", "key", name="uq_items_source_key"),
@@ -157,6 +157,15 @@ keyword_counts = Table(
 )
 Index("ix_items_published_at", items.c.published_at)
 Index("ix_items_first_seen_at", items.c.first_seen_at)
+
+#: Monotonic counters and last-value gauges of the worker (for /metrics), by name and labels.
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("labels", Text, primary_key=True),  #: JSON object, keys sorted; "{}" for none
+    Column("value", Float, nullable=False),
+)
 
 #: robots.txt per origin (scheme://host:port), shared by all sources on that host.
 robots = Table(
@@ -381,6 +390,19 @@ def _v6(conn: Connection) -> None:
 
 
 def _v7(conn: Connection) -> None:
+    """Counters of the worker (fetches by outcome, durations, items stored) for /metrics (#7)."""
+    v7 = MetaData()
+    Table(
+        "counters",
+        v7,
+        Column("name", String(100), primary_key=True),
+        Column("labels", Text, primary_key=True),
+        Column("value", Float, nullable=False),
+    )
+    v7.create_all(conn)
+
+
+def _v8(conn: Connection) -> None:
     """The story index moves into memory; sources remember broken guids (#4).
 
     An item's marks become one packed column (the index is loaded from it once per
@@ -400,14 +422,14 @@ def _v7(conn: Connection) -> None:
         )
     conn.execute(text("DROP TABLE story_marks"))
     _add_column(conn, "sources", Column("identity", Text))
-    v7 = MetaData()
+    v8 = MetaData()
     Table(
         "story_state",
-        v7,
+        v8,
         Column("id", Integer, primary_key=True),
         Column("generation", Integer, nullable=False),
     )
-    v7.create_all(conn)
+    v8.create_all(conn)
     conn.execute(text("INSERT INTO story_state (id, generation) VALUES (1, 0)"))
 
 
@@ -426,6 +448,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     5: _v5,
     6: _v6,
     7: _v7,
+    8: _v8,
 }
 VERSION = max(MIGRATIONS)
 

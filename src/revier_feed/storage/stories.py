@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
@@ -169,18 +169,49 @@ def recent(conn: Connection, source_ids: Sequence[str], limit: int) -> list[Stor
     """The newest stories with a member from the given sources, by first publication,
     newest first; members are the items of those sources."""
     ids = list(source_ids)
-    first = func.min(items.c.published_at)
-    story_ids = [
-        row.story_id
-        for row in conn.execute(
-            select(items.c.story_id, first.label("first"))
-            .where(items.c.source_id.in_(ids), items.c.story_id.is_not(None))
-            .group_by(items.c.story_id)
-            .order_by(first.desc(), items.c.story_id.desc())
-            .limit(limit)
+    # Bounds over all sources: they come from the date index, and they are safe bounds.
+    newest = conn.execute(select(func.max(items.c.published_at))).scalar()
+    if newest is None:
+        return []
+    # Grouping every item by story is a scan of the whole table. Instead look at the items
+    # published since a cutoff (by index): every story whose first member is that recent
+    # has all its members there. Once `limit` such stories exist, no older story can rank
+    # before them; otherwise move the cutoff back and look again.
+    span = timedelta(days=7)
+    while True:
+        cutoff = newest - span
+        found = _first_published(conn, ids, cutoff)
+        complete = [(first, story) for story, first in found.items() if first >= cutoff]
+        oldest = conn.execute(select(func.min(items.c.published_at))).scalar()
+        if len(complete) >= limit or oldest is None or oldest >= cutoff:
+            complete.sort(reverse=True)
+            return members(conn, [story for _, story in complete[:limit]], ids)
+        span *= 2
+
+
+def _first_published(conn: Connection, ids: list[str], cutoff: datetime) -> dict[int, datetime]:
+    """Stories with a member published at or after ``cutoff``: their first publication."""
+    # Sources are filtered in Python, not in SQL: with them in the WHERE clause SQLite picks
+    # the (source_id, key) index and reads every item instead of a range of dates.
+    candidates = sorted(
+        {
+            row.story_id
+            for row in conn.execute(select(items.c.story_id).where(items.c.published_at >= cutoff))
+            if row.story_id is not None
+        }
+    )
+    wanted = set(ids)
+    first: dict[int, datetime] = {}
+    for start in range(0, len(candidates), 500):
+        rows = conn.execute(
+            select(items.c.story_id, items.c.source_id, items.c.published_at).where(
+                items.c.story_id.in_(candidates[start : start + 500])
+            )
         )
-    ]
-    return members(conn, story_ids, ids)
+        for story_id, source_id, published_at in rows:
+            if source_id in wanted and (story_id not in first or published_at < first[story_id]):
+                first[story_id] = published_at
+    return first
 
 
 def members(
@@ -189,11 +220,13 @@ def members(
     """The given stories with their members (optionally only those of some sources), in the
     order of ``story_ids``."""
     grouped: dict[int, list[StoredItem]] = {i: [] for i in story_ids}
+    # Sources are filtered here, not in SQL, so that SQLite uses the story index.
+    wanted = set(source_ids) if source_ids is not None else None
     for start in range(0, len(story_ids), 500):
         query = select(items).where(items.c.story_id.in_(story_ids[start : start + 500]))
-        if source_ids is not None:
-            query = query.where(items.c.source_id.in_(list(source_ids)))
         for row in conn.execute(query.order_by(items.c.published_at, items.c.id)).mappings():
+            if wanted is not None and row["source_id"] not in wanted:
+                continue
             stored = _stored(row)
             assert stored.story_id is not None
             grouped[stored.story_id].append(stored)
