@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from revier_feed.exceptions import SchemaVersionError, StorageError
-from revier_feed.models import Item, ItemDecision, SourceState, SourceStatus
+from revier_feed.models import Item, ItemDecision, SourceState, SourceStatus, StoryPlacement
 from revier_feed.storage import VERSION, Storage, schema
 from revier_feed.storage.engine import make_engine
 
@@ -225,9 +225,15 @@ def test_recent_stories_rank_by_first_publication_across_months(tmp_path: Path) 
         stored = [s for batch in storage.iter_items(["a", "b", "other"]) for s in batch]
         story_ids: list[int] = []
         with storage.story_index() as index:
+            placements: list[StoryPlacement] = []
+            next_story = index.next_story_id()
             for s in stored:
                 join = rng.choice(story_ids) if story_ids and rng.random() < 0.3 else None
-                story_ids.append(index.place(s.id, join, None, [], b"", [], now))
+                story = join if join is not None else next_story
+                next_story += join is None
+                story_ids.append(story)
+                placements.append(StoryPlacement(s.id, story, join is None, None, b"", (), b""))
+            index.place(placements, now)
         # Only members of the asked-for sources count for a story's first publication.
         expected_first: dict[int, datetime] = {}
         for batch in storage.iter_items(["a", "b"]):
