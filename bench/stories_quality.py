@@ -15,18 +15,15 @@ import argparse
 import html
 import itertools
 import json
-import random
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from revier_feed import dedup, ingest
+from revier_feed import dedup, placement
 from revier_feed.config import load_config
 from revier_feed.models import (
     DistrictSpec,
@@ -99,7 +96,7 @@ def cluster(items: list[dict[str, Any]], sources: dict[str, Any]) -> dict[str, i
         for sid, s in sources.items()
     }
     tagger = Tagger([], districts)
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(1) as executor:
+    with tempfile.TemporaryDirectory() as tmp:
         storage = Storage(f"sqlite:///{tmp}/stories.sqlite3")
         ordered = sorted(items, key=lambda i: i["published"])
         cycles: dict[datetime, list[dict[str, Any]]] = defaultdict(list)
@@ -109,18 +106,6 @@ def cluster(items: list[dict[str, Any]], sources: dict[str, Any]) -> dict[str, i
             cycles[day].append(item)
         key_of: dict[str, str] = {}
         for now, batch in sorted(cycles.items()):
-            ctx = ingest.IngestContext(
-                fetcher=None,  # type: ignore[arg-type]  # placement does not fetch
-                storage=storage,
-                executor=executor,
-                tagger=tagger,
-                story_window=timedelta(days=30),
-                tz=ZoneInfo("Europe/Berlin"),
-                max_backoff=timedelta(days=1),
-                stale_after=timedelta(days=30),
-                now=lambda now=now: now,
-                rng=random.Random(1),
-            )
             per_source: dict[str, list[Any]] = defaultdict(list)
             for labelled in batch:
                 spec = specs[labelled["source"]]
@@ -132,7 +117,7 @@ def cluster(items: list[dict[str, Any]], sources: dict[str, Any]) -> dict[str, i
                 state = SourceState(source_id=source_id, last_success_at=now)
                 storage.save_source_result(state, decisions, now)
                 assert all(d is ItemDecision.NEW for _, d in decisions)
-            ingest.place_in_stories(list(specs.values()), ctx)
+            placement.place_in_stories(list(specs), storage, timedelta(days=30), now)
         stories: dict[str, int] = {}
         for story in storage.recent_stories(list(specs), 100_000):
             for member in story.members:

@@ -30,10 +30,9 @@ def test_run_once_prints_summary(
         assert source.id in out
     assert "6 sources: 36 new, 0 updated, 0 failed" in out
     channels = 1 + len(demo_config.channels) + len(demo_config.tags) + len(demo_config.districts)
-    files = 3 * channels + 1  # RSS, Atom and JSON Feed per channel, and the OPML list
-    assert (
-        f"feeds in {demo_config.output_dir / 'feeds'}: {files} file(s) written, 0 unchanged" in out
-    )
+    # RSS, Atom, JSON Feed and a page per channel, and the OPML list.
+    files = 4 * channels + 1
+    assert f"published to {demo_config.output_dir}: {files} file(s) written, 0 unchanged" in out
 
 
 def test_run_once_lists_only_sources_with_news_or_problems(

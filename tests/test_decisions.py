@@ -9,8 +9,8 @@ from itertools import pairwise
 
 import pytest
 
-from revier_feed.dedup import decide, disambiguate
-from revier_feed.models import Item, ItemDecision
+from revier_feed.dedup import decide, disambiguate, rekey_stored
+from revier_feed.models import Item, ItemDecision, ItemIdentity, StoredKey
 from revier_feed.schedule import (
     JITTER,
     MAX_RETRY_AFTER,
@@ -83,6 +83,25 @@ def test_decide() -> None:
         ItemDecision.UPDATED,
     ]
     assert dataclasses.replace(items[0]) == decided[0][0]
+
+
+def test_stored_items_get_new_keys_without_collisions() -> None:
+    stored = [
+        StoredKey(id=1, key="g-1", url="https://k.example/a", title="A", fingerprint="1:a"),
+        StoredKey(id=2, key="g-2", url="https://k.example/b", title="B", fingerprint="1:b"),
+        # The same page under a second random guid: the newer one owns the link.
+        StoredKey(id=3, key="g-3", url="https://k.example/a", title="A2", fingerprint="1:a2"),
+        StoredKey(id=4, key="text:x", url=None, title="Ohne Link", fingerprint="1:x"),
+    ]
+    new_keys, fingerprints = rekey_stored(stored, ItemIdentity.LINK)
+    assert new_keys == {
+        1: "https://k.example/a#old-1",
+        2: "https://k.example/b",
+        3: "https://k.example/a",
+    }
+    assert fingerprints["https://k.example/a"] == "1:a2" and fingerprints["text:x"] == "1:x"
+    by_title, _ = rekey_stored(stored, ItemIdentity.LINK_TITLE)
+    assert len(set(by_title.values())) == 3 and 4 not in by_title
 
 
 # --- adaptive intervals (#7) ---------------------------------------------------------------

@@ -15,7 +15,7 @@ from revier_feed.app import App
 from revier_feed.config import load_config
 from revier_feed.digest import german_date, shorten
 from revier_feed.digest.select import clean
-from revier_feed.models import DigestState, ItemDecision, SourceState
+from revier_feed.models import DigestState, ItemDecision, SourceState, StoryPlacement
 from tests.conftest import Clock, make_item
 
 BERLIN = __import__("zoneinfo").ZoneInfo("Europe/Berlin")
@@ -200,7 +200,8 @@ def place(app: App, url: str, now: datetime) -> None:
     stored = app.storage.find_item(url)
     assert stored is not None
     with app.storage.story_index() as index:
-        index.place(stored.id, None, None, [], b"", [], now)
+        story = StoryPlacement(stored.id, index.next_story_id(), True, None, b"", (), b"")
+        index.place([story], now)
 
 
 def add_news(app: App, key: str, title: str, now: datetime, *, teaser: str = "") -> str:

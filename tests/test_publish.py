@@ -118,11 +118,17 @@ def test_hostile_item_text_never_reaches_the_feeds(
 <pubDate>Thu, 10 Jun 2021 10:00:00 +0200</pubDate></item>
 </channel></rss>"""
     region.add_route("/leipziger-messe/presse/rss.xml", Response(200, hostile))
-    _, rss_path, atom_path = published_app(demo_config, make_app)
-    for path in (rss_path, atom_path):
+    _, rss_path, _ = published_app(demo_config, make_app)
+    out = demo_config.output_dir
+    pages = [out / "index.html", *(out / "channels").glob("*.html")]
+    outputs = [*(out / "feeds").iterdir(), *pages]
+    for path in outputs:
         text = path.read_text(encoding="utf-8")
         for n in range(1, 7):
             assert f"alert({n})" not in text, (path.name, n)
         assert "iframe" not in text and "onclick" not in text and "onerror" not in text
+        assert "<script" not in text.lower(), path.name
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "<h3>Messe startet</h3>" in index, "shown as text, without a javascript: link"
     parsed = feedparser.parse(rss_path.read_bytes())
     assert any(e.title == "Messe startet" for e in parsed.entries)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from revier_feed.exceptions import SchemaVersionError, StorageError
-from revier_feed.models import Item, ItemDecision, SourceState, SourceStatus
+from revier_feed.models import Item, ItemDecision, SourceState, SourceStatus, StoryPlacement
 from revier_feed.storage import VERSION, Storage, schema
 from revier_feed.storage.engine import make_engine
 
@@ -197,6 +197,56 @@ def test_failed_migration_is_rolled_back_completely(
 def test_bad_store_url_is_a_storage_error() -> None:
     with pytest.raises(StorageError, match="cannot use the store"):
         Storage("nosuchdb+driver://x/y")
+
+
+def test_recent_stories_rank_by_first_publication_across_months(tmp_path: Path) -> None:
+    """Stories spread over a year, some with members weeks apart: the newest ones by their
+    first member, whatever window the store looks through."""
+    import random
+
+    rng = random.Random(3)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    now = start + timedelta(days=400)
+    with Storage(f"sqlite:///{tmp_path / 's.sqlite3'}") as storage:
+        for source in ("a", "b", "other"):
+            decisions = [
+                (
+                    item(
+                        key=f"{source}{n}",
+                        source_id=source,
+                        published_at=start + timedelta(hours=rng.randrange(365 * 24)),
+                        fingerprint=f"1:{source}{n}",
+                    ),
+                    ItemDecision.NEW,
+                )
+                for n in range(150)
+            ]
+            storage.save_source_result(SourceState(source), decisions, now)
+        stored = [s for batch in storage.iter_items(["a", "b", "other"]) for s in batch]
+        story_ids: list[int] = []
+        with storage.story_index() as index:
+            placements: list[StoryPlacement] = []
+            next_story = index.next_story_id()
+            for s in stored:
+                join = rng.choice(story_ids) if story_ids and rng.random() < 0.3 else None
+                story = join if join is not None else next_story
+                next_story += join is None
+                story_ids.append(story)
+                placements.append(StoryPlacement(s.id, story, join is None, None, b"", (), b""))
+            index.place(placements, now)
+        # Only members of the asked-for sources count for a story's first publication.
+        expected_first: dict[int, datetime] = {}
+        for batch in storage.iter_items(["a", "b"]):
+            for s in batch:
+                if s.item.source_id in ("a", "b"):
+                    assert s.story_id is not None
+                    current = expected_first.get(s.story_id, s.item.published_at)
+                    expected_first[s.story_id] = min(current, s.item.published_at)
+        ranked = sorted(expected_first, key=lambda i: (expected_first[i], i), reverse=True)
+        for limit in (5, 60, 1000):
+            got = storage.recent_stories(["a", "b"], limit)
+            assert [story.id for story in got] == ranked[:limit]
+            assert all(m.item.source_id in ("a", "b") for story in got for m in story.members)
 
 
 def test_source_states_are_saved_together(tmp_path: Path) -> None:

@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import feedparser
 import pytest
+from sqlalchemy import text
 
+from revier_feed import placement
 from revier_feed.app import App
 from revier_feed.cli import main
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response
-from revier_feed.models import Item
+from revier_feed.models import Item, ItemDecision, SourceState
+from revier_feed.storage import Storage, schema
+from revier_feed.storage.engine import make_engine
 from revier_feed.stories import (
+    KeywordStats,
     canonical_url,
     features,
     learn_boilerplate,
+    pack,
     same_story,
     shingles_of,
     similarity,
-    weights,
 )
 
 from .conftest import make_item, write_config
@@ -137,7 +143,7 @@ def test_copied_excerpt_is_the_same_story_and_boilerplate_is_ignored() -> None:
     batch = [other, also_other, more]
     boilerplate = learn_boilerplate([shingles_of(i) for i in batch], frozenset())
     f = {i.title: features(i, shingles_of(i), boilerplate) for i in [original, excerpt, *batch]}
-    weight = weights({}, 0)
+    weight = KeywordStats({}, 0)
     sim = similarity(f["Studien gestartet"], f["Landkreis beteiligt"], weight)
     assert sim.copied >= 0.7 and same_story(f["Studien gestartet"], f["Landkreis beteiligt"], sim)
     # The shared press-contact footer does not make the district's items one story.
@@ -167,7 +173,7 @@ def test_same_url_on_two_sites_is_the_same_story() -> None:
         a, title="B", summary_text="Nichts gemeinsam", url="http://agentur.example/news/1"
     )
     fa, fb = (features(i, shingles_of(i), frozenset()) for i in (a, b))
-    assert same_story(fa, fb, similarity(fa, fb, weights({}, 0)))
+    assert same_story(fa, fb, similarity(fa, fb, KeywordStats({}, 0)))
 
 
 def test_template_news_of_two_districts_stays_two_stories() -> None:
@@ -198,7 +204,7 @@ def test_template_news_of_two_districts_stays_two_stories() -> None:
     fa, fb = (features(i, shingles_of(i), frozenset()) for i in (a, b))
     # As in a real store: the budget wording recurs in many districts' items, the places not.
     common = (fa.keywords & fb.keywords) - {"saalekreis", "burgenlandkreis"}
-    weight = weights(dict.fromkeys(common, 80), 100)
+    weight = KeywordStats(dict.fromkeys(common, 80), 100)
     sim = similarity(fa, fb, weight)
     assert sim.copied >= 0.5  # the wording alone would merge them
     assert not same_story(fa, fb, sim)
@@ -242,3 +248,274 @@ def test_bad_input_gives_sensible_stories(tmp_path: Any, region: Any, make_app: 
     assert "Fett gesetzter Titel" in titles
     assert titles["Ohne Titel, aber mit Text über Borna."].districts == {"landkreis-leipzig"}
     assert titles["Sehr lang"].districts == {"burgenlandkreis"}
+
+
+def test_announcement_and_report_of_one_event_are_two_stories() -> None:
+    announced = dataclasses.replace(
+        item(
+            "Revierwerkstatt am 25. August in Köthen: jetzt anmelden",
+            "Die Revierwerkstatt für den Landkreis Anhalt-Bitterfeld findet am 25. August im "
+            "Schloss Köthen statt. Unternehmen, Kommunen, Vereine und Schulen sind eingeladen, "
+            "Ideen für den Strukturwandel einzubringen: Chemie und Wasserstoff, Tourismus an "
+            "der Goitzsche, Bildung und Fachkräfte.",
+        ),
+        published_at=datetime(2021, 8, 16, 9, tzinfo=UTC),
+    )
+    republished = dataclasses.replace(
+        announced, title="Köthen: Revierwerkstatt sucht Ideen", source_id="kreis"
+    )
+    republished = dataclasses.replace(
+        republished, published_at=datetime(2021, 8, 18, 9, tzinfo=UTC)
+    )
+    report = dataclasses.replace(
+        item(
+            "38 Ideen aus der Revierwerkstatt in Köthen",
+            "Die Revierwerkstatt für den Landkreis Anhalt-Bitterfeld hat am 25. August im "
+            "Schloss Köthen 38 Ideen für den Strukturwandel hervorgebracht. Unternehmen, "
+            "Kommunen, Vereine und Schulen diskutierten über Chemie und Wasserstoff, Tourismus "
+            "an der Goitzsche, Bildung und Fachkräfte.",
+        ),
+        published_at=datetime(2021, 8, 27, 9, tzinfo=UTC),
+    )
+    fa, fr, fp = (
+        features(i, shingles_of(i), frozenset()) for i in (announced, report, republished)
+    )
+    stats = KeywordStats({}, 0)
+    # The wording and the facts alone would make them one story ...
+    sim = similarity(fa, fr, stats)
+    assert sim.keywords >= 0.5
+    assert fa.upcoming and not fr.upcoming
+    # ... but the event took place between the two: invitation and report are two stories.
+    assert not same_story(fa, fr, sim) and not same_story(fr, fa, similarity(fr, fa, stats))
+    # A partner republishing the invitation before the event is the same story.
+    assert same_story(fa, fp, similarity(fa, fp, stats))
+
+
+@pytest.mark.parametrize(
+    ("text", "published", "expected"),
+    [
+        ("Am 8. Juni 2021 um 13 Uhr", datetime(2021, 6, 2, tzinfo=UTC), ["2021-06-08"]),
+        ("Treffen am 12. Januar in Halle", datetime(2021, 12, 20, tzinfo=UTC), ["2022-01-12"]),
+        ("The workshop on June 8 in Leipzig", datetime(2021, 6, 1, tzinfo=UTC), ["2021-06-08"]),
+        # Past dates, far-off plans and impossible dates announce nothing.
+        ("Am 3. Mai fand die Sitzung statt", datetime(2021, 6, 2, tzinfo=UTC), []),
+        ("Ergebnisse bis 30. Juni 2022", datetime(2021, 6, 2, tzinfo=UTC), []),
+        ("Am 31. Juni und am 0. Juli", datetime(2021, 6, 2, tzinfo=UTC), []),
+    ],
+)
+def test_upcoming_event_dates(text: str, published: datetime, expected: list[str]) -> None:
+    found = features(
+        dataclasses.replace(item("Termin", text), published_at=published), set(), frozenset()
+    ).upcoming
+    epoch = datetime(1970, 1, 1).toordinal()
+    assert [str(datetime.fromordinal(d + epoch).date()) for d in found] == expected
+
+
+def test_store_of_version_4_keeps_its_story_index(tmp_path: Any) -> None:
+    """A store from before the in-memory index: its items' marks move into the items, and a
+    republication collected after the upgrade still finds the story."""
+    path = tmp_path / "v4.sqlite3"
+    original = make_item(
+        source_id="agentur",
+        key="g1",
+        url="https://agentur.example/studien",
+        title="Studien gestartet",
+        summary_text=RELEASE,
+    )
+    f = features(original, shingles_of(original), frozenset())
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn, conn.begin():
+        conn.execute(
+            text("CREATE TABLE schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)")
+        )
+        conn.execute(text("INSERT INTO schema_version VALUES (1, 4)"))
+        for version in (1, 2, 3, 4):
+            schema.MIGRATIONS[version](conn)
+        conn.execute(
+            text(
+                "INSERT INTO sources (id, status, error_count, created_at) "
+                "VALUES ('agentur', 'ok', 0, '2021-06-01 00:00:00')"
+            )
+        )
+        conn.execute(text("INSERT INTO stories (id, created_at) VALUES (7, '2021-06-10')"))
+        conn.execute(
+            text(
+                "INSERT INTO items (id, source_id, key, url, title, summary_html, summary_text, "
+                "content_html, categories, tags, published_at, date_estimated, fingerprint, "
+                "first_seen_at, last_seen_at, last_changed_at, story_id, shingles, keywords) "
+                "VALUES (1, 'agentur', 'g1', :url, :title, '', :teaser, '', '[]', '[]', "
+                "'2021-06-10 00:00:00', 0, '1:x', '2021-06-10 00:00:00', "
+                "'2021-06-10 00:00:00', '2021-06-10 00:00:00', 7, :shingles, :keywords)"
+            ),
+            {
+                "url": original.url,
+                "title": original.title,
+                "teaser": RELEASE,
+                "shingles": pack(f.shingles),
+                "keywords": " ".join(sorted(f.keywords)),
+            },
+        )
+        for mark in f.marks:
+            conn.execute(text("INSERT INTO story_marks VALUES (:m, 1)"), {"m": mark})
+    engine.dispose()
+
+    with Storage(f"sqlite:///{path}") as storage:
+        excerpt = make_item(
+            source_id="kreis",
+            key="k1",
+            title="Landkreis beteiligt sich",
+            summary_text=RELEASE.split(". ")[1] + ". Mehr dazu online.",
+            published_at=datetime(2021, 6, 11, tzinfo=UTC),
+        )
+        state = SourceState(source_id="kreis", last_success_at=NOW)
+        storage.save_source_result(state, [(excerpt, ItemDecision.NEW)], NOW)
+        placement.place_in_stories(["agentur", "kreis"], storage, timedelta(days=30), NOW)
+        (story,) = storage.recent_stories(["agentur", "kreis"], 10)
+        assert story.id == 7 and {m.item.key for m in story.members} == {"g1", "k1"}
+    with sqlite3.connect(path) as db:
+        tables = {row[0] for row in db.execute("select name from sqlite_master")}
+        assert "story_marks" not in tables  # the marks live in the items now
+
+
+POLISH = (
+    "Region Środkowych Niemiec rozpoczął dwa badania dotyczące obszarów wiejskich w "
+    "Zagłębiu Środkowoniemieckim. Pierwsze dotyczy miejsc współpracy dla pracy zdalnej w "
+    "małych miastach, drugie roli rzemiosła w tworzeniu nowej wartości. Wyniki mają być "
+    "gotowe na początku 2022 roku."
+)
+CZECH = (
+    "Terapeutický robot firmy tediro z Ilmenau a Lipska získal cenu v oblasti věd o "
+    "živé přírodě. Robot doprovází pacienty po operaci při nácviku chůze; ve Zeitz ho "
+    "příští měsíc vyzkouší první klinika."
+)
+
+
+def test_items_in_other_languages_form_sensible_stories(
+    tmp_path: Any, region: Any, make_app: MakeApp
+) -> None:
+    def feed(*entries: tuple[str, str, str]) -> bytes:
+        items = "".join(
+            f"<item><title>{t}</title><link>http://{src}.example/{n}</link>"
+            f"<description>{d}</description></item>"
+            for n, (src, t, d) in enumerate(entries)
+        )
+        return (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>X</title>'
+            f"{items}</channel></rss>"
+        ).encode()
+
+    region.add_route(
+        "/a.xml",
+        Response(
+            200,
+            feed(
+                ("a", "Dwa nowe badania dla obszarów wiejskich", POLISH),
+                ("a", "Robot terapeutyczny nagrodzony", CZECH.replace("Zeitz", "Ilmenau")),
+            ),
+        ),
+    )
+    region.add_route(
+        "/b.xml",
+        Response(
+            200,
+            feed(
+                ("b", "Badania: miejsca współpracy i rzemiosło", POLISH),
+                ("b", "Cena pro terapeutického robota tediro", CZECH),
+            ),
+        ),
+    )
+    folder = write_config(
+        tmp_path,
+        f"sources:\n  - {{id: a, name: A, url: '{region.url('/a.xml')}'}}\n"
+        f"  - {{id: b, name: B, url: '{region.url('/b.xml')}'}}\n",
+    )
+    app = make_app(load_config(folder))
+    app.run_cycle()
+    stories = app.storage.recent_stories(["a", "b"], 10)
+    # Each release, told by both sources in its language, is one story; the two never mix.
+    groups = {frozenset(m.item.title for m in s.members) for s in stories}
+    assert groups == {
+        frozenset(
+            {"Dwa nowe badania dla obszarów wiejskich", "Badania: miejsca współpracy i rzemiosło"}
+        ),
+        frozenset({"Robot terapeutyczny nagrodzony", "Cena pro terapeutického robota tediro"}),
+    }
+    czech = next(m.item for s in stories for m in s.members if m.item.title.startswith("Cena pro"))
+    assert czech.districts == {"burgenlandkreis"}  # Zeitz, found in a Czech text
+
+
+def test_story_features_of_a_huge_item_read_only_its_opening() -> None:
+    """Bounded work: a 1 MB article costs what its first pages cost."""
+    opening = " ".join(f"Wort{i} Zeitz Strukturwandel" for i in range(3000))
+    rest = " ".join(f"Anderes{i}" for i in range(150_000))
+    huge = item("Sehr lang", "Kurz.", f"<p>{opening} {rest}</p>")
+    assert len(huge.content_html) > 1_000_000
+    short = dataclasses.replace(huge, content_html=f"<p>{opening}</p>")
+    assert shingles_of(huge) == shingles_of(short)
+    assert features(huge, shingles_of(huge), frozenset()) == features(
+        short, shingles_of(short), frozenset()
+    )
+
+
+RADWEG = (
+    "Zwischen Grimma und Naunhof ist der neue Radweg an der Mulde fertig. Auf elf Kilometern "
+    "führt er an Feldern, zwei Auenwäldern und dem Wasserschloss Podelwitz vorbei; gebaut "
+    "wurde seit dem Frühjahr 2020, bezahlt haben Land, Kreis und beide Städte."
+)
+
+
+def test_a_worker_keeps_its_story_index_until_an_admin_changes_stories(
+    tmp_path: Any, region: Any, make_app: MakeApp, clock: Any
+) -> None:
+    def rss(*entries: tuple[str, str, str]) -> Response:
+        body = "".join(
+            f"<item><title>{t}</title><link>http://{link}</link><description>{d}</description>"
+            "<pubDate>Mon, 02 Aug 2021 07:00:00 +0200</pubDate></item>"
+            for t, link, d in entries
+        )
+        return Response(
+            200, f'<rss version="2.0"><channel><title>X</title>{body}</channel></rss>'.encode()
+        )
+
+    region.add_route("/a.xml", rss(("Studien gestartet", "a.example/1", RELEASE)))
+    region.add_route("/b.xml", rss())
+    folder = write_config(
+        tmp_path,
+        f"sources:\n  - {{id: a, name: A, url: '{region.url('/a.xml')}'}}\n"
+        f"  - {{id: b, name: B, url: '{region.url('/b.xml')}'}}\n",
+    )
+    app = make_app(load_config(folder))  # one app: the worker's cycles
+
+    def story_of(title: str) -> int:
+        found = {s.item.title: s.story_id for s in app.storage.recent_items(["a", "b"], 20)}
+        story = found[title]
+        assert story is not None
+        return story
+
+    app.run_cycle()
+    # Next cycle, the index in memory finds the original for a republication.
+    region.add_route("/b.xml", rss(("Landkreis beteiligt", "b.example/1", RELEASE)))
+    region.add_route(
+        "/a.xml",
+        rss(
+            ("Studien gestartet", "a.example/1", RELEASE), ("Radweg fertig", "a.example/2", RADWEG)
+        ),
+    )
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+    assert story_of("Landkreis beteiligt") == story_of("Studien gestartet")
+    # An admin merges the cycle's other story into it (another process: the CLI) ...
+    radweg = story_of("Radweg fertig")
+    studien = story_of("Studien gestartet")
+    assert main(["--config", str(folder), "stories", "merge", f"s{studien}", f"s{radweg}"]) == 0
+    # ... and a republication of the merged news joins the merged story, not the old one.
+    region.add_route(
+        "/b.xml",
+        rss(
+            ("Landkreis beteiligt", "b.example/1", RELEASE),
+            ("Radweg an der Mulde", "b.example/2", RADWEG),
+        ),
+    )
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+    assert story_of("Radweg an der Mulde") == story_of("Studien gestartet") != radweg

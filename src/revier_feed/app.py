@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 from zoneinfo import ZoneInfo
 
-from . import __version__, deliver, digest, ingest, parse
+from . import __version__, deliver, digest, ingest, monitor, parse, placement
 from ._utils import AlreadyLocked, ProcessLock
 from .compute import ItemWorkers
 from .config import AppConfig
@@ -34,6 +34,8 @@ from .models import (
     DigestIssue,
     Discovery,
     FetchResult,
+    Health,
+    MetricSample,
     PartnerSpec,
     Preview,
     RetentionResult,
@@ -44,7 +46,7 @@ from .models import (
     Story,
     StoryFilter,
 )
-from .publish import PublishResult, publish
+from .publish import PublishResult, feed_paths, publish, websub
 from .storage import Storage
 from .tag import Tagger, TagMatch
 
@@ -93,6 +95,8 @@ class App:
         self.tz = ZoneInfo(config.settings.timezone)
         self.now = now or (lambda: datetime.now(UTC))
         self._rng = rng or random.Random()
+        # A worker's cycles share the story index instead of loading it every time.
+        self._story_cache = placement.StoryCache()
         self._transport = transport
         self._stop = threading.Event()
         #: The event loop and task of the cycle in progress, for :meth:`abandon`.
@@ -247,7 +251,12 @@ class App:
                     len(specs),
                     extra={"event": "cycle_abandoned", "stored": len(done), "due": len(specs)},
                 )
-        summary = CycleSummary(reports=tuple(reports), started_at=started, finished_at=self.now())
+        finished = self.now()
+        # Counters live in the store, so `serve` in another process can report them.
+        increments, gauges = monitor.cycle_finished(finished)
+        increments.update(monitor.fetch_metrics(reports))
+        self.storage.record_metrics(increments, gauges)
+        summary = CycleSummary(reports=tuple(reports), started_at=started, finished_at=finished)
         _log_cycle(summary)
         return summary
 
@@ -339,6 +348,7 @@ class App:
             now=self.now,
             rng=self._rng,
             should_stop=self._stop.is_set,
+            story_cache=self._story_cache,
         )
 
     def channels(self) -> list[ChannelInfo]:
@@ -360,6 +370,7 @@ class App:
                 **{d.id: d.name for d in config.districts},
                 **{t.id: t.label for t in config.tags},
             },
+            hub=config.settings.websub_hub,
         )
         channels = [base]
         for model in config.channels:
@@ -413,7 +424,18 @@ class App:
         scan = max(STORIES_SCANNED, *(c.limit for c in channels))
         stories = self.storage.recent_stories((s.id for s in self.config.sources), scan)
         title = self.config.settings.site.title
-        result = publish(self.config.output_dir, title, channels, stories, self.tz)
+        result = publish(
+            self.config.output_dir, title, channels, stories, self.tz, home_channel=ALL_CHANNEL
+        )
+        hub = self.config.settings.websub_hub
+        if hub and result.changed_channels:
+            base = self.config.settings.site.public_base_url
+            topics = [
+                base + path
+                for channel in result.changed_channels
+                for path in feed_paths(channel).values()
+            ]
+            websub.ping(hub, topics, self.config.fetch_settings(__version__).user_agent)
         log.log(
             logging.INFO if result.written else logging.DEBUG,
             "published: %d files written, %d unchanged",
@@ -505,6 +527,53 @@ class App:
         moved = self.storage.merge_stories(keep.id, gone.id) if keep.id != gone.id else 0
         self.publish()
         return keep.id, gone.id, moved
+
+    def health(self) -> Health:
+        """The worker's and the sources' health (``/healthz``); see :func:`monitor.judge`.
+
+        Raises:
+            StorageError: the store cannot be read.
+        """
+        states = self.storage.source_states(s.id for s in self.config.sources)
+        last_cycle = monitor.last_cycle_at(self.storage.metrics())
+        return monitor.judge(
+            {s.id: states.get(s.id) for s in self.config.sources},
+            self.worker_holder(),
+            last_cycle,
+            self.now(),
+            self.max_cycle_age,
+        )
+
+    @property
+    def max_cycle_age(self) -> timedelta:
+        """A worker whose last cycle is older than this counts as stuck: three ticks, and
+        never less than ten minutes, so one slow cycle is not an alarm."""
+        return max(3 * self.config.settings.worker.tick, timedelta(minutes=10))
+
+    def metric_samples(self) -> list[MetricSample]:
+        """The worker's stored counters plus what the store holds now (``/metrics``)."""
+        samples = self.storage.metrics()
+        states = self.storage.source_states(s.id for s in self.config.sources)
+        per_source = self.storage.count_items_by_source()
+        for spec in self.config.sources:
+            state = states.get(spec.id)
+            status = state.status.value if state else "new"
+            labels = (("source", spec.id),)
+            samples.append(
+                MetricSample("revier_source_status", (*labels, ("status", status)), 1.0)
+            )
+            failures = float(state.error_count) if state else 0.0
+            samples.append(MetricSample("revier_source_consecutive_failures", labels, failures))
+            samples.append(MetricSample("revier_items", labels, float(per_source.get(spec.id, 0))))
+        samples.append(MetricSample("revier_stories", (), float(self.storage.count_stories())))
+        digests: dict[str, int] = {}
+        for entry in self.storage.digest_log():
+            digests[entry.state.value] = digests.get(entry.state.value, 0) + 1
+        for outcome, count in sorted(digests.items()):
+            samples.append(MetricSample("revier_digests", (("state", outcome),), float(count)))
+        worker_up = 1.0 if self.worker_holder() is not None else 0.0
+        samples.append(MetricSample("revier_worker_up", (), worker_up))
+        return samples
 
     def backup(self, target: Path) -> None:
         """Copy the store to ``target`` while the worker may keep running.

@@ -1,4 +1,4 @@
-"""The ``revier-feed`` command line: check, run, status, sources, stories, digest, demo."""
+"""The ``revier-feed`` command line: check, run, serve, status, sources, stories, digest, demo."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from rich.console import Console
@@ -23,8 +24,18 @@ from rich.table import Table
 from . import __version__, _logging, cli_digest
 from .app import App, CycleResult, digest_renderer, running_worker
 from .config import AppConfig, load_config, source_from_options, source_yaml
-from .exceptions import ConfigError, ConfigIssue, DigestError, RevierError, SourceError
+from .exceptions import (
+    ConfigError,
+    ConfigIssue,
+    DigestError,
+    RevierError,
+    ServeError,
+    SourceError,
+)
 from .models import Preview, ReportStatus, SourceKind, SourceReport, SourceSpec, SourceState
+
+if TYPE_CHECKING:
+    from .serve import FeedServer
 
 EXIT_OK = 0
 EXIT_FAILED = 1  #: the command ran but failed (store unusable, every source failed)
@@ -96,7 +107,17 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the worker (or one cycle with --once)")
     run.add_argument("--once", action="store_true", help="fetch every source once, publish, exit")
+    run.add_argument(
+        "--serve", action="store_true", help="also serve the output folder (see `serve`)"
+    )
+    _address_options(run)
     run.set_defaults(command=cmd_run)
+
+    serve = commands.add_parser(
+        "serve", help="serve the output folder over HTTP, with /healthz and /metrics"
+    )
+    _address_options(serve)
+    serve.set_defaults(command=cmd_serve)
 
     reload = commands.add_parser(
         "reload", help="make the running worker re-read its configuration (SIGHUP)"
@@ -209,14 +230,51 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.once and args.serve:
+        print("error: --serve needs the worker, but `run --once` exits", file=sys.stderr)
+        return EXIT_CONFIG
     config = load_config(args.config)
-    with App(config) as app, app.exclusive("revier-feed run" + (" --once" if args.once else "")):
-        if not args.once:
-            from .scheduler import run_worker  # APScheduler: only the worker needs it
+    command = "revier-feed run" + (" --once" if args.once else " --serve" if args.serve else "")
+    with App(config) as app, app.exclusive(command):
+        if args.once:
+            return _run_once(app)
+        from .scheduler import run_worker  # APScheduler: only the worker needs it
 
+        server = _server(app, args) if args.serve else None
+        if server is not None:
+            server.start()
+        try:
             run_worker(app, config.settings.worker.tick)
-            return EXIT_OK
-        return _run_once(app)
+        finally:
+            if server is not None:
+                server.stop()
+        return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    with App(config) as app:
+        server = _server(app, args)
+        print(f"serving {config.output_dir} at {server.url}", flush=True)
+        server.run()
+    return EXIT_OK
+
+
+def _address_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default: serve.host, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: serve.port, 8000)")
+
+
+def _server(app: App, args: argparse.Namespace) -> FeedServer:
+    from .serve import FeedServer  # uvicorn is imported only by the commands that serve
+
+    settings = app.config.settings.serve
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    try:
+        return FeedServer(app, host, port)
+    except OSError as e:
+        raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
@@ -604,6 +662,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out.print()
     out.print(f"Demo output in [bold]{output}[/]:")
     out.print(
+        f"  page:   {output / 'index.html'}  (one more per channel in channels/; "
+        "`revier-feed --config demo-output/config serve` shows them at http://localhost:8000/)",
+        soft_wrap=True,
+    )
+    out.print(
         f"  feeds:  {output / 'feeds'}  (all news: all.rss.xml, all.atom.xml, all.json; "
         "one set per topic, district and channel; feeds.opml lists them all)",
         soft_wrap=True,
@@ -729,9 +792,8 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
     else:
         out.print(f"Collection summary: {table.caption}, nothing new", markup=False)
     published = result.published
-    folder = config.output_dir / "feeds"
     out.print(
-        f"feeds in {folder}: {len(published.written)} file(s) written, "
+        f"published to {config.output_dir}: {len(published.written)} file(s) written, "
         f"{len(published.unchanged)} unchanged",
         markup=False,
         soft_wrap=True,

@@ -260,6 +260,14 @@ class WorkerSettings(_Model):
         return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
+class ServeSettings(_Model):
+    #: Address `revier-feed serve` (and `run --serve`) listens on.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    #: How long browsers, feed readers and proxies may reuse a file without asking again.
+    max_age: Duration = timedelta(minutes=5)
+
+
 class StoriesSettings(_Model):
     #: Items published further apart than this are never the same story.
     window: Duration = timedelta(days=30)
@@ -388,6 +396,9 @@ class Settings(_Model):
     output: OutputSettings = OutputSettings()
     fetch: FetchSettingsModel = FetchSettingsModel()
     worker: WorkerSettings = WorkerSettings()
+    serve: ServeSettings = ServeSettings()
+    #: A WebSub hub to advertise in every feed and to notify when a channel changes.
+    websub_hub: Url | None = None
     digest: DigestSettings = DigestSettings()
     smtp: SmtpSettings = SmtpSettings()
     timezone: str = "Europe/Berlin"

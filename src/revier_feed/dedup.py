@@ -7,13 +7,17 @@ stored fingerprints and applies the decisions.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from .models import Item, ItemDecision
+from .models import Item, ItemDecision, ItemIdentity, StoredKey
 
 T = TypeVar("T")
+
+#: Items of one fetch that must have changed guid since the last one before a source's
+#: guids count as random (and at least half of the items that have a guid).
+MIN_MOVED = 2
 
 
 def disambiguate(pairs: Iterable[tuple[T, Item]]) -> tuple[list[tuple[T, Item]], list[str]]:
@@ -45,8 +49,10 @@ def disambiguate(pairs: Iterable[tuple[T, Item]]) -> tuple[list[tuple[T, Item]],
             item = replace(item, key=key)
         fingerprints[key] = item.fingerprint
         result.append((payload, item))
-    warnings = [f"several different items share the id {k!r}; told apart by title"
-                for k in sorted(repeated)]  # fmt: skip
+    warnings = [
+        f"several different items share the id {k!r}; told apart by title"
+        for k in sorted(repeated)
+    ]
     return result, warnings
 
 
@@ -68,3 +74,86 @@ def decide(items: Iterable[Item], stored: Mapping[str, str]) -> list[tuple[Item,
             decision = ItemDecision.UNCHANGED
         decisions.append((item, decision))
     return decisions
+
+
+def identify(
+    items: Sequence[Item],
+    current: ItemIdentity,
+    stored_by_url: Mapping[str, Sequence[tuple[str, str]]],
+    repeated: bool,
+) -> ItemIdentity:
+    """How a source's items must be identified from now on, judged from one fetch.
+
+    Guids are broken when one document repeats a key for different items, or when the
+    items come back under new guids at links the store knows (guids random on every
+    fetch). Such a source falls back to links; when its links are not unique either, to
+    link and title. The verdict is kept: a source never returns to guids by itself.
+
+    Args:
+        items: the document's normalized items (keys from :func:`disambiguate`).
+        current: the source's identity so far.
+        stored_by_url: (key, title) of the stored items at each of these items' links.
+        repeated: :func:`disambiguate` found a key shared by different items.
+    """
+    urls = [i.url for i in items if i.url]
+    links_unique = len(urls) == len(items) and len(set(urls)) == len(urls)
+    if current is ItemIdentity.LINK_TITLE:
+        return current
+    if current is ItemIdentity.GUID:
+        by_guid = [i for i in items if i.url and i.key != i.url]
+        moved = sum(1 for i in by_guid if _stored_key(i, stored_by_url) not in (None, i.key))
+        if not repeated and not (moved >= MIN_MOVED and 2 * moved >= len(by_guid)):
+            return current
+    elif not repeated and links_unique:
+        return current
+    return ItemIdentity.LINK if links_unique else ItemIdentity.LINK_TITLE
+
+
+def _stored_key(item: Item, stored_by_url: Mapping[str, Sequence[tuple[str, str]]]) -> str | None:
+    """The key the store has this item under, judged by its link (and title, where several
+    stored items share the link)."""
+    stored = stored_by_url.get(item.url or "", ())
+    if len(stored) > 1:
+        stored = [(key, title) for key, title in stored if title == item.title]
+    return stored[0][0] if len(stored) == 1 else None
+
+
+def key_for(identity: ItemIdentity, key: str, url: str | None, title: str) -> str:
+    """An item's key under ``identity`` (its own key where there is no link to use)."""
+    if identity is ItemIdentity.GUID or not url:
+        return key
+    if identity is ItemIdentity.LINK:
+        return url
+    return f"{url}#{hashlib.sha256(title.encode()).hexdigest()[:12]}"
+
+
+def rekey(pairs: Iterable[tuple[T, Item]], identity: ItemIdentity) -> list[tuple[T, Item]]:
+    """The items keyed by ``identity`` (then run :func:`disambiguate` again)."""
+    return [
+        (payload, replace(item, key=key_for(identity, item.key, item.url, item.title)))
+        for payload, item in pairs
+    ]
+
+
+def rekey_stored(
+    stored: Sequence[StoredKey], identity: ItemIdentity
+) -> tuple[dict[int, str], dict[str, str]]:
+    """New keys for a source's stored items when its identity changes.
+
+    Returns:
+        The new key of each item whose key changes (by id), and the stored fingerprint by
+        new key, for :func:`decide`. Where two stored items would get one key, the newer
+        keeps it and the older one a key of its own (it is never matched again).
+    """
+    new_keys: dict[int, str] = {}
+    owner: dict[str, StoredKey] = {}
+    for row in stored:  # oldest first: a later item takes the key over
+        key = key_for(identity, row.key, row.url, row.title)
+        if key in owner:
+            previous = owner[key]
+            new_keys[previous.id] = f"{key}#old-{previous.id}"
+        owner[key] = row
+        new_keys[row.id] = key
+    old = {row.id: row.key for row in stored}
+    changed = {i: k for i, k in new_keys.items() if k != old[i]}
+    return changed, {key: row.fingerprint for key, row in owner.items()}

@@ -12,6 +12,7 @@ Hierarchy::
     ├── StorageError                    the store failed (locked, corrupt, newer than this code)
     │   └── SchemaVersionError          the store was written by a newer revier-feed
     ├── PublishError                    an output file could not be written
+    ├── ServeError                      the feed server cannot listen on its address
     └── DigestError                     a partner's digest could not be built or delivered
         └── DeliveryError               the SMTP server refused it or was unreachable; .permanent
 
@@ -162,6 +163,10 @@ class PublishError(RevierError):
     """An output file could not be written; the previous version is left in place."""
 
     _default_message = "could not publish"
+
+
+class ServeError(RevierError):
+    """``serve`` cannot listen on its address (taken, or not this machine's)."""
 
 
 class DigestError(RevierError):

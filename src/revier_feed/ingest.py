@@ -31,13 +31,13 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from . import dedup, normalize, parse, schedule, stories
+from . import dedup, normalize, parse, placement, schedule
 from .compute import ItemWorkers, Normalized
 from .exceptions import Cancelled, FetchError, ParseError, RevierError, SourceError
 from .fetch import Fetcher
@@ -47,6 +47,7 @@ from .models import (
     FetchResult,
     Item,
     ItemDecision,
+    ItemIdentity,
     NotModified,
     ParsedDocument,
     Preview,
@@ -56,9 +57,9 @@ from .models import (
     SourceSpec,
     SourceState,
     SourceStatus,
-    StoredItem,
 )
-from .storage import Storage, StoryIndex
+from .placement import StoryCache
+from .storage import Storage
 from .tag import Tagger
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,8 @@ class IngestContext:
     now: Callable[[], datetime]
     rng: random.Random
     should_stop: Callable[[], bool] = lambda: False
+    #: The story index kept between cycles (a worker's), or None: loaded every cycle.
+    story_cache: StoryCache | None = None
 
     async def offload(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run ``fn`` on the ingest thread and wait for it."""
@@ -105,6 +108,19 @@ class _Collected:
     decisions: list[tuple[Item, ItemDecision]]
     found: int  #: items in the documents, before duplicates were dropped
     warnings: list[str]
+    identity: ItemIdentity = ItemIdentity.GUID  #: how the source's items are keyed now
+    #: New keys of stored items (by id) when the identity changed with this fetch.
+    rekeyed: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """Normalized items with their decisions, and how the source's items are keyed."""
+
+    triples: list[tuple[RawItem, Item, ItemDecision]]
+    warnings: list[str]
+    identity: ItemIdentity
+    rekeyed: dict[int, str]
 
 
 async def collect(
@@ -235,7 +251,9 @@ async def _collect_source(
             state, report = _not_modified(spec, previous, fetched, attempt_at, ctx, started)
             unchanged.append(state)
             return report
-        collected = await _collect_items(spec, fetched, ctx, stored_lookup=True)
+        collected = await _collect_items(
+            spec, fetched, ctx, stored_lookup=True, identity=previous.identity
+        )
         return await ctx.offload(
             _save_items, spec, previous, fetched, collected, attempt_at, ctx, started
         )
@@ -265,17 +283,29 @@ def _is_source_bug(error: Exception) -> bool:
 
 
 async def _collect_items(
-    spec: SourceSpec, fetched: FetchResult, ctx: IngestContext, *, stored_lookup: bool
+    spec: SourceSpec,
+    fetched: FetchResult,
+    ctx: IngestContext,
+    *,
+    stored_lookup: bool,
+    identity: ItemIdentity = ItemIdentity.GUID,
 ) -> _Collected:
     now = ctx.now()
     document = await ctx.offload(parse.parse, spec, fetched, now, ctx.tz)
     document = await _further_pages(spec, document, fetched.url, ctx)
     normalized = await ctx.items.normalize(document.items, spec, now)
-    pairs, warnings = await ctx.offload(_decide, spec, document, normalized, ctx, stored_lookup)
+    decided = await ctx.offload(_decide, spec, document, normalized, ctx, stored_lookup, identity)
+    pairs, warnings = decided.triples, decided.warnings
     decisions = [(item, decision) for _, item, decision in pairs]
     if spec.follow:
         decisions = await _follow(spec, pairs, fetched.url, ctx, warnings)
-    return _Collected(decisions=decisions, found=len(document.items), warnings=warnings)
+    return _Collected(
+        decisions=decisions,
+        found=len(document.items),
+        warnings=warnings,
+        identity=decided.identity,
+        rekeyed=decided.rekeyed,
+    )
 
 
 def _decide(
@@ -284,16 +314,33 @@ def _decide(
     normalized: Normalized,
     ctx: IngestContext,
     stored_lookup: bool,
-) -> tuple[list[tuple[RawItem, Item, ItemDecision]], list[str]]:
+    identity: ItemIdentity = ItemIdentity.GUID,
+) -> _Decided:
     done, skipped = normalized
     warnings = [*document.warnings, *skipped]
-    pairs, repeated = dedup.disambiguate([(document.items[i], item) for i, item in done])
+    items = [(document.items[i], item) for i, item in done]
+    pairs, repeated = dedup.disambiguate(items)
+    # Broken guids (repeated, or new on every fetch) would flood subscribers with
+    # "new" items: such a source is keyed by link (or link and title) from now on.
+    by_url: Mapping[str, list[tuple[str, str]]] = {}
+    if stored_lookup and identity is ItemIdentity.GUID:
+        by_url = ctx.storage.keys_by_url(spec.id, (i.url for _, i in pairs if i.url))
+    now_identity = dedup.identify([i for _, i in pairs], identity, by_url, bool(repeated))
+    if now_identity is not ItemIdentity.GUID:
+        pairs, repeated = dedup.disambiguate(dedup.rekey(items, now_identity))
     warnings.extend(repeated)
-    stored = (
-        ctx.storage.item_fingerprints(spec.id, (item.key for _, item in pairs))
-        if stored_lookup
-        else {}
-    )
+    rekeyed: dict[int, str] = {}
+    stored: Mapping[str, str] = {}
+    if stored_lookup and now_identity != identity:
+        log.warning(
+            "source %s: its guids are not stable; its items are identified by %s from now on",
+            spec.id,
+            now_identity.value,
+            extra={"source_id": spec.id},
+        )
+        rekeyed, stored = dedup.rekey_stored(ctx.storage.stored_keys(spec.id), now_identity)
+    elif stored_lookup:
+        stored = ctx.storage.item_fingerprints(spec.id, (item.key for _, item in pairs))
     raws = {item.key: raw for raw, item in pairs}
     decided = dedup.decide((item for _, item in pairs), stored)
     new_keys = [item.key for item, decision in decided if decision is ItemDecision.NEW]
@@ -301,7 +348,12 @@ def _decide(
         # Items retention removed stay removed, even while the source still lists them.
         retired = ctx.storage.retired_keys(spec.id, new_keys)
         decided = [(i, d) for i, d in decided if d is not ItemDecision.NEW or i.key not in retired]
-    return [(raws[item.key], item, decision) for item, decision in decided], warnings
+    return _Decided(
+        [(raws[item.key], item, decision) for item, decision in decided],
+        warnings,
+        now_identity,
+        rekeyed,
+    )
 
 
 async def _further_pages(
@@ -414,8 +466,9 @@ def _save_items(
         last_modified=fetched.last_modified,
         http_status=fetched.status_code,
         items_last_fetch=collected.found,
+        identity=collected.identity,
     )
-    ctx.storage.save_source_result(state, decisions, now)
+    ctx.storage.save_source_result(state, decisions, now, collected.rekeyed)
     return SourceReport(
         source_id=spec.id,
         status=ReportStatus.OK,
@@ -462,92 +515,10 @@ def _not_modified(
 
 
 def place_in_stories(specs: Sequence[SourceSpec], ctx: IngestContext) -> None:
-    """Put the new items of these sources into stories: a story they repeat, or their own.
-
-    Items are placed oldest first, whatever order their sources were fetched in, so an
-    original release is in place before its republications arrive and the result does not
-    depend on network timing. This runs after the items are stored, in its own
-    transaction: if it is interrupted, the items are still unplaced next time and are
-    placed then.
-    """
-    now = ctx.now()
-    pending: list[tuple[StoredItem, set[int], frozenset[int]]] = []
-    with ctx.storage.story_index() as index:
-        for spec in specs:
-            items = ctx.storage.pending_story_items(spec.id)
-            if not items:
-                continue
-            shingle_sets = [stories.shingles_of(s.item) for s in items]
-            known = stories.unpack(index.boilerplate(spec.id))
-            # A source's footer shows in its recent items too, even if few items are new.
-            recent = [set(stories.unpack(p)) for p in index.recent_shingles(spec.id, 20)]
-            boilerplate = stories.learn_boilerplate(shingle_sets + recent, known)
-            if boilerplate != known:
-                index.set_boilerplate(spec.id, stories.pack(boilerplate))
-            pending.extend((s, sh, boilerplate) for s, sh in zip(items, shingle_sets, strict=True))
-        pending.sort(key=lambda p: (p[0].item.published_at, p[0].id))
-        # Keyword counts are read once, kept up to date in memory, written back once.
-        counts, total = index.keyword_counts()
-        changed: dict[str, int] = {}
-        for stored, shingles, boilerplate in pending:
-            try:
-                keywords = _place_one(
-                    stored, shingles, boilerplate, index, ctx, now, counts, total
-                )
-            except RevierError:
-                raise
-            except Exception:
-                # One odd item must not keep the other items out of the feeds.
-                log.exception(
-                    "source %s: item %d placed in a story of its own after an unexpected error",
-                    stored.item.source_id,
-                    stored.id,
-                )
-                index.place(stored.id, None, None, [], b"", [], now)
-                continue
-            total += 1
-            for keyword in keywords:
-                changed[keyword] = counts[keyword] = counts.get(keyword, 0) + 1
-        index.save_keyword_counts(changed, total)
-
-
-def _place_one(
-    stored: StoredItem,
-    shingles: set[int],
-    boilerplate: frozenset[int],
-    index: StoryIndex,
-    ctx: IngestContext,
-    now: datetime,
-    counts: Mapping[str, int],
-    total: int,
-) -> frozenset[str]:
-    """Place one item: into the story of its best match, or into a new story.
-
-    Returns:
-        The item's keywords, to be counted.
-    """
-    features = stories.features(stored.item, shingles, boilerplate)
-    published = stored.item.published_at
-    found = index.candidates(
-        features.query_marks(counts, total),
-        stories.url_mark(features.url_key) if features.url_key else None,
-        published - ctx.story_window,
-        published + ctx.story_window,
-        exclude=stored.id,
-        min_shared=stories.MIN_SHARED_MARKS,
+    """Put the new items of these sources into stories (see :mod:`.placement`)."""
+    placement.place_in_stories(
+        [spec.id for spec in specs], ctx.storage, ctx.story_window, ctx.now(), ctx.story_cache
     )
-    candidates = [stories.from_stored(c) for c in found]
-    match = stories.best_match(features, candidates, stories.weights(counts, total))
-    index.place(
-        stored.id,
-        match.story_id if match else None,
-        match.similarity if match else None,
-        features.marks,
-        stories.pack(features.shingles),
-        sorted(features.keywords),
-        now,
-    )
-    return features.keywords
 
 
 def _success_state(

@@ -136,6 +136,25 @@ class DistrictSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredKey:
+    """A stored item's key and what another key could be built from."""
+
+    id: int
+    key: str
+    url: str | None
+    title: str
+    fingerprint: str
+
+
+class ItemIdentity(enum.StrEnum):
+    """What identifies a source's items; sources whose guids are broken leave GUID."""
+
+    GUID = "guid"  #: guid / Atom id, else link, else text (the normal case)
+    LINK = "link"  #: the item's link
+    LINK_TITLE = "link+title"  #: link and title, for sources whose links repeat too
+
+
+@dataclass(frozen=True, slots=True)
 class SourceState:
     """What the store remembers about a source between cycles."""
 
@@ -160,6 +179,7 @@ class SourceState:
     fetch_seconds: float | None = None  #: moving average of a whole fetch-to-store pass
     #: New items per hour, a moving average over successful fetches (adaptive interval).
     new_item_rate: float | None = None
+    identity: ItemIdentity = ItemIdentity.GUID  #: changed when its guids prove broken
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,16 +345,45 @@ class StoredItem:
 
 
 @dataclass(frozen=True, slots=True)
-class StoryCandidate:
-    """A stored item that may tell the same story, with what it is compared by."""
+class StoryText:
+    """What the stories step reads of an item not yet placed in a story."""
+
+    id: int
+    source_id: str
+    url: str | None
+    title: str
+    summary_text: str
+    content_html: str
+    published_at: datetime
+    districts: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedItem:
+    """A stored item already in a story, with what the story index needs of it."""
 
     item_id: int
     story_id: int
-    source_id: str
+    published_at: datetime
     shingles: bytes  #: packed
+    keywords: str  #: space-separated
+    districts: tuple[str, ...]
+    marks: bytes  #: packed: where the index lists it
+    events: tuple[int, ...] = ()  #: day numbers of the events it announces
+
+
+@dataclass(frozen=True, slots=True)
+class StoryPlacement:
+    """Where the stories step put an item, to be written back."""
+
+    item_id: int
+    story_id: int
+    new_story: bool  #: the story starts with this item
+    similarity: float | None  #: to the member it joined by; None for a new story
+    shingles: bytes  #: packed, boilerplate removed
     keywords: tuple[str, ...]
-    url: str | None
-    districts: tuple[str, ...] = ()
+    marks: bytes  #: packed
+    events: tuple[int, ...] = ()  #: day numbers of the events it announces
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +454,7 @@ class ChannelInfo:
     source_urls: Mapping[str, str] = field(default_factory=dict)  #: source id -> its URL
     labels: Mapping[str, str] = field(default_factory=dict)  #: tag or district id -> label
     priorities: Mapping[str, int] = field(default_factory=dict)  #: source id -> priority
+    hub: str | None = None  #: WebSub hub advertised with rel="hub"
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,6 +485,39 @@ class Preview:
     fetched: FetchResult
     items: tuple[Item, ...]
     warnings: tuple[str, ...]
+
+
+#: A metric series: its name and its (label, value) pairs, sorted by label.
+MetricKey = tuple[str, tuple[tuple[str, str], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSample:
+    """One value of a metric series, as stored or as derived from the store."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...]  #: sorted by label name
+    value: float
+
+
+class HealthStatus(enum.StrEnum):
+    """The verdict of ``/healthz`` (see docs/dev.md, "Health")."""
+
+    OK = "ok"  #: the worker collects and every source is healthy
+    DEGRADED = "degraded"  #: the worker collects, but some sources have problems
+    UNHEALTHY = "unhealthy"  #: feeds are not being updated: HTTP 503
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The worker's and the sources' health, as the store and the worker's lock tell it."""
+
+    status: HealthStatus
+    problems: tuple[str, ...]  #: why it is not ``ok``, one readable line each
+    worker: str | None  #: the process holding the store's lock, if any
+    last_cycle_at: datetime | None  #: when the worker last finished a collection cycle
+    sources_by_status: Mapping[str, int]
+    failing_sources: tuple[str, ...]  #: failing or gone
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,16 @@ __all__ = ["SampleRegion", "prepare_demo"]
 
 CONFIG_TEMPLATES = resources.files("revier_feed.demo") / "config"
 #: What the demo writes into its output folder; only these are removed on a new run.
-DEMO_PARTS = ("config", "state", "feeds", "digest-preview", "digests")
+DEMO_PARTS = (
+    "config",
+    "state",
+    "feeds",
+    "channels",
+    "index.html",
+    ".revier-feed-published.json",
+    "digest-preview",
+    "digests",
+)
 #: Marks a folder as the demo's own, so a new run may clear it.
 MARKER = ".revier-feed-demo"
 
@@ -48,6 +57,8 @@ def prepare_demo(output_dir: Path, base_url: str) -> Path:
         target = output_dir / part
         if target.is_dir():
             shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
     config_dir = output_dir / "config"
     config_dir.mkdir()
     for template in CONFIG_TEMPLATES.iterdir():

@@ -1,5 +1,5 @@
-"""Publish stored items: feed files in the output folder, written atomically and only when
-their content changed."""
+"""Publish stored items: feed files and news pages in the output folder, written atomically
+and only when their content changed."""
 
 from __future__ import annotations
 
@@ -13,14 +13,18 @@ from ..exceptions import PublishError
 from ..models import ChannelInfo, Story
 from .channels import opml, select
 from .feeds import feed_paths, render
+from .inputs import STATE_FILE, channel_digest, dump_state, load_state
+from .pages import page_path, render_page
 
-__all__ = ["OPML_PATH", "PublishResult", "feed_paths", "publish"]
+__all__ = ["OPML_PATH", "PublishResult", "feed_paths", "page_path", "publish"]
 
 
 @dataclass(frozen=True, slots=True)
 class PublishResult:
     written: tuple[Path, ...]  #: files whose content changed
     unchanged: tuple[Path, ...]
+    #: Channels whose feed files changed (their subscribers' readers should refetch).
+    changed_channels: tuple[str, ...] = ()
 
 
 #: The OPML list of every channel, relative to the output folder.
@@ -33,11 +37,14 @@ def publish(
     channels: Sequence[ChannelInfo],
     stories: Sequence[Story],
     tz: ZoneInfo,
+    *,
+    home_channel: str = "all",
 ) -> PublishResult:
-    """Write every channel's RSS, Atom and JSON Feed files and the OPML list.
+    """Write every channel's RSS, Atom and JSON Feed files and page, and the OPML list.
 
     Args:
         stories: newest first; each channel takes those passing its filter.
+        home_channel: the channel whose page is ``index.html``.
 
     Raises:
         PublishError: a file could not be written; the previous file stays in place.
@@ -45,17 +52,38 @@ def publish(
     written: list[Path] = []
     unchanged: list[Path] = []
 
-    def write(relative: str, data: bytes) -> None:
+    changed_channels: list[str] = []
+
+    def write(relative: str, data: bytes) -> bool:
         path = output_dir / relative
         try:
             changed = write_if_changed(path, data)
         except OSError as e:
             raise PublishError(f"could not write {path}") from e
         (written if changed else unchanged).append(path)
+        return changed
 
     paths = {channel.id: feed_paths(channel.id) for channel in channels}
+    previous = load_state(output_dir)
+    state: dict[str, str] = {}
     for channel in channels:
-        for fmt, data in render(channel, select(stories, channel), tz).items():
-            write(paths[channel.id][fmt], data)
+        chosen = select(stories, channel)
+        files = [*paths[channel.id].values(), page_path(channel.id, home_channel)]
+        digest = channel_digest(channel, chosen, channels, title, home_channel, tz)
+        state[channel.id] = digest
+        if previous.get(channel.id) == digest and all((output_dir / f).is_file() for f in files):
+            # Made from the same inputs by the same code: the files would come out equal.
+            unchanged.extend(output_dir / f for f in files)
+            continue
+        documents = render(channel, chosen, tz)
+        if any([write(paths[channel.id][fmt], data) for fmt, data in documents.items()]):
+            changed_channels.append(channel.id)
+        page = render_page(channel, chosen, channels, title, home_channel, tz)
+        write(page_path(channel.id, home_channel), page)
     write(OPML_PATH, opml(title, channels, paths))
-    return PublishResult(written=tuple(written), unchanged=tuple(unchanged))
+    # Written last: if anything above failed, the next publish renders again.
+    try:
+        write_if_changed(output_dir / STATE_FILE, dump_state(state))
+    except OSError as e:
+        raise PublishError(f"could not write {output_dir / STATE_FILE}") from e
+    return PublishResult(tuple(written), tuple(unchanged), tuple(changed_channels))

@@ -23,6 +23,7 @@ from ..models import ChannelInfo, StoredItem, Story
 
 #: Stands in for "updated" of a channel with no items, so empty feeds are stable too.
 _EMPTY_CHANNEL_UPDATED = datetime(2020, 1, 1, tzinfo=UTC)
+_ATOM = "http://www.w3.org/2005/Atom"
 #: The date in our tag: URIs (RFC 4151); fixed forever, or every id would change.
 _TAG_DATE = "2026"
 
@@ -82,6 +83,8 @@ def _json_feed(
         "language": channel.language,
         "items": entries,
     }
+    if channel.hub:
+        document["hubs"] = [{"type": "WebSub", "url": channel.hub}]
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
@@ -98,6 +101,12 @@ def _generator(
     fg.id(f"tag:{_host(channel)},{_TAG_DATE}:channel/{channel.id}")
     fg.title(channel.title)
     fg.subtitle(channel.description or channel.title)
+    if channel.hub:
+        # feedgen writes rel="hub" into Atom only; RSS gets it from the extension.
+        fg.link(href=channel.hub, rel="hub")
+        fg.register_extension(
+            "websub_hub", functools.partial(_RssHub, channel.hub), atom=False, rss=True
+        )
     # feedgen takes the *last* link as the RSS <link>, so the page comes after the self link.
     fg.link(href=channel.public_base_url + self_path, rel="self")
     fg.link(href=channel.site_url, rel="alternate")
@@ -197,6 +206,24 @@ class _AtomSourceDetails(BaseExtension):  # type: ignore[misc]  # feedgen is unt
             etree.SubElement(source, "id").text = self._source_id
             etree.SubElement(source, "updated").text = self._updated.isoformat()
         return entry
+
+
+class _RssHub(BaseExtension):  # type: ignore[misc]  # feedgen is untyped
+    """``<atom:link rel="hub">`` after the self link of an RSS channel (WebSub, 4)."""
+
+    def __init__(self, hub: str) -> None:
+        self._hub = hub
+
+    def extend_rss(self, rss: etree._Element) -> etree._Element:
+        channel = rss.find("channel")
+        if channel is not None:
+            link = etree.Element(f"{{{_ATOM}}}link", href=self._hub, rel="hub")
+            self_link = channel.find(f"{{{_ATOM}}}link")
+            if self_link is not None:
+                self_link.addnext(link)
+            else:
+                channel.append(link)
+        return rss
 
 
 def _host(channel: ChannelInfo) -> str:

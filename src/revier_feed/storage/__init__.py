@@ -22,13 +22,20 @@ from ..models import (
     DigestLogEntry,
     Item,
     ItemDecision,
+    MetricKey,
+    MetricSample,
+    PlacedItem,
     RetentionResult,
     SourceState,
     StoredItem,
+    StoredKey,
     Story,
-    StoryCandidate,
+    StoryPlacement,
+    StoryText,
 )
+from . import counters as _counters
 from . import digests as _digests
+from . import identity as _identity
 from . import items as _items
 from . import retention as _retention
 from . import sources as _sources
@@ -36,7 +43,7 @@ from . import stories as _stories
 from .engine import IMMEDIATE, make_engine, wrap_exceptions
 from .schema import VERSION, migrate
 
-__all__ = ["VERSION", "Storage"]
+__all__ = ["VERSION", "Storage", "StoryWrites"]
 
 
 class Storage:
@@ -116,15 +123,32 @@ class Storage:
         state: SourceState,
         decisions: Sequence[tuple[Item, ItemDecision]],
         now: datetime,
+        rekeyed: Mapping[int, str] | None = None,
     ) -> None:
-        """Write a source's new state and its items in one transaction."""
+        """Write a source's new state and its items in one transaction.
+
+        Args:
+            rekeyed: new keys of stored items (by id), written first: the source's items
+                are identified differently from now on (``state.identity``).
+        """
         with (
             wrap_exceptions(f"save source {state.source_id}"),
             self._writer() as conn,
             conn.begin(),
         ):
             _sources.save_state(conn, state, now)
+            _identity.rekey(conn, rekeyed or {})
             _items.apply(conn, decisions, now)
+
+    def keys_by_url(self, source_id: str, urls: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """(key, title) of the source's stored items at each of the given URLs."""
+        with wrap_exceptions("read item keys"), self._engine.connect() as conn:
+            return _identity.keys_by_url(conn, source_id, urls)
+
+    def stored_keys(self, source_id: str) -> list[StoredKey]:
+        """Every stored item of the source with what a new key could be built from."""
+        with wrap_exceptions("read item keys"), self._engine.connect() as conn:
+            return _identity.stored_keys(conn, source_id)
 
     def save_source_states(self, states: Sequence[SourceState], now: datetime) -> None:
         """Write the new states of several sources (that stored no items) in one transaction."""
@@ -172,6 +196,7 @@ class Storage:
     def set_tags(self, tagged: Sequence[tuple[int, Item]]) -> int:
         """Replace tags and districts of stored items (by id) in one transaction."""
         with wrap_exceptions("save tags"), self._writer() as conn, conn.begin():
+            _stories.bump(conn)  # districts decide stories too
             return _items.set_tags(conn, tagged)
 
     def find_item(self, reference: str) -> StoredItem | None:
@@ -180,12 +205,12 @@ class Storage:
             return _items.find(conn, reference)
 
     @contextlib.contextmanager
-    def story_index(self) -> Iterator[StoryIndex]:
+    def story_index(self) -> Iterator[StoryWrites]:
         """One write transaction for placing items into stories."""
         with wrap_exceptions("update stories"), self._writer() as conn, conn.begin():
-            yield StoryIndex(conn)
+            yield StoryWrites(conn)
 
-    def pending_story_items(self, source_id: str) -> list[StoredItem]:
+    def pending_story_items(self, source_id: str) -> list[StoryText]:
         """Items of a source that the stories step has not placed yet."""
         with wrap_exceptions("read items"), self._engine.connect() as conn:
             return _stories.pending(conn, source_id)
@@ -229,6 +254,27 @@ class Storage:
     def count_items(self) -> int:
         with wrap_exceptions("count items"), self._engine.connect() as conn:
             return _items.count(conn)
+
+    def count_items_by_source(self) -> dict[str, int]:
+        """Stored items per source id."""
+        with wrap_exceptions("count items"), self._engine.connect() as conn:
+            return _counters.count_items_by_source(conn)
+
+    def count_stories(self) -> int:
+        with wrap_exceptions("count stories"), self._engine.connect() as conn:
+            return _counters.count_stories(conn)
+
+    def record_metrics(
+        self, increments: Mapping[MetricKey, float], gauges: Mapping[MetricKey, float]
+    ) -> None:
+        """Add to counters and set gauges, in one transaction."""
+        with wrap_exceptions("record metrics"), self._writer() as conn, conn.begin():
+            _counters.add(conn, increments, gauges)
+
+    def metrics(self) -> list[MetricSample]:
+        """Every stored counter and gauge."""
+        with wrap_exceptions("read metrics"), self._engine.connect() as conn:
+            return _counters.load(conn)
 
     # --- digest ------------------------------------------------------------------------
 
@@ -282,8 +328,8 @@ class Storage:
                 _digests.supersede(conn, log.partner_id, log.period, now)
 
 
-class StoryIndex:
-    """The candidate index and keyword counts, inside one write transaction."""
+class StoryWrites:
+    """What placing items into stories reads and writes, inside one write transaction."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -305,29 +351,17 @@ class StoryIndex:
     def save_keyword_counts(self, changed: Mapping[str, int], total: int) -> None:
         _stories.save_counts(self._conn, changed, total)
 
-    def candidates(
-        self,
-        marks: Sequence[int],
-        url_mark: int | None,
-        since: datetime,
-        until: datetime,
-        exclude: int,
-        min_shared: int,
-    ) -> list[StoryCandidate]:
-        """Placed items published in [since, until] that share enough marks."""
-        return _stories.candidates(self._conn, marks, url_mark, since, until, exclude, min_shared)
+    def placed(self, since: datetime) -> Iterator[PlacedItem]:
+        """Items already in a story, published since ``since`` (to load the index)."""
+        return _stories.placed(self._conn, since)
 
-    def place(
-        self,
-        item_id: int,
-        story_id: int | None,
-        similarity: float | None,
-        marks: Sequence[int],
-        shingles: bytes,
-        keywords: Sequence[str],
-        now: datetime,
-    ) -> int:
-        """Put an item into a story (None: a new one) and index it; returns the story id."""
-        return _stories.place(
-            self._conn, item_id, story_id, similarity, marks, shingles, keywords, now
-        )
+    def generation(self) -> int:
+        """Changes when stories change other than by placing items (split, merge, retag)."""
+        return _stories.generation(self._conn)
+
+    def next_story_id(self) -> int:
+        return _stories.next_story_id(self._conn)
+
+    def place(self, placements: Sequence[StoryPlacement], now: datetime) -> None:
+        """Write where items were placed (and create the stories they started)."""
+        _stories.place(self._conn, placements, now)

@@ -10,8 +10,8 @@ from typing import TypeVar
 from sqlalchemy import Connection, bindparam, delete, select, update
 
 from ..models import RetentionResult
-from .schema import item_tombstones, items, keyword_counts, stories, story_marks
-from .stories import _TOTAL
+from .schema import item_tombstones, items, keyword_counts, stories
+from .stories import _TOTAL, bump
 
 T = TypeVar("T")
 
@@ -22,8 +22,9 @@ _CHUNK = 500
 def retire(conn: Connection, before: datetime, now: datetime) -> RetentionResult:
     """Remove items published before ``before``; returns what was removed.
 
-    Every trace goes with them: their candidate marks, their share of the keyword counts,
-    and stories left without members. Each removed item leaves a tombstone (source, key),
+    Every trace goes with them: their candidate marks (kept in their rows), their share of
+    the keyword counts, and stories left without members; the story generation changes,
+    so a worker reloads its story index. Each removed item leaves a tombstone (source, key),
     so a source that still lists it does not bring it back as news. A story keeping some
     members simply shows the oldest remaining one first: the lead item is chosen when
     publishing, from the members there are.
@@ -38,8 +39,8 @@ def retire(conn: Connection, before: datetime, now: datetime) -> RetentionResult
     ids = [row.id for row in rows]
     _forget_keywords(conn, (row.keywords for row in rows if row.keywords is not None))
     for chunk in _chunks(ids):
-        conn.execute(delete(story_marks).where(story_marks.c.item_id.in_(chunk)))
         conn.execute(delete(items).where(items.c.id.in_(chunk)))
+    bump(conn)
     conn.execute(
         item_tombstones.insert(),
         [{"source_id": row.source_id, "key": row.key, "deleted_at": now} for row in rows],

@@ -7,6 +7,7 @@ version bump. Never edit a released migration; append a new one.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -88,6 +89,8 @@ sources = Table(
     Column("boilerplate", LargeBinary),  #: packed shingles this source repeats
     # version 5
     Column("new_item_rate", Float),  #: new items per hour, moving average
+    # version 8
+    Column("identity", Text),  #: None: items by guid; "link" or "link+title" (broken guids)
 )
 
 items = Table(
@@ -122,6 +125,9 @@ items = Table(
     Column("story_similarity", Float),  #: to the member it joined by
     Column("shingles", LargeBinary),  #: packed, boilerplate removed
     Column("keywords", Text),  #: space-separated
+    # version 8
+    Column("story_marks", LargeBinary),  #: packed: where the candidate index lists the item
+    Column("story_events", Text),  #: day numbers of events it announces, space-separated
     UniqueConstraint("source_id", "key", name="uq_items_source_key"),
 )
 Index("ix_items_story_id", items.c.story_id)
@@ -133,15 +139,14 @@ stories = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
-#: The candidate index: an item is listed under its sampled shingles, rarest keywords, URL.
-story_marks = Table(
-    "story_marks",
+#: Bumped by every change to stories other than placing new items (split, merge, retag),
+#: so a worker knows when the story index it keeps in memory is out of date.
+story_state = Table(
+    "story_state",
     metadata,
-    Column("mark", Integer, primary_key=True),
-    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
-    sqlite_with_rowid=False,
+    Column("id", Integer, primary_key=True),
+    Column("generation", Integer, nullable=False),
 )
-Index("ix_story_marks_item_id", story_marks.c.item_id)
 
 #: In how many items a keyword occurs (the weights of the keyword similarity).
 keyword_counts = Table(
@@ -152,6 +157,15 @@ keyword_counts = Table(
 )
 Index("ix_items_published_at", items.c.published_at)
 Index("ix_items_first_seen_at", items.c.first_seen_at)
+
+#: Monotonic counters and last-value gauges of the worker (for /metrics), by name and labels.
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("labels", Text, primary_key=True),  #: JSON object, keys sorted; "{}" for none
+    Column("value", Float, nullable=False),
+)
 
 #: robots.txt per origin (scheme://host:port), shared by all sources on that host.
 robots = Table(
@@ -375,6 +389,50 @@ def _v6(conn: Connection) -> None:
     v6.create_all(conn)
 
 
+def _v7(conn: Connection) -> None:
+    """Counters of the worker (fetches by outcome, durations, items stored) for /metrics (#7)."""
+    v7 = MetaData()
+    Table(
+        "counters",
+        v7,
+        Column("name", String(100), primary_key=True),
+        Column("labels", Text, primary_key=True),
+        Column("value", Float, nullable=False),
+    )
+    v7.create_all(conn)
+
+
+def _v8(conn: Connection) -> None:
+    """The story index moves into memory; sources remember broken guids (#4).
+
+    An item's marks become one packed column (the index is loaded from it once per
+    placement run, or kept by the worker while ``story_state.generation`` stays) instead
+    of a row per mark. ``sources.identity`` is how a source's items are identified when
+    its guids cannot be trusted (NULL: by guid).
+    """
+    _add_column(conn, "items", Column("story_marks", LargeBinary))
+    _add_column(conn, "items", Column("story_events", Text))
+    marks: dict[int, list[int]] = {}
+    for mark, item_id in conn.execute(text("SELECT mark, item_id FROM story_marks")):
+        marks.setdefault(item_id, []).append(mark)
+    if marks:
+        conn.execute(
+            text("UPDATE items SET story_marks = :m WHERE id = :i"),
+            [{"i": i, "m": struct.pack(f"<{len(m)}I", *sorted(m))} for i, m in marks.items()],
+        )
+    conn.execute(text("DROP TABLE story_marks"))
+    _add_column(conn, "sources", Column("identity", Text))
+    v8 = MetaData()
+    Table(
+        "story_state",
+        v8,
+        Column("id", Integer, primary_key=True),
+        Column("generation", Integer, nullable=False),
+    )
+    v8.create_all(conn)
+    conn.execute(text("INSERT INTO story_state (id, generation) VALUES (1, 0)"))
+
+
 def _add_column(conn: Connection, table: str, column: Column[Any]) -> None:
     Table(table, MetaData(), column)  # a column compiles only inside a table
     spec = CreateColumn(column).compile(dialect=conn.dialect)
@@ -389,6 +447,8 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     4: _v4,
     5: _v5,
     6: _v6,
+    7: _v7,
+    8: _v8,
 }
 VERSION = max(MIGRATIONS)
 

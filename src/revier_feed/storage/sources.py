@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from ..models import SourceState, SourceStatus
+from ..models import ItemIdentity, SourceState, SourceStatus
 from .schema import robots, sources
 
 
@@ -35,6 +35,7 @@ def load_states(conn: Connection, source_ids: Iterable[str]) -> dict[str, Source
             last_new_item_at=row["last_new_item_at"],
             fetch_seconds=row["fetch_seconds"],
             new_item_rate=row["new_item_rate"],
+            identity=ItemIdentity(row["identity"] or ItemIdentity.GUID),
         )
     return states
 

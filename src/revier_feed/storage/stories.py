@@ -1,34 +1,49 @@
-"""Stories: which items report the same news, and the index that finds candidates."""
+"""Stories: which items report the same news, and what the story index is loaded from."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from ..models import StoredItem, Story, StoryCandidate
+from ..models import PlacedItem, StoredItem, Story, StoryPlacement, StoryText
 from .items import _stored
-from .schema import items, keyword_counts, sources, stories, story_marks
+from .schema import items, keyword_counts, sources, stories, story_state
 
-#: A mark listed under more items than this is a common phrase, not evidence.
-MAX_POSTINGS = 50
-#: At most this many candidates (those sharing the most marks) are compared with an item.
-MAX_CANDIDATES = 40
 #: The keyword_counts row holding the number of items counted.
 _TOTAL = ""
 
 
-def pending(conn: Connection, source_id: str) -> list[StoredItem]:
+def pending(conn: Connection, source_id: str) -> list[StoryText]:
     """Items of ``source_id`` not yet placed in a story."""
     rows = conn.execute(
-        select(items)
+        select(
+            items.c.id,
+            items.c.url,
+            items.c.title,
+            items.c.summary_text,
+            items.c.content_html,
+            items.c.published_at,
+            items.c.districts,
+        )
         .where(items.c.source_id == source_id, items.c.story_id.is_(None))
         .order_by(items.c.id)
-    ).mappings()
-    return [_stored(row) for row in rows]
+    )
+    return [
+        StoryText(
+            id=row.id,
+            source_id=source_id,
+            url=row.url,
+            title=row.title,
+            summary_text=row.summary_text,
+            content_html=row.content_html,
+            published_at=row.published_at,
+            districts=frozenset(json.loads(row.districts)),
+        )
+        for row in rows
+    ]
 
 
 def boilerplate(conn: Connection, source_id: str) -> bytes:
@@ -72,118 +87,131 @@ def save_counts(conn: Connection, changed: Mapping[str, int], total: int) -> Non
         conn.execute(keyword_counts.insert(), inserts)
 
 
-def candidates(
-    conn: Connection,
-    marks: Sequence[int],
-    url_mark: int | None,
-    since: datetime,
-    until: datetime,
-    exclude: int,
-    min_shared: int,
-) -> list[StoryCandidate]:
-    """Stored items sharing enough marks (or the URL mark) and published in the window,
-    at most MAX_CANDIDATES of them, those sharing the most marks."""
-    if not marks:
-        return []
-    sizes: dict[int, int] = dict(
-        conn.execute(
-            select(story_marks.c.mark, func.count())
-            .where(story_marks.c.mark.in_(list(marks)))
-            .group_by(story_marks.c.mark)
-        ).all()
-    )
-    useful = [m for m in marks if 0 < sizes.get(m, 0) <= MAX_POSTINGS or m == url_mark]
-    if not useful:
-        return []
-    shared: Counter[int] = Counter()
-    via_url: set[int] = set()
-    for mark, item_id in conn.execute(
-        select(story_marks.c.mark, story_marks.c.item_id).where(story_marks.c.mark.in_(useful))
-    ):
-        shared[item_id] += 1
-        if mark == url_mark:
-            via_url.add(item_id)
-    eligible = [i for i, n in shared.items() if (n >= min_shared or i in via_url) and i != exclude]
-    wanted = sorted(eligible, key=lambda i: (i not in via_url, -shared[i], i))[:MAX_CANDIDATES]
-    if not wanted:
-        return []
+def placed(conn: Connection, since: datetime) -> Iterator[PlacedItem]:
+    """Every item already in a story and published since ``since``: the story index's
+    content."""
     rows = conn.execute(
         select(
             items.c.id,
             items.c.story_id,
-            items.c.source_id,
+            items.c.published_at,
             items.c.shingles,
             items.c.keywords,
-            items.c.url,
             items.c.districts,
+            items.c.story_marks,
+            items.c.story_events,
         ).where(
-            items.c.id.in_(wanted),
             items.c.story_id.is_not(None),
             items.c.published_at >= since,
-            items.c.published_at <= until,
         )
     )
-    return [
-        StoryCandidate(
+    for row in rows:
+        yield PlacedItem(
             item_id=row.id,
             story_id=row.story_id,
-            source_id=row.source_id,
+            published_at=row.published_at,
             shingles=row.shingles or b"",
-            keywords=tuple((row.keywords or "").split()),
-            url=row.url,
-            districts=tuple(json.loads(row.districts or "[]")),
+            keywords=row.keywords or "",
+            districts=tuple(json.loads(row.districts)) if row.districts != "[]" else (),
+            marks=row.story_marks or b"",
+            events=tuple(map(int, row.story_events.split())) if row.story_events else (),
         )
-        for row in rows
-    ]
 
 
-def place(
-    conn: Connection,
-    item_id: int,
-    story_id: int | None,
-    similarity: float | None,
-    marks: Sequence[int],
-    shingles: bytes,
-    keywords: Sequence[str],
-    now: datetime,
-) -> int:
-    """Put an item into a story (a new one when ``story_id`` is None) and index it."""
-    if story_id is None:
-        key = conn.execute(stories.insert().values(created_at=now)).inserted_primary_key
-        assert key is not None
-        story_id = int(key[0])
+def generation(conn: Connection) -> int:
+    """Changes whenever stories change other than by placing new items."""
+    return int(conn.execute(select(story_state.c.generation)).scalar_one())
+
+
+def bump(conn: Connection) -> None:
+    conn.execute(update(story_state).values(generation=story_state.c.generation + 1))
+
+
+def next_story_id(conn: Connection) -> int:
+    """The id a story created now gets (inside the write transaction, nobody else can)."""
+    return int(conn.execute(select(func.coalesce(func.max(stories.c.id), 0))).scalar_one()) + 1
+
+
+def place(conn: Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
+    """Write where items were placed: new stories first, then every item in one batch."""
+    new = [{"id": p.story_id, "created_at": now} for p in placements if p.new_story]
+    if new:
+        conn.execute(stories.insert(), new)
+    if not placements:
+        return
     conn.execute(
         update(items)
-        .where(items.c.id == item_id)
+        .where(items.c.id == bindparam("item_id"))
         .values(
-            story_id=story_id,
-            story_similarity=similarity,
-            shingles=shingles,
-            keywords=" ".join(keywords),
-        )
+            story_id=bindparam("story"),
+            story_similarity=bindparam("similarity"),
+            shingles=bindparam("packed"),
+            keywords=bindparam("words"),
+            story_marks=bindparam("marks"),
+            story_events=bindparam("events"),
+        ),
+        [
+            {
+                "item_id": p.item_id,
+                "story": p.story_id,
+                "similarity": p.similarity,
+                "packed": p.shingles,
+                "words": " ".join(p.keywords),
+                "marks": p.marks,
+                "events": " ".join(map(str, p.events)) or None,
+            }
+            for p in placements
+        ],
     )
-    conn.execute(delete(story_marks).where(story_marks.c.item_id == item_id))
-    if marks:
-        conn.execute(story_marks.insert(), [{"mark": m, "item_id": item_id} for m in set(marks)])
-    return story_id
 
 
 def recent(conn: Connection, source_ids: Sequence[str], limit: int) -> list[Story]:
     """The newest stories with a member from the given sources, by first publication,
     newest first; members are the items of those sources."""
     ids = list(source_ids)
-    first = func.min(items.c.published_at)
-    story_ids = [
-        row.story_id
-        for row in conn.execute(
-            select(items.c.story_id, first.label("first"))
-            .where(items.c.source_id.in_(ids), items.c.story_id.is_not(None))
-            .group_by(items.c.story_id)
-            .order_by(first.desc(), items.c.story_id.desc())
-            .limit(limit)
+    # Bounds over all sources: they come from the date index, and they are safe bounds.
+    newest = conn.execute(select(func.max(items.c.published_at))).scalar()
+    if newest is None:
+        return []
+    # Grouping every item by story is a scan of the whole table. Instead look at the items
+    # published since a cutoff (by index): every story whose first member is that recent
+    # has all its members there. Once `limit` such stories exist, no older story can rank
+    # before them; otherwise move the cutoff back and look again.
+    span = timedelta(days=7)
+    while True:
+        cutoff = newest - span
+        found = _first_published(conn, ids, cutoff)
+        complete = [(first, story) for story, first in found.items() if first >= cutoff]
+        oldest = conn.execute(select(func.min(items.c.published_at))).scalar()
+        if len(complete) >= limit or oldest is None or oldest >= cutoff:
+            complete.sort(reverse=True)
+            return members(conn, [story for _, story in complete[:limit]], ids)
+        span *= 2
+
+
+def _first_published(conn: Connection, ids: list[str], cutoff: datetime) -> dict[int, datetime]:
+    """Stories with a member published at or after ``cutoff``: their first publication."""
+    # Sources are filtered in Python, not in SQL: with them in the WHERE clause SQLite picks
+    # the (source_id, key) index and reads every item instead of a range of dates.
+    candidates = sorted(
+        {
+            row.story_id
+            for row in conn.execute(select(items.c.story_id).where(items.c.published_at >= cutoff))
+            if row.story_id is not None
+        }
+    )
+    wanted = set(ids)
+    first: dict[int, datetime] = {}
+    for start in range(0, len(candidates), 500):
+        rows = conn.execute(
+            select(items.c.story_id, items.c.source_id, items.c.published_at).where(
+                items.c.story_id.in_(candidates[start : start + 500])
+            )
         )
-    ]
-    return members(conn, story_ids, ids)
+        for story_id, source_id, published_at in rows:
+            if source_id in wanted and (story_id not in first or published_at < first[story_id]):
+                first[story_id] = published_at
+    return first
 
 
 def members(
@@ -192,11 +220,13 @@ def members(
     """The given stories with their members (optionally only those of some sources), in the
     order of ``story_ids``."""
     grouped: dict[int, list[StoredItem]] = {i: [] for i in story_ids}
+    # Sources are filtered here, not in SQL, so that SQLite uses the story index.
+    wanted = set(source_ids) if source_ids is not None else None
     for start in range(0, len(story_ids), 500):
         query = select(items).where(items.c.story_id.in_(story_ids[start : start + 500]))
-        if source_ids is not None:
-            query = query.where(items.c.source_id.in_(list(source_ids)))
         for row in conn.execute(query.order_by(items.c.published_at, items.c.id)).mappings():
+            if wanted is not None and row["source_id"] not in wanted:
+                continue
             stored = _stored(row)
             assert stored.story_id is not None
             grouped[stored.story_id].append(stored)
@@ -205,6 +235,7 @@ def members(
 
 def split(conn: Connection, item_id: int, now: datetime) -> int:
     """Move an item into a story of its own and pin it there; returns the new story id."""
+    bump(conn)
     key = conn.execute(stories.insert().values(created_at=now)).inserted_primary_key
     assert key is not None
     story_id = int(key[0])
@@ -218,6 +249,7 @@ def split(conn: Connection, item_id: int, now: datetime) -> int:
 
 def merge(conn: Connection, into_story: int, from_story: int) -> int:
     """Move every item of ``from_story`` into ``into_story`` and pin them; returns how many."""
+    bump(conn)
     result = conn.execute(
         update(items)
         .where(items.c.story_id == from_story)

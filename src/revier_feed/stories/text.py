@@ -1,15 +1,14 @@
-"""Which items are the same story: near-duplicate detection across sources. Pure.
+"""What items are compared by, and when two are the same story. Pure.
 
 Partners republish a press release with an edited title, a shortened or reordered teaser, a
 local paragraph and their own URL. Two items are one story when a large share of the
 *shorter* text's word 3-grams ("shingles") appears in the longer one (containment, not
 Jaccard: a three-sentence excerpt of a long release is still the release).
 
-Finding candidates is sub-linear: every item is indexed under a fixed sample of its
-shingles (those whose hash is divisible by :data:`SAMPLE_MOD`, "marks"); a new item is only
-compared with items sharing at least :data:`MIN_SHARED_MARKS` marks (or its canonical URL)
-within a time window. Marks shared by very many items are common phrases, not evidence, and
-the store skips them.
+Finding candidates is sub-linear (:mod:`.index`): every item is indexed under a fixed sample
+of its shingles (those whose hash is divisible by :data:`SAMPLE_MOD`, "marks"); a new item is
+only compared with items sharing at least :data:`MIN_SHARED_MARKS` marks (or its canonical
+URL) within a time window. Marks shared by very many items are common phrases, not evidence.
 
 Partners also paraphrase. The second signal is therefore the overlap of *keywords* (the
 words of title, teaser and opening that are not stop words, lightly stemmed), each weighted
@@ -26,16 +25,19 @@ before anything is compared.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import struct
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from urllib.parse import urlsplit
 
-from .models import Item, StoryCandidate
+from ..models import Item, StoryText
+from . import phase
 
 #: Words per shingle.
 SHINGLE = 3
@@ -68,6 +70,8 @@ KEYWORD_WORDS = 150
 BOILERPLATE_SHARE = 0.3
 BOILERPLATE_MIN_ITEMS = 3
 
+#: Characters of HTML (or of a title or teaser) read at most: far more than MAX_WORDS words.
+_MAX_HTML = 40_000
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _WORD = re.compile(r"\w+")
 _TAG = re.compile(r"<[^>]*>")
@@ -95,6 +99,8 @@ class StoryFeatures:
     lead: frozenset[str]  #: the keywords of title and teaser, where the facts are
     url_key: str | None  #: canonical URL: same URL on two sites means the same story
     districts: frozenset[str] = frozenset()  #: where the item is set (from the tag stage)
+    published: int = 0  #: day number (see :func:`.phase.day_number`)
+    upcoming: tuple[int, ...] = ()  #: dates of events it announces (:func:`.phase.upcoming`)
 
     @property
     def marks(self) -> list[int]:
@@ -117,38 +123,46 @@ class StoryFeatures:
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
-    """A stored item that may be the same story, as the store found it."""
+class Text:
+    """An item's words, read once for both boilerplate learning and its features."""
 
-    item_id: int
-    story_id: int
-    source_id: str
-    features: StoryFeatures
+    words: list[str]  #: folded words of title, teaser and body, at most MAX_WORDS
+    hashes: list[int]  #: the shingle starting at each word (one for a text of < 3 words)
 
 
-@dataclass(frozen=True, slots=True)
-class StoryMatch:
-    story_id: int
-    item_id: int  #: the member that matched best
-    similarity: float
+def prepare(item: Item | StoryText) -> Text:
+    """The item's words and shingle hashes."""
+    words = _item_words(item)[:MAX_WORDS]
+    return Text(words, _shingle_list(words))
 
 
-def shingles_of(item: Item) -> set[int]:
+def shingles_of(item: Item | StoryText) -> set[int]:
     """All shingles of the item's title, teaser and body (before boilerplate removal)."""
-    return _shingles(_item_words(item)[:MAX_WORDS])
+    return set(prepare(item).hashes)
 
 
-def features(item: Item, shingles: set[int], boilerplate: frozenset[int]) -> StoryFeatures:
-    """The item's comparison features, with the source's boilerplate removed."""
-    words = _item_words(item)
+def features(
+    item: Item | StoryText,
+    shingles: set[int],
+    boilerplate: frozenset[int],
+    text: Text | None = None,
+) -> StoryFeatures:
+    """The item's comparison features, with the source's boilerplate removed.
+
+    Args:
+        text: ``prepare(item)``, if the caller has it already.
+    """
+    text = text or prepare(item)
     # Keywords come from the opening, minus word trigrams that are boilerplate.
-    opening = words[:KEYWORD_WORDS]
-    boiler_words = {
-        w
-        for i in range(len(opening) - SHINGLE + 1)
-        if zlib.crc32(" ".join(opening[i : i + SHINGLE]).encode()) in boilerplate
-        for w in opening[i : i + SHINGLE]
-    }
+    opening = text.words[:KEYWORD_WORDS]
+    boiler_words: set[str] = set()
+    if not boilerplate.isdisjoint(shingles):
+        boiler_words = {
+            w
+            for i in range(len(opening) - SHINGLE + 1)
+            if text.hashes[i] in boilerplate
+            for w in opening[i : i + SHINGLE]
+        }
     lead = _words(f"{item.title} . {item.summary_text}")
     return StoryFeatures(
         shingles=frozenset(shingles - boilerplate),
@@ -156,29 +170,15 @@ def features(item: Item, shingles: set[int], boilerplate: frozenset[int]) -> Sto
         lead=_keywords(lead, boiler_words),
         url_key=canonical_url(item.url) if item.url else None,
         districts=item.districts,
+        published=phase.day_number(item.published_at.date()),
+        upcoming=phase.upcoming(opening, item.published_at.date()),
     )
 
 
 def _keywords(words: Iterable[str], excluded: set[str]) -> frozenset[str]:
-    return frozenset(
-        _stem(w) for w in words if w not in _STOP and len(w) > 2 and w not in excluded
-    )
-
-
-def from_stored(stored: StoryCandidate) -> Candidate:
-    """A candidate as the store keeps it, ready to compare."""
-    return Candidate(
-        item_id=stored.item_id,
-        story_id=stored.story_id,
-        source_id=stored.source_id,
-        features=StoryFeatures(
-            shingles=unpack(stored.shingles),
-            keywords=frozenset(stored.keywords),
-            lead=frozenset(),  # only needed to index an item, which is done by now
-            url_key=canonical_url(stored.url) if stored.url else None,
-            districts=frozenset(stored.districts),
-        ),
-    )
+    if excluded:
+        words = [w for w in words if w not in excluded]
+    return frozenset(map(_keyword, words)) - {""}
 
 
 def url_mark(url_key: str) -> int:
@@ -208,67 +208,115 @@ class Similarity:
         return 1.0 if self.same_url else max(self.copied, self.keywords)
 
 
-def similarity(a: StoryFeatures, b: StoryFeatures, weight: Callable[[str], float]) -> Similarity:
-    """How much of the shorter item is in the longer one, by copied text and by keywords.
+class KeywordStats:
+    """In how many items each keyword occurs: the keywords' weights (smoothed IDF).
+
+    A keyword's weight is ``log((total + 1) / (count + 1)) + 1``, so the weight of a set of
+    keywords is ``len * (log(total + 1) + 1) - sum(log(count + 1))``. The sum is taken from
+    a table of ``log(n + 1)`` for every possible count (no count exceeds the total), so
+    weighing a set and counting an item are a few C-level calls, not a loop per keyword.
+    """
+
+    def __init__(self, counts: Mapping[str, int], total: int) -> None:
+        self.counts: Counter[str] = Counter(counts)
+        self.total = total
+        self.changed: set[str] = set()
+        self._logs: list[float] = []
+        self._grow()
+
+    def weight(self, keyword: str) -> float:
+        return math.log((self.total + 1) / (self.counts.get(keyword, 0) + 1)) + 1.0
+
+    def weight_of(self, keywords: Collection[str]) -> float:
+        """The summed weight of ``keywords``."""
+        # counts.get(k, 0) for each keyword, then log(n + 1) from the table.
+        logs = sum(map(self._logs.__getitem__, map(self.counts.get, keywords, repeat(0))))
+        return len(keywords) * (math.log(self.total + 1) + 1.0) - logs
+
+    def add(self, keywords: Collection[str]) -> None:
+        """Count one more item with these keywords."""
+        self.counts.update(keywords)
+        self.changed.update(keywords)
+        self.total += 1
+        if self.total >= len(self._logs):
+            self._grow()
+
+    def _grow(self) -> None:
+        size = max(4096, 2 * (self.total + 1), max(self.counts.values(), default=0) + 1)
+        self._logs.extend(math.log(n + 1) for n in range(len(self._logs), size))
+
+
+def similarity(a: StoryFeatures, b: StoryFeatures, stats: KeywordStats) -> Similarity:
+    """How much of the shorter item is in the longer one, by copied text and by keywords."""
+    same_url = a.url_key is not None and a.url_key == b.url_key
+    return compare(a, stats.weight_of(a.keywords), b.shingles, b.keywords, same_url, stats)
+
+
+def compare(
+    a: StoryFeatures,
+    a_weight: float,
+    b_shingles: Iterable[int],
+    b_keywords: Collection[str],
+    same_url: bool,
+    stats: KeywordStats,
+    b_shingle_count: int | None = None,
+) -> Similarity:
+    """:func:`similarity` for a stored item kept compactly (see :mod:`.index`).
 
     Args:
-        weight: a keyword's weight (see :func:`weights`).
+        a_weight: ``stats.weight_of(a.keywords)``, computed once per new item.
     """
-    same_url = a.url_key is not None and a.url_key == b.url_key
-    shorter = min(len(a.shingles), len(b.shingles))
-    copied = len(a.shingles & b.shingles) / shorter if shorter else 0.0
-
-    def total(words: Iterable[str]) -> float:
-        return sum(map(weight, words))
-
-    smaller = min(total(a.keywords), total(b.keywords))
-    keywords = total(a.keywords & b.keywords) / smaller if smaller else 0.0
+    if b_shingle_count is None:
+        b_shingles = frozenset(b_shingles)
+        b_shingle_count = len(b_shingles)
+    shorter = min(len(a.shingles), b_shingle_count)
+    copied = len(a.shingles.intersection(b_shingles)) / shorter if shorter else 0.0
+    smaller = min(a_weight, stats.weight_of(b_keywords))
+    common = a.keywords.intersection(b_keywords)
+    keywords = stats.weight_of(common) / smaller if smaller > 0 else 0.0
     return Similarity(copied=copied, keywords=keywords, same_url=same_url)
 
 
 def same_story(a: StoryFeatures, b: StoryFeatures, sim: Similarity) -> bool:
     """The decision rule, in one place (thresholds tuned on the labelled set, bench/)."""
+    return decide(
+        sim,
+        min(len(a.shingles), len(b.shingles)),
+        min(len(a.keywords), len(b.keywords)),
+        a.districts,
+        b.districts,
+        phase.differ(a.published, a.upcoming, b.published, b.upcoming),
+    )
+
+
+def decide(
+    sim: Similarity,
+    shingles: int,
+    keywords: int,
+    a_districts: frozenset[str],
+    b_districts: frozenset[str],
+    phases_differ: bool = False,
+) -> bool:
+    """:func:`same_story` from the sizes of the smaller shingle and keyword sets.
+
+    Args:
+        phases_differ: one item announces an event that had happened when the other was
+            published (:func:`.phase.differ`).
+    """
     if sim.same_url:
         return True
-    if a.districts and b.districts and a.districts.isdisjoint(b.districts):
+    if phases_differ:
+        # Announcement and report of one event share names, place and topic, often whole
+        # sentences; only a near-verbatim copy is still one story.
+        return sim.copied >= VERBATIM
+    if a_districts and b_districts and a_districts.isdisjoint(b_districts):
         # The same kind of news from two different districts ("Kreistag beschließt Haushalt
         # 2021") is two stories, however alike the template wording; two districts' versions
         # of one release share its distinctive words.
         return sim.copied >= VERBATIM or sim.keywords >= ACROSS_DISTRICTS
-    if min(len(a.shingles), len(b.shingles)) >= MIN_SHINGLES and sim.copied >= CONTAINMENT:
+    if shingles >= MIN_SHINGLES and sim.copied >= CONTAINMENT:
         return True
-    return (
-        min(len(a.keywords), len(b.keywords)) >= MIN_KEYWORDS
-        and sim.keywords >= KEYWORD_CONTAINMENT
-    )
-
-
-def best_match(
-    item: StoryFeatures, candidates: Iterable[Candidate], weight: Callable[[str], float]
-) -> StoryMatch | None:
-    """The story ``item`` belongs to, or None for a new story.
-
-    The single most similar candidate decides (no chaining through other members), so two
-    stories never merge because a third item resembles both a little.
-    """
-    best: StoryMatch | None = None
-    for candidate in candidates:
-        sim = similarity(item, candidate.features, weight)
-        if not same_story(item, candidate.features, sim):
-            continue
-        if best is None or sim.score > best.similarity:
-            best = StoryMatch(candidate.story_id, candidate.item_id, sim.score)
-    return best
-
-
-def weights(counts: Mapping[str, int], total: int) -> Callable[[str], float]:
-    """Keyword weights: smoothed inverse document frequency from the store's counts
-    (a keyword never seen weighs most)."""
-
-    def weight(keyword: str) -> float:
-        return math.log((total + 1) / (counts.get(keyword, 0) + 1)) + 1.0
-
-    return weight
+    return keywords >= MIN_KEYWORDS and sim.keywords >= KEYWORD_CONTAINMENT
 
 
 def canonical_url(url: str) -> str:
@@ -292,9 +340,16 @@ def unpack(data: bytes) -> frozenset[int]:
     return frozenset(struct.unpack(f"<{len(data) // 4}I", data))
 
 
-def _item_words(item: Item) -> list[str]:
-    body = _TAG.sub(" ", item.content_html) if item.content_html else ""
-    return _words(f"{item.title} . {item.summary_text} . {body}")
+def _item_words(item: Item | StoryText) -> list[str]:
+    # Only the opening counts (MAX_WORDS), so a 1 MB article is cut before it is read.
+    body = _TAG.sub(" ", item.content_html[:_MAX_HTML]) if item.content_html else ""
+    return _words(f"{item.title[:_MAX_HTML]} . {item.summary_text[:_MAX_HTML]} . {body}")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _keyword(word: str) -> str:
+    """The word's stem, or "" for a word that is no keyword (cached: words repeat a lot)."""
+    return "" if word in _STOP or len(word) <= 2 else _stem(word)
 
 
 def _stem(word: str) -> str:
@@ -305,6 +360,7 @@ def _stem(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _keyword_mark(keyword: str) -> int:
     return zlib.crc32(b"k:" + keyword.encode())
 
@@ -317,10 +373,8 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.casefold().translate(_FOLD))
 
 
-def _shingles(words: list[str]) -> set[int]:
+def _shingle_list(words: list[str]) -> list[int]:
     if len(words) < SHINGLE:
-        return {zlib.crc32(" ".join(words).encode())} if words else set()
-    return {
-        zlib.crc32(" ".join(words[i : i + SHINGLE]).encode())
-        for i in range(len(words) - SHINGLE + 1)
-    }
+        return [zlib.crc32(" ".join(words).encode())] if words else []
+    crc32, triples = zlib.crc32, zip(words, words[1:], words[2:], strict=False)
+    return [crc32(f"{a} {b} {c}".encode()) for a, b, c in triples]

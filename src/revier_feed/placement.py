@@ -1,0 +1,240 @@
+"""Story placement: new items into stories, with the candidate index in memory.
+
+This is the stories half of a collection cycle (:mod:`.ingest` calls it once all sources of
+the cycle are stored): read the unplaced items, learn each source's boilerplate, compute
+the items' features (:mod:`.stories`), load the story index of the time window (or reuse a
+worker's), place the items oldest first, write every placement back in one batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from . import stories
+from .models import StoryPlacement, StoryText
+from .storage import Storage, StoryWrites
+
+log = logging.getLogger(__name__)
+
+#: Placements written per statement: a first cycle's hundred thousand items are not all
+#: held in memory until the end (it is still one transaction).
+_WRITE_BATCH = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A new item's story features, kept compact until its turn to be placed (a first
+    cycle may place a hundred thousand items)."""
+
+    published_at: datetime
+    item_id: int
+    shingles: bytes  #: packed
+    keywords: tuple[str, ...]  #: interned
+    lead: tuple[str, ...]  #: interned
+    url_key: str | None
+    districts: frozenset[str]
+    day: int
+    upcoming: tuple[int, ...]
+
+    @classmethod
+    def of(cls, stored: StoryText, features: stories.StoryFeatures) -> _Pending:
+        return cls(
+            published_at=stored.published_at,
+            item_id=stored.id,
+            shingles=stories.pack(features.shingles),
+            keywords=tuple(map(sys.intern, features.keywords)),
+            lead=tuple(map(sys.intern, features.lead)),
+            url_key=features.url_key,
+            districts=features.districts,
+            day=features.published,
+            upcoming=features.upcoming,
+        )
+
+    @property
+    def features(self) -> stories.StoryFeatures:
+        return stories.StoryFeatures(
+            shingles=stories.unpack(self.shingles),
+            keywords=frozenset(self.keywords),
+            lead=frozenset(self.lead),
+            url_key=self.url_key,
+            districts=self.districts,
+            published=self.day,
+            upcoming=self.upcoming,
+        )
+
+
+class StoryCache:
+    """The story index of the last placement run, kept between the cycles of a worker.
+
+    Valid while the store's story generation is unchanged (split, merge and retag change
+    it; placing items does not, and only one collector writes to a store) and its items
+    reach back far enough; otherwise the next run loads the index from the store again.
+    """
+
+    #: Extra days loaded, so that the window's start can move a week before a reload.
+    SLACK = timedelta(days=7)
+
+    def __init__(self) -> None:
+        self.index: stories.StoryIndex | None = None
+        self.since: datetime | None = None  #: items published since then are indexed
+        self.generation: int | None = None
+
+    def get(self, since: datetime, generation: int) -> stories.StoryIndex | None:
+        fits = self.since is not None and self.since <= since
+        return self.index if fits and self.generation == generation else None
+
+    def keep(self, index: stories.StoryIndex, since: datetime, generation: int) -> None:
+        self.index, self.since, self.generation = index, since, generation
+
+    def clear(self) -> None:
+        self.index = self.since = self.generation = None
+
+
+def place_in_stories(
+    source_ids: Sequence[str],
+    storage: Storage,
+    window: timedelta,
+    now: datetime,
+    cache: StoryCache | None = None,
+) -> None:
+    """Put the new items of these sources into stories: a story they repeat, or their own.
+
+    Items are placed oldest first, whatever order their sources were fetched in, so an
+    original release is in place before its republications arrive and the result does not
+    depend on network timing. The story index is built in memory from the items of the
+    time window (or taken from ``cache``, a worker's) and grows as items are placed;
+    everything is written back in one batch at the end. This runs after the items are
+    stored, in its own transaction: if it is interrupted, the items are still unplaced
+    next time and are placed then.
+    """
+    try:
+        kept = _place(source_ids, storage, window, now, cache)
+    except BaseException:
+        if cache is not None:
+            cache.clear()  # it may hold placements that were never written
+        raise
+    if cache is not None and kept is not None:
+        cache.keep(*kept)
+
+
+def _place(
+    source_ids: Sequence[str],
+    storage: Storage,
+    window: timedelta,
+    now: datetime,
+    cache: StoryCache | None,
+) -> tuple[stories.StoryIndex, datetime, int] | None:
+    """:func:`place_in_stories`; returns the index, since when it holds items, and the
+    story generation it belongs to."""
+    with storage.story_index() as store:
+        pending = _pending_features(source_ids, storage, store)
+        if not pending:
+            return None
+        # Newest first, so that the oldest is popped first and placed items free memory.
+        pending.sort(key=lambda p: (p.published_at, p.item_id), reverse=True)
+        since = pending[-1].published_at - window
+        generation = store.generation()
+        index = cache.get(since, generation) if cache is not None else None
+        if index is not None and index.window != window.total_seconds():
+            index = None  # the configuration changed the window
+        if index is None:
+            if cache is not None:
+                since -= StoryCache.SLACK
+            index = _load_index(store, since, window)
+        elif cache is not None and cache.since is not None:
+            since = cache.since
+        stats = index.stats
+        next_story = store.next_story_id()
+        placements: list[StoryPlacement] = []
+        while pending:
+            if len(placements) >= _WRITE_BATCH:
+                store.place(placements, now)
+                placements = []
+            new = pending.pop()
+            f = new.features
+            marks = f.marks
+            try:
+                match = index.best_match(f, new.published_at)
+            except Exception:
+                # One odd item must not keep the other items out of the feeds.
+                log.exception(
+                    "item %d placed in a story of its own after an unexpected error",
+                    new.item_id,
+                )
+                placements.append(
+                    StoryPlacement(new.item_id, next_story, True, None, b"", (), b"")
+                )
+                next_story += 1
+                continue
+            placement = StoryPlacement(
+                item_id=new.item_id,
+                story_id=match.story_id if match else next_story,
+                new_story=match is None,
+                similarity=match.similarity if match else None,
+                shingles=new.shingles,
+                keywords=tuple(sorted(new.keywords)),
+                marks=stories.pack(marks),
+                events=new.upcoming,
+            )
+            next_story += match is None
+            placements.append(placement)
+            index.add(
+                new.item_id,
+                placement.story_id,
+                new.published_at,
+                placement.shingles,
+                " ".join(placement.keywords),
+                f.districts,
+                marks,
+                new.upcoming,
+            )
+            stats.add(f.keywords)
+        store.place(placements, now)
+        store.save_keyword_counts({k: stats.counts[k] for k in stats.changed}, stats.total)
+        stats.changed.clear()
+    return index, since, generation
+
+
+def _load_index(store: StoryWrites, since: datetime, window: timedelta) -> stories.StoryIndex:
+    """The index of every placed item published since ``since``, with the keyword counts."""
+    index = stories.StoryIndex(window, stories.KeywordStats(*store.keyword_counts()))
+    for placed in store.placed(since):
+        index.add(
+            placed.item_id,
+            placed.story_id,
+            placed.published_at,
+            placed.shingles,
+            placed.keywords,
+            frozenset(placed.districts),
+            stories.unpack(placed.marks),
+            placed.events,
+        )
+    return index
+
+
+def _pending_features(
+    source_ids: Sequence[str], storage: Storage, store: StoryWrites
+) -> list[_Pending]:
+    """The unplaced items of each source with their features, the source's boilerplate
+    (learned from these items and its recent ones) removed."""
+    pending: list[_Pending] = []
+    for source_id in source_ids:
+        items = storage.pending_story_items(source_id)
+        if not items:
+            continue
+        texts = [stories.prepare(s) for s in items]
+        shingle_sets = [set(t.hashes) for t in texts]
+        known = stories.unpack(store.boilerplate(source_id))
+        # A source's footer shows in its recent items too, even if few items are new.
+        recent = [set(stories.unpack(p)) for p in store.recent_shingles(source_id, 20)]
+        boilerplate = stories.learn_boilerplate(shingle_sets + recent, known)
+        if boilerplate != known:
+            store.set_boilerplate(source_id, stories.pack(boilerplate))
+        for stored, shingles, text in zip(items, shingle_sets, texts, strict=True):
+            features = stories.features(stored, shingles, boilerplate, text)
+            pending.append(_Pending.of(stored, features))
+    return pending

@@ -1,0 +1,89 @@
+"""What a channel's files are made from, as one digest: equal digests, equal files.
+
+Publishing without news then costs a digest per channel instead of rendering every feed
+and page again (see docs/dev.md, "Publishing without news").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ..models import ChannelInfo, Story
+
+#: Remembers each channel's digest between publishes; hidden, so it is never served.
+STATE_FILE = ".revier-feed-published.json"
+
+
+def channel_digest(
+    channel: ChannelInfo,
+    stories: Sequence[Story],
+    channels: Sequence[ChannelInfo],
+    title: str,
+    home_channel: str,
+    tz: ZoneInfo,
+) -> str:
+    """A digest of everything a channel's feeds and page depend on, code included."""
+    members = [
+        [
+            story.id,
+            [
+                [
+                    m.id,
+                    m.item.source_id,
+                    m.item.fingerprint,
+                    m.item.url,
+                    m.item.published_at.isoformat(),
+                    m.item.updated_at.isoformat() if m.item.updated_at else None,
+                    m.first_seen_at.isoformat(),
+                    m.last_changed_at.isoformat(),
+                    sorted(m.item.tags),
+                    sorted(m.item.districts),
+                ]
+                for m in story.members
+            ],
+        ]
+        for story in stories
+    ]
+    document = {
+        "code": _code_digest(),
+        "channel": dataclasses.asdict(channel),
+        "channels": [[c.id, c.title] for c in channels],
+        "title": title,
+        "home": home_channel,
+        "tz": tz.key,
+        "stories": members,
+    }
+    # Sets (filters) are sorted: their iteration order changes from process to process.
+    encoded = json.dumps(document, sort_keys=True, default=sorted, ensure_ascii=False)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def load_state(output_dir: Path) -> dict[str, str]:
+    """The digests of the last publish; empty if unknown or unreadable (all is rendered)."""
+    try:
+        state = json.loads((output_dir / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return (
+        {k: v for k, v in state.items() if isinstance(v, str)} if isinstance(state, dict) else {}
+    )
+
+
+def dump_state(state: dict[str, str]) -> bytes:
+    return (json.dumps(state, sort_keys=True, indent=0) + "\n").encode("utf-8")
+
+
+@functools.cache
+def _code_digest() -> str:
+    """The publishing code and templates: an upgrade re-renders everything."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for path in sorted([*here.glob("*.py"), *(here / "templates").glob("*")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()

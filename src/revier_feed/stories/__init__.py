@@ -1,0 +1,49 @@
+"""Which items are the same story: near-duplicate detection across sources. Pure.
+
+:mod:`.text` turns an item into what it is compared by and holds the decision rule;
+:mod:`.index` finds the few stored items worth comparing with, in memory.
+"""
+
+from . import phase
+from .index import MAX_CANDIDATES, MAX_POSTINGS, IndexedItem, StoryIndex, StoryMatch
+from .text import (
+    KeywordStats,
+    Similarity,
+    StoryFeatures,
+    canonical_url,
+    compare,
+    decide,
+    features,
+    learn_boilerplate,
+    pack,
+    prepare,
+    same_story,
+    shingles_of,
+    similarity,
+    unpack,
+    url_mark,
+)
+
+__all__ = [
+    "MAX_CANDIDATES",
+    "MAX_POSTINGS",
+    "IndexedItem",
+    "KeywordStats",
+    "Similarity",
+    "StoryFeatures",
+    "StoryIndex",
+    "StoryMatch",
+    "canonical_url",
+    "compare",
+    "decide",
+    "features",
+    "learn_boilerplate",
+    "pack",
+    "phase",
+    "prepare",
+    "same_story",
+    "shingles_of",
+    "similarity",
+    "unpack",
+    "url_mark",
+]

@@ -1,0 +1,110 @@
+"""Event phases: an event's announcement and the report about it are two stories. Pure.
+
+"X lädt zum Vortrag am 8. Juni ein" and "Rückblick: 80 Gäste beim Vortrag von X" share the
+organiser, the place, the topic and often whole sentences, yet a reader who got the
+invitation has not read the report. What tells them apart is time: the announcement names
+the event's date as *upcoming* (after its own publication), and the report was written
+when that date had *passed*. So for two items, the earlier one's upcoming dates are read;
+if one of them lies before the later item's publication day, the event happened between
+the two and they are different phases of it, different stories.
+
+Dates are read from the folded words ("25", "august", optionally "2021"), in German
+("25. August", "1. März") and English ("August 25"). Without a year, the date is taken in
+the publication's year, or the next one when that would put it half a year in the past
+("am 12. Januar" in a December item).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+#: Dates this many days after publication at most are upcoming events (not far-off plans
+#: such as "Ergebnisse bis 30. Juni 2022").
+HORIZON = 60
+
+_EPOCH = date(1970, 1, 1).toordinal()
+_MONTHS = {
+    name: n
+    for n, names in enumerate(
+        (
+            ("januar", "jan", "january", "jaenner"),
+            ("februar", "feb", "february"),
+            ("maerz", "mrz", "march"),
+            ("april", "apr"),
+            ("mai", "may"),
+            ("juni", "jun", "june"),
+            ("juli", "jul", "july"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("oktober", "okt", "october", "oct"),
+            ("november", "nov"),
+            ("dezember", "dez", "december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+
+
+def day_number(when: date) -> int:
+    """Days since 1970-01-01: how the index keeps days."""
+    return when.toordinal() - _EPOCH
+
+
+def upcoming(words: Sequence[str], published: date) -> tuple[int, ...]:
+    """The dates the text names that lie after its publication, within :data:`HORIZON`
+    days, as day numbers."""
+    if _MONTHS.keys().isdisjoint(words):
+        return ()
+    today = day_number(published)
+    found: set[int] = set()
+    for i, word in enumerate(words):
+        month = _MONTHS.get(word)
+        if month is None:
+            continue
+        day = _day(words[i - 1]) if i else None  # "25. august"
+        year_at = i + 1
+        if day is None and i + 1 < len(words):  # "august 25"
+            day = _day(words[i + 1])
+            year_at = i + 2
+        if day is None:
+            continue
+        year = words[year_at] if year_at < len(words) else ""
+        when = _date(int(year) if _is_year(year) else None, month, day, published)
+        if when is not None and today < when <= today + HORIZON:
+            found.add(when)
+    return tuple(sorted(found))
+
+
+def differ(
+    a_published: int, a_upcoming: Sequence[int], b_published: int, b_upcoming: Sequence[int]
+) -> bool:
+    """Whether an event the earlier item announces had taken place when the later one was
+    published: then they are its announcement and its report (day numbers)."""
+    if a_published <= b_published:
+        return any(d < b_published for d in a_upcoming)
+    return any(d < a_published for d in b_upcoming)
+
+
+def _day(word: str) -> int | None:
+    if word.isdigit() and len(word) <= 2 and 1 <= int(word) <= 31:
+        return int(word)
+    return None
+
+
+def _is_year(word: str) -> bool:
+    return word.isdigit() and len(word) == 4 and 1900 < int(word) < 2200
+
+
+def _date(year: int | None, month: int, day: int, published: date) -> int | None:
+    try:
+        when = date(year or published.year, month, day)
+    except ValueError:  # 31. Juni
+        return None
+    if year is None and (published - when).days > 182:
+        try:
+            when = when.replace(year=when.year + 1)
+        except ValueError:  # 29. Februar
+            return None
+    return day_number(when)

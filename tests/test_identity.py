@@ -1,0 +1,128 @@
+"""Feeds with broken guids (empty, repeated, random on every fetch) don't flood subscribers."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from revier_feed.app import App
+from revier_feed.config import AppConfig, load_config
+from revier_feed.demo.server import Response
+from revier_feed.models import ItemIdentity
+
+from .conftest import Clock, SampleRegion, write_config
+
+MakeApp = Callable[[AppConfig], App]
+FEED = "/broken/rss.xml"
+
+NEWS = [
+    ("Kreistag beschließt Haushalt 2021", "/news/haushalt"),
+    ("Radweg zwischen Grimma und Naunhof eröffnet", "/news/radweg"),
+    ("Breitband: 1.200 Haushalte in Colditz angeschlossen", "/news/breitband"),
+]
+
+
+def rss(entries: list[tuple[str, str]], guids: list[str | None]) -> bytes:
+    """An RSS feed of (title, link path) entries with the given guids (None: no element)."""
+    parts = []
+    for (title, link), guid in zip(entries, guids, strict=True):
+        guid_xml = "" if guid is None else f'<guid isPermaLink="false">{guid}</guid>'
+        parts.append(
+            f"<item><title>{title}</title><link>http://kreis.example{link}</link>{guid_xml}"
+            f"<description>{title}: mehr dazu auf der Website.</description>"
+            "<pubDate>Mon, 02 Aug 2021 07:00:00 +0200</pubDate></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Kreis</title>'
+        + "".join(parts)
+        + "</channel></rss>"
+    ).encode()
+
+
+class Feed:
+    """The misbehaving feed on the local server, fetched by one app cycle at a time."""
+
+    def __init__(self, tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock):
+        sources = f'sources:\n  - {{id: kreis, name: Kreis, url: "{region.url(FEED)}"}}\n'
+        self.app = make_app(load_config(write_config(tmp_path / "config", sources)))
+        self.region, self.clock = region, clock
+
+    def fetch(self, entries: list[tuple[str, str]], guids: list[str | None]) -> tuple[int, int]:
+        """Serve the document, run a cycle; returns (new, updated)."""
+        self.region.add_route(FEED, Response(200, rss(entries, guids)))
+        self.clock.advance(timedelta(hours=2))
+        (report,) = self.app.run_cycle().summary.reports
+        assert report.error is None
+        return report.new, report.updated
+
+    @property
+    def identity(self) -> ItemIdentity:
+        return self.app.storage.source_states(["kreis"])["kreis"].identity
+
+    def stored(self) -> int:
+        return len(self.app.storage.recent_items(["kreis"], 100))
+
+
+@pytest.fixture
+def feed(tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock) -> Feed:
+    return Feed(tmp_path, region, make_app, clock)
+
+
+def test_random_guids_on_every_fetch_fall_back_to_links(feed: Feed) -> None:
+    counter = itertools.count()
+
+    def random_guids(n: int) -> list[str | None]:
+        return [f"urn:uuid:{next(counter):08x}-session" for _ in range(n)]
+
+    assert feed.fetch(NEWS, random_guids(3)) == (3, 0)
+    # Same news, new guids: recognised by their links, nothing new for subscribers.
+    assert feed.fetch(NEWS, random_guids(3)) == (0, 0)
+    assert feed.identity is ItemIdentity.LINK
+    # From now on one new item is one new item, and an edited title an update.
+    more = [*NEWS, ("Meisterfeier in Borna: 48 neue Meister", "/news/meister")]
+    edited = [("Kreistag beschließt Haushalt 2021 mit großer Mehrheit", "/news/haushalt")]
+    assert feed.fetch(edited + more[1:], random_guids(4)) == (1, 1)
+    assert feed.stored() == 4
+
+
+def test_one_guid_repeated_for_every_item_falls_back_to_links(feed: Feed) -> None:
+    assert feed.fetch(NEWS, ["kreis-news"] * 3) == (3, 0)
+    assert feed.identity is ItemIdentity.LINK
+    # The next fetch, newest first and with one more item: no duplicates.
+    more = [("Meisterfeier in Borna: 48 neue Meister", "/news/meister"), *NEWS[::-1]]
+    assert feed.fetch(more, ["kreis-news"] * 4) == (1, 0)
+    assert feed.stored() == 4
+    # The source is healthy: the fallback is not a problem the admin must fix.
+    assert feed.app.storage.source_states(["kreis"])["kreis"].last_error is None
+
+
+def test_empty_guids_identify_items_by_link(feed: Feed) -> None:
+    assert feed.fetch(NEWS, ["", "", ""]) == (3, 0)
+    edited = [("Radweg Grimma–Naunhof ist fertig", "/news/radweg")]
+    assert feed.fetch([NEWS[0], *edited, NEWS[2]], ["", "", ""]) == (0, 1)
+    assert feed.stored() == 3
+
+
+def test_random_guids_and_one_link_for_all_fall_back_to_link_and_title(feed: Feed) -> None:
+    same_page = [(title, "/aktuelles") for title, _ in NEWS]
+    counter = itertools.count()
+    assert feed.fetch(same_page, [f"r{next(counter)}" for _ in NEWS]) == (3, 0)
+    assert feed.fetch(same_page, [f"r{next(counter)}" for _ in NEWS]) == (0, 0)
+    assert feed.identity is ItemIdentity.LINK_TITLE
+    assert feed.fetch(same_page[:2], [f"r{next(counter)}" for _ in range(2)]) == (0, 0)
+    assert feed.stored() == 3
+
+
+def test_stable_guids_stay_guids_when_links_change(feed: Feed) -> None:
+    guids: list[str | None] = ["h-1", "h-2", "h-3"]
+    assert feed.fetch(NEWS, guids) == (3, 0)
+    # The site moved its articles: same guids, new links. Updates, not new items.
+    moved = [(title, "/archiv" + link) for title, link in NEWS]
+    assert feed.fetch(moved, guids) == (0, 3)
+    assert feed.identity is ItemIdentity.GUID
+    # One new item among known ones is simply new.
+    assert feed.fetch([*moved, ("Neu", "/news/neu")], [*guids, "h-4"]) == (1, 0)
