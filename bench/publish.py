@@ -45,12 +45,43 @@ from revier_feed.publish.channels import select
 SOURCES = 20
 TAGS = 20
 START = datetime(2025, 1, 1, tzinfo=UTC)
-WORDS = (
-    "Landkreis Förderung Strukturwandel Revier Kohleausstieg Wasserstoff Hochschule Forschung "
-    "Unternehmen Fachkräfte Innovation Preis Kreistag Haushalt Stadtrat Bürgermeister Projekt "
-    "Netzwerk Region Mitteldeutschland Energie Mobilität Bildung Schule Handwerk Tourismus "
-    "Kultur Breitband Digitalisierung Gesundheit Klinik Verkehr Radweg Wirtschaft Ansiedlung"
-).split()
+WORDS = [
+    "Landkreis",
+    "Förderung",
+    "Strukturwandel",
+    "Revier",
+    "Kohleausstieg",
+    "Wasserstoff",
+    "Hochschule",
+    "Forschung",
+    "Unternehmen",
+    "Fachkräfte",
+    "Innovation",
+    "Preis",
+    "Kreistag",
+    "Haushalt",
+    "Stadtrat",
+    "Bürgermeister",
+    "Projekt",
+    "Netzwerk",
+    "Region",
+    "Mitteldeutschland",
+    "Energie",
+    "Mobilität",
+    "Bildung",
+    "Schule",
+    "Handwerk",
+    "Tourismus",
+    "Kultur",
+    "Breitband",
+    "Digitalisierung",
+    "Gesundheit",
+    "Klinik",
+    "Verkehr",
+    "Radweg",
+    "Wirtschaft",
+    "Ansiedlung",
+]
 
 
 def log(message: str) -> None:
@@ -119,16 +150,26 @@ def build_store(config: AppConfig, total: int, seed: int) -> None:
                 decisions.append((item, ItemDecision.NEW))
             state = SourceState(f"quelle-{s:02d}", status=SourceStatus.OK, last_success_at=now)
             storage.save_source_result(state, decisions, now)
-        ids = [stored.id for batch in storage.iter_items([s.id for s in app.config.sources]) for stored in batch]
+        ids = [
+            stored.id
+            for batch in storage.iter_items([s.id for s in app.config.sources])
+            for stored in batch
+        ]
         with storage.story_index() as index:
             stories: list[int] = []
             placements: list[StoryPlacement] = []
             next_story = index.next_story_id()
             for item_id in ids:
-                join = stories[rng.randrange(len(stories))] if stories and rng.random() < 0.1 else None
+                join = (
+                    stories[rng.randrange(len(stories))]
+                    if stories and rng.random() < 0.1
+                    else None
+                )
                 story = join if join is not None else next_story
                 placements.append(
-                    StoryPlacement(item_id, story, join is None, 0.5 if join else None, b"", (), b"")
+                    StoryPlacement(
+                        item_id, story, join is None, 0.5 if join else None, b"", (), b""
+                    )
                 )
                 if join is None:
                     stories.append(story)
@@ -177,9 +218,7 @@ def timed(fn: Callable[[], object], runs: int, before: Callable[[], None] | None
 # --- load client ---------------------------------------------------------------------------
 
 
-async def _connection(
-    port: int, request: bytes, deadline: float, counts: dict[int, int]
-) -> None:
+async def _connection(port: int, request: bytes, deadline: float, counts: dict[int, int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while time.perf_counter() < deadline:
@@ -197,7 +236,9 @@ async def _connection(
         writer.close()
 
 
-def load(port: int, path: str, headers: str, seconds: float, connections: int) -> tuple[float, dict[int, int]]:
+def load(
+    port: int, path: str, headers: str, seconds: float, connections: int
+) -> tuple[float, dict[int, int]]:
     """Requests per second over ``connections`` keep-alive connections for ``seconds``."""
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode()
     counts: dict[int, int] = {}
@@ -272,12 +313,21 @@ def main() -> int:
         finally:
             server.terminate()
             server.communicate(timeout=10)
-        modified = time.strftime(
-            "%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 60)
-        )
+        modified = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 60))
         baseline, port = start(
-            [sys.executable, "-u", "-m", "http.server", "--protocol", "HTTP/1.1", "--bind",
-             "127.0.0.1", "-d", str(out), "0"],
+            [
+                sys.executable,
+                "-u",
+                "-m",
+                "http.server",
+                "--protocol",
+                "HTTP/1.1",
+                "--bind",
+                "127.0.0.1",
+                "-d",
+                str(out),
+                "0",
+            ],
             r"port (\d+)",
         )
         try:
@@ -289,9 +339,13 @@ def main() -> int:
             baseline.communicate(timeout=10)
         log(f"serve: {ours_counts}; http.server: {their_counts}")
         assert set(ours_counts) == {304} and set(their_counts) == {304}, "only 304s expected"
-        rows.append(("serve: 304s per second for a feed", f"{ours:,.0f}", f"{theirs:,.0f}", "≥ 2,000"))
+        rows.append(
+            ("serve: 304s per second for a feed", f"{ours:,.0f}", f"{theirs:,.0f}", "≥ 2,000")
+        )
 
-    print(f"\n{args.items:,} items, {channels} channels, {files} files; medians of {args.runs} runs")
+    print(
+        f"\n{args.items:,} items, {channels} channels, {files} files; medians of {args.runs} runs"
+    )
     print("\n| measure | revier-feed | baseline | target |")
     print("|---|---:|---:|---|")
     for row in rows:
