@@ -584,3 +584,28 @@ def test_the_archive_index_lists_every_sent_period_newest_first(
     lower = html.lower()
     assert "<script" not in lower and "<link" not in lower and "src=" not in lower
     assert 'style="' in html
+
+
+def test_a_stopping_worker_finishes_the_digest_in_hand_and_leaves_the_rest_due(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    recorder, _ = smtp_server
+    app = app_at_monday
+    # SIGTERM arrives while the first digest is being sent.
+    outcomes = app.send_due_digests(on_outcome=lambda _outcome: app.request_stop())
+    assert [o.state for o in outcomes] == [DigestState.SENT]
+    assert len(recorder.messages) == 1
+    assert list(states(app).values()) == [DigestState.SENT]
+    # After the restart the other partners get theirs, and nobody gets a second one.
+    restarted = make_app(load_config(digest_config_dir))
+    later = restarted.send_due_digests()
+    assert len(later) == 2 and all(o.state is DigestState.SENT for o in later)
+    assert {o.partner_id for o in [*outcomes, *later]} == {
+        "landkreis-leipzig",
+        "iq-netzwerk",
+        "region",
+    }
+    assert len(recorder.messages) == 3

@@ -697,7 +697,11 @@ class App:
             ) from None
         try:
             return deliver.send_due(
-                self.digest_context(), partners, self._mailer, on_outcome=on_outcome
+                self.digest_context(),
+                partners,
+                self._mailer,
+                on_outcome=on_outcome,
+                should_stop=self._stop.is_set,
             )
         finally:
             lock.release()

@@ -130,12 +130,15 @@ def send_due(
     *,
     outbox: Path | None = None,
     on_outcome: Callable[[DigestOutcome], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> list[DigestOutcome]:
     """Send every due digest of ``partners`` once; with ``outbox``, write .eml files there
     instead and record nothing (a dry run).
 
     One partner's failure never stops the others; a server that cannot be reached at all is
     not tried again in this run (the remaining digests stay due and are retried later).
+    ``should_stop`` is asked before each partner: a worker shutting down finishes the
+    digest in hand and leaves the rest due, instead of being cut off in the middle of one.
 
     Raises:
         DigestError: a template is broken (before anything is sent).
@@ -155,7 +158,10 @@ def send_due(
     unreachable: DeliveryError | None = None
     archived: set[str] = set()
     with mailer() as sender:
-        for item in plan:
+        for number, item in enumerate(plan):
+            if should_stop():
+                log.info("stopping: %d digest(s) stay due", len(plan) - number)
+                break
             outcome, error = _one(ctx, item, candidates, sender, outbox, unreachable)
             if (
                 ctx.settings.archive
