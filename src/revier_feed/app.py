@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import random
@@ -422,10 +423,18 @@ class App:
         # One read serves every channel: the newest stories, from which each channel picks
         # its own (so a narrow channel reaches back at most this far; see docs/dev.md).
         scan = max(STORIES_SCANNED, *(c.limit for c in channels))
-        stories = self.storage.recent_stories((s.id for s in self.config.sources), scan)
+        source_ids = sorted(s.id for s in self.config.sources)
+        # Read before the stories: a write in between makes the next publish read again.
+        version = self.storage.publish_version()
         title = self.config.settings.site.title
         result = publish(
-            self.config.output_dir, title, channels, stories, self.tz, home_channel=ALL_CHANNEL
+            self.config.output_dir,
+            title,
+            channels,
+            lambda: self.storage.recent_stories(source_ids, scan),
+            self.tz,
+            home_channel=ALL_CHANNEL,
+            store_version=None if version is None else json.dumps([version, scan, source_ids]),
         )
         hub = self.config.settings.websub_hub
         if hub and result.changed_channels:

@@ -3,7 +3,7 @@ and only when their content changed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,7 +13,7 @@ from ..exceptions import PublishError
 from ..models import ChannelInfo, Story
 from .channels import opml, select
 from .feeds import feed_paths, render
-from .inputs import STATE_FILE, channel_digest, dump_state, load_state
+from .inputs import STATE_FILE, channel_digest, dump_state, inputs_digest, load_state
 from .pages import page_path, render_page
 
 __all__ = ["OPML_PATH", "PublishResult", "feed_paths", "page_path", "publish"]
@@ -35,16 +35,20 @@ def publish(
     output_dir: Path,
     title: str,
     channels: Sequence[ChannelInfo],
-    stories: Sequence[Story],
+    read_stories: Callable[[], Sequence[Story]],
     tz: ZoneInfo,
     *,
     home_channel: str = "all",
+    store_version: str | None = None,
 ) -> PublishResult:
     """Write every channel's RSS, Atom and JSON Feed files and page, and the OPML list.
 
     Args:
-        stories: newest first; each channel takes those passing its filter.
+        read_stories: gives the stories, newest first; each channel takes those passing
+            its filter. Not called when nothing changed since the last publish.
         home_channel: the channel whose page is ``index.html``.
+        store_version: changes whenever the stories ``read_stories`` would give change
+            (the store's change counter and what is read); None: unknown, always read.
 
     Raises:
         PublishError: a file could not be written; the previous file stays in place.
@@ -64,16 +68,27 @@ def publish(
         return changed
 
     paths = {channel.id: feed_paths(channel.id) for channel in channels}
-    previous = load_state(output_dir)
+    files = {c.id: [*paths[c.id].values(), page_path(c.id, home_channel)] for c in channels}
+    inputs = (
+        inputs_digest(store_version, channels, title, home_channel, tz)
+        if store_version is not None
+        else None
+    )
+    previous_inputs, previous = load_state(output_dir)
+    everything = [output_dir / f for fs in files.values() for f in fs] + [output_dir / OPML_PATH]
+    if inputs is not None and inputs == previous_inputs and all(p.is_file() for p in everything):
+        # Same stories, same configuration, same code as the files on disk were made from.
+        return PublishResult((), tuple(everything), ())
+    stories = read_stories()
     state: dict[str, str] = {}
     for channel in channels:
         chosen = select(stories, channel)
-        files = [*paths[channel.id].values(), page_path(channel.id, home_channel)]
         digest = channel_digest(channel, chosen, channels, title, home_channel, tz)
         state[channel.id] = digest
-        if previous.get(channel.id) == digest and all((output_dir / f).is_file() for f in files):
+        channel_files = [output_dir / f for f in files[channel.id]]
+        if previous.get(channel.id) == digest and all(p.is_file() for p in channel_files):
             # Made from the same inputs by the same code: the files would come out equal.
-            unchanged.extend(output_dir / f for f in files)
+            unchanged.extend(channel_files)
             continue
         documents = render(channel, chosen, tz)
         if any([write(paths[channel.id][fmt], data) for fmt, data in documents.items()]):
@@ -83,7 +98,7 @@ def publish(
     write(OPML_PATH, opml(title, channels, paths))
     # Written last: if anything above failed, the next publish renders again.
     try:
-        write_if_changed(output_dir / STATE_FILE, dump_state(state))
+        write_if_changed(output_dir / STATE_FILE, dump_state(inputs, state))
     except OSError as e:
         raise PublishError(f"could not write {output_dir / STATE_FILE}") from e
     return PublishResult(tuple(written), tuple(unchanged), tuple(changed_channels))

@@ -1,7 +1,9 @@
 """What a channel's files are made from, as one digest: equal digests, equal files.
 
 Publishing without news then costs a digest per channel instead of rendering every feed
-and page again (see docs/dev.md, "Publishing without news").
+and page again; and when the store says nothing changed since the last publish and the
+configuration is the same, it costs nothing at all (see docs/dev.md, "Publishing without
+news").
 """
 
 from __future__ import annotations
@@ -64,18 +66,43 @@ def channel_digest(
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
-def load_state(output_dir: Path) -> dict[str, str]:
-    """The digests of the last publish; empty if unknown or unreadable (all is rendered)."""
+def inputs_digest(
+    store_version: str,
+    channels: Sequence[ChannelInfo],
+    title: str,
+    home_channel: str,
+    tz: ZoneInfo,
+) -> str:
+    """A digest of everything the whole output depends on, the stories given as the store's
+    change counter (``store_version``) instead of read: equal digests, equal files."""
+    document = {
+        "code": _code_digest(),
+        "store": store_version,
+        "channels": [dataclasses.asdict(c) for c in channels],
+        "title": title,
+        "home": home_channel,
+        "tz": tz.key,
+    }
+    encoded = json.dumps(document, sort_keys=True, default=sorted, ensure_ascii=False)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def load_state(output_dir: Path) -> tuple[str | None, dict[str, str]]:
+    """The inputs digest and the channel digests of the last publish; nothing if unknown or
+    unreadable (then all is rendered)."""
     try:
         state = json.loads((output_dir / STATE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    return (
-        {k: v for k, v in state.items() if isinstance(v, str)} if isinstance(state, dict) else {}
-    )
+        return None, {}
+    if not isinstance(state, dict) or not isinstance(state.get("channels"), dict):
+        return None, {}
+    inputs = state.get("inputs")
+    channels = {k: v for k, v in state["channels"].items() if isinstance(v, str)}
+    return (inputs if isinstance(inputs, str) else None), channels
 
 
-def dump_state(state: dict[str, str]) -> bytes:
+def dump_state(inputs: str | None, channels: dict[str, str]) -> bytes:
+    state = {"inputs": inputs, "channels": channels}
     return (json.dumps(state, sort_keys=True, indent=0) + "\n").encode("utf-8")
 
 

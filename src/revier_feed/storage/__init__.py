@@ -220,6 +220,19 @@ class Storage:
         with wrap_exceptions("read stories"), self._engine.connect() as conn:
             return _stories.recent(conn, list(source_ids), limit)
 
+    def publish_version(self) -> int | None:
+        """A number that changes with every write that can change published stories
+        (items added, changed, retagged, moved between stories or removed); None when the
+        store cannot tell (not SQLite), so the caller must read the stories every time.
+
+        Read it *before* the stories: a write in between then only makes the next
+        publish read again, never skip a change.
+        """
+        if self._engine.dialect.name != "sqlite":
+            return None
+        with wrap_exceptions("read publish version"), self._engine.connect() as conn:
+            return _stories.publish_version(conn)
+
     def story(self, story_id: int) -> Story | None:
         """A story with all its members."""
         with wrap_exceptions("read story"), self._engine.connect() as conn:

@@ -148,6 +148,15 @@ story_state = Table(
     Column("generation", Integer, nullable=False),
 )
 
+#: Bumped by SQLite triggers on every write to items that can change what is published
+#: (version 9), so publishing knows without reading anything that nothing changed.
+publish_state = Table(
+    "publish_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
 #: In how many items a keyword occurs (the weights of the keyword similarity).
 keyword_counts = Table(
     "keyword_counts",
@@ -433,6 +442,62 @@ def _v8(conn: Connection) -> None:
     conn.execute(text("INSERT INTO story_state (id, generation) VALUES (1, 0)"))
 
 
+#: Item columns a published file can show. The others (id; last_seen_at, written for every
+#: item seen again; the story index's packed data) must not make the next publish read.
+_V9_PUBLISHED = (
+    "source_id",
+    "key",
+    "url",
+    "title",
+    "summary_html",
+    "summary_text",
+    "content_html",
+    "author",
+    "categories",
+    "tags",
+    "image",
+    "published_at",
+    "date_estimated",
+    "updated_at",
+    "fingerprint",
+    "first_seen_at",
+    "last_changed_at",
+    "backlog",
+    "districts",
+    "story_id",
+    "story_pinned",
+    "story_similarity",
+)
+
+
+def _v9(conn: Connection) -> None:
+    """A change counter for publishing (#5): every insert, delete and published-column
+    update of items bumps ``publish_state.version``.
+
+    Triggers, not Python: every write path (ingest, retag, split, merge, retention, an
+    operator's own SQL) is covered, including ones added later. SQLite only; elsewhere the
+    table stays and publishing reads the store every time.
+    """
+    v9 = MetaData()
+    Table(
+        "publish_state",
+        v9,
+        Column("id", Integer, primary_key=True),
+        Column("version", Integer, nullable=False),
+    )
+    v9.create_all(conn)
+    conn.execute(text("INSERT INTO publish_state (id, version) VALUES (1, 0)"))
+    if conn.dialect.name != "sqlite":
+        return
+    bump = "BEGIN UPDATE publish_state SET version = version + 1 WHERE id = 1; END"
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _V9_PUBLISHED)
+    conn.execute(text(f"CREATE TRIGGER publish_items_insert AFTER INSERT ON items {bump}"))
+    conn.execute(text(f"CREATE TRIGGER publish_items_delete AFTER DELETE ON items {bump}"))
+    conn.execute(
+        text(f"CREATE TRIGGER publish_items_update AFTER UPDATE ON items WHEN {changed} {bump}")
+    )
+
+
 def _add_column(conn: Connection, table: str, column: Column[Any]) -> None:
     Table(table, MetaData(), column)  # a column compiles only inside a table
     spec = CreateColumn(column).compile(dialect=conn.dialect)
@@ -449,6 +514,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     6: _v6,
     7: _v7,
     8: _v8,
+    9: _v9,
 }
 VERSION = max(MIGRATIONS)
 

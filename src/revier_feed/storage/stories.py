@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from ..models import PlacedItem, StoredItem, Story, StoryPlacement, StoryText
 from .items import _stored
-from .schema import items, keyword_counts, sources, stories, story_state
+from .schema import items, keyword_counts, publish_state, sources, stories, story_state
 
 #: The keyword_counts row holding the number of items counted.
 _TOTAL = ""
@@ -121,6 +121,11 @@ def placed(conn: Connection, since: datetime) -> Iterator[PlacedItem]:
 def generation(conn: Connection) -> int:
     """Changes whenever stories change other than by placing new items."""
     return int(conn.execute(select(story_state.c.generation)).scalar_one())
+
+
+def publish_version(conn: Connection) -> int:
+    """Bumped by triggers on items (schema version 9)."""
+    return int(conn.execute(select(publish_state.c.version)).scalar_one())
 
 
 def bump(conn: Connection) -> None:
