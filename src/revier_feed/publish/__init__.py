@@ -11,9 +11,16 @@ from zoneinfo import ZoneInfo
 from .._utils import write_if_changed
 from ..exceptions import PublishError
 from ..models import ChannelInfo, Story
-from .channels import opml, select
+from .channels import facets, opml, select
 from .feeds import feed_paths, render
-from .inputs import STATE_FILE, channel_digest, dump_state, inputs_digest, load_state
+from .inputs import (
+    STATE_FILE,
+    channel_digest,
+    dump_state,
+    inputs_digest,
+    load_state,
+    story_parts,
+)
 from .pages import page_path, render_page
 
 __all__ = ["OPML_PATH", "PublishResult", "feed_paths", "page_path", "publish"]
@@ -80,10 +87,14 @@ def publish(
         # Same stories, same configuration, same code as the files on disk were made from.
         return PublishResult((), tuple(everything), ())
     stories = read_stories()
+    gathered = facets(stories)
+    parts: dict[int, str] = {}
     state: dict[str, str] = {}
     for channel in channels:
-        chosen = select(stories, channel)
-        digest = channel_digest(channel, chosen, channels, title, home_channel, tz)
+        chosen = select(stories, channel, gathered)
+        digest = channel_digest(
+            channel, story_parts(chosen, parts), channels, title, home_channel, tz
+        )
         state[channel.id] = digest
         channel_files = [output_dir / f for f in files[channel.id]]
         if previous.get(channel.id) == digest and all(p.is_file() for p in channel_files):

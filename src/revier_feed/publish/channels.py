@@ -7,12 +7,36 @@ from xml.sax.saxutils import quoteattr
 
 from ..models import ChannelInfo, Story
 
+#: A story's tags, districts and sources, over all its members.
+Facets = tuple[frozenset[str], frozenset[str], frozenset[str]]
 
-def select(stories: Sequence[Story], channel: ChannelInfo) -> list[Story]:
-    """The channel's stories, in the given order (newest first), at most ``channel.limit``."""
+
+def facets(stories: Sequence[Story]) -> list[Facets]:
+    """Each story's facets, gathered once for all channels that select from the stories."""
+    return [
+        (
+            frozenset(t for m in story.members for t in m.item.tags),
+            frozenset(d for m in story.members for d in m.item.districts),
+            frozenset(m.item.source_id for m in story.members),
+        )
+        for story in stories
+    ]
+
+
+def select(
+    stories: Sequence[Story], channel: ChannelInfo, gathered: Sequence[Facets] | None = None
+) -> list[Story]:
+    """The channel's stories, in the given order (newest first), at most ``channel.limit``.
+
+    Args:
+        gathered: :func:`facets` of ``stories``, if already at hand.
+    """
+    if gathered is None:
+        gathered = facets(stories)
+    matches = channel.filter.matches_facets
     chosen = []
-    for story in stories:
-        if channel.filter.matches(story):
+    for story, (tags, districts, sources) in zip(stories, gathered, strict=True):
+        if matches(tags, districts, sources):
             chosen.append(story)
             if len(chosen) == channel.limit:
                 break

@@ -22,19 +22,14 @@ from ..models import ChannelInfo, Story
 STATE_FILE = ".revier-feed-published.json"
 
 
-def channel_digest(
-    channel: ChannelInfo,
-    stories: Sequence[Story],
-    channels: Sequence[ChannelInfo],
-    title: str,
-    home_channel: str,
-    tz: ZoneInfo,
-) -> str:
-    """A digest of everything a channel's feeds and page depend on, code included."""
-    members = [
-        [
-            story.id,
-            [
+def story_parts(stories: Sequence[Story], known: dict[int, str]) -> list[str]:
+    """What each story contributes to a channel digest, encoded once per publish: most
+    stories are in several channels. ``known`` collects them by story id."""
+    parts = []
+    for story in stories:
+        part = known.get(story.id)
+        if part is None:
+            members = [
                 [
                     m.id,
                     m.item.source_id,
@@ -48,10 +43,25 @@ def channel_digest(
                     sorted(m.item.districts),
                 ]
                 for m in story.members
-            ],
-        ]
-        for story in stories
-    ]
+            ]
+            part = known[story.id] = json.dumps([story.id, members], ensure_ascii=False)
+        parts.append(part)
+    return parts
+
+
+def channel_digest(
+    channel: ChannelInfo,
+    stories: Sequence[str],
+    channels: Sequence[ChannelInfo],
+    title: str,
+    home_channel: str,
+    tz: ZoneInfo,
+) -> str:
+    """A digest of everything a channel's feeds and page depend on, code included.
+
+    Args:
+        stories: the channel's stories as :func:`story_parts`.
+    """
     document = {
         "code": _code_digest(),
         "channel": dataclasses.asdict(channel),
@@ -59,7 +69,7 @@ def channel_digest(
         "title": title,
         "home": home_channel,
         "tz": tz.key,
-        "stories": members,
+        "stories": stories,
     }
     # Sets (filters) are sorted: their iteration order changes from process to process.
     encoded = json.dumps(document, sort_keys=True, default=sorted, ensure_ascii=False)
