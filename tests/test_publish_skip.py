@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -164,3 +165,27 @@ def test_a_configuration_change_republishes(
     rss = demo_config.output_dir / "feeds" / f"{feed}.rss.xml"
     assert rss in result.written
     assert new.split(": ", 1)[1] in rss.read_text(encoding="utf-8")
+
+
+def test_a_restored_backup_republishes(
+    demo_config: AppConfig, make_app: MakeApp, clock: Clock, tmp_path: Path
+) -> None:
+    app = make_app(demo_config)
+    app.run_cycle()
+    all_rss = demo_config.output_dir / "feeds" / "all.rss.xml"
+    backed_up = all_rss.read_bytes()
+    app.backup(tmp_path / "backup.sqlite3")
+    clock.advance(timedelta(hours=1))
+    _retag(app, clock)
+    app.publish()
+    assert all_rss.read_bytes() != backed_up
+    app.close()
+
+    store = Path(demo_config.storage_url.removeprefix("sqlite:///"))
+    for leftover in (Path(f"{store}-wal"), Path(f"{store}-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(tmp_path / "backup.sqlite3", store)
+    restored = make_app(demo_config)
+    result = restored.publish()
+    assert all_rss in result.written
+    assert all_rss.read_bytes() == backed_up

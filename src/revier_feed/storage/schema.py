@@ -148,8 +148,8 @@ story_state = Table(
     Column("generation", Integer, nullable=False),
 )
 
-#: Bumped by SQLite triggers on every write to items that can change what is published
-#: (version 9), so publishing knows without reading anything that nothing changed.
+#: Set to a new random number by SQLite triggers on every write to items that can change
+#: what is published (version 9), so publishing knows without reading that nothing changed.
 publish_state = Table(
     "publish_state",
     metadata,
@@ -471,12 +471,13 @@ _V9_PUBLISHED = (
 
 
 def _v9(conn: Connection) -> None:
-    """A change counter for publishing (#5): every insert, delete and published-column
-    update of items bumps ``publish_state.version``.
+    """A change marker for publishing (#5): every insert, delete and published-column
+    update of items sets ``publish_state.version`` to a new random number.
 
     Triggers, not Python: every write path (ingest, retag, split, merge, retention, an
-    operator's own SQL) is covered, including ones added later. SQLite only; elsewhere the
-    table stays and publishing reads the store every time.
+    operator's own SQL) is covered, including ones added later. Random, not counting up: a
+    restored backup or another store in the same place never repeats a value the output
+    folder was made from. SQLite only; elsewhere publishing reads the store every time.
     """
     v9 = MetaData()
     Table(
@@ -486,10 +487,11 @@ def _v9(conn: Connection) -> None:
         Column("version", Integer, nullable=False),
     )
     v9.create_all(conn)
-    conn.execute(text("INSERT INTO publish_state (id, version) VALUES (1, 0)"))
     if conn.dialect.name != "sqlite":
+        conn.execute(text("INSERT INTO publish_state (id, version) VALUES (1, 0)"))
         return
-    bump = "BEGIN UPDATE publish_state SET version = version + 1 WHERE id = 1; END"
+    conn.execute(text("INSERT INTO publish_state (id, version) VALUES (1, random())"))
+    bump = "BEGIN UPDATE publish_state SET version = random() WHERE id = 1; END"
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _V9_PUBLISHED)
     conn.execute(text(f"CREATE TRIGGER publish_items_insert AFTER INSERT ON items {bump}"))
     conn.execute(text(f"CREATE TRIGGER publish_items_delete AFTER DELETE ON items {bump}"))

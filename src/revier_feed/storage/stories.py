@@ -124,7 +124,7 @@ def generation(conn: Connection) -> int:
 
 
 def publish_version(conn: Connection) -> int:
-    """Bumped by triggers on items (schema version 9)."""
+    """A new random number after every published change of items (triggers, version 9)."""
     return int(conn.execute(select(publish_state.c.version)).scalar_one())
 
 
