@@ -16,6 +16,7 @@ import sys
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -244,8 +245,13 @@ def _pending_features(
     # Reading the words is most of the CPU time of a large batch and needs nothing but the
     # items: it runs on every core. forkserver, not fork: the caller may run threads.
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(processes, mp_context=context) as pool:
-        return _collect(by_source, storage, store, pool, 2 * processes)
+    try:
+        with ProcessPoolExecutor(processes, mp_context=context) as pool:
+            return _collect(by_source, storage, store, pool, 2 * processes)
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory, or it could not start): same work, here.
+        log.warning("a story worker process died; computing the features here")
+        return _collect(by_source, storage, store, None, 0)
 
 
 def _collect(
