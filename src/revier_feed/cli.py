@@ -6,40 +6,33 @@ import argparse
 import json
 import logging
 import os
-import re
 import signal
 import sys
-import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, _logging, cli_digest
+from . import __version__, _logging, cli_digest, cli_sources
 from .app import App, CycleResult, digest_renderer, running_worker
-from .config import AppConfig, load_config, source_from_options, source_yaml
+from .cli_output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, SEVERITY, console
+from .config import AppConfig, load_config
 from .exceptions import (
     ConfigError,
-    ConfigIssue,
     DigestError,
     RevierError,
     ServeError,
-    SourceError,
 )
-from .models import Preview, ReportStatus, SourceKind, SourceReport, SourceSpec, SourceState
+from .models import ReportStatus, SourceReport
 
 if TYPE_CHECKING:
     from .serve import FeedServer
 
-EXIT_OK = 0
-EXIT_FAILED = 1  #: the command ran but failed (store unusable, every source failed)
-EXIT_CONFIG = 2  #: invalid configuration or usage
 
 DEFAULT_CONFIG = "config"
 
@@ -135,35 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(command=cmd_status)
 
-    sources = commands.add_parser("sources", help="source health; discover and test sources")
-    sources.set_defaults(command=cmd_sources)
-    source_commands = sources.add_subparsers(metavar="SUBCOMMAND")
-    listing = source_commands.add_parser("list", help="each source's health (the default)")
-    listing.set_defaults(command=cmd_sources)
-    discover = source_commands.add_parser(
-        "discover", help="find the feeds of a web page, or guess selectors for its listing"
-    )
-    discover.add_argument("url", metavar="URL")
-    discover.set_defaults(command=cmd_sources_discover)
-    test = source_commands.add_parser(
-        "test", help="fetch and parse a source without storing; show what would be collected"
-    )
-    test.add_argument("source_id", metavar="ID", nargs="?", help="a source from sources.yaml")
-    test.add_argument("--url", help="test a source that is not in sources.yaml yet")
-    test.add_argument("--kind", choices=["feed", "html"], help="default: html if --item is given")
-    for option in ("item", "title", "link", "date", "teaser", "image", "content", "next"):
-        test.add_argument(f"--{option}", metavar="SELECTOR", help=f"CSS selector for {option}")
-    test.add_argument("--max-pages", type=int, help="listing pages to read with --next")
-    test.add_argument("--follow", action="store_true", help="read each item's article page")
-    test.add_argument(
-        "--save-fixture",
-        metavar="DIR",
-        nargs="?",
-        const="",
-        help="save the fetched document and what was found, for a regression test "
-        "(default DIR: fixtures/ in the configuration folder)",
-    )
-    test.set_defaults(command=cmd_sources_test)
+    cli_sources.add_parser(commands)
 
     explain = commands.add_parser("explain", help="show why an item has each of its tags")
     explain.add_argument("item", metavar="ITEM", help="the item's id, URL or guid")
@@ -205,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    out = _console()
+    out = console()
     try:
         digest_renderer(config).check()
     except DigestError as e:
@@ -278,7 +243,7 @@ def _server(app: App, args: argparse.Namespace) -> FeedServer:
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
-    out = _console()
+    out = console()
     try:
         config = load_config(args.config)
     except ConfigError as e:
@@ -317,7 +282,7 @@ def cmd_reload(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     target = Path(args.file).resolve()
-    out = _console()
+    out = console()
     if target.exists() and not args.force:
         out.print(f"{target} exists; use --force to replace it", markup=False)
         return EXIT_FAILED
@@ -367,13 +332,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         "stories": {"new_24h": last_day, "new_7d": last_week},
         "digests": digests,
     }
-    out = _console()
+    out = console()
     if args.json:
         out.print_json(json.dumps(report, ensure_ascii=False))
         return EXIT_OK
     out.print(f"worker: {'running, ' + holder if holder else 'not running'}", markup=False)
     counts = ", ".join(
-        f"{n} {s}" for s, n in sorted(by_status.items(), key=lambda p: _SEVERITY[p[0]])
+        f"{n} {s}" for s, n in sorted(by_status.items(), key=lambda p: SEVERITY[p[0]])
     )
     out.print(f"sources: {len(overview)} ({counts})", markup=False)
     for problem in problems:
@@ -392,158 +357,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 #: Order of the sources table: what needs an admin's attention first.
-_SEVERITY = {"gone": 0, "failing": 1, "empty": 2, "degraded": 3, "stale": 4, "new": 5, "ok": 6}
-_STATUS_STYLE = {
-    "gone": "red",
-    "failing": "red",
-    "empty": "yellow",
-    "degraded": "yellow",
-    "stale": "yellow",
-    "new": "cyan",
-    "ok": "green",
-}
-
-
-def cmd_sources(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    with App(config) as app:
-        overview = app.source_overview()
-    table = Table(title=f"Sources ({len(overview)})", title_justify="left")
-    for column in (
-        "source",
-        "status",
-        "last success",
-        "next fetch",
-        "every",
-        "HTTP",
-        "failures",
-        "items",
-        "avg s",
-        "last error",
-    ):
-        table.add_column(
-            column, justify="right" if column in ("HTTP", "failures", "items", "avg s") else "left"
-        )
-
-    def severity(pair: tuple[SourceSpec, SourceState | None]) -> tuple[int, str]:
-        state = pair[1]
-        return (_SEVERITY[state.status.value] if state else _SEVERITY["new"], pair[0].id)
-
-    for spec, state in sorted(overview, key=severity):
-        if state is None:
-            every = _span(app.current_interval(spec, None))
-            table.add_row(spec.id, "[cyan]new[/]", "-", "now", every, "", "0", "", "", "")
-            continue
-        status = state.status.value
-        table.add_row(
-            spec.id,
-            f"[{_STATUS_STYLE[status]}]{status}[/]",
-            _when(state.last_success_at, app),
-            _when(state.next_fetch_at, app) if status != "gone" else "never",
-            _span(app.current_interval(spec, state)),
-            str(state.http_status or ""),
-            str(state.error_count),
-            "" if state.items_last_fetch is None else str(state.items_last_fetch),
-            "" if state.fetch_seconds is None else f"{state.fetch_seconds:.2f}",
-            escape(f"[{state.last_error_kind}] {state.last_error}") if state.last_error else "",
-        )
-    _console().print(table)
-    return EXIT_OK
-
-
-def cmd_sources_discover(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    out = _console()
-    with App(config) as app:
-        found = app.discover(args.url)
-    name = json.dumps(found.title or "CHANGE ME", ensure_ascii=False)
-    source_id = _suggest_id(found.url)
-    if found.is_feed:
-        out.print(f"# {found.url} is a feed. Add to sources.yaml:", markup=False, soft_wrap=True)
-        out.print(
-            f"  - id: {source_id}\n    name: {name}\n    url: {found.url}",
-            markup=False,
-            soft_wrap=True,
-        )
-        return EXIT_OK
-    if found.feeds:
-        out.print(
-            f"# {found.url} links to {len(found.feeds)} feed(s). Add one to sources.yaml:",
-            markup=False,
-        )
-        for feed in found.feeds:
-            label = json.dumps(feed.title or found.title or "CHANGE ME", ensure_ascii=False)
-            out.print(
-                f"  - id: {source_id}\n    name: {label}  # {feed.type}\n    url: {feed.url}",
-                markup=False,
-            )
-        return EXIT_OK
-    if found.selectors is None:
-        out.print(
-            f"# {found.url}: no feed and no repeated news entries found; write the "
-            "selectors by hand (see docs/config.md)",
-            markup=False,
-        )
-        return EXIT_FAILED
-    spec = SourceSpec(
-        id=source_id,
-        name=found.title or "CHANGE ME",
-        kind=SourceKind.HTML,
-        url=found.url,
-        interval=timedelta(hours=1),
-        selectors=found.selectors,
-    )
-    out.print(
-        f"# {found.url} has no feed. Guessed selectors for an html source; check them "
-        f"with `revier-feed sources test --url ...` before adding:",
-        markup=False,
-    )
-    out.print(textwrap.indent(source_yaml(spec), "  "), markup=False, soft_wrap=True)
-    return EXIT_OK
-
-
-def cmd_sources_test(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    spec = _spec_under_test(args, config)
-    out = _console()
-    with App(config) as app:
-        try:
-            preview = app.preview_source(spec)
-        except SourceError as e:
-            out.print(
-                f"[red]{spec.id}: {escape(str(getattr(e, 'kind', 'error')))}[/] {escape(str(e))}"
-            )
-            return EXIT_FAILED
-    table = Table(
-        title=f"{spec.id} ({spec.kind.value}) {spec.url}: {len(preview.items)} items",
-        title_justify="left",
-    )
-    for column in ("#", "date", "title", "link", "tags"):
-        table.add_column(column, overflow="fold")
-    for number, item in enumerate(preview.items, 1):
-        local = item.published_at.astimezone(app.tz)
-        when = local.strftime(
-            "%d.%m.%Y" if (local.hour, local.minute) == (0, 0) else "%d.%m.%Y %H:%M"
-        )
-        table.add_row(
-            str(number),
-            f"~{when} (no date)" if item.date_estimated else when,
-            escape(item.title),
-            escape(item.url or ""),
-            ", ".join(sorted(item.tags)),
-        )
-    out.print(table)
-    for warning in preview.warnings:
-        out.print(f"[yellow]warning:[/] {escape(warning)}")
-    if args.save_fixture is not None:
-        folder = _save_fixture(args.save_fixture, config, spec, preview)
-        out.print(f"fixture saved in {folder}", markup=False)
-    return EXIT_OK if preview.items else EXIT_FAILED
-
-
 def cmd_explain(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    out = _console()
+    out = console()
     with App(config) as app:
         found = app.explain(args.item)
     if found is None:
@@ -577,7 +393,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_stories_show(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    out = _console()
+    out = console()
     with App(config) as app:
         story = app.story(args.story)
     if story is None:
@@ -607,10 +423,10 @@ def cmd_stories_split(args: argparse.Namespace) -> int:
     with App(config) as app:
         done = app.split_story(args.item)
     if done is None:
-        _console().print(f"no stored item {args.item!r}", markup=False)
+        console().print(f"no stored item {args.item!r}", markup=False)
         return EXIT_FAILED
     stored, story_id = done
-    _console().print(
+    console().print(
         f"item {stored.id} is now story s{story_id} on its own (kept on re-runs); "
         "feeds republished",
         markup=False,
@@ -623,10 +439,10 @@ def cmd_stories_merge(args: argparse.Namespace) -> int:
     with App(config) as app:
         done = app.merge_stories(args.first, args.second)
     if done is None:
-        _console().print("no such story or item", markup=False)
+        console().print("no such story or item", markup=False)
         return EXIT_FAILED
     keep, gone, moved = done
-    _console().print(
+    console().print(
         f"story s{gone} joined s{keep} ({moved} item(s) moved, kept on re-runs); "
         "feeds republished",
         markup=False,
@@ -640,7 +456,7 @@ def cmd_retag(args: argparse.Namespace) -> int:
         total = app.storage.count_items()
         with _bar("retagging", total) as advance:
             seen, changed = app.retag(on_progress=advance)
-    _console().print(f"retagged {seen} items: {changed} changed; feeds republished", markup=False)
+    console().print(f"retagged {seen} items: {changed} changed; feeds republished", markup=False)
     return EXIT_OK
 
 
@@ -648,7 +464,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import SampleRegion, prepare_demo
 
     output = Path(args.output).resolve()
-    out = _console()
+    out = console()
     if not args.verbose:
         # The summary table tells the demo's story; per-source log lines would only repeat it.
         logging.getLogger("revier_feed").setLevel(logging.WARNING)
@@ -786,7 +602,7 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
         f"{len(summary.reports)} sources: {summary.new} new, {summary.updated} updated, "
         f"{summary.failed} failed"
     ) + (f"; {len(quiet)} without news not listed" if quiet and table.row_count else "")
-    out = _console()
+    out = console()
     if table.row_count:
         out.print(table)
     else:
@@ -809,110 +625,3 @@ def _print_config_error(error: ConfigError) -> None:
     print(f"error: {error.message}", file=sys.stderr)
     for issue in error.issues:
         print(f"  {issue}", file=sys.stderr)
-
-
-def _spec_under_test(args: argparse.Namespace, config: AppConfig) -> SourceSpec:
-    if args.url is None:
-        if args.source_id is None:
-            raise ConfigError(
-                [ConfigIssue("<command line>", None, "ID", "name a source or give --url")]
-            )
-        for spec in config.sources:
-            if spec.id == args.source_id:
-                return spec
-        known = [s.id for s in config.sources]
-        raise ConfigError(
-            [
-                ConfigIssue(
-                    "<command line>",
-                    None,
-                    "ID",
-                    f"no enabled source {args.source_id!r}",
-                    "known: " + ", ".join(known),
-                )
-            ]
-        )
-    selectors = {
-        k: getattr(args, k)
-        for k in ("item", "title", "link", "date", "teaser", "image", "content", "next")
-        if getattr(args, k)
-    }
-    kind = args.kind or ("html" if selectors else "feed")
-    options: dict[str, object] = {
-        "id": args.source_id or _suggest_id(args.url),
-        "name": args.source_id or _suggest_id(args.url),
-        "kind": kind,
-        "url": args.url,
-    }
-    if kind == "html":
-        html: dict[str, object] = {**selectors, "follow": args.follow}
-        if args.max_pages:
-            html["max_pages"] = args.max_pages
-        options["html"] = html
-    return source_from_options(options, config.settings.fetch)
-
-
-def _save_fixture(target: str, config: AppConfig, spec: SourceSpec, preview: Preview) -> Path:
-    """Keep the document and what the selectors found in it, for a regression test."""
-    folder = (Path(target) if target else config.config_dir / "fixtures") / spec.id
-    folder.mkdir(parents=True, exist_ok=True)
-    content_type = preview.fetched.headers.get("content-type", "")
-    suffix = (
-        ".html" if spec.kind is SourceKind.HTML else ".json" if "json" in content_type else ".xml"
-    )
-    (folder / f"document{suffix}").write_bytes(preview.fetched.content)
-    entry = textwrap.indent(source_yaml(spec), "  ")
-    (folder / "sources.yaml").write_text(
-        f"# Fetched from {preview.fetched.url}\nsources:\n{entry}", encoding="utf-8"
-    )
-    expected = {
-        "url": preview.fetched.url,
-        "items": [
-            {
-                "title": i.title,
-                "url": i.url,
-                "published": i.published_at.isoformat(),
-                "date_estimated": i.date_estimated,
-            }
-            for i in preview.items
-        ],
-    }
-    (folder / "expected.json").write_text(
-        json.dumps(expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
-    return folder
-
-
-def _suggest_id(url: str) -> str:
-    """An id from the site's name: www.landkreisleipzig.de -> landkreisleipzig; for a bare
-    address (127.0.0.1/kreis/...) the first path segment."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower().removeprefix("www.")
-    if host == "localhost" or re.fullmatch(r"[\d.:]+", host):
-        name = next((p for p in parts.path.split("/") if p), "")
-    else:
-        name = host.rsplit(".", 1)[0]
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "quelle"
-
-
-def _console() -> Console:
-    """Standard output; wide when it is a file or pipe, so table rows stay whole for grep."""
-    console = Console(highlight=False, soft_wrap=False)
-    if not console.is_terminal:
-        console.width = max(console.width, 160)
-    return console
-
-
-def _span(value: timedelta) -> str:
-    """2h30m, 45m, 1d6h: how an admin writes intervals in the YAML."""
-    minutes = round(value.total_seconds() / 60)
-    days, minutes = divmod(minutes, 1440)
-    hours, minutes = divmod(minutes, 60)
-    text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "")
-    return text + (f"{minutes}m" if minutes or not text else "")
-
-
-def _when(value: datetime | None, app: App) -> str:
-    if value is None:
-        return "-"
-    return value.astimezone(app.tz).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,286 @@
+"""The ``sources`` commands: health of every source, discovering feeds, testing selectors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from rich.markup import escape
+from rich.table import Table
+
+from .app import App
+from .cli_output import EXIT_FAILED, EXIT_OK, SEVERITY, console, span, when
+from .config import AppConfig, load_config, source_from_options, source_yaml
+from .exceptions import ConfigError, ConfigIssue, SourceError
+from .models import Preview, SourceKind, SourceSpec, SourceState
+
+
+def add_parser(commands: Any) -> None:
+    """The ``sources`` command and its subcommands."""
+    sources = commands.add_parser("sources", help="source health; discover and test sources")
+    sources.set_defaults(command=cmd_sources)
+    source_commands = sources.add_subparsers(metavar="SUBCOMMAND")
+    listing = source_commands.add_parser("list", help="each source's health (the default)")
+    listing.set_defaults(command=cmd_sources)
+    discover = source_commands.add_parser(
+        "discover", help="find the feeds of a web page, or guess selectors for its listing"
+    )
+    discover.add_argument("url", metavar="URL")
+    discover.set_defaults(command=cmd_sources_discover)
+    test = source_commands.add_parser(
+        "test", help="fetch and parse a source without storing; show what would be collected"
+    )
+    test.add_argument("source_id", metavar="ID", nargs="?", help="a source from sources.yaml")
+    test.add_argument("--url", help="test a source that is not in sources.yaml yet")
+    test.add_argument("--kind", choices=["feed", "html"], help="default: html if --item is given")
+    for option in ("item", "title", "link", "date", "teaser", "image", "content", "next"):
+        test.add_argument(f"--{option}", metavar="SELECTOR", help=f"CSS selector for {option}")
+    test.add_argument("--max-pages", type=int, help="listing pages to read with --next")
+    test.add_argument("--follow", action="store_true", help="read each item's article page")
+    test.add_argument(
+        "--save-fixture",
+        metavar="DIR",
+        nargs="?",
+        const="",
+        help="save the fetched document and what was found, for a regression test "
+        "(default DIR: fixtures/ in the configuration folder)",
+    )
+    test.set_defaults(command=cmd_sources_test)
+
+
+_STATUS_STYLE = {
+    "gone": "red",
+    "failing": "red",
+    "empty": "yellow",
+    "degraded": "yellow",
+    "stale": "yellow",
+    "new": "cyan",
+    "ok": "green",
+}
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    with App(config) as app:
+        overview = app.source_overview()
+    table = Table(title=f"Sources ({len(overview)})", title_justify="left")
+    for column in (
+        "source",
+        "status",
+        "last success",
+        "next fetch",
+        "every",
+        "HTTP",
+        "failures",
+        "items",
+        "avg s",
+        "last error",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("HTTP", "failures", "items", "avg s") else "left"
+        )
+
+    def severity(pair: tuple[SourceSpec, SourceState | None]) -> tuple[int, str]:
+        state = pair[1]
+        return (SEVERITY[state.status.value] if state else SEVERITY["new"], pair[0].id)
+
+    for spec, state in sorted(overview, key=severity):
+        if state is None:
+            every = span(app.current_interval(spec, None))
+            table.add_row(spec.id, "[cyan]new[/]", "-", "now", every, "", "0", "", "", "")
+            continue
+        status = state.status.value
+        table.add_row(
+            spec.id,
+            f"[{_STATUS_STYLE[status]}]{status}[/]",
+            when(state.last_success_at, app),
+            when(state.next_fetch_at, app) if status != "gone" else "never",
+            span(app.current_interval(spec, state)),
+            str(state.http_status or ""),
+            str(state.error_count),
+            "" if state.items_last_fetch is None else str(state.items_last_fetch),
+            "" if state.fetch_seconds is None else f"{state.fetch_seconds:.2f}",
+            escape(f"[{state.last_error_kind}] {state.last_error}") if state.last_error else "",
+        )
+    console().print(table)
+    return EXIT_OK
+
+
+def cmd_sources_discover(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    out = console()
+    with App(config) as app:
+        found = app.discover(args.url)
+    name = json.dumps(found.title or "CHANGE ME", ensure_ascii=False)
+    source_id = _suggest_id(found.url)
+    if found.is_feed:
+        out.print(f"# {found.url} is a feed. Add to sources.yaml:", markup=False, soft_wrap=True)
+        out.print(
+            f"  - id: {source_id}\n    name: {name}\n    url: {found.url}",
+            markup=False,
+            soft_wrap=True,
+        )
+        return EXIT_OK
+    if found.feeds:
+        out.print(
+            f"# {found.url} links to {len(found.feeds)} feed(s). Add one to sources.yaml:",
+            markup=False,
+        )
+        for feed in found.feeds:
+            label = json.dumps(feed.title or found.title or "CHANGE ME", ensure_ascii=False)
+            out.print(
+                f"  - id: {source_id}\n    name: {label}  # {feed.type}\n    url: {feed.url}",
+                markup=False,
+            )
+        return EXIT_OK
+    if found.selectors is None:
+        out.print(
+            f"# {found.url}: no feed and no repeated news entries found; write the "
+            "selectors by hand (see docs/config.md)",
+            markup=False,
+        )
+        return EXIT_FAILED
+    spec = SourceSpec(
+        id=source_id,
+        name=found.title or "CHANGE ME",
+        kind=SourceKind.HTML,
+        url=found.url,
+        interval=timedelta(hours=1),
+        selectors=found.selectors,
+    )
+    out.print(
+        f"# {found.url} has no feed. Guessed selectors for an html source; check them "
+        f"with `revier-feed sources test --url ...` before adding:",
+        markup=False,
+    )
+    out.print(textwrap.indent(source_yaml(spec), "  "), markup=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def cmd_sources_test(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    spec = _spec_under_test(args, config)
+    out = console()
+    with App(config) as app:
+        try:
+            preview = app.preview_source(spec)
+        except SourceError as e:
+            out.print(
+                f"[red]{spec.id}: {escape(str(getattr(e, 'kind', 'error')))}[/] {escape(str(e))}"
+            )
+            return EXIT_FAILED
+    table = Table(
+        title=f"{spec.id} ({spec.kind.value}) {spec.url}: {len(preview.items)} items",
+        title_justify="left",
+    )
+    for column in ("#", "date", "title", "link", "tags"):
+        table.add_column(column, overflow="fold")
+    for number, item in enumerate(preview.items, 1):
+        local = item.published_at.astimezone(app.tz)
+        when = local.strftime(
+            "%d.%m.%Y" if (local.hour, local.minute) == (0, 0) else "%d.%m.%Y %H:%M"
+        )
+        table.add_row(
+            str(number),
+            f"~{when} (no date)" if item.date_estimated else when,
+            escape(item.title),
+            escape(item.url or ""),
+            ", ".join(sorted(item.tags)),
+        )
+    out.print(table)
+    for warning in preview.warnings:
+        out.print(f"[yellow]warning:[/] {escape(warning)}")
+    if args.save_fixture is not None:
+        folder = _save_fixture(args.save_fixture, config, spec, preview)
+        out.print(f"fixture saved in {folder}", markup=False)
+    return EXIT_OK if preview.items else EXIT_FAILED
+
+
+def _spec_under_test(args: argparse.Namespace, config: AppConfig) -> SourceSpec:
+    if args.url is None:
+        if args.source_id is None:
+            raise ConfigError(
+                [ConfigIssue("<command line>", None, "ID", "name a source or give --url")]
+            )
+        for spec in config.sources:
+            if spec.id == args.source_id:
+                return spec
+        known = [s.id for s in config.sources]
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    "<command line>",
+                    None,
+                    "ID",
+                    f"no enabled source {args.source_id!r}",
+                    "known: " + ", ".join(known),
+                )
+            ]
+        )
+    selectors = {
+        k: getattr(args, k)
+        for k in ("item", "title", "link", "date", "teaser", "image", "content", "next")
+        if getattr(args, k)
+    }
+    kind = args.kind or ("html" if selectors else "feed")
+    options: dict[str, object] = {
+        "id": args.source_id or _suggest_id(args.url),
+        "name": args.source_id or _suggest_id(args.url),
+        "kind": kind,
+        "url": args.url,
+    }
+    if kind == "html":
+        html: dict[str, object] = {**selectors, "follow": args.follow}
+        if args.max_pages:
+            html["max_pages"] = args.max_pages
+        options["html"] = html
+    return source_from_options(options, config.settings.fetch)
+
+
+def _save_fixture(target: str, config: AppConfig, spec: SourceSpec, preview: Preview) -> Path:
+    """Keep the document and what the selectors found in it, for a regression test."""
+    folder = (Path(target) if target else config.config_dir / "fixtures") / spec.id
+    folder.mkdir(parents=True, exist_ok=True)
+    content_type = preview.fetched.headers.get("content-type", "")
+    suffix = (
+        ".html" if spec.kind is SourceKind.HTML else ".json" if "json" in content_type else ".xml"
+    )
+    (folder / f"document{suffix}").write_bytes(preview.fetched.content)
+    entry = textwrap.indent(source_yaml(spec), "  ")
+    (folder / "sources.yaml").write_text(
+        f"# Fetched from {preview.fetched.url}\nsources:\n{entry}", encoding="utf-8"
+    )
+    expected = {
+        "url": preview.fetched.url,
+        "items": [
+            {
+                "title": i.title,
+                "url": i.url,
+                "published": i.published_at.isoformat(),
+                "date_estimated": i.date_estimated,
+            }
+            for i in preview.items
+        ],
+    }
+    (folder / "expected.json").write_text(
+        json.dumps(expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    return folder
+
+
+def _suggest_id(url: str) -> str:
+    """An id from the site's name: www.landkreisleipzig.de -> landkreisleipzig; for a bare
+    address (127.0.0.1/kreis/...) the first path segment."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if host == "localhost" or re.fullmatch(r"[\d.:]+", host):
+        name = next((p for p in parts.path.split("/") if p), "")
+    else:
+        name = host.rsplit(".", 1)[0]
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "quelle"

@@ -1,0 +1,44 @@
+"""Load the YAML configuration folder into validated, typed settings.
+
+The folder holds one file per concern: ``settings.yaml`` and ``sources.yaml`` (required),
+``tags.yaml``, ``districts.yaml``, ``channels.yaml`` and ``partners.yaml`` (optional). Every
+problem found in any of them is reported at once, each with file, line, key path and a hint, as
+one :class:`~revier_feed.exceptions.ConfigError`.
+
+Modules: ``values`` (durations, sizes, ids, the strict base model), ``settings``
+(settings.yaml), ``files`` (the other files), ``lines`` (YAML line numbers and error
+messages), ``load`` (the loaded :class:`AppConfig` and cross-file checks).
+"""
+
+from .files import ChannelModel, Filter, PartnerModel, SourceModel, TagRule
+from .load import AppConfig, load_config, source_from_options, source_yaml
+from .settings import (
+    DigestSettings,
+    FetchSettingsModel,
+    ServeSettings,
+    Settings,
+    SmtpSettings,
+    WorkerSettings,
+)
+from .values import MIN_INTERVAL, parse_duration, parse_size
+
+__all__ = [
+    "MIN_INTERVAL",
+    "AppConfig",
+    "ChannelModel",
+    "DigestSettings",
+    "FetchSettingsModel",
+    "Filter",
+    "PartnerModel",
+    "ServeSettings",
+    "Settings",
+    "SmtpSettings",
+    "SourceModel",
+    "TagRule",
+    "WorkerSettings",
+    "load_config",
+    "parse_duration",
+    "parse_size",
+    "source_from_options",
+    "source_yaml",
+]

@@ -1,0 +1,231 @@
+"""The other YAML files: ``sources.yaml``, ``tags.yaml``, ``districts.yaml``,
+``channels.yaml`` and ``partners.yaml``."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from .settings import CronText, Settings
+from .values import _EMAIL_RE, Duration, Id, Interval, Url, _Model, _span
+
+# --- sources.yaml --------------------------------------------------------------------------
+
+
+def _check_selector(value: str | None) -> str | None:
+    """A CSS selector soupsieve can run, optionally with ``@attribute``."""
+    if value is None:
+        return None
+    css = value.strip()
+    if "@" in css:
+        css, _, attribute = css.rpartition("@")
+        if not re.fullmatch(r"[A-Za-z_:][-A-Za-z0-9_:.]*", attribute):
+            raise ValueError(f"{attribute!r} after '@' is not an attribute name")
+    if not css.strip():
+        return value  # "@href": an attribute of the item element itself
+    import soupsieve  # only configurations with html sources pay for it
+
+    try:
+        soupsieve.compile(css)
+    except (soupsieve.SelectorSyntaxError, NotImplementedError) as e:
+        first_line = str(e).splitlines()[0]
+        raise ValueError(
+            f"{css!r} is not a CSS selector revier-feed can use: {first_line}"
+        ) from None
+    return value
+
+
+Selector = Annotated[str, AfterValidator(_check_selector)]
+
+
+class HtmlSelectorsModel(_Model):
+    item: Selector
+    title: Selector
+    link: Selector | None = None
+    date: Selector | None = None
+    teaser: Selector | None = None
+    image: Selector | None = None
+    #: Article text on followed pages; without it the main content is detected.
+    content: Selector | None = None
+    #: Link to the next listing page, e.g. ``a.next@href``.
+    next: Selector | None = None
+    follow: bool = False
+    max_pages: int = Field(default=3, ge=1, le=50)
+    #: Hosts besides the source's own that followed links may lead to.
+    allow_hosts: list[str] = []
+
+
+class SourceModel(_Model):
+    id: Id
+    name: str
+    kind: Literal["feed", "html"] = "feed"
+    url: Url
+    enabled: bool = True
+    interval: Interval | None = None
+    #: Bounds of the adaptive interval; default: fetch.min_interval / fetch.max_interval,
+    #: widened to include ``interval``.
+    min_interval: Interval | None = None
+    max_interval: Interval | None = None
+    priority: int = 0
+    tags: list[Id] = []
+    district: str | None = None
+    #: Items of the first fetch published this recently count as news; older ones are backlog.
+    backfill: Duration | None = None
+    html: HtmlSelectorsModel | None = None
+
+    @model_validator(mode="after")
+    def _selectors_match_kind(self) -> Self:
+        if self.kind == "html" and self.html is None:
+            raise ValueError("an html source needs an 'html:' block with at least item and title")
+        if self.kind == "feed" and self.html is not None:
+            raise ValueError("'html:' selectors only apply to kind: html")
+        low, high = self.min_interval, self.max_interval
+        if low is not None and high is not None and low > high:
+            raise ValueError(
+                f"min_interval ({_span(low)}) is longer than max_interval ({_span(high)})"
+            )
+        if self.interval is not None:
+            if low is not None and self.interval < low:
+                raise ValueError(
+                    f"interval ({_span(self.interval)}) is shorter than min_interval "
+                    f"({_span(low)})"
+                )
+            if high is not None and self.interval > high:
+                raise ValueError(
+                    f"interval ({_span(self.interval)}) is longer than max_interval "
+                    f"({_span(high)})"
+                )
+        return self
+
+
+class SourcesFile(_Model):
+    sources: list[SourceModel]
+
+
+# --- tags.yaml, channels.yaml, partners.yaml ----------------------------------------------
+
+
+def _check_term(value: str) -> str:
+    """A tag or place term: words with optional ``*`` at either end, or ``re:<regex>``."""
+    if value.startswith("re:"):
+        try:
+            re.compile(value[3:])
+        except re.error as e:
+            raise ValueError(f"{value!r} is not a valid regular expression: {e}") from None
+    elif not re.search(r"\w", value):
+        raise ValueError(f"{value!r} has no letters or digits to match")
+    return value
+
+
+TermText = Annotated[str, AfterValidator(_check_term)]
+
+
+class TagRule(_Model):
+    id: Id
+    label: str
+    any: list[TermText] = []
+    all: list[TermText] = []
+    none: list[TermText] = []
+    fields: list[Literal["title", "teaser", "content"]] = ["title", "teaser", "content"]
+
+
+class TagsFile(_Model):
+    tags: list[TagRule] = []
+
+
+class DistrictModel(_Model):
+    id: Id
+    #: Needed for a new district; for one of the gazetteer, its name is kept when omitted.
+    name: str | None = None
+    terms: list[TermText] = []
+
+    @field_validator("terms")
+    @classmethod
+    def _no_regex(cls, v: list[str]) -> list[str]:
+        for term in v:
+            if term.startswith("re:"):
+                raise ValueError(f"place names cannot be regular expressions: {term!r}")
+        return v
+
+
+class DistrictsFile(_Model):
+    districts: list[DistrictModel] = []
+
+
+class Filter(_Model):
+    tags: list[str] = []  #: any of these
+    all_tags: list[str] = []
+    districts: list[str] = []
+    sources: list[str] = []
+    exclude_tags: list[str] = []
+
+
+#: Channel ids the built-in channels use.
+RESERVED_CHANNEL = re.compile(r"^(all|tag-.*|district-.*)$")
+
+
+class ChannelModel(_Model):
+    id: Id
+    title: str
+    description: str = ""
+    filter: Filter = Filter()
+    limit: int = Field(default=50, ge=1, le=1000)
+    language: str = "de"
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if RESERVED_CHANNEL.match(v):
+            raise ValueError(
+                f"{v!r} is taken by a built-in channel ('all', 'tag-…', 'district-…')"
+            )
+        return v
+
+
+class ChannelsFile(_Model):
+    #: Publish a channel for every tag in tags.yaml ("tag-<id>").
+    tag_channels: bool = True
+    #: Publish a channel for every district ("district-<id>").
+    district_channels: bool = True
+    channels: list[ChannelModel] = []
+
+
+class PartnerModel(_Model):
+    id: Id
+    name: str
+    addresses: list[str] = Field(min_length=1)
+    filter: Filter = Filter()
+    active: bool = True
+    #: Cron expression overriding ``digest.schedule`` for this partner.
+    schedule: CronText | None = None
+    #: Overrides ``digest.group_by`` for this partner.
+    group_by: Literal["topic", "district"] | None = None
+
+    @field_validator("addresses")
+    @classmethod
+    def _emails(cls, v: list[str]) -> list[str]:
+        for address in v:
+            if not _EMAIL_RE.match(address):
+                raise ValueError(f"{address!r} is not an email address")
+        return v
+
+
+class PartnersFile(_Model):
+    partners: list[PartnerModel] = []
+
+
+_FILE_MODELS: dict[str, type[_Model]] = {
+    "settings.yaml": Settings,
+    "sources.yaml": SourcesFile,
+    "tags.yaml": TagsFile,
+    "districts.yaml": DistrictsFile,
+    "channels.yaml": ChannelsFile,
+    "partners.yaml": PartnersFile,
+}

@@ -1,0 +1,225 @@
+"""YAML with line numbers, and pydantic's errors turned into issues that name file, line
+and key."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ValidationError,
+)
+
+from ..exceptions import ConfigIssue
+
+# --- YAML with line numbers ----------------------------------------------------------------
+
+Loc = tuple[str | int, ...]
+
+
+class _Lines:
+    """Maps key paths such as ("sources", 2, "interval") to 1-based line numbers."""
+
+    def __init__(self) -> None:
+        self._lines: dict[Loc, int] = {}
+
+    def set(self, loc: Loc, line: int) -> None:
+        self._lines[loc] = line
+
+    def line_of(self, loc: Sequence[str | int]) -> int | None:
+        """The line of ``loc``, or of its nearest ancestor that is in the file."""
+        key = tuple(loc)
+        while key:
+            if key in self._lines:
+                return self._lines[key]
+            key = key[:-1]
+        return self._lines.get((), None)
+
+
+class _YamlProblems(Exception):
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+
+
+def _load_yaml(path: Path) -> tuple[Any, _Lines]:
+    lines = _Lines()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise _YamlProblems(
+            [ConfigIssue(str(path), None, "", f"not UTF-8 text ({e.reason})", "save as UTF-8")]
+        ) from e
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else None
+        problem = " ".join(filter(None, [e.context, e.problem]))
+        raise _YamlProblems(
+            [
+                ConfigIssue(
+                    str(path),
+                    line,
+                    "",
+                    f"YAML syntax error: {problem}",
+                    "check indentation, colons and quotes around this line",
+                )
+            ]
+        ) from e
+    if node is None:
+        return None, lines
+    problems: list[ConfigIssue] = []
+    data = _construct(node, (), lines, path, problems)
+    if problems:
+        raise _YamlProblems(problems)
+    return data, lines
+
+
+def _construct(
+    node: yaml.Node, loc: Loc, lines: _Lines, path: Path, problems: list[ConfigIssue]
+) -> Any:
+    lines.set(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(
+                    ConfigIssue(
+                        str(path),
+                        key_node.start_mark.line + 1,
+                        _dotted(loc),
+                        "a key must be a plain name",
+                        "remove the '?' or brackets",
+                    )
+                )
+                continue
+            key = key_node.value
+            if key == "<<":
+                problems.append(
+                    ConfigIssue(
+                        str(path),
+                        key_node.start_mark.line + 1,
+                        _dotted(loc),
+                        "YAML merge keys are not supported",
+                        "write the keys out",
+                    )
+                )
+                continue
+            if key in result:
+                problems.append(
+                    ConfigIssue(
+                        str(path),
+                        key_node.start_mark.line + 1,
+                        _dotted((*loc, key)),
+                        "key appears twice",
+                        "remove one of them",
+                    )
+                )
+            child = (*loc, key)
+            result[key] = _construct(value_node, child, lines, path, problems)
+            lines.set(child, key_node.start_mark.line + 1)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(item, (*loc, i), lines, path, problems) for i, item in enumerate(node.value)
+        ]
+    if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in str(node.value):
+        problems.append(
+            ConfigIssue(
+                str(path),
+                node.start_mark.line + 1,
+                _dotted(loc),
+                f"YAML reads {node.value} as a base-60 number",
+                "write a duration like 1h30m, or quote the value",
+            )
+        )
+        return None
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node)
+    except yaml.YAMLError as e:
+        problem = getattr(e, "problem", None) or str(e)
+        problems.append(
+            ConfigIssue(
+                str(path),
+                node.start_mark.line + 1,
+                _dotted(loc),
+                f"unsupported YAML value: {problem}",
+                "write plain text, numbers, lists and mappings (no !tags)",
+            )
+        )
+        return None
+    finally:
+        loader.dispose()
+
+
+# --- pydantic errors -> issues -------------------------------------------------------------
+
+
+def _issues_from_validation(
+    error: ValidationError, path: Path, lines: _Lines, root: type[BaseModel]
+) -> Iterator[ConfigIssue]:
+    for err in error.errors(include_url=False):
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        message = err["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        hint = ""
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(root, loc[:-1])
+            message = f"unknown key {loc[-1]!r}"
+            hint = _did_you_mean(str(loc[-1]), allowed)
+            if allowed:
+                hint = (hint + "; " if hint else "") + "allowed keys: " + ", ".join(allowed)
+        elif kind == "missing":
+            message = f"required key {loc[-1]!r} is missing"
+            hint = f"add '{loc[-1]}:'"
+        elif kind == "literal_error" or kind.endswith(("_type", "_parsing")):
+            hint = f"got {err.get('input')!r}"
+        yield ConfigIssue(str(path), lines.line_of(loc), _dotted(loc), message, hint)
+
+
+def _allowed_keys(root: type[BaseModel], loc: Loc) -> list[str]:
+    """Field names of the model found at ``loc`` (walking lists and optionals)."""
+    current: Any = root
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            args = typing.get_args(current)
+            current = args[0] if args else None
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part)
+            current = field.annotation if field else None
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(tp: Any) -> Any:
+    """``X | None`` -> ``X``; other types unchanged."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else tp
+    return tp
+
+
+def _did_you_mean(value: str, known: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

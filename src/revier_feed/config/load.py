@@ -1,0 +1,373 @@
+"""The loaded configuration: every file validated, cross-checked and turned into the
+typed specs the stages use."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import (
+    ValidationError,
+)
+
+from ..exceptions import ConfigError, ConfigIssue
+from ..models import (
+    DistrictSpec,
+    FetchSettings,
+    HtmlSelectors,
+    SourceKind,
+    SourceSpec,
+    TagSpec,
+)
+from .files import (
+    _FILE_MODELS,
+    ChannelModel,
+    ChannelsFile,
+    DistrictsFile,
+    PartnerModel,
+    PartnersFile,
+    SourceModel,
+    SourcesFile,
+    TagsFile,
+)
+from .lines import (
+    Loc,
+    _did_you_mean,
+    _dotted,
+    _issues_from_validation,
+    _Lines,
+    _load_yaml,
+    _YamlProblems,
+)
+from .settings import FetchSettingsModel, Settings
+from .values import CONFIG_FILES, GAZETTEER, REQUIRED_FILES
+
+# --- the loaded configuration --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    """The whole validated configuration; paths are already resolved."""
+
+    config_dir: Path
+    settings: Settings
+    sources: tuple[SourceSpec, ...]  #: enabled sources only
+    disabled_sources: tuple[str, ...]
+    tags: tuple[TagSpec, ...]
+    districts: tuple[DistrictSpec, ...]  #: the gazetteer plus districts.yaml
+    channels: tuple[ChannelModel, ...]  #: configured channels (built-in ones not included)
+    tag_channels: bool
+    district_channels: bool
+    partners: tuple[PartnerModel, ...]
+
+    @property
+    def storage_url(self) -> str:
+        """SQLAlchemy URL of the store."""
+        if self.settings.storage.url:
+            return self.settings.storage.url
+        return f"sqlite:///{self.resolve(self.settings.storage.path)}"
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock file that allows one collecting process per store."""
+        if self.settings.storage.url:
+            return self.output_dir / ".revier-feed.lock"
+        return self.resolve(self.settings.storage.path + ".lock")
+
+    @property
+    def output_dir(self) -> Path:
+        return self.resolve(self.settings.output.dir)
+
+    def resolve(self, path: str) -> Path:
+        """A path from the configuration, relative to the configuration folder."""
+        return (self.config_dir / path).resolve()
+
+    def fetch_settings(self, version: str) -> FetchSettings:
+        """HTTP settings with the User-Agent template filled in."""
+        f = self.settings.fetch
+        return FetchSettings(
+            user_agent=f.user_agent.format(version=version, contact_url=f.contact_url),
+            timeout=f.timeout.total_seconds(),
+            connect_timeout=f.connect_timeout.total_seconds(),
+            max_concurrency=f.max_concurrency,
+            max_per_host=f.max_per_host,
+            max_body_bytes=f.max_body_size,
+            max_redirects=f.max_redirects,
+            retries=f.retries,
+            retry_backoff=f.retry_backoff.total_seconds(),
+            max_retry_wait=f.max_retry_wait.total_seconds(),
+            respect_robots=f.robots_txt,
+        )
+
+
+def load_config(config_dir: str | Path) -> AppConfig:
+    """Read and validate every configuration file in ``config_dir``.
+
+    Raises:
+        ConfigError: with every problem found, each naming file, line and key.
+    """
+    folder = Path(config_dir)
+    issues: list[ConfigIssue] = []
+    if not folder.is_dir():
+        raise ConfigError(
+            [ConfigIssue(str(folder), None, "", "is not a folder", "pass --config DIR")]
+        )
+    loaded: dict[str, tuple[Any, _Lines]] = {}
+    for name in CONFIG_FILES:
+        path = folder / name
+        if not path.exists():
+            if name in REQUIRED_FILES:
+                issues.append(
+                    ConfigIssue(
+                        str(path), None, "", "file is missing", f"every configuration needs {name}"
+                    )
+                )
+            continue
+        try:
+            data, lines = _load_yaml(path)
+        except _YamlProblems as e:
+            issues.extend(e.issues)
+            continue
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            issues.append(ConfigIssue(str(path), 1, "", "the file must hold a mapping of keys"))
+            continue
+        loaded[name] = (data, lines)
+
+    validated: dict[str, Any] = {}
+    for name, (data, lines) in loaded.items():
+        model = _FILE_MODELS[name]
+        try:
+            validated[name] = model.model_validate(data)
+        except ValidationError as e:
+            issues.extend(_issues_from_validation(e, folder / name, lines, model))
+
+    if "sources.yaml" in validated:
+        # Cross-file references are checked with whatever validated, so a typo in one file
+        # and a dangling reference in another are reported together.
+        issues.extend(_cross_check(folder, validated, loaded))
+    if issues:
+        raise ConfigError(issues)
+
+    settings: Settings = validated["settings.yaml"]
+    sources_file: SourcesFile = validated["sources.yaml"]
+    tags_file: TagsFile = validated.get("tags.yaml", TagsFile())
+    channels_file: ChannelsFile = validated.get("channels.yaml", ChannelsFile())
+    partners_file: PartnersFile = validated.get("partners.yaml", PartnersFile())
+    return AppConfig(
+        config_dir=folder.resolve(),
+        settings=settings,
+        sources=tuple(_source_spec(s, settings.fetch) for s in sources_file.sources if s.enabled),
+        disabled_sources=tuple(s.id for s in sources_file.sources if not s.enabled),
+        tags=tuple(
+            TagSpec(t.id, t.label, tuple(t.any), tuple(t.all), tuple(t.none), tuple(t.fields))
+            for t in tags_file.tags
+        ),
+        districts=_districts(validated.get("districts.yaml")),
+        channels=tuple(channels_file.channels),
+        tag_channels=channels_file.tag_channels,
+        district_channels=channels_file.district_channels,
+        partners=tuple(partners_file.partners),
+    )
+
+
+def _gazetteer() -> DistrictsFile:
+    data = yaml.safe_load(GAZETTEER.read_text(encoding="utf-8"))
+    return DistrictsFile.model_validate(data)
+
+
+def _districts(extension: DistrictsFile | None) -> tuple[DistrictSpec, ...]:
+    merged: dict[str, DistrictSpec] = {}
+    for model in _gazetteer().districts + (extension.districts if extension else []):
+        known = merged.get(model.id)
+        merged[model.id] = DistrictSpec(
+            id=model.id,
+            name=model.name or (known.name if known else model.id),
+            terms=(known.terms if known else ()) + tuple(model.terms),
+        )
+    return tuple(merged.values())
+
+
+def _source_spec(model: SourceModel, defaults: FetchSettingsModel) -> SourceSpec:
+    interval = model.interval or defaults.default_interval
+    selectors = None
+    html = model.html
+    if html is not None:
+        selectors = HtmlSelectors(
+            item=html.item,
+            title=html.title,
+            link=html.link,
+            date=html.date,
+            teaser=html.teaser,
+            image=html.image,
+            content=html.content,
+            next=html.next,
+        )
+    return SourceSpec(
+        id=model.id,
+        name=model.name,
+        kind=SourceKind(model.kind),
+        url=model.url,
+        interval=interval,
+        # Defaults widen to include what the source sets itself, so an explicit value never
+        # conflicts with a default.
+        min_interval=model.min_interval
+        or min(defaults.min_interval, interval, model.max_interval or interval),
+        max_interval=model.max_interval
+        or max(defaults.max_interval, interval, model.min_interval or interval),
+        priority=model.priority,
+        tags=tuple(model.tags),
+        district=model.district,
+        selectors=selectors,
+        follow=bool(html and html.follow),
+        max_pages=html.max_pages if html and html.next else 1,
+        allow_hosts=tuple(h.lower() for h in html.allow_hosts) if html else (),
+        backfill=model.backfill,
+    )
+
+
+# --- cross-file checks ---------------------------------------------------------------------
+
+
+def _cross_check(
+    folder: Path, validated: dict[str, Any], loaded: dict[str, tuple[Any, _Lines]]
+) -> Iterator[ConfigIssue]:
+    sources: list[SourceModel] = validated["sources.yaml"].sources
+    source_ids = [s.id for s in sources]
+    yield from _duplicates(folder / "sources.yaml", "sources", source_ids, loaded)
+    tags_file: TagsFile | None = validated.get("tags.yaml")
+    tag_ids = [t.id for t in tags_file.tags] if tags_file else []
+    if tags_file:
+        yield from _duplicates(folder / "tags.yaml", "tags", tag_ids, loaded)
+    known_tags = set(tag_ids) | {tag for s in sources for tag in s.tags}
+    districts_file: DistrictsFile | None = validated.get("districts.yaml")
+    district_ids = {d.id for d in _gazetteer().districts}
+    if districts_file:
+        yield from _duplicates(
+            folder / "districts.yaml",
+            "districts",
+            [d.id for d in districts_file.districts],
+            loaded,
+        )
+        for i, district in enumerate(districts_file.districts):
+            if district.id not in district_ids and not district.name:
+                loc = ("districts", i, "name")
+                yield ConfigIssue(
+                    str(folder / "districts.yaml"),
+                    loaded["districts.yaml"][1].line_of(loc),
+                    _dotted(loc),
+                    f"{district.id!r} is not in the gazetteer, so it needs a name",
+                    "or use an existing id to add place names: " + ", ".join(sorted(district_ids)),
+                )
+        district_ids |= {d.id for d in districts_file.districts}
+    _, source_lines = loaded["sources.yaml"]
+    for i, source in enumerate(sources):
+        if source.district and source.district not in district_ids:
+            loc = ("sources", i, "district")
+            yield ConfigIssue(
+                str(folder / "sources.yaml"),
+                source_lines.line_of(loc),
+                _dotted(loc),
+                f"unknown district {source.district!r}",
+                _did_you_mean(source.district, district_ids)
+                or "known: " + ", ".join(sorted(district_ids)),
+            )
+
+    for file_name, list_key in (("channels.yaml", "channels"), ("partners.yaml", "partners")):
+        if file_name not in validated:
+            continue
+        entries = getattr(validated[file_name], list_key)
+        path = folder / file_name
+        _, lines = loaded[file_name]
+        yield from _duplicates(path, list_key, [e.id for e in entries], loaded)
+        for i, entry in enumerate(entries):
+            checks = (
+                ("sources", entry.filter.sources, set(source_ids), "source"),
+                ("tags", entry.filter.tags, known_tags, "tag"),
+                ("all_tags", entry.filter.all_tags, known_tags, "tag"),
+                ("exclude_tags", entry.filter.exclude_tags, known_tags, "tag"),
+                ("districts", entry.filter.districts, district_ids, "district"),
+            )
+            for key, values, known, what in checks:
+                for j, value in enumerate(values):
+                    if value not in known:
+                        where: Loc = (list_key, i, "filter", key, j)
+                        yield ConfigIssue(
+                            str(path),
+                            lines.line_of(where),
+                            _dotted(where),
+                            f"unknown {what} {value!r}",
+                            _did_you_mean(value, known),
+                        )
+
+
+def _duplicates(
+    path: Path, list_key: str, ids: list[str], loaded: dict[str, tuple[Any, _Lines]]
+) -> Iterator[ConfigIssue]:
+    seen: set[str] = set()
+    _, lines = loaded[path.name]
+    for i, value in enumerate(ids):
+        if value in seen:
+            loc = (list_key, i, "id")
+            yield ConfigIssue(
+                str(path),
+                lines.line_of(loc),
+                _dotted(loc),
+                f"duplicate id {value!r}",
+                "ids must be unique in a file",
+            )
+        seen.add(value)
+
+
+# --- sources from the command line, and back to YAML ---------------------------------------
+
+
+def source_from_options(options: dict[str, Any], defaults: FetchSettingsModel) -> SourceSpec:
+    """A source described on the command line (``sources test --url …``), validated like
+    one in sources.yaml.
+
+    Raises:
+        ConfigError: with the option names in the key paths.
+    """
+    try:
+        model = SourceModel.model_validate(options)
+    except ValidationError as e:
+        issues = [
+            ConfigIssue(
+                "<command line>",
+                None,
+                _dotted(tuple(err["loc"])),
+                err["msg"].removeprefix("Value error, "),
+            )
+            for err in e.errors(include_url=False)
+        ]
+        raise ConfigError(issues) from None
+    return _source_spec(model, defaults)
+
+
+def source_yaml(spec: SourceSpec) -> str:
+    """``spec`` as an entry of sources.yaml, ready to paste (keys at their defaults omitted)."""
+    entry: dict[str, Any] = {"id": spec.id, "name": spec.name}
+    if spec.kind is SourceKind.HTML:
+        entry["kind"] = "html"
+    entry["url"] = spec.url
+    if spec.tags:
+        entry["tags"] = list(spec.tags)
+    if spec.district:
+        entry["district"] = spec.district
+    if spec.selectors is not None:
+        html = {k: v for k, v in dataclasses.asdict(spec.selectors).items() if v}
+        if spec.follow:
+            html["follow"] = True
+        if spec.selectors.next:
+            html["max_pages"] = spec.max_pages
+        if spec.allow_hosts:
+            html["allow_hosts"] = list(spec.allow_hosts)
+        entry["html"] = html
+    text: str = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=100)
+    return text

@@ -1,0 +1,278 @@
+"""``settings.yaml``: the site, the store, the output folder, fetching, the worker, serving,
+stories, the digest and SMTP."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from .. import cron
+from .values import _EMAIL_RE, ByteSize, Duration, Interval, Url, _Model, _span
+
+# --- settings.yaml -------------------------------------------------------------------------
+
+
+class SiteSettings(_Model):
+    title: str = "Revier-News"
+    description: str = "Nachrichten aus der Region"
+    #: Where the published files are reachable; feeds need it for their self links.
+    public_base_url: Url = "http://localhost:8000/"
+    language: str = "de"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _slash(cls, v: str) -> str:
+        return v if v.endswith("/") else v + "/"
+
+
+class StorageSettings(_Model):
+    #: SQLite file, relative to the configuration folder.
+    path: str = "../var/revier-feed.sqlite3"
+    #: A SQLAlchemy database URL; overrides ``path`` when set.
+    url: str | None = None
+
+
+class OutputSettings(_Model):
+    #: Folder the feeds are written to, relative to the configuration folder.
+    dir: str = "../var/output"
+    max_items: int = Field(default=100, ge=1, le=10000)
+
+
+class FetchSettingsModel(_Model):
+    user_agent: str = "revier-feed/{version} (+{contact_url})"
+
+    @field_validator("user_agent")
+    @classmethod
+    def _agent(cls, v: str) -> str:
+        if not v.isprintable():
+            raise ValueError("the user agent must be one line of printable text")
+        try:
+            v.format(version="0", contact_url="x")
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(
+                f"only {{version}} and {{contact_url}} may be filled in (problem: {e})"
+            ) from None
+        return v
+
+    contact_url: str = "https://github.com/revier-feed/revier-feed"
+    timeout: Duration = timedelta(seconds=30)
+    connect_timeout: Duration = timedelta(seconds=10)
+    max_concurrency: int = Field(default=32, ge=1, le=256)
+    max_per_host: int = Field(default=2, ge=1, le=32)
+    max_body_size: ByteSize = 10 * 1000**2
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    default_interval: Interval = timedelta(hours=1)
+    #: Bounds of the adaptive interval, for sources that set none of their own.
+    min_interval: Interval = timedelta(minutes=10)
+    max_interval: Interval = timedelta(hours=6)
+    #: Extra attempts within one cycle on timeouts, connection errors, 429 and 5xx.
+    retries: int = Field(default=2, ge=0, le=10)
+    retry_backoff: Duration = timedelta(seconds=2)
+    #: A server asking to wait longer than this is retried in a later cycle instead.
+    max_retry_wait: Duration = timedelta(seconds=30)
+    #: Honour robots.txt (Disallow and Crawl-delay for our User-Agent).
+    robots_txt: bool = True
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.min_interval > self.max_interval:
+            raise ValueError(
+                f"min_interval ({_span(self.min_interval)}) is longer than max_interval "
+                f"({_span(self.max_interval)})"
+            )
+        return self
+
+
+class WorkerSettings(_Model):
+    #: How often the worker asks the store which sources are due.
+    tick: Duration = timedelta(minutes=1)
+    #: Upper bound of the backoff of a failing source.
+    max_backoff: Duration = timedelta(days=1)
+    #: A source without a new item for this long is shown as "stale".
+    stale_after: Duration = timedelta(days=30)
+    #: Worker processes that normalize and tag items beside the collecting process.
+    processes: int = Field(default=0, ge=0, le=16)
+    #: Publishing waits until no new story has come in for this long (a burst is
+    #: published once) ...
+    publish_delay: Duration = timedelta(seconds=30)
+    #: ... but never longer than this after the first unpublished change.
+    publish_max_delay: Duration = timedelta(minutes=5)
+    #: Items published longer ago than this are removed every night.
+    retention: Duration = timedelta(days=365)
+    #: Local time (settings.timezone) of the nightly retention run, "HH:MM".
+    retention_at: str = "03:30"
+    #: On SIGTERM/SIGINT, sources in flight may finish for this long; then they are
+    #: abandoned (nothing half-written: they stay due and are fetched on the next start).
+    shutdown_timeout: Duration = timedelta(seconds=30)
+
+    @field_validator("retention_at")
+    @classmethod
+    def _clock_time(cls, v: str) -> str:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", v.strip())
+        if not match:
+            raise ValueError(f'{v!r} is not a time of day; write it like "03:30" (quoted)')
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+class ServeSettings(_Model):
+    #: Address `revier-feed serve` (and `run --serve`) listens on.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    #: How long browsers, feed readers and proxies may reuse a file without asking again.
+    max_age: Duration = timedelta(minutes=5)
+
+
+class StoriesSettings(_Model):
+    #: Items published further apart than this are never the same story.
+    window: Duration = timedelta(days=30)
+
+
+def _check_cron(value: str) -> str:
+    cron.parse(value)
+    return value
+
+
+CronText = Annotated[str, AfterValidator(_check_cron)]
+_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_env_name(value: str | None) -> str | None:
+    if value is not None and not _ENV_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not the name of an environment variable; the secret itself never "
+            "goes into the configuration (write e.g. REVIER_FEED_SMTP_PASSWORD and set it)"
+        )
+    return value
+
+
+EnvName = Annotated[str | None, AfterValidator(_check_env_name)]
+#: Fields a digest subject may use.
+SUBJECT_FIELDS = {
+    "title": "",
+    "week": 48,
+    "year": 2026,
+    "count": 12,
+    "meldungen": "",
+    "partner": "",
+}
+
+
+class DigestSettings(_Model):
+    #: When digests go out (cron, in ``timezone``); a partner may override it.
+    schedule: CronText = "0 7 * * mon"
+    #: A partner's first digest covers the stories first seen this long before it.
+    first_window: Duration = timedelta(days=7)
+    group_by: Literal["topic", "district"] = "topic"
+    #: Send a short "no news" mail instead of skipping an empty digest.
+    send_empty: bool = False
+    subject: str = "Revier-News KW {week}/{year}: {meldungen}"
+    sender: str = "Revier-News <digest@localhost.localdomain>"
+    reply_to: str | None = None
+    #: ``List-Unsubscribe`` targets; ``{partner}`` is filled in.
+    unsubscribe_mailto: str | None = None
+    unsubscribe_url: Url | None = None
+    #: Plain-text teasers are cut at a word boundary after at most this many characters.
+    teaser_length: int = Field(default=300, ge=40, le=5000)
+    #: Folder with digest.txt.j2 / digest.html.j2 / archive.html.j2 overriding the built-in
+    #: templates (relative to the configuration folder); missing ones fall back.
+    templates: str = "templates"
+    #: The first retry after a temporary failure; doubles per attempt up to max_retry_wait.
+    retry_wait: Duration = timedelta(minutes=5)
+    max_retry_wait: Duration = timedelta(hours=6)
+    #: Temporary failures in a row after which a digest is given up (shown in status).
+    max_attempts: int = Field(default=12, ge=1, le=1000)
+    #: Write each period's digest (all stories, no partner data) as a web page.
+    archive: bool = True
+    #: Where ``digest send --dry-run`` writes .eml files (relative to the config folder).
+    outbox: str = "../var/outbox"
+    #: Addresses of the admin digest (failing, empty, stale sources); empty: not sent.
+    admins: list[str] = []
+
+    @field_validator("admins")
+    @classmethod
+    def _admin_emails(cls, v: list[str]) -> list[str]:
+        for address in v:
+            if not _EMAIL_RE.match(address):
+                raise ValueError(f"{address!r} is not an email address")
+        return v
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, v: str) -> str:
+        try:
+            v.format(**SUBJECT_FIELDS)
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(
+                f"only {{{'}, {'.join(SUBJECT_FIELDS)}}} may be filled in (problem: {e})"
+            ) from None
+        return v
+
+    @field_validator("sender", "reply_to")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        if v is not None:
+            address = v.rsplit("<", 1)[-1].rstrip(">").strip()
+            if not _EMAIL_RE.match(address) or not v.isprintable():
+                raise ValueError(f"{v!r} is not an address like 'Name <digest@example.org>'")
+        return v
+
+    @field_validator("unsubscribe_mailto")
+    @classmethod
+    def _mailto(cls, v: str | None) -> str | None:
+        if v is not None and not _EMAIL_RE.match(v.removeprefix("mailto:")):
+            raise ValueError(f"{v!r} is not an email address")
+        return v
+
+
+class SmtpSettings(_Model):
+    host: str = "localhost"
+    port: int | None = Field(default=None, ge=1, le=65535)  #: default by security: 465/587/25
+    #: ``starttls`` (port 587), ``tls`` (implicit TLS, port 465) or ``none`` (local relay).
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    #: Names of the environment variables holding the login; no login when unset.
+    username_env: EnvName = None
+    password_env: EnvName = None
+    timeout: Duration = timedelta(seconds=30)
+    #: At most this many messages per minute.
+    rate_limit: float = Field(default=60, gt=0, le=100000)
+    #: A CA bundle to trust besides the system's (for a relay with its own certificate).
+    ca_file: str | None = None
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"tls": 465, "starttls": 587, "none": 25}[self.security]
+
+
+class Settings(_Model):
+    site: SiteSettings = SiteSettings()
+    stories: StoriesSettings = StoriesSettings()
+    storage: StorageSettings = StorageSettings()
+    output: OutputSettings = OutputSettings()
+    fetch: FetchSettingsModel = FetchSettingsModel()
+    worker: WorkerSettings = WorkerSettings()
+    serve: ServeSettings = ServeSettings()
+    #: A WebSub hub to advertise in every feed and to notify when a channel changes.
+    websub_hub: Url | None = None
+    digest: DigestSettings = DigestSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    timezone: str = "Europe/Berlin"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {v!r}; use an IANA name like Europe/Berlin"
+            ) from None
+        return v

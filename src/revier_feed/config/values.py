@@ -1,0 +1,125 @@
+"""Values the YAML files share: durations, sizes, ids, URLs, and the strict base model."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from importlib import resources
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+)
+
+CONFIG_FILES = (
+    "settings.yaml",
+    "sources.yaml",
+    "tags.yaml",
+    "districts.yaml",
+    "channels.yaml",
+    "partners.yaml",
+)
+#: The region's districts and their towns, shipped with revier-feed; districts.yaml extends it.
+GAZETTEER = resources.files("revier_feed") / "data" / "districts.yaml"
+REQUIRED_FILES = ("settings.yaml", "sources.yaml")
+
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)", re.IGNORECASE)
+_DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+
+
+def parse_duration(value: object) -> timedelta:
+    """Read ``30s``, ``15m``, ``2h``, ``1d``, ``1w``, combinations like ``1h30m``, or seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30m, 2h or 1d")
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise ValueError("a duration must be positive")
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        parts = list(_DURATION_RE.finditer(text))
+        if parts and "".join(p.group(0) for p in parts) == text:
+            seconds = sum(float(p.group(1)) * _DURATION_UNITS[p.group(2).lower()] for p in parts)
+            if seconds > 0:
+                return timedelta(seconds=seconds)
+    raise ValueError(f"{value!r} is not a duration; write it like 30s, 15m, 2h, 1d or 1h30m")
+
+
+def parse_size(value: object) -> int:
+    """Read ``10MB``, ``512KiB`` or a plain number of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and (m := _SIZE_RE.match(value)):
+        size = int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
+        if size > 0:
+            return size
+    raise ValueError(f"{value!r} is not a size; write it like 10MB, 512KB or 1048576")
+
+
+def _check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an absolute http(s) URL")
+    return value
+
+
+def _check_id(value: str) -> str:
+    if not _ID_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid id; use lower-case letters, digits, '-' and '_'"
+        )
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _check_interval(value: timedelta) -> timedelta:
+    if value < MIN_INTERVAL:
+        raise ValueError(
+            f"{value.total_seconds():g}s is too often to poll a website; the minimum is "
+            f"{MIN_INTERVAL.total_seconds():g}s (YAML reads 1:30 as 90 seconds: write 1h30m)"
+        )
+    return value
+
+
+#: Sources are polled at most this often, to be a good citizen.
+MIN_INTERVAL = timedelta(minutes=1)
+Interval = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_check_interval)]
+ByteSize = Annotated[int, BeforeValidator(parse_size)]
+Url = Annotated[str, BeforeValidator(lambda v: _check_url(v) if isinstance(v, str) else v)]
+Id = Annotated[str, BeforeValidator(lambda v: _check_id(v) if isinstance(v, str) else v)]
+
+
+def _span(value: timedelta) -> str:
+    """A duration as the admin would write it: 90m -> 1h30m."""
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
+
+
+class _Model(BaseModel):
+    # Unknown keys are errors: a typo such as "intervall" must not pass silently.
+    model_config = ConfigDict(extra="forbid", frozen=True)
