@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
@@ -519,3 +520,49 @@ def test_a_worker_keeps_its_story_index_until_an_admin_changes_stories(
     clock.advance(timedelta(hours=2))
     app.run_cycle()
     assert story_of("Radweg an der Mulde") == story_of("Studien gestartet") != radweg
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="worker processes need two cores")
+def test_a_large_batch_is_placed_on_every_core_with_the_same_stories(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first cycle's features are computed in worker processes: the stories and the
+    sources' learned boilerplate are those of placing the batch on one process."""
+    words = [f"wort{chr(97 + i % 26)}{i}" for i in range(400)]
+    footer = "Das Projekt Revierwende wird vom Land gefördert. Kontakt: presse@revier.example"
+    batch: list[Item] = []
+    for n in range(12):
+        release = " ".join(words[(n * 37 + k * 11) % 400] for k in range(40)) + "."
+        for s, source in enumerate(("agentur", "kreis", "kammer")[: 1 + n % 3]):
+            batch.append(
+                make_item(
+                    source_id=source,
+                    key=f"{source}-{n}",
+                    url=f"https://{source}.example/{n}",
+                    title=f"Meldung {words[n]} {words[n + 50]}",
+                    summary_text=release[: len(release) - 40 * s],
+                    content_html=f"<p>{footer} {source}</p>",
+                    published_at=NOW + timedelta(hours=n * 5 + s),
+                )
+            )
+
+    def place(name: str, parallel_from: int) -> tuple[set[frozenset[str]], dict[str, bytes]]:
+        monkeypatch.setattr(placement, "PARALLEL_MIN_ITEMS", parallel_from)
+        with Storage(f"sqlite:///{tmp_path / name}") as storage:
+            for source in ("agentur", "kreis", "kammer"):
+                own = [(i, ItemDecision.NEW) for i in batch if i.source_id == source]
+                storage.save_source_result(SourceState(source, last_success_at=NOW), own, NOW)
+            sources = ["agentur", "kreis", "kammer"]
+            placement.place_in_stories(sources, storage, timedelta(days=30), NOW)
+            groups: dict[int, set[str]] = defaultdict(set)
+            for story in storage.recent_stories(sources, 100):
+                groups[story.id] |= {m.item.key for m in story.members}
+            with storage.story_index() as store:
+                learned = {s: store.boilerplate(s) for s in sources}
+        return partition(groups), learned
+
+    serial, parallel = place("serial.sqlite3", 10**9), place("parallel.sqlite3", 1)
+    assert parallel == serial
+    stories_found, learned = parallel
+    assert frozenset({"agentur-1", "kreis-1"}) in stories_found  # a republication joined
+    assert len(stories_found) == 12 and all(learned.values())  # footers learned, not glued

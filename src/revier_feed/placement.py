@@ -8,9 +8,15 @@ worker's), place the items oldest first, write every placement back in one batch
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import multiprocessing
+import os
 import sys
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +29,9 @@ log = logging.getLogger(__name__)
 #: Placements written per statement: a first cycle's hundred thousand items are not all
 #: held in memory until the end (it is still one transaction).
 _WRITE_BATCH = 5000
+#: From this many new items on, their features are computed on every core (worker
+#: processes started for the run): below it, starting them costs more than it saves.
+PARALLEL_MIN_ITEMS = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +61,14 @@ class _Pending:
             districts=features.districts,
             day=features.published,
             upcoming=features.upcoming,
+        )
+
+    def interned(self) -> _Pending:
+        """The same, its keywords interned (after it came from another process)."""
+        return dataclasses.replace(
+            self,
+            keywords=tuple(map(sys.intern, self.keywords)),
+            lead=tuple(map(sys.intern, self.lead)),
         )
 
     @property
@@ -221,20 +238,75 @@ def _pending_features(
 ) -> list[_Pending]:
     """The unplaced items of each source with their features, the source's boilerplate
     (learned from these items and its recent ones) removed."""
+    by_source = storage.pending_story_items(source_ids)
+    processes = min(os.cpu_count() or 1, len(by_source))
+    if sum(map(len, by_source.values())) < PARALLEL_MIN_ITEMS or processes < 2:
+        return _collect(by_source, storage, store, None, 0)
+    # Reading the words is most of the CPU time of a large batch and needs nothing but the
+    # items: it runs on every core. forkserver, not fork: the caller may run threads.
+    context = multiprocessing.get_context("forkserver")
+    try:
+        with ProcessPoolExecutor(processes, mp_context=context) as pool:
+            return _collect(by_source, storage, store, pool, 2 * processes)
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory, or it could not start): same work, here.
+        log.warning("a story worker process died; computing the features here")
+        return _collect(by_source, storage, store, None, 0)
+
+
+def _collect(
+    by_source: dict[str, list[int]],
+    storage: Storage,
+    store: StoryWrites,
+    pool: ProcessPoolExecutor | None,
+    ahead: int,
+) -> list[_Pending]:
+    """:func:`_pending_features`, one source at a time, on ``pool`` or here.
+
+    At most ``ahead`` sources are read ahead of the one whose results are collected (enough
+    to keep the pool busy), so only their texts are in memory at once.
+    """
     pending: list[_Pending] = []
-    for source_id in source_ids:
-        items = storage.pending_story_items(source_id)
-        if not items:
-            continue
-        texts = [stories.prepare(s) for s in items]
-        shingle_sets = [set(t.hashes) for t in texts]
-        known = stories.unpack(store.boilerplate(source_id))
-        # A source's footer shows in its recent items too, even if few items are new.
-        recent = [set(stories.unpack(p)) for p in store.recent_shingles(source_id, 20)]
-        boilerplate = stories.learn_boilerplate(shingle_sets + recent, known)
+    queued: deque[tuple[str, frozenset[int], Future[_SourceFeatures]]] = deque()
+
+    def finish() -> None:
+        source_id, known, result = queued.popleft()
+        boilerplate, found = result.result()
         if boilerplate != known:
             store.set_boilerplate(source_id, stories.pack(boilerplate))
-        for stored, shingles, text in zip(items, shingle_sets, texts, strict=True):
-            features = stories.features(stored, shingles, boilerplate, text)
-            pending.append(_Pending.of(stored, features))
+        # Keywords from another process are copies: interned again, they are shared.
+        pending.extend(map(_Pending.interned, found) if pool else found)
+
+    for source_id, ids in by_source.items():
+        known = stories.unpack(store.boilerplate(source_id))
+        # A source's footer shows in its recent items too, even if few items are new.
+        args = (storage.story_texts(ids), known, store.recent_shingles(source_id, 20))
+        if pool is None:
+            result: Future[_SourceFeatures] = Future()
+            result.set_result(_source_features(*args))
+        else:
+            result = pool.submit(_source_features, *args)
+        queued.append((source_id, known, result))
+        if len(queued) > ahead:
+            finish()
+    while queued:
+        finish()
     return pending
+
+
+_SourceFeatures = tuple[frozenset[int], list[_Pending]]
+
+
+def _source_features(
+    items: list[StoryText], known: frozenset[int], recent: list[bytes]
+) -> _SourceFeatures:
+    """A source's boilerplate (what was ``known``, and what recurs in its new and recent
+    items) and its new items' features. Pure, so it may run in another process."""
+    texts = [stories.prepare(s) for s in items]
+    shingle_sets = [set(t.hashes) for t in texts]
+    recent_sets = [set(stories.unpack(p)) for p in recent]
+    boilerplate = stories.learn_boilerplate(shingle_sets + recent_sets, known)
+    return boilerplate, [
+        _Pending.of(stored, stories.features(stored, shingles, boilerplate, text))
+        for stored, shingles, text in zip(items, shingle_sets, texts, strict=True)
+    ]

@@ -210,10 +210,16 @@ class Storage:
         with wrap_exceptions("update stories"), self._writer() as conn, conn.begin():
             yield StoryWrites(conn)
 
-    def pending_story_items(self, source_id: str) -> list[StoryText]:
-        """Items of a source that the stories step has not placed yet."""
+    def pending_story_items(self, source_ids: Sequence[str]) -> dict[str, list[int]]:
+        """The ids of these sources' items that the stories step has not placed yet, by
+        source (only sources with some)."""
         with wrap_exceptions("read items"), self._engine.connect() as conn:
-            return _stories.pending(conn, source_id)
+            return _stories.pending(conn, source_ids)
+
+    def story_texts(self, ids: Sequence[int]) -> list[StoryText]:
+        """What the stories step reads of these items, in order of id."""
+        with wrap_exceptions("read items"), self._engine.connect() as conn:
+            return _stories.texts(conn, sorted(ids))
 
     def recent_stories(self, source_ids: Iterable[str], limit: int) -> list[Story]:
         """The newest stories of the given sources (by first publication), newest first."""

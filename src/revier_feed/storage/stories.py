@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -14,36 +15,67 @@ from .schema import items, keyword_counts, publish_state, sources, stories, stor
 
 #: The keyword_counts row holding the number of items counted.
 _TOTAL = ""
+#: Items read per statement.
+_CHUNK = 500
 
 
-def pending(conn: Connection, source_id: str) -> list[StoryText]:
-    """Items of ``source_id`` not yet placed in a story."""
+def pending(conn: Connection, source_ids: Sequence[str]) -> dict[str, list[int]]:
+    """The ids of the given sources' items not yet placed in a story, by source, oldest
+    first."""
+    # One query for all sources, filtered here: per source, SQLite would read every unplaced
+    # item (by the story_id index) once per source, which is quadratic in a first cycle.
     rows = conn.execute(
-        select(
-            items.c.id,
-            items.c.url,
-            items.c.title,
-            items.c.summary_text,
-            items.c.content_html,
-            items.c.published_at,
-            items.c.districts,
-        )
-        .where(items.c.source_id == source_id, items.c.story_id.is_(None))
+        select(items.c.id, items.c.source_id)
+        .where(items.c.story_id.is_(None))
         .order_by(items.c.id)
     )
-    return [
-        StoryText(
-            id=row.id,
-            source_id=source_id,
-            url=row.url,
-            title=row.title,
-            summary_text=row.summary_text,
-            content_html=row.content_html,
-            published_at=row.published_at,
-            districts=frozenset(json.loads(row.districts)),
+    found: dict[str, list[int]] = {source_id: [] for source_id in source_ids}
+    for id_, source_id in rows.all():
+        listed = found.get(source_id)
+        if listed is not None:
+            listed.append(id_)
+    return {source_id: ids for source_id, ids in found.items() if ids}
+
+
+def texts(conn: Connection, ids: Sequence[int]) -> list[StoryText]:
+    """What the stories step reads of these items (by id, in that order)."""
+    found: list[StoryText] = []
+    # Bounded statements: a source may bring thousands of new items in a first cycle.
+    for start in range(0, len(ids), _CHUNK):
+        rows = conn.execute(
+            select(
+                items.c.id,
+                items.c.source_id,
+                items.c.url,
+                items.c.title,
+                items.c.summary_text,
+                items.c.content_html,
+                items.c.published_at,
+                items.c.districts,
+            )
+            .where(items.c.id.in_(ids[start : start + _CHUNK]))
+            .order_by(items.c.id)
         )
-        for row in rows
-    ]
+        found.extend(
+            StoryText(
+                id=id_,
+                source_id=source_id,
+                url=url,
+                title=title,
+                summary_text=summary,
+                content_html=content,
+                published_at=published_at,
+                districts=_districts(where),
+            )
+            for id_, source_id, url, title, summary, content, published_at, where in rows.all()
+        )
+    return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _districts(stored: str) -> frozenset[str]:
+    """A stored district list (JSON); the few distinct lists are parsed once each."""
+    return frozenset(json.loads(stored))
 
 
 def boilerplate(conn: Connection, source_id: str) -> bytes:

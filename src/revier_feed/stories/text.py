@@ -26,13 +26,14 @@ before anything is compared.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 import struct
 import zlib
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from urllib.parse import urlsplit
 
@@ -101,12 +102,19 @@ class StoryFeatures:
     districts: frozenset[str] = frozenset()  #: where the item is set (from the tag stage)
     published: int = 0  #: day number (see :func:`.phase.day_number`)
     upcoming: tuple[int, ...] = ()  #: dates of events it announces (:func:`.phase.upcoming`)
+    #: The sampled shingles (see :attr:`marks`), computed once: indexing and looking up an
+    #: item both need them.
+    sampled: frozenset[int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        sampled = frozenset(h for h in self.shingles if h % SAMPLE_MOD == 0)
+        object.__setattr__(self, "sampled", sampled)
 
     @property
     def marks(self) -> list[int]:
         """The index entries of the item: sampled shingles, lead keywords, its URL."""
-        marks = {h for h in self.shingles if h % SAMPLE_MOD == 0}
-        marks.update(_keyword_mark(k) for k in self.lead)
+        marks = set(self.sampled)
+        marks.update(map(_keyword_mark, self.lead))
         if self.url_key:
             marks.add(_url_mark(self.url_key))
         return sorted(marks)
@@ -115,11 +123,11 @@ class StoryFeatures:
         """The marks to look candidates up by: like :attr:`marks`, but only the lead keywords
         that are rare in the store, since a common word is no evidence of a shared story."""
         limit = max(RARE_MIN, int(total * RARE_SHARE))
-        marks = {h for h in self.shingles if h % SAMPLE_MOD == 0}
+        marks = set(self.sampled)
         marks.update(_keyword_mark(k) for k in self.lead if counts.get(k, 0) <= limit)
         if self.url_key:
             marks.add(_url_mark(self.url_key))
-        return sorted(marks)
+        return list(marks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +136,19 @@ class Text:
 
     words: list[str]  #: folded words of title, teaser and body, at most MAX_WORDS
     hashes: list[int]  #: the shingle starting at each word (one for a text of < 3 words)
+    lead: list[str]  #: folded words of title and teaser (all of them)
 
 
 def prepare(item: Item | StoryText) -> Text:
     """The item's words and shingle hashes."""
-    words = _item_words(item)[:MAX_WORDS]
-    return Text(words, _shingle_list(words))
+    # Title and teaser are read once, for the lead and as the start of the text.
+    lead = _words(f"{item.title[:_MAX_HTML]} . {item.summary_text[:_MAX_HTML]}")
+    words = lead[:MAX_WORDS]
+    if len(words) < MAX_WORDS and item.content_html:
+        # Only the opening counts, so a 1 MB article is cut before it is read.
+        body = _TAG.sub(" ", item.content_html[:_MAX_HTML])
+        words += _words(body)[: MAX_WORDS - len(words)]
+    return Text(words, _shingle_list(words), lead)
 
 
 def shingles_of(item: Item | StoryText) -> set[int]:
@@ -163,11 +178,10 @@ def features(
             if text.hashes[i] in boilerplate
             for w in opening[i : i + SHINGLE]
         }
-    lead = _words(f"{item.title} . {item.summary_text}")
     return StoryFeatures(
         shingles=frozenset(shingles - boilerplate),
         keywords=_keywords(opening, boiler_words),
-        lead=_keywords(lead, boiler_words),
+        lead=_keywords(text.lead, boiler_words),
         url_key=canonical_url(item.url) if item.url else None,
         districts=item.districts,
         published=phase.day_number(item.published_at.date()),
@@ -177,8 +191,10 @@ def features(
 
 def _keywords(words: Iterable[str], excluded: set[str]) -> frozenset[str]:
     if excluded:
-        words = [w for w in words if w not in excluded]
-    return frozenset(map(_keyword, words)) - {""}
+        words = itertools.filterfalse(excluded.__contains__, words)
+    if len(_KEYWORDS) > _KEYWORDS_MAX:
+        _KEYWORDS.clear()
+    return frozenset(map(_KEYWORDS.__getitem__, words)) - {""}
 
 
 def url_mark(url_key: str) -> int:
@@ -340,16 +356,23 @@ def unpack(data: bytes) -> frozenset[int]:
     return frozenset(struct.unpack(f"<{len(data) // 4}I", data))
 
 
-def _item_words(item: Item | StoryText) -> list[str]:
-    # Only the opening counts (MAX_WORDS), so a 1 MB article is cut before it is read.
-    body = _TAG.sub(" ", item.content_html[:_MAX_HTML]) if item.content_html else ""
-    return _words(f"{item.title[:_MAX_HTML]} . {item.summary_text[:_MAX_HTML]} . {body}")
+class _KeywordCache(dict[str, str]):
+    """Each word's stem, or "" for a word that is no keyword.
+
+    Words repeat a lot, so stems are looked up, not recomputed; a dictionary's own
+    ``__getitem__`` (the miss goes to ``__missing__``) is cheaper per word than a cached
+    function call.
+    """
+
+    def __missing__(self, word: str) -> str:
+        stem = "" if word in _STOP or len(word) <= 2 else _stem(word)
+        self[word] = stem
+        return stem
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _keyword(word: str) -> str:
-    """The word's stem, or "" for a word that is no keyword (cached: words repeat a lot)."""
-    return "" if word in _STOP or len(word) <= 2 else _stem(word)
+_KEYWORDS = _KeywordCache()
+#: Words cached at most (emptied when full: a bound, not an eviction policy).
+_KEYWORDS_MAX = 1 << 17
 
 
 def _stem(word: str) -> str:
