@@ -20,10 +20,10 @@ SEVERITY = {"gone": 0, "failing": 1, "empty": 2, "degraded": 3, "stale": 4, "new
 
 def console() -> Console:
     """Standard output; wide when it is a file or pipe, so table rows stay whole for grep."""
-    console = Console(highlight=False, soft_wrap=False)
-    if not console.is_terminal:
-        console.width = max(console.width, 160)
-    return console
+    out = Console(highlight=False, soft_wrap=False)
+    if not out.is_terminal:
+        out.width = max(out.width, 160)
+    return out
 
 
 def span(value: timedelta) -> str:
