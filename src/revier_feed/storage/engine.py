@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -66,3 +66,15 @@ def wrap_exceptions(action: str) -> Iterator[None]:
     except SQLAlchemyError as e:
         orig = getattr(e, "orig", None) or e
         raise StorageError(f"could not {action}: {orig}") from None
+
+
+T = TypeVar("T")
+#: Values bound in one ``IN (...)`` list: SQLite limits the parameters of a statement (999
+#: in builds before 3.32), and a first cycle or retention may bring thousands of keys.
+CHUNK = 500
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``values`` in slices small enough for one statement's ``IN (...)`` list."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

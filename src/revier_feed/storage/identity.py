@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import Connection, bindparam, select, update
 
 from ..models import StoredKey
+from .engine import chunks
 from .schema import items
 
 
@@ -16,10 +17,10 @@ def keys_by_url(
     """(key, title) of the stored items of ``source_id`` at each of the given URLs."""
     url_list = list(dict.fromkeys(urls))
     found: dict[str, list[tuple[str, str]]] = {}
-    for start in range(0, len(url_list), 500):
+    for chunk in chunks(url_list):
         rows = conn.execute(
             select(items.c.url, items.c.key, items.c.title).where(
-                items.c.source_id == source_id, items.c.url.in_(url_list[start : start + 500])
+                items.c.source_id == source_id, items.c.url.in_(chunk)
             )
         )
         for row in rows:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, func, select, update
 
 from ..models import Item, ItemDecision, StoredItem
+from .engine import chunks
 from .schema import items
 
 
@@ -17,9 +18,7 @@ def fingerprints(conn: Connection, source_id: str, keys: Iterable[str]) -> dict[
     """Stored fingerprint per key, for the keys of ``source_id`` that are already stored."""
     key_list = list(keys)
     result: dict[str, str] = {}
-    # Chunked: SQLite limits the number of bound parameters per statement.
-    for start in range(0, len(key_list), 500):
-        chunk = key_list[start : start + 500]
+    for chunk in chunks(key_list):
         rows = conn.execute(
             select(items.c.key, items.c.fingerprint).where(
                 items.c.source_id == source_id, items.c.key.in_(chunk)
@@ -77,10 +76,10 @@ def apply(conn: Connection, decisions: Sequence[tuple[Item, ItemDecision]], now:
         else:
             unchanged.setdefault(item.source_id, []).append(item.key)
     for source_id, keys in unchanged.items():
-        for start in range(0, len(keys), 500):
+        for chunk in chunks(keys):
             conn.execute(
                 update(items)
-                .where(items.c.source_id == source_id, items.c.key.in_(keys[start : start + 500]))
+                .where(items.c.source_id == source_id, items.c.key.in_(chunk))
                 .values(last_seen_at=now)
             )
     if new_rows:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
-from typing import TypeVar
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
 from ..models import RetentionResult
+from .engine import chunks
 from .schema import item_tombstones, items, keyword_counts, stories
 from .stories import _TOTAL, bump
 
-T = TypeVar("T")
-
 #: Items removed per statement; SQLite limits bound parameters.
-_CHUNK = 500
 
 
 def retire(conn: Connection, before: datetime, now: datetime) -> RetentionResult:
@@ -38,7 +35,7 @@ def retire(conn: Connection, before: datetime, now: datetime) -> RetentionResult
         return RetentionResult(items=0, stories=0)
     ids = [row.id for row in rows]
     _forget_keywords(conn, (row.keywords for row in rows if row.keywords is not None))
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         conn.execute(delete(items).where(items.c.id.in_(chunk)))
     bump(conn)
     conn.execute(
@@ -47,7 +44,7 @@ def retire(conn: Connection, before: datetime, now: datetime) -> RetentionResult
     )
     touched = sorted({row.story_id for row in rows if row.story_id is not None})
     emptied = 0
-    for chunk in _chunks(touched):
+    for chunk in chunks(touched):
         still_used = select(items.c.story_id).where(items.c.story_id.in_(chunk))
         result = conn.execute(
             delete(stories).where(stories.c.id.in_(chunk), stories.c.id.not_in(still_used))
@@ -60,7 +57,7 @@ def retired_keys(conn: Connection, source_id: str, keys: Iterable[str]) -> set[s
     """The given keys of ``source_id`` that retention removed."""
     key_list = list(keys)
     found: set[str] = set()
-    for chunk in _chunks(key_list):
+    for chunk in chunks(key_list):
         found.update(
             conn.execute(
                 select(item_tombstones.c.key).where(
@@ -83,7 +80,7 @@ def _forget_keywords(conn: Connection, keyword_lists: Iterable[str]) -> None:
     removed[_TOTAL] = placed
     words = list(removed)
     updates, gone = [], []
-    for chunk in _chunks(words):
+    for chunk in chunks(words):
         rows = conn.execute(
             select(keyword_counts.c.keyword, keyword_counts.c.documents).where(
                 keyword_counts.c.keyword.in_(chunk)
@@ -105,10 +102,5 @@ def _forget_keywords(conn: Connection, keyword_lists: Iterable[str]) -> None:
             .values(documents=bindparam("n")),
             updates,
         )
-    for chunk in _chunks(gone):
+    for chunk in chunks(gone):
         conn.execute(delete(keyword_counts).where(keyword_counts.c.keyword.in_(chunk)))
-
-
-def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]

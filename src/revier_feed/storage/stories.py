@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from ..models import PlacedItem, StoredItem, Story, StoryPlacement, StoryText
+from .engine import chunks
 from .items import _stored
 from .schema import items, keyword_counts, publish_state, sources, stories, story_state
 
 #: The keyword_counts row holding the number of items counted.
 _TOTAL = ""
 #: Items read per statement.
-_CHUNK = 500
 
 
 def pending(conn: Connection, source_ids: Sequence[str]) -> dict[str, list[int]]:
@@ -40,8 +40,7 @@ def pending(conn: Connection, source_ids: Sequence[str]) -> dict[str, list[int]]
 def texts(conn: Connection, ids: Sequence[int]) -> list[StoryText]:
     """What the stories step reads of these items (by id, in that order)."""
     found: list[StoryText] = []
-    # Bounded statements: a source may bring thousands of new items in a first cycle.
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in chunks(ids):
         rows = conn.execute(
             select(
                 items.c.id,
@@ -53,7 +52,7 @@ def texts(conn: Connection, ids: Sequence[int]) -> list[StoryText]:
                 items.c.published_at,
                 items.c.districts,
             )
-            .where(items.c.id.in_(ids[start : start + _CHUNK]))
+            .where(items.c.id.in_(chunk))
             .order_by(items.c.id)
         )
         found.extend(
@@ -98,12 +97,10 @@ def save_counts(conn: Connection, changed: Mapping[str, int], total: int) -> Non
     values = {**changed, _TOTAL: total}
     words = list(values)
     existing: set[str] = set()
-    for start in range(0, len(words), 500):
+    for chunk in chunks(words):
         existing.update(
             conn.execute(
-                select(keyword_counts.c.keyword).where(
-                    keyword_counts.c.keyword.in_(words[start : start + 500])
-                )
+                select(keyword_counts.c.keyword).where(keyword_counts.c.keyword.in_(chunk))
             ).scalars()
         )
     updates = [{"k": w, "n": n} for w, n in values.items() if w in existing]
@@ -239,10 +236,10 @@ def _first_published(conn: Connection, ids: list[str], cutoff: datetime) -> dict
     )
     wanted = set(ids)
     first: dict[int, datetime] = {}
-    for start in range(0, len(candidates), 500):
+    for chunk in chunks(candidates):
         rows = conn.execute(
             select(items.c.story_id, items.c.source_id, items.c.published_at).where(
-                items.c.story_id.in_(candidates[start : start + 500])
+                items.c.story_id.in_(chunk)
             )
         )
         for story_id, source_id, published_at in rows:
@@ -259,8 +256,8 @@ def members(
     grouped: dict[int, list[StoredItem]] = {i: [] for i in story_ids}
     # Sources are filtered here, not in SQL, so that SQLite uses the story index.
     wanted = set(source_ids) if source_ids is not None else None
-    for start in range(0, len(story_ids), 500):
-        query = select(items).where(items.c.story_id.in_(story_ids[start : start + 500]))
+    for chunk in chunks(story_ids):
+        query = select(items).where(items.c.story_id.in_(chunk))
         for row in conn.execute(query.order_by(items.c.published_at, items.c.id)).mappings():
             if wanted is not None and row["source_id"] not in wanted:
                 continue
