@@ -19,24 +19,11 @@ from zoneinfo import ZoneInfo
 import css_inline
 import jinja2
 
+from .. import german
 from ..exceptions import DigestError
 from ..models import DigestIssue, DigestPeriod, SourceProblem
 from .select import clean
 
-MONTHS = [
-    "Januar",
-    "Februar",
-    "März",
-    "April",
-    "Mai",
-    "Juni",
-    "Juli",
-    "August",
-    "September",
-    "Oktober",
-    "November",
-    "Dezember",
-]
 TEMPLATES = (
     "digest.txt.j2",
     "digest.html.j2",
@@ -49,8 +36,7 @@ TEMPLATES = (
 
 def german_date(moment: datetime, tz: ZoneInfo) -> str:
     """``10. Juni 2021``."""
-    local = moment.astimezone(tz)
-    return f"{local.day}. {MONTHS[local.month - 1]} {local.year}"
+    return german.day_text(moment.astimezone(tz).date())
 
 
 def count_text(count: int) -> str:
@@ -158,8 +144,14 @@ class Renderer:
         for key in sorted(set(periods), reverse=True):
             local = datetime.strptime(key, "%Y-%m-%dT%H%M")
             year, week, _ = local.isocalendar()
-            date = f"{local.day}. {MONTHS[local.month - 1]} {local.year}"
-            entries.append({"file": f"{key}.html", "week": week, "year": year, "date": date})
+            entries.append(
+                {
+                    "file": f"{key}.html",
+                    "week": week,
+                    "year": year,
+                    "date": german.day_text(local.date()),
+                }
+            )
         context = {
             "subject": clean(f"{self._site_title}: Archiv der Wochenüberblicke"),
             "site_title": clean(self._site_title),

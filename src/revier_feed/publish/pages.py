@@ -17,27 +17,13 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from .. import german
 from ..models import ChannelInfo, Story
 from .feeds import feed_paths
 
 #: The page of the channel that carries everything.
 INDEX_PAGE = "index.html"
 
-_WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
-_MONTHS = (
-    "Januar",
-    "Februar",
-    "März",
-    "April",
-    "Mai",
-    "Juni",
-    "Juli",
-    "August",
-    "September",
-    "Oktober",
-    "November",
-    "Dezember",
-)
 #: Characters of a teaser on the page; the feeds carry the whole text.
 _TEASER_CHARS = 280
 
@@ -49,7 +35,7 @@ def page_path(channel_id: str, all_channel: str) -> str:
 
 def german_date(day: date) -> str:
     """``Donnerstag, 10. Juni 2021``, independent of the machine's locale."""
-    return f"{_WEEKDAYS[day.weekday()]}, {day.day}. {_MONTHS[day.month - 1]} {day.year}"
+    return german.weekday_text(day)
 
 
 @dataclass(frozen=True, slots=True)
