@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -71,9 +71,7 @@ def channel_digest(
         "tz": tz.key,
         "stories": stories,
     }
-    # Sets (filters) are sorted: their iteration order changes from process to process.
-    encoded = json.dumps(document, sort_keys=True, default=sorted, ensure_ascii=False)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    return _hash(document)
 
 
 def inputs_digest(
@@ -93,8 +91,7 @@ def inputs_digest(
         "home": home_channel,
         "tz": tz.key,
     }
-    encoded = json.dumps(document, sort_keys=True, default=sorted, ensure_ascii=False)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    return _hash(document)
 
 
 def load_state(output_dir: Path) -> tuple[str | None, dict[str, str]]:
@@ -114,6 +111,12 @@ def load_state(output_dir: Path) -> tuple[str | None, dict[str, str]]:
 def dump_state(inputs: str | None, channels: dict[str, str]) -> bytes:
     state = {"inputs": inputs, "channels": channels}
     return (json.dumps(state, sort_keys=True, indent=0) + "\n").encode("utf-8")
+
+
+def _hash(document: Mapping[str, object]) -> str:
+    # Sets (filters) are sorted: their iteration order changes from process to process.
+    encoded = json.dumps(document, sort_keys=True, default=sorted, ensure_ascii=False)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
 @functools.cache
