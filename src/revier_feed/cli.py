@@ -356,7 +356,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-#: Order of the sources table: what needs an admin's attention first.
 def cmd_explain(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     out = console()

@@ -10,13 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from .app import App
+from .cli_output import EXIT_FAILED, EXIT_OK, console
 from .config import load_config
 from .deliver import DigestOutcome, PartnerStatus
 from .exceptions import DigestError
 from .models import DigestState
-
-EXIT_OK = 0
-EXIT_FAILED = 1
 
 _STATE_STYLE = {
     "sent": "green",
@@ -59,7 +57,7 @@ def add_parser(commands: Any) -> None:
 
 def cmd_digest_send(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    out = Console(highlight=False)
+    out = console()
     outbox = None
     if args.dry_run:
         outbox = (
@@ -98,7 +96,7 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
         Path(args.html).write_text(html.get_content(), encoding="utf-8")
     if args.eml:
         Path(args.eml).write_bytes(message.as_bytes())
-    out = Console(highlight=False)
+    out = console()
     out.print(f"Subject: {message['Subject']}", markup=False)
     out.print(f"To: {message['To']}", markup=False)
     out.print()
@@ -129,10 +127,7 @@ def cmd_digest_log(args: argparse.Namespace) -> int:
             updated,
             entry.error or "",
         )
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = max(console.width, 160)
-    console.print(table)
+    console().print(table)
     return EXIT_OK
 
 
