@@ -9,9 +9,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from revier_feed import cron
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo import SampleRegion, prepare_demo
@@ -251,3 +253,17 @@ def digest_config_dir(tmp_path: Path, region: SampleRegion, smtp_server: tuple[A
     )
     (config_dir / "partners.yaml").write_text(PARTNERS, encoding="utf-8")
     return config_dir
+
+
+@pytest.fixture
+def collected_before_slot(
+    digest_config_dir: Path, clock: Clock, make_app: Callable[..., App]
+) -> Path:
+    """Stories collected an hour before the last real Monday 07:00, for tests of processes
+    (the CLI, the worker) that run on the real clock."""
+    slot = cron.parse("0 7 * * mon").last_at_or_before(
+        datetime.now(UTC), ZoneInfo("Europe/Berlin")
+    )
+    clock.now = slot - timedelta(hours=1)
+    make_app(load_config(digest_config_dir)).run_cycle()
+    return digest_config_dir

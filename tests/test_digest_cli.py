@@ -5,31 +5,16 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from revier_feed import cron
-from revier_feed.app import App
 from revier_feed.cli import main
-from revier_feed.config import load_config
-from tests.conftest import Clock, SmtpRecorder
+from tests.conftest import SmtpRecorder
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-@pytest.fixture
-def collected_before_slot(
-    digest_config_dir: Path, clock: Clock, make_app: Callable[..., App]
-) -> Path:
-    """Stories collected an hour before the last real Monday 07:00 (the CLI uses real time)."""
-    slot = cron.parse("0 7 * * mon").last_at_or_before(datetime.now(UTC), BERLIN)
-    clock.now = slot - timedelta(hours=1)
-    make_app(load_config(digest_config_dir)).run_cycle()
-    return digest_config_dir
 
 
 def test_preview_writes_html_and_eml_and_sends_nothing(

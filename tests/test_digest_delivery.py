@@ -9,13 +9,12 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from revier_feed import cron
 from revier_feed.app import App
 from revier_feed.config import load_config
 from revier_feed.exceptions import DigestError
@@ -320,16 +319,10 @@ def test_starttls_or_implicit_tls_with_login_from_the_environment(
 
 
 def test_a_run_killed_mid_way_and_rerun_sends_every_partner_exactly_one_digest(
-    digest_config_dir: Path,
-    smtp_server: tuple[SmtpRecorder, int],
-    clock: Clock,
-    make_app: Callable[..., App],
+    collected_before_slot: Path, smtp_server: tuple[SmtpRecorder, int]
 ) -> None:
     recorder, _ = smtp_server
-    # The subprocess runs on the real clock: collect the region just before the last slot.
-    slot = cron.parse("0 7 * * mon").last_at_or_before(datetime.now(UTC), BERLIN)
-    clock.now = slot - timedelta(hours=1)
-    make_app(load_config(digest_config_dir)).run_cycle()
+    digest_config_dir = collected_before_slot
     recorder.hold = "netzwerk@iq.example"  # the second partner in partners.yaml
     command = [sys.executable, "-m", "revier_feed", "--config", str(digest_config_dir)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -371,15 +364,10 @@ def test_a_run_killed_mid_way_and_rerun_sends_every_partner_exactly_one_digest(
 
 
 def test_the_worker_sends_missed_digests_when_it_starts(
-    digest_config_dir: Path,
-    smtp_server: tuple[SmtpRecorder, int],
-    clock: Clock,
-    make_app: Callable[..., App],
+    collected_before_slot: Path, smtp_server: tuple[SmtpRecorder, int]
 ) -> None:
     recorder, _ = smtp_server
-    slot = cron.parse("0 7 * * mon").last_at_or_before(datetime.now(UTC), BERLIN)
-    clock.now = slot - timedelta(hours=1)
-    make_app(load_config(digest_config_dir)).run_cycle()
+    digest_config_dir = collected_before_slot
     # The worker was not running at the slot; it starts now.
     worker = subprocess.Popen(
         [sys.executable, "-m", "revier_feed", "--config", str(digest_config_dir), "run"],
