@@ -8,11 +8,9 @@ worker's), place the items oldest first, write every placement back in one batch
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import multiprocessing
 import os
-import sys
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -36,52 +34,16 @@ PARALLEL_MIN_ITEMS = 5000
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
-    """A new item's story features, kept compact until its turn to be placed (a first
-    cycle may place a hundred thousand items)."""
+    """A new item waiting for its turn to be placed (a first cycle may place a hundred
+    thousand items): its features packed, as strings and bytes, not sets of them."""
 
     published_at: datetime
     item_id: int
-    shingles: bytes  #: packed
-    keywords: tuple[str, ...]  #: interned
-    lead: tuple[str, ...]  #: interned
-    url_key: str | None
-    districts: frozenset[str]
-    day: int
-    upcoming: tuple[int, ...]
+    features: stories.PackedFeatures
 
     @classmethod
     def of(cls, stored: StoryText, features: stories.StoryFeatures) -> _Pending:
-        return cls(
-            published_at=stored.published_at,
-            item_id=stored.id,
-            shingles=stories.pack(features.shingles),
-            keywords=tuple(map(sys.intern, features.keywords)),
-            lead=tuple(map(sys.intern, features.lead)),
-            url_key=features.url_key,
-            districts=features.districts,
-            day=features.published,
-            upcoming=features.upcoming,
-        )
-
-    def interned(self) -> _Pending:
-        """The same, its keywords interned (after it came from another process)."""
-        return dataclasses.replace(
-            self,
-            keywords=tuple(map(sys.intern, self.keywords)),
-            lead=tuple(map(sys.intern, self.lead)),
-        )
-
-    @property
-    def features(self) -> stories.StoryFeatures:
-        return stories.StoryFeatures(
-            shingles=stories.unpack(self.shingles),
-            keywords=frozenset(self.keywords),
-            lead=frozenset(self.lead),
-            url_key=self.url_key,
-            districts=self.districts,
-            published=self.day,
-            upcoming=self.upcoming,
-        )
+        return cls(stored.published_at, stored.id, stories.PackedFeatures.of(features))
 
 
 class StoryCache:
@@ -173,9 +135,8 @@ def _place(
                 placements = []
             new = pending.pop()
             f = new.features
-            marks = f.marks
             try:
-                match = index.best_match(f, new.published_at)
+                match = index.match(f, new.published_at)
             except Exception:
                 # One odd item must not keep the other items out of the feeds.
                 log.exception(
@@ -187,15 +148,16 @@ def _place(
                 )
                 next_story += 1
                 continue
+            keywords = f.keywords.split()
             placement = StoryPlacement(
                 item_id=new.item_id,
                 story_id=match.story_id if match else next_story,
                 new_story=match is None,
                 similarity=match.similarity if match else None,
-                shingles=new.shingles,
-                keywords=tuple(sorted(new.keywords)),
-                marks=stories.pack(marks),
-                events=new.upcoming,
+                shingles=f.shingles,
+                keywords=tuple(keywords),
+                marks=f.marks,
+                events=f.upcoming,
             )
             next_story += match is None
             placements.append(placement)
@@ -203,13 +165,13 @@ def _place(
                 new.item_id,
                 placement.story_id,
                 new.published_at,
-                placement.shingles,
-                " ".join(placement.keywords),
+                f.shingles,
+                f.keywords,
                 f.districts,
-                marks,
-                new.upcoming,
+                stories.unpack_ints(f.marks),
+                f.upcoming,
             )
-            stats.add(f.keywords)
+            stats.add(keywords)
         store.place(placements, now)
         store.save_keyword_counts({k: stats.counts[k] for k in stats.changed}, stats.total)
         stats.changed.clear()
@@ -274,8 +236,7 @@ def _collect(
         boilerplate, found = result.result()
         if boilerplate != known:
             store.set_boilerplate(source_id, stories.pack(boilerplate))
-        # Keywords from another process are copies: interned again, they are shared.
-        pending.extend(map(_Pending.interned, found) if pool else found)
+        pending.extend(found)
 
     for source_id, ids in by_source.items():
         known = stories.unpack(store.boilerplate(source_id))

@@ -207,7 +207,12 @@ class Storage:
     @contextlib.contextmanager
     def story_index(self) -> Iterator[StoryWrites]:
         """One write transaction for placing items into stories."""
-        with wrap_exceptions("update stories"), self._writer() as conn, conn.begin():
+        with (
+            wrap_exceptions("update stories"),
+            self._writer() as conn,
+            conn.begin(),
+            _stories.page_cache(conn),
+        ):
             yield StoryWrites(conn)
 
     def pending_story_items(self, source_ids: Sequence[str]) -> dict[str, list[int]]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -16,7 +18,8 @@ from .schema import items, keyword_counts, publish_state, sources, stories, stor
 
 #: The keyword_counts row holding the number of items counted.
 _TOTAL = ""
-#: Items read per statement.
+#: SQLite's page cache while placing items, in KiB (the default is 2 MiB).
+_PLACING_CACHE_KB = 65536
 
 
 def pending(conn: Connection, source_ids: Sequence[str]) -> dict[str, list[int]]:
@@ -166,6 +169,25 @@ def next_story_id(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(stories.c.id), 0))).scalar_one()) + 1
 
 
+@contextlib.contextmanager
+def page_cache(conn: Connection) -> Iterator[None]:
+    """A larger SQLite page cache while placing (the default one again after).
+
+    A first cycle rewrites every row of the store in one transaction, in the order of
+    publication, not of ids: with SQLite's default cache of 2 MB, changed pages were
+    spilled to the journal and read back again and again (half the time of the writes).
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{_PLACING_CACHE_KB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or 0)}")
+
+
 def place(conn: Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
     """Write where items were placed: new stories first, then every item in one batch."""
     new = [{"id": p.story_id, "created_at": now} for p in placements if p.new_story]
@@ -173,6 +195,8 @@ def place(conn: Connection, placements: Sequence[StoryPlacement], now: datetime)
         conn.execute(stories.insert(), new)
     if not placements:
         return
+    # In order of id, the rows' pages are visited once each, in the order they are stored.
+    placements = sorted(placements, key=_item_id)
     conn.execute(
         update(items)
         .where(items.c.id == bindparam("item_id"))
@@ -197,6 +221,9 @@ def place(conn: Connection, placements: Sequence[StoryPlacement], now: datetime)
             for p in placements
         ],
     )
+
+
+_item_id = operator.attrgetter("item_id")
 
 
 def recent(conn: Connection, source_ids: Sequence[str], limit: int) -> list[Story]:

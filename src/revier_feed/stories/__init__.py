@@ -1,11 +1,13 @@
 """Which items are the same story: near-duplicate detection across sources. Pure.
 
 :mod:`.text` turns an item into what it is compared by and holds the decision rule;
-:mod:`.index` finds the few stored items worth comparing with, in memory.
+:mod:`.index` finds the few stored items worth comparing with, in memory; :mod:`.packed`
+is the compact form new items wait in until they are placed.
 """
 
 from . import phase
 from .index import MAX_CANDIDATES, MAX_POSTINGS, IndexedItem, StoryIndex, StoryMatch
+from .packed import PackedFeatures, unpack_ints
 from .text import (
     KeywordStats,
     Similarity,
@@ -29,6 +31,7 @@ __all__ = [
     "MAX_POSTINGS",
     "IndexedItem",
     "KeywordStats",
+    "PackedFeatures",
     "Similarity",
     "StoryFeatures",
     "StoryIndex",
@@ -45,5 +48,6 @@ __all__ = [
     "shingles_of",
     "similarity",
     "unpack",
+    "unpack_ints",
     "url_mark",
 ]

@@ -21,27 +21,37 @@ window of 100,000 items fits in a few hundred megabytes.
 
 from __future__ import annotations
 
+import functools
+import itertools
+import operator
 import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import repeat
+from typing import cast
 
 from . import phase
+from .packed import PackedFeatures, unpack_ints
 from .text import (
     MIN_SHARED_MARKS,
     KeywordStats,
     StoryFeatures,
-    compare,
+    containment,
     decide,
     unpack,
-    url_mark,
 )
 
 #: A mark listed under more items than this is a common phrase, not evidence.
 MAX_POSTINGS = 50
 #: At most this many candidates (those sharing the most marks) are compared with an item.
 MAX_CANDIDATES = 40
+
+#: Whether a mark is listed: a C-level test, since most marks of a new item are not.
+_LISTED = functools.partial(operator.is_not, None)
+#: Whether a mark's postings are a single slot (not a list of them).
+_IS_SLOT = int.__instancecheck__
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +120,17 @@ class StoryIndex:
         slot = len(self._items)
         self._items.append(entry)
         postings = self._postings
-        for mark in marks:
-            listed = postings.get(mark)
-            if listed is None:
-                postings[mark] = slot
-            elif isinstance(listed, int):
-                postings[mark] = [listed, slot]
+        marks = tuple(marks)
+        # Most marks are new (listed under this item only): those are set in one C-level
+        # update; the few already listed become or extend a list.
+        listed = [(mark, postings[mark]) for mark in postings.keys() & marks]
+        postings.update(zip(marks, repeat(slot)))
+        for mark, slots in listed:
+            if isinstance(slots, int):
+                postings[mark] = [slots, slot]
             else:
-                listed.append(slot)
+                slots.append(slot)
+                postings[mark] = slots
 
     def best_match(self, features: StoryFeatures, published: datetime) -> StoryMatch | None:
         """The story ``features`` belongs to, or None for a new story.
@@ -125,27 +138,39 @@ class StoryIndex:
         The single most similar candidate decides (no chaining through other members), so
         two stories never merge because a third item resembles both a little.
         """
-        best: StoryMatch | None = None
+        return self.match(PackedFeatures.of(features), published)
+
+    def match(self, new: PackedFeatures, published: datetime) -> StoryMatch | None:
+        """:meth:`best_match` for an item whose features are packed."""
+        found = self.candidates(new, published)
+        if not found:
+            return None
         stats = self.stats
-        weight = stats.weight_of(features.keywords)
-        for entry, same_url in self.candidates(features, published):
-            keywords = entry.keywords.split()
-            sim = compare(
-                features,
+        shingles = frozenset(unpack_ints(new.shingles))
+        own = new.keywords.split()
+        keywords = frozenset(own)
+        weight = stats.weight_of(own)
+        best: StoryMatch | None = None
+        for entry, same_url in found:
+            other = entry.keywords.split()
+            count = len(entry.shingles) // 4
+            sim = containment(
+                shingles,
+                keywords,
                 weight,
                 _shingles(entry.shingles),
-                keywords,
+                count,
+                other,
                 same_url,
                 stats,
-                b_shingle_count=len(entry.shingles) // 4,
             )
             if not decide(
                 sim,
-                min(len(features.shingles), len(entry.shingles) // 4),
-                min(len(features.keywords), len(keywords)),
-                features.districts,
+                min(len(shingles), count),
+                min(len(own), len(other)),
+                new.districts,
                 entry.districts,
-                phase.differ(features.published, features.upcoming, entry.day, entry.upcoming),
+                phase.differ(new.published, new.upcoming, entry.day, entry.upcoming),
             ):
                 continue
             if best is None or sim.score > best.similarity:
@@ -153,37 +178,39 @@ class StoryIndex:
         return best
 
     def candidates(
-        self, features: StoryFeatures, published: datetime
+        self, new: StoryFeatures | PackedFeatures, published: datetime
     ) -> list[tuple[IndexedItem, bool]]:
         """Items published within the window that share enough marks (or the URL), each
         with whether it has the same canonical URL."""
+        if isinstance(new, StoryFeatures):
+            new = PackedFeatures.of(new)
         stats = self.stats
-        own_url = url_mark(features.url_key) if features.url_key else None
-        found: list[int] = []
-        via_url: list[int] = []
         postings = self._postings
-        for mark in features.query_marks(stats.counts, stats.total):
-            listed = postings.get(mark)
-            if listed is None:
-                continue
-            if mark == own_url:
-                via_url.extend([listed] if isinstance(listed, int) else listed)
-            elif isinstance(listed, int):
-                found.append(listed)
-            elif len(listed) <= MAX_POSTINGS:
-                found.extend(listed)
-        shared = Counter(found)
-        shared.update(via_url)
+        hits = list(filter(_LISTED, map(postings.get, new.query_marks(stats.counts, stats.total))))
+        # Split into single slots and lists of them, all in C: an item's marks find dozens
+        # of postings.
+        found = cast("list[int]", list(filter(_IS_SLOT, hits)))
+        lists = cast("list[list[int]]", list(itertools.filterfalse(_IS_SLOT, hits)))
+        short = map(MAX_POSTINGS.__ge__, map(len, lists))
+        found.extend(itertools.chain.from_iterable(itertools.compress(lists, short)))
+        via_url = postings.get(new.url_mark) if new.url_mark is not None else None
+        urls = (
+            set() if via_url is None else {via_url} if isinstance(via_url, int) else set(via_url)
+        )
+        # The slots found at least MIN_SHARED_MARKS times, by comparing the sorted list with
+        # itself shifted: C-level, where counting them one by one in Python was not (an
+        # item's rare lead keywords find hundreds of items once each).
+        found.sort()
+        k = MIN_SHARED_MARKS - 1
+        shared = set(itertools.compress(found, map(operator.eq, found, found[k:]))) | urls
+        if not shared:
+            return []  # most new items of a first cycle: the first report of their story
         when = published.timestamp()
         items = self._items
-        urls = set(via_url)
-        eligible = [
-            slot
-            for slot, n in shared.items()
-            if (n >= MIN_SHARED_MARKS or slot in urls)
-            and abs(items[slot].published - when) <= self.window
-        ]
-        eligible.sort(key=lambda s: (s not in urls, -shared[s], items[s].item_id))
+        eligible = [s for s in shared if abs(items[s].published - when) <= self.window]
+        if len(eligible) > 1:
+            counts = Counter(found)
+            eligible.sort(key=lambda s: (s not in urls, -counts[s], items[s].item_id))
         return [(items[s], s in urls) for s in eligible[:MAX_CANDIDATES]]
 
 

@@ -114,7 +114,7 @@ class StoryFeatures:
     def marks(self) -> list[int]:
         """The index entries of the item: sampled shingles, lead keywords, its URL."""
         marks = set(self.sampled)
-        marks.update(map(_keyword_mark, self.lead))
+        marks.update(map(keyword_mark, self.lead))
         if self.url_key:
             marks.add(_url_mark(self.url_key))
         return sorted(marks)
@@ -124,7 +124,7 @@ class StoryFeatures:
         that are rare in the store, since a common word is no evidence of a shared story."""
         limit = max(RARE_MIN, int(total * RARE_SHARE))
         marks = set(self.sampled)
-        marks.update(_keyword_mark(k) for k in self.lead if counts.get(k, 0) <= limit)
+        marks.update(keyword_mark(k) for k in self.lead if counts.get(k, 0) <= limit)
         if self.url_key:
             marks.add(_url_mark(self.url_key))
         return list(marks)
@@ -172,12 +172,11 @@ def features(
     opening = text.words[:KEYWORD_WORDS]
     boiler_words: set[str] = set()
     if not boilerplate.isdisjoint(shingles):
-        boiler_words = {
-            w
-            for i in range(len(opening) - SHINGLE + 1)
-            if text.hashes[i] in boilerplate
-            for w in opening[i : i + SHINGLE]
-        }
+        # The positions of boilerplate shingles in the opening, found without a Python loop
+        # over every word (most items of a source with a footer get here).
+        starts = range(max(0, len(opening) - SHINGLE + 1))
+        for i in itertools.compress(starts, map(boilerplate.__contains__, text.hashes)):
+            boiler_words.update(opening[i : i + SHINGLE])
     return StoryFeatures(
         shingles=frozenset(shingles - boilerplate),
         keywords=_keywords(opening, boiler_words),
@@ -285,10 +284,26 @@ def compare(
     if b_shingle_count is None:
         b_shingles = frozenset(b_shingles)
         b_shingle_count = len(b_shingles)
-    shorter = min(len(a.shingles), b_shingle_count)
-    copied = len(a.shingles.intersection(b_shingles)) / shorter if shorter else 0.0
+    return containment(
+        a.shingles, a.keywords, a_weight, b_shingles, b_shingle_count, b_keywords, same_url, stats
+    )
+
+
+def containment(
+    a_shingles: frozenset[int],
+    a_keywords: frozenset[str],
+    a_weight: float,
+    b_shingles: Iterable[int],
+    b_shingle_count: int,
+    b_keywords: Collection[str],
+    same_url: bool,
+    stats: KeywordStats,
+) -> Similarity:
+    """:func:`compare` from the parts (the index keeps new items packed, not as features)."""
+    shorter = min(len(a_shingles), b_shingle_count)
+    copied = len(a_shingles.intersection(b_shingles)) / shorter if shorter else 0.0
     smaller = min(a_weight, stats.weight_of(b_keywords))
-    common = a.keywords.intersection(b_keywords)
+    common = a_keywords.intersection(b_keywords)
     keywords = stats.weight_of(common) / smaller if smaller > 0 else 0.0
     return Similarity(copied=copied, keywords=keywords, same_url=same_url)
 
@@ -384,7 +399,8 @@ def _stem(word: str) -> str:
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _keyword_mark(keyword: str) -> int:
+def keyword_mark(keyword: str) -> int:
+    """The index entry of a lead keyword."""
     return zlib.crc32(b"k:" + keyword.encode())
 
 
@@ -399,5 +415,6 @@ def _words(text: str) -> list[str]:
 def _shingle_list(words: list[str]) -> list[int]:
     if len(words) < SHINGLE:
         return [zlib.crc32(" ".join(words).encode())] if words else []
-    crc32, triples = zlib.crc32, zip(words, words[1:], words[2:], strict=False)
-    return [crc32(f"{a} {b} {c}".encode()) for a, b, c in triples]
+    # The same bytes as f"{a} {b} {c}".encode(), hashed in C-level maps: no Python loop.
+    triples = zip(words, words[1:], words[2:], strict=False)
+    return list(map(zlib.crc32, map(str.encode, map(" ".join, triples))))

@@ -1,0 +1,69 @@
+"""A new item's features in the compact form placement carries and the index matches. Pure.
+
+A first cycle holds a hundred thousand new items between reading their words (in worker
+processes) and placing them (oldest first, in the calling process). Kept as
+:class:`.text.StoryFeatures`, each would be a few sets of a hundred objects; packed, it is
+a few byte strings, cheap to send between processes and already in the form the store
+keeps (packed shingles and marks, space-separated sorted keywords). The index unpacks the
+shingles and keywords only of items that have candidates to be compared with, which most
+items of a first cycle (the first report of their story) do not.
+"""
+
+from __future__ import annotations
+
+import itertools
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import repeat
+
+from .text import RARE_MIN, RARE_SHARE, StoryFeatures, keyword_mark, pack, url_mark
+
+
+@dataclass(frozen=True, slots=True)
+class PackedFeatures:
+    """:class:`.text.StoryFeatures`, packed."""
+
+    shingles: bytes  #: packed (:func:`.text.pack`), as stored
+    sampled: bytes  #: packed: the shingles that are marks
+    marks: bytes  #: packed: every index entry (:attr:`.text.StoryFeatures.marks`), as stored
+    keywords: str  #: sorted, space-separated, as stored
+    lead: str  #: the lead keywords, space-separated
+    url_mark: int | None  #: the canonical URL's mark
+    districts: frozenset[str]
+    published: int  #: day number
+    upcoming: tuple[int, ...]
+
+    @classmethod
+    def of(cls, features: StoryFeatures) -> PackedFeatures:
+        return cls(
+            shingles=pack(features.shingles),
+            sampled=pack(features.sampled),
+            marks=pack(features.marks),
+            keywords=" ".join(sorted(features.keywords)),
+            lead=" ".join(sorted(features.lead)),
+            url_mark=url_mark(features.url_key) if features.url_key else None,
+            districts=features.districts,
+            published=features.published,
+            upcoming=features.upcoming,
+        )
+
+    def query_marks(self, counts: Mapping[str, int], total: int) -> set[int]:
+        """:meth:`.text.StoryFeatures.query_marks` without the URL's mark (looked up apart)."""
+        limit = max(RARE_MIN, int(total * RARE_SHARE))
+        marks = set(unpack_ints(self.sampled))
+        lead = self.lead.split()
+        rare = map(limit.__ge__, map(counts.get, lead, repeat(0)))
+        marks.update(map(keyword_mark, itertools.compress(lead, rare)))
+        if self.url_mark is not None:
+            marks.discard(self.url_mark)
+        return marks
+
+    @property
+    def shingle_count(self) -> int:
+        return len(self.shingles) // 4
+
+
+def unpack_ints(data: bytes) -> tuple[int, ...]:
+    """Packed values (:func:`.text.pack`) in their stored order."""
+    return struct.unpack(f"<{len(data) // 4}I", data)
