@@ -24,6 +24,7 @@ from revier_feed.storage import Storage, schema
 from revier_feed.storage.engine import make_engine
 from revier_feed.stories import (
     KeywordStats,
+    StoryIndex,
     canonical_url,
     features,
     learn_boilerplate,
@@ -566,3 +567,24 @@ def test_a_large_batch_is_placed_on_every_core_with_the_same_stories(
     stories_found, learned = parallel
     assert frozenset({"agentur-1", "kreis-1"}) in stories_found  # a republication joined
     assert len(stories_found) == 12 and all(learned.values())  # footers learned, not glued
+
+
+def test_candidates_are_found_by_rare_lead_keywords_not_by_common_ones() -> None:
+    """A paraphrase shares no wording with its original, only the rare names of its title:
+    those find the original; words most items have (here, in the counts) find nothing."""
+    original = item("Tediro und Buhlwagner eröffnen Kooperationsort", "Ein Bericht.")
+    paraphrase = item("Kooperationsort von Buhlwagner und Tediro offen", "Eine Meldung.")
+    fa = features(original, shingles_of(original), frozenset())
+    fb = features(paraphrase, shingles_of(paraphrase), frozenset())
+    assert not fa.shingles & fb.shingles
+
+    def found(counts: dict[str, int]) -> list[int]:
+        index = StoryIndex(timedelta(days=30), KeywordStats(counts, 1000))
+        index.add(
+            1, 7, NOW, pack(fa.shingles), " ".join(sorted(fa.keywords)), frozenset(), fa.marks
+        )
+        return [entry.item_id for entry, _ in index.candidates(fb, NOW + timedelta(hours=2))]
+
+    assert found({}) == [1]
+    common = dict.fromkeys(fa.lead & fb.lead, 900)  # in 90 % of the items counted
+    assert found(common) == []

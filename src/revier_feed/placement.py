@@ -189,7 +189,7 @@ def _load_index(store: StoryWrites, since: datetime, window: timedelta) -> stori
             placed.shingles,
             placed.keywords,
             frozenset(placed.districts),
-            stories.unpack(placed.marks),
+            stories.unpack_ints(placed.marks),
             placed.events,
         )
     return index

@@ -19,7 +19,7 @@ from .schema import items, keyword_counts, publish_state, sources, stories, stor
 #: The keyword_counts row holding the number of items counted.
 _TOTAL = ""
 #: SQLite's page cache while placing items, in KiB (the default is 2 MiB).
-_PLACING_CACHE_KB = 65536
+_PLACING_CACHE_KB = 32768
 
 
 def pending(conn: Connection, source_ids: Sequence[str]) -> dict[str, list[int]]:

@@ -29,7 +29,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import repeat
 from typing import cast
 
 from . import phase
@@ -120,17 +119,14 @@ class StoryIndex:
         slot = len(self._items)
         self._items.append(entry)
         postings = self._postings
-        marks = tuple(marks)
-        # Most marks are new (listed under this item only): those are set in one C-level
-        # update; the few already listed become or extend a list.
-        listed = [(mark, postings[mark]) for mark in postings.keys() & marks]
-        postings.update(zip(marks, repeat(slot)))
-        for mark, slots in listed:
-            if isinstance(slots, int):
-                postings[mark] = [slots, slot]
+        for mark in marks:
+            listed = postings.get(mark)
+            if listed is None:
+                postings[mark] = slot
+            elif isinstance(listed, int):
+                postings[mark] = [listed, slot]
             else:
-                slots.append(slot)
-                postings[mark] = slots
+                listed.append(slot)
 
     def best_match(self, features: StoryFeatures, published: datetime) -> StoryMatch | None:
         """The story ``features`` belongs to, or None for a new story.
