@@ -10,6 +10,7 @@ import hashlib
 import html
 import json
 import re
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
@@ -217,25 +218,41 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     if not fragment or not fragment.strip():
         return ""
     fragment = _CONTROL.sub("", fragment)
-
-    def absolute(element: str, attribute: str, value: str) -> str | None:
-        if attribute in _URL_ATTRIBUTES:
-            return urljoin(base_url, value) if base_url else value
-        return value
-
-    cleaned = nh3.clean(
-        fragment,
-        tags=set(ALLOWED_TAGS),
-        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-        attribute_filter=absolute,
-        strip_comments=True,
-    )
+    token = _base_url.set(base_url)
+    try:
+        cleaned = _CLEANER.clean(fragment)
+    finally:
+        _base_url.reset(token)
     # nh3 output has normalized, double-quoted attributes, so this match is reliable;
     # removing a whole element cannot make sanitized HTML unsafe. nh3 decodes character
     # references such as &#1; into the characters themselves, so they are removed here.
     return _CONTROL.sub("", _PIXEL.sub("", cleaned)).strip()
+
+
+#: The base URL of the fragment :data:`_CLEANER` is working on in this thread.
+_base_url: ContextVar[str | None] = ContextVar("base_url", default=None)
+
+
+def _absolute(element: str, attribute: str, value: str) -> str | None:
+    if attribute in _URL_ATTRIBUTES:
+        base_url = _base_url.get()
+        return urljoin(base_url, value) if base_url else value
+    return value
+
+
+# One sanitizer for every fragment: nh3.clean() would build its allow-lists anew for each
+# call, about as much work as sanitizing a teaser. The base URL varies per item, so the
+# attribute filter reads it from a context variable, which each thread has its own of.
+_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+    url_schemes={"http", "https", "mailto"},
+    link_rel="noopener noreferrer nofollow",
+    attribute_filter=_absolute,
+    strip_comments=True,
+)
+#: Removes every tag (for text), otherwise nh3's defaults.
+_NO_TAGS = nh3.Cleaner(tags=set())
 
 
 def repair_mojibake(text: str) -> str:
@@ -256,7 +273,7 @@ def html_to_text(fragment: str) -> str:
     if "<" not in fragment and "&" not in fragment:
         return " ".join(fragment.split())
     spaced = _BLOCK_BOUNDARY.sub(" <", fragment)
-    text = _CONTROL.sub("", html.unescape(nh3.clean(spaced, tags=set())))
+    text = _CONTROL.sub("", html.unescape(_NO_TAGS.clean(spaced)))
     return " ".join(text.split())
 
 
