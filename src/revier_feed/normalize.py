@@ -298,11 +298,15 @@ def shorten(text: str, limit: int) -> str:
     return cut + "…"
 
 
+#: json.dumps() with options builds an encoder per call; one is enough (same output).
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def fingerprint(**fields: str | None) -> str:
     """Versioned hash of what a reader sees; empty fields are left out so adding one later
     does not change the fingerprints of items that don't have it."""
     present = {k: v for k, v in sorted(fields.items()) if v}
-    digest = hashlib.sha256(json.dumps(present, ensure_ascii=False).encode()).hexdigest()
+    digest = hashlib.sha256(_JSON.encode(present).encode()).hexdigest()
     return f"{FINGERPRINT_VERSION}:{digest[:40]}"
 
 

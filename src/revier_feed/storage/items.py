@@ -63,6 +63,10 @@ _NEW_COLUMNS = (
 )
 
 
+#: json.dumps() with options builds an encoder per call; one is enough (same output).
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def _values(item: Item) -> tuple[Any, ...]:
     return (
         item.url,
@@ -71,9 +75,9 @@ def _values(item: Item) -> tuple[Any, ...]:
         item.summary_text,
         item.content_html,
         item.author,
-        json.dumps(list(item.categories), ensure_ascii=False),
-        json.dumps(sorted(item.tags), ensure_ascii=False),
-        json.dumps(sorted(item.districts), ensure_ascii=False),
+        _JSON.encode(list(item.categories)),
+        _JSON.encode(sorted(item.tags)),
+        _JSON.encode(sorted(item.districts)),
         item.image,
         item.published_at,
         item.date_estimated,
