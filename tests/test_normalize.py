@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -98,6 +99,22 @@ def test_sanitize_keeps_content_makes_links_absolute_and_drops_pixels() -> None:
     assert '<img src="https://kreis.example/presse/bild.jpg" alt="Foto">' in cleaned
     assert "px.gif" not in cleaned
     assert "style" not in cleaned
+
+
+def test_relative_links_resolve_against_each_items_own_url_also_across_threads() -> None:
+    # One sanitizer serves every item (and the ingest thread and a worker's thread alike);
+    # the base URL must never leak from one fragment to another.
+    fragment = '<a href="teil-2.html">weiter</a>'
+
+    def clean(base: str | None) -> str:
+        return sanitize_html(fragment, base_url=base)
+
+    bases = [f"https://q{i}.example/presse/" if i % 3 else None for i in range(60)]
+    with ThreadPoolExecutor(4) as pool:
+        cleaned = list(pool.map(clean, bases))
+    for base, html in zip(bases, cleaned, strict=True):
+        expected = f"{base}teil-2.html" if base else "teil-2.html"
+        assert f'href="{expected}"' in html
 
 
 def test_html_to_text_separates_blocks_and_decodes_entities() -> None:
