@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urljoin
 
 import pytest
 
@@ -11,6 +12,7 @@ from revier_feed.models import RawItem, SourceKind, SourceSpec
 from revier_feed.normalize import (
     clean_url,
     html_to_text,
+    join_url,
     normalize,
     sanitize_html,
     sanitized_text,
@@ -115,6 +117,28 @@ def test_relative_links_resolve_against_each_items_own_url_also_across_threads()
     for base, html in zip(bases, cleaned, strict=True):
         expected = f"{base}teil-2.html" if base else "teil-2.html"
         assert f'href="{expected}"' in html
+
+
+def test_links_are_joined_exactly_as_urljoin_joins_them() -> None:
+    # join_url skips urljoin for absolute links that it would give back unchanged; every
+    # shape of URL must come out as urljoin makes it, whichever way it is taken.
+    hosts = ["k.example", "K.Example:8080", "user@k.example", "[::1]", "kreis.bayern", "ä.example"]
+    paths = ["", "/", "/a/b.html", "/a;p=1", "/a;", "/ä ö", "/x\ty", "//doppelt"]
+    queries = ["", "?", "?a=1&b=2", "?a=1;b", "?x?y"]
+    fragments = ["", "#", "#top", "#a#b"]
+    schemes = ["https://", "http://", "HTTPS://", "ftp://", "https:", "https:///", "//"]
+    relative = ["bild.jpg", "/bild.jpg", "../a", "?q=1", "#f", " https://k.example/", ""]
+    values = [
+        scheme + host + path + query + fragment
+        for scheme in schemes
+        for host in hosts
+        for path in paths
+        for query in queries
+        for fragment in fragments
+    ] + relative
+    for base in ("https://kreis.example/presse/a.html", "http://k.example/x/"):
+        for value in values:
+            assert join_url(base, value) == urljoin(base, value), (base, value)
 
 
 def test_html_to_text_separates_blocks_and_decodes_entities() -> None:
