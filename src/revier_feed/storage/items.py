@@ -129,25 +129,22 @@ def _insert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     compiled once per dialect and only the columns whose type needs it (dates, booleans) go
     through the dialect's own bind processor, so the stored values are the same as Core's.
     """
-    sql, positional, binds = _insert_statement(conn.dialect)
+    sql, binds = _insert_statement(conn.dialect)
     try:
         params = [tuple(row[i] if p is None else p(row[i]) for i, p in binds) for row in rows]
     except ValueError as e:  # a bug such as a naive datetime: reported as Core reports it
         raise StatementError(str(e), sql, None, e) from e
-    if positional:
-        conn.exec_driver_sql(sql, params)
-    else:  # a named paramstyle: the bind names are the column names
-        names = [_NEW_COLUMNS[i] for i, _ in binds]
-        conn.exec_driver_sql(sql, [dict(zip(names, values, strict=True)) for values in params])
+    conn.exec_driver_sql(sql, params)
 
 
 @functools.cache
-def _insert_statement(dialect: Dialect) -> tuple[str, bool, list[tuple[int, Any]]]:
-    """The INSERT for new items in ``dialect``'s paramstyle, whether that is positional, and
-    its parameters in order: the index in a row and the column's bind processor (None where
-    the driver takes the value as it is)."""
+def _insert_statement(dialect: Dialect) -> tuple[str, list[tuple[int, Any]]]:
+    """The INSERT for new items in ``dialect``'s positional paramstyle (the store is SQLite,
+    whose driver is ``qmark``) and its parameters in order: the index in a row and the
+    column's bind processor (None where the driver takes the value as it is)."""
     compiled = items.insert().compile(dialect=dialect, column_keys=list(_NEW_COLUMNS))
-    order = compiled.positiontup or list(_NEW_COLUMNS)
+    order = compiled.positiontup
+    assert order is not None, "the store's SQLite driver takes positional parameters"
     binds = [
         (
             _NEW_COLUMNS.index(name),
@@ -155,7 +152,7 @@ def _insert_statement(dialect: Dialect) -> tuple[str, bool, list[tuple[int, Any]
         )
         for name in order
     ]
-    return str(compiled), compiled.positiontup is not None, binds
+    return str(compiled), binds
 
 
 def unplaced_source_ids(conn: Connection) -> list[str]:
