@@ -827,17 +827,24 @@ def running_worker(config: AppConfig) -> tuple[int | None, str | None]:
 
 
 class _StoredRobots:
-    """The fetcher's robots.txt cache, kept in the store so restarts don't refetch them."""
+    """The fetcher's robots.txt cache, kept in the store so restarts don't refetch them;
+    read whole on the first lookup of a cycle."""
 
     def __init__(self, storage: Storage, now: Callable[[], datetime]) -> None:
         self._storage = storage
         self._now = now
+        self._known: dict[str, tuple[datetime, int, str]] | None = None
 
     def get(self, origin: str) -> tuple[datetime, int, str] | None:
-        return self._storage.robots_txt(origin)
+        if self._known is None:
+            self._known = self._storage.robots_txts()
+        return self._known.get(origin)
 
     def put(self, origin: str, status: int, body: str) -> None:
-        self._storage.save_robots_txt(origin, status, body, self._now())
+        now = self._now()
+        self._storage.save_robots_txt(origin, status, body, now)
+        if self._known is not None:
+            self._known[origin] = (now, status, body)
 
 
 def digest_renderer(config: AppConfig) -> digest.Renderer:
