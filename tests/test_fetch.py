@@ -383,3 +383,30 @@ def test_requests_to_one_host_reuse_its_connections(
 
     asyncio.run(go())
     assert 1 <= tls_server.connections <= SETTINGS.max_per_host
+
+
+def test_idle_hosts_beyond_the_global_limit_are_disconnected(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With hundreds of hosts, only max_concurrency idle hosts keep their connections open;
+    # a host whose connection was closed is simply connected to again.
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    first, second = _TlsFeedServer(certificate), _TlsFeedServer(certificate)
+    settings = dataclasses.replace(SETTINGS, max_concurrency=1)
+
+    async def go() -> list[FetchResult | NotModified]:
+        async with Fetcher(settings) as fetcher:
+            return [
+                await fetcher.fetch("a", first.url),
+                await fetcher.fetch("a", first.url),  # reuses the connection
+                await fetcher.fetch("b", second.url),  # closes the idle one to the first host
+                await fetcher.fetch("a", first.url),
+            ]
+
+    try:
+        results = asyncio.run(go())
+    finally:
+        first.close()
+        second.close()
+    assert all(isinstance(r, FetchResult) for r in results)
+    assert (first.connections, second.connections) == (2, 1)
