@@ -81,9 +81,10 @@ def _values(state: SourceState) -> dict[str, Any]:
     return values
 
 
-def load_robots(conn: Connection, origin: str) -> tuple[datetime, int, str] | None:
-    row = conn.execute(select(robots).where(robots.c.origin == origin)).first()
-    return (row.fetched_at, row.status, row.body) if row else None
+def load_robots(conn: Connection) -> dict[str, tuple[datetime, int, str]]:
+    return {
+        row.origin: (row.fetched_at, row.status, row.body) for row in conn.execute(select(robots))
+    }
 
 
 def save_robots(conn: Connection, origin: str, status: int, body: str, now: datetime) -> None:
