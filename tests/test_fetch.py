@@ -6,10 +6,12 @@ import asyncio
 import dataclasses
 import gzip
 import socket
+import ssl
 import threading
 import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -289,3 +291,122 @@ def test_permanent_redirect_is_reported(region: SampleRegion) -> None:
     assert isinstance(permanent, FetchResult) and isinstance(temporary, FetchResult)
     assert permanent.permanent_url == region.url(FEED)
     assert temporary.permanent_url is None
+
+
+# --- https and connections ------------------------------------------------------------------
+
+
+class _TlsFeedServer:
+    """An https server on 127.0.0.1 with a self-signed certificate; counts connections."""
+
+    def __init__(self, certificate: tuple[Path, Path]) -> None:
+        cert, key = certificate
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.connections = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real sites
+
+            def setup(self) -> None:
+                server.connections += 1
+                super().setup()
+
+            def do_GET(self) -> None:
+                body = b"<?xml version='1.0'?><rss version='2.0'><channel/></rss>"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self._httpd.server_address[1]}/feed.xml"
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@pytest.fixture
+def tls_server(certificate: tuple[Path, Path]) -> Iterator[_TlsFeedServer]:
+    server = _TlsFeedServer(certificate)
+    yield server
+    server.close()
+
+
+def test_https_beside_http_with_the_trusted_certificates(
+    region: SampleRegion,
+    tls_server: _TlsFeedServer,
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The TLS context is built on the first https request: a cycle that started with plain
+    # http sources must still verify https ones against the trusted certificates
+    # (SSL_CERT_FILE here, as httpx honours it; the CA bundle otherwise).
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+
+    async def go() -> list[FetchResult | NotModified]:
+        async with Fetcher(SETTINGS) as fetcher:
+            plain = await fetcher.fetch("kreis", region.base_url + FEED)
+            secure = await fetcher.fetch("tls", tls_server.url)
+            return [plain, secure]
+
+    plain, secure = asyncio.run(go())
+    assert isinstance(plain, FetchResult) and b"<rss" in plain.content
+    assert isinstance(secure, FetchResult) and b"<rss" in secure.content
+    assert secure.url == tls_server.url
+
+
+def test_an_untrusted_certificate_is_a_tls_error(tls_server: _TlsFeedServer) -> None:
+    error = fetch_error(tls_server.url)
+    assert error.kind is ErrorKind.TLS
+
+
+def test_requests_to_one_host_reuse_its_connections(
+    tls_server: _TlsFeedServer, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A site sees at most max_per_host connections (and TLS handshakes) per cycle, however
+    # many of its sources are fetched.
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+
+    async def go() -> None:
+        async with Fetcher(SETTINGS) as fetcher:
+            await asyncio.gather(*(fetcher.fetch(f"s{i}", tls_server.url) for i in range(12)))
+
+    asyncio.run(go())
+    assert 1 <= tls_server.connections <= SETTINGS.max_per_host
+
+
+def test_idle_hosts_beyond_the_global_limit_are_disconnected(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With hundreds of hosts, only max_concurrency idle hosts keep their connections open;
+    # a host whose connection was closed is simply connected to again.
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    first, second = _TlsFeedServer(certificate), _TlsFeedServer(certificate)
+    settings = dataclasses.replace(SETTINGS, max_concurrency=1)
+
+    async def go() -> list[FetchResult | NotModified]:
+        async with Fetcher(settings) as fetcher:
+            return [
+                await fetcher.fetch("a", first.url),
+                await fetcher.fetch("a", first.url),  # reuses the connection
+                await fetcher.fetch("b", second.url),  # closes the idle one to the first host
+                await fetcher.fetch("a", first.url),
+            ]
+
+    try:
+        results = asyncio.run(go())
+    finally:
+        first.close()
+        second.close()
+    assert all(isinstance(r, FetchResult) for r in results)
+    assert (first.connections, second.connections) == (2, 1)

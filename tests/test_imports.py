@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from revier_feed.config import AppConfig
+
 
 def test_import_does_not_load_heavy_dependencies() -> None:
     code = (
@@ -24,3 +26,32 @@ def test_command_line_loads_only_what_a_feed_cycle_needs() -> None:
     code = f"import sys, revier_feed.cli; print(sorted(m for m in {lazy!r} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_cycle_without_news_loads_no_renderer_and_no_mail_code(demo_config: AppConfig) -> None:
+    # The common cycle of `run --once` from cron: every source answers 304 and the output is
+    # current. It needs neither the feed and page renderers nor the digest's modules.
+    run = [sys.executable, "-c", _RUN_ONCE, str(demo_config.config_dir)]
+    first = subprocess.run(run, capture_output=True, text=True, check=True)
+    assert "jinja2" in first.stdout.splitlines()[-1]  # the first cycle renders
+    again = subprocess.run(run, capture_output=True, text=True, check=True)
+    assert "nothing new" in again.stdout
+    assert again.stdout.splitlines()[-1] == "[]"
+
+
+_LAZY_IN_A_QUIET_CYCLE = (
+    "jinja2",
+    "feedgen",
+    "css_inline",
+    "smtplib",
+    "revier_feed.deliver",
+    "revier_feed.digest",
+    "revier_feed.publish.feeds",
+    "revier_feed.publish.pages",
+)
+_RUN_ONCE = (
+    "import sys; from revier_feed.cli import main; "
+    "code = main(['--config', sys.argv[1], '-q', 'run', '--once']); "
+    f"print(sorted(m for m in {_LAZY_IN_A_QUIET_CYCLE!r} if m in sys.modules)); "
+    "sys.exit(code)"
+)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urljoin
 
 import pytest
 
@@ -10,6 +12,7 @@ from revier_feed.models import RawItem, SourceKind, SourceSpec
 from revier_feed.normalize import (
     clean_url,
     html_to_text,
+    join_url,
     normalize,
     sanitize_html,
     sanitized_text,
@@ -98,6 +101,44 @@ def test_sanitize_keeps_content_makes_links_absolute_and_drops_pixels() -> None:
     assert '<img src="https://kreis.example/presse/bild.jpg" alt="Foto">' in cleaned
     assert "px.gif" not in cleaned
     assert "style" not in cleaned
+
+
+def test_relative_links_resolve_against_each_items_own_url_also_across_threads() -> None:
+    # One sanitizer serves every item (and the ingest thread and a worker's thread alike);
+    # the base URL must never leak from one fragment to another.
+    fragment = '<a href="teil-2.html">weiter</a>'
+
+    def clean(base: str | None) -> str:
+        return sanitize_html(fragment, base_url=base)
+
+    bases = [f"https://q{i}.example/presse/" if i % 3 else None for i in range(60)]
+    with ThreadPoolExecutor(4) as pool:
+        cleaned = list(pool.map(clean, bases))
+    for base, html in zip(bases, cleaned, strict=True):
+        expected = f"{base}teil-2.html" if base else "teil-2.html"
+        assert f'href="{expected}"' in html
+
+
+def test_links_are_joined_exactly_as_urljoin_joins_them() -> None:
+    # join_url skips urljoin for absolute links that it would give back unchanged; every
+    # shape of URL must come out as urljoin makes it, whichever way it is taken.
+    hosts = ["k.example", "K.Example:8080", "user@k.example", "[::1]", "kreis.bayern", "ä.example"]
+    paths = ["", "/", "/a/b.html", "/a;p=1", "/a;", "/ä ö", "/x\ty", "//doppelt"]
+    queries = ["", "?", "?a=1&b=2", "?a=1;b", "?x?y"]
+    fragments = ["", "#", "#top", "#a#b"]
+    schemes = ["https://", "http://", "HTTPS://", "ftp://", "https:", "https:///", "//"]
+    relative = ["bild.jpg", "/bild.jpg", "../a", "?q=1", "#f", " https://k.example/", ""]
+    values = [
+        scheme + host + path + query + fragment
+        for scheme in schemes
+        for host in hosts
+        for path in paths
+        for query in queries
+        for fragment in fragments
+    ] + relative
+    for base in ("https://kreis.example/presse/a.html", "http://k.example/x/"):
+        for value in values:
+            assert join_url(base, value) == urljoin(base, value), (base, value)
 
 
 def test_html_to_text_separates_blocks_and_decodes_entities() -> None:

@@ -110,6 +110,51 @@ def test_a_project_footer_listing_every_district_tags_none_of_them(region_tagger
     assert tagged.districts == {"burgenlandkreis"}
 
 
+def places(*districts: tuple[str, tuple[str, ...]]) -> Tagger:
+    return Tagger([], [DistrictSpec(id, id.title(), terms) for id, terms in districts])
+
+
+def district_reasons(tagger: Tagger, title: str) -> list[tuple[str, str | None, str | None]]:
+    return [(m.tag, m.term, m.matched) for m in tagger.explain(item(title), SOURCE)]
+
+
+def test_where_place_names_overlap_the_longest_wins_then_the_one_without_wildcard() -> None:
+    tagger = places(
+        ("stadt", ("Neustadt", "Neustadt*")),
+        ("kreis", ("Neustadt an der Aue", "Neustädter*")),
+        ("ort", ("Neustadt an*", "Aue")),
+    )
+    assert district_reasons(tagger, "Neustadt an der Aue feiert") == [
+        ("kreis", "Neustadt an der Aue", "neustadt an der aue")  # four words, "Aue" inside
+    ]
+    assert district_reasons(tagger, "Neustadt anderswo, Neustadts Aue") == [
+        ("ort", "Neustadt an*", "neustadt anderswo"),  # two words beat one
+        ("stadt", "Neustadt*", "neustadts"),
+    ]
+    assert district_reasons(tagger, "NEUSTADT und Neustädter Straße") == [
+        ("stadt", "Neustadt", "neustadt"),  # the exact name before "Neustadt*"
+        ("kreis", "Neustädter*", "neustaedter"),  # the longer prefix before "Neustadt*"
+    ]
+
+
+def test_place_names_with_a_leading_wildcard() -> None:
+    tagger = places(("a", ("*witz",)), ("b", ("Meusel*", "*itz")), ("c", ("*bad kösen*",)))
+    assert district_reasons(tagger, "Meuselwitz und Taucha") == [("b", "Meusel*", "meuselwitz")]
+    assert district_reasons(tagger, "Kriebitzsch, Rositz, Nobwitz") == [
+        ("b", "*itz", "rositz"),
+        ("a", "*witz", "nobwitz"),  # both end in "itz": the one given first
+    ]
+    assert district_reasons(tagger, "Kurbad Kösener Ufer") == [
+        ("c", "*bad kösen*", "kurbad koesener")
+    ]
+
+
+def test_the_first_district_given_keeps_a_name_listed_twice() -> None:
+    tagger = places(("erst", ("Lucka", "Zeitz*")), ("zweit", ("Lucka", "Zeitz*")))
+    assert district_reasons(tagger, "Lucka feiert") == [("erst", "Lucka", "lucka")]
+    assert district_reasons(tagger, "Zeitzer Forst") == [("erst", "Zeitz*", "zeitzer")]
+
+
 def test_admin_extends_the_gazetteer(tmp_path: Path) -> None:
     folder = write_config(
         tmp_path,

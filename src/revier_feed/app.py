@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 from zoneinfo import ZoneInfo
 
-from . import __version__, deliver, digest, ingest, monitor, parse, placement
+from . import __version__, ingest, monitor, parse, placement
 from ._utils import AlreadyLocked, ProcessLock
 from .compute import ItemWorkers
 from .config import AppConfig
@@ -55,6 +55,11 @@ if TYPE_CHECKING:
     from email.message import EmailMessage
 
     import httpx  # only the type of the test transport; fetch owns httpx
+
+    from . import deliver, digest
+
+# The digest's modules (deliver, digest: jinja2, css-inline, smtplib) are imported by the
+# methods that need them: `run --once` starts from cron every few minutes and sends no mail.
 
 log = logging.getLogger(__name__)
 
@@ -640,6 +645,8 @@ class App:
         raise DigestError(f"unknown partner {partner_id!r} (partners.yaml has: {known})")
 
     def digest_context(self) -> deliver.DigestContext:
+        from . import deliver
+
         config = self.config
         settings = config.settings
         return deliver.DigestContext(
@@ -673,6 +680,8 @@ class App:
                 environment (nothing is sent then; the digests stay due).
             AlreadyRunning: another process is sending digests for this store right now.
         """
+        from . import deliver
+
         if partner_id == deliver.ADMIN_ID:
             admin = deliver.admin_partner(self.config.settings.digest)
             if admin is None:
@@ -717,6 +726,8 @@ class App:
 
     def preview_digest(self, partner_id: str) -> tuple[DigestIssue, EmailMessage]:
         """What the partner would receive now; nothing is sent or recorded."""
+        from . import deliver
+
         return deliver.preview(self.digest_context(), self.partner(partner_id))
 
     def preview_admin_digest(self) -> EmailMessage:
@@ -725,6 +736,8 @@ class App:
         Raises:
             DigestError: ``digest.admins`` lists no address.
         """
+        from . import deliver
+
         admin = deliver.admin_partner(self.config.settings.digest)
         if admin is None:
             raise DigestError("no admin digest: digest.admins lists no address")
@@ -732,11 +745,15 @@ class App:
 
     def digest_overview(self) -> list[deliver.PartnerStatus]:
         """Every partner's next digest and last result."""
+        from . import deliver
+
         partners = self.partners(active_only=False)
         admin = deliver.admin_partner(self.config.settings.digest)
         return deliver.overview(self.digest_context(), [*partners, *([admin] if admin else [])])
 
     def _mailer(self) -> digest.Mailer:
+        from . import digest
+
         smtp = self.config.settings.smtp
         secrets = {}
         for key, name in (("username", smtp.username_env), ("password", smtp.password_env)):
@@ -810,21 +827,30 @@ def running_worker(config: AppConfig) -> tuple[int | None, str | None]:
 
 
 class _StoredRobots:
-    """The fetcher's robots.txt cache, kept in the store so restarts don't refetch them."""
+    """The fetcher's robots.txt cache, kept in the store so restarts don't refetch them;
+    read whole on the first lookup of a cycle."""
 
     def __init__(self, storage: Storage, now: Callable[[], datetime]) -> None:
         self._storage = storage
         self._now = now
+        self._known: dict[str, tuple[datetime, int, str]] | None = None
 
     def get(self, origin: str) -> tuple[datetime, int, str] | None:
-        return self._storage.robots_txt(origin)
+        if self._known is None:
+            self._known = self._storage.robots_txts()
+        return self._known.get(origin)
 
     def put(self, origin: str, status: int, body: str) -> None:
-        self._storage.save_robots_txt(origin, status, body, self._now())
+        now = self._now()
+        self._storage.save_robots_txt(origin, status, body, now)
+        if self._known is not None:
+            self._known[origin] = (now, status, body)
 
 
 def digest_renderer(config: AppConfig) -> digest.Renderer:
     """The digest's renderer: built-in templates or the overrides in ``digest.templates``."""
+    from . import digest
+
     settings = config.settings
     return digest.Renderer(
         template_dir=config.resolve(settings.digest.templates),

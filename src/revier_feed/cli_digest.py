@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -12,9 +12,11 @@ from rich.table import Table
 from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, console
 from .config import load_config
-from .deliver import DigestOutcome, PartnerStatus
 from .exceptions import DigestError
 from .models import DigestState
+
+if TYPE_CHECKING:
+    from .deliver import DigestOutcome, PartnerStatus
 
 _STATE_STYLE = {
     "sent": "green",

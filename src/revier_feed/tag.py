@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from .models import DistrictSpec, Item, SourceSpec, TagSpec
@@ -48,15 +48,22 @@ class Words:
     matter of seconds.
     """
 
-    __slots__ = ("_by_end", "_sorted", "joined", "original", "unique", "words")
+    __slots__ = ("_by_end", "_sorted", "_unique", "joined", "original")
 
     def __init__(self, original: str) -> None:
         self.original = original
-        self.words: list[str] = _WORD.findall(fold(original))
-        self.unique = frozenset(self.words)
-        self.joined = " " + " ".join(self.words) + " "
+        #: The folded words, each between single spaces (" laendliche raeume ").
+        self.joined = " " + " ".join(_WORD.findall(fold(original))) + " "
+        self._unique: frozenset[str] | None = None
         self._sorted: list[str] | None = None
         self._by_end: list[str] | None = None
+
+    @property
+    def unique(self) -> frozenset[str]:
+        """The distinct folded words (built on first use: place names need only ``joined``)."""
+        if self._unique is None:
+            self._unique = frozenset(self.joined.split())
+        return self._unique
 
     def starting_with(self, prefix: str) -> str | None:
         """A word that starts with ``prefix``, if any."""
@@ -87,6 +94,16 @@ class Term:
     leading: bool  #: "*preis": the first word may have more in front
     trailing: bool  #: "Studie*": the last word may go on
     pattern: re.Pattern[str] | None = None  #: for ``re:`` terms and multi-word wildcards
+    #: Without a pattern: what :attr:`Words.joined` contains exactly when the term occurs
+    #: (" studie" for "Studie*": a word starting with "studie").
+    needle: str = ""
+
+    def occurs(self, text: Words) -> bool:
+        """Whether the term occurs in ``text``: :meth:`find` without building the match,
+        mostly one substring search (tagging needs only this; explaining needs the text)."""
+        if self.pattern is not None:
+            return self.find(text) is not None
+        return self.needle in text.joined
 
     def find(self, text: Words) -> str | None:
         """The text this term matches in ``text`` (folded, but for ``re:`` terms), or None."""
@@ -94,6 +111,8 @@ class Term:
             haystack = text.original if not self.words else text.joined
             match = self.pattern.search(haystack)
             return match.group().strip() if match else None
+        if self.needle not in text.joined:
+            return None
         if len(self.words) > 1:  # a phrase without wildcards (those have a pattern)
             phrase = " ".join(self.words)
             return phrase if f" {phrase} " in text.joined else None
@@ -105,27 +124,6 @@ class Term:
         if self.leading:
             return text.ending_with(word)
         return word if word in text.unique else None
-
-    def length_at(self, words: list[str], i: int) -> int:
-        """How many words this term covers at position ``i`` of ``words`` (0: no match)."""
-        n = len(self.words)
-        if not n or i + n > len(words):
-            return 0
-        for k, expected in enumerate(self.words):
-            actual = words[i + k]
-            head = k == 0 and self.leading
-            tail = k == n - 1 and self.trailing
-            if head and tail:
-                ok = expected in actual
-            elif head:
-                ok = actual.endswith(expected)
-            elif tail:
-                ok = actual.startswith(expected)
-            else:
-                ok = actual == expected
-            if not ok:
-                return 0
-        return n
 
 
 def compile_term(text: str) -> Term:
@@ -145,14 +143,17 @@ def compile_term(text: str) -> Term:
     if not words:
         raise ValueError("a term needs at least one letter or digit")
     leading, trailing = folded.startswith("*"), folded.endswith("*")
-    pattern: re.Pattern[str] | None = None
     if len(words) > 1 and (leading or trailing):
         # Searched in Words.joined, where words are separated by single spaces.
         body = " ".join(map(re.escape, words))
         pattern = re.compile(
             " " + (r"\w*" if leading else "") + body + (r"\w*" if trailing else "") + " "
         )
-    return Term(text, words, leading, trailing, pattern)
+        return Term(text, words, leading, trailing, pattern)
+    # Words in Words.joined have a space on both sides: a space marks where a word must
+    # begin or end, and a wildcard is the absence of that space.
+    needle = ("" if leading else " ") + " ".join(words) + ("" if trailing else " ")
+    return Term(text, words, leading, trailing, needle=needle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,37 +189,7 @@ class Tagger:
             )
             for spec in topics
         ]
-        # Place names without wildcards are looked up by their words; the few with
-        # wildcards ("Saalekreis*") are tried at each position. The longest name at a
-        # position wins, so "Landkreis Leipzig" is the district, not also the city.
-        self._exact: dict[tuple[str, ...], tuple[str, Term]] = {}
-        # Wildcard names are found by the first letters of their first word, or the last
-        # letters of their last word when they start with "*".
-        self._by_start: dict[str, list[tuple[str, Term]]] = {}
-        self._by_end: dict[str, list[tuple[str, Term]]] = {}
-        self._anywhere: list[tuple[str, Term]] = []
-        for district in districts:
-            for text in district.terms:
-                term = compile_term(text)
-                if not term.words:
-                    raise ValueError(f"place names cannot be regular expressions: {text!r}")
-                entry = (district.id, term)
-                if not term.leading and not term.trailing:
-                    self._exact.setdefault(term.words, entry)
-                elif not term.leading:
-                    self._by_start.setdefault(term.words[0][:_KEY], []).append(entry)
-                elif not term.trailing and len(term.words) == 1:
-                    self._by_end.setdefault(term.words[0][-_KEY:], []).append(entry)
-                else:
-                    self._anywhere.append(entry)
-        self._longest = max((len(w) for w in self._exact), default=0)
-        self._first_words = {words[0] for words in self._exact}
-        # A word can start a wildcard name only if its first (or last) letters are a key;
-        # keys shorter than _KEY letters (a name like "Ak*") turn the quick check off.
-        self._wild_keys = {k for k in (*self._by_start, *self._by_end) if len(k) == _KEY}
-        self._short_keys = any(len(k) < _KEY for k in (*self._by_start, *self._by_end))
-        # Whether a word that is no first word and has no key can be skipped unseen.
-        self._quick = not self._anywhere and not self._short_keys
+        self._places = _Places(districts)
 
     def tag(self, item: Item, source: SourceSpec) -> Item:
         """``item`` with its topic tags (rules plus the source's defaults) and districts."""
@@ -254,59 +225,110 @@ class Tagger:
 
     def _districts(self, texts: _Texts) -> Iterable[tuple[str, tuple[str, str, str]]]:
         found: dict[str, tuple[str, str, str]] = {}
-        first, wild = self._first_words, self._wild_keys
         for field in _FIELDS:
             in_field: dict[str, tuple[str, str, str]] = {}
-            text = texts.words(field)
-            words = text.words
-            positions: Iterable[int] = range(len(words))
-            if self._quick:
-                # Only positions whose word can start a place name are tried: most words
-                # of a text are no place, and a set intersection finds the few that can be.
-                starters = text.unique & first
-                if wild:
-                    starters |= {w for w in text.unique if w[:_KEY] in wild or w[-_KEY:] in wild}
-                positions = [i for i, w in enumerate(words) if w in starters] if starters else ()
-            free = 0  # words before this one belong to a place already found
-            for i in positions:
-                if i < free:
-                    continue
-                length, district, term = self._place_at(words, i)
-                if length:
-                    matched = " ".join(words[i : i + length])
-                    in_field.setdefault(district, (term.text, field, matched))
-                    free = i + length
+            for district, term, matched in self._places.find(texts.words(field)):
+                in_field.setdefault(district, (term.text, field, matched))
             if field == "content" and len(in_field) > MAX_LISTED_DISTRICTS:
                 continue
             for district, why in in_field.items():
                 found.setdefault(district, why)
         return found.items()
 
-    def _place_at(self, words: list[str], i: int) -> tuple[int, str, Term]:
-        word = words[i]
-        best: tuple[int, str, Term] = (0, "", _NO_TERM)
-        # Hot path: most words start no place name, and that costs a few set lookups.
-        if word in self._first_words:
-            for n in range(min(self._longest, len(words) - i), 0, -1):
-                hit = self._exact.get(tuple(words[i : i + n]))
-                if hit is not None:
-                    best = (n, hit[0], hit[1])
-                    break
-        candidates = list(self._anywhere)
-        if self._short_keys or word[:_KEY] in self._wild_keys or word[-_KEY:] in self._wild_keys:
-            for k in range(1, _KEY + 1):
-                candidates += self._by_start.get(word[:k], ())
-                candidates += self._by_end.get(word[-k:], ())
-        for district, term in candidates:
-            n = term.length_at(words, i)
-            if n > best[0]:
-                best = (n, district, term)
-        return best
 
-
-_NO_TERM = Term("", (), False, False)
-#: Letters of a wildcard place name used to find it.
+#: Letters of a wildcard place name that rank it among names of the same length.
 _KEY = 3
+
+
+class _Places:
+    """The gazetteer as one regular expression over :attr:`Words.joined`.
+
+    Place names are found left to right without overlaps; where several names start at
+    the same word, the one with the most words wins ("Landkreis Leipzig", not the city of
+    "Leipzig"), then a name without wildcards, then the wildcard name given first. The
+    alternatives of the expression are in that order, so the regex engine's first match at
+    a position is the winner. They are grouped by their first letter (when no name starts
+    with "*"): the engine then skips the names of other letters with one comparison, which
+    makes one scan of a text much cheaper than looking up its words one by one.
+    """
+
+    def __init__(self, districts: Sequence[DistrictSpec]) -> None:
+        #: Names without wildcards by their folded text; the first district given keeps one.
+        self._exact: dict[str, tuple[str, Term]] = {}
+        #: Names with wildcards, best first, each with a pattern for its whole text.
+        self._wild: list[tuple[str, Term, re.Pattern[str]]] = []
+        ranked: list[tuple[tuple[int, ...], str]] = []
+        for district in districts:
+            for text in district.terms:
+                term = compile_term(text)
+                if not term.words:
+                    raise ValueError(f"place names cannot be regular expressions: {text!r}")
+                pattern = _place_pattern(term)
+                if not term.leading and not term.trailing:
+                    if " ".join(term.words) in self._exact:
+                        continue
+                    self._exact[" ".join(term.words)] = (district.id, term)
+                else:
+                    self._wild.append((district.id, term, re.compile(pattern)))
+                ranked.append((_rank(term, len(ranked)), pattern))
+        self._wild.sort(key=lambda entry: _rank(entry[1], 0)[:-1])  # stable: given order
+        ranked.sort()
+        alternatives = _alternatives([p for _, p in ranked])
+        # No names: an empty alternation would match everywhere; this matches nowhere.
+        self._regex = re.compile(f" (?:{alternatives})(?= )" if ranked else "(?!)")
+
+    def find(self, text: Words) -> Iterator[tuple[str, Term, str]]:
+        """Each place name in ``text``: its district, the term and the folded text matched."""
+        for match in self._regex.finditer(text.joined):
+            matched = match.group()[1:]
+            hit = self._exact.get(matched)
+            if hit is None:
+                # The expression matched a wildcard name; the first one that matches this
+                # text whole is the alternative the engine took (see the class docstring).
+                hit = next((d, t) for d, t, p in self._wild if p.fullmatch(matched))
+            yield hit[0], hit[1], matched
+
+
+def _place_pattern(term: Term) -> str:
+    """The regex of a place name in :attr:`Words.joined` (words between single spaces)."""
+    words = [re.escape(word) for word in term.words]
+    if term.leading:
+        words[0] = r"\w*" + words[0]
+    if term.trailing:
+        words[-1] += r"\w*"
+    return " ".join(words)
+
+
+def _rank(term: Term, given: int) -> tuple[int, ...]:
+    """Sort key of a place name among those that match at one position: more words first,
+    then names without wildcards, then names with a wildcard in the middle of a word on
+    both ends before those with one at an end, by the length of the part before or after
+    it (up to :data:`_KEY` letters), then in the order given."""
+    wild = term.leading or term.trailing
+    both = term.leading and (term.trailing or len(term.words) > 1)
+    side = term.words[0][-_KEY:] if term.leading else term.words[0][:_KEY]
+    return (
+        -len(term.words),
+        wild,
+        not both,
+        len(side) if wild and not both else 0,
+        term.leading,
+        given,
+    )
+
+
+def _alternatives(patterns: list[str]) -> str:
+    """``patterns`` as one alternation in the given order, grouped by first letter where
+    every pattern starts with one (patterns starting with different letters never match
+    at the same position, so grouping keeps the order where it matters)."""
+    if any(p.startswith("\\") for p in patterns):
+        return "|".join(patterns)
+    groups: dict[str, list[str]] = {}
+    for pattern in patterns:
+        groups.setdefault(pattern[0], []).append(pattern[1:])
+    return "|".join(
+        re.escape(first) + "(?:" + "|".join(rest) + ")" for first, rest in groups.items()
+    )
 
 
 class _Texts:
@@ -334,7 +356,7 @@ def _matches(rule: _Rule, texts: _Texts) -> bool:
         return False  # a rule without positive terms tags nothing
 
     def present(term: Term) -> bool:
-        return _find(term, texts, rule.spec.fields) is not None
+        return any(term.occurs(texts.words(field)) for field in rule.spec.fields)
 
     return (
         (not rule.any or any(map(present, rule.any)))

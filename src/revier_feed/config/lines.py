@@ -22,6 +22,10 @@ from ..exceptions import ConfigIssue
 
 Loc = tuple[str | int, ...]
 
+#: libyaml's parser where PyYAML has it (its wheels do): a tenth of the pure-Python parser's
+#: time, which was 0.1 s of every start with 500 sources. Same nodes, same line numbers.
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class _Lines:
     """Maps key paths such as ("sources", 2, "interval") to 1-based line numbers."""
@@ -56,7 +60,7 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines]:
             [ConfigIssue(str(path), None, "", f"not UTF-8 text ({e.reason})", "save as UTF-8")]
         ) from e
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None

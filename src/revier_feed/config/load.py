@@ -35,6 +35,7 @@ from .files import (
     TagsFile,
 )
 from .lines import (
+    SAFE_LOADER,
     Loc,
     _did_you_mean,
     _dotted,
@@ -177,7 +178,7 @@ def load_config(config_dir: str | Path) -> AppConfig:
 
 
 def _gazetteer() -> DistrictsFile:
-    data = yaml.safe_load(GAZETTEER.read_text(encoding="utf-8"))
+    data = yaml.load(GAZETTEER.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     return DistrictsFile.model_validate(data)
 
 

@@ -66,7 +66,7 @@ class FetchSettingsModel(_Model):
     contact_url: str = "https://github.com/revier-feed/revier-feed"
     timeout: Duration = timedelta(seconds=30)
     connect_timeout: Duration = timedelta(seconds=10)
-    max_concurrency: int = Field(default=32, ge=1, le=256)
+    max_concurrency: int = Field(default=100, ge=1, le=256)
     max_per_host: int = Field(default=2, ge=1, le=32)
     max_body_size: ByteSize = 10 * 1000**2
     max_redirects: int = Field(default=5, ge=0, le=20)

@@ -12,7 +12,6 @@ from .._utils import write_if_changed
 from ..exceptions import PublishError
 from ..models import ChannelInfo, Story
 from .channels import facets, opml, select
-from .feeds import feed_paths, render
 from .inputs import (
     STATE_FILE,
     channel_digest,
@@ -21,7 +20,7 @@ from .inputs import (
     load_state,
     story_parts,
 )
-from .pages import page_path, render_page
+from .paths import feed_paths, page_path
 
 __all__ = ["OPML_PATH", "PublishResult", "feed_paths", "page_path", "publish"]
 
@@ -86,6 +85,11 @@ def publish(
     if inputs is not None and inputs == previous_inputs and all(p.is_file() for p in everything):
         # Same stories, same configuration, same code as the files on disk were made from.
         return PublishResult((), tuple(everything), ())
+    # The renderers (feedgen, lxml, Jinja2) load only when something is to be rendered:
+    # most cycles of a worker or of `run --once` from cron end above.
+    from .feeds import render
+    from .pages import render_page
+
     stories = read_stories()
     gathered = facets(stories)
     parts: dict[int, str] = {}

@@ -20,21 +20,13 @@ from lxml import etree
 
 from .. import __version__
 from ..models import ChannelInfo, StoredItem, Story
+from .paths import feed_paths
 
 #: Stands in for "updated" of a channel with no items, so empty feeds are stable too.
 _EMPTY_CHANNEL_UPDATED = datetime(2020, 1, 1, tzinfo=UTC)
 _ATOM = "http://www.w3.org/2005/Atom"
 #: The date in our tag: URIs (RFC 4151); fixed forever, or every id would change.
 _TAG_DATE = "2026"
-
-
-def feed_paths(channel_id: str) -> dict[str, str]:
-    """Output paths (relative to the output folder) of a channel's feeds, by format."""
-    return {
-        "rss": f"feeds/{channel_id}.rss.xml",
-        "atom": f"feeds/{channel_id}.atom.xml",
-        "json": f"feeds/{channel_id}.json",
-    }
 
 
 def render(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> dict[str, bytes]:

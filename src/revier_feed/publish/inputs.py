@@ -64,7 +64,7 @@ def channel_digest(
     """
     document = {
         "code": _code_digest(),
-        "channel": dataclasses.asdict(channel),
+        "channel": _fields(channel),
         "channels": [[c.id, c.title] for c in channels],
         "title": title,
         "home": home_channel,
@@ -86,7 +86,7 @@ def inputs_digest(
     document = {
         "code": _code_digest(),
         "store": store_version,
-        "channels": [dataclasses.asdict(c) for c in channels],
+        "channels": [_fields(c) for c in channels],
         "title": title,
         "home": home_channel,
         "tz": tz.key,
@@ -111,6 +111,20 @@ def load_state(output_dir: Path) -> tuple[str | None, dict[str, str]]:
 def dump_state(inputs: str | None, channels: dict[str, str]) -> bytes:
     state = {"inputs": inputs, "channels": channels}
     return (json.dumps(state, sort_keys=True, indent=0) + "\n").encode("utf-8")
+
+
+def _fields(channel: ChannelInfo) -> dict[str, object]:
+    """The channel as JSON-ready data: like ``dataclasses.asdict``, without its deep copy of
+    every channel's source names and URLs (most of a publish without news)."""
+    fields: dict[str, object] = {}
+    for field in dataclasses.fields(channel):
+        value = getattr(channel, field.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = dataclasses.asdict(value)
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        fields[field.name] = value
+    return fields
 
 
 def _hash(document: Mapping[str, object]) -> str:

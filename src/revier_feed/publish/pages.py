@@ -19,18 +19,10 @@ import jinja2
 
 from .. import german
 from ..models import ChannelInfo, Story
-from .feeds import feed_paths
-
-#: The page of the channel that carries everything.
-INDEX_PAGE = "index.html"
+from .paths import INDEX_PAGE, feed_paths, page_path
 
 #: Characters of a teaser on the page; the feeds carry the whole text.
 _TEASER_CHARS = 280
-
-
-def page_path(channel_id: str, all_channel: str) -> str:
-    """Output path (relative to the output folder) of a channel's page."""
-    return INDEX_PAGE if channel_id == all_channel else f"channels/{channel_id}.html"
 
 
 def german_date(day: date) -> str:

@@ -165,10 +165,14 @@ class Storage:
         with wrap_exceptions("read items"), self._engine.connect() as conn:
             return _items.recent(conn, source_ids, limit)
 
-    def robots_txt(self, origin: str) -> tuple[datetime, int, str] | None:
-        """The cached robots.txt of ``origin``: (fetched at, HTTP status, body), if any."""
+    def robots_txts(self) -> dict[str, tuple[datetime, int, str]]:
+        """Every cached robots.txt by origin: (fetched at, HTTP status, body).
+
+        One row per origin ever fetched: few enough to read at once, which costs one query
+        per cycle instead of one per host.
+        """
         with wrap_exceptions("read robots.txt cache"), self._engine.connect() as conn:
-            return _sources.load_robots(conn, origin)
+            return _sources.load_robots(conn)
 
     def save_robots_txt(self, origin: str, status: int, body: str, now: datetime) -> None:
         """Remember the robots.txt of ``origin`` (status 404 etc. means "no rules")."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
@@ -51,33 +52,39 @@ def due_ids(conn: Connection, source_ids: Iterable[str], now: datetime) -> list[
 
 
 def save_state(conn: Connection, state: SourceState, now: datetime) -> None:
-    values = asdict(state)
-    values["id"] = values.pop("source_id")
-    values["status"] = state.status.value
+    values = _values(state)
     # Update-then-insert rather than a dialect's upsert, so any database works.
-    result = conn.execute(update(sources).where(sources.c.id == state.source_id).values(**values))
+    result = conn.execute(_UPDATE, {**values, "b_id": state.source_id})
     if result.rowcount == 0:
-        conn.execute(sources.insert().values(**values, created_at=now))
+        conn.execute(sources.insert(), {**values, "id": state.source_id, "created_at": now})
 
 
 def save_states(conn: Connection, states: Sequence[SourceState], now: datetime) -> None:
     """Update many stored sources with one executemany; any not stored yet are inserted."""
-    rows = []
-    for state in states:
-        values = asdict(state)
-        del values["source_id"]
-        rows.append({**values, "status": state.status.value, "b_id": state.source_id})
+    rows = [{**_values(state), "b_id": state.source_id} for state in states]
     if not rows:
         return
-    result = conn.execute(update(sources).where(sources.c.id == bindparam("b_id")), rows)
+    result = conn.execute(_UPDATE, rows)
     if result.rowcount != len(rows):  # some were never stored: do them one by one
         for state in states:
             save_state(conn, state, now)
 
 
-def load_robots(conn: Connection, origin: str) -> tuple[datetime, int, str] | None:
-    row = conn.execute(select(robots).where(robots.c.origin == origin)).first()
-    return (row.fetched_at, row.status, row.body) if row else None
+#: One statement for every update of a source's state: built and compiled once.
+_UPDATE = update(sources).where(sources.c.id == bindparam("b_id"))
+
+
+def _values(state: SourceState) -> dict[str, Any]:
+    """The state's columns but its id (a shallow copy: ``asdict`` deep-copies every value)."""
+    values = {f.name: getattr(state, f.name) for f in fields(state) if f.name != "source_id"}
+    values["status"] = state.status.value
+    return values
+
+
+def load_robots(conn: Connection) -> dict[str, tuple[datetime, int, str]]:
+    return {
+        row.origin: (row.fetched_at, row.status, row.body) for row in conn.execute(select(robots))
+    }
 
 
 def save_robots(conn: Connection, origin: str, status: int, body: str, now: datetime) -> None:
