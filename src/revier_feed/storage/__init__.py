@@ -211,13 +211,12 @@ class Storage:
     @contextlib.contextmanager
     def story_index(self) -> Iterator[StoryWrites]:
         """One write transaction for placing items into stories."""
-        with (
-            wrap_exceptions("update stories"),
-            self._writer() as conn,
-            conn.begin(),
-            _stories.page_cache(conn),
-        ):
-            yield StoryWrites(conn)
+        with wrap_exceptions("update stories"), self._writer() as conn, conn.begin():
+            writes = StoryWrites(conn)
+            try:
+                yield writes
+            finally:
+                writes.close()
 
     def pending_story_items(self, source_ids: Sequence[str]) -> dict[str, list[int]]:
         """The ids of these sources' items that the stories step has not placed yet, by
@@ -361,6 +360,13 @@ class StoryWrites:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._cache_before: int | None = None  #: page cache size before a large batch
+
+    def close(self) -> None:
+        """The connection's page cache as it was (see :meth:`place`)."""
+        if self._cache_before is not None:
+            _stories.set_page_cache(self._conn, self._cache_before)
+            self._cache_before = None
 
     def boilerplate(self, source_id: str) -> bytes:
         return _stories.boilerplate(self._conn, source_id)
@@ -392,4 +398,6 @@ class StoryWrites:
 
     def place(self, placements: Sequence[StoryPlacement], now: datetime) -> None:
         """Write where items were placed (and create the stories they started)."""
+        if len(placements) >= _stories.LARGE_BATCH and self._cache_before is None:
+            self._cache_before = _stories.set_page_cache(self._conn, -_stories.PLACING_CACHE_KB)
         _stories.place(self._conn, placements, now)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import operator
@@ -18,8 +17,10 @@ from .schema import items, keyword_counts, publish_state, sources, stories, stor
 
 #: The keyword_counts row holding the number of items counted.
 _TOTAL = ""
-#: SQLite's page cache while placing items, in KiB (the default is 2 MiB).
-_PLACING_CACHE_KB = 32768
+#: SQLite's page cache while placing a large batch of items, in KiB (the default is 2 MiB).
+PLACING_CACHE_KB = 32768
+#: Placements from which a batch is large.
+LARGE_BATCH = 1000
 
 
 def pending(conn: Connection, source_ids: Sequence[str]) -> dict[str, list[int]]:
@@ -169,23 +170,20 @@ def next_story_id(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(stories.c.id), 0))).scalar_one()) + 1
 
 
-@contextlib.contextmanager
-def page_cache(conn: Connection) -> Iterator[None]:
-    """A larger SQLite page cache while placing (the default one again after).
+def set_page_cache(conn: Connection, size: int) -> int:
+    """Set SQLite's page cache size (``PRAGMA cache_size``); returns the one before (0
+    elsewhere).
 
     A first cycle rewrites every row of the store in one transaction, in the order of
-    publication, not of ids: with SQLite's default cache of 2 MB, changed pages were
-    spilled to the journal and read back again and again (half the time of the writes).
+    publication, not of ids: with SQLite's default cache of 2 MiB, changed pages were
+    written to the WAL and read back again and again. Small cycles keep the default, and
+    the pages it holds between them.
     """
     if conn.dialect.name != "sqlite":
-        yield
-        return
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size = -{_PLACING_CACHE_KB}")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or 0)}")
+        return 0
+    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar() or 0)
+    conn.exec_driver_sql(f"PRAGMA cache_size = {int(size)}")
+    return before
 
 
 def place(conn: Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
