@@ -296,6 +296,9 @@ def test_permanent_redirect_is_reported(region: SampleRegion) -> None:
 # --- https and connections ------------------------------------------------------------------
 
 
+_TLS_ETAG = '"feed-v1"'
+
+
 class _TlsFeedServer:
     """An https server on 127.0.0.1 with a self-signed certificate; counts connections."""
 
@@ -314,8 +317,14 @@ class _TlsFeedServer:
                 super().setup()
 
             def do_GET(self) -> None:
+                if self.headers.get("If-None-Match") == _TLS_ETAG:
+                    self.send_response(304)  # no body, by definition
+                    self.send_header("ETag", _TLS_ETAG)
+                    self.end_headers()
+                    return
                 body = b"<?xml version='1.0'?><rss version='2.0'><channel/></rss>"
                 self.send_response(200)
+                self.send_header("ETag", _TLS_ETAG)
                 self.send_header("Content-Type", "application/rss+xml")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -382,6 +391,25 @@ def test_requests_to_one_host_reuse_its_connections(
             await asyncio.gather(*(fetcher.fetch(f"s{i}", tls_server.url) for i in range(12)))
 
     asyncio.run(go())
+    assert 1 <= tls_server.connections <= SETTINGS.max_per_host
+
+
+def test_a_cycle_of_304s_reuses_the_connections_too(
+    tls_server: _TlsFeedServer, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 304 has no body, but httpx only returns a connection to the pool once the response
+    # was read to its end: unread, every conditional request cost a new connection (and a
+    # TLS handshake), which the site sees and a cycle of 304s pays for.
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+
+    async def go() -> list[FetchResult | NotModified]:
+        async with Fetcher(SETTINGS) as fetcher:
+            return await asyncio.gather(
+                *(fetcher.fetch(f"s{i}", tls_server.url, etag=_TLS_ETAG) for i in range(12))
+            )
+
+    results = asyncio.run(go())
+    assert all(isinstance(r, NotModified) and r.etag == _TLS_ETAG for r in results)
     assert 1 <= tls_server.connections <= SETTINGS.max_per_host
 
 

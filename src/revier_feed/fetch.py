@@ -211,6 +211,10 @@ class Fetcher:
     ) -> FetchResult | NotModified:
         async with self._client.stream("GET", url, headers=headers) as response:
             if response.status_code == 304:
+                # Reading the (empty) body lets the connection go back to the pool: a
+                # response closed unread closes its connection, and a cycle of 304s would
+                # connect anew for every source.
+                await response.aread()
                 return NotModified(
                     etag=response.headers.get("etag") or headers.get("If-None-Match"),
                     last_modified=response.headers.get("last-modified")
