@@ -510,7 +510,7 @@ def revier_feed_tool(
     concurrency: int,
     per_host: int,
     stories: bool = True,
-    processes: int = 0,
+    processes: str | None = None,
     label: str = "",
 ) -> Tool:
     exe = [str(venv / "bin" / "revier-feed")]
@@ -525,7 +525,7 @@ def revier_feed_tool(
             f"storage:\n  path: {work / 'store.sqlite3'}\n"
             f"output:\n  dir: {work / 'output'}\n"
             f"fetch:\n  max_concurrency: {concurrency}\n  max_per_host: {per_host}\n"
-            + (f"worker:\n  processes: {processes}\n" if processes else ""),
+            + (f"worker:\n  processes: {processes}\n" if processes is not None else ""),
             encoding="utf-8",
         )
         sources = "".join(
@@ -743,7 +743,7 @@ def machine_line(args: argparse.Namespace, venv: Path, corpus: Corpus) -> list[s
         f"RSS 2.0 / {corpus.atom} Atom, {corpus.size / 1e6:.1f} MB), seed {corpus.seed}, "
         f"{args.hosts} hosts, {args.latency:g} ms latency per request; revier-feed "
         f"max_concurrency {args.concurrency}, max_per_host {args.per_host}, worker.processes "
-        f"{args.processes}; peers "
+        f"{args.processes or 'default (auto)'}; peers "
         f"{PEER_WORKERS} workers; median of {args.runs} runs (whole processes, incl. start-up)",
     ]
 
@@ -898,9 +898,8 @@ def main() -> None:
     )
     p.add_argument(
         "--processes",
-        type=int,
-        default=0,
-        help="revier-feed worker.processes (worker processes for normalizing and tagging)",
+        help="revier-feed worker.processes: a number or auto (default: not set, so each "
+        "revier-feed commit runs with its own default)",
     )
     p.add_argument(
         "--commit",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import multiprocessing
 import os
 import random
 import signal
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from revier_feed.app import App
-from revier_feed.compute import ItemWorkers, normalize_items
+from revier_feed.compute import AUTO_MAX_PROCESSES, ItemWorkers, auto_processes, normalize_items
 from revier_feed.config import AppConfig
 from revier_feed.models import RawItem, SourceKind, SourceSpec
 from revier_feed.tag import Tagger
@@ -97,3 +98,37 @@ def test_a_dead_worker_costs_no_source(caplog: pytest.LogCaptureFixture) -> None
     assert asyncio.run(run()) == [expected] * 3
     assert "a worker process died" in caplog.text
     assert expected[0][0][1].url == "https://kreis.example/presse/0.html"  # cleaned
+
+
+def test_auto_starts_workers_only_once_a_cycle_brings_many_items() -> None:
+    # A worker's usual cycle (a few new items) must not pay for starting processes; a first
+    # cycle or a catch-up after an outage gets them once it has brought enough items.
+    tagger = Tagger([], [])
+    expected = normalize_items(RAWS, SPEC, NOW, tagger)
+
+    async def run() -> tuple[list[object], list[int]]:
+        with ThreadPoolExecutor(1) as local:
+            workers = ItemWorkers(tagger, local, processes=1, start_after=2 * len(RAWS))
+            results, children = [], []
+            try:
+                for _ in range(3):
+                    results.append(await workers.normalize(RAWS, SPEC, NOW))
+                    children.append(len(multiprocessing.active_children()))
+            finally:
+                workers.close()
+        return results, children
+
+    results, children = asyncio.run(run())
+    assert results == [expected] * 3
+    assert children[:2] == [0, 0] and children[2] >= 1
+
+
+def test_auto_means_one_worker_per_core_and_none_on_one_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
+    assert auto_processes() == 0
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+    assert auto_processes() == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(64)))
+    assert auto_processes() == AUTO_MAX_PROCESSES

@@ -396,3 +396,20 @@ def test_contradictory_interval_bounds_are_reported_with_their_lines(tmp_path: P
     assert "sources.yaml:3: sources[0]: min_interval (2h) is longer than max_interval (1h)" in text
     assert "sources.yaml:8: sources[1]: interval (10m) is shorter than min_interval (30m)" in text
     assert "settings.yaml:2: fetch: min_interval (1d) is longer than max_interval (1h)" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("auto", "auto"), ("0", 0), ("3", 3), (None, "auto")]
+)
+def test_worker_processes_is_a_number_or_auto(
+    tmp_path: Path, value: str | None, expected: int | str
+) -> None:
+    settings = "" if value is None else f"worker:\n  processes: {value}\n"
+    config = load_config(write_config(tmp_path, FEED_SOURCE, settings=settings))
+    assert config.settings.worker.processes == expected
+
+
+def test_a_wrong_worker_processes_value_names_its_line(tmp_path: Path) -> None:
+    folder = write_config(tmp_path, FEED_SOURCE, settings="worker:\n  processes: many\n")
+    (issue,) = issues_of(folder)
+    assert "settings.yaml:2: worker.processes" in issue

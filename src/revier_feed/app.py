@@ -20,12 +20,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Literal, Self
 from zoneinfo import ZoneInfo
 
 from . import __version__, ingest, monitor, parse, placement
 from ._utils import AlreadyLocked, ProcessLock
-from .compute import ItemWorkers
+from .compute import AUTO_START_ITEMS, ItemWorkers, auto_processes
 from .config import AppConfig
 from .exceptions import AlreadyRunning, ConfigError, ConfigIssue, DigestError
 from .fetch import Fetcher
@@ -84,7 +84,8 @@ class App:
         rng: random source for schedule jitter (seeded in tests).
         transport: an httpx transport (tests only; production uses the network).
         processes: worker processes for normalizing and tagging (default: the
-            configuration's ``worker.processes``; 0 keeps everything in this process).
+            configuration's ``worker.processes``; 0 keeps everything in this process,
+            "auto" starts one per core once a cycle brings many items).
     """
 
     def __init__(
@@ -94,10 +95,12 @@ class App:
         now: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        processes: int | None = None,
+        processes: int | Literal["auto"] | None = None,
     ) -> None:
         self.config = config
-        self._processes = config.settings.worker.processes if processes is None else processes
+        configured = config.settings.worker.processes if processes is None else processes
+        self._processes = auto_processes() if configured == "auto" else configured
+        self._start_workers_after = AUTO_START_ITEMS if configured == "auto" else 0
         self.tz = ZoneInfo(config.settings.timezone)
         self.now = now or (lambda: datetime.now(UTC))
         self._rng = rng or random.Random()
@@ -332,7 +335,7 @@ class App:
 
     @contextlib.contextmanager
     def _item_workers(self, executor: ThreadPoolExecutor) -> Iterator[ItemWorkers]:
-        workers = ItemWorkers(self.tagger, executor, self._processes)
+        workers = ItemWorkers(self.tagger, executor, self._processes, self._start_workers_after)
         try:
             yield workers
         finally:

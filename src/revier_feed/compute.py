@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -29,6 +30,20 @@ log = logging.getLogger(__name__)
 _worker_tagger: Tagger | None = None
 
 Normalized = tuple[list[tuple[int, Item]], list[str]]
+
+#: With ``worker.processes: auto``, the items a cycle normalizes on the calling side before
+#: it starts worker processes: starting them costs each about 0.3 s of CPU (imports), more
+#: than a worker's usual cycle of a few new items takes to normalize.
+AUTO_START_ITEMS = 1000
+#: With ``auto``, at most this many workers: one collecting process feeds only so many.
+AUTO_MAX_PROCESSES = 4
+
+
+def auto_processes() -> int:
+    """The worker processes ``worker.processes: auto`` means on this machine: one per core
+    (up to :data:`AUTO_MAX_PROCESSES`), none on a single core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 0 if (cores or 1) < 2 else min(cores or 1, AUTO_MAX_PROCESSES)
 
 
 def normalize_items(
@@ -60,12 +75,17 @@ class ItemWorkers:
         tagger: the tag rules.
         local: where the work runs without workers (the ingest thread).
         processes: worker processes; 0 runs everything on ``local``.
+        start_after: items normalized on ``local`` before the workers start (a cycle with
+            fewer new items never starts them).
     """
 
-    def __init__(self, tagger: Tagger, local: Executor, processes: int) -> None:
+    def __init__(
+        self, tagger: Tagger, local: Executor, processes: int, start_after: int = 0
+    ) -> None:
         self._tagger = tagger
         self._local = local
         self._processes = processes
+        self._start_after = start_after
         self._pool: ProcessPoolExecutor | None = None
 
     async def normalize(
@@ -73,6 +93,11 @@ class ItemWorkers:
     ) -> Normalized:
         """Normalize and tag ``raws`` (see :func:`normalize_items`)."""
         loop = asyncio.get_running_loop()
+        if self._start_after > 0:
+            self._start_after -= len(raws)
+            return await loop.run_in_executor(
+                self._local, normalize_items, raws, spec, now, self._tagger
+            )
         pool = self._start()
         if pool is not None:
             try:

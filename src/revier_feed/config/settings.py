@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     Field,
+    PlainValidator,
     field_validator,
     model_validator,
 )
@@ -19,6 +20,16 @@ from .. import cron
 from .values import _EMAIL_RE, ByteSize, Duration, Interval, Url, _Model, _span
 
 # --- settings.yaml -------------------------------------------------------------------------
+
+
+def _processes(value: object) -> int | Literal["auto"]:
+    if value == "auto":
+        return "auto"
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 16:
+        return value
+    raise ValueError(
+        f"{value!r} is not a number of processes; write a number from 0 to 16 or auto"
+    )
 
 
 class SiteSettings(_Model):
@@ -99,8 +110,9 @@ class WorkerSettings(_Model):
     max_backoff: Duration = timedelta(days=1)
     #: A source without a new item for this long is shown as "stale".
     stale_after: Duration = timedelta(days=30)
-    #: Worker processes that normalize and tag items beside the collecting process.
-    processes: int = Field(default=0, ge=0, le=16)
+    #: Worker processes that normalize and tag items beside the collecting process; "auto"
+    #: uses the machine's cores, once a cycle has brought enough items to be worth it.
+    processes: Annotated[int | Literal["auto"], PlainValidator(_processes)] = "auto"
     #: Publishing waits until no new story has come in for this long (a burst is
     #: published once) ...
     publish_delay: Duration = timedelta(seconds=30)
