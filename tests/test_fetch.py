@@ -438,3 +438,64 @@ def test_idle_hosts_beyond_the_global_limit_are_disconnected(
         second.close()
     assert all(isinstance(r, FetchResult) for r in results)
     assert (first.connections, second.connections) == (2, 1)
+
+
+def test_a_wrong_certificate_path_stops_the_cycle_before_any_source_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An admin's SSL_CERT_FILE that does not exist must not fail every https source into
+    # its backoff one by one: the fetcher refuses to start, as httpx's own client does.
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(OSError):
+        Fetcher(SETTINGS)
+
+
+def test_sources_redirected_to_one_host_do_not_wait_out_their_timeouts() -> None:
+    # Several sites whose feeds forward to one CMS: each site's own limit lets its request
+    # through, so the CMS gets them all at once; queued in a pool of max_per_host
+    # connections there, the last ones would time out (16 answers of 0.4 s, two at a time,
+    # take 3.2 s against a timeout of 1.5 s).
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            host = self.headers.get("Host", "")
+            if not host.startswith("127.0.0.1:"):
+                self.send_response(302)
+                self.send_header("Location", f"http://127.0.0.1:{port}/feed.xml")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            time.sleep(0.4)
+            body = b"<?xml version='1.0'?><rss version='2.0'><channel/></rss>"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("", 0), Handler)  # every loopback address
+    httpd.daemon_threads = True
+    port = httpd.server_address[1]
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    settings = dataclasses.replace(SETTINGS, timeout=1.5, retries=0, respect_robots=False)
+
+    async def go() -> list[FetchResult | NotModified | BaseException]:
+        async with Fetcher(settings) as fetcher:
+            return await asyncio.gather(
+                *(
+                    fetcher.fetch(f"site{n}", f"http://127.0.0.{n}:{port}/rss")
+                    for n in range(2, 18)
+                ),
+                return_exceptions=True,
+            )
+
+    try:
+        results = asyncio.run(go())
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert all(isinstance(r, FetchResult) for r in results), results

@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, create_engine, text
 
 from revier_feed.exceptions import SchemaVersionError, StorageError
 from revier_feed.models import Item, ItemDecision, SourceState, SourceStatus, StoryPlacement
 from revier_feed.storage import VERSION, Storage, schema
+from revier_feed.storage import items as items_storage
 from revier_feed.storage.engine import make_engine
 
 NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
@@ -269,3 +270,26 @@ def test_source_states_are_saved_together(tmp_path: Path) -> None:
         now,
     )
     assert states["b"].etag == '"3"'
+
+
+def test_a_driver_with_named_parameters_stores_the_same_new_items(
+    tmp_path: Path, store: Storage
+) -> None:
+    # PostgreSQL's drivers take named parameters, and the fast insert of new items is built
+    # for SQLite's positional ones: such a store must go through SQLAlchemy Core instead and
+    # store the same rows (SQLite's driver takes named parameters too, so it stands in).
+    news = [(item(), ItemDecision.NEW), (item(key="guid-2", backlog=True), ItemDecision.NEW)]
+    store.save_source_result(state(), news, NOW)
+    named = tmp_path / "named.sqlite3"
+    Storage(f"sqlite:///{named}").close()
+    engine = create_engine(f"sqlite:///{named}", paramstyle="named")
+    with engine.begin() as conn:
+        items_storage.apply(conn, news, NOW)
+    engine.dispose()
+
+    def rows(path: Path) -> list[tuple[object, ...]]:
+        with sqlite3.connect(path) as db:
+            return db.execute("SELECT * FROM items ORDER BY key").fetchall()
+
+    assert len(rows(named)) == 2
+    assert rows(named) == rows(tmp_path / "store.sqlite3")

@@ -12,6 +12,7 @@ import contextlib
 import email.utils
 import functools
 import logging
+import os
 import random
 import ssl
 import time
@@ -95,7 +96,7 @@ class Fetcher:
         if transport is None and not _proxies_from_environment():
             # With a proxy configured in the environment, httpx's own transports (one pool
             # for everything, the proxy's) do the job; see _HostPools otherwise.
-            transport = _HostPools(settings.max_per_host, max_idle=settings.max_concurrency)
+            transport = _HostPools(settings.max_per_host, global_limit=settings.max_concurrency)
         self._client = httpx.AsyncClient(
             headers={
                 "User-Agent": settings.user_agent,
@@ -321,20 +322,32 @@ class _HostPools(httpx.AsyncBaseTransport):
     httpcore looks through its whole pool for every request (encode/httpcore#1035), so one
     pool for all hosts gets slower the larger it is; and a shared pool smaller than the
     number of hosts closes a host's connections before its next source comes round (hosts
-    take turns). A pool per origin, as large as the per-host limit, keeps each host's
-    connections for the cycle at no search cost. Pools with no request under way beyond
-    ``max_idle`` are closed, the longest idle first, so hundreds of hosts do not each keep
-    sockets open. The TLS context (the CA bundle: ~25 ms to load) is built on the first
-    https request and shared by every https pool; plain http never builds one.
+    take turns). A pool per origin, keeping as many connections as the per-host limit,
+    keeps each host's connections for the cycle at no search cost. Pools with no request
+    under way beyond the global limit are closed, the longest idle first, so hundreds of
+    hosts do not each keep sockets open. The TLS context (the CA bundle: ~25 ms to load) is
+    built on the first https request and shared by every https pool; plain http never
+    builds one, unless SSL_CERT_FILE or SSL_CERT_DIR names the certificates.
     """
 
-    def __init__(self, per_host: int, *, max_idle: int) -> None:
-        self._limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
-        self._max_idle = max_idle
+    def __init__(self, per_host: int, *, global_limit: int) -> None:
+        # Keeping per_host connections per origin, opening more only for requests that
+        # arrive by redirect from other hosts' sources (several sites' feeds forwarded to
+        # one CMS), which the per-host limits of their own hosts let through: queued in a
+        # pool of per_host, they would wait out their timeouts. The global limit bounds them.
+        self._limits = httpx.Limits(
+            max_connections=global_limit, max_keepalive_connections=per_host
+        )
+        self._max_idle = global_limit
         self._pools: dict[_Origin, httpx.AsyncHTTPTransport] = {}
         self._busy: dict[_Origin, int] = {}
         self._idle: dict[_Origin, None] = {}  # insertion order: longest idle first
         self._tls: ssl.SSLContext | None = None
+        if os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"):
+            # Certificates an admin chose are loaded now, so that a wrong path stops the
+            # cycle before it starts (as httpx's own client does) instead of failing every
+            # https source, one by one, into its backoff.
+            self._tls = httpx.create_ssl_context()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url

@@ -129,22 +129,27 @@ def _insert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     compiled once per dialect and only the columns whose type needs it (dates, booleans) go
     through the dialect's own bind processor, so the stored values are the same as Core's.
     """
-    sql, binds = _insert_statement(conn.dialect)
+    statement = _insert_statement(conn.dialect)
+    if statement is None:  # a driver with named parameters (PostgreSQL): Core does it
+        conn.execute(items.insert(), [dict(zip(_NEW_COLUMNS, row, strict=True)) for row in rows])
+        return
+    sql, binds = statement
     try:
         params = [tuple(row[i] if p is None else p(row[i]) for i, p in binds) for row in rows]
-    except ValueError as e:  # a bug such as a naive datetime: reported as Core reports it
+    except Exception as e:  # a bug such as a naive datetime: reported as Core reports it
         raise StatementError(str(e), sql, None, e) from e
     conn.exec_driver_sql(sql, params)
 
 
 @functools.cache
-def _insert_statement(dialect: Dialect) -> tuple[str, list[tuple[int, Any]]]:
-    """The INSERT for new items in ``dialect``'s positional paramstyle (the store is SQLite,
-    whose driver is ``qmark``) and its parameters in order: the index in a row and the
-    column's bind processor (None where the driver takes the value as it is)."""
+def _insert_statement(dialect: Dialect) -> tuple[str, list[tuple[int, Any]]] | None:
+    """The INSERT for new items in ``dialect``'s positional paramstyle (SQLite's ``qmark``)
+    and its parameters in order: the index in a row and the column's bind processor (None
+    where the driver takes the value as it is); None for a named paramstyle."""
     compiled = items.insert().compile(dialect=dialect, column_keys=list(_NEW_COLUMNS))
     order = compiled.positiontup
-    assert order is not None, "the store's SQLite driver takes positional parameters"
+    if order is None:
+        return None
     binds = [
         (
             _NEW_COLUMNS.index(name),
