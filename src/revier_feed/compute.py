@@ -32,7 +32,7 @@ _worker_tagger: Tagger | None = None
 Normalized = tuple[list[tuple[int, Item]], list[str]]
 
 #: With ``worker.processes: auto``, the items a cycle normalizes on the calling side before
-#: it starts worker processes: starting them costs each about 0.3 s of CPU (imports), more
+#: it starts worker processes: starting them costs each about 0.2 s of CPU (imports), more
 #: than a worker's usual cycle of a few new items takes to normalize.
 AUTO_START_ITEMS = 1000
 #: With ``auto``, at most this many workers: one collecting process feeds only so many.
