@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gzip
 import socket
@@ -450,52 +451,28 @@ def test_a_wrong_certificate_path_stops_the_cycle_before_any_source_fails(
         Fetcher(SETTINGS)
 
 
-def test_sources_redirected_to_one_host_do_not_wait_out_their_timeouts() -> None:
+def test_sources_redirected_to_one_host_do_not_wait_out_their_timeouts(
+    region: SampleRegion,
+) -> None:
     # Several sites whose feeds forward to one CMS: each site's own limit lets its request
     # through, so the CMS gets them all at once; queued in a pool of max_per_host
     # connections there, the last ones would time out (16 answers of 0.4 s, two at a time,
     # take 3.2 s against a timeout of 1.5 s).
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            host = self.headers.get("Host", "")
-            if not host.startswith("127.0.0.1:"):
-                self.send_response(302)
-                self.send_header("Location", f"http://127.0.0.1:{port}/feed.xml")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            time.sleep(0.4)
-            body = b"<?xml version='1.0'?><rss version='2.0'><channel/></rss>"
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("", 0), Handler)  # every loopback address
-    httpd.daemon_threads = True
-    port = httpd.server_address[1]
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    region.add_route("/cms/feed.xml", Response(200, b"<rss version='2.0'/>", delay=0.4))
     settings = dataclasses.replace(SETTINGS, timeout=1.5, retries=0, respect_robots=False)
-
-    async def go() -> list[FetchResult | NotModified | BaseException]:
-        async with Fetcher(settings) as fetcher:
-            return await asyncio.gather(
-                *(
-                    fetcher.fetch(f"site{n}", f"http://127.0.0.{n}:{port}/rss")
-                    for n in range(2, 18)
-                ),
-                return_exceptions=True,
+    with contextlib.ExitStack() as stack:
+        sites = [stack.enter_context(SampleRegion(host=f"127.0.0.{n}")) for n in range(2, 18)]
+        for site in sites:
+            site.add_route(
+                "/rss", Response(302, headers={"Location": region.url("/cms/feed.xml")})
             )
 
-    try:
+        async def go() -> list[FetchResult | NotModified | BaseException]:
+            async with Fetcher(settings) as fetcher:
+                return await asyncio.gather(
+                    *(fetcher.fetch(f"site{n}", site.url("/rss")) for n, site in enumerate(sites)),
+                    return_exceptions=True,
+                )
+
         results = asyncio.run(go())
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
     assert all(isinstance(r, FetchResult) for r in results), results
