@@ -93,12 +93,9 @@ class ItemWorkers:
     ) -> Normalized:
         """Normalize and tag ``raws`` (see :func:`normalize_items`)."""
         loop = asyncio.get_running_loop()
-        if self._start_after > 0:
-            self._start_after -= len(raws)
-            return await loop.run_in_executor(
-                self._local, normalize_items, raws, spec, now, self._tagger
-            )
-        pool = self._start()
+        warming_up = self._start_after > 0
+        self._start_after -= len(raws)
+        pool = None if warming_up else self._start()
         if pool is not None:
             try:
                 return await loop.run_in_executor(pool, normalize_items, list(raws), spec, now)
