@@ -42,8 +42,11 @@ AUTO_MAX_PROCESSES = 4
 def auto_processes() -> int:
     """The worker processes ``worker.processes: auto`` means on this machine: one per core
     (up to :data:`AUTO_MAX_PROCESSES`), none on a single core."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return 0 if (cores or 1) < 2 else min(cores or 1, AUTO_MAX_PROCESSES)
+    if hasattr(os, "sched_getaffinity"):  # the cores this process may run on (Linux)
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 1
+    return min(cores, AUTO_MAX_PROCESSES) if cores >= 2 else 0
 
 
 def normalize_items(
