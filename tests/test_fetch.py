@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from revier_feed.demo.server import Response, SampleRegion
-from revier_feed.exceptions import FetchError
+from revier_feed.exceptions import FetchError, RevierError
 from revier_feed.fetch import Fetcher
 from revier_feed.models import (
     ErrorKind,
@@ -447,7 +447,9 @@ def test_a_wrong_certificate_path_stops_the_cycle_before_any_source_fails(
     # An admin's SSL_CERT_FILE that does not exist must not fail every https source into
     # its backoff one by one: the fetcher refuses to start, as httpx's own client does.
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
-    with pytest.raises(OSError):
+    with pytest.raises(
+        RevierError, match="cannot load the trusted certificates of SSL_CERT_FILE="
+    ):
         Fetcher(SETTINGS)
 
 

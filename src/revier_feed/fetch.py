@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .exceptions import Cancelled, FetchError
+from .exceptions import Cancelled, FetchError, RevierError
 from .models import ErrorKind, FetchResult, FetchSettings, NotModified
 
 log = logging.getLogger(__name__)
@@ -343,11 +343,19 @@ class _HostPools(httpx.AsyncBaseTransport):
         self._busy: dict[_Origin, int] = {}
         self._idle: dict[_Origin, None] = {}  # insertion order: longest idle first
         self._tls: ssl.SSLContext | None = None
-        if os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"):
+        chosen = {k: v for k in ("SSL_CERT_FILE", "SSL_CERT_DIR") if (v := os.environ.get(k))}
+        if chosen:
             # Certificates an admin chose are loaded now, so that a wrong path stops the
-            # cycle before it starts (as httpx's own client does) instead of failing every
-            # https source, one by one, into its backoff.
-            self._tls = httpx.create_ssl_context()
+            # cycle before it starts instead of failing every https source, one by one,
+            # into its backoff.
+            try:
+                self._tls = httpx.create_ssl_context()
+            except OSError as e:  # ssl.SSLError is one too
+                named = ", ".join(f"{k}={v}" for k, v in chosen.items())
+                raise RevierError(
+                    f"cannot load the trusted certificates of {named} (hint: point it at a "
+                    "PEM file or folder of certificates, or unset it for the bundled ones)"
+                ) from e
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
