@@ -79,14 +79,24 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines]:
     if node is None:
         return None, lines
     problems: list[ConfigIssue] = []
-    data = _construct(node, (), lines, path, problems)
+    # One constructor for the file's scalars (a loader per value cost more than the parse).
+    scalars = yaml.SafeLoader("")
+    try:
+        data = _construct(node, (), lines, path, problems, scalars)
+    finally:
+        scalars.dispose()
     if problems:
         raise _YamlProblems(problems)
     return data, lines
 
 
 def _construct(
-    node: yaml.Node, loc: Loc, lines: _Lines, path: Path, problems: list[ConfigIssue]
+    node: yaml.Node,
+    loc: Loc,
+    lines: _Lines,
+    path: Path,
+    problems: list[ConfigIssue],
+    scalars: yaml.SafeLoader,
 ) -> Any:
     lines.set(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -126,12 +136,13 @@ def _construct(
                     )
                 )
             child = (*loc, key)
-            result[key] = _construct(value_node, child, lines, path, problems)
+            result[key] = _construct(value_node, child, lines, path, problems, scalars)
             lines.set(child, key_node.start_mark.line + 1)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _construct(item, (*loc, i), lines, path, problems) for i, item in enumerate(node.value)
+            _construct(item, (*loc, i), lines, path, problems, scalars)
+            for i, item in enumerate(node.value)
         ]
     if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in str(node.value):
         problems.append(
@@ -144,9 +155,8 @@ def _construct(
             )
         )
         return None
-    loader = yaml.SafeLoader("")
     try:
-        return loader.construct_object(node)
+        return scalars.construct_object(node)
     except yaml.YAMLError as e:
         problem = getattr(e, "problem", None) or str(e)
         problems.append(
@@ -159,8 +169,6 @@ def _construct(
             )
         )
         return None
-    finally:
-        loader.dispose()
 
 
 # --- pydantic errors -> issues -------------------------------------------------------------
