@@ -328,3 +328,26 @@ def test_a_driver_with_named_parameters_places_items_the_same(
     placed = rows(named)
     assert [row[0] for row in placed] == [1, 2, 1]  # two items, one story
     assert placed == rows(tmp_path / "store.sqlite3")
+
+
+def test_placing_a_large_batch_changes_the_publish_version_and_keeps_the_trigger(
+    store: Storage,
+) -> None:
+    # A first cycle's placements bump the version once at the end, not per row; afterwards
+    # every write path must bump it again as before.
+    many = [(item(key=f"guid-{n}"), ItemDecision.NEW) for n in range(1200)]
+    store.save_source_result(state(), many, NOW)
+    before = store.publish_version()
+    placements = [StoryPlacement(n, n, True, None, b"", ("studi",), b"") for n in range(1, 1201)]
+    with store.story_index() as writes:
+        writes.place(placements, NOW)
+    placed = store.publish_version()
+    assert placed != before
+    with store.story_index() as writes:  # a small batch: the trigger's own bumps
+        writes.place([StoryPlacement(1, 2, False, 0.9, b"", (), b"")], NOW)
+    assert store.publish_version() != placed
+    with sqlite3.connect(store.url.removeprefix("sqlite:///")) as db:
+        assert db.execute("SELECT deferred FROM publish_state").fetchone() == (0,)
+        moved = store.publish_version()
+        db.execute("UPDATE items SET title = 'Neuer Titel' WHERE id = 5")
+    assert store.publish_version() != moved
