@@ -14,6 +14,7 @@ from revier_feed.exceptions import SchemaVersionError, StorageError
 from revier_feed.models import Item, ItemDecision, SourceState, SourceStatus, StoryPlacement
 from revier_feed.storage import VERSION, Storage, schema
 from revier_feed.storage import items as items_storage
+from revier_feed.storage import stories as stories_storage
 from revier_feed.storage.engine import make_engine
 
 NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
@@ -293,3 +294,37 @@ def test_a_driver_with_named_parameters_stores_the_same_new_items(
 
     assert len(rows(named)) == 2
     assert rows(named) == rows(tmp_path / "store.sqlite3")
+
+
+def test_a_driver_with_named_parameters_places_items_the_same(
+    tmp_path: Path, store: Storage
+) -> None:
+    # Placements are written with the driver's executemany too (positional parameters):
+    # through Core, a store whose driver takes named parameters gets the same rows.
+    news = [(item(), ItemDecision.NEW), (item(key="guid-2"), ItemDecision.NEW)]
+    store.save_source_result(state(), news, NOW)
+    named = tmp_path / "named.sqlite3"
+    Storage(f"sqlite:///{named}").close()
+    engine = create_engine(f"sqlite:///{named}", paramstyle="named")
+    with engine.begin() as conn:
+        items_storage.apply(conn, news, NOW)
+    placements = [
+        StoryPlacement(1, 1, True, None, b"\x01\x00\x00\x00", ("studi", "gestartet"), b"", ()),
+        StoryPlacement(2, 1, False, 0.75, b"", ("studi",), b"\x02\x00\x00\x00", (18790,)),
+    ]
+    with engine.begin() as conn:
+        stories_storage.place(conn, placements, NOW)
+    engine.dispose()
+    with store.story_index() as writes:
+        writes.place(placements, NOW)
+
+    def rows(path: Path) -> list[tuple[object, ...]]:
+        with sqlite3.connect(path) as db:
+            return [
+                *db.execute("SELECT * FROM items ORDER BY id"),
+                *db.execute("SELECT * FROM stories ORDER BY id"),
+            ]
+
+    placed = rows(named)
+    assert [row[0] for row in placed] == [1, 2, 1]  # two items, one story
+    assert placed == rows(tmp_path / "store.sqlite3")

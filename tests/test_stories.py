@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+import json
 import os
 import sqlite3
 from collections import defaultdict
@@ -15,6 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from revier_feed import placement
+from revier_feed._utils import collector_paused
 from revier_feed.app import App
 from revier_feed.cli import main
 from revier_feed.config import AppConfig, load_config
@@ -24,17 +27,20 @@ from revier_feed.storage import Storage, schema
 from revier_feed.storage.engine import make_engine
 from revier_feed.stories import (
     KeywordStats,
+    PackedFeatures,
     StoryIndex,
     canonical_url,
     features,
     learn_boilerplate,
     pack,
+    phase,
     same_story,
     shingles_of,
     similarity,
 )
+from revier_feed.stories.text import containment, decide, unpack
 
-from .conftest import make_item, write_config
+from .conftest import DATA, make_item, write_config
 
 MakeApp = Callable[[AppConfig], App]
 NOW = datetime(2021, 6, 10, tzinfo=UTC)
@@ -588,3 +594,80 @@ def test_candidates_are_found_by_rare_lead_keywords_not_by_common_ones() -> None
     assert found({}) == [1]
     common = dict.fromkeys(fa.lead & fb.lead, 900)  # in 90 % of the items counted
     assert found(common) == []
+
+
+def test_the_index_decides_every_candidate_as_the_full_comparison_does() -> None:
+    """Matching skips weighing a candidate's keywords when the outcome cannot depend on
+    them: over the labelled set (every hard negative included), it must pick the same
+    story, member and similarity as comparing every candidate in full."""
+    data = json.loads((DATA / "stories" / "labelled.json").read_text(encoding="utf-8"))
+    labelled = sorted(data["items"], key=lambda i: i["published"])
+    index = StoryIndex(timedelta(days=30), KeywordStats({}, 0))
+    compared = 0
+    for n, entry in enumerate(labelled):
+        new = make_item(
+            source_id=entry["source"],
+            key=entry["id"],
+            url=entry["url"],
+            title=entry["title"],
+            summary_text=entry["teaser"],
+            content_html=entry["content"],
+            published_at=datetime.fromisoformat(entry["published"]),
+        )
+        f = features(new, shingles_of(new), frozenset())
+        packed = PackedFeatures.of(f)
+        expected = None
+        weight = index.stats.weight_of(f.keywords)
+        for other, same_url in index.candidates(packed, new.published_at):
+            compared += 1
+            sim = containment(
+                f.shingles,
+                f.keywords,
+                weight,
+                unpack(other.shingles),
+                len(other.shingles) // 4,
+                other.keywords.split(),
+                same_url,
+                index.stats,
+            )
+            accepted = decide(
+                sim,
+                min(len(f.shingles), len(other.shingles) // 4),
+                min(len(f.keywords), len(other.keywords.split())),
+                f.districts,
+                other.districts,
+                phase.differ(f.published, f.upcoming, other.day, other.upcoming),
+            )
+            if accepted and (expected is None or sim.score > expected[2]):
+                expected = (other.story_id, other.item_id, sim.score)
+        got = index.match(packed, new.published_at)
+        if expected is None:
+            assert got is None, entry["id"]
+        else:
+            assert got is not None, entry["id"]
+            assert (got.story_id, got.item_id) == expected[:2], entry["id"]
+            assert got.similarity == pytest.approx(expected[2], abs=1e-12)
+        story = got.story_id if got else n
+        index.add(
+            n, story, new.published_at, packed.shingles, packed.keywords, f.districts, f.marks
+        )
+        index.stats.add(f.keywords)
+    assert compared > len(labelled)  # candidates were compared, not just found
+
+
+def test_placing_items_leaves_the_garbage_collector_as_it_was() -> None:
+    # Placement pauses the cyclic collector; a worker left without it would leak cycles.
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(KeyError), collector_paused():
+        raise KeyError("an error while placing")
+    assert gc.isenabled()
+    gc.disable()  # a caller that had switched it off keeps it off
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

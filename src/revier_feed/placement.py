@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import stories
+from ._utils import collector_paused
 from .models import StoryPlacement, StoryText
 from .storage import Storage, StoryWrites
 
@@ -91,7 +92,8 @@ def place_in_stories(
     next time and are placed then.
     """
     try:
-        kept = _place(source_ids, storage, window, now, cache)
+        with collector_paused():
+            kept = _place(source_ids, storage, window, now, cache)
     except BaseException:
         if cache is not None:
             cache.clear()  # it may hold placements that were never written
@@ -263,6 +265,13 @@ def _source_features(
 ) -> _SourceFeatures:
     """A source's boilerplate (what was ``known``, and what recurs in its new and recent
     items) and its new items' features. Pure, so it may run in another process."""
+    with collector_paused():  # tens of thousands of small sets, none of them in a cycle
+        return _features_of(items, known, recent)
+
+
+def _features_of(
+    items: list[StoryText], known: frozenset[int], recent: list[bytes]
+) -> _SourceFeatures:
     texts = [stories.prepare(s) for s in items]
     shingle_sets = [set(t.hashes) for t in texts]
     recent_sets = [set(stories.unpack(p)) for p in recent]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError, StatementError
+from sqlalchemy.sql.dml import UpdateBase
 
 from ..exceptions import StorageError
 
@@ -78,3 +80,51 @@ def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     """``values`` in slices small enough for one statement's ``IN (...)`` list."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def executemany(
+    conn: Connection, statement: UpdateBase, keys: tuple[str, ...], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Run ``statement`` once per row (its values in ``keys`` order: the statement's columns
+    or bind parameter names) with one executemany of the driver.
+
+    A first cycle writes tens of thousands of rows, and SQLAlchemy Core spends more time per
+    row coercing and processing parameters than SQLite spends storing it. Here the statement
+    is compiled once per dialect (``statement`` must be a module-level constant) and only the
+    values whose type needs it (dates, booleans, binaries) go through the dialect's own bind
+    processor, so the stored values are the same as Core's. A driver with named parameters
+    (PostgreSQL's) gets the rows through Core.
+    """
+    positional = _positional(statement, conn.dialect, keys)
+    if positional is None:
+        conn.execute(statement, [dict(zip(keys, row, strict=True)) for row in rows])
+        return
+    sql, binds = positional
+    if not rows:
+        return
+    # Column by column, so that building the parameters is C-level calls, not a Python
+    # expression per value.
+    columns = list(zip(*rows, strict=True))
+    try:
+        ordered = [columns[i] if p is None else list(map(p, columns[i])) for i, p in binds]
+    except Exception as e:  # a bug such as a naive datetime: reported as Core reports it
+        raise StatementError(str(e), sql, None, e) from e
+    conn.exec_driver_sql(sql, list(zip(*ordered, strict=True)))
+
+
+@functools.cache
+def _positional(
+    statement: UpdateBase, dialect: Dialect, keys: tuple[str, ...]
+) -> tuple[str, list[tuple[int, Any]]] | None:
+    """``statement`` in ``dialect``'s positional paramstyle (SQLite's ``qmark``) and its
+    parameters in order: the index in a row and the bind processor; None for a named
+    paramstyle."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    order = compiled.positiontup
+    if order is None:
+        return None
+    binds = [
+        (keys.index(name), compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name in order
+    ]
+    return str(compiled), binds

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, RowMapping, func, select, update
-from sqlalchemy.exc import StatementError
+from sqlalchemy import Connection, RowMapping, func, select, update
 
 from ..models import Item, ItemDecision, StoredItem
-from .engine import chunks
+from .engine import chunks, executemany
 from .schema import items
 
 
@@ -62,6 +60,9 @@ _NEW_COLUMNS = (
     "backlog",
 )
 
+
+#: Insert of a new item (see :func:`.engine.executemany`).
+_INSERT = items.insert()
 
 #: json.dumps() with options builds an encoder per call; one is enough (same output).
 _JSON = json.JSONEncoder(ensure_ascii=False)
@@ -117,47 +118,7 @@ def apply(conn: Connection, decisions: Sequence[tuple[Item, ItemDecision]], now:
                 .values(last_seen_at=now)
             )
     if new_rows:
-        _insert(conn, new_rows)
-
-
-def _insert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Insert new items (rows in :data:`_NEW_COLUMNS` order) with one executemany of the
-    driver.
-
-    A first cycle inserts thousands of rows, and SQLAlchemy Core spends more time per row on
-    coercing and processing parameters than SQLite spends storing it. Here the statement is
-    compiled once per dialect and only the columns whose type needs it (dates, booleans) go
-    through the dialect's own bind processor, so the stored values are the same as Core's.
-    """
-    statement = _insert_statement(conn.dialect)
-    if statement is None:  # a driver with named parameters (PostgreSQL): Core does it
-        conn.execute(items.insert(), [dict(zip(_NEW_COLUMNS, row, strict=True)) for row in rows])
-        return
-    sql, binds = statement
-    try:
-        params = [tuple(row[i] if p is None else p(row[i]) for i, p in binds) for row in rows]
-    except Exception as e:  # a bug such as a naive datetime: reported as Core reports it
-        raise StatementError(str(e), sql, None, e) from e
-    conn.exec_driver_sql(sql, params)
-
-
-@functools.cache
-def _insert_statement(dialect: Dialect) -> tuple[str, list[tuple[int, Any]]] | None:
-    """The INSERT for new items in ``dialect``'s positional paramstyle (SQLite's ``qmark``)
-    and its parameters in order: the index in a row and the column's bind processor (None
-    where the driver takes the value as it is); None for a named paramstyle."""
-    compiled = items.insert().compile(dialect=dialect, column_keys=list(_NEW_COLUMNS))
-    order = compiled.positiontup
-    if order is None:
-        return None
-    binds = [
-        (
-            _NEW_COLUMNS.index(name),
-            items.c[name].type.dialect_impl(dialect).bind_processor(dialect),
-        )
-        for name in order
-    ]
-    return str(compiled), binds
+        executemany(conn, _INSERT, _NEW_COLUMNS, new_rows)
 
 
 def unplaced_source_ids(conn: Connection) -> list[str]:

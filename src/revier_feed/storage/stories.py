@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from ..models import PlacedItem, StoredItem, Story, StoryPlacement, StoryText
-from .engine import chunks
+from .engine import chunks, executemany
 from .items import _stored
 from .schema import items, keyword_counts, publish_state, sources, stories, story_state
 
@@ -188,39 +188,47 @@ def set_page_cache(conn: Connection, size: int) -> int:
 
 def place(conn: Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
     """Write where items were placed: new stories first, then every item in one batch."""
-    new = [{"id": p.story_id, "created_at": now} for p in placements if p.new_story]
+    new = [(p.story_id, now) for p in placements if p.new_story]
     if new:
-        conn.execute(stories.insert(), new)
+        executemany(conn, _NEW_STORY, ("id", "created_at"), new)
     if not placements:
         return
     # In order of id, the rows' pages are visited once each, in the order they are stored.
     placements = sorted(placements, key=_item_id)
-    conn.execute(
-        update(items)
-        .where(items.c.id == bindparam("item_id"))
-        .values(
-            story_id=bindparam("story"),
-            story_similarity=bindparam("similarity"),
-            shingles=bindparam("packed"),
-            keywords=bindparam("words"),
-            story_marks=bindparam("marks"),
-            story_events=bindparam("events"),
-        ),
+    executemany(
+        conn,
+        _PLACE,
+        _PLACE_KEYS,
         [
-            {
-                "item_id": p.item_id,
-                "story": p.story_id,
-                "similarity": p.similarity,
-                "packed": p.shingles,
-                "words": " ".join(p.keywords),
-                "marks": p.marks,
-                "events": " ".join(map(str, p.events)) or None,
-            }
+            (
+                p.item_id,
+                p.story_id,
+                p.similarity,
+                p.shingles,
+                " ".join(p.keywords),
+                p.marks,
+                " ".join(map(str, p.events)) or None,
+            )
             for p in placements
         ],
     )
 
 
+_NEW_STORY = stories.insert()
+#: Where an item was placed (see :func:`.engine.executemany`), values in _PLACE_KEYS order.
+_PLACE = (
+    update(items)
+    .where(items.c.id == bindparam("item_id"))
+    .values(
+        story_id=bindparam("story"),
+        story_similarity=bindparam("similarity"),
+        shingles=bindparam("packed"),
+        keywords=bindparam("words"),
+        story_marks=bindparam("marks"),
+        story_events=bindparam("events"),
+    )
+)
+_PLACE_KEYS = ("item_id", "story", "similarity", "packed", "words", "marks", "events")
 _item_id = operator.attrgetter("item_id")
 
 

@@ -36,9 +36,12 @@ from .packed import PackedFeatures, unpack_ints
 from .text import (
     MIN_SHARED_MARKS,
     KeywordStats,
+    Similarity,
     StoryFeatures,
-    containment,
+    copied_share,
     decide,
+    keyword_share,
+    keyword_share_bound,
     unpack,
 )
 
@@ -150,25 +153,30 @@ class StoryIndex:
         for entry, same_url in found:
             other = entry.keywords.split()
             count = len(entry.shingles) // 4
-            sim = containment(
-                shingles,
-                keywords,
-                weight,
-                _shingles(entry.shingles),
-                count,
-                other,
-                same_url,
-                stats,
+            copied = copied_share(shingles, _shingles(entry.shingles), count)
+            common = stats.weight_of(keywords.intersection(other))
+            same = functools.partial(
+                decide,
+                shingles=min(len(shingles), count),
+                keywords=min(len(own), len(other)),
+                a_districts=new.districts,
+                b_districts=entry.districts,
+                phases_differ=phase.differ(new.published, new.upcoming, entry.day, entry.upcoming),
             )
-            if not decide(
-                sim,
-                min(len(shingles), count),
-                min(len(own), len(other)),
-                new.districts,
-                entry.districts,
-                phase.differ(new.published, new.upcoming, entry.day, entry.upcoming),
-            ):
+            # Weighing the other item's keywords is most of a comparison's cost; most
+            # candidates are decided without it. The rule only ever accepts more as the
+            # keyword share grows, so if even its upper bound is rejected, so is the item;
+            # and an item accepted by copied text alone needs the weight only if the
+            # keyword share could raise its score.
+            bound = keyword_share_bound(common, weight, len(other))
+            if not same(Similarity(copied, bound, same_url)):
                 continue
+            sim = Similarity(copied, 0.0, same_url)
+            if not same(sim) or bound > sim.score:
+                share = keyword_share(common, weight, stats.weight_of(other))
+                sim = Similarity(copied, share, same_url)
+                if not same(sim):
+                    continue
             if best is None or sim.score > best.similarity:
                 best = StoryMatch(entry.story_id, entry.item_id, sim.score)
         return best

@@ -300,12 +300,33 @@ def containment(
     stats: KeywordStats,
 ) -> Similarity:
     """:func:`compare` from the parts (the index keeps new items packed, not as features)."""
-    shorter = min(len(a_shingles), b_shingle_count)
-    copied = len(a_shingles.intersection(b_shingles)) / shorter if shorter else 0.0
-    smaller = min(a_weight, stats.weight_of(b_keywords))
-    common = a_keywords.intersection(b_keywords)
-    keywords = stats.weight_of(common) / smaller if smaller > 0 else 0.0
-    return Similarity(copied=copied, keywords=keywords, same_url=same_url)
+    common = stats.weight_of(a_keywords.intersection(b_keywords))
+    return Similarity(
+        copied=copied_share(a_shingles, b_shingles, b_shingle_count),
+        keywords=keyword_share(common, a_weight, stats.weight_of(b_keywords)),
+        same_url=same_url,
+    )
+
+
+def copied_share(a_shingles: frozenset[int], b_shingles: Iterable[int], b_count: int) -> float:
+    """Share of the shorter text's shingles found in the other one."""
+    shorter = min(len(a_shingles), b_count)
+    return len(a_shingles.intersection(b_shingles)) / shorter if shorter else 0.0
+
+
+def keyword_share(common: float, a_weight: float, b_weight: float) -> float:
+    """Share of the lighter keyword set's weight that the common keywords weigh."""
+    smaller = min(a_weight, b_weight)
+    return common / smaller if smaller > 0 else 0.0
+
+
+def keyword_share_bound(common: float, a_weight: float, b_keywords: int) -> float:
+    """At least :func:`keyword_share`, without weighing the other item's keywords.
+
+    Every keyword weighs at least 1 (no keyword is in more items than were counted), so
+    ``b_keywords`` keywords weigh at least that much; the margin covers rounding.
+    """
+    return keyword_share(common, a_weight, b_keywords * (1 - 1e-9))
 
 
 def same_story(a: StoryFeatures, b: StoryFeatures, sim: Similarity) -> bool:
