@@ -499,9 +499,11 @@ class Tool:
 
 # The same command line as the console script, with story placement switched off: shows the
 # collection path (fetch, parse, normalize, tag, store) apart from the story engine.
+# (Commits before the console script became cli.run call cli.main the way it did.)
 NO_STORIES = (
     "import sys, revier_feed.ingest as i; i.place_in_stories = lambda *a: None; "
-    "from revier_feed.cli import main; sys.argv[0] = 'revier-feed'; sys.exit(main())"
+    "import revier_feed.cli as c; sys.argv[0] = 'revier-feed'; "
+    "getattr(c, 'run', lambda: sys.exit(c.main()))()"
 )
 
 

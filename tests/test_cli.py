@@ -291,3 +291,39 @@ def test_a_store_written_by_newer_code_is_refused_with_a_clear_message(
     with sqlite3.connect(store) as db:  # untouched
         assert db.execute("select version from schema_version").fetchone() == (VERSION + 1,)
         assert db.execute("select count(*) from items").fetchone() == (36,)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {"FORCE_COLOR": "1"},
+        {"FORCE_COLOR": ""},
+        {"TTY_COMPATIBLE": "1"},
+        {"TTY_COMPATIBLE": "0"},
+    ],
+)
+def test_the_progress_bar_check_without_rich_never_overrules_rich(
+    environ: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `run --once` decides "no progress bar" without importing rich when the output is a
+    # file or pipe (cron); whenever it says so, rich, asked the same, must agree.
+    from rich.console import Console
+
+    from revier_feed.cli_output import may_be_terminal
+
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    leader, follower = os.openpty()
+    with (
+        (tmp_path / "log").open("w") as file,
+        os.fdopen(follower, "w") as tty,
+        os.fdopen(leader, "rb"),
+    ):
+        for stream in (file, tty):
+            if not may_be_terminal(stream):
+                assert not Console(file=stream).is_terminal
+        if not environ:  # a terminal still gets its progress bar
+            assert may_be_terminal(tty) and Console(file=tty).is_terminal

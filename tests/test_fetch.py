@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import sniffio
 
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.exceptions import FetchError, RevierError
@@ -89,6 +90,24 @@ def test_conditional_get_gives_not_modified(region: SampleRegion) -> None:
     again = fetch(region.url(FEED), state)
     assert isinstance(again, NotModified)
     assert again.etag == first.etag
+
+
+def test_the_fetcher_tells_sniffio_about_its_loop_only_while_it_runs(
+    region: SampleRegion,
+) -> None:
+    # httpcore asks sniffio which event loop runs for every lock it makes; the fetcher
+    # answers for its thread while it is open. Afterwards nothing in this thread may be told
+    # that an event loop runs, also when a request failed.
+    async def go() -> str:
+        async with Fetcher(SETTINGS) as fetcher:
+            assert isinstance(await fetcher.fetch("s", region.url(FEED)), FetchResult)
+            with pytest.raises(FetchError):
+                await fetcher.fetch("s", region.url("/nothing-here"))
+            return sniffio.current_async_library()
+
+    assert asyncio.run(go()) == "asyncio"
+    with pytest.raises(sniffio.AsyncLibraryNotFoundError):
+        sniffio.current_async_library()
 
 
 def test_redirect_is_followed_and_final_url_kept(region: SampleRegion) -> None:

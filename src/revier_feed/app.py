@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self
 from zoneinfo import ZoneInfo
 
-from . import __version__, ingest, monitor, parse, placement
+from . import __version__, ingest, monitor, placement
 from ._utils import AlreadyLocked, ProcessLock
 from .compute import AUTO_START_ITEMS, ItemWorkers, auto_processes
 from .config import AppConfig
@@ -313,6 +313,8 @@ class App:
             async with self._fetcher() as fetcher:
                 fetched = await fetcher.fetch("discover", url)
             assert isinstance(fetched, FetchResult)  # no validators were sent
+            from . import parse  # lxml and the parsers load only when a page is read
+
             return parse.discover_page(fetched, self.now(), self.tz)
 
         return asyncio.run(run())

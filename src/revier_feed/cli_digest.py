@@ -6,9 +6,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
 from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, console
 from .config import load_config
@@ -16,6 +13,8 @@ from .exceptions import DigestError
 from .models import DigestState
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from .deliver import DigestOutcome, PartnerStatus
 
 _STATE_STYLE = {
@@ -112,6 +111,8 @@ def cmd_digest_log(args: argparse.Namespace) -> int:
         partners = [args.partner] if args.partner else None
         entries = app.storage.digest_log(partners, args.limit)
         tz = app.tz
+    from rich.table import Table  # rich loads only when something is printed with it
+
     table = Table(title=f"Digest log ({len(entries)})", title_justify="left")
     for column in ("period", "partner", "state", "stories", "attempts", "updated", "error"):
         table.add_column(column, overflow="fold")

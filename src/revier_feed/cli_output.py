@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
-
-from rich.console import Console
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from .app import App
 
 EXIT_OK = 0
@@ -20,10 +21,26 @@ SEVERITY = {"gone": 0, "failing": 1, "empty": 2, "degraded": 3, "stale": 4, "new
 
 def console() -> Console:
     """Standard output; wide when it is a file or pipe, so table rows stay whole for grep."""
+    # rich costs ~40 ms to import: the modules that print import it when they print, so a
+    # quiet `run --once` from cron never loads it.
+    from rich.console import Console
+
     out = Console(highlight=False, soft_wrap=False)
     if not out.is_terminal:
         out.width = max(out.width, 160)
     return out
+
+
+def may_be_terminal(stream: TextIO) -> bool:
+    """False when rich would not treat ``stream`` as a terminal either (a file or a pipe, as
+    under cron, and neither TTY_COMPATIBLE=1 nor FORCE_COLOR set): then no progress bar is
+    drawn and rich need not be imported to find that out. True: ask rich."""
+    if os.environ.get("TTY_COMPATIBLE") == "1" or os.environ.get("FORCE_COLOR"):
+        return True
+    try:
+        return stream.isatty()
+    except ValueError:  # closed
+        return False
 
 
 def span(value: timedelta) -> str:

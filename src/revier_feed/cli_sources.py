@@ -11,9 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from rich.markup import escape
-from rich.table import Table
-
 from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, SEVERITY, console, span, when
 from .config import AppConfig, load_config, source_from_options, source_yaml
@@ -66,6 +63,9 @@ _STATUS_STYLE = {
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    from rich.markup import escape  # rich loads only for the commands that print with it
+    from rich.table import Table
+
     config = load_config(args.config)
     with App(config) as app:
         overview = app.source_overview()
@@ -164,6 +164,9 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_test(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
     config = load_config(args.config)
     spec = _spec_under_test(args, config)
     out = console()

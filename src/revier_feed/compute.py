@@ -20,7 +20,6 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
-from . import normalize
 from .models import Item, RawItem, SourceSpec
 from .tag import Tagger
 
@@ -54,6 +53,8 @@ def normalize_items(
 ) -> Normalized:
     """Each readable item's index in ``raws`` with its normalized, tagged form; a warning for
     each item that had to be skipped."""
+    from . import normalize  # nh3, ftfy: a cycle of 304s never loads them
+
     rules = tagger or _worker_tagger
     assert rules is not None, "a worker gets its tagger when it starts"
     done: list[tuple[int, Item]] = []

@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import ssl
+import sys
 import time
 import urllib.request
 import urllib.robotparser
@@ -24,10 +25,16 @@ from types import TracebackType
 from typing import Protocol, Self
 from urllib.parse import urlsplit
 
-import httpx
-
 from .exceptions import Cancelled, FetchError, RevierError
 from .models import ErrorKind, FetchResult, FetchSettings, NotModified
+
+# httpx imports its own command line (click, pygments, rich's syntax and progress) whenever
+# it can: about 20 ms of every start, for a tool we never run. None in sys.modules makes that
+# import fail, and httpx goes on without it (its `main` then only says how to install it).
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx  # noqa: E402
+import sniffio  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +100,7 @@ class Fetcher:
         self._hosts: dict[str, _Host] = {}
         self._robots: dict[str, _Robots] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
+        self._sniffed: str | None = None
         if transport is None and not _proxies_from_environment():
             # With a proxy configured in the environment, httpx's own transports (one pool
             # for everything, the proxy's) do the job; see _HostPools otherwise.
@@ -118,6 +126,12 @@ class Fetcher:
         )
 
     async def __aenter__(self) -> Self:
+        # httpcore and anyio ask sniffio which event loop runs for every lock, event and
+        # timeout they make, about 20 times per request; unanswered, each ask looks for the
+        # current task anew. This thread runs our asyncio loop until __aexit__, so we tell
+        # sniffio so, as trio does for its own loop.
+        self._sniffed = sniffio.thread_local.name
+        sniffio.thread_local.name = "asyncio"
         return self
 
     async def __aexit__(
@@ -126,7 +140,10 @@ class Fetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._client.aclose()
+        try:
+            await self._client.aclose()
+        finally:
+            sniffio.thread_local.name = self._sniffed
 
     async def fetch(
         self,

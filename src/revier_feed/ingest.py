@@ -37,7 +37,7 @@ from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from . import dedup, normalize, parse, placement, schedule
+from . import dedup, placement, schedule
 from .compute import ItemWorkers, Normalized
 from .exceptions import Cancelled, FetchError, ParseError, RevierError, SourceError
 from .fetch import Fetcher
@@ -290,6 +290,8 @@ async def _collect_items(
     stored_lookup: bool,
     identity: ItemIdentity = ItemIdentity.GUID,
 ) -> _Collected:
+    from . import parse  # lxml and the parsers: a cycle of 304s never loads them
+
     now = ctx.now()
     document = await ctx.offload(parse.parse, spec, fetched, now, ctx.tz)
     document = await _further_pages(spec, document, fetched.url, ctx)
@@ -360,6 +362,8 @@ async def _further_pages(
     spec: SourceSpec, document: ParsedDocument, url: str, ctx: IngestContext
 ) -> ParsedDocument:
     """Follow the listing's "next" links up to ``spec.max_pages`` pages in all."""
+    from . import parse
+
     items = list(document.items)
     warnings = list(document.warnings)
     seen = {url}
@@ -389,6 +393,7 @@ async def _follow(
     warnings: list[str],
 ) -> list[tuple[Item, ItemDecision]]:
     """Fetch the article page of each new or changed item once, for full text and date."""
+    from . import parse
 
     async def enrich(
         raw: RawItem, item: Item, decision: ItemDecision
@@ -419,6 +424,8 @@ async def _follow(
 
 
 def _normalize_and_tag(raw: RawItem, spec: SourceSpec, ctx: IngestContext) -> Item:
+    from . import normalize  # nh3, ftfy: only for sources with news
+
     return ctx.tagger.tag(normalize.normalize(raw, spec, ctx.now()), spec)
 
 

@@ -47,6 +47,14 @@ class Response:
 Route = Callable[[BaseHTTPRequestHandler], Response]
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: connections beyond that arriving at once (a
+    # fetcher opening its pool's connections together) wait for the client to resend its
+    # SYN a second later, and a fetch with a 1 s connect timeout fails.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class SampleRegion:
     """The sample sites on an ephemeral port of 127.0.0.1; a context manager.
 
@@ -60,8 +68,7 @@ class SampleRegion:
         self.routes: dict[str, Route] = {}
         self.requests: list[str] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, 0), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _Server((host, 0), _handler_for(self))
         self.base_url = f"http://{host}:{self._server.server_address[1]}"
         # A short poll interval makes shutdown quick (tests start one server each).
         self._thread = threading.Thread(
