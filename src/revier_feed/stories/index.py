@@ -41,7 +41,7 @@ from .text import (
     copied_share,
     decide,
     keyword_share,
-    keyword_share_bound,
+    keyword_weight_floor,
     unpack,
 )
 
@@ -154,7 +154,8 @@ class StoryIndex:
             other = entry.keywords.split()
             count = len(entry.shingles) // 4
             copied = copied_share(shingles, _shingles(entry.shingles), count)
-            common = stats.weight_of(keywords.intersection(other))
+            shared = keywords.intersection(other)
+            common = stats.weight_of(shared)
             same = functools.partial(
                 decide,
                 shingles=min(len(shingles), count),
@@ -164,17 +165,19 @@ class StoryIndex:
                 phases_differ=phase.differ(new.published, new.upcoming, entry.day, entry.upcoming),
             )
             # Weighing the other item's keywords is most of a comparison's cost; most
-            # candidates are decided without it. The rule only ever accepts more as the
-            # keyword share grows, so if even its upper bound is rejected, so is the item;
-            # and an item accepted by copied text alone needs the weight only if the
-            # keyword share could raise its score.
-            bound = keyword_share_bound(common, weight, len(other))
+            # candidates are decided without it. With a floor of that weight, the share
+            # has an upper bound. The rule only ever accepts more as the share grows, so if
+            # even the bound is rejected, so is the item; an item accepted by copied text
+            # alone needs the share only if it could raise the score; and where the new
+            # item's own weight is below the floor, the share is exact without the weight.
+            floor = keyword_weight_floor(common, len(shared), len(other))
+            bound = keyword_share(common, weight, floor)
             if not same(Similarity(copied, bound, same_url)):
                 continue
             sim = Similarity(copied, 0.0, same_url)
             if not same(sim) or bound > sim.score:
-                share = keyword_share(common, weight, stats.weight_of(other))
-                sim = Similarity(copied, share, same_url)
+                other_weight = floor if weight <= floor else stats.weight_of(other)
+                sim = Similarity(copied, keyword_share(common, weight, other_weight), same_url)
                 if not same(sim):
                     continue
             if best is None or sim.score > best.similarity:

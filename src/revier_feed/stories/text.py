@@ -234,7 +234,9 @@ class KeywordStats:
 
     def __init__(self, counts: Mapping[str, int], total: int) -> None:
         self.counts: Counter[str] = Counter(counts)
-        self.total = total
+        # No keyword is in more items than were counted (matching's bounds rely on every
+        # keyword weighing at least 1), even in a store someone edited by hand.
+        self.total = max(total, max(self.counts.values(), default=0))
         self.changed: set[str] = set()
         self._logs: list[float] = []
         self._grow()
@@ -320,13 +322,12 @@ def keyword_share(common: float, a_weight: float, b_weight: float) -> float:
     return common / smaller if smaller > 0 else 0.0
 
 
-def keyword_share_bound(common: float, a_weight: float, b_keywords: int) -> float:
-    """At least :func:`keyword_share`, without weighing the other item's keywords.
-
-    Every keyword weighs at least 1 (no keyword is in more items than were counted), so
-    ``b_keywords`` keywords weigh at least that much; the margin covers rounding.
-    """
-    return keyword_share(common, a_weight, b_keywords * (1 - 1e-9))
+def keyword_weight_floor(common: float, common_count: int, b_count: int) -> float:
+    """Less than the weight of the other item's ``b_count`` keywords, without weighing them:
+    its ``common_count`` keywords shared with the new item weigh ``common``, and each of the
+    others at least 1 (no keyword is in more items than were counted). The margin covers
+    rounding, so :func:`keyword_share` with this floor is never below the exact share."""
+    return (common + b_count - common_count) * (1 - 1e-9)
 
 
 def same_story(a: StoryFeatures, b: StoryFeatures, sim: Similarity) -> bool:
