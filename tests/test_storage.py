@@ -351,3 +351,77 @@ def test_placing_a_large_batch_changes_the_publish_version_and_keeps_the_trigger
         moved = store.publish_version()
         db.execute("UPDATE items SET title = 'Neuer Titel' WHERE id = 5")
     assert store.publish_version() != moved
+
+
+def placements_for(count: int) -> list[StoryPlacement]:
+    return [
+        StoryPlacement(
+            n,
+            n if n % 3 else n - 1,
+            n % 3 != 0,
+            None if n % 3 else 0.8,
+            bytes([n % 7]) * 8,
+            ("studi", f"wort{n}"),
+            bytes([n % 5]) * 4,
+            (18790,) if n % 4 == 0 else (),
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def test_a_large_batch_written_behind_the_caller_stores_what_a_direct_write_stores(
+    tmp_path: Path,
+) -> None:
+    # On SQLite a large batch is staged and written on a thread while placing goes on; the
+    # rows must be the ones the plain executemany writes.
+    news = [(item(key=f"guid-{n}"), ItemDecision.NEW) for n in range(1500)]
+    paths = []
+    for name, staged in (("staged.sqlite3", True), ("direct.sqlite3", False)):
+        path = tmp_path / name
+        with Storage(f"sqlite:///{path}") as storage:
+            storage.save_source_result(state(), news, NOW)
+            with storage.story_index() as writes:
+                batch = placements_for(1500)
+                if staged:
+                    writes.place(batch, NOW)
+                    # Waits for the batch being written: every story it created counts.
+                    assert writes.next_story_id() == max(p.story_id for p in batch) + 1
+                else:
+                    stories_storage.place(writes._conn, batch, NOW)
+        paths.append(path)
+
+    def rows(path: Path) -> list[tuple[object, ...]]:
+        with sqlite3.connect(path) as db:
+            return [
+                *db.execute("SELECT * FROM items ORDER BY id"),
+                *db.execute("SELECT * FROM stories ORDER BY id"),
+            ]
+
+    with sqlite3.connect(paths[0]) as db:
+        placed = db.execute("SELECT count(*) FROM items WHERE story_id IS NOT NULL").fetchone()
+    assert placed == (1500,)
+    assert rows(paths[0]) == rows(paths[1])
+
+
+def test_a_batch_that_fails_on_its_thread_rolls_the_placements_back(store: Storage) -> None:
+    news = [(item(key=f"guid-{n}"), ItemDecision.NEW) for n in range(1200)]
+    store.save_source_result(state(), news, NOW)
+    path = store.url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:  # SQLite itself refuses one row of the update
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE UPDATE OF story_id ON items WHEN NEW.id = 700 "
+            "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        )
+    with pytest.raises(StorageError, match="disk I/O error"), store.story_index() as writes:
+        writes.place(placements_for(1200), NOW)
+        writes.save_keyword_counts({"studi": 1200}, 1200)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM items WHERE story_id IS NOT NULL").fetchone() == (
+            0,
+        )
+        assert db.execute("SELECT count(*) FROM stories").fetchone() == (0,)
+        assert db.execute("SELECT deferred FROM publish_state").fetchone() == (0,)
+        db.execute("DROP TRIGGER refuse")
+    with store.story_index() as writes:  # the store is fine: the next run places them
+        writes.place(placements_for(1200), NOW)
+    assert store.pending_story_items(["kreis"]) == {}

@@ -8,6 +8,7 @@ import json
 import operator
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
@@ -189,35 +190,71 @@ def set_page_cache(conn: Connection, size: int) -> int:
 
 def place(conn: Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
     """Write where items were placed: new stories first, then every item in one batch."""
-    new = [(p.story_id, now) for p in placements if p.new_story]
-    if new:
-        executemany(conn, _NEW_STORY, ("id", "created_at"), new)
+    _new_stories(conn, placements, now)
     if not placements:
         return
     # In order of id, the rows' pages are visited once each, in the order they are stored.
     placements = sorted(placements, key=_item_id)
     with _version_bumped_once(conn, len(placements) >= LARGE_BATCH):
-        _write_placements(conn, placements)
+        executemany(conn, _PLACE, _PLACE_KEYS, _placement_rows(placements))
 
 
-def _write_placements(conn: Connection, placements: Sequence[StoryPlacement]) -> None:
-    executemany(
-        conn,
-        _PLACE,
-        _PLACE_KEYS,
-        [
-            (
-                p.item_id,
-                p.story_id,
-                p.similarity,
-                p.shingles,
-                " ".join(p.keywords),
-                p.marks,
-                " ".join(map(str, p.events)) or None,
-            )
-            for p in placements
-        ],
+def can_stage(conn: Connection) -> bool:
+    """Whether :func:`stage` works on this store (SQLite: a temporary table and one
+    UPDATE ... FROM statement, which SQLite runs without holding Python's GIL)."""
+    return conn.dialect.name == "sqlite"
+
+
+def stage(conn: Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
+    """The first half of :func:`place` for a large batch: create the new stories and copy
+    the placements into a temporary table; :func:`apply_staged` writes them into the items.
+
+    Filling the table is a plain insert, a fraction of the cost of updating the items,
+    whose rows are wide (texts, packed features) and fire the publish trigger; the update
+    itself is one statement, so it may run on another thread while this one goes on.
+    """
+    _new_stories(conn, placements, now)
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS placing (item_id INTEGER PRIMARY KEY, story INTEGER,"
+        " similarity REAL, shingles BLOB, keywords TEXT, marks BLOB, events TEXT)"
     )
+    conn.exec_driver_sql("DELETE FROM temp.placing")
+    rows = _placement_rows(sorted(placements, key=_item_id))
+    conn.exec_driver_sql("INSERT INTO temp.placing VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.execute(update(publish_state).values(deferred=1))
+
+
+def apply_staged(conn: Connection) -> None:
+    """Write the staged placements (:func:`stage`) into the items, in one statement, and
+    bump the publish version once for all of them (schema version 10)."""
+    conn.exec_driver_sql(
+        "UPDATE items SET story_id = p.story, story_similarity = p.similarity,"
+        " shingles = p.shingles, keywords = p.keywords, story_marks = p.marks,"
+        " story_events = p.events FROM temp.placing AS p WHERE items.id = p.item_id"
+    )
+    conn.execute(update(publish_state).values(deferred=0, version=func.random()))
+
+
+def _new_stories(conn: Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
+    new = [(p.story_id, now) for p in placements if p.new_story]
+    if new:
+        executemany(conn, _NEW_STORY, ("id", "created_at"), new)
+
+
+def _placement_rows(placements: Sequence[StoryPlacement]) -> list[tuple[Any, ...]]:
+    """Placements as rows in :data:`_PLACE_KEYS` order."""
+    return [
+        (
+            p.item_id,
+            p.story_id,
+            p.similarity,
+            p.shingles,
+            " ".join(p.keywords),
+            p.marks,
+            " ".join(map(str, p.events)) or None,
+        )
+        for p in placements
+    ]
 
 
 @contextlib.contextmanager
