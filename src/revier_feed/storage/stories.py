@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import operator
@@ -195,8 +194,7 @@ def place(conn: Connection, placements: Sequence[StoryPlacement], now: datetime)
         return
     # In order of id, the rows' pages are visited once each, in the order they are stored.
     placements = sorted(placements, key=_item_id)
-    with _version_bumped_once(conn, len(placements) >= LARGE_BATCH):
-        executemany(conn, _PLACE, _PLACE_KEYS, _placement_rows(placements))
+    executemany(conn, _PLACE, _PLACE_KEYS, _placement_rows(placements))
 
 
 def can_stage(conn: Connection) -> bool:
@@ -255,20 +253,6 @@ def _placement_rows(placements: Sequence[StoryPlacement]) -> list[tuple[Any, ...
         )
         for p in placements
     ]
-
-
-@contextlib.contextmanager
-def _version_bumped_once(conn: Connection, large: bool) -> Iterator[None]:
-    """A large batch of item updates with one publish-version bump at its end instead of
-    the update trigger's for every row (schema version 10; SQLite only, as the trigger)."""
-    if not large or conn.dialect.name != "sqlite":
-        yield
-        return
-    conn.execute(update(publish_state).values(deferred=1))
-    try:
-        yield
-    finally:
-        conn.execute(update(publish_state).values(deferred=0, version=func.random()))
 
 
 _NEW_STORY = stories.insert()
