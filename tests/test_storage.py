@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 
 from revier_feed.exceptions import SchemaVersionError, StorageError
 from revier_feed.models import Item, ItemDecision, SourceState, SourceStatus, StoryPlacement
@@ -52,6 +52,25 @@ def state(**changes: object) -> SourceState:
 def store(tmp_path: Path) -> Storage:
     with Storage(f"sqlite:///{tmp_path / 'store.sqlite3'}") as storage:
         yield storage  # type: ignore[misc]
+
+
+def named_store(path: Path, news: list[tuple[Item, ItemDecision]]) -> Engine:
+    """A store at ``path`` holding ``news``, whose driver takes named parameters as
+    PostgreSQL's do (SQLite's driver takes them too, so it stands in)."""
+    Storage(f"sqlite:///{path}").close()
+    engine = create_engine(f"sqlite:///{path}", paramstyle="named")
+    with engine.begin() as conn:
+        items_storage.apply(conn, news, NOW)
+    return engine
+
+
+def stored_rows(path: Path, *queries: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as db:
+        return [row for query in queries for row in db.execute(query)]
+
+
+#: Every item and story row: what placing items writes.
+PLACEMENTS = ("SELECT * FROM items ORDER BY id", "SELECT * FROM stories ORDER BY id")
 
 
 def test_new_store_is_at_current_version_and_in_wal_mode(tmp_path: Path) -> None:
@@ -282,18 +301,11 @@ def test_a_driver_with_named_parameters_stores_the_same_new_items(
     news = [(item(), ItemDecision.NEW), (item(key="guid-2", backlog=True), ItemDecision.NEW)]
     store.save_source_result(state(), news, NOW)
     named = tmp_path / "named.sqlite3"
-    Storage(f"sqlite:///{named}").close()
-    engine = create_engine(f"sqlite:///{named}", paramstyle="named")
-    with engine.begin() as conn:
-        items_storage.apply(conn, news, NOW)
-    engine.dispose()
+    named_store(named, news).dispose()
 
-    def rows(path: Path) -> list[tuple[object, ...]]:
-        with sqlite3.connect(path) as db:
-            return db.execute("SELECT * FROM items ORDER BY key").fetchall()
-
-    assert len(rows(named)) == 2
-    assert rows(named) == rows(tmp_path / "store.sqlite3")
+    by_key = "SELECT * FROM items ORDER BY key"
+    assert len(stored_rows(named, by_key)) == 2
+    assert stored_rows(named, by_key) == stored_rows(tmp_path / "store.sqlite3", by_key)
 
 
 def test_a_driver_with_named_parameters_places_items_the_same(
@@ -304,10 +316,7 @@ def test_a_driver_with_named_parameters_places_items_the_same(
     news = [(item(), ItemDecision.NEW), (item(key="guid-2"), ItemDecision.NEW)]
     store.save_source_result(state(), news, NOW)
     named = tmp_path / "named.sqlite3"
-    Storage(f"sqlite:///{named}").close()
-    engine = create_engine(f"sqlite:///{named}", paramstyle="named")
-    with engine.begin() as conn:
-        items_storage.apply(conn, news, NOW)
+    engine = named_store(named, news)
     placements = [
         StoryPlacement(1, 1, True, None, b"\x01\x00\x00\x00", ("studi", "gestartet"), b"", ()),
         StoryPlacement(2, 1, False, 0.75, b"", ("studi",), b"\x02\x00\x00\x00", (18790,)),
@@ -318,16 +327,9 @@ def test_a_driver_with_named_parameters_places_items_the_same(
     with store.story_index() as writes:
         writes.place(placements, NOW)
 
-    def rows(path: Path) -> list[tuple[object, ...]]:
-        with sqlite3.connect(path) as db:
-            return [
-                *db.execute("SELECT * FROM items ORDER BY id"),
-                *db.execute("SELECT * FROM stories ORDER BY id"),
-            ]
-
-    placed = rows(named)
+    placed = stored_rows(named, *PLACEMENTS)
     assert [row[0] for row in placed] == [1, 2, 1]  # two items, one story
-    assert placed == rows(tmp_path / "store.sqlite3")
+    assert placed == stored_rows(tmp_path / "store.sqlite3", *PLACEMENTS)
 
 
 def test_placing_a_large_batch_changes_the_publish_version_and_keeps_the_trigger(
@@ -375,32 +377,23 @@ def test_a_large_batch_written_behind_the_caller_stores_what_a_direct_write_stor
     # On SQLite a large batch is staged and written on a thread while placing goes on; the
     # rows must be the ones the plain executemany writes.
     news = [(item(key=f"guid-{n}"), ItemDecision.NEW) for n in range(1500)]
-    paths = []
-    for name, staged in (("staged.sqlite3", True), ("direct.sqlite3", False)):
-        path = tmp_path / name
+    batch = placements_for(1500)
+    staged, direct = tmp_path / "staged.sqlite3", tmp_path / "direct.sqlite3"
+    for path in (staged, direct):
         with Storage(f"sqlite:///{path}") as storage:
             storage.save_source_result(state(), news, NOW)
-            with storage.story_index() as writes:
-                batch = placements_for(1500)
-                if staged:
-                    writes.place(batch, NOW)
-                    # Waits for the batch being written: every story it created counts.
-                    assert writes.next_story_id() == max(p.story_id for p in batch) + 1
-                else:
-                    stories_storage.place(writes._conn, batch, NOW)
-        paths.append(path)
+    with Storage(f"sqlite:///{staged}") as storage, storage.story_index() as writes:
+        writes.place(batch, NOW)
+        # Waits for the batch being written: every story it created counts.
+        assert writes.next_story_id() == max(p.story_id for p in batch) + 1
+    engine = create_engine(f"sqlite:///{direct}")
+    with engine.begin() as conn:
+        stories_storage.place(conn, batch, NOW)
+    engine.dispose()
 
-    def rows(path: Path) -> list[tuple[object, ...]]:
-        with sqlite3.connect(path) as db:
-            return [
-                *db.execute("SELECT * FROM items ORDER BY id"),
-                *db.execute("SELECT * FROM stories ORDER BY id"),
-            ]
-
-    with sqlite3.connect(paths[0]) as db:
-        placed = db.execute("SELECT count(*) FROM items WHERE story_id IS NOT NULL").fetchone()
-    assert placed == (1500,)
-    assert rows(paths[0]) == rows(paths[1])
+    placed = "SELECT count(*) FROM items WHERE story_id IS NOT NULL"
+    assert stored_rows(staged, placed) == [(1500,)]
+    assert stored_rows(staged, *PLACEMENTS) == stored_rows(direct, *PLACEMENTS)
 
 
 def test_a_batch_that_fails_on_its_thread_rolls_the_placements_back(store: Storage) -> None:
