@@ -259,7 +259,7 @@ class KeywordStats:
             self._grow()
 
     def _grow(self) -> None:
-        size = max(4096, 2 * (self.total + 1), max(self.counts.values(), default=0) + 1)
+        size = max(4096, 2 * (self.total + 1))  # no count exceeds the total
         self._logs.extend(math.log(n + 1) for n in range(len(self._logs), size))
 
 
