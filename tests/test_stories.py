@@ -671,3 +671,39 @@ def test_placing_items_leaves_the_garbage_collector_as_it_was() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_only_the_rarest_lead_keywords_are_looked_up() -> None:
+    """A long teaser has dozens of moderately rare words; each would find a few unrelated
+    items. Only the rarest are looked up, so an item sharing just those common-ish words is
+    no candidate, while the original, sharing the rare names, is; words the store has
+    never counted (the republication's own sentence) do not crowd the names out."""
+    names = "Tediro Buhlwagner"
+    # (Letters no stemming strips, so every word stays a keyword of its own.)
+    rarer = " ".join(f"Sonderwort{c}" for c in "abcdfghijklm")  # 12, each in 2 items
+    filler = " ".join(f"Allerweltswort{c}" for c in "abcdfghijklmopqtuvwx")  # each in 8
+    unheard = " ".join(f"Lokalwort{c}" for c in "abcdfghijklmopqt")  # in no item yet
+    original = item(f"{names} eröffnen Kooperationsort", "Ein Bericht.")
+    backwards = " ".join(reversed(filler.split()))  # the same words, no shared wording
+    unrelated = item("Haushalt beschlossen", f"Der Kreistag tagte. {backwards}")
+    republished = item(f"{names} offen", f"{rarer} {filler} {unheard}")
+    fo, fu, fr = (
+        features(i, shingles_of(i), frozenset()) for i in (original, unrelated, republished)
+    )
+    assert not fo.shingles & fr.shingles and not fu.shingles & fr.shingles
+    counts = dict.fromkeys(fr.lead, 0)
+    counts |= {k: 2 for k in fr.lead if k.startswith("sonderwort")}
+    counts |= {k: 8 for k in fr.lead if k.startswith("allerweltswort")}
+    counts |= {k: 1 for k in fo.lead & fr.lead}
+    index = StoryIndex(
+        timedelta(days=30), KeywordStats({k: n for k, n in counts.items() if n}, 1000)
+    )
+    for n, f in ((1, fo), (2, fu)):
+        index.add(n, n, NOW, pack(f.shingles), " ".join(sorted(f.keywords)), frozenset(), f.marks)
+
+    found = [entry.item_id for entry, _ in index.candidates(fr, NOW + timedelta(hours=2))]
+
+    assert found == [1]
+    # Every lead keyword here is rare enough to be looked up (at most 10 of 1,000 items):
+    # without the limit, the unrelated item would be found by its 20 shared words.
+    assert len(fu.lead & fr.lead) == 20

@@ -11,13 +11,14 @@ items of a first cycle (the first report of their story) do not.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import repeat
 
-from .text import RARE_MIN, RARE_SHARE, StoryFeatures, keyword_mark, pack, url_mark
+from .text import RARE_MIN, RARE_SHARE, RAREST_LEAD, StoryFeatures, keyword_mark, pack, url_mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +50,25 @@ class PackedFeatures:
         )
 
     def query_marks(self, counts: Mapping[str, int], total: int) -> set[int]:
-        """:meth:`.text.StoryFeatures.query_marks` without the URL's mark (looked up apart)."""
+        """The marks to look candidates up by: the sampled shingles and the rarest lead
+        keywords (without the URL's mark, looked up apart).
+
+        A lead keyword counts only if at most :data:`.text.RARE_SHARE` of the stored items
+        have it: a common word is no evidence of a shared story. Of those, the
+        :data:`.text.RAREST_LEAD` rarest are looked up, words no item was counted with
+        last: a paraphrase shares the names and rare terms of its original, while a long
+        teaser's dozens of moderately rare words would each find a few unrelated items.
+        (An uncounted word may still be a mark of a stored item, from beyond the opening
+        that keywords are counted in.)
+        """
         limit = max(RARE_MIN, int(total * RARE_SHARE))
         marks = set(unpack_ints(self.sampled))
         lead = self.lead.split()
-        rare = map(limit.__ge__, map(counts.get, lead, repeat(0)))
-        marks.update(map(keyword_mark, itertools.compress(lead, rare)))
+        found = list(map(counts.get, lead, repeat(0)))
+        rare = list(itertools.compress(zip(found, lead, strict=True), map(limit.__ge__, found)))
+        if len(rare) > RAREST_LEAD:
+            rare = heapq.nsmallest(RAREST_LEAD, rare, key=_uncounted_last)
+        marks.update(keyword_mark(k) for _, k in rare)
         if self.url_mark is not None:
             marks.discard(self.url_mark)
         return marks
@@ -62,6 +76,10 @@ class PackedFeatures:
     @property
     def shingle_count(self) -> int:
         return len(self.shingles) // 4
+
+
+def _uncounted_last(counted: tuple[int, str]) -> tuple[bool, int, str]:
+    return (counted[0] == 0, *counted)
 
 
 def unpack_ints(data: bytes) -> tuple[int, ...]:

@@ -50,6 +50,8 @@ MIN_SHARED_MARKS = 2
 #: (but at least RARE_MIN of them) have it.
 RARE_SHARE = 0.01
 RARE_MIN = 5
+#: At most this many lead keywords (the rarest that stored items have) are looked up.
+RAREST_LEAD = 12
 #: Share of the shorter text's shingles found in the other text for "same story".
 CONTAINMENT = 0.5
 #: Items set in different districts are one story only with a near-verbatim copy or this
@@ -118,16 +120,6 @@ class StoryFeatures:
         if self.url_key:
             marks.add(_url_mark(self.url_key))
         return sorted(marks)
-
-    def query_marks(self, counts: Mapping[str, int], total: int) -> list[int]:
-        """The marks to look candidates up by: like :attr:`marks`, but only the lead keywords
-        that are rare in the store, since a common word is no evidence of a shared story."""
-        limit = max(RARE_MIN, int(total * RARE_SHARE))
-        marks = set(self.sampled)
-        marks.update(keyword_mark(k) for k in self.lead if counts.get(k, 0) <= limit)
-        if self.url_key:
-            marks.add(_url_mark(self.url_key))
-        return list(marks)
 
 
 @dataclass(frozen=True, slots=True)
