@@ -30,10 +30,12 @@ import contextlib
 import email.utils
 import hashlib
 import html
+import itertools
 import json
 import os
 import platform
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -57,7 +59,7 @@ GIT = ["git", "--no-optional-locks", "-C", str(PROJECT)]  # read-only use: no in
 PROJECT_VENV = PROJECT / ".venv"
 PEER_VENV = Path("/tmp/bench-venv-reader")
 SPY_VENV = Path("/tmp/bench-venv-tools")  # py-spy for --profile
-CORPUS_VERSION = 1  # bump when the generator changes, so cached corpora are rebuilt
+CORPUS_VERSION = 2  # bump when the generator changes, so cached corpora are rebuilt
 PEER_WORKERS = 16  # newsboat reload-threads, reader workers, baseline threads
 CEST = timezone(timedelta(hours=2))
 BASE_DATE = datetime(2025, 6, 30, 10, 0, tzinfo=UTC)
@@ -101,6 +103,32 @@ HEADLINE_ENDS = ["vorgestellt", "bewilligt", "gestartet", "eröffnet", "ausgezei
                  "beschlossen", "verlängert", "übergeben", "geplant", "gefördert"]
 NAMES = ["Henry Graichen", "Götz Ulrich", "Kai Emanuel", "Uwe Schulze", "Jörg Müller",
          "Sabine Köhler", "Andreas Bühring", "Katja Böhme", "Jürgen Weiß", "Martina Gößel"]
+#: Share of sentences written freely (the others follow the templates below, as set phrases).
+FREE_SENTENCES = 0.7
+#: Share of stories that partners republish (1-2 other feeds each, edited).
+REPUBLISHED = 0.25
+
+# fmt: off
+#: Syllables of the invented words: project, company and family names and the rarer nouns
+#: of a story, so that unrelated stories differ in their words the way real news does.
+SYLLABLES = [a + b for a in ("b", "d", "f", "g", "k", "l", "m", "n", "r", "s", "t", "w", "z",
+                             "st", "br", "kr", "schw", "pf")
+             for b in ("a", "e", "i", "o", "u", "ä", "ö", "ü", "ei", "au")]
+ENDINGS = ["bach", "dorf", "werk", "hain", "feld", "tal", "stein", "berg", "heim", "ung",
+           "ling", "hof", "au", "itz", "ow", "en"]
+KINDS = ["Projekt", "Netzwerk", "Zentrum", "Allianz", "Initiative", "Campus", "Labor",
+         "Verbund", "Cluster", "Werkstatt"]
+FUNCTION_WORDS = ["der", "die", "das", "und", "mit", "für", "in", "im", "auf", "von", "zum",
+                  "bei", "nach", "über", "durch", "sowie", "auch", "noch", "den", "dem",
+                  "einer", "eines", "ihre", "seine", "nicht", "bereits", "künftig", "dabei"]
+GERMAN_VERBS = ["entwickelt", "erprobt", "verbindet", "stärkt", "erweitert", "baut",
+                "sichert", "begleitet", "fördert", "plant", "öffnet", "zeigt", "schafft",
+                "beginnt", "übernimmt", "prüft", "führt", "gewinnt", "stellt", "erhält",
+                "bündelt", "ergänzt", "vernetzt", "bewertet", "unterstützt", "ermöglicht",
+                "verändert", "überzeugt", "würdigt", "startet"]
+FIRST = ["Anna", "Bernd", "Claudia", "Dirk", "Elke", "Frank", "Gisela", "Holger", "Ines",
+         "Jens", "Karin", "Lars", "Monika", "Nils", "Petra", "Ralf", "Silke", "Thomas", "Ute",
+         "Volker", "Wiebke", "Jörg", "Björn", "Käthe", "Sören", "Grit", "Maik", "Heike"]
 # fmt: on
 
 
@@ -114,44 +142,166 @@ class Corpus:
     seed: int
     atom: int  # how many of the feeds are Atom
     size: int  # bytes
+    #: the story number of every item, by the item's file name ("meldung-NNNN-NNN")
+    stories: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
 
-def _sentence(rng: random.Random) -> str:
-    """One plausible German sentence about the region's news."""
-    kind = rng.randrange(6)
-    if kind == 0:
-        verb, particle = rng.choice(VERBS)
-        words = [rng.choice(ACTORS), verb, rng.choice(OBJECTS), rng.choice(COMPLEMENTS), particle]
-        return " ".join(w for w in words if w) + "."
-    if kind == 1:
-        return (
-            f"„Das ist ein wichtiger Schritt für {rng.choice(PLACES)} und die ganze Region“, "
-            f"sagt {rng.choice(NAMES)} von der Wirtschaftsförderung."
+@dataclass
+class _Story:
+    """The facts of one piece of news, from which its original and republications are told."""
+
+    number: int
+    headline: str
+    paragraphs: list[str]  # HTML, escaped
+    published: datetime
+    place: str
+
+
+@dataclass
+class _Facts:
+    project: str
+    company: str
+    people: list[str]
+    place: str
+    topic: str
+    nouns: list[str]  # rarer words of the story
+
+
+@dataclass
+class _Entry:
+    story: _Story
+    title: str
+    paragraphs: list[str]
+    published: datetime
+
+
+class _Writer:
+    """German regional news with the spread of words real news has: a shared vocabulary of
+    the region (places, institutions, programme names, set phrases) around the facts of each
+    story (an invented project, company and people, rarer nouns drawn Zipf-like)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        words: set[str] = set()
+        while len(words) < 20_000:
+            stem = "".join(rng.choices(SYLLABLES, k=rng.randint(1, 2)))
+            words.add((stem + rng.choice(ENDINGS)).capitalize())
+        self.words = rng.sample(sorted(words), len(words))
+        # Zipf-like: the k-th word is drawn with weight 1/(k + 50), so that no single word is
+        # in more than ~0.2 % of the draws, and most words are rare.
+        self.cum = list(itertools.accumulate(1 / (k + 50) for k in range(len(self.words))))
+
+    def word(self) -> str:
+        return self.rng.choices(self.words, cum_weights=self.cum)[0]
+
+    def story(self, number: int, published: datetime) -> _Story:
+        rng = self.rng
+        project = f"{self.word()}-{rng.choice(KINDS)}"
+        company = f"{self.word()} {rng.choice(['GmbH', 'AG', 'Werke', 'Solar', 'Logistik'])}"
+        people = [f"{rng.choice(FIRST)} {self.word()}" for _ in range(2)]
+        place = rng.choice(PLACES)
+        topic = rng.choice(TOPICS)
+        facts = _Facts(project, company, people, place, topic, [self.word() for _ in range(8)])
+        if rng.random() < 0.5:
+            headline = f"{place}: {project} {rng.choice(HEADLINE_ENDS)}"
+        else:
+            verb, particle = rng.choice(VERBS)
+            headline = f"{topic}: {rng.choice(ACTORS)} {verb} {project}" + (
+                f" {particle}" if particle else ""
+            )
+        target = rng.randint(1000, 3000)
+        paragraphs = [f"<strong>{html.escape(self._sentence(facts))}</strong> "]
+        size = len(paragraphs[0])
+        while size < target - 250:
+            para = " ".join(html.escape(self._sentence(facts)) for _ in range(rng.randint(2, 4)))
+            paragraphs.append(para)
+            size += len(para.encode()) + 7
+        return _Story(number, headline, paragraphs, published, place)
+
+    def _sentence(self, f: _Facts) -> str:
+        rng = self.rng
+        if rng.random() < FREE_SENTENCES:
+            return self._free_sentence(f)
+        n1, n2, n3 = rng.sample(f.nouns, 3)
+        kind = rng.randrange(10)
+        if kind == 0:
+            verb, particle = rng.choice(VERBS)
+            words = [rng.choice(ACTORS), verb, f"das Vorhaben „{f.project}“",
+                     rng.choice(COMPLEMENTS), particle]  # fmt: skip
+            return " ".join(w for w in words if w) + "."
+        if kind == 1:
+            return (
+                f"„Für {f.place} ist {n1} ein wichtiger Schritt“, sagt {f.people[0]} "
+                f"vom {f.project}."
+            )
+        if kind == 2:
+            return (
+                f"Insgesamt fließen {rng.randint(2, 180)},{rng.randint(0, 9)} Millionen Euro "
+                f"in {n1} und {n2}, {rng.randint(5, 60)} Prozent davon aus Bundesmitteln."
+            )
+        if kind == 3:
+            return (
+                f"Nach einer Studie könnten bei der {f.company} rund "
+                f"{rng.randint(100, 4000)} Arbeitsplätze {rng.choice(COMPLEMENTS)} entstehen."
+            )
+        if kind == 4:
+            when = rng.choice(["im Frühjahr", "im Herbst", "Anfang 2026", "noch in diesem Jahr"])
+            return f"Die Arbeiten am {n1} in {f.place} sollen {when} beginnen."
+        if kind == 5:
+            return (
+                f"Bewerbungen für {n1} sind bis zum {rng.randint(1, 28)}. "
+                f"{rng.choice(['März', 'Mai', 'Juli', 'September', 'November'])} möglich; "
+                f"die Jury um {f.people[1]} tagt in {f.place}."
+            )
+        if kind == 6:
+            return f"Die {f.company} bringt {n1}, {n2} und die Erfahrung mit {n3} ein."
+        if kind == 7:
+            return f"{f.people[1]} nennt {n1} und {n2} die nächsten Schritte für {f.topic}."
+        if kind == 8:
+            return (
+                f"Schon heute arbeiten im {f.project} {rng.randint(3, 90)} Fachleute an "
+                f"{n1} und {n2} – {rng.choice(COMPLEMENTS)}."
+            )
+        return f"Wer mehr über {n1} wissen will, findet beim {f.project} auch {n2}."
+
+    def _free_sentence(self, f: _Facts) -> str:
+        """A sentence of its own: the story's nouns and rarer words among function words and
+        verbs, so its word triples are as varied as in written news."""
+        rng = self.rng
+        words = []
+        for _ in range(rng.randint(8, 16)):
+            pick = rng.random()
+            if pick < 0.35:
+                words.append(rng.choice(FUNCTION_WORDS))
+            elif pick < 0.5:
+                words.append(rng.choice(GERMAN_VERBS))
+            elif pick < 0.7:
+                words.append(rng.choice(f.nouns))
+            else:
+                words.append(self.word())
+        words[0] = words[0].capitalize()
+        return " ".join(words) + "."
+
+    def republished(self, story: _Story, rng: random.Random) -> _Entry:
+        """The story as a partner republishes it: an edited title, an excerpt of the text
+        with a sentence of its own, a few hours to two days later."""
+        words = story.headline.split()
+        if rng.random() < 0.5:
+            words = [w for w in words if not w.endswith(":")]
+            title = f"{story.place}: " + " ".join(words)
+        else:
+            title = " ".join(words) + rng.choice([" (Update)", " – Region profitiert", ""])
+        keep = max(1, round(len(story.paragraphs) * rng.uniform(0.4, 0.9)))
+        local = html.escape(
+            f"Auch {rng.choice(ACTORS).split()[-1]} aus {rng.choice(PLACES)} begrüßt das "
+            f"Vorhaben, heißt es aus {rng.choice(DISTRICTS)}."
         )
-    if kind == 2:
-        return (
-            f"Insgesamt fließen {rng.randint(2, 180)},{rng.randint(0, 9)} Millionen Euro "
-            f"nach {rng.choice(PLACES)}, {rng.randint(5, 60)} Prozent davon "
-            "aus Bundesmitteln."
-        )
-    if kind == 3:
-        return (
-            f"Eine Studie zeigt, dass in {rng.choice(PLACES)} rund {rng.randint(100, 4000)} "
-            f"Arbeitsplätze {rng.choice(COMPLEMENTS)} entstehen könnten."
-        )
-    if kind == 4:
-        when = rng.choice(["im Frühjahr", "im Herbst", "Anfang 2026", "noch in diesem Jahr"])
-        return f"Die Arbeiten in {rng.choice(PLACES)} sollen {when} beginnen."
-    return (
-        f"Unternehmen und Kommunen können sich bis zum {rng.randint(1, 28)}. "
-        f"{rng.choice(['März', 'Mai', 'Juli', 'September', 'November'])} über das "
-        f"Förderportal bewerben; die Jury tagt in {rng.choice(PLACES)}."
-    )
+        published = min(BASE_DATE, story.published + timedelta(hours=rng.randint(1, 48)))
+        return _Entry(story, title, [*story.paragraphs[:keep], local], published)
 
 
-def _teaser(rng: random.Random, site: str) -> str:
-    """1-3 KB of HTML: paragraphs, a link (sometimes with tracking), an image."""
-    target = rng.randint(1000, 3000)
+def _teaser(rng: random.Random, site: str, paragraphs: list[str]) -> str:
+    """1-3 KB of HTML: the story's paragraphs, a link (sometimes with tracking), an image."""
     topic = rng.choice(TOPICS)
     img = (
         f'<p><img src="https://{site}/bilder/2025/foto-{rng.randrange(10**5)}.jpg" '
@@ -159,51 +309,35 @@ def _teaser(rng: random.Random, site: str) -> str:
     )
     tracking = "?utm_source=rss&amp;utm_medium=feed" if rng.random() < 0.3 else ""
     link = f'<a href="https://{site}/themen/{topic.lower()}{tracking}">mehr zum Thema {topic}</a>'
-    lead, more = html.escape(_sentence(rng)), html.escape(_sentence(rng))
-    parts = [img, f"<p><strong>{lead}</strong> {more}</p>"]
-    size = sum(len(p.encode()) for p in parts)
-    while size < target - 120:
-        para = " ".join(html.escape(_sentence(rng)) for _ in range(rng.randint(2, 4)))
-        parts.append(f"<p>{para}</p>")
-        size += len(parts[-1].encode())
+    parts = [img, *(f"<p>{p}</p>" for p in paragraphs)]
     parts.append(f"<p>Weitere Informationen: {link}.</p>")
     return "\n".join(parts)
 
 
-def _feed_xml(index: int, items: int, atom: bool, rng: random.Random) -> str:
+def _feed_xml(index: int, entries: list[_Entry], atom: bool, rng: random.Random) -> str:
     district = DISTRICTS[index % len(DISTRICTS)]
     site = f"www.revier-{index:04d}.example"
     title = f"Pressemitteilungen {index:04d} – {district}"
-    when = BASE_DATE - timedelta(hours=rng.randint(0, 48))
-    entries = []
-    for n in range(items):
-        if rng.random() < 0.5:
-            headline = (
-                f"{rng.choice(PLACES)}: {rng.choice(TOPICS)} im {district} "
-                f"{rng.choice(HEADLINE_ENDS)}"
-            )
-        else:
-            verb, particle = rng.choice(VERBS)
-            headline = f"{rng.choice(TOPICS)}: {rng.choice(ACTORS)} {verb} {rng.choice(OBJECTS)}"
-            headline += f" {particle}" if particle else ""
+    rendered = []
+    for n, entry in enumerate(sorted(entries, key=lambda e: e.published, reverse=True)):
+        headline, when = entry.title, entry.published
         link = f"https://{site}/presse/2025/meldung-{index:04d}-{n:03d}.html"
-        body = html.escape(_teaser(rng, site))
+        body = html.escape(_teaser(rng, site, entry.paragraphs))
         if atom:
             uid = uuid.UUID(int=rng.getrandbits(128), version=4)
-            entries.append(
+            rendered.append(
                 f"<entry><id>urn:uuid:{uid}</id><title>{html.escape(headline)}</title>"
                 f'<link rel="alternate" href="{link}"/><published>{when.isoformat()}</published>'
                 f"<updated>{when.isoformat()}</updated><author><name>{rng.choice(NAMES)}</name>"
                 f'</author><summary type="html">{body}</summary></entry>'
             )
         else:
-            entries.append(
+            rendered.append(
                 f"<item><title>{html.escape(headline)}</title><link>{link}</link>"
                 f'<guid isPermaLink="false">revier-{index:04d}-{n:03d}</guid>'
                 f"<pubDate>{email.utils.format_datetime(when.astimezone(CEST))}</pubDate>"
                 f"<category>{rng.choice(TOPICS)}</category><description>{body}</description></item>"
             )
-        when -= timedelta(hours=rng.randint(1, 30), minutes=rng.randint(0, 59))
     newest = BASE_DATE.isoformat()
     if atom:
         return (
@@ -211,16 +345,48 @@ def _feed_xml(index: int, items: int, atom: bool, rng: random.Random) -> str:
             '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="de">'
             f"<id>https://{site}/presse</id><title>{html.escape(title)}</title>"
             f'<updated>{newest}</updated><link rel="alternate" href="https://{site}/presse"/>\n'
-            + "\n".join(entries)
+            + "\n".join(rendered)
             + "\n</feed>\n"
         )
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
         f"<title>{html.escape(title)}</title><link>https://{site}/presse</link>"
         f"<description>Nachrichten aus dem {district}</description><language>de</language>\n"
-        + "\n".join(entries)
+        + "\n".join(rendered)
         + "\n</channel></rss>\n"
     )
+
+
+def _assign(feeds: int, items: int, rng: random.Random) -> list[list[_Entry]]:
+    """Every feed's entries: stories told once, and REPUBLISHED of them also by 1-2 other
+    feeds (partners republishing a release), each feed with ``items`` entries."""
+    writer = _Writer(rng)
+    # A queue of free slots, one per entry to fill, in random order.
+    slots = [f for f in range(feeds) for _ in range(items)]
+    rng.shuffle(slots)
+    entries: list[list[_Entry]] = [[] for _ in range(feeds)]
+    number = 0
+    while slots:
+        feed = slots.pop()
+        number += 1
+        published = BASE_DATE - timedelta(minutes=rng.randrange(20 * 24 * 60))
+        story = writer.story(number, published)
+        entries[feed].append(_Entry(story, story.headline, story.paragraphs, published))
+        if rng.random() < REPUBLISHED:
+            for _ in range(rng.choice((1, 1, 2))):
+                # The last free slot of a feed that has not told this story yet.
+                free = next(
+                    (
+                        n
+                        for n in range(len(slots) - 1, -1, -1)
+                        if all(e.story is not story for e in entries[slots[n]])
+                    ),
+                    None,
+                )
+                if free is None:
+                    break
+                entries[slots.pop(free)].append(writer.republished(story, rng))
+    return entries
 
 
 def build_corpus(root: Path, feeds: int, items: int, seed: int) -> Corpus:
@@ -233,13 +399,18 @@ def build_corpus(root: Path, feeds: int, items: int, seed: int) -> Corpus:
         atom_ids = set(rng.sample(range(feeds), round(feeds * 0.4)))
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
-        for i in range(feeds):
-            xml = _feed_xml(i, items, i in atom_ids, random.Random(f"{seed}-{i}"))
+        stories: dict[str, int] = {}
+        for i, its in enumerate(_assign(feeds, items, rng)):
+            xml = _feed_xml(i, its, i in atom_ids, random.Random(f"{seed}-{i}"))
             (target / f"feed-{i:04d}.xml").write_text(xml, encoding="utf-8")
-        manifest.write_text(json.dumps({"atom": len(atom_ids)}))
+            ordered = sorted(its, key=lambda e: e.published, reverse=True)
+            stories.update(
+                {f"meldung-{i:04d}-{n:03d}": e.story.number for n, e in enumerate(ordered)}
+            )
+        manifest.write_text(json.dumps({"atom": len(atom_ids), "stories": stories}))
     size = sum(p.stat().st_size for p in target.glob("feed-*.xml"))
-    atom = json.loads(manifest.read_text())["atom"]
-    return Corpus(target, feeds, items, seed, atom, size)
+    meta = json.loads(manifest.read_text())
+    return Corpus(target, feeds, items, seed, meta["atom"], size, meta["stories"])
 
 
 # --- server (runs in its own process: `collect.py --serve DIR`) -------------------------
@@ -437,6 +608,7 @@ class Run:
     items: int
     code: int
     http: dict[str, float] = field(default_factory=dict)
+    quality: str = ""  # story pairs against the corpus's truth, where the tool makes stories
 
 
 def run_child(
@@ -495,6 +667,8 @@ class Tool:
     prepare: Callable[[Path, list[str]], None]
     command: Callable[[Path], list[str]]
     items: Callable[[Path, str], int]
+    #: the story of every stored item, by the item's name in the corpus manifest
+    stories: Callable[[Path], dict[str, int]] | None = None
 
 
 # The same command line as the console script, with story placement switched off: shows the
@@ -542,6 +716,37 @@ def revier_feed_tool(
         prepare,
         lambda w: [*exe, "--config", str(w / "config"), "-q", "run", "--once"],
         lambda w, _out: _count(w / "store.sqlite3", "items"),
+        _stories if stories else None,
+    )
+
+
+_ITEM_NAME = re.compile(r"meldung-\d{4}-\d{3}")
+
+
+def _stories(work: Path) -> dict[str, int]:
+    db = work / "store.sqlite3"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT url, story_id FROM items WHERE story_id IS NOT NULL")
+        return {m[0]: story for url, story in rows if (m := _ITEM_NAME.search(url))}
+
+
+def story_quality(found: dict[str, int], truth: dict[str, int]) -> str:
+    """Precision and recall of "these two items are one story", over all pairs of items."""
+
+    def pairs(assignment: dict[str, int]) -> set[tuple[str, str]]:
+        groups: dict[int, list[str]] = {}
+        for name, story in assignment.items():
+            groups.setdefault(story, []).append(name)
+        return {p for g in groups.values() for p in itertools.combinations(sorted(g), 2)}
+
+    got, want = pairs(found), pairs({k: v for k, v in truth.items() if k in found})
+    right = len(got & want)
+    precision = right / len(got) if got else 1.0
+    recall = right / len(want) if want else 1.0
+    return (
+        f"{len(set(found.values())):,} stories from {len(found):,} items; pairs: "
+        f"precision {precision:.3f}, recall {recall:.3f} ({len(got):,} found, "
+        f"{len(want):,} true)"
     )
 
 
@@ -633,7 +838,7 @@ def baseline_tool() -> Tool:
 
 
 def measure(
-    tools: list[Tool], server: Server, urls: list[str], runs: int, scratch: Path
+    tools: list[Tool], server: Server, urls: list[str], runs: int, scratch: Path, corpus: Corpus
 ) -> dict[tuple[str, str], list[Run]]:
     """Round-robin over the tools ``runs`` times; every round starts from empty stores."""
     results: dict[tuple[str, str], list[Run]] = {}
@@ -650,12 +855,16 @@ def measure(
                 after = server.stats()
                 http = {k: after[k] - before[k] for k in after}
                 run = Run(wall, cpu, rss, tool.items(work, out), code, http)
+                if tool.stories is not None and code == 0 and phase == tool.phases[0]:
+                    run.quality = story_quality(tool.stories(work), corpus.stories)
                 results.setdefault((tool.name, phase), []).append(run)
                 _log(
                     f"round {round_}/{runs} {tool.name:24} {phase:8} wall {wall:6.2f} s  "
                     f"cpu {cpu:6.2f} s  rss {rss:5.0f} MB  items {run.items:6d}  exit {code}  "
                     f"http 200/304: {http['200']:.0f}/{http['304']:.0f}"
                 )
+                if run.quality:
+                    _log(f"  stories: {run.quality}")
             shutil.rmtree(work, ignore_errors=True)
     return results
 
@@ -706,6 +915,8 @@ def report(results: dict[tuple[str, str], list[Run]], header: list[str]) -> str:
             f"{http['304']:.0f}×304, {http['404']:.0f}×404, "
             f"{http['robots']:.0f}× robots.txt; server CPU {http['cpu']:.2f} s"
         )
+        if runs[-1].quality:
+            notes.append(f"- stories after {tool} {phase} (last run): {runs[-1].quality}")
     return "\n".join([*lines, "", *notes])
 
 
@@ -998,7 +1209,7 @@ def main() -> None:
             ).returncode:
                 raise SystemExit("revier-feed check rejected the generated configuration")
             header = machine_line(args, venv, corpus)
-            results = measure(tools, server, urls, args.runs, scratch)
+            results = measure(tools, server, urls, args.runs, scratch, corpus)
             if machine_line(args, venv, corpus) != header:
                 header.append(
                     "**Warning: revier-feed's source changed during the measurement; "
