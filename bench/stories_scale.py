@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from revier_feed import placement, stories
+from revier_feed._utils import share_malloc_arena
 from revier_feed.models import Item, ItemDecision, SourceState
 from revier_feed.storage import Storage
 
@@ -306,6 +307,7 @@ def _store(db: Path, items: list[Item]) -> None:
 
 def _child(args: argparse.Namespace) -> int:
     """Cluster the stored items, then add more: in its own process for its own peak RSS."""
+    share_malloc_arena()  # as the console script sets up a revier-feed process
     spec = json.loads(args.child.read_text(encoding="utf-8"))
     storage = Storage(f"sqlite:///{spec['db']}")
     specs = [f"source{s}" for s in range(SOURCES)]

@@ -327,3 +327,40 @@ def test_the_progress_bar_check_without_rich_never_overrules_rich(
                 assert not Console(file=stream).is_terminal
         if not environ:  # a terminal still gets its progress bar
             assert may_be_terminal(tty) and Console(file=tty).is_terminal
+
+
+# Threads parse ~80 MB of teasers and drop all but a few; then the main thread builds
+# ~80 MB of its own, as a collection cycle does before placing stories.
+_ARENA_SCRIPT = """
+import resource, sys, threading
+from revier_feed._utils import share_malloc_arena
+applied = share_malloc_arena() if sys.argv[1] == "shared" else None
+kept = []
+def parse():
+    texts = [("ä" * 1000) + str(i) for i in range(40_000)]
+    kept.extend(texts[::40])
+thread = threading.Thread(target=parse)
+thread.start()
+thread.join()
+index = [b"y" * 2000 + str(i).encode() for i in range(40_000)]
+print(applied, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
+    reason="malloc arenas are glibc's",
+)
+def test_memory_a_thread_freed_is_reused_by_the_main_thread() -> None:
+    """The console script makes threads share one malloc arena: what the parsing threads
+    freed serves the story index, instead of the peak holding both."""
+
+    def peak_mb(mode: str) -> tuple[str, int]:
+        out = subprocess.run(
+            [sys.executable, "-c", _ARENA_SCRIPT, mode], capture_output=True, text=True, check=True
+        ).stdout.split()
+        return out[0], int(out[1])
+
+    (_, own), (applied, shared) = peak_mb("own"), peak_mb("shared")
+    assert applied == "True"
+    assert shared < own - 25, (shared, own)  # about 95 MB against 130 MB

@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import gc
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,3 +131,29 @@ def collector_paused() -> Iterator[None]:
         gc.unfreeze()
         if enabled:
             gc.enable()
+
+
+#: glibc's mallopt parameter for the number of malloc arenas (malloc.h).
+_M_ARENA_MAX = -8
+
+
+def share_malloc_arena() -> bool:
+    """Make every thread of this process allocate from glibc's one main arena; call it
+    before any thread starts. Returns whether it applied (glibc only).
+
+    By default glibc gives threads arenas of their own, and memory freed in one is reused
+    only by the threads of that arena. A collection cycle parses and writes on threads and
+    places stories on the main thread: the items the threads freed (1-3 KB teasers are
+    beyond Python's own small-object allocator) stayed with them while the main thread
+    grew its heap, about 70 MB more peak memory in the collection benchmark's cold cycle.
+    The threads mostly allocate holding the GIL, so sharing one arena costs no contention.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes  # only here: a few milliseconds of start-up
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # no C library, or one without mallopt
+        return False
+    return bool(mallopt(_M_ARENA_MAX, 1))

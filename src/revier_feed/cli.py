@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__, _logging, cli_digest, cli_sources
+from ._utils import share_malloc_arena
 from .app import App, CycleResult, digest_renderer, running_worker
 from .cli_output import (
     EXIT_CONFIG,
@@ -52,6 +53,7 @@ def run() -> NoReturn:
     # start-up and exit. Not in main(), which tests call in-process: their garbage must
     # stay collectable.
     gc.freeze()
+    share_malloc_arena()
     sys.exit(main())
 
 
