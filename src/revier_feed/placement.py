@@ -15,8 +15,8 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from . import stories
 from ._utils import collector_paused
@@ -33,10 +33,10 @@ _WRITE_BATCH = 5000
 PARALLEL_MIN_ITEMS = 5000
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
+class _Pending(NamedTuple):
     """A new item waiting for its turn to be placed (a first cycle may place a hundred
-    thousand items): its features packed, as strings and bytes, not sets of them."""
+    thousand items): its features packed, as strings and bytes, not sets of them. A named
+    tuple, cheap to send back from a worker process (see :class:`.stories.PackedFeatures`)."""
 
     published_at: datetime
     item_id: int

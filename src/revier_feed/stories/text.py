@@ -44,6 +44,8 @@ from . import phase
 SHINGLE = 3
 #: A shingle is a mark (indexed for candidate search) when its hash is divisible by this.
 SAMPLE_MOD = 4
+_SAMPLE_MASK = SAMPLE_MOD - 1
+assert SAMPLE_MOD & _SAMPLE_MASK == 0, "SAMPLE_MOD must be a power of two"
 #: Candidates must share at least this many marks.
 MIN_SHARED_MARKS = 2
 #: A lead keyword is used to find candidates only if at most this share of the stored items
@@ -109,7 +111,8 @@ class StoryFeatures:
     sampled: frozenset[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        sampled = frozenset(h for h in self.shingles if h % SAMPLE_MOD == 0)
+        # h % SAMPLE_MOD == 0 as a C-level test (SAMPLE_MOD is a power of two).
+        sampled = frozenset(itertools.filterfalse(_SAMPLE_MASK.__and__, self.shingles))
         object.__setattr__(self, "sampled", sampled)
 
     @property
@@ -169,10 +172,13 @@ def features(
         starts = range(max(0, len(opening) - SHINGLE + 1))
         for i in itertools.compress(starts, map(boilerplate.__contains__, text.hashes)):
             boiler_words.update(opening[i : i + SHINGLE])
+    # Title and teaser start the opening: the words both have are stemmed once.
+    both = min(len(text.lead), KEYWORD_WORDS)
+    shared = frozenset(_stems(text.lead[:both], boiler_words))
     return StoryFeatures(
         shingles=frozenset(shingles - boilerplate),
-        keywords=_keywords(opening, boiler_words),
-        lead=_keywords(text.lead, boiler_words),
+        keywords=shared.union(_stems(opening[both:], boiler_words)) - _NO_KEYWORD,
+        lead=shared.union(_stems(text.lead[both:], boiler_words)) - _NO_KEYWORD,
         url_key=canonical_url(item.url) if item.url else None,
         districts=item.districts,
         published=phase.day_number(item.published_at.date()),
@@ -180,12 +186,16 @@ def features(
     )
 
 
-def _keywords(words: Iterable[str], excluded: set[str]) -> frozenset[str]:
+def _stems(words: Iterable[str], excluded: set[str]) -> list[str]:
+    """The stems of ``words`` but ``excluded``; "" for a word that is no keyword."""
     if excluded:
         words = itertools.filterfalse(excluded.__contains__, words)
     if len(_KEYWORDS) > _KEYWORDS_MAX:
         _KEYWORDS.clear()
-    return frozenset(map(_KEYWORDS.__getitem__, words)) - {""}
+    return list(map(_KEYWORDS.__getitem__, words))
+
+
+_NO_KEYWORD = frozenset({""})
 
 
 def url_mark(url_key: str) -> int:
