@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import itertools
 import json
+import multiprocessing
 import os
+import signal
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
@@ -531,7 +534,7 @@ def test_a_worker_keeps_its_story_index_until_an_admin_changes_stories(
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="worker processes need two cores")
 def test_a_large_batch_is_placed_on_every_core_with_the_same_stories(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A first cycle's features are computed in worker processes: the stories and the
     sources' learned boilerplate are those of placing the batch on one process."""
@@ -553,26 +556,44 @@ def test_a_large_batch_is_placed_on_every_core_with_the_same_stories(
                 )
             )
 
-    def place(name: str, parallel_from: int) -> tuple[set[frozenset[str]], dict[str, bytes]]:
+    def place(
+        name: str, parallel_from: int, kill_at_read: int = 0
+    ) -> tuple[dict[frozenset[str], list[float | None]], dict[str, bytes]]:
         monkeypatch.setattr(placement, "PARALLEL_MIN_ITEMS", parallel_from)
         with Storage(f"sqlite:///{tmp_path / name}") as storage:
             for source in ("agentur", "kreis", "kammer"):
                 own = [(i, ItemDecision.NEW) for i in batch if i.source_id == source]
                 storage.save_source_result(SourceState(source, last_success_at=NOW), own, NOW)
+            if kill_at_read:
+                reads = itertools.count(1)
+                read_texts = storage.story_texts
+
+                def killing(ids: Any) -> Any:
+                    if next(reads) == kill_at_read:  # the OOM killer strikes a worker
+                        for worker in multiprocessing.active_children():
+                            os.kill(worker.pid or 0, signal.SIGKILL)
+                    return read_texts(ids)
+
+                monkeypatch.setattr(storage, "story_texts", killing)
             sources = ["agentur", "kreis", "kammer"]
             placement.place_in_stories(sources, storage, timedelta(days=30), NOW)
-            groups: dict[int, set[str]] = defaultdict(set)
+            groups: dict[frozenset[str], list[float | None]] = {}
             for story in storage.recent_stories(sources, 100):
-                groups[story.id] |= {m.item.key for m in story.members}
+                members = sorted(story.members, key=lambda m: m.item.key)
+                groups[frozenset(m.item.key for m in members)] = [m.story_similarity for m in members]
             with storage.story_index() as store:
                 learned = {s: store.boilerplate(s) for s in sources}
-        return partition(groups), learned
+        return groups, learned
 
-    serial, parallel = place("serial.sqlite3", 10**9), place("parallel.sqlite3", 1)
-    assert parallel == serial
-    stories_found, learned = parallel
+    serial = place("serial.sqlite3", 10**9)
+    assert place("parallel.sqlite3", 1) == serial
+    stories_found, learned = serial
     assert frozenset({"agentur-1", "kreis-1"}) in stories_found  # a republication joined
     assert len(stories_found) == 12 and all(learned.values())  # footers learned, not glued
+    # A worker killed while the features are computed (at the second of three sources'
+    # reads): they are computed here instead, with the same stories.
+    assert place("killed.sqlite3", 1, kill_at_read=2) == serial
+    assert caplog.text.count("a story worker process died") == 1
 
 
 def test_candidates_are_found_by_rare_lead_keywords_not_by_common_ones() -> None:
