@@ -580,7 +580,8 @@ def test_a_large_batch_is_placed_on_every_core_with_the_same_stories(
             groups: dict[frozenset[str], list[float | None]] = {}
             for story in storage.recent_stories(sources, 100):
                 members = sorted(story.members, key=lambda m: m.item.key)
-                groups[frozenset(m.item.key for m in members)] = [m.story_similarity for m in members]
+                keys = frozenset(m.item.key for m in members)
+                groups[keys] = [m.story_similarity for m in members]
             with storage.story_index() as store:
                 learned = {s: store.boilerplate(s) for s in sources}
         return groups, learned
