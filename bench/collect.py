@@ -188,7 +188,7 @@ class _Writer:
             words.add((stem + rng.choice(ENDINGS)).capitalize())
         self.words = rng.sample(sorted(words), len(words))
         # Zipf-like: the k-th word is drawn with weight 1/(k + 50), so that no single word is
-        # in more than ~0.2 % of the draws, and most words are rare.
+        # in more than ~0.3 % of the draws, and most words are rare.
         self.cum = list(itertools.accumulate(1 / (k + 50) for k in range(len(self.words))))
 
     def word(self) -> str:
