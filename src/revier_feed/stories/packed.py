@@ -66,10 +66,12 @@ class PackedFeatures(NamedTuple):
         marks = set(unpack_ints(self.sampled))
         lead = self.lead.split()
         found = list(map(counts.get, lead, repeat(0)))
-        rare = list(itertools.compress(zip(found, lead, strict=True), map(limit.__ge__, found)))
+        rare = list(itertools.compress(lead, map(limit.__ge__, found)))
         if len(rare) > RAREST_LEAD:
-            rare = heapq.nsmallest(RAREST_LEAD, rare, key=_uncounted_last)
-        marks.update(keyword_mark(k) for _, k in rare)
+            # By count, an uncounted word (0) as if in more items than any looked up.
+            ranked = [(n or limit + 1, k) for n, k in zip(found, lead, strict=True) if n <= limit]
+            rare = [k for _, k in heapq.nsmallest(RAREST_LEAD, ranked)]
+        marks.update(map(keyword_mark, rare))
         if self.url_mark is not None:
             marks.discard(self.url_mark)
         return marks
@@ -77,10 +79,6 @@ class PackedFeatures(NamedTuple):
     @property
     def shingle_count(self) -> int:
         return len(self.shingles) // 4
-
-
-def _uncounted_last(counted: tuple[int, str]) -> tuple[bool, int, str]:
-    return (counted[0] == 0, *counted)
 
 
 def unpack_ints(data: bytes) -> tuple[int, ...]:
