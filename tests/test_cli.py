@@ -331,8 +331,8 @@ def test_the_progress_bar_check_without_rich_never_overrules_rich(
 
 # Threads parse ~80 MB of teasers and drop all but a few; then the main thread builds
 # ~80 MB of its own, as a collection cycle does before placing stories. Printed: the heap
-# that glibc took from the system in all arenas (mallinfo2), not the peak RSS, which the
-# kernel's reclaim moves by tens of MB from one run to the next on this machine.
+# that glibc took from the system in all arenas (mallinfo2), not the peak RSS, which moved
+# by tens of MB after other tests had run, while this figure did not.
 _ARENA_SCRIPT = """
 import ctypes, sys, threading
 from revier_feed._utils import share_malloc_arena
