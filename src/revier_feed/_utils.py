@@ -10,6 +10,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from pathlib import Path
 
 
@@ -157,3 +158,16 @@ def share_malloc_arena() -> bool:
     except (OSError, AttributeError):  # no C library, or one without mallopt
         return False
     return bool(mallopt(_M_ARENA_MAX, 1))
+
+
+def start_every_worker(pool: Executor, workers: int) -> None:
+    """Start all of a new process pool's ``workers`` now, not one per task as they are
+    needed.
+
+    CPython 3.11 starts forkserver workers on demand, one per submitted task. When a worker
+    dies (killed from outside, out of memory) while the pool starts another, the new one
+    can miss the broken pool's clean-up, and leaving the pool then waits for it forever.
+    Started up front, a worker's death only breaks the pool, which the callers handle.
+    """
+    for _ in range(workers):
+        pool.submit(int)  # a task that does nothing, so that a worker is started for it

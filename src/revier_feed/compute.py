@@ -20,6 +20,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
+from ._utils import start_every_worker
 from .models import Item, RawItem, SourceSpec
 from .tag import Tagger
 
@@ -123,6 +124,7 @@ class ItemWorkers:
                 initializer=_start_worker,
                 initargs=(self._tagger,),
             )
+            start_every_worker(self._pool, self._processes)
         return self._pool if self._processes else None
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from . import stories
-from ._utils import collector_paused
+from ._utils import collector_paused, start_every_worker
 from .models import StoryPlacement, StoryText
 from .storage import Storage, StoryWrites
 
@@ -211,6 +211,7 @@ def _pending_features(
     context = multiprocessing.get_context("forkserver")
     try:
         with ProcessPoolExecutor(processes, mp_context=context) as pool:
+            start_every_worker(pool, processes)
             return _collect(by_source, storage, store, pool, 2 * processes)
     except BrokenProcessPool:
         # A worker died (killed, out of memory, or it could not start): same work, here.
