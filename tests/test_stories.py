@@ -8,7 +8,6 @@ import itertools
 import json
 import multiprocessing
 import os
-import signal
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
@@ -571,7 +570,7 @@ def test_a_large_batch_is_placed_on_every_core_with_the_same_stories(
                 def killing(ids: Any) -> Any:
                     if next(reads) == kill_at_read:  # the OOM killer strikes a worker
                         for worker in multiprocessing.active_children():
-                            os.kill(worker.pid or 0, signal.SIGKILL)
+                            worker.kill()  # SIGKILL
                     return read_texts(ids)
 
                 monkeypatch.setattr(storage, "story_texts", killing)
