@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import logging
 import os
 import random
 import statistics
@@ -141,6 +142,14 @@ def main() -> int:
     for row in rows:
         print("| " + " | ".join(row) + " |")
     base = float(rows[0][2]) / len(subset) ** 2 * n**2
+    if result["finder"]:
+        items, cpu, peak = result["finder"]
+        print(
+            f"\nThe candidate finder process (beside the placing process, whose CPU and "
+            f"peak the table shows): {items:,} items, {cpu:.1f} s of CPU, peak {peak:.0f} MB; "
+            f"together {result['cluster_cpu'] + cpu:.1f} s of CPU and at most "
+            f"{peak_mb + peak:.0f} MB."
+        )
     print(f"\nThe pairwise baseline scaled to {n:,} items (n²): about {base / 3600:.1f} h.\n")
     print("| adding items to the store of the run | median ms | p95 ms | target |")
     print("|---|---:|---:|---|")
@@ -152,6 +161,11 @@ def main() -> int:
         print(
             f"| {label} ({len(values)}×) | {statistics.median(values):.1f} "
             f"| {_p95(values):.1f} | {target} |"
+        )
+    if result["first"]:
+        print(
+            f"\nThe worker's first cycle after the batch loads the index (the candidate "
+            f"finder kept its marks): {result['first'][0] / 1000:.1f} s."
         )
     print(
         f"\nStoring the items (collection's part, not clustering): {store_seconds:.1f} s. "
@@ -312,34 +326,41 @@ def _child(args: argparse.Namespace) -> int:
     storage = Storage(f"sqlite:///{spec['db']}")
     specs = [f"source{s}" for s in range(SOURCES)]
     counted: list[int] = []
-    original = stories.StoryIndex.candidates
+    original = stories.StoryIndex.confirm
 
-    def counting(self: stories.StoryIndex, *a: Any, **k: Any) -> list[Any]:
-        found = original(self, *a, **k)
+    def counting(self: stories.StoryIndex, new: Any, found: list[Any]) -> Any:
         counted.append(len(found))
-        return found
+        return original(self, new, found)
 
-    stories.StoryIndex.candidates = counting  # type: ignore[method-assign]
+    stories.StoryIndex.confirm = counting  # type: ignore[method-assign]
+    finder = _FinderLog()
+    logging.getLogger("revier_feed.placement").addHandler(finder)
+    logging.getLogger("revier_feed.placement").setLevel(logging.DEBUG)
     now = START + WINDOW
     # As in the worker: the cycle's index is kept for the next cycles.
     cache = placement.StoryCache()
     started, cpu = time.perf_counter(), time.process_time()
     placement.place_in_stories(specs, storage, WINDOW, now, cache)
     cluster, cluster_cpu = time.perf_counter() - started, time.process_time() - cpu
-    stories.StoryIndex.candidates = original  # type: ignore[method-assign]
+    stories.StoryIndex.confirm = original  # type: ignore[method-assign]
     extra = [_load(d) for d in spec["extra"]]
     n_cycles = spec["cycles"]
     # Whole cycles with one new item each: store it, then place_in_stories; first as a
-    # worker does (the index kept in memory), then as `run --once` (loaded each time).
+    # worker does (the index kept in memory), then as `run --once` (loaded each time). A
+    # batch placed with the candidate finder leaves no index to keep: the worker's first
+    # cycle after it loads the index, timed apart.
     worker: list[float] = []
     once: list[float] = []
-    for n, item in enumerate(extra[: 2 * n_cycles]):
+    first: list[float] = []
+    for n, item in enumerate(extra[: 2 * n_cycles + 1]):
         state = SourceState(source_id=item.source_id, last_success_at=START + WINDOW)
         storage.save_source_result(state, [(item, ItemDecision.NEW)], START + WINDOW)
         started = time.perf_counter()
-        kept = cache if n < n_cycles else None
+        kept = cache if n <= n_cycles else None
+        loads = n == 0 and cache.index is None
         placement.place_in_stories([item.source_id], storage, WINDOW, now, kept)
-        (worker if n < n_cycles else once).append((time.perf_counter() - started) * 1000)
+        took = (time.perf_counter() - started) * 1000
+        (first if loads else worker if n <= n_cycles else once).append(took)
     with storage.story_index() as store:
         started = time.perf_counter()
         placement._load_index(store, START - WINDOW, WINDOW)
@@ -371,10 +392,24 @@ def _child(args: argparse.Namespace) -> int:
         "load": load,
         "adds": adds,
         "worker": worker,
+        "first": first,
         "once": once,
+        "finder": finder.runs[0] if finder.runs else None,
     }
     print(json.dumps(result))
     return 0
+
+
+class _FinderLog(logging.Handler):
+    """What the candidate finder process reported (items, CPU seconds, peak RSS MB)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.runs: list[tuple[int, float, float]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg.startswith("story candidate finder:"):
+            self.runs.append(record.args)  # type: ignore[arg-type]
 
 
 def _dump(item: Item) -> dict[str, Any]:

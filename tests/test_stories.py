@@ -39,6 +39,7 @@ from revier_feed.stories import (
     same_story,
     shingles_of,
     similarity,
+    url_mark,
 )
 from revier_feed.stories.text import containment, decide, unpack
 
@@ -531,12 +532,11 @@ def test_a_worker_keeps_its_story_index_until_an_admin_changes_stories(
     assert story_of("Radweg an der Mulde") == story_of("Studien gestartet") != radweg
 
 
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="worker processes need two cores")
-def test_a_large_batch_is_placed_on_every_core_with_the_same_stories(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A first cycle's features are computed in worker processes: the stories and the
-    sources' learned boilerplate are those of placing the batch on one process."""
+_Groups = dict[frozenset[str], list[float | None]]
+
+
+def _batch() -> list[Item]:
+    """Twelve releases, each republished by none, one or two partners, all with footers."""
     words = [f"wort{chr(97 + i % 26)}{i}" for i in range(400)]
     footer = "Das Projekt Revierwende wird vom Land gefördert. Kontakt: presse@revier.example"
     batch: list[Item] = []
@@ -554,46 +554,125 @@ def test_a_large_batch_is_placed_on_every_core_with_the_same_stories(
                     published_at=NOW + timedelta(hours=n * 5 + s),
                 )
             )
+    return batch
 
-    def place(
-        name: str, parallel_from: int, kill_at_read: int = 0
-    ) -> tuple[dict[frozenset[str], list[float | None]], dict[str, bytes]]:
-        monkeypatch.setattr(placement, "PARALLEL_MIN_ITEMS", parallel_from)
-        with Storage(f"sqlite:///{tmp_path / name}") as storage:
-            for source in ("agentur", "kreis", "kammer"):
-                own = [(i, ItemDecision.NEW) for i in batch if i.source_id == source]
-                storage.save_source_result(SourceState(source, last_success_at=NOW), own, NOW)
-            if kill_at_read:
-                reads = itertools.count(1)
-                read_texts = storage.story_texts
 
-                def killing(ids: Any) -> Any:
-                    if next(reads) == kill_at_read:  # the OOM killer strikes a worker
-                        for worker in multiprocessing.active_children():
-                            worker.kill()  # SIGKILL
-                    return read_texts(ids)
+def _place_batch(
+    path: Any, monkeypatch: pytest.MonkeyPatch, parallel_from: int, kill_at_read: int = 0
+) -> tuple[_Groups, dict[str, bytes]]:
+    """Store :func:`_batch` and place it (on every core from ``parallel_from`` items on):
+    the stories (members' keys to similarities) and each source's learned boilerplate."""
+    monkeypatch.setattr(placement, "PARALLEL_MIN_ITEMS", parallel_from)
+    batch = _batch()
+    sources = ["agentur", "kreis", "kammer"]
+    with Storage(f"sqlite:///{path}") as storage:
+        for source in sources:
+            own = [(i, ItemDecision.NEW) for i in batch if i.source_id == source]
+            storage.save_source_result(SourceState(source, last_success_at=NOW), own, NOW)
+        if kill_at_read:
+            reads = itertools.count(1)
+            read_texts = storage.story_texts
 
-                monkeypatch.setattr(storage, "story_texts", killing)
-            sources = ["agentur", "kreis", "kammer"]
-            placement.place_in_stories(sources, storage, timedelta(days=30), NOW)
-            groups: dict[frozenset[str], list[float | None]] = {}
-            for story in storage.recent_stories(sources, 100):
-                members = sorted(story.members, key=lambda m: m.item.key)
-                keys = frozenset(m.item.key for m in members)
-                groups[keys] = [m.story_similarity for m in members]
-            with storage.story_index() as store:
-                learned = {s: store.boilerplate(s) for s in sources}
-        return groups, learned
+            def killing(ids: Any) -> Any:
+                if next(reads) == kill_at_read:  # the OOM killer strikes a worker
+                    for worker in multiprocessing.active_children():
+                        worker.kill()  # SIGKILL
+                return read_texts(ids)
 
-    serial = place("serial.sqlite3", 10**9)
-    assert place("parallel.sqlite3", 1) == serial
+            monkeypatch.setattr(storage, "story_texts", killing)
+        placement.place_in_stories(sources, storage, timedelta(days=30), NOW)
+        groups: _Groups = {}
+        for story in storage.recent_stories(sources, 100):
+            members = sorted(story.members, key=lambda m: m.item.key)
+            keys = frozenset(m.item.key for m in members)
+            groups[keys] = [m.story_similarity for m in members]
+        with storage.story_index() as store:
+            learned = {s: store.boilerplate(s) for s in sources}
+    return groups, learned
+
+
+needs_two_cores = pytest.mark.skipif(
+    (os.cpu_count() or 1) < 2, reason="worker processes need two cores"
+)
+
+
+@needs_two_cores
+def test_a_large_batch_is_placed_on_every_core_with_the_same_stories(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A first cycle's features are computed in worker processes and its candidates found
+    in a process of their own: the stories and the sources' learned boilerplate are those
+    of placing the batch in one process."""
+    caplog.set_level("DEBUG", logger="revier_feed.placement")
+    serial = _place_batch(tmp_path / "serial.sqlite3", monkeypatch, 10**9)
+    assert "candidate finder" not in caplog.text
+    assert _place_batch(tmp_path / "parallel.sqlite3", monkeypatch, 1) == serial
+    assert "story candidate finder: 24 items" in caplog.text  # it did find them
     stories_found, learned = serial
     assert frozenset({"agentur-1", "kreis-1"}) in stories_found  # a republication joined
     assert len(stories_found) == 12 and all(learned.values())  # footers learned, not glued
     # A worker killed while the features are computed (at the second of three sources'
     # reads): they are computed here instead, with the same stories.
-    assert place("killed.sqlite3", 1, kill_at_read=2) == serial
+    assert _place_batch(tmp_path / "killed.sqlite3", monkeypatch, 1, kill_at_read=2) == serial
     assert caplog.text.count("a story worker process died") == 1
+
+
+@needs_two_cores
+@pytest.mark.parametrize("dies_at", [1, 20])
+def test_a_dead_candidate_finder_leaves_the_stories_as_they_are(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, dies_at: int
+) -> None:
+    """The candidate finder killed before it sent anything, or gone at the 20th of 24 items
+    (after it sent all of them: the connection breaks): the loop takes the marks back, with
+    the items placed since, finds the rest itself, and places the batch as one process
+    does."""
+    serial = _place_batch(tmp_path / "serial.sqlite3", monkeypatch, 10**9)
+    start, next_found = placement._Finder.start, placement._Finder.next
+    calls = itertools.count(1)
+
+    def killed_at_start(index: Any, pending: Any) -> Any:
+        finder = start(index, pending)
+        assert finder is not None
+        finder._process.kill()  # SIGKILL, before it read the items
+        finder._process.join()
+        return finder
+
+    def gone_at(finder: Any, item_id: int) -> Any:
+        if next(calls) == dies_at:
+            finder._process.kill()
+            raise placement._FinderGone
+        return next_found(finder, item_id)
+
+    if dies_at == 1:
+        monkeypatch.setattr(placement._Finder, "start", staticmethod(killed_at_start))
+    else:
+        monkeypatch.setattr(placement._Finder, "next", gone_at)
+    assert _place_batch(tmp_path / "dead.sqlite3", monkeypatch, 1) == serial
+    assert caplog.text.count("the story candidate finder process died") == 1
+
+
+def test_an_item_that_breaks_matching_is_a_story_of_its_own(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unexpected error while matching one item (a republication) logs it and makes it a
+    story of its own; the other items are placed as ever."""
+    serial, _ = _place_batch(tmp_path / "serial.sqlite3", monkeypatch, 10**9)
+    confirm = StoryIndex.confirm
+    kreis_1 = url_mark(canonical_url("https://kreis.example/1"))
+
+    def breaks_on_kreis_1(self: StoryIndex, new: Any, found: Any) -> Any:
+        if new.url_mark == kreis_1:
+            raise ZeroDivisionError("a bug")
+        return confirm(self, new, found)
+
+    monkeypatch.setattr(StoryIndex, "confirm", breaks_on_kreis_1)
+    broken, _ = _place_batch(tmp_path / "broken.sqlite3", monkeypatch, 10**9)
+    assert "placed in a story of its own after an unexpected error" in caplog.text
+    assert "ZeroDivisionError: a bug" in caplog.text
+    assert frozenset({"agentur-1", "kreis-1"}) in serial
+    expected = {k: v for k, v in serial.items() if k != frozenset({"agentur-1", "kreis-1"})}
+    expected |= {frozenset({"agentur-1"}): [None], frozenset({"kreis-1"}): [None]}
+    assert broken == expected
 
 
 def test_candidates_are_found_by_rare_lead_keywords_not_by_common_ones() -> None:

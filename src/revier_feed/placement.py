@@ -8,14 +8,18 @@ worker's), place the items oldest first, write every placement back in one batch
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
-from collections import deque
+import resource
+from collections import Counter, deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import NamedTuple
 
 from . import stories
@@ -131,53 +135,227 @@ def _place(
         stats = index.stats
         next_story = store.next_story_id()
         placements: list[StoryPlacement] = []
-        while pending:
-            if len(placements) >= _WRITE_BATCH:
-                store.place(placements, now)
-                placements = []
-            new = pending.pop()
-            f = new.features
-            try:
-                match = index.match(f, new.published_at)
-            except Exception:
-                # One odd item must not keep the other items out of the feeds.
-                log.exception(
-                    "item %d placed in a story of its own after an unexpected error",
+        finder = _Finder.start(index, pending) if _worth_a_finder(index, pending) else None
+        try:
+            while pending:
+                if len(placements) >= _WRITE_BATCH:
+                    store.place(placements, now)
+                    placements = []
+                new = pending.pop()
+                f = new.features
+                found = None
+                if finder is not None:
+                    try:
+                        found = finder.next(new.item_id)
+                    except _FinderGone:
+                        # Its work, here: the marks it took, and those of the items since.
+                        log.warning("the story candidate finder process died; finding them here")
+                        finder.take_back(index)
+                        finder = None
+                try:
+                    if found is None:
+                        match = index.match(f, new.published_at)
+                    else:
+                        match = index.confirm(f, index.entries(found))
+                except Exception:
+                    # One odd item must not keep the other items out of the feeds: it is
+                    # a story of its own (and indexed, so its republications find it).
+                    log.exception(
+                        "item %d placed in a story of its own after an unexpected error",
+                        new.item_id,
+                    )
+                    match = None
+                keywords = f.keywords.split()
+                placement = StoryPlacement(
+                    item_id=new.item_id,
+                    story_id=match.story_id if match else next_story,
+                    new_story=match is None,
+                    similarity=match.similarity if match else None,
+                    shingles=f.shingles,
+                    keywords=tuple(keywords),
+                    marks=f.marks,
+                    events=f.upcoming,
+                )
+                next_story += match is None
+                placements.append(placement)
+                index.add(
                     new.item_id,
+                    placement.story_id,
+                    new.published_at,
+                    f.shingles,
+                    f.keywords,
+                    f.districts,
+                    stories.unpack_ints(f.marks),
+                    f.upcoming,
                 )
-                placements.append(
-                    StoryPlacement(new.item_id, next_story, True, None, b"", (), b"")
-                )
-                next_story += 1
-                continue
-            keywords = f.keywords.split()
-            placement = StoryPlacement(
-                item_id=new.item_id,
-                story_id=match.story_id if match else next_story,
-                new_story=match is None,
-                similarity=match.similarity if match else None,
-                shingles=f.shingles,
-                keywords=tuple(keywords),
-                marks=f.marks,
-                events=f.upcoming,
-            )
-            next_story += match is None
-            placements.append(placement)
-            index.add(
-                new.item_id,
-                placement.story_id,
-                new.published_at,
-                f.shingles,
-                f.keywords,
-                f.districts,
-                stories.unpack_ints(f.marks),
-                f.upcoming,
-            )
-            stats.add(keywords)
+                if finder is not None:
+                    finder.listed(new.item_id, new.published_at, f.marks)
+                stats.add(keywords)
+        finally:
+            if finder is not None:
+                finder.close()
         store.place(placements, now)
         store.save_keyword_counts({k: stats.counts[k] for k in stats.changed}, stats.total)
         stats.changed.clear()
+    if finder is not None:
+        # The marks of this run's items are the finder's, gone with it: the next run loads
+        # the index from the store (a batch this large is a first cycle or a catch-up).
+        if cache is not None:
+            cache.clear()
+        return None
     return index, since, generation
+
+
+def _worth_a_finder(index: stories.StoryIndex, pending: list[_Pending]) -> bool:
+    """Whether to find the candidates in a process of their own: for a large batch, when
+    there is a second core, and when the batch is at least as large as the index it joins
+    (the finder gets a copy of the index's marks, and the next run loads them again)."""
+    return (
+        len(pending) >= PARALLEL_MIN_ITEMS
+        and len(pending) >= len(index)
+        and (os.cpu_count() or 1) >= 2
+    )
+
+
+class _FinderGone(Exception):
+    """The candidate finder process is gone (killed, out of memory, or it never started)."""
+
+
+class _Finder:
+    """The candidate finder: a process that finds every new item's candidates, in placing
+    order, while this one confirms them.
+
+    Which items are candidates depends only on the items placed before and the keyword
+    counts, never on the stories they joined (:class:`.stories.MarkIndex`), so the finder
+    runs ahead of the placing loop, keeping its own copy of the marks and the counts. On
+    two cores this halves the loop's time: about half of an item's cost is finding its
+    candidates (looking up its marks, listing it under them), most of the rest confirming
+    them and counting its keywords.
+    """
+
+    def __init__(
+        self,
+        process: BaseProcess,
+        conn: Connection,
+        marks: stories.MarkIndex,
+        items: int,
+    ) -> None:
+        self._process = process
+        self._conn = conn
+        self._marks = marks  # as they were handed over, for :meth:`take_back`
+        self._since: list[tuple[int, float, bytes]] = []  # items listed since
+        self._chunk: list[tuple[int, list[tuple[int, bool]]]] = []
+        self._at = 0
+        self._left = items  # whose candidates are still to come
+
+    @classmethod
+    def start(cls, index: stories.StoryIndex, pending: list[_Pending]) -> _Finder | None:
+        """Start a finder for ``pending`` (placed from the end), or None if it cannot start:
+        then the loop finds the candidates itself."""
+        marks = index.detach_marks()
+        context = multiprocessing.get_context("forkserver")  # not fork: threads may run
+        conn, child = context.Pipe()
+        try:
+            process = context.Process(
+                target=_find_candidates,
+                args=(child, marks, index.stats.counts, index.stats.total),
+                name="revier-feed story candidates",
+                daemon=True,
+            )
+            process.start()
+        except (OSError, RuntimeError) as e:
+            log.warning("the story candidate finder could not start (%s); finding them here", e)
+            conn.close()
+            index.attach_marks(marks)
+            return None
+        finally:
+            child.close()
+        finder = cls(process, conn, marks, len(pending))
+        # Only what finding needs: the shingles, most of an item's size, stay here.
+        queries = [
+            (p.published_at.timestamp(), p.item_id, p.features._replace(shingles=b""))
+            for p in reversed(pending)
+        ]
+        with contextlib.suppress(OSError):  # it died already: the first next() says so
+            conn.send(queries)
+        return finder
+
+    def next(self, item_id: int) -> list[tuple[int, bool]]:
+        """The candidates (slots, same URL) of the next item, ``item_id``."""
+        if self._at == len(self._chunk):
+            try:
+                self._chunk = self._conn.recv()
+            except (EOFError, OSError) as e:
+                raise _FinderGone from e
+            self._at = 0
+        found_for, found = self._chunk[self._at]
+        self._at += 1
+        self._left -= 1
+        if found_for != item_id:
+            raise RuntimeError(f"candidates of item {found_for} sent for item {item_id}")
+        return found
+
+    def listed(self, item_id: int, published: datetime, marks: bytes) -> None:
+        """Note an item the finder listed, for :meth:`take_back`."""
+        self._since.append((item_id, published.timestamp(), marks))
+
+    def take_back(self, index: stories.StoryIndex) -> None:
+        """Give ``index`` its marks back, with every item added since, and stop."""
+        self.close()
+        for item_id, published, marks in self._since:
+            self._marks.add(item_id, published, stories.unpack_ints(marks))
+        self._since.clear()
+        index.attach_marks(self._marks)
+
+    def close(self) -> None:
+        """Stop the finder; once it has sent every item's candidates, log what it used."""
+        if not self._left:
+            with contextlib.suppress(EOFError, OSError):
+                if self._conn.poll(1.0):
+                    items, cpu, peak = self._conn.recv()
+                    log.debug(
+                        "story candidate finder: %d items, %.1f s of CPU, peak RSS %.0f MB",
+                        items,
+                        cpu,
+                        peak,
+                    )
+        self._conn.close()  # a finder still sending gets a broken pipe and stops
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+
+#: Items whose candidates the finder sends in one message.
+_FINDER_CHUNK = 500
+
+
+def _find_candidates(
+    conn: Connection, marks: stories.MarkIndex, counts: Counter[str], total: int
+) -> None:
+    """The finder process (:class:`_Finder`): receive the new items, oldest first, and send
+    back each one's candidates as they are found."""
+    try:
+        with collector_paused():  # millions of postings, none of them in a cycle
+            queries: list[tuple[float, int, stories.PackedFeatures]] = conn.recv()
+            start = total
+            queries.reverse()  # popped oldest first, freeing each when done
+            found: list[tuple[int, list[tuple[int, bool]]]] = []
+            while queries:
+                published, item_id, new = queries.pop()
+                found.append((item_id, marks.find(new, published, counts, total)))
+                marks.add(item_id, published, stories.unpack_ints(new.marks))
+                counts.update(new.keywords.split())
+                total += 1
+                if len(found) == _FINDER_CHUNK or not queries:
+                    conn.send(found)
+                    found = []
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            conn.send((total - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
+    except (EOFError, OSError):
+        pass  # the placing process stopped listening: nothing left to do
+    finally:
+        conn.close()
 
 
 def _load_index(store: StoryWrites, since: datetime, window: timedelta) -> stories.StoryIndex:

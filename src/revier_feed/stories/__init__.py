@@ -6,7 +6,7 @@ is the compact form new items wait in until they are placed.
 """
 
 from . import phase
-from .index import MAX_CANDIDATES, MAX_POSTINGS, IndexedItem, StoryIndex, StoryMatch
+from .index import MAX_CANDIDATES, MAX_POSTINGS, IndexedItem, MarkIndex, StoryIndex, StoryMatch
 from .packed import PackedFeatures, unpack_ints
 from .text import (
     KeywordStats,
@@ -31,6 +31,7 @@ __all__ = [
     "MAX_POSTINGS",
     "IndexedItem",
     "KeywordStats",
+    "MarkIndex",
     "PackedFeatures",
     "Similarity",
     "StoryFeatures",

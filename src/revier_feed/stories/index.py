@@ -26,7 +26,7 @@ import functools
 import itertools
 import operator
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -77,6 +77,80 @@ class StoryMatch:
     similarity: float
 
 
+class MarkIndex:
+    """Which placed items share marks with a new item: the marks' postings and each
+    item's publication time, by slot (the order items were added in).
+
+    The part of :class:`StoryIndex` that finding candidates needs, and no more: which items
+    are candidates depends only on the items placed before and their keyword counts,
+    never on the stories they were placed in, so a large batch's candidates can be found
+    in another process while this one confirms them (:mod:`revier_feed.placement`).
+    """
+
+    def __init__(self, window: float) -> None:
+        self.window = window  #: seconds
+        # A mark's postings: one slot (most marks) or a list of them; a bare int per mark
+        # halves the memory of an index whose marks are mostly unique.
+        self._postings: dict[int, int | list[int]] = {}
+        self._published: list[float] = []
+        self._item_ids: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._published)
+
+    def add(self, item_id: int, published: float, marks: Iterable[int]) -> None:
+        """List the next slot's item under its marks."""
+        slot = len(self._published)
+        self._published.append(published)
+        self._item_ids.append(item_id)
+        postings = self._postings
+        for mark in marks:
+            listed = postings.get(mark)
+            if listed is None:
+                postings[mark] = slot
+            elif isinstance(listed, int):
+                postings[mark] = [listed, slot]
+            else:
+                listed.append(slot)
+
+    def find(
+        self, new: PackedFeatures, published: float, counts: Mapping[str, int], total: int
+    ) -> list[tuple[int, bool]]:
+        """The slots of items published within the window that share enough marks with
+        ``new`` (or its URL), most shared marks first, each with whether it has the same
+        canonical URL. ``counts`` and ``total`` are the keyword counts of the items placed
+        so far (see :meth:`.PackedFeatures.query_marks`)."""
+        postings = self._postings
+        hits = list(filter(_LISTED, map(postings.get, new.query_marks(counts, total))))
+        # Split into single slots and lists of them, all in C: an item's marks find dozens
+        # of postings.
+        found = cast("list[int]", list(filter(_IS_SLOT, hits)))
+        lists = cast("list[list[int]]", list(itertools.filterfalse(_IS_SLOT, hits)))
+        short = map(MAX_POSTINGS.__ge__, map(len, lists))
+        found.extend(itertools.chain.from_iterable(itertools.compress(lists, short)))
+        via_url = postings.get(new.url_mark) if new.url_mark is not None else None
+        urls = (
+            set() if via_url is None else {via_url} if isinstance(via_url, int) else set(via_url)
+        )
+        # The slots found at least MIN_SHARED_MARKS times, by comparing the sorted list with
+        # itself shifted: C-level, where counting them one by one in Python was not (an
+        # item's rare lead keywords find hundreds of items once each).
+        found.sort()
+        k = MIN_SHARED_MARKS - 1
+        shared = set(itertools.compress(found, map(operator.eq, found, found[k:]))) | urls
+        if not shared:
+            return []  # most new items of a first cycle: the first report of their story
+        times = self._published
+        eligible = [s for s in shared if abs(times[s] - published) <= self.window]
+        if len(eligible) > 1:
+            # Most shared marks first: a slot's marks are a run in the sorted list, found by
+            # bisection (counting the whole list, most of it slots found once, cost more).
+            first, after = bisect.bisect_left, bisect.bisect_right
+            ids = self._item_ids
+            eligible.sort(key=lambda s: (s not in urls, first(found, s) - after(found, s), ids[s]))
+        return [(s, s in urls) for s in eligible[:MAX_CANDIDATES]]
+
+
 class StoryIndex:
     """Placed items of a time window, findable by their marks."""
 
@@ -84,9 +158,7 @@ class StoryIndex:
         self.window = window.total_seconds()
         self.stats = stats
         self._items: list[IndexedItem] = []
-        # A mark's postings: one slot (most marks) or a list of them; a bare int per mark
-        # halves the memory of an index whose marks are mostly unique.
-        self._postings: dict[int, int | list[int]] = {}
+        self._marks: MarkIndex | None = MarkIndex(self.window)
         self._districts: dict[frozenset[str], frozenset[str]] = {}
 
     def __len__(self) -> int:
@@ -103,33 +175,43 @@ class StoryIndex:
         marks: Iterable[int],
         upcoming: tuple[int, ...] = (),
     ) -> None:
-        """List a placed item under its marks (its URL's among them).
+        """List a placed item under its marks (its URL's among them); while the marks are
+        detached (:meth:`detach_marks`), only keep the item for comparisons.
 
         Args:
             keywords: space-separated.
         """
         when = published.timestamp() if isinstance(published, datetime) else published
-        entry = IndexedItem(
-            item_id=item_id,
-            story_id=story_id,
-            published=when,
-            day=int(when // 86400),
-            upcoming=upcoming,
-            shingles=shingles,
-            keywords=keywords,
-            districts=self._districts.setdefault(districts, districts),
+        self._items.append(
+            IndexedItem(
+                item_id=item_id,
+                story_id=story_id,
+                published=when,
+                day=int(when // 86400),
+                upcoming=upcoming,
+                shingles=shingles,
+                keywords=keywords,
+                districts=self._districts.setdefault(districts, districts),
+            )
         )
-        slot = len(self._items)
-        self._items.append(entry)
-        postings = self._postings
-        for mark in marks:
-            listed = postings.get(mark)
-            if listed is None:
-                postings[mark] = slot
-            elif isinstance(listed, int):
-                postings[mark] = [listed, slot]
-            else:
-                listed.append(slot)
+        if self._marks is not None:
+            self._marks.add(item_id, when, marks)
+
+    def detach_marks(self) -> MarkIndex:
+        """Hand the marks over to someone who finds the candidates (another process, with
+        a copy); until :meth:`attach_marks`, items added are kept for comparisons only and
+        :meth:`candidates` cannot be used."""
+        marks = self._marks
+        if marks is None:
+            raise RuntimeError("the marks are detached already")
+        self._marks = None
+        return marks
+
+    def attach_marks(self, marks: MarkIndex) -> None:
+        """Take the marks back, listing every item added since (``marks`` must hold them)."""
+        if len(marks) != len(self._items):
+            raise ValueError(f"marks of {len(marks)} items for an index of {len(self._items)}")
+        self._marks = marks
 
     def best_match(self, features: StoryFeatures, published: datetime) -> StoryMatch | None:
         """The story ``features`` belongs to, or None for a new story.
@@ -141,7 +223,31 @@ class StoryIndex:
 
     def match(self, new: PackedFeatures, published: datetime) -> StoryMatch | None:
         """:meth:`best_match` for an item whose features are packed."""
-        found = self.candidates(new, published)
+        return self.confirm(new, self.candidates(new, published))
+
+    def candidates(
+        self, new: StoryFeatures | PackedFeatures, published: datetime
+    ) -> list[tuple[IndexedItem, bool]]:
+        """Items published within the window that share enough marks (or the URL), each
+        with whether it has the same canonical URL."""
+        if self._marks is None:
+            raise RuntimeError("the marks are detached: candidates are found elsewhere")
+        if isinstance(new, StoryFeatures):
+            new = PackedFeatures.of(new)
+        stats = self.stats
+        found = self._marks.find(new, published.timestamp(), stats.counts, stats.total)
+        return self.entries(found)
+
+    def entries(self, found: Iterable[tuple[int, bool]]) -> list[tuple[IndexedItem, bool]]:
+        """The items of slots (as :meth:`MarkIndex.find` gives them)."""
+        items = self._items
+        return [(items[slot], same_url) for slot, same_url in found]
+
+    def confirm(
+        self, new: PackedFeatures, found: list[tuple[IndexedItem, bool]]
+    ) -> StoryMatch | None:
+        """The story of the candidate in ``found`` most similar to ``new`` among those that
+        are the same story, or None."""
         if not found:
             return None
         stats = self.stats
@@ -183,46 +289,6 @@ class StoryIndex:
             if best is None or sim.score > best.similarity:
                 best = StoryMatch(entry.story_id, entry.item_id, sim.score)
         return best
-
-    def candidates(
-        self, new: StoryFeatures | PackedFeatures, published: datetime
-    ) -> list[tuple[IndexedItem, bool]]:
-        """Items published within the window that share enough marks (or the URL), each
-        with whether it has the same canonical URL."""
-        if isinstance(new, StoryFeatures):
-            new = PackedFeatures.of(new)
-        stats = self.stats
-        postings = self._postings
-        hits = list(filter(_LISTED, map(postings.get, new.query_marks(stats.counts, stats.total))))
-        # Split into single slots and lists of them, all in C: an item's marks find dozens
-        # of postings.
-        found = cast("list[int]", list(filter(_IS_SLOT, hits)))
-        lists = cast("list[list[int]]", list(itertools.filterfalse(_IS_SLOT, hits)))
-        short = map(MAX_POSTINGS.__ge__, map(len, lists))
-        found.extend(itertools.chain.from_iterable(itertools.compress(lists, short)))
-        via_url = postings.get(new.url_mark) if new.url_mark is not None else None
-        urls = (
-            set() if via_url is None else {via_url} if isinstance(via_url, int) else set(via_url)
-        )
-        # The slots found at least MIN_SHARED_MARKS times, by comparing the sorted list with
-        # itself shifted: C-level, where counting them one by one in Python was not (an
-        # item's rare lead keywords find hundreds of items once each).
-        found.sort()
-        k = MIN_SHARED_MARKS - 1
-        shared = set(itertools.compress(found, map(operator.eq, found, found[k:]))) | urls
-        if not shared:
-            return []  # most new items of a first cycle: the first report of their story
-        when = published.timestamp()
-        items = self._items
-        eligible = [s for s in shared if abs(items[s].published - when) <= self.window]
-        if len(eligible) > 1:
-            # Most shared marks first: a slot's marks are a run in the sorted list, found by
-            # bisection (counting the whole list, most of it slots found once, cost more).
-            first, after = bisect.bisect_left, bisect.bisect_right
-            eligible.sort(
-                key=lambda s: (s not in urls, first(found, s) - after(found, s), items[s].item_id)
-            )
-        return [(items[s], s in urls) for s in eligible[:MAX_CANDIDATES]]
 
 
 def _shingles(packed: bytes) -> Iterable[int]:
