@@ -13,10 +13,12 @@ Measured, in one run:
 - **store**: the items are written to a fresh SQLite store (collection's job, not timed
   as clustering);
 - **cluster**: ``placement.place_in_stories`` over the whole store, in a child process, so
-  its peak RSS is its own (from ``os.wait4``);
+  its peak RSS is its own (from ``os.wait4``); the candidate finder process it starts for
+  a batch this large reports its own CPU time and peak RSS (its debug log line);
 - **add one item**: after that, cycles that each store and place one new item into the
-  100,000-item store, as the worker runs them (the index kept in memory between cycles)
-  and as ``run --once`` does (the window's index loaded first), medians; and the placement
+  100,000-item store, as the worker runs them (the index kept in memory between cycles;
+  the first cycle after the batch loads it, timed apart) and as ``run --once`` does (the
+  window's index loaded first), medians; and the placement
   alone (features, candidate lookup, confirmation, indexing) of further items one at a
   time, median and 95th percentile;
 - **baseline**: on the first ``--baseline-items`` items, every new item compared with every
@@ -34,6 +36,7 @@ import json
 import logging
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -145,10 +148,12 @@ def main() -> int:
     if result["finder"]:
         items, cpu, peak = result["finder"]
         print(
-            f"\nThe candidate finder process (beside the placing process, whose CPU and "
-            f"peak the table shows): {items:,} items, {cpu:.1f} s of CPU, peak {peak:.0f} MB; "
-            f"together {result['cluster_cpu'] + cpu:.1f} s of CPU and at most "
-            f"{peak_mb + peak:.0f} MB."
+            f"\nThe candidate finder process, beside the placing process: {items:,} items, "
+            f"{cpu:.1f} s of CPU, peak {peak:.0f} MB. Together, while placing: "
+            f"{result['cluster_cpu'] + cpu:.1f} s of CPU, at most "
+            f"{result['cluster_peak'] + peak:.0f} MB at once ({result['cluster_peak']:.0f} MB "
+            f"placing + {peak:.0f} MB finding); the table's peak is the placing process's "
+            "over the whole run, the later cycles that load the index included."
         )
     print(f"\nThe pairwise baseline scaled to {n:,} items (n²): about {base / 3600:.1f} h.\n")
     print("| adding items to the store of the run | median ms | p95 ms | target |")
@@ -342,6 +347,7 @@ def _child(args: argparse.Namespace) -> int:
     started, cpu = time.perf_counter(), time.process_time()
     placement.place_in_stories(specs, storage, WINDOW, now, cache)
     cluster, cluster_cpu = time.perf_counter() - started, time.process_time() - cpu
+    cluster_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     stories.StoryIndex.confirm = original  # type: ignore[method-assign]
     extra = [_load(d) for d in spec["extra"]]
     n_cycles = spec["cycles"]
@@ -388,6 +394,7 @@ def _child(args: argparse.Namespace) -> int:
     result = {
         "cluster": cluster,
         "cluster_cpu": cluster_cpu,
+        "cluster_peak": cluster_peak,
         "comparisons": sum(counted),
         "load": load,
         "adds": adds,

@@ -4,6 +4,10 @@ This is the stories half of a collection cycle (:mod:`.ingest` calls it once all
 the cycle are stored): read the unplaced items, learn each source's boilerplate, compute
 the items' features (:mod:`.stories`), load the story index of the time window (or reuse a
 worker's), place the items oldest first, write every placement back in one batch.
+
+A large batch uses both cores twice: its features are computed in worker processes, and
+its candidates are found in a process of their own while this one confirms them
+(:class:`_Finder`).
 """
 
 from __future__ import annotations
@@ -227,10 +231,10 @@ class _Finder:
 
     Which items are candidates depends only on the items placed before and the keyword
     counts, never on the stories they joined (:class:`.stories.MarkIndex`), so the finder
-    runs ahead of the placing loop, keeping its own copy of the marks and the counts. On
-    two cores this halves the loop's time: about half of an item's cost is finding its
-    candidates (looking up its marks, listing it under them), most of the rest confirming
-    them and counting its keywords.
+    runs ahead of the placing loop, keeping its own copy of the marks and the counts.
+    Finding (looking an item's marks up, listing it under them) was about half of the
+    loop's time, confirming the candidates and counting keywords most of the rest; the
+    finder also counts keywords, for choosing the rarest lead keywords.
     """
 
     def __init__(

@@ -15,8 +15,12 @@ of Jaccard similarity) hides when the texts differ in length. A fixed sample of 
 keeps containment: if half of an excerpt's shingles are in the release, about half of its
 marks are too.
 
-Stored items are kept compactly (packed shingles, a tuple of interned keywords), so a
+Stored items are kept compactly (packed shingles, their keywords in one string), so a
 window of 100,000 items fits in a few hundred megabytes.
+
+The marks live in a :class:`MarkIndex` of their own: which items are candidates does not
+depend on the stories they were placed in, so a large batch's candidates can be found by
+another process, with a copy of the marks, while the items are confirmed here.
 """
 
 from __future__ import annotations
