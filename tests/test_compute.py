@@ -76,6 +76,33 @@ def test_worker_processes_store_what_the_ingest_thread_stores(
     assert len(results[0]) == 36
 
 
+def test_the_workers_stop_before_the_items_are_placed_in_stories(
+    tmp_path: Path, demo_config: AppConfig, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Story placement comes after every item is normalized: the normalizing workers'
+    memory is free for the story index (and its own processes) by then."""
+    from revier_feed import ingest
+
+    storage = demo_config.settings.storage.model_copy(
+        update={"url": f"sqlite:///{tmp_path / 'store.sqlite3'}"}
+    )
+    settings = demo_config.settings.model_copy(update={"storage": storage})
+    config = dataclasses.replace(demo_config, settings=settings)
+    place = ingest.placement.place_in_stories
+    alive_while_placing: list[int] = []
+
+    def placing(*args: object, **kwargs: object) -> None:
+        alive_while_placing.append(len(multiprocessing.active_children()))
+        place(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest.placement, "place_in_stories", placing)
+    with App(config, now=clock, rng=random.Random(7), processes=1) as app:
+        app.run_ingest()
+        assert len(stored_items(app, config)) == 36
+        assert app.storage.sources_with_unplaced_items() == []
+    assert alive_while_placing == [0]
+
+
 def test_a_dead_worker_costs_no_source(caplog: pytest.LogCaptureFixture) -> None:
     tagger = Tagger([], [])
     expected = normalize_items(RAWS, SPEC, NOW, tagger)

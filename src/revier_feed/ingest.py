@@ -169,6 +169,8 @@ async def collect(
     pending = set(await ctx.offload(ctx.storage.sources_with_unplaced_items))
     placeable = [s for s in (all_specs or specs) if s.id in pending]
     if placeable:
+        # Every item is normalized: the normalizing workers' memory is placement's now.
+        await ctx.offload(ctx.items.close)
         await ctx.offload(place_in_stories, placeable, ctx)
     return [r for r in results if r is not None]
 

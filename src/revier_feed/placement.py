@@ -162,13 +162,21 @@ def _place(
                     else:
                         match = index.confirm(f, index.entries(found))
                 except Exception:
-                    # One odd item must not keep the other items out of the feeds: it is
-                    # a story of its own (and indexed, so its republications find it).
+                    # One odd item must not keep the other items out of the feeds.
                     log.exception(
                         "item %d placed in a story of its own after an unexpected error",
                         new.item_id,
                     )
-                    match = None
+                    placements.append(
+                        StoryPlacement(new.item_id, next_story, True, None, b"", (), b"")
+                    )
+                    next_story += 1
+                    if finder is not None:
+                        # It listed the item, which stays out of the index here: the rest
+                        # of the batch is found here, with the marks of the items placed.
+                        finder.take_back(index)
+                        finder = None
+                    continue
                 keywords = f.keywords.split()
                 placement = StoryPlacement(
                     item_id=new.item_id,
