@@ -16,20 +16,27 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import resource
-from collections import Counter, deque
+import threading
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import NamedTuple
 
 from . import stories
 from ._utils import collector_paused, start_every_worker
-from .models import StoryPlacement, StoryText
+from .models import StoryPlacement
 from .storage import Storage, StoryWrites
+from .story_work import (
+    FINDER_CHUNK,
+    Pending,
+    Query,
+    SourceFeatures,
+    find_candidates,
+    source_features,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +46,6 @@ _WRITE_BATCH = 5000
 #: From this many new items on, their features are computed on every core (worker
 #: processes started for the run): below it, starting them costs more than it saves.
 PARALLEL_MIN_ITEMS = 5000
-
-
-class _Pending(NamedTuple):
-    """A new item waiting for its turn to be placed (a first cycle may place a hundred
-    thousand items): its features packed, as strings and bytes, not sets of them. A named
-    tuple, cheap to send back from a worker process (see :class:`.stories.PackedFeatures`)."""
-
-    published_at: datetime
-    item_id: int
-    features: stories.PackedFeatures
-
-    @classmethod
-    def of(cls, stored: StoryText, features: stories.StoryFeatures) -> _Pending:
-        return cls(stored.published_at, stored.id, stories.PackedFeatures.of(features))
 
 
 class StoryCache:
@@ -218,7 +211,7 @@ def _place(
     return index, since, generation
 
 
-def _worth_a_finder(index: stories.StoryIndex, pending: list[_Pending]) -> bool:
+def _worth_a_finder(index: stories.StoryIndex, pending: list[Pending]) -> bool:
     """Whether to find the candidates in a process of their own: for a large batch, when
     there is a second core, and when the batch is at least as large as the index it joins
     (the finder gets a copy of the index's marks, and the next run loads them again)."""
@@ -248,11 +241,13 @@ class _Finder:
     def __init__(
         self,
         process: BaseProcess,
+        sender: threading.Thread,
         conn: Connection,
         marks: stories.MarkIndex,
         items: int,
     ) -> None:
         self._process = process
+        self._sender = sender
         self._conn = conn
         self._marks = marks  # as they were handed over, for :meth:`take_back`
         self._since: list[tuple[int, float, bytes]] = []  # items listed since
@@ -261,7 +256,7 @@ class _Finder:
         self._left = items  # whose candidates are still to come
 
     @classmethod
-    def start(cls, index: stories.StoryIndex, pending: list[_Pending]) -> _Finder | None:
+    def start(cls, index: stories.StoryIndex, pending: list[Pending]) -> _Finder | None:
         """Start a finder for ``pending`` (placed from the end), or None if it cannot start:
         then the loop finds the candidates itself."""
         marks = index.detach_marks()
@@ -269,7 +264,7 @@ class _Finder:
         conn, child = context.Pipe()
         try:
             process = context.Process(
-                target=_find_candidates,
+                target=find_candidates,
                 args=(child, marks, index.stats.counts, index.stats.total),
                 name="revier-feed story candidates",
                 daemon=True,
@@ -282,15 +277,19 @@ class _Finder:
             return None
         finally:
             child.close()
-        finder = cls(process, conn, marks, len(pending))
         # Only what finding needs: the shingles, most of an item's size, stay here.
-        queries = [
+        queries: list[Query] = [
             (p.published_at.timestamp(), p.item_id, p.features._replace(shingles=b""))
             for p in reversed(pending)
         ]
-        with contextlib.suppress(OSError):  # it died already: the first next() says so
-            conn.send(queries)
-        return finder
+        # Sent a chunk at a time, so the finder holds one chunk's copy, not the batch's; from
+        # a thread, so the loop here receives the answers meanwhile (one thread doing both
+        # could block on a full pipe each way).
+        sender = threading.Thread(
+            target=_send_queries, args=(conn, queries), name="revier-feed story queries"
+        )
+        sender.start()
+        return cls(process, sender, conn, marks, len(pending))
 
     def next(self, item_id: int) -> list[tuple[int, bool]]:
         """The candidates (slots, same URL) of the next item, ``item_id``."""
@@ -321,6 +320,11 @@ class _Finder:
 
     def close(self) -> None:
         """Stop the finder; once it has sent every item's candidates, log what it used."""
+        if self._left:
+            # Its answers are not wanted any more (the loop failed, or found the rest
+            # itself): stopping it also ends a send of the thread blocked on a full pipe.
+            self._process.kill()
+        self._sender.join()
         if not self._left:
             with contextlib.suppress(EOFError, OSError):
                 if self._conn.poll(1.0):
@@ -331,43 +335,21 @@ class _Finder:
                         cpu,
                         peak,
                     )
-        self._conn.close()  # a finder still sending gets a broken pipe and stops
+        self._conn.close()
         self._process.join(timeout=10)
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
 
 
-#: Items whose candidates the finder sends in one message.
-_FINDER_CHUNK = 500
-
-
-def _find_candidates(
-    conn: Connection, marks: stories.MarkIndex, counts: Counter[str], total: int
-) -> None:
-    """The finder process (:class:`_Finder`): receive the new items, oldest first, and send
-    back each one's candidates as they are found."""
+def _send_queries(conn: Connection, queries: list[Query]) -> None:
+    """Send the finder its queries, :data:`.story_work.FINDER_CHUNK` per message, then None."""
     try:
-        with collector_paused():  # millions of postings, none of them in a cycle
-            queries: list[tuple[float, int, stories.PackedFeatures]] = conn.recv()
-            start = total
-            queries.reverse()  # popped oldest first, freeing each when done
-            found: list[tuple[int, list[tuple[int, bool]]]] = []
-            while queries:
-                published, item_id, new = queries.pop()
-                found.append((item_id, marks.find(new, published, counts, total)))
-                marks.add(item_id, published, stories.unpack_ints(new.marks))
-                counts.update(new.keywords.split())
-                total += 1
-                if len(found) == _FINDER_CHUNK or not queries:
-                    conn.send(found)
-                    found = []
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            conn.send((total - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
-    except (EOFError, OSError):
-        pass  # the placing process stopped listening: nothing left to do
-    finally:
-        conn.close()
+        for start in range(0, len(queries), FINDER_CHUNK):
+            conn.send(queries[start : start + FINDER_CHUNK])
+        conn.send(None)
+    except OSError:
+        pass  # the finder is gone: the loop learns it from its next receive
 
 
 def _load_index(store: StoryWrites, since: datetime, window: timedelta) -> stories.StoryIndex:
@@ -389,7 +371,7 @@ def _load_index(store: StoryWrites, since: datetime, window: timedelta) -> stori
 
 def _pending_features(
     source_ids: Sequence[str], storage: Storage, store: StoryWrites
-) -> list[_Pending]:
+) -> list[Pending]:
     """The unplaced items of each source with their features, the source's boilerplate
     (learned from these items and its recent ones) removed."""
     by_source = storage.pending_story_items(source_ids)
@@ -415,14 +397,14 @@ def _collect(
     store: StoryWrites,
     pool: ProcessPoolExecutor | None,
     ahead: int,
-) -> list[_Pending]:
+) -> list[Pending]:
     """:func:`_pending_features`, one source at a time, on ``pool`` or here.
 
     At most ``ahead`` sources are read ahead of the one whose results are collected (enough
     to keep the pool busy), so only their texts are in memory at once.
     """
-    pending: list[_Pending] = []
-    queued: deque[tuple[str, frozenset[int], Future[_SourceFeatures]]] = deque()
+    pending: list[Pending] = []
+    queued: deque[tuple[str, frozenset[int], Future[SourceFeatures]]] = deque()
 
     def finish() -> None:
         source_id, known, result = queued.popleft()
@@ -436,38 +418,13 @@ def _collect(
         # A source's footer shows in its recent items too, even if few items are new.
         args = (storage.story_texts(ids), known, store.recent_shingles(source_id, 20))
         if pool is None:
-            result: Future[_SourceFeatures] = Future()
-            result.set_result(_source_features(*args))
+            result: Future[SourceFeatures] = Future()
+            result.set_result(source_features(*args))
         else:
-            result = pool.submit(_source_features, *args)
+            result = pool.submit(source_features, *args)
         queued.append((source_id, known, result))
         if len(queued) > ahead:
             finish()
     while queued:
         finish()
     return pending
-
-
-_SourceFeatures = tuple[frozenset[int], list[_Pending]]
-
-
-def _source_features(
-    items: list[StoryText], known: frozenset[int], recent: list[bytes]
-) -> _SourceFeatures:
-    """A source's boilerplate (what was ``known``, and what recurs in its new and recent
-    items) and its new items' features. Pure, so it may run in another process."""
-    with collector_paused():  # tens of thousands of small sets, none of them in a cycle
-        return _features_of(items, known, recent)
-
-
-def _features_of(
-    items: list[StoryText], known: frozenset[int], recent: list[bytes]
-) -> _SourceFeatures:
-    texts = [stories.prepare(s) for s in items]
-    shingle_sets = [set(t.hashes) for t in texts]
-    recent_sets = [set(stories.unpack(p)) for p in recent]
-    boilerplate = stories.learn_boilerplate(shingle_sets + recent_sets, known)
-    return boilerplate, [
-        _Pending.of(stored, stories.features(stored, shingles, boilerplate, text))
-        for stored, shingles, text in zip(items, shingle_sets, texts, strict=True)
-    ]

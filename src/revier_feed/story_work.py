@@ -1,0 +1,89 @@
+"""The story work of a large batch that runs in other processes: each source's features,
+and the candidate finder.
+
+Kept apart from :mod:`.placement`, which speaks to the store: a process started for this
+work imports only the story stage (:mod:`.stories`), not SQLAlchemy and the schema, which
+cost about 26 MB and a quarter of a second of CPU in every such process.
+"""
+
+from __future__ import annotations
+
+import resource
+from collections import Counter
+from datetime import datetime
+from multiprocessing.connection import Connection
+from typing import NamedTuple
+
+from . import stories
+from ._utils import collector_paused
+from .models import StoryText
+
+#: Items whose query data (and candidates) travel to (and from) the finder in one message.
+FINDER_CHUNK = 500
+
+#: One item's query for the finder: publication time (POSIX), item id, packed features.
+Query = tuple[float, int, stories.PackedFeatures]
+#: The finder's answer for one item: its id and its candidates (slots, same URL).
+Found = tuple[int, list[tuple[int, bool]]]
+
+
+class Pending(NamedTuple):
+    """A new item waiting for its turn to be placed (a first cycle may place a hundred
+    thousand items): its features packed, as strings and bytes, not sets of them. A named
+    tuple, cheap to send back from a worker process (see :class:`.stories.PackedFeatures`)."""
+
+    published_at: datetime
+    item_id: int
+    features: stories.PackedFeatures
+
+    @classmethod
+    def of(cls, stored: StoryText, features: stories.StoryFeatures) -> Pending:
+        return cls(stored.published_at, stored.id, stories.PackedFeatures.of(features))
+
+
+SourceFeatures = tuple[frozenset[int], list[Pending]]
+
+
+def source_features(
+    items: list[StoryText], known: frozenset[int], recent: list[bytes]
+) -> SourceFeatures:
+    """A source's boilerplate (what was ``known``, and what recurs in its new and recent
+    items) and its new items' features. Pure, so it may run in another process."""
+    with collector_paused():  # tens of thousands of small sets, none of them in a cycle
+        texts = [stories.prepare(s) for s in items]
+        shingle_sets = [set(t.hashes) for t in texts]
+        recent_sets = [set(stories.unpack(p)) for p in recent]
+        boilerplate = stories.learn_boilerplate(shingle_sets + recent_sets, known)
+        return boilerplate, [
+            Pending.of(stored, stories.features(stored, shingles, boilerplate, text))
+            for stored, shingles, text in zip(items, shingle_sets, texts, strict=True)
+        ]
+
+
+def find_candidates(
+    conn: Connection, marks: stories.MarkIndex, counts: Counter[str], total: int
+) -> None:
+    """The candidate finder process (see :class:`.placement._Finder`).
+
+    Receives the new items' queries in placing order, a list of :data:`Query` per message
+    until None, and answers each message with a list of :data:`Found`, listing every item
+    under its marks and counting its keywords as it goes; at the end it sends how many
+    items it placed, its CPU seconds and its peak RSS in MB.
+    """
+    start = total
+    try:
+        with collector_paused():  # millions of postings, none of them in a cycle
+            while (chunk := conn.recv()) is not None:
+                found: list[Found] = []
+                for published, item_id, new in chunk:
+                    found.append((item_id, marks.find(new, published, counts, total)))
+                    marks.add(item_id, published, stories.unpack_ints(new.marks))
+                    counts.update(new.keywords.split())
+                    total += 1
+                conn.send(found)
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            conn.send((total - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
+    except (EOFError, OSError):
+        pass  # the placing process stopped listening: nothing left to do
+    finally:
+        conn.close()
