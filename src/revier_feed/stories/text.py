@@ -77,7 +77,6 @@ BOILERPLATE_MIN_ITEMS = 3
 
 #: Characters of HTML (or of a title or teaser) read at most: far more than MAX_WORDS words.
 _MAX_HTML = 40_000
-_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _WORD = re.compile(r"\w+")
 _TAG = re.compile(r"<[^>]*>")
 
@@ -433,7 +432,11 @@ def _url_mark(url_key: str) -> int:
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(text.casefold().translate(_FOLD))
+    # casefold() already turns "ß" into "ss". replace() scans in C; translate() with
+    # two-letter replacements looked every character up in a dict (a quarter of the
+    # features' time for 1-3 KB teasers).
+    folded = text.casefold().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
+    return _WORD.findall(folded)
 
 
 def _shingle_list(words: list[str]) -> list[int]:
