@@ -223,7 +223,7 @@ def _worth_a_finder(index: stories.StoryIndex, pending: list[Pending]) -> bool:
 
 
 class _FinderGone(Exception):
-    """The candidate finder process is gone (killed, out of memory, or it never started)."""
+    """The candidate finder process is gone (killed, out of memory, or its pipe broke)."""
 
 
 class _Finder:
