@@ -475,9 +475,21 @@ RADWEG = (
 )
 
 
+@pytest.mark.parametrize("parallel_from", [placement.PARALLEL_MIN_ITEMS, 1])
 def test_a_worker_keeps_its_story_index_until_an_admin_changes_stories(
-    tmp_path: Any, region: Any, make_app: MakeApp, clock: Any
+    tmp_path: Any,
+    region: Any,
+    make_app: MakeApp,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    parallel_from: int,
 ) -> None:
+    """With ``parallel_from`` 1, the first two cycles' items are placed with a candidate
+    finder (on two cores), after which the next cycle loads the index from the store."""
+    monkeypatch.setattr(placement, "PARALLEL_MIN_ITEMS", parallel_from)
+    caplog.set_level("DEBUG", logger="revier_feed.placement")
+
     def rss(*entries: tuple[str, str, str]) -> Response:
         body = "".join(
             f"<item><title>{t}</title><link>http://{link}</link><description>{d}</description>"
@@ -530,6 +542,8 @@ def test_a_worker_keeps_its_story_index_until_an_admin_changes_stories(
     clock.advance(timedelta(hours=2))
     app.run_cycle()
     assert story_of("Radweg an der Mulde") == story_of("Studien gestartet") != radweg
+    finders = caplog.text.count("story candidate finder:")
+    assert finders == (2 if parallel_from == 1 and (os.cpu_count() or 1) >= 2 else 0)
 
 
 _Groups = dict[frozenset[str], list[float | None]]
