@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from revier_feed import placement
-from revier_feed._utils import collector_paused
+from revier_feed._utils import collector_paused, usable_cores
 from revier_feed.app import App
 from revier_feed.cli import main
 from revier_feed.config import AppConfig, load_config
@@ -543,7 +543,7 @@ def test_a_worker_keeps_its_story_index_until_an_admin_changes_stories(
     app.run_cycle()
     assert story_of("Radweg an der Mulde") == story_of("Studien gestartet") != radweg
     finders = caplog.text.count("story candidate finder:")
-    assert finders == (2 if parallel_from == 1 and (os.cpu_count() or 1) >= 2 else 0)
+    assert finders == (2 if parallel_from == 1 and usable_cores() >= 2 else 0)
 
 
 _Groups = dict[frozenset[str], list[float | None]]
@@ -605,9 +605,7 @@ def _place_batch(
     return groups, learned
 
 
-needs_two_cores = pytest.mark.skipif(
-    (os.cpu_count() or 1) < 2, reason="worker processes need two cores"
-)
+needs_two_cores = pytest.mark.skipif(usable_cores() < 2, reason="worker processes need two cores")
 
 
 @needs_two_cores
@@ -629,6 +627,21 @@ def test_a_large_batch_is_placed_on_every_core_with_the_same_stories(
     # reads): they are computed here instead, with the same stories.
     assert _place_batch(tmp_path / "killed.sqlite3", monkeypatch, 1, kill_at_read=2) == serial
     assert caplog.text.count("a story worker process died") == 1
+
+
+def test_a_large_batch_on_one_usable_core_is_placed_in_one_process(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process pinned to one core (a container's cpuset, taskset) starts no worker
+    processes and no candidate finder for a large batch: they would only take turns."""
+    caplog.set_level("DEBUG", logger="revier_feed.placement")
+    serial = _place_batch(tmp_path / "serial.sqlite3", monkeypatch, 10**9)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
+    started: list[object] = []
+    monkeypatch.setattr(placement, "ProcessPoolExecutor", lambda *a, **k: started.append(a))
+    assert _place_batch(tmp_path / "pinned.sqlite3", monkeypatch, 1) == serial
+    assert not started
+    assert "candidate finder" not in caplog.text
 
 
 @needs_two_cores
@@ -693,7 +706,7 @@ def test_an_item_that_breaks_matching_is_a_story_of_its_own(
         frozenset({"kreis-1"}),
     }
     assert broken[frozenset({"kreis-1"})] == [None]
-    if (os.cpu_count() or 1) >= 2:
+    if usable_cores() >= 2:
         caplog.clear()
         with_finder, _ = _place_batch(tmp_path / "finder.sqlite3", monkeypatch, 1)
         assert with_finder == broken

@@ -171,3 +171,11 @@ def start_every_worker(pool: Executor, workers: int) -> None:
     """
     for _ in range(workers):
         pool.submit(int)  # a task that does nothing, so that a worker is started for it
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity on Linux: a container's or
+    ``taskset``'s cpuset, not the machine's count), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1

@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import os
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
-from ._utils import start_every_worker
+from ._utils import start_every_worker, usable_cores
 from .models import Item, RawItem, SourceSpec
 from .tag import Tagger
 
@@ -42,10 +41,7 @@ AUTO_MAX_PROCESSES = 4
 def auto_processes() -> int:
     """The worker processes ``worker.processes: auto`` means on this machine: one per core
     (up to :data:`AUTO_MAX_PROCESSES`), none on a single core."""
-    if hasattr(os, "sched_getaffinity"):  # the cores this process may run on (Linux)
-        cores = len(os.sched_getaffinity(0))
-    else:
-        cores = os.cpu_count() or 1
+    cores = usable_cores()
     return min(cores, AUTO_MAX_PROCESSES) if cores >= 2 else 0
 
 

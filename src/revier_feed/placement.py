@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-import os
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from . import stories
-from ._utils import collector_paused, start_every_worker
+from ._utils import collector_paused, start_every_worker, usable_cores
 from .models import StoryPlacement
 from .storage import Storage, StoryWrites
 from .story_work import (
@@ -216,9 +215,7 @@ def _worth_a_finder(index: stories.StoryIndex, pending: list[Pending]) -> bool:
     there is a second core, and when the batch is at least as large as the index it joins
     (the finder gets a copy of the index's marks, and the next run loads them again)."""
     return (
-        len(pending) >= PARALLEL_MIN_ITEMS
-        and len(pending) >= len(index)
-        and (os.cpu_count() or 1) >= 2
+        len(pending) >= PARALLEL_MIN_ITEMS and len(pending) >= len(index) and usable_cores() >= 2
     )
 
 
@@ -375,7 +372,7 @@ def _pending_features(
     """The unplaced items of each source with their features, the source's boilerplate
     (learned from these items and its recent ones) removed."""
     by_source = storage.pending_story_items(source_ids)
-    processes = min(os.cpu_count() or 1, len(by_source))
+    processes = min(usable_cores(), len(by_source))
     if sum(map(len, by_source.values())) < PARALLEL_MIN_ITEMS or processes < 2:
         return _collect(by_source, storage, store, None, 0)
     # Reading the words is most of the CPU time of a large batch and needs nothing but the
