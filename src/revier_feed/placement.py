@@ -324,7 +324,7 @@ class _Finder:
         self._sender.join()
         if not self._left:
             with contextlib.suppress(EOFError, OSError):
-                if self._conn.poll(1.0):
+                if self._conn.poll(5.0):  # its figures follow its last answer at once
                     items, cpu, peak = self._conn.recv()
                     log.debug(
                         "story candidate finder: %d items, %.1f s of CPU, peak RSS %.0f MB",
