@@ -95,6 +95,27 @@ def test_store_from_newer_version_is_a_clear_error(
     assert "upgrade revier-feed or restore a backup" in capsys.readouterr().err
 
 
+def test_the_console_script_leaves_the_garbage_collector_on(tmp_path: Path) -> None:
+    """The console script imports the application with the collector paused (it makes no
+    garbage then) and freezes what it imported; a worker running for months must have its
+    collector back on, or every reference cycle it makes would stay in memory."""
+    exe = Path(sys.executable).parent / "revier-feed"
+    assert "revier_feed._console" in exe.read_text(encoding="utf-8")  # the installed entry
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print(gc.isenabled(), gc.get_freeze_count()))\n"
+        "sys.argv = ['revier-feed', '--version']\n"
+        "from revier_feed._console import run\n"
+        "run()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    enabled, frozen = done.stdout.split()[-2:]
+    assert enabled == "True"
+    assert int(frozen) > 20_000  # the imports' objects, frozen by cli.run
+
+
 def test_demo_command_as_a_newcomer_runs_it(tmp_path: Path) -> None:
     # The real console script in a clean process, as the README tells a newcomer.
     exe = Path(sys.executable).parent / "revier-feed"
