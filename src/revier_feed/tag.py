@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
+from .german import fold
 from .models import DistrictSpec, Item, SourceSpec, TagSpec
 
 _WORD = re.compile(r"\w+")
@@ -31,13 +32,6 @@ _TAG = re.compile(r"<[^>]*>")
 _FIELDS = ("title", "teaser", "content")
 #: More districts than this in an item's body text are an enumeration, not the item's place.
 MAX_LISTED_DISTRICTS = 3
-
-
-def fold(text: str) -> str:
-    """Case and umlaut spelling folded away: "Ländliche RÄUME, Straße" -> "laendliche
-    raeume, strasse"."""
-    # casefold() already turns "ß" into "ss"; replace() is much faster than translate().
-    return text.casefold().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
 
 
 class Words:

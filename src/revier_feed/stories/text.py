@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from urllib.parse import urlsplit
 
+from ..german import fold
 from ..models import Item, StoryText
 from . import phase
 
@@ -432,11 +433,7 @@ def _url_mark(url_key: str) -> int:
 
 
 def _words(text: str) -> list[str]:
-    # casefold() already turns "ß" into "ss". replace() scans in C; translate() with
-    # two-letter replacements looked every character up in a dict (a quarter of the
-    # features' time for 1-3 KB teasers).
-    folded = text.casefold().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
-    return _WORD.findall(folded)
+    return _WORD.findall(fold(text))
 
 
 def _shingle_list(words: list[str]) -> list[int]:
