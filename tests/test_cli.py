@@ -95,7 +95,7 @@ def test_store_from_newer_version_is_a_clear_error(
     assert "upgrade revier-feed or restore a backup" in capsys.readouterr().err
 
 
-def test_the_console_script_leaves_the_garbage_collector_on(tmp_path: Path) -> None:
+def test_the_console_script_leaves_the_garbage_collector_on() -> None:
     """The console script imports the application with the collector paused (it makes no
     garbage then) and freezes what it imported; a worker running for months must have its
     collector back on, or every reference cycle it makes would stay in memory."""
