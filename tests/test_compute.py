@@ -1,5 +1,6 @@
-"""Worker processes normalize and tag exactly as the ingest thread does, and never cost a
-source when one of them dies."""
+"""Worker processes normalize and tag exactly as the ingest thread does, compute the story
+features of new items while the cycle collects, and never cost a source when one of them
+dies."""
 
 from __future__ import annotations
 
@@ -15,10 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from revier_feed import compute, ingest
 from revier_feed.app import App
 from revier_feed.compute import AUTO_MAX_PROCESSES, ItemWorkers, auto_processes, normalize_items
 from revier_feed.config import AppConfig
-from revier_feed.models import RawItem, SourceKind, SourceSpec
+from revier_feed.models import RawItem, SourceKind, SourceSpec, StoryText
+from revier_feed.placement import PreparedFeatures, story_texts
+from revier_feed.storage import Storage
+from revier_feed.story_work import Pending, source_features
 from revier_feed.tag import Tagger
 
 from .conftest import Clock
@@ -106,25 +111,32 @@ def test_the_workers_stop_before_the_items_are_placed_in_stories(
 def test_a_dead_worker_costs_no_source(caplog: pytest.LogCaptureFixture) -> None:
     tagger = Tagger([], [])
     expected = normalize_items(RAWS, SPEC, NOW, tagger)
+    texts = story_texts([item for _, item in expected[0]])
+    expected_features = source_features(texts, frozenset(), [])
 
-    async def run() -> list[object]:
+    async def run() -> tuple[list[object], list[object]]:
         with ThreadPoolExecutor(1) as local:
             workers = ItemWorkers(tagger, local, processes=1)
             try:
                 first = await workers.normalize(RAWS, SPEC, NOW)
+                features = [await workers.story_features(texts, frozenset(), [])]
                 pool = workers._start()
                 assert pool is not None
                 for pid in list(pool._processes):  # a worker killed from outside (OOM killer)
                     os.kill(pid, signal.SIGKILL)
+                features.append(await workers.story_features(texts, frozenset(), []))
                 second = await workers.normalize(RAWS, SPEC, NOW)
                 third = await workers.normalize(RAWS, SPEC, NOW)
             finally:
                 workers.close()
-        return [first, second, third]
+        return [first, second, third], features
 
-    assert asyncio.run(run()) == [expected] * 3
+    normalized, features = asyncio.run(run())
+    assert normalized == [expected] * 3
+    assert features == [expected_features] * 2
     assert "a worker process died" in caplog.text
     assert expected[0][0][1].url == "https://kreis.example/presse/0.html"  # cleaned
+    assert len(expected_features[1]) == len(RAWS)
 
 
 def test_auto_starts_workers_only_once_a_cycle_brings_many_items() -> None:
@@ -159,3 +171,113 @@ def test_auto_means_one_worker_per_core_and_none_on_one_core(
     assert auto_processes() == 2
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(64)))
     assert auto_processes() == AUTO_MAX_PROCESSES
+
+
+def _stories_of(app: App, config: AppConfig) -> set[tuple[tuple[str, float], ...]]:
+    """Each story as its members' keys with their similarities (rounded: the order of a
+    sum over a set of words depends on the process's string hashes)."""
+    found = app.storage.recent_stories([s.id for s in config.sources], 1000)
+    return {
+        tuple(sorted((m.item.key, round(m.story_similarity or 0.0, 9)) for m in s.members))
+        for s in found
+    }
+
+
+def _first_cycle(
+    tmp_path: Path, name: str, demo_config: AppConfig, clock: Clock, processes: int
+) -> tuple[set[tuple[tuple[str, float], ...]], dict[str, bytes]]:
+    """The stories and the sources' learned boilerplate after a first cycle."""
+    storage = demo_config.settings.storage.model_copy(
+        update={"url": f"sqlite:///{tmp_path / f'{name}.sqlite3'}"}
+    )
+    settings = demo_config.settings.model_copy(update={"storage": storage})
+    config = dataclasses.replace(demo_config, settings=settings)
+    with App(config, now=clock, rng=random.Random(7), processes=processes) as app:
+        (report,) = {(r.error, r.status.value) for r in app.run_ingest().reports}
+        assert report == (None, "ok")
+        assert app.storage.sources_with_unplaced_items() == []
+        with app.storage.story_index() as store:
+            learned = {s.id: store.boilerplate(s.id) for s in config.sources}
+        return _stories_of(app, config), learned
+
+
+def test_story_features_prepared_while_collecting_give_the_same_stories(
+    tmp_path: Path,
+    demo_config: AppConfig,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A cycle computes its new items' story features as each source is collected (on the
+    workers, if any); placing them then reads no item back from the store and gives the
+    stories and boilerplate that computing the features after collecting gives."""
+    with monkeypatch.context() as later:
+        later.setattr(ingest, "_prepare_features", _not_prepared)
+        expected = _first_cycle(tmp_path, "later", demo_config, clock, processes=0)
+    stories, _ = expected
+    assert any(len(story) > 1 for story in stories)  # the sample region has republications
+
+    def read_back(*_args: object) -> None:
+        raise AssertionError("the items were read back from the store")
+
+    monkeypatch.setattr(Storage, "story_texts", read_back)
+    for processes in (0, 1):
+        assert _first_cycle(tmp_path, f"p{processes}", demo_config, clock, processes) == expected
+    assert "not prepared" not in caplog.text
+
+
+async def _not_prepared(*_args: object) -> None:
+    return None
+
+
+def test_features_that_cannot_be_prepared_are_computed_when_placing(
+    tmp_path: Path,
+    demo_config: AppConfig,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An unexpected error while preparing a source's features (a bug) costs neither the
+    source nor its stories: they are computed from the stored items when placing."""
+    expected = _first_cycle(tmp_path, "prepared", demo_config, clock, processes=0)
+    broken_for = demo_config.sources[0].id
+
+    def failing(texts: list[StoryText], known: frozenset[int], recent: list[bytes]) -> object:
+        if texts[0].source_id == broken_for:
+            raise RuntimeError("boom")
+        return source_features(texts, known, recent)
+
+    monkeypatch.setattr(compute, "source_features", failing)
+    assert _first_cycle(tmp_path, "broken", demo_config, clock, processes=0) == expected
+    assert f"source {broken_for}: story features not prepared" in caplog.text
+
+
+def test_prepared_features_are_used_only_for_exactly_the_unplaced_items() -> None:
+    """Items left unplaced by an interrupted cycle were not part of the batch the features
+    were prepared with (nor its boilerplate): then the source's features are computed from
+    the store, all of its unplaced items together."""
+    features = source_features(
+        story_texts([item for _, item in normalize_items(RAWS, SPEC, NOW, Tagger([], []))[0]]),
+        frozenset(),
+        [],
+    )
+    keys = [f"k{n}" for n in range(len(RAWS))]
+
+    def prepared(known: frozenset[int] = frozenset()) -> PreparedFeatures:
+        ready = PreparedFeatures()
+        ready.add("kreis", keys, known, features)
+        return ready
+
+    unplaced = [(100 + n, key) for n, key in enumerate(keys)]
+    taken = prepared().take("kreis", unplaced[::-1])
+    assert taken is not None
+    learned, found = taken
+    assert learned and learned == features[0]  # "Radweg in Borna Nummer": to be stored
+    assert prepared(learned).take("kreis", unplaced[::-1]) == (None, found)  # known already
+    by_id = {p.item_id: p for p in found}
+    assert sorted(by_id) == [100, 101, 102, 103, 104]
+    assert by_id[102] == Pending(features[1][2].published_at, 102, features[1][2].features)
+    assert prepared().take("kreis", [*unplaced, (7, "left-over")]) is None
+    assert prepared().take("kreis", unplaced[:-1]) is None
+    assert prepared().take("kreis", [*unplaced[:-1], (7, "other")]) is None
+    assert prepared().take("kammer", unplaced) is None

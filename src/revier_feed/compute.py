@@ -1,9 +1,11 @@
-"""Normalizing and tagging the items of a document, in worker processes if configured.
+"""Normalizing and tagging the items of a document, and the story features of a source's
+new items, in worker processes if configured.
 
-Normalizing (nh3) and tagging are most of the CPU time of a cold cycle and need nothing but
-the items, the source and the tag rules, so they move to other processes well: the ingest
-thread meanwhile parses the next document and writes the last one's items. Results are the
-same wherever the work runs, in the same order.
+Normalizing (nh3), tagging and the story features are most of the CPU time of a cold cycle
+and need nothing but the items, the source, the tag rules and (for the features) the
+source's known boilerplate, so they move to other processes well: the ingest thread
+meanwhile parses the next document and writes the last one's items. Results are the same
+wherever the work runs, in the same order.
 
 A worker that dies (killed, out of memory) breaks its pool; the items of that document and
 of every later one are then normalized on the calling side, so no source fails for it.
@@ -20,7 +22,8 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
 from ._utils import start_every_worker, usable_cores
-from .models import Item, RawItem, SourceSpec
+from .models import Item, RawItem, SourceSpec, StoryText
+from .story_work import SourceFeatures, source_features
 from .tag import Tagger
 
 log = logging.getLogger(__name__)
@@ -109,6 +112,21 @@ class ItemWorkers:
         return await loop.run_in_executor(
             self._local, normalize_items, raws, spec, now, self._tagger
         )
+
+    async def story_features(
+        self, texts: list[StoryText], known: frozenset[int], recent: list[bytes]
+    ) -> SourceFeatures:
+        """A source's new items' story features and boilerplate
+        (:func:`.story_work.source_features`), on a worker process once they run."""
+        loop = asyncio.get_running_loop()
+        pool = self._pool if self._processes else None
+        if pool is not None:
+            try:
+                return await loop.run_in_executor(pool, source_features, texts, known, recent)
+            except BrokenProcessPool:
+                log.warning("a worker process died; normalizing on the main process from now on")
+                self._processes = 0
+        return await loop.run_in_executor(self._local, source_features, texts, known, recent)
 
     def _start(self) -> ProcessPoolExecutor | None:
         if self._processes and self._pool is None:

@@ -37,7 +37,7 @@ from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from . import dedup, placement, schedule
+from . import dedup, placement, schedule, stories
 from .compute import ItemWorkers, Normalized
 from .exceptions import Cancelled, FetchError, ParseError, RevierError, SourceError
 from .fetch import Fetcher
@@ -58,7 +58,7 @@ from .models import (
     SourceState,
     SourceStatus,
 )
-from .placement import StoryCache
+from .placement import PreparedFeatures, StoryCache
 from .storage import Storage
 from .tag import Tagger
 
@@ -146,12 +146,13 @@ async def collect(
     # Fetching outpaces parsing; without a bound every fetched body would wait in memory
     # for the ingest thread. A source holds a slot from its first request until stored.
     slots = asyncio.Semaphore(_IN_FLIGHT_PER_CONNECTION * ctx.fetcher.settings.max_concurrency)
+    prepared = PreparedFeatures()
 
     async def one(spec: SourceSpec) -> SourceReport | None:
         previous = current_state(spec, states.get(spec.id))
         try:
             async with slots:
-                report = await _collect_source(spec, previous, ctx, unchanged)
+                report = await _collect_source(spec, previous, ctx, unchanged, prepared)
         except Cancelled:
             return None
         _log(report)
@@ -171,7 +172,7 @@ async def collect(
     if placeable:
         # Every item is normalized: the normalizing workers' memory is placement's now.
         await ctx.offload(ctx.items.close)
-        await ctx.offload(place_in_stories, placeable, ctx)
+        await ctx.offload(place_in_stories, placeable, ctx, prepared)
     return [r for r in results if r is not None]
 
 
@@ -238,7 +239,11 @@ def is_gone(spec: SourceSpec, stored: SourceState | None) -> bool:
 
 
 async def _collect_source(
-    spec: SourceSpec, previous: SourceState, ctx: IngestContext, unchanged: list[SourceState]
+    spec: SourceSpec,
+    previous: SourceState,
+    ctx: IngestContext,
+    unchanged: list[SourceState],
+    prepared: PreparedFeatures,
 ) -> SourceReport:
     started = time.monotonic()
     attempt_at = ctx.now()
@@ -256,6 +261,7 @@ async def _collect_source(
         collected = await _collect_items(
             spec, fetched, ctx, stored_lookup=True, identity=previous.identity
         )
+        await _prepare_features(spec, collected, ctx, prepared)
         return await ctx.offload(
             _save_items, spec, previous, fetched, collected, attempt_at, ctx, started
         )
@@ -310,6 +316,31 @@ async def _collect_items(
         identity=decided.identity,
         rekeyed=decided.rekeyed,
     )
+
+
+async def _prepare_features(
+    spec: SourceSpec, collected: _Collected, ctx: IngestContext, prepared: PreparedFeatures
+) -> None:
+    """Compute the story features of the source's new items now, beside the other sources'
+    fetching (see :class:`.placement.PreparedFeatures`)."""
+    new = [item for item, decision in collected.decisions if decision is ItemDecision.NEW]
+    if not new:
+        return
+    try:
+        known, recent = await ctx.offload(
+            ctx.storage.story_context, spec.id, placement.RECENT_ITEMS
+        )
+        boilerplate = stories.unpack(known)
+        result = await ctx.items.story_features(placement.story_texts(new), boilerplate, recent)
+    except Exception:
+        # Not the source's fault, and nothing is lost: placing computes them after all.
+        log.exception(
+            "source %s: story features not prepared; they are computed when placing",
+            spec.id,
+            extra={"source_id": spec.id},
+        )
+        return
+    prepared.add(spec.id, [item.key for item in new], boilerplate, result)
 
 
 def _decide(
@@ -523,10 +554,17 @@ def _not_modified(
     )
 
 
-def place_in_stories(specs: Sequence[SourceSpec], ctx: IngestContext) -> None:
+def place_in_stories(
+    specs: Sequence[SourceSpec], ctx: IngestContext, prepared: PreparedFeatures | None = None
+) -> None:
     """Put the new items of these sources into stories (see :mod:`.placement`)."""
     placement.place_in_stories(
-        [spec.id for spec in specs], ctx.storage, ctx.story_window, ctx.now(), ctx.story_cache
+        [spec.id for spec in specs],
+        ctx.storage,
+        ctx.story_window,
+        ctx.now(),
+        ctx.story_cache,
+        prepared,
     )
 
 

@@ -1,9 +1,10 @@
 """Story placement: new items into stories, with the candidate index in memory.
 
 This is the stories half of a collection cycle (:mod:`.ingest` calls it once all sources of
-the cycle are stored): read the unplaced items, learn each source's boilerplate, compute
-the items' features (:mod:`.stories`), load the story index of the time window (or reuse a
-worker's), place the items oldest first, write every placement back in one batch.
+the cycle are stored): take the unplaced items' features (prepared while the cycle collected
+them, :class:`PreparedFeatures`, or computed now from the stored items, learning each
+source's boilerplate), load the story index of the time window (or reuse a worker's), place
+the items oldest first, write every placement back in one batch.
 
 A large batch uses both cores twice: its features are computed in worker processes, and
 its candidates are found in a process of their own while this one confirms them
@@ -26,7 +27,7 @@ from multiprocessing.process import BaseProcess
 
 from . import stories
 from ._utils import collector_paused, start_every_worker, usable_cores
-from .models import StoryPlacement
+from .models import Item, StoryPlacement, StoryText
 from .storage import Storage, StoryWrites
 from .story_work import (
     FINDER_CHUNK,
@@ -45,6 +46,69 @@ _WRITE_BATCH = 5000
 #: From this many new items on, their features are computed on every core (worker
 #: processes started for the run): below it, starting them costs more than it saves.
 PARALLEL_MIN_ITEMS = 5000
+
+
+#: A source's newest placed items whose shingles count when its boilerplate is learned: a
+#: footer shows in them too, even if few items are new.
+RECENT_ITEMS = 20
+
+
+class PreparedFeatures:
+    """New items' features computed while their sources were collected, by source and item
+    key, for :func:`place_in_stories`.
+
+    A first cycle's features are most of its CPU time. Computed after every source is
+    stored, they have the cores to themselves while nothing else can run; computed as each
+    source is collected (on the normalizing workers), they fill the cores while the cycle
+    waits for the network and the next sources are parsed and stored, and placing does not
+    read the items back from the store.
+    """
+
+    def __init__(self) -> None:
+        self._by_source: dict[str, tuple[frozenset[int], frozenset[int], dict[str, Pending]]] = {}
+
+    def add(
+        self, source_id: str, keys: Sequence[str], known: frozenset[int], result: SourceFeatures
+    ) -> None:
+        """The features of a source's new items (``keys``, in the order of ``result``),
+        learned with the boilerplate ``known`` before."""
+        learned, found = result
+        self._by_source[source_id] = (known, learned, dict(zip(keys, found, strict=True)))
+
+    def take(
+        self, source_id: str, unplaced: Sequence[tuple[int, str]]
+    ) -> tuple[frozenset[int] | None, list[Pending]] | None:
+        """The features of a source's unplaced items (ids and keys), with its boilerplate
+        if it changed; None unless exactly these items were prepared (others left unplaced
+        by an interrupted cycle are learned from together, as a batch read back)."""
+        entry = self._by_source.pop(source_id, None)
+        if entry is None or len(entry[2]) != len(unplaced):
+            return None
+        known, learned, by_key = entry
+        found: list[Pending] = []
+        for item_id, key in unplaced:
+            ready = by_key.get(key)
+            if ready is None:
+                return None
+            found.append(ready._replace(item_id=item_id))
+        return (learned if learned != known else None), found
+
+
+def story_texts(items: Sequence[Item]) -> list[StoryText]:
+    """What the stories step reads of items not stored yet, numbered by position."""
+    return [
+        StoryText(
+            id=number,
+            source_id=item.source_id,
+            url=item.url,
+            title=item.title,
+            summary_text=item.summary_text,
+            content_html=item.content_html,
+            published_at=item.published_at,
+            districts=item.districts,
+        )
+        for number, item in enumerate(items)
+    ]
 
 
 class StoryCache:
@@ -80,6 +144,7 @@ def place_in_stories(
     window: timedelta,
     now: datetime,
     cache: StoryCache | None = None,
+    prepared: PreparedFeatures | None = None,
 ) -> None:
     """Put the new items of these sources into stories: a story they repeat, or their own.
 
@@ -89,11 +154,12 @@ def place_in_stories(
     time window (or taken from ``cache``, a worker's) and grows as items are placed;
     everything is written back in one batch at the end. This runs after the items are
     stored, in its own transaction: if it is interrupted, the items are still unplaced
-    next time and are placed then.
+    next time and are placed then. Features ``prepared`` while the items were collected are
+    used instead of reading the items again.
     """
     try:
         with collector_paused():
-            kept = _place(source_ids, storage, window, now, cache)
+            kept = _place(source_ids, storage, window, now, cache, prepared)
     except BaseException:
         if cache is not None:
             cache.clear()  # it may hold placements that were never written
@@ -108,11 +174,12 @@ def _place(
     window: timedelta,
     now: datetime,
     cache: StoryCache | None,
+    prepared: PreparedFeatures | None,
 ) -> tuple[stories.StoryIndex, datetime, int] | None:
     """:func:`place_in_stories`; returns the index, since when it holds items, and the
     story generation it belongs to."""
     with storage.story_index() as store:
-        pending = _pending_features(source_ids, storage, store)
+        pending = _pending_features(source_ids, storage, store, prepared)
         if not pending:
             return None
         # Newest first, so that the oldest is popped first and placed items free memory.
@@ -367,11 +434,35 @@ def _load_index(store: StoryWrites, since: datetime, window: timedelta) -> stori
 
 
 def _pending_features(
-    source_ids: Sequence[str], storage: Storage, store: StoryWrites
+    source_ids: Sequence[str],
+    storage: Storage,
+    store: StoryWrites,
+    prepared: PreparedFeatures | None,
 ) -> list[Pending]:
     """The unplaced items of each source with their features, the source's boilerplate
-    (learned from these items and its recent ones) removed."""
-    by_source = storage.pending_story_items(source_ids)
+    (learned from these items and its recent ones) removed: as ``prepared`` while they were
+    collected, or computed now."""
+    pending: list[Pending] = []
+    by_source: dict[str, list[int]] = {}
+    for source_id, listed in storage.pending_story_items(source_ids).items():
+        ready = prepared.take(source_id, listed) if prepared is not None else None
+        if ready is None:
+            by_source[source_id] = [item_id for item_id, _ in listed]
+            continue
+        learned, found = ready
+        if learned is not None:
+            store.set_boilerplate(source_id, stories.pack(learned))
+        pending.extend(found)
+    if by_source:
+        pending.extend(_computed_features(by_source, storage, store))
+    return pending
+
+
+def _computed_features(
+    by_source: dict[str, list[int]], storage: Storage, store: StoryWrites
+) -> list[Pending]:
+    """:func:`_pending_features` of items whose features were not prepared: their texts are
+    read from the store."""
     processes = min(usable_cores(), len(by_source))
     if sum(map(len, by_source.values())) < PARALLEL_MIN_ITEMS or processes < 2:
         return _collect(by_source, storage, store, None, 0)
@@ -395,7 +486,7 @@ def _collect(
     pool: ProcessPoolExecutor | None,
     ahead: int,
 ) -> list[Pending]:
-    """:func:`_pending_features`, one source at a time, on ``pool`` or here.
+    """:func:`_computed_features`, one source at a time, on ``pool`` or here.
 
     At most ``ahead`` sources are read ahead of the one whose results are collected (enough
     to keep the pool busy), so only their texts are in memory at once.
@@ -413,7 +504,7 @@ def _collect(
     for source_id, ids in by_source.items():
         known = stories.unpack(store.boilerplate(source_id))
         # A source's footer shows in its recent items too, even if few items are new.
-        args = (storage.story_texts(ids), known, store.recent_shingles(source_id, 20))
+        args = (storage.story_texts(ids), known, store.recent_shingles(source_id, RECENT_ITEMS))
         if pool is None:
             result: Future[SourceFeatures] = Future()
             result.set_result(source_features(*args))

@@ -224,11 +224,20 @@ class Storage:
                 raise
             writes.close()
 
-    def pending_story_items(self, source_ids: Sequence[str]) -> dict[str, list[int]]:
-        """The ids of these sources' items that the stories step has not placed yet, by
-        source (only sources with some)."""
+    def pending_story_items(self, source_ids: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
+        """The ids and keys of these sources' items that the stories step has not placed
+        yet, by source (only sources with some), oldest first."""
         with wrap_exceptions("read items"), self._engine.connect() as conn:
             return _stories.pending(conn, source_ids)
+
+    def story_context(self, source_id: str, recent: int) -> tuple[bytes, list[bytes]]:
+        """What learning a source's boilerplate starts from: its known boilerplate (packed)
+        and the packed shingles of its ``recent`` newest placed items."""
+        with wrap_exceptions("read story context"), self._engine.connect() as conn:
+            return (
+                _stories.boilerplate(conn, source_id),
+                _stories.recent_shingles(conn, source_id, recent),
+            )
 
     def story_texts(self, ids: Sequence[int]) -> list[StoryText]:
         """What the stories step reads of these items, in order of id."""

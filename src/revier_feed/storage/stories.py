@@ -24,22 +24,22 @@ PLACING_CACHE_KB = 32768
 LARGE_BATCH = 1000
 
 
-def pending(conn: Connection, source_ids: Sequence[str]) -> dict[str, list[int]]:
-    """The ids of the given sources' items not yet placed in a story, by source, oldest
-    first."""
+def pending(conn: Connection, source_ids: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
+    """The ids and keys of the given sources' items not yet placed in a story, by source,
+    oldest first."""
     # One query for all sources, filtered here: per source, SQLite would read every unplaced
     # item (by the story_id index) once per source, which is quadratic in a first cycle.
     rows = conn.execute(
-        select(items.c.id, items.c.source_id)
+        select(items.c.id, items.c.key, items.c.source_id)
         .where(items.c.story_id.is_(None))
         .order_by(items.c.id)
     )
-    found: dict[str, list[int]] = {source_id: [] for source_id in source_ids}
-    for id_, source_id in rows.all():
+    found: dict[str, list[tuple[int, str]]] = {source_id: [] for source_id in source_ids}
+    for id_, key, source_id in rows.all():
         listed = found.get(source_id)
         if listed is not None:
-            listed.append(id_)
-    return {source_id: ids for source_id, ids in found.items() if ids}
+            listed.append((id_, key))
+    return {source_id: listed for source_id, listed in found.items() if listed}
 
 
 def texts(conn: Connection, ids: Sequence[int]) -> list[StoryText]:
