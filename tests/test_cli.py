@@ -54,6 +54,30 @@ def test_run_once_lists_only_sources_with_news_or_problems(
     assert "6 sources: 0 new, 0 updated, 1 failed; 5 without news not listed" in out
 
 
+def test_run_once_lists_news_up_to_a_screenful_and_every_problem(
+    demo_config: AppConfig,
+    region: SampleRegion,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A first cycle of hundreds of sources would print a table of a thousand lines: the
+    sources with news are listed up to a limit, the problems always and first."""
+    from revier_feed import cli
+
+    monkeypatch.setattr(cli, "SUMMARY_NEWS_ROWS", 3)
+    region.add_route("/bbsr/presse/feed.atom", Response(500, b"kaputt"))
+    args = ["--config", str(demo_config.config_dir), "run", "--once"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    ids = {source.id for source in demo_config.sources}
+    cells = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
+    listed = [cell for cell in cells if cell in ids]
+    assert listed[0] == "bbsr" and len(listed) == 3, listed
+    assert listed[1:] == sorted(listed[1:])  # then the sources with news, by id
+    assert "0 updated, 1 failed; 3 more with news not listed" in out
+    assert "`revier-feed sources` lists every source" in out
+
+
 def test_sources_shows_health_problems_first(
     demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:

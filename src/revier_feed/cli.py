@@ -528,6 +528,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --- helpers -------------------------------------------------------------------------------
 
 
+#: Sources with news (and no problem) listed at most in the summary of ``run --once``.
+SUMMARY_NEWS_ROWS = 40
+
+
 def _run_once(app: App) -> int:
     with _progress() as (on_start, on_report):
         result = app.run_cycle(on_start=on_start, on_report=on_report)
@@ -617,7 +621,14 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
     )
     # Sources with nothing to report (no news, no problem) are only counted: a cycle of
     # 500 sources answering 304 needs one line, not a 500-row table (nor rich to draw it).
-    listed = sorted((r for r in summary.reports if _noteworthy(r)), key=lambda r: r.source_id)
+    # Problems are all listed, first; news only up to a screenful: a first cycle of 500
+    # sources with news would print a thousand lines (and drawing them took half a second).
+    problems = sorted((r for r in summary.reports if _has_problem(r)), key=lambda r: r.source_id)
+    news = sorted(
+        (r for r in summary.reports if _noteworthy(r) and not _has_problem(r)),
+        key=lambda r: r.source_id,
+    )
+    listed = problems + news[: max(0, SUMMARY_NEWS_ROWS - len(problems))]
     if not listed:
         print(f"Collection summary: {counts}, nothing new")
         print(written)
@@ -650,15 +661,25 @@ def _print_summary(config: AppConfig, result: CycleResult) -> None:
             str(report.updated),
             error,
         )
-    quiet = len(summary.reports) - len(listed)
-    table.caption = counts + (f"; {quiet} without news not listed" if quiet else "")
+    more = len(problems) + len(news) - len(listed)
+    quiet = len(summary.reports) - len(problems) - len(news)
+    table.caption = (
+        counts
+        + (f"; {more} more with news not listed" if more else "")
+        + (f"; {quiet} without news not listed" if quiet else "")
+        + ("; `revier-feed sources` lists every source" if more else "")
+    )
     out = console()
     out.print(table)
     out.print(written, markup=False, soft_wrap=True)
 
 
 def _noteworthy(report: SourceReport) -> bool:
-    return bool(report.new or report.updated or report.error or report.warnings)
+    return bool(report.new or report.updated or _has_problem(report))
+
+
+def _has_problem(report: SourceReport) -> bool:
+    return bool(report.error or report.warnings)
 
 
 def _print_config_error(error: ConfigError) -> None:
