@@ -168,7 +168,7 @@ def build_store(config: AppConfig, total: int, seed: int) -> None:
                 story = join if join is not None else next_story
                 placements.append(
                     StoryPlacement(
-                        item_id, story, join is None, 0.5 if join else None, b"", (), b""
+                        item_id, story, join is None, 0.5 if join else None, b"", "", b""
                     )
                 )
                 if join is None:

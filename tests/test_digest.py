@@ -200,7 +200,7 @@ def place(app: App, url: str, now: datetime) -> None:
     stored = app.storage.find_item(url)
     assert stored is not None
     with app.storage.story_index() as index:
-        story = StoryPlacement(stored.id, index.next_story_id(), True, None, b"", (), b"")
+        story = StoryPlacement(stored.id, index.next_story_id(), True, None, b"", "", b"")
         index.place([story], now)
 
 

@@ -381,7 +381,7 @@ class StoryPlacement:
     new_story: bool  #: the story starts with this item
     similarity: float | None  #: to the member it joined by; None for a new story
     shingles: bytes  #: packed, boilerplate removed
-    keywords: tuple[str, ...]
+    keywords: str  #: sorted, space-separated, as stored
     marks: bytes  #: packed
     events: tuple[int, ...] = ()  #: day numbers of the events it announces
 

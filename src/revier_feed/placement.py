@@ -227,7 +227,7 @@ def _place(
                         new.item_id,
                     )
                     placements.append(
-                        StoryPlacement(new.item_id, next_story, True, None, b"", (), b"")
+                        StoryPlacement(new.item_id, next_story, True, None, b"", "", b"")
                     )
                     next_story += 1
                     if finder is not None:
@@ -236,14 +236,13 @@ def _place(
                         finder.take_back(index)
                         finder = None
                     continue
-                keywords = f.keywords.split()
                 placement = StoryPlacement(
                     item_id=new.item_id,
                     story_id=match.story_id if match else next_story,
                     new_story=match is None,
                     similarity=match.similarity if match else None,
                     shingles=f.shingles,
-                    keywords=tuple(keywords),
+                    keywords=f.keywords,
                     marks=f.marks,
                     events=f.upcoming,
                 )
@@ -261,7 +260,7 @@ def _place(
                 )
                 if finder is not None:
                     finder.listed(new.item_id, new.published_at, f.marks)
-                stats.add(keywords)
+                stats.add(f.keywords.split())
         finally:
             if finder is not None:
                 finder.close()

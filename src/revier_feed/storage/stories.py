@@ -247,7 +247,7 @@ def _placement_rows(placements: Sequence[StoryPlacement]) -> list[tuple[Any, ...
             p.story_id,
             p.similarity,
             p.shingles,
-            " ".join(p.keywords),
+            p.keywords,
             p.marks,
             " ".join(map(str, p.events)) or None,
         )
