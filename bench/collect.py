@@ -672,10 +672,13 @@ class Tool:
 
 
 # The same command line as the console script, with story placement switched off: shows the
-# collection path (fetch, parse, normalize, tag, store) apart from the story engine.
-# (Commits before the console script became cli.run call cli.main the way it did.)
+# collection path (fetch, parse, normalize, tag, store) apart from the story engine. Since
+# 49a2509 a cycle computes the story features while collecting (ingest._prepare_features):
+# that is switched off too. (Commits before the console script became cli.run call cli.main
+# the way it did.)
 NO_STORIES = (
-    "import sys, revier_feed.ingest as i; i.place_in_stories = lambda *a: None; "
+    "import sys, asyncio, revier_feed.ingest as i; i.place_in_stories = lambda *a: None; "
+    "i._prepare_features = lambda *a: asyncio.sleep(0); "
     "import revier_feed.cli as c; sys.argv[0] = 'revier-feed'; "
     "getattr(c, 'run', lambda: sys.exit(c.main()))()"
 )
