@@ -388,6 +388,50 @@ def test_store_of_version_4_keeps_its_story_index(tmp_path: Any) -> None:
         assert "story_marks" not in tables  # the marks live in the items now
 
 
+def test_items_published_at_the_same_time_are_placed_alike_whatever_their_ids(
+    tmp_path: Any,
+) -> None:
+    """Item ids follow the order the sources happened to be stored in (network timing):
+    items published at the same moment must not be placed by them. The same items stored
+    in two orders give the same stories, the same first item of each and the same
+    similarities."""
+    moment = datetime(2021, 6, 10, 9, 0, tzinfo=UTC)
+    sentences = RELEASE.split(". ")
+    batch = [
+        make_item(
+            source_id=source,
+            key=f"{source}-1",
+            url=f"https://{source}.example/studien",
+            title=title,
+            summary_text=". ".join(sentences[:cut]) + f". Mehr beim {source}.",
+            published_at=moment,
+        )
+        for source, title, cut in (
+            ("agentur", "Zwei Studien gestartet", len(sentences)),
+            ("kreis", "Landkreis beteiligt sich an Studien", 3),
+            ("kammer", "Kammer begrüßt die Studien", 2),
+        )
+    ]
+    results = []
+    for name, order in (("forward", batch), ("backward", batch[::-1])):
+        with Storage(f"sqlite:///{tmp_path / name}.sqlite3") as storage:
+            for item in order:
+                state = SourceState(item.source_id, last_success_at=NOW)
+                storage.save_source_result(state, [(item, ItemDecision.NEW)], NOW)
+            sources = [item.source_id for item in order]
+            placement.place_in_stories(sources, storage, timedelta(days=30), NOW)
+            results.append(
+                sorted(
+                    sorted((m.item.key, m.story_similarity) for m in story.members)
+                    for story in storage.recent_stories(sources, 10)
+                )
+            )
+    forward, backward = results
+    assert forward == backward
+    (story,) = forward  # one story; exactly one item started it (no similarity)
+    assert len(story) == 3 and sum(similarity is None for _, similarity in story) == 1
+
+
 POLISH = (
     "Region Środkowych Niemiec rozpoczął dwa badania dotyczące obszarów wiejskich w "
     "Zagłębiu Środkowoniemieckim. Pierwsze dotyczy miejsc współpracy dla pracy zdalnej w "

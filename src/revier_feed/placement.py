@@ -183,7 +183,7 @@ def _place(
         if not pending:
             return None
         # Newest first, so that the oldest is popped first and placed items free memory.
-        pending.sort(key=lambda p: (p.published_at, p.item_id), reverse=True)
+        pending.sort(key=_placing_order, reverse=True)
         since = pending[-1].published_at - window
         generation = store.generation()
         index = cache.get(since, generation) if cache is not None else None
@@ -274,6 +274,13 @@ def _place(
             cache.clear()
         return None
     return index, since, generation
+
+
+def _placing_order(item: Pending) -> tuple[datetime, bytes, int, int]:
+    """Oldest first; items published at the same time by their text (shingles, then URL),
+    not by their ids, which follow the order their sources happened to be stored in."""
+    features = item.features
+    return (item.published_at, features.shingles, features.url_mark or 0, item.item_id)
 
 
 def _worth_a_finder(index: stories.StoryIndex, pending: list[Pending]) -> bool:
