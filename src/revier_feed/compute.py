@@ -124,7 +124,10 @@ class ItemWorkers:
             try:
                 return await loop.run_in_executor(pool, source_features, texts, known, recent)
             except BrokenProcessPool:
-                log.warning("a worker process died; normalizing on the main process from now on")
+                log.warning(
+                    "a worker process died; normalizing and computing story features on the "
+                    "main process from now on"
+                )
                 self._processes = 0
         return await loop.run_in_executor(self._local, source_features, texts, known, recent)
 

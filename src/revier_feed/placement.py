@@ -57,11 +57,11 @@ class PreparedFeatures:
     """New items' features computed while their sources were collected, by source and item
     key, for :func:`place_in_stories`.
 
-    A first cycle's features are most of its CPU time. Computed after every source is
-    stored, they have the cores to themselves while nothing else can run; computed as each
-    source is collected (on the normalizing workers), they fill the cores while the cycle
-    waits for the network and the next sources are parsed and stored, and placing does not
-    read the items back from the store.
+    The features are the largest part of a first cycle's CPU time. Computed after every
+    source is stored, they kept the cores busy while nothing else could run; computed as
+    each source is collected (on the normalizing workers), they use the time the workers
+    were idle while the cycle fetched, parsed and stored, and placing does not read the
+    items back from the store.
     """
 
     def __init__(self) -> None:
