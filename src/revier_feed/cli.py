@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
@@ -54,7 +55,27 @@ def run() -> NoReturn:
     # stay collectable.
     gc.freeze()
     share_malloc_arena()
-    sys.exit(main())
+    leave(main())
+
+
+def leave(code: int) -> NoReturn:
+    """End the process with ``code``; without tearing the interpreter down if the command
+    left nothing running (no other thread, no child process)."""
+    # At exit CPython frees every object one by one: after a first cycle (a story index,
+    # the items' features) that took about 0.34 s, after a cycle of 304s about 0.05 s, and
+    # nothing needs it. With a thread or a child process still alive, atexit must join
+    # them: then the normal way. (mypy ends the same way, for the same reason.)
+    import multiprocessing
+    import threading
+
+    if threading.active_count() > 1 or multiprocessing.active_children():
+        sys.exit(code)
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        # A reader that went away, a closed stream: nothing left to tell it.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
