@@ -8,11 +8,11 @@ from urllib.parse import urljoin
 
 import pytest
 
+from revier_feed._utils import join_url
 from revier_feed.models import RawItem, SourceKind, SourceSpec
 from revier_feed.normalize import (
     clean_url,
     html_to_text,
-    join_url,
     normalize,
     sanitize_html,
     sanitized_text,

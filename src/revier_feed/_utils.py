@@ -7,11 +7,13 @@ import contextlib
 import fcntl
 import gc
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from pathlib import Path
+from urllib.parse import urljoin
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -179,3 +181,23 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1
+
+
+def join_url(base_url: str, value: str) -> str:
+    """``urljoin(base_url, value)``, without its cost where the result is ``value`` itself.
+
+    Most links in feeds are absolute already; urljoin() then takes the URL apart and puts it
+    together again, which gives back the same text unless the URL has an empty query or
+    fragment, a ``;`` in its path, brackets or non-ASCII in its host, blanks or controls.
+    """
+    if _PLAIN_ABSOLUTE.match(value):
+        return value
+    return urljoin(base_url, value)
+
+
+# http(s), an ASCII host, then an optional path without ";", a non-empty query and a
+# non-empty fragment; no blanks or control characters anywhere.
+_PLAIN_ABSOLUTE = re.compile(
+    r"https?://[^\x00-\x20\x7f-\U0010ffff/?#\[\]\\;]+"
+    r"(?:/[^\x00-\x20?#;]*)?(?:\?[^\x00-\x20#]+)?(?:#[^\x00-\x20]+)?\Z"
+)

@@ -12,10 +12,11 @@ import json
 import re
 from contextvars import ContextVar
 from datetime import datetime, timedelta
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import nh3
 
+from ._utils import join_url
 from .models import Item, RawItem, SourceSpec
 
 #: Bump when the fingerprint's inputs change; old fingerprints then read as "changed" once.
@@ -238,26 +239,6 @@ def _absolute(element: str, attribute: str, value: str) -> str | None:
         base_url = _base_url.get()
         return join_url(base_url, value) if base_url else value
     return value
-
-
-def join_url(base_url: str, value: str) -> str:
-    """``urljoin(base_url, value)``, without its cost where the result is ``value`` itself.
-
-    Most links in feeds are absolute already; urljoin() then takes the URL apart and puts it
-    together again, which gives back the same text unless the URL has an empty query or
-    fragment, a ``;`` in its path, brackets or non-ASCII in its host, blanks or controls.
-    """
-    if _PLAIN_ABSOLUTE.match(value):
-        return value
-    return urljoin(base_url, value)
-
-
-# http(s), an ASCII host, then an optional path without ";", a non-empty query and a
-# non-empty fragment; no blanks or control characters anywhere.
-_PLAIN_ABSOLUTE = re.compile(
-    r"https?://[^\x00-\x20\x7f-\U0010ffff/?#\[\]\\;]+"
-    r"(?:/[^\x00-\x20?#;]*)?(?:\?[^\x00-\x20#]+)?(?:#[^\x00-\x20]+)?\Z"
-)
 
 
 # One sanitizer for every fragment: nh3.clean() would build its allow-lists anew for each

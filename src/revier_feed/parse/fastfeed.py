@@ -26,6 +26,8 @@ from typing import Any
 
 from lxml import etree
 
+from .._utils import join_url
+
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
@@ -367,7 +369,8 @@ def _rebase(base: str, node: Any) -> str:
 def _urljoin(base: str, uri: str) -> str:
     uri = _URIFIXER.sub(r"\1\3", uri)
     try:
-        return urllib.parse.urljoin(base, uri)
+        # urljoin for the rest, without its cost for the absolute links most feeds have.
+        return join_url(base, uri)
     except ValueError:
         return ""
 
