@@ -332,6 +332,29 @@ def test_a_driver_with_named_parameters_places_items_the_same(
     assert placed == stored_rows(tmp_path / "store.sqlite3", *PLACEMENTS)
 
 
+def test_keyword_counts_are_stored_and_updated_the_same_by_either_kind_of_driver(
+    store: Storage, tmp_path: Path
+) -> None:
+    """A first cycle stores tens of thousands of keyword counts at once (straight to the
+    driver); later cycles update some of them and add others."""
+    first = {f"wort{n}": n % 7 + 1 for n in range(1500)}  # more than one chunk of lookups
+    later = {"wort3": 40, "wort1499": 2, "neu": 1}
+    named = named_store(tmp_path / "named.sqlite3", [])
+    for counts, total in ((first, 1500), (later, 1501)):
+        with named.begin() as conn:
+            stories_storage.save_counts(conn, counts, total)
+        with store.story_index() as writes:
+            writes.save_keyword_counts(counts, total)
+    named.dispose()
+    expected = {**first, **later}
+    with store.story_index() as writes:
+        assert writes.keyword_counts() == (expected, 1501)
+    query = "SELECT keyword, documents FROM keyword_counts ORDER BY keyword"
+    assert stored_rows(tmp_path / "named.sqlite3", query) == stored_rows(
+        Path(store.url.removeprefix("sqlite:///")), query
+    )
+
+
 def test_placing_a_large_batch_changes_the_publish_version_and_keeps_the_trigger(
     store: Storage,
 ) -> None:

@@ -108,17 +108,25 @@ def save_counts(conn: Connection, changed: Mapping[str, int], total: int) -> Non
                 select(keyword_counts.c.keyword).where(keyword_counts.c.keyword.in_(chunk))
             ).scalars()
         )
-    updates = [{"k": w, "n": n} for w, n in values.items() if w in existing]
+    # A first cycle counts tens of thousands of keywords: rows go to the driver's
+    # executemany, not through Core's per-row parameter processing.
+    updates = [(w, n) for w, n in values.items() if w in existing]
     if updates:
-        conn.execute(
-            update(keyword_counts)
-            .where(keyword_counts.c.keyword == bindparam("k"))
-            .values(documents=bindparam("n")),
-            updates,
-        )
-    inserts = [{"keyword": w, "documents": n} for w, n in values.items() if w not in existing]
+        executemany(conn, _COUNT_UPDATE, _COUNT_KEYS, updates)
+    inserts = [(w, n) for w, n in values.items() if w not in existing]
     if inserts:
-        conn.execute(keyword_counts.insert(), inserts)
+        executemany(conn, _COUNT_INSERT, _COUNT_COLUMNS, inserts)
+
+
+#: A keyword's new count (see :func:`.engine.executemany`), values in _COUNT_KEYS order.
+_COUNT_UPDATE = (
+    update(keyword_counts)
+    .where(keyword_counts.c.keyword == bindparam("k"))
+    .values(documents=bindparam("n"))
+)
+_COUNT_KEYS = ("k", "n")
+_COUNT_INSERT = keyword_counts.insert()
+_COUNT_COLUMNS = ("keyword", "documents")
 
 
 def placed(conn: Connection, since: datetime) -> Iterator[PlacedItem]:
