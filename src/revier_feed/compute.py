@@ -14,12 +14,14 @@ of every later one are then normalized on the calling side, so no source fails f
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
+from typing import TypeVar
 
 from ._utils import start_every_worker, usable_cores
 from .models import Item, RawItem, SourceSpec, StoryText
@@ -27,6 +29,8 @@ from .story_work import SourceFeatures, source_features
 from .tag import Tagger
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 #: A worker's tag rules, set once when the worker starts (pickled once, not per document).
 _worker_tagger: Tagger | None = None
@@ -96,20 +100,15 @@ class ItemWorkers:
         self, raws: Sequence[RawItem], spec: SourceSpec, now: datetime
     ) -> Normalized:
         """Normalize and tag ``raws`` (see :func:`normalize_items`)."""
-        loop = asyncio.get_running_loop()
         warming_up = self._start_after > 0
         self._start_after -= len(raws)
         pool = None if warming_up else self._start()
         if pool is not None:
-            try:
-                return await loop.run_in_executor(pool, normalize_items, list(raws), spec, now)
-            except BrokenProcessPool:
-                log.warning(
-                    "a worker process died; normalizing on the main process from now on",
-                    extra={"source_id": spec.id},
-                )
-                self._processes = 0
-        return await loop.run_in_executor(
+            work = functools.partial(normalize_items, list(raws), spec, now)
+            done = await self._on_workers(pool, work, spec.id)
+            if done is not None:
+                return done
+        return await asyncio.get_running_loop().run_in_executor(
             self._local, normalize_items, raws, spec, now, self._tagger
         )
 
@@ -118,18 +117,30 @@ class ItemWorkers:
     ) -> SourceFeatures:
         """A source's new items' story features and boilerplate
         (:func:`.story_work.source_features`), on a worker process once they run."""
-        loop = asyncio.get_running_loop()
+        work = functools.partial(source_features, texts, known, recent)
         pool = self._pool if self._processes else None
         if pool is not None:
-            try:
-                return await loop.run_in_executor(pool, source_features, texts, known, recent)
-            except BrokenProcessPool:
-                log.warning(
-                    "a worker process died; normalizing and computing story features on the "
-                    "main process from now on"
-                )
-                self._processes = 0
-        return await loop.run_in_executor(self._local, source_features, texts, known, recent)
+            source_id = texts[0].source_id if texts else None
+            found = await self._on_workers(pool, work, source_id)
+            if found is not None:
+                return found
+        return await asyncio.get_running_loop().run_in_executor(self._local, work)
+
+    async def _on_workers(
+        self, pool: ProcessPoolExecutor, work: Callable[[], R], source_id: str | None
+    ) -> R | None:
+        """``work`` done on ``pool``; None if a worker died, which sends this and all later
+        work to the calling side."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, work)
+        except BrokenProcessPool:
+            log.warning(
+                "a worker process died; normalizing and computing story features on the "
+                "main process from now on",
+                extra={"source_id": source_id},
+            )
+            self._processes = 0
+            return None
 
     def _start(self) -> ProcessPoolExecutor | None:
         if self._processes and self._pool is None:
