@@ -47,6 +47,13 @@ RAWS = [
 ]
 
 
+def with_store(config: AppConfig, path: Path) -> AppConfig:
+    """``config`` with its store at ``path``."""
+    storage = config.settings.storage.model_copy(update={"url": f"sqlite:///{path}"})
+    settings = config.settings.model_copy(update={"storage": storage})
+    return dataclasses.replace(config, settings=settings)
+
+
 def stored_items(app: App, config: AppConfig) -> list[tuple[object, ...]]:
     items = app.storage.recent_items([s.id for s in config.sources], 1000)
     return sorted(
@@ -69,11 +76,7 @@ def test_worker_processes_store_what_the_ingest_thread_stores(
 ) -> None:
     results = []
     for processes in (0, 1):
-        storage = demo_config.settings.storage.model_copy(
-            update={"url": f"sqlite:///{tmp_path / f'store-{processes}.sqlite3'}"}
-        )
-        settings = demo_config.settings.model_copy(update={"storage": storage})
-        config = dataclasses.replace(demo_config, settings=settings)
+        config = with_store(demo_config, tmp_path / f"store-{processes}.sqlite3")
         with App(config, now=clock, rng=random.Random(7), processes=processes) as app:
             app.run_ingest()
             results.append(stored_items(app, config))
@@ -88,11 +91,7 @@ def test_the_workers_stop_before_the_items_are_placed_in_stories(
     memory is free for the story index (and its own processes) by then."""
     from revier_feed import ingest
 
-    storage = demo_config.settings.storage.model_copy(
-        update={"url": f"sqlite:///{tmp_path / 'store.sqlite3'}"}
-    )
-    settings = demo_config.settings.model_copy(update={"storage": storage})
-    config = dataclasses.replace(demo_config, settings=settings)
+    config = with_store(demo_config, tmp_path / "store.sqlite3")
     place = ingest.placement.place_in_stories
     alive_while_placing: list[int] = []
 
@@ -187,11 +186,7 @@ def _first_cycle(
     tmp_path: Path, name: str, demo_config: AppConfig, clock: Clock, processes: int
 ) -> tuple[set[tuple[tuple[str, float], ...]], dict[str, bytes]]:
     """The stories and the sources' learned boilerplate after a first cycle."""
-    storage = demo_config.settings.storage.model_copy(
-        update={"url": f"sqlite:///{tmp_path / f'{name}.sqlite3'}"}
-    )
-    settings = demo_config.settings.model_copy(update={"storage": storage})
-    config = dataclasses.replace(demo_config, settings=settings)
+    config = with_store(demo_config, tmp_path / f"{name}.sqlite3")
     with App(config, now=clock, rng=random.Random(7), processes=processes) as app:
         (report,) = {(r.error, r.status.value) for r in app.run_ingest().reports}
         assert report == (None, "ok")
