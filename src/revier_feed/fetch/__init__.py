@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import functools
 import logging
 import os
 import random
@@ -19,14 +18,14 @@ import sys
 import time
 import urllib.request
 import urllib.robotparser
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 from urllib.parse import urlsplit
 
-from .exceptions import Cancelled, FetchError, RevierError
-from .models import ErrorKind, FetchResult, FetchSettings, NotModified
+from ..exceptions import Cancelled, FetchError, RevierError
+from ..models import ErrorKind, FetchResult, FetchSettings, NotModified
 
 # httpx imports its own command line (click, pygments, rich's syntax and progress) whenever
 # it can: about 20 ms of every start, for a tool we never run. None in sys.modules makes that
@@ -35,6 +34,8 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import httpx  # noqa: E402
 import sniffio  # noqa: E402
+
+from .connections import ConnectionPools  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,6 @@ _RETRYABLE = frozenset(
     {ErrorKind.TIMEOUT, ErrorKind.CONNECT, ErrorKind.HTTP_429, ErrorKind.HTTP_5XX}
 )
 _PERMANENT_REDIRECTS = frozenset({301, 308})
-#: A connection pool's key: scheme, host, port.
-_Origin = tuple[str, str, int | None]
-#: The TLS context of plain-http pools, which never use it (see _HostPools._context).
-_NO_TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 _DNS_FAILURES = (
     "name or service not known",
     "nodename nor servname",
@@ -101,10 +98,28 @@ class Fetcher:
         self._robots: dict[str, _Robots] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._sniffed: str | None = None
+        self._tls: ssl.SSLContext | None = None
+        chosen = {k: v for k in ("SSL_CERT_FILE", "SSL_CERT_DIR") if (v := os.environ.get(k))}
+        if chosen:
+            # Certificates an admin chose are loaded now, so that a wrong path stops the
+            # cycle before it starts instead of failing every https source, one by one,
+            # into its backoff.
+            try:
+                self._tls = httpx.create_ssl_context()
+            except OSError as e:  # ssl.SSLError is one too
+                named = ", ".join(f"{k}={v}" for k, v in chosen.items())
+                raise RevierError(
+                    f"cannot load the trusted certificates of {named} (hint: point it at a "
+                    "PEM file or folder of certificates, or unset it for the bundled ones)"
+                ) from e
         if transport is None and not _proxies_from_environment():
             # With a proxy configured in the environment, httpx's own transports (one pool
-            # for everything, the proxy's) do the job; see _HostPools otherwise.
-            transport = _HostPools(settings.max_per_host, global_limit=settings.max_concurrency)
+            # for everything, the proxy's) do the job.
+            transport = ConnectionPools(
+                keepalive_per_origin=settings.max_per_host,
+                max_idle_origins=settings.max_concurrency,
+                tls=self._tls_context,
+            )
         self._client = httpx.AsyncClient(
             headers={
                 "User-Agent": settings.user_agent,
@@ -125,11 +140,19 @@ class Fetcher:
             transport=transport,
         )
 
+    def _tls_context(self) -> ssl.SSLContext:
+        # Loading the CA bundle takes ~25 ms: done on the first https request, not before
+        # (plain http never needs it), and shared by all connections.
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()
+        return self._tls
+
     async def __aenter__(self) -> Self:
-        # httpcore and anyio ask sniffio which event loop runs for every lock, event and
-        # timeout they make, about 20 times per request; unanswered, each ask looks for the
-        # current task anew. This thread runs our asyncio loop until __aexit__, so we tell
-        # sniffio so, as trio does for its own loop.
+        # Behind a proxy, httpx's own transports run: httpcore and anyio ask sniffio which
+        # event loop runs for every lock, event and timeout they make, about 20 times per
+        # request; unanswered, each ask looks for the current task anew. This thread runs
+        # our asyncio loop until __aexit__, so we tell sniffio so, as trio does for its own
+        # loop.
         self._sniffed = sniffio.thread_local.name
         sniffio.thread_local.name = "asyncio"
         return self
@@ -331,116 +354,6 @@ class Fetcher:
     def _remember(self, origin: str, robots: _Robots) -> None:
         if self._robots_cache is not None:
             self._robots_cache.put(origin, robots.status, robots.body)
-
-
-class _HostPools(httpx.AsyncBaseTransport):
-    """One small connection pool per origin (scheme, host, port), made on its first request.
-
-    httpcore looks through its whole pool for every request (encode/httpcore#1035), so one
-    pool for all hosts gets slower the larger it is; and a shared pool smaller than the
-    number of hosts closes a host's connections before its next source comes round (hosts
-    take turns). A pool per origin, keeping as many connections as the per-host limit,
-    keeps each host's connections for the cycle at no search cost. Pools with no request
-    under way beyond the global limit are closed, the longest idle first, so hundreds of
-    hosts do not each keep sockets open. The TLS context (the CA bundle: ~25 ms to load) is
-    built on the first https request and shared by every https pool; plain http never
-    builds one, unless SSL_CERT_FILE or SSL_CERT_DIR names the certificates.
-    """
-
-    def __init__(self, per_host: int, *, global_limit: int) -> None:
-        # Keeping per_host connections per origin, opening more only for requests that
-        # arrive by redirect from other hosts' sources (several sites' feeds forwarded to
-        # one CMS), which the per-host limits of their own hosts let through: queued in a
-        # pool of per_host, they would wait out their timeouts. The global limit bounds them.
-        self._limits = httpx.Limits(
-            max_connections=global_limit, max_keepalive_connections=per_host
-        )
-        self._max_idle = global_limit
-        self._pools: dict[_Origin, httpx.AsyncHTTPTransport] = {}
-        self._busy: dict[_Origin, int] = {}
-        self._idle: dict[_Origin, None] = {}  # insertion order: longest idle first
-        self._tls: ssl.SSLContext | None = None
-        chosen = {k: v for k in ("SSL_CERT_FILE", "SSL_CERT_DIR") if (v := os.environ.get(k))}
-        if chosen:
-            # Certificates an admin chose are loaded now, so that a wrong path stops the
-            # cycle before it starts instead of failing every https source, one by one,
-            # into its backoff.
-            try:
-                self._tls = httpx.create_ssl_context()
-            except OSError as e:  # ssl.SSLError is one too
-                named = ", ".join(f"{k}={v}" for k, v in chosen.items())
-                raise RevierError(
-                    f"cannot load the trusted certificates of {named} (hint: point it at a "
-                    "PEM file or folder of certificates, or unset it for the bundled ones)"
-                ) from e
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        origin = (url.scheme, url.host, url.port)
-        pool = self._pools.get(origin)
-        if pool is None:
-            pool = self._pools[origin] = httpx.AsyncHTTPTransport(
-                verify=self._context(url.scheme), limits=self._limits
-            )
-        self._idle.pop(origin, None)
-        self._busy[origin] = self._busy.get(origin, 0) + 1
-        try:
-            response = await pool.handle_async_request(request)
-        except BaseException:
-            await self._release(origin)
-            raise
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            stream=_Releasing(response.stream, functools.partial(self._release, origin)),
-            extensions=response.extensions,
-        )
-
-    def _context(self, scheme: str) -> ssl.SSLContext:
-        if scheme != "https":
-            # httpcore uses the context for https origins only; this one (verifying, with
-            # no trusted certificates) would refuse any server if it ever were.
-            return _NO_TLS
-        if self._tls is None:
-            self._tls = httpx.create_ssl_context()
-        return self._tls
-
-    async def _release(self, origin: _Origin) -> None:
-        self._busy[origin] -= 1
-        if self._busy[origin]:
-            return
-        del self._busy[origin]
-        self._idle[origin] = None
-        while len(self._idle) > self._max_idle:
-            oldest = next(iter(self._idle))
-            del self._idle[oldest]
-            await self._pools.pop(oldest).aclose()
-
-    async def aclose(self) -> None:
-        pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            await pool.aclose()
-
-
-class _Releasing(httpx.AsyncByteStream):
-    """A response body that tells its pool when it is closed."""
-
-    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], Awaitable[None]]):
-        self._stream = stream
-        self._release: Callable[[], Awaitable[None]] | None = release
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
-
-    async def aclose(self) -> None:
-        release, self._release = self._release, None
-        try:
-            await self._stream.aclose()
-        finally:
-            if release is not None:
-                await release()
 
 
 def _proxies_from_environment() -> bool:

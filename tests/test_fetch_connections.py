@@ -1,0 +1,353 @@
+"""The fetcher's HTTP/1.1 connections against a scripted server on 127.0.0.1 that writes
+raw bytes: framings, keep-alive and its races, informational answers, broken answers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import gzip
+import hashlib
+import socket
+import ssl
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from revier_feed.exceptions import FetchError
+from revier_feed.fetch import Fetcher
+from revier_feed.fetch.connections import ConnectionPools
+from revier_feed.models import ErrorKind, FetchResult, FetchSettings, NotModified
+
+SETTINGS = FetchSettings(
+    user_agent="revier-feed-test/1.0 (+https://example.org/kontakt)",
+    timeout=3.0,
+    connect_timeout=1.0,
+    max_concurrency=4,
+    max_per_host=1,
+    max_body_bytes=20_000_000,
+    max_redirects=3,
+    retries=0,
+    respect_robots=False,
+)
+FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>Kreis</title></channel></rss>"
+
+
+class _Peer:
+    """One accepted connection, as the script sees it."""
+
+    def __init__(self, sock: socket.socket, number: int) -> None:
+        self.sock = sock
+        self.number = number  # 1 for the server's first connection
+        self._buffer = b""
+
+    def request(self) -> bytes | None:
+        """The next request's head, or None when the client closed the connection."""
+        while b"\r\n\r\n" not in self._buffer:
+            data = self.sock.recv(65536)
+            if not data:
+                return None
+            self._buffer += data
+        head, _, self._buffer = self._buffer.partition(b"\r\n\r\n")
+        return head
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+
+class ScriptedServer:
+    """Accepts connections and hands each to ``script`` in its own thread."""
+
+    def __init__(self, script: Callable[[_Peer], None]) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/feed.xml"
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self._script = script
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            peer = _Peer(sock, self.connections)
+            threading.Thread(target=self._run, args=(peer,), daemon=True).start()
+
+    def _run(self, peer: _Peer) -> None:
+        with peer.sock, contextlib.suppress(OSError):
+            self._script(peer)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Callable[[_Peer], None]], ScriptedServer]]:
+    servers: list[ScriptedServer] = []
+
+    def start(script: Callable[[_Peer], None]) -> ScriptedServer:
+        servers.append(ScriptedServer(script))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def answer(body: bytes, *headers: str, status: str = "200 OK") -> bytes:
+    lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def keep_alive(reply: Callable[[bytes], bytes]) -> Callable[[_Peer], None]:
+    """A script answering every request on its connection with ``reply(request head)``."""
+
+    def script(peer: _Peer) -> None:
+        while (head := peer.request()) is not None:
+            peer.send(reply(head))
+
+    return script
+
+
+Outcome = FetchResult | NotModified | FetchError
+
+
+async def attempt(fetcher: Fetcher, url: str, etag: str | None = None) -> Outcome:
+    try:
+        return await fetcher.fetch("kreis", url, etag=etag)
+    except FetchError as e:
+        return e
+
+
+def fetch_all(
+    urls: list[str], settings: FetchSettings = SETTINGS, etag: str | None = None
+) -> list[Outcome]:
+    """Fetch the URLs one after the other with one fetcher, as a cycle does."""
+
+    async def go() -> list[Outcome]:
+        async with Fetcher(settings) as fetcher:
+            return [await attempt(fetcher, url, etag) for url in urls]
+
+    return asyncio.run(go())
+
+
+def test_requests_in_turn_share_one_kept_alive_connection(serve: Callable) -> None:
+    server = serve(keep_alive(lambda head: answer(FEED, 'ETag: "v1"')))
+    results = fetch_all([server.url] * 5)
+    assert [r.content for r in results if isinstance(r, FetchResult)] == [FEED] * 5
+    assert server.connections == 1
+
+
+def test_chunked_and_until_close_bodies(serve: Callable) -> None:
+    def chunked(peer: _Peer) -> None:
+        while peer.request() is not None:
+            peer.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for start in range(0, len(FEED), 20):
+                part = FEED[start : start + 20]
+                peer.send(b"%x\r\n%s\r\n" % (len(part), part))
+                time.sleep(0.01)
+            peer.send(b"0\r\n\r\n")
+
+    def until_close(peer: _Peer) -> None:
+        # HTTP/1.0 style: no length, the body ends when the server closes the connection.
+        peer.request()
+        peer.send(b"HTTP/1.0 200 OK\r\nContent-Type: application/rss+xml\r\n\r\n" + FEED)
+
+    first, second = serve(chunked), serve(until_close)
+    results = fetch_all([first.url, first.url, second.url, second.url])
+    assert [r.content for r in results if isinstance(r, FetchResult)] == [FEED] * 4
+    assert (first.connections, second.connections) == (1, 2)
+
+
+def test_a_compressed_body_in_small_chunks_is_decoded(serve: Callable) -> None:
+    body = FEED.replace(b"Kreis", "Landkreis Görlitz".encode() * 2000)
+    packed = gzip.compress(body)
+
+    def script(peer: _Peer) -> None:
+        peer.request()
+        head = f"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {len(packed)}"
+        peer.send(head.encode() + b"\r\n\r\n")
+        for start in range(0, len(packed), 1000):
+            peer.send(packed[start : start + 1000])
+
+    server = serve(script)
+    [result] = fetch_all([server.url])
+    assert isinstance(result, FetchResult) and result.content == body
+
+
+def test_a_body_read_slower_than_it_arrives_waits_in_the_socket_not_in_memory(
+    serve: Callable,
+) -> None:
+    # The server sends 16 MB at once to a reader that stalls after every chunk: the socket
+    # is paused past the read-ahead, so the client holds a small part of the body at a time,
+    # and every byte still arrives, in order.
+    body = bytes(range(256)) * 65536
+
+    async def go() -> tuple[str, int]:
+        pools = ConnectionPools(keepalive_per_origin=1, max_idle_origins=1, tls=ssl.SSLContext)
+        digest = hashlib.sha256()
+        async with httpx.AsyncClient(transport=pools) as client:
+            tracemalloc.start()
+            try:
+                async with client.stream("GET", server.url) as response:
+                    async for chunk in response.aiter_raw():
+                        digest.update(chunk)
+                        await asyncio.sleep(0.02)
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+        return digest.hexdigest(), peak
+
+    response = answer(body)  # made before measuring: the server shares our memory
+    server = serve(keep_alive(lambda head: response))
+    received, peak = asyncio.run(go())
+    assert received == hashlib.sha256(body).hexdigest()
+    assert peak < 4_000_000, peak
+
+
+def test_a_connection_the_server_dropped_while_idle_is_not_used(serve: Callable) -> None:
+    def one_per_connection(peer: _Peer) -> None:
+        # Keep-alive announced, then closed after a moment, as servers do with idle ones.
+        peer.request()
+        peer.send(answer(FEED))
+        time.sleep(0.05)
+
+    server = serve(one_per_connection)
+
+    async def go() -> list[Outcome]:
+        async with Fetcher(SETTINGS) as fetcher:
+            first = await attempt(fetcher, server.url)
+            await asyncio.sleep(0.2)
+            return [first, await attempt(fetcher, server.url)]
+
+    results = asyncio.run(go())
+    assert all(isinstance(r, FetchResult) and r.content == FEED for r in results), results
+    assert server.connections == 2
+
+
+def test_a_kept_alive_connection_closed_unanswered_is_asked_again(serve: Callable) -> None:
+    # The race keep-alive allows: the server closes an idle connection just as the next
+    # request goes out on it. The request is asked again on a new connection, once.
+    def script(peer: _Peer) -> None:
+        peer.request()
+        peer.send(answer(FEED))
+        if peer.request() is not None and peer.number == 1:
+            return  # closes without an answer
+        peer.send(answer(FEED))
+        while peer.request() is not None:
+            peer.send(answer(FEED))
+
+    server = serve(script)
+    results = fetch_all([server.url] * 3)
+    assert all(isinstance(r, FetchResult) and r.content == FEED for r in results), results
+    assert server.connections == 2
+
+
+def test_a_new_connection_closed_unanswered_is_an_error(serve: Callable) -> None:
+    server = serve(lambda peer: peer.request() and None)
+    [error] = fetch_all([server.url])
+    assert isinstance(error, FetchError) and error.kind is ErrorKind.CONNECT
+    assert server.connections == 1  # not asked again: the server is not answering at all
+
+
+def test_a_body_cut_short_is_an_error_and_the_next_request_connects_anew(
+    serve: Callable,
+) -> None:
+    def script(peer: _Peer) -> None:
+        peer.request()
+        if peer.number == 1:
+            peer.send(answer(FEED)[:-10])  # closes 10 bytes short
+            return
+        peer.send(answer(FEED))
+
+    server = serve(script)
+    error, result = fetch_all([server.url, server.url])
+    assert isinstance(error, FetchError) and error.kind is ErrorKind.CONNECT
+    assert "connection closed mid-answer" in str(error)
+    assert isinstance(result, FetchResult) and result.content == FEED
+
+
+def test_a_server_that_stalls_mid_body_times_out(serve: Callable) -> None:
+    def script(peer: _Peer) -> None:
+        peer.request()
+        peer.send(answer(FEED)[:-10])
+        time.sleep(2)
+
+    server = serve(script)
+    started = time.monotonic()
+    [error] = fetch_all([server.url], dataclasses.replace(SETTINGS, timeout=0.5))
+    assert isinstance(error, FetchError) and error.kind is ErrorKind.TIMEOUT
+    assert time.monotonic() - started < 1.5
+
+
+def test_informational_answers_before_the_real_one_are_skipped(serve: Callable) -> None:
+    server = serve(
+        keep_alive(
+            lambda head: (
+                b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+                + answer(FEED)
+            )
+        )
+    )
+    results = fetch_all([server.url, server.url])
+    assert [r.content for r in results if isinstance(r, FetchResult)] == [FEED] * 2
+    assert server.connections == 1
+
+
+def test_connection_close_is_honoured_and_304s_keep_the_connection(serve: Callable) -> None:
+    def closing(peer: _Peer) -> None:
+        while peer.request() is not None:
+            peer.send(answer(FEED, "Connection: close"))
+            return
+
+    def not_modified(head: bytes) -> bytes:
+        assert b'if-none-match: "v1"' in head.lower()
+        return b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n'
+
+    first, second = serve(closing), serve(keep_alive(not_modified))
+    results = fetch_all([first.url, first.url])
+    assert all(isinstance(r, FetchResult) for r in results)
+    assert first.connections == 2
+    results = fetch_all([second.url] * 4, etag='"v1"')
+    assert all(isinstance(r, NotModified) and r.etag == '"v1"' for r in results)
+    assert second.connections == 1
+
+
+def test_a_long_answer_head_is_read(serve: Callable) -> None:
+    # Sites with many cookies and long security policies send heads of tens of KB.
+    policy = "Content-Security-Policy: " + "script-src 'self' https://cdn.example.org; " * 900
+    assert len(policy) > 30_000  # h11 alone stops at 16 KB
+
+    def script(peer: _Peer) -> None:
+        peer.request()
+        for start in range(0, len(policy), 4096):  # as the network delivers it: in pieces
+            peer.send(f"HTTP/1.1 200 OK\r\n{policy}"[start : start + 4096].encode())
+            time.sleep(0.001)
+        peer.send(answer(FEED).removeprefix(b"HTTP/1.1 200 OK"))
+
+    [result] = fetch_all([serve(script).url])
+    assert isinstance(result, FetchResult) and result.content == FEED
+
+
+def test_the_request_is_plain_http_11_with_our_headers(serve: Callable) -> None:
+    heads: list[bytes] = []
+
+    def record(head: bytes) -> bytes:
+        heads.append(head)
+        return answer(FEED)
+
+    server = serve(keep_alive(record))
+    fetch_all([server.url + "?seite=2"])
+    lines = heads[0].decode().split("\r\n")
+    assert lines[0] == "GET /feed.xml?seite=2 HTTP/1.1"
+    fields = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    assert fields["host"] == server.url.split("/")[2]
+    assert fields["user-agent"] == SETTINGS.user_agent
+    assert "gzip" in fields["accept-encoding"]
