@@ -14,12 +14,13 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from revier_feed.exceptions import FetchError
-from revier_feed.fetch import Fetcher
+from revier_feed.fetch import Fetcher, connections
 from revier_feed.fetch.connections import ConnectionPools
 from revier_feed.models import ErrorKind, FetchResult, FetchSettings, NotModified
 
@@ -62,11 +63,12 @@ class _Peer:
 class ScriptedServer:
     """Accepts connections and hands each to ``script`` in its own thread."""
 
-    def __init__(self, script: Callable[[_Peer], None]) -> None:
+    def __init__(self, script: Callable[[_Peer], None], tls: ssl.SSLContext | None = None) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/feed.xml"
+        self._tls = tls
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._listener.getsockname()[1]}/feed.xml"
         self.connections = 0
-        self.requests: list[bytes] = []
         self._script = script
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -81,6 +83,19 @@ class ScriptedServer:
             threading.Thread(target=self._run, args=(peer,), daemon=True).start()
 
     def _run(self, peer: _Peer) -> None:
+        if self._tls is not None:
+            peer.sock = self._tls.wrap_socket(
+                peer.sock, server_side=True, do_handshake_on_connect=False
+            )
+            try:
+                peer.sock.do_handshake()
+            except OSError:
+                # The alert is on its way. Closed at once, with the client's request unread,
+                # the socket would send a reset that can overtake it; servers close lingering
+                # (nginx), so does this one.
+                time.sleep(0.3)
+                peer.sock.close()
+                return
         with peer.sock, contextlib.suppress(OSError):
             self._script(peer)
 
@@ -351,3 +366,92 @@ def test_the_request_is_plain_http_11_with_our_headers(serve: Callable) -> None:
     assert fields["host"] == server.url.split("/")[2]
     assert fields["user-agent"] == SETTINGS.user_agent
     assert "gzip" in fields["accept-encoding"]
+
+
+def test_bytes_after_an_answer_never_become_the_next_answer(serve: Callable) -> None:
+    # A CMS that sends its feed after a "304", or a whole second answer, in the same packet:
+    # kept, those bytes would be read as the answer to the next source's request, and one
+    # source's feed stored as another's.
+    def script(peer: _Peer) -> None:
+        while (head := peer.request()) is not None:
+            path = head.split(b" ")[1]
+            if path == b"/a.xml":
+                peer.send(b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n' + FEED)
+            elif path == b"/b.xml":
+                peer.send(answer(b"<b/>") + answer(b"<smuggled/>"))
+            else:
+                peer.send(answer(b"<" + path.strip(b"/") + b"/>"))
+
+    server = serve(script)
+    base = server.url.rsplit("/", 1)[0]
+    results = fetch_all([f"{base}/a.xml", f"{base}/c.xml", f"{base}/b.xml", f"{base}/d.xml"])
+    assert isinstance(results[0], NotModified)
+    assert [r.content for r in results[1:] if isinstance(r, FetchResult)] == [
+        b"<c.xml/>",
+        b"<b/>",
+        b"<d.xml/>",
+    ]
+    assert server.connections == 3  # a new one after each answer with bytes too many
+
+
+def test_a_connection_idle_too_long_is_not_reused(
+    serve: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A NAT or firewall may forget an idle flow without a word; reusing it would wait out
+    # the read timeout.
+    monkeypatch.setattr(connections, "_IDLE_EXPIRY", 0.2)
+    server = serve(keep_alive(lambda head: answer(FEED)))
+
+    async def go() -> list[Outcome]:
+        async with Fetcher(SETTINGS) as fetcher:
+            first = await attempt(fetcher, server.url)
+            second = await attempt(fetcher, server.url)  # at once: the same connection
+            await asyncio.sleep(0.3)
+            return [first, second, await attempt(fetcher, server.url)]
+
+    results = asyncio.run(go())
+    assert all(isinstance(r, FetchResult) for r in results), results
+    assert server.connections == 2
+
+
+def test_a_408_on_a_kept_alive_connection_is_asked_again(serve: Callable) -> None:
+    def script(peer: _Peer) -> None:
+        peer.request()
+        peer.send(answer(FEED))
+        if peer.number == 1 and peer.request() is not None:
+            # The server timed the idle connection out just as our request went out.
+            peer.send(answer(b"", "Connection: close", status="408 Request Timeout"))
+            return
+        while peer.request() is not None:
+            peer.send(answer(FEED))
+
+    server = serve(script)
+    results = fetch_all([server.url] * 3)
+    assert all(isinstance(r, FetchResult) and r.content == FEED for r in results), results
+    assert server.connections == 2
+
+
+def test_a_host_name_no_resolver_accepts_is_a_dns_error() -> None:
+    [error] = fetch_all(["http://" + "a" * 64 + ".example/feed.xml"])
+    assert isinstance(error, FetchError) and error.kind is ErrorKind.DNS
+    assert "check the URL" in error.message
+
+
+def test_a_tls_alert_after_the_handshake_is_a_tls_error(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server that wants a client certificate refuses only after the TLS 1.3 handshake,
+    # with the client's first read: still a TLS problem, not "the server broke HTTP".
+    cert, key = certificate
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.load_cert_chain(cert, key)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cert)
+    server = ScriptedServer(keep_alive(lambda head: answer(FEED)), tls=context)
+    try:
+        [error] = fetch_all([server.url])
+    finally:
+        server.close()
+    assert isinstance(error, FetchError) and error.kind is ErrorKind.TLS, error

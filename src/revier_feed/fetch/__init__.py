@@ -55,6 +55,7 @@ _DNS_FAILURES = (
     "nodename nor servname",
     "temporary failure in name resolution",
     "no address associated with hostname",
+    "'idna' codec failed",  # a host name no resolver accepts (a label over 63 characters)
 )
 
 

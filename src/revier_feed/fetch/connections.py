@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable
 
 import h11
@@ -32,6 +33,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: The largest response head accepted. h11's default (16 KB) refuses real sites with long
 #: cookie and content-security headers; httpcore allows 100 KB too.
 _MAX_HEAD = 100 * 1024
+#: Idle connections older than this are not reused (httpcore's default too): a NAT or
+#: firewall that silently forgot the flow would make the next request wait out its timeout.
+_IDLE_EXPIRY = 5.0
 
 
 class _ClosedBeforeAnswer(Exception):
@@ -56,6 +60,7 @@ class _Connection(asyncio.Protocol):
         self._lost: Exception | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._answered = False
+        self.idle_since = 0.0
 
     # --- asyncio.Protocol ----------------------------------------------------------------
 
@@ -90,8 +95,14 @@ class _Connection(asyncio.Protocol):
 
     @property
     def reusable(self) -> bool:
-        """Idle and still open: the server has neither closed it nor sent anything unasked."""
-        return not self._eof and not self._pending and self._h11.our_state is h11.IDLE
+        """Idle, still open and fresh: the server has neither closed it nor sent anything
+        unasked."""
+        return (
+            not self._eof
+            and not self._pending
+            and self._h11.our_state is h11.IDLE
+            and time.monotonic() - self.idle_since < _IDLE_EXPIRY
+        )
 
     def close(self) -> None:
         """Close the socket now (an idle or half-read connection has nothing to flush)."""
@@ -102,8 +113,14 @@ class _Connection(asyncio.Protocol):
     def finished(self) -> bool:
         """After a complete exchange: ready for the next request if both sides keep alive."""
         if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
+            # Bytes after the end of the answer (a "304" with a body, a stray CRLF) would be
+            # read as the start of the next request's answer: one source's feed stored as
+            # another's. Such a connection is not kept.
+            if self._eof or self._h11.trailing_data[0]:
+                return False
             self._h11.start_next_cycle()
-            return not self._eof
+            self.idle_since = time.monotonic()
+            return True
         return False
 
     # --- one exchange --------------------------------------------------------------------
@@ -146,13 +163,13 @@ class _Connection(asyncio.Protocol):
                 event = self._h11.next_event()
             except h11.RemoteProtocolError as e:
                 if not self._answered:
-                    raise _ClosedBeforeAnswer from e
+                    raise _ClosedBeforeAnswer from self._lost or e
                 if self._lost is not None:
                     raise httpx.ReadError(str(self._lost) or repr(self._lost)) from self._lost
                 raise httpx.RemoteProtocolError(str(e)) from e
             if event is not h11.NEED_DATA:
                 if isinstance(event, h11.ConnectionClosed) and not self._answered:
-                    raise _ClosedBeforeAnswer
+                    raise _ClosedBeforeAnswer from self._lost
                 return event
             if self._pending:
                 self._h11.receive_data(b"".join(self._pending))
@@ -263,12 +280,22 @@ class ConnectionPools(httpx.AsyncBaseTransport):
                     # The server dropped a kept-alive connection just as we used it: that is
                     # what keep-alive allows it to do; ask again on a fresh connection.
                     continue
+                if isinstance(e.__cause__, OSError):
+                    # A reset, or a TLS alert that TLS 1.3 delivers with the first read (a
+                    # client certificate required, say): a failure to connect, cause kept.
+                    cause = e.__cause__
+                    raise httpx.ConnectError(str(cause) or repr(cause)) from cause
                 raise httpx.RemoteProtocolError(
                     "the server closed the connection without an answer"
                 ) from e
             except BaseException:
                 connection.close()
                 raise
+            if reused and head.status_code == 408:
+                # A server timing out an idle connection may send 408 as it closes it, just
+                # as our request goes out (browsers ask again too).
+                connection.close()
+                continue
             return httpx.Response(
                 head.status_code,
                 headers=head.headers.raw_items(),
@@ -307,7 +334,9 @@ class ConnectionPools(httpx.AsyncBaseTransport):
                 )
         except TimeoutError as e:  # the timeout above, or the system's own (ETIMEDOUT)
             raise httpx.ConnectTimeout(f"could not connect to {host}:{port} in time") from e
-        except OSError as e:  # refused, unreachable, DNS (socket.gaierror), TLS (ssl.SSLError)
+        except (OSError, UnicodeError) as e:
+            # Refused, unreachable, DNS (socket.gaierror), TLS (ssl.SSLError); a host name
+            # the resolver cannot encode (a label over 63 characters) is a UnicodeError.
             raise httpx.ConnectError(str(e) or repr(e)) from e
         return connection
 
