@@ -1,13 +1,13 @@
 """HTTP/1.1 connections for the fetcher: keep-alive pools per origin on asyncio protocols,
 framed by h11 (the parser httpcore uses too).
 
-httpx's default transport, httpcore on anyio, spent about 1.3 ms of CPU per request of a
-cycle here, mostly in anyio's cancel scopes and the pool's locks: a cycle of 500 sources
-answering 304 spent ~0.65 s in it, the same requests through this module ~0.1 s (see
-docs/dev.md). The fetcher needs a small part of what httpcore offers (GET over HTTP/1.1 with
-keep-alive, TLS, connect and read timeouts), and httpx above it still builds the requests,
-follows redirects and decodes the bodies. Proxies from the environment still go through
-httpx's own transports (see :class:`~revier_feed.fetch.Fetcher`).
+With httpx's default transport, httpcore on anyio, the fetcher spent 1.5-1.9 ms of CPU per
+request here, mostly in anyio's cancel scopes and the pool's locks: 0.76-0.97 s for 500
+conditional GETs, against 0.28-0.40 s on this module (``bench/fetch.py``, docs/dev.md).
+The fetcher needs a small part of what httpcore offers (GET over HTTP/1.1 with keep-alive,
+TLS, connect and read timeouts), and httpx above it still builds the requests, follows
+redirects and decodes the bodies. Proxies from the environment still go through httpx's
+own transports (see :class:`~revier_feed.fetch.Fetcher`).
 """
 
 from __future__ import annotations
