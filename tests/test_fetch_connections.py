@@ -458,3 +458,28 @@ def test_a_tls_alert_after_the_handshake_is_a_tls_error(
     finally:
         server.close()
     assert isinstance(error, FetchError) and error.kind is ErrorKind.TLS, error
+
+
+def test_a_small_error_page_keeps_its_connection_a_large_one_does_not(serve: Callable) -> None:
+    # A host's failing source must not cost its next source a new connection (and, on the
+    # web, a TLS handshake); a large error page is not worth reading.
+    def script(peer: _Peer) -> None:
+        while (head := peer.request()) is not None:
+            path = head.split(b" ")[1]
+            if path == b"/missing.xml":
+                peer.send(answer(b"<h1>Nicht gefunden</h1>", status="404 Not Found"))
+            elif path == b"/huge-error.xml":
+                peer.send(answer(b"x" * 200_000, status="503 Service Unavailable"))
+            else:
+                peer.send(answer(FEED))
+
+    server = serve(script)
+    base = server.url.rsplit("/", 1)[0]
+    missing, feed = fetch_all([f"{base}/missing.xml", server.url])
+    assert isinstance(missing, FetchError) and missing.kind is ErrorKind.HTTP_4XX
+    assert isinstance(feed, FetchResult) and feed.content == FEED
+    assert server.connections == 1
+    huge, feed = fetch_all([f"{base}/huge-error.xml", server.url])
+    assert isinstance(huge, FetchError) and huge.kind is ErrorKind.HTTP_5XX
+    assert isinstance(feed, FetchResult)
+    assert server.connections == 3  # one more for each run's first request, one after 503

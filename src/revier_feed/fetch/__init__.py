@@ -50,6 +50,8 @@ _RETRYABLE = frozenset(
     {ErrorKind.TIMEOUT, ErrorKind.CONNECT, ErrorKind.HTTP_429, ErrorKind.HTTP_5XX}
 )
 _PERMANENT_REDIRECTS = frozenset({301, 308})
+#: Error pages up to this size are read to their end to keep the connection (_drain_small).
+_DRAIN_LIMIT = 64 * 1024
 _DNS_FAILURES = (
     "name or service not known",
     "nodename nor servname",
@@ -262,7 +264,9 @@ class Fetcher:
                     last_modified=response.headers.get("last-modified")
                     or headers.get("If-Modified-Since"),
                 )
-            _raise_for_status(source_id, url, response, self._now())
+            if response.status_code >= 400:
+                await _drain_small(response)
+                _raise_for_status(source_id, url, response, self._now())
             content = await self._read_capped(source_id, url, response)
         if not content.strip():
             raise FetchError(
@@ -405,10 +409,22 @@ def _too_large(source_id: str, url: str, cap: int, status: int) -> FetchError:
     )
 
 
-def _raise_for_status(source_id: str, url: str, response: httpx.Response, now: datetime) -> None:
-    code = response.status_code
-    if code < 400:
+async def _drain_small(response: httpx.Response) -> None:
+    """Read a small error page to its end, so that its connection is kept for the host's
+    next source (or this one's retry) instead of paying a new connection and TLS handshake.
+    Raw bytes, not decoded: a compressed page cannot grow here. Larger or unannounced
+    bodies are left unread and their connection closed."""
+    declared = response.headers.get("content-length", "")
+    if not (declared.isdigit() and int(declared) <= _DRAIN_LIMIT):
         return
+    with contextlib.suppress(httpx.HTTPError):  # the status is the error to report
+        async for _ in response.aiter_raw():
+            pass
+
+
+def _raise_for_status(source_id: str, url: str, response: httpx.Response, now: datetime) -> None:
+    """Raise the FetchError for an error status (400 and above)."""
+    code = response.status_code
     retry_after = _retry_after(response.headers.get("retry-after"), now)
     if code == 410:
         kind, text = ErrorKind.GONE, "the server says the feed is gone for good (HTTP 410)"
