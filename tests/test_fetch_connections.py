@@ -483,3 +483,26 @@ def test_a_small_error_page_keeps_its_connection_a_large_one_does_not(serve: Cal
     assert isinstance(huge, FetchError) and huge.kind is ErrorKind.HTTP_5XX
     assert isinstance(feed, FetchResult)
     assert server.connections == 3  # one more for each run's first request, one after 503
+
+
+def test_a_proxy_from_the_environment_carries_every_request(
+    serve: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Behind a proxy the fetcher leaves the connections to httpx's own transport, which
+    # sends each request to the proxy (the site's name is never resolved here).
+    heads: list[bytes] = []
+
+    def proxy(peer: _Peer) -> None:
+        while (head := peer.request()) is not None:
+            heads.append(head)
+            peer.send(answer(FEED))
+
+    server = serve(proxy)
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.url.rsplit("/", 1)[0])
+    results = fetch_all(["http://kreis.example.invalid/feed.xml"] * 2)
+    assert all(isinstance(r, FetchResult) and r.content == FEED for r in results), results
+    assert [h.split(b"\r\n")[0] for h in heads] == [
+        b"GET http://kreis.example.invalid/feed.xml HTTP/1.1"
+    ] * 2
