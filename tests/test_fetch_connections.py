@@ -506,3 +506,56 @@ def test_a_proxy_from_the_environment_carries_every_request(
     assert [h.split(b"\r\n")[0] for h in heads] == [
         b"GET http://kreis.example.invalid/feed.xml HTTP/1.1"
     ] * 2
+
+
+def test_redirects_are_followed_on_a_kept_connection_and_bad_ones_refused(
+    serve: Callable,
+) -> None:
+    def script(peer: _Peer) -> None:
+        while (head := peer.request()) is not None:
+            path = head.split(b" ")[1]
+            if path == b"/alt/rss":  # relative, with a small page, as CMSs send
+                peer.send(
+                    answer(
+                        b"<a href='../feed.xml'>moved</a>",
+                        "Location: ../feed.xml",
+                        status="301 Moved Permanently",
+                    )
+                )
+            elif path == b"/ftp":
+                peer.send(answer(b"", "Location: ftp://example.org/feed.xml", status="302 Found"))
+            elif path == b"/broken":
+                peer.send(answer(b"", "Location: http://[::1/feed", status="302 Found"))
+            else:
+                peer.send(answer(FEED))
+
+    server = serve(script)
+    base = server.url.rsplit("/", 1)[0]
+    moved, ftp, broken = fetch_all([f"{base}/alt/rss", f"{base}/ftp", f"{base}/broken"])
+    assert isinstance(moved, FetchResult) and moved.content == FEED
+    assert moved.url == moved.permanent_url == server.url
+    assert server.connections == 1  # the redirect's page was read, its connection kept
+    assert isinstance(ftp, FetchError) and ftp.kind is ErrorKind.REDIRECT
+    assert "'ftp' URL" in ftp.message
+    assert isinstance(broken, FetchError) and broken.kind is ErrorKind.REDIRECT
+    assert "invalid URL" in broken.message
+
+
+def test_no_proxy_sends_its_hosts_past_the_proxy(
+    serve: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxied: list[bytes] = []
+
+    def proxy(peer: _Peer) -> None:
+        while (head := peer.request()) is not None:
+            proxied.append(head)
+            peer.send(answer(b"<from-proxy/>"))
+
+    site, via = serve(keep_alive(lambda head: answer(FEED))), serve(proxy)
+    for name in ("no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", via.url.rsplit("/", 1)[0])
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    [result] = fetch_all([site.url])
+    assert isinstance(result, FetchResult) and result.content == FEED
+    assert proxied == []

@@ -50,6 +50,7 @@ _RETRYABLE = frozenset(
     {ErrorKind.TIMEOUT, ErrorKind.CONNECT, ErrorKind.HTTP_429, ErrorKind.HTTP_5XX}
 )
 _PERMANENT_REDIRECTS = frozenset({301, 308})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 #: Error pages up to this size are read to their end to keep the connection (_drain_small).
 _DRAIN_LIMIT = 64 * 1024
 _DNS_FAILURES = (
@@ -115,33 +116,24 @@ class Fetcher:
                     f"cannot load the trusted certificates of {named} (hint: point it at a "
                     "PEM file or folder of certificates, or unset it for the bundled ones)"
                 ) from e
-        if transport is None and not _proxies_from_environment():
-            # With a proxy configured in the environment, httpx's own transports (one pool
-            # for everything, the proxy's) do the job.
-            transport = ConnectionPools(
-                keepalive_per_origin=settings.max_per_host,
-                max_idle_origins=settings.max_concurrency,
-                tls=self._tls_context,
-            )
-        self._client = httpx.AsyncClient(
-            headers={
-                "User-Agent": settings.user_agent,
-                "Accept": "application/atom+xml, application/rss+xml, application/feed+json, "
-                "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
-                "Accept-Language": "de, en;q=0.5",
-            },
-            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-            # Only used with a proxy from the environment: the pool stays at the global
-            # limit, since httpcore gets slow with large pools and long queues
-            # (encode/httpcore#1035); we queue in our own semaphores instead.
-            limits=httpx.Limits(
-                max_connections=settings.max_concurrency,
-                max_keepalive_connections=settings.max_concurrency,
-            ),
-            follow_redirects=True,
-            max_redirects=settings.max_redirects,
-            transport=transport,
+        self._headers = {
+            "User-Agent": settings.user_agent,
+            "Accept": "application/atom+xml, application/rss+xml, application/feed+json, "
+            "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
+            "Accept-Language": "de, en;q=0.5",
+            "Accept-Encoding": "gzip, deflate",  # what httpx decodes without extra packages
+        }
+        self._timeouts = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
+        # Requests go straight to a transport, not through an httpx.AsyncClient: the client's
+        # layer (URL merging, cookie jar, auth and redirect machinery) cost as much CPU per
+        # request as the connections themselves; the fetcher follows redirects itself.
+        self._proxies = _environment_proxies() if transport is None else {}
+        self._transport = transport or ConnectionPools(
+            keepalive_per_origin=settings.max_per_host,
+            max_idle_origins=settings.max_concurrency,
+            tls=self._tls_context,
         )
+        self._proxy_transports: dict[str, httpx.AsyncBaseTransport] = {}
 
     def _tls_context(self) -> ssl.SSLContext:
         # Loading the CA bundle takes ~25 ms: done on the first https request, not before
@@ -167,7 +159,8 @@ class Fetcher:
         tb: TracebackType | None,
     ) -> None:
         try:
-            await self._client.aclose()
+            for transport in [self._transport, *self._proxy_transports.values()]:
+                await transport.aclose()
         finally:
             sniffio.thread_local.name = self._sniffed
 
@@ -253,21 +246,43 @@ class Fetcher:
     async def _get(
         self, source_id: str, url: str, headers: dict[str, str]
     ) -> FetchResult | NotModified:
-        async with self._client.stream("GET", url, headers=headers) as response:
-            if response.status_code == 304:
-                # Reading the (empty) body lets the connection go back to the pool: a
-                # response closed unread closes its connection, and a cycle of 304s would
-                # connect anew for every source.
-                await response.aread()
-                return NotModified(
-                    etag=response.headers.get("etag") or headers.get("If-None-Match"),
-                    last_modified=response.headers.get("last-modified")
-                    or headers.get("If-Modified-Since"),
-                )
-            if response.status_code >= 400:
-                await _drain_small(response)
-                _raise_for_status(source_id, url, response, self._now())
-            content = await self._read_capped(source_id, url, response)
+        target = httpx.URL(url)
+        redirects: list[int] = []
+        while True:
+            request = httpx.Request(
+                "GET",
+                target,
+                headers={**self._headers, **headers},
+                extensions={"timeout": self._timeouts.as_dict()},
+            )
+            response = await self._transport_for(target).handle_async_request(request)
+            response.request = request
+            try:
+                location = response.headers.get("location")
+                if response.status_code in _REDIRECTS and location:
+                    # Small bodies are read, so the connection is kept (a redirect often
+                    # stays on its host).
+                    await _drain_small(response)
+                    target = self._redirect(source_id, url, target, location, len(redirects))
+                    redirects.append(response.status_code)
+                    continue
+                if response.status_code == 304:
+                    # Reading the (empty) body lets the connection go back to the pool: a
+                    # response closed unread closes its connection, and a cycle of 304s
+                    # would connect anew for every source.
+                    await response.aread()
+                    return NotModified(
+                        etag=response.headers.get("etag") or headers.get("If-None-Match"),
+                        last_modified=response.headers.get("last-modified")
+                        or headers.get("If-Modified-Since"),
+                    )
+                if response.status_code >= 400:
+                    await _drain_small(response)
+                    _raise_for_status(source_id, url, response, self._now())
+                content = await self._read_capped(source_id, url, response)
+            finally:
+                await response.aclose()
+            break
         if not content.strip():
             raise FetchError(
                 source_id,
@@ -277,12 +292,10 @@ class Fetcher:
                 status_code=response.status_code,
             )
         permanent = None
-        if response.history and all(
-            r.status_code in _PERMANENT_REDIRECTS for r in response.history
-        ):
-            permanent = str(response.url)
+        if redirects and all(status in _PERMANENT_REDIRECTS for status in redirects):
+            permanent = str(target)
         return FetchResult(
-            url=str(response.url),
+            url=str(target),
             status_code=response.status_code,
             headers={k.lower(): v for k, v in response.headers.items()},
             content=content,
@@ -290,6 +303,53 @@ class Fetcher:
             last_modified=_validator(response.headers.get("last-modified")),
             permanent_url=permanent,
         )
+
+    def _redirect(
+        self, source_id: str, url: str, current: httpx.URL, location: str, followed: int
+    ) -> httpx.URL:
+        """The URL a redirect points to, relative ones resolved against ``current``."""
+        if followed >= self.settings.max_redirects:
+            raise FetchError(
+                source_id,
+                url,
+                kind=ErrorKind.REDIRECT,
+                message="too many redirects (a redirect loop?)",
+            )
+        try:
+            target = current.join(location)
+        except httpx.InvalidURL as e:
+            raise FetchError(
+                source_id,
+                url,
+                kind=ErrorKind.REDIRECT,
+                message=f"the server redirected to an invalid URL: {location[:200]!r}",
+            ) from e
+        if target.scheme not in ("http", "https"):
+            raise FetchError(
+                source_id,
+                url,
+                kind=ErrorKind.REDIRECT,
+                message=f"the server redirected to a {target.scheme!r} URL, not http(s)",
+            )
+        return target
+
+    def _transport_for(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
+        """Our connections, or, for a URL a proxy from the environment covers, httpx's own
+        transport through that proxy (NO_PROXY honoured as urllib reads it)."""
+        proxy = self._proxies.get(url.scheme) or self._proxies.get("all")
+        if proxy is None or urllib.request.proxy_bypass(url.host):
+            return self._transport
+        transport = self._proxy_transports.get(proxy)
+        if transport is None:
+            # httpcore gets slow with large pools and long queues (encode/httpcore#1035):
+            # the pool stays at the global limit, our own semaphores queue the rest.
+            n = self.settings.max_concurrency
+            transport = self._proxy_transports[proxy] = httpx.AsyncHTTPTransport(
+                proxy=proxy,
+                verify=self._tls_context(),
+                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
+            )
+        return transport
 
     async def _read_capped(self, source_id: str, url: str, response: httpx.Response) -> bytes:
         cap = self.settings.max_body_bytes
@@ -361,10 +421,10 @@ class Fetcher:
             self._robots_cache.put(origin, robots.status, robots.body)
 
 
-def _proxies_from_environment() -> bool:
-    """Whether HTTP_PROXY, HTTPS_PROXY or ALL_PROXY is set (as httpx reads them)."""
+def _environment_proxies() -> dict[str, str]:
+    """The proxies of HTTP_PROXY, HTTPS_PROXY and ALL_PROXY, by scheme ("all" for any)."""
     found = urllib.request.getproxies()
-    return any(found.get(scheme) for scheme in ("http", "https", "all"))
+    return {scheme: found[scheme] for scheme in ("http", "https", "all") if found.get(scheme)}
 
 
 class _Host:
@@ -475,13 +535,6 @@ def _wrap_exceptions(source_id: str, url: str) -> Iterator[None]:
     except httpx.TimeoutException as e:
         raise FetchError(
             source_id, url, kind=ErrorKind.TIMEOUT, message="the server did not answer in time"
-        ) from e
-    except httpx.TooManyRedirects as e:
-        raise FetchError(
-            source_id,
-            url,
-            kind=ErrorKind.REDIRECT,
-            message="too many redirects (a redirect loop?)",
         ) from e
     except httpx.ConnectError as e:
         kind, text = _classify_connect_error(e)
