@@ -5,9 +5,9 @@ With httpx's default transport, httpcore on anyio, the fetcher spent 1.5-1.9 ms 
 request here, mostly in anyio's cancel scopes and the pool's locks: 0.76-0.97 s for 500
 conditional GETs, against 0.28-0.40 s on this module (``bench/fetch.py``, docs/dev.md).
 The fetcher needs a small part of what httpcore offers (GET over HTTP/1.1 with keep-alive,
-TLS, connect and read timeouts), and httpx above it still builds the requests, follows
-redirects and decodes the bodies. Proxies from the environment still go through httpx's
-own transports (see :class:`~revier_feed.fetch.Fetcher`).
+TLS, connect and read timeouts); it builds httpx requests, follows redirects itself and
+reads httpx responses, which decode the bodies. URLs a proxy from the environment covers
+still go through httpx's own transport (see :class:`~revier_feed.fetch.Fetcher`).
 """
 
 from __future__ import annotations
