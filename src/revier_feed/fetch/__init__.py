@@ -79,7 +79,8 @@ class Fetcher:
         now: the clock (robots.txt expiry, Retry-After dates).
         rng: random source for retry jitter.
         should_stop: when it turns true, requests not yet started raise :class:`Cancelled`.
-        transport: an httpx transport (tests only).
+        transport: one httpx transport for every request, proxies from the environment
+            not consulted (tests and benchmarks).
     """
 
     def __init__(
