@@ -124,7 +124,10 @@ class Fetcher:
             "Accept-Language": "de, en;q=0.5",
             "Accept-Encoding": "gzip, deflate",  # what httpx decodes without extra packages
         }
-        self._timeouts = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
+        #: httpx's timeout extension, the same for every request.
+        self._timeouts = httpx.Timeout(
+            settings.timeout, connect=settings.connect_timeout
+        ).as_dict()
         # Requests go straight to a transport, not through an httpx.AsyncClient: the client's
         # layer (URL merging, cookie jar, auth and redirect machinery) cost as much CPU per
         # request as the connections themselves; the fetcher follows redirects itself.
@@ -254,7 +257,7 @@ class Fetcher:
                 "GET",
                 target,
                 headers={**self._headers, **headers},
-                extensions={"timeout": self._timeouts.as_dict()},
+                extensions={"timeout": self._timeouts},
             )
             response = await self._transport_for(target).handle_async_request(request)
             response.request = request

@@ -132,16 +132,17 @@ class _Connection(asyncio.Protocol):
         assert self._transport is not None
         self._answered = False
         try:
-            data = self._h11.send(
+            events: list[h11.Event] = [
                 h11.Request(
                     method=request.method,
                     target=request.url.raw_path,
                     headers=request.headers.raw,
                 )
-            )
+            ]
             if body:
-                data = (data or b"") + (self._h11.send(h11.Data(data=body)) or b"")
-            data = (data or b"") + (self._h11.send(h11.EndOfMessage()) or b"")
+                events.append(h11.Data(data=body))
+            events.append(h11.EndOfMessage())
+            data = b"".join(self._h11.send(event) or b"" for event in events)
         except h11.LocalProtocolError as e:
             raise httpx.LocalProtocolError(str(e)) from e
         # A GET's head fits the socket's buffer at once; asyncio writes the rest as it can.
@@ -215,10 +216,7 @@ class _Body(httpx.AsyncByteStream):
         if connection is None:
             raise httpx.StreamClosed()
         while True:
-            try:
-                event = await connection.next_event(self._read_timeout)
-            except _ClosedBeforeAnswer as e:  # cannot happen after the head; for the types
-                raise httpx.RemoteProtocolError("the connection closed") from e
+            event = await connection.next_event(self._read_timeout)
             if isinstance(event, h11.Data):
                 yield bytes(event.data)
             elif isinstance(event, h11.EndOfMessage):
