@@ -485,22 +485,33 @@ def test_a_small_error_page_keeps_its_connection_a_large_one_does_not(serve: Cal
     assert server.connections == 3  # one more for each run's first request, one after 503
 
 
-def test_a_proxy_from_the_environment_carries_every_request(
-    serve: Callable, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Behind a proxy the fetcher leaves the connections to httpx's own transport, which
-    # sends each request to the proxy (the site's name is never resolved here).
+def proxy_from_environment(
+    serve: Callable, monkeypatch: pytest.MonkeyPatch, body: bytes, no_proxy: str | None = None
+) -> list[bytes]:
+    """Start a proxy answering ``body`` to everything, make it the environment's HTTP_PROXY
+    (with ``no_proxy`` as NO_PROXY), and return the request heads it will receive."""
     heads: list[bytes] = []
 
     def proxy(peer: _Peer) -> None:
         while (head := peer.request()) is not None:
             heads.append(head)
-            peer.send(answer(FEED))
+            peer.send(answer(body))
 
     server = serve(proxy)
     for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", server.url.rsplit("/", 1)[0])
+    if no_proxy is not None:
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+    return heads
+
+
+def test_a_proxy_from_the_environment_carries_every_request(
+    serve: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Behind a proxy the fetcher leaves the connections to httpx's own transport, which
+    # sends each request to the proxy (the site's name is never resolved here).
+    heads = proxy_from_environment(serve, monkeypatch, FEED)
     results = fetch_all(["http://kreis.example.invalid/feed.xml"] * 2)
     assert all(isinstance(r, FetchResult) and r.content == FEED for r in results), results
     assert [h.split(b"\r\n")[0] for h in heads] == [
@@ -544,18 +555,10 @@ def test_redirects_are_followed_on_a_kept_connection_and_bad_ones_refused(
 def test_no_proxy_sends_its_hosts_past_the_proxy(
     serve: Callable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    proxied: list[bytes] = []
-
-    def proxy(peer: _Peer) -> None:
-        while (head := peer.request()) is not None:
-            proxied.append(head)
-            peer.send(answer(b"<from-proxy/>"))
-
-    site, via = serve(keep_alive(lambda head: answer(FEED))), serve(proxy)
-    for name in ("no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", via.url.rsplit("/", 1)[0])
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    site = serve(keep_alive(lambda head: answer(FEED)))
+    proxied = proxy_from_environment(
+        serve, monkeypatch, b"<from-proxy/>", no_proxy="127.0.0.1,localhost"
+    )
     [result] = fetch_all([site.url])
     assert isinstance(result, FetchResult) and result.content == FEED
     assert proxied == []
