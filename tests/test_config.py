@@ -413,3 +413,17 @@ def test_a_wrong_worker_processes_value_names_its_line(tmp_path: Path) -> None:
     folder = write_config(tmp_path, FEED_SOURCE, settings="worker:\n  processes: many\n")
     (issue,) = issues_of(folder)
     assert "settings.yaml:2: worker.processes" in issue
+
+
+def test_a_store_url_that_is_no_sqlite_file_names_its_line(tmp_path: Path) -> None:
+    settings = "output:\n  dir: out\nstorage:\n  url: postgresql://db.example.org/revier\n"
+    (issue,) = issues_of(write_config(tmp_path, FEED_SOURCE, settings=settings))
+    assert "settings.yaml:4: storage.url" in issue
+    assert "revier-feed stores in one SQLite file; write sqlite:///PATH" in issue
+
+
+def test_a_store_url_names_the_sqlite_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}"
+    settings = f"output:\n  dir: out\nstorage:\n  url: {url}\n"
+    config = load_config(write_config(tmp_path, FEED_SOURCE, settings=settings))
+    assert config.storage_url == url

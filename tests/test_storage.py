@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, create_engine, text
 
 from revier_feed.exceptions import SchemaVersionError, StorageError
 from revier_feed.models import Item, ItemDecision, SourceState, SourceStatus, StoryPlacement
-from revier_feed.storage import VERSION, Storage, schema
-from revier_feed.storage import items as items_storage
+from revier_feed.storage import VERSION, Storage, database, schema
 from revier_feed.storage import stories as stories_storage
+from revier_feed.storage.database import Database
 from revier_feed.storage.engine import make_engine
 
 NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
@@ -52,16 +52,6 @@ def state(**changes: object) -> SourceState:
 def store(tmp_path: Path) -> Storage:
     with Storage(f"sqlite:///{tmp_path / 'store.sqlite3'}") as storage:
         yield storage  # type: ignore[misc]
-
-
-def named_store(path: Path, news: list[tuple[Item, ItemDecision]]) -> Engine:
-    """A store at ``path`` holding ``news``, whose driver takes named parameters as
-    PostgreSQL's do (SQLite's driver takes them too, so it stands in)."""
-    Storage(f"sqlite:///{path}").close()
-    engine = create_engine(f"sqlite:///{path}", paramstyle="named")
-    with engine.begin() as conn:
-        items_storage.apply(conn, news, NOW)
-    return engine
 
 
 def stored_rows(path: Path, *queries: str) -> list[tuple[object, ...]]:
@@ -156,7 +146,7 @@ def test_unusable_store_is_a_storage_error(tmp_path: Path) -> None:
 
 def test_store_of_version_1_is_upgraded_with_its_items(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(Database(f"sqlite:///{path}"))
     with engine.connect() as conn, conn.begin():
         schema._v1(conn)
         conn.execute(
@@ -198,7 +188,7 @@ def test_failed_migration_is_rolled_back_completely(
         raise RuntimeError("power cut in the middle of an upgrade")
 
     monkeypatch.setitem(schema.MIGRATIONS, VERSION + 1, broken)
-    monkeypatch.setattr(schema, "VERSION", VERSION + 1)
+    monkeypatch.setattr(database, "VERSION", VERSION + 1)
     with pytest.raises(RuntimeError, match="power cut"):
         Storage(url)
     with sqlite3.connect(tmp_path / "store.sqlite3") as db:
@@ -292,67 +282,16 @@ def test_source_states_are_saved_together(tmp_path: Path) -> None:
     assert states["b"].etag == '"3"'
 
 
-def test_a_driver_with_named_parameters_stores_the_same_new_items(
-    tmp_path: Path, store: Storage
-) -> None:
-    # PostgreSQL's drivers take named parameters, and the fast insert of new items is built
-    # for SQLite's positional ones: such a store must go through SQLAlchemy Core instead and
-    # store the same rows (SQLite's driver takes named parameters too, so it stands in).
-    news = [(item(), ItemDecision.NEW), (item(key="guid-2", backlog=True), ItemDecision.NEW)]
-    store.save_source_result(state(), news, NOW)
-    named = tmp_path / "named.sqlite3"
-    named_store(named, news).dispose()
-
-    by_key = "SELECT * FROM items ORDER BY key"
-    assert len(stored_rows(named, by_key)) == 2
-    assert stored_rows(named, by_key) == stored_rows(tmp_path / "store.sqlite3", by_key)
-
-
-def test_a_driver_with_named_parameters_places_items_the_same(
-    tmp_path: Path, store: Storage
-) -> None:
-    # Placements are written with the driver's executemany too (positional parameters):
-    # through Core, a store whose driver takes named parameters gets the same rows.
-    news = [(item(), ItemDecision.NEW), (item(key="guid-2"), ItemDecision.NEW)]
-    store.save_source_result(state(), news, NOW)
-    named = tmp_path / "named.sqlite3"
-    engine = named_store(named, news)
-    placements = [
-        StoryPlacement(1, 1, True, None, b"\x01\x00\x00\x00", "gestartet studi", b"", ()),
-        StoryPlacement(2, 1, False, 0.75, b"", "studi", b"\x02\x00\x00\x00", (18790,)),
-    ]
-    with engine.begin() as conn:
-        stories_storage.place(conn, placements, NOW)
-    engine.dispose()
-    with store.story_index() as writes:
-        writes.place(placements, NOW)
-
-    placed = stored_rows(named, *PLACEMENTS)
-    assert [row[0] for row in placed] == [1, 2, 1]  # two items, one story
-    assert placed == stored_rows(tmp_path / "store.sqlite3", *PLACEMENTS)
-
-
-def test_keyword_counts_are_stored_and_updated_the_same_by_either_kind_of_driver(
-    store: Storage, tmp_path: Path
-) -> None:
+def test_keyword_counts_are_stored_and_updated(store: Storage) -> None:
     """A first cycle stores tens of thousands of keyword counts at once (straight to the
     driver); later cycles update some of them and add others."""
     first = {f"wort{n}": n % 7 + 1 for n in range(1500)}  # more than one chunk of lookups
     later = {"wort3": 40, "wort1499": 2, "neu": 1}
-    named = named_store(tmp_path / "named.sqlite3", [])
     for counts, total in ((first, 1500), (later, 1501)):
-        with named.begin() as conn:
-            stories_storage.save_counts(conn, counts, total)
         with store.story_index() as writes:
             writes.save_keyword_counts(counts, total)
-    named.dispose()
-    expected = {**first, **later}
     with store.story_index() as writes:
-        assert writes.keyword_counts() == (expected, 1501)
-    query = "SELECT keyword, documents FROM keyword_counts ORDER BY keyword"
-    assert stored_rows(tmp_path / "named.sqlite3", query) == stored_rows(
-        Path(store.url.removeprefix("sqlite:///")), query
-    )
+        assert writes.keyword_counts() == ({**first, **later}, 1501)
 
 
 def test_placing_a_large_batch_changes_the_publish_version_and_keeps_the_trigger(

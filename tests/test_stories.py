@@ -26,6 +26,7 @@ from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response
 from revier_feed.models import Item, ItemDecision, SourceState
 from revier_feed.storage import Storage, schema
+from revier_feed.storage.database import Database
 from revier_feed.storage.engine import make_engine
 from revier_feed.stories import (
     KeywordStats,
@@ -334,7 +335,7 @@ def test_store_of_version_4_keeps_its_story_index(tmp_path: Any) -> None:
         summary_text=RELEASE,
     )
     f = features(original, shingles_of(original), frozenset())
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(Database(f"sqlite:///{path}"))
     with engine.connect() as conn, conn.begin():
         conn.execute(
             text("CREATE TABLE schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)")

@@ -444,7 +444,7 @@ class App:
             lambda: self.storage.recent_stories(source_ids, scan),
             self.tz,
             home_channel=ALL_CHANNEL,
-            store_version=None if version is None else json.dumps([version, scan, source_ids]),
+            store_version=json.dumps([version, scan, source_ids]),
         )
         hub = self.config.settings.websub_hub
         if hub and result.changed_channels:

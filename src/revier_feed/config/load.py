@@ -67,7 +67,7 @@ class AppConfig:
 
     @property
     def storage_url(self) -> str:
-        """SQLAlchemy URL of the store."""
+        """URL of the store (``sqlite:///PATH``)."""
         if self.settings.storage.url:
             return self.settings.storage.url
         return f"sqlite:///{self.resolve(self.settings.storage.path)}"

@@ -48,8 +48,21 @@ class SiteSettings(_Model):
 class StorageSettings(_Model):
     #: SQLite file, relative to the configuration folder.
     path: str = "../var/revier-feed.sqlite3"
-    #: A SQLAlchemy database URL; overrides ``path`` when set.
+    #: The SQLite file as a URL (``sqlite:///PATH``); overrides ``path`` when set.
     url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _sqlite_file(cls, v: str | None) -> str | None:
+        if v is not None and (
+            not v.startswith("sqlite:///")
+            or v.removeprefix("sqlite:///").partition("?")[0] in ("", ":memory:")
+        ):
+            raise ValueError(
+                f"{v!r} is not a SQLite file: revier-feed stores in one SQLite file; write "
+                "sqlite:///PATH, or set storage.path instead"
+            )
+        return v
 
 
 class OutputSettings(_Model):

@@ -1,63 +1,48 @@
-"""Engine setup and driver-error wrapping; no business logic."""
+"""The SQLAlchemy engine of the parts of the store that build their statements with
+SQLAlchemy Core, and driver-error wrapping for them; no business logic.
+
+Imported only when such a part is first used: a cycle of 304s never needs it (see
+:mod:`.database`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError, StatementError
+from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.sql.dml import UpdateBase
 
 from ..exceptions import StorageError
+from .database import Database
 
 #: Execution option for a write transaction that takes SQLite's write lock at BEGIN, so two
 #: writers queue on busy_timeout instead of failing when a read lock cannot be upgraded.
 IMMEDIATE = {"sqlite_immediate": True}
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, foreign keys, a busy timeout and real
-    transactions (DDL included).
-
-    Raises:
-        StorageError: the URL is malformed or names a database driver that is not installed.
-    """
-    try:
-        parsed = make_url(url)
-        is_sqlite = parsed.get_backend_name() == "sqlite"
-        if is_sqlite and parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
-    except (ArgumentError, ImportError, OSError) as e:
-        raise StorageError(f"cannot use the store at {url!r}: {e}") from None
-    if is_sqlite:
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+def make_engine(database: Database) -> Engine:
+    """An engine on ``database``'s connections (WAL, foreign keys, a busy timeout) with
+    real transactions (DDL included)."""
+    engine = create_engine(f"sqlite:///{database.path}", creator=database.connect)
+    event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    # pysqlite's own transaction handling is off (see _sqlite_connect); SQLAlchemy's
-    # recipe: emit BEGIN ourselves, so DDL in a migration is rolled back with the rest.
+    # pysqlite's own transaction handling is off (Database.connect); SQLAlchemy's recipe:
+    # emit BEGIN ourselves, so DDL in a migration is rolled back with the rest.
     immediate = conn.get_execution_options().get("sqlite_immediate")
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    # WAL lets the feed server read while the worker writes; NORMAL is durable in WAL mode
-    # except for the last transactions on power loss, which the next cycle refetches.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+def driver(conn: Connection) -> Any:
+    """The ``sqlite3`` connection under ``conn``, for the parts of the store that speak
+    ``sqlite3`` (:mod:`.database`) inside a transaction begun here."""
+    return conn.connection.driver_connection
 
 
 @contextlib.contextmanager
@@ -70,18 +55,6 @@ def wrap_exceptions(action: str) -> Iterator[None]:
         raise StorageError(f"could not {action}: {orig}") from None
 
 
-T = TypeVar("T")
-#: Values bound in one ``IN (...)`` list: SQLite limits the parameters of a statement (999
-#: in builds before 3.32), and a first cycle or retention may bring thousands of keys.
-CHUNK = 500
-
-
-def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    """``values`` in slices small enough for one statement's ``IN (...)`` list."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def executemany(
     conn: Connection, statement: UpdateBase, keys: tuple[str, ...], rows: Sequence[Sequence[Any]]
 ) -> None:
@@ -92,14 +65,9 @@ def executemany(
     row coercing and processing parameters than SQLite spends storing it. Here the statement
     is compiled once per dialect (``statement`` must be a module-level constant) and only the
     values whose type needs it (dates, booleans, binaries) go through the dialect's own bind
-    processor, so the stored values are the same as Core's. A driver with named parameters
-    (PostgreSQL's) gets the rows through Core.
+    processor, so the stored values are the same as Core's.
     """
-    positional = _positional(statement, conn.dialect, keys)
-    if positional is None:
-        conn.execute(statement, [dict(zip(keys, row, strict=True)) for row in rows])
-        return
-    sql, binds = positional
+    sql, binds = _positional(statement, conn.dialect, keys)
     if not rows:
         return
     # Column by column, so that building the parameters is C-level calls, not a Python
@@ -115,14 +83,12 @@ def executemany(
 @functools.cache
 def _positional(
     statement: UpdateBase, dialect: Dialect, keys: tuple[str, ...]
-) -> tuple[str, list[tuple[int, Any]]] | None:
-    """``statement`` in ``dialect``'s positional paramstyle (SQLite's ``qmark``) and its
-    parameters in order: the index in a row and the bind processor; None for a named
-    paramstyle."""
+) -> tuple[str, list[tuple[int, Any]]]:
+    """``statement`` in SQLite's positional paramstyle (``qmark``) and its parameters in
+    order: the index in a row and the bind processor."""
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     order = compiled.positiontup
-    if order is None:
-        return None
+    assert order is not None, "SQLite's driver takes positional parameters"
     binds = [
         (keys.index(name), compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
         for name in order

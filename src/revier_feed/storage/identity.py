@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import Connection, bindparam, select, update
 
 from ..models import StoredKey
-from .engine import chunks
+from .database import chunks
 from .schema import items
 
 

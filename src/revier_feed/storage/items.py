@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, func, select, update
 
 from ..models import Item, ItemDecision, StoredItem
-from .engine import chunks, executemany
+from .database import chunks
+from .engine import executemany
 from .schema import items
 
 
@@ -119,12 +120,6 @@ def apply(conn: Connection, decisions: Sequence[tuple[Item, ItemDecision]], now:
             )
     if new_rows:
         executemany(conn, _INSERT, _NEW_COLUMNS, new_rows)
-
-
-def unplaced_source_ids(conn: Connection) -> list[str]:
-    """Sources with at least one item that has no story yet."""
-    query = select(items.c.source_id).where(items.c.story_id.is_(None)).distinct()
-    return sorted(conn.execute(query).scalars())
 
 
 def recent(conn: Connection, source_ids: Iterable[str], limit: int) -> list[StoredItem]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, delete, select, update
 
 from ..models import RetentionResult
-from .engine import chunks
+from .database import chunks
 from .schema import item_tombstones, items, keyword_counts, stories
 from .stories import _TOTAL, bump
 

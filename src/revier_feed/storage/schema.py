@@ -1,8 +1,9 @@
 """Tables of the store and its numbered, append-only migrations.
 
-The schema version lives in the one-row ``schema_version`` table, so it works on any
-database SQLAlchemy speaks. Each migration runs in its own transaction together with the
-version bump. Never edit a released migration; append a new one.
+The schema version lives in the one-row ``schema_version`` table (read without this module
+by :meth:`.database.Database.schema_version`: a store at the current version never loads
+SQLAlchemy to open). Each migration runs in its own transaction together with the version
+bump. Never edit a released migration; append a new one.
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateColumn
 
-from ..exceptions import SchemaVersionError
+from . import database
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC on every database."""
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC (as :func:`.database.to_db`
+    writes them)."""
 
     impl = DateTime
     cache_ok = True
@@ -547,11 +549,11 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     9: _v9,
     10: _v10,
 }
-VERSION = max(MIGRATIONS)
+assert max(MIGRATIONS) == database.VERSION, "a migration was added: raise database.VERSION"
 
 
 def migrate(conn_factory: Callable[[], Connection]) -> int:
-    """Bring the store to :data:`VERSION`, one transaction per migration.
+    """Bring the store to :data:`.database.VERSION`, one transaction per migration.
 
     Returns:
         The version the store had before.
@@ -565,12 +567,8 @@ def migrate(conn_factory: Callable[[], Connection]) -> int:
         if row is None:
             conn.execute(schema_version.insert().values(id=1, version=0))
         start = int(row.version) if row else 0
-    if start > VERSION:
-        raise SchemaVersionError(
-            f"the store has schema version {start}, but this revier-feed knows only up to "
-            f"{VERSION}; upgrade revier-feed or restore a backup"
-        )
-    for version in range(start + 1, VERSION + 1):
+    database.check_version(start)
+    for version in range(start + 1, database.VERSION + 1):
         with conn_factory() as conn, conn.begin():
             # Read again inside the (write-locked) transaction: another process may have
             # run this migration since we looked.

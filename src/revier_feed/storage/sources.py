@@ -1,94 +1,157 @@
-"""Per-source state: validators, health, schedule."""
+"""Per-source state (validators, health, schedule) and the robots.txt cache: what every
+cycle reads and writes, in plain SQL (see :mod:`.database`)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
-
 from ..models import ItemIdentity, SourceState, SourceStatus
-from .schema import robots, sources
+from .database import chunks, from_db, marks, to_db
+
+#: The stored columns of a :class:`SourceState` (its fields but ``source_id``), in order.
+_COLUMNS = (
+    "status",
+    "url",
+    "config_url",
+    "etag",
+    "last_modified",
+    "error_count",
+    "last_error_kind",
+    "last_error",
+    "http_status",
+    "last_attempt_at",
+    "last_success_at",
+    "next_fetch_at",
+    "items_last_fetch",
+    "last_new_item_at",
+    "fetch_seconds",
+    "new_item_rate",
+    "identity",
+)
+_SELECT = f"SELECT id, {', '.join(_COLUMNS)} FROM sources WHERE id IN "
+_UPSERT = (
+    f"INSERT INTO sources (id, created_at, {', '.join(_COLUMNS)}) "
+    f"VALUES (?, ?, {marks(len(_COLUMNS))}) ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS)
+)
 
 
-def load_states(conn: Connection, source_ids: Iterable[str]) -> dict[str, SourceState]:
-    ids = list(source_ids)
-    rows = conn.execute(select(sources).where(sources.c.id.in_(ids))).mappings()
+def load_states(conn: sqlite3.Connection, source_ids: Iterable[str]) -> dict[str, SourceState]:
     states = {}
-    for row in rows:
-        states[row["id"]] = SourceState(
-            source_id=row["id"],
-            status=SourceStatus(row["status"]),
-            etag=row["etag"],
-            last_modified=row["last_modified"],
-            error_count=row["error_count"],
-            last_error_kind=row["last_error_kind"],
-            last_error=row["last_error"],
-            http_status=row["http_status"],
-            last_attempt_at=row["last_attempt_at"],
-            last_success_at=row["last_success_at"],
-            next_fetch_at=row["next_fetch_at"],
-            items_last_fetch=row["items_last_fetch"],
-            url=row["url"],
-            config_url=row["config_url"],
-            last_new_item_at=row["last_new_item_at"],
-            fetch_seconds=row["fetch_seconds"],
-            new_item_rate=row["new_item_rate"],
-            identity=ItemIdentity(row["identity"] or ItemIdentity.GUID),
-        )
+    for part in chunks(list(source_ids)):
+        for row in conn.execute(f"{_SELECT}({marks(len(part))})", part):
+            states[row[0]] = _state(row)
     return states
 
 
-def due_ids(conn: Connection, source_ids: Iterable[str], now: datetime) -> list[str]:
+def _state(row: Sequence[Any]) -> SourceState:
+    (
+        source_id,
+        status,
+        url,
+        config_url,
+        etag,
+        last_modified,
+        error_count,
+        last_error_kind,
+        last_error,
+        http_status,
+        last_attempt_at,
+        last_success_at,
+        next_fetch_at,
+        items_last_fetch,
+        last_new_item_at,
+        fetch_seconds,
+        new_item_rate,
+        identity,
+    ) = row
+    return SourceState(
+        source_id=source_id,
+        status=SourceStatus(status),
+        url=url,
+        config_url=config_url,
+        etag=etag,
+        last_modified=last_modified,
+        error_count=error_count,
+        last_error_kind=last_error_kind,
+        last_error=last_error,
+        http_status=http_status,
+        last_attempt_at=from_db(last_attempt_at),
+        last_success_at=from_db(last_success_at),
+        next_fetch_at=from_db(next_fetch_at),
+        items_last_fetch=items_last_fetch,
+        last_new_item_at=from_db(last_new_item_at),
+        fetch_seconds=fetch_seconds,
+        new_item_rate=new_item_rate,
+        identity=ItemIdentity(identity or ItemIdentity.GUID),
+    )
+
+
+def due_ids(conn: sqlite3.Connection, source_ids: Iterable[str], now: datetime) -> list[str]:
     ids = list(source_ids)
-    rows = conn.execute(
-        select(sources.c.id, sources.c.next_fetch_at).where(sources.c.id.in_(ids))
-    ).all()
-    scheduled = {row.id: row.next_fetch_at for row in rows}
+    scheduled: dict[str, datetime | None] = {}
+    for part in chunks(ids):
+        query = f"SELECT id, next_fetch_at FROM sources WHERE id IN ({marks(len(part))})"
+        scheduled.update((i, from_db(at)) for i, at in conn.execute(query, part))
     # Sources never fetched, or without a schedule, are due at once.
-    return [i for i in ids if scheduled.get(i) is None or scheduled[i] <= now]
+    return [i for i in ids if (at := scheduled.get(i)) is None or at <= now]
 
 
-def save_state(conn: Connection, state: SourceState, now: datetime) -> None:
-    values = _values(state)
-    # Update-then-insert rather than a dialect's upsert, so any database works.
-    result = conn.execute(_UPDATE, {**values, "b_id": state.source_id})
-    if result.rowcount == 0:
-        conn.execute(sources.insert(), {**values, "id": state.source_id, "created_at": now})
+def save_states(conn: sqlite3.Connection, states: Sequence[SourceState], now: datetime) -> None:
+    """Store sources' states with one executemany (``now`` is the creation time of those
+    not stored yet)."""
+    created = to_db(now)
+    conn.executemany(_UPSERT, [(s.source_id, created, *_values(s)) for s in states])
 
 
-def save_states(conn: Connection, states: Sequence[SourceState], now: datetime) -> None:
-    """Update many stored sources with one executemany; any not stored yet are inserted."""
-    rows = [{**_values(state), "b_id": state.source_id} for state in states]
-    if not rows:
-        return
-    result = conn.execute(_UPDATE, rows)
-    if result.rowcount != len(rows):  # some were never stored: do them one by one
-        for state in states:
-            save_state(conn, state, now)
+def _values(state: SourceState) -> tuple[Any, ...]:
+    """The state's columns in :data:`_COLUMNS` order, as stored."""
+    return (
+        state.status.value,
+        state.url,
+        state.config_url,
+        state.etag,
+        state.last_modified,
+        state.error_count,
+        state.last_error_kind,
+        state.last_error,
+        state.http_status,
+        to_db(state.last_attempt_at),
+        to_db(state.last_success_at),
+        to_db(state.next_fetch_at),
+        state.items_last_fetch,
+        to_db(state.last_new_item_at),
+        state.fetch_seconds,
+        state.new_item_rate,
+        state.identity.value,
+    )
 
 
-#: One statement for every update of a source's state: built and compiled once.
-_UPDATE = update(sources).where(sources.c.id == bindparam("b_id"))
+def with_unplaced_items(conn: sqlite3.Connection) -> list[str]:
+    """Sources with at least one item that has no story yet."""
+    query = "SELECT DISTINCT source_id FROM items WHERE story_id IS NULL ORDER BY source_id"
+    return [source_id for (source_id,) in conn.execute(query)]
 
 
-def _values(state: SourceState) -> dict[str, Any]:
-    """The state's columns but its id (a shallow copy: ``asdict`` deep-copies every value)."""
-    values = {f.name: getattr(state, f.name) for f in fields(state) if f.name != "source_id"}
-    values["status"] = state.status.value
-    return values
+def load_robots(conn: sqlite3.Connection) -> dict[str, tuple[datetime, int, str]]:
+    rows = conn.execute("SELECT origin, fetched_at, status, body FROM robots")
+    found = {}
+    for origin, fetched_at, status, body in rows:
+        at = from_db(fetched_at)
+        assert at is not None, "fetched_at is NOT NULL"
+        found[origin] = (at, status, body)
+    return found
 
 
-def load_robots(conn: Connection) -> dict[str, tuple[datetime, int, str]]:
-    return {
-        row.origin: (row.fetched_at, row.status, row.body) for row in conn.execute(select(robots))
-    }
-
-
-def save_robots(conn: Connection, origin: str, status: int, body: str, now: datetime) -> None:
-    values = {"fetched_at": now, "status": status, "body": body}
-    result = conn.execute(update(robots).where(robots.c.origin == origin).values(**values))
-    if result.rowcount == 0:
-        conn.execute(robots.insert().values(origin=origin, **values))
+def save_robots(
+    conn: sqlite3.Connection, origin: str, status: int, body: str, now: datetime
+) -> None:
+    conn.execute(
+        "INSERT INTO robots (origin, fetched_at, status, body) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (origin) DO UPDATE SET fetched_at = excluded.fetched_at, "
+        "status = excluded.status, body = excluded.body",
+        (origin, to_db(now), status, body),
+    )

@@ -1,4 +1,5 @@
-"""Stories: which items report the same news, and what the story index is loaded from."""
+"""Stories: which items report the same news, what the story index is loaded from, and
+the write transaction that places items (:class:`StoryWrites`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ import functools
 import json
 import operator
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from ..models import PlacedItem, StoredItem, Story, StoryPlacement, StoryText
-from .engine import chunks, executemany
+from .database import chunks
+from .engine import executemany
 from .items import _stored
 from .schema import items, keyword_counts, publish_state, sources, stories, story_state
 
@@ -165,11 +168,6 @@ def generation(conn: Connection) -> int:
     return int(conn.execute(select(story_state.c.generation)).scalar_one())
 
 
-def publish_version(conn: Connection) -> int:
-    """A new random number after every published change of items (triggers, version 9)."""
-    return int(conn.execute(select(publish_state.c.version)).scalar_one())
-
-
 def bump(conn: Connection) -> None:
     conn.execute(update(story_state).values(generation=story_state.c.generation + 1))
 
@@ -180,16 +178,13 @@ def next_story_id(conn: Connection) -> int:
 
 
 def set_page_cache(conn: Connection, size: int) -> int:
-    """Set SQLite's page cache size (``PRAGMA cache_size``); returns the one before (0
-    elsewhere).
+    """Set SQLite's page cache size (``PRAGMA cache_size``); returns the one before.
 
     A first cycle rewrites every row of the store in one transaction, in the order of
     publication, not of ids: with SQLite's default cache of 2 MiB, changed pages were
     written to the WAL and read back again and again. Small cycles keep the default, and
     the pages it holds between them.
     """
-    if conn.dialect.name != "sqlite":
-        return 0
     before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar() or 0)
     conn.exec_driver_sql(f"PRAGMA cache_size = {int(size)}")
     return before
@@ -203,12 +198,6 @@ def place(conn: Connection, placements: Sequence[StoryPlacement], now: datetime)
     # In order of id, the rows' pages are visited once each, in the order they are stored.
     placements = sorted(placements, key=_item_id)
     executemany(conn, _PLACE, _PLACE_KEYS, _placement_rows(placements))
-
-
-def can_stage(conn: Connection) -> bool:
-    """Whether :func:`stage` works on this store (SQLite: a temporary table and one
-    UPDATE ... FROM statement, which SQLite runs without holding Python's GIL)."""
-    return conn.dialect.name == "sqlite"
 
 
 def stage(conn: Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
@@ -398,3 +387,92 @@ def recent_shingles(conn: Connection, source_id: str, limit: int) -> list[bytes]
         .limit(limit)
     )
     return [row.shingles for row in rows]
+
+
+class StoryWrites:
+    """What placing items into stories reads and writes, inside one write transaction.
+
+    A large batch of placements on SQLite is written while the caller goes on placing the
+    next items (see :meth:`place`): every other method first waits for it, and its error,
+    if any, comes out of that method (or :meth:`close`), so the transaction rolls back.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._cache_before: int | None = None  #: page cache size before a large batch
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: Future[None] | None = None
+
+    def close(self) -> None:
+        """Wait for a batch still being written; the connection's page cache as it was."""
+        try:
+            self._settle()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown()
+                self._writer = None
+            if self._cache_before is not None:
+                set_page_cache(self._conn, self._cache_before)
+                self._cache_before = None
+
+    def _settle(self) -> None:
+        """Wait for the batch being written, raising its error."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
+    def boilerplate(self, source_id: str) -> bytes:
+        self._settle()
+        return boilerplate(self._conn, source_id)
+
+    def recent_shingles(self, source_id: str, limit: int) -> list[bytes]:
+        """Packed shingles of the source's newest placed items (for boilerplate learning)."""
+        self._settle()
+        return recent_shingles(self._conn, source_id, limit)
+
+    def set_boilerplate(self, source_id: str, packed: bytes) -> None:
+        self._settle()
+        set_boilerplate(self._conn, source_id, packed)
+
+    def keyword_counts(self) -> tuple[dict[str, int], int]:
+        """Items per keyword, and items counted in all (kept in memory while placing)."""
+        self._settle()
+        return counts(self._conn)
+
+    def save_keyword_counts(self, changed: Mapping[str, int], total: int) -> None:
+        self._settle()
+        save_counts(self._conn, changed, total)
+
+    def placed(self, since: datetime) -> Iterator[PlacedItem]:
+        """Items already in a story, published since ``since`` (to load the index)."""
+        self._settle()
+        return placed(self._conn, since)
+
+    def generation(self) -> int:
+        """Changes when stories change other than by placing items (split, merge, retag)."""
+        self._settle()
+        return generation(self._conn)
+
+    def next_story_id(self) -> int:
+        self._settle()
+        return next_story_id(self._conn)
+
+    def place(self, placements: Sequence[StoryPlacement], now: datetime) -> None:
+        """Write where items were placed (and create the stories they started).
+
+        A large batch on SQLite is staged here and written into the items on a thread of
+        its own while the caller places the next items: SQLite runs that one statement
+        without Python's GIL, so both cores work. (Writing row by row on a thread was slower:
+        the GIL went back and forth for every row.)
+        """
+        self._settle()
+        large = len(placements) >= LARGE_BATCH
+        if large and self._cache_before is None:
+            self._cache_before = set_page_cache(self._conn, -PLACING_CACHE_KB)
+        if not large:
+            place(self._conn, placements, now)
+            return
+        stage(self._conn, placements, now)
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="revier-feed-placements")
+        self._writing = self._writer.submit(apply_staged, self._conn)

@@ -1,0 +1,201 @@
+"""The SQLite file: opening it, transactions, and how values are kept in it.
+
+revier-feed stores in one SQLite file, in WAL mode so that the feed server reads while the
+worker writes. The store speaks to it through the standard library's ``sqlite3``, as the
+reader library does: a cycle in which every source answers 304 then reads and writes its
+bookkeeping without importing SQLAlchemy (about 0.2 s of such a cycle's 1.1 s). The parts
+of the store written before that (items, stories, digests, migrations) still build their
+statements with SQLAlchemy Core, on connections opened here, so both have one
+configuration; that part is loaded on first use (see :class:`revier_feed.storage.Storage`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from ..exceptions import SchemaVersionError, StorageError
+
+#: The schema version this code writes; ``schema.py`` has the migrations up to it.
+VERSION = 10
+
+#: Values bound in one ``IN (...)`` list: SQLite limits the parameters of a statement (999
+#: in builds before 3.32), and a first cycle or retention may bring thousands of keys.
+CHUNK = 500
+
+_PREFIX = "sqlite:///"
+
+T = TypeVar("T")
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``values`` in slices small enough for one statement's ``IN (...)`` list."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def marks(count: int) -> str:
+    """``?, ?, ?`` for an ``IN (...)`` list of ``count`` values."""
+    return ", ".join("?" * count)
+
+
+def store_path(url: str) -> Path:
+    """The file of a store URL (``sqlite:///relative`` or ``sqlite:////absolute``).
+
+    Raises:
+        StorageError: not a SQLite file URL.
+    """
+    path = url.removeprefix(_PREFIX).partition("?")[0]
+    if not url.startswith(_PREFIX) or path in ("", ":memory:"):
+        raise StorageError(
+            f"cannot use the store at {url!r}: revier-feed stores in a SQLite file; set "
+            "storage.path, or storage.url to sqlite:///PATH"
+        )
+    return Path(path)
+
+
+class Database:
+    """Connections to one SQLite file, kept for reuse (never used by two threads at once).
+
+    Raises:
+        StorageError: the URL is not a SQLite file's, or its folder cannot be made.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.path = store_path(url)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StorageError(f"cannot use the store at {url!r}: {e}") from None
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection: WAL, foreign keys, a busy timeout, transactions begun
+        explicitly (so a migration's DDL is rolled back with the rest)."""
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            # WAL lets the feed server read while the worker writes; NORMAL is durable in
+            # WAL mode except for the last transactions on power loss, which the next cycle
+            # fetches again.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=10000")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @contextlib.contextmanager
+    def reading(self, action: str) -> Iterator[sqlite3.Connection]:
+        """A connection for reads; driver errors become :class:`StorageError` naming
+        ``action``."""
+        with self._connection() as conn, errors(action):
+            yield conn
+
+    @contextlib.contextmanager
+    def writing(self, action: str) -> Iterator[sqlite3.Connection]:
+        """One transaction that takes the write lock at BEGIN (so two writers queue on the
+        busy timeout instead of failing to upgrade a read lock); committed at the end,
+        rolled back on any error."""
+        with self._connection() as conn, errors(action):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            with errors("open the store"):
+                conn = self.connect()
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:  # left open by an error: never hand it out like that
+                conn.close()
+            else:
+                with self._lock:
+                    self._idle.append(conn)
+
+    def schema_version(self) -> int:
+        """The store's schema version; 0 for a new (empty) file.
+
+        Raises:
+            StorageError: the file is not a SQLite database.
+        """
+        with self.reading("open the store") as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+            ).fetchone()
+            row = conn.execute("SELECT version FROM schema_version").fetchone() if found else None
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        """Close the idle connections (those in use close when they are given back)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+def check_version(found: int) -> None:
+    """Refuse a store written by a newer revier-feed.
+
+    Raises:
+        SchemaVersionError: ``found`` is above :data:`VERSION`.
+    """
+    if found > VERSION:
+        raise SchemaVersionError(
+            f"the store has schema version {found}, but this revier-feed knows only up to "
+            f"{VERSION}; upgrade revier-feed or restore a backup"
+        )
+
+
+@contextlib.contextmanager
+def errors(action: str) -> Iterator[None]:
+    """Driver errors become :class:`StorageError` naming what we were doing."""
+    try:
+        yield
+    except sqlite3.Error as e:
+        raise StorageError(f"could not {action}: {e}") from None
+
+
+# Dates are kept as SQLAlchemy's SQLite dialect kept them from the first version on (naive
+# UTC, "2021-06-10 12:30:00.000000"): one text format, so that they sort and compare as
+# text in SQL, whichever part of the store wrote them.
+
+
+def to_db(value: datetime | None) -> str | None:
+    """An aware datetime as the store keeps it (naive UTC text, always with microseconds).
+
+    Raises:
+        ValueError: ``value`` is naive.
+    """
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime passed to the store")
+    v = value.astimezone(UTC)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
+        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+    )
+
+
+def from_db(value: str | None) -> datetime | None:
+    """A stored date as an aware UTC datetime."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)

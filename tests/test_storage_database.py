@@ -1,0 +1,188 @@
+"""The store's plain-SQL part (``storage/database.py``, ``sources.py``, ``counters.py``):
+the SQLite file, its transactions, and values kept exactly as the SQLAlchemy part keeps
+them, on a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from revier_feed.exceptions import StorageError
+from revier_feed.models import Item, ItemDecision, ItemIdentity, SourceState, SourceStatus
+from revier_feed.storage import Storage
+from revier_feed.storage.database import Database, from_db, store_path, to_db
+
+NOW = datetime(2021, 6, 10, 12, 30, tzinfo=UTC)
+
+
+def test_dates_are_kept_as_the_sqlalchemy_part_keeps_them(tmp_path: Path) -> None:
+    # One text format for both parts: SQL compares dates as text (due sources, digests,
+    # retention), so a date written by one part must sort right against the other's.
+    url = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    berlin = timezone(timedelta(hours=2))
+    fetched = datetime(2021, 6, 10, 14, 30, tzinfo=berlin)  # 12:30 UTC, no microseconds
+    item = Item(
+        source_id="kreis",
+        key="g1",
+        url=None,
+        title="Studie",
+        summary_html="",
+        summary_text="",
+        content_html="",
+        author=None,
+        published_at=fetched,
+        date_estimated=False,
+        updated_at=None,
+        categories=(),
+        tags=frozenset(),
+        image=None,
+        fingerprint="1:x",
+    )
+    with Storage(url) as store:
+        store.save_source_result(
+            SourceState("kreis", next_fetch_at=fetched), [(item, ItemDecision.NEW)], NOW
+        )
+        (stored,) = store.recent_items(["kreis"], 1)  # read back by the SQLAlchemy part
+        assert stored.item.published_at == fetched
+        assert store.source_states(["kreis"])["kreis"].next_fetch_at == fetched
+    with sqlite3.connect(tmp_path / "s.sqlite3") as db:
+        row = db.execute("SELECT published_at, first_seen_at FROM items").fetchone()
+        state_row = db.execute("SELECT next_fetch_at, created_at FROM sources").fetchone()
+    # Items are written by SQLAlchemy, source states by sqlite3: the same text.
+    assert row == ("2021-06-10 12:30:00.000000", "2021-06-10 12:30:00.000000")
+    assert state_row == ("2021-06-10 12:30:00.000000", "2021-06-10 12:30:00.000000")
+    assert to_db(fetched) == row[0] and from_db(row[0]) == fetched
+
+
+def test_naive_dates_are_refused() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        to_db(datetime(2021, 6, 10, 12, 30))
+
+
+def test_source_states_round_trip_with_every_field(tmp_path: Path) -> None:
+    state = SourceState(
+        "kreis",
+        status=SourceStatus.DEGRADED,
+        url="https://example.org/neu.xml",
+        config_url="https://example.org/alt.xml",
+        etag='"abc"',
+        last_modified="Thu, 10 Jun 2021 12:30:00 GMT",
+        error_count=3,
+        last_error_kind="http_5xx",
+        last_error="HTTP 503 „Wartung“",
+        http_status=503,
+        last_attempt_at=NOW,
+        last_success_at=NOW - timedelta(days=1),
+        next_fetch_at=NOW + timedelta(minutes=30, microseconds=7),
+        items_last_fetch=12,
+        last_new_item_at=NOW - timedelta(hours=5),
+        fetch_seconds=0.25,
+        new_item_rate=0.5,
+        identity=ItemIdentity.LINK_TITLE,
+    )
+    with Storage(f"sqlite:///{tmp_path / 's.sqlite3'}") as store:
+        store.save_source_states([state, SourceState("neu")], NOW)
+        assert store.source_states(["kreis", "neu", "nie"]) == {
+            "kreis": state,
+            "neu": SourceState("neu"),
+        }
+        # Saved again: updated in place, created_at kept.
+        store.save_source_states([SourceState("kreis", error_count=0)], NOW + timedelta(days=9))
+        assert store.source_states(["kreis"])["kreis"] == SourceState("kreis")
+    with sqlite3.connect(tmp_path / "s.sqlite3") as db:
+        rows = db.execute("SELECT id, created_at FROM sources ORDER BY id").fetchall()
+    assert rows == [("kreis", to_db(NOW)), ("neu", to_db(NOW))]
+
+
+def test_more_sources_than_one_statement_binds(tmp_path: Path) -> None:
+    states = [SourceState(f"quelle-{n:04d}", etag=f'"{n}"') for n in range(1200)]
+    with Storage(f"sqlite:///{tmp_path / 's.sqlite3'}") as store:
+        store.save_source_states(states, NOW)
+        found = store.source_states(s.source_id for s in states)
+        assert [found[s.source_id] for s in states] == states
+        assert store.due_source_ids([s.source_id for s in states], NOW) == [
+            s.source_id for s in states
+        ]
+
+
+def test_counters_add_up_and_gauges_are_replaced(tmp_path: Path) -> None:
+    with Storage(f"sqlite:///{tmp_path / 's.sqlite3'}") as store:
+        fetched = ("revier_fetches_total", (("outcome", "ok"), ("source", "kreis")))
+        queue = ("revier_sources", (("state", "ok"),))
+        store.record_metrics({fetched: 1}, {queue: 5})
+        store.record_metrics({fetched: 2}, {queue: 4})
+        assert {(s.name, s.labels): s.value for s in store.metrics()} == {
+            fetched: 3.0,
+            queue: 4.0,
+        }
+
+
+def test_robots_txt_cache_keeps_the_newest_per_origin(tmp_path: Path) -> None:
+    with Storage(f"sqlite:///{tmp_path / 's.sqlite3'}") as store:
+        store.save_robots_txt("https://example.org", 200, "User-agent: *\nDisallow: /", NOW)
+        later = NOW + timedelta(days=1)
+        store.save_robots_txt("https://example.org", 404, "", later)
+        assert store.robots_txts() == {"https://example.org": (later, 404, "")}
+
+
+def test_a_failed_write_is_rolled_back_and_its_connection_not_reused(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    with database.writing("make a table") as conn:
+        conn.execute("CREATE TABLE t (n INTEGER NOT NULL)")
+    refused = pytest.raises(StorageError, match="could not add rows: NOT NULL constraint")
+    with refused, database.writing("add rows") as conn:
+        conn.execute("INSERT INTO t VALUES (1)")
+        conn.execute("INSERT INTO t VALUES (NULL)")
+    with pytest.raises(RuntimeError, match="stop"), database.writing("add rows") as conn:
+        conn.execute("INSERT INTO t VALUES (2)")
+        raise RuntimeError("stop")
+    with database.reading("count") as conn:
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
+        assert not conn.in_transaction
+    database.close()
+
+
+def test_two_threads_write_one_after_the_other(tmp_path: Path) -> None:
+    # The writer lock is taken at BEGIN: a second writer waits on the busy timeout instead
+    # of failing to upgrade its read lock.
+    database = Database(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    with database.writing("make a table") as conn:
+        conn.execute("CREATE TABLE t (n INTEGER NOT NULL)")
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_writer() -> None:
+        with database.writing("add a row") as conn:
+            conn.execute("INSERT INTO t VALUES (1)")
+            inside.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    inside.wait(5)
+    threading.Timer(0.2, release.set).start()
+    with database.writing("add another row") as conn:
+        count = conn.execute("SELECT count(*) FROM t").fetchone()
+        conn.execute("INSERT INTO t VALUES (2)")
+    thread.join()
+    assert count == (1,)  # it saw the first writer's row: it waited for its commit
+    database.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [("sqlite:///var/store.sqlite3", "var/store.sqlite3"), ("sqlite:////srv/s.db", "/srv/s.db")],
+)
+def test_store_urls_name_a_sqlite_file(url: str, path: str) -> None:
+    assert store_path(url) == Path(path)
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///:memory:", "postgresql://db/revier", "store.sqlite3"]
+)
+def test_anything_but_a_sqlite_file_is_refused_with_a_hint(url: str) -> None:
+    with pytest.raises(StorageError, match=r"stores in a SQLite file; set storage\.path"):
+        Storage(url)
