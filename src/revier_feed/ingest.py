@@ -258,8 +258,15 @@ async def _collect_source(
             state, report = _not_modified(spec, previous, fetched, attempt_at, ctx, started)
             unchanged.append(state)
             return report
+        # A source's items are written with the state of a success, and the store refuses
+        # items of a source it has no row for: before the first success nothing of the
+        # source is stored, and its first fetch looks nothing up (3 queries per source).
         collected = await _collect_items(
-            spec, fetched, ctx, stored_lookup=True, identity=previous.identity
+            spec,
+            fetched,
+            ctx,
+            stored_lookup=previous.last_success_at is not None,
+            identity=previous.identity,
         )
         await _prepare_features(spec, collected, ctx, prepared)
         return await ctx.offload(
