@@ -260,15 +260,13 @@ async def _collect_source(
             return report
         # A source's items are written with the state of a success, and the store refuses
         # items of a source it has no row for: before the first success nothing of the
-        # source is stored, and its first fetch looks nothing up (3 queries per source).
+        # source is stored (items, boilerplate, placed items), and its first fetch looks
+        # nothing up (5 queries per source).
+        stored = previous.last_success_at is not None
         collected = await _collect_items(
-            spec,
-            fetched,
-            ctx,
-            stored_lookup=previous.last_success_at is not None,
-            identity=previous.identity,
+            spec, fetched, ctx, stored_lookup=stored, identity=previous.identity
         )
-        await _prepare_features(spec, collected, ctx, prepared)
+        await _prepare_features(spec, collected, ctx, prepared, stored)
         return await ctx.offload(
             _save_items, spec, previous, fetched, collected, attempt_at, ctx, started
         )
@@ -326,17 +324,25 @@ async def _collect_items(
 
 
 async def _prepare_features(
-    spec: SourceSpec, collected: _Collected, ctx: IngestContext, prepared: PreparedFeatures
+    spec: SourceSpec,
+    collected: _Collected,
+    ctx: IngestContext,
+    prepared: PreparedFeatures,
+    stored: bool,
 ) -> None:
     """Compute the story features of the source's new items now, beside the other sources'
-    fetching (see :class:`.placement.PreparedFeatures`)."""
+    fetching (see :class:`.placement.PreparedFeatures`); ``stored``: whether anything of the
+    source may be stored (its known boilerplate, its placed items)."""
     new = [item for item, decision in collected.decisions if decision is ItemDecision.NEW]
     if not new:
         return
     try:
-        known, recent = await ctx.offload(
-            ctx.storage.story_context, spec.id, placement.RECENT_ITEMS
-        )
+        known: bytes = b""
+        recent: list[bytes] = []
+        if stored:
+            known, recent = await ctx.offload(
+                ctx.storage.story_context, spec.id, placement.RECENT_ITEMS
+            )
         boilerplate = stories.unpack(known)
         result = await ctx.items.story_features(placement.story_texts(new), boilerplate, recent)
     except Exception:
