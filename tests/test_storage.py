@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, text
 
 from revier_feed.exceptions import SchemaVersionError, StorageError
 from revier_feed.models import Item, ItemDecision, SourceState, SourceStatus, StoryPlacement
@@ -348,10 +348,10 @@ def test_a_large_batch_written_behind_the_caller_stores_what_a_direct_write_stor
         writes.place(batch, NOW)
         # Waits for the batch being written: every story it created counts.
         assert writes.next_story_id() == max(p.story_id for p in batch) + 1
-    engine = create_engine(f"sqlite:///{direct}")
-    with engine.begin() as conn:
+    database = Database(f"sqlite:///{direct}")
+    with database.writing("place") as conn:
         stories_storage.place(conn, batch, NOW)
-    engine.dispose()
+    database.close()
 
     placed = "SELECT count(*) FROM items WHERE story_id IS NOT NULL"
     assert stored_rows(staged, placed) == [(1500,)]

@@ -1,5 +1,5 @@
-"""The store's plain-SQL part (``storage/database.py``, ``sources.py``, ``counters.py``):
-the SQLite file, its transactions, and values kept exactly as the SQLAlchemy part keeps
+"""The store on ``sqlite3`` (``storage/database.py`` and the modules on it): the SQLite
+file, its transactions, and values kept exactly as stores written through SQLAlchemy keep
 them, on a real SQLite file."""
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy.dialects.sqlite import DATETIME
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite as sqlite_dialect
 
 from revier_feed.exceptions import StorageError
 from revier_feed.models import Item, ItemDecision, ItemIdentity, SourceState, SourceStatus
@@ -19,12 +21,30 @@ from revier_feed.storage.database import Database, from_db, store_path, to_db
 NOW = datetime(2021, 6, 10, 12, 30, tzinfo=UTC)
 
 
-def test_dates_are_kept_as_the_sqlalchemy_part_keeps_them(tmp_path: Path) -> None:
-    # One text format for both parts: SQL compares dates as text (due sources, digests,
-    # retention), so a date written by one part must sort right against the other's.
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2021, 6, 10, 14, 30, tzinfo=timezone(timedelta(hours=2))),  # no microseconds
+        datetime(2021, 6, 10, 12, 30, 0, 7, tzinfo=UTC),
+        datetime(999, 1, 2, 3, 4, 5, 600000, tzinfo=UTC),
+    ],
+)
+def test_dates_are_kept_as_the_stores_written_with_sqlalchemy_keep_them(moment: datetime) -> None:
+    # Stores written before the move to sqlite3 hold SQLAlchemy's text; SQL compares dates
+    # as text (due sources, digests, retention), so the format must be exactly that one.
+    dialect = sqlite_dialect()
+    written_before = DATETIME().bind_processor(dialect)(
+        moment.astimezone(UTC).replace(tzinfo=None)
+    )
+    assert to_db(moment) == written_before
+    assert from_db(written_before) == moment
+    read_before = DATETIME().result_processor(dialect, None)(to_db(moment))
+    assert read_before == moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def test_dates_round_trip_through_the_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.sqlite3'}"
-    berlin = timezone(timedelta(hours=2))
-    fetched = datetime(2021, 6, 10, 14, 30, tzinfo=berlin)  # 12:30 UTC, no microseconds
+    fetched = datetime(2021, 6, 10, 14, 30, tzinfo=timezone(timedelta(hours=2)))
     item = Item(
         source_id="kreis",
         key="g1",
@@ -46,16 +66,12 @@ def test_dates_are_kept_as_the_sqlalchemy_part_keeps_them(tmp_path: Path) -> Non
         store.save_source_result(
             SourceState("kreis", next_fetch_at=fetched), [(item, ItemDecision.NEW)], NOW
         )
-        (stored,) = store.recent_items(["kreis"], 1)  # read back by the SQLAlchemy part
+        (stored,) = store.recent_items(["kreis"], 1)
         assert stored.item.published_at == fetched
         assert store.source_states(["kreis"])["kreis"].next_fetch_at == fetched
     with sqlite3.connect(tmp_path / "s.sqlite3") as db:
         row = db.execute("SELECT published_at, first_seen_at FROM items").fetchone()
-        state_row = db.execute("SELECT next_fetch_at, created_at FROM sources").fetchone()
-    # Items are written by SQLAlchemy, source states by sqlite3: the same text.
     assert row == ("2021-06-10 12:30:00.000000", "2021-06-10 12:30:00.000000")
-    assert state_row == ("2021-06-10 12:30:00.000000", "2021-06-10 12:30:00.000000")
-    assert to_db(fetched) == row[0] and from_db(row[0]) == fetched
 
 
 def test_naive_dates_are_refused() -> None:

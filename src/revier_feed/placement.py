@@ -24,11 +24,11 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING
 
 from . import stories
 from ._utils import collector_paused, start_every_worker, usable_cores
 from .models import Item, StoryPlacement, StoryText
+from .storage import Storage, StoryWrites
 from .story_work import (
     FINDER_CHUNK,
     Pending,
@@ -37,10 +37,6 @@ from .story_work import (
     find_candidates,
     source_features,
 )
-
-if TYPE_CHECKING:  # the store's SQLAlchemy part is loaded when stories are placed
-    from .storage import Storage
-    from .storage.stories import StoryWrites
 
 log = logging.getLogger(__name__)
 

@@ -3,11 +3,10 @@
 One :class:`Storage` owns the SQLite file; each public method is one transaction, so a
 crash or a signal never leaves half of a source's items written.
 
-What every cycle reads and writes (source states, the robots.txt cache, counters, the
-publish version) is plain SQL on the standard library's ``sqlite3`` (:mod:`.database`).
-The rest builds its statements with SQLAlchemy Core, which is imported when first used, so
-a cycle in which every source answers 304 never loads it (see docs/dev.md, "The store
-without SQLAlchemy for a quiet cycle").
+The store speaks plain SQL through the standard library's ``sqlite3`` (:mod:`.database`),
+one module per part of it. Only the migrations of an older store (:mod:`.schema`) are
+built with SQLAlchemy, which is imported for them alone (see docs/dev.md, "The store on
+sqlite3").
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
 from ..exceptions import StorageError
 from ..models import (
@@ -37,15 +36,16 @@ from ..models import (
 )
 from . import counters as _counters
 from . import database
+from . import digests as _digests
+from . import identity as _identity
+from . import items as _items
+from . import retention as _retention
 from . import sources as _sources
+from . import stories as _stories
 from .database import VERSION, Database
+from .stories import StoryWrites
 
-if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine
-
-    from .stories import StoryWrites
-
-__all__ = ["VERSION", "Storage"]
+__all__ = ["VERSION", "Storage", "StoryWrites"]
 
 
 class Storage:
@@ -59,24 +59,18 @@ class Storage:
     def __init__(self, url: str) -> None:
         self.url = url
         self._database = Database(url)
-        self._sqlalchemy: Engine | None = None
         try:
             found = self._database.schema_version()
             database.check_version(found)
             if found < database.VERSION:
-                from .engine import wrap_exceptions
-                from .schema import migrate
+                from .engine import upgrade  # SQLAlchemy runs the migrations, only those
 
-                with wrap_exceptions("open the store"):
-                    migrate(self._writer)
+                upgrade(self._database)
         except BaseException:
             self.close()
             raise
 
     def close(self) -> None:
-        if self._sqlalchemy is not None:
-            self._sqlalchemy.dispose()
-            self._sqlalchemy = None
         self._database.close()
 
     def __enter__(self) -> Self:
@@ -89,36 +83,6 @@ class Storage:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    @property
-    def _engine(self) -> Engine:
-        """The SQLAlchemy engine of the parts of the store that build statements with it,
-        made on first use."""
-        if self._sqlalchemy is None:
-            from .engine import make_engine
-
-            self._sqlalchemy = make_engine(self._database)
-        return self._sqlalchemy
-
-    @contextlib.contextmanager
-    def _core(self, action: str, write: bool = False) -> Iterator[Connection]:
-        """A SQLAlchemy connection, in a write transaction if ``write``; driver errors
-        become :class:`StorageError` naming ``action``."""
-        from .engine import wrap_exceptions
-
-        with wrap_exceptions(action):
-            if not write:
-                with self._engine.connect() as conn:
-                    yield conn
-                return
-            with self._writer() as conn, conn.begin():
-                yield conn
-
-    def _writer(self) -> Connection:
-        """A connection whose transactions take the write lock at BEGIN."""
-        from .engine import IMMEDIATE
-
-        return self._engine.connect().execution_options(**IMMEDIATE)
 
     def backup(self, target: Path) -> None:
         """Copy the store to ``target`` with SQLite's online backup API.
@@ -158,9 +122,8 @@ class Storage:
 
     def item_fingerprints(self, source_id: str, keys: Iterable[str]) -> dict[str, str]:
         """Fingerprints of already stored items of ``source_id``, by item key."""
-        from . import items as _items
 
-        with self._core("read item fingerprints") as conn:
+        with self._database.reading("read item fingerprints") as conn:
             return _items.fingerprints(conn, source_id, keys)
 
     def save_source_result(
@@ -176,27 +139,21 @@ class Storage:
             rekeyed: new keys of stored items (by id), written first: the source's items
                 are identified differently from now on (``state.identity``).
         """
-        from . import identity as _identity
-        from . import items as _items
-        from .engine import driver
-
-        with self._core(f"save source {state.source_id}", write=True) as conn:
-            _sources.save_states(driver(conn), [state], now)
+        with self._database.writing(f"save source {state.source_id}") as conn:
+            _sources.save_states(conn, [state], now)
             _identity.rekey(conn, rekeyed or {})
             _items.apply(conn, decisions, now)
 
     def keys_by_url(self, source_id: str, urls: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """(key, title) of the source's stored items at each of the given URLs."""
-        from . import identity as _identity
 
-        with self._core("read item keys") as conn:
+        with self._database.reading("read item keys") as conn:
             return _identity.keys_by_url(conn, source_id, urls)
 
     def stored_keys(self, source_id: str) -> list[StoredKey]:
         """Every stored item of the source with what a new key could be built from."""
-        from . import identity as _identity
 
-        with self._core("read item keys") as conn:
+        with self._database.reading("read item keys") as conn:
             return _identity.stored_keys(conn, source_id)
 
     def save_source_states(self, states: Sequence[SourceState], now: datetime) -> None:
@@ -211,9 +168,8 @@ class Storage:
 
     def recent_items(self, source_ids: Iterable[str], limit: int) -> list[StoredItem]:
         """Newest items of the given sources, newest first."""
-        from . import items as _items
 
-        with self._core("read items") as conn:
+        with self._database.reading("read items") as conn:
             return _items.recent(conn, source_ids, limit)
 
     def robots_txts(self) -> dict[str, tuple[datetime, int, str]]:
@@ -234,12 +190,11 @@ class Storage:
         self, source_ids: Iterable[str], batch: int = 500
     ) -> Iterator[list[StoredItem]]:
         """All items of the given sources in batches, oldest id first."""
-        from . import items as _items
 
         ids = list(source_ids)
         last = 0
         while True:
-            with self._core("read items") as conn:
+            with self._database.reading("read items") as conn:
                 chunk = _items.batches(conn, ids, last, batch)
             if not chunk:
                 return
@@ -248,26 +203,21 @@ class Storage:
 
     def set_tags(self, tagged: Sequence[tuple[int, Item]]) -> int:
         """Replace tags and districts of stored items (by id) in one transaction."""
-        from . import items as _items
-        from . import stories as _stories
 
-        with self._core("save tags", write=True) as conn:
+        with self._database.writing("save tags") as conn:
             _stories.bump(conn)  # districts decide stories too
             return _items.set_tags(conn, tagged)
 
     def find_item(self, reference: str) -> StoredItem | None:
         """An item by its id, URL or source key."""
-        from . import items as _items
 
-        with self._core("find item") as conn:
+        with self._database.reading("find item") as conn:
             return _items.find(conn, reference)
 
     @contextlib.contextmanager
     def story_index(self) -> Iterator[StoryWrites]:
         """One write transaction for placing items into stories."""
-        from .stories import StoryWrites
-
-        with self._core("update stories", write=True) as conn:
+        with self._database.writing("update stories") as conn:
             writes = StoryWrites(conn)
             try:
                 yield writes
@@ -282,17 +232,15 @@ class Storage:
     def pending_story_items(self, source_ids: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
         """The ids and keys of these sources' items that the stories step has not placed
         yet, by source (only sources with some), oldest first."""
-        from . import stories as _stories
 
-        with self._core("read items") as conn:
+        with self._database.reading("read items") as conn:
             return _stories.pending(conn, source_ids)
 
     def story_context(self, source_id: str, recent: int) -> tuple[bytes, list[bytes]]:
         """What learning a source's boilerplate starts from: its known boilerplate (packed)
         and the packed shingles of its ``recent`` newest placed items."""
-        from . import stories as _stories
 
-        with self._core("read story context") as conn:
+        with self._database.reading("read story context") as conn:
             return (
                 _stories.boilerplate(conn, source_id),
                 _stories.recent_shingles(conn, source_id, recent),
@@ -300,16 +248,14 @@ class Storage:
 
     def story_texts(self, ids: Sequence[int]) -> list[StoryText]:
         """What the stories step reads of these items, in order of id."""
-        from . import stories as _stories
 
-        with self._core("read items") as conn:
+        with self._database.reading("read items") as conn:
             return _stories.texts(conn, sorted(ids))
 
     def recent_stories(self, source_ids: Iterable[str], limit: int) -> list[Story]:
         """The newest stories of the given sources (by first publication), newest first."""
-        from . import stories as _stories
 
-        with self._core("read stories") as conn:
+        with self._database.reading("read stories") as conn:
             return _stories.recent(conn, list(source_ids), limit)
 
     def publish_version(self) -> int:
@@ -324,51 +270,44 @@ class Storage:
 
     def story(self, story_id: int) -> Story | None:
         """A story with all its members."""
-        from . import stories as _stories
 
-        with self._core("read story") as conn:
+        with self._database.reading("read story") as conn:
             found = _stories.members(conn, [story_id])
         return found[0] if found else None
 
     def split_story(self, item_id: int, now: datetime) -> int:
         """Give an item a story of its own, for good; returns the new story's id."""
-        from . import stories as _stories
 
-        with self._core("split story", write=True) as conn:
+        with self._database.writing("split story") as conn:
             return _stories.split(conn, item_id, now)
 
     def merge_stories(self, into_story: int, from_story: int) -> int:
         """Join ``from_story`` into ``into_story`` for good; returns the items moved."""
-        from . import stories as _stories
 
-        with self._core("merge stories", write=True) as conn:
+        with self._database.writing("merge stories") as conn:
             return _stories.merge(conn, into_story, from_story)
 
     def count_new_stories(self, source_ids: Iterable[str], since: datetime) -> int:
         """Stories first seen after ``since`` (backlog included)."""
-        from . import stories as _stories
 
-        with self._core("count stories") as conn:
+        with self._database.reading("count stories") as conn:
             return _stories.count_since(conn, list(source_ids), since)
 
     def retire_items(self, published_before: datetime, now: datetime) -> RetentionResult:
         """Remove items published before the date, in one transaction (see retention.py)."""
-        from . import retention as _retention
 
-        with self._core("remove old items", write=True) as conn:
+        with self._database.writing("remove old items") as conn:
             return _retention.retire(conn, published_before, now)
 
     def retired_keys(self, source_id: str, keys: Iterable[str]) -> set[str]:
         """Which of these item keys of ``source_id`` retention has removed."""
-        from . import retention as _retention
 
-        with self._core("read removed items") as conn:
+        with self._database.reading("read removed items") as conn:
             return _retention.retired_keys(conn, source_id, keys)
 
     def count_items(self) -> int:
-        from . import items as _items
 
-        with self._core("count items") as conn:
+        with self._database.reading("count items") as conn:
             return _items.count(conn)
 
     def count_items_by_source(self) -> dict[str, int]:
@@ -398,39 +337,34 @@ class Storage:
         self, source_ids: Iterable[str], since: datetime, until: datetime
     ) -> list[Story]:
         """Stories first seen by ``until`` with a member new or changed after ``since``."""
-        from . import digests as _digests
 
-        with self._core("read digest stories") as conn:
+        with self._database.reading("read digest stories") as conn:
             return _digests.changed_stories(conn, list(source_ids), since, until)
 
     def digest_log(
         self, partner_ids: Iterable[str] | None = None, limit: int | None = None
     ) -> list[DigestLogEntry]:
         """The send log, newest period first."""
-        from . import digests as _digests
 
-        with self._core("read the digest log") as conn:
+        with self._database.reading("read the digest log") as conn:
             return _digests.entries(conn, partner_ids, limit)
 
     def digest_entry(self, partner_id: str, period: str) -> DigestLogEntry | None:
         """The send log row of one partner and period."""
-        from . import digests as _digests
 
-        with self._core("read the digest log") as conn:
+        with self._database.reading("read the digest log") as conn:
             return _digests.entry(conn, partner_id, period)
 
     def digest_covered_until(self, partner_id: str) -> datetime | None:
         """Where the partner's last delivered (or empty) digest ended."""
-        from . import digests as _digests
 
-        with self._core("read the digest log") as conn:
+        with self._database.reading("read the digest log") as conn:
             return _digests.covered_until(conn, partner_id)
 
     def digest_sent_stories(self, partner_id: str) -> dict[int, tuple[str, bool]]:
         """Stories the partner has received: id -> (text hash, already listed as updated)."""
-        from . import digests as _digests
 
-        with self._core("read the digest log") as conn:
+        with self._database.reading("read the digest log") as conn:
             return _digests.sent_stories(conn, partner_id)
 
     def save_digest_state(
@@ -446,9 +380,8 @@ class Storage:
             stories: (story id, text hash, listed as update) of a delivered digest.
             supersede: older pending periods of the partner become superseded.
         """
-        from . import digests as _digests
 
-        with self._core("write the digest log", write=True) as conn:
+        with self._database.writing("write the digest log") as conn:
             _digests.save(conn, log, now)
             if stories:
                 _digests.record_stories(conn, log.partner_id, log.period, stories)

@@ -1,12 +1,10 @@
 """The SQLite file: opening it, transactions, and how values are kept in it.
 
 revier-feed stores in one SQLite file, in WAL mode so that the feed server reads while the
-worker writes. The store speaks to it through the standard library's ``sqlite3``, as the
-reader library does: a cycle in which every source answers 304 then reads and writes its
-bookkeeping without importing SQLAlchemy (about 0.2 s of such a cycle's 1.1 s). The parts
-of the store written before that (items, stories, digests, migrations) still build their
-statements with SQLAlchemy Core, on connections opened here, so both have one
-configuration; that part is loaded on first use (see :class:`revier_feed.storage.Storage`).
+worker writes. The store speaks to it through the standard library's ``sqlite3``, in plain
+SQL, as the reader library does. Only the migrations of an older store are built with
+SQLAlchemy Core (:mod:`.schema`), on connections opened here, so both have one
+configuration; SQLAlchemy is imported for them alone (about 0.2 s of a cycle's start).
 """
 
 from __future__ import annotations
@@ -165,16 +163,17 @@ def check_version(found: int) -> None:
 
 @contextlib.contextmanager
 def errors(action: str) -> Iterator[None]:
-    """Driver errors become :class:`StorageError` naming what we were doing."""
+    """Driver errors, and values the store cannot keep (a naive date: :func:`to_db`), become
+    :class:`StorageError` naming what we were doing."""
     try:
         yield
-    except sqlite3.Error as e:
+    except (sqlite3.Error, ValueError) as e:
         raise StorageError(f"could not {action}: {e}") from None
 
 
 # Dates are kept as SQLAlchemy's SQLite dialect kept them from the first version on (naive
 # UTC, "2021-06-10 12:30:00.000000"): one text format, so that they sort and compare as
-# text in SQL, whichever part of the store wrote them.
+# text in SQL, in stores written before and since.
 
 
 def to_db(value: datetime | None) -> str | None:

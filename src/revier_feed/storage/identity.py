@@ -2,49 +2,45 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import Connection, bindparam, select, update
-
 from ..models import StoredKey
-from .database import chunks
-from .schema import items
+from .database import chunks, marks
 
 
 def keys_by_url(
-    conn: Connection, source_id: str, urls: Iterable[str]
+    conn: sqlite3.Connection, source_id: str, urls: Iterable[str]
 ) -> dict[str, list[tuple[str, str]]]:
     """(key, title) of the stored items of ``source_id`` at each of the given URLs."""
-    url_list = list(dict.fromkeys(urls))
     found: dict[str, list[tuple[str, str]]] = {}
-    for chunk in chunks(url_list):
+    for chunk in chunks(list(dict.fromkeys(urls))):
         rows = conn.execute(
-            select(items.c.url, items.c.key, items.c.title).where(
-                items.c.source_id == source_id, items.c.url.in_(chunk)
-            )
+            "SELECT url, key, title FROM items "
+            f"WHERE source_id = ? AND url IN ({marks(len(chunk))})",
+            (source_id, *chunk),
         )
-        for row in rows:
-            found.setdefault(row.url, []).append((row.key, row.title))
+        for url, key, title in rows:
+            found.setdefault(url, []).append((key, title))
     return found
 
 
-def stored_keys(conn: Connection, source_id: str) -> list[StoredKey]:
+def stored_keys(conn: sqlite3.Connection, source_id: str) -> list[StoredKey]:
     """Every item of ``source_id`` with what its key can be built from."""
     rows = conn.execute(
-        select(items.c.id, items.c.key, items.c.url, items.c.title, items.c.fingerprint)
-        .where(items.c.source_id == source_id)
-        .order_by(items.c.id)
+        "SELECT id, key, url, title, fingerprint FROM items WHERE source_id = ? ORDER BY id",
+        (source_id,),
     )
     return [
-        StoredKey(id=r.id, key=r.key, url=r.url, title=r.title, fingerprint=r.fingerprint)
-        for r in rows
+        StoredKey(id=id_, key=key, url=url, title=title, fingerprint=fingerprint)
+        for id_, key, url, title, fingerprint in rows
     ]
 
 
-def rekey(conn: Connection, new_keys: Mapping[int, str]) -> None:
+def rekey(conn: sqlite3.Connection, new_keys: Mapping[int, str]) -> None:
     """Give items (by id) new keys; in two steps, so that keys may be swapped."""
     if not new_keys:
         return
-    statement = update(items).where(items.c.id == bindparam("item_id")).values(key=bindparam("k"))
-    conn.execute(statement, [{"item_id": i, "k": f"\x00{i}"} for i in new_keys])
-    conn.execute(statement, [{"item_id": i, "k": k} for i, k in new_keys.items()])
+    statement = "UPDATE items SET key = ? WHERE id = ?"
+    conn.executemany(statement, [(f"\x00{i}", i) for i in new_keys])
+    conn.executemany(statement, [(k, i) for i, k in new_keys.items()])

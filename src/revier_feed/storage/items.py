@@ -3,34 +3,26 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select, update
-
 from ..models import Item, ItemDecision, StoredItem
-from .database import chunks
-from .engine import executemany
-from .schema import items
+from .database import chunks, from_db, marks, to_db
 
 
-def fingerprints(conn: Connection, source_id: str, keys: Iterable[str]) -> dict[str, str]:
+def fingerprints(conn: sqlite3.Connection, source_id: str, keys: Iterable[str]) -> dict[str, str]:
     """Stored fingerprint per key, for the keys of ``source_id`` that are already stored."""
-    key_list = list(keys)
     result: dict[str, str] = {}
-    for chunk in chunks(key_list):
+    for chunk in chunks(list(keys)):
         rows = conn.execute(
-            select(items.c.key, items.c.fingerprint).where(
-                items.c.source_id == source_id, items.c.key.in_(chunk)
-            )
+            "SELECT key, fingerprint FROM items "
+            f"WHERE source_id = ? AND key IN ({marks(len(chunk))})",
+            (source_id, *chunk),
         )
-        result.update({row.key: row.fingerprint for row in rows})
+        result.update(rows)
     return result
-
-
-def _columns(item: Item) -> dict[str, Any]:
-    return dict(zip(_ITEM_COLUMNS, _values(item), strict=True))
 
 
 #: The columns an item's content fills, in the order of :func:`_values`.
@@ -60,10 +52,14 @@ _NEW_COLUMNS = (
     "last_changed_at",
     "backlog",
 )
-
-
-#: Insert of a new item (see :func:`.engine.executemany`).
-_INSERT = items.insert()
+_INSERT = f"INSERT INTO items ({', '.join(_NEW_COLUMNS)}) VALUES ({marks(len(_NEW_COLUMNS))})"
+#: An updated item's content; a date estimated again keeps the first estimate (an undated
+#: item must not jump to the top again), so published_at is set apart.
+_UPDATE = (
+    f"UPDATE items SET {', '.join(f'{c} = ?' for c in _ITEM_COLUMNS if c != 'published_at')}, "
+    "published_at = CASE WHEN ? THEN published_at ELSE ? END, "
+    "last_seen_at = ?, last_changed_at = ? WHERE source_id = ? AND key = ?"
+)
 
 #: json.dumps() with options builds an encoder per call; one is enough (same output).
 _JSON = json.JSONEncoder(ensure_ascii=False)
@@ -81,127 +77,166 @@ def _values(item: Item) -> tuple[Any, ...]:
         _JSON.encode(sorted(item.tags)),
         _JSON.encode(sorted(item.districts)),
         item.image,
-        item.published_at,
+        to_db(item.published_at),
         item.date_estimated,
-        item.updated_at,
+        to_db(item.updated_at),
         item.fingerprint,
     )
 
 
-def _new_row(item: Item, now: datetime) -> tuple[Any, ...]:
+def _new_row(item: Item, now: str | None) -> tuple[Any, ...]:
     return (item.source_id, item.key, *_values(item), now, now, now, item.backlog)
 
 
-def apply(conn: Connection, decisions: Sequence[tuple[Item, ItemDecision]], now: datetime) -> None:
+def _updated_row(item: Item, now: str | None) -> tuple[Any, ...]:
+    values = _values(item)
+    published = values[_ITEM_COLUMNS.index("published_at")]
+    others = tuple(v for c, v in zip(_ITEM_COLUMNS, values, strict=True) if c != "published_at")
+    return (*others, item.date_estimated, published, now, now, item.source_id, item.key)
+
+
+def apply(
+    conn: sqlite3.Connection, decisions: Sequence[tuple[Item, ItemDecision]], now: datetime
+) -> None:
     """Write what dedup decided; unchanged items only get ``last_seen_at`` bumped."""
+    stamp = to_db(now)
     new_rows = []
+    updated_rows = []
     unchanged: dict[str, list[str]] = {}
     for item, decision in decisions:
         if decision is ItemDecision.NEW:
-            new_rows.append(_new_row(item, now))
+            new_rows.append(_new_row(item, stamp))
         elif decision is ItemDecision.UPDATED:
-            values = _columns(item)
-            if item.date_estimated:
-                # Keep the first estimate: an undated item must not jump to the top again.
-                del values["published_at"]
-            conn.execute(
-                update(items)
-                .where(items.c.source_id == item.source_id, items.c.key == item.key)
-                .values(**values, last_seen_at=now, last_changed_at=now)
-            )
+            updated_rows.append(_updated_row(item, stamp))
         else:
             unchanged.setdefault(item.source_id, []).append(item.key)
+    if updated_rows:
+        conn.executemany(_UPDATE, updated_rows)
     for source_id, keys in unchanged.items():
         for chunk in chunks(keys):
             conn.execute(
-                update(items)
-                .where(items.c.source_id == source_id, items.c.key.in_(chunk))
-                .values(last_seen_at=now)
+                "UPDATE items SET last_seen_at = ? "
+                f"WHERE source_id = ? AND key IN ({marks(len(chunk))})",
+                (stamp, source_id, *chunk),
             )
     if new_rows:
-        executemany(conn, _INSERT, _NEW_COLUMNS, new_rows)
+        conn.executemany(_INSERT, new_rows)
 
 
-def recent(conn: Connection, source_ids: Iterable[str], limit: int) -> list[StoredItem]:
-    """The newest items of the given sources, newest first (ties broken by id)."""
-    rows = conn.execute(
-        select(items)
-        .where(items.c.source_id.in_(list(source_ids)))
-        .order_by(items.c.published_at.desc(), items.c.id.desc())
-        .limit(limit)
-    ).mappings()
-    return [_stored(row) for row in rows]
+#: The columns :func:`stored` reads, in its order (``SELECT {STORED} FROM items``).
+STORED = (
+    "id, source_id, key, url, title, summary_html, summary_text, content_html, author, "
+    "published_at, date_estimated, updated_at, categories, tags, image, fingerprint, backlog, "
+    "districts, first_seen_at, last_changed_at, story_id, story_similarity"
+)
 
 
-def count(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(items)).scalar_one())
-
-
-def _stored(row: RowMapping) -> StoredItem:
+def stored(row: Sequence[Any]) -> StoredItem:
+    """A row of :data:`STORED` columns as a stored item."""
+    (
+        id_,
+        source_id,
+        key,
+        url,
+        title,
+        summary_html,
+        summary_text,
+        content_html,
+        author,
+        published_at,
+        date_estimated,
+        updated_at,
+        categories,
+        tags,
+        image,
+        fingerprint,
+        backlog,
+        districts,
+        first_seen_at,
+        last_changed_at,
+        story_id,
+        story_similarity,
+    ) = row
+    published = from_db(published_at)
+    first_seen = from_db(first_seen_at)
+    last_changed = from_db(last_changed_at)
+    assert published and first_seen and last_changed, "NOT NULL columns"
     item = Item(
-        source_id=row["source_id"],
-        key=row["key"],
-        url=row["url"],
-        title=row["title"],
-        summary_html=row["summary_html"],
-        summary_text=row["summary_text"],
-        content_html=row["content_html"],
-        author=row["author"],
-        published_at=row["published_at"],
-        date_estimated=row["date_estimated"],
-        updated_at=row["updated_at"],
-        categories=tuple(json.loads(row["categories"])),
-        tags=frozenset(json.loads(row["tags"])),
-        image=row["image"],
-        fingerprint=row["fingerprint"],
-        backlog=row["backlog"],
-        districts=frozenset(json.loads(row["districts"])),
+        source_id=source_id,
+        key=key,
+        url=url,
+        title=title,
+        summary_html=summary_html,
+        summary_text=summary_text,
+        content_html=content_html,
+        author=author,
+        published_at=published,
+        date_estimated=bool(date_estimated),
+        updated_at=from_db(updated_at),
+        categories=tuple(json.loads(categories)),
+        tags=frozenset(json.loads(tags)),
+        image=image,
+        fingerprint=fingerprint,
+        backlog=bool(backlog),
+        districts=frozenset(json.loads(districts)),
     )
     return StoredItem(
-        id=row["id"],
+        id=id_,
         item=item,
-        first_seen_at=row["first_seen_at"],
-        last_changed_at=row["last_changed_at"],
-        story_id=row["story_id"],
-        story_similarity=row["story_similarity"],
+        first_seen_at=first_seen,
+        last_changed_at=last_changed,
+        story_id=story_id,
+        story_similarity=story_similarity,
     )
+
+
+def recent(conn: sqlite3.Connection, source_ids: Iterable[str], limit: int) -> list[StoredItem]:
+    """The newest items of the given sources, newest first (ties broken by id)."""
+    ids = list(source_ids)
+    rows = conn.execute(
+        f"SELECT {STORED} FROM items WHERE source_id IN ({marks(len(ids))}) "
+        "ORDER BY published_at DESC, id DESC LIMIT ?",
+        (*ids, limit),
+    )
+    return [stored(row) for row in rows]
+
+
+def count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM items").fetchone()[0])
 
 
 def batches(
-    conn: Connection, source_ids: Iterable[str], after_id: int, size: int
+    conn: sqlite3.Connection, source_ids: Iterable[str], after_id: int, size: int
 ) -> list[StoredItem]:
     """Up to ``size`` items of the given sources with ids above ``after_id``, by id."""
+    ids = list(source_ids)
     rows = conn.execute(
-        select(items)
-        .where(items.c.source_id.in_(list(source_ids)), items.c.id > after_id)
-        .order_by(items.c.id)
-        .limit(size)
-    ).mappings()
-    return [_stored(row) for row in rows]
+        f"SELECT {STORED} FROM items WHERE source_id IN ({marks(len(ids))}) AND id > ? "
+        "ORDER BY id LIMIT ?",
+        (*ids, after_id, size),
+    )
+    return [stored(row) for row in rows]
 
 
-def set_tags(conn: Connection, tagged: Sequence[tuple[int, Item]]) -> int:
+def set_tags(conn: sqlite3.Connection, tagged: Sequence[tuple[int, Item]]) -> int:
     """Store new tags and districts; returns how many items changed."""
     changed = 0
     for item_id, item in tagged:
-        result = conn.execute(
-            update(items)
-            .where(items.c.id == item_id)
-            .values(
-                tags=json.dumps(sorted(item.tags), ensure_ascii=False),
-                districts=json.dumps(sorted(item.districts), ensure_ascii=False),
-            )
-        )
-        changed += result.rowcount
+        changed += conn.execute(
+            "UPDATE items SET tags = ?, districts = ? WHERE id = ?",
+            (_JSON.encode(sorted(item.tags)), _JSON.encode(sorted(item.districts)), item_id),
+        ).rowcount
     return changed
 
 
-def find(conn: Connection, reference: str) -> StoredItem | None:
+def find(conn: sqlite3.Connection, reference: str) -> StoredItem | None:
     """The item with this id, or else the newest one with this URL or key."""
-    query = select(items)
+    values: tuple[object, ...]
     if reference.isdigit():
-        query = query.where(items.c.id == int(reference))
+        query, values = "id = ?", (int(reference),)
     else:
-        query = query.where((items.c.url == reference) | (items.c.key == reference))
-    row = conn.execute(query.order_by(items.c.id.desc()).limit(1)).mappings().first()
-    return _stored(row) if row else None
+        query, values = "url = ? OR key = ?", (reference, reference)
+    row = conn.execute(
+        f"SELECT {STORED} FROM items WHERE {query} ORDER BY id DESC LIMIT 1", values
+    ).fetchone()
+    return stored(row) if row else None

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, select, update
-
 from ..models import RetentionResult
-from .database import chunks
-from .schema import item_tombstones, items, keyword_counts, stories
+from .database import chunks, marks, to_db
 from .stories import _TOTAL, bump
 
-#: Items removed per statement; SQLite limits bound parameters.
 
-
-def retire(conn: Connection, before: datetime, now: datetime) -> RetentionResult:
+def retire(conn: sqlite3.Connection, before: datetime, now: datetime) -> RetentionResult:
     """Remove items published before ``before``; returns what was removed.
 
     Every trace goes with them: their candidate marks (kept in their rows), their share of
@@ -27,48 +23,48 @@ def retire(conn: Connection, before: datetime, now: datetime) -> RetentionResult
     publishing, from the members there are.
     """
     rows = conn.execute(
-        select(items.c.id, items.c.source_id, items.c.key, items.c.keywords, items.c.story_id)
-        .where(items.c.published_at < before)
-        .order_by(items.c.id)
-    ).all()
+        "SELECT id, source_id, key, keywords, story_id FROM items WHERE published_at < ? "
+        "ORDER BY id",
+        (to_db(before),),
+    ).fetchall()
     if not rows:
         return RetentionResult(items=0, stories=0)
-    ids = [row.id for row in rows]
-    _forget_keywords(conn, (row.keywords for row in rows if row.keywords is not None))
+    ids = [row[0] for row in rows]
+    _forget_keywords(conn, (keywords for _, _, _, keywords, _ in rows if keywords is not None))
     for chunk in chunks(ids):
-        conn.execute(delete(items).where(items.c.id.in_(chunk)))
+        conn.execute(f"DELETE FROM items WHERE id IN ({marks(len(chunk))})", chunk)
     bump(conn)
-    conn.execute(
-        item_tombstones.insert(),
-        [{"source_id": row.source_id, "key": row.key, "deleted_at": now} for row in rows],
+    deleted_at = to_db(now)
+    conn.executemany(
+        "INSERT INTO item_tombstones (source_id, key, deleted_at) VALUES (?, ?, ?)",
+        [(source_id, key, deleted_at) for _, source_id, key, _, _ in rows],
     )
-    touched = sorted({row.story_id for row in rows if row.story_id is not None})
+    touched = sorted({story_id for *_, story_id in rows if story_id is not None})
     emptied = 0
     for chunk in chunks(touched):
-        still_used = select(items.c.story_id).where(items.c.story_id.in_(chunk))
-        result = conn.execute(
-            delete(stories).where(stories.c.id.in_(chunk), stories.c.id.not_in(still_used))
-        )
-        emptied += int(result.rowcount)
+        listed = marks(len(chunk))
+        emptied += conn.execute(
+            f"DELETE FROM stories WHERE id IN ({listed}) AND id NOT IN "
+            f"(SELECT story_id FROM items WHERE story_id IN ({listed}))",
+            (*chunk, *chunk),
+        ).rowcount
     return RetentionResult(items=len(ids), stories=emptied)
 
 
-def retired_keys(conn: Connection, source_id: str, keys: Iterable[str]) -> set[str]:
+def retired_keys(conn: sqlite3.Connection, source_id: str, keys: Iterable[str]) -> set[str]:
     """The given keys of ``source_id`` that retention removed."""
-    key_list = list(keys)
     found: set[str] = set()
-    for chunk in chunks(key_list):
-        found.update(
-            conn.execute(
-                select(item_tombstones.c.key).where(
-                    item_tombstones.c.source_id == source_id, item_tombstones.c.key.in_(chunk)
-                )
-            ).scalars()
+    for chunk in chunks(list(keys)):
+        rows = conn.execute(
+            "SELECT key FROM item_tombstones "
+            f"WHERE source_id = ? AND key IN ({marks(len(chunk))})",
+            (source_id, *chunk),
         )
+        found.update(key for (key,) in rows)
     return found
 
 
-def _forget_keywords(conn: Connection, keyword_lists: Iterable[str]) -> None:
+def _forget_keywords(conn: sqlite3.Connection, keyword_lists: Iterable[str]) -> None:
     """Take removed items out of the keyword counts (the weights of story matching)."""
     removed: Counter[str] = Counter()
     placed = 0
@@ -78,29 +74,19 @@ def _forget_keywords(conn: Connection, keyword_lists: Iterable[str]) -> None:
     if not placed:
         return
     removed[_TOTAL] = placed
-    words = list(removed)
     updates, gone = [], []
-    for chunk in chunks(words):
+    for chunk in chunks(list(removed)):
         rows = conn.execute(
-            select(keyword_counts.c.keyword, keyword_counts.c.documents).where(
-                keyword_counts.c.keyword.in_(chunk)
-            )
+            "SELECT keyword, documents FROM keyword_counts "
+            f"WHERE keyword IN ({marks(len(chunk))})",
+            chunk,
         )
-        current = {row.keyword: row.documents for row in rows}
-        for word in chunk:
-            if word not in current:
-                continue
-            left = current[word] - removed[word]
+        for word, documents in rows:
+            left = documents - removed[word]
             if left > 0 or word == _TOTAL:
-                updates.append({"k": word, "n": max(left, 0)})
+                updates.append((max(left, 0), word))
             else:
                 gone.append(word)
-    if updates:
-        conn.execute(
-            update(keyword_counts)
-            .where(keyword_counts.c.keyword == bindparam("k"))
-            .values(documents=bindparam("n")),
-            updates,
-        )
+    conn.executemany("UPDATE keyword_counts SET documents = ? WHERE keyword = ?", updates)
     for chunk in chunks(gone):
-        conn.execute(delete(keyword_counts).where(keyword_counts.c.keyword.in_(chunk)))
+        conn.execute(f"DELETE FROM keyword_counts WHERE keyword IN ({marks(len(chunk))})", chunk)

@@ -1,4 +1,4 @@
-"""Tables of the store and its numbered, append-only migrations.
+"""The store's numbered, append-only migrations, built with SQLAlchemy Core.
 
 The schema version lives in the one-row ``schema_version`` table (read without this module
 by :meth:`.database.Database.schema_version`: a store at the current version never loads
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -27,35 +26,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     false,
     select,
     text,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateColumn
 
 from . import database
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC (as :func:`.database.to_db`
-    writes them)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime passed to the store")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None else None
-
 
 metadata = MetaData()
 
@@ -66,172 +44,9 @@ schema_version = Table(
     Column("version", Integer, nullable=False),
 )
 
-sources = Table(
-    "sources",
-    metadata,
-    Column("id", String(100), primary_key=True),
-    Column("status", String(20), nullable=False),
-    Column("etag", Text),
-    Column("last_modified", Text),
-    Column("http_status", Integer),
-    Column("error_count", Integer, nullable=False, default=0),
-    Column("last_error_kind", String(20)),
-    Column("last_error", Text),
-    Column("last_attempt_at", UTCDateTime),
-    Column("last_success_at", UTCDateTime),
-    Column("next_fetch_at", UTCDateTime),
-    Column("items_last_fetch", Integer),
-    Column("created_at", UTCDateTime, nullable=False),
-    # version 2
-    Column("url", Text),
-    Column("config_url", Text),
-    Column("last_new_item_at", UTCDateTime),
-    Column("fetch_seconds", Float),
-    # version 4
-    Column("boilerplate", LargeBinary),  #: packed shingles this source repeats
-    # version 5
-    Column("new_item_rate", Float),  #: new items per hour, moving average
-    # version 8
-    Column("identity", Text),  #: None: items by guid; "link" or "link+title" (broken guids)
-)
-
-items = Table(
-    "items",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("source_id", String(100), ForeignKey("sources.id"), nullable=False),
-    Column("key", Text, nullable=False),
-    Column("url", Text),
-    Column("title", Text, nullable=False),
-    Column("summary_html", Text, nullable=False),
-    Column("summary_text", Text, nullable=False),
-    Column("content_html", Text, nullable=False),
-    Column("author", Text),
-    Column("categories", Text, nullable=False),  # JSON list
-    Column("tags", Text, nullable=False),  # JSON list
-    Column("image", Text),
-    Column("published_at", UTCDateTime, nullable=False),
-    Column("date_estimated", Boolean, nullable=False),
-    Column("updated_at", UTCDateTime),
-    Column("fingerprint", String(80), nullable=False),
-    Column("first_seen_at", UTCDateTime, nullable=False),
-    Column("last_seen_at", UTCDateTime, nullable=False),
-    Column("last_changed_at", UTCDateTime, nullable=False),
-    # version 2
-    Column("backlog", Boolean, nullable=False, server_default=false()),
-    # version 3
-    Column("districts", Text, nullable=False, server_default="[]"),  # JSON list
-    # version 4
-    Column("story_id", Integer, ForeignKey("stories.id")),
-    Column("story_pinned", Boolean, nullable=False, server_default=false()),
-    Column("story_similarity", Float),  #: to the member it joined by
-    Column("shingles", LargeBinary),  #: packed, boilerplate removed
-    Column("keywords", Text),  #: space-separated
-    # version 8
-    Column("story_marks", LargeBinary),  #: packed: where the candidate index lists the item
-    Column("story_events", Text),  #: day numbers of events it announces, space-separated
-    UniqueConstraint("source_id", "key", name="uq_items_source_key"),
-)
-Index("ix_items_story_id", items.c.story_id)
-
-stories = Table(
-    "stories",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("created_at", UTCDateTime, nullable=False),
-)
-
-#: Bumped by every change to stories other than placing new items (split, merge, retag),
-#: so a worker knows when the story index it keeps in memory is out of date.
-story_state = Table(
-    "story_state",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("generation", Integer, nullable=False),
-)
-
-#: Set to a new random number by SQLite triggers on every write to items that can change
-#: what is published (version 9), so publishing knows without reading that nothing changed.
-publish_state = Table(
-    "publish_state",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("version", Integer, nullable=False),
-    # 1 while a large batch of placements is written: the writer sets a new version once at
-    # its end instead of the update trigger once per row (version 10).
-    Column("deferred", Integer, nullable=False, server_default="0"),
-)
-
-#: In how many items a keyword occurs (the weights of the keyword similarity).
-keyword_counts = Table(
-    "keyword_counts",
-    metadata,
-    Column("keyword", Text, primary_key=True),
-    Column("documents", Integer, nullable=False),
-)
-Index("ix_items_published_at", items.c.published_at)
-Index("ix_items_first_seen_at", items.c.first_seen_at)
-
-#: Monotonic counters and last-value gauges of the worker (for /metrics), by name and labels.
-counters = Table(
-    "counters",
-    metadata,
-    Column("name", String(100), primary_key=True),
-    Column("labels", Text, primary_key=True),  #: JSON object, keys sorted; "{}" for none
-    Column("value", Float, nullable=False),
-)
-
-#: robots.txt per origin (scheme://host:port), shared by all sources on that host.
-robots = Table(
-    "robots",
-    metadata,
-    Column("origin", Text, primary_key=True),
-    Column("fetched_at", UTCDateTime, nullable=False),
-    Column("status", Integer, nullable=False),
-    Column("body", Text, nullable=False),
-)
-
-#: Items removed by retention, so a source still listing them does not bring them back.
-item_tombstones = Table(
-    "item_tombstones",
-    metadata,
-    Column("source_id", String(100), primary_key=True),
-    Column("key", Text, primary_key=True),
-    Column("deleted_at", UTCDateTime, nullable=False),
-)
-Index("ix_item_tombstones_deleted_at", item_tombstones.c.deleted_at)
-
-#: The send log: one row per partner and period (version 6).
-digest_log = Table(
-    "digest_log",
-    metadata,
-    Column("partner_id", String(100), primary_key=True),
-    Column("period", String(40), primary_key=True),
-    Column("slot_at", UTCDateTime, nullable=False),
-    Column("since_at", UTCDateTime, nullable=False),
-    Column("until_at", UTCDateTime, nullable=False),
-    Column("state", String(20), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("next_attempt_at", UTCDateTime),
-    Column("message_id", Text),
-    Column("stories", Integer, nullable=False),
-    Column("error", Text),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-)
-Index("ix_digest_log_slot_at", digest_log.c.slot_at)
-
-#: Which stories a partner has received, so none is sent twice (version 6).
-digest_stories = Table(
-    "digest_stories",
-    metadata,
-    Column("partner_id", String(100), primary_key=True),
-    Column("story_id", Integer, primary_key=True),
-    Column("period", String(40), nullable=False),
-    Column("text_hash", String(40), nullable=False),
-    Column("updated_sent", Boolean, nullable=False),  #: listed once more as "updated"
-    sqlite_with_rowid=False,
-)
+# The store's tables are what the migrations below build, in order: the modules of this
+# package read and write them in plain SQL (see :mod:`.database` for how values are kept),
+# and ``sqlite3 STORE .schema`` shows them.
 
 # A migration defines the tables *of its time* itself, never through the current Table
 # objects above, so replaying it later always gives the same schema. Types and DDL are

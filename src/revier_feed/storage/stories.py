@@ -6,18 +6,15 @@ from __future__ import annotations
 import functools
 import json
 import operator
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
-
 from ..models import PlacedItem, StoredItem, Story, StoryPlacement, StoryText
-from .database import chunks
-from .engine import executemany
-from .items import _stored
-from .schema import items, keyword_counts, publish_state, sources, stories, story_state
+from .database import chunks, from_db, marks, to_db
+from .items import STORED, stored
 
 #: The keyword_counts row holding the number of items counted.
 _TOTAL = ""
@@ -27,41 +24,30 @@ PLACING_CACHE_KB = 32768
 LARGE_BATCH = 1000
 
 
-def pending(conn: Connection, source_ids: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
+def pending(
+    conn: sqlite3.Connection, source_ids: Sequence[str]
+) -> dict[str, list[tuple[int, str]]]:
     """The ids and keys of the given sources' items not yet placed in a story, by source,
     oldest first."""
     # One query for all sources, filtered here: per source, SQLite would read every unplaced
     # item (by the story_id index) once per source, which is quadratic in a first cycle.
-    rows = conn.execute(
-        select(items.c.id, items.c.key, items.c.source_id)
-        .where(items.c.story_id.is_(None))
-        .order_by(items.c.id)
-    )
+    rows = conn.execute("SELECT id, key, source_id FROM items WHERE story_id IS NULL ORDER BY id")
     found: dict[str, list[tuple[int, str]]] = {source_id: [] for source_id in source_ids}
-    for id_, key, source_id in rows.all():
+    for id_, key, source_id in rows:
         listed = found.get(source_id)
         if listed is not None:
             listed.append((id_, key))
     return {source_id: listed for source_id, listed in found.items() if listed}
 
 
-def texts(conn: Connection, ids: Sequence[int]) -> list[StoryText]:
+def texts(conn: sqlite3.Connection, ids: Sequence[int]) -> list[StoryText]:
     """What the stories step reads of these items (by id, in that order)."""
     found: list[StoryText] = []
     for chunk in chunks(ids):
         rows = conn.execute(
-            select(
-                items.c.id,
-                items.c.source_id,
-                items.c.url,
-                items.c.title,
-                items.c.summary_text,
-                items.c.content_html,
-                items.c.published_at,
-                items.c.districts,
-            )
-            .where(items.c.id.in_(chunk))
-            .order_by(items.c.id)
+            "SELECT id, source_id, url, title, summary_text, content_html, published_at, "
+            f"districts FROM items WHERE id IN ({marks(len(chunk))}) ORDER BY id",
+            chunk,
         )
         found.extend(
             StoryText(
@@ -71,12 +57,18 @@ def texts(conn: Connection, ids: Sequence[int]) -> list[StoryText]:
                 title=title,
                 summary_text=summary,
                 content_html=content,
-                published_at=published_at,
+                published_at=_published(published_at),
                 districts=_districts(where),
             )
-            for id_, source_id, url, title, summary, content, published_at, where in rows.all()
+            for id_, source_id, url, title, summary, content, published_at, where in rows
         )
     return found
+
+
+def _published(value: str) -> datetime:
+    published = from_db(value)
+    assert published is not None, "published_at is NOT NULL"
+    return published
 
 
 @functools.lru_cache(maxsize=1024)
@@ -85,99 +77,66 @@ def _districts(stored: str) -> frozenset[str]:
     return frozenset(json.loads(stored))
 
 
-def boilerplate(conn: Connection, source_id: str) -> bytes:
-    value = conn.execute(select(sources.c.boilerplate).where(sources.c.id == source_id)).scalar()
-    return value or b""
+def boilerplate(conn: sqlite3.Connection, source_id: str) -> bytes:
+    row = conn.execute("SELECT boilerplate FROM sources WHERE id = ?", (source_id,)).fetchone()
+    return (row[0] if row else None) or b""
 
 
-def set_boilerplate(conn: Connection, source_id: str, packed: bytes) -> None:
-    conn.execute(update(sources).where(sources.c.id == source_id).values(boilerplate=packed))
+def set_boilerplate(conn: sqlite3.Connection, source_id: str, packed: bytes) -> None:
+    conn.execute("UPDATE sources SET boilerplate = ? WHERE id = ?", (packed, source_id))
 
 
-def counts(conn: Connection) -> tuple[dict[str, int], int]:
+def counts(conn: sqlite3.Connection) -> tuple[dict[str, int], int]:
     """In how many items each keyword occurs, and how many items were counted."""
-    found = {row.keyword: row.documents for row in conn.execute(select(keyword_counts))}
+    found = dict(conn.execute("SELECT keyword, documents FROM keyword_counts"))
     return found, found.pop(_TOTAL, 0)
 
 
-def save_counts(conn: Connection, changed: Mapping[str, int], total: int) -> None:
+def save_counts(conn: sqlite3.Connection, changed: Mapping[str, int], total: int) -> None:
     """Store new counts for the keywords that changed (and the total)."""
-    values = {**changed, _TOTAL: total}
-    words = list(values)
-    existing: set[str] = set()
-    for chunk in chunks(words):
-        existing.update(
-            conn.execute(
-                select(keyword_counts.c.keyword).where(keyword_counts.c.keyword.in_(chunk))
-            ).scalars()
-        )
-    # A first cycle counts tens of thousands of keywords: rows go to the driver's
-    # executemany, not through Core's per-row parameter processing.
-    updates = [(w, n) for w, n in values.items() if w in existing]
-    if updates:
-        executemany(conn, _COUNT_UPDATE, _COUNT_KEYS, updates)
-    inserts = [(w, n) for w, n in values.items() if w not in existing]
-    if inserts:
-        executemany(conn, _COUNT_INSERT, _COUNT_COLUMNS, inserts)
+    conn.executemany(
+        "INSERT INTO keyword_counts (keyword, documents) VALUES (?, ?) "
+        "ON CONFLICT (keyword) DO UPDATE SET documents = excluded.documents",
+        [*changed.items(), (_TOTAL, total)],
+    )
 
 
-#: A keyword's new count (see :func:`.engine.executemany`), values in _COUNT_KEYS order.
-_COUNT_UPDATE = (
-    update(keyword_counts)
-    .where(keyword_counts.c.keyword == bindparam("k"))
-    .values(documents=bindparam("n"))
-)
-_COUNT_KEYS = ("k", "n")
-_COUNT_INSERT = keyword_counts.insert()
-_COUNT_COLUMNS = ("keyword", "documents")
-
-
-def placed(conn: Connection, since: datetime) -> Iterator[PlacedItem]:
+def placed(conn: sqlite3.Connection, since: datetime) -> Iterator[PlacedItem]:
     """Every item already in a story and published since ``since``: the story index's
     content."""
     rows = conn.execute(
-        select(
-            items.c.id,
-            items.c.story_id,
-            items.c.published_at,
-            items.c.shingles,
-            items.c.keywords,
-            items.c.districts,
-            items.c.story_marks,
-            items.c.story_events,
-        ).where(
-            items.c.story_id.is_not(None),
-            items.c.published_at >= since,
-        )
+        "SELECT id, story_id, published_at, shingles, keywords, districts, story_marks, "
+        "story_events FROM items WHERE story_id IS NOT NULL AND published_at >= ?",
+        (to_db(since),),
     )
-    for row in rows:
+    for id_, story_id, published_at, shingles, keywords, districts, story_marks, events in rows:
         yield PlacedItem(
-            item_id=row.id,
-            story_id=row.story_id,
-            published_at=row.published_at,
-            shingles=row.shingles or b"",
-            keywords=row.keywords or "",
-            districts=tuple(json.loads(row.districts)) if row.districts != "[]" else (),
-            marks=row.story_marks or b"",
-            events=tuple(map(int, row.story_events.split())) if row.story_events else (),
+            item_id=id_,
+            story_id=story_id,
+            published_at=_published(published_at),
+            shingles=shingles or b"",
+            keywords=keywords or "",
+            districts=tuple(json.loads(districts)) if districts != "[]" else (),
+            marks=story_marks or b"",
+            events=tuple(map(int, events.split())) if events else (),
         )
 
 
-def generation(conn: Connection) -> int:
+def generation(conn: sqlite3.Connection) -> int:
     """Changes whenever stories change other than by placing new items."""
-    return int(conn.execute(select(story_state.c.generation)).scalar_one())
+    return int(conn.execute("SELECT generation FROM story_state").fetchone()[0])
 
 
-def bump(conn: Connection) -> None:
-    conn.execute(update(story_state).values(generation=story_state.c.generation + 1))
+def bump(conn: sqlite3.Connection) -> None:
+    conn.execute("UPDATE story_state SET generation = generation + 1")
 
 
-def next_story_id(conn: Connection) -> int:
+def next_story_id(conn: sqlite3.Connection) -> int:
     """The id a story created now gets (inside the write transaction, nobody else can)."""
-    return int(conn.execute(select(func.coalesce(func.max(stories.c.id), 0))).scalar_one()) + 1
+    return int(conn.execute("SELECT coalesce(max(id), 0) FROM stories").fetchone()[0]) + 1
 
 
-def set_page_cache(conn: Connection, size: int) -> int:
+def set_page_cache(conn: sqlite3.Connection, size: int) -> int:
     """Set SQLite's page cache size (``PRAGMA cache_size``); returns the one before.
 
     A first cycle rewrites every row of the store in one transaction, in the order of
@@ -185,22 +144,26 @@ def set_page_cache(conn: Connection, size: int) -> int:
     written to the WAL and read back again and again. Small cycles keep the default, and
     the pages it holds between them.
     """
-    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar() or 0)
-    conn.exec_driver_sql(f"PRAGMA cache_size = {int(size)}")
+    before = int(conn.execute("PRAGMA cache_size").fetchone()[0] or 0)
+    conn.execute(f"PRAGMA cache_size = {int(size)}")
     return before
 
 
-def place(conn: Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
+_PLACE = (
+    "UPDATE items SET story_id = ?, story_similarity = ?, shingles = ?, keywords = ?, "
+    "story_marks = ?, story_events = ? WHERE id = ?"
+)
+
+
+def place(conn: sqlite3.Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
     """Write where items were placed: new stories first, then every item in one batch."""
     _new_stories(conn, placements, now)
-    if not placements:
-        return
     # In order of id, the rows' pages are visited once each, in the order they are stored.
-    placements = sorted(placements, key=_item_id)
-    executemany(conn, _PLACE, _PLACE_KEYS, _placement_rows(placements))
+    rows = _placement_rows(sorted(placements, key=_item_id))
+    conn.executemany(_PLACE, [(*row[1:], row[0]) for row in rows])
 
 
-def stage(conn: Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
+def stage(conn: sqlite3.Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
     """The first half of :func:`place` for a large batch: create the new stories and copy
     the placements into a temporary table; :func:`apply_staged` writes them into the items.
 
@@ -209,35 +172,39 @@ def stage(conn: Connection, placements: Sequence[StoryPlacement], now: datetime)
     itself is one statement, so it may run on another thread while this one goes on.
     """
     _new_stories(conn, placements, now)
-    conn.exec_driver_sql(
+    conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS placing (item_id INTEGER PRIMARY KEY, story INTEGER,"
         " similarity REAL, shingles BLOB, keywords TEXT, marks BLOB, events TEXT)"
     )
-    conn.exec_driver_sql("DELETE FROM temp.placing")
+    conn.execute("DELETE FROM temp.placing")
     rows = _placement_rows(sorted(placements, key=_item_id))
-    conn.exec_driver_sql("INSERT INTO temp.placing VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-    conn.execute(update(publish_state).values(deferred=1))
+    conn.executemany("INSERT INTO temp.placing VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.execute("UPDATE publish_state SET deferred = 1")
 
 
-def apply_staged(conn: Connection) -> None:
+def apply_staged(conn: sqlite3.Connection) -> None:
     """Write the staged placements (:func:`stage`) into the items, in one statement, and
     bump the publish version once for all of them (schema version 10)."""
-    conn.exec_driver_sql(
+    conn.execute(
         "UPDATE items SET story_id = p.story, story_similarity = p.similarity,"
         " shingles = p.shingles, keywords = p.keywords, story_marks = p.marks,"
         " story_events = p.events FROM temp.placing AS p WHERE items.id = p.item_id"
     )
-    conn.execute(update(publish_state).values(deferred=0, version=func.random()))
+    conn.execute("UPDATE publish_state SET deferred = 0, version = random()")
 
 
-def _new_stories(conn: Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
-    new = [(p.story_id, now) for p in placements if p.new_story]
-    if new:
-        executemany(conn, _NEW_STORY, ("id", "created_at"), new)
+def _new_stories(
+    conn: sqlite3.Connection, placements: Sequence[StoryPlacement], now: datetime
+) -> None:
+    created = to_db(now)
+    conn.executemany(
+        "INSERT INTO stories (id, created_at) VALUES (?, ?)",
+        [(p.story_id, created) for p in placements if p.new_story],
+    )
 
 
 def _placement_rows(placements: Sequence[StoryPlacement]) -> list[tuple[Any, ...]]:
-    """Placements as rows in :data:`_PLACE_KEYS` order."""
+    """Placements as rows: item id, story, similarity, shingles, keywords, marks, events."""
     return [
         (
             p.item_id,
@@ -252,30 +219,15 @@ def _placement_rows(placements: Sequence[StoryPlacement]) -> list[tuple[Any, ...
     ]
 
 
-_NEW_STORY = stories.insert()
-#: Where an item was placed (see :func:`.engine.executemany`), values in _PLACE_KEYS order.
-_PLACE = (
-    update(items)
-    .where(items.c.id == bindparam("item_id"))
-    .values(
-        story_id=bindparam("story"),
-        story_similarity=bindparam("similarity"),
-        shingles=bindparam("packed"),
-        keywords=bindparam("words"),
-        story_marks=bindparam("marks"),
-        story_events=bindparam("events"),
-    )
-)
-_PLACE_KEYS = ("item_id", "story", "similarity", "packed", "words", "marks", "events")
 _item_id = operator.attrgetter("item_id")
 
 
-def recent(conn: Connection, source_ids: Sequence[str], limit: int) -> list[Story]:
+def recent(conn: sqlite3.Connection, source_ids: Sequence[str], limit: int) -> list[Story]:
     """The newest stories with a member from the given sources, by first publication,
     newest first; members are the items of those sources."""
     ids = list(source_ids)
     # Bounds over all sources: they come from the date index, and they are safe bounds.
-    newest = conn.execute(select(func.max(items.c.published_at))).scalar()
+    newest = from_db(conn.execute("SELECT max(published_at) FROM items").fetchone()[0])
     if newest is None:
         return []
     # Grouping every item by story is a scan of the whole table. Instead look at the items
@@ -287,40 +239,38 @@ def recent(conn: Connection, source_ids: Sequence[str], limit: int) -> list[Stor
         cutoff = newest - span
         found = _first_published(conn, ids, cutoff)
         complete = [(first, story) for story, first in found.items() if first >= cutoff]
-        oldest = conn.execute(select(func.min(items.c.published_at))).scalar()
+        oldest = from_db(conn.execute("SELECT min(published_at) FROM items").fetchone()[0])
         if len(complete) >= limit or oldest is None or oldest >= cutoff:
             complete.sort(reverse=True)
             return members(conn, [story for _, story in complete[:limit]], ids)
         span *= 2
 
 
-def _first_published(conn: Connection, ids: list[str], cutoff: datetime) -> dict[int, datetime]:
+def _first_published(
+    conn: sqlite3.Connection, ids: list[str], cutoff: datetime
+) -> dict[int, datetime]:
     """Stories with a member published at or after ``cutoff``: their first publication."""
     # Sources are filtered in Python, not in SQL: with them in the WHERE clause SQLite picks
     # the (source_id, key) index and reads every item instead of a range of dates.
-    candidates = sorted(
-        {
-            row.story_id
-            for row in conn.execute(select(items.c.story_id).where(items.c.published_at >= cutoff))
-            if row.story_id is not None
-        }
-    )
+    rows = conn.execute("SELECT story_id FROM items WHERE published_at >= ?", (to_db(cutoff),))
+    candidates = sorted({story_id for (story_id,) in rows if story_id is not None})
     wanted = set(ids)
-    first: dict[int, datetime] = {}
+    first: dict[int, str] = {}
     for chunk in chunks(candidates):
         rows = conn.execute(
-            select(items.c.story_id, items.c.source_id, items.c.published_at).where(
-                items.c.story_id.in_(chunk)
-            )
+            "SELECT story_id, source_id, published_at FROM items "
+            f"WHERE story_id IN ({marks(len(chunk))})",
+            chunk,
         )
         for story_id, source_id, published_at in rows:
+            # The stored text sorts as the dates do.
             if source_id in wanted and (story_id not in first or published_at < first[story_id]):
                 first[story_id] = published_at
-    return first
+    return {story_id: _published(at) for story_id, at in first.items()}
 
 
 def members(
-    conn: Connection, story_ids: Sequence[int], source_ids: Sequence[str] | None = None
+    conn: sqlite3.Connection, story_ids: Sequence[int], source_ids: Sequence[str] | None = None
 ) -> list[Story]:
     """The given stories with their members (optionally only those of some sources), in the
     order of ``story_ids``."""
@@ -328,65 +278,64 @@ def members(
     # Sources are filtered here, not in SQL, so that SQLite uses the story index.
     wanted = set(source_ids) if source_ids is not None else None
     for chunk in chunks(story_ids):
-        query = select(items).where(items.c.story_id.in_(chunk))
-        for row in conn.execute(query.order_by(items.c.published_at, items.c.id)).mappings():
-            if wanted is not None and row["source_id"] not in wanted:
+        rows = conn.execute(
+            f"SELECT {STORED} FROM items WHERE story_id IN ({marks(len(chunk))}) "
+            "ORDER BY published_at, id",
+            chunk,
+        )
+        for row in rows:
+            if wanted is not None and row[1] not in wanted:  # source_id
                 continue
-            stored = _stored(row)
-            assert stored.story_id is not None
-            grouped[stored.story_id].append(stored)
+            item = stored(row)
+            assert item.story_id is not None
+            grouped[item.story_id].append(item)
     return [Story(id=i, members=tuple(m)) for i, m in grouped.items() if m]
 
 
-def split(conn: Connection, item_id: int, now: datetime) -> int:
+def split(conn: sqlite3.Connection, item_id: int, now: datetime) -> int:
     """Move an item into a story of its own and pin it there; returns the new story id."""
     bump(conn)
-    key = conn.execute(stories.insert().values(created_at=now)).inserted_primary_key
-    assert key is not None
-    story_id = int(key[0])
+    story_id = conn.execute("INSERT INTO stories (created_at) VALUES (?)", (to_db(now),)).lastrowid
+    assert story_id is not None
     conn.execute(
-        update(items)
-        .where(items.c.id == item_id)
-        .values(story_id=story_id, story_pinned=True, story_similarity=None)
+        "UPDATE items SET story_id = ?, story_pinned = 1, story_similarity = NULL WHERE id = ?",
+        (story_id, item_id),
     )
     return story_id
 
 
-def merge(conn: Connection, into_story: int, from_story: int) -> int:
+def merge(conn: sqlite3.Connection, into_story: int, from_story: int) -> int:
     """Move every item of ``from_story`` into ``into_story`` and pin them; returns how many."""
     bump(conn)
-    result = conn.execute(
-        update(items)
-        .where(items.c.story_id == from_story)
-        .values(story_id=into_story, story_pinned=True)
-    )
-    conn.execute(update(items).where(items.c.story_id == into_story).values(story_pinned=True))
-    conn.execute(delete(stories).where(stories.c.id == from_story))
-    return int(result.rowcount)
+    moved = conn.execute(
+        "UPDATE items SET story_id = ?, story_pinned = 1 WHERE story_id = ?",
+        (into_story, from_story),
+    ).rowcount
+    conn.execute("UPDATE items SET story_pinned = 1 WHERE story_id = ?", (into_story,))
+    conn.execute("DELETE FROM stories WHERE id = ?", (from_story,))
+    return moved
 
 
-def count_since(conn: Connection, source_ids: Sequence[str], since: datetime) -> int:
+def count_since(conn: sqlite3.Connection, source_ids: Sequence[str], since: datetime) -> int:
     """Stories whose first item was first seen after ``since``, among the given sources."""
-    first_seen = func.min(items.c.first_seen_at)
-    subquery = (
-        select(items.c.story_id)
-        .where(items.c.source_id.in_(list(source_ids)), items.c.story_id.is_not(None))
-        .group_by(items.c.story_id)
-        .having(first_seen >= since)
-        .subquery()
-    )
-    return int(conn.execute(select(func.count()).select_from(subquery)).scalar_one())
+    ids = list(source_ids)
+    row = conn.execute(
+        "SELECT count(*) FROM (SELECT story_id FROM items "
+        f"WHERE source_id IN ({marks(len(ids))}) AND story_id IS NOT NULL "
+        "GROUP BY story_id HAVING min(first_seen_at) >= ?)",
+        (*ids, to_db(since)),
+    ).fetchone()
+    return int(row[0])
 
 
-def recent_shingles(conn: Connection, source_id: str, limit: int) -> list[bytes]:
+def recent_shingles(conn: sqlite3.Connection, source_id: str, limit: int) -> list[bytes]:
     """The packed shingles of the source's newest placed items."""
     rows = conn.execute(
-        select(items.c.shingles)
-        .where(items.c.source_id == source_id, items.c.shingles.is_not(None))
-        .order_by(items.c.id.desc())
-        .limit(limit)
+        "SELECT shingles FROM items WHERE source_id = ? AND shingles IS NOT NULL "
+        "ORDER BY id DESC LIMIT ?",
+        (source_id, limit),
     )
-    return [row.shingles for row in rows]
+    return [shingles for (shingles,) in rows]
 
 
 class StoryWrites:
@@ -397,7 +346,7 @@ class StoryWrites:
     if any, comes out of that method (or :meth:`close`), so the transaction rolls back.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._cache_before: int | None = None  #: page cache size before a large batch
         self._writer: ThreadPoolExecutor | None = None
