@@ -34,6 +34,7 @@ import os
 import random
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -46,6 +47,7 @@ from zoneinfo import ZoneInfo
 from revier_feed import cron
 from revier_feed.models import Item, ItemDecision, SourceState
 from revier_feed.storage import Storage
+from revier_feed.storage.database import to_db
 
 TAGS = [
     "strukturwandel",
@@ -197,31 +199,15 @@ def build(folder: Path, partners: int, stories: int, port: int, slot: datetime) 
             entries[0][1],
         )
     # first_seen_at per item: collection stores the cycle time; spread them over the week.
-    import sqlalchemy
-
-    engine = sqlalchemy.create_engine(f"sqlite:///{folder / 'store.sqlite3'}")
-    with engine.begin() as conn:
+    with sqlite3.connect(folder / "store.sqlite3") as db:
         for entries in per_source.values():
-            conn.execute(
-                sqlalchemy.text(
-                    "UPDATE items SET first_seen_at = :seen, last_changed_at = :seen, "
-                    "story_id = id WHERE source_id = :source AND key = :key"
-                ),
-                [
-                    {
-                        "seen": seen.replace(tzinfo=None),
-                        "source": item.source_id,
-                        "key": item.key,
-                    }
-                    for item, seen in entries
-                ],
+            db.executemany(
+                "UPDATE items SET first_seen_at = ?, last_changed_at = ?, story_id = id "
+                "WHERE source_id = ? AND key = ?",
+                [(to_db(seen), to_db(seen), item.source_id, item.key) for item, seen in entries],
             )
-        conn.execute(
-            sqlalchemy.text(
-                "INSERT INTO stories (id, created_at) SELECT id, first_seen_at FROM items"
-            )
-        )
-    engine.dispose()
+        db.execute("INSERT INTO stories (id, created_at) SELECT id, first_seen_at FROM items")
+    db.close()
     store.close()
     return config
 

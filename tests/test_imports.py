@@ -11,7 +11,7 @@ from revier_feed.config import AppConfig
 def test_import_does_not_load_heavy_dependencies() -> None:
     code = (
         "import sys, revier_feed; "
-        "print(sorted(m for m in ('httpx', 'feedparser', 'apscheduler', 'sqlalchemy', 'bs4', "
+        "print(sorted(m for m in ('httpx', 'feedparser', 'apscheduler', 'bs4', "
         "'feedgen', 'pydantic') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -23,8 +23,7 @@ def test_command_line_loads_only_what_a_feed_cycle_needs() -> None:
     # feedparser (the fallback parser), mojibake repair and charset detection load only
     # when a command or a source needs them.
     # Nor do the feed parsers and the sanitizer (lxml, nh3), rich (only what prints with
-    # it), httpx's own command line (click, pygments), or SQLAlchemy (the store's part
-    # that builds statements with it).
+    # it), or httpx's own command line (click, pygments).
     lazy = (
         "apscheduler",
         "bs4",
@@ -37,7 +36,6 @@ def test_command_line_loads_only_what_a_feed_cycle_needs() -> None:
         "rich",
         "click",
         "pygments",
-        "sqlalchemy",
         "revier_feed.parse",
         "revier_feed.normalize",
     )
@@ -50,8 +48,7 @@ def test_a_cycle_without_news_loads_no_renderer_and_no_mail_code(demo_config: Ap
     # The common cycle of `run --once` from cron: every source answers 304 and the output is
     # current. It needs neither the feed and page renderers nor the digest's modules, nor
     # the parsers, the sanitizer or rich (its two summary lines are plain text), nor httpx's
-    # own transport (httpcore, anyio): the fetcher has its own connections; nor SQLAlchemy:
-    # the store's bookkeeping is plain sqlite3.
+    # own transport (httpcore, anyio): the fetcher has its own connections.
     run = [sys.executable, "-c", _RUN_ONCE, str(demo_config.config_dir)]
     first = subprocess.run(run, capture_output=True, text=True, check=True)
     assert "jinja2" in first.stdout.splitlines()[-1]  # the first cycle renders
@@ -63,7 +60,6 @@ def test_a_cycle_without_news_loads_no_renderer_and_no_mail_code(demo_config: Ap
 # (Not lxml: the demo's html sources have their selectors checked with soupsieve, whose
 # bs4 brings lxml's tree builder.)
 _LAZY_IN_A_QUIET_CYCLE = (
-    "sqlalchemy",
     "httpcore",
     "anyio",
     "nh3",

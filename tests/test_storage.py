@@ -8,14 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, text
 
 from revier_feed.exceptions import SchemaVersionError, StorageError
 from revier_feed.models import Item, ItemDecision, SourceState, SourceStatus, StoryPlacement
 from revier_feed.storage import VERSION, Storage, database, schema
 from revier_feed.storage import stories as stories_storage
 from revier_feed.storage.database import Database
-from revier_feed.storage.engine import make_engine
 
 NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
 
@@ -69,6 +67,23 @@ def test_new_store_is_at_current_version_and_in_wal_mode(tmp_path: Path) -> None
     with sqlite3.connect(path) as db:
         assert db.execute("select version from schema_version").fetchone() == (VERSION,)
         assert db.execute("pragma journal_mode").fetchone() == ("wal",)
+
+
+def _schema(path: Path) -> str:
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        )
+        return "\n".join(f"-- {t} {n} on {table}\n{sql};\n" for t, n, table, sql in rows)
+
+
+def test_a_new_store_has_the_schema_the_sqlalchemy_migrations_built(tmp_path: Path) -> None:
+    # tests/data/schema-v10.sql was read off a store created by the migrations as they were
+    # written with SQLAlchemy Core; the plain-SQL ones must build the very same store.
+    path = tmp_path / "store.sqlite3"
+    Storage(f"sqlite:///{path}").close()
+    expected = (Path(__file__).parent / "data" / "schema-v10.sql").read_text(encoding="utf-8")
+    assert _schema(path) == expected
 
 
 def test_store_from_newer_code_is_refused(tmp_path: Path) -> None:
@@ -146,29 +161,25 @@ def test_unusable_store_is_a_storage_error(tmp_path: Path) -> None:
 
 def test_store_of_version_1_is_upgraded_with_its_items(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    engine = make_engine(Database(f"sqlite:///{path}"))
-    with engine.connect() as conn, conn.begin():
+    old = Database(f"sqlite:///{path}")
+    with old.writing("write a store of an old version") as conn:
         schema._v1(conn)
         conn.execute(
-            text("CREATE TABLE schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)")
+            "CREATE TABLE schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)"
         )
-        conn.execute(text("INSERT INTO schema_version VALUES (1, 1)"))
+        conn.execute("INSERT INTO schema_version VALUES (1, 1)")
         conn.execute(
-            text(
-                "INSERT INTO sources (id, status, error_count, created_at) "
-                "VALUES ('kreis', 'ok', 0, '2021-06-01 00:00:00')"
-            )
+            "INSERT INTO sources (id, status, error_count, created_at) "
+            "VALUES ('kreis', 'ok', 0, '2021-06-01 00:00:00')"
         )
         conn.execute(
-            text(
-                "INSERT INTO items (source_id, key, url, title, summary_html, summary_text, "
-                "content_html, categories, tags, published_at, date_estimated, fingerprint, "
-                "first_seen_at, last_seen_at, last_changed_at) VALUES ('kreis', 'g1', NULL, "
-                "'Alte Meldung', '', '', '', '[]', '[]', '2021-06-01 00:00:00', 0, '1:x', "
-                "'2021-06-01 00:00:00', '2021-06-01 00:00:00', '2021-06-01 00:00:00')"
-            )
+            "INSERT INTO items (source_id, key, url, title, summary_html, summary_text, "
+            "content_html, categories, tags, published_at, date_estimated, fingerprint, "
+            "first_seen_at, last_seen_at, last_changed_at) VALUES ('kreis', 'g1', NULL, "
+            "'Alte Meldung', '', '', '', '[]', '[]', '2021-06-01 00:00:00', 0, '1:x', "
+            "'2021-06-01 00:00:00', '2021-06-01 00:00:00', '2021-06-01 00:00:00')"
         )
-    engine.dispose()
+    old.close()
     with Storage(f"sqlite:///{path}") as storage:
         (stored,) = storage.recent_items(["kreis"], 10)
         assert stored.item.title == "Alte Meldung" and stored.item.backlog is False
@@ -183,8 +194,8 @@ def test_failed_migration_is_rolled_back_completely(
     url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     Storage(url).close()
 
-    def broken(conn: Connection) -> None:
-        conn.execute(text("ALTER TABLE items ADD COLUMN half_done TEXT"))
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("ALTER TABLE items ADD COLUMN half_done TEXT")
         raise RuntimeError("power cut in the middle of an upgrade")
 
     monkeypatch.setitem(schema.MIGRATIONS, VERSION + 1, broken)
@@ -196,8 +207,8 @@ def test_failed_migration_is_rolled_back_completely(
         assert "half_done" not in columns  # the DDL was undone with the transaction
         assert db.execute("select version from schema_version").fetchone() == (VERSION,)
 
-    def fixed(conn: Connection) -> None:
-        conn.execute(text("ALTER TABLE items ADD COLUMN half_done TEXT"))
+    def fixed(conn: sqlite3.Connection) -> None:
+        conn.execute("ALTER TABLE items ADD COLUMN half_done TEXT")
 
     monkeypatch.setitem(schema.MIGRATIONS, VERSION + 1, fixed)
     Storage(url).close()  # the retry succeeds

@@ -16,7 +16,6 @@ from typing import Any
 
 import feedparser
 import pytest
-from sqlalchemy import text
 
 from revier_feed import placement
 from revier_feed._utils import collector_paused, usable_cores
@@ -27,7 +26,6 @@ from revier_feed.demo.server import Response
 from revier_feed.models import Item, ItemDecision, SourceState
 from revier_feed.storage import Storage, schema
 from revier_feed.storage.database import Database
-from revier_feed.storage.engine import make_engine
 from revier_feed.stories import (
     KeywordStats,
     PackedFeatures,
@@ -335,30 +333,26 @@ def test_store_of_version_4_keeps_its_story_index(tmp_path: Any) -> None:
         summary_text=RELEASE,
     )
     f = features(original, shingles_of(original), frozenset())
-    engine = make_engine(Database(f"sqlite:///{path}"))
-    with engine.connect() as conn, conn.begin():
+    old = Database(f"sqlite:///{path}")
+    with old.writing("write a store of an old version") as conn:
         conn.execute(
-            text("CREATE TABLE schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)")
+            "CREATE TABLE schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)"
         )
-        conn.execute(text("INSERT INTO schema_version VALUES (1, 4)"))
+        conn.execute("INSERT INTO schema_version VALUES (1, 4)")
         for version in (1, 2, 3, 4):
             schema.MIGRATIONS[version](conn)
         conn.execute(
-            text(
-                "INSERT INTO sources (id, status, error_count, created_at) "
-                "VALUES ('agentur', 'ok', 0, '2021-06-01 00:00:00')"
-            )
+            "INSERT INTO sources (id, status, error_count, created_at) "
+            "VALUES ('agentur', 'ok', 0, '2021-06-01 00:00:00')"
         )
-        conn.execute(text("INSERT INTO stories (id, created_at) VALUES (7, '2021-06-10')"))
+        conn.execute("INSERT INTO stories (id, created_at) VALUES (7, '2021-06-10')")
         conn.execute(
-            text(
-                "INSERT INTO items (id, source_id, key, url, title, summary_html, summary_text, "
-                "content_html, categories, tags, published_at, date_estimated, fingerprint, "
-                "first_seen_at, last_seen_at, last_changed_at, story_id, shingles, keywords) "
-                "VALUES (1, 'agentur', 'g1', :url, :title, '', :teaser, '', '[]', '[]', "
-                "'2021-06-10 00:00:00', 0, '1:x', '2021-06-10 00:00:00', "
-                "'2021-06-10 00:00:00', '2021-06-10 00:00:00', 7, :shingles, :keywords)"
-            ),
+            "INSERT INTO items (id, source_id, key, url, title, summary_html, summary_text, "
+            "content_html, categories, tags, published_at, date_estimated, fingerprint, "
+            "first_seen_at, last_seen_at, last_changed_at, story_id, shingles, keywords) "
+            "VALUES (1, 'agentur', 'g1', :url, :title, '', :teaser, '', '[]', '[]', "
+            "'2021-06-10 00:00:00', 0, '1:x', '2021-06-10 00:00:00', "
+            "'2021-06-10 00:00:00', '2021-06-10 00:00:00', 7, :shingles, :keywords)",
             {
                 "url": original.url,
                 "title": original.title,
@@ -368,8 +362,8 @@ def test_store_of_version_4_keeps_its_story_index(tmp_path: Any) -> None:
             },
         )
         for mark in f.marks:
-            conn.execute(text("INSERT INTO story_marks VALUES (:m, 1)"), {"m": mark})
-    engine.dispose()
+            conn.execute("INSERT INTO story_marks VALUES (:m, 1)", {"m": mark})
+    old.close()
 
     with Storage(f"sqlite:///{path}") as storage:
         excerpt = make_item(

@@ -4,9 +4,8 @@ One :class:`Storage` owns the SQLite file; each public method is one transaction
 crash or a signal never leaves half of a source's items written.
 
 The store speaks plain SQL through the standard library's ``sqlite3`` (:mod:`.database`),
-one module per part of it. Only the migrations of an older store (:mod:`.schema`) are
-built with SQLAlchemy, which is imported for them alone (see docs/dev.md, "The store on
-sqlite3").
+one module per part of it, and the numbered migrations in :mod:`.schema` (see docs/dev.md,
+"The store on sqlite3").
 """
 
 from __future__ import annotations
@@ -43,6 +42,7 @@ from . import retention as _retention
 from . import sources as _sources
 from . import stories as _stories
 from .database import VERSION, Database
+from .schema import migrate
 from .stories import StoryWrites
 
 __all__ = ["VERSION", "Storage", "StoryWrites"]
@@ -63,9 +63,7 @@ class Storage:
             found = self._database.schema_version()
             database.check_version(found)
             if found < database.VERSION:
-                from .engine import upgrade  # SQLAlchemy runs the migrations, only those
-
-                upgrade(self._database)
+                migrate(self._database)
         except BaseException:
             self.close()
             raise

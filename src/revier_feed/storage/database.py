@@ -2,9 +2,8 @@
 
 revier-feed stores in one SQLite file, in WAL mode so that the feed server reads while the
 worker writes. The store speaks to it through the standard library's ``sqlite3``, in plain
-SQL, as the reader library does. Only the migrations of an older store are built with
-SQLAlchemy Core (:mod:`.schema`), on connections opened here, so both have one
-configuration; SQLAlchemy is imported for them alone (about 0.2 s of a cycle's start).
+SQL, as the reader library does (it spoke through SQLAlchemy Core until importing that was
+a fifth of a cycle without news).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from typing import TypeVar
 
 from ..exceptions import SchemaVersionError, StorageError
 
-#: The schema version this code writes; ``schema.py`` has the migrations up to it.
+#: The schema version this code writes; :mod:`.schema` has the migrations up to it.
 VERSION = 10
 
 #: Values bound in one ``IN (...)`` list: SQLite limits the parameters of a statement (999

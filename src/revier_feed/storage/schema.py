@@ -1,237 +1,212 @@
-"""The store's numbered, append-only migrations, built with SQLAlchemy Core.
+"""The store's numbered, append-only migrations, in plain SQL.
 
-The schema version lives in the one-row ``schema_version`` table (read without this module
-by :meth:`.database.Database.schema_version`: a store at the current version never loads
-SQLAlchemy to open). Each migration runs in its own transaction together with the version
-bump. Never edit a released migration; append a new one.
+The schema version lives in the one-row ``schema_version`` table (read by
+:meth:`.database.Database.schema_version` when a store is opened). Each migration runs in
+its own transaction together with the version bump. Never edit a released migration;
+append a new one.
+
+The migrations were written with SQLAlchemy Core until the store moved to ``sqlite3``;
+their statements are the ones SQLAlchemy sent to SQLite, word for word (the tables' SQL
+as SQLite keeps it is compared with a store built back then: ``tests/data/schema-v10.sql``).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import struct
 from collections.abc import Callable
-from typing import Any
-
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Connection,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    false,
-    select,
-    text,
-)
-from sqlalchemy.schema import CreateColumn
 
 from . import database
 
-metadata = MetaData()
 
-schema_version = Table(
-    "schema_version",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("version", Integer, nullable=False),
-)
-
-# The store's tables are what the migrations below build, in order: the modules of this
-# package read and write them in plain SQL (see :mod:`.database` for how values are kept),
-# and ``sqlite3 STORE .schema`` shows them.
-
-# A migration defines the tables *of its time* itself, never through the current Table
-# objects above, so replaying it later always gives the same schema. Types and DDL are
-# compiled by SQLAlchemy for the database in use.
+def _create(name: str, *parts: str, without_rowid: bool = False) -> str:
+    """A CREATE TABLE statement laid out as SQLAlchemy laid it out (SQLite keeps the text)."""
+    # SQLite keeps the newlines SQLAlchemy sent after WITHOUT ROWID (not after a ")").
+    rowid = "\n WITHOUT ROWID\n\n" if without_rowid else ""
+    return f"CREATE TABLE {name} (\n\t" + ", \n\t".join(parts) + f"\n){rowid}"
 
 
-def _v1(conn: Connection) -> None:
-    v1 = MetaData()
-    Table(
-        "sources",
-        v1,
-        Column("id", String(100), primary_key=True),
-        Column("status", String(20), nullable=False),
-        Column("etag", Text),
-        Column("last_modified", Text),
-        Column("http_status", Integer),
-        Column("error_count", Integer, nullable=False),
-        Column("last_error_kind", String(20)),
-        Column("last_error", Text),
-        Column("last_attempt_at", DateTime),
-        Column("last_success_at", DateTime),
-        Column("next_fetch_at", DateTime),
-        Column("items_last_fetch", Integer),
-        Column("created_at", DateTime, nullable=False),
+def _v1(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        _create(
+            "sources",
+            "id VARCHAR(100) NOT NULL",
+            "status VARCHAR(20) NOT NULL",
+            "etag TEXT",
+            "last_modified TEXT",
+            "http_status INTEGER",
+            "error_count INTEGER NOT NULL",
+            "last_error_kind VARCHAR(20)",
+            "last_error TEXT",
+            "last_attempt_at DATETIME",
+            "last_success_at DATETIME",
+            "next_fetch_at DATETIME",
+            "items_last_fetch INTEGER",
+            "created_at DATETIME NOT NULL",
+            "PRIMARY KEY (id)",
+        )
     )
-    v1_items = Table(
-        "items",
-        v1,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("source_id", String(100), ForeignKey("sources.id"), nullable=False),
-        Column("key", Text, nullable=False),
-        Column("url", Text),
-        Column("title", Text, nullable=False),
-        Column("summary_html", Text, nullable=False),
-        Column("summary_text", Text, nullable=False),
-        Column("content_html", Text, nullable=False),
-        Column("author", Text),
-        Column("categories", Text, nullable=False),
-        Column("tags", Text, nullable=False),
-        Column("image", Text),
-        Column("published_at", DateTime, nullable=False),
-        Column("date_estimated", Boolean, nullable=False),
-        Column("updated_at", DateTime),
-        Column("fingerprint", String(80), nullable=False),
-        Column("first_seen_at", DateTime, nullable=False),
-        Column("last_seen_at", DateTime, nullable=False),
-        Column("last_changed_at", DateTime, nullable=False),
-        UniqueConstraint("source_id", "key", name="uq_items_source_key"),
+    conn.execute(
+        _create(
+            "items",
+            "id INTEGER NOT NULL",
+            "source_id VARCHAR(100) NOT NULL",
+            '"key" TEXT NOT NULL',
+            "url TEXT",
+            "title TEXT NOT NULL",
+            "summary_html TEXT NOT NULL",
+            "summary_text TEXT NOT NULL",
+            "content_html TEXT NOT NULL",
+            "author TEXT",
+            "categories TEXT NOT NULL",
+            "tags TEXT NOT NULL",
+            "image TEXT",
+            "published_at DATETIME NOT NULL",
+            "date_estimated BOOLEAN NOT NULL",
+            "updated_at DATETIME",
+            "fingerprint VARCHAR(80) NOT NULL",
+            "first_seen_at DATETIME NOT NULL",
+            "last_seen_at DATETIME NOT NULL",
+            "last_changed_at DATETIME NOT NULL",
+            "PRIMARY KEY (id)",
+            'CONSTRAINT uq_items_source_key UNIQUE (source_id, "key")',
+            "FOREIGN KEY(source_id) REFERENCES sources (id)",
+        )
     )
-    Index("ix_items_published_at", v1_items.c.published_at)
-    Index("ix_items_first_seen_at", v1_items.c.first_seen_at)
-    v1.create_all(conn)
+    conn.execute("CREATE INDEX ix_items_first_seen_at ON items (first_seen_at)")
+    conn.execute("CREATE INDEX ix_items_published_at ON items (published_at)")
 
 
-def _v2(conn: Connection) -> None:
+def _v2(conn: sqlite3.Connection) -> None:
     """Source redirects and health figures, item backlog flag, robots.txt cache (#3)."""
-    _add_column(conn, "sources", Column("url", Text))
-    _add_column(conn, "sources", Column("config_url", Text))
-    _add_column(conn, "sources", Column("last_new_item_at", DateTime))
-    _add_column(conn, "sources", Column("fetch_seconds", Float))
-    _add_column(conn, "items", Column("backlog", Boolean, nullable=False, server_default=false()))
-    v2 = MetaData()
-    Table(
-        "robots",
-        v2,
-        Column("origin", Text, primary_key=True),
-        Column("fetched_at", DateTime, nullable=False),
-        Column("status", Integer, nullable=False),
-        Column("body", Text, nullable=False),
+    conn.execute("ALTER TABLE sources ADD COLUMN url TEXT")
+    conn.execute("ALTER TABLE sources ADD COLUMN config_url TEXT")
+    conn.execute("ALTER TABLE sources ADD COLUMN last_new_item_at DATETIME")
+    conn.execute("ALTER TABLE sources ADD COLUMN fetch_seconds FLOAT")
+    conn.execute("ALTER TABLE items ADD COLUMN backlog BOOLEAN DEFAULT 0 NOT NULL")
+    conn.execute(
+        _create(
+            "robots",
+            "origin TEXT NOT NULL",
+            "fetched_at DATETIME NOT NULL",
+            "status INTEGER NOT NULL",
+            "body TEXT NOT NULL",
+            "PRIMARY KEY (origin)",
+        )
     )
-    v2.create_all(conn)
 
 
-def _v3(conn: Connection) -> None:
+def _v3(conn: sqlite3.Connection) -> None:
     """Districts of an item, found by the gazetteer (#4)."""
-    _add_column(conn, "items", Column("districts", Text, nullable=False, server_default="[]"))
+    conn.execute("ALTER TABLE items ADD COLUMN districts TEXT DEFAULT '[]' NOT NULL")
 
 
-def _v4(conn: Connection) -> None:
+def _v4(conn: sqlite3.Connection) -> None:
     """Stories: items grouped across sources, the candidate index, keyword counts (#4).
 
     Every existing item becomes a story of its own; `revier-feed stories rebuild` groups
     them.
     """
-    v4 = MetaData()
-    Table(
-        "stories",
-        v4,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("created_at", DateTime, nullable=False),
-    )
-    Table(
-        "story_marks",
-        v4,
-        Column("mark", Integer, primary_key=True),
-        Column("item_id", Integer, primary_key=True),
-        sqlite_with_rowid=False,
-    )
-    Table(
-        "keyword_counts",
-        v4,
-        Column("keyword", Text, primary_key=True),
-        Column("documents", Integer, nullable=False),
-    )
-    v4.create_all(conn)
-    # Re-placing an item deletes its marks by item id.
-    conn.execute(text("CREATE INDEX ix_story_marks_item_id ON story_marks (item_id)"))
-    _add_column(conn, "items", Column("story_id", Integer))
-    _add_column(
-        conn, "items", Column("story_pinned", Boolean, nullable=False, server_default=false())
-    )
-    _add_column(conn, "items", Column("story_similarity", Float))
-    _add_column(conn, "items", Column("shingles", LargeBinary))
-    _add_column(conn, "items", Column("keywords", Text))
-    _add_column(conn, "sources", Column("boilerplate", LargeBinary))
-    conn.execute(text("CREATE INDEX ix_items_story_id ON items (story_id)"))
-    conn.execute(text("INSERT INTO stories (id, created_at) SELECT id, first_seen_at FROM items"))
-    conn.execute(text("UPDATE items SET story_id = id"))
-
-
-def _v5(conn: Connection) -> None:
-    """Adaptive intervals: each source's new-item rate; tombstones of retired items (#7)."""
-    _add_column(conn, "sources", Column("new_item_rate", Float))
-    v5 = MetaData()
-    Table(
-        "item_tombstones",
-        v5,
-        Column("source_id", String(100), primary_key=True),
-        Column("key", Text, primary_key=True),
-        Column("deleted_at", DateTime, nullable=False),
-    )
-    v5.create_all(conn)
     conn.execute(
-        text("CREATE INDEX ix_item_tombstones_deleted_at ON item_tombstones (deleted_at)")
+        _create(
+            "stories", "id INTEGER NOT NULL", "created_at DATETIME NOT NULL", "PRIMARY KEY (id)"
+        )
     )
+    conn.execute(
+        _create(
+            "story_marks",
+            "mark INTEGER NOT NULL",
+            "item_id INTEGER NOT NULL",
+            "PRIMARY KEY (mark, item_id)",
+            without_rowid=True,
+        )
+    )
+    conn.execute(
+        _create(
+            "keyword_counts",
+            "keyword TEXT NOT NULL",
+            "documents INTEGER NOT NULL",
+            "PRIMARY KEY (keyword)",
+        )
+    )
+    # Re-placing an item deletes its marks by item id.
+    conn.execute("CREATE INDEX ix_story_marks_item_id ON story_marks (item_id)")
+    conn.execute("ALTER TABLE items ADD COLUMN story_id INTEGER")
+    conn.execute("ALTER TABLE items ADD COLUMN story_pinned BOOLEAN DEFAULT 0 NOT NULL")
+    conn.execute("ALTER TABLE items ADD COLUMN story_similarity FLOAT")
+    conn.execute("ALTER TABLE items ADD COLUMN shingles BLOB")
+    conn.execute("ALTER TABLE items ADD COLUMN keywords TEXT")
+    conn.execute("ALTER TABLE sources ADD COLUMN boilerplate BLOB")
+    conn.execute("CREATE INDEX ix_items_story_id ON items (story_id)")
+    conn.execute("INSERT INTO stories (id, created_at) SELECT id, first_seen_at FROM items")
+    conn.execute("UPDATE items SET story_id = id")
 
 
-def _v6(conn: Connection) -> None:
+def _v5(conn: sqlite3.Connection) -> None:
+    """Adaptive intervals: each source's new-item rate; tombstones of retired items (#7)."""
+    conn.execute("ALTER TABLE sources ADD COLUMN new_item_rate FLOAT")
+    conn.execute(
+        _create(
+            "item_tombstones",
+            "source_id VARCHAR(100) NOT NULL",
+            '"key" TEXT NOT NULL',
+            "deleted_at DATETIME NOT NULL",
+            'PRIMARY KEY (source_id, "key")',
+        )
+    )
+    conn.execute("CREATE INDEX ix_item_tombstones_deleted_at ON item_tombstones (deleted_at)")
+
+
+def _v6(conn: sqlite3.Connection) -> None:
     """The digest's send log and the stories each partner has received (#6)."""
-    v6 = MetaData()
-    log = Table(
-        "digest_log",
-        v6,
-        Column("partner_id", String(100), primary_key=True),
-        Column("period", String(40), primary_key=True),
-        Column("slot_at", DateTime, nullable=False),
-        Column("since_at", DateTime, nullable=False),
-        Column("until_at", DateTime, nullable=False),
-        Column("state", String(20), nullable=False),
-        Column("attempts", Integer, nullable=False),
-        Column("next_attempt_at", DateTime),
-        Column("message_id", Text),
-        Column("stories", Integer, nullable=False),
-        Column("error", Text),
-        Column("created_at", DateTime, nullable=False),
-        Column("updated_at", DateTime, nullable=False),
+    conn.execute(
+        _create(
+            "digest_log",
+            "partner_id VARCHAR(100) NOT NULL",
+            "period VARCHAR(40) NOT NULL",
+            "slot_at DATETIME NOT NULL",
+            "since_at DATETIME NOT NULL",
+            "until_at DATETIME NOT NULL",
+            "state VARCHAR(20) NOT NULL",
+            "attempts INTEGER NOT NULL",
+            "next_attempt_at DATETIME",
+            "message_id TEXT",
+            "stories INTEGER NOT NULL",
+            "error TEXT",
+            "created_at DATETIME NOT NULL",
+            "updated_at DATETIME NOT NULL",
+            "PRIMARY KEY (partner_id, period)",
+        )
     )
-    Index("ix_digest_log_slot_at", log.c.slot_at)
-    Table(
-        "digest_stories",
-        v6,
-        Column("partner_id", String(100), primary_key=True),
-        Column("story_id", Integer, primary_key=True),
-        Column("period", String(40), nullable=False),
-        Column("text_hash", String(40), nullable=False),
-        Column("updated_sent", Boolean, nullable=False),
-        sqlite_with_rowid=False,
+    conn.execute("CREATE INDEX ix_digest_log_slot_at ON digest_log (slot_at)")
+    conn.execute(
+        _create(
+            "digest_stories",
+            "partner_id VARCHAR(100) NOT NULL",
+            "story_id INTEGER NOT NULL",
+            "period VARCHAR(40) NOT NULL",
+            "text_hash VARCHAR(40) NOT NULL",
+            "updated_sent BOOLEAN NOT NULL",
+            "PRIMARY KEY (partner_id, story_id)",
+            without_rowid=True,
+        )
     )
-    v6.create_all(conn)
 
 
-def _v7(conn: Connection) -> None:
+def _v7(conn: sqlite3.Connection) -> None:
     """Counters of the worker (fetches by outcome, durations, items stored) for /metrics (#7)."""
-    v7 = MetaData()
-    Table(
-        "counters",
-        v7,
-        Column("name", String(100), primary_key=True),
-        Column("labels", Text, primary_key=True),
-        Column("value", Float, nullable=False),
+    conn.execute(
+        _create(
+            "counters",
+            "name VARCHAR(100) NOT NULL",
+            "labels TEXT NOT NULL",
+            "value FLOAT NOT NULL",
+            "PRIMARY KEY (name, labels)",
+        )
     )
-    v7.create_all(conn)
 
 
-def _v8(conn: Connection) -> None:
+def _v8(conn: sqlite3.Connection) -> None:
     """The story index moves into memory; sources remember broken guids (#4).
 
     An item's marks become one packed column (the index is loaded from it once per
@@ -239,27 +214,23 @@ def _v8(conn: Connection) -> None:
     of a row per mark. ``sources.identity`` is how a source's items are identified when
     its guids cannot be trusted (NULL: by guid).
     """
-    _add_column(conn, "items", Column("story_marks", LargeBinary))
-    _add_column(conn, "items", Column("story_events", Text))
+    conn.execute("ALTER TABLE items ADD COLUMN story_marks BLOB")
+    conn.execute("ALTER TABLE items ADD COLUMN story_events TEXT")
     marks: dict[int, list[int]] = {}
-    for mark, item_id in conn.execute(text("SELECT mark, item_id FROM story_marks")):
+    for mark, item_id in conn.execute("SELECT mark, item_id FROM story_marks"):
         marks.setdefault(item_id, []).append(mark)
-    if marks:
-        conn.execute(
-            text("UPDATE items SET story_marks = :m WHERE id = :i"),
-            [{"i": i, "m": struct.pack(f"<{len(m)}I", *sorted(m))} for i, m in marks.items()],
-        )
-    conn.execute(text("DROP TABLE story_marks"))
-    _add_column(conn, "sources", Column("identity", Text))
-    v8 = MetaData()
-    Table(
-        "story_state",
-        v8,
-        Column("id", Integer, primary_key=True),
-        Column("generation", Integer, nullable=False),
+    conn.executemany(
+        "UPDATE items SET story_marks = ? WHERE id = ?",
+        [(struct.pack(f"<{len(m)}I", *sorted(m)), i) for i, m in marks.items()],
     )
-    v8.create_all(conn)
-    conn.execute(text("INSERT INTO story_state (id, generation) VALUES (1, 0)"))
+    conn.execute("DROP TABLE story_marks")
+    conn.execute("ALTER TABLE sources ADD COLUMN identity TEXT")
+    conn.execute(
+        _create(
+            "story_state", "id INTEGER NOT NULL", "generation INTEGER NOT NULL", "PRIMARY KEY (id)"
+        )
+    )
+    conn.execute("INSERT INTO story_state (id, generation) VALUES (1, 0)")
 
 
 #: Item columns a published file can show. The others (id; last_seen_at, written for every
@@ -290,37 +261,31 @@ _V9_PUBLISHED = (
 )
 
 
-def _v9(conn: Connection) -> None:
+def _v9(conn: sqlite3.Connection) -> None:
     """A change marker for publishing (#5): every insert, delete and published-column
     update of items sets ``publish_state.version`` to a new random number.
 
     Triggers, not Python: every write path (ingest, retag, split, merge, retention, an
     operator's own SQL) is covered, including ones added later. Random, not counting up: a
     restored backup or another store in the same place never repeats a value the output
-    folder was made from. SQLite only; elsewhere publishing reads the store every time.
+    folder was made from.
     """
-    v9 = MetaData()
-    Table(
-        "publish_state",
-        v9,
-        Column("id", Integer, primary_key=True),
-        Column("version", Integer, nullable=False),
+    conn.execute(
+        _create(
+            "publish_state", "id INTEGER NOT NULL", "version INTEGER NOT NULL", "PRIMARY KEY (id)"
+        )
     )
-    v9.create_all(conn)
-    if conn.dialect.name != "sqlite":
-        conn.execute(text("INSERT INTO publish_state (id, version) VALUES (1, 0)"))
-        return
-    conn.execute(text("INSERT INTO publish_state (id, version) VALUES (1, random())"))
+    conn.execute("INSERT INTO publish_state (id, version) VALUES (1, random())")
     bump = "BEGIN UPDATE publish_state SET version = random() WHERE id = 1; END"
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _V9_PUBLISHED)
-    conn.execute(text(f"CREATE TRIGGER publish_items_insert AFTER INSERT ON items {bump}"))
-    conn.execute(text(f"CREATE TRIGGER publish_items_delete AFTER DELETE ON items {bump}"))
+    conn.execute(f"CREATE TRIGGER publish_items_insert AFTER INSERT ON items {bump}")
+    conn.execute(f"CREATE TRIGGER publish_items_delete AFTER DELETE ON items {bump}")
     conn.execute(
-        text(f"CREATE TRIGGER publish_items_update AFTER UPDATE ON items WHEN {changed} {bump}")
+        f"CREATE TRIGGER publish_items_update AFTER UPDATE ON items WHEN {changed} {bump}"
     )
 
 
-def _v10(conn: Connection) -> None:
+def _v10(conn: sqlite3.Connection) -> None:
     """Placing a first cycle's items bumps the publish version once, not once per item (#4).
 
     The update trigger's bump (an UPDATE of ``publish_state`` for every row) was half of
@@ -328,31 +293,19 @@ def _v10(conn: Connection) -> None:
     trigger does nothing; only the placement writer sets it, inside its own transaction,
     and it sets a new version itself when it clears it again.
     """
-    _add_column(
-        conn, "publish_state", Column("deferred", Integer, nullable=False, server_default="0")
-    )
-    if conn.dialect.name != "sqlite":
-        return
+    conn.execute("ALTER TABLE publish_state ADD COLUMN \"deferred\" INTEGER DEFAULT '0' NOT NULL")
     bump = "BEGIN UPDATE publish_state SET version = random() WHERE id = 1; END"
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _V9_PUBLISHED)
     deferred = "(SELECT deferred FROM publish_state WHERE id = 1) = 0"
-    conn.execute(text("DROP TRIGGER publish_items_update"))
+    conn.execute("DROP TRIGGER publish_items_update")
     conn.execute(
-        text(
-            "CREATE TRIGGER publish_items_update AFTER UPDATE ON items "
-            f"WHEN {deferred} AND ({changed}) {bump}"
-        )
+        "CREATE TRIGGER publish_items_update AFTER UPDATE ON items "
+        f"WHEN {deferred} AND ({changed}) {bump}"
     )
 
 
-def _add_column(conn: Connection, table: str, column: Column[Any]) -> None:
-    Table(table, MetaData(), column)  # a column compiles only inside a table
-    spec = CreateColumn(column).compile(dialect=conn.dialect)
-    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {spec}"))
-
-
 #: version -> function that brings a store from version-1 to version. Append only.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _v1,
     2: _v2,
     3: _v3,
@@ -367,7 +320,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
 assert max(MIGRATIONS) == database.VERSION, "a migration was added: raise database.VERSION"
 
 
-def migrate(conn_factory: Callable[[], Connection]) -> int:
+def migrate(db: database.Database) -> int:
     """Bring the store to :data:`.database.VERSION`, one transaction per migration.
 
     Returns:
@@ -375,21 +328,29 @@ def migrate(conn_factory: Callable[[], Connection]) -> int:
 
     Raises:
         SchemaVersionError: the store is newer than this code.
+        StorageError: a migration failed in the database (it is rolled back whole).
     """
-    with conn_factory() as conn, conn.begin():
-        metadata.create_all(conn, tables=[schema_version])
-        row = conn.execute(select(schema_version.c.version)).first()
+    with db.writing("open the store") as conn:
+        conn.execute(
+            _create(
+                "IF NOT EXISTS schema_version",
+                "id INTEGER NOT NULL",
+                "version INTEGER NOT NULL",
+                "PRIMARY KEY (id)",
+            )
+        )
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
         if row is None:
-            conn.execute(schema_version.insert().values(id=1, version=0))
-        start = int(row.version) if row else 0
+            conn.execute("INSERT INTO schema_version (id, version) VALUES (1, 0)")
+        start = int(row[0]) if row else 0
     database.check_version(start)
     for version in range(start + 1, database.VERSION + 1):
-        with conn_factory() as conn, conn.begin():
+        with db.writing(f"upgrade the store to schema version {version}") as conn:
             # Read again inside the (write-locked) transaction: another process may have
             # run this migration since we looked.
-            current = conn.execute(select(schema_version.c.version)).scalar_one()
+            (current,) = conn.execute("SELECT version FROM schema_version").fetchone()
             if current >= version:
                 continue
             MIGRATIONS[version](conn)
-            conn.execute(schema_version.update().values(version=version))
+            conn.execute("UPDATE schema_version SET version = ?", (version,))
     return start
