@@ -161,7 +161,9 @@ def test_a_failed_write_is_rolled_back_and_its_connection_not_reused(tmp_path: P
         raise RuntimeError("stop")
     with database.reading("count") as conn:
         assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
-        assert not conn.in_transaction
+    # A connection handed out again inside a transaction could not begin a new one.
+    with database.writing("add a row") as conn:
+        conn.execute("INSERT INTO t VALUES (3)")
     database.close()
 
 
@@ -205,3 +207,21 @@ def test_store_urls_name_a_sqlite_file(url: str, path: str) -> None:
 def test_anything_but_a_sqlite_file_is_refused_with_a_hint(url: str) -> None:
     with pytest.raises(StorageError, match=r"stores in a SQLite file; set storage\.path"):
         Storage(url)
+
+
+def test_the_queries_of_one_read_see_one_snapshot(tmp_path: Path) -> None:
+    # Publishing reads the newest stories in several queries while the worker may write:
+    # they must all see the store as it was when the read began.
+    database = Database(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    with database.writing("make a table") as conn:
+        conn.execute("CREATE TABLE t (n INTEGER NOT NULL)")
+        conn.execute("INSERT INTO t VALUES (1)")
+    with database.reading("count") as reader:
+        before = reader.execute("SELECT count(*) FROM t").fetchone()
+        with database.writing("add a row") as writer:  # another connection of the pool
+            writer.execute("INSERT INTO t VALUES (2)")
+        during = reader.execute("SELECT count(*) FROM t").fetchone()
+    with database.reading("count") as reader:
+        after = reader.execute("SELECT count(*) FROM t").fetchone()
+    assert (before, during, after) == ((1,), (1,), (2,))
+    database.close()

@@ -91,10 +91,15 @@ class Database:
 
     @contextlib.contextmanager
     def reading(self, action: str) -> Iterator[sqlite3.Connection]:
-        """A connection for reads; driver errors become :class:`StorageError` naming
-        ``action``."""
+        """A connection for reads, in one read transaction (its queries see one snapshot,
+        whatever a writer does meanwhile); driver errors become :class:`StorageError`
+        naming ``action``."""
         with self._connection() as conn, errors(action):
-            yield conn
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.rollback()
 
     @contextlib.contextmanager
     def writing(self, action: str) -> Iterator[sqlite3.Connection]:
