@@ -94,7 +94,7 @@ class Storage:
         """
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
-            with self._database.reading("read the store") as source:
+            with self._database.reading(f"back up the store to {target}") as source:
                 copy = sqlite3.connect(tmp)
                 try:
                     source.backup(copy)  # all pages in one step: a single snapshot
@@ -103,7 +103,7 @@ class Storage:
                 finally:
                     copy.close()
             os.replace(tmp, target)
-        except (sqlite3.Error, OSError, StorageError) as e:
+        except OSError as e:
             raise StorageError(f"could not back up the store to {target}: {e}") from None
         finally:
             tmp.unlink(missing_ok=True)
@@ -120,7 +120,6 @@ class Storage:
 
     def item_fingerprints(self, source_id: str, keys: Iterable[str]) -> dict[str, str]:
         """Fingerprints of already stored items of ``source_id``, by item key."""
-
         with self._database.reading("read item fingerprints") as conn:
             return _items.fingerprints(conn, source_id, keys)
 
@@ -144,13 +143,11 @@ class Storage:
 
     def keys_by_url(self, source_id: str, urls: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """(key, title) of the source's stored items at each of the given URLs."""
-
         with self._database.reading("read item keys") as conn:
             return _identity.keys_by_url(conn, source_id, urls)
 
     def stored_keys(self, source_id: str) -> list[StoredKey]:
         """Every stored item of the source with what a new key could be built from."""
-
         with self._database.reading("read item keys") as conn:
             return _identity.stored_keys(conn, source_id)
 
@@ -166,7 +163,6 @@ class Storage:
 
     def recent_items(self, source_ids: Iterable[str], limit: int) -> list[StoredItem]:
         """Newest items of the given sources, newest first."""
-
         with self._database.reading("read items") as conn:
             return _items.recent(conn, source_ids, limit)
 
@@ -201,14 +197,12 @@ class Storage:
 
     def set_tags(self, tagged: Sequence[tuple[int, Item]]) -> int:
         """Replace tags and districts of stored items (by id) in one transaction."""
-
         with self._database.writing("save tags") as conn:
             _stories.bump(conn)  # districts decide stories too
             return _items.set_tags(conn, tagged)
 
     def find_item(self, reference: str) -> StoredItem | None:
         """An item by its id, URL or source key."""
-
         with self._database.reading("find item") as conn:
             return _items.find(conn, reference)
 
@@ -230,14 +224,12 @@ class Storage:
     def pending_story_items(self, source_ids: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
         """The ids and keys of these sources' items that the stories step has not placed
         yet, by source (only sources with some), oldest first."""
-
         with self._database.reading("read items") as conn:
             return _stories.pending(conn, source_ids)
 
     def story_context(self, source_id: str, recent: int) -> tuple[bytes, list[bytes]]:
         """What learning a source's boilerplate starts from: its known boilerplate (packed)
         and the packed shingles of its ``recent`` newest placed items."""
-
         with self._database.reading("read story context") as conn:
             return (
                 _stories.boilerplate(conn, source_id),
@@ -246,13 +238,11 @@ class Storage:
 
     def story_texts(self, ids: Sequence[int]) -> list[StoryText]:
         """What the stories step reads of these items, in order of id."""
-
         with self._database.reading("read items") as conn:
             return _stories.texts(conn, sorted(ids))
 
     def recent_stories(self, source_ids: Iterable[str], limit: int) -> list[Story]:
         """The newest stories of the given sources (by first publication), newest first."""
-
         with self._database.reading("read stories") as conn:
             return _stories.recent(conn, list(source_ids), limit)
 
@@ -268,38 +258,32 @@ class Storage:
 
     def story(self, story_id: int) -> Story | None:
         """A story with all its members."""
-
         with self._database.reading("read story") as conn:
             found = _stories.members(conn, [story_id])
         return found[0] if found else None
 
     def split_story(self, item_id: int, now: datetime) -> int:
         """Give an item a story of its own, for good; returns the new story's id."""
-
         with self._database.writing("split story") as conn:
             return _stories.split(conn, item_id, now)
 
     def merge_stories(self, into_story: int, from_story: int) -> int:
         """Join ``from_story`` into ``into_story`` for good; returns the items moved."""
-
         with self._database.writing("merge stories") as conn:
             return _stories.merge(conn, into_story, from_story)
 
     def count_new_stories(self, source_ids: Iterable[str], since: datetime) -> int:
         """Stories first seen after ``since`` (backlog included)."""
-
         with self._database.reading("count stories") as conn:
             return _stories.count_since(conn, list(source_ids), since)
 
     def retire_items(self, published_before: datetime, now: datetime) -> RetentionResult:
         """Remove items published before the date, in one transaction (see retention.py)."""
-
         with self._database.writing("remove old items") as conn:
             return _retention.retire(conn, published_before, now)
 
     def retired_keys(self, source_id: str, keys: Iterable[str]) -> set[str]:
         """Which of these item keys of ``source_id`` retention has removed."""
-
         with self._database.reading("read removed items") as conn:
             return _retention.retired_keys(conn, source_id, keys)
 
@@ -335,7 +319,6 @@ class Storage:
         self, source_ids: Iterable[str], since: datetime, until: datetime
     ) -> list[Story]:
         """Stories first seen by ``until`` with a member new or changed after ``since``."""
-
         with self._database.reading("read digest stories") as conn:
             return _digests.changed_stories(conn, list(source_ids), since, until)
 
@@ -343,25 +326,21 @@ class Storage:
         self, partner_ids: Iterable[str] | None = None, limit: int | None = None
     ) -> list[DigestLogEntry]:
         """The send log, newest period first."""
-
         with self._database.reading("read the digest log") as conn:
             return _digests.entries(conn, partner_ids, limit)
 
     def digest_entry(self, partner_id: str, period: str) -> DigestLogEntry | None:
         """The send log row of one partner and period."""
-
         with self._database.reading("read the digest log") as conn:
             return _digests.entry(conn, partner_id, period)
 
     def digest_covered_until(self, partner_id: str) -> datetime | None:
         """Where the partner's last delivered (or empty) digest ended."""
-
         with self._database.reading("read the digest log") as conn:
             return _digests.covered_until(conn, partner_id)
 
     def digest_sent_stories(self, partner_id: str) -> dict[int, tuple[str, bool]]:
         """Stories the partner has received: id -> (text hash, already listed as updated)."""
-
         with self._database.reading("read the digest log") as conn:
             return _digests.sent_stories(conn, partner_id)
 
@@ -378,7 +357,6 @@ class Storage:
             stories: (story id, text hash, listed as update) of a delivered digest.
             supersede: older pending periods of the partner become superseded.
         """
-
         with self._database.writing("write the digest log") as conn:
             _digests.save(conn, log, now)
             if stories:
