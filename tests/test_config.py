@@ -415,8 +415,11 @@ def test_a_wrong_worker_processes_value_names_its_line(tmp_path: Path) -> None:
     assert "settings.yaml:2: worker.processes" in issue
 
 
-def test_a_store_url_that_is_no_sqlite_file_names_its_line(tmp_path: Path) -> None:
-    settings = "output:\n  dir: out\nstorage:\n  url: postgresql://db.example.org/revier\n"
+@pytest.mark.parametrize(
+    "url", ["postgresql://db.example.org/revier", "sqlite:///var/store.sqlite3?mode=ro"]
+)
+def test_a_store_url_that_is_no_sqlite_file_names_its_line(tmp_path: Path, url: str) -> None:
+    settings = f"output:\n  dir: out\nstorage:\n  url: {url}\n"
     (issue,) = issues_of(write_config(tmp_path, FEED_SOURCE, settings=settings))
     assert "settings.yaml:4: storage.url" in issue
     assert "revier-feed stores in one SQLite file; write sqlite:///PATH" in issue

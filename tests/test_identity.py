@@ -89,9 +89,15 @@ def test_random_guids_on_every_fetch_fall_back_to_links(feed: Feed) -> None:
     assert feed.stored() == 4
 
 
-def test_one_guid_repeated_for_every_item_falls_back_to_links(feed: Feed) -> None:
+def test_one_guid_repeated_for_every_item_falls_back_to_links(
+    feed: Feed, caplog: pytest.LogCaptureFixture
+) -> None:
     assert feed.fetch(NEWS, ["kreis-news"] * 3) == (3, 0)
     assert feed.identity is ItemIdentity.LINK
+    # Already on the first fetch (nothing stored to look up), the admin is told why.
+    assert "source kreis: its guids are not stable; its items are identified by link" in (
+        caplog.text
+    )
     # The next fetch, newest first and with one more item: no duplicates.
     more = [("Meisterfeier in Borna: 48 neue Meister", "/news/meister"), *NEWS[::-1]]
     assert feed.fetch(more, ["kreis-news"] * 4) == (1, 0)

@@ -78,8 +78,30 @@ def test_dates_round_trip_through_the_store(tmp_path: Path) -> None:
 
 
 def test_naive_dates_are_refused() -> None:
-    with pytest.raises(ValueError, match="naive"):
+    with pytest.raises(StorageError, match="naive datetime passed to the store"):
         to_db(datetime(2021, 6, 10, 12, 30))
+
+
+def test_a_bug_inside_a_transaction_propagates_as_itself(tmp_path: Path) -> None:
+    # Only the driver's errors are the store's; anything else keeps its traceback.
+    database = Database(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    with pytest.raises(KeyError), database.writing("place items") as conn:
+        conn.execute("CREATE TABLE t (n INTEGER)")
+        raise KeyError("a bug")
+    with database.reading("look") as conn:
+        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+    database.close()
+
+
+def test_a_connection_in_use_when_the_store_closes_is_closed_when_given_back(
+    tmp_path: Path,
+) -> None:
+    database = Database(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    with database.reading("read") as conn:
+        database.close()
+        assert conn.execute("SELECT 1").fetchone() == (1,)  # still usable meanwhile
+    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+        conn.execute("SELECT 1")
 
 
 def test_source_states_round_trip_with_every_field(tmp_path: Path) -> None:
@@ -202,7 +224,14 @@ def test_store_urls_name_a_sqlite_file(url: str, path: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["sqlite://", "sqlite:///:memory:", "postgresql://db/revier", "store.sqlite3"]
+    "url",
+    [
+        "sqlite://",
+        "sqlite:///:memory:",
+        "postgresql://db/revier",
+        "store.sqlite3",
+        "sqlite:///store.sqlite3?mode=ro",  # an option it would not honour
+    ],
 )
 def test_anything_but_a_sqlite_file_is_refused_with_a_hint(url: str) -> None:
     with pytest.raises(StorageError, match=r"stores in a SQLite file; set storage\.path"):

@@ -152,7 +152,9 @@ async def collect(
         previous = current_state(spec, states.get(spec.id))
         try:
             async with slots:
-                report = await _collect_source(spec, previous, ctx, unchanged, prepared)
+                report = await _collect_source(
+                    spec, previous, ctx, unchanged, prepared, stored=spec.id in states
+                )
         except Cancelled:
             return None
         _log(report)
@@ -195,7 +197,7 @@ async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
     """
     fetched = await ctx.fetcher.fetch(spec.id, spec.url)
     assert isinstance(fetched, FetchResult)  # no validators were sent
-    collected = await _collect_items(spec, fetched, ctx, stored_lookup=False)
+    collected = await _collect_items(spec, fetched, ctx, stored_lookup=False, storing=False)
     return Preview(
         fetched=fetched,
         items=tuple(item for item, _ in collected.decisions),
@@ -244,7 +246,9 @@ async def _collect_source(
     ctx: IngestContext,
     unchanged: list[SourceState],
     prepared: PreparedFeatures,
+    stored: bool,
 ) -> SourceReport:
+    """Fetch, parse and store one source; ``stored``: whether the store has a row for it."""
     started = time.monotonic()
     attempt_at = ctx.now()
     try:
@@ -258,11 +262,9 @@ async def _collect_source(
             state, report = _not_modified(spec, previous, fetched, attempt_at, ctx, started)
             unchanged.append(state)
             return report
-        # A source's items are written with the state of a success, and the store refuses
-        # items of a source it has no row for: before the first success nothing of the
-        # source is stored (items, boilerplate, placed items), and its first fetch looks
-        # nothing up (5 queries per source).
-        stored = previous.last_success_at is not None
+        # Items reference their source's row (a foreign key the store enforces), and
+        # tombstones, boilerplate and placed items are of stored items: of a source without
+        # a row nothing is stored, and its first fetch looks nothing up (5 queries each).
         collected = await _collect_items(
             spec, fetched, ctx, stored_lookup=stored, identity=previous.identity
         )
@@ -301,6 +303,7 @@ async def _collect_items(
     ctx: IngestContext,
     *,
     stored_lookup: bool,
+    storing: bool = True,
     identity: ItemIdentity = ItemIdentity.GUID,
 ) -> _Collected:
     from . import parse  # lxml and the parsers: a cycle of 304s never loads them
@@ -309,7 +312,9 @@ async def _collect_items(
     document = await ctx.offload(parse.parse, spec, fetched, now, ctx.tz)
     document = await _further_pages(spec, document, fetched.url, ctx)
     normalized = await ctx.items.normalize(document.items, spec, now)
-    decided = await ctx.offload(_decide, spec, document, normalized, ctx, stored_lookup, identity)
+    decided = await ctx.offload(
+        _decide, spec, document, normalized, ctx, stored_lookup, storing, identity
+    )
     pairs, warnings = decided.triples, decided.warnings
     decisions = [(item, decision) for _, item, decision in pairs]
     if spec.follow:
@@ -362,6 +367,7 @@ def _decide(
     normalized: Normalized,
     ctx: IngestContext,
     stored_lookup: bool,
+    storing: bool,
     identity: ItemIdentity = ItemIdentity.GUID,
 ) -> _Decided:
     done, skipped = normalized
@@ -379,14 +385,16 @@ def _decide(
     warnings.extend(repeated)
     rekeyed: dict[int, str] = {}
     stored: Mapping[str, str] = {}
-    if stored_lookup and now_identity != identity:
-        log.warning(
-            "source %s: its guids are not stable; its items are identified by %s from now on",
-            spec.id,
-            now_identity.value,
-            extra={"source_id": spec.id},
-        )
-        rekeyed, stored = dedup.rekey_stored(ctx.storage.stored_keys(spec.id), now_identity)
+    if now_identity != identity:
+        if storing:
+            log.warning(
+                "source %s: its guids are not stable; its items are identified by %s from now on",
+                spec.id,
+                now_identity.value,
+                extra={"source_id": spec.id},
+            )
+        if stored_lookup:
+            rekeyed, stored = dedup.rekey_stored(ctx.storage.stored_keys(spec.id), now_identity)
     elif stored_lookup:
         stored = ctx.storage.item_fingerprints(spec.id, (item.key for _, item in pairs))
     raws = {item.key: raw for raw, item in pairs}

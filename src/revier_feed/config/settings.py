@@ -54,13 +54,11 @@ class StorageSettings(_Model):
     @field_validator("url")
     @classmethod
     def _sqlite_file(cls, v: str | None) -> str | None:
-        if v is not None and (
-            not v.startswith("sqlite:///")
-            or v.removeprefix("sqlite:///").partition("?")[0] in ("", ":memory:")
-        ):
+        path = v.removeprefix("sqlite:///") if v is not None else None
+        if v is not None and (v == path or path in ("", ":memory:") or "?" in v):
             raise ValueError(
                 f"{v!r} is not a SQLite file: revier-feed stores in one SQLite file; write "
-                "sqlite:///PATH, or set storage.path instead"
+                "sqlite:///PATH (without options), or set storage.path instead"
             )
         return v
 

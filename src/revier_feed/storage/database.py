@@ -47,11 +47,11 @@ def store_path(url: str) -> Path:
     Raises:
         StorageError: not a SQLite file URL.
     """
-    path = url.removeprefix(_PREFIX).partition("?")[0]
-    if not url.startswith(_PREFIX) or path in ("", ":memory:"):
+    path = url.removeprefix(_PREFIX)
+    if not url.startswith(_PREFIX) or path in ("", ":memory:") or "?" in path:
         raise StorageError(
             f"cannot use the store at {url!r}: revier-feed stores in a SQLite file; set "
-            "storage.path, or storage.url to sqlite:///PATH"
+            "storage.path, or storage.url to sqlite:///PATH (without options)"
         )
     return Path(path)
 
@@ -70,6 +70,7 @@ class Database:
         except OSError as e:
             raise StorageError(f"cannot use the store at {url!r}: {e}") from None
         self._idle: list[sqlite3.Connection] = []
+        self._closed = False
         self._lock = threading.Lock()
 
     def connect(self) -> sqlite3.Connection:
@@ -125,11 +126,14 @@ class Database:
         try:
             yield conn
         finally:
-            if conn.in_transaction:  # left open by an error: never hand it out like that
-                conn.close()
-            else:
-                with self._lock:
+            with self._lock:
+                # One left in a transaction by an error is never handed out again; one given
+                # back after close() is not kept.
+                keep = not conn.in_transaction and not self._closed
+                if keep:
                     self._idle.append(conn)
+            if not keep:
+                conn.close()
 
     def schema_version(self) -> int:
         """The store's schema version; 0 for a new (empty) file.
@@ -147,6 +151,7 @@ class Database:
     def close(self) -> None:
         """Close the idle connections (those in use close when they are given back)."""
         with self._lock:
+            self._closed = True
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
@@ -167,11 +172,11 @@ def check_version(found: int) -> None:
 
 @contextlib.contextmanager
 def errors(action: str) -> Iterator[None]:
-    """Driver errors, and values the store cannot keep (a naive date: :func:`to_db`), become
-    :class:`StorageError` naming what we were doing."""
+    """Driver errors become :class:`StorageError` naming what we were doing (anything else
+    is a bug and propagates as itself)."""
     try:
         yield
-    except (sqlite3.Error, ValueError) as e:
+    except sqlite3.Error as e:
         raise StorageError(f"could not {action}: {e}") from None
 
 
@@ -184,12 +189,12 @@ def to_db(value: datetime | None) -> str | None:
     """An aware datetime as the store keeps it (naive UTC text, always with microseconds).
 
     Raises:
-        ValueError: ``value`` is naive.
+        StorageError: ``value`` is naive (the write it belongs to is rolled back).
     """
     if value is None:
         return None
     if value.tzinfo is None:
-        raise ValueError("naive datetime passed to the store")
+        raise StorageError(f"naive datetime passed to the store: {value.isoformat()}")
     v = value.astimezone(UTC)
     return (
         f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
