@@ -48,7 +48,7 @@ DEFAULT_CONFIG = "config"
 def run() -> NoReturn:
     """:func:`main` as the whole life of a process: the ``revier-feed`` console script
     (and ``python -m revier_feed``), through :func:`._console.run`."""
-    # What importing made (~60,000 objects: SQLAlchemy, pydantic's models, httpx, the
+    # What importing made (tens of thousands of objects: pydantic's models, httpx, the
     # dataclasses) lives until the process exits. Frozen, the garbage collector no longer
     # scans it in full collections nor once more at exit: 5 % of the instructions of
     # start-up and exit. Not in main(), which tests call in-process: their garbage must

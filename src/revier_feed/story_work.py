@@ -2,8 +2,9 @@
 and the candidate finder.
 
 Kept apart from :mod:`.placement`, which speaks to the store: a process started for this
-work imports only the story stage (:mod:`.stories`), not SQLAlchemy and the schema, which
-cost about 26 MB and a quarter of a second of CPU in every such process.
+work imports only the story stage (:mod:`.stories`), not the store (when the store still
+spoke through SQLAlchemy, that was about 26 MB and a quarter of a second of CPU in every
+such process).
 """
 
 from __future__ import annotations
