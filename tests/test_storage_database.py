@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from revier_feed.exceptions import StorageError
-from revier_feed.models import Item, ItemDecision, ItemIdentity, SourceState, SourceStatus
+from revier_feed.models import ItemDecision, ItemIdentity, SourceState, SourceStatus
 from revier_feed.storage import Storage
 from revier_feed.storage.database import Database, from_db, store_path, to_db
+
+from .conftest import make_item
 
 NOW = datetime(2021, 6, 10, 12, 30, tzinfo=UTC)
 
@@ -48,23 +50,7 @@ def test_dates_of_the_first_stores_without_microseconds_are_read() -> None:
 def test_dates_round_trip_through_the_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.sqlite3'}"
     fetched = datetime(2021, 6, 10, 14, 30, tzinfo=timezone(timedelta(hours=2)))
-    item = Item(
-        source_id="kreis",
-        key="g1",
-        url=None,
-        title="Studie",
-        summary_html="",
-        summary_text="",
-        content_html="",
-        author=None,
-        published_at=fetched,
-        date_estimated=False,
-        updated_at=None,
-        categories=(),
-        tags=frozenset(),
-        image=None,
-        fingerprint="1:x",
-    )
+    item = make_item(key="g1", title="Studie", published_at=fetched)
     with Storage(url) as store:
         store.save_source_result(
             SourceState("kreis", next_fetch_at=fetched), [(item, ItemDecision.NEW)], NOW

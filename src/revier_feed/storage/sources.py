@@ -3,34 +3,20 @@ cycle reads and writes, in plain SQL (see :mod:`.database`)."""
 
 from __future__ import annotations
 
+import enum
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from ..models import ItemIdentity, SourceState, SourceStatus
 from .database import chunks, from_db, marks, to_db
 
-#: The stored columns of a :class:`SourceState` (its fields but ``source_id``), in order.
-_COLUMNS = (
-    "status",
-    "url",
-    "config_url",
-    "etag",
-    "last_modified",
-    "error_count",
-    "last_error_kind",
-    "last_error",
-    "http_status",
-    "last_attempt_at",
-    "last_success_at",
-    "next_fetch_at",
-    "items_last_fetch",
-    "last_new_item_at",
-    "fetch_seconds",
-    "new_item_rate",
-    "identity",
-)
+#: The stored columns of a :class:`SourceState`: its fields but ``source_id`` (the row's id).
+_COLUMNS = tuple(f.name for f in fields(SourceState) if f.name != "source_id")
+#: Those kept as dates (:func:`.database.to_db`).
+_DATES = tuple(f.name for f in fields(SourceState) if "datetime" in str(f.type))
 _SELECT = f"SELECT id, {', '.join(_COLUMNS)} FROM sources WHERE id IN "
 _UPSERT = (
     f"INSERT INTO sources (id, created_at, {', '.join(_COLUMNS)}) "
@@ -48,46 +34,12 @@ def load_states(conn: sqlite3.Connection, source_ids: Iterable[str]) -> dict[str
 
 
 def _state(row: Sequence[Any]) -> SourceState:
-    (
-        source_id,
-        status,
-        url,
-        config_url,
-        etag,
-        last_modified,
-        error_count,
-        last_error_kind,
-        last_error,
-        http_status,
-        last_attempt_at,
-        last_success_at,
-        next_fetch_at,
-        items_last_fetch,
-        last_new_item_at,
-        fetch_seconds,
-        new_item_rate,
-        identity,
-    ) = row
-    return SourceState(
-        source_id=source_id,
-        status=SourceStatus(status),
-        url=url,
-        config_url=config_url,
-        etag=etag,
-        last_modified=last_modified,
-        error_count=error_count,
-        last_error_kind=last_error_kind,
-        last_error=last_error,
-        http_status=http_status,
-        last_attempt_at=from_db(last_attempt_at),
-        last_success_at=from_db(last_success_at),
-        next_fetch_at=from_db(next_fetch_at),
-        items_last_fetch=items_last_fetch,
-        last_new_item_at=from_db(last_new_item_at),
-        fetch_seconds=fetch_seconds,
-        new_item_rate=new_item_rate,
-        identity=ItemIdentity(identity or ItemIdentity.GUID),
-    )
+    values = dict(zip(_COLUMNS, row[1:], strict=True))
+    for name in _DATES:
+        values[name] = from_db(values[name])
+    values["status"] = SourceStatus(values["status"])
+    values["identity"] = ItemIdentity(values["identity"] or ItemIdentity.GUID)
+    return SourceState(source_id=row[0], **values)
 
 
 def due_ids(conn: sqlite3.Connection, source_ids: Iterable[str], now: datetime) -> list[str]:
@@ -109,25 +61,13 @@ def save_states(conn: sqlite3.Connection, states: Sequence[SourceState], now: da
 
 def _values(state: SourceState) -> tuple[Any, ...]:
     """The state's columns in :data:`_COLUMNS` order, as stored."""
-    return (
-        state.status.value,
-        state.url,
-        state.config_url,
-        state.etag,
-        state.last_modified,
-        state.error_count,
-        state.last_error_kind,
-        state.last_error,
-        state.http_status,
-        to_db(state.last_attempt_at),
-        to_db(state.last_success_at),
-        to_db(state.next_fetch_at),
-        state.items_last_fetch,
-        to_db(state.last_new_item_at),
-        state.fetch_seconds,
-        state.new_item_rate,
-        state.identity.value,
-    )
+    return tuple(map(_stored, (getattr(state, name) for name in _COLUMNS)))
+
+
+def _stored(value: object) -> object:
+    if isinstance(value, datetime):
+        return to_db(value)
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def with_unplaced_items(conn: sqlite3.Connection) -> list[str]:

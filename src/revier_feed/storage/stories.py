@@ -149,9 +149,10 @@ def set_page_cache(conn: sqlite3.Connection, size: int) -> int:
     return before
 
 
+#: Where an item was placed, parameters numbered in :func:`_placement_rows`'s order.
 _PLACE = (
-    "UPDATE items SET story_id = ?, story_similarity = ?, shingles = ?, keywords = ?, "
-    "story_marks = ?, story_events = ? WHERE id = ?"
+    "UPDATE items SET story_id = ?2, story_similarity = ?3, shingles = ?4, keywords = ?5, "
+    "story_marks = ?6, story_events = ?7 WHERE id = ?1"
 )
 
 
@@ -159,8 +160,7 @@ def place(conn: sqlite3.Connection, placements: Sequence[StoryPlacement], now: d
     """Write where items were placed: new stories first, then every item in one batch."""
     _new_stories(conn, placements, now)
     # In order of id, the rows' pages are visited once each, in the order they are stored.
-    rows = _placement_rows(sorted(placements, key=_item_id))
-    conn.executemany(_PLACE, [(*row[1:], row[0]) for row in rows])
+    conn.executemany(_PLACE, _placement_rows(sorted(placements, key=_item_id)))
 
 
 def stage(conn: sqlite3.Connection, placements: Sequence[StoryPlacement], now: datetime) -> None:
