@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self
 from zoneinfo import ZoneInfo
 
-from . import __version__, ingest, monitor, placement
+from . import __version__, ingest, monitor, placement, stories
 from ._utils import AlreadyLocked, ProcessLock
 from .compute import AUTO_START_ITEMS, ItemWorkers, auto_processes
 from .config import AppConfig
@@ -113,6 +113,7 @@ class App:
         self._running_lock = threading.Lock()
         self.tagger = Tagger(config.tags, config.districts)
         self.storage = Storage(config.storage_url)
+        self._said_python = False  # that the story stage's C extension is missing
 
     def __enter__(self) -> Self:
         return self
@@ -232,6 +233,12 @@ class App:
             on_start: called with the number of sources about to be collected.
             on_report: called with each source's report as it completes.
         """
+        if not stories.NATIVE and not self._said_python:
+            self._said_python = True
+            log.info(
+                "the story stage runs in Python: its C extension was not built (no C compiler "
+                "when revier-feed was installed?); cycles with many new items are slower"
+            )
         specs = list(self.config.sources)
         states = self.storage.source_states(s.id for s in specs)
         specs = [s for s in specs if not ingest.is_gone(s, states.get(s.id))]

@@ -37,10 +37,6 @@ class Pending(NamedTuple):
     item_id: int
     features: stories.PackedFeatures
 
-    @classmethod
-    def of(cls, stored: StoryText, features: stories.StoryFeatures) -> Pending:
-        return cls(stored.published_at, stored.id, stories.PackedFeatures.of(features))
-
 
 SourceFeatures = tuple[frozenset[int], list[Pending]]
 
@@ -50,14 +46,11 @@ def source_features(
 ) -> SourceFeatures:
     """A source's boilerplate (what was ``known``, and what recurs in its new and recent
     items) and its new items' features. Pure, so it may run in another process."""
-    with collector_paused():  # tens of thousands of small sets, none of them in a cycle
-        texts = [stories.prepare(s) for s in items]
-        shingle_sets = [set(t.hashes) for t in texts]
-        recent_sets = [set(stories.unpack(p)) for p in recent]
-        boilerplate = stories.learn_boilerplate(shingle_sets + recent_sets, known)
+    with collector_paused():  # thousands of small objects, none of them in a cycle
+        boilerplate, packed = stories.source_features(items, known, recent)
         return boilerplate, [
-            Pending.of(stored, stories.features(stored, shingles, boilerplate, text))
-            for stored, shingles, text in zip(items, shingle_sets, texts, strict=True)
+            Pending(stored.published_at, stored.id, features)
+            for stored, features in zip(items, packed, strict=True)
         ]
 
 

@@ -6,7 +6,9 @@ is the compact form new items wait in until they are placed.
 """
 
 from . import phase
+from .batch import BatchFeatures, source_features
 from .index import MAX_CANDIDATES, MAX_POSTINGS, IndexedItem, MarkIndex, StoryIndex, StoryMatch
+from .native import NATIVE
 from .packed import PackedFeatures, unpack_ints
 from .text import (
     KeywordStats,
@@ -29,6 +31,8 @@ from .text import (
 __all__ = [
     "MAX_CANDIDATES",
     "MAX_POSTINGS",
+    "NATIVE",
+    "BatchFeatures",
     "IndexedItem",
     "KeywordStats",
     "MarkIndex",
@@ -48,6 +52,7 @@ __all__ = [
     "same_story",
     "shingles_of",
     "similarity",
+    "source_features",
     "unpack",
     "unpack_ints",
     "url_mark",

@@ -29,24 +29,22 @@ import bisect
 import functools
 import itertools
 import operator
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
 from . import phase
-from .packed import PackedFeatures, unpack_ints
+from .native import keyword_overlap, shingle_overlap
+from .packed import PackedFeatures
 from .text import (
     MIN_SHARED_MARKS,
     KeywordStats,
     Similarity,
     StoryFeatures,
-    copied_share,
     decide,
     keyword_share,
     keyword_weight_floor,
-    unpack,
 )
 
 #: A mark listed under more items than this is a common phrase, not evidence.
@@ -255,21 +253,21 @@ class StoryIndex:
         if not found:
             return None
         stats = self.stats
-        shingles = frozenset(unpack_ints(new.shingles))
+        overlap = shingle_overlap(new.shingles)
+        shared_keywords = keyword_overlap(new.keywords)
+        own_shingles = new.shingle_count
         own = new.keywords.split()
-        keywords = frozenset(own)
         weight = stats.weight_of(own)
         best: StoryMatch | None = None
         for entry, same_url in found:
-            other = entry.keywords.split()
-            count = len(entry.shingles) // 4
-            copied = copied_share(shingles, _shingles(entry.shingles), count)
-            shared = keywords.intersection(other)
+            shorter = min(own_shingles, len(entry.shingles) // 4)
+            copied = overlap(entry.shingles) / shorter if shorter else 0.0
+            shared, other_count = shared_keywords(entry.keywords)
             common = stats.weight_of(shared)
             same = functools.partial(
                 decide,
-                shingles=min(len(shingles), count),
-                keywords=min(len(own), len(other)),
+                shingles=shorter,
+                keywords=min(len(own), other_count),
                 a_districts=new.districts,
                 b_districts=entry.districts,
                 phases_differ=phase.differ(new.published, new.upcoming, entry.day, entry.upcoming),
@@ -280,23 +278,19 @@ class StoryIndex:
             # even the bound is rejected, so is the item; an item accepted by copied text
             # alone needs the share only if it could raise the score; and where the new
             # item's own weight is below the floor, the share is exact without the weight.
-            floor = keyword_weight_floor(common, len(shared), len(other))
+            floor = keyword_weight_floor(common, len(shared), other_count)
             bound = keyword_share(common, weight, floor)
             if not same(Similarity(copied, bound, same_url)):
                 continue
             sim = Similarity(copied, 0.0, same_url)
             if not same(sim) or bound > sim.score:
-                other_weight = floor if weight <= floor else stats.weight_of(other)
+                if weight <= floor:
+                    other_weight = floor
+                else:
+                    other_weight = stats.weight_of(entry.keywords.split())
                 sim = Similarity(copied, keyword_share(common, weight, other_weight), same_url)
                 if not same(sim):
                     continue
             if best is None or sim.score > best.similarity:
                 best = StoryMatch(entry.story_id, entry.item_id, sim.score)
         return best
-
-
-def _shingles(packed: bytes) -> Iterable[int]:
-    # Packed little-endian (see pack()): on such a machine a cast reads them without copying.
-    if sys.byteorder == "little":
-        return memoryview(packed).cast("I")
-    return unpack(packed)  # pragma: no cover - no big-endian CI machine

@@ -83,7 +83,7 @@ _TAG = re.compile(r"<[^>]*>")
 
 
 # German function words; they say nothing about which story an item tells.
-_STOP = frozenset(
+STOP_WORDS = frozenset(
     """aber alle allen als also am an auch auf aus bei beim bis bisher da damit dann das dass
     dem den denen der des die dies diese diesem diesen dieser dieses doch dort durch ein
     eine einem einen einer eines er es etwa fuer gegen haben hat hatte heute ihr ihre ihrem
@@ -92,7 +92,11 @@ _STOP = frozenset(
     sowie ueber um und unter viele vom von vor war waren was weiter weitere weiteren wenn
     werden wie wieder will wir wird wurde wurden zu zum zur zwei drei vier fuenf""".split()  # noqa: SIM905 - a word list reads better as text
 )
-_SUFFIXES = ("ungen", "innen", "ern", "en", "er", "es", "e", "n", "s")
+#: Stemming strips the first of these endings that leaves at least MIN_STEM characters.
+SUFFIXES = ("ungen", "innen", "ern", "en", "er", "es", "e", "n", "s")
+MIN_STEM = 4
+#: Shorter words are no keywords.
+MIN_KEYWORD = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +141,11 @@ class Text:
 def prepare(item: Item | StoryText) -> Text:
     """The item's words and shingle hashes."""
     # Title and teaser are read once, for the lead and as the start of the text.
-    lead = _words(f"{item.title[:_MAX_HTML]} . {item.summary_text[:_MAX_HTML]}")
+    lead = _words(lead_text(item))
     words = lead[:MAX_WORDS]
     if len(words) < MAX_WORDS and item.content_html:
         # Only the opening counts, so a 1 MB article is cut before it is read.
-        body = _TAG.sub(" ", item.content_html[:_MAX_HTML])
+        body = _TAG.sub(" ", body_html(item))
         words += _words(body)[: MAX_WORDS - len(words)]
     return Text(words, _shingle_list(words), lead)
 
@@ -204,13 +208,21 @@ def url_mark(url_key: str) -> int:
 
 def learn_boilerplate(shingle_sets: Sequence[set[int]], known: frozenset[int]) -> frozenset[int]:
     """A source's boilerplate: what it knew, plus shingles recurring in this batch's items."""
-    if len(shingle_sets) < BOILERPLATE_MIN_ITEMS:
+    needed = boilerplate_needs(len(shingle_sets))
+    if needed is None:
         return known
     counts: Counter[int] = Counter()
     for shingles in shingle_sets:
         counts.update(shingles)
-    needed = max(BOILERPLATE_MIN_ITEMS, int(len(shingle_sets) * BOILERPLATE_SHARE + 0.999))
     return known | {h for h, n in counts.items() if n >= needed}
+
+
+def boilerplate_needs(items: int) -> int | None:
+    """In how many of a batch's ``items`` a shingle must be to be boilerplate; None for a
+    batch too small to tell."""
+    if items < BOILERPLATE_MIN_ITEMS:
+        return None
+    return max(BOILERPLATE_MIN_ITEMS, int(items * BOILERPLATE_SHARE + 0.999))
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,7 +416,7 @@ class _KeywordCache(dict[str, str]):
     """
 
     def __missing__(self, word: str) -> str:
-        stem = "" if word in _STOP or len(word) <= 2 else _stem(word)
+        stem = "" if word in STOP_WORDS or len(word) < MIN_KEYWORD else _stem(word)
         self[word] = stem
         return stem
 
@@ -416,8 +428,8 @@ _KEYWORDS_MAX = 1 << 17
 
 def _stem(word: str) -> str:
     """Crude German stemming, enough for "Studie/Studien", "Räume/Räumen", "Partner/n"."""
-    for suffix in _SUFFIXES:
-        if len(word) - len(suffix) >= 4 and word.endswith(suffix):
+    for suffix in SUFFIXES:
+        if len(word) - len(suffix) >= MIN_STEM and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
 
@@ -430,6 +442,16 @@ def keyword_mark(keyword: str) -> int:
 
 def _url_mark(url_key: str) -> int:
     return zlib.crc32(b"u:" + url_key.encode())
+
+
+def lead_text(item: Item | StoryText) -> str:
+    """What the lead words are read from: title and teaser."""
+    return f"{item.title[:_MAX_HTML]} . {item.summary_text[:_MAX_HTML]}"
+
+
+def body_html(item: Item | StoryText) -> str:
+    """What the body words are read from, tags and all: the opening of the content."""
+    return item.content_html[:_MAX_HTML]
 
 
 def _words(text: str) -> list[str]:

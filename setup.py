@@ -1,0 +1,19 @@
+"""The C part of revier-feed: the story stage's text work (see stories/_textcore.c).
+
+Everything else about the package is in pyproject.toml. The extension is optional: where no
+C compiler is found the install still succeeds and the same work runs in Python, slower
+(``revier-feed status`` and the test suite say which one runs).
+"""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "revier_feed.stories._textcore",
+            sources=["src/revier_feed/stories/_textcore.c"],
+            extra_compile_args=["-std=c11", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+            optional=True,
+        )
+    ]
+)

@@ -1,0 +1,931 @@
+/* The story stage's per-item text work in C: words, shingle hashes, keywords, marks.
+ *
+ * The reference is the Python code in text.py (prepare, features, learn_boilerplate) and
+ * packed.py (PackedFeatures.of); tests/test_stories_native.py checks that both give the
+ * same bytes and strings. Python does the case folding (str.casefold has no C API); this
+ * module reads the folded text once, as UTF-8 words joined by single spaces, and does the
+ * rest on that buffer: no Python object per word, per shingle or per keyword, which is
+ * where the pure-Python features spent most of their time (half a millisecond an item).
+ *
+ * Equalities it relies on:
+ * - a word is a run of characters for which Py_UNICODE_ISALNUM holds, or "_": what the
+ *   re module's \w matches in a str pattern;
+ * - zlib's CRC-32 of the UTF-8 bytes (the table below is zlib's polynomial), and
+ *   crc(a + b) chains as crc32(b, crc32(a));
+ * - comparing UTF-8 bytes with memcmp orders strings as Python compares code points;
+ * - the stemming suffixes are ASCII, so a suffix matches the same in bytes as in text.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t crc_table[256];
+
+static void crc_init(void) {
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[n] = c;
+    }
+}
+
+static uint32_t crc32_update(uint32_t crc, const unsigned char *p, Py_ssize_t n) {
+    crc = ~crc;
+    while (n-- > 0) crc = crc_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* ---- growable arrays -------------------------------------------------------------- */
+
+typedef struct {
+    unsigned char *data;
+    Py_ssize_t len, cap;
+} Bytes;
+
+static int bytes_reserve(Bytes *b, Py_ssize_t more) {
+    if (b->len + more <= b->cap) return 0;
+    Py_ssize_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more) cap *= 2;
+    unsigned char *data = PyMem_Realloc(b->data, (size_t)cap);
+    if (!data) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+typedef struct {
+    Py_ssize_t start, len; /* bytes in the buffer */
+    Py_ssize_t chars;      /* code points */
+} Word;
+
+typedef struct {
+    Word *data;
+    Py_ssize_t len, cap;
+} Words;
+
+static int words_push(Words *w, Word word) {
+    if (w->len == w->cap) {
+        Py_ssize_t cap = w->cap ? 2 * w->cap : 256;
+        Word *data = PyMem_Realloc(w->data, (size_t)cap * sizeof(Word));
+        if (!data) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        w->data = data;
+        w->cap = cap;
+    }
+    w->data[w->len++] = word;
+    return 0;
+}
+
+typedef struct {
+    uint32_t *data;
+    Py_ssize_t len, cap;
+} Ints;
+
+static int ints_push(Ints *a, uint32_t v) {
+    if (a->len == a->cap) {
+        Py_ssize_t cap = a->cap ? 2 * a->cap : 256;
+        uint32_t *data = PyMem_Realloc(a->data, (size_t)cap * sizeof(uint32_t));
+        if (!data) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        a->data = data;
+        a->cap = cap;
+    }
+    a->data[a->len++] = v;
+    return 0;
+}
+
+static void quicksort_u32(uint32_t *v, Py_ssize_t n) {
+    while (n > 16) {
+        uint32_t a = v[0], b = v[n / 2], c = v[n - 1];
+        uint32_t pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        Py_ssize_t i = 0, j = n - 1;
+        for (;;) {
+            while (v[i] < pivot) i++;
+            while (pivot < v[j]) j--;
+            if (i >= j) break;
+            uint32_t t = v[i];
+            v[i++] = v[j];
+            v[j--] = t;
+        }
+        Py_ssize_t left = j + 1;
+        if (left < n - left) {
+            quicksort_u32(v, left);
+            v += left;
+            n -= left;
+        } else {
+            quicksort_u32(v + left, n - left);
+            n = left;
+        }
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        Py_ssize_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* Sorts in place: quicksort for an item's few hundred values, an LSD radix sort (linear,
+ * so no input can make it slow) for a batch's many. */
+static int sort_u32(uint32_t *v, Py_ssize_t n) {
+    if (n <= 1024) {
+        quicksort_u32(v, n);
+        return 0;
+    }
+    uint32_t *tmp = PyMem_Malloc((size_t)n * sizeof(uint32_t));
+    if (!tmp) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    uint32_t *from = v, *to = tmp;
+    for (int shift = 0; shift < 32; shift += 8) {
+        Py_ssize_t count[257] = {0};
+        for (Py_ssize_t i = 0; i < n; i++) count[((from[i] >> shift) & 0xFF) + 1]++;
+        for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+        for (Py_ssize_t i = 0; i < n; i++) to[count[(from[i] >> shift) & 0xFF]++] = from[i];
+        uint32_t *swap = from;
+        from = to;
+        to = swap;
+    }
+    /* Four passes: the sorted values are back in v. */
+    PyMem_Free(tmp);
+    return 0;
+}
+
+/* Sorts and removes repeats; returns the new length (-1 with an exception set). */
+static Py_ssize_t sort_unique(uint32_t *v, Py_ssize_t n) {
+    if (n < 2) return n;
+    if (sort_u32(v, n) < 0) return -1;
+    Py_ssize_t k = 1;
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (v[i] != v[k - 1]) v[k++] = v[i];
+    return k;
+}
+
+static int contains_u32(const uint32_t *sorted, Py_ssize_t n, uint32_t v) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (sorted[mid] < v) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && sorted[lo] == v;
+}
+
+/* Packed little-endian uint32 values, as struct.pack("<I...") writes them. */
+static PyObject *pack_u32(const uint32_t *v, Py_ssize_t n) {
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n * 4);
+    if (!out) return NULL;
+    unsigned char *p = (unsigned char *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        p[4 * i] = (unsigned char)(v[i] & 0xFF);
+        p[4 * i + 1] = (unsigned char)((v[i] >> 8) & 0xFF);
+        p[4 * i + 2] = (unsigned char)((v[i] >> 16) & 0xFF);
+        p[4 * i + 3] = (unsigned char)(v[i] >> 24);
+    }
+    return out;
+}
+
+/* Reads packed little-endian uint32 values into a new array (caller frees). */
+static uint32_t *unpack_u32(const char *data, Py_ssize_t size, Py_ssize_t *n) {
+    if (size % 4) {
+        PyErr_SetString(PyExc_ValueError, "packed values must be a multiple of 4 bytes");
+        return NULL;
+    }
+    *n = size / 4;
+    uint32_t *v = PyMem_Malloc((size_t)(*n ? *n : 1) * sizeof(uint32_t));
+    if (!v) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    const unsigned char *p = (const unsigned char *)data;
+    for (Py_ssize_t i = 0; i < *n; i++)
+        v[i] = (uint32_t)p[4 * i] | ((uint32_t)p[4 * i + 1] << 8) |
+               ((uint32_t)p[4 * i + 2] << 16) | ((uint32_t)p[4 * i + 3] << 24);
+    return v;
+}
+
+/* ---- words ------------------------------------------------------------------------ */
+
+static int is_word_char(Py_UCS4 c) {
+    if (c < 128) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '_';
+    return Py_UNICODE_ISALNUM(c);
+}
+
+static int put_utf8(Bytes *b, Py_UCS4 c) {
+    if (bytes_reserve(b, 4) < 0) return -1;
+    unsigned char *p = b->data + b->len;
+    if (c < 0x80) {
+        p[0] = (unsigned char)c;
+        b->len += 1;
+    } else if (c < 0x800) {
+        p[0] = (unsigned char)(0xC0 | (c >> 6));
+        p[1] = (unsigned char)(0x80 | (c & 0x3F));
+        b->len += 2;
+    } else if (c < 0x10000) {
+        p[0] = (unsigned char)(0xE0 | (c >> 12));
+        p[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        p[2] = (unsigned char)(0x80 | (c & 0x3F));
+        b->len += 3;
+    } else {
+        p[0] = (unsigned char)(0xF0 | (c >> 18));
+        p[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+        p[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        p[3] = (unsigned char)(0x80 | (c & 0x3F));
+        b->len += 4;
+    }
+    return 0;
+}
+
+/* Appends the words of `text` to `buf` (space-separated), at most `limit` of them (-1: all).
+ * With `markup`, what lies between "<" and the next ">" is no text (the regex <[^>]*>); a
+ * "<" with no ">" after it is an ordinary non-word character. Returns the count or -1. */
+static Py_ssize_t read_words(PyObject *text, int markup, Py_ssize_t limit, Bytes *buf) {
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0, count = 0;
+    Py_ssize_t close = -1; /* position of the next ">" at or after i; n if there is none */
+    while (i < n && count != limit) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (markup && c == '<') {
+            if (close < i) {
+                close = i + 1;
+                while (close < n && PyUnicode_READ(kind, data, close) != '>') close++;
+            }
+            i = close < n ? close + 1 : i + 1;
+            continue;
+        }
+        if (!is_word_char(c)) {
+            i++;
+            continue;
+        }
+        if (buf->len) { /* words are joined by one space */
+            if (bytes_reserve(buf, 1) < 0) return -1;
+            buf->data[buf->len++] = ' ';
+        }
+        while (i < n && is_word_char(c = PyUnicode_READ(kind, data, i))) {
+            if (put_utf8(buf, c) < 0) return -1;
+            i++;
+        }
+        count++;
+    }
+    return count;
+}
+
+/* The words of a buffer made by read_words. */
+static int split_words(const unsigned char *p, Py_ssize_t n, Words *out) {
+    Py_ssize_t i = 0;
+    while (i < n) {
+        Word w = {i, 0, 0};
+        while (i < n && p[i] != ' ') {
+            if ((p[i] & 0xC0) != 0x80) w.chars++;
+            i++;
+        }
+        w.len = i - w.start;
+        if (words_push(out, w) < 0) return -1;
+        i++;
+    }
+    return 0;
+}
+
+/* ---- the Featurizer type ---------------------------------------------------------- */
+
+typedef struct {
+    const unsigned char *p;
+    Py_ssize_t len;
+} Slice;
+
+static int cmp_slice(const Slice *x, const Slice *y) {
+    Py_ssize_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->p, y->p, (size_t)n);
+    if (c) return c;
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+static uint64_t hash_slice(Slice s) { /* FNV-1a */
+    uint64_t h = 14695981039346656037ULL;
+    for (Py_ssize_t i = 0; i < s.len; i++) h = (h ^ s.p[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* A set of byte strings: open addressing over a power-of-two table. */
+typedef struct {
+    Slice *slots; /* p == NULL: empty */
+    size_t mask;
+} SliceSet;
+
+static int sliceset_init(SliceSet *set, Py_ssize_t n) {
+    size_t size = 16;
+    while (size < 2 * (size_t)n) size *= 2;
+    set->slots = PyMem_Calloc(size, sizeof(Slice));
+    set->mask = size - 1;
+    if (!set->slots) PyErr_NoMemory();
+    return set->slots ? 0 : -1;
+}
+
+/* Adds s; returns 1 if it was new, 0 if it was there. */
+static int sliceset_add(SliceSet *set, Slice s) {
+    for (size_t i = hash_slice(s) & set->mask;; i = (i + 1) & set->mask) {
+        Slice *slot = &set->slots[i];
+        if (!slot->p) {
+            *slot = s;
+            return 1;
+        }
+        if (slot->len == s.len && memcmp(slot->p, s.p, (size_t)s.len) == 0) return 0;
+    }
+}
+
+static int sliceset_has(const SliceSet *set, Slice s) {
+    if (!set->slots) return 0;
+    for (size_t i = hash_slice(s) & set->mask;; i = (i + 1) & set->mask) {
+        const Slice *slot = &set->slots[i];
+        if (!slot->p) return 0;
+        if (slot->len == s.len && memcmp(slot->p, s.p, (size_t)s.len) == 0) return 1;
+    }
+}
+
+/* A slice with its first 8 bytes as a big-endian number, zero-padded: comparing the keys
+ * orders as memcmp does (words hold no NUL bytes), so most comparisons are one. */
+typedef struct {
+    uint64_t key;
+    Slice s;
+} Keyed;
+
+static int keyed_less(const Keyed *a, const Keyed *b) {
+    if (a->key != b->key) return a->key < b->key;
+    return cmp_slice(&a->s, &b->s) < 0;
+}
+
+static void sort_keyed(Keyed *v, Py_ssize_t n) {
+    /* Quicksort (median of three), insertion sort for short runs; at most a few hundred
+     * keywords an item, so the quadratic worst case stays small. */
+    while (n > 16) {
+        Keyed *a = &v[0], *b = &v[n / 2], *c = &v[n - 1], *m;
+        if (keyed_less(a, b)) m = keyed_less(b, c) ? b : (keyed_less(a, c) ? c : a);
+        else m = keyed_less(a, c) ? a : (keyed_less(b, c) ? c : b);
+        Keyed pivot = *m, t;
+        Py_ssize_t i = 0, j = n - 1;
+        for (;;) {
+            while (keyed_less(&v[i], &pivot)) i++;
+            while (keyed_less(&pivot, &v[j])) j--;
+            if (i >= j) break;
+            t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+            i++;
+            j--;
+        }
+        Py_ssize_t left = j + 1;
+        if (left < n - left) {
+            sort_keyed(v, left);
+            v += left;
+            n -= left;
+        } else {
+            sort_keyed(v + left, n - left);
+            n = left;
+        }
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        Keyed x = v[i];
+        Py_ssize_t j = i;
+        for (; j > 0 && keyed_less(&x, &v[j - 1]); j--) v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* Sorts and removes repeats; returns the new length (-1 with an exception set). */
+static Py_ssize_t sort_unique_slices(Slice *v, Py_ssize_t n) {
+    if (n < 2) return n;
+    Keyed *keyed = PyMem_Malloc((size_t)n * sizeof(Keyed));
+    if (!keyed) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t key = 0;
+        for (Py_ssize_t b = 0; b < 8; b++) key = (key << 8) | (b < v[i].len ? v[i].p[b] : 0);
+        keyed[i] = (Keyed){key, v[i]};
+    }
+    sort_keyed(keyed, n);
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (k == 0 || cmp_slice(&keyed[i].s, &v[k - 1])) v[k++] = keyed[i].s;
+    PyMem_Free(keyed);
+    return k;
+}
+
+typedef struct {
+    PyObject_HEAD
+    Bytes text;   /* the stop words' and suffixes' bytes */
+    Slice *stop;
+    Py_ssize_t n_stop;
+    SliceSet stop_set;
+    Slice *suffixes; /* in the order they are tried */
+    Py_ssize_t n_suffixes;
+    Py_ssize_t min_word, min_stem, shingle, max_words, keyword_words;
+    uint32_t sample_mask;
+} Featurizer;
+
+static void Featurizer_dealloc(Featurizer *self) {
+    PyMem_Free(self->text.data);
+    PyMem_Free(self->stop);
+    PyMem_Free(self->stop_set.slots);
+    PyMem_Free(self->suffixes);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Copies each str of `seq` into self->text; their slices are fixed up once it stops moving. */
+static Py_ssize_t copy_strings(Featurizer *self, PyObject *seq, Slice **out, int ascii_only) {
+    PyObject *fast = PySequence_Fast(seq, "expected a sequence of str");
+    if (!fast) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    Slice *slices = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Slice));
+    if (!slices) {
+        Py_DECREF(fast);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *s = PySequence_Fast_GET_ITEM(fast, i);
+        Py_ssize_t size;
+        const char *utf8 = PyUnicode_Check(s) ? PyUnicode_AsUTF8AndSize(s, &size) : NULL;
+        if (!utf8 || (ascii_only && !PyUnicode_IS_ASCII(s))) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, ascii_only ? "suffixes must be ASCII str"
+                                                             : "stop words must be str");
+            PyMem_Free(slices);
+            Py_DECREF(fast);
+            return -1;
+        }
+        if (bytes_reserve(&self->text, size) < 0) {
+            PyMem_Free(slices);
+            Py_DECREF(fast);
+            return -1;
+        }
+        memcpy(self->text.data + self->text.len, utf8, (size_t)size);
+        /* An offset for now: the buffer may still move. */
+        slices[i].p = (const unsigned char *)(uintptr_t)self->text.len;
+        slices[i].len = size;
+        self->text.len += size;
+    }
+    Py_DECREF(fast);
+    *out = slices;
+    return n;
+}
+
+static int Featurizer_init(Featurizer *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"stop_words", "suffixes", "min_word", "min_stem", "shingle",
+                             "max_words", "keyword_words", "sample_mod", NULL};
+    PyObject *stop, *suffixes;
+    Py_ssize_t sample_mod;
+    if (self->stop) {
+        PyErr_SetString(PyExc_TypeError, "a Featurizer is initialised once");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOnnnnnn", kwlist, &stop, &suffixes,
+                                     &self->min_word, &self->min_stem, &self->shingle,
+                                     &self->max_words, &self->keyword_words, &sample_mod))
+        return -1;
+    if (self->shingle < 1 || self->max_words < 0 || self->keyword_words < 0 || sample_mod < 1 ||
+        (sample_mod & (sample_mod - 1)) || sample_mod > (Py_ssize_t)1 << 31) {
+        PyErr_SetString(PyExc_ValueError, "bad parameters (sample_mod: a power of two)");
+        return -1;
+    }
+    self->sample_mask = (uint32_t)(sample_mod - 1);
+    PyObject *stop_list = PySequence_List(stop); /* a set has no order: listed first */
+    if (!stop_list) return -1;
+    self->n_stop = copy_strings(self, stop_list, &self->stop, 0);
+    Py_DECREF(stop_list);
+    if (self->n_stop < 0) return -1;
+    self->n_suffixes = copy_strings(self, suffixes, &self->suffixes, 1);
+    if (self->n_suffixes < 0) return -1;
+    for (Py_ssize_t i = 0; i < self->n_stop; i++)
+        self->stop[i].p = self->text.data + (uintptr_t)self->stop[i].p;
+    for (Py_ssize_t i = 0; i < self->n_suffixes; i++)
+        self->suffixes[i].p = self->text.data + (uintptr_t)self->suffixes[i].p;
+    if (sliceset_init(&self->stop_set, self->n_stop) < 0) return -1;
+    for (Py_ssize_t i = 0; i < self->n_stop; i++) sliceset_add(&self->stop_set, self->stop[i]);
+    return 0;
+}
+
+static uint32_t *read_hashes(Py_buffer *view, Py_ssize_t *n) {
+    return unpack_u32(view->buf, view->len, n);
+}
+
+static int check_ready(Featurizer *self) {
+    if (self->shingle >= 1) return 0;
+    PyErr_SetString(PyExc_TypeError, "Featurizer.__init__ was not called");
+    return -1;
+}
+
+PyDoc_STRVAR(tokenize_doc,
+"tokenize(lead, body) -> (words, lead_count, hashes)\n\n"
+"The words of the folded title-and-teaser text `lead` (all of them), then of the folded\n"
+"HTML `body` (tags skipped) up to max_words in all, as UTF-8 joined by spaces; how many\n"
+"are the lead's; and the packed CRC-32 of the shingle starting at each of the first\n"
+"max_words words (one hash of them all for fewer words than a shingle).");
+
+static PyObject *Featurizer_tokenize(Featurizer *self, PyObject *args) {
+    PyObject *lead, *body;
+    if (check_ready(self) < 0 || !PyArg_ParseTuple(args, "UU", &lead, &body)) return NULL;
+    Bytes buf = {0};
+    PyObject *result = NULL, *words = NULL, *hashes = NULL;
+    Words ws = {0};
+    Ints hs = {0};
+    Py_ssize_t n_lead = read_words(lead, 0, -1, &buf);
+    if (n_lead < 0) goto done;
+    if (n_lead < self->max_words &&
+        read_words(body, 1, self->max_words - n_lead, &buf) < 0)
+        goto done;
+    if (split_words(buf.data, buf.len, &ws) < 0) goto done;
+    Py_ssize_t n = ws.len < self->max_words ? ws.len : self->max_words;
+    if (n > 0 && n < self->shingle) {
+        Word last = ws.data[n - 1];
+        if (ints_push(&hs, crc32_update(0, buf.data, last.start + last.len)) < 0) goto done;
+    }
+    for (Py_ssize_t i = 0; i + self->shingle <= n; i++) {
+        Word first = ws.data[i], last = ws.data[i + self->shingle - 1];
+        uint32_t h = crc32_update(0, buf.data + first.start, last.start + last.len - first.start);
+        if (ints_push(&hs, h) < 0) goto done;
+    }
+    words = PyBytes_FromStringAndSize((const char *)buf.data, buf.len);
+    hashes = pack_u32(hs.data, hs.len);
+    if (words && hashes) result = Py_BuildValue("(OnO)", words, n_lead, hashes);
+done:
+    Py_XDECREF(words);
+    Py_XDECREF(hashes);
+    PyMem_Free(buf.data);
+    PyMem_Free(ws.data);
+    PyMem_Free(hs.data);
+    return result;
+}
+
+
+/* The stem of a word, or a slice of length 0 for a word that is no keyword. */
+static Slice stem_of(Featurizer *self, Slice word, Py_ssize_t chars) {
+    Slice none = {word.p, 0};
+    if (chars < self->min_word || sliceset_has(&self->stop_set, word)) return none;
+    for (Py_ssize_t i = 0; i < self->n_suffixes; i++) {
+        Slice suffix = self->suffixes[i];
+        if (chars - suffix.len >= self->min_stem && word.len >= suffix.len &&
+            word.p[word.len - 1] == suffix.p[suffix.len - 1] &&
+            memcmp(word.p + word.len - suffix.len, suffix.p, (size_t)suffix.len) == 0) {
+            word.len -= suffix.len;
+            return word;
+        }
+    }
+    return word;
+}
+
+/* Appends the stems of words [from, to) that are keywords and not excluded. */
+static void add_stems(Featurizer *self, const unsigned char *p, const Word *ws, Py_ssize_t from,
+                      Py_ssize_t to, const SliceSet *excluded, Slice *out, Py_ssize_t *n_out) {
+    for (Py_ssize_t i = from; i < to; i++) {
+        Slice word = {p + ws[i].start, ws[i].len};
+        if (sliceset_has(excluded, word)) continue;
+        Slice stem = stem_of(self, word, ws[i].chars);
+        if (stem.len) out[(*n_out)++] = stem;
+    }
+}
+
+static PyObject *join_slices(const Slice *v, Py_ssize_t n) {
+    Py_ssize_t size = 0;
+    for (Py_ssize_t i = 0; i < n; i++) size += v[i].len + (i > 0);
+    char *tmp = PyMem_Malloc((size_t)(size ? size : 1));
+    if (!tmp) return PyErr_NoMemory();
+    char *q = tmp;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i) *q++ = ' ';
+        memcpy(q, v[i].p, (size_t)v[i].len);
+        q += v[i].len;
+    }
+    PyObject *out = PyUnicode_DecodeUTF8(tmp, size, "strict");
+    PyMem_Free(tmp);
+    return out;
+}
+
+PyDoc_STRVAR(features_doc,
+"features(words, lead_count, hashes, boilerplate, url_mark) ->\n"
+"    (shingles, sampled, marks, keywords, lead)\n\n"
+"An item's packed features from what tokenize() gave, without the shingles in the packed\n"
+"sorted `boilerplate` (nor, for keywords, the words of the opening's boilerplate\n"
+"shingles): shingles, the sampled ones and the marks packed and sorted; keywords and lead\n"
+"keywords sorted and space-separated. `url_mark` (or None) is one more mark.");
+
+static PyObject *Featurizer_features(Featurizer *self, PyObject *args) {
+    Py_buffer words_view, hashes_view, boiler_view;
+    Py_ssize_t n_lead;
+    PyObject *url_mark;
+    if (check_ready(self) < 0) return NULL;
+    if (!PyArg_ParseTuple(args, "y*ny*y*O", &words_view, &n_lead, &hashes_view, &boiler_view,
+                          &url_mark))
+        return NULL;
+    PyObject *result = NULL;
+    Words ws = {0};
+    uint32_t *hashes = NULL, *boiler = NULL, *shingles = NULL, *marks = NULL;
+    SliceSet excluded = {NULL, 0};
+    Slice *stems = NULL;
+    Py_ssize_t n_hashes = 0, n_boiler = 0;
+    const unsigned char *p = words_view.buf;
+    if (split_words(p, words_view.len, &ws) < 0) goto done;
+    if (n_lead < 0 || n_lead > ws.len) {
+        PyErr_SetString(PyExc_ValueError, "lead_count out of range");
+        goto done;
+    }
+    if (!(hashes = read_hashes(&hashes_view, &n_hashes))) goto done;
+    if (!(boiler = read_hashes(&boiler_view, &n_boiler))) goto done;
+    Py_ssize_t n = ws.len < self->max_words ? ws.len : self->max_words;
+    Py_ssize_t opening = n < self->keyword_words ? n : self->keyword_words;
+
+    /* Shingles without the boilerplate: sorted, once each. */
+    if (!(shingles = PyMem_Malloc((size_t)(n_hashes ? n_hashes : 1) * sizeof(uint32_t)))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(shingles, hashes, (size_t)n_hashes * sizeof(uint32_t));
+    Py_ssize_t n_unique = sort_unique(shingles, n_hashes), n_shingles = 0;
+    if (n_unique < 0) goto done;
+    int boiler_found = 0;
+    for (Py_ssize_t i = 0; i < n_unique; i++) {
+        if (n_boiler && contains_u32(boiler, n_boiler, shingles[i])) boiler_found = 1;
+        else shingles[n_shingles++] = shingles[i];
+    }
+
+    /* The words of the opening's boilerplate shingles are no keywords anywhere. */
+    if (boiler_found) {
+        if (sliceset_init(&excluded, opening) < 0) goto done;
+        for (Py_ssize_t i = 0; i + self->shingle <= opening && i < n_hashes; i++)
+            if (contains_u32(boiler, n_boiler, hashes[i]))
+                for (Py_ssize_t j = i; j < i + self->shingle; j++)
+                    sliceset_add(&excluded, (Slice){p + ws.data[j].start, ws.data[j].len});
+    }
+
+    /* Keywords: title, teaser and the rest of the opening; lead: title and teaser. The
+     * words both have (the opening's start) are in the first part of `stems`. */
+    Py_ssize_t both = n_lead < self->keyword_words ? n_lead : self->keyword_words;
+    Py_ssize_t cap = opening + (n_lead > both ? n_lead - both : 0) + both + 1;
+    if (!(stems = PyMem_Malloc((size_t)(2 * cap) * sizeof(Slice)))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Slice *keywords = stems, *lead = stems + cap;
+    Py_ssize_t n_keywords = 0, n_lead_kw = 0;
+    add_stems(self, p, ws.data, 0, both, &excluded, keywords, &n_keywords);
+    memcpy(lead, keywords, (size_t)n_keywords * sizeof(Slice));
+    n_lead_kw = n_keywords;
+    add_stems(self, p, ws.data, both, opening, &excluded, keywords, &n_keywords);
+    add_stems(self, p, ws.data, both, n_lead, &excluded, lead, &n_lead_kw);
+    n_keywords = sort_unique_slices(keywords, n_keywords);
+    n_lead_kw = sort_unique_slices(lead, n_lead_kw);
+    if (n_keywords < 0 || n_lead_kw < 0) goto done;
+
+    /* Marks: the sampled shingles, the lead keywords' and the URL's. */
+    if (!(marks = PyMem_Malloc((size_t)(n_shingles + n_lead_kw + 1) * sizeof(uint32_t)))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t n_sampled = 0;
+    for (Py_ssize_t i = 0; i < n_shingles; i++)
+        if (!(shingles[i] & self->sample_mask)) marks[n_sampled++] = shingles[i];
+    PyObject *sampled = pack_u32(marks, n_sampled);
+    if (!sampled) goto done;
+    Py_ssize_t n_marks = n_sampled;
+    static const unsigned char prefix[] = "k:";
+    uint32_t seed = crc32_update(0, prefix, 2);
+    for (Py_ssize_t i = 0; i < n_lead_kw; i++)
+        marks[n_marks++] = crc32_update(seed, lead[i].p, lead[i].len);
+    if (url_mark != Py_None) {
+        unsigned long v = PyLong_AsUnsignedLong(url_mark);
+        if (v > 0xFFFFFFFFul && !PyErr_Occurred())
+            PyErr_SetString(PyExc_OverflowError, "url_mark must fit in 32 bits");
+        if (PyErr_Occurred()) {
+            Py_DECREF(sampled);
+            goto done;
+        }
+        marks[n_marks++] = (uint32_t)v;
+    }
+    n_marks = sort_unique(marks, n_marks);
+    if (n_marks < 0) {
+        Py_DECREF(sampled);
+        goto done;
+    }
+    result = Py_BuildValue("(NNNNN)", pack_u32(shingles, n_shingles), sampled,
+                           pack_u32(marks, n_marks), join_slices(keywords, n_keywords),
+                           join_slices(lead, n_lead_kw));
+done:
+    PyBuffer_Release(&words_view);
+    PyBuffer_Release(&hashes_view);
+    PyBuffer_Release(&boiler_view);
+    PyMem_Free(ws.data);
+    PyMem_Free(hashes);
+    PyMem_Free(boiler);
+    PyMem_Free(shingles);
+    PyMem_Free(marks);
+    PyMem_Free(excluded.slots);
+    PyMem_Free(stems);
+    return result;
+}
+
+static PyMethodDef Featurizer_methods[] = {
+    {"tokenize", (PyCFunction)Featurizer_tokenize, METH_VARARGS, tokenize_doc},
+    {"features", (PyCFunction)Featurizer_features, METH_VARARGS, features_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject FeaturizerType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "revier_feed.stories._textcore.Featurizer",
+    .tp_basicsize = sizeof(Featurizer),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = PyDoc_STR("Words, shingles and keywords of items (see text.py for the rules)."),
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Featurizer_init,
+    .tp_dealloc = (destructor)Featurizer_dealloc,
+    .tp_methods = Featurizer_methods,
+};
+
+/* ---- module functions ------------------------------------------------------------- */
+
+PyDoc_STRVAR(recurring_doc,
+"recurring(packed_sets, needed) -> bytes\n\n"
+"The values in at least `needed` of the packed value sets (each counted once per set),\n"
+"packed and sorted.");
+
+static PyObject *recurring(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *sets;
+    Py_ssize_t needed;
+    if (!PyArg_ParseTuple(args, "On", &sets, &needed)) return NULL;
+    PyObject *fast = PySequence_Fast(sets, "expected a sequence of bytes");
+    if (!fast) return NULL;
+    Ints all = {0};
+    PyObject *result = NULL;
+    Py_ssize_t n_sets = PySequence_Fast_GET_SIZE(fast);
+    for (Py_ssize_t s = 0; s < n_sets; s++) {
+        Py_buffer view;
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(fast, s), &view, PyBUF_SIMPLE) < 0)
+            goto done;
+        Py_ssize_t n;
+        uint32_t *v = unpack_u32(view.buf, view.len, &n);
+        PyBuffer_Release(&view);
+        if (!v) goto done;
+        n = sort_unique(v, n);
+        if (n < 0) {
+            PyMem_Free(v);
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (ints_push(&all, v[i]) < 0) {
+                PyMem_Free(v);
+                goto done;
+            }
+        PyMem_Free(v);
+    }
+    if (sort_u32(all.data, all.len) < 0) goto done;
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < all.len;) {
+        Py_ssize_t j = i;
+        while (j < all.len && all.data[j] == all.data[i]) j++;
+        if (j - i >= needed) all.data[k++] = all.data[i];
+        i = j;
+    }
+    result = pack_u32(all.data, k);
+done:
+    Py_DECREF(fast);
+    PyMem_Free(all.data);
+    return result;
+}
+
+PyDoc_STRVAR(overlap_doc,
+"overlap(a, b) -> int\n\n"
+"How many values two packed sorted value sets have in common.");
+
+static PyObject *overlap(PyObject *Py_UNUSED(module), PyObject *args) {
+    Py_buffer a, b;
+    if (!PyArg_ParseTuple(args, "y*y*", &a, &b)) return NULL;
+    PyObject *result = NULL;
+    if (a.len % 4 || b.len % 4) {
+        PyErr_SetString(PyExc_ValueError, "packed values must be a multiple of 4 bytes");
+        goto done;
+    }
+    const unsigned char *p = a.buf, *q = b.buf;
+    Py_ssize_t i = 0, j = 0, n = a.len / 4, m = b.len / 4, common = 0;
+#define LE32(s, k) \
+    ((uint32_t)(s)[4 * (k)] | ((uint32_t)(s)[4 * (k) + 1] << 8) | \
+     ((uint32_t)(s)[4 * (k) + 2] << 16) | ((uint32_t)(s)[4 * (k) + 3] << 24))
+    if (i < n && j < m) {
+        uint32_t x = LE32(p, i), y = LE32(q, j);
+        for (;;) {
+            if (x < y) {
+                if (++i == n) break;
+                x = LE32(p, i);
+            } else if (y < x) {
+                if (++j == m) break;
+                y = LE32(q, j);
+            } else {
+                common++;
+                if (++i == n || ++j == m) break;
+                x = LE32(p, i);
+                y = LE32(q, j);
+            }
+        }
+    }
+#undef LE32
+    result = PyLong_FromSsize_t(common);
+done:
+    PyBuffer_Release(&a);
+    PyBuffer_Release(&b);
+    return result;
+}
+
+/* The next word of a space-separated string at *at (skipping spaces); 0 at the end. */
+static int next_word(const char *s, Py_ssize_t n, Py_ssize_t *at, Slice *word) {
+    Py_ssize_t i = *at;
+    while (i < n && s[i] == ' ') i++;
+    if (i == n) return 0;
+    Py_ssize_t start = i;
+    while (i < n && s[i] != ' ') i++;
+    *word = (Slice){(const unsigned char *)s + start, i - start};
+    *at = i;
+    return 1;
+}
+
+PyDoc_STRVAR(shared_words_doc,
+"shared_words(a, b) -> (shared, b_count)\n\n"
+"The words two sorted space-separated strings have in common, in order, and how many\n"
+"words `b` has.");
+
+static PyObject *shared_words(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *a, *b;
+    if (!PyArg_ParseTuple(args, "UU", &a, &b)) return NULL;
+    Py_ssize_t n, m, i = 0, j = 0, b_count = 0;
+    const char *s = PyUnicode_AsUTF8AndSize(a, &n);
+    const char *t = s ? PyUnicode_AsUTF8AndSize(b, &m) : NULL;
+    if (!t) return NULL;
+    PyObject *shared = PyList_New(0);
+    if (!shared) return NULL;
+    Slice x, y;
+    int more_a = next_word(s, n, &i, &x), more_b = next_word(t, m, &j, &y);
+    b_count += more_b;
+    while (more_a && more_b) {
+        int c = cmp_slice(&x, &y);
+        if (c <= 0) {
+            if (c == 0) {
+                PyObject *w = PyUnicode_DecodeUTF8((const char *)x.p, x.len, "strict");
+                if (!w || PyList_Append(shared, w) < 0) {
+                    Py_XDECREF(w);
+                    Py_DECREF(shared);
+                    return NULL;
+                }
+                Py_DECREF(w);
+            }
+            more_a = next_word(s, n, &i, &x);
+        }
+        if (c >= 0) {
+            more_b = next_word(t, m, &j, &y);
+            b_count += more_b;
+        }
+    }
+    while (more_b) {
+        more_b = next_word(t, m, &j, &y);
+        b_count += more_b;
+    }
+    return Py_BuildValue("(Nn)", shared, b_count);
+}
+
+static PyMethodDef module_methods[] = {
+    {"recurring", recurring, METH_VARARGS, recurring_doc},
+    {"overlap", overlap, METH_VARARGS, overlap_doc},
+    {"shared_words", shared_words, METH_VARARGS, shared_words_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef textcore_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "revier_feed.stories._textcore",
+    .m_doc = PyDoc_STR("The story stage's per-item text work in C (text.py is the reference)."),
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC PyInit__textcore(void) {
+    crc_init();
+    if (PyType_Ready(&FeaturizerType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&textcore_module);
+    if (!m) return NULL;
+    Py_INCREF(&FeaturizerType);
+    if (PyModule_AddObject(m, "Featurizer", (PyObject *)&FeaturizerType) < 0) {
+        Py_DECREF(&FeaturizerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,28 @@
+# The C extension's interface (see _textcore.c; batch.py is its only user).
+from collections.abc import Iterable, Sequence
+
+class Featurizer:
+    def __init__(
+        self,
+        stop_words: Iterable[str],
+        suffixes: Sequence[str],
+        min_word: int,
+        min_stem: int,
+        shingle: int,
+        max_words: int,
+        keyword_words: int,
+        sample_mod: int,
+    ) -> None: ...
+    def tokenize(self, lead: str, body: str) -> tuple[bytes, int, bytes]: ...
+    def features(
+        self,
+        words: bytes,
+        lead_count: int,
+        hashes: bytes,
+        boilerplate: bytes,
+        url_mark: int | None,
+    ) -> tuple[bytes, bytes, bytes, str, str]: ...
+
+def recurring(packed_sets: Sequence[bytes], needed: int) -> bytes: ...
+def overlap(a: bytes, b: bytes) -> int: ...
+def shared_words(a: str, b: str) -> tuple[list[str], int]: ...

@@ -1,0 +1,88 @@
+"""The story stage's C extension (``_textcore.c``), and the Python that stands in for it.
+
+``pip install`` builds the extension where a C compiler is found; elsewhere the same work
+runs in Python, slower (the extension's results are tested equal to the Python ones:
+tests/test_stories_native.py). What it does: an item's words, shingles and keywords
+(:mod:`.batch`), and the two set overlaps each candidate comparison needs (:mod:`.index`).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterable
+
+from .packed import unpack_ints
+from .text import (
+    KEYWORD_WORDS,
+    MAX_WORDS,
+    MIN_KEYWORD,
+    MIN_STEM,
+    SAMPLE_MOD,
+    SHINGLE,
+    STOP_WORDS,
+    SUFFIXES,
+)
+
+try:
+    from . import _textcore
+except ImportError:  # pragma: no cover - installed without a C compiler
+    _textcore = None  # type: ignore[assignment]  # the app logs this when it collects
+
+#: Whether the C extension does the work.
+NATIVE = _textcore is not None
+
+#: Reads items' words, shingles and keywords by the rules of :mod:`.text` (None where the
+#: extension is not built).
+FEATURIZER = (
+    _textcore.Featurizer(
+        stop_words=sorted(STOP_WORDS),
+        suffixes=SUFFIXES,
+        min_word=MIN_KEYWORD,
+        min_stem=MIN_STEM,
+        shingle=SHINGLE,
+        max_words=MAX_WORDS,
+        keyword_words=KEYWORD_WORDS,
+        sample_mod=SAMPLE_MOD,
+    )
+    if NATIVE
+    else None
+)
+
+
+def recurring(packed_sets: list[bytes], needed: int) -> bytes:
+    """The values in at least ``needed`` of the packed value sets, packed and sorted (only
+    where the extension is built)."""
+    return _textcore.recurring(packed_sets, needed)
+
+
+def shingle_overlap(shingles: bytes, *, native: bool = NATIVE) -> Callable[[bytes], int]:
+    """How many of the packed sorted ``shingles`` another item's packed sorted shingles
+    have: a function of those, for comparing one new item with its candidates."""
+    if native:
+        return functools.partial(_textcore.overlap, shingles)
+    own = frozenset(unpack_ints(shingles))
+    return lambda other: len(own.intersection(_values(other)))
+
+
+def keyword_overlap(
+    keywords: str, *, native: bool = NATIVE
+) -> Callable[[str], tuple[list[str], int]]:
+    """The keywords that the sorted space-separated ``keywords`` and another item's share,
+    sorted, and how many the other has: a function of the other's."""
+    if native:
+        return functools.partial(_textcore.shared_words, keywords)
+    own = frozenset(keywords.split())
+
+    def shared(other: str) -> tuple[list[str], int]:
+        words = other.split()
+        return sorted(own.intersection(words)), len(words)
+
+    return shared
+
+
+def _values(packed: bytes) -> Iterable[int]:
+    # Packed little-endian: on such a machine a cast reads them without copying.
+    if sys.byteorder == "little":
+        return memoryview(packed).cast("I")
+    return unpack_ints(packed)  # pragma: no cover - no big-endian CI machine

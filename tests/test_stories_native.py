@@ -1,0 +1,215 @@
+"""The story stage's C extension gives exactly what its Python reference gives.
+
+Placement compares new items by packed shingles, marks and keyword strings: if the C
+extension (stories/_textcore.c) read one word differently, an item would silently land in
+another story than the Python rules say. So every output is compared byte for byte with
+:func:`revier_feed.stories.batch.source_features_python`, on texts chosen for the rules'
+edges and on a seeded random corpus of German-looking news with markup, umlauts, foreign
+letters, digits and stray angle brackets.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from revier_feed import stories
+from revier_feed.app import App
+from revier_feed.config import AppConfig
+from revier_feed.models import StoryText
+from revier_feed.stories import NATIVE, batch, pack
+from revier_feed.stories.native import FEATURIZER, keyword_overlap, shingle_overlap
+from revier_feed.stories.text import KEYWORD_WORDS, MAX_WORDS
+
+
+def test_extension_is_built() -> None:
+    # An install without the extension is slower by seconds a cycle, and the benchmarks
+    # would measure the wrong code: the tests fail rather than skip. scripts/setup builds it
+    # with the system's C compiler (gcc and the Python headers).
+    assert NATIVE, "revier_feed.stories._textcore was not built: is a C compiler installed?"
+
+
+def text(n: int = 0, **fields: object) -> StoryText:
+    defaults: dict[str, object] = {
+        "id": n,
+        "source_id": "kreis",
+        "url": f"https://www.kreis.example/news/{n}/",
+        "title": "Titel",
+        "summary_text": "",
+        "content_html": "",
+        "published_at": datetime(2021, 6, 10, 12, tzinfo=UTC),
+        "districts": frozenset({"burgenlandkreis"}),
+    }
+    return StoryText(**{**defaults, **fields})  # type: ignore[arg-type]
+
+
+def assert_same(
+    items: list[StoryText], known: frozenset[int] = frozenset(), recent: list[bytes] | None = None
+) -> None:
+    expected = batch.source_features_python(items, known, recent or [])
+    actual = batch.source_features_native(items, known, recent or [])
+    assert actual[0] == expected[0], "boilerplate differs"
+    for item, want, got in zip(items, expected[1], actual[1], strict=True):
+        assert got == want, f"item {item.id}: {item.title[:40]!r}"
+
+
+def words(n: int, stem: str = "wort") -> str:
+    return " ".join(f"{stem}{i}" for i in range(n))
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "content"),
+    [
+        ("", "", ""),
+        ("Eins", "", ""),
+        ("Zwei Worte", "", ""),
+        ("Drei kleine Worte", "", ""),
+        ("Zwei Worte", "", "<p>und ein Körper</p>"),
+        # Lead longer than the opening, and longer than all words that count.
+        (words(100), words(100, "teaser"), "<p>" + words(50, "body") + "</p>"),
+        (words(300), words(200, "teaser"), "<p>" + words(50, "body") + "</p>"),
+        ("Kurz", "", "<p>" + words(900, "lang") + "</p>"),
+        # Markup: tags, comments, attributes with text, a "<" that never closes.
+        ("Titel", "", '<a href="x y z">Verlinkter Text</a> <!-- kommentiert --> danach'),
+        ("Titel", "", "vorher 3 < 5 und 7 > 2 nachher"),
+        ("Titel", "", "Text <ohne Ende und noch mehr Worte hier"),
+        ("Titel", "", "a<b>c</b>d<<e>>f<"),
+        # Folding and letters: umlauts, ß, capitals, foreign scripts, digits, underscores.
+        ("Ländliche RÄUME in Sachsen-Anhalt", "Straße, Größe, Fußgänger", "ÄÖÜ äöü ß ẞ"),
+        ("Café résumé naïve", "Ελληνικά Κείμενα και λέξεις", "日本語のテキスト 中文 한국어"),
+        ("Preis 2021 für ΑΒΓ_δεζ", "snake_case und CamelCase und x2y", "10.06.2021 um 14:30 Uhr"),
+        ("Emoji 🎉 trennt🎉Worte", "Zeichen\u0301 kombiniert", "Tab\tund\nZeilen\r\numbruch"),
+        # Stemming: stop words, short words, suffixes at the length limit.
+        ("Die und der das ist ab zu im", "Studie Studien Räume Räumen Partner Partnern", ""),
+        ("Sitzungen Kundinnen Wandern Lehrer Hauses Hause Buben Autos", "ungen innen erne", ""),
+        # Event dates (the phase rule reads the opening's words).
+        ("Vortrag am 25. August", "Anmeldung bis 1. Juli 2021", "Termin: June 30 in Halle"),
+    ],
+)
+def test_edge_texts(title: str, summary: str, content: str) -> None:
+    assert_same([text(1, title=title, summary_text=summary, content_html=content)])
+
+
+def test_no_url() -> None:
+    assert_same([text(1, url=None, title="Ohne Adresse"), text(2, url="", title="Leer")])
+
+
+def test_boilerplate_learned_known_and_recent() -> None:
+    footer = "Pressekontakt Landratsamt Burgenlandkreis Schönburger Straße 41 Naumburg"
+    items = [
+        text(i, title=f"Meldung {i} über {words(5, f't{i}')}", summary_text=f"{footer} {i}")
+        for i in range(6)
+    ]
+    # Learned from the batch (the footer recurs in every item).
+    assert_same(items)
+    # Known from earlier cycles, and recurring with recent items of the source.
+    known = frozenset(batch.source_features_python(items, frozenset(), [])[0])
+    assert known, "the footer should be boilerplate"
+    assert_same(items[:2], known=known)
+    recent = [f.shingles for f in batch.source_features_python(items, frozenset(), [])[1]]
+    assert_same(items[:1], recent=recent[:3])
+
+
+def random_corpus(seed: int, count: int) -> list[StoryText]:
+    """German-looking news with markup and the odd foreign letter (deterministic)."""
+    rng = random.Random(seed)
+    syllables = ["ber", "lin", "ä", "ö", "ü", "ß", "stadt", "kreis", "ung", "en", "er", "ie"]
+    syllables += ["zeitz", "naum", "burg", "é", "ø", "ı", "ǅ", "ﬁ", "2021", "_", "ΣΑ", "ς"]
+    stop = ["der", "die", "und", "im", "am", "zu", "August", "Juni", "25.", "3."]
+
+    def word() -> str:
+        if rng.random() < 0.2:
+            return rng.choice(stop)
+        w = "".join(rng.choice(syllables) for _ in range(rng.randint(1, 4)))
+        return w.capitalize() if rng.random() < 0.3 else w
+
+    def sentence(n: int) -> str:
+        parts = [word() for _ in range(n)]
+        for i in range(len(parts)):
+            r = rng.random()
+            if r < 0.05:
+                parts[i] = f"<b>{parts[i]}</b>"
+            elif r < 0.07:
+                parts[i] = f'<a href="/x?{word()}={word()}">{parts[i]}'
+            elif r < 0.08:
+                parts[i] += rng.choice([" <", " >", "<<", " &amp; ", "«»", "—"])
+        return " ".join(parts) + rng.choice([".", "!", "?", ","])
+
+    shared = [sentence(12) for _ in range(5)]  # recurring sentences: boilerplate, copies
+    items = []
+    for n in range(count):
+        body = " ".join(
+            rng.choice(shared) if rng.random() < 0.2 else sentence(rng.randint(3, 30))
+            for _ in range(rng.randint(0, 40))
+        )
+        items.append(
+            text(
+                n,
+                url=None if rng.random() < 0.1 else f"https://www.example.org/n/{n}?utm=x#f",
+                title=sentence(rng.randint(0, 14)),
+                summary_text=sentence(rng.randint(0, 80)) if rng.random() < 0.8 else "",
+                content_html=f"<div><p>{body}</p></div>" if rng.random() < 0.7 else "",
+                published_at=datetime(2021, 6, 1, tzinfo=UTC) + timedelta(hours=n),
+            )
+        )
+    return items
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_corpus(seed: int) -> None:
+    corpus = random_corpus(seed, 300)
+    # In batches as sources deliver them: some too small to learn boilerplate from.
+    for start, size in [(0, 1), (1, 2), (3, 30), (33, 67), (100, 200)]:
+        assert_same(corpus[start : start + size])
+    # The corpus reaches the rules' limits: bodies past the words that count, teasers
+    # that fill much of the opening.
+    assert any(len(t.content_html.split()) > MAX_WORDS for t in corpus)
+    assert max(len(t.summary_text.split()) for t in corpus) > KEYWORD_WORDS // 2
+
+
+def test_overlaps_equal_to_python() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        a = pack(rng.sample(range(2000), rng.randint(0, 300)))
+        b = pack(rng.sample(range(2000), rng.randint(0, 300)))
+        assert shingle_overlap(a, native=True)(b) == shingle_overlap(a, native=False)(b)
+    vocabulary = ["aach", "burg", "zeitz", "ärger", "éclair", "z", "zz", "ab", "abc", "a"]
+    for _ in range(200):
+        a = " ".join(sorted(set(rng.choices(vocabulary, k=rng.randint(0, 8)))))
+        b = " ".join(sorted(set(rng.choices(vocabulary, k=rng.randint(0, 8)))))
+        assert keyword_overlap(a, native=True)(b) == keyword_overlap(a, native=False)(b)
+
+
+def test_bad_input_is_an_error_not_a_crash() -> None:
+    featurizer = FEATURIZER
+    assert featurizer is not None
+    words_, lead, hashes = featurizer.tokenize("eins zwei drei vier", "")
+    with pytest.raises(ValueError, match="lead_count"):
+        featurizer.features(words_, lead + 1, hashes, b"", None)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        featurizer.features(words_, lead, hashes[:-1], b"", None)
+    with pytest.raises(OverflowError):
+        featurizer.features(words_, lead, hashes, b"", 1 << 40)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        shingle_overlap(b"abc", native=True)(b"abcd")
+
+
+def test_a_collection_without_the_extension_says_so(
+    demo_config: AppConfig,
+    make_app: Callable[[AppConfig], App],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # An admin whose install found no C compiler learns why a first cycle is slow, once.
+    app = make_app(demo_config)
+    caplog.set_level(logging.INFO, logger="revier_feed.app")
+    app.run_ingest()
+    assert "C extension" not in caplog.text
+    monkeypatch.setattr(stories, "NATIVE", False)
+    app.run_ingest()
+    app.run_ingest()
+    assert caplog.text.count("the story stage runs in Python") == 1
