@@ -11,6 +11,7 @@ letters, digits and stray angle brackets.
 from __future__ import annotations
 
 import logging
+import pickle
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from revier_feed import stories
 from revier_feed.app import App
 from revier_feed.config import AppConfig
 from revier_feed.models import StoryText
-from revier_feed.stories import NATIVE, batch, pack
+from revier_feed.stories import MAX_CANDIDATES, NATIVE, MarkIndex, batch, mark_index, pack
 from revier_feed.stories.native import FEATURIZER, keyword_overlap, shingle_overlap
 from revier_feed.stories.text import KEYWORD_WORDS, MAX_WORDS
 
@@ -213,3 +214,49 @@ def test_a_collection_without_the_extension_says_so(
     app.run_ingest()
     app.run_ingest()
     assert caplog.text.count("the story stage runs in Python") == 1
+
+
+def test_mark_index_finds_what_the_python_one_finds() -> None:
+    # Marks drawn from a small range, so items share marks often, some marks are listed
+    # under more than MAX_POSTINGS items, and URLs repeat; times spread past the window.
+    rng = random.Random(11)
+    window = 3 * 86400.0
+    reference = MarkIndex(window)
+    native = mark_index(window)
+    assert type(native) is not MarkIndex
+    results = []
+    for slot in range(1500):
+        published = rng.uniform(0, 30 * 86400)
+        query = {rng.randrange(400) for _ in range(rng.randint(0, 40))}
+        url = rng.choice([None, None, 10_000 + rng.randrange(30)])
+        found = reference.find_marks(query, url, published)
+        assert native.find_marks(query, url, published) == found
+        results.append(found)
+        marks = sorted(query | ({url} if url is not None else set()))
+        item_id = rng.randrange(10**6)
+        if slot % 2:
+            reference.add(item_id, published, marks)
+            native.add(item_id, published, marks)
+        else:
+            reference.add(item_id, published, pack(marks))
+            native.add(item_id, published, pack(marks))
+        if slot == 700:  # the finder process gets the index pickled
+            native = pickle.loads(pickle.dumps(native))
+    assert len(native) == len(reference) == 1500
+    # The comparison covered the rules: candidates by marks, by URL, and cut off.
+    assert sum(bool(r) for r in results) > 500
+    assert any(same for r in results for _, same in r)
+    assert any(len(r) == MAX_CANDIDATES for r in results)
+
+
+def test_mark_index_refuses_bad_state() -> None:
+    native = mark_index(60.0)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        native.add(1, 0.0, b"abc")
+    with pytest.raises(OverflowError):
+        native.add(1, 0.0, [1 << 33])
+    state = native.__reduce__()
+    assert isinstance(state, tuple)
+    with pytest.raises(ValueError, match="truncated"):
+        restored = state[0](*state[1])
+        restored.__setstate__((b"", b"", (5).to_bytes(4, "little") + (9).to_bytes(4, "little")))

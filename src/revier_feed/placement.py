@@ -255,7 +255,7 @@ def _place(
                     f.shingles,
                     f.keywords,
                     f.districts,
-                    stories.unpack_ints(f.marks),
+                    f.marks,
                     f.upcoming,
                 )
                 if finder is not None:
@@ -301,7 +301,7 @@ class _Finder:
     order, while this one confirms them.
 
     Which items are candidates depends only on the items placed before and the keyword
-    counts, never on the stories they joined (:class:`.stories.MarkIndex`), so the finder
+    counts, never on the stories they joined (:class:`.stories.Marks`), so the finder
     runs ahead of the placing loop, keeping its own copy of the marks and the counts.
     Finding (looking an item's marks up, listing it under them) was about half of the
     loop's time, confirming the candidates and counting keywords most of the rest; the
@@ -313,7 +313,7 @@ class _Finder:
         process: BaseProcess,
         sender: threading.Thread,
         conn: Connection,
-        marks: stories.MarkIndex,
+        marks: stories.Marks,
         items: int,
     ) -> None:
         self._process = process
@@ -384,7 +384,7 @@ class _Finder:
         """Give ``index`` its marks back, with every item added since, and stop."""
         self.close()
         for item_id, published, marks in self._since:
-            self._marks.add(item_id, published, stories.unpack_ints(marks))
+            self._marks.add(item_id, published, marks)
         self._since.clear()
         index.attach_marks(self._marks)
 
@@ -433,7 +433,7 @@ def _load_index(store: StoryWrites, since: datetime, window: timedelta) -> stori
             placed.shingles,
             placed.keywords,
             frozenset(placed.districts),
-            stories.unpack_ints(placed.marks),
+            placed.marks,
             placed.events,
         )
     return index

@@ -55,7 +55,7 @@ def source_features(
 
 
 def find_candidates(
-    conn: Connection, marks: stories.MarkIndex, counts: Counter[str], total: int
+    conn: Connection, marks: stories.Marks, counts: Counter[str], total: int
 ) -> None:
     """The candidate finder process (see :class:`.placement._Finder`).
 
@@ -70,8 +70,10 @@ def find_candidates(
             while (chunk := conn.recv()) is not None:
                 found: list[Found] = []
                 for published, item_id, new in chunk:
-                    found.append((item_id, marks.find(new, published, counts, total)))
-                    marks.add(item_id, published, stories.unpack_ints(new.marks))
+                    found.append(
+                        (item_id, stories.candidates_of(marks, new, published, counts, total))
+                    )
+                    marks.add(item_id, published, new.marks)
                     counts.update(new.keywords.split())
                     total += 1
                 conn.send(found)

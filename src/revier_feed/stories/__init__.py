@@ -7,7 +7,17 @@ is the compact form new items wait in until they are placed.
 
 from . import phase
 from .batch import BatchFeatures, source_features
-from .index import MAX_CANDIDATES, MAX_POSTINGS, IndexedItem, MarkIndex, StoryIndex, StoryMatch
+from .index import (
+    MAX_CANDIDATES,
+    MAX_POSTINGS,
+    IndexedItem,
+    MarkIndex,
+    Marks,
+    StoryIndex,
+    StoryMatch,
+    candidates_of,
+    mark_index,
+)
 from .native import NATIVE
 from .packed import PackedFeatures, unpack_ints
 from .text import (
@@ -36,16 +46,19 @@ __all__ = [
     "IndexedItem",
     "KeywordStats",
     "MarkIndex",
+    "Marks",
     "PackedFeatures",
     "Similarity",
     "StoryFeatures",
     "StoryIndex",
     "StoryMatch",
+    "candidates_of",
     "canonical_url",
     "compare",
     "decide",
     "features",
     "learn_boilerplate",
+    "mark_index",
     "pack",
     "phase",
     "prepare",

@@ -17,7 +17,10 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <structmember.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -753,6 +756,386 @@ static PyTypeObject FeaturizerType = {
     .tp_methods = Featurizer_methods,
 };
 
+/* ---- the MarkIndex type ----------------------------------------------------------- */
+
+/* A mark's postings: the slots of the items listed under it, in the order added. */
+typedef struct {
+    uint32_t mark;
+    uint32_t n;   /* 0: an empty table entry */
+    uint32_t cap; /* of `many`; 0 while the single slot is in `one` */
+    uint32_t one;
+    uint32_t *many;
+} Posting;
+
+typedef struct {
+    PyObject_HEAD
+    double window;
+    Py_ssize_t max_postings, min_shared, max_candidates;
+    Posting *table;
+    size_t size, used; /* size: a power of two */
+    double *published;
+    int64_t *item_ids;
+    Py_ssize_t n_items, cap_items;
+} MarkIndex;
+
+static size_t mark_hash(uint32_t mark) { /* marks are CRCs already; mixed for the low bits */
+    uint64_t h = (uint64_t)mark * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 32);
+}
+
+static Posting *posting_get(const MarkIndex *self, uint32_t mark) {
+    if (!self->table) return NULL;
+    for (size_t i = mark_hash(mark) & (self->size - 1);; i = (i + 1) & (self->size - 1)) {
+        Posting *p = &self->table[i];
+        if (!p->n) return NULL;
+        if (p->mark == mark) return p;
+    }
+}
+
+static int table_grow(MarkIndex *self) {
+    size_t size = self->size ? 2 * self->size : 1024;
+    Posting *table = PyMem_Calloc(size, sizeof(Posting));
+    if (!table) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t k = 0; k < self->size; k++) {
+        Posting *p = &self->table[k];
+        if (!p->n) continue;
+        size_t i = mark_hash(p->mark) & (size - 1);
+        while (table[i].n) i = (i + 1) & (size - 1);
+        table[i] = *p;
+    }
+    PyMem_Free(self->table);
+    self->table = table;
+    self->size = size;
+    return 0;
+}
+
+static int posting_add(MarkIndex *self, uint32_t mark, uint32_t slot) {
+    if (4 * (self->used + 1) > 3 * self->size && table_grow(self) < 0) return -1;
+    size_t i = mark_hash(mark) & (self->size - 1);
+    for (;; i = (i + 1) & (self->size - 1)) {
+        Posting *p = &self->table[i];
+        if (!p->n) {
+            *p = (Posting){mark, 1, 0, slot, NULL};
+            self->used++;
+            return 0;
+        }
+        if (p->mark != mark) continue;
+        if (p->n == p->cap || !p->cap) {
+            uint32_t cap = p->cap ? 2 * p->cap : 4;
+            uint32_t *many = PyMem_Realloc(p->many, cap * sizeof(uint32_t));
+            if (!many) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            if (!p->cap) many[0] = p->one;
+            p->many = many;
+            p->cap = cap;
+        }
+        p->many[p->n++] = slot;
+        return 0;
+    }
+}
+
+static const uint32_t *posting_slots(const Posting *p) { return p->cap ? p->many : &p->one; }
+
+static void MarkIndex_dealloc(MarkIndex *self) {
+    for (size_t i = 0; i < self->size; i++) PyMem_Free(self->table[i].many);
+    PyMem_Free(self->table);
+    PyMem_Free(self->published);
+    PyMem_Free(self->item_ids);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int MarkIndex_init(MarkIndex *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"window", "max_postings", "min_shared", "max_candidates", NULL};
+    if (self->n_items || self->table) {
+        PyErr_SetString(PyExc_TypeError, "a MarkIndex is initialised once");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "dnnn", kwlist, &self->window,
+                                     &self->max_postings, &self->min_shared,
+                                     &self->max_candidates))
+        return -1;
+    if (self->min_shared < 1 || self->max_postings < 1 || self->max_candidates < 0) {
+        PyErr_SetString(PyExc_ValueError, "bad parameters");
+        return -1;
+    }
+    return 0;
+}
+
+static Py_ssize_t MarkIndex_len(MarkIndex *self) { return self->n_items; }
+
+/* The values of packed bytes or of an iterable of ints, into `out`. */
+static int read_marks(PyObject *marks, Ints *out) {
+    if (PyBytes_Check(marks)) {
+        Py_ssize_t n;
+        uint32_t *v = unpack_u32(PyBytes_AS_STRING(marks), PyBytes_GET_SIZE(marks), &n);
+        if (!v) return -1;
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (ints_push(out, v[i]) < 0) {
+                PyMem_Free(v);
+                return -1;
+            }
+        PyMem_Free(v);
+        return 0;
+    }
+    PyObject *it = PyObject_GetIter(marks), *item;
+    if (!it) return -1;
+    while ((item = PyIter_Next(it))) {
+        unsigned long v = PyLong_AsUnsignedLong(item);
+        Py_DECREF(item);
+        if (v > 0xFFFFFFFFul && !PyErr_Occurred())
+            PyErr_SetString(PyExc_OverflowError, "marks must fit in 32 bits");
+        if (PyErr_Occurred() || ints_push(out, (uint32_t)v) < 0) {
+            Py_DECREF(it);
+            return -1;
+        }
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static int add_item(MarkIndex *self, int64_t item_id, double published) {
+    if (self->n_items == self->cap_items) {
+        Py_ssize_t cap = self->cap_items ? 2 * self->cap_items : 1024;
+        double *times = PyMem_Realloc(self->published, (size_t)cap * sizeof(double));
+        if (!times) return PyErr_NoMemory(), -1;
+        self->published = times;
+        int64_t *ids = PyMem_Realloc(self->item_ids, (size_t)cap * sizeof(int64_t));
+        if (!ids) return PyErr_NoMemory(), -1;
+        self->item_ids = ids;
+        self->cap_items = cap;
+    }
+    if (self->n_items >= (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "too many items for a MarkIndex");
+        return -1;
+    }
+    self->published[self->n_items] = published;
+    self->item_ids[self->n_items] = item_id;
+    self->n_items++;
+    return 0;
+}
+
+PyDoc_STRVAR(MarkIndex_add_doc,
+"add(item_id, published, marks)\n\n"
+"List the next slot's item (published: a POSIX timestamp) under its marks (packed bytes\n"
+"or ints).");
+
+static PyObject *MarkIndex_add(MarkIndex *self, PyObject *args) {
+    long long item_id;
+    double published;
+    PyObject *marks;
+    if (!PyArg_ParseTuple(args, "LdO", &item_id, &published, &marks)) return NULL;
+    Ints values = {0};
+    if (read_marks(marks, &values) < 0 || add_item(self, item_id, published) < 0) {
+        PyMem_Free(values.data);
+        return NULL;
+    }
+    uint32_t slot = (uint32_t)(self->n_items - 1);
+    for (Py_ssize_t i = 0; i < values.len; i++)
+        if (posting_add(self, values.data[i], slot) < 0) {
+            PyMem_Free(values.data);
+            return NULL;
+        }
+    PyMem_Free(values.data);
+    Py_RETURN_NONE;
+}
+
+typedef struct {
+    uint32_t slot;
+    uint32_t shared; /* marks found */
+    int same_url;
+    int64_t item_id;
+} Candidate;
+
+static int candidate_before(const Candidate *a, const Candidate *b) {
+    if (a->same_url != b->same_url) return a->same_url;
+    if (a->shared != b->shared) return a->shared > b->shared;
+    if (a->item_id != b->item_id) return a->item_id < b->item_id;
+    return a->slot < b->slot;
+}
+
+static int cmp_candidate(const void *a, const void *b) {
+    return candidate_before(a, b) ? -1 : candidate_before(b, a) ? 1 : 0;
+}
+
+PyDoc_STRVAR(MarkIndex_find_doc,
+"find_marks(marks, url_mark, published) -> [(slot, same_url), ...]\n\n"
+"The slots of items published within the window that are listed under at least\n"
+"min_shared of `marks` (a mark listed under more than max_postings items does not\n"
+"count) or under `url_mark` (None: no URL), most shared marks first (those with the\n"
+"URL before all), then by item id; at most max_candidates.");
+
+static PyObject *MarkIndex_find(MarkIndex *self, PyObject *args) {
+    PyObject *marks, *url_mark;
+    double published;
+    if (!PyArg_ParseTuple(args, "OOd", &marks, &url_mark, &published)) return NULL;
+    PyObject *result = NULL;
+    Ints query = {0}, found = {0}, urls = {0};
+    Candidate *candidates = NULL;
+    if (read_marks(marks, &query) < 0) goto done;
+    for (Py_ssize_t i = 0; i < query.len; i++) {
+        const Posting *p = posting_get(self, query.data[i]);
+        if (!p || p->n > self->max_postings) continue;
+        const uint32_t *slots = posting_slots(p);
+        for (uint32_t k = 0; k < p->n; k++)
+            if (ints_push(&found, slots[k]) < 0) goto done;
+    }
+    if (url_mark != Py_None) {
+        unsigned long v = PyLong_AsUnsignedLong(url_mark);
+        if (v > 0xFFFFFFFFul && !PyErr_Occurred())
+            PyErr_SetString(PyExc_OverflowError, "url_mark must fit in 32 bits");
+        if (PyErr_Occurred()) goto done;
+        const Posting *p = posting_get(self, (uint32_t)v);
+        if (p) { /* every item with the URL, however many */
+            const uint32_t *slots = posting_slots(p);
+            for (uint32_t k = 0; k < p->n; k++)
+                if (ints_push(&urls, slots[k]) < 0) goto done;
+        }
+    }
+    if (sort_u32(found.data, found.len) < 0) goto done;
+    Py_ssize_t n_urls = sort_unique(urls.data, urls.len);
+    if (n_urls < 0) goto done;
+    candidates = PyMem_Malloc((size_t)(found.len + n_urls + 1) * sizeof(Candidate));
+    if (!candidates) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t n = 0, u = 0;
+    for (Py_ssize_t i = 0; i < found.len;) {
+        Py_ssize_t j = i;
+        while (j < found.len && found.data[j] == found.data[i]) j++;
+        uint32_t slot = found.data[i];
+        while (u < n_urls && urls.data[u] < slot) /* a URL's slot found by no mark */
+            candidates[n++] = (Candidate){urls.data[u++], 0, 1, 0};
+        int same_url = u < n_urls && urls.data[u] == slot;
+        u += same_url;
+        if (same_url || j - i >= self->min_shared)
+            candidates[n++] = (Candidate){slot, (uint32_t)(j - i), same_url, 0};
+        i = j;
+    }
+    while (u < n_urls) candidates[n++] = (Candidate){urls.data[u++], 0, 1, 0};
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Candidate c = candidates[i];
+        if (c.slot >= (uint32_t)self->n_items) continue; /* a mark from a bad pickle */
+        if (fabs(self->published[c.slot] - published) > self->window) continue;
+        c.item_id = self->item_ids[c.slot];
+        candidates[k++] = c;
+    }
+    if (k > 1) qsort(candidates, (size_t)k, sizeof(Candidate), cmp_candidate);
+    if (k > self->max_candidates) k = self->max_candidates;
+    if (!(result = PyList_New(k))) goto done;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        PyObject *pair = Py_BuildValue("(kO)", (unsigned long)candidates[i].slot,
+                                       candidates[i].same_url ? Py_True : Py_False);
+        if (!pair) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, i, pair);
+    }
+done:
+    PyMem_Free(query.data);
+    PyMem_Free(found.data);
+    PyMem_Free(urls.data);
+    PyMem_Free(candidates);
+    return result;
+}
+
+/* Pickling (a large batch's marks go to the candidate finder process): the items' times
+ * and ids, and each posting as mark, count, slots; in this machine's byte order, for a
+ * process on the same machine. */
+static PyObject *MarkIndex_reduce(MarkIndex *self, PyObject *Py_UNUSED(ignored)) {
+    Py_ssize_t words = 0;
+    for (size_t i = 0; i < self->size; i++)
+        if (self->table[i].n) words += 2 + self->table[i].n;
+    PyObject *postings = PyBytes_FromStringAndSize(NULL, words * 4);
+    if (!postings) return NULL;
+    uint32_t *out = (uint32_t *)PyBytes_AS_STRING(postings);
+    for (size_t i = 0; i < self->size; i++) {
+        const Posting *p = &self->table[i];
+        if (!p->n) continue;
+        *out++ = p->mark;
+        *out++ = p->n;
+        memcpy(out, posting_slots(p), p->n * sizeof(uint32_t));
+        out += p->n;
+    }
+    /* An empty index has no arrays yet; "y#" would make None of a NULL pointer. */
+    const char *times = self->published ? (const char *)self->published : "";
+    const char *ids = self->item_ids ? (const char *)self->item_ids : "";
+    return Py_BuildValue("(O(dnnn)(y#y#N))", (PyObject *)Py_TYPE(self), self->window,
+                         self->max_postings, self->min_shared, self->max_candidates, times,
+                         self->n_items * (Py_ssize_t)sizeof(double), ids,
+                         self->n_items * (Py_ssize_t)sizeof(int64_t), postings);
+}
+
+static PyObject *MarkIndex_setstate(MarkIndex *self, PyObject *state) {
+    Py_buffer times, ids, postings;
+    if (!PyArg_ParseTuple(state, "y*y*y*", &times, &ids, &postings)) return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = times.len / (Py_ssize_t)sizeof(double);
+    if (self->n_items || times.len % sizeof(double) || ids.len != n * (Py_ssize_t)sizeof(int64_t) ||
+        postings.len % 4) {
+        PyErr_SetString(PyExc_ValueError, "not the state of an empty MarkIndex");
+        goto done;
+    }
+    const double *t = times.buf;
+    const int64_t *d = ids.buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (add_item(self, d[i], t[i]) < 0) goto done;
+    const uint32_t *p = postings.buf, *end = p + postings.len / 4;
+    while (p < end) {
+        if (end - p < 2 || (Py_ssize_t)p[1] > end - p - 2) {
+            PyErr_SetString(PyExc_ValueError, "truncated MarkIndex state");
+            goto done;
+        }
+        uint32_t mark = p[0], count = p[1];
+        p += 2;
+        for (uint32_t k = 0; k < count; k++)
+            if (posting_add(self, mark, *p++) < 0) goto done;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&times);
+    PyBuffer_Release(&ids);
+    PyBuffer_Release(&postings);
+    return result;
+}
+
+static PyMethodDef MarkIndex_methods[] = {
+    {"add", (PyCFunction)MarkIndex_add, METH_VARARGS, MarkIndex_add_doc},
+    {"find_marks", (PyCFunction)MarkIndex_find, METH_VARARGS, MarkIndex_find_doc},
+    {"__reduce__", (PyCFunction)MarkIndex_reduce, METH_NOARGS, NULL},
+    {"__setstate__", (PyCFunction)MarkIndex_setstate, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef MarkIndex_members[] = {
+    {"window", T_DOUBLE, offsetof(MarkIndex, window), READONLY, "seconds"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PySequenceMethods MarkIndex_as_sequence = {
+    .sq_length = (lenfunc)MarkIndex_len,
+};
+
+static PyTypeObject MarkIndexType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "revier_feed.stories._textcore.MarkIndex",
+    .tp_basicsize = sizeof(MarkIndex),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = PyDoc_STR("Placed items by their marks (see index.MarkIndex, its reference)."),
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)MarkIndex_init,
+    .tp_dealloc = (destructor)MarkIndex_dealloc,
+    .tp_methods = MarkIndex_methods,
+    .tp_members = MarkIndex_members,
+    .tp_as_sequence = &MarkIndex_as_sequence,
+};
+
 /* ---- module functions ------------------------------------------------------------- */
 
 PyDoc_STRVAR(recurring_doc,
@@ -918,12 +1301,11 @@ static struct PyModuleDef textcore_module = {
 
 PyMODINIT_FUNC PyInit__textcore(void) {
     crc_init();
-    if (PyType_Ready(&FeaturizerType) < 0) return NULL;
+    if (PyType_Ready(&FeaturizerType) < 0 || PyType_Ready(&MarkIndexType) < 0) return NULL;
     PyObject *m = PyModule_Create(&textcore_module);
     if (!m) return NULL;
-    Py_INCREF(&FeaturizerType);
-    if (PyModule_AddObject(m, "Featurizer", (PyObject *)&FeaturizerType) < 0) {
-        Py_DECREF(&FeaturizerType);
+    if (PyModule_AddObjectRef(m, "Featurizer", (PyObject *)&FeaturizerType) < 0 ||
+        PyModule_AddObjectRef(m, "MarkIndex", (PyObject *)&MarkIndexType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -18,7 +18,7 @@ marks are too.
 Stored items are kept compactly (packed shingles, their keywords in one string), so a
 window of 100,000 items fits in a few hundred megabytes.
 
-The marks live in a :class:`MarkIndex` of their own: which items are candidates does not
+The marks live in an index of their own (:class:`Marks`): which items are candidates does not
 depend on the stories they were placed in, so a large batch's candidates can be found by
 another process, with a copy of the marks, while the items are confirmed here.
 """
@@ -32,11 +32,11 @@ import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Protocol, cast
 
 from . import phase
-from .native import keyword_overlap, shingle_overlap
-from .packed import PackedFeatures
+from .native import NATIVE, keyword_overlap, native_mark_index, shingle_overlap
+from .packed import PackedFeatures, unpack_ints
 from .text import (
     MIN_SHARED_MARKS,
     KeywordStats,
@@ -79,7 +79,7 @@ class StoryMatch:
     similarity: float
 
 
-class MarkIndex:
+class Marks(Protocol):
     """Which placed items share marks with a new item: the marks' postings and each
     item's publication time, by slot (the order items were added in).
 
@@ -87,7 +87,44 @@ class MarkIndex:
     are candidates depends only on the items placed before and their keyword counts,
     never on the stories they were placed in, so a large batch's candidates can be found
     in another process while this one confirms them (:mod:`revier_feed.placement`).
+    :class:`MarkIndex` is the reference; the C extension's is what runs where it is built
+    (:func:`mark_index`).
     """
+
+    def __len__(self) -> int: ...
+
+    def add(self, item_id: int, published: float, marks: bytes | Iterable[int]) -> None:
+        """List the next slot's item under its marks (packed, or values)."""
+
+    def find_marks(
+        self, marks: bytes | Iterable[int], url_mark: int | None, published: float
+    ) -> list[tuple[int, bool]]:
+        """The slots of items published within the window that share at least
+        :data:`.text.MIN_SHARED_MARKS` of ``marks`` (a mark listed under more than
+        :data:`MAX_POSTINGS` items does not count) or the URL's mark, each with whether it
+        has the same canonical URL: those with the URL first, then most shared marks, then
+        the lowest item id; at most :data:`MAX_CANDIDATES`."""
+        ...
+
+
+def candidates_of(
+    marks: Marks, new: PackedFeatures, published: float, counts: Mapping[str, int], total: int
+) -> list[tuple[int, bool]]:
+    """The candidates of ``new`` (see :meth:`Marks.find_marks`). ``counts`` and ``total``
+    are the keyword counts of the items placed so far (see
+    :meth:`.PackedFeatures.query_marks`)."""
+    return marks.find_marks(new.query_marks(counts, total), new.url_mark, published)
+
+
+def mark_index(window: float) -> Marks:
+    """An empty mark index: the C extension's where it is built."""
+    if NATIVE:
+        return native_mark_index(window, MAX_POSTINGS, MIN_SHARED_MARKS, MAX_CANDIDATES)
+    return MarkIndex(window)
+
+
+class MarkIndex:
+    """:class:`Marks` in Python."""
 
     def __init__(self, window: float) -> None:
         self.window = window  #: seconds
@@ -100,13 +137,13 @@ class MarkIndex:
     def __len__(self) -> int:
         return len(self._published)
 
-    def add(self, item_id: int, published: float, marks: Iterable[int]) -> None:
-        """List the next slot's item under its marks."""
+    def add(self, item_id: int, published: float, marks: bytes | Iterable[int]) -> None:
+        """List the next slot's item under its marks (packed, or values)."""
         slot = len(self._published)
         self._published.append(published)
         self._item_ids.append(item_id)
         postings = self._postings
-        for mark in marks:
+        for mark in unpack_ints(marks) if isinstance(marks, bytes) else marks:
             listed = postings.get(mark)
             if listed is None:
                 postings[mark] = slot
@@ -115,22 +152,20 @@ class MarkIndex:
             else:
                 listed.append(slot)
 
-    def find(
-        self, new: PackedFeatures, published: float, counts: Mapping[str, int], total: int
+    def find_marks(
+        self, marks: bytes | Iterable[int], url_mark: int | None, published: float
     ) -> list[tuple[int, bool]]:
-        """The slots of items published within the window that share enough marks with
-        ``new`` (or its URL), most shared marks first, each with whether it has the same
-        canonical URL. ``counts`` and ``total`` are the keyword counts of the items placed
-        so far (see :meth:`.PackedFeatures.query_marks`)."""
+        """See :meth:`Marks.find_marks`."""
         postings = self._postings
-        hits = list(filter(_LISTED, map(postings.get, new.query_marks(counts, total))))
+        query = unpack_ints(marks) if isinstance(marks, bytes) else marks
+        hits = list(filter(_LISTED, map(postings.get, query)))
         # Split into single slots and lists of them, all in C: an item's marks find dozens
         # of postings.
         found = cast("list[int]", list(filter(_IS_SLOT, hits)))
         lists = cast("list[list[int]]", list(itertools.filterfalse(_IS_SLOT, hits)))
         short = map(MAX_POSTINGS.__ge__, map(len, lists))
         found.extend(itertools.chain.from_iterable(itertools.compress(lists, short)))
-        via_url = postings.get(new.url_mark) if new.url_mark is not None else None
+        via_url = postings.get(url_mark) if url_mark is not None else None
         urls = (
             set() if via_url is None else {via_url} if isinstance(via_url, int) else set(via_url)
         )
@@ -149,7 +184,9 @@ class MarkIndex:
             # bisection (counting the whole list, most of it slots found once, cost more).
             first, after = bisect.bisect_left, bisect.bisect_right
             ids = self._item_ids
-            eligible.sort(key=lambda s: (s not in urls, first(found, s) - after(found, s), ids[s]))
+            eligible.sort(
+                key=lambda s: (s not in urls, first(found, s) - after(found, s), ids[s], s)
+            )
         return [(s, s in urls) for s in eligible[:MAX_CANDIDATES]]
 
 
@@ -160,7 +197,7 @@ class StoryIndex:
         self.window = window.total_seconds()
         self.stats = stats
         self._items: list[IndexedItem] = []
-        self._marks: MarkIndex | None = MarkIndex(self.window)
+        self._marks: Marks | None = mark_index(self.window)
         self._districts: dict[frozenset[str], frozenset[str]] = {}
 
     def __len__(self) -> int:
@@ -174,7 +211,7 @@ class StoryIndex:
         shingles: bytes,
         keywords: str,
         districts: frozenset[str],
-        marks: Iterable[int],
+        marks: bytes | Iterable[int],
         upcoming: tuple[int, ...] = (),
     ) -> None:
         """List a placed item under its marks (its URL's among them); while the marks are
@@ -199,7 +236,7 @@ class StoryIndex:
         if self._marks is not None:
             self._marks.add(item_id, when, marks)
 
-    def detach_marks(self) -> MarkIndex:
+    def detach_marks(self) -> Marks:
         """Hand the marks over to someone who finds the candidates (another process, with
         a copy); until :meth:`attach_marks`, items added are kept for comparisons only and
         :meth:`candidates` cannot be used."""
@@ -209,7 +246,7 @@ class StoryIndex:
         self._marks = None
         return marks
 
-    def attach_marks(self, marks: MarkIndex) -> None:
+    def attach_marks(self, marks: Marks) -> None:
         """Take the marks back, listing every item added since (``marks`` must hold them)."""
         if len(marks) != len(self._items):
             raise ValueError(f"marks of {len(marks)} items for an index of {len(self._items)}")
@@ -237,11 +274,11 @@ class StoryIndex:
         if isinstance(new, StoryFeatures):
             new = PackedFeatures.of(new)
         stats = self.stats
-        found = self._marks.find(new, published.timestamp(), stats.counts, stats.total)
+        found = candidates_of(self._marks, new, published.timestamp(), stats.counts, stats.total)
         return self.entries(found)
 
     def entries(self, found: Iterable[tuple[int, bool]]) -> list[tuple[IndexedItem, bool]]:
-        """The items of slots (as :meth:`MarkIndex.find` gives them)."""
+        """The items of slots (as :meth:`Marks.find_marks` gives them)."""
         items = self._items
         return [(items[slot], same_url) for slot, same_url in found]
 

@@ -50,6 +50,13 @@ FEATURIZER = (
 )
 
 
+def native_mark_index(
+    window: float, max_postings: int, min_shared: int, max_candidates: int
+) -> _textcore.MarkIndex:
+    """The C extension's mark index (see :class:`.index.Marks`; only where it is built)."""
+    return _textcore.MarkIndex(window, max_postings, min_shared, max_candidates)
+
+
 def recurring(packed_sets: list[bytes], needed: int) -> bytes:
     """The values in at least ``needed`` of the packed value sets, packed and sorted (only
     where the extension is built)."""
