@@ -180,9 +180,17 @@ def test_overlaps_equal_to_python() -> None:
         assert shingle_overlap(a, native=True)(b) == shingle_overlap(a, native=False)(b)
     vocabulary = ["aach", "burg", "zeitz", "ärger", "éclair", "z", "zz", "ab", "abc", "a"]
     for _ in range(200):
-        a = " ".join(sorted(set(rng.choices(vocabulary, k=rng.randint(0, 8)))))
+        own = sorted(set(rng.choices(vocabulary, k=rng.randint(0, 8))))
+        a = " ".join(own)
         b = " ".join(sorted(set(rng.choices(vocabulary, k=rng.randint(0, 8)))))
-        assert keyword_overlap(a, native=True)(b) == keyword_overlap(a, native=False)(b)
+        values = [rng.random() * 10 for _ in own]
+        native = keyword_overlap(a, values, native=True)(b)
+        assert native == keyword_overlap(a, values, native=False)(b)
+        shared = set(own) & set(b.split())
+        assert native[1:] == (len(shared), len(b.split()))
+        assert native[0] == pytest.approx(
+            sum(v for w, v in zip(own, values, strict=True) if w in shared)
+        )
 
 
 def test_bad_input_is_an_error_not_a_crash() -> None:
@@ -197,6 +205,8 @@ def test_bad_input_is_an_error_not_a_crash() -> None:
         featurizer.features(words_, lead, hashes, b"", 1 << 40)
     with pytest.raises(ValueError, match="multiple of 4"):
         shingle_overlap(b"abc", native=True)(b"abcd")
+    with pytest.raises(ValueError, match="fewer values than words"):
+        keyword_overlap("aach burg", [1.0], native=True)("aach burg")
 
 
 def test_a_collection_without_the_extension_says_so(

@@ -1241,20 +1241,28 @@ static int next_word(const char *s, Py_ssize_t n, Py_ssize_t *at, Slice *word) {
     return 1;
 }
 
-PyDoc_STRVAR(shared_words_doc,
-"shared_words(a, b) -> (shared, b_count)\n\n"
-"The words two sorted space-separated strings have in common, in order, and how many\n"
-"words `b` has.");
+PyDoc_STRVAR(shared_weight_doc,
+"shared_weight(a, a_values, b) -> (total, shared, b_count)\n\n"
+"For two sorted space-separated strings: the sum of `a_values` (packed doubles, one per\n"
+"word of `a`, in order) over the words `b` has too, added in order; how many those are;\n"
+"and how many words `b` has.");
 
-static PyObject *shared_words(PyObject *Py_UNUSED(module), PyObject *args) {
+static PyObject *shared_weight(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *a, *b;
-    if (!PyArg_ParseTuple(args, "UU", &a, &b)) return NULL;
-    Py_ssize_t n, m, i = 0, j = 0, b_count = 0;
+    Py_buffer values;
+    if (!PyArg_ParseTuple(args, "Uy*U", &a, &values, &b)) return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n, m, i = 0, j = 0, k = 0, b_count = 0, shared = 0;
     const char *s = PyUnicode_AsUTF8AndSize(a, &n);
     const char *t = s ? PyUnicode_AsUTF8AndSize(b, &m) : NULL;
-    if (!t) return NULL;
-    PyObject *shared = PyList_New(0);
-    if (!shared) return NULL;
+    if (!t) goto done;
+    if (values.len % sizeof(double)) {
+        PyErr_SetString(PyExc_ValueError, "values must be packed doubles");
+        goto done;
+    }
+    const double *v = values.buf;
+    Py_ssize_t n_values = values.len / (Py_ssize_t)sizeof(double);
+    double total = 0.0;
     Slice x, y;
     int more_a = next_word(s, n, &i, &x), more_b = next_word(t, m, &j, &y);
     b_count += more_b;
@@ -1262,15 +1270,15 @@ static PyObject *shared_words(PyObject *Py_UNUSED(module), PyObject *args) {
         int c = cmp_slice(&x, &y);
         if (c <= 0) {
             if (c == 0) {
-                PyObject *w = PyUnicode_DecodeUTF8((const char *)x.p, x.len, "strict");
-                if (!w || PyList_Append(shared, w) < 0) {
-                    Py_XDECREF(w);
-                    Py_DECREF(shared);
-                    return NULL;
+                if (k >= n_values) {
+                    PyErr_SetString(PyExc_ValueError, "fewer values than words");
+                    goto done;
                 }
-                Py_DECREF(w);
+                total += v[k];
+                shared++;
             }
             more_a = next_word(s, n, &i, &x);
+            k++;
         }
         if (c >= 0) {
             more_b = next_word(t, m, &j, &y);
@@ -1281,13 +1289,16 @@ static PyObject *shared_words(PyObject *Py_UNUSED(module), PyObject *args) {
         more_b = next_word(t, m, &j, &y);
         b_count += more_b;
     }
-    return Py_BuildValue("(Nn)", shared, b_count);
+    result = Py_BuildValue("(dnn)", total, shared, b_count);
+done:
+    PyBuffer_Release(&values);
+    return result;
 }
 
 static PyMethodDef module_methods[] = {
     {"recurring", recurring, METH_VARARGS, recurring_doc},
     {"overlap", overlap, METH_VARARGS, overlap_doc},
-    {"shared_words", shared_words, METH_VARARGS, shared_words_doc},
+    {"shared_weight", shared_weight, METH_VARARGS, shared_weight_doc},
     {NULL, NULL, 0, NULL},
 };
 

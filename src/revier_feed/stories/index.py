@@ -291,16 +291,18 @@ class StoryIndex:
             return None
         stats = self.stats
         overlap = shingle_overlap(new.shingles)
-        shared_keywords = keyword_overlap(new.keywords)
-        own_shingles = new.shingle_count
         own = new.keywords.split()
-        weight = stats.weight_of(own)
+        logs = stats.logs_of(own)
+        weight = stats.weight_from(len(own), sum(logs))
+        # The weight of the keywords an item shares with this one, from this one's logs.
+        shared_keywords = keyword_overlap(new.keywords, logs)
+        own_shingles = new.shingle_count
         best: StoryMatch | None = None
         for entry, same_url in found:
             shorter = min(own_shingles, len(entry.shingles) // 4)
             copied = overlap(entry.shingles) / shorter if shorter else 0.0
-            shared, other_count = shared_keywords(entry.keywords)
-            common = stats.weight_of(shared)
+            shared_logs, shared, other_count = shared_keywords(entry.keywords)
+            common = stats.weight_from(shared, shared_logs)
             same = functools.partial(
                 decide,
                 shingles=shorter,
@@ -315,7 +317,7 @@ class StoryIndex:
             # even the bound is rejected, so is the item; an item accepted by copied text
             # alone needs the share only if it could raise the score; and where the new
             # item's own weight is below the floor, the share is exact without the weight.
-            floor = keyword_weight_floor(common, len(shared), other_count)
+            floor = keyword_weight_floor(common, shared, other_count)
             bound = keyword_share(common, weight, floor)
             if not same(Similarity(copied, bound, same_url)):
                 continue

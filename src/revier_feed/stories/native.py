@@ -3,13 +3,15 @@
 ``pip install`` builds the extension where a C compiler is found; elsewhere the same work
 runs in Python, slower (the extension's results are tested equal to the Python ones:
 tests/test_stories_native.py). What it does: an item's words, shingles and keywords
-(:mod:`.batch`), and the two set overlaps each candidate comparison needs (:mod:`.index`).
+(:mod:`.batch`), the two overlaps each candidate comparison needs, and the index of marks
+that finds the candidates (:mod:`.index`).
 """
 
 from __future__ import annotations
 
 import functools
 import sys
+from array import array
 from collections.abc import Callable, Iterable
 
 from .packed import unpack_ints
@@ -73,17 +75,19 @@ def shingle_overlap(shingles: bytes, *, native: bool = NATIVE) -> Callable[[byte
 
 
 def keyword_overlap(
-    keywords: str, *, native: bool = NATIVE
-) -> Callable[[str], tuple[list[str], int]]:
-    """The keywords that the sorted space-separated ``keywords`` and another item's share,
-    sorted, and how many the other has: a function of the other's."""
+    keywords: str, values: list[float], *, native: bool = NATIVE
+) -> Callable[[str], tuple[float, int, int]]:
+    """For the sorted space-separated ``keywords`` and a value of each (in their order): a
+    function of another item's keywords giving the sum of the values of the keywords it
+    shares (added in their order), how many it shares, and how many it has."""
     if native:
-        return functools.partial(_textcore.shared_words, keywords)
-    own = frozenset(keywords.split())
+        return functools.partial(_textcore.shared_weight, keywords, array("d", values).tobytes())
+    position = {word: i for i, word in enumerate(keywords.split())}
 
-    def shared(other: str) -> tuple[list[str], int]:
+    def shared(other: str) -> tuple[float, int, int]:
         words = other.split()
-        return sorted(own.intersection(words)), len(words)
+        found = [values[position[w]] for w in words if w in position]
+        return float(sum(found)), len(found), len(words)
 
     return shared
 

@@ -260,9 +260,16 @@ class KeywordStats:
 
     def weight_of(self, keywords: Collection[str]) -> float:
         """The summed weight of ``keywords``."""
+        return self.weight_from(len(keywords), sum(self.logs_of(keywords)))
+
+    def logs_of(self, keywords: Iterable[str]) -> list[float]:
+        """``log(count + 1)`` of each keyword: what its weight is less than the most."""
         # counts.get(k, 0) for each keyword, then log(n + 1) from the table.
-        logs = sum(map(self._logs.__getitem__, map(self.counts.get, keywords, repeat(0))))
-        return len(keywords) * (math.log(self.total + 1) + 1.0) - logs
+        return list(map(self._logs.__getitem__, map(self.counts.get, keywords, repeat(0))))
+
+    def weight_from(self, keywords: int, logs: float) -> float:
+        """The summed weight of ``keywords`` keywords whose :meth:`logs_of` sum to ``logs``."""
+        return keywords * (math.log(self.total + 1) + 1.0) - logs
 
     def add(self, keywords: Collection[str]) -> None:
         """Count one more item with these keywords."""
