@@ -6,12 +6,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gc
+import multiprocessing
 import os
 import re
 import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Executor
+from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -160,6 +162,21 @@ def share_malloc_arena() -> bool:
     except (OSError, AttributeError):  # no C library, or one without mallopt
         return False
     return bool(mallopt(_M_ARENA_MAX, 1))
+
+
+#: What the worker processes run (normalizing, tagging, story features, the candidate
+#: finder): imported once, in the fork server, which forks every worker with them loaded.
+_WORKER_MODULES = ["revier_feed.compute", "revier_feed.normalize"]
+
+
+def forkserver() -> ForkServerContext:
+    """Where worker processes come from: a fork server, not fork (the caller runs threads,
+    and forking a threaded process can copy a held lock into the child), that imports the
+    workers' modules once instead of each worker importing them (0.15 s of CPU each)."""
+    context = multiprocessing.get_context("forkserver")
+    # Takes effect when the server starts (the first pool or process of this program).
+    context.set_forkserver_preload(_WORKER_MODULES)
+    return context
 
 
 def start_every_worker(pool: Executor, workers: int) -> None:

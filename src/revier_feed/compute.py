@@ -16,14 +16,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TypeVar
 
-from ._utils import start_every_worker, usable_cores
+from ._utils import forkserver, start_every_worker, usable_cores
 from .models import Item, RawItem, SourceSpec, StoryText
 from .story_work import SourceFeatures, source_features
 from .tag import Tagger
@@ -144,11 +143,9 @@ class ItemWorkers:
 
     def _start(self) -> ProcessPoolExecutor | None:
         if self._processes and self._pool is None:
-            # forkserver, not fork: the cycle runs threads (and the worker a scheduler), and
-            # forking a threaded process can copy a held lock into the child.
             self._pool = ProcessPoolExecutor(
                 max_workers=self._processes,
-                mp_context=multiprocessing.get_context("forkserver"),
+                mp_context=forkserver(),
                 initializer=_start_worker,
                 initargs=(self._tagger,),
             )

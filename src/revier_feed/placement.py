@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from . import stories
-from ._utils import collector_paused, start_every_worker, usable_cores
+from ._utils import collector_paused, forkserver, start_every_worker, usable_cores
 from .models import Item, StoryPlacement, StoryText
 from .storage import Storage, StoryWrites
 from .story_work import (
@@ -330,7 +329,7 @@ class _Finder:
         """Start a finder for ``pending`` (placed from the end), or None if it cannot start:
         then the loop finds the candidates itself."""
         marks = index.detach_marks()
-        context = multiprocessing.get_context("forkserver")  # not fork: threads may run
+        context = forkserver()
         conn, child = context.Pipe()
         try:
             process = context.Process(
@@ -473,8 +472,8 @@ def _computed_features(
     if sum(map(len, by_source.values())) < PARALLEL_MIN_ITEMS or processes < 2:
         return _collect(by_source, storage, store, None, 0)
     # Reading the words is most of the CPU time of a large batch and needs nothing but the
-    # items: it runs on every core. forkserver, not fork: the caller may run threads.
-    context = multiprocessing.get_context("forkserver")
+    # items: it runs on every core.
+    context = forkserver()
     try:
         with ProcessPoolExecutor(processes, mp_context=context) as pool:
             start_every_worker(pool, processes)
