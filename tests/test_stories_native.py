@@ -22,7 +22,15 @@ from revier_feed import stories
 from revier_feed.app import App
 from revier_feed.config import AppConfig
 from revier_feed.models import StoryText
-from revier_feed.stories import MAX_CANDIDATES, NATIVE, MarkIndex, batch, mark_index, pack
+from revier_feed.stories import (
+    MAX_CANDIDATES,
+    NATIVE,
+    MarkIndex,
+    _textcore,
+    batch,
+    mark_index,
+    pack,
+)
 from revier_feed.stories.native import FEATURIZER, keyword_overlap, shingle_overlap
 from revier_feed.stories.text import KEYWORD_WORDS, MAX_WORDS
 
@@ -74,6 +82,8 @@ def words(n: int, stem: str = "wort") -> str:
         (words(100), words(100, "teaser"), "<p>" + words(50, "body") + "</p>"),
         (words(300), words(200, "teaser"), "<p>" + words(50, "body") + "</p>"),
         ("Kurz", "", "<p>" + words(900, "lang") + "</p>"),
+        # Thousands of lead keywords (a 40,000-character title): sorted another way in C.
+        (" ".join(f"w{i * 7919 % 5000}ort" for i in range(5000)), words(2000, "t"), ""),
         # Markup: tags, comments, attributes with text, a "<" that never closes.
         ("Titel", "", '<a href="x y z">Verlinkter Text</a> <!-- kommentiert --> danach'),
         ("Titel", "", "vorher 3 < 5 und 7 > 2 nachher"),
@@ -207,6 +217,42 @@ def test_bad_input_is_an_error_not_a_crash() -> None:
         shingle_overlap(b"abc", native=True)(b"abcd")
     with pytest.raises(ValueError, match="fewer values than words"):
         keyword_overlap("aach burg", [1.0], native=True)("aach burg")
+    with pytest.raises(UnicodeDecodeError):  # not UTF-8: an error, whatever else fails
+        featurizer.features(b"\xff\xfe\xfd\xfc", 1, b"", b"", None)
+
+
+def test_objects_whose_init_failed_refuse_to_work() -> None:
+    # A rejected parameter must not leave a half-made object that reads out of bounds.
+    rules = {
+        "stop_words": [],
+        "suffixes": ["en"],
+        "min_word": 3,
+        "min_stem": 4,
+        "shingle": 3,
+        "max_words": 400,
+        "keyword_words": 150,
+        "sample_mod": 4,
+    }
+    for bad in [{"keyword_words": -5}, {"suffixes": [""]}, {"suffixes": ["ä"]}, {"shingle": 0}]:
+        featurizer = _textcore.Featurizer.__new__(_textcore.Featurizer)
+        with pytest.raises(ValueError):
+            featurizer.__init__(**{**rules, **bad})  # type: ignore[misc]
+        with pytest.raises(TypeError, match="not called"):
+            featurizer.tokenize("alpha beta gamma delta", "")
+    marks = _textcore.MarkIndex.__new__(_textcore.MarkIndex)
+    with pytest.raises(ValueError):
+        marks.__init__(60.0, 50, 2, -3)  # type: ignore[misc]
+    with pytest.raises(TypeError, match="not called"):
+        marks.find_marks([1, 2], None, 0.0)
+
+
+def test_mark_index_never_finds_an_item_at_an_impossible_time() -> None:
+    nan = float("nan")
+    for index in (MarkIndex(60.0), mark_index(60.0)):
+        index.add(1, nan, [1, 2])
+        index.add(2, 0.0, [1, 2])
+        assert index.find_marks([1, 2], None, nan) == []
+        assert index.find_marks([1, 2], None, 30.0) == [(1, False)]
 
 
 def test_a_collection_without_the_extension_says_so(

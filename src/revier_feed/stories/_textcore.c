@@ -369,9 +369,18 @@ static int keyed_less(const Keyed *a, const Keyed *b) {
     return cmp_slice(&a->s, &b->s) < 0;
 }
 
+static int cmp_keyed(const void *a, const void *b) {
+    return keyed_less(a, b) ? -1 : keyed_less(b, a) ? 1 : 0;
+}
+
 static void sort_keyed(Keyed *v, Py_ssize_t n) {
-    /* Quicksort (median of three), insertion sort for short runs; at most a few hundred
-     * keywords an item, so the quadratic worst case stays small. */
+    /* Quicksort (median of three), insertion sort for short runs. An item has a few
+     * hundred keywords; a 40,000-character title has thousands, and a crafted order of them
+     * would make quicksort quadratic: the C library's sort (a merge sort) takes those. */
+    if (n > 1024) {
+        qsort(v, (size_t)n, sizeof(Keyed), cmp_keyed);
+        return;
+    }
     while (n > 16) {
         Keyed *a = &v[0], *b = &v[n / 2], *c = &v[n - 1], *m;
         if (keyed_less(a, b)) m = keyed_less(b, c) ? b : (keyed_less(a, c) ? c : a);
@@ -437,6 +446,7 @@ typedef struct {
     Py_ssize_t n_suffixes;
     Py_ssize_t min_word, min_stem, shingle, max_words, keyword_words;
     uint32_t sample_mask;
+    int ready; /* __init__ succeeded */
 } Featurizer;
 
 static void Featurizer_dealloc(Featurizer *self) {
@@ -462,9 +472,9 @@ static Py_ssize_t copy_strings(Featurizer *self, PyObject *seq, Slice **out, int
         PyObject *s = PySequence_Fast_GET_ITEM(fast, i);
         Py_ssize_t size;
         const char *utf8 = PyUnicode_Check(s) ? PyUnicode_AsUTF8AndSize(s, &size) : NULL;
-        if (!utf8 || (ascii_only && !PyUnicode_IS_ASCII(s))) {
+        if (!utf8 || (ascii_only && (!PyUnicode_IS_ASCII(s) || size == 0))) {
             if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, ascii_only ? "suffixes must be ASCII str"
+                PyErr_SetString(PyExc_ValueError, ascii_only ? "suffixes must be non-empty ASCII str"
                                                              : "stop words must be str");
             PyMem_Free(slices);
             Py_DECREF(fast);
@@ -475,7 +485,7 @@ static Py_ssize_t copy_strings(Featurizer *self, PyObject *seq, Slice **out, int
             Py_DECREF(fast);
             return -1;
         }
-        memcpy(self->text.data + self->text.len, utf8, (size_t)size);
+        if (size) memcpy(self->text.data + self->text.len, utf8, (size_t)size);
         /* An offset for now: the buffer may still move. */
         slices[i].p = (const unsigned char *)(uintptr_t)self->text.len;
         slices[i].len = size;
@@ -490,21 +500,21 @@ static int Featurizer_init(Featurizer *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"stop_words", "suffixes", "min_word", "min_stem", "shingle",
                              "max_words", "keyword_words", "sample_mod", NULL};
     PyObject *stop, *suffixes;
-    Py_ssize_t sample_mod;
-    if (self->stop) {
+    Py_ssize_t min_word, min_stem, shingle, max_words, keyword_words, sample_mod;
+    if (self->ready || self->stop || self->suffixes) {
         PyErr_SetString(PyExc_TypeError, "a Featurizer is initialised once");
         return -1;
     }
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOnnnnnn", kwlist, &stop, &suffixes,
-                                     &self->min_word, &self->min_stem, &self->shingle,
-                                     &self->max_words, &self->keyword_words, &sample_mod))
+                                     &min_word, &min_stem, &shingle, &max_words,
+                                     &keyword_words, &sample_mod))
         return -1;
-    if (self->shingle < 1 || self->max_words < 0 || self->keyword_words < 0 || sample_mod < 1 ||
-        (sample_mod & (sample_mod - 1)) || sample_mod > (Py_ssize_t)1 << 31) {
+    if (shingle < 1 || min_word < 0 || min_stem < 0 || max_words < 0 || keyword_words < 0 ||
+        sample_mod < 1 || (sample_mod & (sample_mod - 1)) || sample_mod > (Py_ssize_t)1 << 31) {
         PyErr_SetString(PyExc_ValueError, "bad parameters (sample_mod: a power of two)");
         return -1;
     }
-    self->sample_mask = (uint32_t)(sample_mod - 1);
+    if (bytes_reserve(&self->text, 1) < 0) return -1; /* slices never point into NULL */
     PyObject *stop_list = PySequence_List(stop); /* a set has no order: listed first */
     if (!stop_list) return -1;
     self->n_stop = copy_strings(self, stop_list, &self->stop, 0);
@@ -518,6 +528,13 @@ static int Featurizer_init(Featurizer *self, PyObject *args, PyObject *kwds) {
         self->suffixes[i].p = self->text.data + (uintptr_t)self->suffixes[i].p;
     if (sliceset_init(&self->stop_set, self->n_stop) < 0) return -1;
     for (Py_ssize_t i = 0; i < self->n_stop; i++) sliceset_add(&self->stop_set, self->stop[i]);
+    self->min_word = min_word;
+    self->min_stem = min_stem;
+    self->shingle = shingle;
+    self->max_words = max_words;
+    self->keyword_words = keyword_words;
+    self->sample_mask = (uint32_t)(sample_mod - 1);
+    self->ready = 1;
     return 0;
 }
 
@@ -526,7 +543,7 @@ static uint32_t *read_hashes(Py_buffer *view, Py_ssize_t *n) {
 }
 
 static int check_ready(Featurizer *self) {
-    if (self->shingle >= 1) return 0;
+    if (self->ready) return 0;
     PyErr_SetString(PyExc_TypeError, "Featurizer.__init__ was not called");
     return -1;
 }
@@ -562,7 +579,7 @@ static PyObject *Featurizer_tokenize(Featurizer *self, PyObject *args) {
         if (ints_push(&hs, h) < 0) goto done;
     }
     words = PyBytes_FromStringAndSize((const char *)buf.data, buf.len);
-    hashes = pack_u32(hs.data, hs.len);
+    hashes = words ? pack_u32(hs.data, hs.len) : NULL;
     if (words && hashes) result = Py_BuildValue("(OnO)", words, n_lead, hashes);
 done:
     Py_XDECREF(words);
@@ -722,9 +739,18 @@ static PyObject *Featurizer_features(Featurizer *self, PyObject *args) {
         Py_DECREF(sampled);
         goto done;
     }
-    result = Py_BuildValue("(NNNNN)", pack_u32(shingles, n_shingles), sampled,
-                           pack_u32(marks, n_marks), join_slices(keywords, n_keywords),
-                           join_slices(lead, n_lead_kw));
+    /* One at a time: no C API call may run while an earlier one's error is pending. */
+    PyObject *packed = pack_u32(shingles, n_shingles);
+    PyObject *all_marks = packed ? pack_u32(marks, n_marks) : NULL;
+    PyObject *keyword_text = all_marks ? join_slices(keywords, n_keywords) : NULL;
+    PyObject *lead_text = keyword_text ? join_slices(lead, n_lead_kw) : NULL;
+    if (lead_text)
+        result = PyTuple_Pack(5, packed, sampled, all_marks, keyword_text, lead_text);
+    Py_XDECREF(packed);
+    Py_DECREF(sampled);
+    Py_XDECREF(all_marks);
+    Py_XDECREF(keyword_text);
+    Py_XDECREF(lead_text);
 done:
     PyBuffer_Release(&words_view);
     PyBuffer_Release(&hashes_view);
@@ -776,6 +802,7 @@ typedef struct {
     double *published;
     int64_t *item_ids;
     Py_ssize_t n_items, cap_items;
+    int ready; /* __init__ succeeded */
 } MarkIndex;
 
 static size_t mark_hash(uint32_t mark) { /* marks are CRCs already; mixed for the low bits */
@@ -851,19 +878,31 @@ static void MarkIndex_dealloc(MarkIndex *self) {
 
 static int MarkIndex_init(MarkIndex *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"window", "max_postings", "min_shared", "max_candidates", NULL};
-    if (self->n_items || self->table) {
+    double window;
+    Py_ssize_t max_postings, min_shared, max_candidates;
+    if (self->ready || self->n_items || self->table) {
         PyErr_SetString(PyExc_TypeError, "a MarkIndex is initialised once");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "dnnn", kwlist, &self->window,
-                                     &self->max_postings, &self->min_shared,
-                                     &self->max_candidates))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "dnnn", kwlist, &window, &max_postings,
+                                     &min_shared, &max_candidates))
         return -1;
-    if (self->min_shared < 1 || self->max_postings < 1 || self->max_candidates < 0) {
+    if (!(window >= 0) || min_shared < 1 || max_postings < 1 || max_candidates < 0) {
         PyErr_SetString(PyExc_ValueError, "bad parameters");
         return -1;
     }
+    self->window = window;
+    self->max_postings = max_postings;
+    self->min_shared = min_shared;
+    self->max_candidates = max_candidates;
+    self->ready = 1;
     return 0;
+}
+
+static int mark_index_ready(MarkIndex *self) {
+    if (self->ready) return 0;
+    PyErr_SetString(PyExc_TypeError, "MarkIndex.__init__ was not called");
+    return -1;
 }
 
 static Py_ssize_t MarkIndex_len(MarkIndex *self) { return self->n_items; }
@@ -928,7 +967,8 @@ static PyObject *MarkIndex_add(MarkIndex *self, PyObject *args) {
     long long item_id;
     double published;
     PyObject *marks;
-    if (!PyArg_ParseTuple(args, "LdO", &item_id, &published, &marks)) return NULL;
+    if (mark_index_ready(self) < 0 || !PyArg_ParseTuple(args, "LdO", &item_id, &published, &marks))
+        return NULL;
     Ints values = {0};
     if (read_marks(marks, &values) < 0 || add_item(self, item_id, published) < 0) {
         PyMem_Free(values.data);
@@ -972,7 +1012,8 @@ PyDoc_STRVAR(MarkIndex_find_doc,
 static PyObject *MarkIndex_find(MarkIndex *self, PyObject *args) {
     PyObject *marks, *url_mark;
     double published;
-    if (!PyArg_ParseTuple(args, "OOd", &marks, &url_mark, &published)) return NULL;
+    if (mark_index_ready(self) < 0 || !PyArg_ParseTuple(args, "OOd", &marks, &url_mark, &published))
+        return NULL;
     PyObject *result = NULL;
     Ints query = {0}, found = {0}, urls = {0};
     Candidate *candidates = NULL;
@@ -1022,7 +1063,8 @@ static PyObject *MarkIndex_find(MarkIndex *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < n; i++) {
         Candidate c = candidates[i];
         if (c.slot >= (uint32_t)self->n_items) continue; /* a mark from a bad pickle */
-        if (fabs(self->published[c.slot] - published) > self->window) continue;
+        /* As Python's abs(a - b) <= window: a NaN time is never within the window. */
+        if (!(fabs(self->published[c.slot] - published) <= self->window)) continue;
         c.item_id = self->item_ids[c.slot];
         candidates[k++] = c;
     }
@@ -1050,6 +1092,7 @@ done:
  * and ids, and each posting as mark, count, slots; in this machine's byte order, for a
  * process on the same machine. */
 static PyObject *MarkIndex_reduce(MarkIndex *self, PyObject *Py_UNUSED(ignored)) {
+    if (mark_index_ready(self) < 0) return NULL;
     Py_ssize_t words = 0;
     for (size_t i = 0; i < self->size; i++)
         if (self->table[i].n) words += 2 + self->table[i].n;
@@ -1075,6 +1118,7 @@ static PyObject *MarkIndex_reduce(MarkIndex *self, PyObject *Py_UNUSED(ignored))
 
 static PyObject *MarkIndex_setstate(MarkIndex *self, PyObject *state) {
     Py_buffer times, ids, postings;
+    if (mark_index_ready(self) < 0) return NULL;
     if (!PyArg_ParseTuple(state, "y*y*y*", &times, &ids, &postings)) return NULL;
     PyObject *result = NULL;
     Py_ssize_t n = times.len / (Py_ssize_t)sizeof(double);
@@ -1083,22 +1127,32 @@ static PyObject *MarkIndex_setstate(MarkIndex *self, PyObject *state) {
         PyErr_SetString(PyExc_ValueError, "not the state of an empty MarkIndex");
         goto done;
     }
-    const double *t = times.buf;
-    const int64_t *d = ids.buf;
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (add_item(self, d[i], t[i]) < 0) goto done;
-    const uint32_t *p = postings.buf, *end = p + postings.len / 4;
-    while (p < end) {
-        if (end - p < 2 || (Py_ssize_t)p[1] > end - p - 2) {
-            PyErr_SetString(PyExc_ValueError, "truncated MarkIndex state");
-            goto done;
+    /* Read with memcpy: a buffer need not be aligned for doubles or ints. */
+    const char *t = times.buf, *d = ids.buf, *p = postings.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double when;
+        int64_t id;
+        memcpy(&when, t + i * (Py_ssize_t)sizeof(double), sizeof(double));
+        memcpy(&id, d + i * (Py_ssize_t)sizeof(int64_t), sizeof(int64_t));
+        if (add_item(self, id, when) < 0) goto done;
+    }
+    Py_ssize_t at = 0, words = postings.len / 4;
+    while (at < words) {
+        uint32_t head[2];
+        if (words - at < 2) goto truncated;
+        memcpy(head, p + 4 * at, sizeof(head));
+        at += 2;
+        if ((Py_ssize_t)head[1] > words - at) goto truncated;
+        for (uint32_t k = 0; k < head[1]; k++, at++) {
+            uint32_t slot;
+            memcpy(&slot, p + 4 * at, sizeof(slot));
+            if (posting_add(self, head[0], slot) < 0) goto done;
         }
-        uint32_t mark = p[0], count = p[1];
-        p += 2;
-        for (uint32_t k = 0; k < count; k++)
-            if (posting_add(self, mark, *p++) < 0) goto done;
     }
     result = Py_NewRef(Py_None);
+    goto done;
+truncated:
+    PyErr_SetString(PyExc_ValueError, "truncated MarkIndex state");
 done:
     PyBuffer_Release(&times);
     PyBuffer_Release(&ids);
@@ -1260,7 +1314,7 @@ static PyObject *shared_weight(PyObject *Py_UNUSED(module), PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "values must be packed doubles");
         goto done;
     }
-    const double *v = values.buf;
+    const char *v = values.buf;
     Py_ssize_t n_values = values.len / (Py_ssize_t)sizeof(double);
     double total = 0.0;
     Slice x, y;
@@ -1274,7 +1328,9 @@ static PyObject *shared_weight(PyObject *Py_UNUSED(module), PyObject *args) {
                     PyErr_SetString(PyExc_ValueError, "fewer values than words");
                     goto done;
                 }
-                total += v[k];
+                double value; /* memcpy: the buffer need not be aligned for doubles */
+                memcpy(&value, v + k * (Py_ssize_t)sizeof(double), sizeof(double));
+                total += value;
                 shared++;
             }
             more_a = next_word(s, n, &i, &x);

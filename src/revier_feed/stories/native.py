@@ -10,6 +10,7 @@ that finds the candidates (:mod:`.index`).
 from __future__ import annotations
 
 import functools
+import operator
 import sys
 from array import array
 from collections.abc import Callable, Iterable
@@ -87,7 +88,9 @@ def keyword_overlap(
     def shared(other: str) -> tuple[float, int, int]:
         words = other.split()
         found = [values[position[w]] for w in words if w in position]
-        return float(sum(found)), len(found), len(words)
+        # Added plainly, in order, as the C code adds them (sum() compensates its rounding
+        # since Python 3.12).
+        return functools.reduce(operator.add, found, 0.0), len(found), len(words)
 
     return shared
 
