@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 import multiprocessing
 import os
 import random
@@ -19,23 +18,15 @@ import pytest
 
 from revier_feed import compute, ingest
 from revier_feed.app import App
-from revier_feed.compute import (
-    AUTO_MAX_PROCESSES,
-    AUTO_START_ITEMS,
-    AUTO_START_SOURCES,
-    ItemWorkers,
-    auto_processes,
-    normalize_items,
-)
-from revier_feed.config import AppConfig, load_config
-from revier_feed.demo import SampleRegion
+from revier_feed.compute import AUTO_MAX_PROCESSES, ItemWorkers, auto_processes, normalize_items
+from revier_feed.config import AppConfig
 from revier_feed.models import RawItem, SourceKind, SourceSpec, StoryText
 from revier_feed.placement import PreparedFeatures, story_texts
 from revier_feed.storage import Storage
 from revier_feed.story_work import Pending, source_features
 from revier_feed.tag import Tagger
 
-from .conftest import Clock, write_config
+from .conftest import Clock
 
 NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
 SPEC = SourceSpec(
@@ -168,38 +159,6 @@ def test_auto_starts_workers_only_once_a_cycle_brings_many_items() -> None:
     results, children = asyncio.run(run())
     assert results == [expected] * 3
     assert children[:2] == [0, 0] and children[2] >= 1
-
-
-def test_a_cycle_of_many_first_fetches_starts_its_workers_at_once(
-    tmp_path: Path,
-    region: SampleRegion,
-    clock: Clock,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    # New sources bring their whole backlog: the workers start before the first item, not
-    # after a thousand items normalized here. A usual cycle of the same sources starts none.
-    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
-    feeds = [
-        "landkreis-leipzig/presse/rss.xml",
-        "burgenlandkreis/aktuelles/atom.xml",
-        "iq-innovationspreis/news/feed.xml",
-        "leipziger-messe/presse/rss.xml",
-    ]
-    sources = "sources:\n" + "".join(
-        f"  - id: quelle-{i:02d}\n    name: Q{i}\n    url: {region.base_url}/{feeds[i % 4]}\n"
-        for i in range(AUTO_START_SOURCES)
-    )
-    config = load_config(write_config(tmp_path / "config", sources))
-    caplog.set_level(logging.DEBUG, logger="revier_feed.compute")
-    with App(config, now=clock, processes="auto") as app:
-        first = app.run_ingest()
-        assert first.new < AUTO_START_ITEMS  # too few items to start them otherwise
-        assert "worker processes started: 2" in caplog.text
-        caplog.clear()
-        clock.advance(timedelta(days=1))
-        app.run_ingest()
-        assert "worker processes started" not in caplog.text
 
 
 def test_auto_means_one_worker_per_core_and_none_on_one_core(

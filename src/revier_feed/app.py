@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from . import __version__, ingest, monitor, placement, stories
 from ._utils import AlreadyLocked, ProcessLock
-from .compute import AUTO_START_ITEMS, AUTO_START_SOURCES, ItemWorkers, auto_processes
+from .compute import AUTO_START_ITEMS, ItemWorkers, auto_processes
 from .config import AppConfig
 from .exceptions import AlreadyRunning, ConfigError, ConfigIssue, DigestError
 from .fetch import Fetcher
@@ -258,8 +258,7 @@ class App:
         reports: list[SourceReport] = []
         if specs:
             try:
-                first_fetches = sum(1 for s in specs if s.id not in states)
-                reports = asyncio.run(self._collect(specs, report, first_fetches))
+                reports = asyncio.run(self._collect(specs, report))
             except asyncio.CancelledError:
                 reports = done
                 log.warning(
@@ -278,20 +277,14 @@ class App:
         return summary
 
     async def _collect(
-        self,
-        specs: list[SourceSpec],
-        on_report: Callable[[SourceReport], None] | None,
-        first_fetches: int,
+        self, specs: list[SourceSpec], on_report: Callable[[SourceReport], None] | None
     ) -> list[SourceReport]:
         task = asyncio.current_task()
         assert task is not None
         with self._running_lock:
             self._running = (asyncio.get_running_loop(), task)
         try:
-            with (
-                self._executor() as executor,
-                self._item_workers(executor, first_fetches) as items,
-            ):
+            with self._executor() as executor, self._item_workers(executor) as items:
                 async with self._fetcher() as fetcher:
                     ctx = self._context(fetcher, executor, items)
                     every = self.config.sources
@@ -350,16 +343,8 @@ class App:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="revier-ingest")
 
     @contextlib.contextmanager
-    def _item_workers(
-        self, executor: ThreadPoolExecutor, first_fetches: int = 0
-    ) -> Iterator[ItemWorkers]:
-        """The cycle's worker processes; ``first_fetches``: how many of its sources it
-        fetches for the first time."""
+    def _item_workers(self, executor: ThreadPoolExecutor) -> Iterator[ItemWorkers]:
         workers = ItemWorkers(self.tagger, executor, self._processes, self._start_workers_after)
-        if first_fetches >= AUTO_START_SOURCES:
-            # A first fetch brings a source's whole backlog: starting the workers now, while
-            # the first answers are awaited, beats normalizing a thousand items here first.
-            workers.start_now()
         try:
             yield workers
         finally:

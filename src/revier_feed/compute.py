@@ -40,10 +40,6 @@ Normalized = tuple[list[tuple[int, Item]], list[str]]
 #: it starts worker processes: starting them costs each about 0.2 s of CPU (imports), more
 #: than a worker's usual cycle of a few new items takes to normalize.
 AUTO_START_ITEMS = 1000
-#: With ``auto``, a cycle that fetches at least this many sources for the first time starts
-#: its workers at once: a first fetch brings a source's whole backlog (10–50 items on the
-#: region's sites), so these bring about AUTO_START_ITEMS or more.
-AUTO_START_SOURCES = 40
 #: With ``auto``, at most this many workers: one collecting process feeds only so many.
 AUTO_MAX_PROCESSES = 4
 
@@ -145,12 +141,6 @@ class ItemWorkers:
             self._processes = 0
             return None
 
-    def start_now(self) -> None:
-        """Start the worker processes now rather than after ``start_after`` items (a cycle
-        known to bring many)."""
-        self._start_after = 0
-        self._start()
-
     def _start(self) -> ProcessPoolExecutor | None:
         if self._processes and self._pool is None:
             self._pool = ProcessPoolExecutor(
@@ -160,7 +150,6 @@ class ItemWorkers:
                 initargs=(self._tagger,),
             )
             start_every_worker(self._pool, self._processes)
-            log.debug("worker processes started: %d", self._processes)
         return self._pool if self._processes else None
 
     def close(self) -> None:
