@@ -71,17 +71,21 @@ typedef struct {
     Py_ssize_t len, cap;
 } Words;
 
+/* `data` with room for one more of `len` items of `size` bytes (doubling the capacity when
+ * full); NULL with MemoryError set. */
+static void *make_room(void *data, Py_ssize_t len, Py_ssize_t *cap, size_t size) {
+    if (len < *cap) return data;
+    Py_ssize_t more = *cap ? 2 * *cap : 256;
+    void *bigger = PyMem_Realloc(data, (size_t)more * size);
+    if (!bigger) return PyErr_NoMemory(), NULL;
+    *cap = more;
+    return bigger;
+}
+
 static int words_push(Words *w, Word word) {
-    if (w->len == w->cap) {
-        Py_ssize_t cap = w->cap ? 2 * w->cap : 256;
-        Word *data = PyMem_Realloc(w->data, (size_t)cap * sizeof(Word));
-        if (!data) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        w->data = data;
-        w->cap = cap;
-    }
+    Word *data = make_room(w->data, w->len, &w->cap, sizeof(Word));
+    if (!data) return -1;
+    w->data = data;
     w->data[w->len++] = word;
     return 0;
 }
@@ -92,50 +96,52 @@ typedef struct {
 } Ints;
 
 static int ints_push(Ints *a, uint32_t v) {
-    if (a->len == a->cap) {
-        Py_ssize_t cap = a->cap ? 2 * a->cap : 256;
-        uint32_t *data = PyMem_Realloc(a->data, (size_t)cap * sizeof(uint32_t));
-        if (!data) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        a->data = data;
-        a->cap = cap;
-    }
+    uint32_t *data = make_room(a->data, a->len, &a->cap, sizeof(uint32_t));
+    if (!data) return -1;
+    a->data = data;
     a->data[a->len++] = v;
     return 0;
 }
 
-static void quicksort_u32(uint32_t *v, Py_ssize_t n) {
-    while (n > 16) {
-        uint32_t a = v[0], b = v[n / 2], c = v[n - 1];
-        uint32_t pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        Py_ssize_t i = 0, j = n - 1;
-        for (;;) {
-            while (v[i] < pivot) i++;
-            while (pivot < v[j]) j--;
-            if (i >= j) break;
-            uint32_t t = v[i];
-            v[i++] = v[j];
-            v[j--] = t;
-        }
-        Py_ssize_t left = j + 1;
-        if (left < n - left) {
-            quicksort_u32(v, left);
-            v += left;
-            n -= left;
-        } else {
-            quicksort_u32(v + left, n - left);
-            n = left;
-        }
+/* A quicksort (median of three; insertion sort for short runs) named NAME for arrays of
+ * TYPE ordered by LESS(a, b) on pointers. Its worst case is quadratic: callers sort only a
+ * bounded number of values with it. */
+#define DEFINE_QUICKSORT(NAME, TYPE, LESS)                                               \
+    static void NAME(TYPE *v, Py_ssize_t n) {                                             \
+        while (n > 16) {                                                                  \
+            TYPE *a = &v[0], *b = &v[n / 2], *c = &v[n - 1], *m;                          \
+            if (LESS(a, b)) m = LESS(b, c) ? b : (LESS(a, c) ? c : a);                    \
+            else m = LESS(a, c) ? a : (LESS(b, c) ? c : b);                               \
+            TYPE pivot = *m, t;                                                           \
+            Py_ssize_t i = 0, j = n - 1;                                                  \
+            for (;;) {                                                                    \
+                while (LESS(&v[i], &pivot)) i++;                                          \
+                while (LESS(&pivot, &v[j])) j--;                                          \
+                if (i >= j) break;                                                        \
+                t = v[i];                                                                 \
+                v[i++] = v[j];                                                            \
+                v[j--] = t;                                                               \
+            }                                                                             \
+            Py_ssize_t left = j + 1; /* recurse into the smaller side, loop on the other */ \
+            if (left < n - left) {                                                        \
+                NAME(v, left);                                                            \
+                v += left;                                                                \
+                n -= left;                                                                \
+            } else {                                                                      \
+                NAME(v + left, n - left);                                                 \
+                n = left;                                                                 \
+            }                                                                             \
+        }                                                                                 \
+        for (Py_ssize_t i = 1; i < n; i++) {                                              \
+            TYPE x = v[i];                                                                \
+            Py_ssize_t j = i;                                                             \
+            for (; j > 0 && LESS(&x, &v[j - 1]); j--) v[j] = v[j - 1];                    \
+            v[j] = x;                                                                     \
+        }                                                                                 \
     }
-    for (Py_ssize_t i = 1; i < n; i++) {
-        uint32_t x = v[i];
-        Py_ssize_t j = i;
-        for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
-        v[j] = x;
-    }
-}
+
+#define U32_LESS(a, b) (*(a) < *(b))
+DEFINE_QUICKSORT(quicksort_u32, uint32_t, U32_LESS)
 
 /* Sorts in place: quicksort for an item's few hundred values, an LSD radix sort (linear,
  * so no input can make it slow) for a batch's many. */
@@ -373,46 +379,14 @@ static int cmp_keyed(const void *a, const void *b) {
     return keyed_less(a, b) ? -1 : keyed_less(b, a) ? 1 : 0;
 }
 
+DEFINE_QUICKSORT(quicksort_keyed, Keyed, keyed_less)
+
 static void sort_keyed(Keyed *v, Py_ssize_t n) {
-    /* Quicksort (median of three), insertion sort for short runs. An item has a few
-     * hundred keywords; a 40,000-character title has thousands, and a crafted order of them
-     * would make quicksort quadratic: the C library's sort (a merge sort) takes those. */
-    if (n > 1024) {
-        qsort(v, (size_t)n, sizeof(Keyed), cmp_keyed);
-        return;
-    }
-    while (n > 16) {
-        Keyed *a = &v[0], *b = &v[n / 2], *c = &v[n - 1], *m;
-        if (keyed_less(a, b)) m = keyed_less(b, c) ? b : (keyed_less(a, c) ? c : a);
-        else m = keyed_less(a, c) ? a : (keyed_less(b, c) ? c : b);
-        Keyed pivot = *m, t;
-        Py_ssize_t i = 0, j = n - 1;
-        for (;;) {
-            while (keyed_less(&v[i], &pivot)) i++;
-            while (keyed_less(&pivot, &v[j])) j--;
-            if (i >= j) break;
-            t = v[i];
-            v[i] = v[j];
-            v[j] = t;
-            i++;
-            j--;
-        }
-        Py_ssize_t left = j + 1;
-        if (left < n - left) {
-            sort_keyed(v, left);
-            v += left;
-            n -= left;
-        } else {
-            sort_keyed(v + left, n - left);
-            n = left;
-        }
-    }
-    for (Py_ssize_t i = 1; i < n; i++) {
-        Keyed x = v[i];
-        Py_ssize_t j = i;
-        for (; j > 0 && keyed_less(&x, &v[j - 1]); j--) v[j] = v[j - 1];
-        v[j] = x;
-    }
+    /* An item has a few hundred keywords; a 40,000-character title has thousands, and a
+     * crafted order of them would make quicksort quadratic: the C library's sort (a merge
+     * sort) takes those. */
+    if (n > 1024) qsort(v, (size_t)n, sizeof(Keyed), cmp_keyed);
+    else quicksort_keyed(v, n);
 }
 
 /* Sorts and removes repeats; returns the new length (-1 with an exception set). */
