@@ -16,8 +16,10 @@ the publication's year, or the next one when that would put it half a year in th
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import date
+from typing import cast
 
 #: Dates this many days after publication at most are upcoming events (not far-off plans
 #: such as "Ergebnisse bis 30. Juni 2022").
@@ -55,14 +57,16 @@ def day_number(when: date) -> int:
 def upcoming(words: Sequence[str], published: date) -> tuple[int, ...]:
     """The dates the text names that lie after its publication, within :data:`HORIZON`
     days, as day numbers."""
-    if _MONTHS.keys().isdisjoint(words):
+    # Only the positions of month names are visited (looked up in C-level maps: most of
+    # an opening's words are no month).
+    months = list(map(_MONTHS.get, words))
+    at_months = list(itertools.compress(range(len(words)), months))
+    if not at_months:
         return ()
     today = day_number(published)
     found: set[int] = set()
-    for i, word in enumerate(words):
-        month = _MONTHS.get(word)
-        if month is None:
-            continue
+    for i in at_months:
+        month = cast("int", months[i])
         day = _day(words[i - 1]) if i else None  # "25. august"
         year_at = i + 1
         if day is None and i + 1 < len(words):  # "august 25"
