@@ -1262,11 +1262,17 @@ static int next_word(const char *s, Py_ssize_t n, Py_ssize_t *at, Slice *word) {
     Py_ssize_t i = *at;
     while (i < n && s[i] == ' ') i++;
     if (i == n) return 0;
-    Py_ssize_t start = i;
-    while (i < n && s[i] != ' ') i++;
-    *word = (Slice){(const unsigned char *)s + start, i - start};
-    *at = i;
+    const char *space = memchr(s + i, ' ', (size_t)(n - i));
+    Py_ssize_t end = space ? space - s : n;
+    *word = (Slice){(const unsigned char *)s + i, end - i};
+    *at = end;
     return 1;
+}
+
+/* cmp_slice, deciding most pairs of different words by their first byte. */
+static int cmp_words(const Slice *x, const Slice *y) {
+    if (x->p[0] != y->p[0]) return x->p[0] < y->p[0] ? -1 : 1;
+    return cmp_slice(x, y);
 }
 
 PyDoc_STRVAR(shared_weight_doc,
@@ -1295,7 +1301,7 @@ static PyObject *shared_weight(PyObject *Py_UNUSED(module), PyObject *args) {
     int more_a = next_word(s, n, &i, &x), more_b = next_word(t, m, &j, &y);
     b_count += more_b;
     while (more_a && more_b) {
-        int c = cmp_slice(&x, &y);
+        int c = cmp_words(&x, &y);
         if (c <= 0) {
             if (c == 0) {
                 if (k >= n_values) {
