@@ -10,17 +10,22 @@ letters, digits and stray angle brackets.
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 import random
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from revier_feed import stories
 from revier_feed.app import App
-from revier_feed.config import AppConfig
+from revier_feed.config import AppConfig, load_config
+from revier_feed.demo import SampleRegion, prepare_demo
 from revier_feed.models import StoryText
 from revier_feed.stories import (
     MAX_CANDIDATES,
@@ -33,6 +38,8 @@ from revier_feed.stories import (
 )
 from revier_feed.stories.native import FEATURIZER, keyword_overlap, shingle_overlap
 from revier_feed.stories.text import KEYWORD_WORDS, MAX_WORDS
+
+from .conftest import Clock
 
 
 def test_extension_is_built() -> None:
@@ -316,3 +323,50 @@ def test_mark_index_refuses_bad_state() -> None:
     with pytest.raises(ValueError, match="truncated"):
         restored = state[0](*state[1])
         restored.__setstate__((b"", b"", (5).to_bytes(4, "little") + (9).to_bytes(4, "little")))
+
+
+_WITHOUT_EXTENSION = """
+import json, random, sys
+from datetime import datetime
+sys.modules["revier_feed.stories._textcore"] = None  # as if no compiler had built it
+from revier_feed import stories
+from revier_feed.app import App
+from revier_feed.config import load_config
+assert not stories.NATIVE
+config = load_config(sys.argv[1])
+now = datetime.fromisoformat(sys.argv[2])
+with App(config, now=lambda: now, rng=random.Random(7), processes=0) as app:
+    app.run_ingest()
+    found = app.storage.recent_stories([s.id for s in config.sources], 1000)
+    members = [
+        [[m.item.key, round(m.story_similarity or 0.0, 9)] for m in s.members] for s in found
+    ]
+    print(json.dumps(sorted(sorted(story) for story in members)))
+"""
+
+
+@pytest.mark.slow
+def test_without_the_extension_a_cycle_places_the_same_stories(
+    tmp_path: Path, region: SampleRegion, clock: Clock
+) -> None:
+    # The Python stand-ins (features, the index of marks, the overlaps) run together in a
+    # whole cycle, in a process that cannot import the extension.
+    with_c = prepare_demo(tmp_path / "with-c", region.base_url)
+    without_c = prepare_demo(tmp_path / "without-c", region.base_url)
+    config = load_config(with_c)
+    with App(config, now=clock, rng=random.Random(7), processes=0) as app:
+        app.run_ingest()
+        found = app.storage.recent_stories([s.id for s in config.sources], 1000)
+        members = [
+            [[m.item.key, round(m.story_similarity or 0.0, 9)] for m in s.members] for s in found
+        ]
+        expected = sorted(sorted(story) for story in members)
+    assert any(len(story) > 1 for story in expected)  # the region has republications
+    result = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_EXTENSION, str(without_c), clock.now.isoformat()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(result.stdout) == expected
