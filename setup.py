@@ -2,7 +2,7 @@
 
 Everything else about the package is in pyproject.toml. The extension is optional: where no
 C compiler is found the install still succeeds and the same work runs in Python, slower
-(``revier-feed status`` and the test suite say which one runs).
+(the worker says so in its log when it first collects, and the test suite fails).
 """
 
 from setuptools import Extension, setup

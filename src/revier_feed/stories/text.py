@@ -299,7 +299,8 @@ def compare(
     stats: KeywordStats,
     b_shingle_count: int | None = None,
 ) -> Similarity:
-    """:func:`similarity` for a stored item kept compactly (see :mod:`.index`).
+    """:func:`similarity` for a stored item kept as the store keeps it (packed shingles,
+    keywords as words): the reference the benchmarks and tests check placement against.
 
     Args:
         a_weight: ``stats.weight_of(a.keywords)``, computed once per new item.
@@ -322,7 +323,8 @@ def containment(
     same_url: bool,
     stats: KeywordStats,
 ) -> Similarity:
-    """:func:`compare` from the parts (the index keeps new items packed, not as features)."""
+    """:func:`compare` from the parts (placement itself weighs the overlaps in C where it
+    can: :meth:`.index.StoryIndex.confirm`)."""
     common = stats.weight_of(a_keywords.intersection(b_keywords))
     return Similarity(
         copied=copied_share(a_shingles, b_shingles, b_shingle_count),
