@@ -10,6 +10,7 @@ letters, digits and stray angle brackets.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import pickle
@@ -210,6 +211,84 @@ def test_overlaps_equal_to_python() -> None:
         )
 
 
+def placed_index(rng: random.Random, count: int) -> tuple[stories.StoryIndex, list[int]]:
+    """An index of ``count`` items that repeat each other in part: copies, excerpts and
+    rewordings, some announcing events, from a few districts; keywords counted. With it,
+    each item's group: the items repeating one original."""
+    vocabulary = [f"{stem}{n}" for stem in ("ärger", "zeitz", "burg", "éclair") for n in range(40)]
+    index = stories.StoryIndex(timedelta(days=14), stories.KeywordStats({}, 0))
+    districts = [frozenset(), frozenset({"a"}), frozenset({"b"}), frozenset({"a", "b"})]
+    originals: list[tuple[set[int], set[str]]] = []
+    groups = []
+    for n in range(count):
+        if originals and rng.random() < 0.7:  # a republication: part of an earlier item
+            group = rng.randrange(len(originals))
+            shingles, keywords = originals[group]
+            keep = rng.random()
+            shingles = {s for s in shingles if rng.random() < keep} | {
+                rng.randrange(1 << 32) for _ in range(rng.randint(0, 30))
+            }
+            if rng.random() < 0.3:  # reworded: copied text alone may decide
+                keywords = set(rng.sample(vocabulary, rng.randint(0, 20)))
+            else:
+                keywords = {k for k in keywords if rng.random() < keep + 0.2} | set(
+                    rng.sample(vocabulary, rng.randint(0, 10))
+                )
+        else:
+            # Short items too: a few shingles, at the rule's minimum and around it.
+            size = rng.choice([rng.randint(0, 12), rng.randint(0, 60)])
+            shingles = {rng.randrange(1 << 32) for _ in range(size)}
+            keywords = set(rng.sample(vocabulary, rng.randint(0, 40)))
+            group = len(originals)
+            originals.append((shingles, keywords))
+        groups.append(group)
+        day = 18_800 + rng.randrange(10)
+        upcoming = tuple(sorted({day + rng.randint(-3, 12) for _ in range(rng.choice([0, 0, 2]))}))
+        index.add(
+            n,
+            n,
+            day * 86400.0,
+            pack(shingles),
+            " ".join(sorted(keywords)),
+            rng.choice(districts),
+            b"",
+            upcoming,
+        )
+        index.stats.add(sorted(keywords))
+    return index, groups
+
+
+def test_comparing_candidates_gives_what_python_gives() -> None:
+    # Every new item is compared with the items of its group and a few others: the
+    # decision's every branch (same URL, announcement and report, districts apart, copied
+    # text, keywords), on weights that change as keywords are counted.
+    rng = random.Random(5)
+    index, groups = placed_index(rng, 1500)
+    items = index._items
+    results = []
+    for n, entry in enumerate(items):
+        new = stories.PackedFeatures(
+            shingles=entry.shingles,
+            sampled=b"",
+            marks=b"",
+            keywords=entry.keywords,
+            lead="",
+            url_mark=None,
+            districts=entry.districts,
+            published=entry.day,
+            upcoming=entry.upcoming,
+        )
+        slots = [s for s in range(n) if groups[s] == groups[n]][-20:]
+        slots += rng.sample(range(n), min(n, 5))
+        found = [(slot, rng.random() < 0.05) for slot in slots]
+        best = stories.best_candidate(items, found, new, index.stats, native=True)
+        assert best == stories.best_candidate(items, found, new, index.stats, native=False)
+        results.append(best)
+    # Both outcomes, and scores between 0 and 1 (not only same-URL matches scoring 1).
+    assert sum(r is None for r in results) > 100
+    assert sum(r is not None and r[1] < 1.0 for r in results) > 100
+
+
 def test_bad_input_is_an_error_not_a_crash() -> None:
     featurizer = FEATURIZER
     assert featurizer is not None
@@ -226,6 +305,18 @@ def test_bad_input_is_an_error_not_a_crash() -> None:
         keyword_overlap("aach burg", [1.0], native=True)("aach burg")
     with pytest.raises(UnicodeDecodeError):  # not UTF-8: an error, whatever else fails
         featurizer.features(b"\xff\xfe\xfd\xfc", 1, b"", b"", None)
+    index, _ = placed_index(random.Random(1), 3)
+    new = stories.PackedFeatures(b"", b"", b"", "aach", "", None, frozenset(), 0, ())
+    best = functools.partial(stories.best_candidate, index._items, new=new, stats=index.stats)
+    with pytest.raises(IndexError, match="beyond"):
+        best([(3, False)])
+    with pytest.raises(TypeError, match="pairs"):
+        best([(0, False, 1)])
+    with pytest.raises(ValueError, match="multiple of 4"):
+        best([(0, False)], new=new._replace(shingles=b"abc"))
+    index.stats.counts["aach"] = 10**9  # more items than were counted: no such log
+    with pytest.raises(ValueError, match="outside the table"):
+        best([(0, False)])
 
 
 def test_objects_whose_init_failed_refuse_to_work() -> None:

@@ -218,7 +218,7 @@ def _place(
                     if found is None:
                         match = index.match(f, new.published_at)
                     else:
-                        match = index.confirm(f, index.entries(found))
+                        match = index.confirm(f, found)
                 except Exception:
                     # One odd item must not keep the other items out of the feeds.
                     log.exception(

@@ -15,6 +15,7 @@ from .index import (
     Marks,
     StoryIndex,
     StoryMatch,
+    best_candidate,
     candidates_of,
     mark_index,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "StoryFeatures",
     "StoryIndex",
     "StoryMatch",
+    "best_candidate",
     "candidates_of",
     "canonical_url",
     "compare",

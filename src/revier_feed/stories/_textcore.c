@@ -205,6 +205,12 @@ static PyObject *pack_u32(const uint32_t *v, Py_ssize_t n) {
 }
 
 /* Reads packed little-endian uint32 values into a new array (caller frees). */
+/* A little-endian 32-bit value at p (any alignment). */
+static inline uint32_t read_le32(const unsigned char *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
 static uint32_t *unpack_u32(const char *data, Py_ssize_t size, Py_ssize_t *n) {
     if (size % 4) {
         PyErr_SetString(PyExc_ValueError, "packed values must be a multiple of 4 bytes");
@@ -1215,6 +1221,20 @@ done:
     return result;
 }
 
+/* How many values two packed sorted value sets (little-endian, n and m values) share.
+ * Branch-free steps: which side advances is data the processor cannot predict. */
+static Py_ssize_t common_values(const unsigned char *p, Py_ssize_t n, const unsigned char *q,
+                                Py_ssize_t m) {
+    Py_ssize_t i = 0, j = 0, common = 0;
+    while (i < n && j < m) {
+        uint32_t x = read_le32(p + 4 * i), y = read_le32(q + 4 * j);
+        common += x == y;
+        i += x <= y;
+        j += y <= x;
+    }
+    return common;
+}
+
 PyDoc_STRVAR(overlap_doc,
 "overlap(a, b) -> int\n\n"
 "How many values two packed sorted value sets have in common.");
@@ -1227,30 +1247,7 @@ static PyObject *overlap(PyObject *Py_UNUSED(module), PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "packed values must be a multiple of 4 bytes");
         goto done;
     }
-    const unsigned char *p = a.buf, *q = b.buf;
-    Py_ssize_t i = 0, j = 0, n = a.len / 4, m = b.len / 4, common = 0;
-#define LE32(s, k) \
-    ((uint32_t)(s)[4 * (k)] | ((uint32_t)(s)[4 * (k) + 1] << 8) | \
-     ((uint32_t)(s)[4 * (k) + 2] << 16) | ((uint32_t)(s)[4 * (k) + 3] << 24))
-    if (i < n && j < m) {
-        uint32_t x = LE32(p, i), y = LE32(q, j);
-        for (;;) {
-            if (x < y) {
-                if (++i == n) break;
-                x = LE32(p, i);
-            } else if (y < x) {
-                if (++j == m) break;
-                y = LE32(q, j);
-            } else {
-                common++;
-                if (++i == n || ++j == m) break;
-                x = LE32(p, i);
-                y = LE32(q, j);
-            }
-        }
-    }
-#undef LE32
-    result = PyLong_FromSsize_t(common);
+    result = PyLong_FromSsize_t(common_values(a.buf, a.len / 4, b.buf, b.len / 4));
 done:
     PyBuffer_Release(&a);
     PyBuffer_Release(&b);
@@ -1275,27 +1272,13 @@ static int cmp_words(const Slice *x, const Slice *y) {
     return cmp_slice(x, y);
 }
 
-PyDoc_STRVAR(shared_weight_doc,
-"shared_weight(a, a_values, b) -> (total, shared, b_count)\n\n"
-"For two sorted space-separated strings: the sum of `a_values` (packed doubles, one per\n"
-"word of `a`, in order) over the words `b` has too, added in order; how many those are;\n"
-"and how many words `b` has.");
-
-static PyObject *shared_weight(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *a, *b;
-    Py_buffer values;
-    if (!PyArg_ParseTuple(args, "Uy*U", &a, &values, &b)) return NULL;
-    PyObject *result = NULL;
-    Py_ssize_t n, m, i = 0, j = 0, k = 0, b_count = 0, shared = 0;
-    const char *s = PyUnicode_AsUTF8AndSize(a, &n);
-    const char *t = s ? PyUnicode_AsUTF8AndSize(b, &m) : NULL;
-    if (!t) goto done;
-    if (values.len % sizeof(double)) {
-        PyErr_SetString(PyExc_ValueError, "values must be packed doubles");
-        goto done;
-    }
-    const char *v = values.buf;
-    Py_ssize_t n_values = values.len / (Py_ssize_t)sizeof(double);
+/* For two sorted space-separated strings a (n bytes) and b (m bytes): the sum of `values`
+ * (one per word of a, in order) over the words b has too, added in order; how many those
+ * are; and how many words b has. -1 with an exception if a has more words than values. */
+static int shared_values(const char *s, Py_ssize_t n, const char *v, Py_ssize_t n_values,
+                         const char *t, Py_ssize_t m, double *total_out, Py_ssize_t *shared_out,
+                         Py_ssize_t *b_count_out) {
+    Py_ssize_t i = 0, j = 0, k = 0, b_count = 0, shared = 0;
     double total = 0.0;
     Slice x, y;
     int more_a = next_word(s, n, &i, &x), more_b = next_word(t, m, &j, &y);
@@ -1306,7 +1289,7 @@ static PyObject *shared_weight(PyObject *Py_UNUSED(module), PyObject *args) {
             if (c == 0) {
                 if (k >= n_values) {
                     PyErr_SetString(PyExc_ValueError, "fewer values than words");
-                    goto done;
+                    return -1;
                 }
                 double value; /* memcpy: the buffer need not be aligned for doubles */
                 memcpy(&value, v + k * (Py_ssize_t)sizeof(double), sizeof(double));
@@ -1325,9 +1308,299 @@ static PyObject *shared_weight(PyObject *Py_UNUSED(module), PyObject *args) {
         more_b = next_word(t, m, &j, &y);
         b_count += more_b;
     }
+    *total_out = total;
+    *shared_out = shared;
+    *b_count_out = b_count;
+    return 0;
+}
+
+PyDoc_STRVAR(shared_weight_doc,
+"shared_weight(a, a_values, b) -> (total, shared, b_count)\n\n"
+"For two sorted space-separated strings: the sum of `a_values` (packed doubles, one per\n"
+"word of `a`, in order) over the words `b` has too, added in order; how many those are;\n"
+"and how many words `b` has.");
+
+static PyObject *shared_weight(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *a, *b;
+    Py_buffer values;
+    if (!PyArg_ParseTuple(args, "Uy*U", &a, &values, &b)) return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n, m, shared, b_count;
+    double total;
+    const char *s = PyUnicode_AsUTF8AndSize(a, &n);
+    const char *t = s ? PyUnicode_AsUTF8AndSize(b, &m) : NULL;
+    if (!t) goto done;
+    if (values.len % sizeof(double)) {
+        PyErr_SetString(PyExc_ValueError, "values must be packed doubles");
+        goto done;
+    }
+    if (shared_values(s, n, values.buf, values.len / (Py_ssize_t)sizeof(double), t, m, &total,
+                      &shared, &b_count) < 0)
+        goto done;
     result = Py_BuildValue("(dnn)", total, shared, b_count);
 done:
     PyBuffer_Release(&values);
+    return result;
+}
+
+/* ---- confirming candidates (index.py: StoryIndex.confirm, text.py: decide) --------- */
+
+static PyObject *name_shingles, *name_keywords, *name_districts, *name_day, *name_upcoming;
+
+/* The thresholds of text.decide. */
+typedef struct {
+    double verbatim, across_districts, containment, keyword_containment;
+    Py_ssize_t min_shingles, min_keywords;
+} Rules;
+
+/* text.decide, from what it reads of the similarity and of the two items. */
+static int decide(const Rules *r, int same_url, double copied, double keywords,
+                  Py_ssize_t shingle_count, Py_ssize_t keyword_count, int districts_disjoint,
+                  int phases_differ) {
+    if (same_url) return 1;
+    if (phases_differ) return copied >= r->verbatim;
+    if (districts_disjoint) return copied >= r->verbatim || keywords >= r->across_districts;
+    if (shingle_count >= r->min_shingles && copied >= r->containment) return 1;
+    return keyword_count >= r->min_keywords && keywords >= r->keyword_containment;
+}
+
+/* text.keyword_share */
+static double keyword_share(double common, double a_weight, double b_weight) {
+    double smaller = b_weight < a_weight ? b_weight : a_weight;
+    return smaller > 0 ? common / smaller : 0.0;
+}
+
+/* Whether a day of `upcoming` (a tuple of day numbers) is before `day`: 1, 0, or -1. */
+static int any_before(PyObject *upcoming, long long day) {
+    if (!PyTuple_Check(upcoming)) {
+        PyErr_SetString(PyExc_TypeError, "upcoming days must be a tuple");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(upcoming); i++) {
+        long long d = PyLong_AsLongLong(PyTuple_GET_ITEM(upcoming, i));
+        if (d == -1 && PyErr_Occurred()) return -1;
+        if (d < day) return 1;
+    }
+    return 0;
+}
+
+/* `a and b and a.isdisjoint(b)` for two sets of districts: 1, 0, or -1. */
+static int districts_disjoint(PyObject *a, PyObject *b) {
+    if (!PyAnySet_Check(a) || !PyAnySet_Check(b)) {
+        PyErr_SetString(PyExc_TypeError, "districts must be sets");
+        return -1;
+    }
+    if (PySet_GET_SIZE(a) == 0 || PySet_GET_SIZE(b) == 0) return 0;
+    if (a == b) return 0; /* the index keeps one object per distinct set */
+    if (PySet_GET_SIZE(a) > PySet_GET_SIZE(b)) {
+        PyObject *t = a;
+        a = b;
+        b = t;
+    }
+    PyObject *it = PyObject_GetIter(a), *key;
+    if (!it) return -1;
+    int disjoint = 1;
+    while ((key = PyIter_Next(it))) {
+        int has = PySet_Contains(b, key);
+        Py_DECREF(key);
+        if (has != 0) {
+            disjoint = has < 0 ? -1 : 0;
+            break;
+        }
+    }
+    Py_DECREF(it);
+    if (disjoint == 1 && PyErr_Occurred()) return -1;
+    return disjoint;
+}
+
+/* KeywordStats.logs_of: log(count + 1) of each word of the space-separated UTF-8 `s`
+ * (n bytes), counts from `counts` (a dict), logs from `table` (a list of floats indexed by
+ * count). Each is stored in `values` (NULL: not kept; else room for every word); their
+ * number and their sum, added in order, are returned. */
+static int keyword_logs(const char *s, Py_ssize_t n, PyObject *counts, PyObject *table,
+                        double *values, Py_ssize_t *words_out, double *sum_out) {
+    Py_ssize_t at = 0, words = 0, size = PyList_GET_SIZE(table);
+    double sum = 0.0;
+    Slice w;
+    while (next_word(s, n, &at, &w)) {
+        PyObject *key = PyUnicode_DecodeUTF8((const char *)w.p, w.len, "strict");
+        if (!key) return -1;
+        PyObject *found = PyDict_GetItemWithError(counts, key); /* borrowed */
+        Py_DECREF(key);
+        Py_ssize_t count = 0;
+        if (found) {
+            count = PyLong_AsSsize_t(found);
+            if (count == -1 && PyErr_Occurred()) return -1;
+        } else if (PyErr_Occurred()) {
+            return -1;
+        }
+        if (count < 0 || count >= size) {
+            PyErr_SetString(PyExc_ValueError, "a keyword's count is outside the table of logs");
+            return -1;
+        }
+        PyObject *log_n = PyList_GET_ITEM(table, count);
+        if (!PyFloat_Check(log_n)) {
+            PyErr_SetString(PyExc_TypeError, "the table of logs must hold floats");
+            return -1;
+        }
+        if (values) values[words] = PyFloat_AS_DOUBLE(log_n);
+        sum += PyFloat_AS_DOUBLE(log_n);
+        words++;
+    }
+    *words_out = words;
+    *sum_out = sum;
+    return 0;
+}
+
+/* What best_candidate reads of an indexed item (new references). */
+typedef struct {
+    PyObject *shingles, *keywords, *districts, *day, *upcoming;
+} Entry;
+
+static void entry_clear(Entry *e) {
+    Py_CLEAR(e->shingles);
+    Py_CLEAR(e->keywords);
+    Py_CLEAR(e->districts);
+    Py_CLEAR(e->day);
+    Py_CLEAR(e->upcoming);
+}
+
+static int entry_read(PyObject *item, Entry *e) {
+    if (!(e->shingles = PyObject_GetAttr(item, name_shingles)) ||
+        !(e->keywords = PyObject_GetAttr(item, name_keywords)) ||
+        !(e->districts = PyObject_GetAttr(item, name_districts)) ||
+        !(e->day = PyObject_GetAttr(item, name_day)) ||
+        !(e->upcoming = PyObject_GetAttr(item, name_upcoming)))
+        return -1;
+    if (!PyBytes_Check(e->shingles) || PyBytes_GET_SIZE(e->shingles) % 4) {
+        PyErr_SetString(PyExc_TypeError, "an item's shingles must be packed bytes");
+        return -1;
+    }
+    if (!PyUnicode_Check(e->keywords)) {
+        PyErr_SetString(PyExc_TypeError, "an item's keywords must be a str");
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(best_candidate_doc,
+"best_candidate(items, found, shingles, keywords, districts, day, upcoming, counts,\n"
+"               table, term, rules) -> (slot, score) | None\n\n"
+"StoryIndex.confirm's loop: of the slots in `found` ((slot, same_url) pairs; `items` by\n"
+"slot), the one most similar to the new item among those that are the same story by\n"
+"`rules` (verbatim, across_districts, containment, keyword_containment, min_shingles,\n"
+"min_keywords), with its score; the first of equals. The new item: packed sorted\n"
+"`shingles`, sorted space-separated `keywords`, `districts`, publication `day`,\n"
+"`upcoming` event days. Keyword counts: `counts` (a dict), `table` (log(n + 1) by\n"
+"count), and `term` = log(total + 1) + 1.");
+
+static PyObject *best_candidate(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *items, *found, *keywords, *districts, *upcoming, *counts, *table;
+    Py_buffer shingles;
+    double term;
+    long long day;
+    Rules r;
+    if (!PyArg_ParseTuple(args, "O!O!y*UOLO!O!O!d(ddddnn):best_candidate", &PyList_Type,
+                          &items, &PyList_Type, &found, &shingles, &keywords, &districts, &day,
+                          &PyTuple_Type, &upcoming, &PyDict_Type, &counts, &PyList_Type, &table,
+                          &term, &r.verbatim, &r.across_districts, &r.containment,
+                          &r.keyword_containment, &r.min_shingles, &r.min_keywords))
+        return NULL;
+    PyObject *result = NULL;
+    Entry e = {0};
+    double *logs = NULL, own_sum;
+    Py_ssize_t own_shingles = shingles.len / 4, own_keywords, n;
+    Py_ssize_t best_slot = -1;
+    double best_score = 0.0;
+    const char *s = PyUnicode_AsUTF8AndSize(keywords, &n);
+    if (!s) goto done;
+    if (shingles.len % 4) {
+        PyErr_SetString(PyExc_ValueError, "packed values must be a multiple of 4 bytes");
+        goto done;
+    }
+    /* Room for every word: at most one per two bytes (a word and its space). */
+    logs = PyMem_Malloc(sizeof(double) * (size_t)(n / 2 + 1));
+    if (!logs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (keyword_logs(s, n, counts, table, logs, &own_keywords, &own_sum) < 0) goto done;
+    double weight = (double)own_keywords * term - own_sum;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(found); i++) {
+        PyObject *pair = PyList_GET_ITEM(found, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "found must hold (slot, same_url) pairs");
+            goto done;
+        }
+        Py_ssize_t slot = PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 0));
+        if (slot == -1 && PyErr_Occurred()) goto done;
+        int same_url = PyObject_IsTrue(PyTuple_GET_ITEM(pair, 1));
+        if (same_url < 0) goto done;
+        if (slot < 0 || slot >= PyList_GET_SIZE(items)) {
+            PyErr_SetString(PyExc_IndexError, "a slot beyond the index's items");
+            goto done;
+        }
+        entry_clear(&e);
+        if (entry_read(PyList_GET_ITEM(items, slot), &e) < 0) goto done;
+        Py_ssize_t e_len, shared, other_count;
+        const char *e_keywords = PyUnicode_AsUTF8AndSize(e.keywords, &e_len);
+        if (!e_keywords) goto done;
+        long long e_day = PyLong_AsLongLong(e.day);
+        if (e_day == -1 && PyErr_Occurred()) goto done;
+
+        Py_ssize_t other_shingles = PyBytes_GET_SIZE(e.shingles) / 4;
+        Py_ssize_t shorter = own_shingles < other_shingles ? own_shingles : other_shingles;
+        double copied = shorter ? (double)common_values(shingles.buf, own_shingles,
+                                                        (const unsigned char *)PyBytes_AS_STRING(
+                                                            e.shingles),
+                                                        other_shingles) /
+                                      (double)shorter
+                                : 0.0;
+        double shared_logs;
+        if (shared_values(s, n, (const char *)logs, own_keywords, e_keywords, e_len,
+                          &shared_logs, &shared, &other_count) < 0)
+            goto done;
+        double common = (double)shared * term - shared_logs;
+        int phases_differ =
+            day <= e_day ? any_before(upcoming, e_day) : any_before(e.upcoming, day);
+        if (phases_differ < 0) goto done;
+        int disjoint = districts_disjoint(districts, e.districts);
+        if (disjoint < 0) goto done;
+        Py_ssize_t keyword_count = own_keywords < other_count ? own_keywords : other_count;
+        /* As in confirm: decided on a floor of the other item's keyword weight first. */
+        double floor = (common + (double)other_count - (double)shared) * (1 - 1e-9);
+        double bound = keyword_share(common, weight, floor);
+        if (!decide(&r, same_url, copied, bound, shorter, keyword_count, disjoint,
+                    phases_differ))
+            continue;
+        double score = same_url ? 1.0 : copied;
+        if (!decide(&r, same_url, copied, 0.0, shorter, keyword_count, disjoint,
+                    phases_differ) ||
+            bound > score) {
+            double other_weight = floor;
+            if (weight > floor) {
+                Py_ssize_t words;
+                double sum;
+                if (keyword_logs(e_keywords, e_len, counts, table, NULL, &words, &sum) < 0)
+                    goto done;
+                other_weight = (double)words * term - sum;
+            }
+            double share = keyword_share(common, weight, other_weight);
+            if (!decide(&r, same_url, copied, share, shorter, keyword_count, disjoint,
+                        phases_differ))
+                continue;
+            score = same_url ? 1.0 : (share > copied ? share : copied);
+        }
+        if (best_slot < 0 || score > best_score) {
+            best_slot = slot;
+            best_score = score;
+        }
+    }
+    result = best_slot < 0 ? Py_NewRef(Py_None) : Py_BuildValue("(nd)", best_slot, best_score);
+done:
+    entry_clear(&e);
+    PyMem_Free(logs);
+    PyBuffer_Release(&shingles);
     return result;
 }
 
@@ -1335,6 +1608,7 @@ static PyMethodDef module_methods[] = {
     {"recurring", recurring, METH_VARARGS, recurring_doc},
     {"overlap", overlap, METH_VARARGS, overlap_doc},
     {"shared_weight", shared_weight, METH_VARARGS, shared_weight_doc},
+    {"best_candidate", best_candidate, METH_VARARGS, best_candidate_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1348,6 +1622,12 @@ static struct PyModuleDef textcore_module = {
 
 PyMODINIT_FUNC PyInit__textcore(void) {
     crc_init();
+    if (!(name_shingles = PyUnicode_InternFromString("shingles")) ||
+        !(name_keywords = PyUnicode_InternFromString("keywords")) ||
+        !(name_districts = PyUnicode_InternFromString("districts")) ||
+        !(name_day = PyUnicode_InternFromString("day")) ||
+        !(name_upcoming = PyUnicode_InternFromString("upcoming")))
+        return NULL;
     if (PyType_Ready(&FeaturizerType) < 0 || PyType_Ready(&MarkIndexType) < 0) return NULL;
     PyObject *m = PyModule_Create(&textcore_module);
     if (!m) return NULL;

@@ -1,5 +1,6 @@
-# The C extension's interface (see _textcore.c; batch.py is its only user).
+# The C extension's interface (see _textcore.c; native.py is its only user).
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 class Featurizer:
     def __init__(
@@ -26,6 +27,19 @@ class Featurizer:
 def recurring(packed_sets: Sequence[bytes], needed: int) -> bytes: ...
 def overlap(a: bytes, b: bytes) -> int: ...
 def shared_weight(a: str, a_values: bytes, b: str) -> tuple[float, int, int]: ...
+def best_candidate(
+    items: list[Any],
+    found: list[tuple[int, bool]],
+    shingles: bytes,
+    keywords: str,
+    districts: frozenset[str],
+    day: int,
+    upcoming: tuple[int, ...],
+    counts: dict[str, int],
+    table: list[float],
+    term: float,
+    rules: tuple[float, float, float, float, int, int],
+) -> tuple[int, float] | None: ...
 
 class MarkIndex:
     window: float

@@ -35,7 +35,13 @@ from datetime import datetime, timedelta
 from typing import Protocol, cast
 
 from . import phase
-from .native import NATIVE, keyword_overlap, native_mark_index, shingle_overlap
+from .native import (
+    NATIVE,
+    keyword_overlap,
+    native_best_candidate,
+    native_mark_index,
+    shingle_overlap,
+)
 from .packed import PackedFeatures, unpack_ints
 from .text import (
     MIN_SHARED_MARKS,
@@ -262,74 +268,97 @@ class StoryIndex:
 
     def match(self, new: PackedFeatures, published: datetime) -> StoryMatch | None:
         """:meth:`best_match` for an item whose features are packed."""
-        return self.confirm(new, self.candidates(new, published))
+        return self.confirm(new, self.find(new, published))
 
     def candidates(
         self, new: StoryFeatures | PackedFeatures, published: datetime
     ) -> list[tuple[IndexedItem, bool]]:
         """Items published within the window that share enough marks (or the URL), each
         with whether it has the same canonical URL."""
+        return self.entries(self.find(new, published))
+
+    def find(
+        self, new: StoryFeatures | PackedFeatures, published: datetime
+    ) -> list[tuple[int, bool]]:
+        """:meth:`candidates` by slot, as :meth:`Marks.find_marks` gives them."""
         if self._marks is None:
             raise RuntimeError("the marks are detached: candidates are found elsewhere")
         if isinstance(new, StoryFeatures):
             new = PackedFeatures.of(new)
         stats = self.stats
-        found = candidates_of(self._marks, new, published.timestamp(), stats.counts, stats.total)
-        return self.entries(found)
+        return candidates_of(self._marks, new, published.timestamp(), stats.counts, stats.total)
 
     def entries(self, found: Iterable[tuple[int, bool]]) -> list[tuple[IndexedItem, bool]]:
         """The items of slots (as :meth:`Marks.find_marks` gives them)."""
         items = self._items
         return [(items[slot], same_url) for slot, same_url in found]
 
-    def confirm(
-        self, new: PackedFeatures, found: list[tuple[IndexedItem, bool]]
-    ) -> StoryMatch | None:
-        """The story of the candidate in ``found`` most similar to ``new`` among those that
-        are the same story, or None."""
+    def confirm(self, new: PackedFeatures, found: list[tuple[int, bool]]) -> StoryMatch | None:
+        """The story of the candidate in ``found`` (slots, as :meth:`Marks.find_marks` gives
+        them) most similar to ``new`` among those that are the same story, or None."""
         if not found:
             return None
-        stats = self.stats
-        overlap = shingle_overlap(new.shingles)
-        own = new.keywords.split()
-        logs = stats.logs_of(own)
-        weight = stats.weight_from(len(own), sum(logs))
-        # The weight of the keywords an item shares with this one, from this one's logs.
-        shared_keywords = keyword_overlap(new.keywords, logs)
-        own_shingles = new.shingle_count
-        best: StoryMatch | None = None
-        for entry, same_url in found:
-            shorter = min(own_shingles, len(entry.shingles) // 4)
-            copied = overlap(entry.shingles) / shorter if shorter else 0.0
-            shared_logs, shared, other_count = shared_keywords(entry.keywords)
-            common = stats.weight_from(shared, shared_logs)
-            same = functools.partial(
-                decide,
-                shingles=shorter,
-                keywords=min(len(own), other_count),
-                a_districts=new.districts,
-                b_districts=entry.districts,
-                phases_differ=phase.differ(new.published, new.upcoming, entry.day, entry.upcoming),
-            )
-            # Weighing the other item's keywords is most of a comparison's cost; most
-            # candidates are decided without it. With a floor of that weight, the share
-            # has an upper bound. The rule only ever accepts more as the share grows, so if
-            # even the bound is rejected, so is the item; an item accepted by copied text
-            # alone needs the share only if it could raise the score; and where the new
-            # item's own weight is below the floor, the share is exact without the weight.
-            floor = keyword_weight_floor(common, shared, other_count)
-            bound = keyword_share(common, weight, floor)
-            if not same(Similarity(copied, bound, same_url)):
+        best = best_candidate(self._items, found, new, self.stats)
+        if best is None:
+            return None
+        slot, score = best
+        entry = self._items[slot]
+        return StoryMatch(entry.story_id, entry.item_id, score)
+
+
+def best_candidate(
+    items: list[IndexedItem],
+    found: list[tuple[int, bool]],
+    new: PackedFeatures,
+    stats: KeywordStats,
+    *,
+    native: bool = NATIVE,
+) -> tuple[int, float] | None:
+    """Of the slots in ``found`` (``items`` by slot), the one whose item is most similar to
+    ``new`` among those that are the same story (:func:`.text.decide`), with its score; the
+    first of equals. The C extension does this where it is built (placement's main loop
+    spent most of its time here); this Python is its reference."""
+    if native:
+        return native_best_candidate(items, found, new, stats)
+    own = new.keywords.split()
+    logs = stats.logs_of(own)
+    weight = stats.weight_from(len(own), functools.reduce(operator.add, logs, 0.0))
+    overlap = shingle_overlap(new.shingles, native=False)
+    # The weight of the keywords an item shares with this one, from this one's logs.
+    shared_keywords = keyword_overlap(new.keywords, logs, native=False)
+    own_shingles = new.shingle_count
+    best: tuple[int, float] | None = None
+    for slot, same_url in found:
+        entry = items[slot]
+        shorter = min(own_shingles, len(entry.shingles) // 4)
+        copied = overlap(entry.shingles) / shorter if shorter else 0.0
+        shared_logs, shared, other_count = shared_keywords(entry.keywords)
+        common = stats.weight_from(shared, shared_logs)
+        same = functools.partial(
+            decide,
+            shingles=shorter,
+            keywords=min(len(own), other_count),
+            a_districts=new.districts,
+            b_districts=entry.districts,
+            phases_differ=phase.differ(new.published, new.upcoming, entry.day, entry.upcoming),
+        )
+        # Weighing the other item's keywords is most of a comparison's cost; most
+        # candidates are decided without it. With a floor of that weight, the share has
+        # an upper bound. The rule only ever accepts more as the share grows, so if even
+        # the bound is rejected, so is the item; an item accepted by copied text alone
+        # needs the share only if it could raise the score; and where the new item's own
+        # weight is below the floor, the share is exact without the weight.
+        floor = keyword_weight_floor(common, shared, other_count)
+        bound = keyword_share(common, weight, floor)
+        if not same(Similarity(copied, bound, same_url)):
+            continue
+        sim = Similarity(copied, 0.0, same_url)
+        if not same(sim) or bound > sim.score:
+            exact = weight <= floor
+            other_weight = floor if exact else stats.weight_of(entry.keywords.split())
+            sim = Similarity(copied, keyword_share(common, weight, other_weight), same_url)
+            if not same(sim):
                 continue
-            sim = Similarity(copied, 0.0, same_url)
-            if not same(sim) or bound > sim.score:
-                if weight <= floor:
-                    other_weight = floor
-                else:
-                    other_weight = stats.weight_of(entry.keywords.split())
-                sim = Similarity(copied, keyword_share(common, weight, other_weight), same_url)
-                if not same(sim):
-                    continue
-            if best is None or sim.score > best.similarity:
-                best = StoryMatch(entry.story_id, entry.item_id, sim.score)
-        return best
+        if best is None or sim.score > best[1]:
+            best = (slot, sim.score)
+    return best

@@ -3,7 +3,7 @@
 ``pip install`` builds the extension where a C compiler is found; elsewhere the same work
 runs in Python, slower (the extension's results are tested equal to the Python ones:
 tests/test_stories_native.py). What it does: an item's words, shingles and keywords
-(:mod:`.batch`), the two overlaps each candidate comparison needs, and the index of marks
+(:mod:`.batch`), the comparison of a new item with its candidates, and the index of marks
 that finds the candidates (:mod:`.index`).
 """
 
@@ -14,18 +14,29 @@ import operator
 import sys
 from array import array
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-from .packed import unpack_ints
+from .packed import PackedFeatures, unpack_ints
 from .text import (
+    ACROSS_DISTRICTS,
+    CONTAINMENT,
+    KEYWORD_CONTAINMENT,
     KEYWORD_WORDS,
     MAX_WORDS,
     MIN_KEYWORD,
+    MIN_KEYWORDS,
+    MIN_SHINGLES,
     MIN_STEM,
     SAMPLE_MOD,
     SHINGLE,
     STOP_WORDS,
     SUFFIXES,
+    VERBATIM,
+    KeywordStats,
 )
+
+if TYPE_CHECKING:
+    from .index import IndexedItem
 
 try:
     from . import _textcore
@@ -58,6 +69,32 @@ def native_mark_index(
 ) -> _textcore.MarkIndex:
     """The C extension's mark index (see :class:`.index.Marks`; only where it is built)."""
     return _textcore.MarkIndex(window, max_postings, min_shared, max_candidates)
+
+
+#: The thresholds of :func:`.text.decide`, in the order the extension reads them.
+_RULES = (VERBATIM, ACROSS_DISTRICTS, CONTAINMENT, KEYWORD_CONTAINMENT, MIN_SHINGLES, MIN_KEYWORDS)
+
+
+def native_best_candidate(
+    items: list[IndexedItem],
+    found: list[tuple[int, bool]],
+    new: PackedFeatures,
+    stats: KeywordStats,
+) -> tuple[int, float] | None:
+    """:func:`.index.best_candidate` in C (only where the extension is built)."""
+    return _textcore.best_candidate(
+        items,
+        found,
+        new.shingles,
+        new.keywords,
+        new.districts,
+        new.published,
+        new.upcoming,
+        stats.counts,
+        stats.log_table,
+        stats.term,
+        _RULES,
+    )
 
 
 def recurring(packed_sets: list[bytes], needed: int) -> bytes:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import operator
 import re
 import struct
 import zlib
@@ -259,8 +260,11 @@ class KeywordStats:
         return math.log((self.total + 1) / (self.counts.get(keyword, 0) + 1)) + 1.0
 
     def weight_of(self, keywords: Collection[str]) -> float:
-        """The summed weight of ``keywords``."""
-        return self.weight_from(len(keywords), sum(self.logs_of(keywords)))
+        """The summed weight of ``keywords`` (their logs added in order, as the C extension
+        adds them: ``sum()`` compensates its rounding since Python 3.12)."""
+        return self.weight_from(
+            len(keywords), functools.reduce(operator.add, self.logs_of(keywords), 0.0)
+        )
 
     def logs_of(self, keywords: Iterable[str]) -> list[float]:
         """``log(count + 1)`` of each keyword: what its weight is less than the most."""
@@ -269,7 +273,17 @@ class KeywordStats:
 
     def weight_from(self, keywords: int, logs: float) -> float:
         """The summed weight of ``keywords`` keywords whose :meth:`logs_of` sum to ``logs``."""
-        return keywords * (math.log(self.total + 1) + 1.0) - logs
+        return keywords * self.term - logs
+
+    @property
+    def term(self) -> float:
+        """What each keyword weighs at most: ``log(total + 1) + 1``."""
+        return math.log(self.total + 1) + 1.0
+
+    @property
+    def log_table(self) -> list[float]:
+        """``log(n + 1)`` for every count ``n`` a keyword can have (for the C extension)."""
+        return self._logs
 
     def add(self, keywords: Collection[str]) -> None:
         """Count one more item with these keywords."""
