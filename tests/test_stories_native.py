@@ -37,7 +37,7 @@ from revier_feed.stories import (
     mark_index,
     pack,
 )
-from revier_feed.stories.native import FEATURIZER, keyword_overlap, shingle_overlap
+from revier_feed.stories.native import FEATURIZER
 from revier_feed.stories.text import KEYWORD_WORDS, MAX_WORDS
 
 from .conftest import Clock
@@ -190,25 +190,29 @@ def test_random_corpus(seed: int) -> None:
     assert max(len(t.summary_text.split()) for t in corpus) > KEYWORD_WORDS // 2
 
 
-def test_overlaps_equal_to_python() -> None:
-    rng = random.Random(7)
-    for _ in range(200):
-        a = pack(rng.sample(range(2000), rng.randint(0, 300)))
-        b = pack(rng.sample(range(2000), rng.randint(0, 300)))
-        assert shingle_overlap(a, native=True)(b) == shingle_overlap(a, native=False)(b)
-    vocabulary = ["aach", "burg", "zeitz", "ärger", "éclair", "z", "zz", "ab", "abc", "a"]
-    for _ in range(200):
-        own = sorted(set(rng.choices(vocabulary, k=rng.randint(0, 8))))
-        a = " ".join(own)
-        b = " ".join(sorted(set(rng.choices(vocabulary, k=rng.randint(0, 8)))))
-        values = [rng.random() * 10 for _ in own]
-        native = keyword_overlap(a, values, native=True)(b)
-        assert native == keyword_overlap(a, values, native=False)(b)
-        shared = set(own) & set(b.split())
-        assert native[1:] == (len(shared), len(b.split()))
-        assert native[0] == pytest.approx(
-            sum(v for w, v in zip(own, values, strict=True) if w in shared)
-        )
+def test_keyword_counts_count_what_python_counts() -> None:
+    rng = random.Random(3)
+    vocabulary = ["aach", "burg", "zeitz", "ärger", "éclair", "z", "ab", "abc", "ΣΑς", "😀"]
+    start = {"aach": 3, "ärger": 1}
+    reference = stories.KeywordCounts(start)
+    native = stories.keyword_counts(start, native=True)
+    assert type(native) is not stories.KeywordCounts
+    for step in range(2000):
+        words = rng.sample(vocabulary, rng.randint(0, 5))
+        keywords = " ".join(words) if rng.random() < 0.8 else "  ".join(words) + " "
+        reference.add(keywords)
+        native.add(keywords)
+        probe = rng.choice([*vocabulary, "nie", ""])
+        assert native.get(probe) == reference.get(probe)
+        assert native.get(probe, -1) == reference.get(probe, -1)
+        assert len(native) == len(reference)
+        if step % 300 == 0:
+            assert native.take_changed() == reference.take_changed()
+        if step == 1000:  # the finder process gets the counts pickled
+            native = pickle.loads(pickle.dumps(native))
+    assert native.take_changed() == reference.take_changed() != {}
+    assert native.take_changed() == {}
+    assert native.get("aach") > 3
 
 
 def placed_index(rng: random.Random, count: int) -> tuple[stories.StoryIndex, list[int]]:
@@ -254,7 +258,7 @@ def placed_index(rng: random.Random, count: int) -> tuple[stories.StoryIndex, li
             b"",
             upcoming,
         )
-        index.stats.add(sorted(keywords))
+        index.stats.add(" ".join(sorted(keywords)))
     return index, groups
 
 
@@ -299,10 +303,10 @@ def test_bad_input_is_an_error_not_a_crash() -> None:
         featurizer.features(words_, lead, hashes[:-1], b"", None)
     with pytest.raises(OverflowError):
         featurizer.features(words_, lead, hashes, b"", 1 << 40)
-    with pytest.raises(ValueError, match="multiple of 4"):
-        shingle_overlap(b"abc", native=True)(b"abcd")
-    with pytest.raises(ValueError, match="fewer values than words"):
-        keyword_overlap("aach burg", [1.0], native=True)("aach burg")
+    with pytest.raises(ValueError, match="without spaces"):
+        stories.keyword_counts({"zwei worte": 1}, native=True)
+    with pytest.raises(ValueError, match="without spaces"):
+        stories.keyword_counts({"wort": -1}, native=True)
     with pytest.raises(UnicodeDecodeError):  # not UTF-8: an error, whatever else fails
         featurizer.features(b"\xff\xfe\xfd\xfc", 1, b"", b"", None)
     index, _ = placed_index(random.Random(1), 3)
@@ -314,9 +318,14 @@ def test_bad_input_is_an_error_not_a_crash() -> None:
         best([(0, False, 1)])
     with pytest.raises(ValueError, match="multiple of 4"):
         best([(0, False)], new=new._replace(shingles=b"abc"))
-    index.stats.counts["aach"] = 10**9  # more items than were counted: no such log
+    index.stats.add("aach")
+    index.stats.total = 0  # more items with a keyword than were counted: no such log
+    index.stats.log_table.clear()
     with pytest.raises(ValueError, match="outside the table"):
         best([(0, False)])
+    python_counts = stories.KeywordStats({}, 0, native=False)
+    with pytest.raises(TypeError, match="keyword counts in C"):
+        stories.best_candidate(index._items, [(0, False)], new, python_counts, native=True)
 
 
 def test_objects_whose_init_failed_refuse_to_work() -> None:

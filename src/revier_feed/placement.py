@@ -259,13 +259,12 @@ def _place(
                 )
                 if finder is not None:
                     finder.listed(new.item_id, new.published_at, f.marks)
-                stats.add(f.keywords.split())
+                stats.add(f.keywords)
         finally:
             if finder is not None:
                 finder.close()
         store.place(placements, now)
-        store.save_keyword_counts({k: stats.counts[k] for k in stats.changed}, stats.total)
-        stats.changed.clear()
+        store.save_keyword_counts(stats.take_changed(), stats.total)
     if finder is not None:
         # The marks of this run's items are the finder's, gone with it: the next run loads
         # the index from the store (a batch this large is a first cycle or a catch-up).
@@ -334,7 +333,7 @@ class _Finder:
         try:
             process = context.Process(
                 target=find_candidates,
-                args=(child, marks, index.stats.counts, index.stats.total),
+                args=(child, marks, index.stats),
                 name="revier-feed story candidates",
                 daemon=True,
             )

@@ -10,7 +10,6 @@ such process).
 from __future__ import annotations
 
 import resource
-from collections import Counter
 from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import NamedTuple
@@ -54,9 +53,7 @@ def source_features(
         ]
 
 
-def find_candidates(
-    conn: Connection, marks: stories.Marks, counts: Counter[str], total: int
-) -> None:
+def find_candidates(conn: Connection, marks: stories.Marks, stats: stories.KeywordStats) -> None:
     """The candidate finder process (see :class:`.placement._Finder`).
 
     Receives the new items' queries in placing order, a list of :data:`Query` per message
@@ -64,21 +61,25 @@ def find_candidates(
     under its marks and counting its keywords as it goes; at the end it sends how many
     items it placed, its CPU seconds and its peak RSS in MB.
     """
-    start = total
+    start = stats.total
+    counts = stats.counts
     try:
         with collector_paused():  # millions of postings, none of them in a cycle
             while (chunk := conn.recv()) is not None:
                 found: list[Found] = []
                 for published, item_id, new in chunk:
                     found.append(
-                        (item_id, stories.candidates_of(marks, new, published, counts, total))
+                        (
+                            item_id,
+                            stories.candidates_of(marks, new, published, counts, stats.total),
+                        )
                     )
                     marks.add(item_id, published, new.marks)
-                    counts.update(new.keywords.split())
-                    total += 1
+                    stats.add(new.keywords)
                 conn.send(found)
             usage = resource.getrusage(resource.RUSAGE_SELF)
-            conn.send((total - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
+            placed = stats.total - start
+            conn.send((placed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
     except (EOFError, OSError):
         pass  # the placing process stopped listening: nothing left to do
     finally:

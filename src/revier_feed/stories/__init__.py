@@ -19,10 +19,10 @@ from .index import (
     candidates_of,
     mark_index,
 )
+from .keywords import Counts, KeywordCounts, KeywordStats, keyword_counts
 from .native import NATIVE
 from .packed import PackedFeatures, unpack_ints
 from .text import (
-    KeywordStats,
     Similarity,
     StoryFeatures,
     canonical_url,
@@ -44,7 +44,9 @@ __all__ = [
     "MAX_POSTINGS",
     "NATIVE",
     "BatchFeatures",
+    "Counts",
     "IndexedItem",
+    "KeywordCounts",
     "KeywordStats",
     "MarkIndex",
     "Marks",
@@ -59,6 +61,7 @@ __all__ = [
     "compare",
     "decide",
     "features",
+    "keyword_counts",
     "learn_boilerplate",
     "mark_index",
     "pack",

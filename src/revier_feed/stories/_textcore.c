@@ -1235,113 +1235,337 @@ static Py_ssize_t common_values(const unsigned char *p, Py_ssize_t n, const unsi
     return common;
 }
 
-PyDoc_STRVAR(overlap_doc,
-"overlap(a, b) -> int\n\n"
-"How many values two packed sorted value sets have in common.");
-
-static PyObject *overlap(PyObject *Py_UNUSED(module), PyObject *args) {
-    Py_buffer a, b;
-    if (!PyArg_ParseTuple(args, "y*y*", &a, &b)) return NULL;
-    PyObject *result = NULL;
-    if (a.len % 4 || b.len % 4) {
-        PyErr_SetString(PyExc_ValueError, "packed values must be a multiple of 4 bytes");
-        goto done;
-    }
-    result = PyLong_FromSsize_t(common_values(a.buf, a.len / 4, b.buf, b.len / 4));
-done:
-    PyBuffer_Release(&a);
-    PyBuffer_Release(&b);
-    return result;
-}
-
-/* The next word of a space-separated string at *at (skipping spaces); 0 at the end. */
-static int next_word(const char *s, Py_ssize_t n, Py_ssize_t *at, Slice *word) {
+/* The next word of a space-separated string at *at (skipping spaces), with its hash
+ * (hash_slice's); 0 at the end. */
+static int next_word(const char *s, Py_ssize_t n, Py_ssize_t *at, Slice *word, uint64_t *hash) {
     Py_ssize_t i = *at;
     while (i < n && s[i] == ' ') i++;
     if (i == n) return 0;
-    const char *space = memchr(s + i, ' ', (size_t)(n - i));
-    Py_ssize_t end = space ? space - s : n;
-    *word = (Slice){(const unsigned char *)s + i, end - i};
-    *at = end;
+    Py_ssize_t start = i;
+    uint64_t h = 14695981039346656037ULL;
+    for (; i < n && s[i] != ' '; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    *word = (Slice){(const unsigned char *)s + start, i - start};
+    *hash = h;
+    *at = i;
     return 1;
 }
 
-/* cmp_slice, deciding most pairs of different words by their first byte. */
-static int cmp_words(const Slice *x, const Slice *y) {
-    if (x->p[0] != y->p[0]) return x->p[0] < y->p[0] ? -1 : 1;
-    return cmp_slice(x, y);
+/* ---- the KeywordCounts type (keywords.py: KeywordCounts is its reference) ----------- */
+
+/* A keyword's count; its word is at `offset` in the arena. */
+typedef struct {
+    uint64_t hash;
+    Py_ssize_t offset, len, count;
+    int changed; /* since the changes were last taken */
+} KeywordEntry;
+
+typedef struct {
+    PyObject_HEAD
+    KeywordEntry *entries; /* in the order first counted */
+    Py_ssize_t n_entries, entries_cap;
+    Py_ssize_t *table; /* index into entries, -1 for an empty slot; a power of two long */
+    size_t mask;
+    char *arena; /* the words, one after another */
+    Py_ssize_t arena_len, arena_cap;
+    int ready;
+} KeywordCounts;
+
+static void KeywordCounts_dealloc(KeywordCounts *self) {
+    PyMem_Free(self->entries);
+    PyMem_Free(self->table);
+    PyMem_Free(self->arena);
+    Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* For two sorted space-separated strings a (n bytes) and b (m bytes): the sum of `values`
- * (one per word of a, in order) over the words b has too, added in order; how many those
- * are; and how many words b has. -1 with an exception if a has more words than values. */
-static int shared_values(const char *s, Py_ssize_t n, const char *v, Py_ssize_t n_values,
-                         const char *t, Py_ssize_t m, double *total_out, Py_ssize_t *shared_out,
-                         Py_ssize_t *b_count_out) {
-    Py_ssize_t i = 0, j = 0, k = 0, b_count = 0, shared = 0;
-    double total = 0.0;
-    Slice x, y;
-    int more_a = next_word(s, n, &i, &x), more_b = next_word(t, m, &j, &y);
-    b_count += more_b;
-    while (more_a && more_b) {
-        int c = cmp_words(&x, &y);
-        if (c <= 0) {
-            if (c == 0) {
-                if (k >= n_values) {
-                    PyErr_SetString(PyExc_ValueError, "fewer values than words");
-                    return -1;
-                }
-                double value; /* memcpy: the buffer need not be aligned for doubles */
-                memcpy(&value, v + k * (Py_ssize_t)sizeof(double), sizeof(double));
-                total += value;
-                shared++;
-            }
-            more_a = next_word(s, n, &i, &x);
-            k++;
-        }
-        if (c >= 0) {
-            more_b = next_word(t, m, &j, &y);
-            b_count += more_b;
-        }
+static int keyword_counts_ready(KeywordCounts *self) {
+    if (!self->ready) {
+        PyErr_SetString(PyExc_TypeError, "KeywordCounts.__init__ was not called or failed");
+        return -1;
     }
-    while (more_b) {
-        more_b = next_word(t, m, &j, &y);
-        b_count += more_b;
-    }
-    *total_out = total;
-    *shared_out = shared;
-    *b_count_out = b_count;
     return 0;
 }
 
-PyDoc_STRVAR(shared_weight_doc,
-"shared_weight(a, a_values, b) -> (total, shared, b_count)\n\n"
-"For two sorted space-separated strings: the sum of `a_values` (packed doubles, one per\n"
-"word of `a`, in order) over the words `b` has too, added in order; how many those are;\n"
-"and how many words `b` has.");
-
-static PyObject *shared_weight(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *a, *b;
-    Py_buffer values;
-    if (!PyArg_ParseTuple(args, "Uy*U", &a, &values, &b)) return NULL;
-    PyObject *result = NULL;
-    Py_ssize_t n, m, shared, b_count;
-    double total;
-    const char *s = PyUnicode_AsUTF8AndSize(a, &n);
-    const char *t = s ? PyUnicode_AsUTF8AndSize(b, &m) : NULL;
-    if (!t) goto done;
-    if (values.len % sizeof(double)) {
-        PyErr_SetString(PyExc_ValueError, "values must be packed doubles");
-        goto done;
+/* The entry of a word, or -1; *slot_out: its slot in the table, or the empty slot where it
+ * would go. */
+static Py_ssize_t kc_find(const KeywordCounts *self, const char *word, Py_ssize_t len,
+                          uint64_t hash, size_t *slot_out) {
+    size_t i = (size_t)hash & self->mask;
+    for (;;) {
+        Py_ssize_t e = self->table[i];
+        if (e < 0) break;
+        const KeywordEntry *entry = &self->entries[e];
+        if (entry->hash == hash && entry->len == len &&
+            memcmp(self->arena + entry->offset, word, (size_t)len) == 0) {
+            if (slot_out) *slot_out = i;
+            return e;
+        }
+        i = (i + 1) & self->mask;
     }
-    if (shared_values(s, n, values.buf, values.len / (Py_ssize_t)sizeof(double), t, m, &total,
-                      &shared, &b_count) < 0)
-        goto done;
-    result = Py_BuildValue("(dnn)", total, shared, b_count);
-done:
-    PyBuffer_Release(&values);
-    return result;
+    if (slot_out) *slot_out = i;
+    return -1;
 }
+
+static int kc_grow_table(KeywordCounts *self) {
+    size_t size = self->table ? (self->mask + 1) * 2 : 1024;
+    Py_ssize_t *table = PyMem_Malloc(size * sizeof(Py_ssize_t));
+    if (!table) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t i = 0; i < size; i++) table[i] = -1;
+    PyMem_Free(self->table);
+    self->table = table;
+    self->mask = size - 1;
+    for (Py_ssize_t e = 0; e < self->n_entries; e++) {
+        size_t i = (size_t)self->entries[e].hash & self->mask;
+        while (table[i] >= 0) i = (i + 1) & self->mask;
+        table[i] = e;
+    }
+    return 0;
+}
+
+/* The entry of a word (`hash`: hash_slice's), added with a count of 0 if it was not
+ * counted yet; -1 on error. */
+static Py_ssize_t kc_entry(KeywordCounts *self, const char *word, Py_ssize_t len,
+                           uint64_t hash) {
+    size_t slot;
+    Py_ssize_t e = kc_find(self, word, len, hash, &slot);
+    if (e >= 0) return e;
+    /* A table at most half full keeps probes short. */
+    if ((size_t)(self->n_entries + 1) * 2 > self->mask + 1) {
+        if (kc_grow_table(self) < 0) return -1;
+        kc_find(self, word, len, hash, &slot);
+    }
+    void *entries = make_room(self->entries, self->n_entries, &self->entries_cap,
+                              sizeof(KeywordEntry));
+    if (!entries) return -1;
+    self->entries = entries;
+    if (self->arena_len + len > self->arena_cap) {
+        Py_ssize_t cap = self->arena_cap ? self->arena_cap : 4096;
+        while (cap < self->arena_len + len) cap *= 2;
+        char *arena = PyMem_Realloc(self->arena, (size_t)cap);
+        if (!arena) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        self->arena = arena;
+        self->arena_cap = cap;
+    }
+    memcpy(self->arena + self->arena_len, word, (size_t)len);
+    e = self->n_entries++;
+    self->entries[e] = (KeywordEntry){hash, self->arena_len, len, 0, 0};
+    self->arena_len += len;
+    self->table[slot] = e;
+    return e;
+}
+
+/* A word's count (0 if it was never counted); `hash`: hash_slice's. */
+static Py_ssize_t kc_count(const KeywordCounts *self, Slice word, uint64_t hash) {
+    if (!self->table) return 0;
+    Py_ssize_t e = kc_find(self, (const char *)word.p, word.len, hash, NULL);
+    return e < 0 ? 0 : self->entries[e].count;
+}
+
+static int KeywordCounts_init(KeywordCounts *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"counts", NULL};
+    PyObject *counts = NULL;
+    if (self->ready || self->table) {
+        PyErr_SetString(PyExc_TypeError, "a KeywordCounts is initialised once");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O", kwlist, &counts)) return -1;
+    if (kc_grow_table(self) < 0) return -1;
+    if (counts) {
+        PyObject *items = PyMapping_Items(counts);
+        if (!items) return -1;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
+            PyObject *word, *count;
+            Py_ssize_t len;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(items, i), "UO!", &word, &PyLong_Type,
+                                  &count)) {
+                Py_DECREF(items);
+                return -1;
+            }
+            const char *s = PyUnicode_AsUTF8AndSize(word, &len);
+            Py_ssize_t n = PyLong_AsSsize_t(count);
+            if (!s || (n == -1 && PyErr_Occurred())) {
+                Py_DECREF(items);
+                return -1;
+            }
+            if (n < 0 || len == 0 || memchr(s, ' ', (size_t)len)) {
+                PyErr_SetString(PyExc_ValueError,
+                                "counts must be of words without spaces, at least 0");
+                Py_DECREF(items);
+                return -1;
+            }
+            Py_ssize_t e = kc_entry(self, s, len, hash_slice((Slice){(const unsigned char *)s, len}));
+            if (e < 0) {
+                Py_DECREF(items);
+                return -1;
+            }
+            self->entries[e].count = n;
+        }
+        Py_DECREF(items);
+    }
+    self->ready = 1;
+    return 0;
+}
+
+static Py_ssize_t KeywordCounts_len(KeywordCounts *self) {
+    return self->ready ? self->n_entries : 0;
+}
+
+PyDoc_STRVAR(KeywordCounts_get_doc,
+"get(keyword, default=0) -> int\n\n"
+"How many items were counted with `keyword`, or `default` if none was.");
+
+static PyObject *KeywordCounts_get(KeywordCounts *self, PyObject *const *args,
+                                   Py_ssize_t nargs) {
+    if (keyword_counts_ready(self) < 0) return NULL;
+    if (nargs < 1 || nargs > 2 || !PyUnicode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "get(keyword: str, default=0)");
+        return NULL;
+    }
+    Py_ssize_t len;
+    const char *s = PyUnicode_AsUTF8AndSize(args[0], &len);
+    if (!s) return NULL;
+    Py_ssize_t e = kc_find(self, s, len, hash_slice((Slice){(const unsigned char *)s, len}),
+                           NULL);
+    if (e >= 0) return PyLong_FromSsize_t(self->entries[e].count);
+    return nargs == 2 ? Py_NewRef(args[1]) : PyLong_FromLong(0);
+}
+
+PyDoc_STRVAR(KeywordCounts_add_doc,
+"add(keywords) -> None\n\n"
+"Count one more item with each of the space-separated `keywords`.");
+
+static PyObject *KeywordCounts_add(KeywordCounts *self, PyObject *keywords) {
+    if (keyword_counts_ready(self) < 0) return NULL;
+    if (!PyUnicode_Check(keywords)) {
+        PyErr_SetString(PyExc_TypeError, "keywords must be a str");
+        return NULL;
+    }
+    Py_ssize_t n, at = 0;
+    const char *s = PyUnicode_AsUTF8AndSize(keywords, &n);
+    if (!s) return NULL;
+    Slice w;
+    uint64_t hash;
+    while (next_word(s, n, &at, &w, &hash)) {
+        Py_ssize_t e = kc_entry(self, (const char *)w.p, w.len, hash);
+        if (e < 0) return NULL;
+        self->entries[e].count++;
+        self->entries[e].changed = 1;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *kc_word(const KeywordCounts *self, const KeywordEntry *e) {
+    return PyUnicode_DecodeUTF8(self->arena + e->offset, e->len, "strict");
+}
+
+/* A dict of every counted word (changed_only: of those changed), as in `counts`. */
+static PyObject *kc_dict(KeywordCounts *self, int changed_only) {
+    PyObject *out = PyDict_New();
+    if (!out) return NULL;
+    for (Py_ssize_t i = 0; i < self->n_entries; i++) {
+        const KeywordEntry *e = &self->entries[i];
+        if (changed_only && !e->changed) continue;
+        PyObject *word = kc_word(self, e), *count = PyLong_FromSsize_t(e->count);
+        if (!word || !count || PyDict_SetItem(out, word, count) < 0) {
+            Py_XDECREF(word);
+            Py_XDECREF(count);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(word);
+        Py_DECREF(count);
+    }
+    return out;
+}
+
+PyDoc_STRVAR(KeywordCounts_take_changed_doc,
+"take_changed() -> dict[str, int]\n\n"
+"The counts that changed since they were last taken, by keyword; none has changed after.");
+
+static PyObject *KeywordCounts_take_changed(KeywordCounts *self, PyObject *Py_UNUSED(ignored)) {
+    if (keyword_counts_ready(self) < 0) return NULL;
+    PyObject *out = kc_dict(self, 1);
+    if (!out) return NULL;
+    for (Py_ssize_t i = 0; i < self->n_entries; i++) self->entries[i].changed = 0;
+    return out;
+}
+
+static PyObject *KeywordCounts_reduce(KeywordCounts *self, PyObject *Py_UNUSED(ignored)) {
+    if (keyword_counts_ready(self) < 0) return NULL;
+    PyObject *all = kc_dict(self, 0), *changed = all ? PyList_New(0) : NULL;
+    if (!changed) {
+        Py_XDECREF(all);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < self->n_entries; i++) {
+        if (!self->entries[i].changed) continue;
+        PyObject *word = kc_word(self, &self->entries[i]);
+        if (!word || PyList_Append(changed, word) < 0) {
+            Py_XDECREF(word);
+            Py_DECREF(all);
+            Py_DECREF(changed);
+            return NULL;
+        }
+        Py_DECREF(word);
+    }
+    return Py_BuildValue("(O(N)N)", (PyObject *)Py_TYPE(self), all, changed);
+}
+
+static PyObject *KeywordCounts_setstate(KeywordCounts *self, PyObject *changed) {
+    if (keyword_counts_ready(self) < 0) return NULL;
+    if (!PyList_Check(changed)) {
+        PyErr_SetString(PyExc_TypeError, "the changed keywords must be a list");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(changed); i++) {
+        PyObject *word = PyList_GET_ITEM(changed, i);
+        Py_ssize_t len;
+        const char *s = PyUnicode_Check(word) ? PyUnicode_AsUTF8AndSize(word, &len) : NULL;
+        if (!s) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "keywords must be str");
+            return NULL;
+        }
+        Py_ssize_t e =
+            kc_find(self, s, len, hash_slice((Slice){(const unsigned char *)s, len}), NULL);
+        if (e < 0) {
+            PyErr_SetString(PyExc_ValueError, "a changed keyword that was never counted");
+            return NULL;
+        }
+        self->entries[e].changed = 1;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef KeywordCounts_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))KeywordCounts_get, METH_FASTCALL, KeywordCounts_get_doc},
+    {"add", (PyCFunction)KeywordCounts_add, METH_O, KeywordCounts_add_doc},
+    {"take_changed", (PyCFunction)KeywordCounts_take_changed, METH_NOARGS,
+     KeywordCounts_take_changed_doc},
+    {"__reduce__", (PyCFunction)KeywordCounts_reduce, METH_NOARGS, NULL},
+    {"__setstate__", (PyCFunction)KeywordCounts_setstate, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods KeywordCounts_as_sequence = {
+    .sq_length = (lenfunc)KeywordCounts_len,
+};
+
+static PyTypeObject KeywordCountsType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "revier_feed.stories._textcore.KeywordCounts",
+    .tp_basicsize = sizeof(KeywordCounts),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = PyDoc_STR("In how many items each keyword occurs (see keywords.KeywordCounts)."),
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)KeywordCounts_init,
+    .tp_dealloc = (destructor)KeywordCounts_dealloc,
+    .tp_methods = KeywordCounts_methods,
+    .tp_as_sequence = &KeywordCounts_as_sequence,
+};
 
 /* ---- confirming candidates (index.py: StoryIndex.confirm, text.py: decide) --------- */
 
@@ -1413,43 +1637,83 @@ static int districts_disjoint(PyObject *a, PyObject *b) {
     return disjoint;
 }
 
-/* KeywordStats.logs_of: log(count + 1) of each word of the space-separated UTF-8 `s`
- * (n bytes), counts from `counts` (a dict), logs from `table` (a list of floats indexed by
- * count). Each is stored in `values` (NULL: not kept; else room for every word); their
- * number and their sum, added in order, are returned. */
-static int keyword_logs(const char *s, Py_ssize_t n, PyObject *counts, PyObject *table,
-                        double *values, Py_ssize_t *words_out, double *sum_out) {
-    Py_ssize_t at = 0, words = 0, size = PyList_GET_SIZE(table);
-    double sum = 0.0;
-    Slice w;
-    while (next_word(s, n, &at, &w)) {
-        PyObject *key = PyUnicode_DecodeUTF8((const char *)w.p, w.len, "strict");
-        if (!key) return -1;
-        PyObject *found = PyDict_GetItemWithError(counts, key); /* borrowed */
-        Py_DECREF(key);
-        Py_ssize_t count = 0;
-        if (found) {
-            count = PyLong_AsSsize_t(found);
-            if (count == -1 && PyErr_Occurred()) return -1;
-        } else if (PyErr_Occurred()) {
-            return -1;
-        }
-        if (count < 0 || count >= size) {
-            PyErr_SetString(PyExc_ValueError, "a keyword's count is outside the table of logs");
-            return -1;
-        }
-        PyObject *log_n = PyList_GET_ITEM(table, count);
-        if (!PyFloat_Check(log_n)) {
-            PyErr_SetString(PyExc_TypeError, "the table of logs must hold floats");
-            return -1;
-        }
-        if (values) values[words] = PyFloat_AS_DOUBLE(log_n);
-        sum += PyFloat_AS_DOUBLE(log_n);
-        words++;
+/* log(count + 1) of a keyword, from `table` (a list of floats indexed by count). */
+static int log_of_count(PyObject *table, Py_ssize_t count, double *out) {
+    if (count >= PyList_GET_SIZE(table)) {
+        PyErr_SetString(PyExc_ValueError, "a keyword's count is outside the table of logs");
+        return -1;
     }
-    *words_out = words;
-    *sum_out = sum;
+    PyObject *log_n = PyList_GET_ITEM(table, count);
+    if (!PyFloat_Check(log_n)) {
+        PyErr_SetString(PyExc_TypeError, "the table of logs must hold floats");
+        return -1;
+    }
+    *out = PyFloat_AS_DOUBLE(log_n);
     return 0;
+}
+
+/* A space-separated string's words with their hashes. */
+typedef struct {
+    Slice word;
+    uint64_t hash;
+    double log; /* log(count + 1) (the new item's keywords only) */
+} HashedWord;
+
+typedef struct {
+    HashedWord *words;
+    Py_ssize_t n, cap;
+} HashedWords;
+
+static int read_hashed(const char *s, Py_ssize_t n, HashedWords *out) {
+    Py_ssize_t at = 0;
+    HashedWord w = {0};
+    out->n = 0;
+    while (next_word(s, n, &at, &w.word, &w.hash)) {
+        void *words = make_room(out->words, out->n, &out->cap, sizeof(HashedWord));
+        if (!words) return -1;
+        out->words = words;
+        out->words[out->n++] = w;
+    }
+    return 0;
+}
+
+/* The new item's keywords, findable by hash: slots of a power-of-two table, -1 empty. */
+typedef struct {
+    HashedWords own;
+    Py_ssize_t *table;
+    size_t mask;
+} OwnKeywords;
+
+static int own_keywords_read(OwnKeywords *k, const char *s, Py_ssize_t n,
+                             const KeywordCounts *counts, PyObject *table) {
+    if (read_hashed(s, n, &k->own) < 0) return -1;
+    size_t size = 16;
+    while (size < (size_t)k->own.n * 2) size *= 2;
+    k->table = PyMem_Malloc(size * sizeof(Py_ssize_t));
+    if (!k->table) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    k->mask = size - 1;
+    for (size_t i = 0; i < size; i++) k->table[i] = -1;
+    for (Py_ssize_t w = 0; w < k->own.n; w++) {
+        HashedWord *word = &k->own.words[w];
+        if (log_of_count(table, kc_count(counts, word->word, word->hash), &word->log) < 0)
+            return -1;
+        size_t i = (size_t)word->hash & k->mask;
+        while (k->table[i] >= 0) i = (i + 1) & k->mask;
+        k->table[i] = w;
+    }
+    return 0;
+}
+
+/* The new item's keyword that is `w`, or NULL. */
+static const HashedWord *own_keyword(const OwnKeywords *k, const HashedWord *w) {
+    for (size_t i = (size_t)w->hash & k->mask; k->table[i] >= 0; i = (i + 1) & k->mask) {
+        const HashedWord *own = &k->own.words[k->table[i]];
+        if (own->hash == w->hash && cmp_slice(&own->word, &w->word) == 0) return own;
+    }
+    return NULL;
 }
 
 /* What best_candidate reads of an indexed item (new references). */
@@ -1491,8 +1755,8 @@ PyDoc_STRVAR(best_candidate_doc,
 "`rules` (verbatim, across_districts, containment, keyword_containment, min_shingles,\n"
 "min_keywords), with its score; the first of equals. The new item: packed sorted\n"
 "`shingles`, sorted space-separated `keywords`, `districts`, publication `day`,\n"
-"`upcoming` event days. Keyword counts: `counts` (a dict), `table` (log(n + 1) by\n"
-"count), and `term` = log(total + 1) + 1.");
+"`upcoming` event days. Keyword counts: `counts` (a KeywordCounts), `table`\n"
+"(log(n + 1) by count), and `term` = log(total + 1) + 1.");
 
 static PyObject *best_candidate(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *items, *found, *keywords, *districts, *upcoming, *counts, *table;
@@ -1502,29 +1766,29 @@ static PyObject *best_candidate(PyObject *Py_UNUSED(module), PyObject *args) {
     Rules r;
     if (!PyArg_ParseTuple(args, "O!O!y*UOLO!O!O!d(ddddnn):best_candidate", &PyList_Type,
                           &items, &PyList_Type, &found, &shingles, &keywords, &districts, &day,
-                          &PyTuple_Type, &upcoming, &PyDict_Type, &counts, &PyList_Type, &table,
+                          &PyTuple_Type, &upcoming, &KeywordCountsType, &counts, &PyList_Type,
+                          &table,
                           &term, &r.verbatim, &r.across_districts, &r.containment,
                           &r.keyword_containment, &r.min_shingles, &r.min_keywords))
         return NULL;
     PyObject *result = NULL;
     Entry e = {0};
-    double *logs = NULL, own_sum;
+    OwnKeywords own = {0};
+    HashedWords other = {0};
     Py_ssize_t own_shingles = shingles.len / 4, own_keywords, n;
     Py_ssize_t best_slot = -1;
-    double best_score = 0.0;
+    double best_score = 0.0, own_sum = 0.0;
     const char *s = PyUnicode_AsUTF8AndSize(keywords, &n);
     if (!s) goto done;
     if (shingles.len % 4) {
         PyErr_SetString(PyExc_ValueError, "packed values must be a multiple of 4 bytes");
         goto done;
     }
-    /* Room for every word: at most one per two bytes (a word and its space). */
-    logs = PyMem_Malloc(sizeof(double) * (size_t)(n / 2 + 1));
-    if (!logs) {
-        PyErr_NoMemory();
+    if (keyword_counts_ready((KeywordCounts *)counts) < 0 ||
+        own_keywords_read(&own, s, n, (KeywordCounts *)counts, table) < 0)
         goto done;
-    }
-    if (keyword_logs(s, n, counts, table, logs, &own_keywords, &own_sum) < 0) goto done;
+    own_keywords = own.own.n;
+    for (Py_ssize_t w = 0; w < own_keywords; w++) own_sum += own.own.words[w].log;
     double weight = (double)own_keywords * term - own_sum;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(found); i++) {
         PyObject *pair = PyList_GET_ITEM(found, i);
@@ -1542,7 +1806,7 @@ static PyObject *best_candidate(PyObject *Py_UNUSED(module), PyObject *args) {
         }
         entry_clear(&e);
         if (entry_read(PyList_GET_ITEM(items, slot), &e) < 0) goto done;
-        Py_ssize_t e_len, shared, other_count;
+        Py_ssize_t e_len;
         const char *e_keywords = PyUnicode_AsUTF8AndSize(e.keywords, &e_len);
         if (!e_keywords) goto done;
         long long e_day = PyLong_AsLongLong(e.day);
@@ -1556,10 +1820,17 @@ static PyObject *best_candidate(PyObject *Py_UNUSED(module), PyObject *args) {
                                                         other_shingles) /
                                       (double)shorter
                                 : 0.0;
-        double shared_logs;
-        if (shared_values(s, n, (const char *)logs, own_keywords, e_keywords, e_len,
-                          &shared_logs, &shared, &other_count) < 0)
-            goto done;
+        /* The logs of the keywords both have, added in their (sorted) order. */
+        if (read_hashed(e_keywords, e_len, &other) < 0) goto done;
+        double shared_logs = 0.0;
+        Py_ssize_t shared = 0, other_count = other.n;
+        for (Py_ssize_t w = 0; w < other.n; w++) {
+            const HashedWord *found_word = own_keyword(&own, &other.words[w]);
+            if (found_word) {
+                shared_logs += found_word->log;
+                shared++;
+            }
+        }
         double common = (double)shared * term - shared_logs;
         int phases_differ =
             day <= e_day ? any_before(upcoming, e_day) : any_before(e.upcoming, day);
@@ -1579,11 +1850,14 @@ static PyObject *best_candidate(PyObject *Py_UNUSED(module), PyObject *args) {
             bound > score) {
             double other_weight = floor;
             if (weight > floor) {
-                Py_ssize_t words;
-                double sum;
-                if (keyword_logs(e_keywords, e_len, counts, table, NULL, &words, &sum) < 0)
-                    goto done;
-                other_weight = (double)words * term - sum;
+                double sum = 0.0, log_n;
+                for (Py_ssize_t w = 0; w < other.n; w++) {
+                    Py_ssize_t count =
+                        kc_count((KeywordCounts *)counts, other.words[w].word, other.words[w].hash);
+                    if (log_of_count(table, count, &log_n) < 0) goto done;
+                    sum += log_n;
+                }
+                other_weight = (double)other.n * term - sum;
             }
             double share = keyword_share(common, weight, other_weight);
             if (!decide(&r, same_url, copied, share, shorter, keyword_count, disjoint,
@@ -1599,15 +1873,15 @@ static PyObject *best_candidate(PyObject *Py_UNUSED(module), PyObject *args) {
     result = best_slot < 0 ? Py_NewRef(Py_None) : Py_BuildValue("(nd)", best_slot, best_score);
 done:
     entry_clear(&e);
-    PyMem_Free(logs);
+    PyMem_Free(own.own.words);
+    PyMem_Free(own.table);
+    PyMem_Free(other.words);
     PyBuffer_Release(&shingles);
     return result;
 }
 
 static PyMethodDef module_methods[] = {
     {"recurring", recurring, METH_VARARGS, recurring_doc},
-    {"overlap", overlap, METH_VARARGS, overlap_doc},
-    {"shared_weight", shared_weight, METH_VARARGS, shared_weight_doc},
     {"best_candidate", best_candidate, METH_VARARGS, best_candidate_doc},
     {NULL, NULL, 0, NULL},
 };
@@ -1628,11 +1902,14 @@ PyMODINIT_FUNC PyInit__textcore(void) {
         !(name_day = PyUnicode_InternFromString("day")) ||
         !(name_upcoming = PyUnicode_InternFromString("upcoming")))
         return NULL;
-    if (PyType_Ready(&FeaturizerType) < 0 || PyType_Ready(&MarkIndexType) < 0) return NULL;
+    if (PyType_Ready(&FeaturizerType) < 0 || PyType_Ready(&MarkIndexType) < 0 ||
+        PyType_Ready(&KeywordCountsType) < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&textcore_module);
     if (!m) return NULL;
     if (PyModule_AddObjectRef(m, "Featurizer", (PyObject *)&FeaturizerType) < 0 ||
-        PyModule_AddObjectRef(m, "MarkIndex", (PyObject *)&MarkIndexType) < 0) {
+        PyModule_AddObjectRef(m, "MarkIndex", (PyObject *)&MarkIndexType) < 0 ||
+        PyModule_AddObjectRef(m, "KeywordCounts", (PyObject *)&KeywordCountsType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -1,5 +1,5 @@
 # The C extension's interface (see _textcore.c; native.py is its only user).
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 class Featurizer:
@@ -25,8 +25,6 @@ class Featurizer:
     ) -> tuple[bytes, bytes, bytes, str, str]: ...
 
 def recurring(packed_sets: Sequence[bytes], needed: int) -> bytes: ...
-def overlap(a: bytes, b: bytes) -> int: ...
-def shared_weight(a: str, a_values: bytes, b: str) -> tuple[float, int, int]: ...
 def best_candidate(
     items: list[Any],
     found: list[tuple[int, bool]],
@@ -35,7 +33,7 @@ def best_candidate(
     districts: frozenset[str],
     day: int,
     upcoming: tuple[int, ...],
-    counts: dict[str, int],
+    counts: KeywordCounts,
     table: list[float],
     term: float,
     rules: tuple[float, float, float, float, int, int],
@@ -51,3 +49,10 @@ class MarkIndex:
     def find_marks(
         self, marks: bytes | Iterable[int], url_mark: int | None, published: float
     ) -> list[tuple[int, bool]]: ...
+
+class KeywordCounts:
+    def __init__(self, counts: Mapping[str, int] | None = None) -> None: ...
+    def __len__(self) -> int: ...
+    def get(self, keyword: str, default: int = 0, /) -> int: ...
+    def add(self, keywords: str, /) -> None: ...
+    def take_changed(self) -> dict[str, int]: ...

@@ -29,23 +29,18 @@ import bisect
 import functools
 import itertools
 import operator
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
 from . import phase
-from .native import (
-    NATIVE,
-    keyword_overlap,
-    native_best_candidate,
-    native_mark_index,
-    shingle_overlap,
-)
+from .keywords import Counts, KeywordStats
+from .native import NATIVE, native_best_candidate, native_mark_index
 from .packed import PackedFeatures, unpack_ints
 from .text import (
     MIN_SHARED_MARKS,
-    KeywordStats,
     Similarity,
     StoryFeatures,
     decide,
@@ -114,7 +109,7 @@ class Marks(Protocol):
 
 
 def candidates_of(
-    marks: Marks, new: PackedFeatures, published: float, counts: Mapping[str, int], total: int
+    marks: Marks, new: PackedFeatures, published: float, counts: Counts, total: int
 ) -> list[tuple[int, bool]]:
     """The candidates of ``new`` (see :meth:`Marks.find_marks`). ``counts`` and ``total``
     are the keyword counts of the items placed so far (see
@@ -323,9 +318,9 @@ def best_candidate(
     own = new.keywords.split()
     logs = stats.logs_of(own)
     weight = stats.weight_from(len(own), functools.reduce(operator.add, logs, 0.0))
-    overlap = shingle_overlap(new.shingles, native=False)
+    overlap = _shingle_overlap(new.shingles)
     # The weight of the keywords an item shares with this one, from this one's logs.
-    shared_keywords = keyword_overlap(new.keywords, logs, native=False)
+    shared_keywords = _keyword_overlap(new.keywords, logs)
     own_shingles = new.shingle_count
     best: tuple[int, float] | None = None
     for slot, same_url in found:
@@ -362,3 +357,35 @@ def best_candidate(
         if best is None or sim.score > best[1]:
             best = (slot, sim.score)
     return best
+
+
+def _shingle_overlap(shingles: bytes) -> Callable[[bytes], int]:
+    """How many of the packed ``shingles`` another item's packed shingles have: a function
+    of those, for comparing one new item with its candidates."""
+    own = frozenset(unpack_ints(shingles))
+    return lambda other: len(own.intersection(_values(other)))
+
+
+def _keyword_overlap(
+    keywords: str, values: list[float]
+) -> Callable[[str], tuple[float, int, int]]:
+    """For the space-separated ``keywords`` and a value of each (in their order): a function
+    of another item's keywords giving the sum of the values of the keywords it shares
+    (added in its order), how many it shares, and how many it has."""
+    position = {word: i for i, word in enumerate(keywords.split())}
+
+    def shared(other: str) -> tuple[float, int, int]:
+        words = other.split()
+        found = [values[position[w]] for w in words if w in position]
+        # Added plainly, in order, as the C code adds them (sum() compensates its rounding
+        # since Python 3.12).
+        return functools.reduce(operator.add, found, 0.0), len(found), len(words)
+
+    return shared
+
+
+def _values(packed: bytes) -> Iterable[int]:
+    # Packed little-endian: on such a machine a cast reads them without copying.
+    if sys.byteorder == "little":
+        return memoryview(packed).cast("I")
+    return unpack_ints(packed)  # pragma: no cover - no big-endian CI machine

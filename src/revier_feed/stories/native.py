@@ -1,22 +1,18 @@
-"""The story stage's C extension (``_textcore.c``), and the Python that stands in for it.
+"""The story stage's C extension (``_textcore.c``): whether it is built, and its objects.
 
 ``pip install`` builds the extension where a C compiler is found; elsewhere the same work
-runs in Python, slower (the extension's results are tested equal to the Python ones:
-tests/test_stories_native.py). What it does: an item's words, shingles and keywords
-(:mod:`.batch`), the comparison of a new item with its candidates, and the index of marks
-that finds the candidates (:mod:`.index`).
+runs in Python, slower. Each piece has its Python reference, and tests compare the two
+(tests/test_stories_native.py): an item's words, shingles and keywords
+(:func:`.batch.source_features_python`), the comparison of a new item with its candidates
+(:func:`.index.best_candidate`), the index of marks that finds the candidates
+(:class:`.index.MarkIndex`), and the keyword counts (:class:`.keywords.KeywordCounts`).
 """
 
 from __future__ import annotations
 
-import functools
-import operator
-import sys
-from array import array
-from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from .packed import PackedFeatures, unpack_ints
+from .packed import PackedFeatures
 from .text import (
     ACROSS_DISTRICTS,
     CONTAINMENT,
@@ -32,11 +28,13 @@ from .text import (
     STOP_WORDS,
     SUFFIXES,
     VERBATIM,
-    KeywordStats,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from .index import IndexedItem
+    from .keywords import KeywordStats
 
 try:
     from . import _textcore
@@ -64,6 +62,12 @@ FEATURIZER = (
 )
 
 
+def native_keyword_counts(counts: Mapping[str, int]) -> _textcore.KeywordCounts:
+    """The C extension's keyword counts (see :class:`.keywords.Counts`; only where it is
+    built)."""
+    return _textcore.KeywordCounts(counts)
+
+
 def native_mark_index(
     window: float, max_postings: int, min_shared: int, max_candidates: int
 ) -> _textcore.MarkIndex:
@@ -82,6 +86,9 @@ def native_best_candidate(
     stats: KeywordStats,
 ) -> tuple[int, float] | None:
     """:func:`.index.best_candidate` in C (only where the extension is built)."""
+    counts = stats.counts
+    if not isinstance(counts, _textcore.KeywordCounts):
+        raise TypeError("comparing in C needs the keyword counts in C (KeywordStats(native=True))")
     return _textcore.best_candidate(
         items,
         found,
@@ -90,7 +97,7 @@ def native_best_candidate(
         new.districts,
         new.published,
         new.upcoming,
-        stats.counts,
+        counts,
         stats.log_table,
         stats.term,
         _RULES,
@@ -101,39 +108,3 @@ def recurring(packed_sets: list[bytes], needed: int) -> bytes:
     """The values in at least ``needed`` of the packed value sets, packed and sorted (only
     where the extension is built)."""
     return _textcore.recurring(packed_sets, needed)
-
-
-def shingle_overlap(shingles: bytes, *, native: bool = NATIVE) -> Callable[[bytes], int]:
-    """How many of the packed sorted ``shingles`` another item's packed sorted shingles
-    have: a function of those, for comparing one new item with its candidates."""
-    if native:
-        return functools.partial(_textcore.overlap, shingles)
-    own = frozenset(unpack_ints(shingles))
-    return lambda other: len(own.intersection(_values(other)))
-
-
-def keyword_overlap(
-    keywords: str, values: list[float], *, native: bool = NATIVE
-) -> Callable[[str], tuple[float, int, int]]:
-    """For the sorted space-separated ``keywords`` and a value of each (in their order): a
-    function of another item's keywords giving the sum of the values of the keywords it
-    shares (added in their order), how many it shares, and how many it has."""
-    if native:
-        return functools.partial(_textcore.shared_weight, keywords, array("d", values).tobytes())
-    position = {word: i for i, word in enumerate(keywords.split())}
-
-    def shared(other: str) -> tuple[float, int, int]:
-        words = other.split()
-        found = [values[position[w]] for w in words if w in position]
-        # Added plainly, in order, as the C code adds them (sum() compensates its rounding
-        # since Python 3.12).
-        return functools.reduce(operator.add, found, 0.0), len(found), len(words)
-
-    return shared
-
-
-def _values(packed: bytes) -> Iterable[int]:
-    # Packed little-endian: on such a machine a cast reads them without copying.
-    if sys.byteorder == "little":
-        return memoryview(packed).cast("I")
-    return unpack_ints(packed)  # pragma: no cover - no big-endian CI machine

@@ -14,11 +14,13 @@ from __future__ import annotations
 import heapq
 import itertools
 import struct
-from collections.abc import Mapping
 from itertools import repeat
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .text import RARE_MIN, RARE_SHARE, RAREST_LEAD, StoryFeatures, keyword_mark, pack, url_mark
+
+if TYPE_CHECKING:
+    from .keywords import Counts
 
 
 class PackedFeatures(NamedTuple):
@@ -50,7 +52,7 @@ class PackedFeatures(NamedTuple):
             upcoming=features.upcoming,
         )
 
-    def query_marks(self, counts: Mapping[str, int], total: int) -> set[int]:
+    def query_marks(self, counts: Counts, total: int) -> set[int]:
         """The marks to look candidates up by: the sampled shingles and the rarest lead
         keywords (without the URL's mark, looked up apart).
 

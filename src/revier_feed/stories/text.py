@@ -27,20 +27,21 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
-import operator
 import re
 import struct
 import zlib
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..german import fold
 from ..models import Item, StoryText
 from . import phase
+
+if TYPE_CHECKING:
+    from .keywords import KeywordStats
 
 #: Words per shingle.
 SHINGLE = 3
@@ -236,66 +237,6 @@ class Similarity:
     def score(self) -> float:
         """One number for sorting and for admins (``stories show``)."""
         return 1.0 if self.same_url else max(self.copied, self.keywords)
-
-
-class KeywordStats:
-    """In how many items each keyword occurs: the keywords' weights (smoothed IDF).
-
-    A keyword's weight is ``log((total + 1) / (count + 1)) + 1``, so the weight of a set of
-    keywords is ``len * (log(total + 1) + 1) - sum(log(count + 1))``. The sum is taken from
-    a table of ``log(n + 1)`` for every possible count (no count exceeds the total), so
-    weighing a set and counting an item are a few C-level calls, not a loop per keyword.
-    """
-
-    def __init__(self, counts: Mapping[str, int], total: int) -> None:
-        self.counts: Counter[str] = Counter(counts)
-        # No keyword is in more items than were counted (matching's bounds rely on every
-        # keyword weighing at least 1), even in a store someone edited by hand.
-        self.total = max(total, max(self.counts.values(), default=0))
-        self.changed: set[str] = set()
-        self._logs: list[float] = []
-        self._grow()
-
-    def weight(self, keyword: str) -> float:
-        return math.log((self.total + 1) / (self.counts.get(keyword, 0) + 1)) + 1.0
-
-    def weight_of(self, keywords: Collection[str]) -> float:
-        """The summed weight of ``keywords`` (their logs added in order, as the C extension
-        adds them: ``sum()`` compensates its rounding since Python 3.12)."""
-        return self.weight_from(
-            len(keywords), functools.reduce(operator.add, self.logs_of(keywords), 0.0)
-        )
-
-    def logs_of(self, keywords: Iterable[str]) -> list[float]:
-        """``log(count + 1)`` of each keyword: what its weight is less than the most."""
-        # counts.get(k, 0) for each keyword, then log(n + 1) from the table.
-        return list(map(self._logs.__getitem__, map(self.counts.get, keywords, repeat(0))))
-
-    def weight_from(self, keywords: int, logs: float) -> float:
-        """The summed weight of ``keywords`` keywords whose :meth:`logs_of` sum to ``logs``."""
-        return keywords * self.term - logs
-
-    @property
-    def term(self) -> float:
-        """What each keyword weighs at most: ``log(total + 1) + 1``."""
-        return math.log(self.total + 1) + 1.0
-
-    @property
-    def log_table(self) -> list[float]:
-        """``log(n + 1)`` for every count ``n`` a keyword can have (for the C extension)."""
-        return self._logs
-
-    def add(self, keywords: Collection[str]) -> None:
-        """Count one more item with these keywords."""
-        self.counts.update(keywords)
-        self.changed.update(keywords)
-        self.total += 1
-        if self.total >= len(self._logs):
-            self._grow()
-
-    def _grow(self) -> None:
-        size = max(4096, 2 * (self.total + 1))  # no count exceeds the total
-        self._logs.extend(math.log(n + 1) for n in range(len(self._logs), size))
 
 
 def similarity(a: StoryFeatures, b: StoryFeatures, stats: KeywordStats) -> Similarity:
