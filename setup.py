@@ -1,4 +1,5 @@
-"""The C part of revier-feed: the story stage's text work (see stories/_textcore.c).
+"""The C part of revier-feed: the story stage's text work (stories/_textcore.c) and the
+folded words tagging reads (_words.c).
 
 Everything else about the package is in pyproject.toml. The extension is optional: where no
 C compiler is found the install still succeeds and the same work runs in Python, slower
@@ -14,6 +15,12 @@ setup(
             sources=["src/revier_feed/stories/_textcore.c"],
             extra_compile_args=["-std=c11", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
             optional=True,
-        )
+        ),
+        Extension(
+            "revier_feed._words",
+            sources=["src/revier_feed/_words.c"],
+            extra_compile_args=["-std=c11", "-Wall", "-Wextra"],
+            optional=True,
+        ),
     ]
 )

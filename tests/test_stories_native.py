@@ -376,7 +376,7 @@ def test_a_collection_without_the_extension_says_so(
     monkeypatch.setattr(stories, "NATIVE", False)
     app.run_ingest()
     app.run_ingest()
-    assert caplog.text.count("the story stage runs in Python") == 1
+    assert caplog.text.count("the story stage and tagging run in Python") == 1
 
 
 def test_mark_index_finds_what_the_python_one_finds() -> None:
@@ -428,11 +428,12 @@ def test_mark_index_refuses_bad_state() -> None:
 _WITHOUT_EXTENSION = """
 import json, random, sys
 from datetime import datetime
-sys.modules["revier_feed.stories._textcore"] = None  # as if no compiler had built it
-from revier_feed import stories
+sys.modules["revier_feed.stories._textcore"] = None  # as if no compiler had built them
+sys.modules["revier_feed._words"] = None
+from revier_feed import german, stories
 from revier_feed.app import App
 from revier_feed.config import load_config
-assert not stories.NATIVE
+assert not stories.NATIVE and not german.NATIVE_WORDS
 config = load_config(sys.argv[1])
 now = datetime.fromisoformat(sys.argv[2])
 with App(config, now=lambda: now, rng=random.Random(7), processes=0) as app:
@@ -449,8 +450,9 @@ with App(config, now=lambda: now, rng=random.Random(7), processes=0) as app:
 def test_without_the_extension_a_cycle_places_the_same_stories(
     tmp_path: Path, region: SampleRegion, clock: Clock
 ) -> None:
-    # The Python stand-ins (features, the index of marks, the overlaps) run together in a
-    # whole cycle, in a process that cannot import the extension.
+    # The Python references (folding, features, the index of marks, the comparisons, the
+    # keyword counts) run together in a whole cycle, in a process that cannot import the
+    # extensions.
     with_c = prepare_demo(tmp_path / "with-c", region.base_url)
     without_c = prepare_demo(tmp_path / "without-c", region.base_url)
     config = load_config(with_c)

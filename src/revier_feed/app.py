@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self
 from zoneinfo import ZoneInfo
 
-from . import __version__, ingest, monitor, placement, stories
+from . import __version__, german, ingest, monitor, placement, stories
 from ._utils import AlreadyLocked, ProcessLock
 from .compute import AUTO_START_ITEMS, ItemWorkers, auto_processes
 from .config import AppConfig
@@ -233,11 +233,12 @@ class App:
             on_start: called with the number of sources about to be collected.
             on_report: called with each source's report as it completes.
         """
-        if not stories.NATIVE and not self._said_python:
+        if not (stories.NATIVE and german.NATIVE_WORDS) and not self._said_python:
             self._said_python = True
             log.info(
-                "the story stage runs in Python: its C extension was not built (no C compiler "
-                "when revier-feed was installed?); cycles with many new items are slower"
+                "the story stage and tagging run in Python: the C extensions were not built "
+                "(no C compiler when revier-feed was installed?); cycles with many new items "
+                "are slower"
             )
         specs = list(self.config.sources)
         states = self.storage.source_states(s.id for s in specs)

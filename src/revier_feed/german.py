@@ -6,7 +6,13 @@ The machine's locale is not trusted: a server set to ``C`` or ``en_US`` would pr
 
 from __future__ import annotations
 
+import re
 from datetime import date
+
+try:
+    from . import _words
+except ImportError:  # pragma: no cover - installed without a C compiler
+    _words = None  # type: ignore[assignment]
 
 MONTHS = (
     "Januar",
@@ -35,10 +41,29 @@ def weekday_text(day: date) -> str:
     return f"{WEEKDAYS[day.weekday()]}, {day_text(day)}"
 
 
-def fold(text: str) -> str:
+def fold_python(text: str) -> str:
     """Case and umlaut spelling folded away: "Ländliche RÄUME, Straße" -> "laendliche
-    raeume, strasse"."""
+    raeume, strasse" (the reference of the C extension's :func:`fold`)."""
     # casefold() already turns "ß" into "ss". replace() scans in C; translate() with
     # two-letter replacements looks every character up in a dict (it was a quarter of the
     # story features' time for 1-3 KB teasers).
     return text.casefold().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
+
+
+_WORD = re.compile(r"\w+")
+
+
+def folded_words_python(text: str) -> str:
+    """The words of ``text`` folded, each between single spaces: ``" laendliche raeume "``
+    (the reference of the C extension's :func:`folded_words`)."""
+    return " " + " ".join(_WORD.findall(fold_python(text))) + " "
+
+
+#: Whether :func:`fold` and :func:`folded_words` run in C (``_words.c``, built by
+#: ``pip install``); tagging and the story features fold every item's texts.
+NATIVE_WORDS = _words is not None
+
+#: :func:`fold_python`, in C where the extension is built.
+fold = _words.fold if _words is not None else fold_python
+#: :func:`folded_words_python`, in C where the extension is built.
+folded_words = _words.folded_words if _words is not None else folded_words_python

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from .german import fold
+from .german import fold, folded_words
 from .models import DistrictSpec, Item, SourceSpec, TagSpec
 
 _WORD = re.compile(r"\w+")
@@ -47,7 +47,7 @@ class Words:
     def __init__(self, original: str) -> None:
         self.original = original
         #: The folded words, each between single spaces (" laendliche raeume ").
-        self.joined = " " + " ".join(_WORD.findall(fold(original))) + " "
+        self.joined = folded_words(original)
         self._unique: frozenset[str] | None = None
         self._sorted: list[str] | None = None
         self._by_end: list[str] | None = None
