@@ -293,6 +293,35 @@ def test_comparing_candidates_gives_what_python_gives() -> None:
     assert sum(r is not None and r[1] < 1.0 for r in results) > 100
 
 
+def test_lookup_marks_are_what_python_chooses() -> None:
+    # Lead keywords counted in few items, in many, and never, more of them than are looked
+    # up (the rarest win, uncounted ones last, ties by keyword), and a URL whose mark is
+    # also one of the item's marks.
+    rng = random.Random(9)
+    vocabulary = [f"{stem}{n}" for stem in ("ärger", "zeitz", "burg", "ΣΑς") for n in range(30)]
+    counts = {word: rng.choice([0, 1, 2, 3, 5, 6, 40]) for word in vocabulary}
+    native_stats = stories.KeywordStats({k: n for k, n in counts.items() if n}, 300, native=True)
+    python_stats = stories.KeywordStats({k: n for k, n in counts.items() if n}, 300, native=False)
+    marks = stories.mark_index(60.0)
+    differing_sizes = 0
+    for _ in range(500):
+        lead = sorted(rng.sample(vocabulary, rng.randint(0, 30)))
+        sampled = sorted(rng.sample(range(1 << 32), rng.randint(0, 20)))
+        url = rng.choice([None, 7, *sampled[:1]])
+        new = stories.PackedFeatures(
+            b"", pack(sampled), b"", "", " ".join(lead), url, frozenset(), 0, ()
+        )
+        native = stories.unpack_ints(stories.native_query_marks(new, native_stats))
+        expected = new.query_marks(python_stats.counts, python_stats.total)
+        assert list(native) == sorted(expected)
+        differing_sizes += len(expected) < len(sampled) + len(lead)
+        assert stories.candidates_of(marks, new, 0.0, native_stats, native=True) == []
+        counted = " ".join(rng.sample(vocabulary, 5))
+        native_stats.add(counted)
+        python_stats.add(counted)
+    assert differing_sizes > 100  # the rules left keywords out, often
+
+
 def test_bad_input_is_an_error_not_a_crash() -> None:
     featurizer = FEATURIZER
     assert featurizer is not None
@@ -326,6 +355,10 @@ def test_bad_input_is_an_error_not_a_crash() -> None:
     python_counts = stories.KeywordStats({}, 0, native=False)
     with pytest.raises(TypeError, match="keyword counts in C"):
         stories.best_candidate(index._items, [(0, False)], new, python_counts, native=True)
+    with pytest.raises(TypeError, match="keyword counts in C"):
+        stories.native_query_marks(new, python_counts)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        stories.native_query_marks(new._replace(sampled=b"abcde"), index.stats)
 
 
 def test_objects_whose_init_failed_refuse_to_work() -> None:

@@ -62,18 +62,12 @@ def find_candidates(conn: Connection, marks: stories.Marks, stats: stories.Keywo
     items it placed, its CPU seconds and its peak RSS in MB.
     """
     start = stats.total
-    counts = stats.counts
     try:
         with collector_paused():  # millions of postings, none of them in a cycle
             while (chunk := conn.recv()) is not None:
                 found: list[Found] = []
                 for published, item_id, new in chunk:
-                    found.append(
-                        (
-                            item_id,
-                            stories.candidates_of(marks, new, published, counts, stats.total),
-                        )
-                    )
+                    found.append((item_id, stories.candidates_of(marks, new, published, stats)))
                     marks.add(item_id, published, new.marks)
                     stats.add(new.keywords)
                 conn.send(found)

@@ -20,7 +20,7 @@ from .index import (
     mark_index,
 )
 from .keywords import Counts, KeywordCounts, KeywordStats, keyword_counts
-from .native import NATIVE
+from .native import NATIVE, native_query_marks
 from .packed import PackedFeatures, unpack_ints
 from .text import (
     Similarity,
@@ -64,6 +64,7 @@ __all__ = [
     "keyword_counts",
     "learn_boilerplate",
     "mark_index",
+    "native_query_marks",
     "pack",
     "phase",
     "prepare",

@@ -1567,6 +1567,97 @@ static PyTypeObject KeywordCountsType = {
     .tp_as_sequence = &KeywordCounts_as_sequence,
 };
 
+/* ---- the marks a new item is looked up by (packed.py: PackedFeatures.query_marks) --- */
+
+typedef struct {
+    Slice word;
+    Py_ssize_t rank; /* the keyword's count, an uncounted one ranked after all others */
+} RankedWord;
+
+static int ranked_before(const RankedWord *a, const RankedWord *b) {
+    if (a->rank != b->rank) return a->rank < b->rank;
+    return cmp_slice(&a->word, &b->word) < 0;
+}
+
+static int cmp_ranked(const void *a, const void *b) {
+    const RankedWord *x = a, *y = b;
+    return ranked_before(x, y) ? -1 : ranked_before(y, x) ? 1 : 0;
+}
+
+PyDoc_STRVAR(query_marks_doc,
+"query_marks(sampled, lead, url_mark, counts, limit, rarest) -> bytes\n\n"
+"PackedFeatures.query_marks: the packed sampled shingles and the marks of the lead\n"
+"keywords (space-separated) counted in at most `limit` items, the `rarest` of them if\n"
+"there are more (uncounted ones last, then by keyword), without `url_mark`; packed,\n"
+"sorted, each once.");
+
+static PyObject *query_marks(PyObject *Py_UNUSED(module), PyObject *args) {
+    Py_buffer sampled;
+    PyObject *lead, *url_mark, *counts;
+    Py_ssize_t limit, rarest;
+    if (!PyArg_ParseTuple(args, "y*UOO!nn:query_marks", &sampled, &lead, &url_mark,
+                          &KeywordCountsType, &counts, &limit, &rarest))
+        return NULL;
+    PyObject *result = NULL;
+    RankedWord *words = NULL;
+    uint32_t *marks = NULL;
+    Py_ssize_t n, at = 0, n_words = 0, n_sampled;
+    long long url = -1;
+    const char *s = PyUnicode_AsUTF8AndSize(lead, &n);
+    if (!s || keyword_counts_ready((KeywordCounts *)counts) < 0) goto done;
+    if (url_mark != Py_None) {
+        url = PyLong_AsLongLong(url_mark);
+        if (url == -1 && PyErr_Occurred()) goto done;
+    }
+    if (limit < 0 || rarest < 0) {
+        PyErr_SetString(PyExc_ValueError, "limit and rarest must be at least 0");
+        goto done;
+    }
+    uint32_t *values = unpack_u32(sampled.buf, sampled.len, &n_sampled);
+    if (!values) goto done;
+    /* Room for the sampled marks and every lead word (one per two bytes at most). */
+    marks = PyMem_Realloc(values, sizeof(uint32_t) * (size_t)(n_sampled + n / 2 + 1));
+    if (!marks) {
+        PyMem_Free(values);
+        PyErr_NoMemory();
+        goto done;
+    }
+    words = PyMem_Malloc(sizeof(RankedWord) * (size_t)(n / 2 + 1));
+    if (!words) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Slice w;
+    uint64_t hash;
+    while (next_word(s, n, &at, &w, &hash)) {
+        Py_ssize_t count = kc_count((KeywordCounts *)counts, w, hash);
+        if (count <= limit) words[n_words++] = (RankedWord){w, count ? count : limit + 1};
+    }
+    if (n_words > rarest) {
+        qsort(words, (size_t)n_words, sizeof(RankedWord), cmp_ranked);
+        n_words = rarest;
+    }
+    static const unsigned char prefix[] = "k:";
+    uint32_t seed = crc32_update(0, prefix, 2);
+    Py_ssize_t n_marks = n_sampled;
+    for (Py_ssize_t i = 0; i < n_words; i++)
+        marks[n_marks++] = crc32_update(seed, words[i].word.p, words[i].word.len);
+    n_marks = sort_unique(marks, n_marks);
+    if (n_marks < 0) goto done;
+    if (url >= 0) {
+        Py_ssize_t k = 0;
+        for (Py_ssize_t i = 0; i < n_marks; i++)
+            if ((long long)marks[i] != url) marks[k++] = marks[i];
+        n_marks = k;
+    }
+    result = pack_u32(marks, n_marks);
+done:
+    PyMem_Free(words);
+    PyMem_Free(marks);
+    PyBuffer_Release(&sampled);
+    return result;
+}
+
 /* ---- confirming candidates (index.py: StoryIndex.confirm, text.py: decide) --------- */
 
 static PyObject *name_shingles, *name_keywords, *name_districts, *name_day, *name_upcoming;
@@ -1883,6 +1974,7 @@ done:
 static PyMethodDef module_methods[] = {
     {"recurring", recurring, METH_VARARGS, recurring_doc},
     {"best_candidate", best_candidate, METH_VARARGS, best_candidate_doc},
+    {"query_marks", query_marks, METH_VARARGS, query_marks_doc},
     {NULL, NULL, 0, NULL},
 };
 

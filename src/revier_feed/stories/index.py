@@ -36,8 +36,8 @@ from datetime import datetime, timedelta
 from typing import Protocol, cast
 
 from . import phase
-from .keywords import Counts, KeywordStats
-from .native import NATIVE, native_best_candidate, native_mark_index
+from .keywords import KeywordStats
+from .native import NATIVE, native_best_candidate, native_mark_index, native_query_marks
 from .packed import PackedFeatures, unpack_ints
 from .text import (
     MIN_SHARED_MARKS,
@@ -109,12 +109,21 @@ class Marks(Protocol):
 
 
 def candidates_of(
-    marks: Marks, new: PackedFeatures, published: float, counts: Counts, total: int
+    marks: Marks,
+    new: PackedFeatures,
+    published: float,
+    stats: KeywordStats,
+    *,
+    native: bool = NATIVE,
 ) -> list[tuple[int, bool]]:
-    """The candidates of ``new`` (see :meth:`Marks.find_marks`). ``counts`` and ``total``
-    are the keyword counts of the items placed so far (see
-    :meth:`.PackedFeatures.query_marks`)."""
-    return marks.find_marks(new.query_marks(counts, total), new.url_mark, published)
+    """The candidates of ``new`` (see :meth:`Marks.find_marks`), looked up by
+    :meth:`.PackedFeatures.query_marks` with the keyword counts of the items placed so far
+    (in C where the extension is built)."""
+    if native:
+        query: bytes | set[int] = native_query_marks(new, stats)
+    else:
+        query = new.query_marks(stats.counts, stats.total)
+    return marks.find_marks(query, new.url_mark, published)
 
 
 def mark_index(window: float) -> Marks:
@@ -280,8 +289,7 @@ class StoryIndex:
             raise RuntimeError("the marks are detached: candidates are found elsewhere")
         if isinstance(new, StoryFeatures):
             new = PackedFeatures.of(new)
-        stats = self.stats
-        return candidates_of(self._marks, new, published.timestamp(), stats.counts, stats.total)
+        return candidates_of(self._marks, new, published.timestamp(), self.stats)
 
     def entries(self, found: Iterable[tuple[int, bool]]) -> list[tuple[IndexedItem, bool]]:
         """The items of slots (as :meth:`Marks.find_marks` gives them)."""

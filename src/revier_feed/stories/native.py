@@ -23,11 +23,13 @@ from .text import (
     MIN_KEYWORDS,
     MIN_SHINGLES,
     MIN_STEM,
+    RAREST_LEAD,
     SAMPLE_MOD,
     SHINGLE,
     STOP_WORDS,
     SUFFIXES,
     VERBATIM,
+    rare_limit,
 )
 
 if TYPE_CHECKING:
@@ -77,6 +79,18 @@ def native_mark_index(
 
 #: The thresholds of :func:`.text.decide`, in the order the extension reads them.
 _RULES = (VERBATIM, ACROSS_DISTRICTS, CONTAINMENT, KEYWORD_CONTAINMENT, MIN_SHINGLES, MIN_KEYWORDS)
+
+
+def native_query_marks(new: PackedFeatures, stats: KeywordStats) -> bytes:
+    """:meth:`.PackedFeatures.query_marks` in C, packed (only where the extension is built)."""
+    counts = stats.counts
+    if not isinstance(counts, _textcore.KeywordCounts):
+        raise TypeError(
+            "looking up in C needs the keyword counts in C (KeywordStats(native=True))"
+        )
+    return _textcore.query_marks(
+        new.sampled, new.lead, new.url_mark, counts, rare_limit(stats.total), RAREST_LEAD
+    )
 
 
 def native_best_candidate(

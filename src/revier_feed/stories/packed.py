@@ -17,7 +17,7 @@ import struct
 from itertools import repeat
 from typing import TYPE_CHECKING, NamedTuple
 
-from .text import RARE_MIN, RARE_SHARE, RAREST_LEAD, StoryFeatures, keyword_mark, pack, url_mark
+from .text import RAREST_LEAD, StoryFeatures, keyword_mark, pack, rare_limit, url_mark
 
 if TYPE_CHECKING:
     from .keywords import Counts
@@ -62,9 +62,10 @@ class PackedFeatures(NamedTuple):
         last: a paraphrase shares the names and rare terms of its original, while a long
         teaser's dozens of moderately rare words would each find a few unrelated items.
         (An uncounted word may still be a mark of a stored item, from beyond the opening
-        that keywords are counted in.)
+        that keywords are counted in.) The C extension does this where it is built
+        (:func:`.index.candidates_of`).
         """
-        limit = max(RARE_MIN, int(total * RARE_SHARE))
+        limit = rare_limit(total)
         marks = set(unpack_ints(self.sampled))
         lead = self.lead.split()
         found = list(map(counts.get, lead, repeat(0)))

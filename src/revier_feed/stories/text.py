@@ -57,6 +57,13 @@ RARE_SHARE = 0.01
 RARE_MIN = 5
 #: At most this many lead keywords (the rarest that stored items have) are looked up.
 RAREST_LEAD = 12
+
+
+def rare_limit(total: int) -> int:
+    """In how many of ``total`` counted items a lead keyword may be at most to be looked up."""
+    return max(RARE_MIN, int(total * RARE_SHARE))
+
+
 #: Share of the shorter text's shingles found in the other text for "same story".
 CONTAINMENT = 0.5
 #: Items set in different districts are one story only with a near-verbatim copy or this
