@@ -8,11 +8,13 @@ import asyncio
 import dataclasses
 import multiprocessing
 import os
+import pickle
 import random
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,7 +22,8 @@ from revier_feed import compute, ingest
 from revier_feed.app import App
 from revier_feed.compute import AUTO_MAX_PROCESSES, ItemWorkers, auto_processes, normalize_items
 from revier_feed.config import AppConfig
-from revier_feed.models import RawItem, SourceKind, SourceSpec, StoryText
+from revier_feed.exceptions import ConfigError, ConfigIssue, FetchError, ParseError
+from revier_feed.models import FetchResult, RawItem, SourceKind, SourceSpec, StoryText
 from revier_feed.placement import PreparedFeatures, story_texts
 from revier_feed.storage import Storage
 from revier_feed.story_work import Pending, source_features
@@ -29,6 +32,7 @@ from revier_feed.tag import Tagger
 from .conftest import Clock
 
 NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
+BERLIN = ZoneInfo("Europe/Berlin")
 SPEC = SourceSpec(
     id="kreis",
     name="Landkreis",
@@ -136,6 +140,81 @@ def test_a_dead_worker_costs_no_source(caplog: pytest.LogCaptureFixture) -> None
     assert "a worker process died" in caplog.text
     assert expected[0][0][1].url == "https://kreis.example/presse/0.html"  # cleaned
     assert len(expected_features[1]) == len(RAWS)
+
+
+FEED = FetchResult(
+    url="https://kreis.example/feed.xml",
+    status_code=200,
+    headers={"content-type": "application/rss+xml; charset=utf-8"},
+    content=(
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Kreis</title>'
+        + "".join(
+            f"<item><title>Radweg {n} in Borna</title><link>https://kreis.example/{n}.html"
+            f"?utm_source=rss</link><description>&lt;p&gt;Der Landkreis Leipzig eröffnet "
+            f"Radweg {n}.&lt;/p&gt;&lt;script&gt;x&lt;/script&gt;</description>"
+            f"<pubDate>Thu, 10 Jun 2021 08:0{n}:00 +0200</pubDate></item>"
+            for n in range(5)
+        )
+        + "</channel></rss>"
+    ).encode(),
+)
+
+
+def test_a_document_read_on_a_worker_is_read_as_here(caplog: pytest.LogCaptureFixture) -> None:
+    # Parsing moves to the worker with the normalizing: the same items, warnings and
+    # count; a document that cannot be parsed fails there with the same error; a worker
+    # that dies sends the document back here.
+    tagger = Tagger([], [])
+    broken = dataclasses.replace(FEED, content=b"<html><body>Wartungsarbeiten</body></html>")
+
+    async def read_all(processes: int, kill: bool = False) -> list[object]:
+        with ThreadPoolExecutor(1) as local:
+            workers = ItemWorkers(tagger, local, processes=processes)
+            try:
+                read = [await workers.read(SPEC, FEED, NOW, BERLIN)]
+                with pytest.raises(ParseError) as failed:
+                    await workers.read(SPEC, broken, NOW, BERLIN)
+                read.append((failed.value.source_id, failed.value.kind, str(failed.value)))
+                if kill:
+                    pool = workers._start()
+                    assert pool is not None
+                    for pid in list(pool._processes):
+                        os.kill(pid, signal.SIGKILL)
+                    read.append(await workers.read(SPEC, FEED, NOW, BERLIN))
+            finally:
+                workers.close()
+        return read
+
+    here = asyncio.run(read_all(0))
+    _, found, (done, skipped) = here[0]  # type: ignore[misc]
+    assert found == 5 and len(done) == 5 and not skipped
+    assert done[0][1].url == "https://kreis.example/0.html"  # normalized: tracking gone
+    assert "script" not in done[0][1].summary_html
+    assert here[1][0] == "kreis"  # type: ignore[index]
+    assert asyncio.run(read_all(1, kill=True)) == [here[0], here[1], here[0]]
+    assert "a worker process died" in caplog.text
+
+
+def test_errors_cross_processes_whole() -> None:
+    errors = [
+        ParseError("kreis", message="not a feed"),
+        FetchError("kreis", "https://kreis.example/feed.xml", kind="http_5xx", message="503"),
+        ConfigError([ConfigIssue("sources.yaml", 3, "sources[0].url", "not a URL")]),
+    ]
+    for error in errors:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert str(copy) == str(error)
+        assert repr(vars(copy)) == repr(vars(error))  # ConfigIssue compares by identity
+    try:
+        try:
+            raise ValueError("mismatched tag: line 1")
+        except ValueError as e:
+            raise ParseError("kreis", message="not well-formed") from e
+    except ParseError as error:
+        caused = error
+    assert str(pickle.loads(pickle.dumps(caused))) == str(caused)
+    assert str(caused) == "not well-formed: ValueError: mismatched tag: line 1"
 
 
 def test_auto_starts_workers_only_once_a_cycle_brings_many_items() -> None:

@@ -19,11 +19,14 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from ._utils import forkserver, start_every_worker, usable_cores
-from .models import Item, RawItem, SourceSpec, StoryText
+from .exceptions import RevierError
+from .models import FetchResult, Item, ParsedDocument, RawItem, SourceSpec, StoryText
 from .story_work import SourceFeatures, source_features
 from .tag import Tagger
 
@@ -70,6 +73,26 @@ def normalize_items(
     return done, warnings
 
 
+def read_document(
+    spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo
+) -> tuple[ParsedDocument, int, Normalized]:
+    """``fetched`` parsed, and its items normalized and tagged (:func:`normalize_items`):
+    all a worker does for a source whose items need nothing more of the document.
+
+    Returns the document without its raw items (nothing after normalizing needs them, and
+    they would cross back to the calling process for nothing), how many items it had, and
+    the normalized items.
+    """
+    from . import parse  # lxml and the parsers: a cycle of 304s never loads them
+
+    document = parse.parse(spec, fetched, now, tz)
+    return (
+        replace(document, items=()),
+        len(document.items),
+        normalize_items(document.items, spec, now),
+    )
+
+
 def _start_worker(tagger: Tagger) -> None:
     global _worker_tagger
     _worker_tagger = tagger
@@ -111,6 +134,47 @@ class ItemWorkers:
             self._local, normalize_items, raws, spec, now, self._tagger
         )
 
+    async def read(
+        self, spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo
+    ) -> tuple[ParsedDocument, int, Normalized]:
+        """``fetched`` parsed, and its items normalized and tagged, as :func:`read_document`
+        returns them: on a worker process once they run, so that the document's bytes cross
+        to it instead of its parsed items and parsing leaves the collecting process, which
+        also fetches, decides and stores. Until then (and without workers) the document is
+        parsed on ``local`` and its items go to :meth:`normalize`.
+        """
+        from . import parse
+
+        loop = asyncio.get_running_loop()
+        if self._start_after > 0 or not self._processes:
+            document = await loop.run_in_executor(
+                self._local, self._parse_here, spec, fetched, now, tz
+            )
+            if document is not None:
+                normalized = await self.normalize(document.items, spec, now)
+                return replace(document, items=()), len(document.items), normalized
+        pool = self._start()
+        if pool is not None:
+            work = functools.partial(read_document, spec, fetched, now, tz)
+            done = await self._on_workers(pool, work, spec.id)
+            if done is not None:
+                return done
+        document = await loop.run_in_executor(self._local, parse.parse, spec, fetched, now, tz)
+        normalized = await self.normalize(document.items, spec, now)
+        return replace(document, items=()), len(document.items), normalized
+
+    def _parse_here(
+        self, spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo
+    ) -> ParsedDocument | None:
+        """The document parsed on ``local`` while the workers are not needed yet, or None
+        once they are. Decided here, in turn with the other documents on ``local``: the
+        sources whose fetches ended together all looked before any of them was counted."""
+        from . import parse
+
+        if self._start_after > 0 or not self._processes:
+            return parse.parse(spec, fetched, now, tz)
+        return None
+
     async def story_features(
         self, texts: list[StoryText], known: frozenset[int], recent: list[bytes]
     ) -> SourceFeatures:
@@ -132,6 +196,12 @@ class ItemWorkers:
         work to the calling side."""
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, work)
+        except RevierError as error:
+            # An error about the source (a document that cannot be parsed), raised on the
+            # worker: the pool made the worker's traceback its cause, which would end up in
+            # the source's status line. Its own cause's text came with it.
+            error.__cause__ = None
+            raise
         except BrokenProcessPool:
             log.warning(
                 "a worker process died; normalizing and computing story features on the "

@@ -36,13 +36,26 @@ class RevierError(Exception):
         """The message without the cause appended."""
         return str(self.args[0]) if self.args else ""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross from worker processes to the collecting one pickled. The default
+        # would call __init__ with the message alone (wrong for most subclasses), and the
+        # cause, whose text is part of the error's, would be lost.
+        return (_restore, (type(self), self.args, self.__dict__, self._cause_text()))
+
     def __str__(self) -> str:
         text = self.message
-        cause = self.__cause__
-        if cause is not None:
-            cause_text = f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
+        cause_text = self._cause_text()
+        if cause_text:
             text = f"{text}: {cause_text}" if text else cause_text
         return text
+
+    def _cause_text(self) -> str | None:
+        cause = self.__cause__
+        if cause is None:
+            # Unpickled: the text of the cause it had (see __reduce__), if any.
+            pickled: str | None = self.__dict__.get("_pickled_cause")
+            return pickled
+        return f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
 
 
 class ConfigIssue:
@@ -196,3 +209,19 @@ class DeliveryError(DigestError):
         #: The failure concerns every message (no connection, login refused), not this one.
         self.server_wide = server_wide
         super().__init__(message)
+
+
+def _restore(
+    cls: type[RevierError],
+    args: tuple[object, ...],
+    state: dict[str, object],
+    cause_text: str | None,
+) -> RevierError:
+    """An unpickled error: its arguments and attributes as they were (no __init__ run),
+    and the text of its cause."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    if cause_text is not None:
+        error.__dict__["_pickled_cause"] = cause_text
+    return error

@@ -117,7 +117,8 @@ class _Collected:
 class _Decided:
     """Normalized items with their decisions, and how the source's items are keyed."""
 
-    triples: list[tuple[RawItem, Item, ItemDecision]]
+    #: Each item with its position in the document's items, and its decision.
+    triples: list[tuple[int, Item, ItemDecision]]
     warnings: list[str]
     identity: ItemIdentity
     rekeyed: dict[int, str]
@@ -309,19 +310,27 @@ async def _collect_items(
     from . import parse  # lxml and the parsers: a cycle of 304s never loads them
 
     now = ctx.now()
-    document = await ctx.offload(parse.parse, spec, fetched, now, ctx.tz)
-    document = await _further_pages(spec, document, fetched.url, ctx)
-    normalized = await ctx.items.normalize(document.items, spec, now)
+    if not spec.follow and spec.max_pages <= 1:
+        # Nothing but the items is needed of this document: a worker may parse it too.
+        document, found, normalized = await ctx.items.read(spec, fetched, now, ctx.tz)
+    else:
+        document = await ctx.offload(parse.parse, spec, fetched, now, ctx.tz)
+        document = await _further_pages(spec, document, fetched.url, ctx)
+        found = len(document.items)
+        normalized = await ctx.items.normalize(document.items, spec, now)
     decided = await ctx.offload(
         _decide, spec, document, normalized, ctx, stored_lookup, storing, identity
     )
     pairs, warnings = decided.triples, decided.warnings
     decisions = [(item, decision) for _, item, decision in pairs]
     if spec.follow:
-        decisions = await _follow(spec, pairs, fetched.url, ctx, warnings)
+        raws = document.items
+        decisions = await _follow(
+            spec, [(raws[i], item, d) for i, item, d in pairs], fetched.url, ctx, warnings
+        )
     return _Collected(
         decisions=decisions,
-        found=len(document.items),
+        found=found,
         warnings=warnings,
         identity=decided.identity,
         rekeyed=decided.rekeyed,
@@ -372,7 +381,7 @@ def _decide(
 ) -> _Decided:
     done, skipped = normalized
     warnings = [*document.warnings, *skipped]
-    items = [(document.items[i], item) for i, item in done]
+    items = list(done)
     pairs, repeated = dedup.disambiguate(items)
     # Broken guids (repeated, or new on every fetch) would flood subscribers with
     # "new" items: such a source is keyed by link (or link and title) from now on.
@@ -397,7 +406,7 @@ def _decide(
             rekeyed, stored = dedup.rekey_stored(ctx.storage.stored_keys(spec.id), now_identity)
     elif stored_lookup:
         stored = ctx.storage.item_fingerprints(spec.id, (item.key for _, item in pairs))
-    raws = {item.key: raw for raw, item in pairs}
+    positions = {item.key: i for i, item in pairs}
     decided = dedup.decide((item for _, item in pairs), stored)
     new_keys = [item.key for item, decision in decided if decision is ItemDecision.NEW]
     if stored_lookup and new_keys:
@@ -405,7 +414,7 @@ def _decide(
         retired = ctx.storage.retired_keys(spec.id, new_keys)
         decided = [(i, d) for i, d in decided if d is not ItemDecision.NEW or i.key not in retired]
     return _Decided(
-        [(raws[item.key], item, decision) for item, decision in decided],
+        [(positions[item.key], item, decision) for item, decision in decided],
         warnings,
         now_identity,
         rekeyed,
