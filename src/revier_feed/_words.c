@@ -60,6 +60,18 @@ static void fold_table_init(void) {
     }
 }
 
+/* A casefolded character written at `len` of `out` (of `kind`), "ä", "ö", "ü" spelled
+ * out; the length after it. */
+static Py_ssize_t write_folded(int kind, void *out, Py_ssize_t len, Py_UCS4 c) {
+    if (c == 0xE4 || c == 0xF6 || c == 0xFC) { /* ä ö ü */
+        PyUnicode_WRITE(kind, out, len++, c == 0xE4 ? 'a' : c == 0xF6 ? 'o' : 'u');
+        PyUnicode_WRITE(kind, out, len++, 'e');
+    } else {
+        PyUnicode_WRITE(kind, out, len++, c);
+    }
+    return len;
+}
+
 /* folded_words for a Latin-1 text without "µ": one pass over its bytes. */
 static PyObject *folded_latin1(const unsigned char *p, Py_ssize_t n) {
     Py_ssize_t cap = 2 * n + 2, len = 0;
@@ -124,12 +136,7 @@ static PyObject *folded_words(PyObject *Py_UNUSED(module), PyObject *text) {
         }
         words += !in_word;
         in_word = 1;
-        if (c == 0xE4 || c == 0xF6 || c == 0xFC) { /* ä ö ü */
-            PyUnicode_WRITE(kind, out, len++, c == 0xE4 ? 'a' : c == 0xF6 ? 'o' : 'u');
-            PyUnicode_WRITE(kind, out, len++, 'e');
-        } else {
-            PyUnicode_WRITE(kind, out, len++, c);
-        }
+        len = write_folded(kind, out, len, c);
     }
     if (in_word || words == 0) PyUnicode_WRITE(kind, out, len++, ' ');
     /* The folded text's kind fits every character written; the result is made compact. */
@@ -173,13 +180,7 @@ static PyObject *fold(PyObject *Py_UNUSED(module), PyObject *text) {
         }
     } else { /* casefolded already: spell out the umlauts */
         for (Py_ssize_t i = 0; i < n; i++) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, i);
-            if (c == 0xE4 || c == 0xF6 || c == 0xFC) {
-                PyUnicode_WRITE(kind, out, len++, c == 0xE4 ? 'a' : c == 0xF6 ? 'o' : 'u');
-                PyUnicode_WRITE(kind, out, len++, 'e');
-            } else {
-                PyUnicode_WRITE(kind, out, len++, c);
-            }
+            len = write_folded(kind, out, len, PyUnicode_READ(kind, data, i));
         }
     }
     PyObject *result = PyUnicode_FromKindAndData(kind, out, len);
