@@ -24,9 +24,9 @@ from revier_feed.compute import AUTO_MAX_PROCESSES, ItemWorkers, auto_processes,
 from revier_feed.config import AppConfig
 from revier_feed.exceptions import ConfigError, ConfigIssue, FetchError, ParseError
 from revier_feed.models import FetchResult, RawItem, SourceKind, SourceSpec, StoryText
-from revier_feed.placement import PreparedFeatures, story_texts
+from revier_feed.placement import PreparedFeatures
 from revier_feed.storage import Storage
-from revier_feed.story_work import Pending, source_features
+from revier_feed.story_work import Pending, source_features, story_texts
 from revier_feed.tag import Tagger
 
 from .conftest import Clock
@@ -186,13 +186,34 @@ def test_a_document_read_on_a_worker_is_read_as_here(caplog: pytest.LogCaptureFi
         return read
 
     here = asyncio.run(read_all(0))
-    _, found, (done, skipped) = here[0]  # type: ignore[misc]
-    assert found == 5 and len(done) == 5 and not skipped
+    _, found, (done, skipped), features = here[0]  # type: ignore[misc]
+    assert found == 5 and len(done) == 5 and not skipped and features is None
     assert done[0][1].url == "https://kreis.example/0.html"  # normalized: tracking gone
     assert "script" not in done[0][1].summary_html
     assert here[1][0] == "kreis"  # type: ignore[index]
     assert asyncio.run(read_all(1, kill=True)) == [here[0], here[1], here[0]]
     assert "a worker process died" in caplog.text
+
+
+def test_a_first_fetch_gets_its_story_features_with_its_items() -> None:
+    # A source's first fetch: every item is new and nothing of the source is known, so the
+    # worker that reads the document computes the items' story features in the same trip,
+    # the same as they would be computed afterwards. Read here, it computes none.
+    tagger = Tagger([], [])
+
+    async def read(processes: int) -> object:
+        with ThreadPoolExecutor(1) as local:
+            workers = ItemWorkers(tagger, local, processes=processes)
+            try:
+                return await workers.read(SPEC, FEED, NOW, BERLIN, features=True)
+            finally:
+                workers.close()
+
+    _, _, (done, _), features = asyncio.run(read(1))  # type: ignore[misc]
+    expected = source_features(story_texts([item for _, item in done]), frozenset(), [])
+    assert features == expected
+    assert len(expected[1]) == 5
+    assert asyncio.run(read(0))[3] is None  # type: ignore[index]
 
 
 def test_errors_cross_processes_whole() -> None:

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from ._utils import forkserver, start_every_worker, usable_cores
 from .exceptions import RevierError
 from .models import FetchResult, Item, ParsedDocument, RawItem, SourceSpec, StoryText
-from .story_work import SourceFeatures, source_features
+from .story_work import SourceFeatures, source_features, story_texts
 from .tag import Tagger
 
 log = logging.getLogger(__name__)
@@ -73,24 +73,32 @@ def normalize_items(
     return done, warnings
 
 
+#: A document read: the document without its raw items, how many items it had, the
+#: normalized items, and the story features of all of them (or None).
+ReadDocument = tuple[ParsedDocument, int, Normalized, SourceFeatures | None]
+
+
 def read_document(
-    spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo
-) -> tuple[ParsedDocument, int, Normalized]:
+    spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo, features: bool
+) -> ReadDocument:
     """``fetched`` parsed, and its items normalized and tagged (:func:`normalize_items`):
     all a worker does for a source whose items need nothing more of the document.
 
     Returns the document without its raw items (nothing after normalizing needs them, and
-    they would cross back to the calling process for nothing), how many items it had, and
-    the normalized items.
+    they would cross back to the calling process for nothing), how many items it had, the
+    normalized items and, with ``features``, the story features of all of them as new items
+    of a source with no boilerplate known (:func:`.story_work.source_features`): what a
+    source's first fetch needs, computed here instead of in a second trip to a worker.
     """
     from . import parse  # lxml and the parsers: a cycle of 304s never loads them
 
     document = parse.parse(spec, fetched, now, tz)
-    return (
-        replace(document, items=()),
-        len(document.items),
-        normalize_items(document.items, spec, now),
-    )
+    normalized = normalize_items(document.items, spec, now)
+    found = None
+    if features and normalized[0]:
+        texts = story_texts([item for _, item in normalized[0]])
+        found = source_features(texts, frozenset(), [])
+    return replace(document, items=()), len(document.items), normalized, found
 
 
 def _start_worker(tagger: Tagger) -> None:
@@ -135,13 +143,19 @@ class ItemWorkers:
         )
 
     async def read(
-        self, spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo
-    ) -> tuple[ParsedDocument, int, Normalized]:
+        self,
+        spec: SourceSpec,
+        fetched: FetchResult,
+        now: datetime,
+        tz: ZoneInfo,
+        features: bool = False,
+    ) -> ReadDocument:
         """``fetched`` parsed, and its items normalized and tagged, as :func:`read_document`
         returns them: on a worker process once they run, so that the document's bytes cross
         to it instead of its parsed items and parsing leaves the collecting process, which
         also fetches, decides and stores. Until then (and without workers) the document is
-        parsed on ``local`` and its items go to :meth:`normalize`.
+        parsed on ``local`` and its items go to :meth:`normalize`; ``features`` are computed
+        on a worker only (None here).
         """
         from . import parse
 
@@ -152,16 +166,16 @@ class ItemWorkers:
             )
             if document is not None:
                 normalized = await self.normalize(document.items, spec, now)
-                return replace(document, items=()), len(document.items), normalized
+                return replace(document, items=()), len(document.items), normalized, None
         pool = self._start()
         if pool is not None:
-            work = functools.partial(read_document, spec, fetched, now, tz)
+            work = functools.partial(read_document, spec, fetched, now, tz, features)
             done = await self._on_workers(pool, work, spec.id)
             if done is not None:
                 return done
         document = await loop.run_in_executor(self._local, parse.parse, spec, fetched, now, tz)
         normalized = await self.normalize(document.items, spec, now)
-        return replace(document, items=()), len(document.items), normalized
+        return replace(document, items=()), len(document.items), normalized, None
 
     def _parse_here(
         self, spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo

@@ -60,6 +60,7 @@ from .models import (
 )
 from .placement import PreparedFeatures, StoryCache
 from .storage import Storage
+from .story_work import SourceFeatures, story_texts
 from .tag import Tagger
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,9 @@ class _Collected:
     identity: ItemIdentity = ItemIdentity.GUID  #: how the source's items are keyed now
     #: New keys of stored items (by id) when the identity changed with this fetch.
     rekeyed: dict[int, str] = field(default_factory=dict)
+    #: The story features of all the document's normalized items (their keys, and the
+    #: features) if a worker computed them with the items: a source's first fetch.
+    features: tuple[list[str], SourceFeatures] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,9 +314,17 @@ async def _collect_items(
     from . import parse  # lxml and the parsers: a cycle of 304s never loads them
 
     now = ctx.now()
+    features = None
     if not spec.follow and spec.max_pages <= 1:
-        # Nothing but the items is needed of this document: a worker may parse it too.
-        document, found, normalized = await ctx.items.read(spec, fetched, now, ctx.tz)
+        # Nothing but the items is needed of this document: a worker may parse it too, and
+        # on a first fetch (nothing of the source stored, every item new) also compute
+        # their story features.
+        first = storing and not stored_lookup
+        document, found, normalized, computed = await ctx.items.read(
+            spec, fetched, now, ctx.tz, features=first
+        )
+        if computed is not None:
+            features = ([item.key for _, item in normalized[0]], computed)
     else:
         document = await ctx.offload(parse.parse, spec, fetched, now, ctx.tz)
         document = await _further_pages(spec, document, fetched.url, ctx)
@@ -329,6 +341,7 @@ async def _collect_items(
             spec, [(raws[i], item, d) for i, item, d in pairs], fetched.url, ctx, warnings
         )
     return _Collected(
+        features=features,
         decisions=decisions,
         found=found,
         warnings=warnings,
@@ -350,6 +363,12 @@ async def _prepare_features(
     new = [item for item, decision in collected.decisions if decision is ItemDecision.NEW]
     if not new:
         return
+    keys = [item.key for item in new]
+    if collected.features is not None and collected.features[0] == keys:
+        # Computed with the items, as if every item were new and nothing of the source
+        # known: so it is (``stored`` is False then).
+        prepared.add(spec.id, keys, frozenset(), collected.features[1])
+        return
     try:
         known: bytes = b""
         recent: list[bytes] = []
@@ -358,7 +377,7 @@ async def _prepare_features(
                 ctx.storage.story_context, spec.id, placement.RECENT_ITEMS
             )
         boilerplate = stories.unpack(known)
-        result = await ctx.items.story_features(placement.story_texts(new), boilerplate, recent)
+        result = await ctx.items.story_features(story_texts(new), boilerplate, recent)
     except Exception:
         # Not the source's fault, and nothing is lost: placing computes them after all.
         log.exception(
@@ -367,7 +386,7 @@ async def _prepare_features(
             extra={"source_id": spec.id},
         )
         return
-    prepared.add(spec.id, [item.key for item in new], boilerplate, result)
+    prepared.add(spec.id, keys, boilerplate, result)
 
 
 def _decide(

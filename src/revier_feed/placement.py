@@ -26,7 +26,7 @@ from multiprocessing.process import BaseProcess
 
 from . import stories
 from ._utils import collector_paused, forkserver, start_every_worker, usable_cores
-from .models import Item, StoryPlacement, StoryText
+from .models import StoryPlacement
 from .storage import Storage, StoryWrites
 from .story_work import (
     FINDER_CHUNK,
@@ -91,23 +91,6 @@ class PreparedFeatures:
                 return None
             found.append(ready._replace(item_id=item_id))
         return (learned if learned != known else None), found
-
-
-def story_texts(items: Sequence[Item]) -> list[StoryText]:
-    """What the stories step reads of items not stored yet, numbered by position."""
-    return [
-        StoryText(
-            id=number,
-            source_id=item.source_id,
-            url=item.url,
-            title=item.title,
-            summary_text=item.summary_text,
-            content_html=item.content_html,
-            published_at=item.published_at,
-            districts=item.districts,
-        )
-        for number, item in enumerate(items)
-    ]
 
 
 class StoryCache:

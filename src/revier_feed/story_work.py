@@ -10,13 +10,14 @@ such process).
 from __future__ import annotations
 
 import resource
+from collections.abc import Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import NamedTuple
 
 from . import stories
 from ._utils import collector_paused
-from .models import StoryText
+from .models import Item, StoryText
 
 #: Items whose query data (and candidates) travel to (and from) the finder in one message.
 FINDER_CHUNK = 500
@@ -38,6 +39,23 @@ class Pending(NamedTuple):
 
 
 SourceFeatures = tuple[frozenset[int], list[Pending]]
+
+
+def story_texts(items: Sequence[Item]) -> list[StoryText]:
+    """What the stories step reads of items not stored yet, numbered by position."""
+    return [
+        StoryText(
+            id=number,
+            source_id=item.source_id,
+            url=item.url,
+            title=item.title,
+            summary_text=item.summary_text,
+            content_html=item.content_html,
+            published_at=item.published_at,
+            districts=item.districts,
+        )
+        for number, item in enumerate(items)
+    ]
 
 
 def source_features(
