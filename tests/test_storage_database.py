@@ -240,3 +240,31 @@ def test_the_queries_of_one_read_see_one_snapshot(tmp_path: Path) -> None:
         after = reader.execute("SELECT count(*) FROM t").fetchone()
     assert (before, during, after) == ((1,), (1,), (2,))
     database.close()
+
+
+def test_a_large_write_is_copied_into_the_file_beside_the_caller(tmp_path: Path) -> None:
+    # A first cycle's placement rewrites thousands of rows; copying the write-ahead log into
+    # the file is left to a thread. Nothing written is lost, the log is copied whole by the
+    # time the store closes, and the connection checkpoints as before when used again.
+    path = tmp_path / "store.sqlite3"
+    db = Database(f"sqlite:///{path}")
+    with db.writing("create") as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+    with db.writing("write a lot") as conn:
+        conn.executemany("INSERT INTO t (body) VALUES (?)", [("x" * 3000,) for _ in range(3000)])
+        db.checkpoint_later(conn)
+    assert db._checkpointing is not None  # started after the commit
+    with db.reading("count") as conn:
+        assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 3000
+    db.wait_for_checkpoint()
+    assert path.stat().st_size > 3000 * 3000  # the rows are in the file, not only the log
+    with db.writing("write again") as conn:
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+        conn.execute("INSERT INTO t (body) VALUES ('y')")
+    with pytest.raises(ValueError), db.writing("fail") as conn:
+        db.checkpoint_later(conn)
+        raise ValueError("a bug")
+    with db.writing("after a failure") as conn:
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    db.close()
+    assert Database(f"sqlite:///{path}").schema_version() == 0  # the file opens cleanly

@@ -220,6 +220,10 @@ class Storage:
                     writes.close()
                 raise
             writes.close()
+            if writes.large:
+                # Its transaction rewrote thousands of item rows: copying them from the
+                # write-ahead log into the file is left to a thread, beside publishing.
+                self._database.checkpoint_later(conn)
 
     def pending_story_items(self, source_ids: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
         """The ids and keys of these sources' items that the stories step has not placed

@@ -9,6 +9,7 @@ a fifth of a cycle without news).
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -18,8 +19,13 @@ from typing import TypeVar
 
 from ..exceptions import SchemaVersionError, StorageError
 
+log = logging.getLogger(__name__)
+
 #: The schema version this code writes; :mod:`.schema` has the migrations up to it.
 VERSION = 10
+
+#: Pages in the write-ahead log at which a commit copies it into the file (SQLite's default).
+AUTOCHECKPOINT = 1000
 
 #: Values bound in one ``IN (...)`` list: SQLite limits the parameters of a statement (999
 #: in builds before 3.32), and a first cycle or retention may bring thousands of keys.
@@ -72,6 +78,8 @@ class Database:
         self._idle: list[sqlite3.Connection] = []
         self._closed = False
         self._lock = threading.Lock()
+        self._checkpoint_after: set[int] = set()  #: ids of connections (checkpoint_later)
+        self._checkpointing: threading.Thread | None = None
 
     def connect(self) -> sqlite3.Connection:
         """A new connection: WAL, foreign keys, a busy timeout, transactions begun
@@ -112,9 +120,51 @@ class Database:
             try:
                 yield conn
             except BaseException:
+                if id(conn) in self._checkpoint_after:
+                    self._checkpoint_after.discard(id(conn))
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT}")
                 conn.rollback()
                 raise
             conn.commit()
+            if id(conn) in self._checkpoint_after:
+                self._checkpoint_after.discard(id(conn))
+                conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT}")
+                self._checkpoint_in_background()
+
+    def checkpoint_later(self, conn: sqlite3.Connection) -> None:
+        """Commit the transaction of :meth:`writing` on ``conn`` without copying the
+        write-ahead log into the file (SQLite does so at a commit once the log holds
+        :data:`AUTOCHECKPOINT` pages); a thread copies it after the commit instead, while the
+        caller goes on (readers and writers are not blocked by it). :meth:`close` waits for
+        it."""
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        self._checkpoint_after.add(id(conn))
+
+    def _checkpoint_in_background(self) -> None:
+        self.wait_for_checkpoint()
+        self._checkpointing = threading.Thread(
+            target=self._checkpoint, name="revier-feed checkpoint", daemon=True
+        )
+        self._checkpointing.start()
+
+    def _checkpoint(self) -> None:
+        try:
+            conn = self.connect()
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                conn.close()
+        except sqlite3.Error as e:
+            # Nothing is lost: the log stays valid, and the next commit's checkpoint (or
+            # closing the last connection) copies it.
+            log.warning("the store's write-ahead log was not copied into the file: %s", e)
+
+    def wait_for_checkpoint(self) -> None:
+        """Wait for the checkpoint :meth:`checkpoint_later` started, if it still runs."""
+        if self._checkpointing is not None:
+            self._checkpointing.join()
+            self._checkpointing = None
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -149,7 +199,9 @@ class Database:
         return int(row[0]) if row else 0
 
     def close(self) -> None:
-        """Close the idle connections (those in use close when they are given back)."""
+        """Close the idle connections (those in use close when they are given back), once a
+        checkpoint still running has ended."""
+        self.wait_for_checkpoint()
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []

@@ -349,6 +349,8 @@ class StoryWrites:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._cache_before: int | None = None  #: page cache size before a large batch
+        #: Whether a large batch was written (its transaction rewrote many rows).
+        self.large = False
         self._writer: ThreadPoolExecutor | None = None
         self._writing: Future[None] | None = None
 
@@ -418,6 +420,7 @@ class StoryWrites:
         large = len(placements) >= LARGE_BATCH
         if large and self._cache_before is None:
             self._cache_before = set_page_cache(self._conn, -PLACING_CACHE_KB)
+        self.large = self.large or large
         if not large:
             place(self._conn, placements, now)
             return
