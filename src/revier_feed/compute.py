@@ -1,11 +1,11 @@
 """Normalizing and tagging the items of a document, and the story features of a source's
-new items, in worker processes if configured.
+new items, in worker processes if configured; there, also parsing the document.
 
-Normalizing (nh3), tagging and the story features are most of the CPU time of a cold cycle
-and need nothing but the items, the source, the tag rules and (for the features) the
-source's known boilerplate, so they move to other processes well: the ingest thread
-meanwhile parses the next document and writes the last one's items. Results are the same
-wherever the work runs, in the same order.
+Parsing, normalizing (nh3), tagging and the story features are most of the CPU time of a
+cold cycle and need nothing but the document or its items, the source, the tag rules and
+(for the features) the source's known boilerplate, so they move to other processes well:
+the ingest thread meanwhile decides and writes the last documents' items. Results are the
+same wherever the work runs, in the same order.
 
 A worker that dies (killed, out of memory) breaks its pool; the items of that document and
 of every later one are then normalized on the calling side, so no source fails for it.

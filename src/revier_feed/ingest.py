@@ -14,7 +14,9 @@ and at most a few sources per connection wait between fetching and storing (so f
 bodies do not pile up in memory). Parsing and storing run on one worker thread, one step at
 a time, so a large page never stalls the event loop (and with it other sources' timeouts),
 and writes to the store are serialized; normalizing and tagging run there too, or in
-worker processes if ``worker.processes`` asks for them (``compute.py``). Sources that
+worker processes if ``worker.processes`` asks for them (``compute.py``), which then also
+parse the documents of sources that need nothing else of them (no further pages, no
+articles followed) and compute the story features of a source's first fetch. Sources that
 answer 304 have their new states written together at the end of the cycle.
 
 Each source ends in exactly one :class:`SourceReport`: a problem with one source, even an
