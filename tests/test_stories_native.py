@@ -213,6 +213,8 @@ def test_keyword_counts_count_what_python_counts() -> None:
     assert native.take_changed() == reference.take_changed() != {}
     assert native.take_changed() == {}
     assert native.get("aach") > 3
+    for empty in (stories.keyword_counts({}, native=True), _textcore.KeywordCounts(None)):
+        assert len(empty) == 0 and empty.get("aach") == 0
 
 
 def placed_index(rng: random.Random, count: int) -> tuple[stories.StoryIndex, list[int]]:

@@ -1375,7 +1375,7 @@ static int KeywordCounts_init(KeywordCounts *self, PyObject *args, PyObject *kwd
     }
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O", kwlist, &counts)) return -1;
     if (kc_grow_table(self) < 0) return -1;
-    if (counts) {
+    if (counts && counts != Py_None) {
         PyObject *items = PyMapping_Items(counts);
         if (!items) return -1;
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
@@ -1398,7 +1398,8 @@ static int KeywordCounts_init(KeywordCounts *self, PyObject *args, PyObject *kwd
                 Py_DECREF(items);
                 return -1;
             }
-            Py_ssize_t e = kc_entry(self, s, len, hash_slice((Slice){(const unsigned char *)s, len}));
+            Py_ssize_t e =
+                kc_entry(self, s, len, hash_slice((Slice){(const unsigned char *)s, len}));
             if (e < 0) {
                 Py_DECREF(items);
                 return -1;
