@@ -60,6 +60,12 @@ static void fold_table_init(void) {
     }
 }
 
+/* Whether the table folds `text`: Latin-1 characters only, and no "µ". */
+static int table_folds(PyObject *text) {
+    return PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND &&
+           !memchr(PyUnicode_1BYTE_DATA(text), MICRO, (size_t)PyUnicode_GET_LENGTH(text));
+}
+
 /* A casefolded character written at `len` of `out` (of `kind`), "ä", "ö", "ü" spelled
  * out; the length after it. */
 static Py_ssize_t write_folded(int kind, void *out, Py_ssize_t len, Py_UCS4 c) {
@@ -106,11 +112,8 @@ static PyObject *folded_words(PyObject *Py_UNUSED(module), PyObject *text) {
         PyErr_SetString(PyExc_TypeError, "folded_words() needs a str");
         return NULL;
     }
-    if (PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND) {
-        const unsigned char *p = PyUnicode_1BYTE_DATA(text);
-        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-        if (!memchr(p, MICRO, (size_t)n)) return folded_latin1(p, n);
-    }
+    if (table_folds(text))
+        return folded_latin1(PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text));
     PyObject *folded = PyObject_CallMethodNoArgs(text, name_casefold);
     if (!folded) return NULL;
     Py_ssize_t n = PyUnicode_GET_LENGTH(folded);
@@ -157,8 +160,7 @@ static PyObject *fold(PyObject *Py_UNUSED(module), PyObject *text) {
         return NULL;
     }
     PyObject *source = NULL;
-    if (PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND ||
-        memchr(PyUnicode_1BYTE_DATA(text), MICRO, (size_t)PyUnicode_GET_LENGTH(text))) {
+    if (!table_folds(text)) {
         source = PyObject_CallMethodNoArgs(text, name_casefold);
         if (!source) return NULL;
     }

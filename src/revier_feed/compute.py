@@ -160,7 +160,7 @@ class ItemWorkers:
         from . import parse
 
         loop = asyncio.get_running_loop()
-        if self._start_after > 0 or not self._processes:
+        if self._parses_here():
             document = await loop.run_in_executor(
                 self._local, self._parse_here, spec, fetched, now, tz
             )
@@ -185,9 +185,11 @@ class ItemWorkers:
         sources whose fetches ended together all looked before any of them was counted."""
         from . import parse
 
-        if self._start_after > 0 or not self._processes:
-            return parse.parse(spec, fetched, now, tz)
-        return None
+        return parse.parse(spec, fetched, now, tz) if self._parses_here() else None
+
+    def _parses_here(self) -> bool:
+        """Whether documents are parsed on ``local``: while warming up, or without workers."""
+        return self._start_after > 0 or not self._processes
 
     async def story_features(
         self, texts: list[StoryText], known: frozenset[int], recent: list[bytes]

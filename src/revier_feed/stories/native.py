@@ -81,13 +81,16 @@ def native_mark_index(
 _RULES = (VERBATIM, ACROSS_DISTRICTS, CONTAINMENT, KEYWORD_CONTAINMENT, MIN_SHINGLES, MIN_KEYWORDS)
 
 
-def native_query_marks(new: PackedFeatures, stats: KeywordStats) -> bytes:
-    """:meth:`.PackedFeatures.query_marks` in C, packed (only where the extension is built)."""
+def _native_counts(stats: KeywordStats) -> _textcore.KeywordCounts:
     counts = stats.counts
     if not isinstance(counts, _textcore.KeywordCounts):
-        raise TypeError(
-            "looking up in C needs the keyword counts in C (KeywordStats(native=True))"
-        )
+        raise TypeError("the C code needs the keyword counts in C (KeywordStats(native=True))")
+    return counts
+
+
+def native_query_marks(new: PackedFeatures, stats: KeywordStats) -> bytes:
+    """:meth:`.PackedFeatures.query_marks` in C, packed (only where the extension is built)."""
+    counts = _native_counts(stats)
     return _textcore.query_marks(
         new.sampled, new.lead, new.url_mark, counts, rare_limit(stats.total), RAREST_LEAD
     )
@@ -100,9 +103,7 @@ def native_best_candidate(
     stats: KeywordStats,
 ) -> tuple[int, float] | None:
     """:func:`.index.best_candidate` in C (only where the extension is built)."""
-    counts = stats.counts
-    if not isinstance(counts, _textcore.KeywordCounts):
-        raise TypeError("comparing in C needs the keyword counts in C (KeywordStats(native=True))")
+    counts = _native_counts(stats)
     return _textcore.best_candidate(
         items,
         found,
