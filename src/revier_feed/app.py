@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import logging
 import os
@@ -233,12 +234,14 @@ class App:
             on_start: called with the number of sources about to be collected.
             on_report: called with each source's report as it completes.
         """
-        if not (stories.NATIVE and german.NATIVE_WORDS) and not self._said_python:
+        if not self._said_python and not (
+            stories.NATIVE and german.NATIVE_WORDS and _markup_built()
+        ):
             self._said_python = True
             log.info(
-                "the story stage and tagging run in Python: the C extensions were not built "
-                "(no C compiler when revier-feed was installed?); cycles with many new items "
-                "are slower"
+                "the story stage, tagging and normalizing run in Python: the C extensions were "
+                "not built (no C compiler when revier-feed was installed?); cycles with many "
+                "new items are slower"
             )
         specs = list(self.config.sources)
         states = self.storage.source_states(s.id for s in specs)
@@ -874,3 +877,9 @@ def digest_renderer(config: AppConfig) -> digest.Renderer:
         unsubscribe_url=settings.digest.unsubscribe_url,
         unsubscribe_mailto=settings.digest.unsubscribe_mailto,
     )
+
+
+def _markup_built() -> bool:
+    """Whether normalizing's C extension was built, without importing the normalize stage
+    (and nh3) into a cycle of 304s."""
+    return importlib.util.find_spec(f"{__package__}._markup") is not None

@@ -19,6 +19,11 @@ import nh3
 from ._utils import join_url
 from .models import Item, RawItem, SourceSpec
 
+try:
+    from . import _markup
+except ImportError:  # pragma: no cover - installed without a C compiler
+    _markup = None  # type: ignore[assignment]
+
 #: Bump when the fingerprint's inputs change; old fingerprints then read as "changed" once.
 FINGERPRINT_VERSION = 1
 
@@ -179,7 +184,7 @@ def clean_url(url: str) -> str:
     Everything else is kept byte for byte (``?12345``, ``;`` separators, ``%20``): old CMS
     links break on any re-encoding of their query.
     """
-    url = _CONTROL.sub("", url.strip())
+    url = strip_control(url.strip())
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
@@ -218,16 +223,19 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     """
     if not fragment or not fragment.strip():
         return ""
-    fragment = _CONTROL.sub("", fragment)
+    fragment = strip_control(fragment)
     token = _base_url.set(base_url)
     try:
         cleaned = _CLEANER.clean(fragment)
     finally:
         _base_url.reset(token)
-    # nh3 output has normalized, double-quoted attributes, so this match is reliable;
-    # removing a whole element cannot make sanitized HTML unsafe. nh3 decodes character
-    # references such as &#1; into the characters themselves, so they are removed here.
-    return _CONTROL.sub("", _PIXEL.sub("", cleaned)).strip()
+    # nh3 output has normalized, double-quoted attributes and lower-case tag names, so this
+    # match is reliable (and needs no scan of a fragment without images); removing a whole
+    # element cannot make sanitized HTML unsafe. nh3 decodes character references such as
+    # &#1; into the characters themselves, so they are removed here.
+    if "<img" in cleaned:
+        cleaned = _PIXEL.sub("", cleaned)
+    return strip_control(cleaned).strip()
 
 
 #: The base URL of the fragment :data:`_CLEANER` is working on in this thread.
@@ -273,11 +281,23 @@ def html_to_text(fragment: str) -> str:
     """Plain text of an HTML fragment, whitespace collapsed, entities decoded."""
     if not fragment:
         return ""
-    fragment = _CONTROL.sub("", fragment)
+    fragment = strip_control(fragment)
     if "<" not in fragment and "&" not in fragment:
         return " ".join(fragment.split())
     spaced = _BLOCK_BOUNDARY.sub(" <", fragment)
-    text = _CONTROL.sub("", html.unescape(_NO_TAGS.clean(spaced)))
+    text = strip_control(html.unescape(_NO_TAGS.clean(spaced)))
+    return " ".join(text.split())
+
+
+def strip_control_python(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids (the reference of the C extension's
+    :func:`strip_control`)."""
+    return _CONTROL.sub("", text)
+
+
+def sanitized_text_python(fragment: str) -> str:
+    """:func:`sanitized_text` in Python (the reference of the C extension's)."""
+    text = html.unescape(_MARKUP.sub("", _BLOCK_BOUNDARY.sub(" <", fragment)))
     return " ".join(text.split())
 
 
@@ -286,12 +306,24 @@ def sanitized_text(fragment: str) -> str:
 
     nh3 writes well-formed markup with double-quoted attributes and no comments, scripts,
     control characters or character references beyond ``&amp; &lt; &gt; &quot; &nbsp;``,
-    so removing the tags and decoding the rest gives the same text as nh3 would.
+    so removing the tags and decoding the rest gives the same text as nh3 would. The C
+    extension does it in one pass where it is built; a fragment with other references
+    takes the Python path.
     """
     if not fragment:
         return ""
-    text = html.unescape(_MARKUP.sub("", _BLOCK_BOUNDARY.sub(" <", fragment)))
-    return " ".join(text.split())
+    if _markup is not None:
+        text = _markup.markup_text(fragment)
+        if text is not None:
+            return text
+    return sanitized_text_python(fragment)
+
+
+#: Whether :func:`strip_control` and :func:`sanitized_text` run in C (``_markup.c``, built
+#: by ``pip install``): every item's teaser and body pass through them.
+NATIVE_MARKUP = _markup is not None
+#: :func:`strip_control_python`, in C where the extension is built.
+strip_control = _markup.strip_control if _markup is not None else strip_control_python
 
 
 def shorten(text: str, limit: int) -> str:
