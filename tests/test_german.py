@@ -9,6 +9,7 @@ whose case folding changes their length or leaves Latin-1, and on seeded random 
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -42,14 +43,35 @@ def test_every_latin1_character(code: int) -> None:
         assert folded_words(text) == folded_words_python(text)
 
 
-@pytest.mark.parametrize("alphabet", ["latin1", "mixed"])
+#: Random texts' characters: those the table folds alone, with the punctuation beyond
+#: Latin-1 it passes over, and with characters that need str.casefold.
+ALPHABETS = {
+    "latin1": "".join(map(chr, range(256))),
+    "german": "".join(map(chr, range(256))) + "„“‚‘–—…€\u2009",
+    "mixed": "aÄöÜß .,-\t\n„“–€" + TRICKY,
+}
+
+
+@pytest.mark.parametrize("alphabet", ALPHABETS)
 def test_random_texts(alphabet: str) -> None:
     rng = random.Random(alphabet)
-    letters = "".join(map(chr, range(256))) if alphabet == "latin1" else "aÄöÜß .,-\t\n" + TRICKY
+    letters = ALPHABETS[alphabet]
     for _ in range(5000):
         text = "".join(rng.choice(letters) for _ in range(rng.randint(0, 60)))
         assert fold(text) == fold_python(text)
         assert folded_words(text) == folded_words_python(text)
+
+
+@pytest.mark.parametrize(("low", "high"), [(0x2000, 0x206F), (0x20A0, 0x20CF)])
+def test_the_punctuation_the_table_passes_over(low: int, high: int) -> None:
+    # _words.c folds texts with these characters by its table, passing over them as they
+    # are: so none may be a word character, and casefold must leave each as it is.
+    for code in range(low, high + 1):
+        c = chr(code)
+        assert not re.match(r"\w", c) and c.casefold() == c, hex(code)
+        for text in (c, f"„Ländliche{c}RÄUME“ – µ", f"Straße{c}{c}Zeitz"):
+            assert fold(text) == fold_python(text)
+            assert folded_words(text) == folded_words_python(text)
 
 
 def test_not_a_str_is_an_error() -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from revier_feed import tag
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.models import DistrictSpec, Item, SourceKind, SourceSpec, TagSpec
@@ -153,6 +156,75 @@ def test_the_first_district_given_keeps_a_name_listed_twice() -> None:
     tagger = places(("erst", ("Lucka", "Zeitz*")), ("zweit", ("Lucka", "Zeitz*")))
     assert district_reasons(tagger, "Lucka feiert") == [("erst", "Lucka", "lucka")]
     assert district_reasons(tagger, "Zeitzer Forst") == [("erst", "Zeitz*", "zeitzer")]
+
+
+def test_place_names_are_found_in_c(region_tagger: Tagger) -> None:
+    # Without the extension every text is scanned by the gazetteer's regular expression,
+    # most of the tagging time of a first cycle.
+    assert tag._words is not None, "revier_feed._words was not built: is a C compiler there?"
+    assert region_tagger._places._finder is not None
+
+
+def _random_texts(words: list[str], seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    noise = ["und", "in", "der", "-", ",", "(", ")", "ß", "_", "x", "er", "s", "  ", "\n"]
+    return [
+        " ".join(rng.choice(words if rng.random() < 0.6 else noise) for _ in range(30))
+        for _ in range(count)
+    ]
+
+
+def test_the_c_finder_finds_what_the_expression_finds(region_tagger: Tagger) -> None:
+    places_ = region_tagger._places
+    # The region's names, split into words and glued to their neighbours' pieces, so that
+    # prefixes, suffixes, longer and shorter names start at the same word.
+    names = [term.text.strip("*") for _, term in places_._ranked]
+    pieces = [w for name in names for w in name.replace("-", " ").split()]
+    pieces += [p + "er" for p in pieces[:40]] + ["Land", "Landkreis", "Kreis", "Saale", "an"]
+    for text in [*names, *_random_texts(pieces, 1, 2000)]:
+        words = Words(text)
+        assert list(places_.find(words)) == list(places_.find_python(words)), text
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_c_finder_with_wildcards_on_both_sides(seed: int) -> None:
+    rng = random.Random(seed)
+    letters = "abcäß"
+    terms = set()
+    while len(terms) < 12:
+        word = "".join(rng.choice(letters) for _ in range(rng.randint(1, 3)))
+        words = " ".join([word] * rng.randint(1, 2))
+        terms.add(rng.choice(["", "*"]) + words + rng.choice(["", "*"]))
+    tagger = places(*((f"d{i}", (term,)) for i, term in enumerate(sorted(terms))))
+    texts = _random_texts([*"abcäß", "ab", "ca", "bäc", "aa", "ßa"], seed, 1000)
+    for text in texts:
+        words = Words(text)
+        found = list(tagger._places.find(words))
+        assert found == list(tagger._places.find_python(words)), (sorted(terms), text)
+
+
+def test_a_pickled_tagger_finds_the_same_places(region_tagger: Tagger) -> None:
+    # The worker processes get the tagger pickled; the C finder must come with it.
+    copy = pickle.loads(pickle.dumps(region_tagger))
+    assert copy._places._finder is not None
+    tagged = item("Studie für Zeitz", "Landkreis Leipzig und Leipziger Messe")
+    assert copy.tag(tagged, SOURCE).districts == region_tagger.tag(tagged, SOURCE).districts
+    assert copy.tag(tagged, SOURCE).districts == {
+        "burgenlandkreis",
+        "landkreis-leipzig",
+        "stadt-leipzig",
+    }
+
+
+def test_a_finder_checks_its_names() -> None:
+    with pytest.raises(ValueError, match="at least one word"):
+        tag._words.PlaceFinder([((), False, False)])
+    with pytest.raises(TypeError, match="tuple of words"):
+        tag._words.PlaceFinder([("leipzig", False, False)])
+    finder = tag._words.PlaceFinder([(("leipzig",), False, True)])
+    assert finder.find(" leipziger land ") == [(0, 1, 10)]
+    with pytest.raises(TypeError):
+        finder.find(b" leipzig ")  # type: ignore[arg-type]
 
 
 def test_admin_extends_the_gazetteer(tmp_path: Path) -> None:

@@ -1,14 +1,16 @@
 /* german.fold and german.folded_words in C: a text folded, and its folded words, each
- * between single spaces.
+ * between single spaces; and tag._Places's search for place names in folded words
+ * (PlaceFinder, below; the regular expression in tag.py is its reference).
  *
  * The reference is the Python in german.py (fold_python, folded_words_python):
  *     " " + " ".join(re.findall(r"\w+", fold(text))) + " "
  * where fold is str.casefold() followed by replacing "ä", "ö" and "ü" with "ae", "oe"
  * and "ue". Tagging reads every item's title, teaser and body this way; in Python the
  * words became a list of str objects only to be joined again, a sixth of the worker
- * processes' time in a first cycle. Here a text of Latin-1 characters (most German news)
- * is folded by a table in one pass; any other text is casefolded by str.casefold (through
- * the C API) and then read once. The result is written once.
+ * processes' time in a first cycle. Here a text of Latin-1 characters and punctuation
+ * beyond it (most German news: „“ and – are not Latin-1) is folded by a table in one pass;
+ * any other text is casefolded by str.casefold (through the C API) and then read once. The
+ * result is written once.
  *
  * Equalities it relies on:
  * - a word is a run of characters for which Py_UNICODE_ISALNUM holds, or "_": what the
@@ -22,6 +24,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 static PyObject *name_casefold;
@@ -60,10 +63,24 @@ static void fold_table_init(void) {
     }
 }
 
-/* Whether the table folds `text`: Latin-1 characters only, and no "µ". */
+/* Characters beyond Latin-1 that the table path passes over as they are: General
+ * Punctuation (dashes, the quotes „“, the ellipsis) and the currency signs. None of them is
+ * a word character and str.casefold leaves each as it is (tests/test_german.py checks both
+ * on the running Python), so a German text with „“ and – still takes the table. */
+static int passed_over(Py_UCS4 c) {
+    return (c >= 0x2000 && c <= 0x206F) || (c >= 0x20A0 && c <= 0x20CF);
+}
+
+/* Whether the table folds `text`: Latin-1 characters but "µ", and characters passed over. */
 static int table_folds(PyObject *text) {
-    return PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND &&
-           !memchr(PyUnicode_1BYTE_DATA(text), MICRO, (size_t)PyUnicode_GET_LENGTH(text));
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND)
+        return !memchr(PyUnicode_1BYTE_DATA(text), MICRO, (size_t)n);
+    if (PyUnicode_KIND(text) != PyUnicode_2BYTE_KIND) return 0;
+    const Py_UCS2 *p = PyUnicode_2BYTE_DATA(text);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (p[i] > 0xFF ? !passed_over(p[i]) : p[i] == MICRO) return 0;
+    return 1;
 }
 
 /* A casefolded character written at `len` of `out` (of `kind`), "ä", "ö", "ü" spelled
@@ -78,23 +95,27 @@ static Py_ssize_t write_folded(int kind, void *out, Py_ssize_t len, Py_UCS4 c) {
     return len;
 }
 
-/* folded_words for a Latin-1 text without "µ": one pass over its bytes. */
-static PyObject *folded_latin1(const unsigned char *p, Py_ssize_t n) {
-    Py_ssize_t cap = 2 * n + 2, len = 0;
+/* folded_words for a text the table folds: one pass over its characters. Only Latin-1
+ * characters are written (the others are no word characters). */
+static PyObject *folded_by_table(PyObject *text) {
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), cap = 2 * n + 2, len = 0;
     int in_word = 0, words = 0;
     unsigned char *out = PyMem_Malloc((size_t)cap);
     if (!out) return PyErr_NoMemory();
     out[len++] = ' ';
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (!word_char[p[i]]) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c > 0xFF || !word_char[c]) {
             if (in_word) out[len++] = ' ';
             in_word = 0;
             continue;
         }
         words |= 1;
         in_word = 1;
-        out[len++] = fold_to[p[i]][0];
-        if (fold_len[p[i]] == 2) out[len++] = fold_to[p[i]][1];
+        out[len++] = fold_to[c][0];
+        if (fold_len[c] == 2) out[len++] = fold_to[c][1];
     }
     if (in_word || !words) out[len++] = ' ';
     PyObject *result = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, out, len);
@@ -112,8 +133,7 @@ static PyObject *folded_words(PyObject *Py_UNUSED(module), PyObject *text) {
         PyErr_SetString(PyExc_TypeError, "folded_words() needs a str");
         return NULL;
     }
-    if (table_folds(text))
-        return folded_latin1(PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text));
+    if (table_folds(text)) return folded_by_table(text);
     PyObject *folded = PyObject_CallMethodNoArgs(text, name_casefold);
     if (!folded) return NULL;
     Py_ssize_t n = PyUnicode_GET_LENGTH(folded);
@@ -173,10 +193,21 @@ static PyObject *fold(PyObject *Py_UNUSED(module), PyObject *text) {
         Py_XDECREF(source);
         return PyErr_NoMemory();
     }
-    if (!source) { /* Latin-1 without "µ": the table */
+    if (!source && kind == PyUnicode_1BYTE_KIND) { /* Latin-1 without "µ": the table */
         const unsigned char *p = data;
         unsigned char *o = out;
         for (Py_ssize_t i = 0; i < n; i++) {
+            o[len++] = fold_to[p[i]][0];
+            if (fold_len[p[i]] == 2) o[len++] = fold_to[p[i]][1];
+        }
+    } else if (!source) { /* the table, and characters passed over */
+        const Py_UCS2 *p = data;
+        Py_UCS2 *o = out;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (p[i] > 0xFF) {
+                o[len++] = p[i];
+                continue;
+            }
             o[len++] = fold_to[p[i]][0];
             if (fold_len[p[i]] == 2) o[len++] = fold_to[p[i]][1];
         }
@@ -190,6 +221,349 @@ static PyObject *fold(PyObject *Py_UNUSED(module), PyObject *text) {
     Py_XDECREF(source);
     return result;
 }
+
+/* ---- place names in folded words (tag._Places; its regular expression is the reference) */
+
+/* One word of a place name, in PlaceFinder.chars. */
+typedef struct {
+    Py_ssize_t offset, len;
+} NameWord;
+
+/* A place name: its words (consecutive in PlaceFinder.words) and its wildcards. */
+typedef struct {
+    Py_ssize_t first, count;
+    int leading, trailing;
+} PlaceName;
+
+/* Indexes of names, ascending (the rank order). */
+typedef struct {
+    Py_ssize_t *v, n, cap;
+} IndexList;
+
+/* The names whose first word is one exact word, in rank order. */
+typedef struct {
+    uint64_t hash;
+    Py_ssize_t word; /* a NameWord of the first of them */
+    IndexList names;
+} FirstWord;
+
+typedef struct {
+    PyObject_HEAD
+    Py_UCS4 *chars;
+    NameWord *words;
+    PlaceName *names;
+    Py_ssize_t n_names;
+    FirstWord *table; /* open addressing; names == NULL: empty */
+    size_t mask;
+    /* Names whose only word may go on, by its first character (beyond Latin-1: 256), and
+     * names whose first word may have more in front (tried at every word); rank order. */
+    IndexList by_first_char[257], anywhere;
+} PlaceFinder;
+
+static uint64_t hash_ucs4(const Py_UCS4 *s, Py_ssize_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (Py_ssize_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static int same_chars(const Py_UCS4 *a, const Py_UCS4 *b, Py_ssize_t n) {
+    return memcmp(a, b, (size_t)n * sizeof(Py_UCS4)) == 0;
+}
+
+static void PlaceFinder_dealloc(PlaceFinder *self) {
+    if (self->table)
+        for (size_t i = 0; i <= self->mask; i++) PyMem_Free(self->table[i].names.v);
+    for (int c = 0; c < 257; c++) PyMem_Free(self->by_first_char[c].v);
+    PyMem_Free(self->anywhere.v);
+    PyMem_Free(self->table);
+    PyMem_Free(self->chars);
+    PyMem_Free(self->words);
+    PyMem_Free(self->names);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int push_index(IndexList *list, Py_ssize_t value) {
+    if (list->n == list->cap) {
+        Py_ssize_t grown = list->cap ? 2 * list->cap : 4;
+        Py_ssize_t *more = PyMem_Realloc(list->v, (size_t)grown * sizeof(Py_ssize_t));
+        if (!more) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        list->v = more;
+        list->cap = grown;
+    }
+    list->v[list->n++] = value;
+    return 0;
+}
+
+/* Lists name `index` under its first word (an exact word). */
+static int index_first_word(PlaceFinder *self, Py_ssize_t index) {
+    const NameWord *w = &self->words[self->names[index].first];
+    const Py_UCS4 *chars = self->chars + w->offset;
+    uint64_t h = hash_ucs4(chars, w->len);
+    size_t i = (size_t)h & self->mask;
+    for (;; i = (i + 1) & self->mask) {
+        FirstWord *e = &self->table[i];
+        if (!e->names.n) {
+            e->hash = h;
+            e->word = self->names[index].first;
+            break;
+        }
+        const NameWord *other = &self->words[e->word];
+        if (e->hash == h && other->len == w->len &&
+            same_chars(self->chars + other->offset, chars, w->len))
+            break;
+    }
+    return push_index(&self->table[i].names, index);
+}
+
+PyDoc_STRVAR(PlaceFinder_doc,
+"PlaceFinder(names)\n\n"
+"Place names to find in folded words: `names` is a sequence of (words, leading, trailing),\n"
+"best first, `words` a tuple of folded words (\\w characters only), `leading`: the first\n"
+"word may have more in front, `trailing`: the last word may go on.");
+
+static int PlaceFinder_init(PlaceFinder *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"names", NULL};
+    PyObject *names;
+    if (self->names) {
+        PyErr_SetString(PyExc_TypeError, "PlaceFinder is initialized once");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:PlaceFinder", kwlist, &names)) return -1;
+    PyObject *seq = PySequence_Fast(names, "names must be a sequence");
+    if (!seq) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), n_words = 0, n_chars = 0;
+    int ok = -1;
+    for (Py_ssize_t i = 0; i < n; i++) { /* sizes first, and the types */
+        PyObject *name = PySequence_Fast_GET_ITEM(seq, i), *words;
+        int leading, trailing;
+        if (!PyTuple_Check(name) ||
+            !PyArg_ParseTuple(name, "O!pp", &PyTuple_Type, &words, &leading, &trailing)) {
+            if (!PyErr_Occurred() || PyErr_ExceptionMatches(PyExc_TypeError)) {
+                PyErr_Clear();
+                PyErr_SetString(PyExc_TypeError,
+                                "a name must be (tuple of words, leading, trailing)");
+            }
+            goto done;
+        }
+        if (PyTuple_GET_SIZE(words) == 0) {
+            PyErr_SetString(PyExc_ValueError, "a name needs at least one word");
+            goto done;
+        }
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(words); k++) {
+            PyObject *word = PyTuple_GET_ITEM(words, k);
+            if (!PyUnicode_Check(word) || PyUnicode_GET_LENGTH(word) == 0) {
+                PyErr_SetString(PyExc_ValueError, "a name's words must be non-empty str");
+                goto done;
+            }
+            n_chars += PyUnicode_GET_LENGTH(word);
+        }
+        n_words += PyTuple_GET_SIZE(words);
+    }
+    self->chars = PyMem_Malloc((size_t)(n_chars + 1) * sizeof(Py_UCS4));
+    self->words = PyMem_Malloc((size_t)(n_words + 1) * sizeof(NameWord));
+    self->names = PyMem_Calloc((size_t)(n + 1), sizeof(PlaceName));
+    size_t size = 16;
+    while (size < (size_t)n * 2) size *= 2;
+    self->table = PyMem_Calloc(size, sizeof(FirstWord));
+    self->mask = size - 1;
+    if (!self->chars || !self->words || !self->names || !self->table) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t at_char = 0, at_word = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *name = PySequence_Fast_GET_ITEM(seq, i), *words;
+        int leading, trailing;
+        if (!PyArg_ParseTuple(name, "O!pp", &PyTuple_Type, &words, &leading, &trailing))
+            goto done;
+        PlaceName *p = &self->names[i];
+        *p = (PlaceName){at_word, PyTuple_GET_SIZE(words), leading, trailing};
+        for (Py_ssize_t k = 0; k < p->count; k++) {
+            PyObject *word = PyTuple_GET_ITEM(words, k);
+            Py_ssize_t len = PyUnicode_GET_LENGTH(word);
+            if (!PyUnicode_AsUCS4(word, self->chars + at_char, len, 0)) goto done;
+            self->words[at_word++] = (NameWord){at_char, len};
+            at_char += len;
+        }
+        self->n_names = i + 1;
+        IndexList *list = NULL;
+        if (leading) {
+            list = &self->anywhere;
+        } else if (trailing && p->count == 1) {
+            Py_UCS4 first = self->chars[self->words[p->first].offset];
+            list = &self->by_first_char[first < 256 ? first : 256];
+        }
+        if (list ? push_index(list, i) < 0 : index_first_word(self, i) < 0) goto done;
+    }
+    ok = 0;
+done:
+    Py_DECREF(seq);
+    return ok;
+}
+
+/* Whether text[from, to) holds only word characters. */
+static int all_word_chars(const Py_UCS4 *text, Py_ssize_t from, Py_ssize_t to) {
+    for (Py_ssize_t i = from; i < to; i++)
+        if (!is_word_char(text[i])) return 0;
+    return 1;
+}
+
+/* Whether the text word text[start, start + len) is what the name's word `w` matches, with
+ * more in front (`more_before`) or after it (`more_after`) allowed. */
+static int word_matches(const PlaceFinder *self, const Py_UCS4 *text, Py_ssize_t start,
+                        Py_ssize_t len, const NameWord *w, int more_before, int more_after) {
+    const Py_UCS4 *want = self->chars + w->offset;
+    if (!more_before && !more_after) return len == w->len && same_chars(text + start, want, len);
+    if (len < w->len) return 0;
+    /* The comparison first: most words fail it at their first character. */
+    if (!more_before) {
+        if (!same_chars(text + start, want, w->len)) return 0;
+    } else if (!more_after) {
+        if (!same_chars(text + start + len - w->len, want, w->len)) return 0;
+    } else {
+        Py_ssize_t i = 0;
+        while (i + w->len <= len && !same_chars(text + start + i, want, w->len)) i++;
+        if (i + w->len > len) return 0;
+    }
+    return all_word_chars(text, start, start + len);
+}
+
+/* A word of the searched text: [start, end). */
+typedef struct {
+    Py_ssize_t start, end;
+} Span;
+
+/* Where name `index` ends when it starts at the text's word `at` (the index after it), or -1
+ * when it does not match there. */
+static Py_ssize_t name_end(const PlaceFinder *self, Py_ssize_t index, const Py_UCS4 *text,
+                           Py_ssize_t n, const Span *spans, Py_ssize_t n_spans, Py_ssize_t at) {
+    const PlaceName *p = &self->names[index];
+    if (at + p->count > n_spans) return -1;
+    for (Py_ssize_t k = 0; k < p->count; k++) {
+        const Span *s = &spans[at + k];
+        if (k > 0 && s->start != spans[at + k - 1].end + 1) return -1; /* one space apart */
+        if (!word_matches(self, text, s->start, s->end - s->start, &self->words[p->first + k],
+                          k == 0 && p->leading, k == p->count - 1 && p->trailing))
+            return -1;
+    }
+    Py_ssize_t end = spans[at + p->count - 1].end;
+    return end < n ? end : -1; /* a space follows: it is the next word's separator */
+}
+
+PyDoc_STRVAR(PlaceFinder_find_doc,
+"find(joined) -> list of (name, start, end)\n\n"
+"The place names in `joined` (words between single spaces, as folded_words writes them),\n"
+"left to right without overlaps: at each word, the first name (in the order given) that\n"
+"starts there, as the regular expression \" (?:name1|name2|...)(?= )\" finds them; each\n"
+"as its index, and where its text starts and ends in `joined`.");
+
+static PyObject *PlaceFinder_find(PlaceFinder *self, PyObject *joined) {
+    if (!self->names) {
+        PyErr_SetString(PyExc_TypeError, "PlaceFinder.__init__ was not called");
+        return NULL;
+    }
+    if (!PyUnicode_Check(joined)) {
+        PyErr_SetString(PyExc_TypeError, "find() needs a str");
+        return NULL;
+    }
+    Py_UCS4 *text = PyUnicode_AsUCS4Copy(joined);
+    if (!text) return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(joined), n_spans = 0;
+    /* Words are runs of anything but a space: a name matches whole runs only. */
+    Span *spans = PyMem_Malloc((size_t)(n / 2 + 1) * sizeof(Span));
+    PyObject *found = PyList_New(0);
+    if (!spans || !found) {
+        if (!spans) PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n;) {
+        if (text[i] == ' ') {
+            i++;
+            continue;
+        }
+        Span s = {i, i};
+        while (s.end < n && text[s.end] != ' ') s.end++;
+        spans[n_spans++] = s;
+        i = s.end;
+    }
+    for (Py_ssize_t at = 0; at < n_spans;) {
+        Py_ssize_t start = spans[at].start;
+        if (start == 0) { /* no space in front */
+            at++;
+            continue;
+        }
+        /* The names that may start at this word, merged in rank order: those listed under
+         * it, those whose only word may go on and starts with its first character, and
+         * those with more in front. The first that matches is the one the expression
+         * takes. */
+        const IndexList *lists[4] = {NULL, &self->by_first_char[256], &self->anywhere, NULL};
+        Py_ssize_t len = spans[at].end - start;
+        uint64_t h = hash_ucs4(text + start, len);
+        for (size_t i = (size_t)h & self->mask; self->table[i].names.n; i = (i + 1) & self->mask) {
+            const FirstWord *e = &self->table[i];
+            const NameWord *w = &self->words[e->word];
+            if (e->hash == h && w->len == len &&
+                same_chars(self->chars + w->offset, text + start, len)) {
+                lists[0] = &e->names;
+                break;
+            }
+        }
+        if (text[start] < 256) lists[3] = &self->by_first_char[text[start]];
+        Py_ssize_t heads[4] = {0, 0, 0, 0}, matched = -1, end = -1;
+        for (;;) {
+            int best = -1;
+            for (int k = 0; k < 4; k++)
+                if (lists[k] && heads[k] < lists[k]->n &&
+                    (best < 0 || lists[k]->v[heads[k]] < lists[best]->v[heads[best]]))
+                    best = k;
+            if (best < 0) break;
+            Py_ssize_t index = lists[best]->v[heads[best]++];
+            end = name_end(self, index, text, n, spans, n_spans, at);
+            if (end >= 0) {
+                matched = index;
+                break;
+            }
+        }
+        if (matched < 0) {
+            at++;
+            continue;
+        }
+        PyObject *hit = Py_BuildValue("(nnn)", matched, start, end);
+        if (!hit || PyList_Append(found, hit) < 0) {
+            Py_XDECREF(hit);
+            goto fail;
+        }
+        Py_DECREF(hit);
+        at += self->names[matched].count;
+    }
+    PyMem_Free(text);
+    PyMem_Free(spans);
+    return found;
+fail:
+    PyMem_Free(text);
+    PyMem_Free(spans);
+    Py_XDECREF(found);
+    return NULL;
+}
+
+static PyMethodDef PlaceFinder_methods[] = {
+    {"find", (PyCFunction)PlaceFinder_find, METH_O, PlaceFinder_find_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject PlaceFinderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "revier_feed._words.PlaceFinder",
+    .tp_basicsize = sizeof(PlaceFinder),
+    .tp_dealloc = (destructor)PlaceFinder_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = PlaceFinder_doc,
+    .tp_methods = PlaceFinder_methods,
+    .tp_init = (initproc)PlaceFinder_init,
+    .tp_new = PyType_GenericNew,
+};
 
 static PyMethodDef module_methods[] = {
     {"fold", fold, METH_O, fold_doc},
@@ -208,5 +582,12 @@ static struct PyModuleDef words_module = {
 PyMODINIT_FUNC PyInit__words(void) {
     if (!(name_casefold = PyUnicode_InternFromString("casefold"))) return NULL;
     fold_table_init();
-    return PyModule_Create(&words_module);
+    if (PyType_Ready(&PlaceFinderType) < 0) return NULL;
+    PyObject *module = PyModule_Create(&words_module);
+    if (!module) return NULL;
+    if (PyModule_AddObjectRef(module, "PlaceFinder", (PyObject *)&PlaceFinderType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

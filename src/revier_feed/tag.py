@@ -27,6 +27,11 @@ from dataclasses import dataclass, replace
 from .german import fold, folded_words
 from .models import DistrictSpec, Item, SourceSpec, TagSpec
 
+try:
+    from . import _words
+except ImportError:  # pragma: no cover - installed without a C compiler
+    _words = None  # type: ignore[assignment]
+
 _WORD = re.compile(r"\w+")
 _TAG = re.compile(r"<[^>]*>")
 _FIELDS = ("title", "teaser", "content")
@@ -244,6 +249,11 @@ class _Places:
     a position is the winner. They are grouped by their first letter (when no name starts
     with "*"): the engine then skips the names of other letters with one comparison, which
     makes one scan of a text much cheaper than looking up its words one by one.
+
+    Where the C extension is built, ``_words.PlaceFinder`` finds the same names in the same
+    order by looking each word up (the expression still tried every first letter's names
+    at every word: most of the tagging of a first cycle); the expression is its reference
+    (:meth:`find_python`).
     """
 
     def __init__(self, districts: Sequence[DistrictSpec]) -> None:
@@ -251,7 +261,7 @@ class _Places:
         self._exact: dict[str, tuple[str, Term]] = {}
         #: Names with wildcards, best first, each with a pattern for its whole text.
         self._wild: list[tuple[str, Term, re.Pattern[str]]] = []
-        ranked: list[tuple[tuple[int, ...], str]] = []
+        ranked: list[tuple[tuple[int, ...], str, str, Term]] = []
         for district in districts:
             for text in district.terms:
                 term = compile_term(text)
@@ -264,15 +274,36 @@ class _Places:
                     self._exact[" ".join(term.words)] = (district.id, term)
                 else:
                     self._wild.append((district.id, term, re.compile(pattern)))
-                ranked.append((_rank(term, len(ranked)), pattern))
+                ranked.append((_rank(term, len(ranked)), pattern, district.id, term))
         self._wild.sort(key=lambda entry: _rank(entry[1], 0)[:-1])  # stable: given order
-        ranked.sort()
-        alternatives = _alternatives([p for _, p in ranked])
+        ranked.sort(key=lambda entry: entry[0])
+        alternatives = _alternatives([p for _, p, _, _ in ranked])
         # No names: an empty alternation would match everywhere; this matches nowhere.
         self._regex = re.compile(f" (?:{alternatives})(?= )" if ranked else "(?!)")
+        #: The names in the expression's order, for the C finder's answers.
+        self._ranked = [(district_id, term) for _, _, district_id, term in ranked]
+        self._finder = _finder(self._ranked)
+
+    def __getstate__(self) -> dict[str, object]:
+        # The tagger goes to the worker processes pickled; the C finder is rebuilt there.
+        return {name: value for name, value in vars(self).items() if name != "_finder"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        vars(self).update(state)
+        self._finder = _finder(self._ranked)
 
     def find(self, text: Words) -> Iterator[tuple[str, Term, str]]:
         """Each place name in ``text``: its district, the term and the folded text matched."""
+        if self._finder is None:
+            yield from self.find_python(text)
+            return
+        joined = text.joined
+        for index, start, end in self._finder.find(joined):
+            district_id, term = self._ranked[index]
+            yield district_id, term, joined[start:end]
+
+    def find_python(self, text: Words) -> Iterator[tuple[str, Term, str]]:
+        """:meth:`find` by the regular expression (the reference of the C finder)."""
         for match in self._regex.finditer(text.joined):
             matched = match.group()[1:]
             hit = self._exact.get(matched)
@@ -281,6 +312,13 @@ class _Places:
                 # text whole is the alternative the engine took (see the class docstring).
                 hit = next((d, t) for d, t, p in self._wild if p.fullmatch(matched))
             yield hit[0], hit[1], matched
+
+
+def _finder(ranked: list[tuple[str, Term]]) -> _words.PlaceFinder | None:
+    """The C finder of these names (in the expression's order), where it is built."""
+    if _words is None:
+        return None
+    return _words.PlaceFinder([(term.words, term.leading, term.trailing) for _, term in ranked])
 
 
 def _place_pattern(term: Term) -> str:
