@@ -411,7 +411,7 @@ def test_a_collection_without_the_extension_says_so(
     monkeypatch.setattr(stories, "NATIVE", False)
     app.run_ingest()
     app.run_ingest()
-    assert caplog.text.count("the story stage and tagging run in Python") == 1
+    assert caplog.text.count("the story stage, tagging and normalizing run in Python") == 1
 
 
 def test_mark_index_finds_what_the_python_one_finds() -> None:
