@@ -24,19 +24,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t crc_table[256];
+/* zlib.crc32 (the shingle hashes are stored, so it must stay that function), eight bytes
+ * at a time ("slicing by 8"): crc_tables[k][b] is the CRC of byte b followed by k zero
+ * bytes. A shingle is some 25 bytes; byte by byte, hashing them was a sixth of tokenize. */
+static uint32_t crc_tables[8][256];
 
 static void crc_init(void) {
     for (uint32_t n = 0; n < 256; n++) {
         uint32_t c = n;
         for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[n] = c;
+        crc_tables[0][n] = c;
     }
+    for (int k = 1; k < 8; k++)
+        for (int n = 0; n < 256; n++)
+            crc_tables[k][n] = (crc_tables[k - 1][n] >> 8) ^ crc_tables[0][crc_tables[k - 1][n] & 0xFF];
 }
 
 static uint32_t crc32_update(uint32_t crc, const unsigned char *p, Py_ssize_t n) {
     crc = ~crc;
-    while (n-- > 0) crc = crc_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+    for (; n >= 8; p += 8, n -= 8) {
+        uint32_t low = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                              (uint32_t)p[3] << 24);
+        crc = crc_tables[7][low & 0xFF] ^ crc_tables[6][(low >> 8) & 0xFF] ^
+              crc_tables[5][(low >> 16) & 0xFF] ^ crc_tables[4][low >> 24] ^
+              crc_tables[3][p[4]] ^ crc_tables[2][p[5]] ^ crc_tables[1][p[6]] ^
+              crc_tables[0][p[7]];
+    }
+    while (n-- > 0) crc = crc_tables[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
     return ~crc;
 }
 
@@ -143,10 +157,10 @@ static int ints_push(Ints *a, uint32_t v) {
 #define U32_LESS(a, b) (*(a) < *(b))
 DEFINE_QUICKSORT(quicksort_u32, uint32_t, U32_LESS)
 
-/* Sorts in place: quicksort for an item's few hundred values, an LSD radix sort (linear,
- * so no input can make it slow) for a batch's many. */
+/* Sorts in place: quicksort for a few values, an LSD radix sort (linear, so no input can
+ * make it slow) from an item's few hundred shingles on, where it is already the faster. */
 static int sort_u32(uint32_t *v, Py_ssize_t n) {
-    if (n <= 1024) {
+    if (n <= 128) {
         quicksort_u32(v, n);
         return 0;
     }
@@ -155,12 +169,14 @@ static int sort_u32(uint32_t *v, Py_ssize_t n) {
         PyErr_NoMemory();
         return -1;
     }
+    Py_ssize_t count[4][257] = {{0}};
+    for (Py_ssize_t i = 0; i < n; i++) /* the four passes' counts in one read */
+        for (int d = 0; d < 4; d++) count[d][((v[i] >> (8 * d)) & 0xFF) + 1]++;
     uint32_t *from = v, *to = tmp;
-    for (int shift = 0; shift < 32; shift += 8) {
-        Py_ssize_t count[257] = {0};
-        for (Py_ssize_t i = 0; i < n; i++) count[((from[i] >> shift) & 0xFF) + 1]++;
-        for (int b = 0; b < 256; b++) count[b + 1] += count[b];
-        for (Py_ssize_t i = 0; i < n; i++) to[count[(from[i] >> shift) & 0xFF]++] = from[i];
+    for (int d = 0; d < 4; d++) {
+        Py_ssize_t *at = count[d];
+        for (int b = 0; b < 256; b++) at[b + 1] += at[b];
+        for (Py_ssize_t i = 0; i < n; i++) to[at[(from[i] >> (8 * d)) & 0xFF]++] = from[i];
         uint32_t *swap = from;
         from = to;
         to = swap;
@@ -231,14 +247,16 @@ static uint32_t *unpack_u32(const char *data, Py_ssize_t size, Py_ssize_t *n) {
 
 /* ---- words ------------------------------------------------------------------------ */
 
+/* Whether each Latin-1 character is a word character (\w); filled when the module loads. */
+static unsigned char latin1_word_char[256];
+
 static int is_word_char(Py_UCS4 c) {
-    if (c < 128) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '_';
+    if (c < 256) return latin1_word_char[c];
     return Py_UNICODE_ISALNUM(c);
 }
 
-static int put_utf8(Bytes *b, Py_UCS4 c) {
-    if (bytes_reserve(b, 4) < 0) return -1;
+/* Writes `c` as UTF-8 at the end of `b`, which has room for it. */
+static void put_utf8(Bytes *b, Py_UCS4 c) {
     unsigned char *p = b->data + b->len;
     if (c < 0x80) {
         p[0] = (unsigned char)c;
@@ -259,7 +277,6 @@ static int put_utf8(Bytes *b, Py_UCS4 c) {
         p[3] = (unsigned char)(0x80 | (c & 0x3F));
         b->len += 4;
     }
-    return 0;
 }
 
 /* Appends the words of `text` to `buf` (space-separated), at most `limit` of them (-1: all).
@@ -270,6 +287,8 @@ static Py_ssize_t read_words(PyObject *text, int markup, Py_ssize_t limit, Bytes
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0, count = 0;
     Py_ssize_t close = -1; /* position of the next ">" at or after i; n if there is none */
+    /* Room for every character in four bytes and a space before each: no check per byte. */
+    if (bytes_reserve(buf, 5 * n + 1) < 0) return -1;
     while (i < n && count != limit) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
         if (markup && c == '<') {
@@ -284,12 +303,9 @@ static Py_ssize_t read_words(PyObject *text, int markup, Py_ssize_t limit, Bytes
             i++;
             continue;
         }
-        if (buf->len) { /* words are joined by one space */
-            if (bytes_reserve(buf, 1) < 0) return -1;
-            buf->data[buf->len++] = ' ';
-        }
+        if (buf->len) buf->data[buf->len++] = ' '; /* words are joined by one space */
         while (i < n && is_word_char(c = PyUnicode_READ(kind, data, i))) {
-            if (put_utf8(buf, c) < 0) return -1;
+            put_utf8(buf, c);
             i++;
         }
         count++;
@@ -1989,6 +2005,7 @@ static struct PyModuleDef textcore_module = {
 
 PyMODINIT_FUNC PyInit__textcore(void) {
     crc_init();
+    for (Py_UCS4 c = 0; c < 256; c++) latin1_word_char[c] = c == '_' || Py_UNICODE_ISALNUM(c);
     if (!(name_shingles = PyUnicode_InternFromString("shingles")) ||
         !(name_keywords = PyUnicode_InternFromString("keywords")) ||
         !(name_districts = PyUnicode_InternFromString("districts")) ||
