@@ -25,6 +25,8 @@ from .paths import feed_paths
 #: Stands in for "updated" of a channel with no items, so empty feeds are stable too.
 _EMPTY_CHANNEL_UPDATED = datetime(2020, 1, 1, tzinfo=UTC)
 _ATOM = "http://www.w3.org/2005/Atom"
+#: The JSON Feed encoder: C-speed (no indent), one for every document.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 #: The date in our tag: URIs (RFC 4151); fixed forever, or every id would change.
 _TAG_DATE = "2026"
 
@@ -77,7 +79,9 @@ def _json_feed(
     }
     if channel.hub:
         document["hubs"] = [{"type": "WebSub", "url": channel.hub}]
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    # Compact: with an indent, json encodes in pure Python, ten times slower for a channel
+    # of a hundred teasers; feed readers read either.
+    return (_JSON.encode(document) + "\n").encode("utf-8")
 
 
 def story_id(public_base_url: str, story: int) -> str:
