@@ -141,6 +141,17 @@ def test_control_free_text_is_returned_as_is() -> None:
     assert strip_control("a\x00b\x7fc\ufffe") == "abc"
 
 
+@pytest.mark.parametrize("code", [0x00, 0x7F, 0x80, 0x85, 0x9F, 0xA0, 0xE4, 0x100, 0x2013])
+def test_c1_controls_as_the_feed_reader_sees_them(code: int) -> None:
+    # The feed reader maps C1 controls to windows-1252 (as feedparser does) where it finds
+    # one; the C test must find exactly where the pattern finds.
+    from revier_feed import _markup
+    from revier_feed.parse.fastfeed import _has_c1_python
+
+    for text in (chr(code), f"Ländliche{chr(code)}Räume", f"„Studie“ – {chr(code)}", ""):
+        assert _markup.has_c1(text) is _has_c1_python(text)
+
+
 def test_not_a_str_is_an_error() -> None:
     from revier_feed import _markup
 

@@ -1,4 +1,5 @@
-/* normalize.strip_control and normalize.sanitized_text in C.
+/* normalize.strip_control and normalize.sanitized_text in C, and the feed reader's test for
+ * C1 control characters (parse/fastfeed.py).
  *
  * The references are the Python functions in normalize.py:
  *     strip_control_python(text) = _CONTROL.sub("", text)
@@ -68,6 +69,26 @@ static PyObject *strip_control(PyObject *Py_UNUSED(module), PyObject *text) {
     PyObject *result = PyUnicode_FromKindAndData(kind, out, len);
     PyMem_Free(out);
     return result;
+}
+
+PyDoc_STRVAR(has_c1_doc,
+"has_c1(text) -> bool\n\n"
+"Whether `text` holds a C1 control character (U+0080-U+009F): re.search(\"[\\x80-\\x9f]\")\n"
+"in one pass without the regex engine (the feed reader maps them to windows-1252).");
+
+static PyObject *has_c1(PyObject *Py_UNUSED(module), PyObject *text) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "has_c1() needs a str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c >= 0x80 && c <= 0x9F) Py_RETURN_TRUE;
+    }
+    Py_RETURN_FALSE;
 }
 
 /* ---- the text of sanitized markup ------------------------------------------------- */
@@ -224,6 +245,7 @@ static PyObject *markup_text(PyObject *Py_UNUSED(module), PyObject *fragment) {
 static PyMethodDef module_methods[] = {
     {"strip_control", strip_control, METH_O, strip_control_doc},
     {"markup_text", markup_text, METH_O, markup_text_doc},
+    {"has_c1", has_c1, METH_O, has_c1_doc},
     {NULL, NULL, 0, NULL},
 };
 

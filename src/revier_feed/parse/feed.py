@@ -139,11 +139,11 @@ def _date(
 ) -> datetime | None:
     """feedparser reads more exotic formats; we read German ones and take a date written
     without a zone as the region's local time (feedparser takes it as UTC)."""
-    ours = parse_date(text, now, tz)
     theirs = _struct(parsed)
-    if ours is None or theirs is None:
-        return ours or theirs
-    return theirs if text and _ZONE_AT_END.search(text) else ours
+    if theirs is not None and text and _ZONE_AT_END.search(text):
+        return theirs  # what it would be whatever ours is: most feeds' dates
+    ours = parse_date(text, now, tz)
+    return ours or theirs
 
 
 def _struct(value: time.struct_time | None) -> datetime | None:
