@@ -261,33 +261,6 @@ def test_auto_starts_workers_only_once_a_cycle_brings_many_items() -> None:
     assert children[:2] == [0, 0] and children[2] >= 1
 
 
-@pytest.mark.parametrize(("first_fetches", "started"), [(3, False), (40, True)])
-def test_auto_starts_workers_at_once_for_a_first_cycle_of_many_sources(
-    tmp_path: Path,
-    demo_config: AppConfig,
-    monkeypatch: pytest.MonkeyPatch,
-    first_fetches: int,
-    started: bool,
-) -> None:
-    # Forty sources fetched for the first time bring their whole feeds: thousands of items,
-    # so the workers start with the first document. Three do not: they wait for 1,000 items.
-    assert compute.AUTO_START_FIRST_FETCHES == 40
-    monkeypatch.setattr("revier_feed.app.auto_processes", lambda: 1)
-    config = with_store(demo_config, tmp_path / "store.sqlite3")
-
-    async def run(app: App) -> int:
-        with (
-            ThreadPoolExecutor(1) as local,
-            app._item_workers(local, first_fetches) as workers,
-        ):
-            expected = normalize_items(RAWS, SPEC, NOW, app.tagger)
-            assert await workers.normalize(RAWS, SPEC, NOW) == expected
-            return len(multiprocessing.active_children())
-
-    with App(config, processes="auto") as app:
-        assert (asyncio.run(run(app)) >= 1) is started
-
-
 def test_auto_means_one_worker_per_core_and_none_on_one_core(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

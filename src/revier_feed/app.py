@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from . import __version__, german, ingest, monitor, placement, stories
 from ._utils import AlreadyLocked, ProcessLock
-from .compute import AUTO_START_FIRST_FETCHES, AUTO_START_ITEMS, ItemWorkers, auto_processes
+from .compute import AUTO_START_ITEMS, ItemWorkers, auto_processes
 from .config import AppConfig
 from .exceptions import AlreadyRunning, ConfigError, ConfigIssue, DigestError
 from .fetch import Fetcher
@@ -262,8 +262,7 @@ class App:
         reports: list[SourceReport] = []
         if specs:
             try:
-                first = sum(1 for s in specs if _first_fetch(states.get(s.id)))
-                reports = asyncio.run(self._collect(specs, report, first_fetches=first))
+                reports = asyncio.run(self._collect(specs, report))
             except asyncio.CancelledError:
                 reports = done
                 log.warning(
@@ -282,20 +281,14 @@ class App:
         return summary
 
     async def _collect(
-        self,
-        specs: list[SourceSpec],
-        on_report: Callable[[SourceReport], None] | None,
-        first_fetches: int = 0,
+        self, specs: list[SourceSpec], on_report: Callable[[SourceReport], None] | None
     ) -> list[SourceReport]:
         task = asyncio.current_task()
         assert task is not None
         with self._running_lock:
             self._running = (asyncio.get_running_loop(), task)
         try:
-            with (
-                self._executor() as executor,
-                self._item_workers(executor, first_fetches) as items,
-            ):
+            with self._executor() as executor, self._item_workers(executor) as items:
                 async with self._fetcher() as fetcher:
                     ctx = self._context(fetcher, executor, items)
                     every = self.config.sources
@@ -354,15 +347,8 @@ class App:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="revier-ingest")
 
     @contextlib.contextmanager
-    def _item_workers(
-        self, executor: ThreadPoolExecutor, first_fetches: int = 0
-    ) -> Iterator[ItemWorkers]:
-        """The cycle's item workers; ``first_fetches``: its sources never fetched before (a
-        first cycle of many starts the workers at its first document)."""
-        start_after = self._start_workers_after
-        if first_fetches >= AUTO_START_FIRST_FETCHES:
-            start_after = 0
-        workers = ItemWorkers(self.tagger, executor, self._processes, start_after)
+    def _item_workers(self, executor: ThreadPoolExecutor) -> Iterator[ItemWorkers]:
+        workers = ItemWorkers(self.tagger, executor, self._processes, self._start_workers_after)
         try:
             yield workers
         finally:
@@ -897,8 +883,3 @@ def _markup_built() -> bool:
     """Whether normalizing's C extension was built, without importing the normalize stage
     (and nh3) into a cycle of 304s."""
     return importlib.util.find_spec(f"{__package__}._markup") is not None
-
-
-def _first_fetch(state: SourceState | None) -> bool:
-    """Whether a source has never been fetched successfully (its feed comes whole)."""
-    return state is None or state.last_success_at is None

@@ -43,11 +43,6 @@ Normalized = tuple[list[tuple[int, Item]], list[str]]
 #: it starts worker processes: starting them costs each about 0.2 s of CPU (imports), more
 #: than a worker's usual cycle of a few new items takes to normalize.
 AUTO_START_ITEMS = 1000
-#: With ``auto``, a cycle fetching this many sources for the first time (each brings its
-#: whole feed, tens of items) starts the workers at its first document instead: its items
-#: are thousands, and the first thousand normalized on the calling side kept that process
-#: (which also fetches and stores) busy while the workers' cores waited.
-AUTO_START_FIRST_FETCHES = 40
 #: With ``auto``, at most this many workers: one collecting process feeds only so many.
 AUTO_MAX_PROCESSES = 4
 
