@@ -34,9 +34,14 @@ _TAG_DATE = "2026"
 def render(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> dict[str, bytes]:
     """RSS and Atom documents of ``channel``, one entry per story (newest first), by format."""
     paths = feed_paths(channel.id)
+    # One generator for both formats, its entries built once: only the self link differs.
+    generator = _generator(channel, stories, tz)
+    _links(generator, channel, self_path=paths["rss"])
+    rss = generator.rss_str(pretty=True)
+    _links(generator, channel, self_path=paths["atom"])
     return {
-        "rss": _generator(channel, stories, tz, self_path=paths["rss"]).rss_str(pretty=True),
-        "atom": _generator(channel, stories, tz, self_path=paths["atom"]).atom_str(pretty=True),
+        "rss": rss,
+        "atom": generator.atom_str(pretty=True),
         "json": _json_feed(channel, stories, tz, self_path=paths["json"]),
     }
 
@@ -90,22 +95,26 @@ def story_id(public_base_url: str, story: int) -> str:
     return f"tag:{host},{_TAG_DATE}:story/{story}"
 
 
-def _generator(
-    channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo, self_path: str
-) -> FeedGenerator:
+def _links(fg: FeedGenerator, channel: ChannelInfo, self_path: str) -> None:
+    """The channel's links, replacing those set before, with the self link of one format."""
+    links = [{"href": channel.hub, "rel": "hub"}] if channel.hub else []
+    # feedgen takes the *last* link as the RSS <link>, so the page comes after the self link.
+    links.append({"href": channel.public_base_url + self_path, "rel": "self"})
+    links.append({"href": channel.site_url, "rel": "alternate"})
+    fg.link(links, replace=True)
+
+
+def _generator(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> FeedGenerator:
+    """The channel's feed with its entries, but for its links (:func:`_links`)."""
     fg = FeedGenerator()
     fg.id(f"tag:{_host(channel)},{_TAG_DATE}:channel/{channel.id}")
     fg.title(channel.title)
     fg.subtitle(channel.description or channel.title)
     if channel.hub:
         # feedgen writes rel="hub" into Atom only; RSS gets it from the extension.
-        fg.link(href=channel.hub, rel="hub")
         fg.register_extension(
             "websub_hub", functools.partial(_RssHub, channel.hub), atom=False, rss=True
         )
-    # feedgen takes the *last* link as the RSS <link>, so the page comes after the self link.
-    fg.link(href=channel.public_base_url + self_path, rel="self")
-    fg.link(href=channel.site_url, rel="alternate")
     fg.language(channel.language)
     fg.generator("revier-feed", version=__version__)
     items = [member for story in stories for member in story.members]
