@@ -221,6 +221,9 @@ def test_a_finder_checks_its_names() -> None:
         tag._words.PlaceFinder([((), False, False)])
     with pytest.raises(TypeError, match="tuple of words"):
         tag._words.PlaceFinder([("leipzig", False, False)])
+    unready = tag._words.PlaceFinder.__new__(tag._words.PlaceFinder)
+    with pytest.raises(TypeError, match="did not succeed"):
+        unready.find(" leipzig ")
     finder = tag._words.PlaceFinder([(("leipzig",), False, True)])
     assert finder.find(" leipziger land ") == [(0, 1, 10)]
     with pytest.raises(TypeError):

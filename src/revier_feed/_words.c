@@ -258,6 +258,7 @@ typedef struct {
     /* Names whose only word may go on, by its first character (beyond Latin-1: 256), and
      * names whose first word may have more in front (tried at every word); rank order. */
     IndexList by_first_char[257], anywhere;
+    int ready; /* __init__ succeeded: a failed one leaves an object that refuses to work */
 } PlaceFinder;
 
 static uint64_t hash_ucs4(const Py_UCS4 *s, Py_ssize_t n) {
@@ -399,6 +400,7 @@ static int PlaceFinder_init(PlaceFinder *self, PyObject *args, PyObject *kwds) {
         if (list ? push_index(list, i) < 0 : index_first_word(self, i) < 0) goto done;
     }
     ok = 0;
+    self->ready = 1;
 done:
     Py_DECREF(seq);
     return ok;
@@ -461,8 +463,8 @@ PyDoc_STRVAR(PlaceFinder_find_doc,
 "as its index, and where its text starts and ends in `joined`.");
 
 static PyObject *PlaceFinder_find(PlaceFinder *self, PyObject *joined) {
-    if (!self->names) {
-        PyErr_SetString(PyExc_TypeError, "PlaceFinder.__init__ was not called");
+    if (!self->ready) {
+        PyErr_SetString(PyExc_TypeError, "PlaceFinder.__init__ did not succeed");
         return NULL;
     }
     if (!PyUnicode_Check(joined)) {
