@@ -40,8 +40,10 @@ from .story_work import (
 log = logging.getLogger(__name__)
 
 #: Placements written per statement: a first cycle's hundred thousand items are not all
-#: held in memory until the end (it is still one transaction).
-_WRITE_BATCH = 5000
+#: held in memory until the end (it is still one transaction). A batch is written on a
+#: thread while the next is placed, but the last one after the loop, with nothing beside
+#: it: 2,000 made that wait 0.03 s instead of 0.13 s for 5,000 (15,000 items).
+_WRITE_BATCH = 2000
 #: From this many new items on, their features are computed on every core (worker
 #: processes started for the run): below it, starting them costs more than it saves.
 PARALLEL_MIN_ITEMS = 5000
