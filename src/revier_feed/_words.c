@@ -193,23 +193,15 @@ static PyObject *fold(PyObject *Py_UNUSED(module), PyObject *text) {
         Py_XDECREF(source);
         return PyErr_NoMemory();
     }
-    if (!source && kind == PyUnicode_1BYTE_KIND) { /* Latin-1 without "µ": the table */
-        const unsigned char *p = data;
-        unsigned char *o = out;
+    if (!source) { /* the table; characters beyond Latin-1 are passed over */
         for (Py_ssize_t i = 0; i < n; i++) {
-            o[len++] = fold_to[p[i]][0];
-            if (fold_len[p[i]] == 2) o[len++] = fold_to[p[i]][1];
-        }
-    } else if (!source) { /* the table, and characters passed over */
-        const Py_UCS2 *p = data;
-        Py_UCS2 *o = out;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            if (p[i] > 0xFF) {
-                o[len++] = p[i];
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (c > 0xFF) {
+                PyUnicode_WRITE(kind, out, len++, c);
                 continue;
             }
-            o[len++] = fold_to[p[i]][0];
-            if (fold_len[p[i]] == 2) o[len++] = fold_to[p[i]][1];
+            PyUnicode_WRITE(kind, out, len++, fold_to[c][0]);
+            if (fold_len[c] == 2) PyUnicode_WRITE(kind, out, len++, fold_to[c][1]);
         }
     } else { /* casefolded already: spell out the umlauts */
         for (Py_ssize_t i = 0; i < n; i++) {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib.util
 import json
 import logging
@@ -879,6 +880,7 @@ def digest_renderer(config: AppConfig) -> digest.Renderer:
     )
 
 
+@functools.cache
 def _markup_built() -> bool:
     """Whether normalizing's C extension was built, without importing the normalize stage
     (and nh3) into a cycle of 304s."""
