@@ -338,6 +338,11 @@ def test_explain_and_retag(demo_config: AppConfig, capsys: pytest.CaptureFixture
     ).read_text("utf-8")
     code, out = run_cli(capsys, "--config", config, "explain", "no-such-item")
     assert code == 1 and "no stored item" in out
+    # "²" is a digit to str.isdigit() but no number: an unknown reference, not a traceback.
+    code, out = run_cli(capsys, "--config", config, "explain", "²")
+    assert code == 1 and "no stored item" in out
+    code, out = run_cli(capsys, "--config", config, "stories", "show", "s²")
+    assert code == 1 and "s²" in out
 
 
 def test_a_store_written_by_newer_code_is_refused_with_a_clear_message(

@@ -216,6 +216,20 @@ def test_a_first_fetch_gets_its_story_features_with_its_items() -> None:
     assert asyncio.run(read(0))[3] is None  # type: ignore[index]
 
 
+def test_a_first_fetch_whose_story_features_fail_still_gives_its_items(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The features are a head start: a bug in them (made here on purpose) must not cost
+    # the source its items. Placement computes them again and reports the error.
+    def broken(*_: object) -> object:
+        raise RuntimeError("a bug in the story features")
+
+    monkeypatch.setattr(compute, "source_features", broken)
+    monkeypatch.setattr(compute, "_worker_tagger", Tagger([], []))  # as a worker has it
+    _, count, (done, _), features = compute.read_document(SPEC, FEED, NOW, BERLIN, True)
+    assert count == len(done) == 5 and features is None
+
+
 def test_errors_cross_processes_whole() -> None:
     errors = [
         ParseError("kreis", message="not a feed"),

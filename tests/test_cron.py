@@ -77,6 +77,9 @@ def test_weekly_periods_across_the_change_are_contiguous() -> None:
         ("0 7 30 feb *", "never fires"),
         ("0 7-3 * * *", "backwards"),
         ("*/0 * * * *", "step"),
+        # A digit int() does not read is a clear error too, not int()'s.
+        ("*/² * * * *", "positive step"),
+        ("0 ² * * *", "hour"),
     ],
 )
 def test_bad_expressions_say_what_is_wrong(expression: str, message: str) -> None:

@@ -142,6 +142,14 @@ def test_429_carries_retry_after(region: SampleRegion) -> None:
     assert error.retry_after == 120
 
 
+def test_a_retry_after_that_is_no_number_is_ignored(region: SampleRegion) -> None:
+    # "²" is a digit to str.isdigit(), but no number to float().
+    region.add_route("/odd", Response(429, headers={"Retry-After": "²"}))
+    error = fetch_error(region.url("/odd"))
+    assert error.kind == ErrorKind.HTTP_429
+    assert error.retry_after is None
+
+
 def test_slow_server_times_out(region: SampleRegion) -> None:
     region.add_route("/slow", Response(200, b"<rss/>", delay=1.5))
     settings = dataclasses.replace(SETTINGS, timeout=0.5)

@@ -260,6 +260,103 @@ def test_bad_input_gives_sensible_stories(tmp_path: Any, region: Any, make_app: 
     assert titles["Sehr lang"].districts == {"burgenlandkreis"}
 
 
+def test_a_digit_that_is_no_number_beside_a_month_is_read_as_no_date(
+    tmp_path: Any, region: Any, make_app: MakeApp
+) -> None:
+    # "²" is a digit to str.isdigit(), and int() cannot read it: this teaser once stopped
+    # the placement of every item of the cycle, and of every cycle after it.
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>K</title>'
+        "<item><title>Neue Halle in Zeitz</title><link>http://k.example/1</link>"
+        "<description>Die Halle misst 500 m ² Juni 2021 ist Eröffnung, Fußnote ³ Mai."
+        "</description></item>"
+        "<item><title>Vortrag in Borna</title><link>http://k.example/2</link>"
+        "<description>Am 8. Juni spricht die Landrätin in Borna.</description></item>"
+        "</channel></rss>"
+    ).encode()
+    region.add_route("/digits.xml", Response(200, feed))
+    folder = write_config(
+        tmp_path, f"sources:\n  - {{id: k, name: K, url: '{region.url('/digits.xml')}'}}\n"
+    )
+    app = make_app(load_config(folder))
+    (report,) = app.run_cycle().summary.reports
+    assert report.new == 2 and report.error is None
+    stories = app.storage.recent_stories(["k"], 10)
+    assert sorted(s.members[0].item.title for s in stories) == [
+        "Neue Halle in Zeitz",
+        "Vortrag in Borna",
+    ]
+
+
+def test_a_source_whose_story_features_fail_keeps_no_other_item_out_of_the_stories(
+    tmp_path: Any,
+    region: Any,
+    make_app: MakeApp,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A bug in reading one source's text, made on purpose: the bug it stands for (above)
+    # stopped the placement of every item, in this cycle and every later one.
+    real = phase.upcoming
+
+    def broken(words: Any, published: Any) -> tuple[int, ...]:
+        if "kaputt" in words:
+            raise RuntimeError("a bug in reading dates")
+        return real(words, published)
+
+    monkeypatch.setattr(phase, "upcoming", broken)
+    release = (
+        "<title>Fördermittel für das Gründerzentrum in Zeitz bewilligt</title>"
+        "<description>Das Land fördert den Umbau des alten Bahnhofs in Zeitz zum "
+        "Gründerzentrum mit 4,2 Millionen Euro. Dort sollen ab 2023 bis zu dreißig junge "
+        "Unternehmen Büros und Werkstätten finden.</description>"
+    )
+
+    def feed(*items: str) -> Response:
+        return Response(
+            200,
+            (
+                '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+                "<title>K</title>"
+                + "".join(f"<item>{i}</item>" for i in items)
+                + "</channel></rss>"
+            ).encode(),
+        )
+
+    region.add_route(
+        "/a.xml",
+        feed(
+            "<title>Kaputt</title><link>http://a.example/1</link>"
+            "<description>Ein Text, der kaputt geht.</description>",
+            f"<link>http://a.example/2</link>{release}",
+        ),
+    )
+    region.add_route("/b.xml", feed(f"<link>http://b.example/1</link>{release}"))
+    region.add_route("/c.xml", feed(f"<link>http://c.example/1</link>{release}"))
+    folder = write_config(
+        tmp_path,
+        "sources:\n"
+        + "".join(
+            f"  - {{id: {s}, name: {s.upper()}, url: '{region.url(f'/{s}.xml')}'}}\n"
+            for s in "abc"
+        ),
+    )
+    app = make_app(load_config(folder))
+    reports = app.run_cycle().summary.reports
+    assert [(r.new, r.error) for r in reports] == [(2, None), (1, None), (1, None)]
+    assert "source a: the story features of 2 new items could not be computed" in caplog.text
+    stories = app.storage.recent_stories(["a", "b", "c"], 10)
+    # The other sources' copies of the release are one story; a's items are stories of
+    # their own (a's copy too: its features were never computed).
+    assert sorted(sorted(m.item.source_id for m in s.members) for s in stories) == [
+        ["a"],
+        ["a"],
+        ["b", "c"],
+    ]
+    assert app.storage.pending_story_items(["a", "b", "c"]) == {}
+    assert app.run_cycle().summary.reports  # and the next cycle runs as usual
+
+
 def test_announcement_and_report_of_one_event_are_two_stories() -> None:
     announced = dataclasses.replace(
         item(
@@ -311,6 +408,7 @@ def test_announcement_and_report_of_one_event_are_two_stories() -> None:
         ("Am 3. Mai fand die Sitzung statt", datetime(2021, 6, 2, tzinfo=UTC), []),
         ("Ergebnisse bis 30. Juni 2022", datetime(2021, 6, 2, tzinfo=UTC), []),
         ("Am 31. Juni und am 0. Juli", datetime(2021, 6, 2, tzinfo=UTC), []),
+        ("Fläche ² Juni ³ ²⁰²¹, 9. Juli ²⁰²¹", datetime(2021, 6, 2, tzinfo=UTC), ["2021-07-09"]),
     ],
 )
 def test_upcoming_event_dates(text: str, published: datetime, expected: list[str]) -> None:

@@ -530,7 +530,7 @@ class App:
     def story(self, reference: str) -> Story | None:
         """A story by its id ("s12"), or the story of an item (by item id, URL or guid)."""
         # Story ids are written "s12"; a bare number is an item id, never a story id.
-        if reference.startswith("s") and reference[1:].isdigit():
+        if reference.startswith("s") and reference[1:].isdecimal():
             return self.storage.story(int(reference[1:]))
         stored = self.storage.find_item(reference)
         if stored is None or stored.story_id is None:

@@ -14,6 +14,7 @@ of every later one are then normalized on the calling side, so no source fails f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -97,7 +98,10 @@ def read_document(
     found = None
     if features and normalized[0]:
         texts = story_texts([item for _, item in normalized[0]])
-        found = source_features(texts, frozenset(), [])
+        # A head start only: if it fails (a bug), the items are still stored, and placement
+        # computes the features again and reports the error.
+        with contextlib.suppress(Exception):
+            found = source_features(texts, frozenset(), [])
     return replace(document, items=()), len(document.items), normalized, found
 
 

@@ -145,7 +145,7 @@ def _field(
         body, _, step_text = part.partition("/")
         step = 1
         if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
+            if not step_text.isdecimal() or int(step_text) == 0:
                 raise ValueError(f"{name}: {part!r} needs a positive step after '/'")
             step = int(step_text)
         if body == "*":
@@ -165,7 +165,7 @@ def _field(
 def _value(text: str, name: str, low: int, high: int, names: list[str] | None, base: int) -> int:
     if names and text in names:
         return names.index(text) + base
-    if text.isdigit() and low <= int(text) <= high:
+    if text.isdecimal() and low <= int(text) <= high:
         return int(text)
     known = f" or a name ({', '.join(names)})" if names else ""
     raise ValueError(f"{name}: {text!r} is not a number from {low} to {high}{known}")

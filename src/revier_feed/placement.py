@@ -26,7 +26,7 @@ from multiprocessing.process import BaseProcess
 
 from . import stories
 from ._utils import collector_paused, forkserver, start_every_worker, usable_cores
-from .models import StoryPlacement
+from .models import StoryPlacement, StoryText
 from .storage import Storage, StoryWrites
 from .story_work import (
     FINDER_CHUNK,
@@ -35,6 +35,7 @@ from .story_work import (
     SourceFeatures,
     find_candidates,
     source_features,
+    without_features,
 )
 
 log = logging.getLogger(__name__)
@@ -481,25 +482,43 @@ def _collect(
     to keep the pool busy), so only their texts are in memory at once.
     """
     pending: list[Pending] = []
-    queued: deque[tuple[str, frozenset[int], Future[SourceFeatures]]] = deque()
+    queued: deque[tuple[str, frozenset[int], list[StoryText], Future[SourceFeatures]]] = deque()
 
     def finish() -> None:
-        source_id, known, result = queued.popleft()
-        boilerplate, found = result.result()
+        source_id, known, texts, result = queued.popleft()
+        try:
+            boilerplate, found = result.result()
+        except BrokenProcessPool:
+            raise  # the caller computes everything again here
+        except Exception:
+            # A bug on one source's text must not keep every other item out of the stories
+            # (this cycle's, and every later one's, which would meet the same text again).
+            log.exception(
+                "source %s: the story features of %d new items could not be computed; "
+                "each is a story of its own",
+                source_id,
+                len(texts),
+                extra={"source_id": source_id},
+            )
+            boilerplate, found = known, without_features(texts)
         if boilerplate != known:
             store.set_boilerplate(source_id, stories.pack(boilerplate))
         pending.extend(found)
 
     for source_id, ids in by_source.items():
         known = stories.unpack(store.boilerplate(source_id))
+        texts = storage.story_texts(ids)
         # A source's footer shows in its recent items too, even if few items are new.
-        args = (storage.story_texts(ids), known, store.recent_shingles(source_id, RECENT_ITEMS))
+        args = (texts, known, store.recent_shingles(source_id, RECENT_ITEMS))
         if pool is None:
             result: Future[SourceFeatures] = Future()
-            result.set_result(source_features(*args))
+            try:
+                result.set_result(source_features(*args))
+            except Exception as error:
+                result.set_exception(error)
         else:
             result = pool.submit(source_features, *args)
-        queued.append((source_id, known, result))
+        queued.append((source_id, known, texts, result))
         if len(queued) > ahead:
             finish()
     while queued:

@@ -71,6 +71,29 @@ def source_features(
         ]
 
 
+def without_features(items: Sequence[StoryText]) -> list[Pending]:
+    """Items whose features could not be computed (a bug), with none: no other item finds
+    them as a candidate, and they find none, so each becomes a story of its own."""
+    return [
+        Pending(
+            item.published_at,
+            item.id,
+            stories.PackedFeatures(
+                shingles=b"",
+                sampled=b"",
+                marks=b"",
+                keywords="",
+                lead="",
+                url_mark=None,
+                districts=item.districts,
+                published=stories.phase.day_number(item.published_at.date()),
+                upcoming=(),
+            ),
+        )
+        for item in items
+    ]
+
+
 def find_candidates(conn: Connection, marks: stories.Marks, stats: stories.KeywordStats) -> None:
     """The candidate finder process (see :class:`.placement._Finder`).
 

@@ -358,7 +358,7 @@ class Fetcher:
     async def _read_capped(self, source_id: str, url: str, response: httpx.Response) -> bytes:
         cap = self.settings.max_body_bytes
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > cap:
+        if declared.isdecimal() and int(declared) > cap:
             raise _too_large(source_id, url, cap, response.status_code)
         chunks = []
         size = 0
@@ -479,7 +479,7 @@ async def _drain_small(response: httpx.Response) -> None:
     Raw bytes, not decoded: a compressed page cannot grow here. Larger or unannounced
     bodies are left unread and their connection closed."""
     declared = response.headers.get("content-length", "")
-    if not (declared.isdigit() and int(declared) <= _DRAIN_LIMIT):
+    if not (declared.isdecimal() and int(declared) <= _DRAIN_LIMIT):
         return
     with contextlib.suppress(httpx.HTTPError):  # the status is the error to report
         async for _ in response.aiter_raw():
@@ -512,7 +512,8 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    # isdecimal, not isdigit: float() reads no "²", which a broken server may send.
+    if value.isdecimal():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

@@ -232,7 +232,7 @@ def set_tags(conn: sqlite3.Connection, tagged: Sequence[tuple[int, Item]]) -> in
 def find(conn: sqlite3.Connection, reference: str) -> StoredItem | None:
     """The item with this id, or else the newest one with this URL or key."""
     values: tuple[object, ...]
-    if reference.isdigit():
+    if reference.isdecimal():
         query, values = "id = ?", (int(reference),)
     else:
         query, values = "url = ? OR key = ?", (reference, reference)

@@ -91,14 +91,16 @@ def differ(
     return any(d < a_published for d in b_upcoming)
 
 
+# isdecimal, not isdigit: "²" is a digit that int() does not read (a teaser with "m ² Juni"
+# stopped every story placement, #4).
 def _day(word: str) -> int | None:
-    if word.isdigit() and len(word) <= 2 and 1 <= int(word) <= 31:
+    if word.isdecimal() and len(word) <= 2 and 1 <= int(word) <= 31:
         return int(word)
     return None
 
 
 def _is_year(word: str) -> bool:
-    return word.isdigit() and len(word) == 4 and 1900 < int(word) < 2200
+    return word.isdecimal() and len(word) == 4 and 1900 < int(word) < 2200
 
 
 def _date(year: int | None, month: int, day: int, published: date) -> int | None:
