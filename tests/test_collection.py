@@ -244,6 +244,15 @@ def test_json_feed_source(tmp_path: Path, region: SampleRegion, make_app: MakeAp
                 "content_text": "Nur Text, kein Titel",
                 "url": "https://kammer.example/2",
             },
+            {
+                # Halves of UTF-16 pairs escaped alone: no UTF-8 text can hold them.
+                "id": "k-3\udfff",
+                "url": "https://kammer.example/3",
+                "title": "Gr\u00fc\u00dfe \ud800 aus Zeitz",
+                "content_html": "<p>Text \udc80 am 8. Juni</p>",
+                "authors": [{"name": "Presse\ud800stelle"}],
+                "tags": ["Hand\udbffwerk"],
+            },
             "kaputt",
         ],
     }
@@ -253,13 +262,21 @@ def test_json_feed_source(tmp_path: Path, region: SampleRegion, make_app: MakeAp
     )
     app = make_app(config(tmp_path, feed_source(region, "/feed.json")))
     (report,) = app.run_cycle().summary.reports
-    assert report.new == 2
-    assert any("item 3 skipped" in w for w in report.warnings)
+    assert report.new == 3
+    assert any("item 4 skipped" in w for w in report.warnings)
     items = {s.item.key: s.item for s in app.storage.recent_items(["kreis"], 10)}
     assert items["k-1"].title == "Handwerk & Innovation"
     assert items["k-1"].author == "Pressestelle"
     assert items["k-1"].categories == ("Handwerk",)
     assert items["k-2"].title == "Nur Text, kein Titel"
+    # Kept, with U+FFFD where the half pairs were, as HTML does with "&#xD800;".
+    assert items["k-3\ufffd"].title == "Grüße \ufffd aus Zeitz"
+    assert items["k-3\ufffd"].summary_text == "Text \ufffd am 8. Juni"
+    assert items["k-3\ufffd"].author == "Presse\ufffdstelle"
+    assert items["k-3\ufffd"].categories == ("Hand\ufffdwerk",)
+    assert "Grüße \ufffd aus Zeitz" in (app.config.output_dir / "feeds/all.rss.xml").read_text(
+        "utf-8"
+    )
 
 
 def test_salvaged_feed_marks_the_source_degraded(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +14,9 @@ from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from .dates import parse_date
 
 _VERSION_PREFIX = "https://jsonfeed.org/version/"
+# JSON can escape half of a UTF-16 pair alone (\ud800), which no UTF-8 text holds: the
+# store and the output refused such an item. Replaced as HTML replaces "&#xD800;".
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def looks_like_json_feed(fetched: FetchResult) -> bool:
@@ -62,7 +66,7 @@ def parse_json_feed(
     return ParsedDocument(
         items=tuple(items),
         warnings=tuple(warnings),
-        title=title if isinstance(title, str) else None,
+        title=_text(title) if isinstance(title, str) else None,
     )
 
 
@@ -77,23 +81,28 @@ def _item(entry: Any, now: datetime, tz: ZoneInfo) -> RawItem:
     if not title and not summary and not content:
         raise ValueError("item has no title, summary or content")
     authors = entry.get("authors") or ([entry["author"]] if entry.get("author") else [])
-    author = next((a.get("name") for a in authors if isinstance(a, dict) and a.get("name")), None)
+    author = next(
+        (_text(a["name"]) for a in authors if isinstance(a, dict) and _text(a.get("name"))), None
+    )
     published_text = _text(entry.get("date_published")) or None
     guid = entry.get("id")
     return RawItem(
         title=html.escape(title),
         link=_text(entry.get("url") or entry.get("external_url")) or None,
-        guid=str(guid) if guid not in (None, "") else None,
+        guid=_text(str(guid)) if guid not in (None, "") else None,
         summary_html=summary,
         content_html=content,
         author=author,
         published=parse_date(published_text, now, tz),
         published_text=published_text,
         updated=parse_date(_text(entry.get("date_modified")) or None, now, tz),
-        categories=tuple(t for t in entry.get("tags", []) if isinstance(t, str)),
+        categories=tuple(_text(t) for t in entry.get("tags", []) if isinstance(t, str)),
         image=_text(entry.get("image") or entry.get("banner_image")) or None,
     )
 
 
 def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
+    """A string of the document as text (lone surrogates replaced); "" for anything else."""
+    if not isinstance(value, str):
+        return ""
+    return value if value.isascii() else _LONE_SURROGATE.sub("\ufffd", value)
