@@ -30,6 +30,7 @@ from revier_feed.stories import (
     KeywordStats,
     PackedFeatures,
     StoryIndex,
+    batch,
     canonical_url,
     features,
     learn_boilerplate,
@@ -295,16 +296,17 @@ def test_a_source_whose_story_features_fail_keeps_no_other_item_out_of_the_stori
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # A bug in reading one source's text, made on purpose: the bug it stands for (above)
-    # stopped the placement of every item, in this cycle and every later one.
-    real = phase.upcoming
+    # A bug in the story features of one source's items, made on purpose: the bug it
+    # stands for (above) stopped the placement of every item, in this cycle and every
+    # later one.
+    real = batch.canonical_url
 
-    def broken(words: Any, published: Any) -> tuple[int, ...]:
-        if "kaputt" in words:
-            raise RuntimeError("a bug in reading dates")
-        return real(words, published)
+    def broken(url: str) -> str:
+        if "kaputt" in url:
+            raise RuntimeError("a bug in the story features")
+        return real(url)
 
-    monkeypatch.setattr(phase, "upcoming", broken)
+    monkeypatch.setattr(batch, "canonical_url", broken)
     release = (
         "<title>Fördermittel für das Gründerzentrum in Zeitz bewilligt</title>"
         "<description>Das Land fördert den Umbau des alten Bahnhofs in Zeitz zum "
@@ -326,7 +328,7 @@ def test_a_source_whose_story_features_fail_keeps_no_other_item_out_of_the_stori
     region.add_route(
         "/a.xml",
         feed(
-            "<title>Kaputt</title><link>http://a.example/1</link>"
+            "<title>Kaputt</title><link>http://a.example/kaputt</link>"
             "<description>Ein Text, der kaputt geht.</description>",
             f"<link>http://a.example/2</link>{release}",
         ),

@@ -36,6 +36,7 @@ from revier_feed.stories import (
     batch,
     mark_index,
     pack,
+    phase,
 )
 from revier_feed.stories.native import FEATURIZER
 from revier_feed.stories.text import KEYWORD_WORDS, MAX_WORDS
@@ -324,6 +325,71 @@ def test_lookup_marks_are_what_python_chooses() -> None:
     assert differing_sizes > 100  # the rules left keywords out, often
 
 
+def python_dates(words: bytes) -> list[tuple[int, int, int | None]]:
+    """phase.mentions of an item's opening, as batch.py reads it in Python."""
+    return phase.mentions(
+        words.decode().split(" ", KEYWORD_WORDS)[:KEYWORD_WORDS] if words else []
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "juni",
+        "8 juni",
+        "juni 8",
+        "juni 8 2021",
+        "8 juni 2021",
+        "am 31 juni und 0 juli 00 august 07 mai 32 maerz",
+        "8 juni 1900 9 juli 1901 10 mai 2199 11 mai 2200 12 mai 02021 13 mai 999",
+        "sept 3 sep 4 september 5 oct 6 okt 7 dez 8 dec 9 jaenner 10",
+        "juni juni 8 juni 9",
+        "junis 8 jun 9 ju 10 juniper 11",
+        "8  juni  2021",  # empty words, as str.split(" ") gives them
+        " 8 juni",
+        "8 juni ",
+        "zwei worte " * 80 + "8 juni",  # past the opening
+        "zwei worte " * 74 + "8 juni 2021",  # at its end: the year is the 151st word
+    ],
+)
+def test_event_dates_are_read_as_python_reads_them(text: str) -> None:
+    featurizer = FEATURIZER
+    assert featurizer is not None
+    words_ = text.encode()
+    assert featurizer.dates(words_) == python_dates(words_)
+
+
+def test_event_dates_beside_other_scripts_digits_are_left_to_python() -> None:
+    featurizer = FEATURIZER
+    assert featurizer is not None
+    # int() reads "٣" as 3 (and "²" not at all): phase.py decides those.
+    for text in ["٣ juni", "juni ٣", "8 juni ٢٠٢١", "² juni", "juni ²", "1 juni ²⁰²¹"]:
+        assert featurizer.dates(text.encode()) is None, text
+    # Other words may be anything, and so may words too long to be a day or a year.
+    assert featurizer.dates("schön ٣ am 8 juni 2021 ²".encode()) == [(6, 8, 2021)]
+    assert featurizer.dates("schön juni 8 für".encode()) == [(6, 8, None)]
+    assert featurizer.dates("8 juni über".encode()) is None  # four letters, like a year
+
+
+def test_event_dates_of_random_words_are_read_as_python_reads_them() -> None:
+    featurizer = FEATURIZER
+    assert featurizer is not None
+    rng = random.Random(7)
+    vocabulary = [*phase.MONTHS, "juniper", "ma", "", "am", "der", "2021", "1999", "2200"]
+    vocabulary += [str(n) for n in range(40)] + ["07", "000", "12345", "schön", "٣", "²"]
+    in_python = 0
+    for _ in range(3000):
+        words_ = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 200))).encode()
+        found = featurizer.dates(words_)
+        if found is None:
+            in_python += 1
+            assert "٣".encode() in words_ or "²".encode() in words_
+        else:
+            assert found == python_dates(words_)
+    assert 0 < in_python < 3000
+
+
 def test_bad_input_is_an_error_not_a_crash() -> None:
     featurizer = FEATURIZER
     assert featurizer is not None
@@ -340,6 +406,8 @@ def test_bad_input_is_an_error_not_a_crash() -> None:
         stories.keyword_counts({"wort": -1}, native=True)
     with pytest.raises(UnicodeDecodeError):  # not UTF-8: an error, whatever else fails
         featurizer.features(b"\xff\xfe\xfd\xfc", 1, b"", b"", None)
+    with pytest.raises(TypeError):
+        featurizer.dates("8 juni")  # type: ignore[arg-type]
     index, _ = placed_index(random.Random(1), 3)
     new = stories.PackedFeatures(b"", b"", b"", "aach", "", None, frozenset(), 0, ())
     best = functools.partial(stories.best_candidate, index._items, new=new, stats=index.stats)
@@ -375,7 +443,15 @@ def test_objects_whose_init_failed_refuse_to_work() -> None:
         "keyword_words": 150,
         "sample_mod": 4,
     }
-    for bad in [{"keyword_words": -5}, {"suffixes": [""]}, {"suffixes": ["ä"]}, {"shingle": 0}]:
+    for bad in [
+        {"keyword_words": -5},
+        {"suffixes": [""]},
+        {"suffixes": ["ä"]},
+        {"shingle": 0},
+        {"months": {"juni": 13}},
+        {"months": {"jüni": 6}},
+        {"months": {"": 6}},
+    ]:
         featurizer = _textcore.Featurizer.__new__(_textcore.Featurizer)
         with pytest.raises(ValueError):
             featurizer.__init__(**{**rules, **bad})  # type: ignore[misc]

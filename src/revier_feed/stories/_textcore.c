@@ -442,6 +442,10 @@ typedef struct {
     Py_ssize_t n_suffixes;
     Py_ssize_t min_word, min_stem, shingle, max_words, keyword_words;
     uint32_t sample_mask;
+    Slice *months;     /* the names of months (ASCII), in self->text, by first byte */
+    int *month_of;     /* the number of each */
+    Py_ssize_t n_months;
+    Py_ssize_t month_at[257]; /* the names starting with byte b: month_at[b] to [b + 1] */
     int ready; /* __init__ succeeded */
 } Featurizer;
 
@@ -450,6 +454,8 @@ static void Featurizer_dealloc(Featurizer *self) {
     PyMem_Free(self->stop);
     PyMem_Free(self->stop_set.slots);
     PyMem_Free(self->suffixes);
+    PyMem_Free(self->months);
+    PyMem_Free(self->month_of);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -494,16 +500,16 @@ static Py_ssize_t copy_strings(Featurizer *self, PyObject *seq, Slice **out, int
 
 static int Featurizer_init(Featurizer *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"stop_words", "suffixes", "min_word", "min_stem", "shingle",
-                             "max_words", "keyword_words", "sample_mod", NULL};
-    PyObject *stop, *suffixes;
+                             "max_words", "keyword_words", "sample_mod", "months", NULL};
+    PyObject *stop, *suffixes, *months = NULL;
     Py_ssize_t min_word, min_stem, shingle, max_words, keyword_words, sample_mod;
     if (self->ready || self->stop || self->suffixes) {
         PyErr_SetString(PyExc_TypeError, "a Featurizer is initialised once");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOnnnnnn", kwlist, &stop, &suffixes,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOnnnnnn|O!", kwlist, &stop, &suffixes,
                                      &min_word, &min_stem, &shingle, &max_words,
-                                     &keyword_words, &sample_mod))
+                                     &keyword_words, &sample_mod, &PyDict_Type, &months))
         return -1;
     if (shingle < 1 || min_word < 0 || min_stem < 0 || max_words < 0 || keyword_words < 0 ||
         sample_mod < 1 || (sample_mod & (sample_mod - 1)) || sample_mod > (Py_ssize_t)1 << 31) {
@@ -518,10 +524,51 @@ static int Featurizer_init(Featurizer *self, PyObject *args, PyObject *kwds) {
     if (self->n_stop < 0) return -1;
     self->n_suffixes = copy_strings(self, suffixes, &self->suffixes, 1);
     if (self->n_suffixes < 0) return -1;
+    if (months) {
+        PyObject *names = PyDict_Keys(months), *numbers = PyDict_Values(months);
+        self->n_months = names && numbers ? copy_strings(self, names, &self->months, 1) : -1;
+        if (self->n_months >= 0 &&
+            !(self->month_of = PyMem_Malloc((size_t)(self->n_months + 1) * sizeof(int)))) {
+            PyErr_NoMemory();
+            self->n_months = -1;
+        }
+        for (Py_ssize_t i = 0; i < self->n_months; i++) {
+            long month = PyLong_AsLong(PyList_GET_ITEM(numbers, i));
+            if (month < 1 || month > 12) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "a month's number must be 1 to 12");
+                self->n_months = -1;
+                break;
+            }
+            self->month_of[i] = (int)month;
+        }
+        Py_XDECREF(names);
+        Py_XDECREF(numbers);
+        if (self->n_months < 0) {
+            self->n_months = 0;
+            return -1;
+        }
+    }
     for (Py_ssize_t i = 0; i < self->n_stop; i++)
         self->stop[i].p = self->text.data + (uintptr_t)self->stop[i].p;
     for (Py_ssize_t i = 0; i < self->n_suffixes; i++)
         self->suffixes[i].p = self->text.data + (uintptr_t)self->suffixes[i].p;
+    for (Py_ssize_t i = 0; i < self->n_months; i++)
+        self->months[i].p = self->text.data + (uintptr_t)self->months[i].p;
+    /* By first byte (a stable insertion sort of a few dozen names), and where each starts. */
+    for (Py_ssize_t i = 1; i < self->n_months; i++)
+        for (Py_ssize_t j = i; j > 0 && self->months[j].p[0] < self->months[j - 1].p[0]; j--) {
+            Slice name = self->months[j];
+            int month = self->month_of[j];
+            self->months[j] = self->months[j - 1];
+            self->month_of[j] = self->month_of[j - 1];
+            self->months[j - 1] = name;
+            self->month_of[j - 1] = month;
+        }
+    for (int b = 0, i = 0; b <= 256; b++) {
+        while (i < self->n_months && self->months[i].p[0] < b) i++;
+        self->month_at[b] = i;
+    }
     if (sliceset_init(&self->stop_set, self->n_stop) < 0) return -1;
     for (Py_ssize_t i = 0; i < self->n_stop; i++) sliceset_add(&self->stop_set, self->stop[i]);
     self->min_word = min_word;
@@ -761,9 +808,119 @@ done:
     return result;
 }
 
+/* ---- event dates (phase.py: mentions is the reference) ----------------------------- */
+
+/* Whether phase.py may read a word as a number of at most `digits` characters (`exact`:
+ * of exactly that many) that C cannot: not ASCII (int() reads the digits of every
+ * script), and of such a length in characters (UTF-8 continuation bytes start none). */
+static int python_number(Slice w, Py_ssize_t digits, int exact) {
+    Py_ssize_t chars = 0;
+    int ascii = 1;
+    for (Py_ssize_t i = 0; i < w.len; i++) {
+        if (w.p[i] >= 0x80) ascii = 0;
+        if ((w.p[i] & 0xC0) != 0x80) chars++;
+    }
+    return !ascii && (exact ? chars == digits : chars <= digits);
+}
+
+/* The number an ASCII word of digits of at most `digits` spells, or -1. */
+static long ascii_number(Slice w, Py_ssize_t digits) {
+    if (w.len == 0 || w.len > digits) return -1;
+    long n = 0;
+    for (Py_ssize_t i = 0; i < w.len; i++) {
+        if (w.p[i] < '0' || w.p[i] > '9') return -1;
+        n = n * 10 + (w.p[i] - '0');
+    }
+    return n;
+}
+
+/* phase._day of an ASCII word: 1 to 31, else 0. */
+static long day_of(Slice w) {
+    long n = ascii_number(w, 2);
+    return n >= 1 && n <= 31 ? n : 0;
+}
+
+static int month_of(const Featurizer *self, Slice w) {
+    for (Py_ssize_t i = self->month_at[w.p[0]]; i < self->month_at[w.p[0] + 1]; i++)
+        if (self->months[i].len == w.len && memcmp(self->months[i].p, w.p, (size_t)w.len) == 0)
+            return self->month_of[i];
+    return 0;
+}
+
+PyDoc_STRVAR(dates_doc,
+"dates(words) -> [(month, day, year or None), ...] | None\n\n"
+"phase.mentions of the first keyword_words words of `words` (UTF-8, joined by spaces, as\n"
+"tokenize gives them; split at every space, as str.split(' ') does), by the month names\n"
+"given to __init__. None where a word it would read as a day or a year is not ASCII but\n"
+"of a day's or a year's length: phase.py reads those (int() reads every script's digits).");
+
+static PyObject *Featurizer_dates(Featurizer *self, PyObject *arg) {
+    Py_buffer view;
+    if (check_ready(self) < 0 || PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    const unsigned char *p = view.buf;
+    PyObject *result = PyList_New(0);
+    Slice *ws = NULL;
+    Py_ssize_t n = 0;
+    if (!result) goto done;
+    if (view.len) { /* "".split(" ") is [""], but an empty text has no words (batch.py) */
+        Py_ssize_t cap = self->keyword_words < view.len + 1 ? self->keyword_words : view.len + 1;
+        if (!(ws = PyMem_Malloc((size_t)(cap ? cap : 1) * sizeof(Slice)))) {
+            PyErr_NoMemory();
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_ssize_t start = 0;
+        for (Py_ssize_t i = 0; i <= view.len && n < cap; i++)
+            if (i == view.len || p[i] == ' ') {
+                ws[n++] = (Slice){p + start, i - start};
+                start = i + 1;
+            }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (ws[i].len == 0) continue;
+        int month = month_of(self, ws[i]);
+        if (!month) continue;
+        long day = 0;
+        Py_ssize_t year_at = i + 1;
+        if (i > 0) {
+            if (python_number(ws[i - 1], 2, 0)) goto in_python;
+            day = day_of(ws[i - 1]); /* "25. august" */
+        }
+        if (!day && i + 1 < n) { /* "august 25" */
+            if (python_number(ws[i + 1], 2, 0)) goto in_python;
+            day = day_of(ws[i + 1]);
+            year_at = i + 2;
+        }
+        if (!day) continue;
+        long year = -1;
+        if (year_at < n) {
+            if (python_number(ws[year_at], 4, 1)) goto in_python;
+            year = ascii_number(ws[year_at], 4);
+            if (ws[year_at].len != 4 || year <= 1900 || year >= 2200) year = -1;
+        }
+        PyObject *found = year < 0 ? Py_BuildValue("(ilO)", month, day, Py_None)
+                                   : Py_BuildValue("(ill)", month, day, year);
+        if (!found || PyList_Append(result, found) < 0) {
+            Py_XDECREF(found);
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_DECREF(found);
+    }
+    goto done;
+in_python:
+    Py_CLEAR(result);
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(ws);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef Featurizer_methods[] = {
     {"tokenize", (PyCFunction)Featurizer_tokenize, METH_VARARGS, tokenize_doc},
     {"features", (PyCFunction)Featurizer_features, METH_VARARGS, features_doc},
+    {"dates", (PyCFunction)Featurizer_dates, METH_O, dates_doc},
     {NULL, NULL, 0, NULL},
 };
 

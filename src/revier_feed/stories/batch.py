@@ -78,8 +78,11 @@ def source_features_native(
             words, lead_count, hashes, packed_boilerplate, url
         )
         published = item.published_at.date()
-        # Event dates are read from the opening's words (phase.upcoming reads them as text).
-        opening = words.decode().split(" ", KEYWORD_WORDS)[:KEYWORD_WORDS] if words else []
+        # Event dates are read from the opening's words, in C; in Python where a day or year
+        # beside a month is not ASCII.
+        dates = featurizer.dates(words)
+        if dates is None:
+            dates = phase.mentions(words.decode().split(" ", KEYWORD_WORDS)[:KEYWORD_WORDS])
         batch.append(
             PackedFeatures(
                 shingles=shingles,
@@ -90,7 +93,7 @@ def source_features_native(
                 url_mark=url,
                 districts=item.districts,
                 published=phase.day_number(published),
-                upcoming=phase.upcoming(opening, published),
+                upcoming=phase.upcoming_of(dates, published),
             )
         )
     return boilerplate, batch

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .packed import PackedFeatures
+from .phase import MONTHS
 from .text import (
     ACROSS_DISTRICTS,
     CONTAINMENT,
@@ -58,6 +59,7 @@ FEATURIZER = (
         max_words=MAX_WORDS,
         keyword_words=KEYWORD_WORDS,
         sample_mod=SAMPLE_MOD,
+        months=MONTHS,
     )
     if NATIVE
     else None

@@ -26,7 +26,8 @@ from typing import cast
 HORIZON = 60
 
 _EPOCH = date(1970, 1, 1).toordinal()
-_MONTHS = {
+#: Month names as folded words, with their numbers (German and English).
+MONTHS = {
     name: n
     for n, names in enumerate(
         (
@@ -54,18 +55,28 @@ def day_number(when: date) -> int:
     return when.toordinal() - _EPOCH
 
 
+#: A month named in a text with the day beside it: (month, day, year or None).
+Mention = tuple[int, int, int | None]
+
+
 def upcoming(words: Sequence[str], published: date) -> tuple[int, ...]:
     """The dates the text names that lie after its publication, within :data:`HORIZON`
     days, as day numbers."""
+    return upcoming_of(mentions(words), published)
+
+
+def mentions(words: Sequence[str]) -> list[Mention]:
+    """Each month's name among ``words`` that has a day beside it ("25. august",
+    "august 25"), with the year that follows them, if any, in the order of the text.
+
+    The reference of the C extension's ``Featurizer.dates``, which reads the same from an
+    item's words as they are stored (UTF-8, joined by spaces).
+    """
     # Only the positions of month names are visited (looked up in C-level maps: most of
     # an opening's words are no month).
-    months = list(map(_MONTHS.get, words))
-    at_months = list(itertools.compress(range(len(words)), months))
-    if not at_months:
-        return ()
-    today = day_number(published)
-    found: set[int] = set()
-    for i in at_months:
+    months = list(map(MONTHS.get, words))
+    found: list[Mention] = []
+    for i in itertools.compress(range(len(words)), months):
         month = cast("int", months[i])
         day = _day(words[i - 1]) if i else None  # "25. august"
         year_at = i + 1
@@ -75,10 +86,21 @@ def upcoming(words: Sequence[str], published: date) -> tuple[int, ...]:
         if day is None:
             continue
         year = words[year_at] if year_at < len(words) else ""
-        when = _date(int(year) if _is_year(year) else None, month, day, published)
+        found.append((month, day, int(year) if _is_year(year) else None))
+    return found
+
+
+def upcoming_of(found: Sequence[Mention], published: date) -> tuple[int, ...]:
+    """:func:`upcoming` of the dates :func:`mentions` found."""
+    if not found:
+        return ()
+    today = day_number(published)
+    days: set[int] = set()
+    for month, day, year in found:
+        when = _date(year, month, day, published)
         if when is not None and today < when <= today + HORIZON:
-            found.add(when)
-    return tuple(sorted(found))
+            days.add(when)
+    return tuple(sorted(days))
 
 
 def differ(
