@@ -16,6 +16,7 @@ from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.models import ReportStatus, SourceStatus
+from revier_feed.schedule import MAX_RETRY_AFTER
 
 from .conftest import Clock, write_config
 
@@ -368,6 +369,25 @@ def test_inputs_that_used_to_crash_the_cycle_are_harmless(
     # The item's text mentions markup; a reader shows it as text, never as a live tag.
     assert "<img" not in odd_entry.summary
     assert "&lt;img src=x onerror=alert(9)&gt;" in odd_entry.summary
+
+
+def test_a_server_asking_to_wait_forever_waits_the_longest_we_wait(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    # "Retry-After: 100000000000000" made a timedelta beyond its range while the failure
+    # was saved: the cycle ended there, nothing of the other sources was stored, and the
+    # source stayed due, so every later cycle ended the same way.
+    region.add_route("/busy.xml", Response(429, headers={"Retry-After": "100000000000000"}))
+    kreis = "/landkreis-leipzig/presse/rss.xml"
+    sources = feed_source(region, "/busy.xml", "busy") + feed_source(region, kreis)
+    app = make_app(config(tmp_path, sources))
+    reports = {r.source_id: r for r in app.run_cycle().summary.reports}
+    assert reports["busy"].error is not None and reports["busy"].error.status_code == 429
+    assert reports["kreis"].new > 0
+    assert app.storage.pending_story_items(["kreis"]) == {}
+    due = app.storage.source_states(["busy"])["busy"].next_fetch_at
+    assert due is not None
+    assert MAX_RETRY_AFTER <= due - clock.now <= MAX_RETRY_AFTER * 1.1
 
 
 def test_stop_skips_sources_still_waiting_for_a_slot(

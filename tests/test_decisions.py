@@ -51,6 +51,11 @@ def test_retry_after_is_honoured_beyond_the_backoff_cap_but_bounded() -> None:
     two_days = 2 * 86400.0
     assert wait(interval=HOUR, error_count=1, retry_after=two_days) >= timedelta(days=2)
     assert wait(interval=HOUR, error_count=1, retry_after=1e12) <= MAX_RETRY_AFTER * 1.1
+    # Beyond what a timedelta holds (a server's "Retry-After: 100000000000000" once ended
+    # every cycle), and what float() makes of more digits still.
+    for huge in (1e14, 1e20, float("inf")):
+        assert MAX_RETRY_AFTER <= wait(interval=HOUR, retry_after=huge) <= MAX_RETRY_AFTER * 1.1
+    assert wait(interval=HOUR, retry_after=float("nan")) <= HOUR * 1.1
 
 
 def item(key: str, title: str, fingerprint: str) -> Item:

@@ -305,6 +305,46 @@ def test_crawl_delay_spaces_requests_and_robots_is_read_once(region: SampleRegio
     assert region.requests.count("/robots.txt") == 1
 
 
+def test_robots_txt_numbers_the_parser_cannot_read_are_ignored(region: SampleRegion) -> None:
+    # urllib.robotparser reads what str.isdigit() accepts with int(): one such line failed
+    # every source of the host with a ValueError.
+    region.add_route(
+        "/robots.txt",
+        Response(
+            200,
+            "User-agent: *\nDisallow: /intern/\nCrawl-delay: ²\nRequest-rate: 1/¹\n"
+            f"Crawl-delay: {'9' * 5000}\nCrawl-delay: 1{'0' * 400}\n".encode(),
+        ),
+    )
+    started = time.monotonic()
+    assert isinstance(fetch(region.url(FEED)), FetchResult)
+    assert fetch_error(region.url("/intern/feed.xml")).kind == ErrorKind.ROBOTS
+    assert time.monotonic() - started < 1.0  # and no crawl delay from them
+
+
+def test_a_304_with_a_validator_we_cannot_send_back_keeps_the_one_we_sent(
+    region: SampleRegion,
+) -> None:
+    answers = iter(
+        [
+            Response(200, b"<rss version='2.0'><channel></channel></rss>", {"ETag": '"v1"'}),
+            Response(304, headers={"ETag": '"\u00fc"', "Last-Modified": "M\u00f6n, 7 Jun 2021"}),
+            Response(304),
+        ]
+    )
+    region.add_route("/v", lambda handler: next(answers))
+    first = fetch(region.url("/v"))
+    assert isinstance(first, FetchResult) and first.etag == '"v1"'
+    state = SourceState(source_id="kreis", etag=first.etag)
+    second = fetch(region.url("/v"), state)
+    # A non-ASCII ETag cannot go into the next request's headers: it failed every later
+    # fetch of the source, for good.
+    assert isinstance(second, NotModified) and second.etag == '"v1"'
+    assert second.last_modified is None
+    state = SourceState(source_id="kreis", etag=second.etag)
+    assert isinstance(fetch(region.url("/v"), state), NotModified)
+
+
 @pytest.mark.parametrize("status", [404, 500])
 def test_missing_or_broken_robots_txt_allows_fetching(region: SampleRegion, status: int) -> None:
     region.add_route("/robots.txt", Response(status))

@@ -54,7 +54,11 @@ def next_fetch_at(
     else:
         delay = interval
     if retry_after is not None:
-        delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+        # Capped before it becomes a timedelta, which overflows beyond a billion days: a
+        # server's "Retry-After: 100000000000000" ended every cycle. NaN asks for nothing.
+        asked = min(retry_after, MAX_RETRY_AFTER.total_seconds())
+        if asked > 0:
+            delay = max(delay, timedelta(seconds=asked))
     jitter: timedelta = delay * (JITTER * rng.random())
     return now + delay + jitter
 

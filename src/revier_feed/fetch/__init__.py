@@ -13,6 +13,7 @@ import email.utils
 import logging
 import os
 import random
+import re
 import ssl
 import sys
 import time
@@ -275,9 +276,12 @@ class Fetcher:
                     # response closed unread closes its connection, and a cycle of 304s
                     # would connect anew for every source.
                     await response.aread()
+                    # Checked as a 200's are: a validator that cannot be sent back would
+                    # fail every later request of the source.
                     return NotModified(
-                        etag=response.headers.get("etag") or headers.get("If-None-Match"),
-                        last_modified=response.headers.get("last-modified")
+                        etag=_validator(response.headers.get("etag"))
+                        or headers.get("If-None-Match"),
+                        last_modified=_validator(response.headers.get("last-modified"))
                         or headers.get("If-Modified-Since"),
                     )
                 if response.status_code >= 400:
@@ -446,7 +450,7 @@ class _Robots:
         self.status = status
         self.body = body
         self._parser = urllib.robotparser.RobotFileParser()
-        self._parser.parse(body.splitlines())
+        self._parser.parse(_robots_lines(body))
 
     def allows(self, url: str) -> bool:
         return self._parser.can_fetch(ROBOTS_AGENT, url)
@@ -454,6 +458,28 @@ class _Robots:
     def crawl_delay(self) -> float | None:
         delay = self._parser.crawl_delay(ROBOTS_AGENT)
         return float(delay) if delay else None
+
+
+#: The values of Crawl-delay and Request-rate that the standard parser reads safely.
+_ROBOTS_NUMBER = re.compile(r"[0-9]{1,6}(?:/[0-9]{1,6})?")
+
+
+def _robots_lines(body: str) -> list[str]:
+    """robots.txt's lines without the Crawl-delay and Request-rate lines whose values
+    urllib.robotparser would fail on: it reads whatever ``str.isdigit()`` accepts with
+    ``int()`` ("Crawl-delay: ²", 5,000 digits), and one such line failed every source of
+    the host. Such a line is ignored, as the parser ignores "Crawl-delay: 1.5"."""
+    kept = []
+    for line in body.splitlines():
+        key, colon, value = line.partition("#")[0].partition(":")
+        if (
+            colon
+            and key.strip().lower() in ("crawl-delay", "request-rate")
+            and not _ROBOTS_NUMBER.fullmatch(value.strip())
+        ):
+            continue
+        kept.append(line)
+    return kept
 
 
 def _validator(value: str | None) -> str | None:
