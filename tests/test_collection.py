@@ -8,10 +8,12 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
 
+from revier_feed import parse
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
@@ -133,6 +135,97 @@ def test_follow_stays_on_the_source_host(
     (report,) = app.run_cycle().summary.reports
     assert report.new == 1
     assert any("host not allowed" in w for w in report.warnings)
+
+
+def test_links_that_are_no_urls_cost_only_themselves(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    # urljoin() raises for "http://[::1": one such link failed the whole source, every
+    # cycle (listing, teaser, image, <base>, next page, article page); a port beyond
+    # 65535 failed it when the article was followed.
+    bad = "http://[::1"
+    port = region.url("/x").replace(":" + region.url("/x").split(":")[2].split("/")[0], ":99999")
+
+    def teaser(title: str, link: str, text: str = "Text") -> str:
+        return (
+            f'<article class="news-teaser"><h2 class="news-teaser__title"><a href="{link}">'
+            f'{title}</a></h2><p class="news-teaser__text">{text}</p></article>'
+        )
+
+    listing = (
+        f'<html><head><base href="{bad}"></head><body>'
+        + teaser("Gute Meldung", "/gut.html")
+        + teaser("Kaputter Link", bad)
+        + teaser("Kaputter Link im Text", "/text.html", f'Mehr <a href="{bad}">hier</a>')
+        + teaser("Zu großer Port", port)
+        + f'<a class="weiter" href="{bad}">Weiter</a></body></html>'
+    ).encode()
+    article = (
+        "<html><body><main><p>Der Volltext der Meldung, mit einem "
+        f'<a href="{bad}">Link</a> darin.</p></main></body></html>'
+    )
+    region.add_route("/liste.html", Response(200, listing, {"Content-Type": "text/html"}))
+    for path in ("/gut.html", "/text.html"):
+        region.add_route(path, Response(200, article.encode(), {"Content-Type": "text/html"}))
+    extra = "\n      follow: true\n      next: a.weiter@href\n      max_pages: 2"
+    app = make_app(config(tmp_path, agency_source(region, extra, "/liste.html")))
+    (report,) = app.run_cycle().summary.reports
+    assert report.error is None and report.new == 4
+    assert any("next page" in w for w in report.warnings)
+    assert any("99999" in w and "not read" in w for w in report.warnings)
+    items = {s.item.title: s.item for s in app.storage.recent_items(["agentur"], 10)}
+    assert items["Kaputter Link"].url is None  # kept, without the link
+    assert items["Kaputter Link im Text"].summary_text == "Mehr hier"
+    assert "[::1" not in items["Kaputter Link im Text"].summary_html
+    assert "Der Volltext der Meldung" in items["Gute Meldung"].content_html
+    assert "[::1" not in items["Gute Meldung"].content_html
+
+
+def test_a_bug_on_an_article_or_a_further_page_costs_only_that_page(
+    tmp_path: Path,
+    region: SampleRegion,
+    make_app: MakeApp,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Bugs made on purpose, for one article and for page 2: the listing's items stay.
+    real_article, real_parse = parse.article, parse.parse
+
+    def article(spec: Any, page: Any, *rest: Any) -> Any:
+        if page.url.endswith("/kaputt.html"):
+            raise RuntimeError("a bug in reading articles")
+        return real_article(spec, page, *rest)
+
+    def parse_page(spec: Any, fetched: Any, *rest: Any) -> Any:
+        if fetched.url.endswith("/p2"):
+            raise RuntimeError("a bug in reading listings")
+        return real_parse(spec, fetched, *rest)
+
+    monkeypatch.setattr(parse, "article", article)
+    monkeypatch.setattr(parse, "parse", parse_page)
+    items = "".join(
+        f'<article class="news-teaser"><h2 class="news-teaser__title"><a href="/{name}.html">'
+        f"{title}</a></h2></article>"
+        for name, title in (("gut", "Gute Meldung"), ("kaputt", "Meldung mit Fehler"))
+    )
+    listing = f'<html><body>{items}<a class="weiter" href="/p2">Weiter</a></body></html>'
+    region.add_route("/p1", Response(200, listing.encode(), {"Content-Type": "text/html"}))
+    region.add_route("/p2", Response(200, listing.encode(), {"Content-Type": "text/html"}))
+    article = (
+        b"<html><body><main><p>Der Volltext der Meldung, lang genug.</p></main></body></html>"
+    )
+    for path in ("/gut.html", "/kaputt.html"):
+        region.add_route(path, Response(200, article, {"Content-Type": "text/html"}))
+    extra = "\n      follow: true\n      next: a.weiter@href\n      max_pages: 2"
+    app = make_app(config(tmp_path, agency_source(region, extra, "/p1")))
+    (report,) = app.run_cycle().summary.reports
+    assert report.error is None and report.new == 2
+    assert any("kaputt.html not read: unexpected RuntimeError" in w for w in report.warnings)
+    assert any("/p2 skipped: unexpected RuntimeError" in w for w in report.warnings)
+    assert "a bug in reading articles" in caplog.text  # the traceback, for a bug report
+    stored = {s.item.title: s.item for s in app.storage.recent_items(["agentur"], 10)}
+    assert "Der Volltext" in stored["Gute Meldung"].content_html
+    assert stored["Meldung mit Fehler"].content_html == ""
 
 
 def test_pagination_reads_further_pages(

@@ -209,6 +209,13 @@ def test_only_web_links_are_kept() -> None:
     assert normalize(raw(link="javascript:alert(1)"), SPEC, NOW).url is None
     assert normalize(raw(link="data:text/html,<script>x</script>"), SPEC, NOW).url is None
     assert normalize(raw(image="javascript:alert(1)"), SPEC, NOW).image is None
+    # Links that are no URLs to urllib: the item is kept without them (it was skipped).
+    item = normalize(raw(link="http://[::1", image="http://[::1/bild.png"), SPEC, NOW)
+    assert item.url is None and item.image is None
+    teaser = '<p>Mehr <a href="http://[::1/x">hier</a> und <img src="//[zz" alt="Bild">.</p>'
+    item = normalize(raw(link="https://k.example/a", summary_html=teaser), SPEC, NOW)
+    assert item.summary_text == "Mehr hier und ."
+    assert "[::1" not in item.summary_html and "[zz" not in item.summary_html
 
 
 @pytest.mark.parametrize("title", ["10.06.2021", "10. Juni 2021", "2021-06-10", " [24.02.2021] "])

@@ -463,6 +463,16 @@ async def _further_pages(
         except SourceError as e:
             warnings.append(f"listing page {next_url} skipped: {e}")
             break
+        except Exception as e:
+            if not _is_source_bug(e):
+                raise
+            # The first page's items are read: a bug on a further page costs only its own.
+            log.exception("source %s: unexpected error reading %s", spec.id, next_url)
+            warnings.append(
+                f"listing page {next_url} skipped: unexpected {type(e).__name__} "
+                "(a bug in revier-feed; the log has the details)"
+            )
+            break
         items.extend(more.items)
         warnings.extend(more.warnings)
         next_url = more.next_url
@@ -493,6 +503,16 @@ async def _follow(
             article = await ctx.offload(parse.article, spec, page, ctx.now(), ctx.tz)
         except (FetchError, ParseError) as e:
             warnings.append(f"article {item.url} not read: {e}")
+            return item, decision
+        except Exception as e:
+            if not _is_source_bug(e):
+                raise
+            # The listing's item stands without its article, as when the page is missing.
+            log.exception("source %s: unexpected error reading %s", spec.id, item.url)
+            warnings.append(
+                f"article {item.url} not read: unexpected {type(e).__name__} "
+                "(a bug in revier-feed; the log has the details)"
+            )
             return item, decision
         enriched = replace(
             raw,

@@ -207,8 +207,11 @@ def _web_url(url: str | None) -> str | None:
     published."""
     if not url:
         return None
-    cleaned = clean_url(url)
-    return cleaned if urlsplit(cleaned).scheme in _DEFAULT_PORTS else None
+    try:
+        cleaned = clean_url(url)
+        return cleaned if urlsplit(cleaned).scheme in _DEFAULT_PORTS else None
+    except ValueError:  # no URL ("http://[::1"): the item is kept without it
+        return None
 
 
 def _is_tracking(name: str) -> bool:
@@ -245,7 +248,10 @@ _base_url: ContextVar[str | None] = ContextVar("base_url", default=None)
 def _absolute(element: str, attribute: str, value: str) -> str | None:
     if attribute in _URL_ATTRIBUTES:
         base_url = _base_url.get()
-        return join_url(base_url, value) if base_url else value
+        try:
+            return join_url(base_url, value) if base_url else value
+        except ValueError:  # no URL ("http://[::1"): the attribute goes, the text stays
+            return None
     return value
 
 

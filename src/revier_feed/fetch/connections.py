@@ -336,6 +336,9 @@ class ConnectionPools(httpx.AsyncBaseTransport):
             # Refused, unreachable, DNS (socket.gaierror), TLS (ssl.SSLError); a host name
             # the resolver cannot encode (a label over 63 characters) is a UnicodeError.
             raise httpx.ConnectError(str(e) or repr(e)) from e
+        except (IndexError, OverflowError) as e:
+            # A port beyond 65535 ("http://host:99999/"), as asyncio reports it.
+            raise httpx.ConnectError(f"no such port: {port}") from e
         return connection
 
     def release(self, connection: _Connection) -> None:

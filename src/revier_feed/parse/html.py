@@ -83,7 +83,9 @@ def parse_html(
     if selectors.next:
         next_selector = selectors.next if "@" in selectors.next else selectors.next + "@href"
         next_link = _value(soup, next_selector)
-        next_url = urljoin(base, next_link) if next_link else None
+        next_url = _join(base, next_link) if next_link else None
+        if next_link and next_url is None:
+            warnings.append(f"the next page's link {next_link[:100]!r} is no URL; not followed")
     return ParsedDocument(
         items=tuple(items),
         warnings=tuple(warnings),
@@ -215,9 +217,19 @@ def make_soup(source_id: str, fetched: FetchResult) -> BeautifulSoup:
         ) from e
 
 
+def _join(base: str, link: str) -> str | None:
+    """``link`` made absolute against ``base``, or None where it is no URL ("http://[::1"):
+    one such link of a page must not cost the others."""
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return None
+
+
 def _base_url(soup: BeautifulSoup, url: str) -> str:
     base_tag = soup.find("base", href=True)
-    return urljoin(url, str(base_tag["href"])) if isinstance(base_tag, Tag) else url
+    base = _join(url, str(base_tag["href"])) if isinstance(base_tag, Tag) else None
+    return base or url
 
 
 def _item(
@@ -236,7 +248,8 @@ def _item(
     if selectors.teaser:
         teaser = _html(element, selectors.teaser, base)
     image = _value(element, selectors.image) if selectors.image else None
-    absolute = urljoin(base, link) if link else None
+    # A link that is no URL stays as it is: normalizing drops it, and keeps the item.
+    absolute = (_join(base, link) or link) if link else None
     if absolute and absolute.split("#")[0] == base.split("#")[0]:
         absolute = None  # "#" or the page itself: no article of its own
     return RawItem(
@@ -245,7 +258,7 @@ def _item(
         summary_html=teaser,
         published=published,
         published_text=date_text,
-        image=urljoin(base, image) if image else None,
+        image=(_join(base, image) or image) if image else None,
     )
 
 
@@ -295,7 +308,11 @@ def _absolutize(element: Tag, base: str) -> None:
         for attribute in ("href", "src"):
             value = child.get(attribute)
             if isinstance(value, str):
-                child[attribute] = urljoin(base, value)
+                joined = _join(base, value)
+                if joined is None:
+                    del child[attribute]  # no URL: no link, but the text stays
+                else:
+                    child[attribute] = joined
 
 
 def _date_text(element: Tag, selector: str) -> str | None:
