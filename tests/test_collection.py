@@ -4,7 +4,9 @@ pagination, backlog, encodings and source health, against the local sample regio
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +21,7 @@ from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.models import ReportStatus, SourceStatus
 from revier_feed.schedule import MAX_RETRY_AFTER
+from revier_feed.storage import items as items_store
 
 from .conftest import Clock, write_config
 
@@ -226,6 +229,43 @@ def test_a_bug_on_an_article_or_a_further_page_costs_only_that_page(
     stored = {s.item.title: s.item for s in app.storage.recent_items(["agentur"], 10)}
     assert "Der Volltext" in stored["Gute Meldung"].content_html
     assert stored["Meldung mit Fehler"].content_html == ""
+
+
+def test_slow_article_pages_cannot_hold_the_cycle_back(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    # Every article page answers just before the request timeout: with retries, a first
+    # fetch of a long listing took hours, and no other source's news reached the feeds
+    # until it ended.
+    listing = "".join(
+        f'<article class="news-teaser"><h2 class="news-teaser__title"><a href="/slow/{n}">'
+        f"Meldung {n}</a></h2></article>"
+        for n in range(6)
+    )
+    region.add_route(
+        "/langsam.html", Response(200, f"<html><body>{listing}</body></html>".encode())
+    )
+    article = b"<html><body><main><p>Der Volltext, der zu spaet kommt.</p></main></body></html>"
+    for n in range(6):
+        region.add_route(f"/slow/{n}", Response(200, article, delay=2.0))
+    folder = write_config(
+        tmp_path / "config",
+        "sources:\n"
+        + agency_source(region, "\n      follow: true", "/langsam.html")
+        + feed_source(region, "/landkreis-leipzig/presse/rss.xml"),
+        "fetch:\n  follow_time_limit: 1s\n",
+    )
+    app = make_app(load_config(folder))
+    started = time.monotonic()
+    reports = {r.source_id: r for r in app.run_cycle().summary.reports}
+    # Two pages at a time (max_per_host), 2 s each: 6 s without the limit of 1 s.
+    assert time.monotonic() - started < 4.0
+    slow = reports["agentur"]
+    assert slow.error is None and slow.new == 6
+    assert any("fetch.follow_time_limit" in w and "not read" in w for w in slow.warnings)
+    assert reports["kreis"].new > 0
+    stored = app.storage.recent_items(["agentur"], 10)
+    assert len(stored) == 6 and not any(s.item.content_html for s in stored)
 
 
 def test_pagination_reads_further_pages(
@@ -481,6 +521,35 @@ def test_a_server_asking_to_wait_forever_waits_the_longest_we_wait(
     due = app.storage.source_states(["busy"])["busy"].next_fetch_at
     assert due is not None
     assert MAX_RETRY_AFTER <= due - clock.now <= MAX_RETRY_AFTER * 1.1
+
+
+def test_items_the_store_refuses_fail_their_source_only(
+    tmp_path: Path,
+    region: SampleRegion,
+    make_app: MakeApp,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A write of one source's items that breaks a rule of the store (a unique key: crafted
+    # guids did so once) was taken for the store failing, and ended every cycle.
+    real = items_store.apply
+
+    def apply(conn: Any, decisions: Any, now: Any) -> None:
+        if any(item.source_id == "kaputt" for item, _ in decisions):
+            raise sqlite3.IntegrityError("UNIQUE constraint failed: items.source_id, items.key")
+        real(conn, decisions, now)
+
+    monkeypatch.setattr(items_store, "apply", apply)
+    kreis = "/landkreis-leipzig/presse/rss.xml"
+    sources = feed_source(region, kreis, "kaputt") + feed_source(region, kreis)
+    app = make_app(config(tmp_path, sources))
+    reports = {r.source_id: r for r in app.run_cycle().summary.reports}
+    assert reports["kreis"].error is None and reports["kreis"].new > 0
+    error = reports["kaputt"].error
+    assert error is not None and "UNIQUE constraint failed" in error.message
+    assert app.storage.recent_items(["kaputt"], 10) == []  # rolled back whole
+    assert app.storage.pending_story_items(["kreis"]) == {}
+    assert (app.config.output_dir / "feeds" / "all.rss.xml").is_file()
 
 
 def test_stop_skips_sources_still_waiting_for_a_slot(

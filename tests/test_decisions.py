@@ -107,6 +107,11 @@ def test_stored_items_get_new_keys_without_collisions() -> None:
     assert fingerprints["https://k.example/a"] == "1:a2" and fingerprints["text:x"] == "1:x"
     by_title, _ = rekey_stored(stored, ItemIdentity.LINK_TITLE)
     assert len(set(by_title.values())) == 3 and 4 not in by_title
+    # A link that is itself what a displaced item's key would be.
+    taken = StoredKey(id=5, key="g-5", url="https://k.example/a#old-1", title="T", fingerprint="")
+    new_keys, _ = rekey_stored([*stored, taken], ItemIdentity.LINK)
+    assert new_keys[5] == "https://k.example/a#old-1"
+    assert new_keys[1] == "https://k.example/a#old-1-"
 
 
 # --- adaptive intervals (#7) ---------------------------------------------------------------

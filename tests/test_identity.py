@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -132,3 +133,58 @@ def test_stable_guids_stay_guids_when_links_change(feed: Feed) -> None:
     assert feed.identity is ItemIdentity.GUID
     # One new item among known ones is simply new.
     assert feed.fetch([*moved, ("Neu", "/news/neu")], [*guids, "h-4"]) == (1, 0)
+
+
+def test_keys_a_feed_chose_to_clash_with_ours_leave_the_cycle_alone(
+    feed: Feed, region: SampleRegion
+) -> None:
+    # Two items at one link, and items whose guid is what the older of the two is renamed
+    # to when guids turn out broken ("...#old-1"): the rename failed on the store's unique
+    # key, and so did every later cycle, other sources' items never placed or published.
+    page = "/news/doppelt"
+    entries = [("Erste Fassung", page), ("Zweite Fassung", page)]
+    guids: list[str | None] = ["g1", "g2"]
+    for n in range(1, 15):
+        entries.append((f"Meldung {n}", f"{page}#old-{n}"))
+        guids.append(f"http://kreis.example{page}#old-{n}")
+    assert feed.fetch(entries, guids) == (16, 0)
+    # One guid for two items: the source falls back to links, and the stored items are
+    # keyed anew.
+    again = [("Neu 1", "/news/neu-1"), ("Neu 2", "/news/neu-2")]
+    assert feed.fetch(again, ["dup", "dup"]) == (2, 0)
+    assert feed.identity is ItemIdentity.LINK
+    assert feed.stored() == 18
+    assert feed.fetch(again, ["dup", "dup"]) == (0, 0)  # and the next cycle runs as usual
+
+
+def test_ids_holding_any_character_are_keyed_anew_without_a_clash(
+    feed: Feed, region: SampleRegion
+) -> None:
+    # A JSON Feed's ids may hold a NUL: ids like the store's passing keys while it renames.
+    # Stored first, so that these items' ids are 1 and 2 ("\x001" and "\x002" were theirs
+    # while renamed).
+    items = [
+        {"id": "g1", "url": "http://kreis.example/a", "title": "Alpha"},
+        {"id": "g2", "url": "http://kreis.example/b", "title": "Beta"},
+    ]
+    items += [{"id": f"\u0000{n}", "title": f"Ohne Link {n}"} for n in range(1, 15)]
+
+    def serve(entries: list[dict[str, str]]) -> None:
+        document = {"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": entries}
+        region.add_route(FEED, Response(200, json.dumps(document).encode()))
+
+    serve(items)
+    feed.clock.advance(timedelta(hours=2))
+    (report,) = feed.app.run_cycle().summary.reports
+    assert report.new == 16
+    serve(
+        [
+            {"id": "dup", "url": "http://kreis.example/d", "title": "Delta"},
+            {"id": "dup", "url": "http://kreis.example/e", "title": "Echo"},
+        ]
+    )
+    feed.clock.advance(timedelta(hours=2))
+    (report,) = feed.app.run_cycle().summary.reports
+    assert report.error is None and report.new == 2
+    assert feed.identity is ItemIdentity.LINK
+    assert feed.stored() == 18

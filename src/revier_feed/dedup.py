@@ -147,13 +147,22 @@ def rekey_stored(
     """
     new_keys: dict[int, str] = {}
     owner: dict[str, StoredKey] = {}
+    displaced: list[tuple[StoredKey, str]] = []
     for row in stored:  # oldest first: a later item takes the key over
         key = key_for(identity, row.key, row.url, row.title)
         if key in owner:
-            previous = owner[key]
-            new_keys[previous.id] = f"{key}#old-{previous.id}"
+            displaced.append((owner[key], key))
         owner[key] = row
         new_keys[row.id] = key
+    # Chosen once every item's own key is known: a link may itself end in "#old-7" (a feed
+    # that did so made every later cycle fail on the store's unique key).
+    taken = set(owner)
+    for row, key in displaced:
+        own = f"{key}#old-{row.id}"
+        while own in taken:
+            own += "-"
+        taken.add(own)
+        new_keys[row.id] = own
     old = {row.id: row.key for row in stored}
     changed = {i: k for i, k in new_keys.items() if k != old[i]}
     return changed, {key: row.fingerprint for key, row in owner.items()}

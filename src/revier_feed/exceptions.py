@@ -168,6 +168,11 @@ class StorageError(RevierError):
     _default_message = "storage error"
 
 
+class StoredDataError(StorageError):
+    """A write broke one of the store's rules (a unique key, a reference): the data of
+    what was being written, not the store, is at fault; that write was rolled back."""
+
+
 class SchemaVersionError(StorageError):
     """The store was created by a newer revier-feed than the one running."""
 

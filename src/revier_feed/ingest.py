@@ -41,7 +41,14 @@ from zoneinfo import ZoneInfo
 
 from . import dedup, placement, schedule, stories
 from .compute import ItemWorkers, Normalized
-from .exceptions import Cancelled, FetchError, ParseError, RevierError, SourceError
+from .exceptions import (
+    Cancelled,
+    FetchError,
+    ParseError,
+    RevierError,
+    SourceError,
+    StoredDataError,
+)
 from .fetch import Fetcher
 from .models import (
     ErrorInfo,
@@ -300,8 +307,10 @@ async def _collect_source(
 
 def _is_source_bug(error: Exception) -> bool:
     # Our own infrastructure failing (the store, the output) is not the source's fault and
-    # must surface; anything else raised while reading a source is blamed on its data.
-    return not isinstance(error, RevierError)
+    # must surface; anything else raised while reading a source is blamed on its data, and
+    # so is a write of its items that broke a rule of the store (rolled back; other sources
+    # are stored as usual: a feed's crafted keys once ended every cycle there).
+    return not isinstance(error, RevierError) or isinstance(error, StoredDataError)
 
 
 async def _collect_items(
@@ -329,7 +338,9 @@ async def _collect_items(
             features = ([item.key for _, item in normalized[0]], computed)
     else:
         document = await ctx.offload(parse.parse, spec, fetched, now, ctx.tz)
-        document = await _further_pages(spec, document, fetched.url, ctx)
+        # One limit for the source's further pages and articles together.
+        deadline = asyncio.get_running_loop().time() + ctx.fetcher.settings.follow_time_limit
+        document = await _further_pages(spec, document, fetched.url, ctx, deadline)
         found = len(document.items)
         normalized = await ctx.items.normalize(document.items, spec, now)
     decided = await ctx.offload(
@@ -340,7 +351,12 @@ async def _collect_items(
     if spec.follow:
         raws = document.items
         decisions = await _follow(
-            spec, [(raws[i], item, d) for i, item, d in pairs], fetched.url, ctx, warnings
+            spec,
+            [(raws[i], item, d) for i, item, d in pairs],
+            fetched.url,
+            ctx,
+            warnings,
+            deadline,
         )
     return _Collected(
         features=features,
@@ -442,10 +458,16 @@ def _decide(
     )
 
 
+def _time_limit(ctx: IngestContext) -> str:
+    """The follow time limit, as the admin configures it (for warnings)."""
+    return f"fetch.follow_time_limit, {ctx.fetcher.settings.follow_time_limit:g}s"
+
+
 async def _further_pages(
-    spec: SourceSpec, document: ParsedDocument, url: str, ctx: IngestContext
+    spec: SourceSpec, document: ParsedDocument, url: str, ctx: IngestContext, deadline: float
 ) -> ParsedDocument:
-    """Follow the listing's "next" links up to ``spec.max_pages`` pages in all."""
+    """Follow the listing's "next" links up to ``spec.max_pages`` pages in all, until the
+    loop's time ``deadline``."""
     from . import parse
 
     items = list(document.items)
@@ -457,9 +479,16 @@ async def _further_pages(
             break
         seen.add(next_url)
         try:
-            page = await ctx.fetcher.fetch(spec.id, next_url)
-            assert isinstance(page, FetchResult)  # no validators, so never 304
-            more = await ctx.offload(parse.parse, spec, page, ctx.now(), ctx.tz)
+            async with asyncio.timeout_at(deadline):
+                page = await ctx.fetcher.fetch(spec.id, next_url)
+                assert isinstance(page, FetchResult)  # no validators, so never 304
+                more = await ctx.offload(parse.parse, spec, page, ctx.now(), ctx.tz)
+        except TimeoutError:
+            warnings.append(
+                f"listing page {next_url} and those after it not read: the time for further "
+                f"pages and articles ({_time_limit(ctx)}) is spent"
+            )
+            break
         except SourceError as e:
             warnings.append(f"listing page {next_url} skipped: {e}")
             break
@@ -485,9 +514,13 @@ async def _follow(
     listing_url: str,
     ctx: IngestContext,
     warnings: list[str],
+    deadline: float,
 ) -> list[tuple[Item, ItemDecision]]:
-    """Fetch the article page of each new or changed item once, for full text and date."""
+    """Fetch the article page of each new or changed item once, for full text and date,
+    until the loop's time ``deadline``."""
     from . import parse
+
+    late: list[str] = []
 
     async def enrich(
         raw: RawItem, item: Item, decision: ItemDecision
@@ -498,9 +531,13 @@ async def _follow(
             warnings.append(f"not following {item.url}: host not allowed (see allow_hosts)")
             return item, decision
         try:
-            page = await ctx.fetcher.fetch(spec.id, item.url)
-            assert isinstance(page, FetchResult)
-            article = await ctx.offload(parse.article, spec, page, ctx.now(), ctx.tz)
+            async with asyncio.timeout_at(deadline):
+                page = await ctx.fetcher.fetch(spec.id, item.url)
+                assert isinstance(page, FetchResult)
+                article = await ctx.offload(parse.article, spec, page, ctx.now(), ctx.tz)
+        except TimeoutError:
+            late.append(item.url)
+            return item, decision
         except (FetchError, ParseError) as e:
             warnings.append(f"article {item.url} not read: {e}")
             return item, decision
@@ -524,7 +561,15 @@ async def _follow(
         # listing and must not see every followed item as changed.
         return replace(full, key=item.key, fingerprint=item.fingerprint), decision
 
-    return list(await asyncio.gather(*(enrich(r, i, d) for r, i, d in pairs)))
+    done = list(await asyncio.gather(*(enrich(r, i, d) for r, i, d in pairs)))
+    if late:
+        # One warning, not one per page: a slow site may leave hundreds.
+        warnings.append(
+            f"{len(late)} article pages not read (first: {late[0]}): the time for further "
+            f"pages and articles ({_time_limit(ctx)}) is spent; their items keep the "
+            "listing's text"
+        )
+    return done
 
 
 def _normalize_and_tag(raw: RawItem, spec: SourceSpec, ctx: IngestContext) -> Item:

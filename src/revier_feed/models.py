@@ -112,6 +112,8 @@ class FetchSettings:
     retry_backoff: float = 2.0  #: seconds before the first retry; doubles each time
     max_retry_wait: float = 30.0  #: a longer Retry-After is left to the next cycle
     respect_robots: bool = True
+    #: seconds one source's further pages and followed articles may take in a cycle
+    follow_time_limit: float = 300.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,6 +102,7 @@ class AppConfig:
             retry_backoff=f.retry_backoff.total_seconds(),
             max_retry_wait=f.max_retry_wait.total_seconds(),
             respect_robots=f.robots_txt,
+            follow_time_limit=f.follow_time_limit.total_seconds(),
         )
 
 

@@ -103,6 +103,10 @@ class FetchSettingsModel(_Model):
     max_retry_wait: Duration = timedelta(seconds=30)
     #: Honour robots.txt (Disallow and Crawl-delay for our User-Agent).
     robots_txt: bool = True
+    #: How long one source's further listing pages and article pages (``follow``) may
+    #: take in a cycle; what is not read by then is left, so that one slow site cannot
+    #: hold every other source's news back from the feeds.
+    follow_time_limit: Duration = timedelta(minutes=5)
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:

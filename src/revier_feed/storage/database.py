@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from ..exceptions import SchemaVersionError, StorageError
+from ..exceptions import SchemaVersionError, StorageError, StoredDataError
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +228,8 @@ def errors(action: str) -> Iterator[None]:
     is a bug and propagates as itself)."""
     try:
         yield
+    except sqlite3.IntegrityError as e:
+        raise StoredDataError(f"could not {action}: {e}") from None
     except sqlite3.Error as e:
         raise StorageError(f"could not {action}: {e}") from None
 

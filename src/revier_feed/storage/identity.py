@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Iterable, Mapping
 
@@ -42,5 +43,7 @@ def rekey(conn: sqlite3.Connection, new_keys: Mapping[int, str]) -> None:
     if not new_keys:
         return
     statement = "UPDATE items SET key = ? WHERE id = ?"
-    conn.executemany(statement, [(f"\x00{i}", i) for i in new_keys])
+    # The passing keys must be no item's key: a JSON Feed's ids may hold any character.
+    passing = f"\x00{secrets.token_hex(16)}:"
+    conn.executemany(statement, [(f"{passing}{i}", i) for i in new_keys])
     conn.executemany(statement, [(k, i) for i, k in new_keys.items()])
