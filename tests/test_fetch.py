@@ -345,6 +345,14 @@ def test_a_304_with_a_validator_we_cannot_send_back_keeps_the_one_we_sent(
     assert isinstance(fetch(region.url("/v"), state), NotModified)
 
 
+def test_a_304_to_a_request_without_validators_is_an_error(region: SampleRegion) -> None:
+    # Taken for "no news", it left a new source without items and without an error.
+    region.add_route("/cache", Response(304))
+    error = fetch_error(region.url("/cache"))
+    assert error.kind == ErrorKind.EMPTY and error.status_code == 304
+    assert "without validators" in str(error)
+
+
 @pytest.mark.parametrize("status", [404, 500])
 def test_missing_or_broken_robots_txt_allows_fetching(region: SampleRegion, status: int) -> None:
     region.add_route("/robots.txt", Response(status))

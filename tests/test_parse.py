@@ -125,6 +125,11 @@ def test_html_page_instead_of_feed(region: SampleRegion) -> None:
         (b"<rss><chan", ErrorKind.PARSE),
         (b'{"json": true}', ErrorKind.NOT_A_FEED),
         (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', ErrorKind.PARSE),
+        # Deeper than json can nest: a RecursionError, once reported as a bug of ours.
+        (
+            b'{"version": "https://jsonfeed.org/version/1.1", "items": ' + b"[" * 100_000,
+            ErrorKind.PARSE,
+        ),
     ],
 )
 def test_garbage_is_a_parse_error(body: bytes, kind: ErrorKind) -> None:

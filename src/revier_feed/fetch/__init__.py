@@ -276,6 +276,17 @@ class Fetcher:
                     # response closed unread closes its connection, and a cycle of 304s
                     # would connect anew for every source.
                     await response.aread()
+                    if not headers.get("If-None-Match") and not headers.get("If-Modified-Since"):
+                        # Nothing to be unmodified against: taken for "no news", it left a
+                        # source without a single item, and without an error, for good.
+                        raise FetchError(
+                            source_id,
+                            url,
+                            kind=ErrorKind.EMPTY,
+                            status_code=304,
+                            message="the server answered 304 Not Modified to a request "
+                            "without validators (a broken cache or server in front of it)",
+                        )
                     # Checked as a 200's are: a validator that cannot be sent back would
                     # fail every later request of the source.
                     return NotModified(

@@ -38,6 +38,10 @@ def parse_json_feed(
         data = json.loads(fetched.content.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as e:
         raise ParseError(source_id, kind=ErrorKind.PARSE, message=f"not valid JSON: {e}") from None
+    except RecursionError:
+        raise ParseError(
+            source_id, kind=ErrorKind.PARSE, message="not a JSON Feed: nested far too deeply"
+        ) from None
     if not isinstance(data, dict) or not str(data.get("version", "")).startswith(_VERSION_PREFIX):
         raise ParseError(
             source_id,
