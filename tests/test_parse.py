@@ -139,6 +139,18 @@ def test_garbage_is_a_parse_error(body: bytes, kind: ErrorKind) -> None:
     assert info.value.source_id == "src"
 
 
+def test_a_json_feed_with_a_huge_number_keeps_its_items() -> None:
+    # int() refuses to read more than 4,300 digits: the whole document was lost for one
+    # number in a field nobody reads.
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "J", "_ext": '
+        + b"9" * 5000
+        + b', "items": [{"id": "1", "url": "https://j.example/1", "title": "Eins"}]}'
+    )
+    parsed = parse(spec(), document(body), NOW, BERLIN)
+    assert [item.title for item in parsed.items] == ["Eins"]
+
+
 def test_truncated_feed_keeps_complete_entries(region: SampleRegion) -> None:
     full = served(region, FEEDS["iq-innovationspreis"]).content
     cut = full[: full.index(b"<item>", full.index(b"<item>", full.index(b"<item>") + 1) + 1) + 40]
