@@ -23,7 +23,7 @@ from revier_feed.app import App
 from revier_feed.cli import main
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response
-from revier_feed.models import Item, ItemDecision, SourceState
+from revier_feed.models import Item, ItemDecision, SourceReport, SourceState
 from revier_feed.storage import Storage, schema
 from revier_feed.storage.database import Database
 from revier_feed.stories import (
@@ -225,6 +225,19 @@ def test_template_news_of_two_districts_stays_two_stories() -> None:
     assert same_story(fa, fb, similarity(fa, fb, weight))
 
 
+def one_feed_cycle(
+    feed: bytes, tmp_path: Any, region: Any, make_app: MakeApp
+) -> tuple[App, SourceReport]:
+    """An app whose one source ``k`` serves ``feed``, after one cycle, and its report."""
+    region.add_route("/k.xml", Response(200, feed))
+    folder = write_config(
+        tmp_path, f"sources:\n  - {{id: k, name: K, url: '{region.url('/k.xml')}'}}\n"
+    )
+    app = make_app(load_config(folder))
+    (report,) = app.run_cycle().summary.reports
+    return app, report
+
+
 def test_bad_input_gives_sensible_stories(tmp_path: Any, region: Any, make_app: MakeApp) -> None:
     huge = (
         "<p>" + " ".join(f"Wort{i % 5000} Zeitz Strukturwandel" for i in range(120_000)) + "</p>"
@@ -244,12 +257,7 @@ def test_bad_input_gives_sensible_stories(tmp_path: Any, region: Any, make_app: 
         f"<description><![CDATA[{huge}]]></description></item></channel></rss>"
     ).encode()
     assert len(feed) > 1_000_000
-    region.add_route("/bad.xml", Response(200, feed))
-    folder = write_config(
-        tmp_path, f"sources:\n  - {{id: k, name: K, url: '{region.url('/bad.xml')}'}}\n"
-    )
-    app = make_app(load_config(folder))
-    (report,) = app.run_cycle().summary.reports
+    app, report = one_feed_cycle(feed, tmp_path, region, make_app)
     assert report.new == 5 and report.error is None
     stories = app.storage.recent_stories(["k"], 10)
     assert len(stories) == 5  # nothing glued together
@@ -275,12 +283,7 @@ def test_a_digit_that_is_no_number_beside_a_month_is_read_as_no_date(
         "<description>Am 8. Juni spricht die Landrätin in Borna.</description></item>"
         "</channel></rss>"
     ).encode()
-    region.add_route("/digits.xml", Response(200, feed))
-    folder = write_config(
-        tmp_path, f"sources:\n  - {{id: k, name: K, url: '{region.url('/digits.xml')}'}}\n"
-    )
-    app = make_app(load_config(folder))
-    (report,) = app.run_cycle().summary.reports
+    app, report = one_feed_cycle(feed, tmp_path, region, make_app)
     assert report.new == 2 and report.error is None
     stories = app.storage.recent_stories(["k"], 10)
     assert sorted(s.members[0].item.title for s in stories) == [
