@@ -317,6 +317,85 @@ def test_yaml_tags_and_complex_keys_are_reported_not_crashed(tmp_path: Path) -> 
     assert "sources.yaml:6: sources[1]: a key must be a plain name" in text
 
 
+def test_what_passed_check_and_then_broke_the_worker_is_a_config_error(tmp_path: Path) -> None:
+    # Found by a probe (session 13): a control character in a label passed `check` and then
+    # stopped every publish; odd addresses were mailed to someone else; huge durations,
+    # a time zone naming a folder and a subject 100 MB wide gave tracebacks or passed.
+    folder = write_config(
+        tmp_path / "labels",
+        FEED_SOURCE,
+        settings="""
+        site:
+          title: "Revier\\x01News"
+        """,
+        tags="""
+        tags:
+          - {id: messe, label: "Messe\\ufffe", any: [Messe]}
+        """,
+    )
+    text = "\n".join(issues_of(folder))
+    assert "settings.yaml:3: site.title: a control character (U+0001)" in text
+    assert "tags.yaml:3: tags[0].label: a control character (U+FFFE)" in text
+
+    folder = write_config(
+        tmp_path / "values",
+        FEED_SOURCE,
+        settings="""
+        timezone: Europe
+        fetch:
+          default_interval: 9999999999d
+          timeout: 9999999999999999999999999999999999999999w
+          max_body_size: "99999999999999999999999999999999999999999999GB"
+        digest:
+          subject: "{meldungen:>99999999}"
+        """,
+    )
+    text = "\n".join(issues_of(folder))
+    assert "settings.yaml:2: timezone: unknown time zone 'Europe'" in text
+    assert "settings.yaml:4: fetch.default_interval: " in text and "100 years" in text
+    assert "settings.yaml:5: fetch.timeout: " in text and "100 years" in text
+    assert "settings.yaml:6: fetch.max_body_size: " in text and "larger than any size" in text
+    assert "settings.yaml:8: digest.subject: " in text and "(not {meldungen:>99999999})" in text
+    for address in ("a:b@x.example", "a(b)@x.example", "a@[127.0.0.1]", "a@x.example."):
+        partners = f"partners:\n  - {{id: k, name: K, addresses: ['{address}']}}\n"
+        (folder / "partners.yaml").write_text(partners, encoding="utf-8")
+        assert any(f"{address!r} is not an email address" in i for i in issues_of(folder))
+    (folder / "partners.yaml").unlink()
+    (folder / "settings.yaml").write_text('digest:\n  subject: "{meldungen.__class__}"\n')
+    assert any("(not {meldungen.__class__})" in issue for issue in issues_of(folder))
+
+
+@pytest.mark.parametrize(
+    ("sources", "message"),
+    [
+        ("sources: &a [*a]\n", "make a value that contains itself"),
+        (
+            "x0: &a0 [a, a, a, a, a, a, a, a, a, a]\n"
+            + "".join(f"x{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]\n" for n in range(1, 9))
+            + "sources: []\n",
+            "make more than 1,000,000 values",
+        ),
+        ("sources:\n  - id: k\x07\n", "a character YAML does not allow in a file: U+0007"),
+    ],
+)
+def test_yaml_that_would_exhaust_the_loader_is_a_config_error(
+    tmp_path: Path, sources: str, message: str
+) -> None:
+    folder = write_config(tmp_path, "")
+    (folder / "sources.yaml").write_text(sources, encoding="utf-8")
+    text = "\n".join(issues_of(folder))
+    assert "sources.yaml" in text and message in text
+
+
+def test_a_configuration_file_that_is_a_folder_is_a_config_error(tmp_path: Path) -> None:
+    folder = write_config(tmp_path, FEED_SOURCE)
+    (folder / "settings.yaml").unlink()
+    (folder / "settings.yaml").mkdir()
+    assert any(
+        "settings.yaml" in issue and "cannot be read" in issue for issue in issues_of(folder)
+    )
+
+
 def test_cross_file_problems_are_reported_with_other_problems(tmp_path: Path) -> None:
     folder = write_config(
         tmp_path,

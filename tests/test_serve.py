@@ -183,6 +183,10 @@ def test_symlinks_out_of_the_folder_are_not_followed(
     (app.config.output_dir / "feeds-link").symlink_to(tmp_path)
     assert client.get("/leak.html")[0] == 404
     assert client.get("/feeds-link/secret.html")[0] == 404
-    # A link that stays inside the folder is fine.
+    # A link that stays inside the folder is fine, unless it leads to a hidden file.
     (app.config.output_dir / "start.html").symlink_to(app.config.output_dir / "index.html")
     assert client.get("/start.html")[0] == 200
+    hidden = app.config.output_dir / ".state.json"
+    hidden.write_text('{"intern": true}', encoding="utf-8")
+    (app.config.output_dir / "state.json").symlink_to(hidden)
+    assert client.get("/state.json")[0] == 404

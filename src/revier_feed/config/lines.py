@@ -4,6 +4,7 @@ and key."""
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Iterator, Sequence
@@ -59,8 +60,24 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines]:
         raise _YamlProblems(
             [ConfigIssue(str(path), None, "", f"not UTF-8 text ({e.reason})", "save as UTF-8")]
         ) from e
+    except OSError as e:  # a folder of that name, no permission
+        raise _YamlProblems(
+            [ConfigIssue(str(path), None, "", f"cannot be read: {e.strerror}", "make it a file")]
+        ) from e
     try:
         node = yaml.compose(text, Loader=SAFE_LOADER)
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow
+        raise _YamlProblems(
+            [
+                ConfigIssue(
+                    str(path),
+                    text.count("\n", 0, e.position) + 1,
+                    "",
+                    f"a character YAML does not allow in a file: U+{e.character:04X}",
+                    "remove it (write it as an escape in double quotes if it is needed)",
+                )
+            ]
+        ) from e
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
@@ -82,12 +99,40 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines]:
     # One constructor for the file's scalars (a loader per value cost more than the parse).
     scalars = yaml.SafeLoader("")
     try:
-        data = _construct(node, (), lines, path, problems, scalars)
+        data = _construct(node, (), lines, path, problems, scalars, _Expansion())
+    except _TooLarge as e:
+        problems.append(
+            ConfigIssue(
+                str(path),
+                e.line,
+                "",
+                f"the file's YAML aliases (*name) {e.reason}",
+                "write the values out instead of repeating them by alias",
+            )
+        )
     finally:
         scalars.dispose()
     if problems:
         raise _YamlProblems(problems)
     return data, lines
+
+
+#: Values a configuration file may hold once its aliases are expanded: thousands of
+#: sources are far fewer; a dozen lines of nested aliases make billions ("alias bomb").
+MAX_VALUES = 1_000_000
+
+
+class _TooLarge(Exception):
+    def __init__(self, line: int, reason: str) -> None:
+        self.line, self.reason = line, reason
+
+
+class _Expansion:
+    """What :func:`_construct` has built: how many values, and the nodes it is inside."""
+
+    def __init__(self) -> None:
+        self.values = 0
+        self.inside: set[int] = set()
 
 
 def _construct(
@@ -97,8 +142,32 @@ def _construct(
     path: Path,
     problems: list[ConfigIssue],
     scalars: yaml.SafeLoader,
+    expansion: _Expansion,
 ) -> Any:
     lines.set(loc, node.start_mark.line + 1)
+    expansion.values += 1
+    if expansion.values > MAX_VALUES:
+        raise _TooLarge(node.start_mark.line + 1, f"make more than {MAX_VALUES:,} values")
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        if id(node) in expansion.inside:
+            raise _TooLarge(node.start_mark.line + 1, "make a value that contains itself")
+        expansion.inside.add(id(node))
+        try:
+            return _construct_collection(node, loc, lines, path, problems, scalars, expansion)
+        finally:
+            expansion.inside.discard(id(node))
+    return _construct_scalar(node, loc, path, problems, scalars)
+
+
+def _construct_collection(
+    node: yaml.MappingNode | yaml.SequenceNode,
+    loc: Loc,
+    lines: _Lines,
+    path: Path,
+    problems: list[ConfigIssue],
+    scalars: yaml.SafeLoader,
+    expansion: _Expansion,
+) -> Any:
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -136,14 +205,22 @@ def _construct(
                     )
                 )
             child = (*loc, key)
-            result[key] = _construct(value_node, child, lines, path, problems, scalars)
+            result[key] = _construct(value_node, child, lines, path, problems, scalars, expansion)
             lines.set(child, key_node.start_mark.line + 1)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _construct(item, (*loc, i), lines, path, problems, scalars)
-            for i, item in enumerate(node.value)
-        ]
+    return [
+        _construct(item, (*loc, i), lines, path, problems, scalars, expansion)
+        for i, item in enumerate(node.value)
+    ]
+
+
+#: What no feed, page or email may hold (XML 1.0), as an escape in YAML can write it.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def _construct_scalar(
+    node: yaml.Node, loc: Loc, path: Path, problems: list[ConfigIssue], scalars: yaml.SafeLoader
+) -> Any:
     if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in str(node.value):
         problems.append(
             ConfigIssue(
@@ -156,7 +233,7 @@ def _construct(
         )
         return None
     try:
-        return scalars.construct_object(node)
+        value = scalars.construct_object(node)
     except yaml.YAMLError as e:
         problem = getattr(e, "problem", None) or str(e)
         problems.append(
@@ -169,6 +246,20 @@ def _construct(
             )
         )
         return None
+    if isinstance(value, str) and (bad := _FORBIDDEN.search(value)):
+        # Such a label or title once passed `check` and then stopped every publish.
+        problems.append(
+            ConfigIssue(
+                str(path),
+                node.start_mark.line + 1,
+                _dotted(loc),
+                f"a control character (U+{ord(bad.group()):04X}) that no feed, page or email "
+                "may hold",
+                "remove it",
+            )
+        )
+        return None
+    return value
 
 
 # --- pydantic errors -> issues -------------------------------------------------------------

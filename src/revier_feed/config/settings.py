@@ -4,6 +4,7 @@ stories, the digest and SMTP."""
 from __future__ import annotations
 
 import re
+import string
 from datetime import timedelta
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -182,6 +183,7 @@ def _check_env_name(value: str | None) -> str | None:
 
 
 EnvName = Annotated[str | None, AfterValidator(_check_env_name)]
+_WIDE = re.compile(r"\d{4}")
 #: Fields a digest subject may use.
 SUBJECT_FIELDS = {
     "title": "",
@@ -235,12 +237,17 @@ class DigestSettings(_Model):
     @field_validator("subject")
     @classmethod
     def _subject(cls, v: str) -> str:
+        fields = f"only {{{'}, {'.join(SUBJECT_FIELDS)}}} may be filled in"
         try:
-            v.format(**SUBJECT_FIELDS)
-        except (KeyError, IndexError, ValueError) as e:
-            raise ValueError(
-                f"only {{{'}, {'.join(SUBJECT_FIELDS)}}} may be filled in (problem: {e})"
-            ) from None
+            parts = list(string.Formatter().parse(v))
+        except ValueError as e:
+            raise ValueError(f"{fields} (problem: {e})") from None
+        for _, name, spec, _ in parts:
+            # Fields by name only ("{title.__class__}" reads attributes), and no width beyond
+            # three digits ("{title:>99999999}" made every subject 100 MB).
+            if name is not None and (name not in SUBJECT_FIELDS or _WIDE.search(spec or "")):
+                shown = "{" + name + (f":{spec}" if spec else "") + "}"
+                raise ValueError(f"{fields}, with a width of at most 999 (not {shown})")
         return v
 
     @field_validator("sender", "reply_to")
@@ -298,7 +305,7 @@ class Settings(_Model):
     def _tz(cls, v: str) -> str:
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder
             raise ValueError(
                 f"unknown time zone {v!r}; use an IANA name like Europe/Berlin"
             ) from None

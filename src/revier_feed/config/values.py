@@ -40,7 +40,12 @@ _SIZE_UNITS = {
     "gib": 1024**3,
 }
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+# A plain address: no quoted local part, comments, groups, address literals or controls,
+# which smtplib would read as another address ("a:b@x" is mailed to b@x).
+_EMAIL_RE = re.compile(
+    r"^[^@\s<>\"',;:()\[\]\\\x00-\x1f\x7f]+@[^@\s<>\"',;:()\[\]\\\x00-\x1f\x7f]+"
+    r"\.[^@\s<>\"',;:()\[\]\\\x00-\x1f\x7f.]+$"
+)
 
 
 def parse_duration(value: object) -> timedelta:
@@ -50,17 +55,27 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 30m, 2h or 1d")
     if isinstance(value, int | float):
-        if value <= 0:
+        if not value > 0:  # NaN too
             raise ValueError("a duration must be positive")
-        return timedelta(seconds=value)
+        return _seconds(float(value), value)
     if isinstance(value, str):
         text = value.strip().replace(" ", "")
         parts = list(_DURATION_RE.finditer(text))
         if parts and "".join(p.group(0) for p in parts) == text:
             seconds = sum(float(p.group(1)) * _DURATION_UNITS[p.group(2).lower()] for p in parts)
             if seconds > 0:
-                return timedelta(seconds=seconds)
+                return _seconds(seconds, value)
     raise ValueError(f"{value!r} is not a duration; write it like 30s, 15m, 2h, 1d or 1h30m")
+
+
+#: Longer than any setting needs, and far inside what a timedelta holds.
+_LONGEST = timedelta(days=100 * 365)
+
+
+def _seconds(seconds: float, value: object) -> timedelta:
+    if seconds > _LONGEST.total_seconds():  # inf too; a timedelta would overflow
+        raise ValueError(f"{value!r} is longer than any duration this setting takes (100 years)")
+    return timedelta(seconds=seconds)
 
 
 def parse_size(value: object) -> int:
@@ -68,9 +83,11 @@ def parse_size(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     if isinstance(value, str) and (m := _SIZE_RE.match(value)):
-        size = int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
-        if size > 0:
-            return size
+        size = float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()]
+        if size > 1000**5:  # inf too; int() of it would overflow
+            raise ValueError(f"{value!r} is larger than any size this setting takes (1 PB)")
+        if size >= 1:
+            return int(size)
     raise ValueError(f"{value!r} is not a size; write it like 10MB, 512KB or 1048576")
 
 

@@ -92,6 +92,9 @@ class OutputFolder:
             return None
         if not resolved.is_relative_to(self.root) or not resolved.is_file():
             return None
+        # Hidden where the link leads, too: a link to the publish state or a lock file.
+        if any(p.startswith(".") for p in resolved.relative_to(self.root).parts):
+            return None
         if content_type(resolved.name) is None:
             return None
         return resolved
