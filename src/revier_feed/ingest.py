@@ -326,6 +326,8 @@ async def _collect_items(
 
     now = ctx.now()
     features = None
+    # One limit per cycle for the source's further pages and articles together.
+    deadline = asyncio.get_running_loop().time() + ctx.fetcher.settings.follow_time_limit
     if not spec.follow and spec.max_pages <= 1:
         # Nothing but the items is needed of this document: a worker may parse it too, and
         # on a first fetch (nothing of the source stored, every item new) also compute
@@ -338,8 +340,6 @@ async def _collect_items(
             features = ([item.key for _, item in normalized[0]], computed)
     else:
         document = await ctx.offload(parse.parse, spec, fetched, now, ctx.tz)
-        # One limit for the source's further pages and articles together.
-        deadline = asyncio.get_running_loop().time() + ctx.fetcher.settings.follow_time_limit
         document = await _further_pages(spec, document, fetched.url, ctx, deadline)
         found = len(document.items)
         normalized = await ctx.items.normalize(document.items, spec, now)
