@@ -396,6 +396,17 @@ def test_a_configuration_file_that_is_a_folder_is_a_config_error(tmp_path: Path)
     )
 
 
+@pytest.mark.parametrize(
+    "url", ["https://k.example/a b", "https://k.example/<a>", "http://k:99999/", "http://[::1"]
+)
+def test_urls_that_no_request_can_carry_are_config_errors(tmp_path: Path, url: str) -> None:
+    # They passed `check`; the source then failed on every fetch, or the site's links broke.
+    folder = write_config(tmp_path, f"sources:\n  - {{id: k, name: K, url: '{url}'}}\n")
+    (issue,) = issues_of(folder)
+    assert "sources.yaml:2: sources[0].url: " in issue
+    assert "is not an absolute http(s) URL" in issue
+
+
 def test_cross_file_problems_are_reported_with_other_problems(tmp_path: Path) -> None:
     folder = write_config(
         tmp_path,

@@ -91,10 +91,25 @@ def parse_size(value: object) -> int:
     raise ValueError(f"{value!r} is not a size; write it like 10MB, 512KB or 1048576")
 
 
+#: What no URL holds unescaped: blanks, controls, quotes, angle brackets.
+_NOT_IN_URLS = re.compile(r"[\x00-\x20\x7f\"<>\\]")
+
+
 def _check_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{value!r} is not an absolute http(s) URL")
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0  # reading it checks 0 to 65535
+    except ValueError:  # "http://[::1", "http://host:99999/"
+        port_ok = False
+    if (
+        not port_ok
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or _NOT_IN_URLS.search(value)
+    ):
+        raise ValueError(
+            f"{value!r} is not an absolute http(s) URL (write spaces and quotes as %20, %22)"
+        )
     return value
 
 
