@@ -366,6 +366,40 @@ def test_a_store_written_by_newer_code_is_refused_with_a_clear_message(
         assert db.execute("select count(*) from items").fetchone() == (36,)
 
 
+def test_a_damaged_store_or_lock_is_a_clear_error_not_a_traceback(
+    demo_config: AppConfig, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Found by a probe (session 13): each of these ended in a traceback, and a broken
+    # store was backed up as if it were whole.
+    config = str(demo_config.config_dir)
+    assert main(["--config", config, "run", "--once"]) == 0
+    store = demo_config.resolve(demo_config.settings.storage.path)
+    capsys.readouterr()
+
+    demo_config.lock_path.unlink(missing_ok=True)
+    demo_config.lock_path.mkdir()
+    code, out = run_cli(capsys, "--config", config, "run", "--once")
+    assert code == 1 and "cannot take the store's lock" in out and "Traceback" not in out
+    demo_config.lock_path.rmdir()
+
+    with sqlite3.connect(store) as db:
+        db.execute("update items set published_at = 'kaputt' where id = 1")
+    code, out = run_cli(capsys, "--config", config, "retag")
+    assert code == 1 and "the store holds 'kaputt' where a date belongs" in out
+    assert "Traceback" not in out
+
+    with sqlite3.connect(store) as db:
+        page_size = db.execute("pragma page_size").fetchone()[0]
+        (root,) = db.execute("select rootpage from sqlite_master where name = 'items'").fetchone()
+    with open(store, "r+b") as file:  # the items table's first page: garbage
+        file.seek((root - 1) * page_size)
+        file.write(b"\xff" * page_size)
+    target = tmp_path / "copy.sqlite3"
+    code, out = run_cli(capsys, "--config", config, "backup", str(target))
+    assert code == 1 and "the store is damaged" in out and "no backup written" in out
+    assert not target.exists()
+
+
 @pytest.mark.parametrize(
     "environ",
     [

@@ -29,7 +29,7 @@ from . import __version__, german, ingest, monitor, placement, stories
 from ._utils import AlreadyLocked, ProcessLock
 from .compute import AUTO_START_ITEMS, ItemWorkers, auto_processes
 from .config import AppConfig
-from .exceptions import AlreadyRunning, ConfigError, ConfigIssue, DigestError
+from .exceptions import AlreadyRunning, ConfigError, ConfigIssue, DigestError, StorageError
 from .fetch import Fetcher
 from .models import (
     ChannelInfo,
@@ -147,6 +147,11 @@ class App:
             raise AlreadyRunning(
                 f"another revier-feed is already collecting for this store: {e.holder} "
                 f"(lock file {e.path}); stop it first, or use a separate configuration"
+            ) from None
+        except OSError as e:  # a folder of that name, no permission, a read-only disk
+            raise StorageError(
+                f"cannot take the store's lock {lock.path}: {e.strerror or e} "
+                "(it must be a file revier-feed may write, beside the store)"
             ) from None
         try:
             yield

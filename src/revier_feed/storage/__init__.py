@@ -100,8 +100,15 @@ class Storage:
                     source.backup(copy)  # all pages in one step: a single snapshot
                     # One self-contained file, without a -wal beside it.
                     copy.execute("PRAGMA journal_mode=DELETE")
+                    # A damaged store copies without complaint: say so, and write nothing.
+                    found = [row[0] for row in copy.execute("PRAGMA quick_check(3)")]
                 finally:
                     copy.close()
+            if found != ["ok"]:
+                raise StorageError(
+                    f"the store is damaged ({'; '.join(found)}): no backup written; "
+                    "`sqlite3 STORE .recover` saves what can still be read"
+                )
             os.replace(tmp, target)
         except OSError as e:
             raise StorageError(f"could not back up the store to {target}: {e}") from None

@@ -257,7 +257,17 @@ def to_db(value: datetime | None) -> str | None:
 
 
 def from_db(value: str | None) -> datetime | None:
-    """A stored date as an aware UTC datetime."""
+    """A stored date as an aware UTC datetime.
+
+    Raises:
+        StorageError: the stored text is no date (a damaged or hand-edited row).
+    """
     if value is None:
         return None
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except (TypeError, ValueError):
+        raise StorageError(
+            f"the store holds {value!r} where a date belongs (a damaged or hand-edited row; "
+            "`revier-feed backup` and SQLite's own tools can help to repair it)"
+        ) from None
