@@ -95,11 +95,11 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines]:
         ) from e
     if node is None:
         return None, lines
-    problems: list[ConfigIssue] = []
     # One constructor for the file's scalars (a loader per value cost more than the parse).
-    scalars = yaml.SafeLoader("")
+    reading = _Reading(path, lines, yaml.SafeLoader(""))
+    problems = reading.problems
     try:
-        data = _construct(node, (), lines, path, problems, scalars, _Expansion())
+        data = _construct(node, (), reading)
     except _TooLarge as e:
         problems.append(
             ConfigIssue(
@@ -111,7 +111,7 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines]:
             )
         )
     finally:
-        scalars.dispose()
+        reading.scalars.dispose()
     if problems:
         raise _YamlProblems(problems)
     return data, lines
@@ -127,54 +127,45 @@ class _TooLarge(Exception):
         self.line, self.reason = line, reason
 
 
-class _Expansion:
-    """What :func:`_construct` has built: how many values, and the nodes it is inside."""
+class _Reading:
+    """One file being read into Python values: where each key is, the problems found, and
+    how many values have been built and which nodes are being built (aliases)."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path, lines: _Lines, scalars: yaml.SafeLoader) -> None:
+        self.path = path
+        self.lines = lines
+        self.scalars = scalars
+        self.problems: list[ConfigIssue] = []
         self.values = 0
         self.inside: set[int] = set()
 
 
-def _construct(
-    node: yaml.Node,
-    loc: Loc,
-    lines: _Lines,
-    path: Path,
-    problems: list[ConfigIssue],
-    scalars: yaml.SafeLoader,
-    expansion: _Expansion,
-) -> Any:
-    lines.set(loc, node.start_mark.line + 1)
-    expansion.values += 1
-    if expansion.values > MAX_VALUES:
+def _construct(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
+    r.lines.set(loc, node.start_mark.line + 1)
+    r.values += 1
+    if r.values > MAX_VALUES:
         raise _TooLarge(node.start_mark.line + 1, f"make more than {MAX_VALUES:,} values")
     if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
-        if id(node) in expansion.inside:
+        if id(node) in r.inside:
             raise _TooLarge(node.start_mark.line + 1, "make a value that contains itself")
-        expansion.inside.add(id(node))
+        r.inside.add(id(node))
         try:
-            return _construct_collection(node, loc, lines, path, problems, scalars, expansion)
+            return _construct_collection(node, loc, r)
         finally:
-            expansion.inside.discard(id(node))
-    return _construct_scalar(node, loc, path, problems, scalars)
+            r.inside.discard(id(node))
+    return _construct_scalar(node, loc, r)
 
 
 def _construct_collection(
-    node: yaml.MappingNode | yaml.SequenceNode,
-    loc: Loc,
-    lines: _Lines,
-    path: Path,
-    problems: list[ConfigIssue],
-    scalars: yaml.SafeLoader,
-    expansion: _Expansion,
+    node: yaml.MappingNode | yaml.SequenceNode, loc: Loc, r: _Reading
 ) -> Any:
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(
+                r.problems.append(
                     ConfigIssue(
-                        str(path),
+                        str(r.path),
                         key_node.start_mark.line + 1,
                         _dotted(loc),
                         "a key must be a plain name",
@@ -184,9 +175,9 @@ def _construct_collection(
                 continue
             key = key_node.value
             if key == "<<":
-                problems.append(
+                r.problems.append(
                     ConfigIssue(
-                        str(path),
+                        str(r.path),
                         key_node.start_mark.line + 1,
                         _dotted(loc),
                         "YAML merge keys are not supported",
@@ -195,9 +186,9 @@ def _construct_collection(
                 )
                 continue
             if key in result:
-                problems.append(
+                r.problems.append(
                     ConfigIssue(
-                        str(path),
+                        str(r.path),
                         key_node.start_mark.line + 1,
                         _dotted((*loc, key)),
                         "key appears twice",
@@ -205,26 +196,21 @@ def _construct_collection(
                     )
                 )
             child = (*loc, key)
-            result[key] = _construct(value_node, child, lines, path, problems, scalars, expansion)
-            lines.set(child, key_node.start_mark.line + 1)
+            result[key] = _construct(value_node, child, r)
+            r.lines.set(child, key_node.start_mark.line + 1)
         return result
-    return [
-        _construct(item, (*loc, i), lines, path, problems, scalars, expansion)
-        for i, item in enumerate(node.value)
-    ]
+    return [_construct(item, (*loc, i), r) for i, item in enumerate(node.value)]
 
 
 #: What no feed, page or email may hold (XML 1.0), as an escape in YAML can write it.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
-def _construct_scalar(
-    node: yaml.Node, loc: Loc, path: Path, problems: list[ConfigIssue], scalars: yaml.SafeLoader
-) -> Any:
+def _construct_scalar(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
     if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in str(node.value):
-        problems.append(
+        r.problems.append(
             ConfigIssue(
-                str(path),
+                str(r.path),
                 node.start_mark.line + 1,
                 _dotted(loc),
                 f"YAML reads {node.value} as a base-60 number",
@@ -233,12 +219,12 @@ def _construct_scalar(
         )
         return None
     try:
-        value = scalars.construct_object(node)
+        value = r.scalars.construct_object(node)
     except yaml.YAMLError as e:
         problem = getattr(e, "problem", None) or str(e)
-        problems.append(
+        r.problems.append(
             ConfigIssue(
-                str(path),
+                str(r.path),
                 node.start_mark.line + 1,
                 _dotted(loc),
                 f"unsupported YAML value: {problem}",
@@ -248,9 +234,9 @@ def _construct_scalar(
         return None
     if isinstance(value, str) and (bad := _FORBIDDEN.search(value)):
         # Such a label or title once passed `check` and then stopped every publish.
-        problems.append(
+        r.problems.append(
             ConfigIssue(
-                str(path),
+                str(r.path),
                 node.start_mark.line + 1,
                 _dotted(loc),
                 f"a control character (U+{ord(bad.group()):04X}) that no feed, page or email "
