@@ -200,6 +200,12 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+#: The characters XML 1.0 forbids that a Python string read from UTF-8 can hold, as the
+#: body of a regular expression's character class. Surrogates (only JSON can escape
+#: them) are not in it; they are one more range where a check needs them.
+XML_FORBIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff"
+
+
 def join_url(base_url: str, value: str) -> str:
     """``urljoin(base_url, value)``, without its cost where the result is ``value`` itself.
 

@@ -458,6 +458,14 @@ def _decide(
     )
 
 
+def _page_bug(spec: SourceSpec, what: str, url: str, error: Exception) -> str:
+    """Log a bug met on one further page or article of a source, with its traceback (call
+    it in the ``except`` block); the warning that only that page is lost."""
+    log.exception("source %s: unexpected error reading %s", spec.id, url)
+    name = type(error).__name__
+    return f"{what}: unexpected {name} (a bug in revier-feed; the log has the details)"
+
+
 def _time_limit(ctx: IngestContext) -> str:
     """The follow time limit, as the admin configures it (for warnings)."""
     return f"fetch.follow_time_limit, {ctx.fetcher.settings.follow_time_limit:g}s"
@@ -496,11 +504,7 @@ async def _further_pages(
             if not _is_source_bug(e):
                 raise
             # The first page's items are read: a bug on a further page costs only its own.
-            log.exception("source %s: unexpected error reading %s", spec.id, next_url)
-            warnings.append(
-                f"listing page {next_url} skipped: unexpected {type(e).__name__} "
-                "(a bug in revier-feed; the log has the details)"
-            )
+            warnings.append(_page_bug(spec, f"listing page {next_url} skipped", next_url, e))
             break
         items.extend(more.items)
         warnings.extend(more.warnings)
@@ -545,11 +549,7 @@ async def _follow(
             if not _is_source_bug(e):
                 raise
             # The listing's item stands without its article, as when the page is missing.
-            log.exception("source %s: unexpected error reading %s", spec.id, item.url)
-            warnings.append(
-                f"article {item.url} not read: unexpected {type(e).__name__} "
-                "(a bug in revier-feed; the log has the details)"
-            )
+            warnings.append(_page_bug(spec, f"article {item.url} not read", item.url, e))
             return item, decision
         enriched = replace(
             raw,

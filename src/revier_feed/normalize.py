@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import nh3
 
-from ._utils import join_url
+from ._utils import XML_FORBIDDEN, join_url
 from .models import Item, RawItem, SourceSpec
 
 try:
@@ -115,7 +115,7 @@ _BLOCK_BOUNDARY = re.compile(r"<(?=/?(?:p|div|br|li|h[1-6]|tr|td|th|blockquote|d
 # A tag as nh3 writes it: attribute values in double quotes, where ">" may occur.
 _MARKUP = re.compile(r'<(?:[^>"]|"[^"]*")*>')
 # Characters XML 1.0 forbids; one of them in a title would make every published feed invalid.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_CONTROL = re.compile(f"[{XML_FORBIDDEN}]")
 _NO_TITLE = "(ohne Titel)"
 _DATE_ONLY = re.compile(
     r"^\W*(\d{1,2}\.\s?(\d{1,2}\.|[^\W\d]+\.?)\s?\d{2,4}|\d{4}-\d{2}-\d{2})\W*$"

@@ -17,6 +17,7 @@ from pydantic import (
     ValidationError,
 )
 
+from .._utils import XML_FORBIDDEN
 from ..exceptions import ConfigIssue
 
 # --- YAML with line numbers ----------------------------------------------------------------
@@ -203,7 +204,7 @@ def _construct_collection(
 
 
 #: What no feed, page or email may hold (XML 1.0), as an escape in YAML can write it.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_FORBIDDEN = re.compile(f"[{XML_FORBIDDEN}\ud800-\udfff]")
 
 
 def _construct_scalar(node: yaml.Node, loc: Loc, r: _Reading) -> Any:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from bs4 import BeautifulSoup, Tag
 from soupsieve import SelectorSyntaxError
 
+from .._utils import join_url
 from ..exceptions import ParseError
 from ..models import Article, ErrorKind, FetchResult, HtmlSelectors, ParsedDocument, RawItem
 from .dates import parse_date
@@ -221,7 +221,7 @@ def _join(base: str, link: str) -> str | None:
     """``link`` made absolute against ``base``, or None where it is no URL ("http://[::1"):
     one such link of a page must not cost the others."""
     try:
-        return urljoin(base, link)
+        return join_url(base, link)
     except ValueError:
         return None
 
