@@ -78,6 +78,28 @@ def test_run_once_lists_news_up_to_a_screenful_and_every_problem(
     assert "`revier-feed sources` lists every source" in out
 
 
+def test_run_once_shows_what_it_collected_when_publishing_fails(
+    demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The items are stored either way; the admin sees them, then why nothing was published."""
+    blocker = demo_config.output_dir / "feeds"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the feeds folder belongs", "utf-8")
+    assert main(["--config", str(demo_config.config_dir), "run", "--once"]) == 1
+    captured = capsys.readouterr()
+    assert "6 sources: 36 new, 0 updated, 0 failed" in captured.out
+    assert f"not published to {demo_config.output_dir} (the error follows)" in captured.out
+    assert "error: could not write" in captured.err and "feeds" in captured.err
+
+    blocker.unlink()
+    assert main(["--config", str(demo_config.config_dir), "run", "--once"]) == 0
+    out = capsys.readouterr().out
+    assert "0 new, 0 updated, 0 failed, nothing new" in out
+    assert (demo_config.output_dir / "feeds" / "all.atom.xml").read_text("utf-8").count(
+        "<entry>"
+    ) == 29
+
+
 def test_sources_shows_health_problems_first(
     demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:

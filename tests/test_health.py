@@ -176,6 +176,9 @@ def test_metrics_from_a_separate_server_process(
     assert metric(text, "revier_source_consecutive_failures", source="leipziger-messe") == 2
     assert metric(text, "revier_worker_up") == 0
     assert metric(text, "revier_worker_last_cycle_timestamp_seconds") == clock().timestamp()
+    # Both cycles published; none failed.
+    assert metric(text, "revier_publish_last_success_timestamp_seconds") == clock().timestamp()
+    assert "revier_publish_failures_total" not in text
 
 
 def test_run_serve_collects_and_serves_in_one_process(

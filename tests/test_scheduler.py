@@ -12,6 +12,7 @@ from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.scheduler import Worker
+from revier_feed.serve.metrics import render
 
 from .conftest import Clock
 
@@ -85,6 +86,48 @@ def test_a_burst_of_news_is_published_once_after_it_settles(
     text = feed_text(demo_config)
     assert "Erste Eilmeldung" in text and "Zweite Eilmeldung" in text
     assert text.count("<entry>") == 31
+
+
+def test_a_failing_publish_is_retried_with_backoff_and_shows_in_health(
+    demo_config: AppConfig, make_app: MakeApp, clock: Clock, caplog: Any
+) -> None:
+    """An output folder that cannot be written is tried again after one tick, then two,
+    four ... (not rendered and logged every tick), and /healthz says so until it works."""
+    app = make_app(demo_config)
+    worker = Worker(app)
+    worker.collect()
+    blocker = demo_config.output_dir / "feeds"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the feeds folder belongs", "utf-8")
+
+    def failures() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.msg.startswith("publishing failed")]
+
+    with caplog.at_level("INFO", logger="revier_feed"):
+        clock.advance(timedelta(seconds=31))
+        worker.collect()
+        assert len(failures()) == 1 and "trying again in 0:01:00" in failures()[0]
+        problems = app.health().problems
+        assert any("publishing the feeds failed 0 minutes ago" in p for p in problems), problems
+
+        clock.advance(timedelta(seconds=59))
+        assert worker.publish_if_due() is False and len(failures()) == 1
+        clock.advance(timedelta(seconds=1))
+        worker.collect()
+        assert len(failures()) == 2 and "trying again in 0:02:00" in failures()[1]
+        clock.advance(timedelta(seconds=119))
+        assert worker.publish_if_due() is False and len(failures()) == 2
+
+        blocker.unlink()
+        clock.advance(timedelta(seconds=1))
+        worker.collect()
+        assert len(failures()) == 2
+        assert "published again after 2 failed attempts" in caplog.text
+    assert feed_text(demo_config).count("<entry>") == 29
+    assert not any("publishing" in p for p in app.health().problems)
+    metrics = render(app.metric_samples()).decode()
+    assert "revier_publish_failures_total 2\n" in metrics
+    assert f"revier_publish_last_success_timestamp_seconds {int(clock().timestamp())}\n" in metrics
 
 
 def test_a_steady_trickle_is_published_after_the_maximum_delay(

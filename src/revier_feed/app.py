@@ -29,7 +29,14 @@ from . import __version__, german, ingest, monitor, placement, stories
 from ._utils import AlreadyLocked, ProcessLock
 from .compute import AUTO_START_ITEMS, ItemWorkers, auto_processes
 from .config import AppConfig
-from .exceptions import AlreadyRunning, ConfigError, ConfigIssue, DigestError, StorageError
+from .exceptions import (
+    AlreadyRunning,
+    ConfigError,
+    ConfigIssue,
+    DigestError,
+    RevierError,
+    StorageError,
+)
 from .fetch import Fetcher
 from .models import (
     ChannelInfo,
@@ -445,7 +452,25 @@ class App:
         return channels
 
     def publish(self) -> PublishResult:
-        """Write every channel's feeds; files whose content did not change are left untouched."""
+        """Write every channel's feeds; files whose content did not change are left untouched.
+
+        The outcome is kept in the store (``/healthz`` is unhealthy while publishing fails).
+
+        Raises:
+            PublishError: the output folder cannot be written.
+            StorageError: the store cannot be read.
+        """
+        try:
+            result = self._publish()
+        except RevierError:
+            # The store may be what failed; the error being raised matters more than its record.
+            with contextlib.suppress(StorageError):
+                self.storage.record_metrics(*monitor.publish_finished(self.now(), failed=True))
+            raise
+        self.storage.record_metrics(*monitor.publish_finished(self.now(), failed=False))
+        return result
+
+    def _publish(self) -> PublishResult:
         channels = self.channels()
         # One read serves every channel: the newest stories, from which each channel picks
         # its own (so a narrow channel reaches back at most this far; see docs/dev.md).
@@ -571,13 +596,14 @@ class App:
             StorageError: the store cannot be read.
         """
         states = self.storage.source_states(s.id for s in self.config.sources)
-        last_cycle = monitor.last_cycle_at(self.storage.metrics())
+        samples = self.storage.metrics()
         return monitor.judge(
             {s.id: states.get(s.id) for s in self.config.sources},
             self.worker_holder(),
-            last_cycle,
+            monitor.last_cycle_at(samples),
             self.now(),
             self.max_cycle_age,
+            publish_failed=monitor.publish_failed_at(samples),
         )
 
     @property

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__, _logging, cli_digest, cli_sources
 from ._utils import share_malloc_arena
-from .app import App, CycleResult, digest_renderer, running_worker
+from .app import App, digest_renderer, running_worker
 from .cli_output import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -34,11 +34,12 @@ from .exceptions import (
     RevierError,
     ServeError,
 )
-from .models import ReportStatus, SourceReport
+from .models import CycleSummary, ReportStatus, SourceReport
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from .publish import PublishResult
     from .serve import FeedServer
 
 
@@ -555,9 +556,15 @@ SUMMARY_NEWS_ROWS = 40
 
 def _run_once(app: App) -> int:
     with _progress() as (on_start, on_report):
-        result = app.run_cycle(on_start=on_start, on_report=on_report)
-    _print_summary(app.config, result)
-    reports = result.summary.reports
+        summary = app.run_ingest(on_start=on_start, on_report=on_report)
+    try:
+        published = app.publish()
+    except RevierError:
+        # What was collected is stored either way; the admin sees it before the error.
+        _print_summary(app.config, summary, None)
+        raise
+    _print_summary(app.config, summary, published)
+    reports = summary.reports
     if reports and all(r.status is ReportStatus.ERROR for r in reports):
         return EXIT_FAILED
     return EXIT_OK
@@ -629,17 +636,20 @@ def _bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
         yield lambda n: progress.update(task, advance=n)
 
 
-def _print_summary(config: AppConfig, result: CycleResult) -> None:
-    summary = result.summary
+def _print_summary(
+    config: AppConfig, summary: CycleSummary, published: PublishResult | None
+) -> None:
     counts = (
         f"{len(summary.reports)} sources: {summary.new} new, {summary.updated} updated, "
         f"{summary.failed} failed"
     )
-    published = result.published
-    written = (
-        f"published to {config.output_dir}: {len(published.written)} file(s) written, "
-        f"{len(published.unchanged)} unchanged"
-    )
+    if published is None:
+        written = f"not published to {config.output_dir} (the error follows)"
+    else:
+        written = (
+            f"published to {config.output_dir}: {len(published.written)} file(s) written, "
+            f"{len(published.unchanged)} unchanged"
+        )
     # Sources with nothing to report (no news, no problem) are only counted: a cycle of
     # 500 sources answering 304 needs one line, not a 500-row table (nor rich to draw it).
     # Problems are all listed, first; news only up to a screenful: a first cycle of 500

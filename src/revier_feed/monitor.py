@@ -25,6 +25,9 @@ from .models import (
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 #: A gauge: when the worker last finished a cycle (Unix time).
 LAST_CYCLE = "revier_worker_last_cycle_timestamp_seconds"
+#: Gauges: when the feeds were last published, and when an attempt last failed (Unix time).
+LAST_PUBLISH = "revier_publish_last_success_timestamp_seconds"
+LAST_PUBLISH_FAILURE = "revier_publish_last_failure_timestamp_seconds"
 #: Source states that mean "no news from this source is coming in".
 _BROKEN = (SourceStatus.FAILING, SourceStatus.GONE)
 
@@ -54,10 +57,35 @@ def cycle_finished(finished_at: datetime) -> tuple[dict[MetricKey, float], dict[
     return {("revier_cycles_total", ()): 1.0}, {(LAST_CYCLE, ()): finished_at.timestamp()}
 
 
+def publish_finished(
+    at: datetime, failed: bool
+) -> tuple[dict[MetricKey, float], dict[MetricKey, float]]:
+    """The counter increments and gauges of one attempt to publish the feeds."""
+    if failed:
+        return {("revier_publish_failures_total", ()): 1.0}, {
+            (LAST_PUBLISH_FAILURE, ()): at.timestamp()
+        }
+    return {}, {(LAST_PUBLISH, ()): at.timestamp()}
+
+
 def last_cycle_at(samples: Iterable[MetricSample]) -> datetime | None:
     """When the worker last finished a cycle, from the stored gauges."""
+    return _gauge_time(samples, LAST_CYCLE)
+
+
+def publish_failed_at(samples: Iterable[MetricSample]) -> datetime | None:
+    """When publishing last failed, if no attempt has succeeded since; from the stored gauges."""
+    samples = list(samples)
+    failed = _gauge_time(samples, LAST_PUBLISH_FAILURE)
+    succeeded = _gauge_time(samples, LAST_PUBLISH)
+    if failed is None or (succeeded is not None and succeeded >= failed):
+        return None
+    return failed
+
+
+def _gauge_time(samples: Iterable[MetricSample], name: str) -> datetime | None:
     for sample in samples:
-        if sample.name == LAST_CYCLE:
+        if sample.name == name:
             return datetime.fromtimestamp(sample.value, UTC)
     return None
 
@@ -68,16 +96,19 @@ def judge(
     last_cycle: datetime | None,
     now: datetime,
     max_cycle_age: timedelta,
+    publish_failed: datetime | None = None,
 ) -> Health:
     """The health verdict.
 
     Unhealthy (HTTP 503) when the feeds are not being updated: no worker holds the store's
-    lock, its last finished cycle is older than ``max_cycle_age``, or every source that was
-    fetched is failing or gone. Degraded (HTTP 200) when some sources have problems.
+    lock, its last finished cycle is older than ``max_cycle_age``, every source that was
+    fetched is failing or gone, or the last attempt to publish failed. Degraded (HTTP 200)
+    when some sources have problems.
 
     Args:
         states: every configured source with its stored state (None: never fetched).
         worker: who holds the store's lock, if anyone.
+        publish_failed: when publishing last failed, if nothing was published since.
     """
     by_status: dict[str, int] = {}
     for state in states.values():
@@ -95,6 +126,12 @@ def judge(
         fatal.append(f"the worker's last cycle finished {minutes} minutes ago")
     if fetched and len(failing) == len(fetched):
         fatal.append(f"every source is failing ({len(failing)})")
+    if publish_failed is not None:
+        minutes = max(0, int((now - publish_failed).total_seconds() // 60))
+        fatal.append(
+            f"publishing the feeds failed {minutes} minutes ago and has not worked since "
+            "(the worker's log says why)"
+        )
     problems = [*fatal]
     if not fatal and failing:
         problems.append(f"{len(failing)} of {len(states)} sources failing: {', '.join(failing)}")

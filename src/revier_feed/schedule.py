@@ -48,9 +48,7 @@ def next_fetch_at(
         rng: random source for the jitter (seeded in tests).
     """
     if error_count > 0:
-        # Exponential backoff: 1x, 2x, 4x ... the interval, capped.
-        cap = max(max_backoff, interval)
-        delay = min(interval * (1 << min(error_count - 1, 20)), cap)
+        delay = retry_delay(interval, error_count, max(max_backoff, interval))
     else:
         delay = interval
     if retry_after is not None:
@@ -61,6 +59,11 @@ def next_fetch_at(
             delay = max(delay, timedelta(seconds=asked))
     jitter: timedelta = delay * (JITTER * rng.random())
     return now + delay + jitter
+
+
+def retry_delay(base: timedelta, failures: int, cap: timedelta) -> timedelta:
+    """Exponential backoff: ``base`` after one failure, then 2x, 4x ... up to ``cap``."""
+    return min(base * (1 << min(max(failures, 1) - 1, 20)), cap)
 
 
 def observe_rate(

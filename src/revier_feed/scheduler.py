@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 ABANDON_GRACE = timedelta(seconds=10)
 #: Exit status when even abandoning did not end the cycle in time.
 EXIT_STUCK = 3
+#: The longest the worker waits before trying again to publish after failures.
+PUBLISH_RETRY_MAX = timedelta(minutes=30)
 
 
 class Worker:
@@ -56,6 +58,9 @@ class Worker:
         # or was cut short before the restart.
         self._pending_since: datetime | None = app.now()
         self._last_change: datetime | None = None
+        # Publishing failed this many times in a row; the next attempt waits until then.
+        self._publish_failures = 0
+        self._publish_retry_at: datetime | None = None
 
     def collect(self) -> None:
         """The ``collect`` job: reload if asked, collect due sources, publish if due."""
@@ -113,8 +118,11 @@ class Worker:
             Whether feeds were published.
         """
         settings = self.app.config.settings.worker
+        now = self.app.now()
+        if self._publish_retry_at is not None and now < self._publish_retry_at:
+            return False
         due = schedule.publish_due(
-            self.app.now(),
+            now,
             self._pending_since,
             self._last_change,
             quiet=settings.publish_delay,
@@ -123,12 +131,40 @@ class Worker:
         return self.publish() if due else False
 
     def publish(self, reason: str = "changes") -> bool:
-        """Publish now; on failure the changes stay pending for the next tick."""
+        """Publish now; on failure the changes stay pending.
+
+        After a failure the next attempt waits a tick, then twice as long after each further
+        failure, up to ``PUBLISH_RETRY_MAX``: an output folder that cannot be written (a full
+        or read-only disk) is not rendered again every tick, nor logged every tick.
+        """
         try:
             self.app.publish()
         except RevierError as e:
-            log.error("publishing failed (%s): %s", reason, e, extra={"event": "publish_failed"})
+            self._publish_failures += 1
+            delay = schedule.retry_delay(
+                self.app.config.settings.worker.tick, self._publish_failures, PUBLISH_RETRY_MAX
+            )
+            self._publish_retry_at = self.app.now() + delay
+            log.error(
+                "publishing failed (%s): %s; trying again in %s",
+                reason,
+                e,
+                delay,
+                extra={
+                    "event": "publish_failed",
+                    "failures": self._publish_failures,
+                    "retry_in_seconds": delay.total_seconds(),
+                },
+            )
             return False
+        if self._publish_failures:
+            log.info(
+                "published again after %d failed attempts",
+                self._publish_failures,
+                extra={"event": "publish_recovered", "failures": self._publish_failures},
+            )
+        self._publish_failures = 0
+        self._publish_retry_at = None
         self._pending_since = self._last_change = None
         return True
 
@@ -182,7 +218,9 @@ class Worker:
                 "removed": sorted(before - after),
             },
         )
-        # Feeds follow the new configuration: removed sources leave them, titles change.
+        # Feeds follow the new configuration: removed sources leave them, titles change;
+        # a new output folder may be what the admin reloaded for, so no waiting after failures.
+        self._publish_retry_at = None
         self.note_change()
 
     def note_change(self) -> None:

@@ -26,6 +26,15 @@ FAMILIES: dict[str, tuple[str, str]] = {
         "When the worker last finished a collection cycle (Unix time).",
     ),
     "revier_worker_up": ("gauge", "1 if a worker holds the store's lock and collects."),
+    "revier_publish_last_success_timestamp_seconds": (
+        "gauge",
+        "When the feeds were last published (Unix time).",
+    ),
+    "revier_publish_last_failure_timestamp_seconds": (
+        "gauge",
+        "When an attempt to publish the feeds last failed (Unix time).",
+    ),
+    "revier_publish_failures_total": ("counter", "Attempts to publish the feeds that failed."),
     "revier_items": ("gauge", "Items in the store, by source."),
     "revier_stories": ("gauge", "Stories in the store."),
     "revier_digests": (
