@@ -360,6 +360,17 @@ def test_explain_and_retag(demo_config: AppConfig, capsys: pytest.CaptureFixture
     ).read_text("utf-8")
     code, out = run_cli(capsys, "--config", config, "explain", "no-such-item")
     assert code == 1 and "no stored item" in out
+
+    # The source is removed from the configuration: its items keep their tags, and explain
+    # does not send the admin to retag (which skips them) nor claim that no rule matches.
+    sources_file = demo_config.config_dir / "sources.yaml"
+    text = sources_file.read_text("utf-8")
+    head, entry, rest = text.partition("  - id: metropolregion\n")
+    sources_file.write_text(head + rest[rest.index("  - id: ") :], "utf-8")
+    code, out = run_cli(capsys, "--config", config, "explain", url)
+    assert code == 0 and "source metropolregion is no longer configured" in out
+    assert "metropolregion, strukturwandel, studien)" in out
+    assert "retag" not in out and "no rule matches" not in out
     # "²" is a digit to str.isdigit() but no number: an unknown reference, not a traceback.
     code, out = run_cli(capsys, "--config", config, "explain", "²")
     assert code == 1 and "no stored item" in out

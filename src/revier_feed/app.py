@@ -547,14 +547,18 @@ class App:
         self.publish()
         return seen, changed
 
-    def explain(self, reference: str) -> tuple[StoredItem, list[TagMatch]] | None:
-        """A stored item (by id, URL or key) and why it gets each of its tags now."""
+    def explain(self, reference: str) -> tuple[StoredItem, list[TagMatch] | None] | None:
+        """A stored item (by id, URL or key) and why it gets each of its tags now.
+
+        The matches are None when the item's source is no longer configured: the rules are
+        not applied to its items any more (``retag`` skips them too).
+        """
         stored = self.storage.find_item(reference)
         if stored is None:
             return None
         spec = next((s for s in self.config.sources if s.id == stored.item.source_id), None)
         if spec is None:
-            return stored, []
+            return stored, None
         return stored, self.tagger.explain(stored.item, spec)
 
     def story(self, reference: str) -> Story | None:

@@ -418,6 +418,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
     out.print(f"item {stored.id} from {item.source_id}: {item.title}", markup=False)
     if item.url:
         out.print(f"  {item.url}", markup=False)
+    stored_tags = sorted(item.tags | item.districts)
+    if matches is None:
+        out.print(
+            f"  source {item.source_id} is no longer configured: the rules do not apply to its "
+            f"items, which keep their stored tags ({', '.join(stored_tags) or 'none'}), stay out "
+            "of the feeds and digests, and are removed by retention like any other",
+            markup=False,
+            soft_wrap=True,
+        )
+        return EXIT_OK
     if not matches:
         out.print("  no tags: no rule matches and the source adds none", markup=False)
     for match in matches:
@@ -427,7 +437,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
         else:
             why = f"{match.reason}: {match.term!r} matched {match.matched!r} in the {match.field}"
         out.print(f"  {match.kind:8} {match.tag} ({label}) <- {why}", markup=False, soft_wrap=True)
-    stored_tags = sorted(item.tags | item.districts)
     current = sorted({m.tag for m in matches})
     if stored_tags != current:
         out.print(
