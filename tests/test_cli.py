@@ -365,7 +365,7 @@ def test_explain_and_retag(demo_config: AppConfig, capsys: pytest.CaptureFixture
     # does not send the admin to retag (which skips them) nor claim that no rule matches.
     sources_file = demo_config.config_dir / "sources.yaml"
     text = sources_file.read_text("utf-8")
-    head, entry, rest = text.partition("  - id: metropolregion\n")
+    head, _, rest = text.partition("  - id: metropolregion\n")
     sources_file.write_text(head + rest[rest.index("  - id: ") :], "utf-8")
     code, out = run_cli(capsys, "--config", config, "explain", url)
     assert code == 0 and "source metropolregion is no longer configured" in out

@@ -325,6 +325,8 @@ def test_new_source_backlog_is_not_news_unless_backfilled(
         ("text/html; charset=utf-8", "cp1252"),
         ("text/html; charset=iso-8859-1", "utf-8"),
         ("text/html", "cp1252"),
+        # An even number of windows-1252 bytes decodes as UTF-16 without an error.
+        ("text/html; charset=utf-16", "cp1252"),
     ],
 )
 def test_listing_encodings_give_correct_umlauts(
@@ -335,11 +337,47 @@ def test_listing_encodings_give_correct_umlauts(
         '<a href="/a.html">Fördermittel für Weißenfels – „Zukunft“ gestärkt</a></h2>'
         "</article></body></html>"
     ).encode(encoding)
+    page += b" " * (len(page) % 2)  # whole UTF-16 units: decoding by that label "works"
     region.add_route("/kodiert.html", Response(200, page, {"Content-Type": charset_header}))
     app = make_app(config(tmp_path, agency_source(region, "", "/kodiert.html")))
     app.run_cycle()
     (stored,) = app.storage.recent_items(["agentur"], 10)
     assert stored.item.title == "Fördermittel für Weißenfels – „Zukunft“ gestärkt"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "declared", "encoding"),
+    [
+        # UTF-16 or EBCDIC named for a body that starts with "<": the label is wrong.
+        ("application/rss+xml; charset=utf-16", "utf-8", "utf-8"),
+        ("application/rss+xml", "ebcdic-cp-us", "utf-8"),
+        ("application/rss+xml; charset=UTF-32", "windows-1252", "cp1252"),
+        ("text/html; charset=utf-16", "utf-16", "cp1252"),
+        # A real UTF-16 feed, without a byte-order mark, keeps its label.
+        ("application/rss+xml; charset=utf-16le", "utf-16", "utf-16-le"),
+    ],
+)
+def test_a_charset_the_feed_cannot_be_in_is_not_followed(
+    tmp_path: Path,
+    region: SampleRegion,
+    make_app: MakeApp,
+    content_type: str,
+    declared: str,
+    encoding: str,
+) -> None:
+    feed = (
+        f'<?xml version="1.0" encoding="{declared}"?><rss version="2.0"><channel><title>K'
+        "</title><item><title>Fördermittel für Weißenfels</title><link>http://k.example/1"
+        "</link></item></channel></rss>"
+    ).encode(encoding)
+    # Whole UTF-16 and UTF-32 units: then decoding by the wrong label raises no error.
+    feed += b" " * (-len(feed) % 4) if encoding != "utf-16-le" else b""
+    region.add_route("/falsch.xml", Response(200, feed, {"Content-Type": content_type}))
+    app = make_app(config(tmp_path, feed_source(region, "/falsch.xml")))
+    (report,) = app.run_cycle().summary.reports
+    assert report.error is None
+    (stored,) = app.storage.recent_items(["kreis"], 10)
+    assert stored.item.title == "Fördermittel für Weißenfels"
 
 
 def test_mojibake_in_a_feed_is_repaired(

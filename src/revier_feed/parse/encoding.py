@@ -56,12 +56,34 @@ def decode_html(content: bytes, declared: str | None = None) -> str:
     return content.decode("cp1252", errors="replace")
 
 
+def plausible_charset(label: str, content: bytes) -> bool:
+    """Whether ``label`` can be the encoding of a markup body.
+
+    A body that starts with the byte "<" and no NUL after it (after a UTF-8 byte-order mark
+    and blanks) is in an encoding that writes "<" as that byte: a label of UTF-16, UTF-32
+    or EBCDIC on it is a server's or a template's mistake, and decoding by it gives CJK
+    characters or nothing readable. Unknown labels count as plausible (whoever decodes
+    reports them).
+    """
+    try:
+        codec = codecs.lookup(label.strip())
+    except (LookupError, ValueError):
+        return True
+    head = content.removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")[:2]
+    if head[:1] != b"<" or head[1:] == b"\0":
+        return True  # "<\0" is how UTF-16LE and UTF-32LE without a byte-order mark begin
+    # An encoder's first call may add a byte-order mark: encode twice, compare the growth.
+    encoder = codec.incrementalencoder()
+    encoder.encode("<")
+    return encoder.encode("<") == b"<"
+
+
 def _try(content: bytes, label: str | None) -> str | None:
     if not label:
         return None
     name = _ALIASES.get(label.strip().lower(), label.strip().lower())
-    if name in ("utf-8", "utf8"):
-        return None  # already tried strictly above; it is mis-declared
+    if name in ("utf-8", "utf8") or not plausible_charset(name, content):
+        return None  # UTF-8 was tried strictly above: it is mis-declared
     try:
         return content.decode(name)
     except (LookupError, UnicodeDecodeError):

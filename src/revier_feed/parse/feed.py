@@ -14,6 +14,7 @@ from ..exceptions import ParseError
 from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from . import fastfeed
 from .dates import parse_date
+from .encoding import plausible_charset
 
 _ZONE_AT_END = re.compile(r"([+-]\d{2}:?\d{2}|Z|\b(?:GMT|UTC|UT|[A-Z]{3,4}))\s*$")
 
@@ -45,7 +46,7 @@ def _parse_with_feedparser(
     try:
         result = feedparser.parse(
             fetched.content,
-            response_headers=headers,
+            response_headers=_plausible_charset(headers, fetched.content),
             # Both are ours: normalize sanitizes last and makes links absolute against the
             # item's link; feedparser's versions cost half of its time.
             sanitize_html=False,
@@ -178,6 +179,38 @@ def _failure_message(fetched: FetchResult, result: Any) -> str:
         )
     reason = result.get("bozo_exception")
     return f"not a readable feed ({reason})" if reason else "not a readable feed"
+
+
+_XML_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([^"']*)""")
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]*)""", re.IGNORECASE)
+
+
+def _plausible_charset(headers: dict[str, str], content: bytes) -> dict[str, str]:
+    """The headers, with a charset the body can be in.
+
+    feedparser decodes by the HTTP charset, else the XML declaration. When either names an
+    encoding the body cannot be in (UTF-16 or EBCDIC on a body that starts with "<"), the
+    header names UTF-8 if the body is valid UTF-8, else windows-1252, so the items come out
+    readable instead of not at all.
+    """
+    content_type = headers.get("content-type", "")
+    in_header = _CHARSET.search(content_type)
+    declared = _XML_ENCODING.match(content.removeprefix(b"\xef\xbb\xbf").lstrip()[:512])
+    labels = [
+        *([in_header.group(1)] if in_header else []),
+        *([declared.group(1).decode("ascii", "replace")] if declared else []),
+    ]
+    if all(plausible_charset(label, content) for label in labels):
+        return headers
+    if in_header and plausible_charset(in_header.group(1), content):
+        return headers  # feedparser takes the header's over the declaration's
+    try:
+        content.decode("utf-8")
+        charset = "utf-8"
+    except UnicodeDecodeError:
+        charset = "windows-1252"
+    media = content_type.partition(";")[0].strip() or "application/xml"
+    return {**headers, "content-type": f"{media}; charset={charset}"}
 
 
 def _looks_like_html(fetched: FetchResult) -> bool:
