@@ -268,3 +268,24 @@ def test_a_large_write_is_copied_into_the_file_beside_the_caller(tmp_path: Path)
         assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
     db.close()
     assert Database(f"sqlite:///{path}").schema_version() == 0  # the file opens cleanly
+
+
+def test_a_full_disk_names_the_cause_and_loses_nothing(tmp_path: Path) -> None:
+    """SQLite's "database or disk is full" gets a hint, and the transaction is rolled back."""
+    db = Database(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    try:
+        with db.writing("prepare") as conn:
+            conn.execute("CREATE TABLE notes (text TEXT)")
+            conn.execute("INSERT INTO notes VALUES ('kept')")
+        with pytest.raises(StorageError) as raised, db.writing("save source kreis") as conn:
+            # A page limit is SQLite's own way to run out of room, as on a full disk.
+            conn.execute("PRAGMA max_page_count = 1")
+            conn.execute("INSERT INTO notes VALUES ('first')")
+            conn.execute("INSERT INTO notes VALUES (?)", ("x" * 100_000,))
+        message = str(raised.value)
+        assert message.startswith("could not save source kreis: database or disk is full")
+        assert "the disk that holds the store is full" in message
+        with db.reading("read") as conn:
+            assert conn.execute("SELECT text FROM notes").fetchall() == [("kept",)]
+    finally:
+        db.close()

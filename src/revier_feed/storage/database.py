@@ -231,7 +231,26 @@ def errors(action: str) -> Iterator[None]:
     except sqlite3.IntegrityError as e:
         raise StoredDataError(f"could not {action}: {e}") from None
     except sqlite3.Error as e:
-        raise StorageError(f"could not {action}: {e}") from None
+        hint = _HINTS.get(getattr(e, "sqlite_errorcode", -1) & 0xFF)
+        raise StorageError(
+            f"could not {action}: {e}" + (f" (hint: {hint})" if hint else "")
+        ) from None
+
+
+#: What an admin can do about SQLite's primary result codes that come from the machine.
+_HINTS = {
+    sqlite3.SQLITE_FULL: (
+        "the disk that holds the store is full; free space there. The transaction was rolled "
+        "back: nothing stored is lost, and sources not stored stay due"
+    ),
+    sqlite3.SQLITE_READONLY: ("the store, its folder or its disk cannot be written by this user"),
+    sqlite3.SQLITE_IOERR: "the disk failed to read or write; check the system log",
+    sqlite3.SQLITE_CORRUPT: (
+        "the store is damaged; stop the worker and restore a copy from `revier-feed backup`"
+    ),
+    sqlite3.SQLITE_NOTADB: "the store's path names a file that is not a revier-feed store",
+    sqlite3.SQLITE_CANTOPEN: "the store's folder is missing or cannot be entered",
+}
 
 
 # Dates are kept as SQLAlchemy's SQLite dialect kept them from the first version on (naive
