@@ -77,13 +77,35 @@ def _schema(path: Path) -> str:
         return "\n".join(f"-- {t} {n} on {table}\n{sql};\n" for t, n, table, sql in rows)
 
 
-def test_a_new_store_has_the_schema_the_sqlalchemy_migrations_built(tmp_path: Path) -> None:
+def test_a_new_store_has_the_schema_the_sqlalchemy_migrations_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # tests/data/schema-v10.sql was read off a store created by the migrations as they were
     # written with SQLAlchemy Core; the plain-SQL ones must build the very same store.
     path = tmp_path / "store.sqlite3"
+    monkeypatch.setattr(database, "VERSION", 10)
     Storage(f"sqlite:///{path}").close()
     expected = (Path(__file__).parent / "data" / "schema-v10.sql").read_text(encoding="utf-8")
     assert _schema(path) == expected
+
+
+def test_a_store_keeps_the_ids_of_deleted_stories_from_schema_11_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.sqlite3"
+    with monkeypatch.context() as patched:
+        patched.setattr(database, "VERSION", 10)
+        Storage(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO stories (id, created_at) VALUES (7, '2021-06-01 00:00:00')")
+    Storage(f"sqlite:///{path}").close()  # upgraded
+    with sqlite3.connect(path) as db:
+        assert db.execute("select version from schema_version").fetchone() == (11,)
+        db.execute("DELETE FROM stories WHERE id = 7")
+        assert db.execute("SELECT last_story_id FROM story_state").fetchone() == (7,)
+        db.execute("INSERT INTO stories (id, created_at) VALUES (3, '2021-06-01 00:00:00')")
+        db.execute("DELETE FROM stories WHERE id = 3")  # an older one: the mark stays
+        assert db.execute("SELECT last_story_id FROM story_state").fetchone() == (7,)
 
 
 def test_store_from_newer_code_is_refused(tmp_path: Path) -> None:

@@ -121,6 +121,28 @@ def test_corrections_stick_across_re_runs(
     assert any(line.startswith(f"│ {messe.id} ") for line in out.splitlines()), out
 
 
+def test_a_story_id_is_never_given_again(
+    demo_config: AppConfig, make_app: MakeApp, clock: Any
+) -> None:
+    """A partner's digest remembers the stories it sent by id, and a feed entry's id is its
+    story's: a new story that took the id of one merged away (or emptied by retention)
+    counted as sent already, and readers saw it as an edit of an entry they had read."""
+    app = make_app(demo_config)
+    app.run_cycle()
+    first, second = (s.id for s in app.storage.recent_items(["bbsr"], 2))
+    newest = max(story.id for story in app.storage.recent_stories(["bbsr"], 100))
+    split = app.split_story(str(first))
+    assert split is not None and split[1] > newest
+    merged = app.merge_stories(str(second), f"s{split[1]}")
+    assert merged is not None and merged[1] == split[1]  # the newest story is gone
+    assert app.storage.story(split[1]) is None
+    again = app.split_story(str(first))
+    assert again is not None and again[1] == split[1] + 1
+    # New items start new stories above it too (the placement's own numbering).
+    with app.storage.story_index() as writes:
+        assert writes.next_story_id() == again[1] + 1
+
+
 def item(title: str, teaser: str, content: str = "", url: str | None = None) -> Item:
     return make_item(
         source_id="s",

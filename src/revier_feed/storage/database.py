@@ -22,7 +22,7 @@ from ..exceptions import SchemaVersionError, StorageError, StoredDataError
 log = logging.getLogger(__name__)
 
 #: The schema version this code writes; :mod:`.schema` has the migrations up to it.
-VERSION = 10
+VERSION = 11
 
 #: Pages in the write-ahead log at which a commit copies it into the file (SQLite's default).
 AUTOCHECKPOINT = 1000

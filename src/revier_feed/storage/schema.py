@@ -304,6 +304,24 @@ def _v10(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v11(conn: sqlite3.Connection) -> None:
+    """A story id is never given again, once its story is gone (merged away, or emptied by
+    retention).
+
+    New ids were the highest id + 1, so the story after a deleted newest one took its id:
+    partners' digests counted it as sent already (never delivered, or shown as an update),
+    and feed readers saw another story's entry id. ``story_state.last_story_id`` keeps the
+    highest id a deleted story had (a trigger, so every way of deleting keeps it); ids
+    reused before this migration cannot be told apart any more.
+    """
+    conn.execute("ALTER TABLE story_state ADD COLUMN last_story_id INTEGER DEFAULT '0' NOT NULL")
+    conn.execute(
+        "CREATE TRIGGER stories_keep_ids AFTER DELETE ON stories "
+        "WHEN OLD.id > (SELECT last_story_id FROM story_state) "
+        "BEGIN UPDATE story_state SET last_story_id = OLD.id; END"
+    )
+
+
 #: version -> function that brings a store from version-1 to version. Append only.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _v1,
@@ -316,6 +334,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     8: _v8,
     9: _v9,
     10: _v10,
+    11: _v11,
 }
 assert max(MIGRATIONS) == database.VERSION, "a migration was added: raise database.VERSION"
 

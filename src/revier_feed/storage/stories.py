@@ -132,8 +132,12 @@ def bump(conn: sqlite3.Connection) -> None:
 
 
 def next_story_id(conn: sqlite3.Connection) -> int:
-    """The id a story created now gets (inside the write transaction, nobody else can)."""
-    return int(conn.execute("SELECT coalesce(max(id), 0) FROM stories").fetchone()[0]) + 1
+    """The id a story created now gets (inside the write transaction, nobody else can):
+    above every story's id, also those of deleted stories (migration 11)."""
+    row = conn.execute(
+        "SELECT max(coalesce((SELECT max(id) FROM stories), 0), last_story_id) FROM story_state"
+    ).fetchone()
+    return int(row[0]) + 1
 
 
 def set_page_cache(conn: sqlite3.Connection, size: int) -> int:
@@ -295,8 +299,8 @@ def members(
 def split(conn: sqlite3.Connection, item_id: int, now: datetime) -> int:
     """Move an item into a story of its own and pin it there; returns the new story id."""
     bump(conn)
-    story_id = conn.execute("INSERT INTO stories (created_at) VALUES (?)", (to_db(now),)).lastrowid
-    assert story_id is not None
+    story_id = next_story_id(conn)
+    conn.execute("INSERT INTO stories (id, created_at) VALUES (?, ?)", (story_id, to_db(now)))
     conn.execute(
         "UPDATE items SET story_id = ?, story_pinned = 1, story_similarity = NULL WHERE id = ?",
         (story_id, item_id),
