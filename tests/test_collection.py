@@ -506,7 +506,9 @@ def test_inputs_that_used_to_crash_the_cycle_are_harmless(
         b"<id>urn:z</id><updated>2021-06-10T10:00:00Z</updated><entry><id>urn:z:1</id>"
         b"<title>Nulldatum</title><link href='http://z.example/1'/>"
         b"<published>0001-01-01T00:00:00+01:00</published><updated>0001-01-01T00:00:00Z</updated>"
-        b"</entry></feed>"
+        b"</entry><entry><id>urn:z:2</id><title>Epoche</title><link href='http://z.example/2'/>"
+        b"<published>1970-01-01T01:00:00+01:00</published><updated>1970-01-01T00:00:00Z"
+        b"</updated></entry></feed>"
     )
     odd = (
         b'<rss version="2.0"><channel><title>O</title>'
@@ -530,12 +532,14 @@ def test_inputs_that_used_to_crash_the_cycle_are_harmless(
         clock.advance(timedelta(hours=2))
     items = {s.item.title: s.item for s in app.storage.recent_items(["zero", "odd"], 10)}
     assert items["Nulldatum"].date_estimated  # a placeholder date is no date
+    # A null Unix timestamp too: taken as a date, retention deleted the item at once.
+    assert items["Epoche"].date_estimated and items["Epoche"].published_at.year == 2021
     assert "Steuerzeichen" in items
     rss = app.config.output_dir / "feeds" / "all.rss.xml"
     text = rss.read_text(encoding="utf-8")
     assert "\x01" not in text
     parsed = feedparser.parse(rss.read_bytes())
-    assert not parsed.bozo and len(parsed.entries) == 5 + 3
+    assert not parsed.bozo and len(parsed.entries) == 5 + 4
     odd_entry = next(e for e in parsed.entries if e.title == "Steuerzeichen")
     # The item's text mentions markup; a reader shows it as text, never as a live tag.
     assert "<img" not in odd_entry.summary

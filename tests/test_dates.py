@@ -83,7 +83,19 @@ def test_zones_times_and_ranges(text: str, expected: datetime) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["0001-01-01T00:00:00+01:00", "01.01.0001", "vor 999999 Tagen", "1. Januar 1066"]
+    "text",
+    [
+        "0001-01-01T00:00:00+01:00",
+        "01.01.0001",
+        "vor 999999 Tagen",
+        "1. Januar 1066",
+        # A null Unix timestamp, as CMSs print it, in any zone.
+        "Thu, 01 Jan 1970 00:00:00 +0000",
+        "Thu, 01 Jan 1970 01:00:00 +0100",
+        "1969-12-31T19:00:00-05:00",
+        "1970-01-01T00:00:00Z",
+        "01.01.1970",
+    ],
 )
 def test_placeholder_and_absurd_dates_are_no_dates(text: str) -> None:
     assert parse_date(text, NOW, BERLIN) is None

@@ -69,8 +69,11 @@ _TIME = (
     r"(?:\s*(?P<zone>Z|[+-]\d{2}:?\d{2}|GMT|UTC|MESZ|MEZ|CEST|CET)\b)?)?"
 )
 _ZONES = {"Z": 0, "GMT": 0, "UTC": 0, "MEZ": 60, "CET": 60, "MESZ": 120, "CEST": 120}
-#: Dates before this are a publisher's placeholder ("0001-01-01"), not a publication date.
-_EARLIEST_YEAR = 1900
+#: Dates before this are a publisher's placeholder, not a publication date: year 1
+#: ("0001-01-01"), 1900, or the Unix epoch a null timestamp prints as ("Thu, 01 Jan 1970
+#: 00:00:00 +0000", in any time zone). Taken as a date, such an item sank to the bottom of
+#: the feeds and retention deleted it for good at its next run.
+EARLIEST = datetime(1970, 1, 3, tzinfo=UTC)
 _NUMERIC = re.compile(
     r"(?<!\d)(?P<day>\d{1,2})\.\s?(?P<month>\d{1,2})\.\s?(?P<year>\d{4}|\d{2})(?!\d)" + _TIME
 )
@@ -107,7 +110,7 @@ def parse_date(text: str | None, now: datetime, tz: ZoneInfo) -> datetime | None
         found = _parse(text, now, tz)
     except (OverflowError, ValueError):
         return None  # "0001-01-01", "vor 999999 Tagen": nothing a news item was published on
-    return found if found is not None and found.year >= _EARLIEST_YEAR else None
+    return found if found is not None and found >= EARLIEST else None
 
 
 def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from ..exceptions import ParseError
 from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from . import fastfeed
-from .dates import parse_date
+from .dates import EARLIEST, parse_date
 from .encoding import plausible_charset
 
 _ZONE_AT_END = re.compile(r"([+-]\d{2}:?\d{2}|Z|\b(?:GMT|UTC|UT|[A-Z]{3,4}))\s*$")
@@ -149,12 +149,13 @@ def _date(
 
 def _struct(value: time.struct_time | None) -> datetime | None:
     # feedparser turns placeholder dates ("0001-01-01T00:00:00+01:00") into year 0.
-    if value is None or value.tm_year < 1900:
+    if value is None:
         return None
     try:
-        return datetime(*value[:6], tzinfo=UTC)
+        found = datetime(*value[:6], tzinfo=UTC)
     except (ValueError, OverflowError):
         return None
+    return found if found >= EARLIEST else None
 
 
 def _image(entry: Any) -> str | None:
