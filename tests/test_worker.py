@@ -393,3 +393,32 @@ def test_a_second_signal_abandons_at_once(tmp_path: Path, region: SampleRegion) 
     assert worker.returncode == 0, log.read_text()
     assert took < 4, f"stopping took {took:.1f}s"
     assert "received SIGINT again: abandoning the sources in flight now" in log.read_text()
+
+
+def test_one_collector_per_store_whichever_way_a_configuration_names_it(
+    tmp_path: Path,
+) -> None:
+    """By path, by URL with another output folder, through a symlink: one store, one lock."""
+    from revier_feed.app import App
+    from revier_feed.config import load_config
+    from revier_feed.exceptions import AlreadyRunning
+
+    from .conftest import write_config
+
+    sources = 'sources:\n  - {id: a, name: A, url: "http://127.0.0.1:9/feed.xml"}\n'
+    by_path = load_config(write_config(tmp_path / "a", sources))
+    store = by_path.resolve(by_path.settings.storage.path)
+    (tmp_path / "links").mkdir()
+    (tmp_path / "links" / "store.sqlite3").symlink_to(store)
+    others = [
+        write_config(
+            tmp_path / "b", sources, f"storage:\n  url: sqlite:///{store}\noutput:\n  dir: b-out\n"
+        ),
+        write_config(tmp_path / "c", sources, "storage:\n  path: ../links/store.sqlite3\n"),
+    ]
+    with App(by_path) as first, first.exclusive("revier-feed run"):
+        for folder in others:
+            with App(load_config(folder)) as second:
+                assert "revier-feed run" in (second.worker_holder() or ""), folder
+                with pytest.raises(AlreadyRunning), second.exclusive("revier-feed run --once"):
+                    pass

@@ -74,10 +74,14 @@ class AppConfig:
 
     @property
     def lock_path(self) -> Path:
-        """The lock file that allows one collecting process per store."""
+        """The lock file that allows one collecting process per store: beside the store's
+        file, symlinks resolved, so every configuration that names the store (by path, by
+        URL, through a link) takes the same lock."""
         if self.settings.storage.url:
-            return self.output_dir / ".revier-feed.lock"
-        return self.resolve(self.settings.storage.path + ".lock")
+            store = Path(self.settings.storage.url.removeprefix("sqlite:///")).resolve()
+        else:
+            store = self.resolve(self.settings.storage.path)
+        return store.with_name(store.name + ".lock")
 
     @property
     def output_dir(self) -> Path:
