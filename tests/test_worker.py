@@ -395,6 +395,26 @@ def test_a_second_signal_abandons_at_once(tmp_path: Path, region: SampleRegion) 
     assert "received SIGINT again: abandoning the sources in flight now" in log.read_text()
 
 
+def test_a_worker_whose_store_is_deleted_stops_and_says_why(
+    tmp_path: Path, region: SampleRegion
+) -> None:
+    """Open connections would go on writing into the deleted file: everything collected
+    after the deletion would look stored, and be gone at exit."""
+    config_dir = worker_config(tmp_path, region)
+    feed = config_dir.parent / "feeds" / "all.atom.xml"
+    store = config_dir.parent / "state" / "revier-feed.sqlite3"
+    worker = start_worker(config_dir)
+    try:
+        wait_for(feed.exists)
+        store.unlink()
+        _, err = worker.communicate(timeout=15)
+    finally:
+        worker.kill()
+    assert worker.returncode == 1, err
+    assert f"the store {store} was deleted or replaced while this process had it open" in err
+    assert "worker stopped" in err
+
+
 def test_one_collector_per_store_whichever_way_a_configuration_names_it(
     tmp_path: Path,
 ) -> None:

@@ -29,7 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from . import schedule
 from .app import App
 from .config import AppConfig, load_config
-from .exceptions import ConfigError, RevierError
+from .exceptions import ConfigError, RevierError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +61,21 @@ class Worker:
         # Publishing failed this many times in a row; the next attempt waits until then.
         self._publish_failures = 0
         self._publish_retry_at: datetime | None = None
+        #: Why the worker stopped on its own (its store is gone), if it did.
+        self.fatal: StorageError | None = None
 
     def collect(self) -> None:
         """The ``collect`` job: reload if asked, collect due sources, publish if due."""
         if not self._take_turn():
             return
         try:
+            try:
+                self.app.storage.check_file()
+            except StorageError as e:
+                log.critical("stopping: %s", e, extra={"event": "store_lost"})
+                self.fatal = e
+                self.stop.set()
+                return
             self._apply_reload()
             try:
                 summary = self.app.run_ingest(only_due=True)
@@ -196,7 +205,11 @@ class Worker:
 
     def finish(self) -> None:
         """Publish what is still pending before the worker exits."""
-        if self._pending_since is not None and self._last_change is not None:
+        if (
+            self.fatal is None
+            and self._pending_since is not None
+            and self._last_change is not None
+        ):
             self.publish(reason="shutdown")
 
     def _apply_reload(self) -> None:
@@ -244,6 +257,10 @@ def run_worker(app: App, tick: timedelta) -> None:
     """Run until SIGINT or SIGTERM; SIGHUP reloads the configuration.
 
     Must be called from the main thread (it installs signal handlers).
+
+    Raises:
+        StorageError: the worker stopped on its own because its store's file was deleted
+            or replaced.
     """
     worker = Worker(app)
     reload_requested = threading.Event()
@@ -320,6 +337,8 @@ def run_worker(app: App, tick: timedelta) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         log.info("worker stopped", extra={"event": "worker_stopped"})
+    if worker.fatal is not None:
+        raise worker.fatal
 
 
 def _tick_trigger(tick: timedelta, app: App) -> IntervalTrigger:

@@ -71,6 +71,14 @@ class Storage:
     def close(self) -> None:
         self._database.close()
 
+    def check_file(self) -> None:
+        """Make sure the store's file is still the one opened (see :meth:`Database.check_file`).
+
+        Raises:
+            StorageError: it was deleted or replaced.
+        """
+        self._database.check_file()
+
     def __enter__(self) -> Self:
         return self
 

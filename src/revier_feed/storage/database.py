@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -80,6 +81,8 @@ class Database:
         self._lock = threading.Lock()
         self._checkpoint_after: set[int] = set()  #: ids of connections (checkpoint_later)
         self._checkpointing: threading.Thread | None = None
+        #: (device, inode) of the file the first connection opened.
+        self._identity: tuple[int, int] | None = None
 
     def connect(self) -> sqlite3.Connection:
         """A new connection: WAL, foreign keys, a busy timeout, transactions begun
@@ -93,10 +96,32 @@ class Database:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=10000")
+            if self._identity is None:
+                self._identity = _identity(self.path)
         except BaseException:
             conn.close()
             raise
         return conn
+
+    def check_file(self) -> None:
+        """Make sure the store's path still names the file this process opened.
+
+        Raises:
+            StorageError: it was deleted or replaced (open connections would go on writing
+                into the deleted file, and everything written would be lost at exit).
+        """
+        if self._identity is None:
+            return
+        try:
+            found = _identity(self.path)
+        except OSError as e:
+            raise StorageError(f"could not check the store {self.path}: {e}") from None
+        if found != self._identity:
+            raise StorageError(
+                f"the store {self.path} was deleted or replaced while this process had it "
+                "open (hint: stop the worker before moving, deleting or restoring the store; "
+                "restore it from `revier-feed backup`, or start again with a new store)"
+            )
 
     @contextlib.contextmanager
     def reading(self, action: str) -> Iterator[sqlite3.Connection]:
@@ -207,6 +232,15 @@ class Database:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``; None if there is none."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def check_version(found: int) -> None:
