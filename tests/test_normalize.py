@@ -244,3 +244,23 @@ def test_text_of_sanitized_html_is_read_without_a_second_parse(fragment: str) ->
     # be the text nh3 gives.
     sanitized = sanitize_html(fragment, base_url="https://k.example/a/")
     assert sanitized_text(sanitized) == html_to_text(sanitized)
+
+
+def test_runaway_titles_authors_and_categories_are_cut() -> None:
+    """A whole article in the headline (60 KB) went into every feed, page and digest."""
+    item = normalize(
+        raw(
+            title="Energie " + "Riesentitel " * 5000,
+            author="Pressestelle " * 100,
+            categories=tuple(f"Kategorie {i} " + "lang " * 50 for i in range(500)),
+        ),
+        SPEC,
+        NOW,
+    )
+    assert len(item.title) <= 300 and item.title.startswith("Energie Riesentitel")
+    assert item.title.endswith("Riesentitel…")
+    assert item.author is not None and len(item.author) <= 200
+    assert len(item.categories) == 50 and all(len(c) <= 100 for c in item.categories)
+    assert item.categories[0].startswith("Kategorie 0 lang")
+    short = normalize(raw(title="Studien gestartet", author="Kreis"), SPEC, NOW)
+    assert (short.title, short.author) == ("Studien gestartet", "Kreis")

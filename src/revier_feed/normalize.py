@@ -128,6 +128,13 @@ _MOJIBAKE = re.compile(
 )
 #: A date further ahead than this is a site's error, not a scheduled publication.
 FUTURE_TOLERANCE = timedelta(days=1)
+#: Longer titles, author names and categories are a site's error (a whole article in the
+#: headline): they are cut at a word, as teasers are, and not carried into every feed,
+#: page and digest.
+MAX_TITLE_CHARS = 300
+MAX_AUTHOR_CHARS = 200
+MAX_CATEGORY_CHARS = 100
+MAX_CATEGORIES = 50
 
 
 def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
@@ -149,6 +156,7 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
     if not title or _DATE_ONLY.match(title):
         # Some listings put only the date where the headline belongs; the teaser says more.
         title = shorten(summary_text, 80) or title or _NO_TITLE
+    title = shorten(title, MAX_TITLE_CHARS)
 
     published, estimated = _plausible(raw.published, now)
     updated = raw.updated if raw.updated and raw.updated <= now + FUTURE_TOLERANCE else None
@@ -161,11 +169,11 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
         summary_html=summary_html,
         summary_text=summary_text,
         content_html=content_html,
-        author=html_to_text(raw.author) if raw.author else None,
+        author=shorten(html_to_text(raw.author), MAX_AUTHOR_CHARS) if raw.author else None,
         published_at=published,
         date_estimated=estimated,
         updated_at=updated,
-        categories=tuple(dict.fromkeys(c for c in map(html_to_text, raw.categories) if c)),
+        categories=_categories(raw.categories),
         tags=frozenset(),  # the tag stage decides
         image=_web_url(raw.image),
         fingerprint=fingerprint(
@@ -330,6 +338,11 @@ def sanitized_text(fragment: str) -> str:
 NATIVE_MARKUP = _markup is not None
 #: :func:`strip_control_python`, in C where the extension is built.
 strip_control = _markup.strip_control if _markup is not None else strip_control_python
+
+
+def _categories(raw: tuple[str, ...]) -> tuple[str, ...]:
+    texts = (shorten(html_to_text(c), MAX_CATEGORY_CHARS) for c in raw[: MAX_CATEGORIES * 2])
+    return tuple(dict.fromkeys(c for c in texts if c))[:MAX_CATEGORIES]
 
 
 def shorten(text: str, limit: int) -> str:
