@@ -8,9 +8,10 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
@@ -138,6 +139,74 @@ def test_follow_stays_on_the_source_host(
     (report,) = app.run_cycle().summary.reports
     assert report.new == 1
     assert any("host not allowed" in w for w in report.warnings)
+
+
+def test_followed_articles_refine_the_listing_without_overruling_it(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """An article page may carry other dates, redirect to a host the source may not follow,
+    wrap its text in a class named like a sidebar, or hold JSON-LD nested beyond any parser:
+    the listing's item stays right in each case."""
+
+    def teaser(title: str, link: str, date: str) -> str:
+        return (
+            f'<article class="news-teaser"><h2 class="news-teaser__title"><a href="{link}">'
+            f'{title}</a></h2><span class="news-teaser__date">{date}</span>'
+            '<p class="news-teaser__text">Kurztext der Liste</p></article>'
+        )
+
+    listing = (
+        "<html><body>"
+        + teaser("Kopfzeile", "/kopf.html", "10.06.2021")
+        + teaser("Zukunft", "/zukunft.html", "10.06.2021")
+        + teaser("Genauer", "/genau.html", "10.06.2021")
+        + teaser("Umgeleitet", "/umleitung.html", "10.06.2021")
+        + teaser("Seitenleiste", "/leiste.html", "10.06.2021")
+        + teaser("Verschachtelt", "/ld.html", "10.06.2021")
+        + "</body></html>"
+    ).encode()
+    text = "<p>Der Volltext der Meldung aus dem Revier, lang genug für einen Absatz.</p>"
+    pages = {
+        # No <article> or <main>; only the header names a date (the page's last update).
+        "/kopf.html": '<header>Stand: <time datetime="2026-11-26T18:00:00+01:00">gestern'
+        f"</time></header><div>{text}</div>",
+        "/zukunft.html": '<meta property="article:published_time" '
+        f'content="2099-01-01T00:00:00Z"><article>{text}</article>',
+        "/genau.html": '<meta property="article:published_time" '
+        f'content="2021-06-10T14:30:00+02:00"><article>{text}</article>',
+        "/leiste.html": f'<div class="site-content has-sidebar"><div class="entry">{text}'
+        f'{text}</div><div class="sidebar"><p>Weitere Meldungen aus der Region hier.</p>'
+        "</div></div>",
+        "/ld.html": '<script type="application/ld+json">'
+        + "[" * 100_000
+        + "]" * 100_000
+        + f'</script><article><time datetime="2021-06-10T09:00:00+02:00"></time>{text}'
+        "</article>",
+        "/fremd.html": "<article><p>Inhalt vom anderen Host, der nicht gefolgt werden darf."
+        "</p></article>",
+    }
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    region.add_route("/liste.html", Response(200, listing, html))
+    for path, body in pages.items():
+        region.add_route(path, Response(200, f"<html><body>{body}</body></html>".encode(), html))
+    foreign = region.url("/fremd.html").replace("127.0.0.1", "localhost")
+    region.add_route("/umleitung.html", Response(302, headers={"Location": foreign}))
+    app = make_app(config(tmp_path, agency_source(region, "\n      follow: true", "/liste.html")))
+    (report,) = app.run_cycle().summary.reports
+    assert report.error is None and report.new == 6
+    items = {s.item.title: s.item for s in app.storage.recent_items(["agentur"], 10)}
+    listed = datetime(2021, 6, 10, tzinfo=ZoneInfo("Europe/Berlin"))
+    for title in ("Kopfzeile", "Zukunft", "Umgeleitet"):
+        assert items[title].published_at == listed, title
+        assert not items[title].date_estimated
+    assert items["Genauer"].published_at == datetime(2021, 6, 10, 12, 30, tzinfo=UTC)
+    assert items["Verschachtelt"].published_at == datetime(2021, 6, 10, 7, 0, tzinfo=UTC)
+    assert "Volltext" in items["Verschachtelt"].content_html
+    assert "Volltext" in items["Seitenleiste"].content_html
+    assert "Weitere Meldungen" not in items["Seitenleiste"].content_html
+    assert "anderen Host" not in items["Umgeleitet"].content_html
+    assert any("allow_hosts" in w and "umleitung" in w for w in report.warnings)
+    assert not any("bug" in w for w in report.warnings), report.warnings
 
 
 def test_links_that_are_no_urls_cost_only_themselves(

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from revier_feed.parse.dates import parse_date
+from revier_feed.parse.dates import followed_date, parse_date
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday; Berlin is UTC+1
@@ -46,6 +46,22 @@ def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> d
         ("June 10, 2021", berlin(2021, 6, 10)),
         ("10 June 2021", berlin(2021, 6, 10)),
         ("Jun 10th, 2021", berlin(2021, 6, 10)),
+        # English times with AM/PM (a PM time was read 12 hours early).
+        ("Jun 10th, 2021 2:30 PM", berlin(2021, 6, 10, 14, 30)),
+        ("June 10, 2021 12:15 am", berlin(2021, 6, 10, 0, 15)),
+        ("June 10, 2021, 12:15 p.m.", berlin(2021, 6, 10, 12, 15)),
+        # German "am" (at) after a time is no AM.
+        ("10. Juni 2021, 12:00 am Rathaus", berlin(2021, 6, 10, 12, 0)),
+        # ISO dates with more after them (they were no dates at all).
+        ("2021-06-10, 14:30 Uhr", berlin(2021, 6, 10, 14, 30)),
+        ("2021-06-10 | Pressemitteilung", berlin(2021, 6, 10)),
+        ("2021-06-10T14:30:00 CEST", datetime(2021, 6, 10, 12, 30, tzinfo=UTC)),
+        ("2021-06-10T14:30:00+02:00[Europe/Berlin]", datetime(2021, 6, 10, 12, 30, tzinfo=UTC)),
+        # Day words with a time, with or without a comma.
+        ("gestern 14:30", berlin(2026, 11, 24, 14, 30)),
+        ("heute um 9.15 Uhr", berlin(2026, 11, 25, 9, 15)),
+        ("Gestern um 9 Uhr", berlin(2026, 11, 24, 9, 0)),
+        ("Heute, 10:99", berlin(2026, 11, 25)),
     ],
 )
 def test_formats(text: str, expected: datetime) -> None:
@@ -59,7 +75,8 @@ def test_winter_dates_use_winter_time() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", [None, "", "  ", "Pressemitteilung", "31.02.2021", "32. Mai 2021"]
+    "text",
+    [None, "", "  ", "Pressemitteilung", "31.02.2021", "32. Mai 2021", "10. Juni 20215", "heutig"],
 )
 def test_no_date(text: str | None) -> None:
     assert parse_date(text, NOW, BERLIN) is None
@@ -99,3 +116,24 @@ def test_zones_times_and_ranges(text: str, expected: datetime) -> None:
 )
 def test_placeholder_and_absurd_dates_are_no_dates(text: str) -> None:
     assert parse_date(text, NOW, BERLIN) is None
+
+
+@pytest.mark.parametrize(
+    ("listed", "found", "expected"),
+    [
+        (None, berlin(2021, 6, 10, 14, 30), berlin(2021, 6, 10, 14, 30)),
+        (berlin(2021, 6, 10), None, berlin(2021, 6, 10)),
+        # The page's time refines the listing's day.
+        (berlin(2021, 6, 10), berlin(2021, 6, 10, 14, 30), berlin(2021, 6, 10, 14, 30)),
+        # A listing that names only the month ("Juni 2021") takes the page's day in it.
+        (berlin(2021, 6, 1), berlin(2021, 6, 17, 9, 0), berlin(2021, 6, 17, 9, 0)),
+        # Another date on the page (a header's "last updated", a placeholder ahead) does not
+        # overrule the date the site lists the item under.
+        (berlin(2021, 6, 10), berlin(2026, 11, 24, 18, 0), berlin(2021, 6, 10)),
+        (berlin(2021, 6, 1), berlin(2021, 7, 2), berlin(2021, 6, 1)),
+    ],
+)
+def test_a_followed_article_refines_the_listing_date(
+    listed: datetime | None, found: datetime | None, expected: datetime
+) -> None:
+    assert followed_date(listed, found, BERLIN) == expected

@@ -290,6 +290,34 @@ def test_robots_txt_is_honoured(region: SampleRegion) -> None:
     assert isinstance(fetch(region.url(FEED)), FetchResult)
 
 
+def test_a_redirect_to_another_origin_asks_its_robots_txt_and_the_caller(
+    region: SampleRegion,
+) -> None:
+    """localhost and 127.0.0.1 are two origins of the one test server: the redirect's
+    target is checked against the target origin's robots.txt, read for it."""
+    region.add_route("/robots.txt", Response(200, ROBOTS))
+    other = region.url("/presse/entwurf/feed.xml").replace("127.0.0.1", "localhost")
+    region.add_route("/weiter", Response(302, headers={"Location": other}))
+    error = fetch_error(region.url("/weiter"))
+    assert error.kind == ErrorKind.ROBOTS and "redirected to http://localhost:" in str(error)
+    assert region.requests.count("/robots.txt") == 2  # one per origin
+    assert "/presse/entwurf/feed.xml" not in region.requests
+
+    allowed = region.url(FEED).replace("127.0.0.1", "localhost")
+    region.add_route("/weiter", Response(302, headers={"Location": allowed}))
+    assert isinstance(fetch(region.url("/weiter")), FetchResult)
+
+    async def only_own_host() -> FetchResult | NotModified:
+        async with Fetcher(SETTINGS) as fetcher:
+            return await fetcher.fetch(
+                "kreis", region.url("/weiter"), may_go_to=lambda url: "127.0.0.1" in url
+            )
+
+    with pytest.raises(FetchError) as refused:
+        asyncio.run(only_own_host())
+    assert refused.value.kind == ErrorKind.REDIRECT and "allow_hosts" in str(refused.value)
+
+
 def test_crawl_delay_spaces_requests_and_robots_is_read_once(region: SampleRegion) -> None:
     region.add_route("/robots.txt", Response(200, ROBOTS))
 

@@ -488,7 +488,9 @@ async def _further_pages(
         seen.add(next_url)
         try:
             async with asyncio.timeout_at(deadline):
-                page = await ctx.fetcher.fetch(spec.id, next_url)
+                page = await ctx.fetcher.fetch(
+                    spec.id, next_url, may_go_to=functools.partial(_may_follow, spec, url)
+                )
                 assert isinstance(page, FetchResult)  # no validators, so never 304
                 more = await ctx.offload(parse.parse, spec, page, ctx.now(), ctx.tz)
         except TimeoutError:
@@ -536,7 +538,9 @@ async def _follow(
             return item, decision
         try:
             async with asyncio.timeout_at(deadline):
-                page = await ctx.fetcher.fetch(spec.id, item.url)
+                page = await ctx.fetcher.fetch(
+                    spec.id, item.url, may_go_to=functools.partial(_may_follow, spec, listing_url)
+                )
                 assert isinstance(page, FetchResult)
                 article = await ctx.offload(parse.article, spec, page, ctx.now(), ctx.tz)
         except TimeoutError:
@@ -554,7 +558,7 @@ async def _follow(
         enriched = replace(
             raw,
             content_html=article.content_html or raw.content_html,
-            published=article.published or raw.published,
+            published=parse.followed_date(raw.published, article.published, ctx.tz),
         )
         full = await ctx.offload(_normalize_and_tag, enriched, spec, ctx)
         # Key and fingerprint stay the listing's: the next cycle compares listing with
@@ -579,6 +583,8 @@ def _normalize_and_tag(raw: RawItem, spec: SourceSpec, ctx: IngestContext) -> It
 
 
 def _may_follow(spec: SourceSpec, listing_url: str, url: str) -> bool:
+    """Whether a further page or article at ``url`` (also as a redirect's target) is on
+    the source's own host or one its ``allow_hosts`` lists."""
     host = (urlsplit(url).hostname or "").lower()
     own = {(urlsplit(u).hostname or "").lower() for u in (spec.url, listing_url)}
     return host in own or host in spec.allow_hosts

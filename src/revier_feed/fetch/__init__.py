@@ -176,11 +176,14 @@ class Fetcher:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
+        may_go_to: Callable[[str], bool] | None = None,
     ) -> FetchResult | NotModified:
         """GET ``url`` for ``source_id``, conditionally when validators are given.
 
         Timeouts, connection errors, 429 and 5xx are retried with exponential backoff and
-        jitter (``Retry-After`` honoured) up to ``settings.retries`` times.
+        jitter (``Retry-After`` honoured) up to ``settings.retries`` times. A redirect to
+        another origin is followed only if that origin's robots.txt allows the URL, and
+        only if ``may_go_to`` (when given) accepts it.
 
         Raises:
             FetchError: on any network, HTTP, robots.txt or size problem.
@@ -196,7 +199,12 @@ class Fetcher:
         attempt = 0
         while True:
             try:
-                return await self._attempt(source_id, url, headers)
+                return await self._attempt(source_id, url, headers, may_go_to)
+            except _RobotsFirst as first:
+                # Loaded outside the request's slot (it needs a slot of its own); then the
+                # request starts again and finds the rules known.
+                await self._robots_for(first.url)
+                continue
             except FetchError as error:
                 wait = self._retry_wait(error, attempt)
                 if wait is None:
@@ -215,13 +223,19 @@ class Fetcher:
         return wait if wait <= self.settings.max_retry_wait else None
 
     async def _attempt(
-        self, source_id: str, url: str, headers: dict[str, str]
+        self,
+        source_id: str,
+        url: str,
+        headers: dict[str, str],
+        may_go_to: Callable[[str], bool] | None = None,
+        *,
+        robots: bool = True,
     ) -> FetchResult | NotModified:
         async with self._slot(url):
             with _wrap_exceptions(source_id, url):
                 # httpx's timeout is per network operation; this one bounds the whole request.
                 async with asyncio.timeout(self.settings.timeout):
-                    return await self._get(source_id, url, headers)
+                    return await self._get(source_id, url, headers, may_go_to, robots)
 
     @contextlib.asynccontextmanager
     async def _slot(self, url: str) -> AsyncIterator[None]:
@@ -249,7 +263,12 @@ class Fetcher:
         return host
 
     async def _get(
-        self, source_id: str, url: str, headers: dict[str, str]
+        self,
+        source_id: str,
+        url: str,
+        headers: dict[str, str],
+        may_go_to: Callable[[str], bool] | None,
+        robots: bool,
     ) -> FetchResult | NotModified:
         target = httpx.URL(url)
         redirects: list[int] = []
@@ -268,7 +287,9 @@ class Fetcher:
                     # Small bodies are read, so the connection is kept (a redirect often
                     # stays on its host).
                     await _drain_small(response)
+                    before = target
                     target = self._redirect(source_id, url, target, location, len(redirects))
+                    self._may_redirect(source_id, url, before, target, may_go_to, robots)
                     redirects.append(response.status_code)
                     continue
                 if response.status_code == 304:
@@ -352,6 +373,39 @@ class Fetcher:
             )
         return target
 
+    def _may_redirect(
+        self,
+        source_id: str,
+        url: str,
+        current: httpx.URL,
+        target: httpx.URL,
+        may_go_to: Callable[[str], bool] | None,
+        robots: bool,
+    ) -> None:
+        """Refuse a redirect the caller does not allow, or one to another origin whose
+        robots.txt disallows the target (not loaded yet: :class:`_RobotsFirst`)."""
+        if may_go_to is not None and not may_go_to(str(target)):
+            raise FetchError(
+                source_id,
+                url,
+                kind=ErrorKind.REDIRECT,
+                message=f"redirected to {str(target)[:200]}, a host this source may not "
+                "follow (see allow_hosts)",
+            )
+        if not (robots and self.settings.respect_robots) or _origin(target) == _origin(current):
+            return
+        rules = self._robots.get(_origin(target))
+        if rules is None:
+            raise _RobotsFirst(str(target))
+        if not rules.allows(str(target)):
+            raise FetchError(
+                source_id,
+                url,
+                kind=ErrorKind.ROBOTS,
+                message=f"redirected to {str(target)[:200]}, which the robots.txt of "
+                f"{_origin(target)} does not allow us",
+            )
+
     def _transport_for(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
         """Our connections, or, for a URL a proxy from the environment covers, httpx's own
         transport through that proxy (NO_PROXY honoured as urllib reads it)."""
@@ -388,8 +442,19 @@ class Fetcher:
     # --- robots.txt ----------------------------------------------------------------------
 
     async def _check_robots(self, source_id: str, url: str) -> None:
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        robots = await self._robots_for(url)
+        if not robots.allows(url):
+            raise FetchError(
+                source_id,
+                url,
+                kind=ErrorKind.ROBOTS,
+                message=f"robots.txt of {_origin(url)} does not allow us this URL "
+                "(ask the site to allow the user agent 'revier-feed')",
+            )
+
+    async def _robots_for(self, url: str) -> _Robots:
+        """The rules of ``url``'s origin, read once per cycle (or from the cache)."""
+        origin = _origin(url)
         robots = self._robots.get(origin)
         if robots is None:
             lock = self._robots_locks.setdefault(origin, asyncio.Lock())
@@ -400,21 +465,15 @@ class Fetcher:
                     delay = robots.crawl_delay()
                     if delay:
                         self._host(url).crawl_delay = min(delay, MAX_CRAWL_DELAY)
-        if not robots.allows(url):
-            raise FetchError(
-                source_id,
-                url,
-                kind=ErrorKind.ROBOTS,
-                message=f"robots.txt of {origin} does not allow us this URL "
-                "(ask the site to allow the user agent 'revier-feed')",
-            )
+        return robots
 
     async def _load_robots(self, origin: str) -> _Robots:
         cached = self._robots_cache.get(origin) if self._robots_cache else None
         if cached is not None and self._now() - cached[0] < ROBOTS_TTL:
             return _Robots(cached[1], cached[2])
         try:
-            result = await self._attempt("robots.txt", origin + "/robots.txt", {})
+            # A robots.txt redirected elsewhere is read without asking that origin's.
+            result = await self._attempt("robots.txt", origin + "/robots.txt", {}, robots=False)
         except FetchError as e:
             if e.status_code is not None and 400 <= e.status_code < 500:
                 # RFC 9309 2.3.1.3: an unavailable robots.txt (4xx) means no rules.
@@ -438,6 +497,20 @@ class Fetcher:
     def _remember(self, origin: str, robots: _Robots) -> None:
         if self._robots_cache is not None:
             self._robots_cache.put(origin, robots.status, robots.body)
+
+
+class _RobotsFirst(Exception):
+    """A redirect leads to an origin whose robots.txt has not been read yet."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+def _origin(url: str | httpx.URL) -> str:
+    """``scheme://host[:port]``, lower-cased: what a robots.txt covers."""
+    parts = urlsplit(str(url))
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _environment_proxies() -> dict[str, str]:

@@ -6,11 +6,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ..models import Article, Discovery, FetchResult, ParsedDocument, SourceKind, SourceSpec
-from .dates import parse_date
+from .dates import followed_date, parse_date
 from .feed import parse_feed
 from .jsonfeed import looks_like_json_feed, parse_json_feed
 
-__all__ = ["article", "discover_page", "parse", "parse_date"]
+__all__ = ["article", "discover_page", "followed_date", "parse", "parse_date"]
 
 
 def parse(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -> ParsedDocument:

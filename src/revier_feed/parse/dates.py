@@ -66,6 +66,10 @@ _TIME = (
     r"(?:(?:,?\s*(?:um\s+)?|T)(?P<hour>\d{1,2})"
     r"(?::(?P<minute>\d{2})(?::(?P<second>\d{2}))?|\.(?P<minute_dot>\d{2})(?=\s*Uhr))"
     r"(?![.:]?\d)"
+    # English "AM"/"PM"; in lower case only where the text ends or a zone follows, since
+    # "12:00 am Rathaus" is German for noon at the town hall.
+    r"(?:\s*(?P<half>(?-i:[AP]\.?\s?M\b\.?)|[ap]\.?\s?m\.?"
+    r"(?=\s*(?:$|[,;|)\]]|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET))))?"
     r"(?:\s*(?P<zone>Z|[+-]\d{2}:?\d{2}|GMT|UTC|MESZ|MEZ|CEST|CET)\b)?)?"
 )
 _ZONES = {"Z": 0, "GMT": 0, "UTC": 0, "MEZ": 60, "CET": 60, "MESZ": 120, "CEST": 120}
@@ -78,13 +82,19 @@ _NUMERIC = re.compile(
     r"(?<!\d)(?P<day>\d{1,2})\.\s?(?P<month>\d{1,2})\.\s?(?P<year>\d{4}|\d{2})(?!\d)" + _TIME
 )
 _LONG_DE = re.compile(
-    rf"(?<!\d)(?P<day>\d{{1,2}})\.?\s+(?P<month>{_MONTH_RE})\.?,?\s+(?P<year>\d{{4}})" + _TIME,
+    rf"(?<!\d)(?P<day>\d{{1,2}})\.?\s+(?P<month>{_MONTH_RE})\.?,?\s+(?P<year>\d{{4}})(?!\d)"
+    + _TIME,
     re.IGNORECASE,
 )
 _LONG_EN = re.compile(
     rf"\b(?P<month>{_MONTH_RE})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})"
-    + _TIME,
+    r"(?!\d)" + _TIME,
     re.IGNORECASE,
+)
+# ISO dates with more after them than fromisoformat() takes: "2021-06-10, 14:30 Uhr",
+# "2021-06-10 | Pressemitteilung", "2021-06-10T14:30:00 CEST", "...+02:00[Europe/Berlin]".
+_ISO_LOOSE = re.compile(
+    r"(?<!\d)(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})(?!\d)" + _TIME, re.IGNORECASE
 )
 _MONTH_YEAR = re.compile(rf"^(?P<month>{_MONTH_RE})\.?\s+(?P<year>\d{{4}})$", re.IGNORECASE)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -93,6 +103,9 @@ _RELATIVE = re.compile(
     r"(?P<unit>minuten?|min\.?|stunden?|std\.?|tag(?:en)?|wochen?|monat(?:en)?)$"
 )
 _DAY_WORDS = {"heute": 0, "gestern": 1, "vorgestern": 2}
+_DAY_WORD = re.compile(r"(heute|gestern|vorgestern)\b")
+# "14:30", "9.15 Uhr", "9 Uhr" after a day word (lower-cased text).
+_CLOCK = re.compile(r"(?<!\d)(?P<hour>\d{1,2})(?:[:.](?P<minute>\d{2})|\s*uhr)(?!\d)")
 _RFC822_HINT = re.compile(r"^[A-Za-z]{3},?\s+\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}")
 
 
@@ -125,7 +138,7 @@ def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     found = _relative(lowered, now, tz)
     if found is not None:
         return found
-    for pattern in (_NUMERIC, _LONG_DE, _LONG_EN):
+    for pattern in (_NUMERIC, _LONG_DE, _LONG_EN, _ISO_LOOSE):
         match = pattern.search(cleaned)
         if match:
             found = _from_match(match, tz, now)
@@ -135,6 +148,29 @@ def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     if match:
         return _local(date(int(match["year"]), _MONTHS[match["month"].lower()], 1), None, tz)
     return None
+
+
+def followed_date(
+    listed: datetime | None, found: datetime | None, tz: ZoneInfo
+) -> datetime | None:
+    """The date of an item whose article page was followed.
+
+    The page's date is the more exact one (a time, a zone), but a page carries other dates
+    too: a "last updated" in its header, a placeholder far ahead. The listing's date is the
+    one the site files the item under, so the page's is taken when the listing has none,
+    within a day of the listing's, or within the month of a listing that names only a month
+    ("Juni 2021"); otherwise the listing's stands.
+    """
+    if found is None or listed is None:
+        return found or listed
+    if abs(found - listed) <= timedelta(days=1):
+        return found
+    local = listed.astimezone(tz)
+    if local.day == 1 and local.time() == time(0):
+        refined = found.astimezone(tz)
+        if (refined.year, refined.month) == (local.year, local.month):
+            return found
+    return listed
 
 
 def _iso(text: str, tz: ZoneInfo) -> datetime | None:
@@ -163,12 +199,14 @@ def _rfc822(text: str, tz: ZoneInfo) -> datetime | None:
 
 
 def _relative(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
-    head, _, rest = text.partition(",")
-    head = head.strip()
-    if head in _DAY_WORDS:
-        day = now.astimezone(tz).date() - timedelta(days=_DAY_WORDS[head])
-        clock = re.search(r"(\d{1,2})[:.](\d{2})", rest)
-        at = time(int(clock[1]), int(clock[2])) if clock and int(clock[1]) < 24 else None
+    word = _DAY_WORD.match(text)
+    if word:
+        day = now.astimezone(tz).date() - timedelta(days=_DAY_WORDS[word[1]])
+        clock = _CLOCK.search(text, word.end())
+        at = None
+        if clock:
+            hour, minute = int(clock["hour"]), int(clock["minute"] or 0)
+            at = time(hour, minute) if hour < 24 and minute < 60 else None
         return _local(day, at, tz)
     match = _RELATIVE.match(text)
     if not match:
@@ -201,8 +239,12 @@ def _from_match(match: re.Match[str], tz: ZoneInfo, now: datetime) -> datetime |
     at = None
     if match["hour"] is not None:
         minute = match["minute"] or match["minute_dot"]
+        hour = int(match["hour"])
+        if match["half"] is not None and 1 <= hour <= 12:
+            # "2:30 PM" is 14:30, "12:15 AM" is 00:15.
+            hour = hour % 12 + (12 if match["half"][0] in "pP" else 0)
         try:
-            at = time(int(match["hour"]), int(minute), int(match["second"] or 0))
+            at = time(hour, int(minute), int(match["second"] or 0))
         except ValueError:
             at = None
     zone = match["zone"]

@@ -143,9 +143,15 @@ def _main_content(soup: BeautifulSoup) -> Tag | None:
     body = soup.body or soup
     for tag in body.find_all(_BOILERPLATE):
         tag.decompose()
+    text_length = len(body.get_text(" ", strip=True))
     for tag in body.find_all(class_=_BOILERPLATE_CLASS):
-        if isinstance(tag, Tag) and tag.name not in ("body", "main", "article"):
-            tag.decompose()
+        if not isinstance(tag, Tag) or tag.decomposed or tag.name in ("body", "main", "article"):
+            continue
+        # A class like "has-sidebar" may mark the container of the article itself: what
+        # holds most of the page's text is no sidebar.
+        if len(tag.get_text(" ", strip=True)) * 2 > text_length:
+            continue
+        tag.decompose()
     scores: dict[int, tuple[Tag, float]] = {}
     for block in body.find_all(_TEXT_BLOCKS):
         length = len(block.get_text(" ", strip=True))
@@ -175,16 +181,18 @@ def _article_date(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> datetime 
         if found:
             return found
     scope = soup.find("article") or soup.find("main") or soup
-    time_tag = scope.find("time", datetime=True)
-    if isinstance(time_tag, Tag):
-        return parse_date(str(time_tag["datetime"]), now, tz)
+    for time_tag in scope.find_all("time", datetime=True):
+        # A page without <article> or <main>: its header's "last updated" is no date of
+        # the article.
+        if isinstance(time_tag, Tag) and not time_tag.find_parent(_BOILERPLATE):
+            return parse_date(str(time_tag["datetime"]), now, tz)
     return None
 
 
 def _json_ld_date(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…]]]]" nested too deep
         return None
     stack = [data]
     while stack:
