@@ -188,6 +188,31 @@ def test_listing_items_without_title_are_skipped_with_warning() -> None:
     assert any("no readable date in 'kein Datum'" in w for w in parsed.warnings)
 
 
+def test_items_a_broken_page_nests_in_each_other_keep_their_own_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Unclosed item containers nest every item in the one before: each item's selectors
+    searched the items after it (the last one's teaser became everyone's, and 10,000 items
+    took minutes of quadratic work while every other source waited)."""
+    page = "<html><body>"
+    for i in range(3000):
+        page += f'<div class="n"><h3><a href="/a{i}">Meldung {i}</a></h3><span>01.06.2021</span>'
+    page += '<p class="t">Nur die letzte hat einen Text</p></body></html>'
+    selectors = HtmlSelectors(item="div.n", title="h3", date="span", teaser="p.t")
+    listing = document(page.encode(), url="https://kreis.example/", content_type="text/html")
+    parsed = parse(spec(SourceKind.HTML, selectors), listing, NOW, BERLIN)
+    assert [i.title for i in parsed.items] == [f"Meldung {i}" for i in range(3000)]
+    assert [bool(i.summary_html) for i in parsed.items] == [False] * 2999 + [True]
+
+    # However a page is broken, reading its items stops in time and keeps what it read.
+    from revier_feed.parse import html
+
+    monkeypatch.setattr(html, "ITEMS_TIME_LIMIT", -1.0)
+    parsed = parse(spec(SourceKind.HTML, selectors), listing, NOW, BERLIN)
+    assert [i.title for i in parsed.items] == ["Meldung 0"]
+    assert any("kept the first 1 of 3000 items" in w for w in parsed.warnings)
+
+
 def test_invalid_selector_is_reported() -> None:
     selectors = HtmlSelectors(item="div[", title="h3")
     with pytest.raises(ParseError, match="invalid item selector"):

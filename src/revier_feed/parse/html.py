@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,8 @@ from .encoding import decode_html
 
 # soupsieve raises NotImplementedError for valid CSS it does not support ("h2::text").
 _BAD_SELECTOR = (SelectorSyntaxError, NotImplementedError)
+#: Reading a listing's items stops after this long, keeping those read (a warning says so).
+ITEMS_TIME_LIMIT = 20.0
 _ATTR = re.compile(r"^(?P<css>.*?)@(?P<attr>[A-Za-z_:][-A-Za-z0-9_:.]*)$")
 _CHARSET = re.compile(r"charset=[\"']?([-\w.:]+)", re.IGNORECASE)
 
@@ -56,9 +59,18 @@ def parse_html(
             message=f"the item selector {selectors.item!r} matched nothing on the page; "
             "the site's layout may have changed (try `revier-feed sources test`)",
         )
+    _detach_nested(matches)
     items: list[RawItem] = []
     warnings: list[str] = []
+    give_up_at = time.monotonic() + ITEMS_TIME_LIMIT
     for index, element in enumerate(matches):
+        if items and time.monotonic() > give_up_at:
+            warnings.append(
+                f"kept the first {index} of {len(matches)} items: reading them took longer "
+                f"than {ITEMS_TIME_LIMIT:.0f} s (a broken page, or an item selector that "
+                "matches far too much)"
+            )
+            break
         try:
             item = _item(element, selectors, base, now, tz)
         except _BAD_SELECTOR as e:
@@ -92,6 +104,26 @@ def parse_html(
         title=title_tag.get_text(" ", strip=True) if title_tag else None,
         next_url=next_url,
     )
+
+
+def _detach_nested(matches: list[Tag]) -> None:
+    """Take items that sit inside other items out of them.
+
+    A listing whose CMS leaves its item containers unclosed nests every item in the one
+    before; each item's selectors then searched all the items after it, and 10,000 items
+    took minutes (quadratic) while every other source waited for the parser. Detached,
+    each item holds only what is its own. Deepest first, so each one moves alone.
+    """
+    found = {id(element) for element in matches}
+    nested = []
+    for element in matches:
+        parent = element.parent
+        while parent is not None and id(parent) not in found:
+            parent = parent.parent
+        if parent is not None:
+            nested.append(element)
+    for element in reversed(nested):
+        element.extract()
 
 
 def parse_article(
