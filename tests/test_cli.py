@@ -292,6 +292,93 @@ def test_sources_test_stores_nothing_and_saves_a_fixture(
     assert re.search(r"burgenlandkreis\s+│ new", out)
 
 
+def test_a_saved_fixture_passes_its_regression_test_whatever_the_source_follows(
+    demo_config: AppConfig,
+    region: SampleRegion,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The fixture holds one page: it must expect what one parse of that page gives, not
+    the items of further pages or the dates of article pages, and relative dates must
+    read as they did when it was saved."""
+    from .test_source_fixtures import test_fixture_still_parses_the_same
+
+    def page(items: str, more: str = "") -> Response:
+        body = f"<html><body>{items}{more}</body></html>".encode()
+        return Response(200, body, {"Content-Type": "text/html; charset=utf-8"})
+
+    def item(title: str, link: str, date: str) -> str:
+        return f'<div class="n"><h3><a href="{link}">{title}</a></h3><span>{date}</span></div>'
+
+    region.add_route(
+        "/k/liste.html",
+        page(
+            item("Vor drei Tagen", "/k/a.html", "vor 3 Tagen")
+            + item("Gestern früh", "/k/b.html", "gestern, 7:30 Uhr"),
+            '<a class="weiter" href="/k/liste2.html">weiter</a>',
+        ),
+    )
+    region.add_route("/k/liste2.html", page(item("Seite zwei", "/k/c.html", "01.06.2021")))
+    for name in ("a", "b", "c"):
+        region.add_route(
+            f"/k/{name}.html",
+            page(
+                '<article><time datetime="2021-06-01T09:00:00+02:00"></time><p>Text</p></article>'
+            ),
+        )
+    fixtures = tmp_path / "fixtures"
+    selectors = ["--item", "div.n", "--title", "h3", "--date", "span", "--next", "a.weiter"]
+    code, out = run_cli(
+        capsys,
+        "--config",
+        str(demo_config.config_dir),
+        "sources",
+        "test",
+        "kreis",
+        "--url",
+        region.url("/k/liste.html"),
+        *selectors,
+        "--max-pages",
+        "2",
+        "--follow",
+        "--save-fixture",
+        str(fixtures),
+    )
+    assert code == 0 and "3 items" in out, out
+    expected = json.loads((fixtures / "kreis" / "expected.json").read_text(encoding="utf-8"))
+    assert [i["title"] for i in expected["items"]] == ["Vor drei Tagen", "Gestern früh"]
+    (tmp_path / "check").mkdir()
+    test_fixture_still_parses_the_same(fixtures / "kreis", tmp_path / "check")
+
+    # Another page under the same name would replace the fixture: refused.
+    code, out = run_cli(
+        capsys,
+        "--config",
+        str(demo_config.config_dir),
+        "sources",
+        "test",
+        "kreis",
+        "--url",
+        region.url("/k/liste2.html"),
+        *selectors,
+        "--save-fixture",
+        str(fixtures),
+    )
+    assert code == 2 and "holds the fixture of" in out and "liste.html" in out
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    code, out = run_cli(
+        capsys,
+        "--config",
+        str(demo_config.config_dir),
+        "sources",
+        "test",
+        "burgenlandkreis",
+        "--save-fixture",
+        str(tmp_path / "a-file"),
+    )
+    assert code == 2 and "cannot write" in out and "a-file" in out
+
+
 def test_sources_test_reports_errors_and_unknown_ids(
     demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:

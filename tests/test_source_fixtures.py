@@ -51,7 +51,8 @@ def test_fixture_still_parses_the_same(folder: Path, tmp_path: Path) -> None:
         headers={"content-type": CONTENT_TYPES[document.suffix]},
         content=document.read_bytes(),
     )
-    now = datetime.now(UTC)
+    # The time the fixture was saved: relative dates ("vor 3 Tagen") read as they did then.
+    now = datetime.fromisoformat(expected["now"]) if "now" in expected else datetime.now(UTC)
     items = [
         normalize(raw, spec, now)
         for raw in parse(spec, fetched, now, ZoneInfo("Europe/Berlin")).items

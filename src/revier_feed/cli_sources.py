@@ -6,10 +6,11 @@ import argparse
 import json
 import re
 import textwrap
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, SEVERITY, console, span, when
@@ -200,7 +201,7 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
     for warning in preview.warnings:
         out.print(f"[yellow]warning:[/] {escape(warning)}")
     if args.save_fixture is not None:
-        folder = _save_fixture(args.save_fixture, config, spec, preview)
+        folder = _save_fixture(args.save_fixture, config, spec, preview, app.tz)
         out.print(f"fixture saved in {folder}", markup=False)
     return EXIT_OK if preview.items else EXIT_FAILED
 
@@ -246,21 +247,28 @@ def _spec_under_test(args: argparse.Namespace, config: AppConfig) -> SourceSpec:
     return source_from_options(options, config.settings.fetch)
 
 
-def _save_fixture(target: str, config: AppConfig, spec: SourceSpec, preview: Preview) -> Path:
-    """Keep the document and what the selectors found in it, for a regression test."""
+def _save_fixture(
+    target: str, config: AppConfig, spec: SourceSpec, preview: Preview, tz: ZoneInfo
+) -> Path:
+    """Keep the document and what the selectors find in it, for a regression test.
+
+    What is expected is what the test will do: one parse of the saved document at the time
+    it was saved (so "vor 3 Tagen" reads the same later), without the further pages and
+    article pages a source may follow, which the fixture does not hold.
+
+    Raises:
+        ConfigError: the folder cannot be written, or holds another page's fixture.
+    """
+    from .normalize import normalize
+    from .parse import parse
+
     folder = (Path(target) if target else config.config_dir / "fixtures") / spec.id
-    folder.mkdir(parents=True, exist_ok=True)
-    content_type = preview.fetched.headers.get("content-type", "")
-    suffix = (
-        ".html" if spec.kind is SourceKind.HTML else ".json" if "json" in content_type else ".xml"
-    )
-    (folder / f"document{suffix}").write_bytes(preview.fetched.content)
-    entry = textwrap.indent(source_yaml(spec), "  ")
-    (folder / "sources.yaml").write_text(
-        f"# Fetched from {preview.fetched.url}\nsources:\n{entry}", encoding="utf-8"
-    )
+    fetched = preview.fetched
+    now = datetime.now(UTC)
+    items = [normalize(raw, spec, now) for raw in parse(spec, fetched, now, tz).items]
     expected = {
-        "url": preview.fetched.url,
+        "url": fetched.url,
+        "now": now.isoformat(),
         "items": [
             {
                 "title": i.title,
@@ -268,13 +276,51 @@ def _save_fixture(target: str, config: AppConfig, spec: SourceSpec, preview: Pre
                 "published": i.published_at.isoformat(),
                 "date_estimated": i.date_estimated,
             }
-            for i in preview.items
+            for i in items
         ],
     }
-    (folder / "expected.json").write_text(
-        json.dumps(expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    content_type = fetched.headers.get("content-type", "")
+    suffix = (
+        ".html" if spec.kind is SourceKind.HTML else ".json" if "json" in content_type else ".xml"
     )
+    entry = textwrap.indent(source_yaml(spec), "  ")
+    try:
+        _refuse_other_page(folder, fetched.url)
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("document.*"):
+            old.unlink()
+        (folder / f"document{suffix}").write_bytes(fetched.content)
+        (folder / "sources.yaml").write_text(
+            f"# Fetched from {fetched.url}\nsources:\n{entry}", encoding="utf-8"
+        )
+        (folder / "expected.json").write_text(
+            json.dumps(expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+    except OSError as e:
+        raise ConfigError(
+            [ConfigIssue("<command line>", None, "--save-fixture", f"cannot write {folder}: {e}")]
+        ) from None
     return folder
+
+
+def _refuse_other_page(folder: Path, url: str) -> None:
+    """A fixture folder is a source's: saving another page there would replace it."""
+    try:
+        saved = json.loads((folder / "expected.json").read_text(encoding="utf-8")).get("url")
+    except (OSError, ValueError, AttributeError):
+        return
+    if saved != url:
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    "<command line>",
+                    None,
+                    "--save-fixture",
+                    f"{folder} holds the fixture of {saved}, not of {url}",
+                    "name the source (sources test ID --url ...) or remove that folder",
+                )
+            ]
+        )
 
 
 def _suggest_id(url: str) -> str:
