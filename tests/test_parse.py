@@ -213,6 +213,25 @@ def test_items_a_broken_page_nests_in_each_other_keep_their_own_fields(
     assert any("kept the first 1 of 3000 items" in w for w in parsed.warnings)
 
 
+def test_a_listing_title_is_the_text_the_page_shows() -> None:
+    """Text the page escaped ("<3", a headline naming a tag) stays text: it was read as
+    markup again and lost."""
+    from revier_feed.normalize import normalize
+
+    page = (
+        '<html><body><div class="n"><h3><a href="/a">Herz &lt;3 für Zeitz</a></h3></div>'
+        '<div class="n"><h3><a href="/b">Warum &lt;script&gt; gefährlich ist &amp; bleibt'
+        "</a></h3></div></body></html>"
+    ).encode()
+    source = spec(SourceKind.HTML, HtmlSelectors(item="div.n", title="h3"))
+    listing = document(page, url="https://kreis.example/", content_type="text/html")
+    parsed = parse(source, listing, NOW, BERLIN)
+    assert [normalize(raw, source, NOW).title for raw in parsed.items] == [
+        "Herz <3 für Zeitz",
+        "Warum <script> gefährlich ist & bleibt",
+    ]
+
+
 def test_invalid_selector_is_reported() -> None:
     selectors = HtmlSelectors(item="div[", title="h3")
     with pytest.raises(ParseError, match="invalid item selector"):

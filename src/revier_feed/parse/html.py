@@ -6,6 +6,7 @@ takes an attribute of the item element itself.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -293,7 +294,10 @@ def _item(
     if absolute and absolute.split("#")[0] == base.split("#")[0]:
         absolute = None  # "#" or the page itself: no article of its own
     return RawItem(
-        title=title,
+        # The title is the page's text; escaped, so that normalizing (which reads a raw
+        # title as markup, as feeds write them) keeps what the page shows as text, such as
+        # "<3" or a headline about a "<script>" tag, instead of taking it for tags.
+        title=html.escape(title, quote=False),
         link=absolute,
         summary_html=teaser,
         published=published,
