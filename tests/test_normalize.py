@@ -103,6 +103,18 @@ def test_sanitize_keeps_content_makes_links_absolute_and_drops_pixels() -> None:
     assert "style" not in cleaned
 
 
+def test_links_in_the_text_lose_their_tracking_parameters() -> None:
+    html = (
+        '<p><a href="bericht.html?utm_source=newsletter&amp;id=7&amp;fbclid=x">Bericht</a> '
+        '<a href="mailto:presse@kreis.example?subject=Frage">Presse</a> '
+        '<a href="https://kreis.example/a?Seite=2">Seite 2</a></p>'
+    )
+    cleaned = sanitize_html(html, base_url="https://kreis.example/presse/a.html")
+    assert 'href="https://kreis.example/presse/bericht.html?id=7"' in cleaned
+    assert 'href="mailto:presse@kreis.example?subject=Frage"' in cleaned
+    assert 'href="https://kreis.example/a?Seite=2"' in cleaned
+
+
 def test_relative_links_resolve_against_each_items_own_url_also_across_threads() -> None:
     # One sanitizer serves every item (and the ingest thread and a worker's thread alike);
     # the base URL must never leak from one fragment to another.

@@ -257,7 +257,9 @@ def _absolute(element: str, attribute: str, value: str) -> str | None:
     if attribute in _URL_ATTRIBUTES:
         base_url = _base_url.get()
         try:
-            return join_url(base_url, value) if base_url else value
+            url = join_url(base_url, value) if base_url else value
+            # Links in the text lose their tracking parameters too, as item links do.
+            return clean_url(url) if attribute == "href" and "?" in url else url
         except ValueError:  # no URL ("http://[::1"): the attribute goes, the text stays
             return None
     return value
