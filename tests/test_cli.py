@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from revier_feed.cli import main
 from revier_feed.config import AppConfig
@@ -264,6 +265,43 @@ def test_discover_guesses_selectors_that_work(
     assert "10 items" in out
     row = next(line for line in out.splitlines() if "Neue Studien sollen" in line)
     assert "10.06.2021" in row
+
+
+def test_discover_escapes_class_names_that_are_no_css(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Utility classes ("md:w-1/2") made every guess an invalid selector: "no entries"."""
+    entries = "".join(
+        f'<div class="md:w-1/2 card"><h2 class="text-lg:bold">Meldung {i} aus Zeitz und Umgebung'
+        f'</h2><a href="/m/{i}.html">Weiterlesen zur Meldung {i}</a>'
+        f'<span class="d">{10 + i}.06.2021</span></div>'
+        for i in range(4)
+    )
+    page = f"<html><head><title>Kreis</title></head><body>{entries}</body></html>".encode()
+    region.add_route("/tw.html", Response(200, page, {"Content-Type": "text/html"}))
+    code, out = run_cli(
+        capsys,
+        "--config",
+        str(demo_config.config_dir),
+        "sources",
+        "discover",
+        region.url("/tw.html"),
+    )
+    assert code == 0 and "has no feed" in out, out
+    snippet = yaml.safe_load("\n".join(line[2:] for line in out.splitlines()[1:]))
+    html = snippet[0]["html"]
+    assert html["item"] == r"div.md\:w-1\/2" and html["title"] == r"h2.text-lg\:bold"
+    code, out = run_cli(
+        capsys,
+        "--config",
+        str(demo_config.config_dir),
+        "sources",
+        "test",
+        "--url",
+        region.url("/tw.html"),
+        *(f"--{key}={html[key]}" for key in ("item", "title", "date")),
+    )
+    assert code == 0 and "4 items" in out and "13.06.2021" in out
 
 
 def test_sources_test_stores_nothing_and_saves_a_fixture(

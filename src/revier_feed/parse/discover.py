@@ -7,13 +7,15 @@ from datetime import datetime
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
+import soupsieve
 from bs4 import BeautifulSoup, Tag
+from soupsieve import SelectorSyntaxError
 
 from ..exceptions import ParseError
 from ..models import Discovery, FeedLink, FetchResult, HtmlSelectors
 from .dates import parse_date
 from .feed import parse_feed
-from .html import make_soup, parse_html
+from .html import make_soup
 from .jsonfeed import looks_like_json_feed, parse_json_feed
 
 _FEED_TYPES = {
@@ -26,6 +28,8 @@ _CHROME = ["script", "style", "noscript", "nav", "header", "footer", "aside", "f
 _HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
 #: A listing needs at least this many look-alike entries to be recognised as one.
 MIN_ENTRIES = 3
+#: The most repeated kinds of entries tried as the listing's items, at most.
+MAX_CANDIDATES = 20
 
 
 def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo) -> Discovery:
@@ -53,7 +57,7 @@ def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo) -> Discovery:
         title=title,
         is_feed=False,
         feeds=tuple(feeds),
-        selectors=None if feeds else _guess_selectors(soup, fetched, now, tz),
+        selectors=None if feeds else _guess_selectors(soup, now, tz),
     )
 
 
@@ -69,9 +73,7 @@ def _feed_title(fetched: FetchResult, now: datetime, tz: ZoneInfo) -> str | None
     return document.title or ""
 
 
-def _guess_selectors(
-    soup: BeautifulSoup, fetched: FetchResult, now: datetime, tz: ZoneInfo
-) -> HtmlSelectors | None:
+def _guess_selectors(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> HtmlSelectors | None:
     body = soup.body or soup
     for tag in body.find_all(_CHROME):
         tag.decompose()
@@ -93,7 +95,7 @@ def _guess_selectors(
         ),
         reverse=True,
     )
-    for _, signature in candidates:
+    for _, signature in candidates[:MAX_CANDIDATES]:
         example = examples[signature]
         selectors = HtmlSelectors(
             item=signature,
@@ -101,12 +103,24 @@ def _guess_selectors(
             date=_date_selector(example, now, tz),
             teaser=_teaser_selector(example),
         )
-        try:
-            parse_html("discover", selectors, fetched, now, tz)
-        except ParseError:
-            continue
-        return selectors
+        if _yields_titles(body, selectors):
+            return selectors
     return None
+
+
+def _yields_titles(body: Tag, selectors: HtmlSelectors) -> bool:
+    """Whether the guess finds entries with titles, checked on the page already parsed
+    (parsing the page again for every guess made a large page take minutes)."""
+    try:
+        entries = body.select(selectors.item, limit=MIN_ENTRIES * 4)
+        return any(_has_text(entry, selectors.title) for entry in entries)
+    except (SelectorSyntaxError, NotImplementedError):
+        return False
+
+
+def _has_text(entry: Tag, selector: str) -> bool:
+    found = entry.select_one(selector)
+    return found is not None and bool(found.get_text(strip=True))
 
 
 def _looks_like_entry(element: Tag) -> bool:
@@ -121,7 +135,8 @@ def _looks_like_entry(element: Tag) -> bool:
 def _signature(element: Tag) -> str:
     classes = element.get_attribute_list("class")
     first = classes[0] if classes and isinstance(classes[0], str) else None
-    return f"{element.name}.{first}" if first else str(element.name)
+    # Escaped: utility classes such as "md:w-1/2" are no valid CSS as they stand.
+    return f"{element.name}.{soupsieve.escape(first)}" if first else str(element.name)
 
 
 def _child_selector(element: Tag | None) -> str | None:
