@@ -220,6 +220,11 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, captured.out + captured.err
 
 
+def in_demo(capsys: pytest.CaptureFixture[str], config: AppConfig, *args: str) -> tuple[int, str]:
+    """A command on the demo configuration: exit code and output."""
+    return run_cli(capsys, "--config", str(config.config_dir), *args)
+
+
 def test_discover_finds_linked_feed(
     demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -251,10 +256,9 @@ def test_discover_guesses_selectors_that_work(
         if line.strip().startswith(("item:", "title:", "date:", "teaser:"))
     )
     assert selectors["item"] == "article.news-teaser"
-    code, out = run_cli(
+    code, out = in_demo(
         capsys,
-        "--config",
-        str(demo_config.config_dir),
+        demo_config,
         "sources",
         "test",
         "--url",
@@ -279,27 +283,14 @@ def test_discover_escapes_class_names_that_are_no_css(
     )
     page = f"<html><head><title>Kreis</title></head><body>{entries}</body></html>".encode()
     region.add_route("/tw.html", Response(200, page, {"Content-Type": "text/html"}))
-    code, out = run_cli(
-        capsys,
-        "--config",
-        str(demo_config.config_dir),
-        "sources",
-        "discover",
-        region.url("/tw.html"),
-    )
+    code, out = in_demo(capsys, demo_config, "sources", "discover", region.url("/tw.html"))
     assert code == 0 and "has no feed" in out, out
     snippet = yaml.safe_load("\n".join(line[2:] for line in out.splitlines()[1:]))
     html = snippet[0]["html"]
     assert html["item"] == r"div.md\:w-1\/2" and html["title"] == r"h2.text-lg\:bold"
-    code, out = run_cli(
-        capsys,
-        "--config",
-        str(demo_config.config_dir),
-        "sources",
-        "test",
-        "--url",
-        region.url("/tw.html"),
-        *(f"--{key}={html[key]}" for key in ("item", "title", "date")),
+    selectors = (f"--{key}={html[key]}" for key in ("item", "title", "date"))
+    code, out = in_demo(
+        capsys, demo_config, "sources", "test", "--url", region.url("/tw.html"), *selectors
     )
     assert code == 0 and "4 items" in out and "13.06.2021" in out
 
@@ -365,13 +356,12 @@ def test_a_saved_fixture_passes_its_regression_test_whatever_the_source_follows(
             ),
         )
     fixtures = tmp_path / "fixtures"
+
+    def sources_test(*args: str) -> tuple[int, str]:
+        return in_demo(capsys, demo_config, "sources", "test", *args)
+
     selectors = ["--item", "div.n", "--title", "h3", "--date", "span", "--next", "a.weiter"]
-    code, out = run_cli(
-        capsys,
-        "--config",
-        str(demo_config.config_dir),
-        "sources",
-        "test",
+    code, out = sources_test(
         "kreis",
         "--url",
         region.url("/k/liste.html"),
@@ -389,31 +379,12 @@ def test_a_saved_fixture_passes_its_regression_test_whatever_the_source_follows(
     test_fixture_still_parses_the_same(fixtures / "kreis", tmp_path / "check")
 
     # Another page under the same name would replace the fixture: refused.
-    code, out = run_cli(
-        capsys,
-        "--config",
-        str(demo_config.config_dir),
-        "sources",
-        "test",
-        "kreis",
-        "--url",
-        region.url("/k/liste2.html"),
-        *selectors,
-        "--save-fixture",
-        str(fixtures),
+    code, out = sources_test(
+        "kreis", "--url", region.url("/k/liste2.html"), *selectors, "--save-fixture", str(fixtures)
     )
     assert code == 2 and "holds the fixture of" in out and "liste.html" in out
     (tmp_path / "a-file").write_text("", encoding="utf-8")
-    code, out = run_cli(
-        capsys,
-        "--config",
-        str(demo_config.config_dir),
-        "sources",
-        "test",
-        "burgenlandkreis",
-        "--save-fixture",
-        str(tmp_path / "a-file"),
-    )
+    code, out = sources_test("burgenlandkreis", "--save-fixture", str(tmp_path / "a-file"))
     assert code == 2 and "cannot write" in out and "a-file" in out
 
 
