@@ -69,7 +69,7 @@ def plausible_charset(label: str, content: bytes) -> bool:
         codec = codecs.lookup(label.strip())
     except (LookupError, ValueError):
         return True
-    head = content.removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")[:2]
+    head = content[:4096].removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")[:2]
     if head[:1] != b"<" or head[1:] == b"\0":
         return True  # "<\0" is how UTF-16LE and UTF-32LE without a byte-order mark begin
     # An encoder's first call may add a byte-order mark: encode twice, compare the growth.

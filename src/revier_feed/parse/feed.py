@@ -196,7 +196,7 @@ def _plausible_charset(headers: dict[str, str], content: bytes) -> dict[str, str
     """
     content_type = headers.get("content-type", "")
     in_header = _CHARSET.search(content_type)
-    declared = _XML_ENCODING.match(content.removeprefix(b"\xef\xbb\xbf").lstrip()[:512])
+    declared = _XML_ENCODING.match(content[:1024].removeprefix(b"\xef\xbb\xbf").lstrip())
     labels = [
         *([in_header.group(1)] if in_header else []),
         *([declared.group(1).decode("ascii", "replace")] if declared else []),
