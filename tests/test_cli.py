@@ -131,6 +131,24 @@ def test_run_once_fails_when_every_source_fails(
     assert "[connect] could not connect" in capsys.readouterr().out
 
 
+def test_status_says_when_it_made_the_store_just_now(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped storage.path made an empty store that looked like one with no news."""
+    folder = write_config(
+        tmp_path,
+        'sources:\n  - {id: a, name: A, url: "http://127.0.0.1:9/feed.xml"}\n',
+        "storage:\n  path: vertippt/store.sqlite3\noutput:\n  dir: out\n",
+    )
+    store = tmp_path / "vertippt" / "store.sqlite3"
+    assert main(["--config", str(folder), "status"]) == 0
+    out = capsys.readouterr().out
+    assert f"store: {store} (created now: no cycle has run on it" in out
+    assert main(["--config", str(folder), "status", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["store"] == {"path": str(store), "created_now": False}
+
+
 def test_store_from_newer_version_is_a_clear_error(
     demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:

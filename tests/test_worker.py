@@ -155,7 +155,8 @@ def test_one_collector_per_store_even_after_kill_9(tmp_path: Path, region: Sampl
         timeout=30,
         check=True,
     )
-    assert status.stdout.startswith("worker: not running")
+    store = config_dir.parent / "state" / "revier-feed.sqlite3"
+    assert status.stdout.startswith(f"store: {store}\nworker: not running\n"), status.stdout
 
 
 def start_logged_worker(config_dir: Path, log: Path) -> subprocess.Popen[str]:

@@ -351,6 +351,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    # A store that is not there yet is made by opening it: say so, since a mistyped
+    # storage.path would otherwise look like a store with nothing in it.
+    store_existed = config.store_file.exists()
     with App(config) as app:
         holder = app.worker_holder()
         overview = app.source_overview()
@@ -375,6 +378,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if state is not None and state.status.value not in ("ok", "new")
     ]
     report = {
+        "store": {"path": str(config.store_file), "created_now": not store_existed},
         "worker": {"running": holder is not None, "holder": holder},
         "sources": {"total": len(overview), "by_status": by_status, "problems": problems},
         "stories": {"new_24h": last_day, "new_7d": last_week},
@@ -384,6 +388,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         out.print_json(json.dumps(report, ensure_ascii=False))
         return EXIT_OK
+    created = " (created now: no cycle has run on it; is storage.path right?)"
+    out.print(f"store: {config.store_file}{'' if store_existed else created}", markup=False)
     out.print(f"worker: {'running, ' + holder if holder else 'not running'}", markup=False)
     counts = ", ".join(
         f"{n} {s}" for s, n in sorted(by_status.items(), key=lambda p: SEVERITY[p[0]])

@@ -73,14 +73,18 @@ class AppConfig:
         return f"sqlite:///{self.resolve(self.settings.storage.path)}"
 
     @property
+    def store_file(self) -> Path:
+        """The store's SQLite file, symlinks resolved."""
+        if self.settings.storage.url:
+            return Path(self.settings.storage.url.removeprefix("sqlite:///")).resolve()
+        return self.resolve(self.settings.storage.path)
+
+    @property
     def lock_path(self) -> Path:
         """The lock file that allows one collecting process per store: beside the store's
-        file, symlinks resolved, so every configuration that names the store (by path, by
-        URL, through a link) takes the same lock."""
-        if self.settings.storage.url:
-            store = Path(self.settings.storage.url.removeprefix("sqlite:///")).resolve()
-        else:
-            store = self.resolve(self.settings.storage.path)
+        file, so every configuration that names the store (by path, by URL, through a
+        link) takes the same lock."""
+        store = self.store_file
         return store.with_name(store.name + ".lock")
 
     @property
