@@ -11,6 +11,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -306,6 +307,26 @@ def test_a_redirect_to_another_origin_asks_its_robots_txt_and_the_caller(
     allowed = region.url(FEED).replace("127.0.0.1", "localhost")
     region.add_route("/weiter", Response(302, headers={"Location": allowed}))
     assert isinstance(fetch(region.url("/weiter")), FetchResult)
+
+    # With the rules remembered between cycles (the store, in production), the next
+    # cycle asks the redirect once: no request again after reading the rules.
+    remembered: dict[str, tuple[datetime, int, str]] = {}
+
+    class Remembered:
+        def get(self, origin: str) -> tuple[datetime, int, str] | None:
+            return remembered.get(origin)
+
+        def put(self, origin: str, status: int, body: str) -> None:
+            remembered[origin] = (datetime.now(UTC), status, body)
+
+    async def cycle() -> FetchResult | NotModified:
+        async with Fetcher(SETTINGS, robots_cache=Remembered()) as fetcher:
+            return await fetcher.fetch("kreis", region.url("/weiter"))
+
+    asyncio.run(cycle())
+    region.requests.clear()
+    assert isinstance(asyncio.run(cycle()), FetchResult)
+    assert region.requests.count("/weiter") == 1 and "/robots.txt" not in region.requests
 
     async def only_own_host() -> FetchResult | NotModified:
         async with Fetcher(SETTINGS) as fetcher:

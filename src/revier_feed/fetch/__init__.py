@@ -394,7 +394,7 @@ class Fetcher:
             )
         if not (robots and self.settings.respect_robots) or _origin(target) == _origin(current):
             return
-        rules = self._robots.get(_origin(target))
+        rules = self._known_robots(str(target))
         if rules is None:
             raise _RobotsFirst(str(target))
         if not rules.allows(str(target)):
@@ -454,23 +454,35 @@ class Fetcher:
 
     async def _robots_for(self, url: str) -> _Robots:
         """The rules of ``url``'s origin, read once per cycle (or from the cache)."""
-        origin = _origin(url)
-        robots = self._robots.get(origin)
+        robots = self._known_robots(url)
         if robots is None:
+            origin = _origin(url)
             lock = self._robots_locks.setdefault(origin, asyncio.Lock())
             async with lock:  # one robots.txt request per origin, however many sources
                 robots = self._robots.get(origin)
                 if robots is None:
-                    robots = self._robots[origin] = await self._load_robots(origin)
-                    delay = robots.crawl_delay()
-                    if delay:
-                        self._host(url).crawl_delay = min(delay, MAX_CRAWL_DELAY)
+                    robots = self._use_robots(url, await self._load_robots(origin))
+        return robots
+
+    def _known_robots(self, url: str) -> _Robots | None:
+        """The rules of ``url``'s origin if this cycle or the cache has them (no request)."""
+        origin = _origin(url)
+        robots = self._robots.get(origin)
+        if robots is None:
+            cached = self._robots_cache.get(origin) if self._robots_cache else None
+            if cached is not None and self._now() - cached[0] < ROBOTS_TTL:
+                robots = self._use_robots(url, _Robots(cached[1], cached[2]))
+        return robots
+
+    def _use_robots(self, url: str, robots: _Robots) -> _Robots:
+        self._robots[_origin(url)] = robots
+        delay = robots.crawl_delay()
+        if delay:
+            self._host(url).crawl_delay = min(delay, MAX_CRAWL_DELAY)
         return robots
 
     async def _load_robots(self, origin: str) -> _Robots:
         cached = self._robots_cache.get(origin) if self._robots_cache else None
-        if cached is not None and self._now() - cached[0] < ROBOTS_TTL:
-            return _Robots(cached[1], cached[2])
         try:
             # A robots.txt redirected elsewhere is read without asking that origin's.
             result = await self._attempt("robots.txt", origin + "/robots.txt", {}, robots=False)
