@@ -118,3 +118,88 @@ def test_feedparser_quirks_are_kept() -> None:
     mojibake = by_title["Förderung für Städte  doppelt kodiert"]
     assert "10 €" in mojibake.summary_html and "“Anführung”" in mojibake.summary_html
     assert mojibake.link == "https://www.saalekreis.example/presse/mojibake.html?a=1&b=2"
+
+
+def rss(items: str, rss_attributes: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"{rss_attributes}>'
+        f"<channel><title>Kreis</title>{items}</channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # An empty link made absolute was the feed's own URL: every such item one story.
+        rss("<item><title>A</title><link></link></item><item><title>B</title><link/></item>"),
+        rss("<item><title>A</title><guid>https://x.example/a</guid><link> </link></item>"),
+        rss('<item><title>A</title><link href="https://x.example/a"/></item>'),
+        (
+            b'<feed xmlns="http://www.w3.org/2005/Atom"><title>K</title><entry><title>A</title>'
+            b"<id></id></entry></feed>"
+        ),
+        # Items spelled otherwise were silently missed.
+        rss("<Item><title>A</title><link>https://x.example/a</link></Item>"),
+        rss(
+            '<item xmlns="http://backend.userland.com/rss2"><title>A</title>'
+            "<link>https://x.example/a</link></item>"
+        ),
+        (
+            b'<feed xmlns="http://www.w3.org/2005/Atom"><title>K</title><Entry><title>A</title>'
+            b'<id>urn:a</id><link href="https://x.example/a"/></Entry></feed>'
+        ),
+        # feedparser takes rdf:about as the item's id.
+        rss(
+            '<item rdf:about="https://x.example/id"><title>A</title>'
+            "<link>https://x.example/a</link></item>",
+            ' xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"',
+        ),
+    ],
+)
+def test_shapes_the_fast_reader_read_otherwise_go_to_feedparser(body: bytes) -> None:
+    doc = fetched(body)
+    assert not handled_fast(doc)
+    fast, slow = both(doc)
+    assert fast == slow
+    assert fast.items
+    assert all(item.link != URL for item in fast.items), "the feed's own URL is no item link"
+
+
+def test_a_relative_content_location_is_resolved_against_the_feed_url() -> None:
+    body = rss("<item><title>A</title><link>meldung/1.html</link></item>")
+    for location in ("feed.xml.de", "/presse/feed.xml"):
+        doc = FetchResult(
+            url=URL,
+            status_code=200,
+            headers={"content-type": "application/rss+xml", "content-location": location},
+            content=body,
+        )
+        (item,) = parse_feed("src", doc, NOW, BERLIN).items
+        assert item.link == "https://www.example-kreis.de/presse/meldung/1.html", location
+
+
+def test_references_to_surrogates_cost_only_themselves() -> None:
+    """An emoji written as two references to UTF-16 surrogates failed the whole feed."""
+    body = rss(
+        "<item><title>Sommerfest &#55357;&#56832;</title><link>https://x.example/a</link>"
+        "</item><item><title>Kaputt &#xD800; &#x110000;</title>"
+        "<link>https://x.example/b</link></item>"
+    )
+    titles = [item.title for item in parse_feed("src", fetched(body), NOW, BERLIN).items]
+    assert titles == ["Sommerfest \U0001f600", "Kaputt \ufffd \ufffd"]
+
+
+def test_without_a_content_type_utf8_attributes_stay_utf8() -> None:
+    """feedparser read a response without Content-Type as Latin-1: links came out broken."""
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>K</title><entry><title>Straße</title><id>urn:a</id>"
+        '<link href="https://x.example/straße-ä.html"/><category term="Köln"/>'
+        '<summary type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">Text</div></summary>'
+        "</entry></feed>"
+    ).encode()
+    doc = fetched(body, content_type=None)
+    assert not handled_fast(doc)  # xhtml: feedparser reads it
+    (item,) = parse_feed("src", doc, NOW, BERLIN).items
+    assert item.link == "https://x.example/straße-ä.html"
+    assert item.categories == ("Köln",)

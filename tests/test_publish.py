@@ -132,3 +132,30 @@ def test_hostile_item_text_never_reaches_the_feeds(
     assert "<h3>Messe startet</h3>" in index, "shown as text, without a javascript: link"
     parsed = feedparser.parse(rss_path.read_bytes())
     assert any(e.title == "Messe startet" for e in parsed.entries)
+
+
+def test_a_title_whose_text_looks_like_markup_stays_text_in_every_reader(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion
+) -> None:
+    """Escaped twice at the source, "<img onerror>" is the title's *text*; RSS readers that
+    render titles as HTML (many do) would run it, so RSS escapes it once more."""
+    feed = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Messe</title><link>http://x/</link><description>d</description>
+<item><title>&amp;lt;img src=x onerror=alert(1)&amp;gt; Messe</title>
+<link>https://messe.example/a</link><pubDate>Thu, 10 Jun 2021 10:00:00 +0200</pubDate></item>
+<item><title>Herz &amp;lt;3 f\xc3\xbcr Zeitz</title>
+<link>https://messe.example/b</link><pubDate>Thu, 10 Jun 2021 11:00:00 +0200</pubDate></item>
+</channel></rss>"""
+    region.add_route("/leipziger-messe/presse/rss.xml", Response(200, feed))
+    _, rss_path, atom_path = published_app(demo_config, make_app)
+    titles = {e.title for e in feedparser.parse(rss_path.read_bytes()).entries}
+    # A reader that takes the RSS title as HTML sees text, no element.
+    assert "&lt;img src=x onerror=alert(1)&gt; Messe" in titles
+    assert "Herz <3 für Zeitz" in titles, "text without a tag-like '<' is left alone"
+    rss = etree.fromstring(rss_path.read_bytes())
+    assert "&lt;img src=x onerror=alert(1)&gt; Messe" in rss.xpath("//item/title/text()")
+    atom = etree.fromstring(atom_path.read_bytes())
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    assert "<img src=x onerror=alert(1)> Messe" in atom.xpath(
+        "//a:entry/a:title/text()", namespaces=ns
+    )

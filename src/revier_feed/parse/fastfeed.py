@@ -38,6 +38,7 @@ _CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _MEDIA = "{http://search.yahoo.com/mrss/}"
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+_RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
 _RSS_VERSIONS = frozenset({"2.0", "0.91", "0.92"})
 # Children of an RSS item that feedparser reads into fields we do not use; no effect.
 _RSS_IGNORED = frozenset(
@@ -109,16 +110,29 @@ def _read(content: bytes, headers: dict[str, str]) -> tuple[str | None, list[dic
         if len(channels) != 1 or any(c.tag == "item" for c in root):
             raise Unsupported("RSS layout")
         channel = channels[0]
+        _refuse_look_alikes(channel, "item")
         base = _rebase(base, channel)
         title = _single_text(channel, "title", base)
         return title, [_rss_item(item, _rebase(base, item)) for item in channel.iter("item")]
     if root.tag == _ATOM + "feed" and root.get("version") is None:
+        _refuse_look_alikes(root, _ATOM + "entry")
         title = _atom_title(root, base)
         entries = [_atom_entry(e, _rebase(base, e)) for e in root if e.tag == _ATOM + "entry"]
         if sum(1 for _ in root.iter(_ATOM + "entry")) != len(entries):
             raise Unsupported("nested entries")
         return title, entries
     raise Unsupported("format")
+
+
+def _refuse_look_alikes(parent: Any, tag: str) -> None:
+    """Decline items or entries spelled otherwise (``<Item>``, another namespace):
+    feedparser reads element names case-blind and takes them; here they would be missed
+    without a word."""
+    name = tag.rpartition("}")[2]
+    for child in parent:
+        found = child.tag
+        if isinstance(found, str) and found != tag and found.rpartition("}")[2].lower() == name:
+            raise Unsupported(f"entry element {found}")
 
 
 def _check_encoding(content: bytes, headers: dict[str, str]) -> None:
@@ -137,6 +151,8 @@ def _check_encoding(content: bytes, headers: dict[str, str]) -> None:
 
 
 def _rss_item(item: Any, base: str) -> dict[str, Any]:
+    if _RDF_ABOUT in item.attrib:
+        raise Unsupported("rdf:about")  # feedparser takes it as the item's id
     entry: dict[str, Any] = {}
     seen: set[str] = set()
     for child in item:
@@ -157,7 +173,12 @@ def _rss_item(item: Any, base: str) -> dict[str, Any]:
         if tag == "title":
             entry["title"] = _text(child)
         elif tag == "link":
-            entry["link"] = _link_text(_urljoin(here, _text(child)))
+            link = _text(child)
+            if not link or len(child.attrib):
+                # feedparser leaves an empty link empty and takes an href attribute; made
+                # absolute, an empty one became the feed's own URL for every such item.
+                raise Unsupported("link without text or with attributes")
+            entry["link"] = _link_text(_urljoin(here, link))
         elif tag == "description":
             entry["summary"] = _text(child)
         elif tag == _CONTENT + "encoded":
@@ -214,6 +235,8 @@ def _atom_entry(node: Any, base: str) -> dict[str, Any]:
             _text_construct(child)
             entry["title"] = _text(child)
         elif tag == _ATOM + "id":
+            if not _text(child):
+                raise Unsupported("empty id")  # made absolute, it was the feed's URL
             entry["id"] = _urljoin(here, _text(child))
             entry.setdefault("link", entry["id"])
         elif tag == _ATOM + "link":

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .._utils import join_url
 from ..exceptions import ParseError
 from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from . import fastfeed
@@ -28,8 +29,13 @@ def parse_feed(
         ParseError: the document is not a feed, or no entry could be read.
     """
     headers = dict(fetched.headers)
-    # Relative item links resolve against Content-Location; default it to the final URL.
-    headers.setdefault("content-location", fetched.url)
+    # Relative item links resolve against Content-Location, itself relative to the final
+    # URL (Apache's content negotiation sends "rss.xml.de"); without one, the final URL.
+    location = headers.get("content-location", "")
+    try:
+        headers["content-location"] = join_url(fetched.url, location)
+    except ValueError:
+        headers["content-location"] = fetched.url
     fast = fastfeed.read_entries(fetched.content, headers)
     if fast is None:
         return _parse_with_feedparser(source_id, fetched, headers, now, tz)
@@ -45,7 +51,7 @@ def _parse_with_feedparser(
 
     try:
         result = feedparser.parse(
-            fetched.content,
+            _valid_character_references(fetched.content),
             response_headers=_plausible_charset(headers, fetched.content),
             # Both are ours: normalize sanitizes last and makes links absolute against the
             # item's link; feedparser's versions cost half of its time.
@@ -195,6 +201,10 @@ def _plausible_charset(headers: dict[str, str], content: bytes) -> dict[str, str
     readable instead of not at all.
     """
     content_type = headers.get("content-type", "")
+    if not content_type.strip():
+        # Without a media type, feedparser reads a response as Latin-1: UTF-8 attribute
+        # values (links, categories) came out as mojibake. XML's own rules decide instead.
+        return {**headers, "content-type": "application/xml"}
     in_header = _CHARSET.search(content_type)
     declared = _XML_ENCODING.match(content[:1024].removeprefix(b"\xef\xbb\xbf").lstrip())
     labels = [
@@ -212,6 +222,50 @@ def _plausible_charset(headers: dict[str, str], content: bytes) -> dict[str, str
         charset = "windows-1252"
     media = content_type.partition(";")[0].strip() or "application/xml"
     return {**headers, "content-type": f"{media}; charset={charset}"}
+
+
+_CHARACTER_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+
+
+def _valid_character_references(content: bytes) -> bytes:
+    """``content`` with character references that name no character replaced.
+
+    Some systems write characters beyond the BMP as two references to UTF-16 surrogates
+    ("&#55357;&#56832;" for an emoji); feedparser's loose parser then fails on the whole
+    feed, and every item of the source was lost. A pair becomes its character; a lone
+    surrogate, or a number beyond Unicode, becomes U+FFFD.
+    """
+    if b"&#" not in content:
+        return content
+    found = [(m, _reference_value(m)) for m in _CHARACTER_REFERENCE.finditer(content)]
+    if all(0 < value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF for _, value in found):
+        return content
+    out = []
+    position = 0
+    index = 0
+    while index < len(found):
+        match, value = found[index]
+        if 0xD800 <= value <= 0xDBFF and index + 1 < len(found):
+            after, low = found[index + 1]
+            if after.start() == match.end() and 0xDC00 <= low <= 0xDFFF:
+                value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
+                out += [content[position : match.start()], b"&#%d;" % value]
+                position = after.end()
+                index += 2
+                continue
+        if not 0 < value <= 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+            out += [content[position : match.start()], b"&#65533;"]
+            position = match.end()
+        index += 1
+    return b"".join([*out, content[position:]])
+
+
+def _reference_value(match: re.Match[bytes]) -> int:
+    digits = (match[1] or match[2]).lstrip(b"0") or b"0"
+    # More digits than any character has: no character (and no huge int to build).
+    if len(digits) > 8:
+        return -1
+    return int(digits, 16) if match[1] else int(digits)
 
 
 def _looks_like_html(fetched: FetchResult) -> bool:

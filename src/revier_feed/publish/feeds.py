@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import html
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -29,6 +30,8 @@ _ATOM = "http://www.w3.org/2005/Atom"
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 #: The date in our tag: URIs (RFC 4151); fixed forever, or every id would change.
 _TAG_DATE = "2026"
+#: Text that an HTML renderer would take for a tag or a comment.
+_TAG_LIKE = re.compile(r"<[A-Za-z/!?]")
 
 
 def render(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> dict[str, bytes]:
@@ -146,6 +149,8 @@ def _add_entry(
     entry = fg.add_entry(order="append")
     entry.id(story_id(channel.public_base_url, story.id))
     entry.title(item.title)
+    if _TAG_LIKE.search(item.title):
+        entry.register_extension("rss_text_title", _RssTextTitle, atom=False, rss=True)
     if item.url:
         entry.link(href=item.url, rel="alternate")
     # Everything published as type="html" is sanitized HTML; plain text is escaped first,
@@ -210,6 +215,23 @@ class _AtomSourceDetails(BaseExtension):  # type: ignore[misc]  # feedgen is unt
         if source is not None:
             etree.SubElement(source, "id").text = self._source_id
             etree.SubElement(source, "updated").text = self._updated.isoformat()
+        return entry
+
+
+class _RssTextTitle(BaseExtension):  # type: ignore[misc]  # feedgen is untyped
+    """An RSS item title whose text looks like markup, escaped once more.
+
+    RSS does not say whether a title is text or HTML, and many readers render it as HTML:
+    a site's title "&lt;img src=x onerror=…&gt;" (text, once decoded) would run there.
+    Escaped twice, such readers show the text; readers that take titles as text show
+    entities, for the rare title that names a tag. Atom says type="text", JSON Feed's
+    title is text, and the pages escape it: only RSS needs this.
+    """
+
+    def extend_rss(self, entry: etree._Element) -> etree._Element:
+        title = entry.find("title")
+        if title is not None and title.text:
+            title.text = html.escape(title.text, quote=False)
         return entry
 
 
