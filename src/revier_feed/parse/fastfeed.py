@@ -6,7 +6,9 @@ anything it does not fully handle, and ``parse/feed.py`` then asks feedparser. D
 are: XML that is not well-formed (feedparser salvages what it can), a DOCTYPE (entities),
 encodings other than UTF-8, RSS 0.90/1.0 and Atom 0.3, XHTML or base64 content, elements
 of an entry it does not know, element children where text is expected, repeated single
-elements, and dates it cannot read exactly as feedparser would. ``tests/test_fastfeed.py``
+elements, dates it cannot read exactly as feedparser would, items or entries spelled
+otherwise (``<Item>``, another namespace), empty or attributed RSS links, empty Atom ids
+and ``rdf:about`` on RSS items. ``tests/test_fastfeed.py``
 compares both parsers on a corpus of real-world shapes.
 
 Entries come back as plain dicts with feedparser's keys, so one function turns either
