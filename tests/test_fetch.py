@@ -339,6 +339,39 @@ def test_a_redirect_to_another_origin_asks_its_robots_txt_and_the_caller(
     assert refused.value.kind == ErrorKind.REDIRECT and "allow_hosts" in str(refused.value)
 
 
+def test_a_redirect_to_a_new_host_every_time_ends(region: SampleRegion) -> None:
+    """Reading each new host's robots.txt starts the request again: a load balancer that
+    sends every request to another node would have kept that going for ever."""
+
+    class Node(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(404 if self.path == "/robots.txt" else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    nodes = [ThreadingHTTPServer(("127.0.0.1", 0), Node) for _ in range(8)]
+    for node in nodes:
+        threading.Thread(target=node.serve_forever, daemon=True).start()
+    turn = iter(range(len(nodes)))
+
+    def next_node(_handler: BaseHTTPRequestHandler) -> Response:
+        port = nodes[next(turn)].server_address[1]
+        return Response(302, headers={"Location": f"http://127.0.0.1:{port}/feed.xml"})
+
+    region.add_route("/verteiler", next_node)
+    try:
+        error = fetch_error(region.url("/verteiler"))
+    finally:
+        for node in nodes:
+            node.shutdown()
+            node.server_close()
+    assert error.kind == ErrorKind.REDIRECT and "new host on every request" in str(error)
+    assert region.requests.count("/verteiler") == SETTINGS.max_redirects + 1
+
+
 def test_crawl_delay_spaces_requests_and_robots_is_read_once(region: SampleRegion) -> None:
     region.add_route("/robots.txt", Response(200, ROBOTS))
 

@@ -197,12 +197,23 @@ class Fetcher:
         if self.settings.respect_robots:
             await self._check_robots(source_id, url)
         attempt = 0
+        restarts = 0
         while True:
             try:
                 return await self._attempt(source_id, url, headers, may_go_to)
             except _RobotsFirst as first:
                 # Loaded outside the request's slot (it needs a slot of its own); then the
-                # request starts again and finds the rules known.
+                # request starts again and finds the rules known. A server that redirects
+                # to a new host every time would have kept this going for ever.
+                restarts += 1
+                if restarts > self.settings.max_redirects:
+                    raise FetchError(
+                        source_id,
+                        url,
+                        kind=ErrorKind.REDIRECT,
+                        message="redirected to another new host on every request "
+                        f"(last: {first.url[:200]})",
+                    ) from None
                 await self._robots_for(first.url)
                 continue
             except FetchError as error:
@@ -392,10 +403,12 @@ class Fetcher:
                 message=f"redirected to {str(target)[:200]}, a host this source may not "
                 "follow (see allow_hosts)",
             )
-        if not (robots and self.settings.respect_robots) or _origin(target) == _origin(current):
+        if not (robots and self.settings.respect_robots):
             return
         rules = self._known_robots(str(target))
         if rules is None:
+            if _origin(target) == _origin(current):
+                return  # the origin's rules were checked for the URL asked, or are absent
             raise _RobotsFirst(str(target))
         if not rules.allows(str(target)):
             raise FetchError(
@@ -403,7 +416,8 @@ class Fetcher:
                 url,
                 kind=ErrorKind.ROBOTS,
                 message=f"redirected to {str(target)[:200]}, which the robots.txt of "
-                f"{_origin(target)} does not allow us",
+                f"{_origin(target)} does not allow us (ask the site to allow the user agent "
+                "'revier-feed')",
             )
 
     def _transport_for(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
