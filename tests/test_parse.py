@@ -197,12 +197,15 @@ def test_items_a_broken_page_nests_in_each_other_keep_their_own_fields(
     page = "<html><body>"
     for i in range(3000):
         page += f'<div class="n"><h3><a href="/a{i}">Meldung {i}</a></h3><span>01.06.2021</span>'
-    page += '<p class="t">Nur die letzte hat einen Text</p></body></html>'
-    selectors = HtmlSelectors(item="div.n", title="h3", date="span", teaser="p.t")
+    page += '<p class="t">Nur die letzte hat einen Text</p><a class="w" href="/s2">weiter</a>'
+    page += "</body></html>"
+    selectors = HtmlSelectors(item="div.n", title="h3", date="span", teaser="p.t", next="a.w")
     listing = document(page.encode(), url="https://kreis.example/", content_type="text/html")
     parsed = parse(spec(SourceKind.HTML, selectors), listing, NOW, BERLIN)
     assert [i.title for i in parsed.items] == [f"Meldung {i}" for i in range(3000)]
     assert [bool(i.summary_html) for i in parsed.items] == [False] * 2999 + [True]
+    # The next page's link sits inside the last item on such a page: still followed.
+    assert parsed.next_url == "https://kreis.example/s2"
 
     # However a page is broken, reading its items stops in time and keeps what it read.
     from revier_feed.parse import html
@@ -230,6 +233,31 @@ def test_a_listing_title_is_the_text_the_page_shows() -> None:
         "Herz <3 für Zeitz",
         "Warum <script> gefährlich ist & bleibt",
     ]
+
+
+def test_an_article_is_found_beside_a_longer_comment_thread() -> None:
+    """Comments go, however long; a container whose class only says it *has* a sidebar
+    stays, with the article in it."""
+    from revier_feed.parse import article
+
+    text = "<p>Der Kreistag hat den Haushalt für das kommende Jahr beschlossen.</p>" * 3
+    comments = "".join(
+        f"<li><p>Kommentar {i}: Das sehe ich ganz anders, der Haushalt ist zu knapp.</p></li>"
+        for i in range(20)
+    )
+    page = (
+        f'<html><body><div class="site-content has-sidebar"><div class="entry">{text}</div>'
+        f'<aside class="sidebar"><p>Weitere Meldungen aus der Region, bitte lesen.</p></aside>'
+        f'<ul class="comments">{comments}</ul></div></body></html>'
+    ).encode()
+    found = article(
+        spec(SourceKind.HTML, HtmlSelectors(item="a", title="a")),
+        document(page, url="https://kreis.example/a.html", content_type="text/html"),
+        NOW,
+        BERLIN,
+    )
+    assert "Der Kreistag hat den Haushalt" in found.content_html
+    assert "Kommentar" not in found.content_html and "Weitere Meldungen" not in found.content_html
 
 
 def test_invalid_selector_is_reported() -> None:

@@ -60,6 +60,14 @@ def parse_html(
             message=f"the item selector {selectors.item!r} matched nothing on the page; "
             "the site's layout may have changed (try `revier-feed sources test`)",
         )
+    # Read before the items are detached: on a page with unclosed containers the next
+    # page's link and everything else after the last item sit inside that item.
+    title_tag = soup.find("title")
+    title = title_tag.get_text(" ", strip=True) if title_tag else None
+    next_link = None
+    if selectors.next:
+        next_selector = selectors.next if "@" in selectors.next else selectors.next + "@href"
+        next_link = _value(soup, next_selector)
     _detach_nested(matches)
     items: list[RawItem] = []
     warnings: list[str] = []
@@ -91,19 +99,11 @@ def parse_html(
             message=f"{len(matches)} items matched, but none has a title at "
             f"{selectors.title!r}; the site's layout may have changed",
         )
-    title_tag = soup.find("title")
-    next_url = None
-    if selectors.next:
-        next_selector = selectors.next if "@" in selectors.next else selectors.next + "@href"
-        next_link = _value(soup, next_selector)
-        next_url = _join(base, next_link) if next_link else None
-        if next_link and next_url is None:
-            warnings.append(f"the next page's link {next_link[:100]!r} is no URL; not followed")
+    next_url = _join(base, next_link) if next_link else None
+    if next_link and next_url is None:
+        warnings.append(f"the next page's link {next_link[:100]!r} is no URL; not followed")
     return ParsedDocument(
-        items=tuple(items),
-        warnings=tuple(warnings),
-        title=title_tag.get_text(" ", strip=True) if title_tag else None,
-        next_url=next_url,
+        items=tuple(items), warnings=tuple(warnings), title=title, next_url=next_url
     )
 
 
@@ -170,19 +170,20 @@ _BOILERPLATE_CLASS = re.compile(
     re.IGNORECASE,
 )
 _TEXT_BLOCKS = ["p", "li", "h2", "h3", "blockquote"]
+_MODIFIER = re.compile(r"(has|with|no|without)[-_]", re.IGNORECASE)
 
 
 def _main_content(soup: BeautifulSoup) -> Tag | None:
     body = soup.body or soup
     for tag in body.find_all(_BOILERPLATE):
         tag.decompose()
-    text_length = len(body.get_text(" ", strip=True))
     for tag in body.find_all(class_=_BOILERPLATE_CLASS):
         if not isinstance(tag, Tag) or tag.decomposed or tag.name in ("body", "main", "article"):
             continue
-        # A class like "has-sidebar" may mark the container of the article itself: what
-        # holds most of the page's text is no sidebar.
-        if len(tag.get_text(" ", strip=True)) * 2 > text_length:
+        # "has-sidebar", "with-comments": a modifier of the container that holds the
+        # article (and its sidebar), not a sidebar itself.
+        classes = tag.get_attribute_list("class")
+        if all(_MODIFIER.match(c) for c in classes if _BOILERPLATE_CLASS.search(c)):
             continue
         tag.decompose()
     scores: dict[int, tuple[Tag, float]] = {}
