@@ -396,6 +396,8 @@ def test_new_source_backlog_is_not_news_unless_backfilled(
         ("text/html", "cp1252"),
         # An even number of windows-1252 bytes decodes as UTF-16 without an error.
         ("text/html; charset=utf-16", "cp1252"),
+        # A codec of bytes is no text encoding (it was "a bug in revier-feed").
+        ("text/html; charset=base64", "cp1252"),
     ],
 )
 def test_listing_encodings_give_correct_umlauts(
@@ -424,6 +426,12 @@ def test_listing_encodings_give_correct_umlauts(
         ("text/html; charset=utf-16", "utf-16", "cp1252"),
         # A real UTF-16 feed, without a byte-order mark, keeps its label.
         ("application/rss+xml; charset=utf-16le", "utf-16", "utf-16-le"),
+        # Without a Content-Type, the declaration is checked just the same.
+        ("", "utf-16", "utf-8"),
+        # A codec of bytes is no text encoding (it failed the whole feed).
+        ("application/rss+xml; charset=base64", "utf-8", "utf-8"),
+        # The header's label is wrong, the declaration's stands.
+        ("application/rss+xml; charset=utf-16", "iso-8859-15", "iso-8859-15"),
     ],
 )
 def test_a_charset_the_feed_cannot_be_in_is_not_followed(

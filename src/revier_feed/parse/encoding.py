@@ -62,20 +62,25 @@ def plausible_charset(label: str, content: bytes) -> bool:
     A body that starts with the byte "<" and no NUL after it (after a UTF-8 byte-order mark
     and blanks) is in an encoding that writes "<" as that byte: a label of UTF-16, UTF-32
     or EBCDIC on it is a server's or a template's mistake, and decoding by it gives CJK
-    characters or nothing readable. Unknown labels count as plausible (whoever decodes
-    reports them).
+    characters or nothing readable. Codecs of bytes ("base64") are no text encodings.
+    Unknown labels count as plausible (whoever decodes reports them).
     """
     try:
         codec = codecs.lookup(label.strip())
     except (LookupError, ValueError):
         return True
+    if not getattr(codec, "_is_text_encoding", True):
+        return False  # "base64", "zlib": codecs of bytes, no text encodings
     head = content[:4096].removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")[:2]
     if head[:1] != b"<" or head[1:] == b"\0":
         return True  # "<\0" is how UTF-16LE and UTF-32LE without a byte-order mark begin
     # An encoder's first call may add a byte-order mark: encode twice, compare the growth.
     encoder = codec.incrementalencoder()
-    encoder.encode("<")
-    return encoder.encode("<") == b"<"
+    try:
+        encoder.encode("<")
+        return encoder.encode("<") == b"<"
+    except (TypeError, ValueError, UnicodeError):
+        return False
 
 
 def _try(content: bytes, label: str | None) -> str | None:
