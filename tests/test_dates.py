@@ -57,6 +57,16 @@ def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> d
         ("2021-06-10 | Pressemitteilung", berlin(2021, 6, 10)),
         ("2021-06-10T14:30:00 CEST", datetime(2021, 6, 10, 12, 30, tzinfo=UTC)),
         ("2021-06-10T14:30:00+02:00[Europe/Berlin]", datetime(2021, 6, 10, 12, 30, tzinfo=UTC)),
+        # Fractions of a second, and the first of several dates.
+        (
+            "2021-06-10T14:30:00.123+02:00[Europe/Berlin]",
+            datetime(2021, 6, 10, 12, 30, tzinfo=UTC),
+        ),
+        ("2021-06-10, geändert 3. Mai 2021", berlin(2021, 6, 10)),
+        ("10.06.2021 11:00 p.m. (Ortszeit)", berlin(2021, 6, 10, 23, 0)),
+        # A day word followed by a date names no time ("10.06" is no 10:06).
+        ("Heute im Landtag: 10.06.2021", berlin(2021, 6, 10)),
+        ("Gestern, 10.06.2021", berlin(2026, 11, 24)),
         # Day words with a time, with or without a comma.
         ("gestern 14:30", berlin(2026, 11, 24, 14, 30)),
         ("heute um 9.15 Uhr", berlin(2026, 11, 25, 9, 15)),
@@ -119,21 +129,31 @@ def test_placeholder_and_absurd_dates_are_no_dates(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("listed", "found", "expected"),
+    ("text", "listed", "found", "expected"),
     [
-        (None, berlin(2021, 6, 10, 14, 30), berlin(2021, 6, 10, 14, 30)),
-        (berlin(2021, 6, 10), None, berlin(2021, 6, 10)),
+        (None, None, berlin(2021, 6, 10, 14, 30), berlin(2021, 6, 10, 14, 30)),
+        ("10.06.2021", berlin(2021, 6, 10), None, berlin(2021, 6, 10)),
         # The page's time refines the listing's day.
-        (berlin(2021, 6, 10), berlin(2021, 6, 10, 14, 30), berlin(2021, 6, 10, 14, 30)),
-        # A listing that names only the month ("Juni 2021") takes the page's day in it.
-        (berlin(2021, 6, 1), berlin(2021, 6, 17, 9, 0), berlin(2021, 6, 17, 9, 0)),
+        (
+            "10.06.2021",
+            berlin(2021, 6, 10),
+            berlin(2021, 6, 10, 14, 30),
+            berlin(2021, 6, 10, 14, 30),
+        ),
+        # A listing that names only the month takes the page's day in it; one that names
+        # the first of a month does not take another day of it.
+        ("Juni 2021", berlin(2021, 6, 1), berlin(2021, 6, 17, 9), berlin(2021, 6, 17, 9)),
+        ("1. Juni 2021", berlin(2021, 6, 1), berlin(2021, 6, 24), berlin(2021, 6, 1)),
+        ("Juni 2021", berlin(2021, 6, 1), berlin(2021, 7, 2), berlin(2021, 6, 1)),
+        # "vor 2 Wochen" is as exact as a week: the page's date within it is the better one.
+        ("vor 2 Wochen", berlin(2026, 11, 11, 13), berlin(2026, 11, 6, 9), berlin(2026, 11, 6, 9)),
+        ("vor 2 Wochen", berlin(2026, 11, 11, 13), berlin(2026, 10, 1), berlin(2026, 11, 11, 13)),
         # Another date on the page (a header's "last updated", a placeholder ahead) does not
         # overrule the date the site lists the item under.
-        (berlin(2021, 6, 10), berlin(2026, 11, 24, 18, 0), berlin(2021, 6, 10)),
-        (berlin(2021, 6, 1), berlin(2021, 7, 2), berlin(2021, 6, 1)),
+        ("10.06.2021", berlin(2021, 6, 10), berlin(2026, 11, 24, 18), berlin(2021, 6, 10)),
     ],
 )
 def test_a_followed_article_refines_the_listing_date(
-    listed: datetime | None, found: datetime | None, expected: datetime
+    text: str | None, listed: datetime | None, found: datetime | None, expected: datetime
 ) -> None:
-    assert followed_date(listed, found, BERLIN) == expected
+    assert followed_date(listed, found, BERLIN, text) == expected

@@ -558,7 +558,9 @@ async def _follow(
         enriched = replace(
             raw,
             content_html=article.content_html or raw.content_html,
-            published=parse.followed_date(raw.published, article.published, ctx.tz),
+            published=parse.followed_date(
+                raw.published, article.published, ctx.tz, raw.published_text
+            ),
         )
         full = await ctx.offload(_normalize_and_tag, enriched, spec, ctx)
         # Key and fingerprint stay the listing's: the next cycle compares listing with

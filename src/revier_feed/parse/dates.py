@@ -64,12 +64,12 @@ _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=Tr
 # time needs "Uhr" after it, so the second date of "10.06.2021 - 12.06.2021" is no time.
 _TIME = (
     r"(?:(?:,?\s*(?:um\s+)?|T)(?P<hour>\d{1,2})"
-    r"(?::(?P<minute>\d{2})(?::(?P<second>\d{2}))?|\.(?P<minute_dot>\d{2})(?=\s*Uhr))"
+    r"(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d{1,9})?)?|\.(?P<minute_dot>\d{2})(?=\s*Uhr))"
     r"(?![.:]?\d)"
     # English "AM"/"PM"; in lower case only where the text ends or a zone follows, since
     # "12:00 am Rathaus" is German for noon at the town hall.
     r"(?:\s*(?P<half>(?-i:[AP]\.?\s?M\b\.?)|[ap]\.?\s?m\.?"
-    r"(?=\s*(?:$|[,;|)\]]|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET))))?"
+    r"(?=\s*(?:$|[,;|()\[\]]|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET))))?"
     r"(?:\s*(?P<zone>Z|[+-]\d{2}:?\d{2}|GMT|UTC|MESZ|MEZ|CEST|CET)\b)?)?"
 )
 _ZONES = {"Z": 0, "GMT": 0, "UTC": 0, "MEZ": 60, "CET": 60, "MESZ": 120, "CEST": 120}
@@ -102,10 +102,24 @@ _RELATIVE = re.compile(
     r"^vor\s+(?P<n>\d+|einer|einem|eins|ein)\s+"
     r"(?P<unit>minuten?|min\.?|stunden?|std\.?|tag(?:en)?|wochen?|monat(?:en)?)$"
 )
+#: One of each unit of "vor N …", by its first three letters.
+_UNITS = {
+    "min": timedelta(minutes=1),
+    "std": timedelta(hours=1),
+    "stu": timedelta(hours=1),
+    "tag": timedelta(days=1),
+    "woc": timedelta(weeks=1),
+    "mon": timedelta(days=30),
+}
 _DAY_WORDS = {"heute": 0, "gestern": 1, "vorgestern": 2}
-_DAY_WORD = re.compile(r"(heute|gestern|vorgestern)\b")
-# "14:30", "9.15 Uhr", "9 Uhr" after a day word (lower-cased text).
-_CLOCK = re.compile(r"(?<!\d)(?P<hour>\d{1,2})(?:[:.](?P<minute>\d{2})|\s*uhr)(?!\d)")
+# A day word, alone or with a time ("gestern 14:30", "heute, um 9.15 Uhr", "gestern um 9
+# Uhr"), and perhaps more after a comma; lower-cased text. A dotted time needs "Uhr":
+# "heute, 10.06.2021" names no time 10:06.
+_DAY_WORD = re.compile(
+    r"(?P<word>heute|gestern|vorgestern)\b(?:,?\s*(?:um\s+)?(?P<hour>\d{1,2})"
+    r"(?::(?P<minute>\d{2})(?!\d)(?:\s*uhr)?|\.(?P<minute_dot>\d{2})\s*uhr|\s*uhr))?"
+    r"\s*(?:,.*)?$"
+)
 _RFC822_HINT = re.compile(r"^[A-Za-z]{3},?\s+\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}")
 
 
@@ -138,39 +152,46 @@ def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     found = _relative(lowered, now, tz)
     if found is not None:
         return found
-    for pattern in (_NUMERIC, _LONG_DE, _LONG_EN, _ISO_LOOSE):
-        match = pattern.search(cleaned)
-        if match:
-            found = _from_match(match, tz, now)
-            if found is not None:
-                return found
-    match = _MONTH_YEAR.match(lowered)
-    if match:
-        return _local(date(int(match["year"]), _MONTHS[match["month"].lower()], 1), None, tz)
+    # The first date the text names, whichever way it is written.
+    matches = [m for p in (_NUMERIC, _LONG_DE, _LONG_EN, _ISO_LOOSE) if (m := p.search(cleaned))]
+    for match in sorted(matches, key=lambda m: m.start()):
+        found = _from_match(match, tz, now)
+        if found is not None:
+            return found
+    month = _MONTH_YEAR.match(lowered)
+    if month:
+        return _local(date(int(month["year"]), _MONTHS[month["month"].lower()], 1), None, tz)
     return None
 
 
 def followed_date(
-    listed: datetime | None, found: datetime | None, tz: ZoneInfo
+    listed: datetime | None, found: datetime | None, tz: ZoneInfo, listed_text: str | None = None
 ) -> datetime | None:
     """The date of an item whose article page was followed.
 
     The page's date is the more exact one (a time, a zone), but a page carries other dates
     too: a "last updated" in its header, a placeholder far ahead. The listing's date is the
     one the site files the item under, so the page's is taken when the listing has none,
-    within a day of the listing's, or within the month of a listing that names only a month
-    ("Juni 2021"); otherwise the listing's stands.
+    or where it agrees with the listing's within what the listing's says: a day for a
+    date, the month for "Juni 2021", a week for "vor 2 Wochen". Otherwise the listing's
+    stands.
+
+    Args:
+        listed_text: the listing's date as the site wrote it (its precision).
     """
     if found is None or listed is None:
         return found or listed
-    if abs(found - listed) <= timedelta(days=1):
-        return found
-    local = listed.astimezone(tz)
-    if local.day == 1 and local.time() == time(0):
-        refined = found.astimezone(tz)
-        if (refined.year, refined.month) == (local.year, local.month):
-            return found
-    return listed
+    text = " ".join((listed_text or "").lower().split()).strip(" ,;|()[]")
+    if _MONTH_YEAR.match(text):
+        listed_local, found_local = listed.astimezone(tz), found.astimezone(tz)
+        same_month = (found_local.year, found_local.month) == (
+            listed_local.year,
+            listed_local.month,
+        )
+        return found if same_month else listed
+    relative = _RELATIVE.match(text)
+    tolerance = _UNITS[relative["unit"][:3]] if relative else timedelta(0)
+    return found if abs(found - listed) <= tolerance + timedelta(days=1) else listed
 
 
 def _iso(text: str, tz: ZoneInfo) -> datetime | None:
@@ -201,27 +222,17 @@ def _rfc822(text: str, tz: ZoneInfo) -> datetime | None:
 def _relative(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     word = _DAY_WORD.match(text)
     if word:
-        day = now.astimezone(tz).date() - timedelta(days=_DAY_WORDS[word[1]])
-        clock = _CLOCK.search(text, word.end())
+        day = now.astimezone(tz).date() - timedelta(days=_DAY_WORDS[word["word"]])
         at = None
-        if clock:
-            hour, minute = int(clock["hour"]), int(clock["minute"] or 0)
+        if word["hour"] is not None:
+            hour, minute = int(word["hour"]), int(word["minute"] or word["minute_dot"] or 0)
             at = time(hour, minute) if hour < 24 and minute < 60 else None
         return _local(day, at, tz)
     match = _RELATIVE.match(text)
     if not match:
         return None
     n = 1 if not match["n"].isdigit() else int(match["n"])
-    unit = match["unit"][:3]
-    delta = {
-        "min": timedelta(minutes=n),
-        "std": timedelta(hours=n),
-        "stu": timedelta(hours=n),
-        "tag": timedelta(days=n),
-        "woc": timedelta(weeks=n),
-        "mon": timedelta(days=30 * n),
-    }[unit]
-    return (now - delta).astimezone(UTC)
+    return (now - n * _UNITS[match["unit"][:3]]).astimezone(UTC)
 
 
 def _from_match(match: re.Match[str], tz: ZoneInfo, now: datetime) -> datetime | None:
