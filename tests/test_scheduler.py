@@ -8,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
+from revier_feed.exceptions import RevierError
 from revier_feed.scheduler import Worker
 from revier_feed.serve.metrics import render
 
@@ -128,6 +131,47 @@ def test_a_failing_publish_is_retried_with_backoff_and_shows_in_health(
     metrics = render(app.metric_samples()).decode()
     assert "revier_publish_failures_total 2\n" in metrics
     assert f"revier_publish_last_success_timestamp_seconds {int(clock().timestamp())}\n" in metrics
+
+
+def test_a_reload_tries_a_failed_publish_again_from_the_start(
+    demo_config: AppConfig, make_app: MakeApp, clock: Clock, caplog: Any
+) -> None:
+    app = make_app(demo_config)
+    worker = Worker(app)
+    worker.collect()
+    blocker = demo_config.output_dir / "feeds"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the feeds folder belongs", "utf-8")
+    with caplog.at_level("INFO", logger="revier_feed"):
+        for _ in range(3):
+            clock.advance(timedelta(minutes=5))
+            worker.collect()
+        assert "trying again in 0:04:00" in caplog.text
+        caplog.clear()
+        assert worker.request_reload() is not None
+        clock.advance(timedelta(seconds=31))
+        worker.collect()  # applies the reload; the change settles
+        clock.advance(timedelta(seconds=31))
+        worker.collect()
+        assert "trying again in 0:01:00" in caplog.text, "the doubling starts anew"
+
+
+def test_admin_commands_that_cannot_publish_leave_the_health_alone(
+    demo_config: AppConfig, make_app: MakeApp, clock: Clock
+) -> None:
+    """retag, split and merge report a failed publish to the admin at once; recorded, it
+    would keep /healthz unhealthy until the worker next had news to publish."""
+    app = make_app(demo_config)
+    app.run_cycle()
+    feeds = demo_config.output_dir / "feeds"
+    for path in feeds.iterdir():
+        path.unlink()
+    feeds.rmdir()
+    feeds.write_text("a file where the feeds folder belongs", "utf-8")
+    clock.advance(timedelta(minutes=1))
+    with pytest.raises(RevierError):
+        app.retag()
+    assert not any("publishing" in p for p in app.health().problems)
 
 
 def test_a_steady_trickle_is_published_after_the_maximum_delay(

@@ -289,3 +289,30 @@ def test_a_full_disk_names_the_cause_and_loses_nothing(tmp_path: Path) -> None:
             assert conn.execute("SELECT text FROM notes").fetchall() == [("kept",)]
     finally:
         db.close()
+
+
+def test_a_passing_fault_while_checking_the_store_file_is_no_reason_to_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only a store that is gone or replaced stops the worker; a network file system's
+    moment (EIO, ESTALE) cannot be made here, so stat() is made to fail."""
+    from revier_feed.storage import database
+
+    db = Database(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    try:
+        with db.writing("prepare") as conn:
+            conn.execute("CREATE TABLE notes (text TEXT)")
+        db.check_file()
+
+        def failing(path: Path) -> None:
+            raise OSError(5, "Input/output error")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(database, "_identity", failing)
+            db.check_file()
+        assert "could not check the store" in caplog.text
+        (tmp_path / "s.sqlite3").unlink()
+        with pytest.raises(StorageError, match="was deleted or replaced"):
+            db.check_file()
+    finally:
+        db.close()

@@ -454,7 +454,9 @@ class App:
     def publish(self) -> PublishResult:
         """Write every channel's feeds; files whose content did not change are left untouched.
 
-        The outcome is kept in the store (``/healthz`` is unhealthy while publishing fails).
+        The outcome is kept in the store (``/healthz`` is unhealthy while publishing fails);
+        the admin commands (retag, split, merge) publish without recording it, since their
+        failure is reported to the admin at once and no worker would clear it without news.
 
         Raises:
             PublishError: the output folder cannot be written.
@@ -544,7 +546,7 @@ class App:
             seen += len(batch)
             if on_progress is not None:
                 on_progress(len(batch))
-        self.publish()
+        self._publish()
         return seen, changed
 
     def explain(self, reference: str) -> tuple[StoredItem, list[TagMatch] | None] | None:
@@ -577,7 +579,7 @@ class App:
         if stored is None:
             return None
         new_story = self.storage.split_story(stored.id, self.now())
-        self.publish()
+        self._publish()
         return stored, new_story
 
     def merge_stories(self, into: str, other: str) -> tuple[int, int, int] | None:
@@ -590,7 +592,7 @@ class App:
         if keep is None or gone is None:
             return None
         moved = self.storage.merge_stories(keep.id, gone.id) if keep.id != gone.id else 0
-        self.publish()
+        self._publish()
         return keep.id, gone.id, moved
 
     def health(self) -> Health:

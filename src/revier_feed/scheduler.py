@@ -234,6 +234,7 @@ class Worker:
         # Feeds follow the new configuration: removed sources leave them, titles change;
         # a new output folder may be what the admin reloaded for, so no waiting after failures.
         self._publish_retry_at = None
+        self._publish_failures = 0
         self.note_change()
 
     def note_change(self) -> None:

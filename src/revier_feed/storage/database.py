@@ -115,7 +115,9 @@ class Database:
         try:
             found = _identity(self.path)
         except OSError as e:
-            raise StorageError(f"could not check the store {self.path}: {e}") from None
+            # A passing fault (a network file system's moment): the next tick asks again.
+            log.warning("could not check the store %s: %s", self.path, e)
+            return
         if found != self._identity:
             raise StorageError(
                 f"the store {self.path} was deleted or replaced while this process had it "
