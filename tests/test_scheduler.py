@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -91,6 +92,14 @@ def test_a_burst_of_news_is_published_once_after_it_settles(
     assert text.count("<entry>") == 31
 
 
+def block_the_feeds_folder(config: AppConfig) -> Path:
+    """A file where the feeds folder belongs: publishing fails as on a read-only disk."""
+    blocker = config.output_dir / "feeds"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the feeds folder belongs", "utf-8")
+    return blocker
+
+
 def test_a_failing_publish_is_retried_with_backoff_and_shows_in_health(
     demo_config: AppConfig, make_app: MakeApp, clock: Clock, caplog: Any
 ) -> None:
@@ -99,9 +108,7 @@ def test_a_failing_publish_is_retried_with_backoff_and_shows_in_health(
     app = make_app(demo_config)
     worker = Worker(app)
     worker.collect()
-    blocker = demo_config.output_dir / "feeds"
-    blocker.parent.mkdir(parents=True, exist_ok=True)
-    blocker.write_text("a file where the feeds folder belongs", "utf-8")
+    blocker = block_the_feeds_folder(demo_config)
 
     def failures() -> list[str]:
         return [r.getMessage() for r in caplog.records if r.msg.startswith("publishing failed")]
@@ -139,9 +146,7 @@ def test_a_reload_tries_a_failed_publish_again_from_the_start(
     app = make_app(demo_config)
     worker = Worker(app)
     worker.collect()
-    blocker = demo_config.output_dir / "feeds"
-    blocker.parent.mkdir(parents=True, exist_ok=True)
-    blocker.write_text("a file where the feeds folder belongs", "utf-8")
+    block_the_feeds_folder(demo_config)
     with caplog.at_level("INFO", logger="revier_feed"):
         for _ in range(3):
             clock.advance(timedelta(minutes=5))
@@ -163,11 +168,8 @@ def test_admin_commands_that_cannot_publish_leave_the_health_alone(
     would keep /healthz unhealthy until the worker next had news to publish."""
     app = make_app(demo_config)
     app.run_cycle()
-    feeds = demo_config.output_dir / "feeds"
-    for path in feeds.iterdir():
-        path.unlink()
-    feeds.rmdir()
-    feeds.write_text("a file where the feeds folder belongs", "utf-8")
+    shutil.rmtree(demo_config.output_dir / "feeds")
+    block_the_feeds_folder(demo_config)
     clock.advance(timedelta(minutes=1))
     with pytest.raises(RevierError):
         app.retag()
