@@ -29,6 +29,7 @@ from typing import Any
 from lxml import etree
 
 from .._utils import join_url
+from .encoding import declared_encoding, http_charset
 
 try:
     from .. import _markup
@@ -62,7 +63,6 @@ _CP1252 = {
     if i not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
 }
 _C1 = re.compile("[\x80-\x9f]")
-_XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([-\w.:]+)["']""")
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -139,15 +139,15 @@ def _refuse_look_alikes(parent: Any, tag: str) -> None:
 
 def _check_encoding(content: bytes, headers: dict[str, str]) -> None:
     """Only UTF-8, declared as such or not at all, where feedparser uses UTF-8 too."""
-    media, _, params = headers.get("content-type", "").partition(";")
-    charset = re.search(r"charset\s*=\s*[\"']?([-\w.:]+)", params, re.IGNORECASE)
-    if charset and charset.group(1).lower() not in ("utf-8", "utf8"):
+    content_type = headers.get("content-type", "")
+    charset = http_charset(content_type)
+    if charset and charset.lower() not in ("utf-8", "utf8"):
         raise Unsupported("HTTP charset")
-    if media.strip().lower().startswith("text/") and not charset:
+    if content_type.strip().lower().startswith("text/") and not charset:
         raise Unsupported("text/* without charset is us-ascii to feedparser")
     body = content.removeprefix(b"\xef\xbb\xbf")
-    declared = _XML_ENCODING.match(body)
-    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+    declared = declared_encoding(content)
+    if declared and declared.lower() not in ("utf-8", "utf8"):
         raise Unsupported("declared encoding")
     body.decode("utf-8")  # UnicodeDecodeError is a ValueError: declined
 

@@ -15,7 +15,7 @@ from ..exceptions import ParseError
 from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from . import fastfeed
 from .dates import EARLIEST, parse_date
-from .encoding import plausible_charset
+from .encoding import declared_encoding, http_charset, plausible_charset
 
 _ZONE_AT_END = re.compile(r"([+-]\d{2}:?\d{2}|Z|\b(?:GMT|UTC|UT|[A-Z]{3,4}))\s*$")
 
@@ -188,10 +188,6 @@ def _failure_message(fetched: FetchResult, result: Any) -> str:
     return f"not a readable feed ({reason})" if reason else "not a readable feed"
 
 
-_XML_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([^"']*)""")
-_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]*)""", re.IGNORECASE)
-
-
 def _plausible_charset(headers: dict[str, str], content: bytes) -> dict[str, str]:
     """The headers, with a charset the body can be in.
 
@@ -206,18 +202,15 @@ def _plausible_charset(headers: dict[str, str], content: bytes) -> dict[str, str
         # values (links, categories) came out as mojibake. XML's own rules decide instead.
         content_type = "application/xml"
         headers = {**headers, "content-type": content_type}
-    in_header = _CHARSET.search(content_type)
-    declared = _XML_ENCODING.match(content[:1024].removeprefix(b"\xef\xbb\xbf").lstrip())
-    labels = [
-        *([in_header.group(1)] if in_header else []),
-        *([declared.group(1).decode("ascii", "replace")] if declared else []),
-    ]
+    in_header = http_charset(content_type)
+    declared = declared_encoding(content)
+    labels = [label for label in (in_header, declared) if label]
     if all(plausible_charset(label, content) for label in labels):
         return headers
-    if in_header and plausible_charset(in_header.group(1), content):
+    if in_header and plausible_charset(in_header, content):
         return headers  # feedparser takes the header's over the declaration's
-    if declared and plausible_charset(labels[-1], content):
-        charset = labels[-1]  # the header's was the mistake: the declaration's stands
+    if declared and plausible_charset(declared, content):
+        charset = declared  # the header's was the mistake: the declaration's stands
     else:
         try:
             content.decode("utf-8")

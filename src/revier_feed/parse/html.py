@@ -20,14 +20,13 @@ from .._utils import join_url
 from ..exceptions import ParseError
 from ..models import Article, ErrorKind, FetchResult, HtmlSelectors, ParsedDocument, RawItem
 from .dates import parse_date
-from .encoding import decode_html
+from .encoding import decode_html, http_charset
 
 # soupsieve raises NotImplementedError for valid CSS it does not support ("h2::text").
 _BAD_SELECTOR = (SelectorSyntaxError, NotImplementedError)
 #: Reading a listing's items stops after this long, keeping those read (a warning says so).
 ITEMS_TIME_LIMIT = 20.0
 _ATTR = re.compile(r"^(?P<css>.*?)@(?P<attr>[A-Za-z_:][-A-Za-z0-9_:.]*)$")
-_CHARSET = re.compile(r"charset=[\"']?([-\w.:]+)", re.IGNORECASE)
 
 
 def parse_html(
@@ -247,8 +246,7 @@ def make_soup(source_id: str, fetched: FetchResult) -> BeautifulSoup:
     Raises:
         ParseError: the HTML parser failed on it.
     """
-    charset = _CHARSET.search(fetched.headers.get("content-type", ""))
-    text = decode_html(fetched.content, charset.group(1) if charset else None)
+    text = decode_html(fetched.content, http_charset(fetched.headers.get("content-type", "")))
     try:
         return BeautifulSoup(text, "lxml")
     except Exception as e:  # the HTML parser's errors on hostile input vary
