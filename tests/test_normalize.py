@@ -12,6 +12,7 @@ from revier_feed._utils import join_url
 from revier_feed.models import RawItem, SourceKind, SourceSpec
 from revier_feed.normalize import (
     clean_url,
+    clean_url_python,
     html_to_text,
     normalize,
     sanitize_html,
@@ -151,6 +152,36 @@ def test_links_are_joined_exactly_as_urljoin_joins_them() -> None:
     for base in ("https://kreis.example/presse/a.html", "http://k.example/x/"):
         for value in values:
             assert join_url(base, value) == urljoin(base, value), (base, value)
+
+
+def test_links_that_are_clean_already_are_given_back_as_cleaning_makes_them() -> None:
+    # clean_url returns most links as they are, without taking them apart; every shape of
+    # URL must come out as the full cleaning makes it, and a link leaves an item as before.
+    hosts = ["k.example", "K.example", "k.example:443", "k.example:80", "u@k.example", "ä.de"]
+    hosts += ["[::1]", "k_x.example", ""]
+    paths = ["", "/", "/a/b.html", "/a;p=1", "/ä ö", "/x\ty", "//doppelt", "/a\xa0", "/\ufffe"]
+    queries = ["", "?", "?a=1&b=2", "?utm_source=x", "?a=1&&b=2"]
+    fragments = ["", "#", "#top", "#a#b", "#a?b", "#\u3000"]
+    schemes = ["https://", "http://", "HTTP://", "ftp://", "javascript:", "https:///", "//"]
+    edges = [" https://k.example/a", "https://k.example/a ", "https://k.example/a\n", ""]
+    urls = [
+        scheme + host + path + query + fragment
+        for scheme in schemes
+        for host in hosts
+        for path in paths
+        for query in queries
+        for fragment in fragments
+    ] + edges
+    shortcuts = 0
+    for url in urls:
+        assert clean_url(url) == clean_url_python(url), url
+        shortcuts += clean_url(url) is url
+    assert shortcuts > 100  # the shortcut is taken, where it can be
+    raw = RawItem(title="T", link="https://k.example/a/b.html#teil-2")
+    assert normalize(raw, SPEC, NOW).url == "https://k.example/a/b.html#teil-2"
+    for link in ("HTTPS://K.example/a", "https://k.example", "javascript:alert(1)"):
+        cleaned = normalize(RawItem(title="T", link=link), SPEC, NOW).url
+        assert cleaned == (None if link.startswith("javascript") else clean_url_python(link))
 
 
 def test_html_to_text_separates_blocks_and_decodes_entities() -> None:
