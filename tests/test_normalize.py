@@ -73,15 +73,24 @@ def test_clean_url(url: str, expected: str) -> None:
         '<a href="  JaVaScRiPt:alert(1)">x</a>',
         "<style>body{display:none}</style>",
         '<form action="https://evil.example"><input name="pw"></form>',
+        # A character XML forbids, written as a reference, inside or before the scheme:
+        # nh3 took the link for a relative one; removed afterwards, it joined the scheme.
+        '<a href="java&#1;script:alert(1)">x</a>',
+        '<img src="java&#x1F;script:alert(1)">',
+        '<a href="&#127;javascript:alert(1)">x</a>',
+        '<a href="&#xFFFE;data:text/html;base64,PHNjcmlwdD4=">x</a>',
+        '<blockquote cite="data&#8;:text/html,alert(1)">x</blockquote>',
     ],
 )
 def test_sanitize_removes_active_content(attack: str) -> None:
+    # Without a base URL: an item without a link has none to make its links absolute.
     cleaned = sanitize_html(f"<p>Text</p>{attack}").lower()
     for needle in (
         "<script",
         "onerror",
         "onclick",
         "javascript:",
+        "data:",
         "<iframe",
         "<style",
         "<form",
@@ -102,6 +111,22 @@ def test_sanitize_keeps_content_makes_links_absolute_and_drops_pixels() -> None:
     assert '<img src="https://kreis.example/presse/bild.jpg" alt="Foto">' in cleaned
     assert "px.gif" not in cleaned
     assert "style" not in cleaned
+
+
+def test_links_of_an_item_without_its_own_link_are_made_absolute_against_its_source() -> None:
+    item = normalize(
+        raw(
+            link=None,
+            summary_html='<a href="/presse/2.html">weiter</a> <a href="//andere.example/x">x</a>'
+            ' <a href="java&#1;script:alert(1)">y</a>',
+        ),
+        SPEC,
+        NOW,
+    )
+    assert item.url is None
+    assert 'href="https://kreis.example/presse/2.html"' in item.summary_html
+    assert 'href="https://andere.example/x"' in item.summary_html
+    assert 'href="javascript' not in item.summary_html  # a path of the source's site now
 
 
 def test_links_in_the_text_lose_their_tracking_parameters() -> None:
@@ -154,12 +179,28 @@ def test_links_are_joined_exactly_as_urljoin_joins_them() -> None:
             assert join_url(base, value) == urljoin(base, value), (base, value)
 
 
+def test_characters_a_url_may_not_hold_are_percent_encoded() -> None:
+    # Published raw, they made the feeds invalid, and a reader that pastes a link into HTML
+    # without quoting it open to injection.
+    assert (
+        clean_url("http://k.example/q?a=\"><svg/onload=alert(1)>&b='x")
+        == "http://k.example/q?a=%22%3E%3Csvg/onload=alert(1)%3E&b='x"
+    )
+    assert (
+        clean_url("https://k.example/a b/{x}|y^`") == "https://k.example/a%20b/%7Bx%7D%7Cy%5E%60"
+    )
+    assert clean_url("https://k.example/a?x=1 2#teil 2") == "https://k.example/a?x=1%202#teil%202"
+    item = normalize(raw(link='https://kreis.example/a"b<c>.html'), SPEC, NOW)
+    assert item.url == "https://kreis.example/a%22b%3Cc%3E.html"
+
+
 def test_links_that_are_clean_already_are_given_back_as_cleaning_makes_them() -> None:
     # clean_url returns most links as they are, without taking them apart; every shape of
     # URL must come out as the full cleaning makes it, and a link leaves an item as before.
     hosts = ["k.example", "K.example", "k.example:443", "k.example:80", "u@k.example", "ä.de"]
     hosts += ["[::1]", "k_x.example", ""]
     paths = ["", "/", "/a/b.html", "/a;p=1", "/ä ö", "/x\ty", "//doppelt", "/a\xa0", "/\ufffe"]
+    paths += ['/"a"', "/<b>", "/a\\b", "/{x}|^`"]
     queries = ["", "?", "?a=1&b=2", "?utm_source=x", "?a=1&&b=2"]
     fragments = ["", "#", "#top", "#a#b", "#a?b", "#\u3000"]
     schemes = ["https://", "http://", "HTTP://", "ftp://", "javascript:", "https:///", "//"]
@@ -182,6 +223,12 @@ def test_links_that_are_clean_already_are_given_back_as_cleaning_makes_them() ->
     for link in ("HTTPS://K.example/a", "https://k.example", "javascript:alert(1)"):
         cleaned = normalize(RawItem(title="T", link=link), SPEC, NOW).url
         assert cleaned == (None if link.startswith("javascript") else clean_url_python(link))
+
+
+def test_titles_lose_the_controls_that_reorder_text() -> None:
+    item = normalize(raw(title="Preis für \u202eeniL\u202c &#x2067;Leipzig&#x2069;"), SPEC, NOW)
+    assert item.title == "Preis für eniL Leipzig"
+    assert html_to_text("A\u202db\u202a") == "Ab"
 
 
 def test_html_to_text_separates_blocks_and_decodes_entities() -> None:

@@ -12,7 +12,7 @@ import json
 import re
 from contextvars import ContextVar
 from datetime import datetime, timedelta
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import nh3
 
@@ -146,8 +146,12 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
         now: first-seen time; stands in for a missing or implausible date.
     """
     url = _web_url(raw.link)
-    summary_html = sanitize_html(repair_mojibake(raw.summary_html), base_url=url)
-    content_html = sanitize_html(repair_mojibake(raw.content_html), base_url=url)
+    # Links in the text are relative to the item's page; without one, to the source's, as
+    # a feed reader would take them (never left relative: a reader would resolve them
+    # against our feed's address, making them look like links of ours).
+    base = url or spec.url
+    summary_html = sanitize_html(repair_mojibake(raw.summary_html), base_url=base)
+    content_html = sanitize_html(repair_mojibake(raw.content_html), base_url=base)
     summary_text = sanitized_text(summary_html)
     content_text = sanitized_text(content_html)
     if not summary_text and content_text:
@@ -197,7 +201,7 @@ def clean_url(url: str) -> str:
 
 def clean_url_python(url: str) -> str:
     """:func:`clean_url`, always taking the URL apart (the reference of its shortcut)."""
-    url = strip_control(url.strip())
+    url = _NOT_IN_URL.sub(_percent_encoded, strip_control(url.strip()))
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
@@ -215,14 +219,26 @@ def clean_url_python(url: str) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", "&".join(kept), parts.fragment))
 
 
+# What a URL may not hold (RFC 3986): blanks, quotes, angle brackets and the like are
+# percent-encoded, as a browser does when it follows the link; published raw, they make the
+# feeds invalid, and a reader that pastes links into HTML unquoted open to injection. (Not
+# the backslash: a browser reads it as "/" in an http(s) link.)
+_NOT_IN_URL = re.compile(r'[\s"<>^`{|}]')
+
+
+def _percent_encoded(character: re.Match[str]) -> str:
+    return quote(character[0], safe="")
+
+
 # A link clean_url() gives back as it is, without taking it apart: http(s), a lower-case
 # ASCII host without user or port, a path, no query, a non-empty fragment if any; no blanks
-# (Unicode's too: strip() removes them at the ends), controls or XML-forbidden characters.
+# (Unicode's too: strip() removes them at the ends), controls, XML-forbidden characters or
+# characters a URL may not hold.
 # Most item links are such; taking one apart and putting it together again (twice, for an
 # item's link) cost about 2 us.
 _CLEAN_ALREADY = re.compile(
-    r"https?://[a-z0-9.-]+/[^\s\x00-\x1f\x7f\ufffe\uffff?#]*"
-    r"(?:#[^\s\x00-\x1f\x7f\ufffe\uffff]+)?\Z"
+    r'https?://[a-z0-9.-]+/[^\s\x00-\x1f\x7f\ufffe\uffff?#"<>\\^`{|}]*'
+    r'(?:#[^\s\x00-\x1f\x7f\ufffe\uffff"<>\\^`{|}]+)?\Z'
 )
 
 
@@ -252,20 +268,24 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     """
     if not fragment or not fragment.strip():
         return ""
-    fragment = strip_control(fragment)
     token = _base_url.set(base_url)
     try:
-        cleaned = _CLEANER.clean(fragment)
+        cleaned = _CLEANER.clean(strip_control(fragment))
+        # nh3 decodes character references such as &#1; into the characters themselves,
+        # which XML forbids, so they are removed. Removed from a link, they could join what
+        # nh3 judged a harmless relative link ("java\x01script:") into one it would have
+        # removed: then what is left is sanitized once more, judged without them.
+        stripped = strip_control(cleaned)
+        if stripped != cleaned:
+            cleaned = strip_control(_CLEANER.clean(stripped))
     finally:
         _base_url.reset(token)
     # nh3 output has normalized, double-quoted attributes and lower-case tag names, so this
     # match is reliable (and needs no scan of a fragment without images, or without a size
-    # of 0 or 1); removing a whole element cannot make sanitized HTML unsafe. nh3 decodes
-    # character references such as &#1; into the characters themselves, so they are
-    # removed here.
+    # of 0 or 1); removing a whole element cannot make sanitized HTML unsafe.
     if "<img" in cleaned and ('="0' in cleaned or '="1' in cleaned):
         cleaned = _PIXEL.sub("", cleaned)
-    return strip_control(cleaned).strip()
+    return cleaned.strip()
 
 
 #: The base URL of the fragment :data:`_CLEANER` is working on in this thread.
@@ -278,10 +298,26 @@ def _absolute(element: str, attribute: str, value: str) -> str | None:
         try:
             url = join_url(base_url, value) if base_url else value
             # Links in the text lose their tracking parameters too, as item links do.
-            return clean_url(url) if attribute == "href" and "?" in url else url
+            url = clean_url(url) if attribute == "href" and "?" in url else url
         except ValueError:  # no URL ("http://[::1"): the attribute goes, the text stays
             return None
+        # nh3 checks the scheme of href and src, not of cite: checked here for all three.
+        return url if _safe_scheme(url) else None
     return value
+
+
+# What a browser strips from a link before it reads the scheme: C0 controls and spaces at
+# the ends, tabs and line breaks anywhere.
+_URL_TRIM = "".join(map(chr, range(0x21)))
+_URL_INSIDE = re.compile("[\t\n\r]")
+_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
+_SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+def _safe_scheme(url: str) -> bool:
+    """Whether a link is relative or of a scheme allowed in published HTML."""
+    scheme = _SCHEME.match(_URL_INSIDE.sub("", url.strip(_URL_TRIM)))
+    return scheme is None or scheme[0][:-1].lower() in _SAFE_SCHEMES
 
 
 # One sanitizer for every fragment: nh3.clean() would build its allow-lists anew for each
@@ -313,15 +349,22 @@ def repair_mojibake(text: str) -> str:
 
 
 def html_to_text(fragment: str) -> str:
-    """Plain text of an HTML fragment, whitespace collapsed, entities decoded."""
+    """Plain text of an HTML fragment, whitespace collapsed, entities decoded, without the
+    controls that reorder text (titles, names and categories are shown beside others')."""
     if not fragment:
         return ""
     fragment = strip_control(fragment)
-    if "<" not in fragment and "&" not in fragment:
-        return " ".join(fragment.split())
-    spaced = _BLOCK_BOUNDARY.sub(" <", fragment)
-    text = strip_control(html.unescape(_NO_TAGS.clean(spaced)))
-    return " ".join(text.split())
+    if "<" in fragment or "&" in fragment:
+        spaced = _BLOCK_BOUNDARY.sub(" <", fragment)
+        fragment = strip_control(html.unescape(_NO_TAGS.clean(spaced)))
+    if _BIDI_CONTROL.search(fragment):
+        fragment = _BIDI_CONTROL.sub("", fragment)
+    return " ".join(fragment.split())
+
+
+# Embeddings, overrides and isolates: in a headline, "\u202etxt.exe" reads as "exe.txt";
+# a headline shown in a list can also turn the order of what follows it.
+_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def strip_control_python(text: str) -> str:
