@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -368,14 +369,16 @@ def test_what_passed_check_and_then_broke_the_worker_is_a_config_error(tmp_path:
 @pytest.mark.parametrize(
     ("sources", "message"),
     [
-        ("sources: &a [*a]\n", "make a value that contains itself"),
+        ("sources: &a [*a]\n", "makes a value that contains itself"),
         (
             "x0: &a0 [a, a, a, a, a, a, a, a, a, a]\n"
             + "".join(f"x{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]\n" for n in range(1, 9))
             + "sources: []\n",
-            "make more than 1,000,000 values",
+            "makes more than 1,000,000 values",
         ),
         ("sources:\n  - id: k\x07\n", "a character YAML does not allow in a file: U+0007"),
+        # A recursive reading of each value ran out of stack (RecursionError) at ~330.
+        ("sources: " + "[" * 400 + "a" + "]" * 400 + "\n", "values nest more than 32 deep"),
     ],
 )
 def test_yaml_that_would_exhaust_the_loader_is_a_config_error(
@@ -387,24 +390,130 @@ def test_yaml_that_would_exhaust_the_loader_is_a_config_error(
     assert "sources.yaml" in text and message in text
 
 
+def test_a_configuration_file_that_is_no_regular_file_is_a_config_error(tmp_path: Path) -> None:
+    # A FIFO blocked the reading (a worker's reload with it); a link to itself was ignored.
+    folder = write_config(tmp_path, FEED_SOURCE)
+    os.mkfifo(folder / "tags.yaml")
+    assert any("tags.yaml: is not a regular file" in issue for issue in issues_of(folder))
+    (folder / "tags.yaml").unlink()
+    (folder / "tags.yaml").symlink_to("tags.yaml")
+    assert any("tags.yaml: is not a regular file" in issue for issue in issues_of(folder))
+
+
+def test_values_that_passed_the_check_and_failed_later_are_config_errors(tmp_path: Path) -> None:
+    """Each of these passed ``check`` and then broke a command, or the worker's reload, or
+    went into a file name or a mail header with a line break."""
+    folder = write_config(
+        tmp_path,
+        FEED_SOURCE,
+        settings="""
+        fetch:
+          user_agent: "rf/{version.__class__}"
+          timeout: 0.0000001s
+        worker:
+          tick: 0.0000001
+        digest:
+          subject: "{title:d} KW {week}"
+          unsubscribe_mailto: "x@example.org\\n"
+        """,
+        tags=f"""
+        tags:
+          - {{id: "studien\\n", label: S, any: [Studie]}}
+          - {{id: {"t" * 65}, label: T, any: [Test]}}
+          - {{id: a, label: A, any: ["re:a{{4294967296}}", "re:", "re:x*", "re:(\\\\w+ ?)+:"]}}
+          - {{id: b, label: B, any: ["Leip*zig", "re:\\\\bstudie\\\\w*", "*preis"]}}
+        """,
+        partners="""
+        partners:
+          - {id: p, name: P, addresses: ["p@example.org\\n"]}
+        """,
+    )
+    text = "\n".join(issues_of(folder))
+    assert "settings.yaml:3: fetch.user_agent: " in text and "is no plain field" in text
+    assert "settings.yaml:4: fetch.timeout: " in text and "shorter than any duration" in text
+    assert "settings.yaml:6: worker.tick: " in text and "shorter than any duration" in text
+    assert "settings.yaml:8: digest.subject: the subject cannot be filled in" in text
+    assert "settings.yaml:9: digest.unsubscribe_mailto: " in text
+    assert "tags.yaml:3: tags[0].id: 'studien\\n' is not a valid id" in text
+    assert "tags.yaml:4: tags[1].id: an id of 65 characters is too long" in text
+    assert "tags[2].any[0]: " in text and "not a valid regular expression" in text
+    assert "tags[2].any[1]: 're:' matches an empty text" in text
+    assert "tags[2].any[2]: 're:x*' matches an empty text" in text
+    assert "tags[2].any[3]: " in text and "repeats a part that repeats itself" in text
+    assert "tags[3].any[0]: 'Leip*zig' has a '*' inside" in text
+    assert "tags[3].any[1]" not in text and "tags[3].any[2]" not in text
+    assert "partners.yaml:3: partners[0].addresses: 'p@example.org\\n' is not an" in text
+
+
+def test_empty_titles_paths_and_selectors_and_odd_languages_are_config_errors(
+    tmp_path: Path,
+) -> None:
+    """An empty title stopped every publish, an empty output folder published into the
+    configuration folder, an empty selector took the whole item; a language went into
+    every feed as it was."""
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: h
+            name: H
+            url: https://h.example/news
+            kind: html
+            html: {item: li, title: "", link: 'a[title="x@y"]@href'}
+        """,
+        settings="""
+        site: {title: " ", language: 'de"><b>'}
+        storage: {path: ""}
+        output: {dir: ""}
+        """,
+        channels="""
+        channels:
+          - {id: presse, title: "", language: klingon zzz}
+        """,
+    )
+    text = "\n".join(issues_of(folder))
+    assert "settings.yaml:2: site.title: must not be empty" in text
+    assert "settings.yaml:2: site.language: " in text and "is not a language tag" in text
+    assert "settings.yaml:3: storage.path: must not be empty" in text
+    assert "settings.yaml:4: output.dir: must not be empty" in text
+    assert "channels.yaml:3: channels[0].title: must not be empty" in text
+    assert "channels[0].language: 'klingon zzz' is not a language tag" in text
+    assert "sources[0].html.title: an empty selector" in text
+    assert "html.link" not in text  # an "@" inside the selector is the selector's
+
+
 def test_a_configuration_file_that_is_a_folder_is_a_config_error(tmp_path: Path) -> None:
     folder = write_config(tmp_path, FEED_SOURCE)
     (folder / "settings.yaml").unlink()
     (folder / "settings.yaml").mkdir()
     assert any(
-        "settings.yaml" in issue and "cannot be read" in issue for issue in issues_of(folder)
+        "settings.yaml" in issue and "is not a regular file" in issue
+        for issue in issues_of(folder)
     )
 
 
 @pytest.mark.parametrize(
-    "url", ["https://k.example/a b", "https://k.example/<a>", "http://k:99999/", "http://[::1"]
+    ("url", "problem"),
+    [
+        ("https://k.example/a b", "has a blank, quote or angle bracket"),
+        ("https://k.example/<a>", "has a blank, quote or angle bracket"),
+        ("http://k:99999/", "is not an absolute http(s) URL"),
+        ("http://[::1", "is not an absolute http(s) URL"),
+        ("k.example/feed.xml", "is not an absolute http(s) URL"),
+        # Published with every item of the source, and printed: the password never shows.
+        ("https://user:geheim@k.example/feed.xml", "has a user name or password in it"),
+        ("ftp://user:geheim@k.example/feed.xml", "has a user name or password in it"),
+    ],
 )
-def test_urls_that_no_request_can_carry_are_config_errors(tmp_path: Path, url: str) -> None:
+def test_urls_that_no_request_can_carry_are_config_errors(
+    tmp_path: Path, url: str, problem: str
+) -> None:
     # They passed `check`; the source then failed on every fetch, or the site's links broke.
     folder = write_config(tmp_path, f"sources:\n  - {{id: k, name: K, url: '{url}'}}\n")
     (issue,) = issues_of(folder)
     assert "sources.yaml:2: sources[0].url: " in issue
-    assert "is not an absolute http(s) URL" in issue
+    assert problem in issue
+    assert "geheim" not in issue
 
 
 def test_cross_file_problems_are_reported_with_other_problems(tmp_path: Path) -> None:

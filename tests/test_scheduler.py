@@ -280,3 +280,23 @@ def test_a_reload_that_moves_the_store_is_refused(
     assert "the store cannot change while the worker runs" in caplog.text
     worker.collect()
     assert app.config is demo_config
+
+
+def test_a_reload_that_fails_unexpectedly_keeps_the_worker_on_its_configuration(
+    demo_config: AppConfig, make_app: MakeApp, caplog: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the files failing with anything but a configuration error (a bug, as deep
+    nesting's RecursionError was) is logged; the worker goes on as it was, not stopped."""
+    app = make_app(demo_config)
+    worker = Worker(app)
+
+    def broken(_folder: Any) -> AppConfig:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("revier_feed.scheduler.load_config", broken)
+    with caplog.at_level("ERROR", logger="revier_feed"):
+        assert worker.request_reload() is None
+    assert "reload refused, still running on the previous configuration" in caplog.text
+    assert "RecursionError" in caplog.text
+    worker.collect()
+    assert app.config is demo_config

@@ -195,6 +195,15 @@ class Worker:
             for issue in e.issues:
                 log.error("  %s", issue, extra={"event": "config_issue"})
             return None
+        except Exception:
+            # A file that reading does not expect (a bug): the worker must go on with what
+            # it runs on, not stop on an admin's edit.
+            log.exception(
+                "reload refused, still running on the previous configuration: reading it "
+                "failed unexpectedly (please report this with the files)",
+                extra={"event": "reload_failed"},
+            )
+            return None
         self._pending_config = config
         log.info(
             "reload: configuration valid (%d sources); used from the next cycle",

@@ -134,7 +134,7 @@ def compile_term(text: str) -> Term:
     if text.startswith("re:"):
         try:
             regex = re.compile(text[3:], re.IGNORECASE)
-        except re.error as e:
+        except (re.error, OverflowError, RecursionError) as e:
             raise ValueError(f"{text!r} is not a valid regular expression: {e}") from None
         return Term(text, (), False, False, regex)
     folded = fold(text.strip())

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -14,7 +14,7 @@ from pydantic import (
 )
 
 from .settings import CronText, Settings
-from .values import _EMAIL_RE, Duration, Id, Interval, Url, _Model, _span
+from .values import _EMAIL_RE, Duration, Id, Interval, Language, Text, Url, _Model, _span
 
 # --- sources.yaml --------------------------------------------------------------------------
 
@@ -24,17 +24,23 @@ def _check_selector(value: str | None) -> str | None:
     if value is None:
         return None
     css = value.strip()
-    if "@" in css:
-        css, _, attribute = css.rpartition("@")
-        if not re.fullmatch(r"[A-Za-z_:][-A-Za-z0-9_:.]*", attribute):
-            raise ValueError(f"{attribute!r} after '@' is not an attribute name")
-    if not css.strip():
-        return value  # "@href": an attribute of the item element itself
+    if not css:
+        raise ValueError("an empty selector would take the whole item; leave the key out")
+    # As parse/html.py reads it: "@name" at the end is an attribute; an "@" inside the
+    # selector ('a[title="x@y"]') is the selector's.
+    if found := re.fullmatch(r"(.*?)@([A-Za-z_:][-A-Za-z0-9_:.]*)", css):
+        css = found[1]
+        if not css.strip():
+            return value  # "@href": an attribute of the item element itself
     import soupsieve  # only configurations with html sources pay for it
 
     try:
         soupsieve.compile(css)
     except (soupsieve.SelectorSyntaxError, NotImplementedError) as e:
+        if "@" in css and not found:  # "a@1href": meant as an attribute, most likely
+            raise ValueError(
+                f"{css.rpartition('@')[2]!r} after '@' is not an attribute name"
+            ) from None
         first_line = str(e).splitlines()[0]
         raise ValueError(
             f"{css!r} is not a CSS selector revier-feed can use: {first_line}"
@@ -116,12 +122,61 @@ def _check_term(value: str) -> str:
     """A tag or place term: words with optional ``*`` at either end, or ``re:<regex>``."""
     if value.startswith("re:"):
         try:
-            re.compile(value[3:])
-        except re.error as e:
+            regex = re.compile(value[3:], re.IGNORECASE)
+        except (re.error, OverflowError, RecursionError) as e:
             raise ValueError(f"{value!r} is not a valid regular expression: {e}") from None
+        if regex.search("") is not None:
+            raise ValueError(f"{value!r} matches an empty text, so every item")
+        if _nested_repetition(value[3:]):
+            raise ValueError(
+                f"{value!r} repeats a part that repeats itself, such as (\\w+ ?)+: on some "
+                "texts that takes the regular expression engine years; repeat the inner part "
+                "only, or make the parts exclusive"
+            )
     elif not re.search(r"\w", value):
         raise ValueError(f"{value!r} has no letters or digits to match")
+    elif "*" in value.strip().strip("*"):
+        raise ValueError(
+            f"{value!r} has a '*' inside: a wildcard may only start or end a term "
+            "(or write a regular expression: re:...)"
+        )
     return value
+
+
+def _nested_repetition(pattern: str) -> bool:
+    """Whether a regular expression repeats (``+``, ``*``, ``{2,}``) a part that repeats:
+    the shape whose backtracking can take exponential time ("catastrophic backtracking")."""
+    try:
+        from re import _constants as sre  # type: ignore[attr-defined]  # CPython's own
+        from re import _parser  # type: ignore[attr-defined]
+
+        parsed = _parser.parse(pattern)
+    except Exception:  # another Python's internals: the check is a help, not a guarantee
+        return False
+    repeats = {sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", None)}
+
+    def walk(items: Any, inside: bool) -> bool:
+        """Whether ``items`` repeat a part a variable number of times ``inside`` a repeated
+        part."""
+        for op, arg in items:
+            if op in repeats:
+                low, high, body = arg
+                if inside and high != low:
+                    return True
+                found = walk(body, inside or high is sre.MAXREPEAT or high > 1)
+            elif op is sre.SUBPATTERN:
+                found = walk(arg[-1], inside)
+            elif op is sre.BRANCH:
+                found = any(walk(branch, inside) for branch in arg[1])
+            elif op in (sre.ASSERT, sre.ASSERT_NOT):
+                found = walk(arg[1], inside)
+            else:
+                found = False
+            if found:
+                return True
+        return False
+
+    return walk(parsed, False)
 
 
 TermText = Annotated[str, AfterValidator(_check_term)]
@@ -173,11 +228,11 @@ RESERVED_CHANNEL = re.compile(r"^(all|tag-.*|district-.*)$")
 
 class ChannelModel(_Model):
     id: Id
-    title: str
+    title: Text
     description: str = ""
     filter: Filter = Filter()
     limit: int = Field(default=50, ge=1, le=1000)
-    language: str = "de"
+    language: Language = "de"
 
     @field_validator("id")
     @classmethod

@@ -56,6 +56,24 @@ class _YamlProblems(Exception):
 def _load_yaml(path: Path) -> tuple[Any, _Lines]:
     lines = _Lines()
     try:
+        if not path.is_file():  # a FIFO would block the reading (and a worker's reload)
+            raise _YamlProblems(
+                [ConfigIssue(str(path), None, "", "is not a regular file", "make it a file")]
+            )
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _YamlProblems(
+                [
+                    ConfigIssue(
+                        str(path),
+                        None,
+                        "",
+                        f"is {size / 1e6:.0f} MB, more than a configuration file can be "
+                        f"({MAX_FILE_BYTES / 1e6:.0f} MB)",
+                        "is this the right file?",
+                    )
+                ]
+            )
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise _YamlProblems(
@@ -102,15 +120,7 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines]:
     try:
         data = _construct(node, (), reading)
     except _TooLarge as e:
-        problems.append(
-            ConfigIssue(
-                str(path),
-                e.line,
-                "",
-                f"the file's YAML aliases (*name) {e.reason}",
-                "write the values out instead of repeating them by alias",
-            )
-        )
+        problems.append(ConfigIssue(str(path), e.line, "", e.reason, e.hint))
     finally:
         reading.scalars.dispose()
     if problems:
@@ -121,11 +131,19 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines]:
 #: Values a configuration file may hold once its aliases are expanded: thousands of
 #: sources are far fewer; a dozen lines of nested aliases make billions ("alias bomb").
 MAX_VALUES = 1_000_000
+#: How deep values may nest: the deepest setting is a few levels down; hundreds of levels
+#: would exhaust the reading's stack.
+MAX_DEPTH = 32
+#: The largest configuration file read: ten thousand sources take about 2 MB.
+MAX_FILE_BYTES = 20_000_000
+
+
+_ALIAS_HINT = "write the values out instead of repeating them by alias"
 
 
 class _TooLarge(Exception):
-    def __init__(self, line: int, reason: str) -> None:
-        self.line, self.reason = line, reason
+    def __init__(self, line: int, reason: str, hint: str = _ALIAS_HINT) -> None:
+        self.line, self.reason, self.hint = line, reason, hint
 
 
 class _Reading:
@@ -145,10 +163,21 @@ def _construct(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
     r.lines.set(loc, node.start_mark.line + 1)
     r.values += 1
     if r.values > MAX_VALUES:
-        raise _TooLarge(node.start_mark.line + 1, f"make more than {MAX_VALUES:,} values")
+        raise _TooLarge(
+            node.start_mark.line + 1,
+            f"the file makes more than {MAX_VALUES:,} values (its YAML aliases, *name, expanded)",
+        )
+    if len(loc) > MAX_DEPTH:
+        raise _TooLarge(
+            node.start_mark.line + 1,
+            f"values nest more than {MAX_DEPTH} deep",
+            "check the brackets and indentation",
+        )
     if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
         if id(node) in r.inside:
-            raise _TooLarge(node.start_mark.line + 1, "make a value that contains itself")
+            raise _TooLarge(
+                node.start_mark.line + 1, "a YAML alias (*name) makes a value that contains itself"
+            )
         r.inside.add(id(node))
         try:
             return _construct_collection(node, loc, r)

@@ -129,7 +129,7 @@ def load_config(config_dir: str | Path) -> AppConfig:
     loaded: dict[str, tuple[Any, _Lines]] = {}
     for name in CONFIG_FILES:
         path = folder / name
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():  # a broken link is reported
             if name in REQUIRED_FILES:
                 issues.append(
                     ConfigIssue(

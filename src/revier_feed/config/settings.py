@@ -18,7 +18,17 @@ from pydantic import (
 )
 
 from .. import cron
-from .values import _EMAIL_RE, ByteSize, Duration, Interval, Url, _Model, _span
+from .values import (
+    _EMAIL_RE,
+    ByteSize,
+    Duration,
+    Interval,
+    Language,
+    Text,
+    Url,
+    _Model,
+    _span,
+)
 
 # --- settings.yaml -------------------------------------------------------------------------
 
@@ -34,11 +44,11 @@ def _processes(value: object) -> int | Literal["auto"]:
 
 
 class SiteSettings(_Model):
-    title: str = "Revier-News"
+    title: Text = "Revier-News"
     description: str = "Nachrichten aus der Region"
     #: Where the published files are reachable; feeds need it for their self links.
     public_base_url: Url = "http://localhost:8000/"
-    language: str = "de"
+    language: Language = "de"
 
     @field_validator("public_base_url")
     @classmethod
@@ -48,7 +58,7 @@ class SiteSettings(_Model):
 
 class StorageSettings(_Model):
     #: SQLite file, relative to the configuration folder.
-    path: str = "../var/revier-feed.sqlite3"
+    path: Text = "../var/revier-feed.sqlite3"
     #: The SQLite file as a URL (``sqlite:///PATH``); overrides ``path`` when set.
     url: str | None = None
 
@@ -66,8 +76,12 @@ class StorageSettings(_Model):
 
 class OutputSettings(_Model):
     #: Folder the feeds are written to, relative to the configuration folder.
-    dir: str = "../var/output"
+    dir: Text = "../var/output"
     max_items: int = Field(default=100, ge=1, le=10000)
+
+
+#: Servers refuse longer request headers (431); the default is about 60.
+MAX_USER_AGENT_CHARS = 500
 
 
 class FetchSettingsModel(_Model):
@@ -79,14 +93,23 @@ class FetchSettingsModel(_Model):
         if not v.isprintable():
             raise ValueError("the user agent must be one line of printable text")
         try:
-            v.format(version="0", contact_url="x")
-        except (KeyError, IndexError, ValueError) as e:
+            for _, name, spec, _ in string.Formatter().parse(v):
+                # "{version.x}" reads an attribute; "{version:>99999999}" is 100 MB.
+                if name is not None and (not name.isidentifier() or _WIDE.search(spec or "")):
+                    raise ValueError(f"{{{name}:{spec}}} is no plain field")
+            agent = v.format(version="0.0.0", contact_url="https://example.org/")
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as e:
             raise ValueError(
                 f"only {{version}} and {{contact_url}} may be filled in (problem: {e})"
             ) from None
+        if len(agent) > MAX_USER_AGENT_CHARS:
+            raise ValueError(
+                f"a user agent of {len(agent):,} characters is too long for a request header; "
+                f"use at most {MAX_USER_AGENT_CHARS}"
+            )
         return v
 
-    contact_url: str = "https://github.com/revier-feed/revier-feed"
+    contact_url: str = Field(default="https://github.com/revier-feed/revier-feed", max_length=300)
     timeout: Duration = timedelta(seconds=30)
     connect_timeout: Duration = timedelta(seconds=10)
     max_concurrency: int = Field(default=100, ge=1, le=256)
@@ -170,7 +193,7 @@ def _check_cron(value: str) -> str:
 
 
 CronText = Annotated[str, AfterValidator(_check_cron)]
-_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _check_env_name(value: str | None) -> str | None:
@@ -248,6 +271,10 @@ class DigestSettings(_Model):
             if name is not None and (name not in SUBJECT_FIELDS or _WIDE.search(spec or "")):
                 shown = "{" + name + (f":{spec}" if spec else "") + "}"
                 raise ValueError(f"{fields}, with a width of at most 999 (not {shown})")
+        try:  # a format that does not suit the value ("{title:d}") fails only when used
+            v.format(**SUBJECT_FIELDS)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"the subject cannot be filled in: {e}") from None
         return v
 
     @field_validator("sender", "reply_to")

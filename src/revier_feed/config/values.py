@@ -39,12 +39,16 @@ _SIZE_UNITS = {
     "mib": 1024**2,
     "gib": 1024**3,
 }
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+#: Ids name files ("tag-<id>.rss.xml") and fill a column of 100 characters: at most 64.
+MAX_ID_CHARS = 64
+# \Z, not $: "$" also matches before a final line break, which an id or address must not
+# carry into a file name or a mail header.
+_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 # A plain address: no quoted local part, comments, groups, address literals or controls,
 # which smtplib would read as another address ("a:b@x" is mailed to b@x).
 _EMAIL_RE = re.compile(
     r"^[^@\s<>\"',;:()\[\]\\\x00-\x1f\x7f]+@[^@\s<>\"',;:()\[\]\\\x00-\x1f\x7f]+"
-    r"\.[^@\s<>\"',;:()\[\]\\\x00-\x1f\x7f.]+$"
+    r"\.[^@\s<>\"',;:()\[\]\\\x00-\x1f\x7f.]+\Z"
 )
 
 
@@ -75,6 +79,8 @@ _LONGEST = timedelta(days=100 * 365)
 def _seconds(seconds: float, value: object) -> timedelta:
     if seconds > _LONGEST.total_seconds():  # inf too; a timedelta would overflow
         raise ValueError(f"{value!r} is longer than any duration this setting takes (100 years)")
+    if seconds < 0.001:  # a timedelta keeps microseconds: less would be no time at all
+        raise ValueError(f"{value!r} is shorter than any duration this setting takes (1 ms)")
     return timedelta(seconds=seconds)
 
 
@@ -101,16 +107,33 @@ def _check_url(value: str) -> str:
         port_ok = parts.port is None or parts.port > 0  # reading it checks 0 to 65535
     except ValueError:  # "http://[::1", "http://host:99999/"
         port_ok = False
-    if (
-        not port_ok
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or _NOT_IN_URLS.search(value)
-    ):
+    if port_ok and "@" in parts.netloc:
+        # Published with the source (feeds name each item's source), and printed: secrets
+        # come from the environment only, and no setting takes a login for a source.
         raise ValueError(
-            f"{value!r} is not an absolute http(s) URL (write spaces and quotes as %20, %22)"
+            f"{_without_login(value)!r} has a user name or password in it: those do not "
+            "belong in the configuration (revier-feed reads no sources behind a login)"
+        )
+    if not port_ok or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"{_without_login(value)!r} is not an absolute http(s) URL (write it like "
+            "https://www.example.org/presse/feed.xml)"
+        )
+    if _NOT_IN_URLS.search(value):
+        raise ValueError(
+            f"{value!r} has a blank, quote or angle bracket in it (write them as %20, %22, "
+            "%3C and %3E)"
         )
     return value
+
+
+def _without_login(url: str) -> str:
+    """``url`` with what stands before an "@" in its host part masked, for messages."""
+    scheme, sep, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    if not sep or "@" not in host:
+        return url
+    return f"{scheme}://***@{host.rpartition('@')[2]}{slash}{path}"
 
 
 def _check_id(value: str) -> str:
@@ -118,9 +141,30 @@ def _check_id(value: str) -> str:
         raise ValueError(
             f"{value!r} is not a valid id; use lower-case letters, digits, '-' and '_'"
         )
+    if len(value) > MAX_ID_CHARS:
+        raise ValueError(
+            f"an id of {len(value)} characters is too long; use at most {MAX_ID_CHARS}"
+        )
     return value
 
 
+def _check_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _check_language(value: str) -> str:
+    if not _LANGUAGE_RE.match(value):
+        raise ValueError(f"{value!r} is not a language tag like de, en or de-DE")
+    return value
+
+
+_LANGUAGE_RE = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*\Z")
+#: Text that may not be empty or blank (titles, paths).
+Text = Annotated[str, AfterValidator(_check_text)]
+#: A language tag (BCP 47's shape), as feeds and pages declare it.
+Language = Annotated[str, AfterValidator(_check_language)]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
