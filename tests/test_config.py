@@ -482,6 +482,36 @@ def test_empty_titles_paths_and_selectors_and_odd_languages_are_config_errors(
     assert "html.link" not in text  # an "@" inside the selector is the selector's
 
 
+def test_messages_point_at_what_is_wrong(tmp_path: Path) -> None:
+    """Hints that sent the admin the wrong way: a time of day read as a number, a tab, a
+    file in another encoding (now with its line), a URL where a host belongs."""
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: h
+            name: H
+            url: https://h.example/news
+            kind: html
+            html:
+              {item: li, title: h2, follow: true, allow_hosts: ["http://cdn.example/", ok.example]}
+        """,
+        settings="worker:\n  retention_at: 3:30\n",
+    )
+    text = "\n".join(issues_of(folder))
+    assert "settings.yaml:2: worker.retention_at: YAML reads 3:30 as a base-60 number" in text
+    assert 'quote a time of day ("03:30")' in text
+    assert "sources[0].html.allow_hosts[0]: 'http://cdn.example/' is not a host name" in text
+    assert "allow_hosts[1]" not in text
+    (folder / "settings.yaml").write_text("site:\n\ttitle: X\n", encoding="utf-8")
+    text = "\n".join(issues_of(folder))
+    assert "settings.yaml:2: YAML syntax error" in text and "YAML does not allow tabs" in text
+    (folder / "settings.yaml").write_bytes(
+        "site:\n  title: Revier\n  description: Gr\u00fc\u00dfe\n".encode("latin-1")
+    )
+    assert any("settings.yaml:3: not UTF-8 text" in issue for issue in issues_of(folder))
+
+
 def test_a_configuration_file_that_is_a_folder_is_a_config_error(tmp_path: Path) -> None:
     folder = write_config(tmp_path, FEED_SOURCE)
     (folder / "settings.yaml").unlink()

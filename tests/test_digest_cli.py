@@ -7,6 +7,7 @@ import email.policy
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -132,3 +133,52 @@ def test_check_reports_a_broken_template_with_file_and_line(
     assert "built-in template" in err
     (templates / name).unlink()
     assert main(["--config", config, "check"]) == 0
+
+
+def test_check_reports_a_name_no_template_is_given_with_its_line(
+    digest_config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A misspelt name passed check and failed every preview and send."""
+    config = str(digest_config_dir)
+    templates = digest_config_dir / "templates"
+    templates.mkdir(exist_ok=True)
+    (templates / "digest.txt.j2").write_text(
+        "Hallo {{ partner_name }},\n\n{{ partnr_name }}: {{ count_text }}\n", "utf-8"
+    )
+    assert main(["--config", config, "check"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "digest.txt.j2, line 3: 'partnr_name' is no name a digest template is given" in err
+    (templates / "digest.txt.j2").write_text("{{ partner_name }}: {{ count_text }}\n", "utf-8")
+    assert main(["--config", config, "check"]) == 0
+
+
+def test_the_templates_are_given_only_the_names_check_knows(
+    digest_config_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What check takes for the names given (GIVEN_NAMES) is what the digests, the archive,
+    its index and the admin digest really give their templates."""
+    import jinja2
+
+    from revier_feed.digest.render import GIVEN_NAMES, TEMPLATES
+
+    given: dict[str, set[str]] = {}
+    render = jinja2.Template.render
+
+    def spy(self: jinja2.Template, *args: Any, **kwargs: Any) -> str:
+        given.setdefault(str(self.name), set()).update(dict(*args, **kwargs))
+        return render(self, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Template, "render", spy)
+    settings = digest_config_dir / "settings.yaml"
+    settings.write_text(
+        settings.read_text("utf-8").replace("digest:\n", "digest:\n  admins: [t@news.example]\n"),
+        "utf-8",
+    )
+    config = str(digest_config_dir)
+    assert main(["--config", config, "run", "--once"]) == 0
+    assert main(["--config", config, "digest", "preview", "region"]) == 0
+    assert main(["--config", config, "digest", "preview", "--admin"]) == 0
+    capsys.readouterr()
+    assert {"digest.txt.j2", "digest.html.j2", "admin.txt.j2", "admin.html.j2"} <= set(given)
+    for name in TEMPLATES:  # the pages' templates (another environment) are given others
+        assert given.get(name, set()) <= GIVEN_NAMES, (name, given[name] - GIVEN_NAMES)

@@ -51,6 +51,20 @@ def _check_selector(value: str | None) -> str | None:
 Selector = Annotated[str, AfterValidator(_check_selector)]
 
 
+def _check_host(value: str) -> str:
+    if not _HOST.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a host name; write it like www.example.org (no scheme, path "
+            "or port)"
+        )
+    return value
+
+
+# Labels of letters, digits, "-" (and "_", which some hosts have), dot-separated.
+_HOST = re.compile(r"(?=.{1,253}\Z)[\w-]+(?:\.[\w-]+)*\.?")
+HostName = Annotated[str, AfterValidator(_check_host)]
+
+
 class HtmlSelectorsModel(_Model):
     item: Selector
     title: Selector
@@ -65,7 +79,7 @@ class HtmlSelectorsModel(_Model):
     follow: bool = False
     max_pages: int = Field(default=3, ge=1, le=50)
     #: Hosts besides the source's own that followed links may lead to.
-    allow_hosts: list[str] = []
+    allow_hosts: list[HostName] = []
 
 
 class SourceModel(_Model):

@@ -76,8 +76,9 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines]:
             )
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
+        at = e.object[: e.start].count(b"\n") + 1
         raise _YamlProblems(
-            [ConfigIssue(str(path), None, "", f"not UTF-8 text ({e.reason})", "save as UTF-8")]
+            [ConfigIssue(str(path), at, "", f"not UTF-8 text ({e.reason})", "save as UTF-8")]
         ) from e
     except OSError as e:  # a folder of that name, no permission
         raise _YamlProblems(
@@ -101,16 +102,13 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines]:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
         problem = " ".join(filter(None, [e.context, e.problem]))
+        numbered = text.splitlines()
+        text_line = numbered[line - 1] if line and 0 < line <= len(numbered) else ""
+        hint = "check indentation, colons and quotes around this line"
+        if "\t" in text_line:
+            hint = "indent with spaces: YAML does not allow tabs there"
         raise _YamlProblems(
-            [
-                ConfigIssue(
-                    str(path),
-                    line,
-                    "",
-                    f"YAML syntax error: {problem}",
-                    "check indentation, colons and quotes around this line",
-                )
-            ]
+            [ConfigIssue(str(path), line, "", f"YAML syntax error: {problem}", hint)]
         ) from e
     if node is None:
         return None, lines
@@ -244,7 +242,7 @@ def _construct_scalar(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
                 node.start_mark.line + 1,
                 _dotted(loc),
                 f"YAML reads {node.value} as a base-60 number",
-                "write a duration like 1h30m, or quote the value",
+                'quote a time of day ("03:30"); write a duration like 1h30m',
             )
         )
         return None

@@ -18,11 +18,37 @@ from zoneinfo import ZoneInfo
 
 import css_inline
 import jinja2
+from jinja2 import meta
 
 from .. import german
 from ..exceptions import DigestError
 from ..models import DigestIssue, DigestPeriod, SourceProblem
 from .select import clean
+
+#: Every name the templates are given (a partner's digest and the archive page: the issue;
+#: the archive's index and the admin digest: fewer). Kept beside the contexts below; a test
+#: holds them together.
+GIVEN_NAMES = frozenset(
+    {
+        "subject",
+        "site_title",
+        "partner_name",
+        "groups",
+        "count",
+        "count_text",
+        "since",
+        "until",
+        "week",
+        "year",
+        "site_url",
+        "archive_url",
+        "unsubscribe_url",
+        "unsubscribe_mailto",
+        "periods",
+        "problems",
+        "sources",
+    }
+)
 
 TEMPLATES = (
     "digest.txt.j2",
@@ -111,6 +137,26 @@ class Renderer:
             raise DigestError(f"could not list the digest templates: {e}") from None
         for name in sorted(names):
             self._template(name)
+            self._check_names(name)
+
+    def _check_names(self, name: str) -> None:
+        """A name the template reads that no digest gives it ("{{ partnr_name }}") fails
+        only when a digest is rendered: reported now, with its line."""
+        try:
+            source = self._env.loader.get_source(self._env, name)[0]  # type: ignore[union-attr]
+            unknown = meta.find_undeclared_variables(self._env.parse(source))
+        except jinja2.TemplateError as e:
+            raise DigestError(f"template {name}: {e}") from None
+        unknown -= GIVEN_NAMES | set(self._env.globals)
+        if unknown:
+            first = min(unknown)
+            line = next(
+                (n for n, text in enumerate(source.splitlines(), 1) if first in text), None
+            )
+            raise DigestError(
+                f"template {name}, line {line}: {first!r} is no name a digest template is "
+                f"given (the names: {', '.join(sorted(GIVEN_NAMES))})"
+            )
 
     def subject(self, issue: DigestIssue) -> str:
         local = issue.period.slot_at.astimezone(self._tz)
