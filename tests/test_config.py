@@ -512,6 +512,28 @@ def test_messages_point_at_what_is_wrong(tmp_path: Path) -> None:
     assert any("settings.yaml:3: not UTF-8 text" in issue for issue in issues_of(folder))
 
 
+def test_a_value_yaml_cannot_read_does_not_hide_the_files_other_problems(
+    tmp_path: Path,
+) -> None:
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: no
+            name: H
+            url: https://h.example/feed.xml
+            interval: 1:30
+            intervall: 2h
+        """,
+    )
+    issues = issues_of(folder)
+    text = "\n".join(issues)
+    assert "sources.yaml:6: sources[0].interval: YAML reads 1:30 as a base-60 number" in text
+    assert "sources.yaml:3: sources[0].id: " in text and "quote the text" in text
+    assert "sources.yaml:7: sources[0].intervall: unknown key 'intervall'" in text
+    assert len(issues) == 3  # the unreadable interval is not reported again by validation
+
+
 def test_a_configuration_file_that_is_a_folder_is_a_config_error(tmp_path: Path) -> None:
     folder = write_config(tmp_path, FEED_SOURCE)
     (folder / "settings.yaml").unlink()

@@ -120,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         metavar="DIR",
-        default=os.environ.get("REVIER_FEED_CONFIG", DEFAULT_CONFIG),
+        default=os.environ.get("REVIER_FEED_CONFIG") or DEFAULT_CONFIG,  # set but empty too
         help="configuration folder (default: $REVIER_FEED_CONFIG or ./config)",
     )
     verbosity = parser.add_mutually_exclusive_group()

@@ -53,7 +53,9 @@ class _YamlProblems(Exception):
         self.issues = issues
 
 
-def _load_yaml(path: Path) -> tuple[Any, _Lines]:
+def _load_yaml(path: Path) -> tuple[Any, _Lines, list[ConfigIssue]]:
+    """A file's values, where each is, and the problems of single values (the rest of the
+    file is still validated); the file's own problems are raised (:class:`_YamlProblems`)."""
     lines = _Lines()
     try:
         if not path.is_file():  # a FIFO would block the reading (and a worker's reload)
@@ -111,7 +113,7 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines]:
             [ConfigIssue(str(path), line, "", f"YAML syntax error: {problem}", hint)]
         ) from e
     if node is None:
-        return None, lines
+        return None, lines, []
     # One constructor for the file's scalars (a loader per value cost more than the parse).
     reading = _Reading(path, lines, yaml.SafeLoader(""))
     problems = reading.problems
@@ -119,11 +121,10 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines]:
         data = _construct(node, (), reading)
     except _TooLarge as e:
         problems.append(ConfigIssue(str(path), e.line, "", e.reason, e.hint))
+        raise _YamlProblems(problems) from None
     finally:
         reading.scalars.dispose()
-    if problems:
-        raise _YamlProblems(problems)
-    return data, lines
+    return data, lines, problems
 
 
 #: Values a configuration file may hold once its aliases are expanded: thousands of
@@ -299,7 +300,11 @@ def _issues_from_validation(
             message = f"required key {loc[-1]!r} is missing"
             hint = f"add '{loc[-1]}:'"
         elif kind == "literal_error" or kind.endswith(("_type", "_parsing")):
-            hint = f"got {err.get('input')!r}"
+            got = err.get("input")
+            hint = f"got {got!r}"
+            if isinstance(got, bool) and kind == "string_type":
+                # YAML 1.1 reads yes/no/on/off as true/false.
+                hint += "; YAML reads yes, no, on and off as true or false: quote the text"
         yield ConfigIssue(str(path), lines.line_of(loc), _dotted(loc), message, hint)
 
 

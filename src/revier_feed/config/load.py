@@ -127,6 +127,8 @@ def load_config(config_dir: str | Path) -> AppConfig:
             [ConfigIssue(str(folder), None, "", "is not a folder", "pass --config DIR")]
         )
     loaded: dict[str, tuple[Any, _Lines]] = {}
+    # Keys whose values YAML already could not read: validation would only repeat them.
+    reported: dict[str, set[str]] = {}
     for name in CONFIG_FILES:
         path = folder / name
         if not path.exists() and not path.is_symlink():  # a broken link is reported
@@ -138,10 +140,12 @@ def load_config(config_dir: str | Path) -> AppConfig:
                 )
             continue
         try:
-            data, lines = _load_yaml(path)
+            data, lines, found = _load_yaml(path)
         except _YamlProblems as e:
             issues.extend(e.issues)
             continue
+        issues.extend(found)
+        reported[name] = {issue.key for issue in found}
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -155,7 +159,11 @@ def load_config(config_dir: str | Path) -> AppConfig:
         try:
             validated[name] = model.model_validate(data)
         except ValidationError as e:
-            issues.extend(_issues_from_validation(e, folder / name, lines, model))
+            issues.extend(
+                issue
+                for issue in _issues_from_validation(e, folder / name, lines, model)
+                if not _under(issue.key, reported.get(name, set()))
+            )
 
     if "sources.yaml" in validated:
         # Cross-file references are checked with whatever validated, so a typo in one file
@@ -183,6 +191,13 @@ def load_config(config_dir: str | Path) -> AppConfig:
         tag_channels=channels_file.tag_channels,
         district_channels=channels_file.district_channels,
         partners=tuple(partners_file.partners),
+    )
+
+
+def _under(key: str, reported: set[str]) -> bool:
+    """Whether ``key`` (dotted) is one of ``reported`` or inside one of them."""
+    return any(
+        key == done or key.startswith((done + ".", done + "[")) for done in reported if done
     )
 
 
