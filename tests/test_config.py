@@ -534,6 +534,25 @@ def test_a_value_yaml_cannot_read_does_not_hide_the_files_other_problems(
     assert len(issues) == 3  # the unreadable interval is not reported again by validation
 
 
+def test_a_list_where_keys_belong_and_a_deprecated_selector_are_said_plainly(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - {id: h, name: H, url: "https://h.example/", kind: html,
+             html: {item: 'li:contains("Presse")', title: h2}}
+          - {id: g, name: G, url: "https://h.example/", kind: html, html: [li, h2]}
+        """,
+    )
+    text = "\n".join(issues_of(folder))
+    assert "sources[0].html.item: " in text and "':-soup-contains' should be used" in text
+    assert "sources[1].html: expected keys with values here (key: value)" in text
+    assert "instance of" not in text  # pydantic's words for it
+    assert "FutureWarning" not in capfd.readouterr().err
+
+
 def test_a_configuration_file_that_is_a_folder_is_a_config_error(tmp_path: Path) -> None:
     folder = write_config(tmp_path, FEED_SOURCE)
     (folder / "settings.yaml").unlink()

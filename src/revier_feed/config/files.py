@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -35,7 +36,12 @@ def _check_selector(value: str | None) -> str | None:
     import soupsieve  # only configurations with html sources pay for it
 
     try:
-        soupsieve.compile(css)
+        with warnings.catch_warnings():
+            # ":contains" works, but is deprecated: said here, not as a warning on stderr.
+            warnings.simplefilter("error", FutureWarning)
+            soupsieve.compile(css)
+    except FutureWarning as e:
+        raise ValueError(f"{css!r}: {e}") from None
     except (soupsieve.SelectorSyntaxError, NotImplementedError) as e:
         if "@" in css and not found:  # "a@1href": meant as an attribute, most likely
             raise ValueError(

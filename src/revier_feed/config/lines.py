@@ -299,6 +299,9 @@ def _issues_from_validation(
         elif kind == "missing":
             message = f"required key {loc[-1]!r} is missing"
             hint = f"add '{loc[-1]}:'"
+        elif kind in ("model_type", "model_attributes_type", "dict_type"):
+            message = "expected keys with values here (key: value)"
+            hint = f"got {err.get('input')!r}"
         elif kind == "literal_error" or kind.endswith(("_type", "_parsing")):
             got = err.get("input")
             hint = f"got {got!r}"
