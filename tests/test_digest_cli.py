@@ -143,12 +143,21 @@ def test_check_reports_a_name_no_template_is_given_with_its_line(
     templates = digest_config_dir / "templates"
     templates.mkdir(exist_ok=True)
     (templates / "digest.txt.j2").write_text(
-        "Hallo {{ partner_name }},\n\n{{ partnr_name }}: {{ count_text }}\n", "utf-8"
+        "Hallo {{ partner_name }},\n{{ archive_url }}\n\n{{ url }}: {{ count_text }}\n", "utf-8"
     )
     assert main(["--config", config, "check"]) == 2
     err = " ".join(capsys.readouterr().err.split())
-    assert "digest.txt.j2, line 3: 'partnr_name' is no name a digest template is given" in err
-    (templates / "digest.txt.j2").write_text("{{ partner_name }}: {{ count_text }}\n", "utf-8")
+    assert "digest.txt.j2, line 4: 'url' is no name this template is given" in err
+    # A name the admin digest is not given, though a partner's digest is.
+    (templates / "digest.txt.j2").unlink()
+    (templates / "admin.txt.j2").write_text("{{ partner_name }}: {{ sources }}\n", "utf-8")
+    assert main(["--config", config, "check"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "admin.txt.j2, line 1: 'partner_name' is no name this template is given" in err
+    # A name asked about first may be missing.
+    (templates / "admin.txt.j2").write_text(
+        "{% if extra is defined %}{{ extra }}{% endif %}{{ sources }}\n", "utf-8"
+    )
     assert main(["--config", config, "check"]) == 0
 
 
@@ -181,4 +190,4 @@ def test_the_templates_are_given_only_the_names_check_knows(
     capsys.readouterr()
     assert {"digest.txt.j2", "digest.html.j2", "admin.txt.j2", "admin.html.j2"} <= set(given)
     for name in TEMPLATES:  # the pages' templates (another environment) are given others
-        assert given.get(name, set()) <= GIVEN_NAMES, (name, given[name] - GIVEN_NAMES)
+        assert given.get(name, set()) <= GIVEN_NAMES[name], (name, given[name] - GIVEN_NAMES[name])

@@ -186,9 +186,9 @@ def test_characters_a_url_may_not_hold_are_percent_encoded() -> None:
         clean_url("http://k.example/q?a=\"><svg/onload=alert(1)>&b='x")
         == "http://k.example/q?a=%22%3E%3Csvg/onload=alert(1)%3E&b='x"
     )
-    assert (
-        clean_url("https://k.example/a b/{x}|y^`") == "https://k.example/a%20b/%7Bx%7D%7Cy%5E%60"
-    )
+    assert clean_url("https://k.example/a b/{x}|y^`") == "https://k.example/a%20b/{x}|y^%60"
+    assert clean_url("https://k.example/lange-\nmeldung") == "https://k.example/lange-meldung"
+    assert clean_url("https://k.example/?q=a|b") == "https://k.example/?q=a|b"  # as browsers
     assert clean_url("https://k.example/a?x=1 2#teil 2") == "https://k.example/a?x=1%202#teil%202"
     item = normalize(raw(link='https://kreis.example/a"b<c>.html'), SPEC, NOW)
     assert item.url == "https://kreis.example/a%22b%3Cc%3E.html"
@@ -228,6 +228,9 @@ def test_links_that_are_clean_already_are_given_back_as_cleaning_makes_them() ->
 def test_titles_lose_the_controls_that_reorder_text() -> None:
     item = normalize(raw(title="Preis für \u202eeniL\u202c &#x2067;Leipzig&#x2069;"), SPEC, NOW)
     assert item.title == "Preis für eniL Leipzig"
+    # A title taken from the teaser (the item had none) too.
+    item = normalize(raw(title="", summary_html="<p>\u202etxt.exe</p>"), SPEC, NOW)
+    assert item.title == "txt.exe"
     assert html_to_text("A\u202db\u202a") == "Ab"
 
 

@@ -216,6 +216,17 @@ def test_items_a_broken_page_nests_in_each_other_keep_their_own_fields(
     assert any("kept the first 1 of 3000 items" in w for w in parsed.warnings)
 
 
+def test_a_next_selector_with_an_at_sign_in_a_value_reads_the_links_href() -> None:
+    page = (
+        b'<html><body><div class="n"><h3><a href="/a">Meldung</a></h3></div>'
+        b'<a title="mail@kreis" href="/s2">weiter</a></body></html>'
+    )
+    selectors = HtmlSelectors(item="div.n", title="h3", next='a[title="mail@kreis"]')
+    listing = document(page, url="https://kreis.example/", content_type="text/html")
+    parsed = parse(spec(SourceKind.HTML, selectors), listing, NOW, BERLIN)
+    assert parsed.next_url == "https://kreis.example/s2"  # not the link's text, "weiter"
+
+
 def test_a_listing_title_is_the_text_the_page_shows() -> None:
     """Text the page escaped ("<3", a headline naming a tag) stays text: it was read as
     markup again and lost."""

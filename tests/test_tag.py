@@ -53,10 +53,34 @@ def matches(term: str, text: str) -> bool:
         ("*wasserstoff*", "Regionale Wasserstoffwirtschaft", True),
         ("re:\\bKW\\s?\\d{1,2}\\b", "Termine der KW 23", True),
         ("re:Stra(ss|ß)e", "Hauptstraße", True),
+        ("Schüler*innen", "Die Schüler*innen der Oberschule", True),  # the gender star
+        ("Schüler*innen", "Die Schülerinnen", False),
     ],
 )
 def test_terms(term: str, text: str, expected: bool) -> None:
     assert matches(term, text) is expected
+
+
+def test_a_term_that_backtracks_badly_gives_up_on_a_text_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A regular expression that backtracks exponentially (here on 34 letters: a third of a
+    second for Python's re; years on a longer hostile text) stops at the time limit: the
+    term is not found in that text, the other rules still tag the item, the admin is told
+    once."""
+    monkeypatch.setattr(tag, "TERM_TIME_LIMIT", 0.001)
+    monkeypatch.setattr(tag, "_slow_terms", set())
+    rules = [
+        TagSpec("langsam", "Langsam", any=("re:(a|aa)+c",)),
+        TagSpec("studien", "Studien", any=("Studie*",)),
+    ]
+    tagger = Tagger(rules, [])
+    hostile = item("Studie " + "a" * 34)
+    with caplog.at_level("WARNING", logger="revier_feed.tag"):
+        assert tagger.tag(hostile, SOURCE).tags == {"studien"}
+        assert tagger.tag(hostile, SOURCE).tags == {"studien"}
+    assert caplog.text.count("tag term 're:(a|aa)+c' gave up on a text of") == 1
+    assert tagger.tag(item("aac"), SOURCE).tags == {"langsam"}  # it still matches
 
 
 def test_rules_any_all_none_and_fields() -> None:

@@ -112,7 +112,8 @@ ALLOWED_ATTRIBUTES = {
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 _PIXEL = re.compile(r"<img\b[^>]*\b(?:width|height)=\"[01](?:px)?\"[^>]*>", re.IGNORECASE)
 _BLOCK_BOUNDARY = re.compile(r"<(?=/?(?:p|div|br|li|h[1-6]|tr|td|th|blockquote|dd|dt)\b)", re.I)
-# A tag as nh3 writes it: attribute values in double quotes, where ">" may occur.
+# A tag as nh3 writes it: attribute values in double quotes (older versions left ">" in
+# them unescaped).
 _MARKUP = re.compile(r'<(?:[^>"]|"[^"]*")*>')
 # Characters XML 1.0 forbids; one of them in a title would make every published feed invalid.
 _CONTROL = re.compile(f"[{XML_FORBIDDEN}]")
@@ -160,7 +161,7 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
     if not title or _DATE_ONLY.match(title):
         # Some listings put only the date where the headline belongs; the teaser says more.
         title = shorten(summary_text, 80) or title or _NO_TITLE
-    title = shorten(title, MAX_TITLE_CHARS)
+    title = shorten(_without_bidi(title), MAX_TITLE_CHARS)  # a teaser's too, when used
 
     published, estimated = _plausible(raw.published, now)
     updated = raw.updated if raw.updated and raw.updated <= now + FUTURE_TOLERANCE else None
@@ -201,7 +202,9 @@ def clean_url(url: str) -> str:
 
 def clean_url_python(url: str) -> str:
     """:func:`clean_url`, always taking the URL apart (the reference of its shortcut)."""
-    url = _NOT_IN_URL.sub(_percent_encoded, strip_control(url.strip()))
+    url = strip_control(url.strip())
+    if _NOT_IN_URL.search(url):
+        url = _NOT_IN_URL.sub(_percent_encoded, _REMOVED_FROM_URL.sub("", url))
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
@@ -219,11 +222,13 @@ def clean_url_python(url: str) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", "&".join(kept), parts.fragment))
 
 
-# What a URL may not hold (RFC 3986): blanks, quotes, angle brackets and the like are
-# percent-encoded, as a browser does when it follows the link; published raw, they make the
-# feeds invalid, and a reader that pastes links into HTML unquoted open to injection. (Not
-# the backslash: a browser reads it as "/" in an http(s) link.)
-_NOT_IN_URL = re.compile(r'[\s"<>^`{|}]')
+# Blanks, quotes and angle brackets, which no URL holds, are percent-encoded as a browser
+# does when it follows the link; published raw, they made the feeds invalid, and a reader
+# that pastes links into HTML unquoted open to injection. Tabs and line breaks a browser
+# removes. Other characters RFC 3986 leaves out ("|", "{", "^") browsers send as they are,
+# and so are they kept.
+_NOT_IN_URL = re.compile(r'[\s"<>`]')
+_REMOVED_FROM_URL = re.compile("[\t\n\r]")
 
 
 def _percent_encoded(character: re.Match[str]) -> str:
@@ -250,7 +255,7 @@ def _web_url(url: str | None) -> str | None:
     if _CLEAN_ALREADY.match(url):
         return url
     try:
-        cleaned = clean_url(url)
+        cleaned = clean_url_python(url)
         return cleaned if urlsplit(cleaned).scheme in _DEFAULT_PORTS else None
     except ValueError:  # no URL ("http://[::1"): the item is kept without it
         return None
@@ -357,9 +362,13 @@ def html_to_text(fragment: str) -> str:
     if "<" in fragment or "&" in fragment:
         spaced = _BLOCK_BOUNDARY.sub(" <", fragment)
         fragment = strip_control(html.unescape(_NO_TAGS.clean(spaced)))
-    if _BIDI_CONTROL.search(fragment):
-        fragment = _BIDI_CONTROL.sub("", fragment)
-    return " ".join(fragment.split())
+    return " ".join(_without_bidi(fragment).split())
+
+
+def _without_bidi(text: str) -> str:
+    if text.isascii() or not _BIDI_CONTROL.search(text):
+        return text
+    return _BIDI_CONTROL.sub("", text)
 
 
 # Embeddings, overrides and isolates: in a headline, "\u202etxt.exe" reads as "exe.txt";

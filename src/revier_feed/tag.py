@@ -6,7 +6,8 @@ umlaut spelling (``Räume`` = ``Raeume``, ``ß`` = ``ss``), as whole words unles
 - ``Studie*`` matches words starting with "studie" (Studie, Studien, Studienreihe);
 - ``*preis`` matches words ending in "preis", inside compounds too (Innovationspreis);
 - ``*wasserstoff*`` matches inside words on both sides;
-- ``re:<regex>`` is a regular expression, matched case-insensitively on the original text.
+- ``re:<regex>`` is a regular expression, matched case-insensitively on the original text,
+  with a time limit per text (:data:`TERM_TIME_LIMIT`).
 
 A topic rule tags an item when any ``any`` term, all ``all`` terms and no ``none`` term occur
 in its chosen fields. Districts are found in all fields; where names overlap the longer one
@@ -20,9 +21,12 @@ from __future__ import annotations
 
 import bisect
 import html
+import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+
+import regex
 
 from .german import fold, folded_words
 from .models import DistrictSpec, Item, SourceSpec, TagSpec
@@ -92,7 +96,8 @@ class Term:
     words: tuple[str, ...]  #: folded; empty for a regular expression
     leading: bool  #: "*preis": the first word may have more in front
     trailing: bool  #: "Studie*": the last word may go on
-    pattern: re.Pattern[str] | None = None  #: for ``re:`` terms and multi-word wildcards
+    #: For ``re:`` terms (the regex module's, with a time limit) and multi-word wildcards.
+    pattern: regex.Pattern[str] | re.Pattern[str] | None = None
     #: Without a pattern: what :attr:`Words.joined` contains exactly when the term occurs
     #: (" studie" for "Studie*": a word starting with "studie").
     needle: str = ""
@@ -106,10 +111,16 @@ class Term:
 
     def find(self, text: Words) -> str | None:
         """The text this term matches in ``text`` (folded, but for ``re:`` terms), or None."""
-        if self.pattern is not None:
-            haystack = text.original if not self.words else text.joined
-            match = self.pattern.search(haystack)
+        if isinstance(self.pattern, regex.Pattern):  # a regular expression, as written
+            try:
+                match = self.pattern.search(text.original, timeout=TERM_TIME_LIMIT)
+            except TimeoutError:
+                _slow(self.text, len(text.original))
+                return None
             return match.group().strip() if match else None
+        if self.pattern is not None:
+            found = self.pattern.search(text.joined)
+            return found.group().strip() if found else None
         if self.needle not in text.joined:
             return None
         if len(self.words) > 1:  # a phrase without wildcards (those have a pattern)
@@ -125,6 +136,40 @@ class Term:
         return word if word in text.unique else None
 
 
+#: The longest a ``re:`` term may search one field of one item (seconds). A pattern that
+#: backtracks badly ("(a|aa)+c") can take the engine years on some texts; the term is then
+#: taken as not found there, and the admin is told once.
+TERM_TIME_LIMIT = 0.1
+
+log = logging.getLogger(__name__)
+_slow_terms: set[str] = set()
+
+
+def _slow(term: str, length: int) -> None:
+    if term not in _slow_terms:
+        _slow_terms.add(term)
+        log.warning(
+            "tag term %r gave up on a text of %d characters after %.1f s and was taken as "
+            "not found (it backtracks: rewrite it without a repeat inside a repeat); said "
+            "once",
+            term,
+            length,
+            TERM_TIME_LIMIT,
+        )
+
+
+def compile_expression(pattern: str) -> regex.Pattern[str]:
+    """A ``re:`` term's regular expression, case-insensitive, as Python's ``re`` reads it.
+
+    Raises:
+        ValueError: it is not a valid regular expression.
+    """
+    try:
+        return regex.compile(pattern, regex.IGNORECASE | regex.V0)
+    except (regex.error, OverflowError, RecursionError) as e:
+        raise ValueError(f"{'re:' + pattern!r} is not a valid regular expression: {e}") from None
+
+
 def compile_term(text: str) -> Term:
     """Compile one term.
 
@@ -132,11 +177,7 @@ def compile_term(text: str) -> Term:
         ValueError: a ``re:`` term is not a valid regular expression, or the term is empty.
     """
     if text.startswith("re:"):
-        try:
-            regex = re.compile(text[3:], re.IGNORECASE)
-        except (re.error, OverflowError, RecursionError) as e:
-            raise ValueError(f"{text!r} is not a valid regular expression: {e}") from None
-        return Term(text, (), False, False, regex)
+        return Term(text, (), False, False, compile_expression(text[3:]))
     folded = fold(text.strip())
     words = tuple(_WORD.findall(folded))
     if not words:

@@ -59,8 +59,19 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines, list[ConfigIssue]]:
     lines = _Lines()
     try:
         if not path.is_file():  # a FIFO would block the reading (and a worker's reload)
+            broken = path.is_symlink() and not path.exists()
             raise _YamlProblems(
-                [ConfigIssue(str(path), None, "", "is not a regular file", "make it a file")]
+                [
+                    ConfigIssue(
+                        str(path),
+                        None,
+                        "",
+                        "is a link to nothing (or to itself)"
+                        if broken
+                        else "is not a regular file",
+                        "make it a file",
+                    )
+                ]
             )
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:

@@ -139,6 +139,12 @@ class FetchSettingsModel(_Model):
                 f"min_interval ({_span(self.min_interval)}) is longer than max_interval "
                 f"({_span(self.max_interval)})"
             )
+        agent = self.user_agent.format(version="0.0.0", contact_url=self.contact_url)
+        if len(agent) > MAX_USER_AGENT_CHARS:
+            raise ValueError(
+                f"the user agent with the contact_url filled in has {len(agent):,} "
+                f"characters, too long for a request header; use at most {MAX_USER_AGENT_CHARS}"
+            )
         return self
 
 

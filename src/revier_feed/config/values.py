@@ -107,7 +107,7 @@ def _check_url(value: str) -> str:
         port_ok = parts.port is None or parts.port > 0  # reading it checks 0 to 65535
     except ValueError:  # "http://[::1", "http://host:99999/"
         port_ok = False
-    if port_ok and "@" in parts.netloc:
+    if "@" in re.split("[/?#]", value.partition("://")[2], maxsplit=1)[0]:
         # Published with the source (feeds name each item's source), and printed: secrets
         # come from the environment only, and no setting takes a login for a source.
         raise ValueError(
@@ -128,12 +128,12 @@ def _check_url(value: str) -> str:
 
 
 def _without_login(url: str) -> str:
-    """``url`` with what stands before an "@" in its host part masked, for messages."""
+    """``url`` with all before its last "@" masked, for messages: a password may hold a
+    "/" ("user:ge/heim@host"), and a message must not show any of it."""
     scheme, sep, rest = url.partition("://")
-    host, slash, path = rest.partition("/")
-    if not sep or "@" not in host:
+    if not sep or "@" not in rest:
         return url
-    return f"{scheme}://***@{host.rpartition('@')[2]}{slash}{path}"
+    return f"{scheme}://***@{rest.rpartition('@')[2]}"
 
 
 def _check_id(value: str) -> str:

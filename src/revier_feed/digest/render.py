@@ -18,17 +18,15 @@ from zoneinfo import ZoneInfo
 
 import css_inline
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 
 from .. import german
 from ..exceptions import DigestError
 from ..models import DigestIssue, DigestPeriod, SourceProblem
 from .select import clean
 
-#: Every name the templates are given (a partner's digest and the archive page: the issue;
-#: the archive's index and the admin digest: fewer). Kept beside the contexts below; a test
-#: holds them together.
-GIVEN_NAMES = frozenset(
+#: What a partner's digest and the archive page of a period are given.
+_ISSUE_NAMES = frozenset(
     {
         "subject",
         "site_title",
@@ -44,11 +42,19 @@ GIVEN_NAMES = frozenset(
         "archive_url",
         "unsubscribe_url",
         "unsubscribe_mailto",
-        "periods",
-        "problems",
-        "sources",
     }
 )
+#: The names each template is given (kept beside the contexts below; a test holds them
+#: together). A template another one includes or extends may read any of them.
+GIVEN_NAMES = {
+    "digest.txt.j2": _ISSUE_NAMES,
+    "digest.html.j2": _ISSUE_NAMES,
+    "archive.html.j2": _ISSUE_NAMES,
+    "archive_index.html.j2": frozenset({"subject", "site_title", "site_url", "groups", "periods"}),
+    "admin.txt.j2": frozenset({"subject", "site_title", "site_url", "problems", "sources"}),
+    "admin.html.j2": frozenset({"subject", "site_title", "site_url", "problems", "sources"}),
+}
+_ANY_NAME = frozenset().union(*GIVEN_NAMES.values())
 
 TEMPLATES = (
     "digest.txt.j2",
@@ -140,22 +146,30 @@ class Renderer:
             self._check_names(name)
 
     def _check_names(self, name: str) -> None:
-        """A name the template reads that no digest gives it ("{{ partnr_name }}") fails
-        only when a digest is rendered: reported now, with its line."""
+        """A name the template reads that it is not given ("{{ partnr_name }}") fails only
+        when a digest is rendered: reported now, with its line. A name the template asks
+        about first (``is defined``) may be missing."""
         try:
             source = self._env.loader.get_source(self._env, name)[0]  # type: ignore[union-attr]
-            unknown = meta.find_undeclared_variables(self._env.parse(source))
+            tree = self._env.parse(source)
         except jinja2.TemplateError as e:
             raise DigestError(f"template {name}: {e}") from None
-        unknown -= GIVEN_NAMES | set(self._env.globals)
+        given = GIVEN_NAMES.get(name, _ANY_NAME)
+        unknown = meta.find_undeclared_variables(tree) - given - set(self._env.globals)
+        unknown -= {
+            test.node.name
+            for test in tree.find_all(nodes.Test)
+            if test.name in ("defined", "undefined") and isinstance(test.node, nodes.Name)
+        }
         if unknown:
-            first = min(unknown)
-            line = next(
-                (n for n, text in enumerate(source.splitlines(), 1) if first in text), None
+            first = min(
+                (node.lineno, node.name)
+                for node in tree.find_all(nodes.Name)
+                if node.name in unknown and node.ctx == "load"
             )
             raise DigestError(
-                f"template {name}, line {line}: {first!r} is no name a digest template is "
-                f"given (the names: {', '.join(sorted(GIVEN_NAMES))})"
+                f"template {name}, line {first[0]}: {first[1]!r} is no name this template "
+                f"is given (it is given: {', '.join(sorted(given))})"
             )
 
     def subject(self, issue: DigestIssue) -> str:

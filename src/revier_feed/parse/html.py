@@ -26,7 +26,7 @@ from .encoding import decode_html, http_charset
 _BAD_SELECTOR = (SelectorSyntaxError, NotImplementedError)
 #: Reading a listing's items stops after this long, keeping those read (a warning says so).
 ITEMS_TIME_LIMIT = 20.0
-_ATTR = re.compile(r"^(?P<css>.*?)@(?P<attr>[A-Za-z_:][-A-Za-z0-9_:.]*)$")
+_ATTR = re.compile(r"(?P<css>.*?)@(?P<attr>[A-Za-z_:][-A-Za-z0-9_:.]*)\Z")
 
 
 def parse_html(
@@ -65,7 +65,8 @@ def parse_html(
     title = title_tag.get_text(" ", strip=True) if title_tag else None
     next_link = None
     if selectors.next:
-        next_selector = selectors.next if "@" in selectors.next else selectors.next + "@href"
+        has_attribute = _ATTR.match(selectors.next.strip()) is not None
+        next_selector = selectors.next if has_attribute else selectors.next + "@href"
         next_link = _value(soup, next_selector)
     _detach_nested(matches)
     items: list[RawItem] = []
