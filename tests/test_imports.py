@@ -31,6 +31,7 @@ def test_command_line_loads_only_what_a_feed_cycle_needs() -> None:
         "feedparser",
         "ftfy",
         "charset_normalizer",
+        "regex",  # only for re: tag terms
         "lxml",
         "nh3",
         "rich",

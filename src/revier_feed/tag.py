@@ -25,11 +25,13 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-
-import regex
+from typing import TYPE_CHECKING, cast
 
 from .german import fold, folded_words
 from .models import DistrictSpec, Item, SourceSpec, TagSpec
+
+if TYPE_CHECKING:
+    import regex
 
 try:
     from . import _words
@@ -111,9 +113,10 @@ class Term:
 
     def find(self, text: Words) -> str | None:
         """The text this term matches in ``text`` (folded, but for ``re:`` terms), or None."""
-        if isinstance(self.pattern, regex.Pattern):  # a regular expression, as written
+        if self.pattern is not None and not self.words:  # a regular expression, as written
+            expression = cast("regex.Pattern[str]", self.pattern)
             try:
-                match = self.pattern.search(text.original, timeout=TERM_TIME_LIMIT)
+                match = expression.search(text.original, timeout=TERM_TIME_LIMIT)
             except TimeoutError:
                 _slow(self.text, len(text.original))
                 return None
@@ -164,6 +167,8 @@ def compile_expression(pattern: str) -> regex.Pattern[str]:
     Raises:
         ValueError: it is not a valid regular expression.
     """
+    import regex  # only configurations with such terms pay for it (about 10 ms)
+
     try:
         return regex.compile(pattern, regex.IGNORECASE | regex.V0)
     except (regex.error, OverflowError, RecursionError) as e:

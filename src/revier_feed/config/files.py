@@ -7,7 +7,6 @@ import re
 import warnings
 from typing import Annotated, Literal, Self
 
-import regex
 from pydantic import (
     AfterValidator,
     Field,
@@ -142,6 +141,8 @@ class SourcesFile(_Model):
 def _check_term(value: str) -> str:
     """A tag or place term: words with optional ``*`` at either end, or ``re:<regex>``."""
     if value.startswith("re:"):
+        import regex  # only configurations with such terms pay for it
+
         try:
             # As the tag stage compiles it (tag.compile_expression).
             expression = regex.compile(value[3:], regex.IGNORECASE | regex.V0)
