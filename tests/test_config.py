@@ -25,6 +25,15 @@ FEED_SOURCE = """
 """
 
 
+def html_source(html: str, more: str = "") -> str:
+    """sources.yaml with one html source ``h`` of the selectors ``html`` (a YAML mapping),
+    and ``more`` sources after it."""
+    return (
+        "sources:\n  - {id: h, name: H, url: 'https://h.example/news', kind: html,\n"
+        f"     html: {html}}}\n{more}"
+    )
+
+
 def issues_of(folder: Path) -> list[str]:
     with pytest.raises(ConfigError) as info:
         load_config(folder)
@@ -452,14 +461,7 @@ def test_empty_titles_paths_and_selectors_and_odd_languages_are_config_errors(
     every feed as it was."""
     folder = write_config(
         tmp_path,
-        """
-        sources:
-          - id: h
-            name: H
-            url: https://h.example/news
-            kind: html
-            html: {item: li, title: "", link: 'a[title="x@y"]@href'}
-        """,
+        html_source("""{item: li, title: "", link: 'a[title="x@y"]@href'}"""),
         settings="""
         site: {title: " ", language: 'de"><b>'}
         storage: {path: ""}
@@ -486,15 +488,9 @@ def test_messages_point_at_what_is_wrong(tmp_path: Path) -> None:
     file in another encoding (now with its line), a URL where a host belongs."""
     folder = write_config(
         tmp_path,
-        """
-        sources:
-          - id: h
-            name: H
-            url: https://h.example/news
-            kind: html
-            html:
-              {item: li, title: h2, follow: true, allow_hosts: ["http://cdn.example/", ok.example]}
-        """,
+        html_source(
+            '{item: li, title: h2, follow: true, allow_hosts: ["http://cdn.example/", ok.example]}'
+        ),
         settings="worker:\n  retention_at: 3:30\n",
     )
     text = "\n".join(issues_of(folder))
@@ -505,11 +501,7 @@ def test_messages_point_at_what_is_wrong(tmp_path: Path) -> None:
     # Links' hosts are compared lower-case: "CDN.Example.org" was accepted and never matched.
     folder_ok = write_config(
         tmp_path / "ok",
-        """
-        sources:
-          - {id: h, name: H, url: "https://h.example/", kind: html,
-             html: {item: li, title: h2, follow: true, allow_hosts: [CDN.Example.org]}}
-        """,
+        html_source("{item: li, title: h2, follow: true, allow_hosts: [CDN.Example.org]}"),
     )
     (source,) = load_config(folder_ok).sources
     assert source.allow_hosts == ("cdn.example.org",)
@@ -556,12 +548,10 @@ def test_a_list_where_keys_belong_and_a_deprecated_selector_are_said_plainly(
 ) -> None:
     folder = write_config(
         tmp_path,
-        """
-        sources:
-          - {id: h, name: H, url: "https://h.example/", kind: html,
-             html: {item: 'li:contains("Presse")', title: h2}}
-          - {id: g, name: G, url: "https://h.example/", kind: html, html: [li, h2]}
-        """,
+        html_source(
+            """{item: 'li:contains("Presse")', title: h2}""",
+            "  - {id: g, name: G, url: 'https://h.example/', kind: html, html: [li, h2]}\n",
+        ),
     )
     text = "\n".join(issues_of(folder))
     assert "sources[0].html.item: " in text and "':-soup-contains' should be used" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
@@ -157,6 +158,11 @@ def test_relative_links_resolve_against_each_items_own_url_also_across_threads()
         assert f'href="{expected}"' in html
 
 
+def _urls(*parts: list[str]) -> list[str]:
+    """Every URL made of one of each of ``parts`` (schemes, hosts, paths, queries, ...)."""
+    return ["".join(pieces) for pieces in itertools.product(*parts)]
+
+
 def test_links_are_joined_exactly_as_urljoin_joins_them() -> None:
     # join_url skips urljoin for absolute links that it would give back unchanged; every
     # shape of URL must come out as urljoin makes it, whichever way it is taken.
@@ -166,14 +172,7 @@ def test_links_are_joined_exactly_as_urljoin_joins_them() -> None:
     fragments = ["", "#", "#top", "#a#b"]
     schemes = ["https://", "http://", "HTTPS://", "ftp://", "https:", "https:///", "//"]
     relative = ["bild.jpg", "/bild.jpg", "../a", "?q=1", "#f", " https://k.example/", ""]
-    values = [
-        scheme + host + path + query + fragment
-        for scheme in schemes
-        for host in hosts
-        for path in paths
-        for query in queries
-        for fragment in fragments
-    ] + relative
+    values = _urls(schemes, hosts, paths, queries, fragments) + relative
     for base in ("https://kreis.example/presse/a.html", "http://k.example/x/"):
         for value in values:
             assert join_url(base, value) == urljoin(base, value), (base, value)
@@ -205,14 +204,7 @@ def test_links_that_are_clean_already_are_given_back_as_cleaning_makes_them() ->
     fragments = ["", "#", "#top", "#a#b", "#a?b", "#\u3000"]
     schemes = ["https://", "http://", "HTTP://", "ftp://", "javascript:", "https:///", "//"]
     edges = [" https://k.example/a", "https://k.example/a ", "https://k.example/a\n", ""]
-    urls = [
-        scheme + host + path + query + fragment
-        for scheme in schemes
-        for host in hosts
-        for path in paths
-        for query in queries
-        for fragment in fragments
-    ] + edges
+    urls = _urls(schemes, hosts, paths, queries, fragments) + edges
     shortcuts = 0
     for url in urls:
         assert clean_url(url) == clean_url_python(url), url
