@@ -626,3 +626,22 @@ def test_memory_a_thread_freed_is_reused_by_the_main_thread() -> None:
     (_, own), (applied, shared) = heap_mb("own"), heap_mb("shared")
     assert applied == "True"
     assert shared < own - 25, (shared, own)  # about 82 MB against 122 MB
+
+
+@pytest.mark.parametrize("value", ["", None])
+def test_an_empty_or_unset_config_variable_means_the_config_folder_here(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    value: str | None,
+) -> None:
+    """An empty REVIER_FEED_CONFIG took the current folder itself for the configuration."""
+    write_config(tmp_path / "config", "sources: []\n")
+    (tmp_path / "sources.yaml").write_text("sources: [this is not the one]\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    if value is None:
+        monkeypatch.delenv("REVIER_FEED_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("REVIER_FEED_CONFIG", value)
+    assert main(["check"]) == 0
+    assert str(tmp_path / "config") in capsys.readouterr().out
