@@ -479,6 +479,15 @@ def test_empty_titles_paths_and_selectors_and_odd_languages_are_config_errors(
     assert "settings.yaml:4: output.dir: must not be empty" in text
     assert "channels.yaml:3: channels[0].title: must not be empty" in text
     assert "channels[0].language: 'klingon zzz' is not a language tag" in text
+    # Shown as text everywhere; an RSS reader that renders text as HTML would run it.
+    (folder / "tags.yaml").write_text(
+        "tags:\n  - {id: t, label: '<img src=x onerror=alert(1)>Studien', any: [Studie]}\n"
+        "  - {id: u, label: 'Forschung & Entwicklung <> Praxis', any: [Forschung]}\n",
+        encoding="utf-8",
+    )
+    text = "\n".join(issues_of(folder))
+    assert "tags.yaml:2: tags[0].label: " in text and "looks like HTML markup" in text
+    assert "tags[1]" not in text  # "&" and a lone "<" are text
     assert "sources[0].html.title: an empty selector" in text
     assert "html.link" not in text  # an "@" inside the selector is the selector's
 

@@ -15,7 +15,18 @@ from pydantic import (
 )
 
 from .settings import CronText, Settings
-from .values import _EMAIL_RE, Duration, Id, Interval, Language, Text, Url, _Model, _span
+from .values import (
+    _EMAIL_RE,
+    Duration,
+    Id,
+    Interval,
+    Language,
+    Shown,
+    Title,
+    Url,
+    _Model,
+    _span,
+)
 
 # --- sources.yaml --------------------------------------------------------------------------
 
@@ -90,7 +101,7 @@ class HtmlSelectorsModel(_Model):
 
 class SourceModel(_Model):
     id: Id
-    name: str
+    name: Title
     kind: Literal["feed", "html"] = "feed"
     url: Url
     enabled: bool = True
@@ -167,7 +178,7 @@ TermText = Annotated[str, AfterValidator(_check_term)]
 
 class TagRule(_Model):
     id: Id
-    label: str
+    label: Title
     any: list[TermText] = []
     all: list[TermText] = []
     none: list[TermText] = []
@@ -181,7 +192,7 @@ class TagsFile(_Model):
 class DistrictModel(_Model):
     id: Id
     #: Needed for a new district; for one of the gazetteer, its name is kept when omitted.
-    name: str | None = None
+    name: Title | None = None
     terms: list[TermText] = []
 
     @field_validator("terms")
@@ -211,8 +222,8 @@ RESERVED_CHANNEL = re.compile(r"^(all|tag-.*|district-.*)$")
 
 class ChannelModel(_Model):
     id: Id
-    title: Text
-    description: str = ""
+    title: Title
+    description: Shown = ""
     filter: Filter = Filter()
     limit: int = Field(default=50, ge=1, le=1000)
     language: Language = "de"
@@ -237,7 +248,7 @@ class ChannelsFile(_Model):
 
 class PartnerModel(_Model):
     id: Id
-    name: str
+    name: Title
     addresses: list[str] = Field(min_length=1)
     filter: Filter = Filter()
     active: bool = True

@@ -24,7 +24,9 @@ from .values import (
     Duration,
     Interval,
     Language,
+    Shown,
     Text,
+    Title,
     Url,
     _Model,
     _span,
@@ -44,8 +46,8 @@ def _processes(value: object) -> int | Literal["auto"]:
 
 
 class SiteSettings(_Model):
-    title: Text = "Revier-News"
-    description: str = "Nachrichten aus der Region"
+    title: Title = "Revier-News"
+    description: Shown = "Nachrichten aus der Region"
     #: Where the published files are reachable; feeds need it for their self links.
     public_base_url: Url = "http://localhost:8000/"
     language: Language = "de"

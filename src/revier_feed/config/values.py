@@ -160,9 +160,24 @@ def _check_language(value: str) -> str:
     return value
 
 
+def _check_shown(value: str) -> str:
+    if _MARKUP.search(value):
+        raise ValueError(
+            f"{value!r} looks like HTML markup: it is shown as text (and some feed readers "
+            "would take it for markup); leave the tags out"
+        )
+    return value
+
+
 _LANGUAGE_RE = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*\Z")
-#: Text that may not be empty or blank (titles, paths).
+# What publishing takes for a tag in a text ("<b", "</", "<!--").
+_MARKUP = re.compile(r"<[A-Za-z/!?]")
+#: Text that may not be empty or blank (paths).
 Text = Annotated[str, AfterValidator(_check_text)]
+#: Text shown to readers (names, labels, descriptions): no markup.
+Shown = Annotated[str, AfterValidator(_check_shown)]
+#: A title shown to readers: not empty, no markup.
+Title = Annotated[str, AfterValidator(_check_text), AfterValidator(_check_shown)]
 #: A language tag (BCP 47's shape), as feeds and pages declare it.
 Language = Annotated[str, AfterValidator(_check_language)]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
