@@ -681,8 +681,15 @@ def test_contradictory_interval_bounds_are_reported_with_their_lines(tmp_path: P
         """,
     )
     text = "\n".join(issues_of(folder))
-    assert "sources.yaml:3: sources[0]: min_interval (2h) is longer than max_interval (1h)" in text
-    assert "sources.yaml:8: sources[1]: interval (10m) is shorter than min_interval (30m)" in text
+    # On the line of the bound that contradicts (it was the source's "- id:" line).
+    assert (
+        "sources.yaml:7: sources[0].max_interval: min_interval (2h) is longer than "
+        "max_interval (1h)" in text
+    )
+    assert (
+        "sources.yaml:12: sources[1].min_interval: interval (10m) is shorter than "
+        "min_interval (30m)" in text
+    )
     assert "settings.yaml:2: fetch: min_interval (1d) is longer than max_interval (1h)" in text
 
 

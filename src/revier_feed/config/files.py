@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 import warnings
+from datetime import timedelta
 from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -123,23 +125,33 @@ class SourceModel(_Model):
             raise ValueError("an html source needs an 'html:' block with at least item and title")
         if self.kind == "feed" and self.html is not None:
             raise ValueError("'html:' selectors only apply to kind: html")
-        low, high = self.min_interval, self.max_interval
-        if low is not None and high is not None and low > high:
+        return self
+
+    # Checked on the bounds' own keys (the first given one of each pair), so that the
+    # message names their line, not the source's.
+    @field_validator("min_interval")
+    @classmethod
+    def _low_bound(cls, low: timedelta | None, info: ValidationInfo) -> timedelta | None:
+        interval = info.data.get("interval")
+        if low is not None and interval is not None and interval < low:
+            raise ValueError(
+                f"interval ({_span(interval)}) is shorter than min_interval ({_span(low)})"
+            )
+        return low
+
+    @field_validator("max_interval")
+    @classmethod
+    def _high_bound(cls, high: timedelta | None, info: ValidationInfo) -> timedelta | None:
+        interval, low = info.data.get("interval"), info.data.get("min_interval")
+        if high is not None and low is not None and low > high:
             raise ValueError(
                 f"min_interval ({_span(low)}) is longer than max_interval ({_span(high)})"
             )
-        if self.interval is not None:
-            if low is not None and self.interval < low:
-                raise ValueError(
-                    f"interval ({_span(self.interval)}) is shorter than min_interval "
-                    f"({_span(low)})"
-                )
-            if high is not None and self.interval > high:
-                raise ValueError(
-                    f"interval ({_span(self.interval)}) is longer than max_interval "
-                    f"({_span(high)})"
-                )
-        return self
+        if high is not None and interval is not None and interval > high:
+            raise ValueError(
+                f"interval ({_span(interval)}) is longer than max_interval ({_span(high)})"
+            )
+        return high
 
 
 class SourcesFile(_Model):
