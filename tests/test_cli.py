@@ -645,3 +645,24 @@ def test_an_empty_or_unset_config_variable_means_the_config_folder_here(
         monkeypatch.setenv("REVIER_FEED_CONFIG", value)
     assert main(["check"]) == 0
     assert str(tmp_path / "config") in capsys.readouterr().out
+
+
+def test_sources_test_names_the_options_a_source_on_the_command_line_lacks(
+    demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "html.title: Field required" where the option is --title."""
+    url = "https://h.example/news"
+    code, out = in_demo(capsys, demo_config, "sources", "test", "--url", url, "--item", "li")
+    assert code == 2 and "<command line>: --title: required" in out
+    code, out = in_demo(
+        capsys,
+        demo_config,
+        "sources",
+        "test",
+        "--url",
+        url,
+        "--item=li",
+        "--title=h2",
+        "--max-pages=99",
+    )
+    assert code == 2 and "<command line>: --max-pages: " in out

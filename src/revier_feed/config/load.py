@@ -362,15 +362,14 @@ def source_from_options(options: dict[str, Any], defaults: FetchSettingsModel) -
     try:
         model = SourceModel.model_validate(options)
     except ValidationError as e:
-        issues = [
-            ConfigIssue(
-                "<command line>",
-                None,
-                _dotted(tuple(err["loc"])),
-                err["msg"].removeprefix("Value error, "),
-            )
-            for err in e.errors(include_url=False)
-        ]
+        issues = []
+        for err in e.errors(include_url=False):
+            key = str(err["loc"][-1]) if err["loc"] else ""
+            option = "ID" if key in ("id", "name") else "--" + key.replace("_", "-")
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "missing":
+                message = "required"
+            issues.append(ConfigIssue("<command line>", None, option, message))
         raise ConfigError(issues) from None
     return _source_spec(model, defaults)
 
