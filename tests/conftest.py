@@ -138,7 +138,8 @@ class SmtpRecorder:
 
     ``rcpt_replies`` maps an address to the reply to its RCPT TO (e.g. "550 no such user");
     ``data_replies`` lists replies to the next DATA commands (e.g. "451 try later"), used up
-    one per message; ``hold`` makes DATA for the given recipient wait for ``release``.
+    one per message; ``hold`` makes DATA for the given recipient wait for ``release``;
+    ``unanswered`` messages are taken and their connection closed before the reply.
     """
 
     def __init__(self) -> None:
@@ -148,6 +149,8 @@ class SmtpRecorder:
         self.rcpt_replies: dict[str, str] = {}
         self.data_replies: list[str] = []
         self.hold: str | None = None
+        #: Messages to take, then close the connection without answering (the reply lost).
+        self.unanswered = 0
         self.holding = threading.Event()
         self.release = threading.Event()
         self.logins: list[tuple[bytes, bytes]] = []
@@ -169,6 +172,9 @@ class SmtpRecorder:
         if self.data_replies:
             return self.data_replies.pop(0)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        if self.unanswered:
+            self.unanswered -= 1
+            server.transport.close()  # taken, and the connection gone before the "250"
         return "250 Message accepted for delivery"
 
     def parsed(self) -> list[Any]:

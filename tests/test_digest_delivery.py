@@ -137,6 +137,25 @@ def test_a_temporary_failure_is_retried_with_backoff_and_stays_due(
     assert sorted(states(app).values()) == [DigestState.SENT] * 3
 
 
+def test_a_message_the_server_took_without_answering_is_not_sent_again(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The connection dropped after the whole message went out, before the server's "250":
+    it was sent again at once, in the same run, and once more for every attempt left when
+    the server never answered (24 copies with the defaults)."""
+    recorder, _ = smtp_server
+    app = app_at_monday
+    recorder.unanswered = 1
+    outcomes = app.send_due_digests()
+    assert [o.state for o in outcomes] == [DigestState.SENT] * 3
+    assert len(recorder.messages) == 3  # one each: the first partner's was not repeated
+    first = outcomes[0]
+    assert first.error is not None and "probably delivered, and not sent again" in first.error
+    assert "gave no answer" in caplog.text
+    assert app.send_due_digests() == []  # nor later
+    assert len(recorder.messages) == 3
+
+
 def test_a_server_that_cannot_be_reached_leaves_every_digest_due(
     app_at_monday: App,
     smtp_server: tuple[SmtpRecorder, int],
@@ -424,6 +443,7 @@ def test_a_refused_login_is_tried_once_per_run_and_leaves_every_digest_due(
     digest_config_dir: Path,
     make_app: Callable[..., App],
     monkeypatch: pytest.MonkeyPatch,
+    clock: Clock,
 ) -> None:
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
@@ -451,8 +471,16 @@ def test_a_refused_login_is_tried_once_per_run_and_leaves_every_digest_due(
         monkeypatch.setenv("RF_USER", "revier")
         monkeypatch.setenv("RF_PASSWORD", "falsch")
         outcomes = make_app(load_config(digest_config_dir)).send_due_digests()
+        clock.advance(timedelta(days=1))  # past the backoff
+        monkeypatch.setenv("RF_PASSWORD", "")  # set, but empty: no login was tried at all
+        with pytest.raises(DigestError, match="RF_PASSWORD, which is empty"):
+            make_app(load_config(digest_config_dir)).send_due_digests()
+        monkeypatch.setenv("RF_PASSWORD", "Geheimö")  # smtplib sends ASCII only: a traceback
+        beyond = make_app(load_config(digest_config_dir)).send_due_digests()
     finally:
         controller.stop()
+    assert [o.state for o in beyond] == [DigestState.RETRY] * 3
+    assert all("beyond ASCII" in (o.error or "") for o in beyond)
     assert [o.state for o in outcomes] == [DigestState.RETRY] * 3
     assert all("refused the login (535" in (o.error or "") for o in outcomes)
     # One login for the whole run (smtplib tries both offered mechanisms, PLAIN and LOGIN),
@@ -521,6 +549,64 @@ def test_the_smtp_connection_turns_off_nagle(smtp_server: tuple[SmtpRecorder, in
         assert mailer.send(message, ["b@partner.example"]) == {}
         assert mailer._smtp is connection  # one connection for the run
     assert recorder.recipients() == ["a@partner.example", "b@partner.example"]
+
+
+@pytest.mark.parametrize(
+    ("after_the_message", "unconfirmed"),
+    [
+        (b"garbage\r\n", True),  # no SMTP reply: smtplib makes it code -1
+        (b"", True),  # closed
+        (b"451 4.3.0 try again later\r\n", False),  # a real answer: a real retry
+    ],
+)
+def test_what_the_server_does_after_the_whole_message_decides_a_retry(
+    after_the_message: bytes, unconfirmed: bool
+) -> None:
+    """A server (here a raw one on 127.0.0.1) that answers the message with something that
+    is no SMTP reply, or not at all, may have taken it: no retry. A real 4xx is retried."""
+    import socket
+    import threading
+    from email.message import EmailMessage
+
+    from revier_feed.digest import Mailer
+    from revier_feed.exceptions import DeliveryError
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection, connection.makefile("rb") as lines:
+            connection.sendall(b"220 raw.example ESMTP\r\n")
+            while line := lines.readline():
+                if line.upper().startswith(b"EHLO"):
+                    connection.sendall(b"250 raw.example\r\n")
+                elif line.upper().startswith(b"DATA"):
+                    connection.sendall(b"354 go ahead\r\n")
+                    while lines.readline() != b".\r\n":
+                        pass
+                    connection.sendall(after_the_message)
+                    return
+                else:
+                    connection.sendall(b"250 OK\r\n")
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    message = EmailMessage()
+    message["From"] = "digest@news.example"
+    message["Subject"] = "Test"
+    message.set_content("Hallo")
+    try:
+        with (
+            Mailer("127.0.0.1", port, security="none", timeout=5) as mailer,
+            pytest.raises(DeliveryError) as failed,
+        ):
+            mailer.send(message, ["a@partner.example"])
+    finally:
+        server.join(5)
+        listener.close()
+    assert failed.value.unconfirmed is unconfirmed
+    assert not failed.value.server_wide and not failed.value.permanent
 
 
 def test_the_archive_index_lists_every_sent_period_newest_first(

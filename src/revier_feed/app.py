@@ -814,10 +814,11 @@ class App:
             if name is None:
                 continue
             value = os.environ.get(name)
-            if value is None:
+            if not value:  # set but empty: no login was sent at all, or an empty password
                 raise DigestError(
-                    f"smtp.{key}_env names the environment variable {name}, which is not set; "
-                    "set it in the worker's environment (the secret never goes into YAML)"
+                    f"smtp.{key}_env names the environment variable {name}, which is "
+                    f"{'empty' if value == '' else 'not set'}; set it in the worker's "
+                    "environment (the secret never goes into YAML)"
                 )
             secrets[key] = value
         return digest.Mailer(

@@ -250,9 +250,13 @@ def _one(
     ctx.storage.save_digest_state(entry, ctx.now(), supersede=True)
     try:
         refused = sender.send(message, partner.addresses)
+        error = None
     except DeliveryError as e:
-        return _failed(ctx, entry, e, attempts + 1), e
-    error = None
+        if not e.unconfirmed:
+            return _failed(ctx, entry, e, attempts + 1), e
+        # Taken as sent: sending again might mail the partner twice.
+        refused, error = {}, str(e)
+        log.warning("digest %s %s: %s", partner.id, period.key, error)
     if refused:
         error = "refused: " + "; ".join(f"{a} ({r})" for a, r in refused.items())
         log.warning("digest %s %s: %s", partner.id, period.key, error)

@@ -207,12 +207,15 @@ class DeliveryError(DigestError):
         permanent: bool,
         code: int | None = None,
         server_wide: bool = False,
+        unconfirmed: bool = False,
     ) -> None:
         self.permanent = permanent
         #: The SMTP reply code, when the server gave one.
         self.code = code
         #: The failure concerns every message (no connection, login refused), not this one.
         self.server_wide = server_wide
+        #: The whole message went out but no reply came: probably delivered.
+        self.unconfirmed = unconfirmed
         super().__init__(message)
 
 

@@ -15,10 +15,13 @@ from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from email.utils import parseaddr
 from types import TracebackType
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Literal, Self
 
 from ..exceptions import DeliveryError
 from .message import as_bytes
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 
 class Mailer:
@@ -55,7 +58,7 @@ class Mailer:
         self._local_hostname = local_hostname
         self._monotonic = monotonic
         self._sleep = sleep
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _Tracked | None = None
         self._last_send: float | None = None
 
     def __enter__(self) -> Self:
@@ -87,15 +90,36 @@ class Mailer:
             DeliveryError: nothing was accepted; ``permanent`` tells whether to retry.
         """
         self._wait_for_rate_limit()
+        smtp: _Tracked | None = None
         try:
-            smtp = self._connection()
             try:
-                refused = _send(smtp, message, recipients)
-            except smtplib.SMTPServerDisconnected:
-                # The server closed an idle connection between two messages: reconnect once.
-                self._smtp = None
                 smtp = self._connection()
-                refused = _send(smtp, message, recipients)
+                try:
+                    refused = _send(smtp, message, recipients)
+                except smtplib.SMTPServerDisconnected:
+                    if smtp.body_sent:
+                        raise
+                    # The server closed an idle connection between two messages: reconnect
+                    # once.
+                    self._smtp = None
+                    smtp = self._connection()
+                    refused = _send(smtp, message, recipients)
+            except (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPDataError) as e:
+                answered = isinstance(e, smtplib.SMTPDataError) and e.smtp_code > 0
+                if smtp is not None and smtp.body_sent and not answered:
+                    raise _Unconfirmed(f"{type(e).__name__}: {_text(str(e))}") from e
+                raise
+        except _Unconfirmed as e:
+            # The whole message went out and no answer came back (the connection dropped or
+            # timed out, or the answer was no SMTP reply): the server may well have taken it,
+            # and sending it again would mail the partner twice, as often as attempts are left.
+            self.close()
+            raise DeliveryError(
+                f"the server took the whole message but gave no answer ({e}); it is probably "
+                "delivered, and not sent again",
+                permanent=False,
+                unconfirmed=True,
+            ) from None
         except smtplib.SMTPRecipientsRefused as e:
             self._reset()
             codes = [code for code, _ in e.recipients.values()]
@@ -149,13 +173,13 @@ class Mailer:
         if wait > 0:
             self._sleep(wait)
 
-    def _connection(self) -> smtplib.SMTP:
+    def _connection(self) -> _Tracked:
         if self._smtp is not None:
             return self._smtp
         context = ssl.create_default_context(cafile=self._ca_file)
-        smtp: smtplib.SMTP
+        smtp: _Tracked
         if self._security == "tls":
-            smtp = smtplib.SMTP_SSL(
+            smtp = _TrackedSSL(
                 self._host,
                 self._port,
                 local_hostname=self._local_hostname,
@@ -163,7 +187,7 @@ class Mailer:
                 context=context,
             )
         else:
-            smtp = smtplib.SMTP(
+            smtp = _Tracked(
                 self._host, self._port, local_hostname=self._local_hostname, timeout=self._timeout
             )
         try:
@@ -174,7 +198,15 @@ class Mailer:
                 smtp.ehlo()
             if self._login is not None:
                 username, password = self._login
-                smtp.login(username or "", password or "")
+                try:
+                    smtp.login(username or "", password or "")
+                except UnicodeEncodeError:
+                    raise DeliveryError(
+                        "the SMTP user name or password holds a character beyond ASCII, "
+                        "which Python's SMTP client cannot send; use an ASCII password",
+                        permanent=False,
+                        server_wide=True,
+                    ) from None
         except BaseException:
             smtp.close()
             raise
@@ -191,11 +223,33 @@ class Mailer:
             self.close()
 
 
+class _Unconfirmed(Exception):
+    """The whole message was written, and no reply to it came."""
+
+
+class _Tracked(smtplib.SMTP):
+    """A connection that knows whether its last message was written whole: smtplib writes
+    the DATA section, up to its final ".", in one ``send``."""
+
+    body_sent = False
+
+    def send(self, s: Buffer | str) -> None:
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.body_sent = True
+
+
+class _TrackedSSL(_Tracked, smtplib.SMTP_SSL):
+    """:class:`_Tracked` over implicit TLS."""
+
+
 def _send(
-    smtp: smtplib.SMTP, message: EmailMessage, recipients: Sequence[str]
+    smtp: _Tracked, message: EmailMessage, recipients: Sequence[str]
 ) -> dict[str, tuple[int, bytes]]:
     """``smtp.send_message`` with our faster flattening (:func:`.message.as_bytes`): the
-    envelope sender from From, SMTPUTF8 when an address needs it, and the same errors."""
+    envelope sender from From, SMTPUTF8 when an address needs it, and the same errors;
+    ``smtp.body_sent`` tells afterwards whether the whole message was written."""
+    smtp.body_sent = False
     sender = parseaddr(str(message["From"]))[1]
     options: tuple[str, ...] = ()
     international = not all(a.isascii() for a in (sender, *recipients))
