@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -607,6 +608,57 @@ def test_what_the_server_does_after_the_whole_message_decides_a_retry(
         listener.close()
     assert failed.value.unconfirmed is unconfirmed
     assert not failed.value.server_wide and not failed.value.permanent
+
+
+@pytest.mark.parametrize("greeting", ["lines without end", "a byte at a time"])
+def test_a_greeting_that_never_ends_fails_the_run_instead_of_holding_it(greeting: str) -> None:
+    """smtplib read continuation lines for as long as they came (memory growing), and its
+    timeout bounds each read, not a reply: the digest job, and the worker's collection
+    beside it, waited for good."""
+    import socket
+    import threading
+    import time
+    from email.message import EmailMessage
+
+    from revier_feed.digest import Mailer
+    from revier_feed.exceptions import DeliveryError
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection, contextlib.suppress(OSError):
+            while not stop.is_set():
+                if greeting == "lines without end":
+                    connection.sendall(b"220-still greeting\r\n" * 100)
+                else:
+                    connection.sendall(b"2")
+                    time.sleep(0.05)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    message = EmailMessage()
+    message["From"] = "digest@news.example"
+    message.set_content("Hallo")
+    errors: list[DeliveryError] = []
+
+    def send() -> None:
+        with Mailer("127.0.0.1", port, security="none", timeout=0.5) as mailer:
+            try:
+                mailer.send(message, ["a@partner.example"])
+            except DeliveryError as e:
+                errors.append(e)
+
+    sending = threading.Thread(target=send, daemon=True)
+    sending.start()
+    sending.join(30)
+    stop.set()
+    listener.close()
+    assert not sending.is_alive(), "the send is still waiting for the greeting"
+    (error,) = errors
+    assert error.server_wide and not error.permanent
 
 
 def test_the_archive_index_lists_every_sent_period_newest_first(

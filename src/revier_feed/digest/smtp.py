@@ -7,21 +7,29 @@ from environment variables; they are never part of a message, a log line or an e
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from email.utils import parseaddr
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from ..exceptions import DeliveryError
 from .message import as_bytes
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
+
+
+#: A message (with connecting, if needed) may take this many times ``timeout`` in all.
+MESSAGE_TIMEOUTS = 4
+#: Lines a reply may have: a server's answers have a few; more is a server gone wrong.
+MAX_REPLY_LINES = 1000
 
 
 class Mailer:
@@ -59,6 +67,7 @@ class Mailer:
         self._monotonic = monotonic
         self._sleep = sleep
         self._smtp: _Tracked | None = None
+        self._connecting: _Tracked | None = None
         self._last_send: float | None = None
 
     def __enter__(self) -> Self:
@@ -91,6 +100,12 @@ class Mailer:
         """
         self._wait_for_rate_limit()
         smtp: _Tracked | None = None
+        # smtplib's timeout bounds each read, not a reply: a server that sends a line every
+        # few seconds, or lines without end, held the run (and the worker's collection
+        # with it) for good.
+        watchdog = threading.Timer(self._timeout * MESSAGE_TIMEOUTS, self._abort)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             try:
                 smtp = self._connection()
@@ -163,6 +178,7 @@ class Mailer:
                 server_wide=True,
             ) from None
         finally:
+            watchdog.cancel()
             self._last_send = self._monotonic()
         return {address: f"{code} {_text(reply)}" for address, (code, reply) in refused.items()}
 
@@ -180,17 +196,17 @@ class Mailer:
         smtp: _Tracked
         if self._security == "tls":
             smtp = _TrackedSSL(
-                self._host,
-                self._port,
-                local_hostname=self._local_hostname,
-                timeout=self._timeout,
-                context=context,
+                local_hostname=self._local_hostname, timeout=self._timeout, context=context
             )
         else:
-            smtp = _Tracked(
-                self._host, self._port, local_hostname=self._local_hostname, timeout=self._timeout
-            )
+            smtp = _Tracked(local_hostname=self._local_hostname, timeout=self._timeout)
+        # Connected apart from being made, so that the watchdog of :meth:`send` can end a
+        # greeting that never ends. smtplib keeps the host for TLS's server name only when
+        # it is made with one.
+        smtp._host = self._host  # type: ignore[attr-defined]
+        self._connecting = smtp
         try:
+            smtp.connect(self._host, self._port)
             _no_delay(smtp)
             smtp.ehlo()
             if self._security == "starttls":
@@ -210,8 +226,19 @@ class Mailer:
         except BaseException:
             smtp.close()
             raise
+        finally:
+            self._connecting = None
         self._smtp = smtp
         return smtp
+
+    def _abort(self) -> None:
+        """End the connection in hand from the watchdog's thread: a reply that never ends
+        (a line a minute, or lines without end) then fails its read at once."""
+        smtp = self._connecting or self._smtp
+        sock = smtp.sock if smtp is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def _reset(self) -> None:
         """After a refused message the connection is still usable once reset (RSET)."""
@@ -233,10 +260,36 @@ class _Tracked(smtplib.SMTP):
 
     body_sent = False
 
+    def getreply(self) -> tuple[int, bytes]:
+        if self.file is None and self.sock is not None:
+            self.file = _Lines(self.sock.makefile("rb"))
+        if isinstance(self.file, _Lines):
+            self.file.read = 0
+        return super().getreply()
+
     def send(self, s: Buffer | str) -> None:
         super().send(s)
         if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
             self.body_sent = True
+
+
+class _Lines:
+    """A reply's lines, at most :data:`MAX_REPLY_LINES` of them (smtplib reads continuation
+    lines for as long as they come, keeping each)."""
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+        self.read = 0
+
+    def readline(self, limit: int = -1) -> bytes:
+        self.read += 1
+        if self.read > MAX_REPLY_LINES:
+            raise OSError(f"the server's reply went on for more than {MAX_REPLY_LINES} lines")
+        line: bytes = self._file.readline(limit)
+        return line
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class _TrackedSSL(_Tracked, smtplib.SMTP_SSL):
