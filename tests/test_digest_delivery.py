@@ -179,6 +179,35 @@ def test_a_server_that_cannot_be_reached_leaves_every_digest_due(
     assert len(recorder.messages) == 3
 
 
+def test_partners_skipped_while_the_server_is_down_keep_their_attempts(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    """Only the first digest of a run is tried when the server cannot be reached; the others
+    used up an attempt each all the same, and were given up without ever being tried."""
+    recorder, port = smtp_server
+    settings = digest_config_dir / "settings.yaml"
+    text = settings.read_text("utf-8").replace("digest:\n", "digest:\n  max_attempts: 2\n")
+    settings.write_text(text.replace(f"port: {port}", f"port: {free_port()}"), "utf-8")
+    down = make_app(load_config(digest_config_dir))
+    for _ in range(2):
+        outcomes = down.send_due_digests()
+        clock.advance(timedelta(days=1))
+    tried, *skipped = outcomes
+    assert tried.state is DigestState.FAILED and "gave up after 2 attempts" in (tried.error or "")
+    assert [o.state for o in skipped] == [DigestState.RETRY] * 2
+    for outcome in skipped:
+        entry = down.storage.digest_entry(outcome.partner_id, outcome.period)
+        assert entry is not None and entry.attempts == 0
+    settings.write_text(text, "utf-8")
+    up = make_app(load_config(digest_config_dir))
+    assert [o.state for o in up.send_due_digests()] == [DigestState.SENT] * 2
+    assert len(recorder.messages) == 2
+
+
 def test_a_permanent_failure_is_recorded_and_not_retried(
     app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
 ) -> None:

@@ -237,7 +237,9 @@ def _one(
             raise DigestError(f"could not write {path}") from e
         return DigestOutcome(partner.id, period.key, None, count, path=path), None
     if unreachable is not None:
-        return _failed(ctx, entry, unreachable, attempts + 1), None
+        # Not tried: no attempt of its own is used up (it was given up for good after
+        # max_attempts runs in which only another partner's digest was tried).
+        return _failed(ctx, entry, unreachable, attempts), None
     if previous is not None and previous.state is DigestState.SENDING:
         log.warning(
             "digest %s %s: an earlier run died while sending it; it may have been delivered, "
