@@ -157,6 +157,55 @@ def test_a_message_the_server_took_without_answering_is_not_sent_again(
     assert len(recorder.messages) == 3
 
 
+def test_a_delivered_digest_is_recorded_once_another_process_lets_go_of_the_store(
+    digest_config_dir: Path,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    make_app: Callable[..., App],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A backup held the store's lock past the wait while the server took a digest: the
+    run stopped with "database is locked", the row stayed "sending", and the next run
+    mailed the partner again."""
+    import sqlite3
+    import threading
+
+    from revier_feed.storage import database
+
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 100)
+    recorder, _ = smtp_server
+    clock.now = COLLECTED
+    app = make_app(load_config(digest_config_dir))
+    app.run_cycle()
+    clock.now = MONDAY + timedelta(minutes=5)
+    store = app.config.store_file
+    locked = threading.Event()
+
+    def lock_for_a_moment() -> None:
+        other = sqlite3.connect(store, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        threading.Event().wait(0.5)  # several of the writer's waits of 0.1 s
+        other.execute("ROLLBACK")
+        other.close()
+
+    accept = recorder.handle_DATA
+
+    async def lock_after_taking(server: Any, session: Any, envelope: Any) -> str:
+        reply: str = await accept(server, session, envelope)
+        if not locked.is_set():  # the first partner's digest only
+            threading.Thread(target=lock_for_a_moment, daemon=True).start()
+            locked.wait(5)
+        return reply
+
+    monkeypatch.setattr(recorder, "handle_DATA", lock_after_taking)
+    outcomes = app.send_due_digests()
+    assert [o.state for o in outcomes] == [DigestState.SENT] * 3
+    assert sorted(states(app).values()) == [DigestState.SENT] * 3
+    assert app.send_due_digests() == []
+    assert len(recorder.messages) == 3
+
+
 def test_a_server_that_cannot_be_reached_leaves_every_digest_due(
     app_at_monday: App,
     smtp_server: tuple[SmtpRecorder, int],

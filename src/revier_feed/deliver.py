@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from . import cron, digest
 from ._utils import write_if_changed
 from .config import DigestSettings
-from .exceptions import DeliveryError, DigestError, PublishError
+from .exceptions import DeliveryError, DigestError, PublishError, StoreBusyError
 from .models import (
     DigestIssue,
     DigestLogEntry,
@@ -262,13 +262,31 @@ def _one(
     if refused:
         error = "refused: " + "; ".join(f"{a} ({r})" for a, r in refused.items())
         log.warning("digest %s %s: %s", partner.id, period.key, error)
-    ctx.storage.save_digest_state(
-        replace(entry, state=DigestState.SENT, error=error, next_attempt_at=None),
-        ctx.now(),
-        stories=sent,
-    )
+    delivered = replace(entry, state=DigestState.SENT, error=error, next_attempt_at=None)
+    for tries_left in reversed(range(DELIVERED_WRITE_TRIES)):
+        # The server has the message: if this row is not written, the next run sends it
+        # again. A store another process holds locked (a backup) is waited for longer.
+        try:
+            ctx.storage.save_digest_state(delivered, ctx.now(), stories=sent)
+            break
+        except StoreBusyError as e:
+            if not tries_left:
+                raise DigestError(
+                    f"digest {partner.id} {period.key} was delivered, but recording that "
+                    f"failed ({e}); the next run will send it again"
+                ) from None
+            log.warning(
+                "digest %s %s: delivered; the store is locked, trying again to record it",
+                partner.id,
+                period.key,
+            )
     log.info("digest %s %s: sent, %d stories", partner.id, period.key, count)
     return DigestOutcome(partner.id, period.key, DigestState.SENT, count, error=error), None
+
+
+#: Writes of a delivered digest's row before giving up, each waiting for the store's lock
+#: (``storage.database.BUSY_TIMEOUT_MS``): about a minute in all.
+DELIVERED_WRITE_TRIES = 6
 
 
 def _failed(

@@ -168,6 +168,11 @@ class StorageError(RevierError):
     _default_message = "storage error"
 
 
+class StoreBusyError(StorageError):
+    """Another process held the store's write lock for longer than the wait allows; nothing
+    was written, and the same write may succeed a moment later."""
+
+
 class StoredDataError(StorageError):
     """A write broke one of the store's rules (a unique key, a reference): the data of
     what was being written, not the store, is at fault; that write was rolled back."""

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from ..exceptions import SchemaVersionError, StorageError, StoredDataError
+from ..exceptions import SchemaVersionError, StorageError, StoreBusyError, StoredDataError
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             if self._identity is None:
                 self._identity = _identity(self.path)
         except BaseException:
@@ -267,14 +267,24 @@ def errors(action: str) -> Iterator[None]:
     except sqlite3.IntegrityError as e:
         raise StoredDataError(f"could not {action}: {e}") from None
     except sqlite3.Error as e:
-        hint = _HINTS.get(getattr(e, "sqlite_errorcode", -1) & 0xFF)
-        raise StorageError(
+        code = getattr(e, "sqlite_errorcode", -1) & 0xFF
+        hint = _HINTS.get(code)
+        kind = StoreBusyError if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) else None
+        raise (kind or StorageError)(
             f"could not {action}: {e}" + (f" (hint: {hint})" if hint else "")
         ) from None
 
 
+#: How long a statement waits for another process's write lock before it fails.
+BUSY_TIMEOUT_MS = 10_000
+
 #: What an admin can do about SQLite's primary result codes that come from the machine.
 _HINTS = {
+    sqlite3.SQLITE_BUSY: (
+        f"another process held the store's write lock for longer than "
+        f"{BUSY_TIMEOUT_MS / 1000:g} s (a second revier-feed, a backup, an sqlite3 shell); "
+        "nothing was written"
+    ),
     sqlite3.SQLITE_FULL: (
         "the disk that holds the store is full; free space there. The transaction was rolled "
         "back: nothing stored is lost, and sources not stored stay due"
