@@ -206,6 +206,22 @@ def test_a_delivered_digest_is_recorded_once_another_process_lets_go_of_the_stor
     assert len(recorder.messages) == 3
 
 
+def _server_down(
+    config_dir: Path, port: int, make_app: Callable[..., App], digest: str = ""
+) -> tuple[App, Callable[[], App]]:
+    """An app whose SMTP server cannot be reached (with ``digest`` settings added), and how
+    to get one whose server is back."""
+    settings = config_dir / "settings.yaml"
+    text = settings.read_text("utf-8").replace("digest:\n", "digest:\n" + digest)
+    settings.write_text(text.replace(f"port: {port}", f"port: {free_port()}"), "utf-8")
+
+    def back_up() -> App:
+        settings.write_text(text, "utf-8")
+        return make_app(load_config(config_dir))
+
+    return make_app(load_config(config_dir)), back_up
+
+
 def test_a_server_that_cannot_be_reached_leaves_every_digest_due(
     app_at_monday: App,
     smtp_server: tuple[SmtpRecorder, int],
@@ -214,16 +230,12 @@ def test_a_server_that_cannot_be_reached_leaves_every_digest_due(
     make_app: Callable[..., App],
 ) -> None:
     recorder, port = smtp_server
-    settings = digest_config_dir / "settings.yaml"
-    text = settings.read_text("utf-8")
-    settings.write_text(text.replace(f"port: {port}", f"port: {free_port()}"), "utf-8")
-    down = make_app(load_config(digest_config_dir))
+    down, back_up = _server_down(digest_config_dir, port, make_app)
     outcomes = down.send_due_digests()
     assert [o.state for o in outcomes] == [DigestState.RETRY] * 3
     assert all("could not talk to 127.0.0.1" in (o.error or "") for o in outcomes)
     clock.advance(timedelta(minutes=10))
-    settings.write_text(text, "utf-8")
-    up = make_app(load_config(digest_config_dir))
+    up = back_up()
     assert len(up.send_due_digests()) == 3
     assert len(recorder.messages) == 3
 
@@ -238,10 +250,7 @@ def test_partners_skipped_while_the_server_is_down_keep_their_attempts(
     """Only the first digest of a run is tried when the server cannot be reached; the others
     used up an attempt each all the same, and were given up without ever being tried."""
     recorder, port = smtp_server
-    settings = digest_config_dir / "settings.yaml"
-    text = settings.read_text("utf-8").replace("digest:\n", "digest:\n  max_attempts: 2\n")
-    settings.write_text(text.replace(f"port: {port}", f"port: {free_port()}"), "utf-8")
-    down = make_app(load_config(digest_config_dir))
+    down, back_up = _server_down(digest_config_dir, port, make_app, "  max_attempts: 2\n")
     for _ in range(2):
         outcomes = down.send_due_digests()
         clock.advance(timedelta(days=1))
@@ -251,8 +260,7 @@ def test_partners_skipped_while_the_server_is_down_keep_their_attempts(
     for outcome in skipped:
         entry = down.storage.digest_entry(outcome.partner_id, outcome.period)
         assert entry is not None and entry.attempts == 0
-    settings.write_text(text, "utf-8")
-    up = make_app(load_config(digest_config_dir))
+    up = back_up()
     assert [o.state for o in up.send_due_digests()] == [DigestState.SENT] * 2
     assert len(recorder.messages) == 2
 
