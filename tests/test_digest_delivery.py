@@ -696,11 +696,14 @@ def test_what_the_server_does_after_the_whole_message_decides_a_retry(
     assert not failed.value.server_wide and not failed.value.permanent
 
 
-@pytest.mark.parametrize("greeting", ["lines without end", "a byte at a time"])
+@pytest.mark.parametrize(
+    "greeting", ["lines without end", "a byte at a time", "a byte at a time after MAIL"]
+)
 def test_a_greeting_that_never_ends_fails_the_run_instead_of_holding_it(greeting: str) -> None:
     """smtplib read continuation lines for as long as they came (memory growing), and its
     timeout bounds each read, not a reply: the digest job, and the worker's collection
-    beside it, waited for good."""
+    beside it, waited for good. A reply cut off by the watchdog is not taken for an idle
+    connection the server closed (which would be connected again, with no watchdog)."""
     import socket
     import threading
     import time
@@ -716,13 +719,23 @@ def test_a_greeting_that_never_ends_fails_the_run_instead_of_holding_it(greeting
     def serve() -> None:
         connection, _ = listener.accept()
         with connection, contextlib.suppress(OSError):
+            if greeting.endswith("after MAIL"):
+                connection.sendall(b"220 raw.example\r\n")
+                connection.recv(1000)  # EHLO
+                connection.sendall(b"250 raw.example\r\n")
+                connection.recv(1000)  # MAIL FROM
             while not stop.is_set():
                 if greeting == "lines without end":
                     connection.sendall(b"220-still greeting\r\n" * 100)
                 else:
                     connection.sendall(b"2")
                     time.sleep(0.05)
+        with contextlib.suppress(OSError):  # a second connection: the watchdog was undone
+            second, _ = listener.accept()
+            second.close()
+            reconnected.set()
 
+    reconnected = threading.Event()
     server = threading.Thread(target=serve, daemon=True)
     server.start()
     message = EmailMessage()
@@ -745,6 +758,7 @@ def test_a_greeting_that_never_ends_fails_the_run_instead_of_holding_it(greeting
     assert not sending.is_alive(), "the send is still waiting for the greeting"
     (error,) = errors
     assert error.server_wide and not error.permanent
+    assert not reconnected.is_set()
 
 
 def test_the_archive_index_lists_every_sent_period_newest_first(

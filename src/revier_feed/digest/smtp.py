@@ -13,7 +13,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from email.message import EmailMessage
 from email.utils import parseaddr
 from types import TracebackType
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from typing_extensions import Buffer
 
 
-#: A message (with connecting, if needed) may take this many times ``timeout`` in all.
+#: A message (with connecting, if needed) may take this many times ``timeout`` in all; a
+#: QUIT or RSET once ``timeout``.
 MESSAGE_TIMEOUTS = 4
 #: Lines a reply may have: a server's answers have a few; more is a server gone wrong.
 MAX_REPLY_LINES = 1000
@@ -68,6 +69,9 @@ class Mailer:
         self._sleep = sleep
         self._smtp: _Tracked | None = None
         self._connecting: _Tracked | None = None
+        self._guard = threading.Lock()
+        self._watch = 0  # which watchdog may end the connection (see _watchdog)
+        self._aborted = False
         self._last_send: float | None = None
 
     def __enter__(self) -> Self:
@@ -83,11 +87,32 @@ class Mailer:
 
     def close(self) -> None:
         if self._smtp is not None:
-            try:
-                self._smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                self._smtp.close()
+            with self._watchdog(self._timeout):  # QUIT's answer must not hold the run
+                try:
+                    self._smtp.quit()
+                except (smtplib.SMTPException, OSError):
+                    self._smtp.close()
             self._smtp = None
+
+    @contextlib.contextmanager
+    def _watchdog(self, seconds: float) -> Iterator[None]:
+        """End the connection in hand if what runs inside takes longer than ``seconds``:
+        smtplib's timeout bounds each read, not a reply, and a server that sends a line
+        every few seconds, or lines without end, held the run (and the worker's collection
+        with it) for good."""
+        with self._guard:
+            self._watch += 1
+            self._aborted = False
+            token = self._watch
+        timer = threading.Timer(seconds, self._abort, (token,))
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            with self._guard:  # a timer that fires from now on finds its watch over
+                self._watch += 1
+            timer.cancel()
 
     def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, str]:
         """Hand ``message`` to the server for ``recipients``.
@@ -100,30 +125,41 @@ class Mailer:
         """
         self._wait_for_rate_limit()
         smtp: _Tracked | None = None
-        # smtplib's timeout bounds each read, not a reply: a server that sends a line every
-        # few seconds, or lines without end, held the run (and the worker's collection
-        # with it) for good.
-        watchdog = threading.Timer(self._timeout * MESSAGE_TIMEOUTS, self._abort)
-        watchdog.daemon = True
-        watchdog.start()
         try:
-            try:
-                smtp = self._connection()
+            with self._watchdog(self._timeout * MESSAGE_TIMEOUTS):
                 try:
-                    refused = _send(smtp, message, recipients)
-                except smtplib.SMTPServerDisconnected:
-                    if smtp.body_sent:
-                        raise
-                    # The server closed an idle connection between two messages: reconnect
-                    # once.
-                    self._smtp = None
                     smtp = self._connection()
-                    refused = _send(smtp, message, recipients)
-            except (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPDataError) as e:
-                answered = isinstance(e, smtplib.SMTPDataError) and e.smtp_code > 0
-                if smtp is not None and smtp.body_sent and not answered:
-                    raise _Unconfirmed(f"{type(e).__name__}: {_text(str(e))}") from e
-                raise
+                    try:
+                        refused = _send(smtp, message, recipients)
+                    except smtplib.SMTPServerDisconnected:
+                        if smtp.body_sent or self._aborted:  # not idle: too slow, or taken
+                            raise
+                        # The server closed an idle connection between two messages: reconnect
+                        # once.
+                        self._smtp = None
+                        smtp = self._connection()
+                        refused = _send(smtp, message, recipients)
+                except (smtplib.SMTPException, OSError) as e:
+                    # A reply cut off by the watchdog is no answer, whatever it began with.
+                    answered = isinstance(e, smtplib.SMTPResponseException) and (
+                        e.smtp_code > 0 and not self._aborted
+                    )
+                    lost = isinstance(
+                        e, (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPDataError)
+                    )
+                    if smtp is not None and smtp.body_sent and lost and not answered:
+                        raise _Unconfirmed(f"{type(e).__name__}: {_text(str(e))}") from e
+                    if self._aborted:
+                        raise _TooSlow from e
+                    raise
+        except _TooSlow:
+            self.close()
+            raise DeliveryError(
+                f"could not talk to {self._host}:{self._port}: its answers took longer than "
+                f"{self._timeout * MESSAGE_TIMEOUTS:g} s",
+                permanent=False,
+                server_wide=True,
+            ) from None
         except _Unconfirmed as e:
             # The whole message went out and no answer came back (the connection dropped or
             # timed out, or the answer was no SMTP reply): the server may well have taken it,
@@ -154,6 +190,15 @@ class Mailer:
                 code=e.smtp_code,
                 server_wide=True,
             ) from None
+        except smtplib.SMTPConnectError as e:
+            self.close()
+            # Its greeting turned us away (or never ended): every message would meet it.
+            raise DeliveryError(
+                f"the server's greeting was {e.smtp_code} {_text(e.smtp_error)[:200]}",
+                permanent=False,
+                code=e.smtp_code,
+                server_wide=True,
+            ) from None
         except smtplib.SMTPResponseException as e:
             self._reset()
             raise DeliveryError(
@@ -178,7 +223,6 @@ class Mailer:
                 server_wide=True,
             ) from None
         finally:
-            watchdog.cancel()
             self._last_send = self._monotonic()
         return {address: f"{code} {_text(reply)}" for address, (code, reply) in refused.items()}
 
@@ -206,7 +250,9 @@ class Mailer:
         smtp._host = self._host  # type: ignore[attr-defined]
         self._connecting = smtp
         try:
-            smtp.connect(self._host, self._port)
+            code, greeting = smtp.connect(self._host, self._port)
+            if code != 220:  # as smtplib checks it when it connects on its own
+                raise smtplib.SMTPConnectError(code, greeting)
             _no_delay(smtp)
             smtp.ehlo()
             if self._security == "starttls":
@@ -231,23 +277,34 @@ class Mailer:
         self._smtp = smtp
         return smtp
 
-    def _abort(self) -> None:
-        """End the connection in hand from the watchdog's thread: a reply that never ends
-        (a line a minute, or lines without end) then fails its read at once."""
-        smtp = self._connecting or self._smtp
-        sock = smtp.sock if smtp is not None else None
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+    def _abort(self, token: int) -> None:
+        """End the connection in hand from a watchdog's thread, if its watch (``token``) is
+        still on: a reply that never ends then fails its read at once."""
+        with self._guard:
+            if token != self._watch:
+                return  # fired as its watch ended: the connection is the next message's
+            self._aborted = True
+            smtp = self._connecting or self._smtp
+            sock = smtp.sock if smtp is not None else None
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    # Below TLS: ssl's shutdown drops the TLS layer first, and a write of
+                    # the sending thread could then go out in the clear.
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     def _reset(self) -> None:
         """After a refused message the connection is still usable once reset (RSET)."""
         if self._smtp is None:
             return
         try:
-            self._smtp.rset()
+            with self._watchdog(self._timeout):
+                self._smtp.rset()
         except (smtplib.SMTPException, OSError):
             self.close()
+
+
+class _TooSlow(Exception):
+    """The watchdog ended the connection: the server's answers took too long."""
 
 
 class _Unconfirmed(Exception):
