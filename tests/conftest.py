@@ -151,9 +151,18 @@ class SmtpRecorder:
         self.hold: str | None = None
         #: Messages to take, then close the connection without answering (the reply lost).
         self.unanswered = 0
+        #: The reply to MAIL FROM, if not "250 OK" (e.g. "530 authentication required").
+        self.mail_reply: str | None = None
         self.holding = threading.Event()
         self.release = threading.Event()
         self.logins: list[tuple[bytes, bytes]] = []
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # type: ignore[no-untyped-def]
+        if self.mail_reply is not None:
+            return self.mail_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
         if address in self.rcpt_replies:

@@ -265,6 +265,21 @@ def test_partners_skipped_while_the_server_is_down_keep_their_attempts(
     assert len(recorder.messages) == 2
 
 
+def test_a_refused_sender_concerns_every_partner_and_stays_due(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    """A relay that refuses the sender ("530 authentication required") refuses every
+    message: each partner's digest was failed for good, one after the other."""
+    recorder, _ = smtp_server
+    recorder.mail_reply = "530 5.7.0 authentication required"
+    outcomes = app_at_monday.send_due_digests()
+    assert [o.state for o in outcomes] == [DigestState.RETRY] * 3
+    assert all("refused the sender" in (o.error or "") for o in outcomes)
+    recorder.mail_reply = None
+    clock.advance(timedelta(days=1))
+    assert [o.state for o in app_at_monday.send_due_digests()] == [DigestState.SENT] * 3
+
+
 def test_a_permanent_failure_is_recorded_and_not_retried(
     app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
 ) -> None:

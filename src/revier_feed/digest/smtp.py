@@ -190,6 +190,17 @@ class Mailer:
                 code=e.smtp_code,
                 server_wide=True,
             ) from None
+        except smtplib.SMTPSenderRefused as e:
+            self._reset()
+            # The sender is every message's ("530 authentication required", "550 sender
+            # rejected"): each partner failed for good, one after the other, for a setting.
+            raise DeliveryError(
+                f"the server refused the sender {e.sender!r} ({e.smtp_code} "
+                f"{_text(e.smtp_error)}); check digest.sender and the login",
+                permanent=False,
+                code=e.smtp_code,
+                server_wide=True,
+            ) from None
         except smtplib.SMTPConnectError as e:
             self.close()
             # Its greeting turned us away (or never ended): every message would meet it.
