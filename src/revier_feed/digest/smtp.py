@@ -153,12 +153,9 @@ class Mailer:
                         raise _TooSlow from e
                     raise
         except _TooSlow:
-            self.close()
-            raise DeliveryError(
+            raise self._server_wide(
                 f"could not talk to {self._host}:{self._port}: its answers took longer than "
-                f"{self._timeout * MESSAGE_TIMEOUTS:g} s",
-                permanent=False,
-                server_wide=True,
+                f"{self._timeout * MESSAGE_TIMEOUTS:g} s"
             ) from None
         except _Unconfirmed as e:
             # The whole message went out and no answer came back (the connection dropped or
@@ -181,34 +178,25 @@ class Mailer:
                 code=max(codes) if codes else None,
             ) from None
         except smtplib.SMTPAuthenticationError as e:
-            self.close()
             # Wrong or missing credentials concern every partner, not this one: temporary, so
             # the digests stay due until an admin fixes the login.
-            raise DeliveryError(
+            raise self._server_wide(
                 f"the server refused the login ({e.smtp_code} {_text(e.smtp_error)})",
-                permanent=False,
-                code=e.smtp_code,
-                server_wide=True,
+                e.smtp_code,
             ) from None
         except smtplib.SMTPSenderRefused as e:
-            self._reset()
             # The sender is every message's ("530 authentication required", "550 sender
             # rejected"): each partner failed for good, one after the other, for a setting.
-            raise DeliveryError(
+            raise self._server_wide(
                 f"the server refused the sender {e.sender!r} ({e.smtp_code} "
                 f"{_text(e.smtp_error)}); check digest.sender and the login",
-                permanent=False,
-                code=e.smtp_code,
-                server_wide=True,
+                e.smtp_code,
             ) from None
         except smtplib.SMTPConnectError as e:
-            self.close()
             # Its greeting turned us away (or never ended): every message would meet it.
-            raise DeliveryError(
+            raise self._server_wide(
                 f"the server's greeting was {e.smtp_code} {_text(e.smtp_error)[:200]}",
-                permanent=False,
-                code=e.smtp_code,
-                server_wide=True,
+                e.smtp_code,
             ) from None
         except smtplib.SMTPResponseException as e:
             self._reset()
@@ -227,15 +215,18 @@ class Mailer:
                 f"the server does not support {e}", permanent=False, server_wide=True
             ) from None
         except (smtplib.SMTPException, OSError) as e:
-            self.close()
-            raise DeliveryError(
-                f"could not talk to {self._host}:{self._port}: {type(e).__name__}: {e}",
-                permanent=False,
-                server_wide=True,
+            raise self._server_wide(
+                f"could not talk to {self._host}:{self._port}: {type(e).__name__}: {e}"
             ) from None
         finally:
             self._last_send = self._monotonic()
         return {address: f"{code} {_text(reply)}" for address, (code, reply) in refused.items()}
+
+    def _server_wide(self, message: str, code: int | None = None) -> DeliveryError:
+        """A temporary failure every message would meet: the connection is closed, and the
+        rest of the run's digests are not tried."""
+        self.close()
+        return DeliveryError(message, permanent=False, code=code, server_wide=True)
 
     def _wait_for_rate_limit(self) -> None:
         if self._last_send is None:
