@@ -205,6 +205,9 @@ def usable_cores() -> int:
 #: them) are not in it; they are one more range where a check needs them.
 XML_FORBIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff"
 
+#: Text that an HTML renderer would take for a tag or a comment ("<b", "</", "<!--").
+TAG_LIKE = re.compile(r"<[A-Za-z/!?]")
+
 
 def join_url(base_url: str, value: str) -> str:
     """``urljoin(base_url, value)``, without its cost where the result is ``value`` itself.

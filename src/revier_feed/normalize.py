@@ -314,14 +314,13 @@ def _absolute(element: str, attribute: str, value: str) -> str | None:
 # What a browser strips from a link before it reads the scheme: C0 controls and spaces at
 # the ends, tabs and line breaks anywhere.
 _URL_TRIM = "".join(map(chr, range(0x21)))
-_URL_INSIDE = re.compile("[\t\n\r]")
 _SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
 def _safe_scheme(url: str) -> bool:
     """Whether a link is relative or of a scheme allowed in published HTML."""
-    scheme = _SCHEME.match(_URL_INSIDE.sub("", url.strip(_URL_TRIM)))
+    scheme = _SCHEME.match(_REMOVED_FROM_URL.sub("", url.strip(_URL_TRIM)))
     return scheme is None or scheme[0][:-1].lower() in _SAFE_SCHEMES
 
 

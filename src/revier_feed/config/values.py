@@ -15,6 +15,8 @@ from pydantic import (
     ConfigDict,
 )
 
+from .._utils import TAG_LIKE
+
 CONFIG_FILES = (
     "settings.yaml",
     "sources.yaml",
@@ -161,7 +163,7 @@ def _check_language(value: str) -> str:
 
 
 def _check_shown(value: str) -> str:
-    if _MARKUP.search(value):
+    if TAG_LIKE.search(value):
         raise ValueError(
             f"{value!r} looks like HTML markup: it is shown as text (and some feed readers "
             "would take it for markup); leave the tags out"
@@ -170,8 +172,6 @@ def _check_shown(value: str) -> str:
 
 
 _LANGUAGE_RE = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*\Z")
-# What publishing takes for a tag in a text ("<b", "</", "<!--").
-_MARKUP = re.compile(r"<[A-Za-z/!?]")
 #: Text that may not be empty or blank (paths).
 Text = Annotated[str, AfterValidator(_check_text)]
 #: Text shown to readers (names, labels, descriptions): no markup.

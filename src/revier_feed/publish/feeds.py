@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import html
 import json
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .. import __version__
+from .._utils import TAG_LIKE
 from ..models import ChannelInfo, StoredItem, Story
 from .paths import feed_paths
 
@@ -30,8 +30,6 @@ _ATOM = "http://www.w3.org/2005/Atom"
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 #: The date in our tag: URIs (RFC 4151); fixed forever, or every id would change.
 _TAG_DATE = "2026"
-#: Text that an HTML renderer would take for a tag or a comment.
-_TAG_LIKE = re.compile(r"<[A-Za-z/!?]")
 
 
 def render(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> dict[str, bytes]:
@@ -149,7 +147,7 @@ def _add_entry(
     entry = fg.add_entry(order="append")
     entry.id(story_id(channel.public_base_url, story.id))
     entry.title(item.title)
-    if _TAG_LIKE.search(item.title):
+    if TAG_LIKE.search(item.title):
         entry.register_extension("rss_text_title", _RssTextTitle, atom=False, rss=True)
     if item.url:
         entry.link(href=item.url, rel="alternate")
