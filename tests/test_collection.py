@@ -141,6 +141,53 @@ def test_follow_stays_on_the_source_host(
     assert any("host not allowed" in w for w in report.warnings)
 
 
+def test_follow_stays_on_the_source_port_unless_allowed(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """Another port of the source's host is another service (an admin interface, say): a
+    listing's link there is not followed unless ``allow_hosts`` names host and port."""
+    with SampleRegion() as other:
+        other.add_route(
+            "/intern.html",
+            Response(
+                200,
+                b"<html><body><article><p>Interne Seite eines anderen Dienstes auf diesem "
+                b"Rechner.</p></article></body></html>",
+                {"Content-Type": "text/html"},
+            ),
+        )
+        page = f"""<html><body><article class="news-teaser"><h2 class="news-teaser__title">
+            <a href="{other.url("/intern.html")}">Intern</a></h2></article></body></html>"""
+        region.add_route(
+            "/liste.html", Response(200, page.encode(), {"Content-Type": "text/html"})
+        )
+        refused = make_app(
+            config(tmp_path / "a", agency_source(region, "\n      follow: true", "/liste.html"))
+        )
+        (report,) = refused.run_cycle().summary.reports
+        assert report.new == 1
+        assert any("host not allowed" in w for w in report.warnings)
+        assert other.requests == []
+
+        port = other.url("/").split(":")[2].split("/")[0]
+        allowed = make_app(
+            config(
+                tmp_path / "b",
+                agency_source(
+                    region,
+                    f'\n      follow: true\n      allow_hosts: ["127.0.0.1:{port}"]',
+                    "/liste.html",
+                ),
+            )
+        )
+        (report,) = allowed.run_cycle().summary.reports
+        assert report.new == 1
+        assert report.warnings == ("item 1: no date at '.news-teaser__date'",)
+        assert "/intern.html" in other.requests
+        (stored,) = allowed.storage.recent_items(["agentur"], 5)
+        assert "anderen Dienstes" in stored.item.content_html
+
+
 def test_followed_articles_refine_the_listing_without_overruling_it(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:

@@ -514,6 +514,27 @@ def test_messages_point_at_what_is_wrong(tmp_path: Path) -> None:
     )
     (source,) = load_config(folder_ok).sources
     assert source.allow_hosts == ("cdn.example.org",)
+    # Another port is another site; http's and https's usual ones are the host's own.
+    folder_ports = write_config(
+        tmp_path / "ports",
+        html_source(
+            "{item: li, title: h2, follow: true, "
+            "allow_hosts: [Intern.Example:8080, www.example:443, cdn.example:0, a.example:70000]}"
+        ),
+    )
+    text = "\n".join(issues_of(folder_ports))
+    assert "allow_hosts[2]: 'cdn.example:0' is not a host name" in text
+    assert "allow_hosts[3]: 'a.example:70000' is not a host name" in text
+    assert "allow_hosts[0]" not in text and "allow_hosts[1]" not in text
+    folder_ports = write_config(
+        tmp_path / "ports_ok",
+        html_source(
+            "{item: li, title: h2, follow: true, "
+            "allow_hosts: [Intern.Example:8080, www.example:443]}"
+        ),
+    )
+    (source,) = load_config(folder_ports).sources
+    assert source.allow_hosts == ("intern.example:8080", "www.example")
     (folder / "settings.yaml").write_text(
         "fetch:\n  contact_url: https://example.org/" + "x" * 270 + "\n"
         '  user_agent: "{contact_url} {contact_url}"\n',

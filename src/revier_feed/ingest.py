@@ -533,6 +533,9 @@ async def _follow(
     ) -> tuple[Item, ItemDecision]:
         if decision is ItemDecision.UNCHANGED or not item.url:
             return item, decision
+        if _site(item.url) is None:
+            warnings.append(f"article {item.url} not read: not a valid URL (host or port)")
+            return item, decision
         if not _may_follow(spec, listing_url, item.url):
             warnings.append(f"not following {item.url}: host not allowed (see allow_hosts)")
             return item, decision
@@ -586,10 +589,28 @@ def _normalize_and_tag(raw: RawItem, spec: SourceSpec, ctx: IngestContext) -> It
 
 def _may_follow(spec: SourceSpec, listing_url: str, url: str) -> bool:
     """Whether a further page or article at ``url`` (also as a redirect's target) is on
-    the source's own host or one its ``allow_hosts`` lists."""
-    host = (urlsplit(url).hostname or "").lower()
-    own = {(urlsplit(u).hostname or "").lower() for u in (spec.url, listing_url)}
-    return host in own or host in spec.allow_hosts
+    the source's own site or one its ``allow_hosts`` lists."""
+    site = _site(url)
+    own = {_site(u) for u in (spec.url, listing_url)}
+    return site is not None and (site in own or site in spec.allow_hosts)
+
+
+def _site(url: str) -> str | None:
+    """``url``'s host, with its port unless that is its scheme's usual one: http and https
+    on their usual ports are one site (a listing on http links its articles on https),
+    another port of the same host is not (an admin interface, another service)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    if port is None or _USUAL_PORTS.get(parts.scheme.lower()) == port:
+        return host
+    return f"{host}:{port}"
+
+
+_USUAL_PORTS = {"http": 80, "https": 443}
 
 
 # --- writing the outcome (on the ingest thread) ------------------------------------------

@@ -71,16 +71,20 @@ Selector = Annotated[str, AfterValidator(_check_selector)]
 
 
 def _check_host(value: str) -> str:
-    if not _HOST.fullmatch(value):
+    host, colon, port = value.partition(":")
+    if not _HOST.fullmatch(host) or (colon and not (_PORT.fullmatch(port) and int(port) <= 65535)):
         raise ValueError(
-            f"{value!r} is not a host name; write it like www.example.org (no scheme, path "
-            "or port)"
+            f"{value!r} is not a host name; write it like www.example.org, or "
+            "www.example.org:8080 for another port than http's and https's (no scheme or "
+            "path)"
         )
-    return value.lower()  # as links' hosts are compared
+    # As links' sites are compared (ingest._site): lower-case, the usual ports left out.
+    return host.lower() if not colon or int(port) in (80, 443) else f"{host.lower()}:{port}"
 
 
 # Labels of letters, digits, "-" (and "_", which some hosts have), dot-separated.
 _HOST = re.compile(r"(?=.{1,253}\Z)[\w-]+(?:\.[\w-]+)*\.?")
+_PORT = re.compile(r"[1-9][0-9]{0,4}\Z")
 HostName = Annotated[str, AfterValidator(_check_host)]
 
 

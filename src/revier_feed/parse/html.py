@@ -90,7 +90,11 @@ def parse_html(
             warnings.append(f"item {index + 1} skipped: no title at {selectors.title!r}")
             continue
         if selectors.date and item.published is None:
-            warnings.append(f"item {index + 1}: no readable date in {item.published_text!r}")
+            warnings.append(
+                f"item {index + 1}: no readable date in {item.published_text!r}"
+                if item.published_text
+                else f"item {index + 1}: no date at {selectors.date!r}"
+            )
         items.append(item)
     if not items:
         raise ParseError(
