@@ -455,6 +455,53 @@ def test_a_run_killed_mid_way_and_rerun_sends_every_partner_exactly_one_digest(
     assert len(recorder.messages) == 3
 
 
+def test_a_run_killed_while_waiting_for_the_rate_limit_sent_nothing_more(
+    collected_before_slot: Path, smtp_server: tuple[SmtpRecorder, int]
+) -> None:
+    """The rate limit's wait comes before "sending" is recorded: a run killed there did not
+    send the next digest, and the rerun says nothing of one that "may have been delivered"."""
+    recorder, _ = smtp_server
+    settings = collected_before_slot / "settings.yaml"
+    fast = settings.read_text(encoding="utf-8")
+    assert "rate_limit: 60000" in fast
+    settings.write_text(fast.replace("rate_limit: 60000", "rate_limit: 1"), encoding="utf-8")
+    command = [sys.executable, "-m", "revier_feed", "--config", str(collected_before_slot)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    first = subprocess.Popen(
+        [*command, "digest", "send"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not recorder.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert recorder.messages, "the first digest never arrived"
+        time.sleep(1)  # well into the minute the second digest waits
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    first.communicate()
+    assert len(recorder.messages) == 1
+    store = App(load_config(collected_before_slot))
+    try:
+        assert DigestState.SENDING not in states(store).values()
+    finally:
+        store.close()
+    settings.write_text(fast, encoding="utf-8")
+    rerun = subprocess.run(
+        [*command, "digest", "send"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert "may have been delivered" not in rerun.stderr
+    assert sorted(recorder.recipients()) == [
+        "info@metropolregion.example",
+        "netzwerk@iq.example",
+        "presse@iq.example",
+        "wirtschaft@landkreis-leipzig.example",
+    ]
+
+
 def test_the_worker_sends_missed_digests_when_it_starts(
     collected_before_slot: Path, smtp_server: tuple[SmtpRecorder, int]
 ) -> None:

@@ -839,6 +839,9 @@ class _NoMailer(contextlib.AbstractContextManager["_NoMailer"]):
     def __exit__(self, *exc: object) -> None:
         return None
 
+    def wait_turn(self) -> None:
+        raise AssertionError("a dry run never sends")
+
     def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, str]:
         raise AssertionError("a dry run never sends")
 

@@ -59,6 +59,8 @@ PROBLEM_STATUSES = (
 
 
 class Sender(Protocol):
+    def wait_turn(self) -> None: ...
+
     def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, str]: ...
 
 
@@ -248,6 +250,9 @@ def _one(
             period.key,
             message["Message-ID"],
         )
+    # Waited for before "sending" is recorded: a run killed in the rate limit's wait sent
+    # nothing, and the next run must not warn that it may have.
+    sender.wait_turn()
     entry = replace(entry, attempts=attempts + 1, message_id=str(message["Message-ID"]))
     ctx.storage.save_digest_state(entry, ctx.now(), supersede=True)
     try:

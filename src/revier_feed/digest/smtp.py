@@ -123,7 +123,7 @@ class Mailer:
         Raises:
             DeliveryError: nothing was accepted; ``permanent`` tells whether to retry.
         """
-        self._wait_for_rate_limit()
+        self.wait_turn()
         smtp: _Tracked | None = None
         try:
             with self._watchdog(self._timeout * MESSAGE_TIMEOUTS):
@@ -228,7 +228,10 @@ class Mailer:
         self.close()
         return DeliveryError(message, permanent=False, code=code, server_wide=True)
 
-    def _wait_for_rate_limit(self) -> None:
+    def wait_turn(self) -> None:
+        """Wait until the rate limit lets the next message go (:meth:`send` waits too; a
+        caller that records "sending" before it waits first, so that a run killed while
+        waiting is not taken for one killed while a message was under way)."""
         if self._last_send is None:
             return
         wait = self._last_send + self._interval - self._monotonic()
