@@ -492,6 +492,33 @@ def test_empty_titles_paths_and_selectors_and_odd_languages_are_config_errors(
     assert "html.link" not in text  # an "@" inside the selector is the selector's
 
 
+def test_a_ca_file_that_cannot_serve_is_reported_when_loading(
+    tmp_path: Path, certificate: tuple[Path, Path]
+) -> None:
+    """A missing or wrong CA bundle failed only when the week's digests went out."""
+    (tmp_path / "not-a-cert.pem").write_text("kein Zertifikat\n", encoding="utf-8")
+    for value, problem in (
+        ("fehlt.pem", "no such file"),
+        ("not-a-cert.pem", "holds no PEM certificate"),
+        (".", "a folder, not a file"),
+    ):
+        folder = write_config(
+            tmp_path / value.replace(".", "_"),
+            html_source("{item: li, title: h2}"),
+            settings=f"smtp:\n  host: mail.example\n  ca_file: ../{value}\n",
+        )
+        (issue,) = issues_of(folder)
+        assert "settings.yaml:3: smtp.ca_file: " in issue, issue
+        assert problem in issue, issue
+    cert, _ = certificate
+    folder = write_config(
+        tmp_path / "ok",
+        html_source("{item: li, title: h2}"),
+        settings=f"smtp:\n  ca_file: {cert}\n",
+    )
+    assert load_config(folder).settings.smtp.ca_file == str(cert)
+
+
 def test_messages_point_at_what_is_wrong(tmp_path: Path) -> None:
     """Hints that sent the admin the wrong way: a time of day read as a number, a tab, a
     file in another encoding (now with its line), a URL where a host belongs."""

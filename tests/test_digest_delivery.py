@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -632,10 +633,67 @@ def test_a_refused_login_is_tried_once_per_run_and_leaves_every_digest_due(
     assert all("beyond ASCII" in (o.error or "") for o in beyond)
     assert [o.state for o in outcomes] == [DigestState.RETRY] * 3
     assert all("refused the login (535" in (o.error or "") for o in outcomes)
+    assert all("smtp.password_env" in (o.error or "") for o in outcomes)
     # One login for the whole run (smtplib tries both offered mechanisms, PLAIN and LOGIN),
     # not one per partner.
     assert attempts == [b"revier", b"revier"]
     assert recorder.messages == []
+
+
+@pytest.mark.parametrize(
+    ("mistake", "hint"),
+    [
+        ("host", "check smtp.host"),
+        ("port", "check smtp.host and smtp.port"),
+        ("tls on a plain port", "smtp.security: starttls"),
+        ("plain on a TLS port", "needs smtp.security: tls"),
+        ("untrusted", "set smtp.ca_file"),
+        ("no starttls", "check smtp.port and smtp.security"),
+    ],
+)
+def test_a_wrong_server_setting_is_named_in_the_error(
+    mistake: str,
+    hint: str,
+    smtp_server: tuple[SmtpRecorder, int],
+    certificate: tuple[Path, Path],
+) -> None:
+    """Each way of pointing the mailer at the wrong server fails every digest of the run
+    (server-wide) with the setting to look at, not only the exception's text."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    from revier_feed.digest.smtp import Mailer
+    from revier_feed.exceptions import DeliveryError
+
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    tls_port = free_port()
+    tls = Controller(SmtpRecorder(), hostname="127.0.0.1", port=tls_port, ssl_context=context)
+    tls.start()
+    _, plain_port = smtp_server
+    host, port, security = {
+        "host": ("no-such-host.invalid", plain_port, "none"),
+        "port": ("127.0.0.1", free_port(), "none"),
+        "tls on a plain port": ("127.0.0.1", plain_port, "tls"),
+        "plain on a TLS port": ("127.0.0.1", tls_port, "starttls"),
+        "untrusted": ("127.0.0.1", tls_port, "tls"),
+        "no starttls": ("127.0.0.1", plain_port, "starttls"),
+    }[mistake]
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@revier.example", "b@x.example", "x"
+    message.set_content("Text")
+    try:
+        with (
+            pytest.raises(DeliveryError) as failed,
+            Mailer(host, port, security=security, timeout=1) as mailer,
+        ):
+            mailer.send(message, ["b@x.example"])
+    finally:
+        tls.stop()
+    assert failed.value.server_wide and not failed.value.permanent
+    assert hint in str(failed.value)
 
 
 def test_an_umlaut_address_the_server_cannot_take_fails_only_that_partner(

@@ -303,6 +303,10 @@ def _cross_check(
                 or "known: " + ", ".join(sorted(district_ids)),
             )
 
+    settings: Settings | None = validated.get("settings.yaml")
+    if settings is not None and settings.smtp.ca_file:
+        yield from _ca_file(folder, settings.smtp.ca_file, loaded)
+
     for file_name, list_key in (("channels.yaml", "channels"), ("partners.yaml", "partners")):
         if file_name not in validated:
             continue
@@ -329,6 +333,35 @@ def _cross_check(
                             f"unknown {what} {value!r}",
                             _did_you_mean(value, known),
                         )
+
+
+def _ca_file(
+    folder: Path, ca_file: str, loaded: dict[str, tuple[Any, _Lines]]
+) -> Iterator[ConfigIssue]:
+    """A CA bundle that is missing or holds no certificate failed only when a digest went
+    out: every partner's digest, on the day of the week it was due."""
+    import ssl
+
+    path = (folder / ca_file).resolve()
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except (OSError, ValueError) as e:
+        if isinstance(e, ssl.SSLError | ValueError):
+            problem = "holds no PEM certificate"
+        elif isinstance(e, FileNotFoundError):
+            problem = "no such file"
+        elif isinstance(e, IsADirectoryError):
+            problem = "a folder, not a file"
+        else:
+            problem = f"not readable ({e.strerror or e})"
+        loc = ("smtp", "ca_file")
+        yield ConfigIssue(
+            str(folder / "settings.yaml"),
+            loaded["settings.yaml"][1].line_of(loc),
+            _dotted(loc),
+            f"{str(path)!r}: {problem}",
+            "a CA bundle in PEM format, relative to the configuration folder",
+        )
 
 
 def _duplicates(

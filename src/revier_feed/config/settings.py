@@ -313,7 +313,7 @@ class SmtpSettings(_Model):
     timeout: Duration = timedelta(seconds=30)
     #: At most this many messages per minute.
     rate_limit: float = Field(default=60, gt=0, le=100000)
-    #: A CA bundle to trust besides the system's (for a relay with its own certificate).
+    #: A CA bundle to trust instead of the system's (for a relay with its own certificate).
     ca_file: str | None = None
 
     @property

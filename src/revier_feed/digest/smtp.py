@@ -181,7 +181,9 @@ class Mailer:
             # Wrong or missing credentials concern every partner, not this one: temporary, so
             # the digests stay due until an admin fixes the login.
             raise self._server_wide(
-                f"the server refused the login ({e.smtp_code} {_text(e.smtp_error)})",
+                f"the server refused the login ({e.smtp_code} {_text(e.smtp_error)}); check "
+                "the user name and password in the environment variables that "
+                "smtp.username_env and smtp.password_env name",
                 e.smtp_code,
             ) from None
         except smtplib.SMTPSenderRefused as e:
@@ -211,12 +213,22 @@ class Mailer:
                 # umlauts needs SMTPUTF8. Only this partner is affected.
                 self._reset()
                 raise DeliveryError(f"the server does not support {e}", permanent=True) from None
+            hint = (
+                "check smtp.port and smtp.security (STARTTLS on port 587, TLS from the start "
+                "on 465)"
+                if "STARTTLS" in str(e)
+                else "the login (smtp.username_env) needs a server that offers AUTH, which "
+                "many offer only after STARTTLS (smtp.security: starttls)"
+            )
             raise DeliveryError(  # STARTTLS or AUTH missing: every message is affected
-                f"the server does not support {e}", permanent=False, server_wide=True
+                f"the server lacks what the settings ask for: {_text(str(e))}; {hint}",
+                permanent=False,
+                server_wide=True,
             ) from None
         except (smtplib.SMTPException, OSError) as e:
             raise self._server_wide(
                 f"could not talk to {self._host}:{self._port}: {type(e).__name__}: {e}"
+                + _hint(e, self._security)
             ) from None
         finally:
             self._last_send = self._monotonic()
@@ -390,6 +402,38 @@ def _no_delay(smtp: smtplib.SMTP) -> None:
     """
     if smtp.sock is not None:
         smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _hint(error: BaseException, security: str) -> str:
+    """What the admin should look at for a connection that failed this way."""
+    if isinstance(error, socket.gaierror):
+        return " (the host name does not resolve; check smtp.host)"
+    if isinstance(error, ConnectionRefusedError):
+        return " (nothing accepts connections there; check smtp.host and smtp.port)"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return (
+            " (the server's certificate is not trusted; for a relay with a certificate of "
+            "its own, set smtp.ca_file to its CA)"
+        )
+    if isinstance(error, FileNotFoundError | IsADirectoryError | PermissionError) or (
+        isinstance(error, ssl.SSLError) and "X509" in str(error)
+    ):
+        return " (smtp.ca_file must be a readable file of PEM certificates)"
+    if isinstance(error, ssl.SSLError) and security == "tls":
+        return (
+            " (the server does not speak TLS from the start; for one on port 587 set "
+            "smtp.security: starttls)"
+        )
+    # smtplib reports a read that timed out as a closed connection.
+    if isinstance(error, TimeoutError) or "timed out" in str(error):
+        if security != "tls":
+            return (
+                " (no answer within smtp.timeout; a server that speaks TLS from the start, "
+                "on port 465, needs smtp.security: tls; else check smtp.host, smtp.port and "
+                "firewalls)"
+            )
+        return " (no answer within smtp.timeout; check smtp.host, smtp.port and firewalls)"
+    return ""
 
 
 def _text(reply: bytes | str) -> str:
