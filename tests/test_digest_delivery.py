@@ -281,6 +281,119 @@ def test_a_refused_sender_concerns_every_partner_and_stays_due(
     assert [o.state for o in app_at_monday.send_due_digests()] == [DigestState.SENT] * 3
 
 
+def test_an_address_that_refuses_for_now_gets_the_same_digest_later(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    """A 4xx at RCPT TO for one of a partner's addresses (a full mailbox, greylisting) while
+    the others take the digest: that address gets the same message later, only it, and
+    only once; an address that refuses for good (5xx) is not tried again."""
+    recorder, _ = smtp_server
+    recorder.rcpt_replies["presse@iq.example"] = "452 4.2.2 mailbox full"
+    outcomes = {o.partner_id: o for o in app_at_monday.send_due_digests()}
+    first = outcomes["iq-netzwerk"]
+    assert first.state is DigestState.SENT
+    assert "presse@iq.example (452 4.2.2 mailbox full)" in (first.error or "")
+    assert "sent again to presse@iq.example" in (first.error or "")
+    assert sorted(recorder.recipients()) == [
+        "info@metropolregion.example",
+        "netzwerk@iq.example",
+        "wirtschaft@landkreis-leipzig.example",
+    ]
+    assert app_at_monday.send_due_digests() == []  # not before retry_wait
+    (status,) = [s for s in app_at_monday.digest_overview() if s.partner.id == "iq-netzwerk"]
+    assert status.next_at == clock.now + timedelta(minutes=10)
+
+    clock.advance(timedelta(minutes=11))
+    del recorder.rcpt_replies["presse@iq.example"]
+    (again,) = app_at_monday.send_due_digests()
+    assert (again.partner_id, again.resent_to, again.error) == (
+        "iq-netzwerk",
+        ("presse@iq.example",),
+        None,
+    )
+    assert recorder.messages[-1][1] == ["presse@iq.example"]
+    sent = [m for m in recorder.parsed() if "iq.example" in str(m["To"])]
+    assert sent[0]["Message-ID"] == sent[1]["Message-ID"]
+    assert sent[0].get_body(("plain",)).get_content() == sent[1].get_body(("plain",)).get_content()
+    assert sent[0]["Subject"] == sent[1]["Subject"]
+    (entry,) = [e for e in app_at_monday.storage.digest_log() if e.partner_id == "iq-netzwerk"]
+    assert (entry.state, entry.error, entry.next_attempt_at) == (DigestState.SENT, None, None)
+    clock.advance(timedelta(days=1))
+    assert app_at_monday.send_due_digests() == []
+    assert len(recorder.messages) == 4
+
+
+@pytest.mark.parametrize("later", ["450 4.7.1 greylisted", "550 5.1.1 no such user"])
+def test_an_address_that_keeps_refusing_is_given_up_or_dropped(
+    later: str,
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    """Resends end: after ``max_attempts`` tries in all, or at once when the address
+    refuses for good."""
+    recorder, _ = smtp_server
+    settings = digest_config_dir / "settings.yaml"
+    settings.write_text(
+        settings.read_text("utf-8").replace(
+            "retry_wait: 10m", "retry_wait: 10m\n  max_attempts: 3"
+        ),
+        "utf-8",
+    )
+    app = make_app(load_config(digest_config_dir))
+    recorder.rcpt_replies["presse@iq.example"] = "450 4.7.1 greylisted"
+    app.send_due_digests(partner_id="iq-netzwerk")
+    recorder.rcpt_replies["presse@iq.example"] = later
+    results = []
+    for _ in range(4):
+        clock.advance(timedelta(hours=7))
+        results.append(
+            [(o.state, o.error) for o in app.send_due_digests(partner_id="iq-netzwerk")]
+        )
+    if later.startswith("4"):  # tries 2 and 3, then given up
+        assert [[state for state, _ in r] for r in results] == [
+            [DigestState.RETRY],
+            [DigestState.FAILED],
+            [],
+            [],
+        ]
+        note = "gave up after 3 attempts"
+        assert note in (results[1][0][1] or "")
+    else:
+        assert [[state for state, _ in r] for r in results] == [[DigestState.FAILED], [], [], []]
+        note = "550 5.1.1 no such user"
+        assert note in (results[0][0][1] or "")
+    assert recorder.recipients() == ["netzwerk@iq.example"]
+    (entry,) = app.storage.digest_log(["iq-netzwerk"])
+    assert entry.state is DigestState.SENT and note in (entry.error or "")
+    assert entry.next_attempt_at is None
+
+
+def test_an_address_taken_out_of_partners_yaml_is_not_sent_again(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    recorder, _ = smtp_server
+    recorder.rcpt_replies["presse@iq.example"] = "452 4.2.2 mailbox full"
+    app_at_monday.send_due_digests(partner_id="iq-netzwerk")
+    partners = digest_config_dir / "partners.yaml"
+    text = partners.read_text("utf-8")
+    assert "netzwerk@iq.example, presse@iq.example" in text
+    partners.write_text(text.replace(", presse@iq.example", ""), "utf-8")
+    del recorder.rcpt_replies["presse@iq.example"]
+    clock.advance(timedelta(hours=1))
+    app = make_app(load_config(digest_config_dir))
+    (outcome,) = app.send_due_digests(partner_id="iq-netzwerk")
+    assert outcome.resent_to == () and "no longer the partner's" in (outcome.error or "")
+    assert recorder.recipients() == ["netzwerk@iq.example"]
+    assert app.send_due_digests(partner_id="iq-netzwerk") == []
+
+
 def test_a_permanent_failure_is_recorded_and_not_retried(
     app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
 ) -> None:

@@ -842,7 +842,7 @@ class _NoMailer(contextlib.AbstractContextManager["_NoMailer"]):
     def wait_turn(self) -> None:
         raise AssertionError("a dry run never sends")
 
-    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, str]:
+    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, tuple[int, str]]:
         raise AssertionError("a dry run never sends")
 
 

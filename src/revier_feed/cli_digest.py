@@ -67,6 +67,8 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
 
     def show(outcome: DigestOutcome) -> None:
         state = outcome.state.value if outcome.state else "written"
+        if outcome.resent_to:
+            state = "sent again to " + ", ".join(outcome.resent_to)
         where = f" -> {outcome.path}" if outcome.path else ""
         error = f": {outcome.error}" if outcome.error else ""
         out.print(

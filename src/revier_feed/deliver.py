@@ -10,7 +10,8 @@ Exactly once: the send log has one row per (partner, period). A period that is `
 ``empty`` or ``failed`` is never sent again; a rerun sends only what is missing. The one
 window SMTP leaves open is between the server's "250 accepted" and our commit of "sent": a
 run killed there finds the row still ``sending`` and sends again, with the same Message-ID
-(see docs/dev.md).
+(see docs/dev.md). Addresses that refused a delivered digest for now (a 4xx at RCPT TO) get
+the same message again later (``digest_resends``), before the run's new digests.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .models import (
     DigestIssue,
     DigestLogEntry,
     DigestPeriod,
+    DigestResend,
     DigestState,
     PartnerSpec,
     SourceStatus,
@@ -61,7 +63,9 @@ PROBLEM_STATUSES = (
 class Sender(Protocol):
     def wait_turn(self) -> None: ...
 
-    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, str]: ...
+    def send(
+        self, message: EmailMessage, recipients: Sequence[str]
+    ) -> dict[str, tuple[int, str]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,8 @@ class DigestOutcome:
     stories: int
     error: str | None = None
     path: Path | None = None  #: the .eml of a dry run
+    #: The addresses a delivered digest was sent again to (they had refused it for now).
+    resent_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,19 +153,34 @@ def send_due(
         StorageError: the store failed.
     """
     plan = due(ctx, partners)
-    if not plan:
+    resends = [] if outbox else ctx.storage.digest_resends([p.id for p in partners], ctx.now())
+    if not plan and not resends:
         return []
-    ctx.renderer.check()
-    candidates = prepare(
-        ctx,
-        ctx.storage.digest_candidates(
-            ctx.source_ids, min(d.period.since for d in plan), max(d.period.until for d in plan)
-        ),
-    )
+    if plan:
+        ctx.renderer.check()
+        candidates = prepare(
+            ctx,
+            ctx.storage.digest_candidates(
+                ctx.source_ids,
+                min(d.period.since for d in plan),
+                max(d.period.until for d in plan),
+            ),
+        )
     outcomes: list[DigestOutcome] = []
     unreachable: DeliveryError | None = None
     archived: set[str] = set()
+    by_id = {p.id: p for p in partners}
     with mailer() as sender:
+        for number, resend in enumerate(resends):
+            if should_stop():
+                log.info("stopping: %d resend(s) stay due", len(resends) - number)
+                return outcomes
+            outcome, error = _resend(ctx, resend, by_id[resend.partner_id], sender, unreachable)
+            if error is not None and error.server_wide:
+                unreachable = error
+            outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
         for number, item in enumerate(plan):
             if should_stop():
                 log.info("stopping: %d digest(s) stay due", len(plan) - number)
@@ -264,15 +285,32 @@ def _one(
         # Taken as sent: sending again might mail the partner twice.
         refused, error = {}, str(e)
         log.warning("digest %s %s: %s", partner.id, period.key, error)
+    resend = None
     if refused:
-        error = "refused: " + "; ".join(f"{a} ({r})" for a, r in refused.items())
+        # The others have it: it is sent; the addresses refused for now get it again later.
+        again = tuple(a for a, (code, _) in refused.items() if code < 500)
+        if again and ctx.settings.max_attempts > 1:
+            resend = DigestResend(
+                partner.id,
+                period.key,
+                again,
+                digest.as_bytes(message),
+                1,
+                _retry_at(ctx, 1),
+            )
+        error = _refusals(refused, resend)
         log.warning("digest %s %s: %s", partner.id, period.key, error)
-    delivered = replace(entry, state=DigestState.SENT, error=error, next_attempt_at=None)
+    delivered = replace(
+        entry,
+        state=DigestState.SENT,
+        error=error,
+        next_attempt_at=resend.next_attempt_at if resend else None,
+    )
     for tries_left in reversed(range(DELIVERED_WRITE_TRIES)):
         # The server has the message: if this row is not written, the next run sends it
         # again. A store another process holds locked (a backup) is waited for longer.
         try:
-            ctx.storage.save_digest_state(delivered, ctx.now(), stories=sent)
+            ctx.storage.save_digest_state(delivered, ctx.now(), stories=sent, resend=resend)
             break
         except StoreBusyError as e:
             if not tries_left:
@@ -307,8 +345,7 @@ def _failed(
             message = f"gave up after {attempts} attempts: {message}"
     else:
         state = DigestState.RETRY
-        wait = ctx.settings.retry_wait * 2 ** max(attempts - 1, 0)
-        next_attempt = ctx.now() + min(wait, ctx.settings.max_retry_wait)
+        next_attempt = _retry_at(ctx, attempts)
     ctx.storage.save_digest_state(
         replace(
             entry, state=state, error=message, next_attempt_at=next_attempt, attempts=attempts
@@ -317,6 +354,110 @@ def _failed(
     )
     log.warning("digest %s %s: %s (%s)", entry.partner_id, entry.period, state.value, message)
     return DigestOutcome(entry.partner_id, entry.period, state, entry.stories, error=message)
+
+
+def _retry_at(ctx: DigestContext, attempts: int) -> datetime:
+    """When to try again after ``attempts`` tries: ``retry_wait`` doubling, up to a cap."""
+    wait: timedelta = ctx.settings.retry_wait * 2 ** max(attempts - 1, 0)
+    return ctx.now() + min(wait, ctx.settings.max_retry_wait)
+
+
+def _refusals(refused: dict[str, tuple[int, str]], resend: DigestResend | None) -> str:
+    """The send log's note on addresses a delivered digest did not reach."""
+    listed = "; ".join(f"{a} ({code} {reply})" for a, (code, reply) in refused.items())
+    if resend is None:
+        return f"refused: {listed}"
+    return (
+        f"refused: {listed}; sent again to {', '.join(resend.addresses)} from "
+        f"{resend.next_attempt_at:%Y-%m-%d %H:%M} UTC (try {resend.attempts + 1})"
+    )
+
+
+def _resend(
+    ctx: DigestContext,
+    resend: DigestResend,
+    partner: PartnerSpec,
+    sender: Sender,
+    unreachable: DeliveryError | None,
+) -> tuple[DigestOutcome, DeliveryError | None]:
+    """Send a delivered digest again to the addresses that refused it for now."""
+    entry = ctx.storage.digest_entry(resend.partner_id, resend.period)
+    assert entry is not None, "a resend is written with its send log row"
+    # Addresses taken out of partners.yaml since (or a partner made inactive) get nothing.
+    wanted = {a.casefold() for a in partner.addresses} if partner.active else set()
+    addresses = tuple(a for a in resend.addresses if a.casefold() in wanted)
+    if not addresses:
+        gone = f"not sent again to {', '.join(resend.addresses)}: no longer the partner's"
+        return _resent(ctx, entry, DigestState.SENT, (), None, gone), None
+    if unreachable is not None:
+        # Not tried: no attempt of its own is used up.
+        return _resent(ctx, entry, DigestState.RETRY, (), resend, entry.error), None
+    sender.wait_turn()
+    attempts = resend.attempts + 1
+    # Counted before sending, as a first send is: a run that dies now used the attempt.
+    ctx.storage.save_digest_resend(entry, ctx.now(), replace(resend, attempts=attempts))
+    try:
+        refused = sender.send(digest.from_bytes(resend.message), addresses)
+    except DeliveryError as e:
+        if e.unconfirmed:
+            log.warning("digest %s %s: %s", entry.partner_id, entry.period, e)
+            return _resent(ctx, entry, DigestState.SENT, addresses, None, str(e)), None
+        who = ", ".join(addresses)
+        if e.server_wide:  # not this digest's doing: the attempt does not count
+            left = replace(resend, next_attempt_at=_retry_at(ctx, attempts))
+        elif not e.permanent and attempts < ctx.settings.max_attempts:
+            left = replace(resend, attempts=attempts, next_attempt_at=_retry_at(ctx, attempts))
+        else:
+            left = None
+        if left is not None:
+            failure = (
+                f"not yet sent again to {who}: {e}; next try "
+                f"{left.next_attempt_at:%Y-%m-%d %H:%M} UTC"
+            )
+            state = DigestState.RETRY
+        else:
+            gave_up = "" if e.permanent else f"gave up after {attempts} attempts: "
+            failure = f"not sent to {who}: {gave_up}{e}"
+            state = DigestState.FAILED
+        log.warning("digest %s %s: %s", entry.partner_id, entry.period, failure)
+        return _resent(ctx, entry, state, (), left, failure), e
+    again = tuple(a for a, (code, _) in refused.items() if code < 500)
+    left = None
+    if again and attempts < ctx.settings.max_attempts:
+        left = replace(
+            resend, addresses=again, attempts=attempts, next_attempt_at=_retry_at(ctx, attempts)
+        )
+    note: str | None = None
+    if refused:
+        note = _refusals(refused, left)
+        if again and left is None:
+            note += f"; gave up after {attempts} attempts"
+        log.warning("digest %s %s: %s", entry.partner_id, entry.period, note)
+    reached = tuple(a for a in addresses if a not in refused)
+    state = DigestState.SENT if reached else DigestState.RETRY if left else DigestState.FAILED
+    return _resent(ctx, entry, state, reached, left, note), None
+
+
+def _resent(
+    ctx: DigestContext,
+    entry: DigestLogEntry,
+    state: DigestState,
+    reached: tuple[str, ...],
+    left: DigestResend | None,
+    note: str | None,
+) -> DigestOutcome:
+    """Record where a resend stands: ``left`` to send again later (None: done). The send
+    log row stays ``sent`` (the partner's other addresses have the digest); ``state`` is
+    this run's outcome of the resend."""
+    done = replace(entry, error=note, next_attempt_at=left.next_attempt_at if left else None)
+    ctx.storage.save_digest_resend(done, ctx.now(), left)
+    if reached:
+        log.info(
+            "digest %s %s: sent again to %s", entry.partner_id, entry.period, ", ".join(reached)
+        )
+    return DigestOutcome(
+        entry.partner_id, entry.period, state, entry.stories, error=note, resent_to=reached
+    )
 
 
 def prepare(ctx: DigestContext, stories: Sequence[Story]) -> list[digest.Candidate]:
@@ -507,6 +648,11 @@ def overview(ctx: DigestContext, partners: Sequence[PartnerSpec]) -> list[Partne
     """Each partner's next digest, whether one is due now, and the latest send log row."""
     now = ctx.now()
     pending = {d.partner.id for d in due(ctx, [p for p in partners if p.active])}
+    resend_at: dict[str, datetime] = {}
+    for resend in ctx.storage.digest_resends(p.id for p in partners if p.active):
+        at = resend_at.get(resend.partner_id)
+        resend_at[resend.partner_id] = min(at or resend.next_attempt_at, resend.next_attempt_at)
+    pending |= {p for p, at in resend_at.items() if at <= now}
     latest: dict[str, DigestLogEntry] = {}
     for entry in ctx.storage.digest_log([p.id for p in partners]):
         latest.setdefault(entry.partner_id, entry)
@@ -516,5 +662,7 @@ def overview(ctx: DigestContext, partners: Sequence[PartnerSpec]) -> list[Partne
         next_at = digest.next_slot(partner.schedule, now, ctx.tz)
         if last is not None and last.state is DigestState.RETRY and last.next_attempt_at:
             next_at = min(next_at, last.next_attempt_at)
+        if partner.id in resend_at:
+            next_at = min(next_at, resend_at[partner.id])
         result.append(PartnerStatus(partner, next_at, partner.id in pending, last))
     return result

@@ -616,6 +616,19 @@ class DigestLogEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestResend:
+    """A delivered digest that some of the partner's addresses refused for now (a 4xx at
+    RCPT TO): the same message goes to them again at ``next_attempt_at``."""
+
+    partner_id: str
+    period: str
+    addresses: tuple[str, ...]
+    message: bytes  #: the message as it was first sent, Message-ID included
+    attempts: int  #: tries so far, the first send included
+    next_attempt_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SourceProblem:
     """A source the admin digest reports, with its last error."""
 

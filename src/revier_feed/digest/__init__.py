@@ -5,7 +5,7 @@ records its outcomes, one transaction per partner.
 """
 
 from ..models import SourceProblem
-from .message import as_bytes, build_message, mail_domain, message_id
+from .message import as_bytes, build_message, from_bytes, mail_domain, message_id
 from .render import RenderedDigest, Renderer, german_date
 from .select import Candidate, build_issue, current_period, next_slot, period_key, prepare, shorten
 from .smtp import Mailer
@@ -20,6 +20,7 @@ __all__ = [
     "build_issue",
     "build_message",
     "current_period",
+    "from_bytes",
     "german_date",
     "mail_domain",
     "message_id",

@@ -11,6 +11,7 @@ import binascii
 import functools
 import io
 from datetime import datetime
+from email import message_from_bytes
 from email.generator import BytesGenerator
 from email.header import Header
 from email.headerregistry import Address
@@ -120,6 +121,13 @@ def as_bytes(message: EmailMessage, *, utf8: bool = False) -> bytes:
     out = io.BytesIO()
     _Generator(out, policy=SMTPUTF8 if utf8 else SMTP).flatten(message, linesep="\r\n")
     return out.getvalue()
+
+
+def from_bytes(data: bytes) -> EmailMessage:
+    """A message written by :func:`as_bytes`, read back to be sent again as it was."""
+    message = message_from_bytes(data, _class=EmailMessage, policy=SMTP)
+    assert isinstance(message, EmailMessage)
+    return message
 
 
 class _Generator(BytesGenerator):

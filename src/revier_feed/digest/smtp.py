@@ -114,11 +114,12 @@ class Mailer:
                 self._watch += 1
             timer.cancel()
 
-    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, str]:
+    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, tuple[int, str]]:
         """Hand ``message`` to the server for ``recipients``.
 
         Returns:
-            The recipients the server refused while accepting the others: address -> reply.
+            The recipients the server refused while accepting the others: address -> (reply
+            code, reply text).
 
         Raises:
             DeliveryError: nothing was accepted; ``permanent`` tells whether to retry.
@@ -232,7 +233,7 @@ class Mailer:
             ) from None
         finally:
             self._last_send = self._monotonic()
-        return {address: f"{code} {_text(reply)}" for address, (code, reply) in refused.items()}
+        return {address: (code, _text(reply)) for address, (code, reply) in refused.items()}
 
     def _server_wide(self, message: str, code: int | None = None) -> DeliveryError:
         """A temporary failure every message would meet: the connection is closed, and the

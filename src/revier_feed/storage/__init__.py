@@ -22,6 +22,7 @@ from typing import Self
 from ..exceptions import StorageError
 from ..models import (
     DigestLogEntry,
+    DigestResend,
     Item,
     ItemDecision,
     MetricKey,
@@ -369,12 +370,14 @@ class Storage:
         now: datetime,
         stories: Sequence[tuple[int, str, bool]] = (),
         supersede: bool = False,
+        resend: DigestResend | None = None,
     ) -> None:
         """Write a send log row, with the stories it delivered, in one transaction.
 
         Args:
             stories: (story id, text hash, listed as update) of a delivered digest.
             supersede: older pending periods of the partner become superseded.
+            resend: addresses that refused it for now, to send it to again.
         """
         with self._database.writing("write the digest log") as conn:
             _digests.save(conn, log, now)
@@ -382,3 +385,24 @@ class Storage:
                 _digests.record_stories(conn, log.partner_id, log.period, stories)
             if supersede:
                 _digests.supersede(conn, log.partner_id, log.period, now)
+            if resend is not None:
+                _digests.save_resend(conn, resend)
+
+    def digest_resends(
+        self, partner_ids: Iterable[str], due_by: datetime | None = None
+    ) -> list[DigestResend]:
+        """Pending resends of the partners' digests (those due by ``due_by``, if given)."""
+        with self._database.reading("read the digest log") as conn:
+            return _digests.resends(conn, partner_ids, due_by)
+
+    def save_digest_resend(
+        self, log: DigestLogEntry, now: datetime, resend: DigestResend | None
+    ) -> None:
+        """Write the send log row of a resent digest and what is left to resend (None:
+        nothing; the resend is done), in one transaction."""
+        with self._database.writing("write the digest log") as conn:
+            _digests.save(conn, log, now)
+            if resend is None:
+                _digests.delete_resend(conn, log.partner_id, log.period)
+            else:
+                _digests.save_resend(conn, resend)

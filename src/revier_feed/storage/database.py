@@ -23,7 +23,7 @@ from ..exceptions import SchemaVersionError, StorageError, StoreBusyError, Store
 log = logging.getLogger(__name__)
 
 #: The schema version this code writes; :mod:`.schema` has the migrations up to it.
-VERSION = 11
+VERSION = 12
 
 #: Pages in the write-ahead log at which a commit copies it into the file (SQLite's default).
 AUTOCHECKPOINT = 1000

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..models import DigestLogEntry, DigestState, Story
+from ..models import DigestLogEntry, DigestResend, DigestState, Story
 from .database import from_db, marks, to_db
 from .stories import members
 
@@ -169,3 +169,52 @@ def supersede(conn: sqlite3.Connection, partner_id: str, current: str, now: date
             DigestState.SENDING.value,
         ),
     ).rowcount
+
+
+def save_resend(conn: sqlite3.Connection, resend: DigestResend) -> None:
+    """Insert or replace the resend of (partner, period)."""
+    conn.execute(
+        "INSERT OR REPLACE INTO digest_resends (partner_id, period, addresses, message, "
+        "attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            resend.partner_id,
+            resend.period,
+            "\n".join(resend.addresses),
+            resend.message,
+            resend.attempts,
+            to_db(resend.next_attempt_at),
+        ),
+    )
+
+
+def delete_resend(conn: sqlite3.Connection, partner_id: str, period: str) -> None:
+    conn.execute(
+        "DELETE FROM digest_resends WHERE partner_id = ? AND period = ?", (partner_id, period)
+    )
+
+
+def resends(
+    conn: sqlite3.Connection, partner_ids: Iterable[str], due_by: datetime | None
+) -> list[DigestResend]:
+    """The partners' pending resends (due by ``due_by`` only, if given), oldest period first."""
+    ids = list(partner_ids)
+    query = (
+        "SELECT partner_id, period, addresses, message, attempts, next_attempt_at "
+        f"FROM digest_resends WHERE partner_id IN ({marks(len(ids))})"
+    )
+    values: list[Any] = list(ids)
+    if due_by is not None:
+        query += " AND next_attempt_at <= ?"
+        values.append(to_db(due_by))
+    found = []
+    for partner_id, period, addresses, message, attempts, next_attempt_at in conn.execute(
+        query + " ORDER BY period, partner_id", values
+    ):
+        at = from_db(next_attempt_at)
+        assert at is not None, "NOT NULL column"
+        found.append(
+            DigestResend(
+                partner_id, period, tuple(addresses.split("\n")), bytes(message), attempts, at
+            )
+        )
+    return found

@@ -322,6 +322,24 @@ def _v11(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v12(conn: sqlite3.Connection) -> None:
+    """Digests to send again to the addresses that refused them for now (a 4xx at RCPT TO)
+    while the partner's other addresses took them: such an address once never got that
+    week's digest. The message is kept as sent, so the resend is the same mail."""
+    conn.execute(
+        _create(
+            "digest_resends",
+            "partner_id VARCHAR(100) NOT NULL",
+            "period VARCHAR(40) NOT NULL",
+            "addresses TEXT NOT NULL",
+            "message BLOB NOT NULL",
+            "attempts INTEGER NOT NULL",
+            "next_attempt_at DATETIME NOT NULL",
+            "PRIMARY KEY (partner_id, period)",
+        )
+    )
+
+
 #: version -> function that brings a store from version-1 to version. Append only.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _v1,
@@ -335,6 +353,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     9: _v9,
     10: _v10,
     11: _v11,
+    12: _v12,
 }
 assert max(MIGRATIONS) == database.VERSION, "a migration was added: raise database.VERSION"
 
