@@ -323,6 +323,54 @@ def test_an_address_that_refuses_for_now_gets_the_same_digest_later(
     assert len(recorder.messages) == 4
 
 
+@pytest.mark.parametrize(
+    ("sender", "address"),
+    [
+        # Parsed back and written again, this From read as two mailboxes.
+        ('"Stadt Zwenkau, Wirtschaftsförderung und Strukturwandel" <digest@news.example>', None),
+        # The first send's headers were in UTF-8 (SMTPUTF8); a resend in RFC 2047 words
+        # put an encoded word into an address.
+        (None, "büro@iq.example"),
+    ],
+)
+def test_a_resend_is_the_first_send_byte_for_byte(
+    sender: str | None,
+    address: str | None,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    recorder, _ = smtp_server
+    if sender:
+        settings = digest_config_dir / "settings.yaml"
+        text = settings.read_text("utf-8")
+        settings.write_text(
+            text.replace('sender: "Revier-News <digest@news.example>"', f"sender: '{sender}'"),
+            "utf-8",
+        )
+    if address:
+        partners = digest_config_dir / "partners.yaml"
+        partners.write_text(
+            partners.read_text("utf-8").replace("netzwerk@iq.example", address), "utf-8"
+        )
+    clock.now = COLLECTED
+    app = make_app(load_config(digest_config_dir))
+    app.run_cycle()
+    clock.now = MONDAY + timedelta(minutes=5)
+    recorder.rcpt_replies["presse@iq.example"] = "452 4.2.2 mailbox full"
+    app.send_due_digests(partner_id="iq-netzwerk")
+    del recorder.rcpt_replies["presse@iq.example"]
+    clock.advance(timedelta(minutes=11))
+    (again,) = app.send_due_digests(partner_id="iq-netzwerk")
+    assert again.resent_to == ("presse@iq.example",)
+    (first_from, first_to, first), (again_from, again_to, resent) = recorder.messages
+    assert first_to == [address or "netzwerk@iq.example"] and again_to == ["presse@iq.example"]
+    assert resent == first and again_from == first_from == "digest@news.example"
+    if sender:
+        assert recorder.parsed()[1]["From"].addresses[0].display_name == sender.split('"')[1]
+
+
 @pytest.mark.parametrize("later", ["450 4.7.1 greylisted", "550 5.1.1 no such user"])
 def test_an_address_that_keeps_refusing_is_given_up_or_dropped(
     later: str,
@@ -392,6 +440,65 @@ def test_an_address_taken_out_of_partners_yaml_is_not_sent_again(
     assert outcome.resent_to == () and "no longer the partner's" in (outcome.error or "")
     assert recorder.recipients() == ["netzwerk@iq.example"]
     assert app.send_due_digests(partner_id="iq-netzwerk") == []
+
+
+def test_a_resend_keeps_what_became_of_the_other_addresses(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    """An address refused for good at the first send stays in the send log's note after
+    the resend to another address went through."""
+    recorder, _ = smtp_server
+    partners = digest_config_dir / "partners.yaml"
+    partners.write_text(
+        partners.read_text("utf-8").replace(
+            "presse@iq.example]", "presse@iq.example, alt@iq.example]"
+        ),
+        "utf-8",
+    )
+    app = make_app(load_config(digest_config_dir))
+    recorder.rcpt_replies["presse@iq.example"] = "452 4.2.2 mailbox full"
+    recorder.rcpt_replies["alt@iq.example"] = "550 5.1.1 no such user"
+    app.send_due_digests(partner_id="iq-netzwerk")
+    del recorder.rcpt_replies["presse@iq.example"]
+    clock.advance(timedelta(minutes=11))
+    (again,) = app.send_due_digests(partner_id="iq-netzwerk")
+    assert again.resent_to == ("presse@iq.example",)
+    (entry,) = app.storage.digest_log(["iq-netzwerk"])
+    assert entry.error == "refused: alt@iq.example (550 5.1.1 no such user)"
+    assert entry.next_attempt_at is None
+
+
+def test_the_resend_of_a_partner_made_inactive_is_dropped(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    """Kept, it went out weeks later, when the partner was made active again."""
+    recorder, _ = smtp_server
+    recorder.rcpt_replies["presse@iq.example"] = "452 4.2.2 mailbox full"
+    app_at_monday.send_due_digests(partner_id="iq-netzwerk")
+    del recorder.rcpt_replies["presse@iq.example"]
+    partners = digest_config_dir / "partners.yaml"
+    active = partners.read_text("utf-8")
+    marker = "  - id: iq-netzwerk\n"
+    assert marker in active
+    partners.write_text(active.replace(marker, marker + "    active: false\n"), "utf-8")
+    clock.advance(timedelta(hours=1))
+    outcomes = make_app(load_config(digest_config_dir)).send_due_digests()
+    (dropped,) = [o for o in outcomes if o.partner_id == "iq-netzwerk"]
+    assert dropped.resent_to == () and "inactive or gone" in (dropped.error or "")
+    partners.write_text(active, "utf-8")
+    clock.advance(timedelta(days=30))
+    make_app(load_config(digest_config_dir)).send_due_digests()
+    assert "presse@iq.example" not in [
+        to for _, tos, data in recorder.messages if b"2021-08-02T0700" in data for to in tos
+    ]
 
 
 def test_a_permanent_failure_is_recorded_and_not_retried(
@@ -761,6 +868,8 @@ def test_a_refused_login_is_tried_once_per_run_and_leaves_every_digest_due(
         ("tls on a plain port", "smtp.security: starttls"),
         ("plain on a TLS port", "needs smtp.security: tls"),
         ("untrusted", "set smtp.ca_file"),
+        ("another name", "certificate is for another name; check smtp.host"),
+        ("ca_file missing", "smtp.ca_file '/nicht/da.pem' cannot be used"),
         ("no starttls", "check smtp.port and smtp.security"),
     ],
 )
@@ -786,8 +895,11 @@ def test_a_wrong_server_setting_is_named_in_the_error(
     tls = Controller(SmtpRecorder(), hostname="127.0.0.1", port=tls_port, ssl_context=context)
     tls.start()
     _, plain_port = smtp_server
+    ca_file = {"another name": str(cert), "ca_file missing": "/nicht/da.pem"}.get(mistake)
     host, port, security = {
         "host": ("no-such-host.invalid", plain_port, "none"),
+        "another name": ("localhost", tls_port, "tls"),
+        "ca_file missing": ("127.0.0.1", tls_port, "tls"),
         "port": ("127.0.0.1", free_port(), "none"),
         "tls on a plain port": ("127.0.0.1", plain_port, "tls"),
         "plain on a TLS port": ("127.0.0.1", tls_port, "starttls"),
@@ -800,13 +912,38 @@ def test_a_wrong_server_setting_is_named_in_the_error(
     try:
         with (
             pytest.raises(DeliveryError) as failed,
-            Mailer(host, port, security=security, timeout=1) as mailer,
+            Mailer(host, port, security=security, timeout=1, ca_file=ca_file) as mailer,
         ):
             mailer.send(message, ["b@x.example"])
     finally:
         tls.stop()
     assert failed.value.server_wide and not failed.value.permanent
     assert hint in str(failed.value)
+
+
+def test_a_connection_a_firewall_refuses_is_not_blamed_on_the_ca_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A local firewall answers connect() with EPERM (no firewall can be set up here, so
+    the socket call fails as it would)."""
+    import socket
+
+    from revier_feed.digest.smtp import Mailer
+    from revier_feed.exceptions import DeliveryError
+
+    def refused(*args: object, **kwargs: object) -> socket.socket:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(socket, "create_connection", refused)
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@revier.example", "b@x.example", "x"
+    message.set_content("Text")
+    with (
+        pytest.raises(DeliveryError) as failed,
+        Mailer("127.0.0.1", 465, security="tls", timeout=1) as mailer,
+    ):
+        mailer.send(message, ["b@x.example"])
+    assert "firewall" in str(failed.value) and "ca_file" not in str(failed.value)
 
 
 def test_an_umlaut_address_the_server_cannot_take_fails_only_that_partner(

@@ -9,7 +9,7 @@ from typing import Any
 from revier_feed.app import App
 from revier_feed.config import AppConfig
 from revier_feed.demo.server import Response, SampleRegion
-from revier_feed.ingest import _by_host_in_turn
+from revier_feed.ingest import _by_host_in_turn, _may_follow
 from revier_feed.models import ReportStatus, SourceKind, SourceSpec, SourceStatus
 
 from .conftest import Clock
@@ -228,3 +228,36 @@ def test_a_source_without_news_is_polled_less_often_and_speeds_up_with_news(
     assert by_source(app, only_due=True)["bbsr"].new == 8
     state = app.storage.source_states(["bbsr"])["bbsr"]
     assert state.next_fetch_at - clock.now < waits[-1] / 2  # type: ignore[operator]
+
+
+def test_followed_links_stay_on_the_sources_site() -> None:
+    """The gate for further pages, articles and their redirects: the source's host on its
+    own port (http and https on their usual ports are one site), or a listed one."""
+    spec = SourceSpec(
+        id="s",
+        name="s",
+        kind=SourceKind.HTML,
+        url="http://[::1:8080]/liste.html",
+        interval=timedelta(hours=1),
+        allow_hosts=("cdn.example", "intern.example:8443"),
+    )
+    listing = "https://www.example/news"
+    allowed = [
+        "http://[::1:8080]/artikel.html",
+        "https://www.example/artikel.html",
+        "http://WWW.example:80/artikel.html",
+        "https://www.example:443/a",
+        "https://cdn.example/bild.html",
+        "https://intern.example:8443/a",
+    ]
+    refused = [
+        "http://[::1]:8080/artikel.html",  # not the source's "::1:8080"
+        "https://www.example:8443/admin",
+        "https://intern.example/a",
+        "https://cdn.example:8080/a",
+        "http:own.example:8080/a",  # no host at all
+        "http://www.example:99999/a",
+        "https://other.example/a",
+    ]
+    assert [u for u in allowed if not _may_follow(spec, listing, u)] == []
+    assert [u for u in refused if _may_follow(spec, listing, u)] == []

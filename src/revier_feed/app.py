@@ -774,6 +774,7 @@ class App:
                 self._mailer,
                 on_outcome=on_outcome,
                 should_stop=self._stop.is_set,
+                everyone=partner_id is None,
             )
         finally:
             lock.release()
@@ -842,7 +843,9 @@ class _NoMailer(contextlib.AbstractContextManager["_NoMailer"]):
     def wait_turn(self) -> None:
         raise AssertionError("a dry run never sends")
 
-    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, tuple[int, str]]:
+    def send(
+        self, message: digest.Outgoing, recipients: Sequence[str]
+    ) -> dict[str, tuple[int, str]]:
         raise AssertionError("a dry run never sends")
 
 

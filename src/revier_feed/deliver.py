@@ -64,7 +64,7 @@ class Sender(Protocol):
     def wait_turn(self) -> None: ...
 
     def send(
-        self, message: EmailMessage, recipients: Sequence[str]
+        self, message: digest.Outgoing, recipients: Sequence[str]
     ) -> dict[str, tuple[int, str]]: ...
 
 
@@ -139,9 +139,11 @@ def send_due(
     outbox: Path | None = None,
     on_outcome: Callable[[DigestOutcome], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    everyone: bool = False,
 ) -> list[DigestOutcome]:
     """Send every due digest of ``partners`` once; with ``outbox``, write .eml files there
-    instead and record nothing (a dry run).
+    instead and record nothing (a dry run). ``everyone``: ``partners`` are all the active
+    partners (pending resends of others are dropped).
 
     One partner's failure never stops the others; a server that cannot be reached at all is
     not tried again in this run (the remaining digests stay due and are retried later).
@@ -153,7 +155,12 @@ def send_due(
         StorageError: the store failed.
     """
     plan = due(ctx, partners)
-    resends = [] if outbox else ctx.storage.digest_resends([p.id for p in partners], ctx.now())
+    resends = []
+    if outbox is None:
+        # With every partner (no --partner), also those of partners gone or made inactive
+        # since, which are dropped: sent when the partner came back, they were weeks old.
+        ids = None if everyone else [p.id for p in partners]
+        resends = ctx.storage.digest_resends(ids, ctx.now())
     if not plan and not resends:
         return []
     if plan:
@@ -175,7 +182,8 @@ def send_due(
             if should_stop():
                 log.info("stopping: %d resend(s) stay due", len(resends) - number)
                 return outcomes
-            outcome, error = _resend(ctx, resend, by_id[resend.partner_id], sender, unreachable)
+            partner = by_id.get(resend.partner_id)
+            outcome, error = _resend(ctx, resend, partner, sender, unreachable)
             if error is not None and error.server_wide:
                 unreachable = error
             outcomes.append(outcome)
@@ -276,8 +284,9 @@ def _one(
     sender.wait_turn()
     entry = replace(entry, attempts=attempts + 1, message_id=str(message["Message-ID"]))
     ctx.storage.save_digest_state(entry, ctx.now(), supersede=True)
+    wire = digest.outgoing(message, partner.addresses)
     try:
-        refused = sender.send(message, partner.addresses)
+        refused = sender.send(wire, partner.addresses)
         error = None
     except DeliveryError as e:
         if not e.unconfirmed:
@@ -288,17 +297,23 @@ def _one(
     resend = None
     if refused:
         # The others have it: it is sent; the addresses refused for now get it again later.
-        again = tuple(a for a, (code, _) in refused.items() if code < 500)
-        if again and ctx.settings.max_attempts > 1:
+        later = {a: r for a, r in refused.items() if r[0] < 500}
+        if not later or ctx.settings.max_attempts < 2:
+            error = "refused: " + _replies(refused)
+        else:
+            for_good = {a: r for a, r in refused.items() if a not in later}
             resend = DigestResend(
                 partner.id,
                 period.key,
-                again,
-                digest.as_bytes(message),
-                1,
-                _retry_at(ctx, 1),
+                tuple(later),
+                wire.sender,
+                wire.data,
+                wire.utf8,
+                attempts=1,
+                next_attempt_at=_retry_at(ctx, 1),
+                history=f"refused: {_replies(for_good)}" if for_good else "",
             )
-        error = _refusals(refused, resend)
+            error = _note(resend.history, _pending(resend, later))
         log.warning("digest %s %s: %s", partner.id, period.key, error)
     delivered = replace(
         entry,
@@ -362,47 +377,60 @@ def _retry_at(ctx: DigestContext, attempts: int) -> datetime:
     return ctx.now() + min(wait, ctx.settings.max_retry_wait)
 
 
-def _refusals(refused: dict[str, tuple[int, str]], resend: DigestResend | None) -> str:
-    """The send log's note on addresses a delivered digest did not reach."""
-    listed = "; ".join(f"{a} ({code} {reply})" for a, (code, reply) in refused.items())
-    if resend is None:
-        return f"refused: {listed}"
+def _replies(refused: dict[str, tuple[int, str]]) -> str:
+    return "; ".join(f"{a} ({code} {reply})" for a, (code, reply) in refused.items())
+
+
+def _pending(resend: DigestResend, replies: dict[str, tuple[int, str]] | str) -> str:
+    """The send log's note on addresses still to get a delivered digest."""
+    why = replies if isinstance(replies, str) else _replies(replies)
     return (
-        f"refused: {listed}; sent again to {', '.join(resend.addresses)} from "
+        f"refused for now: {why}; sent again to {', '.join(resend.addresses)} from "
         f"{resend.next_attempt_at:%Y-%m-%d %H:%M} UTC (try {resend.attempts + 1})"
     )
+
+
+def _note(*parts: str) -> str:
+    return "; ".join(part for part in parts if part)
 
 
 def _resend(
     ctx: DigestContext,
     resend: DigestResend,
-    partner: PartnerSpec,
+    partner: PartnerSpec | None,
     sender: Sender,
     unreachable: DeliveryError | None,
 ) -> tuple[DigestOutcome, DeliveryError | None]:
-    """Send a delivered digest again to the addresses that refused it for now."""
+    """Send a delivered digest again to the addresses that refused it for now; ``partner``
+    is None if it is no longer an active partner."""
     entry = ctx.storage.digest_entry(resend.partner_id, resend.period)
     assert entry is not None, "a resend is written with its send log row"
-    # Addresses taken out of partners.yaml since (or a partner made inactive) get nothing.
-    wanted = {a.casefold() for a in partner.addresses} if partner.active else set()
+    # Addresses taken out of partners.yaml since (or the whole partner) get nothing.
+    wanted = {a.casefold() for a in partner.addresses} if partner else set()
     addresses = tuple(a for a in resend.addresses if a.casefold() in wanted)
+    dropped = tuple(a for a in resend.addresses if a not in addresses)
+    history = resend.history
+    if dropped:
+        gone = "no longer the partner's" if partner else "the partner is inactive or gone"
+        history = _note(history, f"not sent again to {', '.join(dropped)}: {gone}")
     if not addresses:
-        gone = f"not sent again to {', '.join(resend.addresses)}: no longer the partner's"
-        return _resent(ctx, entry, DigestState.SENT, (), None, gone), None
+        return _resent(ctx, entry, DigestState.SENT, (), None, history), None
+    resend = replace(resend, addresses=addresses, history=history)
     if unreachable is not None:
         # Not tried: no attempt of its own is used up.
-        return _resent(ctx, entry, DigestState.RETRY, (), resend, entry.error), None
+        return _resent(ctx, entry, DigestState.RETRY, (), resend, entry.error or ""), None
     sender.wait_turn()
     attempts = resend.attempts + 1
     # Counted before sending, as a first send is: a run that dies now used the attempt.
     ctx.storage.save_digest_resend(entry, ctx.now(), replace(resend, attempts=attempts))
+    wire = digest.Outgoing(resend.sender, resend.message, resend.utf8)
+    who = ", ".join(addresses)
     try:
-        refused = sender.send(digest.from_bytes(resend.message), addresses)
+        refused = sender.send(wire, addresses)
     except DeliveryError as e:
         if e.unconfirmed:
             log.warning("digest %s %s: %s", entry.partner_id, entry.period, e)
-            return _resent(ctx, entry, DigestState.SENT, addresses, None, str(e)), None
-        who = ", ".join(addresses)
+            return _resent(ctx, entry, DigestState.SENT, addresses, None, history), None
         if e.server_wide:  # not this digest's doing: the attempt does not count
             left = replace(resend, next_attempt_at=_retry_at(ctx, attempts))
         elif not e.permanent and attempts < ctx.settings.max_attempts:
@@ -410,28 +438,35 @@ def _resend(
         else:
             left = None
         if left is not None:
-            failure = (
-                f"not yet sent again to {who}: {e}; next try "
-                f"{left.next_attempt_at:%Y-%m-%d %H:%M} UTC"
-            )
+            note = _note(history, _pending(left, str(e)))
             state = DigestState.RETRY
         else:
             gave_up = "" if e.permanent else f"gave up after {attempts} attempts: "
-            failure = f"not sent to {who}: {gave_up}{e}"
+            note = _note(history, f"not sent to {who}: {gave_up}{e}")
             state = DigestState.FAILED
-        log.warning("digest %s %s: %s", entry.partner_id, entry.period, failure)
-        return _resent(ctx, entry, state, (), left, failure), e
-    again = tuple(a for a, (code, _) in refused.items() if code < 500)
+        log.warning("digest %s %s: %s", entry.partner_id, entry.period, note)
+        return _resent(ctx, entry, state, (), left, note), e
+    later = {a: r for a, r in refused.items() if r[0] < 500}
+    for_good = {a: r for a, r in refused.items() if a not in later}
+    if for_good:
+        history = _note(history, f"refused: {_replies(for_good)}")
     left = None
-    if again and attempts < ctx.settings.max_attempts:
+    if later and attempts < ctx.settings.max_attempts:
         left = replace(
-            resend, addresses=again, attempts=attempts, next_attempt_at=_retry_at(ctx, attempts)
+            resend,
+            addresses=tuple(later),
+            attempts=attempts,
+            next_attempt_at=_retry_at(ctx, attempts),
+            history=history,
         )
-    note: str | None = None
+        note = _note(history, _pending(left, later))
+    elif later:
+        note = history = _note(
+            history, f"gave up after {attempts} attempts: refused: {_replies(later)}"
+        )
+    else:
+        note = history
     if refused:
-        note = _refusals(refused, left)
-        if again and left is None:
-            note += f"; gave up after {attempts} attempts"
         log.warning("digest %s %s: %s", entry.partner_id, entry.period, note)
     reached = tuple(a for a in addresses if a not in refused)
     state = DigestState.SENT if reached else DigestState.RETRY if left else DigestState.FAILED
@@ -444,19 +479,21 @@ def _resent(
     state: DigestState,
     reached: tuple[str, ...],
     left: DigestResend | None,
-    note: str | None,
+    note: str,
 ) -> DigestOutcome:
-    """Record where a resend stands: ``left`` to send again later (None: done). The send
-    log row stays ``sent`` (the partner's other addresses have the digest); ``state`` is
-    this run's outcome of the resend."""
-    done = replace(entry, error=note, next_attempt_at=left.next_attempt_at if left else None)
+    """Record where a resend stands: ``left`` to send again later (None: done), ``note``
+    for the send log. The send log row stays ``sent`` (the partner's other addresses have
+    the digest); ``state`` is this run's outcome of the resend."""
+    done = replace(
+        entry, error=note or None, next_attempt_at=left.next_attempt_at if left else None
+    )
     ctx.storage.save_digest_resend(done, ctx.now(), left)
     if reached:
         log.info(
             "digest %s %s: sent again to %s", entry.partner_id, entry.period, ", ".join(reached)
         )
     return DigestOutcome(
-        entry.partner_id, entry.period, state, entry.stories, error=note, resent_to=reached
+        entry.partner_id, entry.period, state, entry.stories, error=note or None, resent_to=reached
     )
 
 

@@ -605,6 +605,10 @@ def _site(url: str) -> str | None:
     except ValueError:
         return None
     host = (parts.hostname or "").lower()
+    if not host:
+        return None
+    if ":" in host:  # an IPv6 address: "::1:8080" must not read as "::1" on port 8080
+        host = f"[{host}]"
     if port is None or _USUAL_PORTS.get(parts.scheme.lower()) == port:
         return host
     return f"{host}:{port}"

@@ -623,9 +623,14 @@ class DigestResend:
     partner_id: str
     period: str
     addresses: tuple[str, ...]
-    message: bytes  #: the message as it was first sent, Message-ID included
+    sender: str  #: the envelope sender of the first send
+    message: bytes  #: the message's bytes as first sent, Message-ID included
+    utf8: bool  #: its headers are in UTF-8: sent with SMTPUTF8
     attempts: int  #: tries so far, the first send included
     next_attempt_at: datetime
+    #: What became of the partner's other refused addresses (refused for good, given up),
+    #: kept for the send log's note.
+    history: str = ""
 
 
 @dataclass(frozen=True, slots=True)

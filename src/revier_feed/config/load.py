@@ -304,7 +304,7 @@ def _cross_check(
             )
 
     settings: Settings | None = validated.get("settings.yaml")
-    if settings is not None and settings.smtp.ca_file:
+    if settings is not None and settings.smtp.ca_file and settings.smtp.security != "none":
         yield from _ca_file(folder, settings.smtp.ca_file, loaded)
 
     for file_name, list_key in (("channels.yaml", "channels"), ("partners.yaml", "partners")):

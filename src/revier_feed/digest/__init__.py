@@ -5,7 +5,7 @@ records its outcomes, one transaction per partner.
 """
 
 from ..models import SourceProblem
-from .message import as_bytes, build_message, from_bytes, mail_domain, message_id
+from .message import Outgoing, as_bytes, build_message, mail_domain, message_id, outgoing
 from .render import RenderedDigest, Renderer, german_date
 from .select import Candidate, build_issue, current_period, next_slot, period_key, prepare, shorten
 from .smtp import Mailer
@@ -13,6 +13,7 @@ from .smtp import Mailer
 __all__ = [
     "Candidate",
     "Mailer",
+    "Outgoing",
     "RenderedDigest",
     "Renderer",
     "SourceProblem",
@@ -20,11 +21,11 @@ __all__ = [
     "build_issue",
     "build_message",
     "current_period",
-    "from_bytes",
     "german_date",
     "mail_domain",
     "message_id",
     "next_slot",
+    "outgoing",
     "period_key",
     "prepare",
     "shorten",

@@ -10,8 +10,9 @@ from __future__ import annotations
 import binascii
 import functools
 import io
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from email import message_from_bytes
 from email.generator import BytesGenerator
 from email.header import Header
 from email.headerregistry import Address
@@ -123,11 +124,21 @@ def as_bytes(message: EmailMessage, *, utf8: bool = False) -> bytes:
     return out.getvalue()
 
 
-def from_bytes(data: bytes) -> EmailMessage:
-    """A message written by :func:`as_bytes`, read back to be sent again as it was."""
-    message = message_from_bytes(data, _class=EmailMessage, policy=SMTP)
-    assert isinstance(message, EmailMessage)
-    return message
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message as SMTP sends it: kept whole for a resend, so that it is the same mail."""
+
+    sender: str  #: the envelope sender, from From
+    data: bytes
+    utf8: bool  #: headers in UTF-8: sent with SMTPUTF8
+
+
+def outgoing(message: EmailMessage, recipients: Sequence[str]) -> Outgoing:
+    """``message`` for ``recipients``, as SMTP sends it (headers in UTF-8 when an address
+    needs it, as ``smtplib.send_message`` does)."""
+    sender = parseaddr(str(message["From"]))[1]
+    utf8 = not all(a.isascii() for a in (sender, *recipients))
+    return Outgoing(sender, as_bytes(message, utf8=utf8), utf8)
 
 
 class _Generator(BytesGenerator):

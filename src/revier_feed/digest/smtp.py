@@ -15,12 +15,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from email.message import EmailMessage
-from email.utils import parseaddr
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 from ..exceptions import DeliveryError
-from .message import as_bytes
+from .message import Outgoing, outgoing
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -114,8 +113,11 @@ class Mailer:
                 self._watch += 1
             timer.cancel()
 
-    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, tuple[int, str]]:
-        """Hand ``message`` to the server for ``recipients``.
+    def send(
+        self, message: EmailMessage | Outgoing, recipients: Sequence[str]
+    ) -> dict[str, tuple[int, str]]:
+        """Hand ``message`` to the server for ``recipients`` (an :class:`.Outgoing` goes as
+        it is: the bytes of an earlier send).
 
         Returns:
             The recipients the server refused while accepting the others: address -> (reply
@@ -125,6 +127,8 @@ class Mailer:
             DeliveryError: nothing was accepted; ``permanent`` tells whether to retry.
         """
         self.wait_turn()
+        if isinstance(message, EmailMessage):
+            message = outgoing(message, recipients)
         smtp: _Tracked | None = None
         try:
             with self._watchdog(self._timeout * MESSAGE_TIMEOUTS):
@@ -254,7 +258,7 @@ class Mailer:
     def _connection(self) -> _Tracked:
         if self._smtp is not None:
             return self._smtp
-        context = ssl.create_default_context(cafile=self._ca_file)
+        context = self._tls_context() if self._security != "none" else None
         smtp: _Tracked
         if self._security == "tls":
             smtp = _TrackedSSL(
@@ -294,6 +298,17 @@ class Mailer:
             self._connecting = None
         self._smtp = smtp
         return smtp
+
+    def _tls_context(self) -> ssl.SSLContext:
+        try:
+            return ssl.create_default_context(cafile=self._ca_file)
+        except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
+            raise DeliveryError(
+                f"smtp.ca_file {self._ca_file!r} cannot be used ({e}); it must be a readable "
+                "file of PEM certificates",
+                permanent=False,
+                server_wide=True,
+            ) from None
 
     def _abort(self, token: int) -> None:
         """End the connection in hand from a watchdog's thread, if its watch (``token``) is
@@ -372,16 +387,14 @@ class _TrackedSSL(_Tracked, smtplib.SMTP_SSL):
 
 
 def _send(
-    smtp: _Tracked, message: EmailMessage, recipients: Sequence[str]
+    smtp: _Tracked, message: Outgoing, recipients: Sequence[str]
 ) -> dict[str, tuple[int, bytes]]:
-    """``smtp.send_message`` with our faster flattening (:func:`.message.as_bytes`): the
-    envelope sender from From, SMTPUTF8 when an address needs it, and the same errors;
+    """``smtp.send_message`` for a message flattened already (:func:`.message.outgoing`,
+    faster than smtplib's): SMTPUTF8 when its headers need it, and the same errors;
     ``smtp.body_sent`` tells afterwards whether the whole message was written."""
     smtp.body_sent = False
-    sender = parseaddr(str(message["From"]))[1]
     options: tuple[str, ...] = ()
-    international = not all(a.isascii() for a in (sender, *recipients))
-    if international:
+    if message.utf8:
         smtp.ehlo_or_helo_if_needed()
         if not smtp.has_extn("smtputf8"):
             raise smtplib.SMTPNotSupportedError(
@@ -389,8 +402,7 @@ def _send(
                 "support, but the server does not advertise the required SMTPUTF8 capability"
             )
         options = ("SMTPUTF8", "BODY=8BITMIME")
-    data = as_bytes(message, utf8=international)
-    return smtp.sendmail(sender, list(recipients), data, mail_options=options)
+    return smtp.sendmail(message.sender, list(recipients), message.data, mail_options=options)
 
 
 def _no_delay(smtp: smtplib.SMTP) -> None:
@@ -411,15 +423,21 @@ def _hint(error: BaseException, security: str) -> str:
         return " (the host name does not resolve; check smtp.host)"
     if isinstance(error, ConnectionRefusedError):
         return " (nothing accepts connections there; check smtp.host and smtp.port)"
+    if isinstance(error, PermissionError):
+        return (
+            " (this machine does not permit the connection: a firewall or policy; check "
+            "smtp.host and smtp.port)"
+        )
     if isinstance(error, ssl.SSLCertVerificationError):
+        reason = str(error.verify_message or "").lower()
+        if "hostname mismatch" in reason or "ip address mismatch" in reason:
+            return " (the server's certificate is for another name; check smtp.host)"
+        if "expired" in reason or "not yet valid" in reason:
+            return " (the server's certificate is out of date; its admin must renew it)"
         return (
             " (the server's certificate is not trusted; for a relay with a certificate of "
             "its own, set smtp.ca_file to its CA)"
         )
-    if isinstance(error, FileNotFoundError | IsADirectoryError | PermissionError) or (
-        isinstance(error, ssl.SSLError) and "X509" in str(error)
-    ):
-        return " (smtp.ca_file must be a readable file of PEM certificates)"
     if isinstance(error, ssl.SSLError) and security == "tls":
         return (
             " (the server does not speak TLS from the start; for one on port 587 set "

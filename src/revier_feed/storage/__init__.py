@@ -389,9 +389,9 @@ class Storage:
                 _digests.save_resend(conn, resend)
 
     def digest_resends(
-        self, partner_ids: Iterable[str], due_by: datetime | None = None
+        self, partner_ids: Iterable[str] | None = None, due_by: datetime | None = None
     ) -> list[DigestResend]:
-        """Pending resends of the partners' digests (those due by ``due_by``, if given)."""
+        """Pending resends of digests (of some partners, and due by ``due_by``, if given)."""
         with self._database.reading("read the digest log") as conn:
             return _digests.resends(conn, partner_ids, due_by)
 

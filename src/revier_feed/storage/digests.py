@@ -174,15 +174,18 @@ def supersede(conn: sqlite3.Connection, partner_id: str, current: str, now: date
 def save_resend(conn: sqlite3.Connection, resend: DigestResend) -> None:
     """Insert or replace the resend of (partner, period)."""
     conn.execute(
-        "INSERT OR REPLACE INTO digest_resends (partner_id, period, addresses, message, "
-        "attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO digest_resends (partner_id, period, addresses, sender, "
+        "message, utf8, attempts, next_attempt_at, history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             resend.partner_id,
             resend.period,
             "\n".join(resend.addresses),
+            resend.sender,
             resend.message,
+            resend.utf8,
             resend.attempts,
             to_db(resend.next_attempt_at),
+            resend.history,
         ),
     )
 
@@ -194,27 +197,38 @@ def delete_resend(conn: sqlite3.Connection, partner_id: str, period: str) -> Non
 
 
 def resends(
-    conn: sqlite3.Connection, partner_ids: Iterable[str], due_by: datetime | None
+    conn: sqlite3.Connection, partner_ids: Iterable[str] | None, due_by: datetime | None
 ) -> list[DigestResend]:
-    """The partners' pending resends (due by ``due_by`` only, if given), oldest period first."""
-    ids = list(partner_ids)
+    """Pending resends (of some partners only, and due by ``due_by`` only, if given), oldest
+    period first."""
     query = (
-        "SELECT partner_id, period, addresses, message, attempts, next_attempt_at "
-        f"FROM digest_resends WHERE partner_id IN ({marks(len(ids))})"
+        "SELECT partner_id, period, addresses, sender, message, utf8, attempts, "
+        "next_attempt_at, history FROM digest_resends WHERE 1"
     )
-    values: list[Any] = list(ids)
+    values: list[Any] = []
+    if partner_ids is not None:
+        ids = list(partner_ids)
+        query += f" AND partner_id IN ({marks(len(ids))})"
+        values.extend(ids)
     if due_by is not None:
         query += " AND next_attempt_at <= ?"
         values.append(to_db(due_by))
     found = []
-    for partner_id, period, addresses, message, attempts, next_attempt_at in conn.execute(
-        query + " ORDER BY period, partner_id", values
-    ):
-        at = from_db(next_attempt_at)
-        assert at is not None, "NOT NULL column"
+    for row in conn.execute(query + " ORDER BY period, partner_id", values):
+        partner_id, period, addresses, sender, message, utf8, attempts, at, history = row
+        next_at = from_db(at)
+        assert next_at is not None, "NOT NULL column"
         found.append(
             DigestResend(
-                partner_id, period, tuple(addresses.split("\n")), bytes(message), attempts, at
+                partner_id,
+                period,
+                tuple(addresses.split("\n")),
+                sender,
+                bytes(message),
+                bool(utf8),
+                attempts,
+                next_at,
+                history,
             )
         )
     return found

@@ -332,9 +332,12 @@ def _v12(conn: sqlite3.Connection) -> None:
             "partner_id VARCHAR(100) NOT NULL",
             "period VARCHAR(40) NOT NULL",
             "addresses TEXT NOT NULL",
+            "sender TEXT NOT NULL",
             "message BLOB NOT NULL",
+            "utf8 BOOLEAN NOT NULL",
             "attempts INTEGER NOT NULL",
             "next_attempt_at DATETIME NOT NULL",
+            "history TEXT NOT NULL",
             "PRIMARY KEY (partner_id, period)",
         )
     )
