@@ -41,6 +41,13 @@ def states(app: App) -> dict[str, DigestState]:
     return {e.partner_id: e.state for e in reversed(app.storage.digest_log())}
 
 
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace ``old`` (which must be there) in a configuration file."""
+    text = path.read_text("utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new), "utf-8")
+
+
 def test_every_partner_gets_one_digest_and_a_rerun_sends_nothing(
     app_at_monday: App, smtp_server: tuple[SmtpRecorder, int]
 ) -> None:
@@ -343,17 +350,13 @@ def test_a_resend_is_the_first_send_byte_for_byte(
 ) -> None:
     recorder, _ = smtp_server
     if sender:
-        settings = digest_config_dir / "settings.yaml"
-        text = settings.read_text("utf-8")
-        settings.write_text(
-            text.replace('sender: "Revier-News <digest@news.example>"', f"sender: '{sender}'"),
-            "utf-8",
+        edit(
+            digest_config_dir / "settings.yaml",
+            'sender: "Revier-News <digest@news.example>"',
+            f"sender: '{sender}'",
         )
     if address:
-        partners = digest_config_dir / "partners.yaml"
-        partners.write_text(
-            partners.read_text("utf-8").replace("netzwerk@iq.example", address), "utf-8"
-        )
+        edit(digest_config_dir / "partners.yaml", "netzwerk@iq.example", address)
     clock.now = COLLECTED
     app = make_app(load_config(digest_config_dir))
     app.run_cycle()
@@ -383,12 +386,10 @@ def test_an_address_that_keeps_refusing_is_given_up_or_dropped(
     """Resends end: after ``max_attempts`` tries in all, or at once when the address
     refuses for good."""
     recorder, _ = smtp_server
-    settings = digest_config_dir / "settings.yaml"
-    settings.write_text(
-        settings.read_text("utf-8").replace(
-            "retry_wait: 10m", "retry_wait: 10m\n  max_attempts: 3"
-        ),
-        "utf-8",
+    edit(
+        digest_config_dir / "settings.yaml",
+        "retry_wait: 10m",
+        "retry_wait: 10m\n  max_attempts: 3",
     )
     app = make_app(load_config(digest_config_dir))
     recorder.rcpt_replies["presse@iq.example"] = "450 4.7.1 greylisted"
@@ -429,10 +430,11 @@ def test_an_address_taken_out_of_partners_yaml_is_not_sent_again(
     recorder, _ = smtp_server
     recorder.rcpt_replies["presse@iq.example"] = "452 4.2.2 mailbox full"
     app_at_monday.send_due_digests(partner_id="iq-netzwerk")
-    partners = digest_config_dir / "partners.yaml"
-    text = partners.read_text("utf-8")
-    assert "netzwerk@iq.example, presse@iq.example" in text
-    partners.write_text(text.replace(", presse@iq.example", ""), "utf-8")
+    edit(
+        digest_config_dir / "partners.yaml",
+        "netzwerk@iq.example, presse@iq.example",
+        "netzwerk@iq.example",
+    )
     del recorder.rcpt_replies["presse@iq.example"]
     clock.advance(timedelta(hours=1))
     app = make_app(load_config(digest_config_dir))
@@ -452,12 +454,10 @@ def test_a_resend_keeps_what_became_of_the_other_addresses(
     """An address refused for good at the first send stays in the send log's note after
     the resend to another address went through."""
     recorder, _ = smtp_server
-    partners = digest_config_dir / "partners.yaml"
-    partners.write_text(
-        partners.read_text("utf-8").replace(
-            "presse@iq.example]", "presse@iq.example, alt@iq.example]"
-        ),
-        "utf-8",
+    edit(
+        digest_config_dir / "partners.yaml",
+        "presse@iq.example]",
+        "presse@iq.example, alt@iq.example]",
     )
     app = make_app(load_config(digest_config_dir))
     recorder.rcpt_replies["presse@iq.example"] = "452 4.2.2 mailbox full"
@@ -484,16 +484,13 @@ def test_the_resend_of_a_partner_made_inactive_is_dropped(
     recorder.rcpt_replies["presse@iq.example"] = "452 4.2.2 mailbox full"
     app_at_monday.send_due_digests(partner_id="iq-netzwerk")
     del recorder.rcpt_replies["presse@iq.example"]
-    partners = digest_config_dir / "partners.yaml"
-    active = partners.read_text("utf-8")
     marker = "  - id: iq-netzwerk\n"
-    assert marker in active
-    partners.write_text(active.replace(marker, marker + "    active: false\n"), "utf-8")
+    edit(digest_config_dir / "partners.yaml", marker, marker + "    active: false\n")
     clock.advance(timedelta(hours=1))
     outcomes = make_app(load_config(digest_config_dir)).send_due_digests()
     (dropped,) = [o for o in outcomes if o.partner_id == "iq-netzwerk"]
     assert dropped.resent_to == () and "inactive or gone" in (dropped.error or "")
-    partners.write_text(active, "utf-8")
+    edit(digest_config_dir / "partners.yaml", marker + "    active: false\n", marker)
     clock.advance(timedelta(days=30))
     make_app(load_config(digest_config_dir)).send_due_digests()
     assert "presse@iq.example" not in [
