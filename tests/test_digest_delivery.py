@@ -19,7 +19,7 @@ import pytest
 
 from revier_feed.app import App
 from revier_feed.config import load_config
-from revier_feed.exceptions import DigestError
+from revier_feed.exceptions import DigestError, StorageError
 from revier_feed.models import DigestState, ItemDecision, SourceState
 from tests.conftest import Clock, SmtpRecorder, free_port
 from tests.test_digest import COLLECTED, MONDAY, add_news
@@ -670,6 +670,28 @@ def test_a_run_killed_mid_way_and_rerun_sends_every_partner_exactly_one_digest(
         [*command, "digest", "send"], env=env, capture_output=True, text=True, timeout=120
     )
     assert "no digest is due" in third.stdout
+    assert len(recorder.messages) == 3
+
+
+def test_a_digest_lock_that_could_not_be_written_is_not_kept(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int]
+) -> None:
+    """With the disk full while the lock file was written, the process kept the lock it
+    had just taken and refused itself ever after ("another revier-feed is sending"). A
+    file size limit makes the same write fail for real."""
+    import resource
+
+    recorder, _ = smtp_server
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, limit[1]))
+    try:
+        with pytest.raises(StorageError, match=r"cannot take the digest lock .*File too large"):
+            app_at_monday.send_due_digests()
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert len(app_at_monday.send_due_digests()) == 3
     assert len(recorder.messages) == 3
 
 

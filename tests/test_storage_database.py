@@ -316,3 +316,56 @@ def test_a_passing_fault_while_checking_the_store_file_is_no_reason_to_stop(
             db.check_file()
     finally:
         db.close()
+
+
+_READ_ONLY_ONCE = """
+import os, sys
+from pathlib import Path
+from revier_feed.exceptions import StoreReadOnlyError
+from revier_feed.storage.database import Database
+folder = Path(sys.argv[1])
+path = folder / "store.sqlite3"
+os.chmod(path, 0o444)
+db = Database(f"sqlite:///{path}")
+with db.reading("read") as conn:  # creates the -wal and -shm files, read-only like the store
+    conn.execute("SELECT count(*) FROM t").fetchone()
+try:
+    with db.writing("write") as conn:
+        conn.execute("INSERT INTO t VALUES (1)")
+except StoreReadOnlyError as e:
+    print("refused:", e)
+for file in folder.iterdir():
+    os.chmod(file, 0o644)
+with db.writing("write") as conn:  # the same process, once the files can be written
+    conn.execute("INSERT INTO t VALUES (2)")
+print("written")
+"""
+
+
+def test_a_store_that_was_read_only_is_written_once_it_can_be(tmp_path: Path) -> None:
+    """SQLite opens the -shm file once per process, read-only if it cannot be written then,
+    and keeps it while any connection is open: a worker whose store had been read-only
+    failed every write until it was restarted. Root ignores file modes, so as root the
+    check runs without the capability that lets it."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    db = Database(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    with db.writing("make") as conn:
+        conn.execute("CREATE TABLE t (x)")
+    db.close()
+    command = [sys.executable, "-c", _READ_ONLY_ONCE, str(tmp_path)]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "util-linux's setpriv runs the check without root's file access"
+        caps = "-dac_override,-dac_read_search,-fowner"
+        command = [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", *command]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "refused: could not write: attempt to write a readonly database" in done.stdout
+    assert "-wal and -shm" in done.stdout
+    assert done.stdout.rstrip().endswith("written")
+    with sqlite3.connect(tmp_path / "store.sqlite3") as conn:
+        assert conn.execute("SELECT x FROM t").fetchall() == [(2,)]

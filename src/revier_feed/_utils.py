@@ -80,8 +80,16 @@ class ProcessLock:
             holder = os.pread(fd, 1000, 0).decode("utf-8", "replace").strip()
             os.close(fd)
             raise AlreadyLocked(self.path, holder) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, self.description.encode() + b"\n", 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, self.description.encode() + b"\n", 0)
+        except BaseException:
+            # A full disk: held on, the lock would refuse this very process ever after.
+            os.close(fd)
+            raise
         self._fd = fd
 
     def holder(self) -> str | None:

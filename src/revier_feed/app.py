@@ -147,19 +147,12 @@ class App:
         """
         started = self.now().astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
         description = f"pid {os.getpid()} on {socket.gethostname()}, `{command}` since {started}"
-        lock = ProcessLock(self.config.lock_path, description)
-        try:
-            lock.acquire()
-        except AlreadyLocked as e:
-            raise AlreadyRunning(
-                f"another revier-feed is already collecting for this store: {e.holder} "
-                f"(lock file {e.path}); stop it first, or use a separate configuration"
-            ) from None
-        except OSError as e:  # a folder of that name, no permission, a read-only disk
-            raise StorageError(
-                f"cannot take the store's lock {lock.path}: {e.strerror or e} "
-                "(it must be a file revier-feed may write, beside the store)"
-            ) from None
+        lock = _take(
+            ProcessLock(self.config.lock_path, description),
+            "the store's lock",
+            "another revier-feed is already collecting for this store: {holder} (lock file "
+            "{path}); stop it first, or use a separate configuration",
+        )
         try:
             yield
         finally:
@@ -757,16 +750,14 @@ class App:
         # Two senders at once (the worker and a manual `digest send`) would both find a
         # digest due and both send it: the send log is only exactly-once for one sender.
         started = self.now().astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
-        lock = ProcessLock(
-            self.config.lock_path.with_suffix(".digest-lock"),
-            f"pid {os.getpid()} on {socket.gethostname()}, sending digests since {started}",
+        lock = _take(
+            ProcessLock(
+                self.config.lock_path.with_suffix(".digest-lock"),
+                f"pid {os.getpid()} on {socket.gethostname()}, sending digests since {started}",
+            ),
+            "the digest lock",
+            "another revier-feed is sending digests for this store: {holder}",
         )
-        try:
-            lock.acquire()
-        except AlreadyLocked as e:
-            raise AlreadyRunning(
-                f"another revier-feed is sending digests for this store: {e.holder}"
-            ) from None
         try:
             return deliver.send_due(
                 self.digest_context(),
@@ -832,6 +823,26 @@ class App:
             rate_limit=smtp.rate_limit,
             ca_file=str(self.config.resolve(smtp.ca_file)) if smtp.ca_file else None,
         )
+
+
+def _take(lock: ProcessLock, what: str, busy: str) -> ProcessLock:
+    """``lock`` (``what``, for messages) acquired.
+
+    Raises:
+        AlreadyRunning: another process holds it: ``busy``, with {holder} and {path}.
+        StorageError: the lock file cannot be written.
+    """
+    try:
+        lock.acquire()
+    except AlreadyLocked as e:
+        holder = e.holder or "another process"
+        raise AlreadyRunning(busy.format(holder=holder, path=e.path)) from None
+    except OSError as e:  # a folder of that name, no permission, a read-only or full disk
+        raise StorageError(
+            f"cannot take {what} {lock.path}: {e.strerror or e} (it must be a file "
+            "revier-feed may write, beside the store, on a disk with room)"
+        ) from None
+    return lock
 
 
 class _NoMailer(contextlib.AbstractContextManager["_NoMailer"]):

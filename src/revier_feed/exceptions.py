@@ -168,6 +168,11 @@ class StorageError(RevierError):
     _default_message = "storage error"
 
 
+class StoreReadOnlyError(StorageError):
+    """The store (or its -wal or -shm file beside it) could not be written; once it can,
+    the next write succeeds."""
+
+
 class StoreBusyError(StorageError):
     """Another process held the store's write lock for longer than the wait allows; nothing
     was written, and the same write may succeed a moment later."""

@@ -18,7 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from ..exceptions import SchemaVersionError, StorageError, StoreBusyError, StoredDataError
+from ..exceptions import (
+    SchemaVersionError,
+    StorageError,
+    StoreBusyError,
+    StoredDataError,
+    StoreReadOnlyError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +83,8 @@ class Database:
         except OSError as e:
             raise StorageError(f"cannot use the store at {url!r}: {e}") from None
         self._idle: list[sqlite3.Connection] = []
+        self._in_use: set[int] = set()  #: ids of the connections handed out
+        self._outdated: set[int] = set()  #: ... that are closed when given back
         self._closed = False
         self._lock = threading.Lock()
         self._checkpoint_after: set[int] = set()  #: ids of connections (checkpoint_later)
@@ -198,19 +206,42 @@ class Database:
         with self._lock:
             conn = self._idle.pop() if self._idle else None
         if conn is None:
-            with errors("open the store"):
-                conn = self.connect()
+            try:
+                with errors("open the store"):
+                    conn = self.connect()
+            except StoreReadOnlyError:
+                self._reopen()
+                raise
+        with self._lock:
+            self._in_use.add(id(conn))
         try:
             yield conn
+        except StoreReadOnlyError:
+            self._reopen()
+            raise
         finally:
             with self._lock:
+                self._in_use.discard(id(conn))
                 # One left in a transaction by an error is never handed out again; one given
-                # back after close() is not kept.
+                # back after close() or after a write found the store read-only is not kept.
                 keep = not conn.in_transaction and not self._closed
+                keep = keep and id(conn) not in self._outdated
+                self._outdated.discard(id(conn))
                 if keep:
                     self._idle.append(conn)
             if not keep:
                 conn.close()
+
+    def _reopen(self) -> None:
+        """Close every connection once it is idle: SQLite opens the -shm file once per
+        process, read-only if it could not be written then, and keeps it while any
+        connection is open; a worker whose store was read-only once failed every write
+        until it was restarted, after the files were writable again."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._outdated |= self._in_use
+        for conn in idle:
+            conn.close()
 
     def schema_version(self) -> int:
         """The store's schema version; 0 for a new (empty) file.
@@ -269,11 +300,15 @@ def errors(action: str) -> Iterator[None]:
     except sqlite3.Error as e:
         code = getattr(e, "sqlite_errorcode", -1) & 0xFF
         hint = _HINTS.get(code)
-        kind = StoreBusyError if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) else None
-        raise (kind or StorageError)(
-            f"could not {action}: {e}" + (f" (hint: {hint})" if hint else "")
-        ) from None
+        kind = _KINDS.get(code, StorageError)
+        raise kind(f"could not {action}: {e}" + (f" (hint: {hint})" if hint else "")) from None
 
+
+_KINDS: dict[int, type[StorageError]] = {
+    sqlite3.SQLITE_BUSY: StoreBusyError,
+    sqlite3.SQLITE_LOCKED: StoreBusyError,
+    sqlite3.SQLITE_READONLY: StoreReadOnlyError,
+}
 
 #: How long a statement waits for another process's write lock before it fails.
 BUSY_TIMEOUT_MS = 10_000
@@ -289,7 +324,10 @@ _HINTS = {
         "the disk that holds the store is full; free space there. The transaction was rolled "
         "back: nothing stored is lost, and sources not stored stay due"
     ),
-    sqlite3.SQLITE_READONLY: ("the store, its folder or its disk cannot be written by this user"),
+    sqlite3.SQLITE_READONLY: (
+        "the store, its folder or its disk cannot be written by this user; so must the "
+        "files beside it that end in -wal and -shm"
+    ),
     sqlite3.SQLITE_IOERR: "the disk failed to read or write; check the system log",
     sqlite3.SQLITE_CORRUPT: (
         "the store is damaged; stop the worker and restore a copy from `revier-feed backup`"
