@@ -519,6 +519,27 @@ def test_a_ca_file_that_cannot_serve_is_reported_when_loading(
     assert load_config(folder).settings.smtp.ca_file == str(cert)
 
 
+def test_an_output_folder_or_store_of_the_wrong_kind_is_reported_when_loading(
+    tmp_path: Path,
+) -> None:
+    """Both passed `check`; the first publish or cycle failed."""
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    (tmp_path / "a-folder").mkdir()
+    folder = write_config(
+        tmp_path / "c",
+        html_source("{item: li, title: h2}"),
+        settings="output:\n  dir: ../a-file\nstorage:\n  path: ../a-folder\n",
+    )
+    issues = issues_of(folder)
+    assert any(
+        f"settings.yaml:2: output.dir: '{tmp_path / 'a-file'}' is a file" in i for i in issues
+    )
+    assert any(
+        f"settings.yaml:4: storage.path: '{tmp_path / 'a-folder'}' is a folder" in i
+        for i in issues
+    ), issues
+
+
 def test_messages_point_at_what_is_wrong(tmp_path: Path) -> None:
     """Hints that sent the admin the wrong way: a time of day read as a number, a tab, a
     file in another encoding (now with its line), a URL where a host belongs."""

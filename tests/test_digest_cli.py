@@ -50,6 +50,38 @@ def test_preview_writes_html_and_eml_and_sends_nothing(
     assert "unknown partner 'nobody'" in capsys.readouterr().err
 
 
+def test_a_preview_that_cannot_be_written_is_a_clear_error_and_leaves_no_empty_file(
+    collected_before_slot: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    smtp_server: tuple[SmtpRecorder, int],
+) -> None:
+    """A full disk left an empty preview and a traceback; so did a folder's name. A file
+    size limit makes the write fail for real."""
+    import resource
+    import signal
+
+    config = str(collected_before_slot)
+    out = tmp_path / "preview"
+    out.mkdir()
+    html = out / "p.html"
+    args = ["--config", config, "digest", "preview", "iq-netzwerk"]
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, limit[1]))
+    try:
+        code = main([*args, "--html", str(html)])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, handler)
+    err = capsys.readouterr().err
+    assert code == 1 and f"could not write {html}: File too large" in err
+    assert "Traceback" not in err and list(out.iterdir()) == []
+    assert main([*args, "--eml", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"could not write {out}: Is a directory" in err and "Traceback" not in err
+
+
 def test_send_log_and_status(
     collected_before_slot: Path,
     tmp_path: Path,

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from revier_feed.app import App
 from revier_feed.config import AppConfig
 from revier_feed.demo.server import Response, SampleRegion
@@ -261,3 +263,27 @@ def test_followed_links_stay_on_the_sources_site() -> None:
     ]
     assert [u for u in allowed if not _may_follow(spec, listing, u)] == []
     assert [u for u in refused if _may_follow(spec, listing, u)] == []
+
+
+def test_a_machine_out_of_open_files_fails_the_cycle_not_the_source(
+    demo_config: AppConfig, make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Out of file descriptors, a lazy import or a parser's file failed with EMFILE, and
+    the source in hand was marked failing for "a bug in revier-feed". A file descriptor
+    limit cannot be hit at a chosen moment here, so the parser fails as it would."""
+    import errno
+
+    from revier_feed import parse
+    from revier_feed.exceptions import ResourceError
+
+    def out_of_files(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(parse, "parse", out_of_files)
+    app = make_app(demo_config)
+    with pytest.raises(ResourceError) as failed:
+        app.run_cycle()
+    assert "Too many open files while reading source" in str(failed.value)
+    assert "ulimit -n" in str(failed.value)
+    states = app.storage.source_states(s.id for s in demo_config.sources)
+    assert not any(s.status is SourceStatus.FAILING for s in states.values())

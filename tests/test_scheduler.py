@@ -300,3 +300,53 @@ def test_a_reload_that_fails_unexpectedly_keeps_the_worker_on_its_configuration(
     assert "RecursionError" in caplog.text
     worker.collect()
     assert app.config is demo_config
+
+
+def test_a_cycle_the_store_cannot_take_is_retried_with_backoff(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock, caplog: Any
+) -> None:
+    """A store that cannot be written (here a file size limit, a full disk's cousin) fails
+    the cycle; its sources stay due. Fetched again every tick they were polled far more
+    often than configured, and the sources still under way when the store failed were each
+    reported as broken by their own data."""
+    import resource
+    import signal
+
+    app = make_app(demo_config)
+    worker = Worker(app)
+    worker.collect()
+    clock.advance(timedelta(hours=2))  # every source is due again
+    add_news(region, "/bbsr/presse/feed.atom", "Eilmeldung eins")
+    add_news(region, "/burgenlandkreis/aktuelles/atom.xml", "Eilmeldung zwei")
+    region.requests.clear()
+
+    def failures() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.msg.startswith("cycle failed")]
+
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, limit[1]))
+    try:
+        with caplog.at_level("INFO", logger="revier_feed"):
+            worker.collect()
+            assert len(failures()) == 1 and "the next cycle in 0:01:00" in failures()[0]
+            fetched = len(region.requests)
+            assert fetched > 0
+            clock.advance(timedelta(seconds=59))
+            worker.collect()  # waits
+            assert len(failures()) == 1 and len(region.requests) == fetched
+            clock.advance(timedelta(seconds=1))
+            worker.collect()
+            assert len(failures()) == 2 and "the next cycle in 0:02:00" in failures()[1]
+            resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+            clock.advance(timedelta(seconds=120))
+            worker.collect()
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert len(failures()) == 2 and "a cycle worked again after 2 failed ones" in caplog.text
+    assert "unexpected" not in caplog.text and "bug" not in caplog.text, caplog.text
+    assert all(
+        s.status.value in ("ok", "degraded")
+        for s in app.storage.source_states(x.id for x in demo_config.sources).values()
+    )

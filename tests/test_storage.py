@@ -413,3 +413,29 @@ def test_a_batch_that_fails_on_its_thread_rolls_the_placements_back(store: Stora
     with store.story_index() as writes:  # the store is fine: the next run places them
         writes.place(placements_for(1200), NOW)
     assert store.pending_story_items(["kreis"]) == {}
+
+
+def test_a_backup_to_a_full_disk_names_that_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's "disk is full" hint pointed the admin at the store's disk. The copy's
+    disk is made to hold one page (a full disk cannot be made here without privileges)."""
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    real_connect = sqlite3.connect
+
+    def small_disk(path: object, *args: object, **kwargs: object) -> sqlite3.Connection:
+        conn = real_connect(path, *args, **kwargs)  # type: ignore[arg-type]
+        if "backups" in str(path):
+            conn.execute("PRAGMA max_page_count = 1")
+        return conn
+
+    (tmp_path / "backups").mkdir()
+    with Storage(url) as storage:
+        monkeypatch.setattr(sqlite3, "connect", small_disk)
+        with pytest.raises(StorageError) as failed:
+            storage.backup(tmp_path / "backups" / "copy.sqlite3")
+    message = str(failed.value)
+    assert "database or disk is full" in message
+    assert f"the disk that holds {tmp_path / 'backups'} is full" in message
+    assert "the disk that holds the store" not in message
+    assert list((tmp_path / "backups").iterdir()) == []

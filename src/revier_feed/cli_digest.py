@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._utils import write_if_changed
 from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, console
 from .config import load_config
@@ -96,15 +97,23 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
     html = message.get_body(("html",))
     assert text is not None and html is not None
     if args.html:
-        Path(args.html).write_text(html.get_content(), encoding="utf-8")
+        _write(Path(args.html), html.get_content().encode("utf-8"))
     if args.eml:
-        Path(args.eml).write_bytes(message.as_bytes())
+        _write(Path(args.eml), message.as_bytes())
     out = console()
     out.print(f"Subject: {message['Subject']}", markup=False)
     out.print(f"To: {message['To']}", markup=False)
     out.print()
     out.print(text.get_content(), markup=False)
     return EXIT_OK
+
+
+def _write(path: Path, data: bytes) -> None:
+    """``data`` into ``path`` whole or not at all (a full disk left an empty file)."""
+    try:
+        write_if_changed(path, data)
+    except OSError as e:
+        raise DigestError(f"could not write {path}: {e.strerror or e}") from None
 
 
 def cmd_digest_log(args: argparse.Namespace) -> int:

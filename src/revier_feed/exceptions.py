@@ -152,6 +152,11 @@ class ParseError(SourceError):
         super().__init__(source_id, kind, message)
 
 
+class ResourceError(RevierError):
+    """The machine ran out of something the cycle needs (open files, memory, disk space):
+    not the fault of the source in hand, which stays due."""
+
+
 class AlreadyRunning(RevierError):
     """Another revier-feed process holds the store's lock (one collector per store)."""
 

@@ -27,6 +27,7 @@ others. Storage errors and cancellation propagate.
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import logging
 import random
@@ -45,6 +46,7 @@ from .exceptions import (
     Cancelled,
     FetchError,
     ParseError,
+    ResourceError,
     RevierError,
     SourceError,
     StoredDataError,
@@ -177,7 +179,18 @@ async def collect(
         return report
 
     order = _by_host_in_turn(specs)
-    done = dict(zip((s.id for s in order), await asyncio.gather(*map(one, order)), strict=True))
+    tasks = [asyncio.ensure_future(one(spec)) for spec in order]
+    try:
+        reports = await asyncio.gather(*tasks)
+    except BaseException:
+        # The store failed (or the cycle was abandoned): the other sources must not go on
+        # into the ingest thread the cycle shuts down, where each failed as if its own data
+        # had broken a parser.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    done = dict(zip((s.id for s in order), reports, strict=True))
     results = [done[spec.id] for spec in specs]
     if unchanged:
         await ctx.offload(ctx.storage.save_source_states, unchanged, ctx.now())
@@ -289,6 +302,11 @@ async def _collect_source(
     except SourceError as error:
         return await ctx.offload(_save_failure, spec, previous, error, attempt_at, ctx, started)
     except Exception as error:
+        if isinstance(error, OSError) and error.errno in _MACHINE_LIMITS:
+            raise ResourceError(
+                f"{error.strerror} while reading source {spec.id} (hint: "
+                f"{_MACHINE_LIMITS[error.errno]}); the sources of the cycle stay due"
+            ) from error
         if not _is_source_bug(error):
             raise
         # A parser (ours or a library's) choked on this source's data. The source is marked
@@ -303,6 +321,16 @@ async def _collect_source(
             "(a bug in revier-feed; the log has the details)",
         )
         return await ctx.offload(_save_failure, spec, previous, wrapped, attempt_at, ctx, started)
+
+
+#: Errors of the machine, not of a source's data, and what an admin can do about them.
+_MACHINE_LIMITS = {
+    errno.EMFILE: "raise the open-file limit (ulimit -n, LimitNOFILE=) or lower "
+    "fetch.max_concurrency",
+    errno.ENFILE: "the whole system is out of open files",
+    errno.ENOMEM: "the machine is out of memory",
+    errno.ENOSPC: "a disk is full",
+}
 
 
 def _is_source_bug(error: Exception) -> bool:

@@ -39,6 +39,8 @@ ABANDON_GRACE = timedelta(seconds=10)
 EXIT_STUCK = 3
 #: The longest the worker waits before trying again to publish after failures.
 PUBLISH_RETRY_MAX = timedelta(minutes=30)
+#: The longest the worker waits before the next cycle after cycles that failed.
+CYCLE_RETRY_MAX = timedelta(minutes=30)
 
 
 class Worker:
@@ -61,6 +63,10 @@ class Worker:
         # Publishing failed this many times in a row; the next attempt waits until then.
         self._publish_failures = 0
         self._publish_retry_at: datetime | None = None
+        # Cycles failed this many times in a row (the store could not be written); the
+        # next one waits until then.
+        self._cycle_failures = 0
+        self._cycle_retry_at: datetime | None = None
         #: Why the worker stopped on its own (its store is gone), if it did.
         self.fatal: StorageError | None = None
 
@@ -77,12 +83,39 @@ class Worker:
                 self.stop.set()
                 return
             self._apply_reload()
+            if self._cycle_retry_at is not None and self.app.now() < self._cycle_retry_at:
+                return
             try:
                 summary = self.app.run_ingest(only_due=True)
             except RevierError as e:
-                # The store failed; the next tick tries again.
-                log.error("cycle failed: %s", e, extra={"event": "cycle_failed"})
+                # The store failed (a full disk, say), or the machine ran out of something;
+                # the sources stay due. Fetching them all again every tick would poll their
+                # sites far more often than configured: the next cycle waits a tick, then
+                # twice as long after each further failure.
+                self._cycle_failures += 1
+                delay = schedule.retry_delay(
+                    self.app.config.settings.worker.tick, self._cycle_failures, CYCLE_RETRY_MAX
+                )
+                self._cycle_retry_at = self.app.now() + delay
+                log.error(
+                    "cycle failed: %s; the next cycle in %s (`revier-feed reload` tries at once)",
+                    e,
+                    delay,
+                    extra={
+                        "event": "cycle_failed",
+                        "failures": self._cycle_failures,
+                        "retry_in_seconds": delay.total_seconds(),
+                    },
+                )
                 return
+            if self._cycle_failures:
+                log.info(
+                    "a cycle worked again after %d failed ones",
+                    self._cycle_failures,
+                    extra={"event": "cycle_recovered", "failures": self._cycle_failures},
+                )
+            self._cycle_failures = 0
+            self._cycle_retry_at = None
             if summary.new or summary.updated:
                 self.note_change()
             self.publish_if_due()
@@ -241,9 +274,12 @@ class Worker:
             },
         )
         # Feeds follow the new configuration: removed sources leave them, titles change;
-        # a new output folder may be what the admin reloaded for, so no waiting after failures.
+        # a new output folder (or store) may be what the admin reloaded for, so no waiting
+        # after failures.
         self._publish_retry_at = None
         self._publish_failures = 0
+        self._cycle_retry_at = None
+        self._cycle_failures = 0
         self.note_change()
 
     def note_change(self) -> None:

@@ -304,6 +304,8 @@ def _cross_check(
             )
 
     settings: Settings | None = validated.get("settings.yaml")
+    if settings is not None:
+        yield from _places(folder, settings, loaded)
     if settings is not None and settings.smtp.ca_file and settings.smtp.security != "none":
         yield from _ca_file(folder, settings.smtp.ca_file, loaded)
 
@@ -333,6 +335,29 @@ def _cross_check(
                             f"unknown {what} {value!r}",
                             _did_you_mean(value, known),
                         )
+
+
+def _places(
+    folder: Path, settings: Settings, loaded: dict[str, tuple[Any, _Lines]]
+) -> Iterator[ConfigIssue]:
+    """An output folder or store that names a file of the other kind: it passed `check`, and
+    the first cycle or publish failed."""
+    wrong = (
+        (("output", "dir"), settings.output.dir, Path.is_file, "a file, not a folder"),
+        (("storage", "path"), settings.storage.path, Path.is_dir, "a folder, not a file"),
+    )
+    for loc, value, is_wrong, problem in wrong:
+        if loc[0] == "storage" and settings.storage.url:
+            continue
+        path = (folder / value).resolve()
+        if is_wrong(path):
+            yield ConfigIssue(
+                str(folder / "settings.yaml"),
+                loaded["settings.yaml"][1].line_of(loc),
+                _dotted(loc),
+                f"{str(path)!r} is {problem}",
+                "paths are relative to the configuration folder",
+            )
 
 
 def _ca_file(

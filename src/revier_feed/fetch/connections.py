@@ -13,6 +13,7 @@ still go through httpx's own transport (see :class:`~revier_feed.fetch.Fetcher`)
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable
@@ -328,7 +329,10 @@ class ConnectionPools(httpx.AsyncBaseTransport):
                     port,
                     ssl=context,
                     server_hostname=host if context else None,
-                    happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY,
+                    # One address needs no race; and a connection cancelled while asyncio's
+                    # race (Python 3.11) had just won leaves its socket to the garbage
+                    # collector, as a cycle that fails cancels its other sources' requests.
+                    happy_eyeballs_delay=None if _is_address(host) else _HAPPY_EYEBALLS_DELAY,
                 )
         except TimeoutError as e:  # the timeout above, or the system's own (ETIMEDOUT)
             raise httpx.ConnectTimeout(f"could not connect to {host}:{port} in time") from e
@@ -366,3 +370,12 @@ class ConnectionPools(httpx.AsyncBaseTransport):
         # The sockets close in the event loop's next round, which must come before the loop
         # itself may end.
         await asyncio.sleep(0)
+
+
+def _is_address(host: str) -> bool:
+    """Whether ``host`` is an IP address rather than a name to resolve."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True

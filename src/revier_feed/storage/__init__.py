@@ -111,6 +111,15 @@ class Storage:
                     copy.execute("PRAGMA journal_mode=DELETE")
                     # A damaged store copies without complaint: say so, and write nothing.
                     found = [row[0] for row in copy.execute("PRAGMA quick_check(3)")]
+                except sqlite3.OperationalError as e:
+                    if e.sqlite_errorcode & 0xFF != sqlite3.SQLITE_FULL:
+                        raise
+                    # The copy's disk, not the store's: the store's hint would mislead.
+                    raise StorageError(
+                        f"could not back up the store to {target}: {e} (hint: the disk "
+                        f"that holds {target.parent} is full; free space there or back up "
+                        "elsewhere; the store is untouched)"
+                    ) from None
                 finally:
                     copy.close()
             if found != ["ok"]:
