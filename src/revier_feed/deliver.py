@@ -418,7 +418,8 @@ def _resend(
     resend = replace(resend, addresses=addresses, history=history)
     if unreachable is not None:
         # Not tried: no attempt of its own is used up.
-        return _resent(ctx, entry, DigestState.RETRY, (), resend, entry.error or ""), None
+        note = _note(history, _pending(resend, f"not tried: {unreachable}"))
+        return _resent(ctx, entry, DigestState.RETRY, (), resend, note), None
     sender.wait_turn()
     attempts = resend.attempts + 1
     # Counted before sending, as a first send is: a run that dies now used the attempt.
@@ -430,7 +431,8 @@ def _resend(
     except DeliveryError as e:
         if e.unconfirmed:
             log.warning("digest %s %s: %s", entry.partner_id, entry.period, e)
-            return _resent(ctx, entry, DigestState.SENT, addresses, None, history), None
+            note = _note(history, f"sent again to {who}: {e}")
+            return _resent(ctx, entry, DigestState.SENT, addresses, None, note), None
         if e.server_wide:  # not this digest's doing: the attempt does not count
             left = replace(resend, next_attempt_at=_retry_at(ctx, attempts))
         elif not e.permanent and attempts < ctx.settings.max_attempts:
