@@ -349,8 +349,12 @@ def _places(
     for loc, value, is_wrong, problem in wrong:
         if loc[0] == "storage" and settings.storage.url:
             continue
-        path = (folder / value).resolve()
-        if is_wrong(path):
+        try:
+            path = (folder / value).resolve()
+            wrong_kind = is_wrong(path)
+        except (OSError, RuntimeError):  # a symlink loop: opening it says so
+            continue
+        if wrong_kind:
             yield ConfigIssue(
                 str(folder / "settings.yaml"),
                 loaded["settings.yaml"][1].line_of(loc),

@@ -325,8 +325,8 @@ _HINTS = {
         "back: nothing stored is lost, and sources not stored stay due"
     ),
     sqlite3.SQLITE_READONLY: (
-        "the store, its folder or its disk cannot be written by this user; so must the "
-        "files beside it that end in -wal and -shm"
+        "this user must be able to write the store, its folder and the files beside it "
+        "that end in -wal and -shm, on a disk that is not read-only"
     ),
     sqlite3.SQLITE_IOERR: "the disk failed to read or write; check the system log",
     sqlite3.SQLITE_CORRUPT: (
