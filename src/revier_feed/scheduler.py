@@ -43,6 +43,31 @@ PUBLISH_RETRY_MAX = timedelta(minutes=30)
 CYCLE_RETRY_MAX = timedelta(minutes=30)
 
 
+class _Backoff:
+    """Failures in a row of one job, and when it may run again: after a tick, then twice as
+    long after each further failure, up to ``cap``."""
+
+    def __init__(self, cap: timedelta) -> None:
+        self.cap = cap
+        self.failures = 0
+        self.until: datetime | None = None
+
+    def waiting(self, now: datetime) -> bool:
+        return self.until is not None and now < self.until
+
+    def failed(self, now: datetime, tick: timedelta) -> timedelta:
+        """Count a failure; the wait before the next attempt."""
+        self.failures += 1
+        delay = schedule.retry_delay(tick, self.failures, self.cap)
+        self.until = now + delay
+        return delay
+
+    def reset(self) -> int:
+        """Forget the failures; how many there were."""
+        failures, self.failures, self.until = self.failures, 0, None
+        return failures
+
+
 class Worker:
     """The worker's jobs and state, without threads or signals (tests drive it directly).
 
@@ -60,13 +85,8 @@ class Worker:
         # or was cut short before the restart.
         self._pending_since: datetime | None = app.now()
         self._last_change: datetime | None = None
-        # Publishing failed this many times in a row; the next attempt waits until then.
-        self._publish_failures = 0
-        self._publish_retry_at: datetime | None = None
-        # Cycles failed this many times in a row (the store could not be written); the
-        # next one waits until then.
-        self._cycle_failures = 0
-        self._cycle_retry_at: datetime | None = None
+        self._publishing = _Backoff(PUBLISH_RETRY_MAX)
+        self._cycles = _Backoff(CYCLE_RETRY_MAX)
         #: Why the worker stopped on its own (its store is gone), if it did.
         self.fatal: StorageError | None = None
 
@@ -83,39 +103,32 @@ class Worker:
                 self.stop.set()
                 return
             self._apply_reload()
-            if self._cycle_retry_at is not None and self.app.now() < self._cycle_retry_at:
+            if self._cycles.waiting(self.app.now()):
                 return
             try:
                 summary = self.app.run_ingest(only_due=True)
             except RevierError as e:
                 # The store failed (a full disk, say), or the machine ran out of something;
                 # the sources stay due. Fetching them all again every tick would poll their
-                # sites far more often than configured: the next cycle waits a tick, then
-                # twice as long after each further failure.
-                self._cycle_failures += 1
-                delay = schedule.retry_delay(
-                    self.app.config.settings.worker.tick, self._cycle_failures, CYCLE_RETRY_MAX
-                )
-                self._cycle_retry_at = self.app.now() + delay
+                # sites far more often than configured.
+                delay = self._cycles.failed(self.app.now(), self.app.config.settings.worker.tick)
                 log.error(
                     "cycle failed: %s; the next cycle in %s (`revier-feed reload` tries at once)",
                     e,
                     delay,
                     extra={
                         "event": "cycle_failed",
-                        "failures": self._cycle_failures,
+                        "failures": self._cycles.failures,
                         "retry_in_seconds": delay.total_seconds(),
                     },
                 )
                 return
-            if self._cycle_failures:
+            if failures := self._cycles.reset():
                 log.info(
                     "a cycle worked again after %d failed ones",
-                    self._cycle_failures,
-                    extra={"event": "cycle_recovered", "failures": self._cycle_failures},
+                    failures,
+                    extra={"event": "cycle_recovered", "failures": failures},
                 )
-            self._cycle_failures = 0
-            self._cycle_retry_at = None
             if summary.new or summary.updated:
                 self.note_change()
             self.publish_if_due()
@@ -161,7 +174,7 @@ class Worker:
         """
         settings = self.app.config.settings.worker
         now = self.app.now()
-        if self._publish_retry_at is not None and now < self._publish_retry_at:
+        if self._publishing.waiting(now):
             return False
         due = schedule.publish_due(
             now,
@@ -182,11 +195,7 @@ class Worker:
         try:
             self.app.publish()
         except RevierError as e:
-            self._publish_failures += 1
-            delay = schedule.retry_delay(
-                self.app.config.settings.worker.tick, self._publish_failures, PUBLISH_RETRY_MAX
-            )
-            self._publish_retry_at = self.app.now() + delay
+            delay = self._publishing.failed(self.app.now(), self.app.config.settings.worker.tick)
             log.error(
                 "publishing failed (%s): %s; trying again in %s",
                 reason,
@@ -194,19 +203,17 @@ class Worker:
                 delay,
                 extra={
                     "event": "publish_failed",
-                    "failures": self._publish_failures,
+                    "failures": self._publishing.failures,
                     "retry_in_seconds": delay.total_seconds(),
                 },
             )
             return False
-        if self._publish_failures:
+        if failures := self._publishing.reset():
             log.info(
                 "published again after %d failed attempts",
-                self._publish_failures,
-                extra={"event": "publish_recovered", "failures": self._publish_failures},
+                failures,
+                extra={"event": "publish_recovered", "failures": failures},
             )
-        self._publish_failures = 0
-        self._publish_retry_at = None
         self._pending_since = self._last_change = None
         return True
 
@@ -276,10 +283,8 @@ class Worker:
         # Feeds follow the new configuration: removed sources leave them, titles change;
         # a new output folder (or store) may be what the admin reloaded for, so no waiting
         # after failures.
-        self._publish_retry_at = None
-        self._publish_failures = 0
-        self._cycle_retry_at = None
-        self._cycle_failures = 0
+        self._publishing.reset()
+        self._cycles.reset()
         self.note_change()
 
     def note_change(self) -> None:

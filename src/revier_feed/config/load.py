@@ -355,13 +355,26 @@ def _places(
         except (OSError, RuntimeError):  # a symlink loop: opening it says so
             continue
         if wrong_kind:
-            yield ConfigIssue(
-                str(folder / "settings.yaml"),
-                loaded["settings.yaml"][1].line_of(loc),
-                _dotted(loc),
+            yield _setting_issue(
+                folder,
+                loaded,
+                loc,
                 f"{str(path)!r} is {problem}",
                 "paths are relative to the configuration folder",
             )
+
+
+def _setting_issue(
+    folder: Path, loaded: dict[str, tuple[Any, _Lines]], loc: Loc, message: str, hint: str
+) -> ConfigIssue:
+    """A problem with the value at ``loc`` in settings.yaml, at its line."""
+    return ConfigIssue(
+        str(folder / "settings.yaml"),
+        loaded["settings.yaml"][1].line_of(loc),
+        _dotted(loc),
+        message,
+        hint,
+    )
 
 
 def _ca_file(
@@ -383,11 +396,10 @@ def _ca_file(
             problem = "a folder, not a file"
         else:
             problem = f"not readable ({e.strerror or e})"
-        loc = ("smtp", "ca_file")
-        yield ConfigIssue(
-            str(folder / "settings.yaml"),
-            loaded["settings.yaml"][1].line_of(loc),
-            _dotted(loc),
+        yield _setting_issue(
+            folder,
+            loaded,
+            ("smtp", "ca_file"),
             f"{str(path)!r}: {problem}",
             "a CA bundle in PEM format, relative to the configuration folder",
         )
