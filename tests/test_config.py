@@ -583,6 +583,18 @@ def test_messages_point_at_what_is_wrong(tmp_path: Path) -> None:
     )
     (source,) = load_config(folder_ports).sources
     assert source.allow_hosts == ("intern.example:8080", "www.example")
+    # As the fetcher writes hosts with umlauts (IDNA), so that they match.
+    folder_idn = write_config(
+        tmp_path / "idn",
+        html_source("{item: li, title: h2, follow: true, allow_hosts: [Müller.de, 'ab..c']}"),
+    )
+    assert "allow_hosts[1]: 'ab..c' is not a host name" in "\n".join(issues_of(folder_idn))
+    folder_idn = write_config(
+        tmp_path / "idn_ok",
+        html_source("{item: li, title: h2, follow: true, allow_hosts: [Müller.de]}"),
+    )
+    (source,) = load_config(folder_idn).sources
+    assert source.allow_hosts == ("xn--mller-kva.de",)
     (folder / "settings.yaml").write_text(
         "fetch:\n  contact_url: https://example.org/" + "x" * 270 + "\n"
         '  user_agent: "{contact_url} {contact_url}"\n',

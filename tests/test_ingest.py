@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -263,6 +264,18 @@ def test_followed_links_stay_on_the_sources_site() -> None:
     ]
     assert [u for u in allowed if not _may_follow(spec, listing, u)] == []
     assert [u for u in refused if _may_follow(spec, listing, u)] == []
+    # A host with umlauts is written both ways: in the configuration and pages as it reads,
+    # in redirects and by the fetcher as IDNA. Compared as written, such a site's articles
+    # were never followed.
+    zoerbig = replace(
+        spec, url="https://www.Zörbig.de/aktuelles", allow_hosts=("xn--mller-kva.de",)
+    )
+    assert _may_follow(zoerbig, zoerbig.url, "https://www.xn--zrbig-jua.de/artikel.html")
+    assert _may_follow(
+        zoerbig, "https://www.xn--zrbig-jua.de/aktuelles", "https://www.zörbig.de/a"
+    )
+    assert _may_follow(zoerbig, zoerbig.url, "https://müller.de/a")
+    assert not _may_follow(zoerbig, zoerbig.url, "https://www.zorbig.de/a")
 
 
 def test_a_machine_out_of_open_files_fails_the_cycle_not_the_source(

@@ -40,6 +40,8 @@ from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import idna
+
 from . import dedup, placement, schedule, stories
 from .compute import ItemWorkers, Normalized
 from .exceptions import (
@@ -635,6 +637,13 @@ def _site(url: str) -> str | None:
     host = (parts.hostname or "").lower()
     if not host:
         return None
+    if not host.isascii():
+        # As the fetcher sends it (httpx: IDNA 2008), and as redirects and pages write it:
+        # "www.zörbig.de" is "www.xn--zrbig-jua.de".
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            return None
     if ":" in host:  # an IPv6 address: "::1:8080" must not read as "::1" on port 8080
         host = f"[{host}]"
     if port is None or _USUAL_PORTS.get(parts.scheme.lower()) == port:

@@ -78,8 +78,17 @@ def _check_host(value: str) -> str:
             "www.example.org:8080 for another port than http's and https's (no scheme or "
             "path)"
         )
-    # As links' sites are compared (ingest._site): lower-case, the usual ports left out.
-    return host.lower() if not colon or int(port) in (80, 443) else f"{host.lower()}:{port}"
+    # As links' sites are compared (ingest._site): lower-case, in IDNA ("xn--"), the usual
+    # ports left out.
+    host = host.lower()
+    if not host.isascii():
+        import idna  # httpx's dependency; only for hosts with umlauts
+
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            raise ValueError(f"{value!r} is not a host name a URL can have") from None
+    return host if not colon or int(port) in (80, 443) else f"{host}:{port}"
 
 
 # Labels of letters, digits, "-" (and "_", which some hosts have), dot-separated.
