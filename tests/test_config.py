@@ -538,6 +538,12 @@ def test_an_output_folder_or_store_of_the_wrong_kind_is_reported_when_loading(
         f"settings.yaml:4: storage.path: '{tmp_path / 'a-folder'}' is a folder" in i
         for i in issues
     ), issues
+    inside = write_config(
+        tmp_path / "d",
+        html_source("{item: li, title: h2}"),
+        settings="output:\n  dir: ../a-file/sub\n",
+    )
+    assert any(f"is inside '{tmp_path / 'a-file'}', a file" in i for i in issues_of(inside))
 
 
 def test_messages_point_at_what_is_wrong(tmp_path: Path) -> None:

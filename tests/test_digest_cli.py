@@ -80,6 +80,12 @@ def test_a_preview_that_cannot_be_written_is_a_clear_error_and_leaves_no_empty_f
     assert main([*args, "--eml", str(out)]) == 1
     err = capsys.readouterr().err
     assert f"could not write {out}: Is a directory" in err and "Traceback" not in err
+    # Through a link (or into a pipe or /dev/stdout) as it is: not replaced by a file.
+    (out / "ziel.html").write_text("alt", encoding="utf-8")
+    (out / "link.html").symlink_to(out / "ziel.html")
+    assert main([*args, "--html", str(out / "link.html")]) == 0
+    assert (out / "link.html").is_symlink()
+    assert (out / "ziel.html").read_text("utf-8").startswith("<!DOCTYPE html>")
 
 
 def test_send_log_and_status(

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from revier_feed.app import App
-from revier_feed.config import AppConfig
+from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.ingest import _by_host_in_turn, _may_follow
 from revier_feed.models import ReportStatus, SourceKind, SourceSpec, SourceStatus
 
-from .conftest import Clock
+from .conftest import Clock, write_config
 
 MakeApp = Callable[[AppConfig], App]
 LANDKREIS_FEED = "/landkreis-leipzig/presse/rss.xml"
@@ -300,3 +301,53 @@ def test_a_machine_out_of_open_files_fails_the_cycle_not_the_source(
     assert "ulimit -n" in str(failed.value)
     states = app.storage.source_states(s.id for s in demo_config.sources)
     assert not any(s.status is SourceStatus.FAILING for s in states.values())
+
+
+@pytest.mark.parametrize("where", ["connect", "article"])
+def test_out_of_open_files_while_connecting_or_reading_an_article_fails_the_cycle(
+    where: str,
+    tmp_path: Path,
+    region: SampleRegion,
+    make_app: MakeApp,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Connecting is where a worker out of file descriptors meets it first: every source
+    was marked failing with "ConnectError: Too many open files". An article page's was a
+    "bug" that cost the item its text for good (the article is not fetched again)."""
+    import asyncio
+    import errno
+
+    from revier_feed import parse
+    from revier_feed.exceptions import ResourceError
+
+    def out_of_files(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    if where == "connect":
+        monkeypatch.setattr(asyncio.BaseEventLoop, "create_connection", out_of_files)
+    else:
+        monkeypatch.setattr(parse, "article", out_of_files)
+    listing = "/metropolregion/de/newsarchiv/"
+    config = write_config(
+        tmp_path,
+        f"""
+        sources:
+          - id: agentur
+            name: Metropolregion
+            kind: html
+            url: "{region.url(listing)}"
+            html:
+              item: article.news-teaser
+              title: .news-teaser__title
+              link: a@href
+              date: .news-teaser__date
+              teaser: .news-teaser__text
+              follow: true
+        """,
+    )
+    app = make_app(load_config(config))
+    with pytest.raises(ResourceError, match="Too many open files while reading source agentur"):
+        app.run_cycle()
+    state = app.storage.source_states(["agentur"]).get("agentur")
+    assert state is None or state.status is not SourceStatus.FAILING
+    assert app.storage.count_items() == 0  # nothing stored without its article: due again

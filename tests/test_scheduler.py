@@ -350,3 +350,28 @@ def test_a_cycle_the_store_cannot_take_is_retried_with_backoff(
         s.status.value in ("ok", "degraded")
         for s in app.storage.source_states(x.id for x in demo_config.sources).values()
     )
+
+
+def test_news_is_published_while_failed_cycles_back_off(
+    demo_config: AppConfig,
+    make_app: MakeApp,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cycle failing for a reason of the machine (no file descriptors left to connect)
+    must not hold back the news of the cycles before it."""
+    import asyncio
+    import errno
+
+    app = make_app(demo_config)
+    worker = Worker(app)
+    worker.collect()  # news, to be published once it settles
+    assert not (demo_config.output_dir / "feeds" / "all.atom.xml").exists()
+
+    def out_of_files(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "create_connection", out_of_files)
+    clock.advance(timedelta(hours=2))  # sources due, and the news has settled
+    worker.collect()  # the cycle fails
+    assert feed_text(demo_config).count("<entry>") == 29

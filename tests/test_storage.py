@@ -439,3 +439,8 @@ def test_a_backup_to_a_full_disk_names_that_disk(
     assert f"the disk that holds {tmp_path / 'backups'} is full" in message
     assert "the disk that holds the store" not in message
     assert list((tmp_path / "backups").iterdir()) == []
+    # A folder that cannot take the copy is named too, not the store's.
+    with Storage(url) as storage, pytest.raises(StorageError) as failed:
+        storage.backup(tmp_path / "nicht-da" / "copy.sqlite3")
+    assert f"{tmp_path / 'nicht-da'} must be a folder this user can write" in str(failed.value)
+    assert "the store's folder" not in str(failed.value)

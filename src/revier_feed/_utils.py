@@ -110,10 +110,13 @@ class ProcessLock:
 
     def release(self) -> None:
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+            fd, self._fd = self._fd, None
+            # Emptied only to tidy up: what a file nobody locks says is never read. A disk
+            # gone read-only must not keep the lock, which would refuse this very process.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def __enter__(self) -> ProcessLock:
         self.acquire()

@@ -109,9 +109,13 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """``data`` into ``path`` whole or not at all (a full disk left an empty file)."""
+    """``data`` into ``path``: a file whole or not at all (a full disk left an empty one);
+    through a link, into a pipe or a device (/dev/stdout) as it is."""
     try:
-        write_if_changed(path, data)
+        if path.is_symlink() or (path.exists() and not path.is_file() and not path.is_dir()):
+            path.write_bytes(data)
+        else:
+            write_if_changed(path, data)
     except OSError as e:
         raise DigestError(f"could not write {path}: {e.strerror or e}") from None
 

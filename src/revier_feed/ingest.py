@@ -304,12 +304,7 @@ async def _collect_source(
     except SourceError as error:
         return await ctx.offload(_save_failure, spec, previous, error, attempt_at, ctx, started)
     except Exception as error:
-        if isinstance(error, OSError) and error.errno in _MACHINE_LIMITS:
-            raise ResourceError(
-                f"{error.strerror} while reading source {spec.id} (hint: "
-                f"{_MACHINE_LIMITS[error.errno]}); the sources of the cycle stay due"
-            ) from error
-        if not _is_source_bug(error):
+        if not _is_source_bug(spec, error):
             raise
         # A parser (ours or a library's) choked on this source's data. The source is marked
         # failing with the reason; the traceback goes to the log for a bug report.
@@ -335,7 +330,18 @@ _MACHINE_LIMITS = {
 }
 
 
-def _is_source_bug(error: Exception) -> bool:
+def _is_source_bug(spec: SourceSpec, error: Exception) -> bool:
+    """Whether ``error``, met while reading ``spec`` (or one of its pages), is blamed on the
+    source's data.
+
+    Raises:
+        ResourceError: the machine ran out of something (``error`` is its cause).
+    """
+    if isinstance(error, OSError) and error.errno in _MACHINE_LIMITS:
+        raise ResourceError(
+            f"{error.strerror} while reading source {spec.id} (hint: "
+            f"{_MACHINE_LIMITS[error.errno]}); the sources of the cycle stay due"
+        ) from error
     # Our own infrastructure failing (the store, the output) is not the source's fault and
     # must surface; anything else raised while reading a source is blamed on its data, and
     # so is a write of its items that broke a rule of the store (rolled back; other sources
@@ -533,7 +539,7 @@ async def _further_pages(
             warnings.append(f"listing page {next_url} skipped: {e}")
             break
         except Exception as e:
-            if not _is_source_bug(e):
+            if not _is_source_bug(spec, e):
                 raise
             # The first page's items are read: a bug on a further page costs only its own.
             warnings.append(_page_bug(spec, f"listing page {next_url} skipped", next_url, e))
@@ -583,7 +589,7 @@ async def _follow(
             warnings.append(f"article {item.url} not read: {e}")
             return item, decision
         except Exception as e:
-            if not _is_source_bug(e):
+            if not _is_source_bug(spec, e):
                 raise
             # The listing's item stands without its article, as when the page is missing.
             warnings.append(_page_bug(spec, f"article {item.url} not read", item.url, e))
@@ -634,7 +640,7 @@ def _site(url: str) -> str | None:
         port = parts.port
     except ValueError:
         return None
-    host = (parts.hostname or "").lower()
+    host = (parts.hostname or "").lower().rstrip(".")  # "www.example.org." is the same
     if not host:
         return None
     if not host.isascii():

@@ -104,6 +104,9 @@ class Worker:
                 return
             self._apply_reload()
             if self._cycles.waiting(self.app.now()):
+                # News of earlier cycles, or a publish that failed, need not wait for the
+                # store to take writes again.
+                self.publish_if_due()
                 return
             try:
                 summary = self.app.run_ingest(only_due=True)
@@ -122,6 +125,7 @@ class Worker:
                         "retry_in_seconds": delay.total_seconds(),
                     },
                 )
+                self.publish_if_due()
                 return
             if failures := self._cycles.reset():
                 log.info(

@@ -80,7 +80,7 @@ def _check_host(value: str) -> str:
         )
     # As links' sites are compared (ingest._site): lower-case, in IDNA ("xn--"), the usual
     # ports left out.
-    host = host.lower()
+    host = host.lower().rstrip(".")
     if not host.isascii():
         import idna  # httpx's dependency; only for hosts with umlauts
 

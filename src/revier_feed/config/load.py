@@ -351,15 +351,19 @@ def _places(
             continue
         try:
             path = (folder / value).resolve()
-            wrong_kind = is_wrong(path)
+            found = problem if is_wrong(path) else None
+            if found is None:
+                inside = next((p for p in path.parents if p.exists()), None)
+                if inside is not None and not inside.is_dir():
+                    found = f"inside {str(inside)!r}, a file"
         except (OSError, RuntimeError):  # a symlink loop: opening it says so
             continue
-        if wrong_kind:
+        if found:
             yield _setting_issue(
                 folder,
                 loaded,
                 loc,
-                f"{str(path)!r} is {problem}",
+                f"{str(path)!r} is {found}",
                 "paths are relative to the configuration folder",
             )
 

@@ -13,6 +13,7 @@ still go through httpx's own transport (see :class:`~revier_feed.fetch.Fetcher`)
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import ssl
 import time
@@ -27,6 +28,8 @@ Origin = tuple[str, str, int]
 #: Bytes read from a socket ahead of the response's reader before the socket is paused, so
 #: a reader that is slower than the network never piles a large body up in memory.
 _READ_AHEAD = 256 * 1024
+#: Errors of connecting that say this machine is out of something (open files, memory).
+_OUT_OF = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
 #: Like browsers: after this long without an answer from a host's first address (IPv6, say),
 #: its next one is tried in parallel.
 _HAPPY_EYEBALLS_DELAY = 0.25
@@ -337,6 +340,9 @@ class ConnectionPools(httpx.AsyncBaseTransport):
         except TimeoutError as e:  # the timeout above, or the system's own (ETIMEDOUT)
             raise httpx.ConnectTimeout(f"could not connect to {host}:{port} in time") from e
         except (OSError, UnicodeError) as e:
+            if isinstance(e, OSError) and e.errno in _OUT_OF:
+                # This machine's limits, not the site's: the cycle fails, not the source.
+                raise
             # Refused, unreachable, DNS (socket.gaierror), TLS (ssl.SSLError); a host name
             # the resolver cannot encode (a label over 63 characters) is a UnicodeError.
             raise httpx.ConnectError(str(e) or repr(e)) from e

@@ -104,7 +104,7 @@ class Storage:
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
             with self._database.reading(f"back up the store to {target}") as source:
-                copy = sqlite3.connect(tmp)
+                copy = _backup_file(tmp, target)
                 try:
                     source.backup(copy)  # all pages in one step: a single snapshot
                     # One self-contained file, without a -wal beside it.
@@ -112,14 +112,9 @@ class Storage:
                     # A damaged store copies without complaint: say so, and write nothing.
                     found = [row[0] for row in copy.execute("PRAGMA quick_check(3)")]
                 except sqlite3.OperationalError as e:
-                    if e.sqlite_errorcode & 0xFF != sqlite3.SQLITE_FULL:
+                    if e.sqlite_errorcode & 0xFF not in _COPY_FAILURES:
                         raise
-                    # The copy's disk, not the store's: the store's hint would mislead.
-                    raise StorageError(
-                        f"could not back up the store to {target}: {e} (hint: the disk "
-                        f"that holds {target.parent} is full; free space there or back up "
-                        "elsewhere; the store is untouched)"
-                    ) from None
+                    raise _backup_error(target, e) from None
                 finally:
                     copy.close()
             if found != ["ok"]:
@@ -415,3 +410,27 @@ class Storage:
                 _digests.delete_resend(conn, log.partner_id, log.period)
             else:
                 _digests.save_resend(conn, resend)
+
+
+#: Errors of a backup that are the copy's (its folder, its disk), not the store's.
+_COPY_FAILURES = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY})
+
+
+def _backup_file(tmp: Path, target: Path) -> sqlite3.Connection:
+    try:
+        return sqlite3.connect(tmp)
+    except sqlite3.OperationalError as e:
+        raise _backup_error(target, e) from None
+
+
+def _backup_error(target: Path, error: sqlite3.OperationalError) -> StorageError:
+    """A backup that failed on the copy's side: the store's hints would mislead."""
+    where = (
+        f"the disk that holds {target.parent} is full; free space there"
+        if error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_FULL
+        else f"{target.parent} must be a folder this user can write, on a working disk"
+    )
+    return StorageError(
+        f"could not back up the store to {target}: {error} (hint: {where}, or back up "
+        "elsewhere; the store is untouched)"
+    )

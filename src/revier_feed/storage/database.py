@@ -85,6 +85,7 @@ class Database:
         self._idle: list[sqlite3.Connection] = []
         self._in_use: set[int] = set()  #: ids of the connections handed out
         self._outdated: set[int] = set()  #: ... that are closed when given back
+        self._generation = 0  #: how often all connections were closed (_reopen)
         self._closed = False
         self._lock = threading.Lock()
         self._checkpoint_after: set[int] = set()  #: ids of connections (checkpoint_later)
@@ -205,6 +206,9 @@ class Database:
     def _connection(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._idle.pop() if self._idle else None
+            generation = self._generation
+            if conn is not None:
+                self._in_use.add(id(conn))
         if conn is None:
             try:
                 with errors("open the store"):
@@ -212,8 +216,10 @@ class Database:
             except StoreReadOnlyError:
                 self._reopen()
                 raise
-        with self._lock:
-            self._in_use.add(id(conn))
+            with self._lock:
+                self._in_use.add(id(conn))
+                if generation != self._generation:  # opened while the others were closed
+                    self._outdated.add(id(conn))
         try:
             yield conn
         except StoreReadOnlyError:
@@ -240,6 +246,7 @@ class Database:
         with self._lock:
             idle, self._idle = self._idle, []
             self._outdated |= self._in_use
+            self._generation += 1
         for conn in idle:
             conn.close()
 
