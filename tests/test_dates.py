@@ -103,10 +103,32 @@ def test_no_date(text: str | None) -> None:
         # A date range is its first date, not a date with a time of "12:06".
         ("10.06.2021 - 12.06.2021", berlin(2021, 6, 10)),
         ("10.06.2021–12.06.2021", berlin(2021, 6, 10)),
+        # Found by a probe of calendar edges (session 16): each time was dropped, and the
+        # item filed at midnight (24:00 a day early).
+        ("10.06.2021, 9 Uhr", berlin(2021, 6, 10, 9, 0)),
+        ("10. Juni 2021 um 12 Uhr", berlin(2021, 6, 10, 12, 0)),
+        ("10. Juni 2021 – 14:30 Uhr", berlin(2021, 6, 10, 14, 30)),
+        ("10.06.2021 | 14:30 Uhr", berlin(2021, 6, 10, 14, 30)),
+        ("10.06.2021, 24:00 Uhr", berlin(2021, 6, 11)),
+        ("2021-06-10T24:00:00", berlin(2021, 6, 11)),
+        # The zone after "Uhr" counts as it does without "Uhr".
+        ("10. Juni 2021, 14:30 Uhr MESZ", datetime(2021, 6, 10, 12, 30, tzinfo=UTC)),
+        # Hours without "Uhr" are no time: "10-12" is a range, "12" may be anything.
+        ("10.06.2021, 10-12 Uhr", berlin(2021, 6, 10)),
+        ("10.06.2021 12", berlin(2021, 6, 10)),
     ],
 )
 def test_zones_times_and_ranges(text: str, expected: datetime) -> None:
     assert parse_date(text, NOW, BERLIN) == expected
+
+
+def test_a_time_later_today_is_yesterdays_on_a_page_cached_over_midnight() -> None:
+    """A listing rendered at 23:45 and read at 00:05 (a cache) says "heute, 23:30 Uhr": it
+    was filed nearly a day ahead, under the tolerance for dates in the future."""
+    after_midnight = berlin(2021, 6, 12, 0, 5)
+    assert parse_date("heute, 23:30 Uhr", after_midnight, BERLIN) == berlin(2021, 6, 11, 23, 30)
+    assert parse_date("heute, 00:01 Uhr", after_midnight, BERLIN) == berlin(2021, 6, 12, 0, 1)
+    assert parse_date("heute, 00:50 Uhr", after_midnight, BERLIN) == berlin(2021, 6, 12, 0, 50)
 
 
 @pytest.mark.parametrize(

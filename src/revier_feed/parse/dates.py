@@ -60,19 +60,23 @@ _MONTHS = {
 }
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
 
-# A time after the date: "14:30", ", 14:30 Uhr", " um 9.15 Uhr", "T14:30:00+02:00". A dotted
-# time needs "Uhr" after it, so the second date of "10.06.2021 - 12.06.2021" is no time.
+# A time after the date: "14:30", ", 14:30 Uhr", " um 9.15 Uhr", ", 9 Uhr", " – 14:30",
+# "T14:30:00+02:00". A dotted time or one without minutes needs "Uhr" after it, so the second
+# date of "10.06.2021 - 12.06.2021" is no time.
 _TIME = (
-    r"(?:(?:,?\s*(?:um\s+)?|T)(?P<hour>\d{1,2})"
-    r"(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d{1,9})?)?|\.(?P<minute_dot>\d{2})(?=\s*Uhr))"
+    r"(?:(?:,?\s*(?:um\s+)?|\s*[-–|]\s*|T)(?P<hour>\d{1,2})"
+    r"(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d{1,9})?)?|\.(?P<minute_dot>\d{2})(?=\s*Uhr)"
+    r"|(?=\s*Uhr\b))"
     r"(?![.:]?\d)"
     # English "AM"/"PM"; in lower case only where the text ends or a zone follows, since
     # "12:00 am Rathaus" is German for noon at the town hall.
     r"(?:\s*(?P<half>(?-i:[AP]\.?\s?M\b\.?)|[ap]\.?\s?m\.?"
     r"(?=\s*(?:$|[,;|()\[\]]|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET))))?"
-    r"(?:\s*(?P<zone>Z|[+-]\d{2}:?\d{2}|GMT|UTC|MESZ|MEZ|CEST|CET)\b)?)?"
+    r"(?:\s*Uhr\b)?(?:\s*(?P<zone>Z|[+-]\d{2}:?\d{2}|GMT|UTC|MESZ|MEZ|CEST|CET)\b)?)?"
 )
 _ZONES = {"Z": 0, "GMT": 0, "UTC": 0, "MEZ": 60, "CET": 60, "MESZ": 120, "CEST": 120}
+#: Zone names read here that feedparser takes for UTC.
+ZONE_NAMES = frozenset(_ZONES) - {"Z", "GMT", "UTC"}
 #: Dates before this are a publisher's placeholder, not a publication date: year 1
 #: ("0001-01-01"), 1900, or the Unix epoch a null timestamp prints as ("Thu, 01 Jan 1970
 #: 00:00:00 +0000", in any time zone). Taken as a date, such an item sank to the bottom of
@@ -112,6 +116,9 @@ _UNITS = {
     "mon": timedelta(days=30),
 }
 _DAY_WORDS = {"heute": 0, "gestern": 1, "vorgestern": 2}
+#: How far ahead a time "heute" may lie before it is taken for the day before's (clocks
+#: differ a little).
+_LATER_TODAY = timedelta(hours=1)
 # A day word, alone or with a time ("gestern 14:30", "heute, um 9.15 Uhr", "gestern um 9
 # Uhr"), and perhaps more after a comma; lower-cased text. A dotted time needs "Uhr":
 # "heute, 10.06.2021" names no time 10:06.
@@ -227,7 +234,12 @@ def _relative(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
         if word["hour"] is not None:
             hour, minute = int(word["hour"]), int(word["minute"] or word["minute_dot"] or 0)
             at = time(hour, minute) if hour < 24 and minute < 60 else None
-        return _local(day, at, tz)
+        found = _local(day, at, tz)
+        if found > now + _LATER_TODAY:
+            # "heute, 23:30 Uhr" on a page rendered before midnight and read after it (a
+            # cache): that "today" was yesterday, not a time still to come.
+            found = _local(day - timedelta(days=1), at, tz)
+        return found
     match = _RELATIVE.match(text)
     if not match:
         return None
@@ -249,13 +261,16 @@ def _from_match(match: re.Match[str], tz: ZoneInfo, now: datetime) -> datetime |
         return None
     at = None
     if match["hour"] is not None:
-        minute = match["minute"] or match["minute_dot"]
+        minute = int(match["minute"] or match["minute_dot"] or 0)
         hour = int(match["hour"])
         if match["half"] is not None and 1 <= hour <= 12:
             # "2:30 PM" is 14:30, "12:15 AM" is 00:15.
             hour = hour % 12 + (12 if match["half"][0] in "pP" else 0)
+        second = int(match["second"] or 0)
+        if (hour, minute, second) == (24, 0, 0):
+            hour, day = 0, day + timedelta(days=1)  # "24:00 Uhr": the day's end
         try:
-            at = time(hour, int(minute), int(match["second"] or 0))
+            at = time(hour, minute, second)
         except ValueError:
             at = None
     zone = match["zone"]

@@ -14,7 +14,7 @@ from .._utils import join_url
 from ..exceptions import ParseError
 from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from . import fastfeed
-from .dates import EARLIEST, parse_date
+from .dates import EARLIEST, ZONE_NAMES, parse_date
 from .encoding import declared_encoding, http_charset, plausible_charset
 
 _ZONE_AT_END = re.compile(r"([+-]\d{2}:?\d{2}|Z|\b(?:GMT|UTC|UT|[A-Z]{3,4}))\s*$")
@@ -147,8 +147,11 @@ def _date(
     """feedparser reads more exotic formats; we read German ones and take a date written
     without a zone as the region's local time (feedparser takes it as UTC)."""
     theirs = _struct(parsed)
-    if theirs is not None and text and _ZONE_AT_END.search(text):
-        return theirs  # what it would be whatever ours is: most feeds' dates
+    zone = _ZONE_AT_END.search(text) if text else None
+    if theirs is not None and zone and zone[1] not in ZONE_NAMES:
+        # What it would be whatever ours is: most feeds' dates. Not for "MESZ" and the
+        # like, which feedparser takes for UTC: 23:30 MESZ became 01:30 the next day.
+        return theirs
     ours = parse_date(text, now, tz)
     return ours or theirs
 
