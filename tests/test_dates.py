@@ -116,6 +116,13 @@ def test_no_date(text: str | None) -> None:
         # Hours without "Uhr" are no time: "10-12" is a range, "12" may be anything.
         ("10.06.2021, 10-12 Uhr", berlin(2021, 6, 10)),
         ("10.06.2021 12", berlin(2021, 6, 10)),
+        # After a dash or "|", only a time that says so: a video's length, a score.
+        ("10.06.2021 | 03:45 Min.", berlin(2021, 6, 10)),
+        ("10.06.2021 – 21:19 Sieg gegen Leipzig", berlin(2021, 6, 10)),
+        ("10.06.2021 - 14:30", berlin(2021, 6, 10, 14, 30)),
+        # RFC 822 with a zone name email.utils does not know, whatever the season.
+        ("Fri, 10 Dec 2021 14:30:00 MESZ", datetime(2021, 12, 10, 12, 30, tzinfo=UTC)),
+        ("Thu, 10 Jun 2021 14:30:00 MEZ", datetime(2021, 6, 10, 13, 30, tzinfo=UTC)),
     ],
 )
 def test_zones_times_and_ranges(text: str, expected: datetime) -> None:
@@ -129,6 +136,10 @@ def test_a_time_later_today_is_yesterdays_on_a_page_cached_over_midnight() -> No
     assert parse_date("heute, 23:30 Uhr", after_midnight, BERLIN) == berlin(2021, 6, 11, 23, 30)
     assert parse_date("heute, 00:01 Uhr", after_midnight, BERLIN) == berlin(2021, 6, 12, 0, 1)
     assert parse_date("heute, 00:50 Uhr", after_midnight, BERLIN) == berlin(2021, 6, 12, 0, 50)
+    # At noon a later time today is tonight (an event, a clock running ahead), not last night.
+    noon = berlin(2021, 6, 12, 12, 0)
+    assert parse_date("heute 13:30", noon, BERLIN) == berlin(2021, 6, 12, 13, 30)
+    assert parse_date("heute 19 Uhr", noon, BERLIN) == berlin(2021, 6, 12, 19, 0)
 
 
 @pytest.mark.parametrize(

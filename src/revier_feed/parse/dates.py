@@ -64,10 +64,13 @@ _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=Tr
 # "T14:30:00+02:00". A dotted time or one without minutes needs "Uhr" after it, so the second
 # date of "10.06.2021 - 12.06.2021" is no time.
 _TIME = (
-    r"(?:(?:,?\s*(?:um\s+)?|\s*[-–|]\s*|T)(?P<hour>\d{1,2})"
+    r"(?:(?:,?\s*(?:um\s+)?|\s*(?P<dash>[-–|])\s*|T)(?P<hour>\d{1,2})"
     r"(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d{1,9})?)?|\.(?P<minute_dot>\d{2})(?=\s*Uhr)"
     r"|(?=\s*Uhr\b))"
     r"(?![.:]?\d)"
+    # After a dash or "|" only a time that says so: "| 03:45 Min." is a video's length,
+    # "– 21:19 Sieg" a score.
+    r"(?(dash)(?=\s*(?:Uhr\b|$|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET)))"
     # English "AM"/"PM"; in lower case only where the text ends or a zone follows, since
     # "12:00 am Rathaus" is German for noon at the town hall.
     r"(?:\s*(?P<half>(?-i:[AP]\.?\s?M\b\.?)|[ap]\.?\s?m\.?"
@@ -77,6 +80,7 @@ _TIME = (
 _ZONES = {"Z": 0, "GMT": 0, "UTC": 0, "MEZ": 60, "CET": 60, "MESZ": 120, "CEST": 120}
 #: Zone names read here that feedparser takes for UTC.
 ZONE_NAMES = frozenset(_ZONES) - {"Z", "GMT", "UTC"}
+_ZONE_NAME_AT_END = re.compile(r"\b(MESZ|MEZ|CEST|CET)\s*$", re.IGNORECASE)
 #: Dates before this are a publisher's placeholder, not a publication date: year 1
 #: ("0001-01-01"), 1900, or the Unix epoch a null timestamp prints as ("Thu, 01 Jan 1970
 #: 00:00:00 +0000", in any time zone). Taken as a date, such an item sank to the bottom of
@@ -117,8 +121,9 @@ _UNITS = {
 }
 _DAY_WORDS = {"heute": 0, "gestern": 1, "vorgestern": 2}
 #: How far ahead a time "heute" may lie before it is taken for the day before's (clocks
-#: differ a little).
+#: differ a little), if that is at most _CACHED_FOR ago (a page cached over midnight).
 _LATER_TODAY = timedelta(hours=1)
+_CACHED_FOR = timedelta(hours=6)
 # A day word, alone or with a time ("gestern 14:30", "heute, um 9.15 Uhr", "gestern um 9
 # Uhr"), and perhaps more after a comma; lower-cased text. A dotted time needs "Uhr":
 # "heute, 10.06.2021" names no time 10:06.
@@ -216,6 +221,11 @@ def _iso(text: str, tz: ZoneInfo) -> datetime | None:
 def _rfc822(text: str, tz: ZoneInfo) -> datetime | None:
     if not _RFC822_HINT.match(text):
         return None
+    named = _ZONE_NAME_AT_END.search(text)
+    if named:
+        # email.utils knows US zone names only; "MESZ" would be read as no zone.
+        minutes = _ZONES[named[1].upper()]
+        text = f"{text[: named.start(1)]}{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}00"
     try:
         value = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
@@ -235,10 +245,12 @@ def _relative(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
             hour, minute = int(word["hour"]), int(word["minute"] or word["minute_dot"] or 0)
             at = time(hour, minute) if hour < 24 and minute < 60 else None
         found = _local(day, at, tz)
-        if found > now + _LATER_TODAY:
+        before = _local(day - timedelta(days=1), at, tz)
+        if found > now + _LATER_TODAY and before >= now - _CACHED_FOR:
             # "heute, 23:30 Uhr" on a page rendered before midnight and read after it (a
-            # cache): that "today" was yesterday, not a time still to come.
-            found = _local(day - timedelta(days=1), at, tz)
+            # cache): that "today" was yesterday, not a time still to come. At noon,
+            # "heute 19 Uhr" is tonight (an event), not yesterday.
+            found = before
         return found
     match = _RELATIVE.match(text)
     if not match:
