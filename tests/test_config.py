@@ -601,6 +601,23 @@ def test_messages_point_at_what_is_wrong(tmp_path: Path) -> None:
     )
     (source,) = load_config(folder_idn).sources
     assert source.allow_hosts == ("xn--mller-kva.de",)
+    folder_v6 = write_config(
+        tmp_path / "v6",
+        html_source(
+            "{item: li, title: h2, follow: true, "
+            "allow_hosts: ['[2001:DB8:0::1]', '[::1]:8080', '[::1', '[::1]x']}"
+        ),
+    )
+    text = "\n".join(issues_of(folder_v6))
+    assert "allow_hosts[2]: '[::1' is not an IPv6 address" in text
+    assert "allow_hosts[3]: '[::1]x' is not an IPv6 address" in text
+    assert "allow_hosts[0]" not in text and "allow_hosts[1]" not in text
+    folder_v6 = write_config(
+        tmp_path / "v6_ok",
+        html_source("{item: li, title: h2, follow: true, allow_hosts: ['[2001:DB8:0::1]']}"),
+    )
+    (source,) = load_config(folder_v6).sources
+    assert source.allow_hosts == ("[2001:db8::1]",)
     (folder / "settings.yaml").write_text(
         "fetch:\n  contact_url: https://example.org/" + "x" * 270 + "\n"
         '  user_agent: "{contact_url} {contact_url}"\n',

@@ -277,6 +277,11 @@ def test_followed_links_stay_on_the_sources_site() -> None:
     )
     assert _may_follow(zoerbig, zoerbig.url, "https://müller.de/a")
     assert not _may_follow(zoerbig, zoerbig.url, "https://www.zorbig.de/a")
+    # IPv6 addresses however written, and in allow_hosts.
+    v6 = replace(spec, url="http://[0:0::1]/liste", allow_hosts=("[2001:db8::1]:8080",))
+    assert _may_follow(v6, v6.url, "http://[::1]:80/artikel.html")
+    assert _may_follow(v6, v6.url, "http://[2001:0db8::0001]:8080/a")
+    assert not _may_follow(v6, v6.url, "http://[2001:db8::1]/a")
 
 
 def test_a_machine_out_of_open_files_fails_the_cycle_not_the_source(

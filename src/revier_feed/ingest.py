@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import functools
+import ipaddress
 import logging
 import random
 import time
@@ -651,7 +652,10 @@ def _site(url: str) -> str | None:
         except (idna.IDNAError, UnicodeError):
             return None
     if ":" in host:  # an IPv6 address: "::1:8080" must not read as "::1" on port 8080
-        host = f"[{host}]"
+        try:
+            host = f"[{ipaddress.ip_address(host.partition('%')[0]).compressed}]"
+        except ValueError:
+            return None
     if port is None or _USUAL_PORTS.get(parts.scheme.lower()) == port:
         return host
     return f"{host}:{port}"

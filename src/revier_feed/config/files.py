@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import warnings
 from datetime import timedelta
@@ -71,6 +72,8 @@ Selector = Annotated[str, AfterValidator(_check_selector)]
 
 
 def _check_host(value: str) -> str:
+    if value.startswith("["):  # an IPv6 address, "[::1]" or "[::1]:8080"
+        return _check_ip6(value)
     host, colon, port = value.partition(":")
     if not _HOST.fullmatch(host) or (colon and not (_PORT.fullmatch(port) and int(port) <= 65535)):
         raise ValueError(
@@ -89,6 +92,24 @@ def _check_host(value: str) -> str:
         except (idna.IDNAError, UnicodeError):
             raise ValueError(f"{value!r} is not a host name a URL can have") from None
     return host if not colon or int(port) in (80, 443) else f"{host}:{port}"
+
+
+def _check_ip6(value: str) -> str:
+    inside, closed, rest = value[1:].partition("]")
+    port = rest.removeprefix(":")
+    try:
+        address = ipaddress.IPv6Address(inside)
+        if not closed or (
+            rest and not (rest.startswith(":") and _PORT.fullmatch(port) and int(port) <= 65535)
+        ):
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not an IPv6 address in brackets; write it like [2001:db8::1], or "
+            "[2001:db8::1]:8080 for another port than http's and https's"
+        ) from None
+    host = f"[{address.compressed}]"  # as links' sites are compared (ingest._site)
+    return host if not port or int(port) in (80, 443) else f"{host}:{port}"
 
 
 # Labels of letters, digits, "-" (and "_", which some hosts have), dot-separated.
