@@ -256,8 +256,37 @@ def test_discover_finds_linked_feed(
     )
     assert code == 0
     assert "links to 1 feed(s)" in out
-    assert f"url: {region.url('/burgenlandkreis/aktuelles/atom.xml')}" in out
-    assert "- id: burgenlandkreis" in out
+    (entry,) = yaml.safe_load(out)
+    assert entry["url"] == region.url("/burgenlandkreis/aktuelles/atom.xml")
+    assert entry["id"] == "burgenlandkreis"
+
+
+def test_discover_prints_a_hostile_page_s_links_as_data_not_as_yaml_or_terminal_codes(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A link with U+2028 in it (a line break to YAML) added keys to the pasted entry, and
+    ESC in it coloured the admin's terminal (found by a probe, session 16)."""
+    href = "feed.xml?a=1\u2028    kind: html\u2028    backfill: 3650d\x1b[31m"
+    page = (
+        '<html><head><title>Titel\u202e</title><link rel="alternate" '
+        f'type="application/rss+xml" title="Nachrichten" href="{href}"></head></html>'
+    )
+    region.add_route(
+        "/feindlich/", Response(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
+    )
+    code, out = run_cli(
+        capsys,
+        "--config",
+        str(demo_config.config_dir),
+        "sources",
+        "discover",
+        region.url("/feindlich/"),
+    )
+    assert code == 0
+    assert "\x1b" not in out and "\u2028" not in out and "\u202e" not in out
+    (entry,) = yaml.safe_load(out)
+    assert set(entry) == {"id", "name", "url"}
+    assert entry["url"].startswith(region.url("/feindlich/feed.xml?a=1"))
 
 
 def test_discover_guesses_selectors_that_work(
@@ -666,3 +695,36 @@ def test_sources_test_names_the_options_a_source_on_the_command_line_lacks(
         "--max-pages=99",
     )
     assert code == 2 and "<command line>: --max-pages: " in out
+
+
+def test_a_site_s_control_characters_reach_no_terminal_and_no_log_line(
+    demo_config: AppConfig,
+    region: SampleRegion,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An HTTP reason phrase is the site's text: with ESC in it, the stored error cleared
+    the admin's screen in `sources` and `status`, and forged a line of the text log."""
+    import logging
+    from http.server import BaseHTTPRequestHandler
+
+    from revier_feed._logging import JsonFormatter, Redactor, TextFormatter
+
+    hostile = "Nope\x1b[2J\x1b]8;;http://evil.example/\x1b\\KLICK\x07"
+
+    def answer(handler: BaseHTTPRequestHandler) -> Response:
+        handler.responses = {404: (hostile, "")}
+        return Response(404, b"weg")
+
+    region.add_route("/bbsr/presse/feed.atom", answer)
+    with caplog.at_level("WARNING", logger="revier_feed"):
+        run_cli(capsys, "--config", str(demo_config.config_dir), "run", "--once")
+    for command in (("sources",), ("status",)):
+        _, shown = run_cli(capsys, "--config", str(demo_config.config_dir), *command)
+        assert "\\x1b[2J" in shown and "\x1b[2J" not in shown and "\x07" not in shown, command
+    (record,) = [r for r in caplog.records if "bbsr" in r.getMessage()]
+    text = TextFormatter(Redactor(()))
+    assert "\x1b" not in text.format(record) and "\\x1b" in text.format(record)
+    raw = logging.makeLogRecord({"msg": "Titel \u202e\x9b31m", "levelname": "INFO"})
+    assert "\u202e" not in text.format(raw) and "\x9b" not in text.format(raw)
+    assert JsonFormatter(Redactor(())).format(raw).isascii()

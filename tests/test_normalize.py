@@ -349,3 +349,16 @@ def test_runaway_titles_authors_and_categories_are_cut() -> None:
     assert item.categories[0].startswith("Kategorie 0 lang")
     short = normalize(raw(title="Studien gestartet", author="Kreis"), SPEC, NOW)
     assert (short.title, short.author) == ("Studien gestartet", "Kreis")
+
+
+def test_c1_controls_and_bidi_leave_titles_and_are_encoded_in_links() -> None:
+    """XML allows C1 controls: "\\x9b" in a title started a terminal's control sequence
+    where the title was shown, and a bidi override in a link turned it around."""
+    hostile = raw(
+        title="Schlagzeile \x9b31m Nummer \u202eeins",
+        link="https://www.revier.example/meldung?q=\x9b31m\u202e0",
+    )
+    item = normalize(hostile, SPEC, NOW)
+    assert item.title == "Schlagzeile 31m Nummer eins"
+    assert item.url == "https://www.revier.example/meldung?q=%C2%9B31m%E2%80%AE0"
+    assert clean_url(hostile.link or "") == clean_url_python(hostile.link or "") == item.url

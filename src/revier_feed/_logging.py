@@ -17,6 +17,8 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from ._utils import visible
+
 FORMATS = ("text", "json")
 LEVELS = {
     "debug": logging.DEBUG,
@@ -66,7 +68,9 @@ class TextFormatter(logging.Formatter):
         self._redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
-        return self._redact(super().format(record))
+        # A site's text in a message (a reason phrase, a link) must not move the cursor or
+        # colour the terminal that shows the log: ESC and the like are written as escapes.
+        return self._redact(visible(super().format(record)))
 
 
 class JsonFormatter(logging.Formatter):
@@ -88,7 +92,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return self._redact(json.dumps(entry, ensure_ascii=False, default=str))
+        return self._redact(json.dumps(entry, ensure_ascii=True, default=str))
 
 
 def configure(level: int = logging.INFO, fmt: str = "text") -> None:

@@ -216,6 +216,24 @@ def usable_cores() -> int:
 #: them) are not in it; they are one more range where a check needs them.
 XML_FORBIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff"
 
+#: Characters a terminal or a log reader acts on instead of showing them: C0 and C1
+#: controls but tab and line feed (ESC starts colours, links, screen clears; CR overwrites
+#: a line), invisible format characters (bidi overrides, zero-width), line separators.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u206f\ufeff\ufff9-\ufffb]"
+)
+
+
+def visible(text: str) -> str:
+    """``text`` with every control and invisible format character written as an escape
+    (``\\x1b``, ``\\u202e``): for text a website wrote that ends up in a terminal or a
+    log (an HTTP reason phrase, a header quoted in an error)."""
+    if text.isascii() and text.isprintable():
+        return text
+    return _INVISIBLE.sub(lambda m: repr(m[0])[1:-1], text)
+
+
 #: Text that an HTML renderer would take for a tag or a comment ("<b", "</", "<!--").
 TAG_LIKE = re.compile(r"<[A-Za-z/!?]")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__, _logging, cli_digest, cli_sources
-from ._utils import share_malloc_arena
+from ._utils import share_malloc_arena, visible
 from .app import App, digest_renderer, running_worker
 from .cli_output import (
     EXIT_CONFIG,
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rich.markup import escape
 
         Console(stderr=True).print(
-            f"[red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True
+            f"[red]error:[/] {escape(visible(str(e)))}", highlight=False, soft_wrap=True
         )
         return EXIT_FAILED
 
@@ -398,7 +398,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for problem in problems:
         out.print(
             f"  {problem['source']}: {problem['status']} [{problem['error_kind']}] "
-            f"{problem['error']}",
+            f"{visible(str(problem['error']))}",
             markup=False,
             soft_wrap=True,
         )

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._utils import write_if_changed
+from ._utils import visible, write_if_changed
 from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, console
 from .config import load_config
@@ -126,7 +126,8 @@ def cmd_digest_log(args: argparse.Namespace) -> int:
         partners = [args.partner] if args.partner else None
         entries = app.storage.digest_log(partners, args.limit)
         tz = app.tz
-    from rich.table import Table  # rich loads only when something is printed with it
+    from rich.markup import escape  # rich loads only when something is printed with it
+    from rich.table import Table
 
     table = Table(title=f"Digest log ({len(entries)})", title_justify="left")
     for column in ("period", "partner", "state", "stories", "attempts", "updated", "error"):
@@ -143,7 +144,7 @@ def cmd_digest_log(args: argparse.Namespace) -> int:
             str(entry.stories),
             str(entry.attempts),
             updated,
-            entry.error or "",
+            escape(visible(entry.error or "")),
         )
     console().print(table)
     return EXIT_OK

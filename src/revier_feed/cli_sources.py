@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from ._utils import visible
 from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, SEVERITY, console, span, when
 from .config import AppConfig, load_config, source_from_options, source_yaml
@@ -107,7 +108,9 @@ def cmd_sources(args: argparse.Namespace) -> int:
             str(state.error_count),
             "" if state.items_last_fetch is None else str(state.items_last_fetch),
             "" if state.fetch_seconds is None else f"{state.fetch_seconds:.2f}",
-            escape(f"[{state.last_error_kind}] {state.last_error}") if state.last_error else "",
+            escape(visible(f"[{state.last_error_kind}] {state.last_error}"))
+            if state.last_error
+            else "",
         )
     console().print(table)
     return EXIT_OK
@@ -118,31 +121,41 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
     out = console()
     with App(config) as app:
         found = app.discover(args.url)
-    name = json.dumps(found.title or "CHANGE ME", ensure_ascii=False)
+    # What the page wrote goes into YAML quoted, and into comments with its controls and
+    # line separators shown: a link with U+2028 in it added keys to the pasted entry.
+    name = visible(json.dumps(found.title or "CHANGE ME", ensure_ascii=False))
     source_id = _suggest_id(found.url)
     if found.is_feed:
-        out.print(f"# {found.url} is a feed. Add to sources.yaml:", markup=False, soft_wrap=True)
         out.print(
-            f"  - id: {source_id}\n    name: {name}\n    url: {found.url}",
+            f"# {visible(found.url)} is a feed. Add to sources.yaml:",
+            markup=False,
+            soft_wrap=True,
+        )
+        out.print(
+            f"  - id: {source_id}\n    name: {name}\n    url: {json.dumps(found.url)}",
             markup=False,
             soft_wrap=True,
         )
         return EXIT_OK
     if found.feeds:
         out.print(
-            f"# {found.url} links to {len(found.feeds)} feed(s). Add one to sources.yaml:",
+            f"# {visible(found.url)} links to {len(found.feeds)} feed(s). Add one to "
+            "sources.yaml:",
             markup=False,
         )
         for feed in found.feeds:
-            label = json.dumps(feed.title or found.title or "CHANGE ME", ensure_ascii=False)
+            label = visible(
+                json.dumps(feed.title or found.title or "CHANGE ME", ensure_ascii=False)
+            )
             out.print(
-                f"  - id: {source_id}\n    name: {label}  # {feed.type}\n    url: {feed.url}",
+                f"  - id: {source_id}\n    name: {label}  # {visible(feed.type)}\n"
+                f"    url: {json.dumps(feed.url)}",
                 markup=False,
             )
         return EXIT_OK
     if found.selectors is None:
         out.print(
-            f"# {found.url}: no feed and no repeated news entries found; write the "
+            f"# {visible(found.url)}: no feed and no repeated news entries found; write the "
             "selectors by hand (see docs/config.md)",
             markup=False,
         )
@@ -156,7 +169,7 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
         selectors=found.selectors,
     )
     out.print(
-        f"# {found.url} has no feed. Guessed selectors for an html source; check them "
+        f"# {visible(found.url)} has no feed. Guessed selectors for an html source; check them "
         f"with `revier-feed sources test --url ...` before adding:",
         markup=False,
     )
@@ -176,7 +189,8 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
             preview = app.preview_source(spec)
         except SourceError as e:
             out.print(
-                f"[red]{spec.id}: {escape(str(getattr(e, 'kind', 'error')))}[/] {escape(str(e))}"
+                f"[red]{spec.id}: {escape(str(getattr(e, 'kind', 'error')))}[/] "
+                f"{escape(visible(str(e)))}"
             )
             return EXIT_FAILED
     table = Table(
@@ -193,13 +207,13 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
         table.add_row(
             str(number),
             f"~{when} (no date)" if item.date_estimated else when,
-            escape(item.title),
-            escape(item.url or ""),
+            escape(visible(item.title)),
+            escape(visible(item.url or "")),
             ", ".join(sorted(item.tags)),
         )
     out.print(table)
     for warning in preview.warnings:
-        out.print(f"[yellow]warning:[/] {escape(warning)}")
+        out.print(f"[yellow]warning:[/] {escape(visible(warning))}")
     if args.save_fixture is not None:
         folder = _save_fixture(args.save_fixture, config, spec, preview, app.tz)
         out.print(f"fixture saved in {folder}", markup=False)

@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 import idna
 
 from . import dedup, placement, schedule, stories
+from ._utils import visible
 from .compute import ItemWorkers, Normalized
 from .exceptions import (
     Cancelled,
@@ -876,7 +877,9 @@ def _average(previous: float | None, seconds: float) -> float:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """A message for the store and the log: one line, and a site's control characters (an
+    HTTP reason phrase with ESC sequences) shown, not acted on by a terminal."""
+    return visible(" ".join(text.split()))
 
 
 def _log(report: SourceReport) -> None:
