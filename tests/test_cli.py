@@ -718,7 +718,8 @@ def test_a_site_s_control_characters_reach_no_terminal_and_no_log_line(
 
     region.add_route("/bbsr/presse/feed.atom", answer)
     with caplog.at_level("WARNING", logger="revier_feed"):
-        run_cli(capsys, "--config", str(demo_config.config_dir), "run", "--once")
+        _, summary = run_cli(capsys, "--config", str(demo_config.config_dir), "run", "--once")
+    assert "\x1b[2J" not in summary and "bbsr" in summary
     for command in (("sources",), ("status",)):
         _, shown = run_cli(capsys, "--config", str(demo_config.config_dir), *command)
         assert "\\x1b[2J" in shown and "\x1b[2J" not in shown and "\x07" not in shown, command

@@ -101,3 +101,26 @@ def test_redaction_covers_tracebacks_and_both_formats() -> None:
         assert "https://u:***@example.org/x" in out
     # Too short to be a secret worth mangling every line for.
     assert redact("sho") == "sho"
+
+
+def test_a_secret_beyond_ascii_is_masked_in_the_ascii_json_log() -> None:
+    """The JSON log is ASCII (a site's U+2028 must split no line), so "ü" is written
+    "\\u00fc": masked after that, a password with umlauts went into the log whole."""
+    redact = Redactor(["Grüße-2026!"])
+    record = logging.LogRecord(
+        "revier_feed",
+        logging.ERROR,
+        "x",
+        1,
+        "login %s failed\u2028%s",
+        ("Grüße-2026!", "Straße"),
+        None,
+    )
+    out = JsonFormatter(redact).format(record)
+    assert out.isascii() and "Gr\\u00fc\\u00dfe" not in out and "***" in out
+    assert json.loads(out)["message"] == "login *** failed\u2028Straße"
+    text = TextFormatter(redact).format(record)
+    assert "Straße" in text and "\u2028" not in text and "***" in text
+    # A soft hyphen is no control: German headlines are full of them.
+    soft = logging.LogRecord("revier_feed", logging.INFO, "x", 1, "Kinder\u00adtages", None, None)
+    assert "Kinder\u00adtages" in TextFormatter(redact).format(soft)

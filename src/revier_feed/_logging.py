@@ -92,7 +92,20 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return self._redact(json.dumps(entry, ensure_ascii=True, default=str))
+        # Masked before the text is made ASCII: an escaped secret ("Gr\u00fc\u00dfe")
+        # would no longer be found.
+        return _ascii(self._redact(json.dumps(entry, ensure_ascii=False, default=str)))
+
+
+def _ascii(text: str) -> str:
+    """JSON text with every character beyond ASCII escaped (``\\u2028`` splits no line for
+    tools that split on it; non-ASCII occurs only inside JSON strings)."""
+    if text.isascii():
+        return text
+    return _NON_ASCII.sub(lambda m: json.dumps(m[0])[1:-1], text)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def configure(level: int = logging.INFO, fmt: str = "text") -> None:

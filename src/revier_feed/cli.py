@@ -421,9 +421,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     stored, matches = found
     item = stored.item
     labels = {t.id: t.label for t in config.tags} | {d.id: d.name for d in config.districts}
-    out.print(f"item {stored.id} from {item.source_id}: {item.title}", markup=False)
+    out.print(f"item {stored.id} from {item.source_id}: {visible(item.title)}", markup=False)
     if item.url:
-        out.print(f"  {item.url}", markup=False)
+        out.print(f"  {visible(item.url)}", markup=False)
     stored_tags = sorted(item.tags | item.districts)
     if matches is None:
         out.print(
@@ -476,8 +476,8 @@ def cmd_stories_show(args: argparse.Namespace) -> int:
             member.item.published_at.astimezone(app.tz).strftime("%d.%m.%Y"),
             # None: the story's first item, or one placed by `stories split/merge`.
             "-" if similarity is None else f"{similarity:.2f}",
-            escape(member.item.title),
-            escape(member.item.url or ""),
+            escape(visible(member.item.title)),
+            escape(visible(member.item.url or "")),
         )
     out.print(table)
     return EXIT_OK
@@ -699,7 +699,7 @@ def _print_summary(
         if report.error is not None:
             error = escape(f"[{report.error.kind}] {report.error.message}")
         elif report.warnings:
-            error = escape(f"{len(report.warnings)} warning(s): {report.warnings[0]}")
+            error = escape(visible(f"{len(report.warnings)} warning(s): {report.warnings[0]}"))
         table.add_row(
             f"{report.source_id}\n[dim]{escape(names.get(report.source_id, ''))}[/]",
             f"[{styles[report.status]}]{report.status.value}[/]",

@@ -71,7 +71,7 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
         if outcome.resent_to:
             state = "sent again to " + ", ".join(outcome.resent_to)
         where = f" -> {outcome.path}" if outcome.path else ""
-        error = f": {outcome.error}" if outcome.error else ""
+        error = f": {visible(outcome.error)}" if outcome.error else ""
         out.print(
             f"{outcome.partner_id} {outcome.period}: {state}, {outcome.stories} stories"
             f"{where}{error}",
@@ -104,7 +104,7 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
     out.print(f"Subject: {message['Subject']}", markup=False)
     out.print(f"To: {message['To']}", markup=False)
     out.print()
-    out.print(text.get_content(), markup=False)
+    out.print(visible(text.get_content()), markup=False)
     return EXIT_OK
 
 
@@ -208,5 +208,5 @@ def print_status(out: Console, rows: list[dict[str, Any]]) -> None:
         else:
             result = f"last {last['period']}: {last['state']}, {last['stories']} stories"
             if last["error"]:
-                result += f" ({last['error']})"
+                result += f" ({visible(str(last['error']))})"
         out.print(f"  {row['partner']}: next {nxt}{due}; {result}", markup=False, soft_wrap=True)

@@ -194,7 +194,8 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
             )
             return EXIT_FAILED
     table = Table(
-        title=f"{spec.id} ({spec.kind.value}) {spec.url}: {len(preview.items)} items",
+        title=f"{spec.id} ({spec.kind.value}) {escape(visible(spec.url))}: "
+        f"{len(preview.items)} items",
         title_justify="left",
     )
     for column in ("#", "date", "title", "link", "tags"):

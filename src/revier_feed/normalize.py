@@ -229,7 +229,7 @@ def clean_url_python(url: str) -> str:
 # and so are they kept. Controls and invisible format characters (C1, bidi overrides,
 # zero-width) are percent-encoded too: shown raw, a link could colour a terminal or read
 # backwards.
-_NOT_IN_URL = re.compile(r'[\s"<>`\x80-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]')
+_NOT_IN_URL = re.compile(r'[\s"<>`\x80-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]')
 _REMOVED_FROM_URL = re.compile("[\t\n\r]")
 
 
@@ -244,9 +244,9 @@ def _percent_encoded(character: re.Match[str]) -> str:
 # Most item links are such; taking one apart and putting it together again (twice, for an
 # item's link) cost about 2 us.
 _CLEAN_ALREADY = re.compile(
-    r"https?://[a-z0-9.-]+/[^\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    r"https?://[a-z0-9.-]+/[^\s\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f"
     r'\ufeff\ufffe\uffff?#"<>\\^`{|}]*'
-    r'(?:#[^\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufffe\uffff"<>\\^`{|}]+)?\Z'
+    r'(?:#[^\s\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufffe\uffff"<>\\^`{|}]+)?\Z'
 )
 
 
@@ -376,7 +376,7 @@ def _without_bidi(text: str) -> str:
 # Embeddings, overrides and isolates: in a headline, "\u202etxt.exe" reads as "exe.txt";
 # a headline shown in a list can also turn the order of what follows it. C1 controls too
 # (XML allows them): "\x9b" starts a terminal's control sequence where a title is shown.
-_BIDI_CONTROL = re.compile("[\x80-\x9f\u202a-\u202e\u2066-\u2069]")
+_BIDI_CONTROL = re.compile("[\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def strip_control_python(text: str) -> str:
