@@ -568,56 +568,36 @@ def test_messages_point_at_what_is_wrong(tmp_path: Path) -> None:
     )
     (source,) = load_config(folder_ok).sources
     assert source.allow_hosts == ("cdn.example.org",)
+
+    def allowed(name: str, hosts: str) -> tuple[str, ...] | str:
+        """The source's allow_hosts as loaded, or the problems with them."""
+        folder = write_config(
+            tmp_path / name,
+            html_source("{item: li, title: h2, follow: true, allow_hosts: [" + hosts + "]}"),
+        )
+        try:
+            (loaded,) = load_config(folder).sources
+        except ConfigError as e:
+            return "\n".join(str(issue) for issue in e.issues)
+        return loaded.allow_hosts
+
     # Another port is another site; http's and https's usual ones are the host's own.
-    folder_ports = write_config(
-        tmp_path / "ports",
-        html_source(
-            "{item: li, title: h2, follow: true, "
-            "allow_hosts: [Intern.Example:8080, www.example:443, cdn.example:0, a.example:70000]}"
-        ),
-    )
-    text = "\n".join(issues_of(folder_ports))
+    text = allowed("ports", "Intern.Example:8080, www.example:443, cdn.example:0, a.example:70000")
     assert "allow_hosts[2]: 'cdn.example:0' is not a host name" in text
     assert "allow_hosts[3]: 'a.example:70000' is not a host name" in text
     assert "allow_hosts[0]" not in text and "allow_hosts[1]" not in text
-    folder_ports = write_config(
-        tmp_path / "ports_ok",
-        html_source(
-            "{item: li, title: h2, follow: true, "
-            "allow_hosts: [Intern.Example:8080, www.example:443]}"
-        ),
+    assert allowed("ports_ok", "Intern.Example:8080, www.example:443") == (
+        "intern.example:8080",
+        "www.example",
     )
-    (source,) = load_config(folder_ports).sources
-    assert source.allow_hosts == ("intern.example:8080", "www.example")
     # As the fetcher writes hosts with umlauts (IDNA), so that they match.
-    folder_idn = write_config(
-        tmp_path / "idn",
-        html_source("{item: li, title: h2, follow: true, allow_hosts: [Müller.de, 'ab..c']}"),
-    )
-    assert "allow_hosts[1]: 'ab..c' is not a host name" in "\n".join(issues_of(folder_idn))
-    folder_idn = write_config(
-        tmp_path / "idn_ok",
-        html_source("{item: li, title: h2, follow: true, allow_hosts: [Müller.de]}"),
-    )
-    (source,) = load_config(folder_idn).sources
-    assert source.allow_hosts == ("xn--mller-kva.de",)
-    folder_v6 = write_config(
-        tmp_path / "v6",
-        html_source(
-            "{item: li, title: h2, follow: true, "
-            "allow_hosts: ['[2001:DB8:0::1]', '[::1]:8080', '[::1', '[::1]x']}"
-        ),
-    )
-    text = "\n".join(issues_of(folder_v6))
+    assert "allow_hosts[1]: 'ab..c' is not a host name" in allowed("idn", "Müller.de, 'ab..c'")
+    assert allowed("idn_ok", "Müller.de") == ("xn--mller-kva.de",)
+    text = allowed("v6", "'[2001:DB8:0::1]', '[::1]:8080', '[::1', '[::1]x'")
     assert "allow_hosts[2]: '[::1' is not an IPv6 address" in text
     assert "allow_hosts[3]: '[::1]x' is not an IPv6 address" in text
     assert "allow_hosts[0]" not in text and "allow_hosts[1]" not in text
-    folder_v6 = write_config(
-        tmp_path / "v6_ok",
-        html_source("{item: li, title: h2, follow: true, allow_hosts: ['[2001:DB8:0::1]']}"),
-    )
-    (source,) = load_config(folder_v6).sources
-    assert source.allow_hosts == ("[2001:db8::1]",)
+    assert allowed("v6_ok", "'[2001:DB8:0::1]'") == ("[2001:db8::1]",)
     (folder / "settings.yaml").write_text(
         "fetch:\n  contact_url: https://example.org/" + "x" * 270 + "\n"
         '  user_agent: "{contact_url} {contact_url}"\n',
