@@ -356,3 +356,25 @@ def test_out_of_open_files_while_connecting_or_reading_an_article_fails_the_cycl
     state = app.storage.source_states(["agentur"]).get("agentur")
     assert state is None or state.status is not SourceStatus.FAILING
     assert app.storage.count_items() == 0  # nothing stored without its article: due again
+
+
+def test_a_warning_is_one_line_with_its_controls_shown_whatever_a_stage_wrote(
+    demo_config: AppConfig, make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second guard for the log and the terminal: no stage lets a site's line break or
+    ESC into a warning today (they quote with repr), but one that did must not forge a log
+    line or reach a terminal raw. The parser here warns as such a stage would."""
+    from dataclasses import replace as replaced
+
+    from revier_feed import parse
+
+    real = parse.parse
+
+    def careless(*args: Any, **kwargs: Any) -> Any:
+        document = real(*args, **kwargs)
+        return replaced(document, warnings=("zeile\n2026-01-01 INFO gefälscht\x1b[2J",))
+
+    monkeypatch.setattr(parse, "parse", careless)
+    reports = by_source(make_app(demo_config))
+    warnings = {w for r in reports.values() for w in r.warnings}
+    assert warnings == {"zeile 2026-01-01 INFO gefälscht\\x1b[2J"}

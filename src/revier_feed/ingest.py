@@ -232,7 +232,7 @@ async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
     return Preview(
         fetched=fetched,
         items=tuple(item for item, _ in collected.decisions),
-        warnings=tuple(collected.warnings),
+        warnings=tuple(map(_one_line, collected.warnings)),
     )
 
 
@@ -712,7 +712,7 @@ def _save_items(
         new=counts[ItemDecision.NEW],
         updated=counts[ItemDecision.UPDATED],
         unchanged=counts[ItemDecision.UNCHANGED],
-        warnings=tuple(collected.warnings),
+        warnings=tuple(map(_one_line, collected.warnings)),
         seconds=seconds,
     )
 
