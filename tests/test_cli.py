@@ -246,13 +246,8 @@ def in_demo(capsys: pytest.CaptureFixture[str], config: AppConfig, *args: str) -
 def test_discover_finds_linked_feed(
     demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = run_cli(
-        capsys,
-        "--config",
-        str(demo_config.config_dir),
-        "sources",
-        "discover",
-        region.url("/burgenlandkreis/"),
+    code, out = in_demo(
+        capsys, demo_config, "sources", "discover", region.url("/burgenlandkreis/")
     )
     assert code == 0
     assert "links to 1 feed(s)" in out
@@ -274,14 +269,7 @@ def test_discover_prints_a_hostile_page_s_links_as_data_not_as_yaml_or_terminal_
     region.add_route(
         "/feindlich/", Response(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
     )
-    code, out = run_cli(
-        capsys,
-        "--config",
-        str(demo_config.config_dir),
-        "sources",
-        "discover",
-        region.url("/feindlich/"),
-    )
+    code, out = in_demo(capsys, demo_config, "sources", "discover", region.url("/feindlich/"))
     assert code == 0
     assert "\x1b" not in out and "\u2028" not in out and "\u202e" not in out
     (entry,) = yaml.safe_load(out)
@@ -718,10 +706,10 @@ def test_a_site_s_control_characters_reach_no_terminal_and_no_log_line(
 
     region.add_route("/bbsr/presse/feed.atom", answer)
     with caplog.at_level("WARNING", logger="revier_feed"):
-        _, summary = run_cli(capsys, "--config", str(demo_config.config_dir), "run", "--once")
+        _, summary = in_demo(capsys, demo_config, "run", "--once")
     assert "\x1b[2J" not in summary and "bbsr" in summary
     for command in (("sources",), ("status",)):
-        _, shown = run_cli(capsys, "--config", str(demo_config.config_dir), *command)
+        _, shown = in_demo(capsys, demo_config, *command)
         assert "\\x1b[2J" in shown and "\x1b[2J" not in shown and "\x07" not in shown, command
     (record,) = [r for r in caplog.records if "bbsr" in r.getMessage()]
     text = TextFormatter(Redactor(()))

@@ -307,8 +307,7 @@ def test_a_cycle_the_store_cannot_take_is_retried_with_backoff(
 ) -> None:
     """A store that cannot be written (here a file size limit, a full disk's cousin) fails
     the cycle; its sources stay due. Fetched again every tick they were polled far more
-    often than configured, and the sources still under way when the store failed were each
-    reported as broken by their own data."""
+    often than configured. No source is blamed for the store's failure."""
     import resource
     import signal
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gc
+import ipaddress
 import multiprocessing
 import os
 import re
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -236,6 +237,42 @@ def visible(text: str) -> str:
 
 #: Text that an HTML renderer would take for a tag or a comment ("<b", "</", "<!--").
 TAG_LIKE = re.compile(r"<[A-Za-z/!?]")
+
+
+def site_of(url: str) -> str | None:
+    """The site ``url`` is on, as followed links are compared: its host (lower-case, in
+    IDNA, IPv6 addresses compressed in brackets) with its port unless that is its scheme's
+    usual one; None for no URL with a host. http and https on their usual ports are one
+    site (a listing on http links its articles on https); another port of the same host is
+    not (an admin interface, another service)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower().rstrip(".")  # "www.example.org." is the same
+    if not host:
+        return None
+    if not host.isascii():
+        # As the fetcher sends it (httpx: IDNA 2008), and as redirects and pages write it:
+        # "www.zörbig.de" is "www.xn--zrbig-jua.de".
+        import idna  # httpx's dependency, loaded by then
+
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            return None
+    if ":" in host:  # an IPv6 address: "::1:8080" must not read as "::1" on port 8080
+        try:
+            host = f"[{ipaddress.ip_address(host.partition('%')[0]).compressed}]"
+        except ValueError:
+            return None
+    if port is None or _USUAL_PORTS.get(parts.scheme.lower()) == port:
+        return host
+    return f"{host}:{port}"
+
+
+_USUAL_PORTS = {"http": 80, "https": 443}
 
 
 def join_url(base_url: str, value: str) -> str:

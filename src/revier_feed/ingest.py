@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import functools
-import ipaddress
 import logging
 import random
 import time
@@ -41,10 +40,8 @@ from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import idna
-
 from . import dedup, placement, schedule, stories
-from ._utils import visible
+from ._utils import site_of, visible
 from .compute import ItemWorkers, Normalized
 from .exceptions import (
     Cancelled,
@@ -571,7 +568,7 @@ async def _follow(
     ) -> tuple[Item, ItemDecision]:
         if decision is ItemDecision.UNCHANGED or not item.url:
             return item, decision
-        if _site(item.url) is None:
+        if site_of(item.url) is None:
             warnings.append(f"article {item.url} not read: not a valid URL (host or port)")
             return item, decision
         if not _may_follow(spec, listing_url, item.url):
@@ -628,41 +625,9 @@ def _normalize_and_tag(raw: RawItem, spec: SourceSpec, ctx: IngestContext) -> It
 def _may_follow(spec: SourceSpec, listing_url: str, url: str) -> bool:
     """Whether a further page or article at ``url`` (also as a redirect's target) is on
     the source's own site or one its ``allow_hosts`` lists."""
-    site = _site(url)
-    own = {_site(u) for u in (spec.url, listing_url)}
+    site = site_of(url)
+    own = {site_of(u) for u in (spec.url, listing_url)}
     return site is not None and (site in own or site in spec.allow_hosts)
-
-
-def _site(url: str) -> str | None:
-    """``url``'s host, with its port unless that is its scheme's usual one: http and https
-    on their usual ports are one site (a listing on http links its articles on https),
-    another port of the same host is not (an admin interface, another service)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    host = (parts.hostname or "").lower().rstrip(".")  # "www.example.org." is the same
-    if not host:
-        return None
-    if not host.isascii():
-        # As the fetcher sends it (httpx: IDNA 2008), and as redirects and pages write it:
-        # "www.zörbig.de" is "www.xn--zrbig-jua.de".
-        try:
-            host = idna.encode(host, uts46=True).decode("ascii")
-        except (idna.IDNAError, UnicodeError):
-            return None
-    if ":" in host:  # an IPv6 address: "::1:8080" must not read as "::1" on port 8080
-        try:
-            host = f"[{ipaddress.ip_address(host.partition('%')[0]).compressed}]"
-        except ValueError:
-            return None
-    if port is None or _USUAL_PORTS.get(parts.scheme.lower()) == port:
-        return host
-    return f"{host}:{port}"
-
-
-_USUAL_PORTS = {"http": 80, "https": 443}
 
 
 # --- writing the outcome (on the ingest thread) ------------------------------------------

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import warnings
 from datetime import timedelta
@@ -17,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from .._utils import site_of
 from .settings import CronText, Settings
 from .values import (
     _EMAIL_RE,
@@ -72,44 +72,30 @@ Selector = Annotated[str, AfterValidator(_check_selector)]
 
 
 def _check_host(value: str) -> str:
-    if value.startswith("["):  # an IPv6 address, "[::1]" or "[::1]:8080"
-        return _check_ip6(value)
-    host, colon, port = value.partition(":")
-    if not _HOST.fullmatch(host) or (colon and not (_PORT.fullmatch(port) and int(port) <= 65535)):
+    ip6 = value.startswith("[")  # "[::1]" or "[::1]:8080"
+    if ip6:
+        host, closed, rest = value[1:].partition("]")
+        has_port, port = rest[:1] == ":", rest[1:]
+        valid = bool(closed) and (not rest or has_port)
+    else:
+        host, colon, port = value.partition(":")
+        has_port, valid = bool(colon), bool(_HOST.fullmatch(host))
+    if has_port and not (_PORT.fullmatch(port) and int(port) <= 65535):
+        valid = False
+    # Kept as links' sites are compared: lower-case, in IDNA ("xn--"), the usual ports out.
+    site = site_of(f"{'https' if port == '443' else 'http'}://{value}/") if valid else None
+    if site is None and ip6:
+        raise ValueError(
+            f"{value!r} is not an IPv6 address in brackets; write it like [2001:db8::1], or "
+            "[2001:db8::1]:8080 for another port than http's and https's"
+        )
+    if site is None:
         raise ValueError(
             f"{value!r} is not a host name; write it like www.example.org, or "
             "www.example.org:8080 for another port than http's and https's (no scheme or "
             "path)"
         )
-    # As links' sites are compared (ingest._site): lower-case, in IDNA ("xn--"), the usual
-    # ports left out.
-    host = host.lower().rstrip(".")
-    if not host.isascii():
-        import idna  # httpx's dependency; only for hosts with umlauts
-
-        try:
-            host = idna.encode(host, uts46=True).decode("ascii")
-        except (idna.IDNAError, UnicodeError):
-            raise ValueError(f"{value!r} is not a host name a URL can have") from None
-    return host if not colon or int(port) in (80, 443) else f"{host}:{port}"
-
-
-def _check_ip6(value: str) -> str:
-    inside, closed, rest = value[1:].partition("]")
-    port = rest.removeprefix(":")
-    try:
-        address = ipaddress.IPv6Address(inside)
-        if not closed or (
-            rest and not (rest.startswith(":") and _PORT.fullmatch(port) and int(port) <= 65535)
-        ):
-            raise ValueError
-    except ValueError:
-        raise ValueError(
-            f"{value!r} is not an IPv6 address in brackets; write it like [2001:db8::1], or "
-            "[2001:db8::1]:8080 for another port than http's and https's"
-        ) from None
-    host = f"[{address.compressed}]"  # as links' sites are compared (ingest._site)
-    return host if not port or int(port) in (80, 443) else f"{host}:{port}"
+    return site
 
 
 # Labels of letters, digits, "-" (and "_", which some hosts have), dot-separated.

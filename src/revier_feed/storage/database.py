@@ -83,9 +83,8 @@ class Database:
         except OSError as e:
             raise StorageError(f"cannot use the store at {url!r}: {e}") from None
         self._idle: list[sqlite3.Connection] = []
-        self._in_use: set[int] = set()  #: ids of the connections handed out
-        self._outdated: set[int] = set()  #: ... that are closed when given back
-        self._generation = 0  #: how often all connections were closed (_reopen)
+        #: How often all connections were closed (_reopen); one taken before is not kept.
+        self._generation = 0
         self._closed = False
         self._lock = threading.Lock()
         self._checkpoint_after: set[int] = set()  #: ids of connections (checkpoint_later)
@@ -207,8 +206,6 @@ class Database:
         with self._lock:
             conn = self._idle.pop() if self._idle else None
             generation = self._generation
-            if conn is not None:
-                self._in_use.add(id(conn))
         if conn is None:
             try:
                 with errors("open the store"):
@@ -216,10 +213,6 @@ class Database:
             except StoreReadOnlyError:
                 self._reopen()
                 raise
-            with self._lock:
-                self._in_use.add(id(conn))
-                if generation != self._generation:  # opened while the others were closed
-                    self._outdated.add(id(conn))
         try:
             yield conn
         except StoreReadOnlyError:
@@ -227,12 +220,11 @@ class Database:
             raise
         finally:
             with self._lock:
-                self._in_use.discard(id(conn))
                 # One left in a transaction by an error is never handed out again; one given
-                # back after close() or after a write found the store read-only is not kept.
+                # back after close(), or taken (or opened) before a write found the store
+                # read-only, is not kept.
                 keep = not conn.in_transaction and not self._closed
-                keep = keep and id(conn) not in self._outdated
-                self._outdated.discard(id(conn))
+                keep = keep and generation == self._generation
                 if keep:
                     self._idle.append(conn)
             if not keep:
@@ -245,7 +237,6 @@ class Database:
         until it was restarted, after the files were writable again."""
         with self._lock:
             idle, self._idle = self._idle, []
-            self._outdated |= self._in_use
             self._generation += 1
         for conn in idle:
             conn.close()
