@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from revier_feed._utils import LOCK_RECORD_SIZE
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.exceptions import RevierError
+from revier_feed.models import HealthStatus
 from revier_feed.scheduler import Worker
 from revier_feed.serve.metrics import render
 
@@ -349,6 +351,59 @@ def test_a_cycle_the_store_cannot_take_is_retried_with_backoff(
         s.status.value in ("ok", "degraded")
         for s in app.storage.source_states(x.id for x in demo_config.sources).values()
     )
+
+
+def test_a_worker_whose_cycles_fail_is_unhealthy_at_once_and_says_why(
+    demo_config: AppConfig,
+    make_app: MakeApp,
+    region: SampleRegion,
+    clock: Clock,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A worker that cannot write its store cannot record its cycles there either: /healthz
+    said "ok" until the last stored cycle was 10 minutes old. The worker notes the failure
+    in its lock file, over bytes the file has, so the note is written where the store could
+    not be (here a file size limit, which a full disk's writes meet the same way)."""
+    import resource
+    import signal
+
+    from revier_feed.cli import main
+
+    app = make_app(demo_config)
+    worker = Worker(app)
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        with app.exclusive("revier-feed run"):
+            worker.collect()
+            assert app.health().status is HealthStatus.OK
+            clock.advance(timedelta(hours=2))
+            add_news(region, "/bbsr/presse/feed.atom", "Eilmeldung eins")
+            resource.setrlimit(resource.RLIMIT_FSIZE, (LOCK_RECORD_SIZE, limit[1]))
+            worker.collect()
+            worker.collect()  # waits out its backoff: the note stays
+            resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+            # What a `serve` or `status` in another process reads.
+            health = make_app(demo_config).health()
+            assert health.status is HealthStatus.UNHEALTHY
+            problem = health.problems[0]
+            assert problem.startswith(
+                "the worker's cycles fail: 1 in a row since 2021-08-02 10:00:00 UTC, "
+                "the next in 0:01:00; the last: "
+            ), problem
+            assert "could not save source bbsr" in problem, problem
+            assert b"\nrevier_worker_cycles_failing 1\n" in render(app.metric_samples())
+            assert main(["--config", str(demo_config.config_dir), "status"]) == 0
+            assert "its cycles fail: 1 in a row since" in capsys.readouterr().out
+
+            clock.advance(timedelta(minutes=1))
+            worker.collect()
+            health = make_app(demo_config).health()
+            assert health.status is HealthStatus.OK, health.problems
+            assert b"\nrevier_worker_cycles_failing 0\n" in render(app.metric_samples())
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, handler)
 
 
 def test_news_is_published_while_failed_cycles_back_off(

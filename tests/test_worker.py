@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import signal
 import sqlite3
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from revier_feed._utils import LOCK_RECORD_SIZE, LockHolder, ProcessLock
 from revier_feed.demo import prepare_demo
 from revier_feed.demo.server import Response, SampleRegion
 
@@ -440,6 +442,35 @@ def test_one_collector_per_store_whichever_way_a_configuration_names_it(
     with App(by_path) as first, first.exclusive("revier-feed run"):
         for folder in others:
             with App(load_config(folder)) as second:
-                assert "revier-feed run" in (second.worker_holder() or ""), folder
+                holder = second.worker_holder()
+                assert holder is not None and "revier-feed run" in holder.who, folder
                 with pytest.raises(AlreadyRunning), second.exclusive("revier-feed run --once"):
                     pass
+
+
+def test_the_lock_notes_the_holders_state_over_its_own_bytes(tmp_path: Path) -> None:
+    """The note is written over the lock file's bytes (it must work on a full disk), one
+    line, cut to fit at a character's boundary; a reader sees the holder and the note."""
+    path = tmp_path / "store.sqlite3.lock"
+    lock = ProcessLock(path, "pid 7 on host, `revier-feed run` since 2021-08-02 12:00")
+    reader = ProcessLock(path, "")
+    assert not lock.note("before the lock is held")
+    with lock:
+        assert reader.holder() == LockHolder(
+            "pid 7 on host, `revier-feed run` since 2021-08-02 12:00"
+        )
+        assert path.stat().st_size == LOCK_RECORD_SIZE
+        assert lock.note("2 in a row\nsince today; the last: " + "Speicher voll ü" * 200)
+        holder = reader.holder()
+        assert holder is not None and holder.who.startswith("pid 7 on host")
+        assert holder.note.startswith("2 in a row since today; the last: Speicher voll ü")
+        assert "\ufffd" not in holder.note and len(holder.note) > 500
+        assert path.stat().st_size == LOCK_RECORD_SIZE
+        assert lock.note("")
+        assert reader.holder() == LockHolder(holder.who)
+    assert reader.holder() is None
+    # A lock file as versions before the note wrote it: one line.
+    path.write_text("pid 8 on host, `revier-feed run`\n")
+    with open(path) as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert reader.holder() == LockHolder("pid 8 on host, `revier-feed run`")

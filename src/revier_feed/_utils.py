@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -58,12 +59,27 @@ class AlreadyLocked(Exception):
         self.holder = holder
 
 
+#: The size the lock file is written at: the holder's line and its note are written over
+#: the same bytes, so that a note needs no new room on a disk that has none left (a full disk
+#: is one of the failures a note reports).
+LOCK_RECORD_SIZE = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LockHolder:
+    """Who holds a :class:`ProcessLock`, and what they last noted about their state."""
+
+    who: str  #: the holder's description (pid, host, command, since when)
+    note: str = ""  #: one line, "" while all is well
+
+
 class ProcessLock:
     """An exclusive lock on a file, held while the process lives.
 
     It uses ``flock``, so the kernel releases it when the process ends in any way, kill -9
     included: a crashed worker never leaves a stale lock behind. The holder writes a line
-    about itself into the file so a refused second process can name it.
+    about itself into the file so a refused second process can name it, and may add a note
+    on its state (:meth:`note`) for readers that cannot ask it (``/healthz``).
     """
 
     def __init__(self, path: Path, description: str) -> None:
@@ -78,22 +94,42 @@ class ProcessLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 1000, 0).decode("utf-8", "replace").strip()
+            holder = _read_holder(fd)
             os.close(fd)
-            raise AlreadyLocked(self.path, holder) from None
+            raise AlreadyLocked(self.path, holder.who) from None
         except BaseException:
             os.close(fd)
             raise
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, self.description.encode() + b"\n", 0)
+            os.pwrite(fd, self._record(""), 0)
         except BaseException:
             # A full disk: held on, the lock would refuse this very process ever after.
             os.close(fd)
             raise
         self._fd = fd
 
-    def holder(self) -> str | None:
+    def note(self, text: str) -> bool:
+        """Write ``text`` beside the holder's description (over the same bytes; "" clears
+        it). False if the lock is not held or the file could not be written."""
+        if self._fd is None:
+            return False
+        try:
+            os.pwrite(self._fd, self._record(text), 0)
+        except OSError:
+            return False
+        return True
+
+    def _record(self, note: str) -> bytes:
+        who = self.description.replace("\n", " ").encode()
+        line = note.replace("\n", " ").encode()
+        room = LOCK_RECORD_SIZE - len(who) - 3  # two line ends and the last one
+        if len(line) > room:
+            line = line[: max(room, 0)].decode("utf-8", "ignore").encode()
+        text = who + b"\n" + line + b"\n"
+        return text.ljust(LOCK_RECORD_SIZE - 1) + b"\n"
+
+    def holder(self) -> LockHolder | None:
         """Who holds the lock now (what they wrote), or None if nobody does."""
         try:
             fd = os.open(self.path, os.O_RDONLY)
@@ -102,7 +138,7 @@ class ProcessLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            return os.pread(fd, 1000, 0).decode("utf-8", "replace").strip() or "another process"
+            return _read_holder(fd)
         else:
             fcntl.flock(fd, fcntl.LOCK_UN)
             return None
@@ -125,6 +161,12 @@ class ProcessLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _read_holder(fd: int) -> LockHolder:
+    lines = os.pread(fd, LOCK_RECORD_SIZE, 0).decode("utf-8", "replace").split("\n")
+    note = lines[1].strip() if len(lines) > 1 else ""
+    return LockHolder(lines[0].strip() or "another process", note)
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Literal, Self
 from zoneinfo import ZoneInfo
 
 from . import __version__, german, ingest, monitor, placement, stories
-from ._utils import AlreadyLocked, ProcessLock
+from ._utils import AlreadyLocked, LockHolder, ProcessLock
 from .compute import AUTO_START_ITEMS, ItemWorkers, auto_processes
 from .config import AppConfig
 from .exceptions import (
@@ -123,6 +123,8 @@ class App:
         self.tagger = Tagger(config.tags, config.districts)
         self.storage = Storage(config.storage_url)
         self._said_python = False  # that the story stage's C extension is missing
+        #: The store's lock while :meth:`exclusive` holds it.
+        self._lock: ProcessLock | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -153,12 +155,22 @@ class App:
             "another revier-feed is already collecting for this store: {holder} (lock file "
             "{path}); stop it first, or use a separate configuration",
         )
+        self._lock = lock
         try:
             yield
         finally:
+            self._lock = None
             lock.release()
 
-    def worker_holder(self) -> str | None:
+    def note_state(self, text: str) -> None:
+        """Note ``text`` (one line; "" when all is well again) in the store's lock while
+        holding it, for ``/healthz`` and ``status`` in other processes. It is written over
+        bytes the lock file has, so a full disk, the first suspect when cycles fail, does
+        not stop it; a failure to write it is logged only."""
+        if self._lock is not None and not self._lock.note(text):
+            log.warning("could not note the worker's state in %s", self._lock.path)
+
+    def worker_holder(self) -> LockHolder | None:
         """The process collecting for this store right now, if any (from its lock)."""
         return ProcessLock(self.config.lock_path, "").holder()
 
@@ -596,13 +608,15 @@ class App:
         """
         states = self.storage.source_states(s.id for s in self.config.sources)
         samples = self.storage.metrics()
+        holder = self.worker_holder()
         return monitor.judge(
             {s.id: states.get(s.id) for s in self.config.sources},
-            self.worker_holder(),
+            holder.who if holder else None,
             monitor.last_cycle_at(samples),
             self.now(),
             self.max_cycle_age,
             publish_failed=monitor.publish_failed_at(samples),
+            worker_note=holder.note if holder else "",
         )
 
     @property
@@ -632,8 +646,10 @@ class App:
             digests[entry.state.value] = digests.get(entry.state.value, 0) + 1
         for outcome, count in sorted(digests.items()):
             samples.append(MetricSample("revier_digests", (("state", outcome),), float(count)))
-        worker_up = 1.0 if self.worker_holder() is not None else 0.0
-        samples.append(MetricSample("revier_worker_up", (), worker_up))
+        holder = self.worker_holder()
+        samples.append(MetricSample("revier_worker_up", (), 0.0 if holder is None else 1.0))
+        failing = 1.0 if holder is not None and holder.note else 0.0
+        samples.append(MetricSample("revier_worker_cycles_failing", (), failing))
         return samples
 
     def backup(self, target: Path) -> None:
@@ -892,10 +908,10 @@ def running_worker(config: AppConfig) -> tuple[int | None, str | None]:
     holder = ProcessLock(config.lock_path, "").holder()
     if holder is None:
         return None, None
-    match = re.match(r"pid (\d+) on ([^,\s]+),", holder)
+    match = re.match(r"pid (\d+) on ([^,\s]+),", holder.who)
     if match is None or match.group(2) != socket.gethostname():
-        return None, holder
-    return int(match.group(1)), holder
+        return None, holder.who
+    return int(match.group(1)), holder.who
 
 
 class _StoredRobots:

@@ -379,7 +379,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     ]
     report = {
         "store": {"path": str(config.store_file), "created_now": not store_existed},
-        "worker": {"running": holder is not None, "holder": holder},
+        "worker": {
+            "running": holder is not None,
+            "holder": holder.who if holder else None,
+            "cycles_failing": holder.note if holder and holder.note else None,
+        },
         "sources": {"total": len(overview), "by_status": by_status, "problems": problems},
         "stories": {"new_24h": last_day, "new_7d": last_week},
         "digests": digests,
@@ -390,7 +394,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         return EXIT_OK
     created = " (created now: no cycle has run on it; is storage.path right?)"
     out.print(f"store: {config.store_file}{'' if store_existed else created}", markup=False)
-    out.print(f"worker: {'running, ' + holder if holder else 'not running'}", markup=False)
+    out.print(f"worker: {'running, ' + holder.who if holder else 'not running'}", markup=False)
+    if holder and holder.note:
+        out.print(f"  its cycles fail: {visible(holder.note)}", markup=False, soft_wrap=True)
     counts = ", ".join(
         f"{n} {s}" for s, n in sorted(by_status.items(), key=lambda p: SEVERITY[p[0]])
     )

@@ -97,18 +97,22 @@ def judge(
     now: datetime,
     max_cycle_age: timedelta,
     publish_failed: datetime | None = None,
+    worker_note: str = "",
 ) -> Health:
     """The health verdict.
 
     Unhealthy (HTTP 503) when the feeds are not being updated: no worker holds the store's
-    lock, its last finished cycle is older than ``max_cycle_age``, every source that was
-    fetched is failing or gone, or the last attempt to publish failed. Degraded (HTTP 200)
-    when some sources have problems.
+    lock, its cycles fail as a whole, its last finished cycle is older than
+    ``max_cycle_age``, every source that was fetched is failing or gone, or the last attempt
+    to publish failed. Degraded (HTTP 200) when some sources have problems.
 
     Args:
         states: every configured source with its stored state (None: never fetched).
         worker: who holds the store's lock, if anyone.
         publish_failed: when publishing last failed, if nothing was published since.
+        worker_note: what the worker noted in the lock: why its cycles fail ("" if they
+            don't). The store may be what fails, so this cannot wait for a stored cycle
+            to be missed (``max_cycle_age``).
     """
     by_status: dict[str, int] = {}
     for state in states.values():
@@ -119,6 +123,8 @@ def judge(
     fatal: list[str] = []
     if worker is None:
         fatal.append("no worker is collecting for this store (`revier-feed run` is not running)")
+    elif worker_note:
+        fatal.append(f"the worker's cycles fail: {worker_note}")
     elif last_cycle is None:
         fatal.append("the worker has not finished a cycle yet")
     elif now - last_cycle > max_cycle_age:

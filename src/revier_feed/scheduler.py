@@ -19,7 +19,7 @@ import logging
 import os
 import signal
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -27,6 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from . import schedule
+from ._utils import visible
 from .app import App
 from .config import AppConfig, load_config
 from .exceptions import ConfigError, RevierError, StorageError
@@ -51,6 +52,8 @@ class _Backoff:
         self.cap = cap
         self.failures = 0
         self.until: datetime | None = None
+        #: When the first of the failures in a row happened.
+        self.since: datetime | None = None
 
     def waiting(self, now: datetime) -> bool:
         return self.until is not None and now < self.until
@@ -58,13 +61,15 @@ class _Backoff:
     def failed(self, now: datetime, tick: timedelta) -> timedelta:
         """Count a failure; the wait before the next attempt."""
         self.failures += 1
+        if self.since is None:
+            self.since = now
         delay = schedule.retry_delay(tick, self.failures, self.cap)
         self.until = now + delay
         return delay
 
     def reset(self) -> int:
         """Forget the failures; how many there were."""
-        failures, self.failures, self.until = self.failures, 0, None
+        failures, self.failures, self.until, self.since = self.failures, 0, None, None
         return failures
 
 
@@ -115,6 +120,12 @@ class Worker:
                 # the sources stay due. Fetching them all again every tick would poll their
                 # sites far more often than configured.
                 delay = self._cycles.failed(self.app.now(), self.app.config.settings.worker.tick)
+                assert self._cycles.since is not None
+                since = self._cycles.since.astimezone(UTC)
+                self.app.note_state(
+                    f"{self._cycles.failures} in a row since {since:%Y-%m-%d %H:%M:%S} UTC, "
+                    f"the next in {delay}; the last: {visible(str(e))}"
+                )
                 log.error(
                     "cycle failed: %s; the next cycle in %s (`revier-feed reload` tries at once)",
                     e,
@@ -128,6 +139,7 @@ class Worker:
                 self.publish_if_due()
                 return
             if failures := self._cycles.reset():
+                self.app.note_state("")
                 log.info(
                     "a cycle worked again after %d failed ones",
                     failures,

@@ -26,6 +26,10 @@ FAMILIES: dict[str, tuple[str, str]] = {
         "When the worker last finished a collection cycle (Unix time).",
     ),
     "revier_worker_up": ("gauge", "1 if a worker holds the store's lock and collects."),
+    "revier_worker_cycles_failing": (
+        "gauge",
+        "1 while the worker's collection cycles fail as a whole (a full or read-only store).",
+    ),
     "revier_publish_last_success_timestamp_seconds": (
         "gauge",
         "When the feeds were last published (Unix time).",
