@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import gzip
 import hashlib
+import os
 import socket
 import ssl
 import threading
@@ -15,6 +17,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -564,3 +567,109 @@ def test_no_proxy_sends_its_hosts_past_the_proxy(
     [result] = fetch_all([site.url])
     assert isinstance(result, FetchResult) and result.content == FEED
     assert proxied == []
+
+
+@contextlib.contextmanager
+def unanswering_address() -> Iterator[tuple[str, int]]:
+    """An address on loopback that never answers a connect: a listener whose queue is full
+    drops every further handshake, as a host behind a broken route does."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+    filler = socket.create_connection(listener.getsockname())
+    try:
+        yield listener.getsockname()
+    finally:
+        filler.close()
+        listener.close()
+
+
+def resolve(monkeypatch: pytest.MonkeyPatch, name: str, *addresses: tuple[str, int]) -> None:
+    """``name`` resolves to ``addresses``, in this order (this machine has no DNS); each
+    carries its own port, which real addresses of one name would share."""
+    real = asyncio.BaseEventLoop.getaddrinfo
+
+    async def getaddrinfo(
+        self: asyncio.BaseEventLoop, host: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        if host != name:
+            return await real(self, host, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", address) for address in addresses]
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", getaddrinfo)
+
+
+def test_a_name_whose_first_address_does_not_answer_is_fetched_from_the_next(
+    serve: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Addresses are raced as browsers do: the next one is tried after a quarter second
+    without an answer, not after the connect timeout; one refused is followed at once."""
+    server = serve(keep_alive(lambda head: answer(FEED)))
+    port = int(server.url.split(":")[2].split("/")[0])
+    refused = socket.create_server(("127.0.0.1", 0))
+    refused_address = refused.getsockname()
+    refused.close()
+    with unanswering_address() as dead:
+        resolve(monkeypatch, "zwei-adressen.test", dead, refused_address, ("127.0.0.1", port))
+        settings = dataclasses.replace(SETTINGS, connect_timeout=5.0)
+        started = time.monotonic()
+        [result] = fetch_all([f"http://zwei-adressen.test:{port}/feed.xml"], settings)
+        took = time.monotonic() - started
+    assert isinstance(result, FetchResult) and result.content == FEED, result
+    assert took < 2.0, f"waited {took:.2f} s for an address that does not answer"
+
+
+def test_when_no_address_of_a_name_takes_the_connection_it_is_a_connect_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    closed = []
+    for _ in range(2):
+        listener = socket.create_server(("127.0.0.1", 0))
+        closed.append(listener.getsockname())
+        listener.close()
+    resolve(monkeypatch, "zwei-adressen.test", *closed)
+    [error] = fetch_all([f"http://zwei-adressen.test:{closed[0][1]}/feed.xml"])
+    assert isinstance(error, FetchError) and error.kind is ErrorKind.CONNECT, error
+    assert error.message == "could not connect to the server"
+
+
+def test_a_request_cancelled_at_any_moment_of_the_race_leaves_no_socket_open(
+    serve: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cycle that fails cancels its other sources' requests. On Python 3.11 asyncio's own
+    race left the socket of an address that had just won to the garbage collector (one or
+    two of this test's 150 cancellations); sockets are counted with the collector off."""
+    server = serve(keep_alive(lambda head: answer(FEED)))
+    port = int(server.url.split(":")[2].split("/")[0])
+    monkeypatch.setattr(connections, "_HAPPY_EYEBALLS_DELAY", 0.02)
+
+    def open_sockets() -> set[str]:
+        found = set()
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                if (target := os.readlink(f"/proc/self/fd/{fd}")).startswith("socket:"):
+                    found.add(target)
+        return found
+
+    async def cancelled_requests() -> set[str]:
+        pools = ConnectionPools(keepalive_per_origin=0, max_idle_origins=1, tls=ssl.SSLContext)
+        before = open_sockets()
+        for i in range(150):
+            request = httpx.Request("GET", f"http://zwei-adressen.test:{port}/feed.xml")
+            task = asyncio.create_task(pools.handle_async_request(request))
+            await asyncio.sleep(0.02 + (i % 30) * 0.0003)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                response = await task
+                await response.aread()
+                await response.aclose()
+        await pools.aclose()
+        for _ in range(3):
+            await asyncio.sleep(0.01)
+        return open_sockets() - before
+
+    with unanswering_address() as dead:
+        resolve(monkeypatch, "zwei-adressen.test", dead, ("127.0.0.1", port))
+        gc.disable()
+        try:
+            assert asyncio.run(cancelled_requests()) == set()
+        finally:
+            gc.enable()

@@ -15,15 +15,20 @@ from __future__ import annotations
 import asyncio
 import errno
 import ipaddress
+import itertools
+import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 import h11
 import httpx
 
 #: A connection pool's key: scheme, host, port.
 Origin = tuple[str, str, int]
+#: One address of a host, as ``getaddrinfo`` gives it.
+_AddressInfo = tuple[int, int, int, str, tuple[Any, ...]]
 
 #: Bytes read from a socket ahead of the response's reader before the socket is paused, so
 #: a reader that is slower than the network never piles a large body up in memory.
@@ -326,17 +331,26 @@ class ConnectionPools(httpx.AsyncBaseTransport):
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
-                _, connection = await loop.create_connection(
-                    lambda: _Connection(origin),
-                    host,
-                    port,
-                    ssl=context,
-                    server_hostname=host if context else None,
-                    # One address needs no race; and a connection cancelled while asyncio's
-                    # race (Python 3.11) had just won leaves its socket to the garbage
-                    # collector, as a cycle that fails cancels its other sources' requests.
-                    happy_eyeballs_delay=None if _is_address(host) else _HAPPY_EYEBALLS_DELAY,
-                )
+                # A name is resolved and its addresses raced here, not by asyncio: on Python
+                # 3.11 a connection cancelled just as asyncio's race had won (a cycle that
+                # fails cancels its other sources' requests) leaves its socket to the garbage
+                # collector. One address needs no race.
+                if _is_address(host):
+                    _, connection = await loop.create_connection(
+                        lambda: _Connection(origin), host, port, ssl=context
+                    )
+                else:
+                    sock = await open_socket(host, port)
+                    try:
+                        _, connection = await loop.create_connection(
+                            lambda: _Connection(origin),
+                            sock=sock,
+                            ssl=context,
+                            server_hostname=host if context else None,
+                        )
+                    except BaseException:
+                        sock.close()  # asyncio closes it too, unless it failed before
+                        raise
         except TimeoutError as e:  # the timeout above, or the system's own (ETIMEDOUT)
             raise httpx.ConnectTimeout(f"could not connect to {host}:{port} in time") from e
         except (OSError, UnicodeError) as e:
@@ -376,6 +390,97 @@ class ConnectionPools(httpx.AsyncBaseTransport):
         # The sockets close in the event loop's next round, which must come before the loop
         # itself may end.
         await asyncio.sleep(0)
+
+
+async def open_socket(host: str, port: int) -> socket.socket:
+    """A socket connected to ``host``, its addresses tried as browsers do (RFC 8305): the
+    first at once, the next one after :data:`_HAPPY_EYEBALLS_DELAY` without an answer or
+    as soon as the ones before failed, address families taking turns; the first to connect
+    wins. Cancelled at any point, it leaves no socket open.
+
+    Raises:
+        OSError: no address could be connected (the errors of all of them), or the name
+            could not be resolved (``socket.gaierror``).
+    """
+    loop = asyncio.get_running_loop()
+    addresses = _interleaved(await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+    if not addresses:
+        raise socket.gaierror(f"no address for {host}")
+    attempts: list[asyncio.Task[socket.socket]] = []
+    errors: list[OSError] = []
+    winner: asyncio.Task[socket.socket] | None = None
+
+    def settled(done: set[asyncio.Task[socket.socket]]) -> asyncio.Task[socket.socket] | None:
+        for task in done:
+            error = task.exception()
+            if error is None:
+                return task
+            errors.append(error if isinstance(error, OSError) else OSError(str(error)))
+        return None
+
+    try:
+        for address in addresses:
+            attempts.append(asyncio.create_task(_connect_to(loop, address)))
+            deadline = loop.time() + _HAPPY_EYEBALLS_DELAY
+            while running := {t for t in attempts if not t.done()}:
+                left = max(0.0, deadline - loop.time())
+                done, _ = await asyncio.wait(
+                    running, timeout=left, return_when=asyncio.FIRST_COMPLETED
+                )
+                if winner := settled(done):
+                    return winner.result()
+                if not done:
+                    break  # no answer yet: the next address runs beside it
+        while running := {t for t in attempts if not t.done()}:
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            if winner := settled(done):
+                return winner.result()
+    finally:
+        for task in attempts:
+            if task is not winner:
+                task.cancel()
+                task.add_done_callback(_close_unused)
+    raise _one_error(errors)
+
+
+async def _connect_to(loop: asyncio.AbstractEventLoop, address: _AddressInfo) -> socket.socket:
+    family, kind, proto, _, sockaddr = address
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setblocking(False)
+        await loop.sock_connect(sock, sockaddr)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _close_unused(task: asyncio.Task[socket.socket]) -> None:
+    """A race's losing attempt, done: its socket closed if it connected after all (and its
+    error taken, so asyncio does not log it as never retrieved)."""
+    if not task.cancelled() and task.exception() is None:
+        task.result().close()
+
+
+def _interleaved(addresses: Sequence[_AddressInfo]) -> list[_AddressInfo]:
+    """The resolver's addresses with the families taking turns, each in its own order."""
+    by_family: dict[int, list[_AddressInfo]] = {}
+    for address in addresses:
+        by_family.setdefault(address[0], []).append(address)
+    turns = itertools.zip_longest(*by_family.values())
+    return [address for turn in turns for address in turn if address is not None]
+
+
+def _one_error(errors: list[OSError]) -> OSError:
+    """What connecting to every address gave, as one error: this machine's limit if one
+    was met (the cycle's problem, not the site's), else the only error, else all of them."""
+    for error in errors:
+        if error.errno in _OUT_OF:
+            return error
+    messages = list(dict.fromkeys(str(e) for e in errors))
+    if len(messages) == 1:
+        return errors[0]
+    return OSError(f"Multiple exceptions: {', '.join(messages)}")
 
 
 def _is_address(host: str) -> bool:
