@@ -287,7 +287,7 @@ def collected_before_slot(
 
 @pytest.fixture
 def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (openssl), as (cert, key)."""
+    """A self-signed certificate for 127.0.0.1 and localhost (openssl), as (cert, key)."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         [
@@ -302,7 +302,7 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
             "-subj",
             "/CN=127.0.0.1",
             "-addext",
-            "subjectAltName=IP:127.0.0.1",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
             "-keyout",
             str(key),
             "-out",

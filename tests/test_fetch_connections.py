@@ -673,3 +673,25 @@ def test_a_request_cancelled_at_any_moment_of_the_race_leaves_no_socket_open(
             assert asyncio.run(cancelled_requests()) == set()
         finally:
             gc.enable()
+
+
+def test_tls_to_a_host_name_checks_the_certificate_for_that_name(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name's socket comes from our own race; TLS must still be for the name asked for."""
+    cert, key = certificate
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = ScriptedServer(keep_alive(lambda head: answer(FEED)), tls=context)
+    port = int(server.url.split(":")[2].split("/")[0])
+    resolve(monkeypatch, "localhost", ("127.0.0.1", port))
+    resolve(monkeypatch, "andere.test", ("127.0.0.1", port))
+    try:
+        named, other = fetch_all(
+            [f"https://localhost:{port}/feed.xml", f"https://andere.test:{port}/feed.xml"]
+        )
+    finally:
+        server.close()
+    assert isinstance(named, FetchResult) and named.content == FEED, named
+    assert isinstance(other, FetchError) and other.kind is ErrorKind.TLS, other
