@@ -285,10 +285,10 @@ def collected_before_slot(
     return digest_config_dir
 
 
-@pytest.fixture
-def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and localhost (openssl), as (cert, key)."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+def make_certificate(folder: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for ``name`` (a subjectAltName such as ``IP:127.0.0.1``),
+    made by openssl in ``folder``, as (cert, key)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         [
             "openssl",
@@ -300,9 +300,9 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
             "-days",
             "2",
             "-subj",
-            "/CN=127.0.0.1",
+            f"/CN={name.partition(':')[2]}",
             "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            f"subjectAltName={name}",
             "-keyout",
             str(key),
             "-out",
@@ -312,3 +312,9 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
         capture_output=True,
     )
     return cert, key
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, as (cert, key)."""
+    return make_certificate(tmp_path, "IP:127.0.0.1")

@@ -27,6 +27,8 @@ from revier_feed.fetch import Fetcher, connections
 from revier_feed.fetch.connections import ConnectionPools
 from revier_feed.models import ErrorKind, FetchResult, FetchSettings, NotModified
 
+from .conftest import make_certificate
+
 SETTINGS = FetchSettings(
     user_agent="revier-feed-test/1.0 (+https://example.org/kontakt)",
     timeout=3.0,
@@ -676,20 +678,20 @@ def test_a_request_cancelled_at_any_moment_of_the_race_leaves_no_socket_open(
 
 
 def test_tls_to_a_host_name_checks_the_certificate_for_that_name(
-    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A name's socket comes from our own race; TLS must still be for the name asked for."""
-    cert, key = certificate
+    cert, key = make_certificate(tmp_path, "DNS:kreis.test")
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server = ScriptedServer(keep_alive(lambda head: answer(FEED)), tls=context)
     port = int(server.url.split(":")[2].split("/")[0])
-    resolve(monkeypatch, "localhost", ("127.0.0.1", port))
+    resolve(monkeypatch, "kreis.test", ("127.0.0.1", port))
     resolve(monkeypatch, "andere.test", ("127.0.0.1", port))
     try:
         named, other = fetch_all(
-            [f"https://localhost:{port}/feed.xml", f"https://andere.test:{port}/feed.xml"]
+            [f"https://kreis.test:{port}/feed.xml", f"https://andere.test:{port}/feed.xml"]
         )
     finally:
         server.close()
