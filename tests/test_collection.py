@@ -127,6 +127,45 @@ def test_follow_takes_article_text_and_exact_date(
     assert region.requests == [LISTING]
 
 
+def test_items_linking_one_article_share_its_request(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """A listing with a headline and a teaser for the same article fetched the page twice."""
+    region.add_route(
+        "/doppelt/",
+        Response(
+            200,
+            """<html><body>
+            <article class="news-teaser"><h3 class="news-teaser__title">
+              <a href="/doppelt/preis.html">Innovationspreis vergeben</a></h3>
+              <span class="news-teaser__date">10. Juni 2021</span></article>
+            <article class="news-teaser"><h3 class="news-teaser__title">
+              <a href="/doppelt/preis.html">Die Preisträger im Porträt</a></h3>
+              <span class="news-teaser__date">10. Juni 2021</span></article>
+            </body></html>""".encode(),
+            {"Content-Type": "text/html; charset=utf-8"},
+        ),
+    )
+    region.add_route(
+        "/doppelt/preis.html",
+        Response(
+            200,
+            b"<html><body><article><p>Der Innovationspreis ging an drei Teams aus dem "
+            b"Burgenlandkreis und dem Landkreis Leipzig.</p></article></body></html>",
+            {"Content-Type": "text/html; charset=utf-8"},
+        ),
+    )
+    source = agency_source(region, "\n      follow: true", path="/doppelt/").replace(
+        "title: .news-teaser__title",
+        "title: .news-teaser__title\n      link: .news-teaser__title a@href",
+    )
+    app = make_app(config(tmp_path, source))
+    assert app.run_cycle().summary.new == 2
+    assert region.requests.count("/doppelt/preis.html") == 1
+    stored = app.storage.recent_items(["agentur"], 5)
+    assert len(stored) == 2 and all("drei Teams" in s.item.content_html for s in stored)
+
+
 def test_follow_stays_on_the_source_host(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:

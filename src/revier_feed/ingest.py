@@ -54,6 +54,7 @@ from .exceptions import (
 )
 from .fetch import Fetcher
 from .models import (
+    Article,
     ErrorInfo,
     ErrorKind,
     FetchResult,
@@ -558,40 +559,48 @@ async def _follow(
     deadline: float,
 ) -> list[tuple[Item, ItemDecision]]:
     """Fetch the article page of each new or changed item once, for full text and date,
-    until the loop's time ``deadline``."""
+    until the loop's time ``deadline``; items linking the same page share one request."""
     from . import parse
 
     late: list[str] = []
 
-    async def enrich(
-        raw: RawItem, item: Item, decision: ItemDecision
-    ) -> tuple[Item, ItemDecision]:
-        if decision is ItemDecision.UNCHANGED or not item.url:
-            return item, decision
-        if site_of(item.url) is None:
-            warnings.append(f"article {item.url} not read: not a valid URL (host or port)")
-            return item, decision
-        if not _may_follow(spec, listing_url, item.url):
-            warnings.append(f"not following {item.url}: host not allowed (see allow_hosts)")
-            return item, decision
+    def wanted(item: Item, decision: ItemDecision) -> bool:
+        return decision is not ItemDecision.UNCHANGED and bool(item.url)
+
+    async def read(url: str) -> Article | None:
+        if site_of(url) is None:
+            warnings.append(f"article {url} not read: not a valid URL (host or port)")
+            return None
+        if not _may_follow(spec, listing_url, url):
+            warnings.append(f"not following {url}: host not allowed (see allow_hosts)")
+            return None
         try:
             async with asyncio.timeout_at(deadline):
                 page = await ctx.fetcher.fetch(
-                    spec.id, item.url, may_go_to=functools.partial(_may_follow, spec, listing_url)
+                    spec.id, url, may_go_to=functools.partial(_may_follow, spec, listing_url)
                 )
                 assert isinstance(page, FetchResult)
-                article = await ctx.offload(parse.article, spec, page, ctx.now(), ctx.tz)
+                return await ctx.offload(parse.article, spec, page, ctx.now(), ctx.tz)
         except TimeoutError:
-            late.append(item.url)
-            return item, decision
+            late.append(url)
         except (FetchError, ParseError) as e:
-            warnings.append(f"article {item.url} not read: {e}")
-            return item, decision
+            warnings.append(f"article {url} not read: {e}")
         except Exception as e:
             if not _is_source_bug(spec, e):
                 raise
             # The listing's item stands without its article, as when the page is missing.
-            warnings.append(_page_bug(spec, f"article {item.url} not read", item.url, e))
+            warnings.append(_page_bug(spec, f"article {url} not read", url, e))
+        return None
+
+    # A listing may link one article from two items (a teaser and its headline).
+    urls = list(dict.fromkeys(i.url for _, i, d in pairs if i.url and wanted(i, d)))
+    articles = dict(zip(urls, await asyncio.gather(*(read(url) for url in urls)), strict=True))
+
+    async def enrich(
+        raw: RawItem, item: Item, decision: ItemDecision
+    ) -> tuple[Item, ItemDecision]:
+        article = articles.get(item.url) if wanted(item, decision) and item.url else None
+        if article is None:
             return item, decision
         enriched = replace(
             raw,
