@@ -717,3 +717,17 @@ def test_a_site_s_control_characters_reach_no_terminal_and_no_log_line(
     raw = logging.makeLogRecord({"msg": "Titel \u202e\x9b31m", "levelname": "INFO"})
     assert "\u202e" not in text.format(raw) and "\x9b" not in text.format(raw)
     assert JsonFormatter(Redactor(())).format(raw).isascii()
+
+
+def test_run_once_due_fetches_only_what_its_schedule_says(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From cron, `run --once` asked every source every time, a failing one or one that
+    said Retry-After included; `--due` keeps to the schedule, as the worker does."""
+    region.add_route("/bbsr/presse/feed.atom", Response(429, headers={"Retry-After": "7200"}))
+    assert in_demo(capsys, demo_config, "run", "--once")[0] == 0
+    region.requests.clear()
+    code, _ = in_demo(capsys, demo_config, "run", "--once", "--due")
+    assert code == 0 and region.requests == [], region.requests
+    code, out = in_demo(capsys, demo_config, "run", "--due")
+    assert code == 2 and "--due is for `run --once`" in out

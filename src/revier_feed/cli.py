@@ -146,6 +146,12 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the worker (or one cycle with --once)")
     run.add_argument("--once", action="store_true", help="fetch every source once, publish, exit")
     run.add_argument(
+        "--due",
+        action="store_true",
+        help="with --once: only the sources that are due (their interval, backoff and "
+        "Retry-After honoured), for running it from cron",
+    )
+    run.add_argument(
         "--serve", action="store_true", help="also serve the output folder (see `serve`)"
     )
     _address_options(run)
@@ -246,11 +252,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.once and args.serve:
         print("error: --serve needs the worker, but `run --once` exits", file=sys.stderr)
         return EXIT_CONFIG
+    if args.due and not args.once:
+        print(
+            "error: --due is for `run --once`; the worker always fetches what is due",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     config = load_config(args.config)
     command = "revier-feed run" + (" --once" if args.once else " --serve" if args.serve else "")
     with App(config) as app, app.exclusive(command):
         if args.once:
-            return _run_once(app)
+            return _run_once(app, only_due=args.due)
         from .scheduler import run_worker  # APScheduler: only the worker needs it
 
         server = _server(app, args) if args.serve else None
@@ -575,9 +587,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 SUMMARY_NEWS_ROWS = 40
 
 
-def _run_once(app: App) -> int:
+def _run_once(app: App, *, only_due: bool = False) -> int:
     with _progress() as (on_start, on_report):
-        summary = app.run_ingest(on_start=on_start, on_report=on_report)
+        summary = app.run_ingest(only_due=only_due, on_start=on_start, on_report=on_report)
     try:
         published = app.publish()
     except RevierError:
