@@ -809,3 +809,25 @@ def test_a_store_url_names_the_sqlite_file(tmp_path: Path) -> None:
     settings = f"output:\n  dir: out\nstorage:\n  url: {url}\n"
     config = load_config(write_config(tmp_path, FEED_SOURCE, settings=settings))
     assert config.storage_url == url
+
+
+def test_a_user_agent_must_say_how_to_reach_whoever_runs_it(tmp_path: Path) -> None:
+    """A browser's string hid who was fetching from every site; robots.txt rules for
+    revier-feed still applied, but no operator could tell whom to ask."""
+    for agent, refused in [
+        ("Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0", True),
+        ("revier-feed/{version}", True),
+        ("revier-feed/{version} (+{contact_url})", False),
+        ("Kreisbot/1.0 (+https://kreis.example/bot)", False),
+        ("Kreisbot/1.0 (presse@kreis.example)", False),
+    ]:
+        folder = write_config(
+            tmp_path / str(len(agent)),
+            'sources:\n  - {id: k, name: K, url: "https://example.org/feed.xml"}\n',
+            f'fetch:\n  user_agent: "{agent}"\n',
+        )
+        if refused:
+            text = "\n".join(issues_of(folder))
+            assert "settings.yaml:2: fetch.user_agent: the user agent must tell" in text, text
+        else:
+            assert load_config(folder).settings.fetch.user_agent == agent

@@ -109,6 +109,12 @@ class FetchSettingsModel(_Model):
                 f"a user agent of {len(agent):,} characters is too long for a request header; "
                 f"use at most {MAX_USER_AGENT_CHARS}"
             )
+        if "{contact_url}" not in v and not re.search(r"https?://|@", v):
+            # Sites see who fetches them only here: a browser's string hides it.
+            raise ValueError(
+                "the user agent must tell site operators how to reach you: keep "
+                "{contact_url} in it, or write a URL or mail address of your own"
+            )
         return v
 
     contact_url: str = Field(default="https://github.com/revier-feed/revier-feed", max_length=300)
