@@ -11,7 +11,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -273,6 +273,49 @@ def test_retry_after_is_honoured_or_left_to_the_next_cycle(region: SampleRegion)
     assert region.requests.count("/later") == 1  # an hour is the next cycle's business
 
 
+def test_a_host_that_answers_429_gets_no_request_from_any_source_until_its_pause_ends(
+    region: SampleRegion,
+) -> None:
+    """The other sources of a host that said "too many requests" wait too (they arrived
+    inside the pause before), and a pause longer than a cycle waits defers them all to
+    the schedule without asking."""
+    ok = Response(200, b"<rss version='2.0'><channel></channel></rss>")
+    arrived: list[tuple[str, float]] = []
+    first = [True]
+
+    def limited(handler: BaseHTTPRequestHandler) -> Response:
+        arrived.append((handler.path, time.monotonic()))
+        if first[0]:
+            first[0] = False
+            return Response(429, headers={"Retry-After": "2"})
+        return ok
+
+    for n in range(4):
+        region.add_route(f"/quelle{n}.xml", limited)
+
+    async def every_source(urls: list[str]) -> list[FetchResult | NotModified | BaseException]:
+        async with Fetcher(dataclasses.replace(RETRYING, max_per_host=2)) as fetcher:
+            return await asyncio.gather(
+                *(fetcher.fetch(f"q{n}", url) for n, url in enumerate(urls)),
+                return_exceptions=True,
+            )
+
+    results = asyncio.run(every_source([region.url(f"/quelle{n}.xml") for n in range(4)]))
+    assert all(isinstance(r, FetchResult) for r in results), results
+    refused_at = arrived[0][1]
+    later = [at - refused_at for _, at in arrived[1:]]
+    # One other request may have been under way when the 429 came.
+    assert sum(1 for gap in later if gap < 2.0) <= 1, later
+    assert len(arrived) == 5
+
+    region.add_route("/quelle0.xml", Response(429, headers={"Retry-After": "3600"}))
+    arrived.clear()
+    results = asyncio.run(every_source([region.url(f"/quelle{n}.xml") for n in range(4)]))
+    errors = [r for r in results if isinstance(r, FetchError)]
+    assert len(errors) >= 3 and all((e.retry_after or 0) >= 3590 for e in errors), results
+    assert len(arrived) <= 2  # the one refused and one under way; the others not asked
+
+
 ROBOTS = b"""User-agent: *
 Disallow: /intern/
 
@@ -339,20 +382,79 @@ def test_a_redirect_to_another_origin_asks_its_robots_txt_and_the_caller(
     assert refused.value.kind == ErrorKind.REDIRECT and "allow_hosts" in str(refused.value)
 
 
-def test_a_redirect_to_a_new_host_every_time_ends(region: SampleRegion) -> None:
-    """Reading each new host's robots.txt starts the request again: a load balancer that
-    sends every request to another node would have kept that going for ever."""
+def test_a_redirect_to_another_host_waits_for_that_hosts_turn(region: SampleRegion) -> None:
+    """Sites of several districts sending their feeds to one hosting service: the requests
+    it gets count against its per-host limit, not the limits of the hosts asked first (a
+    probe saw 12 requests at once on a host limited to 2)."""
+    at_once = [0, 0]  # now, most
+    lock = threading.Lock()
 
-    class Node(BaseHTTPRequestHandler):
+    def slow(_handler: BaseHTTPRequestHandler) -> Response:
+        with lock:
+            at_once[0] += 1
+            at_once[1] = max(at_once)
+        time.sleep(0.3)
+        with lock:
+            at_once[0] -= 1
+        return Response(200, b"<rss version='2.0'><channel></channel></rss>")
+
+    region.add_route("/gemeinsam.xml", slow)
+    target = region.url("/gemeinsam.xml")
+
+    class Redirect(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(404 if self.path == "/robots.txt" else 200)
+            self.send_response(404 if self.path == "/robots.txt" else 302)
+            self.send_header("Location", target)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    nodes = [ThreadingHTTPServer(("127.0.0.1", 0), Node) for _ in range(8)]
+    districts = [ThreadingHTTPServer((f"127.0.0.{i}", 0), Redirect) for i in range(2, 6)]
+    for district in districts:
+        threading.Thread(target=district.serve_forever, daemon=True).start()
+
+    async def every_district() -> list[FetchResult | NotModified]:
+        async with Fetcher(dataclasses.replace(SETTINGS, max_per_host=1)) as fetcher:
+            return await asyncio.gather(
+                *(
+                    fetcher.fetch(f"kreis{i}", f"http://127.0.0.{i}:{d.server_address[1]}/feed")
+                    for i, d in enumerate(districts, start=2)
+                )
+            )
+
+    try:
+        results = asyncio.run(every_district())
+    finally:
+        for district in districts:
+            district.shutdown()
+            district.server_close()
+    assert all(isinstance(r, FetchResult) for r in results)
+    assert at_once[1] == 1
+
+
+def test_a_redirect_to_a_host_not_met_yet_is_followed_after_its_robots_txt(
+    region: SampleRegion,
+) -> None:
+    """The target's robots.txt is read when the redirect leads there, and the redirect
+    followed on: the request used to start again, asking the first URL twice (and, behind
+    a load balancer sending every request to another node, until the redirect limit)."""
+    seen: list[str] = []
+
+    class Node(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            body = b"" if self.path == "/robots.txt" else b"<rss version='2.0'><channel/></rss>"
+            self.send_response(404 if self.path == "/robots.txt" else 200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    nodes = [ThreadingHTTPServer(("127.0.0.1", 0), Node) for _ in range(3)]
     for node in nodes:
         threading.Thread(target=node.serve_forever, daemon=True).start()
     turn = iter(range(len(nodes)))
@@ -363,13 +465,14 @@ def test_a_redirect_to_a_new_host_every_time_ends(region: SampleRegion) -> None:
 
     region.add_route("/verteiler", next_node)
     try:
-        error = fetch_error(region.url("/verteiler"))
+        result = fetch(region.url("/verteiler"))
     finally:
         for node in nodes:
             node.shutdown()
             node.server_close()
-    assert error.kind == ErrorKind.REDIRECT and "new host on every request" in str(error)
-    assert region.requests.count("/verteiler") == SETTINGS.max_redirects + 1
+    assert isinstance(result, FetchResult)
+    assert region.requests.count("/verteiler") == 1
+    assert seen == ["/robots.txt", "/feed.xml"]
 
 
 def test_crawl_delay_spaces_requests_and_robots_is_read_once(region: SampleRegion) -> None:
@@ -435,10 +538,112 @@ def test_a_304_to_a_request_without_validators_is_an_error(region: SampleRegion)
     assert "without validators" in str(error)
 
 
-@pytest.mark.parametrize("status", [404, 500])
-def test_missing_or_broken_robots_txt_allows_fetching(region: SampleRegion, status: int) -> None:
-    region.add_route("/robots.txt", Response(status))
+@pytest.mark.parametrize("status", [200, 401, 403, 404, 429])
+def test_a_missing_or_empty_robots_txt_allows_fetching(region: SampleRegion, status: int) -> None:
+    region.add_route("/robots.txt", Response(status))  # RFC 9309: 4xx is "unavailable"
     assert isinstance(fetch(region.url(FEED)), FetchResult)
+
+
+class _RobotsMemory:
+    """The fetcher's robots.txt cache as the store keeps it, with a clock of its own."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
+        self.kept: dict[str, tuple[datetime, int, str]] = {}
+
+    def get(self, origin: str) -> tuple[datetime, int, str] | None:
+        return self.kept.get(origin)
+
+    def put(self, origin: str, status: int, body: str) -> None:
+        self.kept[origin] = (self.now, status, body)
+
+
+def fetch_with(memory: _RobotsMemory, url: str) -> FetchResult | NotModified | FetchError:
+    async def go() -> FetchResult | NotModified | FetchError:
+        async with Fetcher(SETTINGS, robots_cache=memory, now=lambda: memory.now) as fetcher:
+            try:
+                return await fetcher.fetch("kreis", url)
+            except FetchError as e:
+                return e
+
+    return asyncio.run(go())
+
+
+def test_a_robots_txt_that_cannot_be_read_stops_fetching_from_its_site(
+    region: SampleRegion,
+) -> None:
+    """RFC 9309 2.3.1.4: a robots.txt that answers 5xx (or not at all) means "complete
+    disallow"; a copy read before is used instead, and after 30 days without one the site
+    counts as having none. It used to mean "no rules", for every cycle it failed."""
+    memory = _RobotsMemory()
+    region.add_route("/robots.txt", Response(503))
+    error = fetch_with(memory, region.url(FEED))
+    assert isinstance(error, FetchError) and error.kind is ErrorKind.HTTP_5XX, error
+    assert error.message.startswith("server error (HTTP 503), asking for http://")
+    assert "/robots.txt; nothing is fetched from a site before its robots.txt" in error.message
+    assert FEED not in region.requests
+    # Asked again next cycle, not taken for a day's rules.
+    memory.now += timedelta(hours=1)
+    assert isinstance(fetch_with(memory, region.url(FEED)), FetchError)
+    assert region.requests.count("/robots.txt") == 2 and FEED not in region.requests
+    # 30 days on, still unreadable: as if there were none.
+    memory.now += timedelta(days=30)
+    assert isinstance(fetch_with(memory, region.url(FEED)), FetchResult)
+    # Readable again: its rules apply; when it fails later, they still do.
+    region.add_route("/robots.txt", Response(200, ROBOTS))
+    memory.now += timedelta(hours=1)
+    assert isinstance(fetch_with(memory, region.url(FEED)), FetchResult)
+    region.add_route("/robots.txt", Response(500))
+    memory.now += timedelta(days=2)
+    assert isinstance(fetch_with(memory, region.url(FEED)), FetchResult)
+    refused = fetch_with(memory, region.url("/presse/entwurf/feed.xml"))
+    assert isinstance(refused, FetchError) and refused.kind is ErrorKind.ROBOTS
+
+
+def test_only_the_start_of_a_huge_robots_txt_is_read_and_its_rules_apply(
+    region: SampleRegion,
+) -> None:
+    """It failed as "too large" and then meant "no rules", downloaded again every cycle."""
+    huge = b"User-agent: *\nDisallow: /intern\n" + b"# Kommentar\n" * 1_000_000
+    region.add_route("/robots.txt", Response(200, huge))
+    assert isinstance(fetch(region.url(FEED)), FetchResult)
+    refused = fetch_error(region.url("/intern/feed.xml"))
+    assert refused.kind is ErrorKind.ROBOTS
+
+
+def test_rules_of_our_group_are_read_as_rfc_9309_says(region: SampleRegion) -> None:
+    """The cases a probe found urllib.robotparser reading wrongly, end to end."""
+    region.add_route(
+        "/robots.txt",
+        Response(
+            200,
+            "\ufeffUser-agent: revier\nDisallow: /\n\n"
+            "User-agent: revier-feed\nDisallow: /*.xml$\nAllow: /landkreis-leipzig/\n".encode(),
+        ),
+    )
+    assert isinstance(fetch(region.url(FEED)), FetchResult)  # the longer Allow wins
+    assert fetch_error(region.url("/bbsr/presse/feed.xml")).kind is ErrorKind.ROBOTS
+
+
+def test_a_decimal_crawl_delay_spaces_requests(region: SampleRegion) -> None:
+    region.add_route("/robots.txt", Response(200, b"User-agent: *\nCrawl-delay: 0.6\n"))
+
+    async def three() -> None:
+        async with Fetcher(SETTINGS) as fetcher:
+            await asyncio.gather(*(fetcher.fetch(f"s{i}", region.url(FEED)) for i in range(3)))
+
+    started = time.monotonic()
+    asyncio.run(three())
+    assert time.monotonic() - started >= 1.2  # it was ignored: no delay at all
+
+
+def test_a_crawl_delay_above_the_cap_is_said(
+    region: SampleRegion, caplog: pytest.LogCaptureFixture
+) -> None:
+    region.add_route("/robots.txt", Response(200, b"User-agent: *\nCrawl-delay: 86400\n"))
+    with caplog.at_level("WARNING", logger="revier_feed"):
+        assert isinstance(fetch(region.url(FEED)), FetchResult)
+    assert "asks for 86400 s between requests; waiting 60 s" in caplog.text
 
 
 def test_permanent_redirect_is_reported(region: SampleRegion) -> None:

@@ -13,12 +13,10 @@ import email.utils
 import logging
 import os
 import random
-import re
 import ssl
 import sys
 import time
 import urllib.request
-import urllib.robotparser
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -37,6 +35,7 @@ import httpx  # noqa: E402
 import sniffio  # noqa: E402
 
 from .connections import ConnectionPools  # noqa: E402
+from .robots import MAX_ROBOTS_BYTES, RobotsRules  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,11 @@ ROBOTS_TTL = timedelta(hours=24)
 #: Crawl-delay values above this are capped: a site asking for an hour between requests
 #: would otherwise stall the worker.
 MAX_CRAWL_DELAY = 60.0
+#: A robots.txt that has not been readable (5xx, no answer) for this long counts as absent
+#: (RFC 9309 2.3.1.4 suggests 30 days).
+ROBOTS_UNREADABLE_FOR = timedelta(days=30)
+#: The status the robots.txt cache keeps for one that could not be read (no HTTP status).
+_UNREADABLE = 599
 _RETRYABLE = frozenset(
     {ErrorKind.TIMEOUT, ErrorKind.CONNECT, ErrorKind.HTTP_429, ErrorKind.HTTP_5XX}
 )
@@ -197,25 +201,9 @@ class Fetcher:
         if self.settings.respect_robots:
             await self._check_robots(source_id, url)
         attempt = 0
-        restarts = 0
         while True:
             try:
                 return await self._attempt(source_id, url, headers, may_go_to)
-            except _RobotsFirst as first:
-                # Loaded outside the request's slot (it needs a slot of its own); then the
-                # request starts again and finds the rules known. A server that redirects
-                # to a new host every time would have kept this going for ever.
-                restarts += 1
-                if restarts > self.settings.max_redirects:
-                    raise FetchError(
-                        source_id,
-                        url,
-                        kind=ErrorKind.REDIRECT,
-                        message="redirected to another new host on every request "
-                        f"(last: {first.url[:200]})",
-                    ) from None
-                await self._robots_for(first.url)
-                continue
             except FetchError as error:
                 wait = self._retry_wait(error, attempt)
                 if wait is None:
@@ -224,6 +212,18 @@ class Fetcher:
             # Sleeping outside the slot: a waiting retry must not block the host's others.
             await asyncio.sleep(wait)
             attempt += 1
+
+    def _pause_if_asked(self, url: str, error: FetchError) -> None:
+        """After a 429, or a 5xx with Retry-After, no request starts on the host for that
+        long (a 429 without one: ``retry_backoff``), whichever source it is for."""
+        if error.kind is ErrorKind.HTTP_429:
+            pause = max(error.retry_after or 0.0, self.settings.retry_backoff)
+        elif error.kind is ErrorKind.HTTP_5XX and error.retry_after:
+            pause = error.retry_after
+        else:
+            return
+        host = self._host(url)
+        host.paused_until = max(host.paused_until, time.monotonic() + pause)
 
     def _retry_wait(self, error: FetchError, attempt: int) -> float | None:
         if error.kind not in _RETRYABLE or attempt >= self.settings.retries:
@@ -241,17 +241,28 @@ class Fetcher:
         may_go_to: Callable[[str], bool] | None = None,
         *,
         robots: bool = True,
+        keep_first: int | None = None,
     ) -> FetchResult | NotModified:
-        async with self._slot(url):
-            with _wrap_exceptions(source_id, url):
-                # httpx's timeout is per network operation; this one bounds the whole request.
-                async with asyncio.timeout(self.settings.timeout):
-                    return await self._get(source_id, url, headers, may_go_to, robots)
+        """One request (redirects followed) in the host's slot.
+
+        Args:
+            robots: whether a redirect's target is checked against its robots.txt.
+            keep_first: read only this many bytes of the body and drop the rest (instead
+                of failing beyond ``max_body_bytes``).
+        """
+        with _wrap_exceptions(source_id, url):
+            return await self._get(source_id, url, headers, may_go_to, robots, keep_first)
 
     @contextlib.asynccontextmanager
     async def _slot(self, url: str) -> AsyncIterator[None]:
         host = self._host(url)
         async with host.semaphore:
+            # A host that said "too many requests" gets none from any source until its
+            # pause is over; they start spread over a second, not all at its end.
+            while (pause := host.paused_until - time.monotonic()) > 0:
+                if pause > self.settings.max_retry_wait:
+                    raise _HostPaused(pause)
+                await asyncio.sleep(pause + self._rng.random())
             if host.crawl_delay:
                 # Crawl-delay: request starts on this host at least this far apart.
                 async with host.lock:
@@ -280,10 +291,62 @@ class Fetcher:
         headers: dict[str, str],
         may_go_to: Callable[[str], bool] | None,
         robots: bool,
+        keep_first: int | None = None,
     ) -> FetchResult | NotModified:
+        # httpx's timeout is per network operation; this one bounds the whole request, the
+        # waits for a host's turn not counted.
+        async with contextlib.AsyncExitStack() as slot, asyncio.timeout(None) as budget:
+            return await self._get_in_slots(
+                slot, budget, source_id, url, headers, may_go_to, robots, keep_first
+            )
+
+    async def _get_in_slots(
+        self,
+        slot: contextlib.AsyncExitStack,
+        budget: asyncio.Timeout,
+        source_id: str,
+        url: str,
+        headers: dict[str, str],
+        may_go_to: Callable[[str], bool] | None,
+        robots: bool,
+        keep_first: int | None,
+    ) -> FetchResult | NotModified:
+        """The request and its redirects, each in its host's slot: a redirect to another
+        host waits for that host's turn (its limit, its Crawl-delay) and frees this one's."""
+        loop = asyncio.get_running_loop()
         target = httpx.URL(url)
         redirects: list[int] = []
+        slot_host: str | None = None
+        left = self.settings.timeout
+        unknown_robots = False
+        before = target  # the URL redirected from, when there was a redirect
         while True:
+            if target.host != slot_host or unknown_robots:
+                when = budget.when()
+                if when is not None:
+                    left = when - loop.time()
+                    budget.reschedule(None)
+                await slot.aclose()
+                if unknown_robots:
+                    # Read in its host's slot, not this one's, like the waits not counted.
+                    await self._robots_for(str(target))
+                    unknown_robots = self._may_redirect(
+                        source_id, url, before, target, may_go_to, robots
+                    )
+                try:
+                    await slot.enter_async_context(self._slot(str(target)))
+                except _HostPaused as paused:
+                    raise FetchError(
+                        source_id,
+                        url,
+                        kind=ErrorKind.HTTP_429,
+                        status_code=429,
+                        retry_after=paused.seconds,
+                        message=f"{target.host} asked for a pause of {paused.seconds:.0f} s "
+                        "(429 or Retry-After to another request); not asked before it is over",
+                    ) from None
+                slot_host = target.host
+                budget.reschedule(loop.time() + left)
             request = httpx.Request(
                 "GET",
                 target,
@@ -300,7 +363,9 @@ class Fetcher:
                     await _drain_small(response)
                     before = target
                     target = self._redirect(source_id, url, target, location, len(redirects))
-                    self._may_redirect(source_id, url, before, target, may_go_to, robots)
+                    unknown_robots = self._may_redirect(
+                        source_id, url, before, target, may_go_to, robots
+                    )
                     redirects.append(response.status_code)
                     continue
                 if response.status_code == 304:
@@ -329,8 +394,12 @@ class Fetcher:
                     )
                 if response.status_code >= 400:
                     await _drain_small(response)
-                    _raise_for_status(source_id, url, response, self._now())
-                content = await self._read_capped(source_id, url, response)
+                    try:
+                        _raise_for_status(source_id, url, response, self._now())
+                    except FetchError as error:
+                        self._pause_if_asked(str(target), error)
+                        raise
+                content = await self._read_capped(source_id, url, response, keep_first)
             finally:
                 await response.aclose()
             break
@@ -392,9 +461,9 @@ class Fetcher:
         target: httpx.URL,
         may_go_to: Callable[[str], bool] | None,
         robots: bool,
-    ) -> None:
+    ) -> bool:
         """Refuse a redirect the caller does not allow, or one to another origin whose
-        robots.txt disallows the target (not loaded yet: :class:`_RobotsFirst`)."""
+        robots.txt disallows the target; True if that robots.txt must be read first."""
         if may_go_to is not None and not may_go_to(str(target)):
             raise FetchError(
                 source_id,
@@ -404,12 +473,13 @@ class Fetcher:
                 "follow (see allow_hosts)",
             )
         if not (robots and self.settings.respect_robots):
-            return
+            return False
         rules = self._known_robots(str(target))
         if rules is None:
-            if _origin(target) == _origin(current):
-                return  # the origin's rules were checked for the URL asked, or are absent
-            raise _RobotsFirst(str(target))
+            # The origin's rules were checked for the URL asked, or are absent.
+            return _origin(target) != _origin(current)
+        if rules.unreadable is not None:
+            raise _unreadable_robots(source_id, url, _origin(target), rules.unreadable)
         if not rules.allows(str(target)):
             raise FetchError(
                 source_id,
@@ -419,6 +489,7 @@ class Fetcher:
                 f"{_origin(target)} does not allow us (ask the site to allow the user agent "
                 "'revier-feed')",
             )
+        return False
 
     def _transport_for(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
         """Our connections, or, for a URL a proxy from the environment covers, httpx's own
@@ -438,25 +509,31 @@ class Fetcher:
             )
         return transport
 
-    async def _read_capped(self, source_id: str, url: str, response: httpx.Response) -> bytes:
+    async def _read_capped(
+        self, source_id: str, url: str, response: httpx.Response, keep_first: int | None = None
+    ) -> bytes:
         cap = self.settings.max_body_bytes
         declared = response.headers.get("content-length", "")
-        if declared.isdecimal() and int(declared) > cap:
+        if keep_first is None and declared.isdecimal() and int(declared) > cap:
             raise _too_large(source_id, url, cap, response.status_code)
         chunks = []
         size = 0
         # aiter_bytes yields *decoded* bytes, so a small gzip bomb is cut here too.
         async for chunk in response.aiter_bytes():
             size += len(chunk)
+            chunks.append(chunk)
+            if keep_first is not None and size >= keep_first:
+                return b"".join(chunks)[:keep_first]
             if size > cap:
                 raise _too_large(source_id, url, cap, response.status_code)
-            chunks.append(chunk)
         return b"".join(chunks)
 
     # --- robots.txt ----------------------------------------------------------------------
 
     async def _check_robots(self, source_id: str, url: str) -> None:
         robots = await self._robots_for(url)
+        if robots.unreadable is not None:
+            raise _unreadable_robots(source_id, url, _origin(url), robots.unreadable)
         if not robots.allows(url):
             raise FetchError(
                 source_id,
@@ -484,7 +561,11 @@ class Fetcher:
         robots = self._robots.get(origin)
         if robots is None:
             cached = self._robots_cache.get(origin) if self._robots_cache else None
-            if cached is not None and self._now() - cached[0] < ROBOTS_TTL:
+            if (
+                cached is not None
+                and cached[1] < _UNREADABLE
+                and self._now() - cached[0] < ROBOTS_TTL
+            ):
                 robots = self._use_robots(url, _Robots(cached[1], cached[2]))
         return robots
 
@@ -492,45 +573,84 @@ class Fetcher:
         self._robots[_origin(url)] = robots
         delay = robots.crawl_delay()
         if delay:
+            if delay > MAX_CRAWL_DELAY:
+                log.warning(
+                    "robots.txt of %s asks for %g s between requests; waiting %g s (the most "
+                    "revier-feed waits, so that one site cannot hold up a cycle)",
+                    _origin(url),
+                    delay,
+                    MAX_CRAWL_DELAY,
+                )
             self._host(url).crawl_delay = min(delay, MAX_CRAWL_DELAY)
         return robots
 
     async def _load_robots(self, origin: str) -> _Robots:
+        """``origin``'s robots.txt as RFC 9309 reads its answer: 2xx are the rules, 4xx
+        (and too many redirects) mean no rules, and a robots.txt that cannot be read (5xx,
+        no answer) means nothing may be fetched, unless a copy read before is known; after
+        :data:`ROBOTS_UNREADABLE_FOR` of that, the site counts as having none."""
         cached = self._robots_cache.get(origin) if self._robots_cache else None
         try:
-            # A robots.txt redirected elsewhere is read without asking that origin's.
-            result = await self._attempt("robots.txt", origin + "/robots.txt", {}, robots=False)
+            result = await self._robots_request(origin)
         except FetchError as e:
-            if e.status_code is not None and 400 <= e.status_code < 500:
-                # RFC 9309 2.3.1.3: an unavailable robots.txt (4xx) means no rules.
-                robots = _Robots(e.status_code, "")
+            status = e.status_code
+            if (status is not None and 400 <= status < 500) or e.kind is ErrorKind.REDIRECT:
+                robots = _Robots(status or 404, "")
                 self._remember(origin, robots)
                 return robots
-            # Unreachable (5xx, network): keep the last known rules if any; never stop a
-            # source because its robots.txt is down for a moment.
-            log.info(
-                "robots.txt of %s unreachable (%s); using %s",
-                origin,
-                e.kind,
-                "the cached copy" if cached else "no rules",
-            )
-            return _Robots(cached[1], cached[2]) if cached else _Robots(200, "")
+            if e.kind is ErrorKind.EMPTY and status is not None and status < 300:
+                robots = _Robots(status, "")  # an empty file: no rules
+                self._remember(origin, robots)
+                return robots
+            if cached is not None and cached[1] < _UNREADABLE:
+                log.info(
+                    "robots.txt of %s could not be read (%s); using the copy of %s",
+                    origin,
+                    e,
+                    cached[0].date(),
+                )
+                return _Robots(cached[1], cached[2])
+            since = cached[0] if cached is not None else self._now()
+            if self._now() - since > ROBOTS_UNREADABLE_FOR:
+                log.info(
+                    "robots.txt of %s has not been readable since %s (%s): fetching as if the "
+                    "site had none (RFC 9309)",
+                    origin,
+                    since.date(),
+                    e,
+                )
+                return _Robots(200, "")
+            if cached is None:  # remembered from its first failure on: "since when"
+                self._remember(origin, _Robots(_UNREADABLE, ""))
+            return _Robots(_UNREADABLE, "", unreadable=e)
         assert isinstance(result, FetchResult)  # no validators were sent, so no 304
         robots = _Robots(200, result.content.decode("utf-8", errors="replace"))
         self._remember(origin, robots)
         return robots
 
+    async def _robots_request(self, origin: str) -> FetchResult | NotModified:
+        """GET robots.txt, retried like a source; a redirect elsewhere is read without
+        asking that origin's robots.txt; only its first :data:`MAX_ROBOTS_BYTES` are read."""
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(
+                    "robots.txt",
+                    origin + "/robots.txt",
+                    {},
+                    robots=False,
+                    keep_first=MAX_ROBOTS_BYTES,
+                )
+            except FetchError as error:
+                wait = self._retry_wait(error, attempt)
+                if wait is None:
+                    raise
+            await asyncio.sleep(wait)
+            attempt += 1
+
     def _remember(self, origin: str, robots: _Robots) -> None:
         if self._robots_cache is not None:
             self._robots_cache.put(origin, robots.status, robots.body)
-
-
-class _RobotsFirst(Exception):
-    """A redirect leads to an origin whose robots.txt has not been read yet."""
-
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self.url = url
 
 
 def _origin(url: str | httpx.URL) -> str:
@@ -546,50 +666,54 @@ def _environment_proxies() -> dict[str, str]:
 
 
 class _Host:
-    """Per-host limits: concurrency and, when robots.txt asks for it, a crawl delay."""
+    """Per-host limits: concurrency, a crawl delay when robots.txt asks for one, and a
+    pause when the host answered 429 (or 503 with Retry-After)."""
 
     def __init__(self, semaphore: asyncio.Semaphore) -> None:
         self.semaphore = semaphore
         self.crawl_delay = 0.0
         self.lock = asyncio.Lock()
         self.next_start = 0.0
+        #: No request starts on this host before this time (``time.monotonic``).
+        self.paused_until = 0.0
+
+
+class _HostPaused(Exception):
+    """The host asked for a pause longer than a request waits in a cycle."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
 
 
 class _Robots:
-    def __init__(self, status: int, body: str) -> None:
+    """One origin's robots.txt (what the cache keeps) and its rules for us."""
+
+    def __init__(self, status: int, body: str, unreadable: FetchError | None = None) -> None:
         self.status = status
         self.body = body
-        self._parser = urllib.robotparser.RobotFileParser()
-        self._parser.parse(_robots_lines(body))
+        #: Why it could not be read, when nothing may be fetched for that reason.
+        self.unreadable = unreadable
+        self._rules = RobotsRules(body, ROBOTS_AGENT)
 
     def allows(self, url: str) -> bool:
-        return self._parser.can_fetch(ROBOTS_AGENT, url)
+        return self.unreadable is None and self._rules.allows(url)
 
     def crawl_delay(self) -> float | None:
-        delay = self._parser.crawl_delay(ROBOTS_AGENT)
-        return float(delay) if delay else None
+        return self._rules.crawl_delay
 
 
-#: The values of Crawl-delay and Request-rate that the standard parser reads safely.
-_ROBOTS_NUMBER = re.compile(r"[0-9]{1,6}(?:/[0-9]{1,6})?")
-
-
-def _robots_lines(body: str) -> list[str]:
-    """robots.txt's lines without the Crawl-delay and Request-rate lines whose values
-    urllib.robotparser would fail on: it reads whatever ``str.isdigit()`` accepts with
-    ``int()`` ("Crawl-delay: ²", 5,000 digits), and one such line failed every source of
-    the host. Such a line is ignored, as the parser ignores "Crawl-delay: 1.5"."""
-    kept = []
-    for line in body.splitlines():
-        key, colon, value = line.partition("#")[0].partition(":")
-        if (
-            colon
-            and key.strip().lower() in ("crawl-delay", "request-rate")
-            and not _ROBOTS_NUMBER.fullmatch(value.strip())
-        ):
-            continue
-        kept.append(line)
-    return kept
+def _unreadable_robots(source_id: str, url: str, origin: str, error: FetchError) -> FetchError:
+    """The source's error when its site's robots.txt cannot be read: of that failure's
+    kind (the site is down, most likely), saying that nothing was fetched for it."""
+    return FetchError(
+        source_id,
+        url,
+        kind=error.kind,
+        status_code=error.status_code,
+        message=f"{error.message}, asking for {origin}/robots.txt; nothing is fetched from "
+        "a site before its robots.txt can be read (RFC 9309), asked again next cycle",
+    )
 
 
 def _validator(value: str | None) -> str | None:

@@ -1,0 +1,116 @@
+"""robots.txt rules as RFC 9309 reads them (the fetcher's use of them: test_fetch.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from revier_feed.fetch.robots import RobotsRules
+
+SITE = "https://www.kreis.example"
+
+
+def allowed(body: str, path: str, agent: str = "revier-feed") -> bool:
+    return RobotsRules(body, agent).allows(SITE + path)
+
+
+@pytest.mark.parametrize(
+    ("rules", "path", "expected"),
+    [
+        # The longest match decides, whatever the order (urllib took the first).
+        ("Disallow: /news\nAllow: /news/feed", "/news/feed", True),
+        ("Disallow: /news\nAllow: /news/feed", "/news/other", False),
+        ("Allow: /news/feed\nDisallow: /news/feed.xml", "/news/feed.xml", False),
+        # A tie goes to Allow.
+        ("Disallow: /a\nAllow: /a", "/a", True),
+        # Wildcards and the end anchor.
+        ("Disallow: /*.xml$", "/presse/feed.xml", False),
+        ("Disallow: /*.xml$", "/presse/feed.xml?seite=2", True),
+        ("Disallow: /feed$", "/feed", False),
+        ("Disallow: /feed$", "/feed/", True),
+        ("Disallow: /news/\nAllow: /news/*.xml", "/news/2021/feed.xml", True),
+        ("Disallow: /news/\nAllow: /news/*.xml", "/news/2021/index.html", False),
+        ("Disallow: /*/intern/*", "/kreis/intern/a", False),
+        ("Disallow: /*/intern/*", "/kreis/extern/a", True),
+        ("Disallow: /**?drucken=1", "/presse/a?drucken=1", False),
+        # Queries count; an empty Disallow is no rule.
+        ("Disallow: /suche?", "/suche?q=kohle", False),
+        ("Disallow:", "/anything", True),
+        # One spelling of a path: escapes of unreserved characters, case of escapes,
+        # non-ASCII as UTF-8.
+        ("Disallow: /~joe", "/%7Ejoe/feed", False),
+        ("Disallow: /%7ejoe", "/~joe/feed", False),
+        ("Disallow: /%c3%bc", "/%C3%BCbersicht", False),
+        ("Disallow: /übersicht", "/%C3%BCbersicht", False),
+        # robots.txt itself is always allowed.
+        ("Disallow: /", "/robots.txt", True),
+    ],
+)
+def test_the_most_specific_rule_decides(rules: str, path: str, expected: bool) -> None:
+    assert allowed("User-agent: *\n" + rules, path) is expected
+
+
+def test_groups_are_found_by_product_token() -> None:
+    # A token that is only part of ours is another crawler (urllib matched substrings).
+    for other in ("revier", "feed", "r", "revier-feedbot"):
+        assert allowed(f"User-agent: {other}\nDisallow: /", "/feed.xml"), other
+    # Ours in any case, with a version after it; then "*" does not apply at all.
+    body = "User-agent: *\nDisallow: /\n\nUser-agent: Revier-Feed/1.0\nDisallow: /intern\n"
+    assert allowed(body, "/feed.xml") and not allowed(body, "/intern/x")
+    assert not allowed(body, "/feed.xml", agent="otherbot")
+
+
+def test_several_groups_for_one_agent_are_one_group() -> None:
+    body = (
+        "User-agent: revier-feed\nDisallow: /g\n\n"
+        "User-agent: someone-else\nDisallow: /\n\n"
+        "User-agent: revier-feed\nDisallow: /f\n"
+    )
+    assert not allowed(body, "/g/1") and not allowed(body, "/f/1") and allowed(body, "/h")
+
+
+def test_a_group_names_several_agents_and_ends_at_the_next_user_agent_after_rules() -> None:
+    body = (
+        "User-agent: a\nUser-agent: revier-feed\nDisallow: /eins\nUser-agent: b\nDisallow: /zwei\n"
+    )
+    assert not allowed(body, "/eins") and allowed(body, "/zwei")
+
+
+def test_line_ends_comments_byte_order_mark_and_unknown_records() -> None:
+    body = (
+        "\ufeffUSER-AGENT: * # alle\r\nSitemap: /sitemap.xml\rnoindex: /x\r\n"
+        "disallow:/intern # nicht\n"
+    )
+    assert not allowed(body, "/intern/a") and allowed(body, "/x")
+
+
+def test_rules_before_any_group_and_files_that_are_no_robots_txt_allow_everything() -> None:
+    assert allowed("Disallow: /\n", "/feed.xml")
+    assert allowed("<html><body>Nicht gefunden</body></html>", "/feed.xml")
+    assert allowed("\x00\x01\x02binary", "/feed.xml")
+
+
+@pytest.mark.parametrize(
+    ("value", "delay"),
+    [
+        ("2", 2.0),
+        ("1.5", 1.5),
+        ("0.5", 0.5),
+        ("0", None),
+        ("-1", None),
+        ("abc", None),
+        ("²", None),
+        ("1e3", None),
+        ("nan", None),
+        ("9" * 5000, None),
+    ],
+)
+def test_crawl_delay_takes_plain_decimal_numbers(value: str, delay: float | None) -> None:
+    rules = RobotsRules(f"User-agent: *\nCrawl-delay: {value}\nDisallow: /x\n", "revier-feed")
+    assert rules.crawl_delay == delay
+    assert not rules.allows(SITE + "/x")
+
+
+def test_crawl_delay_is_read_from_our_group() -> None:
+    body = "User-agent: *\nCrawl-delay: 9\n\nUser-agent: revier-feed\nCrawl-delay: 3\n"
+    assert RobotsRules(body, "revier-feed").crawl_delay == 3.0
+    assert RobotsRules(body, "anderer").crawl_delay == 9.0
