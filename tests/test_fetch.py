@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sniffio
@@ -538,7 +539,7 @@ def test_a_304_to_a_request_without_validators_is_an_error(region: SampleRegion)
     assert "without validators" in str(error)
 
 
-@pytest.mark.parametrize("status", [200, 401, 403, 404, 429])
+@pytest.mark.parametrize("status", [200, 401, 403, 404])
 def test_a_missing_or_empty_robots_txt_allows_fetching(region: SampleRegion, status: int) -> None:
     region.add_route("/robots.txt", Response(status))  # RFC 9309: 4xx is "unavailable"
     assert isinstance(fetch(region.url(FEED)), FetchResult)
@@ -598,6 +599,54 @@ def test_a_robots_txt_that_cannot_be_read_stops_fetching_from_its_site(
     assert isinstance(fetch_with(memory, region.url(FEED)), FetchResult)
     refused = fetch_with(memory, region.url("/presse/entwurf/feed.xml"))
     assert isinstance(refused, FetchError) and refused.kind is ErrorKind.ROBOTS
+
+
+def test_a_robots_txt_answering_429_is_not_taken_for_none(region: SampleRegion) -> None:
+    """429 is "not now", not "there is none": it was remembered for a day as no rules,
+    also when the pause was our own after another origin of the host answered 429."""
+    memory = _RobotsMemory()
+    region.add_route("/robots.txt", Response(429))
+    error = fetch_with(memory, region.url(FEED))
+    assert isinstance(error, FetchError) and error.kind is ErrorKind.HTTP_429, error
+    assert FEED not in region.requests
+    assert all(status != 429 for _, status, _ in memory.kept.values())
+
+
+def test_robots_txt_is_read_whatever_the_body_size_limit(region: SampleRegion) -> None:
+    """Its first 512 KiB are read even when max_body_size is smaller: a mid-sized
+    robots.txt failed as too large and blocked the site."""
+    body = b"User-agent: *\nDisallow: /intern\n" + b"# Kommentar\n" * 20_000
+    region.add_route("/robots.txt", Response(200, body))
+    small = dataclasses.replace(SETTINGS, max_body_bytes=100_000)
+    assert isinstance(fetch(region.url(FEED), settings=small), FetchResult)
+    assert fetch_error(region.url("/intern/feed.xml"), small).kind is ErrorKind.ROBOTS
+
+
+def test_crawl_delay_holds_for_a_host_name_with_umlauts(
+    region: SampleRegion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The delay was kept under "münchen.test", the requests' turns under its IDNA
+    spelling: no delay at all."""
+    port = int(region.url("/").split(":")[2].split("/")[0])
+    real = asyncio.BaseEventLoop.getaddrinfo
+
+    async def getaddrinfo(self: asyncio.BaseEventLoop, host: Any, *args: Any, **kw: Any) -> Any:
+        if host == "xn--mnchen-3ya.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return await real(self, host, *args, **kw)
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", getaddrinfo)
+    region.add_route("/robots.txt", Response(200, b"User-agent: *\nCrawl-delay: 0.5\n"))
+
+    async def three() -> list[FetchResult | NotModified]:
+        async with Fetcher(SETTINGS) as fetcher:
+            return await asyncio.gather(
+                *(fetcher.fetch(f"s{i}", f"http://münchen.test:{port}{FEED}") for i in range(3))
+            )
+
+    started = time.monotonic()
+    assert all(isinstance(r, FetchResult) for r in asyncio.run(three()))
+    assert time.monotonic() - started >= 1.0
 
 
 def test_only_the_start_of_a_huge_robots_txt_is_read_and_its_rules_apply(

@@ -278,7 +278,11 @@ class Fetcher:
                 yield
 
     def _host(self, url: str) -> _Host:
-        name = (urlsplit(url).hostname or "").lower()
+        # The host as requests name it: "münchen.example" and its IDNA spelling are one.
+        try:
+            name = httpx.URL(url).raw_host.decode("ascii")
+        except (httpx.InvalidURL, UnicodeError):
+            name = (urlsplit(url).hostname or "").lower()
         host = self._hosts.get(name)
         if host is None:
             host = self._hosts[name] = _Host(asyncio.Semaphore(self.settings.max_per_host))
@@ -522,9 +526,10 @@ class Fetcher:
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             chunks.append(chunk)
-            if keep_first is not None and size >= keep_first:
-                return b"".join(chunks)[:keep_first]
-            if size > cap:
+            if keep_first is not None:
+                if size >= keep_first:
+                    return b"".join(chunks)[:keep_first]
+            elif size > cap:
                 raise _too_large(source_id, url, cap, response.status_code)
         return b"".join(chunks)
 
@@ -594,12 +599,16 @@ class Fetcher:
             result = await self._robots_request(origin)
         except FetchError as e:
             status = e.status_code
-            if (status is not None and 400 <= status < 500) or e.kind is ErrorKind.REDIRECT:
+            # 429 is a 4xx, but "not now" rather than "there is none" (so Google reads it
+            # too); and the pause may be our own, after another origin of the host said so.
+            if (status is not None and 400 <= status < 500 and status != 429) or (
+                e.kind is ErrorKind.REDIRECT
+            ):
                 robots = _Robots(status or 404, "")
                 self._remember(origin, robots)
                 return robots
-            if e.kind is ErrorKind.EMPTY and status is not None and status < 300:
-                robots = _Robots(status, "")  # an empty file: no rules
+            if e.kind is ErrorKind.EMPTY and status is not None and status < 400:
+                robots = _Robots(status, "")  # an empty file (or a 304 unasked): no rules
                 self._remember(origin, robots)
                 return robots
             if cached is not None and cached[1] < _UNREADABLE:
@@ -654,9 +663,14 @@ class Fetcher:
 
 
 def _origin(url: str | httpx.URL) -> str:
-    """``scheme://host[:port]``, lower-cased: what a robots.txt covers."""
-    parts = urlsplit(str(url))
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    """``scheme://host[:port]`` as requests name it (IDNA, lower case, no default port, no
+    user name): what a robots.txt covers."""
+    try:
+        parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
+        return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
+    except (httpx.InvalidURL, UnicodeError):  # fails as a request in its turn
+        parts = urlsplit(str(url))
+        return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _environment_proxies() -> dict[str, str]:

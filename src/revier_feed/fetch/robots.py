@@ -24,6 +24,8 @@ _PRODUCT_TOKEN = re.compile(r"[A-Za-z_-]+")
 #: Percent escapes of characters that need none (RFC 3986 2.3): "%7E" is "~".
 _UNRESERVED_ESCAPE = re.compile(r"%(2[DdEe]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|5[Ff]|7[Ee])")
 _ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+#: Line ends of robots.txt (RFC 9309 2.2): not the others ``str.splitlines`` knows (U+2028).
+_LINE_END = re.compile(r"\r\n|\r|\n")
 #: What stays as it is in a normalized path: ASCII that is printable and not a space.
 _KEEP = "".join(chr(c) for c in range(0x21, 0x7F))
 
@@ -64,24 +66,29 @@ class RobotsRules:
     def __init__(self, body: str, agent: str) -> None:
         ours: list[tuple[str, str]] = []
         anyone: list[tuple[str, str]] = []
-        agents: list[str] = []
-        in_rules = False
+        named_us = False  # a group for us, even one without rules, replaces "*"
+        for_us = for_anyone = in_group = in_rules = False
+        agent = agent.lower()
         for key, value in _records(body):
             if key == "user-agent":
                 if in_rules:  # a User-agent line after rules starts the next group
-                    agents, in_rules = [], False
+                    for_us = for_anyone = in_rules = False
+                in_group = True
                 token = _PRODUCT_TOKEN.match(value)
-                agents.append("*" if value.startswith("*") else token.group() if token else "")
+                if value == "*":
+                    for_anyone = True
+                elif token is not None and token.group().lower() == agent:
+                    for_us = named_us = True
                 continue
-            if key not in ("allow", "disallow", "crawl-delay") or not agents:
+            if key not in ("allow", "disallow", "crawl-delay") or not in_group:
                 continue  # Sitemap, unknown records and rules before any group
             in_rules = True
-            if any(a.lower() == agent.lower() for a in agents):
+            if for_us:
                 ours.append((key, value))
-            if "*" in agents:
+            if for_anyone:
                 anyone.append((key, value))
-        # Several groups for one agent are one group (RFC 9309 2.2.1); ours replaces "*".
-        records = ours or anyone
+        # Several groups for one agent are one group (RFC 9309 2.2.1).
+        records = ours if named_us else anyone
         self._rules = [rule for key, value in records if (rule := _rule(key, value))]
         delays = [d for key, value in records if key == "crawl-delay" and (d := _delay(value))]
         #: Seconds between requests the site asks for, if it does.
@@ -91,9 +98,11 @@ class RobotsRules:
         """Whether the rules allow ``url`` (the most specific rule decides; on a tie,
         allowing wins; no rule: allowed; /robots.txt itself always)."""
         parts = urlsplit(url)
-        path = _normalized(parts.path or "/") + (
-            "?" + _normalized(parts.query) if parts.query else ""
-        )
+        path = _normalized(parts.path or "/")
+        if parts.query:
+            path += "?" + _normalized(parts.query)
+        # In a path, "*" and "$" are characters: a rule names them as %2A and %24.
+        path = path.replace("*", "%2A").replace("$", "%24")
         if path == "/robots.txt":
             return True
         best: _Rule | None = None
@@ -110,7 +119,7 @@ class RobotsRules:
 def _records(body: str) -> list[tuple[str, str]]:
     """(lower-case key, value) of each record line, comments and blanks gone."""
     records = []
-    for line in body.removeprefix("\ufeff").splitlines():
+    for line in _LINE_END.split(body.removeprefix("\ufeff")):
         key, colon, value = line.partition("#")[0].partition(":")
         if colon:
             records.append((key.strip().lower(), value.strip()))
@@ -121,11 +130,11 @@ def _rule(key: str, value: str) -> _Rule | None:
     if key == "crawl-delay" or not value:  # "Disallow:" with nothing is no rule
         return None
     pattern = _normalized(value)
+    length = len(pattern)  # as written: the longest rule wins
     anchored = pattern.endswith("$")
     if anchored:
         pattern = pattern[:-1]
     pattern = re.sub(r"\*+", "*", pattern)
-    length = len(pattern) + anchored
     return _Rule(key == "allow", tuple(pattern.split("*")), anchored, length)
 
 
@@ -143,4 +152,4 @@ def _normalized(text: str) -> str:
     UTF-8; "*" and "$" stay."""
     text = _UNRESERVED_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
     text = _ESCAPE.sub(lambda m: m.group().upper(), text)
-    return quote(text, safe=_KEEP)
+    return quote(text, safe=_KEEP, errors="replace")  # a lone surrogate is no character
