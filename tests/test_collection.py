@@ -780,3 +780,24 @@ def test_stop_skips_sources_still_waiting_for_a_slot(
     slow_requests = [p for p in region.requests if p.startswith("/slow-")]
     assert len(slow_requests) == 1
     assert len(app.storage.due_source_ids([f"s{n}" for n in range(5)], app.now())) == 4
+
+
+def test_a_crawl_delay_holds_between_cycles_too(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Each cycle began with the host's turn forgotten: a worker ticking every minute asked
+    a site with "Crawl-delay: 120" every minute. Times here are real (the delay is)."""
+    asked: list[float] = []
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+
+    def timed(_handler: Any) -> Response:
+        asked.append(time.monotonic())
+        return Response(200, feed, {"Content-Type": "application/rss+xml"})
+
+    region.add_route("/robots.txt", Response(200, b"User-agent: *\nCrawl-delay: 1.5\n"))
+    region.add_route("/kreis.xml", timed)
+    app = make_app(config(tmp_path, feed_source(region, "/kreis.xml")))
+    app.run_cycle()
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+    assert len(asked) == 2 and asked[1] - asked[0] >= 1.5, asked

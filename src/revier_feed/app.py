@@ -37,7 +37,7 @@ from .exceptions import (
     RevierError,
     StorageError,
 )
-from .fetch import Fetcher
+from .fetch import Fetcher, HostTurns
 from .models import (
     ChannelInfo,
     CycleSummary,
@@ -125,6 +125,8 @@ class App:
         self._said_python = False  # that the story stage's C extension is missing
         #: The store's lock while :meth:`exclusive` holds it.
         self._lock: ProcessLock | None = None
+        #: When each host may next be asked, across cycles (Crawl-delay, 429 pauses).
+        self._host_turns: dict[str, HostTurns] = {}
 
     def __enter__(self) -> Self:
         return self
@@ -356,6 +358,7 @@ class App:
             rng=self._rng,
             should_stop=self._stop.is_set,
             transport=self._transport,
+            host_turns=self._host_turns,
         )
 
     @staticmethod

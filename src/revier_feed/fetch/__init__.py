@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
@@ -86,6 +87,8 @@ class Fetcher:
         should_stop: when it turns true, requests not yet started raise :class:`Cancelled`.
         transport: one httpx transport for every request, proxies from the environment
             not consulted (tests and benchmarks).
+        host_turns: when each host may next be asked, shared by the fetchers of a worker's
+            cycles: a Crawl-delay or a 429's pause holds across cycles, not only within one.
     """
 
     def __init__(
@@ -97,6 +100,7 @@ class Fetcher:
         rng: random.Random | None = None,
         should_stop: Callable[[], bool] = lambda: False,
         transport: httpx.AsyncBaseTransport | None = None,
+        host_turns: dict[str, HostTurns] | None = None,
     ) -> None:
         self.settings = settings
         self._should_stop = should_stop
@@ -105,6 +109,7 @@ class Fetcher:
         self._rng = rng or random.Random()
         self._global = asyncio.Semaphore(settings.max_concurrency)
         self._hosts: dict[str, _Host] = {}
+        self._host_turns = {} if host_turns is None else host_turns
         self._robots: dict[str, _Robots] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._sniffed: str | None = None
@@ -223,7 +228,7 @@ class Fetcher:
         else:
             return
         host = self._host(url)
-        host.paused_until = max(host.paused_until, time.monotonic() + pause)
+        host.turns.paused_until = max(host.turns.paused_until, time.monotonic() + pause)
 
     def _retry_wait(self, error: FetchError, attempt: int) -> float | None:
         if error.kind not in _RETRYABLE or attempt >= self.settings.retries:
@@ -259,17 +264,17 @@ class Fetcher:
         async with host.semaphore:
             # A host that said "too many requests" gets none from any source until its
             # pause is over; they start spread over a second, not all at its end.
-            while (pause := host.paused_until - time.monotonic()) > 0:
+            while (pause := host.turns.paused_until - time.monotonic()) > 0:
                 if pause > self.settings.max_retry_wait:
                     raise _HostPaused(pause)
                 await asyncio.sleep(pause + self._rng.random())
             if host.crawl_delay:
                 # Crawl-delay: request starts on this host at least this far apart.
                 async with host.lock:
-                    wait = host.next_start - time.monotonic()
+                    wait = host.turns.next_start - time.monotonic()
                     if wait > 0:
                         await asyncio.sleep(wait)
-                    host.next_start = time.monotonic() + host.crawl_delay
+                    host.turns.next_start = time.monotonic() + host.crawl_delay
             async with self._global:
                 # Checked when the request would really start, not when it was queued, so a
                 # stop request skips everything still waiting for a free slot.
@@ -285,7 +290,8 @@ class Fetcher:
             name = (urlsplit(url).hostname or "").lower()
         host = self._hosts.get(name)
         if host is None:
-            host = self._hosts[name] = _Host(asyncio.Semaphore(self.settings.max_per_host))
+            turns = self._host_turns.setdefault(name, HostTurns())
+            host = self._hosts[name] = _Host(asyncio.Semaphore(self.settings.max_per_host), turns)
         return host
 
     async def _get(
@@ -679,17 +685,24 @@ def _environment_proxies() -> dict[str, str]:
     return {scheme: found[scheme] for scheme in ("http", "https", "all") if found.get(scheme)}
 
 
-class _Host:
-    """Per-host limits: concurrency, a crawl delay when robots.txt asks for one, and a
-    pause when the host answered 429 (or 503 with Retry-After)."""
+@dataclass(slots=True)
+class HostTurns:
+    """When a host may next be asked (``time.monotonic``): after its Crawl-delay, after a
+    pause it asked for (429, Retry-After)."""
 
-    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+    next_start: float = 0.0
+    paused_until: float = 0.0
+
+
+class _Host:
+    """Per-host limits of one cycle: concurrency, a crawl delay when robots.txt asks for
+    one, and its turns (kept across cycles by whoever passes them in)."""
+
+    def __init__(self, semaphore: asyncio.Semaphore, turns: HostTurns) -> None:
         self.semaphore = semaphore
         self.crawl_delay = 0.0
         self.lock = asyncio.Lock()
-        self.next_start = 0.0
-        #: No request starts on this host before this time (``time.monotonic``).
-        self.paused_until = 0.0
+        self.turns = turns
 
 
 class _HostPaused(Exception):
