@@ -801,3 +801,34 @@ def test_a_crawl_delay_holds_between_cycles_too(
     clock.advance(timedelta(hours=2))
     app.run_cycle()
     assert len(asked) == 2 and asked[1] - asked[0] >= 1.5, asked
+
+
+def test_a_worker_cycle_leaves_a_slow_hosts_further_sources_for_later_cycles(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """Twenty sources on a site asking for 60 s between requests held every other
+    source's news back for twenty minutes: the cycle placed and published only at its
+    end. A worker's cycle now takes the host's turns it gets within fetch.max_retry_wait;
+    the other sources stay due. `run --once` still fetches them all."""
+    region.add_route("/robots.txt", Response(200, b"User-agent: *\nCrawl-delay: 1.5\n"))
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    for n in range(3):
+        region.add_route(
+            f"/q{n}.xml", Response(200, feed, {"Content-Type": "application/rss+xml"})
+        )
+    sources = "".join(feed_source(region, f"/q{n}.xml", f"q{n}") for n in range(3))
+    folder = write_config(
+        tmp_path / "config", "sources:\n" + sources, "fetch:\n  max_retry_wait: 1s\n"
+    )
+    app = make_app(load_config(folder))
+    first = app.run_ingest(only_due=True)
+    assert len(first.reports) == 1
+    fetched = {r.source_id for r in first.reports}
+    states = app.storage.source_states(["q0", "q1", "q2"])
+    assert set(states) == fetched  # the others untouched: no attempt, no failure
+    time.sleep(1.6)
+    second = app.run_ingest(only_due=True)
+    assert len(second.reports) == 1 and second.reports[0].source_id not in fetched
+    started = time.monotonic()
+    assert len(app.run_ingest().reports) == 3  # waits its turns
+    assert time.monotonic() - started >= 3.0

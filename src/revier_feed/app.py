@@ -282,7 +282,7 @@ class App:
         reports: list[SourceReport] = []
         if specs:
             try:
-                reports = asyncio.run(self._collect(specs, report))
+                reports = asyncio.run(self._collect(specs, report, defer=only_due))
             except asyncio.CancelledError:
                 reports = done
                 log.warning(
@@ -301,15 +301,22 @@ class App:
         return summary
 
     async def _collect(
-        self, specs: list[SourceSpec], on_report: Callable[[SourceReport], None] | None
+        self,
+        specs: list[SourceSpec],
+        on_report: Callable[[SourceReport], None] | None,
+        *,
+        defer: bool = False,
     ) -> list[SourceReport]:
+        """Collect ``specs``; with ``defer``, a source whose host's Crawl-delay leaves it
+        no turn within ``fetch.max_retry_wait`` stays due for the next cycle instead of
+        holding this one back (the worker's cycles; not `run --once`, which fetches all)."""
         task = asyncio.current_task()
         assert task is not None
         with self._running_lock:
             self._running = (asyncio.get_running_loop(), task)
         try:
             with self._executor() as executor, self._item_workers(executor) as items:
-                async with self._fetcher() as fetcher:
+                async with self._fetcher(defer) as fetcher:
                     ctx = self._context(fetcher, executor, items)
                     every = self.config.sources
                     return await ingest.collect(specs, ctx, on_report, all_specs=every)
@@ -350,15 +357,17 @@ class App:
 
         return asyncio.run(run())
 
-    def _fetcher(self) -> Fetcher:
+    def _fetcher(self, defer: bool = False) -> Fetcher:
+        settings = self.config.fetch_settings(__version__)
         return Fetcher(
-            self.config.fetch_settings(__version__),
+            settings,
             robots_cache=_StoredRobots(self.storage, self.now),
             now=self.now,
             rng=self._rng,
             should_stop=self._stop.is_set,
             transport=self._transport,
             host_turns=self._host_turns,
+            max_turn_wait=settings.max_retry_wait if defer else None,
         )
 
     @staticmethod

@@ -8,6 +8,7 @@ Hierarchy::
     │   ├── FetchError                  the source could not be retrieved
     │   └── ParseError                  what was retrieved could not be turned into items
     ├── Cancelled                       not started because the worker is stopping
+    │   └── Deferred                    not started: its host's turn is too far away
     ├── AlreadyRunning                  another process is collecting for the same store
     ├── StorageError                    the store failed (locked, corrupt, newer than this code)
     │   └── SchemaVersionError          the store was written by a newer revier-feed
@@ -165,6 +166,13 @@ class Cancelled(RevierError):
     """A request was not started because the worker is stopping; nothing was written."""
 
     _default_message = "stopping"
+
+
+class Deferred(Cancelled):
+    """A source's request was not started: its host's next turn (Crawl-delay) is further
+    away than a cycle waits for one. Nothing was written; the source stays due."""
+
+    _default_message = "deferred to the next cycle"
 
 
 class StorageError(RevierError):

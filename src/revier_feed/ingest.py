@@ -45,6 +45,7 @@ from ._utils import site_of, visible
 from .compute import ItemWorkers, Normalized
 from .exceptions import (
     Cancelled,
+    Deferred,
     FetchError,
     ParseError,
     ResourceError,
@@ -173,7 +174,9 @@ async def collect(
                 report = await _collect_source(
                     spec, previous, ctx, unchanged, prepared, stored=spec.id in states
                 )
-        except Cancelled:
+        except Cancelled as e:
+            if isinstance(e, Deferred):
+                log.info("source %s: %s", spec.id, e, extra={"event": "source_deferred"})
             return None
         _log(report)
         if on_report is not None:
@@ -286,6 +289,7 @@ async def _collect_source(
             previous.url or spec.url,
             etag=previous.etag,
             last_modified=previous.last_modified,
+            may_defer=True,
         )
         if isinstance(fetched, NotModified):
             state, report = _not_modified(spec, previous, fetched, attempt_at, ctx, started)

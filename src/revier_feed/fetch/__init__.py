@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Protocol, Self
 from urllib.parse import urlsplit
 
-from ..exceptions import Cancelled, FetchError, RevierError
+from ..exceptions import Cancelled, Deferred, FetchError, RevierError
 from ..models import ErrorKind, FetchResult, FetchSettings, NotModified
 
 # httpx imports its own command line (click, pygments, rich's syntax and progress) whenever
@@ -89,6 +89,9 @@ class Fetcher:
             not consulted (tests and benchmarks).
         host_turns: when each host may next be asked, shared by the fetchers of a worker's
             cycles: a Crawl-delay or a 429's pause holds across cycles, not only within one.
+        max_turn_wait: a source whose host's next turn is further away than this many
+            seconds is not fetched (:class:`Deferred`), so that one site's Crawl-delay does
+            not hold every other source's news back; None waits for it.
     """
 
     def __init__(
@@ -101,6 +104,7 @@ class Fetcher:
         should_stop: Callable[[], bool] = lambda: False,
         transport: httpx.AsyncBaseTransport | None = None,
         host_turns: dict[str, HostTurns] | None = None,
+        max_turn_wait: float | None = None,
     ) -> None:
         self.settings = settings
         self._should_stop = should_stop
@@ -110,6 +114,7 @@ class Fetcher:
         self._global = asyncio.Semaphore(settings.max_concurrency)
         self._hosts: dict[str, _Host] = {}
         self._host_turns = {} if host_turns is None else host_turns
+        self._max_turn_wait = max_turn_wait
         self._robots: dict[str, _Robots] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._sniffed: str | None = None
@@ -186,6 +191,7 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         may_go_to: Callable[[str], bool] | None = None,
+        may_defer: bool = False,
     ) -> FetchResult | NotModified:
         """GET ``url`` for ``source_id``, conditionally when validators are given.
 
@@ -197,6 +203,8 @@ class Fetcher:
         Raises:
             FetchError: on any network, HTTP, robots.txt or size problem.
             Cancelled: the worker is stopping and the request was not started.
+            Deferred: ``may_defer`` and the host's turn is further away than
+                ``max_turn_wait``; nothing was asked.
         """
         headers = {}
         if etag:
@@ -208,7 +216,9 @@ class Fetcher:
         attempt = 0
         while True:
             try:
-                return await self._attempt(source_id, url, headers, may_go_to)
+                return await self._attempt(
+                    source_id, url, headers, may_go_to, may_defer=may_defer and not attempt
+                )
             except FetchError as error:
                 wait = self._retry_wait(error, attempt)
                 if wait is None:
@@ -247,6 +257,7 @@ class Fetcher:
         *,
         robots: bool = True,
         keep_first: int | None = None,
+        may_defer: bool = False,
     ) -> FetchResult | NotModified:
         """One request (redirects followed) in the host's slot.
 
@@ -256,10 +267,12 @@ class Fetcher:
                 of failing beyond ``max_body_bytes``).
         """
         with _wrap_exceptions(source_id, url):
-            return await self._get(source_id, url, headers, may_go_to, robots, keep_first)
+            return await self._get(
+                source_id, url, headers, may_go_to, robots, keep_first, may_defer
+            )
 
     @contextlib.asynccontextmanager
-    async def _slot(self, url: str) -> AsyncIterator[None]:
+    async def _slot(self, url: str, may_defer: bool = False) -> AsyncIterator[None]:
         host = self._host(url)
         async with host.semaphore:
             # A host that said "too many requests" gets none from any source until its
@@ -269,12 +282,24 @@ class Fetcher:
                     raise _HostPaused(pause)
                 await asyncio.sleep(pause + self._rng.random())
             if host.crawl_delay:
-                # Crawl-delay: request starts on this host at least this far apart.
-                async with host.lock:
-                    wait = host.turns.next_start - time.monotonic()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                    host.turns.next_start = time.monotonic() + host.crawl_delay
+                # Crawl-delay: request starts on this host at least this far apart. Each
+                # request takes the next turn before it waits for it, so one far back in the
+                # queue knows how far (no await between reading and taking it).
+                now = time.monotonic()
+                start = max(now, host.turns.next_start)
+                if (
+                    may_defer
+                    and self._max_turn_wait is not None
+                    and start - now > self._max_turn_wait
+                ):
+                    raise Deferred(
+                        f"deferred to the next cycle: the Crawl-delay of "
+                        f"{urlsplit(url).hostname} ({host.crawl_delay:g} s) leaves it no "
+                        "turn in this one"
+                    )
+                host.turns.next_start = start + host.crawl_delay
+                if start > now:
+                    await asyncio.sleep(start - now)
             async with self._global:
                 # Checked when the request would really start, not when it was queued, so a
                 # stop request skips everything still waiting for a free slot.
@@ -302,12 +327,13 @@ class Fetcher:
         may_go_to: Callable[[str], bool] | None,
         robots: bool,
         keep_first: int | None = None,
+        may_defer: bool = False,
     ) -> FetchResult | NotModified:
         # httpx's timeout is per network operation; this one bounds the whole request, the
         # waits for a host's turn not counted.
         async with contextlib.AsyncExitStack() as slot, asyncio.timeout(None) as budget:
             return await self._get_in_slots(
-                slot, budget, source_id, url, headers, may_go_to, robots, keep_first
+                slot, budget, source_id, url, headers, may_go_to, robots, keep_first, may_defer
             )
 
     async def _get_in_slots(
@@ -320,6 +346,7 @@ class Fetcher:
         may_go_to: Callable[[str], bool] | None,
         robots: bool,
         keep_first: int | None,
+        may_defer: bool,
     ) -> FetchResult | NotModified:
         """The request and its redirects, each in its host's slot: a redirect to another
         host waits for that host's turn (its limit, its Crawl-delay) and frees this one's."""
@@ -344,7 +371,9 @@ class Fetcher:
                         source_id, url, before, target, may_go_to, robots
                     )
                 try:
-                    await slot.enter_async_context(self._slot(str(target)))
+                    # Only before anything was asked: a source half read is finished.
+                    first = may_defer and not redirects
+                    await slot.enter_async_context(self._slot(str(target), first))
                 except _HostPaused as paused:
                     raise FetchError(
                         source_id,
@@ -701,7 +730,6 @@ class _Host:
     def __init__(self, semaphore: asyncio.Semaphore, turns: HostTurns) -> None:
         self.semaphore = semaphore
         self.crawl_delay = 0.0
-        self.lock = asyncio.Lock()
         self.turns = turns
 
 
