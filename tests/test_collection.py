@@ -832,3 +832,57 @@ def test_a_worker_cycle_leaves_a_slow_hosts_further_sources_for_later_cycles(
     started = time.monotonic()
     assert len(app.run_ingest().reports) == 3  # waits its turns
     assert time.monotonic() - started >= 3.0
+
+
+def slow_host(tmp_path: Path, region: SampleRegion, delay: str, count: int, fetch: str) -> App:
+    """``count`` feeds on the sample region's host, whose robots.txt asks for ``delay``."""
+    region.add_route(
+        "/robots.txt", Response(200, f"User-agent: *\nCrawl-delay: {delay}\n".encode())
+    )
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    for n in range(count):
+        region.add_route(
+            f"/q{n}.xml", Response(200, feed, {"Content-Type": "application/rss+xml"})
+        )
+    sources = "".join(feed_source(region, f"/q{n}.xml", f"q{n}") for n in range(count))
+    return App(load_config(write_config(tmp_path / "config", "sources:\n" + sources, fetch)))
+
+
+def test_the_sources_queued_for_a_slow_hosts_slots_count_against_the_cycles_wait(
+    tmp_path: Path, region: SampleRegion
+) -> None:
+    """Requests waiting for one of the host's two slots had not taken a turn yet, so a
+    Crawl-delay of up to max_retry_wait / max_per_host still held the cycle back."""
+    with slow_host(tmp_path, region, "0.5", 6, "fetch:\n  max_retry_wait: 1.2s\n") as app:
+        started = time.monotonic()
+        summary = app.run_ingest(only_due=True)
+    assert len(summary.reports) == 3, summary.reports  # turns at 0, 0.5 and 1.0 s
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_paused_host_defers_its_worker_sources_instead_of_failing_them(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """A 429's pause kept into later cycles failed the host's other sources there without
+    a request ("every source is failing"); they now wait, still due, and a reload lets
+    them ask at once."""
+    region.add_route("/robots.txt", Response(404))
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    region.add_route("/eins.xml", Response(429, headers={"Retry-After": "7200"}))
+    region.add_route("/zwei.xml", Response(200, feed, {"Content-Type": "application/rss+xml"}))
+    sources = feed_source(region, "/eins.xml", "eins")
+    folder = write_config(tmp_path / "config", "sources:\n" + sources)
+    app = make_app(load_config(folder))
+    app.run_ingest(only_due=True)
+    both = load_config(
+        write_config(
+            tmp_path / "config", "sources:\n" + sources + feed_source(region, "/zwei.xml", "zwei")
+        )
+    )
+    app.config = both  # a source added, without a reload's reset of pauses
+    region.requests.clear()
+    summary = app.run_ingest(only_due=True)
+    assert summary.reports == () and "/zwei.xml" not in region.requests
+    assert "zwei" not in app.storage.source_states(["zwei"])
+    app.reconfigure(both)
+    assert [r.source_id for r in app.run_ingest(only_due=True).reports] == ["zwei"]

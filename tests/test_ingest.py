@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.ingest import _by_host_in_turn, _may_follow
-from revier_feed.models import ReportStatus, SourceKind, SourceSpec, SourceStatus
+from revier_feed.models import ReportStatus, SourceKind, SourceSpec, SourceState, SourceStatus
 
 from .conftest import Clock, write_config
 
@@ -194,7 +194,17 @@ def test_hosts_take_turns_for_fetch_slots() -> None:
 
     specs = [spec(1, "a.example"), spec(2, "A.example"), spec(3, "a.example")]
     specs += [spec(4, "b.example"), spec(5, "c.example"), spec(6, "b.example")]
-    assert [s.id for s in _by_host_in_turn(specs)] == ["s1", "s4", "s5", "s2", "s6", "s3"]
+    assert [s.id for s in _by_host_in_turn(specs, {})] == ["s1", "s4", "s5", "s2", "s6", "s3"]
+    # On a host, the source due longest first (never fetched: first of all): in the order
+    # of the configuration, the last sources of a host whose Crawl-delay left turns for
+    # only some of them never got one (a review: 0 fetches in 4 hours).
+    at = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
+    states = {
+        "s1": SourceState(source_id="s1", next_fetch_at=at),
+        "s3": SourceState(source_id="s3", next_fetch_at=at - timedelta(hours=3)),
+    }
+    order = [s.id for s in _by_host_in_turn(specs, states)]
+    assert order == ["s2", "s4", "s5", "s3", "s6", "s1"]
 
 
 def test_a_source_without_news_is_polled_less_often_and_speeds_up_with_news(

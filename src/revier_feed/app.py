@@ -16,6 +16,7 @@ import random
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -201,6 +202,9 @@ class App:
         self.check_reload(config)
         self.config = config
         self.tz = ZoneInfo(config.settings.timezone)
+        # An admin who reloads may know a paused site is back; Crawl-delays still hold.
+        for turns in self._host_turns.values():
+            turns.paused_until = 0.0
         self.tagger = Tagger(config.tags, config.districts)
 
     def check_reload(self, config: AppConfig) -> None:
@@ -321,6 +325,9 @@ class App:
                     every = self.config.sources
                     return await ingest.collect(specs, ctx, on_report, all_specs=every)
         finally:
+            now = time.monotonic()
+            for name in [n for n, turns in self._host_turns.items() if turns.over(now)]:
+                del self._host_turns[name]
             with self._running_lock:
                 self._running = None
 

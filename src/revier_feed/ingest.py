@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -166,6 +166,7 @@ async def collect(
     # for the ingest thread. A source holds a slot from its first request until stored.
     slots = asyncio.Semaphore(_IN_FLIGHT_PER_CONNECTION * ctx.fetcher.settings.max_concurrency)
     prepared = PreparedFeatures()
+    deferred: list[str] = []
 
     async def one(spec: SourceSpec) -> SourceReport | None:
         previous = current_state(spec, states.get(spec.id))
@@ -176,14 +177,15 @@ async def collect(
                 )
         except Cancelled as e:
             if isinstance(e, Deferred):
-                log.info("source %s: %s", spec.id, e, extra={"event": "source_deferred"})
+                deferred.append(spec.id)
+                log.debug("source %s: %s", spec.id, e, extra={"event": "source_deferred"})
             return None
         _log(report)
         if on_report is not None:
             on_report(report)
         return report
 
-    order = _by_host_in_turn(specs)
+    order = _by_host_in_turn(specs, states)
     tasks = [asyncio.ensure_future(one(spec)) for spec in order]
     try:
         reports = await asyncio.gather(*tasks)
@@ -195,6 +197,14 @@ async def collect(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+    if deferred:
+        log.info(
+            "%d sources left for a later cycle: their site's Crawl-delay or pause leaves them "
+            "no turn in this one (first: %s)",
+            len(deferred),
+            deferred[0],
+            extra={"event": "sources_deferred", "count": len(deferred)},
+        )
     done = dict(zip((s.id for s in order), reports, strict=True))
     results = [done[spec.id] for spec in specs]
     if unchanged:
@@ -210,13 +220,24 @@ async def collect(
     return [r for r in results if r is not None]
 
 
-def _by_host_in_turn(specs: Sequence[SourceSpec]) -> list[SourceSpec]:
+def _by_host_in_turn(
+    specs: Sequence[SourceSpec], states: Mapping[str, SourceState]
+) -> list[SourceSpec]:
     """The sources reordered so that hosts take turns: slots go to sources in this order,
-    and ten sources of one slow site at the front must not keep the others waiting."""
+    and ten sources of one slow site at the front must not keep the others waiting. On
+    each host the source due longest (never fetched: first) goes first, so that when its
+    Crawl-delay leaves turns for only some of them, the others get theirs next cycle."""
     by_host: dict[str, list[SourceSpec]] = {}
     for spec in specs:
         by_host.setdefault((urlsplit(spec.url).hostname or "").lower(), []).append(spec)
-    queues = list(by_host.values())
+
+    never = datetime.min.replace(tzinfo=UTC)
+
+    def due_since(spec: SourceSpec) -> datetime:
+        state = states.get(spec.id)
+        return state.next_fetch_at if state and state.next_fetch_at else never
+
+    queues = [sorted(queue, key=due_since) for queue in by_host.values()]
     return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
 
 

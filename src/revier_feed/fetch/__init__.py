@@ -47,6 +47,9 @@ ROBOTS_TTL = timedelta(hours=24)
 #: Crawl-delay values above this are capped: a site asking for an hour between requests
 #: would otherwise stall the worker.
 MAX_CRAWL_DELAY = 60.0
+#: The longest a host's pause (429, Retry-After) keeps its other sources from asking; a
+#: source that got the answer itself is scheduled by it (up to 30 days).
+MAX_HOST_PAUSE = timedelta(hours=6)
 #: A robots.txt that has not been readable (5xx, no answer) for this long counts as absent
 #: (RFC 9309 2.3.1.4 suggests 30 days).
 ROBOTS_UNREADABLE_FOR = timedelta(days=30)
@@ -238,6 +241,7 @@ class Fetcher:
         else:
             return
         host = self._host(url)
+        pause = min(pause, MAX_HOST_PAUSE.total_seconds())
         host.turns.paused_until = max(host.turns.paused_until, time.monotonic() + pause)
 
     def _retry_wait(self, error: FetchError, attempt: int) -> float | None:
@@ -274,38 +278,58 @@ class Fetcher:
     @contextlib.asynccontextmanager
     async def _slot(self, url: str, may_defer: bool = False) -> AsyncIterator[None]:
         host = self._host(url)
-        async with host.semaphore:
-            # A host that said "too many requests" gets none from any source until its
-            # pause is over; they start spread over a second, not all at its end.
-            while (pause := host.turns.paused_until - time.monotonic()) > 0:
-                if pause > self.settings.max_retry_wait:
-                    raise _HostPaused(pause)
-                await asyncio.sleep(pause + self._rng.random())
-            if host.crawl_delay:
-                # Crawl-delay: request starts on this host at least this far apart. Each
-                # request takes the next turn before it waits for it, so one far back in the
-                # queue knows how far (no await between reading and taking it).
-                now = time.monotonic()
-                start = max(now, host.turns.next_start)
-                if (
-                    may_defer
-                    and self._max_turn_wait is not None
-                    and start - now > self._max_turn_wait
-                ):
-                    raise Deferred(
-                        f"deferred to the next cycle: the Crawl-delay of "
-                        f"{urlsplit(url).hostname} ({host.crawl_delay:g} s) leaves it no "
-                        "turn in this one"
-                    )
-                host.turns.next_start = start + host.crawl_delay
-                if start > now:
-                    await asyncio.sleep(start - now)
-            async with self._global:
-                # Checked when the request would really start, not when it was queued, so a
-                # stop request skips everything still waiting for a free slot.
-                if self._should_stop():
-                    raise Cancelled
+        if may_defer and self._max_turn_wait is not None and host.crawl_delay:
+            # The requests queued for the host's slots each take a turn before this one.
+            now = time.monotonic()
+            start = max(now, host.turns.next_start) + host.queued * host.crawl_delay
+            if start - now > self._max_turn_wait:
+                raise Deferred(
+                    f"deferred to the next cycle: the Crawl-delay of "
+                    f"{urlsplit(url).hostname} ({host.crawl_delay:g} s) leaves it no turn "
+                    "in this one"
+                )
+        host.queued += 1
+        try:
+            await host.semaphore.acquire()
+        finally:
+            host.queued -= 1
+        try:
+            async with self._in_turn(host, url, may_defer):
                 yield
+        finally:
+            host.semaphore.release()
+
+    @contextlib.asynccontextmanager
+    async def _in_turn(self, host: _Host, url: str, may_defer: bool) -> AsyncIterator[None]:
+        """With the host's slot held: wait for its pause and its Crawl-delay, then for a
+        global slot."""
+        # A host that said "too many requests" gets none from any source until its
+        # pause is over; they start spread over a second, not all at its end.
+        while (pause := host.turns.paused_until - time.monotonic()) > 0:
+            if pause > self.settings.max_retry_wait:
+                if may_defer and self._max_turn_wait is not None:
+                    # Not asked, so not failed: it is asked when the pause is over.
+                    raise Deferred(
+                        f"deferred: {urlsplit(url).hostname} asked for a pause of "
+                        f"{pause:.0f} s more"
+                    )
+                raise _HostPaused(pause)
+            await asyncio.sleep(pause + self._rng.random())
+        if host.crawl_delay:
+            # Crawl-delay: request starts on this host at least this far apart. Each
+            # request takes the next turn before it waits for it (no await between
+            # reading and taking it), so the waits need no lock.
+            now = time.monotonic()
+            start = max(now, host.turns.next_start)
+            host.turns.next_start = start + host.crawl_delay
+            if start > now:
+                await asyncio.sleep(start - now)
+        async with self._global:
+            # Checked when the request would really start, not when it was queued, so a
+            # stop request skips everything still waiting for a free slot.
+            if self._should_stop():
+                raise Cancelled
+            yield
 
     def _host(self, url: str) -> _Host:
         # The host as requests name it: "münchen.example" and its IDNA spelling are one.
@@ -722,6 +746,10 @@ class HostTurns:
     next_start: float = 0.0
     paused_until: float = 0.0
 
+    def over(self, now: float) -> bool:
+        """Whether neither holds any more (the host may be forgotten)."""
+        return self.next_start <= now and self.paused_until <= now
+
 
 class _Host:
     """Per-host limits of one cycle: concurrency, a crawl delay when robots.txt asks for
@@ -731,6 +759,8 @@ class _Host:
         self.semaphore = semaphore
         self.crawl_delay = 0.0
         self.turns = turns
+        #: Requests waiting for one of the host's slots.
+        self.queued = 0
 
 
 class _HostPaused(Exception):
