@@ -294,43 +294,37 @@ class Fetcher:
             await host.semaphore.acquire()
         finally:
             host.queued -= 1
+        # With the host's slot held: its pause, its Crawl-delay, then a global slot.
         try:
-            async with self._in_turn(host, url, may_defer):
+            # A host that said "too many requests" gets none from any source until its
+            # pause is over; they start spread over a second, not all at its end.
+            while (pause := host.turns.paused_until - time.monotonic()) > 0:
+                if pause > self.settings.max_retry_wait:
+                    if may_defer and self._max_turn_wait is not None:
+                        # Not asked, so not failed: it is asked when the pause is over.
+                        raise Deferred(
+                            f"deferred: {urlsplit(url).hostname} asked for a pause of "
+                            f"{pause:.0f} s more"
+                        )
+                    raise _HostPaused(pause)
+                await asyncio.sleep(pause + self._rng.random())
+            if host.crawl_delay:
+                # Crawl-delay: request starts on this host at least this far apart. Each
+                # request takes the next turn before it waits for it (no await between
+                # reading and taking it), so the waits need no lock.
+                now = time.monotonic()
+                start = max(now, host.turns.next_start)
+                host.turns.next_start = start + host.crawl_delay
+                if start > now:
+                    await asyncio.sleep(start - now)
+            async with self._global:
+                # Checked when the request would really start, not when it was queued, so a
+                # stop request skips everything still waiting for a free slot.
+                if self._should_stop():
+                    raise Cancelled
                 yield
         finally:
             host.semaphore.release()
-
-    @contextlib.asynccontextmanager
-    async def _in_turn(self, host: _Host, url: str, may_defer: bool) -> AsyncIterator[None]:
-        """With the host's slot held: wait for its pause and its Crawl-delay, then for a
-        global slot."""
-        # A host that said "too many requests" gets none from any source until its
-        # pause is over; they start spread over a second, not all at its end.
-        while (pause := host.turns.paused_until - time.monotonic()) > 0:
-            if pause > self.settings.max_retry_wait:
-                if may_defer and self._max_turn_wait is not None:
-                    # Not asked, so not failed: it is asked when the pause is over.
-                    raise Deferred(
-                        f"deferred: {urlsplit(url).hostname} asked for a pause of "
-                        f"{pause:.0f} s more"
-                    )
-                raise _HostPaused(pause)
-            await asyncio.sleep(pause + self._rng.random())
-        if host.crawl_delay:
-            # Crawl-delay: request starts on this host at least this far apart. Each
-            # request takes the next turn before it waits for it (no await between
-            # reading and taking it), so the waits need no lock.
-            now = time.monotonic()
-            start = max(now, host.turns.next_start)
-            host.turns.next_start = start + host.crawl_delay
-            if start > now:
-                await asyncio.sleep(start - now)
-        async with self._global:
-            # Checked when the request would really start, not when it was queued, so a
-            # stop request skips everything still waiting for a free slot.
-            if self._should_stop():
-                raise Cancelled
-            yield
 
     def _host(self, url: str) -> _Host:
         name = _host_name(url)
