@@ -856,8 +856,11 @@ def test_the_sources_queued_for_a_slow_hosts_slots_count_against_the_cycles_wait
     with slow_host(tmp_path, region, "0.5", 6, "fetch:\n  max_retry_wait: 1.2s\n") as app:
         started = time.monotonic()
         summary = app.run_ingest(only_due=True)
-    assert len(summary.reports) == 3, summary.reports  # turns at 0, 0.5 and 1.0 s
-    assert time.monotonic() - started < 2.0
+        took = time.monotonic() - started
+    # Turns at 0, 0.5 and 1.0 s (one more if the requests came late enough to see it so);
+    # all six would have taken 2.5 s.
+    assert 3 <= len(summary.reports) <= 4, summary.reports
+    assert took < 2.4
 
 
 def test_a_paused_host_defers_its_worker_sources_instead_of_failing_them(
