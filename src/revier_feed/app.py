@@ -313,7 +313,8 @@ class App:
     ) -> list[SourceReport]:
         """Collect ``specs``; with ``defer``, a source whose host's Crawl-delay leaves it
         no turn within ``fetch.max_retry_wait`` stays due for the next cycle instead of
-        holding this one back (the worker's cycles; not `run --once`, which fetches all)."""
+        holding this one back (the worker's cycles and `run --once --due`; plain
+        `run --once` fetches all)."""
         task = asyncio.current_task()
         assert task is not None
         with self._running_lock:
