@@ -217,6 +217,8 @@ def test_demo_command_as_a_newcomer_runs_it(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "6 sources: 36 new, 0 updated, 0 failed" in done.stdout
     assert "Demo output in" in done.stdout
+    # The way to serve what it made names the folder it made, wherever that is.
+    assert f"`revier-feed --config {tmp_path / 'demo-output' / 'config'} serve`" in done.stdout
     rss = (tmp_path / "demo-output" / "feeds" / "all.rss.xml").read_text(encoding="utf-8")
     atom = (tmp_path / "demo-output" / "feeds" / "all.atom.xml").read_text(encoding="utf-8")
     for text in (rss, atom):

@@ -562,7 +562,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out.print(f"Demo output in [bold]{output}[/]:")
     out.print(
         f"  page:   {output / 'index.html'}  (one more per channel in channels/; "
-        "`revier-feed --config demo-output/config serve` shows them at http://localhost:8000/)",
+        f"`revier-feed --config {config_dir} serve` shows them at http://localhost:8000/)",
         soft_wrap=True,
     )
     out.print(
