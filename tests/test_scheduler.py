@@ -429,3 +429,30 @@ def test_news_is_published_while_failed_cycles_back_off(
     clock.advance(timedelta(hours=2))  # sources due, and the news has settled
     worker.collect()  # the cycle fails
     assert feed_text(demo_config).count("<entry>") == 29
+
+
+def test_a_reload_applies_a_changed_number_of_worker_processes(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    """`worker.processes` changed in settings.yaml was read on reload and then ignored
+    until a restart."""
+    import multiprocessing
+
+    app = make_app(with_worker_settings(demo_config, "worker:\n  processes: 0\n"))
+    seen: list[int] = []
+
+    def count(_report: object) -> None:
+        seen.append(len(multiprocessing.active_children()))
+
+    app.run_ingest(on_report=count)
+    assert max(seen) == 0
+    settings = demo_config.config_dir / "settings.yaml"
+    text = settings.read_text("utf-8")
+    settings.write_text(text.replace("processes: 0", "processes: 1"), "utf-8")
+    app.reconfigure(load_config(demo_config.config_dir))
+    clock.advance(timedelta(hours=2))
+    for path in ("/bbsr/presse/feed.atom", "/burgenlandkreis/aktuelles/atom.xml"):
+        add_news(region, path, f"Neu in {path}")
+    seen.clear()
+    app.run_ingest(on_report=count)
+    assert max(seen) >= 1

@@ -108,9 +108,9 @@ class App:
         processes: int | Literal["auto"] | None = None,
     ) -> None:
         self.config = config
-        configured = config.settings.worker.processes if processes is None else processes
-        self._processes = auto_processes() if configured == "auto" else configured
-        self._start_workers_after = AUTO_START_ITEMS if configured == "auto" else 0
+        #: ``worker.processes`` unless the caller chose (tests, benchmarks).
+        self._processes_chosen = processes
+        self._use_processes(config)
         self.tz = ZoneInfo(config.settings.timezone)
         self.now = now or (lambda: datetime.now(UTC))
         self._rng = rng or random.Random()
@@ -201,11 +201,18 @@ class App:
         """
         self.check_reload(config)
         self.config = config
+        self._use_processes(config)
         self.tz = ZoneInfo(config.settings.timezone)
         # An admin who reloads may know a paused site is back; Crawl-delays still hold.
         for turns in self._host_turns.values():
             turns.paused_until = 0.0
         self.tagger = Tagger(config.tags, config.districts)
+
+    def _use_processes(self, config: AppConfig) -> None:
+        chosen = self._processes_chosen
+        configured = config.settings.worker.processes if chosen is None else chosen
+        self._processes = auto_processes() if configured == "auto" else configured
+        self._start_workers_after = AUTO_START_ITEMS if configured == "auto" else 0
 
     def check_reload(self, config: AppConfig) -> None:
         """Whether a running worker can switch to ``config``: not if the store moved.
