@@ -18,7 +18,7 @@ import ssl
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -217,17 +217,26 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         if self.settings.respect_robots:
             await self._check_robots(source_id, url)
+        return await self._retried(
+            lambda attempt: self._attempt(
+                source_id, url, headers, may_go_to, may_defer=may_defer and not attempt
+            )
+        )
+
+    async def _retried(
+        self, attempt_once: Callable[[int], Awaitable[FetchResult | NotModified]]
+    ) -> FetchResult | NotModified:
+        """``attempt_once(attempt)``, tried again after transient failures (timeouts,
+        connection errors, 429, 5xx) with backoff and jitter, ``Retry-After`` honoured."""
         attempt = 0
         while True:
             try:
-                return await self._attempt(
-                    source_id, url, headers, may_go_to, may_defer=may_defer and not attempt
-                )
+                return await attempt_once(attempt)
             except FetchError as error:
                 wait = self._retry_wait(error, attempt)
                 if wait is None:
                     raise
-                log.info("source %s: %s, retrying in %.1fs", source_id, error.kind, wait)
+                log.info("source %s: %s, retrying in %.1fs", error.source_id, error.kind, wait)
             # Sleeping outside the slot: a waiting retry must not block the host's others.
             await asyncio.sleep(wait)
             attempt += 1
@@ -690,22 +699,11 @@ class Fetcher:
     async def _robots_request(self, origin: str) -> FetchResult | NotModified:
         """GET robots.txt, retried like a source; a redirect elsewhere is read without
         asking that origin's robots.txt; only its first :data:`MAX_ROBOTS_BYTES` are read."""
-        attempt = 0
-        while True:
-            try:
-                return await self._attempt(
-                    "robots.txt",
-                    origin + "/robots.txt",
-                    {},
-                    robots=False,
-                    keep_first=MAX_ROBOTS_BYTES,
-                )
-            except FetchError as error:
-                wait = self._retry_wait(error, attempt)
-                if wait is None:
-                    raise
-            await asyncio.sleep(wait)
-            attempt += 1
+        return await self._retried(
+            lambda _attempt: self._attempt(
+                "robots.txt", origin + "/robots.txt", {}, robots=False, keep_first=MAX_ROBOTS_BYTES
+            )
+        )
 
     def _remember(self, origin: str, robots: _Robots) -> None:
         if self._robots_cache is not None:
