@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
+import socket
 import subprocess
 import textwrap
 from collections.abc import Callable, Iterator
@@ -197,8 +199,6 @@ class SmtpRecorder:
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
@@ -318,3 +318,18 @@ def make_certificate(folder: Path, name: str) -> tuple[Path, Path]:
 def certificate(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, as (cert, key)."""
     return make_certificate(tmp_path, "IP:127.0.0.1")
+
+
+def resolve(monkeypatch: pytest.MonkeyPatch, name: str, *addresses: tuple[str, int]) -> None:
+    """``name`` resolves to ``addresses``, in this order (this machine has no DNS); each
+    carries its own port, which real addresses of one name would share."""
+    real = asyncio.BaseEventLoop.getaddrinfo
+
+    async def getaddrinfo(
+        self: asyncio.BaseEventLoop, host: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        if host != name:
+            return await real(self, host, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", address) for address in addresses]
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", getaddrinfo)

@@ -803,6 +803,22 @@ def test_a_crawl_delay_holds_between_cycles_too(
     assert len(asked) == 2 and asked[1] - asked[0] >= 1.5, asked
 
 
+def slow_host(
+    tmp_path: Path, region: SampleRegion, delay: str, count: int, fetch: str
+) -> AppConfig:
+    """``count`` feeds on the sample region's host, whose robots.txt asks for ``delay``."""
+    region.add_route(
+        "/robots.txt", Response(200, f"User-agent: *\nCrawl-delay: {delay}\n".encode())
+    )
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    for n in range(count):
+        region.add_route(
+            f"/q{n}.xml", Response(200, feed, {"Content-Type": "application/rss+xml"})
+        )
+    sources = "".join(feed_source(region, f"/q{n}.xml", f"q{n}") for n in range(count))
+    return load_config(write_config(tmp_path / "config", "sources:\n" + sources, fetch))
+
+
 def test_a_worker_cycle_leaves_a_slow_hosts_further_sources_for_later_cycles(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:
@@ -810,17 +826,7 @@ def test_a_worker_cycle_leaves_a_slow_hosts_further_sources_for_later_cycles(
     source's news back for twenty minutes: the cycle placed and published only at its
     end. A worker's cycle now takes the host's turns it gets within fetch.max_retry_wait;
     the other sources stay due. `run --once` still fetches them all."""
-    region.add_route("/robots.txt", Response(200, b"User-agent: *\nCrawl-delay: 1.5\n"))
-    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
-    for n in range(3):
-        region.add_route(
-            f"/q{n}.xml", Response(200, feed, {"Content-Type": "application/rss+xml"})
-        )
-    sources = "".join(feed_source(region, f"/q{n}.xml", f"q{n}") for n in range(3))
-    folder = write_config(
-        tmp_path / "config", "sources:\n" + sources, "fetch:\n  max_retry_wait: 1s\n"
-    )
-    app = make_app(load_config(folder))
+    app = make_app(slow_host(tmp_path, region, "1.5", 3, "fetch:\n  max_retry_wait: 1s\n"))
     first = app.run_ingest(only_due=True)
     assert len(first.reports) == 1
     fetched = {r.source_id for r in first.reports}
@@ -834,29 +840,15 @@ def test_a_worker_cycle_leaves_a_slow_hosts_further_sources_for_later_cycles(
     assert time.monotonic() - started >= 3.0
 
 
-def slow_host(tmp_path: Path, region: SampleRegion, delay: str, count: int, fetch: str) -> App:
-    """``count`` feeds on the sample region's host, whose robots.txt asks for ``delay``."""
-    region.add_route(
-        "/robots.txt", Response(200, f"User-agent: *\nCrawl-delay: {delay}\n".encode())
-    )
-    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
-    for n in range(count):
-        region.add_route(
-            f"/q{n}.xml", Response(200, feed, {"Content-Type": "application/rss+xml"})
-        )
-    sources = "".join(feed_source(region, f"/q{n}.xml", f"q{n}") for n in range(count))
-    return App(load_config(write_config(tmp_path / "config", "sources:\n" + sources, fetch)))
-
-
 def test_the_sources_queued_for_a_slow_hosts_slots_count_against_the_cycles_wait(
-    tmp_path: Path, region: SampleRegion
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:
     """Requests waiting for one of the host's two slots had not taken a turn yet, so a
     Crawl-delay of up to max_retry_wait / max_per_host still held the cycle back."""
-    with slow_host(tmp_path, region, "0.5", 6, "fetch:\n  max_retry_wait: 1.2s\n") as app:
-        started = time.monotonic()
-        summary = app.run_ingest(only_due=True)
-        took = time.monotonic() - started
+    app = make_app(slow_host(tmp_path, region, "0.5", 6, "fetch:\n  max_retry_wait: 1.2s\n"))
+    started = time.monotonic()
+    summary = app.run_ingest(only_due=True)
+    took = time.monotonic() - started
     # Turns at 0, 0.5 and 1.0 s (one more if the requests came late enough to see it so);
     # all six would have taken 2.5 s.
     assert 3 <= len(summary.reports) <= 4, summary.reports

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sniffio
@@ -29,6 +28,8 @@ from revier_feed.models import (
     NotModified,
     SourceState,
 )
+
+from .conftest import resolve
 
 SETTINGS = FetchSettings(
     user_agent="revier-feed-test/1.0 (+https://example.org/kontakt)",
@@ -630,14 +631,7 @@ def test_crawl_delay_holds_for_a_host_name_with_umlauts(
     """The delay was kept under "münchen.test", the requests' turns under its IDNA
     spelling: no delay at all."""
     port = int(region.url("/").split(":")[2].split("/")[0])
-    real = asyncio.BaseEventLoop.getaddrinfo
-
-    async def getaddrinfo(self: asyncio.BaseEventLoop, host: Any, *args: Any, **kw: Any) -> Any:
-        if host == "xn--mnchen-3ya.test":
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
-        return await real(self, host, *args, **kw)
-
-    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", getaddrinfo)
+    resolve(monkeypatch, "xn--mnchen-3ya.test", ("127.0.0.1", port))
     region.add_route("/robots.txt", Response(200, b"User-agent: *\nCrawl-delay: 0.5\n"))
 
     async def three() -> list[FetchResult | NotModified]:

@@ -17,7 +17,6 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -27,7 +26,7 @@ from revier_feed.fetch import Fetcher, connections
 from revier_feed.fetch.connections import ConnectionPools
 from revier_feed.models import ErrorKind, FetchResult, FetchSettings, NotModified
 
-from .conftest import make_certificate
+from .conftest import make_certificate, resolve
 
 SETTINGS = FetchSettings(
     user_agent="revier-feed-test/1.0 (+https://example.org/kontakt)",
@@ -591,21 +590,6 @@ def unanswering_address() -> Iterator[tuple[str, int]]:
     finally:
         filler.close()
         listener.close()
-
-
-def resolve(monkeypatch: pytest.MonkeyPatch, name: str, *addresses: tuple[str, int]) -> None:
-    """``name`` resolves to ``addresses``, in this order (this machine has no DNS); each
-    carries its own port, which real addresses of one name would share."""
-    real = asyncio.BaseEventLoop.getaddrinfo
-
-    async def getaddrinfo(
-        self: asyncio.BaseEventLoop, host: Any, *args: Any, **kwargs: Any
-    ) -> Any:
-        if host != name:
-            return await real(self, host, *args, **kwargs)
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", address) for address in addresses]
-
-    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", getaddrinfo)
 
 
 def test_a_name_whose_first_address_does_not_answer_is_fetched_from_the_next(
