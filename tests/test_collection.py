@@ -881,3 +881,43 @@ def test_a_paused_host_defers_its_worker_sources_instead_of_failing_them(
     assert "zwei" not in app.storage.source_states(["zwei"])
     app.reconfigure(both)
     assert [r.source_id for r in app.run_ingest(only_due=True).reports] == ["zwei"]
+
+
+def test_a_hosts_crawl_delay_holds_across_runs_from_cron(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """A host's turns lived in the process: `run --once --due` from cron a minute later
+    asked a host with `Crawl-delay: 30` again at once. They are now kept in the store."""
+    config = slow_host(tmp_path, region, "30", 2, "fetch:\n  max_retry_wait: 1s\n")
+    first = make_app(config).run_ingest(only_due=True)
+    assert len(first.reports) == 1
+    region.requests.clear()
+    second = make_app(config).run_ingest(only_due=True)  # the next run: a new process
+    assert second.reports == ()
+    assert not any(path.startswith("/q") for path in region.requests), region.requests
+
+
+def test_a_hosts_pause_holds_across_runs_until_a_reload(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """A host that answered 429 with `Retry-After: 7200` was asked again by the next run's
+    other sources of that host (and a worker's restart forgot the pause too)."""
+    region.add_route("/robots.txt", Response(404))
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    region.add_route("/eins.xml", Response(429, headers={"Retry-After": "7200"}))
+    region.add_route("/zwei.xml", Response(200, feed, {"Content-Type": "application/rss+xml"}))
+    sources = feed_source(region, "/eins.xml", "eins")
+    make_app(load_config(write_config(tmp_path / "config", "sources:\n" + sources))).run_ingest(
+        only_due=True
+    )
+    both = sources + feed_source(region, "/zwei.xml", "zwei")
+    config = load_config(write_config(tmp_path / "config", "sources:\n" + both))
+    region.requests.clear()
+    app = make_app(config)
+    assert app.run_ingest(only_due=True).reports == ()
+    assert "/zwei.xml" not in region.requests
+    app.reconfigure(config)  # the admin's reload ends the pause, also for the next run
+    assert [r.source_id for r in app.run_ingest(only_due=True).reports] == ["zwei"]
+    region.requests.clear()
+    make_app(config).run_ingest()
+    assert "/eins.xml" in region.requests

@@ -20,12 +20,13 @@ import sniffio
 
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.exceptions import FetchError, RevierError
-from revier_feed.fetch import Fetcher
+from revier_feed.fetch import MAX_CRAWL_DELAY, MAX_HOST_PAUSE, Fetcher, HostTurns
 from revier_feed.models import (
     ErrorKind,
     FetchResult,
     FetchSettings,
     NotModified,
+    RobotsCopy,
     SourceState,
 )
 
@@ -357,14 +358,14 @@ def test_a_redirect_to_another_origin_asks_its_robots_txt_and_the_caller(
 
     # With the rules remembered between cycles (the store, in production), the next
     # cycle asks the redirect once: no request again after reading the rules.
-    remembered: dict[str, tuple[datetime, int, str]] = {}
+    remembered: dict[str, RobotsCopy] = {}
 
     class Remembered:
-        def get(self, origin: str) -> tuple[datetime, int, str] | None:
+        def get(self, origin: str) -> RobotsCopy | None:
             return remembered.get(origin)
 
-        def put(self, origin: str, status: int, body: str) -> None:
-            remembered[origin] = (datetime.now(UTC), status, body)
+        def put(self, origin: str, copy: RobotsCopy) -> None:
+            remembered[origin] = copy
 
     async def cycle() -> FetchResult | NotModified:
         async with Fetcher(SETTINGS, robots_cache=Remembered()) as fetcher:
@@ -553,13 +554,13 @@ class _RobotsMemory:
 
     def __init__(self) -> None:
         self.now = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
-        self.kept: dict[str, tuple[datetime, int, str]] = {}
+        self.kept: dict[str, RobotsCopy] = {}
 
-    def get(self, origin: str) -> tuple[datetime, int, str] | None:
+    def get(self, origin: str) -> RobotsCopy | None:
         return self.kept.get(origin)
 
-    def put(self, origin: str, status: int, body: str) -> None:
-        self.kept[origin] = (self.now, status, body)
+    def put(self, origin: str, copy: RobotsCopy) -> None:
+        self.kept[origin] = copy
 
 
 def fetch_with(memory: _RobotsMemory, url: str) -> FetchResult | NotModified | FetchError:
@@ -604,6 +605,56 @@ def test_a_robots_txt_that_cannot_be_read_stops_fetching_from_its_site(
     assert isinstance(refused, FetchError) and refused.kind is ErrorKind.ROBOTS
 
 
+def test_a_robots_txt_is_asked_again_with_its_validators(region: SampleRegion) -> None:
+    """Once a day's copy is due, robots.txt is asked for conditionally: a 304 keeps the
+    copy's rules for another day, without downloading it again. It was downloaded whole
+    every day."""
+    memory = _RobotsMemory()
+    etag = '"regeln-1"'
+    seen: list[str | None] = []
+
+    def robots(handler: BaseHTTPRequestHandler) -> Response:
+        seen.append(handler.headers.get("If-None-Match"))
+        if handler.headers.get("If-None-Match") == etag:
+            return Response(304, headers={"ETag": etag})
+        return Response(
+            200, ROBOTS, {"ETag": etag, "Last-Modified": "Mon, 02 Aug 2021 06:00:00 GMT"}
+        )
+
+    region.add_route("/robots.txt", robots)
+    assert isinstance(fetch_with(memory, region.url(FEED)), FetchResult)
+    first = memory.kept[region.base_url]
+    assert (first.etag, first.last_modified) == (etag, "Mon, 02 Aug 2021 06:00:00 GMT")
+    memory.now += timedelta(days=1, hours=1)
+    refused = fetch_with(memory, region.url("/presse/entwurf/feed.xml"))
+    assert isinstance(refused, FetchError) and refused.kind is ErrorKind.ROBOTS  # the copy's rules
+    assert seen == [None, etag]
+    again = memory.kept[region.base_url]
+    assert again.fetched_at == memory.now and again.body == first.body and again.etag == etag
+    # Within the day the copy is used without asking; a changed file replaces it.
+    assert isinstance(fetch_with(memory, region.url(FEED)), FetchResult)
+    assert len(seen) == 2
+    etag = '"regeln-2"'
+    memory.now += timedelta(days=1, hours=1)
+    assert isinstance(fetch_with(memory, region.url("/presse/entwurf/feed.xml")), FetchError)
+    assert seen[2] == '"regeln-1"' and memory.kept[region.base_url].etag == etag
+
+
+def test_a_hosts_turns_go_through_the_wall_clock_and_back_capped() -> None:
+    """Kept in the store between runs on the wall clock; a time stored far ahead (a clock
+    set back since) holds a host back no longer than the longest delay and pause."""
+    now = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
+    turns = HostTurns.from_clock(now + timedelta(seconds=20), now + timedelta(hours=1), now)
+    start, pause = turns.on_clock(now)
+    assert abs((start - now).total_seconds() - 20) < 1
+    assert abs((pause - now).total_seconds() - 3600) < 1
+    far = HostTurns.from_clock(now + timedelta(days=30), now + timedelta(days=30), now)
+    left = time.monotonic()
+    assert far.next_start - left <= MAX_CRAWL_DELAY
+    assert far.paused_until - left <= MAX_HOST_PAUSE.total_seconds()
+    assert HostTurns.from_clock(now - timedelta(hours=1), now, now).over(time.monotonic())
+
+
 def test_a_robots_txt_answering_429_is_not_taken_for_none(region: SampleRegion) -> None:
     """429 is "not now", not "there is none": it was remembered for a day as no rules,
     also when the pause was our own after another origin of the host answered 429."""
@@ -612,7 +663,7 @@ def test_a_robots_txt_answering_429_is_not_taken_for_none(region: SampleRegion) 
     error = fetch_with(memory, region.url(FEED))
     assert isinstance(error, FetchError) and error.kind is ErrorKind.HTTP_429, error
     assert FEED not in region.requests
-    assert all(status != 429 for _, status, _ in memory.kept.values())
+    assert all(copy.status != 429 for copy in memory.kept.values())
 
 
 def test_robots_txt_is_read_whatever_the_body_size_limit(region: SampleRegion) -> None:

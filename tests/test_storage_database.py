@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from revier_feed.exceptions import StorageError
-from revier_feed.models import ItemDecision, ItemIdentity, SourceState, SourceStatus
+from revier_feed.models import ItemDecision, ItemIdentity, RobotsCopy, SourceState, SourceStatus
 from revier_feed.storage import Storage
 from revier_feed.storage.database import Database, from_db, store_path, to_db
 
@@ -150,10 +150,22 @@ def test_counters_add_up_and_gauges_are_replaced(tmp_path: Path) -> None:
 
 def test_robots_txt_cache_keeps_the_newest_per_origin(tmp_path: Path) -> None:
     with Storage(f"sqlite:///{tmp_path / 's.sqlite3'}") as store:
-        store.save_robots_txt("https://example.org", 200, "User-agent: *\nDisallow: /", NOW)
-        later = NOW + timedelta(days=1)
-        store.save_robots_txt("https://example.org", 404, "", later)
-        assert store.robots_txts() == {"https://example.org": (later, 404, "")}
+        rules = RobotsCopy(NOW, 200, "User-agent: *\nDisallow: /", '"v1"', "Mon, 02 Aug 2021")
+        store.save_robots_txt("https://example.org", rules)
+        assert store.robots_txts() == {"https://example.org": rules}
+        later = RobotsCopy(NOW + timedelta(days=1), 404, "")
+        store.save_robots_txt("https://example.org", later)
+        assert store.robots_txts() == {"https://example.org": later}
+
+
+def test_hosts_turns_are_replaced_as_a_whole(tmp_path: Path) -> None:
+    with Storage(f"sqlite:///{tmp_path / 's.sqlite3'}") as store:
+        assert store.host_turns() == {}
+        turns = {"a.example": (NOW, NOW + timedelta(hours=1)), "b.example": (NOW, NOW)}
+        store.save_host_turns(turns)
+        assert store.host_turns() == turns
+        store.save_host_turns({"b.example": (NOW + timedelta(seconds=30), NOW)})
+        assert store.host_turns() == {"b.example": (NOW + timedelta(seconds=30), NOW)}
 
 
 def test_a_failed_write_is_rolled_back_and_its_connection_not_reused(tmp_path: Path) -> None:

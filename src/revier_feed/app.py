@@ -17,7 +17,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -50,6 +50,7 @@ from .models import (
     PartnerSpec,
     Preview,
     RetentionResult,
+    RobotsCopy,
     SourceReport,
     SourceSpec,
     SourceState,
@@ -128,6 +129,8 @@ class App:
         self._lock: ProcessLock | None = None
         #: When each host may next be asked, across cycles (Crawl-delay, 429 pauses).
         self._host_turns: dict[str, HostTurns] = {}
+        #: Whether the store holds hosts' turns; None until they were read from it.
+        self._host_turns_stored: bool | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -328,14 +331,11 @@ class App:
             self._running = (asyncio.get_running_loop(), task)
         try:
             with self._executor() as executor, self._item_workers(executor) as items:
-                async with self._fetcher(defer) as fetcher:
+                async with self._fetching(defer) as fetcher:
                     ctx = self._context(fetcher, executor, items)
                     every = self.config.sources
                     return await ingest.collect(specs, ctx, on_report, all_specs=every)
         finally:
-            now = time.monotonic()
-            for name in [n for n, turns in self._host_turns.items() if turns.over(now)]:
-                del self._host_turns[name]
             with self._running_lock:
                 self._running = None
 
@@ -350,7 +350,7 @@ class App:
             with self._executor() as executor:
                 # One source: starting worker processes would cost more than they save.
                 items = ItemWorkers(self.tagger, executor, processes=0)
-                async with self._fetcher() as fetcher:
+                async with self._fetching() as fetcher:
                     return await ingest.preview(spec, self._context(fetcher, executor, items))
 
         return asyncio.run(run())
@@ -363,7 +363,7 @@ class App:
         """
 
         async def run() -> Discovery:
-            async with self._fetcher() as fetcher:
+            async with self._fetching() as fetcher:
                 fetched = await fetcher.fetch("discover", url)
             assert isinstance(fetched, FetchResult)  # no validators were sent
             from . import parse  # lxml and the parsers load only when a page is read
@@ -372,11 +372,52 @@ class App:
 
         return asyncio.run(run())
 
+    @contextlib.asynccontextmanager
+    async def _fetching(self, defer: bool = False) -> AsyncIterator[Fetcher]:
+        """A cycle's (or a command's) fetcher, which keeps to the hosts' turns that earlier
+        runs left (Crawl-delay, 429 pauses); those still holding are stored when it is done,
+        for the next run: `run --once --due` from cron, or the worker after a restart."""
+        self._load_host_turns()
+        try:
+            async with self._fetcher(defer) as fetcher:
+                yield fetcher
+        finally:
+            self._keep_host_turns()
+
+    def _load_host_turns(self) -> None:
+        if self._host_turns_stored is not None:
+            return  # read once: from then on this process's own are newer
+        now = self.now()
+        stored = self.storage.host_turns()
+        for name, (next_start, paused_until) in stored.items():
+            turns = HostTurns.from_clock(next_start, paused_until, now)
+            self._host_turns.setdefault(name, turns)
+        self._host_turns_stored = bool(stored)
+
+    def _keep_host_turns(self) -> None:
+        left = time.monotonic()
+        for name in [n for n, turns in self._host_turns.items() if turns.over(left)]:
+            del self._host_turns[name]
+        if not self._host_turns and not self._host_turns_stored:
+            return  # the usual case: no host holds anyone back, and none is stored
+        now = self.now()
+        holding = {name: turns.on_clock(now) for name, turns in self._host_turns.items()}
+        try:
+            self.storage.save_host_turns(holding)
+        except StorageError as e:
+            log.warning(
+                "the hosts' turns (Crawl-delay, pauses) were not stored: %s; a run started "
+                "before they are over may ask those hosts sooner",
+                e,
+            )
+            return
+        self._host_turns_stored = bool(holding)
+
     def _fetcher(self, defer: bool = False) -> Fetcher:
         settings = self.config.fetch_settings(__version__)
         return Fetcher(
             settings,
-            robots_cache=_StoredRobots(self.storage, self.now),
+            robots_cache=_StoredRobots(self.storage),
             now=self.now,
             rng=self._rng,
             should_stop=self._stop.is_set,
@@ -945,21 +986,19 @@ class _StoredRobots:
     """The fetcher's robots.txt cache, kept in the store so restarts don't refetch them;
     read whole on the first lookup of a cycle."""
 
-    def __init__(self, storage: Storage, now: Callable[[], datetime]) -> None:
+    def __init__(self, storage: Storage) -> None:
         self._storage = storage
-        self._now = now
-        self._known: dict[str, tuple[datetime, int, str]] | None = None
+        self._known: dict[str, RobotsCopy] | None = None
 
-    def get(self, origin: str) -> tuple[datetime, int, str] | None:
+    def get(self, origin: str) -> RobotsCopy | None:
         if self._known is None:
             self._known = self._storage.robots_txts()
         return self._known.get(origin)
 
-    def put(self, origin: str, status: int, body: str) -> None:
-        now = self._now()
-        self._storage.save_robots_txt(origin, status, body, now)
+    def put(self, origin: str, copy: RobotsCopy) -> None:
+        self._storage.save_robots_txt(origin, copy)
         if self._known is not None:
-            self._known[origin] = (now, status, body)
+            self._known[origin] = copy
 
 
 def digest_renderer(config: AppConfig) -> digest.Renderer:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 
 class SourceKind(enum.StrEnum):
@@ -202,6 +203,17 @@ class FetchResult:
 class NotModified:
     """The server answered 304: nothing to parse, nothing to write."""
 
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class RobotsCopy(NamedTuple):
+    """An origin's robots.txt as last read: what the fetcher keeps between cycles."""
+
+    fetched_at: datetime  #: when it was last read (or found unchanged)
+    status: int  #: the HTTP status (4xx: no rules), or the fetcher's "unreadable" mark
+    body: str
+    #: The validators it came with, to ask again conditionally once it is due.
     etag: str | None = None
     last_modified: str | None = None
 

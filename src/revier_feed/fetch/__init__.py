@@ -26,7 +26,7 @@ from typing import Protocol, Self
 from urllib.parse import urlsplit
 
 from ..exceptions import Cancelled, Deferred, FetchError, RevierError
-from ..models import ErrorKind, FetchResult, FetchSettings, NotModified
+from ..models import ErrorKind, FetchResult, FetchSettings, NotModified, RobotsCopy
 
 # httpx imports its own command line (click, pygments, rich's syntax and progress) whenever
 # it can: about 20 ms of every start, for a tool we never run. None in sys.modules makes that
@@ -75,9 +75,9 @@ _DNS_FAILURES = (
 class RobotsCache(Protocol):
     """Where robots.txt files are remembered between cycles (the store, in production)."""
 
-    def get(self, origin: str) -> tuple[datetime, int, str] | None: ...
+    def get(self, origin: str) -> RobotsCopy | None: ...
 
-    def put(self, origin: str, status: int, body: str) -> None: ...
+    def put(self, origin: str, copy: RobotsCopy) -> None: ...
 
 
 class Fetcher:
@@ -627,10 +627,10 @@ class Fetcher:
             cached = self._robots_cache.get(origin) if self._robots_cache else None
             if (
                 cached is not None
-                and cached[1] < _UNREADABLE
-                and self._now() - cached[0] < ROBOTS_TTL
+                and cached.status < _UNREADABLE
+                and self._now() - cached.fetched_at < ROBOTS_TTL
             ):
-                robots = self._use_robots(url, _Robots(cached[1], cached[2]))
+                robots = self._use_robots(url, _Robots(cached.status, cached.body))
         return robots
 
     def _use_robots(self, url: str, robots: _Robots) -> _Robots:
@@ -652,10 +652,12 @@ class Fetcher:
         """``origin``'s robots.txt as RFC 9309 reads its answer: 2xx are the rules, 4xx
         (and too many redirects) mean no rules, and a robots.txt that cannot be read (5xx,
         no answer) means nothing may be fetched, unless a copy read before is known; after
-        :data:`ROBOTS_UNREADABLE_FOR` of that, the site counts as having none."""
+        :data:`ROBOTS_UNREADABLE_FOR` of that, the site counts as having none. A copy
+        read before is asked for with its validators: a 304 keeps it for another day."""
         cached = self._robots_cache.get(origin) if self._robots_cache else None
+        known = cached if cached is not None and 200 <= cached.status < 300 else None
         try:
-            result = await self._robots_request(origin)
+            result = await self._robots_request(origin, known)
         except FetchError as e:
             status = e.status_code
             # 429 is a 4xx, but "not now" rather than "there is none" (so Google reads it
@@ -670,15 +672,15 @@ class Fetcher:
                 robots = _Robots(status, "")  # an empty file (or a 304 unasked): no rules
                 self._remember(origin, robots)
                 return robots
-            if cached is not None and cached[1] < _UNREADABLE:
+            if cached is not None and cached.status < _UNREADABLE:
                 log.info(
                     "robots.txt of %s could not be read (%s); using the copy of %s",
                     origin,
                     e,
-                    cached[0].date(),
+                    cached.fetched_at.date(),
                 )
-                return _Robots(cached[1], cached[2])
-            since = cached[0] if cached is not None else self._now()
+                return _Robots(cached.status, cached.body)
+            since = cached.fetched_at if cached is not None else self._now()
             if self._now() - since > ROBOTS_UNREADABLE_FOR:
                 log.info(
                     "robots.txt of %s has not been readable since %s (%s): fetching as if the "
@@ -691,23 +693,46 @@ class Fetcher:
             if cached is None:  # remembered from its first failure on: "since when"
                 self._remember(origin, _Robots(_UNREADABLE, ""))
             return _Robots(_UNREADABLE, "", unreadable=e)
-        assert isinstance(result, FetchResult)  # no validators were sent, so no 304
+        if isinstance(result, NotModified):
+            assert known is not None  # validators were sent
+            robots = _Robots(known.status, known.body)
+            self._remember(origin, robots, result.etag, result.last_modified)
+            return robots
         robots = _Robots(200, result.content.decode("utf-8", errors="replace"))
-        self._remember(origin, robots)
+        self._remember(origin, robots, result.etag, result.last_modified)
         return robots
 
-    async def _robots_request(self, origin: str) -> FetchResult | NotModified:
-        """GET robots.txt, retried like a source; a redirect elsewhere is read without
-        asking that origin's robots.txt; only its first :data:`MAX_ROBOTS_BYTES` are read."""
+    async def _robots_request(
+        self, origin: str, known: RobotsCopy | None
+    ) -> FetchResult | NotModified:
+        """GET robots.txt (conditionally, with the validators of a ``known`` copy), retried
+        like a source; a redirect elsewhere is read without asking that origin's
+        robots.txt; only its first :data:`MAX_ROBOTS_BYTES` are read."""
+        headers = {}
+        if known is not None and known.etag:
+            headers["If-None-Match"] = known.etag
+        if known is not None and known.last_modified:
+            headers["If-Modified-Since"] = known.last_modified
         return await self._retried(
             lambda _attempt: self._attempt(
-                "robots.txt", origin + "/robots.txt", {}, robots=False, keep_first=MAX_ROBOTS_BYTES
+                "robots.txt",
+                origin + "/robots.txt",
+                headers,
+                robots=False,
+                keep_first=MAX_ROBOTS_BYTES,
             )
         )
 
-    def _remember(self, origin: str, robots: _Robots) -> None:
+    def _remember(
+        self,
+        origin: str,
+        robots: _Robots,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
         if self._robots_cache is not None:
-            self._robots_cache.put(origin, robots.status, robots.body)
+            copy = RobotsCopy(self._now(), robots.status, robots.body, etag, last_modified)
+            self._robots_cache.put(origin, copy)
 
 
 def _origin(url: str | httpx.URL) -> str:
@@ -755,6 +780,25 @@ class HostTurns:
     def over(self, now: float) -> bool:
         """Whether neither holds any more (the host may be forgotten)."""
         return self.next_start <= now and self.paused_until <= now
+
+    def on_clock(self, now: datetime) -> tuple[datetime, datetime]:
+        """(next start, end of the pause) on the wall clock, whose time is ``now``: how
+        they outlast the process (a monotonic clock starts anew with each boot)."""
+        left = time.monotonic()
+        return (
+            now + timedelta(seconds=max(0.0, self.next_start - left)),
+            now + timedelta(seconds=max(0.0, self.paused_until - left)),
+        )
+
+    @classmethod
+    def from_clock(cls, next_start: datetime, paused_until: datetime, now: datetime) -> Self:
+        """What :meth:`on_clock` gave, back on the monotonic clock. Capped at the longest
+        Crawl-delay and pause a host gets, so that a clock set back (or a stored time far
+        ahead) does not hold a host back for longer."""
+        at = time.monotonic()
+        start = min((next_start - now).total_seconds(), MAX_CRAWL_DELAY)
+        pause = min((paused_until - now).total_seconds(), MAX_HOST_PAUSE.total_seconds())
+        return cls(next_start=at + max(0.0, start), paused_until=at + max(0.0, pause))
 
 
 class _Host:

@@ -28,6 +28,7 @@ from ..models import (
     MetricKey,
     MetricSample,
     RetentionResult,
+    RobotsCopy,
     SourceState,
     StoredItem,
     StoredKey,
@@ -186,8 +187,8 @@ class Storage:
         with self._database.reading("read items") as conn:
             return _items.recent(conn, source_ids, limit)
 
-    def robots_txts(self) -> dict[str, tuple[datetime, int, str]]:
-        """Every cached robots.txt by origin: (fetched at, HTTP status, body).
+    def robots_txts(self) -> dict[str, RobotsCopy]:
+        """Every cached robots.txt by origin.
 
         One row per origin ever fetched: few enough to read at once, which costs one query
         per cycle instead of one per host.
@@ -195,10 +196,21 @@ class Storage:
         with self._database.reading("read robots.txt cache") as conn:
             return _sources.load_robots(conn)
 
-    def save_robots_txt(self, origin: str, status: int, body: str, now: datetime) -> None:
+    def save_robots_txt(self, origin: str, copy: RobotsCopy) -> None:
         """Remember the robots.txt of ``origin`` (status 404 etc. means "no rules")."""
         with self._database.writing("save robots.txt cache") as conn:
-            _sources.save_robots(conn, origin, status, body, now)
+            _sources.save_robots(conn, origin, copy)
+
+    def host_turns(self) -> dict[str, tuple[datetime, datetime]]:
+        """When each host may next be asked, as the last run left it: (next start by its
+        Crawl-delay, end of the pause it asked for), by host name."""
+        with self._database.reading("read the hosts' turns") as conn:
+            return _sources.load_host_turns(conn)
+
+    def save_host_turns(self, turns: dict[str, tuple[datetime, datetime]]) -> None:
+        """Replace the hosts' turns (see :meth:`host_turns`) with ``turns``."""
+        with self._database.writing("save the hosts' turns") as conn:
+            _sources.save_host_turns(conn, turns)
 
     def iter_items(
         self, source_ids: Iterable[str], batch: int = 500

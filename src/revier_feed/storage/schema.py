@@ -343,6 +343,23 @@ def _v12(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v13(conn: sqlite3.Connection) -> None:
+    """A robots.txt is asked again with its validators, and answers 304 (#3). Each host's
+    next turn (its Crawl-delay) and the pause it asked for (429, Retry-After) outlast the
+    process: `run --once --due` from cron asked such a host again a minute later."""
+    conn.execute("ALTER TABLE robots ADD COLUMN etag TEXT")
+    conn.execute("ALTER TABLE robots ADD COLUMN last_modified TEXT")
+    conn.execute(
+        _create(
+            "host_turns",
+            "host TEXT NOT NULL",
+            "next_start_at DATETIME NOT NULL",
+            "paused_until DATETIME NOT NULL",
+            "PRIMARY KEY (host)",
+        )
+    )
+
+
 #: version -> function that brings a store from version-1 to version. Append only.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _v1,
@@ -357,6 +374,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     10: _v10,
     11: _v11,
     12: _v12,
+    13: _v13,
 }
 assert max(MIGRATIONS) == database.VERSION, "a migration was added: raise database.VERSION"
 

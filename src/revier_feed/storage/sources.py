@@ -10,7 +10,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from ..models import ItemIdentity, SourceState, SourceStatus
+from ..models import ItemIdentity, RobotsCopy, SourceState, SourceStatus
 from .database import chunks, from_db, marks, to_db
 
 #: The stored columns of a :class:`SourceState`: its fields but ``source_id`` (the row's id).
@@ -76,22 +76,41 @@ def with_unplaced_items(conn: sqlite3.Connection) -> list[str]:
     return [source_id for (source_id,) in conn.execute(query)]
 
 
-def load_robots(conn: sqlite3.Connection) -> dict[str, tuple[datetime, int, str]]:
-    rows = conn.execute("SELECT origin, fetched_at, status, body FROM robots")
+def load_robots(conn: sqlite3.Connection) -> dict[str, RobotsCopy]:
+    rows = conn.execute("SELECT origin, fetched_at, status, body, etag, last_modified FROM robots")
     found = {}
-    for origin, fetched_at, status, body in rows:
+    for origin, fetched_at, status, body, etag, last_modified in rows:
         at = from_db(fetched_at)
         assert at is not None, "fetched_at is NOT NULL"
-        found[origin] = (at, status, body)
+        found[origin] = RobotsCopy(at, status, body, etag, last_modified)
     return found
 
 
-def save_robots(
-    conn: sqlite3.Connection, origin: str, status: int, body: str, now: datetime
-) -> None:
+def save_robots(conn: sqlite3.Connection, origin: str, copy: RobotsCopy) -> None:
     conn.execute(
-        "INSERT INTO robots (origin, fetched_at, status, body) VALUES (?, ?, ?, ?) "
+        "INSERT INTO robots (origin, fetched_at, status, body, etag, last_modified) "
+        "VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (origin) DO UPDATE SET fetched_at = excluded.fetched_at, "
-        "status = excluded.status, body = excluded.body",
-        (origin, to_db(now), status, body),
+        "status = excluded.status, body = excluded.body, etag = excluded.etag, "
+        "last_modified = excluded.last_modified",
+        (origin, to_db(copy.fetched_at), copy.status, copy.body, copy.etag, copy.last_modified),
+    )
+
+
+def load_host_turns(conn: sqlite3.Connection) -> dict[str, tuple[datetime, datetime]]:
+    found = {}
+    for host, next_start_at, paused_until in conn.execute(
+        "SELECT host, next_start_at, paused_until FROM host_turns"
+    ):
+        start, pause = from_db(next_start_at), from_db(paused_until)
+        assert start is not None and pause is not None, "both are NOT NULL"
+        found[host] = (start, pause)
+    return found
+
+
+def save_host_turns(conn: sqlite3.Connection, turns: dict[str, tuple[datetime, datetime]]) -> None:
+    conn.execute("DELETE FROM host_turns")
+    conn.executemany(
+        "INSERT INTO host_turns (host, next_start_at, paused_until) VALUES (?, ?, ?)",
+        [(host, to_db(start), to_db(pause)) for host, (start, pause) in turns.items()],
     )
