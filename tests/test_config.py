@@ -158,6 +158,36 @@ def test_duplicate_keys_and_ids_are_errors(tmp_path: Path) -> None:
     assert any(":4: sources[1].id: duplicate id 'kreis'" in i for i in issues_of(folder))
 
 
+def test_two_sources_reading_one_url_the_same_way_are_an_error(tmp_path: Path) -> None:
+    """They stored every item twice, and each story was "also reported by" itself; `check`
+    said nothing. An html page read with other selectors, or a disabled copy, is fine."""
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - {id: kreis, name: A, url: "https://www.example.org/presse/rss.xml#neu"}
+          - {id: stadt, name: B, url: "https://example.org/presse/rss.xml"}
+          - {id: kopie, name: C, url: "HTTPS://WWW.Example.org:443/presse/rss.xml"}
+          - {id: alt, name: D, url: "https://www.example.org/presse/rss.xml", enabled: false}
+          - id: liste
+            name: E
+            kind: html
+            url: https://www.example.org/presse/
+            html: {item: li.news, title: h3}
+          - id: termine
+            name: F
+            kind: html
+            url: https://www.example.org/presse/
+            html: {item: li.termin, title: h3}
+        """,
+    )
+    assert issues_of(folder) == [
+        f"{folder / 'sources.yaml'}:5: sources[2].url: source 'kopie' reads the same URL as "
+        "'kreis' (line 3) (hint: remove one of them or set `enabled: false`; an html source "
+        "may read the page again with other selectors)"
+    ]
+
+
 def test_missing_files_and_wrong_shapes(tmp_path: Path) -> None:
     tmp_path.joinpath("settings.yaml").write_text("- just\n- a list\n", encoding="utf-8")
     issues = issues_of(tmp_path)

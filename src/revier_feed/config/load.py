@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import (
@@ -265,6 +266,7 @@ def _cross_check(
     sources: list[SourceModel] = validated["sources.yaml"].sources
     source_ids = [s.id for s in sources]
     yield from _duplicates(folder / "sources.yaml", "sources", source_ids, loaded)
+    yield from _same_urls(folder / "sources.yaml", sources, loaded)
     tags_file: TagsFile | None = validated.get("tags.yaml")
     tag_ids = [t.id for t in tags_file.tags] if tags_file else []
     if tags_file:
@@ -425,6 +427,46 @@ def _duplicates(
                 "ids must be unique in a file",
             )
         seen.add(value)
+
+
+def _same_urls(
+    path: Path, sources: list[SourceModel], loaded: dict[str, tuple[Any, _Lines]]
+) -> Iterator[ConfigIssue]:
+    """Two enabled sources that read one URL the same way: every item would be fetched and
+    stored twice, and each story "also reported by" itself. (An html page may be read
+    twice with other selectors: two lists on one page.)"""
+    first: dict[tuple[str, str, str], int] = {}
+    _, lines = loaded[path.name]
+    for i, source in enumerate(sources):
+        if not source.enabled:
+            continue
+        reading = source.html.model_dump_json() if source.html else ""
+        seen = first.setdefault((_url_key(source.url), source.kind, reading), i)
+        if seen != i:
+            loc = ("sources", i, "url")
+            at = lines.line_of(("sources", seen, "url"))
+            yield ConfigIssue(
+                str(path),
+                lines.line_of(loc),
+                _dotted(loc),
+                f"source {source.id!r} reads the same URL as {sources[seen].id!r}"
+                + (f" (line {at})" if at else ""),
+                "remove one of them or set `enabled: false`; an html source may read the page "
+                "again with other selectors",
+            )
+
+
+def _url_key(url: str) -> str:
+    """``url`` as a server tells it from others: scheme and host in any case, a default
+    port written or not, the fragment (never sent) ignored."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").rstrip(".")
+    port = (
+        parts.port if parts.port not in (None, {"http": 80, "https": 443}[parts.scheme]) else None
+    )
+    host = f"[{host}]" if ":" in host else host
+    netloc = host if port is None else f"{host}:{port}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
 
 
 # --- sources from the command line, and back to YAML ---------------------------------------
