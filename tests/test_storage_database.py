@@ -331,7 +331,7 @@ def test_a_passing_fault_while_checking_the_store_file_is_no_reason_to_stop(
 
 
 _READ_ONLY_ONCE = """
-import os, sys
+import contextlib, os, sys
 from pathlib import Path
 from revier_feed.exceptions import StoreReadOnlyError
 from revier_feed.storage.database import Database
@@ -341,11 +341,14 @@ os.chmod(path, 0o444)
 db = Database(f"sqlite:///{path}")
 with db.reading("read") as conn:  # creates the -wal and -shm files, read-only like the store
     conn.execute("SELECT count(*) FROM t").fetchone()
-try:
-    with db.writing("write") as conn:
-        conn.execute("INSERT INTO t VALUES (1)")
-except StoreReadOnlyError as e:
-    print("refused:", e)
+with contextlib.ExitStack() as in_use:
+    if sys.argv[2] == "held":  # a connection in use (another thread's) while a write fails
+        in_use.enter_context(db.reading("read")).execute("SELECT count(*) FROM t").fetchone()
+    try:
+        with db.writing("write") as conn:
+            conn.execute("INSERT INTO t VALUES (1)")
+    except StoreReadOnlyError as e:
+        print("refused:", e)
 for file in folder.iterdir():
     os.chmod(file, 0o644)
 with db.writing("write") as conn:  # the same process, once the files can be written
@@ -354,10 +357,14 @@ print("written")
 """
 
 
-def test_a_store_that_was_read_only_is_written_once_it_can_be(tmp_path: Path) -> None:
+@pytest.mark.parametrize("connections", ["idle", "held"])
+def test_a_store_that_was_read_only_is_written_once_it_can_be(
+    tmp_path: Path, connections: str
+) -> None:
     """SQLite opens the -shm file once per process, read-only if it cannot be written then,
     and keeps it while any connection is open: a worker whose store had been read-only
-    failed every write until it was restarted. Root ignores file modes, so as root the
+    failed every write until it was restarted. A connection in use while a write failed
+    is not kept when it is given back either. Root ignores file modes, so as root the
     check runs without the capability that lets it."""
     import os
     import shutil
@@ -368,7 +375,7 @@ def test_a_store_that_was_read_only_is_written_once_it_can_be(tmp_path: Path) ->
     with db.writing("make") as conn:
         conn.execute("CREATE TABLE t (x)")
     db.close()
-    command = [sys.executable, "-c", _READ_ONLY_ONCE, str(tmp_path)]
+    command = [sys.executable, "-c", _READ_ONLY_ONCE, str(tmp_path), connections]
     if os.geteuid() == 0:
         setpriv = shutil.which("setpriv")
         assert setpriv, "util-linux's setpriv runs the check without root's file access"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -474,3 +476,26 @@ def test_the_lock_notes_the_holders_state_over_its_own_bytes(tmp_path: Path) -> 
     with open(path) as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         assert reader.holder() == LockHolder("pid 8 on host, `revier-feed run`")
+
+
+def test_a_lock_whose_file_cannot_be_emptied_is_still_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Emptying the file on release is tidying only: a disk gone read-only (mocked here:
+    this machine cannot remount one under a test) must not keep the lock, which would
+    refuse the next run of this very process's command."""
+    path = tmp_path / "store.sqlite3.lock"
+    lock = ProcessLock(path, "pid 7 on host, `revier-feed run`")
+    lock.acquire()
+
+    def read_only(fd: int, length: int) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(os, "ftruncate", read_only)
+    lock.release()
+    monkeypatch.undo()
+    assert ProcessLock(path, "").holder() is None
+    with ProcessLock(path, "pid 8 on host, `revier-feed run --once`"):
+        assert ProcessLock(path, "").holder() == LockHolder(
+            "pid 8 on host, `revier-feed run --once`"
+        )
