@@ -18,6 +18,7 @@ import pytest
 
 from revier_feed import parse
 from revier_feed.app import App
+from revier_feed.cli import main
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.models import ReportStatus, SourceStatus
@@ -745,8 +746,9 @@ def test_items_the_store_refuses_fail_their_source_only(
         real(conn, decisions, now)
 
     monkeypatch.setattr(items_store, "apply", apply)
-    kreis = "/landkreis-leipzig/presse/rss.xml"
-    sources = feed_source(region, kreis, "kaputt") + feed_source(region, kreis)
+    sources = feed_source(region, "/leipziger-messe/presse/rss.xml", "kaputt") + feed_source(
+        region, "/landkreis-leipzig/presse/rss.xml"
+    )
     app = make_app(config(tmp_path, sources))
     reports = {r.source_id: r for r in app.run_cycle().summary.reports}
     assert reports["kreis"].error is None and reports["kreis"].new > 0
@@ -897,27 +899,51 @@ def test_a_hosts_crawl_delay_holds_across_runs_from_cron(
     assert not any(path.startswith("/q") for path in region.requests), region.requests
 
 
-def test_a_hosts_pause_holds_across_runs_until_a_reload(
-    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+def test_a_hosts_pause_holds_across_runs_and_its_sources_wait_unasked(
+    tmp_path: Path, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A host that answered 429 with `Retry-After: 7200` was asked again by the next run's
-    other sources of that host (and a worker's restart forgot the pause too)."""
+    other sources of that host (a worker's restart forgot the pause too). They now wait,
+    still due and not failed, also in a plain `run --once`, which says why; so does
+    `status`."""
     region.add_route("/robots.txt", Response(404))
     feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
     region.add_route("/eins.xml", Response(429, headers={"Retry-After": "7200"}))
     region.add_route("/zwei.xml", Response(200, feed, {"Content-Type": "application/rss+xml"}))
     sources = feed_source(region, "/eins.xml", "eins")
-    make_app(load_config(write_config(tmp_path / "config", "sources:\n" + sources))).run_ingest(
-        only_due=True
-    )
+    folder = write_config(tmp_path / "config", "sources:\n" + sources)
+    assert main(["--config", str(folder), "run", "--once", "--due"]) == 1  # eins: 429
     both = sources + feed_source(region, "/zwei.xml", "zwei")
-    config = load_config(write_config(tmp_path / "config", "sources:\n" + both))
+    write_config(tmp_path / "config", "sources:\n" + both)
     region.requests.clear()
-    app = make_app(config)
-    assert app.run_ingest(only_due=True).reports == ()
-    assert "/zwei.xml" not in region.requests
-    app.reconfigure(config)  # the admin's reload ends the pause, also for the next run
-    assert [r.source_id for r in app.run_ingest(only_due=True).reports] == ["zwei"]
+    for command in (["run", "--once", "--due"], ["run", "--once"]):
+        capsys.readouterr()
+        assert main(["--config", str(folder), *command]) == 0
+        out = capsys.readouterr().out
+        assert "source(s) not asked now, still due:" in out
+        assert "zwei: 127.0.0.1 asked for a pause (429 or Retry-After), over in 7" in out
+    assert region.requests == []
+    assert main(["--config", str(folder), "status"]) == 0
+    out = capsys.readouterr().out
+    assert "host 127.0.0.1 asked for a pause (429 or Retry-After)" in out
+    assert "1 failing, 1 new" in out or "1 new, 1 failing" in out, out
+
+
+def test_a_reload_ends_a_hosts_pause_also_for_the_next_run(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    region.add_route("/robots.txt", Response(404))
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    region.add_route("/eins.xml", Response(429, headers={"Retry-After": "7200"}))
+    region.add_route("/zwei.xml", Response(200, feed, {"Content-Type": "application/rss+xml"}))
+    eins = feed_source(region, "/eins.xml", "eins")
+    app = make_app(load_config(write_config(tmp_path / "config", "sources:\n" + eins)))
+    app.run_ingest(only_due=True)
+    both = eins + feed_source(region, "/zwei.xml", "zwei")
+    config = load_config(write_config(tmp_path / "config", "sources:\n" + both))
+    assert make_app(config).paused_hosts() != []
+    app.reconfigure(config)  # the admin's reload
+    assert make_app(config).paused_hosts() == []
     region.requests.clear()
     make_app(config).run_ingest()
-    assert "/eins.xml" in region.requests
+    assert "/eins.xml" in region.requests and "/zwei.xml" in region.requests

@@ -640,19 +640,33 @@ def test_a_robots_txt_is_asked_again_with_its_validators(region: SampleRegion) -
     assert seen[2] == '"regeln-1"' and memory.kept[region.base_url].etag == etag
 
 
+def test_a_304_to_robots_txt_asked_without_validators_keeps_the_copy(
+    region: SampleRegion,
+) -> None:
+    """A copy stored without validators (by an older version, or from a server that sends
+    none) is asked for unconditionally; a broken cache that answers 304 anyway made it "no
+    rules" for a day: a disallowed feed was fetched."""
+    memory = _RobotsMemory()
+    memory.kept[region.base_url] = RobotsCopy(memory.now - timedelta(days=2), 200, ROBOTS.decode())
+    region.add_route("/robots.txt", Response(304))
+    refused = fetch_with(memory, region.url("/presse/entwurf/feed.xml"))
+    assert isinstance(refused, FetchError) and refused.kind is ErrorKind.ROBOTS
+    assert memory.kept[region.base_url] == RobotsCopy(memory.now, 200, ROBOTS.decode())
+
+
 def test_a_hosts_turns_go_through_the_wall_clock_and_back_capped() -> None:
     """Kept in the store between runs on the wall clock; a time stored far ahead (a clock
     set back since) holds a host back no longer than the longest delay and pause."""
-    now = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
-    turns = HostTurns.from_clock(now + timedelta(seconds=20), now + timedelta(hours=1), now)
-    start, pause = turns.on_clock(now)
+    now = datetime.now(UTC)
+    turns = HostTurns.from_clock(now + timedelta(seconds=20), now + timedelta(hours=1))
+    start, pause = turns.on_clock()
     assert abs((start - now).total_seconds() - 20) < 1
     assert abs((pause - now).total_seconds() - 3600) < 1
-    far = HostTurns.from_clock(now + timedelta(days=30), now + timedelta(days=30), now)
+    far = HostTurns.from_clock(now + timedelta(days=30), now + timedelta(days=30))
     left = time.monotonic()
     assert far.next_start - left <= MAX_CRAWL_DELAY
     assert far.paused_until - left <= MAX_HOST_PAUSE.total_seconds()
-    assert HostTurns.from_clock(now - timedelta(hours=1), now, now).over(time.monotonic())
+    assert HostTurns.from_clock(now - timedelta(hours=1), now).over(time.monotonic())
 
 
 def test_a_robots_txt_answering_429_is_not_taken_for_none(region: SampleRegion) -> None:

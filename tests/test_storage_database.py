@@ -158,14 +158,25 @@ def test_robots_txt_cache_keeps_the_newest_per_origin(tmp_path: Path) -> None:
         assert store.robots_txts() == {"https://example.org": later}
 
 
-def test_hosts_turns_are_replaced_as_a_whole(tmp_path: Path) -> None:
+def test_hosts_turns_keep_the_later_time_and_drop_what_is_over(tmp_path: Path) -> None:
+    """Two commands store their views (the worker, a `sources test` beside it): one that
+    did not see a pause must not take it back. A reload ends the pauses."""
+    hour = timedelta(hours=1)
     with Storage(f"sqlite:///{tmp_path / 's.sqlite3'}") as store:
         assert store.host_turns() == {}
-        turns = {"a.example": (NOW, NOW + timedelta(hours=1)), "b.example": (NOW, NOW)}
-        store.save_host_turns(turns)
-        assert store.host_turns() == turns
-        store.save_host_turns({"b.example": (NOW + timedelta(seconds=30), NOW)})
-        assert store.host_turns() == {"b.example": (NOW + timedelta(seconds=30), NOW)}
+        store.keep_host_turns(
+            {"a.example": (NOW, NOW + hour), "b.example": (NOW + hour, NOW)}, NOW
+        )
+        store.keep_host_turns({"a.example": (NOW + hour, NOW), "b.example": (NOW, NOW)}, NOW)
+        assert store.host_turns() == {
+            "a.example": (NOW + hour, NOW + hour),
+            "b.example": (NOW + hour, NOW),
+        }
+        store.keep_host_turns({}, NOW + 2 * hour)
+        assert store.host_turns() == {}
+        store.keep_host_turns({"a.example": (NOW + hour, NOW + 6 * hour)}, NOW)
+        store.end_host_pauses(NOW)
+        assert store.host_turns() == {"a.example": (NOW + hour, NOW)}
 
 
 def test_a_failed_write_is_rolled_back_and_its_connection_not_reused(tmp_path: Path) -> None:

@@ -129,8 +129,8 @@ class App:
         self._lock: ProcessLock | None = None
         #: When each host may next be asked, across cycles (Crawl-delay, 429 pauses).
         self._host_turns: dict[str, HostTurns] = {}
-        #: Whether the store holds hosts' turns; None until they were read from it.
-        self._host_turns_stored: bool | None = None
+        #: Whether the store held hosts' turns when they were last read from it.
+        self._host_turns_stored = False
 
     def __enter__(self) -> Self:
         return self
@@ -180,6 +180,17 @@ class App:
         """The process collecting for this store right now, if any (from its lock)."""
         return ProcessLock(self.config.lock_path, "").holder()
 
+    def paused_hosts(self) -> list[tuple[str, datetime]]:
+        """The hosts that asked for a pause (429, Retry-After) not over yet, as the last
+        run stored them, with its end; their sources are not asked until then (or until
+        a reload of the worker)."""
+        now = datetime.now(UTC)  # turns keep real time (HostTurns.on_clock)
+        return sorted(
+            (host, paused_until)
+            for host, (_, paused_until) in self.storage.host_turns().items()
+            if paused_until > now
+        )
+
     def request_stop(self) -> None:
         """Ask a running cycle to finish the sources it started and start no more."""
         self._stop.set()
@@ -209,6 +220,10 @@ class App:
         # An admin who reloads may know a paused site is back; Crawl-delays still hold.
         for turns in self._host_turns.values():
             turns.paused_until = 0.0
+        try:
+            self.storage.end_host_pauses(datetime.now(UTC))  # turns keep real time
+        except StorageError as e:
+            log.warning("the hosts' pauses could not be ended: %s; they end on their own", e)
         self.tagger = Tagger(config.tags, config.districts)
 
     def _use_processes(self, config: AppConfig) -> None:
@@ -294,9 +309,14 @@ class App:
                 on_report(one)
 
         reports: list[SourceReport] = []
+        deferred: list[tuple[str, str]] = []
         if specs:
             try:
-                reports = asyncio.run(self._collect(specs, report, defer=only_due))
+                reports = asyncio.run(
+                    self._collect(
+                        specs, report, defer=only_due, on_deferred=lambda *d: deferred.append(d)
+                    )
+                )
             except asyncio.CancelledError:
                 reports = done
                 log.warning(
@@ -310,7 +330,12 @@ class App:
         increments, gauges = monitor.cycle_finished(finished)
         increments.update(monitor.fetch_metrics(reports))
         self.storage.record_metrics(increments, gauges)
-        summary = CycleSummary(reports=tuple(reports), started_at=started, finished_at=finished)
+        summary = CycleSummary(
+            reports=tuple(reports),
+            started_at=started,
+            finished_at=finished,
+            deferred=tuple(deferred),
+        )
         _log_cycle(summary)
         return summary
 
@@ -320,6 +345,7 @@ class App:
         on_report: Callable[[SourceReport], None] | None,
         *,
         defer: bool = False,
+        on_deferred: Callable[[str, str], None] | None = None,
     ) -> list[SourceReport]:
         """Collect ``specs``; with ``defer``, a source whose host's Crawl-delay leaves it
         no turn within ``fetch.max_retry_wait`` stays due for the next cycle instead of
@@ -334,7 +360,9 @@ class App:
                 async with self._fetching(defer) as fetcher:
                     ctx = self._context(fetcher, executor, items)
                     every = self.config.sources
-                    return await ingest.collect(specs, ctx, on_report, all_specs=every)
+                    return await ingest.collect(
+                        specs, ctx, on_report, all_specs=every, on_deferred=on_deferred
+                    )
         finally:
             with self._running_lock:
                 self._running = None
@@ -385,13 +413,14 @@ class App:
             self._keep_host_turns()
 
     def _load_host_turns(self) -> None:
-        if self._host_turns_stored is not None:
-            return  # read once: from then on this process's own are newer
-        now = self.now()
+        # Read every time: a command beside the worker (`sources test`) may have stored a
+        # pause since. The later of each time holds.
         stored = self.storage.host_turns()
         for name, (next_start, paused_until) in stored.items():
-            turns = HostTurns.from_clock(next_start, paused_until, now)
-            self._host_turns.setdefault(name, turns)
+            kept = HostTurns.from_clock(next_start, paused_until)
+            turns = self._host_turns.setdefault(name, kept)
+            turns.next_start = max(turns.next_start, kept.next_start)
+            turns.paused_until = max(turns.paused_until, kept.paused_until)
         self._host_turns_stored = bool(stored)
 
     def _keep_host_turns(self) -> None:
@@ -400,18 +429,15 @@ class App:
             del self._host_turns[name]
         if not self._host_turns and not self._host_turns_stored:
             return  # the usual case: no host holds anyone back, and none is stored
-        now = self.now()
-        holding = {name: turns.on_clock(now) for name, turns in self._host_turns.items()}
+        holding = {name: turns.on_clock() for name, turns in self._host_turns.items()}
         try:
-            self.storage.save_host_turns(holding)
+            self.storage.keep_host_turns(holding, datetime.now(UTC))
         except StorageError as e:
             log.warning(
                 "the hosts' turns (Crawl-delay, pauses) were not stored: %s; a run started "
                 "before they are over may ask those hosts sooner",
                 e,
             )
-            return
-        self._host_turns_stored = bool(holding)
 
     def _fetcher(self, defer: bool = False) -> Fetcher:
         settings = self.config.fetch_settings(__version__)

@@ -368,6 +368,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     store_existed = config.store_file.exists()
     with App(config) as app:
         holder = app.worker_holder()
+        paused = app.paused_hosts()
         overview = app.source_overview()
         now = app.now()
         ids = [s.id for s in config.sources]
@@ -397,6 +398,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "cycles_failing": holder.note if holder and holder.note else None,
         },
         "sources": {"total": len(overview), "by_status": by_status, "problems": problems},
+        "hosts_paused": [{"host": host, "until": until.isoformat()} for host, until in paused],
         "stories": {"new_24h": last_day, "new_7d": last_week},
         "digests": digests,
     }
@@ -417,6 +419,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         out.print(
             f"  {problem['source']}: {problem['status']} [{problem['error_kind']}] "
             f"{visible(str(problem['error']))}",
+            markup=False,
+            soft_wrap=True,
+        )
+    for host, until in paused:
+        local = until.astimezone(app.tz).strftime("%Y-%m-%d %H:%M")
+        out.print(
+            f"  host {host} asked for a pause (429 or Retry-After): its sources are not "
+            f"asked before {local} (a reload of the worker ends it)",
             markup=False,
             soft_wrap=True,
         )
@@ -695,6 +705,7 @@ def _print_summary(
     listed = problems + news[: max(0, SUMMARY_NEWS_ROWS - len(problems))]
     if not listed:
         print(f"Collection summary: {counts}, nothing new")
+        _print_deferred(summary)
         print(written)
         return
     from rich.markup import escape
@@ -735,7 +746,23 @@ def _print_summary(
     )
     out = console()
     out.print(table)
+    _print_deferred(summary)
     out.print(written, markup=False, soft_wrap=True)
+
+
+#: Deferred sources listed with their reason after a summary; the rest are counted.
+SUMMARY_DEFERRED_ROWS = 5
+
+
+def _print_deferred(summary: CycleSummary) -> None:
+    """The sources whose hosts gave them no turn: not asked, not failed, still due."""
+    if not summary.deferred:
+        return
+    print(f"{len(summary.deferred)} source(s) not asked now, still due:")
+    for source_id, why in sorted(summary.deferred)[:SUMMARY_DEFERRED_ROWS]:
+        print(f"  {source_id}: {visible(why)}")
+    if len(summary.deferred) > SUMMARY_DEFERRED_ROWS:
+        print(f"  and {len(summary.deferred) - SUMMARY_DEFERRED_ROWS} more")
 
 
 def _noteworthy(report: SourceReport) -> bool:

@@ -148,8 +148,13 @@ async def collect(
     on_report: Callable[[SourceReport], None] | None = None,
     *,
     all_specs: Sequence[SourceSpec] | None = None,
+    on_deferred: Callable[[str, str], None] | None = None,
 ) -> list[SourceReport]:
     """Fetch, parse and store every source in ``specs``; one report per source handled.
+
+    A source whose host gives it no turn now (:class:`.fetch.Deferred`: a pause the host
+    asked for, a Crawl-delay beyond the cycle's wait) is not asked and stays due; it gets
+    no report but ``on_deferred(source id, why)``.
 
     Sources whose first request has not started when ``ctx.should_stop()`` turns true are
     skipped and stay due; a source whose requests are under way is finished and stored
@@ -179,6 +184,8 @@ async def collect(
             if isinstance(e, Deferred):
                 deferred.append(spec.id)
                 log.debug("source %s: %s", spec.id, e, extra={"event": "source_deferred"})
+                if on_deferred is not None:
+                    on_deferred(spec.id, str(e))
             return None
         _log(report)
         if on_report is not None:

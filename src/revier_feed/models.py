@@ -324,6 +324,9 @@ class CycleSummary:
     reports: tuple[SourceReport, ...]
     started_at: datetime
     finished_at: datetime
+    #: Sources not asked because their host gave them no turn (a pause it asked for, a
+    #: Crawl-delay beyond the cycle's wait), with why; they stay due.
+    deferred: tuple[tuple[str, str], ...] = ()
 
     @property
     def new(self) -> int:

@@ -207,8 +207,9 @@ class Fetcher:
         Raises:
             FetchError: on any network, HTTP, robots.txt or size problem.
             Cancelled: the worker is stopping and the request was not started.
-            Deferred: ``may_defer`` and the host's turn is further away than
-                ``max_turn_wait``; nothing was asked.
+            Deferred: ``may_defer``, and the host's turn is further away than
+                ``max_turn_wait`` or it asked for a pause longer than a retry waits;
+                nothing was asked.
         """
         headers = {}
         if etag:
@@ -294,9 +295,8 @@ class Fetcher:
             start = max(now, host.turns.next_start) + host.queued * host.crawl_delay
             if start - now > self._max_turn_wait:
                 raise Deferred(
-                    f"deferred to the next cycle: the Crawl-delay of "
-                    f"{urlsplit(url).hostname} ({host.crawl_delay:g} s) leaves it no turn "
-                    "in this one"
+                    f"the Crawl-delay of {urlsplit(url).hostname} ({host.crawl_delay:g} s) "
+                    "leaves it no turn now"
                 )
         host.queued += 1
         try:
@@ -309,11 +309,12 @@ class Fetcher:
             # pause is over; they start spread over a second, not all at its end.
             while (pause := host.turns.paused_until - time.monotonic()) > 0:
                 if pause > self.settings.max_retry_wait:
-                    if may_defer and self._max_turn_wait is not None:
-                        # Not asked, so not failed: it is asked when the pause is over.
+                    if may_defer:
+                        # Not asked, so not failed: it is asked when the pause is over (also
+                        # by `run --once`, which waits for Crawl-delays but not for hours).
                         raise Deferred(
-                            f"deferred: {urlsplit(url).hostname} asked for a pause of "
-                            f"{pause:.0f} s more"
+                            f"{urlsplit(url).hostname} asked for a pause (429 or "
+                            f"Retry-After), over in {pause:.0f} s"
                         )
                     raise _HostPaused(pause)
                 await asyncio.sleep(pause + self._rng.random())
@@ -668,6 +669,12 @@ class Fetcher:
                 robots = _Robots(status or 404, "")
                 self._remember(origin, robots)
                 return robots
+            if e.kind is ErrorKind.EMPTY and status == 304 and known is not None:
+                # A 304 to a request without validators (a broken cache in front; a copy
+                # stored before validators were kept has none): the copy is still the file.
+                robots = _Robots(known.status, known.body)
+                self._remember(origin, robots, known.etag, known.last_modified)
+                return robots
             if e.kind is ErrorKind.EMPTY and status is not None and status < 400:
                 robots = _Robots(status, "")  # an empty file (or a 304 unasked): no rules
                 self._remember(origin, robots)
@@ -694,7 +701,7 @@ class Fetcher:
                 self._remember(origin, _Robots(_UNREADABLE, ""))
             return _Robots(_UNREADABLE, "", unreadable=e)
         if isinstance(result, NotModified):
-            assert known is not None  # validators were sent
+            assert known is not None  # a 304 to a request without validators is an error
             robots = _Robots(known.status, known.body)
             self._remember(origin, robots, result.etag, result.last_modified)
             return robots
@@ -781,21 +788,22 @@ class HostTurns:
         """Whether neither holds any more (the host may be forgotten)."""
         return self.next_start <= now and self.paused_until <= now
 
-    def on_clock(self, now: datetime) -> tuple[datetime, datetime]:
-        """(next start, end of the pause) on the wall clock, whose time is ``now``: how
-        they outlast the process (a monotonic clock starts anew with each boot)."""
-        left = time.monotonic()
+    def on_clock(self) -> tuple[datetime, datetime]:
+        """(next start, end of the pause) on this machine's wall clock: how they outlast
+        the process (the monotonic clock starts anew with each boot). The real clock, not
+        a cycle's (tests set that): turns are waited for in real time."""
+        now, left = datetime.now(UTC), time.monotonic()
         return (
             now + timedelta(seconds=max(0.0, self.next_start - left)),
             now + timedelta(seconds=max(0.0, self.paused_until - left)),
         )
 
     @classmethod
-    def from_clock(cls, next_start: datetime, paused_until: datetime, now: datetime) -> Self:
+    def from_clock(cls, next_start: datetime, paused_until: datetime) -> Self:
         """What :meth:`on_clock` gave, back on the monotonic clock. Capped at the longest
         Crawl-delay and pause a host gets, so that a clock set back (or a stored time far
         ahead) does not hold a host back for longer."""
-        at = time.monotonic()
+        now, at = datetime.now(UTC), time.monotonic()
         start = min((next_start - now).total_seconds(), MAX_CRAWL_DELAY)
         pause = min((paused_until - now).total_seconds(), MAX_HOST_PAUSE.total_seconds())
         return cls(next_start=at + max(0.0, start), paused_until=at + max(0.0, pause))

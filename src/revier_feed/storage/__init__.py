@@ -207,10 +207,16 @@ class Storage:
         with self._database.reading("read the hosts' turns") as conn:
             return _sources.load_host_turns(conn)
 
-    def save_host_turns(self, turns: dict[str, tuple[datetime, datetime]]) -> None:
-        """Replace the hosts' turns (see :meth:`host_turns`) with ``turns``."""
+    def keep_host_turns(self, turns: dict[str, tuple[datetime, datetime]], now: datetime) -> None:
+        """Store the hosts' turns (see :meth:`host_turns`): for a host known already, the
+        later of each time wins; hosts whose turns are both over by ``now`` are dropped."""
         with self._database.writing("save the hosts' turns") as conn:
-            _sources.save_host_turns(conn, turns)
+            _sources.keep_host_turns(conn, turns, now)
+
+    def end_host_pauses(self, now: datetime) -> None:
+        """End every pause a host asked for (an admin's reload: the site may be back)."""
+        with self._database.writing("end the hosts' pauses") as conn:
+            _sources.end_host_pauses(conn, now)
 
     def iter_items(
         self, source_ids: Iterable[str], batch: int = 500

@@ -108,9 +108,22 @@ def load_host_turns(conn: sqlite3.Connection) -> dict[str, tuple[datetime, datet
     return found
 
 
-def save_host_turns(conn: sqlite3.Connection, turns: dict[str, tuple[datetime, datetime]]) -> None:
-    conn.execute("DELETE FROM host_turns")
+def keep_host_turns(
+    conn: sqlite3.Connection, turns: dict[str, tuple[datetime, datetime]], now: datetime
+) -> None:
+    # The later of each time wins: a command running beside the worker (`sources test`)
+    # must not take back a pause the other stored meanwhile.
     conn.executemany(
-        "INSERT INTO host_turns (host, next_start_at, paused_until) VALUES (?, ?, ?)",
+        "INSERT INTO host_turns (host, next_start_at, paused_until) VALUES (?, ?, ?) "
+        "ON CONFLICT (host) DO UPDATE SET "
+        "next_start_at = max(next_start_at, excluded.next_start_at), "
+        "paused_until = max(paused_until, excluded.paused_until)",
         [(host, to_db(start), to_db(pause)) for host, (start, pause) in turns.items()],
     )
+    at = to_db(now)
+    conn.execute("DELETE FROM host_turns WHERE next_start_at <= ? AND paused_until <= ?", (at, at))
+
+
+def end_host_pauses(conn: sqlite3.Connection, now: datetime) -> None:
+    at = to_db(now)
+    conn.execute("UPDATE host_turns SET paused_until = ? WHERE paused_until > ?", (at, at))
