@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from revier_feed.app import App
 from revier_feed.cli import main
 from revier_feed.config import AppConfig
 from revier_feed.demo.server import Response, SampleRegion
@@ -733,3 +734,23 @@ def test_run_once_due_fetches_only_what_its_schedule_says(
     assert code == 0 and region.requests == [], region.requests
     code, out = in_demo(capsys, demo_config, "run", "--due")
     assert code == 2 and "--due is for `run --once`" in out
+
+
+def test_retention_removes_old_items_and_republishes_for_cron(
+    demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the worker (cron), nothing removed old items: the store grew for ever.
+    The demo's items are from 2021, older than the default worker.retention of 365 days."""
+    assert in_demo(capsys, demo_config, "run", "--once")[0] == 0
+    feed = demo_config.output_dir / "feeds" / "all.rss.xml"
+    assert "<item>" in feed.read_text(encoding="utf-8")
+    code, out = in_demo(capsys, demo_config, "retention")
+    assert code == 0
+    assert re.search(r"removed 36 items published before \d{4}-\d\d-\d\d \d\d:\d\d", out), out
+    assert "stories left without items" in out and "file(s) written" in out
+    assert "<item>" not in feed.read_text(encoding="utf-8")
+    code, out = in_demo(capsys, demo_config, "retention")
+    assert code == 0 and "removed 0 items" in out and "written" not in out
+    with App(demo_config) as worker, worker.exclusive("revier-feed run"):
+        code, out = in_demo(capsys, demo_config, "retention")
+        assert code == 1 and "revier-feed run" in out

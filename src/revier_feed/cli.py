@@ -205,6 +205,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     retag.set_defaults(command=cmd_retag)
 
+    retention = commands.add_parser(
+        "retention",
+        help="remove items older than worker.retention, republish (the worker does so "
+        "nightly; for cron)",
+    )
+    retention.set_defaults(command=cmd_retention)
+
     demo = commands.add_parser("demo", help="run one cycle on the bundled sample region")
     demo.add_argument(
         "--output",
@@ -550,6 +557,31 @@ def cmd_retag(args: argparse.Namespace) -> int:
         with _bar("retagging", total) as advance:
             seen, changed = app.retag(on_progress=advance)
     console().print(f"retagged {seen} items: {changed} changed; feeds republished", markup=False)
+    return EXIT_OK
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    # Under the worker's lock: a cycle placing items must not see them removed midway (the
+    # worker's own nightly run waits for its cycle the same way).
+    with App(config) as app, app.exclusive("revier-feed retention"):
+        cutoff = app.now() - config.settings.worker.retention
+        result = app.retire_old_items()
+        published = app.publish() if result.items else None
+    out = console()
+    out.print(
+        f"removed {result.items} items published before "
+        f"{cutoff.astimezone(app.tz).strftime('%Y-%m-%d %H:%M')} (worker.retention) and "
+        f"{result.stories} stories left without items",
+        markup=False,
+    )
+    if published is not None:
+        out.print(
+            f"published to {config.output_dir}: {len(published.written)} file(s) written, "
+            f"{len(published.unchanged)} unchanged",
+            markup=False,
+            soft_wrap=True,
+        )
     return EXIT_OK
 
 
