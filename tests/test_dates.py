@@ -155,6 +155,9 @@ def test_a_time_later_today_is_yesterdays_on_a_page_cached_over_midnight() -> No
         "1969-12-31T19:00:00-05:00",
         "1970-01-01T00:00:00Z",
         "01.01.1970",
+        # .NET's empty date in RFC 822: email.utils read the year 1 as 2001.
+        "Mon, 01 Jan 0001 00:00:00 GMT",
+        "Thu, 01 Jan 0099 00:00:00 GMT",
     ],
 )
 def test_placeholder_and_absurd_dates_are_no_dates(text: str) -> None:

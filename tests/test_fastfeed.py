@@ -165,6 +165,59 @@ def test_shapes_the_fast_reader_read_otherwise_go_to_feedparser(body: bytes) -> 
     assert all(item.link != URL for item in fast.items), "the feed's own URL is no item link"
 
 
+MEDIA = ' xmlns:media="http://search.yahoo.com/mrss/"'
+
+
+@pytest.mark.parametrize(
+    "item, image",
+    [
+        # A picture given only as media:content (WordPress plugins, press portals) was
+        # never used; relative ones of any kind were dropped.
+        (
+            '<media:content url="https://k.example/b.jpg" medium="image"/>',
+            "https://k.example/b.jpg",
+        ),
+        ('<media:content url="bilder/b.jpg" type="image/jpeg"/>', "{base}bilder/b.jpg"),
+        ('<media:content url="film.mp4" type="video/mp4"/>', None),
+        ('<enclosure url="/bilder/e.jpg" type="image/jpeg" length="1"/>', "{root}bilder/e.jpg"),
+        (
+            '<media:thumbnail url="t.jpg"/><media:content url="b.jpg" medium="image"/>',
+            "{base}t.jpg",
+        ),
+    ],
+)
+def test_item_pictures_are_found_and_made_absolute_by_both_readers(
+    item: str, image: str | None
+) -> None:
+    doc = fetched(
+        rss(f"<item><title>A</title><link>https://k.example/a</link>{item}</item>", MEDIA)
+    )
+    assert handled_fast(doc)
+    fast, slow = both(doc)
+    assert fast == slow
+    root = URL[: URL.index("/", 8) + 1]
+    expected = image.format(base=URL.rsplit("/", 1)[0] + "/", root=root) if image else None
+    assert fast.items[0].image == expected
+
+
+def test_media_content_with_children_goes_to_feedparser_and_its_picture_is_used() -> None:
+    """feedparser reads what a media:content holds (a nested thumbnail; a caption, as the
+    entry's text); the fast reader ignored the element, so the two gave other items."""
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"' + MEDIA.encode() + b"><title>K</title>"
+        b'<entry><title>A</title><id>urn:a</id><link href="https://k.example/a"/>'
+        b"<summary>Die Br\xc3\xbccke ist gesperrt.</summary>"
+        b'<media:content url="https://k.example/b.jpg" medium="image">'
+        b'<media:thumbnail url="https://k.example/b-klein.jpg"/></media:content>'
+        b"<updated>2021-06-10T10:00:00Z</updated></entry></feed>"
+    )
+    doc = fetched(body, "application/atom+xml")
+    assert not handled_fast(doc)
+    fast, slow = both(doc)
+    assert fast == slow
+    assert fast.items[0].image == "https://k.example/b-klein.jpg"
+
+
 def test_a_relative_content_location_is_resolved_against_the_feed_url() -> None:
     body = rss("<item><title>A</title><link>meldung/1.html</link></item>")
     for location in ("feed.xml.de", "/presse/feed.xml"):

@@ -327,6 +327,53 @@ def test_old_and_odd_feed_formats(name: str) -> None:
     assert item.link == "http://k.example/1"
 
 
+def test_html_entities_are_read_when_a_doctype_follows_the_xml_declaration() -> None:
+    """feedparser drops a DOCTYPE only at the start of a line; after <?xml …?> on the same
+    line every HTML entity vanished without a warning: "Straße" came out as "Strae"."""
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><!DOCTYPE rss PUBLIC "-//Netscape '
+        b'Communications//DTD RSS 0.91//EN" "http://my.netscape.com/publish/formats/rss-0.91.dtd">'
+        b'\n<rss version="0.91"><channel><title>K</title><item>'
+        b"<title>Stra&szlig;e in M&uuml;nchen &ndash; gesperrt</title>"
+        b"<link>http://k.example/1</link><description>Gr&uuml;&szlig;e</description>"
+        b"</item></channel></rss>"
+    )
+    (item,) = parse(spec(), document(body), NOW, BERLIN).items
+    assert item.title == "Straße in München – gesperrt"
+    assert item.summary_html == "Grüße"
+
+
+@pytest.mark.parametrize(
+    "declaration, content_type",
+    [
+        ("iso-8859-1", "application/atom+xml"),
+        ("utf-8", "application/atom+xml; charset=ISO-8859-1"),
+        ("iso-8859-1", "application/atom+xml; charset=iso-8859-1"),
+    ],
+)
+def test_a_utf8_feed_labelled_latin1_keeps_its_links_authors_and_categories(
+    declaration: str, content_type: str
+) -> None:
+    """A common CMS mistake. Element text came out right (repaired as mojibake), but what
+    attributes hold (links, categories, images) and Atom's author names came out as
+    "grÃ¼ne"."""
+    body = (
+        f'<?xml version="1.0" encoding="{declaration}"?>'
+        '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">'
+        "<title>K</title><id>urn:f</id><updated>2024-07-02T10:00:00Z</updated><entry>"
+        '<title>Grüße aus Köln</title><id>urn:1</id><link href="http://k.example/grüße-köln"/>'
+        '<category term="Müll"/><author><name>Jörg Weiß</name></author>'
+        '<media:thumbnail url="http://k.example/brücke.jpg"/>'
+        "<updated>2024-07-02T10:00:00Z</updated></entry></feed>"
+    ).encode()
+    (item,) = parse(spec(), document(body, content_type=content_type), NOW, BERLIN).items
+    assert item.title == "Grüße aus Köln"
+    assert item.link == "http://k.example/grüße-köln"
+    assert item.author == "Jörg Weiß"
+    assert item.categories == ("Müll",)
+    assert item.image == "http://k.example/brücke.jpg"
+
+
 def test_relative_links_in_feeds_become_absolute() -> None:
     from revier_feed.normalize import normalize
 

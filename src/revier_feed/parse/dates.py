@@ -132,7 +132,7 @@ _DAY_WORD = re.compile(
     r"(?::(?P<minute>\d{2})(?!\d)(?:\s*uhr)?|\.(?P<minute_dot>\d{2})\s*uhr|\s*uhr))?"
     r"\s*(?:,.*)?$"
 )
-_RFC822_HINT = re.compile(r"^[A-Za-z]{3},?\s+\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}")
+_RFC822_HINT = re.compile(r"^[A-Za-z]{3},?\s+\d{1,2}\s+[A-Za-z]{3}\s+(\d{2,4})")
 
 
 def parse_date(text: str | None, now: datetime, tz: ZoneInfo) -> datetime | None:
@@ -219,7 +219,12 @@ def _iso(text: str, tz: ZoneInfo) -> datetime | None:
 
 
 def _rfc822(text: str, tz: ZoneInfo) -> datetime | None:
-    if not _RFC822_HINT.match(text):
+    hint = _RFC822_HINT.match(text)
+    if not hint:
+        return None
+    if len(hint[1]) > 2 and int(hint[1]) < 1000:
+        # email.utils reads any year under 100 as two digits: .NET's empty date, "Mon, 01
+        # Jan 0001", became 2001. A placeholder, as "0001-01-01" is.
         return None
     named = _ZONE_NAME_AT_END.search(text)
     if named:

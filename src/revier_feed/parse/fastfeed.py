@@ -47,12 +47,11 @@ _RSS_VERSIONS = frozenset({"2.0", "0.91", "0.92"})
 _RSS_IGNORED = frozenset(
     {
         "comments",
-        _MEDIA + "content",
         "{http://wellformedweb.org/CommentAPI/}commentRss",
         "{http://purl.org/rss/1.0/modules/slash/}comments",
     }
 )
-_ATOM_IGNORED = frozenset({_ATOM + "rights", _ATOM + "contributor", _MEDIA + "content"})
+_ATOM_IGNORED = frozenset({_ATOM + "rights", _ATOM + "contributor"})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _CONTENT_TYPES = {"text": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
 _URIFIXER = re.compile("^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)")
@@ -210,6 +209,8 @@ def _rss_item(item: Any, base: str) -> dict[str, Any]:
             _enclosure(entry, child)
         elif tag == _MEDIA + "thumbnail":
             _thumbnail(entry, child)
+        elif tag == _MEDIA + "content":
+            _media_content(entry, child)
         elif tag not in _RSS_IGNORED or len(child):
             raise Unsupported(f"item element {tag}")
     if "content" in entry:
@@ -264,6 +265,8 @@ def _atom_entry(node: Any, base: str) -> dict[str, Any]:
             _add_tag(entry, attrs.get("term"), attrs.get("scheme"), attrs.get("label"))
         elif tag == _MEDIA + "thumbnail":
             _thumbnail(entry, child)
+        elif tag == _MEDIA + "content":
+            _media_content(entry, child)
         elif tag not in _ATOM_IGNORED:
             raise Unsupported(f"entry element {tag}")
     if "content" in entry:
@@ -342,6 +345,16 @@ def _thumbnail(entry: dict[str, Any], node: Any) -> None:
     if len(node) or (node.text or "").strip() or not url:
         raise Unsupported("thumbnail")
     entry.setdefault("media_thumbnail", []).append({"url": url})
+
+
+def _media_content(entry: dict[str, Any], node: Any) -> None:
+    if len(node) or (node.text or "").strip():
+        # feedparser reads a nested media:description (a photo's caption) as the item's
+        # text; declined, so that both readers give the same items.
+        raise Unsupported("media:content with content")
+    attrs = _attrs(node)
+    found = {key: attrs[key] for key in ("url", "medium", "type") if key in attrs}
+    entry.setdefault("media_content", []).append(found)
 
 
 def _add_tag(

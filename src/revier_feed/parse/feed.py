@@ -3,6 +3,7 @@ the rest (on bytes; it never does HTTP here)."""
 
 from __future__ import annotations
 
+import codecs
 import re
 import time
 from collections.abc import Sequence
@@ -40,7 +41,7 @@ def parse_feed(
     if fast is None:
         return _parse_with_feedparser(source_id, fetched, headers, now, tz)
     title, entries = fast
-    return _document(source_id, entries, [], title, now, tz)
+    return _document(source_id, entries, [], title, now, tz, headers["content-location"])
 
 
 def _parse_with_feedparser(
@@ -51,7 +52,7 @@ def _parse_with_feedparser(
 
     try:
         result = feedparser.parse(
-            _valid_character_references(fetched.content),
+            _doctype_on_its_line(_valid_character_references(fetched.content)),
             response_headers=_plausible_charset(headers, fetched.content),
             # Both are ours: normalize sanitizes last and makes links absolute against the
             # item's link; feedparser's versions cost half of its time.
@@ -73,13 +74,14 @@ def _parse_with_feedparser(
                 source_id, kind=_failure_kind(fetched), message=_failure_message(fetched, result)
             )
         return ParsedDocument(items=(), title=title)
+    base = headers["content-location"]
     bozo = result.get("bozo_exception")
     # A wrong Content-Type or an overridden encoding declaration is everyday web reality,
     # not damage; anything else means feedparser had to guess around broken XML.
     harmless = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
     if result.get("bozo") and not isinstance(bozo, harmless):
         warnings.append(f"malformed feed, kept what could be read: {bozo}")
-    return _document(source_id, entries, warnings, title, now, tz)
+    return _document(source_id, entries, warnings, title, now, tz, base)
 
 
 def _document(
@@ -89,14 +91,16 @@ def _document(
     title: str | None,
     now: datetime,
     tz: ZoneInfo,
+    base: str,
 ) -> ParsedDocument:
-    """The items of feedparser-shaped entries (from either parser)."""
+    """The items of feedparser-shaped entries (from either parser); ``base``: the URL
+    relative image URLs resolve against."""
     if not entries:
         return ParsedDocument(items=(), title=title)
     items = []
     for index, entry in enumerate(entries):
         try:
-            items.append(_entry(entry, now, tz))
+            items.append(_entry(entry, now, tz, base))
         except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
             warnings.append(f"entry {index + 1} skipped: {type(e).__name__}: {e}")
     if not items:
@@ -109,7 +113,7 @@ def _document(
     return ParsedDocument(items=tuple(items), warnings=tuple(warnings), title=title)
 
 
-def _entry(entry: Any, now: datetime, tz: ZoneInfo) -> RawItem:
+def _entry(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
     content = ""
     if entry.get("content"):
         content = max((c.get("value", "") for c in entry["content"]), key=len)
@@ -137,7 +141,7 @@ def _entry(entry: Any, now: datetime, tz: ZoneInfo) -> RawItem:
         published_text=published_text,
         updated=updated,
         categories=tuple(t["term"] for t in entry.get("tags", []) if t.get("term")),
-        image=_image(entry),
+        image=_image(entry, base),
     )
 
 
@@ -167,13 +171,28 @@ def _struct(value: time.struct_time | None) -> datetime | None:
     return found if found >= EARLIEST else None
 
 
-def _image(entry: Any) -> str | None:
-    for thumb in entry.get("media_thumbnail", []):
-        if thumb.get("url"):
-            return str(thumb["url"])
-    for link in entry.get("links", []):
-        if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
-            return str(link["href"])
+def _image(entry: Any, base: str) -> str | None:
+    """The item's picture: a thumbnail, a media:content image, an image enclosure; made
+    absolute (neither reader resolves them; a relative one was dropped later)."""
+    found = [str(thumb["url"]) for thumb in entry.get("media_thumbnail", []) if thumb.get("url")]
+    found += [
+        str(media["url"])
+        for media in entry.get("media_content", [])
+        if media.get("url")
+        and (media.get("medium") == "image" or str(media.get("type", "")).startswith("image/"))
+    ]
+    found += [
+        str(link["href"])
+        for link in entry.get("links", [])
+        if link.get("rel") == "enclosure"
+        and link.get("href")
+        and str(link.get("type", "")).startswith("image/")
+    ]
+    for url in found:
+        try:
+            return join_url(base, url)
+        except ValueError:
+            continue
     return None
 
 
@@ -208,6 +227,13 @@ def _plausible_charset(headers: dict[str, str], content: bytes) -> dict[str, str
     in_header = http_charset(content_type)
     declared = declared_encoding(content)
     labels = [label for label in (in_header, declared) if label]
+    media = content_type.partition(";")[0].strip() or "application/xml"
+    if any(not _names_utf8(label) for label in labels) and _utf8_for_sure(content):
+        # A byte-order mark decides; so does a body that is valid UTF-8 with non-ASCII
+        # bytes (text in a legacy encoding never is): "UTF-8 labelled ISO-8859-1" is a
+        # common CMS mistake, and feedparser then gave links, authors and categories as
+        # mojibake ("grÃ¼ne"), which no repair of the text reaches.
+        return {**headers, "content-type": f"{media}; charset=utf-8"}
     if all(plausible_charset(label, content) for label in labels):
         return headers
     if in_header and plausible_charset(in_header, content):
@@ -220,8 +246,44 @@ def _plausible_charset(headers: dict[str, str], content: bytes) -> dict[str, str
             charset = "utf-8"
         except UnicodeDecodeError:
             charset = "windows-1252"
-    media = content_type.partition(";")[0].strip() or "application/xml"
     return {**headers, "content-type": f"{media}; charset={charset}"}
+
+
+def _names_utf8(label: str) -> bool:
+    return label.strip().lower().replace("_", "-") in ("utf-8", "utf8")
+
+
+def _utf8_for_sure(content: bytes) -> bool:
+    """Whether ``content`` is UTF-8 whatever its labels say: it starts with UTF-8's
+    byte-order mark, or has non-ASCII bytes and decodes as UTF-8."""
+    if content.startswith(codecs.BOM_UTF8):
+        return True
+    if content.isascii():
+        return False
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+_FIRST_ELEMENT = re.compile(rb"<\w")
+_DOCTYPE_AFTER_SOMETHING = re.compile(rb"(?<=[^\n])<!DOCTYPE")
+
+
+def _doctype_on_its_line(content: bytes) -> bytes:
+    """``content`` with a DOCTYPE that follows something on its line moved to a line of
+    its own.
+
+    feedparser removes a DOCTYPE (and so reads HTML entities such as "&auml;" itself) only
+    when it starts a line; after ``<?xml …?>`` on the same line, the XML parser kept it and
+    silently dropped every entity it did not know: "Stra&szlig;e" became "Strae".
+    """
+    element = _FIRST_ELEMENT.search(content)
+    end = element.start() if element else len(content)
+    if b"<!DOCTYPE" not in content[:end]:
+        return content
+    return _DOCTYPE_AFTER_SOMETHING.sub(b"\n<!DOCTYPE", content[:end]) + content[end:]
 
 
 _CHARACTER_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
