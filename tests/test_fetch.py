@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import gzip
+import re
 import socket
 import ssl
 import threading
@@ -688,6 +689,25 @@ def test_robots_txt_is_read_whatever_the_body_size_limit(region: SampleRegion) -
     small = dataclasses.replace(SETTINGS, max_body_bytes=100_000)
     assert isinstance(fetch(region.url(FEED), settings=small), FetchResult)
     assert fetch_error(region.url("/intern/feed.xml"), small).kind is ErrorKind.ROBOTS
+
+
+def test_a_long_wait_for_a_hosts_turn_is_said(
+    region: SampleRegion, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`sources test` after a run waited up to a minute for the host's Crawl-delay without
+    a word, and looked hung."""
+    region.add_route("/robots.txt", Response(200, b"User-agent: *\nCrawl-delay: 3.5\n"))
+
+    async def two() -> None:
+        async with Fetcher(SETTINGS) as fetcher:
+            await fetcher.fetch("a", region.url(FEED))
+            await fetcher.fetch("b", region.url(FEED))
+
+    with caplog.at_level("INFO", logger="revier_feed.fetch"):
+        asyncio.run(two())
+    assert re.search(
+        r"waiting [23] s for a turn on 127.0.0.1 \(its robots.txt asks for 3.5 s", caplog.text
+    )
 
 
 def test_crawl_delay_holds_for_a_host_name_with_umlauts(

@@ -129,8 +129,11 @@ class App:
         self._lock: ProcessLock | None = None
         #: When each host may next be asked, across cycles (Crawl-delay, 429 pauses).
         self._host_turns: dict[str, HostTurns] = {}
-        #: Whether the store held hosts' turns when they were last read from it.
-        self._host_turns_stored = False
+        #: The hosts' turns as they were after reading the store: what to store is only
+        #: what this process moved on since.
+        self._host_turns_read: dict[str, tuple[float, float]] = {}
+        #: Whether the store held turns that were over when they were read (to drop).
+        self._host_turns_expired = False
 
     def __enter__(self) -> Self:
         return self
@@ -191,6 +194,17 @@ class App:
             if paused_until > now
         )
 
+    def end_host_pauses(self) -> None:
+        """End the pauses hosts asked for, here and in the store (a reload: the admin may
+        know a site is back); Crawl-delays still hold.
+
+        Raises:
+            StorageError: the store could not be written (this process's pauses are ended).
+        """
+        for turns in self._host_turns.values():
+            turns.paused_until = 0.0
+        self.storage.end_host_pauses(datetime.now(UTC))  # turns keep real time
+
     def request_stop(self) -> None:
         """Ask a running cycle to finish the sources it started and start no more."""
         self._stop.set()
@@ -218,10 +232,8 @@ class App:
         self._use_processes(config)
         self.tz = ZoneInfo(config.settings.timezone)
         # An admin who reloads may know a paused site is back; Crawl-delays still hold.
-        for turns in self._host_turns.values():
-            turns.paused_until = 0.0
         try:
-            self.storage.end_host_pauses(datetime.now(UTC))  # turns keep real time
+            self.end_host_pauses()
         except StorageError as e:
             log.warning("the hosts' pauses could not be ended: %s; they end on their own", e)
         self.tagger = Tagger(config.tags, config.districts)
@@ -275,6 +287,7 @@ class App:
         only_due: bool = False,
         on_start: Callable[[int], None] | None = None,
         on_report: Callable[[SourceReport], None] | None = None,
+        on_deferred: Callable[[str, str], None] | None = None,
     ) -> CycleSummary:
         """Collect all sources (or only the due ones) once.
 
@@ -282,6 +295,8 @@ class App:
             only_due: skip sources whose next fetch time has not come (the worker's mode).
             on_start: called with the number of sources about to be collected.
             on_report: called with each source's report as it completes.
+            on_deferred: called with each source left for later (its host gave it no
+                turn) and why; such sources have no report.
         """
         if not self._said_python and not (
             stories.NATIVE and german.NATIVE_WORDS and _markup_built()
@@ -310,12 +325,16 @@ class App:
 
         reports: list[SourceReport] = []
         deferred: list[tuple[str, str]] = []
+
+        def left_for_later(source_id: str, why: str) -> None:
+            deferred.append((source_id, why))
+            if on_deferred is not None:
+                on_deferred(source_id, why)
+
         if specs:
             try:
                 reports = asyncio.run(
-                    self._collect(
-                        specs, report, defer=only_due, on_deferred=lambda *d: deferred.append(d)
-                    )
+                    self._collect(specs, report, defer=only_due, on_deferred=left_for_later)
                 )
             except asyncio.CancelledError:
                 reports = done
@@ -416,22 +435,35 @@ class App:
         # Read every time: a command beside the worker (`sources test`) may have stored a
         # pause since. The later of each time holds.
         stored = self.storage.host_turns()
+        now = datetime.now(UTC)  # turns keep real time (HostTurns.on_clock)
         for name, (next_start, paused_until) in stored.items():
             kept = HostTurns.from_clock(next_start, paused_until)
             turns = self._host_turns.setdefault(name, kept)
             turns.next_start = max(turns.next_start, kept.next_start)
             turns.paused_until = max(turns.paused_until, kept.paused_until)
-        self._host_turns_stored = bool(stored)
+        # What this process stores when done is only what it moved on itself: a command
+        # that ran while a reload ended the pauses wrote them back, from what it had read.
+        self._host_turns_read = {
+            name: (turns.next_start, turns.paused_until)
+            for name, turns in self._host_turns.items()
+        }
+        self._host_turns_expired = any(
+            max(next_start, paused_until) <= now for next_start, paused_until in stored.values()
+        )
 
     def _keep_host_turns(self) -> None:
         left = time.monotonic()
         for name in [n for n, turns in self._host_turns.items() if turns.over(left)]:
             del self._host_turns[name]
-        if not self._host_turns and not self._host_turns_stored:
-            return  # the usual case: no host holds anyone back, and none is stored
-        holding = {name: turns.on_clock() for name, turns in self._host_turns.items()}
+        moved = {
+            name: turns.on_clock()
+            for name, turns in self._host_turns.items()
+            if self._host_turns_read.get(name) != (turns.next_start, turns.paused_until)
+        }
+        if not moved and not self._host_turns_expired:
+            return  # the usual case: no host asked for a wait, and nothing stored is over
         try:
-            self.storage.keep_host_turns(holding, datetime.now(UTC))
+            self.storage.keep_host_turns(moved, datetime.now(UTC))
         except StorageError as e:
             log.warning(
                 "the hosts' turns (Crawl-delay, pauses) were not stored: %s; a run started "

@@ -322,6 +322,17 @@ def cmd_reload(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     pid, holder = running_worker(config)
     if holder is None:
+        # Runs from cron have no worker to tell, but the pauses sites asked for are kept
+        # in the store: an admin who knows a site is back ends them here, as a reload does.
+        ended = _end_stored_pauses(config)
+        if ended:
+            out.print(
+                f"no worker is running for this store; ended the pauses {', '.join(ended)} "
+                "had asked for: the next run asks them again",
+                markup=False,
+                soft_wrap=True,
+            )
+            return EXIT_OK
         out.print(
             f"no worker is running for this store (lock {config.lock_path} is free); "
             "nothing to reload. Start one with `revier-feed run`.",
@@ -344,6 +355,17 @@ def cmd_reload(args: argparse.Namespace) -> int:
         soft_wrap=True,
     )
     return EXIT_OK
+
+
+def _end_stored_pauses(config: AppConfig) -> list[str]:
+    """End the hosts' pauses kept in the store (none if there is no store yet); the hosts."""
+    if not config.store_file.exists():
+        return []
+    with App(config) as app:
+        paused = [host for host, _ in app.paused_hosts()]
+        if paused:
+            app.end_host_pauses()
+    return paused
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -433,7 +455,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         local = until.astimezone(app.tz).strftime("%Y-%m-%d %H:%M")
         out.print(
             f"  host {host} asked for a pause (429 or Retry-After): its sources are not "
-            f"asked before {local} (a reload of the worker ends it)",
+            f"asked before {local} (`revier-feed reload` ends it)",
             markup=False,
             soft_wrap=True,
         )
@@ -630,8 +652,10 @@ SUMMARY_NEWS_ROWS = 40
 
 
 def _run_once(app: App, *, only_due: bool = False) -> int:
-    with _progress() as (on_start, on_report):
-        summary = app.run_ingest(only_due=only_due, on_start=on_start, on_report=on_report)
+    with _progress() as (on_start, on_report, on_deferred):
+        summary = app.run_ingest(
+            only_due=only_due, on_start=on_start, on_report=on_report, on_deferred=on_deferred
+        )
     try:
         published = app.publish()
     except RevierError:
@@ -640,7 +664,8 @@ def _run_once(app: App, *, only_due: bool = False) -> int:
         raise
     _print_summary(app.config, summary, published)
     reports = summary.reports
-    if reports and all(r.status is ReportStatus.ERROR for r in reports):
+    # Sources left for later (their site asked for a pause) did not fail.
+    if reports and all(r.status is ReportStatus.ERROR for r in reports) and not summary.deferred:
         return EXIT_FAILED
     return EXIT_OK
 
@@ -656,11 +681,13 @@ def _terminal_stderr() -> Console | None:
 
 
 @contextmanager
-def _progress() -> Iterator[tuple[Callable[[int], None], Callable[[SourceReport], None]]]:
+def _progress() -> Iterator[
+    tuple[Callable[[int], None], Callable[[SourceReport], None], Callable[[str, str], None]]
+]:
     """A progress bar on a terminal; silent callbacks otherwise (cron, CI, pipes)."""
     console = _terminal_stderr()
     if console is None:
-        yield (lambda _n: None), (lambda _r: None)
+        yield (lambda _n: None), (lambda _r: None), (lambda _s, _w: None)
         return
     from rich.progress import (
         BarColumn,
@@ -687,7 +714,10 @@ def _progress() -> Iterator[tuple[Callable[[int], None], Callable[[SourceReport]
         def on_report(report: SourceReport) -> None:
             progress.update(task, advance=1, last=report.source_id)
 
-        yield on_start, on_report
+        def on_deferred(source_id: str, _why: str) -> None:
+            progress.update(task, advance=1, last=source_id)
+
+        yield on_start, on_report, on_deferred
 
 
 @contextmanager

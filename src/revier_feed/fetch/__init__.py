@@ -61,6 +61,8 @@ _RETRYABLE = frozenset(
 )
 _PERMANENT_REDIRECTS = frozenset({301, 308})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+#: A wait for a host's turn longer than this many seconds is logged where nothing defers.
+_SAY_WAIT = 2.0
 #: Error pages up to this size are read to their end to keep the connection (_drain_small).
 _DRAIN_LIMIT = 64 * 1024
 _DNS_FAILURES = (
@@ -314,7 +316,7 @@ class Fetcher:
                         # by `run --once`, which waits for Crawl-delays but not for hours).
                         raise Deferred(
                             f"{urlsplit(url).hostname} asked for a pause (429 or "
-                            f"Retry-After), over in {pause:.0f} s"
+                            f"Retry-After), over in {_duration(pause)}"
                         )
                     raise _HostPaused(pause)
                 await asyncio.sleep(pause + self._rng.random())
@@ -325,6 +327,15 @@ class Fetcher:
                 now = time.monotonic()
                 start = max(now, host.turns.next_start)
                 host.turns.next_start = start + host.crawl_delay
+                if start - now > _SAY_WAIT and self._max_turn_wait is None:
+                    # `sources test` or `run --once` would look hung (up to a minute).
+                    log.info(
+                        "waiting %.0f s for a turn on %s (its robots.txt asks for %g s "
+                        "between requests)",
+                        start - now,
+                        urlsplit(url).hostname,
+                        host.crawl_delay,
+                    )
                 if start > now:
                     await asyncio.sleep(start - now)
             async with self._global:
@@ -768,6 +779,17 @@ def _host_name(url: str) -> str:
         return httpx.URL(url).raw_host.decode("ascii")
     except (httpx.InvalidURL, UnicodeError):
         return (urlsplit(url).hostname or "").lower()
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` as an admin reads a wait: "40 s", "12 min", "2 h 5 min"."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def _environment_proxies() -> dict[str, str]:
