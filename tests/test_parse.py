@@ -151,6 +151,34 @@ def test_a_json_feed_with_a_huge_number_keeps_its_items() -> None:
     assert [item.title for item in parsed.items] == ["Eins"]
 
 
+def test_json_feed_items_with_relative_urls_a_modification_date_or_latin1_text() -> None:
+    """A relative item URL or image was dropped (the item had no link); an item with only
+    date_modified got an estimated date, where an Atom entry's lone <updated> counts; a
+    body in windows-1252 lost the whole feed."""
+    body = (
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "Kreis", "items": ['
+        '{"id": "1", "url": "/presse/1.html", "image": "bilder/1.jpg", "title": "Grüße",'
+        ' "content_text": "x", "date_modified": "2021-06-10T10:00:00+02:00"}]}'
+    )
+    for encoded, content_type in (
+        (body.encode(), "application/feed+json"),
+        (body.encode("cp1252"), "application/feed+json"),
+        (body.encode("iso-8859-15"), "application/feed+json; charset=iso-8859-15"),
+    ):
+        parsed = parse(
+            spec(),
+            document(encoded, "https://k.example/presse/feed.json", content_type),
+            NOW,
+            BERLIN,
+        )
+        (item,) = parsed.items
+        assert item.title == "Grüße"
+        assert item.link == "https://k.example/presse/1.html"
+        assert item.image == "https://k.example/presse/bilder/1.jpg"
+        assert item.published == datetime(2021, 6, 10, 8, 0, tzinfo=UTC)
+        assert bool(parsed.warnings) == (encoded != body.encode())
+
+
 def test_truncated_feed_keeps_complete_entries(region: SampleRegion) -> None:
     full = served(region, FEEDS["iq-innovationspreis"]).content
     cut = full[: full.index(b"<item>", full.index(b"<item>", full.index(b"<item>") + 1) + 1) + 40]

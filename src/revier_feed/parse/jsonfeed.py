@@ -9,9 +9,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .._utils import join_url
 from ..exceptions import ParseError
 from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from .dates import parse_date
+from .encoding import http_charset
 
 _VERSION_PREFIX = "https://jsonfeed.org/version/"
 # JSON can escape half of a UTF-16 pair alone (\ud800), which no UTF-8 text holds: the
@@ -34,9 +36,16 @@ def parse_json_feed(
     Raises:
         ParseError: not JSON, not a JSON Feed, or no item could be read.
     """
+    warnings: list[str] = []
     try:
-        data = json.loads(fetched.content.decode("utf-8-sig"), parse_int=_number)
-    except (UnicodeDecodeError, ValueError) as e:
+        text = fetched.content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # JSON is UTF-8 (RFC 8259); a feed written in a legacy encoding still has items.
+        text, encoding = _legacy_text(fetched)
+        warnings.append(f"the JSON Feed is not UTF-8; read as {encoding}")
+    try:
+        data = json.loads(text, parse_int=_number)
+    except ValueError as e:
         raise ParseError(source_id, kind=ErrorKind.PARSE, message=f"not valid JSON: {e}") from None
     except RecursionError:
         raise ParseError(
@@ -54,10 +63,9 @@ def parse_json_feed(
             source_id, kind=ErrorKind.PARSE, message="JSON Feed without an 'items' list"
         )
     items: list[RawItem] = []
-    warnings: list[str] = []
     for index, entry in enumerate(raw_items):
         try:
-            items.append(_item(entry, now, tz))
+            items.append(_item(entry, now, tz, fetched.url))
         except (TypeError, ValueError, AttributeError) as e:
             warnings.append(f"item {index + 1} skipped: {e}")
     if raw_items and not items:
@@ -74,7 +82,7 @@ def parse_json_feed(
     )
 
 
-def _item(entry: Any, now: datetime, tz: ZoneInfo) -> RawItem:
+def _item(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
     if not isinstance(entry, dict):
         raise TypeError("an item must be an object")
     content = _text(entry.get("content_html"))
@@ -88,21 +96,47 @@ def _item(entry: Any, now: datetime, tz: ZoneInfo) -> RawItem:
     author = next(
         (_text(a["name"]) for a in authors if isinstance(a, dict) and _text(a.get("name"))), None
     )
-    published_text = _text(entry.get("date_published")) or None
+    updated_text = _text(entry.get("date_modified")) or None
+    # Only a modification date: the item's date, as an Atom entry's lone <updated> is.
+    published_text = _text(entry.get("date_published")) or updated_text
     guid = entry.get("id")
     return RawItem(
         title=html.escape(title),
-        link=_text(entry.get("url") or entry.get("external_url")) or None,
+        link=_absolute(base, entry.get("url") or entry.get("external_url")),
         guid=_text(str(guid)) if guid not in (None, "") else None,
         summary_html=summary,
         content_html=content,
         author=author,
         published=parse_date(published_text, now, tz),
         published_text=published_text,
-        updated=parse_date(_text(entry.get("date_modified")) or None, now, tz),
+        updated=parse_date(updated_text, now, tz),
         categories=tuple(_text(t) for t in entry.get("tags", []) if isinstance(t, str)),
-        image=_text(entry.get("image") or entry.get("banner_image")) or None,
+        image=_absolute(base, entry.get("image") or entry.get("banner_image")),
     )
+
+
+def _absolute(base: str, value: object) -> str | None:
+    """A URL of the feed made absolute against the feed's own (relative ones were dropped
+    when normalized)."""
+    url = _text(value).strip()
+    if not url:
+        return None
+    try:
+        return join_url(base, url)
+    except ValueError:
+        return url  # normalizing drops what is no web URL
+
+
+def _legacy_text(fetched: FetchResult) -> tuple[str, str]:
+    """The body of a JSON Feed that is not UTF-8, decoded by its HTTP charset if that can
+    decode it, else as windows-1252 (what Latin-1 labels mean on the web)."""
+    label = http_charset(fetched.headers.get("content-type", ""))
+    if label:
+        try:
+            return fetched.content.decode(label), label
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return fetched.content.decode("cp1252", errors="replace"), "windows-1252"
 
 
 def _number(digits: str) -> int | float:
