@@ -218,6 +218,43 @@ def test_media_content_with_children_goes_to_feedparser_and_its_picture_is_used(
     assert fast.items[0].image == "https://k.example/b-klein.jpg"
 
 
+def atom_entry(inner: str) -> bytes:
+    return (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>K</title><entry><title>A</title>'
+        f'<id>urn:a</id><link href="https://k.example/a"/>{inner}'
+        "<updated>2021-06-10T10:00:00Z</updated></entry></feed>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "body, summary",
+    [
+        # Plain text (Atom's default) was sanitized as HTML: what followed a "<" was lost.
+        (
+            atom_entry('<summary type="text">Kinder &lt;10 Jahre frei: A&lt;B</summary>'),
+            "Kinder &lt;10 Jahre frei: A&lt;B",
+        ),
+        (atom_entry("<content>Preis &lt;5 Euro</content>"), "Preis &lt;5 Euro"),
+        # HTML sent as text by sloppy feeds stays HTML, as feedparser decides for RSS.
+        (
+            atom_entry("<summary>&lt;p&gt;Hallo &lt;b&gt;Welt&lt;/b&gt;&lt;/p&gt;</summary>"),
+            "<p>Hallo <b>Welt</b></p>",
+        ),
+        (atom_entry('<summary type="html">A &lt;b&gt;B&lt;/b&gt;</summary>'), "A <b>B</b>"),
+        # feedparser takes an RSS description's type="text" too: declined, read alike.
+        (
+            rss('<item><title>A</title><description type="text">a &lt;b c</description></item>'),
+            "a &lt;b c",
+        ),
+    ],
+)
+def test_text_that_is_not_html_keeps_its_words(body: bytes, summary: str) -> None:
+    fast, slow = both(fetched(body))
+    assert fast == slow
+    (item,) = fast.items
+    assert item.summary_html == summary
+
+
 def test_a_relative_content_location_is_resolved_against_the_feed_url() -> None:
     body = rss("<item><title>A</title><link>meldung/1.html</link></item>")
     for location in ("feed.xml.de", "/presse/feed.xml"):

@@ -180,6 +180,8 @@ def _rss_item(item: Any, base: str) -> dict[str, Any]:
                 # absolute, an empty one became the feed's own URL for every such item.
                 raise Unsupported("link without text or with attributes")
             entry["link"] = _link_text(_urljoin(here, link))
+        elif tag in ("description", _CONTENT + "encoded") and "type" in _attrs(child):
+            raise Unsupported("typed description")  # feedparser takes type="text" as text
         elif tag == "description":
             entry["summary"] = _text(child)
         elif tag == _CONTENT + "encoded":
@@ -245,13 +247,12 @@ def _atom_entry(node: Any, base: str) -> dict[str, Any]:
         elif tag == _ATOM + "link":
             _atom_link(entry, child, here)
         elif tag == _ATOM + "summary":
-            _text_construct(child)
+            entry["summary_detail"] = {"type": _text_construct(child)}
             entry["summary"] = _text(child)
         elif tag == _ATOM + "content":
             if child.get("src") is not None:
                 raise Unsupported("out-of-line content")
-            _text_construct(child)
-            entry["content"] = [{"value": _text(child)}]
+            entry["content"] = [{"value": _text(child), "type": _text_construct(child)}]
         elif tag == _ATOM + "author":
             entry["author"] = _atom_author(child)
         elif tag == _ATOM + "published":
@@ -315,13 +316,15 @@ def _atom_author(author: Any) -> str:
     return name or email or ""
 
 
-def _text_construct(node: Any) -> None:
+def _text_construct(node: Any) -> str:
+    """The construct's media type as feedparser names it (Atom's default: text)."""
     attrs = _attrs(node)
-    kind = attrs.get("type")
-    if kind is not None and _content_type(kind) not in ("text/plain", "text/html"):
+    kind = _content_type(attrs.get("type") or "text")
+    if kind not in ("text/plain", "text/html"):
         raise Unsupported(f"content type {kind}")
     if "mode" in attrs:
         raise Unsupported("content mode")
+    return kind
 
 
 def _content_type(kind: str) -> str:

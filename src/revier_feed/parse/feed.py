@@ -4,6 +4,7 @@ the rest (on bytes; it never does HTTP here)."""
 from __future__ import annotations
 
 import codecs
+import html
 import re
 import time
 from collections.abc import Sequence
@@ -114,9 +115,16 @@ def _document(
 
 
 def _entry(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
-    content = ""
-    if entry.get("content"):
-        content = max((c.get("value", "") for c in entry["content"]), key=len)
+    contents = entry.get("content") or []
+    chosen = max(contents, key=lambda c: len(c.get("value", "")), default=None)
+    content = _as_html(chosen.get("value", ""), chosen.get("type")) if chosen else ""
+    summary = entry.get("summary", "")
+    # dict.get: feedparser's own lookup falls back to the content's; so does its summary.
+    detail = dict.get(entry, "summary_detail")
+    if detail is not None:
+        summary = _as_html(summary, detail.get("type"))
+    elif contents and summary == contents[0].get("value"):
+        summary = _as_html(summary, contents[0].get("type"))
     # dict.get, not entry.get: feedparser maps a missing "updated" to "published" with a
     # DeprecationWarning, and we want to know whether the feed really has an update time.
     updated_text = dict.get(entry, "updated")
@@ -134,7 +142,7 @@ def _entry(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
         title=entry.get("title", ""),
         link=entry.get("link") or None,
         guid=entry.get("id") or None,
-        summary_html=entry.get("summary", ""),
+        summary_html=summary,
         content_html=content,
         author=entry.get("author") or None,
         published=published,
@@ -143,6 +151,33 @@ def _entry(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
         categories=tuple(t["term"] for t in entry.get("tags", []) if t.get("term")),
         image=_image(entry, base),
     )
+
+
+#: Elements a text that is HTML is made of (feedparser's test, whose list this is, short).
+_HTML_ELEMENT_NAMES = (
+    "a abbr acronym address area article aside b bdi bdo big blockquote br button caption "
+    "center cite code col colgroup dd del details dfn dir div dl dt em fieldset figcaption "
+    "figure font footer h1 h2 h3 h4 h5 h6 header hr i img ins kbd label legend li main map "
+    "mark menu nav ol optgroup option p pre q s samp section select small span strike strong "
+    "sub summary sup table tbody td textarea tfoot th thead time tr tt u ul var video"
+)
+_HTML_ELEMENTS = frozenset(_HTML_ELEMENT_NAMES.split())
+_CLOSE_TAG = re.compile(r"</(\w+)>")
+_REFERENCE = re.compile(r"&#?\w+;")
+_TAG_NAME = re.compile(r"</?(\w+)")
+
+
+def _as_html(value: str, kind: str | None) -> str:
+    """``value`` as HTML: plain text (Atom's ``type="text"``, the default) is escaped,
+    unless it looks like HTML (a closing tag or an entity, only known elements), as
+    feedparser decides for RSS: sloppy feeds send HTML as text. Escaping keeps the words
+    after a "<" ("Temperaturen <0 Grad: A<B" lost "B" as a tag)."""
+    if kind != "text/plain" or "<" not in value:
+        return value
+    marked = _CLOSE_TAG.search(value) or _REFERENCE.search(value)
+    if marked and all(name.lower() in _HTML_ELEMENTS for name in _TAG_NAME.findall(value)):
+        return value
+    return html.escape(value, quote=False)
 
 
 def _date(
