@@ -857,17 +857,23 @@ def test_the_sources_queued_for_a_slow_hosts_slots_count_against_the_cycles_wait
     assert took < 2.4
 
 
+def pausing_host(region: SampleRegion) -> str:
+    """The sample region's host answering 429 with `Retry-After: 7200` at /eins.xml and a
+    feed at /zwei.xml; the YAML of source "eins"."""
+    region.add_route("/robots.txt", Response(404))
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    region.add_route("/eins.xml", Response(429, headers={"Retry-After": "7200"}))
+    region.add_route("/zwei.xml", Response(200, feed, {"Content-Type": "application/rss+xml"}))
+    return feed_source(region, "/eins.xml", "eins")
+
+
 def test_a_paused_host_defers_its_worker_sources_instead_of_failing_them(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:
     """A 429's pause kept into later cycles failed the host's other sources there without
     a request ("every source is failing"); they now wait, still due, and a reload lets
     them ask at once."""
-    region.add_route("/robots.txt", Response(404))
-    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
-    region.add_route("/eins.xml", Response(429, headers={"Retry-After": "7200"}))
-    region.add_route("/zwei.xml", Response(200, feed, {"Content-Type": "application/rss+xml"}))
-    sources = feed_source(region, "/eins.xml", "eins")
+    sources = pausing_host(region)
     folder = write_config(tmp_path / "config", "sources:\n" + sources)
     app = make_app(load_config(folder))
     app.run_ingest(only_due=True)
@@ -906,11 +912,7 @@ def test_a_hosts_pause_holds_across_runs_and_its_sources_wait_unasked(
     other sources of that host (a worker's restart forgot the pause too). They now wait,
     still due and not failed, also in a plain `run --once`, which says why (and does not
     count them as failed); so does `status`; `reload` ends the pause without a worker."""
-    region.add_route("/robots.txt", Response(404))
-    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
-    region.add_route("/eins.xml", Response(429, headers={"Retry-After": "7200"}))
-    region.add_route("/zwei.xml", Response(200, feed, {"Content-Type": "application/rss+xml"}))
-    sources = feed_source(region, "/eins.xml", "eins")
+    sources = pausing_host(region)
     folder = write_config(tmp_path / "config", "sources:\n" + sources)
     assert main(["--config", str(folder), "run", "--once", "--due"]) == 1  # eins: 429
     # Another host (a name of the same address) answers 404: the only source asked fails.
@@ -942,14 +944,11 @@ def test_a_reload_ends_a_hosts_pause_also_for_the_next_run(
 ) -> None:
     """Also when a command that read the pause before (`sources test`) ends after the
     reload: it stored what it had read, and the pause came back."""
-    region.add_route("/robots.txt", Response(404))
+    eins = pausing_host(region)
     feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
-    region.add_route("/eins.xml", Response(429, headers={"Retry-After": "7200"}))
-    region.add_route("/zwei.xml", Response(200, feed, {"Content-Type": "application/rss+xml"}))
     region.add_route(
         "/langsam.xml", Response(200, feed, {"Content-Type": "application/rss+xml"}, 1.0)
     )
-    eins = feed_source(region, "/eins.xml", "eins")
     app = make_app(load_config(write_config(tmp_path / "config", "sources:\n" + eins)))
     app.run_ingest(only_due=True)
     slow = region.url("/langsam.xml").replace("127.0.0.1", "localhost")
