@@ -186,7 +186,7 @@ class App:
     def paused_hosts(self) -> list[tuple[str, datetime]]:
         """The hosts that asked for a pause (429, Retry-After) not over yet, as the last
         run stored them, with its end; their sources are not asked until then (or until
-        a reload of the worker)."""
+        a reload, :meth:`end_host_pauses`)."""
         now = datetime.now(UTC)  # turns keep real time (HostTurns.on_clock)
         return sorted(
             (host, paused_until)

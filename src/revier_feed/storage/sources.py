@@ -1,5 +1,5 @@
-"""Per-source state (validators, health, schedule) and the robots.txt cache: what every
-cycle reads and writes, in plain SQL (see :mod:`.database`)."""
+"""Per-source state (validators, health, schedule), the robots.txt cache and the hosts'
+turns: what every cycle reads and writes, in plain SQL (see :mod:`.database`)."""
 
 from __future__ import annotations
 
