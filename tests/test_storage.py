@@ -181,6 +181,31 @@ def test_unusable_store_is_a_storage_error(tmp_path: Path) -> None:
         Storage(f"sqlite:///{bogus}")
 
 
+def test_a_store_of_version_12_keeps_its_robots_txt_copies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schema 13 adds the copies' validators and the hosts' turns: a copy stored before
+    reads back without validators (asked for unconditionally, kept on a 304)."""
+    path = tmp_path / "store.sqlite3"
+    with monkeypatch.context() as patched:
+        patched.setattr(database, "VERSION", 12)
+        Storage(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO robots (origin, fetched_at, status, body) VALUES "
+            "('https://k.example', '2021-06-01 00:00:00.000000', 200, 'User-agent: *')"
+        )
+    with Storage(f"sqlite:///{path}") as storage:
+        copy = storage.robots_txts()["https://k.example"]
+        assert (copy.status, copy.body, copy.etag, copy.last_modified) == (
+            200,
+            "User-agent: *",
+            None,
+            None,
+        )
+        assert storage.host_turns() == {}
+
+
 def test_store_of_version_1_is_upgraded_with_its_items(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     old = Database(f"sqlite:///{path}")
