@@ -34,7 +34,9 @@ def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> d
         ("heute", berlin(2026, 11, 25)),
         ("gestern, 09:15 Uhr", berlin(2026, 11, 24, 9, 15)),
         ("vorgestern", berlin(2026, 11, 23)),
-        ("vor 3 Tagen", datetime(2026, 11, 22, 12, 0, tzinfo=UTC)),
+        # Days back are a day, as "gestern" is: now's clock time moved with every fetch.
+        ("vor 3 Tagen", berlin(2026, 11, 22)),
+        ("vor 2 Wochen", berlin(2026, 11, 11)),
         ("vor einer Stunde", datetime(2026, 11, 25, 11, 0, tzinfo=UTC)),
         ("2021-06-10", berlin(2021, 6, 10)),
         ("2021-06-10T14:30:00+02:00", datetime(2021, 6, 10, 12, 30, tzinfo=UTC)),
@@ -72,6 +74,15 @@ def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> d
         ("heute um 9.15 Uhr", berlin(2026, 11, 25, 9, 15)),
         ("Gestern um 9 Uhr", berlin(2026, 11, 24, 9, 0)),
         ("Heute, 10:99", berlin(2026, 11, 25)),
+        # With more after them, as chambers' listings write them ("date | kind"): no
+        # date at all, or the time dropped.
+        ("vor 3 Tagen | Meldung", berlin(2026, 11, 22)),
+        ("vor 2 Tagen, 10:00 Uhr", berlin(2026, 11, 23, 10, 0)),
+        ("gestern | Meldung", berlin(2026, 11, 24)),
+        ("heute | Pressemitteilung", berlin(2026, 11, 25)),
+        ("gestern, 9:15 | Meldung", berlin(2026, 11, 24, 9, 15)),
+        ("November 2026 | Magazin", berlin(2026, 11, 1)),
+        ("Ausgabe Juni 2021", berlin(2021, 6, 1)),
     ],
 )
 def test_formats(text: str, expected: datetime) -> None:

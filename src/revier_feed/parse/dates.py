@@ -104,11 +104,26 @@ _LONG_EN = re.compile(
 _ISO_LOOSE = re.compile(
     r"(?<!\d)(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})(?!\d)" + _TIME, re.IGNORECASE
 )
-_MONTH_YEAR = re.compile(rf"^(?P<month>{_MONTH_RE})\.?\s+(?P<year>\d{{4}})$", re.IGNORECASE)
+# "Juni 2021", also with words around it: "Ausgabe Juni 2021", "November 2026 | Magazin";
+# not after a day ("32. Mai 2021" is no date, "1. Juni 2021" a day's).
+_MONTH_YEAR = re.compile(
+    rf"(?<![\w.])(?<!\d\.\s)(?<!\d\s)(?P<month>{_MONTH_RE})\.?\s+(?P<year>\d{{4}})(?!\d)",
+    re.IGNORECASE,
+)
+#: A time after a day word or "vor N Tagen" in lower-cased text: "14:30", ", um 9.15 Uhr",
+#: " 9 Uhr". A dotted time needs "Uhr": "heute, 10.06.2021" names no time 10:06.
+_WORD_TIME = (
+    r"(?:,?\s*(?:um\s+)?(?P<hour>\d{1,2})"
+    r"(?::(?P<minute>\d{2})(?!\d)(?:\s*uhr)?|\.(?P<minute_dot>\d{2})\s*uhr|\s*uhr))?"
+)
+#: What may follow such a date: more after a comma, a dash or a bar ("| Meldung").
+_REST = r"\s*(?:[,|–-].*)?$"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _RELATIVE = re.compile(
     r"^vor\s+(?P<n>\d+|einer|einem|eins|ein)\s+"
-    r"(?P<unit>minuten?|min\.?|stunden?|std\.?|tag(?:en)?|wochen?|monat(?:en)?)$"
+    r"(?P<unit>minuten?|min\.?|stunden?|std\.?|tag(?:en)?|wochen?|monat(?:en)?)(?![a-z])"
+    + _WORD_TIME
+    + _REST
 )
 #: One of each unit of "vor N …", by its first three letters.
 _UNITS = {
@@ -125,13 +140,8 @@ _DAY_WORDS = {"heute": 0, "gestern": 1, "vorgestern": 2}
 _LATER_TODAY = timedelta(hours=1)
 _CACHED_FOR = timedelta(hours=6)
 # A day word, alone or with a time ("gestern 14:30", "heute, um 9.15 Uhr", "gestern um 9
-# Uhr"), and perhaps more after a comma; lower-cased text. A dotted time needs "Uhr":
-# "heute, 10.06.2021" names no time 10:06.
-_DAY_WORD = re.compile(
-    r"(?P<word>heute|gestern|vorgestern)\b(?:,?\s*(?:um\s+)?(?P<hour>\d{1,2})"
-    r"(?::(?P<minute>\d{2})(?!\d)(?:\s*uhr)?|\.(?P<minute_dot>\d{2})\s*uhr|\s*uhr))?"
-    r"\s*(?:,.*)?$"
-)
+# Uhr"), and perhaps more ("gestern | Meldung"); lower-cased text.
+_DAY_WORD = re.compile(r"(?P<word>heute|gestern|vorgestern)\b" + _WORD_TIME + _REST)
 _RFC822_HINT = re.compile(r"^[A-Za-z]{3},?\s+\d{1,2}\s+[A-Za-z]{3}\s+(\d{2,4})")
 
 
@@ -170,7 +180,7 @@ def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
         found = _from_match(match, tz, now)
         if found is not None:
             return found
-    month = _MONTH_YEAR.match(lowered)
+    month = _MONTH_YEAR.search(lowered)
     if month:
         return _local(date(int(month["year"]), _MONTHS[month["month"].lower()], 1), None, tz)
     return None
@@ -194,7 +204,7 @@ def followed_date(
     if found is None or listed is None:
         return found or listed
     text = " ".join((listed_text or "").lower().split()).strip(" ,;|()[]")
-    if _MONTH_YEAR.match(text):
+    if _MONTH_YEAR.search(text):
         listed_local, found_local = listed.astimezone(tz), found.astimezone(tz)
         same_month = (found_local.year, found_local.month) == (
             listed_local.year,
@@ -245,10 +255,7 @@ def _relative(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     word = _DAY_WORD.match(text)
     if word:
         day = now.astimezone(tz).date() - timedelta(days=_DAY_WORDS[word["word"]])
-        at = None
-        if word["hour"] is not None:
-            hour, minute = int(word["hour"]), int(word["minute"] or word["minute_dot"] or 0)
-            at = time(hour, minute) if hour < 24 and minute < 60 else None
+        at = _word_time(word)
         found = _local(day, at, tz)
         before = _local(day - timedelta(days=1), at, tz)
         if found > now + _LATER_TODAY and before >= now - _CACHED_FOR:
@@ -261,7 +268,21 @@ def _relative(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     if not match:
         return None
     n = 1 if not match["n"].isdigit() else int(match["n"])
-    return (now - n * _UNITS[match["unit"][:3]]).astimezone(UTC)
+    unit = _UNITS[match["unit"][:3]]
+    if unit < timedelta(days=1):
+        return (now - n * unit).astimezone(UTC)
+    # Days, weeks, months: a day, as "gestern" is, not now's clock time so many days back,
+    # which moved with every fetch of the page (an item changed each time).
+    day = now.astimezone(tz).date() - n * unit
+    return _local(day, _word_time(match), tz)
+
+
+def _word_time(match: re.Match[str]) -> time | None:
+    """The time of a :data:`_WORD_TIME` part, if it named a possible one."""
+    if match["hour"] is None:
+        return None
+    hour, minute = int(match["hour"]), int(match["minute"] or match["minute_dot"] or 0)
+    return time(hour, minute) if hour < 24 and minute < 60 else None
 
 
 def _from_match(match: re.Match[str], tz: ZoneInfo, now: datetime) -> datetime | None:
