@@ -56,6 +56,17 @@ def raw(**fields: object) -> RawItem:
         ),
         ("https://kreis.example", "https://kreis.example/"),
         ("mailto:presse@kreis.example", "mailto:presse@kreis.example"),
+        # Session ids: every visit's links differed, and each fetch stored the items again.
+        (
+            "https://www.bbsr.example/DE/presse/pm1.html;jsessionid=4F2A9C.live21304?nn=1",
+            "https://www.bbsr.example/DE/presse/pm1.html?nn=1",
+        ),
+        ("https://kreis.example/a;JSESSIONID=X;v=2", "https://kreis.example/a;v=2"),
+        (
+            "https://kreis.example/a.php?id=4&PHPSESSID=abc&sessionid=9",
+            "https://kreis.example/a.php?id=4",
+        ),
+        ("https://kreis.example/a;v=2", "https://kreis.example/a;v=2"),
     ],
 )
 def test_clean_url(url: str, expected: str) -> None:

@@ -46,8 +46,15 @@ _TRACKING_NAMES = frozenset(
         "s_cid",
         "sc_cid",
         "oly_enc_id",
+        # Session ids: each visit's links differ, so every fetch found "new" items.
+        "jsessionid",
+        "phpsessid",
+        "sessionid",
+        "session_id",
     }
 )
+#: A Java server's session id as a path parameter ("/pm1.html;jsessionid=4F2A.live21").
+_PATH_SESSION = re.compile(r";jsessionid=[^/;?#]*", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 ALLOWED_TAGS = frozenset(
@@ -219,7 +226,8 @@ def clean_url_python(url: str) -> str:
     kept = [
         pair for pair in parts.query.split("&") if pair and not _is_tracking(pair.split("=")[0])
     ]
-    return urlunsplit((scheme, netloc, parts.path or "/", "&".join(kept), parts.fragment))
+    path = _PATH_SESSION.sub("", parts.path) if ";" in parts.path else parts.path
+    return urlunsplit((scheme, netloc, path or "/", "&".join(kept), parts.fragment))
 
 
 # Blanks, quotes and angle brackets, which no URL holds, are percent-encoded as a browser
@@ -238,14 +246,15 @@ def _percent_encoded(character: re.Match[str]) -> str:
 
 
 # A link clean_url() gives back as it is, without taking it apart: http(s), a lower-case
-# ASCII host without user or port, a path, no query, a non-empty fragment if any; no blanks
+# ASCII host without user or port, a path without ";" (parameters: a session id), no
+# query, a non-empty fragment if any; no blanks
 # (Unicode's too: strip() removes them at the ends), controls, XML-forbidden characters or
 # characters a URL may not hold.
 # Most item links are such; taking one apart and putting it together again (twice, for an
 # item's link) cost about 2 us.
 _CLEAN_ALREADY = re.compile(
     r"https?://[a-z0-9.-]+/[^\s\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f"
-    r'\ufeff\ufffe\uffff?#"<>\\^`{|}]*'
+    r'\ufeff\ufffe\uffff?#;"<>\\^`{|}]*'
     r'(?:#[^\s\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufffe\uffff"<>\\^`{|}]+)?\Z'
 )
 
