@@ -11,7 +11,7 @@ import pytest
 from revier_feed.demo.server import SampleRegion
 from revier_feed.exceptions import ParseError
 from revier_feed.models import ErrorKind, FetchResult, HtmlSelectors, SourceKind, SourceSpec
-from revier_feed.parse import parse
+from revier_feed.parse import discover_page, parse
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
@@ -443,3 +443,83 @@ def test_feed_dates_with_central_european_zone_names_keep_their_time() -> None:
         assert {i.title: i.published for i in parsed.items} == {
             f"t{i}": expected for i, expected in enumerate(dates.values())
         }, tz
+
+
+def _entries(template: str, n: int = 4) -> str:
+    return "".join(template.format(i=i, d=10 + i) for i in range(n))
+
+
+MENU = (
+    '<div class="main-navigation"><ul>'
+    + "".join(
+        f'<li class="nav-item"><a href="/{p}/">{p.title()} und Verwaltung online</a></li>'
+        for p in ("buergerservice", "wirtschaft", "bildung", "aktuelles")
+    )
+    + "</ul></div>"
+)
+CMS_LISTINGS = {
+    # WordPress starts each entry's classes with its own ("post-100"), and its headline is
+    # in the entry's own <header>: nothing was found.
+    "wordpress": _entries(
+        '<article id="post-{i}" class="post-{i} post type-post status-publish hentry">'
+        '<header class="entry-header"><h2 class="entry-title"><a href="/p/{i}/">Forschungs'
+        'fabrik Nummer {i} in Leuna eröffnet</a></h2><time class="entry-date published" '
+        'datetime="2021-06-{d}T10:00:00+02:00">{d}. Juni 2021</time></header>'
+        '<div class="entry-summary"><p>Mit einem Festakt ist die neue Forschungsfabrik '
+        "eröffnet worden, Nummer {i}.</p></div></article>"
+    ),
+    # TYPO3's news: the first link is the picture's, without text; the menu won.
+    "typo3": MENU
+    + _entries(
+        '<div class="article articletype-0"><div class="news-img-wrap"><a href="/n/{i}">'
+        '<img src="/b/{i}.jpg" alt=""></a></div><div class="header"><h3><a href="/n/{i}">'
+        "Landrat besucht Gewerbegebiet Nummer {i}</a></h3></div>"
+        '<div class="teaser-text"><p>Beim Rundgang informierte sich der Landrat über drei '
+        'Unternehmen, Nummer {i}.</p></div><span class="news-list-date"><time '
+        'datetime="2021-06-{d}">{d}.06.2021</time></span></div>'
+    ),
+    # A table of press releases beside a menu: the menu was taken for the news.
+    "table": MENU
+    + '<table class="contenttable"><thead><tr><th>Datum</th><th>Titel</th></tr></thead><tbody>'
+    + _entries(
+        '<tr><td class="td-date">{d}.06.21</td><td><a href="pm_{i}.html">Winterdienst auf '
+        "Kreisstraßen Nummer {i} ist bereit</a></td></tr>"
+    )
+    + "</tbody></table>",
+    # GSB (federal institutes): the date is inside a nested span, the teaser a <p> after
+    # a <p class="docData">.
+    "gsb": _entries(
+        '<div class="teaser"><div class="text"><p class="docData"><span class="docType">'
+        'Pressemitteilung</span> <span class="date"><span class="hiddenText">Datum </span>'
+        '{d}.06.2021</span></p><h2><a href="pm-{i}.html">Wohnungsmarktprognose Nummer {i}'
+        " für Ostdeutschland</a></h2><p>Leipzig, Dresden und Jena gewinnen nach der neuen "
+        "Prognose weiter Einwohner, Nummer {i}.</p></div></div>"
+    ),
+    # Drupal's views: title and teaser are both a <div class="views-field">.
+    "drupal": _entries(
+        '<div class="views-row"><div class="views-field views-field-title"><span><a '
+        'href="/n/{i}">Stadtrat beschließt Klimaschutzplan Nummer {i}</a></span></div>'
+        '<div class="views-field views-field-created"><span class="date-display-single">'
+        'Do., {d}.06.2021 - 14:30</span></div><div class="views-field views-field-body">'
+        "<p>Der Stadtrat hat den Klimaschutzplan mit großer Mehrheit beschlossen, {i}.</p>"
+        "</div></div>"
+    ),
+}
+
+
+@pytest.mark.parametrize("cms", sorted(CMS_LISTINGS))
+def test_discover_guesses_selectors_that_read_common_german_cms_listings(cms: str) -> None:
+    """What an admin pastes from `sources discover` must read the entries with their
+    dates and teasers; a probe of five CMSs found nothing, the menu, or no dates."""
+    page = f"<html><body><div class='main'>{CMS_LISTINGS[cms]}</div></body></html>"
+    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
+    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    assert selectors is not None
+    items = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN).items
+    assert len(items) == 4, selectors
+    assert all(item.published is not None for item in items), selectors
+    assert all("Nummer" in item.title and "Verwaltung" not in item.title for item in items)
+    teasers = [item.summary_html for item in items if item.summary_html]
+    assert all(item.title not in teaser for item, teaser in zip(items, teasers, strict=False))
+    if cms != "table":
+        assert len(teasers) == 4, selectors

@@ -30,6 +30,10 @@ _HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
 MIN_ENTRIES = 3
 #: The most repeated kinds of entries tried as the listing's items, at most.
 MAX_CANDIDATES = 20
+#: An element with this many elements inside is no date.
+_DATE_TAGS = 6
+#: An entry's headline link is among its first links.
+_FIRST_LINKS = 3
 
 
 def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo) -> Discovery:
@@ -76,31 +80,49 @@ def _feed_title(fetched: FetchResult, now: datetime, tz: ZoneInfo) -> str | None
 def _guess_selectors(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> HtmlSelectors | None:
     body = soup.body or soup
     for tag in body.find_all(_CHROME):
-        tag.decompose()
+        # An entry's own <header> holds its headline (WordPress's "entry-header").
+        if not (tag.name in ("header", "footer") and tag.find_parent("article")):
+            tag.decompose()
     signatures: Counter[str] = Counter()
     examples: dict[str, Tag] = {}
     for element in body.find_all(True):
         if not _looks_like_entry(element):
             continue
-        signature = _signature(element)
-        signatures[signature] += 1
-        examples.setdefault(signature, element)
-    candidates = [(n, s) for s, n in signatures.items() if n >= MIN_ENTRIES]
-    # Most repeated wins; <article> and headings break ties, as they mark real entries.
-    candidates.sort(
-        key=lambda c: (
-            c[0],
-            c[1].startswith("article"),
-            examples[c[1]].find(_HEADINGS) is not None,
+        # Every class counts, not only the first: WordPress starts each entry's classes
+        # with its own ("post-123 post type-post"), so no first class repeated.
+        for signature in _signatures(element):
+            signatures[signature] += 1
+            examples.setdefault(signature, element)
+    # Most repeated first; <article> and headings break ties, as they mark real entries.
+    ranked = sorted(
+        (s for s, n in signatures.items() if n >= MIN_ENTRIES),
+        key=lambda s: (
+            signatures[s],
+            s.startswith("article"),
+            examples[s].find(_HEADINGS) is not None,
         ),
         reverse=True,
     )
-    for _, signature in candidates[:MAX_CANDIDATES]:
+    # One signature for one set of entries ("article.post", "article.type-post", … name
+    # the same ones).
+    seen: set[tuple[int, int]] = set()
+    candidates = []
+    for signature in ranked:
+        entries = (id(examples[signature]), signatures[signature])
+        if entries not in seen:
+            seen.add(entries)
+            candidates.append(signature)
+    candidates = candidates[:MAX_CANDIDATES]
+    dates = {s: _date_selector(examples[s], now, tz) for s in candidates}
+    # Entries with a date before those without: a menu has none (sorted stably).
+    candidates.sort(key=lambda s: dates[s] is not None, reverse=True)
+    for signature in candidates:
         example = examples[signature]
+        heading = example.find(_HEADINGS)
         selectors = HtmlSelectors(
             item=signature,
-            title=_child_selector(example.find(_HEADINGS)) or "a",
-            date=_date_selector(example, now, tz),
+            title=(_selector_for(example, heading) if isinstance(heading, Tag) else None) or "a",
+            date=dates[signature],
             teaser=_teaser_selector(example),
         )
         if _yields_titles(body, selectors):
@@ -126,36 +148,74 @@ def _has_text(entry: Tag, selector: str) -> bool:
 def _looks_like_entry(element: Tag) -> bool:
     if element.name not in ("article", "li", "div", "section", "tr"):
         return False
-    if element.name != "article" and not element.get("class"):
+    if element.name not in ("article", "tr") and not element.get("class"):
         return False
-    link = element.find("a", href=True)
-    return isinstance(link, Tag) and len(link.get_text(" ", strip=True)) >= 15
+    # A link with a headline's length among the first few: the first is often the picture's
+    # (TYPO3's news). Only a few: an unclosed entry holds every one after it.
+    links = element.find_all("a", href=True, limit=_FIRST_LINKS)
+    return any(len(link.get_text(" ", strip=True)) >= 15 for link in links)
 
 
-def _signature(element: Tag) -> str:
-    classes = element.get_attribute_list("class")
-    first = classes[0] if classes and isinstance(classes[0], str) else None
+def _signatures(element: Tag) -> list[str]:
+    """The selectors that name ``element`` by its tag and one class each (or its tag)."""
+    classes = [c for c in element.get_attribute_list("class") if isinstance(c, str) and c]
+    if not classes:
+        parent = element.parent
+        # A table's body rows, not its head's: "tr" alone made the head an item without
+        # a title on every fetch.
+        inside = "tbody " if element.name == "tr" and parent and parent.name == "tbody" else ""
+        return [inside + str(element.name)]
     # Escaped: utility classes such as "md:w-1/2" are no valid CSS as they stand.
-    return f"{element.name}.{soupsieve.escape(first)}" if first else str(element.name)
+    return [f"{element.name}.{soupsieve.escape(c)}" for c in dict.fromkeys(classes)]
 
 
-def _child_selector(element: Tag | None) -> str | None:
-    return _signature(element) if isinstance(element, Tag) else None
+def _selector_for(example: Tag, element: Tag) -> str | None:
+    """A selector that finds ``element`` first within ``example`` (a field of an entry):
+    by a class of its own, or its tag alone, or its tag without a class (GSB's teaser is
+    the <p> after the <p class="docData">), or its place among its siblings."""
+    options = [*_signatures(element), str(element.name), f"{element.name}:not([class])"]
+    siblings = [e for e in (element.parent or example).find_all(element.name, recursive=False)]
+    if element in siblings:
+        options.append(f"{element.name}:nth-of-type({siblings.index(element) + 1})")
+    for selector in options:
+        try:
+            if example.select_one(selector) is element:
+                return selector
+        except (SelectorSyntaxError, NotImplementedError):
+            continue
+    return None
 
 
 def _date_selector(example: Tag, now: datetime, tz: ZoneInfo) -> str | None:
     time_tag = example.find("time")
     if isinstance(time_tag, Tag):
         return "time"
-    for element in example.find_all(True):
-        text = element.get_text(" ", strip=True)
-        if 6 <= len(text) <= 40 and not element.find(True) and parse_date(text, now, tz):
-            return _signature(element)
-    return None
+    found = next((e for e in example.find_all(True) if _names_date(e, now, tz)), None)
+    if found is None:
+        return None
+    # The innermost element with the date (a small one: _names_date): GSB's "<span
+    # class="date"><span>Datum </span>25.11.2026</span>" has it only with its child's text.
+    while inner := next((e for e in found.find_all(True) if _names_date(e, now, tz)), None):
+        found = inner
+    return _selector_for(example, found)
+
+
+def _names_date(element: Tag, now: datetime, tz: ZoneInfo) -> bool:
+    # A date is a small element: the text of large ones (an unclosed entry holding all
+    # that follow it) is not taken, which made guessing quadratic in the page's size.
+    if len(element.find_all(True, limit=_DATE_TAGS)) >= _DATE_TAGS:
+        return False
+    text = element.get_text(" ", strip=True)
+    return 6 <= len(text) <= 40 and parse_date(text, now, tz) is not None
 
 
 def _teaser_selector(example: Tag) -> str | None:
     for paragraph in example.find_all(["p", "div"]):
-        if len(paragraph.get_text(" ", strip=True)) >= 40 and not paragraph.find(_HEADINGS):
-            return _signature(paragraph)
+        if len(paragraph.get_text(" ", strip=True)) < 40 or paragraph.find(_HEADINGS):
+            continue
+        # Not the headline's own field (Drupal's views put title and teaser in the same
+        # kind of <div class="views-field">: the teaser was the title).
+        if any(len(link.get_text(strip=True)) >= 15 for link in paragraph.find_all("a")):
+            continue
+        return _selector_for(example, paragraph)
     return None
