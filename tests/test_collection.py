@@ -629,6 +629,32 @@ def test_salvaged_feed_marks_the_source_degraded(
     assert "malformed feed" in (state.last_error or "")
 
 
+def test_a_teaser_selector_that_stops_matching_keeps_the_stored_teasers(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """A site renamed its teaser class: every stored teaser was erased (the items counted
+    as updated), and only the date problem was reported. Now the source says which
+    selector found nothing, and the stored items stay as they were."""
+    page = region.read_site_file(LISTING) or b""
+    region.add_route(LISTING, Response(200, page, {"Content-Type": "text/html"}))
+    app = make_app(config(tmp_path, agency_source(region)))
+    first = app.run_cycle().summary.reports[0]
+    assert first.new == 10
+    before = {s.item.key: s.item.summary_html for s in app.storage.recent_items(["agentur"], 20)}
+    assert all(before.values())
+    renamed = page.replace(b"news-teaser__text", b"c-teaser__body")
+    region.add_route(LISTING, Response(200, renamed, {"Content-Type": "text/html"}))
+    clock.advance(timedelta(hours=2))
+    (report,) = app.run_cycle().summary.reports
+    assert report.updated == 0
+    assert any(
+        "teaser selector '.news-teaser__text' matched on none" in w for w in report.warnings
+    )
+    after = {s.item.key: s.item.summary_html for s in app.storage.recent_items(["agentur"], 20)}
+    assert after == before
+    assert app.storage.source_states(["agentur"])["agentur"].status is SourceStatus.DEGRADED
+
+
 def test_source_without_news_for_long_turns_stale(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:

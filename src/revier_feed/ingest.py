@@ -513,6 +513,13 @@ def _decide(
         stored = ctx.storage.item_fingerprints(spec.id, (item.key for _, item in pairs))
     positions = {item.key: i for i, item in pairs}
     decided = dedup.decide((item for _, item in pairs), stored)
+    if document.drifted:
+        # A selector that found nothing on any item (the site's layout changed) must not
+        # wipe what it found before: the stored items stay as they are until it matches.
+        decided = [
+            (item, ItemDecision.UNCHANGED if decision is ItemDecision.UPDATED else decision)
+            for item, decision in decided
+        ]
     new_keys = [item.key for item, decision in decided if decision is ItemDecision.NEW]
     if stored_lookup and new_keys:
         # Items retention removed stay removed, even while the source still lists them.

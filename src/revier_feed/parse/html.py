@@ -106,8 +106,21 @@ def parse_html(
     next_url = _join(base, next_link) if next_link else None
     if next_link and next_url is None:
         warnings.append(f"the next page's link {next_link[:100]!r} is no URL; not followed")
+    drifted = _drifted(items, selectors)
+    if drifted:
+        warnings.append(
+            "the "
+            + ", ".join(f"{name} selector {selector!r}" for name, selector in drifted)
+            + f" matched on none of the {len(items)} items: the site's layout may have "
+            "changed; stored items keep what it found before (check with `revier-feed "
+            "sources test`)"
+        )
     return ParsedDocument(
-        items=tuple(items), warnings=tuple(warnings), title=title, next_url=next_url
+        items=tuple(items),
+        warnings=tuple(warnings),
+        title=title,
+        next_url=next_url,
+        drifted=tuple(name for name, _ in drifted),
     )
 
 
@@ -275,6 +288,23 @@ def _base_url(soup: BeautifulSoup, url: str) -> str:
     base_tag = soup.find("base", href=True)
     base = _join(url, str(base_tag["href"])) if isinstance(base_tag, Tag) else None
     return base or url
+
+
+#: A listing with at least this many items whose optional selector matched on none of
+#: them has changed its layout (with fewer, the items may just have none).
+DRIFT_ITEMS = 3
+
+
+def _drifted(items: list[RawItem], selectors: HtmlSelectors) -> list[tuple[str, str]]:
+    """(field, selector) of the optional selectors that matched on none of ``items``."""
+    if len(items) < DRIFT_ITEMS:
+        return []
+    fields = (
+        ("teaser", selectors.teaser, all(not item.summary_html for item in items)),
+        ("image", selectors.image, all(item.image is None for item in items)),
+        ("date", selectors.date, all(item.published_text is None for item in items)),
+    )
+    return [(name, selector) for name, selector, none in fields if selector and none]
 
 
 def _item(
