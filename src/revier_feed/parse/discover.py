@@ -26,6 +26,7 @@ _FEED_TYPES = {
 }
 _CHROME = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form"]
 _HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
+_HEADLINE = [*_HEADINGS, "a"]
 #: A listing needs at least this many look-alike entries to be recognised as one.
 MIN_ENTRIES = 3
 #: The most repeated kinds of entries tried as the listing's items, at most.
@@ -190,7 +191,10 @@ def _date_selector(example: Tag, now: datetime, tz: ZoneInfo) -> str | None:
     time_tag = example.find("time")
     if isinstance(time_tag, Tag):
         return "time"
-    found = next((e for e in example.find_all(True) if _names_date(e, now, tz)), None)
+    found = next(
+        (e for e in example.find_all(True) if not _in_headline(e) and _names_date(e, now, tz)),
+        None,
+    )
     if found is None:
         return None
     # The innermost element with the date (a small one: _names_date): GSB's "<span
@@ -198,6 +202,12 @@ def _date_selector(example: Tag, now: datetime, tz: ZoneInfo) -> str | None:
     while inner := next((e for e in found.find_all(True) if _names_date(e, now, tz)), None):
         found = inner
     return _selector_for(example, found)
+
+
+def _in_headline(element: Tag) -> bool:
+    """Whether ``element`` is (in) a heading or a link: a headline such as "Ferienprogramm
+    im Juli 2021" names a date, but is no date field."""
+    return element.name in _HEADLINE or element.find_parent(_HEADLINE) is not None
 
 
 def _names_date(element: Tag, now: datetime, tz: ZoneInfo) -> bool:
