@@ -184,6 +184,16 @@ MEDIA = ' xmlns:media="http://search.yahoo.com/mrss/"'
             '<media:thumbnail url="t.jpg"/><media:content url="b.jpg" medium="image"/>',
             "{base}t.jpg",
         ),
+        # An enclosure before media:content; WordPress.com's author avatar is no picture.
+        (
+            '<media:content url="https://k.example/b.jpg" medium="image"/>'
+            '<enclosure url="https://k.example/e.jpg" type="image/jpeg" length="1"/>',
+            "https://k.example/e.jpg",
+        ),
+        (
+            '<media:content url="https://secure.gravatar.com/avatar/ab12?s=96" medium="image"/>',
+            None,
+        ),
     ],
 )
 def test_item_pictures_are_found_and_made_absolute_by_both_readers(
@@ -241,6 +251,13 @@ def atom_entry(inner: str) -> bytes:
             "<p>Hallo <b>Welt</b></p>",
         ),
         (atom_entry('<summary type="html">A &lt;b&gt;B&lt;/b&gt;</summary>'), "A <b>B</b>"),
+        (atom_entry("<summary>Zeile 1&lt;br/&gt;Zeile 2</summary>"), "Zeile 1<br/>Zeile 2"),
+        (atom_entry('<summary>&lt;img src="b.jpg"&gt; Bild</summary>'), '<img src="b.jpg"> Bild'),
+        # Escaped, the entities it writes stay entities.
+        (
+            atom_entry("<summary>Kinder &lt;10&amp;nbsp;Jahre</summary>"),
+            "Kinder &lt;10&nbsp;Jahre",
+        ),
         # feedparser takes an RSS description's type="text" too: declined, read alike.
         (
             rss('<item><title>A</title><description type="text">a &lt;b c</description></item>'),

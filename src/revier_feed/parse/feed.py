@@ -4,7 +4,6 @@ the rest (on bytes; it never does HTTP here)."""
 from __future__ import annotations
 
 import codecs
-import html
 import re
 import time
 from collections.abc import Sequence
@@ -153,31 +152,35 @@ def _entry(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
     )
 
 
-#: Elements a text that is HTML is made of (feedparser's test, whose list this is, short).
+#: Elements a text that is HTML is made of (feedparser's acceptable elements, in short).
 _HTML_ELEMENT_NAMES = (
-    "a abbr acronym address area article aside b bdi bdo big blockquote br button caption "
-    "center cite code col colgroup dd del details dfn dir div dl dt em fieldset figcaption "
-    "figure font footer h1 h2 h3 h4 h5 h6 header hr i img ins kbd label legend li main map "
-    "mark menu nav ol optgroup option p pre q s samp section select small span strike strong "
-    "sub summary sup table tbody td textarea tfoot th thead time tr tt u ul var video"
+    "a abbr acronym address area article aside audio b bdi bdo big blockquote br button "
+    "caption center cite code col colgroup dd del details dfn dir div dl dt em fieldset "
+    "figcaption figure font footer h1 h2 h3 h4 h5 h6 header hr i iframe img ins kbd label "
+    "legend li main map mark menu nav ol optgroup option p picture pre q s samp section "
+    "select small source span strike strong sub summary sup table tbody td textarea tfoot "
+    "th thead time tr tt u ul var video wbr"
 )
 _HTML_ELEMENTS = frozenset(_HTML_ELEMENT_NAMES.split())
-_CLOSE_TAG = re.compile(r"</(\w+)>")
-_REFERENCE = re.compile(r"&#?\w+;")
-_TAG_NAME = re.compile(r"</?(\w+)")
+#: Elements without an end: "<br>" or "<img …>" alone make a text HTML.
+_VOID_ELEMENTS = frozenset({"br", "hr", "img", "wbr", "source"})
+_TAG_NAME = re.compile(r"</?([A-Za-z][\w-]*)")
+_MARKUP = re.compile(r"</[A-Za-z][\w-]*\s*>|/>|&#?\w+;")
+_BARE_AMPERSAND = re.compile(r"&(?!#?\w+;)")
 
 
 def _as_html(value: str, kind: str | None) -> str:
     """``value`` as HTML: plain text (Atom's ``type="text"``, the default) is escaped,
-    unless it looks like HTML (a closing tag or an entity, only known elements), as
-    feedparser decides for RSS: sloppy feeds send HTML as text. Escaping keeps the words
-    after a "<" ("Temperaturen <0 Grad: A<B" lost "B" as a tag)."""
+    unless it looks like HTML (known elements only, and a closing tag, an element without
+    an end, or an entity): sloppy feeds send HTML as text. Escaping keeps the words after
+    a "<" ("Temperaturen <0 Grad: A<B" lost "B" as a tag); entities stay as written."""
     if kind != "text/plain" or "<" not in value:
         return value
-    marked = _CLOSE_TAG.search(value) or _REFERENCE.search(value)
-    if marked and all(name.lower() in _HTML_ELEMENTS for name in _TAG_NAME.findall(value)):
+    names = [name.lower() for name in _TAG_NAME.findall(value)]
+    known = bool(names) and all(name in _HTML_ELEMENTS for name in names)
+    if known and (_MARKUP.search(value) or not _VOID_ELEMENTS.isdisjoint(names)):
         return value
-    return html.escape(value, quote=False)
+    return _BARE_AMPERSAND.sub("&amp;", value).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _date(
@@ -211,17 +214,19 @@ def _image(entry: Any, base: str) -> str | None:
     absolute (neither reader resolves them; a relative one was dropped later)."""
     found = [str(thumb["url"]) for thumb in entry.get("media_thumbnail", []) if thumb.get("url")]
     found += [
-        str(media["url"])
-        for media in entry.get("media_content", [])
-        if media.get("url")
-        and (media.get("medium") == "image" or str(media.get("type", "")).startswith("image/"))
-    ]
-    found += [
         str(link["href"])
         for link in entry.get("links", [])
         if link.get("rel") == "enclosure"
         and link.get("href")
         and str(link.get("type", "")).startswith("image/")
+    ]
+    found += [
+        str(media["url"])
+        for media in entry.get("media_content", [])
+        if media.get("url")
+        and (media.get("medium") == "image" or str(media.get("type", "")).startswith("image/"))
+        # WordPress.com lists its author's avatar as media:content on every post.
+        and "/avatar/" not in str(media["url"])
     ]
     for url in found:
         try:
