@@ -83,6 +83,8 @@ def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> d
         ("gestern, 9:15 | Meldung", berlin(2026, 11, 24, 9, 15)),
         ("November 2026 | Magazin", berlin(2026, 11, 1)),
         ("Ausgabe Juni 2021", berlin(2021, 6, 1)),
+        ("heute - 14:30", berlin(2026, 11, 25, 14, 30)),
+        ("Gestern | 9:15 Uhr", berlin(2026, 11, 24, 9, 15)),
     ],
 )
 def test_formats(text: str, expected: datetime) -> None:
@@ -97,7 +99,19 @@ def test_winter_dates_use_winter_time() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    [None, "", "  ", "Pressemitteilung", "31.02.2021", "32. Mai 2021", "10. Juni 20215", "heutig"],
+    [
+        None,
+        "",
+        "  ",
+        "Pressemitteilung",
+        "31.02.2021",
+        "32. Mai 2021",
+        "10. Juni 20215",
+        "heutig",
+        # Words, not dates: a compound, a sentence naming a month.
+        "heute-Journal",
+        "Die Ausstellung läuft bis Ende Januar 2022",
+    ],
 )
 def test_no_date(text: str | None) -> None:
     assert parse_date(text, NOW, BERLIN) is None

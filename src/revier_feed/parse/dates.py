@@ -104,20 +104,20 @@ _LONG_EN = re.compile(
 _ISO_LOOSE = re.compile(
     r"(?<!\d)(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})(?!\d)" + _TIME, re.IGNORECASE
 )
-# "Juni 2021", also with words around it: "Ausgabe Juni 2021", "November 2026 | Magazin";
-# not after a day ("32. Mai 2021" is no date, "1. Juni 2021" a day's).
+#: What may follow a date of words: more after a comma, a bar or a dash with a blank
+#: before it ("| Meldung", " – Pressemitteilung"; "gestern-Abend" is a word).
+_REST = r"(?:(?:\s*[,|]|\s+[-–]).*)?\s*$"
+# "Juni 2021", also after one word or with more after it: "Ausgabe Juni 2021", "November
+# 2026 | Magazin"; not in a sentence ("bis Ende Januar 2022") or after a day ("32. Mai").
 _MONTH_YEAR = re.compile(
-    rf"(?<![\w.])(?<!\d\.\s)(?<!\d\s)(?P<month>{_MONTH_RE})\.?\s+(?P<year>\d{{4}})(?!\d)",
-    re.IGNORECASE,
+    rf"^(?:[^\W\d]+\s+)?(?P<month>{_MONTH_RE})\.?\s+(?P<year>\d{{4}})" + _REST, re.IGNORECASE
 )
 #: A time after a day word or "vor N Tagen" in lower-cased text: "14:30", ", um 9.15 Uhr",
-#: " 9 Uhr". A dotted time needs "Uhr": "heute, 10.06.2021" names no time 10:06.
+#: " 9 Uhr", " – 14:30". A dotted time needs "Uhr": "heute, 10.06.2021" names no time 10:06.
 _WORD_TIME = (
-    r"(?:,?\s*(?:um\s+)?(?P<hour>\d{1,2})"
+    r"(?:(?:,?\s*(?:um\s+)?|\s*[-–|]\s*)(?P<hour>\d{1,2})"
     r"(?::(?P<minute>\d{2})(?!\d)(?:\s*uhr)?|\.(?P<minute_dot>\d{2})\s*uhr|\s*uhr))?"
 )
-#: What may follow such a date: more after a comma, a dash or a bar ("| Meldung").
-_REST = r"\s*(?:[,|–-].*)?$"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _RELATIVE = re.compile(
     r"^vor\s+(?P<n>\d+|einer|einem|eins|ein)\s+"
@@ -180,7 +180,7 @@ def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
         found = _from_match(match, tz, now)
         if found is not None:
             return found
-    month = _MONTH_YEAR.search(lowered)
+    month = _MONTH_YEAR.match(lowered)
     if month:
         return _local(date(int(month["year"]), _MONTHS[month["month"].lower()], 1), None, tz)
     return None
@@ -204,7 +204,7 @@ def followed_date(
     if found is None or listed is None:
         return found or listed
     text = " ".join((listed_text or "").lower().split()).strip(" ,;|()[]")
-    if _MONTH_YEAR.search(text):
+    if _MONTH_YEAR.match(text):
         listed_local, found_local = listed.astimezone(tz), found.astimezone(tz)
         same_month = (found_local.year, found_local.month) == (
             listed_local.year,
