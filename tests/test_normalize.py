@@ -63,8 +63,13 @@ def raw(**fields: object) -> RawItem:
         ),
         ("https://kreis.example/a;JSESSIONID=X;v=2", "https://kreis.example/a;v=2"),
         (
-            "https://kreis.example/a.php?id=4&PHPSESSID=abc&sessionid=9",
+            "https://kreis.example/a.php?id=4&PHPSESSID=abc&sessionid=0123456789abcdef0123",
             "https://kreis.example/a.php?id=4",
+        ),
+        # A short value is no session's token: a conference programme's session 9.
+        (
+            "https://kreis.example/programm.php?sessionid=9",
+            "https://kreis.example/programm.php?sessionid=9",
         ),
         ("https://kreis.example/a;v=2", "https://kreis.example/a;v=2"),
     ],

@@ -49,10 +49,12 @@ _TRACKING_NAMES = frozenset(
         # Session ids: each visit's links differ, so every fetch found "new" items.
         "jsessionid",
         "phpsessid",
-        "sessionid",
-        "session_id",
     }
 )
+#: Names that are a session id only with a token's value ("?sessionid=42" may be a
+#: programme's session of a conference).
+_SESSION_NAMES = frozenset({"sessionid", "session_id", "sid"})
+_SESSION_TOKEN = re.compile(r"[0-9A-Za-z]{16,}")
 #: A Java server's session id as a path parameter ("/pm1.html;jsessionid=4F2A.live21").
 _PATH_SESSION = re.compile(r";jsessionid=[^/;?#]*", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -223,9 +225,7 @@ def clean_url_python(url: str) -> str:
     if port == str(_DEFAULT_PORTS[scheme]):
         port = ""
     netloc = (f"{userinfo}@" if userinfo else "") + host.lower() + (f":{port}" if port else "")
-    kept = [
-        pair for pair in parts.query.split("&") if pair and not _is_tracking(pair.split("=")[0])
-    ]
+    kept = [pair for pair in parts.query.split("&") if pair and not _is_tracking_pair(pair)]
     path = _PATH_SESSION.sub("", parts.path) if ";" in parts.path else parts.path
     return urlunsplit((scheme, netloc, path or "/", "&".join(kept), parts.fragment))
 
@@ -273,8 +273,11 @@ def _web_url(url: str | None) -> str | None:
         return None
 
 
-def _is_tracking(name: str) -> bool:
+def _is_tracking_pair(pair: str) -> bool:
+    name, _, value = pair.partition("=")
     lowered = unquote(name).lower()
+    if lowered in _SESSION_NAMES:
+        return _SESSION_TOKEN.fullmatch(value) is not None
     return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
 
 
