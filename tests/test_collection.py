@@ -655,6 +655,43 @@ def test_a_teaser_selector_that_stops_matching_keeps_the_stored_teasers(
     assert app.storage.source_states(["agentur"])["agentur"].status is SourceStatus.DEGRADED
 
 
+def test_a_selector_that_stops_matching_on_a_further_page_keeps_that_pages_items(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Only the first page's selectors counted: page 2's items lost their teasers while
+    its warning said they were kept."""
+
+    def page(number: int, teaser: str) -> bytes:
+        entries = "".join(
+            f'<div class="eintrag"><h3><a href="/m/{number}-{i}.html">Meldung {number}-{i} aus '
+            f'dem Kreis</a></h3><span class="datum">1{i}.06.2021</span><p class="{teaser}">'
+            f"Der Text der Meldung {number}-{i} mit genug Wörtern.</p></div>"
+            for i in range(3)
+        )
+        more = '<a class="weiter" href="/liste-2.html">Weiter</a>' if number == 1 else ""
+        return f"<html><body>{entries}{more}</body></html>".encode()
+
+    html = {"Content-Type": "text/html"}
+    region.add_route("/liste.html", Response(200, page(1, "text"), html))
+    region.add_route("/liste-2.html", Response(200, page(2, "text"), html))
+    source = f"""
+  - id: liste
+    name: Liste
+    kind: html
+    url: "{region.url("/liste.html")}"
+    html: {{item: div.eintrag, title: h3, date: span.datum, teaser: p.text, next: a.weiter}}
+"""
+    app = make_app(config(tmp_path, source))
+    assert app.run_cycle().summary.new == 6
+    before = {s.item.key: s.item.summary_html for s in app.storage.recent_items(["liste"], 10)}
+    region.add_route("/liste-2.html", Response(200, page(2, "c-text"), html))
+    clock.advance(timedelta(hours=2))
+    (report,) = app.run_cycle().summary.reports
+    assert report.updated == 0 and any("teaser selector" in w for w in report.warnings)
+    after = {s.item.key: s.item.summary_html for s in app.storage.recent_items(["liste"], 10)}
+    assert after == before
+
+
 def test_source_without_news_for_long_turns_stale(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:

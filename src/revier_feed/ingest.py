@@ -555,6 +555,7 @@ async def _further_pages(
 
     items = list(document.items)
     warnings = list(document.warnings)
+    drifted = set(document.drifted)
     seen = {url}
     next_url = document.next_url
     for _ in range(spec.max_pages - 1):
@@ -585,8 +586,12 @@ async def _further_pages(
             break
         items.extend(more.items)
         warnings.extend(more.warnings)
+        drifted.update(more.drifted)
         next_url = more.next_url
-    return replace(document, items=tuple(items), warnings=tuple(warnings))
+    # A selector that found nothing on any page's items holds back the updates of all.
+    return replace(
+        document, items=tuple(items), warnings=tuple(warnings), drifted=tuple(sorted(drifted))
+    )
 
 
 async def _follow(
