@@ -754,3 +754,16 @@ def test_retention_removes_old_items_and_republishes_for_cron(
     with App(demo_config) as worker, worker.exclusive("revier-feed run"):
         code, out = in_demo(capsys, demo_config, "retention")
         assert code == 1 and "revier-feed run" in out
+
+
+def test_sources_test_shows_the_teaser_under_each_title(
+    demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only date, title, link and tags were shown: navigation or cookie text caught by a
+    teaser selector went unseen until the feeds had it."""
+    code, out = in_demo(capsys, demo_config, "sources", "test", "metropolregion")
+    assert code == 0
+    lines = out.splitlines()
+    title = next(i for i, line in enumerate(lines) if "Neue Studien sollen" in line)
+    below = " ".join(lines[title : title + 4])
+    assert "Im Strukturwandel-Projekt" in below, "\n".join(lines[title : title + 4])

@@ -17,7 +17,7 @@ from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, SEVERITY, console, span, when
 from .config import AppConfig, load_config, source_from_options, source_yaml
 from .exceptions import ConfigError, ConfigIssue, SourceError
-from .models import Preview, SourceKind, SourceSpec, SourceState
+from .models import Item, Preview, SourceKind, SourceSpec, SourceState
 
 
 def add_parser(commands: Any) -> None:
@@ -208,7 +208,7 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
         table.add_row(
             str(number),
             f"~{when} (no date)" if item.date_estimated else when,
-            escape(visible(item.title)),
+            _title_cell(item),
             escape(visible(item.url or "")),
             ", ".join(sorted(item.tags)),
         )
@@ -219,6 +219,31 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
         folder = _save_fixture(args.save_fixture, config, spec, preview, app.tz)
         out.print(f"fixture saved in {folder}", markup=False)
     return EXIT_OK if preview.items else EXIT_FAILED
+
+
+#: Characters of an item's teaser `sources test` shows under its title.
+PREVIEW_TEASER_CHARS = 120
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _title_cell(item: Item) -> str:
+    """The title, and under it what else the selectors found (the teaser's start, the
+    picture, the length of an article's text), for tuning them: navigation or cookie
+    text in a teaser shows here."""
+    from rich.markup import escape
+
+    lines = [escape(visible(item.title))]
+    if item.summary_text:
+        teaser = item.summary_text
+        if len(teaser) > PREVIEW_TEASER_CHARS:
+            teaser = teaser[: PREVIEW_TEASER_CHARS - 1] + "…"
+        lines.append(f"[dim]{escape(visible(teaser))}[/]")
+    if item.image:
+        lines.append(f"[dim]picture: {escape(visible(item.image))}[/]")
+    if item.content_html:
+        text = " ".join(_TAG.sub(" ", item.content_html).split())
+        lines.append(f"[dim]article text: {len(text):,} characters[/]")
+    return "\n".join(lines)
 
 
 def _spec_under_test(args: argparse.Namespace, config: AppConfig) -> SourceSpec:
