@@ -175,9 +175,11 @@ def _selector_for(example: Tag, element: Tag) -> str | None:
     by a class of its own, or its tag alone, or its tag without a class (GSB's teaser is
     the <p> after the <p class="docData">), or its place among its siblings."""
     options = [*_signatures(element), str(element.name), f"{element.name}:not([class])"]
-    siblings = [e for e in (element.parent or example).find_all(element.name, recursive=False)]
-    if element in siblings:
-        options.append(f"{element.name}:nth-of-type({siblings.index(element) + 1})")
+    siblings = (element.parent or example).find_all(element.name, recursive=False)
+    # By identity: bs4 compares tags by their content, and siblings may look alike.
+    place = next((i for i, sibling in enumerate(siblings) if sibling is element), None)
+    if place is not None:
+        options.append(f"{element.name}:nth-of-type({place + 1})")
     for selector in options:
         try:
             if example.select_one(selector) is element:
