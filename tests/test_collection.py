@@ -692,6 +692,24 @@ def test_a_selector_that_stops_matching_on_a_further_page_keeps_that_pages_items
     assert after == before
 
 
+def test_a_listing_without_pictures_still_updates_its_items(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Many listings have a picture for few items: an image selector that matches none is
+    no layout change, and must not hold back the items' updates."""
+    page = region.read_site_file(LISTING) or b""
+    html = {"Content-Type": "text/html"}
+    region.add_route(LISTING, Response(200, page, html))
+    source = agency_source(region, "\n      image: img.news-teaser__bild@src")
+    app = make_app(config(tmp_path, source))
+    assert app.run_cycle().summary.new == 10
+    changed = page.replace(b"Neue Studien sollen", b"Zwei neue Studien sollen", 1)
+    region.add_route(LISTING, Response(200, changed, html))
+    clock.advance(timedelta(hours=2))
+    (report,) = app.run_cycle().summary.reports
+    assert report.updated == 1 and not any("selector" in w for w in report.warnings)
+
+
 def test_source_without_news_for_long_turns_stale(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:

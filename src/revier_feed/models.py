@@ -243,8 +243,8 @@ class ParsedDocument:
     warnings: tuple[str, ...] = ()
     title: str | None = None  #: the document's own title, if it has one
     next_url: str | None = None  #: the next listing page, when the source paginates
-    #: The listing's optional selectors (teaser, image, date) that matched on none of its
-    #: items: its layout changed, so what they found before is kept (not overwritten).
+    #: The listing's teaser and date selectors that matched on none of its items: its
+    #: layout changed, so what they found before is kept (not overwritten).
     drifted: tuple[str, ...] = ()
 
 

@@ -296,12 +296,13 @@ DRIFT_ITEMS = 3
 
 
 def _drifted(items: list[RawItem], selectors: HtmlSelectors) -> list[tuple[str, str]]:
-    """(field, selector) of the optional selectors that matched on none of ``items``."""
+    """(field, selector) of the teaser and date selectors that matched on none of
+    ``items``."""
     if len(items) < DRIFT_ITEMS:
         return []
+    # Not the picture: many listings have one for few of their items.
     fields = (
         ("teaser", selectors.teaser, all(not item.summary_html for item in items)),
-        ("image", selectors.image, all(item.image is None for item in items)),
         ("date", selectors.date, all(item.published_text is None for item in items)),
     )
     return [(name, selector) for name, selector, none in fields if selector and none]
