@@ -767,3 +767,41 @@ def test_sources_test_shows_the_teaser_under_each_title(
     title = next(i for i, line in enumerate(lines) if "Neue Studien sollen" in line)
     below = " ".join(lines[title : title + 4])
     assert "Im Strukturwandel-Projekt" in below, "\n".join(lines[title : title + 4])
+
+
+def test_sources_test_shows_pictures_and_article_length_and_site_text_as_it_is(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The site's text is shown as text: a teaser ending in backslashes broke rich's
+    markup, and the article's length counted entities ("&amp;") as five characters."""
+    entries = "".join(
+        f'<div class="m"><h3><a href="/art/{i}.html">Meldung {i} aus dem Kreis</a></h3>'
+        f'<img src="/bild/{i}.jpg"><p>[bold]Text {i} endet mit \\\\\\</p></div>'
+        for i in range(3)
+    )
+    html = {"Content-Type": "text/html"}
+    region.add_route(
+        "/liste.html", Response(200, f"<html><body>{entries}</body></html>".encode(), html)
+    )
+    text = " ".join(["Fisch &amp; Chips &amp; mehr."] * 20)
+    article = f"<html><body><article><h1>Meldung</h1><p>{text}</p></article></body></html>"
+    for i in range(3):
+        region.add_route(f"/art/{i}.html", Response(200, article.encode(), html))
+    code, out = in_demo(
+        capsys,
+        demo_config,
+        "sources",
+        "test",
+        "--url",
+        region.url("/liste.html"),
+        "--item=div.m",
+        "--title=h3",
+        "--teaser=p",
+        "--image=img@src",
+        "--follow",
+    )
+    assert code == 0, out
+    assert "teaser: [bold]Text 0 endet mit \\\\\\" in out
+    assert f"picture: {region.url('/bild/0.jpg')}" in out
+    shown = len("Meldung " + " ".join(["Fisch & Chips & mehr."] * 20))
+    assert f"article text: {shown} characters" in out, out

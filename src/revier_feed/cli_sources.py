@@ -8,7 +8,7 @@ import re
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,9 @@ from .cli_output import EXIT_FAILED, EXIT_OK, SEVERITY, console, span, when
 from .config import AppConfig, load_config, source_from_options, source_yaml
 from .exceptions import ConfigError, ConfigIssue, SourceError
 from .models import Item, Preview, SourceKind, SourceSpec, SourceState
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 
 def add_parser(commands: Any) -> None:
@@ -223,27 +226,29 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
 
 #: Characters of an item's teaser `sources test` shows under its title.
 PREVIEW_TEASER_CHARS = 120
-_TAG = re.compile(r"<[^>]*>")
 
 
-def _title_cell(item: Item) -> str:
+def _title_cell(item: Item) -> Text:
     """The title, and under it what else the selectors found (the teaser's start, the
     picture, the length of an article's text), for tuning them: navigation or cookie
-    text in a teaser shows here."""
-    from rich.markup import escape
+    text in a teaser shows here. Built from text, not markup: site text is hostile, and
+    rich's escaping does not hold for text ending in backslashes."""
+    from rich.text import Text
 
-    lines = [escape(visible(item.title))]
+    from .normalize import sanitized_text
+
+    cell = Text(visible(item.title))
     if item.summary_text:
         teaser = item.summary_text
         if len(teaser) > PREVIEW_TEASER_CHARS:
             teaser = teaser[: PREVIEW_TEASER_CHARS - 1] + "…"
-        lines.append(f"[dim]{escape(visible(teaser))}[/]")
+        cell.append(f"\nteaser: {visible(teaser)}", style="dim")
     if item.image:
-        lines.append(f"[dim]picture: {escape(visible(item.image))}[/]")
+        cell.append(f"\npicture: {visible(item.image)}", style="dim")
     if item.content_html:
-        text = " ".join(_TAG.sub(" ", item.content_html).split())
-        lines.append(f"[dim]article text: {len(text):,} characters[/]")
-    return "\n".join(lines)
+        length = len(sanitized_text(item.content_html))
+        cell.append(f"\narticle text: {length:,} characters", style="dim")
+    return cell
 
 
 def _spec_under_test(args: argparse.Namespace, config: AppConfig) -> SourceSpec:
