@@ -246,6 +246,13 @@ def in_demo(capsys: pytest.CaptureFixture[str], config: AppConfig, *args: str) -
     return run_cli(capsys, "--config", str(config.config_dir), *args)
 
 
+def try_url(
+    capsys: pytest.CaptureFixture[str], config: AppConfig, url: str, *options: str
+) -> tuple[int, str]:
+    """`sources test --url URL OPTIONS…` on the demo configuration: exit code and output."""
+    return in_demo(capsys, config, "sources", "test", "--url", url, *options)
+
+
 def test_discover_finds_linked_feed(
     demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -294,14 +301,8 @@ def test_discover_guesses_selectors_that_work(
         if line.strip().startswith(("item:", "title:", "date:", "teaser:"))
     )
     assert selectors["item"] == "article.news-teaser"
-    code, out = in_demo(
-        capsys,
-        demo_config,
-        "sources",
-        "test",
-        "--url",
-        listing,
-        *(f"--{k}={v}" for k, v in selectors.items()),
+    code, out = try_url(
+        capsys, demo_config, listing, *(f"--{k}={v}" for k, v in selectors.items())
     )
     assert code == 0
     assert "10 items" in out
@@ -327,9 +328,7 @@ def test_discover_escapes_class_names_that_are_no_css(
     html = snippet[0]["html"]
     assert html["item"] == r"div.md\:w-1\/2" and html["title"] == r"h2.text-lg\:bold"
     selectors = (f"--{key}={html[key]}" for key in ("item", "title", "date"))
-    code, out = in_demo(
-        capsys, demo_config, "sources", "test", "--url", region.url("/tw.html"), *selectors
-    )
+    code, out = try_url(capsys, demo_config, region.url("/tw.html"), *selectors)
     assert code == 0 and "4 items" in out and "13.06.2021" in out
 
 
@@ -672,19 +671,9 @@ def test_sources_test_names_the_options_a_source_on_the_command_line_lacks(
 ) -> None:
     """It said "html.title: Field required" where the option is --title."""
     url = "https://h.example/news"
-    code, out = in_demo(capsys, demo_config, "sources", "test", "--url", url, "--item", "li")
+    code, out = try_url(capsys, demo_config, url, "--item", "li")
     assert code == 2 and "<command line>: --title: required" in out
-    code, out = in_demo(
-        capsys,
-        demo_config,
-        "sources",
-        "test",
-        "--url",
-        url,
-        "--item=li",
-        "--title=h2",
-        "--max-pages=99",
-    )
+    code, out = try_url(capsys, demo_config, url, "--item=li", "--title=h2", "--max-pages=99")
     assert code == 2 and "<command line>: --max-pages: " in out
 
 
@@ -787,12 +776,9 @@ def test_sources_test_shows_pictures_and_article_length_and_site_text_as_it_is(
     article = f"<html><body><article><h1>Meldung</h1><p>{text}</p></article></body></html>"
     for i in range(3):
         region.add_route(f"/art/{i}.html", Response(200, article.encode(), html))
-    code, out = in_demo(
+    code, out = try_url(
         capsys,
         demo_config,
-        "sources",
-        "test",
-        "--url",
         region.url("/liste.html"),
         "--item=div.m",
         "--title=h3",
