@@ -181,6 +181,38 @@ def test_follow_stays_on_the_source_host(
     assert any("host not allowed" in w for w in report.warnings)
 
 
+def test_a_listing_without_dates_whose_articles_have_them_is_healthy(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Every item without a readable date in the listing was a warning, even when its
+    article page gave the date: the source showed as degraded for good."""
+    html = {"Content-Type": "text/html"}
+    entries = "".join(
+        f'<article class="news-teaser"><h2 class="news-teaser__title"><a href="/a/{i}.html">'
+        f'Meldung {i} aus dem Kreis</a></h2><span class="news-teaser__date">Pressemitteilung'
+        f'</span><p class="news-teaser__text">Der Anfang der Meldung {i}.</p></article>'
+        for i in range(3)
+    )
+    region.add_route(
+        "/liste.html", Response(200, f"<html><body>{entries}</body></html>".encode(), html)
+    )
+    for i in range(3):
+        article = (
+            '<html><head><meta property="article:published_time" '
+            f'content="2021-06-1{i}T10:00:00+02:00"></head><body><article><h1>Meldung {i}</h1>'
+            f"<p>{'Der Text der Meldung. ' * 30}</p></article></body></html>"
+        )
+        region.add_route(f"/a/{i}.html", Response(200, article.encode(), html))
+    app = make_app(config(tmp_path, agency_source(region, "\n      follow: true", "/liste.html")))
+    (report,) = app.run_cycle().summary.reports
+    assert report.new == 3 and report.warnings == ()
+    assert app.storage.source_states(["agentur"])["agentur"].status is SourceStatus.OK
+    clock.advance(timedelta(hours=2))
+    (report,) = app.run_cycle().summary.reports
+    assert report.warnings == ()
+    assert app.storage.source_states(["agentur"])["agentur"].status is SourceStatus.OK
+
+
 def test_follow_stays_on_the_source_port_unless_allowed(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:
@@ -222,7 +254,10 @@ def test_follow_stays_on_the_source_port_unless_allowed(
         )
         (report,) = allowed.run_cycle().summary.reports
         assert report.new == 1
-        assert report.warnings == ("item 1: no date at '.news-teaser__date'",)
+        assert report.warnings == (
+            "1 item(s) without a readable date in the listing ('.news-teaser__date') or on "
+            "their article page (first: 'Intern')",
+        )
         assert "/intern.html" in other.requests
         (stored,) = allowed.storage.recent_items(["agentur"], 5)
         assert "anderen Dienstes" in stored.item.content_html

@@ -485,7 +485,9 @@ def _decide(
     identity: ItemIdentity = ItemIdentity.GUID,
 ) -> _Decided:
     done, skipped = normalized
-    warnings = [*document.warnings, *skipped]
+    # Items followed to their article pages may get their date there (see _follow).
+    undated = () if spec.follow else document.undated
+    warnings = [*document.warnings, *undated, *skipped]
     items = list(done)
     pairs, repeated = dedup.disambiguate(items)
     # Broken guids (repeated, or new on every fetch) would flood subscribers with
@@ -555,6 +557,7 @@ async def _further_pages(
 
     items = list(document.items)
     warnings = list(document.warnings)
+    undated = list(document.undated)
     drifted = set(document.drifted)
     seen = {url}
     next_url = document.next_url
@@ -586,11 +589,16 @@ async def _further_pages(
             break
         items.extend(more.items)
         warnings.extend(more.warnings)
+        undated.extend(more.undated)
         drifted.update(more.drifted)
         next_url = more.next_url
     # A selector that found nothing on any page's items holds back the updates of all.
     return replace(
-        document, items=tuple(items), warnings=tuple(warnings), drifted=tuple(sorted(drifted))
+        document,
+        items=tuple(items),
+        warnings=tuple(warnings),
+        undated=tuple(undated),
+        drifted=tuple(sorted(drifted)),
     )
 
 
@@ -659,6 +667,19 @@ async def _follow(
         return replace(full, key=item.key, fingerprint=item.fingerprint), decision
 
     done = list(await asyncio.gather(*(enrich(r, i, d) for r, i, d in pairs)))
+    # The listing's items without a date were not warned of yet: their article pages may
+    # have given it (a stored item keeps the date its page gave when it was new).
+    undated = [
+        item
+        for item, decision in done
+        if decision is not ItemDecision.UNCHANGED and item.date_estimated
+    ]
+    if undated and spec.selectors and spec.selectors.date:
+        warnings.append(
+            f"{len(undated)} item(s) without a readable date in the listing "
+            f"({spec.selectors.date!r}) or on their article page (first: "
+            f"{undated[0].title[:60]!r})"
+        )
     if late:
         # One warning, not one per page: a slow site may leave hundreds.
         warnings.append(

@@ -246,6 +246,9 @@ class ParsedDocument:
     #: The listing's teaser and date selectors that matched on none of its items: its
     #: layout changed, so what they found before is kept (not overwritten).
     drifted: tuple[str, ...] = ()
+    #: A listing's items without a readable date, one line each: warnings, unless the
+    #: source follows its items to their article pages, which may give the date.
+    undated: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,7 @@ def parse_html(
     _detach_nested(matches)
     items: list[RawItem] = []
     warnings: list[str] = []
+    undated: list[str] = []
     give_up_at = time.monotonic() + ITEMS_TIME_LIMIT
     for index, element in enumerate(matches):
         if items and time.monotonic() > give_up_at:
@@ -90,7 +91,7 @@ def parse_html(
             warnings.append(f"item {index + 1} skipped: no title at {selectors.title!r}")
             continue
         if selectors.date and item.published is None:
-            warnings.append(
+            undated.append(
                 f"item {index + 1}: no readable date in {item.published_text!r}"
                 if item.published_text
                 else f"item {index + 1}: no date at {selectors.date!r}"
@@ -121,6 +122,7 @@ def parse_html(
         title=title,
         next_url=next_url,
         drifted=tuple(name for name, _ in drifted),
+        undated=tuple(undated),
     )
 
 
