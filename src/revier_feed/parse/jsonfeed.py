@@ -13,7 +13,7 @@ from .._utils import join_url
 from ..exceptions import ParseError
 from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from .dates import parse_date
-from .encoding import http_charset
+from .encoding import decode_html, http_charset
 
 _VERSION_PREFIX = "https://jsonfeed.org/version/"
 # JSON can escape half of a UTF-16 pair alone (\ud800), which no UTF-8 text holds: the
@@ -40,9 +40,14 @@ def parse_json_feed(
     try:
         text = fetched.content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        # JSON is UTF-8 (RFC 8259); a feed written in a legacy encoding still has items.
-        text, encoding = _legacy_text(fetched)
-        warnings.append(f"the JSON Feed is not UTF-8; read as {encoding}")
+        # JSON is UTF-8 (RFC 8259); a feed written in another encoding still has items,
+        # read as a page is (its HTTP charset, else detection).
+        declared = http_charset(fetched.headers.get("content-type", ""))
+        text = decode_html(fetched.content, declared)
+        warnings.append(
+            "the JSON Feed is not UTF-8 (as JSON must be); read by its HTTP charset, or "
+            "an encoding guessed from its bytes"
+        )
     try:
         data = json.loads(text, parse_int=_number)
     except ValueError as e:
@@ -125,18 +130,6 @@ def _absolute(base: str, value: object) -> str | None:
         return join_url(base, url)
     except ValueError:
         return url  # normalizing drops what is no web URL
-
-
-def _legacy_text(fetched: FetchResult) -> tuple[str, str]:
-    """The body of a JSON Feed that is not UTF-8, decoded by its HTTP charset if that can
-    decode it, else as windows-1252 (what Latin-1 labels mean on the web)."""
-    label = http_charset(fetched.headers.get("content-type", ""))
-    if label:
-        try:
-            return fetched.content.decode(label), label
-        except (LookupError, UnicodeDecodeError):
-            pass
-    return fetched.content.decode("cp1252", errors="replace"), "windows-1252"
 
 
 def _number(digits: str) -> int | float:
