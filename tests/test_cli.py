@@ -8,6 +8,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -264,6 +265,108 @@ def test_discover_finds_linked_feed(
     (entry,) = yaml.safe_load(out)
     assert entry["url"] == region.url("/burgenlandkreis/aktuelles/atom.xml")
     assert entry["id"] == "burgenlandkreis"
+
+
+def _serve_page(region: SampleRegion, path: str, body: str) -> str:
+    region.add_route(
+        path, Response(200, body.encode(), {"Content-Type": "text/html; charset=utf-8"})
+    )
+    return region.url(path)
+
+
+def _serve_feed(region: SampleRegion, path: str, site_file: str) -> str:
+    body = region.read_site_file(site_file)
+    assert body is not None
+    region.add_route(path, Response(200, body, {"Content-Type": "application/xml"}))
+    return region.url(path)
+
+
+def test_discover_finds_a_feed_linked_only_in_the_page_s_body(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Many district sites have an "RSS" link in the footer and no feed in the head: such a
+    page got guessed selectors although it has a feed. Links that only look alike are not
+    asked for, nor, once a link is a feed, the usual feed addresses."""
+    feed = _serve_feed(region, "/kreis/presse/rss.xml", "/landkreis-leipzig/presse/rss.xml")
+    page = _serve_page(
+        region,
+        "/kreis/presse/",
+        "<html><head><title>Presse</title></head><body><main>Meldungen</main>"
+        '<a href="/kreis/feedback/">Feedback</a><a href="/kreis/sitemap.xml">Sitemap</a>'
+        '<a href="https://elsewhere.invalid/rss.xml">RSS der Nachbarn</a>'
+        '<footer><a href="rss.xml#top">RSS</a></footer></body></html>',
+    )
+    code, out = in_demo(capsys, demo_config, "sources", "discover", page)
+    assert code == 0, out
+    assert "names no feed in its head, but 1 feed(s) were found" in out
+    (entry,) = yaml.safe_load(out)
+    assert entry["url"] == feed
+    assert entry["name"] == "Landkreis Leipzig – Pressemitteilungen"
+    assert "# rss" in out
+    asked = [path for path in region.requests if path != "/robots.txt"]
+    assert asked == ["/kreis/presse/", "/kreis/presse/rss.xml"]
+
+
+def test_discover_follows_a_link_to_the_site_s_page_of_feeds(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A link "RSS-Feeds" leads to a page listing the site's feeds: each is offered."""
+    press = _serve_feed(region, "/kreis/rss/presse.xml", "/landkreis-leipzig/presse/rss.xml")
+    events = _serve_feed(region, "/kreis/rss/termine", "/burgenlandkreis/aktuelles/atom.xml")
+    _serve_page(
+        region,
+        "/kreis/service/abonnieren.html",
+        '<html><body><ul><li><a href="../rss/presse.xml">Pressemitteilungen</a></li>'
+        '<li><a href="/kreis/rss/termine">Termine</a></li></ul></body></html>',
+    )
+    page = _serve_page(
+        region,
+        "/kreis/",
+        '<html><body><a href="/kreis/service/abonnieren.html">RSS-Feeds</a></body></html>',
+    )
+    code, out = in_demo(capsys, demo_config, "sources", "discover", page)
+    assert code == 0, out
+    entries = yaml.safe_load(out)
+    assert [e["url"] for e in entries] == [press, events]
+    assert "# rss" in out and "# atom" in out
+
+
+def test_discover_asks_typo3_for_its_news_feed_page_type(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """TYPO3's news extension serves a listing's RSS as the same page with ?type=9818,
+    often without linking it."""
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml")
+    listing = (
+        b'<html><head><meta name="generator" content="TYPO3 CMS"><title>Aktuelles</title>'
+        b"</head><body><p>Keine Meldungen</p></body></html>"
+    )
+
+    def typo3(handler: BaseHTTPRequestHandler) -> Response:
+        if "type=9818" in handler.path:
+            return Response(200, feed or b"", {"Content-Type": "application/rss+xml"})
+        return Response(200, listing, {"Content-Type": "text/html; charset=utf-8"})
+
+    region.add_route("/typo3/aktuelles/", typo3)
+    page = region.url("/typo3/aktuelles/?tx_news_pi1%5Bpage%5D=1")
+    code, out = in_demo(capsys, demo_config, "sources", "discover", page)
+    assert code == 0, out
+    (entry,) = yaml.safe_load(out)
+    assert entry["url"] == page + "&type=9818"
+
+
+def test_discover_guesses_selectors_when_no_feed_is_found_at_the_usual_addresses(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listing = region.url("/metropolregion/de/newsarchiv/")
+    code, out = in_demo(capsys, demo_config, "sources", "discover", listing)
+    assert code == 0 and "has no feed" in out, out
+    asked = {
+        path
+        for path in region.requests
+        if path not in ("/robots.txt", "/metropolregion/de/newsarchiv/")
+    }
+    assert asked == {"/feed/", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml"}
 
 
 def test_discover_prints_a_hostile_page_s_links_as_data_not_as_yaml_or_terminal_codes(
@@ -686,7 +789,6 @@ def test_a_site_s_control_characters_reach_no_terminal_and_no_log_line(
     """An HTTP reason phrase is the site's text: with ESC in it, the stored error cleared
     the admin's screen in `sources` and `status`, and forged a line of the text log."""
     import logging
-    from http.server import BaseHTTPRequestHandler
 
     from revier_feed._logging import JsonFormatter, Redactor, TextFormatter
 

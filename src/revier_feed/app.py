@@ -36,6 +36,7 @@ from .exceptions import (
     ConfigIssue,
     DigestError,
     RevierError,
+    SourceError,
     StorageError,
 )
 from .fetch import Fetcher, HostTurns
@@ -44,6 +45,7 @@ from .models import (
     CycleSummary,
     DigestIssue,
     Discovery,
+    FeedLink,
     FetchResult,
     Health,
     MetricSample,
@@ -78,6 +80,9 @@ log = logging.getLogger(__name__)
 ALL_CHANNEL = "all"
 #: Stories read per publish; every channel chooses its entries from these.
 STORIES_SCANNED = 2000
+#: ``sources discover``: the links tried as feeds per step, at most (a site's page of its
+#: feeds may list a dozen).
+DISCOVER_TRIES = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,12 +417,57 @@ class App:
         async def run() -> Discovery:
             async with self._fetching() as fetcher:
                 fetched = await fetcher.fetch("discover", url)
-            assert isinstance(fetched, FetchResult)  # no validators were sent
-            from . import parse  # lxml and the parsers load only when a page is read
+                assert isinstance(fetched, FetchResult)  # no validators were sent
+                from . import parse  # lxml and the parsers load only when a page is read
 
-            return parse.discover_page(fetched, self.now(), self.tz)
+                found = parse.discover_page(fetched, self.now(), self.tz)
+                if found.is_feed or found.feeds:
+                    return found
+                feeds = await self._unadvertised_feeds(fetcher, found)
+            return replace(found, feeds=feeds, selectors=None) if feeds else found
 
         return asyncio.run(run())
+
+    async def _unadvertised_feeds(self, fetcher: Fetcher, page: Discovery) -> tuple[FeedLink, ...]:
+        """The feeds behind a page whose head names none, as SimplePie and Miniflux look
+        for them: its links that look like feeds (and, when those are pages, the feeds
+        those pages name or link to: a site's "RSS-Feeds" overview), else the addresses
+        where its site may serve one unlinked. Each is fetched and kept only if it is a
+        feed; what cannot be fetched or read is passed over."""
+        from . import parse
+
+        tried: set[str] = {page.url}
+
+        async def look(urls: Sequence[str]) -> list[Discovery]:
+            fresh = [u for u in dict.fromkeys(urls) if u not in tried]
+            tried.update(fresh)
+            found = await asyncio.gather(*(one(u) for u in fresh))
+            return [d for d in found if d is not None]
+
+        async def one(url: str) -> Discovery | None:
+            try:
+                fetched = await fetcher.fetch("discover", url)
+                assert isinstance(fetched, FetchResult)  # no validators were sent
+                return parse.discover_page(fetched, self.now(), self.tz, guess=False)
+            except SourceError:
+                return None
+
+        def feeds_of(found: list[Discovery]) -> list[FeedLink]:
+            links = {
+                d.url: FeedLink(d.url, d.feed_type or "rss", d.title, advertised=False)
+                for d in found
+                if d.is_feed
+            }
+            return list(links.values())
+
+        pages = await look(page.feed_links[:DISCOVER_TRIES])
+        feeds = feeds_of(pages)
+        if not feeds:
+            behind = [url for p in pages for url in (*(f.url for f in p.feeds), *p.feed_links)]
+            feeds = feeds_of(await look(behind[:DISCOVER_TRIES]))
+        if not feeds:
+            feeds = feeds_of(await look(page.usual_feeds))
+        return tuple(feeds)
 
     @contextlib.asynccontextmanager
     async def _fetching(self, defer: bool = False) -> AsyncIterator[Fetcher]:

@@ -141,10 +141,17 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     if found.feeds:
+        if all(feed.advertised for feed in found.feeds):
+            where = f"links to {len(found.feeds)} feed(s)"
+        else:
+            where = (
+                f"names no feed in its head, but {len(found.feeds)} feed(s) were found by "
+                "trying its links and the usual feed addresses"
+            )
         out.print(
-            f"# {visible(found.url)} links to {len(found.feeds)} feed(s). Add one to "
-            "sources.yaml:",
+            f"# {visible(found.url)} {where}. Add one to sources.yaml:",
             markup=False,
+            soft_wrap=True,
         )
         for feed in found.feeds:
             label = visible(

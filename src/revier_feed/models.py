@@ -482,11 +482,13 @@ class ChannelInfo:
 
 @dataclass(frozen=True, slots=True)
 class FeedLink:
-    """A feed a web page advertises with ``<link rel="alternate">``."""
+    """A feed a web page advertises with ``<link rel="alternate">``, or one found by trying
+    the page's links and the usual feed addresses (``advertised`` false)."""
 
     url: str
-    type: str
+    type: str  #: "rss", "atom" or "json"
     title: str | None = None
+    advertised: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,7 +499,12 @@ class Discovery:
     url: str  #: final URL after redirects
     title: str | None  #: the page's or feed's title
     is_feed: bool
+    feed_type: str | None = None  #: of a feed: "rss", "atom" or "json"
     feeds: tuple[FeedLink, ...] = ()
+    #: Of a page whose head names no feed: its links that may lead to one, and the
+    #: addresses where its site may serve one unlinked, to be tried in that order.
+    feed_links: tuple[str, ...] = ()
+    usual_feeds: tuple[str, ...] = ()
     selectors: HtmlSelectors | None = None  #: a guess for an html source, to be checked
 
 

@@ -41,8 +41,11 @@ def article(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo)
     return parse_article(spec.id, fetched, content, now, tz)
 
 
-def discover_page(fetched: FetchResult, now: datetime, tz: ZoneInfo) -> Discovery:
-    """What a fetched page offers as a source: its feeds, or guessed listing selectors."""
+def discover_page(
+    fetched: FetchResult, now: datetime, tz: ZoneInfo, guess: bool = True
+) -> Discovery:
+    """What a fetched page offers as a source: it is a feed, or the feeds its head names,
+    or the addresses to try as feeds and (with ``guess``) guessed listing selectors."""
     from .discover import discover
 
-    return discover(fetched, now, tz)
+    return discover(fetched, now, tz, guess)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import soupsieve
@@ -20,10 +21,23 @@ from .jsonfeed import looks_like_json_feed, parse_json_feed
 
 _FEED_TYPES = {
     "application/rss+xml": "rss",
+    "application/rdf+xml": "rss",
     "application/atom+xml": "atom",
     "application/feed+json": "json",
     "application/json": "json",
 }
+#: Words of a link's address that name a feed ("/presse/rss.xml", "/feed/", "?type=rss").
+_FEED_WORDS = frozenset({"rss", "rss2", "atom", "rdf", "feed", "feeds", "newsfeed", "rssfeed"})
+#: Words of a link's text that name a feed ("RSS-Feed", "Newsfeed abonnieren").
+_FEED_TEXT = re.compile(r"\b(?:rss|atom|news-?feed|feed)\b", re.IGNORECASE)
+#: TYPO3's news extension serves a listing's RSS as the page with this page type
+#: (9818 in current versions, 100 in older ones).
+_TYPO3_FEED_TYPES = ("9818", "100")
+#: The addresses many sites serve their feed at without linking it (as Miniflux tries
+#: them; Drupal's front-page feed is /rss.xml).
+_USUAL_FEEDS = ("/feed/", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml")
+#: The links of a page that may lead to a feed, at most.
+MAX_FEED_LINKS = 12
 _CHROME = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form"]
 _HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
 _HEADLINE = [*_HEADINGS, "a"]
@@ -37,14 +51,35 @@ _DATE_TAGS = 6
 _FIRST_LINKS = 3
 
 
-def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo) -> Discovery:
-    """Whether ``fetched`` is a feed; else the feeds it links to and a selector guess."""
+def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo, guess: bool = True) -> Discovery:
+    """Whether ``fetched`` is a feed; else the feeds its head names and, if it names none,
+    the addresses worth trying as feeds and (with ``guess``) a selector guess."""
     feed_title = _feed_title(fetched, now, tz)
     if feed_title is not None:
-        return Discovery(url=fetched.url, title=feed_title or None, is_feed=True)
+        return Discovery(
+            url=fetched.url,
+            title=feed_title or None,
+            is_feed=True,
+            feed_type=_feed_type(fetched),
+        )
     soup = make_soup("discover", fetched)
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else None
+    feeds = _advertised(soup, fetched.url)
+    if feeds:
+        return Discovery(url=fetched.url, title=title, is_feed=False, feeds=feeds)
+    return Discovery(
+        url=fetched.url,
+        title=title,
+        is_feed=False,
+        feed_links=tuple(_feed_links(soup, fetched.url)),
+        usual_feeds=tuple(_usual_feeds(soup, fetched.url)),
+        selectors=_guess_selectors(soup, now, tz) if guess else None,
+    )
+
+
+def _advertised(soup: BeautifulSoup, base: str) -> tuple[FeedLink, ...]:
+    """The feeds the page names with ``<link rel="alternate">``."""
     feeds = []
     for link in soup.find_all("link", href=True):
         rel = [r.lower() for r in link.get_attribute_list("rel") if isinstance(r, str)]
@@ -52,18 +87,87 @@ def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo) -> Discovery:
         if "alternate" in rel and kind:
             feeds.append(
                 FeedLink(
-                    url=urljoin(fetched.url, str(link["href"])),
+                    url=urljoin(base, str(link["href"])),
                     type=kind,
                     title=str(link.get("title")) if link.get("title") else None,
                 )
             )
-    return Discovery(
-        url=fetched.url,
-        title=title,
-        is_feed=False,
-        feeds=tuple(feeds),
-        selectors=None if feeds else _guess_selectors(soup, now, tz),
+    return tuple(feeds)
+
+
+def _feed_links(soup: BeautifulSoup, base: str) -> list[str]:
+    """Links of the page on its own site that may lead to a feed: by their address first
+    ("/presse/rss.xml"), then by their text ("RSS-Feed"), which often leads to a page
+    listing the site's feeds."""
+    site = _site(base)
+    by_address: list[str] = []
+    by_text: list[str] = []
+    for link in soup.find_all("a", href=True):
+        url = urljoin(base, str(link["href"]).strip())
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or _site(url) != site:
+            continue
+        url = urlunsplit(parts._replace(fragment=""))
+        words = set(re.split(r"[^a-z0-9]+", f"{parts.path} {parts.query}".lower()))
+        typed = str(link.get("type", "")).lower() in _FEED_TYPES
+        label = " ".join(
+            (
+                link.get_text(" ", strip=True),
+                str(link.get("title", "")),
+                str(link.get("aria-label", "")),
+            )
+        )
+        if typed or (words & _FEED_WORDS and "sitemap" not in words) or _typo3_feed(parts.query):
+            by_address.append(url)
+        elif _FEED_TEXT.search(label):
+            by_text.append(url)
+    return list(dict.fromkeys(by_address + by_text))[:MAX_FEED_LINKS]
+
+
+def _typo3_feed(query: str) -> bool:
+    return any(f"type={page_type}" in query.split("&") for page_type in _TYPO3_FEED_TYPES)
+
+
+def _usual_feeds(soup: BeautifulSoup, base: str) -> list[str]:
+    """Where the page's CMS serves a feed without linking it, then the usual feed
+    addresses of any site."""
+    page = urlsplit(base)
+    urls = []
+    if _made_with(soup, "typo3"):
+        query = [p for p in page.query.split("&") if p and not p.startswith("type=")]
+        for page_type in _TYPO3_FEED_TYPES:
+            urls.append(
+                urlunsplit(
+                    page._replace(query="&".join([*query, f"type={page_type}"]), fragment="")
+                )
+            )
+    if _made_with(soup, "joomla"):
+        urls.append(urlunsplit(page._replace(query="format=feed&type=rss", fragment="")))
+    urls.extend(
+        urlunsplit(page._replace(path=path, query="", fragment="")) for path in _USUAL_FEEDS
     )
+    return list(dict.fromkeys(u for u in urls if u != base))
+
+
+def _made_with(soup: BeautifulSoup, cms: str) -> bool:
+    """Whether the page says it was made with ``cms`` (its generator meta tag)."""
+    generator = soup.find("meta", attrs={"name": re.compile("^generator$", re.IGNORECASE)})
+    return isinstance(generator, Tag) and cms in str(generator.get("content", "")).lower()
+
+
+def _site(url: str) -> str:
+    """The host of ``url`` without "www.": a site's feed may be served from either."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")
+
+
+def _feed_type(fetched: FetchResult) -> str:
+    """The feed's kind by its document's first element: "json", "atom" or "rss"."""
+    if looks_like_json_feed(fetched):
+        return "json"
+    head = fetched.content[:4096].lower()
+    root = re.search(rb"<(?![?!])(?:[a-z0-9_-]+:)?([a-z]+)", head)
+    return "atom" if root and root.group(1) == b"feed" else "rss"
 
 
 def _feed_title(fetched: FetchResult, now: datetime, tz: ZoneInfo) -> str | None:
