@@ -860,6 +860,34 @@ def test_sources_test_shows_the_teaser_under_each_title(
     assert "Im Strukturwandel-Projekt" in below, "\n".join(lines[title : title + 4])
 
 
+def test_sources_test_names_the_items_a_source_s_rules_leave_out_and_why(
+    tmp_path: Path, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_config(
+        tmp_path / "config",
+        f"""
+        sources:
+          - id: kreis
+            name: Kreis
+            url: "{region.url("/landkreis-leipzig/presse/rss.xml")}"
+            exclude: {{any: ["Ausbildungs*"], fields: [title]}}
+            include: {{any: [Landkreis*, Borna], fields: [title]}}
+        """,
+    )
+    code, out = run_cli(capsys, "--config", str(folder), "sources", "test", "kreis")
+    assert code == 0, out
+    assert "kreis (feed)" in out and ": 3 items" in out
+    assert "3 items left out by the source's rules:" in out
+    assert (
+        "'Ausbildungsbörse des Landkreises Leipzig startet online': excluded: "
+        "'Ausbildungs*' in the title ('ausbildungsboerse')" in out
+    )
+    assert (
+        "'Radwegebau zwischen Grimma und Naunhof beginnt': not included: none of "
+        "'Landkreis*', 'Borna' in the title" in out
+    )
+
+
 def test_sources_test_shows_pictures_and_article_length_and_site_text_as_it_is(
     demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:

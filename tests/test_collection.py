@@ -509,6 +509,52 @@ def test_new_source_backlog_is_not_news_unless_backfilled(
     assert len(new) == 1 and new[0].backlog is False
 
 
+def test_a_source_s_rules_leave_out_the_items_it_should_not_bring(
+    tmp_path: Path,
+    region: SampleRegion,
+    make_app: MakeApp,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A district's press feed also carries job fairs and the like: its exclude rule keeps
+    them out of the store (and so of feeds and digests), in every cycle, and the other
+    source's include rule keeps only what it names."""
+    feed = "/landkreis-leipzig/presse/rss.xml"
+    sources = (
+        feed_source(region, feed)
+        + """    exclude:
+      any: ["Ausbildungs*", "Meisterfeier"]
+      fields: [title]
+"""
+        + feed_source(region, "/leipziger-messe/presse/rss.xml", "messe")
+        + """    include:
+      any: ["Messe*"]
+      none: ["Handwerk*"]
+      fields: [title, teaser]
+"""
+    )
+    app = make_app(config(tmp_path, sources))
+    caplog.set_level("INFO")
+    report = {r.source_id: r for r in app.run_cycle().summary.reports}
+    kreis = [s.item.title for s in app.storage.recent_items(["kreis"], 20)]
+    assert len(kreis) == 4 and report["kreis"].new == 4 and report["kreis"].excluded == 2
+    assert not any(t.startswith(("Ausbildungsbörse", "Meisterfeier")) for t in kreis)
+    assert "kreis: ok, 4 new, 0 updated, 0 unchanged, 2 left out by its rules" in caplog.text
+    messe = app.storage.recent_items(["messe"], 20)
+    assert messe and report["messe"].excluded > 0
+    for stored in messe:
+        text = f"{stored.item.title} {stored.item.summary_text}".lower()
+        assert "messe" in text and "handwerk" not in text
+
+    # The next fetch leaves them out again (they are not new then either).
+    body = (region.read_site_file(feed) or b"").replace(b"Borna", b"Borna (aktualisiert)")
+    region.add_route(feed, Response(200, body))
+    clock.advance(timedelta(hours=2))
+    again = {r.source_id: r for r in app.run_cycle().summary.reports}["kreis"]
+    assert (again.new, again.excluded) == (0, 2)
+    assert len(app.storage.recent_items(["kreis"], 20)) == 4
+
+
 @pytest.mark.parametrize(
     ("charset_header", "encoding"),
     [

@@ -23,7 +23,14 @@ from revier_feed.app import App
 from revier_feed.compute import AUTO_MAX_PROCESSES, ItemWorkers, auto_processes, normalize_items
 from revier_feed.config import AppConfig
 from revier_feed.exceptions import ConfigError, ConfigIssue, FetchError, ParseError
-from revier_feed.models import FetchResult, RawItem, SourceKind, SourceSpec, StoryText
+from revier_feed.models import (
+    FetchResult,
+    ItemRule,
+    RawItem,
+    SourceKind,
+    SourceSpec,
+    StoryText,
+)
 from revier_feed.placement import PreparedFeatures
 from revier_feed.storage import Storage
 from revier_feed.story_work import Pending, source_features, story_texts
@@ -111,6 +118,23 @@ def test_the_workers_stop_before_the_items_are_placed_in_stories(
     assert alive_while_placing == [0]
 
 
+def test_a_worker_leaves_out_what_the_source_s_rules_leave_out() -> None:
+    spec = dataclasses.replace(SPEC, exclude=ItemRule(any=("re:Nummer [13]\\b",)))
+    expected = normalize_items(RAWS, spec, NOW, Tagger([], []))
+    assert [i for i, _ in expected[0]] == [0, 2, 4]
+    assert [title for title, _ in expected[2]] == [RAWS[1].title, RAWS[3].title]
+
+    async def run() -> object:
+        with ThreadPoolExecutor(1) as local:
+            workers = ItemWorkers(Tagger([], []), local, processes=1)
+            try:
+                return await workers.normalize(RAWS, spec, NOW)
+            finally:
+                workers.close()
+
+    assert asyncio.run(run()) == expected
+
+
 def test_a_dead_worker_costs_no_source(caplog: pytest.LogCaptureFixture) -> None:
     tagger = Tagger([], [])
     expected = normalize_items(RAWS, SPEC, NOW, tagger)
@@ -186,8 +210,8 @@ def test_a_document_read_on_a_worker_is_read_as_here(caplog: pytest.LogCaptureFi
         return read
 
     here = asyncio.run(read_all(0))
-    _, found, (done, skipped), features = here[0]  # type: ignore[misc]
-    assert found == 5 and len(done) == 5 and not skipped and features is None
+    _, found, (done, skipped, excluded), features = here[0]  # type: ignore[misc]
+    assert found == 5 and len(done) == 5 and not skipped and not excluded and features is None
     assert done[0][1].url == "https://kreis.example/0.html"  # normalized: tracking gone
     assert "script" not in done[0][1].summary_html
     assert here[1][0] == "kreis"  # type: ignore[index]
@@ -209,7 +233,7 @@ def test_a_first_fetch_gets_its_story_features_with_its_items() -> None:
             finally:
                 workers.close()
 
-    _, _, (done, _), features = asyncio.run(read(1))  # type: ignore[misc]
+    _, _, (done, _, _), features = asyncio.run(read(1))  # type: ignore[misc]
     expected = source_features(story_texts([item for _, item in done]), frozenset(), [])
     assert features == expected
     assert len(expected[1]) == 5
@@ -226,7 +250,7 @@ def test_a_first_fetch_whose_story_features_fail_still_gives_its_items(
 
     monkeypatch.setattr(compute, "source_features", broken)
     monkeypatch.setattr(compute, "_worker_tagger", Tagger([], []))  # as a worker has it
-    _, count, (done, _), features = compute.read_document(SPEC, FEED, NOW, BERLIN, True)
+    _, count, (done, _, _), features = compute.read_document(SPEC, FEED, NOW, BERLIN, True)
     assert count == len(done) == 5 and features is None
 
 

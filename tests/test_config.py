@@ -11,7 +11,7 @@ import pytest
 from revier_feed.cli import main
 from revier_feed.config import load_config, parse_duration, parse_size
 from revier_feed.exceptions import ConfigError
-from revier_feed.models import SourceKind
+from revier_feed.models import ItemRule, SourceKind
 
 from .conftest import write_config
 
@@ -74,6 +74,50 @@ def test_typo_in_key_names_file_line_and_suggestion(tmp_path: Path) -> None:
     assert issue.startswith(f"{folder / 'sources.yaml'}:6: sources[0].intervall:")
     assert "unknown key 'intervall'" in issue
     assert "did you mean 'interval'?" in issue
+
+
+def test_a_source_s_include_and_exclude_rules_are_checked_like_tag_rules(
+    tmp_path: Path,
+) -> None:
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: kreis
+            name: Landkreis
+            url: https://example.org/feed.xml
+            exclude:
+              any: ["Stellen*", "re:(unclosed"]
+              field: [title]
+          - id: kammer
+            name: Kammer
+            url: https://example.org/kammer.xml
+            include:
+              none: [Ausschreibung]
+        """,
+    )
+    text = "\n".join(issues_of(folder))
+    assert "sources.yaml:7: sources[0].exclude.any[1]: 're:(unclosed' is not a valid" in text
+    assert "sources.yaml:8: sources[0].exclude.field: unknown key 'field'" in text
+    assert "did you mean 'fields'?" in text
+    assert "sources.yaml:12: sources[1].include: a rule needs 'any' or 'all' terms" in text
+
+
+def test_a_source_s_rules_load_as_written(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: kreis
+            name: Landkreis
+            url: https://example.org/feed.xml
+            include: {any: [Revier], fields: [title, title, teaser]}
+            exclude: {all: ["Stellen*", Leipzig], none: [Studie]}
+        """,
+    )
+    (source,) = load_config(folder).sources
+    assert source.include == ItemRule(any=("Revier",), fields=("title", "teaser"))
+    assert source.exclude == ItemRule(all=("Stellen*", "Leipzig"), none=("Studie",))
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 from revier_feed import tag
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
-from revier_feed.models import DistrictSpec, Item, SourceKind, SourceSpec, TagSpec
+from revier_feed.models import DistrictSpec, Item, ItemRule, SourceKind, SourceSpec, TagSpec
 from revier_feed.tag import Tagger, Words, compile_term
 
 from .conftest import make_item, write_config
@@ -377,3 +377,31 @@ def test_sample_stories_get_the_tags_a_human_would_give(
     rss = (demo_config.output_dir / "feeds" / "all.rss.xml").read_text(encoding="utf-8")
     assert "<category>Ländlicher Raum</category>" in rss
     assert "<category>Landkreis Leipzig</category>" in rss
+
+
+@pytest.mark.parametrize(
+    ("include", "exclude", "why"),
+    [
+        (None, None, None),
+        (
+            None,
+            ItemRule(any=("Stellen*",)),
+            "excluded: 'Stellen*' in the title ('stellenangebot')",
+        ),
+        (None, ItemRule(all=("Borna", "Azubi*"), fields=("title",)), None),
+        (ItemRule(any=("Borna",)), None, None),
+        (ItemRule(any=("Grimma", "Colditz")), None, "not included: none of 'Grimma', 'Colditz'"),
+        (ItemRule(all=("Borna", "Grimma")), None, "not included: 'Grimma' not in the title"),
+        (ItemRule(any=("Borna",), none=("Stellen*",)), None, "not included: 'Stellen*' in the"),
+        # Exclusion wins: an item both rules name is left out.
+        (ItemRule(any=("Borna",)), ItemRule(any=("re:\\bAzubis?\\b",)), "excluded: 're:"),
+    ],
+)
+def test_a_source_s_rules_say_which_items_it_brings_and_why_not(
+    include: ItemRule | None, exclude: ItemRule | None, why: str | None
+) -> None:
+    item = make_item(title="Stellenangebot in Borna", summary_text="Wir suchen einen Azubi.")
+    source = dataclasses.replace(SOURCE, include=include, exclude=exclude)
+    reason = Tagger([], []).excluded(item, source)
+    assert (reason is None) == (why is None), reason
+    assert reason is None or why is None or reason.startswith(why), reason

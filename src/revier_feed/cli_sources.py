@@ -223,6 +223,10 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
             ", ".join(sorted(item.tags)),
         )
     out.print(table)
+    if preview.excluded:
+        out.print(f"{len(preview.excluded)} items left out by the source's rules:", markup=False)
+        for title, why in preview.excluded:
+            out.print(f"  {visible(title)!r}: {visible(why)}", markup=False, soft_wrap=True)
     for warning in preview.warnings:
         out.print(f"[yellow]warning:[/] {escape(visible(warning))}")
     if args.save_fixture is not None:

@@ -38,7 +38,9 @@ R = TypeVar("R")
 #: A worker's tag rules, set once when the worker starts (pickled once, not per document).
 _worker_tagger: Tagger | None = None
 
-Normalized = tuple[list[tuple[int, Item]], list[str]]
+#: Each readable, collected item's index with the item; a warning for each unreadable one;
+#: the title of each item the source's rules leave out, with why.
+Normalized = tuple[list[tuple[int, Item]], list[str], list[tuple[str, str]]]
 
 #: With ``worker.processes: auto``, the items a cycle normalizes on the calling side before
 #: it starts worker processes: starting them costs each about 0.2 s of CPU (imports), more
@@ -59,19 +61,26 @@ def normalize_items(
     raws: Sequence[RawItem], spec: SourceSpec, now: datetime, tagger: Tagger | None = None
 ) -> Normalized:
     """Each readable item's index in ``raws`` with its normalized, tagged form; a warning for
-    each item that had to be skipped."""
+    each item that had to be skipped; the items the source's include or exclude rule leaves
+    out (not tagged)."""
     from . import normalize  # nh3, ftfy: a cycle of 304s never loads them
 
     rules = tagger or _worker_tagger
     assert rules is not None, "a worker gets its tagger when it starts"
     done: list[tuple[int, Item]] = []
     warnings: list[str] = []
+    excluded: list[tuple[str, str]] = []
     for index, raw in enumerate(raws):
         try:
-            done.append((index, rules.tag(normalize.normalize(raw, spec, now), spec)))
+            item = normalize.normalize(raw, spec, now)
+            why = rules.excluded(item, spec)
+            if why is None:
+                done.append((index, rules.tag(item, spec)))
+            else:
+                excluded.append((item.title, why))
         except ValueError as e:
             warnings.append(f"item {raw.title[:60]!r} skipped: {e}")
-    return done, warnings
+    return done, warnings, excluded
 
 
 #: A document read: the document without its raw items, how many items it had, the

@@ -123,6 +123,8 @@ class _Collected:
     decisions: list[tuple[Item, ItemDecision]]
     found: int  #: items in the documents, before duplicates were dropped
     warnings: list[str]
+    #: The items the source's include or exclude rule left out: title, and why.
+    excluded: list[tuple[str, str]] = field(default_factory=list)
     identity: ItemIdentity = ItemIdentity.GUID  #: how the source's items are keyed now
     #: New keys of stored items (by id) when the identity changed with this fetch.
     rekeyed: dict[int, str] = field(default_factory=dict)
@@ -262,6 +264,7 @@ async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
         fetched=fetched,
         items=tuple(item for item, _ in collected.decisions),
         warnings=tuple(map(_one_line, collected.warnings)),
+        excluded=tuple(collected.excluded),
     )
 
 
@@ -431,6 +434,7 @@ async def _collect_items(
         decisions=decisions,
         found=found,
         warnings=warnings,
+        excluded=normalized[2],
         identity=decided.identity,
         rekeyed=decided.rekeyed,
     )
@@ -484,7 +488,7 @@ def _decide(
     storing: bool,
     identity: ItemIdentity = ItemIdentity.GUID,
 ) -> _Decided:
-    done, skipped = normalized
+    done, skipped, _ = normalized
     # Items followed to their article pages may get their date there (see _follow).
     undated = () if spec.follow else document.undated
     warnings = [*document.warnings, *undated, *skipped]
@@ -751,6 +755,7 @@ def _save_items(
         new=counts[ItemDecision.NEW],
         updated=counts[ItemDecision.UPDATED],
         unchanged=counts[ItemDecision.UNCHANGED],
+        excluded=len(collected.excluded),
         warnings=tuple(map(_one_line, collected.warnings)),
         seconds=seconds,
     )
@@ -931,6 +936,7 @@ def _log(report: SourceReport) -> None:
         "new": report.new,
         "updated": report.updated,
         "unchanged": report.unchanged,
+        "excluded": report.excluded,
     }
     if report.error is not None:
         extra |= {"error_kind": report.error.kind, "error": report.error.message}
@@ -946,12 +952,13 @@ def _log(report: SourceReport) -> None:
         )
         return
     log.info(
-        "source %s: %s, %d new, %d updated, %d unchanged in %.2fs",
+        "source %s: %s, %d new, %d updated, %d unchanged%s in %.2fs",
         report.source_id,
         report.status.value,
         report.new,
         report.updated,
         report.unchanged,
+        f", {report.excluded} left out by its rules" if report.excluded else "",
         report.seconds,
         extra=extra,
     )

@@ -75,6 +75,18 @@ class HtmlSelectors:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemRule:
+    """A source's ``include`` or ``exclude`` rule: it matches an item when any ``any`` term
+    (if there are any), every ``all`` term and no ``none`` term occur in ``fields`` (the
+    terms of tag rules, see :mod:`revier_feed.tag`)."""
+
+    any: tuple[str, ...] = ()
+    all: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ("title", "teaser", "content")
+
+
+@dataclass(frozen=True, slots=True)
 class SourceSpec:
     """One source as the admin configured it."""
 
@@ -96,6 +108,10 @@ class SourceSpec:
     #: Bounds of the adaptive interval; None: the interval itself (no adaptation that way).
     min_interval: timedelta | None = None
     max_interval: timedelta | None = None
+    #: Only items this rule matches are collected (None: every item).
+    include: ItemRule | None = None
+    #: Items this rule matches are not collected.
+    exclude: ItemRule | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +334,7 @@ class SourceReport:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    excluded: int = 0  #: items the source's include or exclude rule left out
     error: ErrorInfo | None = None
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
@@ -515,6 +532,8 @@ class Preview:
     fetched: FetchResult
     items: tuple[Item, ...]
     warnings: tuple[str, ...]
+    #: Items the source's include or exclude rule leaves out: title, and why.
+    excluded: tuple[tuple[str, str], ...] = ()
 
 
 #: A metric series: its name and its (label, value) pairs, sorted by label.

@@ -1,4 +1,5 @@
-"""Topic and district tags for items, German-aware and explainable. Pure.
+"""Topic and district tags for items, German-aware and explainable, and the rules of
+sources on which items to collect (the same terms). Pure.
 
 Terms (from tags.yaml and the district gazetteer) match case-insensitively and regardless of
 umlaut spelling (``Räume`` = ``Raeume``, ``ß`` = ``ss``), as whole words unless marked:
@@ -28,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, cast
 
 from .german import fold, folded_words
-from .models import DistrictSpec, Item, SourceSpec, TagSpec
+from .models import DistrictSpec, Item, ItemRule, SourceSpec, TagSpec
 
 if TYPE_CHECKING:
     import regex
@@ -215,31 +216,66 @@ class TagMatch:
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
-    spec: TagSpec
+    id: str  #: the tag's; "" for a source's rule
+    fields: tuple[str, ...]
     any: tuple[Term, ...]
     all: tuple[Term, ...]
     none: tuple[Term, ...]
 
 
+def _compile_rule(rule: TagSpec | ItemRule, rule_id: str = "") -> _Rule:
+    return _Rule(
+        rule_id,
+        rule.fields,
+        tuple(map(compile_term, rule.any)),
+        tuple(map(compile_term, rule.all)),
+        tuple(map(compile_term, rule.none)),
+    )
+
+
 class Tagger:
-    """Tag rules and the gazetteer, compiled once per configuration."""
+    """Tag rules and the gazetteer, compiled once per configuration; the sources' include
+    and exclude rules, compiled on first use."""
 
     def __init__(self, topics: Sequence[TagSpec], districts: Sequence[DistrictSpec]) -> None:
-        self._rules = [
-            _Rule(
-                spec,
-                tuple(map(compile_term, spec.any)),
-                tuple(map(compile_term, spec.all)),
-                tuple(map(compile_term, spec.none)),
-            )
-            for spec in topics
-        ]
+        self._rules = [_compile_rule(spec, spec.id) for spec in topics]
         self._places = _Places(districts)
+        self._source_rules: dict[ItemRule, _Rule] = {}
+
+    def excluded(self, item: Item, source: SourceSpec) -> str | None:
+        """Why ``source``'s rules leave ``item`` out (its ``exclude`` rule matches, or its
+        ``include`` rule does not), or None if it is collected."""
+        if source.exclude is None and source.include is None:
+            return None
+        texts = _Texts(item)
+        if source.exclude is not None:
+            rule = self._source_rule(source.exclude)
+            if _matches(rule, texts):
+                return "excluded: " + _why(rule, texts)
+        if source.include is not None:
+            rule = self._source_rule(source.include)
+            if not _matches(rule, texts):
+                return "not included: " + _why_not(rule, texts)
+        return None
+
+    def __getstate__(self) -> dict[str, object]:
+        # Workers get the tagger pickled; each compiles the sources' rules it meets.
+        return {name: value for name, value in vars(self).items() if name != "_source_rules"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        vars(self).update(state)
+        self._source_rules = {}
+
+    def _source_rule(self, rule: ItemRule) -> _Rule:
+        compiled = self._source_rules.get(rule)
+        if compiled is None:
+            compiled = self._source_rules[rule] = _compile_rule(rule)
+        return compiled
 
     def tag(self, item: Item, source: SourceSpec) -> Item:
         """``item`` with its topic tags (rules plus the source's defaults) and districts."""
         texts = _Texts(item)
-        tags = {rule.spec.id for rule in self._rules if _matches(rule, texts)}
+        tags = {rule.id for rule in self._rules if _matches(rule, texts)}
         tags.update(source.tags)
         districts = {d for d, _ in self._districts(texts)}
         if source.district:
@@ -255,9 +291,9 @@ class Tagger:
                 continue
             for reason, terms in (("any", rule.any), ("all", rule.all)):
                 for term in terms:
-                    found = _find(term, texts, rule.spec.fields)
+                    found = _find(term, texts, rule.fields)
                     if found is not None:
-                        matches.append(TagMatch(rule.spec.id, "topic", reason, term.text, *found))
+                        matches.append(TagMatch(rule.id, "topic", reason, term.text, *found))
                         if reason == "any":
                             break
         for tag in source.tags:
@@ -434,7 +470,7 @@ def _matches(rule: _Rule, texts: _Texts) -> bool:
         return False  # a rule without positive terms tags nothing
 
     def present(term: Term) -> bool:
-        return any(term.occurs(texts.words(field)) for field in rule.spec.fields)
+        return any(term.occurs(texts.words(field)) for field in rule.fields)
 
     return (
         (not rule.any or any(map(present, rule.any)))
@@ -449,3 +485,31 @@ def _find(term: Term, texts: _Texts, fields: Sequence[str]) -> tuple[str, str] |
         if matched is not None:
             return field, matched
     return None
+
+
+def _why(rule: _Rule, texts: _Texts) -> str:
+    """What makes a matching rule match: its first term found (an ``any`` one, else the
+    ``all`` ones)."""
+    for term in (*rule.any, *rule.all):
+        found = _find(term, texts, rule.fields)
+        if found is not None:
+            return f"{term.text!r} in the {found[0]} ({found[1]!r})"
+    return "its terms"  # not reached: a matching rule has a term found
+
+
+def _why_not(rule: _Rule, texts: _Texts) -> str:
+    """What keeps a rule from matching: no ``any`` term, a missing ``all`` term, or a
+    ``none`` term found."""
+    fields = " or ".join(rule.fields)
+    if rule.any and all(_find(term, texts, rule.fields) is None for term in rule.any):
+        shown = ", ".join(repr(term.text) for term in rule.any[:3])
+        more = ", …" if len(rule.any) > 3 else ""
+        return f"none of {shown}{more} in the {fields}"
+    for term in rule.all:
+        if _find(term, texts, rule.fields) is None:
+            return f"{term.text!r} not in the {fields}"
+    for term in rule.none:
+        found = _find(term, texts, rule.fields)
+        if found is not None:
+            return f"{term.text!r} in the {found[0]} ({found[1]!r})"
+    return "it has no terms to match"

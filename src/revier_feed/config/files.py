@@ -137,6 +137,10 @@ class SourceModel(_Model):
     district: str | None = None
     #: Items of the first fetch published this recently count as news; older ones are backlog.
     backfill: Duration | None = None
+    #: Only items this rule matches are collected.
+    include: ItemRuleModel | None = None
+    #: Items this rule matches are not collected.
+    exclude: ItemRuleModel | None = None
     html: HtmlSelectorsModel | None = None
 
     @model_validator(mode="after")
@@ -219,6 +223,26 @@ class TagRule(_Model):
 
 class TagsFile(_Model):
     tags: list[TagRule] = []
+
+
+class ItemRuleModel(_Model):
+    """A source's ``include`` or ``exclude`` rule: the terms of a tag rule."""
+
+    any: list[TermText] = []
+    all: list[TermText] = []
+    none: list[TermText] = []
+    fields: list[Literal["title", "teaser", "content"]] = ["title", "teaser", "content"]
+
+    @model_validator(mode="after")
+    def _has_terms(self) -> Self:
+        if not self.any and not self.all:
+            raise ValueError(
+                "a rule needs 'any' or 'all' terms (with only 'none' terms it matches no item)"
+            )
+        return self
+
+
+SourceModel.model_rebuild()
 
 
 class DistrictModel(_Model):

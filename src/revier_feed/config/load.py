@@ -20,6 +20,7 @@ from ..models import (
     DistrictSpec,
     FetchSettings,
     HtmlSelectors,
+    ItemRule,
     SourceKind,
     SourceSpec,
     TagSpec,
@@ -29,6 +30,7 @@ from .files import (
     ChannelModel,
     ChannelsFile,
     DistrictsFile,
+    ItemRuleModel,
     PartnerModel,
     PartnersFile,
     SourceModel,
@@ -254,6 +256,19 @@ def _source_spec(model: SourceModel, defaults: FetchSettingsModel) -> SourceSpec
         max_pages=html.max_pages if html and html.next else 1,
         allow_hosts=tuple(h.lower() for h in html.allow_hosts) if html else (),
         backfill=model.backfill,
+        include=_item_rule(model.include),
+        exclude=_item_rule(model.exclude),
+    )
+
+
+def _item_rule(model: ItemRuleModel | None) -> ItemRule | None:
+    if model is None:
+        return None
+    return ItemRule(
+        any=tuple(model.any),
+        all=tuple(model.all),
+        none=tuple(model.none),
+        fields=tuple(dict.fromkeys(model.fields)),
     )
 
 
@@ -504,6 +519,10 @@ def source_yaml(spec: SourceSpec) -> str:
         entry["tags"] = list(spec.tags)
     if spec.district:
         entry["district"] = spec.district
+    for key, rule in (("include", spec.include), ("exclude", spec.exclude)):
+        if rule is not None:
+            terms = {k: list(getattr(rule, k)) for k in ("any", "all", "none") if getattr(rule, k)}
+            entry[key] = {**terms, "fields": list(rule.fields)}
     if spec.selectors is not None:
         html = {k: v for k, v in dataclasses.asdict(spec.selectors).items() if v}
         if spec.follow:
