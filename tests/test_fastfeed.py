@@ -210,9 +210,8 @@ def test_item_pictures_are_found_and_made_absolute_by_both_readers(
     assert fast.items[0].image == expected
 
 
-def test_media_content_with_children_goes_to_feedparser_and_its_picture_is_used() -> None:
-    """feedparser reads what a media:content holds (a nested thumbnail; a caption, as the
-    entry's text); the fast reader ignored the element, so the two gave other items."""
+def test_media_content_with_children_is_read_fast_and_its_picture_is_used() -> None:
+    """A nested thumbnail is the entry's picture for both readers."""
     body = (
         b'<feed xmlns="http://www.w3.org/2005/Atom"' + MEDIA.encode() + b"><title>K</title>"
         b'<entry><title>A</title><id>urn:a</id><link href="https://k.example/a"/>'
@@ -222,10 +221,58 @@ def test_media_content_with_children_goes_to_feedparser_and_its_picture_is_used(
         b"<updated>2021-06-10T10:00:00Z</updated></entry></feed>"
     )
     doc = fetched(body, "application/atom+xml")
-    assert not handled_fast(doc)
+    assert handled_fast(doc)
     fast, slow = both(doc)
     assert fast == slow
     assert fast.items[0].image == "https://k.example/b-klein.jpg"
+
+
+CAPTION = (
+    '<media:content url="https://k.example/b.jpg" medium="image">'
+    "<media:description>Foto: Bildunterschrift</media:description>"
+    "<media:credit>Landkreis</media:credit></media:content>"
+)
+
+
+@pytest.mark.parametrize(
+    "item, summary",
+    [
+        # feedparser took the caption as the entry's full text, or, before the entry's own
+        # description, as its teaser (the description became the full text).
+        (f"<description>Der Teaser.</description>{CAPTION}", "Der Teaser."),
+        (f"{CAPTION}<description>Der Teaser.</description>", "Der Teaser."),
+        (CAPTION, ""),
+        # Also where feedparser reads the feed alone (an undefined entity: not XML).
+        (f"<description>Der Teaser&nbsp;.</description>{CAPTION}", "Der Teaser\xa0."),
+        (
+            f"{CAPTION.replace('media:', 'm:')}<description>Der Teaser.</description>",
+            "Der Teaser.",
+        ),
+    ],
+)
+def test_a_picture_s_caption_is_no_entry_text(item: str, summary: str) -> None:
+    namespaces = MEDIA + ' xmlns:m="http://search.yahoo.com/mrss/"'
+    doc = fetched(
+        rss(f"<item><title>A</title><link>https://k.example/a</link>{item}</item>", namespaces)
+    )
+    fast, slow = both(doc)
+    assert fast == slow
+    (entry,) = fast.items
+    assert (entry.summary_html, entry.content_html) == (summary, "")
+    assert entry.image == "https://k.example/b.jpg"
+
+
+def test_a_video_s_description_in_a_media_group_stays_the_entry_s_text() -> None:
+    group = (
+        "<media:group><media:content url='https://k.example/v.mp4' medium='video'/>"
+        "<media:description>Der Landrat zum Haushalt.</media:description></media:group>"
+    )
+    doc = fetched(
+        rss(f"<item><title>A</title><link>https://k.example/a</link>{group}</item>", MEDIA)
+    )
+    fast, slow = both(doc)
+    assert fast == slow
+    assert fast.items[0].summary_html == "Der Landrat zum Haushalt."
 
 
 def atom_entry(inner: str) -> bytes:

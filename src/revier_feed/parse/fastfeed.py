@@ -52,6 +52,10 @@ _RSS_IGNORED = frozenset(
     }
 )
 _ATOM_IGNORED = frozenset({_ATOM + "rights", _ATOM + "contributor"})
+#: What a picture's media:content says about it, none of it the entry's: its caption (which
+#: feedparser would take as the entry's text, see feed._without_captions), credit and
+#: copyright.
+_MEDIA_CAPTIONS = frozenset({_MEDIA + "description", _MEDIA + "credit", _MEDIA + "copyright"})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _CONTENT_TYPES = {"text": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
 _URIFIXER = re.compile("^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)")
@@ -351,13 +355,20 @@ def _thumbnail(entry: dict[str, Any], node: Any) -> None:
 
 
 def _media_content(entry: dict[str, Any], node: Any) -> None:
-    if len(node) or (node.text or "").strip():
-        # feedparser reads a nested media:description (a photo's caption) as the item's
-        # text; declined, so that both readers give the same items.
-        raise Unsupported("media:content with content")
+    if (node.text or "").strip():
+        raise Unsupported("media:content with text")
     attrs = _attrs(node)
     found = {key: attrs[key] for key in ("url", "medium", "type") if key in attrs}
     entry.setdefault("media_content", []).append(found)
+    for child in node:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue  # a comment
+        if tag == _MEDIA + "thumbnail":
+            _thumbnail(entry, child)
+        elif tag not in _MEDIA_CAPTIONS:
+            # A nested title or category feedparser would read into the entry.
+            raise Unsupported(f"media:content holding {tag}")
 
 
 def _add_tag(

@@ -4,6 +4,7 @@ the rest (on bytes; it never does HTTP here)."""
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import time
 from collections.abc import Sequence
@@ -52,7 +53,7 @@ def _parse_with_feedparser(
 
     try:
         result = feedparser.parse(
-            _doctype_on_its_line(_valid_character_references(fetched.content)),
+            _without_captions(_doctype_on_its_line(_valid_character_references(fetched.content))),
             response_headers=_plausible_charset(headers, fetched.content),
             # Both are ours: normalize sanitizes last and makes links absolute against the
             # item's link; feedparser's versions cost half of its time.
@@ -324,6 +325,39 @@ def _doctype_on_its_line(content: bytes) -> bytes:
     if b"<!DOCTYPE" not in content[:end]:
         return content
     return _DOCTYPE_AFTER_SOMETHING.sub(b"\n<!DOCTYPE", content[:end]) + content[end:]
+
+
+# The prefixes a feed binds to Media RSS (nearly always "media").
+_MEDIA_PREFIX = re.compile(
+    rb"""xmlns:([A-Za-z_][\w.-]*)\s*=\s*["']http://search\.yahoo\.com/mrss/?["']"""
+)
+
+
+def _without_captions(content: bytes) -> bytes:
+    """``content`` without the captions (``media:description``) inside its pictures'
+    ``media:content`` elements.
+
+    feedparser reads such a caption as the entry's text: as its full text, or as its
+    teaser when it comes before the entry's own description, which then became the full
+    text. The caption of a ``media:group`` (a video's description, often an entry's only
+    text) stays.
+    """
+    if b"description" not in content:
+        return content
+    for prefix in set(_MEDIA_PREFIX.findall(content[:65536])):
+        name = re.escape(prefix)
+        picture = re.compile(
+            rb"<" + name + rb":content\b[^>]*(?<!/)>.*?</" + name + rb":content\s*>", re.S
+        )
+        caption = re.compile(
+            rb"<" + name + rb":description\b(?:[^>]*/>|.*?</" + name + rb":description\s*>)", re.S
+        )
+        content = picture.sub(functools.partial(_remove, caption), content)
+    return content
+
+
+def _remove(pattern: re.Pattern[bytes], found: re.Match[bytes]) -> bytes:
+    return pattern.sub(b"", found.group())
 
 
 _CHARACTER_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
