@@ -919,5 +919,6 @@ def test_sources_test_shows_pictures_and_article_length_and_site_text_as_it_is(
     assert code == 0, out
     assert "teaser: [bold]Text 0 endet mit \\\\\\" in out
     assert f"picture: {region.url('/bild/0.jpg')}" in out
-    shown = len("Meldung " + " ".join(["Fisch & Chips & mehr."] * 20))
+    # The article's own headline is its title, not part of its text.
+    shown = len(" ".join(["Fisch & Chips & mehr."] * 20))
     assert f"article text: {shown} characters" in out, out

@@ -119,6 +119,17 @@ def test_follow_takes_article_text_and_exact_date(
     assert "Mehr News" not in study.content_html
     assert "Zwischenbilanz" not in study.content_html
     assert "Impressum" not in study.content_html
+    # Every feed format carries the article's text (JSON Feed had only the teaser).
+    feeds = app.config.output_dir / "feeds"
+    (entry,) = [
+        e
+        for e in json.loads((feeds / "all.json").read_text("utf-8"))["items"]
+        if e["title"] == study.title
+    ]
+    assert "Zukunftsfaktor Handwerk" in entry["content_html"]
+    atom = feedparser.parse((feeds / "all.atom.xml").read_bytes())
+    (atom_entry,) = [e for e in atom.entries if e.title == study.title]
+    assert "Zukunftsfaktor Handwerk" in atom_entry.content[0].value
 
     # Unchanged listing next time: no article is fetched again, nothing counts as changed.
     region.requests.clear()
@@ -179,6 +190,49 @@ def test_follow_stays_on_the_source_host(
     (report,) = app.run_cycle().summary.reports
     assert report.new == 1
     assert any("host not allowed" in w for w in report.warnings)
+
+
+def test_an_article_that_redirects_to_a_login_or_the_listing_is_not_the_article(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """A members-only article sent to the login page, and a removed one sent back to the
+    listing, gave that page's text as the article's (and the listing's teasers made the
+    removed item one story with another)."""
+    html = {"Content-Type": "text/html"}
+    links = ["/kreis/intern/energie.html", "/kreis/2026/handwerkertag.html", "/kreis/neu.html"]
+    entries = "".join(
+        f'<article class="news-teaser"><h2 class="news-teaser__title"><a href="{link}">'
+        f'Meldung {i} aus dem Kreis</a></h2><p class="news-teaser__text">Der Anfang {i}.</p>'
+        "</article>"
+        for i, link in enumerate(links)
+    )
+    region.add_route(
+        "/kreis/", Response(200, f"<html><body>{entries}</body></html>".encode(), html)
+    )
+    region.add_route(
+        links[0], Response(302, headers={"Location": "/kreis/login.html?redirect_url=energie"})
+    )
+    region.add_route(links[1], Response(301, headers={"Location": "/kreis/"}))
+    region.add_route(links[2], Response(301, headers={"Location": "/kreis/2026/neu.html"}))
+    login = (
+        "<html><body><main><h1>Anmeldung erforderlich</h1><p>Bitte melden Sie sich an, um "
+        "diesen Inhalt zu sehen.</p><form><input type='password'></form></main></body></html>"
+    )
+    region.add_route("/kreis/login.html", Response(200, login.encode(), html))
+    text = "<p>Die Meldung, die umgezogen ist, steht jetzt unter einer neuen Adresse.</p>"
+    region.add_route(
+        "/kreis/2026/neu.html", Response(200, f"<html><body>{text}</body></html>".encode(), html)
+    )
+    app = make_app(config(tmp_path, agency_source(region, "\n      follow: true", "/kreis/")))
+    (report,) = app.run_cycle().summary.reports
+    stored = {s.item.title: s.item for s in app.storage.recent_items(["agentur"], 5)}
+    assert stored["Meldung 0 aus dem Kreis"].content_html == ""
+    assert stored["Meldung 1 aus dem Kreis"].content_html == ""
+    assert "neuen Adresse" in stored["Meldung 2 aus dem Kreis"].content_html
+    warned = " ".join(report.warnings)
+    assert "login.html?redirect_url=energie, a login" in warned
+    assert "handwerkertag.html not read: it redirects to" in warned and "the listing" in warned
+    assert "neu.html not read" not in warned
 
 
 def test_a_listing_without_dates_whose_articles_have_them_is_healthy(

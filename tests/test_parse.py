@@ -319,6 +319,29 @@ def test_windows_1252_page_gives_correct_umlauts() -> None:
     assert parsed.items[0].title == "Förderung für Städte und Gemeinden"
 
 
+def test_a_utf_8_page_with_a_stray_windows_1252_sentence_keeps_its_umlauts() -> None:
+    """One pasted windows-1252 byte sent the whole page to detection, which chose
+    windows-1250: "BĂĽrgerbĂĽro" everywhere."""
+    page = (
+        "<html><head><meta charset='utf-8'></head><body>"
+        "<article><h2>Öffnungszeiten über die Feiertage im Bürgerbüro</h2></article>"
+        "<article><h2>Grüße aus Schkopau: Straßenfest</h2></article>".encode()
+        + "<article><h2>Eingefügt: Gebühren für Müll</h2></article>".encode("cp1252")
+        + b"</body></html>"
+    )
+    parsed = parse(
+        spec(SourceKind.HTML, HtmlSelectors(item="article", title="h2")),
+        document(page, content_type="text/html; charset=utf-8"),
+        NOW,
+        BERLIN,
+    )
+    assert [i.title for i in parsed.items] == [
+        "Öffnungszeiten über die Feiertage im Bürgerbüro",
+        "Grüße aus Schkopau: Straßenfest",
+        "Eingefügt: Gebühren für Müll",
+    ]
+
+
 FORMATS = {
     "rss091": b"""<?xml version="1.0"?><rss version="0.91"><channel><title>K</title>
 <link>http://k.example/</link><description>d</description><language>de</language>

@@ -31,6 +31,7 @@ import errno
 import functools
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -636,7 +637,13 @@ async def _follow(
                     spec.id, url, may_go_to=functools.partial(_may_follow, spec, listing_url)
                 )
                 assert isinstance(page, FetchResult)
-                return await ctx.offload(parse.article, spec, page, ctx.now(), ctx.tz)
+                article = await ctx.offload(parse.article, spec, page, ctx.now(), ctx.tz)
+            detour = _detour(url, page.url, listing_url)
+            if detour is None and article.login:
+                detour = f"{page.url} asks for a login"
+            if detour is None:
+                return article
+            warnings.append(f"article {url} not read: {detour}; the item keeps its listing text")
         except TimeoutError:
             late.append(url)
         except (FetchError, ParseError) as e:
@@ -698,6 +705,32 @@ def _normalize_and_tag(raw: RawItem, spec: SourceSpec, ctx: IngestContext) -> It
     from . import normalize  # nh3, ftfy: only for sources with news
 
     return ctx.tagger.tag(normalize.normalize(raw, spec, ctx.now()), spec)
+
+
+#: Words of a path that lead to a login ("/login.html?redirect_url=…", "/anmelden/").
+_LOGIN_WORDS = frozenset({"login", "anmelden", "anmeldung", "signin", "sso", "auth"})
+
+
+def _detour(url: str, final: str, listing_url: str) -> str | None:
+    """Why an article page that redirected from ``url`` to ``final`` is not the article, or
+    None: a removed article sent to the listing, the start page or an overview above it, or
+    one behind a login. Other redirects (to https, to a new address of the article) are
+    followed as they come."""
+    if final == url:
+        return None
+    there, here = urlsplit(final), urlsplit(url)
+    path = there.path.rstrip("/")
+    words = set(re.split(r"[^a-z0-9]+", there.path.lower()))
+    if words & _LOGIN_WORDS:
+        return f"it redirects to {final}, a login"
+    listing = urlsplit(listing_url)
+    if (there.netloc, path) == (listing.netloc, listing.path.rstrip("/")):
+        return f"it redirects to {final}, the listing (a removed article?)"
+    if not path:
+        return f"it redirects to {final}, the start page (a removed article?)"
+    if there.netloc == here.netloc and here.path.startswith(path + "/"):
+        return f"it redirects to {final}, an overview above it (a removed article?)"
+    return None
 
 
 def _may_follow(spec: SourceSpec, listing_url: str, url: str) -> bool:

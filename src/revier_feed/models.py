@@ -273,6 +273,7 @@ class Article:
 
     content_html: str  #: the article's main text (unsanitized)
     published: datetime | None = None  #: from <time>, article:published_time or JSON-LD
+    login: bool = False  #: the page asks for a password: a login page, not the article
 
 
 @dataclass(frozen=True, slots=True)

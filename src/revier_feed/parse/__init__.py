@@ -35,7 +35,7 @@ def article(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo)
     Raises:
         ParseError: the page cannot be parsed.
     """
-    from .html import parse_article
+    from .article_page import parse_article
 
     content = spec.selectors.content if spec.selectors else None
     return parse_article(spec.id, fetched, content, now, tz)

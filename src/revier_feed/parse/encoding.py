@@ -2,8 +2,9 @@
 
 Order: byte-order mark, then valid UTF-8 (a legacy page never happens to be valid UTF-8
 with non-ASCII bytes, while "UTF-8 declared as ISO-8859-1" is a common CMS mistake), then
-the HTTP charset, then ``<meta charset>``, then detection among the encodings German and
-Central European sites use, then windows-1252.
+UTF-8 with a few stray windows-1252 bytes (a sentence pasted into a UTF-8 page; the stray
+bytes are read as windows-1252), then the HTTP charset, then ``<meta charset>``, then
+detection among the encodings German and Central European sites use, then windows-1252.
 """
 
 from __future__ import annotations
@@ -29,6 +30,21 @@ _ALIASES = {
     "iso8859-1": "cp1252",
 }
 _CANDIDATES = ["utf_8", "cp1252", "iso8859_15", "cp1250", "iso8859_2"]
+#: A character UTF-8 writes in more than one byte.
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def _stray_as_cp1252(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: the bytes that are no UTF-8, read as windows-1252."""
+    assert isinstance(error, UnicodeDecodeError)
+    stray = error.object[error.start : error.end]
+    return bytes(stray).decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error("revier-feed-cp1252", _stray_as_cp1252)
 
 
 def decode_html(content: bytes, declared: str | None = None) -> str:
@@ -45,6 +61,11 @@ def decode_html(content: bytes, declared: str | None = None) -> str:
         return content.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    if _mostly_utf8(content):
+        # As a browser would show it, but for the stray bytes, which are most likely a
+        # paste from windows-1252: one of them sent the whole page to detection, which
+        # chose windows-1250, and every umlaut came out wrong.
+        return content.decode("utf-8", errors="revier-feed-cp1252")
     meta = _META_CHARSET.search(content[:4096])
     for label in (declared, meta.group(1).decode("ascii", "ignore") if meta else None):
         text = _try(content, label)
@@ -56,6 +77,14 @@ def decode_html(content: bytes, declared: str | None = None) -> str:
     if best is not None:
         return str(best)
     return content.decode("cp1252", errors="replace")
+
+
+def _mostly_utf8(content: bytes) -> bool:
+    """Whether most non-ASCII bytes form UTF-8 characters (legacy text hardly ever does)."""
+    sequences = _UTF8_SEQUENCE.findall(content)
+    in_sequences = sum(map(len, sequences))
+    stray = len(_HIGH_BYTE.findall(content)) - in_sequences
+    return len(sequences) > stray
 
 
 def http_charset(content_type: str) -> str | None:

@@ -7,7 +7,6 @@ takes an attribute of the item element itself.
 from __future__ import annotations
 
 import html
-import json
 import re
 import time
 from datetime import datetime
@@ -18,12 +17,12 @@ from soupsieve import SelectorSyntaxError
 
 from .._utils import join_url
 from ..exceptions import ParseError
-from ..models import Article, ErrorKind, FetchResult, HtmlSelectors, ParsedDocument, RawItem
+from ..models import ErrorKind, FetchResult, HtmlSelectors, ParsedDocument, RawItem
 from .dates import parse_date
 from .encoding import decode_html, http_charset
 
 # soupsieve raises NotImplementedError for valid CSS it does not support ("h2::text").
-_BAD_SELECTOR = (SelectorSyntaxError, NotImplementedError)
+BAD_SELECTOR = (SelectorSyntaxError, NotImplementedError)
 #: Reading a listing's items stops after this long, keeping those read (a warning says so).
 ITEMS_TIME_LIMIT = 20.0
 _ATTR = re.compile(r"(?P<css>.*?)@(?P<attr>[A-Za-z_:][-A-Za-z0-9_:.]*)\Z")
@@ -43,10 +42,10 @@ def parse_html(
             selector is invalid, or no matched item has a title.
     """
     soup = make_soup(source_id, fetched)
-    base = _base_url(soup, fetched.url)
+    base = base_url(soup, fetched.url)
     try:
         matches = soup.select(selectors.item)
-    except _BAD_SELECTOR as e:
+    except BAD_SELECTOR as e:
         raise ParseError(
             source_id,
             kind=ErrorKind.PARSE,
@@ -83,7 +82,7 @@ def parse_html(
             break
         try:
             item = _item(element, selectors, base, now, tz)
-        except _BAD_SELECTOR as e:
+        except BAD_SELECTOR as e:
             raise ParseError(
                 source_id, kind=ErrorKind.PARSE, message=f"invalid selector: {e}"
             ) from None
@@ -146,120 +145,6 @@ def _detach_nested(matches: list[Tag]) -> None:
         element.extract()
 
 
-def parse_article(
-    source_id: str,
-    fetched: FetchResult,
-    content_selector: str | None,
-    now: datetime,
-    tz: ZoneInfo,
-) -> Article:
-    """The main text and exact date of a followed article page.
-
-    Without ``content_selector`` the main content is found the way reading modes do:
-    navigation, asides ("Mehr News") and footers are dropped, and the element holding the
-    most paragraph text wins.
-
-    Raises:
-        ParseError: the page cannot be parsed, or the content selector is invalid.
-    """
-    soup = make_soup(source_id, fetched)
-    published = _article_date(soup, now, tz)
-    for tag in soup(["script", "style", "noscript", "template", "iframe", "form"]):
-        tag.decompose()
-    main: Tag | None = None
-    if content_selector:
-        try:
-            main = soup.select_one(content_selector)
-        except _BAD_SELECTOR as e:
-            raise ParseError(
-                source_id, kind=ErrorKind.PARSE, message=f"invalid content selector: {e}"
-            ) from None
-    if main is None:
-        main = _main_content(soup)
-    if main is None:
-        return Article(content_html="", published=published)
-    _absolutize(main, _base_url(soup, fetched.url))
-    return Article(content_html=main.decode_contents().strip(), published=published)
-
-
-_BOILERPLATE = ["nav", "header", "footer", "aside", "menu"]
-_BOILERPLATE_CLASS = re.compile(
-    r"(^|[-_\s])(share|social|related|more-news|teaser-list|breadcrumb|cookie|newsletter|"
-    r"comments?|sidebar|pagination)([-_\s]|$)",
-    re.IGNORECASE,
-)
-_TEXT_BLOCKS = ["p", "li", "h2", "h3", "blockquote"]
-_MODIFIER = re.compile(r"(has|with|no|without)[-_]", re.IGNORECASE)
-
-
-def _main_content(soup: BeautifulSoup) -> Tag | None:
-    body = soup.body or soup
-    for tag in body.find_all(_BOILERPLATE):
-        tag.decompose()
-    for tag in body.find_all(class_=_BOILERPLATE_CLASS):
-        if not isinstance(tag, Tag) or tag.decomposed or tag.name in ("body", "main", "article"):
-            continue
-        # "has-sidebar", "with-comments": a modifier of the container that holds the
-        # article (and its sidebar), not a sidebar itself.
-        classes = tag.get_attribute_list("class")
-        if all(_MODIFIER.match(c) for c in classes if _BOILERPLATE_CLASS.search(c)):
-            continue
-        tag.decompose()
-    scores: dict[int, tuple[Tag, float]] = {}
-    for block in body.find_all(_TEXT_BLOCKS):
-        length = len(block.get_text(" ", strip=True))
-        if length < 25:
-            continue
-        # Readability's rule: a paragraph counts fully for its parent and half for the
-        # grandparent, so the container of the article text wins over the whole page.
-        parent = block.parent
-        grandparent = parent.parent if parent is not None else None
-        for ancestor, share in ((parent, 1.0), (grandparent, 0.5)):
-            if isinstance(ancestor, Tag):
-                _, score = scores.get(id(ancestor), (ancestor, 0.0))
-                scores[id(ancestor)] = (ancestor, score + share * length)
-    if not scores:
-        return None
-    return max(scores.values(), key=lambda pair: pair[1])[0]
-
-
-def _article_date(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> datetime | None:
-    meta = soup.find("meta", attrs={"property": "article:published_time"})
-    if isinstance(meta, Tag) and meta.get("content"):
-        found = parse_date(str(meta["content"]), now, tz)
-        if found:
-            return found
-    for script in soup.find_all("script", type="application/ld+json"):
-        found = _json_ld_date(script.get_text(), now, tz)
-        if found:
-            return found
-    scope = soup.find("article") or soup.find("main") or soup
-    for time_tag in scope.find_all("time", datetime=True):
-        # A page without <article> or <main>: its header's "last updated" is no date of
-        # the article.
-        if isinstance(time_tag, Tag) and not time_tag.find_parent(_BOILERPLATE):
-            return parse_date(str(time_tag["datetime"]), now, tz)
-    return None
-
-
-def _json_ld_date(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: "[[[[…]]]]" nested too deep
-        return None
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            value = node.get("datePublished")
-            if isinstance(value, str):
-                return parse_date(value, now, tz)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return None
-
-
 def make_soup(source_id: str, fetched: FetchResult) -> BeautifulSoup:
     """The parsed page, decoded with :func:`decode_html`.
 
@@ -268,13 +153,60 @@ def make_soup(source_id: str, fetched: FetchResult) -> BeautifulSoup:
     """
     text = decode_html(fetched.content, http_charset(fetched.headers.get("content-type", "")))
     try:
-        return BeautifulSoup(text, "lxml")
+        soup = BeautifulSoup(text, "lxml")
     except Exception as e:  # the HTML parser's errors on hostile input vary
         raise ParseError(
             source_id,
             kind=ErrorKind.PARSE,
             message=f"the HTML parser failed: {type(e).__name__}: {e}",
         ) from e
+    _show_lazy_pictures(soup)
+    return soup
+
+
+#: Attributes where lazy-loading scripts keep a picture's address until it is scrolled to.
+_LAZY_SOURCES = (
+    "data-src",
+    "data-lazy-src",
+    "data-original",
+    "data-srcset",
+    "data-lazy-srcset",
+    "srcset",
+)
+#: What such scripts put into ``src`` meanwhile: an inline or a blank picture.
+_PLACEHOLDER = re.compile(
+    r"^\s*data:|blank\.gif|spacer\.gif|placeholder|lazy\.(?:gif|png|svg)", re.I
+)
+
+
+def _show_lazy_pictures(soup: BeautifulSoup) -> None:
+    """Give pictures loaded lazily their real address (from ``data-src``, ``srcset`` or the
+    ``<noscript>`` copy after them), as a browser shows them; remove those without any,
+    which would be an empty box in a reader."""
+    for image in soup.find_all("img"):
+        source = image.get("src")
+        if isinstance(source, str) and source.strip() and not _PLACEHOLDER.search(source):
+            continue
+        found = next(filter(None, (_first_url(image.get(name)) for name in _LAZY_SOURCES)), None)
+        if found is None:
+            fallback = image.find_next_sibling()
+            copy = fallback.find("img") if fallback and fallback.name == "noscript" else None
+            found = _first_url(copy.get("src")) if copy else None
+        if found is None:
+            image.decompose()
+        else:
+            image["src"] = found
+
+
+def _first_url(value: object) -> str | None:
+    """The first address of a ``src`` or ``srcset`` value ("a.jpg 480w, b.jpg 800w"), unless
+    it is a placeholder."""
+    if not isinstance(value, str):
+        return None
+    # Candidates are separated by a comma and a blank; an address may hold commas itself.
+    words = value.split()
+    url = words[0].rstrip(",") if words else ""
+    return url if url and not _PLACEHOLDER.search(url) else None
 
 
 def _join(base: str, link: str) -> str | None:
@@ -286,7 +218,7 @@ def _join(base: str, link: str) -> str | None:
         return None
 
 
-def _base_url(soup: BeautifulSoup, url: str) -> str:
+def base_url(soup: BeautifulSoup, url: str) -> str:
     base_tag = soup.find("base", href=True)
     base = _join(url, str(base_tag["href"])) if isinstance(base_tag, Tag) else None
     return base or url
@@ -378,11 +310,11 @@ def _html(element: Tag, selector: str, base: str) -> str:
     found = _find(element, css)
     if found is None:
         return ""
-    _absolutize(found, base)
+    absolutize(found, base)
     return found.decode_contents()
 
 
-def _absolutize(element: Tag, base: str) -> None:
+def absolutize(element: Tag, base: str) -> None:
     """Make links and images absolute against the page they were found on (not against the
     item's own link, which normalize would otherwise use)."""
     for child in element.find_all(["a", "img"]):

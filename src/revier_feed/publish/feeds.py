@@ -55,9 +55,9 @@ def _json_feed(
     for story in stories:
         lead = story.lead(channel.priorities)
         item = lead.item
-        body = (item.summary_html or html.escape(item.summary_text)) + _also_reported(
-            channel, story, lead
-        )
+        # The full text where there is one (a followed article's), as Atom's content.
+        text = item.content_html or item.summary_html or html.escape(item.summary_text)
+        body = text + _also_reported(channel, story, lead)
         entry: dict[str, object] = {
             "id": story_id(channel.public_base_url, story.id),
             "title": item.title,

@@ -1,0 +1,364 @@
+"""A followed article page -> its main text and its exact date.
+
+Without a ``content`` selector the main text is found the way reading modes do
+(Readability, Miniflux): what is navigation, a consent dialog, a share bar or a box of
+other news is removed; the element holding the most paragraph text wins; and an article
+the CMS renders as several blocks (TYPO3's lead, picture and text; GSB's abstract and text
+sections; Drupal's paragraphs) is taken whole, from the element that marks the article
+(``<article>``, ``<main>``, a schema.org Article) or from the winner's siblings that read
+as part of it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bs4 import BeautifulSoup, Tag
+from bs4.element import PageElement
+
+from ..exceptions import ParseError
+from ..models import Article, ErrorKind, FetchResult
+from .dates import parse_date
+from .html import BAD_SELECTOR, absolutize, base_url, make_soup
+
+#: Elements that are never the article's text.
+_BOILERPLATE_TAGS = ["nav", "header", "footer", "aside", "menu", "dialog"]
+#: ARIA roles of the same.
+_BOILERPLATE_ROLES = frozenset(
+    {"navigation", "banner", "contentinfo", "complementary", "search", "dialog", "alertdialog"}
+)
+#: Words of class names and ids (split at "-", "_" and camelCase) that mark what is not the
+#: article: a share bar ("shariff"), other news ("jp-relatedposts", "sectionRelated",
+#: "news-backlink-wrap"), consent dialogs ("cookieman-modal", Borlabs' "_brlbs-…").
+_BOILERPLATE_WORDS = frozenset(
+    {
+        "breadcrumb",
+        "breadcrumbs",
+        "comment",
+        "comments",
+        "consent",
+        "modal",
+        "nav",
+        "navbar",
+        "newsletter",
+        "pager",
+        "popup",
+        "print",
+        "sidebar",
+        "skip",
+        "toolbar",
+    }
+)
+_BOILERPLATE_PREFIXES = (
+    "backlink",
+    "pagenav",
+    "pagination",
+    "borlabs",
+    "brlbs",
+    "cookie",
+    "related",
+    "share",
+    "shariff",
+    "social",
+)
+_BOILERPLATE_PAIRS = frozenset({("more", "news"), ("teaser", "list"), ("article", "info")})
+#: First words of a class that describes its element's layout ("has-sidebar"), not what
+#: it is.
+_MODIFIERS = frozenset({"has", "with", "no", "without", "content", "layout", "page"})
+#: What an element that must never be removed holds: the article itself (Enfold puts
+#: "sidebar_right" on the wrapper of <main>).
+_ARTICLE_MARKS = "main, article, [role=main], [itemprop=articleBody]"
+#: Elements whose text counts as the article's.
+_TEXT_BLOCKS = ["p", "li", "h2", "h3", "h4", "blockquote", "pre", "td", "dd"]
+#: Block elements a <div> holding text of its own (a page without <p>) may not contain.
+_BLOCKS = [*_TEXT_BLOCKS, "div", "ul", "ol", "table", "section", "article", "h1", "h5", "h6"]
+#: Elements shown as they are in the content (their own tags kept), not just their insides.
+_KEEP_OWN_TAG = frozenset({"ul", "ol", "table", "blockquote", "pre", "p", "figure", "dl"})
+#: schema.org types of an article's container (itemtype).
+_ARTICLE_TYPE = re.compile(r"schema\.org/(?:\w*Article|BlogPosting|Report)\b", re.IGNORECASE)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SPLIT = re.compile(r"[-_\s]+")
+#: A text block shorter than this says too little to count.
+_MIN_BLOCK = 25
+#: An article's text beyond this many characters of HTML is cut at a block boundary: a
+#: 2 MB official gazette went whole into every feed that listed it.
+MAX_CONTENT_CHARS = 60_000
+
+
+def parse_article(
+    source_id: str,
+    fetched: FetchResult,
+    content_selector: str | None,
+    now: datetime,
+    tz: ZoneInfo,
+) -> Article:
+    """The main text and exact date of a followed article page.
+
+    Raises:
+        ParseError: the page cannot be parsed, or the content selector is invalid.
+    """
+    soup = make_soup(source_id, fetched)
+    published = _article_date(soup, now, tz)
+    login = _asks_for_login(soup)
+    for tag in soup(["script", "style", "noscript", "template", "iframe"]):
+        tag.decompose()
+    _remove_forms(soup)
+    root: Tag | None = None
+    if content_selector:
+        try:
+            root = soup.select_one(content_selector)
+        except BAD_SELECTOR as e:
+            raise ParseError(
+                source_id, kind=ErrorKind.PARSE, message=f"invalid content selector: {e}"
+            ) from None
+    parts = [root] if root is not None else _main_content(soup)
+    if not parts:
+        return Article(content_html="", published=published, login=login)
+    base = base_url(soup, fetched.url)
+    for part in parts:
+        absolutize(part, base)
+    return Article(content_html=_html_of(parts), published=published, login=login)
+
+
+def _asks_for_login(soup: BeautifulSoup) -> bool:
+    """Whether the page's main part asks for a password (a login page, not an article; a
+    login box in a sidebar or header does not count)."""
+    for field in soup.find_all("input", attrs={"type": re.compile("^password$", re.I)}):
+        if isinstance(field, Tag) and not _in_boilerplate(field):
+            return True
+    return False
+
+
+def _in_boilerplate(element: Tag) -> bool:
+    return any(
+        ancestor.name in _BOILERPLATE_TAGS or _is_boilerplate(ancestor)
+        for ancestor in element.parents
+        if isinstance(ancestor, Tag)
+    )
+
+
+def _remove_forms(soup: BeautifulSoup) -> None:
+    """Remove forms (search, newsletter, contact), but not one that holds the page: ASP.NET
+    WebForms put the whole body into ``<form id="aspnetForm">``."""
+    page = len((soup.body or soup).get_text(" ", strip=True))
+    for form in soup.find_all("form"):
+        if not isinstance(form, Tag) or form.decomposed or form.select_one(_ARTICLE_MARKS):
+            continue
+        if len(form.get_text(" ", strip=True)) * 2 < page:
+            form.decompose()
+
+
+def _main_content(soup: BeautifulSoup) -> list[Tag]:
+    """The elements that hold the article's text, in page order; empty if none does."""
+    body = soup.body or soup
+    for tag in body.find_all(_BOILERPLATE_TAGS):
+        tag.decompose()
+    for tag in body.find_all(True):
+        if tag.decomposed or tag.name in ("body", "main", "article"):
+            continue
+        if (_is_boilerplate(tag) or _hidden(tag)) and not tag.select_one(_ARTICLE_MARKS):
+            tag.decompose()
+    score: dict[int, float] = {}  #: by id(): text counted for the element (Readability)
+    inside: dict[int, float] = {}  #: by id(): all block text inside the element
+    for block in _text_blocks(body):
+        text = block.get_text(" ", strip=True)
+        if len(text) < _MIN_BLOCK:
+            continue
+        # Text that is mostly links is a list of other pages, not the article.
+        linked = sum(len(a.get_text(" ", strip=True)) for a in block.find_all("a"))
+        length = len(text) * (1.0 - min(linked / len(text), 1.0))
+        # Readability's rule: a paragraph counts fully for its parent and half for the
+        # grandparent, so the container of the article text wins over the whole page.
+        parent = block.parent
+        grandparent = parent.parent if parent is not None else None
+        for ancestor, share in ((parent, 1.0), (grandparent, 0.5)):
+            if isinstance(ancestor, Tag):
+                score[id(ancestor)] = score.get(id(ancestor), 0.0) + share * length
+        for ancestor in (block, *block.parents):
+            inside[id(ancestor)] = inside.get(id(ancestor), 0.0) + length
+    candidates = [e for e in body.find_all(True) if id(e) in score]
+    if body.name == "body" and id(body) in score:
+        candidates.append(body)
+    if not candidates:
+        return []
+    top = max(candidates, key=lambda e: score[id(e)])
+    container = _container(top, inside)
+    if container is not None:
+        for heading in container.find_all("h1"):
+            heading.decompose()  # the item's title, shown above the text anyway
+        return [container]
+    return _with_siblings(top, inside)
+
+
+def _text_blocks(body: Tag) -> Iterable[Tag]:
+    """The paragraphs, list items, headings and cells, and the <div>s that hold text of
+    their own (pages written with <br> only): each without such blocks inside, so that no
+    text counts twice (a layout table's cell holds the whole article)."""
+    for element in body.find_all([*_TEXT_BLOCKS, "div"]):
+        if element.name in ("p", "h2", "h3", "h4", "pre") or element.find(_BLOCKS) is None:
+            yield element
+
+
+def _container(top: Tag, inside: dict[int, float]) -> Tag | None:
+    """The element around ``top`` that marks the article (``<article>``, ``<main>``, a
+    schema.org Article, a CMS's "article" block), if ``top`` is a good part of its text and
+    it is no list of other articles."""
+    for element in (top, *top.parents):
+        if not isinstance(element, Tag) or element.name in ("body", "html", "[document]"):
+            return None
+        if not _marks_article(element):
+            continue
+        others = [a for a in element.find_all("article") if a is not element]
+        if len(others) > 1:
+            return None  # a listing, or a page of teasers around the article
+        if inside.get(id(top), 0.0) >= 0.25 * inside.get(id(element), 0.0):
+            return element
+        return None
+    return None
+
+
+def _marks_article(element: Tag) -> bool:
+    if element.name in ("article", "main") or element.get("role") == "main":
+        return True
+    if _ARTICLE_TYPE.search(str(element.get("itemtype", ""))):
+        return True
+    classes = {str(c).lower() for c in element.get_attribute_list("class") if c}
+    return bool(classes & {"article", "news-single", "node--type-article"})
+
+
+def _with_siblings(top: Tag, inside: dict[int, float]) -> list[Tag]:
+    """``top`` with its siblings that read as parts of the same article: text blocks with
+    at least a fifth of its text, a lead paragraph, a picture with its caption."""
+    parent = top.parent
+    if not isinstance(parent, Tag):
+        return [top]
+    least = max(float(_MIN_BLOCK), 0.2 * inside.get(id(top), 0.0))
+    parts = []
+    for sibling in parent.children:
+        if not isinstance(sibling, Tag):
+            continue
+        if sibling is top or inside.get(id(sibling), 0.0) >= least or _is_picture(sibling):
+            parts.append(sibling)
+    return parts
+
+
+def _is_picture(element: Tag) -> bool:
+    """A picture with at most a caption: part of the article between its text blocks."""
+    if element.name == "img":
+        return True
+    return element.find("img") is not None and len(element.get_text(" ", strip=True)) < 300
+
+
+def _is_boilerplate(element: Tag) -> bool:
+    if element.get("role") in _BOILERPLATE_ROLES or element.get("aria-modal") == "true":
+        return True
+    names = [str(c) for c in element.get_attribute_list("class") if c]
+    if element.get("id"):
+        names.append(str(element["id"]))
+    return any(_names_boilerplate(name) for name in names)
+
+
+def _names_boilerplate(name: str) -> bool:
+    words = [w for w in _SPLIT.split(_CAMEL.sub(" ", name).lower()) if w]
+    if not words or words[0] in _MODIFIERS:
+        return False
+    if any(w in _BOILERPLATE_WORDS or w.startswith(_BOILERPLATE_PREFIXES) for w in words):
+        return True
+    return any(pair in _BOILERPLATE_PAIRS for pair in itertools.pairwise(words))
+
+
+def _hidden(element: Tag) -> bool:
+    """Hidden until a script shows it: a consent dialog, a lightbox."""
+    if element.has_attr("hidden") or element.get("aria-hidden") == "true":
+        return True
+    style = str(element.get("style", "")).replace(" ", "").lower()
+    return "display:none" in style or "visibility:hidden" in style
+
+
+def _html_of(parts: list[Tag]) -> str:
+    """The parts' HTML: a container's insides, a list or table with its own tag; cut at a
+    block boundary after :data:`MAX_CONTENT_CHARS`."""
+    if len(parts) == 1 and parts[0].name not in _KEEP_OWN_TAG:
+        html = parts[0].decode_contents()
+    else:
+        html = "".join(str(part) for part in parts)
+    html = html.strip()
+    if len(html) <= MAX_CONTENT_CHARS:
+        return html
+    kept: list[str] = []
+    room = MAX_CONTENT_CHARS
+    pending: list[PageElement] = list(parts)
+    while pending:
+        piece = pending.pop(0)
+        text = str(piece)
+        if len(text) <= room:
+            kept.append(text)
+            room -= len(text)
+        elif isinstance(piece, Tag) and piece.name not in ("p", "li", "td", "pre"):
+            pending[:0] = list(piece.children)  # a large section: its blocks one by one
+        else:
+            break
+    return "".join(kept).strip() + "<p>[…]</p>"
+
+
+def _article_date(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> datetime | None:
+    meta = soup.find("meta", attrs={"property": "article:published_time"})
+    if isinstance(meta, Tag) and meta.get("content"):
+        found = parse_date(str(meta["content"]), now, tz)
+        if found:
+            return found
+    for script in soup.find_all("script", type="application/ld+json"):
+        found = _json_ld_date(script.get_text(), now, tz)
+        if found:
+            return found
+    # schema.org microdata (TYPO3's news: <time itemprop="datePublished" datetime="…">).
+    for element in soup.select('[itemprop="datePublished"]'):
+        value = element.get("datetime") or element.get("content")
+        if value and not element.find_parent("aside"):
+            found = parse_date(str(value), now, tz)
+            if found:
+                return found
+    scope = _date_scope(soup)
+    for time_tag in scope.find_all("time", attrs={"datetime": True}):
+        # In an <article>, its own header has its date; on a page without one, the page
+        # header's "last updated" is no date of the article.
+        if isinstance(time_tag, Tag) and (
+            scope is not soup or not time_tag.find_parent(_BOILERPLATE_TAGS)
+        ):
+            return parse_date(str(time_tag["datetime"]), now, tz)
+    return None
+
+
+def _date_scope(soup: BeautifulSoup) -> Tag:
+    """Where the article's <time> is: the <article> with the most text (a page may have
+    teasers of other news as <article>s too), else <main>, else the page."""
+    articles = [a for a in soup.find_all("article") if isinstance(a, Tag)]
+    if articles:
+        return max(articles, key=lambda a: len(a.get_text(" ", strip=True)))
+    main = soup.find("main")
+    return main if isinstance(main, Tag) else soup
+
+
+def _json_ld_date(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+    try:
+        # Not strict: CMSs write an article's text into JSON-LD with its line breaks raw,
+        # which browsers and search engines read.
+        data = json.loads(text, strict=False)
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…]]]]" nested too deep
+        return None
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            value = node.get("datePublished")
+            if isinstance(value, str):
+                return parse_date(value, now, tz)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None

@@ -1,0 +1,312 @@
+"""Article pages followed from a listing: their main text and date, as German CMSs render
+them (pages written for these tests after what a probe of TYPO3, WordPress, Drupal, the
+Government Site Builder, Joomla and ASP.NET sites found, session 19)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from revier_feed.models import Article, FetchResult, HtmlSelectors, SourceKind, SourceSpec
+from revier_feed.normalize import html_to_text
+from revier_feed.parse import article
+from revier_feed.parse.article_page import MAX_CONTENT_CHARS
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+URL = "https://www.kreis.example/aktuelles/2026/breitband.html"
+
+COOKIEMAN = """
+<div id="cookieman-modal" class="modal fade" tabindex="-1">
+  <div class="modal-dialog"><div class="modal-content"><div class="modal-body">
+  <p>Wir setzen auf unserer Website Cookies ein. Einige von ihnen sind notwendig, während
+  andere nicht notwendig sind, uns aber helfen, unser Onlineangebot zu verbessern.</p>
+  <p>Sie können Ihre Einwilligung jederzeit in den Datenschutzeinstellungen widerrufen,
+  weitere Hinweise finden Sie in unserer Datenschutzerklärung und im Impressum.</p>
+  <p>Notwendige Cookies, Statistik-Cookies und externe Medien können Sie einzeln wählen.</p>
+  </div></div></div></div>"""
+
+TYPO3_NEWS = f"""<!DOCTYPE html><html lang="de"><head><title>Breitband</title></head><body>
+{COOKIEMAN}
+<header class="page-header"><nav><ul><li><a href="/">Start</a></li></ul></nav></header>
+<div class="maincontent"><div class="row"><div class="col-md-8 maincol">
+<div class="news news-single"><div class="article" itemscope
+  itemtype="http://schema.org/Article">
+  <div class="header"><h1 itemprop="headline">Zweite Ausbaustufe für schnelles Internet</h1></div>
+  <div class="footer"><time itemprop="datePublished" datetime="2026-11-20">20.11.2026</time></div>
+  <div class="lead" itemprop="description"><p>Bis Ende 2028 sollen weitere 4.300 Haushalte
+  im Landkreis einen Glasfaseranschluss bekommen.</p></div>
+  <div class="news-img-wrap"><img src="/fileadmin/bilder/spatenstich.jpg" alt="Spatenstich">
+  <p class="news-img-caption">Foto: © Landkreis Leipzig</p></div>
+  <div class="news-text-wrap" itemprop="articleBody">
+  <p>Mit einem symbolischen Spatenstich in Grimma haben Landrat und Vertreter der Kommunen
+  am Donnerstag den Beginn der Arbeiten gefeiert.</p>
+  <p>Die Eigentümer der betroffenen Gebäude erhalten in den nächsten Wochen Post mit einem
+  Gestattungsvertrag; der Hausanschluss ist für sie kostenlos.</p>
+  <p>Gefördert wird der Ausbau zu 90 Prozent aus Mitteln des Bundes und des Freistaates.</p>
+  </div>
+  <div class="news-related-wrap"><h4>Ähnliche Meldungen</h4><ul>
+  <li><a href="/aktuelles/alt.html">Erste Ausbaustufe abgeschlossen: 2.100 Haushalte</a></li>
+  </ul></div>
+  <div class="news-backlink-wrap"><a href="/aktuelles/">Zurück zur Übersicht</a></div>
+</div></div></div>
+<div class="col-md-4 sidecol"><h3>Aktuelle Meldungen</h3>
+<article class="news-item"><time datetime="2026-11-26T11:00:00+01:00">26.11.2026</time>
+<p>Kreistag beschließt den Haushalt für das Jahr 2027 nach langer Debatte.</p></article>
+<article class="news-item"><time datetime="2026-11-25T09:00:00+01:00">25.11.2026</time>
+<p>Neue Öffnungszeiten der Kfz-Zulassungsstelle ab dem ersten Dezember.</p></article>
+</div></div></div></body></html>"""
+
+GSB = """<html><body class="gsb"><ul class="navSkip"><li><a href="#content">Zum Inhalt
+springen und weiterlesen</a></li></ul>
+<div class="navPrimary"><ul><li><a href="/">Startseite des Bundesinstituts</a></li></ul></div>
+<div class="wrapperContent"><div class="main"><div class="content"><div class="article">
+<h1 class="isFirstInSlot">Mieten in Großstädten steigen stärker als im Umland</h1>
+<div class="abstract"><p>Die Angebotsmieten in Leipzig, Halle (Saale) und Dresden sind 2026
+im Schnitt um 6,8 Prozent gestiegen, im Umland nur um 3,1 Prozent.</p></div>
+<div class="text"><p>Besonders deutlich fällt der Anstieg bei Neubauwohnungen aus, für die in
+Leipzig inzwischen 13,40 Euro je Quadratmeter verlangt werden.</p>
+<p>Die Zahl der fertiggestellten Wohnungen ist in den Großstädten erneut zurückgegangen.</p></div>
+<div class="picture"><img src="bilder/mieten.png" alt="Grafik"><p>Quelle: BBSR</p></div>
+<div class="text"><h2>Angebotsmieten 2026</h2><table><tr><th>Stadt</th><th>Euro je m²</th></tr>
+<tr><td>Leipzig</td><td>8,90</td></tr></table>
+<h2>Hintergrund</h2><p>Die Wohnungsmarktbeobachtung wertet Inserate aus Portalen und Zeitungen
+aus und erscheint zweimal im Jahr.</p></div>
+<div class="sectionRelated"><h2>Weitere Informationen</h2><ul class="links">
+<li><a href="/a">Wohnungsmarktbericht 2025 mit allen Tabellen und Karten</a></li></ul></div>
+<p class="navToTop"><a href="#top">Zum Seitenanfang</a></p>
+</div></div></div><div class="sidebar"><div class="sectionMore"><h2>Mehr zum Thema</h2>
+<p>Pressemitteilungen des Bundesinstituts aus dem laufenden Jahr im Überblick.</p></div></div>
+</div></body></html>"""
+
+DRUPAL = """<html><body><header class="banner"><p>Burgenlandkreis – Verwaltung</p></header>
+<main class="main"><div class="region region-content">
+<article class="node node--type-article"><h1 class="page-title">Lückenschluss am Radweg</h1>
+<div class="node__meta">Fr., 13.11.2026 - 11:20</div><div class="node__content">
+<div class="field field--name-field-lead"><p>Der neue, 3,2 Kilometer lange Abschnitt des
+Elster-Radwegs zwischen Zeitz und Bornitz ist fertig.</p></div>
+<div class="field field--name-field-paragraphs">
+<div class="field__item"><div class="paragraph paragraph--type--text"><p>Landrat und
+Oberbürgermeister gaben den Abschnitt am Freitag gemeinsam mit dem Radverkehrsbeauftragten frei.
+Der Weg verläuft auf einer ehemaligen Bahntrasse.</p></div></div>
+<div class="field__item"><div class="paragraph paragraph--type--image">
+<img src="/sites/default/files/radweg.jpg" alt="Radweg"></div></div>
+<div class="field__item"><div class="paragraph paragraph--type--text"><h2>Wie geht es
+weiter?</h2><p>Bis 2028 soll auch die Lücke zwischen Bornitz und Elsteraue geschlossen werden;
+dafür laufen die Grunderwerbsverhandlungen.</p></div></div>
+</div></div></article></div></main>
+<footer class="contentinfo"><p>Burgenlandkreis, Schönburger Straße 41, 06618 Naumburg</p></footer>
+</body></html>"""
+
+ASPNET = """<html><body><form method="post" action="./pm.aspx?id=7" id="aspnetForm">
+<input type="hidden" name="__VIEWSTATE" value="abc">
+<div id="navi"><a href="/">Start</a> | <a href="/presse">Presse</a></div>
+<div class="pm"><h1>Kreistag beschließt Haushalt 2027</h1><div class="pm-text">
+<p>Der Kreistag des Burgenlandkreises hat in seiner Sitzung am Mittwoch in Naumburg den
+Haushalt für das Jahr 2027 beschlossen.</p>
+<p>Er umfasst Aufwendungen von rund 410 Millionen Euro; die Kreisumlage bleibt bei 43 Prozent.</p>
+<p>Der Haushalt muss noch vom Landesverwaltungsamt genehmigt werden, was für Januar erwartet
+wird.</p></div></div>
+<div class="suche"><input type="text" name="q"><input type="submit" value="Suchen"></div>
+</form></body></html>"""
+
+ENFOLD = """<html><body><div id="wrap_all"><header id="header"><nav>Menü</nav></header>
+<div class="container_wrap container_wrap_first main_color sidebar_right">
+<div class="container"><main class="template-page content av-content-small alpha units">
+<article class="post-entry"><div class="entry-content-wrapper">
+<header class="entry-content-header">
+<h1 class="post-title entry-title">Ausbildungsmesse in Zeitz</h1></header>
+<div class="entry-content"><p>Am Samstag öffnet in der Zeitzer Stadthalle die Ausbildungsmesse
+des Burgenlandkreises mit rund 60 Betrieben.</p>
+<p>Der Eintritt ist frei; vom Busbahnhof fährt ein kostenloser Pendelbus zur Stadthalle.</p>
+</div></div></article></main>
+<aside class="sidebar sidebar_right smartphones_sidebar_active"><p>Neueste Beiträge aus dem
+Burgenlandkreis und der ganzen Region im Überblick.</p></aside></div></div></div></body></html>"""
+
+WORDPRESS = """<html><body><main><article class="post"><h1 class="entry-title">Wasserstoffnetz
+wächst</h1><div class="entry-content">
+<p>Das Wasserstoffnetzwerk Mitteldeutschland hat auf seiner Jahreskonferenz in Leuna den
+120. Partner aufgenommen.</p>
+<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-lazy-src="/wp-content/uploads/leuna.jpg"
+  alt="Konferenz"><noscript><img src="/wp-content/uploads/leuna.jpg" alt="Konferenz"></noscript>
+<img src="data:image/svg+xml,%3Csvg%3E" alt="Ohne Bild">
+<figure><img src="/wp-content/themes/x/blank.gif" srcset="/wp-content/uploads/saal-800.jpg 800w,
+  /wp-content/uploads/saal-1600.jpg 1600w" alt="Saal"><figcaption>Der Saal</figcaption></figure>
+<p>Anträge für eine Mitgliedschaft nimmt die Geschäftsstelle bei der IHK entgegen.</p>
+<div class="_brlbs-content-blocker"><div class="_brlbs-embed"><p>Mit dem Laden des Videos
+akzeptieren Sie die Datenschutzerklärung von YouTube. <a href="#">Mehr erfahren</a></p>
+<a class="_brlbs-btn" href="#">Video laden und YouTube immer entsperren</a></div></div>
+<div class="shariff"><ul><li><a href="mailto:?body=x">E-Mail</a></li><li><a href="#">teilen und
+drucken</a></li></ul></div>
+<div id="jp-relatedposts" class="jp-relatedposts"><h3>Ähnliche Beiträge</h3>
+<p>Torgau bekommt einen neuen Busbahnhof mit Ladesäulen für Elektrobusse.</p>
+<p>Borna feiert das Stadtfest mit einem großen Umzug durch die Altstadt.</p></div>
+</div></article></main></body></html>"""
+
+CONTENT_ELEMENTS = """<html><body><header class="page-header"><nav>Navigation</nav></header>
+<div class="page-content"><main><div class="section section-default">
+<div id="c501" class="frame"><header class="frame-header"><h1>Förderaufruf: Revierpioniere</h1>
+</header></div>
+<div id="c502" class="frame"><p class="lead">Kleine Unternehmen, Vereine und Initiativen im
+Revier können ab sofort Zuschüsse beantragen.</p><p>Insgesamt stehen 1,5 Millionen Euro bereit,
+je Projekt bis zu 25.000 Euro.</p></div>
+<div id="c503" class="frame"><h2>Wer kann sich bewerben?</h2><ul class="list-normal">
+<li>Vereine und gemeinnützige Organisationen mit Sitz in einem der Landkreise des Reviers</li>
+<li>Kleine Unternehmen mit weniger als 50 Beschäftigten und einem Sitz im Revier</li>
+<li>Kommunen mit weniger als 5.000 Einwohnern, wenn sie mit Vereinen zusammenarbeiten</li>
+<li>Initiativen von Bürgerinnen und Bürgern mit einem Träger, der die Mittel verwaltet</li>
+</ul></div>
+<div id="c504" class="frame"><h2>Fristen</h2><p>Anträge können bis zum 31. Januar 2027
+eingereicht werden.</p></div></div></main></div></body></html>"""
+
+HTML5_DATES = """<html><body><main><article><header><h1>Sonderausstellung verlängert</h1>
+<p>Veröffentlicht am <time datetime="2026-11-12T10:30">12. November 2026</time></p></header>
+<p>Das Museum verlängert die Sonderausstellung bis Ende Januar. Seit der Eröffnung am
+<time datetime="2026-10-01">1. Oktober</time> kamen über 8.000 Besucher.</p>
+</article></main></body></html>"""
+
+
+def spec(content: str | None = None) -> SourceSpec:
+    return SourceSpec(
+        id="kreis",
+        name="Kreis",
+        kind=SourceKind.HTML,
+        url="https://www.kreis.example/aktuelles/",
+        interval=timedelta(hours=1),
+        selectors=HtmlSelectors(item="div", title="h2", content=content),
+        follow=True,
+    )
+
+
+def read(page: str | bytes, content: str | None = None) -> Article:
+    body = page.encode() if isinstance(page, str) else page
+    fetched = FetchResult(
+        url=URL, status_code=200, headers={"content-type": "text/html"}, content=body
+    )
+    return article(spec(content), fetched, NOW, BERLIN)
+
+
+def text_of(found: Article) -> str:
+    return html_to_text(found.content_html)
+
+
+def test_typo3_news_gives_lead_picture_and_text_not_the_cookie_dialog_or_other_news() -> None:
+    """The consent dialog had more paragraph text than a short notice and was taken as
+    the article (two unrelated notices became one story); the lead and the picture beside
+    the text were lost; the date was a sidebar teaser's."""
+    found = read(TYPO3_NEWS)
+    text = text_of(found)
+    assert text.index("Bis Ende 2028") < text.index("symbolischen Spatenstich")
+    assert "Foto: © Landkreis Leipzig" in text and "90 Prozent" in text
+    assert 'src="https://www.kreis.example/fileadmin/bilder/spatenstich.jpg"' in found.content_html
+    for other in ("Cookies", "Erste Ausbaustufe", "Zurück zur Übersicht", "Kreistag", "Zweite"):
+        assert other not in text, other
+    assert found.published == datetime(2026, 11, 19, 23, 0, tzinfo=UTC)  # 20.11. in Berlin
+
+
+@pytest.mark.parametrize(
+    ("page", "wanted", "unwanted"),
+    [
+        # GSB: an abstract and two text sections around a picture.
+        (
+            GSB,
+            ["um 6,8 Prozent", "13,40 Euro", "Angebotsmieten 2026", "zweimal im Jahr"],
+            [
+                "Zum Seitenanfang",
+                "Wohnungsmarktbericht 2025",
+                "Pressemitteilungen des",
+                "Zum Inhalt",
+            ],
+        ),
+        # Drupal's paragraphs: the lead and each text block.
+        (
+            DRUPAL,
+            ["3,2 Kilometer", "ehemaligen Bahntrasse", "Wie geht es weiter?", "Grunderwerbs"],
+            ["Naumburg", "Verwaltung", "Lückenschluss"],
+        ),
+        # The whole page in ASP.NET's <form>.
+        (ASPNET, ["410 Millionen Euro", "Landesverwaltungsamt"], ["Suchen", "Presse"]),
+        # Enfold's "sidebar_right" on the wrapper of <main> deleted the article.
+        (ENFOLD, ["60 Betrieben", "Pendelbus"], ["Neueste Beiträge", "Menü"]),
+        # Plugins inside WordPress's entry-content: share bar, related posts, video blocker.
+        (
+            WORDPRESS,
+            ["120. Partner", "Geschäftsstelle bei der IHK"],
+            ["teilen", "Ähnliche Beiträge", "Torgau", "Borna", "YouTube", "E-Mail"],
+        ),
+        # TYPO3 content elements: a list outscored the text; it came without its <ul>.
+        (
+            CONTENT_ELEMENTS,
+            ["Zuschüsse beantragen", "1,5 Millionen", "weniger als 50", "31. Januar 2027"],
+            ["Navigation", "Förderaufruf"],
+        ),
+    ],
+)
+def test_the_whole_article_is_taken_and_nothing_around_it(
+    page: str, wanted: list[str], unwanted: list[str]
+) -> None:
+    found = read(page)
+    text = text_of(found)
+    for part in wanted:
+        assert part in text, (part, text)
+    for part in unwanted:
+        assert part not in text, (part, text)
+
+
+def test_a_list_in_the_article_keeps_its_list_tag() -> None:
+    content = read(CONTENT_ELEMENTS).content_html
+    assert content.count("<ul") == 1 and content.index("<ul") < content.index("<li")
+
+
+def test_an_aspnet_page_s_content_selector_finds_its_text() -> None:
+    assert "410 Millionen Euro" in text_of(read(ASPNET, content=".pm-text"))
+
+
+def test_lazy_pictures_get_their_address_and_blank_ones_go() -> None:
+    """A lazy-loaded picture was published as <img> without src: an empty box."""
+    content = read(WORDPRESS).content_html
+    assert 'src="https://www.kreis.example/wp-content/uploads/leuna.jpg"' in content
+    assert 'src="https://www.kreis.example/wp-content/uploads/saal-800.jpg"' in content
+    assert "data:" not in content and "blank.gif" not in content and "Ohne Bild" not in content
+
+
+def test_the_date_in_the_article_s_own_header_is_its_date() -> None:
+    """A <time> in <article><header> was passed over for a date in the text."""
+    assert read(HTML5_DATES).published == datetime(2026, 11, 12, 9, 30, tzinfo=UTC)
+
+
+def test_json_ld_with_a_raw_line_break_still_gives_its_date() -> None:
+    page = (
+        '<html><head><script type="application/ld+json">{"@type": "NewsArticle", '
+        '"articleBody": "Zeile eins\nZeile zwei", "datePublished": "2026-11-13T11:20:00+01:00"}'
+        "</script></head><body><p>Text</p></body></html>"
+    )
+    assert read(page).published == datetime(2026, 11, 13, 10, 20, tzinfo=UTC)
+
+
+def test_an_official_gazette_is_cut_at_a_paragraph() -> None:
+    """A 2 MB gazette went whole into every feed that listed it."""
+    paragraph = "<p>§ {}. Die Satzung über die Gebühren der Abfallentsorgung wird geändert.</p>"
+    page = "<html><body><main><div>" + "".join(paragraph.format(i) for i in range(40_000))
+    content = read(page + "</div></main></body></html>").content_html
+    assert len(content) <= MAX_CONTENT_CHARS + 20
+    assert content.startswith("<p>§ 0.") and content.endswith("</p><p>[…]</p>")
+
+
+def test_a_login_page_is_recognised() -> None:
+    """A members' article redirected to a login page, whose text became the article's."""
+    login = (
+        "<html><body><header><form><input type='password' name='sidebar'></form></header>"
+        "<main><h1>Anmeldung erforderlich</h1><p>Bitte melden Sie sich an, um diesen Inhalt zu "
+        "sehen.</p><form><input name='user'><input type='password' name='pass'></form>"
+        "</main></body></html>"
+    )
+    assert read(login).login
+    article_with_login_box = (
+        "<html><body><aside><form><input type='password' name='p'></form></aside>"
+        "<main><p>Der Kreistag hat den Haushalt beschlossen, mit großer Mehrheit.</p></main>"
+        "</body></html>"
+    )
+    assert not read(article_with_login_box).login
