@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -16,8 +18,9 @@ import yaml
 
 from revier_feed.app import App
 from revier_feed.cli import main
-from revier_feed.config import AppConfig
+from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
+from revier_feed.models import SourceStatus
 from revier_feed.storage import VERSION
 
 from .conftest import write_config
@@ -845,6 +848,59 @@ def test_retention_removes_old_items_and_republishes_for_cron(
     with App(demo_config) as worker, worker.exclusive("revier-feed run"):
         code, out = in_demo(capsys, demo_config, "retention")
         assert code == 1 and "revier-feed run" in out
+
+
+def test_run_due_fails_only_when_nothing_works_and_status_says_why_a_source_is_stale(
+    tmp_path: Path, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From cron, a run in which only a source already failing was due exited 1 (a false
+    alarm for whatever watches the exit code); `status` showed a stale source as
+    "stale [None] None"."""
+    folder = write_config(
+        tmp_path / "config",
+        f"""
+        sources:
+          - id: kreis
+            name: Kreis
+            url: "{region.url("/landkreis-leipzig/presse/rss.xml")}"
+          - id: tot
+            name: Tot
+            url: "{region.url("/fehlt.xml")}"
+        """,
+        settings="""
+        storage:
+          path: state/store.sqlite3
+        output:
+          dir: out
+        worker:
+          stale_after: 1d
+        """,
+    )
+    assert main(["--config", str(folder), "run", "--once", "--due"]) == 0
+    with App(load_config(folder)) as app:
+        states = app.storage.source_states(["kreis", "tot"])
+        past = datetime.now(UTC) - timedelta(days=3)
+        app.storage.save_source_states(
+            [
+                dataclasses.replace(states["tot"], next_fetch_at=past),
+                dataclasses.replace(
+                    states["kreis"], last_new_item_at=past, status=SourceStatus.STALE
+                ),
+            ],
+            past,
+        )
+    region.requests.clear()
+    assert main(["--config", str(folder), "run", "--once", "--due"]) == 0
+    assert (
+        "/fehlt.xml" in region.requests
+        and "/landkreis-leipzig/presse/rss.xml" not in region.requests
+    )
+    capsys.readouterr()
+    assert main(["--config", str(folder), "status"]) == 0
+    out = capsys.readouterr().out
+    assert "kreis: stale no new item for a long time (the last on" in out
+    assert out.index("tot: failing") < out.index("kreis: stale")
+    assert "None" not in out
 
 
 def test_sources_test_shows_the_teaser_under_each_title(

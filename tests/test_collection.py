@@ -4,6 +4,7 @@ pagination, backlog, encodings and source health, against the local sample regio
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -101,6 +102,135 @@ def test_gone_source_is_not_fetched_again_until_its_url_changes(
     app2 = make_app(new_config)
     (report,) = app2.run_cycle().summary.reports
     assert report.status is ReportStatus.OK and report.new == 6
+
+
+def test_a_corrected_url_is_fetched_at_once_and_its_archive_is_no_news(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """After a mistyped URL had failed for days, the corrected one waited out the old
+    backoff (up to a day) in the worker and with `run --once --due`, while `sources` still
+    showed the old 404; and once fetched, its archive was announced as news."""
+    app = make_app(config(tmp_path, feed_source(region, "/landkreis-leipzig/presse/rs.xml")))
+    for _ in range(6):
+        app.run_cycle()
+        clock.advance(timedelta(hours=1))
+    (stored,) = [s for _, s in app.source_overview()]
+    assert stored is not None and stored.status is SourceStatus.FAILING
+    assert stored.next_fetch_at is not None and stored.next_fetch_at > clock.now + timedelta(
+        hours=6
+    )
+
+    fixed = make_app(config(tmp_path, feed_source(region, "/landkreis-leipzig/presse/rss.xml")))
+    ((_, shown),) = fixed.source_overview()
+    assert shown is not None and shown.status is SourceStatus.NEW and shown.last_error is None
+    assert shown.next_fetch_at is None and shown.error_count == 0
+    (report,) = fixed.run_cycle(only_due=True).summary.reports
+    assert report.status is ReportStatus.OK and report.new == 6
+    items = fixed.storage.recent_items(["kreis"], 10)
+    assert len(items) == 6 and all(s.item.backlog for s in items)
+
+
+def test_a_moved_source_whose_new_address_fails_goes_back_to_its_configured_url(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """A site that undid a move left the source failing at the new address for good."""
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    region.add_route("/alt.xml", Response(301, headers={"Location": "/neu.xml"}))
+    region.add_route("/neu.xml", Response(200, feed))
+    app = make_app(config(tmp_path, feed_source(region, "/alt.xml")))
+    app.run_cycle()
+    assert app.storage.source_states(["kreis"])["kreis"].url == region.url("/neu.xml")
+
+    region.add_route("/alt.xml", Response(200, feed))
+    region.add_route("/neu.xml", Response(404, b"weg"))
+    clock.advance(timedelta(hours=2))
+    (failed,) = app.run_cycle().summary.reports
+    assert failed.error is not None and failed.error.kind == "http_4xx"
+    assert app.storage.source_states(["kreis"])["kreis"].url is None
+    clock.advance(timedelta(hours=2))
+    region.requests.clear()
+    (report,) = app.run_cycle().summary.reports
+    assert report.status is ReportStatus.OK and region.requests[-1] == "/alt.xml"
+
+
+def test_a_degraded_source_stays_degraded_after_a_failure_and_a_304(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """A 503 between kept the degraded page's ETag; its 304 then found the source
+    failing, not degraded, and called it ok."""
+    entries = "".join(
+        f'<article class="news-teaser"><h2 class="news-teaser__title"><a href="/m/{i}">'
+        f'Meldung {i} aus dem Kreis</a></h2><span class="news-teaser__date">bald</span>'
+        f'<p class="news-teaser__text">Text {i}</p></article>'
+        for i in range(3)
+    )
+    page = f"<html><body>{entries}</body></html>".encode()
+    html = {"Content-Type": "text/html", "ETag": '"v1"'}
+    region.add_route("/liste.html", Response(200, page, html))
+    app = make_app(config(tmp_path, agency_source(region, path="/liste.html")))
+    app.run_cycle()
+    assert app.storage.source_states(["agentur"])["agentur"].status is SourceStatus.DEGRADED
+    region.add_route("/liste.html", Response(503, b"Wartung"))
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+
+    def conditional(handler: Any) -> Response:
+        if handler.headers.get("If-None-Match") == '"v1"':
+            return Response(304, b"", {"ETag": '"v1"'})
+        return Response(200, page, html)
+
+    region.add_route("/liste.html", conditional)
+    clock.advance(timedelta(hours=4))
+    app.run_cycle()
+    state = app.storage.source_states(["agentur"])["agentur"]
+    assert state.status is SourceStatus.DEGRADED and "no readable date" in (state.last_error or "")
+
+
+def test_a_feed_that_stops_listing_items_is_empty_until_they_come_back(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """It stayed "ok" until it was stale, a month later; a listing is empty at once."""
+    path = "/landkreis-leipzig/presse/rss.xml"
+    full = region.read_site_file(path) or b""
+    app = make_app(config(tmp_path, feed_source(region, path)))
+    app.run_cycle()
+    empty = full[: full.index(b"<item>")] + b"</channel></rss>"
+    region.add_route(path, Response(200, empty, {"ETag": '"leer"'}))
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+    state = app.storage.source_states(["kreis"])["kreis"]
+    assert state.status is SourceStatus.EMPTY
+    assert state.last_error == "the feed lists no items (it listed 6 before)"
+
+    def conditional(handler: Any) -> Response:
+        if handler.headers.get("If-None-Match") == '"leer"':
+            return Response(304, b"", {"ETag": '"leer"'})
+        return Response(200, empty)
+
+    region.add_route(path, conditional)
+    clock.advance(timedelta(hours=4))
+    app.run_cycle()
+    assert app.storage.source_states(["kreis"])["kreis"].status is SourceStatus.EMPTY
+    region.add_route(path, Response(200, full))
+    clock.advance(timedelta(hours=8))
+    app.run_cycle()
+    assert app.storage.source_states(["kreis"])["kreis"].status is SourceStatus.OK
+
+
+def test_a_failing_source_s_figures_are_its_last_attempt_s(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Items, HTTP status and fetch time of a failing source were those of its last
+    success: an HTML page where the feed was showed "304", "6 items"."""
+    path = "/landkreis-leipzig/presse/rss.xml"
+    app = make_app(config(tmp_path, feed_source(region, path)))
+    app.run_cycle()
+    region.add_route(path, Response(200, b"<html><body>Wartung</body></html>"))
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+    state = app.storage.source_states(["kreis"])["kreis"]
+    assert state.status is SourceStatus.FAILING
+    assert (state.http_status, state.items_last_fetch) == (200, 0)
 
 
 def test_follow_takes_article_text_and_exact_date(
@@ -607,6 +737,40 @@ def test_a_source_s_rules_leave_out_the_items_it_should_not_bring(
     again = {r.source_id: r for r in app.run_cycle().summary.reports}["kreis"]
     assert (again.new, again.excluded) == (0, 2)
     assert len(app.storage.recent_items(["kreis"], 20)) == 4
+
+
+def test_a_new_source_s_archive_back_under_new_keys_is_still_no_news(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """A new source's items that came back under new keys (guids renumbered, links that
+    gained "&L=0" or https) joined their stories as news: the next digest announced the
+    whole archive."""
+    path = "/landkreis-leipzig/presse/rss.xml"
+    partners = "partners:\n  - {id: alle, name: Alle, addresses: [alle@kreis.example]}\n"
+    folder = write_config(
+        tmp_path / "config", "sources:\n" + feed_source(region, path), partners=partners
+    )
+    feed = re.sub(rb"<guid[^>]*>[^<]*</guid>", b"", region.read_site_file(path) or b"")
+    region.add_route(path, Response(200, feed))
+    app = make_app(load_config(folder))
+    app.run_cycle()
+    assert app.preview_digest("alle")[0].entries == ()
+    body = re.sub(
+        rb"(<link>[^<]*)</link>",
+        lambda m: m[1] + (b"&amp;L=0" if b"?" in m[1] else b"?L=0") + b"</link>",
+        feed,
+    )
+    news = (
+        b"<item><title>Neue Meldung aus Borna zum Winterdienst</title>"
+        b"<link>http://kreis.example/neu</link><guid>neu-1</guid>"
+        b"<description>Der Winterdienst beginnt am Montag.</description></item><item>"
+    )
+    region.add_route(path, Response(200, body.replace(b"<item>", news, 1)))
+    clock.advance(timedelta(hours=2))
+    (report,) = app.run_cycle().summary.reports
+    assert report.new == 7  # under other keys, the store has them once more
+    entries = app.preview_digest("alle")[0].entries
+    assert [e.title for e in entries] == ["Neue Meldung aus Borna zum Winterdienst"]
 
 
 @pytest.mark.parametrize(

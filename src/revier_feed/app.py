@@ -317,6 +317,9 @@ class App:
         specs = [s for s in specs if not ingest.is_gone(s, states.get(s.id))]
         if only_due:
             due = set(self.storage.due_source_ids((s.id for s in specs), self.now()))
+            # A source whose URL the admin changed is due at once: its backoff was the old
+            # URL's failures (see ingest.current_state).
+            due.update(s.id for s in specs if (st := states.get(s.id)) and st.config_url != s.url)
             specs = [s for s in specs if s.id in due]
         if on_start is not None:
             on_start(len(specs))
@@ -782,11 +785,10 @@ class App:
         Raises:
             StorageError: the store cannot be read.
         """
-        states = self.storage.source_states(s.id for s in self.config.sources)
         samples = self.storage.metrics()
         holder = self.worker_holder()
         return monitor.judge(
-            {s.id: states.get(s.id) for s in self.config.sources},
+            {spec.id: state for spec, state in self.source_overview()},
             holder.who if holder else None,
             monitor.last_cycle_at(samples),
             self.now(),
@@ -804,10 +806,8 @@ class App:
     def metric_samples(self) -> list[MetricSample]:
         """The worker's stored counters plus what the store holds now (``/metrics``)."""
         samples = self.storage.metrics()
-        states = self.storage.source_states(s.id for s in self.config.sources)
         per_source = self.storage.count_items_by_source()
-        for spec in self.config.sources:
-            state = states.get(spec.id)
+        for spec, state in self.source_overview():
             status = state.status.value if state else "new"
             labels = (("source", spec.id),)
             samples.append(
@@ -842,9 +842,14 @@ class App:
         return ingest.current_interval(spec, state.new_item_rate if state else None)
 
     def source_overview(self) -> list[tuple[SourceSpec, SourceState | None]]:
-        """Each configured source with its stored state (None if never fetched)."""
+        """Each configured source with its state (None if never fetched): the stored one,
+        as it applies to the configured URL (a changed URL's is new, due at once)."""
         states = self.storage.source_states(s.id for s in self.config.sources)
-        return [(spec, states.get(spec.id)) for spec in self.config.sources]
+        return [
+            (spec, ingest.current_state(spec, state) if state else None)
+            for spec in self.config.sources
+            for state in [states.get(spec.id)]
+        ]
 
     # --- digest ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from .app import App
+    from .models import SourceSpec, SourceState
 
 EXIT_OK = 0
 EXIT_FAILED = 1  #: the command ran but failed (store unusable, every source failed)
@@ -17,6 +18,12 @@ EXIT_CONFIG = 2  #: invalid configuration or usage
 
 #: Source states, worst first: tables and counts list problems before healthy sources.
 SEVERITY = {"gone": 0, "failing": 1, "empty": 2, "degraded": 3, "stale": 4, "new": 5, "ok": 6}
+
+
+def by_severity(pair: tuple[SourceSpec, SourceState | None]) -> tuple[int, str]:
+    """Sort key of a source and its state: the worst problems first, then by id."""
+    spec, state = pair
+    return SEVERITY[state.status.value if state else "new"], spec.id
 
 
 def console() -> Console:

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 from ._utils import visible
 from .app import App
-from .cli_output import EXIT_FAILED, EXIT_OK, SEVERITY, console, span, when
+from .cli_output import EXIT_FAILED, EXIT_OK, by_severity, console, span, when
 from .config import AppConfig, load_config, source_from_options, source_yaml
 from .exceptions import ConfigError, ConfigIssue, SourceError
-from .models import Item, Preview, SourceKind, SourceSpec, SourceState
+from .models import Item, Preview, SourceKind, SourceSpec
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -91,11 +91,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
             column, justify="right" if column in ("HTTP", "failures", "items", "avg s") else "left"
         )
 
-    def severity(pair: tuple[SourceSpec, SourceState | None]) -> tuple[int, str]:
-        state = pair[1]
-        return (SEVERITY[state.status.value] if state else SEVERITY["new"], pair[0].id)
-
-    for spec, state in sorted(overview, key=severity):
+    for spec, state in sorted(overview, key=by_severity):
         if state is None:
             every = span(app.current_interval(spec, None))
             table.add_row(spec.id, "[cyan]new[/]", "-", "now", every, "", "0", "", "", "")

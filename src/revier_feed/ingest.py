@@ -271,20 +271,30 @@ async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
 
 def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
     """The stored state, minus what no longer applies because the admin changed the URL:
-    a recorded redirect, the validators of the old resource, failures, a "gone" verdict."""
+    a recorded redirect, the validators of the old resource, its failures and their
+    backoff (the source is due at once), its health, a "gone" verdict. The new URL's first
+    fetch is a first fetch: what it lists is stored as backlog, not announced as news."""
     if stored is None:
         return SourceState(source_id=spec.id, config_url=spec.url)
     if stored.config_url == spec.url:
         return stored
+    if stored.config_url is None:
+        # A row from before configured URLs were stored (migration 2): nothing changed.
+        return replace(stored, config_url=spec.url)
     return replace(
         stored,
         config_url=spec.url,
         url=None,
         etag=None,
         last_modified=None,
-        status=SourceStatus.NEW if stored.status is SourceStatus.GONE else stored.status,
+        status=SourceStatus.NEW,
+        http_status=None,
         error_count=0,
+        last_error_kind=None,
+        last_error=None,
+        last_success_at=None,
         next_fetch_at=None,
+        items_last_fetch=None,
     )
 
 
@@ -315,6 +325,7 @@ async def _collect_source(
     """Fetch, parse and store one source; ``stored``: whether the store has a row for it."""
     started = time.monotonic()
     attempt_at = ctx.now()
+    answered: int | None = None  # the HTTP status of a document that then failed to read
     try:
         fetched = await ctx.fetcher.fetch(
             spec.id,
@@ -327,6 +338,7 @@ async def _collect_source(
             state, report = _not_modified(spec, previous, fetched, attempt_at, ctx, started)
             unchanged.append(state)
             return report
+        answered = fetched.status_code
         # Items reference their source's row (a foreign key the store enforces), and
         # tombstones, boilerplate and placed items are of stored items: of a source without
         # a row nothing is stored, and its first fetch looks nothing up (5 queries each).
@@ -338,7 +350,9 @@ async def _collect_source(
             _save_items, spec, previous, fetched, collected, attempt_at, ctx, started
         )
     except SourceError as error:
-        return await ctx.offload(_save_failure, spec, previous, error, attempt_at, ctx, started)
+        return await ctx.offload(
+            _save_failure, spec, previous, error, attempt_at, ctx, started, answered
+        )
     except Exception as error:
         if not _is_source_bug(spec, error):
             raise
@@ -353,7 +367,9 @@ async def _collect_source(
             message=f"unexpected {type(error).__name__} while reading this source: {error} "
             "(a bug in revier-feed; the log has the details)",
         )
-        return await ctx.offload(_save_failure, spec, previous, wrapped, attempt_at, ctx, started)
+        return await ctx.offload(
+            _save_failure, spec, previous, wrapped, attempt_at, ctx, started, answered
+        )
 
 
 #: Errors of the machine, not of a source's data, and what an admin can do about them.
@@ -781,6 +797,19 @@ def _save_items(
         items_last_fetch=collected.found,
         identity=collected.identity,
     )
+    if not collected.found and state.status is not SourceStatus.DEGRADED:
+        # A feed that listed items and now lists none (a listing whose selector finds none
+        # fails as empty): the site's feed may have broken. It stays so until items come.
+        had = previous.items_last_fetch
+        if had or previous.status is SourceStatus.EMPTY:
+            state = replace(
+                state,
+                status=SourceStatus.EMPTY,
+                last_error_kind=ErrorKind.EMPTY.value,
+                last_error=previous.last_error
+                if previous.status is SourceStatus.EMPTY and previous.last_error
+                else f"the feed lists no items (it listed {had} before)",
+            )
     ctx.storage.save_source_result(state, decisions, now, collected.rekeyed)
     return SourceReport(
         source_id=spec.id,
@@ -823,6 +852,14 @@ def _not_modified(
         last_modified=fetched.last_modified,
         http_status=304,
     )
+    if previous.status is SourceStatus.EMPTY and not previous.error_count:
+        # The same feed without items as last time (see _save_items).
+        state = replace(
+            state,
+            status=SourceStatus.EMPTY,
+            last_error_kind=previous.last_error_kind,
+            last_error=previous.last_error,
+        )
     return state, SourceReport(
         source_id=spec.id, status=ReportStatus.NOT_MODIFIED, seconds=seconds
     )
@@ -879,6 +916,13 @@ def _success_state(
     )
 
 
+#: Errors of a moved source's new address that send it back to its configured one: the
+#: move may have been undone, and the site's own redirect would take it there again.
+_MOVE_UNDONE = frozenset(
+    {ErrorKind.HTTP_4XX.value, ErrorKind.GONE.value, ErrorKind.DNS.value, ErrorKind.CONNECT.value}
+)
+
+
 def _save_failure(
     spec: SourceSpec,
     previous: SourceState,
@@ -886,8 +930,12 @@ def _save_failure(
     attempt_at: datetime,
     ctx: IngestContext,
     started: float,
+    answered: int | None = None,
 ) -> SourceReport:
+    """Store a failed fetch; ``answered``: the HTTP status of a document that came but
+    could not be read."""
     now = ctx.now()
+    seconds = time.monotonic() - started
     fetch_error = error if isinstance(error, FetchError) else None
     info = ErrorInfo(
         kind=str(error.kind),
@@ -895,19 +943,36 @@ def _save_failure(
         status_code=fetch_error.status_code if fetch_error else None,
         retry_after=fetch_error.retry_after if fetch_error else None,
     )
-    if error.kind == ErrorKind.GONE:
+    moved_back = previous.url is not None and info.kind in _MOVE_UNDONE
+    if moved_back:
+        log.warning(
+            "source %s: its new address %s fails (%s); asking its configured URL %s again",
+            spec.id,
+            previous.url,
+            info.kind,
+            spec.url,
+            extra={"source_id": spec.id},
+        )
+    if error.kind == ErrorKind.GONE and not moved_back:
         status = SourceStatus.GONE
     elif error.kind == ErrorKind.EMPTY and isinstance(error, ParseError):
         status = SourceStatus.EMPTY
     else:
         status = SourceStatus.FAILING
     error_count = previous.error_count + 1
+    # Validators stay as they were: a parse failure must be re-parsed next time, not
+    # answered with 304. But a degraded document's must go: a 304 to it after this failure
+    # would find the source failing, not degraded, and call it ok.
+    degraded = previous.status is SourceStatus.DEGRADED
     state = replace(
         previous,
         status=status,
-        # Validators stay as they were: a parse failure must be re-parsed next time,
-        # not answered with 304.
-        http_status=info.status_code if fetch_error else previous.http_status,
+        url=None if moved_back else previous.url,
+        etag=None if degraded or moved_back else previous.etag,
+        last_modified=None if degraded or moved_back else previous.last_modified,
+        http_status=info.status_code if fetch_error else answered,
+        items_last_fetch=0,
+        fetch_seconds=_average(previous.fetch_seconds, seconds),
         error_count=error_count,
         last_error_kind=info.kind,
         last_error=info.message,
@@ -922,12 +987,7 @@ def _save_failure(
         ),
     )
     ctx.storage.save_source_result(state, (), now)
-    return SourceReport(
-        source_id=spec.id,
-        status=ReportStatus.ERROR,
-        error=info,
-        seconds=time.monotonic() - started,
-    )
+    return SourceReport(source_id=spec.id, status=ReportStatus.ERROR, error=info, seconds=seconds)
 
 
 def _mark_backlog(item: Item, spec: SourceSpec, now: datetime) -> Item:

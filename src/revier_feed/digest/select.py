@@ -76,6 +76,15 @@ def first_seen(story: Story) -> datetime:
     return min(m.first_seen_at for m in story.members)
 
 
+def is_backlog(story: Story) -> bool:
+    """Whether the story is a new source's archive: every member is, or is a later copy
+    from one of its sources (an item back under another key: a renumbered guid, a link
+    that gained "&L=0" or https). A copy from another source, a partner's republication,
+    is news."""
+    archived = {m.item.source_id for m in story.members if m.item.backlog}
+    return all(m.item.backlog or m.item.source_id in archived for m in story.members)
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A story prepared once for every partner's selection: its facets and its entry."""
@@ -83,7 +92,7 @@ class Candidate:
     story_id: int
     first_seen: datetime
     changed_at: datetime  #: last change of any member
-    backlog: bool  #: every member is a new source's archive
+    backlog: bool  #: a new source's archive (see :func:`is_backlog`)
     tags: frozenset[str]
     districts: frozenset[str]
     sources: frozenset[str]
@@ -103,7 +112,7 @@ def prepare(
             story_id=story.id,
             first_seen=first_seen(story),
             changed_at=max(m.last_changed_at for m in story.members),
-            backlog=all(m.item.backlog for m in story.members),
+            backlog=is_backlog(story),
             tags=frozenset(t for m in story.members for t in m.item.tags),
             districts=frozenset(d for m in story.members for d in m.item.districts),
             sources=frozenset(m.item.source_id for m in story.members),
