@@ -365,6 +365,36 @@ def test_an_article_that_redirects_to_a_login_or_the_listing_is_not_the_article(
     assert "neu.html not read" not in warned
 
 
+def test_an_item_dated_hours_ago_is_not_changed_by_every_fetch(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """ "vor 2 Stunden" named a later moment at every fetch: the item was "updated" each
+    cycle, its article fetched again, and the feeds rewritten."""
+    html = {"Content-Type": "text/html"}
+    page = (
+        '<html><body><article class="news-teaser"><h2 class="news-teaser__title">'
+        '<a href="/heute/glasfaser.html">Glasfaser für das Gewerbegebiet</a></h2>'
+        '<span class="news-teaser__date">vor 2 Stunden</span>'
+        '<p class="news-teaser__text">Die Stadtwerke beginnen.</p></article></body></html>'
+    )
+    region.add_route("/heute/", Response(200, page.encode(), html))
+    article = (
+        "<html><body><main><p>Die Stadtwerke beginnen mit dem Ausbau.</p></main></body></html>"
+    )
+    region.add_route("/heute/glasfaser.html", Response(200, article.encode(), html))
+    app = make_app(config(tmp_path, agency_source(region, "\n      follow: true", "/heute/")))
+    app.run_cycle()
+    (first,) = app.storage.recent_items(["agentur"], 5)
+    assert first.item.published_at == clock.now - timedelta(hours=2)
+    for _ in range(3):
+        clock.advance(timedelta(minutes=30))
+        (report,) = app.run_cycle().summary.reports
+        assert (report.new, report.updated, report.unchanged) == (0, 0, 1)
+    assert region.requests.count("/heute/glasfaser.html") == 1
+    (stored,) = app.storage.recent_items(["agentur"], 5)
+    assert stored.item.published_at == first.item.published_at
+
+
 def test_a_listing_without_dates_whose_articles_have_them_is_healthy(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:

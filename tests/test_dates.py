@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from revier_feed.parse.dates import followed_date, parse_date
+from revier_feed.parse.dates import followed_date, moves_with_now, parse_date
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday; Berlin is UTC+1
@@ -218,3 +218,22 @@ def test_a_followed_article_refines_the_listing_date(
     text: str | None, listed: datetime | None, found: datetime | None, expected: datetime
 ) -> None:
     assert followed_date(listed, found, BERLIN, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "moves"),
+    [
+        ("vor 2 Stunden", True),
+        ("vor einer Stunde | Meldung", True),
+        ("vor 30 Min.", True),
+        ("vor 3 Tagen", False),
+        ("gestern, 17:30 Uhr", False),
+        ("heute", False),
+        ("10.06.2021", False),
+        (None, False),
+    ],
+)
+def test_dates_counted_back_in_hours_or_minutes_move_with_the_reading(
+    text: str | None, moves: bool
+) -> None:
+    assert moves_with_now(text) is moves

@@ -195,7 +195,9 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
             url=url,
             summary=summary_text,
             content=content_text,
-            published=None if estimated else published.isoformat(),
+            # A date that moves with every fetch ("vor 2 Stunden") changes nothing a reader
+            # sees: the item keeps the date its first fetch read.
+            published=None if estimated or raw.date_moves else published.isoformat(),
         ),
     )
 

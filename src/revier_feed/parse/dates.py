@@ -162,8 +162,21 @@ def parse_date(text: str | None, now: datetime, tz: ZoneInfo) -> datetime | None
     return found if found is not None and found >= EARLIEST else None
 
 
+def moves_with_now(text: str | None) -> bool:
+    """Whether ``text`` counts back from the reading in hours or minutes ("vor 2 Stunden"):
+    read again later, it names a later moment for the same item."""
+    if not text:
+        return False
+    match = _RELATIVE.match(_cleaned(text).lower())
+    return match is not None and _UNITS[match["unit"][:3]] < timedelta(days=1)
+
+
+def _cleaned(text: str) -> str:
+    return " ".join(text.replace("\xa0", " ").split()).strip(" ,;|()[]")
+
+
 def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
-    cleaned = " ".join(text.replace("\xa0", " ").split()).strip(" ,;|()[]")
+    cleaned = _cleaned(text)
     if not cleaned:
         return None
     lowered = cleaned.lower()

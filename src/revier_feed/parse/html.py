@@ -18,7 +18,7 @@ from soupsieve import SelectorSyntaxError
 from .._utils import join_url
 from ..exceptions import ParseError
 from ..models import ErrorKind, FetchResult, HtmlSelectors, ParsedDocument, RawItem
-from .dates import parse_date
+from .dates import moves_with_now, parse_date
 from .encoding import decode_html, http_charset
 
 # soupsieve raises NotImplementedError for valid CSS it does not support ("h2::text").
@@ -271,6 +271,7 @@ def _item(
         summary_html=teaser,
         published=published,
         published_text=date_text,
+        date_moves=moves_with_now(date_text),
         image=(_join(base, image) or image) if image else None,
     )
 
