@@ -10,6 +10,7 @@ letters, digits and stray angle brackets.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -132,6 +133,19 @@ def test_boilerplate_learned_known_and_recent() -> None:
     assert_same(items[:2], known=known)
     recent = [f.shingles for f in batch.source_features_python(items, frozenset(), [])[1]]
     assert_same(items[:1], recent=recent[:3])
+
+
+def test_copies_of_one_text_are_no_boilerplate() -> None:
+    """A feed whose guids change at every fetch stored each item again; the copies' text
+    became the source's boilerplate, and every later copy opened a story of its own."""
+    item = text(1, title="Altenburg: Skatbrunnen wird saniert", summary_text=words(30, "s"))
+    copies = [dataclasses.replace(item, id=n) for n in range(2, 6)]
+    assert_same(copies)
+    python = batch.source_features_python(copies, frozenset(), [])
+    assert python[0] == frozenset()
+    recent = [f.shingles for f in python[1]] * 3
+    assert batch.source_features_python(copies[:1], frozenset(), recent)[0] == frozenset()
+    assert_same(copies[:1], recent=recent)
 
 
 def random_corpus(seed: int, count: int) -> list[StoryText]:

@@ -66,10 +66,11 @@ def source_features_native(
         for item in items
     ]
     boilerplate = known
-    needed = boilerplate_needs(len(tokens) + len(recent))
+    # Identical texts count once (see learn_boilerplate): both are packed sorted sets.
+    distinct = list(dict.fromkeys([*(hashes for _, _, hashes in tokens), *recent]))
+    needed = boilerplate_needs(len(distinct))
     if needed is not None:
-        hash_lists = [hashes for _, _, hashes in tokens]
-        boilerplate = known | unpack(recurring([*hash_lists, *recent], needed))
+        boilerplate = known | unpack(recurring(distinct, needed))
     packed_boilerplate = pack(boilerplate)
     batch = []
     for item, (words, lead_count, hashes) in zip(items, tokens, strict=True):
