@@ -903,6 +903,46 @@ def test_run_due_fails_only_when_nothing_works_and_status_says_why_a_source_is_s
     assert "None" not in out
 
 
+def test_sources_on_a_narrow_terminal_shows_each_source_whole(
+    tmp_path: Path,
+    region: SampleRegion,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On 80 columns the table cut times to "2026… 11:05" (the day lost) and statuses and
+    ids to "st…"; times had no zone."""
+    import io
+
+    from rich.console import Console
+
+    from revier_feed import cli_sources
+
+    folder = write_config(
+        tmp_path / "config",
+        f"""
+        sources:
+          - id: landkreis-leipzig-presse
+            name: Kreis
+            url: "{region.url("/landkreis-leipzig/presse/rss.xml")}"
+          - id: tot
+            name: Tot
+            url: "{region.url("/fehlt.xml")}"
+        """,
+    )
+    assert main(["--config", str(folder), "run", "--once"]) == 0
+    screen = io.StringIO()
+    monkeypatch.setattr(cli_sources, "console", lambda: Console(file=screen, width=80))
+    assert main(["--config", str(folder), "sources"]) == 0
+    lines = screen.getvalue().splitlines()
+    assert lines[0] == "Sources (2), times in Europe/Berlin"
+    assert lines[1].startswith("tot failing · ")
+    text = " ".join(line.strip() for line in lines[1:])
+    failing, kreis = text.split(" landkreis-leipzig-presse ok · ")
+    assert "HTTP 404 · failures 1 · items 0" in failing
+    assert failing.split(" [http_4xx] ")[1].startswith("HTTP 404")  # its error, under it
+    assert re.search(r"next fetch \d\d\.\d\d\. \d\d:\d\d · every 1h · HTTP 200", kreis)
+
+
 def test_sources_test_shows_the_teaser_under_each_title(
     demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:

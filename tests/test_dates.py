@@ -212,6 +212,13 @@ def test_placeholder_and_absurd_dates_are_no_dates(text: str) -> None:
         # Another date on the page (a header's "last updated", a placeholder ahead) does not
         # overrule the date the site lists the item under.
         ("10.06.2021", berlin(2021, 6, 10), berlin(2026, 11, 24, 18), berlin(2021, 6, 10)),
+        # A page naming the day only keeps the listing's time of that day.
+        (
+            "10.11.2026, 14:30 Uhr",
+            berlin(2026, 11, 10, 14, 30),
+            berlin(2026, 11, 10),
+            berlin(2026, 11, 10, 14, 30),
+        ),
     ],
 )
 def test_a_followed_article_refines_the_listing_date(

@@ -60,7 +60,10 @@ def span(value: timedelta) -> str:
 
 
 def when(value: datetime | None, app: App) -> str:
-    """A stored time in the configured time zone, to the minute; "-" when there is none."""
+    """A stored time in the configured time zone, to the minute, short ("27.11. 14:05"; the
+    year only when it is not this one); "-" when there is none."""
     if value is None:
         return "-"
-    return value.astimezone(app.tz).strftime("%Y-%m-%d %H:%M")
+    local = value.astimezone(app.tz)
+    this_year = local.year == app.now().astimezone(app.tz).year
+    return local.strftime("%d.%m. %H:%M" if this_year else "%d.%m.%Y %H:%M")

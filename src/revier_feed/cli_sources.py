@@ -67,6 +67,23 @@ _STATUS_STYLE = {
 }
 
 
+#: Columns of `sources`, each with whether it is a number (right-aligned).
+_SOURCE_COLUMNS = (
+    ("source", False),
+    ("status", False),
+    ("last success", False),
+    ("next fetch", False),
+    ("every", False),
+    ("HTTP", True),
+    ("failures", True),
+    ("items", True),
+    ("avg s", True),
+    ("last error", False),
+)
+#: Narrower terminals get one block per source: the table's ten columns do not fit.
+SOURCES_TABLE_WIDTH = 120
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     from rich.markup import escape  # rich loads only for the commands that print with it
     from rich.table import Table
@@ -74,44 +91,54 @@ def cmd_sources(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     with App(config) as app:
         overview = app.source_overview()
-    table = Table(title=f"Sources ({len(overview)})", title_justify="left")
-    for column in (
-        "source",
-        "status",
-        "last success",
-        "next fetch",
-        "every",
-        "HTTP",
-        "failures",
-        "items",
-        "avg s",
-        "last error",
-    ):
-        table.add_column(
-            column, justify="right" if column in ("HTTP", "failures", "items", "avg s") else "left"
-        )
-
+    rows = []
     for spec, state in sorted(overview, key=by_severity):
+        status = state.status.value if state else "new"
+        every = span(app.current_interval(spec, state))
         if state is None:
-            every = span(app.current_interval(spec, None))
-            table.add_row(spec.id, "[cyan]new[/]", "-", "now", every, "", "0", "", "", "")
+            rows.append([spec.id, status, "-", "now", every, "", "0", "", "", ""])
             continue
-        status = state.status.value
-        table.add_row(
-            spec.id,
-            f"[{_STATUS_STYLE[status]}]{status}[/]",
-            when(state.last_success_at, app),
-            when(state.next_fetch_at, app) if status != "gone" else "never",
-            span(app.current_interval(spec, state)),
-            str(state.http_status or ""),
-            str(state.error_count),
-            "" if state.items_last_fetch is None else str(state.items_last_fetch),
-            "" if state.fetch_seconds is None else f"{state.fetch_seconds:.2f}",
-            escape(visible(f"[{state.last_error_kind}] {state.last_error}"))
-            if state.last_error
-            else "",
+        rows.append(
+            [
+                spec.id,
+                status,
+                when(state.last_success_at, app),
+                when(state.next_fetch_at, app) if status != "gone" else "never",
+                every,
+                str(state.http_status or ""),
+                str(state.error_count),
+                "" if state.items_last_fetch is None else str(state.items_last_fetch),
+                "" if state.fetch_seconds is None else f"{state.fetch_seconds:.2f}",
+                visible(f"[{state.last_error_kind}] {state.last_error}")
+                if state.last_error
+                else "",
+            ]
         )
-    console().print(table)
+    out = console()
+    title = f"Sources ({len(overview)}), times in {app.tz.key}"
+    if out.width < SOURCES_TABLE_WIDTH:
+        out.print(title, markup=False)
+        for row in rows:
+            style = _STATUS_STYLE[row[1]]
+            facts = " · ".join(
+                f"{name} {value}"
+                for (name, _), value in zip(_SOURCE_COLUMNS[2:9], row[2:9], strict=True)
+                if value
+            )
+            out.print(
+                f"[bold]{escape(row[0])}[/] [{style}]{row[1]}[/] · {escape(facts)}",
+                soft_wrap=False,
+            )
+            if row[9]:
+                out.print(f"  {escape(row[9])}")
+        return EXIT_OK
+    table = Table(title=title, title_justify="left")
+    for name, number in _SOURCE_COLUMNS:
+        table.add_column(name, justify="right" if number else "left")
+    for row in rows:
+        style = _STATUS_STYLE[row[1]]
+        table.add_row(*[escape(row[0]), f"[{style}]{row[1]}[/]", *map(escape, row[2:])])
+    out.print(table)
     return EXIT_OK
 
 

@@ -216,9 +216,15 @@ def followed_date(
     """
     if found is None or listed is None:
         return found or listed
+    found_local, listed_local = found.astimezone(tz), listed.astimezone(tz)
+    if found_local.time() == time(0) != listed_local.time() and (
+        found_local.date() == listed_local.date()
+    ):
+        # The page names the day only (TYPO3's <time datetime="2026-11-10">): the listing's
+        # time of that day is the more exact.
+        return listed
     text = " ".join((listed_text or "").lower().split()).strip(" ,;|()[]")
     if _MONTH_YEAR.match(text):
-        listed_local, found_local = listed.astimezone(tz), found.astimezone(tz)
         same_month = (found_local.year, found_local.month) == (
             listed_local.year,
             listed_local.month,
