@@ -304,9 +304,71 @@ def test_a_login_page_is_recognised() -> None:
         "</main></body></html>"
     )
     assert read(login).login
-    article_with_login_box = (
-        "<html><body><aside><form><input type='password' name='p'></form></aside>"
-        "<main><p>Der Kreistag hat den Haushalt beschlossen, mit großer Mehrheit.</p></main>"
-        "</body></html>"
+    text = "<p>Der Kreistag hat den Haushalt beschlossen, mit großer Mehrheit. </p>" * 6
+    for box in (
+        "<aside><form><input type='password' name='p'></form></aside>",
+        # Hidden until a script shows it, or in a plain column beside a longer article.
+        "<div style='display: none'><form><input type='password'></form></div>",
+        "<template><form><input type='password'></form></template>",
+        "<div class='col-md-3'><form><input type='password'></form></div>",
+    ):
+        page = f"<html><body>{box}<main>{text}</main></body></html>"
+        assert not read(page).login, box
+
+
+@pytest.mark.parametrize("block", ["td", "pre", "p"])
+def test_an_article_in_one_huge_block_keeps_its_text_cut(block: str) -> None:
+    """An article over the limit held in one block came out as "[…]" alone."""
+    line = "Bekanntmachung über die Feststellung des Jahresabschlusses 2025. "
+    inner = f"<{block}>{line * 1200}</{block}>"
+    page = (
+        f"<html><body><table><tr>{inner}</tr></table></body></html>"
+        if block == "td"
+        else (f"<html><body><main>{inner}</main></body></html>")
     )
-    assert not read(article_with_login_box).login
+    content = read(page).content_html
+    assert content.startswith("<p>Bekanntmachung über") and content.endswith(" […]</p>")
+    assert MAX_CONTENT_CHARS - 100 < len(content) <= MAX_CONTENT_CHARS + 20
+
+
+def test_text_the_page_escaped_stays_text_when_an_article_is_cut() -> None:
+    """Cut, the text between blocks came out unescaped: "&lt;img src=…&gt;" on the page
+    became a real picture, a comment became text."""
+    paragraphs = "".join(
+        f"<p>Absatz {i}: Der Gemeinderat hat den Haushalt beraten.</p>" for i in range(2000)
+    )
+    page = (
+        "<html><body><main><div>Beispiel: &lt;img src=https://tracker.example/x.gif&gt;"
+        f"<!-- intern: bitte prüfen --><p>&lt;b&gt;fett&lt;/b&gt; im Text</p>{paragraphs}"
+        "</div></main></body></html>"
+    )
+    content = read(page).content_html
+    assert "<img" not in content and "intern" not in content and "<b>" not in content
+    assert "<p>&lt;b&gt;fett&lt;/b&gt; im Text</p>" in content
+
+
+def test_an_article_container_named_for_printing_is_the_article() -> None:
+    text = "<p>Der Gemeinderat hat am Dienstag den Haushalt für das kommende Jahr beraten.</p>"
+    for wrapper in ("<div id='printArea'>", "<div class='print-content'>"):
+        page = (
+            f"<html><body>{wrapper}{text * 6}</div>"
+            "<div><p>Öffnungszeiten: Mo-Fr 8-12 Uhr, Di 14-18 Uhr, Rathaus Marktplatz 1</p></div>"
+            "</body></html>"
+        )
+        assert "Haushalt" in text_of(read(page)), wrapper
+
+
+def test_the_date_of_the_article_not_of_a_teaser_before_it() -> None:
+    """The first itemprop="datePublished" of the page was a teaser's in a left column."""
+    teaser = (
+        '<div itemscope itemtype="http://schema.org/NewsArticle"><time itemprop="datePublished" '
+        'datetime="2026-11-26">26.11.</time><a href="/x">Andere Meldung</a></div>'
+    )
+    page = (
+        f'<html><body><div class="col-left">{teaser}</div><div class="news" itemscope '
+        'itemtype="http://schema.org/Article"><time itemprop="datePublished" '
+        'datetime="2026-11-20">20.11.</time>'
+        + "<p>Der Kreistag hat den Haushalt für 2027 beschlossen, mit großer Mehrheit.</p>" * 4
+        + "</div></body></html>"
+    )
+    assert read(page).published == datetime(2026, 11, 19, 23, 0, tzinfo=UTC)

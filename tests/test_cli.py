@@ -334,6 +334,23 @@ def test_discover_follows_a_link_to_the_site_s_page_of_feeds(
     assert "# rss" in out and "# atom" in out
 
 
+def test_discover_tries_a_page_of_feeds_beyond_the_links_it_tried_already(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The links of a page of feeds were cut to twelve before those tried already were
+    dropped: one repeating the site's RSS links first had its feed never asked."""
+    links = "".join(f'<a href="/kreis/rss/{i}.html">RSS {i}</a>' for i in range(12))
+    overview = f'<html><body>{links}<a href="/kreis/export/presse">Presse (RSS)</a></body></html>'
+    for i in range(12):
+        _serve_page(region, f"/kreis/rss/{i}.html", overview)
+    feed = _serve_feed(region, "/kreis/export/presse", "/landkreis-leipzig/presse/rss.xml")
+    page = _serve_page(region, "/kreis/start.html", f"<html><body>{links}</body></html>")
+    code, out = in_demo(capsys, demo_config, "sources", "discover", page)
+    assert code == 0, out
+    (entry,) = yaml.safe_load(out)
+    assert entry["url"] == feed
+
+
 def test_discover_asks_typo3_for_its_news_feed_page_type(
     demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -872,6 +889,8 @@ def test_run_due_fails_only_when_nothing_works_and_status_says_why_a_source_is_s
           path: state/store.sqlite3
         output:
           dir: out
+        fetch:
+          retries: 0
         worker:
           stale_after: 1d
         """,
@@ -899,6 +918,14 @@ def test_run_due_fails_only_when_nothing_works_and_status_says_why_a_source_is_s
     assert main(["--config", str(folder), "status"]) == 0
     out = capsys.readouterr().out
     assert "kreis: stale no new item for a long time (the last on" in out
+    capsys.readouterr()
+    # A source that worked and fails now (the network is down) fails the run, also when
+    # it is the only one due.
+    region.add_route("/landkreis-leipzig/presse/rss.xml", Response(500, b"kaputt"))
+    with App(load_config(folder)) as app:
+        kreis = app.storage.source_states(["kreis"])["kreis"]
+        app.storage.save_source_states([dataclasses.replace(kreis, next_fetch_at=past)], past)
+    assert main(["--config", str(folder), "run", "--once", "--due"]) == 1
     assert out.index("tot: failing") < out.index("kreis: stale")
     assert "None" not in out
 

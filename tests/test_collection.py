@@ -217,6 +217,22 @@ def test_a_feed_that_stops_listing_items_is_empty_until_they_come_back(
     assert app.storage.source_states(["kreis"])["kreis"].status is SourceStatus.OK
 
 
+def test_a_feed_that_fails_once_and_then_lists_no_items_is_empty(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    path = "/landkreis-leipzig/presse/rss.xml"
+    full = region.read_site_file(path) or b""
+    app = make_app(config(tmp_path, feed_source(region, path)))
+    app.run_cycle()
+    region.add_route(path, Response(503, b"Wartung"))
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+    region.add_route(path, Response(200, full[: full.index(b"<item>")] + b"</channel></rss>"))
+    clock.advance(timedelta(hours=4))
+    app.run_cycle()
+    assert app.storage.source_states(["kreis"])["kreis"].status is SourceStatus.EMPTY
+
+
 def test_a_failing_source_s_figures_are_its_last_attempt_s(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:
@@ -230,7 +246,7 @@ def test_a_failing_source_s_figures_are_its_last_attempt_s(
     app.run_cycle()
     state = app.storage.source_states(["kreis"])["kreis"]
     assert state.status is SourceStatus.FAILING
-    assert (state.http_status, state.items_last_fetch) == (200, 0)
+    assert state.http_status == 200 and state.error_count == 1
 
 
 def test_follow_takes_article_text_and_exact_date(

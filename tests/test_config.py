@@ -94,9 +94,14 @@ def test_a_source_s_include_and_exclude_rules_are_checked_like_tag_rules(
             url: https://example.org/kammer.xml
             include:
               none: [Ausschreibung]
+          - id: leer
+            name: Leer
+            url: https://example.org/leer.xml
+            include: {any: [Kreis], fields: []}
         """,
     )
     text = "\n".join(issues_of(folder))
+    assert "sources.yaml:17: sources[2].include.fields: List should have at least 1 item" in text
     assert "sources.yaml:7: sources[0].exclude.any[1]: 're:(unclosed' is not a valid" in text
     assert "sources.yaml:8: sources[0].exclude.field: unknown key 'field'" in text
     assert "did you mean 'fields'?" in text

@@ -51,6 +51,13 @@ def test_a_failing_source_is_retried_at_least_every_max_backoff() -> None:
     }
     assert all(day * (1 - JITTER) <= w <= day for w in waits)
     assert len(waits) > 10  # still spread out
+    # A server's Retry-After near the cap is still waited for in full.
+    asked = 23.5 * 3600
+    for seed in range(50):
+        at = next_fetch_at(
+            NOW, HOUR, error_count=3, retry_after=asked, max_backoff=day, rng=random.Random(seed)
+        )
+        assert at - NOW >= timedelta(seconds=asked)
 
 
 def test_backoff_never_polls_more_often_than_the_interval() -> None:

@@ -14,8 +14,15 @@ import pytest
 from revier_feed.app import App
 from revier_feed.config import load_config
 from revier_feed.digest import german_date, shorten
-from revier_feed.digest.select import clean
-from revier_feed.models import DigestState, ItemDecision, SourceState, StoryPlacement
+from revier_feed.digest.select import clean, is_backlog
+from revier_feed.models import (
+    DigestState,
+    ItemDecision,
+    SourceState,
+    StoredItem,
+    Story,
+    StoryPlacement,
+)
 from tests.conftest import Clock, make_item
 
 BERLIN = __import__("zoneinfo").ZoneInfo("Europe/Berlin")
@@ -287,3 +294,20 @@ def test_the_archive_index_escapes_the_site_title() -> None:
     assert "Revier &lt;script&gt;" in html and "&amp; Co" in html
     assert 'href="2021-08-02T0700.html"' in html
     assert "Noch keine Ausgaben" in renderer.render_archive_index([])
+
+
+def test_a_copy_of_an_archived_item_is_archive_and_a_follow_up_is_news() -> None:
+    """A copy of a new source's archived item under another key made its story news; a
+    follow-up of that source joining the story is news."""
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    title = "Brücke an der B2 gesperrt"
+    archived = StoredItem(1, make_item(key="a", title=title, backlog=True), t0, t0)
+    copy = StoredItem(2, make_item(key="a?L=0", title=title), t0, t0)
+    later = t0 + timedelta(days=9)
+    follow_up = StoredItem(
+        3, make_item(key="b", title="Brücke an der B2: Sperrung bis März"), later, later
+    )
+    other = StoredItem(4, make_item(source_id="partner", key="p", title=title), later, later)
+    assert is_backlog(Story(1, (archived, copy)))
+    assert not is_backlog(Story(1, (archived, copy, follow_up)))
+    assert not is_backlog(Story(1, (archived, other)))

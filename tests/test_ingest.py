@@ -13,7 +13,7 @@ import pytest
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
-from revier_feed.ingest import _by_host_in_turn, _may_follow
+from revier_feed.ingest import _by_host_in_turn, _detour, _may_follow
 from revier_feed.models import ReportStatus, SourceKind, SourceSpec, SourceState, SourceStatus
 
 from .conftest import Clock, write_config
@@ -388,3 +388,67 @@ def test_a_warning_is_one_line_with_its_controls_shown_whatever_a_stage_wrote(
     reports = by_source(make_app(demo_config))
     warnings = {w for r in reports.values() for w in r.warnings}
     assert warnings == {"zeile 2026-01-01 INFO gefälscht\\x1b[2J"}
+
+
+@pytest.mark.parametrize(
+    ("url", "final", "listing", "why"),
+    [
+        # Followed as they come: the same page at https or without its trailing slash, a
+        # slug that says "anmeldung", an article addressed by query on the listing's page.
+        (
+            "https://s.example/a/2026/bad/",
+            "https://s.example/a/2026/bad",
+            "https://s.example/a/",
+            None,
+        ),
+        (
+            "http://s.example/a/anmeldung-lauf",
+            "https://s.example/a/anmeldung-lauf",
+            "https://s.example/a/",
+            None,
+        ),
+        (
+            "http://s.example/index.php?id=12&n=3",
+            "https://s.example/index.php?id=12&n=3",
+            "https://s.example/index.php?id=12",
+            None,
+        ),
+        ("http://s.example/?p=123", "https://s.example/?p=123", "https://s.example/news/", None),
+        (
+            "https://s.example/a/7",
+            "https://s.example/a/7-neuer-titel",
+            "https://s.example/a/",
+            None,
+        ),
+        # Not the article.
+        (
+            "https://s.example/intern/x",
+            "https://s.example/login.html?r=x",
+            "https://s.example/a/",
+            "a login",
+        ),
+        (
+            "https://s.example/a/2026/x",
+            "https://s.example/a/",
+            "https://s.example/a/",
+            "the listing",
+        ),
+        (
+            "https://s.example/a/2026/x",
+            "https://s.example/",
+            "https://s.example/a/",
+            "the start page",
+        ),
+        (
+            "https://s.example/a/2026/x",
+            "https://s.example/a/2026",
+            "https://s.example/a/",
+            "an overview",
+        ),
+    ],
+)
+def test_a_redirect_from_an_article_is_judged_by_where_it_goes(
+    url: str, final: str, listing: str, why: str | None
+) -> None:
+    found = _detour(url, final, listing)
+    assert (found is None) if why is None else (found is not None and why in found), found

@@ -319,6 +319,22 @@ def test_windows_1252_page_gives_correct_umlauts() -> None:
     assert parsed.items[0].title == "Förderung für Städte und Gemeinden"
 
 
+def test_discover_tries_links_to_feeds_on_the_page_s_own_site_only() -> None:
+    """A host written with umlauts is the page's own (fetched in IDNA); another port of it
+    is another site, as for followed links."""
+    page = (
+        '<html><body><a href="https://www.zörbig.de/rss.xml">RSS</a>'
+        '<a href="https://www.xn--zrbig-jua.de:8443/admin/feed">Feed</a>'
+        '<a href="https://zörbig.de/presse/atom.xml">Atom</a></body></html>'
+    ).encode()
+    fetched = document(page, url="https://www.xn--zrbig-jua.de/", content_type="text/html")
+    found = discover_page(fetched, NOW, BERLIN, guess=False)
+    assert found.feed_links == (
+        "https://www.zörbig.de/rss.xml",
+        "https://zörbig.de/presse/atom.xml",
+    )
+
+
 def test_a_utf_8_page_with_a_stray_windows_1252_sentence_keeps_its_umlauts() -> None:
     """One pasted windows-1252 byte sent the whole page to detection, which chose
     windows-1250: "BĂĽrgerbĂĽro" everywhere."""

@@ -442,7 +442,9 @@ class App:
         tried: set[str] = {page.url}
 
         async def look(urls: Sequence[str]) -> list[Discovery]:
-            fresh = [u for u in dict.fromkeys(urls) if u not in tried]
+            # At most DISCOVER_TRIES of those not tried yet (a page of feeds may repeat the
+            # links tried already, first).
+            fresh = [u for u in dict.fromkeys(urls) if u not in tried][:DISCOVER_TRIES]
             tried.update(fresh)
             found = await asyncio.gather(*(one(u) for u in fresh))
             return [d for d in found if d is not None]
@@ -463,11 +465,11 @@ class App:
             }
             return list(links.values())
 
-        pages = await look(page.feed_links[:DISCOVER_TRIES])
+        pages = await look(page.feed_links)
         feeds = feeds_of(pages)
         if not feeds:
             behind = [url for p in pages for url in (*(f.url for f in p.feeds), *p.feed_links)]
-            feeds = feeds_of(await look(behind[:DISCOVER_TRIES]))
+            feeds = feeds_of(await look(behind))
         if not feeds:
             feeds = feeds_of(await look(page.usual_feeds))
         return tuple(feeds)

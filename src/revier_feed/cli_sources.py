@@ -107,7 +107,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
                 every,
                 str(state.http_status or ""),
                 str(state.error_count),
-                "" if state.items_last_fetch is None else str(state.items_last_fetch),
+                # The count is the last success's: a failing source's last fetch had none.
+                "0" if state.error_count else str(state.items_last_fetch or 0),
                 "" if state.fetch_seconds is None else f"{state.fetch_seconds:.2f}",
                 visible(f"[{state.last_error_kind}] {state.last_error}")
                 if state.last_error

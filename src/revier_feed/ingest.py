@@ -730,23 +730,26 @@ _LOGIN_WORDS = frozenset({"login", "anmelden", "anmeldung", "signin", "sso", "au
 def _detour(url: str, final: str, listing_url: str) -> str | None:
     """Why an article page that redirected from ``url`` to ``final`` is not the article, or
     None: a removed article sent to the listing, the start page or an overview above it, or
-    one behind a login. Other redirects (to https, to a new address of the article) are
-    followed as they come."""
-    if final == url:
-        return None
-    there, here = urlsplit(final), urlsplit(url)
-    path = there.path.rstrip("/")
-    words = set(re.split(r"[^a-z0-9]+", there.path.lower()))
-    if words & _LOGIN_WORDS:
+    one behind a login. Other redirects (to https, to or from a trailing slash, to a new
+    address of the article) are followed as they come."""
+    there, here, listing = urlsplit(final), urlsplit(url), urlsplit(listing_url)
+    page = (there.netloc, there.path.rstrip("/"), there.query)
+    if page == (here.netloc, here.path.rstrip("/"), here.query):
+        return None  # the same page
+    # Words the new address adds: an article's own slug may say "anmeldung".
+    if (_path_words(there.path) - _path_words(here.path)) & _LOGIN_WORDS:
         return f"it redirects to {final}, a login"
-    listing = urlsplit(listing_url)
-    if (there.netloc, path) == (listing.netloc, listing.path.rstrip("/")):
+    if page == (listing.netloc, listing.path.rstrip("/"), listing.query):
         return f"it redirects to {final}, the listing (a removed article?)"
-    if not path:
+    if not page[1] and not there.query:
         return f"it redirects to {final}, the start page (a removed article?)"
-    if there.netloc == here.netloc and here.path.startswith(path + "/"):
+    if there.netloc == here.netloc and not there.query and here.path.startswith(page[1] + "/"):
         return f"it redirects to {final}, an overview above it (a removed article?)"
     return None
+
+
+def _path_words(path: str) -> set[str]:
+    return set(re.split(r"[^a-z0-9]+", path.lower()))
 
 
 def _may_follow(spec: SourceSpec, listing_url: str, url: str) -> bool:
@@ -971,7 +974,6 @@ def _save_failure(
         etag=None if degraded or moved_back else previous.etag,
         last_modified=None if degraded or moved_back else previous.last_modified,
         http_status=info.status_code if fetch_error else answered,
-        items_last_fetch=0,
         fetch_seconds=_average(previous.fetch_seconds, seconds),
         error_count=error_count,
         last_error_kind=info.kind,

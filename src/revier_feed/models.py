@@ -193,7 +193,7 @@ class SourceState:
     last_attempt_at: datetime | None = None
     last_success_at: datetime | None = None
     next_fetch_at: datetime | None = None
-    items_last_fetch: int | None = None
+    items_last_fetch: int | None = None  #: of the last successful fetch
     last_new_item_at: datetime | None = None  #: for "stale"
     fetch_seconds: float | None = None  #: moving average of a whole fetch-to-store pass
     #: New items per hour, a moving average over successful fetches (adaptive interval).

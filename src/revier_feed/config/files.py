@@ -210,6 +210,8 @@ def _check_term(value: str) -> str:
 
 
 TermText = Annotated[str, AfterValidator(_check_term)]
+#: Where a rule looks: at least one field (none would match no item, silently).
+Fields = Annotated[list[Literal["title", "teaser", "content"]], Field(min_length=1)]
 
 
 class TagRule(_Model):
@@ -218,7 +220,7 @@ class TagRule(_Model):
     any: list[TermText] = []
     all: list[TermText] = []
     none: list[TermText] = []
-    fields: list[Literal["title", "teaser", "content"]] = ["title", "teaser", "content"]
+    fields: Fields = ["title", "teaser", "content"]
 
 
 class TagsFile(_Model):
@@ -231,7 +233,7 @@ class ItemRuleModel(_Model):
     any: list[TermText] = []
     all: list[TermText] = []
     none: list[TermText] = []
-    fields: list[Literal["title", "teaser", "content"]] = ["title", "teaser", "content"]
+    fields: Fields = ["title", "teaser", "content"]
 
     @model_validator(mode="after")
     def _has_terms(self) -> Self:

@@ -77,12 +77,14 @@ def first_seen(story: Story) -> datetime:
 
 
 def is_backlog(story: Story) -> bool:
-    """Whether the story is a new source's archive: every member is, or is a later copy
-    from one of its sources (an item back under another key: a renumbered guid, a link
-    that gained "&L=0" or https). A copy from another source, a partner's republication,
-    is news."""
-    archived = {m.item.source_id for m in story.members if m.item.backlog}
-    return all(m.item.backlog or m.item.source_id in archived for m in story.members)
+    """Whether the story is a new source's archive: every member is, or is a copy of an
+    archived one (the same source and title: an item back under another key, a link that
+    gained "&L=0" or https). A partner's republication, or a follow-up from the same
+    source, is news."""
+    archived = {(m.item.source_id, m.item.title) for m in story.members if m.item.backlog}
+    return all(
+        m.item.backlog or (m.item.source_id, m.item.title) in archived for m in story.members
+    )
 
 
 @dataclass(frozen=True, slots=True)

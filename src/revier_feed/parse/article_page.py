@@ -14,12 +14,11 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Iterable
 from datetime import datetime
+from html import escape
 from zoneinfo import ZoneInfo
 
 from bs4 import BeautifulSoup, Tag
-from bs4.element import PageElement
 
 from ..exceptions import ParseError
 from ..models import Article, ErrorKind, FetchResult
@@ -48,7 +47,6 @@ _BOILERPLATE_WORDS = frozenset(
         "newsletter",
         "pager",
         "popup",
-        "print",
         "sidebar",
         "skip",
         "toolbar",
@@ -73,10 +71,14 @@ _MODIFIERS = frozenset({"has", "with", "no", "without", "content", "layout", "pa
 #: What an element that must never be removed holds: the article itself (Enfold puts
 #: "sidebar_right" on the wrapper of <main>).
 _ARTICLE_MARKS = "main, article, [role=main], [itemprop=articleBody]"
-#: Elements whose text counts as the article's.
-_TEXT_BLOCKS = ["p", "li", "h2", "h3", "h4", "blockquote", "pre", "td", "dd"]
-#: Block elements a <div> holding text of its own (a page without <p>) may not contain.
-_BLOCKS = [*_TEXT_BLOCKS, "div", "ul", "ol", "table", "section", "article", "h1", "h5", "h6"]
+#: Elements whose text counts as the article's: these always, ...
+_STRONG_BLOCKS = frozenset({"p", "h2", "h3", "h4", "pre"})
+#: ... these when they hold no block element (a layout table's cell holds the whole
+#: article, whose text would count twice; a <div> of text with <br> only is a paragraph).
+_WEAK_BLOCKS = frozenset({"li", "blockquote", "td", "dd", "div"})
+_BLOCKS = frozenset(
+    {*_STRONG_BLOCKS, *_WEAK_BLOCKS, "ul", "ol", "table", "section", "article", "h1", "h5", "h6"}
+)
 #: Elements shown as they are in the content (their own tags kept), not just their insides.
 _KEEP_OWN_TAG = frozenset({"ul", "ol", "table", "blockquote", "pre", "p", "figure", "dl"})
 #: schema.org types of an article's container (itemtype).
@@ -104,7 +106,7 @@ def parse_article(
     """
     soup = make_soup(source_id, fetched)
     published = _article_date(soup, now, tz)
-    login = _asks_for_login(soup)
+    password = _asks_for_password(soup)
     for tag in soup(["script", "style", "noscript", "template", "iframe"]):
         tag.decompose()
     _remove_forms(soup)
@@ -117,6 +119,10 @@ def parse_article(
                 source_id, kind=ErrorKind.PARSE, message=f"invalid content selector: {e}"
             ) from None
     parts = [root] if root is not None else _main_content(soup)
+    text = sum(len(part.get_text(" ", strip=True)) for part in parts)
+    # A page asking for a password with little else to read is a login page; an article
+    # with a login box beside it is not.
+    login = password and text < _LOGIN_PAGE_TEXT
     if not parts:
         return Article(content_html="", published=published, login=login)
     base = base_url(soup, fetched.url)
@@ -125,64 +131,78 @@ def parse_article(
     return Article(content_html=_html_of(parts), published=published, login=login)
 
 
-def _asks_for_login(soup: BeautifulSoup) -> bool:
-    """Whether the page's main part asks for a password (a login page, not an article; a
-    login box in a sidebar or header does not count)."""
+#: A page asking for a password with less text than this (in what would be its article)
+#: is a login page (a short notice beside a login box is one too, rarely).
+_LOGIN_PAGE_TEXT = 300
+
+
+def _asks_for_password(soup: BeautifulSoup) -> bool:
+    """Whether the page shows a password field: not one hidden until a script shows it,
+    nor a login box in its header, navigation or sidebar."""
     for field in soup.find_all("input", attrs={"type": re.compile("^password$", re.I)}):
-        if isinstance(field, Tag) and not _in_boilerplate(field):
+        if isinstance(field, Tag) and not any(
+            _hidden(ancestor)
+            or ancestor.name in ("template", *_BOILERPLATE_TAGS)
+            or _is_boilerplate(ancestor)
+            for ancestor in field.parents
+            if isinstance(ancestor, Tag)
+        ):
             return True
     return False
 
 
-def _in_boilerplate(element: Tag) -> bool:
-    return any(
-        ancestor.name in _BOILERPLATE_TAGS or _is_boilerplate(ancestor)
-        for ancestor in element.parents
-        if isinstance(ancestor, Tag)
-    )
-
-
 def _remove_forms(soup: BeautifulSoup) -> None:
     """Remove forms (search, newsletter, contact), but not one that holds the page: ASP.NET
-    WebForms put the whole body into ``<form id="aspnetForm">``."""
+    WebForms put the whole body into ``<form id="aspnetForm">``. (lxml nests no forms.)"""
     page = len((soup.body or soup).get_text(" ", strip=True))
     for form in soup.find_all("form"):
-        if not isinstance(form, Tag) or form.decomposed or form.select_one(_ARTICLE_MARKS):
-            continue
-        if len(form.get_text(" ", strip=True)) * 2 < page:
+        if (
+            form.select_one(_ARTICLE_MARKS) is None
+            and len(form.get_text(" ", strip=True)) * 2 < page
+        ):
             form.decompose()
 
 
 def _main_content(soup: BeautifulSoup) -> list[Tag]:
-    """The elements that hold the article's text, in page order; empty if none does."""
+    """The elements that hold the article's text, in page order; empty if none does.
+
+    Every pass over the tree is linear in its size: a page of thousands of nested elements
+    (an unclosed <div> each) took minutes when each element looked at its subtree."""
     body = soup.body or soup
-    for tag in body.find_all(_BOILERPLATE_TAGS):
-        tag.decompose()
-    for tag in body.find_all(True):
-        if tag.decomposed or tag.name in ("body", "main", "article"):
-            continue
-        if (_is_boilerplate(tag) or _hidden(tag)) and not tag.select_one(_ARTICLE_MARKS):
-            tag.decompose()
+    _strip_furniture(body)
+    elements: list[Tag] = body.find_all(True)
+    own: dict[int, float] = {}  #: by id(): a text block's counted length
     score: dict[int, float] = {}  #: by id(): text counted for the element (Readability)
     inside: dict[int, float] = {}  #: by id(): all block text inside the element
-    for block in _text_blocks(body):
-        text = block.get_text(" ", strip=True)
-        if len(text) < _MIN_BLOCK:
+    holds_block: set[int] = set()  #: ids of elements with a block element inside
+    for element in reversed(elements):  # children before their parents
+        key = id(element)
+        if element.name in _STRONG_BLOCKS or (
+            element.name in _WEAK_BLOCKS and key not in holds_block
+        ):
+            length = _block_length(element)
+            if length:
+                own[key] = length
+        total = inside.get(key, 0.0) + own.get(key, 0.0)
+        inside[key] = total
+        parent = element.parent
+        if isinstance(parent, Tag):
+            inside[id(parent)] = inside.get(id(parent), 0.0) + total
+            if element.name in _BLOCKS or key in holds_block:
+                holds_block.add(id(parent))
+    for element in elements:
+        length = own.get(id(element), 0.0)
+        if not length:
             continue
-        # Text that is mostly links is a list of other pages, not the article.
-        linked = sum(len(a.get_text(" ", strip=True)) for a in block.find_all("a"))
-        length = len(text) * (1.0 - min(linked / len(text), 1.0))
         # Readability's rule: a paragraph counts fully for its parent and half for the
         # grandparent, so the container of the article text wins over the whole page.
-        parent = block.parent
+        parent = element.parent
         grandparent = parent.parent if parent is not None else None
         for ancestor, share in ((parent, 1.0), (grandparent, 0.5)):
             if isinstance(ancestor, Tag):
                 score[id(ancestor)] = score.get(id(ancestor), 0.0) + share * length
-        for ancestor in (block, *block.parents):
-            inside[id(ancestor)] = inside.get(id(ancestor), 0.0) + length
-    candidates = [e for e in body.find_all(True) if id(e) in score]
-    if body.name == "body" and id(body) in score:
+    candidates = [e for e in elements if id(e) in score]
+    if isinstance(body, Tag) and body.name == "body" and id(body) in score:
         candidates.append(body)
     if not candidates:
         return []
@@ -195,13 +215,43 @@ def _main_content(soup: BeautifulSoup) -> list[Tag]:
     return _with_siblings(top, inside)
 
 
-def _text_blocks(body: Tag) -> Iterable[Tag]:
-    """The paragraphs, list items, headings and cells, and the <div>s that hold text of
-    their own (pages written with <br> only): each without such blocks inside, so that no
-    text counts twice (a layout table's cell holds the whole article)."""
-    for element in body.find_all([*_TEXT_BLOCKS, "div"]):
-        if element.name in ("p", "h2", "h3", "h4", "pre") or element.find(_BLOCKS) is None:
-            yield element
+def _strip_furniture(body: Tag) -> None:
+    """Remove what is no part of the article (navigation, dialogs, hidden elements, what
+    class names and ids mark as furniture), in one walk of the tree; never what holds the
+    article itself."""
+    holds_article: set[int] = set()
+    for element in reversed(body.find_all(True)):
+        if (
+            id(element) in holds_article
+            or element.name in ("main", "article")
+            or (element.get("role") == "main" or element.get("itemprop") == "articleBody")
+        ):
+            parent = element.parent
+            holds_article.add(id(element))
+            if parent is not None:
+                holds_article.add(id(parent))
+    doomed: list[Tag] = []
+    stack = [c for c in reversed(body.contents) if isinstance(c, Tag)]
+    while stack:
+        tag = stack.pop()
+        if tag.name in _BOILERPLATE_TAGS or (
+            id(tag) not in holds_article and (_is_boilerplate(tag) or _hidden(tag))
+        ):
+            doomed.append(tag)
+            continue
+        stack.extend(c for c in reversed(tag.contents) if isinstance(c, Tag))
+    for tag in doomed:
+        tag.decompose()
+
+
+def _block_length(block: Tag) -> float:
+    """A text block's length as it counts: 0 when too short to say anything; text that is
+    mostly links (a list of other pages) counts less."""
+    text = block.get_text(" ", strip=True)
+    if len(text) < _MIN_BLOCK:
+        return 0.0
+    linked = sum(len(a.get_text(" ", strip=True)) for a in block.find_all("a"))
+    return len(text) * (1.0 - min(linked / len(text), 1.0))
 
 
 def _container(top: Tag, inside: dict[int, float]) -> Tag | None:
@@ -281,29 +331,52 @@ def _hidden(element: Tag) -> bool:
 
 
 def _html_of(parts: list[Tag]) -> str:
-    """The parts' HTML: a container's insides, a list or table with its own tag; cut at a
-    block boundary after :data:`MAX_CONTENT_CHARS`."""
+    """The parts' HTML: a container's insides, a list or table with its own tag. Beyond
+    :data:`MAX_CONTENT_CHARS`, the text blocks that fit, in order, without their wrappers;
+    a single block larger than that, its text, cut."""
     if len(parts) == 1 and parts[0].name not in _KEEP_OWN_TAG:
         html = parts[0].decode_contents()
     else:
-        html = "".join(str(part) for part in parts)
+        html = "".join(part.decode() for part in parts)
     html = html.strip()
     if len(html) <= MAX_CONTENT_CHARS:
         return html
     kept: list[str] = []
     room = MAX_CONTENT_CHARS
-    pending: list[PageElement] = list(parts)
-    while pending:
-        piece = pending.pop(0)
-        text = str(piece)
-        if len(text) <= room:
-            kept.append(text)
-            room -= len(text)
-        elif isinstance(piece, Tag) and piece.name not in ("p", "li", "td", "pre"):
-            pending[:0] = list(piece.children)  # a large section: its blocks one by one
+    for block in _blocks_in(parts):
+        if block.name in _STRONG_BLOCKS or block.name == "blockquote":
+            piece = block.decode()
+        elif block.name == "li":
+            piece = f"<ul>{block.decode()}</ul>"
         else:
+            piece = f"<p>{block.decode_contents()}</p>"
+        if len(piece) > room:
             break
-    return "".join(kept).strip() + "<p>[…]</p>"
+        kept.append(piece)
+        room -= len(piece)
+    if not kept:
+        text = " ".join(" ".join(part.get_text(" ").split()) for part in parts)
+        return f"<p>{escape(text[:MAX_CONTENT_CHARS])} […]</p>"
+    return "".join(kept) + "<p>[…]</p>"
+
+
+def _blocks_in(parts: list[Tag]) -> list[Tag]:
+    """The text blocks of ``parts`` (see :data:`_STRONG_BLOCKS`), in page order."""
+    blocks: list[Tag] = []
+    for part in parts:
+        elements: list[Tag] = [part, *part.find_all(True)]
+        holds_block: set[int] = set()
+        for element in reversed(elements):
+            held = element.name in _BLOCKS or id(element) in holds_block
+            if held and isinstance(element.parent, Tag):
+                holds_block.add(id(element.parent))
+        # A list item or quote holding paragraphs counts as those (never twice).
+        blocks.extend(
+            e
+            for e in elements
+            if e.name in _STRONG_BLOCKS or (e.name in _WEAK_BLOCKS and id(e) not in holds_block)
+        )
+    return blocks
 
 
 def _article_date(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> datetime | None:
@@ -316,13 +389,14 @@ def _article_date(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> datetime 
         found = _json_ld_date(script.get_text(), now, tz)
         if found:
             return found
-    # schema.org microdata (TYPO3's news: <time itemprop="datePublished" datetime="…">).
-    for element in soup.select('[itemprop="datePublished"]'):
+    # schema.org microdata (TYPO3's news: <time itemprop="datePublished" datetime="…">):
+    # of the item with the most text, for teasers of other news around it have one too.
+    marked = [e for e in soup.select('[itemprop="datePublished"]') if not e.find_parent("aside")]
+    for element in sorted(marked, key=_item_text, reverse=True):
         value = element.get("datetime") or element.get("content")
-        if value and not element.find_parent("aside"):
-            found = parse_date(str(value), now, tz)
-            if found:
-                return found
+        found = parse_date(str(value), now, tz) if value else None
+        if found:
+            return found
     scope = _date_scope(soup)
     for time_tag in scope.find_all("time", attrs={"datetime": True}):
         # In an <article>, its own header has its date; on a page without one, the page
@@ -332,6 +406,12 @@ def _article_date(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> datetime 
         ):
             return parse_date(str(time_tag["datetime"]), now, tz)
     return None
+
+
+def _item_text(element: Tag) -> int:
+    """The length of the text of the schema.org item (or <article>) ``element`` is in."""
+    scope = element.find_parent(lambda tag: tag.has_attr("itemscope") or tag.name == "article")
+    return len(scope.get_text(" ", strip=True)) if scope is not None else 0
 
 
 def _date_scope(soup: BeautifulSoup) -> Tag:

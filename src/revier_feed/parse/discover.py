@@ -12,6 +12,7 @@ import soupsieve
 from bs4 import BeautifulSoup, Tag
 from soupsieve import SelectorSyntaxError
 
+from .._utils import site_of
 from ..exceptions import ParseError
 from ..models import Discovery, FeedLink, FetchResult, HtmlSelectors
 from .dates import parse_date
@@ -36,8 +37,9 @@ _TYPO3_FEED_TYPES = ("9818", "100")
 #: The addresses many sites serve their feed at without linking it (as Miniflux tries
 #: them; Drupal's front-page feed is /rss.xml).
 _USUAL_FEEDS = ("/feed/", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml")
-#: The links of a page that may lead to a feed, at most.
-MAX_FEED_LINKS = 12
+#: The links of a page that may lead to a feed, at most (the caller tries fewer: those it
+#: has not tried yet).
+MAX_FEED_LINKS = 50
 _CHROME = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form"]
 _HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
 _HEADLINE = [*_HEADINGS, "a"]
@@ -105,7 +107,7 @@ def _feed_links(soup: BeautifulSoup, base: str) -> list[str]:
     for link in soup.find_all("a", href=True):
         url = urljoin(base, str(link["href"]).strip())
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or _site(url) != site:
+        if parts.scheme not in ("http", "https") or site is None or _site(url) != site:
             continue
         url = urlunsplit(parts._replace(fragment=""))
         words = set(re.split(r"[^a-z0-9]+", f"{parts.path} {parts.query}".lower()))
@@ -155,10 +157,11 @@ def _made_with(soup: BeautifulSoup, cms: str) -> bool:
     return isinstance(generator, Tag) and cms in str(generator.get("content", "")).lower()
 
 
-def _site(url: str) -> str:
-    """The host of ``url`` without "www.": a site's feed may be served from either."""
-    host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.")
+def _site(url: str) -> str | None:
+    """The site of ``url`` as followed links are compared (IDNA host, another port another
+    site; see ``site_of``), without "www.": a site's feed may be served from either."""
+    site = site_of(url)
+    return site.removeprefix("www.") if site else None
 
 
 def _feed_type(fetched: FetchResult) -> str:

@@ -346,8 +346,12 @@ def _without_captions(content: bytes) -> bytes:
         return content
     for prefix in set(_MEDIA_PREFIX.findall(content[:65536])):
         name = re.escape(prefix)
+        # Not past the next opening tag: a feed of unclosed elements made each one scan to
+        # the end of the document (quadratic).
+        opening = rb"<" + name + rb":content\b"
         picture = re.compile(
-            rb"<" + name + rb":content\b[^>]*(?<!/)>.*?</" + name + rb":content\s*>", re.S
+            opening + rb"[^>]*(?<!/)>(?:(?!" + opening + rb").)*?</" + name + rb":content\s*>",
+            re.S,
         )
         caption = re.compile(
             rb"<" + name + rb":description\b(?:[^>]*/>|.*?</" + name + rb":description\s*>)", re.S
