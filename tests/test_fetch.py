@@ -162,6 +162,8 @@ def test_slow_server_times_out(region: SampleRegion) -> None:
     error = fetch_error(region.url("/slow"), settings)
     assert error.kind == ErrorKind.TIMEOUT
     assert time.monotonic() - started < 1.4
+    # The limit is named; the cause's bare "TimeoutError" was appended to it.
+    assert str(error) == "no complete answer within 0.5 s (fetch.timeout)"
 
 
 def test_declared_oversize_body_is_refused(region: SampleRegion) -> None:

@@ -283,7 +283,7 @@ class Fetcher:
             keep_first: read only this many bytes of the body and drop the rest (instead
                 of failing beyond ``max_body_bytes``).
         """
-        with _wrap_exceptions(source_id, url):
+        with _wrap_exceptions(source_id, url, self.settings.timeout):
             return await self._get(
                 source_id, url, headers, may_go_to, robots, keep_first, may_defer
             )
@@ -877,7 +877,8 @@ def _unreadable_robots(source_id: str, url: str, origin: str, error: FetchError)
         kind=error.kind,
         status_code=error.status_code,
         message=f"{error.message}, asking for {origin}/robots.txt; nothing is fetched from "
-        "a site before its robots.txt can be read (RFC 9309), asked again next cycle",
+        "a site before its robots.txt can be read (RFC 9309); asked again when the source "
+        "is next due",
     )
 
 
@@ -916,7 +917,13 @@ def _raise_for_status(source_id: str, url: str, response: httpx.Response, now: d
     code = response.status_code
     retry_after = _retry_after(response.headers.get("retry-after"), now)
     if code == 410:
-        kind, text = ErrorKind.GONE, "the server says the feed is gone for good (HTTP 410)"
+        kind, text = (
+            ErrorKind.GONE,
+            (
+                "the server says the feed is gone for good (HTTP 410); not fetched again until "
+                "its url is changed in sources.yaml"
+            ),
+        )
     elif code == 429:
         kind, text = ErrorKind.HTTP_429, "the server asks us to slow down (HTTP 429)"
     elif code >= 500:
@@ -950,18 +957,19 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
 
 
 @contextlib.contextmanager
-def _wrap_exceptions(source_id: str, url: str) -> Iterator[None]:
+def _wrap_exceptions(source_id: str, url: str, limit: float) -> Iterator[None]:
     try:
         yield
     except FetchError:
         raise
-    except TimeoutError as e:
+    except TimeoutError:
+        # Without the cause: its text ("TimeoutError") said nothing the message does not.
         raise FetchError(
             source_id,
             url,
             kind=ErrorKind.TIMEOUT,
-            message="no complete answer within the time limit",
-        ) from e
+            message=f"no complete answer within {limit:g} s (fetch.timeout)",
+        ) from None
     except httpx.TimeoutException as e:
         raise FetchError(
             source_id, url, kind=ErrorKind.TIMEOUT, message="the server did not answer in time"
