@@ -411,6 +411,42 @@ def test_an_item_dated_hours_ago_is_not_changed_by_every_fetch(
     assert stored.item.published_at == first.item.published_at
 
 
+def test_a_feed_that_dates_its_entries_when_it_is_rendered_changes_nothing(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """An Atom feed without <published> whose <updated> is the time it was rendered made
+    every entry "updated" at every fetch: the feeds were rewritten, readers showed the
+    entries again."""
+
+    def atom(rendered: str, text: str = "Der Kreistag tagt.") -> bytes:
+        entries = "".join(
+            f"<entry><title>Meldung {i} aus dem Kreis</title><id>urn:kreis:{i}</id>"
+            f'<link href="https://kreis.example/m/{i}"/><updated>{rendered}</updated>'
+            f"<summary>{text} Nummer {i}.</summary></entry>"
+            for i in range(3)
+        )
+        return (
+            f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+            f"<title>Kreis</title><id>urn:kreis</id><updated>{rendered}</updated>{entries}</feed>"
+        ).encode()
+
+    region.add_route("/atom.xml", Response(200, atom("2021-08-02T07:00:00Z")))
+    app = make_app(config(tmp_path, feed_source(region, "/atom.xml")))
+    app.run_cycle()
+    for hour in (9, 10):
+        region.add_route("/atom.xml", Response(200, atom(f"2021-08-02T{hour:02d}:00:00Z")))
+        clock.advance(timedelta(hours=1))
+        (report,) = app.run_cycle().summary.reports
+        assert (report.new, report.updated, report.unchanged) == (0, 0, 3)
+    # A real change of an entry's text is an update.
+    region.add_route(
+        "/atom.xml", Response(200, atom("2021-08-02T11:00:00Z", "Der Kreistag hat getagt."))
+    )
+    clock.advance(timedelta(hours=1))
+    (report,) = app.run_cycle().summary.reports
+    assert report.updated == 3
+
+
 def test_a_listing_without_dates_whose_articles_have_them_is_healthy(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:

@@ -246,8 +246,9 @@ class RawItem:
     author: str | None = None
     published: datetime | None = None  #: aware, if the parser could read a date
     published_text: str | None = None  #: the date as written, for error messages
-    #: The date counts back from the reading in hours or minutes ("vor 2 Stunden"): it
-    #: moves with every fetch, while the item's date does not.
+    #: The date may change while the item does not: it counts back from the reading in
+    #: hours or minutes ("vor 2 Stunden"), or it is a feed's update time standing in for a
+    #: publication date (often the time the feed was rendered).
     date_moves: bool = False
     updated: datetime | None = None
     categories: tuple[str, ...] = ()

@@ -147,6 +147,9 @@ def _entry(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
         author=entry.get("author") or None,
         published=published,
         published_text=published_text,
+        # An update time standing in for a missing publication date: many feeds write the
+        # time they were rendered there, which would make every item change at every fetch.
+        date_moves=not dict.get(entry, "published") and bool(updated_text),
         updated=updated,
         categories=tuple(t["term"] for t in entry.get("tags", []) if t.get("term")),
         image=_image(entry, base),
