@@ -409,6 +409,16 @@ def test_an_item_dated_hours_ago_is_not_changed_by_every_fetch(
     assert region.requests.count("/heute/glasfaser.html") == 1
     (stored,) = app.storage.recent_items(["agentur"], 5)
     assert stored.item.published_at == first.item.published_at
+    # The next day the page says "gestern": the same day, no change (it was "updated",
+    # its time fell to midnight).
+    region.add_route(
+        "/heute/", Response(200, page.replace("vor 2 Stunden", "gestern").encode(), html)
+    )
+    clock.advance(timedelta(days=1))
+    (report,) = app.run_cycle().summary.reports
+    assert (report.new, report.updated, report.unchanged) == (0, 0, 1)
+    (stored,) = app.storage.recent_items(["agentur"], 5)
+    assert stored.item.published_at == first.item.published_at
 
 
 def test_a_feed_that_dates_its_entries_when_it_is_rendered_changes_nothing(

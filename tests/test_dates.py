@@ -219,6 +219,12 @@ def test_placeholder_and_absurd_dates_are_no_dates(text: str) -> None:
             berlin(2026, 11, 10),
             berlin(2026, 11, 10, 14, 30),
         ),
+        (
+            "10.11.2026, 14:30 Uhr",
+            berlin(2026, 11, 10, 14, 30),
+            datetime(2026, 11, 10, tzinfo=UTC),
+            berlin(2026, 11, 10, 14, 30),
+        ),
     ],
 )
 def test_a_followed_article_refines_the_listing_date(
@@ -233,14 +239,14 @@ def test_a_followed_article_refines_the_listing_date(
         ("vor 2 Stunden", True),
         ("vor einer Stunde | Meldung", True),
         ("vor 30 Min.", True),
-        ("vor 3 Tagen", False),
-        ("gestern, 17:30 Uhr", False),
-        ("heute", False),
+        # A day counted from the reading: what was "vor 3 Stunden" reads "gestern" later.
+        ("vor 3 Tagen", True),
+        ("gestern, 17:30 Uhr", True),
+        ("heute", True),
         ("10.06.2021", False),
+        ("2021-06-10T10:00:00+02:00", False),
         (None, False),
     ],
 )
-def test_dates_counted_back_in_hours_or_minutes_move_with_the_reading(
-    text: str | None, moves: bool
-) -> None:
+def test_dates_counted_from_the_reading_move_with_it(text: str | None, moves: bool) -> None:
     assert moves_with_now(text) is moves

@@ -90,15 +90,6 @@ def test_random_guids_on_every_fetch_fall_back_to_links(feed: Feed) -> None:
     assert feed.stored() == 4
 
 
-def test_a_small_feed_whose_guid_changes_at_every_fetch_falls_back_to_links(
-    feed: Feed,
-) -> None:
-    """A one-item feed with a timestamp in its guid stored its item again at every fetch."""
-    assert feed.fetch(NEWS[:1], ["haushalt-1627884000"]) == (1, 0)
-    assert feed.fetch(NEWS[:1], ["haushalt-1627891200"]) == (0, 0)
-    assert feed.identity is ItemIdentity.LINK and feed.stored() == 1
-
-
 def test_one_guid_repeated_for_every_item_falls_back_to_links(
     feed: Feed, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -445,6 +445,33 @@ def test_a_warning_is_one_line_with_its_controls_shown_whatever_a_stage_wrote(
             "https://s.example/a/",
             "an overview",
         ),
+        # ... also with a query.
+        ("https://s.example/a/x", "https://s.example/a/?L=0", "https://s.example/a/", "listing"),
+        (
+            "https://s.example/a/x",
+            "https://s.example/?utm_source=x",
+            "https://s.example/a/",
+            "start",
+        ),
+        (
+            "https://s.example/a/2026/x",
+            "https://s.example/a/2026?page=1",
+            "https://s.example/n/",
+            "overview",
+        ),
+        (
+            "https://s.example/a/anmeldung-kurs",
+            "https://s.example/anmeldung?redirect=a",
+            "https://s.example/a/",
+            "login",
+        ),
+        # A renamed slug that says "anmeldung" is followed.
+        (
+            "https://s.example/a/anmeldung-kurs",
+            "https://s.example/a/anmeldung-kurs-2027",
+            "https://s.example/a/",
+            None,
+        ),
     ],
 )
 def test_a_redirect_from_an_article_is_judged_by_where_it_goes(

@@ -572,3 +572,25 @@ def test_discover_guesses_selectors_that_read_common_german_cms_listings(cms: st
     assert all(item.title not in teaser for item, teaser in zip(items, teasers, strict=False))
     if cms != "table":
         assert len(teasers) == 4, selectors
+
+
+def test_a_date_that_moves_without_the_item_is_marked_in_every_format() -> None:
+    """A feed's render time standing in for a missing publication date made every item
+    change at every fetch (Atom's lone <updated>, JSON Feed's lone date_modified)."""
+    atom = document(
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>K</title><entry><title>A</title>'
+        b'<id>urn:a</id><link href="https://k.example/a"/><updated>2021-08-02T07:00:00Z'
+        b"</updated></entry><entry><title>B</title><id>urn:b</id><link href="
+        b'"https://k.example/b"/><published>2021-08-01T07:00:00Z</published><updated>'
+        b"2021-08-02T07:00:00Z</updated></entry></feed>",
+        content_type="application/atom+xml",
+    )
+    json_feed = document(
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "K", "items": ['
+        b'{"id": "a", "title": "A", "date_modified": "2021-08-02T07:00:00Z"},'
+        b'{"id": "b", "title": "B", "date_published": "2021-08-01T07:00:00Z"}]}',
+        content_type="application/feed+json",
+    )
+    for fetched in (atom, json_feed):
+        parsed = parse(spec(SourceKind.FEED), fetched, NOW, BERLIN)
+        assert [i.date_moves for i in parsed.items] == [True, False]

@@ -139,13 +139,19 @@ def test_copies_of_one_text_are_no_boilerplate() -> None:
     """A feed whose guids change at every fetch stored each item again; the copies' text
     became the source's boilerplate, and every later copy opened a story of its own."""
     item = text(1, title="Altenburg: Skatbrunnen wird saniert", summary_text=words(30, "s"))
-    copies = [dataclasses.replace(item, id=n) for n in range(2, 6)]
+    copies = [dataclasses.replace(item, id=n) for n in range(2, 7)]
+    others = [
+        text(n, title=f"Andere Meldung {n}", summary_text=words(30, f"o{n}")) for n in (8, 9)
+    ]
     assert_same(copies)
+    assert_same(copies + others)
     python = batch.source_features_python(copies, frozenset(), [])
     assert python[0] == frozenset()
-    recent = [f.shingles for f in python[1]] * 3
-    assert batch.source_features_python(copies[:1], frozenset(), recent)[0] == frozenset()
-    assert_same(copies[:1], recent=recent)
+    # Stored copies (the source's recent items) count once too, in both paths.
+    recent = [f.shingles for f in python[1]] * 4
+    assert batch.source_features_python(copies[:1] + others, frozenset(), recent)[0] == frozenset()
+    assert_same(copies[:1] + others, recent=recent)
+    assert_same(copies[:3], recent=recent)
 
 
 def random_corpus(seed: int, count: int) -> list[StoryText]:

@@ -16,9 +16,8 @@ from .models import Item, ItemDecision, ItemIdentity, StoredKey
 T = TypeVar("T")
 
 #: Items of one fetch that must have changed guid since the last one before a source's
-#: guids count as random (and at least half of the items that have a guid): one, so that a
-#: feed of one or two items whose guid carries a timestamp is noticed too.
-MIN_MOVED = 1
+#: guids count as random (and at least half of the items that have a guid).
+MIN_MOVED = 2
 
 
 def disambiguate(pairs: Iterable[tuple[T, Item]]) -> tuple[list[tuple[T, Item]], list[str]]:
@@ -26,11 +25,8 @@ def disambiguate(pairs: Iterable[tuple[T, Item]]) -> tuple[list[tuple[T, Item]],
 
     Some feeds repeat one guid for every item, some listings link every entry to the same
     page ("#"); keeping only the first would silently lose news. Following miniflux, the
-    repeated key is combined with a hash of the title, for every item that shares it (the
-    first too: with the feed's order deciding, a reordered feed gave one item's key to
-    another, which overwrote it); items that share the title as well, with a hash of their
-    text. True repeats (same key and same content) are dropped: the first occurrence, the
-    publisher's newest, wins.
+    repeated key is combined with a hash of the title. True repeats (same key and same
+    content) are dropped: the first occurrence, the publisher's newest, wins.
 
     Args:
         pairs: each item with something of the caller's that travels with it (its raw form).
@@ -38,40 +34,26 @@ def disambiguate(pairs: Iterable[tuple[T, Item]]) -> tuple[list[tuple[T, Item]],
     Returns:
         The pairs with unique item keys, and a warning per key that needed help.
     """
-    pairs = list(pairs)
-    first: dict[str, str] = {}
-    repeated: set[str] = set()
-    for _, item in pairs:
-        if first.setdefault(item.key, item.fingerprint) != item.fingerprint:
-            repeated.add(item.key)
     result: list[tuple[T, Item]] = []
     fingerprints: dict[str, str] = {}
+    repeated: set[str] = set()
     for payload, item in pairs:
         key = item.key
-        if key in repeated:
-            by_title = f"{key}#{_short_hash(item.title)}"
-            by_text = f"{by_title}-{_short_hash(item.summary_text, item.content_html)}"
-            key = next(
-                (
-                    k
-                    for k in (by_title, by_text)
-                    if fingerprints.get(k, item.fingerprint) == item.fingerprint
-                ),
-                by_text + "-" + _short_hash(item.fingerprint),
-            )
         if key in fingerprints:
-            continue  # a true repeat
+            if fingerprints[key] == item.fingerprint:
+                continue
+            repeated.add(item.key)
+            key = f"{item.key}#{hashlib.sha256(item.title.encode()).hexdigest()[:12]}"
+            if key in fingerprints:
+                continue
+            item = replace(item, key=key)
         fingerprints[key] = item.fingerprint
-        result.append((payload, replace(item, key=key) if key != item.key else item))
+        result.append((payload, item))
     warnings = [
         f"several different items share the id {k!r}; told apart by title"
         for k in sorted(repeated)
     ]
     return result, warnings
-
-
-def _short_hash(*texts: str) -> str:
-    return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
 
 
 def decide(items: Iterable[Item], stored: Mapping[str, str]) -> list[tuple[Item, ItemDecision]]:

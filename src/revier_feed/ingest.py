@@ -733,19 +733,31 @@ def _detour(url: str, final: str, listing_url: str) -> str | None:
     one behind a login. Other redirects (to https, to or from a trailing slash, to a new
     address of the article) are followed as they come."""
     there, here, listing = urlsplit(final), urlsplit(url), urlsplit(listing_url)
-    page = (there.netloc, there.path.rstrip("/"), there.query)
-    if page == (here.netloc, here.path.rstrip("/"), here.query):
+    path, own, listed = there.path.rstrip("/"), here.path.rstrip("/"), listing.path.rstrip("/")
+    if (there.netloc, path, there.query) == (here.netloc, own, here.query):
         return None  # the same page
-    # Words the new address adds: an article's own slug may say "anmeldung".
-    if (_path_words(there.path) - _path_words(here.path)) & _LOGIN_WORDS:
+    words = _path_words(there.path)
+    # A login page, or one the article's own slug names as well ("anmeldung-zum-lauf")
+    # but that asks to be sent back ("?redirect=…").
+    if words & _LOGIN_WORDS and (
+        not (words & _LOGIN_WORDS) <= _path_words(here.path) or _RETURN_TO.search(there.query)
+    ):
         return f"it redirects to {final}, a login"
-    if page == (listing.netloc, listing.path.rstrip("/"), listing.query):
+    # The listing (with or without a parameter such as TYPO3's "L=0"); where articles are
+    # addressed by query on the listing's own path, only the listing's query.
+    if (there.netloc, path) == (listing.netloc, listed) and (
+        own != listed or there.query == listing.query
+    ):
         return f"it redirects to {final}, the listing (a removed article?)"
-    if not page[1] and not there.query:
+    if not path and own:
         return f"it redirects to {final}, the start page (a removed article?)"
-    if there.netloc == here.netloc and not there.query and here.path.startswith(page[1] + "/"):
+    if path and there.netloc == here.netloc and here.path.startswith(path + "/"):
         return f"it redirects to {final}, an overview above it (a removed article?)"
     return None
+
+
+#: Query parameters of a login page that say where to go afterwards.
+_RETURN_TO = re.compile(r"(?:^|&)(?:redirect\w*|return\w*|back\w*|ref|next|goto)=", re.I)
 
 
 def _path_words(path: str) -> set[str]:

@@ -49,17 +49,19 @@ def next_fetch_at(
     """
     cap = max(max_backoff, interval)
     delay = retry_delay(interval, error_count, cap) if error_count > 0 else interval
-    backoff = error_count > 0
+    asked = timedelta(0)
     if retry_after is not None:
         # Capped before it becomes a timedelta, which overflows beyond a billion days: a
         # server's "Retry-After: 100000000000000" ended every cycle. NaN asks for nothing.
-        asked = min(retry_after, MAX_RETRY_AFTER.total_seconds())
-        if asked > 0 and timedelta(seconds=asked) > delay:
-            delay, backoff = timedelta(seconds=asked), False  # never before the server asked
+        seconds = min(retry_after, MAX_RETRY_AFTER.total_seconds())
+        if seconds > 0:
+            asked = timedelta(seconds=seconds)
+            delay = max(delay, asked)
     jitter: timedelta = delay * (JITTER * rng.random())
-    if backoff and interval < max_backoff and delay <= cap < delay + jitter:
-        # A failing source is retried at least every max_backoff: its spread goes below.
-        return now + max(cap - jitter, interval)
+    if error_count > 0 and interval < max_backoff and delay <= cap < delay + jitter:
+        # A failing source is retried at least every max_backoff: its spread goes below,
+        # but never before the interval or what the server asked.
+        return now + max(cap - jitter, interval, asked)
     return now + delay + jitter
 
 

@@ -71,14 +71,14 @@ _MODIFIERS = frozenset({"has", "with", "no", "without", "content", "layout", "pa
 #: What an element that must never be removed holds: the article itself (Enfold puts
 #: "sidebar_right" on the wrapper of <main>).
 _ARTICLE_MARKS = "main, article, [role=main], [itemprop=articleBody]"
-#: Elements whose text counts as the article's: these always, ...
+#: Elements whose text counts as the article's, when they hold no block element (a layout
+#: table's cell holds the whole article, whose text would count twice; a <div> of text
+#: with <br> only is a paragraph): kept with their own tag when an article is cut, ...
 _STRONG_BLOCKS = frozenset({"p", "h2", "h3", "h4", "pre"})
-#: ... these when they hold no block element (a layout table's cell holds the whole
-#: article, whose text would count twice; a <div> of text with <br> only is a paragraph).
+#: ... or wrapped.
 _WEAK_BLOCKS = frozenset({"li", "blockquote", "td", "dd", "div"})
-_BLOCKS = frozenset(
-    {*_STRONG_BLOCKS, *_WEAK_BLOCKS, "ul", "ol", "table", "section", "article", "h1", "h5", "h6"}
-)
+_TEXT_BLOCKS = _STRONG_BLOCKS | _WEAK_BLOCKS
+_BLOCKS = frozenset({*_TEXT_BLOCKS, "ul", "ol", "table", "section", "article", "h1", "h5", "h6"})
 #: Elements shown as they are in the content (their own tags kept), not just their insides.
 _KEEP_OWN_TAG = frozenset({"ul", "ol", "table", "blockquote", "pre", "p", "figure", "dl"})
 #: schema.org types of an article's container (itemtype).
@@ -139,7 +139,8 @@ _LOGIN_PAGE_TEXT = 300
 def _asks_for_password(soup: BeautifulSoup) -> bool:
     """Whether the page shows a password field: not one hidden until a script shows it,
     nor a login box in its header, navigation or sidebar."""
-    for field in soup.find_all("input", attrs={"type": re.compile("^password$", re.I)}):
+    fields = soup.find_all("input", attrs={"type": re.compile("^password$", re.I)}, limit=10)
+    for field in fields:
         if isinstance(field, Tag) and not any(
             _hidden(ancestor)
             or ancestor.name in ("template", *_BOILERPLATE_TAGS)
@@ -153,14 +154,27 @@ def _asks_for_password(soup: BeautifulSoup) -> bool:
 
 def _remove_forms(soup: BeautifulSoup) -> None:
     """Remove forms (search, newsletter, contact), but not one that holds the page: ASP.NET
-    WebForms put the whole body into ``<form id="aspnetForm">``. (lxml nests no forms.)"""
-    page = len((soup.body or soup).get_text(" ", strip=True))
-    for form in soup.find_all("form"):
-        if (
-            form.select_one(_ARTICLE_MARKS) is None
-            and len(form.get_text(" ", strip=True)) * 2 < page
-        ):
+    WebForms put the whole body into ``<form id="aspnetForm">``. Only the outermost forms
+    are judged (each looks at its own subtree once)."""
+    body = soup.body or soup
+    page = len(body.get_text(" ", strip=True))
+    for form in _outermost(body, "form"):
+        text = len(form.get_text(" ", strip=True))
+        if form.select_one(_ARTICLE_MARKS) is None and text * 2 < page:
             form.decompose()
+
+
+def _outermost(root: Tag, name: str) -> list[Tag]:
+    """The ``name`` elements under ``root`` that are inside no other one, in page order."""
+    found: list[Tag] = []
+    stack = [c for c in reversed(root.contents) if isinstance(c, Tag)]
+    while stack:
+        tag = stack.pop()
+        if tag.name == name:
+            found.append(tag)
+        else:
+            stack.extend(c for c in reversed(tag.contents) if isinstance(c, Tag))
+    return found
 
 
 def _main_content(soup: BeautifulSoup) -> list[Tag]:
@@ -177,9 +191,9 @@ def _main_content(soup: BeautifulSoup) -> list[Tag]:
     holds_block: set[int] = set()  #: ids of elements with a block element inside
     for element in reversed(elements):  # children before their parents
         key = id(element)
-        if element.name in _STRONG_BLOCKS or (
-            element.name in _WEAK_BLOCKS and key not in holds_block
-        ):
+        # A block inside a block (invalid HTML lxml keeps: an <h2> in an <h2>) counts as
+        # the inner one only: its text counted again at every level was quadratic.
+        if key not in holds_block and element.name in _TEXT_BLOCKS:
             length = _block_length(element)
             if length:
                 own[key] = length
@@ -356,12 +370,16 @@ def _html_of(parts: list[Tag]) -> str:
         room -= len(piece)
     if not kept:
         text = " ".join(" ".join(part.get_text(" ").split()) for part in parts)
-        return f"<p>{escape(text[:MAX_CONTENT_CHARS])} […]</p>"
+        # Escaped, "<" takes four characters: cut so that the escaped text fits.
+        cut = text[:MAX_CONTENT_CHARS]
+        while len(escape(cut)) > MAX_CONTENT_CHARS:
+            cut = cut[: len(cut) * MAX_CONTENT_CHARS // len(escape(cut)) - 1]
+        return f"<p>{escape(cut)} […]</p>"
     return "".join(kept) + "<p>[…]</p>"
 
 
 def _blocks_in(parts: list[Tag]) -> list[Tag]:
-    """The text blocks of ``parts`` (see :data:`_STRONG_BLOCKS`), in page order."""
+    """The text blocks of ``parts`` (see :data:`_TEXT_BLOCKS`), in page order."""
     blocks: list[Tag] = []
     for part in parts:
         elements: list[Tag] = [part, *part.find_all(True)]
@@ -371,11 +389,7 @@ def _blocks_in(parts: list[Tag]) -> list[Tag]:
             if held and isinstance(element.parent, Tag):
                 holds_block.add(id(element.parent))
         # A list item or quote holding paragraphs counts as those (never twice).
-        blocks.extend(
-            e
-            for e in elements
-            if e.name in _STRONG_BLOCKS or (e.name in _WEAK_BLOCKS and id(e) not in holds_block)
-        )
+        blocks.extend(e for e in elements if e.name in _TEXT_BLOCKS and id(e) not in holds_block)
     return blocks
 
 
@@ -391,8 +405,10 @@ def _article_date(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> datetime 
             return found
     # schema.org microdata (TYPO3's news: <time itemprop="datePublished" datetime="…">):
     # of the item with the most text, for teasers of other news around it have one too.
-    marked = [e for e in soup.select('[itemprop="datePublished"]') if not e.find_parent("aside")]
-    for element in sorted(marked, key=_item_text, reverse=True):
+    texts: dict[int, int] = {}
+    dated = soup.select('[itemprop="datePublished"]', limit=_DATE_CANDIDATES)
+    marked = [e for e in dated if not e.find_parent("aside")]
+    for element in sorted(marked, key=lambda e: _item_text(e, texts), reverse=True):
         value = element.get("datetime") or element.get("content")
         found = parse_date(str(value), now, tz) if value else None
         if found:
@@ -408,16 +424,25 @@ def _article_date(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> datetime 
     return None
 
 
-def _item_text(element: Tag) -> int:
-    """The length of the text of the schema.org item (or <article>) ``element`` is in."""
+#: The schema.org dates of a page looked at, at most.
+_DATE_CANDIDATES = 20
+
+
+def _item_text(element: Tag, texts: dict[int, int]) -> int:
+    """The length of the text of the schema.org item (or <article>) ``element`` is in;
+    ``texts``: those measured already, by the item's id()."""
     scope = element.find_parent(lambda tag: tag.has_attr("itemscope") or tag.name == "article")
-    return len(scope.get_text(" ", strip=True)) if scope is not None else 0
+    if scope is None:
+        return 0
+    if id(scope) not in texts:
+        texts[id(scope)] = len(scope.get_text(" ", strip=True))
+    return texts[id(scope)]
 
 
 def _date_scope(soup: BeautifulSoup) -> Tag:
     """Where the article's <time> is: the <article> with the most text (a page may have
     teasers of other news as <article>s too), else <main>, else the page."""
-    articles = [a for a in soup.find_all("article") if isinstance(a, Tag)]
+    articles = _outermost(soup, "article")
     if articles:
         return max(articles, key=lambda a: len(a.get_text(" ", strip=True)))
     main = soup.find("main")

@@ -163,12 +163,13 @@ def parse_date(text: str | None, now: datetime, tz: ZoneInfo) -> datetime | None
 
 
 def moves_with_now(text: str | None) -> bool:
-    """Whether ``text`` counts back from the reading in hours or minutes ("vor 2 Stunden"):
-    read again later, it names a later moment for the same item."""
+    """Whether ``text`` counts from the reading ("vor 2 Stunden", "heute", "gestern, 17:30",
+    "vor 3 Tagen"): read again later, it names another moment for the same item (a later
+    one, or "gestern" for what was "vor 3 Stunden")."""
     if not text:
         return False
-    match = _RELATIVE.match(_cleaned(text).lower())
-    return match is not None and _UNITS[match["unit"][:3]] < timedelta(days=1)
+    cleaned = _cleaned(text).lower()
+    return _RELATIVE.match(cleaned) is not None or _DAY_WORD.match(cleaned) is not None
 
 
 def _cleaned(text: str) -> str:
@@ -217,11 +218,10 @@ def followed_date(
     if found is None or listed is None:
         return found or listed
     found_local, listed_local = found.astimezone(tz), listed.astimezone(tz)
-    if found_local.time() == time(0) != listed_local.time() and (
-        found_local.date() == listed_local.date()
-    ):
-        # The page names the day only (TYPO3's <time datetime="2026-11-10">): the listing's
-        # time of that day is the more exact.
+    # The page names the day only (TYPO3's <time datetime="2026-11-10">, or that day's
+    # midnight in UTC): the listing's time of that day is the more exact.
+    day_only = time(0) in (found_local.time(), found.astimezone(UTC).time())
+    if day_only and listed_local.time() != time(0) and found_local.date() == listed_local.date():
         return listed
     text = " ".join((listed_text or "").lower().split()).strip(" ,;|()[]")
     if _MONTH_YEAR.match(text):

@@ -16,7 +16,7 @@ from .._utils import join_url
 from ..exceptions import ParseError
 from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from . import fastfeed
-from .dates import EARLIEST, ZONE_NAMES, parse_date
+from .dates import EARLIEST, ZONE_NAMES, moves_with_now, parse_date
 from .encoding import declared_encoding, http_charset, plausible_charset
 
 _ZONE_AT_END = re.compile(r"([+-]\d{2}:?\d{2}|Z|\b(?:GMT|UTC|UT|[A-Z]{3,4}))\s*$")
@@ -149,7 +149,8 @@ def _entry(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
         published_text=published_text,
         # An update time standing in for a missing publication date: many feeds write the
         # time they were rendered there, which would make every item change at every fetch.
-        date_moves=not dict.get(entry, "published") and bool(updated_text),
+        date_moves=(not dict.get(entry, "published") and bool(updated_text))
+        or moves_with_now(published_text),
         updated=updated,
         categories=tuple(t["term"] for t in entry.get("tags", []) if t.get("term")),
         image=_image(entry, base),
@@ -349,15 +350,26 @@ def _without_captions(content: bytes) -> bytes:
         return content
     for prefix in set(_MEDIA_PREFIX.findall(content[:65536])):
         name = re.escape(prefix)
-        # Not past the next opening tag: a feed of unclosed elements made each one scan to
-        # the end of the document (quadratic).
+        # Bounded: a picture's attributes and a caption are short, and every scan stops at
+        # the next opening tag. Unbounded, a feed of unclosed elements made each one scan
+        # to the end of the document (quadratic: a minute for 460 KB).
         opening = rb"<" + name + rb":content\b"
         picture = re.compile(
-            opening + rb"[^>]*(?<!/)>(?:(?!" + opening + rb").)*?</" + name + rb":content\s*>",
+            opening
+            + rb"[^<>]{0,2000}(?<!/)>(?:(?!"
+            + opening
+            + rb").){0,50000}?</"
+            + name
+            + rb":content\s*>",
             re.S,
         )
         caption = re.compile(
-            rb"<" + name + rb":description\b(?:[^>]*/>|.*?</" + name + rb":description\s*>)", re.S
+            rb"<"
+            + name
+            + rb":description\b(?:[^<>]{0,2000}/>|.{0,20000}?</"
+            + name
+            + rb":description\s*>)",
+            re.S,
         )
         content = picture.sub(functools.partial(_remove, caption), content)
     return content

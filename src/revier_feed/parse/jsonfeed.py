@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from .._utils import join_url
 from ..exceptions import ParseError
 from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
-from .dates import parse_date
+from .dates import moves_with_now, parse_date
 from .encoding import decode_html, http_charset
 
 _VERSION_PREFIX = "https://jsonfeed.org/version/"
@@ -114,6 +114,9 @@ def _item(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
         author=author,
         published=parse_date(published_text, now, tz),
         published_text=published_text,
+        # A modification time standing in for the date, as in feed._entry.
+        date_moves=(not _text(entry.get("date_published")) and bool(updated_text))
+        or moves_with_now(published_text),
         updated=parse_date(updated_text, now, tz),
         categories=tuple(_text(t) for t in entry.get("tags", []) if isinstance(t, str)),
         image=_absolute(base, entry.get("image") or entry.get("banner_image")),

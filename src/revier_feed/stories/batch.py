@@ -43,8 +43,13 @@ def source_features_python(
     items' packed shingles) and its new items' packed features, in Python."""
     texts = [prepare(s) for s in items]
     shingle_sets = [set(t.hashes) for t in texts]
-    recent_sets = [set(unpack(p)) for p in recent]
-    boilerplate = learn_boilerplate(shingle_sets + recent_sets, known)
+    # Identical texts count once (see learn_boilerplate), found as the C path finds them:
+    # new items by their shingles in text order, recent ones by their packed bytes.
+    distinct_new = {
+        tuple(t.hashes): shingles for t, shingles in zip(texts, shingle_sets, strict=True)
+    }
+    recent_sets = [set(unpack(p)) for p in dict.fromkeys(recent)]
+    boilerplate = learn_boilerplate([*distinct_new.values(), *recent_sets], known)
     return boilerplate, [
         PackedFeatures.of(features(item, shingles, boilerplate, text))
         for item, shingles, text in zip(items, shingle_sets, texts, strict=True)
@@ -66,8 +71,10 @@ def source_features_native(
         for item in items
     ]
     boilerplate = known
-    # Identical texts count once (see learn_boilerplate): both are packed sorted sets.
-    distinct = list(dict.fromkeys([*(hashes for _, _, hashes in tokens), *recent]))
+    # Identical texts count once (see learn_boilerplate): new items by their shingles in
+    # text order, recent ones by their packed bytes (making the new ones' a packed set too
+    # would cost more than the rest of this).
+    distinct = [*dict.fromkeys(hashes for _, _, hashes in tokens), *dict.fromkeys(recent)]
     needed = boilerplate_needs(len(distinct))
     if needed is not None:
         boilerplate = known | unpack(recurring(distinct, needed))

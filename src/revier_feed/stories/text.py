@@ -218,16 +218,15 @@ def url_mark(url_key: str) -> int:
 def learn_boilerplate(shingle_sets: Sequence[set[int]], known: frozenset[int]) -> frozenset[int]:
     """A source's boilerplate: what it knew, plus shingles recurring in this batch's items.
 
-    Identical texts count once: a feed whose items come back under new keys (guids that
-    change at every fetch) stored each item many times, its copies' text became the
-    source's boilerplate, and every later copy matched nothing and opened a story of its
-    own: the same news again and again in the feeds and digests."""
-    distinct = list({frozenset(shingles) for shingles in shingle_sets})
-    needed = boilerplate_needs(len(distinct))
+    The caller passes identical texts once: a feed whose items come back under new keys
+    (guids that change at every fetch) stored each item many times, its copies' text
+    became the source's boilerplate, and every later copy matched nothing and opened a
+    story of its own: the same news again and again in the feeds and digests."""
+    needed = boilerplate_needs(len(shingle_sets))
     if needed is None:
         return known
     counts: Counter[int] = Counter()
-    for shingles in distinct:
+    for shingles in shingle_sets:
         counts.update(shingles)
     return known | {h for h, n in counts.items() if n >= needed}
 
