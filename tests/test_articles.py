@@ -372,3 +372,21 @@ def test_the_date_of_the_article_not_of_a_teaser_before_it() -> None:
         + "</div></body></html>"
     )
     assert read(page).published == datetime(2026, 11, 19, 23, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        # A layout table: the menu's cell beside the article's text (written with <br>).
+        "<html><body><table><tr><td class='nav1'><a href='/a'>Aktuelles aus dem Kreis</a><br>"
+        "<a href='/b'>Verwaltung und Bürgerservice</a></td><td>{text}<br>{text}</td></tr>"
+        "</table></body></html>",
+        # The page's body around a menu and one <div> of text.
+        "<html><body><div class='m1'><a href='/'>Startseite der Gemeinde Kabelsketal</a>"
+        "</div><div>{text}<br>{text}</div></body></html>",
+    ],
+)
+def test_an_article_in_a_layout_comes_without_the_menu_beside_it(page: str) -> None:
+    text = "Der Kreistag hat am Donnerstag den Haushalt für das kommende Jahr beschlossen."
+    found = text_of(read(page.format(text=text)))
+    assert found == f"{text} {text}"

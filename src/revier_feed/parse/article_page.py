@@ -79,6 +79,9 @@ _STRONG_BLOCKS = frozenset({"p", "h2", "h3", "h4", "pre"})
 _WEAK_BLOCKS = frozenset({"li", "blockquote", "td", "dd", "div"})
 _TEXT_BLOCKS = _STRONG_BLOCKS | _WEAK_BLOCKS
 _BLOCKS = frozenset({*_TEXT_BLOCKS, "ul", "ol", "table", "section", "article", "h1", "h5", "h6"})
+#: Elements that only lay a page out: the winner among them gives way to the one child
+#: that holds nearly all of its text.
+_LAYOUT = frozenset({"body", "table", "tbody", "tr"})
 #: Elements shown as they are in the content (their own tags kept), not just their insides.
 _KEEP_OWN_TAG = frozenset({"ul", "ol", "table", "blockquote", "pre", "p", "figure", "dl"})
 #: schema.org types of an article's container (itemtype).
@@ -221,6 +224,21 @@ def _main_content(soup: BeautifulSoup) -> list[Tag]:
     if not candidates:
         return []
     top = max(candidates, key=lambda e: score[id(e)])
+    while top.name in _LAYOUT:
+        # A layout table's row (the menu's cell beside the article's) or the page's body
+        # around one element of text: that element is the article, not its neighbours.
+        most = 0.9 * inside.get(id(top), 0.0)
+        child = next(
+            (
+                c
+                for c in top.children
+                if isinstance(c, Tag) and most and inside.get(id(c), 0.0) >= most
+            ),
+            None,
+        )
+        if child is None:
+            break
+        top = child
     container = _container(top, inside)
     if container is not None:
         for heading in container.find_all("h1"):
