@@ -390,3 +390,12 @@ def test_an_article_in_a_layout_comes_without_the_menu_beside_it(page: str) -> N
     text = "Der Kreistag hat am Donnerstag den Haushalt für das kommende Jahr beschlossen."
     found = text_of(read(page.format(text=text)))
     assert found == f"{text} {text}"
+
+
+def test_a_content_selector_takes_every_match_in_page_order() -> None:
+    """GSB writes an article as several div.text: `content: div.text` took the first only."""
+    found = text_of(read(GSB, content="div.text"))
+    assert found.index("13,40 Euro") < found.index("Angebotsmieten 2026")
+    assert "zweimal im Jahr" in found and "Zum Seitenanfang" not in found
+    nested = "<html><body><div class='t'>Eins <div class='t'>Zwei</div></div></body></html>"
+    assert text_of(read(nested, content="div.t")) == "Eins Zwei"

@@ -113,15 +113,15 @@ def parse_article(
     for tag in soup(["script", "style", "noscript", "template", "iframe"]):
         tag.decompose()
     _remove_forms(soup)
-    root: Tag | None = None
+    selected: list[Tag] = []
     if content_selector:
         try:
-            root = soup.select_one(content_selector)
+            selected = soup.select(content_selector, limit=_CONTENT_MATCHES)
         except BAD_SELECTOR as e:
             raise ParseError(
                 source_id, kind=ErrorKind.PARSE, message=f"invalid content selector: {e}"
             ) from None
-    parts = [root] if root is not None else _main_content(soup)
+    parts = _outer_matches(selected) if selected else _main_content(soup)
     text = sum(len(part.get_text(" ", strip=True)) for part in parts)
     # A page asking for a password with little else to read is a login page; an article
     # with a login box beside it is not.
@@ -132,6 +132,18 @@ def parse_article(
     for part in parts:
         absolutize(part, base)
     return Article(content_html=_html_of(parts), published=published, login=login)
+
+
+#: Matches of a ``content`` selector taken, at most.
+_CONTENT_MATCHES = 50
+
+
+def _outer_matches(matches: list[Tag]) -> list[Tag]:
+    """Every match of the ``content`` selector, in page order (GSB writes an article as
+    several ``div.text``, as Miniflux's scraper rules take them all), each only once: not
+    a match inside another."""
+    chosen = {id(match) for match in matches}
+    return [m for m in matches if not any(id(a) in chosen for a in m.parents)]
 
 
 #: A page asking for a password with less text than this (in what would be its article)
