@@ -101,7 +101,10 @@ def test_a_source_s_include_and_exclude_rules_are_checked_like_tag_rules(
         """,
     )
     text = "\n".join(issues_of(folder))
-    assert "sources.yaml:17: sources[2].include.fields: List should have at least 1 item" in text
+    assert (
+        "sources.yaml:17: sources[2].include.fields: name at least one of title, teaser, content"
+        in text
+    )
     assert "sources.yaml:7: sources[0].exclude.any[1]: 're:(unclosed' is not a valid" in text
     assert "sources.yaml:8: sources[0].exclude.field: unknown key 'field'" in text
     assert "did you mean 'fields'?" in text

@@ -210,8 +210,19 @@ def _check_term(value: str) -> str:
 
 
 TermText = Annotated[str, AfterValidator(_check_term)]
+
+
+def _some_fields(fields: list[str]) -> list[str]:
+    if not fields:
+        raise ValueError(
+            "name at least one of title, teaser, content (with none, the rule "
+            "matches no item), or leave the key out for all three"
+        )
+    return fields
+
+
 #: Where a rule looks: at least one field (none would match no item, silently).
-Fields = Annotated[list[Literal["title", "teaser", "content"]], Field(min_length=1)]
+Fields = Annotated[list[Literal["title", "teaser", "content"]], AfterValidator(_some_fields)]
 
 
 class TagRule(_Model):

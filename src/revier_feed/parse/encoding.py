@@ -81,10 +81,10 @@ def decode_html(content: bytes, declared: str | None = None) -> str:
 
 def _mostly_utf8(content: bytes) -> bool:
     """Whether most non-ASCII bytes form UTF-8 characters (legacy text hardly ever does)."""
-    sequences = _UTF8_SEQUENCE.findall(content)
-    in_sequences = sum(map(len, sequences))
-    stray = len(_HIGH_BYTE.findall(content)) - in_sequences
-    return len(sequences) > stray
+    # Counted by removing, not by listing matches: a 10 MB page made millions of objects.
+    rest, sequences = _UTF8_SEQUENCE.subn(b"", content)
+    stray = len(rest) - len(_HIGH_BYTE.sub(b"", rest))
+    return sequences > stray
 
 
 def http_charset(content_type: str) -> str | None:
