@@ -548,6 +548,43 @@ def test_a_saved_fixture_passes_its_regression_test_whatever_the_source_follows(
     assert code == 2 and "cannot write" in out and "a-file" in out
 
 
+def test_sources_test_reads_a_definition_list_and_its_fixture_keeps_the_grouping(
+    demo_config: AppConfig,
+    region: SampleRegion,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from .test_source_fixtures import test_fixture_still_parses_the_same
+
+    body = (
+        "<html><body><dl class='presse'>"
+        "<dt>10.06.2021</dt><dd><a href='/k/studien.html'>Studien zu ländlichen Räumen</a></dd>"
+        "<dt>03.06.2021</dt><dd><a href='/k/vortrag.html'>Vortrag über Corona</a></dd>"
+        "</dl></body></html>"
+    ).encode()
+    region.add_route("/k/dl.html", Response(200, body, {"Content-Type": "text/html"}))
+    fixtures = tmp_path / "fixtures"
+    selectors = ["--item", "dl.presse dt", "--title", "dd a", "--date", "dt"]
+    code, out = try_url(
+        capsys,
+        demo_config,
+        region.url("/k/dl.html"),
+        *selectors,
+        "--item-until-next",
+        "--save-fixture",
+        str(fixtures),
+    )
+    assert code == 0 and "2 items" in out, out
+    assert "Studien zu ländlichen Räumen" in out and "10.06.2021" in out
+    saved = (fixtures / "k" / "sources.yaml").read_text(encoding="utf-8")
+    assert "item_until_next: true" in saved
+    (tmp_path / "check").mkdir()
+    test_fixture_still_parses_the_same(fixtures / "k", tmp_path / "check")
+
+    code, out = try_url(capsys, demo_config, region.url("/k/dl.html"), *selectors)
+    assert code == 1 and "none has a title" in out
+
+
 def test_sources_test_reports_errors_and_unknown_ids(
     demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:

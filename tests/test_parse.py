@@ -245,6 +245,56 @@ def test_items_a_broken_page_nests_in_each_other_keep_their_own_fields(
     assert any("kept the first 1 of 3000 items" in w for w in parsed.warnings)
 
 
+def test_items_without_a_container_of_their_own_run_up_to_the_next_item() -> None:
+    """A `<dl>` keeps each date in a `<dt>` and the text in the `<dd>` after it; hand-made
+    pages write a heading and then its paragraphs. No selector from the `<dt>` or the
+    heading reaches the rest of its item; with `item_until_next` an item holds it."""
+    page = """<html><body><h1>Presse</h1>
+      <dl class="news">
+        <dt>10.06.2021</dt>
+        <dd><a href="/a">Zwei Studien zu ländlichen Räumen</a><p>Das BBSR beginnt.</p></dd>
+        <dt>Do., 3. Juni 2021, 14:30 Uhr</dt>
+        <dd><a href="b.html">Vortrag: Corona und Metropolregionen</a></dd>
+      </dl>
+      <div class="text"><h3><a href="/m1">Innovationspreis verliehen</a></h3>
+        <p>Erster <b>Absatz</b></p> ohne Absatz<p>Zweiter</p>
+        <h3><a href="/m2">Jury tagt</a></h3><p>Nur einer</p></div>
+      <p class="fuss">Impressum</p>
+    </body></html>""".encode()
+    listing = document(page, url="https://kreis.example/presse/", content_type="text/html")
+
+    def read(**selectors: Any) -> list[tuple[object, ...]]:
+        parsed = parse(spec(SourceKind.HTML, HtmlSelectors(**selectors)), listing, NOW, BERLIN)
+        return [(i.title, i.link, i.published, i.summary_html) for i in parsed.items]
+
+    dl = {"item": "dl.news dt", "title": "dd a", "date": "dt", "teaser": "dd p"}
+    assert read(**dl, item_until_next=True) == [
+        (
+            "Zwei Studien zu ländlichen Räumen",
+            "https://kreis.example/a",
+            datetime(2021, 6, 9, 22, 0, tzinfo=UTC),
+            "Das BBSR beginnt.",
+        ),
+        (
+            "Vortrag: Corona und Metropolregionen",
+            "https://kreis.example/presse/b.html",
+            datetime(2021, 6, 3, 12, 30, tzinfo=UTC),
+            "",
+        ),
+    ]
+    with pytest.raises(ParseError, match="none has a title"):
+        read(**dl)  # as before: the <dt> alone holds no title
+
+    # The last item ends with its parent: the page's footer is no one's.
+    headings = {"item": "div.text > h3", "title": "h3", "teaser": "p"}
+    assert read(**headings, item_until_next=True) == [
+        ("Innovationspreis verliehen", "https://kreis.example/m1", None, "Erster <b>Absatz</b>"),
+        ("Jury tagt", "https://kreis.example/m2", None, "Nur einer"),
+    ]
+    with pytest.raises(ParseError, match="none has a title"):
+        read(**headings)
+
+
 def test_a_next_selector_with_an_at_sign_in_a_value_reads_the_links_href() -> None:
     page = (
         b'<html><body><div class="n"><h3><a href="/a">Meldung</a></h3></div>'
@@ -552,6 +602,18 @@ CMS_LISTINGS["headline-date"] = _entries(
     '<div class="teaser"><h3><a href="/n/{i}">Heute – Sperrung der B 91, Nummer {i}</a></h3>'
     '<p class="teaser__meta">{d}.06.2021</p><p class="teaser__text">Kinder können sich ab '
     "sofort für das Ferienprogramm anmelden, Nummer {i}.</p></div>"
+)
+
+# A definition list: the date in each <dt>, the headline and teaser in the <dd> after it;
+# nothing was guessed (read with item_until_next).
+CMS_LISTINGS["definition-list"] = (
+    MENU
+    + '<dl class="pressemitteilungen">'
+    + _entries(
+        '<dt>{d}.06.2021</dt><dd><a href="/pm/{i}">Kreistag vergibt Innovationspreis Nummer'
+        " {i}</a><p>Der Preis geht an ein Unternehmen aus dem Saalekreis, Nummer {i}.</p></dd>"
+    )
+    + "</dl>"
 )
 
 

@@ -44,6 +44,11 @@ def add_parser(commands: Any) -> None:
     for option in ("item", "title", "link", "date", "teaser", "image", "content", "next"):
         test.add_argument(f"--{option}", metavar="SELECTOR", help=f"CSS selector for {option}")
     test.add_argument("--max-pages", type=int, help="listing pages to read with --next")
+    test.add_argument(
+        "--item-until-next",
+        action="store_true",
+        help="an item also holds the elements after it, up to the next item",
+    )
     test.add_argument("--follow", action="store_true", help="read each item's article page")
     test.add_argument(
         "--save-fixture",
@@ -320,7 +325,11 @@ def _spec_under_test(args: argparse.Namespace, config: AppConfig) -> SourceSpec:
         "url": args.url,
     }
     if kind == "html":
-        html: dict[str, object] = {**selectors, "follow": args.follow}
+        html: dict[str, object] = {
+            **selectors,
+            "follow": args.follow,
+            "item_until_next": args.item_until_next,
+        }
         if args.max_pages:
             html["max_pages"] = args.max_pages
         options["html"] = html

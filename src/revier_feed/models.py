@@ -72,6 +72,9 @@ class HtmlSelectors:
     image: str | None = None
     content: str | None = None  #: on article pages (with ``follow``); default: auto-detect
     next: str | None = None  #: link to the next listing page
+    #: each item also holds the elements after it, up to the next item (a ``<dt>`` and
+    #: its ``<dd>``; a heading and the paragraphs after it)
+    item_until_next: bool = False
 
 
 @dataclass(frozen=True, slots=True)

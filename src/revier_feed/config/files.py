@@ -115,6 +115,8 @@ class HtmlSelectorsModel(_Model):
     content: Selector | None = None
     #: Link to the next listing page, e.g. ``a.next@href``.
     next: Selector | None = None
+    #: An item is its match and the elements after it, up to the next match.
+    item_until_next: bool = False
     follow: bool = False
     max_pages: int = Field(default=3, ge=1, le=50)
     #: Hosts besides the source's own that followed links may lead to.

@@ -235,6 +235,7 @@ def _source_spec(model: SourceModel, defaults: FetchSettingsModel) -> SourceSpec
             image=html.image,
             content=html.content,
             next=html.next,
+            item_until_next=html.item_until_next,
         )
     return SourceSpec(
         id=model.id,

@@ -224,7 +224,11 @@ def _guess_selectors(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> HtmlSe
     dates = {s: _date_selector(examples[s], now, tz) for s in candidates}
     # Entries with a date before those without: a menu has none (sorted stably).
     candidates.sort(key=lambda s: dates[s] is not None, reverse=True)
+    # A <dl> of dated news ranks with entries that have dates: before a menu.
+    definitions = _guess_definition_list(body, now, tz)
     for signature in candidates:
+        if definitions is not None and definitions.date and dates[signature] is None:
+            return definitions
         example = examples[signature]
         heading = example.find(_HEADINGS)
         selectors = HtmlSelectors(
@@ -235,6 +239,39 @@ def _guess_selectors(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> HtmlSe
         )
         if _yields_titles(body, selectors):
             return selectors
+    return definitions
+
+
+def _guess_definition_list(body: Tag, now: datetime, tz: ZoneInfo) -> HtmlSelectors | None:
+    """Selectors for a ``<dl>`` of news: each date in a ``<dt>``, the headline's link in the
+    ``<dd>`` after it (read with ``item_until_next``); None if the page has no such list."""
+    for listing in body.find_all("dl"):
+        terms = listing.find_all("dt", recursive=False)
+        entries = [
+            (term, text)
+            for term in terms
+            if isinstance(text := term.find_next_sibling(), Tag) and text.name == "dd"
+        ]
+        headlined = [
+            (term, text)
+            for term, text in entries
+            if any(
+                len(link.get_text(" ", strip=True)) >= 15
+                for link in text.find_all("a", href=True, limit=_FIRST_LINKS)
+            )
+        ]
+        if len(headlined) < MIN_ENTRIES:
+            continue
+        term, text = headlined[0]
+        classes = [c for c in listing.get_attribute_list("class") if isinstance(c, str) and c]
+        heading = text.find(_HEADINGS)
+        return HtmlSelectors(
+            item=f"dl.{soupsieve.escape(classes[0])} dt" if classes else "dl dt",
+            title=f"dd {heading.name} a" if isinstance(heading, Tag) else "dd a",
+            date="dt" if _names_date(term, now, tz) else None,
+            teaser="dd p" if text.find("p") is not None else None,
+            item_until_next=True,
+        )
     return None
 
 

@@ -44,7 +44,7 @@ def parse_html(
     soup = make_soup(source_id, fetched)
     base = base_url(soup, fetched.url)
     try:
-        matches = soup.select(selectors.item)
+        matches: list[Tag] = list(soup.select(selectors.item))
     except BAD_SELECTOR as e:
         raise ParseError(
             source_id,
@@ -68,6 +68,8 @@ def parse_html(
         next_selector = selectors.next if has_attribute else selectors.next + "@href"
         next_link = _value(soup, next_selector)
     _detach_nested(matches)
+    if selectors.item_until_next:
+        matches = _with_following(matches, soup)
     items: list[RawItem] = []
     warnings: list[str] = []
     undated: list[str] = []
@@ -143,6 +145,41 @@ def _detach_nested(matches: list[Tag]) -> None:
             nested.append(element)
     for element in reversed(nested):
         element.extract()
+
+
+def _with_following(matches: list[Tag], soup: BeautifulSoup) -> list[Tag]:
+    """Each item together with what follows it up to the next item (``item_until_next``).
+
+    Listings without a container per item: a ``<dl>`` with each date in a ``<dt>`` and its
+    text in the ``<dd>`` after it, or a page of headings each followed by paragraphs. An
+    item's selectors then search its match and those siblings, moved into an element of
+    their own (with the match's attributes, for ``@attr``). A sibling that is an item or
+    holds one ends the item, so every element of the page belongs to one item at most and
+    this stays linear in the page.
+    """
+    items = {id(element) for element in matches}
+    holding: set[int] = set()
+    for element in matches:
+        parent = element.parent
+        while parent is not None and id(parent) not in holding:
+            holding.add(id(parent))
+            parent = parent.parent
+    grouped = []
+    for element in matches:
+        following = []
+        sibling = element.next_sibling
+        while sibling is not None and id(sibling) not in items and id(sibling) not in holding:
+            following.append(sibling)
+            sibling = sibling.next_sibling
+        group = soup.new_tag("div")
+        group.attrs = dict(element.attrs)
+        if element.parent is not None:
+            element.insert_before(group)
+        group.append(element)
+        for part in following:
+            group.append(part)
+        grouped.append(group)
+    return grouped
 
 
 def make_soup(source_id: str, fetched: FetchResult) -> BeautifulSoup:
