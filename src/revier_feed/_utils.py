@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from datetime import timedelta
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -335,3 +336,15 @@ _PLAIN_ABSOLUTE = re.compile(
     r"https?://[^\x00-\x20\x7f-\U0010ffff/?#\[\]\\;]+"
     r"(?:/[^\x00-\x20?#;]*)?(?:\?[^\x00-\x20#]+)?(?:#[^\x00-\x20]+)?\Z"
 )
+
+
+def span(value: timedelta, *, to_minutes: bool = False) -> str:
+    """A duration as an admin writes one in the YAML: 1h30m, 1d6h, 45s; ``to_minutes``
+    rounds it to whole minutes (an adaptive interval in a table)."""
+    seconds = round(value.total_seconds() / 60) * 60 if to_minutes else int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or ("0m" if to_minutes else "0s")

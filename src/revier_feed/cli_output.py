@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -48,15 +48,6 @@ def may_be_terminal(stream: TextIO) -> bool:
         return stream.isatty()
     except ValueError:  # closed
         return False
-
-
-def span(value: timedelta) -> str:
-    """2h30m, 45m, 1d6h: how an admin writes intervals in the YAML."""
-    minutes = round(value.total_seconds() / 60)
-    days, minutes = divmod(minutes, 1440)
-    hours, minutes = divmod(minutes, 60)
-    text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "")
-    return text + (f"{minutes}m" if minutes or not text else "")
 
 
 def when(value: datetime | None, app: App) -> str:

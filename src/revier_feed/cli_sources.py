@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from ._utils import visible
+from ._utils import span, visible
 from .app import App
-from .cli_output import EXIT_FAILED, EXIT_OK, by_severity, console, span, when
+from .cli_output import EXIT_FAILED, EXIT_OK, by_severity, console, when
 from .config import AppConfig, load_config, source_from_options, source_yaml
 from .exceptions import ConfigError, ConfigIssue, SourceError
 from .models import Item, Preview, SourceKind, SourceSpec
@@ -99,7 +99,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
     rows = []
     for spec, state in sorted(overview, key=by_severity):
         status = state.status.value if state else "new"
-        every = span(app.current_interval(spec, state))
+        every = span(app.current_interval(spec, state), to_minutes=True)
         if state is None:
             rows.append([spec.id, status, "-", "now", every, "", "0", "", "", ""])
             continue

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from .._utils import site_of
+from .._utils import site_of, span
 from .settings import CronText, Settings
 from .values import (
     _EMAIL_RE,
@@ -28,7 +28,6 @@ from .values import (
     Title,
     Url,
     _Model,
-    _span,
 )
 
 # --- sources.yaml --------------------------------------------------------------------------
@@ -161,7 +160,7 @@ class SourceModel(_Model):
         interval = info.data.get("interval")
         if low is not None and interval is not None and interval < low:
             raise ValueError(
-                f"interval ({_span(interval)}) is shorter than min_interval ({_span(low)})"
+                f"interval ({span(interval)}) is shorter than min_interval ({span(low)})"
             )
         return low
 
@@ -171,11 +170,11 @@ class SourceModel(_Model):
         interval, low = info.data.get("interval"), info.data.get("min_interval")
         if high is not None and low is not None and low > high:
             raise ValueError(
-                f"min_interval ({_span(low)}) is longer than max_interval ({_span(high)})"
+                f"min_interval ({span(low)}) is longer than max_interval ({span(high)})"
             )
         if high is not None and interval is not None and interval > high:
             raise ValueError(
-                f"interval ({_span(interval)}) is longer than max_interval ({_span(high)})"
+                f"interval ({span(interval)}) is longer than max_interval ({span(high)})"
             )
         return high
 

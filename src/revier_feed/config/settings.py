@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from .. import cron
+from .._utils import span
 from .values import (
     _EMAIL_RE,
     ByteSize,
@@ -29,7 +30,6 @@ from .values import (
     Title,
     Url,
     _Model,
-    _span,
 )
 
 # --- settings.yaml -------------------------------------------------------------------------
@@ -144,8 +144,8 @@ class FetchSettingsModel(_Model):
     def _bounds(self) -> Self:
         if self.min_interval > self.max_interval:
             raise ValueError(
-                f"min_interval ({_span(self.min_interval)}) is longer than max_interval "
-                f"({_span(self.max_interval)})"
+                f"min_interval ({span(self.min_interval)}) is longer than max_interval "
+                f"({span(self.max_interval)})"
             )
         agent = self.user_agent.format(version="0.0.0", contact_url=self.contact_url)
         if len(agent) > MAX_USER_AGENT_CHARS:

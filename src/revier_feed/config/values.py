@@ -200,17 +200,6 @@ Url = Annotated[str, BeforeValidator(lambda v: _check_url(v) if isinstance(v, st
 Id = Annotated[str, BeforeValidator(lambda v: _check_id(v) if isinstance(v, str) else v)]
 
 
-def _span(value: timedelta) -> str:
-    """A duration as the admin would write it: 90m -> 1h30m."""
-    seconds = int(value.total_seconds())
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return "".join(parts) or "0s"
-
-
 class _Model(BaseModel):
     # Unknown keys are errors: a typo such as "intervall" must not pass silently.
     model_config = ConfigDict(extra="forbid", frozen=True)
