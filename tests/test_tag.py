@@ -401,7 +401,10 @@ def test_a_source_s_rules_say_which_items_it_brings_and_why_not(
     include: ItemRule | None, exclude: ItemRule | None, why: str | None
 ) -> None:
     item = make_item(title="Stellenangebot in Borna", summary_text="Wir suchen einen Azubi.")
-    source = dataclasses.replace(SOURCE, include=include, exclude=exclude)
-    reason = Tagger([], []).excluded(item, source)
+    source = dataclasses.replace(SOURCE, include=include, exclude=exclude, tags=("kreis",))
+    found = Tagger([], []).tag_or_leave_out(item, source)
+    reason = found if isinstance(found, str) else None
     assert (reason is None) == (why is None), reason
     assert reason is None or why is None or reason.startswith(why), reason
+    if reason is None:  # collected, and tagged: the source's own tag
+        assert not isinstance(found, str) and found.tags == {"kreis"}

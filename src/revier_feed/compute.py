@@ -73,11 +73,11 @@ def normalize_items(
     for index, raw in enumerate(raws):
         try:
             item = normalize.normalize(raw, spec, now)
-            why = rules.excluded(item, spec)
-            if why is None:
-                done.append((index, rules.tag(item, spec)))
+            tagged = rules.tag_or_leave_out(item, spec)
+            if isinstance(tagged, str):
+                excluded.append((item.title, tagged))
             else:
-                excluded.append((item.title, why))
+                done.append((index, tagged))
         except ValueError as e:
             warnings.append(f"item {raw.title[:60]!r} skipped: {e}")
     return done, warnings, excluded

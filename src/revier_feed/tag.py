@@ -242,12 +242,17 @@ class Tagger:
         self._places = _Places(districts)
         self._source_rules: dict[ItemRule, _Rule] = {}
 
-    def excluded(self, item: Item, source: SourceSpec) -> str | None:
-        """Why ``source``'s rules leave ``item`` out (its ``exclude`` rule matches, or its
-        ``include`` rule does not), or None if it is collected."""
+    def tag_or_leave_out(self, item: Item, source: SourceSpec) -> Item | str:
+        """``item`` tagged (:meth:`tag`), or why ``source``'s rules leave it out (its
+        ``exclude`` rule matches, or its ``include`` rule does not); the item's text is read
+        once for both."""
+        texts = _Texts(item)
+        why = self._excluded(texts, source)
+        return self._tagged(item, texts, source) if why is None else why
+
+    def _excluded(self, texts: _Texts, source: SourceSpec) -> str | None:
         if source.exclude is None and source.include is None:
             return None
-        texts = _Texts(item)
         if source.exclude is not None:
             rule = self._source_rule(source.exclude)
             if _matches(rule, texts):
@@ -274,7 +279,9 @@ class Tagger:
 
     def tag(self, item: Item, source: SourceSpec) -> Item:
         """``item`` with its topic tags (rules plus the source's defaults) and districts."""
-        texts = _Texts(item)
+        return self._tagged(item, _Texts(item), source)
+
+    def _tagged(self, item: Item, texts: _Texts, source: SourceSpec) -> Item:
         tags = {rule.id for rule in self._rules if _matches(rule, texts)}
         tags.update(source.tags)
         districts = {d for d, _ in self._districts(texts)}
