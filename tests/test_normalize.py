@@ -117,6 +117,24 @@ def test_sanitize_removes_active_content(attack: str) -> None:
         assert needle not in cleaned
 
 
+@pytest.mark.parametrize(
+    "fallback",
+    [
+        # WordPress's lazy pictures carry a copy for browsers without scripts.
+        '<noscript><img src="bild.jpg" alt="Foto"></noscript>',
+        "<noscript>Bitte aktivieren Sie JavaScript.</noscript>",
+        '<iframe src="https://video.example/1"><a href="/v">Video ansehen</a></iframe>',
+        "<noembed><b>Plugin fehlt</b></noembed>",
+        '<textarea name="kommentar">Ihr Kommentar</textarea>',
+    ],
+)
+def test_what_a_browser_shows_as_text_is_removed_with_its_element(fallback: str) -> None:
+    """A browser reads the markup inside these as text: published, it showed up as literal
+    "<img src=…>" in feed readers."""
+    cleaned = sanitize_html(f"<p>Vorher {fallback} nachher</p>", base_url="https://k.example/")
+    assert cleaned == "<p>Vorher  nachher</p>"
+
+
 def test_sanitize_keeps_content_makes_links_absolute_and_drops_pixels() -> None:
     html = (
         '<p style="color:red">Mehr zur <a href="/studie.pdf">Studie</a></p>'

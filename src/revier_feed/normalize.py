@@ -341,6 +341,7 @@ def _safe_scheme(url: str) -> bool:
     return scheme is None or scheme[0][:-1].lower() in _SAFE_SCHEMES
 
 
+_WITHOUT_CONTENT = {"script", "style", "noscript", "iframe", "noembed", "noframes", "textarea"}
 # One sanitizer for every fragment: nh3.clean() would build its allow-lists anew for each
 # call, about as much work as sanitizing a teaser. The base URL varies per item, so the
 # attribute filter reads it from a context variable, which each thread has its own of.
@@ -351,6 +352,10 @@ _CLEANER = nh3.Cleaner(
     link_rel="noopener noreferrer nofollow",
     attribute_filter=_absolute,
     strip_comments=True,
+    # Removed with what they hold. A browser reads the markup in these as text (a lazy
+    # picture's <noscript> copy, an <iframe>'s fallback): it was published as visible
+    # "<img src=…>" (nh3 keeps only script's and style's out by default).
+    clean_content_tags=_WITHOUT_CONTENT,
 )
 #: Removes every tag (for text), otherwise nh3's defaults.
 _NO_TAGS = nh3.Cleaner(tags=set())
