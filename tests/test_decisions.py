@@ -10,7 +10,7 @@ from itertools import pairwise
 
 import pytest
 
-from revier_feed.dedup import decide, disambiguate, rekey_stored
+from revier_feed.dedup import decide, disambiguate, rekey_stored, told_apart
 from revier_feed.models import Item, ItemDecision, ItemIdentity, StoredKey
 from revier_feed.schedule import (
     JITTER,
@@ -93,14 +93,32 @@ def test_repeated_keys_with_different_items_are_told_apart() -> None:
         ("c", item("#", "Erste Meldung", "1:a")),  # a true repeat: dropped
         ("d", item("guid-9", "Dritte Meldung", "1:d")),
     ]
-    unique, warnings = disambiguate(pairs)
+    unique, shared = disambiguate(pairs)
     assert [payload for payload, _ in unique] == ["a", "b", "d"]
     keys = [i.key for _, i in unique]
     assert keys[0] == "#" and keys[1].startswith("#") and keys[1] != "#"
     assert len(set(keys)) == 3
-    assert warnings == ["several different items share the id '#'; told apart by title"]
+    assert told_apart(shared) == ["several different items share the id '#'; told apart by title"]
     # The same document gives the same keys next time, so nothing is duplicated.
     assert [i.key for _, i in disambiguate(pairs)[0]] == keys
+
+
+def test_an_entry_shown_twice_is_one_item_the_one_with_a_date() -> None:
+    """A listing's "top" box repeats an entry: same link and title, a shorter teaser and no
+    date. Told apart by title, it was stored twice under keys that grew each fetch."""
+    top = dataclasses.replace(
+        item("/a", "Innovationspreis verliehen", "1:top"), date_estimated=True
+    )
+    listed = item("/a", "Innovationspreis verliehen", "1:listed")
+    other = item("/b", "Jury tagt", "1:b")
+    unique, shared = disambiguate([("top", top), ("b", other), ("listed", listed)])
+    assert [payload for payload, _ in unique] == ["listed", "b"]
+    assert [i.key for _, i in unique] == ["/a", "/b"] and shared == []
+    # Both undated, or both dated: the first stays.
+    unique, _ = disambiguate(
+        [("1", listed), ("2", dataclasses.replace(listed, fingerprint="1:x"))]
+    )
+    assert [payload for payload, _ in unique] == ["1"]
 
 
 def test_decide() -> None:

@@ -188,3 +188,60 @@ def test_ids_holding_any_character_are_keyed_anew_without_a_clash(
     assert report.error is None and report.new == 2
     assert feed.identity is ItemIdentity.LINK
     assert feed.stored() == 18
+
+
+def test_a_listing_that_repeats_an_entry_keeps_its_links_as_keys(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """A "top" box repeats the newest entry (same link and title, shorter, undated). Taken
+    for broken guids, the source was keyed by link and title for good: the entry was
+    stored twice, and a corrected headline became a new item beside the old one."""
+
+    def entry(title: str, link: str, teaser: str, date: str = "") -> str:
+        day = f'<span class="d">{date}</span>' if date else ""
+        return f'<div class="n"><h3><a href="{link}">{title}</a></h3>{day}<p>{teaser}</p></div>'
+
+    def listing(second_title: str) -> bytes:
+        top = entry("Innovationspreis verliehen", "/p/1.html", "Kurz.")
+        entries = [
+            entry(
+                "Innovationspreis verliehen",
+                "/p/1.html",
+                "Die Jury hat entschieden.",
+                "10.06.2021",
+            ),
+            entry(second_title, "/p/2.html", "Zwei Studien beginnen.", "09.06.2021"),
+        ]
+        return f"<html><body>{top}{''.join(entries)}</body></html>".encode()
+
+    sources = f"""
+sources:
+  - id: kreis
+    name: Kreis
+    kind: html
+    url: "{region.url("/kreis/presse.html")}"
+    html: {{item: div.n, title: h3, date: span.d, teaser: p}}
+"""
+    app = make_app(load_config(write_config(tmp_path / "config", sources)))
+
+    def fetch(second_title: str) -> tuple[int, int]:
+        region.add_route(
+            "/kreis/presse.html",
+            Response(200, listing(second_title), {"Content-Type": "text/html; charset=utf-8"}),
+        )
+        clock.advance(timedelta(hours=2))
+        (report,) = app.run_cycle().summary.reports
+        assert report.error is None and not report.warnings, report
+        return report.new, report.updated
+
+    assert fetch("Studien zu ländlichen Räumen") == (2, 0)
+    state = app.storage.source_states(["kreis"])["kreis"]
+    assert state.identity is ItemIdentity.GUID
+    stored = {i.item.url: i.item for i in app.storage.recent_items(["kreis"], 10)}
+    assert len(stored) == 2
+    # The listed entry, with its date and teaser, not the top box's copy.
+    first = stored[region.url("/p/1.html")]
+    assert first.summary_text == "Die Jury hat entschieden." and not first.date_estimated
+    assert fetch("Zwei Studien zu ländlichen Räumen gestartet") == (0, 1)
+    titles = sorted(i.item.title for i in app.storage.recent_items(["kreis"], 10))
+    assert titles == ["Innovationspreis verliehen", "Zwei Studien zu ländlichen Räumen gestartet"]

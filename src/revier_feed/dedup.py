@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from .models import Item, ItemDecision, ItemIdentity, StoredKey
+from .models import TEXT_KEY, Item, ItemDecision, ItemIdentity, StoredKey
 
 T = TypeVar("T")
 
@@ -26,34 +26,43 @@ def disambiguate(pairs: Iterable[tuple[T, Item]]) -> tuple[list[tuple[T, Item]],
     Some feeds repeat one guid for every item, some listings link every entry to the same
     page ("#"); keeping only the first would silently lose news. Following miniflux, the
     repeated key is combined with a hash of the title. True repeats (same key and same
-    content) are dropped: the first occurrence, the publisher's newest, wins.
+    content) are dropped: the first occurrence, the publisher's newest, wins. An entry shown
+    twice with the same key and title but other text (a listing's "top" box repeats one,
+    shorter and without a date) is one item too: the first with a date.
 
     Args:
         pairs: each item with something of the caller's that travels with it (its raw form).
 
     Returns:
-        The pairs with unique item keys, and a warning per key that needed help.
+        The pairs with unique item keys, and the keys that several different items shared
+        (see :func:`told_apart`).
     """
     result: list[tuple[T, Item]] = []
-    fingerprints: dict[str, str] = {}
+    kept: dict[str, int] = {}  # key -> its item's place in result
     repeated: set[str] = set()
     for payload, item in pairs:
         key = item.key
-        if key in fingerprints:
-            if fingerprints[key] == item.fingerprint:
+        if key in kept:
+            first = result[kept[key]][1]
+            if first.fingerprint == item.fingerprint:
+                continue
+            if first.title == item.title:
+                if first.date_estimated and not item.date_estimated:
+                    result[kept[key]] = (payload, item)
                 continue
             repeated.add(item.key)
             key = f"{item.key}#{hashlib.sha256(item.title.encode()).hexdigest()[:12]}"
-            if key in fingerprints:
+            if key in kept:
                 continue
             item = replace(item, key=key)
-        fingerprints[key] = item.fingerprint
+        kept[key] = len(result)
         result.append((payload, item))
-    warnings = [
-        f"several different items share the id {k!r}; told apart by title"
-        for k in sorted(repeated)
-    ]
-    return result, warnings
+    return result, sorted(repeated)
+
+
+def told_apart(keys: Iterable[str]) -> list[str]:
+    """A warning for each key :func:`disambiguate` found shared by different items."""
+    return [f"several different items share the id {k!r}; told apart by title" for k in keys]
 
 
 def decide(items: Iterable[Item], stored: Mapping[str, str]) -> list[tuple[Item, ItemDecision]]:
@@ -80,22 +89,26 @@ def identify(
     items: Sequence[Item],
     current: ItemIdentity,
     stored_by_url: Mapping[str, Sequence[tuple[str, str]]],
-    repeated: bool,
+    shared: Sequence[str],
 ) -> ItemIdentity:
     """How a source's items must be identified from now on, judged from one fetch.
 
-    Guids are broken when one document repeats a key for different items, or when the
+    Guids are broken when one document repeats a guid for different items, or when the
     items come back under new guids at links the store knows (guids random on every
     fetch). Such a source falls back to links; when its links are not unique either, to
-    link and title. The verdict is kept: a source never returns to guids by itself.
+    link and title. The verdict is kept: a source never returns to guids by itself. A
+    shared link is no sign of broken guids (a listing links two entries to one page), nor
+    is a shared key made of the items' text.
 
     Args:
         items: the document's normalized items (keys from :func:`disambiguate`).
         current: the source's identity so far.
         stored_by_url: (key, title) of the stored items at each of these items' links.
-        repeated: :func:`disambiguate` found a key shared by different items.
+        shared: the keys :func:`disambiguate` found shared by different items.
     """
     urls = [i.url for i in items if i.url]
+    links = set(urls)
+    repeated = any(key not in links and not key.startswith(TEXT_KEY) for key in shared)
     links_unique = len(urls) == len(items) and len(set(urls)) == len(urls)
     if current is ItemIdentity.LINK_TITLE:
         return current

@@ -510,16 +510,16 @@ def _decide(
     undated = () if spec.follow else document.undated
     warnings = [*document.warnings, *undated, *skipped]
     items = list(done)
-    pairs, repeated = dedup.disambiguate(items)
+    pairs, shared = dedup.disambiguate(items)
     # Broken guids (repeated, or new on every fetch) would flood subscribers with
     # "new" items: such a source is keyed by link (or link and title) from now on.
     by_url: Mapping[str, list[tuple[str, str]]] = {}
     if stored_lookup and identity is ItemIdentity.GUID:
         by_url = ctx.storage.keys_by_url(spec.id, (i.url for _, i in pairs if i.url))
-    now_identity = dedup.identify([i for _, i in pairs], identity, by_url, bool(repeated))
+    now_identity = dedup.identify([i for _, i in pairs], identity, by_url, shared)
     if now_identity is not ItemIdentity.GUID:
-        pairs, repeated = dedup.disambiguate(dedup.rekey(items, now_identity))
-    warnings.extend(repeated)
+        pairs, shared = dedup.disambiguate(dedup.rekey(items, now_identity))
+    warnings.extend(dedup.told_apart(shared))
     rekeyed: dict[int, str] = {}
     stored: Mapping[str, str] = {}
     if now_identity != identity:

@@ -283,6 +283,10 @@ class Article:
     login: bool = False  #: the page asks for a password: a login page, not the article
 
 
+#: How the key of an item with neither guid nor link starts (the rest is made of its text).
+TEXT_KEY = "text:"
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
     """A normalized item: clean URL, UTC dates, sanitized HTML, plain text, fingerprint."""

@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import nh3
 
 from ._utils import XML_FORBIDDEN, join_url
-from .models import Item, RawItem, SourceSpec
+from .models import TEXT_KEY, Item, RawItem, SourceSpec
 
 try:
     from . import _markup
@@ -472,4 +472,4 @@ def _key(raw: RawItem, url: str | None, title: str, summary: str) -> str:
     if url:
         return url
     digest = hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()[:24]
-    return f"text:{digest}"
+    return f"{TEXT_KEY}{digest}"

@@ -72,7 +72,7 @@ def parse_html(
         matches = _with_following(matches, soup)
     items: list[RawItem] = []
     warnings: list[str] = []
-    undated: list[str] = []
+    undated: list[tuple[RawItem, str]] = []
     give_up_at = time.monotonic() + ITEMS_TIME_LIMIT
     for index, element in enumerate(matches):
         if items and time.monotonic() > give_up_at:
@@ -93,9 +93,12 @@ def parse_html(
             continue
         if selectors.date and item.published is None:
             undated.append(
-                f"item {index + 1}: no readable date in {item.published_text!r}"
-                if item.published_text
-                else f"item {index + 1}: no date at {selectors.date!r}"
+                (
+                    item,
+                    f"item {index + 1}: no readable date in {item.published_text!r}"
+                    if item.published_text
+                    else f"item {index + 1}: no date at {selectors.date!r}",
+                )
             )
         items.append(item)
     if not items:
@@ -123,8 +126,15 @@ def parse_html(
         title=title,
         next_url=next_url,
         drifted=tuple(name for name, _ in drifted),
-        undated=tuple(undated),
+        undated=_undated(undated, items),
     )
+
+
+def _undated(undated: list[tuple[RawItem, str]], items: list[RawItem]) -> tuple[str, ...]:
+    """The lines of the items without a date, but not of an entry the page shows again
+    with its date (a "top" box repeating the newest, undated): the two are one item."""
+    dated = {(item.link, item.title) for item in items if item.published is not None}
+    return tuple(line for item, line in undated if (item.link, item.title) not in dated)
 
 
 def _detach_nested(matches: list[Tag]) -> None:
