@@ -1073,6 +1073,99 @@ def test_a_selector_that_stops_matching_on_a_further_page_keeps_that_pages_items
     assert after == before
 
 
+def test_a_further_page_in_an_older_layout_holds_back_only_its_own_items(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Page 2 lists older entries without teasers: its drift held back every update of the
+    source, a corrected teaser on page 1 included."""
+
+    def page(number: int, teaser: str | None, more: str = "") -> bytes:
+        entries = "".join(
+            f'<div class="eintrag"><h3><a href="/m/{number}-{i}.html">Meldung {number}-{i} aus '
+            f'dem Kreis</a></h3><span class="datum">1{i}.06.2021</span>'
+            + (f'<p class="text">{teaser} {i}.</p>' if teaser else "")
+            + "</div>"
+            for i in range(3)
+        )
+        return f"<html><body>{entries}{more}</body></html>".encode()
+
+    html = {"Content-Type": "text/html"}
+    weiter = '<a class="weiter" href="/liste-2.html">Weiter</a>'
+    region.add_route("/liste.html", Response(200, page(1, "Der Text", weiter), html))
+    region.add_route("/liste-2.html", Response(200, page(2, None), html))
+    source = f"""
+  - id: liste
+    name: Liste
+    kind: html
+    url: "{region.url("/liste.html")}"
+    html: {{item: div.eintrag, title: h3, date: span.datum, teaser: p.text, next: a.weiter}}
+"""
+    app = make_app(config(tmp_path, source))
+    assert app.run_cycle().summary.new == 6
+    region.add_route("/liste.html", Response(200, page(1, "Der berichtigte Text", weiter), html))
+    clock.advance(timedelta(hours=2))
+    (report,) = app.run_cycle().summary.reports
+    assert report.updated == 3
+    # The page without teasers is still named: its selector matched none of its items.
+    assert any("teaser selector 'p.text' matched on none of the 3" in w for w in report.warnings)
+    texts = {s.item.summary_text for s in app.storage.recent_items(["liste"], 10)}
+    assert texts == {
+        "Der berichtigte Text 0.",
+        "Der berichtigte Text 1.",
+        "Der berichtigte Text 2.",
+        "",
+    }
+
+
+def test_pagination_ends_quietly_on_an_empty_page_and_says_why_it_stops_at_another_host(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    entry = '<div class="n"><h3><a href="/m/{0}.html">Meldung {0} aus dem Kreis</a></h3></div>'
+    html = {"Content-Type": "text/html"}
+    region.add_route(
+        "/a.html",
+        Response(
+            200,
+            f"<html><body>{entry.format(1)}<a class='w' href='/a2.html'>Ältere</a>"
+            "</body></html>".encode(),
+            html,
+        ),
+    )
+    region.add_route(
+        "/a2.html",
+        Response(200, b"<html><body><p>Keine weiteren Meldungen.</p></body></html>", html),
+    )
+    elsewhere = region.url("/b2.html").replace("127.0.0.1", "localhost")
+    region.add_route(
+        "/b.html",
+        Response(
+            200,
+            f"<html><body>{entry.format(2)}<a class='w' href='{elsewhere}'>mehr</a>"
+            "</body></html>".encode(),
+            html,
+        ),
+    )
+    sources = "".join(
+        f"""
+  - id: {name}
+    name: {name}
+    kind: html
+    url: "{region.url(f"/{name}.html")}"
+    html: {{item: div.n, title: h3, next: a.w, max_pages: 3}}
+"""
+        for name in ("a", "b")
+    )
+    app = make_app(config(tmp_path, sources))
+    reports = {r.source_id: r for r in app.run_cycle().summary.reports}
+    # The listing ended: no warning, and the source is healthy.
+    assert reports["a"].new == 1 and reports["a"].warnings == ()
+    assert app.storage.source_states(["a"])["a"].status is SourceStatus.OK
+    assert reports["b"].new == 1
+    assert reports["b"].warnings == (
+        f"listing page {elsewhere} not read: host not allowed (see allow_hosts)",
+    )
+
+
 def test_a_listing_without_pictures_still_updates_its_items(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:

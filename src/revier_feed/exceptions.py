@@ -153,6 +153,11 @@ class ParseError(SourceError):
         super().__init__(source_id, kind, message)
 
 
+class EmptyListing(ParseError):
+    """A listing page on which the item selector matched nothing: the layout changed, or,
+    on a further page, the listing ended there."""
+
+
 class ResourceError(RevierError):
     """The machine ran out of something the cycle needs (open files, memory, disk space):
     not the fault of the source in hand, which stays due."""

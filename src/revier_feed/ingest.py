@@ -47,6 +47,7 @@ from .compute import ItemWorkers, Normalized
 from .exceptions import (
     Cancelled,
     Deferred,
+    EmptyListing,
     FetchError,
     ParseError,
     ResourceError,
@@ -536,11 +537,17 @@ def _decide(
         stored = ctx.storage.item_fingerprints(spec.id, (item.key for _, item in pairs))
     positions = {item.key: i for i, item in pairs}
     decided = dedup.decide((item for _, item in pairs), stored)
-    if document.drifted:
-        # A selector that found nothing on any item (the site's layout changed) must not
-        # wipe what it found before: the stored items stay as they are until it matches.
+    if document.drifted_items:
+        # A selector that found nothing on any item of a page (the site's layout changed)
+        # must not wipe what it found before: those items stay as they are until it matches.
+        held = set(document.drifted_items)
         decided = [
-            (item, ItemDecision.UNCHANGED if decision is ItemDecision.UPDATED else decision)
+            (
+                item,
+                ItemDecision.UNCHANGED
+                if decision is ItemDecision.UPDATED and positions[item.key] in held
+                else decision,
+            )
             for item, decision in decided
         ]
     new_keys = [item.key for item, decision in decided if decision is ItemDecision.NEW]
@@ -576,14 +583,18 @@ async def _further_pages(
     loop's time ``deadline``."""
     from . import parse
 
-    items = list(document.items)
-    warnings = list(document.warnings)
-    undated = list(document.undated)
-    drifted = set(document.drifted)
+    pages = [document]
+    # What reading the further pages met (the pages' own warnings come with them).
+    warnings: list[str] = []
     seen = {url}
     next_url = document.next_url
     for _ in range(spec.max_pages - 1):
-        if not next_url or next_url in seen or not _may_follow(spec, url, next_url):
+        if not next_url or next_url in seen:
+            break
+        if not _may_follow(spec, url, next_url):
+            warnings.append(
+                f"listing page {next_url} not read: host not allowed (see allow_hosts)"
+            )
             break
         seen.add(next_url)
         try:
@@ -599,6 +610,8 @@ async def _further_pages(
                 f"pages and articles ({_time_limit(ctx)}) is spent"
             )
             break
+        except EmptyListing:
+            break  # a page without entries ("Keine weiteren Meldungen"): the listing's end
         except SourceError as e:
             warnings.append(f"listing page {next_url} skipped: {e}")
             break
@@ -608,19 +621,10 @@ async def _further_pages(
             # The first page's items are read: a bug on a further page costs only its own.
             warnings.append(_page_bug(spec, f"listing page {next_url} skipped", next_url, e))
             break
-        items.extend(more.items)
-        warnings.extend(more.warnings)
-        undated.extend(more.undated)
-        drifted.update(more.drifted)
+        pages.append(more)
         next_url = more.next_url
-    # A selector that found nothing on any page's items holds back the updates of all.
-    return replace(
-        document,
-        items=tuple(items),
-        warnings=tuple(warnings),
-        undated=tuple(undated),
-        drifted=tuple(sorted(drifted)),
-    )
+    combined = parse.listing_pages(pages) if len(pages) > 1 else document
+    return replace(combined, warnings=(*combined.warnings, *warnings))
 
 
 async def _follow(

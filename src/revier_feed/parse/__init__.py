@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ from .dates import followed_date, parse_date
 from .feed import parse_feed
 from .jsonfeed import looks_like_json_feed, parse_json_feed
 
-__all__ = ["article", "discover_page", "followed_date", "parse", "parse_date"]
+__all__ = ["article", "discover_page", "followed_date", "listing_pages", "parse", "parse_date"]
 
 
 def parse(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -> ParsedDocument:
@@ -27,6 +28,14 @@ def parse(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -
     if looks_like_json_feed(fetched):
         return parse_json_feed(spec.id, fetched, now, tz)
     return parse_feed(spec.id, fetched, now, tz)
+
+
+def listing_pages(pages: Sequence[ParsedDocument]) -> ParsedDocument:
+    """A listing's pages (the first, then those its next links led to) as one document; see
+    :func:`.html.combine_pages`."""
+    from .html import combine_pages
+
+    return combine_pages(pages)
 
 
 def article(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -> Article:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,7 +18,7 @@ from bs4 import BeautifulSoup, Tag
 from soupsieve import SelectorSyntaxError
 
 from .._utils import join_url
-from ..exceptions import ParseError
+from ..exceptions import EmptyListing, ParseError
 from ..models import ErrorKind, FetchResult, HtmlSelectors, ParsedDocument, RawItem
 from .dates import moves_with_now, parse_date
 from .encoding import decode_html, http_charset
@@ -52,7 +54,7 @@ def parse_html(
             message=f"invalid item selector {selectors.item!r}: {e}",
         ) from None
     if not matches:
-        raise ParseError(
+        raise EmptyListing(
             source_id,
             kind=ErrorKind.EMPTY,
             message=f"the item selector {selectors.item!r} matched nothing on the page; "
@@ -113,20 +115,47 @@ def parse_html(
         warnings.append(f"the next page's link {next_link[:100]!r} is no URL; not followed")
     drifted = _drifted(items, selectors)
     if drifted:
-        warnings.append(
-            "the "
-            + ", ".join(f"{name} selector {selector!r}" for name, selector in drifted)
-            + f" matched on none of the {len(items)} items: the site's layout may have "
-            "changed; stored items keep what it found before (check with `revier-feed "
-            "sources test`)"
-        )
+        warnings.append(_drift_warning(drifted, selectors, len(items)))
     return ParsedDocument(
         items=tuple(items),
         warnings=tuple(warnings),
         title=title,
         next_url=next_url,
-        drifted=tuple(name for name, _ in drifted),
+        drifted=drifted,
+        drifted_items=tuple(range(len(items))) if drifted else (),
         undated=_undated(undated, items),
+    )
+
+
+def combine_pages(pages: Sequence[ParsedDocument]) -> ParsedDocument:
+    """A listing's pages, read in order, as one document (the first page's title, the last
+    one's next link). A page whose teaser or date selector matched on none of its items
+    holds back the updates of its own items only: one page of older entries in another
+    layout held back those of all, the corrections of the newest included."""
+    items: list[RawItem] = []
+    drifted: dict[str, None] = {}
+    drifted_items: list[int] = []
+    for page in pages:
+        drifted_items.extend(len(items) + index for index in page.drifted_items)
+        drifted.update(dict.fromkeys(page.drifted))
+        items.extend(page.items)
+    return replace(
+        pages[0],
+        items=tuple(items),
+        warnings=tuple(w for page in pages for w in page.warnings),
+        next_url=pages[-1].next_url,
+        drifted=tuple(drifted),
+        drifted_items=tuple(drifted_items),
+        undated=tuple(line for page in pages for line in page.undated),
+    )
+
+
+def _drift_warning(drifted: Sequence[str], selectors: HtmlSelectors, items: int) -> str:
+    named = ", ".join(f"{name} selector {getattr(selectors, name)!r}" for name in drifted)
+    return (
+        f"the {named} matched on none of the {items} items: the site's layout may have "
+        "changed; stored items keep what it found before (check with `revier-feed sources "
+        "test`)"
     )
 
 
@@ -276,17 +305,16 @@ def base_url(soup: BeautifulSoup, url: str) -> str:
 DRIFT_ITEMS = 3
 
 
-def _drifted(items: list[RawItem], selectors: HtmlSelectors) -> list[tuple[str, str]]:
-    """(field, selector) of the teaser and date selectors that matched on none of
-    ``items``."""
+def _drifted(items: list[RawItem], selectors: HtmlSelectors) -> tuple[str, ...]:
+    """The fields (teaser, date) whose selectors matched on none of ``items``."""
     if len(items) < DRIFT_ITEMS:
-        return []
+        return ()
     # Not the picture: many listings have one for few of their items.
     fields = (
         ("teaser", selectors.teaser, all(not item.summary_html for item in items)),
         ("date", selectors.date, all(item.published_text is None for item in items)),
     )
-    return [(name, selector) for name, selector, none in fields if selector and none]
+    return tuple(name for name, selector, none in fields if selector and none)
 
 
 def _item(
