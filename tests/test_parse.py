@@ -295,6 +295,30 @@ def test_items_without_a_container_of_their_own_run_up_to_the_next_item() -> Non
         read(**headings)
 
 
+def test_a_placeholder_time_gives_way_to_the_date_shown_and_a_srcset_to_its_first_picture() -> (
+    None
+):
+    """`<time datetime="0000-00-00">20.07.2021</time>` had no date at all; `img@srcset` gave
+    the whole list of pictures as one address."""
+    page = b"""<html><body>
+      <div class=n><h3><a href='/a'>Eins</a></h3><time datetime="0000-00-00 00:00:00">20.07.2021
+      </time><img srcset="s480.jpg 480w, s800.jpg 800w"></div>
+      <div class=n><h3><a href='/b'>Zwei</a></h3><time datetime="1970-01-01T00:00:00+00:00">
+      21.06.2021</time></div>
+      <div class=n><h3><a href='/c'>Drei</a></h3><time datetime="2021-06-19T10:00:00+02:00">
+      heute</time></div>
+    </body></html>"""
+    selectors = HtmlSelectors(item="div.n", title="h3", date="time", image="img@srcset")
+    listing = document(page, url="https://kreis.example/p/", content_type="text/html")
+    items = parse(spec(SourceKind.HTML, selectors), listing, NOW, BERLIN).items
+    assert [i.published for i in items] == [
+        datetime(2021, 7, 19, 22, 0, tzinfo=UTC),
+        datetime(2021, 6, 20, 22, 0, tzinfo=UTC),
+        datetime(2021, 6, 19, 8, 0, tzinfo=UTC),  # the exact one still wins
+    ]
+    assert items[0].image == "https://kreis.example/p/s480.jpg"
+
+
 def test_a_next_selector_with_an_at_sign_in_a_value_reads_the_links_href() -> None:
     page = (
         b'<html><body><div class="n"><h3><a href="/a">Meldung</a></h3></div>'

@@ -327,12 +327,13 @@ def _item(
     date_text = None
     published = None
     if selectors.date:
-        date_text = _date_text(element, selectors.date)
-        published = parse_date(date_text, now, tz)
+        date_text, published = _date(element, selectors.date, now, tz)
     teaser = ""
     if selectors.teaser:
         teaser = _html(element, selectors.teaser, base)
     image = _value(element, selectors.image) if selectors.image else None
+    if image and selectors.image and _split(selectors.image)[1] in _SRCSET:
+        image = _first_url(image)  # "s480.jpg 480w, s800.jpg 800w": the first picture
     # A link that is no URL stays as it is: normalizing drops it, and keeps the item.
     absolute = (_join(base, link) or link) if link else None
     if absolute and absolute.split("#")[0] == base.split("#")[0]:
@@ -404,18 +405,32 @@ def absolutize(element: Tag, base: str) -> None:
                     child[attribute] = joined
 
 
-def _date_text(element: Tag, selector: str) -> str | None:
+#: Attributes that list pictures with their widths, not one address.
+_SRCSET = frozenset({"srcset", "data-srcset", "data-lazy-srcset"})
+
+
+def _date(
+    element: Tag, selector: str, now: datetime, tz: ZoneInfo
+) -> tuple[str | None, datetime | None]:
+    """The date's text at ``selector``, and the moment it names (or None)."""
     css, attr = _split(selector)
     found = _find(element, css)
     if found is None:
-        return None
+        return None, None
     if attr:
-        return _value(element, selector)
-    # A <time datetime="..."> is exact; prefer it over the words around it.
+        text = _value(element, selector)
+        return text, parse_date(text, now, tz)
+    text = found.get_text(" ", strip=True) or None
+    # A <time datetime="..."> is exact; prefer it over the words around it, unless it is
+    # a placeholder ("0000-00-00", the Unix epoch) beside a date the page shows.
     time_tag = found if found.name == "time" else found.find("time")
     if isinstance(time_tag, Tag) and time_tag.get("datetime"):
-        return str(time_tag["datetime"])
-    return found.get_text(" ", strip=True) or None
+        exact = str(time_tag["datetime"])
+        published = parse_date(exact, now, tz)
+        if published is not None or not text or (shown := parse_date(text, now, tz)) is None:
+            return exact, published
+        return text, shown
+    return text, parse_date(text, now, tz)
 
 
 def _first_link(element: Tag, selectors: HtmlSelectors) -> str | None:
