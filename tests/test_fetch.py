@@ -88,6 +88,42 @@ def test_fetch_returns_body_validators_and_sends_user_agent(region: SampleRegion
     assert b"Landkreis Leipzig beteiligt" in result.content
 
 
+def test_a_contact_url_with_umlauts_is_sent_in_idna_and_a_non_ascii_agent_refused(
+    region: SampleRegion, tmp_path: Path
+) -> None:
+    """Both passed `check`, then every request failed as a "connect" error: a request
+    header is ASCII."""
+    from revier_feed.config import load_config
+
+    from .conftest import write_config
+    from .test_config import issues_of
+
+    sources = 'sources:\n  - {id: k, name: K, url: "https://example.org/feed.xml"}\n'
+    folder = write_config(
+        tmp_path / "idna",
+        sources,
+        "fetch:\n  contact_url: https://www.städte-region.example/bot\n",
+    )
+    settings = load_config(folder).fetch_settings("1.0")
+    assert "https://www.xn--stdte-region-hcb.example/bot" in settings.user_agent
+    seen: list[str] = []
+
+    def echo(handler: BaseHTTPRequestHandler) -> Response:
+        seen.append(handler.headers.get("User-Agent", ""))
+        return Response(200, b"<rss version='2.0'><channel></channel></rss>")
+
+    region.add_route("/ua", echo)
+    assert isinstance(fetch(region.url("/ua"), settings=settings), FetchResult)
+    assert seen == [settings.user_agent]
+
+    folder = write_config(
+        tmp_path / "agent", sources, 'fetch:\n  user_agent: "Kreisbot (Jürgen, {contact_url})"\n'
+    )
+    assert "settings.yaml:2: fetch.user_agent: the user agent must be ASCII" in "\n".join(
+        issues_of(folder)
+    )
+
+
 def test_conditional_get_gives_not_modified(region: SampleRegion) -> None:
     first = fetch(region.url(FEED))
     assert isinstance(first, FetchResult)

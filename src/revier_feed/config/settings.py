@@ -94,6 +94,12 @@ class FetchSettingsModel(_Model):
     def _agent(cls, v: str) -> str:
         if not v.isprintable():
             raise ValueError("the user agent must be one line of printable text")
+        if not v.isascii():
+            # Sent as a request header, which is ASCII: every request would fail.
+            raise ValueError(
+                "the user agent must be ASCII (a request header is): write umlauts as "
+                "ae, oe, ue"
+            )
         try:
             for _, name, spec, _ in string.Formatter().parse(v):
                 # "{version.x}" reads an attribute; "{version:>99999999}" is 100 MB.
@@ -118,6 +124,20 @@ class FetchSettingsModel(_Model):
         return v
 
     contact_url: str = Field(default="https://github.com/revier-feed/revier-feed", max_length=300)
+
+    @field_validator("contact_url")
+    @classmethod
+    def _ascii_contact(cls, v: str) -> str:
+        """The URL as a request header can carry it: a host with umlauts in IDNA, the rest
+        percent-encoded ("städte.example" -> "xn--stdte-hra.example")."""
+        if v.isascii():
+            return v
+        import httpx
+
+        try:
+            return str(httpx.URL(v))
+        except (httpx.InvalidURL, UnicodeError) as e:
+            raise ValueError(f"{v!r} cannot be sent in a request header: {e}") from None
     timeout: Duration = timedelta(seconds=30)
     connect_timeout: Duration = timedelta(seconds=10)
     max_concurrency: int = Field(default=100, ge=1, le=256)
