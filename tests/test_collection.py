@@ -79,6 +79,41 @@ def test_permanent_redirect_moves_the_source(
     assert feed in region.requests
 
 
+def test_a_source_moved_while_its_feed_is_unchanged_moves_on_the_304(
+    tmp_path: Path,
+    region: SampleRegion,
+    make_app: MakeApp,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A site moving to a new path keeps its validators: the new address answered 304, and
+    the source went through the redirect at every fetch, never moved."""
+    feed = "/landkreis-leipzig/presse/rss.xml"
+    app = make_app(config(tmp_path, feed_source(region, "/alt/rss.xml")))
+    body = region.read_site_file(feed) or b""
+    region.add_route("/alt/rss.xml", Response(200, body, {"ETag": '"v1"'}))
+    assert app.run_cycle().summary.new == 6
+    etag = app.storage.source_states(["kreis"])["kreis"].etag
+    assert etag == '"v1"'
+
+    # The old address now sends readers on, and the new one knows the same ETag.
+    region.add_route("/alt/rss.xml", Response(301, headers={"Location": feed}))
+    region.add_route(
+        feed,
+        lambda handler: Response(304 if handler.headers.get("If-None-Match") == etag else 500),
+    )
+    clock.advance(timedelta(hours=2))
+    (report,) = app.run_cycle().summary.reports
+    assert report.status is ReportStatus.NOT_MODIFIED
+    assert caplog.text.count("moved permanently to") == 1
+    assert app.storage.source_states(["kreis"])["kreis"].url == region.url(feed)
+    region.requests.clear()
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+    assert "/alt/rss.xml" not in region.requests and feed in region.requests
+    assert caplog.text.count("moved permanently to") == 1
+
+
 def test_gone_source_is_not_fetched_again_until_its_url_changes(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:

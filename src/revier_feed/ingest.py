@@ -793,13 +793,7 @@ def _save_items(
     first_fetch = previous.last_success_at is None
     if first_fetch:
         decisions = [(_mark_backlog(item, spec, now), d) for item, d in decisions]
-    if fetched.permanent_url and fetched.permanent_url != previous.url:
-        log.warning(
-            "source %s moved permanently to %s; now fetching there (update sources.yaml)",
-            spec.id,
-            fetched.permanent_url,
-            extra={"source_id": spec.id},
-        )
+    _note_move(spec, previous, fetched.permanent_url)
     counts = _count(d for _, d in decisions)
     seconds = time.monotonic() - started
     last_new = now if counts[ItemDecision.NEW] or first_fetch else previous.last_new_item_at
@@ -842,6 +836,17 @@ def _save_items(
     )
 
 
+def _note_move(spec: SourceSpec, previous: SourceState, permanent_url: str | None) -> None:
+    """Log, once, that the source moved permanently (the state keeps the new URL)."""
+    if permanent_url and permanent_url != previous.url:
+        log.warning(
+            "source %s moved permanently to %s; now fetching there (update sources.yaml)",
+            spec.id,
+            permanent_url,
+            extra={"source_id": spec.id},
+        )
+
+
 def _not_modified(
     spec: SourceSpec,
     previous: SourceState,
@@ -851,6 +856,7 @@ def _not_modified(
     started: float,
 ) -> tuple[SourceState, SourceReport]:
     """The new state and the report of a source that answered 304 (nothing to parse)."""
+    _note_move(spec, previous, fetched.permanent_url)
     now = ctx.now()
     seconds = time.monotonic() - started
     # The same document as last time has the same problems: a degraded verdict stays.
@@ -867,6 +873,7 @@ def _not_modified(
             seconds,
             ctx,
         ),
+        url=fetched.permanent_url or previous.url,
         etag=fetched.etag,
         last_modified=fetched.last_modified,
         http_status=304,

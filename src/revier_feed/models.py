@@ -224,6 +224,8 @@ class NotModified:
 
     etag: str | None = None
     last_modified: str | None = None
+    #: Where a chain of only permanent redirects (301/308) ended, if there was one.
+    permanent_url: str | None = None
 
 
 class RobotsCopy(NamedTuple):

@@ -97,8 +97,7 @@ class FetchSettingsModel(_Model):
         if not v.isascii():
             # Sent as a request header, which is ASCII: every request would fail.
             raise ValueError(
-                "the user agent must be ASCII (a request header is): write umlauts as "
-                "ae, oe, ue"
+                "the user agent must be ASCII (a request header is): write umlauts as ae, oe, ue"
             )
         try:
             for _, name, spec, _ in string.Formatter().parse(v):
@@ -138,6 +137,7 @@ class FetchSettingsModel(_Model):
             return str(httpx.URL(v))
         except (httpx.InvalidURL, UnicodeError) as e:
             raise ValueError(f"{v!r} cannot be sent in a request header: {e}") from None
+
     timeout: Duration = timedelta(seconds=30)
     connect_timeout: Duration = timedelta(seconds=10)
     max_concurrency: int = Field(default=100, ge=1, le=256)

@@ -466,6 +466,9 @@ class Fetcher:
                         or headers.get("If-None-Match"),
                         last_modified=_validator(response.headers.get("last-modified"))
                         or headers.get("If-Modified-Since"),
+                        # A site that moved keeps its validators: the move counts as with
+                        # a 200, or the source went through the redirect for good.
+                        permanent_url=_permanent(redirects, target),
                     )
                 if response.status_code >= 400:
                     await _drain_small(response)
@@ -486,9 +489,6 @@ class Fetcher:
                 message="the server sent an empty body",
                 status_code=response.status_code,
             )
-        permanent = None
-        if redirects and all(status in _PERMANENT_REDIRECTS for status in redirects):
-            permanent = str(target)
         return FetchResult(
             url=str(target),
             status_code=response.status_code,
@@ -496,7 +496,7 @@ class Fetcher:
             content=content,
             etag=_validator(response.headers.get("etag")),
             last_modified=_validator(response.headers.get("last-modified")),
-            permanent_url=permanent,
+            permanent_url=_permanent(redirects, target),
         )
 
     def _redirect(
@@ -779,6 +779,13 @@ def _host_name(url: str) -> str:
         return httpx.URL(url).raw_host.decode("ascii")
     except (httpx.InvalidURL, UnicodeError):
         return (urlsplit(url).hostname or "").lower()
+
+
+def _permanent(redirects: list[int], target: httpx.URL) -> str | None:
+    """Where the request ended, if it got there by permanent redirects (301/308) only."""
+    if redirects and all(status in _PERMANENT_REDIRECTS for status in redirects):
+        return str(target)
+    return None
 
 
 def _duration(seconds: float) -> str:
