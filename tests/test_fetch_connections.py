@@ -694,3 +694,25 @@ def test_tls_to_a_host_name_checks_the_certificate_for_that_name(
         server.close()
     assert isinstance(named, FetchResult) and named.content == FEED, named
     assert isinstance(other, FetchError) and other.kind is ErrorKind.TLS, other
+
+
+def test_an_error_page_shorter_than_announced_reports_its_status_not_a_timeout(
+    serve: Callable,
+) -> None:
+    """A 410 whose Content-Length promised more than came, the connection kept open: the
+    whole request timed out, so the source was retried and never became gone."""
+
+    def overstated(peer: _Peer) -> None:
+        if peer.number > 1:
+            keep_alive(lambda head: answer(FEED))(peer)
+        elif peer.request() is not None:
+            peer.send(b"HTTP/1.1 410 Gone\r\nContent-Length: 500\r\n\r\nshort")
+            time.sleep(5)
+
+    server = serve(overstated)
+    started = time.monotonic()
+    gone, after = fetch_all([server.url, server.url.replace("feed.xml", "other.xml")])
+    assert isinstance(gone, FetchError) and gone.kind == "gone", gone
+    # The next request on the host does not wait on the half-read connection.
+    assert isinstance(after, FetchResult) and server.connections == 2
+    assert time.monotonic() - started < SETTINGS.timeout

@@ -65,6 +65,8 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SAY_WAIT = 2.0
 #: Error pages up to this size are read to their end to keep the connection (_drain_small).
 _DRAIN_LIMIT = 64 * 1024
+#: ... and read for at most this long.
+_DRAIN_SECONDS = 1.0
 _DNS_FAILURES = (
     "name or service not known",
     "nodename nor servname",
@@ -914,9 +916,14 @@ async def _drain_small(response: httpx.Response) -> None:
     declared = response.headers.get("content-length", "")
     if not (declared.isdecimal() and int(declared) <= _DRAIN_LIMIT):
         return
-    with contextlib.suppress(httpx.HTTPError):  # the status is the error to report
-        async for _ in response.aiter_raw():
-            pass
+    # The status is the error to report (or the redirect to follow), also when the body
+    # never comes: a Content-Length beyond what the server sends left the request to wait
+    # out its whole time, and a 410 was reported as a timeout. Cut short, the body is left
+    # unread and its connection closed with the response.
+    with contextlib.suppress(httpx.HTTPError, TimeoutError):
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            async for _ in response.aiter_raw():
+                pass
 
 
 def _raise_for_status(source_id: str, url: str, response: httpx.Response, now: datetime) -> None:
