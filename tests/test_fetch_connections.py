@@ -15,6 +15,7 @@ import ssl
 import threading
 import time
 import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -211,6 +212,60 @@ def test_a_compressed_body_in_small_chunks_is_decoded(serve: Callable) -> None:
     server = serve(script)
     [result] = fetch_all([server.url])
     assert isinstance(result, FetchResult) and result.content == body
+
+
+@pytest.mark.parametrize(
+    ("coding", "pack"),
+    [
+        ("gzip", gzip.compress),
+        ("x-gzip", gzip.compress),  # RFC 9110: read as gzip; it was parsed as it came
+        ("deflate", zlib.compress),
+        ("deflate", lambda b: zlib.compress(b)[2:-4]),  # without the zlib header, as some send
+        ("gzip, gzip", lambda b: gzip.compress(gzip.compress(b))),
+        ("identity", lambda b: b),
+    ],
+)
+def test_content_codings_are_decoded_in_bounded_steps(
+    serve: Callable, coding: str, pack: Callable[[bytes], bytes]
+) -> None:
+    body = FEED.replace(b"Kreis", "Landkreis Görlitz ".encode() * 20_000)
+    packed = pack(body)
+    server = serve(keep_alive(lambda head: answer(packed, f"Content-Encoding: {coding}")))
+    [result] = fetch_all([server.url])
+    assert isinstance(result, FetchResult) and result.content == body
+
+
+def test_a_gzip_bomb_is_cut_before_it_fills_the_memory(serve: Callable) -> None:
+    """The cap was checked after httpx had inflated each chunk from the network whole: a
+    256 KB bomb raised the peak memory by over 200 MB before it was cut."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"\0" * (1 << 20)
+    bomb = b"".join(packer.compress(block) for _ in range(256)) + packer.flush()
+    response = answer(bomb, "Content-Encoding: gzip")  # made before measuring
+    server = serve(keep_alive(lambda head: response))
+    settings = dataclasses.replace(SETTINGS, max_body_bytes=10_000_000)
+    tracemalloc.start()
+    try:
+        [result] = fetch_all([server.url], settings)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert isinstance(result, FetchError) and result.kind == ErrorKind.TOO_LARGE
+    assert peak < 40_000_000, peak  # the body's cap, twice (pieces and their join), and a bit
+
+
+def test_a_gzip_bomb_is_inflated_a_step_at_a_time() -> None:
+    from revier_feed.fetch.decoding import STEP, decoded
+
+    async def pieces() -> list[int]:
+        # What the fetcher holds at a time: 128 KB that inflate to 100 MB came in one piece.
+        bomb = gzip.compress(b"\0" * 100_000_000)
+        headers = {"Content-Encoding": "gzip"}
+        response = httpx.Response(200, headers=headers, stream=httpx.ByteStream(bomb))
+        return [len(piece) async for piece in decoded(response)]
+
+    sizes = asyncio.run(pieces())
+    assert max(sizes) <= STEP and sum(sizes) == 100_000_000
 
 
 def test_a_body_read_slower_than_it_arrives_waits_in_the_socket_not_in_memory(

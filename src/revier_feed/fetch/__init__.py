@@ -37,6 +37,7 @@ import httpx  # noqa: E402
 import sniffio  # noqa: E402
 
 from .connections import ConnectionPools  # noqa: E402
+from .decoding import decoded  # noqa: E402
 from .robots import MAX_ROBOTS_BYTES, RobotsRules  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -595,8 +596,8 @@ class Fetcher:
             raise _too_large(source_id, url, cap, response.status_code)
         chunks = []
         size = 0
-        # aiter_bytes yields *decoded* bytes, so a small gzip bomb is cut here too.
-        async for chunk in response.aiter_bytes():
+        # Decoded bytes, in bounded steps: a small gzip bomb is cut here too, early.
+        async for chunk in decoded(response):
             size += len(chunk)
             chunks.append(chunk)
             if keep_first is not None:

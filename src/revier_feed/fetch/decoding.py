@@ -1,0 +1,92 @@
+"""Response bodies decompressed in bounded steps, so that the body cap bounds memory too.
+
+httpx inflates each chunk read from the network whole: 128 KB of gzip-compressed zeros
+became 131 MB at once, before the cap on the body's size could look at it (a cycle's peak
+memory rose by 250 MB on a 3 MB bomb). Here no step gives more than :data:`STEP` bytes.
+``gzip`` and ``x-gzip`` (RFC 9110 says to read it as gzip; httpx did not know it), and
+``deflate`` with or without its zlib header are decoded, as ``Accept-Encoding`` asks for
+them; an unknown coding is passed on as it came (the parser then says what it got).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+
+#: The most one step of decompression gives.
+STEP = 64 * 1024
+
+
+class _Inflater:
+    """One ``gzip`` or ``deflate`` layer."""
+
+    def __init__(self, coding: str) -> None:
+        self._deflate = coding == "deflate"
+        # Servers send "deflate" both with the zlib header (as the RFC says) and without.
+        self._raw_tried = False
+        self._started = False
+        self._decompressor = zlib.decompressobj(zlib.MAX_WBITS | (0 if self._deflate else 16))
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while True:
+            try:
+                out = self._decompressor.decompress(data, STEP)
+            except zlib.error as e:
+                if self._deflate and not self._started and not self._raw_tried:
+                    self._raw_tried = True
+                    self._decompressor = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise httpx.DecodingError(str(e)) from None
+            self._started = True
+            data = self._decompressor.unconsumed_tail
+            if out:
+                yield out
+            elif not data:
+                return
+
+    def flush(self) -> Iterator[bytes]:
+        """What is left once the input has ended."""
+        yield from self.feed(b"")
+        try:
+            rest = self._decompressor.flush()
+        except zlib.error as e:
+            raise httpx.DecodingError(str(e)) from None
+        if rest:
+            yield rest
+
+
+def _layers(content_encoding: str) -> list[_Inflater]:
+    """The decoders of a ``Content-Encoding`` value, in the order to apply them (the last
+    coding applied by the server first)."""
+    codings = [c.strip().lower() for c in content_encoding.split(",")]
+    known = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
+    return [_Inflater(known[c]) for c in reversed(codings) if c in known]
+
+
+async def decoded(response: httpx.Response) -> AsyncIterator[bytes]:
+    """``response``'s body as its ``Content-Encoding`` says, no piece larger than
+    :data:`STEP` bytes (raw pieces as the server sent them, where it is not encoded).
+
+    Raises:
+        httpx.DecodingError: the body is not what its encoding says (a broken gzip).
+    """
+    layers = _layers(response.headers.get("content-encoding", ""))
+    async for chunk in response.aiter_raw():
+        for piece in _through(layers, chunk):
+            yield piece
+    for at, layer in enumerate(layers):
+        for rest in layer.flush():
+            for piece in _through(layers[at + 1 :], rest):
+                yield piece
+
+
+def _through(layers: list[_Inflater], data: bytes) -> Iterator[bytes]:
+    if not layers:
+        if data:
+            yield data
+        return
+    first, rest = layers[0], layers[1:]
+    for out in first.feed(data):
+        yield from _through(rest, out)
