@@ -53,6 +53,51 @@ def test_feeds_round_trip_through_a_feed_reader(
     assert "&#" not in text
 
 
+def test_an_item_s_picture_reaches_feed_readers(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """The `image` selector's picture, and a feed's enclosure, were stored but published in
+    no feed."""
+    import json
+
+    from revier_feed.config import load_config
+
+    from .conftest import write_config
+
+    page = (
+        "<html><body><div class='n'><h3><a href='/p/1.html'>Innovationspreis verliehen</a>"
+        "</h3><span>10.06.2021</span><img src='/bilder/preis.jpg'></div>"
+        "<div class='n'><h3><a href='/p/2.html'>Studien zu ländlichen Räumen</a></h3>"
+        "<span>09.06.2021</span></div></body></html>"
+    )
+    region.add_route(
+        "/kreis/liste.html", Response(200, page.encode(), {"Content-Type": "text/html"})
+    )
+    sources = f"""
+        sources:
+          - id: kreis
+            name: Kreis
+            kind: html
+            url: "{region.url("/kreis/liste.html")}"
+            html: {{item: div.n, title: h3, date: span, image: img@src}}
+    """
+    config = load_config(write_config(tmp_path, sources))
+    _, rss_path, atom_path = published_app(config, make_app)
+    picture = region.url("/bilder/preis.jpg")
+    for path in (rss_path, atom_path):
+        parsed = feedparser.parse(path.read_bytes())
+        assert not parsed.bozo, parsed.get("bozo_exception")
+        by_title = {e.title: e for e in parsed.entries}
+        with_picture = by_title["Innovationspreis verliehen"]
+        assert with_picture.media_content == [
+            {"url": picture, "type": "image/jpeg", "medium": "image"}
+        ]
+        assert with_picture.media_thumbnail == [{"url": picture}]
+        assert "media_content" not in by_title["Studien zu ländlichen Räumen"]
+    document = json.loads((rss_path.parent / "all.json").read_text(encoding="utf-8"))
+    assert [item.get("image") for item in document["items"]] == [picture, None]
+
+
 def test_rss_has_what_the_validator_requires(demo_config: AppConfig, make_app: MakeApp) -> None:
     _, rss_path, _ = published_app(demo_config, make_app)
     channel = etree.parse(str(rss_path)).getroot().find("channel")

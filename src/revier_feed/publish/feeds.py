@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import html
 import json
+import mimetypes
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -70,6 +71,9 @@ def _json_feed(
             entry["url"] = item.url
         if item.summary_text:
             entry["summary"] = item.summary_text
+        picture = _picture(story, lead)
+        if picture:
+            entry["image"] = picture
         terms = sorted({t for m in story.members for t in m.item.tags | m.item.districts})
         if terms:
             entry["tags"] = [channel.labels.get(t, t) for t in terms]
@@ -118,6 +122,8 @@ def _generator(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> 
         )
     fg.language(channel.language)
     fg.generator("revier-feed", version=__version__)
+    if any(_picture(story, story.lead(channel.priorities)) for story in stories):
+        fg.load_extension("media", atom=True, rss=True)  # declares its namespace
     items = [member for story in stories for member in story.members]
     updated = max((_updated(s) for s in items), default=_EMPTY_CHANNEL_UPDATED)
     fg.updated(updated.astimezone(tz))
@@ -163,6 +169,15 @@ def _add_entry(
     elif not item.url:
         # Atom needs an alternate link or content; an item without a link carries its text.
         entry.content(summary or html.escape(item.title), type="html")
+    picture = _picture(story, lead)
+    if picture:
+        # Media RSS, which feed readers read a picture of an entry from (in RSS and Atom).
+        image = {"url": picture, "medium": "image"}
+        kind = mimetypes.guess_type(urlsplit(picture).path)[0]
+        if kind and kind.startswith("image/"):
+            image["type"] = kind
+        entry.media.content(image, group=None)  # alone: a group needs several pictures
+        entry.media.thumbnail({"url": picture}, group=None)  # what some readers list by
     entry.published(item.published_at.astimezone(tz))
     entry.updated(max(_updated(m) for m in story.members).astimezone(tz))
     source_name = channel.source_names.get(item.source_id, item.source_id)
@@ -184,6 +199,14 @@ def _add_entry(
             entry.category(term=term, label=label)
         else:
             entry.category(term=term)
+
+
+def _picture(story: Story, lead: StoredItem) -> str | None:
+    """The story's picture (its ``image`` selector's, or its feed's enclosure or media): the
+    lead item's, else the first member's that has one."""
+    if lead.item.image:
+        return lead.item.image
+    return next((m.item.image for m in story.members if m.item.image), None)
 
 
 def _also_reported(channel: ChannelInfo, story: Story, lead: StoredItem) -> str:
