@@ -1481,6 +1481,38 @@ def test_a_paused_host_defers_its_worker_sources_instead_of_failing_them(
     assert [r.source_id for r in app.run_ingest(only_due=True).reports] == ["zwei"]
 
 
+def test_a_host_that_lets_a_request_time_out_gets_no_more_first_requests_in_the_cycle(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """A host that accepts connections and never answers held every other source's news
+    back until each of its sources had timed out in turns of its two slots (8 sources, 3
+    attempts of 30 s: six minutes). Its further sources now wait, still due."""
+
+    def silent(handler: object) -> Response:
+        time.sleep(1.5)
+        return Response(200, b"")
+
+    region.add_route("/robots.txt", Response(404))
+    for n in range(5):
+        region.add_route(f"/still{n}.xml", silent)
+    sources = "".join(feed_source(region, f"/still{n}.xml", f"still{n}") for n in range(5))
+    healthy = feed_source(region, "/landkreis-leipzig/presse/rss.xml", "kreis").replace(
+        "127.0.0.1", "localhost"
+    )
+    settings = "fetch:\n  timeout: 0.5s\n  retries: 0\n"
+    app = make_app(
+        load_config(write_config(tmp_path / "config", "sources:\n" + sources + healthy, settings))
+    )
+    summary = app.run_ingest(only_due=True)
+    reports = {r.source_id: r for r in summary.reports}
+    assert reports["kreis"].new == 6
+    timed_out = [r for r in summary.reports if r.error and r.error.kind == "timeout"]
+    # The host's two slots each let one request time out; the other three were not asked.
+    assert len(timed_out) == 2 and len(summary.deferred) == 3
+    still_due = app.storage.due_source_ids([f"still{n}" for n in range(5)], app.now())
+    assert {source for source, _ in summary.deferred} <= set(still_due)
+
+
 def test_a_hosts_crawl_delay_holds_across_runs_from_cron(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:

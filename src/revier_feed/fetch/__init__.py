@@ -286,10 +286,15 @@ class Fetcher:
             keep_first: read only this many bytes of the body and drop the rest (instead
                 of failing beyond ``max_body_bytes``).
         """
-        with _wrap_exceptions(source_id, url, self.settings.timeout):
-            return await self._get(
-                source_id, url, headers, may_go_to, robots, keep_first, may_defer
-            )
+        try:
+            with _wrap_exceptions(source_id, url, self.settings.timeout):
+                return await self._get(
+                    source_id, url, headers, may_go_to, robots, keep_first, may_defer
+                )
+        except FetchError as error:
+            if error.kind is ErrorKind.TIMEOUT:
+                self._host(url).timed_out = True
+            raise
 
     @contextlib.asynccontextmanager
     async def _slot(self, url: str, may_defer: bool = False) -> AsyncIterator[None]:
@@ -303,6 +308,7 @@ class Fetcher:
                     f"the Crawl-delay of {urlsplit(url).hostname} ({host.crawl_delay:g} s) "
                     "leaves it no turn now"
                 )
+        _defer_if_silent(host, url, may_defer, self.settings.timeout)
         host.queued += 1
         try:
             await host.semaphore.acquire()
@@ -310,6 +316,7 @@ class Fetcher:
             host.queued -= 1
         # With the host's slot held: its pause, its Crawl-delay, then a global slot.
         try:
+            _defer_if_silent(host, url, may_defer, self.settings.timeout)
             # A host that said "too many requests" gets none from any source until its
             # pause is over; they start spread over a second, not all at its end.
             while (pause := host.turns.paused_until - time.monotonic()) > 0:
@@ -851,6 +858,20 @@ class _Host:
         self.turns = turns
         #: Requests waiting for one of the host's slots.
         self.queued = 0
+        #: A request to the host timed out in this cycle.
+        self.timed_out = False
+
+
+def _defer_if_silent(host: _Host, url: str, may_defer: bool, timeout: float) -> None:
+    """A host that let a request of this cycle time out gets no more of its sources' first
+    requests in it: a host that accepts connections and never answers held every other
+    source's news back until each of its sources had timed out, in turns of its slots
+    (8 sources, 2 slots, 3 attempts of 30 s: 6 minutes). They are asked next cycle."""
+    if may_defer and host.timed_out:
+        raise Deferred(
+            f"{urlsplit(url).hostname} let a request time out in this cycle ({timeout:g} s, "
+            "fetch.timeout); not asked again before the next"
+        )
 
 
 class _HostPaused(Exception):
