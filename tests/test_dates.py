@@ -31,6 +31,24 @@ def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> d
         ("[24.02.2021]", berlin(2021, 2, 24)),
         ("Datum 11.02.2022", berlin(2022, 2, 11)),
         ("10. Dez. 2021", berlin(2021, 12, 10)),
+        # Without a blank after the day's dot, and English ordinals before the month.
+        ("24.November 2026", berlin(2026, 11, 24)),
+        ("24.Nov 2026", berlin(2026, 11, 24)),
+        ("10th November 2026", berlin(2026, 11, 10)),
+        # A time before the date (it was dropped).
+        ("14:30 Uhr, 23.11.2026", berlin(2026, 11, 23, 14, 30)),
+        ("12:30 10.06.2021", berlin(2021, 6, 10, 12, 30)),
+        ("9.15 Uhr | 10.06.2021", berlin(2021, 6, 10, 9, 15)),
+        # A range is dated by its first day (its last day put a running event ahead of now).
+        ("10.–12. Juni 2021", berlin(2021, 6, 10)),
+        ("10. bis 12. Juni 2021", berlin(2021, 6, 10)),
+        ("10.-12.06.2021", berlin(2021, 6, 10)),
+        ("26.–30. November 2026", berlin(2026, 11, 26)),
+        ("30.11.–2.12.2026", berlin(2026, 11, 30)),
+        ("30. Dezember – 2. Januar 2027", berlin(2026, 12, 30)),
+        ("10.06.2021 - 12.06.2021", berlin(2021, 6, 10)),
+        # A page count before a date is no range.
+        ("Seite 2 - 3. Juni 2021", berlin(2021, 6, 3)),
         ("heute", berlin(2026, 11, 25)),
         ("gestern, 09:15 Uhr", berlin(2026, 11, 24, 9, 15)),
         ("vorgestern", berlin(2026, 11, 23)),

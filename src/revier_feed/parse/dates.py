@@ -89,9 +89,33 @@ EARLIEST = datetime(1970, 1, 3, tzinfo=UTC)
 _NUMERIC = re.compile(
     r"(?<!\d)(?P<day>\d{1,2})\.\s?(?P<month>\d{1,2})\.\s?(?P<year>\d{4}|\d{2})(?!\d)" + _TIME
 )
+# "10. Juni 2021", also "24.November 2026" and "10th November 2026".
 _LONG_DE = re.compile(
-    rf"(?<!\d)(?P<day>\d{{1,2}})\.?\s+(?P<month>{_MONTH_RE})\.?,?\s+(?P<year>\d{{4}})(?!\d)"
+    rf"(?<!\d)(?P<day>\d{{1,2}})(?:\.\s*|(?:st|nd|rd|th)?\s+)(?P<month>{_MONTH_RE})\.?,?\s+"
+    r"(?P<year>\d{4})(?!\d)" + _TIME,
+    re.IGNORECASE,
+)
+# A range names its first day ("10.–12. Juni 2021", "10. bis 12.06.2021", "30.11.–2.12.2026",
+# "30. November – 2. Dezember 2026"); read by its end's date alone, a running event was
+# dated to its last day, ahead of now.
+_TO = r"\s*(?:[-–]|bis)\s*"
+_RANGE_NUMERIC = re.compile(
+    r"(?<!\d)(?P<day>\d{1,2})\.(?:(?P<month>\d{1,2})\.)?"
+    + _TO
+    + r"\d{1,2}\.\s?(?P<end_month>\d{1,2})\.\s?(?P<year>\d{4}|\d{2})(?!\d)"
+    + _TIME
+)
+_RANGE_LONG = re.compile(
+    rf"(?<!\d)(?P<day>\d{{1,2}})\.\s*(?:(?P<month>{_MONTH_RE})\.?\s*)?"
+    + _TO
+    + rf"\d{{1,2}}\.?\s*(?P<end_month>{_MONTH_RE})\.?,?\s+(?P<year>\d{{4}})(?!\d)"
     + _TIME,
+    re.IGNORECASE,
+)
+# A time before the date: "14:30 Uhr, 23.11.2026", "12:30 10.06.2021".
+_LEADING_TIME = re.compile(
+    r"^(?P<hour>\d{1,2})(?::(?P<minute>\d{2})|\.(?P<minute_dot>\d{2})(?=\s*Uhr))(?![.:\d])"
+    r"\s*(?:Uhr\b)?\s*[,|–-]?\s*(?P<rest>\D.*|\d{1,2}\..*)$",
     re.IGNORECASE,
 )
 _LONG_EN = re.compile(
@@ -188,8 +212,14 @@ def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     found = _relative(lowered, now, tz)
     if found is not None:
         return found
+    leading = _LEADING_TIME.match(cleaned)
+    if leading:
+        # Put after the date, where the patterns read a time.
+        minute = leading["minute"] or leading["minute_dot"]
+        cleaned = f"{leading['rest']}, {leading['hour']}:{minute}"
     # The first date the text names, whichever way it is written.
-    matches = [m for p in (_NUMERIC, _LONG_DE, _LONG_EN, _ISO_LOOSE) if (m := p.search(cleaned))]
+    patterns = (_RANGE_NUMERIC, _RANGE_LONG, _NUMERIC, _LONG_DE, _LONG_EN, _ISO_LOOSE)
+    matches = [m for p in patterns if (m := p.search(cleaned))]
     for match in sorted(matches, key=lambda m: m.start()):
         found = _from_match(match, tz, now)
         if found is not None:
@@ -305,13 +335,17 @@ def _word_time(match: re.Match[str]) -> time | None:
 
 
 def _from_match(match: re.Match[str], tz: ZoneInfo, now: datetime) -> datetime | None:
-    month_text = match["month"]
-    month = int(month_text) if month_text.isdigit() else _MONTHS[month_text.lower()]
+    end_month = match.groupdict().get("end_month")
+    month_text = match["month"] or end_month
+    assert month_text is not None, "every pattern names a month (a range at its end)"
+    month = _month(month_text)
     year = int(match["year"])
     if len(match["year"]) == 2:
         # "10.6.21": the nearest year not more than one year ahead.
         century = now.year // 100 * 100
         year += century if century + year <= now.year + 1 else century - 100
+    if end_month is not None and month > _month(end_month):
+        year -= 1  # "30.12.–2.1.2027" starts in 2026
     try:
         day = date(year, month, int(match["day"]))
     except ValueError:
@@ -334,6 +368,10 @@ def _from_match(match: re.Match[str], tz: ZoneInfo, now: datetime) -> datetime |
     if at is not None and zone:
         return datetime.combine(day, at, tzinfo=_zone(zone)).astimezone(UTC)
     return _local(day, at, tz)
+
+
+def _month(text: str) -> int:
+    return int(text) if text.isdigit() else _MONTHS[text.lower()]
 
 
 def _zone(text: str) -> timezone:
