@@ -1071,36 +1071,44 @@ def test_a_teaser_selector_that_stops_matching_keeps_the_stored_teasers(
     assert app.storage.source_states(["agentur"])["agentur"].status is SourceStatus.DEGRADED
 
 
-def test_a_selector_that_stops_matching_on_a_further_page_keeps_that_pages_items(
-    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
-) -> None:
-    """Only the first page's selectors counted: page 2's items lost their teasers while
-    its warning said they were kept."""
+def paged_listing(number: int, teaser: str | None, css: str = "text") -> bytes:
+    """Page ``number`` (1 or 2) of a listing of three entries a page; each entry's teaser
+    is "``teaser`` number-i." in a ``<p class="css">``, or it has none."""
+    entries = "".join(
+        f'<div class="eintrag"><h3><a href="/m/{number}-{i}.html">Meldung {number}-{i} aus '
+        f'dem Kreis</a></h3><span class="datum">1{i}.06.2021</span>'
+        + (f'<p class="{css}">{teaser} {number}-{i}.</p>' if teaser else "")
+        + "</div>"
+        for i in range(3)
+    )
+    more = '<a class="weiter" href="/liste-2.html">Weiter</a>' if number == 1 else ""
+    return f"<html><body>{entries}{more}</body></html>".encode()
 
-    def page(number: int, teaser: str) -> bytes:
-        entries = "".join(
-            f'<div class="eintrag"><h3><a href="/m/{number}-{i}.html">Meldung {number}-{i} aus '
-            f'dem Kreis</a></h3><span class="datum">1{i}.06.2021</span><p class="{teaser}">'
-            f"Der Text der Meldung {number}-{i} mit genug Wörtern.</p></div>"
-            for i in range(3)
-        )
-        more = '<a class="weiter" href="/liste-2.html">Weiter</a>' if number == 1 else ""
-        return f"<html><body>{entries}{more}</body></html>".encode()
 
-    html = {"Content-Type": "text/html"}
-    region.add_route("/liste.html", Response(200, page(1, "text"), html))
-    region.add_route("/liste-2.html", Response(200, page(2, "text"), html))
-    source = f"""
+def paged_source(region: SampleRegion) -> str:
+    """The YAML of the source reading :func:`paged_listing`'s pages."""
+    return f"""
   - id: liste
     name: Liste
     kind: html
     url: "{region.url("/liste.html")}"
     html: {{item: div.eintrag, title: h3, date: span.datum, teaser: p.text, next: a.weiter}}
 """
-    app = make_app(config(tmp_path, source))
+
+
+def test_a_selector_that_stops_matching_on_a_further_page_keeps_that_pages_items(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Only the first page's selectors counted: page 2's items lost their teasers while
+    its warning said they were kept."""
+    html = {"Content-Type": "text/html"}
+    region.add_route("/liste.html", Response(200, paged_listing(1, "Der Text"), html))
+    region.add_route("/liste-2.html", Response(200, paged_listing(2, "Der Text"), html))
+    app = make_app(config(tmp_path, paged_source(region)))
     assert app.run_cycle().summary.new == 6
     before = {s.item.key: s.item.summary_html for s in app.storage.recent_items(["liste"], 10)}
-    region.add_route("/liste-2.html", Response(200, page(2, "c-text"), html))
+    changed = paged_listing(2, "Der neue Text", css="c-text")
+    region.add_route("/liste-2.html", Response(200, changed, html))
     clock.advance(timedelta(hours=2))
     (report,) = app.run_cycle().summary.reports
     assert report.updated == 0 and any("teaser selector" in w for w in report.warnings)
@@ -1113,43 +1121,20 @@ def test_a_further_page_in_an_older_layout_holds_back_only_its_own_items(
 ) -> None:
     """Page 2 lists older entries without teasers: its drift held back every update of the
     source, a corrected teaser on page 1 included."""
-
-    def page(number: int, teaser: str | None, more: str = "") -> bytes:
-        entries = "".join(
-            f'<div class="eintrag"><h3><a href="/m/{number}-{i}.html">Meldung {number}-{i} aus '
-            f'dem Kreis</a></h3><span class="datum">1{i}.06.2021</span>'
-            + (f'<p class="text">{teaser} {i}.</p>' if teaser else "")
-            + "</div>"
-            for i in range(3)
-        )
-        return f"<html><body>{entries}{more}</body></html>".encode()
-
     html = {"Content-Type": "text/html"}
-    weiter = '<a class="weiter" href="/liste-2.html">Weiter</a>'
-    region.add_route("/liste.html", Response(200, page(1, "Der Text", weiter), html))
-    region.add_route("/liste-2.html", Response(200, page(2, None), html))
-    source = f"""
-  - id: liste
-    name: Liste
-    kind: html
-    url: "{region.url("/liste.html")}"
-    html: {{item: div.eintrag, title: h3, date: span.datum, teaser: p.text, next: a.weiter}}
-"""
-    app = make_app(config(tmp_path, source))
+    region.add_route("/liste.html", Response(200, paged_listing(1, "Der Text"), html))
+    region.add_route("/liste-2.html", Response(200, paged_listing(2, None), html))
+    app = make_app(config(tmp_path, paged_source(region)))
     assert app.run_cycle().summary.new == 6
-    region.add_route("/liste.html", Response(200, page(1, "Der berichtigte Text", weiter), html))
+    corrected = paged_listing(1, "Der berichtigte Text")
+    region.add_route("/liste.html", Response(200, corrected, html))
     clock.advance(timedelta(hours=2))
     (report,) = app.run_cycle().summary.reports
     assert report.updated == 3
     # The page without teasers is still named: its selector matched none of its items.
     assert any("teaser selector 'p.text' matched on none of the 3" in w for w in report.warnings)
     texts = {s.item.summary_text for s in app.storage.recent_items(["liste"], 10)}
-    assert texts == {
-        "Der berichtigte Text 0.",
-        "Der berichtigte Text 1.",
-        "Der berichtigte Text 2.",
-        "",
-    }
+    assert texts == {f"Der berichtigte Text 1-{i}." for i in range(3)} | {""}
 
 
 def test_pagination_ends_quietly_on_an_empty_page_and_says_why_it_stops_at_another_host(
