@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from revier_feed.exceptions import FetchError
+from revier_feed.exceptions import Deferred, FetchError
 from revier_feed.fetch import Fetcher, connections
 from revier_feed.fetch.connections import ConnectionPools
 from revier_feed.models import ErrorKind, FetchResult, FetchSettings, NotModified
@@ -771,3 +771,65 @@ def test_an_error_page_shorter_than_announced_reports_its_status_not_a_timeout(
     # The next request on the host does not wait on the half-read connection.
     assert isinstance(after, FetchResult) and server.connections == 2
     assert time.monotonic() - started < SETTINGS.timeout
+
+
+def test_a_host_that_took_a_connection_and_timed_out_is_skipped_for_the_rest_of_a_cycle(
+    serve: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its further sources are left for the next cycle (where a cycle takes only the turns
+    it gets); the host is the one that did not answer, after redirects; a host that could
+    not be reached at all, as when the network is down, is no reason to skip."""
+
+    def silent(peer: _Peer) -> None:
+        if peer.request() is not None:
+            time.sleep(2)
+
+    quiet = serve(silent)
+    quiet_port = int(quiet.url.split(":")[2].split("/")[0])
+    resolve(monkeypatch, "still.test", ("127.0.0.1", quiet_port))
+
+    def forwarding(peer: _Peer) -> None:
+        while (head := peer.request()) is not None:
+            if head.split()[1] == b"/weiter":
+                location = f"Location: http://still.test:{quiet_port}/feed.xml"
+                peer.send(answer(b"", location, status="301 Moved Permanently"))
+            else:
+                peer.send(answer(FEED))
+
+    forwarder = serve(forwarding)
+    base = forwarder.url.rsplit("/", 1)[0]
+    settings = dataclasses.replace(SETTINGS, timeout=0.5)
+
+    async def cycle(
+        *urls: str, max_turn_wait: float | None = 5.0, connect_timeout: float = 1.0
+    ) -> list[object]:
+        outcomes: list[object] = []
+        limits = dataclasses.replace(settings, connect_timeout=connect_timeout)
+        async with Fetcher(limits, max_turn_wait=max_turn_wait) as fetcher:
+            for url in urls:
+                try:
+                    outcomes.append(await fetcher.fetch("kreis", url, may_defer=True))
+                except (FetchError, Deferred) as e:
+                    outcomes.append(e)
+        return outcomes
+
+    still = f"http://still.test:{quiet_port}"
+    timed_out, skipped = asyncio.run(cycle(f"{still}/a.xml", f"{still}/b.xml"))
+    assert isinstance(timed_out, FetchError) and timed_out.kind is ErrorKind.TIMEOUT
+    assert isinstance(skipped, Deferred) and "still.test let a request time out" in str(skipped)
+    # Plain `run --once` (no turns taken) asks every source.
+    _, asked = asyncio.run(cycle(f"{still}/a.xml", f"{still}/b.xml", max_turn_wait=None))
+    assert isinstance(asked, FetchError) and asked.kind is ErrorKind.TIMEOUT
+    # Redirected to the silent host: that one is skipped, not the one that redirected.
+    _, same_host, redirected_to = asyncio.run(
+        cycle(f"{base}/weiter", f"{base}/feed.xml", f"{still}/c.xml")
+    )
+    assert isinstance(same_host, FetchResult)
+    assert isinstance(redirected_to, Deferred)
+    with unanswering_address() as (host, port):
+        resolve(monkeypatch, "unerreichbar.test", (host, port))
+        unreachable = f"http://unerreichbar.test:{port}"
+        first, second = asyncio.run(
+            cycle(f"{unreachable}/a.xml", f"{unreachable}/b.xml", connect_timeout=0.3)
+        )
+    assert isinstance(first, FetchError) and isinstance(second, FetchError)

@@ -34,8 +34,10 @@ from .exceptions import (
     AlreadyRunning,
     ConfigError,
     ConfigIssue,
+    Deferred,
     DigestError,
     RevierError,
+    SilentHost,
     SourceError,
     StorageError,
 )
@@ -333,11 +335,14 @@ class App:
 
         reports: list[SourceReport] = []
         deferred: list[tuple[str, str]] = []
+        unanswered: list[str] = []
 
-        def left_for_later(source_id: str, why: str) -> None:
-            deferred.append((source_id, why))
+        def left_for_later(source_id: str, why: Deferred) -> None:
+            deferred.append((source_id, str(why)))
+            if isinstance(why, SilentHost):
+                unanswered.append(source_id)
             if on_deferred is not None:
-                on_deferred(source_id, why)
+                on_deferred(source_id, str(why))
 
         if specs:
             try:
@@ -362,6 +367,7 @@ class App:
             started_at=started,
             finished_at=finished,
             deferred=tuple(deferred),
+            unanswered=tuple(unanswered),
         )
         _log_cycle(summary)
         return summary
@@ -372,7 +378,7 @@ class App:
         on_report: Callable[[SourceReport], None] | None,
         *,
         defer: bool = False,
-        on_deferred: Callable[[str, str], None] | None = None,
+        on_deferred: Callable[[str, Deferred], None] | None = None,
     ) -> list[SourceReport]:
         """Collect ``specs``; with ``defer``, a source whose host's Crawl-delay leaves it
         no turn within ``fetch.max_retry_wait`` stays due for the next cycle instead of

@@ -679,8 +679,10 @@ def _run_once(app: App, *, only_due: bool = False) -> int:
         raise
     _print_summary(app.config, summary, published)
     reports = summary.reports
-    # Sources left for later (their site asked for a pause) did not fail.
-    if not reports or summary.deferred or any(r.status is not ReportStatus.ERROR for r in reports):
+    # Sources left for later because their site asked for a pause did not fail; left for
+    # later because their site let a request time out, they do not hide that failure.
+    waiting = len(summary.deferred) > len(summary.unanswered)
+    if not reports or waiting or any(r.status is not ReportStatus.ERROR for r in reports):
         return EXIT_OK
     if only_due and all(r.source_id in failing_before for r in reports):
         return EXIT_OK

@@ -7,8 +7,10 @@ Hierarchy::
     ├── SourceError                     something went wrong with one source; has source_id, kind
     │   ├── FetchError                  the source could not be retrieved
     │   └── ParseError                  what was retrieved could not be turned into items
+    │       └── EmptyListing            a listing page on which the item selector matched nothing
     ├── Cancelled                       not started because the worker is stopping
     │   └── Deferred                    not started: its host's turn is too far away
+    │       └── SilentHost              not started: its host let a request of the cycle time out
     ├── AlreadyRunning                  another process is collecting for the same store
     ├── StorageError                    the store failed (locked, corrupt, newer than this code)
     │   └── SchemaVersionError          the store was written by a newer revier-feed
@@ -174,10 +176,16 @@ class Cancelled(RevierError):
 
 
 class Deferred(Cancelled):
-    """A source's request was not started: its host's next turn (Crawl-delay) is further
-    away than a cycle waits for one. Nothing was written; the source stays due."""
+    """A source's request was not started: its host's next turn (Crawl-delay, a pause it
+    asked for) is further away than a cycle waits for one. Nothing was written; the source
+    stays due."""
 
     _default_message = "deferred to the next cycle"
+
+
+class SilentHost(Deferred):
+    """A source's request was not started: its host took the connection of another request
+    of the cycle and let it time out. Nothing was written; the source stays due."""
 
 
 class StorageError(RevierError):

@@ -152,7 +152,7 @@ async def collect(
     on_report: Callable[[SourceReport], None] | None = None,
     *,
     all_specs: Sequence[SourceSpec] | None = None,
-    on_deferred: Callable[[str, str], None] | None = None,
+    on_deferred: Callable[[str, Deferred], None] | None = None,
 ) -> list[SourceReport]:
     """Fetch, parse and store every source in ``specs``; one report per source handled.
 
@@ -189,7 +189,7 @@ async def collect(
                 deferred.append(spec.id)
                 log.debug("source %s: %s", spec.id, e, extra={"event": "source_deferred"})
                 if on_deferred is not None:
-                    on_deferred(spec.id, str(e))
+                    on_deferred(spec.id, e)
             return None
         _log(report)
         if on_report is not None:
@@ -211,7 +211,7 @@ async def collect(
     if deferred:
         log.info(
             "%d sources left for a later cycle: their site's Crawl-delay or pause leaves them "
-            "no turn in this one (first: %s)",
+            "no turn in this one, or it let a request time out (first: %s)",
             len(deferred),
             deferred[0],
             extra={"event": "sources_deferred", "count": len(deferred)},

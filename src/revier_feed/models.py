@@ -364,8 +364,11 @@ class CycleSummary:
     started_at: datetime
     finished_at: datetime
     #: Sources not asked because their host gave them no turn (a pause it asked for, a
-    #: Crawl-delay beyond the cycle's wait), with why; they stay due.
+    #: Crawl-delay beyond the cycle's wait, a request it let time out), with why; they
+    #: stay due.
     deferred: tuple[tuple[str, str], ...] = ()
+    #: Of those, the sources whose host let a request time out.
+    unanswered: tuple[str, ...] = ()
 
     @property
     def new(self) -> int:

@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Protocol, Self
 from urllib.parse import urlsplit
 
-from ..exceptions import Cancelled, Deferred, FetchError, RevierError
+from ..exceptions import Cancelled, Deferred, FetchError, RevierError, SilentHost
 from ..models import ErrorKind, FetchResult, FetchSettings, NotModified, RobotsCopy
 
 # httpx imports its own command line (click, pygments, rich's syntax and progress) whenever
@@ -286,15 +286,10 @@ class Fetcher:
             keep_first: read only this many bytes of the body and drop the rest (instead
                 of failing beyond ``max_body_bytes``).
         """
-        try:
-            with _wrap_exceptions(source_id, url, self.settings.timeout):
-                return await self._get(
-                    source_id, url, headers, may_go_to, robots, keep_first, may_defer
-                )
-        except FetchError as error:
-            if error.kind is ErrorKind.TIMEOUT:
-                self._host(url).timed_out = True
-            raise
+        with _wrap_exceptions(source_id, url, self.settings.timeout):
+            return await self._get(
+                source_id, url, headers, may_go_to, robots, keep_first, may_defer
+            )
 
     @contextlib.asynccontextmanager
     async def _slot(self, url: str, may_defer: bool = False) -> AsyncIterator[None]:
@@ -308,7 +303,10 @@ class Fetcher:
                     f"the Crawl-delay of {urlsplit(url).hostname} ({host.crawl_delay:g} s) "
                     "leaves it no turn now"
                 )
-        _defer_if_silent(host, url, may_defer, self.settings.timeout)
+        # As for a Crawl-delay, only where a cycle takes the turns it gets (plain `run
+        # --once` asks every source).
+        defer = may_defer and self._max_turn_wait is not None
+        _defer_if_silent(host, url, defer, self.settings.timeout)
         host.queued += 1
         try:
             await host.semaphore.acquire()
@@ -316,7 +314,7 @@ class Fetcher:
             host.queued -= 1
         # With the host's slot held: its pause, its Crawl-delay, then a global slot.
         try:
-            _defer_if_silent(host, url, may_defer, self.settings.timeout)
+            _defer_if_silent(host, url, defer, self.settings.timeout)
             # A host that said "too many requests" gets none from any source until its
             # pause is over; they start spread over a second, not all at its end.
             while (pause := host.turns.paused_until - time.monotonic()) > 0:
@@ -375,19 +373,34 @@ class Fetcher:
         keep_first: int | None = None,
         may_defer: bool = False,
     ) -> FetchResult | NotModified:
-        # httpx's timeout is per network operation; this one bounds the whole request, the
-        # waits for a host's turn not counted.
-        async with contextlib.AsyncExitStack() as slot, asyncio.timeout(None) as budget:
-            return await self._get_in_slots(
-                slot, budget, source_id, url, headers, may_go_to, robots, keep_first, may_defer
-            )
+        asked = [url]  # the URL asked last: after redirects, maybe on another host
+        try:
+            # httpx's timeout is per network operation; this one bounds the whole request,
+            # the waits for a host's turn not counted.
+            async with contextlib.AsyncExitStack() as slot, asyncio.timeout(None) as budget:
+                return await self._get_in_slots(
+                    slot,
+                    budget,
+                    source_id,
+                    asked,
+                    headers,
+                    may_go_to,
+                    robots,
+                    keep_first,
+                    may_defer,
+                )
+        except (TimeoutError, httpx.ReadTimeout, httpx.WriteTimeout):
+            # A host that took the connection and then did not answer (one that could not
+            # be reached, a network that is down, is no reason to skip the others).
+            self._host(asked[-1]).timed_out = True
+            raise
 
     async def _get_in_slots(
         self,
         slot: contextlib.AsyncExitStack,
         budget: asyncio.Timeout,
         source_id: str,
-        url: str,
+        asked: list[str],
         headers: dict[str, str],
         may_go_to: Callable[[str], bool] | None,
         robots: bool,
@@ -395,8 +408,10 @@ class Fetcher:
         may_defer: bool,
     ) -> FetchResult | NotModified:
         """The request and its redirects, each in its host's slot: a redirect to another
-        host waits for that host's turn (its limit, its Crawl-delay) and frees this one's."""
+        host waits for that host's turn (its limit, its Crawl-delay) and frees this one's.
+        ``asked`` starts with the source's URL; each URL asked is appended."""
         loop = asyncio.get_running_loop()
+        url = asked[0]
         target = httpx.URL(url)
         redirects: list[int] = []
         slot_host: str | None = None
@@ -432,6 +447,8 @@ class Fetcher:
                     ) from None
                 slot_host = target.host
                 budget.reschedule(loop.time() + left)
+            if str(target) != asked[-1]:
+                asked.append(str(target))
             request = httpx.Request(
                 "GET",
                 target,
@@ -868,7 +885,7 @@ def _defer_if_silent(host: _Host, url: str, may_defer: bool, timeout: float) -> 
     source's news back until each of its sources had timed out, in turns of its slots
     (8 sources, 2 slots, 3 attempts of 30 s: 6 minutes). They are asked next cycle."""
     if may_defer and host.timed_out:
-        raise Deferred(
+        raise SilentHost(
             f"{urlsplit(url).hostname} let a request time out in this cycle ({timeout:g} s, "
             "fetch.timeout); not asked again before the next"
         )
