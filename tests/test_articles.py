@@ -305,17 +305,6 @@ def test_a_login_page_is_recognised() -> None:
     )
     assert read(login).login
     text = "<p>Der Kreistag hat den Haushalt beschlossen, mit großer Mehrheit. </p>" * 6
-    # A members' area that explains itself at length, its form in what would be the
-    # article: a login page too, though it has an article's length of text.
-    members = (
-        "<html><body><main><h1>Mitgliederbereich</h1>"
-        + "<p>Dieser Bereich steht nur Mitgliedern der Kammer offen, die hier Rundschreiben, "
-        "Stellungnahmen und Termine finden.</p>"
-        * 4
-        + "<form><input name='user'><input type='password' name='pass'></form></main>"
-        "</body></html>"
-    )
-    assert read(members).login
     for box in (
         "<aside><form><input type='password' name='p'></form></aside>",
         # Hidden until a script shows it, or in a plain column beside a longer article.

@@ -109,8 +109,7 @@ def parse_article(
     """
     soup = make_soup(source_id, fetched)
     published = _article_date(soup, now, tz)
-    # What holds a password field, kept before the forms go (see the login test below).
-    password = {id(holder) for field in _password_fields(soup) for holder in field.parents}
+    password = _asks_for_password(soup)
     for tag in soup(["script", "style", "noscript", "template", "iframe"]):
         tag.decompose()
     _remove_forms(soup)
@@ -124,12 +123,9 @@ def parse_article(
             ) from None
     parts = _outer_matches(selected) if selected else _main_content(soup)
     text = sum(len(part.get_text(" ", strip=True)) for part in parts)
-    # A page asking for a password with little else to read, or in what would be its
-    # article (a members' area explaining itself at length), is a login page; an article
+    # A page asking for a password with little else to read is a login page; an article
     # with a login box beside it is not.
-    login = bool(password) and (
-        text < _LOGIN_PAGE_TEXT or any(id(part) in password for part in parts)
-    )
+    login = password and text < _LOGIN_PAGE_TEXT
     if not parts:
         return Article(content_html="", published=published, login=login)
     base = base_url(soup, fetched.url)
@@ -155,22 +151,20 @@ def _outer_matches(matches: list[Tag]) -> list[Tag]:
 _LOGIN_PAGE_TEXT = 300
 
 
-def _password_fields(soup: BeautifulSoup) -> list[Tag]:
-    """The password fields the page shows: not one hidden until a script shows it, nor a
-    login box in its header, navigation or sidebar."""
+def _asks_for_password(soup: BeautifulSoup) -> bool:
+    """Whether the page shows a password field: not one hidden until a script shows it,
+    nor a login box in its header, navigation or sidebar."""
     fields = soup.find_all("input", attrs={"type": re.compile("^password$", re.I)}, limit=10)
-    return [
-        field
-        for field in fields
-        if isinstance(field, Tag)
-        and not any(
+    for field in fields:
+        if isinstance(field, Tag) and not any(
             _hidden(ancestor)
             or ancestor.name in ("template", *_BOILERPLATE_TAGS)
             or _is_boilerplate(ancestor)
             for ancestor in field.parents
             if isinstance(ancestor, Tag)
-        )
-    ]
+        ):
+            return True
+    return False
 
 
 def _remove_forms(soup: BeautifulSoup) -> None:
