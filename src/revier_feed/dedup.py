@@ -28,7 +28,9 @@ def disambiguate(pairs: Iterable[tuple[T, Item]]) -> tuple[list[tuple[T, Item]],
     repeated key is combined with a hash of the title. True repeats (same key and same
     content) are dropped: the first occurrence, the publisher's newest, wins. An entry shown
     twice with the same key and title but other text (a listing's "top" box repeats one,
-    shorter and without a date) is one item too: the first with a date.
+    shorter and without a date) is one item too, the first with a date, unless both have
+    dates and they differ (a council's "Sitzung des Stadtrates" of every month, all
+    linking the same page).
 
     Args:
         pairs: each item with something of the caller's that travels with it (its raw form).
@@ -46,7 +48,11 @@ def disambiguate(pairs: Iterable[tuple[T, Item]]) -> tuple[list[tuple[T, Item]],
             first = result[kept[key]][1]
             if first.fingerprint == item.fingerprint:
                 continue
-            if first.title == item.title:
+            if first.title == item.title and (
+                first.date_estimated
+                or item.date_estimated
+                or first.published_at == item.published_at
+            ):
                 if first.date_estimated and not item.date_estimated:
                     result[kept[key]] = (payload, item)
                 continue
