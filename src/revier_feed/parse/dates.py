@@ -8,6 +8,7 @@ to the region's time zone. Pure: ``now`` is a parameter.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -112,10 +113,11 @@ _RANGE_LONG = re.compile(
     + _TIME,
     re.IGNORECASE,
 )
-# A time before the date: "14:30 Uhr, 23.11.2026", "12:30 10.06.2021".
+# A time before the date: "14:30 Uhr, 23.11.2026", "12:30 | 10.06.2021", "9.15 Uhr Do., 10.
+# Juni 2021"; the date follows at once ("03:45 Min. | 10.06.2021" is a video's length).
 _LEADING_TIME = re.compile(
     r"^(?P<hour>\d{1,2})(?::(?P<minute>\d{2})|\.(?P<minute_dot>\d{2})(?=\s*Uhr))(?![.:\d])"
-    r"\s*(?:Uhr\b)?\s*[,|–-]?\s*(?P<rest>\D.*|\d{1,2}\..*)$",
+    r"\s*(?:Uhr\b)?\s*[,|–-]?\s*(?P<rest>\d.*|[^\W\d]{2,3}\.?,?\s+\d.*)$",
     re.IGNORECASE,
 )
 _LONG_EN = re.compile(
@@ -212,16 +214,15 @@ def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     found = _relative(lowered, now, tz)
     if found is not None:
         return found
-    leading = _LEADING_TIME.match(cleaned)
-    if leading:
-        # Put after the date, where the patterns read a time.
-        minute = leading["minute"] or leading["minute_dot"]
-        cleaned = f"{leading['rest']}, {leading['hour']}:{minute}"
+    before: tuple[int, int] | None = None
+    if leading := _LEADING_TIME.match(cleaned):
+        before = int(leading["hour"]), int(leading["minute"] or leading["minute_dot"])
+        cleaned = leading["rest"]
     # The first date the text names, whichever way it is written.
     patterns = (_RANGE_NUMERIC, _RANGE_LONG, _NUMERIC, _LONG_DE, _LONG_EN, _ISO_LOOSE)
     matches = [m for p in patterns if (m := p.search(cleaned))]
     for match in sorted(matches, key=lambda m: m.start()):
-        found = _from_match(match, tz, now)
+        found = _from_match(match, tz, now, before)
         if found is not None:
             return found
     month = _MONTH_YEAR.match(lowered)
@@ -334,7 +335,11 @@ def _word_time(match: re.Match[str]) -> time | None:
     return time(hour, minute) if hour < 24 and minute < 60 else None
 
 
-def _from_match(match: re.Match[str], tz: ZoneInfo, now: datetime) -> datetime | None:
+def _from_match(
+    match: re.Match[str], tz: ZoneInfo, now: datetime, before: tuple[int, int] | None = None
+) -> datetime | None:
+    """The moment ``match`` names; ``before``: (hour, minute) written before the date, the
+    time where the date names none."""
     end_month = match.groupdict().get("end_month")
     month_text = match["month"] or end_month
     assert month_text is not None, "every pattern names a month (a range at its end)"
@@ -351,7 +356,10 @@ def _from_match(match: re.Match[str], tz: ZoneInfo, now: datetime) -> datetime |
     except ValueError:
         return None
     at = None
-    if match["hour"] is not None:
+    if match["hour"] is None and before is not None:
+        with contextlib.suppress(ValueError):
+            at = time(*before)
+    elif match["hour"] is not None:
         minute = int(match["minute"] or match["minute_dot"] or 0)
         hour = int(match["hour"])
         if match["half"] is not None and 1 <= hour <= 12:
