@@ -122,6 +122,11 @@ def test_a_contact_url_with_umlauts_is_sent_in_idna_and_a_non_ascii_agent_refuse
     assert "settings.yaml:2: fetch.user_agent: the user agent must be ASCII" in "\n".join(
         issues_of(folder)
     )
+    # A folded YAML block ends in a line break, which no header may hold.
+    folder = write_config(
+        tmp_path / "folded", sources, "fetch:\n  contact_url: >\n    https://kreis.example/bot\n"
+    )
+    assert "without blanks or line breaks" in "\n".join(issues_of(folder))
 
 
 def test_conditional_get_gives_not_modified(region: SampleRegion) -> None:

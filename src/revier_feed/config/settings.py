@@ -127,10 +127,18 @@ class FetchSettingsModel(_Model):
     @field_validator("contact_url")
     @classmethod
     def _ascii_contact(cls, v: str) -> str:
-        """The URL as a request header can carry it: a host with umlauts in IDNA, the rest
-        percent-encoded ("städte.example" -> "xn--stdte-hra.example")."""
+        """The URL as a request header can carry it: a web address's host with umlauts in
+        IDNA, the rest percent-encoded ("städte.example" -> "xn--stdte-hra.example")."""
+        if not v.isprintable() or any(c.isspace() for c in v):
+            # A folded YAML block ends in a line break: every request would fail.
+            raise ValueError(f"{v!r} must be one URL without blanks or line breaks")
         if v.isascii():
             return v
+        if not v.lower().startswith(("http://", "https://")):
+            raise ValueError(
+                f"{v!r} cannot be sent in a request header: write it in ASCII (a host with "
+                "umlauts as xn--…)"
+            )
         import httpx
 
         try:
