@@ -41,10 +41,24 @@ class _Inflater:
                 raise httpx.DecodingError(str(e)) from None
             self._started = True
             data = self._decompressor.unconsumed_tail
+            if not data and (following := self._next_member()) is not None:
+                data = following
             if out:
                 yield out
             elif not data:
                 return
+
+    def _next_member(self) -> bytes | None:
+        """The rest of a gzip body that goes on with another member, or None. RFC 1952
+        allows several (``cat a.gz b.gz``); only the first was read. What follows that is no
+        gzip member is ignored, as other readers do."""
+        if self._deflate or not self._decompressor.eof:
+            return None
+        rest = self._decompressor.unused_data
+        if not rest.startswith(b"\x1f\x8b"):
+            return None
+        self._decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        return rest
 
     def flush(self) -> Iterator[bytes]:
         """What is left once the input has ended."""
