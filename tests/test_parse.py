@@ -284,12 +284,6 @@ def test_items_without_a_container_of_their_own_run_up_to_the_next_item() -> Non
     ]
     with pytest.raises(ParseError, match="none has a title"):
         read(**dl)  # as before: the <dt> alone holds no title
-    # The parts stay where they are in the page: a selector may name their parent.
-    named = read(**{**dl, "title": "dl.news > dd > a"}, item_until_next=True)
-    assert [title for title, *_ in named] == [
-        "Zwei Studien zu ländlichen Räumen",
-        "Vortrag: Corona und Metropolregionen",
-    ]
 
     # The last item ends with its parent: the page's footer is no one's.
     headings = {"item": "div.text > h3", "title": "h3", "teaser": "p"}
@@ -299,6 +293,9 @@ def test_items_without_a_container_of_their_own_run_up_to_the_next_item() -> Non
     ]
     with pytest.raises(ParseError, match="none has a title"):
         read(**headings)
+    # Places count within the item, as within an item's container.
+    last = read(**{**headings, "teaser": "p:last-of-type"}, item_until_next=True)
+    assert [teaser for *_, teaser in last] == ["Zweiter", "Nur einer"]
 
 
 def test_a_placeholder_time_gives_way_to_the_date_shown_and_a_srcset_to_its_first_picture() -> (
