@@ -222,8 +222,11 @@ def test_a_compressed_body_in_small_chunks_is_decoded(serve: Callable) -> None:
         ("deflate", zlib.compress),
         ("deflate", lambda b: zlib.compress(b)[2:-4]),  # without the zlib header, as some send
         ("gzip, gzip", lambda b: gzip.compress(gzip.compress(b))),
-        # Two members, as `cat a.gz b.gz` writes them: only the first was read.
+        # Two members, as `cat a.gz b.gz` writes them: only the first was read. A first one
+        # of over 64 KB, or anything after it, made a first fix loop for ever.
         ("gzip", lambda b: gzip.compress(b[:1000]) + gzip.compress(b[1000:])),
+        ("gzip", lambda b: gzip.compress(b[:200_000]) + gzip.compress(b[200_000:])),
+        ("gzip", lambda b: gzip.compress(b) + b"\0" * 1000),
         ("identity", lambda b: b),
     ],
 )
@@ -256,6 +259,16 @@ def test_a_gzip_bomb_is_cut_before_it_fills_the_memory(serve: Callable) -> None:
     assert peak < 40_000_000, peak  # the body's cap, twice (pieces and their join), and a bit
 
 
+def test_what_follows_a_gzip_body_counts_against_the_cap(serve: Callable) -> None:
+    """Dropped after the body's end, it was held in memory and never counted: a tiny member
+    followed by 24 MB of zeros passed a 1 MB cap as a body of 38 bytes."""
+    body = gzip.compress(FEED) + b"\0" * 3_000_000
+    server = serve(keep_alive(lambda head: answer(body, "Content-Encoding: gzip")))
+    settings = dataclasses.replace(SETTINGS, max_body_bytes=1_000_000)
+    [result] = fetch_all([server.url], settings)
+    assert isinstance(result, FetchError) and result.kind == ErrorKind.TOO_LARGE, result
+
+
 def test_a_gzip_bomb_is_inflated_a_step_at_a_time() -> None:
     from revier_feed.fetch.decoding import STEP, decoded
 
@@ -264,7 +277,7 @@ def test_a_gzip_bomb_is_inflated_a_step_at_a_time() -> None:
         bomb = gzip.compress(b"\0" * 100_000_000)
         headers = {"Content-Encoding": "gzip"}
         response = httpx.Response(200, headers=headers, stream=httpx.ByteStream(bomb))
-        return [len(piece) async for piece in decoded(response)]
+        return [len(piece) async for piece in decoded(response, max_raw=1_000_000)]
 
     sizes = asyncio.run(pieces())
     assert max(sizes) <= STEP and sum(sizes) == 100_000_000

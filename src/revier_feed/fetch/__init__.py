@@ -37,7 +37,7 @@ import httpx  # noqa: E402
 import sniffio  # noqa: E402
 
 from .connections import ConnectionPools  # noqa: E402
-from .decoding import decoded  # noqa: E402
+from .decoding import RawTooLarge, decoded  # noqa: E402
 from .robots import MAX_ROBOTS_BYTES, RobotsRules  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -621,14 +621,17 @@ class Fetcher:
         chunks = []
         size = 0
         # Decoded bytes, in bounded steps: a small gzip bomb is cut here too, early.
-        async for chunk in decoded(response):
-            size += len(chunk)
-            chunks.append(chunk)
-            if keep_first is not None:
-                if size >= keep_first:
-                    return b"".join(chunks)[:keep_first]
-            elif size > cap:
-                raise _too_large(source_id, url, cap, response.status_code)
+        try:
+            async for chunk in decoded(response, max_raw=cap):
+                size += len(chunk)
+                chunks.append(chunk)
+                if keep_first is not None:
+                    if size >= keep_first:
+                        return b"".join(chunks)[:keep_first]
+                elif size > cap:
+                    raise _too_large(source_id, url, cap, response.status_code)
+        except RawTooLarge:
+            raise _too_large(source_id, url, cap, response.status_code) from None
         return b"".join(chunks)
 
     # --- robots.txt ----------------------------------------------------------------------

@@ -28,9 +28,17 @@ class _Inflater:
         self._raw_tried = False
         self._started = False
         self._decompressor = zlib.decompressobj(zlib.MAX_WBITS | (0 if self._deflate else 16))
+        #: Bytes after the end of a gzip member, not yet known to begin another one.
+        self._after = b""
+        #: What follows the last member is no gzip: dropped, as other readers do.
+        self._ignoring = False
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         while True:
+            if self._decompressor.eof:
+                data = self._next_member(data)
+                if not data:
+                    return
             try:
                 out = self._decompressor.decompress(data, STEP)
             except zlib.error as e:
@@ -40,25 +48,33 @@ class _Inflater:
                     continue
                 raise httpx.DecodingError(str(e)) from None
             self._started = True
-            data = self._decompressor.unconsumed_tail
-            if not data and (following := self._next_member()) is not None:
-                data = following
+            if self._decompressor.eof:
+                # What came after the member's end; zlib may leave a copy of it in
+                # unconsumed_tail too, which is not to be fed again.
+                self._after += self._decompressor.unused_data
+                data = b""
+            else:
+                data = self._decompressor.unconsumed_tail
             if out:
                 yield out
-            elif not data:
+            elif not data and not (self._decompressor.eof and self._after):
                 return
 
-    def _next_member(self) -> bytes | None:
-        """The rest of a gzip body that goes on with another member, or None. RFC 1952
-        allows several (``cat a.gz b.gz``); only the first was read. What follows that is no
-        gzip member is ignored, as other readers do."""
-        if self._deflate or not self._decompressor.eof:
-            return None
-        rest = self._decompressor.unused_data
-        if not rest.startswith(b"\x1f\x8b"):
-            return None
+    def _next_member(self, data: bytes) -> bytes:
+        """After a member's end: the input of the gzip member that follows (RFC 1952 allows
+        several, as `cat a.gz b.gz` writes them), or nothing to feed."""
+        if self._deflate or self._ignoring:
+            return b""
+        following = self._after + data
+        self._after = b""
+        if len(following) < 2:
+            self._after = following  # the next member's first byte, perhaps
+            return b""
+        if not following.startswith(b"\x1f\x8b"):
+            self._ignoring = True
+            return b""
         self._decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        return rest
+        return following
 
     def flush(self) -> Iterator[bytes]:
         """What is left once the input has ended."""
@@ -79,15 +95,25 @@ def _layers(content_encoding: str) -> list[_Inflater]:
     return [_Inflater(known[c]) for c in reversed(codings) if c in known]
 
 
-async def decoded(response: httpx.Response) -> AsyncIterator[bytes]:
+class RawTooLarge(Exception):
+    """More bytes came over the network than the body may have (what follows a gzip
+    body's end is dropped, so it would not count otherwise)."""
+
+
+async def decoded(response: httpx.Response, max_raw: int) -> AsyncIterator[bytes]:
     """``response``'s body as its ``Content-Encoding`` says, no piece larger than
     :data:`STEP` bytes (raw pieces as the server sent them, where it is not encoded).
 
     Raises:
         httpx.DecodingError: the body is not what its encoding says (a broken gzip).
+        RawTooLarge: more than ``max_raw`` bytes came.
     """
     layers = _layers(response.headers.get("content-encoding", ""))
+    received = 0
     async for chunk in response.aiter_raw():
+        received += len(chunk)
+        if received > max_raw:
+            raise RawTooLarge
         for piece in _through(layers, chunk):
             yield piece
     for at, layer in enumerate(layers):
