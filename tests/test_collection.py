@@ -1503,6 +1503,35 @@ def test_a_host_that_lets_a_request_time_out_gets_no_more_first_requests_in_the_
     assert {source for source, _ in summary.deferred} <= set(still_due)
 
 
+def test_a_robots_txt_that_times_out_does_not_leave_the_hosts_sources_unasked(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Its stored copy stands in for it; taken for a silent host, every source of the host
+    was left for later, every cycle, and never asked."""
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    for n in range(3):
+        region.add_route(
+            f"/r{n}.xml", Response(200, feed, {"Content-Type": "application/rss+xml"})
+        )
+    region.add_route("/robots.txt", Response(200, b"User-agent: *\nDisallow: /intern/\n"))
+    sources = "".join(feed_source(region, f"/r{n}.xml", f"r{n}") for n in range(3))
+    settings = "fetch:\n  timeout: 0.5s\n  retries: 0\n"
+    app = make_app(
+        load_config(write_config(tmp_path / "config", "sources:\n" + sources, settings))
+    )
+    assert len(app.run_ingest(only_due=True).reports) == 3
+
+    def silent(handler: object) -> Response:
+        time.sleep(1.5)
+        return Response(404)
+
+    region.add_route("/robots.txt", silent)
+    clock.advance(timedelta(days=2))  # the copy is due to be asked again
+    summary = app.run_ingest(only_due=True)
+    assert summary.deferred == () and len(summary.reports) == 3
+    assert all(r.error is None for r in summary.reports)
+
+
 def test_a_hosts_crawl_delay_holds_across_runs_from_cron(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:

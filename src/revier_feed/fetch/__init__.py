@@ -391,8 +391,11 @@ class Fetcher:
                 )
         except (TimeoutError, httpx.ReadTimeout, httpx.WriteTimeout):
             # A host that took the connection and then did not answer (one that could not
-            # be reached, a network that is down, is no reason to skip the others).
-            self._host(asked[-1]).timed_out = True
+            # be reached, a network that is down, is no reason to skip the others). Not
+            # for robots.txt's own request (robots False): a stored copy may stand in for
+            # it, and the sources would have been skipped every cycle, never asked.
+            if robots:
+                self._host(asked[-1]).timed_out = True
             raise
 
     async def _get_in_slots(
