@@ -36,7 +36,7 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 import httpx  # noqa: E402
 import sniffio  # noqa: E402
 
-from .connections import ConnectionPools  # noqa: E402
+from .connections import CONNECTED, ConnectionPools  # noqa: E402
 from .decoding import RawTooLarge, decoded  # noqa: E402
 from .robots import MAX_ROBOTS_BYTES, RobotsRules  # noqa: E402
 
@@ -373,7 +373,7 @@ class Fetcher:
         keep_first: int | None = None,
         may_defer: bool = False,
     ) -> FetchResult | NotModified:
-        asked = [url]  # the URL asked last: after redirects, maybe on another host
+        sent: list[httpx.Request] = []  # after redirects, maybe to another host
         try:
             # httpx's timeout is per network operation; this one bounds the whole request,
             # the waits for a host's turn not counted.
@@ -382,7 +382,8 @@ class Fetcher:
                     slot,
                     budget,
                     source_id,
-                    asked,
+                    url,
+                    sent,
                     headers,
                     may_go_to,
                     robots,
@@ -394,8 +395,8 @@ class Fetcher:
             # be reached, a network that is down, is no reason to skip the others). Not
             # for robots.txt's own request (robots False): a stored copy may stand in for
             # it, and the sources would have been skipped every cycle, never asked.
-            if robots:
-                self._host(asked[-1]).timed_out = True
+            if robots and sent and sent[-1].extensions.get(CONNECTED):
+                self._host(str(sent[-1].url)).timed_out = True
             raise
 
     async def _get_in_slots(
@@ -403,7 +404,8 @@ class Fetcher:
         slot: contextlib.AsyncExitStack,
         budget: asyncio.Timeout,
         source_id: str,
-        asked: list[str],
+        url: str,
+        sent: list[httpx.Request],
         headers: dict[str, str],
         may_go_to: Callable[[str], bool] | None,
         robots: bool,
@@ -412,9 +414,8 @@ class Fetcher:
     ) -> FetchResult | NotModified:
         """The request and its redirects, each in its host's slot: a redirect to another
         host waits for that host's turn (its limit, its Crawl-delay) and frees this one's.
-        ``asked`` starts with the source's URL; each URL asked is appended."""
+        Each request is appended to ``sent`` as it goes out."""
         loop = asyncio.get_running_loop()
-        url = asked[0]
         target = httpx.URL(url)
         redirects: list[int] = []
         slot_host: str | None = None
@@ -450,14 +451,13 @@ class Fetcher:
                     ) from None
                 slot_host = target.host
                 budget.reschedule(loop.time() + left)
-            if str(target) != asked[-1]:
-                asked.append(str(target))
             request = httpx.Request(
                 "GET",
                 target,
                 headers={**self._headers, **headers},
                 extensions={"timeout": self._timeouts},
             )
+            sent.append(request)
             response = await self._transport_for(target).handle_async_request(request)
             response.request = request
             try:
@@ -625,7 +625,8 @@ class Fetcher:
         size = 0
         # Decoded bytes, in bounded steps: a small gzip bomb is cut here too, early.
         try:
-            async for chunk in decoded(response, max_raw=cap):
+            # robots.txt's first bytes are read whatever the cap (keep_first).
+            async for chunk in decoded(response, max_raw=max(cap, keep_first or 0)):
                 size += len(chunk)
                 chunks.append(chunk)
                 if keep_first is not None:

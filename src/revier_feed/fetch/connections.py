@@ -38,6 +38,8 @@ _OUT_OF = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
 #: Like browsers: after this long without an answer from a host's first address (IPv6, say),
 #: its next one is tried in parallel.
 _HAPPY_EYEBALLS_DELAY = 0.25
+#: Set in a request's extensions once it has a connection to its host.
+CONNECTED = "revier_feed.connected"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: The largest response head accepted. h11's default (16 KB) refuses real sites with long
 #: cookie and content-security headers; httpcore allows 100 KB too.
@@ -279,6 +281,9 @@ class ConnectionPools(httpx.AsyncBaseTransport):
             reused = connection is not None
             if connection is None:
                 connection = await self._connect(origin, timeouts.get("connect"))
+            # The host took a connection: a timeout from here on is its silence, not a
+            # network that cannot reach it (see the fetcher's silent hosts).
+            request.extensions[CONNECTED] = True
             try:
                 head = await connection.send(request, body, read_timeout)
             except _ClosedBeforeAnswer as e:
