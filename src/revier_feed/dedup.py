@@ -57,13 +57,20 @@ def disambiguate(pairs: Iterable[tuple[T, Item]]) -> tuple[list[tuple[T, Item]],
                     result[kept[key]] = (payload, item)
                 continue
             repeated.add(item.key)
-            key = f"{item.key}#{hashlib.sha256(item.title.encode()).hexdigest()[:12]}"
+            key = f"{item.key}#{_digest(item.title)}"
             if key in kept:
-                continue
+                # A third of one title (a monthly notice, all linking one page): by its date.
+                key = f"{item.key}#{_digest(item.title + item.published_at.isoformat())}"
+                if key in kept:
+                    continue
             item = replace(item, key=key)
         kept[key] = len(result)
         result.append((payload, item))
     return result, sorted(repeated)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def told_apart(keys: Iterable[str]) -> list[str]:
