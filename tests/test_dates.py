@@ -43,6 +43,9 @@ def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> d
         ("14:30 Uhr, 23. November 2026 – Landkreis", berlin(2026, 11, 23, 14, 30)),
         ("9.15 Uhr Do., 10. Juni 2021", berlin(2021, 6, 10, 9, 15)),
         ("03:45 Min. | 10.06.2021", berlin(2021, 6, 10)),  # a video's length
+        ("03:45 Min. 10.06.2021", berlin(2021, 6, 10)),
+        ("14:30 3 Kommentare 10.06.2021", berlin(2021, 6, 10)),
+        ("10:00 Fr, 11.06.2021", berlin(2021, 6, 11, 10, 0)),
         # A range is dated by its first day (its last day put a running event ahead of now).
         ("10.–12. Juni 2021", berlin(2021, 6, 10)),
         ("10. bis 12. Juni 2021", berlin(2021, 6, 10)),

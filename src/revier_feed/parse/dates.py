@@ -115,9 +115,13 @@ _RANGE_LONG = re.compile(
 )
 # A time before the date: "14:30 Uhr, 23.11.2026", "12:30 | 10.06.2021", "9.15 Uhr Do., 10.
 # Juni 2021"; the date follows at once ("03:45 Min. | 10.06.2021" is a video's length).
+_WEEKDAY = (
+    r"(?:mo|di|mi|do|fr|sa|so|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag"
+    r"|mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+)
 _LEADING_TIME = re.compile(
     r"^(?P<hour>\d{1,2})(?::(?P<minute>\d{2})|\.(?P<minute_dot>\d{2})(?=\s*Uhr))(?![.:\d])"
-    r"\s*(?:Uhr\b)?\s*[,|–-]?\s*(?P<rest>\d.*|[^\W\d]{2,3}\.?,?\s+\d.*)$",
+    rf"\s*(?:Uhr\b)?\s*[,|–-]?\s*(?P<rest>(?P<weekday>{_WEEKDAY}\.?,?\s+)?\d.*)$",
     re.IGNORECASE,
 )
 _LONG_EN = re.compile(
@@ -215,14 +219,16 @@ def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     if found is not None:
         return found
     before: tuple[int, int] | None = None
+    date_at = 0  # where the date must begin to take a time written before it
     if leading := _LEADING_TIME.match(cleaned):
         before = int(leading["hour"]), int(leading["minute"] or leading["minute_dot"])
         cleaned = leading["rest"]
+        date_at = len(leading["weekday"] or "")
     # The first date the text names, whichever way it is written.
     patterns = (_RANGE_NUMERIC, _RANGE_LONG, _NUMERIC, _LONG_DE, _LONG_EN, _ISO_LOOSE)
     matches = [m for p in patterns if (m := p.search(cleaned))]
     for match in sorted(matches, key=lambda m: m.start()):
-        found = _from_match(match, tz, now, before)
+        found = _from_match(match, tz, now, before if match.start() == date_at else None)
         if found is not None:
             return found
     month = _MONTH_YEAR.match(lowered)
