@@ -882,7 +882,7 @@ class _Host:
         self.turns = turns
         #: Requests waiting for one of the host's slots.
         self.queued = 0
-        #: A request to the host timed out in this cycle.
+        #: A request of this cycle had a connection to the host and timed out.
         self.timed_out = False
 
 
