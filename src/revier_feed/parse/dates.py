@@ -2,8 +2,9 @@
 
 Handles ISO 8601, RFC 822 (with or without zone), ``10.06.2021``, ``10.6.21``,
 ``10. Juni 2021``, ``Do., 10. Juni 2021, 14:30 Uhr``, ``Juni 2021``, ``heute``, ``gestern``,
-``vor 3 Tagen`` and English forms such as ``June 10, 2021``. Times without a zone are local
-to the region's time zone. Pure: ``now`` is a parameter.
+``vor 3 Tagen`` and English forms such as ``June 10, 2021``; a range by its first day
+(``10.–12. Juni 2021``), a time also before the date (``14:30 Uhr, 23.11.2026``). Times
+without a zone are local to the region's time zone. Pure: ``now`` is a parameter.
 """
 
 from __future__ import annotations
