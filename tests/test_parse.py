@@ -258,7 +258,9 @@ def test_items_without_a_container_of_their_own_run_up_to_the_next_item() -> Non
       </dl>
       <div class="text"><h3><a href="/m1">Innovationspreis verliehen</a></h3>
         <p>Erster <b>Absatz</b></p> ohne Absatz<p>Zweiter</p>
-        <h3><a href="/m2">Jury tagt</a></h3><p>Nur einer</p></div>
+        <h3>Jury tagt</h3><p>Nur einer</p>
+        <p class="weiter"><a href="/presse/2">Weitere Meldungen</a></p>
+        <div class="kontakt"><a href="/kontakt">Pressestelle</a></div></div>
       <p class="fuss">Impressum</p>
     </body></html>""".encode()
     listing = document(page, url="https://kreis.example/presse/", content_type="text/html")
@@ -286,16 +288,20 @@ def test_items_without_a_container_of_their_own_run_up_to_the_next_item() -> Non
         read(**dl)  # as before: the <dt> alone holds no title
 
     # The last item ends with its parent: the page's footer is no one's.
-    headings = {"item": "div.text > h3", "title": "h3", "teaser": "p"}
+    # Nor does the next page's link, nor, after the last item, what no other item has (the
+    # pager's link was the last item's, a contact box its text).
+    headings = {"item": "div.text > h3", "title": "h3", "teaser": "p", "next": "p.weiter a"}
     assert read(**headings, item_until_next=True) == [
         ("Innovationspreis verliehen", "https://kreis.example/m1", None, "Erster <b>Absatz</b>"),
-        ("Jury tagt", "https://kreis.example/m2", None, "Nur einer"),
+        ("Jury tagt", None, None, "Nur einer"),
     ]
     with pytest.raises(ParseError, match="none has a title"):
         read(**headings)
     # Places count within the item, as within an item's container.
     last = read(**{**headings, "teaser": "p:last-of-type"}, item_until_next=True)
     assert [teaser for *_, teaser in last] == ["Zweiter", "Nur einer"]
+    contact = read(**{**headings, "teaser": "div"}, item_until_next=True)
+    assert [teaser for *_, teaser in contact] == ["", ""]
 
 
 def test_a_placeholder_time_gives_way_to_the_date_shown_and_a_srcset_to_its_first_picture() -> (
@@ -519,6 +525,29 @@ def test_a_utf8_feed_labelled_latin1_keeps_its_links_authors_and_categories(
     assert item.image == "http://k.example/brücke.jpg"
 
 
+def test_a_feed_s_picture_is_the_first_on_the_web_and_a_lazy_one_keeps_its_blanks() -> None:
+    """A "javascript:" thumbnail before the real media:content hid the real one (dropped
+    later, it took the picture with it); a lazy picture's data-src was cut at a blank."""
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+        b'xmlns:media="http://search.yahoo.com/mrss/"><channel><title>K</title><item>'
+        b"<title>Sperrung</title><link>https://k.example/1</link>"
+        b'<media:thumbnail url="javascript:alert(1)"/>'
+        b'<media:content url="https://cdn.k.example/b.jpg" medium="image"/>'
+        b"</item></channel></rss>"
+    )
+    (item,) = parse(spec(), document(body), NOW, BERLIN).items
+    assert item.image == "https://cdn.k.example/b.jpg"
+    page = (
+        b"<html><body><div class='n'><h3><a href='/1'>Sperrung der B 2</a></h3>"
+        b"<img src='data:,' data-src='bilder/b2 sperrung.jpg'></div></body></html>"
+    )
+    selectors = HtmlSelectors(item="div.n", title="h3", image="img@src")
+    listing = document(page, url="https://k.example/presse/", content_type="text/html")
+    (item,) = parse(spec(SourceKind.HTML, selectors), listing, NOW, BERLIN).items
+    assert item.image == "https://k.example/presse/bilder/b2 sperrung.jpg"
+
+
 def test_relative_links_in_feeds_become_absolute() -> None:
     from revier_feed.normalize import normalize
 
@@ -642,6 +671,26 @@ CMS_LISTINGS["definition-list"] = (
     )
     + "</dl>"
 )
+
+
+def test_a_guessed_definition_list_is_the_news_not_a_sidebar_s() -> None:
+    """A `<dl>` without a class was guessed as "dl dt", which also took a sidebar's list of
+    phone numbers: two items without a title, warned about at every fetch."""
+    news = "".join(
+        f"<dt>{d}.06.2021</dt><dd><h4><a href='/pm/{d}'>Meldung Nummer {d} aus dem Kreis</a>"
+        "</h4></dd>"
+        for d in (10, 11, 12)
+    )
+    page = (
+        "<html><body><aside><dl><dt>Telefon</dt><dd>0341 123</dd><dt>E-Mail</dt>"
+        f"<dd>presse@kreis.example</dd></dl></aside><div id='main'><dl>{news}</dl></div>"
+        "</body></html>"
+    )
+    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
+    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    assert selectors is not None and selectors.item == "#main dl dt", selectors
+    parsed = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN)
+    assert len(parsed.items) == 3 and parsed.warnings == ()
 
 
 @pytest.mark.parametrize("cms", sorted(CMS_LISTINGS))

@@ -263,16 +263,33 @@ def _guess_definition_list(body: Tag, now: datetime, tz: ZoneInfo) -> HtmlSelect
         if len(headlined) < MIN_ENTRIES:
             continue
         term, text = headlined[0]
-        classes = [c for c in listing.get_attribute_list("class") if isinstance(c, str) and c]
         heading = text.find(_HEADINGS)
         return HtmlSelectors(
-            item=f"dl.{soupsieve.escape(classes[0])} dt" if classes else "dl dt",
+            item=f"{_list_selector(listing)} dt",
             title=f"dd {heading.name} a" if isinstance(heading, Tag) else "dd a",
             date="dt" if _names_date(term, now, tz) else None,
             teaser="dd p" if text.find("p") is not None else None,
             item_until_next=True,
         )
     return None
+
+
+def _list_selector(listing: Tag) -> str:
+    """``listing`` (a ``<dl>``) by a class of its own, else inside the nearest element with
+    an id or a class: "dl" alone also took a sidebar's list of phone numbers."""
+    classes = [c for c in listing.get_attribute_list("class") if isinstance(c, str) and c]
+    if classes:
+        return f"dl.{soupsieve.escape(classes[0])}"
+    for ancestor in listing.parents:
+        if not isinstance(ancestor, Tag) or ancestor.name in ("body", "html", "[document]"):
+            break
+        name = ancestor.get("id")
+        if isinstance(name, str) and name.strip():
+            return f"#{soupsieve.escape(name.strip())} dl"
+        marks = [c for c in ancestor.get_attribute_list("class") if isinstance(c, str) and c]
+        if marks:
+            return f"{ancestor.name}.{soupsieve.escape(marks[0])} dl"
+    return "dl"
 
 
 def _yields_titles(body: Tag, selectors: HtmlSelectors) -> bool:

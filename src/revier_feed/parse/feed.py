@@ -235,9 +235,13 @@ def _image(entry: Any, base: str) -> str | None:
     ]
     for url in found:
         try:
-            return join_url(base, url)
+            joined = join_url(base, url)
         except ValueError:
             continue
+        # The first picture on the web: a "javascript:" or "data:" thumbnail before a real
+        # media:content was dropped later, and took the real one with it.
+        if joined.lower().startswith(("http://", "https://")):
+            return joined
     return None
 
 

@@ -71,7 +71,10 @@ def parse_html(
         next_selector = selectors.next if has_attribute else selectors.next + "@href"
         next_link = _value(soup, next_selector)
     _detach_nested(matches)
-    scopes = _with_following(matches, soup) if selectors.item_until_next else matches
+    scopes = matches
+    if selectors.item_until_next:
+        pager = _find(soup, _split(selectors.next)[0]) if selectors.next else None
+        scopes = _with_following(matches, soup, pager)
     items: list[RawItem] = []
     warnings: list[str] = []
     undated: list[tuple[RawItem, str]] = []
@@ -186,31 +189,57 @@ def _detach_nested(matches: list[Tag]) -> None:
         element.extract()
 
 
-def _with_following(matches: list[Tag], soup: BeautifulSoup) -> list[Tag]:
+def _with_following(matches: list[Tag], soup: BeautifulSoup, pager: Tag | None) -> list[Tag]:
     """Each item together with what follows it up to the next item (``item_until_next``),
     in an element of its own (with the match's attributes, for ``@attr``).
 
     Listings without a container per item: a ``<dl>`` with each date in a ``<dt>`` and its
     text in the ``<dd>`` after it, or a page of headings each followed by paragraphs. A
     sibling that is an item or holds one ends the item, so every element of the page
-    belongs to one item at most. An item's selectors then search that element, as they
-    search an item's container, so ``p:first-of-type`` is the item's first paragraph.
+    belongs to one item at most; so does the next page's link (``pager``) or what holds
+    it, and, for the last item of a parent, an element of a kind no other item there has
+    (a contact box, a footer after the last heading's paragraphs). An item's selectors
+    then search that element, as they search an item's container, so ``p:first-of-type``
+    is the item's first paragraph.
     """
     items = {id(element) for element in matches}
-    holding: set[int] = set()
-    for element in matches:
+    ends: set[int] = set()  # what holds an item or the pager: no part of an item
+    for element in [*matches, *([pager] if pager is not None else [])]:
+        ends.add(id(element))
         parent = element.parent
-        while parent is not None and id(parent) not in holding:
-            holding.add(id(parent))
+        while parent is not None and id(parent) not in ends:
+            ends.add(id(parent))
             parent = parent.parent
     groups: dict[int, list[PageElement]] = {}  # by the id of each match
+    last_of: dict[int, Tag] = {}  # the last match in each parent
+    kinds: dict[int, set[str]] = {}  # the kinds of element in each parent's other items
     for element in matches:
         parts: list[PageElement] = [element]
         sibling = element.next_sibling
-        while sibling is not None and id(sibling) not in items and id(sibling) not in holding:
+        while sibling is not None and id(sibling) not in items and id(sibling) not in ends:
             parts.append(sibling)
             sibling = sibling.next_sibling
         groups[id(element)] = parts
+        if element.parent is not None:
+            parent_id = id(element.parent)
+            if parent_id in last_of:
+                before = groups[id(last_of[parent_id])]
+                kinds.setdefault(parent_id, set()).update(
+                    part.name for part in before if isinstance(part, Tag)
+                )
+            last_of[parent_id] = element
+    for parent_id, last in last_of.items():
+        if parent_id in kinds:
+            parts = groups[id(last)]
+            end = next(
+                (
+                    at
+                    for at, part in enumerate(parts[1:], 1)
+                    if isinstance(part, Tag) and part.name not in kinds[parent_id]
+                ),
+                len(parts),
+            )
+            groups[id(last)] = parts[:end]
     wrappers: dict[int, Tag] = {}
     for element in matches:
         wrapper = wrappers[id(element)] = soup.new_tag("div")
@@ -286,7 +315,7 @@ def _show_lazy_pictures(soup: BeautifulSoup) -> None:
         source = image.get("src")
         if isinstance(source, str) and source.strip() and not _PLACEHOLDER.search(source):
             continue
-        found = next(filter(None, (_first_url(image.get(name)) for name in _LAZY_SOURCES)), None)
+        found = next(filter(None, (_lazy_url(image, name) for name in _LAZY_SOURCES)), None)
         if found is None:
             fallback = image.find_next_sibling()
             copy = fallback.find("img") if fallback and fallback.name == "noscript" else None
@@ -295,6 +324,17 @@ def _show_lazy_pictures(soup: BeautifulSoup) -> None:
             image.decompose()
         else:
             image["src"] = found
+
+
+def _lazy_url(image: Tag, attribute: str) -> str | None:
+    """The address a lazy-loading attribute holds: the first of a ``srcset``, the whole
+    value of the others ("bilder/b2 sperrung.jpg" was cut at its blank)."""
+    value = image.get(attribute)
+    if "srcset" in attribute:
+        return _first_url(value)
+    if not isinstance(value, str) or not value.strip() or _PLACEHOLDER.search(value):
+        return None
+    return value.strip()
 
 
 def _first_url(value: object) -> str | None:
