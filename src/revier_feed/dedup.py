@@ -122,7 +122,7 @@ def identify(
     urls = [i.url for i in items if i.url]
     links = set(urls)
     repeated = any(key not in links and not key.startswith(TEXT_KEY) for key in shared)
-    links_unique = len(urls) == len(items) and len(set(urls)) == len(urls)
+    links_unique = len(urls) == len(items) and len(links) == len(urls)
     if current is ItemIdentity.LINK_TITLE:
         return current
     if current is ItemIdentity.GUID:

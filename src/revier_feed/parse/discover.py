@@ -277,18 +277,18 @@ def _guess_definition_list(body: Tag, now: datetime, tz: ZoneInfo) -> HtmlSelect
 def _list_selector(listing: Tag) -> str:
     """``listing`` (a ``<dl>``) by a class of its own, else inside the nearest element with
     an id or a class: "dl" alone also took a sidebar's list of phone numbers."""
-    classes = [c for c in listing.get_attribute_list("class") if isinstance(c, str) and c]
-    if classes:
-        return f"dl.{soupsieve.escape(classes[0])}"
+    own = _signatures(listing)[0]
+    if "." in own:
+        return own
     for ancestor in listing.parents:
         if not isinstance(ancestor, Tag) or ancestor.name in ("body", "html", "[document]"):
             break
         name = ancestor.get("id")
         if isinstance(name, str) and name.strip():
             return f"#{soupsieve.escape(name.strip())} dl"
-        marks = [c for c in ancestor.get_attribute_list("class") if isinstance(c, str) and c]
-        if marks:
-            return f"{ancestor.name}.{soupsieve.escape(marks[0])} dl"
+        marked = _signatures(ancestor)[0]
+        if "." in marked:
+            return f"{marked} dl"
     return "dl"
 
 

@@ -122,7 +122,7 @@ def _generator(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> 
         )
     fg.language(channel.language)
     fg.generator("revier-feed", version=__version__)
-    if any(_picture(story, story.lead(channel.priorities)) for story in stories):
+    if any(member.item.image for story in stories for member in story.members):
         fg.load_extension("media", atom=True, rss=True)  # declares its namespace
     items = [member for story in stories for member in story.members]
     updated = max((_updated(s) for s in items), default=_EMPTY_CHANNEL_UPDATED)
