@@ -240,6 +240,51 @@ def test_content_codings_are_decoded_in_bounded_steps(
     assert isinstance(result, FetchResult) and result.content == body
 
 
+@pytest.mark.parametrize(
+    ("coding", "cut"),
+    [
+        ("gzip", lambda b: gzip.compress(b)[:-8]),  # all the text, without the trailer
+        ("gzip", lambda b: gzip.compress(b)[:300]),
+        ("gzip", lambda b: gzip.compress(b) + gzip.compress(b)[:300]),  # the 2nd member cut
+        ("deflate", lambda b: zlib.compress(b)[:300]),
+        ("deflate", lambda b: zlib.compress(b)[2:300]),
+    ],
+)
+def test_a_cut_compressed_body_is_an_error_not_a_shorter_page(
+    serve: Callable, coding: str, cut: Callable[[bytes], bytes]
+) -> None:
+    """zlib gave what it could of a cut stream without a word: the first part of a listing
+    passed for the whole page, with its last items missing and nothing said."""
+    text = " ".join(f"Landkreis Görlitz {n}" for n in range(3000)).encode()
+    packed = cut(FEED.replace(b"Kreis", text))
+    server = serve(keep_alive(lambda head: answer(packed, f"Content-Encoding: {coding}")))
+    [result] = fetch_all([server.url])
+    assert isinstance(result, FetchError) and result.kind == ErrorKind.CONNECT, result
+    assert "stopped before its end" in str(result)
+
+
+def test_a_compressed_body_cut_by_closing_the_connection_is_an_error(serve: Callable) -> None:
+    """Without Content-Length the body ends where the server closes the connection: HTTP
+    cannot tell a cut there, the gzip's missing end can."""
+    text = " ".join(f"Landkreis Görlitz {n}" for n in range(3000)).encode()
+    packed = gzip.compress(FEED.replace(b"Kreis", text))[:-100]
+
+    def script(peer: _Peer) -> None:
+        peer.request()
+        head = "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n"
+        peer.send(head.encode() + packed)
+
+    server = serve(script)
+    [result] = fetch_all([server.url])
+    assert isinstance(result, FetchError) and "stopped before its end" in str(result), result
+
+
+def test_an_empty_body_marked_gzip_is_an_empty_body_not_a_cut_one(serve: Callable) -> None:
+    server = serve(keep_alive(lambda head: answer(b"", "Content-Encoding: gzip")))
+    [result] = fetch_all([server.url])
+    assert isinstance(result, FetchError) and result.kind == ErrorKind.EMPTY, result
+
+
 def test_a_gzip_bomb_is_cut_before_it_fills_the_memory(serve: Callable) -> None:
     """The cap was checked after httpx had inflated each chunk from the network whole: a
     256 KB bomb raised the peak memory by over 200 MB before it was cut."""

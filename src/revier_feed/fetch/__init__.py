@@ -37,7 +37,7 @@ import httpx  # noqa: E402
 import sniffio  # noqa: E402
 
 from .connections import CONNECTED, ConnectionPools  # noqa: E402
-from .decoding import RawTooLarge, decoded  # noqa: E402
+from .decoding import RawTooLarge, Truncated, decoded  # noqa: E402
 from .robots import MAX_ROBOTS_BYTES, RobotsRules  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -1037,6 +1037,14 @@ def _wrap_exceptions(source_id: str, url: str, limit: float) -> Iterator[None]:
     except httpx.ConnectError as e:
         kind, text = _classify_connect_error(e)
         raise FetchError(source_id, url, kind=kind, message=text) from e
+    except Truncated as e:
+        raise FetchError(
+            source_id,
+            url,
+            kind=ErrorKind.CONNECT,
+            message="the compressed answer stopped before its end (the connection was cut, "
+            "or the server's gzip broke off); nothing of it was kept",
+        ) from e
     except httpx.DecodingError as e:
         raise FetchError(
             source_id,

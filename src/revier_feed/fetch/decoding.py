@@ -47,7 +47,7 @@ class _Inflater:
                     self._decompressor = zlib.decompressobj(-zlib.MAX_WBITS)
                     continue
                 raise httpx.DecodingError(str(e)) from None
-            self._started = True
+            self._started = self._started or bool(data)
             if self._decompressor.eof:
                 # What came after the member's end; zlib may leave a copy of it in
                 # unconsumed_tail too, which is not to be fed again.
@@ -77,7 +77,11 @@ class _Inflater:
         return following
 
     def flush(self) -> Iterator[bytes]:
-        """What is left once the input has ended."""
+        """What is left once the input has ended.
+
+        Raises:
+            Truncated: the input stopped inside a gzip member or deflate stream.
+        """
         yield from self.feed(b"")
         try:
             rest = self._decompressor.flush()
@@ -85,6 +89,10 @@ class _Inflater:
             raise httpx.DecodingError(str(e)) from None
         if rest:
             yield rest
+        # zlib's flush() gives what it can of a cut stream without a word; a cut body would
+        # then pass for a whole one (a listing with fewer items, an article without its end).
+        if self._started and not self._decompressor.eof:
+            raise Truncated("the compressed body ended before its end mark")
 
 
 def _layers(content_encoding: str) -> list[_Inflater]:
@@ -93,6 +101,12 @@ def _layers(content_encoding: str) -> list[_Inflater]:
     codings = [c.strip().lower() for c in content_encoding.split(",")]
     known = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
     return [_Inflater(known[c]) for c in reversed(codings) if c in known]
+
+
+class Truncated(httpx.DecodingError):
+    """A compressed body stopped before its end: the connection was cut where the HTTP
+    framing could not tell (a body ended by closing the connection), or the server's
+    compression broke off."""
 
 
 class RawTooLarge(Exception):
@@ -106,6 +120,7 @@ async def decoded(response: httpx.Response, max_raw: int) -> AsyncIterator[bytes
 
     Raises:
         httpx.DecodingError: the body is not what its encoding says (a broken gzip).
+        Truncated: the compressed body stopped before its end.
         RawTooLarge: more than ``max_raw`` bytes came.
     """
     layers = _layers(response.headers.get("content-encoding", ""))
