@@ -15,6 +15,9 @@ from .models import TEXT_KEY, Item, ItemDecision, ItemIdentity, StoredKey
 
 T = TypeVar("T")
 
+#: (key, title, fingerprint) of a source's stored items, by link.
+StoredByLink = Mapping[str, Sequence[tuple[str, str, str]]]
+
 #: Items of one fetch that must have changed guid since the last one before a source's
 #: guids count as random (and at least half of the items that have a guid).
 MIN_MOVED = 2
@@ -101,7 +104,7 @@ def decide(items: Iterable[Item], stored: Mapping[str, str]) -> list[tuple[Item,
 def identify(
     items: Sequence[Item],
     current: ItemIdentity,
-    stored_by_url: Mapping[str, Sequence[tuple[str, str]]],
+    stored_by_url: StoredByLink,
     shared: Sequence[str],
 ) -> ItemIdentity:
     """How a source's items must be identified from now on, judged from one fetch.
@@ -116,7 +119,8 @@ def identify(
     Args:
         items: the document's normalized items (keys from :func:`disambiguate`).
         current: the source's identity so far.
-        stored_by_url: (key, title) of the stored items at each of these items' links.
+        stored_by_url: (key, title, fingerprint) of the stored items at each of these
+            items' links.
         shared: the keys :func:`disambiguate` found shared by different items.
     """
     urls = [i.url for i in items if i.url]
@@ -127,21 +131,31 @@ def identify(
         return current
     if current is ItemIdentity.GUID:
         by_guid = [i for i in items if i.url and i.key != i.url]
-        moved = sum(1 for i in by_guid if _stored_key(i, stored_by_url) not in (None, i.key))
-        if not repeated and not (moved >= MIN_MOVED and 2 * moved >= len(by_guid)):
+        moved = [i for i in by_guid if _stored_key(i, stored_by_url) not in (None, i.key)]
+        many = len(moved) >= MIN_MOVED and 2 * len(moved) >= len(by_guid)
+        # A feed of one item can never show two moves: its one item back under a new guid
+        # but otherwise as stored is the same evidence (stored anew on every fetch
+        # otherwise). A notice of the same title and link with another date is not.
+        alone = len(by_guid) == 1 == len(moved) and _stored_as_is(moved[0], stored_by_url)
+        if not repeated and not many and not alone:
             return current
     elif not repeated and links_unique:
         return current
     return ItemIdentity.LINK if links_unique else ItemIdentity.LINK_TITLE
 
 
-def _stored_key(item: Item, stored_by_url: Mapping[str, Sequence[tuple[str, str]]]) -> str | None:
+def _stored_key(item: Item, stored_by_url: StoredByLink) -> str | None:
     """The key the store has this item under, judged by its link (and title, where several
     stored items share the link)."""
     stored = stored_by_url.get(item.url or "", ())
     if len(stored) > 1:
-        stored = [(key, title) for key, title in stored if title == item.title]
+        stored = [row for row in stored if row[1] == item.title]
     return stored[0][0] if len(stored) == 1 else None
+
+
+def _stored_as_is(item: Item, stored_by_url: StoredByLink) -> bool:
+    """Whether an item stored at this item's link is the same in all a reader sees."""
+    return any(row[2] == item.fingerprint for row in stored_by_url.get(item.url or "", ()))
 
 
 def key_for(identity: ItemIdentity, key: str, url: str | None, title: str) -> str:

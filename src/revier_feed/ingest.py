@@ -514,7 +514,7 @@ def _decide(
     pairs, shared = dedup.disambiguate(items)
     # Broken guids (repeated, or new on every fetch) would flood subscribers with
     # "new" items: such a source is keyed by link (or link and title) from now on.
-    by_url: Mapping[str, list[tuple[str, str]]] = {}
+    by_url: Mapping[str, list[tuple[str, str, str]]] = {}
     if stored_lookup and identity is ItemIdentity.GUID:
         by_url = ctx.storage.keys_by_url(spec.id, (i.url for _, i in pairs if i.url))
     now_identity = dedup.identify([i for _, i in pairs], identity, by_url, shared)

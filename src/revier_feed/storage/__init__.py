@@ -162,7 +162,9 @@ class Storage:
             _identity.rekey(conn, rekeyed or {})
             _items.apply(conn, decisions, now)
 
-    def keys_by_url(self, source_id: str, urls: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    def keys_by_url(
+        self, source_id: str, urls: Iterable[str]
+    ) -> dict[str, list[tuple[str, str, str]]]:
         """(key, title) of the source's stored items at each of the given URLs."""
         with self._database.reading("read item keys") as conn:
             return _identity.keys_by_url(conn, source_id, urls)

@@ -12,17 +12,18 @@ from .database import chunks, marks
 
 def keys_by_url(
     conn: sqlite3.Connection, source_id: str, urls: Iterable[str]
-) -> dict[str, list[tuple[str, str]]]:
-    """(key, title) of the stored items of ``source_id`` at each of the given URLs."""
-    found: dict[str, list[tuple[str, str]]] = {}
+) -> dict[str, list[tuple[str, str, str]]]:
+    """(key, title, fingerprint) of the stored items of ``source_id`` at each of the given
+    URLs."""
+    found: dict[str, list[tuple[str, str, str]]] = {}
     for chunk in chunks(list(dict.fromkeys(urls))):
         rows = conn.execute(
-            "SELECT url, key, title FROM items "
+            "SELECT url, key, title, fingerprint FROM items "
             f"WHERE source_id = ? AND url IN ({marks(len(chunk))})",
             (source_id, *chunk),
         )
-        for url, key, title in rows:
-            found.setdefault(url, []).append((key, title))
+        for url, key, title, fingerprint in rows:
+            found.setdefault(url, []).append((key, title, fingerprint))
     return found
 
 
