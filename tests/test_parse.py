@@ -732,3 +732,50 @@ def test_a_date_that_moves_without_the_item_is_marked_in_every_format() -> None:
     for fetched in (atom, json_feed):
         parsed = parse(spec(SourceKind.FEED), fetched, NOW, BERLIN)
         assert [i.date_moves for i in parsed.items] == [True, False]
+
+
+def test_bare_ampersands_in_a_feed_stay_as_written_in_text_and_links() -> None:
+    """A template pasting text into XML unescaped: feedparser's loose parser read "&M" as an
+    entity and wrote it back with a ";" ("H&M;"), and "&lang" in a link became "〈"."""
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>K</title>'
+        b"<item><title>Neues F&E-Projekt mit H&M und C&A</title>"
+        b"<link>http://k.example/n?id=5&lang=de&copy=3</link>"
+        b"<description><![CDATA[<p>Q & A]]> zur F&E-F&ouml;rderung &amp; mehr&nbsp;&#252;"
+        b"</description></item></channel></rss>"
+    )
+    (item,) = parse(spec(), document(body), NOW, BERLIN).items
+    assert item.title == "Neues F&E-Projekt mit H&M und C&A"
+    assert item.link == "http://k.example/n?id=5&lang=de&copy=3"
+    assert item.summary_html == "<p>Q & A zur F&E-Förderung & mehr\xa0ü"
+
+
+def test_a_utf8_feed_with_a_stray_windows_1252_byte_keeps_its_links() -> None:
+    """One stray byte sent the whole feed to feedparser as windows-1252: text was repaired
+    later, but links came out as "straÃŸenfest" (and as a new item once the site fixed it)."""
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>K</title>'
+        "<item><title>Straßenfest in Zörbig</title>"
+        "<link>https://www.zoerbig.example/aktuelles/straßenfest-2025</link>"
+        "<description>Am Samstag STRAY gefeiert.</description></item></channel></rss>"
+    ).encode()
+    body = body.replace(b"STRAY", "„Fest“".encode("cp1252"))
+    (item,) = parse(spec(), document(body), NOW, BERLIN).items
+    assert item.link == "https://www.zoerbig.example/aktuelles/straßenfest-2025"
+    assert item.title == "Straßenfest in Zörbig"
+    assert item.summary_html == "Am Samstag „Fest“ gefeiert."
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_feed_s_byte_order_mark_outranks_a_latin1_header(encoding: str) -> None:
+    body = (
+        '<?xml version="1.0" encoding="utf-16"?><rss version="2.0"><channel><title>K</title>'
+        "<item><title>Fördermittel für Weißenfels</title><link>http://k.example/1</link>"
+        "</item></channel></rss>"
+    )
+    raw = body.encode(encoding)
+    if encoding == "utf-16-be":
+        raw = b"\xfe\xff" + raw
+    fetched = document(raw, content_type="application/rss+xml; charset=ISO-8859-1")
+    (item,) = parse(spec(), fetched, NOW, BERLIN).items
+    assert item.title == "Fördermittel für Weißenfels"

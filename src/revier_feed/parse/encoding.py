@@ -44,7 +44,9 @@ def _stray_as_cp1252(error: UnicodeError) -> tuple[str, int]:
     return bytes(stray).decode("cp1252", errors="replace"), error.end
 
 
-codecs.register_error("revier-feed-cp1252", _stray_as_cp1252)
+#: The codec error handler that reads bytes that are no UTF-8 as windows-1252.
+STRAY_AS_CP1252 = "revier-feed-cp1252"
+codecs.register_error(STRAY_AS_CP1252, _stray_as_cp1252)
 
 
 def decode_html(content: bytes, declared: str | None = None) -> str:
@@ -61,11 +63,11 @@ def decode_html(content: bytes, declared: str | None = None) -> str:
         return content.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if _mostly_utf8(content):
+    if mostly_utf8(content):
         # As a browser would show it, but for the stray bytes, which are most likely a
         # paste from windows-1252: one of them sent the whole page to detection, which
         # chose windows-1250, and every umlaut came out wrong.
-        return content.decode("utf-8", errors="revier-feed-cp1252")
+        return content.decode("utf-8", errors=STRAY_AS_CP1252)
     meta = _META_CHARSET.search(content[:4096])
     for label in (declared, meta.group(1).decode("ascii", "ignore") if meta else None):
         text = _try(content, label)
@@ -79,7 +81,7 @@ def decode_html(content: bytes, declared: str | None = None) -> str:
     return content.decode("cp1252", errors="replace")
 
 
-def _mostly_utf8(content: bytes) -> bool:
+def mostly_utf8(content: bytes) -> bool:
     """Whether most non-ASCII bytes form UTF-8 characters (legacy text hardly ever does)."""
     # Counted by removing, not by listing matches: a 10 MB page made millions of objects.
     rest, sequences = _UTF8_SEQUENCE.subn(b"", content)

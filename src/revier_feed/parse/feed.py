@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import html.entities
 import re
 import time
 from collections.abc import Sequence
@@ -17,7 +18,13 @@ from ..exceptions import ParseError
 from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from . import fastfeed
 from .dates import EARLIEST, ZONE_NAMES, moves_with_now, parse_date
-from .encoding import declared_encoding, http_charset, plausible_charset
+from .encoding import (
+    STRAY_AS_CP1252,
+    declared_encoding,
+    http_charset,
+    mostly_utf8,
+    plausible_charset,
+)
 
 _ZONE_AT_END = re.compile(r"([+-]\d{2}:?\d{2}|Z|\b(?:GMT|UTC|UT|[A-Z]{3,4}))\s*$")
 
@@ -52,9 +59,12 @@ def _parse_with_feedparser(
     import feedparser
 
     try:
+        content, headers = _readable(fetched.content, headers)
         result = feedparser.parse(
-            _without_captions(_doctype_on_its_line(_valid_character_references(fetched.content))),
-            response_headers=_plausible_charset(headers, fetched.content),
+            _without_captions(
+                _doctype_on_its_line(_valid_character_references(_bare_ampersands(content)))
+            ),
+            response_headers=headers,
             # Both are ours: normalize sanitizes last and makes links absolute against the
             # item's link; feedparser's versions cost half of its time.
             sanitize_html=False,
@@ -259,6 +269,29 @@ def _failure_message(fetched: FetchResult, result: Any) -> str:
     return f"not a readable feed ({reason})" if reason else "not a readable feed"
 
 
+def _readable(content: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """The body and headers feedparser can decode right.
+
+    A document that is UTF-8 but for a few stray bytes (a windows-1252 sentence pasted into
+    it) is given as UTF-8 with the stray bytes read as windows-1252: feedparser decoded all
+    of it as windows-1252, and every non-ASCII link came out as mojibake ("straÃŸenfest"),
+    which no repair of the text reaches, and an item came back as new once the site fixed
+    the byte.
+    """
+    labels = [
+        label
+        for label in (http_charset(headers.get("content-type", "")), declared_encoding(content))
+        if label
+    ]
+    if not content.isascii() and all(_names_utf8(label) for label in labels):
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            if mostly_utf8(content):
+                content = content.decode("utf-8", errors=STRAY_AS_CP1252).encode()
+    return content, _plausible_charset(headers, content)
+
+
 def _plausible_charset(headers: dict[str, str], content: bytes) -> dict[str, str]:
     """The headers, with a charset the body can be in.
 
@@ -277,6 +310,10 @@ def _plausible_charset(headers: dict[str, str], content: bytes) -> dict[str, str
     declared = declared_encoding(content)
     labels = [label for label in (in_header, declared) if label]
     media = content_type.partition(";")[0].strip() or "application/xml"
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # The byte-order mark outranks every label (RFC 7303 3.3): by a Latin-1 header,
+        # a UTF-16 feed was "not well-formed" and all of it lost.
+        return {**headers, "content-type": f"{media}; charset=utf-16"}
     if any(not _names_utf8(label) for label in labels) and _utf8_for_sure(content):
         # A byte-order mark decides; so does a body that is valid UTF-8 with non-ASCII
         # bytes (text in a legacy encoding never is): "UTF-8 labelled ISO-8859-1" is a
@@ -381,6 +418,37 @@ def _without_captions(content: bytes) -> bytes:
 
 def _remove(pattern: re.Pattern[bytes], found: re.Match[bytes]) -> bytes:
     return pattern.sub(b"", found.group())
+
+
+# A CDATA section (kept as it is), or an "&" that starts no reference XML knows.
+_UNESCAPED_AMPERSAND = re.compile(
+    rb"(<!\[CDATA\[.*?\]\]>)|&(?!#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z_:][-\w.:]*;)"
+    rb"([A-Za-z][A-Za-z0-9]*(?![A-Za-z0-9=;]))?",
+    re.S,
+)
+#: HTML's entities that browsers read without their ";" ("&nbsp", "&uuml").
+_LEGACY_ENTITIES = frozenset(
+    name.encode() for name in html.entities.html5 if not name.endswith(";")
+)
+
+
+def _bare_ampersands(content: bytes) -> bytes:
+    """``content`` with each "&" that starts no reference written as "&amp;".
+
+    A template that pastes text into XML unescaped writes "F&E", "H&M" and "?id=5&lang=de";
+    feedparser's loose parser read them as entities and wrote them back with a ";" ("H&M;"),
+    and "&lang" in a link became "〈". An HTML entity without its ";" ("&nbsp ") gets it.
+    """
+    if b"&" not in content:
+        return content
+    return _UNESCAPED_AMPERSAND.sub(_escaped_ampersand, content)
+
+
+def _escaped_ampersand(found: re.Match[bytes]) -> bytes:
+    if found[1] is not None:
+        return found[1]
+    name = found[2] or b""
+    return b"&" + name + b";" if name in _LEGACY_ENTITIES else b"&amp;" + name
 
 
 _CHARACTER_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
