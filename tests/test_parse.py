@@ -779,3 +779,79 @@ def test_a_utf16_feed_s_byte_order_mark_outranks_a_latin1_header(encoding: str) 
     fetched = document(raw, content_type="application/rss+xml; charset=ISO-8859-1")
     (item,) = parse(spec(), fetched, NOW, BERLIN).items
     assert item.title == "Fördermittel für Weißenfels"
+
+
+@pytest.mark.parametrize("broken", ["", "<p>F&E</p>"])  # the fast reader, feedparser
+def test_an_sz_and_a_no_break_space_stay_as_written(broken: str) -> None:
+    """Both parsers re-read Latin-1-only text of a UTF-8 feed as UTF-8 (to undo mojibake):
+    "ß" and a no-break space are valid UTF-8 too, and "Spaß beim" came out as "Spaߠbeim"."""
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>K</title>'
+        f"<item><title>Viel Spaß&#160;beim Sommerfest</title><link>http://k.example/1</link>"
+        f"<description>Das Maß\xa0ist voll{broken}</description><author>Jörg Groß\xa0"
+        "</author></item><item><title>SÃ¶ren Kierkegaard in Halle</title>"
+        "<link>http://k.example/2</link></item></channel></rss>"
+    ).encode()
+    first, second = parse(spec(), document(body), NOW, BERLIN).items
+    assert first.title == "Viel Spaß\xa0beim Sommerfest"
+    assert first.summary_html.startswith("Das Maß\xa0ist voll")
+    # Mojibake is still undone where it is one.
+    assert second.title == "Sören Kierkegaard in Halle"
+
+
+def listing_titles(page: bytes, url: str = "http://127.0.0.1/x", content_type: str = "") -> list:
+    parsed = parse(
+        spec(SourceKind.HTML, HtmlSelectors(item="article", title="h2", teaser="p")),
+        document(page, url=url, content_type=content_type),
+        NOW,
+        BERLIN,
+    )
+    return [(i.title, i.summary_html) for i in parsed.items]
+
+
+FILLER = "<p>Weitere Informationen erhalten Sie im Bürgerbüro. Öffnungszeiten: Mo bis Fr.</p>"
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Søren Ørsted eröffnet Café à la carte", "1½ Stunden, ¾ der Fläche, Señora Peña"],
+)
+def test_an_undeclared_windows_1252_page_is_not_read_as_windows_1250(title: str) -> None:
+    """Detection chose windows-1250 for such pages: "Sřren Řrsted eröffnet Café ŕ la carte"
+    (German letters are the same in both, so only names and signs showed it)."""
+    page = f"<html><body><article><h2>{title}</h2>{FILLER * 3}</article></body></html>"
+    assert listing_titles(page.encode("cp1252"))[0][0] == title
+
+
+@pytest.mark.parametrize(
+    ("title", "url"),
+    [
+        # A letter only windows-1250 has, in a word ("ł", windows-1252's "³").
+        ("Zgorzelec i Görlitz: współpraca miast", "https://www.goerlitz.de/"),
+        # No such letter: the site's country decides, as in browsers.
+        ("Děčín und Liberec: Partnerstädte", "https://www.mesto-decin.cz/"),
+    ],
+)
+def test_an_undeclared_windows_1250_page_is_read_as_one(title: str, url: str) -> None:
+    page = f"<html><body><article><h2>{title}</h2>{FILLER * 3}</article></body></html>"
+    assert listing_titles(page.encode("cp1250"), url=url)[0][0] == title
+
+
+@pytest.mark.parametrize("label", ["ISO-8859-1", "l1", "IBM819", "iso_8859-1:1987", "us-ascii"])
+def test_every_latin1_label_reads_as_windows_1252(label: str) -> None:
+    """Only a few of Latin-1's names were known: by the others, "„Zukunft“ – 5 €" was read
+    as Latin-1 and its quotes, dash and euro sign were lost."""
+    page = "<html><body><article><h2>„Zukunft“ – 5 €</h2></article></body></html>"
+    titles = listing_titles(page.encode("cp1252"), content_type=f"text/html; charset={label}")
+    assert titles[0][0] == "„Zukunft“ – 5 €"
+
+
+def test_c1_controls_on_a_utf8_page_are_read_as_windows_1252() -> None:
+    """PHP's utf8_encode() turns windows-1252 into UTF-8 as if it were Latin-1: its quotes,
+    dashes and euro signs become C1 controls, which feeds map back and pages did not (the
+    title lost them, the teaser published them as controls)."""
+    text = "„Zukunft“ – 5 €".encode("cp1252").decode("latin-1")
+    page = f"<html><body><article><h2>{text}</h2><p>{text}</p></article></body></html>"
+    assert listing_titles(page.encode(), content_type="text/html; charset=utf-8") == [
+        ("„Zukunft“ – 5 €", "„Zukunft“ – 5 €")
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 
 _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([-\w.:]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([-\w.:]+)["']""")
@@ -20,16 +21,37 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-# WHATWG: pages labelled Latin-1 or ASCII are decoded as windows-1252 by every browser.
-_ALIASES = {
-    "iso-8859-1": "cp1252",
-    "latin-1": "cp1252",
-    "latin1": "cp1252",
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
-    "iso8859-1": "cp1252",
+#: Windows-1252's characters for the C1 controls it has one for (for ``str.translate``).
+C1_AS_CP1252 = {
+    i: bytes([i]).decode("cp1252")
+    for i in range(0x80, 0xA0)
+    if i not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
 }
+_C1 = re.compile("[\x80-\x9f]")
 _CANDIDATES = ["utf_8", "cp1252", "iso8859_15", "cp1250", "iso8859_2"]
+#: The single-byte encodings detection may choose for Latin text.
+_LATIN = {"cp1252", "iso8859_15", "cp1250", "iso8859_2"}
+#: Countries whose legacy pages are in windows-1250 or ISO-8859-2.
+_CENTRAL_EUROPEAN = {"pl", "cz", "sk", "hu", "si", "hr", "ro", "rs", "ba", "al"}
+
+
+def _central_european_letters() -> re.Pattern[bytes]:
+    """A byte that is a letter in windows-1250 but no letter in windows-1252 ("ł" there,
+    "³" here), next to a letter: in a word, only the Central European reading makes
+    sense."""
+    odd = bytes(
+        b
+        for b in range(0x80, 0x100)
+        # Letters with a case: a modifier letter ("ˇ") is none in a word.
+        if unicodedata.category(bytes([b]).decode("cp1250", "replace")) in ("Lu", "Ll")
+        and not bytes([b]).decode("cp1252", "replace").isalpha()
+    )
+    letter = rb"A-Za-z\xc0-\xd6\xd8-\xf6\xf8-\xff"
+    group = b"[" + b"".join(b"\\x%02x" % b for b in odd) + b"]"
+    return re.compile(b"[" + letter + b"]" + group + b"|" + group + b"[" + letter + b"]")
+
+
+_CENTRAL_EUROPEAN_LETTER = _central_european_letters()
 #: A character UTF-8 writes in more than one byte.
 _UTF8_SEQUENCE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
@@ -49,13 +71,25 @@ STRAY_AS_CP1252 = "revier-feed-cp1252"
 codecs.register_error(STRAY_AS_CP1252, _stray_as_cp1252)
 
 
-def decode_html(content: bytes, declared: str | None = None) -> str:
+def decode_html(content: bytes, declared: str | None = None, url: str = "") -> str:
     """The text of an HTML document.
 
     Args:
         content: the body as received.
         declared: the charset from the HTTP Content-Type header, if any.
+        url: where it came from (its country decides between Western and Central European
+            encodings where nothing else does).
     """
+    text = _decoded(content, declared, url)
+    # C1 controls in text are windows-1252 read as Latin-1 by whoever wrote the page (PHP's
+    # utf8_encode): "„Zukunft“ – 5 €" lost its quotes, dash and euro sign. Feeds map them
+    # the same way (feedparser does, and fastfeed after it).
+    if _C1.search(text):
+        text = text.translate(C1_AS_CP1252)
+    return text
+
+
+def _decoded(content: bytes, declared: str | None, url: str) -> str:
     for bom, encoding in _BOMS:
         if content.startswith(bom):
             return content.decode(encoding, errors="replace")
@@ -76,9 +110,24 @@ def decode_html(content: bytes, declared: str | None = None) -> str:
     import charset_normalizer  # only for the few pages nothing else decides: 7 ms to load
 
     best = charset_normalizer.from_bytes(content, cp_isolation=_CANDIDATES).best()
-    if best is not None:
-        return str(best)
-    return content.decode("cp1252", errors="replace")
+    if best is None:
+        return content.decode("cp1252", errors="replace")
+    if best.encoding in _LATIN:
+        # Detection tells windows-1252 from windows-1250 by a few letters, and often wrong:
+        # "Søren", "à la", "Peña", "¾" came out as "Sřren", "ŕ la", "Peńa", "ľ" (German
+        # letters are the same in both). A sign of the Central European encoding decides,
+        # else the site's country, as browsers do (Firefox's chardetng).
+        if _CENTRAL_EUROPEAN_LETTER.search(content):
+            return content.decode("cp1250", errors="replace")
+        if _country(url) not in _CENTRAL_EUROPEAN:
+            return content.decode("cp1252", errors="replace")
+    return str(best)
+
+
+def _country(url: str) -> str:
+    """The top-level domain of ``url``'s host, lower case ("" without one)."""
+    host = url.partition("://")[2].partition("/")[0].rpartition("@")[2].partition(":")[0]
+    return host.rstrip(".").rpartition(".")[2].lower()
 
 
 def mostly_utf8(content: bytes) -> bool:
@@ -131,10 +180,17 @@ def plausible_charset(label: str, content: bytes) -> bool:
 def _try(content: bytes, label: str | None) -> str | None:
     if not label:
         return None
-    name = _ALIASES.get(label.strip().lower(), label.strip().lower())
-    if name in ("utf-8", "utf8") or not plausible_charset(name, content):
+    try:
+        name = codecs.lookup(label.strip()).name
+    except (LookupError, ValueError):
+        return None
+    if name in ("iso8859-1", "ascii"):
+        # WHATWG: pages labelled Latin-1 or ASCII ("l1", "IBM819", "ISO_8859-1:1987", …)
+        # are windows-1252 to every browser.
+        name = "cp1252"
+    if name == "utf-8" or not plausible_charset(name, content):
         return None  # UTF-8 was tried strictly above: it is mis-declared
     try:
         return content.decode(name)
-    except (LookupError, UnicodeDecodeError):
+    except UnicodeDecodeError:
         return None

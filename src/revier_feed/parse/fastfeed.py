@@ -29,7 +29,7 @@ from typing import Any
 from lxml import etree
 
 from .._utils import join_url
-from .encoding import declared_encoding, http_charset
+from .encoding import C1_AS_CP1252, declared_encoding, http_charset
 
 try:
     from .. import _markup
@@ -60,11 +60,6 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _CONTENT_TYPES = {"text": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
 _URIFIXER = re.compile("^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)")
 _LINK_REF = re.compile("&([A-Za-z0-9_]+);")
-_CP1252 = {
-    i: bytes([i]).decode("cp1252")
-    for i in range(0x80, 0xA0)
-    if i not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
-}
 _C1 = re.compile("[\x80-\x9f]")
 _MONTHS = {
     m: i
@@ -410,7 +405,7 @@ def _text(node: Any) -> str:
         with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             text = text.encode("iso-8859-1").decode("utf-8")
         if _has_c1(text):  # str.translate with a dict is slow on long text
-            text = text.translate(_CP1252)
+            text = text.translate(C1_AS_CP1252)
     return text
 
 

@@ -149,12 +149,12 @@ def _entry(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
     return RawItem(
         # Titles are always treated as HTML, even when the feed says text/plain: many feed
         # readers render RSS titles as HTML, so a literal "<script>" must never pass.
-        title=entry.get("title", ""),
+        title=_unrepaired(entry.get("title", "")),
         link=entry.get("link") or None,
         guid=entry.get("id") or None,
-        summary_html=summary,
-        content_html=content,
-        author=entry.get("author") or None,
+        summary_html=_unrepaired(summary),
+        content_html=_unrepaired(content),
+        author=_unrepaired(entry.get("author") or "") or None,
         published=published,
         published_text=published_text,
         # An update time standing in for a missing publication date: many feeds write the
@@ -165,6 +165,29 @@ def _entry(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
         categories=tuple(t["term"] for t in entry.get("tags", []) if t.get("term")),
         image=_image(entry, base),
     )
+
+
+# A letter of Armenian, Hebrew, Arabic, Syriac, Thaana or NKo next to a Latin one: what
+# UTF-8 makes of "Ö", "Ü" or "ß" and a sign after it ("ß" and a no-break space is "ߠ").
+_MIXED_SCRIPTS = re.compile(
+    "[A-Za-z\u00c0-\u024f][\u0500-\u07ff]|[\u0500-\u07ff][A-Za-z\u00c0-\u024f]"
+)
+
+
+def _unrepaired(text: str) -> str:
+    """``text`` without the parser's repair where it was none.
+
+    Both parsers read a UTF-8 feed's text that has no character beyond Latin-1 again as
+    UTF-8, to undo a common mojibake; but "Spaß" and a no-break space are valid UTF-8 too,
+    and came out as "Spaߠ". Such a text is given back as the feed had it (real mojibake is
+    repaired later, where :func:`normalize.repair_mojibake` finds it unambiguous).
+    """
+    if text.isascii() or not _MIXED_SCRIPTS.search(text):
+        return text
+    try:
+        return text.encode("utf-8").decode("latin-1")
+    except UnicodeError:
+        return text
 
 
 #: Elements a text that is HTML is made of (feedparser's acceptable elements, in short).

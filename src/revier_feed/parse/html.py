@@ -279,7 +279,8 @@ def make_soup(source_id: str, fetched: FetchResult) -> BeautifulSoup:
     Raises:
         ParseError: the HTML parser failed on it.
     """
-    text = decode_html(fetched.content, http_charset(fetched.headers.get("content-type", "")))
+    declared = http_charset(fetched.headers.get("content-type", ""))
+    text = decode_html(fetched.content, declared, fetched.url)
     try:
         soup = BeautifulSoup(text, "lxml")
     except Exception as e:  # the HTML parser's errors on hostile input vary

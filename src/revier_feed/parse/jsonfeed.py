@@ -43,7 +43,7 @@ def parse_json_feed(
         # JSON is UTF-8 (RFC 8259); a feed written in another encoding still has items,
         # read as a page is (its HTTP charset, else detection).
         declared = http_charset(fetched.headers.get("content-type", ""))
-        text = decode_html(fetched.content, declared)
+        text = decode_html(fetched.content, declared, fetched.url)
         warnings.append(
             "the JSON Feed is not UTF-8 (as JSON must be); read by its HTTP charset, or "
             "an encoding guessed from its bytes"
