@@ -23,6 +23,10 @@ def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> d
         ("10. Juni 2021", berlin(2021, 6, 10)),
         ("3. März 2021", berlin(2021, 3, 3)),
         ("3. Maerz 2021", berlin(2021, 3, 3)),
+        # Decomposed (macOS), and UTF-8 read as windows-1252 on a page: no date was read.
+        ("3. Ma\u0308rz 2021", berlin(2021, 3, 3)),
+        ("3. MÃ¤rz 2021", berlin(2021, 3, 3)),
+        ("MÃ„RZ 2021", berlin(2021, 3, 1)),
         ("10.06.2021", berlin(2021, 6, 10)),
         ("10.6.21", berlin(2021, 6, 10)),
         ("Do., 10. Juni 2021, 14:30 Uhr", berlin(2021, 6, 10, 14, 30)),

@@ -14,7 +14,16 @@ import pytest
 from revier_feed import tag
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
-from revier_feed.models import DistrictSpec, Item, ItemRule, SourceKind, SourceSpec, TagSpec
+from revier_feed.models import (
+    DistrictSpec,
+    Item,
+    ItemRule,
+    RawItem,
+    SourceKind,
+    SourceSpec,
+    TagSpec,
+)
+from revier_feed.normalize import normalize
 from revier_feed.tag import Tagger, Words, compile_term
 
 from .conftest import make_item, write_config
@@ -408,3 +417,21 @@ def test_a_source_s_rules_say_which_items_it_brings_and_why_not(
     assert reason is None or why is None or reason.startswith(why), reason
     if reason is None:  # collected, and tagged: the source's own tag
         assert not isinstance(found, str) and found.tags == {"kreis"}
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "Neues Freibad in Mu\u0308cheln",  # decomposed, as macOS writes it
+        "Neues Freibad in Mü&shy;cheln",  # a CMS's hyphenation
+        "Neues Freibad in Mü&#8203;cheln",  # a zero-width space
+        "Neues Freibad in Mü\ufeffcheln",
+    ],
+)
+def test_a_place_name_written_with_invisible_characters_finds_its_district(
+    region_tagger: Tagger, written: str
+) -> None:
+    """The name was another word to the tagger, and the item had no district."""
+    normalized = normalize(RawItem(title=written, link="https://k.example/1"), SOURCE, NOW)
+    assert normalized.title == "Neues Freibad in Mücheln"
+    assert region_tagger.tag(normalized, SOURCE).districts == {"saalekreis"}

@@ -10,6 +10,7 @@ import hashlib
 import html
 import json
 import re
+import unicodedata
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -162,11 +163,11 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
     base = url or spec.url
     summary_html = sanitize_html(repair_mojibake(raw.summary_html), base_url=base)
     content_html = sanitize_html(repair_mojibake(raw.content_html), base_url=base)
-    summary_text = sanitized_text(summary_html)
-    content_text = sanitized_text(content_html)
+    summary_text = _composed(sanitized_text(summary_html))
+    content_text = _composed(sanitized_text(content_html))
     if not summary_text and content_text:
         summary_text = shorten(content_text, 400)
-    title = html_to_text(repair_mojibake(raw.title))
+    title = _composed(html_to_text(repair_mojibake(raw.title)))
     if not title or _DATE_ONLY.match(title):
         # Some listings put only the date where the headline belongs; the teaser says more.
         title = shorten(summary_text, 80) or title or _NO_TITLE
@@ -384,6 +385,27 @@ def html_to_text(fragment: str) -> str:
         spaced = _BLOCK_BOUNDARY.sub(" <", fragment)
         fragment = strip_control(html.unescape(_NO_TAGS.clean(spaced)))
     return " ".join(_without_bidi(fragment).split())
+
+
+def _composed(text: str) -> str:
+    """``text`` in composed form (NFC), without soft hyphens, zero-width spaces, word joiners
+    and byte-order marks.
+
+    Tags, place names, dates and stories compare words: "Mücheln" decomposed (an "u" and a
+    combining diaeresis, as macOS writes it) or with a soft hyphen ("Mü&shy;cheln", a CMS's
+    hyphenation) was another word, and the item lost its district. Pages keep the HTML as
+    written; only the text is made plain.
+    """
+    if text.isascii():
+        return text
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if "\u00ad" in text or "\u200b" in text or "\u2060" in text or "\ufeff" in text:
+        text = _INVISIBLE.sub("", text)
+    return text
+
+
+_INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
 
 
 def _without_bidi(text: str) -> str:

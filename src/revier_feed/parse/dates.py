@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import re
+import unicodedata
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -204,6 +205,11 @@ def moves_with_now(text: str | None) -> bool:
 
 
 def _cleaned(text: str) -> str:
+    if not text.isascii():
+        # "März" decomposed ("a" and a combining diaeresis, as macOS writes it), or as
+        # UTF-8 read as windows-1252 ("MÃ¤rz", whose title was repaired): the only
+        # non-ASCII letter of the date words.
+        text = unicodedata.normalize("NFC", text).replace("Ã¤", "ä").replace("Ã„", "Ä")
     return " ".join(text.replace("\xa0", " ").split()).strip(" ,;|()[]")
 
 
