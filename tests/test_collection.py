@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -1610,3 +1611,63 @@ def test_a_reload_ends_a_hosts_pause_also_for_the_next_run(
     region.requests.clear()
     make_app(config).run_ingest()
     assert "/eins.xml" in region.requests and "/zwei.xml" in region.requests
+
+
+def test_changed_selectors_read_the_page_anew_and_what_was_there_is_no_news(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Widening a listing's item selector announced its archive as news (weeks-old entries
+    in the next digest); and a fixed selector did nothing while the page answered 304."""
+    entries = [("top", "Innovationspreis verliehen", "10. Juni 2021")]
+    entries += [("", f"Studie {n} zu ländlichen Räumen", f"{n}. Juni 2021") for n in (1, 2, 3)]
+
+    def page(extra: str = "") -> bytes:
+        items = "".join(
+            f'<article class="n {kind}"><h2><a href="/a/{title[:8].replace(" ", "-")}">'
+            f'{title}</a></h2><p class="d">{date}</p></article>'
+            for kind, title, date in entries
+        )
+        return f"<html><body>{extra}{items}</body></html>".encode()
+
+    served = {"body": page()}
+
+    def listing(handler: BaseHTTPRequestHandler) -> Response:
+        etag = f'"{len(served["body"])}"'
+        if handler.headers.get("If-None-Match") == etag:
+            return Response(304, b"", {"ETag": etag})
+        return Response(200, served["body"], {"Content-Type": "text/html", "ETag": etag})
+
+    region.add_route("/liste", listing)
+
+    def source(item: str) -> str:
+        return f"""
+  - id: liste
+    name: Liste
+    kind: html
+    url: "{region.url("/liste")}"
+    html:
+      item: {item}
+      title: h2
+      date: p.d
+"""
+
+    app = make_app(config(tmp_path, source("article.top")))
+    assert app.run_cycle().summary.reports[0].new == 1  # the first fetch: backlog
+    clock.advance(timedelta(hours=2))
+    assert app.run_cycle().summary.reports[0].status is ReportStatus.NOT_MODIFIED
+
+    widened = make_app(config(tmp_path, source("article.n")))
+    clock.advance(timedelta(hours=2))
+    (report,) = widened.run_cycle().summary.reports
+    assert report.status is ReportStatus.OK and report.new == 3  # not 304: read anew
+    stored = widened.storage.recent_items(["liste"], 10)
+    assert len(stored) == 4 and all(s.item.backlog for s in stored)
+
+    # What comes later is news again.
+    entries.insert(0, ("", "Vortrag: Corona und die Metropolregionen", "2. August 2021"))
+    served["body"] = page()
+    clock.advance(timedelta(hours=2))
+    (report,) = widened.run_cycle().summary.reports
+    assert report.new == 1
+    (news,) = [s.item for s in widened.storage.recent_items(["liste"], 10) if not s.item.backlog]
+    assert news.title == "Vortrag: Corona und die Metropolregionen"

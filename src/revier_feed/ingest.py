@@ -29,13 +29,15 @@ from __future__ import annotations
 import asyncio
 import errno
 import functools
+import hashlib
+import json
 import logging
 import random
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
@@ -61,9 +63,11 @@ from .models import (
     ErrorInfo,
     ErrorKind,
     FetchResult,
+    HtmlSelectors,
     Item,
     ItemDecision,
     ItemIdentity,
+    ItemRule,
     NotModified,
     ParsedDocument,
     Preview,
@@ -278,6 +282,12 @@ def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
     if stored is None:
         return SourceState(source_id=spec.id, config_url=spec.url)
     if stored.config_url == spec.url:
+        if stored.reading not in (None, reading_of(spec)) and (
+            stored.etag or stored.last_modified
+        ):
+            # Read anew: the page has not changed, but what is read from it has (a fixed
+            # selector waited for the site's next change otherwise).
+            return replace(stored, etag=None, last_modified=None)
         return stored
     if stored.config_url is None:
         # A row from before configured URLs were stored (migration 2): nothing changed.
@@ -297,6 +307,28 @@ def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
         next_fetch_at=None,
         items_last_fetch=None,
     )
+
+
+def reading_of(spec: SourceSpec) -> str:
+    """A digest of what decides which items a source's documents yield: its kind, selectors,
+    pages, followed articles and rules (settings left unset do not count, so a setting added
+    in a later version changes no digest)."""
+
+    def unset_left_out(value: HtmlSelectors | ItemRule | None) -> dict[str, object] | None:
+        return {k: v for k, v in asdict(value).items() if v} if value is not None else None
+
+    reading = {
+        "kind": spec.kind.value,
+        "selectors": unset_left_out(spec.selectors),
+        "follow": spec.follow,
+        "max_pages": spec.max_pages,
+        "allow_hosts": spec.allow_hosts,
+        "include": unset_left_out(spec.include),
+        "exclude": unset_left_out(spec.exclude),
+    }
+    reading = {k: v for k, v in reading.items() if v}
+    text = json.dumps(reading, sort_keys=True, default=list)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def current_interval(spec: SourceSpec, rate: float | None) -> timedelta:
@@ -791,14 +823,29 @@ def _save_items(
     now = ctx.now()
     decisions = collected.decisions
     first_fetch = previous.last_success_at is None
+    reading = reading_of(spec)
+    reread = not first_fetch and previous.reading not in (None, reading)
     if first_fetch:
         decisions = [(_mark_backlog(item, spec, now), d) for item, d in decisions]
+    elif reread and previous.last_success_at is not None:
+        since = previous.last_success_at
+        decisions = [
+            (_mark_found_again(item, since) if d is ItemDecision.NEW else item, d)
+            for item, d in decisions
+        ]
+        log.info(
+            "source %s: read anew (its settings changed); what was there before is stored "
+            "as backlog, not announced as news",
+            spec.id,
+            extra={"source_id": spec.id},
+        )
     _note_move(spec, previous, fetched.permanent_url)
     counts = _count(d for _, d in decisions)
     seconds = time.monotonic() - started
     last_new = now if counts[ItemDecision.NEW] or first_fetch else previous.last_new_item_at
-    # The first fetch brings the archive, not news: it tells nothing about the rate.
-    new_items = None if first_fetch else counts[ItemDecision.NEW]
+    # The first fetch brings the archive, not news: it tells nothing about the rate; nor
+    # does a reading that finds more of what was there.
+    new_items = None if first_fetch or reread else counts[ItemDecision.NEW]
     state = replace(
         _success_state(
             spec, previous, collected.warnings, last_new, new_items, attempt_at, now, seconds, ctx
@@ -809,6 +856,7 @@ def _save_items(
         http_status=fetched.status_code,
         items_last_fetch=collected.found,
         identity=collected.identity,
+        reading=reading,
     )
     if not collected.found and state.status is not SourceStatus.DEGRADED:
         # A feed that listed items and now lists none (a listing whose selector finds none
@@ -1023,6 +1071,14 @@ def _mark_backlog(item: Item, spec: SourceSpec, now: datetime) -> Item:
         and item.published_at >= now - spec.backfill
     )
     return item if recent else replace(item, backlog=True)
+
+
+def _mark_found_again(item: Item, last_success: datetime) -> Item:
+    """After the admin changed how a source is read: an item dated before its last
+    successful fetch (or without a date) was there already, and is found only now."""
+    if item.date_estimated or item.published_at <= last_success:
+        return replace(item, backlog=True)
+    return item
 
 
 def _count(decisions: Iterable[ItemDecision]) -> dict[ItemDecision, int]:

@@ -202,6 +202,10 @@ class SourceState:
     #: New items per hour, a moving average over successful fetches (adaptive interval).
     new_item_rate: float | None = None
     identity: ItemIdentity = ItemIdentity.GUID  #: changed when its guids prove broken
+    #: A digest of how the source's documents were read at its last success (kind,
+    #: selectors, pages, rules): when the admin changes it, what the new reading finds that
+    #: was already there is backlog, not news.
+    reading: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -360,6 +360,13 @@ def _v13(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v14(conn: sqlite3.Connection) -> None:
+    """How a source's documents were read at its last success (#3): an admin widening a
+    listing's selectors had its archive announced as news, and a fixed selector waited for
+    the page to change (the fetch answered 304)."""
+    conn.execute("ALTER TABLE sources ADD COLUMN reading TEXT")
+
+
 #: version -> function that brings a store from version-1 to version. Append only.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _v1,
@@ -375,6 +382,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     11: _v11,
     12: _v12,
     13: _v13,
+    14: _v14,
 }
 assert max(MIGRATIONS) == database.VERSION, "a migration was added: raise database.VERSION"
 
