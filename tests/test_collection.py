@@ -1072,6 +1072,31 @@ def test_a_teaser_selector_that_stops_matching_keeps_the_stored_teasers(
     assert app.storage.source_states(["agentur"])["agentur"].status is SourceStatus.DEGRADED
 
 
+def test_a_link_selector_that_matches_nothing_collects_nothing_without_links(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """A typo ("a@hre") or a renamed class: every item was stored and published without a
+    link (and, on a source that had them, once more under keys of its text), and the source
+    looked healthy."""
+    page = region.read_site_file(LISTING) or b""
+    region.add_route(LISTING, Response(200, page, {"Content-Type": "text/html"}))
+    link = "\n      link: .news-teaser__title a@href"
+    app = make_app(config(tmp_path, agency_source(region, link)))
+    assert app.run_cycle().summary.reports[0].new == 10
+    typo = make_app(config(tmp_path, agency_source(region, link.replace("@href", "@hre"))))
+    clock.advance(timedelta(hours=2))
+    (report,) = typo.run_cycle().summary.reports
+    assert (report.new, report.updated) == (0, 0)
+    assert any(
+        "link selector '.news-teaser__title a@hre' matched on none of the 10 items" in w
+        and "items without a link are not collected" in w
+        for w in report.warnings
+    )
+    stored = typo.storage.recent_items(["agentur"], 30)
+    assert len(stored) == 10 and all(s.item.url for s in stored)
+    assert typo.storage.source_states(["agentur"])["agentur"].status is SourceStatus.DEGRADED
+
+
 def paged_listing(number: int, teaser: str | None, css: str = "text") -> bytes:
     """Page ``number`` (1 or 2) of a listing of three entries a page; each entry's teaser
     is "``teaser`` number-i." in a ``<p class="css">``, or it has none."""

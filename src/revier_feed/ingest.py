@@ -582,6 +582,18 @@ def _decide(
             )
             for item, decision in decided
         ]
+        if "link" in document.drifted:
+            # Without their links they would be stored again under keys of their text, and
+            # published without links: they wait until the link selector matches.
+            decided = [
+                (item, decision)
+                for item, decision in decided
+                if not (
+                    decision is ItemDecision.NEW
+                    and item.url is None
+                    and positions[item.key] in held
+                )
+            ]
     new_keys = [item.key for item, decision in decided if decision is ItemDecision.NEW]
     if stored_lookup and new_keys:
         # Items retention removed stay removed, even while the source still lists them.

@@ -155,10 +155,11 @@ def combine_pages(pages: Sequence[ParsedDocument]) -> ParsedDocument:
 
 def _drift_warning(drifted: Sequence[str], selectors: HtmlSelectors, items: int) -> str:
     named = ", ".join(f"{name} selector {getattr(selectors, name)!r}" for name in drifted)
+    held = "; items without a link are not collected" if "link" in drifted else ""
     return (
         f"the {named} matched on none of the {items} items: the site's layout may have "
-        "changed; stored items keep what it found before (check with `revier-feed sources "
-        "test`)"
+        f"changed; stored items keep what it found before{held} (check with `revier-feed "
+        "sources test`)"
     )
 
 
@@ -370,11 +371,12 @@ DRIFT_ITEMS = 3
 
 
 def _drifted(items: list[RawItem], selectors: HtmlSelectors) -> tuple[str, ...]:
-    """The fields (teaser, date) whose selectors matched on none of ``items``."""
+    """The fields (link, teaser, date) whose selectors matched on none of ``items``."""
     if len(items) < DRIFT_ITEMS:
         return ()
     # Not the picture: many listings have one for few of their items.
     fields = (
+        ("link", selectors.link, all(item.link is None for item in items)),
         ("teaser", selectors.teaser, all(not item.summary_html for item in items)),
         ("date", selectors.date, all(item.published_text is None for item in items)),
     )
