@@ -481,6 +481,43 @@ def test_sources_test_stores_nothing_and_saves_a_fixture(
     assert re.search(r"burgenlandkreis\s+│ new", out)
 
 
+def test_a_fixture_of_a_source_in_a_district_of_its_own_passes_its_test(
+    region: SampleRegion, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fixture kept the source's district, which its test (with no districts.yaml)
+    did not know: it failed on "unknown district 'vogtland'"."""
+    from .test_source_fixtures import test_fixture_still_parses_the_same
+
+    folder = write_config(
+        tmp_path / "config",
+        f"""
+        sources:
+          - id: plauen
+            name: Plauen
+            url: "{region.url("/landkreis-leipzig/presse/rss.xml")}"
+            district: vogtland
+            tags: [vogtland-news]
+        """,
+        districts="districts:\n  - {id: vogtland, name: Vogtlandkreis, terms: [Plauen]}\n",
+        tags="tags:\n  - {id: vogtland-news, label: Vogtland, any: [Plauen]}\n",
+    )
+    fixtures = tmp_path / "fixtures"
+    code, out = run_cli(
+        capsys,
+        "--config",
+        str(folder),
+        "sources",
+        "test",
+        "plauen",
+        "--save-fixture",
+        str(fixtures),
+    )
+    assert code == 0, out
+    assert f"REVIER_FEED_FIXTURES={fixtures} scripts/test" in out
+    (tmp_path / "check").mkdir()
+    test_fixture_still_parses_the_same(fixtures / "plauen", tmp_path / "check")
+
+
 def test_a_saved_fixture_passes_its_regression_test_whatever_the_source_follows(
     demo_config: AppConfig,
     region: SampleRegion,
@@ -600,7 +637,7 @@ def test_sources_test_reports_errors_and_unknown_ids(
     )
     assert code == 1 and "http_5xx" in out
     code, out = run_cli(capsys, "--config", str(demo_config.config_dir), "sources", "test", "bsr")
-    assert code == 2 and "no enabled source 'bsr'" in out and "bbsr" in out
+    assert code == 2 and "no source 'bsr' in sources.yaml" in out and "bbsr" in out
 
 
 def test_demo_never_clears_a_folder_it_did_not_make(
@@ -1018,6 +1055,34 @@ def test_sources_test_shows_the_teaser_under_each_title(
     title = next(i for i, line in enumerate(lines) if "Neue Studien sollen" in line)
     below = " ".join(lines[title : title + 4])
     assert "Im Strukturwandel-Projekt" in below, "\n".join(lines[title : title + 4])
+
+
+def test_sources_test_tries_options_on_a_saved_source_also_a_disabled_one(
+    tmp_path: Path, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Options given with an ID were ignored without a word (the saved selectors' result
+    was shown), and a source with `enabled: false`, one still being tuned, was unknown."""
+    folder = write_config(
+        tmp_path / "config",
+        f"""
+        sources:
+          - id: agentur
+            name: Metropolregion
+            kind: html
+            url: "{region.url("/metropolregion/de/newsarchiv/")}"
+            enabled: false
+            html:
+              item: article.news-teaser
+              title: h9
+              date: .news-teaser__date
+        """,
+    )
+    code, out = run_cli(capsys, "--config", str(folder), "sources", "test", "agentur")
+    assert code == 1 and "none has a title" in out
+    fixed = ("sources", "test", "agentur", "--title", ".news-teaser__title")
+    code, out = run_cli(capsys, "--config", str(folder), *fixed)
+    assert code == 0, out
+    assert "agentur (html)" in out and ": 10 items" in out and "Neue Studien sollen" in out
 
 
 def test_sources_test_names_the_items_a_source_s_rules_leave_out_and_why(

@@ -1,14 +1,17 @@
 """Selector regression tests: every fixture saved with `sources test --save-fixture` must
 still yield the same items with today's parser and selectors.
 
-Fixtures live in ``config/fixtures/<source>/`` (the region's real sites) and
-``tests/data/source_fixtures/<source>/`` (the sample region); each holds the document, a
-``sources.yaml`` with the source, and ``expected.json`` with what was found.
+Fixtures live in ``config/fixtures/<source>/`` (the region's real sites),
+``tests/data/source_fixtures/<source>/`` (the sample region) and the folders the environment
+variable ``REVIER_FEED_FIXTURES`` names (an installation's own, separated by ":"); each
+holds the document, a ``sources.yaml`` with the source, and ``expected.json`` with what was
+found.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,9 +25,14 @@ from revier_feed.normalize import normalize
 from revier_feed.parse import parse
 
 ROOT = Path(__file__).parent.parent
+PARENTS = [
+    ROOT / "config" / "fixtures",
+    ROOT / "tests" / "data" / "source_fixtures",
+    *(Path(p) for p in os.environ.get("REVIER_FEED_FIXTURES", "").split(os.pathsep) if p),
+]
 FIXTURES = sorted(
     folder
-    for parent in (ROOT / "config" / "fixtures", ROOT / "tests" / "data" / "source_fixtures")
+    for parent in PARENTS
     if parent.is_dir()
     for folder in parent.iterdir()
     if (folder / "expected.json").is_file()

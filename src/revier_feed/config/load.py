@@ -60,7 +60,8 @@ class AppConfig:
     config_dir: Path
     settings: Settings
     sources: tuple[SourceSpec, ...]  #: enabled sources only
-    disabled_sources: tuple[str, ...]
+    #: ``enabled: false``: never fetched by a cycle, but `sources test` reads them
+    disabled_sources: tuple[SourceSpec, ...]
     tags: tuple[TagSpec, ...]
     districts: tuple[DistrictSpec, ...]  #: the gazetteer plus districts.yaml
     channels: tuple[ChannelModel, ...]  #: configured channels (built-in ones not included)
@@ -184,7 +185,9 @@ def load_config(config_dir: str | Path) -> AppConfig:
         config_dir=folder.resolve(),
         settings=settings,
         sources=tuple(_source_spec(s, settings.fetch) for s in sources_file.sources if s.enabled),
-        disabled_sources=tuple(s.id for s in sources_file.sources if not s.enabled),
+        disabled_sources=tuple(
+            _source_spec(s, settings.fetch) for s in sources_file.sources if not s.enabled
+        ),
         tags=tuple(
             TagSpec(t.id, t.label, tuple(t.any), tuple(t.all), tuple(t.none), tuple(t.fields))
             for t in tags_file.tags
