@@ -270,6 +270,42 @@ def test_discover_finds_linked_feed(
     assert entry["id"] == "burgenlandkreis"
 
 
+def test_discover_s_entries_paste_as_they_are_on_a_narrow_terminal(
+    demo_config: AppConfig,
+    region: SampleRegion,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On an 80-column terminal a long URL and the comment above were wrapped into the
+    pasted YAML; three feeds got one id ("duplicate id" three times); WordPress's REST link
+    was offered as a JSON feed; a page with <base href> got its feeds' addresses wrong."""
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("COLUMNS", "60")
+    long = (
+        "/gemeinde/index.php?id=42&tx_news_pi1%5Baction%5D=list"
+        "&tx_news_pi1%5Bcontroller%5D=News&type=9818"
+    )
+    page = f"""<html><head><title>Gemeinde
+      Schkopau: Aktuelles</title><base href="/gemeinde/">
+    <link rel="alternate" type="application/rss+xml" title="Gemeinde Schkopau" href="{long}">
+    <link rel="alternate" type="application/rss+xml" title="Kommentare" href="comments/feed/">
+    <link rel="alternate" type="application/json" href="/wp-json/wp/v2/pages/42">
+    <link rel="alternate" type="application/atom+xml" href="http://127.0.0.9/atom.xml">
+    </head><body></body></html>"""
+    url = _serve_page(region, "/gemeinde/unter/seite.html", page)
+    code, out = in_demo(capsys, demo_config, "sources", "discover", url)
+    assert code == 0, out
+    entries = yaml.safe_load(out)
+    assert [e["id"] for e in entries] == ["gemeinde", "gemeinde-2", "gemeinde-3"]
+    assert [e["url"] for e in entries] == [
+        region.url(long),
+        region.url("/gemeinde/comments/feed/"),
+        "http://127.0.0.9/atom.xml",
+    ]
+    assert entries[2]["name"] == "Gemeinde Schkopau: Aktuelles"
+    assert "the comments, probably no news" in out and "on another host (127.0.0.9)" in out
+
+
 def _serve_page(region: SampleRegion, path: str, body: str) -> str:
     region.add_route(
         path, Response(200, body.encode(), {"Content-Type": "text/html; charset=utf-8"})

@@ -156,7 +156,7 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
         found = app.discover(args.url)
     # What the page wrote goes into YAML quoted, and into comments with its controls and
     # line separators shown: a link with U+2028 in it added keys to the pasted entry.
-    name = visible(json.dumps(found.title or "CHANGE ME", ensure_ascii=False))
+    name = _yaml_name(found.title)
     source_id = _suggest_id(found.url)
     if found.is_feed:
         out.print(
@@ -183,14 +183,15 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
             markup=False,
             soft_wrap=True,
         )
-        for feed in found.feeds:
-            label = visible(
-                json.dumps(feed.title or found.title or "CHANGE ME", ensure_ascii=False)
-            )
+        for number, feed in enumerate(found.feeds, 1):
+            # Each its own id: the whole output pasted gave "duplicate id" three times.
+            feed_id = source_id if number == 1 else f"{source_id}-{number}"
+            notes = [visible(feed.type), *_feed_notes(feed.url, feed.title, found.url)]
             out.print(
-                f"  - id: {source_id}\n    name: {label}  # {visible(feed.type)}\n"
-                f"    url: {json.dumps(feed.url)}",
+                f"  - id: {feed_id}\n    name: {_yaml_name(feed.title or found.title)}"
+                f"  # {'; '.join(notes)}\n    url: {json.dumps(feed.url)}",
                 markup=False,
+                soft_wrap=True,
             )
         return EXIT_OK
     if found.selectors is None:
@@ -198,11 +199,12 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
             f"# {visible(found.url)}: no feed and no repeated news entries found; write the "
             "selectors by hand (see docs/config.md)",
             markup=False,
+            soft_wrap=True,
         )
         return EXIT_FAILED
     spec = SourceSpec(
         id=source_id,
-        name=found.title or "CHANGE ME",
+        name=" ".join((found.title or "").split()) or "CHANGE ME",
         kind=SourceKind.HTML,
         url=found.url,
         interval=timedelta(hours=1),
@@ -212,9 +214,30 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
         f"# {visible(found.url)} has no feed. Guessed selectors for an html source; check them "
         f"with `revier-feed sources test --url ...` before adding:",
         markup=False,
+        soft_wrap=True,
     )
     out.print(textwrap.indent(source_yaml(spec), "  "), markup=False, soft_wrap=True)
     return EXIT_OK
+
+
+def _yaml_name(title: str | None) -> str:
+    """A page's or feed's title as a source's ``name`` in YAML: on one line (a title over
+    several lines went into the feeds so), quoted, controls shown."""
+    text = " ".join((title or "").split()) or "CHANGE ME"
+    return visible(json.dumps(text, ensure_ascii=False))
+
+
+_COMMENTS = re.compile(r"comment|kommentar", re.IGNORECASE)
+
+
+def _feed_notes(url: str, title: str | None, page_url: str) -> list[str]:
+    """What an admin should know before adding a feed a page names."""
+    notes = []
+    if _COMMENTS.search(f"{urlsplit(url).path} {urlsplit(url).query} {title or ''}"):
+        notes.append("the comments, probably no news")
+    if urlsplit(url).hostname != urlsplit(page_url).hostname:
+        notes.append(f"on another host ({visible(urlsplit(url).hostname or '')})")
+    return notes
 
 
 def cmd_sources_test(args: argparse.Namespace) -> int:

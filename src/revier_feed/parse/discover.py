@@ -17,7 +17,7 @@ from ..exceptions import ParseError
 from ..models import Discovery, FeedLink, FetchResult, HtmlSelectors
 from .dates import parse_date
 from .feed import parse_feed
-from .html import make_soup
+from .html import base_url, make_soup
 from .jsonfeed import looks_like_json_feed, parse_json_feed
 
 _FEED_TYPES = {
@@ -67,14 +67,16 @@ def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo, guess: bool = Tr
     soup = make_soup("discover", fetched)
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else None
-    feeds = _advertised(soup, fetched.url)
+    # Relative links resolve against <base href> where the page has one (as browsers do).
+    base = base_url(soup, fetched.url)
+    feeds = _advertised(soup, base)
     if feeds:
         return Discovery(url=fetched.url, title=title, is_feed=False, feeds=feeds)
     return Discovery(
         url=fetched.url,
         title=title,
         is_feed=False,
-        feed_links=tuple(_feed_links(soup, fetched.url)),
+        feed_links=tuple(_feed_links(soup, base, fetched.url)),
         usual_feeds=tuple(_usual_feeds(soup, fetched.url)),
         selectors=_guess_selectors(soup, now, tz) if guess else None,
     )
@@ -85,7 +87,10 @@ def _advertised(soup: BeautifulSoup, base: str) -> tuple[FeedLink, ...]:
     feeds = []
     for link in soup.find_all("link", href=True):
         rel = [r.lower() for r in link.get_attribute_list("rel") if isinstance(r, str)]
-        kind = _FEED_TYPES.get(str(link.get("type", "")).lower())
+        media = str(link.get("type", "")).lower()
+        kind = _FEED_TYPES.get(media)
+        if media == "application/json" and not _names_a_feed(link):
+            continue  # WordPress links each page's REST resource so: no feed
         if "alternate" in rel and kind:
             feeds.append(
                 FeedLink(
@@ -97,11 +102,17 @@ def _advertised(soup: BeautifulSoup, base: str) -> tuple[FeedLink, ...]:
     return tuple(feeds)
 
 
-def _feed_links(soup: BeautifulSoup, base: str) -> list[str]:
+def _names_a_feed(link: Tag) -> bool:
+    """Whether a ``<link>`` of plain JSON says it is a feed, by its address or title."""
+    words = f"{link.get('href', '')} {link.get('title', '')}".lower()
+    return "feed" in words
+
+
+def _feed_links(soup: BeautifulSoup, base: str, page_url: str) -> list[str]:
     """Links of the page on its own site that may lead to a feed: by their address first
     ("/presse/rss.xml"), then by their text ("RSS-Feed"), which often leads to a page
-    listing the site's feeds."""
-    site = _site(base)
+    listing the site's feeds. ``base``: what relative links resolve against."""
+    site = _site(page_url)
     by_address: list[str] = []
     by_text: list[str] = []
     for link in soup.find_all("a", href=True):
