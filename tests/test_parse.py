@@ -660,6 +660,18 @@ CMS_LISTINGS["headline-date"] = _entries(
     "sofort für das Ferienprogramm anmelden, Nummer {i}.</p></div>"
 )
 
+# A plain list: its entries have no class, only the list has one; nothing was guessed.
+CMS_LISTINGS["plain-list"] = (
+    MENU
+    + '<ul class="news-list">'
+    + _entries(
+        '<li><span class="date">{d}.06.2021</span> <a href="/n/{i}">Breitbandausbau in '
+        "Nordsachsen, Nummer {i}</a><p>Weitere Haushalte werden angeschlossen, Nummer {i}.</p>"
+        "</li>"
+    )
+    + "</ul>"
+)
+
 # A definition list: the date in each <dt>, the headline and teaser in the <dd> after it;
 # nothing was guessed (read with item_until_next).
 CMS_LISTINGS["definition-list"] = (

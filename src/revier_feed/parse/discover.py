@@ -321,7 +321,13 @@ def _has_text(entry: Tag, selector: str) -> bool:
 def _looks_like_entry(element: Tag) -> bool:
     if element.name not in ("article", "li", "div", "section", "tr"):
         return False
-    if element.name not in ("article", "tr") and not element.get("class"):
+    # Without a class, only a plain <li> of a list with a class or id of its own
+    # ("ul.news-list > li").
+    if (
+        element.name not in ("article", "tr")
+        and not element.get("class")
+        and (element.name != "li" or _list_mark(element.parent) is None)
+    ):
         return False
     # A link with a headline's length among the first few: the first is often the picture's
     # (TYPO3's news). Only a few: an unclosed entry holds every one after it.
@@ -334,12 +340,26 @@ def _signatures(element: Tag) -> list[str]:
     classes = [c for c in element.get_attribute_list("class") if isinstance(c, str) and c]
     if not classes:
         parent = element.parent
+        mark = _list_mark(parent) if element.name == "li" else None
+        if mark is not None:
+            return [f"{mark} > li"]
         # A table's body rows, not its head's: "tr" alone made the head an item without
         # a title on every fetch.
         inside = "tbody " if element.name == "tr" and parent and parent.name == "tbody" else ""
         return [inside + str(element.name)]
     # Escaped: utility classes such as "md:w-1/2" are no valid CSS as they stand.
     return [f"{element.name}.{soupsieve.escape(c)}" for c in dict.fromkeys(classes)]
+
+
+def _list_mark(parent: Tag | None) -> str | None:
+    """A ``<ul>`` or ``<ol>`` by its id or first class, if it has either."""
+    if parent is None or parent.name not in ("ul", "ol"):
+        return None
+    name = parent.get("id")
+    if isinstance(name, str) and name.strip():
+        return f"#{soupsieve.escape(name.strip())}"
+    classes = [c for c in parent.get_attribute_list("class") if isinstance(c, str) and c]
+    return f"{parent.name}.{soupsieve.escape(classes[0])}" if classes else None
 
 
 def _selector_for(example: Tag, element: Tag) -> str | None:
