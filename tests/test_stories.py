@@ -291,6 +291,30 @@ def test_bad_input_gives_sensible_stories(tmp_path: Any, region: Any, make_app: 
     assert titles["Sehr lang"].districts == {"burgenlandkreis"}
 
 
+def test_short_news_of_one_kind_from_two_districts_stays_two_stories(
+    tmp_path: Any, region: Any, make_app: MakeApp
+) -> None:
+    """Across districts the keyword signal needed no minimum of keywords: "Neue Schule in
+    Köthen eröffnet" and "Neues Bad in Mücheln eröffnet" shared three of five, and the
+    second event vanished from the feeds (found by a probe, session 21)."""
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>K</title>'
+        "<item><title>Neue Schule in Köthen eröffnet</title><link>http://k.example/1</link>"
+        "<description>Die Stadt Köthen eröffnet am Montag die Schule.</description>"
+        "<pubDate>Mon, 02 Aug 2021 08:00:00 +0200</pubDate></item>"
+        "<item><title>Neues Bad in Mücheln eröffnet</title><link>http://k.example/2</link>"
+        "<description>Die Stadt Mücheln eröffnet am Montag das Bad.</description>"
+        "<pubDate>Mon, 02 Aug 2021 09:00:00 +0200</pubDate></item></channel></rss>"
+    ).encode()
+    app, report = one_feed_cycle(feed, tmp_path, region, make_app)
+    assert report.new == 2
+    stories = app.storage.recent_stories(["k"], 10)
+    assert sorted(s.members[0].item.title for s in stories) == [
+        "Neue Schule in Köthen eröffnet",
+        "Neues Bad in Mücheln eröffnet",
+    ]
+
+
 def test_a_digit_that_is_no_number_beside_a_month_is_read_as_no_date(
     tmp_path: Any, region: Any, make_app: MakeApp
 ) -> None:

@@ -1848,7 +1848,9 @@ static int decide(const Rules *r, int same_url, double copied, double keywords,
                   int phases_differ) {
     if (same_url) return 1;
     if (phases_differ) return copied >= r->verbatim;
-    if (districts_disjoint) return copied >= r->verbatim || keywords >= r->across_districts;
+    if (districts_disjoint)
+        return copied >= r->verbatim ||
+               (keyword_count >= r->min_keywords && keywords >= r->across_districts);
     if (shingle_count >= r->min_shingles && copied >= r->containment) return 1;
     return keyword_count >= r->min_keywords && keywords >= r->keyword_containment;
 }

@@ -355,8 +355,12 @@ def decide(
     if a_districts and b_districts and a_districts.isdisjoint(b_districts):
         # The same kind of news from two different districts ("Kreistag beschließt Haushalt
         # 2021") is two stories, however alike the template wording; two districts' versions
-        # of one release share its distinctive words.
-        return sim.copied >= VERBATIM or sim.keywords >= ACROSS_DISTRICTS
+        # of one release share its distinctive words. Short texts have too few keywords for
+        # that: "Neue Schule in Köthen eröffnet" and "Neues Bad in Mücheln eröffnet" shared
+        # three of five.
+        return sim.copied >= VERBATIM or (
+            keywords >= MIN_KEYWORDS and sim.keywords >= ACROSS_DISTRICTS
+        )
     if shingles >= MIN_SHINGLES and sim.copied >= CONTAINMENT:
         return True
     return keywords >= MIN_KEYWORDS and sim.keywords >= KEYWORD_CONTAINMENT
