@@ -1040,6 +1040,45 @@ def test_run_due_fails_only_when_nothing_works_and_status_says_why_a_source_is_s
     assert "None" not in out
 
 
+def test_sources_as_json_for_monitoring_problems_first(
+    tmp_path: Path, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_config(
+        tmp_path / "config",
+        f"""
+        sources:
+          - id: kreis
+            name: Kreis
+            url: "{region.url("/landkreis-leipzig/presse/rss.xml")}"
+          - id: tot
+            name: Tot
+            url: "{region.url("/fehlt.xml")}"
+          - id: neu
+            name: Neu
+            url: "{region.url("/landkreis-leipzig/presse/rss.xml")}"
+            enabled: false
+        """,
+    )
+    assert main(["--config", str(folder), "run", "--once"]) == 0
+    capsys.readouterr()
+    for command in (["sources", "--json"], ["sources", "list", "--json"]):
+        code, out = run_cli(capsys, "--config", str(folder), *command)
+        assert code == 0
+        failing, ok = json.loads(out)
+        assert (failing["source"], failing["status"]) == ("tot", "failing")
+        assert failing["http_status"] == 404 and failing["error_kind"] == "http_4xx"
+        assert failing["consecutive_failures"] == 1 and failing["next_fetch_at"]
+        assert (ok["source"], ok["status"], ok["items_last_fetch"]) == ("kreis", "ok", 6)
+        assert datetime.fromisoformat(ok["last_success_at"]).tzinfo is not None
+
+
+def test_options_a_command_refuses_are_not_called_the_configuration_s(
+    demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = in_demo(capsys, demo_config, "sources", "test", "--url", "ftp://x.example/")
+    assert code == 2 and "problem(s) with the command's options" in out, out
+
+
 def test_sources_on_a_narrow_terminal_shows_each_source_whole(
     tmp_path: Path,
     region: SampleRegion,

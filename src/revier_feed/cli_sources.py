@@ -17,8 +17,8 @@ from ._utils import span, visible
 from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, by_severity, console, when
 from .config import AppConfig, load_config, source_from_options, source_yaml
-from .exceptions import ConfigError, ConfigIssue, SourceError
-from .models import Item, Preview, SourceKind, SourceSpec
+from .exceptions import COMMAND_LINE, ConfigError, ConfigIssue, SourceError
+from .models import Item, Preview, SourceKind, SourceSpec, SourceState
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -28,8 +28,10 @@ def add_parser(commands: Any) -> None:
     """The ``sources`` command and its subcommands."""
     sources = commands.add_parser("sources", help="source health; discover and test sources")
     sources.set_defaults(command=cmd_sources)
+    sources.add_argument("--json", action="store_true", help="machine-readable output")
     source_commands = sources.add_subparsers(metavar="SUBCOMMAND")
     listing = source_commands.add_parser("list", help="each source's health (the default)")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(command=cmd_sources)
     discover = source_commands.add_parser(
         "discover", help="find the feeds of a web page, or guess selectors for its listing"
@@ -97,6 +99,17 @@ def cmd_sources(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     with App(config) as app:
         overview = app.source_overview()
+    if getattr(args, "json", False):
+        console().print_json(
+            json.dumps(
+                [
+                    _source_health(spec, state, app)
+                    for spec, state in sorted(overview, key=by_severity)
+                ],
+                ensure_ascii=False,
+            )
+        )
+        return EXIT_OK
     rows = []
     for spec, state in sorted(overview, key=by_severity):
         status = state.status.value if state else "new"
@@ -147,6 +160,37 @@ def cmd_sources(args: argparse.Namespace) -> int:
         table.add_row(*[escape(row[0]), f"[{style}]{row[1]}[/]", *map(escape, row[2:])])
     out.print(table)
     return EXIT_OK
+
+
+def _source_health(spec: SourceSpec, state: SourceState | None, app: App) -> dict[str, Any]:
+    """One source's row of `sources --json` (times in UTC, ISO 8601)."""
+
+    def moment(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    health: dict[str, Any] = {
+        "source": spec.id,
+        "name": spec.name,
+        "kind": spec.kind.value,
+        "url": spec.url,
+        "status": state.status.value if state else "new",
+        "interval_minutes": app.current_interval(spec, state).total_seconds() / 60,
+    }
+    if state is not None:
+        health |= {
+            "fetching_url": state.url or spec.url,
+            "last_attempt_at": moment(state.last_attempt_at),
+            "last_success_at": moment(state.last_success_at),
+            "next_fetch_at": moment(state.next_fetch_at),
+            "http_status": state.http_status,
+            "consecutive_failures": state.error_count,
+            "items_last_fetch": state.items_last_fetch,
+            "fetch_seconds": state.fetch_seconds,
+            "last_new_item_at": moment(state.last_new_item_at),
+            "error_kind": state.last_error_kind,
+            "error": state.last_error,
+        }
+    return health
 
 
 def cmd_sources_discover(args: argparse.Namespace) -> int:
@@ -333,14 +377,14 @@ def _spec_under_test(args: argparse.Namespace, config: AppConfig) -> SourceSpec:
     if args.url is None:
         if args.source_id is None:
             raise ConfigError(
-                [ConfigIssue("<command line>", None, "ID", "name a source or give --url")]
+                [ConfigIssue(COMMAND_LINE, None, "ID", "name a source or give --url")]
             )
         saved = {s.id: s for s in (*config.sources, *config.disabled_sources)}
         if args.source_id not in saved:
             raise ConfigError(
                 [
                     ConfigIssue(
-                        "<command line>",
+                        COMMAND_LINE,
                         None,
                         "ID",
                         f"no source {args.source_id!r} in sources.yaml",
@@ -462,7 +506,7 @@ def _save_fixture(
         )
     except OSError as e:
         raise ConfigError(
-            [ConfigIssue("<command line>", None, "--save-fixture", f"cannot write {folder}: {e}")]
+            [ConfigIssue(COMMAND_LINE, None, "--save-fixture", f"cannot write {folder}: {e}")]
         ) from None
     return folder
 
@@ -477,7 +521,7 @@ def _refuse_other_page(folder: Path, url: str) -> None:
         raise ConfigError(
             [
                 ConfigIssue(
-                    "<command line>",
+                    COMMAND_LINE,
                     None,
                     "--save-fixture",
                     f"{folder} holds the fixture of {saved}, not of {url}",

@@ -61,6 +61,10 @@ class RevierError(Exception):
         return f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
 
 
+#: The "file" of a :class:`ConfigIssue` found in a command's options.
+COMMAND_LINE = "<command line>"
+
+
 class ConfigIssue:
     """One problem found in a configuration file, with where it is and what to do."""
 
@@ -96,10 +100,14 @@ class ConfigError(RevierError, ValueError):
 
     def __init__(self, issues: list[ConfigIssue], message: str = "") -> None:
         self.issues = list(issues)
+        # Options of a command are no configuration file (`sources test --url …`).
+        where = (
+            "with the command's options"
+            if self.issues and all(i.file == COMMAND_LINE for i in self.issues)
+            else "in the configuration"
+        )
         summary = message or (
-            f"{len(self.issues)} problem(s) in the configuration"
-            if self.issues
-            else self._default_message
+            f"{len(self.issues)} problem(s) {where}" if self.issues else self._default_message
         )
         super().__init__(summary)
 

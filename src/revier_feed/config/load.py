@@ -15,7 +15,7 @@ from pydantic import (
     ValidationError,
 )
 
-from ..exceptions import ConfigError, ConfigIssue
+from ..exceptions import COMMAND_LINE, ConfigError, ConfigIssue
 from ..models import (
     DistrictSpec,
     FetchSettings,
@@ -508,7 +508,7 @@ def source_from_options(options: dict[str, Any], defaults: FetchSettingsModel) -
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "missing":
                 message = "required"
-            issues.append(ConfigIssue("<command line>", None, option, message))
+            issues.append(ConfigIssue(COMMAND_LINE, None, option, message))
         raise ConfigError(issues) from None
     return _source_spec(model, defaults)
 
