@@ -396,3 +396,24 @@ def test_c1_controls_and_bidi_leave_titles_and_are_encoded_in_links() -> None:
     assert item.title == "Schlagzeile 31m Nummer eins"
     assert item.url == "https://www.revier.example/meldung?q=%C2%9B31m%E2%80%AE0"
     assert clean_url(hostile.link or "") == clean_url_python(hostile.link or "") == item.url
+
+
+def test_text_made_plain_keeps_the_fingerprint_of_the_text_as_written() -> None:
+    """Made plain (composed, without soft hyphens), the title and teaser changed every stored
+    item's fingerprint that had such characters: after an upgrade their stories came again
+    under "Aktualisiert" in the partners' digests (found by a review, session 21)."""
+    from revier_feed.normalize import fingerprint
+
+    written = "Neues Freibad in Mü\u00adcheln"
+    teaser = "Die Stadt Mu\u0308cheln eröffnet das Bad."
+    item = normalize(raw(title=written, summary_html=teaser), SPEC, NOW)
+    assert (item.title, item.summary_text) == (
+        "Neues Freibad in Mücheln",
+        "Die Stadt Mücheln eröffnet das Bad.",
+    )
+    assert item.fingerprint == fingerprint(
+        title=written,
+        url="https://kreis.example/presse/studien.html",
+        summary=teaser,
+        published=datetime(2021, 6, 10, 8, 0, tzinfo=UTC).isoformat(),
+    )

@@ -163,11 +163,11 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
     base = url or spec.url
     summary_html = sanitize_html(repair_mojibake(raw.summary_html), base_url=base)
     content_html = sanitize_html(repair_mojibake(raw.content_html), base_url=base)
-    summary_text = _composed(sanitized_text(summary_html))
-    content_text = _composed(sanitized_text(content_html))
+    summary_text = sanitized_text(summary_html)
+    content_text = sanitized_text(content_html)
     if not summary_text and content_text:
         summary_text = shorten(content_text, 400)
-    title = _composed(html_to_text(repair_mojibake(raw.title)))
+    title = html_to_text(repair_mojibake(raw.title))
     if not title or _DATE_ONLY.match(title):
         # Some listings put only the date where the headline belongs; the teaser says more.
         title = shorten(summary_text, 80) or title or _NO_TITLE
@@ -180,9 +180,11 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
         source_id=spec.id,
         key=item_key,
         url=url,
-        title=title,
+        # Made plain for tags, stories and readers; the key and the fingerprint stay of the
+        # text as written, so that stored items are not "updated" by the cleaning itself.
+        title=_composed(title),
         summary_html=summary_html,
-        summary_text=summary_text,
+        summary_text=_composed(summary_text),
         content_html=content_html,
         author=shorten(html_to_text(raw.author), MAX_AUTHOR_CHARS) if raw.author else None,
         published_at=published,
