@@ -154,8 +154,11 @@ def _stored_key(item: Item, stored_by_url: StoredByLink) -> str | None:
 
 
 def _stored_as_is(item: Item, stored_by_url: StoredByLink) -> bool:
-    """Whether an item stored at this item's link is the same in all a reader sees."""
-    return any(row[2] == item.fingerprint for row in stored_by_url.get(item.url or "", ()))
+    """Whether the one item stored at this item's link is the same in all a reader sees
+    (a link several stored items share is no key: a feed of one item that always links
+    one page would have had each new item overwrite the one before)."""
+    stored = stored_by_url.get(item.url or "", ())
+    return len(stored) == 1 and stored[0][2] == item.fingerprint
 
 
 def key_for(identity: ItemIdentity, key: str, url: str | None, title: str) -> str:
