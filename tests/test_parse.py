@@ -782,15 +782,16 @@ def test_a_utf8_feed_with_a_stray_windows_1252_byte_keeps_its_links() -> None:
 def test_a_utf16_feed_s_byte_order_mark_outranks_a_latin1_header(encoding: str) -> None:
     body = (
         '<?xml version="1.0" encoding="utf-16"?><rss version="2.0"><channel><title>K</title>'
-        "<item><title>Fördermittel für Weißenfels</title><link>http://k.example/1</link>"
-        "</item></channel></rss>"
+        "<item><title>Fördermittel für Weißenfels &amp; Zeitz</title>"
+        "<link>http://k.example/1</link></item></channel></rss>"
     )
     raw = body.encode(encoding)
     if encoding == "utf-16-be":
         raw = b"\xfe\xff" + raw
-    fetched = document(raw, content_type="application/rss+xml; charset=ISO-8859-1")
-    (item,) = parse(spec(), fetched, NOW, BERLIN).items
-    assert item.title == "Fördermittel für Weißenfels"
+    # Its "&" read as ASCII bytes, each one was garbled ("愦灭;amp;").
+    for header in ("application/rss+xml; charset=ISO-8859-1", "application/rss+xml"):
+        (item,) = parse(spec(), document(raw, content_type=header), NOW, BERLIN).items
+        assert item.title == "Fördermittel für Weißenfels & Zeitz"
 
 
 @pytest.mark.parametrize("broken", ["", "<p>F&E</p>"])  # the fast reader, feedparser

@@ -443,11 +443,9 @@ def _remove(pattern: re.Pattern[bytes], found: re.Match[bytes]) -> bytes:
     return pattern.sub(b"", found.group())
 
 
-# A CDATA section (kept as it is), or an "&" that starts no reference XML knows.
+# An "&" that starts no reference XML knows, with the name after it, if any.
 _UNESCAPED_AMPERSAND = re.compile(
-    rb"(<!\[CDATA\[.*?\]\]>)|&(?!#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z_:][-\w.:]*;)"
-    rb"([A-Za-z][A-Za-z0-9]*(?![A-Za-z0-9=;]))?",
-    re.S,
+    rb"&(?!#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z_:][-\w.:]*;)([A-Za-z][A-Za-z0-9]*(?![A-Za-z0-9=;]))?"
 )
 #: HTML's entities that browsers read without their ";" ("&nbsp", "&uuml").
 _LEGACY_ENTITIES = frozenset(
@@ -456,21 +454,37 @@ _LEGACY_ENTITIES = frozenset(
 
 
 def _bare_ampersands(content: bytes) -> bytes:
-    """``content`` with each "&" that starts no reference written as "&amp;".
+    """``content`` with each "&" that starts no reference written as "&amp;" (but in CDATA
+    sections, where an "&" is a character).
 
     A template that pastes text into XML unescaped writes "F&E", "H&M" and "?id=5&lang=de";
     feedparser's loose parser read them as entities and wrote them back with a ";" ("H&M;"),
     and "&lang" in a link became "〈". An HTML entity without its ";" ("&nbsp ") gets it.
+    A document in UTF-16 or UTF-32 is left as it is: its bytes are no ASCII.
     """
-    if b"&" not in content:
+    if (
+        b"&" not in content
+        or b"\0" in content[:4]
+        or content.startswith((b"\xff\xfe", b"\xfe\xff"))
+    ):
         return content
-    return _UNESCAPED_AMPERSAND.sub(_escaped_ampersand, content)
+    parts = []
+    position = 0
+    # By find(), not by a pattern: a CDATA section left open made a pattern scan to the
+    # end of the document once for every one of them.
+    while (start := content.find(b"<![CDATA[", position)) >= 0:
+        parts.append(_UNESCAPED_AMPERSAND.sub(_escaped_ampersand, content[position:start]))
+        end = content.find(b"]]>", start)
+        if end < 0:
+            return b"".join([*parts, content[start:]])
+        parts.append(content[start : end + 3])
+        position = end + 3
+    parts.append(_UNESCAPED_AMPERSAND.sub(_escaped_ampersand, content[position:]))
+    return b"".join(parts)
 
 
 def _escaped_ampersand(found: re.Match[bytes]) -> bytes:
-    if found[1] is not None:
-        return found[1]
-    name = found[2] or b""
+    name = found[1] or b""
     return b"&" + name + b";" if name in _LEGACY_ENTITIES else b"&amp;" + name
 
 
