@@ -803,10 +803,16 @@ def test_an_sz_and_a_no_break_space_stay_as_written(broken: str) -> None:
         f"<item><title>Viel Spaß&#160;beim Sommerfest</title><link>http://k.example/1</link>"
         f"<description>Das Maß\xa0ist voll{broken}</description><author>Jörg Groß\xa0"
         "</author></item><item><title>SÃ¶ren Kierkegaard in Halle</title>"
-        "<link>http://k.example/2</link></item></channel></rss>"
+        "<link>http://k.example/2</link></item>"
+        "<item><title>عروض الـiPhone الجديدة</title><link>http://k.example/3</link></item>"
+        "<item><title>קורס עבריתB1 בלייפציג</title><link>http://k.example/4</link></item>"
+        "</channel></rss>"
     ).encode()
-    first, second = parse(spec(), document(body), NOW, BERLIN).items
+    first, second, arabic, hebrew = parse(spec(), document(body), NOW, BERLIN).items
     assert first.title == "Viel Spaß\xa0beim Sommerfest"
+    # Real text of those scripts beside Latin letters is no false repair (a review found
+    # it turned into mojibake).
+    assert (arabic.title, hebrew.title) == ("عروض الـiPhone الجديدة", "קורס עבריתB1 בלייפציג")
     assert first.summary_html.startswith("Das Maß\xa0ist voll")
     # Mojibake is still undone where it is one.
     assert second.title == "Sören Kierkegaard in Halle"

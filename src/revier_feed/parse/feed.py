@@ -174,6 +174,9 @@ _MIXED_SCRIPTS = re.compile(
 )
 
 
+_SCRIPT_WORD = re.compile("[\u0500-\u07ff]{2}")
+
+
 def _unrepaired(text: str) -> str:
     """``text`` without the parser's repair where it was none.
 
@@ -182,7 +185,9 @@ def _unrepaired(text: str) -> str:
     and came out as "Spaߠ". Such a text is given back as the feed had it (real mojibake is
     repaired later, where :func:`normalize.repair_mojibake` finds it unambiguous).
     """
-    if text.isascii() or not _MIXED_SCRIPTS.search(text):
+    if text.isascii() or not _MIXED_SCRIPTS.search(text) or _SCRIPT_WORD.search(text):
+        # A word of two such letters is real text ("الـiPhone", "עבריתB1"): a false repair
+        # makes one letter of two bytes, between Latin ones.
         return text
     try:
         return text.encode("utf-8").decode("latin-1")
