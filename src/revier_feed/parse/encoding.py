@@ -35,20 +35,42 @@ _LATIN = {"cp1252", "iso8859_15", "cp1250", "iso8859_2"}
 _CENTRAL_EUROPEAN = {"pl", "cz", "sk", "hu", "si", "hr", "ro", "rs", "ba", "al"}
 
 
+#: Languages detection names for text in windows-1250 or ISO-8859-2.
+_CENTRAL_EUROPEAN_LANGUAGES = {
+    "Polish",
+    "Czech",
+    "Slovak",
+    "Hungarian",
+    "Slovene",
+    "Croatian",
+    "Romanian",
+    "Serbian",
+    "Bosnian",
+}
+
+
 def _central_european_letters() -> re.Pattern[bytes]:
-    """A byte that is a letter in windows-1250 but no letter in windows-1252 ("ł" there,
-    "³" here), next to a letter: in a word, only the Central European reading makes
-    sense."""
-    odd = bytes(
+    """A sign of windows-1250: a byte that is a letter there and no character in
+    windows-1252 ("ť"), or one that is a letter there and a sign here ("ł" and "³")
+    between two letters, in a word ("współpraca"): beside one letter only, the sign is as
+    likely ("m³", "Gebühren¹", "¿Qué")."""
+
+    def cased(encoding: str, byte: int) -> bool:
+        return unicodedata.category(bytes([byte]).decode(encoding, "replace")) in ("Lu", "Ll")
+
+    def group(found: bytes) -> bytes:
+        return b"[" + b"".join(b"\\x%02x" % b for b in found) + b"]"
+
+    undefined = bytes(b for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D) if cased("cp1250", b))
+    signs = bytes(
         b
         for b in range(0x80, 0x100)
-        # Letters with a case: a modifier letter ("ˇ") is none in a word.
-        if unicodedata.category(bytes([b]).decode("cp1250", "replace")) in ("Lu", "Ll")
+        if cased("cp1250", b)
+        and b not in undefined
         and not bytes([b]).decode("cp1252", "replace").isalpha()
     )
-    letter = rb"A-Za-z\xc0-\xd6\xd8-\xf6\xf8-\xff"
-    group = b"[" + b"".join(b"\\x%02x" % b for b in odd) + b"]"
-    return re.compile(b"[" + letter + b"]" + group + b"|" + group + b"[" + letter + b"]")
+    letter = group(bytes(b for b in range(0x41, 0x100) if cased("cp1250", b)))
+    return re.compile(group(undefined) + b"|" + letter + group(signs) + letter)
 
 
 _CENTRAL_EUROPEAN_LETTER = _central_european_letters()
@@ -112,15 +134,18 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
     best = charset_normalizer.from_bytes(content, cp_isolation=_CANDIDATES).best()
     if best is None:
         return content.decode("cp1252", errors="replace")
-    if best.encoding in _LATIN:
-        # Detection tells windows-1252 from windows-1250 by a few letters, and often wrong:
-        # "Søren", "à la", "Peña", "¾" came out as "Sřren", "ŕ la", "Peńa", "ľ" (German
-        # letters are the same in both). A sign of the Central European encoding decides,
-        # else the site's country, as browsers do (Firefox's chardetng).
+    if (
+        best.encoding in _LATIN
+        and _country(url) not in _CENTRAL_EUROPEAN
+        and best.language not in _CENTRAL_EUROPEAN_LANGUAGES
+    ):
+        # On a German page detection tells windows-1252 from windows-1250 by a few letters
+        # of names, and often wrong: "Søren", "à la", "Peña", "¾" came out as "Sřren",
+        # "ŕ la", "Peńa", "ľ" (German letters are the same in both). Windows-1252 then, as
+        # browsers take it there, unless a sign of windows-1250 says otherwise.
         if _CENTRAL_EUROPEAN_LETTER.search(content):
             return content.decode("cp1250", errors="replace")
-        if _country(url) not in _CENTRAL_EUROPEAN:
-            return content.decode("cp1252", errors="replace")
+        return content.decode("cp1252", errors="replace")
     return str(best)
 
 
