@@ -1061,7 +1061,11 @@ def test_sources_as_json_for_monitoring_problems_first(
     )
     assert main(["--config", str(folder), "run", "--once"]) == 0
     capsys.readouterr()
-    for command in (["sources", "--json"], ["sources", "list", "--json"]):
+    for command in (
+        ["sources", "--json"],
+        ["sources", "list", "--json"],
+        ["sources", "--json", "list"],
+    ):
         code, out = run_cli(capsys, "--config", str(folder), *command)
         assert code == 0
         failing, ok = json.loads(out)
@@ -1158,6 +1162,17 @@ def test_sources_test_tries_options_on_a_saved_source_also_a_disabled_one(
     code, out = run_cli(capsys, "--config", str(folder), *fixed)
     assert code == 0, out
     assert "agentur (html)" in out and ": 10 items" in out and "Neue Studien sollen" in out
+    # A next page given here is read as with --url: the saved source had one page only.
+    region.requests.clear()
+    paged = (*fixed, "--next", "a.weiter@href")
+    page = region.read_site_file("/metropolregion/de/newsarchiv/") or b""
+    region.add_route(
+        "/metropolregion/de/newsarchiv/",
+        Response(200, page.replace(b"</body>", b'<a class="weiter" href="?seite=2">2</a></body>')),
+    )
+    code, out = run_cli(capsys, "--config", str(folder), *paged)
+    assert code == 0, out
+    assert sum(p.startswith("/metropolregion/de/newsarchiv/") for p in region.requests) >= 2
 
 
 def test_sources_test_names_the_items_a_source_s_rules_leave_out_and_why(

@@ -31,7 +31,10 @@ def add_parser(commands: Any) -> None:
     sources.add_argument("--json", action="store_true", help="machine-readable output")
     source_commands = sources.add_subparsers(metavar="SUBCOMMAND")
     listing = source_commands.add_parser("list", help="each source's health (the default)")
-    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    # SUPPRESS: not given here, it leaves `sources --json list` as it was.
+    listing.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
     listing.set_defaults(command=cmd_sources)
     discover = source_commands.add_parser(
         "discover", help="find the feeds of a web page, or guess selectors for its listing"
@@ -438,7 +441,9 @@ def _with_options(
         html.update(selectors)
         html["follow"] = args.follow or spec.follow
         html["item_until_next"] = args.item_until_next or html.get("item_until_next", False)
-        html["max_pages"] = args.max_pages or spec.max_pages
+        if args.max_pages or (saved is not None and saved.next):
+            html["max_pages"] = args.max_pages or spec.max_pages
+        # else the default of `next`, as with --url (the saved 1 read one page only)
         html["allow_hosts"] = list(spec.allow_hosts)
         options["html"] = html
     tested = source_from_options(options, config.settings.fetch)
