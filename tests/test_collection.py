@@ -1097,6 +1097,51 @@ def test_a_link_selector_that_matches_nothing_collects_nothing_without_links(
     assert typo.storage.source_states(["agentur"])["agentur"].status is SourceStatus.DEGRADED
 
 
+def test_a_link_selector_that_stops_matching_on_one_page_holds_back_that_page_only(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """The link drift of page 2 also dropped page 1's short notice without a link, when
+    page 1 had drifted on its teaser (found by a review, session 21)."""
+
+    def entry(title: str, link: str | None) -> str:
+        more = f'<a class="l" href="/a/{link}">mehr</a>' if link else ""
+        return f'<article><h2>{title}</h2><p class="d">1. Juni 2021</p>{more}</article>'
+
+    first = (
+        entry("Innovationspreis verliehen", "preis")
+        + entry("Studie zu ländlichen Räumen", "studie")
+        + entry("Kurzmeldung: Sprechstunde fällt aus", None)
+        + '<a class="next" href="/liste2">weiter</a>'
+    )
+    second = "".join(entry(f"Ältere Meldung {n}", None) for n in (4, 5, 6))
+    for path, body in (("/liste", first), ("/liste2", second)):
+        page = f"<html><body>{body}</body></html>".encode()
+        region.add_route(path, Response(200, page, {"Content-Type": "text/html"}))
+    sources = f"""
+  - id: liste
+    name: Liste
+    kind: html
+    url: "{region.url("/liste")}"
+    html:
+      item: article
+      title: h2
+      date: p.d
+      link: a.l@href
+      teaser: p.teaser
+      next: a.next@href
+      max_pages: 2
+"""
+    app = make_app(config(tmp_path, sources))
+    (report,) = app.run_cycle().summary.reports
+    assert any("link selector 'a.l@href', teaser" in w for w in report.warnings)
+    titles = {s.item.title for s in app.storage.recent_items(["liste"], 20)}
+    assert titles == {
+        "Innovationspreis verliehen",
+        "Studie zu ländlichen Räumen",
+        "Kurzmeldung: Sprechstunde fällt aus",
+    }
+
+
 def paged_listing(number: int, teaser: str | None, css: str = "text") -> bytes:
     """Page ``number`` (1 or 2) of a listing of three entries a page; each entry's teaser
     is "``teaser`` number-i." in a ``<p class="css">``, or it has none."""

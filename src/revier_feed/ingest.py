@@ -582,16 +582,17 @@ def _decide(
             )
             for item, decision in decided
         ]
-        if "link" in document.drifted:
+        if document.linkless_items:
             # Without their links they would be stored again under keys of their text, and
             # published without links: they wait until the link selector matches.
+            linkless = set(document.linkless_items)
             decided = [
                 (item, decision)
                 for item, decision in decided
                 if not (
                     decision is ItemDecision.NEW
                     and item.url is None
-                    and positions[item.key] in held
+                    and positions[item.key] in linkless
                 )
             ]
     new_keys = [item.key for item, decision in decided if decision is ItemDecision.NEW]

@@ -126,6 +126,7 @@ def parse_html(
         next_url=next_url,
         drifted=drifted,
         drifted_items=tuple(range(len(items))) if drifted else (),
+        linkless_items=tuple(range(len(items))) if "link" in drifted else (),
         undated=_undated(undated, items),
     )
 
@@ -138,8 +139,10 @@ def combine_pages(pages: Sequence[ParsedDocument]) -> ParsedDocument:
     items: list[RawItem] = []
     drifted: dict[str, None] = {}
     drifted_items: list[int] = []
+    linkless_items: list[int] = []
     for page in pages:
         drifted_items.extend(len(items) + index for index in page.drifted_items)
+        linkless_items.extend(len(items) + index for index in page.linkless_items)
         drifted.update(dict.fromkeys(page.drifted))
         items.extend(page.items)
     return replace(
@@ -149,6 +152,7 @@ def combine_pages(pages: Sequence[ParsedDocument]) -> ParsedDocument:
         next_url=pages[-1].next_url,
         drifted=tuple(drifted),
         drifted_items=tuple(drifted_items),
+        linkless_items=tuple(linkless_items),
         undated=tuple(line for page in pages for line in page.undated),
     )
 
