@@ -938,6 +938,9 @@ def _not_modified(
         etag=fetched.etag,
         last_modified=fetched.last_modified,
         http_status=304,
+        # A store from before readings were kept learns it here too: a source answering
+        # 304 for months would otherwise not know its first change of selectors.
+        reading=previous.reading or reading_of(spec),
     )
     if previous.status is SourceStatus.EMPTY and not previous.error_count:
         # The same feed without items as last time (see _save_items).
