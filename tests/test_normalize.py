@@ -398,22 +398,12 @@ def test_c1_controls_and_bidi_leave_titles_and_are_encoded_in_links() -> None:
     assert clean_url(hostile.link or "") == clean_url_python(hostile.link or "") == item.url
 
 
-def test_text_made_plain_keeps_the_fingerprint_of_the_text_as_written() -> None:
-    """Made plain (composed, without soft hyphens), the title and teaser changed every stored
-    item's fingerprint that had such characters: after an upgrade their stories came again
-    under "Aktualisiert" in the partners' digests (found by a review, session 21)."""
-    from revier_feed.normalize import fingerprint
-
+def test_titles_and_teasers_stay_as_written() -> None:
+    """Made plain (composed, without soft hyphens), titles and teasers changed the keys and
+    fingerprints of stored items with such characters: after an upgrade their stories came
+    again under "Aktualisiert" and some were stored twice (found by reviews, session 21).
+    Only matching words makes them plain (tags)."""
     written = "Neues Freibad in Mü\u00adcheln"
     teaser = "Die Stadt Mu\u0308cheln eröffnet das Bad."
     item = normalize(raw(title=written, summary_html=teaser), SPEC, NOW)
-    assert (item.title, item.summary_text) == (
-        "Neues Freibad in Mücheln",
-        "Die Stadt Mücheln eröffnet das Bad.",
-    )
-    assert item.fingerprint == fingerprint(
-        title=written,
-        url="https://kreis.example/presse/studien.html",
-        summary=teaser,
-        published=datetime(2021, 6, 10, 8, 0, tzinfo=UTC).isoformat(),
-    )
+    assert (item.title, item.summary_text) == (written, teaser)

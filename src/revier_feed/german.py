@@ -7,6 +7,7 @@ The machine's locale is not trusted: a server set to ``C`` or ``en_US`` would pr
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 try:
@@ -39,6 +40,26 @@ def day_text(day: date) -> str:
 def weekday_text(day: date) -> str:
     """``Donnerstag, 10. Juni 2021``."""
     return f"{WEEKDAYS[day.weekday()]}, {day_text(day)}"
+
+
+def plain(text: str) -> str:
+    """``text`` composed (NFC), without soft hyphens, zero-width spaces, word joiners and
+    byte-order marks: for matching words, not for showing them.
+
+    "Mücheln" decomposed (an "u" and a combining diaeresis, as macOS writes it) or with a
+    soft hyphen ("Mü&shy;cheln", a CMS's hyphenation) was another word, and the item lost
+    its district. What is stored and published stays as written (its fingerprint too).
+    """
+    if text.isascii():
+        return text
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if "\u00ad" in text or "\u200b" in text or "\u2060" in text or "\ufeff" in text:
+        text = _INVISIBLE.sub("", text)
+    return text
+
+
+_INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
 
 
 def fold_python(text: str) -> str:

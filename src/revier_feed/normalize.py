@@ -10,7 +10,6 @@ import hashlib
 import html
 import json
 import re
-import unicodedata
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -180,11 +179,9 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
         source_id=spec.id,
         key=item_key,
         url=url,
-        # Made plain for tags, stories and readers; the key and the fingerprint stay of the
-        # text as written, so that stored items are not "updated" by the cleaning itself.
-        title=_composed(title),
+        title=title,
         summary_html=summary_html,
-        summary_text=_composed(summary_text),
+        summary_text=summary_text,
         content_html=content_html,
         author=shorten(html_to_text(raw.author), MAX_AUTHOR_CHARS) if raw.author else None,
         published_at=published,
@@ -387,27 +384,6 @@ def html_to_text(fragment: str) -> str:
         spaced = _BLOCK_BOUNDARY.sub(" <", fragment)
         fragment = strip_control(html.unescape(_NO_TAGS.clean(spaced)))
     return " ".join(_without_bidi(fragment).split())
-
-
-def _composed(text: str) -> str:
-    """``text`` in composed form (NFC), without soft hyphens, zero-width spaces, word joiners
-    and byte-order marks.
-
-    Tags, place names, dates and stories compare words: "Mücheln" decomposed (an "u" and a
-    combining diaeresis, as macOS writes it) or with a soft hyphen ("Mü&shy;cheln", a CMS's
-    hyphenation) was another word, and the item lost its district. Pages keep the HTML as
-    written; only the text is made plain.
-    """
-    if text.isascii():
-        return text
-    if not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
-    if "\u00ad" in text or "\u200b" in text or "\u2060" in text or "\ufeff" in text:
-        text = _INVISIBLE.sub("", text)
-    return text
-
-
-_INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
 
 
 def _without_bidi(text: str) -> str:

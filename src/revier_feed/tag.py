@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, cast
 
-from .german import fold, folded_words
+from .german import fold, folded_words, plain
 from .models import DistrictSpec, Item, ItemRule, SourceSpec, TagSpec
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ class Words:
     __slots__ = ("_by_end", "_sorted", "_unique", "joined", "original")
 
     def __init__(self, original: str) -> None:
+        original = plain(original)
         self.original = original
         #: The folded words, each between single spaces (" laendliche raeume ").
         self.joined = folded_words(original)
