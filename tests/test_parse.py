@@ -854,7 +854,7 @@ def test_an_undeclared_windows_1252_page_is_not_read_as_windows_1250(title: str)
         ("Zgorzelec i Görlitz: współpraca miast", "https://www.goerlitz.de/"),
         # No such letter: the site's country decides, as in browsers.
         ("Děčín und Liberec: Partnerstädte", "https://www.mesto-decin.cz/"),
-        # Or the page's language, where detection can tell it (text, not names).
+        # Or the page's language, where there is text enough to tell it (a Czech page).
         (
             "Děkujeme všem účastníkům, město Liberec připravilo nové hřiště.",
             "https://www.euroregion-nisa.eu/",
@@ -862,8 +862,29 @@ def test_an_undeclared_windows_1252_page_is_not_read_as_windows_1250(title: str)
     ],
 )
 def test_an_undeclared_windows_1250_page_is_read_as_one(title: str, url: str) -> None:
-    page = f"<html><body><article><h2>{title}</h2>{FILLER * 3}</article></body></html>"
+    filler = FILLER * 3
+    if url.endswith(".eu/"):
+        filler = "<p>Město Liberec a Euroregion Nisa připravují společné projekty.</p>" * 40
+    page = f"<html><body><article><h2>{title}</h2>{filler}</article></body></html>"
     assert listing_titles(page.encode("cp1250"), url=url)[0][0] == title
+
+
+@pytest.mark.parametrize(
+    ("title", "encoding", "url"),
+    [
+        # Detection's ISO-8859-2 stands where a sign says Central European ("ą" is B1 there).
+        ("Śląsk: źródła, łąki i żaby", "iso8859_2", "https://www.goerlitz.de/"),
+        # On a Polish site, windows-1250 even where detection guessed windows-1252.
+        ("Jelenia Góra: żłobek otwarty", "cp1250", "https://www.jeleniagora.pl/"),
+        # A short German page that detection takes for Hungarian is windows-1252.
+        ("Señora Peña und Åsa Ångström in Köthen", "cp1252", "https://www.koethen.de/"),
+    ],
+)
+def test_central_european_encodings_by_signs_country_and_text(
+    title: str, encoding: str, url: str
+) -> None:
+    page = f"<html><body><article><h2>{title}</h2></article></body></html>"
+    assert listing_titles(page.encode(encoding), url=url)[0][0] == title
 
 
 @pytest.mark.parametrize("label", ["ISO-8859-1", "l1", "IBM819", "iso_8859-1:1987", "us-ascii"])

@@ -134,17 +134,17 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
     best = charset_normalizer.from_bytes(content, cp_isolation=_CANDIDATES).best()
     if best is None:
         return content.decode("cp1252", errors="replace")
-    if (
-        best.encoding in _LATIN
-        and _country(url) not in _CENTRAL_EUROPEAN
-        and best.language not in _CENTRAL_EUROPEAN_LANGUAGES
-    ):
-        # On a German page detection tells windows-1252 from windows-1250 by a few letters
-        # of names, and often wrong: "Søren", "à la", "Peña", "¾" came out as "Sřren",
-        # "ŕ la", "Peńa", "ľ" (German letters are the same in both). Windows-1252 then, as
-        # browsers take it there, unless a sign of windows-1250 says otherwise.
-        if _CENTRAL_EUROPEAN_LETTER.search(content):
-            return content.decode("cp1250", errors="replace")
+    if best.encoding in _LATIN:
+        # Detection tells windows-1252 from windows-1250 by a few letters, and on a German
+        # page (whose own letters are the same in both) by names: "Søren", "à la", "Peña",
+        # "¾" came out as "Sřren", "ŕ la", "Peńa", "ľ". A sign of the Central European
+        # encodings decides, or the site's country, as browsers do; else the page's
+        # language, where there is text enough to tell it; else windows-1252.
+        central = best.encoding in ("cp1250", "iso8859_2")
+        if _CENTRAL_EUROPEAN_LETTER.search(content) or _country(url) in _CENTRAL_EUROPEAN:
+            return str(best) if central else content.decode("cp1250", errors="replace")
+        if central and best.language in _CENTRAL_EUROPEAN_LANGUAGES and len(content) >= 2048:
+            return str(best)
         return content.decode("cp1252", errors="replace")
     return str(best)
 
