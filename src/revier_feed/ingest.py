@@ -1089,10 +1089,16 @@ def _mark_backlog(item: Item, spec: SourceSpec, now: datetime) -> Item:
     return item if recent else replace(item, backlog=True)
 
 
+#: After a source's reading changed, what is dated this much before its last successful
+#: fetch was there already (a feed's dates often precede an item's appearance by hours,
+#: and a date without a time is its day's midnight: news of the last day stays news).
+FOUND_AGAIN_BEFORE = timedelta(days=1)
+
+
 def _mark_found_again(item: Item, last_success: datetime) -> Item:
-    """After the admin changed how a source is read: an item dated before its last
+    """After the admin changed how a source is read: an item dated well before its last
     successful fetch (or without a date) was there already, and is found only now."""
-    if item.date_estimated or item.published_at <= last_success:
+    if item.date_estimated or item.published_at < last_success - FOUND_AGAIN_BEFORE:
         return replace(item, backlog=True)
     return item
 
