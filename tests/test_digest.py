@@ -311,3 +311,48 @@ def test_a_copy_of_an_archived_item_is_archive_and_a_follow_up_is_news() -> None
     assert is_backlog(Story(1, (archived, copy)))
     assert not is_backlog(Story(1, (archived, copy, follow_up)))
     assert not is_backlog(Story(1, (archived, other)))
+
+
+def test_a_sent_story_led_by_another_source_now_is_not_listed_as_updated() -> None:
+    """A partner of higher priority reporting a story sent last week, or a new source's
+    archive copy of it, made it lead with its own headline: the story came again under
+    "Aktualisiert" although nothing the partner read had changed (found by a probe,
+    session 21). What was sent and is no more is an update."""
+    from revier_feed.digest.select import Candidate, build_issue, text_hash
+    from revier_feed.models import DigestEntry, DigestPeriod
+
+    sent_text = text_hash("Einigung zum Tagebau", "Die Agentur meldet die Einigung.")
+    now_lead = text_hash("IHK begrüßt Einigung", "Die IHK begrüßt die Einigung.")
+    entry = DigestEntry(
+        story_id=7,
+        title="IHK begrüßt Einigung",
+        url="https://ihk.example/1",
+        source="IHK",
+        published_at=MONDAY,
+        teaser="Die IHK begrüßt die Einigung.",
+        also=(("Agentur", "https://agentur.example/1"),),
+        text_hash=now_lead,
+    )
+    period = DigestPeriod(
+        "2021-08-09T0700", MONDAY + timedelta(days=7), MONDAY, MONDAY + timedelta(days=7)
+    )
+
+    def issue(texts: frozenset[str]) -> list[str]:
+        candidate = Candidate(
+            story_id=7,
+            first_seen=MONDAY - timedelta(days=3),
+            changed_at=MONDAY + timedelta(days=2),
+            backlog=False,
+            tags=frozenset(),
+            districts=frozenset(),
+            sources=frozenset({"agentur", "ihk"}),
+            entry=entry,
+            texts=texts,
+        )
+        built = build_issue(
+            None, period, [candidate], {7: (sent_text, False)}, groups=(), group_by="topic"
+        )
+        return [label for label, _ in built.groups]
+
+    assert issue(frozenset({sent_text, now_lead})) == []  # the agency's text is still there
+    assert issue(frozenset({now_lead})) == ["Aktualisiert"]  # it changed (or left)

@@ -14,7 +14,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .. import cron
-from ..models import DigestEntry, DigestIssue, DigestPeriod, PartnerSpec, Story, StoryFilter
+from ..models import (
+    DigestEntry,
+    DigestIssue,
+    DigestPeriod,
+    Item,
+    PartnerSpec,
+    Story,
+    StoryFilter,
+)
 
 #: Group of stories without a topic (or district).
 OTHER_TOPIC = "Weitere Meldungen"
@@ -99,6 +107,9 @@ class Candidate:
     districts: frozenset[str]
     sources: frozenset[str]
     entry: DigestEntry
+    #: The text hash of every member as it would be listed: the text a partner was sent
+    #: may be another member's now (a partner of higher priority reported the story).
+    texts: frozenset[str] = frozenset()
 
 
 def prepare(
@@ -119,6 +130,7 @@ def prepare(
             districts=frozenset(d for m in story.members for d in m.item.districts),
             sources=frozenset(m.item.source_id for m in story.members),
             entry=_entry(story, source_names, priorities, teaser_length),
+            texts=frozenset(_listed_hash(m.item, teaser_length) for m in story.members),
         )
         for story in stories
     ]
@@ -152,7 +164,11 @@ def build_issue(
         entry = candidate.entry
         if candidate.story_id in sent:
             old_hash, listed = sent[candidate.story_id]
-            if not listed and entry.text_hash != old_hash and period.since < candidate.changed_at:
+            # Changed is what was sent and is no more: another source leading the story now
+            # (a partner of higher priority, a new source's archive copy) changes nothing
+            # the partner read.
+            changed = entry.text_hash != old_hash and old_hash not in candidate.texts
+            if not listed and changed and period.since < candidate.changed_at:
                 updated.append(replace(entry, updated=True))
             continue
         if not period.since < candidate.first_seen <= period.until:
@@ -197,6 +213,15 @@ def _group(
     return groups[ranked[0]][1] if ranked else other
 
 
+def _listed(item: Item, teaser_length: int) -> tuple[str, str]:
+    """An item's title and teaser as a digest lists them."""
+    return clean(item.title) or "(ohne Titel)", shorten(item.summary_text, teaser_length)
+
+
+def _listed_hash(item: Item, teaser_length: int) -> str:
+    return text_hash(*_listed(item, teaser_length))
+
+
 def _entry(
     story: Story,
     source_names: Mapping[str, str],
@@ -205,8 +230,7 @@ def _entry(
 ) -> DigestEntry:
     lead = story.lead(priorities)
     item = lead.item
-    title = clean(item.title) or "(ohne Titel)"
-    teaser = shorten(item.summary_text, teaser_length)
+    title, teaser = _listed(item, teaser_length)
     also: list[tuple[str, str | None]] = []
     seen = {item.source_id}
     for member in story.members:
