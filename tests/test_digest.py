@@ -311,6 +311,12 @@ def test_a_copy_of_an_archived_item_is_archive_and_a_follow_up_is_news() -> None
     assert is_backlog(Story(1, (archived, copy)))
     assert not is_backlog(Story(1, (archived, copy, follow_up)))
     assert not is_backlog(Story(1, (archived, other)))
+    # News seen before its archived twin stays news: a source whose URL changed stored
+    # the new URL's copy of this week's news as archive, and the news was never sent
+    # (found by a probe, session 21).
+    news = StoredItem(5, make_item(key="x", title=title), t0, t0)
+    twin = StoredItem(6, make_item(key="https-x", title=title, backlog=True), later, later)
+    assert not is_backlog(Story(1, (news, twin)))
 
 
 def test_a_sent_story_led_by_another_source_now_is_not_listed_as_updated() -> None:

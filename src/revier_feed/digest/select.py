@@ -20,6 +20,7 @@ from ..models import (
     DigestPeriod,
     Item,
     PartnerSpec,
+    StoredItem,
     Story,
     StoryFilter,
 )
@@ -89,10 +90,19 @@ def is_backlog(story: Story) -> bool:
     archived one (the same source and title: an item back under another key, a link that
     gained "&L=0" or https). A partner's republication, or a follow-up from the same
     source, is news."""
-    archived = {(m.item.source_id, m.item.title) for m in story.members if m.item.backlog}
-    return all(
-        m.item.backlog or (m.item.source_id, m.item.title) in archived for m in story.members
-    )
+    archived: dict[tuple[str, str], datetime] = {}
+    for m in story.members:
+        if m.item.backlog:
+            key = (m.item.source_id, m.item.title)
+            archived[key] = min(m.first_seen_at, archived.get(key, m.first_seen_at))
+
+    # A copy comes after the archived item: news seen before it stays news (a source whose
+    # URL changed stores the new URL's copy of this week's news as archive).
+    def copy_of_archive(m: StoredItem) -> bool:
+        since = archived.get((m.item.source_id, m.item.title))
+        return since is not None and m.first_seen_at >= since
+
+    return all(m.item.backlog or copy_of_archive(m) for m in story.members)
 
 
 @dataclass(frozen=True, slots=True)
