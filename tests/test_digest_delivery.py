@@ -1195,3 +1195,26 @@ def test_a_stopping_worker_finishes_the_digest_in_hand_and_leaves_the_rest_due(
         "region",
     }
     assert len(recorder.messages) == 3
+
+
+def test_a_schedule_moved_to_an_earlier_moment_sends_no_back_dated_digest(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    """The last digest covered 07:00; moved to 06:00, the schedule made a digest of that
+    earlier moment due at once: a second mail and a log row dated before the first
+    (found by a probe, session 21). The next moment is the next digest."""
+    recorder, _ = smtp_server
+    assert [o.state for o in app_at_monday.send_due_digests(partner_id="region")] == [
+        DigestState.SENT
+    ]
+    edit(
+        digest_config_dir / "partners.yaml",
+        "    addresses: [info@metropolregion.example]\n",
+        '    addresses: [info@metropolregion.example]\n    schedule: "0 6 * * mon"\n',
+    )
+    moved = make_app(load_config(digest_config_dir))
+    assert moved.send_due_digests(partner_id="region") == []
+    assert len(recorder.messages) == 1

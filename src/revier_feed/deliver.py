@@ -117,6 +117,10 @@ def due(ctx: DigestContext, partners: Sequence[PartnerSpec]) -> list[_Due]:
         period = digest.current_period(
             partner.schedule, now, ctx.tz, covered, ctx.settings.first_window
         )
+        if covered is not None and period.slot_at <= covered:
+            # The schedule was changed to a moment the last digest already covered: a
+            # back-dated second digest went out at once. The next moment is due.
+            continue
         entry = ctx.storage.digest_entry(partner.id, period.key)
         if entry is not None and entry.state.done:
             continue
