@@ -5,7 +5,8 @@ For each due source, in this order::
     fetch (conditional) | parse | [fetch + parse further listing pages]
       | normalize | tag | disambiguate keys | dedup against the store
       | [fetch + parse the article page of each new or changed item]   (follow: true)
-      | drop items retention removed | mark backlog (first fetch) | store (one transaction)
+      | drop items retention removed | mark backlog (first fetch; read anew)
+      | store (one transaction)
     then, for all sources of the cycle together, oldest item first:
       place new items into stories (one transaction)
 
