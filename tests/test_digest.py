@@ -362,3 +362,19 @@ def test_a_sent_story_led_by_another_source_now_is_not_listed_as_updated() -> No
 
     assert issue(frozenset({sent_text, now_lead})) == []  # the agency's text is still there
     assert issue(frozenset({now_lead})) == ["Aktualisiert"]  # it changed (or left)
+
+
+def test_quotation_marks_and_dashes_are_no_change_of_text_but_a_question_mark_is() -> None:
+    """Adding „…“ to a sent title listed the story again under "Aktualisiert" (found by a
+    probe, session 21); stories sent before keep their recorded hashes valid."""
+    from revier_feed.digest.select import _legacy_text_hash, _listed_hashes, text_hash
+
+    teaser = "Die Stadt Naunhof hat ihr neues Rathaus eingeweiht."
+    assert text_hash("Naunhof: „Neues Rathaus“ eingeweiht", teaser) == text_hash(
+        "Naunhof: Neues Rathaus eingeweiht", teaser
+    )
+    assert text_hash("Rathaus – eingeweiht", teaser) == text_hash("Rathaus - eingeweiht", teaser)
+    assert text_hash("Tagebau wird geschlossen.", "") != text_hash("Tagebau wird geschlossen?", "")
+    item = make_item(title="Naunhof: Neues Rathaus eingeweiht", summary_text=teaser)
+    recorded_before = _legacy_text_hash("Naunhof: Neues Rathaus eingeweiht", teaser)
+    assert recorded_before in _listed_hashes(item, 300)

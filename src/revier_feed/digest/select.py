@@ -75,8 +75,20 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:.-–") + "…"
 
 
+#: Quotation marks go, dashes are one: "„Neues Rathaus“ eingeweiht" was re-sent as an
+#: update of "Neues Rathaus eingeweiht". A "?" or a figure stays material.
+_COSMETIC = str.maketrans(dict.fromkeys("„“”\"'‚‘’«»‹›") | dict.fromkeys("–—‒―", "-"))
+
+
 def text_hash(title: str, teaser: str) -> str:
-    """What a reader would notice as a changed text (case and spacing ignored)."""
+    """What a reader would notice as a changed text (case, spacing, quotation marks and the
+    kind of dash ignored)."""
+    return _legacy_text_hash(title.translate(_COSMETIC), teaser.translate(_COSMETIC))
+
+
+def _legacy_text_hash(title: str, teaser: str) -> str:
+    """The hash of digests sent before quotation marks and dashes were ignored (session
+    21): case and spacing ignored."""
     folded = " ".join(f"{title}\n{teaser}".casefold().split())
     return hashlib.sha1(folded.encode("utf-8"), usedforsecurity=False).hexdigest()
 
@@ -117,7 +129,7 @@ class Candidate:
     districts: frozenset[str]
     sources: frozenset[str]
     entry: DigestEntry
-    #: The text hash of every member as it would be listed: the text a partner was sent
+    #: The text hashes of every member as it would be listed: the text a partner was sent
     #: may be another member's now (a partner of higher priority reported the story).
     texts: frozenset[str] = frozenset()
 
@@ -140,7 +152,9 @@ def prepare(
             districts=frozenset(d for m in story.members for d in m.item.districts),
             sources=frozenset(m.item.source_id for m in story.members),
             entry=_entry(story, source_names, priorities, teaser_length),
-            texts=frozenset(_listed_hash(m.item, teaser_length) for m in story.members),
+            texts=frozenset(
+                h for m in story.members for h in _listed_hashes(m.item, teaser_length)
+            ),
         )
         for story in stories
     ]
@@ -228,8 +242,11 @@ def _listed(item: Item, teaser_length: int) -> tuple[str, str]:
     return clean(item.title) or "(ohne Titel)", shorten(item.summary_text, teaser_length)
 
 
-def _listed_hash(item: Item, teaser_length: int) -> str:
-    return text_hash(*_listed(item, teaser_length))
+def _listed_hashes(item: Item, teaser_length: int) -> tuple[str, str]:
+    """An item's text hash as a digest lists it, now and as digests sent before recorded
+    it (so that the change of hash is no change of text)."""
+    listed = _listed(item, teaser_length)
+    return text_hash(*listed), _legacy_text_hash(*listed)
 
 
 def _entry(
