@@ -146,10 +146,10 @@ def test_c1_controls_as_the_feed_reader_sees_them(code: int) -> None:
     # The feed reader maps C1 controls to windows-1252 (as feedparser does) where it finds
     # one; the C test must find exactly where the pattern finds.
     from revier_feed import _markup
-    from revier_feed.parse.fastfeed import _has_c1_python
+    from revier_feed.parse.encoding import has_c1_python
 
     for text in (chr(code), f"Ländliche{chr(code)}Räume", f"„Studie“ – {chr(code)}", ""):
-        assert _markup.has_c1(text) is _has_c1_python(text)
+        assert _markup.has_c1(text) is has_c1_python(text)
 
 
 def test_not_a_str_is_an_error() -> None:

@@ -13,6 +13,11 @@ import codecs
 import re
 import unicodedata
 
+try:
+    from .. import _markup
+except ImportError:  # pragma: no cover - installed without a C compiler
+    _markup = None  # type: ignore[assignment]
+
 _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([-\w.:]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([-\w.:]+)["']""")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
@@ -28,6 +33,24 @@ C1_AS_CP1252 = {
     if i not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
 }
 _C1 = re.compile("[\x80-\x9f]")
+
+
+def has_c1_python(text: str) -> bool:
+    """Whether ``text`` holds a C1 control character (the reference of the C extension's
+    ``has_c1``, which scans a teaser ten times faster than the regex engine)."""
+    return _C1.search(text) is not None
+
+
+#: :func:`has_c1_python`, in C where the extension is built.
+has_c1 = _markup.has_c1 if _markup is not None else has_c1_python
+
+
+def c1_as_cp1252(text: str) -> str:
+    """``text`` with its C1 controls read as windows-1252 (as feedparser maps them)."""
+    # Scanned first: str.translate with a dict is slow on long text.
+    return text.translate(C1_AS_CP1252) if has_c1(text) else text
+
+
 _CANDIDATES = ["utf_8", "cp1252", "iso8859_15", "cp1250", "iso8859_2"]
 #: The single-byte encodings detection may choose for Latin text.
 _LATIN = {"cp1252", "iso8859_15", "cp1250", "iso8859_2"}
@@ -102,13 +125,10 @@ def decode_html(content: bytes, declared: str | None = None, url: str = "") -> s
         url: where it came from (its country decides between Western and Central European
             encodings where nothing else does).
     """
-    text = _decoded(content, declared, url)
     # C1 controls in text are windows-1252 read as Latin-1 by whoever wrote the page (PHP's
     # utf8_encode): "„Zukunft“ – 5 €" lost its quotes, dash and euro sign. Feeds map them
     # the same way (feedparser does, and fastfeed after it).
-    if _C1.search(text):
-        text = text.translate(C1_AS_CP1252)
-    return text
+    return c1_as_cp1252(_decoded(content, declared, url))
 
 
 def _decoded(content: bytes, declared: str | None, url: str) -> str:

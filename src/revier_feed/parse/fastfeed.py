@@ -29,12 +29,7 @@ from typing import Any
 from lxml import etree
 
 from .._utils import join_url
-from .encoding import C1_AS_CP1252, declared_encoding, http_charset
-
-try:
-    from .. import _markup
-except ImportError:  # pragma: no cover - installed without a C compiler
-    _markup = None  # type: ignore[assignment]
+from .encoding import c1_as_cp1252, declared_encoding, http_charset
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
@@ -60,7 +55,6 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _CONTENT_TYPES = {"text": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
 _URIFIXER = re.compile("^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)")
 _LINK_REF = re.compile("&([A-Za-z0-9_]+);")
-_C1 = re.compile("[\x80-\x9f]")
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -404,18 +398,8 @@ def _text(node: Any) -> str:
         # feedparser repairs UTF-8 that was read as Latin-1, then maps C1 controls.
         with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             text = text.encode("iso-8859-1").decode("utf-8")
-        if _has_c1(text):  # str.translate with a dict is slow on long text
-            text = text.translate(C1_AS_CP1252)
+        text = c1_as_cp1252(text)
     return text
-
-
-def _has_c1_python(text: str) -> bool:
-    """Whether ``text`` holds a C1 control character (the reference of the C extension's
-    ``has_c1``, which scans a teaser ten times faster than the regex engine)."""
-    return _C1.search(text) is not None
-
-
-_has_c1 = _markup.has_c1 if _markup is not None else _has_c1_python
 
 
 def _link_text(url: str) -> str:
