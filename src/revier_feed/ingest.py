@@ -310,10 +310,12 @@ def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def reading_of(spec: SourceSpec) -> str:
     """A digest of what decides which items a source's documents yield: its kind, selectors,
     pages, followed articles and rules (settings left unset do not count, so a setting added
-    in a later version changes no digest)."""
+    in a later version changes no digest). Kept per spec: every cycle asks for each
+    source's."""
 
     def unset_left_out(value: HtmlSelectors | ItemRule | None) -> dict[str, object] | None:
         return {k: v for k, v in asdict(value).items() if v} if value is not None else None

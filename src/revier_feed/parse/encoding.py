@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 try:
     from .. import _markup
@@ -171,8 +172,11 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
 
 def _country(url: str) -> str:
     """The top-level domain of ``url``'s host, lower case ("" without one)."""
-    host = url.partition("://")[2].partition("/")[0].rpartition("@")[2].partition(":")[0]
-    return host.rstrip(".").rpartition(".")[2].lower()
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.rstrip(".").rpartition(".")[2]
 
 
 def mostly_utf8(content: bytes) -> bool:
