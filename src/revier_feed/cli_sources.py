@@ -7,6 +7,7 @@ import dataclasses
 import json
 import re
 import textwrap
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -376,7 +377,6 @@ def _spec_under_test(args: argparse.Namespace, config: AppConfig) -> SourceSpec:
     """The source `sources test` reads: a saved one (also one with ``enabled: false``, the
     ones still being tuned), with the selector options given over its own; or one made
     of ``--url`` and the options."""
-    selectors = {k: getattr(args, k) for k in _SELECTOR_OPTIONS if getattr(args, k)}
     if args.url is None:
         if args.source_id is None:
             raise ConfigError(
@@ -395,58 +395,33 @@ def _spec_under_test(args: argparse.Namespace, config: AppConfig) -> SourceSpec:
                     )
                 ]
             )
-        return _with_options(saved[args.source_id], args, selectors, config)
-    kind = args.kind or ("html" if selectors else "feed")
-    options: dict[str, object] = {
-        "id": args.source_id or _suggest_id(args.url),
-        "name": args.source_id or _suggest_id(args.url),
-        "kind": kind,
-        "url": args.url,
-    }
-    if kind == "html":
-        html: dict[str, object] = {
-            **selectors,
-            "follow": args.follow,
-            "item_until_next": args.item_until_next,
-        }
-        if args.max_pages:
-            html["max_pages"] = args.max_pages
-        options["html"] = html
-    return source_from_options(options, config.settings.fetch)
+        return _with_options(saved[args.source_id], args, config)
+    name = args.source_id or _suggest_id(args.url)
+    return _from_options({"id": name, "name": name, "url": args.url}, {}, args, config)
 
 
-def _with_options(
-    spec: SourceSpec, args: argparse.Namespace, selectors: dict[str, str], config: AppConfig
-) -> SourceSpec:
+def _with_options(spec: SourceSpec, args: argparse.Namespace, config: AppConfig) -> SourceSpec:
     """A saved source with the selector options of the command line over its own (they
     were ignored without a word: the admin saw the saved selectors' result)."""
+    selectors = _selector_options(args)
     kind = args.kind or ("html" if selectors or spec.selectors else "feed")
     if kind == spec.kind.value and not (
         selectors or args.follow or args.item_until_next or args.max_pages
     ):
         return spec
-    options: dict[str, object] = {
-        "id": spec.id,
-        "name": spec.name,
-        "kind": kind,
-        "url": spec.url,
-    }
-    if kind == "html":
-        saved = spec.selectors
-        html: dict[str, object] = {
-            k: getattr(saved, k)
+    saved: dict[str, object] = {}
+    if spec.selectors is not None:
+        saved = {
+            k: getattr(spec.selectors, k)
             for k in (*_SELECTOR_OPTIONS, "item_until_next")
-            if saved is not None and getattr(saved, k)
+            if getattr(spec.selectors, k)
         }
-        html.update(selectors)
-        html["follow"] = args.follow or spec.follow
-        html["item_until_next"] = args.item_until_next or html.get("item_until_next", False)
-        if args.max_pages or (saved is not None and saved.next):
-            html["max_pages"] = args.max_pages or spec.max_pages
-        # else the default of `next`, as with --url (the saved 1 read one page only)
-        html["allow_hosts"] = list(spec.allow_hosts)
-        options["html"] = html
-    tested = source_from_options(options, config.settings.fetch)
+        saved |= {"follow": spec.follow, "allow_hosts": list(spec.allow_hosts)}
+        if spec.selectors.next:
+            # Else the default of `next`, as with --url (the saved 1 read one page only).
+            saved["max_pages"] = spec.max_pages
+    identity = {"id": spec.id, "name": spec.name, "url": spec.url}
+    tested = _from_options(identity, saved, args, config)
     # What decides what is collected besides the selectors stays the saved source's.
     return dataclasses.replace(
         tested,
@@ -456,6 +431,32 @@ def _with_options(
         exclude=spec.exclude,
         backfill=spec.backfill,
     )
+
+
+def _selector_options(args: argparse.Namespace) -> dict[str, str]:
+    """The selectors given on the command line (``--item``, ``--title``, …)."""
+    return {k: getattr(args, k) for k in _SELECTOR_OPTIONS if getattr(args, k)}
+
+
+def _from_options(
+    identity: Mapping[str, object],
+    saved: Mapping[str, object],
+    args: argparse.Namespace,
+    config: AppConfig,
+) -> SourceSpec:
+    """A source of ``identity`` (id, name, url) read with the ``saved`` html settings and
+    the command line's options over them, validated as sources.yaml is."""
+    selectors = _selector_options(args)
+    kind = args.kind or ("html" if selectors or saved else "feed")
+    options: dict[str, object] = {**identity, "kind": kind}
+    if kind == "html":
+        html = {**saved, **selectors}
+        html["follow"] = args.follow or html.get("follow", False)
+        html["item_until_next"] = args.item_until_next or html.get("item_until_next", False)
+        if args.max_pages:
+            html["max_pages"] = args.max_pages
+        options["html"] = html
+    return source_from_options(options, config.settings.fetch)
 
 
 def _save_fixture(
