@@ -159,3 +159,32 @@ def test_not_a_str_is_an_error() -> None:
         _markup.markup_text(b"<p>")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         _markup.strip_control(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Viel Spa\u07e0beim Fest",  # "ß" and a no-break space read again as UTF-8
+        "\u07e0Spa",
+        "Spa\u07e0",
+        "\u07e0",
+        "Spaß beim Fest",
+        "„Studie“ – Ländliche Räume",
+        "عروض الـiPhone الجديدة",  # a word of two such letters: real text
+        "x\u0500\u0501",
+        "1\u0500 2",  # beside digits only
+        "\u00d7\u0500",  # "×" is in the Latin range the pattern names
+        "\u0250\u0500",  # just past it
+        "\u04ff" + "a",  # just below the scripts
+        "a\u0800",  # just above them
+        "",
+    ],
+)
+def test_a_false_repair_is_found_where_the_patterns_find_it(text: str) -> None:
+    # The feed reader gives a text back as the feed had it where the parser's UTF-8 repair
+    # left such a letter beside a Latin one; the C scan must decide exactly as the patterns.
+    from revier_feed import _markup
+    from revier_feed.parse.feed import mixed_scripts_python
+
+    assert _markup.mixed_scripts(text) is mixed_scripts_python(text)
+    assert _markup.mixed_scripts(text + " Straße") is mixed_scripts_python(text + " Straße")

@@ -91,6 +91,42 @@ static PyObject *has_c1(PyObject *Py_UNUSED(module), PyObject *text) {
     Py_RETURN_FALSE;
 }
 
+PyDoc_STRVAR(mixed_scripts_doc,
+"mixed_scripts(text) -> bool\n\n"
+"Whether `text` has a letter of U+0500-U+07FF beside a Latin one ([A-Za-z\\u00c0-\\u024f])\n"
+"and no two letters of U+0500-U+07FF side by side: what a false repair of UTF-8 read as\n"
+"Latin-1 leaves (parse/feed.py, _unrepaired), in one pass without the regex engine.");
+
+static int is_script_letter(Py_UCS4 c) { return c >= 0x500 && c <= 0x7FF; }
+
+static int is_latin_letter(Py_UCS4 c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= 0xC0 && c <= 0x24F);
+}
+
+static PyObject *mixed_scripts(PyObject *Py_UNUSED(module), PyObject *text) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "mixed_scripts() needs a str");
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    /* One byte per character: nothing above U+00FF. */
+    if (kind == PyUnicode_1BYTE_KIND) Py_RETURN_FALSE;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const void *data = PyUnicode_DATA(text);
+    int mixed = 0;
+    Py_UCS4 before = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (is_script_letter(c)) {
+            if (i > 0 && is_script_letter(before)) Py_RETURN_FALSE;
+            if (i > 0 && is_latin_letter(before)) mixed = 1;
+            if (i + 1 < n && is_latin_letter(PyUnicode_READ(kind, data, i + 1))) mixed = 1;
+        }
+        before = c;
+    }
+    return PyBool_FromLong(mixed);
+}
+
 /* ---- the text of sanitized markup ------------------------------------------------- */
 
 static int is_word_char(Py_UCS4 c) { return c == '_' || Py_UNICODE_ISALNUM(c); }
@@ -246,6 +282,7 @@ static PyMethodDef module_methods[] = {
     {"strip_control", strip_control, METH_O, strip_control_doc},
     {"markup_text", markup_text, METH_O, markup_text_doc},
     {"has_c1", has_c1, METH_O, has_c1_doc},
+    {"mixed_scripts", mixed_scripts, METH_O, mixed_scripts_doc},
     {NULL, NULL, 0, NULL},
 };
 
