@@ -378,3 +378,38 @@ def test_quotation_marks_and_dashes_are_no_change_of_text_but_a_question_mark_is
     item = make_item(title="Naunhof: Neues Rathaus eingeweiht", summary_text=teaser)
     recorded_before = _legacy_text_hash("Naunhof: Neues Rathaus eingeweiht", teaser)
     assert recorded_before in _listed_hashes(item, 300)
+
+
+def test_a_new_sources_archive_never_makes_an_old_story_new_to_a_partner() -> None:
+    """A story becomes a partner's news when a member that is news brings the partner's
+    district; an archived copy of it from a source just added counts from the story's
+    first news on, so the district's partner is not sent last month's story as new."""
+    from revier_feed.digest.select import prepare
+    from revier_feed.models import StoryFilter
+
+    week_one, week_two = MONDAY - timedelta(days=5), MONDAY + timedelta(days=2)
+
+    def member(
+        n: int, source: str, seen: datetime, *, district: str = "", backlog: bool = False
+    ) -> StoredItem:
+        item = make_item(
+            source_id=source,
+            key=f"k{n}",
+            title="Förderbescheid übergeben",
+            districts=frozenset({district} if district else ()),
+            backlog=backlog,
+        )
+        return StoredItem(n, item, seen, seen, story_id=1)
+
+    agency = member(1, "metropolregion", week_one)
+    rule = StoryFilter(districts=frozenset({"landkreis-leipzig"}))
+
+    def news_to(*later: StoredItem) -> datetime:
+        story = Story(1, (agency, *later))
+        (candidate,) = prepare([story], source_names={}, priorities={}, teaser_length=300)
+        return candidate.news_to(rule)
+
+    office = member(2, "landkreis-leipzig", week_two, district="landkreis-leipzig")
+    assert news_to(office) == week_two
+    archive = member(2, "landkreis-leipzig", week_two, district="landkreis-leipzig", backlog=True)
+    assert news_to(archive) == week_one

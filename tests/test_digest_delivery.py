@@ -1218,3 +1218,55 @@ def test_a_schedule_moved_to_an_earlier_moment_sends_no_back_dated_digest(
     moved = make_app(load_config(digest_config_dir))
     assert moved.send_due_digests(partner_id="region") == []
     assert len(recorder.messages) == 1
+
+
+def test_a_story_that_reaches_a_district_through_a_later_member_is_news_to_it(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    """The agency reported a story one week; the next week the district's office
+    republished it. The district's partner never received it: the story was first seen
+    before that week (found by a probe, session 21)."""
+    from revier_feed.models import StoryPlacement
+    from tests.conftest import make_item
+
+    recorder, _ = smtp_server
+    app = app_at_monday
+    app.send_due_digests()
+    clock.now = MONDAY + timedelta(days=1)
+    title = "Strukturwandel: Förderbescheid für das Gewerbegebiet übergeben"
+    url = add_news(app, "foerderbescheid", title, clock.now)
+    clock.now = MONDAY + WEEK + timedelta(minutes=1)
+    app.send_due_digests()
+    week_two = {str(m["To"]): m.get_body(("plain",)).get_content() for m in recorder.parsed()[3:]}
+    assert title in week_two["info@metropolregion.example"]
+    assert title not in week_two.get("wirtschaft@landkreis-leipzig.example", "")
+
+    clock.now = MONDAY + WEEK + timedelta(days=1)
+    copy_url = "https://www.landkreis-leipzig.example/presse/foerderbescheid"
+    copy = make_item(
+        source_id="landkreis-leipzig",
+        key=copy_url,
+        url=copy_url,
+        title=title + " (Landkreis)",
+        summary_text="Der Landkreis meldet den Förderbescheid.",
+        published_at=clock.now,
+        districts=frozenset({"landkreis-leipzig"}),
+        fingerprint="1:foerderbescheid-landkreis",
+    )
+    app.storage.save_source_result(
+        SourceState(source_id="landkreis-leipzig"), [(copy, ItemDecision.NEW)], clock.now
+    )
+    story_id = app.storage.find_item(url).story_id  # type: ignore[union-attr]
+    copy_id = app.storage.find_item(copy_url).id  # type: ignore[union-attr]
+    with app.storage.story_index() as index:
+        index.place([StoryPlacement(copy_id, story_id, False, 0.9, b"", "", b"")], clock.now)
+
+    sent = len(recorder.messages)
+    clock.now = MONDAY + 2 * WEEK + timedelta(minutes=1)
+    app.send_due_digests()
+    week_three = {
+        str(m["To"]): m.get_body(("plain",)).get_content() for m in recorder.parsed()[sent:]
+    }
+    assert title in week_three["wirtschaft@landkreis-leipzig.example"]
+    # The region's partner had it the week before: not new to it again.
+    assert title not in week_three.get("info@metropolregion.example", "")

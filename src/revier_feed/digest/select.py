@@ -2,6 +2,8 @@
 
 A digest covers the stories *first seen* by revier-feed in its period, whatever date their
 sources claim: a back-dated or undated item is not lost, a re-dated one is not sent twice.
+For a partner, a story is first seen when it first matched the partner's filter: a story
+may become the partner's only through a later member.
 """
 
 from __future__ import annotations
@@ -102,6 +104,11 @@ def is_backlog(story: Story) -> bool:
     archived one (the same source and title: an item back under another key, a link that
     gained "&L=0" or https). A partner's republication, or a follow-up from the same
     source, is news."""
+    return all(_archived(story))
+
+
+def _archived(story: Story) -> list[bool]:
+    """For each member, whether it is a new source's archive or a copy of an archived one."""
     archived: dict[tuple[str, str], datetime] = {}
     for m in story.members:
         if m.item.backlog:
@@ -114,7 +121,45 @@ def is_backlog(story: Story) -> bool:
         since = archived.get((m.item.source_id, m.item.title))
         return since is not None and m.first_seen_at >= since
 
-    return all(m.item.backlog or copy_of_archive(m) for m in story.members)
+    return [m.item.backlog or copy_of_archive(m) for m in story.members]
+
+
+#: A moment a story grew: when a member that is news was first seen, and the story's tags,
+#: districts and sources from then on.
+Moment = tuple[datetime, frozenset[str], frozenset[str], frozenset[str]]
+
+
+def _moments(story: Story) -> tuple[Moment, ...]:
+    """The moments the story's facets grew through news, oldest first.
+
+    A partner's filter may match a story only through a later member (a district's office
+    reporting what the agency published the week before): the story is then news to that
+    partner when that member came. Archived members count from the story's first news on,
+    so a new source's archive never makes an old story new to anyone.
+    """
+    archived = _archived(story)
+    tags: set[str] = set()
+    districts: set[str] = set()
+    sources: set[str] = set()
+    news = []
+    for member, is_archive in zip(story.members, archived, strict=True):
+        if is_archive:
+            tags |= member.item.tags
+            districts |= member.item.districts
+            sources.add(member.item.source_id)
+        else:
+            news.append(member)
+    moments: list[Moment] = []
+    for member in sorted(news, key=lambda m: m.first_seen_at):
+        size = len(tags) + len(districts) + len(sources)
+        tags |= member.item.tags
+        districts |= member.item.districts
+        sources.add(member.item.source_id)
+        if not moments or len(tags) + len(districts) + len(sources) > size:
+            moments.append(
+                (member.first_seen_at, frozenset(tags), frozenset(districts), frozenset(sources))
+            )
+    return tuple(moments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +177,16 @@ class Candidate:
     #: The text hashes of every member as it would be listed: the text a partner was sent
     #: may be another member's now (a partner of higher priority reported the story).
     texts: frozenset[str] = frozenset()
+    #: When the story's facets grew through news (see :func:`_moments`).
+    moments: tuple[Moment, ...] = ()
+
+    def news_to(self, rule: StoryFilter) -> datetime:
+        """When the story became news to a partner with this filter (which matches it as it
+        is now): the first moment its facets matched."""
+        for at, tags, districts, sources in self.moments:
+            if rule.matches_facets(tags, districts, sources):
+                return at
+        return self.first_seen
 
 
 def prepare(
@@ -155,6 +210,7 @@ def prepare(
             texts=frozenset(
                 h for m in story.members for h in _listed_hashes(m.item, teaser_length)
             ),
+            moments=_moments(story),
         )
         for story in stories
     ]
@@ -195,7 +251,7 @@ def build_issue(
             if not listed and changed and period.since < candidate.changed_at:
                 updated.append(replace(entry, updated=True))
             continue
-        if not period.since < candidate.first_seen <= period.until:
+        if not period.since < candidate.news_to(rule) <= period.until:
             continue
         if candidate.backlog:
             continue  # a new source's archive: in the feeds, never announced as news
