@@ -6,10 +6,13 @@ memory rose by 250 MB on a 3 MB bomb). Here no step gives more than :data:`STEP`
 ``gzip`` and ``x-gzip`` (RFC 9110 says to read it as gzip; httpx did not know it), and
 ``deflate`` with or without its zlib header are decoded, as ``Accept-Encoding`` asks for
 them; an unknown coding is passed on as it came (the parser then says what it got).
+A body cut inside the compressed text is an error; a gzip body whose text is whole and
+only its checksum trailer is missing is read, as browsers read it.
 """
 
 from __future__ import annotations
 
+import struct
 import zlib
 from collections.abc import AsyncIterator, Iterator
 
@@ -32,6 +35,9 @@ class _Inflater:
         self._after = b""
         #: What follows the last member is no gzip: dropped, as other readers do.
         self._ignoring = False
+        #: The CRC-32 and size of the gzip member's text so far, for its trailer.
+        self._crc = 0
+        self._size = 0
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         while True:
@@ -56,6 +62,9 @@ class _Inflater:
             else:
                 data = self._decompressor.unconsumed_tail
             if out:
+                if not self._deflate:
+                    self._crc = zlib.crc32(out, self._crc)
+                    self._size += len(out)
                 yield out
             elif not data and not (self._decompressor.eof and self._after):
                 return
@@ -74,6 +83,7 @@ class _Inflater:
             self._ignoring = True
             return b""
         self._decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        self._crc = self._size = 0
         return following
 
     def flush(self) -> Iterator[bytes]:
@@ -83,6 +93,7 @@ class _Inflater:
             Truncated: the input stopped inside a gzip member or deflate stream.
         """
         yield from self.feed(b"")
+        whole = self._decompressor.eof or self._only_trailer_missing()
         try:
             rest = self._decompressor.flush()
         except zlib.error as e:
@@ -91,8 +102,25 @@ class _Inflater:
             yield rest
         # zlib's flush() gives what it can of a cut stream without a word; a cut body would
         # then pass for a whole one (a listing with fewer items, an article without its end).
-        if self._started and not self._decompressor.eof:
+        if self._started and not whole:
             raise Truncated("the compressed body ended before its end mark")
+
+    def _only_trailer_missing(self) -> bool:
+        """Whether the gzip member's text ended and only (part of) the 8-byte trailer after
+        it is missing: its CRC-32 and size, as the text read gives them, end the member
+        where so many bytes of them came (feeding them to a cut text ends nothing)."""
+        if self._deflate or not self._started:
+            return False
+        trailer = struct.pack("<II", self._crc, self._size & 0xFFFFFFFF)
+        for came in range(len(trailer)):
+            probe = self._decompressor.copy()
+            try:
+                probe.decompress(trailer[came:], STEP)
+            except zlib.error:
+                continue
+            if probe.eof:
+                return True
+        return False
 
 
 def _layers(content_encoding: str) -> list[_Inflater]:
