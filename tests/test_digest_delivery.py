@@ -124,6 +124,18 @@ def test_missed_weeks_are_caught_up_in_one_digest_without_a_gap(
     text = recorder.parsed()[-1].get_body(("plain",)).get_content()
     assert "Fachkräftetag in Halle" in text and "Wasserstoff-Netzwerk gegründet" in text
     assert "Neu vom 2. August 2021 bis 16. August 2021" in text
+    # The mail links to its period's archive page: it lists what the mail lists (it held
+    # the last week only, and the missed week was on no page at all).
+    assert "digests/2021-08-16T0700.html" in text
+    page = (app.config.output_dir / "digests" / "2021-08-16T0700.html").read_text("utf-8")
+    assert "Fachkräftetag in Halle" in page and "Wasserstoff-Netzwerk gegründet" in page
+    # A week sent to someone keeps its own page: the next one starts where it ended.
+    clock.now = MONDAY + 3 * WEEK + timedelta(days=-4)
+    add_news(app, "w4", "Revierwerkstatt in Zeitz", clock.now)
+    clock.now = MONDAY + 3 * WEEK + timedelta(minutes=1)
+    app.send_due_digests(partner_id="region")
+    page = (app.config.output_dir / "digests" / "2021-08-23T0700.html").read_text("utf-8")
+    assert "Revierwerkstatt in Zeitz" in page and "Fachkräftetag in Halle" not in page
 
 
 def test_a_temporary_failure_is_retried_with_backoff_and_stays_due(

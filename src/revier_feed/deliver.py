@@ -647,8 +647,9 @@ def write_archive(
     schedule: str,
 ) -> Path:
     """The period's web page: every story first seen in it (by the schedule's previous
-    moment to this one), with no partner data; and ``index.html`` beside it, listing every
-    archived period.
+    moment to this one, or from the last archived period on where periods were sent to no
+    one: the catch-up mail after a failed week links here), with no partner data; and
+    ``index.html`` beside it, listing every archived period.
 
     Raises:
         PublishError: the page could not be written.
@@ -656,7 +657,8 @@ def write_archive(
     previous = cron.parse(schedule).last_at_or_before(
         period.slot_at - timedelta(seconds=1), ctx.tz
     )
-    whole = replace(period, since=previous)
+    archived = ctx.storage.digest_archived_until(period.until, ADMIN_ID)
+    whole = replace(period, since=min(previous, archived) if archived else previous)
     if whole.since < period.since:
         stories = ctx.storage.digest_candidates(ctx.source_ids, whole.since, whole.until)
         candidates = prepare(ctx, stories)

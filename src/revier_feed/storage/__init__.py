@@ -383,6 +383,12 @@ class Storage:
         with self._database.reading("read the digest log") as conn:
             return _digests.covered_until(conn, partner_id)
 
+    def digest_archived_until(self, before: datetime, excluding: str) -> datetime | None:
+        """The end of the last period before ``before`` some partner (not ``excluding``)
+        was sent a digest of."""
+        with self._database.reading("read the digest log") as conn:
+            return _digests.archived_until(conn, before, excluding)
+
     def digest_sent_stories(self, partner_id: str) -> dict[int, tuple[str, bool]]:
         """Stories the partner has received: id -> (text hash, already listed as updated)."""
         with self._database.reading("read the digest log") as conn:

@@ -101,6 +101,17 @@ def covered_until(conn: sqlite3.Connection, partner_id: str) -> datetime | None:
     return from_db(row[0])
 
 
+def archived_until(conn: sqlite3.Connection, before: datetime, excluding: str) -> datetime | None:
+    """The end of the last period before ``before`` whose digest some partner (other than
+    ``excluding``) was sent: the archive has a page for it."""
+    row = conn.execute(
+        "SELECT max(until_at) FROM digest_log WHERE state = ? AND partner_id != ? "
+        "AND until_at < ?",
+        (DigestState.SENT.value, excluding, to_db(before)),
+    ).fetchone()
+    return from_db(row[0])
+
+
 def sent_stories(conn: sqlite3.Connection, partner_id: str) -> dict[int, tuple[str, bool]]:
     """Stories the partner has received: story id -> (text hash, listed as updated)."""
     rows = conn.execute(
