@@ -22,7 +22,7 @@ from revier_feed.config import load_config
 from revier_feed.exceptions import DigestError, StorageError
 from revier_feed.models import DigestState, ItemDecision, SourceState
 from tests.conftest import Clock, SmtpRecorder, free_port
-from tests.test_digest import COLLECTED, MONDAY, add_news
+from tests.test_digest import COLLECTED, MONDAY, add_news, place
 
 BERLIN = __import__("zoneinfo").ZoneInfo("Europe/Berlin")
 WEEK = timedelta(days=7)
@@ -258,6 +258,65 @@ def test_a_server_that_cannot_be_reached_leaves_every_digest_due(
     up = back_up()
     assert len(up.send_due_digests()) == 3
     assert len(recorder.messages) == 3
+
+
+def test_an_outage_over_a_new_week_leaves_one_pending_digest_per_partner(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    """Partners not tried while the server was down kept last week's digest "retry" beside
+    this week's, which covers its stories: the send log showed two pending digests for
+    them (found by a probe, session 21)."""
+    from tests.conftest import make_item
+
+    recorder, port = smtp_server
+    app_at_monday.send_due_digests()
+
+    def district_news(app: App, key: str, title: str) -> None:
+        url = f"https://www.landkreis-leipzig.example/presse/{key}"
+        item = make_item(
+            source_id="landkreis-leipzig",
+            key=url,
+            url=url,
+            title=title,
+            published_at=clock.now,
+            districts=frozenset({"landkreis-leipzig"}),
+            fingerprint=f"1:{key}",
+        )
+        app.storage.save_source_result(
+            SourceState(source_id="landkreis-leipzig"), [(item, ItemDecision.NEW)], clock.now
+        )
+        place(app, url, clock.now)
+
+    clock.now = MONDAY + timedelta(days=2)
+    district_news(app_at_monday, "w1", "Fachkräftetag in Grimma")
+    down, back_up = _server_down(digest_config_dir, port, make_app)
+    for week in (1, 2):
+        clock.now = MONDAY + week * WEEK + timedelta(minutes=5)
+        states = {o.partner_id: o.state for o in down.send_due_digests()}
+        # The district's partner is tried first; the region's is not tried in that run.
+        assert states == {
+            "landkreis-leipzig": DigestState.RETRY,
+            "iq-netzwerk": DigestState.EMPTY,
+            "region": DigestState.RETRY,
+        }
+        clock.now += timedelta(days=3)
+        district_news(down, f"w{week + 1}", f"Wasserstoff-Netzwerk in Borna, Woche {week + 1}")
+    for partner in ("landkreis-leipzig", "region"):
+        pending = [(e.period, e.state) for e in down.storage.digest_log([partner])][:2]
+        assert pending == [
+            ("2021-08-16T0700", DigestState.RETRY),
+            ("2021-08-09T0700", DigestState.SUPERSEDED),
+        ], partner
+    clock.advance(timedelta(days=1))
+    up = back_up()
+    outcomes = {o.partner_id: (o.period, o.state) for o in up.send_due_digests()}
+    assert outcomes["region"] == ("2021-08-16T0700", DigestState.SENT)
+    text = recorder.parsed()[-1].get_body(("plain",)).get_content()
+    assert "Fachkräftetag in Grimma" in text and "Borna, Woche 2" in text
 
 
 def test_partners_skipped_while_the_server_is_down_keep_their_attempts(

@@ -365,11 +365,14 @@ def _failed(
     else:
         state = DigestState.RETRY
         next_attempt = _retry_at(ctx, attempts)
+    # This period's digest covers the older pending ones (its period starts where the last
+    # delivered one ended): during an outage they stayed "retry" and looked due.
     ctx.storage.save_digest_state(
         replace(
             entry, state=state, error=message, next_attempt_at=next_attempt, attempts=attempts
         ),
         ctx.now(),
+        supersede=True,
     )
     log.warning("digest %s %s: %s (%s)", entry.partner_id, entry.period, state.value, message)
     return DigestOutcome(entry.partner_id, entry.period, state, entry.stories, error=message)
