@@ -136,9 +136,13 @@ def identify(
         # A feed of one item can never show two moves: its one item back under a new guid
         # but otherwise as stored is the same evidence (stored anew on every fetch
         # otherwise). A notice of the same title and link with another date is not.
-        alone = len(by_guid) == 1 == len(moved) and _stored_as_is(moved[0], stored_by_url)
+        alone = len(by_guid) == 1 and _back_as_is(by_guid[0], stored_by_url)
         if not repeated and not many and not alone:
             return current
+        if alone and len(stored_by_url.get(by_guid[0].url or "", ())) > 1:
+            # Its link holds other stored items (a feed of one item that always links one
+            # page): by link alone each new item would overwrite the one before.
+            return ItemIdentity.LINK_TITLE
     elif not repeated and links_unique:
         return current
     return ItemIdentity.LINK if links_unique else ItemIdentity.LINK_TITLE
@@ -153,12 +157,13 @@ def _stored_key(item: Item, stored_by_url: StoredByLink) -> str | None:
     return stored[0][0] if len(stored) == 1 else None
 
 
-def _stored_as_is(item: Item, stored_by_url: StoredByLink) -> bool:
-    """Whether the one item stored at this item's link is the same in all a reader sees
-    (a link several stored items share is no key: a feed of one item that always links
-    one page would have had each new item overwrite the one before)."""
-    stored = stored_by_url.get(item.url or "", ())
-    return len(stored) == 1 and stored[0][2] == item.fingerprint
+def _back_as_is(item: Item, stored_by_url: StoredByLink) -> bool:
+    """Whether an item stored at this item's link is this one, in all a reader sees, under
+    another key."""
+    return any(
+        key != item.key and title == item.title and fingerprint == item.fingerprint
+        for key, title, fingerprint in stored_by_url.get(item.url or "", ())
+    )
 
 
 def key_for(identity: ItemIdentity, key: str, url: str | None, title: str) -> str:
