@@ -1683,6 +1683,50 @@ def test_a_reload_ends_a_hosts_pause_also_for_the_next_run(
     assert "/eins.xml" in region.requests and "/zwei.xml" in region.requests
 
 
+def test_an_undated_item_above_the_stored_ones_is_news_when_the_selectors_change(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """A listing without dates: what a changed reading finds below the items stored before
+    was there already; an item above them came since, and was stored as backlog too (it
+    never reached a digest)."""
+    entries = [("top", "Innovationspreis verliehen")]
+    entries += [("", f"Studie {n} zu ländlichen Räumen") for n in (1, 2, 3)]
+
+    def page() -> bytes:
+        items = "".join(
+            f'<article class="n {kind}"><h2><a href="/a/{title[:9].replace(" ", "-")}">'
+            f"{title}</a></h2></article>"
+            for kind, title in entries
+        )
+        return f"<html><body>{items}</body></html>".encode()
+
+    def source(item: str) -> str:
+        return f"""
+  - id: liste
+    name: Liste
+    kind: html
+    url: "{region.url("/liste")}"
+    html:
+      item: {item}
+      title: h2
+"""
+
+    region.add_route(
+        "/liste", lambda handler: Response(200, page(), {"Content-Type": "text/html"})
+    )
+    app = make_app(config(tmp_path, source("article.top")))
+    assert app.run_cycle().summary.reports[0].new == 1
+    entries.insert(0, ("", "Vortrag: Corona und die Metropolregionen"))
+    clock.advance(timedelta(hours=2))
+    widened = make_app(config(tmp_path, source("article.n")))
+    assert widened.run_cycle().summary.reports[0].new == 4
+    stored = {s.item.title: s.item.backlog for s in widened.storage.recent_items(["liste"], 10)}
+    assert [title for title, backlog in stored.items() if not backlog] == [
+        "Vortrag: Corona und die Metropolregionen"
+    ]
+    assert len(stored) == 5
+
+
 def test_changed_selectors_read_the_page_anew_and_what_was_there_is_no_news(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:
