@@ -129,7 +129,7 @@ class App:
         #: The event loop and task of the cycle in progress, for :meth:`abandon`.
         self._running: tuple[asyncio.AbstractEventLoop, asyncio.Task[object]] | None = None
         self._running_lock = threading.Lock()
-        self.tagger = Tagger(config.tags, config.districts)
+        self.tagger = Tagger(config.tags, config.districts, config.elsewhere)
         self.storage = Storage(config.storage_url)
         self._said_python = False  # that the story stage's C extension is missing
         #: The store's lock while :meth:`exclusive` holds it.
@@ -243,7 +243,7 @@ class App:
             self.end_host_pauses()
         except StorageError as e:
             log.warning("the hosts' pauses could not be ended: %s; they end on their own", e)
-        self.tagger = Tagger(config.tags, config.districts)
+        self.tagger = Tagger(config.tags, config.districts, config.elsewhere)
 
     def _use_processes(self, config: AppConfig) -> None:
         chosen = self._processes_chosen

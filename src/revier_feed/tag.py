@@ -12,10 +12,11 @@ umlaut spelling (``Räume`` = ``Raeume``, ``ß`` = ``ss``), as whole words unles
 
 A topic rule tags an item when any ``any`` term, all ``all`` terms and no ``none`` term occur
 in its chosen fields. Districts are found in all fields; where names overlap the longer one
-wins, so "Landkreis Leipzig" is the district and not also the city of Leipzig. A body text
-that names more than :data:`MAX_LISTED_DISTRICTS` districts is listing the whole region (a
-project footer: "with the districts Altenburger Land, Anhalt-Bitterfeld, …"), so only the
-districts its title and teaser name count.
+wins, so "Landkreis Leipzig" is the district and not also the city of Leipzig. An
+enumeration of more than :data:`MAX_LISTED_DISTRICTS` districts after an item's lead (its
+title and the start of its teaser) is listing the whole region (a project footer: "with the
+districts Altenburger Land, Anhalt-Bitterfeld, …"), so the districts it names do not count;
+the body's other place names do.
 """
 
 from __future__ import annotations
@@ -42,8 +43,17 @@ except ImportError:  # pragma: no cover - installed without a C compiler
 _WORD = re.compile(r"\w+")
 _TAG = re.compile(r"<[^>]*>")
 _FIELDS = ("title", "teaser", "content")
-#: More districts than this in an item's body text are an enumeration, not the item's place.
+#: The district of the names that are not the region's (see :class:`Tagger`).
+ELSEWHERE = ""
+#: More districts than this in one enumeration after an item's lead are the whole region
+#: (a footer), not the item's place.
 MAX_LISTED_DISTRICTS = 3
+#: Place names at most this many words apart belong to one enumeration ("…, Nordsachsen
+#: und Saalekreis sowie der Städte Halle (Saale) und Leipzig").
+ENUMERATION_GAP = 3
+#: Where an item's lead ends in its teaser (folded characters): a feed with no teaser of
+#: its own gives the whole body as the teaser, footer and all.
+TEASER_LEAD = 400
 
 
 class Words:
@@ -238,9 +248,16 @@ class Tagger:
     """Tag rules and the gazetteer, compiled once per configuration; the sources' include
     and exclude rules, compiled on first use."""
 
-    def __init__(self, topics: Sequence[TagSpec], districts: Sequence[DistrictSpec]) -> None:
+    def __init__(
+        self,
+        topics: Sequence[TagSpec],
+        districts: Sequence[DistrictSpec],
+        elsewhere: Sequence[str] = (),
+    ) -> None:
+        """``elsewhere``: names that contain a place name of ``districts`` and are not in
+        the region ("Landsberg am Lech", "Hallesches Tor")."""
         self._rules = [_compile_rule(spec, spec.id) for spec in topics]
-        self._places = _Places(districts)
+        self._places = _Places([*districts, DistrictSpec(ELSEWHERE, "", tuple(elsewhere))])
         self._source_rules: dict[ItemRule, _Rule] = {}
 
     def tag_or_leave_out(self, item: Item, source: SourceSpec) -> Item | str:
@@ -315,14 +332,61 @@ class Tagger:
     def _districts(self, texts: _Texts) -> Iterable[tuple[str, tuple[str, str, str]]]:
         found: dict[str, tuple[str, str, str]] = {}
         for field in _FIELDS:
-            in_field: dict[str, tuple[str, str, str]] = {}
-            for district, term, matched in self._places.find(texts.words(field)):
-                in_field.setdefault(district, (term.text, field, matched))
-            if field == "content" and len(in_field) > MAX_LISTED_DISTRICTS:
-                continue
-            for district, why in in_field.items():
-                found.setdefault(district, why)
+            words = texts.words(field)
+            places = [
+                place
+                for place in self._places.find(words)
+                if place[0] != ELSEWHERE and not _street(words.joined, place)
+            ]
+            lead = {"title": len(words.joined), "teaser": TEASER_LEAD}.get(field, 0)
+            listed = _enumerated(words.joined, places, lead)
+            for n, (district, term, matched, _, _) in enumerate(places):
+                if n not in listed:
+                    found.setdefault(district, (term.text, field, matched))
         return found.items()
+
+
+#: Words after a place name that make it a street's name ("Leipziger Straße" in Borna,
+#: "Zeitzer Str. 5, Leipzig"), folded.
+_STREETS = frozenset({"strasse", "str", "landstrasse", "allee", "chaussee", "gasse"})
+#: The same after a place's adjective only ("Leipziger Platz", "Hallesches Tor"; but "in
+#: Leipzig Platz nehmen", "aus Zeitz weg").
+_STREETS_AFTER_ADJECTIVE = frozenset({"platz", "ring", "weg", "damm", "ufer", "tor"})
+_ADJECTIVE_ENDS = ("er", "sche", "sches", "scher", "schen")
+#: The same, as the end of a word a wildcard name matched ("Leipzigerstraße").
+_STREET_ENDS = ("strasse", "platz", "allee", "chaussee", "damm", "gasse")
+
+
+def _street(joined: str, place: tuple[str, Term, str, int, int]) -> bool:
+    """Whether the place name found is a street's (or a gate's) name."""
+    _, term, matched, _, end = place
+    last = matched.rpartition(" ")[2]
+    following = joined[end + 1 : joined.find(" ", end + 1)]
+    if following in _STREETS or (
+        following in _STREETS_AFTER_ADJECTIVE and last.endswith(_ADJECTIVE_ENDS)
+    ):
+        return True
+    return term.trailing and len(last) > len(term.words[-1]) and last.endswith(_STREET_ENDS)
+
+
+def _enumerated(
+    joined: str, places: Sequence[tuple[str, Term, str, int, int]], lead: int
+) -> set[int]:
+    """The places (by index) that belong to an enumeration of more than
+    :data:`MAX_LISTED_DISTRICTS` districts starting after ``lead``."""
+    listed: set[int] = set()
+    start = 0
+    for n in range(1, len(places) + 1):
+        if n < len(places):
+            gap = len(joined[places[n - 1][4] : places[n][3]].split())
+            if gap <= ENUMERATION_GAP:
+                continue
+        # places[start:n] is one run of place names close together
+        run = places[start:n]
+        if run[0][3] >= lead and len({place[0] for place in run}) > MAX_LISTED_DISTRICTS:
+            listed.update(range(start, n))
+        start = n
+    return listed
 
 
 #: Letters of a wildcard place name that rank it among names of the same length.
@@ -382,17 +446,18 @@ class _Places:
         vars(self).update(state)
         self._finder = _finder(self._ranked)
 
-    def find(self, text: Words) -> Iterator[tuple[str, Term, str]]:
-        """Each place name in ``text``: its district, the term and the folded text matched."""
+    def find(self, text: Words) -> Iterator[tuple[str, Term, str, int, int]]:
+        """Each place name in ``text``: its district, the term, the folded text matched and
+        where that is in :attr:`Words.joined` (start, end)."""
         if self._finder is None:
             yield from self.find_python(text)
             return
         joined = text.joined
         for index, start, end in self._finder.find(joined):
             district_id, term = self._ranked[index]
-            yield district_id, term, joined[start:end]
+            yield district_id, term, joined[start:end], start, end
 
-    def find_python(self, text: Words) -> Iterator[tuple[str, Term, str]]:
+    def find_python(self, text: Words) -> Iterator[tuple[str, Term, str, int, int]]:
         """:meth:`find` by the regular expression (the reference of the C finder)."""
         for match in self._regex.finditer(text.joined):
             matched = match.group()[1:]
@@ -401,7 +466,7 @@ class _Places:
                 # The expression matched a wildcard name; the first one that matches this
                 # text whole is the alternative the engine took (see the class docstring).
                 hit = next((d, t) for d, t, p in self._wild if p.fullmatch(matched))
-            yield hit[0], hit[1], matched
+            yield hit[0], hit[1], matched, match.start() + 1, match.end()
 
 
 def _finder(ranked: list[tuple[str, Term]]) -> _words.PlaceFinder | None:

@@ -268,14 +268,26 @@ class DistrictModel(_Model):
     @field_validator("terms")
     @classmethod
     def _no_regex(cls, v: list[str]) -> list[str]:
-        for term in v:
-            if term.startswith("re:"):
-                raise ValueError(f"place names cannot be regular expressions: {term!r}")
-        return v
+        return _place_names(v)
+
+
+def _place_names(terms: list[str]) -> list[str]:
+    for term in terms:
+        if term.startswith("re:"):
+            raise ValueError(f"place names cannot be regular expressions: {term!r}")
+    return terms
 
 
 class DistrictsFile(_Model):
     districts: list[DistrictModel] = []
+    #: Names that contain a place name of the region and are not in it ("Landsberg am
+    #: Lech"): found, they give no district.
+    elsewhere: list[TermText] = []
+
+    @field_validator("elsewhere")
+    @classmethod
+    def _no_regex(cls, v: list[str]) -> list[str]:
+        return _place_names(v)
 
 
 class Filter(_Model):

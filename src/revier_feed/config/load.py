@@ -4,6 +4,7 @@ typed specs the stages use."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,9 @@ class AppConfig:
     tag_channels: bool
     district_channels: bool
     partners: tuple[PartnerModel, ...]
+    #: Names that contain a place name and are not in the region (gazetteer and
+    #: districts.yaml)
+    elsewhere: tuple[str, ...] = ()
 
     @property
     def storage_url(self) -> str:
@@ -197,6 +201,7 @@ def load_config(config_dir: str | Path) -> AppConfig:
         tag_channels=channels_file.tag_channels,
         district_channels=channels_file.district_channels,
         partners=tuple(partners_file.partners),
+        elsewhere=_elsewhere(validated.get("districts.yaml")),
     )
 
 
@@ -207,6 +212,7 @@ def _under(key: str, reported: set[str]) -> bool:
     )
 
 
+@functools.cache
 def _gazetteer() -> DistrictsFile:
     data = yaml.load(GAZETTEER.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     return DistrictsFile.model_validate(data)
@@ -222,6 +228,10 @@ def _districts(extension: DistrictsFile | None) -> tuple[DistrictSpec, ...]:
             terms=(known.terms if known else ()) + tuple(model.terms),
         )
     return tuple(merged.values())
+
+
+def _elsewhere(extension: DistrictsFile | None) -> tuple[str, ...]:
+    return tuple(_gazetteer().elsewhere + (extension.elsewhere if extension else []))
 
 
 def _source_spec(model: SourceModel, defaults: FetchSettingsModel) -> SourceSpec:
