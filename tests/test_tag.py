@@ -170,12 +170,20 @@ def test_a_whole_body_given_as_the_teaser_with_a_footer_keeps_the_items_place(
     assert tagged.districts == {"burgenlandkreis"}
 
 
-def test_a_body_with_a_footer_keeps_the_place_it_names_itself(region_tagger: Tagger) -> None:
-    """Any body naming more than three districts counted for none: the footer took the
-    item's own place with it (found by a probe, session 22)."""
-    body = f"<p>{BODY} Das Zentrum steht im Gewerbegebiet der Stadt Zeitz.</p><p>{FOOTER}</p>"
-    tagged = region_tagger.tag(item("Gründerzentrum eröffnet", "Junge Firmen", body), SOURCE)
-    assert tagged.districts == {"burgenlandkreis"}
+def test_a_newspapers_footer_naming_its_towns_gives_none_of_them(region_tagger: Tagger) -> None:
+    """Every regional newspaper item got the three districts of its footer's towns ("aus
+    Borna, Grimma, Wurzen, Delitzsch, Eilenburg, Torgau und Altenburg"): seven names close
+    together are an enumeration, whatever few districts they make."""
+    body = (
+        f"<p>{BODY}</p><p>Mehr Nachrichten aus der Region lesen Sie täglich in Ihrer Zeitung "
+        "– aus Borna, Grimma, Wurzen, Delitzsch, Eilenburg, Torgau und Altenburg.</p>"
+    )
+    tagged = region_tagger.tag(item("Torgau: Brücke wird saniert", "Umleitung", body), SOURCE)
+    assert tagged.districts == {"nordsachsen"}
+    # Towns of one district named one after another are no such list.
+    route = f"<p>{BODY} Der Radweg führt von Grimma über Naunhof und Brandis nach Borna.</p>"
+    tagged = region_tagger.tag(item("Radweg fertig", "Bauarbeiten beendet", route), SOURCE)
+    assert tagged.districts == {"landkreis-leipzig"}
 
 
 def test_news_about_several_districts_names_them_all(region_tagger: Tagger) -> None:

@@ -12,11 +12,12 @@ umlaut spelling (``Räume`` = ``Raeume``, ``ß`` = ``ss``), as whole words unles
 
 A topic rule tags an item when any ``any`` term, all ``all`` terms and no ``none`` term occur
 in its chosen fields. Districts are found in all fields; where names overlap the longer one
-wins, so "Landkreis Leipzig" is the district and not also the city of Leipzig. An
-enumeration of more than :data:`MAX_LISTED_DISTRICTS` districts after an item's lead (its
-title and the start of its teaser) is listing the whole region (a project footer: "with the
-districts Altenburger Land, Anhalt-Bitterfeld, …"), so the districts it names do not count;
-the body's other place names do.
+wins, so "Landkreis Leipzig" is the district and not also the city of Leipzig. A body (what
+follows the item's lead: its title and the start of its teaser) that names more than
+:data:`MAX_LISTED_DISTRICTS` districts is about the whole region or ends in a project
+footer listing it ("with the districts Altenburger Land, Anhalt-Bitterfeld, …"), so only
+the lead's places count then; a body naming fewer gives its places, but not those of an
+enumeration (a newspaper's "news from Borna, Grimma, Wurzen, Delitzsch, …").
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ _TAG = re.compile(r"<[^>]*>")
 _FIELDS = ("title", "teaser", "content")
 #: The district of the names that are not the region's (see :class:`Tagger`).
 ELSEWHERE = ""
-#: More districts than this in one enumeration after an item's lead are the whole region
-#: (a footer), not the item's place.
+#: More districts than this in an item's body (after its lead) are the whole region (a
+#: footer), not the item's place; more names than this in at least as many districts, close
+#: together, are an enumeration.
 MAX_LISTED_DISTRICTS = 3
 #: Place names at most this many words apart belong to one enumeration ("…, Nordsachsen
 #: und Saalekreis sowie der Städte Halle (Saale) und Leipzig").
@@ -331,18 +333,31 @@ class Tagger:
 
     def _districts(self, texts: _Texts) -> Iterable[tuple[str, tuple[str, str, str]]]:
         found: dict[str, tuple[str, str, str]] = {}
+        #: The places of the body (what follows the lead), each with its reason, and
+        #: whether it stands in an enumeration.
+        body: list[tuple[str, tuple[str, str, str], bool]] = []
         for field in _FIELDS:
             words = texts.words(field)
+            joined = words.joined
             places = [
                 place
                 for place in self._places.find(words)
-                if place[0] != ELSEWHERE and not _street(words.joined, place)
+                if place[0] != ELSEWHERE and not _street(joined, place)
             ]
-            lead = {"title": len(words.joined), "teaser": TEASER_LEAD}.get(field, 0)
-            listed = _enumerated(words.joined, places, lead)
-            for n, (district, term, matched, _, _) in enumerate(places):
-                if n not in listed:
-                    found.setdefault(district, (term.text, field, matched))
+            lead = {"title": len(joined), "teaser": TEASER_LEAD}.get(field, 0)
+            listed = _enumerated(joined, places)
+            for n, (district, term, matched, start, _) in enumerate(places):
+                why = (term.text, field, matched)
+                if start < lead:
+                    found.setdefault(district, why)
+                else:
+                    body.append((district, why, n in listed))
+        # A body naming many districts is about the whole region (or ends in a footer
+        # listing it): only the lead tells the item's place then.
+        if len({district for district, _, _ in body}) <= MAX_LISTED_DISTRICTS:
+            for district, why, in_list in body:
+                if not in_list:
+                    found.setdefault(district, why)
         return found.items()
 
 
@@ -369,11 +384,10 @@ def _street(joined: str, place: tuple[str, Term, str, int, int]) -> bool:
     return term.trailing and len(last) > len(term.words[-1]) and last.endswith(_STREET_ENDS)
 
 
-def _enumerated(
-    joined: str, places: Sequence[tuple[str, Term, str, int, int]], lead: int
-) -> set[int]:
-    """The places (by index) that belong to an enumeration of more than
-    :data:`MAX_LISTED_DISTRICTS` districts starting after ``lead``."""
+def _enumerated(joined: str, places: Sequence[tuple[str, Term, str, int, int]]) -> set[int]:
+    """The places (by index) that stand in an enumeration: more than
+    :data:`MAX_LISTED_DISTRICTS` names close together, in at least that many districts
+    ("aus Borna, Grimma, Wurzen, Delitzsch, Eilenburg, Torgau und Altenburg")."""
     listed: set[int] = set()
     start = 0
     for n in range(1, len(places) + 1):
@@ -383,7 +397,7 @@ def _enumerated(
                 continue
         # places[start:n] is one run of place names close together
         run = places[start:n]
-        if run[0][3] >= lead and len({place[0] for place in run}) > MAX_LISTED_DISTRICTS:
+        if len(run) > MAX_LISTED_DISTRICTS <= len({place[0] for place in run}):
             listed.update(range(start, n))
         start = n
     return listed
