@@ -877,10 +877,10 @@ def test_an_item_that_breaks_matching_is_a_story_of_its_own(
     confirm = StoryIndex.confirm
     kreis_1 = url_mark(canonical_url("https://kreis.example/1"))
 
-    def breaks_on_kreis_1(self: StoryIndex, new: Any, found: Any) -> Any:
+    def breaks_on_kreis_1(self: StoryIndex, new: Any, found: Any, source: Any = None) -> Any:
         if new.url_mark == kreis_1:
             raise ZeroDivisionError("a bug")
-        return confirm(self, new, found)
+        return confirm(self, new, found, source)
 
     monkeypatch.setattr(StoryIndex, "confirm", breaks_on_kreis_1)
     broken, _ = _place_batch(tmp_path / "broken.sqlite3", monkeypatch, 10**9)
@@ -1049,3 +1049,92 @@ def test_a_workers_story_index_is_loaded_anew_a_week_after_its_window_moved_on()
     assert cache.get(window_start + timedelta(days=7, hours=1), 1) is None
     assert cache.get(window_start - timedelta(days=8), 1) is None  # reaches back too little
     assert cache.get(window_start, 2) is None  # a split, merge or retag
+
+
+FUNDING = (
+    "Landrat Henry Graichen hat heute einen Fördermittelbescheid über {amount} Euro an die "
+    "Stadt {town} übergeben. Das Geld stammt aus dem Programm zur Strukturentwicklung im "
+    "Mitteldeutschen Revier, mit dem der Landkreis Leipzig Vorhaben der Kommunen "
+    "unterstützt. Gefördert wird {project}. Die Bauarbeiten sollen im Frühjahr beginnen "
+    "und bis Ende des kommenden Jahres abgeschlossen sein. Weitere Bescheide folgen in "
+    "den nächsten Wochen."
+)
+
+
+def place_one_per_cycle(tmp_path: Any, items: list[Item]) -> list[list[str]]:
+    """Store and place each item in a cycle of its own (a day apart); the stories' members'
+    titles, oldest story first."""
+    with Storage(f"sqlite:///{tmp_path / 'store'}.sqlite3") as storage:
+        for day, item in enumerate(items):
+            now = NOW + timedelta(days=day)
+            state = SourceState(item.source_id, last_success_at=now)
+            storage.save_source_result(state, [(item, ItemDecision.NEW)], now)
+            placement.place_in_stories([item.source_id], storage, timedelta(days=30), now)
+        sources = sorted({item.source_id for item in items})
+        found = storage.recent_stories(sources, 20)
+        return [sorted(m.item.title for m in story.members) for story in sorted(found, key=id)]
+
+
+def test_a_sources_items_of_one_template_are_different_stories(tmp_path: Any) -> None:
+    """Three funding decisions a district wrote from one template became one story, and two
+    of them were gone from the feeds (found by a probe, session 22)."""
+    towns = [
+        ("Groitzsch", "180.000", "die Sanierung der Turnhalle"),
+        ("Pegau", "240.000", "der Umbau der Oberschule"),
+        ("Zwenkau", "95.000", "ein Radweg zum Hafen"),
+    ]
+    items = [
+        make_item(
+            source_id="kreis",
+            key=f"bescheid-{town}",
+            url=f"https://kreis.example/presse/bescheid-{town.lower()}",
+            title=f"Fördermittelbescheid für {town} übergeben",
+            summary_text=FUNDING.format(amount=amount, town=town, project=project),
+            published_at=NOW + timedelta(days=n),
+            fingerprint=f"1:{town}",
+        )
+        for n, (town, amount, project) in enumerate(towns)
+    ]
+    stories = place_one_per_cycle(tmp_path, items)
+    assert len(stories) == 3, stories
+
+
+def test_a_sources_items_linking_one_page_are_different_stories(tmp_path: Any) -> None:
+    """A feed linking every item to its news page (or to anchors on it) had all of them in
+    one story: the same link decided (found by a probe, session 22)."""
+    titles = [
+        ("Kreistag beschließt Haushalt", "Der Kreistag hat den Haushalt für 2027 beschlossen."),
+        ("Neue Buslinie nach Zeitz", "Ab Montag fährt die Linie 790 stündlich bis Zeitz."),
+        ("Impftermine im Dezember", "Das Gesundheitsamt bietet im Dezember neue Termine an."),
+    ]
+    items = [
+        make_item(
+            source_id="kreis",
+            key=f"news-{n}",
+            url=f"https://kreis.example/aktuelles.html#news-{n}" if n else None,
+            title=title,
+            summary_text=text,
+            published_at=NOW + timedelta(days=n),
+            fingerprint=f"1:{n}",
+        )
+        for n, (title, text) in enumerate(titles)
+    ]
+    items[0] = dataclasses.replace(items[0], url="https://kreis.example/aktuelles.html")
+    assert len(place_one_per_cycle(tmp_path, items)) == 3
+
+
+def test_a_sources_repost_under_a_new_link_is_the_same_story(tmp_path: Any) -> None:
+    text = FUNDING.format(amount="180.000", town="Groitzsch", project="die Turnhalle")
+    items = [
+        make_item(
+            source_id="kreis",
+            key=key,
+            url=f"https://kreis.example/{key}",
+            title="Fördermittelbescheid für Groitzsch übergeben",
+            summary_text=text,
+            published_at=NOW,
+            fingerprint=f"1:{key}",
+        )
+        for key in ("presse/bescheid", "aktuelles/bescheid-groitzsch")
+    ]
+    assert len(place_one_per_cycle(tmp_path, items)) == 1

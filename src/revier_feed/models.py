@@ -436,6 +436,7 @@ class PlacedItem:
     districts: tuple[str, ...]
     marks: bytes  #: packed: where the index lists it
     events: tuple[int, ...] = ()  #: day numbers of the events it announces
+    source_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,7 +167,8 @@ def _place(
     """:func:`place_in_stories`; returns the index, since when it holds items, and the
     story generation it belongs to."""
     with storage.story_index() as store:
-        pending = _pending_features(source_ids, storage, store, prepared)
+        source_of: dict[int, str] = {}
+        pending = _pending_features(source_ids, storage, store, prepared, source_of)
         if not pending:
             return None
         # Newest first, so that the oldest is popped first and placed items free memory.
@@ -194,6 +195,7 @@ def _place(
                     placements = []
                 new = pending.pop()
                 f = new.features
+                source = source_of.get(new.item_id, "")
                 found = None
                 if finder is not None:
                     try:
@@ -205,9 +207,9 @@ def _place(
                         finder = None
                 try:
                     if found is None:
-                        match = index.match(f, new.published_at)
+                        match = index.match(f, new.published_at, source)
                     else:
-                        match = index.confirm(f, found)
+                        match = index.confirm(f, found, source)
                 except Exception:
                     # One odd item must not keep the other items out of the feeds.
                     log.exception(
@@ -245,6 +247,7 @@ def _place(
                     f.districts,
                     f.marks,
                     f.upcoming,
+                    source,
                 )
                 if finder is not None:
                     finder.listed(new.item_id, new.published_at, f.marks)
@@ -422,6 +425,7 @@ def _load_index(store: StoryWrites, since: datetime, window: timedelta) -> stori
             frozenset(placed.districts),
             placed.marks,
             placed.events,
+            placed.source_id,
         )
     return index
 
@@ -431,13 +435,15 @@ def _pending_features(
     storage: Storage,
     store: StoryWrites,
     prepared: PreparedFeatures | None,
+    source_of: dict[int, str],
 ) -> list[Pending]:
     """The unplaced items of each source with their features, the source's boilerplate
     (learned from these items and its recent ones) removed: as ``prepared`` while they were
-    collected, or computed now."""
+    collected, or computed now. Each item's source goes into ``source_of``."""
     pending: list[Pending] = []
     by_source: dict[str, list[int]] = {}
     for source_id, listed in storage.pending_story_items(source_ids).items():
+        source_of.update(dict.fromkeys((item_id for item_id, _ in listed), source_id))
         ready = prepared.take(source_id, listed) if prepared is not None else None
         if ready is None:
             by_source[source_id] = [item_id for item_id, _ in listed]

@@ -106,10 +106,13 @@ def placed(conn: sqlite3.Connection, since: datetime) -> Iterator[PlacedItem]:
     content."""
     rows = conn.execute(
         "SELECT id, story_id, published_at, shingles, keywords, districts, story_marks, "
-        "story_events FROM items WHERE story_id IS NOT NULL AND published_at >= ?",
+        "story_events, source_id FROM items WHERE story_id IS NOT NULL AND published_at >= ?",
         (to_db(since),),
     )
-    for id_, story_id, published_at, shingles, keywords, districts, story_marks, events in rows:
+    for row in rows:
+        id_, story_id, published_at, shingles, keywords, districts, story_marks, events, source = (
+            row
+        )
         yield PlacedItem(
             item_id=id_,
             story_id=story_id,
@@ -119,6 +122,7 @@ def placed(conn: sqlite3.Connection, since: datetime) -> Iterator[PlacedItem]:
             districts=tuple(json.loads(districts)) if districts != "[]" else (),
             marks=story_marks or b"",
             events=tuple(map(int, events.split())) if events else (),
+            source_id=source,
         )
 
 

@@ -41,6 +41,7 @@ from .native import NATIVE, native_best_candidate, native_mark_index, native_que
 from .packed import PackedFeatures, unpack_ints
 from .text import (
     MIN_SHARED_MARKS,
+    SAME_SOURCE,
     Similarity,
     StoryFeatures,
     decide,
@@ -71,6 +72,7 @@ class IndexedItem:
     shingles: bytes  #: packed (see :func:`.text.pack`)
     keywords: str  #: space-separated, as stored: split only when compared
     districts: frozenset[str]
+    source: str = ""  #: the source's id
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,12 +225,14 @@ class StoryIndex:
         districts: frozenset[str],
         marks: bytes | Iterable[int],
         upcoming: tuple[int, ...] = (),
+        source: str = "",
     ) -> None:
         """List a placed item under its marks (its URL's among them); while the marks are
         detached (:meth:`detach_marks`), only keep the item for comparisons.
 
         Args:
             keywords: space-separated.
+            source: the item's source's id (interned: one string per source).
         """
         when = published.timestamp() if isinstance(published, datetime) else published
         self._items.append(
@@ -241,6 +245,7 @@ class StoryIndex:
                 shingles=shingles,
                 keywords=keywords,
                 districts=self._districts.setdefault(districts, districts),
+                source=sys.intern(source),
             )
         )
         if self._marks is not None:
@@ -270,9 +275,12 @@ class StoryIndex:
         """
         return self.match(PackedFeatures.of(features), published)
 
-    def match(self, new: PackedFeatures, published: datetime) -> StoryMatch | None:
-        """:meth:`best_match` for an item whose features are packed."""
-        return self.confirm(new, self.find(new, published))
+    def match(
+        self, new: PackedFeatures, published: datetime, source: str | None = None
+    ) -> StoryMatch | None:
+        """:meth:`best_match` for an item whose features are packed (of ``source``, see
+        :meth:`confirm`)."""
+        return self.confirm(new, self.find(new, published), source)
 
     def candidates(
         self, new: StoryFeatures | PackedFeatures, published: datetime
@@ -296,12 +304,27 @@ class StoryIndex:
         items = self._items
         return [(items[slot], same_url) for slot, same_url in found]
 
-    def confirm(self, new: PackedFeatures, found: list[tuple[int, bool]]) -> StoryMatch | None:
+    def confirm(
+        self, new: PackedFeatures, found: list[tuple[int, bool]], source: str | None = None
+    ) -> StoryMatch | None:
         """The story of the candidate in ``found`` (slots, as :meth:`Marks.find_marks` gives
-        them) most similar to ``new`` among those that are the same story, or None."""
+        them) most similar to ``new`` among those that are the same story, or None.
+
+        An item of ``source`` (the new item's) is the same story only as a near-identical
+        copy (:data:`.text.SAME_SOURCE`), and a link shared with it decides nothing: a
+        source's own items share its templates and paragraphs, and a feed may link every
+        item to one page.
+        """
         if not found:
             return None
-        best = best_candidate(self._items, found, new, self.stats)
+        items = self._items
+        own = set() if source is None else {s for s, _ in found if items[s].source == source}
+        if own:
+            found = [(slot, same_url and slot not in own) for slot, same_url in found]
+        best = best_candidate(items, found, new, self.stats)
+        if best is not None and best[0] in own and best[1] < SAME_SOURCE:
+            others = [pair for pair in found if pair[0] not in own]
+            best = best_candidate(items, others, new, self.stats) if others else None
         if best is None:
             return None
         slot, score = best

@@ -70,6 +70,10 @@ CONTAINMENT = 0.5
 #: much keyword containment (tuned on the labelled set: bench/stories_quality.py).
 VERBATIM = 0.8
 ACROSS_DISTRICTS = 0.45
+#: Two items of one source are one story only as this close a copy (a re-post under a new
+#: link): a source's own items share its templates ("Fördermittelbescheid für … übergeben",
+#: "Lehrstellen der Woche") and paragraphs, and are different news.
+SAME_SOURCE = 0.9
 #: Texts with fewer shingles than this are too short for containment alone.
 MIN_SHINGLES = 8
 #: Words of the body that count; the rest of a long article adds cost, not evidence.
