@@ -447,6 +447,17 @@ def test_announcement_and_report_of_one_event_are_two_stories() -> None:
     assert not same_story(fa, fr, sim) and not same_story(fr, fa, similarity(fr, fa, stats))
     # A partner republishing the invitation before the event is the same story.
     assert same_story(fa, fp, similarity(fa, fp, stats))
+    # The same with the date in numbers (found by a probe, session 22).
+    numeric = [
+        dataclasses.replace(
+            i,
+            title=i.title.replace("25. August", "25.08.2021"),
+            summary_text=i.summary_text.replace("25. August", "25.08.2021"),
+        )
+        for i in (announced, report)
+    ]
+    fa, fr = (features(i, shingles_of(i), frozenset()) for i in numeric)
+    assert fa.upcoming and not same_story(fa, fr, similarity(fa, fr, stats))
 
 
 @pytest.mark.parametrize(
@@ -460,6 +471,18 @@ def test_announcement_and_report_of_one_event_are_two_stories() -> None:
         ("Ergebnisse bis 30. Juni 2022", datetime(2021, 6, 2, tzinfo=UTC), []),
         ("Am 31. Juni und am 0. Juli", datetime(2021, 6, 2, tzinfo=UTC), []),
         ("Fläche ² Juni ³ ²⁰²¹, 9. Juli ²⁰²¹", datetime(2021, 6, 2, tzinfo=UTC), ["2021-07-09"]),
+        # In numbers, as administrations write them (found by a probe, session 22) ...
+        (
+            "Am Dienstag, 24.11.2026, im Kulturhaus",
+            datetime(2026, 11, 16, tzinfo=UTC),
+            ["2026-11-24"],
+        ),
+        ("Di., 24.11., ab 17 Uhr", datetime(2026, 11, 16, tzinfo=UTC), ["2026-11-24"]),
+        ("Anmeldung bis 20.11.26", datetime(2026, 11, 16, tzinfo=UTC), ["2026-11-20"]),
+        # ... but not a time or a telephone number.
+        ("Sprechstunde 10–12 Uhr", datetime(2026, 11, 16, tzinfo=UTC), []),
+        ("bis 10–12 Uhr geöffnet", datetime(2026, 11, 16, tzinfo=UTC), []),
+        ("Telefon 0341 24 11 20", datetime(2026, 11, 16, tzinfo=UTC), []),
     ],
 )
 def test_upcoming_event_dates(text: str, published: datetime, expected: list[str]) -> None:

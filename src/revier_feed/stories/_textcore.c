@@ -847,6 +847,81 @@ static int month_of(const Featurizer *self, Slice w) {
     return 0;
 }
 
+/* phase.DATE_WORDS: after one of these, two numbers are a day and a month. */
+static const char *const date_words[] = {
+    "am", "vom", "bis", "zum", "ab", "den", "seit", "und", "montag", "dienstag", "mittwoch",
+    "donnerstag", "freitag", "samstag", "sonnabend", "sonntag", "mo", "di", "mi", "do", "fr",
+    "sa", "so"};
+
+static int is_date_word(Slice w) {
+    for (size_t k = 0; k < sizeof date_words / sizeof date_words[0]; k++)
+        if ((Py_ssize_t)strlen(date_words[k]) == w.len &&
+            memcmp(date_words[k], w.p, (size_t)w.len) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_word(Slice w, const char *text) {
+    return (Py_ssize_t)strlen(text) == w.len && memcmp(text, w.p, (size_t)w.len) == 0;
+}
+
+/* Whether phase.py reads `w` as a number of at most `digits` digits that C does not: a
+ * word of decimal digits (str.isdecimal, any script) that is not ASCII. */
+static int python_decimal(Slice w, Py_ssize_t digits) {
+    Py_ssize_t chars = 0;
+    int ascii = 1;
+    for (Py_ssize_t i = 0; i < w.len;) {
+        unsigned char b = w.p[i];
+        Py_UCS4 c;
+        Py_ssize_t size = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+        if (i + size > w.len) return 0;
+        if (size == 1) c = b;
+        else if (size == 2) c = (Py_UCS4)(b & 0x1F) << 6 | (w.p[i + 1] & 0x3F);
+        else if (size == 3)
+            c = (Py_UCS4)(b & 0x0F) << 12 | (Py_UCS4)(w.p[i + 1] & 0x3F) << 6 | (w.p[i + 2] & 0x3F);
+        else
+            c = (Py_UCS4)(b & 0x07) << 18 | (Py_UCS4)(w.p[i + 1] & 0x3F) << 12 |
+                (Py_UCS4)(w.p[i + 2] & 0x3F) << 6 | (w.p[i + 3] & 0x3F);
+        if (!Py_UNICODE_ISDECIMAL(c)) return 0;
+        ascii &= size == 1;
+        chars++;
+        i += size;
+    }
+    return !ascii && chars <= digits;
+}
+
+/* phase._numeric at ws[i]: 1 with `*month`, `*day`, `*year` (-1 for none) set, 0 for no
+ * date, -1 where phase.py must decide (a word it may read as a number that is not ASCII). */
+static int numeric_date(const Slice *ws, Py_ssize_t n, Py_ssize_t i, long *month, long *day,
+                        long *year) {
+    if (i + 1 >= n) return 0;
+    /* Most numbers are followed by a word that is none: decided without the first. */
+    int later = python_decimal(ws[i + 1], 2);
+    *month = later ? 0 : day_of(ws[i + 1]);
+    if (!later && (!*month || *month > 12)) return 0;
+    int first = python_decimal(ws[i], 2);
+    *day = first ? 0 : day_of(ws[i]);
+    if (!first && !*day) return 0;
+    if (first || later) return -1;
+    *year = -1;
+    if (i + 2 < n) {
+        Slice f = ws[i + 2];
+        if (python_decimal(f, 4)) return -1;
+        long y = ascii_number(f, 4);
+        if (f.len == 4 && y > 1900 && y < 2200) {
+            *year = y;
+            return 1;
+        }
+    }
+    if (i == 0 || !is_date_word(ws[i - 1])) return 0;
+    if (i + 2 < n) {
+        if (is_word(ws[i + 2], "uhr")) return 0; /* "bis 10-12 Uhr" */
+        long yy = ascii_number(ws[i + 2], 2);
+        if (ws[i + 2].len == 2 && yy >= 0) *year = 2000 + yy; /* "24.11.26" */
+    }
+    return 1;
+}
+
 PyDoc_STRVAR(dates_doc,
 "dates(words) -> [(month, day, year or None), ...] | None\n\n"
 "phase.mentions of the first keyword_words words of `words` (UTF-8, joined by spaces, as\n"
@@ -879,7 +954,21 @@ static PyObject *Featurizer_dates(Featurizer *self, PyObject *arg) {
     for (Py_ssize_t i = 0; i < n; i++) {
         if (ws[i].len == 0) continue;
         int month = month_of(self, ws[i]);
-        if (!month) continue;
+        if (!month) {
+            long m, d, y;
+            int numeric = numeric_date(ws, n, i, &m, &d, &y);
+            if (numeric < 0) goto in_python;
+            if (!numeric) continue;
+            PyObject *found = y < 0 ? Py_BuildValue("(llO)", m, d, Py_None)
+                                    : Py_BuildValue("(lll)", m, d, y);
+            if (!found || PyList_Append(result, found) < 0) {
+                Py_XDECREF(found);
+                Py_CLEAR(result);
+                goto done;
+            }
+            Py_DECREF(found);
+            continue;
+        }
         long day = 0;
         Py_ssize_t year_at = i + 1;
         if (i > 0) {

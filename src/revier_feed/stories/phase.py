@@ -9,9 +9,12 @@ if one of them lies before the later item's publication day, the event happened 
 the two and they are different phases of it, different stories.
 
 Dates are read from the folded words ("25", "august", optionally "2021"), in German
-("25. August", "1. März") and English ("August 25"). Without a year, the date is taken in
-the publication's year, or the next one when that would put it half a year in the past
-("am 12. Januar" in a December item).
+("25. August", "1. März") and English ("August 25"), and as German administrations write
+them, in numbers: "24.11.2026" (the words "24 11 2026") always, "24.11." and "24.11.26"
+after a word that introduces a date ("am", "vom", "bis", a weekday: "Di., 24.11."), since
+"10–12 Uhr" gives the same words. Without a year, the date is taken in the publication's
+year, or the next one when that would put it half a year in the past ("am 12. Januar" in a
+December item).
 """
 
 from __future__ import annotations
@@ -58,6 +61,13 @@ def day_number(when: date) -> int:
 #: A month named in a text with the day beside it: (month, day, year or None).
 Mention = tuple[int, int, int | None]
 
+#: Folded words after which two numbers are a day and a month ("am 24.11.", "Di., 24.11.").
+DATE_WORDS = frozenset(
+    {"am", "vom", "bis", "zum", "ab", "den", "seit", "und"}
+    | {"montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonnabend"}
+    | {"sonntag", "mo", "di", "mi", "do", "fr", "sa", "so"}
+)
+
 
 def upcoming(words: Sequence[str], published: date) -> tuple[int, ...]:
     """The dates the text names that lie after its publication, within :data:`HORIZON`
@@ -67,15 +77,16 @@ def upcoming(words: Sequence[str], published: date) -> tuple[int, ...]:
 
 def mentions(words: Sequence[str]) -> list[Mention]:
     """Each month's name among ``words`` that has a day beside it ("25. august",
-    "august 25"), with the year that follows them, if any, in the order of the text.
+    "august 25"), with the year that follows them, if any, and each date in numbers (see
+    the module's docstring), in the order of the text.
 
     The reference of the C extension's ``Featurizer.dates``, which reads the same from an
     item's words as they are stored (UTF-8, joined by spaces).
     """
-    # Only the positions of month names are visited (looked up in C-level maps: most of
-    # an opening's words are no month).
+    # Only the positions of month names and of numbers are visited (looked up in C-level
+    # maps: most of an opening's words are neither).
     months = list(map(MONTHS.get, words))
-    found: list[Mention] = []
+    found: list[tuple[int, Mention]] = []
     for i in itertools.compress(range(len(words)), months):
         month = cast("int", months[i])
         day = _day(words[i - 1]) if i else None  # "25. august"
@@ -86,8 +97,29 @@ def mentions(words: Sequence[str]) -> list[Mention]:
         if day is None:
             continue
         year = words[year_at] if year_at < len(words) else ""
-        found.append((month, day, int(year) if _is_year(year) else None))
-    return found
+        found.append((i, (month, day, int(year) if _is_year(year) else None)))
+    for i in itertools.compress(range(len(words) - 1), map(str.isdecimal, words)):
+        numeric = _numeric(words, i)
+        if numeric is not None:
+            found.append((i, numeric))
+    found.sort(key=lambda at: at[0])
+    return [mention for _, mention in found]
+
+
+def _numeric(words: Sequence[str], i: int) -> Mention | None:
+    """The date in numbers that starts at ``words[i]``, if any ("24 11 2026")."""
+    day = _day(words[i])
+    month = _day(words[i + 1])
+    if day is None or month is None or month > 12:
+        return None
+    following = words[i + 2] if i + 2 < len(words) else ""
+    if _is_year(following):
+        return (month, day, int(following))
+    if not i or words[i - 1] not in DATE_WORDS or following == "uhr":  # "bis 10–12 Uhr"
+        return None
+    if following.isdecimal() and len(following) == 2:
+        return (month, day, 2000 + int(following))  # "24.11.26"
+    return (month, day, None)
 
 
 def upcoming_of(found: Sequence[Mention], published: date) -> tuple[int, ...]:
