@@ -479,6 +479,13 @@ def test_announcement_and_report_of_one_event_are_two_stories() -> None:
         ),
         ("Di., 24.11., ab 17 Uhr", datetime(2026, 11, 16, tzinfo=UTC), ["2026-11-24"]),
         ("Anmeldung bis 20.11.26", datetime(2026, 11, 16, tzinfo=UTC), ["2026-11-20"]),
+        # A period's start is no event that passes; its end is (found by a probe, session 22).
+        (
+            "Ausstellung vom 20. November bis 15. Januar",
+            datetime(2026, 11, 18, tzinfo=UTC),
+            ["2027-01-15"],
+        ),
+        ("Zu sehen ab 20.11. im Landratsamt", datetime(2026, 11, 18, tzinfo=UTC), []),
         # ... but not a time or a telephone number.
         ("Sprechstunde 10–12 Uhr", datetime(2026, 11, 16, tzinfo=UTC), []),
         ("bis 10–12 Uhr geöffnet", datetime(2026, 11, 16, tzinfo=UTC), []),

@@ -380,6 +380,8 @@ def python_dates(words: bytes) -> list[tuple[int, int, int | None]]:
         "telefon 0341 24 11 20",
         "am 32 11 am 24 13 am 0 5 am 24 11 2199 am 24 11 2200",
         "zwei worte " * 74 + "am 24 11",  # the month is the 151st word
+        "vom 20 november bis 15 januar ab 20 11 von 3 mai vom 20 11 bis 15 1 2027",
+        "vom november 20",  # the English order: the day after the month
     ],
 )
 def test_event_dates_are_read_as_python_reads_them(text: str) -> None:
@@ -407,7 +409,7 @@ def test_event_dates_of_random_words_are_read_as_python_reads_them() -> None:
     rng = random.Random(7)
     vocabulary = [*phase.MONTHS, "juniper", "ma", "", "am", "der", "2021", "1999", "2200"]
     vocabulary += [str(n) for n in range(40)] + ["07", "000", "12345", "schön", "٣", "²"]
-    vocabulary += ["bis", "di", "uhr", "und", "26", "٢٦"]
+    vocabulary += ["bis", "di", "uhr", "und", "26", "٢٦", "vom", "ab"]
     in_python = 0
     for _ in range(3000):
         words_ = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 200))).encode()

@@ -849,20 +849,25 @@ static int month_of(const Featurizer *self, Slice w) {
 
 /* phase.DATE_WORDS: after one of these, two numbers are a day and a month. */
 static const char *const date_words[] = {
-    "am", "vom", "bis", "zum", "ab", "den", "seit", "und", "montag", "dienstag", "mittwoch",
-    "donnerstag", "freitag", "samstag", "sonnabend", "sonntag", "mo", "di", "mi", "do", "fr",
-    "sa", "so"};
-
-static int is_date_word(Slice w) {
-    for (size_t k = 0; k < sizeof date_words / sizeof date_words[0]; k++)
-        if ((Py_ssize_t)strlen(date_words[k]) == w.len &&
-            memcmp(date_words[k], w.p, (size_t)w.len) == 0)
-            return 1;
-    return 0;
-}
+    "am", "bis", "zum", "den", "seit", "und", "montag", "dienstag", "mittwoch", "donnerstag",
+    "freitag", "samstag", "sonnabend", "sonntag", "mo", "di", "mi", "do", "fr", "sa", "so"};
+/* phase.START_WORDS: before a date that starts a period. */
+static const char *const start_words[] = {"vom", "von", "ab"};
 
 static int is_word(Slice w, const char *text) {
     return (Py_ssize_t)strlen(text) == w.len && memcmp(text, w.p, (size_t)w.len) == 0;
+}
+
+static int is_date_word(Slice w) {
+    for (size_t k = 0; k < sizeof date_words / sizeof date_words[0]; k++)
+        if (is_word(w, date_words[k])) return 1;
+    return 0;
+}
+
+static int is_start_word(Slice w) {
+    for (size_t k = 0; k < sizeof start_words / sizeof start_words[0]; k++)
+        if (is_word(w, start_words[k])) return 1;
+    return 0;
 }
 
 /* Whether phase.py reads `w` as a number of at most `digits` digits that C does not: a
@@ -903,6 +908,7 @@ static int numeric_date(const Slice *ws, Py_ssize_t n, Py_ssize_t i, long *month
     *day = first ? 0 : day_of(ws[i]);
     if (!first && !*day) return 0;
     if (first || later) return -1;
+    if (i > 0 && is_start_word(ws[i - 1])) return 0;
     *year = -1;
     if (i + 2 < n) {
         Slice f = ws[i + 2];
@@ -974,6 +980,7 @@ static PyObject *Featurizer_dates(Featurizer *self, PyObject *arg) {
         if (i > 0) {
             if (python_number(ws[i - 1], 2, 0)) goto in_python;
             day = day_of(ws[i - 1]); /* "25. august" */
+            if (day && i > 1 && is_start_word(ws[i - 2])) continue;
         }
         if (!day && i + 1 < n) { /* "august 25" */
             if (python_number(ws[i + 1], 2, 0)) goto in_python;

@@ -11,10 +11,11 @@ the two and they are different phases of it, different stories.
 Dates are read from the folded words ("25", "august", optionally "2021"), in German
 ("25. August", "1. März") and English ("August 25"), and as German administrations write
 them, in numbers: "24.11.2026" (the words "24 11 2026") always, "24.11." and "24.11.26"
-after a word that introduces a date ("am", "vom", "bis", a weekday: "Di., 24.11."), since
-"10–12 Uhr" gives the same words. Without a year, the date is taken in the publication's
-year, or the next one when that would put it half a year in the past ("am 12. Januar" in a
-December item).
+after a word that introduces a date ("am", "bis", a weekday: "Di., 24.11."), since
+"10–12 Uhr" gives the same words. A date that starts a period ("vom 20. November bis 15.
+Januar", "ab 20.11.") is left out: the event goes on after it. Without a year, the date is
+taken in the publication's year, or the next one when that would put it half a year in the
+past ("am 12. Januar" in a December item).
 """
 
 from __future__ import annotations
@@ -61,9 +62,12 @@ def day_number(when: date) -> int:
 #: A month named in a text with the day beside it: (month, day, year or None).
 Mention = tuple[int, int, int | None]
 
+#: Folded words before a date that starts a period ("vom 20. November bis 15. Januar", "ab
+#: 20.11."): the event goes on after it, so that day passing ends nothing.
+START_WORDS = frozenset({"vom", "von", "ab"})
 #: Folded words after which two numbers are a day and a month ("am 24.11.", "Di., 24.11.").
 DATE_WORDS = frozenset(
-    {"am", "vom", "bis", "zum", "ab", "den", "seit", "und"}
+    {"am", "bis", "zum", "den", "seit", "und"}
     | {"montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonnabend"}
     | {"sonntag", "mo", "di", "mi", "do", "fr", "sa", "so"}
 )
@@ -90,6 +94,8 @@ def mentions(words: Sequence[str]) -> list[Mention]:
     for i in itertools.compress(range(len(words)), months):
         month = cast("int", months[i])
         day = _day(words[i - 1]) if i else None  # "25. august"
+        if day is not None and i > 1 and words[i - 2] in START_WORDS:
+            continue
         year_at = i + 1
         if day is None and i + 1 < len(words):  # "august 25"
             day = _day(words[i + 1])
@@ -111,6 +117,8 @@ def _numeric(words: Sequence[str], i: int) -> Mention | None:
     day = _day(words[i])
     month = _day(words[i + 1])
     if day is None or month is None or month > 12:
+        return None
+    if i and words[i - 1] in START_WORDS:
         return None
     following = words[i + 2] if i + 2 < len(words) else ""
     if _is_year(following):
