@@ -344,8 +344,10 @@ class Tagger:
                 for place in self._places.find(words)
                 if place[0] != ELSEWHERE and not _street(joined, place)
             ]
-            lead = {"title": len(joined), "teaser": TEASER_LEAD}.get(field, 0)
-            listed = _enumerated(joined, places)
+            if not places:
+                continue
+            lead = len(joined) if field == "title" else TEASER_LEAD if field == "teaser" else 0
+            listed = _enumerated(joined, places) if len(places) > MAX_LISTED_DISTRICTS else ()
             for n, (district, term, matched, start, _) in enumerate(places):
                 why = (term.text, field, matched)
                 if start < lead:
