@@ -124,6 +124,34 @@ def test_a_feed_of_one_item_always_linking_one_page_falls_back_to_link_and_title
     assert sorted(titles) == ["Meldung A", "Meldung B", "Meldung C"]
 
 
+def test_a_feed_of_one_item_with_one_title_at_one_page_keeps_its_guids(feed: Feed) -> None:
+    """Keyed by link and title, next week's item overwrote this week's as an update (found
+    by a review, session 22): such a feed stores its item again once, and its news stays
+    news."""
+    title, page = "Aktuelles aus dem Landratsamt", "/aktuelles"
+
+    def week(n: int, guid: str) -> tuple[int, int]:
+        date = f"Mon, {n + 1:02d} Aug 2021 07:00:00 +0200"
+        feed.region.add_route(
+            FEED,
+            Response(
+                200,
+                rss([(title, page)], [guid], date).replace(
+                    b"mehr dazu", f"Woche {n}: mehr dazu".encode()
+                ),
+            ),
+        )
+        feed.clock.advance(timedelta(hours=2))
+        (report,) = feed.app.run_cycle().summary.reports
+        return report.new, report.updated
+
+    assert week(1, "w1") == (1, 0)
+    assert week(2, "w2") == (1, 0)
+    week(2, "w2-again")  # this week's item under a new guid
+    assert feed.identity is ItemIdentity.GUID
+    assert week(3, "w3") == (1, 0)
+
+
 def test_a_notice_of_one_title_and_link_with_a_new_date_and_guid_is_new(feed: Feed) -> None:
     notice = [("Sitzung des Kreistages", "/kreistag/sitzung")]
     assert feed.fetch(notice, ["sitzung-2021-08"]) == (1, 0)

@@ -215,6 +215,13 @@ def test_news_about_several_districts_names_them_all(region_tagger: Tagger) -> N
         ("Baustelle am Merseburger Platz in Halle (Saale)", {"halle"}),
         ("Leipzigerstraße in Delitzsch gesperrt", {"nordsachsen"}),
         ("Firma zieht aus Zeitz weg", {"burgenlandkreis"}),  # "weg" after a town: no street
+        # A town before a sentence about a street is the town; and some are real places
+        # (found by a review, session 22).
+        ("Grimma: Straße am Markt nach Rohrbruch gesperrt", {"landkreis-leipzig"}),
+        ("Unfall in Leipzig. Straße bis zum Abend gesperrt", {"stadt-leipzig"}),
+        ("Baumfällungen in Borna: Allee wird neu bepflanzt", {"landkreis-leipzig"}),
+        ("Straßenbahnen fahren wieder über den Leipziger Ring", {"stadt-leipzig"}),
+        ("Flughafen Leipzig/Halle: S-Bahn fährt wieder", {"stadt-leipzig"}),
         # The ways the district of Leipzig is named (the city got them).
         ("Die Landkreise Leipzig und Nordsachsen starten", {"landkreis-leipzig", "nordsachsen"}),
         ("LK Leipzig: Breitbandausbau geht weiter", {"landkreis-leipzig"}),
@@ -226,7 +233,6 @@ def test_news_about_several_districts_names_them_all(region_tagger: Tagger) -> N
         ("Grimmaer Handwerksbetrieb ausgezeichnet", {"landkreis-leipzig"}),
         ("Bitterfelder Chemiepark wächst", {"anhalt-bitterfeld"}),
         ("Forschung an der MLU Halle-Wittenberg", {"halle"}),
-        ("Gründerpreis für Start-up aus Halle/S.", {"halle"}),
         ("Neue Schule in Löbejün", {"saalekreis"}),
         # Namesakes elsewhere.
         ("Handwerkskammer in Landsberg am Lech ehrt Meister", set()),
@@ -561,6 +567,10 @@ def shipped_tagger() -> Tagger:
         ("Gewinner des IQ Innovationspreises 2024 stehen fest", {"innovationspreis"}),
         ("Grünwasserstoff aus Leuna für die Chemie", {"wasserstoff"}),
         ("Azubis starten ins Berufsleben", {"fachkraefte"}),
+        # Forms a first version missed (found by a review, session 22).
+        ("Förderprojekt für Dorfläden startet", {"foerderung", "laendlicher-raum"}),
+        ("Land will Projekte im Ehrenamt fördern", {"foerderung"}),
+        ("Die Reviere im Wandel: Revierkonferenz in Zeitz", {"strukturwandel"}),
     ],
 )
 def test_the_shipped_topic_rules_tag_what_an_editor_would(

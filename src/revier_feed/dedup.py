@@ -139,9 +139,14 @@ def identify(
         alone = len(by_guid) == 1 and _back_as_is(by_guid[0], stored_by_url)
         if not repeated and not many and not alone:
             return current
-        if alone and len(stored_by_url.get(by_guid[0].url or "", ())) > 1:
+        at_link = stored_by_url.get(by_guid[0].url or "", ()) if alone else ()
+        if len(at_link) > 1:
             # Its link holds other stored items (a feed of one item that always links one
-            # page): by link alone each new item would overwrite the one before.
+            # page): by link alone each new item would overwrite the one before; so would
+            # it by link and title where they share its title ("Aktuelles aus dem
+            # Landratsamt" every week), and the feed keeps its guids.
+            if sum(title == by_guid[0].title for _, title, _ in at_link) > 1:
+                return current
             return ItemIdentity.LINK_TITLE
     elif not repeated and links_unique:
         return current

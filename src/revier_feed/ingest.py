@@ -845,12 +845,9 @@ def _save_items(
         decisions = [(_mark_backlog(item, spec, now), d) for item, d in decisions]
     elif reread and previous.last_success_at is not None:
         since = previous.last_success_at
-        # Listings and feeds put the newest first: an undated item above the first one the
-        # old reading stored came since (below it, the new reading found what was there).
-        known = next((n for n, (_, d) in enumerate(decisions) if d is not ItemDecision.NEW), 0)
         decisions = [
-            (_mark_found_again(item, since, n < known) if d is ItemDecision.NEW else item, d)
-            for n, (item, d) in enumerate(decisions)
+            (_mark_found_again(item, since) if d is ItemDecision.NEW else item, d)
+            for item, d in decisions
         ]
         log.info(
             "source %s: read anew (its settings changed); what was there before is stored "
@@ -1101,13 +1098,15 @@ def _mark_backlog(item: Item, spec: SourceSpec, now: datetime) -> Item:
 FOUND_AGAIN_BEFORE = timedelta(days=1)
 
 
-def _mark_found_again(item: Item, last_success: datetime, above_known: bool) -> Item:
+def _mark_found_again(item: Item, last_success: datetime) -> Item:
     """After the admin changed how a source is read: an item dated well before its last
-    successful fetch was there already, and is found only now; so was one without a date,
-    unless it stands above an item stored before (``above_known``)."""
-    if item.date_estimated:
-        return item if above_known else replace(item, backlog=True)
-    if item.published_at < last_success - FOUND_AGAIN_BEFORE:
+    successful fetch (or without a date) was there already, and is found only now.
+
+    An undated item that came since is taken for one of those too: where it stands tells
+    nothing (a widened selector finds a whole list above what the old one caught, a rule
+    taken out lets in what it kept out), and announcing an archive is the worse mistake.
+    """
+    if item.date_estimated or item.published_at < last_success - FOUND_AGAIN_BEFORE:
         return replace(item, backlog=True)
     return item
 

@@ -363,12 +363,13 @@ class Tagger:
         return found.items()
 
 
-#: Words after a place name that make it a street's name ("Leipziger Straße" in Borna,
-#: "Zeitzer Str. 5, Leipzig"), folded.
-_STREETS = frozenset({"strasse", "str", "landstrasse", "allee", "chaussee", "gasse"})
-#: The same after a place's adjective only ("Leipziger Platz", "Hallesches Tor"; but "in
-#: Leipzig Platz nehmen", "aus Zeitz weg").
-_STREETS_AFTER_ADJECTIVE = frozenset({"platz", "ring", "weg", "damm", "ufer", "tor"})
+#: Words after a place's adjective that make it a street's name ("Leipziger Straße" in
+#: Borna, "Zeitzer Str. 5, Leipzig", "Hallesches Tor" in Berlin), folded. Only after an
+#: adjective: "Grimma: Straße gesperrt" is Grimma (punctuation is gone from the words), and
+#: "Ring", "Weg" and "Ufer" are left out ("der Leipziger Ring" is Leipzig's).
+_STREETS = frozenset(
+    {"strasse", "str", "landstrasse", "allee", "chaussee", "gasse", "platz", "damm", "tor"}
+)
 _ADJECTIVE_ENDS = ("er", "sche", "sches", "scher", "schen")
 #: The same, as the end of a word a wildcard name matched ("Leipzigerstraße").
 _STREET_ENDS = ("strasse", "platz", "allee", "chaussee", "damm", "gasse")
@@ -378,12 +379,11 @@ def _street(joined: str, place: tuple[str, Term, str, int, int]) -> bool:
     """Whether the place name found is a street's (or a gate's) name."""
     _, term, matched, _, end = place
     last = matched.rpartition(" ")[2]
-    following = joined[end + 1 : joined.find(" ", end + 1)]
-    if following in _STREETS or (
-        following in _STREETS_AFTER_ADJECTIVE and last.endswith(_ADJECTIVE_ENDS)
-    ):
+    if term.trailing and len(last) > len(term.words[-1]) and last.endswith(_STREET_ENDS):
         return True
-    return term.trailing and len(last) > len(term.words[-1]) and last.endswith(_STREET_ENDS)
+    return last.endswith(_ADJECTIVE_ENDS) and (
+        joined[end + 1 : joined.find(" ", end + 1)] in _STREETS
+    )
 
 
 def _enumerated(joined: str, places: Sequence[tuple[str, Term, str, int, int]]) -> set[int]:
