@@ -928,6 +928,15 @@ static int numeric_date(const Slice *ws, Py_ssize_t n, Py_ssize_t i, long *month
     return 1;
 }
 
+/* Append (month, day, year or None) to `list`; -1 on an error (with the exception set). */
+static int append_mention(PyObject *list, long month, long day, long year) {
+    PyObject *found = year < 0 ? Py_BuildValue("(llO)", month, day, Py_None)
+                               : Py_BuildValue("(lll)", month, day, year);
+    int failed = !found || PyList_Append(list, found) < 0;
+    Py_XDECREF(found);
+    return failed ? -1 : 0;
+}
+
 PyDoc_STRVAR(dates_doc,
 "dates(words) -> [(month, day, year or None), ...] | None\n\n"
 "phase.mentions of the first keyword_words words of `words` (UTF-8, joined by spaces, as\n"
@@ -964,15 +973,10 @@ static PyObject *Featurizer_dates(Featurizer *self, PyObject *arg) {
             long m, d, y;
             int numeric = numeric_date(ws, n, i, &m, &d, &y);
             if (numeric < 0) goto in_python;
-            if (!numeric) continue;
-            PyObject *found = y < 0 ? Py_BuildValue("(llO)", m, d, Py_None)
-                                    : Py_BuildValue("(lll)", m, d, y);
-            if (!found || PyList_Append(result, found) < 0) {
-                Py_XDECREF(found);
+            if (numeric && append_mention(result, m, d, y) < 0) {
                 Py_CLEAR(result);
                 goto done;
             }
-            Py_DECREF(found);
             continue;
         }
         long day = 0;
@@ -994,14 +998,10 @@ static PyObject *Featurizer_dates(Featurizer *self, PyObject *arg) {
             year = ascii_number(ws[year_at], 4);
             if (ws[year_at].len != 4 || year <= 1900 || year >= 2200) year = -1;
         }
-        PyObject *found = year < 0 ? Py_BuildValue("(ilO)", month, day, Py_None)
-                                   : Py_BuildValue("(ill)", month, day, year);
-        if (!found || PyList_Append(result, found) < 0) {
-            Py_XDECREF(found);
+        if (append_mention(result, month, day, year) < 0) {
             Py_CLEAR(result);
             goto done;
         }
-        Py_DECREF(found);
     }
     goto done;
 in_python:
