@@ -1168,3 +1168,26 @@ def test_a_sources_repost_under_a_new_link_is_the_same_story(tmp_path: Any) -> N
         for key in ("presse/bescheid", "aktuelles/bescheid-groitzsch")
     ]
     assert len(place_one_per_cycle(tmp_path, items)) == 1
+
+
+def test_a_sources_weekly_list_of_the_same_words_is_a_story_a_week(tmp_path: Any) -> None:
+    """Two weeks of a list naming the same trades in another order share all their
+    keywords, not their wording: a source's own items are one story only as a copy."""
+    trades = ["Verwaltungsfachangestellte", "Straßenwärter", "Forstwirte", "Fachinformatiker"]
+    trades += ["Vermessungstechniker", "Kaufleute für Büromanagement", "Notfallsanitäter"]
+    items = [
+        make_item(
+            source_id="kreis",
+            key=f"woche-{week}",
+            url=f"https://kreis.example/ausbildung/woche-{week}",
+            title="Ausbildung beim Landkreis: freie Plätze",
+            summary_text=(
+                f"Die Kreisverwaltung in Borna sucht zum Ausbildungsjahr 2027 "
+                f"{', '.join(order)}. Bewerbungen nimmt das Personalamt entgegen."
+            ),
+            published_at=NOW + timedelta(days=7 * week),
+            fingerprint=f"1:{week}",
+        )
+        for week, order in enumerate([trades, trades[::-1]])
+    ]
+    assert len(place_one_per_cycle(tmp_path, items)) == 2

@@ -322,7 +322,7 @@ class StoryIndex:
         if own:
             found = [(slot, same_url and slot not in own) for slot, same_url in found]
         best = best_candidate(items, found, new, self.stats)
-        if best is not None and best[0] in own and best[1] < SAME_SOURCE:
+        if best is not None and best[0] in own and _copied(new, items[best[0]]) < SAME_SOURCE:
             others = [pair for pair in found if pair[0] not in own]
             best = best_candidate(items, others, new, self.stats) if others else None
         if best is None:
@@ -388,6 +388,13 @@ def best_candidate(
         if best is None or sim.score > best[1]:
             best = (slot, sim.score)
     return best
+
+
+def _copied(new: PackedFeatures, entry: IndexedItem) -> float:
+    """How much of the shorter of two items' texts the other has word for word (the score
+    also counts shared keywords, which a source's items of one template share too)."""
+    shorter = min(new.shingle_count, len(entry.shingles) // 4)
+    return _shingle_overlap(new.shingles)(entry.shingles) / shorter if shorter else 0.0
 
 
 def _shingle_overlap(shingles: bytes) -> Callable[[bytes], int]:
