@@ -382,6 +382,9 @@ def python_dates(words: bytes) -> list[tuple[int, int, int | None]]:
         "zwei worte " * 74 + "am 24 11",  # the month is the 151st word
         "vom 20 november bis 15 januar ab 20 11 von 3 mai vom 20 11 bis 15 1 2027",
         "vom november 20",  # the English order: the day after the month
+        "ab freitag 20 11 ab dem 20 november ab di 3 mai dem 4 mai",
+        "am mittwoch 25 08 18 uhr am 25 08 19 30 uhr am 24 11 26 in am 24 11 26",
+        "mo fr 8 12 und 13 16 uhr di 9 12 und 14 18 uhr version 2 1 und 3 12 zum 2 1",
     ],
 )
 def test_event_dates_are_read_as_python_reads_them(text: str) -> None:
@@ -409,14 +412,14 @@ def test_event_dates_of_random_words_are_read_as_python_reads_them() -> None:
     rng = random.Random(7)
     vocabulary = [*phase.MONTHS, "juniper", "ma", "", "am", "der", "2021", "1999", "2200"]
     vocabulary += [str(n) for n in range(40)] + ["07", "000", "12345", "schön", "٣", "²"]
-    vocabulary += ["bis", "di", "uhr", "und", "26", "٢٦", "vom", "ab"]
+    vocabulary += ["bis", "di", "uhr", "und", "26", "٢٦", "vom", "ab", "dem", "freitag", "١٢"]
     in_python = 0
     for _ in range(3000):
         words_ = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 200))).encode()
         found = featurizer.dates(words_)
         if found is None:
             in_python += 1
-            assert any(w.encode() in words_ for w in ("٣", "²", "٢٦"))
+            assert any(w.encode() in words_ for w in ("٣", "²", "٢٦", "١٢"))
         else:
             assert found == python_dates(words_)
     assert 0 < in_python < 3000

@@ -180,7 +180,22 @@ def test_a_newspapers_footer_naming_its_towns_gives_none_of_them(region_tagger: 
     )
     tagged = region_tagger.tag(item("Torgau: Brücke wird saniert", "Umleitung", body), SOURCE)
     assert tagged.districts == {"nordsachsen"}
-    # Towns of one district named one after another are no such list.
+    # Towns of one district named one after another are no such list, nor is a route or a
+    # few towns of three districts (found by a review, session 22).
+    for text, districts in (
+        (
+            "Der PlusBus fährt von Borna über Frohburg und Altenburg nach Zeitz.",
+            {"landkreis-leipzig", "altenburger-land", "burgenlandkreis"},
+        ),
+        (
+            "Beteiligt sind Pegau, Groitzsch, Zeitz und Meuselwitz.",
+            {"landkreis-leipzig", "altenburger-land", "burgenlandkreis"},
+        ),
+    ):
+        tagged = region_tagger.tag(
+            item("Neue Linie", "Ab Montag", f"<p>{BODY} {text}</p>"), SOURCE
+        )
+        assert tagged.districts == districts, text
     route = f"<p>{BODY} Der Radweg führt von Grimma über Naunhof und Brandis nach Borna.</p>"
     tagged = region_tagger.tag(item("Radweg fertig", "Bauarbeiten beendet", route), SOURCE)
     assert tagged.districts == {"landkreis-leipzig"}
@@ -222,6 +237,8 @@ def test_news_about_several_districts_names_them_all(region_tagger: Tagger) -> N
         ("Baumfällungen in Borna: Allee wird neu bepflanzt", {"landkreis-leipzig"}),
         ("Straßenbahnen fahren wieder über den Leipziger Ring", {"stadt-leipzig"}),
         ("Flughafen Leipzig/Halle: S-Bahn fährt wieder", {"stadt-leipzig"}),
+        ("Kitzscher: Straße nach Thierbach wird saniert", {"landkreis-leipzig"}),
+        ("Dobitschen: Platz vor der Kirche neu gestaltet", {"altenburger-land"}),
         # The ways the district of Leipzig is named (the city got them).
         ("Die Landkreise Leipzig und Nordsachsen starten", {"landkreis-leipzig", "nordsachsen"}),
         ("LK Leipzig: Breitbandausbau geht weiter", {"landkreis-leipzig"}),

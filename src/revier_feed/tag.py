@@ -26,7 +26,7 @@ import bisect
 import html
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, cast
 
@@ -47,12 +47,14 @@ _FIELDS = ("title", "teaser", "content")
 #: The district of the names that are not the region's (see :class:`Tagger`).
 ELSEWHERE = ""
 #: More districts than this in an item's body (after its lead) are the whole region (a
-#: footer), not the item's place; more names than this in at least as many districts, close
-#: together, are an enumeration.
+#: footer), not the item's place; so are they in one list of names (see :func:`_enumerated`).
 MAX_LISTED_DISTRICTS = 3
 #: Place names at most this many words apart belong to one enumeration ("…, Nordsachsen
 #: und Saalekreis sowie der Städte Halle (Saale) und Leipzig").
 ENUMERATION_GAP = 3
+#: More names than this close together, in three districts or more, are a list of the
+#: region's towns, not the item's places ("Pegau, Groitzsch, Zeitz und Meuselwitz" are).
+ENUMERATION_NAMES = 4
 #: Where an item's lead ends in its teaser (folded characters): a feed with no teaser of
 #: its own gives the whole body as the teaser, footer and all.
 TEASER_LEAD = 400
@@ -342,12 +344,12 @@ class Tagger:
             places = [
                 place
                 for place in self._places.find(words)
-                if place[0] != ELSEWHERE and not _street(joined, place)
+                if place[0] != ELSEWHERE and not _street(joined, place, self._places.names)
             ]
             if not places:
                 continue
             lead = len(joined) if field == "title" else TEASER_LEAD if field == "teaser" else 0
-            listed = _enumerated(joined, places) if len(places) > MAX_LISTED_DISTRICTS else ()
+            listed = _enumerated(joined, places) if len(places) > MAX_LISTED_DISTRICTS else set()
             for n, (district, term, matched, start, _) in enumerate(places):
                 why = (term.text, field, matched)
                 if start < lead:
@@ -375,34 +377,46 @@ _ADJECTIVE_ENDS = ("er", "sche", "sches", "scher", "schen")
 _STREET_ENDS = ("strasse", "platz", "allee", "chaussee", "damm", "gasse")
 
 
-def _street(joined: str, place: tuple[str, Term, str, int, int]) -> bool:
-    """Whether the place name found is a street's (or a gate's) name."""
+def _street(joined: str, place: tuple[str, Term, str, int, int], names: Container[str]) -> bool:
+    """Whether the place name found is a street's (or a gate's) name: a place's adjective
+    ("Leipziger*", or a name that is another name and "-er": "Zeitzer"; not "Kitzscher")
+    before a street's word."""
     _, term, matched, _, end = place
     last = matched.rpartition(" ")[2]
     if term.trailing and len(last) > len(term.words[-1]) and last.endswith(_STREET_ENDS):
         return True
-    return last.endswith(_ADJECTIVE_ENDS) and (
-        joined[end + 1 : joined.find(" ", end + 1)] in _STREETS
+    adjective = (term.trailing and last.endswith(_ADJECTIVE_ENDS)) or (
+        last.endswith("er") and last[:-2] in names
     )
+    return adjective and joined[end + 1 : joined.find(" ", end + 1)] in _STREETS
 
 
 def _enumerated(joined: str, places: Sequence[tuple[str, Term, str, int, int]]) -> set[int]:
-    """The places (by index) that stand in an enumeration: more than
-    :data:`MAX_LISTED_DISTRICTS` names close together, in at least that many districts
-    ("aus Borna, Grimma, Wurzen, Delitzsch, Eilenburg, Torgau und Altenburg")."""
+    """The places (by index) that stand in an enumeration: names close together, more than
+    :data:`ENUMERATION_NAMES` of them in at least :data:`MAX_LISTED_DISTRICTS` districts
+    ("aus Borna, Grimma, Wurzen, Delitzsch, Eilenburg, Torgau und Altenburg"), or in more
+    districts than that. A word of a route between two names ends a list ("von Borna über
+    Frohburg nach Zeitz" is a bus line's)."""
     listed: set[int] = set()
     start = 0
     for n in range(1, len(places) + 1):
         if n < len(places):
-            gap = len(joined[places[n - 1][4] : places[n][3]].split())
-            if gap <= ENUMERATION_GAP:
+            between = joined[places[n - 1][4] : places[n][3]].split()
+            if len(between) <= ENUMERATION_GAP and _ROUTE_WORDS.isdisjoint(between):
                 continue
         # places[start:n] is one run of place names close together
         run = places[start:n]
-        if len(run) > MAX_LISTED_DISTRICTS <= len({place[0] for place in run}):
+        districts = len({place[0] for place in run})
+        if districts > MAX_LISTED_DISTRICTS or (
+            len(run) > ENUMERATION_NAMES and districts >= MAX_LISTED_DISTRICTS
+        ):
             listed.update(range(start, n))
         start = n
     return listed
+
+
+#: Folded words between two place names that make them a route, not a list.
+_ROUTE_WORDS = frozenset({"ueber", "nach", "von", "bis", "zwischen", "via", "richtung"})
 
 
 #: Letters of a wildcard place name that rank it among names of the same length.
@@ -453,6 +467,11 @@ class _Places:
         #: The names in the expression's order, for the C finder's answers.
         self._ranked = [(district_id, term) for _, _, district_id, term in ranked]
         self._finder = _finder(self._ranked)
+
+    @property
+    def names(self) -> Container[str]:
+        """The folded texts of the names without wildcards."""
+        return self._exact.keys()
 
     def __getstate__(self) -> dict[str, object]:
         # The tagger goes to the worker processes pickled; the C finder is rebuilt there.

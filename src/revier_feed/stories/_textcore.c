@@ -847,28 +847,40 @@ static int month_of(const Featurizer *self, Slice w) {
     return 0;
 }
 
-/* phase.DATE_WORDS: after one of these, two numbers are a day and a month. */
-static const char *const date_words[] = {
-    "am", "bis", "zum", "den", "seit", "und", "montag", "dienstag", "mittwoch", "donnerstag",
-    "freitag", "samstag", "sonnabend", "sonntag", "mo", "di", "mi", "do", "fr", "sa", "so"};
-/* phase.START_WORDS: before a date that starts a period. */
+/* phase.WEEKDAYS, phase.DATE_WORDS (after one of these, two numbers are a day and a month)
+ * and phase.START_WORDS (before a date that starts a period). */
+static const char *const weekdays[] = {"montag", "dienstag", "mittwoch", "donnerstag",
+                                       "freitag", "samstag",  "sonnabend", "sonntag",
+                                       "mo",      "di",       "mi",       "do",
+                                       "fr",      "sa",       "so"};
+static const char *const date_words[] = {"am", "bis", "den", "seit"};
 static const char *const start_words[] = {"vom", "von", "ab"};
 
 static int is_word(Slice w, const char *text) {
     return (Py_ssize_t)strlen(text) == w.len && memcmp(text, w.p, (size_t)w.len) == 0;
 }
 
-static int is_date_word(Slice w) {
-    for (size_t k = 0; k < sizeof date_words / sizeof date_words[0]; k++)
-        if (is_word(w, date_words[k])) return 1;
+static int is_one_of(Slice w, const char *const *words, size_t count) {
+    for (size_t k = 0; k < count; k++)
+        if (is_word(w, words[k])) return 1;
     return 0;
 }
 
-static int is_start_word(Slice w) {
-    for (size_t k = 0; k < sizeof start_words / sizeof start_words[0]; k++)
-        if (is_word(w, start_words[k])) return 1;
-    return 0;
+#define IS_ONE_OF(w, words) is_one_of((w), (words), sizeof(words) / sizeof((words)[0]))
+
+static int is_date_word(Slice w) { return IS_ONE_OF(w, date_words) || IS_ONE_OF(w, weekdays); }
+
+/* phase._starts_period: whether the day at ws[at] starts a period. */
+static int starts_period(const Slice *ws, Py_ssize_t at) {
+    if (at == 0) return 0;
+    Slice before = ws[at - 1];
+    if (is_word(before, "dem") || IS_ONE_OF(before, weekdays)) {
+        if (at < 2) return 0;
+        before = ws[at - 2];
+    }
+    return IS_ONE_OF(before, start_words);
 }
+
 
 /* Whether phase.py reads `w` as a number of at most `digits` digits that C does not: a
  * word of decimal digits (str.isdecimal, any script) that is not ASCII. */
@@ -895,6 +907,16 @@ static int python_decimal(Slice w, Py_ssize_t digits) {
     return !ascii && chars <= digits;
 }
 
+/* Whether `w` is a word of decimal digits for phase.py (str.isdecimal): 1 for ASCII
+ * digits, -1 for digits of another script (phase.py decides), 0 for no number. */
+static int decimal_word(Slice w) {
+    if (python_decimal(w, w.len)) return -1;
+    if (w.len == 0) return 0;
+    for (Py_ssize_t i = 0; i < w.len; i++)
+        if (w.p[i] < '0' || w.p[i] > '9') return 0;
+    return 1;
+}
+
 /* phase._numeric at ws[i]: 1 with `*month`, `*day`, `*year` (-1 for none) set, 0 for no
  * date, -1 where phase.py must decide (a word it may read as a number that is not ASCII). */
 static int numeric_date(const Slice *ws, Py_ssize_t n, Py_ssize_t i, long *month, long *day,
@@ -908,7 +930,7 @@ static int numeric_date(const Slice *ws, Py_ssize_t n, Py_ssize_t i, long *month
     *day = first ? 0 : day_of(ws[i]);
     if (!first && !*day) return 0;
     if (first || later) return -1;
-    if (i > 0 && is_start_word(ws[i - 1])) return 0;
+    if (starts_period(ws, i)) return 0;
     *year = -1;
     if (i + 2 < n) {
         Slice f = ws[i + 2];
@@ -919,11 +941,22 @@ static int numeric_date(const Slice *ws, Py_ssize_t n, Py_ssize_t i, long *month
             return 1;
         }
     }
-    if (i == 0 || !is_date_word(ws[i - 1])) return 0;
-    if (i + 2 < n) {
-        if (is_word(ws[i + 2], "uhr")) return 0; /* "bis 10-12 Uhr" */
-        long yy = ascii_number(ws[i + 2], 2);
-        if (ws[i + 2].len == 2 && yy >= 0) *year = 2000 + yy; /* "24.11.26" */
+    if (i == 0 || !is_date_word(ws[i - 1]) || i + 2 >= n) return i > 0 && is_date_word(ws[i - 1]);
+    Slice following = ws[i + 2];
+    if (is_word(following, "uhr")) return 0; /* "bis 10-12 Uhr" */
+    if (is_word(following, "und") && i + 3 < n) { /* "Mo-Fr 8-12 und 13-16 Uhr" */
+        int after = decimal_word(ws[i + 3]);
+        if (after < 0) return -1;
+        if (after && i + 5 < n && is_word(ws[i + 5], "uhr")) return 0;
+    }
+    long yy = ascii_number(following, 2);
+    if (following.len == 2 && yy >= 0) { /* "24.11.26", not "25.08., 18 Uhr" */
+        int after = 0;
+        if (i + 3 < n) {
+            if (is_word(ws[i + 3], "uhr")) return 1;
+            if ((after = decimal_word(ws[i + 3])) < 0) return -1;
+        }
+        if (!after) *year = 2000 + yy;
     }
     return 1;
 }
@@ -984,7 +1017,7 @@ static PyObject *Featurizer_dates(Featurizer *self, PyObject *arg) {
         if (i > 0) {
             if (python_number(ws[i - 1], 2, 0)) goto in_python;
             day = day_of(ws[i - 1]); /* "25. august" */
-            if (day && i > 1 && is_start_word(ws[i - 2])) continue;
+            if (day && starts_period(ws, i - 1)) continue;
         }
         if (!day && i + 1 < n) { /* "august 25" */
             if (python_number(ws[i + 1], 2, 0)) goto in_python;

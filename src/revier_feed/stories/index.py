@@ -311,20 +311,19 @@ class StoryIndex:
         them) most similar to ``new`` among those that are the same story, or None.
 
         An item of ``source`` (the new item's) is the same story only as a near-identical
-        copy (:data:`.text.SAME_SOURCE`), and a link shared with it decides nothing: a
-        source's own items share its templates and paragraphs, and a feed may link every
-        item to one page.
+        copy (:data:`.text.SAME_SOURCE`) or, at the same link, by the rules for any two
+        items (an edited version of an item back under a new guid), never by the link
+        alone: a source's own items share its templates and paragraphs, and a feed may link
+        every item to one page. Nor does the new item join a story through another source's
+        copy of an item of its own source that is different news (a partner republishing
+        last week's "Lehrstellen der Woche").
         """
         if not found:
             return None
         items = self._items
-        own = set() if source is None else {s for s, _ in found if items[s].source == source}
-        if own:
-            found = [(slot, same_url and slot not in own) for slot, same_url in found]
+        if source is not None and any(items[slot].source == source for slot, _ in found):
+            found = _own_judged(items, found, new, source)
         best = best_candidate(items, found, new, self.stats)
-        if best is not None and best[0] in own and _copied(new, items[best[0]]) < SAME_SOURCE:
-            others = [pair for pair in found if pair[0] not in own]
-            best = best_candidate(items, others, new, self.stats) if others else None
         if best is None:
             return None
         slot, score = best
@@ -390,11 +389,31 @@ def best_candidate(
     return best
 
 
-def _copied(new: PackedFeatures, entry: IndexedItem) -> float:
-    """How much of the shorter of two items' texts the other has word for word (the score
-    also counts shared keywords, which a source's items of one template share too)."""
-    shorter = min(new.shingle_count, len(entry.shingles) // 4)
-    return _shingle_overlap(new.shingles)(entry.shingles) / shorter if shorter else 0.0
+def _own_judged(
+    items: list[IndexedItem], found: list[tuple[int, bool]], new: PackedFeatures, source: str
+) -> list[tuple[int, bool]]:
+    """``found`` (slots, with whether the link is the same) as :meth:`StoryIndex.confirm`
+    may compare them with a new item of ``source``: its own items kept only as copies of its
+    text (the score also counts shared keywords, which a source's items of one template
+    share) or at its link, and judged without the link; and no candidate of a story that
+    holds an item of ``source`` that is different news."""
+    overlap = _shingle_overlap(new.shingles)
+    kept: set[int] = set()
+    different: set[int] = set()
+    for slot, same_url in found:
+        entry = items[slot]
+        if entry.source != source:
+            continue
+        shorter = min(new.shingle_count, len(entry.shingles) // 4)
+        copied = overlap(entry.shingles) / shorter if shorter else 0.0
+        (kept if same_url or copied >= SAME_SOURCE else different).add(slot)
+    stories = {items[slot].story_id for slot in different}
+    stories -= {items[slot].story_id for slot in kept}
+    return [
+        (slot, same_url and slot not in kept)
+        for slot, same_url in found
+        if slot not in different and items[slot].story_id not in stories
+    ]
 
 
 def _shingle_overlap(shingles: bytes) -> Callable[[bytes], int]:

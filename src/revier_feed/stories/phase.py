@@ -63,14 +63,16 @@ def day_number(when: date) -> int:
 Mention = tuple[int, int, int | None]
 
 #: Folded words before a date that starts a period ("vom 20. November bis 15. Januar", "ab
-#: 20.11."): the event goes on after it, so that day passing ends nothing.
+#: 20.11.", also with a weekday or "dem" between: "ab Freitag, 20.11.", "ab dem 20.
+#: November"): the event goes on after it, so that day passing ends nothing.
 START_WORDS = frozenset({"vom", "von", "ab"})
-#: Folded words after which two numbers are a day and a month ("am 24.11.", "Di., 24.11.").
-DATE_WORDS = frozenset(
-    {"am", "bis", "zum", "den", "seit", "und"}
-    | {"montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonnabend"}
+WEEKDAYS = frozenset(
+    {"montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonnabend"}
     | {"sonntag", "mo", "di", "mi", "do", "fr", "sa", "so"}
 )
+#: Folded words after which two numbers are a day and a month ("am 24.11.", "Di., 24.11.";
+#: not "und" or "zum": "Version 2.1 und 3.12", "zum 2:1").
+DATE_WORDS = frozenset({"am", "bis", "den", "seit"}) | WEEKDAYS
 
 
 def upcoming(words: Sequence[str], published: date) -> tuple[int, ...]:
@@ -94,7 +96,7 @@ def mentions(words: Sequence[str]) -> list[Mention]:
     for i in itertools.compress(range(len(words)), months):
         month = cast("int", months[i])
         day = _day(words[i - 1]) if i else None  # "25. august"
-        if day is not None and i > 1 and words[i - 2] in START_WORDS:
+        if day is not None and _starts_period(words, i - 1):
             continue
         year_at = i + 1
         if day is None and i + 1 < len(words):  # "august 25"
@@ -116,18 +118,27 @@ def _numeric(words: Sequence[str], i: int) -> Mention | None:
     """The date in numbers that starts at ``words[i]``, if any ("24 11 2026")."""
     day = _day(words[i])
     month = _day(words[i + 1])
-    if day is None or month is None or month > 12:
-        return None
-    if i and words[i - 1] in START_WORDS:
+    if day is None or month is None or month > 12 or _starts_period(words, i):
         return None
     following = words[i + 2] if i + 2 < len(words) else ""
     if _is_year(following):
         return (month, day, int(following))
     if not i or words[i - 1] not in DATE_WORDS or following == "uhr":  # "bis 10–12 Uhr"
         return None
-    if following.isdecimal() and len(following) == 2:
-        return (month, day, 2000 + int(following))  # "24.11.26"
+    after = words[i + 3] if i + 3 < len(words) else ""
+    if following == "und" and after.isdecimal() and words[i + 5 : i + 6] == ["uhr"]:
+        return None  # opening hours: "Mo–Fr 8–12 und 13–16 Uhr"
+    if following.isdecimal() and len(following) == 2 and after != "uhr" and not after.isdecimal():
+        return (month, day, 2000 + int(following))  # "24.11.26", not "25.08., 18 Uhr"
     return (month, day, None)
+
+
+def _starts_period(words: Sequence[str], at: int) -> bool:
+    """Whether the day at ``words[at]`` starts a period (:data:`START_WORDS`)."""
+    before = words[at - 1] if at else ""
+    if before == "dem" or before in WEEKDAYS:
+        before = words[at - 2] if at > 1 else ""
+    return before in START_WORDS
 
 
 def upcoming_of(found: Sequence[Mention], published: date) -> tuple[int, ...]:
