@@ -202,31 +202,44 @@ def test_empty_digest_is_skipped_unless_configured(
     )
 
 
-def place(app: App, url: str, now: datetime) -> None:
-    """Put a stored item into a story of its own (what the stories step does)."""
+def place(app: App, url: str, now: datetime, story: int | None = None) -> None:
+    """Put a stored item into a story of its own, or join it to ``story`` (what the stories
+    step does)."""
     stored = app.storage.find_item(url)
     assert stored is not None
     with app.storage.story_index() as index:
-        story = StoryPlacement(stored.id, index.next_story_id(), True, None, b"", "", b"")
-        index.place([story], now)
+        new = story is None
+        story_id = index.next_story_id() if story is None else story
+        placed = StoryPlacement(stored.id, story_id, new, None if new else 0.9, b"", "", b"")
+        index.place([placed], now)
 
 
-def add_news(app: App, key: str, title: str, now: datetime, *, teaser: str = "") -> str:
-    """Store one new item of the agency as a story of its own, first seen at ``now``."""
-    url = f"https://www.mitteldeutschland.example/news/{key}"
+def add_news(
+    app: App,
+    key: str,
+    title: str,
+    now: datetime,
+    *,
+    teaser: str = "",
+    district: str | None = None,
+    story: int | None = None,
+) -> str:
+    """Store one new item of the agency (or of ``district``'s press office, set in that
+    district) as a story of its own (or a member of ``story``), first seen at ``now``."""
+    source = district or "metropolregion"
+    url = f"https://www.{source}.example/news/{key}"
     item = make_item(
-        source_id="metropolregion",
+        source_id=source,
         key=key,
         url=url,
         title=title,
         summary_text=teaser or f"{title}: Bericht aus der Region.",
         published_at=now - timedelta(days=400),  # back-dated: still news when first seen
         fingerprint=f"1:{key}:{title}:{teaser}",
+        districts=frozenset({district} if district else ()),
     )
-    app.storage.save_source_result(
-        SourceState(source_id="metropolregion"), [(item, ItemDecision.NEW)], now
-    )
-    place(app, url, now)
+    app.storage.save_source_result(SourceState(source_id=source), [(item, ItemDecision.NEW)], now)
+    place(app, url, now, story)
     return url
 
 

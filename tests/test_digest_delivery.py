@@ -22,10 +22,12 @@ from revier_feed.config import load_config
 from revier_feed.exceptions import DigestError, StorageError
 from revier_feed.models import DigestState, ItemDecision, SourceState
 from tests.conftest import Clock, SmtpRecorder, free_port
-from tests.test_digest import COLLECTED, MONDAY, add_news, place
+from tests.test_digest import COLLECTED, MONDAY, add_news
 
 BERLIN = __import__("zoneinfo").ZoneInfo("Europe/Berlin")
 WEEK = timedelta(days=7)
+#: The district of the partner filtered by district (and of its press office's source).
+DISTRICT = "landkreis-leipzig"
 
 
 @pytest.fixture
@@ -270,29 +272,12 @@ def test_an_outage_over_a_new_week_leaves_one_pending_digest_per_partner(
     """Partners not tried while the server was down kept last week's digest "retry" beside
     this week's, which covers its stories: the send log showed two pending digests for
     them (found by a probe, session 21)."""
-    from tests.conftest import make_item
 
     recorder, port = smtp_server
     app_at_monday.send_due_digests()
 
-    def district_news(app: App, key: str, title: str) -> None:
-        url = f"https://www.landkreis-leipzig.example/presse/{key}"
-        item = make_item(
-            source_id="landkreis-leipzig",
-            key=url,
-            url=url,
-            title=title,
-            published_at=clock.now,
-            districts=frozenset({"landkreis-leipzig"}),
-            fingerprint=f"1:{key}",
-        )
-        app.storage.save_source_result(
-            SourceState(source_id="landkreis-leipzig"), [(item, ItemDecision.NEW)], clock.now
-        )
-        place(app, url, clock.now)
-
     clock.now = MONDAY + timedelta(days=2)
-    district_news(app_at_monday, "w1", "Fachkräftetag in Grimma")
+    add_news(app_at_monday, "w1", "Fachkräftetag in Grimma", clock.now, district=DISTRICT)
     down, back_up = _server_down(digest_config_dir, port, make_app)
     for week in (1, 2):
         clock.now = MONDAY + week * WEEK + timedelta(minutes=5)
@@ -304,7 +289,8 @@ def test_an_outage_over_a_new_week_leaves_one_pending_digest_per_partner(
             "region": DigestState.RETRY,
         }
         clock.now += timedelta(days=3)
-        district_news(down, f"w{week + 1}", f"Wasserstoff-Netzwerk in Borna, Woche {week + 1}")
+        title = f"Wasserstoff-Netzwerk in Borna, Woche {week + 1}"
+        add_news(down, f"w{week + 1}", title, clock.now, district=DISTRICT)
     for partner in ("landkreis-leipzig", "region"):
         pending = [(e.period, e.state) for e in down.storage.digest_log([partner])][:2]
         assert pending == [
@@ -1297,8 +1283,6 @@ def test_a_story_that_reaches_a_district_through_a_later_member_is_news_to_it(
     """The agency reported a story one week; the next week the district's office
     republished it. The district's partner never received it: the story was first seen
     before that week (found by a probe, session 21)."""
-    from revier_feed.models import StoryPlacement
-    from tests.conftest import make_item
 
     recorder, _ = smtp_server
     app = app_at_monday
@@ -1313,24 +1297,17 @@ def test_a_story_that_reaches_a_district_through_a_later_member_is_news_to_it(
     assert title not in week_two.get("wirtschaft@landkreis-leipzig.example", "")
 
     clock.now = MONDAY + WEEK + timedelta(days=1)
-    copy_url = "https://www.landkreis-leipzig.example/presse/foerderbescheid"
-    copy = make_item(
-        source_id="landkreis-leipzig",
-        key=copy_url,
-        url=copy_url,
-        title=title + " (Landkreis)",
-        summary_text="Der Landkreis meldet den Förderbescheid.",
-        published_at=clock.now,
-        districts=frozenset({"landkreis-leipzig"}),
-        fingerprint="1:foerderbescheid-landkreis",
-    )
-    app.storage.save_source_result(
-        SourceState(source_id="landkreis-leipzig"), [(copy, ItemDecision.NEW)], clock.now
-    )
     story_id = app.storage.find_item(url).story_id  # type: ignore[union-attr]
-    copy_id = app.storage.find_item(copy_url).id  # type: ignore[union-attr]
-    with app.storage.story_index() as index:
-        index.place([StoryPlacement(copy_id, story_id, False, 0.9, b"", "", b"")], clock.now)
+    teaser = "Der Landkreis meldet den Förderbescheid."
+    add_news(
+        app,
+        "foerderbescheid-lk",
+        title + " (Landkreis)",
+        clock.now,
+        teaser=teaser,
+        district=DISTRICT,
+        story=story_id,
+    )
 
     sent = len(recorder.messages)
     clock.now = MONDAY + 2 * WEEK + timedelta(minutes=1)
