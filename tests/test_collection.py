@@ -1683,6 +1683,19 @@ def test_a_reload_ends_a_hosts_pause_also_for_the_next_run(
     assert "/eins.xml" in region.requests and "/zwei.xml" in region.requests
 
 
+def listing_source(region: SampleRegion, item: str, date: str | None = None) -> str:
+    """sources.yaml's entry of the listing at /liste, read with these selectors."""
+    return f"""
+  - id: liste
+    name: Liste
+    kind: html
+    url: "{region.url("/liste")}"
+    html:
+      item: {item}
+      title: h2
+""" + (f"      date: {date}\n" if date else "")
+
+
 def test_a_widened_selector_finding_an_undated_list_above_the_old_one_announces_none_of_it(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:
@@ -1699,24 +1712,13 @@ def test_a_widened_selector_finding_an_undated_list_above_the_old_one_announces_
         items += '<article class="n box"><h2><a href="/a/b">Innovationspreis</a></h2></article>'
         return f"<html><body>{items}</body></html>".encode()
 
-    def source(item: str) -> str:
-        return f"""
-  - id: liste
-    name: Liste
-    kind: html
-    url: "{region.url("/liste")}"
-    html:
-      item: {item}
-      title: h2
-"""
-
     region.add_route(
         "/liste", lambda handler: Response(200, page(), {"Content-Type": "text/html"})
     )
-    app = make_app(config(tmp_path, source("article.box")))
+    app = make_app(config(tmp_path, listing_source(region, "article.box")))
     assert app.run_cycle().summary.reports[0].new == 1
     clock.advance(timedelta(hours=2))
-    widened = make_app(config(tmp_path, source("article.n")))
+    widened = make_app(config(tmp_path, listing_source(region, "article.n")))
     assert widened.run_cycle().summary.reports[0].new == 5
     stored = widened.storage.recent_items(["liste"], 10)
     assert len(stored) == 6 and all(s.item.backlog for s in stored)
@@ -1748,19 +1750,7 @@ def test_changed_selectors_read_the_page_anew_and_what_was_there_is_no_news(
 
     region.add_route("/liste", listing)
 
-    def source(item: str) -> str:
-        return f"""
-  - id: liste
-    name: Liste
-    kind: html
-    url: "{region.url("/liste")}"
-    html:
-      item: {item}
-      title: h2
-      date: p.d
-"""
-
-    app = make_app(config(tmp_path, source("article.top")))
+    app = make_app(config(tmp_path, listing_source(region, "article.top", date="p.d")))
     assert app.run_cycle().summary.reports[0].new == 1  # the first fetch: backlog
     # A store from before readings were kept learns it from a 304 too (a review found
     # such a source would miss its first change of selectors).
@@ -1770,7 +1760,7 @@ def test_changed_selectors_read_the_page_anew_and_what_was_there_is_no_news(
     clock.advance(timedelta(hours=2))
     assert app.run_cycle().summary.reports[0].status is ReportStatus.NOT_MODIFIED
 
-    widened = make_app(config(tmp_path, source("article.n")))
+    widened = make_app(config(tmp_path, listing_source(region, "article.n", date="p.d")))
     # News of today that came with the change is news (its date is today's midnight,
     # before the last fetch: a probe found such news stored as backlog).
     entries.insert(0, ("top", "Vortrag: Corona und die Metropolregionen", "2. August 2021"))
