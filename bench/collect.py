@@ -614,10 +614,16 @@ class Run:
 def run_child(
     cmd: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 1800
 ) -> tuple[float, float, float, int, str]:
-    """Run ``cmd``; return wall s, user+sys CPU s, max RSS MB, exit code and its stdout.
+    """Run ``cmd``; return wall s, user+sys CPU s, peak MB, exit code and its stdout.
 
-    ``os.wait4`` gives the rusage of exactly this child (and its reaped children), so the
-    server process and earlier runs never leak into a measurement.
+    CPU and memory are those of the whole process tree the child starts (revier-feed's
+    worker processes, multiprocessing's fork server): CPU from ``os.wait4`` of the child and
+    of every descendant that outlived its parent (this process is their subreaper, see
+    :func:`become_subreaper`), so no process is counted twice or missed; peak memory is the
+    largest sum of the tree's resident sets, sampled every 100 ms, or the child's own peak
+    if that is larger. The sum counts pages the processes share once per process: an upper
+    bound of what the tree holds. The server process and earlier runs never leak into a
+    measurement.
     """
     out, err = cwd / "stdout.txt", cwd / "stderr.txt"
     with out.open("w") as fo, err.open("w") as fe:
@@ -625,6 +631,7 @@ def run_child(
         proc = subprocess.Popen(
             cmd, cwd=cwd, env=env, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL
         )
+        tree = _Tree(proc.pid)
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
         try:
@@ -637,6 +644,7 @@ def run_child(
             killer.cancel()
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
+        orphans_cpu = tree.finish()
     if proc.returncode != 0:
         _log(
             f"  exit {proc.returncode}: {' '.join(cmd[:4])} …; stderr tail:\n"
@@ -644,11 +652,100 @@ def run_child(
         )
     return (
         wall,
-        usage.ru_utime + usage.ru_stime,
-        usage.ru_maxrss / 1024,
+        usage.ru_utime + usage.ru_stime + orphans_cpu,
+        max(usage.ru_maxrss / 1024, tree.peak_mb),
         proc.returncode,
         out.read_text(errors="replace"),
     )
+
+
+def become_subreaper() -> bool:
+    """Make this process the one that orphaned descendants of its children are handed to
+    (Linux ``PR_SET_CHILD_SUBREAPER``), so that :func:`run_child` can wait for them and count
+    their CPU time; without it they went to init, and a tool's worker processes were missing
+    from its CPU column. Returns whether it worked."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(36, 1, 0, 0, 0) == 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _proc_stat(pid: int) -> tuple[int, int, int] | None:
+    """Parent pid, resident pages and start time (a pid is reused, the start time tells the
+    processes apart) of a process not yet waited for, or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return int(fields[1]), int(fields[21]), int(fields[19])
+
+
+class _Tree:
+    """The process tree under one child, watched on a thread: its peak memory, and at the
+    end the CPU of its descendants that are left to this process to wait for."""
+
+    INTERVAL = 0.1
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.members: dict[int, int | None] = {root: None}  # pid: start time
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.INTERVAL)
+
+    def _sample(self) -> None:
+        stats = {}
+        for name in os.listdir("/proc"):
+            if name.isdigit() and (found := _proc_stat(int(name))) is not None:
+                stats[int(name)] = found
+        grew = True
+        while grew:  # a process whose parent is in the tree is in it (children of children)
+            grew = False
+            for pid, (parent, _, started) in stats.items():
+                if parent in self.members and pid not in self.members:
+                    self.members[pid] = started
+                    grew = True
+        resident = sum(stats[pid][1] for pid in self.members if pid in stats)
+        self.peak_mb = max(self.peak_mb, resident * _PAGE / 2**20)
+
+    def finish(self, grace: float = 10.0) -> float:
+        """Stop watching; wait for the descendants that were handed to this process (their
+        parent ended first) and return their CPU seconds, their own reaped children's
+        included. One still running after ``grace`` seconds is killed, and said so."""
+        self._stop.set()
+        self._thread.join()
+        cpu = 0.0
+        deadline = time.monotonic() + grace
+        pending = {pid for pid in self.members if pid != self.root}
+        while pending:
+            for pid in sorted(pending):
+                found = _proc_stat(pid)
+                if found is None or found[2] != self.members[pid]:
+                    pending.discard(pid)  # gone: its parent in the tree waited for it
+                elif found[0] == os.getpid() and (waited := os.wait4(pid, os.WNOHANG))[0]:
+                    cpu += waited[2].ru_utime + waited[2].ru_stime
+                    pending.discard(pid)
+            if pending and time.monotonic() > deadline:
+                _log(f"  processes {sorted(pending)} ran {grace:.0f} s after the run: killed")
+                for pid in pending:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+                deadline = time.monotonic() + grace
+            time.sleep(0.01 if pending else 0)
+        return cpu
 
 
 def _count(db: Path, table: str) -> int:
@@ -712,6 +809,9 @@ def revier_feed_tool(
             for i, url in enumerate(urls)
         )
         (cfg / "sources.yaml").write_text("sources:\n" + sources, encoding="utf-8")
+        # The shipped topic rules: a deployment tags by topic as well as by district (the
+        # districts' gazetteer is built in). The working tree's, for every commit compared.
+        shutil.copy(PROJECT / "config" / "tags.yaml", cfg / "tags.yaml")
 
     return Tool(
         ("revier-feed" if stories else "revier-feed, stories off") + label,
@@ -1156,6 +1256,8 @@ def main() -> None:
         serve(args.serve, hosts, args.latency / 1000)
         return
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    if not become_subreaper():
+        _log("warning: not a subreaper; CPU of worker processes that outlive a tool is missed")
     setup("newsboat" not in skip, not {"reader", "baseline"} <= skip)
     venv = commit_venv(args.commit) if args.commit else PROJECT_VENV
     if not (venv / "bin" / "revier-feed").exists():
