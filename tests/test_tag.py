@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import pickle
 import random
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -378,6 +379,80 @@ def test_a_finder_checks_its_names() -> None:
     assert finder.find(" leipziger land ") == [(0, 1, 10)]
     with pytest.raises(TypeError):
         finder.find(b" leipzig ")  # type: ignore[arg-type]
+
+
+def test_topic_terms_are_found_in_c(shipped_tagger: Tagger) -> None:
+    # Without the extension each term is one substring search per field: with the shipped
+    # rules three times the cost of finding an item's districts.
+    assert shipped_tagger._topics._set is not None
+    copy = pickle.loads(pickle.dumps(shipped_tagger))  # as the worker processes get it
+    assert copy._topics._set is not None
+    news = item("Zwei Studien zum ländlichen Raum", "Fördermittel für Dorfläden")
+    assert copy.tag(news, SOURCE).tags == {"studien", "laendlicher-raum", "foerderung"}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_c_needle_set_finds_what_substring_search_finds(seed: int) -> None:
+    # Umlauts, a character beyond the BMP and lone surrogates (a JSON feed's "\ud800")
+    # are several bytes of UTF-8, which the automaton reads.
+    rng = random.Random(seed)
+    alphabet = "ab äß€𝄞\ud800\udc00"
+    for _ in range(400):
+        needles = [
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4)))
+            for _ in range(rng.randint(1, 10))
+        ]
+        found = tag._words.NeedleSet(needles)
+        for _ in range(10):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+            assert found.find(text) == tag.find_needles_python(needles, text), (needles, text)
+
+
+def test_a_needle_set_checks_its_needles() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        tag._words.NeedleSet(["ab", ""])
+    with pytest.raises(TypeError, match="str"):
+        tag._words.NeedleSet([b"ab"])  # type: ignore[list-item]
+    unready = tag._words.NeedleSet.__new__(tag._words.NeedleSet)
+    with pytest.raises(TypeError, match="did not succeed"):
+        unready.find(" studie ")
+    with pytest.raises(TypeError):
+        tag._words.NeedleSet([" studie"]).find(b" studie ")  # type: ignore[arg-type]
+
+
+def test_topic_rules_tag_as_their_terms_one_by_one() -> None:
+    # Rules with all, none, fields, regular expressions and phrases with wildcards next to
+    # the shipped ones, on texts made of their terms' words: the one-pass search of the
+    # needles decides every rule as the reference, term by term, does.
+    extra = [
+        TagSpec("alle", "Alle", any=(), all=("Studie*", "*preis"), fields=("title",)),
+        TagSpec("ohne", "Ohne", any=("Dorf", "re:Ortsk(e|a)rn"), none=("Dorfstraße",)),
+        TagSpec("phrase", "Phrase", any=("Mitteldeutsches Revier*", "*licher Raum")),
+        TagSpec("inhalt", "Inhalt", any=("*wasserstoff*",), fields=("content",)),
+    ]
+    config = load_config(Path(__file__).parent.parent / "config")
+    tagger = Tagger([*config.tags, *extra], config.districts, config.elsewhere)
+    terms = [t.text for rule in tagger._rules for t in rule.any + rule.all]
+    words = [w.strip("*") for t in terms if not t.startswith("re:") for w in t.split()]
+    words += ["Ortskern", "Ortskarn", "Dorfstraße", "Raum", "Preis", "er", "en", "-", "und"]
+    rng = random.Random(5)
+    filler = ["und", "der", "die", "im", "für", "mit", "neue", "Zeitz", "-", ",", "ß", "er", "s"]
+    near_misses = ["Preisverleihung", "Studienfahrt", "Ortskern", "Dorfstraße", "Raum"]
+    phrases = ["ländlicher Raum", "Mitteldeutsches Reviers"]
+    noise = filler * 8 + near_misses + phrases
+    texts = [
+        " ".join(rng.choice(words if rng.random() < 0.01 else noise) for _ in range(25))
+        for _ in range(1500)
+    ]
+    matched: Counter[str] = Counter()
+    for title, teaser, content in zip(texts[::3], texts[1::3], texts[2::3], strict=True):
+        news = item(title[:120], teaser, f"<p>{content}</p>")
+        texts_ = tag._Texts(news, tagger._topics)
+        expected = {rule.id for rule in tagger._rules if tag._matches(rule, texts_)}
+        assert tagger.tag(news, SOURCE).tags == expected, (title, teaser, content)
+        matched.update(expected)
+    # Every rule both matched and did not match some of the texts.
+    assert all(0 < matched[rule.id] < 500 for rule in tagger._rules), matched
 
 
 def test_admin_extends_the_gazetteer(tmp_path: Path) -> None:

@@ -559,6 +559,238 @@ static PyTypeObject PlaceFinderType = {
     .tp_new = PyType_GenericNew,
 };
 
+/* ---- topic terms in folded words (tag.Term.needle; `needle in joined` is the reference) */
+
+/* Which of many strings occur in a text, in one pass over it: an Aho-Corasick automaton
+ * over the UTF-8 bytes of the needles, as a complete transition table. A byte of UTF-8 text
+ * is the start of a character or inside one, never both, so a needle's bytes occur in the
+ * text's bytes exactly where the needle occurs in the text. Bytes that are in no needle
+ * share one column of the table (they send every state back to the start). */
+typedef struct {
+    PyObject_HEAD
+    unsigned char column[256]; /* the byte's column; 0: in no needle */
+    int32_t columns;
+    int32_t states;
+    int32_t *next;   /* states x columns */
+    int32_t *output; /* the first state on the suffix chain that ends needles (0: none) */
+    int32_t *chain;  /* the next such state after this one's needles (0: none) */
+    int32_t *ends_at, *ends; /* needles ending in each state: ends[ends_at[s] .. ends_at[s+1]) */
+    uint32_t *seen;  /* the scan in which a state's needles were last taken */
+    uint32_t scan;
+    Py_ssize_t n_needles;
+    int ready;
+} NeedleSet;
+
+/* The UTF-8 bytes of `text`; a lone surrogate (a JSON feed's "\ud800") is written as
+ * UTF-8 would write any other code point, in `*holder` (the caller releases it). */
+static const char *utf8_of(PyObject *text, Py_ssize_t *len, PyObject **holder) {
+    *holder = NULL;
+    const char *bytes = PyUnicode_AsUTF8AndSize(text, len);
+    if (bytes || !PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return bytes;
+    PyErr_Clear();
+    if (!(*holder = PyUnicode_AsEncodedString(text, "utf-8", "surrogatepass"))) return NULL;
+    *len = PyBytes_GET_SIZE(*holder);
+    return PyBytes_AS_STRING(*holder);
+}
+
+static void NeedleSet_dealloc(NeedleSet *self) {
+    PyMem_Free(self->next);
+    PyMem_Free(self->output);
+    PyMem_Free(self->chain);
+    PyMem_Free(self->ends_at);
+    PyMem_Free(self->ends);
+    PyMem_Free(self->seen);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+PyDoc_STRVAR(NeedleSet_doc,
+"NeedleSet(needles)\n\n"
+"Non-empty strings to look for in texts; find(text) tells which of them occur.");
+
+static int NeedleSet_init(NeedleSet *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"needles", NULL};
+    PyObject *needles;
+    if (self->next) {
+        PyErr_SetString(PyExc_TypeError, "NeedleSet is initialized once");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:NeedleSet", kwlist, &needles)) return -1;
+    PyObject *seq = PySequence_Fast(needles, "needles must be a sequence");
+    if (!seq) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), total = 0;
+    int ok = -1;
+    int32_t *owner = NULL, *fail = NULL, *queue = NULL, *count = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *needle = PySequence_Fast_GET_ITEM(seq, i), *holder;
+        Py_ssize_t len;
+        const char *bytes;
+        if (!PyUnicode_Check(needle)) {
+            PyErr_SetString(PyExc_TypeError, "a needle must be a str");
+            goto done;
+        }
+        if (!(bytes = utf8_of(needle, &len, &holder))) goto done;
+        total += len;
+        for (Py_ssize_t k = 0; k < len; k++) self->column[(unsigned char)bytes[k]] = 1;
+        Py_XDECREF(holder);
+        if (len == 0) {
+            PyErr_SetString(PyExc_ValueError, "a needle must not be empty");
+            goto done;
+        }
+    }
+    if (total >= INT32_MAX / 2) {
+        PyErr_SetString(PyExc_ValueError, "too many needles");
+        goto done;
+    }
+    self->columns = 1;
+    for (int b = 0; b < 256; b++)
+        if (self->column[b]) self->column[b] = (unsigned char)self->columns++;
+    size_t states = (size_t)total + 1, columns = (size_t)self->columns;
+    if (states > SIZE_MAX / sizeof(int32_t) / columns) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    self->next = PyMem_Calloc(states * columns, sizeof(int32_t));
+    self->output = PyMem_Calloc(states, sizeof(int32_t));
+    self->chain = PyMem_Calloc(states, sizeof(int32_t));
+    self->ends_at = PyMem_Calloc(states + 1, sizeof(int32_t));
+    self->ends = PyMem_Calloc((size_t)n + 1, sizeof(int32_t));
+    self->seen = PyMem_Calloc(states, sizeof(uint32_t));
+    owner = PyMem_Calloc((size_t)n + 1, sizeof(int32_t));
+    fail = PyMem_Calloc(states, sizeof(int32_t));
+    queue = PyMem_Calloc(states, sizeof(int32_t));
+    count = PyMem_Calloc(states + 1, sizeof(int32_t));
+    if (!self->next || !self->output || !self->chain || !self->ends_at || !self->ends ||
+        !self->seen || !owner || !fail || !queue || !count) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* The trie: state 0 is the start; a needle ends in the state its last byte reaches. */
+    int32_t used = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t len;
+        PyObject *holder;
+        const char *bytes = utf8_of(PySequence_Fast_GET_ITEM(seq, i), &len, &holder);
+        if (!bytes) goto done;
+        int32_t state = 0;
+        for (Py_ssize_t k = 0; k < len; k++) {
+            unsigned char column = self->column[(unsigned char)bytes[k]];
+            int32_t *to = &self->next[(size_t)state * columns + column];
+            if (!*to) *to = used++;
+            state = *to;
+        }
+        Py_XDECREF(holder);
+        owner[i] = state;
+        count[state]++;
+    }
+    self->states = used;
+    for (int32_t s = 0; s < used; s++) self->ends_at[s + 1] = self->ends_at[s] + count[s];
+    memset(count, 0, (size_t)(used + 1) * sizeof(int32_t));
+    for (Py_ssize_t i = 0; i < n; i++) /* in the order given */
+        self->ends[self->ends_at[owner[i]] + count[owner[i]]++] = (int32_t)i;
+    /* Breadth first: each state's failure (its longest proper suffix that is a state), its
+     * missing transitions taken from there, and the chain of states that end needles. */
+    int32_t head = 0, tail = 0;
+    for (size_t c = 1; c < columns; c++) {
+        int32_t to = self->next[c];
+        if (to) queue[tail++] = to; /* fail[to] = 0 */
+    }
+    while (head < tail) {
+        int32_t s = queue[head++];
+        int32_t f = fail[s];
+        self->chain[s] = self->output[f];
+        self->output[s] = self->ends_at[s + 1] > self->ends_at[s] ? s : self->output[f];
+        int32_t *row = &self->next[(size_t)s * columns];
+        const int32_t *fail_row = &self->next[(size_t)f * columns];
+        for (size_t c = 1; c < columns; c++) {
+            if (row[c]) {
+                fail[row[c]] = fail_row[c];
+                queue[tail++] = row[c];
+            } else {
+                row[c] = fail_row[c];
+            }
+        }
+    }
+    self->n_needles = n;
+    ok = 0;
+    self->ready = 1;
+done:
+    PyMem_Free(owner);
+    PyMem_Free(fail);
+    PyMem_Free(queue);
+    PyMem_Free(count);
+    Py_DECREF(seq);
+    return ok;
+}
+
+PyDoc_STRVAR(NeedleSet_find_doc,
+"find(text) -> frozenset of int\n\n"
+"The indexes (in the order given) of the needles that occur in `text`: those for which\n"
+"`needle in text` is true.");
+
+static PyObject *NeedleSet_find(NeedleSet *self, PyObject *text) {
+    if (!self->ready) {
+        PyErr_SetString(PyExc_TypeError, "NeedleSet.__init__ did not succeed");
+        return NULL;
+    }
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "find() needs a str");
+        return NULL;
+    }
+    Py_ssize_t len;
+    PyObject *holder;
+    const unsigned char *bytes = (const unsigned char *)utf8_of(text, &len, &holder);
+    if (!bytes) return NULL;
+    PyObject *found = PySet_New(NULL);
+    if (!found) {
+        Py_XDECREF(holder);
+        return NULL;
+    }
+    if (++self->scan == 0) { /* wrapped: no state may look seen in this scan */
+        memset(self->seen, 0, (size_t)self->states * sizeof(uint32_t));
+        self->scan = 1;
+    }
+    const size_t columns = (size_t)self->columns;
+    const uint32_t scan = self->scan;
+    int32_t state = 0;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        state = self->next[(size_t)state * columns + self->column[bytes[i]]];
+        /* A state seen in this scan had its whole chain taken then. */
+        for (int32_t s = self->output[state]; s && self->seen[s] != scan; s = self->chain[s]) {
+            self->seen[s] = scan;
+            for (int32_t k = self->ends_at[s]; k < self->ends_at[s + 1]; k++) {
+                PyObject *index = PyLong_FromLong(self->ends[k]);
+                if (!index || PySet_Add(found, index) < 0) {
+                    Py_XDECREF(index);
+                    Py_DECREF(found);
+                    Py_XDECREF(holder);
+                    return NULL;
+                }
+                Py_DECREF(index);
+            }
+        }
+    }
+    Py_XDECREF(holder);
+    PyObject *frozen = PyFrozenSet_New(found);
+    Py_DECREF(found);
+    return frozen;
+}
+
+static PyMethodDef NeedleSet_methods[] = {
+    {"find", (PyCFunction)NeedleSet_find, METH_O, NeedleSet_find_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject NeedleSetType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "revier_feed._words.NeedleSet",
+    .tp_basicsize = sizeof(NeedleSet),
+    .tp_dealloc = (destructor)NeedleSet_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = NeedleSet_doc,
+    .tp_methods = NeedleSet_methods,
+    .tp_init = (initproc)NeedleSet_init,
+    .tp_new = PyType_GenericNew,
+};
+
 static PyMethodDef module_methods[] = {
     {"fold", fold, METH_O, fold_doc},
     {"folded_words", folded_words, METH_O, folded_words_doc},
@@ -576,10 +808,11 @@ static struct PyModuleDef words_module = {
 PyMODINIT_FUNC PyInit__words(void) {
     if (!(name_casefold = PyUnicode_InternFromString("casefold"))) return NULL;
     fold_table_init();
-    if (PyType_Ready(&PlaceFinderType) < 0) return NULL;
+    if (PyType_Ready(&PlaceFinderType) < 0 || PyType_Ready(&NeedleSetType) < 0) return NULL;
     PyObject *module = PyModule_Create(&words_module);
     if (!module) return NULL;
-    if (PyModule_AddObjectRef(module, "PlaceFinder", (PyObject *)&PlaceFinderType) < 0) {
+    if (PyModule_AddObjectRef(module, "PlaceFinder", (PyObject *)&PlaceFinderType) < 0 ||
+        PyModule_AddObjectRef(module, "NeedleSet", (PyObject *)&NeedleSetType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

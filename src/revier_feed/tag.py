@@ -261,6 +261,7 @@ class Tagger:
         """``elsewhere``: names that contain a place name of ``districts`` and are not in
         the region ("Landsberg am Lech", "Hallesches Tor")."""
         self._rules = [_compile_rule(spec, spec.id) for spec in topics]
+        self._topics = _TopicTerms(self._rules)
         self._places = _Places([*districts, DistrictSpec(ELSEWHERE, "", tuple(elsewhere))])
         self._source_rules: dict[ItemRule, _Rule] = {}
 
@@ -268,7 +269,7 @@ class Tagger:
         """``item`` tagged (:meth:`tag`), or why ``source``'s rules leave it out (its
         ``exclude`` rule matches, or its ``include`` rule does not); the item's text is read
         once for both."""
-        texts = _Texts(item)
+        texts = _Texts(item, self._topics)
         why = self._excluded(texts, source)
         return self._tagged(item, texts, source) if why is None else why
 
@@ -301,10 +302,10 @@ class Tagger:
 
     def tag(self, item: Item, source: SourceSpec) -> Item:
         """``item`` with its topic tags (rules plus the source's defaults) and districts."""
-        return self._tagged(item, _Texts(item), source)
+        return self._tagged(item, _Texts(item, self._topics), source)
 
     def _tagged(self, item: Item, texts: _Texts, source: SourceSpec) -> Item:
-        tags = {rule.id for rule in self._rules if _matches(rule, texts)}
+        tags = {entry.rule.id for entry in self._topics.rules if entry.matches(texts)}
         tags.update(source.tags)
         districts = {d for d, _ in self._districts(texts)}
         if source.district:
@@ -313,11 +314,12 @@ class Tagger:
 
     def explain(self, item: Item, source: SourceSpec) -> list[TagMatch]:
         """Every tag the item gets, each with the term and text that gave it."""
-        texts = _Texts(item)
+        texts = _Texts(item, self._topics)
         matches: list[TagMatch] = []
-        for rule in self._rules:
-            if not _matches(rule, texts):
+        for entry in self._topics.rules:
+            if not entry.matches(texts):
                 continue
+            rule = entry.rule
             for reason, terms in (("any", rule.any), ("all", rule.all)):
                 for term in terms:
                     found = _find(term, texts, rule.fields)
@@ -553,12 +555,113 @@ def _alternatives(patterns: list[str]) -> str:
     )
 
 
-class _Texts:
-    """The item's fields as :class:`Words`, built lazily (most rules stop at the title)."""
+class _TopicTerms:
+    """The topic rules, with their terms that are a substring of :attr:`Words.joined`
+    (:attr:`Term.needle`: all but ``re:`` terms and phrases with wildcards) found in one
+    pass over a field.
 
-    def __init__(self, item: Item) -> None:
+    Searching each term's needle on its own took 200 substring searches of an item's title
+    and teaser for the shipped rules, three times the cost of finding its districts; where
+    the C extension is built, ``_words.NeedleSet`` finds them all in one scan.
+    :func:`_matches`, term by term, is the reference.
+    """
+
+    def __init__(self, rules: Sequence[_Rule]) -> None:
+        index: dict[str, int] = {}
+        for rule in rules:
+            for term in (*rule.any, *rule.all, *rule.none):
+                if term.pattern is None:
+                    index.setdefault(term.needle, len(index))
+        #: Every needle once; :meth:`find` answers with indexes into it.
+        self.needles = tuple(index)
+        self.rules = [_TopicRule.of(rule, index) for rule in rules]
+        self._set = _needle_set(self.needles)
+
+    def find(self, joined: str) -> frozenset[int]:
+        """The indexes of the needles in ``joined``."""
+        if self._set is None:
+            return find_needles_python(self.needles, joined)
+        return self._set.find(joined)
+
+    def __getstate__(self) -> dict[str, object]:
+        # The tagger goes to the worker processes pickled; the C set is rebuilt there.
+        return {name: value for name, value in vars(self).items() if name != "_set"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        vars(self).update(state)
+        self._set = _needle_set(self.needles)
+
+
+def find_needles_python(needles: Sequence[str], joined: str) -> frozenset[int]:
+    """The indexes of ``needles`` that occur in ``joined`` (the reference of
+    ``_words.NeedleSet.find``)."""
+    return frozenset(i for i, needle in enumerate(needles) if needle in joined)
+
+
+def _needle_set(needles: Sequence[str]) -> _words.NeedleSet | None:
+    return _words.NeedleSet(needles) if _words is not None and needles else None
+
+
+@dataclass(frozen=True, slots=True)
+class _TopicRule:
+    """A topic rule with its terms' needle indexes (-1: a term with a pattern)."""
+
+    rule: _Rule
+    any_needles: frozenset[int]
+    any_patterns: tuple[Term, ...]
+    all: tuple[tuple[int, Term], ...]
+    none: tuple[tuple[int, Term], ...]
+
+    @classmethod
+    def of(cls, rule: _Rule, index: dict[str, int]) -> _TopicRule:
+        def indexed(terms: tuple[Term, ...]) -> tuple[tuple[int, Term], ...]:
+            return tuple((-1 if t.pattern is not None else index[t.needle], t) for t in terms)
+
+        return cls(
+            rule,
+            frozenset(index[t.needle] for t in rule.any if t.pattern is None),
+            tuple(t for t in rule.any if t.pattern is not None),
+            indexed(rule.all),
+            indexed(rule.none),
+        )
+
+    def matches(self, texts: _Texts) -> bool:
+        """:func:`_matches`, with the needles found per field."""
+        rule = self.rule
+        if not rule.any and not rule.all:
+            return False  # a rule without positive terms tags nothing
+
+        def present(needle: int, term: Term) -> bool:
+            if needle < 0:
+                return any(term.occurs(texts.words(field)) for field in rule.fields)
+            return any(needle in texts.found(field) for field in rule.fields)
+
+        if rule.any and not (
+            any(not self.any_needles.isdisjoint(texts.found(f)) for f in rule.fields)
+            or any(present(-1, term) for term in self.any_patterns)
+        ):
+            return False
+        return all(present(*term) for term in self.all) and not any(
+            present(*term) for term in self.none
+        )
+
+
+class _Texts:
+    """The item's fields as :class:`Words`, built lazily (most rules stop at the title), and
+    which topic terms each field holds."""
+
+    def __init__(self, item: Item, topics: _TopicTerms) -> None:
         self._item = item
+        self._topics = topics
         self._words: dict[str, Words] = {}
+        self._found: dict[str, frozenset[int]] = {}
+
+    def found(self, field: str) -> frozenset[int]:
+        """The topic terms' needles (:attr:`_TopicTerms.needles`, by index) in ``field``."""
+        found = self._found.get(field)
+        if found is None:
+            found = self._found[field] = self._topics.find(self.words(field).joined)
+        return found
 
     def words(self, field: str) -> Words:
         if field not in self._words:
