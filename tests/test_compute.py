@@ -299,6 +299,44 @@ def test_auto_starts_workers_only_once_a_cycle_brings_many_items() -> None:
     assert children[:2] == [0, 0] and children[2] >= 1
 
 
+def test_a_cycle_of_many_new_sources_has_its_workers_from_the_first_document() -> None:
+    # A first cycle of 500 feeds normalized its first 1,000 items on the main process while
+    # the other core idled; sources read for the first time tell how many items will come.
+    tagger = Tagger([], [])
+    expected = normalize_items(RAWS, SPEC, NOW, tagger)
+    start_after = 1000
+    enough = start_after // compute.FIRST_FETCH_ITEMS
+
+    async def first_document(new_sources: int) -> tuple[object, int]:
+        with ThreadPoolExecutor(1) as local:
+            workers = ItemWorkers(tagger, local, processes=1, start_after=start_after)
+            try:
+                workers.expect(new_sources)
+                normalized = await workers.normalize(RAWS, SPEC, NOW)
+                return normalized, len(multiprocessing.active_children())
+            finally:
+                workers.close()
+
+    assert asyncio.run(first_document(enough - 1)) == (expected, 0)
+    normalized, children = asyncio.run(first_document(enough))
+    assert normalized == expected and children >= 1
+
+
+def test_a_first_cycle_with_workers_from_the_start_stores_what_one_without_does(
+    tmp_path: Path, demo_config: AppConfig, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The demo's few sources count as many: its first cycle starts the workers at once.
+    monkeypatch.setattr(compute, "FIRST_FETCH_ITEMS", compute.AUTO_START_ITEMS)
+    results = []
+    for processes in (0, "auto"):
+        config = with_store(demo_config, tmp_path / f"store-{processes}.sqlite3")
+        with App(config, now=clock, rng=random.Random(7), processes=processes) as app:
+            app.run_ingest()
+            results.append((stored_items(app, config), _stories_of(app, config)))
+    assert results[0] == results[1]
+    assert len(results[0][0]) == 36
+
+
 def test_auto_means_one_worker_per_core_and_none_on_one_core(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

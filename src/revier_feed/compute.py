@@ -18,7 +18,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from datetime import datetime
@@ -48,6 +48,9 @@ Normalized = tuple[list[tuple[int, Item]], list[str], list[tuple[str, str]]]
 AUTO_START_ITEMS = 1000
 #: With ``auto``, at most this many workers: one collecting process feeds only so many.
 AUTO_MAX_PROCESSES = 4
+#: The items a source's first fetch is counted to bring (its whole listing, stored at once;
+#: feeds list 10 to 50), for :meth:`ItemWorkers.expect`.
+FIRST_FETCH_ITEMS = 20
 
 
 def auto_processes() -> int:
@@ -138,6 +141,32 @@ class ItemWorkers:
         self._processes = processes
         self._start_after = start_after
         self._pool: ProcessPoolExecutor | None = None
+        #: The workers being started on ``local`` (:meth:`expect`), if they were.
+        self._starting: Future[None] | None = None
+
+    def expect(self, first_fetches: int) -> None:
+        """Start the workers now, on ``local``, if the cycle's ``first_fetches`` (sources
+        fetched for the first time) will bring at least the items after which they would
+        start anyway: the first documents then go to them instead of waiting in line on
+        ``local`` while the other core idles (about 0.8 s of a first cycle of 500 feeds)."""
+        expected = first_fetches * FIRST_FETCH_ITEMS
+        if self._processes and self._start_after > 0 and expected >= self._start_after:
+            self._start_after = 0
+            self._starting = self._local.submit(self._start_or_go_without)
+
+    def _start_or_go_without(self) -> None:
+        try:
+            self._start()
+        except Exception:
+            # Not the sources' fault: their items are normalized here instead.
+            log.exception("the worker processes did not start; normalizing on the main process")
+            self._processes = 0
+
+    async def _started(self) -> ProcessPoolExecutor | None:
+        """The pool, started now if need be, or None without workers."""
+        if self._starting is not None:
+            await asyncio.wrap_future(self._starting)
+        return self._start()
 
     async def normalize(
         self, raws: Sequence[RawItem], spec: SourceSpec, now: datetime
@@ -145,7 +174,7 @@ class ItemWorkers:
         """Normalize and tag ``raws`` (see :func:`normalize_items`)."""
         warming_up = self._start_after > 0
         self._start_after -= len(raws)
-        pool = None if warming_up else self._start()
+        pool = None if warming_up else await self._started()
         if pool is not None:
             work = functools.partial(normalize_items, list(raws), spec, now)
             done = await self._on_workers(pool, work, spec.id)
@@ -180,7 +209,7 @@ class ItemWorkers:
             if document is not None:
                 normalized = await self.normalize(document.items, spec, now)
                 return replace(document, items=()), len(document.items), normalized, None
-        pool = self._start()
+        pool = await self._started()
         if pool is not None:
             work = functools.partial(read_document, spec, fetched, now, tz, features)
             done = await self._on_workers(pool, work, spec.id)
@@ -253,6 +282,9 @@ class ItemWorkers:
 
     def close(self) -> None:
         """Stop the workers (they finish nothing: the cycle has waited for its results)."""
+        if self._starting is not None:
+            self._starting.result()  # never raises: a failed start is logged
+            self._starting = None
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
