@@ -305,7 +305,7 @@ class Tagger:
         return self._tagged(item, _Texts(item, self._topics), source)
 
     def _tagged(self, item: Item, texts: _Texts, source: SourceSpec) -> Item:
-        tags = {entry.rule.id for entry in self._topics.rules if entry.matches(texts)}
+        tags = self._topics.tags(texts)
         tags.update(source.tags)
         districts = {d for d, _ in self._districts(texts)}
         if source.district:
@@ -575,7 +575,26 @@ class _TopicTerms:
         #: Every needle once; :meth:`find` answers with indexes into it.
         self.needles = tuple(index)
         self.rules = [_TopicRule.of(rule, index) for rule in rules]
+        #: Rules whose terms are all ``any`` needles (the shipped ones are) by the needle
+        #: and field that tag with them: a field's found needles name the rules at once.
+        self._by_needle: dict[tuple[str, int], list[str]] = {}
+        self._other = [e for e in self.rules if not e.only_any_needles]
+        for entry in self.rules:
+            if entry.only_any_needles:
+                for field in entry.rule.fields:
+                    for needle in sorted(entry.any_needles):
+                        self._by_needle.setdefault((field, needle), []).append(entry.rule.id)
+        self._fields = tuple(f for f in _FIELDS if any(k[0] == f for k in self._by_needle))
         self._set = _needle_set(self.needles)
+
+    def tags(self, texts: _Texts) -> set[str]:
+        """The ids of the rules that match (:meth:`_TopicRule.matches` of each)."""
+        tags: set[str] = set()
+        for field in self._fields:
+            for needle in texts.found(field):
+                tags.update(self._by_needle.get((field, needle), ()))
+        tags.update(entry.rule.id for entry in self._other if entry.matches(texts))
+        return tags
 
     def find(self, joined: str) -> frozenset[int]:
         """The indexes of the needles in ``joined``."""
@@ -611,6 +630,11 @@ class _TopicRule:
     any_patterns: tuple[Term, ...]
     all: tuple[tuple[int, Term], ...]
     none: tuple[tuple[int, Term], ...]
+
+    @property
+    def only_any_needles(self) -> bool:
+        """Whether the rule is some ``any`` terms, each a needle, and nothing else."""
+        return bool(self.any_needles) and not (self.any_patterns or self.all or self.none)
 
     @classmethod
     def of(cls, rule: _Rule, index: dict[str, int]) -> _TopicRule:
