@@ -418,6 +418,13 @@ def test_a_needle_set_checks_its_needles() -> None:
         unready.find(" studie ")
     with pytest.raises(TypeError):
         tag._words.NeedleSet([" studie"]).find(b" studie ")  # type: ignore[arg-type]
+    # A failed __init__ leaves nothing behind: the next one builds a working set.
+    with pytest.raises(TypeError, match="str"):
+        unready.__init__(["xy", 1])  # type: ignore[list-item]
+    unready.__init__(["ab"])
+    assert unready.find(" xab ") == {0} and unready.find(" xy ") == frozenset()
+    with pytest.raises(TypeError, match="initialized once"):
+        unready.__init__(["cd"])
 
 
 def test_topic_rules_tag_as_their_terms_one_by_one() -> None:

@@ -593,13 +593,24 @@ static const char *utf8_of(PyObject *text, Py_ssize_t *len, PyObject **holder) {
     return PyBytes_AS_STRING(*holder);
 }
 
-static void NeedleSet_dealloc(NeedleSet *self) {
+/* Frees the automaton: a failed __init__ leaves an empty object that may be initialized
+ * again. */
+static void NeedleSet_clear(NeedleSet *self) {
     PyMem_Free(self->next);
     PyMem_Free(self->output);
     PyMem_Free(self->chain);
     PyMem_Free(self->ends_at);
     PyMem_Free(self->ends);
     PyMem_Free(self->seen);
+    self->next = self->output = self->chain = self->ends_at = self->ends = NULL;
+    self->seen = NULL;
+    memset(self->column, 0, sizeof self->column);
+    self->columns = self->states = 0;
+    self->n_needles = 0;
+}
+
+static void NeedleSet_dealloc(NeedleSet *self) {
+    NeedleSet_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -610,7 +621,7 @@ PyDoc_STRVAR(NeedleSet_doc,
 static int NeedleSet_init(NeedleSet *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"needles", NULL};
     PyObject *needles;
-    if (self->next) {
+    if (self->ready) {
         PyErr_SetString(PyExc_TypeError, "NeedleSet is initialized once");
         return -1;
     }
@@ -714,6 +725,7 @@ static int NeedleSet_init(NeedleSet *self, PyObject *args, PyObject *kwds) {
     ok = 0;
     self->ready = 1;
 done:
+    if (ok < 0) NeedleSet_clear(self);
     PyMem_Free(owner);
     PyMem_Free(fail);
     PyMem_Free(queue);
@@ -722,6 +734,9 @@ done:
     return ok;
 }
 
+/* find() marks the states it passed in `seen`: a set is shared by threads only because
+ * the scan holds the GIL throughout (and the module declares no Py_mod_gil support, so a
+ * free-threaded build turns the GIL on when it is imported). */
 PyDoc_STRVAR(NeedleSet_find_doc,
 "find(text) -> frozenset of int\n\n"
 "The indexes (in the order given) of the needles that occur in `text`: those for which\n"
