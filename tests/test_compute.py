@@ -11,6 +11,7 @@ import os
 import pickle
 import random
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from revier_feed.models import (
     RawItem,
     SourceKind,
     SourceSpec,
+    SourceState,
     StoryText,
 )
 from revier_feed.placement import PreparedFeatures
@@ -320,6 +322,40 @@ def test_a_cycle_of_many_new_sources_has_its_workers_from_the_first_document() -
     assert asyncio.run(first_document(enough - 1)) == (expected, 0)
     normalized, children = asyncio.run(first_document(enough))
     assert normalized == expected and children >= 1
+
+
+def test_a_source_cancelled_while_the_workers_start_leaves_them_to_the_others() -> None:
+    # A source stopped (a cycle told to stop) while it waited for the starting workers
+    # cancelled the start itself, and every other source of the cycle with it.
+    tagger = Tagger([], [])
+    expected = normalize_items(RAWS, SPEC, NOW, tagger)
+
+    async def run() -> list[object]:
+        with ThreadPoolExecutor(1) as local:
+            local.submit(time.sleep, 0.3)  # the ingest thread is busy: the start waits
+            workers = ItemWorkers(tagger, local, processes=1, start_after=1000)
+            try:
+                workers.expect(1000 // compute.FIRST_FETCH_ITEMS)
+                stopped = asyncio.ensure_future(workers.normalize(RAWS, SPEC, NOW))
+                other = asyncio.ensure_future(workers.normalize(RAWS, SPEC, NOW))
+                await asyncio.sleep(0.05)
+                stopped.cancel()
+                return await asyncio.gather(stopped, other, return_exceptions=True)
+            finally:
+                workers.close()
+
+    stopped, other = asyncio.run(run())
+    assert isinstance(stopped, asyncio.CancelledError)
+    assert other == expected
+
+
+def test_only_sources_never_asked_count_as_first_fetches() -> None:
+    # Fifty sites that are down must not start the workers every cycle for nothing.
+    assert ingest._never_read(None)
+    assert ingest._never_read(SourceState("neu"))
+    failing = SourceState("tot", error_count=4, last_attempt_at=NOW, last_error_kind="dns")
+    assert not ingest._never_read(failing)
+    assert not ingest._never_read(SourceState("alt", last_attempt_at=NOW, last_success_at=NOW))
 
 
 def test_a_first_cycle_with_workers_from_the_start_stores_what_one_without_does(

@@ -157,15 +157,21 @@ class ItemWorkers:
     def _start_or_go_without(self) -> None:
         try:
             self._start()
-        except Exception:
-            # Not the sources' fault: their items are normalized here instead.
-            log.exception("the worker processes did not start; normalizing on the main process")
+        except Exception as e:
+            # Not the sources' fault (out of processes or memory, or a Ctrl-C that stopped
+            # the fork server): their items are normalized here instead.
+            log.warning(
+                "the worker processes did not start (%s: %s); normalizing on the main process",
+                type(e).__name__,
+                e,
+            )
             self._processes = 0
 
     async def _started(self) -> ProcessPoolExecutor | None:
         """The pool, started now if need be, or None without workers."""
         if self._starting is not None:
-            await asyncio.wrap_future(self._starting)
+            # Shielded: one caller's cancellation must not cancel the start for the others.
+            await asyncio.shield(asyncio.wrap_future(self._starting))
         return self._start()
 
     async def normalize(
@@ -283,7 +289,8 @@ class ItemWorkers:
     def close(self) -> None:
         """Stop the workers (they finish nothing: the cycle has waited for its results)."""
         if self._starting is not None:
-            self._starting.result()  # never raises: a failed start is logged
+            if not self._starting.cancelled():
+                self._starting.result()  # does not raise: a failed start is logged
             self._starting = None
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)

@@ -173,7 +173,7 @@ async def collect(
     left out of the feeds until their source delivers news again.
     """
     states = ctx.storage.source_states(s.id for s in specs)
-    # A source fetched for the first time brings its whole listing: a cycle of many (a new
+    # A source asked for the first time brings its whole listing: a cycle of many (a new
     # store, a batch of new sources) needs the worker processes from its first document.
     ctx.items.expect(sum(1 for s in specs if _never_read(states.get(s.id))))
     # Sources that answered 304 change only their schedule: their states are written
@@ -240,8 +240,9 @@ async def collect(
 
 
 def _never_read(state: SourceState | None) -> bool:
-    """Whether a source has never been read (nothing stored, or nothing but failures)."""
-    return state is None or state.last_success_at is None
+    """Whether a source has never been asked (a source that only ever failed is not
+    counted: fifty dead sites must not start the workers every cycle)."""
+    return state is None or state.last_attempt_at is None
 
 
 def _by_host_in_turn(
