@@ -620,10 +620,9 @@ def run_child(
     worker processes, multiprocessing's fork server): CPU from ``os.wait4`` of the child and
     of every descendant that outlived its parent (this process is their subreaper, see
     :func:`become_subreaper`), so no process is counted twice or missed; peak memory is the
-    largest sum of the tree's resident sets, sampled every 100 ms, or the child's own peak
-    if that is larger. The sum counts pages the processes share once per process: an upper
-    bound of what the tree holds. The server process and earlier runs never leak into a
-    measurement.
+    largest sum of the tree's proportional set sizes (PSS: a page shared by n processes
+    counts 1/n in each), sampled every 100 ms, or the child's own peak RSS if that is
+    larger. The server process and earlier runs never leak into a measurement.
     """
     out, err = cwd / "stdout.txt", cwd / "stderr.txt"
     with out.open("w") as fo, err.open("w") as fe:
@@ -639,6 +638,7 @@ def run_child(
         except BaseException:  # Ctrl-C / SIGTERM of the bench: leave no child behind
             proc.kill()
             proc.wait()
+            tree.finish(grace=1)
             raise
         finally:
             killer.cancel()
@@ -673,29 +673,44 @@ def become_subreaper() -> bool:
         return False
 
 
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def _proc_stat(pid: int) -> tuple[int, int, int] | None:
-    """Parent pid, resident pages and start time (a pid is reused, the start time tells the
-    processes apart) of a process not yet waited for, or None."""
+def _proc_stat(pid: int) -> tuple[int, int] | None:
+    """Parent pid and start time (a pid is reused, the start time tells the processes
+    apart) of a process not yet waited for, or None."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = stat[stat.rfind(")") + 2 :].split()
-    return int(fields[1]), int(fields[21]), int(fields[19])
+    return int(fields[1]), int(fields[19])
+
+
+def _pss_kb(pid: int) -> int:
+    """A process's proportional set size in kB (0 if it is gone or does not say)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 class _Tree:
     """The process tree under one child, watched on a thread: its peak memory, and at the
-    end the CPU of its descendants that are left to this process to wait for."""
+    end the CPU of its descendants that are left to this process to wait for.
+
+    A process belongs to the tree if its parent does, the same process as when it joined
+    (pid and start time: a pid is reused), or if it is a child of this process that started
+    after the measured child did: one handed over when its parent ended, since the bench
+    starts no process of its own while a tool runs (the corpus server started before).
+    """
 
     INTERVAL = 0.1
 
     def __init__(self, root: int) -> None:
         self.root = root
-        self.members: dict[int, int | None] = {root: None}  # pid: start time
+        self.me = os.getpid()
+        self.members: dict[int, int] = {}  # pid: start time
         self.peak_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -711,15 +726,27 @@ class _Tree:
         for name in os.listdir("/proc"):
             if name.isdigit() and (found := _proc_stat(int(name))) is not None:
                 stats[int(name)] = found
+        if not self.members:
+            if self.root not in stats:
+                return  # ended before the first look: only its own wait4 counts
+            self.members[self.root] = stats[self.root][1]
+        root_start = self.members[self.root]
+        for pid, started in list(self.members.items()):
+            if pid in stats and stats[pid][1] != started:
+                del self.members[pid]  # gone, and its pid taken by another process
         grew = True
-        while grew:  # a process whose parent is in the tree is in it (children of children)
+        while grew:  # children of children
             grew = False
-            for pid, (parent, _, started) in stats.items():
-                if parent in self.members and pid not in self.members:
+            for pid, (parent, started) in stats.items():
+                if pid in self.members:
+                    continue
+                joined = self.members.get(parent)
+                handed_over = parent == self.me and started >= root_start
+                if handed_over or (joined is not None and stats.get(parent, (0, -1))[1] == joined):
                     self.members[pid] = started
                     grew = True
-        resident = sum(stats[pid][1] for pid in self.members if pid in stats)
-        self.peak_mb = max(self.peak_mb, resident * _PAGE / 2**20)
+        pss = sum(_pss_kb(pid) for pid in self.members if pid in stats)
+        self.peak_mb = max(self.peak_mb, pss / 1024)
 
     def finish(self, grace: float = 10.0) -> float:
         """Stop watching; wait for the descendants that were handed to this process (their
@@ -727,22 +754,25 @@ class _Tree:
         included. One still running after ``grace`` seconds is killed, and said so."""
         self._stop.set()
         self._thread.join()
+        self._sample()  # orphans the last look missed
         cpu = 0.0
         deadline = time.monotonic() + grace
         pending = {pid for pid in self.members if pid != self.root}
         while pending:
             for pid in sorted(pending):
                 found = _proc_stat(pid)
-                if found is None or found[2] != self.members[pid]:
+                if found is None or found[1] != self.members[pid]:
                     pending.discard(pid)  # gone: its parent in the tree waited for it
-                elif found[0] == os.getpid() and (waited := os.wait4(pid, os.WNOHANG))[0]:
+                elif found[0] == self.me and (waited := os.wait4(pid, os.WNOHANG))[0]:
                     cpu += waited[2].ru_utime + waited[2].ru_stime
                     pending.discard(pid)
             if pending and time.monotonic() > deadline:
                 _log(f"  processes {sorted(pending)} ran {grace:.0f} s after the run: killed")
                 for pid in pending:
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGKILL)
+                    found = _proc_stat(pid)
+                    if found is not None and found[1] == self.members[pid]:
+                        with contextlib.suppress(OSError):
+                            os.kill(pid, signal.SIGKILL)
                 deadline = time.monotonic() + grace
             time.sleep(0.01 if pending else 0)
         return cpu
@@ -1256,8 +1286,6 @@ def main() -> None:
         serve(args.serve, hosts, args.latency / 1000)
         return
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    if not become_subreaper():
-        _log("warning: not a subreaper; CPU of worker processes that outlive a tool is missed")
     setup("newsboat" not in skip, not {"reader", "baseline"} <= skip)
     venv = commit_venv(args.commit) if args.commit else PROJECT_VENV
     if not (venv / "bin" / "revier-feed").exists():
@@ -1314,6 +1342,10 @@ def main() -> None:
             ).returncode:
                 raise SystemExit("revier-feed check rejected the generated configuration")
             header = machine_line(args, venv, corpus)
+            # From here on, not before: orphans of the set-up commands (git, pip) would be
+            # left to the bench too.
+            if not become_subreaper():
+                _log("warning: not a subreaper; CPU of processes that outlive a tool is missed")
             results = measure(tools, server, urls, args.runs, scratch, corpus)
             if machine_line(args, venv, corpus) != header:
                 header.append(
