@@ -146,9 +146,10 @@ class ItemWorkers:
 
     def expect(self, first_fetches: int) -> None:
         """Start the workers now, on ``local``, if the cycle's ``first_fetches`` (sources
-        fetched for the first time) will bring at least the items after which they would
-        start anyway: the first documents then go to them instead of waiting in line on
-        ``local`` while the other core idles (about 0.8 s of a first cycle of 500 feeds)."""
+        never asked before, each counted as :data:`FIRST_FETCH_ITEMS`) will bring at least
+        the items after which they would start anyway: the first documents then go to them
+        instead of waiting in line on ``local`` while the other core idles (most of the
+        first second of a first cycle of 500 feeds)."""
         expected = first_fetches * FIRST_FETCH_ITEMS
         if self._processes and self._start_after > 0 and expected >= self._start_after:
             self._start_after = 0
