@@ -17,7 +17,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -58,6 +58,7 @@ from .models import (
     SourceReport,
     SourceSpec,
     SourceState,
+    SourceStatus,
     StoredItem,
     Story,
     StoryFilter,
@@ -323,6 +324,12 @@ class App:
             # URL's failures (see ingest.current_state).
             due.update(s.id for s in specs if (st := states.get(s.id)) and st.config_url != s.url)
             specs = [s for s in specs if s.id in due]
+        failing = (SourceStatus.FAILING, SourceStatus.EMPTY)
+        failing_before = frozenset(
+            s.id
+            for s in specs
+            if (st := states.get(s.id)) and ingest.current_state(s, st).status in failing
+        )
         if on_start is not None:
             on_start(len(specs))
         started = self.now()
@@ -347,7 +354,9 @@ class App:
         if specs:
             try:
                 reports = asyncio.run(
-                    self._collect(specs, report, defer=only_due, on_deferred=left_for_later)
+                    self._collect(
+                        specs, states, report, defer=only_due, on_deferred=left_for_later
+                    )
                 )
             except asyncio.CancelledError:
                 reports = done
@@ -368,6 +377,7 @@ class App:
             finished_at=finished,
             deferred=tuple(deferred),
             unanswered=tuple(unanswered),
+            failing_before=failing_before,
         )
         _log_cycle(summary)
         return summary
@@ -375,6 +385,7 @@ class App:
     async def _collect(
         self,
         specs: list[SourceSpec],
+        states: Mapping[str, SourceState],
         on_report: Callable[[SourceReport], None] | None,
         *,
         defer: bool = False,
@@ -394,7 +405,12 @@ class App:
                     ctx = self._context(fetcher, executor, items)
                     every = self.config.sources
                     return await ingest.collect(
-                        specs, ctx, on_report, all_specs=every, on_deferred=on_deferred
+                        specs,
+                        ctx,
+                        on_report,
+                        all_specs=every,
+                        on_deferred=on_deferred,
+                        states=states,
                     )
         finally:
             with self._running_lock:

@@ -660,13 +660,6 @@ SUMMARY_NEWS_ROWS = 40
 
 
 def _run_once(app: App, *, only_due: bool = False) -> int:
-    # With --due (cron every few minutes) often only sources already failing are due: their
-    # failing again is no failure of the run; a source that worked and fails now is.
-    failing_before = {
-        spec.id
-        for spec, state in (app.source_overview() if only_due else [])
-        if state is not None and state.status.value in ("failing", "gone", "empty")
-    }
     with _progress() as (on_start, on_report, on_deferred):
         summary = app.run_ingest(
             only_due=only_due, on_start=on_start, on_report=on_report, on_deferred=on_deferred
@@ -684,7 +677,9 @@ def _run_once(app: App, *, only_due: bool = False) -> int:
     waiting = len(summary.deferred) > len(summary.unanswered)
     if not reports or waiting or any(r.status is not ReportStatus.ERROR for r in reports):
         return EXIT_OK
-    if only_due and all(r.source_id in failing_before for r in reports):
+    # With --due (cron every few minutes) often only sources already failing are due: their
+    # failing again is no failure of the run; a source that worked and fails now is.
+    if only_due and all(r.source_id in summary.failing_before for r in reports):
         return EXIT_OK
     return EXIT_FAILED
 

@@ -158,6 +158,7 @@ async def collect(
     *,
     all_specs: Sequence[SourceSpec] | None = None,
     on_deferred: Callable[[str, Deferred], None] | None = None,
+    states: Mapping[str, SourceState] | None = None,
 ) -> list[SourceReport]:
     """Fetch, parse and store every source in ``specs``; one report per source handled.
 
@@ -172,7 +173,8 @@ async def collect(
     all of them, so items stored by a cycle that was cut short before placing are not
     left out of the feeds until their source delivers news again.
     """
-    states = ctx.storage.source_states(s.id for s in specs)
+    if states is None:
+        states = ctx.storage.source_states(s.id for s in specs)
     # A source asked for the first time brings its whole listing: a cycle of many (a new
     # store, a batch of new sources) needs the worker processes from its first document.
     ctx.items.expect(sum(1 for s in specs if _never_read(states.get(s.id))))

@@ -376,6 +376,9 @@ class CycleSummary:
     deferred: tuple[tuple[str, str], ...] = ()
     #: Of those, the sources whose host let a request time out.
     unanswered: tuple[str, ...] = ()
+    #: Sources of the cycle that were failing or empty before it (for `run --once --due`:
+    #: their failing again is no failure of the run).
+    failing_before: frozenset[str] = frozenset()
 
     @property
     def new(self) -> int:
