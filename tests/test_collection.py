@@ -732,7 +732,7 @@ def test_slow_article_pages_cannot_hold_the_cycle_back(
     # until it ended.
     listing = "".join(
         f'<article class="news-teaser"><h2 class="news-teaser__title"><a href="/slow/{n}">'
-        f"Meldung {n}</a></h2></article>"
+        f'Meldung {n}</a></h2><p class="news-teaser__text">Der Anfang {n}.</p></article>'
         for n in range(6)
     )
     region.add_route(
@@ -1089,12 +1089,108 @@ def test_a_link_selector_that_matches_nothing_collects_nothing_without_links(
     assert (report.new, report.updated) == (0, 0)
     assert any(
         "link selector '.news-teaser__title a@hre' matched on none of the 10 items" in w
-        and "items without a link are not collected" in w
+        and "new items are not collected" in w
         for w in report.warnings
     )
     stored = typo.storage.recent_items(["agentur"], 30)
     assert len(stored) == 10 and all(s.item.url for s in stored)
     assert typo.storage.source_states(["agentur"])["agentur"].status is SourceStatus.DEGRADED
+
+
+def district_listing(entries: str) -> bytes:
+    return f"<html><body><ul class='content'>{entries}</ul></body></html>".encode()
+
+
+DISTRICT_NEWS = "".join(
+    f'<li><a href="/presse/{slug}.html">{title}</a><span class="datum">{day}.06.2021</span>'
+    f'<p class="kurz">{teaser}</p></li>'
+    for slug, title, day, teaser in (
+        ("preis", "Innovationspreis für Firma aus Zeitz", 10, "Die Jury hat entschieden."),
+        ("studie", "Studie zu ländlichen Räumen vorgestellt", 9, "Zwei Studien liegen vor."),
+        ("vortrag", "Vortrag: Corona und die Metropolregionen", 8, "Ein Abend im Landratsamt."),
+    )
+)
+
+
+def district_source(region: SampleRegion, title: str = "a") -> str:
+    return f"""
+  - id: kreis
+    name: Burgenlandkreis
+    kind: html
+    url: "{region.url("/aktuelles.html")}"
+    html: {{item: .content li, title: "{title}", link: a@href, date: .datum, teaser: .kurz}}
+"""
+
+
+def test_a_redesigned_listing_whose_menu_the_old_selectors_catch_stores_no_menu_as_news(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """After a redesign `.content li` caught the breadcrumb and service links: the drift
+    was reported, yet "Startseite", "Kontakt", … were stored as six new items dated now,
+    at the top of the feeds and in the next digests (found by a probe, session 24)."""
+    html = {"Content-Type": "text/html"}
+    region.add_route("/aktuelles.html", Response(200, district_listing(DISTRICT_NEWS), html))
+    app = make_app(config(tmp_path, district_source(region)))
+    assert app.run_cycle().summary.new == 3
+    menu = "".join(
+        f'<li><a href="/{slug}.html">{name}</a></li>'
+        for slug, name in (("", "Startseite"), ("service", "Service"), ("kontakt", "Kontakt"))
+    )
+    region.add_route("/aktuelles.html", Response(200, district_listing(menu), html))
+    clock.advance(timedelta(hours=2))
+    (report,) = app.run_cycle().summary.reports
+    assert (report.new, report.updated) == (0, 0)
+    assert any(
+        "teaser selector '.kurz', date selector '.datum' matched on none of the 3 items" in w
+        and "new items are not collected" in w
+        for w in report.warnings
+    )
+    titles = {s.item.title for s in app.storage.recent_items(["kreis"], 10)}
+    assert titles == {
+        "Innovationspreis für Firma aus Zeitz",
+        "Studie zu ländlichen Räumen vorgestellt",
+        "Vortrag: Corona und die Metropolregionen",
+    }
+    assert app.storage.source_states(["kreis"])["kreis"].status is SourceStatus.DEGRADED
+
+
+def test_a_title_selector_that_finds_one_title_on_every_item_changes_no_headline(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """The headline moved into a <strong>, and the only link left in each entry read
+    "Weiterlesen": every stored title became "Weiterlesen", the source looked healthy, and
+    a new entry would have been published under that title (found by a probe, session 24)."""
+    html = {"Content-Type": "text/html"}
+    region.add_route("/aktuelles.html", Response(200, district_listing(DISTRICT_NEWS), html))
+    app = make_app(config(tmp_path, district_source(region)))
+    assert app.run_cycle().summary.new == 3
+    before = {s.item.key: s.item.title for s in app.storage.recent_items(["kreis"], 10)}
+    redesigned = DISTRICT_NEWS.replace('.html">', '.html">Weiterlesen</a><strong>').replace(
+        "</a><span", "</strong><span"
+    )
+    newest = (
+        '<li><strong>Neue Buslinie ab Juli</strong><span class="datum">11.06.2021</span>'
+        '<p class="kurz">Der Kreis erweitert den Takt.</p><a href="/presse/bus.html">'
+        "Weiterlesen</a></li>"
+    )
+    region.add_route("/aktuelles.html", Response(200, district_listing(newest + redesigned), html))
+    clock.advance(timedelta(hours=2))
+    (report,) = app.run_cycle().summary.reports
+    assert (report.new, report.updated) == (0, 0)
+    assert any(
+        "title selector 'a' found the same title on all 4 items ('Weiterlesen')" in w
+        for w in report.warnings
+    )
+    after = {s.item.key: s.item.title for s in app.storage.recent_items(["kreis"], 10)}
+    assert after == before
+    assert app.storage.source_states(["kreis"])["kreis"].status is SourceStatus.DEGRADED
+    # Fixed in the configuration, the headlines are read again, and the new one comes.
+    fixed = make_app(config(tmp_path, district_source(region, title="strong")))
+    clock.advance(timedelta(hours=2))
+    (report,) = fixed.run_cycle().summary.reports
+    assert report.new == 1 and not report.warnings
+    titles = {s.item.title for s in fixed.storage.recent_items(["kreis"], 10)}
+    assert titles == {*before.values(), "Neue Buslinie ab Juli"}
 
 
 def test_a_link_selector_that_stops_matching_on_one_page_holds_back_that_page_only(

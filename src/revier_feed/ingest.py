@@ -596,18 +596,14 @@ def _decide(
             )
             for item, decision in decided
         ]
-        if document.linkless_items:
-            # Without their links they would be stored again under keys of their text, and
-            # published without links: they wait until the link selector matches.
-            linkless = set(document.linkless_items)
+        if document.held_items:
+            # Read with drifted selectors, a redesigned page's menu would be stored as
+            # news: new items wait until the selectors match again.
+            waiting = set(document.held_items)
             decided = [
                 (item, decision)
                 for item, decision in decided
-                if not (
-                    decision is ItemDecision.NEW
-                    and item.url is None
-                    and positions[item.key] in linkless
-                )
+                if not (decision is ItemDecision.NEW and positions[item.key] in waiting)
             ]
     new_keys = [item.key for item, decision in decided if decision is ItemDecision.NEW]
     if stored_lookup and new_keys:

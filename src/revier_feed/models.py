@@ -273,13 +273,16 @@ class ParsedDocument:
     title: str | None = None  #: the document's own title, if it has one
     next_url: str | None = None  #: the next listing page, when the source paginates
     #: The listing's link, teaser and date selectors that matched on none of its items (on some
-    #: page): its layout changed, so what they found before is kept (not overwritten) ...
+    #: page), or its title selector that found one title on all: its layout changed, so what
+    #: they found before is kept (not overwritten) ...
     drifted: tuple[str, ...] = ()
-    #: ... for these items (by index), those of the pages where they matched on none.
+    #: ... for these items (by index), those of the pages where they drifted.
     drifted_items: tuple[int, ...] = ()
-    #: Items (by index) of the pages whose link selector matched on none of them: not
-    #: collected as new, which would store them without links under keys of their text.
-    linkless_items: tuple[int, ...] = ()
+    #: Items (by index) of the pages whose title or link selector drifted, or their teaser
+    #: and date selectors both: not collected as new. They would be stored without links
+    #: under keys of their text, or under a title not theirs, or be a redesigned page's
+    #: menu caught by the old selectors, dated now at the top of the feeds.
+    held_items: tuple[int, ...] = ()
     #: A listing's items without a readable date, one line each: warnings, unless the
     #: source follows its items to their article pages, which may give the date.
     undated: tuple[str, ...] = ()

@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup, Tag
 from bs4.element import PageElement
 from soupsieve import SelectorSyntaxError
 
-from .._utils import join_url
+from .._utils import join_url, visible
 from ..exceptions import EmptyListing, ParseError
 from ..models import ErrorKind, FetchResult, HtmlSelectors, ParsedDocument, RawItem
 from .dates import moves_with_now, parse_date
@@ -118,7 +118,7 @@ def parse_html(
         warnings.append(f"the next page's link {next_link[:100]!r} is no URL; not followed")
     drifted = _drifted(items, selectors)
     if drifted:
-        warnings.append(_drift_warning(drifted, selectors, len(items)))
+        warnings.append(_drift_warning(drifted, selectors, items))
     return ParsedDocument(
         items=tuple(items),
         warnings=tuple(warnings),
@@ -126,7 +126,7 @@ def parse_html(
         next_url=next_url,
         drifted=drifted,
         drifted_items=tuple(range(len(items))) if drifted else (),
-        linkless_items=tuple(range(len(items))) if "link" in drifted else (),
+        held_items=tuple(range(len(items))) if _holds_new(drifted, selectors) else (),
         undated=_undated(undated, items),
     )
 
@@ -139,10 +139,10 @@ def combine_pages(pages: Sequence[ParsedDocument]) -> ParsedDocument:
     items: list[RawItem] = []
     drifted: dict[str, None] = {}
     drifted_items: list[int] = []
-    linkless_items: list[int] = []
+    held_items: list[int] = []
     for page in pages:
         drifted_items.extend(len(items) + index for index in page.drifted_items)
-        linkless_items.extend(len(items) + index for index in page.linkless_items)
+        held_items.extend(len(items) + index for index in page.held_items)
         drifted.update(dict.fromkeys(page.drifted))
         items.extend(page.items)
     return replace(
@@ -152,18 +152,28 @@ def combine_pages(pages: Sequence[ParsedDocument]) -> ParsedDocument:
         next_url=pages[-1].next_url,
         drifted=tuple(drifted),
         drifted_items=tuple(drifted_items),
-        linkless_items=tuple(linkless_items),
+        held_items=tuple(held_items),
         undated=tuple(line for page in pages for line in page.undated),
     )
 
 
-def _drift_warning(drifted: Sequence[str], selectors: HtmlSelectors, items: int) -> str:
-    named = ", ".join(f"{name} selector {getattr(selectors, name)!r}" for name in drifted)
-    held = "; items without a link are not collected" if "link" in drifted else ""
+def _drift_warning(drifted: Sequence[str], selectors: HtmlSelectors, items: list[RawItem]) -> str:
+    found = []
+    named = ", ".join(
+        f"{name} selector {getattr(selectors, name)!r}" for name in drifted if name != "title"
+    )
+    if named:
+        found.append(f"the {named} matched on none of the {len(items)} items")
+    if "title" in drifted:
+        title = html.unescape(items[0].title)
+        found.append(
+            f"the title selector {selectors.title!r} found the same title on all "
+            f"{len(items)} items ({visible(title[:60])!r})"
+        )
+    held = "; new items are not collected" if _holds_new(drifted, selectors) else ""
     return (
-        f"the {named} matched on none of the {items} items: the site's layout may have "
-        f"changed; stored items keep what it found before{held} (check with `revier-feed "
-        "sources test`)"
+        f"{' and '.join(found)}: the site's layout may have changed; stored items keep what "
+        f"it found before{held} (check with `revier-feed sources test`)"
     )
 
 
@@ -374,12 +384,26 @@ def base_url(soup: BeautifulSoup, url: str) -> str:
 DRIFT_ITEMS = 3
 
 
+def _holds_new(drifted: Sequence[str], selectors: HtmlSelectors) -> bool:
+    """Whether a page's new items are not collected (:attr:`ParsedDocument.held_items`)
+    for its drifted fields: its titles or links, or every one of its teaser and date
+    selectors (what a redesigned page's menu gives); not a teaser or a date alone (a page
+    of older entries without teasers, a listing whose articles give the dates)."""
+    if "title" in drifted or "link" in drifted:
+        return True
+    details = [name for name in ("teaser", "date") if getattr(selectors, name)]
+    return bool(details) and all(name in drifted for name in details)
+
+
 def _drifted(items: list[RawItem], selectors: HtmlSelectors) -> tuple[str, ...]:
-    """The fields (link, teaser, date) whose selectors matched on none of ``items``."""
+    """The fields whose selectors drifted on ``items``: the link, teaser and date selectors
+    that matched on none of them, and the title selector if it found one title on all
+    (the "Weiterlesen" link left where the headline's was)."""
     if len(items) < DRIFT_ITEMS:
         return ()
     # Not the picture: many listings have one for few of their items.
     fields = (
+        ("title", True, len({" ".join(item.title.casefold().split()) for item in items}) == 1),
         ("link", selectors.link, all(item.link is None for item in items)),
         ("teaser", selectors.teaser, all(not item.summary_html for item in items)),
         ("date", selectors.date, all(item.published_text is None for item in items)),
