@@ -303,7 +303,7 @@ def test_a_login_page_is_recognised() -> None:
         "sehen.</p><form><input name='user'><input type='password' name='pass'></form>"
         "</main></body></html>"
     )
-    assert read(login).login
+    assert read(login).not_article == "asks for a login"
     text = "<p>Der Kreistag hat den Haushalt beschlossen, mit großer Mehrheit. </p>" * 6
     for box in (
         "<aside><form><input type='password' name='p'></form></aside>",
@@ -313,7 +313,7 @@ def test_a_login_page_is_recognised() -> None:
         "<div class='col-md-3'><form><input type='password'></form></div>",
     ):
         page = f"<html><body>{box}<main>{text}</main></body></html>"
-        assert not read(page).login, box
+        assert read(page).not_article is None, box
 
 
 @pytest.mark.parametrize("block", ["td", "pre", "p"])
@@ -372,6 +372,78 @@ def test_the_date_of_the_article_not_of_a_teaser_before_it() -> None:
         + "</div></body></html>"
     )
     assert read(page).published == datetime(2026, 11, 19, 23, 0, tzinfo=UTC)
+
+
+def test_the_date_of_an_article_in_a_div_not_of_the_teasers_below_it() -> None:
+    """The article was a <div class="news-single">, the "Weitere Meldungen" below it two
+    <article>s with dates: the longer teaser's date became the item's (found by a probe,
+    session 24)."""
+    teaser = (
+        '<article><h3><a href="/m/{0}">Andere Meldung {0}</a></h3><time datetime="2026-{0}-01">'
+        "1.{0}.</time><p>Der Landkreis informiert über eine andere Sache, ausführlich und "
+        "mit vielen Worten, die mehr Text haben als der Kopf der Meldung.</p></article>"
+    )
+    page = (
+        '<html><body><div class="news-single"><h1>Innovationspreis verliehen</h1>'
+        '<time datetime="2026-11-20T09:00+01:00">20. November 2026</time>'
+        + "<p>Die Jury hat den Innovationspreis an eine Firma aus Zeitz vergeben.</p>" * 3
+        + '</div><section class="weitere"><h2>Weitere Meldungen</h2>'
+        + teaser.format("03")
+        + teaser.format("02")
+        + "</section></body></html>"
+    )
+    assert read(page).published == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    # Without a headline, the <article> with the most text is still the one looked at.
+    assert read(page.replace("h1>", "div>")).published == datetime(2026, 2, 28, 23, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("box", ["news-teaser-box", "weitere-meldungen", "mehr-news"])
+def test_a_box_of_other_news_beside_a_short_article_is_not_part_of_it(box: str) -> None:
+    """A short notice in an <article> beside a box of four longer teasers: the box won, and
+    the content was the article's headline, its text and all four teasers (found by a
+    probe, session 24)."""
+    teasers = "".join(
+        f'<div class="teaser"><h3><a href="/{n}.html">Meldung {n}</a></h3><p>Das Kreismuseum '
+        "zeigt eine Ausstellung zur Geschichte des Braunkohlebergbaus in der Region, mit "
+        "vielen Originalen und Berichten von Zeitzeugen aus den Dörfern.</p></div>"
+        for n in range(4)
+    )
+    page = (
+        '<html><body><header><nav><a href="/">Start</a></nav></header><div class="container">'
+        '<article class="news-detail"><h1>Breitbandausbau geht voran</h1><p>Der Landkreis '
+        "hat weitere 1.200 Haushalte an das Glasfasernetz angeschlossen.</p><p>Bis Ende des "
+        "Jahres sollen alle Schulen des Kreises angebunden sein.</p></article>"
+        f'<div class="{box}"><h2>Mehr News</h2>{teasers}</div></div></body></html>'
+    )
+    text = text_of(read(page))
+    assert text.startswith("Der Landkreis hat weitere 1.200 Haushalte")
+    assert "Schulen des Kreises" in text
+    assert "Braunkohle" not in text and "Mehr News" not in text
+
+
+@pytest.mark.parametrize(
+    ("title", "headline"),
+    [
+        ("Seite nicht gefunden - Landkreis", "Fehler 404 – Seite nicht gefunden"),
+        ("Landkreis Saalekreis", "Die angeforderte Seite existiert nicht"),
+        ("404 Not Found", "Not Found"),
+        ("Page not found | Metropolregion", "Oops"),
+    ],
+)
+def test_an_error_page_answered_with_200_is_not_the_article(title: str, headline: str) -> None:
+    """A removed article answered 200 with "Seite nicht gefunden": that text became the
+    item's article (found by a probe, session 24)."""
+    page = (
+        f"<html><head><title>{title}</title></head><body><main><h1>{headline}</h1><p>Die "
+        "von Ihnen aufgerufene Seite konnte leider nicht gefunden werden. Möglicherweise "
+        "wurde sie verschoben, umbenannt oder gelöscht.</p></main></body></html>"
+    )
+    found = read(page)
+    assert found.content_html == "" and found.not_article is not None
+    assert "not found" in found.not_article
+    # An article that only reports something not found is read.
+    news = page.replace(title, "Suche erfolgreich").replace(headline, "Vermisster Hund gefunden")
+    assert read(news).not_article is None and "verschoben" in text_of(read(news))
 
 
 @pytest.mark.parametrize(

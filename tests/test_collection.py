@@ -407,6 +407,53 @@ def test_an_article_that_redirects_to_a_login_or_the_listing_is_not_the_article(
     assert "neu.html not read" not in warned
 
 
+def test_an_article_that_redirects_to_a_consent_or_error_page_is_not_the_article(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """An article sent to a cookie consent page, or to an error page answered with 200, gave
+    "Wir verwenden Cookies …" or "Seite nicht gefunden" as its text (found by a probe,
+    session 24)."""
+    html = {"Content-Type": "text/html"}
+    links = ["/kreis/haushalt.html", "/kreis/bus.html", "/kreis/sperrung.html"]
+    entries = "".join(
+        f'<article class="news-teaser"><h2 class="news-teaser__title"><a href="{link}">'
+        f'Meldung {i} aus dem Kreis</a></h2><p class="news-teaser__text">Der Anfang {i}.</p>'
+        "</article>"
+        for i, link in enumerate(links)
+    )
+    region.add_route(
+        "/kreis/", Response(200, f"<html><body>{entries}</body></html>".encode(), html)
+    )
+    region.add_route(
+        links[0], Response(302, headers={"Location": "/cookie-hinweis.html?ziel=%2Fkreis"})
+    )
+    region.add_route(links[1], Response(302, headers={"Location": "/fehler/404.html"}))
+    consent = (
+        "<html><body><div><h1>Datenschutzeinstellungen</h1><p>Wir verwenden Cookies und "
+        "ähnliche Technologien auf unserer Website, um Ihnen ein gutes Erlebnis zu bieten."
+        "</p></div></body></html>"
+    )
+    region.add_route("/cookie-hinweis.html", Response(200, consent.encode(), html))
+    missing = (
+        "<html><head><title>Seite nicht gefunden</title></head><body><main><p>Die Seite "
+        "konnte leider nicht gefunden werden, sie wurde verschoben oder gelöscht.</p>"
+        "</main></body></html>"
+    )
+    for path in ("/fehler/404.html", links[2]):
+        region.add_route(path, Response(200, missing.encode(), html))
+    app = make_app(config(tmp_path, agency_source(region, "\n      follow: true", "/kreis/")))
+    (report,) = app.run_cycle().summary.reports
+    assert report.new == 3
+    stored = app.storage.recent_items(["agentur"], 5)
+    assert all(s.item.content_html == "" for s in stored)
+    assert {s.item.summary_text for s in stored} == {f"Der Anfang {i}." for i in range(3)}
+    warned = " ".join(report.warnings)
+    assert "haushalt.html not read: it redirects to" in warned
+    assert "a cookie consent page" in warned
+    assert "bus.html not read: it redirects to" in warned and "an error page" in warned
+    assert "sperrung.html says it was not found" in warned
+
+
 def test_an_item_dated_hours_ago_is_not_changed_by_every_fetch(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:

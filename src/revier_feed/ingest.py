@@ -714,8 +714,8 @@ async def _follow(
                 assert isinstance(page, FetchResult)
                 article = await ctx.offload(parse.article, spec, page, ctx.now(), ctx.tz)
             detour = _detour(url, page.url, listing_url)
-            if detour is None and article.login:
-                detour = f"{page.url} asks for a login"
+            if detour is None and article.not_article:
+                detour = f"{page.url} {article.not_article}"
             if detour is None:
                 return article
             warnings.append(f"article {url} not read: {detour}; the item keeps its listing text")
@@ -782,26 +782,36 @@ def _normalize_and_tag(raw: RawItem, spec: SourceSpec, ctx: IngestContext) -> It
     return ctx.tagger.tag(normalize.normalize(raw, spec, ctx.now()), spec)
 
 
-#: Words of a path that lead to a login ("/login.html?redirect_url=…", "/anmelden/").
+#: Words of a path that lead to a login ("/login.html?redirect_url=…", "/anmelden/"), ...
 _LOGIN_WORDS = frozenset({"login", "anmelden", "anmeldung", "signin", "sso", "auth"})
+#: ... to a cookie consent page ("/cookie-hinweis.html?ziel=…"), ...
+_CONSENT_WORDS = frozenset(
+    {"consent", "cookie", "cookies", "datenschutzeinstellungen", "einwilligung", "zustimmung"}
+)
+#: ... or to an error page ("/fehler/404.html", "/seite-nicht-gefunden/").
+_ERROR_WORDS = frozenset({"404", "410", "error", "fehler", "fehlerseite", "notfound"})
 
 
 def _detour(url: str, final: str, listing_url: str) -> str | None:
     """Why an article page that redirected from ``url`` to ``final`` is not the article, or
-    None: a removed article sent to the listing, the start page or an overview above it, or
-    one behind a login. Other redirects (to https, to or from a trailing slash, to a new
-    address of the article) are followed as they come."""
+    None: a removed article sent to an error page, the listing, the start page or an
+    overview above it, or one behind a login or a cookie consent page. Other redirects (to
+    https, to or from a trailing slash, to a new address of the article) are followed as
+    they come."""
     there, here, listing = urlsplit(final), urlsplit(url), urlsplit(listing_url)
     path, own, listed = there.path.rstrip("/"), here.path.rstrip("/"), listing.path.rstrip("/")
     if (there.netloc, path, there.query) == (here.netloc, own, here.query):
         return None  # the same page
-    words = _path_words(there.path)
-    # A login page, or one the article's own slug names as well ("anmeldung-zum-lauf")
-    # but that asks to be sent back ("?redirect=…").
-    if words & _LOGIN_WORDS and (
-        not (words & _LOGIN_WORDS) <= _path_words(here.path) or _RETURN_TO.search(there.query)
+    words, own_words = _path_words(there.path), _path_words(here.path)
+    # Such a page, unless the article's own slug names it as well ("anmeldung-zum-lauf",
+    # "fehler-im-haushalt") and it does not ask to be sent back ("?redirect=…").
+    for kind, marks in (
+        ("a login", _LOGIN_WORDS),
+        ("a cookie consent page", _CONSENT_WORDS),
+        ("an error page (a removed article?)", _ERROR_WORDS),
     ):
-        return f"it redirects to {final}, a login"
+        if words & marks and (not (words & marks) <= own_words or _RETURN_TO.search(there.query)):
+            return f"it redirects to {final}, {kind}"
     # The listing (with or without a parameter such as TYPO3's "L=0"); where articles are
     # addressed by query on the listing's own path, only the listing's query.
     if (there.netloc, path) == (listing.netloc, listed) and (
@@ -816,7 +826,9 @@ def _detour(url: str, final: str, listing_url: str) -> str | None:
 
 
 #: Query parameters of a login page that say where to go afterwards.
-_RETURN_TO = re.compile(r"(?:^|&)(?:redirect\w*|return\w*|back\w*|ref|next|goto)=", re.I)
+_RETURN_TO = re.compile(
+    r"(?:^|&)(?:redirect\w*|return\w*|back\w*|ref|next|goto|continue|target|ziel)=", re.I
+)
 
 
 def _path_words(path: str) -> set[str]:

@@ -294,7 +294,9 @@ class Article:
 
     content_html: str  #: the article's main text (unsanitized)
     published: datetime | None = None  #: from <time>, article:published_time or JSON-LD
-    login: bool = False  #: the page asks for a password: a login page, not the article
+    #: Why the page is not the article ("asks for a login", "says it was not found"), or
+    #: None: the item then keeps its listing text.
+    not_article: str | None = None
 
 
 #: How the key of an item with neither guid nor link starts (the rest is made of its text).

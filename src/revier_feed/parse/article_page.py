@@ -64,7 +64,20 @@ _BOILERPLATE_PREFIXES = (
     "shariff",
     "social",
 )
-_BOILERPLATE_PAIRS = frozenset({("more", "news"), ("teaser", "list"), ("article", "info")})
+_BOILERPLATE_PAIRS = frozenset(
+    {
+        ("more", "news"),
+        ("teaser", "list"),
+        ("article", "info"),
+        # German: "mehr-news", "weitere-meldungen", "weitereArtikel" (other news).
+        ("mehr", "news"),
+        ("mehr", "meldungen"),
+        ("weitere", "meldungen"),
+        ("weitere", "news"),
+        ("weitere", "artikel"),
+        ("weitere", "nachrichten"),
+    }
+)
 #: First words of a class that describes its element's layout ("has-sidebar"), not what
 #: it is.
 _MODIFIERS = frozenset({"has", "with", "no", "without", "content", "layout", "page"})
@@ -108,6 +121,8 @@ def parse_article(
         ParseError: the page cannot be parsed, or the content selector is invalid.
     """
     soup = make_soup(source_id, fetched)
+    if _says_not_found(soup):
+        return Article(content_html="", not_article="says it was not found (a removed article?)")
     published = _article_date(soup, now, tz)
     password = _asks_for_password(soup)
     for tag in soup(["script", "style", "noscript", "template", "iframe"]):
@@ -125,13 +140,33 @@ def parse_article(
     text = sum(len(part.get_text(" ", strip=True)) for part in parts)
     # A page asking for a password with little else to read is a login page; an article
     # with a login box beside it is not.
-    login = password and text < _LOGIN_PAGE_TEXT
+    login = "asks for a login" if password and text < _LOGIN_PAGE_TEXT else None
     if not parts:
-        return Article(content_html="", published=published, login=login)
+        return Article(content_html="", published=published, not_article=login)
     base = base_url(soup, fetched.url)
     for part in parts:
         absolutize(part, base)
-    return Article(content_html=_html_of(parts), published=published, login=login)
+    return Article(content_html=_html_of(parts), published=published, not_article=login)
+
+
+#: What an error page's title or headline says ("Fehler 404 – Seite nicht gefunden",
+#: "Page not found", "Die Seite existiert nicht"): a removed article answered with 200.
+_NOT_FOUND = re.compile(
+    r"\b(?:seite|page|dokument|document|inhalt|datei)\b.{0,40}?"
+    r"(?:nicht\s+gefunden|not\s+(?:be\s+)?found|existiert\s+nicht|does\s+not\s+exist)"
+    r"|\b(?:fehler|error)\s*404\b|\b404\s*[-–:|]?\s*(?:fehler|error|not\s+found)",
+    re.IGNORECASE,
+)
+
+
+def _says_not_found(soup: BeautifulSoup) -> bool:
+    """Whether the page's title or first headline says it is an error page."""
+    title = soup.find("title")
+    headline = soup.find("h1")
+    return any(
+        isinstance(tag, Tag) and _NOT_FOUND.search(tag.get_text(" ", strip=True)[:200])
+        for tag in (title, headline)
+    )
 
 
 #: Matches of a ``content`` selector taken, at most.
@@ -236,6 +271,18 @@ def _main_content(soup: BeautifulSoup) -> list[Tag]:
     if not candidates:
         return []
     top = max(candidates, key=lambda e: score[id(e)])
+    headline = _headline(soup)
+    marked = _outermost_article_around(headline) if headline is not None else None
+    if (
+        marked is not None
+        and marked is not top
+        and not any(parent is marked for parent in top.parents)
+        and inside.get(id(marked), 0.0) >= max(_MIN_BLOCK, 0.1 * inside.get(id(top), 0.0))
+    ):
+        # The page's headline is in an <article>, and a box of other news beside it has
+        # more text (a short notice above four teasers): the article is the <article>
+        # (unless it holds little more than the headline, and the text is elsewhere).
+        top = marked
     while top.name in _LAYOUT:
         # A layout table's row (the menu's cell beside the article's) or the page's body
         # around one element of text: that element is the article, not its neighbours.
@@ -443,14 +490,17 @@ def _article_date(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> datetime 
         found = parse_date(str(value), now, tz) if value else None
         if found:
             return found
-    scope = _date_scope(soup)
+    scope, teasers = _date_scope(soup)
     for time_tag in scope.find_all("time", attrs={"datetime": True}):
         # In an <article>, its own header has its date; on a page without one, the page
-        # header's "last updated" is no date of the article.
-        if isinstance(time_tag, Tag) and (
-            scope is not soup or not time_tag.find_parent(_BOILERPLATE_TAGS)
-        ):
-            return parse_date(str(time_tag["datetime"]), now, tz)
+        # header's "last updated" is no date of the article, nor is a teaser's.
+        if not isinstance(time_tag, Tag):
+            continue
+        if scope is soup and time_tag.find_parent(_BOILERPLATE_TAGS):
+            continue
+        if teasers and time_tag.find_parent("article"):
+            continue
+        return parse_date(str(time_tag["datetime"]), now, tz)
     return None
 
 
@@ -469,14 +519,45 @@ def _item_text(element: Tag, texts: dict[int, int]) -> int:
     return texts[id(scope)]
 
 
-def _date_scope(soup: BeautifulSoup) -> Tag:
-    """Where the article's <time> is: the <article> with the most text (a page may have
-    teasers of other news as <article>s too), else <main>, else the page."""
-    articles = _outermost(soup, "article")
-    if articles:
-        return max(articles, key=lambda a: len(a.get_text(" ", strip=True)))
+def _date_scope(soup: BeautifulSoup) -> tuple[Tag, bool]:
+    """Where the article's <time> is, and whether the <article>s there are teasers of other
+    news: the <article> with the page's headline, or with the most text if the page has
+    no headline; if the headline is in none, <main> or the page without its <article>s
+    ("Weitere Meldungen" below an article the CMS wrote as a <div>)."""
     main = soup.find("main")
-    return main if isinstance(main, Tag) else soup
+    page = main if isinstance(main, Tag) else soup
+    articles = _outermost(soup, "article")
+    if not articles:
+        return page, False
+    headline = _headline(soup)
+    if headline is None:
+        return max(articles, key=lambda a: len(a.get_text(" ", strip=True))), False
+    holder = _outermost_article_around(headline)
+    return (holder, False) if holder is not None else (page, True)
+
+
+def _headline(soup: BeautifulSoup) -> Tag | None:
+    """The page's headline: its first <h1> that is not in its navigation, sidebar or
+    footer, nor the site's name in the page header (an <article>'s own header holds the
+    article's)."""
+    for headline in soup.find_all("h1", limit=10):
+        if not isinstance(headline, Tag):
+            continue
+        parents = [p.name for p in headline.parents]
+        if any(name in _BOILERPLATE_TAGS and name != "header" for name in parents):
+            continue
+        if "header" in parents and "article" not in parents:
+            continue
+        return headline
+    return None
+
+
+def _outermost_article_around(element: Tag) -> Tag | None:
+    found = None
+    for parent in element.parents:
+        if parent.name == "article":
+            found = parent
+    return found
 
 
 def _json_ld_date(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
