@@ -1240,6 +1240,53 @@ def test_a_title_selector_that_finds_one_title_on_every_item_changes_no_headline
     assert titles == {*before.values(), "Neue Buslinie ab Juli"}
 
 
+def test_a_one_page_listing_whose_links_are_anchors_on_it_is_read_without_them(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """Notices linked to their own anchors ("#c101") with `link: a@href` configured: the
+    selector was said to match on none of them, and no item was collected, while without
+    the `link` line all were (found by a probe, session 24)."""
+    notices = "".join(
+        f'<div class="notiz"><h3><a href="#c10{n}">Bekanntmachung {n}: Sitzung des '
+        f'Kreistags</a></h3><span class="datum">0{n}.06.2021</span></div>'
+        for n in range(1, 5)
+    )
+    page = f"<html><body>{notices}</body></html>".encode()
+    region.add_route("/bekanntmachungen.html", Response(200, page, {"Content-Type": "text/html"}))
+    sources = f"""
+  - id: gemeinde
+    name: Gemeinde
+    kind: html
+    url: "{region.url("/bekanntmachungen.html")}"
+    html: {{item: div.notiz, title: h3, link: a@href, date: span.datum}}
+"""
+    app = make_app(config(tmp_path, sources))
+    (report,) = app.run_cycle().summary.reports
+    assert (report.new, report.warnings) == (4, ())
+    stored = app.storage.recent_items(["gemeinde"], 10)
+    assert len(stored) == 4 and all(s.item.url is None for s in stored)
+    assert app.storage.source_states(["gemeinde"])["gemeinde"].status is SourceStatus.OK
+
+
+def test_a_next_link_that_is_a_script_is_named_as_such(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """A "Mehr laden" button (`javascript:loadMore(2)`) matched by `next` was reported as a
+    page on a host not allowed (see allow_hosts) (found by a probe, session 24)."""
+    html = {"Content-Type": "text/html"}
+    page = region.read_site_file(LISTING) or b""
+    more = b'<a class="weiter" href="javascript:loadMore(2)">Mehr laden</a></body>'
+    region.add_route("/liste.html", Response(200, page.replace(b"</body>", more), html))
+    extra = "\n      next: a.weiter@href\n      max_pages: 3"
+    app = make_app(config(tmp_path, agency_source(region, extra, "/liste.html")))
+    (report,) = app.run_cycle().summary.reports
+    assert report.new == 10
+    (warning,) = report.warnings
+    assert "'javascript:loadMore(2)' is no web page" in warning
+    assert "`next` selector cannot page this listing" in warning
+    assert "allow_hosts" not in warning
+
+
 def test_a_link_selector_that_stops_matching_on_one_page_holds_back_that_page_only(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bs4 import BeautifulSoup, Tag
@@ -78,6 +79,7 @@ def parse_html(
     items: list[RawItem] = []
     warnings: list[str] = []
     undated: list[tuple[RawItem, str]] = []
+    linked_here = 0  #: items whose link is to the page itself ("#c101")
     give_up_at = time.monotonic() + ITEMS_TIME_LIMIT
     for index, element in enumerate(scopes):
         if items and time.monotonic() > give_up_at:
@@ -88,14 +90,16 @@ def parse_html(
             )
             break
         try:
-            item = _item(element, selectors, base, now, tz)
+            found = _item(element, selectors, base, now, tz)
         except BAD_SELECTOR as e:
             raise ParseError(
                 source_id, kind=ErrorKind.PARSE, message=f"invalid selector: {e}"
             ) from None
-        if item is None:
+        if found is None:
             warnings.append(f"item {index + 1} skipped: no title at {selectors.title!r}")
             continue
+        item, here = found
+        linked_here += here
         if selectors.date and item.published is None:
             undated.append(
                 (
@@ -116,7 +120,13 @@ def parse_html(
     next_url = _join(base, next_link) if next_link else None
     if next_link and next_url is None:
         warnings.append(f"the next page's link {next_link[:100]!r} is no URL; not followed")
-    drifted = _drifted(items, selectors)
+    elif next_url and urlsplit(next_url).scheme.lower() not in ("http", "https"):
+        warnings.append(
+            f"the next page's link {visible(next_link or '')[:100]!r} is no web page (a "
+            "script's button?); not followed: the `next` selector cannot page this listing"
+        )
+        next_url = None
+    drifted = _drifted(items, selectors, linked_here)
     if drifted:
         warnings.append(_drift_warning(drifted, selectors, items))
     return ParsedDocument(
@@ -395,16 +405,20 @@ def _holds_new(drifted: Sequence[str], selectors: HtmlSelectors) -> bool:
     return bool(details) and all(name in drifted for name in details)
 
 
-def _drifted(items: list[RawItem], selectors: HtmlSelectors) -> tuple[str, ...]:
+def _drifted(
+    items: list[RawItem], selectors: HtmlSelectors, linked_here: int = 0
+) -> tuple[str, ...]:
     """The fields whose selectors drifted on ``items``: the link, teaser and date selectors
     that matched on none of them, and the title selector if it found one title on all
-    (the "Weiterlesen" link left where the headline's was)."""
+    (the "Weiterlesen" link left where the headline's was). ``linked_here``: items whose
+    link selector found a link to the page itself (their anchor on a one-page listing),
+    which they have not as their own."""
     if len(items) < DRIFT_ITEMS:
         return ()
     # Not the picture: many listings have one for few of their items.
     fields = (
         ("title", True, len({" ".join(item.title.casefold().split()) for item in items}) == 1),
-        ("link", selectors.link, all(item.link is None for item in items)),
+        ("link", selectors.link, not linked_here and all(item.link is None for item in items)),
         ("teaser", selectors.teaser, all(not item.summary_html for item in items)),
         ("date", selectors.date, all(item.published_text is None for item in items)),
     )
@@ -413,7 +427,9 @@ def _drifted(items: list[RawItem], selectors: HtmlSelectors) -> tuple[str, ...]:
 
 def _item(
     element: Tag, selectors: HtmlSelectors, base: str, now: datetime, tz: ZoneInfo
-) -> RawItem | None:
+) -> tuple[RawItem, bool] | None:
+    """The item ``element`` shows, and whether its link is to the page itself; None
+    without a title."""
     title = _text(element, selectors.title)
     if not title:
         return None
@@ -430,9 +446,10 @@ def _item(
         image = _first_url(image)  # "s480.jpg 480w, s800.jpg 800w": the first picture
     # A link that is no URL stays as it is: normalizing drops it, and keeps the item.
     absolute = (_join(base, link) or link) if link else None
-    if absolute and absolute.split("#")[0] == base.split("#")[0]:
+    here = absolute is not None and absolute.split("#")[0] == base.split("#")[0]
+    if here:
         absolute = None  # "#" or the page itself: no article of its own
-    return RawItem(
+    item = RawItem(
         # The title is the page's text; escaped, so that normalizing (which reads a raw
         # title as markup, as feeds write them) keeps what the page shows as text, such as
         # "<3" or a headline about a "<script>" tag, instead of taking it for tags.
@@ -444,6 +461,7 @@ def _item(
         date_moves=moves_with_now(date_text),
         image=(_join(base, image) or image) if image else None,
     )
+    return item, here
 
 
 def _split(selector: str) -> tuple[str, str | None]:
