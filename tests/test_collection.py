@@ -1807,6 +1807,29 @@ def test_a_hosts_crawl_delay_holds_across_runs_from_cron(
     assert not any(path.startswith("/q") for path in region.requests), region.requests
 
 
+def test_a_robots_txt_that_asks_for_a_pause_is_kept_to_and_fails_nothing_more_in_it(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """robots.txt answered 503 with `Retry-After: 3600`: the source failed, rightly, but
+    was due again at its interval (the site's wish was dropped), and each run in the pause
+    counted a 429 the site never sent, without asking it (found by a probe, session 24)."""
+    region.add_route("/robots.txt", Response(503, headers={"Retry-After": "3600"}))
+    source = feed_source(region, "/landkreis-leipzig/presse/rss.xml") + "    interval: 5m\n"
+    app = make_app(config(tmp_path, source))
+    (report,) = app.run_ingest(only_due=True).reports
+    assert report.error is not None and report.error.kind == "http_5xx"
+    state = app.storage.source_states(["kreis"])["kreis"]
+    assert state.next_fetch_at is not None
+    assert state.next_fetch_at >= clock.now + timedelta(hours=1)
+    region.requests.clear()
+    summary = app.run_ingest()  # as `run --once`: every source is asked, due or not
+    assert summary.reports == ()
+    ((source_id, why),) = summary.deferred
+    assert source_id == "kreis" and "127.0.0.1 asked for a pause (429 or Retry-After)" in why
+    assert region.requests == []
+    assert app.storage.source_states(["kreis"])["kreis"].error_count == 1
+
+
 def test_a_hosts_pause_holds_across_runs_and_its_sources_wait_unasked(
     tmp_path: Path, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -222,7 +222,7 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         if self.settings.respect_robots:
-            await self._check_robots(source_id, url)
+            await self._check_robots(source_id, url, may_defer)
         return await self._retried(
             lambda attempt: self._attempt(
                 source_id, url, headers, may_go_to, may_defer=may_defer and not attempt
@@ -640,8 +640,8 @@ class Fetcher:
 
     # --- robots.txt ----------------------------------------------------------------------
 
-    async def _check_robots(self, source_id: str, url: str) -> None:
-        robots = await self._robots_for(url)
+    async def _check_robots(self, source_id: str, url: str, may_defer: bool = False) -> None:
+        robots = await self._robots_for(url, may_defer)
         if robots.unreadable is not None:
             raise _unreadable_robots(source_id, url, _origin(url), robots.unreadable)
         if not robots.allows(url):
@@ -653,8 +653,13 @@ class Fetcher:
                 "(ask the site to allow the user agent 'revier-feed')",
             )
 
-    async def _robots_for(self, url: str) -> _Robots:
-        """The rules of ``url``'s origin, read once per cycle (or from the cache)."""
+    async def _robots_for(self, url: str, may_defer: bool = False) -> _Robots:
+        """The rules of ``url``'s origin, read once per cycle (or from the cache).
+
+        Raises:
+            Deferred: ``may_defer``, and the host gives the robots.txt request no turn now
+                (a pause it asked for): the source is not asked either, so not failed.
+        """
         robots = self._known_robots(url)
         if robots is None:
             origin = _origin(url)
@@ -662,7 +667,7 @@ class Fetcher:
             async with lock:  # one robots.txt request per origin, however many sources
                 robots = self._robots.get(origin)
                 if robots is None:
-                    robots = self._use_robots(url, await self._load_robots(origin))
+                    robots = self._use_robots(url, await self._load_robots(origin, may_defer))
         return robots
 
     def _known_robots(self, url: str) -> _Robots | None:
@@ -694,7 +699,7 @@ class Fetcher:
             self._host(url).crawl_delay = min(delay, MAX_CRAWL_DELAY)
         return robots
 
-    async def _load_robots(self, origin: str) -> _Robots:
+    async def _load_robots(self, origin: str, may_defer: bool = False) -> _Robots:
         """``origin``'s robots.txt as RFC 9309 reads its answer: 2xx are the rules, 4xx
         (and too many redirects) mean no rules, and a robots.txt that cannot be read (5xx,
         no answer) means nothing may be fetched, unless a copy read before is known; after
@@ -703,7 +708,7 @@ class Fetcher:
         cached = self._robots_cache.get(origin) if self._robots_cache else None
         known = cached if cached is not None and 200 <= cached.status < 300 else None
         try:
-            result = await self._robots_request(origin, known)
+            result = await self._robots_request(origin, known, may_defer)
         except FetchError as e:
             status = e.status_code
             # 429 is a 4xx, but "not now" rather than "there is none" (so Google reads it
@@ -755,7 +760,7 @@ class Fetcher:
         return robots
 
     async def _robots_request(
-        self, origin: str, known: RobotsCopy | None
+        self, origin: str, known: RobotsCopy | None, may_defer: bool = False
     ) -> FetchResult | NotModified:
         """GET robots.txt (conditionally, with the validators of a ``known`` copy), retried
         like a source; a redirect elsewhere is read without asking that origin's
@@ -766,12 +771,13 @@ class Fetcher:
         if known is not None and known.last_modified:
             headers["If-Modified-Since"] = known.last_modified
         return await self._retried(
-            lambda _attempt: self._attempt(
+            lambda attempt: self._attempt(
                 "robots.txt",
                 origin + "/robots.txt",
                 headers,
                 robots=False,
                 keep_first=MAX_ROBOTS_BYTES,
+                may_defer=may_defer and not attempt,
             )
         )
 
@@ -931,6 +937,7 @@ def _unreadable_robots(source_id: str, url: str, origin: str, error: FetchError)
         url,
         kind=error.kind,
         status_code=error.status_code,
+        retry_after=error.retry_after,  # the site's own wish schedules the source's next try
         message=f"{error.message}, asking for {origin}/robots.txt; nothing is fetched from "
         "a site before its robots.txt can be read (RFC 9309); asked again when the source "
         "is next due",
