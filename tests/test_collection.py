@@ -169,7 +169,9 @@ def test_a_corrected_url_is_fetched_at_once_and_its_archive_is_no_news(
 def test_a_moved_source_whose_new_address_fails_goes_back_to_its_configured_url(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:
-    """A site that undid a move left the source failing at the new address for good."""
+    """A site that undid a move left the source failing at the new address for good; then
+    the configured URL the log said was asked again waited for the failure's backoff
+    (found by a probe, session 24)."""
     feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
     region.add_route("/alt.xml", Response(301, headers={"Location": "/neu.xml"}))
     region.add_route("/neu.xml", Response(200, feed))
@@ -182,8 +184,9 @@ def test_a_moved_source_whose_new_address_fails_goes_back_to_its_configured_url(
     clock.advance(timedelta(hours=2))
     (failed,) = app.run_cycle().summary.reports
     assert failed.error is not None and failed.error.kind == "http_4xx"
-    assert app.storage.source_states(["kreis"])["kreis"].url is None
-    clock.advance(timedelta(hours=2))
+    state = app.storage.source_states(["kreis"])["kreis"]
+    assert state.url is None and state.next_fetch_at == clock.now
+    clock.advance(timedelta(minutes=1))
     region.requests.clear()
     (report,) = app.run_cycle().summary.reports
     assert report.status is ReportStatus.OK and region.requests[-1] == "/alt.xml"
@@ -1862,6 +1865,50 @@ def test_a_hosts_pause_holds_across_runs_and_its_sources_wait_unasked(
     assert "no worker is running for this store; ended the pauses 127.0.0.1 had asked" in out
     assert main(["--config", str(folder), "run", "--once", "--due"]) == 0
     assert "/zwei.xml" in region.requests
+
+
+def test_a_reload_ends_the_wait_a_retry_after_put_on_a_failed_source(
+    tmp_path: Path, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 503 with `Retry-After: 86400` scheduled the source a day ahead; `reload` said it
+    ended the pause, but the source stayed a day ahead (found by a probe, session 24).
+    The sources' own backoff still holds."""
+    region.add_route("/robots.txt", Response(404))
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    region.add_route("/eins.xml", Response(503, headers={"Retry-After": "86400"}))
+    region.add_route("/zwei.xml", Response(503))
+    # On another host (a name of the same address): the pause of the first is not its.
+    sources = "".join(
+        feed_source(region, f"/{n}.xml", n).replace("127.0.0.1", host) + "    interval: 10m\n"
+        for n, host in (("eins", "127.0.0.1"), ("zwei", "localhost"))
+    )
+    folder = write_config(tmp_path / "config", "sources:\n" + sources)
+    assert main(["--config", str(folder), "run", "--once", "--due"]) == 1
+    for path in ("/eins.xml", "/zwei.xml"):
+        region.add_route(path, Response(200, feed, {"Content-Type": "application/rss+xml"}))
+    region.requests.clear()
+    assert main(["--config", str(folder), "run", "--once", "--due"]) == 0
+    assert region.requests == []
+
+    def waits() -> dict[str, timedelta]:
+        with App(load_config(folder)) as app:
+            states = app.storage.source_states(["eins", "zwei"])
+        return {
+            n: s.next_fetch_at - s.last_attempt_at
+            for n, s in states.items()
+            if s.next_fetch_at and s.last_attempt_at
+        }
+
+    before = waits()
+    assert before["eins"] > timedelta(hours=23) and before["zwei"] < timedelta(minutes=12)
+    capsys.readouterr()
+    assert main(["--config", str(folder), "reload"]) == 0
+    out = capsys.readouterr().out
+    assert "the waits sites' Retry-After gave eins: the next run asks them again" in out
+    after = waits()
+    # Due after its own backoff (the interval, 10 minutes, after one failure).
+    assert timedelta(minutes=10) <= after["eins"] < timedelta(minutes=12)
+    assert after["zwei"] == before["zwei"]
 
 
 def test_a_reload_ends_a_hosts_pause_also_for_the_next_run(

@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self
 from zoneinfo import ZoneInfo
 
-from . import __version__, german, ingest, monitor, placement, stories
+from . import __version__, german, ingest, monitor, placement, schedule, stories
 from ._utils import AlreadyLocked, LockHolder, ProcessLock
 from .compute import AUTO_START_ITEMS, ItemWorkers, auto_processes
 from .config import AppConfig
@@ -47,6 +47,7 @@ from .models import (
     CycleSummary,
     DigestIssue,
     Discovery,
+    ErrorKind,
     FeedLink,
     FetchResult,
     Health,
@@ -202,16 +203,51 @@ class App:
             if paused_until > now
         )
 
-    def end_host_pauses(self) -> None:
+    def end_host_pauses(self) -> list[str]:
         """End the pauses hosts asked for, here and in the store (a reload: the admin may
-        know a site is back); Crawl-delays still hold.
+        know a site is back): their turns, and the waits their ``Retry-After`` put on the
+        schedules of sources that failed (their own backoff holds); Crawl-delays still hold.
+
+        Returns:
+            The sources due sooner now.
 
         Raises:
             StorageError: the store could not be written (this process's pauses are ended).
         """
         for turns in self._host_turns.values():
             turns.paused_until = 0.0
-        self.storage.end_host_pauses(datetime.now(UTC))  # turns keep real time
+        sooner = self._without_asked_waits()
+        self.storage.end_host_pauses(datetime.now(UTC), sooner)  # turns keep real time
+        return sorted(sooner)
+
+    def _without_asked_waits(self) -> dict[str, datetime]:
+        """The failed sources whose next fetch a site's ``Retry-After`` put beyond their
+        own backoff, with the time their backoff alone gives."""
+        states = self.storage.source_states(s.id for s in self.config.sources)
+        sooner: dict[str, datetime] = {}
+        for spec in self.config.sources:
+            state = states.get(spec.id)
+            if (
+                state is None
+                or state.error_count == 0
+                or state.last_attempt_at is None
+                or state.next_fetch_at is None
+                or state.last_error_kind not in (ErrorKind.HTTP_429, ErrorKind.HTTP_5XX)
+            ):
+                continue
+            own = schedule.next_fetch_at(
+                state.last_attempt_at,
+                self.current_interval(spec, state),
+                error_count=state.error_count,
+                max_backoff=self.config.settings.worker.max_backoff,
+                rng=self._rng,
+            )
+            # Twice its own wait, and more: not the backoff's jitter, nor a slow fetch (the
+            # wait counts from its end), but a site that asked for a pause.
+            own_wait = own - state.last_attempt_at
+            if state.next_fetch_at - state.last_attempt_at > 2 * own_wait:
+                sooner[spec.id] = max(own, self.now())
+        return sooner
 
     def request_stop(self) -> None:
         """Ask a running cycle to finish the sources it started and start no more."""

@@ -325,11 +325,15 @@ def cmd_reload(args: argparse.Namespace) -> int:
     if holder is None:
         # Runs from cron have no worker to tell, but the pauses sites asked for are kept
         # in the store: an admin who knows a site is back ends them here, as a reload does.
-        ended = _end_stored_pauses(config)
-        if ended:
+        hosts, sources = _end_stored_pauses(config)
+        if hosts or sources:
+            ended = f"the pauses {', '.join(hosts)} had asked for" if hosts else ""
+            if sources:
+                waits = f"the waits sites' Retry-After gave {', '.join(sources)}"
+                ended = f"{ended} and {waits}" if ended else waits
             out.print(
-                f"no worker is running for this store; ended the pauses {', '.join(ended)} "
-                "had asked for: the next run asks them again",
+                f"no worker is running for this store; ended {ended}: the next run asks "
+                "them again",
                 markup=False,
                 soft_wrap=True,
             )
@@ -358,15 +362,14 @@ def cmd_reload(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _end_stored_pauses(config: AppConfig) -> list[str]:
-    """End the hosts' pauses kept in the store (none if there is no store yet); the hosts."""
+def _end_stored_pauses(config: AppConfig) -> tuple[list[str], list[str]]:
+    """End the hosts' pauses kept in the store (none if there is no store yet), and the
+    waits they put on their sources; the hosts and the sources."""
     if not config.store_file.exists():
-        return []
+        return [], []
     with App(config) as app:
         paused = [host for host, _ in app.paused_hosts()]
-        if paused:
-            app.end_host_pauses()
-    return paused
+        return paused, app.end_host_pauses()
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

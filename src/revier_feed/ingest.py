@@ -1058,7 +1058,7 @@ def _save_failure(
     moved_back = previous.url is not None and info.kind in _MOVE_UNDONE
     if moved_back:
         log.warning(
-            "source %s: its new address %s fails (%s); asking its configured URL %s again",
+            "source %s: its new address %s fails (%s); its configured URL %s is due again now",
             spec.id,
             previous.url,
             info.kind,
@@ -1088,7 +1088,10 @@ def _save_failure(
         last_error_kind=info.kind,
         last_error=info.message,
         last_attempt_at=attempt_at,
-        next_fetch_at=schedule.next_fetch_at(
+        # Back at its configured URL, which has not failed, the source is asked at once.
+        next_fetch_at=now
+        if moved_back
+        else schedule.next_fetch_at(
             now,
             current_interval(spec, previous.new_item_rate),
             error_count=error_count,

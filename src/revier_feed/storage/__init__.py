@@ -215,10 +215,11 @@ class Storage:
         with self._database.writing("save the hosts' turns") as conn:
             _sources.keep_host_turns(conn, turns, now)
 
-    def end_host_pauses(self, now: datetime) -> None:
-        """End every pause a host asked for (an admin's reload: the site may be back)."""
+    def end_host_pauses(self, now: datetime, sooner: Mapping[str, datetime] | None = None) -> None:
+        """End every pause a host asked for (an admin's reload: the site may be back), and
+        move the next fetch of the sources in ``sooner`` (by id) to the time given."""
         with self._database.writing("end the hosts' pauses") as conn:
-            _sources.end_host_pauses(conn, now)
+            _sources.end_host_pauses(conn, now, sooner or {})
 
     def iter_items(
         self, source_ids: Iterable[str], batch: int = 500

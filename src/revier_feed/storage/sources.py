@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -124,6 +124,12 @@ def keep_host_turns(
     conn.execute("DELETE FROM host_turns WHERE next_start_at <= ? AND paused_until <= ?", (at, at))
 
 
-def end_host_pauses(conn: sqlite3.Connection, now: datetime) -> None:
+def end_host_pauses(
+    conn: sqlite3.Connection, now: datetime, sooner: Mapping[str, datetime]
+) -> None:
     at = to_db(now)
     conn.execute("UPDATE host_turns SET paused_until = ? WHERE paused_until > ?", (at, at))
+    conn.executemany(
+        "UPDATE sources SET next_fetch_at = ? WHERE id = ?",
+        [(to_db(when), source_id) for source_id, when in sooner.items()],
+    )
