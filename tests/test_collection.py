@@ -1767,6 +1767,39 @@ def test_a_host_that_lets_a_request_time_out_gets_no_more_first_requests_in_the_
     assert {source for source, _ in summary.deferred} <= set(still_due)
 
 
+def test_sources_waiting_for_a_silent_hosts_turn_do_not_hold_the_other_hosts_back(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """A source waiting for its host's turn held one of the cycle's in-flight places: a
+    silent host's sources took them all, and the other hosts' sources waited for its
+    timeouts (found by a probe, session 24)."""
+
+    def silent(handler: object) -> Response:
+        time.sleep(1.5)
+        return Response(200, b"")
+
+    region.add_route("/robots.txt", Response(404))
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    sources = ""
+    for n in range(8):
+        region.add_route(f"/still{n}.xml", silent)
+        region.add_route(f"/kreis{n}.xml", Response(200, feed))
+        sources += feed_source(region, f"/still{n}.xml", f"still{n}")
+        sources += feed_source(region, f"/kreis{n}.xml", f"kreis{n}").replace(
+            "127.0.0.1", "localhost"
+        )
+    settings = "fetch:\n  timeout: 0.5s\n  retries: 0\n  max_concurrency: 3\n"
+    folder = write_config(tmp_path / "config", "sources:\n" + sources, settings)
+    app = make_app(load_config(folder))
+    order: list[str] = []
+    summary = app.run_ingest(only_due=True, on_report=lambda r: order.append(r.source_id))
+    assert sum(r.new for r in summary.reports) == 8 * 6
+    healthy = [n for n, source in enumerate(order) if source.startswith("kreis")]
+    timed_out = [n for n, source in enumerate(order) if source.startswith("still")]
+    assert len(healthy) == 8 and timed_out
+    assert max(healthy) < min(timed_out), order
+
+
 def test_a_robots_txt_that_times_out_does_not_leave_the_hosts_sources_unasked(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:

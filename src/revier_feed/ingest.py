@@ -182,17 +182,30 @@ async def collect(
     # together at the end, in one transaction instead of one each.
     unchanged: list[SourceState] = []
     # Fetching outpaces parsing; without a bound every fetched body would wait in memory
-    # for the ingest thread. A source holds a slot from its first request until stored.
+    # for the ingest thread. A source holds a slot from its first request until stored, ...
     slots = asyncio.Semaphore(_IN_FLIGHT_PER_CONNECTION * ctx.fetcher.settings.max_concurrency)
+    # ... and before it takes one, a place of its host (as many as the host's connections):
+    # sources waiting for a busy or silent host's turn held every slot, and the other
+    # hosts' sources waited for that host's timeouts.
+    places: dict[str, asyncio.Semaphore] = {}
     prepared = PreparedFeatures()
     deferred: list[str] = []
 
     async def one(spec: SourceSpec) -> SourceReport | None:
         previous = current_state(spec, states.get(spec.id))
+        host = (urlsplit(previous.url or spec.url).hostname or "").lower()
+        place = places.setdefault(host, asyncio.Semaphore(ctx.fetcher.settings.max_per_host))
+        waiting_since = time.monotonic()
         try:
-            async with slots:
+            async with place, slots:
                 report = await _collect_source(
-                    spec, previous, ctx, unchanged, prepared, stored=spec.id in states
+                    spec,
+                    previous,
+                    ctx,
+                    unchanged,
+                    prepared,
+                    stored=spec.id in states,
+                    waiting_since=waiting_since,
                 )
         except Cancelled as e:
             if isinstance(e, Deferred):
@@ -368,8 +381,11 @@ async def _collect_source(
     unchanged: list[SourceState],
     prepared: PreparedFeatures,
     stored: bool,
+    waiting_since: float,
 ) -> SourceReport:
-    """Fetch, parse and store one source; ``stored``: whether the store has a row for it."""
+    """Fetch, parse and store one source; ``stored``: whether the store has a row for it;
+    ``waiting_since``: when it began to wait for its host (monotonic; a turn further
+    than the cycle's wait from then leaves the source for later)."""
     started = time.monotonic()
     attempt_at = ctx.now()
     answered: int | None = None  # the HTTP status of a document that then failed to read
@@ -380,6 +396,7 @@ async def _collect_source(
             etag=previous.etag,
             last_modified=previous.last_modified,
             may_defer=True,
+            waiting_since=waiting_since,
         )
         if isinstance(fetched, NotModified):
             state, report = _not_modified(spec, previous, fetched, attempt_at, ctx, started)

@@ -201,6 +201,7 @@ class Fetcher:
         last_modified: str | None = None,
         may_go_to: Callable[[str], bool] | None = None,
         may_defer: bool = False,
+        waiting_since: float | None = None,
     ) -> FetchResult | NotModified:
         """GET ``url`` for ``source_id``, conditionally when validators are given.
 
@@ -213,19 +214,22 @@ class Fetcher:
             FetchError: on any network, HTTP, robots.txt or size problem.
             Cancelled: the worker is stopping and the request was not started.
             Deferred: ``may_defer``, and the host's turn is further away than
-                ``max_turn_wait`` or it asked for a pause longer than a retry waits;
-                nothing was asked.
+                ``max_turn_wait`` (counted from ``waiting_since``, the monotonic time
+                the source began to wait for its host: default now) or it asked for a
+                pause longer than a retry waits; nothing was asked.
         """
+        # None: the request may not be left for later; else when its wait began.
+        defer_since = (waiting_since or time.monotonic()) if may_defer else None
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         if self.settings.respect_robots:
-            await self._check_robots(source_id, url, may_defer)
+            await self._check_robots(source_id, url, defer_since)
         return await self._retried(
             lambda attempt: self._attempt(
-                source_id, url, headers, may_go_to, may_defer=may_defer and not attempt
+                source_id, url, headers, may_go_to, defer_since=None if attempt else defer_since
             )
         )
 
@@ -277,7 +281,7 @@ class Fetcher:
         *,
         robots: bool = True,
         keep_first: int | None = None,
-        may_defer: bool = False,
+        defer_since: float | None = None,
     ) -> FetchResult | NotModified:
         """One request (redirects followed) in the host's slot.
 
@@ -288,17 +292,20 @@ class Fetcher:
         """
         with _wrap_exceptions(source_id, url, self.settings.timeout):
             return await self._get(
-                source_id, url, headers, may_go_to, robots, keep_first, may_defer
+                source_id, url, headers, may_go_to, robots, keep_first, defer_since
             )
 
     @contextlib.asynccontextmanager
-    async def _slot(self, url: str, may_defer: bool = False) -> AsyncIterator[None]:
+    async def _slot(self, url: str, defer_since: float | None = None) -> AsyncIterator[None]:
         host = self._host(url)
-        if may_defer and self._max_turn_wait is not None and host.crawl_delay:
-            # The requests queued for the host's slots each take a turn before this one.
+        may_defer = defer_since is not None
+        if defer_since is not None and self._max_turn_wait is not None and host.crawl_delay:
+            # The requests queued for the host's slots each take a turn before this one;
+            # what counts is the wait since it began (a source waits for its host's place
+            # in the cycle before it asks for a slot).
             now = time.monotonic()
             start = max(now, host.turns.next_start) + host.queued * host.crawl_delay
-            if start - now > self._max_turn_wait:
+            if start - defer_since > self._max_turn_wait:
                 raise Deferred(
                     f"the Crawl-delay of {urlsplit(url).hostname} ({host.crawl_delay:g} s) "
                     "leaves it no turn now"
@@ -371,7 +378,7 @@ class Fetcher:
         may_go_to: Callable[[str], bool] | None,
         robots: bool,
         keep_first: int | None = None,
-        may_defer: bool = False,
+        defer_since: float | None = None,
     ) -> FetchResult | NotModified:
         sent: list[httpx.Request] = []  # after redirects, maybe to another host
         try:
@@ -388,7 +395,7 @@ class Fetcher:
                     may_go_to,
                     robots,
                     keep_first,
-                    may_defer,
+                    defer_since,
                 )
         except (TimeoutError, httpx.ReadTimeout, httpx.WriteTimeout):
             # A host that took the connection and then did not answer (one that could not
@@ -410,7 +417,7 @@ class Fetcher:
         may_go_to: Callable[[str], bool] | None,
         robots: bool,
         keep_first: int | None,
-        may_defer: bool,
+        defer_since: float | None,
     ) -> FetchResult | NotModified:
         """The request and its redirects, each in its host's slot: a redirect to another
         host waits for that host's turn (its limit, its Crawl-delay) and frees this one's.
@@ -437,7 +444,7 @@ class Fetcher:
                     )
                 try:
                     # Only before anything was asked: a source half read is finished.
-                    first = may_defer and not redirects
+                    first = None if redirects else defer_since
                     await slot.enter_async_context(self._slot(str(target), first))
                 except _HostPaused as paused:
                     raise FetchError(
@@ -640,8 +647,10 @@ class Fetcher:
 
     # --- robots.txt ----------------------------------------------------------------------
 
-    async def _check_robots(self, source_id: str, url: str, may_defer: bool = False) -> None:
-        robots = await self._robots_for(url, may_defer)
+    async def _check_robots(
+        self, source_id: str, url: str, defer_since: float | None = None
+    ) -> None:
+        robots = await self._robots_for(url, defer_since)
         if robots.unreadable is not None:
             raise _unreadable_robots(source_id, url, _origin(url), robots.unreadable)
         if not robots.allows(url):
@@ -653,11 +662,11 @@ class Fetcher:
                 "(ask the site to allow the user agent 'revier-feed')",
             )
 
-    async def _robots_for(self, url: str, may_defer: bool = False) -> _Robots:
+    async def _robots_for(self, url: str, defer_since: float | None = None) -> _Robots:
         """The rules of ``url``'s origin, read once per cycle (or from the cache).
 
         Raises:
-            Deferred: ``may_defer``, and the host gives the robots.txt request no turn now
+            Deferred: ``defer_since``, and the host gives the robots.txt request no turn now
                 (a pause it asked for): the source is not asked either, so not failed.
         """
         robots = self._known_robots(url)
@@ -667,7 +676,8 @@ class Fetcher:
             async with lock:  # one robots.txt request per origin, however many sources
                 robots = self._robots.get(origin)
                 if robots is None:
-                    robots = self._use_robots(url, await self._load_robots(origin, may_defer))
+                    loaded = await self._load_robots(origin, defer_since)
+                    robots = self._use_robots(url, loaded)
         return robots
 
     def _known_robots(self, url: str) -> _Robots | None:
@@ -699,7 +709,7 @@ class Fetcher:
             self._host(url).crawl_delay = min(delay, MAX_CRAWL_DELAY)
         return robots
 
-    async def _load_robots(self, origin: str, may_defer: bool = False) -> _Robots:
+    async def _load_robots(self, origin: str, defer_since: float | None = None) -> _Robots:
         """``origin``'s robots.txt as RFC 9309 reads its answer: 2xx are the rules, 4xx
         (and too many redirects) mean no rules, and a robots.txt that cannot be read (5xx,
         no answer) means nothing may be fetched, unless a copy read before is known; after
@@ -708,7 +718,7 @@ class Fetcher:
         cached = self._robots_cache.get(origin) if self._robots_cache else None
         known = cached if cached is not None and 200 <= cached.status < 300 else None
         try:
-            result = await self._robots_request(origin, known, may_defer)
+            result = await self._robots_request(origin, known, defer_since)
         except FetchError as e:
             status = e.status_code
             # 429 is a 4xx, but "not now" rather than "there is none" (so Google reads it
@@ -760,7 +770,7 @@ class Fetcher:
         return robots
 
     async def _robots_request(
-        self, origin: str, known: RobotsCopy | None, may_defer: bool = False
+        self, origin: str, known: RobotsCopy | None, defer_since: float | None = None
     ) -> FetchResult | NotModified:
         """GET robots.txt (conditionally, with the validators of a ``known`` copy), retried
         like a source; a redirect elsewhere is read without asking that origin's
@@ -777,7 +787,7 @@ class Fetcher:
                 headers,
                 robots=False,
                 keep_first=MAX_ROBOTS_BYTES,
-                may_defer=may_defer and not attempt,
+                defer_since=None if attempt else defer_since,
             )
         )
 
