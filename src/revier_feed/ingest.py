@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, Self, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -184,9 +184,9 @@ async def collect(
     # Fetching outpaces parsing; without a bound every fetched body would wait in memory
     # for the ingest thread. A source holds a slot from its first request until stored, ...
     slots = asyncio.Semaphore(_IN_FLIGHT_PER_CONNECTION * ctx.fetcher.settings.max_concurrency)
-    # ... and before it takes one, a place of its host (as many as the host's connections):
-    # sources waiting for a busy or silent host's turn held every slot, and the other
-    # hosts' sources waited for that host's timeouts.
+    # ... and before it takes one, a place of its host (as many as the host's connections)
+    # until its first request is answered: sources waiting for a busy or silent host's turn
+    # held every slot, and the other hosts' sources waited for that host's timeouts.
     places: dict[str, asyncio.Semaphore] = {}
     prepared = PreparedFeatures()
     deferred: list[str] = []
@@ -197,7 +197,7 @@ async def collect(
         place = places.setdefault(host, asyncio.Semaphore(ctx.fetcher.settings.max_per_host))
         waiting_since = time.monotonic()
         try:
-            async with place, slots:
+            async with _HostPlace(place) as host_place, slots:
                 report = await _collect_source(
                     spec,
                     previous,
@@ -206,6 +206,7 @@ async def collect(
                     prepared,
                     stored=spec.id in states,
                     waiting_since=waiting_since,
+                    answered=host_place.leave,
                 )
         except Cancelled as e:
             if isinstance(e, Deferred):
@@ -252,6 +253,28 @@ async def collect(
         await ctx.offload(ctx.items.close)
         await ctx.offload(place_in_stories, placeable, ctx, prepared)
     return [r for r in results if r is not None]
+
+
+class _HostPlace:
+    """A source's place among those of its host in a cycle: taken before the source asks
+    for anything, left when its first request has ended (:meth:`leave`) or with it."""
+
+    def __init__(self, places: asyncio.Semaphore) -> None:
+        self._places = places
+        self._held = False
+
+    async def __aenter__(self) -> Self:
+        await self._places.acquire()
+        self._held = True
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.leave()
+
+    def leave(self) -> None:
+        if self._held:
+            self._held = False
+            self._places.release()
 
 
 def _never_read(state: SourceState | None) -> bool:
@@ -382,27 +405,32 @@ async def _collect_source(
     prepared: PreparedFeatures,
     stored: bool,
     waiting_since: float,
+    answered: Callable[[], None],
 ) -> SourceReport:
     """Fetch, parse and store one source; ``stored``: whether the store has a row for it;
     ``waiting_since``: when it began to wait for its host (monotonic; a turn further
-    than the cycle's wait from then leaves the source for later)."""
+    than the cycle's wait from then leaves the source for later); ``answered``: called
+    when its first request has ended."""
     started = time.monotonic()
     attempt_at = ctx.now()
-    answered: int | None = None  # the HTTP status of a document that then failed to read
+    status: int | None = None  # the HTTP status of a document that then failed to read
     try:
-        fetched = await ctx.fetcher.fetch(
-            spec.id,
-            previous.url or spec.url,
-            etag=previous.etag,
-            last_modified=previous.last_modified,
-            may_defer=True,
-            waiting_since=waiting_since,
-        )
+        try:
+            fetched = await ctx.fetcher.fetch(
+                spec.id,
+                previous.url or spec.url,
+                etag=previous.etag,
+                last_modified=previous.last_modified,
+                may_defer=True,
+                waiting_since=waiting_since,
+            )
+        finally:
+            answered()
         if isinstance(fetched, NotModified):
             state, report = _not_modified(spec, previous, fetched, attempt_at, ctx, started)
             unchanged.append(state)
             return report
-        answered = fetched.status_code
+        status = fetched.status_code
         # Items reference their source's row (a foreign key the store enforces), and
         # tombstones, boilerplate and placed items are of stored items: of a source without
         # a row nothing is stored, and its first fetch looks nothing up (5 queries each).
@@ -415,7 +443,7 @@ async def _collect_source(
         )
     except SourceError as error:
         return await ctx.offload(
-            _save_failure, spec, previous, error, attempt_at, ctx, started, answered
+            _save_failure, spec, previous, error, attempt_at, ctx, started, status
         )
     except Exception as error:
         if not _is_source_bug(spec, error):
@@ -432,7 +460,7 @@ async def _collect_source(
             "(a bug in revier-feed; the log has the details)",
         )
         return await ctx.offload(
-            _save_failure, spec, previous, wrapped, attempt_at, ctx, started, answered
+            _save_failure, spec, previous, wrapped, attempt_at, ctx, started, status
         )
 
 
