@@ -22,6 +22,7 @@ from .app import App, digest_renderer, running_worker
 from .cli_output import (
     EXIT_CONFIG,
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     SEVERITY,
     by_severity,
@@ -57,7 +58,17 @@ def run() -> NoReturn:
     # stay collectable.
     gc.freeze()
     share_malloc_arena()
-    leave(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        # Ctrl-C in a command (the worker handles it itself): every write is a transaction,
+        # so the store holds what was done, nothing half; a traceback would say otherwise.
+        print(
+            "\ninterrupted: what was stored is kept; sources not stored yet are still due",
+            file=sys.stderr,
+        )
+        code = EXIT_INTERRUPTED
+    leave(code)
 
 
 def leave(code: int) -> NoReturn:
