@@ -1243,6 +1243,48 @@ def test_a_title_selector_that_finds_one_title_on_every_item_changes_no_headline
     assert titles == {*before.values(), "Neue Buslinie ab Juli"}
 
 
+def test_a_listing_of_one_title_or_without_its_one_detail_selector_collects_its_news(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Every entry titled "Polizeibericht", and a ticker whose entries have no teaser where
+    only a teaser selector is configured: both shapes of ordinary listings were taken for
+    drift, and their new items were never collected (found by a review, session 24)."""
+
+    def reports(count: int, teaser: bool) -> bytes:
+        entries = "".join(
+            f'<li><a href="/polizei/{n}.html">Polizeibericht</a>'
+            + (f'<p class="kurz">Einsatz Nummer {n} im Saalekreis.</p>' if teaser else "")
+            + "</li>"
+            for n in range(count)
+        )
+        return district_listing(entries)
+
+    html = {"Content-Type": "text/html"}
+    region.add_route("/polizei.html", Response(200, reports(3, teaser=True), html))
+    region.add_route("/ticker.html", Response(200, reports(3, teaser=False), html))
+    sources = f"""
+  - id: polizei
+    name: Polizei
+    kind: html
+    url: "{region.url("/polizei.html")}"
+    html: {{item: .content li, title: a, link: a@href, teaser: .kurz}}
+  - id: ticker
+    name: Ticker
+    kind: html
+    url: "{region.url("/ticker.html")}"
+    html: {{item: .content li, title: a, link: a@href, teaser: .kurz}}
+"""
+    app = make_app(config(tmp_path, sources))
+    first = {r.source_id: r for r in app.run_cycle().summary.reports}
+    assert first["polizei"].new == 3 and not first["polizei"].warnings
+    assert first["ticker"].new == 3  # the teaser's drift is reported, the news stored
+    region.add_route("/polizei.html", Response(200, reports(4, teaser=True), html))
+    region.add_route("/ticker.html", Response(200, reports(4, teaser=False), html))
+    clock.advance(timedelta(hours=2))
+    second = {r.source_id: r for r in app.run_cycle().summary.reports}
+    assert (second["polizei"].new, second["ticker"].new) == (1, 1)
+
+
 def test_a_one_page_listing_whose_links_are_anchors_on_it_is_read_without_them(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:

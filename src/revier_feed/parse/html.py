@@ -396,33 +396,51 @@ DRIFT_ITEMS = 3
 
 def _holds_new(drifted: Sequence[str], selectors: HtmlSelectors) -> bool:
     """Whether a page's new items are not collected (:attr:`ParsedDocument.held_items`)
-    for its drifted fields: its titles or links, or every one of its teaser and date
-    selectors (what a redesigned page's menu gives); not a teaser or a date alone (a page
-    of older entries without teasers, a listing whose articles give the dates)."""
+    for its drifted fields: its titles or links, or both its teaser and date selectors
+    (what a redesigned page's menu gives); not a teaser or a date alone (a page of older
+    entries without teasers, a listing whose articles give the dates, a source that has
+    only one of the two selectors)."""
     if "title" in drifted or "link" in drifted:
         return True
-    details = [name for name in ("teaser", "date") if getattr(selectors, name)]
-    return bool(details) and all(name in drifted for name in details)
+    return "teaser" in drifted and "date" in drifted
 
 
 def _drifted(
     items: list[RawItem], selectors: HtmlSelectors, linked_here: int = 0
 ) -> tuple[str, ...]:
     """The fields whose selectors drifted on ``items``: the link, teaser and date selectors
-    that matched on none of them, and the title selector if it found one title on all
-    (the "Weiterlesen" link left where the headline's was). ``linked_here``: items whose
-    link selector found a link to the page itself (their anchor on a one-page listing),
-    which they have not as their own."""
+    that matched on none of them, and the title selector if every item's title is one
+    link text such as "Weiterlesen" (the link left where the headline's was; one title
+    such as "Polizeibericht" on every item is a listing's way). ``linked_here``: items
+    whose link selector found a link to the page itself (their anchor on a one-page
+    listing), which they have not as their own."""
     if len(items) < DRIFT_ITEMS:
         return ()
+    titles = {_words_of(item.title).casefold() for item in items}
     # Not the picture: many listings have one for few of their items.
     fields = (
-        ("title", True, len({" ".join(item.title.casefold().split()) for item in items}) == 1),
+        ("title", True, len(titles) == 1 and _READ_MORE.fullmatch(titles.pop()) is not None),
         ("link", selectors.link, not linked_here and all(item.link is None for item in items)),
         ("teaser", selectors.teaser, all(not item.summary_html for item in items)),
         ("date", selectors.date, all(item.published_text is None for item in items)),
     )
     return tuple(name for name, selector, none in fields if selector and none)
+
+
+#: The text of a link to an article that is not its headline ("Weiterlesen »", "mehr…",
+#: "Zum Artikel", "Read more").
+_READ_MORE = re.compile(
+    r"(?:(?:hier\s+)?weiter\s*lesen|weiterlesen|(?:hier\s+)?mehr(?:\s+(?:lesen|erfahren|"
+    r"dazu|infos?|informationen))?|details|zu[mr]\s+(?:artikel|meldung|beitrag|nachricht)|"
+    r"(?:artikel|meldung|beitrag)\s+lesen|read\s+more|more|continue\s+reading)",
+    re.IGNORECASE,
+)
+_NOT_WORDS = re.compile(r"\W+")
+
+
+def _words_of(text: str) -> str:
+    """``text``'s words, one space apart ("Weiterlesen »" -> "Weiterlesen")."""
+    return " ".join(_NOT_WORDS.sub(" ", html.unescape(text)).split())
 
 
 def _item(
