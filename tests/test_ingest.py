@@ -472,6 +472,50 @@ def test_a_warning_is_one_line_with_its_controls_shown_whatever_a_stage_wrote(
             "https://s.example/a/",
             None,
         ),
+        # Consent and error pages (session 24), ...
+        (
+            "https://s.example/a/haushalt",
+            "https://s.example/cookie-hinweis.html?ziel=%2Fa%2Fhaushalt",
+            "https://s.example/a/",
+            "a cookie consent page",
+        ),
+        (
+            "https://s.example/a/x",
+            "https://s.example/fehler/404.html",
+            "https://s.example/a/",
+            "error",
+        ),
+        (
+            "https://s.example/a/x",
+            "https://s.example/seite-nicht-gefunden/",
+            "https://s.example/a/",
+            "error",
+        ),
+        # ... but not an article's new address whose slug has their words (found by a review).
+        (
+            "https://s.example/m/4711",
+            "https://s.example/m/stadtrat-gibt-zustimmung",
+            "https://s.example/m/",
+            None,
+        ),
+        (
+            "https://s.example/m/4711",
+            "https://s.example/m/4711-fehler-im-haushalt",
+            "https://s.example/m/",
+            None,
+        ),
+        (
+            "https://s.example/m/4711",
+            "https://s.example/m/4711-b-404-gesperrt",
+            "https://s.example/m/",
+            None,
+        ),
+        (
+            "https://s.example/m/1",
+            "https://s.example/m/neue-cookie-regeln",
+            "https://s.example/m/",
+            None,
+        ),
     ],
 )
 def test_a_redirect_from_an_article_is_judged_by_where_it_goes(

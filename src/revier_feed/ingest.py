@@ -829,12 +829,28 @@ def _normalize_and_tag(raw: RawItem, spec: SourceSpec, ctx: IngestContext) -> It
 
 #: Words of a path that lead to a login ("/login.html?redirect_url=…", "/anmelden/"), ...
 _LOGIN_WORDS = frozenset({"login", "anmelden", "anmeldung", "signin", "sso", "auth"})
-#: ... to a cookie consent page ("/cookie-hinweis.html?ziel=…"), ...
+#: ... to a cookie consent page that asks to be sent back ("/cookie-hinweis.html?ziel=…";
+#: an article's new address may name them too: "stadtrat-gibt-zustimmung"), ...
 _CONSENT_WORDS = frozenset(
     {"consent", "cookie", "cookies", "datenschutzeinstellungen", "einwilligung", "zustimmung"}
 )
-#: ... or to an error page ("/fehler/404.html", "/seite-nicht-gefunden/").
-_ERROR_WORDS = frozenset({"404", "410", "error", "fehler", "fehlerseite", "notfound"})
+#: ... or to an error page: a part of its path that is only that ("/fehler/404.html",
+#: "/seite-nicht-gefunden/"; not "/4711-fehler-im-haushalt").
+_ERROR_PARTS = frozenset(
+    {
+        "404",
+        "410",
+        "error",
+        "error404",
+        "fehler",
+        "fehler404",
+        "fehlerseite",
+        "notfound",
+        "not-found",
+        "page-not-found",
+        "seite-nicht-gefunden",
+    }
+)
 
 
 def _detour(url: str, final: str, listing_url: str) -> str | None:
@@ -847,16 +863,18 @@ def _detour(url: str, final: str, listing_url: str) -> str | None:
     path, own, listed = there.path.rstrip("/"), here.path.rstrip("/"), listing.path.rstrip("/")
     if (there.netloc, path, there.query) == (here.netloc, own, here.query):
         return None  # the same page
-    words, own_words = _path_words(there.path), _path_words(here.path)
-    # Such a page, unless the article's own slug names it as well ("anmeldung-zum-lauf",
-    # "fehler-im-haushalt") and it does not ask to be sent back ("?redirect=…").
-    for kind, marks in (
-        ("a login", _LOGIN_WORDS),
-        ("a cookie consent page", _CONSENT_WORDS),
-        ("an error page (a removed article?)", _ERROR_WORDS),
+    words = _path_words(there.path)
+    # A login page, or one the article's own slug names as well ("anmeldung-zum-lauf")
+    # but that asks to be sent back ("?redirect=…").
+    if words & _LOGIN_WORDS and (
+        not (words & _LOGIN_WORDS) <= _path_words(here.path) or _RETURN_TO.search(there.query)
     ):
-        if words & marks and (not (words & marks) <= own_words or _RETURN_TO.search(there.query)):
-            return f"it redirects to {final}, {kind}"
+        return f"it redirects to {final}, a login"
+    if words & _CONSENT_WORDS and _RETURN_TO.search(there.query):
+        return f"it redirects to {final}, a cookie consent page"
+    errors = _path_parts(there.path) & _ERROR_PARTS
+    if errors and not errors <= _path_parts(here.path):
+        return f"it redirects to {final}, an error page (a removed article?)"
     # The listing (with or without a parameter such as TYPO3's "L=0"); where articles are
     # addressed by query on the listing's own path, only the listing's query.
     if (there.netloc, path) == (listing.netloc, listed) and (
@@ -874,6 +892,11 @@ def _detour(url: str, final: str, listing_url: str) -> str | None:
 _RETURN_TO = re.compile(
     r"(?:^|&)(?:redirect\w*|return\w*|back\w*|ref|next|goto|continue|target|ziel)=", re.I
 )
+
+
+def _path_parts(path: str) -> set[str]:
+    """The parts of a path between its slashes, without a file's extension."""
+    return {part.lower().rsplit(".", 1)[0] for part in path.split("/")}
 
 
 def _path_words(path: str) -> set[str]:

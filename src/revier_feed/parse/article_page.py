@@ -149,24 +149,45 @@ def parse_article(
     return Article(content_html=_html_of(parts), published=published, not_article=login)
 
 
-#: What an error page's title or headline says ("Fehler 404 – Seite nicht gefunden",
-#: "Page not found", "Die Seite existiert nicht"): a removed article answered with 200.
+#: What an error page's title or headline is, or one of its parts between dashes, bars or
+#: colons ("Fehler 404 – Seite nicht gefunden", "Page not found | Landkreis", "Die
+#: angeforderte Seite existiert nicht"): a removed article answered with 200. The whole
+#: part, so that a headline that only uses the words ("Bus 404: Fehler im Fahrplan
+#: behoben", "Ursache des Brandes noch nicht gefunden") is not one.
 _NOT_FOUND = re.compile(
-    r"\b(?:seite|page|dokument|document|inhalt|datei)\b.{0,40}?"
-    r"(?:nicht\s+gefunden|not\s+(?:be\s+)?found|existiert\s+nicht|does\s+not\s+exist)"
-    r"|\b(?:fehler|error)\s*404\b|\b404\s*[-–:|]?\s*(?:fehler|error|not\s+found)",
+    r"(?:(?:fehler|error|http)\s*)?404(?:\s*[-–:]?\s*(?:fehler|error|not\s+found|"
+    r"(?:seite\s+)?nicht\s+gefunden))?|(?:fehler|error|page|seite)\s+not\s+found|"
+    r"not\s+found|fehlerseite|(?:die\s+)?(?:angeforderte\s+|gesuchte\s+|aufgerufene\s+)?"
+    r"(?:seite|page|dokument|document)\s+(?:wurde\s+)?(?:leider\s+)?(?:nicht\s+gefunden|"
+    r"not\s+(?:be\s+)?found|existiert\s+(?:leider\s+)?nicht(?:\s+mehr)?|"
+    r"does\s+not\s+exist|(?:ist\s+)?nicht\s+(?:mehr\s+)?verfügbar)",
     re.IGNORECASE,
 )
+_TITLE_PARTS = re.compile(r"\s+[-–—|:·]\s+|\s*[|:]\s*")
+#: An error page says little; an article whose headline reads like one has its text.
+_ERROR_PAGE_TEXT = 800
 
 
 def _says_not_found(soup: BeautifulSoup) -> bool:
-    """Whether the page's title or first headline says it is an error page."""
+    """Whether the page's title or first headline says it is an error page, and it has
+    little text in paragraphs."""
     title = soup.find("title")
     headline = soup.find("h1")
-    return any(
-        isinstance(tag, Tag) and _NOT_FOUND.search(tag.get_text(" ", strip=True)[:200])
+    if not any(
+        isinstance(tag, Tag)
+        and any(
+            _NOT_FOUND.fullmatch(part.strip(" .!?")) is not None
+            for part in _TITLE_PARTS.split(tag.get_text(" ", strip=True)[:200])
+        )
         for tag in (title, headline)
-    )
+    ):
+        return False
+    text = 0
+    for paragraph in soup.find_all("p", limit=100):
+        text += len(paragraph.get_text(" ", strip=True))
+        if text >= _ERROR_PAGE_TEXT:
+            return False
+    return True
 
 
 #: Matches of a ``content`` selector taken, at most.
@@ -277,11 +298,13 @@ def _main_content(soup: BeautifulSoup) -> list[Tag]:
         marked is not None
         and marked is not top
         and not any(parent is marked for parent in top.parents)
-        and inside.get(id(marked), 0.0) >= max(_MIN_BLOCK, 0.1 * inside.get(id(top), 0.0))
+        and inside.get(id(marked), 0.0) >= _MIN_BLOCK
+        and _is_teaser_box(top)
     ):
         # The page's headline is in an <article>, and a box of other news beside it has
-        # more text (a short notice above four teasers): the article is the <article>
-        # (unless it holds little more than the headline, and the text is elsewhere).
+        # more text (a short notice above four teasers): the article is the <article>.
+        # Not where the text beside it is the article's own body (an <article> of only
+        # the headline and its lead, the text after it in a <div>).
         top = marked
     while top.name in _LAYOUT:
         # A layout table's row (the menu's cell beside the article's) or the page's body
@@ -304,6 +327,17 @@ def _main_content(soup: BeautifulSoup) -> list[Tag]:
             heading.decompose()  # the item's title, shown above the text anyway
         return [container]
     return _with_siblings(top, inside)
+
+
+def _is_teaser_box(element: Tag) -> bool:
+    """Whether ``element`` holds teasers of other articles: headings that are links."""
+    linked = 0
+    for heading in element.find_all(("h2", "h3", "h4", "h5", "h6"), limit=50):
+        if isinstance(heading, Tag) and heading.find("a", href=True) is not None:
+            linked += 1
+            if linked == 2:
+                return True
+    return False
 
 
 def _strip_furniture(body: Tag) -> None:
@@ -490,17 +524,17 @@ def _article_date(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> datetime 
         found = parse_date(str(value), now, tz) if value else None
         if found:
             return found
-    scope, teasers = _date_scope(soup)
-    for time_tag in scope.find_all("time", attrs={"datetime": True}):
-        # In an <article>, its own header has its date; on a page without one, the page
-        # header's "last updated" is no date of the article, nor is a teaser's.
-        if not isinstance(time_tag, Tag):
-            continue
-        if scope is soup and time_tag.find_parent(_BOILERPLATE_TAGS):
-            continue
-        if teasers and time_tag.find_parent("article"):
-            continue
-        return parse_date(str(time_tag["datetime"]), now, tz)
+    for scope, teasers in _date_scopes(soup):
+        for time_tag in scope.find_all("time", attrs={"datetime": True}):
+            # In an <article>, its own header has its date; on a page without one, the page
+            # header's "last updated" is no date of the article, nor is a teaser's.
+            if not isinstance(time_tag, Tag):
+                continue
+            if scope is soup and time_tag.find_parent(_BOILERPLATE_TAGS):
+                continue
+            if teasers and time_tag.find_parent("article"):
+                continue
+            return parse_date(str(time_tag["datetime"]), now, tz)
     return None
 
 
@@ -519,21 +553,26 @@ def _item_text(element: Tag, texts: dict[int, int]) -> int:
     return texts[id(scope)]
 
 
-def _date_scope(soup: BeautifulSoup) -> tuple[Tag, bool]:
-    """Where the article's <time> is, and whether the <article>s there are teasers of other
-    news: the <article> with the page's headline, or with the most text if the page has
-    no headline; if the headline is in none, <main> or the page without its <article>s
-    ("Weitere Meldungen" below an article the CMS wrote as a <div>)."""
+def _date_scopes(soup: BeautifulSoup) -> list[tuple[Tag, bool]]:
+    """Where the article's <time> is looked for, in turn, each with whether the <article>s
+    there are teasers of other news to pass over: the <article> with the page's headline;
+    if the headline is in none of several <article>s, <main> or the page without them
+    ("Weitere Meldungen" below an article the CMS wrote as a <div>), then the <article>
+    with the most text (the headline may be the site's name, or stand above its
+    article); without a headline, or with one <article>, that one."""
     main = soup.find("main")
     page = main if isinstance(main, Tag) else soup
     articles = _outermost(soup, "article")
     if not articles:
-        return page, False
+        return [(page, False)]
+    longest = max(articles, key=lambda a: len(a.get_text(" ", strip=True)))
     headline = _headline(soup)
-    if headline is None:
-        return max(articles, key=lambda a: len(a.get_text(" ", strip=True))), False
+    if headline is None or len(articles) == 1:
+        return [(longest, False)]
     holder = _outermost_article_around(headline)
-    return (holder, False) if holder is not None else (page, True)
+    if holder is not None:
+        return [(holder, False)]
+    return [(page, True), (longest, False)]
 
 
 def _headline(soup: BeautifulSoup) -> Tag | None:
