@@ -1842,6 +1842,78 @@ def test_sources_waiting_for_a_silent_hosts_turn_do_not_hold_the_other_hosts_bac
     assert max(healthy) < min(timed_out), order
 
 
+def test_a_failing_sources_retry_waits_do_not_keep_its_hosts_other_sources_waiting(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """A source kept its host's place through its retries' waits: four sources answering
+    500 held back the host's healthy ones for every backoff (found by a review, session
+    24)."""
+    region.add_route("/robots.txt", Response(404))
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    sources = ""
+    for n in range(4):
+        region.add_route(f"/kaputt{n}.xml", Response(500, b"kaputt"))
+        sources += feed_source(region, f"/kaputt{n}.xml", f"kaputt{n}")
+    for n in range(2):
+        region.add_route(f"/gut{n}.xml", Response(200, feed))
+        sources += feed_source(region, f"/gut{n}.xml", f"gut{n}")
+    settings = "fetch:\n  retries: 1\n  retry_backoff: 1s\n"
+    app = make_app(
+        load_config(write_config(tmp_path / "config", "sources:\n" + sources, settings))
+    )
+    order: list[str] = []
+    app.run_ingest(on_report=lambda r: order.append(r.source_id))
+    assert sorted(order[:2]) == ["gut0", "gut1"], order
+
+
+def test_a_crawl_delay_hosts_turn_does_not_count_the_wait_for_the_cycles_places(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """Its sources' wait for one of the cycle's in-flight places, held by other hosts'
+    sources reading slow article pages, counted as a wait for the host's turn: they were
+    left for later with "the Crawl-delay … leaves it no turn now" (found by a review,
+    session 24)."""
+
+    def robots(handler: BaseHTTPRequestHandler) -> Response:
+        if handler.headers["Host"].startswith("localhost"):
+            return Response(200, b"User-agent: *\nCrawl-delay: 1\n")
+        return Response(404)
+
+    region.add_route("/robots.txt", robots)
+    html = {"Content-Type": "text/html"}
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    article = b"<html><body><article><h1>x</h1><p>" + b"Text des Artikels. " * 20 + b"</p>"
+    sources = ""
+    for n in range(2):
+        rows = "".join(
+            f'<li><a href="/artikel{n}-{k}.html">Meldung {n}-{k} aus dem Landkreis</a>'
+            f'<span class="datum">1{k}.06.2021</span></li>'
+            for k in range(2)
+        )
+        listing = f"<html><body><ul class='content'>{rows}</ul></body></html>".encode()
+        region.add_route(f"/liste{n}.html", Response(200, listing, html))
+        for k in range(2):
+            region.add_route(f"/artikel{n}-{k}.html", Response(200, article, html, delay=1.0))
+        sources += f"""
+  - id: liste{n}
+    name: Liste {n}
+    kind: html
+    url: "{region.url(f"/liste{n}.html")}"
+    html: {{item: .content li, title: a, link: a@href, date: .datum, follow: true}}
+"""
+        region.add_route(f"/langsam{n}.xml", Response(200, feed))
+        sources += feed_source(region, f"/langsam{n}.xml", f"langsam{n}").replace(
+            "127.0.0.1", "localhost"
+        )
+    settings = "fetch:\n  max_concurrency: 1\n  max_retry_wait: 2s\n"
+    app = make_app(
+        load_config(write_config(tmp_path / "config", "sources:\n" + sources, settings))
+    )
+    summary = app.run_ingest(only_due=True)
+    assert summary.deferred == ()
+    assert len(summary.reports) == 4
+
+
 def test_a_robots_txt_that_times_out_does_not_leave_the_hosts_sources_unasked(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:
@@ -1979,7 +2051,7 @@ def test_a_reload_ends_the_wait_a_retry_after_put_on_a_failed_source(
     capsys.readouterr()
     assert main(["--config", str(folder), "reload"]) == 0
     out = capsys.readouterr().out
-    assert "the waits sites' Retry-After gave eins: the next run asks them again" in out
+    assert "the waits beyond their own backoff of eins: the next run asks them again" in out
     after = waits()
     # Due after its own backoff (the interval, 10 minutes, after one failure).
     assert timedelta(minutes=10) <= after["eins"] < timedelta(minutes=12)

@@ -232,6 +232,7 @@ class App:
                 or state.error_count == 0
                 or state.last_attempt_at is None
                 or state.next_fetch_at is None
+                or state.next_fetch_at <= self.now()
                 or state.last_error_kind not in (ErrorKind.HTTP_429, ErrorKind.HTTP_5XX)
             ):
                 continue
@@ -243,7 +244,8 @@ class App:
                 rng=self._rng,
             )
             # Twice its own wait, and more: not the backoff's jitter, nor a slow fetch (the
-            # wait counts from its end), but a site that asked for a pause.
+            # wait counts from its end), but a site that asked for a pause (or an interval
+            # the reloaded configuration shortened: due sooner as well).
             own_wait = own - state.last_attempt_at
             if state.next_fetch_at - state.last_attempt_at > 2 * own_wait:
                 sooner[spec.id] = max(own, self.now())

@@ -340,7 +340,7 @@ def cmd_reload(args: argparse.Namespace) -> int:
         if hosts or sources:
             ended = f"the pauses {', '.join(hosts)} had asked for" if hosts else ""
             if sources:
-                waits = f"the waits sites' Retry-After gave {', '.join(sources)}"
+                waits = f"the waits beyond their own backoff of {', '.join(sources)}"
                 ended = f"{ended} and {waits}" if ended else waits
             out.print(
                 f"no worker is running for this store; ended {ended}: the next run asks "

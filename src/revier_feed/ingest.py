@@ -58,7 +58,7 @@ from .exceptions import (
     SourceError,
     StoredDataError,
 )
-from .fetch import Fetcher
+from .fetch import Fetcher, host_name
 from .models import (
     Article,
     ErrorInfo,
@@ -193,21 +193,25 @@ async def collect(
 
     async def one(spec: SourceSpec) -> SourceReport | None:
         previous = current_state(spec, states.get(spec.id))
-        host = (urlsplit(previous.url or spec.url).hostname or "").lower()
+        host = host_name(previous.url or spec.url)
         place = places.setdefault(host, asyncio.Semaphore(ctx.fetcher.settings.max_per_host))
         waiting_since = time.monotonic()
         try:
-            async with _HostPlace(place) as host_place, slots:
-                report = await _collect_source(
-                    spec,
-                    previous,
-                    ctx,
-                    unchanged,
-                    prepared,
-                    stored=spec.id in states,
-                    waiting_since=waiting_since,
-                    answered=host_place.leave,
-                )
+            async with _HostPlace(place) as host_place:
+                placed = time.monotonic()
+                async with slots:
+                    # The wait for an in-flight slot is the cycle's, not the host's: a
+                    # Crawl-delay's turn does not count it.
+                    report = await _collect_source(
+                        spec,
+                        previous,
+                        ctx,
+                        unchanged,
+                        prepared,
+                        stored=spec.id in states,
+                        waiting_since=waiting_since + (time.monotonic() - placed),
+                        answered=host_place.leave,
+                    )
         except Cancelled as e:
             if isinstance(e, Deferred):
                 deferred.append(spec.id)
@@ -410,7 +414,7 @@ async def _collect_source(
     """Fetch, parse and store one source; ``stored``: whether the store has a row for it;
     ``waiting_since``: when it began to wait for its host (monotonic; a turn further
     than the cycle's wait from then leaves the source for later); ``answered``: called
-    when its first request has ended."""
+    when its first request has ended (before a retry's wait)."""
     started = time.monotonic()
     attempt_at = ctx.now()
     status: int | None = None  # the HTTP status of a document that then failed to read
@@ -423,9 +427,10 @@ async def _collect_source(
                 last_modified=previous.last_modified,
                 may_defer=True,
                 waiting_since=waiting_since,
+                first_ended=answered,
             )
         finally:
-            answered()
+            answered()  # also when it ended before its first request (robots.txt)
         if isinstance(fetched, NotModified):
             state, report = _not_modified(spec, previous, fetched, attempt_at, ctx, started)
             unchanged.append(state)

@@ -202,13 +202,15 @@ class Fetcher:
         may_go_to: Callable[[str], bool] | None = None,
         may_defer: bool = False,
         waiting_since: float | None = None,
+        first_ended: Callable[[], None] | None = None,
     ) -> FetchResult | NotModified:
         """GET ``url`` for ``source_id``, conditionally when validators are given.
 
         Timeouts, connection errors, 429 and 5xx are retried with exponential backoff and
         jitter (``Retry-After`` honoured) up to ``settings.retries`` times. A redirect to
         another origin is followed only if that origin's robots.txt allows the URL, and
-        only if ``may_go_to`` (when given) accepts it.
+        only if ``may_go_to`` (when given) accepts it. ``first_ended`` is called when the
+        first attempt has ended, before a retry's wait.
 
         Raises:
             FetchError: on any network, HTTP, robots.txt or size problem.
@@ -227,11 +229,16 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         if self.settings.respect_robots:
             await self._check_robots(source_id, url, defer_since)
-        return await self._retried(
-            lambda attempt: self._attempt(
-                source_id, url, headers, may_go_to, defer_since=None if attempt else defer_since
-            )
-        )
+
+        async def attempt_once(attempt: int) -> FetchResult | NotModified:
+            try:
+                first = None if attempt else defer_since  # only before anything was asked
+                return await self._attempt(source_id, url, headers, may_go_to, defer_since=first)
+            finally:
+                if attempt == 0 and first_ended is not None:
+                    first_ended()
+
+        return await self._retried(attempt_once)
 
     async def _retried(
         self, attempt_once: Callable[[int], Awaitable[FetchResult | NotModified]]
@@ -363,7 +370,7 @@ class Fetcher:
             host.semaphore.release()
 
     def _host(self, url: str) -> _Host:
-        name = _host_name(url)
+        name = host_name(url)
         host = self._hosts.get(name)
         if host is None:
             turns = self._host_turns.setdefault(name, HostTurns())
@@ -823,7 +830,7 @@ def _origin_of(url: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _host_name(url: str) -> str:
+def host_name(url: str) -> str:
     """The host as requests name it: "münchen.example" and its IDNA spelling are one."""
     try:
         return httpx.URL(url).raw_host.decode("ascii")
