@@ -290,9 +290,15 @@ def test_discover_s_entries_paste_as_they_are_on_a_narrow_terminal(
     <link rel="alternate" type="application/rss+xml" title="Gemeinde Schkopau" href="{long}">
     <link rel="alternate" type="application/rss+xml" title="Kommentare" href="comments/feed/">
     <link rel="alternate" type="application/json" href="/wp-json/wp/v2/pages/42">
-    <link rel="alternate" type="application/atom+xml" href="http://127.0.0.9/atom.xml">
+    <link rel="alternate" type="application/atom+xml" href="{{elsewhere}}">
     </head><body></body></html>"""
-    url = _serve_page(region, "/gemeinde/unter/seite.html", page)
+    elsewhere = region.url("/atom.xml").replace("127.0.0.1", "localhost")
+    url = _serve_page(region, "/gemeinde/unter/seite.html", page.format(elsewhere=elsewhere))
+    rss = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    atom = region.read_site_file("/bbsr/presse/feed.atom") or b""
+    for path, body in (("/gemeinde/index.php", rss), ("/gemeinde/comments/feed/", rss)):
+        region.add_route(path, Response(200, body, {"Content-Type": "application/rss+xml"}))
+    region.add_route("/atom.xml", Response(200, atom, {"Content-Type": "application/atom+xml"}))
     code, out = in_demo(capsys, demo_config, "sources", "discover", url)
     assert code == 0, out
     entries = yaml.safe_load(out)
@@ -300,10 +306,29 @@ def test_discover_s_entries_paste_as_they_are_on_a_narrow_terminal(
     assert [e["url"] for e in entries] == [
         region.url(long),
         region.url("/gemeinde/comments/feed/"),
-        "http://127.0.0.9/atom.xml",
+        elsewhere,
     ]
     assert entries[2]["name"] == "Gemeinde Schkopau: Aktuelles"
-    assert "the comments, probably no news" in out and "on another host (127.0.0.9)" in out
+    assert "the comments, probably no news" in out and "on another host (localhost)" in out
+
+
+def test_discover_passes_over_a_feed_the_page_names_that_is_none(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A TYPO3 page naming `?type=9818` as its feed, which served the page itself: the
+    snippet printed for it failed at once with not_a_feed, and no selectors were guessed
+    (found by a probe, session 24)."""
+    listing = region.read_site_file("/metropolregion/de/newsarchiv/") or b""
+    head = b'<link rel="alternate" type="application/rss+xml" href="?type=9818"></head>'
+    page = listing.replace(b"</head>", head, 1)
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    region.add_route("/typo3/aktuelles.html", Response(200, page, html))
+    code, out = in_demo(
+        capsys, demo_config, "sources", "discover", region.url("/typo3/aktuelles.html")
+    )
+    assert code == 0, out
+    assert "?type=9818 as its feed, but it answers with a web page, not a feed" in out
+    assert "has no feed. Guessed selectors" in out and "item: article.news-teaser" in out
 
 
 def _serve_page(region: SampleRegion, path: str, body: str) -> str:
@@ -430,13 +455,17 @@ def test_discover_prints_a_hostile_page_s_links_as_data_not_as_yaml_or_terminal_
 ) -> None:
     """A link with U+2028 in it (a line break to YAML) added keys to the pasted entry, and
     ESC in it coloured the admin's terminal (found by a probe, session 16)."""
-    href = "feed.xml?a=1\u2028    kind: html\u2028    backfill: 3650d\x1b[31m"
+    href = "feed.xml?a=1\u2028    kind: html\u2028    backfill: 3650d"
     page = (
         '<html><head><title>Titel\u202e</title><link rel="alternate" '
-        f'type="application/rss+xml" title="Nachrichten" href="{href}"></head></html>'
+        f'type="application/rss+xml" title="Nachrichten\x1b[31m" href="{href}"></head></html>'
     )
     region.add_route(
         "/feindlich/", Response(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
+    )
+    rss = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    region.add_route(
+        "/feindlich/feed.xml", Response(200, rss, {"Content-Type": "application/rss+xml"})
     )
     code, out = in_demo(capsys, demo_config, "sources", "discover", region.url("/feindlich/"))
     assert code == 0

@@ -484,12 +484,41 @@ class App:
                 from . import parse  # lxml and the parsers load only when a page is read
 
                 found = parse.discover_page(fetched, self.now(), self.tz)
-                if found.is_feed or found.feeds:
+                if found.is_feed:
                     return found
+                unusable: list[tuple[str, str]] = []
+                if found.feeds:
+                    working = await self._readable_feeds(fetcher, found.feeds, unusable)
+                    if working:
+                        return replace(found, feeds=working, selectors=None)
+                found = replace(found, feeds=(), unusable=tuple(unusable))
                 feeds = await self._unadvertised_feeds(fetcher, found)
             return replace(found, feeds=feeds, selectors=None) if feeds else found
 
         return asyncio.run(run())
+
+    async def _readable_feeds(
+        self, fetcher: Fetcher, feeds: Sequence[FeedLink], unusable: list[tuple[str, str]]
+    ) -> tuple[FeedLink, ...]:
+        """The feeds a page names that answer as feeds (at most :data:`DISCOVER_TRIES` are
+        asked); the others go to ``unusable`` with why: a TYPO3 site's feed page type
+        often serves the page itself, and the snippet printed for it failed at once."""
+        from . import parse
+
+        async def one(feed: FeedLink) -> FeedLink | None:
+            try:
+                fetched = await fetcher.fetch("discover", feed.url)
+                assert isinstance(fetched, FetchResult)  # no validators were sent
+                if parse.discover_page(fetched, self.now(), self.tz, guess=False).is_feed:
+                    return feed
+                unusable.append((feed.url, "it answers with a web page, not a feed"))
+            except SourceError as e:
+                unusable.append((feed.url, str(e)))
+            return None
+
+        asked = list(feeds)[:DISCOVER_TRIES]
+        found = await asyncio.gather(*(one(feed) for feed in asked))
+        return tuple(feed for feed in found if feed is not None)
 
     async def _unadvertised_feeds(self, fetcher: Fetcher, page: Discovery) -> tuple[FeedLink, ...]:
         """The feeds behind a page whose head names none, as SimplePie and Miniflux look

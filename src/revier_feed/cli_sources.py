@@ -206,6 +206,12 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
     # line separators shown: a link with U+2028 in it added keys to the pasted entry.
     name = _yaml_name(found.title)
     source_id = _suggest_id(found.url)
+    for url, why in found.unusable:
+        out.print(
+            f"# the page names {visible(url)} as its feed, but {visible(why)}: passed over",
+            markup=False,
+            soft_wrap=True,
+        )
     if found.is_feed:
         out.print(
             f"# {visible(found.url)} is a feed. Add to sources.yaml:",

@@ -558,6 +558,8 @@ class Discovery:
     feed_links: tuple[str, ...] = ()
     usual_feeds: tuple[str, ...] = ()
     selectors: HtmlSelectors | None = None  #: a guess for an html source, to be checked
+    #: Feeds the page names that are none (each with why): passed over.
+    unusable: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

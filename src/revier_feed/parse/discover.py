@@ -54,8 +54,8 @@ _FIRST_LINKS = 3
 
 
 def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo, guess: bool = True) -> Discovery:
-    """Whether ``fetched`` is a feed; else the feeds its head names and, if it names none,
-    the addresses worth trying as feeds and (with ``guess``) a selector guess."""
+    """Whether ``fetched`` is a feed; else the feeds its head names, the addresses worth
+    trying as feeds if none of those is one, and (with ``guess``) a selector guess."""
     feed_title = _feed_title(fetched, now, tz)
     if feed_title is not None:
         return Discovery(
@@ -69,13 +69,13 @@ def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo, guess: bool = Tr
     title = title_tag.get_text(" ", strip=True) if title_tag else None
     # Relative links resolve against <base href> where the page has one (as browsers do).
     base = base_url(soup, fetched.url)
-    feeds = _advertised(soup, base)
-    if feeds:
-        return Discovery(url=fetched.url, title=title, is_feed=False, feeds=feeds)
+    # The feeds the head names, and what else to try if none of them is one (a TYPO3
+    # site's feed page type that serves the page itself).
     return Discovery(
         url=fetched.url,
         title=title,
         is_feed=False,
+        feeds=_advertised(soup, base),
         feed_links=tuple(_feed_links(soup, base, fetched.url)),
         usual_feeds=tuple(_usual_feeds(soup, fetched.url)),
         selectors=_guess_selectors(soup, now, tz) if guess else None,
@@ -241,10 +241,9 @@ def _guess_selectors(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> HtmlSe
         if definitions is not None and definitions.date and dates[signature] is None:
             return definitions
         example = examples[signature]
-        heading = example.find(_HEADINGS)
         selectors = HtmlSelectors(
             item=signature,
-            title=(_selector_for(example, heading) if isinstance(heading, Tag) else None) or "a",
+            title=_title_selector(example),
             date=dates[signature],
             teaser=_teaser_selector(example),
         )
@@ -382,9 +381,15 @@ def _selector_for(example: Tag, element: Tag) -> str | None:
 
 
 def _date_selector(example: Tag, now: datetime, tz: ZoneInfo) -> str | None:
-    time_tag = example.find("time")
-    if isinstance(time_tag, Tag):
-        return "time"
+    times = [t for t in example.find_all("time") if isinstance(t, Tag)]
+    if times:
+        # The publication's, not a "last modified" one before it (WordPress themes such as
+        # GeneratePress write <time class="updated"> first): old posts edited yesterday
+        # were announced as news.
+        chosen = next((t for t in times if _marks(t, _PUBLISHED)), None) or next(
+            (t for t in times if not _marks(t, _MODIFIED)), times[0]
+        )
+        return "time" if chosen is times[0] else _selector_for(example, chosen) or "time"
     found = next(
         (e for e in example.find_all(True) if not _in_headline(e) and _names_date(e, now, tz)),
         None,
@@ -396,6 +401,51 @@ def _date_selector(example: Tag, now: datetime, tz: ZoneInfo) -> str | None:
     while inner := next((e for e in found.find_all(True) if _names_date(e, now, tz)), None):
         found = inner
     return _selector_for(example, found)
+
+
+#: Class words and itemprops of a publication date, and of a date of the last change.
+_PUBLISHED = ("published", "datepublished", "entry-date", "pubdate")
+_MODIFIED = ("updated", "modified", "datemodified", "changed")
+
+
+def _marks(element: Tag, words: tuple[str, ...]) -> bool:
+    names = [str(c).lower() for c in element.get_attribute_list("class") if c]
+    names.append(str(element.get("itemprop", "")).lower())
+    return any(name in words for name in names)
+
+
+def _title_selector(example: Tag) -> str:
+    """How an entry's headline is found: its heading, else its first link with a
+    headline's length (the first link is often a picture's: Drupal's image field), by
+    that link's own selector or by the nearest element around it with a class."""
+    heading = example.find(_HEADINGS)
+    if isinstance(heading, Tag):
+        return _selector_for(example, heading) or "a"
+    link = next(
+        (
+            a
+            for a in example.find_all("a", href=True, limit=_FIRST_LINKS)
+            if len(a.get_text(" ", strip=True)) >= 15
+        ),
+        None,
+    )
+    if not isinstance(link, Tag):
+        return "a"
+    own = _selector_for(example, link)
+    if own is not None:
+        return own
+    for ancestor in link.parents:
+        if ancestor is example or not isinstance(ancestor, Tag):
+            break
+        for signature in _signatures(ancestor):
+            if "." not in signature:
+                continue
+            try:
+                if example.select_one(f"{signature} a") is link:
+                    return f"{signature} a"
+            except (SelectorSyntaxError, NotImplementedError):
+                continue
+    return "a"
 
 
 def _in_headline(element: Tag) -> bool:
