@@ -416,6 +416,24 @@ def test_the_date_of_an_article_whose_headline_is_outside_it_is_still_found(page
     assert found.published == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
+def test_the_page_s_own_links_are_not_part_of_the_article() -> None:
+    """GSB's `<p class="backLink">`, a plain "« Zurück zur Übersicht" link and "Drucken |
+    E-Mail" stayed in the article's text (found by a probe, session 24)."""
+    text = "<p>Der Kreistag hat den Haushalt für 2027 beschlossen, mit großer Mehrheit.</p>" * 4
+    page = (
+        '<html><body><main><h1>Haushalt 2027</h1><p class="backLink"><a href="/presse/">'
+        f"Zurück zur Übersicht</a></p>{text}<p><a href='/p?print=1'>Drucken</a> | <a "
+        "href='mailto:?subject=Haushalt'>E-Mail</a></p><p><a href='/presse/'>« Zurück zur "
+        "Übersicht</a></p><p>Kontakt: <a href='mailto:presse@kreis.example'>presse@kreis."
+        "example</a></p><p><a href='#top'>Nach oben</a></p></main></body></html>"
+    )
+    found = text_of(read(page))
+    assert found.count("mit großer Mehrheit") == 4
+    assert "Kontakt: presse@kreis.example" in found
+    for furniture in ("Zurück", "Drucken", "E-Mail", "Nach oben"):
+        assert furniture not in found, furniture
+
+
 def test_an_article_whose_article_element_is_its_head_keeps_its_body() -> None:
     """An <article> holding only the headline and the lead, the text in a <div> after it:
     the content was cut to the lead (found by a review, session 24)."""

@@ -69,6 +69,8 @@ _BOILERPLATE_PAIRS = frozenset(
         ("more", "news"),
         ("teaser", "list"),
         ("article", "info"),
+        # GSB's "backLink" ("Zurück zur Übersicht"), the camelCase of "backlink".
+        ("back", "link"),
         # German: "mehr-news", "weitere-meldungen", "weitereArtikel" (other news).
         ("mehr", "news"),
         ("mehr", "meldungen"),
@@ -145,8 +147,50 @@ def parse_article(
         return Article(content_html="", published=published, not_article=login)
     base = base_url(soup, fetched.url)
     for part in parts:
+        _remove_page_links(part)
         absolutize(part, base)
     return Article(content_html=_html_of(parts), published=published, not_article=login)
+
+
+#: The whole text of a link (or of a block holding only such links) that belongs to the
+#: page, not to the article: "« Zurück zur Übersicht", "Seite drucken", "Nach oben".
+_PAGE_LINK = re.compile(
+    r"[«‹<←\s]*(?:zurück(?:\s+zu[rm]?\s+(?:übersicht|liste|startseite|news|nachrichten|"
+    r"pressemitteilungen|meldungen|aktuelles|vorherigen\s+seite|newsübersicht))?|"
+    r"(?:seite\s+|artikel\s+)?drucken|druckansicht|druckversion|nach\s+oben|"
+    r"zum\s+seitenanfang|seitenanfang|(?:seite\s+|artikel\s+)?(?:teilen|empfehlen)|"
+    r"(?:per\s+)?e-?mail(?:\s+(?:senden|versenden))?|vorlesen|back(?:\s+to\s+\w+)?)"
+    r"[»›>→\s]*",
+    re.IGNORECASE,
+)
+#: Text longer than this is no page link.
+_PAGE_LINK_TEXT = 40
+
+
+def _remove_page_links(part: Tag) -> None:
+    """Remove the page's own links from an article's text: back to the overview, print,
+    share, "E-Mail" (left where no class names them as furniture, on GSB, Sitepark and
+    hand-written pages)."""
+    doomed: list[Tag] = []
+    gone: set[int] = set()
+    for element in part.find_all(("a", "button", "p", "div", "li", "span")):
+        if not isinstance(element, Tag) or any(id(p) in gone for p in element.parents):
+            continue
+        text = element.get_text(" ", strip=True)
+        if not text or len(text) > _PAGE_LINK_TEXT:
+            continue
+        linked = element.name in ("a", "button") or element.find(("a", "button")) is not None
+        if linked and all(_PAGE_LINK.fullmatch(piece) for piece in _pieces(text)):
+            doomed.append(element)
+            gone.add(id(element))
+    for element in doomed:
+        element.decompose()
+
+
+def _pieces(text: str) -> list[str]:
+    """A block's text split where several page links stand side by side ("Drucken |
+    E-Mail")."""
+    return [piece for piece in re.split(r"\s*[|/·•]\s*|\s{2,}", text) if piece]
 
 
 #: What an error page's title or headline is, or one of its parts between dashes, bars or
