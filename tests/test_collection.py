@@ -367,6 +367,19 @@ def test_follow_stays_on_the_source_host(
     assert any("host not allowed" in w for w in report.warnings)
 
 
+def serve_district_teasers(region: SampleRegion, links: list[str]) -> None:
+    """A listing at /kreis/ of one teaser for each of ``links``: "Meldung 0 aus dem
+    Kreis" …, each with "Der Anfang 0." … as its text."""
+    entries = "".join(
+        f'<article class="news-teaser"><h2 class="news-teaser__title"><a href="{link}">'
+        f'Meldung {i} aus dem Kreis</a></h2><p class="news-teaser__text">Der Anfang {i}.</p>'
+        "</article>"
+        for i, link in enumerate(links)
+    )
+    page = f"<html><body>{entries}</body></html>".encode()
+    region.add_route("/kreis/", Response(200, page, {"Content-Type": "text/html"}))
+
+
 def test_an_article_that_redirects_to_a_login_or_the_listing_is_not_the_article(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:
@@ -375,15 +388,7 @@ def test_an_article_that_redirects_to_a_login_or_the_listing_is_not_the_article(
     removed item one story with another)."""
     html = {"Content-Type": "text/html"}
     links = ["/kreis/intern/energie.html", "/kreis/2026/handwerkertag.html", "/kreis/neu.html"]
-    entries = "".join(
-        f'<article class="news-teaser"><h2 class="news-teaser__title"><a href="{link}">'
-        f'Meldung {i} aus dem Kreis</a></h2><p class="news-teaser__text">Der Anfang {i}.</p>'
-        "</article>"
-        for i, link in enumerate(links)
-    )
-    region.add_route(
-        "/kreis/", Response(200, f"<html><body>{entries}</body></html>".encode(), html)
-    )
+    serve_district_teasers(region, links)
     region.add_route(
         links[0], Response(302, headers={"Location": "/kreis/login.html?redirect_url=energie"})
     )
@@ -418,15 +423,7 @@ def test_an_article_that_redirects_to_a_consent_or_error_page_is_not_the_article
     session 24)."""
     html = {"Content-Type": "text/html"}
     links = ["/kreis/haushalt.html", "/kreis/bus.html", "/kreis/sperrung.html"]
-    entries = "".join(
-        f'<article class="news-teaser"><h2 class="news-teaser__title"><a href="{link}">'
-        f'Meldung {i} aus dem Kreis</a></h2><p class="news-teaser__text">Der Anfang {i}.</p>'
-        "</article>"
-        for i, link in enumerate(links)
-    )
-    region.add_route(
-        "/kreis/", Response(200, f"<html><body>{entries}</body></html>".encode(), html)
-    )
+    serve_district_teasers(region, links)
     region.add_route(
         links[0], Response(302, headers={"Location": "/cookie-hinweis.html?ziel=%2Fkreis"})
     )

@@ -81,18 +81,22 @@ def test_worker_collects_publishes_and_stops_on_signal(
     assert not list(feed.parent.glob(".*.tmp")), "no half-written files are left"
 
 
+def slow_feed(region: SampleRegion, delay: float) -> str:
+    """The sample region's BBSR feed, answered ``delay`` seconds late; its path."""
+    path = "/bbsr/presse/feed.atom"
+    body = region.read_site_file(path)
+    assert body is not None
+    region.add_route(path, Response(200, body, {"Content-Type": "application/atom+xml"}, delay))
+    return path
+
+
 def test_ctrl_c_in_run_once_ends_it_without_a_traceback_and_loses_nothing(
     tmp_path: Path, region: SampleRegion
 ) -> None:
     """Ctrl-C in `run --once` ended it with a KeyboardInterrupt traceback, as if it had
     broken something (found by a probe, session 24)."""
     config_dir = worker_config(tmp_path, region)
-    slow_path = "/bbsr/presse/feed.atom"
-    body = region.read_site_file(slow_path)
-    assert body is not None
-    region.add_route(
-        slow_path, Response(200, body, {"Content-Type": "application/atom+xml"}, delay=3)
-    )
+    slow_path = slow_feed(region, delay=3)
     exe = Path(sys.executable).parent / "revier-feed"
     command = [str(exe), "--config", str(config_dir), "run", "--once"]
     once = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -105,7 +109,7 @@ def test_ctrl_c_in_run_once_ends_it_without_a_traceback_and_loses_nothing(
     assert once.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert "interrupted: what was stored is kept" in err
-    region.add_route(slow_path, Response(200, body, {"Content-Type": "application/atom+xml"}))
+    slow_feed(region, delay=0)
     again = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0, again.stderr
     store = config_dir.parent / "state" / "revier-feed.sqlite3"
@@ -118,12 +122,7 @@ def test_signal_during_a_fetch_lets_that_source_finish(
     tmp_path: Path, region: SampleRegion
 ) -> None:
     config_dir = worker_config(tmp_path, region)
-    slow_path = "/bbsr/presse/feed.atom"
-    body = region.read_site_file(slow_path)
-    assert body is not None
-    region.add_route(
-        slow_path, Response(200, body, {"Content-Type": "application/atom+xml"}, delay=1.5)
-    )
+    slow_path = slow_feed(region, delay=1.5)
     worker = start_worker(config_dir)
     try:
         wait_for(lambda: slow_path in region.requests)
