@@ -331,6 +331,26 @@ def test_discover_passes_over_a_feed_the_page_names_that_is_none(
     assert "has no feed. Guessed selectors" in out and "item: article.news-teaser" in out
 
 
+def test_discover_keeps_the_feeds_it_does_not_check(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Of a page naming more feeds than are checked, those beyond were dropped unmentioned
+    (found by a review, session 24)."""
+    rss = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    links = "".join(
+        f'<link rel="alternate" type="application/rss+xml" href="/viele/{n}.xml">'
+        for n in range(14)
+    )
+    for n in range(14):
+        region.add_route(
+            f"/viele/{n}.xml", Response(200, rss, {"Content-Type": "application/rss+xml"})
+        )
+    url = _serve_page(region, "/viele/", f"<html><head>{links}</head><body></body></html>")
+    code, out = in_demo(capsys, demo_config, "sources", "discover", url)
+    assert code == 0, out
+    assert len(yaml.safe_load(out)) == 14
+
+
 def _serve_page(region: SampleRegion, path: str, body: str) -> str:
     region.add_route(
         path, Response(200, body.encode(), {"Content-Type": "text/html; charset=utf-8"})

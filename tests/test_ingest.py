@@ -516,6 +516,27 @@ def test_a_warning_is_one_line_with_its_controls_shown_whatever_a_stage_wrote(
             "https://s.example/m/",
             None,
         ),
+        # A consent page named so, GSB's error page with its session id, the error in its
+        # last part; not a road's number in a path (found by a review, session 24).
+        (
+            "https://s.example/m/1",
+            "https://s.example/cookie-consent/",
+            "https://s.example/m/",
+            "consent",
+        ),
+        (
+            "https://s.example/m/1",
+            "https://s.example/DE/404.html;jsessionid=A.b1",
+            "https://s.example/m/",
+            "error",
+        ),
+        ("https://s.example/m/1", "https://s.example/error-404/", "https://s.example/m/", "error"),
+        (
+            "https://s.example/m/1",
+            "https://s.example/b/404/sperrung.html",
+            "https://s.example/m/",
+            None,
+        ),
     ],
 )
 def test_a_redirect_from_an_article_is_judged_by_where_it_goes(

@@ -677,6 +677,15 @@ CMS_LISTINGS["drupal-picture"] = _entries(
     "den Klimaschutzplan mit großer Mehrheit beschlossen, {i}.</p></div></div>"
 )
 
+# The dates of the last change and of the publication told apart by itemprop alone (found
+# by a review, session 24).
+CMS_LISTINGS["itemprop-modified-first"] = _entries(
+    '<div class="entry"><h2><a href="/{i}/">Neues Gewerbegebiet in Zeitz eröffnet, Nummer {i}'
+    '</a></h2><p><time datetime="2021-07-30" itemprop="dateModified">30.07.2021</time></p><p>'
+    '<time datetime="2021-06-{d}" itemprop="datePublished">{d}.06.2021</time></p><p '
+    'class="summary">Das Gewerbegebiet bietet Platz für zwanzig Betriebe, Nummer {i}.</p></div>'
+)
+
 # A headline that reads as a date is no date field: the guess took the headline for it.
 CMS_LISTINGS["headline-date"] = _entries(
     '<div class="teaser"><h3><a href="/n/{i}">Heute – Sperrung der B 91, Nummer {i}</a></h3>'
@@ -727,6 +736,22 @@ def test_a_guessed_definition_list_is_the_news_not_a_sidebar_s() -> None:
     assert selectors is not None and selectors.item == "#main dl dt", selectors
     parsed = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN)
     assert len(parsed.items) == 3 and parsed.warnings == ()
+
+
+@pytest.mark.parametrize(
+    "text", ["Weiterlesen »", "» weiter", "Mehr anzeigen", "Zur Pressemitteilung"]
+)
+def test_a_link_text_as_every_items_title_is_drift(text: str) -> None:
+    """Only "Weiterlesen" and a few more were known; "weiter »" was published as every
+    item's title (found by a review, session 24)."""
+    entries = "".join(
+        f'<div class="e"><a href="/m/{n}">{text}</a><span class="d">1{n}.06.2021</span></div>'
+        for n in range(3)
+    )
+    fetched = document(f"<html><body>{entries}</body></html>".encode(), content_type="text/html")
+    selectors = HtmlSelectors(item="div.e", title="a", link="a@href", date="span.d")
+    parsed = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN)
+    assert parsed.drifted == ("title",) and parsed.held_items == (0, 1, 2)
 
 
 @pytest.mark.parametrize("cms", sorted(CMS_LISTINGS))

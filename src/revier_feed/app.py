@@ -87,6 +87,10 @@ STORIES_SCANNED = 2000
 #: ``sources discover``: the links tried as feeds per step, at most (a site's page of its
 #: feeds may list a dozen).
 DISCOVER_TRIES = 12
+#: What a feed a page names answered that shows it is none (not the site's trouble now).
+_NO_FEED_THERE = frozenset(
+    {ErrorKind.HTTP_4XX, ErrorKind.GONE, ErrorKind.NOT_A_FEED, ErrorKind.PARSE, ErrorKind.EMPTY}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,9 +493,10 @@ class App:
                 unusable: list[tuple[str, str]] = []
                 if found.feeds:
                     working = await self._readable_feeds(fetcher, found.feeds, unusable)
+                    passed_over = tuple(sorted(unusable))
                     if working:
-                        return replace(found, feeds=working, selectors=None)
-                found = replace(found, feeds=(), unusable=tuple(unusable))
+                        return replace(found, feeds=working, selectors=None, unusable=passed_over)
+                    found = replace(found, feeds=(), unusable=passed_over)
                 feeds = await self._unadvertised_feeds(fetcher, found)
             return replace(found, feeds=feeds, selectors=None) if feeds else found
 
@@ -500,25 +505,31 @@ class App:
     async def _readable_feeds(
         self, fetcher: Fetcher, feeds: Sequence[FeedLink], unusable: list[tuple[str, str]]
     ) -> tuple[FeedLink, ...]:
-        """The feeds a page names that answer as feeds (at most :data:`DISCOVER_TRIES` are
-        asked); the others go to ``unusable`` with why: a TYPO3 site's feed page type
-        often serves the page itself, and the snippet printed for it failed at once."""
+        """The feeds a page names, without those that answer as no feed: a TYPO3 site's
+        feed page type often serves the page itself, and the snippet printed for it failed
+        at once. Those go to ``unusable`` with why. A feed that could not be checked (the
+        site did not answer, or not now) is kept, as are those beyond the first
+        :data:`DISCOVER_TRIES`, which are not asked."""
         from . import parse
 
         async def one(feed: FeedLink) -> FeedLink | None:
             try:
                 fetched = await fetcher.fetch("discover", feed.url)
                 assert isinstance(fetched, FetchResult)  # no validators were sent
-                if parse.discover_page(fetched, self.now(), self.tz, guess=False).is_feed:
-                    return feed
-                unusable.append((feed.url, "it answers with a web page, not a feed"))
             except SourceError as e:
-                unusable.append((feed.url, str(e)))
+                if e.kind in _NO_FEED_THERE:
+                    unusable.append((feed.url, str(e)))
+                    return None
+                return feed  # not now: that says nothing about the feed
+            if parse.discover_page(fetched, self.now(), self.tz, guess=False).is_feed:
+                return feed
+            unusable.append((feed.url, "it answers with a web page, not a feed"))
             return None
 
         asked = list(feeds)[:DISCOVER_TRIES]
         found = await asyncio.gather(*(one(feed) for feed in asked))
-        return tuple(feed for feed in found if feed is not None)
+        kept = [feed for feed in found if feed is not None]
+        return (*kept, *list(feeds)[DISCOVER_TRIES:])
 
     async def _unadvertised_feeds(self, fetcher: Fetcher, page: Discovery) -> tuple[FeedLink, ...]:
         """The feeds behind a page whose head names none, as SimplePie and Miniflux look

@@ -839,23 +839,13 @@ _LOGIN_WORDS = frozenset({"login", "anmelden", "anmeldung", "signin", "sso", "au
 _CONSENT_WORDS = frozenset(
     {"consent", "cookie", "cookies", "datenschutzeinstellungen", "einwilligung", "zustimmung"}
 )
-#: ... or to an error page: a part of its path that is only that ("/fehler/404.html",
-#: "/seite-nicht-gefunden/"; not "/4711-fehler-im-haushalt").
-_ERROR_PARTS = frozenset(
-    {
-        "404",
-        "410",
-        "error",
-        "error404",
-        "fehler",
-        "fehler404",
-        "fehlerseite",
-        "notfound",
-        "not-found",
-        "page-not-found",
-        "seite-nicht-gefunden",
-    }
-)
+#: Words of a path's last part that is a consent page and nothing else ("cookie-hinweis",
+#: "cookie-consent"), besides those above.
+_CONSENT_PAGE = frozenset({"hinweis", "einstellungen", "banner", "policy", "settings", "seite"})
+#: ... or to an error page: its path's last part only says so ("/fehler/404.html",
+#: "/seite-nicht-gefunden/", "/error-404/"; not "/4711-fehler-im-haushalt", "/b-404").
+_ERROR_WORDS = frozenset({"404", "410", "error", "fehler", "fehlerseite", "notfound", "gefunden"})
+_ERROR_PAGE = _ERROR_WORDS | {"not", "found", "page", "seite", "nicht", "http"}
 
 
 def _detour(url: str, final: str, listing_url: str) -> str | None:
@@ -875,10 +865,13 @@ def _detour(url: str, final: str, listing_url: str) -> str | None:
         not (words & _LOGIN_WORDS) <= _path_words(here.path) or _RETURN_TO.search(there.query)
     ):
         return f"it redirects to {final}, a login"
-    if words & _CONSENT_WORDS and _RETURN_TO.search(there.query):
+    last = _last_part_words(there.path)
+    if words & _CONSENT_WORDS and (
+        _RETURN_TO.search(there.query)
+        or (last & _CONSENT_WORDS and last <= _CONSENT_WORDS | _CONSENT_PAGE)
+    ):
         return f"it redirects to {final}, a cookie consent page"
-    errors = _path_parts(there.path) & _ERROR_PARTS
-    if errors and not errors <= _path_parts(here.path):
+    if last & _ERROR_WORDS and last <= _ERROR_PAGE and last != _last_part_words(here.path):
         return f"it redirects to {final}, an error page (a removed article?)"
     # The listing (with or without a parameter such as TYPO3's "L=0"); where articles are
     # addressed by query on the listing's own path, only the listing's query.
@@ -899,9 +892,11 @@ _RETURN_TO = re.compile(
 )
 
 
-def _path_parts(path: str) -> set[str]:
-    """The parts of a path between its slashes, without a file's extension."""
-    return {part.lower().rsplit(".", 1)[0] for part in path.split("/")}
+def _last_part_words(path: str) -> set[str]:
+    """The words of a path's last part, without a file's extension or a ``;jsessionid``."""
+    parts = [p for p in path.split("/") if p]
+    last = parts[-1].split(";", 1)[0].rsplit(".", 1)[0] if parts else ""
+    return {w for w in re.split(r"[^a-z0-9]+", last.lower()) if w}
 
 
 def _path_words(path: str) -> set[str]:

@@ -173,18 +173,50 @@ def _remove_page_links(part: Tag) -> None:
     hand-written pages)."""
     doomed: list[Tag] = []
     gone: set[int] = set()
-    for element in part.find_all(("a", "button", "p", "div", "li", "span")):
+    for element in part.find_all(_PAGE_LINK_BLOCKS):
         if not isinstance(element, Tag) or any(id(p) in gone for p in element.parents):
             continue
         text = element.get_text(" ", strip=True)
         if not text or len(text) > _PAGE_LINK_TEXT:
             continue
-        linked = element.name in ("a", "button") or element.find(("a", "button")) is not None
-        if linked and all(_PAGE_LINK.fullmatch(piece) for piece in _pieces(text)):
+        links = [element] if element.name in ("a", "button") else []
+        links += element.find_all(("a", "button"))
+        if (
+            links
+            and all(_is_page_link(link) for link in links)
+            and all(_PAGE_LINK.fullmatch(piece) for piece in _pieces(text))
+            and _stands_alone(element, text)
+        ):
             doomed.append(element)
             gone.add(id(element))
     for element in doomed:
         element.decompose()
+
+
+_PAGE_LINK_BLOCKS = ("a", "button", "p", "div", "li", "span")
+#: A link to a document ("Druckversion" of a PDF) is the article's.
+_DOCUMENT = re.compile(r"\.(?:pdf|docx?|odt|xlsx?|ods|zip)(?:$|[?#])", re.IGNORECASE)
+
+
+def _is_page_link(link: Tag) -> bool:
+    """Whether a link may be the page's own: not one to write to someone (a ``mailto:``
+    with an address; sharing by mail has none), nor one to a document."""
+    href = str(link.get("href", ""))
+    if href.lower().startswith("mailto:") and not href[7:].lstrip().startswith("?"):
+        return False
+    return not _DOCUMENT.search(href)
+
+
+def _stands_alone(element: Tag, text: str) -> bool:
+    """Whether ``element`` is all of the block it stands in: a link inside a sentence
+    ("… per <a>E-Mail</a> oder telefonisch …") is part of the text."""
+    block = element
+    while block.name not in ("p", "li", "div", "td", "dd", "section", "article", "main"):
+        parent = block.parent
+        if not isinstance(parent, Tag):
+            return True
+        block = parent
+    return block is element or block.get_text(" ", strip=True) == text
 
 
 def _pieces(text: str) -> list[str]:
@@ -201,13 +233,14 @@ def _pieces(text: str) -> list[str]:
 _NOT_FOUND = re.compile(
     r"(?:(?:fehler|error|http)\s*)?404(?:\s*[-–:]?\s*(?:fehler|error|not\s+found|"
     r"(?:seite\s+)?nicht\s+gefunden))?|(?:fehler|error|page|seite)\s+not\s+found|"
-    r"not\s+found|fehlerseite|(?:die\s+)?(?:angeforderte\s+|gesuchte\s+|aufgerufene\s+)?"
+    r"(?:oops\s+)?(?:page\s+)?not\s+found|fehlerseite|"
+    r"(?:die\s+|diese\s+)?(?:angeforderte\s+|gesuchte\s+|aufgerufene\s+|gewünschte\s+)?"
     r"(?:seite|page|dokument|document)\s+(?:wurde\s+)?(?:leider\s+)?(?:nicht\s+gefunden|"
     r"not\s+(?:be\s+)?found|existiert\s+(?:leider\s+)?nicht(?:\s+mehr)?|"
     r"does\s+not\s+exist|(?:ist\s+)?nicht\s+(?:mehr\s+)?verfügbar)",
     re.IGNORECASE,
 )
-_TITLE_PARTS = re.compile(r"\s+[-–—|:·]\s+|\s*[|:]\s*")
+_TITLE_PARTS = re.compile(r"\s+[-–—|:·]\s+|\s*[|:!()]\s*")
 #: An error page says little; an article whose headline reads like one has its text.
 _ERROR_PAGE_TEXT = 800
 
@@ -228,6 +261,11 @@ def _says_not_found(soup: BeautifulSoup) -> bool:
         return False
     text = 0
     for paragraph in soup.find_all("p", limit=100):
+        # Not a cookie dialog's or the footer's: an error page has them like any other.
+        if paragraph.find_parent(_BOILERPLATE_TAGS) or any(
+            isinstance(a, Tag) and _is_boilerplate(a) for a in paragraph.parents
+        ):
+            continue
         text += len(paragraph.get_text(" ", strip=True))
         if text >= _ERROR_PAGE_TEXT:
             return False
@@ -374,14 +412,32 @@ def _main_content(soup: BeautifulSoup) -> list[Tag]:
 
 
 def _is_teaser_box(element: Tag) -> bool:
-    """Whether ``element`` holds teasers of other articles: headings that are links."""
+    """Whether ``element`` holds teasers of other articles: two or more headlines that
+    are links (a link in a heading or in bold, a heading in a link), or two or more links
+    with a headline's length whose text is a good part of all (an article's body has a
+    few links in its sentences)."""
+    headed: set[str] = set()
+    long: set[str] = set()
     linked = 0
-    for heading in element.find_all(("h2", "h3", "h4", "h5", "h6"), limit=50):
-        if isinstance(heading, Tag) and heading.find("a", href=True) is not None:
-            linked += 1
-            if linked == 2:
-                return True
-    return False
+    for link in element.find_all("a", href=True, limit=200):
+        if not isinstance(link, Tag):
+            continue
+        href = str(link["href"])
+        if link.find(_HEADINGS) is not None or link.find_parent((*_HEADINGS, "strong", "b")):
+            headed.add(href)
+        title = link.get_text(" ", strip=True)
+        if len(title) >= 15:
+            long.add(href)
+            linked += len(title)
+    if len(headed) >= 2:
+        return True
+    text = len(element.get_text(" ", strip=True))
+    return len(long) >= 2 and linked >= _TEASER_LINK_SHARE * text
+
+
+_HEADINGS = ("h2", "h3", "h4", "h5", "h6")
+#: The share of a box's text in links of a headline's length from which it is teasers.
+_TEASER_LINK_SHARE = 0.1
 
 
 def _strip_furniture(body: Tag) -> None:
@@ -600,23 +656,30 @@ def _item_text(element: Tag, texts: dict[int, int]) -> int:
 def _date_scopes(soup: BeautifulSoup) -> list[tuple[Tag, bool]]:
     """Where the article's <time> is looked for, in turn, each with whether the <article>s
     there are teasers of other news to pass over: the <article> with the page's headline;
-    if the headline is in none of several <article>s, <main> or the page without them
-    ("Weitere Meldungen" below an article the CMS wrote as a <div>), then the <article>
-    with the most text (the headline may be the site's name, or stand above its
-    article); without a headline, or with one <article>, that one."""
+    if the headline is in none, <main> or the page without them ("Weitere Meldungen"
+    below an article the CMS wrote as a <div>), then the <article> with clearly the most
+    text (the headline may be the site's name, or stand above its article); without a
+    headline, the <article> with the most text."""
     main = soup.find("main")
     page = main if isinstance(main, Tag) else soup
     articles = _outermost(soup, "article")
     if not articles:
         return [(page, False)]
-    longest = max(articles, key=lambda a: len(a.get_text(" ", strip=True)))
+    texts = sorted(((len(a.get_text(" ", strip=True)), i) for i, a in enumerate(articles)))
+    longest = articles[texts[-1][1]]
     headline = _headline(soup)
-    if headline is None or len(articles) == 1:
+    if headline is None:
         return [(longest, False)]
     holder = _outermost_article_around(headline)
     if holder is not None:
         return [(holder, False)]
-    return [(page, True), (longest, False)]
+    scopes = [(page, True)]
+    # Then the <article> that is clearly the page's main text (its headline above it, or
+    # the site's name as the first <h1>), not one teaser among others nor a sidebar's.
+    second = texts[-2][0] if len(texts) > 1 else 0
+    if texts[-1][0] >= 3 * second and not longest.find_parent(_BOILERPLATE_TAGS):
+        scopes.append((longest, False))
+    return scopes
 
 
 def _headline(soup: BeautifulSoup) -> Tag | None:

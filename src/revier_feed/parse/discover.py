@@ -389,7 +389,22 @@ def _date_selector(example: Tag, now: datetime, tz: ZoneInfo) -> str | None:
         chosen = next((t for t in times if _marks(t, _PUBLISHED)), None) or next(
             (t for t in times if not _marks(t, _MODIFIED)), times[0]
         )
-        return "time" if chosen is times[0] else _selector_for(example, chosen) or "time"
+        if chosen is times[0]:
+            return "time"
+        itemprop = chosen.get("itemprop")
+        options = [f'time[itemprop="{itemprop}"]'] if isinstance(itemprop, str) else []
+        options += [s for s in [_selector_for(example, chosen)] if s]
+        for ancestor in chosen.parents:
+            if ancestor is example or not isinstance(ancestor, Tag):
+                break
+            options += [f"{mark} time" for mark in _signatures(ancestor) if "." in mark]
+        for option in options:
+            try:
+                if example.select_one(option) is chosen:
+                    return option
+            except (SelectorSyntaxError, NotImplementedError):
+                continue
+        return None  # no selector finds it first: better none than a date of a change
     found = next(
         (e for e in example.find_all(True) if not _in_headline(e) and _names_date(e, now, tz)),
         None,

@@ -430,9 +430,11 @@ def _drifted(
 #: The text of a link to an article that is not its headline ("Weiterlesen »", "mehr…",
 #: "Zum Artikel", "Read more").
 _READ_MORE = re.compile(
-    r"(?:(?:hier\s+)?weiter\s*lesen|weiterlesen|(?:hier\s+)?mehr(?:\s+(?:lesen|erfahren|"
-    r"dazu|infos?|informationen))?|details|zu[mr]\s+(?:artikel|meldung|beitrag|nachricht)|"
-    r"(?:artikel|meldung|beitrag)\s+lesen|read\s+more|more|continue\s+reading)",
+    r"(?:(?:hier\s+)?weiter(?:\s*lesen)?|weiterlesen|(?:hier\s+)?mehr(?:\s+(?:lesen|"
+    r"erfahren|dazu|infos?|informationen|anzeigen))?|lesen\s+sie\s+(?:mehr|weiter)|"
+    r"weitere\s+informationen|details(?:\s+anzeigen)?|zu[mr]\s+(?:artikel|meldung|beitrag|"
+    r"nachricht|pressemitteilung|veranstaltung)|(?:artikel|meldung|beitrag)\s+lesen|"
+    r"read\s+more|learn\s+more|more|continue(?:\s+reading)?)",
     re.IGNORECASE,
 )
 _NOT_WORDS = re.compile(r"\W+")
