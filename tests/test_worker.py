@@ -81,6 +81,19 @@ def test_worker_collects_publishes_and_stops_on_signal(
     assert not list(feed.parent.glob(".*.tmp")), "no half-written files are left"
 
 
+def signal_while_fetching(
+    process: subprocess.Popen[str], region: SampleRegion, path: str, signum: int
+) -> str:
+    """Send ``signum`` to ``process`` once it has asked for ``path``; its standard error."""
+    try:
+        wait_for(lambda: path in region.requests)
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    return err
+
+
 def slow_feed(region: SampleRegion, delay: float) -> str:
     """The sample region's BBSR feed, answered ``delay`` seconds late; its path."""
     path = "/bbsr/presse/feed.atom"
@@ -100,12 +113,7 @@ def test_ctrl_c_in_run_once_ends_it_without_a_traceback_and_loses_nothing(
     exe = Path(sys.executable).parent / "revier-feed"
     command = [str(exe), "--config", str(config_dir), "run", "--once"]
     once = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for(lambda: slow_path in region.requests)
-        once.send_signal(signal.SIGINT)
-        _, err = once.communicate(timeout=15)
-    finally:
-        once.kill()
+    err = signal_while_fetching(once, region, slow_path, signal.SIGINT)
     assert once.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert "interrupted: what was stored is kept" in err
@@ -124,12 +132,7 @@ def test_signal_during_a_fetch_lets_that_source_finish(
     config_dir = worker_config(tmp_path, region)
     slow_path = slow_feed(region, delay=1.5)
     worker = start_worker(config_dir)
-    try:
-        wait_for(lambda: slow_path in region.requests)
-        worker.send_signal(signal.SIGTERM)
-        _, err = worker.communicate(timeout=15)
-    finally:
-        worker.kill()
+    err = signal_while_fetching(worker, region, slow_path, signal.SIGTERM)
     assert worker.returncode == 0, err
     store = config_dir.parent / "state" / "revier-feed.sqlite3"
     with sqlite3.connect(store) as db:

@@ -371,6 +371,11 @@ def _selector_for(example: Tag, element: Tag) -> str | None:
     place = next((i for i, sibling in enumerate(siblings) if sibling is element), None)
     if place is not None:
         options.append(f"{element.name}:nth-of-type({place + 1})")
+    return _first_finding(example, element, options)
+
+
+def _first_finding(example: Tag, element: Tag, options: list[str]) -> str | None:
+    """The first of ``options`` that finds ``element`` first within ``example``."""
     for selector in options:
         try:
             if example.select_one(selector) is element:
@@ -398,13 +403,8 @@ def _date_selector(example: Tag, now: datetime, tz: ZoneInfo) -> str | None:
             if ancestor is example or not isinstance(ancestor, Tag):
                 break
             options += [f"{mark} time" for mark in _signatures(ancestor) if "." in mark]
-        for option in options:
-            try:
-                if example.select_one(option) is chosen:
-                    return option
-            except (SelectorSyntaxError, NotImplementedError):
-                continue
-        return None  # no selector finds it first: better none than a date of a change
+        # None if no selector finds it first: better no date than that of a change.
+        return _first_finding(example, chosen, options)
     found = next(
         (e for e in example.find_all(True) if not _in_headline(e) and _names_date(e, now, tz)),
         None,
@@ -449,18 +449,12 @@ def _title_selector(example: Tag) -> str:
     own = _selector_for(example, link)
     if own is not None:
         return own
+    around: list[str] = []
     for ancestor in link.parents:
         if ancestor is example or not isinstance(ancestor, Tag):
             break
-        for signature in _signatures(ancestor):
-            if "." not in signature:
-                continue
-            try:
-                if example.select_one(f"{signature} a") is link:
-                    return f"{signature} a"
-            except (SelectorSyntaxError, NotImplementedError):
-                continue
-    return "a"
+        around += [f"{mark} a" for mark in _signatures(ancestor) if "." in mark]
+    return _first_finding(example, link, around) or "a"
 
 
 def _in_headline(element: Tag) -> bool:
