@@ -686,6 +686,21 @@ CMS_LISTINGS["itemprop-modified-first"] = _entries(
     'class="summary">Das Gewerbegebiet bietet Platz für zwanzig Betriebe, Nummer {i}.</p></div>'
 )
 
+# A hand-written page: a layout table of links above the news table, neither with a class,
+# no <tbody>, the head's row of <th>s; the guess was "tr", the menu's row an item and no
+# date (found by a probe, session 24).
+CMS_LISTINGS["hand-written-tables"] = (
+    '<table width="760" border="0"><tr><td><a href="/index.htm">Startseite</a> | <a '
+    'href="/presse.htm">Pressemitteilungen des Landratsamtes</a></td></tr></table>'
+    '<table border="1" cellpadding="3" width="760"><tr><th>Datum</th><th>Thema</th></tr>'
+    + _entries(
+        '<tr><td width="90"><font size="2">{d}.06.2021</font></td><td><font size="2"><a '
+        'href="presse/{i}.htm">Fördermittel für das Gewerbegebiet Nummer {i}</a></font></td>'
+        "</tr>"
+    )
+    + "</table>"
+)
+
 # A headline that reads as a date is no date field: the guess took the headline for it.
 CMS_LISTINGS["headline-date"] = _entries(
     '<div class="teaser"><h3><a href="/n/{i}">Heute – Sperrung der B 91, Nummer {i}</a></h3>'
@@ -769,7 +784,7 @@ def test_discover_guesses_selectors_that_read_common_german_cms_listings(cms: st
     assert all("Nummer" in item.title and "Verwaltung" not in item.title for item in items)
     teasers = [item.summary_html for item in items if item.summary_html]
     assert all(item.title not in teaser for item, teaser in zip(items, teasers, strict=False))
-    if cms != "table":
+    if cms not in ("table", "hand-written-tables"):
         assert len(teasers) == 4, selectors
 
 

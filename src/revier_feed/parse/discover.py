@@ -203,22 +203,25 @@ def _guess_selectors(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> HtmlSe
         if not (tag.name in ("header", "footer") and tag.find_parent("article")):
             tag.decompose()
     signatures: Counter[str] = Counter()
-    examples: dict[str, Tag] = {}
+    examples: dict[str, list[Tag]] = {}
+    tables = _table_marks(body)
     for element in body.find_all(True):
         if not _looks_like_entry(element):
             continue
         # Every class counts, not only the first: WordPress starts each entry's classes
         # with its own ("post-123 post type-post"), so no first class repeated.
-        for signature in _signatures(element):
+        for signature in _entry_signatures(element, tables):
             signatures[signature] += 1
-            examples.setdefault(signature, element)
+            found = examples.setdefault(signature, [])
+            if len(found) < _EXAMPLES:
+                found.append(element)
     # Most repeated first; <article> and headings break ties, as they mark real entries.
     ranked = sorted(
         (s for s, n in signatures.items() if n >= MIN_ENTRIES),
         key=lambda s: (
             signatures[s],
             s.startswith("article"),
-            examples[s].find(_HEADINGS) is not None,
+            examples[s][0].find(_HEADINGS) is not None,
         ),
         reverse=True,
     )
@@ -227,12 +230,12 @@ def _guess_selectors(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> HtmlSe
     seen: set[tuple[int, int]] = set()
     candidates = []
     for signature in ranked:
-        entries = (id(examples[signature]), signatures[signature])
+        entries = (id(examples[signature][0]), signatures[signature])
         if entries not in seen:
             seen.add(entries)
             candidates.append(signature)
     candidates = candidates[:MAX_CANDIDATES]
-    dates = {s: _date_selector(examples[s], now, tz) for s in candidates}
+    dates = {s: _common_date_selector(examples[s], now, tz) for s in candidates}
     # Entries with a date before those without: a menu has none (sorted stably).
     candidates.sort(key=lambda s: dates[s] is not None, reverse=True)
     # A <dl> of dated news ranks with entries that have dates: before a menu.
@@ -240,7 +243,7 @@ def _guess_selectors(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> HtmlSe
     for signature in candidates:
         if definitions is not None and definitions.date and dates[signature] is None:
             return definitions
-        example = examples[signature]
+        example = examples[signature][0]
         selectors = HtmlSelectors(
             item=signature,
             title=_title_selector(example),
@@ -320,6 +323,8 @@ def _has_text(entry: Tag, selector: str) -> bool:
 def _looks_like_entry(element: Tag) -> bool:
     if element.name not in ("article", "li", "div", "section", "tr"):
         return False
+    if element.name == "tr" and element.find("table") is not None:
+        return False  # a row that lays out the page around a table
     # Without a class, only a plain <li> of a list with a class or id of its own
     # ("ul.news-list > li").
     if (
@@ -334,6 +339,54 @@ def _looks_like_entry(element: Tag) -> bool:
     return any(len(link.get_text(" ", strip=True)) >= 15 for link in links)
 
 
+#: Entries of a signature whose date fields are looked at: the first may differ from the
+#: rest (a menu's row in a table of news).
+_EXAMPLES = 5
+
+
+def _common_date_selector(examples: list[Tag], now: datetime, tz: ZoneInfo) -> str | None:
+    """The date selector most of ``examples`` give, if any gives one."""
+    found = Counter(
+        selector for e in examples if (selector := _date_selector(e, now, tz)) is not None
+    )
+    return found.most_common(1)[0][0] if found else None
+
+
+def _table_marks(body: Tag) -> dict[int, str]:
+    """A selector for each table of the page that names it alone, by id(): its id, a class,
+    or an attribute value no other table has (hand-written pages: the news table's
+    `border="1"` beside a layout table's `border="0"`)."""
+    all_tables = [t for t in body.find_all("table") if isinstance(t, Tag)]
+    marks: dict[int, str] = {}
+    for table in all_tables:
+        name = table.get("id")
+        if isinstance(name, str) and name.strip():
+            marks[id(table)] = f"#{soupsieve.escape(name.strip())}"
+            continue
+        classes = [c for c in table.get_attribute_list("class") if isinstance(c, str) and c]
+        if classes:
+            marks[id(table)] = f"table.{soupsieve.escape(classes[0])}"
+            continue
+        for attribute, value in table.attrs.items():
+            if not isinstance(value, str) or not value or len(value) > 40 or '"' in value:
+                continue
+            if sum(1 for t in all_tables if t.get(attribute) == value) == 1:
+                marks[id(table)] = f'table[{attribute}="{value}"]'
+                break
+    return marks
+
+
+def _entry_signatures(element: Tag, tables: dict[int, str]) -> list[str]:
+    """The signatures of an entry: a table's row without a class by its table (a page's
+    layout or menu table has rows too) and only with cells (the head's row of <th>s was an
+    item without a title on every fetch)."""
+    if element.name == "tr" and not element.get("class"):
+        table = element.find_parent("table")
+        mark = tables.get(id(table)) if table is not None else None
+        return [f"{mark} tr:has(> td)" if mark else "tr:has(> td)"]
+    return _signatures(element)
+
+
 def _signatures(element: Tag) -> list[str]:
     """The selectors that name ``element`` by its tag and one class each (or its tag)."""
     classes = [c for c in element.get_attribute_list("class") if isinstance(c, str) and c]
@@ -342,10 +395,7 @@ def _signatures(element: Tag) -> list[str]:
         mark = _list_mark(parent) if element.name == "li" else None
         if mark is not None:
             return [f"{mark} > li"]
-        # A table's body rows, not its head's: "tr" alone made the head an item without
-        # a title on every fetch.
-        inside = "tbody " if element.name == "tr" and parent and parent.name == "tbody" else ""
-        return [inside + str(element.name)]
+        return [str(element.name)]
     # Escaped: utility classes such as "md:w-1/2" are no valid CSS as they stand.
     return [f"{element.name}.{soupsieve.escape(c)}" for c in dict.fromkeys(classes)]
 
