@@ -136,7 +136,7 @@ def parse_html(
         next_url=next_url,
         drifted=drifted,
         drifted_items=tuple(range(len(items))) if drifted else (),
-        held_items=tuple(range(len(items))) if _holds_new(drifted, selectors) else (),
+        held_items=tuple(range(len(items))) if _holds_new(drifted) else (),
         undated=_undated(undated, items),
     )
 
@@ -180,7 +180,7 @@ def _drift_warning(drifted: Sequence[str], selectors: HtmlSelectors, items: list
             f"the title selector {selectors.title!r} found the same title on all "
             f"{len(items)} items ({visible(title[:60])!r})"
         )
-    held = "; new items are not collected" if _holds_new(drifted, selectors) else ""
+    held = "; new items are not collected" if _holds_new(drifted) else ""
     return (
         f"{' and '.join(found)}: the site's layout may have changed; stored items keep what "
         f"it found before{held} (check with `revier-feed sources test`)"
@@ -394,7 +394,7 @@ def base_url(soup: BeautifulSoup, url: str) -> str:
 DRIFT_ITEMS = 3
 
 
-def _holds_new(drifted: Sequence[str], selectors: HtmlSelectors) -> bool:
+def _holds_new(drifted: Sequence[str]) -> bool:
     """Whether a page's new items are not collected (:attr:`ParsedDocument.held_items`)
     for its drifted fields: its titles or links, or both its teaser and date selectors
     (what a redesigned page's menu gives); not a teaser or a date alone (a page of older
