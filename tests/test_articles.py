@@ -508,7 +508,7 @@ TEASER_TEXT = (
         # review, session 24).
         ("cards", '<div class="teaser"><a href="/{n}.html"><h3>Ausstellung {n}</h3></a>'),
         ("list", '<div class="teaser"><a href="/{n}.html">Ausstellung im Museum {n}</a>'),
-        ("bold", '<div class="teaser"><p><strong><a href="/{n}.html">Museum {n}</a></strong></p>'),
+        ("bold", '<div class="teaser"><p><b><a href="/{n}.html">Im Kreismuseum {n}</a></b></p>'),
     ],
 )
 def test_a_box_of_other_news_beside_a_short_article_is_not_part_of_it(

@@ -423,9 +423,14 @@ def _is_teaser_box(element: Tag) -> bool:
         if not isinstance(link, Tag):
             continue
         href = str(link["href"])
-        if link.find(_HEADINGS) is not None or link.find_parent((*_HEADINGS, "strong", "b")):
-            headed.add(href)
         title = link.get_text(" ", strip=True)
+        if (
+            link.find(_HEADINGS) is not None
+            or link.find_parent(_HEADINGS) is not None
+            # A title in bold, not a word of the text stressed ("<b><a>hier</a></b>").
+            or (len(title) >= 15 and link.find_parent(("strong", "b")) is not None)
+        ):
+            headed.add(href)
         if len(title) >= 15:
             long.add(href)
             linked += len(title)
