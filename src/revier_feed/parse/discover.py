@@ -411,16 +411,22 @@ def _list_mark(parent: Tag | None) -> str | None:
     return f"{parent.name}.{soupsieve.escape(classes[0])}" if classes else None
 
 
-def _selector_for(example: Tag, element: Tag) -> str | None:
+def _selector_for(example: Tag, element: Tag, around: bool = False) -> str | None:
     """A selector that finds ``element`` first within ``example`` (a field of an entry):
     by a class of its own, or its tag alone, or its tag without a class (GSB's teaser is
-    the <p> after the <p class="docData">), or its place among its siblings."""
+    the <p> after the <p class="docData">), or its place among its siblings; with
+    ``around``, else by a class of an element around it ("div.views-field-title a")."""
     options = [*_signatures(element), str(element.name), f"{element.name}:not([class])"]
     siblings = (element.parent or example).find_all(element.name, recursive=False)
     # By identity: bs4 compares tags by their content, and siblings may look alike.
     place = next((i for i, sibling in enumerate(siblings) if sibling is element), None)
     if place is not None:
         options.append(f"{element.name}:nth-of-type({place + 1})")
+    if around:
+        for ancestor in element.parents:
+            if ancestor is example or not isinstance(ancestor, Tag):
+                break
+            options += [f"{m} {element.name}" for m in _signatures(ancestor) if "." in m]
     return _first_finding(example, element, options)
 
 
@@ -448,13 +454,8 @@ def _date_selector(example: Tag, now: datetime, tz: ZoneInfo) -> str | None:
             return "time"
         itemprop = chosen.get("itemprop")
         options = [f'time[itemprop="{itemprop}"]'] if isinstance(itemprop, str) else []
-        options += [s for s in [_selector_for(example, chosen)] if s]
-        for ancestor in chosen.parents:
-            if ancestor is example or not isinstance(ancestor, Tag):
-                break
-            options += [f"{mark} time" for mark in _signatures(ancestor) if "." in mark]
         # None if no selector finds it first: better no date than that of a change.
-        return _first_finding(example, chosen, options)
+        return _first_finding(example, chosen, options) or _selector_for(example, chosen, True)
     found = next(
         (e for e in example.find_all(True) if not _in_headline(e) and _names_date(e, now, tz)),
         None,
@@ -482,7 +483,7 @@ def _marks(element: Tag, words: tuple[str, ...]) -> bool:
 def _title_selector(example: Tag) -> str:
     """How an entry's headline is found: its heading, else its first link with a
     headline's length (the first link is often a picture's: Drupal's image field), by
-    that link's own selector or by the nearest element around it with a class."""
+    that link's own selector or by an element around it with a class."""
     heading = example.find(_HEADINGS)
     if isinstance(heading, Tag):
         return _selector_for(example, heading) or "a"
@@ -496,15 +497,7 @@ def _title_selector(example: Tag) -> str:
     )
     if not isinstance(link, Tag):
         return "a"
-    own = _selector_for(example, link)
-    if own is not None:
-        return own
-    around: list[str] = []
-    for ancestor in link.parents:
-        if ancestor is example or not isinstance(ancestor, Tag):
-            break
-        around += [f"{mark} a" for mark in _signatures(ancestor) if "." in mark]
-    return _first_finding(example, link, around) or "a"
+    return _selector_for(example, link, True) or "a"
 
 
 def _in_headline(element: Tag) -> bool:
