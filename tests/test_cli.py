@@ -540,6 +540,42 @@ def test_discover_escapes_class_names_that_are_no_css(
     assert code == 0 and "4 items" in out and "13.06.2021" in out
 
 
+def test_discover_s_next_page_reads_the_listing_s_further_pages(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No `next` was guessed: an admin had to find the pager in the markup, or the source
+    read the first page only."""
+
+    def listing(page: int) -> bytes:
+        entries = "".join(
+            f'<div class="news-item"><h3><a href="/kreis/n/{page}{i}.html">Meldung {page}.{i} '
+            f'aus dem Landkreis</a></h3><span class="date">{10 + i}.0{page}.2021</span></div>'
+            for i in range(4)
+        )
+        forward = (
+            f'<li class="next"><a href="/kreis/presse/seite-{page + 1}">nächste</a></li>'
+            if page < 2
+            else ""
+        )
+        pager = f'<ul class="f3-widget-paginator"><li class="current">{page}</li>{forward}</ul>'
+        body = f"<html><head><title>Presse</title></head><body>{entries}{pager}</body></html>"
+        return body.encode()
+
+    region.add_route("/kreis/presse/", Response(200, listing(1), {"Content-Type": "text/html"}))
+    region.add_route(
+        "/kreis/presse/seite-2", Response(200, listing(2), {"Content-Type": "text/html"})
+    )
+    url = region.url("/kreis/presse/")
+    code, out = in_demo(capsys, demo_config, "sources", "discover", url)
+    assert code == 0 and "has no feed" in out, out
+    html = yaml.safe_load("\n".join(line[2:] for line in out.splitlines()[1:]))[0]["html"]
+    assert html["next"] == "li.next a" and html["max_pages"] == 3, html
+    options = [f"--{key}={value}" for key, value in html.items() if key != "max_pages"]
+    code, out = try_url(capsys, demo_config, url, *options, f"--max-pages={html['max_pages']}")
+    assert code == 0 and "8 items" in out, out
+    assert "Meldung 2.3" in out
+
+
 def test_sources_test_stores_nothing_and_saves_a_fixture(
     demo_config: AppConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -788,6 +788,112 @@ def test_discover_guesses_selectors_that_read_common_german_cms_listings(cms: st
         assert len(teasers) == 4, selectors
 
 
+# The pagers of the listings above as the CMSs write them, each with a link to the page
+# after: `sources discover` guessed no `next`, so an admin had to find it in the markup.
+PAGERS = {
+    "typo3": (
+        "typo3",
+        '<div class="page-navigation"><p>Seite 1 von 4.</p><ul class="f3-widget-paginator">'
+        '<li class="current">1</li><li><a href="/presse/seite-2">2</a></li><li class="next">'
+        '<a href="/presse/seite-2">nächste</a></li><li class="last"><a href="/presse/seite-4">'
+        "letzte</a></li></ul></div>",
+    ),
+    "wordpress": (
+        "wordpress",
+        '<nav class="navigation pagination" aria-label="Beiträge"><div class="nav-links"><span '
+        'aria-current="page" class="page-numbers current">1</span><a class="page-numbers" '
+        'href="/presse/page/2/">2</a><a class="next page-numbers" href="/presse/page/2/">'
+        "Weiter&nbsp;»</a></div></nav>",
+    ),
+    "wordpress-classic": (
+        "wordpress",
+        '<nav id="nav-below"><div class="nav-previous"><a href="/presse/page/2/"><span '
+        'class="meta-nav">←</span> Ältere Beiträge</a></div></nav>',
+    ),
+    "drupal": (
+        "drupal",
+        '<nav class="pager" role="navigation"><ul class="pager__items"><li class="pager__item '
+        'is-active"><a href="?page=0">1</a></li><li class="pager__item"><a href="?page=1">2</a>'
+        '</li><li class="pager__item pager__item--next"><a href="?page=1" title="Zur nächsten '
+        'Seite" rel="next"><span class="visually-hidden">Nächste Seite</span><span '
+        'aria-hidden="true">››</span></a></li></ul></nav>',
+    ),
+    "joomla": (
+        "plain-list",
+        '<div class="pagination"><ul><li class="pagination-start"><span class="pagenav">Start'
+        '</span></li><li class="pagination-next"><a title="Weiter" href="/presse?start=10" '
+        'class="hasTooltip pagenav">Weiter</a></li></ul></div>',
+    ),
+    "gsb": (
+        "gsb",
+        '<div class="navIndex"><ul><li><strong>1</strong></li><li><a href="/presse/DE/'
+        'liste.html?gtp=3_list%253D2">2</a></li><li class="forward"><a href="/presse/DE/'
+        'liste.html?gtp=3_list%253D2" title="Zur nächsten Seite">weiter</a></li></ul></div>',
+    ),
+    "hand-written": (
+        "hand-written-tables",
+        '<p align="center"><a href="presse2.htm">nächste Seite &gt;&gt;</a></p>',
+    ),
+    "arrow": ("table", '<div class="pagebrowser"><b>1</b> <a href="/presse/2">»</a></div>'),
+}
+PAGE_TWO = {
+    "typo3": "https://kreis.example/presse/seite-2",
+    "wordpress": "https://kreis.example/presse/page/2/",
+    "wordpress-classic": "https://kreis.example/presse/page/2/",
+    "drupal": "https://kreis.example/presse/?page=1",
+    "joomla": "https://kreis.example/presse?start=10",
+    "gsb": "https://kreis.example/presse/DE/liste.html?gtp=3_list%253D2",
+    "hand-written": "https://kreis.example/presse/presse2.htm",
+    "arrow": "https://kreis.example/presse/2",
+}
+
+
+@pytest.mark.parametrize("pager", sorted(PAGERS))
+def test_discover_guesses_the_link_to_a_listing_s_next_page(pager: str) -> None:
+    cms, markup = PAGERS[pager]
+    page = f"<html><body><div class='main'>{CMS_LISTINGS[cms]}{markup}</div></body></html>"
+    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
+    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    assert selectors is not None and selectors.next is not None, selectors
+    parsed = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN)
+    assert parsed.next_url == PAGE_TWO[pager], selectors
+    assert len(parsed.items) == 4 and parsed.warnings == (), selectors
+
+
+def test_discover_takes_the_head_s_next_link_when_the_page_shows_none() -> None:
+    page = (
+        '<html><head><link rel="next" href="/presse/page/2/"></head><body><div class="main">'
+        f"{CMS_LISTINGS['wordpress']}</div></body></html>"
+    )
+    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
+    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    assert selectors is not None and selectors.next == 'link[rel~="next"]'
+    parsed = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN)
+    assert parsed.next_url == "https://kreis.example/presse/page/2/"
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        # Every entry's own "weiter »": links to the articles, not to a page of the listing.
+        "".join(f'<p class="more"><a href="/n/{i}">weiter »</a></p>' for i in range(4)),
+        # A script's button, the page itself, another site, the page before.
+        '<div class="pagination"><a class="next" href="javascript:more()">Mehr laden</a></div>',
+        '<div class="pagination"><a class="next" href="#top">nächste</a></div>',
+        '<div class="pagination"><a rel="next" href="https://kreis.example/presse/">2</a></div>',
+        '<div class="pagination"><a class="next" href="https://other.example/p2">weiter</a></div>',
+        '<div class="pagination"><a href="/presse/">« zurück</a> <a href="/presse/0">«</a></div>',
+        # "vor" outside a pager: no word of a listing's next page alone.
+        '<p><a href="/termine">vor</a></p>',
+    ],
+)
+def test_discover_guesses_no_next_page_from_other_links(markup: str) -> None:
+    page = f"<html><body><div class='main'>{CMS_LISTINGS['typo3']}{markup}</div></body></html>"
+    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
+    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    assert selectors is not None and selectors.next is None, selectors
+
+
 def test_a_date_that_moves_without_the_item_is_marked_in_every_format() -> None:
     """A feed's render time standing in for a missing publication date made every item
     change at every fetch (Atom's lone <updated>, JSON Feed's lone date_modified)."""

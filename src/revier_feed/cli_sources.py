@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from ._utils import span, visible
 from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, by_severity, console, when
-from .config import AppConfig, load_config, source_from_options, source_yaml
+from .config import DEFAULT_MAX_PAGES, AppConfig, load_config, source_from_options, source_yaml
 from .exceptions import COMMAND_LINE, ConfigError, ConfigIssue, SourceError
 from .models import Item, Preview, SourceKind, SourceSpec, SourceState
 
@@ -263,6 +263,7 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
         url=found.url,
         interval=timedelta(hours=1),
         selectors=found.selectors,
+        max_pages=DEFAULT_MAX_PAGES if found.selectors.next else 1,
     )
     out.print(
         f"# {visible(found.url)} has no feed. Guessed selectors for an html source; check them "

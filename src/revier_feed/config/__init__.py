@@ -10,7 +10,7 @@ Modules: ``values`` (durations, sizes, ids, the strict base model), ``settings``
 messages), ``load`` (the loaded :class:`AppConfig` and cross-file checks).
 """
 
-from .files import ChannelModel, Filter, PartnerModel, SourceModel, TagRule
+from .files import DEFAULT_MAX_PAGES, ChannelModel, Filter, PartnerModel, SourceModel, TagRule
 from .load import AppConfig, load_config, source_from_options, source_yaml
 from .settings import (
     DigestSettings,
@@ -23,6 +23,7 @@ from .settings import (
 from .values import MIN_INTERVAL, parse_duration, parse_size
 
 __all__ = [
+    "DEFAULT_MAX_PAGES",
     "MIN_INTERVAL",
     "AppConfig",
     "ChannelModel",

@@ -103,6 +103,10 @@ _PORT = re.compile(r"[1-9][0-9]{0,4}\Z")
 HostName = Annotated[str, AfterValidator(_check_host)]
 
 
+#: Listing pages an ``html`` source reads when it has a ``next`` selector and no ``max_pages``.
+DEFAULT_MAX_PAGES = 3
+
+
 class HtmlSelectorsModel(_Model):
     item: Selector
     title: Selector
@@ -117,7 +121,7 @@ class HtmlSelectorsModel(_Model):
     #: An item is its match and the elements after it, up to the next match.
     item_until_next: bool = False
     follow: bool = False
-    max_pages: int = Field(default=3, ge=1, le=50)
+    max_pages: int = Field(default=DEFAULT_MAX_PAGES, ge=1, le=50)
     #: Hosts besides the source's own that followed links may lead to.
     allow_hosts: list[HostName] = []
 

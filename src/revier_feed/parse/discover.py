@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from datetime import datetime
@@ -71,14 +72,23 @@ def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo, guess: bool = Tr
     base = base_url(soup, fetched.url)
     # The feeds the head names, and what else to try if none of them is one (a TYPO3
     # site's feed page type that serves the page itself).
+    feeds = _advertised(soup, base)
+    feed_links = tuple(_feed_links(soup, base, fetched.url))
+    selectors = None
+    if guess:
+        # Before the guess takes the page's navigation out: pagers are often a <nav>.
+        next_page = _next_selector(soup, base, fetched.url)
+        selectors = _guess_selectors(soup, now, tz)
+        if selectors is not None and next_page is not None:
+            selectors = dataclasses.replace(selectors, next=next_page)
     return Discovery(
         url=fetched.url,
         title=title,
         is_feed=False,
-        feeds=_advertised(soup, base),
-        feed_links=tuple(_feed_links(soup, base, fetched.url)),
+        feeds=feeds,
+        feed_links=feed_links,
         usual_feeds=tuple(_usual_feeds(soup, fetched.url)),
-        selectors=_guess_selectors(soup, now, tz) if guess else None,
+        selectors=selectors,
     )
 
 
@@ -524,4 +534,112 @@ def _teaser_selector(example: Tag) -> str | None:
         if any(len(link.get_text(strip=True)) >= 15 for link in paragraph.find_all("a")):
             continue
         return _selector_for(example, paragraph)
+    return None
+
+
+#: What the link to a listing's next page says, as a whole ("Weiter »", "nächste Seite",
+#: "»", WordPress's "← Ältere Beiträge"); not "Weiterlesen", nor "Weitere Meldungen".
+_NEXT_TEXT = re.compile(
+    r"[←‹«<\s]*(?:weiter|vor|vorwärts|nächste(?:\s+seite)?|naechste(?:\s+seite)?"
+    r"|zur\s+nächsten\s+seite|next(?:\s+page)?|(?:ältere|aeltere)\s+\w+)?[\s›»>]*",
+    re.IGNORECASE,
+)
+#: What a link's title or label says of the next page ("Zur nächsten Seite").
+_NEXT_TITLE = re.compile(r"(?:nächste|naechste|next)\s+seite|next\s+page", re.IGNORECASE)
+#: Class words of the next page's link or of what holds it: "next", TYPO3's "li.next",
+#: Joomla's "pagination-next", Drupal's "pager__item--next", GSB's "forward".
+_NEXT_CLASS = re.compile(r"(?:^|[-_])(?:next|forward|weiter|naechste)(?:$|[-_])")
+#: Class or id words of a pager ("pagination", "pager", "f3-widget-paginator", "navIndex").
+_PAGER_CLASS = re.compile(r"pag|browse|blaetter|navindex", re.IGNORECASE)
+
+
+def _next_selector(soup: BeautifulSoup, base: str, page_url: str) -> str | None:
+    """A ``next`` selector for the link to the listing's next page, if the page has one
+    link that says so: by ``rel="next"``, by a class of the link or of what holds it, by its
+    text or title in a pager; last the head's ``<link rel="next">``. None without one, or
+    when the words are those of every entry's link ("weiter »" under each teaser)."""
+    here = urlsplit(page_url)._replace(fragment="").geturl()
+
+    def target(link: Tag) -> str | None:
+        href = link.get("href")
+        if not isinstance(href, str) or not href.strip() or href.strip().startswith("#"):
+            return None
+        url = urlsplit(urljoin(base, href.strip()))._replace(fragment="")
+        if url.scheme not in ("http", "https") or url.hostname != urlsplit(page_url).hostname:
+            return None
+        return None if url.geturl() == here else url.geturl()
+
+    def finds(selector: str, url: str) -> bool:
+        try:
+            found = soup.select_one(selector)
+        except (SelectorSyntaxError, NotImplementedError):
+            return False
+        return found is not None and target(found) == url
+
+    links = [a for a in soup.find_all("a", href=True) if isinstance(a, Tag)]
+    by_text: dict[str, set[str | None]] = {}
+    for link in links:
+        by_text.setdefault(" ".join(link.get_text(" ").split()).lower(), set()).add(target(link))
+    for link in links:
+        url = target(link)
+        if url is None:
+            continue
+        text = " ".join(link.get_text(" ").split())
+        if len(by_text[text.lower()]) > 1:
+            continue  # the same words lead to several pages: each entry's own link
+        pager = _pager_mark(link)
+        options = []
+        if "next" in [str(r).lower() for r in link.get_attribute_list("rel") if r]:
+            options.append('a[rel~="next"]')
+        for holder in (link, link.parent):
+            if not isinstance(holder, Tag):
+                continue
+            for name in holder.get_attribute_list("class"):
+                if isinstance(name, str) and _NEXT_CLASS.search(name.lower()):
+                    mark = f"{holder.name}.{soupsieve.escape(name)}"
+                    options.append(mark if holder is link else f"{mark} a")
+        # Words, or a forward arrow alone in a pager ("«" alone is the page before); as the
+        # page writes it: a non-breaking space is no space to the selector.
+        said = (
+            link.get_text().strip()
+            if text
+            and _NEXT_TEXT.fullmatch(text)
+            and (text.strip("←‹«<›»> ") or (pager and not set(text) & set("←‹«<")))
+            else None
+        )
+        titled = next(
+            (
+                (attribute, value)
+                for attribute in ("title", "aria-label")
+                if isinstance(value := link.get(attribute), str) and _NEXT_TITLE.search(value)
+            ),
+            None,
+        )
+        if said is None and titled is None and not options:
+            continue
+        scope = f"{pager} " if pager else ""
+        if titled is not None and '"' not in titled[1]:
+            options.append(f'{scope}a[{titled[0]}="{titled[1]}"]')
+        if said and (pager or said.lower() != "vor") and not set(said) & set('"\\\n'):
+            options.append(f'{scope}a:-soup-contains("{said}")')
+        chosen = next((o for o in options if finds(o, url)), None)
+        if chosen is not None:
+            return chosen
+    head = soup.find("link", rel="next")
+    if isinstance(head, Tag) and (url := target(head)) and finds('link[rel~="next"]', url):
+        return 'link[rel~="next"]'
+    return None
+
+
+def _pager_mark(link: Tag) -> str | None:
+    """A selector of the pager around ``link`` by its id or a class, if it is in one."""
+    for ancestor in link.parents:
+        if not isinstance(ancestor, Tag) or ancestor.name in ("body", "html", "[document]"):
+            return None
+        name = ancestor.get("id")
+        if isinstance(name, str) and _PAGER_CLASS.search(name):
+            return f"#{soupsieve.escape(name.strip())}"
+        for word in ancestor.get_attribute_list("class"):
+            if isinstance(word, str) and _PAGER_CLASS.search(word):
+                return f"{ancestor.name}.{soupsieve.escape(word)}"
     return None
