@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -786,6 +787,41 @@ def test_discover_guesses_selectors_that_read_common_german_cms_listings(cms: st
     assert all(item.title not in teaser for item, teaser in zip(items, teasers, strict=False))
     if cms not in ("table", "hand-written-tables"):
         assert len(teasers) == 4, selectors
+
+
+@pytest.mark.parametrize(
+    ("teaser", "kept"),
+    [
+        # TYPO3's news: the link to the article after the teaser's text.
+        (
+            '<p>Der Landrat besuchte drei Betriebe.</p><a class="more" href="/n/1">'
+            "Weiterlesen</a>",
+            "<p>Der Landrat besuchte drei Betriebe.</p>",
+        ),
+        (
+            '<p>Der Landrat besuchte drei Betriebe.</p><p class="more"><a href="/n/1">mehr »</a>'
+            "</p>",
+            "<p>Der Landrat besuchte drei Betriebe.</p>",
+        ),
+        ('Der Landrat besuchte drei Betriebe. <a href="/n/1">[mehr]</a>', "Der Landrat "),
+        # A link in a sentence keeps its word, and so does a link that is news.
+        ('Die <a href="/d">Details</a> stehen im Amtsblatt.', "Details</a> stehen im Amtsblatt"),
+        ('Der Landrat besuchte <a href="/z">Zeitz</a>.', ">Zeitz</a>."),
+    ],
+)
+def test_a_teaser_s_link_to_its_article_is_not_part_of_the_teaser(teaser: str, kept: str) -> None:
+    """TYPO3's `<a class="more">Weiterlesen</a>` inside the teaser stood at the end of every
+    teaser in the feeds and the digests (the guessed teaser of TYPO3's news holds it)."""
+    page = (
+        '<html><body><div class="e"><h3><a href="/n/1">Landrat besucht Gewerbegebiet</a></h3>'
+        f'<div class="t">{teaser}</div></div></body></html>'
+    )
+    selectors = HtmlSelectors(item="div.e", title="h3", teaser="div.t")
+    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
+    (item,) = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN).items
+    assert kept in item.summary_html
+    words = re.sub(r"<[^>]*>|[^\w\s]", " ", item.summary_html).split()
+    assert "Weiterlesen" not in words and "mehr" not in words
 
 
 # The pagers of the listings above as the CMSs write them, each with a link to the page

@@ -460,7 +460,7 @@ def _item(
         date_text, published = _date(element, selectors.date, now, tz)
     teaser = ""
     if selectors.teaser:
-        teaser = _html(element, selectors.teaser, base)
+        teaser = _teaser(element, selectors.teaser, base)
     image = _value(element, selectors.image) if selectors.image else None
     if image and selectors.image and _split(selectors.image)[1] in _SRCSET:
         image = _first_url(image)  # "s480.jpg 480w, s800.jpg 800w": the first picture
@@ -512,15 +512,40 @@ def _text(element: Tag, selector: str) -> str:
     return _value(element, selector) or ""
 
 
-def _html(element: Tag, selector: str, base: str) -> str:
+def _teaser(element: Tag, selector: str, base: str) -> str:
+    """The teaser's markup (an attribute's value with ``sel@attr``), without its link to
+    the article."""
     css, attr = _split(selector)
     if attr:
         return _value(element, selector) or ""
     found = _find(element, css)
     if not isinstance(found, Tag):
         return ""
+    _without_read_more(found)
     absolutize(found, base)
     return found.decode_contents()
+
+
+def _without_read_more(teaser: Tag) -> None:
+    """Take a teaser's link to its article out ("Weiterlesen", "mehr »", TYPO3's
+    ``<a class="more">``): it stood at the end of every teaser in the feeds and digests.
+    Only where it stands alone, on its own or at the teaser's end: "die <a>Details</a> zum
+    Antrag" keeps its word."""
+    for link in teaser.find_all("a"):
+        said = _words_of(link.get_text(" "))
+        if not said or not _READ_MORE.fullmatch(said):
+            continue
+        holder = link
+        # The block that holds nothing else ('<p class="more"><a>…</a></p>') goes with it.
+        while (
+            isinstance(holder.parent, Tag)
+            and holder.parent is not teaser
+            and _words_of(holder.parent.get_text(" ")) == said
+        ):
+            holder = holder.parent
+        if holder is link and not _words_of(teaser.get_text(" ")).endswith(said):
+            continue
+        holder.decompose()
 
 
 def absolutize(element: Tag, base: str) -> None:
