@@ -140,6 +140,10 @@ def test_winter_dates_use_winter_time() -> None:
         # Words, not dates: a compound, a sentence naming a month.
         "heute-Journal",
         "Die Ausstellung läuft bis Ende Januar 2022",
+        # A file number, a day 2026 does not have, a number after a year-less date.
+        "Az. 12.3.4",
+        "29.02.",
+        "10.06.20215",
     ],
 )
 def test_no_date(text: str | None) -> None:
@@ -180,6 +184,81 @@ def test_no_date(text: str | None) -> None:
     ],
 )
 def test_zones_times_and_ranges(text: str, expected: datetime) -> None:
+    assert parse_date(text, NOW, BERLIN) == expected
+
+
+# Found by a probe of dates as German listings write them (session 25).
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "GMT+2", "UTC+02:00": read as UTC, two hours late.
+        ("10.06.2021 14:30 GMT+2", datetime(2021, 6, 10, 12, 30, tzinfo=UTC)),
+        ("10.06.2021 14:30 UTC+02:00", datetime(2021, 6, 10, 12, 30, tzinfo=UTC)),
+        ("2021-06-10 14:30:00 GMT+0200", datetime(2021, 6, 10, 12, 30, tzinfo=UTC)),
+        (
+            "Thu Jun 10 2021 14:30:00 GMT+0200 (Mitteleuropäische Sommerzeit)",
+            datetime(2021, 6, 10, 12, 30, tzinfo=UTC),
+        ),
+        # RFC 5322: "-0000" is UTC, the sender's zone unknown (was taken as Berlin time).
+        ("Thu, 10 Jun 2021 14:30:00 -0000", datetime(2021, 6, 10, 14, 30, tzinfo=UTC)),
+        # The time after separators other than a blank, a comma or a dash was dropped:
+        # " , " is what the text of "<span>10.06.2021</span>, <span>14:30 Uhr</span>" reads.
+        ("10.06.2021 , 14:30 Uhr", berlin(2021, 6, 10, 14, 30)),
+        ("10. Juni 2021 , 14:30 Uhr", berlin(2021, 6, 10, 14, 30)),
+        ("10.06.2021 · 14:30 Uhr", berlin(2021, 6, 10, 14, 30)),
+        ("10.06.2021 (14:30 Uhr)", berlin(2021, 6, 10, 14, 30)),
+        ("10.06.2021 / 14:30 Uhr", berlin(2021, 6, 10, 14, 30)),
+        ("10.06.2021 - 14:30 | Pressemitteilung", berlin(2021, 6, 10, 14, 30)),
+        ("14:30 · 10.06.2021", berlin(2021, 6, 10, 14, 30)),
+        ("June 10, 2021 at 14:30", berlin(2021, 6, 10, 14, 30)),
+        # Ranges were dated to their last day, ahead of now.
+        ("Mi, 10.06. – Fr, 12.06.2021", berlin(2021, 6, 10)),
+        ("10./11. Juni 2021", berlin(2021, 6, 10)),
+        ("10. und 11. Juni 2021", berlin(2021, 6, 10)),
+        ("vom 10. bis zum 12. Juni 2021", berlin(2021, 6, 10)),
+        ("10.—12. Juni 2021", berlin(2021, 6, 10)),
+        ("10.06.−12.06.2021", berlin(2021, 6, 10)),
+        ("10.06 - 12.06.2021", berlin(2021, 6, 10)),
+        # Labels, numbers as words, other units.
+        ("Veröffentlicht vor 3 Tagen", berlin(2026, 11, 22)),
+        ("Stand: heute, 14:30 Uhr", berlin(2026, 11, 25, 14, 30)),
+        ("Veröffentlicht: gestern", berlin(2026, 11, 24)),
+        ("vor 25 Minuten aktualisiert", datetime(2026, 11, 25, 11, 35, tzinfo=UTC)),
+        ("vor zwei Stunden", datetime(2026, 11, 25, 10, 0, tzinfo=UTC)),
+        ("vor einer halben Stunde", datetime(2026, 11, 25, 11, 30, tzinfo=UTC)),
+        ("vor 2 Jahren", berlin(2024, 11, 25)),
+        # Other spellings.
+        ("2021/06/10", berlin(2021, 6, 10)),
+        ("Stand: Juni 2021", berlin(2021, 6, 1)),
+        ("10.\u200bJuni 2021", berlin(2021, 6, 10)),
+        ("Sep\u00adtember 2021", berlin(2021, 9, 1)),
+    ],
+)
+def test_dates_as_listings_write_them_besides(text: str, expected: datetime) -> None:
+    assert parse_date(text, NOW, BERLIN) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The hour after a date without a year was its year: 2009, 2019, 2014, 2012.
+        ("27.11. 09:30 Uhr", berlin(2026, 11, 27, 9, 30)),
+        ("Fr., 27.11. 19:30 Uhr", berlin(2026, 11, 27, 19, 30)),
+        ("10.06.14:30", berlin(2026, 6, 10, 14, 30)),
+        ("Mo 10.06. 18 Uhr", berlin(2026, 6, 10, 18, 0)),
+        ("24.11. 12 Kommentare", berlin(2026, 11, 24)),
+        ("14:30 Uhr, 24.11.", berlin(2026, 11, 24, 14, 30)),
+        ("am 10. Juni", berlin(2026, 6, 10)),
+        # More than a month ahead in this year: last year's ("28.12." read in January).
+        ("28.12.", berlin(2025, 12, 28)),
+        # A two-digit year stays one where nothing else can be meant.
+        ("10.06.21", berlin(2021, 6, 10)),
+        ("10.06. 21", berlin(2021, 6, 10)),
+    ],
+)
+def test_a_date_without_a_year_is_of_the_nearest_year(text: str, expected: datetime) -> None:
+    """News tickers write this year's dates without the year: such items fell back to the
+    time they were first seen, or were dated years back by the hour after the date."""
     assert parse_date(text, NOW, BERLIN) == expected
 
 
@@ -272,7 +351,10 @@ def test_a_followed_article_refines_the_listing_date(
         ("vor 3 Tagen", True),
         ("gestern, 17:30 Uhr", True),
         ("heute", True),
+        ("Stand: heute, 14:30 Uhr", True),
+        ("Veröffentlicht vor drei Tagen", True),
         ("10.06.2021", False),
+        ("27.11.", False),
         ("2021-06-10T10:00:00+02:00", False),
         (None, False),
     ],

@@ -824,6 +824,27 @@ def test_a_teaser_s_link_to_its_article_is_not_part_of_the_teaser(teaser: str, k
     assert "Weiterlesen" not in words and "mehr" not in words
 
 
+@pytest.mark.parametrize(
+    "date",
+    [
+        # The attribute names the day only; the page shows its time: filed at midnight.
+        '<time datetime="2021-06-10">10.06.2021, 14:30 Uhr</time>',
+        '<time datetime="2021-06-10">Do., 10. Juni 2021, 14:30 Uhr</time>',
+        # The time in an element of its own: the text reads "10.06.2021 , 14:30 Uhr".
+        "<span>10.06.2021</span>, <span>14:30 Uhr</span>",
+    ],
+)
+def test_a_listing_s_time_of_day_is_kept(date: str) -> None:
+    page = (
+        '<html><body><div class="e"><h3><a href="/n/1">Landrat besucht Gewerbegebiet</a></h3>'
+        f'<p class="d">{date}</p></div></body></html>'
+    )
+    selectors = HtmlSelectors(item="div.e", title="h3", date="p.d")
+    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
+    (item,) = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN).items
+    assert item.published == datetime(2021, 6, 10, 12, 30, tzinfo=UTC)
+
+
 # The pagers of the listings above as the CMSs write them, each with a link to the page
 # after: `sources discover` guessed no `next`, so an admin had to find it in the markup.
 PAGERS = {

@@ -3,8 +3,9 @@
 Handles ISO 8601, RFC 822 (with or without zone), ``10.06.2021``, ``10.6.21``,
 ``10. Juni 2021``, ``Do., 10. Juni 2021, 14:30 Uhr``, ``Juni 2021``, ``heute``, ``gestern``,
 ``vor 3 Tagen`` and English forms such as ``June 10, 2021``; a range by its first day
-(``10.–12. Juni 2021``), a time also before the date (``14:30 Uhr, 23.11.2026``). Times
-without a zone are local to the region's time zone. Pure: ``now`` is a parameter.
+(``10.–12. Juni 2021``), a time also before the date (``14:30 Uhr, 23.11.2026``), a date
+without a year (``27.11. 09:30 Uhr``) in the nearest year. Times without a zone are local
+to the region's time zone. Pure: ``now`` is a parameter.
 """
 
 from __future__ import annotations
@@ -67,18 +68,19 @@ _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=Tr
 # "T14:30:00+02:00". A dotted time or one without minutes needs "Uhr" after it, so the second
 # date of "10.06.2021 - 12.06.2021" is no time.
 _TIME = (
-    r"(?:(?:,?\s*(?:um\s+)?|\s*(?P<dash>[-–|])\s*|T)(?P<hour>\d{1,2})"
+    r"(?:(?:\s*,?\s*(?:(?:um|at)\s+)?|\s*(?P<dash>[-–—|·•/(])\s*|T)(?P<hour>\d{1,2})"
     r"(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d{1,9})?)?|\.(?P<minute_dot>\d{2})(?=\s*Uhr)"
     r"|(?=\s*Uhr\b))"
     r"(?![.:]?\d)"
     # After a dash or "|" only a time that says so: "| 03:45 Min." is a video's length,
     # "– 21:19 Sieg" a score.
-    r"(?(dash)(?=\s*(?:Uhr\b|$|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET)))"
+    r"(?(dash)(?=\s*(?:Uhr\b|$|[)|·•]|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET)))"
     # English "AM"/"PM"; in lower case only where the text ends or a zone follows, since
     # "12:00 am Rathaus" is German for noon at the town hall.
     r"(?:\s*(?P<half>(?-i:[AP]\.?\s?M\b\.?)|[ap]\.?\s?m\.?"
     r"(?=\s*(?:$|[,;|()\[\]]|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET))))?"
-    r"(?:\s*Uhr\b)?(?:\s*(?P<zone>Z|[+-]\d{2}:?\d{2}|GMT|UTC|MESZ|MEZ|CEST|CET)\b)?)?"
+    r"(?:\s*Uhr\b)?(?:\s*(?P<zone>Z|[+-]\d{2}:?\d{2}|(?:GMT|UTC)(?:[+-]\d{1,2}(?::?\d{2})?)?"
+    r"|MESZ|MEZ|CEST|CET)\b)?)?"
 )
 _ZONES = {"Z": 0, "GMT": 0, "UTC": 0, "MEZ": 60, "CET": 60, "MESZ": 120, "CEST": 120}
 #: Zone names read here that feedparser takes for UTC.
@@ -89,41 +91,63 @@ _ZONE_NAME_AT_END = re.compile(r"\b(MESZ|MEZ|CEST|CET)\s*$", re.IGNORECASE)
 #: 00:00:00 +0000", in any time zone). Taken as a date, such an item sank to the bottom of
 #: the feeds and retention deleted it for good at its next run.
 EARLIEST = datetime(1970, 1, 3, tzinfo=UTC)
-_NUMERIC = re.compile(
-    r"(?<!\d)(?P<day>\d{1,2})\.\s?(?P<month>\d{1,2})\.\s?(?P<year>\d{4}|\d{2})(?!\d)" + _TIME
-)
+#: A year after a month's dot: four digits, or two right after it and not the hour of a time
+#: ("27.11. 09:30 Uhr", "10.06.14:30" and "24.11. 12 Kommentare" name no year: 2009, 2014 and
+#: 2012 were read).
+_YEAR = r"(?P<year>\d{4}|(?<=\.)\d{2}(?![:.]\d|\s*Uhr\b)|(?<=\.\s)\d{2}(?=\s*(?:$|[,|)])))(?!\d)"
+_NUMERIC = re.compile(r"(?<!\d)(?P<day>\d{1,2})\.\s?(?P<month>\d{1,2})\.\s?" + _YEAR + _TIME)
 # "10. Juni 2021", also "24.November 2026" and "10th November 2026".
 _LONG_DE = re.compile(
     rf"(?<!\d)(?P<day>\d{{1,2}})(?:\.\s*|(?:st|nd|rd|th)?\s+)(?P<month>{_MONTH_RE})\.?,?\s+"
     r"(?P<year>\d{4})(?!\d)" + _TIME,
     re.IGNORECASE,
 )
+_WEEKDAY_RE = (
+    r"(?:mo|di|mi|do|fr|sa|so|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag"
+    r"|mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+)
+# A day and month without a year ("27.11. 09:30 Uhr", "Fr., 27.11.", "am 10. Juni"): news
+# tickers of this year write them so. Read only where the text names no full date, and not
+# before a number that may be a year ("10. Juni 20215").
+_DAY_MONTH = re.compile(
+    # After the month's dot, a digit only of a time ("10.06.14:30"; "Az. 12.3.4" is no date).
+    r"(?<![\d.])(?P<day>\d{1,2})\.(?P<month>\d{1,2})\.(?!\s?\d{3}|\d(?!\d?[:.]\d\d))" + _TIME,
+    re.IGNORECASE,
+)
+_DAY_MONTH_NAME = re.compile(
+    rf"(?<!\d)(?P<day>\d{{1,2}})\.\s*(?P<month>{_MONTH_RE})\b\.?(?!\s*\d{{3}})" + _TIME,
+    re.IGNORECASE,
+)
+#: A date without a year is this year's, unless that is further ahead than this (then the
+#: year before's: "28.12." read on 5 January). A date a little ahead stays ahead, and is
+#: taken for the first-seen time as any date in the future.
+_YEAR_AHEAD = timedelta(days=31)
 # A range names its first day ("10.–12. Juni 2021", "10. bis 12.06.2021", "30.11.–2.12.2026",
 # "30. November – 2. Dezember 2026"); read by its end's date alone, a running event was
 # dated to its last day, ahead of now.
-_TO = r"\s*(?:[-–]|bis)\s*"
+_TO = r"\s*(?:[-–—‒−/+]|bis(?:\s+zum)?|und)\s*"
 _RANGE_NUMERIC = re.compile(
-    r"(?<!\d)(?P<day>\d{1,2})\.(?:(?P<month>\d{1,2})\.)?"
+    r"(?<!\d)(?P<day>\d{1,2})\.(?:(?P<month>\d{1,2})\.?)?"
     + _TO
-    + r"\d{1,2}\.\s?(?P<end_month>\d{1,2})\.\s?(?P<year>\d{4}|\d{2})(?!\d)"
-    + _TIME
+    + rf"(?:{_WEEKDAY_RE}\.?,?\s+)?"
+    + r"\d{1,2}\.\s?(?P<end_month>\d{1,2})\.\s?"
+    + _YEAR
+    + _TIME,
+    re.IGNORECASE,
 )
 _RANGE_LONG = re.compile(
     rf"(?<!\d)(?P<day>\d{{1,2}})\.\s*(?:(?P<month>{_MONTH_RE})\.?\s*)?"
     + _TO
+    + rf"(?:{_WEEKDAY_RE}\.?,?\s+)?"
     + rf"\d{{1,2}}\.?\s*(?P<end_month>{_MONTH_RE})\.?,?\s+(?P<year>\d{{4}})(?!\d)"
     + _TIME,
     re.IGNORECASE,
 )
 # A time before the date: "14:30 Uhr, 23.11.2026", "12:30 | 10.06.2021", "9.15 Uhr Do., 10.
 # Juni 2021"; the date follows at once ("03:45 Min. | 10.06.2021" is a video's length).
-_WEEKDAY = (
-    r"(?:mo|di|mi|do|fr|sa|so|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag"
-    r"|mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-)
 _LEADING_TIME = re.compile(
     r"^(?P<hour>\d{1,2})(?::(?P<minute>\d{2})|\.(?P<minute_dot>\d{2})(?=\s*Uhr))(?![.:\d])"
-    rf"\s*(?:Uhr\b)?\s*[,|–-]?\s*(?P<rest>(?P<weekday>{_WEEKDAY}\.?,?\s+)?\d.*)$",
+    rf"\s*(?:Uhr\b)?\s*[,|–—·•/-]?\s*(?P<rest>(?P<weekday>{_WEEKDAY_RE}\.?,?\s+)?\d.*)$",
     re.IGNORECASE,
 )
 _LONG_EN = re.compile(
@@ -134,7 +158,8 @@ _LONG_EN = re.compile(
 # ISO dates with more after them than fromisoformat() takes: "2021-06-10, 14:30 Uhr",
 # "2021-06-10 | Pressemitteilung", "2021-06-10T14:30:00 CEST", "...+02:00[Europe/Berlin]".
 _ISO_LOOSE = re.compile(
-    r"(?<!\d)(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})(?!\d)" + _TIME, re.IGNORECASE
+    r"(?<!\d)(?P<year>\d{4})(?P<sep>[-/])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})(?!\d)" + _TIME,
+    re.IGNORECASE,
 )
 #: What may follow a date of words: more after a comma, a bar or a dash with a blank
 #: before it ("| Meldung", " – Pressemitteilung"; "gestern-Abend" is a word).
@@ -142,7 +167,7 @@ _REST = r"(?:(?:\s*[,|]|\s+[-–]).*)?\s*$"
 # "Juni 2021", also after one word or with more after it: "Ausgabe Juni 2021", "November
 # 2026 | Magazin"; not in a sentence ("bis Ende Januar 2022") or after a day ("32. Mai").
 _MONTH_YEAR = re.compile(
-    rf"^(?:[^\W\d]+\s+)?(?P<month>{_MONTH_RE})\.?\s+(?P<year>\d{{4}})" + _REST, re.IGNORECASE
+    rf"^(?:[^\W\d]+:?\s+)?(?P<month>{_MONTH_RE})\.?\s+(?P<year>\d{{4}})" + _REST, re.IGNORECASE
 )
 #: A time after a day word or "vor N Tagen" in lower-cased text: "14:30", ", um 9.15 Uhr",
 #: " 9 Uhr", " – 14:30". A dotted time needs "Uhr": "heute, 10.06.2021" names no time 10:06.
@@ -151,20 +176,46 @@ _WORD_TIME = (
     r"(?::(?P<minute>\d{2})(?!\d)(?:\s*uhr)?|\.(?P<minute_dot>\d{2})\s*uhr|\s*uhr))?"
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+#: Numbers as words in "vor zwei Stunden", "vor einer Woche".
+_NUMBER_WORDS = dict.fromkeys(("ein", "eins", "eine", "einer", "einem"), 1) | dict(
+    zwei=2,
+    drei=3,
+    vier=4,
+    fünf=5,
+    fuenf=5,
+    sechs=6,
+    sieben=7,
+    acht=8,
+    neun=9,
+    zehn=10,
+    elf=11,
+    zwölf=12,
+    zwoelf=12,
+)
+_NUMBER_RE = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+#: A label before a relative date or a day word: "Veröffentlicht vor 3 Tagen", "Stand:
+#: heute, 14:30 Uhr", "Aktualisiert am: gestern" (lower-cased text).
+_LABEL = (
+    r"(?:(?:veröffentlicht|aktualisiert|erstellt|geändert|publiziert|gepostet|stand|datum)"
+    r"(?:\s+am)?\s*:?\s+)?"
+)
 _RELATIVE = re.compile(
-    r"^vor\s+(?P<n>\d+|einer|einem|eins|ein)\s+"
-    r"(?P<unit>minuten?|min\.?|stunden?|std\.?|tag(?:en)?|wochen?|monat(?:en)?)(?![a-z])"
-    + _WORD_TIME
-    + _REST
+    rf"^{_LABEL}vor\s+(?P<n>\d+|{_NUMBER_RE})\s+(?P<half>halben\s+)?"
+    r"(?P<unit>sekunden?|sek\.?|minuten?|min\.?|stunden?|std\.?|tag(?:en)?|wochen?"
+    r"|monat(?:en)?|jahr(?:en)?)(?![a-z])"
+    # "vor 25 Minuten aktualisiert"
+    r"(?:\s+(?:aktualisiert|veröffentlicht|erstellt|geändert))?" + _WORD_TIME + _REST
 )
 #: One of each unit of "vor N …", by its first three letters.
 _UNITS = {
+    "sek": timedelta(seconds=1),
     "min": timedelta(minutes=1),
     "std": timedelta(hours=1),
     "stu": timedelta(hours=1),
     "tag": timedelta(days=1),
     "woc": timedelta(weeks=1),
     "mon": timedelta(days=30),
+    "jah": timedelta(days=365),
 }
 _DAY_WORDS = {"heute": 0, "gestern": 1, "vorgestern": 2}
 #: How far ahead a time "heute" may lie before it is taken for the day before's (clocks
@@ -173,7 +224,7 @@ _LATER_TODAY = timedelta(hours=1)
 _CACHED_FOR = timedelta(hours=6)
 # A day word, alone or with a time ("gestern 14:30", "heute, um 9.15 Uhr", "gestern um 9
 # Uhr"), and perhaps more ("gestern | Meldung"); lower-cased text.
-_DAY_WORD = re.compile(r"(?P<word>heute|gestern|vorgestern)\b" + _WORD_TIME + _REST)
+_DAY_WORD = re.compile(rf"{_LABEL}(?P<word>heute|gestern|vorgestern)\b" + _WORD_TIME + _REST)
 _RFC822_HINT = re.compile(r"^[A-Za-z]{3},?\s+\d{1,2}\s+[A-Za-z]{3}\s+(\d{2,4})")
 
 
@@ -204,13 +255,18 @@ def moves_with_now(text: str | None) -> bool:
     return _RELATIVE.match(cleaned) is not None or _DAY_WORD.match(cleaned) is not None
 
 
+#: Characters a page puts into a date that are no part of it: a non-breaking space (a
+#: space), soft hyphens and zero-width spaces ("Sep&shy;tember", "10.&#8203;Juni").
+_INVISIBLE = str.maketrans({"\xa0": " ", "\u00ad": None, "\u200b": None, "\u2060": None})
+
+
 def _cleaned(text: str) -> str:
     if not text.isascii():
         # "März" decomposed ("a" and a combining diaeresis, as macOS writes it), or as
         # UTF-8 read as windows-1252 ("MÃ¤rz", whose title was repaired): the only
         # non-ASCII letter of the date words.
         text = unicodedata.normalize("NFC", text).replace("Ã¤", "ä").replace("Ã„", "Ä")
-    return " ".join(text.replace("\xa0", " ").split()).strip(" ,;|()[]")
+    return " ".join(text.translate(_INVISIBLE).split()).strip(" ,;|()[]")
 
 
 def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
@@ -236,6 +292,17 @@ def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     matches = [m for p in patterns if (m := p.search(cleaned))]
     for match in sorted(matches, key=lambda m: m.start()):
         found = _from_match(match, tz, now, before if match.start() == date_at else None)
+        if found is not None:
+            return found
+    # No full date: a day and month of the nearest year.
+    matches = [m for p in (_DAY_MONTH, _DAY_MONTH_NAME) if (m := p.search(cleaned))]
+    for match in sorted(matches, key=lambda m: m.start()):
+        today = now.astimezone(tz).date()
+        year = today.year
+        with contextlib.suppress(ValueError):
+            if date(year, _month(match["month"]), int(match["day"])) > today + _YEAR_AHEAD:
+                year -= 1
+        found = _from_match(match, tz, now, before if match.start() == date_at else None, year)
         if found is not None:
             return found
     month = _MONTH_YEAR.match(lowered)
@@ -309,8 +376,9 @@ def _rfc822(text: str, tz: ZoneInfo) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     if value.tzinfo is None:
-        # RFC 822 dates without a zone (or with -0000) are taken as local time.
-        value = value.replace(tzinfo=tz)
+        # "-0000" is UTC, the sender's own zone unknown (RFC 5322, 3.3); without a zone, a
+        # date is local time.
+        value = value.replace(tzinfo=UTC if text.rstrip().endswith("-0000") else tz)
     return value.astimezone(UTC)
 
 
@@ -330,8 +398,8 @@ def _relative(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     match = _RELATIVE.match(text)
     if not match:
         return None
-    n = 1 if not match["n"].isdigit() else int(match["n"])
-    unit = _UNITS[match["unit"][:3]]
+    n = int(match["n"]) if match["n"].isdigit() else _NUMBER_WORDS[match["n"]]
+    unit = _UNITS[match["unit"][:3]] / (2 if match["half"] else 1)
     if unit < timedelta(days=1):
         return (now - n * unit).astimezone(UTC)
     # Days, weeks, months: a day, as "gestern" is, not now's clock time so many days back,
@@ -349,16 +417,21 @@ def _word_time(match: re.Match[str]) -> time | None:
 
 
 def _from_match(
-    match: re.Match[str], tz: ZoneInfo, now: datetime, before: tuple[int, int] | None = None
+    match: re.Match[str],
+    tz: ZoneInfo,
+    now: datetime,
+    before: tuple[int, int] | None = None,
+    year: int | None = None,
 ) -> datetime | None:
     """The moment ``match`` names; ``before``: (hour, minute) written before the date, the
-    time where the date names none."""
+    time where the date names none; ``year``: of a date written without one."""
     end_month = match.groupdict().get("end_month")
     month_text = match["month"] or end_month
     assert month_text is not None, "every pattern names a month (a range at its end)"
     month = _month(month_text)
-    year = int(match["year"])
-    if len(match["year"]) == 2:
+    if year is None:
+        year = int(match["year"])
+    if len(match.groupdict().get("year") or "....") == 2:
         # "10.6.21": the nearest year not more than one year ahead.
         century = now.year // 100 * 100
         year += century if century + year <= now.year + 1 else century - 100
@@ -399,9 +472,13 @@ def _zone(text: str) -> timezone:
     upper = text.upper()
     if upper in _ZONES:
         return timezone(timedelta(minutes=_ZONES[upper]))
-    sign = -1 if upper[0] == "-" else 1
-    digits = upper[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    # "+0200", "-05:00", and after GMT or UTC also "+2" ("GMT+2", "UTC+02:00").
+    offset = upper.removeprefix("GMT").removeprefix("UTC")
+    sign = -1 if offset[0] == "-" else 1
+    hours, _, minutes = offset[1:].partition(":")
+    if not minutes and len(hours) > 2:
+        hours, minutes = hours[:-2], hours[-2:]
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes or 0)))
 
 
 def _local(day: date, at: time | None, tz: ZoneInfo) -> datetime:

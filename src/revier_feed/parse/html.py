@@ -566,6 +566,9 @@ def absolutize(element: Tag, base: str) -> None:
 _SRCSET = frozenset({"srcset", "data-srcset", "data-lazy-srcset"})
 
 
+_DAY_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _date(
     element: Tag, selector: str, now: datetime, tz: ZoneInfo
 ) -> tuple[str | None, datetime | None]:
@@ -584,10 +587,32 @@ def _date(
     if isinstance(time_tag, Tag) and time_tag.get("datetime"):
         exact = str(time_tag["datetime"])
         published = parse_date(exact, now, tz)
-        if published is not None or not text or (shown := parse_date(text, now, tz)) is None:
+        shown = parse_date(text, now, tz) if text else None
+        if shown is None:
             return exact, published
-        return text, shown
+        if published is None or (
+            _DAY_ONLY.fullmatch(exact.strip()) and _day_with_time(shown, published, tz)
+        ):
+            return text, shown
+        return exact, published
+        if published is None or (
+            # The attribute names the day only, the page shows that day with its time
+            # ("10.06.2021, 14:30 Uhr"): the item was filed at midnight.
+            _DAY_ONLY.fullmatch(exact.strip())
+            and shown.astimezone(tz).date() == published.astimezone(tz).date()
+            and shown.astimezone(tz).timetz().replace(tzinfo=None).isoformat() != "00:00:00"
+        ):
+            return text, shown
+        return exact, published
     return text, parse_date(text, now, tz)
+
+
+def _day_with_time(shown: datetime, day: datetime, tz: ZoneInfo) -> bool:
+    """Whether the page shows the day of an attribute that names the day only, with its
+    time ("10.06.2021, 14:30 Uhr" beside ``datetime="2021-06-10"``): the item was filed at
+    midnight."""
+    local = shown.astimezone(tz)
+    return local.date() == day.astimezone(tz).date() and (local.hour, local.minute) != (0, 0)
 
 
 def _first_link(element: Tag, selectors: HtmlSelectors) -> str | None:
