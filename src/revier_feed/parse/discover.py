@@ -214,6 +214,8 @@ def _guess_selectors(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> HtmlSe
             tag.decompose()
     signatures: Counter[str] = Counter()
     examples: dict[str, list[Tag]] = {}
+    matched: dict[str, set[int]] = {}  #: the elements of each signature, by id()
+    nested: set[str] = set()  #: signatures whose elements hold others of theirs
     tables = _table_marks(body)
     for element in body.find_all(True):
         if not _looks_like_entry(element):
@@ -225,10 +227,18 @@ def _guess_selectors(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> HtmlSe
             found = examples.setdefault(signature, [])
             if len(found) < _EXAMPLES:
                 found.append(element)
-    # Most repeated first; <article> and headings break ties, as they mark real entries.
+            # Elements come in document order: an element's wrappers came before it.
+            owners = matched.setdefault(signature, set())
+            if signature not in nested and any(id(a) in owners for a in element.parents):
+                nested.add(signature)
+            owners.add(id(element))
+    # Most repeated first; <article> and headings break ties, as they mark real entries. A
+    # signature of wrappers and entries alike comes last (Joomla's "div.clearfix" around
+    # a row of entries and on each of them): each wrapper is an item without a title.
     ranked = sorted(
         (s for s, n in signatures.items() if n >= MIN_ENTRIES),
         key=lambda s: (
+            s not in nested,
             signatures[s],
             s.startswith("article"),
             examples[s][0].find(_HEADINGS) is not None,
@@ -398,7 +408,15 @@ def _entry_signatures(element: Tag, tables: dict[int, str]) -> list[str]:
 
 
 def _signatures(element: Tag) -> list[str]:
-    """The selectors that name ``element`` by its tag and one class each (or its tag)."""
+    """The selectors that name ``element`` by its tag and one class each (or its tag), and
+    by its schema.org ``itemprop`` ("blogPost": Joomla's entries, whatever their class)."""
+    itemprop = element.get("itemprop")
+    if isinstance(itemprop, str) and re.fullmatch(r"[A-Za-z]{3,40}", itemprop):
+        return [*_signatures_by_class(element), f'{element.name}[itemprop="{itemprop}"]']
+    return _signatures_by_class(element)
+
+
+def _signatures_by_class(element: Tag) -> list[str]:
     classes = [c for c in element.get_attribute_list("class") if isinstance(c, str) and c]
     if not classes:
         parent = element.parent
