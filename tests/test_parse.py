@@ -730,6 +730,21 @@ CMS_LISTINGS["joomla"] = (
 )
 
 
+# Sitepark's teasers: one link around heading, date and text; a date in a link was taken
+# for part of a headline, and none was guessed.
+CMS_LISTINGS["sitepark"] = (
+    '<ul class="SP-TeaserList">'
+    + _entries(
+        '<li class="SP-TeaserList__item"><a class="SP-Teaser__link" href="/aktuelles/{i}"><div '
+        'class="SP-Teaser__header"><span class="SP-Teaser__date">{d}.06.2021</span><h3 '
+        'class="SP-Teaser__headline">Neue Radwege im Landkreis, Nummer {i}</h3></div><p '
+        'class="SP-Teaser__abstract">Der Landkreis baut zwölf Kilometer neue Radwege, Nummer '
+        "{i}.</p></a></li>"
+    )
+    + "</ul>"
+)
+
+
 # A headline that reads as a date is no date field: the guess took the headline for it.
 CMS_LISTINGS["headline-date"] = _entries(
     '<div class="teaser"><h3><a href="/n/{i}">Heute – Sperrung der B 91, Nummer {i}</a></h3>'

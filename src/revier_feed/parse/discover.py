@@ -43,7 +43,6 @@ _USUAL_FEEDS = ("/feed/", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml")
 MAX_FEED_LINKS = 50
 _CHROME = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form"]
 _HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
-_HEADLINE = [*_HEADINGS, "a"]
 #: A listing needs at least this many look-alike entries to be recognised as one.
 MIN_ENTRIES = 3
 #: The most repeated kinds of entries tried as the listing's items, at most.
@@ -530,8 +529,12 @@ def _title_selector(example: Tag) -> str:
 
 def _in_headline(element: Tag) -> bool:
     """Whether ``element`` is (in) a heading or a link: a headline such as "Ferienprogramm
-    im Juli 2021" names a date, but is no date field."""
-    return element.name in _HEADLINE or element.find_parent(_HEADLINE) is not None
+    im Juli 2021" names a date, but is no date field. Not a link around a whole teaser, its
+    heading, date and text (Sitepark's, whose dates were not found)."""
+    if element.name in _HEADINGS or element.find_parent(_HEADINGS) is not None:
+        return True
+    link = element if element.name == "a" else element.find_parent("a")
+    return link is not None and link.find([*_HEADINGS, "p", "div"]) is None
 
 
 def _names_date(element: Tag, now: datetime, tz: ZoneInfo) -> bool:
