@@ -227,6 +227,9 @@ def test_zones_times_and_ranges(text: str, expected: datetime) -> None:
         ("vor zwei Stunden", datetime(2026, 11, 25, 10, 0, tzinfo=UTC)),
         ("vor einer halben Stunde", datetime(2026, 11, 25, 11, 30, tzinfo=UTC)),
         ("vor 2 Jahren", berlin(2024, 11, 25)),
+        # A file number that looks like a short date, before the date.
+        ("Nr. 1.12.21 vom 10.06.2021", berlin(2021, 6, 10)),
+        ("Beschluss 3.2.21/2021 vom 10.06.2021", berlin(2021, 6, 10)),
         # Other spellings.
         ("2021/06/10", berlin(2021, 6, 10)),
         ("Stand: Juni 2021", berlin(2021, 6, 1)),

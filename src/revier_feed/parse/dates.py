@@ -287,10 +287,13 @@ def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
         before = int(leading["hour"]), int(leading["minute"] or leading["minute_dot"])
         cleaned = leading["rest"]
         date_at = len(leading["weekday"] or "")
-    # The first date the text names, whichever way it is written.
+    # The first date the text names, whichever way it is written; with a year of four
+    # digits, if there is one ("Nr. 1.12.21 vom 10.06.2021": a file number before the date).
     patterns = (_RANGE_NUMERIC, _RANGE_LONG, _NUMERIC, _LONG_DE, _LONG_EN, _ISO_LOOSE)
-    matches = [m for p in patterns if (m := p.search(cleaned))]
-    for match in sorted(matches, key=lambda m: m.start()):
+    matches = sorted((m for p in patterns for m in p.finditer(cleaned)), key=lambda m: m.start())
+    if any(len(m["year"]) == 4 for m in matches):
+        matches = [m for m in matches if len(m["year"]) == 4]
+    for match in matches:
         found = _from_match(match, tz, now, before if match.start() == date_at else None)
         if found is not None:
             return found
