@@ -11,7 +11,14 @@ import pytest
 
 from revier_feed.demo.server import SampleRegion
 from revier_feed.exceptions import ParseError
-from revier_feed.models import ErrorKind, FetchResult, HtmlSelectors, SourceKind, SourceSpec
+from revier_feed.models import (
+    ErrorKind,
+    FetchResult,
+    HtmlSelectors,
+    RawItem,
+    SourceKind,
+    SourceSpec,
+)
 from revier_feed.parse import discover_page, parse
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -833,6 +840,18 @@ def test_discover_guesses_selectors_that_read_common_german_cms_listings(cms: st
         assert len(teasers) == 4, selectors
 
 
+def _one_entry(fields: str, **selectors: str) -> RawItem:
+    """The one item of a listing whose entry is a headline and ``fields``."""
+    page = (
+        '<html><body><div class="e"><h3><a href="/n/1">Landrat besucht Gewerbegebiet</a></h3>'
+        f"{fields}</div></body></html>"
+    )
+    chosen = HtmlSelectors(item="div.e", title="h3", **selectors)
+    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
+    (item,) = parse(spec(SourceKind.HTML, chosen), fetched, NOW, BERLIN).items
+    return item
+
+
 @pytest.mark.parametrize(
     ("teaser", "kept"),
     [
@@ -856,13 +875,7 @@ def test_discover_guesses_selectors_that_read_common_german_cms_listings(cms: st
 def test_a_teaser_s_link_to_its_article_is_not_part_of_the_teaser(teaser: str, kept: str) -> None:
     """TYPO3's `<a class="more">Weiterlesen</a>` inside the teaser stood at the end of every
     teaser in the feeds and the digests (the guessed teaser of TYPO3's news holds it)."""
-    page = (
-        '<html><body><div class="e"><h3><a href="/n/1">Landrat besucht Gewerbegebiet</a></h3>'
-        f'<div class="t">{teaser}</div></div></body></html>'
-    )
-    selectors = HtmlSelectors(item="div.e", title="h3", teaser="div.t")
-    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
-    (item,) = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN).items
+    item = _one_entry(f'<div class="t">{teaser}</div>', teaser="div.t")
     assert kept in item.summary_html
     words = re.sub(r"<[^>]*>|[^\w\s]", " ", item.summary_html).split()
     assert "Weiterlesen" not in words and "mehr" not in words
@@ -879,13 +892,7 @@ def test_a_teaser_s_link_to_its_article_is_not_part_of_the_teaser(teaser: str, k
     ],
 )
 def test_a_listing_s_time_of_day_is_kept(date: str) -> None:
-    page = (
-        '<html><body><div class="e"><h3><a href="/n/1">Landrat besucht Gewerbegebiet</a></h3>'
-        f'<p class="d">{date}</p></div></body></html>'
-    )
-    selectors = HtmlSelectors(item="div.e", title="h3", date="p.d")
-    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
-    (item,) = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN).items
+    item = _one_entry(f'<p class="d">{date}</p>', date="p.d")
     assert item.published == datetime(2021, 6, 10, 12, 30, tzinfo=UTC)
 
 

@@ -177,20 +177,11 @@ _WORD_TIME = (
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 #: Numbers as words in "vor zwei Stunden", "vor einer Woche".
-_NUMBER_WORDS = dict.fromkeys(("ein", "eins", "eine", "einer", "einem"), 1) | dict(
-    zwei=2,
-    drei=3,
-    vier=4,
-    fünf=5,
-    fuenf=5,
-    sechs=6,
-    sieben=7,
-    acht=8,
-    neun=9,
-    zehn=10,
-    elf=11,
-    zwölf=12,
-    zwoelf=12,
+_NUMBER_WORDS = (
+    dict.fromkeys(("ein", "eins", "eine", "einer", "einem"), 1)
+    | {w: n for n, w in enumerate(("zwei", "drei", "vier", "fünf", "sechs", "sieben"), 2)}
+    | {"acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12}
+    | {"fuenf": 5, "zwoelf": 12}
 )
 _NUMBER_RE = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 #: A label before a relative date or a day word: "Veröffentlicht vor 3 Tagen", "Stand:
