@@ -68,13 +68,15 @@ _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=Tr
 # "T14:30:00+02:00". A dotted time or one without minutes needs "Uhr" after it, so the second
 # date of "10.06.2021 - 12.06.2021" is no time.
 _TIME = (
-    r"(?:(?:\s*,?\s*(?:(?:um|at)\s+)?|\s*(?P<dash>[-–—|·•/(])\s*|T)(?P<hour>\d{1,2})"
+    # In parentheses only with "Uhr": "(03:45)" is a video's length.
+    r"(?:(?:\s*,?\s*(?:(?:um|at)\s+)?|\s*(?P<dash>[-–—|·•/])\s*|\s*\((?=[^)]*Uhr\b)|T)"
+    r"(?P<hour>\d{1,2})"
     r"(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d{1,9})?)?|\.(?P<minute_dot>\d{2})(?=\s*Uhr)"
     r"|(?=\s*Uhr\b))"
     r"(?![.:]?\d)"
     # After a dash or "|" only a time that says so: "| 03:45 Min." is a video's length,
     # "– 21:19 Sieg" a score.
-    r"(?(dash)(?=\s*(?:Uhr\b|$|[)|·•]|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET)))"
+    r"(?(dash)(?=\s*(?:Uhr\b|$|[|·•]|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET)))"
     # English "AM"/"PM"; in lower case only where the text ends or a zone follows, since
     # "12:00 am Rathaus" is German for noon at the town hall.
     r"(?:\s*(?P<half>(?-i:[AP]\.?\s?M\b\.?)|[ap]\.?\s?m\.?"
@@ -118,16 +120,18 @@ _DAY_MONTH_NAME = re.compile(
     rf"(?<!\d)(?P<day>\d{{1,2}})\.\s*(?P<month>{_MONTH_RE})\b\.?(?!\s*\d{{3}})" + _TIME,
     re.IGNORECASE,
 )
-#: A date without a year is this year's, unless that is further ahead than this (then the
-#: year before's: "28.12." read on 5 January). A date a little ahead stays ahead, and is
-#: taken for the first-seen time as any date in the future.
-_YEAR_AHEAD = timedelta(days=31)
 # A range names its first day ("10.–12. Juni 2021", "10. bis 12.06.2021", "30.11.–2.12.2026",
 # "30. November – 2. Dezember 2026"); read by its end's date alone, a running event was
 # dated to its last day, ahead of now.
 _TO = r"\s*(?:[-–—‒−/+]|bis(?:\s+zum)?|und)\s*"
+#: The first day of a range without a year, right before its end: "10.–", "10./", "Mi, 10.06. –
+#: Fr, ".
+_YEARLESS_RANGE_START = re.compile(
+    r"(?<!\d)(?P<day>\d{1,2})\.(?:(?P<month>\d{1,2})\.)?" + _TO + rf"(?:{_WEEKDAY_RE}\.?,?\s+)?\Z",
+    re.IGNORECASE,
+)
 _RANGE_NUMERIC = re.compile(
-    r"(?<!\d)(?P<day>\d{1,2})\.(?:(?P<month>\d{1,2})\.?)?"
+    r"(?<!\d)(?P<day>\d{1,2})\.(?:(?P<month>\d{1,2})\.)?"
     + _TO
     + rf"(?:{_WEEKDAY_RE}\.?,?\s+)?"
     + r"\d{1,2}\.\s?(?P<end_month>\d{1,2})\.\s?"
@@ -193,7 +197,7 @@ _LABEL = (
 _RELATIVE = re.compile(
     rf"^{_LABEL}vor\s+(?P<n>\d+|{_NUMBER_RE})\s+(?P<half>halben\s+)?"
     r"(?P<unit>sekunden?|sek\.?|minuten?|min\.?|stunden?|std\.?|tag(?:en)?|wochen?"
-    r"|monat(?:en)?|jahr(?:en)?)(?![a-z])"
+    r"|monat(?:en)?)(?![a-z])"
     # "vor 25 Minuten aktualisiert"
     r"(?:\s+(?:aktualisiert|veröffentlicht|erstellt|geändert))?" + _WORD_TIME + _REST
 )
@@ -206,7 +210,6 @@ _UNITS = {
     "tag": timedelta(days=1),
     "woc": timedelta(weeks=1),
     "mon": timedelta(days=30),
-    "jah": timedelta(days=365),
 }
 _DAY_WORDS = {"heute": 0, "gestern": 1, "vorgestern": 2}
 #: How far ahead a time "heute" may lie before it is taken for the day before's (clocks
@@ -219,18 +222,23 @@ _DAY_WORD = re.compile(rf"{_LABEL}(?P<word>heute|gestern|vorgestern)\b" + _WORD_
 _RFC822_HINT = re.compile(r"^[A-Za-z]{3},?\s+\d{1,2}\s+[A-Za-z]{3}\s+(\d{2,4})")
 
 
-def parse_date(text: str | None, now: datetime, tz: ZoneInfo) -> datetime | None:
+def parse_date(
+    text: str | None, now: datetime, tz: ZoneInfo, *, without_year: bool = False
+) -> datetime | None:
     """The moment ``text`` names, as an aware UTC datetime, or None if it names none.
 
     Args:
         text: the date as the site wrote it.
         now: the current time (aware); relative dates count back from it.
         tz: time zone of dates written without one.
+        without_year: read a day and month without a year ("27.11. 09:30 Uhr") in the
+            nearest year: for the text a listing shows in its date field, not for dates a
+            program wrote (feeds, attributes) nor where a headline or a number may be one.
     """
     if not text:
         return None
     try:
-        found = _parse(text, now, tz)
+        found = _parse(text, now, tz, without_year)
     except (OverflowError, ValueError):
         return None  # "0001-01-01", "vor 999999 Tagen": nothing a news item was published on
     return found if found is not None and found >= EARLIEST else None
@@ -260,7 +268,7 @@ def _cleaned(text: str) -> str:
     return " ".join(text.translate(_INVISIBLE).split()).strip(" ,;|()[]")
 
 
-def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+def _parse(text: str, now: datetime, tz: ZoneInfo, without_year: bool) -> datetime | None:
     cleaned = _cleaned(text)
     if not cleaned:
         return None
@@ -278,31 +286,49 @@ def _parse(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
         before = int(leading["hour"]), int(leading["minute"] or leading["minute_dot"])
         cleaned = leading["rest"]
         date_at = len(leading["weekday"] or "")
-    # The first date the text names, whichever way it is written; with a year of four
-    # digits, if there is one ("Nr. 1.12.21 vom 10.06.2021": a file number before the date).
+    # The first date the text names, whichever way it is written.
     patterns = (_RANGE_NUMERIC, _RANGE_LONG, _NUMERIC, _LONG_DE, _LONG_EN, _ISO_LOOSE)
-    matches = sorted((m for p in patterns for m in p.finditer(cleaned)), key=lambda m: m.start())
-    if any(len(m["year"]) == 4 for m in matches):
-        matches = [m for m in matches if len(m["year"]) == 4]
-    for match in matches:
-        found = _from_match(match, tz, now, before if match.start() == date_at else None)
-        if found is not None:
-            return found
-    # No full date: a day and month of the nearest year.
-    matches = [m for p in (_DAY_MONTH, _DAY_MONTH_NAME) if (m := p.search(cleaned))]
+    matches = [m for p in patterns if (m := p.search(cleaned))]
     for match in sorted(matches, key=lambda m: m.start()):
-        today = now.astimezone(tz).date()
-        year = today.year
-        with contextlib.suppress(ValueError):
-            if date(year, _month(match["month"]), int(match["day"])) > today + _YEAR_AHEAD:
-                year -= 1
-        found = _from_match(match, tz, now, before if match.start() == date_at else None, year)
+        found = _from_match(match, tz, now, before if match.start() == date_at else None)
         if found is not None:
             return found
     month = _MONTH_YEAR.match(lowered)
     if month:
         return _local(date(int(month["year"]), _MONTHS[month["month"].lower()], 1), None, tz)
+    if not without_year:
+        return None
+    # No full date: a day and month of the nearest year.
+    matches = [m for p in (_DAY_MONTH, _DAY_MONTH_NAME) if (m := p.search(cleaned))]
+    for match in sorted(matches, key=lambda m: m.start()):
+        day, month_number = int(match["day"]), _month(match["month"])
+        # A range is dated by its first day ("10.–12. Juni", "10./11.06.").
+        start = _YEARLESS_RANGE_START.search(cleaned, 0, match.start())
+        if start is not None:
+            day, month_number = int(start["day"]), int(start["month"] or month_number)
+            match_time = None
+        else:
+            match_time = match
+        year = _nearest_year(day, month_number, now.astimezone(tz).date())
+        if year is None:
+            continue
+        if match_time is None:
+            return _local(date(year, month_number, day), None, tz)
+        found = _from_match(match, tz, now, before if match.start() == date_at else None, year)
+        if found is not None:
+            return found
     return None
+
+
+def _nearest_year(day: int, month: int, today: date) -> int | None:
+    """The year that puts the day nearest to ``today``: last year's "28.12." in January,
+    next year's "02.01." at the end of December (a date ahead, taken for the first-seen
+    time as any date in the future); None if no such day exists near it ("31.02.")."""
+    found = []
+    for year in (today.year - 1, today.year, today.year + 1):
+        with contextlib.suppress(ValueError):
+            found.append((abs(date(year, month, day) - today), year))
+    return min(found)[1] if found else None
 
 
 def followed_date(
@@ -372,7 +398,7 @@ def _rfc822(text: str, tz: ZoneInfo) -> datetime | None:
     if value.tzinfo is None:
         # "-0000" is UTC, the sender's own zone unknown (RFC 5322, 3.3); without a zone, a
         # date is local time.
-        value = value.replace(tzinfo=UTC if text.rstrip().endswith("-0000") else tz)
+        value = value.replace(tzinfo=UTC if re.search(r"\s-0000\b", text) else tz)
     return value.astimezone(UTC)
 
 
@@ -454,7 +480,8 @@ def _from_match(
             at = None
     zone = match["zone"]
     if at is not None and zone:
-        return datetime.combine(day, at, tzinfo=_zone(zone)).astimezone(UTC)
+        with contextlib.suppress(ValueError):  # "UTC+25": no zone; the date stands
+            return datetime.combine(day, at, tzinfo=_zone(zone)).astimezone(UTC)
     return _local(day, at, tz)
 
 

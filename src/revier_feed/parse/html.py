@@ -458,17 +458,17 @@ def _item(
     published = None
     if selectors.date:
         date_text, published = _date(element, selectors.date, now, tz)
-    teaser = ""
-    if selectors.teaser:
-        teaser = _teaser(element, selectors.teaser, base)
-    image = _value(element, selectors.image) if selectors.image else None
-    if image and selectors.image and _split(selectors.image)[1] in _SRCSET:
-        image = _first_url(image)  # "s480.jpg 480w, s800.jpg 800w": the first picture
     # A link that is no URL stays as it is: normalizing drops it, and keeps the item.
     absolute = (_join(base, link) or link) if link else None
     here = absolute is not None and absolute.split("#")[0] == base.split("#")[0]
     if here:
         absolute = None  # "#" or the page itself: no article of its own
+    teaser = ""
+    if selectors.teaser:
+        teaser = _teaser(element, selectors.teaser, base, absolute)
+    image = _value(element, selectors.image) if selectors.image else None
+    if image and selectors.image and _split(selectors.image)[1] in _SRCSET:
+        image = _first_url(image)  # "s480.jpg 480w, s800.jpg 800w": the first picture
     item = RawItem(
         # The title is the page's text; escaped, so that normalizing (which reads a raw
         # title as markup, as feeds write them) keeps what the page shows as text, such as
@@ -512,28 +512,42 @@ def _text(element: Tag, selector: str) -> str:
     return _value(element, selector) or ""
 
 
-def _teaser(element: Tag, selector: str, base: str) -> str:
+def _teaser(element: Tag, selector: str, base: str, article: str | None) -> str:
     """The teaser's markup (an attribute's value with ``sel@attr``), without its link to
-    the article."""
+    the ``article``."""
     css, attr = _split(selector)
     if attr:
         return _value(element, selector) or ""
     found = _find(element, css)
     if not isinstance(found, Tag):
         return ""
-    _without_read_more(found)
+    _without_read_more(found, base, article)
     absolutize(found, base)
     return found.decode_contents()
 
 
-def _without_read_more(teaser: Tag) -> None:
-    """Take a teaser's link to its article out ("Weiterlesen", "mehr »", TYPO3's
-    ``<a class="more">``): it stood at the end of every teaser in the feeds and digests.
-    Only where it stands alone, on its own or at the teaser's end: "die <a>Details</a> zum
-    Antrag" keeps its word."""
-    for link in teaser.find_all("a"):
+#: Class words of a teaser's link to its article (WordPress's "more-link", whose text
+#: also names the article: "Weiterlesen „Titel“").
+_READ_MORE_CLASS = re.compile(r"(?:^|[-_])(?:more|readmore|weiterlesen)(?:$|[-_])|read-?more")
+
+
+def _without_read_more(teaser: Tag, base: str, article: str | None) -> None:
+    """Take a teaser's link to its own article out ("Weiterlesen", "mehr »", TYPO3's
+    ``<a class="more">``, WordPress's ``more-link``): it stood at the end of every teaser
+    in the feeds and digests. Only a link to the item's ``article`` that says so or is
+    marked so, and only where it stands alone, on its own or at the teaser's end: "die
+    <a>Details</a> zum Antrag" keeps its word, and a link elsewhere ("Weitere
+    Informationen" to a registration) is content."""
+    if article is None:
+        return
+    for link in teaser.find_all("a", href=True):
+        if _join(base, str(link["href"])) != article:
+            continue
         said = _words_of(link.get_text(" "))
-        if not said or not _READ_MORE.fullmatch(said):
+        marked = any(
+            _READ_MORE_CLASS.search(str(word).lower()) for word in link.get_attribute_list("class")
+        )
+        if not said or not (marked or _READ_MORE.fullmatch(said)):
             continue
         holder = link
         # The block that holds nothing else ('<p class="more"><a>…</a></p>') goes with it.
@@ -543,7 +557,8 @@ def _without_read_more(teaser: Tag) -> None:
             and _words_of(holder.parent.get_text(" ")) == said
         ):
             holder = holder.parent
-        if holder is link and not _words_of(teaser.get_text(" ")).endswith(said):
+        words = _words_of(teaser.get_text(" ")).split()
+        if holder is link and words[-len(said.split()) :] != said.split():
             continue
         holder.decompose()
 
@@ -579,7 +594,7 @@ def _date(
         return None, None
     if attr:
         text = _value(element, selector)
-        return text, parse_date(text, now, tz)
+        return text, parse_date(text, now, tz, without_year=True)
     text = found.get_text(" ", strip=True) or None
     # A <time datetime="..."> is exact; prefer it over the words around it, unless it is
     # a placeholder ("0000-00-00", the Unix epoch) beside a date the page shows.
@@ -587,7 +602,7 @@ def _date(
     if isinstance(time_tag, Tag) and time_tag.get("datetime"):
         exact = str(time_tag["datetime"])
         published = parse_date(exact, now, tz)
-        shown = parse_date(text, now, tz) if text else None
+        shown = parse_date(text, now, tz, without_year=True) if text else None
         if shown is None:
             return exact, published
         if published is None or (
@@ -595,16 +610,7 @@ def _date(
         ):
             return text, shown
         return exact, published
-        if published is None or (
-            # The attribute names the day only, the page shows that day with its time
-            # ("10.06.2021, 14:30 Uhr"): the item was filed at midnight.
-            _DAY_ONLY.fullmatch(exact.strip())
-            and shown.astimezone(tz).date() == published.astimezone(tz).date()
-            and shown.astimezone(tz).timetz().replace(tzinfo=None).isoformat() != "00:00:00"
-        ):
-            return text, shown
-        return exact, published
-    return text, parse_date(text, now, tz)
+    return text, parse_date(text, now, tz, without_year=True)
 
 
 def _day_with_time(shown: datetime, day: datetime, tz: ZoneInfo) -> bool:
