@@ -957,6 +957,22 @@ PAGERS = {
         '<p align="center"><a href="presse2.htm">nächste Seite &gt;&gt;</a></p>',
     ),
     "arrow": ("table", '<div class="pagebrowser"><b>1</b> <a href="/presse/2">»</a></div>'),
+    # Found by a review (session 25): Joomla 4's icon with its label, page numbers alone,
+    # a pager beside teasers that say "weiter" too and a cookie banner's "Weiter".
+    "joomla4": (
+        "plain-list",
+        '<nav class="pagination__wrapper"><ul class="pagination"><li class="active page-item">'
+        '<a aria-current="true" href="#" class="page-link">1</a></li><li class="page-item"><a '
+        'aria-label="Gehe zur Seite weiter" href="/presse?start=10" class="page-link"><span '
+        'class="icon-angle-right"></span></a></li></ul></nav>',
+    ),
+    "numbers": ("table", '<div class="pages">Seite: <b>1</b> <a href="/presse/2">2</a></div>'),
+    "beside-weiter": (
+        "typo3",
+        "".join(f'<p><a href="/n/{i}">weiter</a></p>' for i in range(3))
+        + '<a href="#">Weiter</a><ul class="pager"><li class="next"><a href="/presse/2">weiter'
+        "</a></li></ul>",
+    ),
 }
 PAGE_TWO = {
     "typo3": "https://kreis.example/presse/seite-2",
@@ -967,6 +983,9 @@ PAGE_TWO = {
     "gsb": "https://kreis.example/presse/DE/liste.html?gtp=3_list%253D2",
     "hand-written": "https://kreis.example/presse/presse2.htm",
     "arrow": "https://kreis.example/presse/2",
+    "joomla4": "https://kreis.example/presse?start=10",
+    "numbers": "https://kreis.example/presse/2",
+    "beside-weiter": "https://kreis.example/presse/2",
 }
 
 
@@ -980,6 +999,20 @@ def test_discover_guesses_the_link_to_a_listing_s_next_page(pager: str) -> None:
     parsed = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN)
     assert parsed.next_url == PAGE_TWO[pager], selectors
     assert len(parsed.items) == 4 and parsed.warnings == (), selectors
+
+
+def test_a_guessed_next_page_by_its_words_finds_no_headline_on_the_next_page() -> None:
+    """`a:-soup-contains("nächste Seite")` found a headline that says so on page 2."""
+    pager = '<p align="center"><a href="{}">nächste Seite</a></p>'
+    first = f"<html><body>{CMS_LISTINGS['table']}{pager.format('s2.htm')}</body></html>"
+    fetched = document(first.encode(), "https://kreis.example/presse/", "text/html")
+    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    assert selectors is not None and selectors.next is not None
+    headline = '<h3><a href="/n/9">Infos zur nächste Seite des Bürgerportals</a></h3>'
+    second = f"<html><body>{headline}{CMS_LISTINGS['table']}{pager.format('s3.htm')}</body></html>"
+    fetched = document(second.encode(), "https://kreis.example/presse/s2.htm", "text/html")
+    parsed = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN)
+    assert parsed.next_url == "https://kreis.example/presse/s3.htm"
 
 
 def test_discover_takes_the_head_s_next_link_when_the_page_shows_none() -> None:
@@ -1007,6 +1040,14 @@ def test_discover_takes_the_head_s_next_link_when_the_page_shows_none() -> None:
         '<div class="pagination"><a href="/presse/">« zurück</a> <a href="/presse/0">«</a></div>',
         # "vor" outside a pager: no word of a listing's next page alone.
         '<p><a href="/termine">vor</a></p>',
+        # A calendar's next month, a box of next events, a slider, the archive, the next
+        # article, an arrow in a page's wrapper (found by a review, session 25).
+        '<div class="calendar"><a class="next" href="/kalender?m=12">»</a></div>',
+        '<div class="next-events"><a href="/termine/42">Sommerfest im Schlosspark</a></div>',
+        '<div class="slider"><a class="slider-next" href="/?slide=2">Weiter</a></div>',
+        '<p><a href="/archiv/">Ältere Meldungen</a></p>',
+        '<a rel="next" href="/presse/naechster-artikel">Nächster Artikel</a>',
+        '<div id="page"><div class="gallery"><a href="/galerie/2">»</a></div></div>',
     ],
 )
 def test_discover_guesses_no_next_page_from_other_links(markup: str) -> None:

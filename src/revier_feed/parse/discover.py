@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -559,26 +560,45 @@ def _teaser_selector(example: Tag) -> str | None:
 
 
 #: What the link to a listing's next page says, as a whole ("Weiter »", "nächste Seite",
-#: "»", WordPress's "← Ältere Beiträge"); not "Weiterlesen", nor "Weitere Meldungen".
+#: "Nächste 10 Meldungen", "»", WordPress's "← Ältere Beiträge"); not "Weiterlesen".
 _NEXT_TEXT = re.compile(
-    r"[←‹«<\s]*(?:weiter|vor|vorwärts|nächste(?:\s+seite)?|naechste(?:\s+seite)?"
+    r"[←‹«<\s]*(?:weiter|vor|vorwärts|(?:nächste|naechste)(?:\s+seite|\s+\d+\s+\w+)?"
     r"|zur\s+nächsten\s+seite|next(?:\s+page)?|(?:ältere|aeltere)\s+\w+)?[\s›»>]*",
     re.IGNORECASE,
 )
+#: What only a link to a next page says, also outside a pager.
+_PAGE_WORDS = re.compile(
+    r"[←‹«<\s]*(?:(?:zur\s+)?(?:nächste|naechste)n?\s+seite|next\s+page"
+    r"|(?:ältere|aeltere)\s+(?:beiträge|einträge))[\s›»>]*",
+    re.IGNORECASE,
+)
 #: What a link's title or label says of the next page ("Zur nächsten Seite").
-_NEXT_TITLE = re.compile(r"(?:nächste|naechste|next)\s+seite|next\s+page", re.IGNORECASE)
+_NEXT_TITLE = re.compile(
+    r"(?:nächste|naechste|next)\s+seite|next\s+page|\bweiter\b|^next$", re.IGNORECASE
+)
 #: Class words of the next page's link or of what holds it: "next", TYPO3's "li.next",
-#: Joomla's "pagination-next", Drupal's "pager__item--next", GSB's "forward".
-_NEXT_CLASS = re.compile(r"(?:^|[-_])(?:next|forward|weiter|naechste)(?:$|[-_])")
-#: Class or id words of a pager ("pagination", "pager", "f3-widget-paginator", "navIndex").
-_PAGER_CLASS = re.compile(r"pag|browse|blaetter|navindex", re.IGNORECASE)
+#: Joomla's "pagination-next", Drupal's "pager__item--next", GSB's "forward"; the word at
+#: the end ("next-events" is a box of events).
+_NEXT = ("next", "forward", "weiter", "naechste")
+_NEXT_CLASS = re.compile(r"(?:^|[-_])(?:next|forward|weiter|naechste)$")
+#: Class or id words of a pager ("pagination", "pager", "f3-widget-paginator", "navIndex",
+#: WordPress's "nav-links" and "nav-previous"); not "page" ("#page" is a whole page).
+_PAGER_CLASS = re.compile(
+    r"paginat|pager|paging|pagebrowse|page-?nav|pagenav|browse|blaetter|navindex|nav-links"
+    r"|nav-below|nav-previous|^pages$",
+    re.IGNORECASE,
+)
+#: Class words of the current page in a pager, whose next sibling is the next page.
+_CURRENT_CLASS = re.compile(r"^(?:current|active|is-active|selected|act|cur)$", re.IGNORECASE)
 
 
 def _next_selector(soup: BeautifulSoup, base: str, page_url: str) -> str | None:
-    """A ``next`` selector for the link to the listing's next page, if the page has one
-    link that says so: by ``rel="next"``, by a class of the link or of what holds it, by its
-    text or title in a pager; last the head's ``<link rel="next">``. None without one, or
-    when the words are those of every entry's link ("weiter »" under each teaser)."""
+    """A ``next`` selector for the link to the listing's next page, in a pager: by
+    ``rel="next"`` or a class of the link or of what holds it, then by its title or its
+    words, then as the link after the current page's number; outside a pager only a link
+    that is marked so and says so ("Weiter »" of ``a.next``); last the head's ``<link
+    rel="next">``. None without one: a calendar's "next month", a box of "next-events", a
+    "Nächster Artikel" or every entry's "weiter »" are no next page of the listing."""
     here = urlsplit(page_url)._replace(fragment="").geturl()
 
     def target(link: Tag) -> str | None:
@@ -598,63 +618,112 @@ def _next_selector(soup: BeautifulSoup, base: str, page_url: str) -> str | None:
         return found is not None and target(found) == url
 
     links = [a for a in soup.find_all("a", href=True) if isinstance(a, Tag)]
-    by_text: dict[str, set[str | None]] = {}
+    by_text: dict[str, set[str]] = {}
     for link in links:
-        by_text.setdefault(" ".join(link.get_text(" ").split()).lower(), set()).add(target(link))
-    for link in links:
+        if (url := target(link)) is not None:
+            by_text.setdefault(" ".join(link.get_text(" ").split()).lower(), set()).add(url)
+    ranked: list[tuple[int, int, str]] = []  #: (rank, place on the page, selector)
+    for place, link in enumerate(links):
         url = target(link)
         if url is None:
             continue
         text = " ".join(link.get_text(" ").split())
-        if len(by_text[text.lower()]) > 1:
-            continue  # the same words lead to several pages: each entry's own link
         pager = _pager_mark(link)
-        options = []
+        # Words, or a forward arrow alone ("«" alone is the page before).
+        says = bool(text and _NEXT_TEXT.fullmatch(text)) and bool(
+            text.strip("←‹«<›»> ") or not set(text) & set("←‹«<")
+        )
+        marked = []
         if "next" in [str(r).lower() for r in link.get_attribute_list("rel") if r]:
-            options.append('a[rel~="next"]')
+            marked.append('a[rel~="next"]')
         for holder in (link, link.parent):
             if not isinstance(holder, Tag):
                 continue
             for name in holder.get_attribute_list("class"):
                 if isinstance(name, str) and _NEXT_CLASS.search(name.lower()):
                     mark = f"{holder.name}.{soupsieve.escape(name)}"
-                    options.append(mark if holder is link else f"{mark} a")
-        # Words, or a forward arrow alone in a pager ("«" alone is the page before); as the
-        # page writes it: a non-breaking space is no space to the selector.
-        said = (
-            link.get_text().strip()
-            if text
-            and _NEXT_TEXT.fullmatch(text)
-            and (text.strip("←‹«<›»> ") or (pager and not set(text) & set("←‹«<")))
-            else None
-        )
-        titled = next(
-            (
-                (attribute, value)
-                for attribute in ("title", "aria-label")
-                if isinstance(value := link.get(attribute), str) and _NEXT_TITLE.search(value)
-            ),
-            None,
-        )
-        if said is None and titled is None and not options:
-            continue
-        scope = f"{pager} " if pager else ""
-        if titled is not None and '"' not in titled[1]:
-            options.append(f'{scope}a[{titled[0]}="{titled[1]}"]')
-        if said and (pager or said.lower() != "vor") and not set(said) & set('"\\\n'):
-            options.append(f'{scope}a:-soup-contains("{said}")')
-        chosen = next((o for o in options if finds(o, url)), None)
+                    marked.append(mark if holder is link else f"{mark} a")
+        options: list[tuple[int, str]] = []
+        if pager:
+            options += [(0, option) for option in marked]
+        elif says and text.strip("←‹«<›»> "):
+            # Outside a pager, a link of its own class that says so in words: "a.next", not
+            # a "slider-next", nor a calendar's "»" to the next month.
+            options += [(4, o) for o in marked if o.startswith("a[") or o.split(".")[-1] in _NEXT]
+        # As the page writes it (a non-breaking space is no space to the selector); not
+        # words several links say ("weiter »" under each teaser).
+        said = link.get_text().strip()
+        alone = len(by_text.get(text.lower(), ())) == 1 and not set(said) & set('"\\\n')
+        if not pager and alone and _PAGE_WORDS.fullmatch(text) and isinstance(link.parent, Tag):
+            # A hand-written page's "nächste Seite >>" in a paragraph of its own (as a
+            # child of its paragraph, not a headline's link that says so too).
+            options.append((5, f'{link.parent.name} > a:-soup-contains("{said}")'))
+        if pager:
+            scope = f"{pager} "
+            titled = next(
+                (
+                    (attribute, value)
+                    for attribute in ("title", "aria-label")
+                    if isinstance(value := link.get(attribute), str) and _NEXT_TITLE.search(value)
+                ),
+                None,
+            )
+            if titled is not None and '"' not in titled[1]:
+                options.append((1, f'{scope}a[{titled[0]}="{titled[1]}"]'))
+            if says and alone:
+                # An arrow alone ("»") may be the last page's: after the current page's link.
+                rank = 1 if text.strip("›»> ") else 3
+                options.append((rank, f'{scope}a:-soup-contains("{said}")'))
+        chosen = next(((rank, o) for rank, o in options if finds(o, url)), None)
         if chosen is not None:
-            return chosen
+            ranked.append((chosen[0], place, chosen[1]))
+    if (after := _after_current(soup, target, finds)) is not None:
+        ranked.append((2, 0, after))
+    if ranked:
+        return min(ranked)[2]
     head = soup.find("link", rel="next")
     if isinstance(head, Tag) and (url := target(head)) and finds('link[rel~="next"]', url):
         return 'link[rel~="next"]'
     return None
 
 
-def _pager_mark(link: Tag) -> str | None:
-    """A selector of the pager around ``link`` by its id or a class, if it is in one."""
-    for ancestor in link.parents:
+def _after_current(
+    soup: BeautifulSoup,
+    target: Callable[[Tag], str | None],
+    finds: Callable[[str, str], bool],
+) -> str | None:
+    """In a pager of page numbers alone, the link after the current page's
+    (``li.current + li a``, WordPress's ``span.current + a``, GSB's ``strong``)."""
+    for current in soup.find_all(["li", "span", "strong", "b", "em"]):
+        if not isinstance(current, Tag) or current.find("a") is not None:
+            continue
+        pager = _pager_mark(current)
+        if pager is None:
+            continue
+        sibling = current.find_next_sibling()
+        link = sibling if sibling is None or sibling.name == "a" else sibling.find("a")
+        if not isinstance(link, Tag) or not isinstance(sibling, Tag):
+            continue
+        url = target(link)
+        if url is None:
+            continue
+        names = [str(c) for c in current.get_attribute_list("class") if c]
+        marks = [f"{current.name}.{soupsieve.escape(c)}" for c in names if _CURRENT_CLASS.match(c)]
+        if current.get("aria-current"):
+            marks.append(f"{current.name}[aria-current]")
+        if current.name in ("strong", "b") and not names:
+            marks.append(current.name)
+        after = "a" if sibling.name == "a" else f"{sibling.name} a"
+        for mark in marks:
+            selector = f"{pager} {mark} + {after}"
+            if finds(selector, url):
+                return selector
+    return None
+
+
+def _pager_mark(element: Tag) -> str | None:
+    """A selector of the pager around ``element`` by its id or a class, if it is in one."""
+    for ancestor in element.parents:
         if not isinstance(ancestor, Tag) or ancestor.name in ("body", "html", "[document]"):
             return None
         name = ancestor.get("id")
