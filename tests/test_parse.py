@@ -752,6 +752,16 @@ CMS_LISTINGS["sitepark"] = (
 )
 
 
+# Cards: one link around headline and text, the headline in a <div> of its own; the
+# guessed title was the whole card's text (found by a review, session 25).
+CMS_LISTINGS["cards"] = _entries(
+    '<div class="card"><a class="card-link" href="/aktuelles/{i}"><div class="card-title">'
+    'Neue Radwege im Landkreis, Nummer {i}</div><div class="card-date">{d}.06.2021</div><div '
+    'class="card-text">Der Landkreis baut zwölf Kilometer neue Radwege, Nummer {i}.</div></a>'
+    "</div>"
+)
+
+
 # A headline that reads as a date is no date field: the guess took the headline for it.
 CMS_LISTINGS["headline-date"] = _entries(
     '<div class="teaser"><h3><a href="/n/{i}">Heute – Sperrung der B 91, Nummer {i}</a></h3>'
@@ -836,6 +846,9 @@ def test_discover_guesses_selectors_that_read_common_german_cms_listings(cms: st
     assert all("Nummer" in item.title and "Verwaltung" not in item.title for item in items)
     teasers = [item.summary_html for item in items if item.summary_html]
     assert all(item.title not in teaser for item, teaser in zip(items, teasers, strict=False))
+    # Nor the teaser in the title (a card's link around both was taken for the title).
+    starts = [re.sub(r"<[^>]*>", "", teaser)[:20] for teaser in teasers]
+    assert not any(start in item.title for item in items for start in starts), selectors
     if cms not in ("table", "hand-written-tables"):
         assert len(teasers) == 4, selectors
 

@@ -515,6 +515,19 @@ def _title_selector(example: Tag) -> str:
     heading = example.find(_HEADINGS)
     if isinstance(heading, Tag):
         return _selector_for(example, heading) or "a"
+    # A card's headline in an element of its own inside one link around the card (its
+    # text and its teaser's were the title).
+    named = next(
+        (
+            e
+            for e in example.find_all(["div", "span", "p", "strong"])
+            if any(_TITLE_CLASS.search(str(c)) for c in e.get_attribute_list("class") if c)
+            and len(e.get_text(" ", strip=True)) >= 15
+        ),
+        None,
+    )
+    if isinstance(named, Tag) and (chosen := _selector_for(example, named)):
+        return chosen
     link = next(
         (
             a
@@ -528,11 +541,19 @@ def _title_selector(example: Tag) -> str:
     return _selector_for(example, link, True) or "a"
 
 
+#: Class words of an element that holds a headline, and of one that holds its kicker.
+_TITLE_CLASS = re.compile(r"(?<!sub)title|headline|heading", re.IGNORECASE)
+_HEADLINE_CLASS = re.compile(r"title|headline|heading|kicker|dachzeile", re.IGNORECASE)
+
+
 def _in_headline(element: Tag) -> bool:
     """Whether ``element`` is (in) a heading or a link: a headline such as "Ferienprogramm
     im Juli 2021" names a date, but is no date field. Not a link around a whole teaser, its
     heading, date and text (Sitepark's, whose dates were not found)."""
     if element.name in _HEADINGS or element.find_parent(_HEADINGS) is not None:
+        return True
+    # A card's headline in a <div> ("card-title", "teaser__headline").
+    if any(_HEADLINE_CLASS.search(str(c)) for c in element.get_attribute_list("class") if c):
         return True
     link = element if element.name == "a" else element.find_parent("a")
     return link is not None and link.find([*_HEADINGS, "p", "div"]) is None
