@@ -571,6 +571,43 @@ def test_relative_links_in_feeds_become_absolute() -> None:
     assert 'href="https://k.example/presse/b.html"' in item.summary_html
 
 
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        (
+            "application/rss+xml",
+            '<rss version="2.0"><channel><title>K</title>'
+            + "".join(
+                f"<item><title>{t}</title><link>#</link><description>{t.lower()}</description>"
+                "</item>"
+                for t in ("Kita öffnet", "Brücke gesperrt")
+            )
+            + "</channel></rss>",
+        ),
+        (
+            "application/atom+xml",
+            '<feed xmlns="http://www.w3.org/2005/Atom"><title>K</title>'
+            + "".join(
+                f'<entry><title>{t}</title><link href=""/><summary>{t.lower()}</summary></entry>'
+                for t in ("Kita öffnet", "Brücke gesperrt")
+            )
+            + "</feed>",
+        ),
+    ],
+)
+def test_entries_linked_to_the_feed_itself_keep_keys_of_their_own(kind: str, body: str) -> None:
+    """`<link>#</link>` and Atom's `href=""` resolve to the feed's address: both entries
+    (no guid) got it as their link and key, and the store kept one of them (found by a
+    probe, session 25)."""
+    from revier_feed.normalize import normalize
+
+    url = "https://kreis.example/presse/feed.xml"
+    parsed = parse(spec(), document(body.encode(), url, kind), NOW, BERLIN)
+    assert [raw.link for raw in parsed.items] == [None, None]
+    keys = {normalize(raw, spec(), NOW).key for raw in parsed.items}
+    assert len(keys) == 2 and url not in keys
+
+
 def test_feed_dates_with_central_european_zone_names_keep_their_time() -> None:
     """feedparser takes "MESZ", "CEST", "MEZ" and "CET" for UTC: 23:30 MESZ was published
     as 01:30 the next day, within the tolerance for dates ahead, so never flagged."""
