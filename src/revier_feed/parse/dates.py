@@ -299,20 +299,17 @@ def _parse(text: str, now: datetime, tz: ZoneInfo, without_year: bool) -> dateti
     if not without_year:
         return None
     # No full date: a day and month of the nearest year.
+    today = now.astimezone(tz).date()
     matches = [m for p in (_DAY_MONTH, _DAY_MONTH_NAME) if (m := p.search(cleaned))]
     for match in sorted(matches, key=lambda m: m.start()):
-        day, month_number = int(match["day"]), _month(match["month"])
-        # A range is dated by its first day ("10.–12. Juni", "10./11.06.").
+        # A range is dated by its first day ("10.–12. Juni", "10./11.06."), without a time.
         start = _YEARLESS_RANGE_START.search(cleaned, 0, match.start())
-        if start is not None:
-            day, month_number = int(start["day"]), int(start["month"] or month_number)
-            match_time = None
-        else:
-            match_time = match
-        year = _nearest_year(day, month_number, now.astimezone(tz).date())
+        day = int((start or match)["day"])
+        month_number = _month((start and start["month"]) or match["month"])
+        year = _nearest_year(day, month_number, today)
         if year is None:
             continue
-        if match_time is None:
+        if start is not None:
             return _local(date(year, month_number, day), None, tz)
         found = _from_match(match, tz, now, before if match.start() == date_at else None, year)
         if found is not None:
@@ -451,10 +448,10 @@ def _from_match(
     month = _month(month_text)
     if year is None:
         year = int(match["year"])
-    if len(match.groupdict().get("year") or "....") == 2:
-        # "10.6.21": the nearest year not more than one year ahead.
-        century = now.year // 100 * 100
-        year += century if century + year <= now.year + 1 else century - 100
+        if len(match["year"]) == 2:
+            # "10.6.21": the nearest year not more than one year ahead.
+            century = now.year // 100 * 100
+            year += century if century + year <= now.year + 1 else century - 100
     if end_month is not None and month > _month(end_month):
         year -= 1  # "30.12.–2.1.2027" starts in 2026
     try:

@@ -601,11 +601,11 @@ _NEXT_TITLE = re.compile(
 #: Joomla's "pagination-next", Drupal's "pager__item--next", GSB's "forward"; the word at
 #: the end ("next-events" is a box of events).
 _NEXT = ("next", "forward", "weiter", "naechste")
-_NEXT_CLASS = re.compile(r"(?:^|[-_])(?:next|forward|weiter|naechste)$")
+_NEXT_CLASS = re.compile(rf"(?:^|[-_])(?:{'|'.join(_NEXT)})$")
 #: Class or id words of a pager ("pagination", "pager", "f3-widget-paginator", "navIndex",
 #: WordPress's "nav-links" and "nav-previous"); not "page" ("#page" is a whole page).
 _PAGER_CLASS = re.compile(
-    r"paginat|pager|paging|pagebrowse|page-?nav|pagenav|browse|blaetter|navindex|nav-links"
+    r"paginat|pager|paging|pagebrowse|page-?nav|browse|blaetter|navindex|nav-links"
     r"|nav-below|nav-previous|^pages$",
     re.IGNORECASE,
 )
@@ -649,28 +649,30 @@ def _next_selector(soup: BeautifulSoup, base: str, page_url: str) -> str | None:
         if url is None:
             continue
         text = " ".join(link.get_text(" ").split())
+        words = text.strip("←‹«<›»> ")
         pager = _pager_mark(link)
         # Words, or a forward arrow alone ("«" alone is the page before).
         says = bool(text and _NEXT_TEXT.fullmatch(text)) and bool(
-            text.strip("←‹«<›»> ") or not set(text) & set("←‹«<")
+            words or not set(text) & set("←‹«<")
         )
-        marked = []
+        marked = []  #: (selector, whether it is a class of the link's own that says "next")
         if "next" in [str(r).lower() for r in link.get_attribute_list("rel") if r]:
-            marked.append('a[rel~="next"]')
+            marked.append(('a[rel~="next"]', True))
         for holder in (link, link.parent):
             if not isinstance(holder, Tag):
                 continue
             for name in holder.get_attribute_list("class"):
                 if isinstance(name, str) and _NEXT_CLASS.search(name.lower()):
                     mark = f"{holder.name}.{soupsieve.escape(name)}"
-                    marked.append(mark if holder is link else f"{mark} a")
+                    own = holder is link and name.lower() in _NEXT
+                    marked.append((mark if holder is link else f"{mark} a", own))
         options: list[tuple[int, str]] = []
         if pager:
-            options += [(0, option) for option in marked]
-        elif says and text.strip("←‹«<›»> "):
+            options += [(0, option) for option, _ in marked]
+        elif says and words:
             # Outside a pager, a link of its own class that says so in words: "a.next", not
             # a "slider-next", nor a calendar's "»" to the next month.
-            options += [(4, o) for o in marked if o.startswith("a[") or o.split(".")[-1] in _NEXT]
+            options += [(4, option) for option, own in marked if own]
         # As the page writes it (a non-breaking space is no space to the selector); not
         # words several links say ("weiter »" under each teaser).
         said = link.get_text().strip()
@@ -693,12 +695,12 @@ def _next_selector(soup: BeautifulSoup, base: str, page_url: str) -> str | None:
                 options.append((1, f'{scope}a[{titled[0]}="{titled[1]}"]'))
             if says and alone:
                 # An arrow alone ("»") may be the last page's: after the current page's link.
-                rank = 1 if text.strip("›»> ") else 3
+                rank = 1 if words else 3
                 options.append((rank, f'{scope}a:-soup-contains("{said}")'))
         chosen = next(((rank, o) for rank, o in options if finds(o, url)), None)
         if chosen is not None:
             ranked.append((chosen[0], place, chosen[1]))
-    if (after := _after_current(soup, target, finds)) is not None:
+    if all(rank > 2 for rank, _, _ in ranked) and (after := _after_current(soup, target, finds)):
         ranked.append((2, 0, after))
     if ranked:
         return min(ranked)[2]

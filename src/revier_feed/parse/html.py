@@ -528,7 +528,7 @@ def _teaser(element: Tag, selector: str, base: str, article: str | None) -> str:
 
 #: Class words of a teaser's link to its article (WordPress's "more-link", whose text
 #: also names the article: "Weiterlesen „Titel“").
-_READ_MORE_CLASS = re.compile(r"(?:^|[-_])(?:more|readmore|weiterlesen)(?:$|[-_])|read-?more")
+_READ_MORE_CLASS = re.compile(r"(?:^|[-_])(?:more|weiterlesen)(?:$|[-_])|read-?more")
 
 
 def _without_read_more(teaser: Tag, base: str, article: str | None) -> None:
@@ -557,9 +557,10 @@ def _without_read_more(teaser: Tag, base: str, article: str | None) -> None:
             and _words_of(holder.parent.get_text(" ")) == said
         ):
             holder = holder.parent
-        words = _words_of(teaser.get_text(" ")).split()
-        if holder is link and words[-len(said.split()) :] != said.split():
-            continue
+        if holder is link:
+            ending = _words_of(teaser.get_text(" ")).split()[-len(said.split()) :]
+            if ending != said.split():
+                continue  # a word of the sentence
         holder.decompose()
 
 
@@ -593,8 +594,9 @@ def _date(
     if found is None:
         return None, None
     if attr:
+        # An attribute's date is a program's ("data-date"): written with its year.
         text = _value(element, selector)
-        return text, parse_date(text, now, tz, without_year=True)
+        return text, parse_date(text, now, tz)
     text = found.get_text(" ", strip=True) or None
     # A <time datetime="..."> is exact; prefer it over the words around it, unless it is
     # a placeholder ("0000-00-00", the Unix epoch) beside a date the page shows.
