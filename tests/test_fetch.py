@@ -16,12 +16,14 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 import sniffio
 
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.exceptions import FetchError, RevierError
 from revier_feed.fetch import MAX_CRAWL_DELAY, MAX_HOST_PAUSE, Fetcher, HostTurns
+from revier_feed.fetch.cookies import MAX_COOKIES, RedirectCookies
 from revier_feed.models import (
     ErrorKind,
     FetchResult,
@@ -228,6 +230,88 @@ def test_redirect_loop(region: SampleRegion) -> None:
     error = fetch_error(region.url("/a"))
     assert error.kind == ErrorKind.REDIRECT
     assert "redirect" in str(error)
+
+
+def test_a_cookie_set_by_a_redirect_is_sent_on_the_redirects_after_it(
+    region: SampleRegion,
+) -> None:
+    """A site that redirects until its cookie comes back (a load balancer's pinning, a
+    CMS's cookie check) ended in "too many redirects"; the cookies live for the one
+    request and its hops, so the next cycle goes through the check again."""
+    seen: list[str | None] = []
+
+    def check(handler: BaseHTTPRequestHandler) -> Response:
+        cookie = handler.headers.get("Cookie")
+        seen.append(cookie)
+        if cookie == "pruefung=ok":
+            return Response(200, b"<rss version='2.0'><channel></channel></rss>")
+        return Response(302, headers={"Location": "/presse", "Set-Cookie": "pruefung=ok; Path=/"})
+
+    region.add_route("/presse", check)
+    for _ in range(2):
+        result = fetch(region.url("/presse"))
+        assert isinstance(result, FetchResult) and result.url == region.url("/presse")
+    assert seen == [None, "pruefung=ok", None, "pruefung=ok"]
+
+
+def test_cookies_of_a_redirect_chain_go_only_where_they_were_set_for(
+    region: SampleRegion,
+) -> None:
+    """Two cookies over two hops reach the third; a redirect to another host (localhost
+    is another origin of the test server) gets none of 127.0.0.1's host-only cookies,
+    nor a Secure one over http."""
+    seen: dict[str, str | None] = {}
+
+    def hop(path: str, response: Response) -> None:
+        def route(handler: BaseHTTPRequestHandler) -> Response:
+            seen[path] = handler.headers.get("Cookie")
+            return response
+
+        region.add_route(path, route)
+
+    other = region.url("/drei").replace("127.0.0.1", "localhost")
+    hop("/eins", Response(302, headers={"Location": "/zwei", "Set-Cookie": "a=1"}))
+    hop("/zwei", Response(302, headers={"Location": "/presse/x", "Set-Cookie": "b=2; Path=/"}))
+    hop(
+        "/presse/x",
+        Response(302, headers={"Location": other, "Set-Cookie": "geheim=1; Secure; Path=/"}),
+    )
+    hop("/drei", Response(200, b"<rss version='2.0'><channel></channel></rss>"))
+    result = fetch(region.url("/eins"))
+    assert isinstance(result, FetchResult)
+    # "a" was set at /eins without a path: its path is "/" (the directory of /eins).
+    assert seen == {"/eins": None, "/zwei": "a=1", "/presse/x": "a=1; b=2", "/drei": None}
+
+
+def test_redirect_cookies_follow_rfc_6265_where_a_redirect_needs_it() -> None:
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    jar = RedirectCookies()
+    www = httpx.URL("https://www.landkreis.example/presse/feed.xml")
+    jar.take(
+        www,
+        [
+            "sitzung=1; Domain=.landkreis.example; Path=/; Secure; HttpOnly",
+            "nur=hier",  # host-only, path /presse
+            "fremd=1; Domain=anderer-kreis.example",  # another site: ignored
+            "alle=1; Domain=example",  # a whole top-level domain: ignored
+            "kaputt",  # no name=value
+            "steuer=a\x01b",  # a control character
+            "alt=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT",  # expired on arrival
+            "lang=" + "x" * 5000,  # over the size bound
+        ],
+        now,
+    )
+    assert jar.header(www) == "nur=hier; sitzung=1"
+    assert jar.header(httpx.URL("https://landkreis.example/")) == "sitzung=1"
+    assert jar.header(httpx.URL("http://www.landkreis.example/presse/a")) == "nur=hier"
+    assert jar.header(httpx.URL("https://anderer-kreis.example/")) is None
+    # A longer path first; Max-Age=0 deletes, and wins over a later Expires.
+    jar.take(www, ["nur=genauer; Path=/presse/feed.xml"], now)
+    assert jar.header(www) == "nur=genauer; nur=hier; sitzung=1"
+    jar.take(www, ["nur=x; Max-Age=0; Expires=Fri, 01 Jan 2100 00:00:00 GMT"], now)
+    assert jar.header(www) == "nur=genauer; sitzung=1"
+    jar.take(www, [f"n{i}=1; Path=/" for i in range(100)], now)
+    assert jar.header(www) is not None and jar.header(www).count(";") + 1 == MAX_COOKIES
 
 
 def test_empty_body(region: SampleRegion) -> None:

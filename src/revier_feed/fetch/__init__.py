@@ -37,6 +37,7 @@ import httpx  # noqa: E402
 import sniffio  # noqa: E402
 
 from .connections import CONNECTED, ConnectionPools  # noqa: E402
+from .cookies import RedirectCookies  # noqa: E402
 from .decoding import RawTooLarge, Truncated, decoded  # noqa: E402
 from .robots import MAX_ROBOTS_BYTES, RobotsRules  # noqa: E402
 
@@ -436,6 +437,7 @@ class Fetcher:
         left = self.settings.timeout
         unknown_robots = False
         before = target  # the URL redirected from, when there was a redirect
+        cookies: RedirectCookies | None = None  # set by the redirects so far
         while True:
             if target.host != slot_host or unknown_robots:
                 when = budget.when()
@@ -465,10 +467,11 @@ class Fetcher:
                     ) from None
                 slot_host = target.host
                 budget.reschedule(loop.time() + left)
+            cookie = cookies.header(target) if cookies is not None else None
             request = httpx.Request(
                 "GET",
                 target,
-                headers={**self._headers, **headers},
+                headers={**self._headers, **headers, **({"Cookie": cookie} if cookie else {})},
                 extensions={"timeout": self._timeouts},
             )
             sent.append(request)
@@ -480,6 +483,10 @@ class Fetcher:
                     # Small bodies are read, so the connection is kept (a redirect often
                     # stays on its host).
                     await _drain_small(response)
+                    set_cookies = response.headers.get_list("set-cookie")
+                    if set_cookies:
+                        cookies = cookies or RedirectCookies()
+                        cookies.take(target, set_cookies, self._now())
                     before = target
                     target = self._redirect(source_id, url, target, location, len(redirects))
                     unknown_robots = self._may_redirect(
