@@ -12,6 +12,7 @@ import hashlib
 import os
 import socket
 import ssl
+import struct
 import threading
 import time
 import tracemalloc
@@ -441,6 +442,30 @@ def test_a_body_cut_short_is_an_error_and_the_next_request_connects_anew(
     assert isinstance(error, FetchError) and error.kind is ErrorKind.CONNECT
     assert "connection closed mid-answer" in str(error)
     assert isinstance(result, FetchResult) and result.content == FEED
+
+
+def test_a_body_without_a_length_cut_by_a_reset_is_an_error_not_a_shorter_feed(
+    serve: Callable,
+) -> None:
+    """A body without a length ends when the server closes the connection; one that is
+    reset instead was cut (curl: "Recv failure", requests and httpcore: a read error). It was
+    taken whole: a third of a feed stored, its ETag with it, and the rest never asked for."""
+    feed = FEED.replace(b"</channel>", b"<item><title>Meldung</title></item>" * 200 + b"</channel>")
+
+    def script(peer: _Peer) -> None:
+        peer.request()
+        if peer.number == 1:
+            peer.send(b'HTTP/1.0 200 OK\r\nETag: "v1"\r\n\r\n' + feed[:2000])
+            time.sleep(0.1)  # the part is read before the reset arrives
+            peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return
+        peer.send(b'HTTP/1.0 200 OK\r\nETag: "v1"\r\n\r\n' + feed)
+
+    server = serve(script)
+    error, result = fetch_all([server.url, server.url])
+    assert isinstance(error, FetchError) and error.kind is ErrorKind.CONNECT
+    assert "reset before the end of the answer" in str(error)
+    assert isinstance(result, FetchResult) and result.content == feed
 
 
 def test_a_server_that_stalls_mid_body_times_out(serve: Callable) -> None:

@@ -68,6 +68,7 @@ class _Connection(asyncio.Protocol):
         self._pending_size = 0
         self._paused = False
         self._eof = False
+        self._eof_read = False  #: h11 was told of the end of the stream
         self._lost: Exception | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._answered = False
@@ -182,6 +183,13 @@ class _Connection(asyncio.Protocol):
             if event is not h11.NEED_DATA:
                 if isinstance(event, h11.ConnectionClosed) and not self._answered:
                     raise _ClosedBeforeAnswer from self._lost
+                if isinstance(event, h11.EndOfMessage) and self._eof_read and self._lost:
+                    # A body without a length ends when the server closes the connection;
+                    # one reset instead (an error, a crash, a proxy's timeout) was cut, and
+                    # its part would have been stored as the whole feed, with its ETag.
+                    raise httpx.ReadError(
+                        f"the connection was reset before the end of the answer ({self._lost})"
+                    ) from self._lost
                 return event
             if self._pending:
                 self._h11.receive_data(b"".join(self._pending))
@@ -191,6 +199,7 @@ class _Connection(asyncio.Protocol):
                     self._paused = False
                     self._transport.resume_reading()
             elif self._eof:
+                self._eof_read = True
                 self._h11.receive_data(b"")
             else:
                 await self._wait(read_timeout)
