@@ -450,7 +450,9 @@ def test_a_body_without_a_length_cut_by_a_reset_is_an_error_not_a_shorter_feed(
     """A body without a length ends when the server closes the connection; one that is
     reset instead was cut (curl: "Recv failure", requests and httpcore: a read error). It was
     taken whole: a third of a feed stored, its ETag with it, and the rest never asked for."""
-    feed = FEED.replace(b"</channel>", b"<item><title>Meldung</title></item>" * 200 + b"</channel>")
+    feed = FEED.replace(
+        b"</channel>", b"<item><title>Meldung</title></item>" * 200 + b"</channel>"
+    )
 
     def script(peer: _Peer) -> None:
         peer.request()
@@ -466,6 +468,71 @@ def test_a_body_without_a_length_cut_by_a_reset_is_an_error_not_a_shorter_feed(
     assert isinstance(error, FetchError) and error.kind is ErrorKind.CONNECT
     assert "reset before the end of the answer" in str(error)
     assert isinstance(result, FetchResult) and result.content == feed
+
+
+@pytest.mark.parametrize(
+    ("head", "mended"),
+    [
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Type : text/xml\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n\r\n",
+        ),
+        (b"HTTP/1.1 200 OK\nX-Powered-By PHP/5.2\nA: b\n\n", b"HTTP/1.1 200 OK\nA: b\n\n"),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: Chunked\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\nContent-Length: 3\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n",
+        ),
+        # Folded lines, and codings other than chunked, are h11's to judge.
+        (b"HTTP/1.1 200 OK\r\nA: b\r\n  c\r\n\r\n", b"HTTP/1.1 200 OK\r\nA: b\r\n  c\r\n\r\n"),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        ),
+    ],
+)
+def test_heads_are_mended_where_curl_and_browsers_read_past_a_mistake(
+    head: bytes, mended: bytes
+) -> None:
+    assert connections.lenient_head(head) == mended
+
+
+def test_a_head_with_mistakes_others_read_past_is_read_in_pieces(serve: Callable) -> None:
+    """IIS and PHP behind a proxy send "Transfer-Encoding: chunked" twice, old CMSs a blank
+    before a colon; curl, requests and browsers read both, h11 refuses them. The head
+    arrives in pieces, split inside the repeated header."""
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type : application/rss+xml\r\n"
+        b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+
+    def script(peer: _Peer) -> None:
+        while peer.request() is not None:
+            for start in range(0, len(head), 7):
+                peer.send(head[start : start + 7])
+                time.sleep(0.002)
+            peer.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(FEED), FEED))
+
+    server = serve(script)
+    results = fetch_all([server.url, server.url])
+    assert [r.content for r in results if isinstance(r, FetchResult)] == [FEED] * 2
+    assert results[0].headers["content-type"] == "application/rss+xml"
+    assert server.connections == 1
+
+
+def test_a_head_that_is_no_http_is_not_asked_again_and_says_so(serve: Callable) -> None:
+    def script(peer: _Peer) -> None:
+        peer.request()
+        peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n" + FEED)
+
+    server = serve(script)
+    (error,) = fetch_all([server.url], dataclasses.replace(SETTINGS, retries=2))
+    assert isinstance(error, FetchError) and error.kind is ErrorKind.CONNECT
+    assert "not valid HTTP/1.1" in str(error) and "Content-Length" in str(error)
+    assert server.connections == 1  # a transient failure would have been asked twice more
 
 
 def test_a_server_that_stalls_mid_body_times_out(serve: Callable) -> None:

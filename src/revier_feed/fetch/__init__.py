@@ -36,7 +36,7 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 import httpx  # noqa: E402
 import sniffio  # noqa: E402
 
-from .connections import CONNECTED, ConnectionPools  # noqa: E402
+from .connections import CONNECTED, ConnectionPools, MalformedHead  # noqa: E402
 from .cookies import RedirectCookies  # noqa: E402
 from .decoding import RawTooLarge, Truncated, decoded  # noqa: E402
 from .robots import MAX_ROBOTS_BYTES, RobotsRules  # noqa: E402
@@ -273,7 +273,11 @@ class Fetcher:
         host.turns.paused_until = max(host.turns.paused_until, time.monotonic() + pause)
 
     def _retry_wait(self, error: FetchError, attempt: int) -> float | None:
-        if error.kind not in _RETRYABLE or attempt >= self.settings.retries:
+        if (
+            error.kind not in _RETRYABLE
+            or attempt >= self.settings.retries
+            or isinstance(error.__cause__, MalformedHead)
+        ):
             return None
         wait = self.settings.retry_backoff * (2**attempt) * (1 + 0.5 * self._rng.random())
         if error.retry_after is not None:
@@ -1082,6 +1086,14 @@ def _wrap_exceptions(source_id: str, url: str, limit: float) -> Iterator[None]:
             url,
             kind=ErrorKind.CONNECT,
             message="the response could not be decompressed (broken gzip/deflate)",
+        ) from e
+    except MalformedHead as e:
+        raise FetchError(
+            source_id,
+            url,
+            kind=ErrorKind.CONNECT,
+            message="the server's answer is not valid HTTP/1.1 (not asked again: the same "
+            "answer would come)",
         ) from e
     except (httpx.RemoteProtocolError, httpx.LocalProtocolError) as e:
         raise FetchError(

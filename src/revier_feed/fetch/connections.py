@@ -16,6 +16,7 @@ import asyncio
 import errno
 import ipaddress
 import itertools
+import re
 import socket
 import ssl
 import time
@@ -53,6 +54,56 @@ class _ClosedBeforeAnswer(Exception):
     """The server closed a connection before it sent a byte of the answer."""
 
 
+class MalformedHead(httpx.RemoteProtocolError):
+    """The head of an answer is not HTTP/1.1, even read as browsers read it: asking again
+    gets the same head, so it is not retried."""
+
+
+#: The blank line that ends a head (h11 takes a bare LF for a line end too).
+_HEAD_END = re.compile(rb"\n\r?\n")
+_FIELD_NAME_END = re.compile(rb"[ \t]+:")
+
+
+def lenient_head(head: bytes) -> bytes:
+    """The head of an answer with the mistakes curl, requests and browsers read past made
+    readable for h11, which refuses them: blanks before a header's colon (``Content-Type :
+    text/xml``), a line without a colon (``X-Powered-By PHP/5.2``, dropped), and
+    ``Transfer-Encoding`` sent twice as ``chunked`` or as ``identity`` (an IIS or a PHP
+    behind a proxy; one ``chunked`` is kept, ``identity`` means none).
+    """
+    if (
+        not _FIELD_NAME_END.search(head)
+        and b"ransfer-" not in head
+        and b"RANSFER-" not in head
+        and all(b":" in line for line in head.splitlines()[1:] if line.strip())
+    ):
+        return head  # what nearly every server sends: nothing to mend
+    status, *lines = head.split(b"\n")
+    kept = [status]
+    chunked_seen = False
+    for line in lines:
+        if not line.strip(b"\r") or line[:1] in (b" ", b"\t"):
+            kept.append(line)  # the blank end, or a folded continuation (h11 reads those)
+            continue
+        name, colon, value = line.partition(b":")
+        name = name.rstrip(b" \t")
+        if not colon or not name:
+            continue
+        if name.lower() == b"transfer-encoding":
+            codings = [c.strip().lower() for c in value.strip(b" \t\r").split(b",")]
+            if codings == [b"identity"]:
+                continue
+            if all(c == b"chunked" for c in codings):
+                if chunked_seen:
+                    continue
+                chunked_seen = True
+                line = b"Transfer-Encoding: chunked" + (b"\r" if line.endswith(b"\r") else b"")
+                kept.append(line)
+                continue
+        kept.append(name + b":" + value)
+    return b"\n".join(kept)
+
+
 class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection, one request at a time.
 
@@ -69,6 +120,7 @@ class _Connection(asyncio.Protocol):
         self._paused = False
         self._eof = False
         self._eof_read = False  #: h11 was told of the end of the stream
+        self._head = b""  #: the start of an answer's head, until its end arrives
         self._lost: Exception | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._answered = False
@@ -172,6 +224,7 @@ class _Connection(asyncio.Protocol):
     ) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
         """The next response event (never NEED_DATA), reading from the socket as needed."""
         while True:
+            in_head = self._h11.their_state is h11.SEND_RESPONSE
             try:
                 event = self._h11.next_event()
             except h11.RemoteProtocolError as e:
@@ -179,6 +232,8 @@ class _Connection(asyncio.Protocol):
                     raise _ClosedBeforeAnswer from self._lost or e
                 if self._lost is not None:
                     raise httpx.ReadError(str(self._lost) or repr(self._lost)) from self._lost
+                if in_head and not self._eof_read:
+                    raise MalformedHead(str(e)) from e
                 raise httpx.RemoteProtocolError(str(e)) from e
             if event is not h11.NEED_DATA:
                 if isinstance(event, h11.ConnectionClosed) and not self._answered:
@@ -192,12 +247,29 @@ class _Connection(asyncio.Protocol):
                     ) from self._lost
                 return event
             if self._pending:
-                self._h11.receive_data(b"".join(self._pending))
+                data = b"".join(self._pending)
                 self._pending.clear()
                 self._pending_size = 0
                 if self._paused and self._transport is not None:
                     self._paused = False
                     self._transport.resume_reading()
+                if self._h11.their_state is h11.SEND_RESPONSE:
+                    # A head is read whole before h11 sees it, so that it can be mended.
+                    # Searched from where the last piece ended: a head trickling in byte by
+                    # byte is not searched again and again from its start.
+                    searched = max(0, len(self._head) - 2)
+                    data = self._head + data
+                    self._head = b""
+                    end = _HEAD_END.search(data, searched)
+                    if end is None and len(data) <= _MAX_HEAD:
+                        self._head = data
+                        continue
+                    if end is not None:
+                        data = lenient_head(data[: end.end()]) + data[end.end() :]
+                self._h11.receive_data(data)
+            elif self._eof and self._head:
+                self._h11.receive_data(self._head)  # the start of a head the server cut
+                self._head = b""
             elif self._eof:
                 self._eof_read = True
                 self._h11.receive_data(b"")
