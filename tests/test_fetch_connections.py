@@ -215,6 +215,40 @@ def test_a_compressed_body_in_small_chunks_is_decoded(serve: Callable) -> None:
     assert isinstance(result, FetchResult) and result.content == body
 
 
+@pytest.mark.parametrize("raw", [True, False], ids=["raw deflate", "zlib"])
+def test_a_deflate_body_whose_first_piece_is_one_byte_is_decoded(
+    serve: Callable, raw: bool
+) -> None:
+    """zlib tells its header from raw deflate (IIS) by two bytes; a first chunk of one
+    byte made the raw body an error ("incorrect header check")."""
+    packed = zlib.compress(FEED)[2:-4] if raw else zlib.compress(FEED)
+
+    def script(peer: _Peer) -> None:
+        peer.request()
+        peer.send(
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        for piece in (packed[:1], packed[1:]):
+            peer.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+            time.sleep(0.02)
+        peer.send(b"0\r\n\r\n")
+
+    [result] = fetch_all([serve(script).url])
+    assert isinstance(result, FetchResult) and result.content == FEED
+
+
+def test_a_compression_not_asked_for_is_named_and_not_asked_again(serve: Callable) -> None:
+    """A server sending its precompressed .br files whatever the request accepts: the
+    bytes went to the parser, which blamed the feed ("not a readable feed") or the layout
+    ("the item selector matched nothing")."""
+    server = serve(keep_alive(lambda head: answer(b"\x1b\x00\xf8\xa5", "Content-Encoding: br")))
+    (error,) = fetch_all([server.url], dataclasses.replace(SETTINGS, retries=2))
+    assert isinstance(error, FetchError) and error.kind is ErrorKind.CONNECT
+    assert "compressed its answer in a way that was not asked for" in str(error)
+    assert str(error).endswith("UnsupportedCoding: br")
+    assert server.connections == 1
+
+
 @pytest.mark.parametrize(
     ("coding", "pack"),
     [
@@ -795,6 +829,46 @@ def test_redirects_are_followed_on_a_kept_connection_and_bad_ones_refused(
     assert "'ftp' URL" in ftp.message
     assert isinstance(broken, FetchError) and broken.kind is ErrorKind.REDIRECT
     assert "invalid URL" in broken.message
+
+
+def test_a_location_in_latin_1_or_twice_is_followed_as_the_server_meant_it(
+    serve: Callable,
+) -> None:
+    """An old IIS or Apache sends a file name's Latin-1 bytes raw ("Straße" as 0xDF): they
+    are percent-encoded as they came, as curl does (decoded as Latin-1 and sent as UTF-8
+    they asked for another file: a 404). Of two Location headers the first counts (they
+    were joined into "/a.xml, /b.xml")."""
+    asked: list[bytes] = []
+
+    def script(peer: _Peer) -> None:
+        while (head := peer.request()) is not None:
+            path = head.split(b" ")[1]
+            asked.append(path)
+            if path == b"/alt":
+                peer.send(
+                    b"HTTP/1.1 301 Moved\r\nLocation: /Stra\xdfe.xml\r\nContent-Length: 0\r\n\r\n"
+                )
+            elif path == b"/zwei":
+                peer.send(answer(b"", "Location: /a.xml", "Location: /b.xml", status="302 Found"))
+            elif path in (b"/Stra%DFe.xml", b"/a.xml"):
+                peer.send(answer(FEED))
+            elif path == b"/weg":
+                peer.send(answer(b"", "Location: /neu.xml", status="302 Found"))
+            else:
+                peer.send(answer(b"", status="404 Not Found"))
+
+    server = serve(script)
+    base = server.url.rsplit("/", 1)[0]
+    latin, twice, missing = fetch_all([f"{base}/alt", f"{base}/zwei", f"{base}/weg"])
+    assert isinstance(latin, FetchResult) and latin.url == f"{base}/Stra%DFe.xml"
+    assert isinstance(twice, FetchResult) and twice.url == f"{base}/a.xml"
+    assert asked[:4] == [b"/alt", b"/Stra%DFe.xml", b"/zwei", b"/a.xml"]
+    # A 404 behind a redirect names the URL that answered it, the one to check.
+    assert isinstance(missing, FetchError) and missing.status_code == 404
+    assert str(missing) == (
+        f"HTTP 404 Not Found: check the URL (answered by {base}/neu.xml, where the source's "
+        "URL redirects)"
+    )
 
 
 def test_no_proxy_sends_its_hosts_past_the_proxy(

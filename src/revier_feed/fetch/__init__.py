@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ..exceptions import Cancelled, Deferred, FetchError, RevierError, SilentHost
 from ..models import ErrorKind, FetchResult, FetchSettings, NotModified, RobotsCopy
@@ -38,7 +38,7 @@ import sniffio  # noqa: E402
 
 from .connections import CONNECTED, ConnectionPools, MalformedHead  # noqa: E402
 from .cookies import RedirectCookies  # noqa: E402
-from .decoding import RawTooLarge, Truncated, decoded  # noqa: E402
+from .decoding import RawTooLarge, Truncated, UnsupportedCoding, decoded  # noqa: E402
 from .robots import MAX_ROBOTS_BYTES, RobotsRules  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -276,7 +276,7 @@ class Fetcher:
         if (
             error.kind not in _RETRYABLE
             or attempt >= self.settings.retries
-            or isinstance(error.__cause__, MalformedHead)
+            or isinstance(error.__cause__, (MalformedHead, UnsupportedCoding))
         ):
             return None
         wait = self.settings.retry_backoff * (2**attempt) * (1 + 0.5 * self._rng.random())
@@ -482,7 +482,7 @@ class Fetcher:
             response = await self._transport_for(target).handle_async_request(request)
             response.request = request
             try:
-                location = response.headers.get("location")
+                location = _location(response)
                 if response.status_code in _REDIRECTS and location:
                     # Small bodies are read, so the connection is kept (a redirect often
                     # stays on its host).
@@ -528,7 +528,13 @@ class Fetcher:
                 if response.status_code >= 400:
                     await _drain_small(response)
                     try:
-                        _raise_for_status(source_id, url, response, self._now())
+                        _raise_for_status(
+                            source_id,
+                            url,
+                            response,
+                            self._now(),
+                            redirected_to=str(target) if redirects else None,
+                        )
                     except FetchError as error:
                         self._pause_if_asked(str(target), error)
                         raise
@@ -849,6 +855,19 @@ def host_name(url: str) -> str:
         return (urlsplit(url).hostname or "").lower()
 
 
+def _location(response: httpx.Response) -> str | None:
+    """The first ``Location`` of a response. Bytes that are no UTF-8 (a Latin-1 file name
+    of an old IIS or Apache: ``/Stra\\xdfe.xml``) are percent-encoded as they came, as curl
+    does: decoded as Latin-1 and encoded again as UTF-8 they asked for another file."""
+    for name, value in response.headers.raw:
+        if name.lower() == b"location":
+            try:
+                return value.decode()
+            except UnicodeDecodeError:
+                return quote(value, safe=bytes(range(0x21, 0x7F)))
+    return None
+
+
 def _permanent(redirects: list[int], target: httpx.URL) -> str | None:
     """Where the request ended, if it got there by permanent redirects (301/308) only."""
     if redirects and all(status in _PERMANENT_REDIRECTS for status in redirects):
@@ -1007,8 +1026,15 @@ async def _drain_small(response: httpx.Response) -> None:
                 pass
 
 
-def _raise_for_status(source_id: str, url: str, response: httpx.Response, now: datetime) -> None:
-    """Raise the FetchError for an error status (400 and above)."""
+def _raise_for_status(
+    source_id: str,
+    url: str,
+    response: httpx.Response,
+    now: datetime,
+    redirected_to: str | None = None,
+) -> None:
+    """Raise the FetchError for an error status (400 and above); ``redirected_to`` is the
+    URL that answered, when the source's own redirected there (the one to check)."""
     code = response.status_code
     retry_after = _retry_after(response.headers.get("retry-after"), now)
     if code == 410:
@@ -1029,6 +1055,8 @@ def _raise_for_status(source_id: str, url: str, response: httpx.Response, now: d
             text += ": access denied, the site may block crawlers"
         elif code == 404:
             text += ": check the URL"
+    if redirected_to is not None:
+        text += f" (answered by {redirected_to[:200]}, where the source's URL redirects)"
     raise FetchError(
         source_id, url, kind=kind, message=text, status_code=code, retry_after=retry_after
     )
@@ -1079,6 +1107,15 @@ def _wrap_exceptions(source_id: str, url: str, limit: float) -> Iterator[None]:
             kind=ErrorKind.CONNECT,
             message="the compressed answer stopped before its end (the connection was cut, "
             "or the server's gzip broke off); nothing of it was kept",
+        ) from e
+    except UnsupportedCoding as e:
+        raise FetchError(
+            source_id,
+            url,
+            kind=ErrorKind.CONNECT,
+            message="the server compressed its answer in a way that was not asked for "
+            "(Accept-Encoding: gzip, deflate) and cannot be read (not asked again: the same "
+            "answer would come)",
         ) from e
     except httpx.DecodingError as e:
         raise FetchError(

@@ -5,7 +5,8 @@ became 131 MB at once, before the cap on the body's size could look at it (a cyc
 memory rose by 250 MB on a 3 MB bomb). Here no step gives more than :data:`STEP` bytes.
 ``gzip`` and ``x-gzip`` (RFC 9110 says to read it as gzip; httpx did not know it), and
 ``deflate`` with or without its zlib header are decoded, as ``Accept-Encoding`` asks for
-them; an unknown coding is passed on as it came (the parser then says what it got).
+them; a compression that was not asked for (``br``, ``zstd``) is an error that names it,
+and other unknown codings (``identity``, ``none``, a charset) are taken as none.
 A body cut inside the compressed text is an error; a gzip body whose text is whole and
 only its checksum trailer is missing is read, as browsers read it.
 """
@@ -30,6 +31,9 @@ class _Inflater:
         # Servers send "deflate" both with the zlib header (as the RFC says) and without.
         self._raw_tried = False
         self._started = False
+        #: A deflate body's first byte, while zlib could not yet tell its header from raw
+        #: deflate (a first piece of one byte).
+        self._first = b""
         self._decompressor = zlib.decompressobj(zlib.MAX_WBITS | (0 if self._deflate else 16))
         #: Bytes after the end of a gzip member, not yet known to begin another one.
         self._after = b""
@@ -40,6 +44,14 @@ class _Inflater:
         self._size = 0
 
     def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._deflate and not self._started:
+            # zlib tells its header from raw deflate by the first two bytes; fed one, it
+            # waits, and the raw deflate it would then refuse could not be read from the
+            # start any more.
+            data = self._first + data
+            self._first = data if len(data) < 2 else b""
+            if self._first:
+                return
         while True:
             if self._decompressor.eof:
                 data = self._next_member(data)
@@ -102,7 +114,7 @@ class _Inflater:
             yield rest
         # zlib's flush() gives what it can of a cut stream without a word; a cut body would
         # then pass for a whole one (a listing with fewer items, an article without its end).
-        if self._started and not whole:
+        if (self._started and not whole) or self._first:
             raise Truncated("the compressed body ended before its end mark")
 
     def _only_trailer_missing(self) -> bool:
@@ -125,10 +137,27 @@ class _Inflater:
 
 def _layers(content_encoding: str) -> list[_Inflater]:
     """The decoders of a ``Content-Encoding`` value, in the order to apply them (the last
-    coding applied by the server first)."""
+    coding applied by the server first).
+
+    Raises:
+        UnsupportedCoding: a compression that was not asked for (``br``, ``zstd``; a server
+            that sends its precompressed files whatever the request accepts).
+    """
     codings = [c.strip().lower() for c in content_encoding.split(",")]
+    for coding in codings:
+        if coding in _UNSUPPORTED:
+            raise UnsupportedCoding(coding)
     known = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
     return [_Inflater(known[c]) for c in reversed(codings) if c in known]
+
+
+#: Compressions a body may come in that are not decoded here; other unknown codings
+#: ("identity", "none", a charset sent by mistake) are taken as no coding, as browsers do.
+_UNSUPPORTED = frozenset({"br", "zstd", "compress", "x-compress", "bzip2", "x-bzip2", "lzma"})
+
+
+class UnsupportedCoding(httpx.DecodingError):
+    """The body is compressed in a way that was not asked for and cannot be read."""
 
 
 class Truncated(httpx.DecodingError):
