@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -95,6 +96,20 @@ def test_sample_feeds_parse_completely(
             assert item.guid is None  # this feed has no guids: identity falls back to the link
         else:
             assert item.guid == truth["key"]
+
+
+@pytest.mark.parametrize("site", ["landkreis-leipzig", "bbsr"])
+def test_blank_lines_before_the_xml_declaration_are_no_damage(
+    site: str, region: SampleRegion
+) -> None:
+    """A PHP file ending in a blank line, included before the feed (WordPress plugins):
+    XML forbids anything before the declaration, feedparser read the items with a warning,
+    and the source showed as "degraded"."""
+    clean = served(region, FEEDS[site])
+    assert clean.content.startswith(b"<?xml")
+    blank = dataclasses.replace(clean, content=b"\n\r\n \t\n" + clean.content)
+    expected, parsed = parse(spec(), clean, NOW, BERLIN), parse(spec(), blank, NOW, BERLIN)
+    assert parsed.warnings == () and parsed.items and parsed.items == expected.items
 
 
 def test_sample_listing_resolves_links_and_german_dates(

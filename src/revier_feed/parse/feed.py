@@ -4,6 +4,7 @@ the rest (on bytes; it never does HTTP here)."""
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import functools
 import html.entities
 import re
@@ -42,6 +43,12 @@ def parse_feed(
     Raises:
         ParseError: the document is not a feed, or no entry could be read.
     """
+    stripped = fetched.content.lstrip(b" \t\r\n")
+    if len(stripped) != len(fetched.content) and stripped.startswith(b"<?xml"):
+        # Blank lines before the declaration, which XML forbids: a PHP file that ends in
+        # one, included before the feed's template (WordPress plugins). feedparser read
+        # such feeds with a warning, and the source looked damaged.
+        fetched = dataclasses.replace(fetched, content=stripped)
     headers = dict(fetched.headers)
     # Relative item links resolve against Content-Location, itself relative to the final
     # URL (Apache's content negotiation sends "rss.xml.de"); without one, the final URL.
