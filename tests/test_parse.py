@@ -464,6 +464,96 @@ def test_a_utf_8_page_with_a_stray_windows_1252_sentence_keeps_its_umlauts() -> 
     ]
 
 
+def test_a_utf_8_page_with_a_longer_windows_1252_part_is_read_as_utf_8() -> None:
+    """After a CMS migration the old texts are windows-1252 and more than the new ones: the
+    page went to detection, where a UTF-8 "ü" before a letter looked like windows-1250's
+    "ĽŕŁ": "Neue Ă–ffnungszeiten". Declared UTF-8 and holding UTF-8's umlauts, it is UTF-8
+    with the old bytes read as windows-1252, as a browser shows the new items."""
+    old = "".join(
+        f"<article><h2>Archiv {n}: Gebühren für Müll und Straßenreinigung</h2>"
+        "<p>Die Gemeinde hat über die Änderungen für Groß und Klein informiert.</p></article>"
+        for n in range(5)
+    ).encode("cp1252")
+    page = (
+        b"<html><head><meta charset='utf-8'></head><body>"
+        + "<article><h2>Neue Öffnungszeiten im Bürgerbüro</h2><p>Ab Montag.</p></article>".encode()
+        + old
+        + b"</body></html>"
+    )
+    titles = [t for t, _ in listing_titles(page, content_type="text/html; charset=utf-8")]
+    assert titles[0] == "Neue Öffnungszeiten im Bürgerbüro"
+    assert titles[1:] == [f"Archiv {n}: Gebühren für Müll und Straßenreinigung" for n in range(5)]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/html; charset=ISO-8859-1", "text/html", "text/html; charset=cp1252"]
+)
+def test_a_byte_windows_1252_leaves_undefined_does_not_turn_the_page_into_windows_1250(
+    content_type: str,
+) -> None:
+    """A name pasted in UTF-8 ("Kovačević": "č" is C4 8D) or a UTF-8 "”" (E2 80 9D) in a
+    windows-1252 page: Python's codec refused the byte, the declaration was dropped and
+    detection took the byte for windows-1250's "Ť": "Weinfest ŕ la carte", "80 m˛"."""
+    page = (
+        "<html><body><article><h2>Weinfest à la carte im Schloßhof</h2>"
+        f"<p>Mit Jørgen Ørsted, 80 m² für 5 € – „Danke“.</p></article>{FILLER * 3}"
+        "<article><h2>Lesung mit Ana KovaPASTE</h2><p>Gäste willkommen.</p></article>"
+        "</body></html>"
+    ).encode("cp1252")
+    page = page.replace(b"PASTE", b"\xc4\x8d")
+    (first, _), (second, teaser) = listing_titles(page, content_type=content_type)
+    assert first == "Weinfest à la carte im Schloßhof"
+    assert second.startswith("Lesung mit Ana Kova") and teaser == "Gäste willkommen."
+
+
+@pytest.mark.parametrize("declaration", ['encoding="windows-1252"', ""])
+def test_a_windows_1252_feed_with_an_undefined_byte_is_not_read_as_iso_8859_2(
+    declaration: str,
+) -> None:
+    """feedparser's windows-1252 refused the byte and fell back to ISO-8859-2 for the whole
+    feed, silently: "Crčme brűlée"."""
+    body = (
+        f'<?xml version="1.0" {declaration}?><rss version="2.0"><channel><title>K</title>'
+        "<item><title>Crème brûlée beim Bürgerfest – 5 €</title><link>http://k.example/1</link>"
+        "<description>Mit Ana KovaPASTE und Jørgen.</description></item></channel></rss>"
+    ).encode("cp1252")
+    body = body.replace(b"PASTE", b"\xc4\x8d")
+    (item,) = parse(spec(), document(body, content_type="application/rss+xml"), NOW, BERLIN).items
+    assert item.title == "Crème brûlée beim Bürgerfest – 5 €"
+    assert "Jørgen" in item.summary_html
+
+
+def test_a_utf_8_feed_with_a_long_windows_1252_paste_keeps_its_links_and_authors() -> None:
+    """One item's text pasted in windows-1252, longer than the feed's UTF-8: feedparser read
+    all of it as windows-1252, and the other items' links and authors came out as mojibake
+    ("sommerfest-hauptstraÃŸe", published so), which no repair of the text reaches."""
+    paste = ("Die Gemeinde hat über die Änderungen für Groß und Klein informiert. " * 8).encode(
+        "cp1252"
+    )
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>K</title>'
+        "<item><title>Sommerfest</title><link>http://x.de/aktuelles/sommerfest-hauptstraße</link>"
+        "<dc:creator>Jörg Weiß</dc:creator><category>Straßenfest</category></item>"
+        "<item><title>Archiv</title><link>http://x.de/archiv</link>"
+        "<description>PASTE</description></item></channel></rss>"
+    ).encode()
+    body = body.replace(b"PASTE", paste)
+    headers = "application/rss+xml; charset=utf-8"
+    first, second = parse(spec(), document(body, content_type=headers), NOW, BERLIN).items
+    assert first.link == "http://x.de/aktuelles/sommerfest-hauptstraße"
+    assert (first.author, first.categories) == ("Jörg Weiß", ("Straßenfest",))
+    assert second.summary_html.startswith("Die Gemeinde hat über die Änderungen für Groß")
+
+
+def test_a_charset_in_a_comment_is_not_the_page_s() -> None:
+    page = (
+        "<html><head><!-- <meta charset=koi8-r> --><meta charset='windows-1252'></head><body>"
+        f"<article><h2>Förderung für Straßen</h2></article>{FILLER}</body></html>"
+    ).encode("cp1252")
+    assert listing_titles(page)[0][0] == "Förderung für Straßen"
+
+
 FORMATS = {
     "rss091": b"""<?xml version="1.0"?><rss version="0.91"><channel><title>K</title>
 <link>http://k.example/</link><description>d</description><language>de</language>

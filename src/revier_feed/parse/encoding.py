@@ -22,6 +22,8 @@ except ImportError:  # pragma: no cover - installed without a C compiler
 _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([-\w.:]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([-\w.:]+)["']""")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
+#: A browser's search for the charset skips comments (``<!-- <meta charset=koi8-r> -->``).
+_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16"),
@@ -117,6 +119,40 @@ STRAY_AS_CP1252 = "revier-feed-cp1252"
 codecs.register_error(STRAY_AS_CP1252, _stray_as_cp1252)
 
 
+def _undefined_as_c1(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: bytes windows-1252 leaves undefined, as the C1 controls of
+    their value (WHATWG's windows-1252, which browsers decode)."""
+    assert isinstance(error, UnicodeDecodeError)
+    return "".join(map(chr, error.object[error.start : error.end])), error.end
+
+
+_UNDEFINED_AS_C1 = "revier-feed-windows-1252"
+codecs.register_error(_UNDEFINED_AS_C1, _undefined_as_c1)
+
+
+def decode_windows_1252(content: bytes) -> str:
+    """``content`` in windows-1252 as browsers decode it: the five bytes it leaves
+    undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D; from a name pasted in UTF-8, "č" is C4 8D) are
+    no error. Python's codec refused them, and the whole page or feed was then read as
+    windows-1250 or ISO-8859-2 ("ŕ la carte", "Crčme brűlée")."""
+    return content.decode("cp1252", errors=_UNDEFINED_AS_C1)
+
+
+#: Characters German text writes in UTF-8 (ä ö ü ß and the other Latin-1 letters, „ “ ‚
+#: ‘ ’ – — …, €), which text in windows-1252 hardly ever holds: it would read "Ã¤", "â€ž".
+_GERMAN_UTF8 = re.compile(rb"\xc3[\x80-\xbf]|\xe2\x80[\x93\x94\x98-\x9e\xa6]|\xe2\x82\xac")
+
+
+def utf8_with_strays(content: bytes, declared_utf8: bool) -> bool:
+    """Whether ``content`` (not valid UTF-8) is UTF-8 with stray windows-1252 bytes: most of
+    its non-ASCII bytes form UTF-8 characters, or it is declared UTF-8 and holds characters
+    German text writes in UTF-8. The second is a page or feed with a long windows-1252 paste
+    (an old text after a CMS migration): by the first alone it went to detection, which
+    chose windows-1250 for the whole page ("Ă–ffnungszeiten"), or feedparser read it all as
+    windows-1252 and every UTF-8 link, author and category came out as mojibake."""
+    return mostly_utf8(content) or (declared_utf8 and _GERMAN_UTF8.search(content) is not None)
+
+
 def decode_html(content: bytes, declared: str | None = None, url: str = "") -> str:
     """The text of an HTML document.
 
@@ -140,13 +176,18 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
         return content.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if mostly_utf8(content):
+    meta = _META_CHARSET.search(_COMMENT.sub(b"", content[:4096]))
+    labels = [
+        label.strip()
+        for label in (declared, meta.group(1).decode("ascii", "ignore") if meta else None)
+        if label and _known(label)
+    ]
+    if utf8_with_strays(content, bool(labels) and _known(labels[0]) == "utf-8"):
         # As a browser would show it, but for the stray bytes, which are most likely a
         # paste from windows-1252: one of them sent the whole page to detection, which
         # chose windows-1250, and every umlaut came out wrong.
         return content.decode("utf-8", errors=STRAY_AS_CP1252)
-    meta = _META_CHARSET.search(content[:4096])
-    for label in (declared, meta.group(1).decode("ascii", "ignore") if meta else None):
+    for label in labels:
         text = _try(content, label)
         if text is not None:
             return text
@@ -154,7 +195,7 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
 
     best = charset_normalizer.from_bytes(content, cp_isolation=_CANDIDATES).best()
     if best is None:
-        return content.decode("cp1252", errors="replace")
+        return decode_windows_1252(content)
     if best.encoding in _LATIN:
         # Detection tells windows-1252 from windows-1250 by a few letters, and on a German
         # page (whose own letters are the same in both) by names: "Søren", "à la", "Peña",
@@ -162,11 +203,14 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
         # encodings decides, or the site's country, as browsers do; else the page's
         # language, where there is text enough to tell it; else windows-1252.
         central = best.encoding in ("cp1250", "iso8859_2")
-        if _CENTRAL_EUROPEAN_LETTER.search(content) or _country(url) in _CENTRAL_EUROPEAN:
+        # Not in the UTF-8 characters a page may hold pasted: "ü" (C3 BC) before a letter,
+        # or "č" (C4 8D), looked like windows-1250's letters.
+        own = _UTF8_SEQUENCE.sub(b"", content)
+        if _CENTRAL_EUROPEAN_LETTER.search(own) or _country(url) in _CENTRAL_EUROPEAN:
             return str(best) if central else content.decode("cp1250", errors="replace")
         if central and best.language in _CENTRAL_EUROPEAN_LANGUAGES and len(content) >= 2048:
             return str(best)
-        return content.decode("cp1252", errors="replace")
+        return decode_windows_1252(content)
     return str(best)
 
 
@@ -226,19 +270,28 @@ def plausible_charset(label: str, content: bytes) -> bool:
         return False
 
 
-def _try(content: bytes, label: str | None) -> str | None:
-    if not label:
-        return None
+def _known(label: str) -> str | None:
+    """The codec a charset label names, as browsers take it; None if there is none."""
     try:
         name = codecs.lookup(label.strip()).name
     except (LookupError, ValueError):
         return None
-    if name in ("iso8859-1", "ascii"):
-        # WHATWG: pages labelled Latin-1 or ASCII ("l1", "IBM819", "ISO_8859-1:1987", …)
-        # are windows-1252 to every browser.
-        name = "cp1252"
-    if name == "utf-8" or not plausible_charset(name, content):
+    # WHATWG: pages labelled Latin-1 or ASCII ("l1", "IBM819", "ISO_8859-1:1987", …) are
+    # windows-1252 to every browser.
+    return "cp1252" if name in ("iso8859-1", "ascii") else name
+
+
+def names_windows_1252(label: str) -> bool:
+    """Whether a charset label means windows-1252 to browsers (Latin-1 and ASCII too)."""
+    return _known(label) == "cp1252"
+
+
+def _try(content: bytes, label: str) -> str | None:
+    name = _known(label)
+    if name is None or name == "utf-8" or not plausible_charset(name, content):
         return None  # UTF-8 was tried strictly above: it is mis-declared
+    if name == "cp1252":
+        return decode_windows_1252(content)
     try:
         return content.decode(name)
     except UnicodeDecodeError:

@@ -22,9 +22,11 @@ from .dates import EARLIEST, ZONE_NAMES, moves_with_now, parse_date
 from .encoding import (
     STRAY_AS_CP1252,
     declared_encoding,
+    decode_windows_1252,
     http_charset,
-    mostly_utf8,
+    names_windows_1252,
     plausible_charset,
+    utf8_with_strays,
 )
 
 try:
@@ -345,13 +347,25 @@ def _readable(content: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str,
         for label in (http_charset(headers.get("content-type", "")), declared_encoding(content))
         if label
     ]
-    if not content.isascii() and all(_names_utf8(label) for label in labels):
-        try:
-            content.decode("utf-8")
-        except UnicodeDecodeError:
-            if mostly_utf8(content):
-                content = content.decode("utf-8", errors=STRAY_AS_CP1252).encode()
+    if content.isascii():
+        return content, _plausible_charset(headers, content)
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        # Labels all UTF-8, or none (XML's default is UTF-8).
+        if all(_names_utf8(label) for label in labels) and utf8_with_strays(content, True):
+            content = content.decode("utf-8", errors=STRAY_AS_CP1252).encode()
+        elif (not labels or names_windows_1252(labels[0])) and _CP1252_UNDEFINED.search(content):
+            # feedparser's windows-1252 refuses the five bytes it leaves undefined (a name
+            # pasted in UTF-8: "č" is C4 8D) and fell back to ISO-8859-2 for the whole feed
+            # ("ŕ la carte"); browsers read them as C1 controls, and so it is given here.
+            content = decode_windows_1252(content).encode()
+            media = headers.get("content-type", "").partition(";")[0].strip()
+            headers = {**headers, "content-type": f"{media or 'application/xml'}; charset=utf-8"}
     return content, _plausible_charset(headers, content)
+
+
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 
 def _plausible_charset(headers: dict[str, str], content: bytes) -> dict[str, str]:
