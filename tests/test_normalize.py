@@ -407,3 +407,24 @@ def test_titles_and_teasers_stay_as_written() -> None:
     teaser = "Die Stadt Mu\u0308cheln eröffnet das Bad."
     item = normalize(raw(title=written, summary_html=teaser), SPEC, NOW)
     assert (item.title, item.summary_text) == (written, teaser)
+
+
+def test_mojibake_written_as_references_and_in_authors_and_categories_is_repaired() -> None:
+    """PHP's htmlentities() on UTF-8 it takes for Latin-1 writes "F&Atilde;&para;rderung":
+    the repair looked for "Ã" before the references were decoded, and never at authors and
+    categories ("JÃ¼rgen WeiÃŸ", stored so)."""
+    mojibake = "Förderung für Straßen – 5 €".encode().decode("cp1252")
+    as_references = "".join(f"&#{ord(c)};" if ord(c) > 127 else c for c in mojibake)
+    item = normalize(
+        raw(
+            title=as_references,
+            summary_html=f"<p>Die {as_references}</p>",
+            author="Jürgen Weiß".encode().decode("cp1252"),
+            categories=("Straßenbau".encode().decode("cp1252"), "Öl"),
+        ),
+        SPEC,
+        NOW,
+    )
+    assert item.title == "Förderung für Straßen – 5 €"
+    assert item.summary_html == "<p>Die Förderung für Straßen – 5 €</p>"
+    assert (item.author, item.categories) == ("Jürgen Weiß", ("Straßenbau", "Öl"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -172,6 +173,32 @@ def test_a_json_feed_with_a_huge_number_keeps_its_items() -> None:
     )
     parsed = parse(spec(), document(body), NOW, BERLIN)
     assert [item.title for item in parsed.items] == ["Eins"]
+
+
+def test_json_feed_titles_read_character_references_and_c1_controls_as_windows_1252() -> None:
+    """WordPress's JSON Feed plugin writes its typography as references: published as
+    "&#8211;". PHP's utf8_encode leaves windows-1252's „“–€ as C1 controls: dropped from
+    titles, published raw in teasers."""
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "K",
+            "items": [
+                {
+                    "id": "1",
+                    "url": "https://k.example/1",
+                    "title": "Sommerfest &#8211; &#8222;Kultur im Park&#8220; &amp; mehr <b>",
+                    "summary": "Preis 5\x80 \x96 \x84Zukunft\x93",
+                }
+            ],
+        }
+    ).encode()
+    (item,) = parse(
+        spec(), document(body, content_type="application/feed+json"), NOW, BERLIN
+    ).items
+    # As HTML, which the titles and teasers of the other formats are.
+    assert item.title == "Sommerfest – „Kultur im Park“ &amp; mehr &lt;b&gt;"
+    assert item.summary_html == "Preis 5€ – „Zukunft“"
 
 
 def test_json_feed_items_with_relative_urls_a_modification_date_or_latin1_text() -> None:

@@ -160,13 +160,15 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
     # a feed reader would take them (never left relative: a reader would resolve them
     # against our feed's address, making them look like links of ours).
     base = url or spec.url
-    summary_html = sanitize_html(repair_mojibake(raw.summary_html), base_url=base)
-    content_html = sanitize_html(repair_mojibake(raw.content_html), base_url=base)
+    summary_html = _repaired_html(raw.summary_html, base)
+    content_html = _repaired_html(raw.content_html, base)
     summary_text = sanitized_text(summary_html)
     content_text = sanitized_text(content_html)
     if not summary_text and content_text:
         summary_text = shorten(content_text, 400)
-    title = html_to_text(repair_mojibake(raw.title))
+    # Repaired again once decoded: PHP's htmlentities() writes mojibake as references
+    # ("F&Atilde;&para;rderung").
+    title = repair_mojibake(html_to_text(repair_mojibake(raw.title)))
     if not title or _DATE_ONLY.match(title):
         # Some listings put only the date where the headline belongs; the teaser says more.
         title = shorten(summary_text, 80) or title or _NO_TITLE
@@ -183,7 +185,11 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
         summary_html=summary_html,
         summary_text=summary_text,
         content_html=content_html,
-        author=shorten(html_to_text(raw.author), MAX_AUTHOR_CHARS) if raw.author else None,
+        author=(
+            shorten(repair_mojibake(html_to_text(raw.author)), MAX_AUTHOR_CHARS)
+            if raw.author
+            else None
+        ),
         published_at=published,
         date_estimated=estimated,
         updated_at=updated,
@@ -200,6 +206,15 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
             published=None if estimated or raw.date_moves else published.isoformat(),
         ),
     )
+
+
+def _repaired_html(fragment: str, base_url: str) -> str:
+    """``fragment`` with mojibake undone and sanitized. Mojibake written as references
+    ("F&Atilde;&para;rderung", PHP's htmlentities()) shows once the sanitizer has decoded
+    them: repaired then, and the repair sanitized again (sanitizing stays the last step)."""
+    cleaned = sanitize_html(repair_mojibake(fragment), base_url=base_url)
+    repaired = repair_mojibake(cleaned)
+    return cleaned if repaired == cleaned else sanitize_html(repaired, base_url=base_url)
 
 
 def clean_url(url: str) -> str:
@@ -436,7 +451,10 @@ strip_control = _markup.strip_control if _markup is not None else strip_control_
 
 
 def _categories(raw: tuple[str, ...]) -> tuple[str, ...]:
-    texts = (shorten(html_to_text(c), MAX_CATEGORY_CHARS) for c in raw[: MAX_CATEGORIES * 2])
+    texts = (
+        shorten(repair_mojibake(html_to_text(c)), MAX_CATEGORY_CHARS)
+        for c in raw[: MAX_CATEGORIES * 2]
+    )
     return tuple(dict.fromkeys(c for c in texts if c))[:MAX_CATEGORIES]
 
 

@@ -13,7 +13,7 @@ from .._utils import join_url
 from ..exceptions import ParseError
 from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from .dates import moves_with_now, parse_date
-from .encoding import decode_html, http_charset
+from .encoding import c1_as_cp1252, decode_html, http_charset
 
 _VERSION_PREFIX = "https://jsonfeed.org/version/"
 # JSON can escape half of a UTF-16 pair alone (\ud800), which no UTF-8 text holds: the
@@ -93,8 +93,8 @@ def _item(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
     content = _text(entry.get("content_html"))
     if not content and entry.get("content_text"):
         content = html.escape(_text(entry.get("content_text")))
-    summary = html.escape(_text(entry.get("summary")))
-    title = _text(entry.get("title"))
+    summary = _plain(entry.get("summary"))
+    title = _plain(entry.get("title"))
     if not title and not summary and not content:
         raise ValueError("item has no title, summary or content")
     authors = entry.get("authors") or ([entry["author"]] if entry.get("author") else [])
@@ -106,7 +106,7 @@ def _item(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
     published_text = _text(entry.get("date_published")) or updated_text
     guid = entry.get("id")
     return RawItem(
-        title=html.escape(title),
+        title=title,
         link=_absolute(base, entry.get("url") or entry.get("external_url")),
         guid=_text(str(guid)) if guid not in (None, "") else None,
         summary_html=summary,
@@ -142,7 +142,17 @@ def _number(digits: str) -> int | float:
 
 
 def _text(value: object) -> str:
-    """A string of the document as text (lone surrogates replaced); "" for anything else."""
+    """A string of the document as text (lone surrogates replaced, C1 controls read as
+    windows-1252, as PHP's ``utf8_encode`` and ``json_encode`` leave "„Zukunft“ – 5 €"); ""
+    for anything else."""
     if not isinstance(value, str):
         return ""
-    return value if value.isascii() else _LONE_SURROGATE.sub("\ufffd", value)
+    return value if value.isascii() else c1_as_cp1252(_LONE_SURROGATE.sub("\ufffd", value))
+
+
+def _plain(value: object) -> str:
+    """A plain-text field (title, summary) as HTML. Character references in it are read:
+    JSON Feed's text has none, but WordPress's JSON Feed plugin writes its typography so
+    ("Sommerfest &#8211; &#8222;Kultur&#8220;"), and NetNewsWire and FreshRSS read them."""
+    text = _text(value)
+    return html.escape(html.unescape(text) if "&" in text else text, quote=False)
