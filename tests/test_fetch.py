@@ -274,13 +274,20 @@ def test_cookies_of_a_redirect_chain_go_only_where_they_were_set_for(
     hop("/zwei", Response(302, headers={"Location": "/presse/x", "Set-Cookie": "b=2; Path=/"}))
     hop(
         "/presse/x",
-        Response(302, headers={"Location": other, "Set-Cookie": "geheim=1; Secure; Path=/"}),
+        Response(302, headers={"Location": "/vier", "Set-Cookie": "geheim=1; Secure; Path=/"}),
     )
+    hop("/vier", Response(302, headers={"Location": other}))
     hop("/drei", Response(200, b"<rss version='2.0'><channel></channel></rss>"))
-    result = fetch(region.url("/eins"))
+    result = fetch(region.url("/eins"), settings=dataclasses.replace(SETTINGS, max_redirects=4))
     assert isinstance(result, FetchResult)
     # "a" was set at /eins without a path: its path is "/" (the directory of /eins).
-    assert seen == {"/eins": None, "/zwei": "a=1", "/presse/x": "a=1; b=2", "/drei": None}
+    assert seen == {
+        "/eins": None,
+        "/zwei": "a=1",
+        "/presse/x": "a=1; b=2",
+        "/vier": "a=1; b=2",  # the Secure one not over http
+        "/drei": None,
+    }
 
 
 def test_redirect_cookies_follow_rfc_6265_where_a_redirect_needs_it() -> None:
@@ -298,8 +305,16 @@ def test_redirect_cookies_follow_rfc_6265_where_a_redirect_needs_it() -> None:
             "steuer=a\x01b",  # a control character
             "alt=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT",  # expired on arrival
             "lang=" + "x" * 5000,  # over the size bound
+            # Numbers and dates out of every range (a review found them raising).
+            "riesig=1; Max-Age=" + "9" * 5000,
+            "weit=1; Expires=Wed, 01 Jan 2020 00:00:00 +99999999999999999999",
+            "fern=1; Expires=Wed, 01 Jan 99999999999999999999 00:00:00 GMT",
         ],
         now,
+    )
+    assert jar.header(www) == "nur=hier; riesig=1; weit=1; fern=1; sitzung=1"
+    jar.take(
+        www, ["riesig=; Max-Age=-" + "9" * 5000, "weit=; Max-Age=0", "fern=; Max-Age=00"], now
     )
     assert jar.header(www) == "nur=hier; sitzung=1"
     assert jar.header(httpx.URL("https://landkreis.example/")) == "sitzung=1"
@@ -464,6 +479,17 @@ def test_robots_txt_is_honoured(region: SampleRegion) -> None:
     assert error.kind == ErrorKind.ROBOTS
     assert "robots.txt" in str(error) and "revier-feed" in str(error)
     # Rules for other agents don't apply to us; our group allows the rest.
+    assert isinstance(fetch(region.url(FEED)), FetchResult)
+
+
+def test_a_robots_txt_compressed_in_a_way_not_asked_for_means_no_rules(
+    region: SampleRegion,
+) -> None:
+    """Read as text, such bytes gave no rules; taken for an unreadable robots.txt, they
+    kept every source of the site back for up to 30 days (a review found it)."""
+    region.add_route(
+        "/robots.txt", Response(200, b"\x1b\x00\xf8\xa5", headers={"Content-Encoding": "br"})
+    )
     assert isinstance(fetch(region.url(FEED)), FetchResult)
 
 

@@ -596,6 +596,35 @@ def test_informational_answers_before_the_real_one_are_skipped(serve: Callable) 
     assert server.connections == 1
 
 
+@pytest.mark.parametrize("split", [True, False], ids=["head split after the 103", "one piece"])
+def test_a_head_after_an_informational_answer_is_read_whole_and_mended(
+    serve: Callable, split: bool
+) -> None:
+    """A 103 and the start of the real head in one piece, the head's blank line in the
+    next: the rest waited for a head end h11 already held, until the timeout (a review
+    found it). In one piece, the real head was not mended."""
+    first = (
+        b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"
+    )
+    rest = b"\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(FEED), FEED)
+
+    def script(peer: _Peer) -> None:
+        while peer.request() is not None:
+            if split:
+                peer.send(first)
+                time.sleep(0.1)
+                peer.send(rest)
+            else:
+                peer.send(first + rest)
+
+    server = serve(script)
+    started = time.monotonic()
+    results = fetch_all([server.url, server.url])
+    assert [r.content for r in results if isinstance(r, FetchResult)] == [FEED] * 2
+    assert time.monotonic() - started < 1.5 and server.connections == 1
+
+
 def test_connection_close_is_honoured_and_304s_keep_the_connection(serve: Callable) -> None:
     def closing(peer: _Peer) -> None:
         while peer.request() is not None:

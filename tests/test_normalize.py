@@ -419,7 +419,8 @@ def test_mojibake_written_as_references_and_in_authors_and_categories_is_repaire
         raw(
             title=as_references,
             summary_html=f"<p>Die {as_references}</p>",
-            author="Jürgen Weiß".encode().decode("cp1252"),
+            # A repaired right-to-left override is removed again (a review found it back).
+            author="Jürgen Weiß\u202egpj.exe".encode().decode("cp1252"),
             categories=("Straßenbau".encode().decode("cp1252"), "Öl"),
         ),
         SPEC,
@@ -427,4 +428,4 @@ def test_mojibake_written_as_references_and_in_authors_and_categories_is_repaire
     )
     assert item.title == "Förderung für Straßen – 5 €"
     assert item.summary_html == "<p>Die Förderung für Straßen – 5 €</p>"
-    assert (item.author, item.categories) == ("Jürgen Weiß", ("Straßenbau", "Öl"))
+    assert (item.author, item.categories) == ("Jürgen Weißgpj.exe", ("Straßenbau", "Öl"))

@@ -22,6 +22,7 @@ from revier_feed.models import (
     SourceSpec,
 )
 from revier_feed.parse import discover_page, parse
+from revier_feed.parse.encoding import decode_html
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
@@ -188,7 +189,8 @@ def test_json_feed_titles_read_character_references_and_c1_controls_as_windows_1
                     "id": "1",
                     "url": "https://k.example/1",
                     "title": "Sommerfest &#8211; &#8222;Kultur im Park&#8220; &amp; mehr <b>",
-                    "summary": "Preis 5\x80 \x96 \x84Zukunft\x93",
+                    # The end of a URL in the text: "&para" without ";" is no reference.
+                    "summary": "Preis 5\x80 \x96 \x84Zukunft\x93, ?a=1&para=2&copy=3",
                 }
             ],
         }
@@ -198,7 +200,7 @@ def test_json_feed_titles_read_character_references_and_c1_controls_as_windows_1
     ).items
     # As HTML, which the titles and teasers of the other formats are.
     assert item.title == "Sommerfest – „Kultur im Park“ &amp; mehr &lt;b&gt;"
-    assert item.summary_html == "Preis 5€ – „Zukunft“"
+    assert item.summary_html == "Preis 5€ – „Zukunft“, ?a=1&amp;para=2&amp;copy=3"
 
 
 def test_json_feed_items_with_relative_urls_a_modification_date_or_latin1_text() -> None:
@@ -571,6 +573,59 @@ def test_a_utf_8_feed_with_a_long_windows_1252_paste_keeps_its_links_and_authors
     assert first.link == "http://x.de/aktuelles/sommerfest-hauptstraße"
     assert (first.author, first.categories) == ("Jörg Weiß", ("Straßenfest",))
     assert second.summary_html.startswith("Die Gemeinde hat über die Änderungen für Groß")
+
+
+CZECH = "Šťastný nový rok! Ať se vám daří. Těšíme se na příští setkání v Ústí. Zdroj: ČTK"
+
+
+@pytest.mark.parametrize(
+    ("declared", "meta"),
+    [("ISO-8859-1", "windows-1250"), (None, "iso-8859-1")],
+    ids=["Latin-1 header, windows-1250 meta", "Latin-1 meta only"],
+)
+def test_a_windows_1250_page_under_a_latin_1_label_is_still_read_as_windows_1250(
+    declared: str | None, meta: str
+) -> None:
+    """A byte windows-1252 leaves undefined standing alone ("ť" is 9D in windows-1250) is
+    a sign of another encoding, as before: only inside a pasted UTF-8 character is it read
+    as windows-1252's (a review found the first version reading these pages as Latin-1)."""
+    page = f"<html><head><meta charset={meta}></head><body><p>{CZECH}</p></body></html>"
+    assert CZECH in decode_html(page.encode("cp1250"), declared, "https://www.example.de/")
+
+
+def test_short_capitals_in_windows_1250_are_still_a_sign_of_it() -> None:
+    """ "ÓŁ" is D3 A3, which looks like a UTF-8 character: looking for the signs outside
+    such characters lost the only one of this page (a review found it)."""
+    page = "<h1>WSPÓŁPRACA I ROZWÓJ</h1><p>Więcej informacji wkrótce.</p>"
+    assert "WSPÓŁPRACA" in decode_html(page.encode("cp1250"), None, "https://www.example.de/")
+
+
+def test_windows_1252_pairs_that_happen_to_be_utf_8_stay_windows_1252() -> None:
+    """Read as UTF-8 with strays, "Gruß“" (DF 93) and "Schluß…" (DF 85) are NKo letters,
+    which no German site writes: they are read as windows-1252 too (a review found them)."""
+    text = "<p>Das Motto lautet „Mit Gruß“ – so der Bürgermeister. Schluß…</p>"
+    page = (
+        b"<html><head><meta charset=utf-8></head><body>"
+        + text.encode("cp1252")
+        + "<p>Café Zürich</p>".encode()
+        + b"</body></html>"
+    )
+    decoded = decode_html(page, None, "https://www.stadt.de/")
+    assert text in decoded and "Café Zürich" in decoded
+
+
+def test_a_utf_16_feed_without_a_label_is_not_taken_for_windows_1252() -> None:
+    """ "←" is 90 21 in UTF-16: a byte windows-1252 leaves undefined, which sent the whole
+    feed to windows-1252 (a review found it)."""
+    body = (
+        '<?xml version="1.0" encoding="utf-16"?><rss version="2.0"><channel><title>K</title>'
+        "<item><title>Umleitung ← Bahnhofstraße</title><link>http://k.example/1</link>"
+        "</item></channel></rss>"
+    ).encode("utf-16")
+    fetched = document(body, content_type="application/rss+xml")
+    assert [i.title for i in parse(spec(), fetched, NOW, BERLIN).items] == [
+        "Umleitung ← Bahnhofstraße"
+    ]
 
 
 def test_a_charset_in_a_comment_is_not_the_page_s() -> None:

@@ -166,9 +166,7 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
     content_text = sanitized_text(content_html)
     if not summary_text and content_text:
         summary_text = shorten(content_text, 400)
-    # Repaired again once decoded: PHP's htmlentities() writes mojibake as references
-    # ("F&Atilde;&para;rderung").
-    title = repair_mojibake(html_to_text(repair_mojibake(raw.title)))
+    title = _repaired_text(raw.title)
     if not title or _DATE_ONLY.match(title):
         # Some listings put only the date where the headline belongs; the teaser says more.
         title = shorten(summary_text, 80) or title or _NO_TITLE
@@ -185,11 +183,7 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
         summary_html=summary_html,
         summary_text=summary_text,
         content_html=content_html,
-        author=(
-            shorten(repair_mojibake(html_to_text(raw.author)), MAX_AUTHOR_CHARS)
-            if raw.author
-            else None
-        ),
+        author=shorten(_repaired_text(raw.author), MAX_AUTHOR_CHARS) if raw.author else None,
         published_at=published,
         date_estimated=estimated,
         updated_at=updated,
@@ -206,6 +200,15 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
             published=None if estimated or raw.date_moves else published.isoformat(),
         ),
     )
+
+
+def _repaired_text(fragment: str) -> str:
+    """The text of a title, author or category, its mojibake undone: before decoding (a
+    no-break space's "Â\xa0" would be split as a blank) and after it (PHP's htmlentities()
+    writes mojibake as references, "F&Atilde;&para;rderung"); without the controls that
+    reorder text, which a repair may bring back ("â€®" is U+202E)."""
+    text = repair_mojibake(html_to_text(repair_mojibake(fragment)))
+    return _without_bidi(text)
 
 
 def _repaired_html(fragment: str, base_url: str) -> str:
@@ -451,10 +454,7 @@ strip_control = _markup.strip_control if _markup is not None else strip_control_
 
 
 def _categories(raw: tuple[str, ...]) -> tuple[str, ...]:
-    texts = (
-        shorten(repair_mojibake(html_to_text(c)), MAX_CATEGORY_CHARS)
-        for c in raw[: MAX_CATEGORIES * 2]
-    )
+    texts = (shorten(_repaired_text(c), MAX_CATEGORY_CHARS) for c in raw[: MAX_CATEGORIES * 2])
     return tuple(dict.fromkeys(c for c in texts if c))[:MAX_CATEGORIES]
 
 

@@ -759,6 +759,12 @@ class Fetcher:
                 robots = _Robots(known.status, known.body)
                 self._remember(origin, robots, known.etag, known.last_modified)
                 return robots
+            if isinstance(e.__cause__, UnsupportedCoding):
+                # Its bytes were read as text before, and gave no rules; no reason to keep
+                # the whole site back now that they are known to be unreadable.
+                robots = _Robots(status or 200, "")
+                self._remember(origin, robots)
+                return robots
             if e.kind is ErrorKind.EMPTY and status is not None and status < 400:
                 robots = _Robots(status, "")  # an empty file (or a 304 unasked): no rules
                 self._remember(origin, robots)

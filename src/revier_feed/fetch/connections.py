@@ -61,6 +61,8 @@ class MalformedHead(httpx.RemoteProtocolError):
 
 #: The blank line that ends a head (h11 takes a bare LF for a line end too).
 _HEAD_END = re.compile(rb"\n\r?\n")
+#: The status line of an informational answer, which another head follows.
+_INFORMATIONAL = re.compile(rb"HTTP/\d\.\d[ \t]+1\d\d\b")
 _FIELD_NAME_END = re.compile(rb"[ \t]+:")
 
 
@@ -254,18 +256,9 @@ class _Connection(asyncio.Protocol):
                     self._paused = False
                     self._transport.resume_reading()
                 if self._h11.their_state is h11.SEND_RESPONSE:
-                    # A head is read whole before h11 sees it, so that it can be mended.
-                    # Searched from where the last piece ended: a head trickling in byte by
-                    # byte is not searched again and again from its start.
-                    searched = max(0, len(self._head) - 2)
-                    data = self._head + data
-                    self._head = b""
-                    end = _HEAD_END.search(data, searched)
-                    if end is None and len(data) <= _MAX_HEAD:
-                        self._head = data
+                    data = self._whole_heads(data)
+                    if not data:
                         continue
-                    if end is not None:
-                        data = lenient_head(data[: end.end()]) + data[end.end() :]
                 self._h11.receive_data(data)
             elif self._eof and self._head:
                 self._h11.receive_data(self._head)  # the start of a head the server cut
@@ -275,6 +268,32 @@ class _Connection(asyncio.Protocol):
                 self._h11.receive_data(b"")
             else:
                 await self._wait(read_timeout)
+
+    def _whole_heads(self, data: bytes) -> bytes:
+        """What h11 may read of ``data`` while it waits for an answer's head: whole heads
+        only, each mended (:func:`lenient_head`), informational ones (103 Early Hints) and
+        the final one, and what follows the final one; the start of a head waits in
+        ``_head`` for its end. Past :data:`_MAX_HEAD` bytes without an end, h11 gets them
+        as they are, and refuses them."""
+        # Searched from where the last piece ended: a head trickling in byte by byte is not
+        # searched again and again from its start.
+        searched = max(0, len(self._head) - 2)
+        data = self._head + data
+        self._head = b""
+        heads: list[bytes] = []
+        start = 0
+        while True:
+            end = _HEAD_END.search(data, max(start, searched))
+            if end is None:
+                if len(data) - start <= _MAX_HEAD:
+                    self._head = data[start:]
+                    return b"".join(heads)
+                return b"".join(heads) + data[start:]
+            head = data[start : end.end()]
+            heads.append(lenient_head(head))
+            start = end.end()
+            if not _INFORMATIONAL.match(head):
+                return b"".join(heads) + data[start:]
 
     async def _wait(self, timeout: float | None) -> None:
         loop = asyncio.get_running_loop()

@@ -109,7 +109,8 @@ def _parse(url: httpx.URL, line: str, now: datetime) -> tuple[_Cookie, bool] | N
             secure = True
         elif key == "max-age" and re.fullmatch(r"-?[0-9]+", argument):
             max_age_seen = True
-            expired = int(argument) <= 0
+            # Compared as text: int() refuses more than 4,300 digits.
+            expired = argument.startswith("-") or not argument.lstrip("0")
         elif key == "expires" and not max_age_seen:
             expired = _expired(argument, now)
     if domain and domain != host and ("." not in domain or not _domain_match(host, domain)):
@@ -125,11 +126,14 @@ def _parse(url: httpx.URL, line: str, now: datetime) -> tuple[_Cookie, bool] | N
 def _expired(argument: str, now: datetime) -> bool:
     try:
         when = parsedate_to_datetime(argument)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return False  # an unreadable date: a session cookie, as browsers take it
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return when <= now
+    try:
+        return when <= now
+    except OverflowError:  # an offset of years: compared in UTC, out of datetime's range
+        return False
 
 
 def _domain_match(host: str, domain: str) -> bool:

@@ -100,6 +100,34 @@ def _central_european_letters() -> re.Pattern[bytes]:
 
 
 _CENTRAL_EUROPEAN_LETTER = _central_european_letters()
+#: The bytes windows-1252 leaves undefined.
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+
+
+def _central_european_sign(content: bytes) -> bool:
+    """Whether ``content`` shows a sign of windows-1250 (:func:`_central_european_letters`)
+    that is not part of a UTF-8 character pasted into it ("č" is C4 8D: 8D is "Ť" there)."""
+    found = _CENTRAL_EUROPEAN_LETTER.search(content)
+    if found is None or not _CP1252_UNDEFINED.fullmatch(found[0]):
+        return found is not None
+    return _CENTRAL_EUROPEAN_LETTER.search(_UTF8_SEQUENCE.sub(b"", content)) is not None
+
+
+def _undefined_outside_utf8(content: bytes) -> bool:
+    """Whether ``content`` holds a byte windows-1252 leaves undefined that is not part of
+    a UTF-8 character (one that is: a name pasted in UTF-8 into a windows-1252 text)."""
+    return _CP1252_UNDEFINED.search(content) is not None and (
+        _CP1252_UNDEFINED.search(_UTF8_SEQUENCE.sub(b"", content)) is not None
+    )
+
+
+def undefined_only_in_utf8(content: bytes) -> bool:
+    """Whether ``content`` holds bytes windows-1252 leaves undefined, each of them part of
+    a UTF-8 character pasted into it (which browsers' windows-1252 reads as a C1 control,
+    and Python's cp1252 refuses)."""
+    return _CP1252_UNDEFINED.search(content) is not None and not _undefined_outside_utf8(content)
+
+
 #: A character UTF-8 writes in more than one byte.
 _UTF8_SEQUENCE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
@@ -141,6 +169,23 @@ def decode_windows_1252(content: bytes) -> str:
 #: Characters German text writes in UTF-8 (ä ö ü ß and the other Latin-1 letters, „ “ ‚
 #: ‘ ’ – — …, €), which text in windows-1252 hardly ever holds: it would read "Ã¤", "â€ž".
 _GERMAN_UTF8 = re.compile(rb"\xc3[\x80-\xbf]|\xe2\x80[\x93\x94\x98-\x9e\xa6]|\xe2\x82\xac")
+
+
+def decode_utf8_with_strays(content: bytes) -> str:
+    """``content`` as UTF-8 with the bytes that are no UTF-8 read as windows-1252; of the
+    windows-1252 text, "ß“" (DF 93) and a few other pairs happen to be UTF-8, of scripts no
+    German site writes (NKo, Syriac, Hebrew points), and are read as windows-1252 too."""
+    text = content.decode("utf-8", errors=STRAY_AS_CP1252)
+    return _UNLIKELY_PAIRS.sub(_as_cp1252_pair, text) if _UNLIKELY_PAIRS.search(text) else text
+
+
+#: What "Ö", "Ü" and "ß" before one of windows-1252's signs (D6, DC, DF and 80-BF) are as
+#: UTF-8: Hebrew and Armenian marks, Syriac, NKo.
+_UNLIKELY_PAIRS = re.compile("[\u0580-\u05bf\u0700-\u073f\u07c0-\u07ff]")
+
+
+def _as_cp1252_pair(found: re.Match[str]) -> str:
+    return decode_windows_1252(found[0].encode())
 
 
 def utf8_with_strays(content: bytes, declared_utf8: bool) -> bool:
@@ -186,7 +231,7 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
         # As a browser would show it, but for the stray bytes, which are most likely a
         # paste from windows-1252: one of them sent the whole page to detection, which
         # chose windows-1250, and every umlaut came out wrong.
-        return content.decode("utf-8", errors=STRAY_AS_CP1252)
+        return decode_utf8_with_strays(content)
     for label in labels:
         text = _try(content, label)
         if text is not None:
@@ -203,10 +248,7 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
         # encodings decides, or the site's country, as browsers do; else the page's
         # language, where there is text enough to tell it; else windows-1252.
         central = best.encoding in ("cp1250", "iso8859_2")
-        # Not in the UTF-8 characters a page may hold pasted: "ü" (C3 BC) before a letter,
-        # or "č" (C4 8D), looked like windows-1250's letters.
-        own = _UTF8_SEQUENCE.sub(b"", content)
-        if _CENTRAL_EUROPEAN_LETTER.search(own) or _country(url) in _CENTRAL_EUROPEAN:
+        if _central_european_sign(content) or _country(url) in _CENTRAL_EUROPEAN:
             return str(best) if central else content.decode("cp1250", errors="replace")
         if central and best.language in _CENTRAL_EUROPEAN_LANGUAGES and len(content) >= 2048:
             return str(best)
@@ -291,7 +333,10 @@ def _try(content: bytes, label: str) -> str | None:
     if name is None or name == "utf-8" or not plausible_charset(name, content):
         return None  # UTF-8 was tried strictly above: it is mis-declared
     if name == "cp1252":
-        return decode_windows_1252(content)
+        # A byte windows-1252 leaves undefined is read as browsers read it where it belongs
+        # to a UTF-8 character pasted in; alone, it is a sign of another encoding (windows-
+        # 1250's "ť" is 9D): the next label or detection decides, as before.
+        return None if _undefined_outside_utf8(content) else decode_windows_1252(content)
     try:
         return content.decode(name)
     except UnicodeDecodeError:

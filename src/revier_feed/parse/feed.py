@@ -20,12 +20,13 @@ from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from . import fastfeed
 from .dates import EARLIEST, ZONE_NAMES, moves_with_now, parse_date
 from .encoding import (
-    STRAY_AS_CP1252,
     declared_encoding,
+    decode_utf8_with_strays,
     decode_windows_1252,
     http_charset,
     names_windows_1252,
     plausible_charset,
+    undefined_only_in_utf8,
     utf8_with_strays,
 )
 
@@ -347,15 +348,19 @@ def _readable(content: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str,
         for label in (http_charset(headers.get("content-type", "")), declared_encoding(content))
         if label
     ]
-    if content.isascii():
+    if (
+        content.isascii()
+        or content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        or b"\0" in content[:4096]  # UTF-16 or UTF-32 without a byte-order mark
+    ):
         return content, _plausible_charset(headers, content)
     try:
         content.decode("utf-8")
     except UnicodeDecodeError:
         # Labels all UTF-8, or none (XML's default is UTF-8).
         if all(_names_utf8(label) for label in labels) and utf8_with_strays(content, True):
-            content = content.decode("utf-8", errors=STRAY_AS_CP1252).encode()
-        elif (not labels or names_windows_1252(labels[0])) and _CP1252_UNDEFINED.search(content):
+            content = decode_utf8_with_strays(content).encode()
+        elif (not labels or names_windows_1252(labels[0])) and undefined_only_in_utf8(content):
             # feedparser's windows-1252 refuses the five bytes it leaves undefined (a name
             # pasted in UTF-8: "č" is C4 8D) and fell back to ISO-8859-2 for the whole feed
             # ("ŕ la carte"); browsers read them as C1 controls, and so it is given here.
@@ -363,9 +368,6 @@ def _readable(content: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str,
             media = headers.get("content-type", "").partition(";")[0].strip()
             headers = {**headers, "content-type": f"{media or 'application/xml'}; charset=utf-8"}
     return content, _plausible_charset(headers, content)
-
-
-_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 
 def _plausible_charset(headers: dict[str, str], content: bytes) -> dict[str, str]:

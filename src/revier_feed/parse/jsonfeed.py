@@ -155,4 +155,11 @@ def _plain(value: object) -> str:
     JSON Feed's text has none, but WordPress's JSON Feed plugin writes its typography so
     ("Sommerfest &#8211; &#8222;Kultur&#8220;"), and NetNewsWire and FreshRSS read them."""
     text = _text(value)
-    return html.escape(html.unescape(text) if "&" in text else text, quote=False)
+    if "&" in text:
+        # Only references that end in ";": html.unescape also reads "&para" or "&copy"
+        # without one, and a link's query written in the text ("?a=1&para=2") lost them.
+        text = _REFERENCE.sub(lambda found: html.unescape(found[0]), text)
+    return html.escape(text, quote=False)
+
+
+_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
