@@ -97,7 +97,10 @@ def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> d
         ("10.06.2021 11:00 p.m. (Ortszeit)", berlin(2021, 6, 10, 23, 0)),
         # A day word followed by a date names no time ("10.06" is no 10:06).
         ("Heute im Landtag: 10.06.2021", berlin(2021, 6, 10)),
-        ("Gestern, 10.06.2021", berlin(2026, 11, 24)),
+        # Beside a day word, a full date is the page's own: "gestern" on a page cached for
+        # days was the day before the reading, and the time was lost.
+        ("Gestern, 10.06.2021", berlin(2021, 6, 10)),
+        ("Gestern, 10.06.2021 14:30 Uhr", berlin(2021, 6, 10, 14, 30)),
         # Day words with a time, with or without a comma.
         ("gestern 14:30", berlin(2026, 11, 24, 14, 30)),
         ("heute um 9.15 Uhr", berlin(2026, 11, 25, 9, 15)),
@@ -385,6 +388,8 @@ def test_a_followed_article_refines_the_listing_date(
         ("Veröffentlicht vor drei Tagen", True),
         ("10.06.2021", False),
         ("27.11.", False),
+        ("Gestern, 10.06.2021 14:30 Uhr", False),  # the full date is read, and stays
+        ("gestern, 14:30 Uhr 2021", True),
         ("2021-06-10T10:00:00+02:00", False),
         (None, False),
     ],

@@ -251,7 +251,12 @@ def moves_with_now(text: str | None) -> bool:
     if not text:
         return False
     cleaned = _cleaned(text).lower()
-    return _RELATIVE.match(cleaned) is not None or _DAY_WORD.match(cleaned) is not None
+    if _RELATIVE.match(cleaned) is None and _DAY_WORD.match(cleaned) is None:
+        return False
+    # Beside a full date ("gestern, 10.06.2021"), the date is read, which stays.
+    if not _DIGITS_AFTER_WORD.search(cleaned):
+        return True
+    return _full_date(cleaned, _UTC, datetime.now(UTC), None, 0) is None
 
 
 #: Characters a page puts into a date that are no part of it: a non-breaking space (a
@@ -277,22 +282,20 @@ def _parse(text: str, now: datetime, tz: ZoneInfo, without_year: bool) -> dateti
         found = parser(cleaned, tz)
         if found is not None:
             return found
-    found = _relative(lowered, now, tz)
-    if found is not None:
-        return found
+    relative = _relative(lowered, now, tz)
+    if relative is not None and not _DIGITS_AFTER_WORD.search(lowered):
+        return relative  # "vor 3 Tagen", "gestern, 14:30": nothing more to look for
     before: tuple[int, int] | None = None
     date_at = 0  # where the date must begin to take a time written before it
     if leading := _LEADING_TIME.match(cleaned):
         before = int(leading["hour"]), int(leading["minute"] or leading["minute_dot"])
         cleaned = leading["rest"]
         date_at = len(leading["weekday"] or "")
-    # The first date the text names, whichever way it is written.
-    patterns = (_RANGE_NUMERIC, _RANGE_LONG, _NUMERIC, _LONG_DE, _LONG_EN, _ISO_LOOSE)
-    matches = [m for p in patterns if (m := p.search(cleaned))]
-    for match in sorted(matches, key=lambda m: m.start()):
-        found = _from_match(match, tz, now, before if match.start() == date_at else None)
-        if found is not None:
-            return found
+    # The first date the text names, whichever way it is written; a full one beside a day
+    # word is the page's own ("Gestern, 10.06.2021 14:30 Uhr" on a page cached for days).
+    found = _full_date(cleaned, tz, now, before, date_at)
+    if found is not None or relative is not None:
+        return found or relative
     month = _MONTH_YEAR.match(lowered)
     if month:
         return _local(date(int(month["year"]), _MONTHS[month["month"].lower()], 1), None, tz)
@@ -315,6 +318,25 @@ def _parse(text: str, now: datetime, tz: ZoneInfo, without_year: bool) -> dateti
         if found is not None:
             return found
     return None
+
+
+def _full_date(
+    cleaned: str, tz: ZoneInfo, now: datetime, before: tuple[int, int] | None, date_at: int
+) -> datetime | None:
+    """The first date with its year that ``cleaned`` names, whichever way it is written."""
+    patterns = (_RANGE_NUMERIC, _RANGE_LONG, _NUMERIC, _LONG_DE, _LONG_EN, _ISO_LOOSE)
+    matches = [m for p in patterns if (m := p.search(cleaned))]
+    for match in sorted(matches, key=lambda m: m.start()):
+        found = _from_match(match, tz, now, before if match.start() == date_at else None)
+        if found is not None:
+            return found
+    return None
+
+
+#: A day word or a relative date followed by more digits than its time: perhaps a full
+#: date ("gestern, 10.06.2021").
+_DIGITS_AFTER_WORD = re.compile(r"[0-9]{4}")
+_UTC = ZoneInfo("UTC")
 
 
 def _nearest_year(day: int, month: int, today: date) -> int | None:
