@@ -13,7 +13,7 @@ import pytest
 
 from revier_feed.app import App
 from revier_feed.config import load_config
-from revier_feed.digest import german_date, shorten
+from revier_feed.digest import german_date, render, shorten
 from revier_feed.digest.select import clean, is_backlog
 from revier_feed.models import (
     DigestState,
@@ -111,6 +111,67 @@ def test_message_structure_headers_and_umlauts(collected: App) -> None:
     assert 'role="presentation"' in html and 'style="' in html
     assert "<script" not in html.lower() and "<img" not in html.lower()
     assert "<link" not in html.lower()
+
+
+def test_list_and_address_headers_stay_readable_for_mail_services(
+    digest_config_dir: Path, make_app: Callable[..., App], clock: Clock
+) -> None:
+    """Found by a probe of the sent mails:
+    - a List-Unsubscribe target longer than a line was folded into RFC 2047 words, which
+      Gmail, Yahoo and Outlook do not decode there (no one-click unsubscribe);
+    - a site address with umlauts stopped every digest (Message-ID and List-Id are ASCII);
+    - a sender named "Stadt Zwenkau, Wirtschaftsförderung" stopped every digest, and a
+      colon made the name a group;
+    - a Reply-To domain with umlauts went out as an RFC 2047 word (replies bounced)."""
+    settings = digest_config_dir / "settings.yaml"
+    text = settings.read_text("utf-8")
+    text = text.replace("https://news.example/\n", "https://revier-news.müller.example/\n", 1)
+    text = text.replace(
+        '"https://news.example/abmelden?partner={partner}"',
+        '"https://www.metropolregion-mitteldeutschland.example/revier-news/abmelden?partner='
+        '{partner}"',
+    )
+    text = text.replace(
+        'sender: "Revier-News <digest@news.example>"',
+        'sender: "Stadt Zwenkau, Wirtschaftsförderung: Revier-News <digest@news.example>"\n'
+        '  reply_to: "Redaktion <redaktion@müller.example>"',
+    )
+    settings.write_text(text, "utf-8")
+    clock.now = MONDAY
+    app = make_app(load_config(digest_config_dir))
+    _, message = app.preview_digest("landkreis-leipzig")
+    raw = message.as_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    unsubscribe = head[head.index("List-Unsubscribe:") :].split("\r\nList-Unsub")[0]
+    assert unsubscribe.split("\r\n")[:2] == [
+        "List-Unsubscribe: <mailto:abmelden@news.example?subject=Abbestellen%20"
+        "landkreis-leipzig>,",
+        " <https://www.metropolregion-mitteldeutschland.example/revier-news/abmelden?partner="
+        "landkreis-leipzig>",
+    ]
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    domain = "revier-news.xn--mller-kva.example"
+    # Folded (it is longer than a line), it is read back with the fold's blank.
+    assert parsed["Message-ID"].strip() == f"<digest.2021-08-02T0700.landkreis-leipzig@{domain}>"
+    assert parsed["List-Id"] == f"Revier-News <digest.{domain}>"
+    (sender,) = parsed["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == (
+        "Stadt Zwenkau, Wirtschaftsförderung: Revier-News",
+        "digest@news.example",
+    )
+    (reply,) = parsed["Reply-To"].addresses
+    assert reply.addr_spec == "redaktion@xn--mller-kva.example"
+
+
+def test_a_long_link_in_a_teaser_stays_whole_in_the_text_part() -> None:
+    """Cut at the line's end, a mail client linked the first half only (a 404)."""
+    url = (
+        "https://www.landkreisleipzig.example/pressemeldungen/2021/"
+        "foerderprogramm-strukturwandel-unternehmen-anmeldung.html"
+    )
+    wrapped = render._wrap(f"Anmeldung und Programm unter {url} bis zum 18. Mai.")
+    assert f"\n  {url}\n" in wrapped or wrapped.endswith(url)
+    assert all(len(line) <= 72 for line in wrapped.split("\n") if url not in line)
 
 
 def test_a_subject_with_umlauts_is_rfc2047_encoded(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import binascii
 import functools
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,7 @@ from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime, parseaddr
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from .render import RenderedDigest
 from .select import clean
@@ -37,8 +38,60 @@ def message_id(partner_id: str, period: str, domain: str) -> str:
 
 
 def mail_domain(public_base_url: str) -> str:
-    """The host of the public site, used for Message-ID and List-Id."""
-    return urlsplit(public_base_url).hostname or "localhost"
+    """The host of the public site, used for Message-ID and List-Id: ASCII, as both must be
+    (a host with umlauts in IDNA: "revier-news.müller.example" stopped every digest)."""
+    try:
+        host = urlsplit(public_base_url).hostname or ""
+    except ValueError:
+        host = ""
+    if ":" in host:
+        return f"[{host}]"  # an IPv6 address, as a domain literal
+    return _ascii_domain(host) or "localhost"
+
+
+def _ascii_domain(domain: str) -> str:
+    """``domain`` in IDNA where it has non-ASCII letters; "" where it has no IDNA form."""
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return ""
+
+
+def _mailbox(value: str) -> Address:
+    """``Name <local@domain>`` or a bare address as an :class:`Address`, the domain in
+    IDNA. The display name is taken as written up to its angle bracket: ``parseaddr``
+    read "Stadt Zwenkau, Wirtschaftsförderung <…>" as the address "Stadt" (and every
+    digest failed) and "Revier-News: Wochenüberblick <…>" as a group."""
+    found = _NAME_ADDR.fullmatch(value.strip())
+    if found:
+        name, address = found["name"].strip().strip('"').strip(), found["address"].strip()
+    else:
+        name, address = parseaddr(value)
+    local, at, domain = address.rpartition("@")
+    if at and local.isascii():
+        address = f"{local}@{_ascii_domain(domain) or domain}"
+    return Address(display_name=name, addr_spec=address)
+
+
+_NAME_ADDR = re.compile(r"(?P<name>[^<>]*)<(?P<address>[^<>]+)>")
+
+
+def _ascii_uri(uri: str) -> str:
+    """``uri`` in ASCII, as RFC 2369 list headers hold it: the host (or a mailto
+    address's domain) in IDNA, other characters percent-encoded."""
+    if uri.isascii():
+        return uri
+    parts = urlsplit(uri)
+    if parts.scheme == "mailto":
+        local, at, domain = parts.path.rpartition("@")
+        path = f"{local}@{_ascii_domain(domain) or domain}" if at else parts.path
+        parts = parts._replace(path=path)
+    elif parts.hostname and not parts.hostname.isascii():
+        netloc = parts.netloc.replace(parts.hostname, _ascii_domain(parts.hostname), 1)
+        parts = parts._replace(netloc=netloc)
+    return quote(urlunsplit(parts), safe="".join(map(chr, range(0x21, 0x7F))))
 
 
 def build_message(
@@ -56,22 +109,25 @@ def build_message(
     unsubscribe_subject: str = "Abbestellen",
 ) -> EmailMessage:
     """multipart/alternative (text, then HTML), UTF-8, RFC 2047 subject, list headers."""
-    message = EmailMessage(policy=SMTP)
-    message["From"] = _from(header_text(sender))
+    message = EmailMessage(policy=_AS_WRITTEN)
+    message["From"] = _address_header("From", header_text(sender))
     message["To"] = ", ".join(recipients)
     if reply_to:
-        message["Reply-To"] = _header("Reply-To", header_text(reply_to))
+        message["Reply-To"] = _address_header("Reply-To", header_text(reply_to))
     message["Date"] = format_datetime(date)
     message["Message-ID"] = msgid
     message["List-Id"] = _header("List-Id", f"{header_text(list_name)} <{list_id}>")
     targets = []
     if unsubscribe_mailto:
-        target = unsubscribe_mailto.removeprefix("mailto:")
-        targets.append(f"<mailto:{target}?subject={quote(header_text(unsubscribe_subject))}>")
+        target = _ascii_uri("mailto:" + header_text(unsubscribe_mailto).removeprefix("mailto:"))
+        targets.append(f"<{target}?subject={quote(header_text(unsubscribe_subject))}>")
     if unsubscribe_url:
-        targets.append(f"<{header_text(unsubscribe_url)}>")
+        targets.append(f"<{_ascii_uri(header_text(unsubscribe_url))}>")
     if targets:
-        message["List-Unsubscribe"] = ", ".join(targets)
+        # As written, one target a line: folded by the policy as text, a long one became
+        # RFC 2047 words, which the big mail services do not decode there (no one-click
+        # unsubscribe). The generator keeps raw headers as they are (_AS_WRITTEN).
+        message.set_raw("List-Unsubscribe", ",\r\n ".join(targets))
     if unsubscribe_url:
         # RFC 8058 one-click: mail clients POST to the https target instead of opening it.
         message["List-Unsubscribe-Post"] = _header(
@@ -99,9 +155,8 @@ def _header(name: str, value: str) -> Any:
 
 
 @functools.lru_cache(maxsize=16)
-def _from(sender: str) -> Any:
-    name, address = parseaddr(sender)
-    return SMTP.header_store_parse("From", Address(display_name=name, addr_spec=address))[1]
+def _address_header(name: str, value: str) -> Any:
+    return SMTP.header_store_parse(name, _mailbox(value))[1]
 
 
 def _part(subtype: str, encoding: str, payload: bytes) -> MIMEPart:
@@ -120,8 +175,16 @@ def as_bytes(message: EmailMessage, *, utf8: bool = False) -> bytes:
         utf8: headers in UTF-8 (RFC 6532) instead of RFC 2047 words, for SMTPUTF8.
     """
     out = io.BytesIO()
-    _Generator(out, policy=SMTPUTF8 if utf8 else SMTP).flatten(message, linesep="\r\n")
+    _Generator(out, policy=_AS_WRITTEN_UTF8 if utf8 else _AS_WRITTEN).flatten(
+        message, linesep="\r\n"
+    )
     return out.getvalue()
+
+
+#: The SMTP policies, keeping the headers stored as written (``set_raw``: the subject and
+#: the unsubscribe targets, folded here) as they are, whatever their lines' length.
+_AS_WRITTEN = SMTP.clone(refold_source="none")
+_AS_WRITTEN_UTF8 = SMTPUTF8.clone(refold_source="none")
 
 
 @dataclass(frozen=True, slots=True)

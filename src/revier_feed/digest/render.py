@@ -301,7 +301,11 @@ class Renderer:
 def _wrap(text: str, width: int = 72, indent: str = "  ") -> str:
     """``text`` as lines of at most ``width``, continuation lines indented; cached, because
     the same teaser appears in many partners' digests."""
-    return ("\n" + indent).join(textwrap.wrap(text, width, break_on_hyphens=False))
+    # A word longer than a line (a URL in a teaser) stays whole on a line of its own: cut, a
+    # mail client linked its first half only.
+    return ("\n" + indent).join(
+        textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
+    )
 
 
 #: Mail clients (Outlook, Gmail) drop <style> blocks; the rules go into style="".
