@@ -13,7 +13,7 @@ import pytest
 
 from revier_feed.app import App
 from revier_feed.config import load_config
-from revier_feed.digest import german_date, render, shorten
+from revier_feed.digest import german_date, mail_domain, render, shorten
 from revier_feed.digest.select import clean, is_backlog
 from revier_feed.models import (
     DigestState,
@@ -487,3 +487,10 @@ def test_a_new_sources_archive_never_makes_an_old_story_new_to_a_partner() -> No
     assert news_to(office) == week_two
     archive = member(2, "landkreis-leipzig", week_two, district="landkreis-leipzig", backlog=True)
     assert news_to(archive) == week_one
+
+
+def test_a_site_host_with_an_sz_keeps_it_in_message_ids() -> None:
+    """IDNA 2003 (Python's "idna" codec) made "straße" "strasse", another host; the
+    fetcher, redirects and pages write IDNA 2008, as the digest now does."""
+    assert mail_domain("https://www.straße.example/") == "www.xn--strae-oqa.example"
+    assert mail_domain("http://[::1]:8000/") == "[::1]"

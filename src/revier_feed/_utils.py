@@ -293,13 +293,25 @@ def site_of(url: str) -> str | None:
         port = parts.port
     except ValueError:
         return None
-    host = (parts.hostname or "").lower().rstrip(".")  # "www.example.org." is the same
+    host = ascii_host(parts.hostname or "")
     if not host:
         return None
+    if port is None or _USUAL_PORTS.get(parts.scheme.lower()) == port:
+        return host
+    return f"{host}:{port}"
+
+
+_USUAL_PORTS = {"http": 80, "https": 443}
+
+
+def ascii_host(host: str) -> str | None:
+    """A host name as it goes on the wire: lower case, without a trailing dot ("www.example.org."
+    is the same host), in IDNA 2008 as the fetcher sends it (httpx) and as redirects and pages
+    write it ("www.zörbig.de" is "www.xn--zrbig-jua.de"; IDNA 2003 made "ß" an "ss", another
+    host), an IPv6 address compressed in brackets; None where it has no such form."""
+    host = host.lower().rstrip(".")
     if not host.isascii():
-        # As the fetcher sends it (httpx: IDNA 2008), and as redirects and pages write it:
-        # "www.zörbig.de" is "www.xn--zrbig-jua.de".
-        import idna  # httpx's dependency, loaded by then
+        import idna  # httpx's dependency
 
         try:
             host = idna.encode(host, uts46=True).decode("ascii")
@@ -310,12 +322,7 @@ def site_of(url: str) -> str | None:
             host = f"[{ipaddress.ip_address(host.partition('%')[0]).compressed}]"
         except ValueError:
             return None
-    if port is None or _USUAL_PORTS.get(parts.scheme.lower()) == port:
-        return host
-    return f"{host}:{port}"
-
-
-_USUAL_PORTS = {"http": 80, "https": 443}
+    return host
 
 
 def join_url(base_url: str, value: str) -> str:

@@ -23,6 +23,7 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from .._utils import ascii_host
 from .render import RenderedDigest
 from .select import clean
 
@@ -44,19 +45,7 @@ def mail_domain(public_base_url: str) -> str:
         host = urlsplit(public_base_url).hostname or ""
     except ValueError:
         host = ""
-    if ":" in host:
-        return f"[{host}]"  # an IPv6 address, as a domain literal
-    return _ascii_domain(host) or "localhost"
-
-
-def _ascii_domain(domain: str) -> str:
-    """``domain`` in IDNA where it has non-ASCII letters; "" where it has no IDNA form."""
-    if domain.isascii():
-        return domain
-    try:
-        return domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        return ""
+    return ascii_host(host) or "localhost"  # an IPv6 address as a domain literal, "[::1]"
 
 
 def _mailbox(value: str) -> Address:
@@ -71,7 +60,7 @@ def _mailbox(value: str) -> Address:
         name, address = parseaddr(value)
     local, at, domain = address.rpartition("@")
     if at and local.isascii():
-        address = f"{local}@{_ascii_domain(domain) or domain}"
+        address = f"{local}@{ascii_host(domain) or domain}"
     return Address(display_name=name, addr_spec=address)
 
 
@@ -86,10 +75,10 @@ def _ascii_uri(uri: str) -> str:
     parts = urlsplit(uri)
     if parts.scheme == "mailto":
         local, at, domain = parts.path.rpartition("@")
-        path = f"{local}@{_ascii_domain(domain) or domain}" if at else parts.path
+        path = f"{local}@{ascii_host(domain) or domain}" if at else parts.path
         parts = parts._replace(path=path)
     elif parts.hostname and not parts.hostname.isascii():
-        netloc = parts.netloc.replace(parts.hostname, _ascii_domain(parts.hostname), 1)
+        netloc = parts.netloc.replace(parts.hostname, ascii_host(parts.hostname) or "", 1)
         parts = parts._replace(netloc=netloc)
     return quote(urlunsplit(parts), safe="".join(map(chr, range(0x21, 0x7F))))
 
