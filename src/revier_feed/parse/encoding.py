@@ -29,11 +29,12 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+#: The bytes windows-1252 leaves undefined (browsers read them as the C1 controls).
+_CP1252_UNDEFINED_BYTES = b"\x81\x8d\x8f\x90\x9d"
+_CP1252_UNDEFINED = re.compile(b"[" + _CP1252_UNDEFINED_BYTES + b"]")
 #: Windows-1252's characters for the C1 controls it has one for (for ``str.translate``).
 C1_AS_CP1252 = {
-    i: bytes([i]).decode("cp1252")
-    for i in range(0x80, 0xA0)
-    if i not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+    i: bytes([i]).decode("cp1252") for i in range(0x80, 0xA0) if i not in _CP1252_UNDEFINED_BYTES
 }
 _C1 = re.compile("[\x80-\x9f]")
 
@@ -87,7 +88,7 @@ def _central_european_letters() -> re.Pattern[bytes]:
     def group(found: bytes) -> bytes:
         return b"[" + b"".join(b"\\x%02x" % b for b in found) + b"]"
 
-    undefined = bytes(b for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D) if cased("cp1250", b))
+    undefined = bytes(b for b in _CP1252_UNDEFINED_BYTES if cased("cp1250", b))
     signs = bytes(
         b
         for b in range(0x80, 0x100)
@@ -100,8 +101,6 @@ def _central_european_letters() -> re.Pattern[bytes]:
 
 
 _CENTRAL_EUROPEAN_LETTER = _central_european_letters()
-#: The bytes windows-1252 leaves undefined.
-_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 
 def _central_european_sign(content: bytes) -> bool:
@@ -125,7 +124,9 @@ def undefined_only_in_utf8(content: bytes) -> bool:
     """Whether ``content`` holds bytes windows-1252 leaves undefined, each of them part of
     a UTF-8 character pasted into it (which browsers' windows-1252 reads as a C1 control,
     and Python's cp1252 refuses)."""
-    return _CP1252_UNDEFINED.search(content) is not None and not _undefined_outside_utf8(content)
+    return _CP1252_UNDEFINED.search(content) is not None and (
+        _CP1252_UNDEFINED.search(_UTF8_SEQUENCE.sub(b"", content)) is None
+    )
 
 
 #: A character UTF-8 writes in more than one byte.
