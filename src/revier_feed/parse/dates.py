@@ -124,19 +124,14 @@ _DAY_MONTH_NAME = re.compile(
 # "30. November – 2. Dezember 2026"); read by its end's date alone, a running event was
 # dated to its last day, ahead of now.
 _TO = r"\s*(?:[-–—‒−/+]|bis(?:\s+zum)?|und)\s*"
-#: The first day of a range without a year, right before its end: "10.–", "10./", "Mi, 10.06. –
-#: Fr, ".
-_YEARLESS_RANGE_START = re.compile(
-    r"(?<!\d)(?P<day>\d{1,2})\.(?:(?P<month>\d{1,2})\.)?" + _TO + rf"(?:{_WEEKDAY_RE}\.?,?\s+)?\Z",
-    re.IGNORECASE,
+#: A range's first day in numbers, up to its end's day: "10.–", "10./", "Mi, 10.06. – Fr, ".
+_NUMERIC_RANGE_START = (
+    r"(?<!\d)(?P<day>\d{1,2})\.(?:(?P<month>\d{1,2})\.)?" + _TO + rf"(?:{_WEEKDAY_RE}\.?,?\s+)?"
 )
+#: The first day of a range without a year, right before its end.
+_YEARLESS_RANGE_START = re.compile(_NUMERIC_RANGE_START + r"\Z", re.IGNORECASE)
 _RANGE_NUMERIC = re.compile(
-    r"(?<!\d)(?P<day>\d{1,2})\.(?:(?P<month>\d{1,2})\.)?"
-    + _TO
-    + rf"(?:{_WEEKDAY_RE}\.?,?\s+)?"
-    + r"\d{1,2}\.\s?(?P<end_month>\d{1,2})\.\s?"
-    + _YEAR
-    + _TIME,
+    _NUMERIC_RANGE_START + r"\d{1,2}\.\s?(?P<end_month>\d{1,2})\.\s?" + _YEAR + _TIME,
     re.IGNORECASE,
 )
 _RANGE_LONG = re.compile(
