@@ -123,11 +123,10 @@ _DAY_MONTH_NAME = re.compile(
 # A range names its first day ("10.–12. Juni 2021", "10. bis 12.06.2021", "30.11.–2.12.2026",
 # "30. November – 2. Dezember 2026"); read by its end's date alone, a running event was
 # dated to its last day, ahead of now.
-_TO = r"\s*(?:[-–—‒−/+]|bis(?:\s+zum)?|und)\s*"
+#: Between a range's first day and its end's: "–", "bis", and perhaps the end's weekday.
+_TO = rf"\s*(?:[-–—‒−/+]|bis(?:\s+zum)?|und)\s*(?:{_WEEKDAY_RE}\.?,?\s+)?"
 #: A range's first day in numbers, up to its end's day: "10.–", "10./", "Mi, 10.06. – Fr, ".
-_NUMERIC_RANGE_START = (
-    r"(?<!\d)(?P<day>\d{1,2})\.(?:(?P<month>\d{1,2})\.)?" + _TO + rf"(?:{_WEEKDAY_RE}\.?,?\s+)?"
-)
+_NUMERIC_RANGE_START = r"(?<!\d)(?P<day>\d{1,2})\.(?:(?P<month>\d{1,2})\.)?" + _TO
 #: The first day of a range without a year, right before its end.
 _YEARLESS_RANGE_START = re.compile(_NUMERIC_RANGE_START + r"\Z", re.IGNORECASE)
 _RANGE_NUMERIC = re.compile(
@@ -137,7 +136,6 @@ _RANGE_NUMERIC = re.compile(
 _RANGE_LONG = re.compile(
     rf"(?<!\d)(?P<day>\d{{1,2}})\.\s*(?:(?P<month>{_MONTH_RE})\.?\s*)?"
     + _TO
-    + rf"(?:{_WEEKDAY_RE}\.?,?\s+)?"
     + rf"\d{{1,2}}\.?\s*(?P<end_month>{_MONTH_RE})\.?,?\s+(?P<year>\d{{4}})(?!\d)"
     + _TIME,
     re.IGNORECASE,
