@@ -1062,6 +1062,48 @@ def test_an_umlaut_address_the_server_cannot_take_fails_only_that_partner(
     assert len(recorder.messages) == 2
 
 
+def test_an_umlaut_domain_goes_out_in_idna_to_a_server_without_smtputf8(
+    app_at_monday: App,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    """A partner at a domain with umlauts gets the digest from a server without SMTPUTF8,
+    as mail programs send it: the domain in IDNA, in RCPT TO and in To."""
+    from aiosmtpd.controller import Controller
+
+    recorder = SmtpRecorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        settings = digest_config_dir / "settings.yaml"
+        settings.write_text(
+            "\n".join(
+                f"  port: {port}" if line.startswith("  port: ") else line
+                for line in settings.read_text("utf-8").splitlines()
+            )
+            + "\n",
+            "utf-8",
+        )
+        partners = digest_config_dir / "partners.yaml"
+        partners.write_text(
+            partners.read_text("utf-8").replace(
+                "wirtschaft@landkreis-leipzig.example", "wirtschaft@landkreis-müller.example"
+            ),
+            "utf-8",
+        )
+        outcomes = {
+            o.partner_id: o for o in make_app(load_config(digest_config_dir)).send_due_digests()
+        }
+    finally:
+        controller.stop()
+    assert outcomes["landkreis-leipzig"].state is DigestState.SENT
+    idna = "wirtschaft@xn--landkreis-mller-9vb.example"
+    (sent,) = [data for _, rcpts, data in recorder.messages if idna in rcpts]
+    assert f"To: {idna}".encode() in sent
+    assert len(recorder.messages) == 3
+
+
 def test_the_smtp_connection_turns_off_nagle(smtp_server: tuple[SmtpRecorder, int]) -> None:
     import socket
     from email.message import EmailMessage

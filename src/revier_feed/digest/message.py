@@ -58,10 +58,18 @@ def _mailbox(value: str) -> Address:
         name, address = found["name"].strip().strip('"').strip(), found["address"].strip()
     else:
         name, address = parseaddr(value)
+    return Address(display_name=name, addr_spec=envelope_address(address))
+
+
+def envelope_address(address: str) -> str:
+    """``address`` as SMTP and the headers carry it: a domain with umlauts in IDNA when the
+    local part is ASCII, as mail programs send it, so that no SMTPUTF8 is needed (a partner
+    at "landkreis-müller.example" got nothing from a server without it). A local part
+    with umlauts is kept: only SMTPUTF8 can carry it."""
     local, at, domain = address.rpartition("@")
-    if at and local.isascii():
-        address = f"{local}@{ascii_host(domain) or domain}"
-    return Address(display_name=name, addr_spec=address)
+    if at and local.isascii() and not domain.isascii():
+        return f"{local}@{ascii_host(domain) or domain}"
+    return address
 
 
 _NAME_ADDR = re.compile(r"(?P<name>[^<>]*)<(?P<address>[^<>]+)>")
@@ -100,7 +108,7 @@ def build_message(
     """multipart/alternative (text, then HTML), UTF-8, RFC 2047 subject, list headers."""
     message = EmailMessage(policy=_AS_WRITTEN)
     message["From"] = _address_header("From", header_text(sender))
-    message["To"] = ", ".join(recipients)
+    message["To"] = ", ".join(map(envelope_address, recipients))
     if reply_to:
         message["Reply-To"] = _address_header("Reply-To", header_text(reply_to))
     message["Date"] = format_datetime(date)
@@ -189,7 +197,7 @@ def outgoing(message: EmailMessage, recipients: Sequence[str]) -> Outgoing:
     """``message`` for ``recipients``, as SMTP sends it (headers in UTF-8 when an address
     needs it, as ``smtplib.send_message`` does)."""
     sender = parseaddr(str(message["From"]))[1]
-    utf8 = not all(a.isascii() for a in (sender, *recipients))
+    utf8 = not all(envelope_address(a).isascii() for a in (sender, *recipients))
     return Outgoing(sender, as_bytes(message, utf8=utf8), utf8)
 
 

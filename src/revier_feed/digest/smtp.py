@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 from ..exceptions import DeliveryError
-from .message import Outgoing, outgoing
+from .message import Outgoing, envelope_address, outgoing
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -402,7 +402,9 @@ def _send(
                 "support, but the server does not advertise the required SMTPUTF8 capability"
             )
         options = ("SMTPUTF8", "BODY=8BITMIME")
-    return smtp.sendmail(message.sender, list(recipients), message.data, mail_options=options)
+    envelope = {envelope_address(a): a for a in recipients}
+    refused = smtp.sendmail(message.sender, list(envelope), message.data, mail_options=options)
+    return {envelope.get(a, a): reply for a, reply in refused.items()}
 
 
 def _no_delay(smtp: smtplib.SMTP) -> None:
