@@ -596,6 +596,25 @@ def test_informational_answers_before_the_real_one_are_skipped(serve: Callable) 
     assert server.connections == 1
 
 
+def test_a_protocol_switch_nobody_asked_for_fails_at_once(serve: Callable) -> None:
+    """A 101 is the last head an HTTP server sends on that connection (a WebSocket
+    endpoint set as a feed's URL): the error says so, instead of h11's "Received server
+    _SWITCH_UPGRADE event without a pending proposal", and comes without a retry or a wait
+    for the read timeout."""
+
+    def script(peer: _Peer) -> None:
+        peer.request()
+        peer.send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")
+        time.sleep(3)
+
+    server = serve(script)
+    started = time.monotonic()
+    (error,) = fetch_all([server.url], dataclasses.replace(SETTINGS, timeout=2, retries=2))
+    assert isinstance(error, FetchError) and error.kind is ErrorKind.CONNECT
+    assert "not valid HTTP/1.1" in str(error) and "101 Switching Protocols" in str(error)
+    assert time.monotonic() - started < 1 and server.connections == 1
+
+
 @pytest.mark.parametrize("split", [True, False], ids=["head split after the 103", "one piece"])
 def test_a_head_after_an_informational_answer_is_read_whole_and_mended(
     serve: Callable, split: bool

@@ -63,6 +63,8 @@ class MalformedHead(httpx.RemoteProtocolError):
 _HEAD_END = re.compile(rb"\n\r?\n")
 #: The status line of an informational answer, which another head follows.
 _INFORMATIONAL = re.compile(rb"HTTP/\d\.\d[ \t]+1\d\d\b")
+#: A 101, after which the connection speaks another protocol: no head follows.
+_SWITCHING = re.compile(rb"HTTP/\d\.\d[ \t]+101\b")
 #: What :func:`lenient_head` mends but a Transfer-Encoding: a blank before a colon, a
 #: header line without a colon (not a folded one, nor the status line, which no line end
 #: comes before). One scan of a head that needs nothing, on every request's path.
@@ -288,6 +290,11 @@ class _Connection(asyncio.Protocol):
                     return b"".join(heads)
                 return b"".join(heads) + data[start:]
             head = data[start : end.end()]
+            if _SWITCHING.match(head):
+                # A WebSocket endpoint, say: waiting for a final head would only time out.
+                raise MalformedHead(
+                    "101 Switching Protocols: the address speaks another protocol, not HTTP"
+                )
             heads.append(lenient_head(head))
             start = end.end()
             if not _INFORMATIONAL.match(head):
