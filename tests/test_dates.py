@@ -27,6 +27,9 @@ def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> d
         ("3. Ma\u0308rz 2021", berlin(2021, 3, 3)),
         ("3. MÃ¤rz 2021", berlin(2021, 3, 3)),
         ("MÃ„RZ 2021", berlin(2021, 3, 1)),
+        # Escaped twice in a feed ("M&amp;auml;rz"), so still a reference once parsed.
+        ("3. M&auml;rz 2021", berlin(2021, 3, 3)),
+        ("3.&nbsp;M&#228;rz&nbsp;2021", berlin(2021, 3, 3)),
         ("10.06.2021", berlin(2021, 6, 10)),
         ("10.6.21", berlin(2021, 6, 10)),
         ("Do., 10. Juni 2021, 14:30 Uhr", berlin(2021, 6, 10, 14, 30)),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import html
 import re
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -258,6 +259,9 @@ _INVISIBLE = str.maketrans({"\xa0": " ", "\u00ad": None, "\u200b": None, "\u2060
 
 
 def _cleaned(text: str) -> str:
+    if "&" in text:
+        # Escaped twice by a CMS: the feed's "M&amp;auml;rz" is "M&auml;rz" once parsed.
+        text = html.unescape(text)
     if not text.isascii():
         # "März" decomposed ("a" and a combining diaeresis, as macOS writes it), or as
         # UTF-8 read as windows-1252 ("MÃ¤rz", whose title was repaired): the only
