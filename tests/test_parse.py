@@ -231,6 +231,38 @@ def test_json_feed_items_with_relative_urls_a_modification_date_or_latin1_text()
         assert bool(parsed.warnings) == (encoded != body.encode())
 
 
+def test_json_feeds_as_generators_write_them_outside_the_spec() -> None:
+    """An "http://" version was "not a JSON Feed" (the whole source failed); a tag given as
+    one string became a category per letter; an author given as a name was dropped."""
+    body = json.dumps(
+        {
+            "version": "http://jsonfeed.org/version/1",
+            "title": "Kreis",
+            "items": [
+                {
+                    "id": "1",
+                    "url": "https://k.example/1",
+                    "title": "Eins",
+                    "tags": "Wirtschaft",
+                    "author": "Pressestelle Landkreis",
+                },
+                {
+                    "id": "2",
+                    "url": "https://k.example/2",
+                    "title": "Zwei",
+                    "tags": ["Bildung", 7, ""],
+                    "authors": [{"url": "https://k.example/"}, {"name": "Amt 3"}],
+                },
+            ],
+        }
+    ).encode()
+    parsed = parse(spec(), document(body, content_type="application/feed+json"), NOW, BERLIN)
+    assert [(i.title, i.categories, i.author) for i in parsed.items] == [
+        ("Eins", ("Wirtschaft",), "Pressestelle Landkreis"),
+        ("Zwei", ("Bildung",), "Amt 3"),
+    ]
+
+
 def test_truncated_feed_keeps_complete_entries(region: SampleRegion) -> None:
     full = served(region, FEEDS["iq-innovationspreis"]).content
     cut = full[: full.index(b"<item>", full.index(b"<item>", full.index(b"<item>") + 1) + 1) + 40]

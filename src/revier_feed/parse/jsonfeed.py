@@ -15,7 +15,9 @@ from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
 from .dates import moves_with_now, parse_date
 from .encoding import c1_as_cp1252, decode_html, http_charset
 
-_VERSION_PREFIX = "https://jsonfeed.org/version/"
+#: What a JSON Feed's version names, also written with "http://" or "www." by some
+#: generators, whose feeds readers take all the same.
+_VERSION = re.compile(r"(?:https?://)?(?:www\.)?jsonfeed\.org/version/", re.IGNORECASE)
 # JSON can escape half of a UTF-16 pair alone (\ud800), which no UTF-8 text holds: the
 # store and the output refused such an item. Replaced as HTML replaces "&#xD800;".
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -56,7 +58,7 @@ def parse_json_feed(
         raise ParseError(
             source_id, kind=ErrorKind.PARSE, message="not a JSON Feed: nested far too deeply"
         ) from None
-    if not isinstance(data, dict) or not str(data.get("version", "")).startswith(_VERSION_PREFIX):
+    if not isinstance(data, dict) or not _VERSION.match(str(data.get("version", "")).strip()):
         raise ParseError(
             source_id,
             kind=ErrorKind.NOT_A_FEED,
@@ -97,10 +99,10 @@ def _item(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
     title = _plain(entry.get("title"))
     if not title and not summary and not content:
         raise ValueError("item has no title, summary or content")
-    authors = entry.get("authors") or ([entry["author"]] if entry.get("author") else [])
-    author = next(
-        (_text(a["name"]) for a in authors if isinstance(a, dict) and _text(a.get("name"))), None
-    )
+    authors = entry.get("authors") or entry.get("author") or []
+    # An object or a list of them, as the spec says, or a name alone (as some write).
+    authors = authors if isinstance(authors, list) else [authors]
+    author = next(filter(None, map(_name, authors)), None)
     updated_text = _text(entry.get("date_modified")) or None
     # Only a modification date: the item's date, as an Atom entry's lone <updated> is.
     published_text = _text(entry.get("date_published")) or updated_text
@@ -118,9 +120,20 @@ def _item(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
         date_moves=(not _text(entry.get("date_published")) and bool(updated_text))
         or moves_with_now(published_text),
         updated=parse_date(updated_text, now, tz),
-        categories=tuple(_text(t) for t in entry.get("tags", []) if isinstance(t, str)),
+        categories=_tags(entry.get("tags")),
         image=_absolute(base, entry.get("image") or entry.get("banner_image")),
     )
+
+
+def _name(author: object) -> str:
+    return _text(author.get("name") if isinstance(author, dict) else author).strip()
+
+
+def _tags(value: object) -> tuple[str, ...]:
+    """The item's tags: a list of strings, or one string (read as one tag, not as its
+    letters)."""
+    tags = value if isinstance(value, list) else [value]
+    return tuple(tag for tag in map(_text, tags) if tag.strip())
 
 
 def _absolute(base: str, value: object) -> str | None:
