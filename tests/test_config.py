@@ -364,6 +364,35 @@ def test_bad_selectors_are_config_errors(tmp_path: Path, selector: str, message:
     assert ":9: sources[0].html.title:" in issue and message in issue
 
 
+def test_an_id_selector_yaml_reads_as_a_comment_is_an_error_with_the_quoted_fix(
+    tmp_path: Path,
+) -> None:
+    """Unquoted, "date: #datum .x" is an empty date selector: it passed `check`, and the
+    items had no dates without a word. A comment after an empty key is one."""
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - id: agentur
+            name: Agentur
+            kind: html
+            url: https://example.org/news/
+            html:
+              item: article
+              title: h2  # the headline
+              date: #datum .x
+              next: #pager a@href
+              teaser:  # none yet
+        """,
+    )
+    assert issues_of(folder) == [
+        f"{folder / 'sources.yaml'}:10: sources[0].html.date: empty: YAML reads what follows "
+        """'#' as a comment (hint: quote the selector: date: "#datum .x")""",
+        f"{folder / 'sources.yaml'}:11: sources[0].html.next: empty: YAML reads what follows "
+        """'#' as a comment (hint: quote the selector: next: "#pager a@href")""",
+    ]
+
+
 def test_polling_more_often_than_a_minute_is_refused(tmp_path: Path) -> None:
     folder = write_config(tmp_path, FEED_SOURCE + "        interval: 20s\n")
     (issue,) = issues_of(folder)

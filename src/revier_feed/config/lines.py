@@ -4,6 +4,7 @@ and key."""
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import types
 import typing
@@ -126,7 +127,7 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines, list[ConfigIssue]]:
     if node is None:
         return None, lines, []
     # One constructor for the file's scalars (a loader per value cost more than the parse).
-    reading = _Reading(path, lines, yaml.SafeLoader(""))
+    reading = _Reading(path, text, lines, yaml.SafeLoader(""))
     problems = reading.problems
     try:
         data = _construct(node, (), reading)
@@ -160,13 +161,23 @@ class _Reading:
     """One file being read into Python values: where each key is, the problems found, and
     how many values have been built and which nodes are being built (aliases)."""
 
-    def __init__(self, path: Path, lines: _Lines, scalars: yaml.SafeLoader) -> None:
+    def __init__(self, path: Path, text: str, lines: _Lines, scalars: yaml.SafeLoader) -> None:
         self.path = path
+        self.text = text
+        self._text_lines: list[str] | None = None
         self.lines = lines
         self.scalars = scalars
         self.problems: list[ConfigIssue] = []
         self.values = 0
         self.inside: set[int] = set()
+
+    def rest_of_line(self, mark: yaml.Mark) -> str:
+        """The file's text from ``mark`` to the end of its line."""
+        if self._text_lines is None:
+            self._text_lines = self.text.splitlines()
+        if mark.line >= len(self._text_lines):
+            return ""
+        return self._text_lines[mark.line][mark.column :]
 
 
 def _construct(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
@@ -246,6 +257,10 @@ def _construct_collection(
 _FORBIDDEN = re.compile(f"[{XML_FORBIDDEN}\ud800-\udfff]")
 
 
+#: A CSS id selector's start ("#news"), not a comment's ("# none yet").
+_CSS_ID = re.compile(r"#[-\w\\]")
+
+
 def _construct_scalar(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
     if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in str(node.value):
         r.problems.append(
@@ -255,6 +270,25 @@ def _construct_scalar(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
                 _dotted(loc),
                 f"YAML reads {node.value} as a base-60 number",
                 'quote a time of day ("03:30"); write a duration like 1h30m',
+            )
+        )
+        return None
+    if (
+        node.tag == "tag:yaml.org,2002:null"
+        and not node.value
+        and "html" in loc
+        and _CSS_ID.match(comment := r.rest_of_line(node.start_mark).strip())
+    ):
+        # "date: #datum .x": YAML reads a "#" after a blank as a comment, and an optional
+        # selector was dropped without a word (the items had no dates). "teaser: # later"
+        # is a comment.
+        r.problems.append(
+            ConfigIssue(
+                str(r.path),
+                node.start_mark.line + 1,
+                _dotted(loc),
+                "empty: YAML reads what follows '#' as a comment",
+                f"quote the selector: {loc[-1]}: {json.dumps(comment, ensure_ascii=False)}",
             )
         )
         return None
