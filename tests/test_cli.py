@@ -706,6 +706,41 @@ def test_a_saved_fixture_passes_its_regression_test_whatever_the_source_follows(
     assert code == 2 and "cannot write" in out and "a-file" in out
 
 
+def test_a_fixture_saved_to_a_relative_folder_keeps_its_http_charset(
+    demo_config: AppConfig,
+    region: SampleRegion,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The command printed named the relative folder, which the test (run from the
+    repository's folder) did not find; and a page whose charset only its HTTP head names
+    read "500 ¤" in its test, where `sources test` had read "500 €"."""
+    from .test_source_fixtures import test_fixture_still_parses_the_same
+
+    body = (
+        "<html><body><div class='n'><h3><a href='/k/preis.html'>Preisgeld 500 € für "
+        "Gründerinnen</a></h3><span>10.06.2021</span></div></body></html>"
+    ).encode("iso-8859-15")
+    region.add_route(
+        "/k/l9.html", Response(200, body, {"Content-Type": "text/html; charset=iso-8859-15"})
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out = try_url(
+        capsys,
+        demo_config,
+        region.url("/k/l9.html"),
+        "--item=div.n",
+        "--title=h3",
+        "--date=span",
+        "--save-fixture=myfix",
+    )
+    assert code == 0 and "Preisgeld 500 € für Gründerinnen" in out, out
+    assert f"REVIER_FEED_FIXTURES={tmp_path / 'myfix'} scripts/test" in out
+    (tmp_path / "check").mkdir()
+    test_fixture_still_parses_the_same(tmp_path / "myfix" / "k", tmp_path / "check")
+
+
 def test_sources_test_reads_a_definition_list_and_its_fixture_keeps_the_grouping(
     demo_config: AppConfig,
     region: SampleRegion,

@@ -25,11 +25,8 @@ from revier_feed.normalize import normalize
 from revier_feed.parse import parse
 
 ROOT = Path(__file__).parent.parent
-PARENTS = [
-    ROOT / "config" / "fixtures",
-    ROOT / "tests" / "data" / "source_fixtures",
-    *(Path(p) for p in os.environ.get("REVIER_FEED_FIXTURES", "").split(os.pathsep) if p),
-]
+NAMED = [Path(p) for p in os.environ.get("REVIER_FEED_FIXTURES", "").split(os.pathsep) if p]
+PARENTS = [ROOT / "config" / "fixtures", ROOT / "tests" / "data" / "source_fixtures", *NAMED]
 FIXTURES = sorted(
     folder
     for parent in PARENTS
@@ -37,11 +34,46 @@ FIXTURES = sorted(
     for folder in parent.iterdir()
     if (folder / "expected.json").is_file()
 )
+for named in NAMED:
+    if not any(folder.parent == named for folder in FIXTURES):
+        raise LookupError(
+            f"REVIER_FEED_FIXTURES names {named}, which holds no fixture "
+            "(<source>/expected.json): name the folder `sources test --save-fixture` printed"
+        )
 CONTENT_TYPES = {".html": "text/html", ".xml": "application/xml", ".json": "application/json"}
 
 
 def test_there_are_fixtures() -> None:
     assert len(FIXTURES) >= 2
+
+
+def test_a_folder_named_that_holds_no_fixtures_fails_the_run(tmp_path: Path) -> None:
+    """A folder REVIER_FEED_FIXTURES names that is missing (a relative path, read from the
+    repository's folder) or holds no fixture folders was passed over: the run was green
+    without testing the admin's fixtures."""
+    import subprocess
+    import sys
+
+    for named in (tmp_path / "missing", tmp_path):
+        ran = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-k",
+                "not fails_the_run",
+                __file__,
+            ],
+            env={**os.environ, "REVIER_FEED_FIXTURES": str(named)},
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert ran.returncode != 0
+        assert f"REVIER_FEED_FIXTURES names {named}, which holds no fixture" in ran.stdout
 
 
 @pytest.mark.parametrize("folder", FIXTURES, ids=[f.name for f in FIXTURES])
@@ -56,7 +88,7 @@ def test_fixture_still_parses_the_same(folder: Path, tmp_path: Path) -> None:
     fetched = FetchResult(
         url=expected["url"],
         status_code=200,
-        headers={"content-type": CONTENT_TYPES[document.suffix]},
+        headers={"content-type": expected.get("content_type") or CONTENT_TYPES[document.suffix]},
         content=document.read_bytes(),
     )
     # The time the fixture was saved: relative dates ("vor 3 Tagen") read as they did then.

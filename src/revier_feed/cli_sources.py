@@ -481,12 +481,16 @@ def _save_fixture(
     from .normalize import normalize
     from .parse import parse
 
-    folder = (Path(target) if target else config.config_dir / "fixtures") / spec.id
+    # Absolute: the test command printed with it runs in the repository's folder.
+    folder = ((Path(target) if target else config.config_dir / "fixtures") / spec.id).absolute()
     fetched = preview.fetched
     now = datetime.now(UTC)
     items = [normalize(raw, spec, now) for raw in parse(spec, fetched, now, tz).items]
+    content_type = fetched.headers.get("content-type", "")
     expected = {
         "url": fetched.url,
+        # Its charset may be the only one the document has (a page in ISO-8859-15).
+        "content_type": content_type,
         "now": now.isoformat(),
         "items": [
             {
@@ -498,7 +502,6 @@ def _save_fixture(
             for i in items
         ],
     }
-    content_type = fetched.headers.get("content-type", "")
     suffix = (
         ".html" if spec.kind is SourceKind.HTML else ".json" if "json" in content_type else ".xml"
     )
