@@ -270,6 +270,32 @@ def test_discover_finds_linked_feed(
     assert entry["id"] == "burgenlandkreis"
 
 
+def test_discover_keeps_the_address_asked_behind_a_temporary_redirect(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 302's target went into the snippet: a session ("…;jsessionid=…") or this year's
+    archive ("?jahr=2026"), which a cycle would never have kept (only 301/308 move a
+    source). A 301's target is where the source lives now."""
+    feed = region.url("/burgenlandkreis/aktuelles/atom.xml")
+    region.add_route("/k/aktuell", Response(302, b"", {"Location": feed}))
+    region.add_route("/k/umgezogen", Response(301, b"", {"Location": feed}))
+    for path, expected in (("/k/aktuell", region.url("/k/aktuell")), ("/k/umgezogen", feed)):
+        code, out = in_demo(capsys, demo_config, "sources", "discover", region.url(path))
+        assert code == 0 and "is a feed" in out, out
+        (entry,) = yaml.safe_load(out)
+        assert entry["url"] == expected
+
+
+def test_discover_refuses_an_address_without_its_scheme_at_once(
+    demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was asked for as ":///robots.txt", retried for seconds, and reported as a
+    connection that failed."""
+    code, out = in_demo(capsys, demo_config, "sources", "discover", "127.0.0.1:8765/presse/")
+    assert code == 2
+    assert "URL: '127.0.0.1:8765/presse/' is not an absolute http(s) URL" in out, out
+
+
 def test_discover_s_entries_paste_as_they_are_on_a_narrow_terminal(
     demo_config: AppConfig,
     region: SampleRegion,
@@ -303,13 +329,57 @@ def test_discover_s_entries_paste_as_they_are_on_a_narrow_terminal(
     assert code == 0, out
     entries = yaml.safe_load(out)
     assert [e["id"] for e in entries] == ["gemeinde", "gemeinde-2", "gemeinde-3"]
+    # The comments last (they were second here, and first where a page names them first).
     assert [e["url"] for e in entries] == [
         region.url(long),
-        region.url("/gemeinde/comments/feed/"),
         elsewhere,
+        region.url("/gemeinde/comments/feed/"),
     ]
-    assert entries[2]["name"] == "Gemeinde Schkopau: Aktuelles"
+    # Each named by its own title, not the link's (often "RSS").
+    assert [e["name"] for e in entries] == [
+        "Landkreis Leipzig – Pressemitteilungen",
+        "BBSR – Pressemitteilungen",
+        "Landkreis Leipzig – Pressemitteilungen",
+    ]
     assert "the comments, probably no news" in out and "on another host (localhost)" in out
+
+
+def test_discover_proposes_the_page_s_own_feed_first_and_the_comments_last(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A WordPress category page names the site's feed, the comments feed and its own, in
+    that order: the category the admin was looking at came third, and a page naming the
+    comments first gave them the plain id."""
+    page = """<html><head><title>Wirtschaft – Stadt Borna</title>
+    <link rel="alternate" type="application/rss+xml" title="Stadt Borna » Kommentar-Feed"
+      href="/wp/comments/feed/">
+    <link rel="alternate" type="application/rss+xml" title="Stadt Borna » Feed" href="/wp/feed/">
+    <link rel="alternate" type="application/rss+xml"
+      title="Stadt Borna » Wirtschaft
+        Kategorie-Feed" href="/wp/category/wirtschaft/feed/">
+    </head><body></body></html>"""
+    url = _serve_page(region, "/wp/category/wirtschaft/", page)
+    untitled = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>Gewerbegebiet'
+        b"</title><link>https://borna.example/1</link></item></channel></rss>"
+    )
+    rss = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    for path, body in (
+        ("/wp/comments/feed/", rss),
+        ("/wp/feed/", rss),
+        ("/wp/category/wirtschaft/feed/", untitled),
+    ):
+        region.add_route(path, Response(200, body, {"Content-Type": "application/rss+xml"}))
+    code, out = in_demo(capsys, demo_config, "sources", "discover", url)
+    assert code == 0, out
+    entries = yaml.safe_load(out)
+    assert [(e["id"], e["url"]) for e in entries] == [
+        ("wp", region.url("/wp/category/wirtschaft/feed/")),
+        ("wp-2", region.url("/wp/feed/")),
+        ("wp-3", region.url("/wp/comments/feed/")),
+    ]
+    # A feed without a title of its own is named by its link's, on one line.
+    assert entries[0]["name"] == "Stadt Borna » Wirtschaft Kategorie-Feed"
 
 
 def test_discover_passes_over_a_feed_the_page_names_that_is_none(

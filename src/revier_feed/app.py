@@ -488,6 +488,7 @@ class App:
                 from . import parse  # lxml and the parsers load only when a page is read
 
                 found = parse.discover_page(fetched, self.now(), self.tz)
+                found = replace(found, url=_subscribed_url(url, fetched))
                 if found.is_feed:
                     return found
                 unusable: list[tuple[str, str]] = []
@@ -521,8 +522,11 @@ class App:
                     unusable.append((feed.url, str(e)))
                     return None
                 return feed  # not now: that says nothing about the feed
-            if parse.discover_page(fetched, self.now(), self.tz, guess=False).is_feed:
-                return feed
+            read = parse.discover_page(fetched, self.now(), self.tz, guess=False)
+            if read.is_feed:
+                # Its own title, as Miniflux names a subscription: the link's is often
+                # "RSS", which named the source to readers ("Auch berichtet von: RSS").
+                return replace(feed, title=read.title or feed.title)
             unusable.append((feed.url, "it answers with a web page, not a feed"))
             return None
 
@@ -553,7 +557,8 @@ class App:
             try:
                 fetched = await fetcher.fetch("discover", url)
                 assert isinstance(fetched, FetchResult)  # no validators were sent
-                return parse.discover_page(fetched, self.now(), self.tz, guess=False)
+                found = parse.discover_page(fetched, self.now(), self.tz, guess=False)
+                return replace(found, url=_subscribed_url(url, fetched))
             except SourceError:
                 return None
 
@@ -1122,6 +1127,18 @@ class App:
             rate_limit=smtp.rate_limit,
             ca_file=str(self.config.resolve(smtp.ca_file)) if smtp.ca_file else None,
         )
+
+
+def _subscribed_url(asked: str, fetched: FetchResult) -> str:
+    """The URL a source found at ``asked`` is to be read from: where permanent redirects
+    (301/308) led, or the move to HTTPS of the same address; else the one asked, as a
+    cycle keeps it. A temporary redirect's target may hold a session ("…;jsessionid=…")
+    or this year's archive ("?jahr=2026"), and went into the snippet."""
+    if fetched.permanent_url:
+        return fetched.permanent_url
+    if asked.startswith("http://") and fetched.url == "https://" + asked.removeprefix("http://"):
+        return fetched.url
+    return asked
 
 
 def _take(lock: ProcessLock, what: str, busy: str) -> ProcessLock:

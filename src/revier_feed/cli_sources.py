@@ -7,7 +7,7 @@ import dataclasses
 import json
 import re
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,9 +17,16 @@ from zoneinfo import ZoneInfo
 from ._utils import span, visible
 from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, by_severity, console, when
-from .config import DEFAULT_MAX_PAGES, AppConfig, load_config, source_from_options, source_yaml
+from .config import (
+    DEFAULT_MAX_PAGES,
+    AppConfig,
+    load_config,
+    source_from_options,
+    source_yaml,
+    url_argument,
+)
 from .exceptions import COMMAND_LINE, ConfigError, ConfigIssue, SourceError
-from .models import Item, Preview, SourceKind, SourceSpec, SourceState
+from .models import FeedLink, Item, Preview, SourceKind, SourceSpec, SourceState
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -199,9 +206,10 @@ def _source_health(spec: SourceSpec, state: SourceState | None, app: App) -> dic
 
 def cmd_sources_discover(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    url = url_argument(args.url, "URL")
     out = console()
     with App(config) as app:
-        found = app.discover(args.url)
+        found = app.discover(url)
     # What the page wrote goes into YAML quoted, and into comments with its controls and
     # line separators shown: a link with U+2028 in it added keys to the pasted entry.
     name = _yaml_name(found.title)
@@ -237,10 +245,10 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
             markup=False,
             soft_wrap=True,
         )
-        for number, feed in enumerate(found.feeds, 1):
+        for number, feed in enumerate(_ranked(found.feeds, found.url), 1):
             # Each its own id: the whole output pasted gave "duplicate id" three times.
             feed_id = source_id if number == 1 else f"{source_id}-{number}"
-            notes = [visible(feed.type), *_feed_notes(feed.url, feed.title, found.url)]
+            notes = [visible(feed.type), *_feed_notes(feed, found.url)]
             out.print(
                 f"  - id: {feed_id}\n    name: {_yaml_name(feed.title or found.title)}"
                 f"  # {'; '.join(notes)}\n    url: {json.dumps(feed.url)}",
@@ -285,10 +293,29 @@ def _yaml_name(title: str | None) -> str:
 _COMMENTS = re.compile(r"comment|kommentar", re.IGNORECASE)
 
 
-def _feed_notes(url: str, title: str | None, page_url: str) -> list[str]:
+def _comments(feed: FeedLink) -> bool:
+    url = urlsplit(feed.url)
+    return bool(_COMMENTS.search(f"{url.path} {url.query} {feed.title or ''}"))
+
+
+def _ranked(feeds: Sequence[FeedLink], page_url: str) -> list[FeedLink]:
+    """The feeds a page names, the likeliest first (it gets the plain id): the page's own
+    (a WordPress category page names the site's feed first, its own third), then the
+    others, the comments last (WordPress names its comments feed on every article)."""
+    page_path = urlsplit(page_url).path.rstrip("/")
+
+    def own(feed: FeedLink) -> bool:
+        path = urlsplit(feed.url).path
+        return bool(page_path) and path.startswith(page_path + "/")
+
+    return sorted(feeds, key=lambda feed: (_comments(feed), not own(feed)))
+
+
+def _feed_notes(feed: FeedLink, page_url: str) -> list[str]:
     """What an admin should know before adding a feed a page names."""
     notes = []
-    if _COMMENTS.search(f"{urlsplit(url).path} {urlsplit(url).query} {title or ''}"):
+    url = feed.url
+    if _comments(feed):
         notes.append("the comments, probably no news")
     if urlsplit(url).hostname != urlsplit(page_url).hostname:
         notes.append(f"on another host ({visible(urlsplit(url).hostname or '')})")

@@ -548,7 +548,8 @@ class Discovery:
     """What a URL offers as a source: it is a feed, it links to feeds, or it is a listing
     whose selectors were guessed."""
 
-    url: str  #: final URL after redirects
+    #: The URL to read the source from: where permanent redirects led, else the one asked.
+    url: str
     title: str | None  #: the page's or feed's title
     is_feed: bool
     feed_type: str | None = None  #: of a feed: "rss", "atom" or "json"

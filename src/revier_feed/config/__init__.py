@@ -11,7 +11,7 @@ messages), ``load`` (the loaded :class:`AppConfig` and cross-file checks).
 """
 
 from .files import DEFAULT_MAX_PAGES, ChannelModel, Filter, PartnerModel, SourceModel, TagRule
-from .load import AppConfig, load_config, source_from_options, source_yaml
+from .load import AppConfig, load_config, source_from_options, source_yaml, url_argument
 from .settings import (
     DigestSettings,
     FetchSettingsModel,
@@ -42,4 +42,5 @@ __all__ = [
     "parse_size",
     "source_from_options",
     "source_yaml",
+    "url_argument",
 ]

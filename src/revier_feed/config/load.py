@@ -49,7 +49,7 @@ from .lines import (
     _YamlProblems,
 )
 from .settings import FetchSettingsModel, Settings
-from .values import CONFIG_FILES, GAZETTEER, REQUIRED_FILES
+from .values import CONFIG_FILES, GAZETTEER, REQUIRED_FILES, check_url
 
 # --- the loaded configuration --------------------------------------------------------------
 
@@ -521,6 +521,19 @@ def source_from_options(options: dict[str, Any], defaults: FetchSettingsModel) -
             issues.append(ConfigIssue(COMMAND_LINE, None, option, message))
         raise ConfigError(issues) from None
     return _source_spec(model, defaults)
+
+
+def url_argument(value: str, name: str) -> str:
+    """A URL given on the command line (``sources discover URL``), checked as sources.yaml's
+    are: "127.0.0.1:8765/presse/" was asked for as ":///robots.txt", retried for seconds.
+
+    Raises:
+        ConfigError: naming ``name``.
+    """
+    try:
+        return check_url(value)
+    except ValueError as e:
+        raise ConfigError([ConfigIssue(COMMAND_LINE, None, name, str(e))]) from None
 
 
 def source_yaml(spec: SourceSpec) -> str:

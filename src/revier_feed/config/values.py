@@ -103,7 +103,12 @@ def parse_size(value: object) -> int:
 _NOT_IN_URLS = re.compile(r"[\x00-\x20\x7f\"<>\\]")
 
 
-def _check_url(value: str) -> str:
+def check_url(value: str) -> str:
+    """``value`` if it is an absolute http(s) URL a request can carry.
+
+    Raises:
+        ValueError: what is wrong with it, and how to write it.
+    """
     try:
         parts = urlsplit(value)
         port_ok = parts.port is None or parts.port > 0  # reading it checks 0 to 65535
@@ -196,7 +201,7 @@ def _check_interval(value: timedelta) -> timedelta:
 MIN_INTERVAL = timedelta(minutes=1)
 Interval = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_check_interval)]
 ByteSize = Annotated[int, BeforeValidator(parse_size)]
-Url = Annotated[str, BeforeValidator(lambda v: _check_url(v) if isinstance(v, str) else v)]
+Url = Annotated[str, BeforeValidator(lambda v: check_url(v) if isinstance(v, str) else v)]
 Id = Annotated[str, BeforeValidator(lambda v: _check_id(v) if isinstance(v, str) else v)]
 
 
