@@ -565,6 +565,22 @@ def test_discover_prints_a_hostile_page_s_links_as_data_not_as_yaml_or_terminal_
     assert entry["url"].startswith(region.url("/feindlich/feed.xml?a=1"))
 
 
+def test_discover_s_guessed_source_is_named_without_the_page_title_s_bidi_controls(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The html entry took the page's title as it was: a U+202E in it reached the
+    terminal and, pasted, every feed that names the source."""
+    listing = region.read_site_file("/metropolregion/de/newsarchiv/index.html") or b""
+    page = re.sub(
+        rb"<title>.*?</title>", "<title>Metropolregion \u202eNews</title>".encode(), listing
+    )
+    url = _serve_page(region, "/metro/newsarchiv/", page.decode())
+    code, out = in_demo(capsys, demo_config, "sources", "discover", url)
+    assert code == 0 and "has no feed" in out, out
+    entry = yaml.safe_load("\n".join(line[2:] for line in out.splitlines()[1:]))[0]
+    assert entry["name"] == "Metropolregion News"
+
+
 def test_discover_guesses_selectors_that_work(
     demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -452,11 +452,14 @@ def test_what_passed_check_and_then_broke_the_worker_is_a_config_error(tmp_path:
         tags="""
         tags:
           - {id: messe, label: "Messe\\ufffe", any: [Messe]}
+          - {id: kreis, label: "Kreis \u202eLeipzig", any: [Kreis]}
         """,
     )
     text = "\n".join(issues_of(folder))
     assert "settings.yaml:3: site.title: a control character (U+0001)" in text
     assert "tags.yaml:3: tags[0].label: a control character (U+FFFE)" in text
+    # A bidi override (a copied page title may carry one) was published with the label.
+    assert "tags.yaml:4: tags[1].label: a bidi control (U+202E)" in text
 
     folder = write_config(
         tmp_path / "values",

@@ -260,6 +260,19 @@ def usable_cores() -> int:
 #: them) are not in it; they are one more range where a check needs them.
 XML_FORBIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff"
 
+# Embeddings, overrides and isolates: in a headline, "\u202etxt.exe" reads as "exe.txt";
+# a headline shown in a list can also turn the order of what follows it. C1 controls too
+# (XML allows them): "\x9b" starts a terminal's control sequence where a title is shown.
+_BIDI_CONTROL = re.compile("[\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def without_bidi(text: str) -> str:
+    """``text`` without bidi controls (and C1 controls), for what is shown as a title."""
+    if text.isascii() or not _BIDI_CONTROL.search(text):
+        return text
+    return _BIDI_CONTROL.sub("", text)
+
+
 #: Characters a terminal or a log reader acts on instead of showing them: C0 and C1
 #: controls but tab and line feed (ESC starts colours, links, screen clears; CR overwrites
 #: a line), invisible format characters (bidi overrides, zero-width), line separators.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from ._utils import span, visible
+from ._utils import span, visible, without_bidi
 from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, by_severity, console, when
 from .config import (
@@ -266,7 +266,7 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     spec = SourceSpec(
         id=source_id,
-        name=" ".join((found.title or "").split()) or "CHANGE ME",
+        name=" ".join(without_bidi(found.title or "").split()) or "CHANGE ME",
         kind=SourceKind.HTML,
         url=found.url,
         interval=timedelta(hours=1),
@@ -286,7 +286,7 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
 def _yaml_name(title: str | None) -> str:
     """A page's or feed's title as a source's ``name`` in YAML: on one line (a title over
     several lines went into the feeds so), quoted, controls shown."""
-    text = " ".join((title or "").split()) or "CHANGE ME"
+    text = " ".join(without_bidi(title or "").split()) or "CHANGE ME"
     return visible(json.dumps(text, ensure_ascii=False))
 
 

@@ -16,7 +16,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import nh3
 
-from ._utils import XML_FORBIDDEN, join_url
+from ._utils import XML_FORBIDDEN, join_url, without_bidi
 from .models import TEXT_KEY, Item, RawItem, SourceSpec
 
 try:
@@ -170,7 +170,7 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
     if not title or _DATE_ONLY.match(title):
         # Some listings put only the date where the headline belongs; the teaser says more.
         title = shorten(summary_text, 80) or title or _NO_TITLE
-    title = shorten(_without_bidi(title), MAX_TITLE_CHARS)  # a teaser's too, when used
+    title = shorten(without_bidi(title), MAX_TITLE_CHARS)  # a teaser's too, when used
 
     published, estimated = _plausible(raw.published, now)
     updated = raw.updated if raw.updated and raw.updated <= now + FUTURE_TOLERANCE else None
@@ -208,7 +208,7 @@ def _repaired_text(fragment: str) -> str:
     writes mojibake as references, "F&Atilde;&para;rderung"); without the controls that
     reorder text, which a repair may bring back ("â€®" is U+202E)."""
     text = repair_mojibake(html_to_text(repair_mojibake(fragment)))
-    return _without_bidi(text)
+    return without_bidi(text)
 
 
 def _repaired_html(fragment: str, base_url: str) -> str:
@@ -401,19 +401,7 @@ def html_to_text(fragment: str) -> str:
     if "<" in fragment or "&" in fragment:
         spaced = _BLOCK_BOUNDARY.sub(" <", fragment)
         fragment = strip_control(html.unescape(_NO_TAGS.clean(spaced)))
-    return " ".join(_without_bidi(fragment).split())
-
-
-def _without_bidi(text: str) -> str:
-    if text.isascii() or not _BIDI_CONTROL.search(text):
-        return text
-    return _BIDI_CONTROL.sub("", text)
-
-
-# Embeddings, overrides and isolates: in a headline, "\u202etxt.exe" reads as "exe.txt";
-# a headline shown in a list can also turn the order of what follows it. C1 controls too
-# (XML allows them): "\x9b" starts a terminal's control sequence where a title is shown.
-_BIDI_CONTROL = re.compile("[\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+    return " ".join(without_bidi(fragment).split())
 
 
 def strip_control_python(text: str) -> str:

@@ -319,7 +319,25 @@ def _construct_scalar(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
             )
         )
         return None
+    if isinstance(value, str) and (bad := _BIDI_OVERRIDE.search(value)):
+        # A name is published as each item's source and shown in lists of them, where it
+        # turns the order of what follows ("\u202e" made "Kreis" read "sierK").
+        r.problems.append(
+            ConfigIssue(
+                str(r.path),
+                node.start_mark.line + 1,
+                _dotted(loc),
+                f"a bidi control (U+{ord(bad.group()):04X}) that turns the order of the text "
+                "around it",
+                "remove it (a copied title may carry it unseen)",
+            )
+        )
+        return None
     return value
+
+
+#: Embeddings, overrides and isolates (the marks U+200E/U+200F harm nothing).
+_BIDI_OVERRIDE = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 # --- pydantic errors -> issues -------------------------------------------------------------
