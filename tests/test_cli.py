@@ -827,6 +827,20 @@ def test_a_fixture_saved_to_a_relative_folder_keeps_its_http_charset(
     test_fixture_still_parses_the_same(tmp_path / "myfix" / "k", tmp_path / "check")
 
 
+def test_sources_test_of_a_saved_source_at_another_address_keeps_its_selectors(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`sources test ID --url URL` (a source whose site moved, as the fixture refusal
+    suggests) read the saved source as a feed: "not_a_feed"."""
+    listing = region.read_site_file("/metropolregion/de/newsarchiv/index.html") or b""
+    moved = _serve_page(region, "/neu/newsarchiv/", listing.decode())
+    code, out = in_demo(capsys, demo_config, "sources", "test", "metropolregion", "--url", moved)
+    assert code == 0, out
+    assert f"metropolregion (html) {moved}" in out and "not_a_feed" not in out
+    code, out = in_demo(capsys, demo_config, "sources", "test", "metropolregion", "--url", "x/y")
+    assert code == 2 and "--url: 'x/y' is not an absolute http(s) URL" in out, out
+
+
 def test_sources_test_reads_a_definition_list_and_its_fixture_keeps_the_grouping(
     demo_config: AppConfig,
     region: SampleRegion,

@@ -53,7 +53,10 @@ def add_parser(commands: Any) -> None:
         "test", help="fetch and parse a source without storing; show what would be collected"
     )
     test.add_argument("source_id", metavar="ID", nargs="?", help="a source from sources.yaml")
-    test.add_argument("--url", help="test a source that is not in sources.yaml yet")
+    test.add_argument(
+        "--url",
+        help="test a source that is not in sources.yaml yet (or the source ID at this address)",
+    )
     test.add_argument("--kind", choices=["feed", "html"], help="default: html if --item is given")
     for option in ("item", "title", "link", "date", "teaser", "image", "content", "next"):
         test.add_argument(f"--{option}", metavar="SELECTOR", help=f"CSS selector for {option}")
@@ -409,14 +412,18 @@ _SELECTOR_OPTIONS = ("item", "title", "link", "date", "teaser", "image", "conten
 
 def _spec_under_test(args: argparse.Namespace, config: AppConfig) -> SourceSpec:
     """The source `sources test` reads: a saved one (also one with ``enabled: false``, the
-    ones still being tuned), with the selector options given over its own; or one made
-    of ``--url`` and the options."""
+    ones still being tuned), with the selector options given over its own, and at
+    ``--url`` if given (a source whose site moved); or one made of ``--url`` and the
+    options."""
+    saved = {s.id: s for s in (*config.sources, *config.disabled_sources)}
+    if args.url is not None and args.source_id in saved:
+        moved = dataclasses.replace(saved[args.source_id], url=url_argument(args.url, "--url"))
+        return _with_options(moved, args, config)
     if args.url is None:
         if args.source_id is None:
             raise ConfigError(
                 [ConfigIssue(COMMAND_LINE, None, "ID", "name a source or give --url")]
             )
-        saved = {s.id: s for s in (*config.sources, *config.disabled_sources)}
         if args.source_id not in saved:
             raise ConfigError(
                 [
