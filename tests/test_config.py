@@ -186,6 +186,22 @@ def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
     assert line in (4, 5, 6)
 
 
+def test_an_unquoted_term_with_a_leading_star_is_explained(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        FEED_SOURCE,
+        tags="""
+        tags:
+          - id: preise
+            label: Preise
+            any: [*preis]
+        """,
+    )
+    (issue,) = issues_of(folder)
+    assert "tags.yaml:5: YAML syntax error: found undefined alias" in issue, issue
+    assert 'quote a value that starts with "*" ("*preis")' in issue
+
+
 def test_duplicate_keys_and_ids_are_errors(tmp_path: Path) -> None:
     folder = write_config(
         tmp_path,

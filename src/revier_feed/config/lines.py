@@ -121,6 +121,10 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines, list[ConfigIssue]]:
         hint = "check indentation, colons and quotes around this line"
         if "\t" in text_line:
             hint = "indent with spaces: YAML does not allow tabs there"
+        elif "undefined alias" in problem:
+            # A tag term ending a word, written unquoted: any: [*preis].
+            hint = 'quote a value that starts with "*" ("*preis"): YAML reads *name as an alias'
+
         raise _YamlProblems(
             [ConfigIssue(str(path), line, "", f"YAML syntax error: {problem}", hint)]
         ) from e
