@@ -96,7 +96,11 @@ def parse_html(
                 source_id, kind=ErrorKind.PARSE, message=f"invalid selector: {e}"
             ) from None
         if found is None:
-            warnings.append(f"item {index + 1} skipped: no title at {selectors.title!r}")
+            # "Match", not "item": `sources test` numbers the items it lists, not the
+            # matches, and an "item 4" there was another one.
+            warnings.append(
+                f"match {index + 1} of {selectors.item!r} skipped: no title at {selectors.title!r}"
+            )
             continue
         item, here = found
         linked_here += here
@@ -104,9 +108,9 @@ def parse_html(
             undated.append(
                 (
                     item,
-                    f"item {index + 1}: no readable date in {item.published_text!r}"
+                    f"{_shown(item.title)}: no readable date in {item.published_text!r}"
                     if item.published_text
-                    else f"item {index + 1}: no date at {selectors.date!r}",
+                    else f"{_shown(item.title)}: no date at {selectors.date!r}",
                 )
             )
         items.append(item)
@@ -387,6 +391,11 @@ def base_url(soup: BeautifulSoup, url: str) -> str:
     base_tag = soup.find("base", href=True)
     base = _join(url, str(base_tag["href"])) if isinstance(base_tag, Tag) else None
     return base or url
+
+
+def _shown(title: str) -> str:
+    """An item's title as a warning names it."""
+    return repr(title if len(title) <= 60 else title[:59] + "…")
 
 
 #: A listing with at least this many items whose optional selector matched on none of
