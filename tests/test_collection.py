@@ -80,6 +80,36 @@ def test_permanent_redirect_moves_the_source(
     assert feed in region.requests
 
 
+def test_writing_in_the_address_a_source_moved_to_keeps_the_source_as_it_was(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """The log asks to update sources.yaml after a 301; doing so restarted the source as a
+    new one: asked without its ETag, and the news that came meanwhile stored as backlog,
+    never announced."""
+    feed = "/landkreis-leipzig/presse/rss.xml"
+    body = region.read_site_file(feed) or b""
+    asked: list[str | None] = []
+
+    def answer(handler: BaseHTTPRequestHandler) -> Response:
+        asked.append(handler.headers.get("If-None-Match"))
+        if handler.headers.get("If-None-Match") == '"v1"':
+            return Response(304)
+        return Response(200, body, {"ETag": '"v1"', "Content-Type": "application/rss+xml"})
+
+    region.add_route("/alt/rss.xml", Response(301, headers={"Location": feed}))
+    region.add_route(feed, answer)
+    app = make_app(config(tmp_path, feed_source(region, "/alt/rss.xml")))
+    assert app.run_cycle().summary.new == 6
+
+    clock.advance(timedelta(hours=2))
+    confirmed = make_app(config(tmp_path, feed_source(region, feed)))
+    ((_, shown),) = confirmed.source_overview()
+    assert shown is not None and shown.status is SourceStatus.OK and shown.url is None
+    (report,) = confirmed.run_cycle().summary.reports
+    assert report.status is ReportStatus.NOT_MODIFIED
+    assert asked[-1] == '"v1"' and "/alt/rss.xml" not in region.requests[-1:]
+
+
 def test_a_source_moved_while_its_feed_is_unchanged_moves_on_the_304(
     tmp_path: Path,
     region: SampleRegion,
@@ -138,6 +168,43 @@ def test_gone_source_is_not_fetched_again_until_its_url_changes(
     app2 = make_app(new_config)
     (report,) = app2.run_cycle().summary.reports
     assert report.status is ReportStatus.OK and report.new == 6
+
+
+def test_a_gone_source_is_asked_again_when_the_admin_says_so(
+    tmp_path: Path,
+    region: SampleRegion,
+    make_app: MakeApp,
+    clock: Clock,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A source that answered 410 could only be brought back by changing its URL and back
+    (its archive then stored as backlog), and `run --once` passed over it without a word."""
+    from revier_feed.cli import main
+
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    region.add_route("/weg.xml", Response(410, b"Gone"))
+    cfg = config(tmp_path, feed_source(region, "/weg.xml"))
+    app = make_app(cfg)
+    app.run_cycle()
+    clock.advance(timedelta(hours=1))
+    summary = app.run_cycle().summary
+    assert summary.reports == () and summary.gone == ("kreis",)
+    assert main(["--config", str(cfg.config_dir), "run", "--once"]) == 0
+    assert (
+        "1 source(s) gone (HTTP 410), not asked: kreis; `revier-feed sources retry ID` asks "
+        "one again"
+    ) in capsys.readouterr().out
+
+    # Its feed is back; the admin asks for it again.
+    region.add_route("/weg.xml", Response(200, feed, {"Content-Type": "application/rss+xml"}))
+    assert main(["--config", str(cfg.config_dir), "sources", "retry", "kreis"]) == 0
+    assert "kreis: was gone (HTTP 410); asked again at the next cycle" in capsys.readouterr().out
+    (report,) = app.run_cycle(only_due=True).summary.reports
+    assert report.status is ReportStatus.OK and report.new == 6
+    assert app.storage.source_states(["kreis"])["kreis"].status is SourceStatus.OK
+
+    assert main(["--config", str(cfg.config_dir), "sources", "retry", "kreiz"]) == 2
+    assert "no enabled source 'kreiz' in sources.yaml" in capsys.readouterr().err
 
 
 def test_a_corrected_url_is_fetched_at_once_and_its_archive_is_no_news(

@@ -31,6 +31,7 @@ from ._utils import AlreadyLocked, LockHolder, ProcessLock
 from .compute import AUTO_START_ITEMS, ItemWorkers, auto_processes
 from .config import AppConfig
 from .exceptions import (
+    COMMAND_LINE,
     AlreadyRunning,
     ConfigError,
     ConfigIssue,
@@ -359,7 +360,8 @@ class App:
             )
         specs = list(self.config.sources)
         states = self.storage.source_states(s.id for s in specs)
-        specs = [s for s in specs if not ingest.is_gone(s, states.get(s.id))]
+        gone = tuple(s.id for s in specs if ingest.is_gone(s, states.get(s.id)))
+        specs = [s for s in specs if s.id not in gone]
         if only_due:
             due = set(self.storage.due_source_ids((s.id for s in specs), self.now()))
             # A source whose URL the admin changed is due at once: its backoff was the old
@@ -420,6 +422,7 @@ class App:
             deferred=tuple(deferred),
             unanswered=tuple(unanswered),
             failing_before=failing_before,
+            gone=gone,
         )
         _log_cycle(summary)
         return summary
@@ -957,6 +960,47 @@ class App:
             for spec in self.config.sources
             for state in [states.get(spec.id)]
         ]
+
+    def retry_sources(self, source_ids: Sequence[str]) -> dict[str, SourceStatus | None]:
+        """Make the given sources due now, whatever their backoff, and ask a source that
+        answered 410 Gone again (``sources retry``): it stays "gone" otherwise until its
+        URL changes. A failed retry counts as before (a 410 makes it gone again).
+
+        Returns:
+            Each source's status before (None: never fetched, already due).
+
+        Raises:
+            ConfigError: a source that is not configured, or not enabled.
+        """
+        configured = {s.id: s for s in self.config.sources}
+        unknown = [i for i in source_ids if i not in configured]
+        if unknown:
+            raise ConfigError(
+                [
+                    ConfigIssue(
+                        COMMAND_LINE,
+                        None,
+                        "ID",
+                        f"no enabled source {i!r} in sources.yaml",
+                        "known: " + ", ".join(configured),
+                    )
+                    for i in unknown
+                ]
+            )
+        stored = self.storage.source_states(source_ids)
+        before: dict[str, SourceStatus | None] = {}
+        retried = []
+        for source_id in source_ids:
+            state = stored.get(source_id)
+            if state is None:
+                before[source_id] = None
+                continue
+            state = ingest.current_state(configured[source_id], state)
+            before[source_id] = state.status
+            status = SourceStatus.FAILING if state.status is SourceStatus.GONE else state.status
+            retried.append(replace(state, status=status, next_fetch_at=None))
+        self.storage.save_source_states(retried, self.now())
+        return before
 
     # --- digest ---------------------------------------------------------------------------
 

@@ -845,7 +845,16 @@ SUMMARY_DEFERRED_ROWS = 5
 
 
 def _print_deferred(summary: CycleSummary) -> None:
-    """The sources whose hosts gave them no turn: not asked, not failed, still due."""
+    """The sources whose hosts gave them no turn: not asked, not failed, still due; and
+    those that answered 410 Gone, not asked until the admin says so."""
+    if summary.gone:
+        shown = ", ".join(sorted(summary.gone)[:SUMMARY_DEFERRED_ROWS])
+        more = len(summary.gone) - SUMMARY_DEFERRED_ROWS
+        print(
+            f"{len(summary.gone)} source(s) gone (HTTP 410), not asked: {shown}"
+            + (f" and {more} more" if more > 0 else "")
+            + "; `revier-feed sources retry ID` asks one again"
+        )
     if not summary.deferred:
         return
     print(f"{len(summary.deferred)} source(s) not asked now, still due:")

@@ -26,7 +26,7 @@ from .config import (
     url_argument,
 )
 from .exceptions import COMMAND_LINE, ConfigError, ConfigIssue, SourceError
-from .models import FeedLink, Item, Preview, SourceKind, SourceSpec, SourceState
+from .models import FeedLink, Item, Preview, SourceKind, SourceSpec, SourceState, SourceStatus
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -76,6 +76,12 @@ def add_parser(commands: Any) -> None:
         "(default DIR: fixtures/ in the configuration folder)",
     )
     test.set_defaults(command=cmd_sources_test)
+    retry = source_commands.add_parser(
+        "retry",
+        help="fetch sources at the next cycle whatever their backoff, also one gone (410)",
+    )
+    retry.add_argument("source_ids", metavar="ID", nargs="+", help="sources from sources.yaml")
+    retry.set_defaults(command=cmd_sources_retry)
 
 
 _STATUS_STYLE = {
@@ -205,6 +211,21 @@ def _source_health(spec: SourceSpec, state: SourceState | None, app: App) -> dic
             "error": state.last_error,
         }
     return health
+
+
+def cmd_sources_retry(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    with App(config) as app:
+        before = app.retry_sources(list(dict.fromkeys(args.source_ids)))
+    for source_id, status in before.items():
+        if status is None:
+            print(f"{source_id}: never fetched; asked at the next cycle")
+        elif status is SourceStatus.GONE:
+            print(f"{source_id}: was gone (HTTP 410); asked again at the next cycle")
+        else:
+            print(f"{source_id}: was {status.value}; asked at the next cycle")
+    print("`revier-feed run --once --due` asks them now; a running worker at its next tick")
+    return EXIT_OK
 
 
 def cmd_sources_discover(args: argparse.Namespace) -> int:

@@ -344,6 +344,10 @@ def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
     if stored.config_url is None:
         # A row from before configured URLs were stored (migration 2): nothing changed.
         return replace(stored, config_url=spec.url)
+    if stored.url == spec.url:
+        # The admin wrote in the address a permanent redirect moved the source to, as its
+        # log line asks: the source goes on as it was (its validators, its backlog line).
+        return replace(stored, config_url=spec.url, url=None)
     return replace(
         stored,
         config_url=spec.url,

@@ -384,6 +384,8 @@ class CycleSummary:
     #: Sources of the cycle that were failing or empty before it (for `run --once --due`:
     #: their failing again is no failure of the run).
     failing_before: frozenset[str] = frozenset()
+    #: Sources not asked because they answered 410 Gone at their configured URL.
+    gone: tuple[str, ...] = ()
 
     @property
     def new(self) -> int:
