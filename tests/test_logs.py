@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,7 +82,13 @@ def test_text_logs_are_readable_lines_and_the_level_filters(
     region.add_route("/leipziger-messe/presse/rss.xml", Response(500, b"down"))
     text = run_once(config_dir).stderr
     assert "INFO    source landkreis-leipzig: ok, 6 new, 0 updated, 0 unchanged in" in text
-    assert "WARNING source leipziger-messe: error (http_5xx)" in text
+    # The time before the message: after its hint it read "…check the URL in 0.00s".
+    assert re.search(
+        r"WARNING source leipziger-messe: error \(http_5xx\) after \d+\.\d\ds: \S", text
+    )
+    # Retries name the address (robots.txt's named no site).
+    messe = region.url("/leipziger-messe/presse/rss.xml")
+    assert f"INFO    source leipziger-messe: http_5xx at {messe}, retrying in " in text
     assert "INFO    cycle: 6 sources, " in text and ", 1 failed in " in text
     quiet = run_once(config_dir, "--log-level", "warning").stderr
     assert "WARNING source leipziger-messe: error (http_5xx)" in quiet

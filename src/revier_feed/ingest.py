@@ -1241,11 +1241,12 @@ def _log(report: SourceReport) -> None:
         if report.error.status_code is not None:
             extra["http_status"] = report.error.status_code
         log.warning(
-            "source %s: error (%s) %s in %.2fs",
+            # The time before the message, whose hint ends the line ("…check the URL").
+            "source %s: error (%s) after %.2fs: %s",
             report.source_id,
             report.error.kind,
-            report.error.message,
             report.seconds,
+            report.error.message,
             extra=extra,
         )
         return

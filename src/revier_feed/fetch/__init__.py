@@ -254,7 +254,14 @@ class Fetcher:
                 wait = self._retry_wait(error, attempt)
                 if wait is None:
                     raise
-                log.info("source %s: %s, retrying in %.1fs", error.source_id, error.kind, wait)
+                # The URL too: robots.txt's retries named no site at all.
+                log.info(
+                    "source %s: %s at %s, retrying in %.1fs",
+                    error.source_id,
+                    error.kind,
+                    error.url,
+                    wait,
+                )
             # Sleeping outside the slot: a waiting retry must not block the host's others.
             await asyncio.sleep(wait)
             attempt += 1
