@@ -46,6 +46,9 @@ def allowed(body: str, path: str, agent: str = "revier-feed") -> bool:
         # "*" and "$" as characters are written %2A and %24 in a rule (RFC 9309 2.2.3).
         ("Disallow: /datei-mit-%2A.html", "/datei-mit-*.html", False),
         ("Disallow: /preis-%24", "/preis-$", False),
+        # A "$" before the end is the character (it never matched: the path has %24).
+        ("Disallow: /a$b", "/a$b", False),
+        ("Disallow: /a$b", "/ab", True),
         ("Disallow: /preis-%24", "/preis-", True),
         # The longest rule as written wins, repeated "*" counted.
         ("Allow: /a**\nDisallow: /a/b", "/a/bc", True),

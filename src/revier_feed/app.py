@@ -1225,8 +1225,9 @@ def _log_cycle(summary: CycleSummary) -> None:
     seconds = (summary.finished_at - summary.started_at).total_seconds()
     log.log(
         logging.INFO if summary.reports else logging.DEBUG,
-        "cycle: %d sources, %d new, %d updated, %d failed in %.1fs",
+        "cycle: %d source%s, %d new, %d updated, %d failed in %.1fs",
         len(summary.reports),
+        "" if len(summary.reports) == 1 else "s",
         summary.new,
         summary.updated,
         summary.failed,

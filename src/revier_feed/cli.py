@@ -773,7 +773,8 @@ def _print_summary(
     config: AppConfig, summary: CycleSummary, published: PublishResult | None
 ) -> None:
     counts = (
-        f"{len(summary.reports)} sources: {summary.new} new, {summary.updated} updated, "
+        f"{len(summary.reports)} source{'' if len(summary.reports) == 1 else 's'}: "
+        f"{summary.new} new, {summary.updated} updated, "
         f"{summary.failed} failed"
     )
     if published is None:

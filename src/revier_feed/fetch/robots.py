@@ -134,7 +134,9 @@ def _rule(key: str, value: str) -> _Rule | None:
     anchored = pattern.endswith("$")
     if anchored:
         pattern = pattern[:-1]
-    pattern = re.sub(r"\*+", "*", pattern)
+    # Only a last "$" anchors (as Google's matcher reads it); one before is the character,
+    # which a path holds as %24.
+    pattern = re.sub(r"\*+", "*", pattern.replace("$", "%24"))
     return _Rule(key == "allow", tuple(pattern.split("*")), anchored, length)
 
 
