@@ -189,6 +189,9 @@ def test_a_gone_source_is_asked_again_when_the_admin_says_so(
     clock.advance(timedelta(hours=1))
     summary = app.run_cycle().summary
     assert summary.reports == () and summary.gone == ("kreis",)
+    assert "`revier-feed sources retry` asks again" in (
+        app.storage.source_states(["kreis"])["kreis"].last_error or ""
+    )
     assert main(["--config", str(cfg.config_dir), "run", "--once"]) == 0
     assert (
         "1 source(s) gone (HTTP 410), not asked: kreis; `revier-feed sources retry ID` asks "

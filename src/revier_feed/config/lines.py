@@ -124,7 +124,6 @@ def _load_yaml(path: Path) -> tuple[Any, _Lines, list[ConfigIssue]]:
         elif "undefined alias" in problem:
             # A tag term ending a word, written unquoted: any: [*preis].
             hint = 'quote a value that starts with "*" ("*preis"): YAML reads *name as an alias'
-
         raise _YamlProblems(
             [ConfigIssue(str(path), line, "", f"YAML syntax error: {problem}", hint)]
         ) from e

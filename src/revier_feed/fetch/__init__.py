@@ -1055,7 +1055,7 @@ def _raise_for_status(
             ErrorKind.GONE,
             (
                 "the server says the feed is gone for good (HTTP 410); not fetched again until "
-                "its url is changed in sources.yaml"
+                "its url is changed in sources.yaml, or `revier-feed sources retry` asks again"
             ),
         )
     elif code == 429:
