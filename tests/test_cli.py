@@ -114,12 +114,52 @@ def test_sources_shows_health_problems_first(
     capsys.readouterr()
     assert main(["--config", str(demo_config.config_dir), "sources"]) == 0
     out = capsys.readouterr().out
-    rows = [line for line in out.splitlines() if line.startswith("│")]
+    # A source's first line (a long error wraps onto more).
+    rows = [line for line in out.splitlines() if line.startswith("│") and line[2] != " "]
     assert "bbsr" in rows[0] and "failing" in rows[0]
     assert "[http_4xx] HTTP 404" in out
     assert sum("│ ok " in row for row in rows) == 5
     # The current (adaptive) interval: after one fetch, still the configured 30 minutes.
-    assert all(" 30m " in row for row in rows)
+    assert len(rows) == 6 and all(" 30m " in row for row in rows), out
+    # The last attempt: a failing source's differs from its last success.
+    moment = r"\d\d\.\d\d\. \d\d:\d\d"
+    assert re.search(rf"│ bbsr +│ failing │ - +│ {moment} │ {moment} │ 30m ", rows[0]), out
+
+
+def test_sources_shows_a_move_until_it_is_written_in_and_a_due_source_as_due(
+    tmp_path: Path,
+    region: SampleRegion,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A move by a 301 is logged once, and the table showed nothing of it; a next fetch
+    gone by (the worker stopped) read as a time still planned."""
+    import io
+
+    from rich.console import Console
+
+    from revier_feed import cli_sources
+
+    feed = region.url("/landkreis-leipzig/presse/rss.xml")
+    region.add_route("/alt/rss.xml", Response(301, headers={"Location": feed}))
+    folder = write_config(
+        tmp_path / "config",
+        f"""
+        sources:
+          - {{id: kreis, name: Kreis, url: "{region.url("/alt/rss.xml")}"}}
+        """,
+    )
+    assert main(["--config", str(folder), "run", "--once"]) == 0
+    assert main(["--config", str(folder), "sources", "retry", "kreis"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(folder), "sources", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["fetching_url"] == feed
+    screen = io.StringIO()
+    monkeypatch.setattr(cli_sources, "console", lambda: Console(file=screen, width=240))
+    assert main(["--config", str(folder), "sources"]) == 0
+    text = " ".join(screen.getvalue().split())
+    assert re.search(r"│ kreis │ ok │ [\d.: ]+ │ [\d.: ]+ │ due │", text), text
+    assert f"│ moved permanently to {feed}; write it into sources.yaml │" in text
 
 
 def test_run_once_fails_when_every_source_fails(

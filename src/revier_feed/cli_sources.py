@@ -100,6 +100,7 @@ _SOURCE_COLUMNS = (
     ("source", False),
     ("status", False),
     ("last success", False),
+    ("last attempt", False),
     ("next fetch", False),
     ("every", False),
     ("HTTP", True),
@@ -108,7 +109,7 @@ _SOURCE_COLUMNS = (
     ("avg s", True),
     ("last error", False),
 )
-#: Narrower terminals get one block per source: the table's ten columns do not fit.
+#: Narrower terminals get one block per source: the table's eleven columns do not fit.
 SOURCES_TABLE_WIDTH = 120
 
 
@@ -135,23 +136,35 @@ def cmd_sources(args: argparse.Namespace) -> int:
         status = state.status.value if state else "new"
         every = span(app.current_interval(spec, state), to_minutes=True)
         if state is None:
-            rows.append([spec.id, status, "-", "now", every, "", "0", "", "", ""])
+            rows.append([spec.id, status, "-", "-", "now", every, "", "0", "", "", ""])
             continue
+        if status == "gone":
+            next_fetch = "never"
+        elif state.next_fetch_at is None or state.next_fetch_at <= app.now():
+            next_fetch = "due"  # a time gone by read as planned (the worker is not running?)
+        else:
+            next_fetch = when(state.next_fetch_at, app)
+        note = ""
+        if state.last_error:
+            note = visible(f"[{state.last_error_kind}] {state.last_error}")
+        elif state.url:
+            # The move is logged once only: the table keeps showing it until the admin
+            # writes the new address into sources.yaml.
+            note = visible(f"moved permanently to {state.url}; write it into sources.yaml")
         rows.append(
             [
                 spec.id,
                 status,
                 when(state.last_success_at, app),
-                when(state.next_fetch_at, app) if status != "gone" else "never",
+                when(state.last_attempt_at, app),
+                next_fetch,
                 every,
                 str(state.http_status or ""),
                 str(state.error_count),
                 # The count is the last success's: a failing source's last fetch had none.
                 "0" if state.error_count else str(state.items_last_fetch or 0),
                 "" if state.fetch_seconds is None else f"{state.fetch_seconds:.2f}",
-                visible(f"[{state.last_error_kind}] {state.last_error}")
-                if state.last_error
-                else "",
+                note,
             ]
         )
     out = console()
@@ -162,15 +175,15 @@ def cmd_sources(args: argparse.Namespace) -> int:
             style = _STATUS_STYLE[row[1]]
             facts = " · ".join(
                 f"{name} {value}"
-                for (name, _), value in zip(_SOURCE_COLUMNS[2:9], row[2:9], strict=True)
+                for (name, _), value in zip(_SOURCE_COLUMNS[2:10], row[2:10], strict=True)
                 if value
             )
             out.print(
                 f"[bold]{escape(row[0])}[/] [{style}]{row[1]}[/] · {escape(facts)}",
                 soft_wrap=False,
             )
-            if row[9]:
-                out.print(f"  {escape(row[9])}")
+            if row[10]:
+                out.print(f"  {escape(row[10])}")
         return EXIT_OK
     table = Table(title=title, title_justify="left")
     for name, number in _SOURCE_COLUMNS:
