@@ -1769,6 +1769,22 @@ def slow_host(
     return load_config(write_config(tmp_path / "config", "sources:\n" + sources, fetch))
 
 
+def test_a_worker_keeps_to_a_crawl_delay_beyond_what_a_command_waits(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A site asking for 600 s between requests was asked every 60 s (the most a command
+    waits), and warned about in every cycle. The worker waits for no turn: it keeps to
+    delays up to an hour, the other sources staying due."""
+    app = make_app(slow_host(tmp_path, region, "600", 2, "fetch:\n  max_retry_wait: 1s\n"))
+    first = app.run_ingest(only_due=True)
+    assert len(first.reports) == 1
+    (why,) = [why for _, why in first.deferred]
+    assert "(600 s) leaves it no turn now" in why
+    assert caplog.text.count("asks for 600 s") == 0  # within what the worker keeps to
+    again = app.run_ingest(only_due=True)
+    assert again.reports == () and len(again.deferred) == 1
+
+
 def test_a_worker_cycle_leaves_a_slow_hosts_further_sources_for_later_cycles(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:

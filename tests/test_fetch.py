@@ -22,7 +22,13 @@ import sniffio
 
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.exceptions import FetchError, RevierError
-from revier_feed.fetch import MAX_CRAWL_DELAY, MAX_HOST_PAUSE, Fetcher, HostTurns
+from revier_feed.fetch import (
+    MAX_CRAWL_DELAY,
+    MAX_HONOURED_CRAWL_DELAY,
+    MAX_HOST_PAUSE,
+    Fetcher,
+    HostTurns,
+)
 from revier_feed.fetch.cookies import MAX_COOKIES, RedirectCookies
 from revier_feed.models import (
     ErrorKind,
@@ -818,7 +824,7 @@ def test_a_hosts_turns_go_through_the_wall_clock_and_back_capped() -> None:
     assert abs((pause - now).total_seconds() - 3600) < 1
     far = HostTurns.from_clock(now + timedelta(days=30), now + timedelta(days=30))
     left = time.monotonic()
-    assert far.next_start - left <= MAX_CRAWL_DELAY
+    assert far.next_start - left <= MAX_HONOURED_CRAWL_DELAY
     assert far.paused_until - left <= MAX_HOST_PAUSE.total_seconds()
     assert HostTurns.from_clock(now - timedelta(hours=1), now).over(time.monotonic())
 
@@ -926,7 +932,17 @@ def test_a_crawl_delay_above_the_cap_is_said(
     region.add_route("/robots.txt", Response(200, b"User-agent: *\nCrawl-delay: 86400\n"))
     with caplog.at_level("WARNING", logger="revier_feed"):
         assert isinstance(fetch(region.url(FEED)), FetchResult)
-    assert "asks for 86400 s between requests; waiting 60 s" in caplog.text
+    assert "asks for 86400 s between requests; keeping 60 s between them" in caplog.text
+
+
+def test_a_command_waits_for_a_worker_s_long_turn_only_as_long_as_its_own_cap() -> None:
+    """The App keeps a host's turns across runs: one taken by the worker under a Crawl-delay
+    of an hour must not hold `run --once` for an hour."""
+    far = {"kreis.example": HostTurns(next_start=time.monotonic() + 3000, paused_until=0.0)}
+    Fetcher(SETTINGS, host_turns=far)
+    assert far["kreis.example"].next_start - time.monotonic() <= MAX_CRAWL_DELAY
+    Fetcher(SETTINGS, host_turns=far, max_turn_wait=30)
+    assert far["kreis.example"].next_start - time.monotonic() > MAX_CRAWL_DELAY - 1
 
 
 def test_permanent_redirect_is_reported(region: SampleRegion) -> None:

@@ -47,9 +47,14 @@ log = logging.getLogger(__name__)
 ROBOTS_AGENT = "revier-feed"
 #: How long a robots.txt is trusted before it is fetched again.
 ROBOTS_TTL = timedelta(hours=24)
-#: Crawl-delay values above this are capped: a site asking for an hour between requests
-#: would otherwise stall the worker.
+#: The longest Crawl-delay a command that waits for its turns (`run --once`, `sources
+#: test`) keeps to: one asking for an hour between requests would hold it up for hours.
 MAX_CRAWL_DELAY = 60.0
+#: The longest Crawl-delay the worker (and `run --once --due`) keeps to: it waits for no
+#: turn, a source whose turn has not come stays due for a later cycle. Beyond it, the
+#: site's news would come a day late (Heritrix keeps to 300 s by default, Nutch leaves
+#: such sites out).
+MAX_HONOURED_CRAWL_DELAY = 3600.0
 #: The longest a host's pause (429, Retry-After) keeps its other sources from asking; a
 #: source that got the answer itself is scheduled by it (up to 30 days).
 MAX_HOST_PAUSE = timedelta(hours=6)
@@ -125,6 +130,12 @@ class Fetcher:
         self._hosts: dict[str, _Host] = {}
         self._host_turns = {} if host_turns is None else host_turns
         self._max_turn_wait = max_turn_wait
+        if max_turn_wait is None:
+            # Turns the worker took under a longer Crawl-delay than a command keeps to
+            # (the App keeps them across runs): a command waits for them only as far.
+            latest = time.monotonic() + MAX_CRAWL_DELAY
+            for turns in self._host_turns.values():
+                turns.next_start = min(turns.next_start, latest)
         self._robots: dict[str, _Robots] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._sniffed: str | None = None
@@ -708,7 +719,7 @@ class Fetcher:
                 robots = self._robots.get(origin)
                 if robots is None:
                     loaded = await self._load_robots(origin, defer_since)
-                    robots = self._use_robots(url, loaded)
+                    robots = self._use_robots(url, loaded, fetched=True)
         return robots
 
     def _known_robots(self, url: str) -> _Robots | None:
@@ -725,19 +736,26 @@ class Fetcher:
                 robots = self._use_robots(url, _Robots(cached.status, cached.body))
         return robots
 
-    def _use_robots(self, url: str, robots: _Robots) -> _Robots:
+    def _use_robots(self, url: str, robots: _Robots, fetched: bool = False) -> _Robots:
+        """Take ``robots`` as the rules of ``url``'s origin for this cycle; ``fetched``:
+        read from the site now, not from the cache (said once a day, not every cycle)."""
         self._robots[_origin(url)] = robots
         delay = robots.crawl_delay()
         if delay:
-            if delay > MAX_CRAWL_DELAY:
+            # A worker defers sources whose turn is far off; a command would wait for it.
+            most = MAX_CRAWL_DELAY if self._max_turn_wait is None else MAX_HONOURED_CRAWL_DELAY
+            if delay > most and fetched:
                 log.warning(
-                    "robots.txt of %s asks for %g s between requests; waiting %g s (the most "
-                    "revier-feed waits, so that one site cannot hold up a cycle)",
+                    "robots.txt of %s asks for %g s between requests; keeping %g s between "
+                    "them (the most revier-feed keeps to%s)",
                     _origin(url),
                     delay,
-                    MAX_CRAWL_DELAY,
+                    most,
+                    " when it waits for its turns, as `run --once` does"
+                    if self._max_turn_wait is None
+                    else "",
                 )
-            self._host(url).crawl_delay = min(delay, MAX_CRAWL_DELAY)
+            self._host(url).crawl_delay = min(delay, most)
         return robots
 
     async def _load_robots(self, origin: str, defer_since: float | None = None) -> _Robots:
@@ -933,7 +951,7 @@ class HostTurns:
         Crawl-delay and pause a host gets, so that a clock set back (or a stored time far
         ahead) does not hold a host back for longer."""
         now, at = datetime.now(UTC), time.monotonic()
-        start = min((next_start - now).total_seconds(), MAX_CRAWL_DELAY)
+        start = min((next_start - now).total_seconds(), MAX_HONOURED_CRAWL_DELAY)
         pause = min((paused_until - now).total_seconds(), MAX_HOST_PAUSE.total_seconds())
         return cls(next_start=at + max(0.0, start), paused_until=at + max(0.0, pause))
 
