@@ -995,6 +995,26 @@ CMS_LISTINGS["joomla"] = (
 )
 
 
+# Joomla 3 as a probe found it (session 27): the entries' own classes differ ("leading-0",
+# "item column-1"), and "clearfix" marks the site's header (with a headline-long link),
+# the rows and the footer: four of them were more than the entries' three, and the site's
+# name was collected as a news item.
+CMS_LISTINGS["joomla-header"] = (
+    '<header class="header"><div class="header-inner clearfix"><a class="brand" href="/">'
+    "<h2>Gemeinde Kabelsketal im Saalekreis</h2></a></div></header>"
+    '<div class="blog"><div class="items-leading clearfix">'
+    + _joomla_entry(0, "leading-0")
+    + "</div>"
+    + "".join(
+        f'<div class="items-row cols-1 row-{i} row-fluid clearfix"><div class="span12">'
+        + _joomla_entry(i, "item column-1")
+        + "</div></div>"
+        for i in range(1, 4)
+    )
+    + '</div><footer><div class="container clearfix"><h3><a href="/impressum">Impressum und '
+    "Datenschutz</a></h3></div></footer>"
+)
+
 # Sitepark's teasers: one link around heading, date and text; a date in a link was taken
 # for part of a headline, and none was guessed.
 CMS_LISTINGS["sitepark"] = (
@@ -1109,6 +1129,41 @@ def test_discover_guesses_selectors_that_read_common_german_cms_listings(cms: st
     assert not any(start in item.title for item in items for start in starts), selectors
     if cms not in ("table", "hand-written-tables"):
         assert len(teasers) == 4, selectors
+
+
+@pytest.mark.parametrize(
+    ("picture", "expected"),
+    [
+        ('<img class="news-img" src="/fileadmin/bild{i}.jpg" alt="">', "img.news-img@src"),
+        # Loaded by a script: the src is a placeholder until the page is read.
+        (
+            '<img class="lazy" src="data:image/gif;base64,R0lGOD" data-src="/fileadmin/bild{i}'
+            '.jpg">',
+            "img.lazy@src",
+        ),
+    ],
+    ids=["src", "lazy"],
+)
+def test_discover_guesses_the_entries_pictures_not_their_icons(
+    picture: str, expected: str
+) -> None:
+    """No picture was ever guessed: the pasted source collected none."""
+    entries = "".join(
+        '<div class="news"><img src="/icons/pdf.gif" width="16" alt="PDF">'
+        + (picture.format(i=i) if i != 2 else "")
+        + f'<h3><a href="/n/{i}">Kreistag beschließt Haushalt, Nummer {i}</a></h3>'
+        f'<span class="date">{10 + i}.06.2021</span><p>Der Kreistag hat heute den Haushalt '
+        f"für das kommende Jahr beschlossen, Nummer {i}.</p></div>"
+        for i in range(4)
+    )
+    page = f"<html><body>{entries}</body></html>".encode()
+    fetched = document(page, "https://kreis.example/presse/", "text/html")
+    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    assert selectors is not None and selectors.image == expected, selectors
+    items = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN).items
+    assert [i.image for i in items] == [
+        f"https://kreis.example/fileadmin/bild{i}.jpg" if i != 2 else None for i in range(4)
+    ]
 
 
 def _one_entry(fields: str, **selectors: str) -> RawItem:

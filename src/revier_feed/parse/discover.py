@@ -269,6 +269,7 @@ def _guess_selectors(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> HtmlSe
             title=_title_selector(example),
             date=dates[signature],
             teaser=_teaser_selector(example),
+            image=_image_selector(examples[signature]),
         )
         if _yields_titles(body, selectors):
             return selectors
@@ -424,8 +425,21 @@ def _signatures_by_class(element: Tag) -> list[str]:
         if mark is not None:
             return [f"{mark} > li"]
         return [str(element.name)]
+    # Classes that only lay out a page (Bootstrap's, Joomla's "clearfix") name its header,
+    # rows and footer as well as entries: more of them than of the entries.
+    named = [c for c in dict.fromkeys(classes) if not _LAYOUT_CLASS.fullmatch(c)]
+    if not named:
+        # As one without a class: a bare "div" would name every box of the page.
+        return [str(element.name)] if element.name in ("article", "tr") else []
     # Escaped: utility classes such as "md:w-1/2" are no valid CSS as they stand.
-    return [f"{element.name}.{soupsieve.escape(c)}" for c in dict.fromkeys(classes)]
+    return [f"{element.name}.{soupsieve.escape(c)}" for c in named]
+
+
+#: Classes of layout frameworks that say nothing about what an element holds.
+_LAYOUT_CLASS = re.compile(
+    r"clearfix|cf|clear|group|row(?:-fluid)?|container(?:-fluid)?|span\d{1,2}"
+    r"|col(?:-(?:xs|sm|md|lg|xl|xxl))?(?:-\d{1,2})?|pull-(?:left|right)|float-(?:left|right)"
+)
 
 
 def _list_mark(parent: Tag | None) -> str | None:
@@ -578,6 +592,40 @@ def _teaser_selector(example: Tag) -> str | None:
             continue
         return _selector_for(example, paragraph)
     return None
+
+
+def _image_selector(examples: list[Tag]) -> str | None:
+    """An ``image`` selector (``img@src``; a picture a script loads has its address there
+    once the page is read) for the entries' pictures, which many listings have for some
+    entries only: none was ever guessed, so none was collected. Icons (a PDF's, a
+    calendar's) are no picture, nor is a selector that finds one in another entry."""
+    for example in examples:
+        for img in example.find_all("img"):
+            if not _is_picture(img):
+                continue
+            selector = _selector_for(example, img)
+            found = [entry.select_one(selector) for entry in examples] if selector else []
+            if not selector or any(f is not None and not _is_picture(f) for f in found):
+                return None
+            return f"{selector}@src"
+    return None
+
+
+def _is_picture(img: Tag) -> bool:
+    """Whether ``img`` shows a picture, not an icon."""
+    names = " ".join([*img.get_attribute_list("class"), str(img.get("src", ""))]).lower()
+    sizes = (img.get("width"), img.get("height"))
+    return not (
+        _ICON.search(names)
+        or not str(img.get("src", "")).strip()
+        or any(isinstance(n, str) and n.isdigit() and int(n) <= _ICON_PIXELS for n in sizes)
+    )
+
+
+#: Words of an icon's class or file name.
+_ICON = re.compile(r"icon|spacer|pixel|blank|pdf|logo|arrow|pfeil")
+#: Pictures this small or smaller are icons.
+_ICON_PIXELS = 48
 
 
 #: What the link to a listing's next page says, as a whole ("Weiter »", "nächste Seite",
