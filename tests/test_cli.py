@@ -817,6 +817,17 @@ def test_a_saved_fixture_passes_its_regression_test_whatever_the_source_follows(
         str(fixtures),
     )
     assert code == 0 and "3 items" in out, out
+    # The pages `next` led to: one selector that found nothing went unseen.
+    pages = " ".join(out.split())
+    assert (
+        f"2 listing page(s) read of at most 2: {region.url('/k/liste2.html')} by `next`" in pages
+    )
+    code, out = sources_test(
+        "--url", region.url("/k/liste.html"), *selectors[:6], "--next", "li.nope a"
+    )
+    assert "1 listing page(s) read of at most 3; `next` (li.nope a) led to no further page" in (
+        " ".join(out.split())
+    )
     expected = json.loads((fixtures / "kreis" / "expected.json").read_text(encoding="utf-8"))
     assert [i["title"] for i in expected["items"]] == ["Vor drei Tagen", "Gestern früh"]
     (tmp_path / "check").mkdir()

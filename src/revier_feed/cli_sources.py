@@ -399,6 +399,19 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
         out.print(f"{len(preview.excluded)} items left out by the source's rules:", markup=False)
         for title, why in preview.excluded:
             out.print(f"  {visible(title)!r}: {visible(why)}", markup=False, soft_wrap=True)
+    if spec.selectors is not None and spec.selectors.next:
+        # Else a `next` that found nothing, or an element without a link, went unseen.
+        read = len(preview.pages)
+        out.print(
+            f"{read} listing page(s) read of at most {spec.max_pages}"
+            + (
+                f": {', '.join(map(visible, preview.pages[1:]))} by `next`"
+                if read > 1
+                else f"; `next` ({visible(spec.selectors.next)}) led to no further page"
+            ),
+            markup=False,
+            soft_wrap=True,
+        )
     for warning in preview.warnings:
         out.print(f"[yellow]warning:[/] {escape(visible(warning))}")
     if args.save_fixture is not None:

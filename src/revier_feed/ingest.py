@@ -138,6 +138,8 @@ class _Collected:
     #: The story features of all the document's normalized items (their keys, and the
     #: features) if a worker computed them with the items: a source's first fetch.
     features: tuple[list[str], SourceFeatures] | None = None
+    #: The listing pages read, the first one's URL first.
+    pages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +325,7 @@ async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
         items=tuple(item for item, _ in collected.decisions),
         warnings=tuple(map(_one_line, collected.warnings)),
         excluded=tuple(collected.excluded),
+        pages=collected.pages,
     )
 
 
@@ -525,11 +528,12 @@ async def _collect_items(
         document, found, normalized, computed = await ctx.items.read(
             spec, fetched, now, ctx.tz, features=first
         )
+        pages: tuple[str, ...] = (fetched.url,)
         if computed is not None:
             features = ([item.key for _, item in normalized[0]], computed)
     else:
         document = await ctx.offload(parse.parse, spec, fetched, now, ctx.tz)
-        document = await _further_pages(spec, document, fetched.url, ctx, deadline)
+        document, pages = await _further_pages(spec, document, fetched.url, ctx, deadline)
         found = len(document.items)
         normalized = await ctx.items.normalize(document.items, spec, now)
     decided = await ctx.offload(
@@ -555,6 +559,7 @@ async def _collect_items(
         excluded=normalized[2],
         identity=decided.identity,
         rekeyed=decided.rekeyed,
+        pages=pages,
     )
 
 
@@ -687,12 +692,13 @@ def _time_limit(ctx: IngestContext) -> str:
 
 async def _further_pages(
     spec: SourceSpec, document: ParsedDocument, url: str, ctx: IngestContext, deadline: float
-) -> ParsedDocument:
+) -> tuple[ParsedDocument, tuple[str, ...]]:
     """Follow the listing's "next" links up to ``spec.max_pages`` pages in all, until the
-    loop's time ``deadline``."""
+    loop's time ``deadline``: the pages' items in one document, and the pages' URLs."""
     from . import parse
 
     pages = [document]
+    urls = [url]
     # What reading the further pages met (the pages' own warnings come with them).
     warnings: list[str] = []
     seen = {url}
@@ -731,9 +737,10 @@ async def _further_pages(
             warnings.append(_page_bug(spec, f"listing page {next_url} skipped", next_url, e))
             break
         pages.append(more)
+        urls.append(next_url)
         next_url = more.next_url
     combined = parse.listing_pages(pages) if len(pages) > 1 else document
-    return replace(combined, warnings=(*combined.warnings, *warnings))
+    return replace(combined, warnings=(*combined.warnings, *warnings)), tuple(urls)
 
 
 async def _follow(

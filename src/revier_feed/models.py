@@ -574,6 +574,8 @@ class Preview:
     warnings: tuple[str, ...]
     #: Items the source's include or exclude rule leaves out: title, and why.
     excluded: tuple[tuple[str, str], ...] = ()
+    #: The listing pages read (its ``next`` links followed), the first one's URL first.
+    pages: tuple[str, ...] = ()
 
 
 #: A metric series: its name and its (label, value) pairs, sorted by label.
