@@ -892,6 +892,32 @@ def test_sources_test_of_a_saved_source_at_another_address_keeps_its_selectors(
     assert code == 2 and "--url: 'x/y' is not an absolute http(s) URL" in out, out
 
 
+def test_sources_test_says_why_an_item_dated_ahead_has_no_date(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It showed "(no date)" without a word, where missing and unreadable dates have one;
+    a cycle says nothing (an events listing would warn in every one)."""
+    body = (
+        b"<html><body><div class='n'><h3><a href='/k/fest.html'>Sommerfest im Park</a></h3>"
+        b"<span>31.12.2099</span></div><div class='n'><h3><a href='/k/rat.html'>Gemeinderat "
+        b"tagt</a></h3><span>10.06.2021</span></div></body></html>"
+    )
+    region.add_route("/k/ahead.html", Response(200, body, {"Content-Type": "text/html"}))
+    code, out = try_url(
+        capsys,
+        demo_config,
+        region.url("/k/ahead.html"),
+        "--item=div.n",
+        "--title=h3",
+        "--date=span",
+    )
+    assert code == 0 and "2 items" in out, out
+    assert (
+        "'Sommerfest im Park': dated '31.12.2099', more than a day ahead (an event's date?): "
+        "dated when first seen"
+    ) in " ".join(out.split())
+
+
 def test_sources_test_reads_a_definition_list_and_its_fixture_keeps_the_grouping(
     demo_config: AppConfig,
     region: SampleRegion,

@@ -170,6 +170,28 @@ def test_gone_source_is_not_fetched_again_until_its_url_changes(
     assert report.status is ReportStatus.OK and report.new == 6
 
 
+def test_a_cycle_does_not_warn_about_an_events_listing_s_dates_ahead(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """`sources test` says why an item dated ahead is dated when first seen; a cycle does
+    not, or a listing of coming events would warn in every one."""
+    body = (
+        b"<html><body><div class='n'><h3><a href='/k/fest.html'>Sommerfest im Park</a></h3>"
+        b"<span>31.12.2099</span></div></body></html>"
+    )
+    region.add_route("/k/ahead.html", Response(200, body, {"Content-Type": "text/html"}))
+    source = f"""
+  - id: termine
+    name: Termine
+    kind: html
+    url: "{region.url("/k/ahead.html")}"
+    html: {{item: div.n, title: h3, date: span}}
+"""
+    app = make_app(config(tmp_path, source))
+    (report,) = app.run_cycle().summary.reports
+    assert report.new == 1 and report.warnings == ()
+
+
 def test_a_gone_source_is_asked_again_when_the_admin_says_so(
     tmp_path: Path,
     region: SampleRegion,

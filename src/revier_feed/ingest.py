@@ -614,7 +614,7 @@ def _decide(
     done, skipped, _ = normalized
     # Items followed to their article pages may get their date there (see _follow).
     undated = () if spec.follow else document.undated
-    warnings = [*document.warnings, *undated, *skipped]
+    warnings = [*document.warnings, *undated, *skipped, *(() if storing else document.ahead)]
     items = list(done)
     pairs, shared = dedup.disambiguate(items)
     # Broken guids (repeated, or new on every fetch) would flood subscribers with

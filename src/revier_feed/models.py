@@ -286,6 +286,9 @@ class ParsedDocument:
     #: A listing's items without a readable date, one line each: warnings, unless the
     #: source follows its items to their article pages, which may give the date.
     undated: tuple[str, ...] = ()
+    #: A listing's items dated more than a day ahead, one line each (shown by ``sources
+    #: test``; they take their first-seen time).
+    ahead: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +301,10 @@ class Article:
     #: None: the item then keeps its listing text.
     not_article: str | None = None
 
+
+#: A date further ahead than this is a site's error, not a scheduled publication: the
+#: item takes the time it was first seen.
+FUTURE_TOLERANCE = timedelta(days=1)
 
 #: How the key of an item with neither guid nor link starts (the rest is made of its text).
 TEXT_KEY = "text:"

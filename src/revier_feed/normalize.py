@@ -11,13 +11,13 @@ import html
 import json
 import re
 from contextvars import ContextVar
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import nh3
 
 from ._utils import XML_FORBIDDEN, join_url, without_bidi
-from .models import TEXT_KEY, Item, RawItem, SourceSpec
+from .models import FUTURE_TOLERANCE, TEXT_KEY, Item, RawItem, SourceSpec
 
 try:
     from . import _markup
@@ -136,8 +136,6 @@ _MOJIBAKE = re.compile(
     "[ÂÃâ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
     "\u02c6\u02dc\u2013-\u203a\u20ac\u2122]"
 )
-#: A date further ahead than this is a site's error, not a scheduled publication.
-FUTURE_TOLERANCE = timedelta(days=1)
 #: Longer titles, author names and categories are a site's error (a whole article in the
 #: headline): they are cut at a word, as teasers are, and not carried into every feed,
 #: page and digest.

@@ -21,7 +21,14 @@ from soupsieve import SelectorSyntaxError
 
 from .._utils import join_url, visible
 from ..exceptions import EmptyListing, ParseError
-from ..models import ErrorKind, FetchResult, HtmlSelectors, ParsedDocument, RawItem
+from ..models import (
+    FUTURE_TOLERANCE,
+    ErrorKind,
+    FetchResult,
+    HtmlSelectors,
+    ParsedDocument,
+    RawItem,
+)
 from .dates import moves_with_now, parse_date
 from .encoding import decode_html, http_charset
 
@@ -79,6 +86,7 @@ def parse_html(
     items: list[RawItem] = []
     warnings: list[str] = []
     undated: list[tuple[RawItem, str]] = []
+    ahead: list[str] = []
     linked_here = 0  #: items whose link is to the page itself ("#c101")
     give_up_at = time.monotonic() + ITEMS_TIME_LIMIT
     for index, element in enumerate(scopes):
@@ -113,6 +121,13 @@ def parse_html(
                     else f"{_shown(item.title)}: no date at {selectors.date!r}",
                 )
             )
+        elif item.published is not None and item.published > now + FUTURE_TOLERANCE:
+            # Taken for the first-seen time: an event's date, or the site's error. Said
+            # when tuning selectors only: an events listing would warn in every cycle.
+            ahead.append(
+                f"{_shown(item.title)}: dated {item.published_text!r}, more than a day "
+                "ahead (an event's date?): dated when first seen"
+            )
         items.append(item)
     if not items:
         raise ParseError(
@@ -142,6 +157,7 @@ def parse_html(
         drifted_items=tuple(range(len(items))) if drifted else (),
         held_items=tuple(range(len(items))) if _holds_new(drifted) else (),
         undated=_undated(undated, items),
+        ahead=tuple(ahead),
     )
 
 
@@ -168,6 +184,7 @@ def combine_pages(pages: Sequence[ParsedDocument]) -> ParsedDocument:
         drifted_items=tuple(drifted_items),
         held_items=tuple(held_items),
         undated=tuple(line for page in pages for line in page.undated),
+        ahead=tuple(line for page in pages for line in page.ahead),
     )
 
 
