@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from email.utils import formatdate
@@ -13,9 +17,11 @@ import pytest
 
 from revier_feed.app import App
 from revier_feed.config import AppConfig
+from revier_feed.demo import prepare_demo
+from revier_feed.demo.server import SampleRegion
 from revier_feed.serve import FeedServer
 
-from .conftest import Clock
+from .conftest import Clock, free_port
 
 MakeApp = Callable[[AppConfig], App]
 Reply = tuple[int, dict[str, str], bytes]
@@ -190,3 +196,25 @@ def test_symlinks_out_of_the_folder_are_not_followed(
     hidden.write_text('{"intern": true}', encoding="utf-8")
     (app.config.output_dir / "state.json").symlink_to(hidden)
     assert client.get("/state.json")[0] == 404
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_serve_stops_cleanly_on_a_signal(
+    tmp_path: Path, region: SampleRegion, signum: int
+) -> None:
+    """uvicorn stops, then raises the signal again: `serve` ended with "interrupted: what
+    was stored is kept; sources not stored yet are still due" and exit 130 on Ctrl-C."""
+    config_dir = prepare_demo(tmp_path / "demo", region.base_url)
+    exe = Path(sys.executable).parent / "revier-feed"
+    command = [str(exe), "--config", str(config_dir), "serve", "--port", str(free_port())]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith("serving ")
+        time.sleep(0.3)  # past uvicorn's start, where it takes the signals
+        server.send_signal(signum)
+        _, err = server.communicate(timeout=15)
+    finally:
+        server.kill()
+    assert server.returncode == 0, err
+    assert "interrupted" not in err

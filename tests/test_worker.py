@@ -126,6 +126,70 @@ def test_ctrl_c_in_run_once_ends_it_without_a_traceback_and_loses_nothing(
         assert db.execute("select count(*) from items").fetchone() == (36,)
 
 
+def descendants(pid: int) -> set[int]:
+    """The processes ``pid`` started, and theirs (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The name (field 2) is in parentheses and may hold blanks.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    new = {pid}
+    while new:
+        new = {child for child, parent in parents.items() if parent in new} - found
+        found |= new
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_run_once_killed_leaves_no_worker_process_behind(
+    tmp_path: Path, region: SampleRegion, signum: int
+) -> None:
+    """Killed alone (the OOM killer, `kill PID`), `run --once` left its worker processes,
+    the fork server and the resource tracker running for good, holding its output pipe:
+    a cron mail or `| logger` never ended (found by a probe, session 27). SIGTERM also
+    ended it without a word."""
+    config_dir = worker_config(tmp_path, region)
+    settings = config_dir / "settings.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "  processes: 2\n", "utf-8")
+    slow_path = slow_feed(region, delay=10)
+    exe = Path(sys.executable).parent / "revier-feed"
+    once = subprocess.Popen(
+        [str(exe), "--config", str(config_dir), "run", "--once"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    helpers: set[int] = set()
+    try:
+        wait_for(lambda: slow_path in region.requests)
+        # The two workers (normalizing the other sources' items), their fork server and
+        # the resource tracker.
+        wait_for(lambda: len(descendants(once.pid)) >= 4)
+        helpers = descendants(once.pid)
+        once.send_signal(signum)
+        _, err = once.communicate(timeout=15)
+        wait_for(lambda: not any(map(alive, helpers)), timeout=10)
+    finally:
+        once.kill()
+        for pid in filter(alive, helpers):  # what the fix failed to end, not to pile up
+            os.kill(pid, signal.SIGKILL)
+    if signum == signal.SIGTERM:
+        assert once.returncode == 143, err
+        assert "interrupted: what was stored is kept" in err and "Traceback" not in err
+
+
 def test_signal_during_a_fetch_lets_that_source_finish(
     tmp_path: Path, region: SampleRegion
 ) -> None:

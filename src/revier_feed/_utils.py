@@ -8,10 +8,13 @@ import fcntl
 import gc
 import ipaddress
 import multiprocessing
+import multiprocessing.util
 import os
 import re
+import select
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -222,6 +225,39 @@ def share_malloc_arena() -> bool:
 #: What the worker processes run (normalizing, tagging, story features, the candidate
 #: finder): imported once, in the fork server, which forks every worker with them loaded.
 _WORKER_MODULES = ["revier_feed.compute", "revier_feed.normalize"]
+
+
+def _end_with_the_program(_token: object) -> None:
+    """In a worker process (run after its fork): end it when the program that started it
+    ends. A pool's workers wait on a queue whose writing end they hold themselves, so a
+    `run --once` killed with SIGKILL or SIGTERM (the OOM killer, `kill PID`) left them,
+    the fork server and the resource tracker running for good, holding its output pipe
+    open (a cron mail or `| logger` never ended)."""
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.pid is None or not hasattr(os, "pidfd_open"):
+        return
+    try:
+        program = os.pidfd_open(parent.pid)
+    except ProcessLookupError:
+        os._exit(1)  # it ended before this worker came up
+    except OSError:
+        return  # no pidfd (a kernel before 5.3): as before
+
+    def watch() -> None:
+        select.select([program], [], [])  # readable once the process has ended
+        os._exit(1)
+
+    threading.Thread(target=watch, name="revier-feed program watch", daemon=True).start()
+
+
+class _AfterFork:
+    """What :func:`multiprocessing.util.register_after_fork` keeps (weakly) for
+    :func:`_end_with_the_program`: the fork server imports this module, and every worker
+    it forks runs the function."""
+
+
+_AFTER_FORK = _AfterFork()
+multiprocessing.util.register_after_fork(_AFTER_FORK, _end_with_the_program)
 
 
 def forkserver() -> ForkServerContext:

@@ -24,6 +24,7 @@ from .cli_output import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_TERMINATED,
     SEVERITY,
     by_severity,
     console,
@@ -58,17 +59,28 @@ def run() -> NoReturn:
     # stay collectable.
     gc.freeze()
     share_malloc_arena()
+    # `kill PID`, a container's or a systemd oneshot's stop: ended as Ctrl-C ends it (it
+    # ended at once, without a word). The worker and `serve` set their own handlers.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         code = main()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         # Ctrl-C in a command (the worker handles it itself): every write is a transaction,
         # so the store holds what was done, nothing half; a traceback would say otherwise.
         print(
             "\ninterrupted: what was stored is kept; sources not stored yet are still due",
             file=sys.stderr,
         )
-        code = EXIT_INTERRUPTED
+        code = EXIT_TERMINATED if isinstance(e, _Terminated) else EXIT_INTERRUPTED
     leave(code)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM in a command."""
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise _Terminated
 
 
 def leave(code: int) -> NoReturn:
@@ -300,7 +312,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with App(config) as app:
         server = _server(app, args)
         print(f"serving {config.output_dir} at {server.url}", flush=True)
-        server.run()
+        with contextlib.suppress(KeyboardInterrupt):
+            # uvicorn stops on SIGINT and SIGTERM, then raises the signal again: it has
+            # stopped cleanly (this ended in "interrupted", exit 130, after a clean stop).
+            server.run()
     return EXIT_OK
 
 

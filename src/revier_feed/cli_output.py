@@ -16,6 +16,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1  #: the command ran but failed (store unusable, every source failed)
 EXIT_CONFIG = 2  #: invalid configuration or usage
 EXIT_INTERRUPTED = 130  #: Ctrl-C (SIGINT) ended a command, as shells report it (128 + 2)
+EXIT_TERMINATED = 143  #: SIGTERM ended a command (128 + 15)
 
 #: Source states, worst first: tables and counts list problems before healthy sources.
 SEVERITY = {"gone": 0, "failing": 1, "empty": 2, "degraded": 3, "stale": 4, "new": 5, "ok": 6}
