@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -13,6 +15,7 @@ import pytest
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
+from revier_feed.exceptions import PublishError
 from revier_feed.models import ItemDecision, SourceState, SourceStatus, StoredItem, Story
 
 from .conftest import Clock
@@ -189,3 +192,62 @@ def test_a_restored_backup_republishes(
     result = restored.publish()
     assert all_rss in result.written
     assert all_rss.read_bytes() == backed_up
+
+
+def test_a_removed_tag_s_files_go_with_it(demo_config: AppConfig, make_app: MakeApp) -> None:
+    """Its feeds and page stayed, frozen, and were served as if the channel went on (found
+    by a probe, session 27); only feeds.opml dropped it."""
+    app = make_app(demo_config)
+    app.run_cycle()
+    out = demo_config.output_dir
+    studien = [out / "feeds" / f"tag-studien.{e}" for e in ("rss.xml", "atom.xml", "json")]
+    studien.append(out / "channels" / "tag-studien.html")
+    assert all(p.is_file() for p in studien)
+    tags = demo_config.config_dir / "tags.yaml"
+    text = tags.read_text(encoding="utf-8")
+    rule = "  - id: studien\n    label: Studien\n    any: [Studie*, Analyse*, Untersuchung*]\n"
+    assert rule in text
+    tags.write_text(text.replace(rule, ""), encoding="utf-8")
+    app.reconfigure(load_config(demo_config.config_dir))
+    result = app.publish()
+    assert sorted(result.removed) == sorted(studien)
+    assert not any(p.exists() for p in studien)
+    assert (out / "feeds" / "tag-handwerk.rss.xml").is_file()
+
+
+def test_a_file_that_cannot_be_replaced_holds_back_only_its_channel(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    """One unreplaceable file (a folder a root run made where a feed belongs, a file made
+    immutable) stopped every channel from being published; a killed publish's temporary
+    files stayed for good (a copy to a web host published them half-written)."""
+    app = make_app(demo_config)
+    app.run_cycle()
+    out = demo_config.output_dir
+    blocked = out / "feeds" / "tag-handwerk.rss.xml"
+    blocked.unlink()
+    blocked.mkdir()
+    left = out / "feeds" / ".all.rss.xml.k1ll3d.tmp"
+    left.write_bytes(b"<?xml version='1.0'?><rss><chan")
+    old = time.time() - 3600
+    os.utime(left, (old, old))
+    region.add_route(
+        "/bbsr/presse/feed.atom",
+        Response(
+            200,
+            (region.read_site_file("/bbsr/presse/feed.atom") or b"").replace(
+                b"<title>", b"<title>Neu: ", 2
+            ),
+            {"Content-Type": "application/atom+xml"},
+        ),
+    )
+    clock.advance(timedelta(hours=2))
+    with pytest.raises(PublishError) as failed:
+        app.run_cycle()
+    assert "tag-handwerk.rss.xml" in str(failed.value)
+    assert "the other channels were published" in str(failed.value)
+    assert "Neu: " in (out / "feeds" / "all.rss.xml").read_text(encoding="utf-8")
+    assert not left.exists()
+    blocked.rmdir()
+    result = app.publish()  # the held-back channel follows once it can
+    assert blocked in result.written

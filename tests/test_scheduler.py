@@ -94,6 +94,30 @@ def test_a_burst_of_news_is_published_once_after_it_settles(
     assert text.count("<entry>") == 31
 
 
+def test_feeds_deleted_under_the_worker_are_published_again_without_news(
+    demo_config: AppConfig,
+    make_app: MakeApp,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The output folder removed (a clean-up, a redeploy) stayed gone, every feed a 404
+    and /healthz "ok", until a source brought news (found by a probe, session 27)."""
+    app = make_app(demo_config)
+    worker = Worker(app)
+    worker.collect()
+    clock.advance(timedelta(seconds=31))
+    worker.collect()
+    feed = demo_config.output_dir / "feeds" / "all.atom.xml"
+    before = feed.read_bytes()
+    shutil.rmtree(demo_config.output_dir / "feeds")
+    clock.advance(timedelta(hours=1))
+    worker.collect()  # quiet: every source answers as before
+    assert "published file(s) are missing" in caplog.text
+    clock.advance(timedelta(seconds=31))
+    worker.collect()
+    assert feed.read_bytes() == before
+
+
 def block_the_feeds_folder(config: AppConfig) -> Path:
     """A file where the feeds folder belongs: publishing fails as on a read-only disk."""
     blocker = config.output_dir / "feeds"

@@ -65,7 +65,7 @@ from .models import (
     Story,
     StoryFilter,
 )
-from .publish import PublishResult, feed_paths, publish, websub
+from .publish import PublishResult, feed_paths, missing_files, publish, websub
 from .storage import Storage
 from .tag import Tagger, TagMatch
 
@@ -793,6 +793,12 @@ class App:
                 for path in feed_paths(channel).values()
             ]
             websub.ping(hub, topics, self.config.fetch_settings(__version__).user_agent)
+        if result.removed:
+            log.info(
+                "removed the files of channels no longer configured: %s",
+                ", ".join(str(p.relative_to(self.config.output_dir)) for p in result.removed),
+                extra={"event": "publish_removed", "removed": len(result.removed)},
+            )
         log.log(
             logging.INFO if result.written else logging.DEBUG,
             "published: %d files written, %d unchanged",
@@ -805,6 +811,12 @@ class App:
             },
         )
         return result
+
+    def missing_output(self) -> list[Path]:
+        """The files a publish writes that are missing from the output folder (deleted while
+        the worker runs: it would publish them again only with its next news)."""
+        ids = [channel.id for channel in self.channels()]
+        return missing_files(self.config.output_dir, ids, ALL_CHANNEL)
 
     def run_cycle(
         self,

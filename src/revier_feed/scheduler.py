@@ -147,6 +147,17 @@ class Worker:
                 )
             if summary.new or summary.updated:
                 self.note_change()
+            elif self._pending_since is None and (missing := self.app.missing_output()):
+                # Deleted under the worker (a clean-up, a redeploy): the feeds stayed gone,
+                # and /healthz said ok, until a source brought news.
+                log.warning(
+                    "%d published file(s) are missing (%s%s); publishing again",
+                    len(missing),
+                    missing[0],
+                    ", …" if len(missing) > 1 else "",
+                    extra={"event": "output_missing", "missing": len(missing)},
+                )
+                self._pending_since = self.app.now()
             self.publish_if_due()
         finally:
             self.busy.release()

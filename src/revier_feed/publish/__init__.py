@@ -22,7 +22,14 @@ from .inputs import (
 )
 from .paths import feed_paths, page_path
 
-__all__ = ["OPML_PATH", "PublishResult", "feed_paths", "page_path", "publish"]
+__all__ = [
+    "OPML_PATH",
+    "PublishResult",
+    "feed_paths",
+    "missing_files",
+    "page_path",
+    "publish",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +38,8 @@ class PublishResult:
     unchanged: tuple[Path, ...]
     #: Channels whose feed files changed (their subscribers' readers should refetch).
     changed_channels: tuple[str, ...] = ()
+    #: Files of channels no longer configured (a tag or channel removed), deleted.
+    removed: tuple[Path, ...] = ()
 
 
 #: The OPML list of every channel, relative to the output folder.
@@ -74,7 +83,7 @@ def publish(
         return changed
 
     paths = {channel.id: feed_paths(channel.id) for channel in channels}
-    files = {c.id: [*paths[c.id].values(), page_path(c.id, home_channel)] for c in channels}
+    files = {c.id: _files(c.id, home_channel) for c in channels}
     inputs = (
         inputs_digest(store_version, channels, title, home_channel, tz)
         if store_version is not None
@@ -90,30 +99,96 @@ def publish(
     from .feeds import render
     from .pages import render_page
 
+    _remove_stale_temporary_files(output_dir)
     stories = read_stories()
     gathered = facets(stories)
     parts: dict[int, str] = {}
     state: dict[str, str] = {}
+    failed: list[PublishError] = []
     for channel in channels:
         chosen = select(stories, channel, gathered)
         digest = channel_digest(
             channel, story_parts(chosen, parts), channels, title, home_channel, tz
         )
-        state[channel.id] = digest
         channel_files = [output_dir / f for f in files[channel.id]]
         if previous.get(channel.id) == digest and all(p.is_file() for p in channel_files):
             # Made from the same inputs by the same code: the files would come out equal.
+            state[channel.id] = digest
             unchanged.extend(channel_files)
             continue
-        documents = render(channel, chosen, tz)
-        if any([write(paths[channel.id][fmt], data) for fmt, data in documents.items()]):
-            changed_channels.append(channel.id)
-        page = render_page(channel, chosen, channels, title, home_channel, tz)
-        write(page_path(channel.id, home_channel), page)
+        try:
+            documents = render(channel, chosen, tz)
+            if any([write(paths[channel.id][fmt], data) for fmt, data in documents.items()]):
+                changed_channels.append(channel.id)
+            page = render_page(channel, chosen, channels, title, home_channel, tz)
+            write(page_path(channel.id, home_channel), page)
+        except PublishError as e:
+            # One file that cannot be replaced (a folder a root run made, a file made
+            # immutable) held every other channel back; this one is rendered again next time.
+            failed.append(e)
+            continue
+        state[channel.id] = digest
     write(OPML_PATH, opml(title, channels, paths))
+    removed = _remove_channels(output_dir, set(previous) - set(state) - set(files), home_channel)
+    if failed:
+        others = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise PublishError(f"{failed[0]}{others}; the other channels were published") from (
+            failed[0].__cause__
+        )
     # Written last: if anything above failed, the next publish renders again.
     try:
         write_if_changed(output_dir / STATE_FILE, dump_state(inputs, state))
     except OSError as e:
         raise PublishError(f"could not write {output_dir / STATE_FILE}") from e
-    return PublishResult(tuple(written), tuple(unchanged), tuple(changed_channels))
+    return PublishResult(tuple(written), tuple(unchanged), tuple(changed_channels), removed)
+
+
+def _files(channel_id: str, home_channel: str) -> list[str]:
+    """A channel's files, relative to the output folder."""
+    return [*feed_paths(channel_id).values(), page_path(channel_id, home_channel)]
+
+
+def missing_files(output_dir: Path, channel_ids: Sequence[str], home_channel: str) -> list[Path]:
+    """The files a publish writes that are not in the output folder (deleted under a
+    running worker, which published again only with its next news)."""
+    wanted = [output_dir / f for c in channel_ids for f in _files(c, home_channel)]
+    return [p for p in [*wanted, output_dir / OPML_PATH] if not p.is_file()]
+
+
+def _remove_channels(
+    output_dir: Path, channel_ids: set[str], home_channel: str
+) -> tuple[Path, ...]:
+    """Delete the files of channels published before and no longer configured (a tag or
+    channel removed): they stayed, frozen, and were served as if the channel went on."""
+    removed = []
+    for channel_id in sorted(channel_ids):
+        for relative in _files(channel_id, home_channel):
+            path = output_dir / relative
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as e:
+                raise PublishError(f"could not remove {path}") from e
+            removed.append(path)
+    return tuple(removed)
+
+
+#: Temporary files a publish killed while writing left behind are removed after this
+#: many seconds (a publish writes each in far less).
+STALE_TEMPORARY_SECONDS = 600
+
+
+def _remove_stale_temporary_files(output_dir: Path) -> None:
+    """Remove the temporary files (``.NAME.xxxx.tmp``) of a publish that was killed while
+    writing: half-written feeds, which a copy of the folder to a web host would publish."""
+    import time
+
+    limit = time.time() - STALE_TEMPORARY_SECONDS
+    for folder in (output_dir, output_dir / "feeds", output_dir / "channels"):
+        for path in folder.glob(".*.tmp"):
+            try:
+                if path.is_file() and path.stat().st_mtime < limit:
+                    path.unlink()
+            except OSError:
+                continue  # not ours to fuss over: the publish itself goes on
