@@ -365,6 +365,8 @@ def test_reload_without_a_running_worker_says_so(tmp_path: Path, region: SampleR
     result = cli(config_dir, "reload")
     assert result.returncode == 1
     assert "no worker is running for this store" in result.stdout
+    # A changed storage.path finds no worker either: starting one would make two.
+    assert "storage.path was changed while a worker runs" in " ".join(result.stdout.split())
 
 
 def test_backup_while_the_worker_runs_is_a_consistent_openable_store(

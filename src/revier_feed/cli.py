@@ -366,7 +366,9 @@ def cmd_reload(args: argparse.Namespace) -> int:
             return EXIT_OK
         out.print(
             f"no worker is running for this store (lock {config.lock_path} is free); "
-            "nothing to reload. Start one with `revier-feed run`.",
+            "nothing to reload. Start one with `revier-feed run`, unless this "
+            "configuration's storage.path was changed while a worker runs: that worker "
+            "keeps its store until it is restarted (two would publish into one folder).",
             markup=False,
             soft_wrap=True,
         )
