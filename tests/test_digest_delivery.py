@@ -1022,11 +1022,11 @@ def test_a_connection_a_firewall_refuses_is_not_blamed_on_the_ca_file(
     assert "firewall" in str(failed.value) and "ca_file" not in str(failed.value)
 
 
-def test_an_umlaut_address_the_server_cannot_take_fails_only_that_partner(
-    app_at_monday: App,
-    digest_config_dir: Path,
-    make_app: Callable[..., App],
-) -> None:
+def _without_smtputf8(
+    digest_config_dir: Path, make_app: Callable[..., App], address: str
+) -> tuple[dict[str, Any], SmtpRecorder]:
+    """The due digests sent through a server that offers no SMTPUTF8, with the Landkreis
+    Leipzig partner at ``address``: each partner's outcome, and what the server took."""
     from aiosmtpd.controller import Controller
 
     recorder = SmtpRecorder()
@@ -1045,9 +1045,7 @@ def test_an_umlaut_address_the_server_cannot_take_fails_only_that_partner(
         )
         partners = digest_config_dir / "partners.yaml"
         partners.write_text(
-            partners.read_text("utf-8").replace(
-                "wirtschaft@landkreis-leipzig.example", "müller@landkreis-leipzig.example"
-            ),
+            partners.read_text("utf-8").replace("wirtschaft@landkreis-leipzig.example", address),
             "utf-8",
         )
         outcomes = {
@@ -1055,6 +1053,17 @@ def test_an_umlaut_address_the_server_cannot_take_fails_only_that_partner(
         }
     finally:
         controller.stop()
+    return outcomes, recorder
+
+
+def test_an_umlaut_address_the_server_cannot_take_fails_only_that_partner(
+    app_at_monday: App,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    outcomes, recorder = _without_smtputf8(
+        digest_config_dir, make_app, "müller@landkreis-leipzig.example"
+    )
     assert outcomes["landkreis-leipzig"].state is DigestState.FAILED
     assert "SMTPUTF8" in (outcomes["landkreis-leipzig"].error or "")
     assert outcomes["iq-netzwerk"].state is DigestState.SENT
@@ -1069,34 +1078,9 @@ def test_an_umlaut_domain_goes_out_in_idna_to_a_server_without_smtputf8(
 ) -> None:
     """A partner at a domain with umlauts gets the digest from a server without SMTPUTF8,
     as mail programs send it: the domain in IDNA, in RCPT TO and in To."""
-    from aiosmtpd.controller import Controller
-
-    recorder = SmtpRecorder()
-    port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
-    controller.start()
-    try:
-        settings = digest_config_dir / "settings.yaml"
-        settings.write_text(
-            "\n".join(
-                f"  port: {port}" if line.startswith("  port: ") else line
-                for line in settings.read_text("utf-8").splitlines()
-            )
-            + "\n",
-            "utf-8",
-        )
-        partners = digest_config_dir / "partners.yaml"
-        partners.write_text(
-            partners.read_text("utf-8").replace(
-                "wirtschaft@landkreis-leipzig.example", "wirtschaft@landkreis-müller.example"
-            ),
-            "utf-8",
-        )
-        outcomes = {
-            o.partner_id: o for o in make_app(load_config(digest_config_dir)).send_due_digests()
-        }
-    finally:
-        controller.stop()
+    outcomes, recorder = _without_smtputf8(
+        digest_config_dir, make_app, "wirtschaft@landkreis-müller.example"
+    )
     assert outcomes["landkreis-leipzig"].state is DigestState.SENT
     idna = "wirtschaft@xn--landkreis-mller-9vb.example"
     (sent,) = [data for _, rcpts, data in recorder.messages if idna in rcpts]

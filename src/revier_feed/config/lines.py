@@ -174,6 +174,12 @@ class _Reading:
         self.values = 0
         self.inside: set[int] = set()
 
+    def problem(self, node: yaml.Node, loc: Loc, message: str, hint: str) -> None:
+        """Note a problem of the value ``node`` at ``loc``."""
+        self.problems.append(
+            ConfigIssue(str(self.path), node.start_mark.line + 1, _dotted(loc), message, hint)
+        )
+
     def rest_of_line(self, mark: yaml.Mark) -> str:
         """The file's text from ``mark`` to the end of its line."""
         if self._text_lines is None:
@@ -266,14 +272,11 @@ _CSS_ID = re.compile(r"#[-\w\\]")
 
 def _construct_scalar(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
     if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in str(node.value):
-        r.problems.append(
-            ConfigIssue(
-                str(r.path),
-                node.start_mark.line + 1,
-                _dotted(loc),
-                f"YAML reads {node.value} as a base-60 number",
-                'quote a time of day ("03:30"); write a duration like 1h30m',
-            )
+        r.problem(
+            node,
+            loc,
+            f"YAML reads {node.value} as a base-60 number",
+            'quote a time of day ("03:30"); write a duration like 1h30m',
         )
         return None
     if (
@@ -285,55 +288,42 @@ def _construct_scalar(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
         # "date: #datum .x": YAML reads a "#" after a blank as a comment, and an optional
         # selector was dropped without a word (the items had no dates). "teaser: # later"
         # is a comment.
-        r.problems.append(
-            ConfigIssue(
-                str(r.path),
-                node.start_mark.line + 1,
-                _dotted(loc),
-                "empty: YAML reads what follows '#' as a comment",
-                f"quote the selector: {loc[-1]}: {json.dumps(comment, ensure_ascii=False)}",
-            )
+        r.problem(
+            node,
+            loc,
+            "empty: YAML reads what follows '#' as a comment",
+            f"quote the selector: {loc[-1]}: {json.dumps(comment, ensure_ascii=False)}",
         )
         return None
     try:
         value = r.scalars.construct_object(node)
     except yaml.YAMLError as e:
         problem = getattr(e, "problem", None) or str(e)
-        r.problems.append(
-            ConfigIssue(
-                str(r.path),
-                node.start_mark.line + 1,
-                _dotted(loc),
-                f"unsupported YAML value: {problem}",
-                "write plain text, numbers, lists and mappings (no !tags)",
-            )
+        r.problem(
+            node,
+            loc,
+            f"unsupported YAML value: {problem}",
+            "write plain text, numbers, lists and mappings (no !tags)",
         )
         return None
     if isinstance(value, str) and (bad := _FORBIDDEN.search(value)):
         # Such a label or title once passed `check` and then stopped every publish.
-        r.problems.append(
-            ConfigIssue(
-                str(r.path),
-                node.start_mark.line + 1,
-                _dotted(loc),
-                f"a control character (U+{ord(bad.group()):04X}) that no feed, page or email "
-                "may hold",
-                "remove it",
-            )
+        r.problem(
+            node,
+            loc,
+            f"a control character (U+{ord(bad.group()):04X}) that no feed, page or email may hold",
+            "remove it",
         )
         return None
     if isinstance(value, str) and (bad := _BIDI_OVERRIDE.search(value)):
         # A name is published as each item's source and shown in lists of them, where it
         # turns the order of what follows ("\u202e" made "Kreis" read "sierK").
-        r.problems.append(
-            ConfigIssue(
-                str(r.path),
-                node.start_mark.line + 1,
-                _dotted(loc),
-                f"a bidi control (U+{ord(bad.group()):04X}) that turns the order of the text "
-                "around it",
-                "remove it (a copied title may carry it unseen)",
-            )
+        r.problem(
+            node,
+            loc,
+            f"a bidi control (U+{ord(bad.group()):04X}) that turns the order of the text "
+            "around it",
+            "remove it (a copied title may carry it unseen)",
         )
         return None
     return value
