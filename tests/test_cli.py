@@ -326,6 +326,52 @@ def test_discover_keeps_the_address_asked_behind_a_temporary_redirect(
         assert entry["url"] == expected
 
 
+@pytest.mark.parametrize(
+    ("asked", "answered", "kept"),
+    [
+        ("http://example.org", "https://example.org/", "https://example.org/"),
+        (
+            "http://Example.org:80/presse",
+            "https://example.org/presse/",
+            "https://example.org/presse/",
+        ),
+        ("http://example.org/presse", "https://example.org/presse?jahr=2026", "asked"),
+        ("http://example.org/presse", "https://www.example.org/presse", "asked"),
+        ("https://example.org/presse", "http://example.org/presse", "asked"),
+    ],
+)
+def test_discover_takes_a_temporary_move_to_https_of_the_same_address(
+    asked: str, answered: str, kept: str
+) -> None:
+    from revier_feed.app import _subscribed_url
+    from revier_feed.models import FetchResult
+
+    fetched = FetchResult(url=answered, status_code=200, headers={}, content=b"")
+    assert _subscribed_url(asked, fetched) == (asked if kept == "asked" else kept)
+
+
+def test_discover_compares_feeds_with_the_page_a_temporary_redirect_led_to(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Behind a 302 to www.… (here: localhost) every feed was "on another host", and the
+    page's own feed was not found first (a review found it)."""
+    here = region.url("/stadt/presse/").replace("127.0.0.1", "localhost")
+    page = """<html><head><title>Presse</title>
+    <link rel="alternate" type="application/rss+xml" title="Alles" href="/feed/">
+    <link rel="alternate" type="application/rss+xml" title="Presse" href="/stadt/presse/feed/">
+    </head><body></body></html>"""
+    _serve_page(region, "/stadt/presse/", page)
+    rss = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    for path in ("/feed/", "/stadt/presse/feed/"):
+        region.add_route(path, Response(200, rss, {"Content-Type": "application/rss+xml"}))
+    region.add_route("/presse", Response(302, b"", {"Location": here}))
+    code, out = in_demo(capsys, demo_config, "sources", "discover", region.url("/presse"))
+    assert code == 0, out
+    assert "on another host" not in out
+    entries = yaml.safe_load(out)
+    assert entries[0]["url"].endswith("/stadt/presse/feed/"), entries
+
+
 def test_discover_refuses_an_address_without_its_scheme_at_once(
     demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:

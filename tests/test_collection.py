@@ -101,13 +101,24 @@ def test_writing_in_the_address_a_source_moved_to_keeps_the_source_as_it_was(
     app = make_app(config(tmp_path, feed_source(region, "/alt/rss.xml")))
     assert app.run_cycle().summary.new == 6
 
-    clock.advance(timedelta(hours=2))
     confirmed = make_app(config(tmp_path, feed_source(region, feed)))
     ((_, shown),) = confirmed.source_overview()
     assert shown is not None and shown.status is SourceStatus.OK and shown.url is None
+    # Not due at once, as a source whose URL was changed is (a review found it asked at
+    # once, its backoff or Retry-After aside).
+    assert confirmed.run_cycle(only_due=True).summary.reports == ()
+    clock.advance(timedelta(hours=2))
     (report,) = confirmed.run_cycle().summary.reports
     assert report.status is ReportStatus.NOT_MODIFIED
     assert asked[-1] == '"v1"' and "/alt/rss.xml" not in region.requests[-1:]
+
+    # Confirmed together with a new rule: read anew, as with the URL unchanged.
+    (tmp_path / "b").mkdir()
+    ruled = feed_source(region, feed) + '    exclude: {any: ["Stellenangebot*"]}\n'
+    app = make_app(config(tmp_path / "b", feed_source(region, "/alt/rss.xml")))
+    app.run_cycle()
+    make_app(config(tmp_path / "b", ruled)).run_cycle()
+    assert asked[-1] is None
 
 
 def test_a_source_moved_while_its_feed_is_unchanged_moves_on_the_304(

@@ -403,10 +403,25 @@ def test_an_id_selector_yaml_reads_as_a_comment_is_an_error_with_the_quoted_fix(
     )
     assert issues_of(folder) == [
         f"{folder / 'sources.yaml'}:10: sources[0].html.date: empty: YAML reads what follows "
-        """'#' as a comment (hint: quote the selector: date: "#datum .x")""",
+        """'#' as a comment (hint: quote a selector: date: "#datum .x"; a comment takes a """
+        "blank after its '#')",
         f"{folder / 'sources.yaml'}:11: sources[0].html.next: empty: YAML reads what follows "
-        """'#' as a comment (hint: quote the selector: next: "#pager a@href")""",
+        """'#' as a comment (hint: quote a selector: next: "#pager a@href"; a comment takes a """
+        "blank after its '#')",
     ]
+    # Only a selector's key: an html block left for later is no selector (a review found
+    # such configurations refused).
+    later = write_config(
+        tmp_path / "later",
+        """
+        sources:
+          - id: kreis
+            name: Kreis
+            url: https://example.org/feed.xml
+            html: #later, when the feed breaks
+        """,
+    )
+    assert load_config(later).sources[0].selectors is None
 
 
 def test_polling_more_often_than_a_minute_is_refused(tmp_path: Path) -> None:

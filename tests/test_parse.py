@@ -1166,6 +1166,20 @@ def test_discover_guesses_the_entries_pictures_not_their_icons(
     ]
 
 
+def test_discover_names_list_entries_with_only_a_layout_class_by_their_list() -> None:
+    """<li class="clearfix"> entries got no guess once layout classes no longer named
+    items (a review found it); they are named as entries without a class are."""
+    entries = "".join(
+        f'<li class="clearfix"><h3><a href="/n/{i}">Kreistag beschließt Haushalt, Nummer {i}'
+        f'</a></h3><span class="date">{10 + i}.06.2021</span></li>'
+        for i in range(4)
+    )
+    page = f'<html><body><ul class="newslist">{entries}</ul></body></html>'.encode()
+    fetched = document(page, "https://kreis.example/presse/", "text/html")
+    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    assert selectors is not None and selectors.item == "ul.newslist > li", selectors
+
+
 def _one_entry(fields: str, **selectors: str) -> RawItem:
     """The one item of a listing whose entry is a headline and ``fields``."""
     page = (

@@ -17,6 +17,7 @@ from lxml import etree
 
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
+from revier_feed.exceptions import PublishError
 
 from .conftest import Clock
 
@@ -136,6 +137,30 @@ def test_the_hub_hears_about_changed_channels_only(
     assert "all" in changed and "tag-robotik" in changed
     assert "tag-corona" not in changed
     assert hub.topics() == feed_urls(app, changed)
+
+
+def test_the_hub_hears_of_the_channels_published_beside_one_that_failed(
+    demo_config: AppConfig, make_app: MakeApp, hub: Hub, clock: Clock
+) -> None:
+    """One channel whose file cannot be replaced fails the publish after the others were
+    written; they were never announced, the next publish finding them unchanged (a review
+    found it)."""
+    app = make_app(with_hub(demo_config, hub.url))
+    app.run_cycle()
+    blocked = app.config.output_dir / "feeds" / "tag-corona.rss.xml"
+    blocked.unlink()
+    blocked.mkdir()
+    hub.pings.clear()
+    settings = app.config.config_dir / "settings.yaml"
+    settings.write_text(
+        settings.read_text("utf-8").replace("title: ", "title: Neu - ", 1), "utf-8"
+    )
+    app.reconfigure(load_config(app.config.config_dir))
+    with pytest.raises(PublishError) as failed:
+        app.publish()
+    assert str(failed.value).count("IsADirectoryError") == 1  # the cause said once
+    assert feed_urls(app, ["all"])[0] in hub.topics()
+    assert not any("tag-corona" in topic for topic in hub.topics())
 
 
 def test_a_failing_hub_never_fails_the_publish(

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from . import __version__, german, ingest, monitor, placement, schedule, stories
@@ -37,6 +38,7 @@ from .exceptions import (
     ConfigIssue,
     Deferred,
     DigestError,
+    PublishError,
     RevierError,
     SilentHost,
     SourceError,
@@ -365,8 +367,13 @@ class App:
         if only_due:
             due = set(self.storage.due_source_ids((s.id for s in specs), self.now()))
             # A source whose URL the admin changed is due at once: its backoff was the old
-            # URL's failures (see ingest.current_state).
-            due.update(s.id for s in specs if (st := states.get(s.id)) and st.config_url != s.url)
+            # URL's failures (see ingest.current_state). Not one whose new URL is where a
+            # permanent redirect had moved it: it goes on as it was.
+            due.update(
+                s.id
+                for s in specs
+                if (st := states.get(s.id)) and st.config_url != s.url and st.url != s.url
+            )
             specs = [s for s in specs if s.id in due]
         failing = (SourceStatus.FAILING, SourceStatus.EMPTY)
         failing_before = frozenset(
@@ -491,7 +498,7 @@ class App:
                 from . import parse  # lxml and the parsers load only when a page is read
 
                 found = parse.discover_page(fetched, self.now(), self.tz)
-                found = replace(found, url=_subscribed_url(url, fetched))
+                found = replace(found, url=_subscribed_url(url, fetched), read_from=found.url)
                 if found.is_feed:
                     return found
                 unusable: list[tuple[str, str]] = []
@@ -775,24 +782,23 @@ class App:
         # Read before the stories: a write in between makes the next publish read again.
         version = self.storage.publish_version()
         title = self.config.settings.site.title
-        result = publish(
-            self.config.output_dir,
-            title,
-            channels,
-            lambda: self.storage.recent_stories(source_ids, scan),
-            self.tz,
-            home_channel=ALL_CHANNEL,
-            store_version=json.dumps([version, scan, source_ids]),
-        )
-        hub = self.config.settings.websub_hub
-        if hub and result.changed_channels:
-            base = self.config.settings.site.public_base_url
-            topics = [
-                base + path
-                for channel in result.changed_channels
-                for path in feed_paths(channel).values()
-            ]
-            websub.ping(hub, topics, self.config.fetch_settings(__version__).user_agent)
+        try:
+            result = publish(
+                self.config.output_dir,
+                title,
+                channels,
+                lambda: self.storage.recent_stories(source_ids, scan),
+                self.tz,
+                home_channel=ALL_CHANNEL,
+                store_version=json.dumps([version, scan, source_ids]),
+            )
+        except PublishError as e:
+            # One channel's file could not be replaced; the others' changes went out, and
+            # their hub is told (the next publish would not know they changed).
+            if isinstance(e.published, PublishResult):
+                self._ping(e.published)
+            raise
+        self._ping(result)
         if result.removed:
             log.info(
                 "removed the files of channels no longer configured: %s",
@@ -811,6 +817,18 @@ class App:
             },
         )
         return result
+
+    def _ping(self, result: PublishResult) -> None:
+        """Tell the WebSub hub (if one is set) which channels' feeds changed."""
+        hub = self.config.settings.websub_hub
+        if hub and result.changed_channels:
+            base = self.config.settings.site.public_base_url
+            topics = [
+                base + path
+                for channel in result.changed_channels
+                for path in feed_paths(channel).values()
+            ]
+            websub.ping(hub, topics, self.config.fetch_settings(__version__).user_agent)
 
     def missing_output(self) -> list[Path]:
         """The files a publish writes that are missing from the output folder (deleted while
@@ -1192,8 +1210,17 @@ def _subscribed_url(asked: str, fetched: FetchResult) -> str:
     or this year's archive ("?jahr=2026"), and went into the snippet."""
     if fetched.permanent_url:
         return fetched.permanent_url
-    if asked.startswith("http://") and fetched.url == "https://" + asked.removeprefix("http://"):
-        return fetched.url
+    before, after = urlsplit(asked), urlsplit(fetched.url)
+    with contextlib.suppress(ValueError):  # a port out of range
+        if (
+            (before.scheme, after.scheme) == ("http", "https")
+            and before.hostname == after.hostname
+            and before.port in (None, 80)
+            and after.port in (None, 443)
+            and before.path.rstrip("/") == after.path.rstrip("/")
+            and before.query == after.query
+        ):
+            return fetched.url
     return asked
 
 

@@ -282,10 +282,11 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
             markup=False,
             soft_wrap=True,
         )
-        for number, feed in enumerate(_ranked(found.feeds, found.url), 1):
+        page = found.read_from or found.url  # after a temporary redirect, where it was
+        for number, feed in enumerate(_ranked(found.feeds, page), 1):
             # Each its own id: the whole output pasted gave "duplicate id" three times.
             feed_id = source_id if number == 1 else f"{source_id}-{number}"
-            notes = [visible(feed.type), *_feed_notes(feed, found.url)]
+            notes = [visible(feed.type), *_feed_notes(feed, page)]
             out.print(
                 f"  - id: {feed_id}\n    name: {_yaml_name(feed.title or found.title)}"
                 f"  # {'; '.join(notes)}\n    url: {json.dumps(feed.url)}",

@@ -222,9 +222,17 @@ class SchemaVersionError(StorageError):
 
 
 class PublishError(RevierError):
-    """An output file could not be written; the previous version is left in place."""
+    """An output file could not be written; the previous version is left in place.
+
+    ``published``: what the other channels' publish wrote nonetheless (a ``PublishResult``;
+    their feeds' hub is told), if it went on.
+    """
 
     _default_message = "could not publish"
+
+    def __init__(self, message: str = "", published: object = None) -> None:
+        super().__init__(message)
+        self.published = published
 
 
 class ServeError(RevierError):

@@ -336,6 +336,11 @@ def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
     fetch is a first fetch: what it lists is stored as backlog, not announced as news."""
     if stored is None:
         return SourceState(source_id=spec.id, config_url=spec.url)
+    if stored.config_url not in (None, spec.url) and stored.url == spec.url:
+        # The admin wrote in the address a permanent redirect moved the source to, as its
+        # log line asks: the source goes on as it was (its validators, its backlog line,
+        # its backoff).
+        stored = replace(stored, config_url=spec.url, url=None)
     if stored.config_url == spec.url:
         if stored.reading not in (None, reading_of(spec)) and (
             stored.etag or stored.last_modified
@@ -347,10 +352,6 @@ def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
     if stored.config_url is None:
         # A row from before configured URLs were stored (migration 2): nothing changed.
         return replace(stored, config_url=spec.url)
-    if stored.url == spec.url:
-        # The admin wrote in the address a permanent redirect moved the source to, as its
-        # log line asks: the source goes on as it was (its validators, its backlog line).
-        return replace(stored, config_url=spec.url, url=None)
     return replace(
         stored,
         config_url=spec.url,

@@ -570,6 +570,9 @@ class Discovery:
     selectors: HtmlSelectors | None = None  #: a guess for an html source, to be checked
     #: Feeds the page names that are none (each with why): passed over.
     unusable: tuple[tuple[str, str], ...] = ()
+    #: Where the page was read from after redirects, if not ``url`` (a temporary
+    #: redirect): its feeds' hosts and paths are compared with this one.
+    read_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,6 +268,8 @@ _FORBIDDEN = re.compile(f"[{XML_FORBIDDEN}\ud800-\udfff]")
 
 #: A CSS id selector's start ("#news"), not a comment's ("# none yet").
 _CSS_ID = re.compile(r"#[-\w\\]")
+#: The keys of an html source's selectors.
+_SELECTOR_KEYS = frozenset({"item", "title", "link", "date", "teaser", "image", "content", "next"})
 
 
 def _construct_scalar(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
@@ -282,7 +284,9 @@ def _construct_scalar(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
     if (
         node.tag == "tag:yaml.org,2002:null"
         and not node.value
-        and "html" in loc
+        and len(loc) > 1
+        and loc[-2] == "html"
+        and loc[-1] in _SELECTOR_KEYS
         and _CSS_ID.match(comment := r.rest_of_line(node.start_mark).strip())
     ):
         # "date: #datum .x": YAML reads a "#" after a blank as a comment, and an optional
@@ -292,7 +296,8 @@ def _construct_scalar(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
             node,
             loc,
             "empty: YAML reads what follows '#' as a comment",
-            f"quote the selector: {loc[-1]}: {json.dumps(comment, ensure_ascii=False)}",
+            f"quote a selector: {loc[-1]}: {json.dumps(comment, ensure_ascii=False)}; a "
+            "comment takes a blank after its '#'",
         )
         return None
     try:

@@ -419,18 +419,17 @@ def _signatures(element: Tag) -> list[str]:
 
 def _signatures_by_class(element: Tag) -> list[str]:
     classes = [c for c in element.get_attribute_list("class") if isinstance(c, str) and c]
-    if not classes:
-        parent = element.parent
-        mark = _list_mark(parent) if element.name == "li" else None
-        if mark is not None:
-            return [f"{mark} > li"]
-        return [str(element.name)]
     # Classes that only lay out a page (Bootstrap's, Joomla's "clearfix") name its header,
     # rows and footer as well as entries: more of them than of the entries.
     named = [c for c in dict.fromkeys(classes) if not _LAYOUT_CLASS.fullmatch(c)]
     if not named:
-        # As one without a class: a bare "div" would name every box of the page.
-        return [str(element.name)] if element.name in ("article", "tr") else []
+        parent = element.parent
+        mark = _list_mark(parent) if element.name == "li" else None
+        if mark is not None:
+            return [f"{mark} > li"]
+        if classes and element.name not in ("article", "tr"):
+            return []  # a bare "div" would name every box of the page
+        return [str(element.name)]
     # Escaped: utility classes such as "md:w-1/2" are no valid CSS as they stand.
     return [f"{element.name}.{soupsieve.escape(c)}" for c in named]
 

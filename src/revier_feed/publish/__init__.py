@@ -3,6 +3,7 @@ and only when their content changed."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,9 +133,10 @@ def publish(
     removed = _remove_channels(output_dir, set(previous) - set(state) - set(files), home_channel)
     if failed:
         others = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-        raise PublishError(f"{failed[0]}{others}; the other channels were published") from (
-            failed[0].__cause__
-        )
+        done = PublishResult(tuple(written), tuple(unchanged), tuple(changed_channels), removed)
+        raise PublishError(
+            f"{failed[0].message}{others}; the other channels were published", done
+        ) from failed[0].__cause__
     # Written last: if anything above failed, the next publish renders again.
     try:
         write_if_changed(output_dir / STATE_FILE, dump_state(inputs, state))
@@ -161,7 +163,8 @@ def _remove_channels(
     """Delete the files of channels published before and no longer configured (a tag or
     channel removed): they stayed, frozen, and were served as if the channel went on."""
     removed = []
-    for channel_id in sorted(channel_ids):
+    # Names from the state file, which is in the output folder: only a channel's name.
+    for channel_id in sorted(filter(_CHANNEL_ID.fullmatch, channel_ids)):
         for relative in _files(channel_id, home_channel):
             path = output_dir / relative
             try:
@@ -173,6 +176,9 @@ def _remove_channels(
             removed.append(path)
     return tuple(removed)
 
+
+#: What a channel's id can be (ids are checked when the configuration is loaded).
+_CHANNEL_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 #: Temporary files a publish killed while writing left behind are removed after this
 #: many seconds (a publish writes each in far less).
