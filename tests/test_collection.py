@@ -1818,6 +1818,19 @@ def test_a_worker_keeps_to_a_crawl_delay_beyond_what_a_command_waits(
     assert again.reports == () and len(again.deferred) == 1
 
 
+def test_waits_for_a_host_s_turn_are_not_counted_as_fetch_time(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """A polite site looked slow: the average fetch time in `sources` (and the log's
+    duration) counted the Crawl-delay waits (found by a probe, session 27)."""
+    app = make_app(slow_host(tmp_path, region, "1.5", 2, ""))
+    reports = app.run_ingest().reports
+    assert len(reports) == 2
+    states = app.storage.source_states(["q0", "q1"])
+    assert all(r.seconds < 1.0 for r in reports), [r.seconds for r in reports]
+    assert all((s.fetch_seconds or 0) < 1.0 for s in states.values())
+
+
 def test_a_worker_cycle_leaves_a_slow_hosts_further_sources_for_later_cycles(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:

@@ -58,7 +58,7 @@ from .exceptions import (
     SourceError,
     StoredDataError,
 )
-from .fetch import Fetcher, host_name
+from .fetch import TURN_WAITS, Fetcher, host_name
 from .models import (
     Article,
     ErrorInfo,
@@ -426,6 +426,14 @@ async def _collect_source(
     started = time.monotonic()
     attempt_at = ctx.now()
     status: int | None = None  # the HTTP status of a document that then failed to read
+    # The waits for the host's turns are the site's politeness, not its slowness: left out
+    # of the fetch time (a site asking for a Crawl-delay looked slow in `sources`).
+    waits: list[float] = []
+    counting = TURN_WAITS.set(waits)
+
+    def began() -> float:
+        return started + sum(waits)
+
     try:
         try:
             fetched = await ctx.fetcher.fetch(
@@ -440,7 +448,7 @@ async def _collect_source(
         finally:
             answered()  # also when it ended before its first request (robots.txt)
         if isinstance(fetched, NotModified):
-            state, report = _not_modified(spec, previous, fetched, attempt_at, ctx, started)
+            state, report = _not_modified(spec, previous, fetched, attempt_at, ctx, began())
             unchanged.append(state)
             return report
         status = fetched.status_code
@@ -452,11 +460,11 @@ async def _collect_source(
         )
         await _prepare_features(spec, collected, ctx, prepared, stored)
         return await ctx.offload(
-            _save_items, spec, previous, fetched, collected, attempt_at, ctx, started
+            _save_items, spec, previous, fetched, collected, attempt_at, ctx, began()
         )
     except SourceError as error:
         return await ctx.offload(
-            _save_failure, spec, previous, error, attempt_at, ctx, started, status
+            _save_failure, spec, previous, error, attempt_at, ctx, began(), status
         )
     except Exception as error:
         if not _is_source_bug(spec, error):
@@ -473,8 +481,10 @@ async def _collect_source(
             "(a bug in revier-feed; the log has the details)",
         )
         return await ctx.offload(
-            _save_failure, spec, previous, wrapped, attempt_at, ctx, started, status
+            _save_failure, spec, previous, wrapped, attempt_at, ctx, began(), status
         )
+    finally:
+        TURN_WAITS.reset(counting)
 
 
 #: Errors of the machine, not of a source's data, and what an admin can do about them.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import email.utils
 import functools
 import logging
@@ -55,6 +56,27 @@ MAX_CRAWL_DELAY = 60.0
 #: site's news would come a day late (Heritrix keeps to 300 s by default, Nutch leaves
 #: such sites out).
 MAX_HONOURED_CRAWL_DELAY = 3600.0
+#: The seconds the requests of the current task (a source's collection) waited for their
+#: host's turns (Crawl-delay, a pause it asked for), when the task keeps count: a polite
+#: site's fetches looked slow in the average fetch time by them.
+TURN_WAITS: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "revier_feed_turn_waits", default=None
+)
+
+
+async def _sleep(seconds: float) -> float:
+    """Sleep ``seconds``; how long it took."""
+    started = time.monotonic()
+    await asyncio.sleep(seconds)
+    return time.monotonic() - started
+
+
+def _waited_for_turn(seconds: float) -> None:
+    waits = TURN_WAITS.get()
+    if waits is not None:
+        waits.append(seconds)
+
+
 #: The longest a host's pause (429, Retry-After) keeps its other sources from asking; a
 #: source that got the answer itself is scheduled by it (up to 30 days).
 MAX_HOST_PAUSE = timedelta(hours=6)
@@ -364,7 +386,7 @@ class Fetcher:
                             f"Retry-After), over in {_duration(pause)}"
                         )
                     raise _HostPaused(pause)
-                await asyncio.sleep(pause + self._rng.random())
+                _waited_for_turn(await _sleep(pause + self._rng.random()))
             if host.crawl_delay:
                 # Crawl-delay: request starts on this host at least this far apart. Each
                 # request takes the next turn before it waits for it (no await between
@@ -382,7 +404,7 @@ class Fetcher:
                         host.crawl_delay,
                     )
                 if start > now:
-                    await asyncio.sleep(start - now)
+                    _waited_for_turn(await _sleep(start - now))
             async with self._global:
                 # Checked when the request would really start, not when it was queued, so a
                 # stop request skips everything still waiting for a free slot.
