@@ -1786,6 +1786,34 @@ def test_a_crawl_delay_holds_between_cycles_too(
     assert len(asked) == 2 and asked[1] - asked[0] >= 1.5, asked
 
 
+def test_the_daily_robots_txt_request_keeps_to_the_crawl_delay_too(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Read anew after a day, robots.txt was asked at once, before its Crawl-delay was
+    known in that cycle: a second after the last request of a site asking for three (found
+    by a probe, session 27). (Like the first robots.txt request, it takes no turn of its
+    own: the feed may follow it at once.)"""
+    asked: list[tuple[str, float]] = []
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+
+    def timed(body: bytes, kind: str) -> Callable[[Any], Response]:
+        def answer(handler: Any) -> Response:
+            asked.append((handler.path, time.monotonic()))
+            return Response(200, body, {"Content-Type": kind})
+
+        return answer
+
+    region.add_route("/robots.txt", timed(b"User-agent: *\nCrawl-delay: 1.5\n", "text/plain"))
+    region.add_route("/kreis.xml", timed(feed, "application/rss+xml"))
+    app = make_app(config(tmp_path, feed_source(region, "/kreis.xml")))
+    app.run_cycle()
+    clock.advance(timedelta(days=2))
+    app.run_cycle()
+    assert [path for path, _ in asked] == ["/robots.txt", "/kreis.xml"] * 2
+    times = [at for _, at in asked]
+    assert times[2] - times[1] >= 1.4 and times[3] - times[1] >= 1.4, times
+
+
 def slow_host(
     tmp_path: Path, region: SampleRegion, delay: str, count: int, fetch: str
 ) -> AppConfig:

@@ -64,6 +64,13 @@ TURN_WAITS: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
 )
 
 
+def _turns(host: _Host) -> bool:
+    """Whether requests to ``host`` take turns: it asks for a Crawl-delay, or a turn taken
+    under one is still ahead (robots.txt, read anew each day before its Crawl-delay is
+    known this cycle, was asked at once)."""
+    return bool(host.crawl_delay) or host.turns.next_start > time.monotonic()
+
+
 async def _sleep(seconds: float) -> float:
     """Sleep ``seconds``; how long it took."""
     started = time.monotonic()
@@ -351,16 +358,16 @@ class Fetcher:
     async def _slot(self, url: str, defer_since: float | None = None) -> AsyncIterator[None]:
         host = self._host(url)
         may_defer = defer_since is not None
-        if defer_since is not None and self._max_turn_wait is not None and host.crawl_delay:
+        if defer_since is not None and self._max_turn_wait is not None and _turns(host):
             # The requests queued for the host's slots each take a turn before this one;
             # what counts is the wait since it began (a source waits for its host's place
             # in the cycle before it asks for a slot).
             now = time.monotonic()
             start = max(now, host.turns.next_start) + host.queued * host.crawl_delay
             if start - defer_since > self._max_turn_wait:
+                delay = f" ({host.crawl_delay:g} s)" if host.crawl_delay else ""
                 raise Deferred(
-                    f"the Crawl-delay of {urlsplit(url).hostname} ({host.crawl_delay:g} s) "
-                    "leaves it no turn now"
+                    f"the Crawl-delay of {urlsplit(url).hostname}{delay} leaves it no turn now"
                 )
         # As for a Crawl-delay, only where a cycle takes the turns it gets (plain `run
         # --once` asks every source).
@@ -387,7 +394,7 @@ class Fetcher:
                         )
                     raise _HostPaused(pause)
                 _waited_for_turn(await _sleep(pause + self._rng.random()))
-            if host.crawl_delay:
+            if _turns(host):
                 # Crawl-delay: request starts on this host at least this far apart. Each
                 # request takes the next turn before it waits for it (no await between
                 # reading and taking it), so the waits need no lock.
@@ -397,11 +404,11 @@ class Fetcher:
                 if start - now > _SAY_WAIT and self._max_turn_wait is None:
                     # `sources test` or `run --once` would look hung (up to a minute).
                     log.info(
-                        "waiting %.0f s for a turn on %s (its robots.txt asks for %g s "
+                        "waiting %.0f s for a turn on %s (its robots.txt asks for %s "
                         "between requests)",
                         start - now,
                         urlsplit(url).hostname,
-                        host.crawl_delay,
+                        f"{host.crawl_delay:g} s" if host.crawl_delay else "time",
                     )
                 if start > now:
                     _waited_for_turn(await _sleep(start - now))
