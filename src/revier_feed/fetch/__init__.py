@@ -62,28 +62,6 @@ MAX_HONOURED_CRAWL_DELAY = 3600.0
 TURN_WAITS: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
     "revier_feed_turn_waits", default=None
 )
-
-
-def _turns(host: _Host) -> bool:
-    """Whether requests to ``host`` take turns: it asks for a Crawl-delay, or a turn taken
-    under one is still ahead (robots.txt, read anew each day before its Crawl-delay is
-    known this cycle, was asked at once)."""
-    return bool(host.crawl_delay) or host.turns.next_start > time.monotonic()
-
-
-async def _sleep(seconds: float) -> float:
-    """Sleep ``seconds``; how long it took."""
-    started = time.monotonic()
-    await asyncio.sleep(seconds)
-    return time.monotonic() - started
-
-
-def _waited_for_turn(seconds: float) -> None:
-    waits = TURN_WAITS.get()
-    if waits is not None:
-        waits.append(seconds)
-
-
 #: The longest a host's pause (429, Retry-After) keeps its other sources from asking; a
 #: source that got the answer itself is scheduled by it (up to 30 days).
 MAX_HOST_PAUSE = timedelta(hours=6)
@@ -997,6 +975,26 @@ class _Host:
         self.queued = 0
         #: A request of this cycle had a connection to the host and timed out.
         self.timed_out = False
+
+
+def _turns(host: _Host) -> bool:
+    """Whether requests to ``host`` take turns: it asks for a Crawl-delay, or a turn taken
+    under one is still ahead (robots.txt, read anew each day before its Crawl-delay is
+    known this cycle, was asked at once)."""
+    return bool(host.crawl_delay) or host.turns.next_start > time.monotonic()
+
+
+async def _sleep(seconds: float) -> float:
+    """Sleep ``seconds``; how long it took."""
+    started = time.monotonic()
+    await asyncio.sleep(seconds)
+    return time.monotonic() - started
+
+
+def _waited_for_turn(seconds: float) -> None:
+    waits = TURN_WAITS.get()
+    if waits is not None:
+        waits.append(seconds)
 
 
 def _defer_if_silent(host: _Host, url: str, may_defer: bool, timeout: float) -> None:
