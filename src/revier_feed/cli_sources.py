@@ -19,6 +19,7 @@ from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, by_severity, console, when
 from .config import (
     DEFAULT_MAX_PAGES,
+    SELECTOR_KEYS,
     AppConfig,
     load_config,
     source_from_options,
@@ -58,7 +59,7 @@ def add_parser(commands: Any) -> None:
         help="test a source that is not in sources.yaml yet (or the source ID at this address)",
     )
     test.add_argument("--kind", choices=["feed", "html"], help="default: html if --item is given")
-    for option in ("item", "title", "link", "date", "teaser", "image", "content", "next"):
+    for option in SELECTOR_KEYS:
         test.add_argument(f"--{option}", metavar="SELECTOR", help=f"CSS selector for {option}")
     test.add_argument("--max-pages", type=int, help="listing pages to read with --next")
     test.add_argument(
@@ -454,10 +455,6 @@ def _title_cell(item: Item) -> Text:
     return cell
 
 
-#: The selector options of `sources test`.
-_SELECTOR_OPTIONS = ("item", "title", "link", "date", "teaser", "image", "content", "next")
-
-
 def _spec_under_test(args: argparse.Namespace, config: AppConfig) -> SourceSpec:
     """The source `sources test` reads: a saved one (also one with ``enabled: false``, the
     ones still being tuned), with the selector options given over its own, and at
@@ -502,7 +499,7 @@ def _with_options(spec: SourceSpec, args: argparse.Namespace, config: AppConfig)
     if spec.selectors is not None:
         saved = {
             k: getattr(spec.selectors, k)
-            for k in (*_SELECTOR_OPTIONS, "item_until_next")
+            for k in (*SELECTOR_KEYS, "item_until_next")
             if getattr(spec.selectors, k)
         }
         saved |= {"follow": spec.follow, "allow_hosts": list(spec.allow_hosts)}
@@ -524,7 +521,7 @@ def _with_options(spec: SourceSpec, args: argparse.Namespace, config: AppConfig)
 
 def _selector_options(args: argparse.Namespace) -> dict[str, str]:
     """The selectors given on the command line (``--item``, ``--title``, …)."""
-    return {k: getattr(args, k) for k in _SELECTOR_OPTIONS if getattr(args, k)}
+    return {k: getattr(args, k) for k in SELECTOR_KEYS if getattr(args, k)}
 
 
 def _from_options(

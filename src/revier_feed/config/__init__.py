@@ -10,7 +10,15 @@ Modules: ``values`` (durations, sizes, ids, the strict base model), ``settings``
 messages), ``load`` (the loaded :class:`AppConfig` and cross-file checks).
 """
 
-from .files import DEFAULT_MAX_PAGES, ChannelModel, Filter, PartnerModel, SourceModel, TagRule
+from .files import (
+    DEFAULT_MAX_PAGES,
+    SELECTOR_KEYS,
+    ChannelModel,
+    Filter,
+    PartnerModel,
+    SourceModel,
+    TagRule,
+)
 from .load import AppConfig, load_config, source_from_options, source_yaml, url_argument
 from .settings import (
     DigestSettings,
@@ -25,6 +33,7 @@ from .values import MIN_INTERVAL, parse_duration, parse_size
 __all__ = [
     "DEFAULT_MAX_PAGES",
     "MIN_INTERVAL",
+    "SELECTOR_KEYS",
     "AppConfig",
     "ChannelModel",
     "DigestSettings",

@@ -126,6 +126,10 @@ class HtmlSelectorsModel(_Model):
     allow_hosts: list[HostName] = []
 
 
+#: The keys of an html source's CSS selectors (also `sources test`'s options).
+SELECTOR_KEYS = ("item", "title", "link", "date", "teaser", "image", "content", "next")
+
+
 class SourceModel(_Model):
     id: Id
     name: Title

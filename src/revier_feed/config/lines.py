@@ -20,6 +20,7 @@ from pydantic import (
 
 from .._utils import XML_FORBIDDEN
 from ..exceptions import ConfigIssue
+from .files import SELECTOR_KEYS
 
 # --- YAML with line numbers ----------------------------------------------------------------
 
@@ -268,8 +269,6 @@ _FORBIDDEN = re.compile(f"[{XML_FORBIDDEN}\ud800-\udfff]")
 
 #: A CSS id selector's start ("#news"), not a comment's ("# none yet").
 _CSS_ID = re.compile(r"#[-\w\\]")
-#: The keys of an html source's selectors.
-_SELECTOR_KEYS = frozenset({"item", "title", "link", "date", "teaser", "image", "content", "next"})
 
 
 def _construct_scalar(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
@@ -286,7 +285,7 @@ def _construct_scalar(node: yaml.Node, loc: Loc, r: _Reading) -> Any:
         and not node.value
         and len(loc) > 1
         and loc[-2] == "html"
-        and loc[-1] in _SELECTOR_KEYS
+        and loc[-1] in SELECTOR_KEYS
         and _CSS_ID.match(comment := r.rest_of_line(node.start_mark).strip())
     ):
         # "date: #datum .x": YAML reads a "#" after a blank as a comment, and an optional

@@ -4,6 +4,7 @@ and only when their content changed."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,8 +189,6 @@ STALE_TEMPORARY_SECONDS = 600
 def _remove_stale_temporary_files(output_dir: Path) -> None:
     """Remove the temporary files (``.NAME.xxxx.tmp``) of a publish that was killed while
     writing: half-written feeds, which a copy of the folder to a web host would publish."""
-    import time
-
     limit = time.time() - STALE_TEMPORARY_SECONDS
     for folder in (output_dir, output_dir / "feeds", output_dir / "channels"):
         for path in folder.glob(".*.tmp"):
