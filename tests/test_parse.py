@@ -68,6 +68,13 @@ def served(region: SampleRegion, path: str) -> FetchResult:
     return document(body, url=region.url(path))
 
 
+def _guessed(page: str | bytes) -> tuple[FetchResult, HtmlSelectors | None]:
+    """A listing page of the district's press site, and the selectors discover guesses."""
+    body = page.encode() if isinstance(page, str) else page
+    fetched = document(body, "https://kreis.example/presse/", "text/html")
+    return fetched, discover_page(fetched, NOW, BERLIN).selectors
+
+
 def expected_for(
     items: list[dict[str, Any]], site: str, region: SampleRegion
 ) -> list[dict[str, Any]]:
@@ -1085,8 +1092,7 @@ def test_a_guessed_definition_list_is_the_news_not_a_sidebar_s() -> None:
         f"<dd>presse@kreis.example</dd></dl></aside><div id='main'><dl>{news}</dl></div>"
         "</body></html>"
     )
-    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
-    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    fetched, selectors = _guessed(page)
     assert selectors is not None and selectors.item == "#main dl dt", selectors
     parsed = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN)
     assert len(parsed.items) == 3 and parsed.warnings == ()
@@ -1113,8 +1119,7 @@ def test_discover_guesses_selectors_that_read_common_german_cms_listings(cms: st
     """What an admin pastes from `sources discover` must read the entries with their
     dates and teasers; a probe of five CMSs found nothing, the menu, or no dates."""
     page = f"<html><body><div class='main'>{CMS_LISTINGS[cms]}</div></body></html>"
-    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
-    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    fetched, selectors = _guessed(page)
     assert selectors is not None
     parsed = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN)
     items = parsed.items
@@ -1157,8 +1162,7 @@ def test_discover_guesses_the_entries_pictures_not_their_icons(
         for i in range(4)
     )
     page = f"<html><body>{entries}</body></html>".encode()
-    fetched = document(page, "https://kreis.example/presse/", "text/html")
-    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    fetched, selectors = _guessed(page)
     assert selectors is not None and selectors.image == expected, selectors
     items = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN).items
     assert [i.image for i in items] == [
@@ -1175,8 +1179,7 @@ def test_discover_names_list_entries_with_only_a_layout_class_by_their_list() ->
         for i in range(4)
     )
     page = f'<html><body><ul class="newslist">{entries}</ul></body></html>'.encode()
-    fetched = document(page, "https://kreis.example/presse/", "text/html")
-    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    _, selectors = _guessed(page)
     assert selectors is not None and selectors.item == "ul.newslist > li", selectors
 
 
@@ -1333,8 +1336,7 @@ PAGE_TWO = {
 def test_discover_guesses_the_link_to_a_listing_s_next_page(pager: str) -> None:
     cms, markup = PAGERS[pager]
     page = f"<html><body><div class='main'>{CMS_LISTINGS[cms]}{markup}</div></body></html>"
-    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
-    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    fetched, selectors = _guessed(page)
     assert selectors is not None and selectors.next is not None, selectors
     parsed = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN)
     assert parsed.next_url == PAGE_TWO[pager], selectors
@@ -1345,8 +1347,7 @@ def test_a_guessed_next_page_by_its_words_finds_no_headline_on_the_next_page() -
     """`a:-soup-contains("nächste Seite")` found a headline that says so on page 2."""
     pager = '<p align="center"><a href="{}">nächste Seite</a></p>'
     first = f"<html><body>{CMS_LISTINGS['table']}{pager.format('s2.htm')}</body></html>"
-    fetched = document(first.encode(), "https://kreis.example/presse/", "text/html")
-    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    fetched, selectors = _guessed(first)
     assert selectors is not None and selectors.next is not None
     headline = '<h3><a href="/n/9">Infos zur nächste Seite des Bürgerportals</a></h3>'
     second = f"<html><body>{headline}{CMS_LISTINGS['table']}{pager.format('s3.htm')}</body></html>"
@@ -1360,8 +1361,7 @@ def test_discover_takes_the_head_s_next_link_when_the_page_shows_none() -> None:
         '<html><head><link rel="next" href="/presse/page/2/"></head><body><div class="main">'
         f"{CMS_LISTINGS['wordpress']}</div></body></html>"
     )
-    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
-    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    fetched, selectors = _guessed(page)
     assert selectors is not None and selectors.next == 'link[rel~="next"]'
     parsed = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN)
     assert parsed.next_url == "https://kreis.example/presse/page/2/"
@@ -1392,8 +1392,7 @@ def test_discover_takes_the_head_s_next_link_when_the_page_shows_none() -> None:
 )
 def test_discover_guesses_no_next_page_from_other_links(markup: str) -> None:
     page = f"<html><body><div class='main'>{CMS_LISTINGS['typo3']}{markup}</div></body></html>"
-    fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
-    selectors = discover_page(fetched, NOW, BERLIN).selectors
+    _, selectors = _guessed(page)
     assert selectors is not None and selectors.next is None, selectors
 
 
