@@ -27,7 +27,16 @@ from .config import (
     url_argument,
 )
 from .exceptions import COMMAND_LINE, ConfigError, ConfigIssue, SourceError
-from .models import FeedLink, Item, Preview, SourceKind, SourceSpec, SourceState, SourceStatus
+from .models import (
+    FeedLink,
+    Item,
+    Preview,
+    SourceKind,
+    SourceSpec,
+    SourceState,
+    SourceStatus,
+    SourceTls,
+)
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -68,6 +77,17 @@ def add_parser(commands: Any) -> None:
         help="an item also holds the elements after it, up to the next item",
     )
     test.add_argument("--follow", action="store_true", help="read each item's article page")
+    test.add_argument(
+        "--tls-ca-file",
+        metavar="FILE",
+        help="certificates (PEM) to trust for this site besides the system's: its missing "
+        "intermediate, or its own (tls.ca_file)",
+    )
+    test.add_argument(
+        "--tls-legacy",
+        action="store_true",
+        help="allow the TLS of before 1.2 and weak keys for an old server (tls.legacy)",
+    )
     test.add_argument(
         "--save-fixture",
         metavar="DIR",
@@ -492,7 +512,12 @@ def _with_options(spec: SourceSpec, args: argparse.Namespace, config: AppConfig)
     selectors = _selector_options(args)
     kind = args.kind or ("html" if selectors or spec.selectors else "feed")
     if kind == spec.kind.value and not (
-        selectors or args.follow or args.item_until_next or args.max_pages
+        selectors
+        or args.follow
+        or args.item_until_next
+        or args.max_pages
+        or args.tls_ca_file
+        or args.tls_legacy
     ):
         return spec
     saved: dict[str, object] = {}
@@ -516,7 +541,15 @@ def _with_options(spec: SourceSpec, args: argparse.Namespace, config: AppConfig)
         include=spec.include,
         exclude=spec.exclude,
         backfill=spec.backfill,
+        tls=_merged_tls(spec.tls, tested.tls),
     )
+
+
+def _merged_tls(saved: SourceTls | None, given: SourceTls | None) -> SourceTls | None:
+    """The saved source's TLS choices with those of the command line added."""
+    if saved is None or given is None:
+        return given or saved
+    return SourceTls(ca_file=given.ca_file or saved.ca_file, legacy=given.legacy or saved.legacy)
 
 
 def _selector_options(args: argparse.Namespace) -> dict[str, str]:
@@ -542,6 +575,8 @@ def _from_options(
         if args.max_pages:
             html["max_pages"] = args.max_pages
         options["html"] = html
+    if args.tls_ca_file or args.tls_legacy:
+        options["tls"] = {"ca_file": args.tls_ca_file, "legacy": args.tls_legacy}
     return source_from_options(options, config.settings.fetch)
 
 

@@ -317,7 +317,7 @@ async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
     Raises:
         SourceError: the source could not be fetched or parsed.
     """
-    fetched = await ctx.fetcher.fetch(spec.id, spec.url)
+    fetched = await ctx.fetcher.fetch(spec.id, spec.url, tls=spec.tls)
     assert isinstance(fetched, FetchResult)  # no validators were sent
     collected = await _collect_items(spec, fetched, ctx, stored_lookup=False, storing=False)
     return Preview(
@@ -444,6 +444,7 @@ async def _collect_source(
                 may_defer=True,
                 waiting_since=waiting_since,
                 first_ended=answered,
+                tls=spec.tls,
             )
         finally:
             answered()  # also when it ended before its first request (robots.txt)
@@ -726,7 +727,10 @@ async def _further_pages(
         try:
             async with asyncio.timeout_at(deadline):
                 page = await ctx.fetcher.fetch(
-                    spec.id, next_url, may_go_to=functools.partial(_may_follow, spec, url)
+                    spec.id,
+                    next_url,
+                    may_go_to=functools.partial(_may_follow, spec, url),
+                    tls=spec.tls,
                 )
                 assert isinstance(page, FetchResult)  # no validators, so never 304
                 more = await ctx.offload(parse.parse, spec, page, ctx.now(), ctx.tz)
@@ -781,7 +785,10 @@ async def _follow(
         try:
             async with asyncio.timeout_at(deadline):
                 page = await ctx.fetcher.fetch(
-                    spec.id, url, may_go_to=functools.partial(_may_follow, spec, listing_url)
+                    spec.id,
+                    url,
+                    may_go_to=functools.partial(_may_follow, spec, listing_url),
+                    tls=spec.tls,
                 )
                 assert isinstance(page, FetchResult)
                 article = await ctx.offload(parse.article, spec, page, ctx.now(), ctx.tz)

@@ -90,6 +90,18 @@ class ItemRule:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceTls:
+    """TLS for a source whose site gets it wrong in a way the admin chose to accept: a
+    certificate chain without its intermediate, a private or self-signed certificate, a
+    server of before TLS 1.2."""
+
+    #: Certificates (PEM, absolute path) trusted for this source besides the system's.
+    ca_file: str | None = None
+    #: TLS 1.0 and 1.1, weak keys and ciphers, and the renegotiation of before RFC 5746.
+    legacy: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class SourceSpec:
     """One source as the admin configured it."""
 
@@ -115,6 +127,8 @@ class SourceSpec:
     include: ItemRule | None = None
     #: Items this rule matches are not collected.
     exclude: ItemRule | None = None
+    #: TLS as the site needs it; None: verified against the system's certificates only.
+    tls: SourceTls | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from .values import (
     Interval,
     Language,
     Shown,
+    Text,
     Title,
     Url,
     _Model,
@@ -151,6 +152,9 @@ class SourceModel(_Model):
     #: Items this rule matches are not collected.
     exclude: ItemRuleModel | None = None
     html: HtmlSelectorsModel | None = None
+    #: TLS as the site needs it: its missing intermediate or own certificate trusted, or
+    #: the TLS of before 1.2 allowed.
+    tls: SourceTlsModel | None = None
 
     @model_validator(mode="after")
     def _selectors_match_kind(self) -> Self:
@@ -262,6 +266,17 @@ class ItemRuleModel(_Model):
                 "a rule needs 'any' or 'all' terms (with only 'none' terms it matches no item)"
             )
         return self
+
+
+class SourceTlsModel(_Model):
+    """A source's ``tls`` block (see docs/config.md, "Sites with broken TLS")."""
+
+    #: A PEM file of certificates trusted for this source besides the system's, relative
+    #: to the configuration folder: a site's missing intermediate, or its own certificate.
+    ca_file: Text | None = None
+    #: Allow TLS 1.0 and 1.1, weak keys and ciphers, and the renegotiation of before 2010,
+    #: for an old server that offers nothing else.
+    legacy: bool = False
 
 
 SourceModel.model_rebuild()

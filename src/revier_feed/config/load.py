@@ -24,6 +24,7 @@ from ..models import (
     ItemRule,
     SourceKind,
     SourceSpec,
+    SourceTls,
     TagSpec,
 )
 from .files import (
@@ -188,9 +189,11 @@ def load_config(config_dir: str | Path) -> AppConfig:
     return AppConfig(
         config_dir=folder.resolve(),
         settings=settings,
-        sources=tuple(_source_spec(s, settings.fetch) for s in sources_file.sources if s.enabled),
+        sources=tuple(
+            _source_spec(s, settings.fetch, folder) for s in sources_file.sources if s.enabled
+        ),
         disabled_sources=tuple(
-            _source_spec(s, settings.fetch) for s in sources_file.sources if not s.enabled
+            _source_spec(s, settings.fetch, folder) for s in sources_file.sources if not s.enabled
         ),
         tags=tuple(
             TagSpec(t.id, t.label, tuple(t.any), tuple(t.all), tuple(t.none), tuple(t.fields))
@@ -234,8 +237,15 @@ def _elsewhere(extension: DistrictsFile | None) -> tuple[str, ...]:
     return tuple(_gazetteer().elsewhere + (extension.elsewhere if extension else []))
 
 
-def _source_spec(model: SourceModel, defaults: FetchSettingsModel) -> SourceSpec:
+def _source_spec(model: SourceModel, defaults: FetchSettingsModel, folder: Path) -> SourceSpec:
     interval = model.interval or defaults.default_interval
+    tls = None
+    if model.tls is not None and (model.tls.ca_file or model.tls.legacy):
+        ca_file = model.tls.ca_file
+        tls = SourceTls(
+            ca_file=str((folder / ca_file).resolve()) if ca_file else None,
+            legacy=model.tls.legacy,
+        )
     selectors = None
     html = model.html
     if html is not None:
@@ -272,6 +282,7 @@ def _source_spec(model: SourceModel, defaults: FetchSettingsModel) -> SourceSpec
         backfill=model.backfill,
         include=_item_rule(model.include),
         exclude=_item_rule(model.exclude),
+        tls=tls,
     )
 
 
@@ -333,12 +344,16 @@ def _cross_check(
                 _did_you_mean(source.district, district_ids)
                 or "known: " + ", ".join(sorted(district_ids)),
             )
+        if source.tls is not None and source.tls.ca_file:
+            ca_loc: Loc = ("sources", i, "tls", "ca_file")
+            yield from _ca_file(folder, source.tls.ca_file, "sources.yaml", ca_loc, loaded)
 
     settings: Settings | None = validated.get("settings.yaml")
     if settings is not None:
         yield from _places(folder, settings, loaded)
     if settings is not None and settings.smtp.ca_file and settings.smtp.security != "none":
-        yield from _ca_file(folder, settings.smtp.ca_file, loaded)
+        smtp_ca: Loc = ("smtp", "ca_file")
+        yield from _ca_file(folder, settings.smtp.ca_file, "settings.yaml", smtp_ca, loaded)
 
     for file_name, list_key in (("channels.yaml", "channels"), ("partners.yaml", "partners")):
         if file_name not in validated:
@@ -413,10 +428,10 @@ def _setting_issue(
 
 
 def _ca_file(
-    folder: Path, ca_file: str, loaded: dict[str, tuple[Any, _Lines]]
+    folder: Path, ca_file: str, file_name: str, loc: Loc, loaded: dict[str, tuple[Any, _Lines]]
 ) -> Iterator[ConfigIssue]:
-    """A CA bundle that is missing or holds no certificate failed only when a digest went
-    out: every partner's digest, on the day of the week it was due."""
+    """A CA bundle that is missing or holds no certificate failed only when it was used: a
+    digest's (every partner's, on the day it was due), or a source's every fetch."""
     import ssl
 
     path = (folder / ca_file).resolve()
@@ -431,12 +446,12 @@ def _ca_file(
             problem = "a folder, not a file"
         else:
             problem = f"not readable ({e.strerror or e})"
-        yield _setting_issue(
-            folder,
-            loaded,
-            ("smtp", "ca_file"),
+        yield ConfigIssue(
+            str(folder / file_name),
+            loaded[file_name][1].line_of(loc),
+            _dotted(loc),
             f"{str(path)!r}: {problem}",
-            "a CA bundle in PEM format, relative to the configuration folder",
+            "certificates in PEM format, relative to the configuration folder",
         )
 
 
@@ -515,12 +530,15 @@ def source_from_options(options: dict[str, Any], defaults: FetchSettingsModel) -
         for err in e.errors(include_url=False):
             key = str(err["loc"][-1]) if err["loc"] else ""
             option = "ID" if key in ("id", "name") else "--" + key.replace("_", "-")
+            if err["loc"][:1] == ("tls",):
+                option = "--tls-" + key.replace("_", "-")
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "missing":
                 message = "required"
             issues.append(ConfigIssue(COMMAND_LINE, None, option, message))
         raise ConfigError(issues) from None
-    return _source_spec(model, defaults)
+    # Paths on the command line are the shell's: relative to where it is.
+    return _source_spec(model, defaults, Path.cwd())
 
 
 def url_argument(value: str, name: str) -> str:

@@ -19,6 +19,7 @@ import ssl
 import sys
 import time
 import urllib.request
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,7 @@ from typing import Protocol, Self
 from urllib.parse import quote, urlsplit
 
 from ..exceptions import Cancelled, Deferred, FetchError, RevierError, SilentHost
-from ..models import ErrorKind, FetchResult, FetchSettings, NotModified, RobotsCopy
+from ..models import ErrorKind, FetchResult, FetchSettings, NotModified, RobotsCopy, SourceTls
 
 # httpx imports its own command line (click, pygments, rich's syntax and progress) whenever
 # it can: about 20 ms of every start, for a tool we never run. None in sys.modules makes that
@@ -37,7 +38,7 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 import httpx  # noqa: E402
 import sniffio  # noqa: E402
 
-from .connections import CONNECTED, ConnectionPools, MalformedHead  # noqa: E402
+from .connections import CONNECTED, TLS_CHOICE, ConnectionPools, MalformedHead  # noqa: E402
 from .cookies import RedirectCookies  # noqa: E402
 from .decoding import RawTooLarge, Truncated, UnsupportedCoding, decoded  # noqa: E402
 from .robots import MAX_ROBOTS_BYTES, RobotsRules  # noqa: E402
@@ -62,6 +63,13 @@ MAX_HONOURED_CRAWL_DELAY = 3600.0
 TURN_WAITS: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
     "revier_feed_turn_waits", default=None
 )
+#: The TLS choice of the source whose :meth:`Fetcher.fetch` runs in the current task: its
+#: requests (robots.txt and redirects included) carry it to the connections.
+_SOURCE_TLS: contextvars.ContextVar[SourceTls | None] = contextvars.ContextVar(
+    "revier_feed_source_tls", default=None
+)
+#: OpenSSL's SSL_OP_LEGACY_SERVER_CONNECT, which Python names only from 3.12 on.
+_LEGACY_SERVER_CONNECT = getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0x4)
 #: The longest a host's pause (429, Retry-After) keeps its other sources from asking; a
 #: source that got the answer itself is scheduled by it (up to 30 days).
 MAX_HOST_PAUSE = timedelta(hours=6)
@@ -143,17 +151,19 @@ class Fetcher:
             latest = time.monotonic() + MAX_CRAWL_DELAY
             for turns in self._host_turns.values():
                 turns.next_start = min(turns.next_start, latest)
-        self._robots: dict[str, _Robots] = {}
-        self._robots_locks: dict[str, asyncio.Lock] = {}
+        # By origin and TLS choice: a source that trusts a site's missing intermediate reads
+        # its robots.txt, whatever the failure of another source of the site without.
+        self._robots: dict[tuple[str, SourceTls | None], _Robots] = {}
+        self._robots_locks: dict[tuple[str, SourceTls | None], asyncio.Lock] = {}
         self._sniffed: str | None = None
-        self._tls: ssl.SSLContext | None = None
+        self._tls: dict[SourceTls | None, ssl.SSLContext] = {}
         chosen = {k: v for k in ("SSL_CERT_FILE", "SSL_CERT_DIR") if (v := os.environ.get(k))}
         if chosen:
             # Certificates an admin chose are loaded now, so that a wrong path stops the
             # cycle before it starts instead of failing every https source, one by one,
             # into its backoff.
             try:
-                self._tls = httpx.create_ssl_context()
+                self._tls[None] = httpx.create_ssl_context()
             except OSError as e:  # ssl.SSLError is one too
                 named = ", ".join(f"{k}={v}" for k, v in chosen.items())
                 raise RevierError(
@@ -180,14 +190,17 @@ class Fetcher:
             max_idle_origins=settings.max_concurrency,
             tls=self._tls_context,
         )
-        self._proxy_transports: dict[str, httpx.AsyncBaseTransport] = {}
+        self._proxy_transports: dict[tuple[str, SourceTls | None], httpx.AsyncBaseTransport] = {}
 
-    def _tls_context(self) -> ssl.SSLContext:
-        # Loading the CA bundle takes ~25 ms: done on the first https request, not before
-        # (plain http never needs it), and shared by all connections.
-        if self._tls is None:
-            self._tls = httpx.create_ssl_context()
-        return self._tls
+    def _tls_context(self, choice: object = None) -> ssl.SSLContext:
+        """The TLS context of a source's ``tls`` choice (None: the default one)."""
+        # Loading the CA bundle takes ~25 ms: done on the first https request that needs
+        # it, not before (plain http never does), and shared by all such connections.
+        assert choice is None or isinstance(choice, SourceTls)
+        context = self._tls.get(choice)
+        if context is None:
+            context = self._tls[choice] = _context_for(choice)
+        return context
 
     async def __aenter__(self) -> Self:
         # Behind a proxy, httpx's own transports run: httpcore and anyio ask sniffio which
@@ -222,6 +235,7 @@ class Fetcher:
         may_defer: bool = False,
         waiting_since: float | None = None,
         first_ended: Callable[[], None] | None = None,
+        tls: SourceTls | None = None,
     ) -> FetchResult | NotModified:
         """GET ``url`` for ``source_id``, conditionally when validators are given.
 
@@ -229,7 +243,8 @@ class Fetcher:
         jitter (``Retry-After`` honoured) up to ``settings.retries`` times. A redirect to
         another origin is followed only if that origin's robots.txt allows the URL, and
         only if ``may_go_to`` (when given) accepts it. ``first_ended`` is called when the
-        first attempt has ended, before a retry's wait.
+        first attempt has ended, before a retry's wait. ``tls`` is the source's TLS choice,
+        for its https connections (robots.txt and redirects included).
 
         Raises:
             FetchError: on any network, HTTP, robots.txt or size problem.
@@ -239,6 +254,49 @@ class Fetcher:
                 the source began to wait for its host: default now) or it asked for a
                 pause longer than a retry waits; nothing was asked.
         """
+        if tls is not None:
+            self._check_tls(source_id, url, tls)
+        chosen = _SOURCE_TLS.set(tls)
+        try:
+            return await self._fetch(
+                source_id,
+                url,
+                etag=etag,
+                last_modified=last_modified,
+                may_go_to=may_go_to,
+                may_defer=may_defer,
+                waiting_since=waiting_since,
+                first_ended=first_ended,
+            )
+        finally:
+            _SOURCE_TLS.reset(chosen)
+
+    def _check_tls(self, source_id: str, url: str, tls: SourceTls) -> None:
+        """Build the source's TLS context now: a ca_file deleted or spoilt since the
+        configuration was checked is this source's error, named, not the cycle's."""
+        try:
+            self._tls_context(tls)
+        except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
+            raise FetchError(
+                source_id,
+                url,
+                kind=ErrorKind.TLS,
+                message=f"the source's tls.ca_file {tls.ca_file!r} cannot be used ({e}); it "
+                "must be a readable file of PEM certificates",
+            ) from e
+
+    async def _fetch(
+        self,
+        source_id: str,
+        url: str,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        may_go_to: Callable[[str], bool] | None,
+        may_defer: bool,
+        waiting_since: float | None,
+        first_ended: Callable[[], None] | None,
+    ) -> FetchResult | NotModified:
         # None: the request may not be left for later; else when its wait began.
         defer_since = (waiting_since or time.monotonic()) if may_defer else None
         headers = {}
@@ -501,7 +559,7 @@ class Fetcher:
                 "GET",
                 target,
                 headers={**self._headers, **headers, **({"Cookie": cookie} if cookie else {})},
-                extensions={"timeout": self._timeouts},
+                extensions={"timeout": self._timeouts, TLS_CHOICE: _SOURCE_TLS.get()},
             )
             sent.append(request)
             response = await self._transport_for(target).handle_async_request(request)
@@ -658,14 +716,15 @@ class Fetcher:
         proxy = self._proxies.get(url.scheme) or self._proxies.get("all")
         if proxy is None or urllib.request.proxy_bypass(url.host):
             return self._transport
-        transport = self._proxy_transports.get(proxy)
+        tls = _SOURCE_TLS.get()
+        transport = self._proxy_transports.get((proxy, tls))
         if transport is None:
             # httpcore gets slow with large pools and long queues (encode/httpcore#1035):
             # the pool stays at the global limit, our own semaphores queue the rest.
             n = self.settings.max_concurrency
-            transport = self._proxy_transports[proxy] = httpx.AsyncHTTPTransport(
+            transport = self._proxy_transports[proxy, tls] = httpx.AsyncHTTPTransport(
                 proxy=proxy,
-                verify=self._tls_context(),
+                verify=self._tls_context(tls),
                 limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
             )
         return transport
@@ -721,9 +780,10 @@ class Fetcher:
         robots = self._known_robots(url)
         if robots is None:
             origin = _origin(url)
-            lock = self._robots_locks.setdefault(origin, asyncio.Lock())
+            key = (origin, _SOURCE_TLS.get())
+            lock = self._robots_locks.setdefault(key, asyncio.Lock())
             async with lock:  # one robots.txt request per origin, however many sources
-                robots = self._robots.get(origin)
+                robots = self._robots.get(key)
                 if robots is None:
                     loaded = await self._load_robots(origin, defer_since)
                     robots = self._use_robots(url, loaded, fetched=True)
@@ -732,7 +792,7 @@ class Fetcher:
     def _known_robots(self, url: str) -> _Robots | None:
         """The rules of ``url``'s origin if this cycle or the cache has them (no request)."""
         origin = _origin(url)
-        robots = self._robots.get(origin)
+        robots = self._robots.get((origin, _SOURCE_TLS.get()))
         if robots is None:
             cached = self._robots_cache.get(origin) if self._robots_cache else None
             if (
@@ -746,7 +806,7 @@ class Fetcher:
     def _use_robots(self, url: str, robots: _Robots, fetched: bool = False) -> _Robots:
         """Take ``robots`` as the rules of ``url``'s origin for this cycle; ``fetched``:
         read from the site now, not from the cache (said once a day, not every cycle)."""
-        self._robots[_origin(url)] = robots
+        self._robots[_origin(url), _SOURCE_TLS.get()] = robots
         delay = robots.crawl_delay()
         if delay:
             # A worker defers sources whose turn is far off; a command would wait for it.
@@ -1037,6 +1097,15 @@ class _Robots:
 def _unreadable_robots(source_id: str, url: str, origin: str, error: FetchError) -> FetchError:
     """The source's error when its site's robots.txt cannot be read: of that failure's
     kind (the site is down, most likely), saying that nothing was fetched for it."""
+    if error.kind is ErrorKind.TLS:
+        # The site's TLS is the problem, and the same for every URL: robots.txt, the first
+        # one asked, only names where it was met.
+        return FetchError(
+            source_id,
+            url,
+            kind=error.kind,
+            message=f"{error.message} (met at {origin}/robots.txt, the site's first request)",
+        )
     return FetchError(
         source_id,
         url,
@@ -1207,9 +1276,118 @@ def _classify_connect_error(error: httpx.ConnectError) -> tuple[ErrorKind, str]:
     cause: BaseException | None = error
     while cause is not None:
         if isinstance(cause, ssl.SSLError):
-            return ErrorKind.TLS, "TLS handshake failed (certificate or protocol problem)"
+            return ErrorKind.TLS, _tls_problem(cause, _SOURCE_TLS.get())
         cause = cause.__cause__ or cause.__context__
     text = str(error).lower()
     if any(marker in text for marker in _DNS_FAILURES):
         return ErrorKind.DNS, "the host name could not be resolved (check the URL)"
     return ErrorKind.CONNECT, "could not connect to the server"
+
+
+# OpenSSL's verify codes (X509_V_ERR_*) for a chain that ends at no trusted authority, for
+# a self-signed certificate, and for a certificate of other names.
+_UNKNOWN_ISSUER = frozenset({2, 20, 21})
+_SELF_SIGNED = frozenset({18, 19})
+_OTHER_NAME = frozenset({62, 64})
+# OpenSSL's reasons for a handshake that only the TLS of before 1.2 would make, for one that
+# only weak keys or ciphers would, and for an answer that is not TLS at all.
+_OLD_PROTOCOL = frozenset(
+    {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE"}
+)
+_WEAK_CRYPTO = frozenset(
+    {
+        "SSLV3_ALERT_HANDSHAKE_FAILURE",
+        "NO_SHARED_CIPHER",
+        "NO_CIPHERS_AVAILABLE",
+        "DH_KEY_TOO_SMALL",
+        "EE_KEY_TOO_SMALL",
+        "CA_KEY_TOO_SMALL",
+        "CA_MD_TOO_WEAK",
+        "TLSV1_ALERT_INSUFFICIENT_SECURITY",
+    }
+)
+_NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"})
+
+
+def _tls_problem(error: ssl.SSLError, tls: SourceTls | None) -> str:
+    """What went wrong in a TLS handshake, in words, with what the admin can do about it:
+    the certificate problems German public sites have (a chain without its intermediate,
+    which browsers fetch themselves; a certificate of the site's own) and old servers."""
+    trusted = tls is not None and tls.ca_file is not None
+    legacy = tls is not None and tls.legacy
+    if isinstance(error, ssl.SSLCertVerificationError):
+        code, said = error.verify_code, error.verify_message or "refused"
+        if code in _UNKNOWN_ISSUER:
+            if trusted:
+                return (
+                    f"the site's certificate leads to no trusted authority ({said}), "
+                    "even with the certificates of the source's tls.ca_file (put the site's "
+                    "missing intermediate certificate there, or its own)"
+                )
+            return (
+                f"the site's certificate leads to no trusted authority ({said}); most "
+                "often the site leaves out its intermediate certificate, which browsers "
+                "fetch themselves (ask the site to send its whole chain; meanwhile save the "
+                "missing certificate as PEM and name it in the source's tls.ca_file)"
+            )
+        if code in _SELF_SIGNED:
+            return (
+                f"the site's certificate is signed by itself or by an authority of its "
+                f"own ({said}) (if you know it is the site's, save it as PEM and name it in "
+                "the source's tls.ca_file)"
+            )
+        if code == 10:
+            return (
+                "the site's certificate has expired (its operator must renew it; the "
+                "source is asked again when due)"
+            )
+        if code == 9:
+            return "the site's certificate is not valid yet (check this machine's clock)"
+        if code in _OTHER_NAME:
+            return f"{said.rstrip('.')} (check the URL's host name: with or without www.?)"
+        return f"the site's certificate was refused ({said})"
+    reason = error.reason or ""
+    if reason == "UNSAFE_LEGACY_RENEGOTIATION_DISABLED" and not legacy:
+        return (
+            "the server knows only the renegotiation of before 2010, which is refused by "
+            "default (set tls.legacy: true on the source to accept it)"
+        )
+    if reason in _OLD_PROTOCOL and not legacy:
+        return (
+            f"the server offers only TLS versions before 1.2 ({reason}), refused by "
+            "default (set tls.legacy: true on the source to accept them)"
+        )
+    if reason in _WEAK_CRYPTO and not legacy:
+        return (
+            f"the handshake failed ({reason}): the server may offer only old, weak keys "
+            "or ciphers (set tls.legacy: true on the source to accept them)"
+        )
+    if reason in _NOT_TLS:
+        return (
+            f"the server does not speak TLS at this address ({reason}): an http site "
+            "at an https URL, or the wrong port? (check the URL)"
+        )
+    detail = reason or str(error)
+    return f"TLS handshake failed ({detail}{', with tls.legacy' if legacy else ''})"
+
+
+def _context_for(tls: SourceTls | None) -> ssl.SSLContext:
+    """A TLS context with the system's (or SSL_CERT_FILE's) certificates, and a source's
+    choices on top."""
+    context = httpx.create_ssl_context()
+    if tls is None:
+        return context
+    if tls.ca_file:
+        context.load_verify_locations(cafile=tls.ca_file)
+        # A certificate of the file is trusted as it is, also a site's own one that is not
+        # self-signed (Python's default from 3.13 on).
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    if tls.legacy:
+        with warnings.catch_warnings():
+            # Python deprecates the old versions; the admin chose them for one old server.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+        # Security level 0: OpenSSL 3 refuses TLS 1.0/1.1 (their SHA-1) and small keys above.
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        context.options |= _LEGACY_SERVER_CONNECT
+    return context

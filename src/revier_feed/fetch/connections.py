@@ -20,14 +20,16 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from typing import Any
 
 import h11
 import httpx
 
 #: A connection pool's key: scheme, host, port.
-Origin = tuple[str, str, int]
+#: Scheme, host, port, and the TLS choice of the request's source (:data:`TLS_CHOICE`):
+#: a connection one source's trusted certificates verified is not another source's.
+Origin = tuple[str, str, int, Hashable]
 #: One address of a host, as ``getaddrinfo`` gives it.
 _AddressInfo = tuple[int, int, int, str, tuple[Any, ...]]
 
@@ -41,6 +43,9 @@ _OUT_OF = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
 _HAPPY_EYEBALLS_DELAY = 0.25
 #: Set in a request's extensions once it has a connection to its host.
 CONNECTED = "revier_feed.connected"
+#: A request extension: the hashable TLS choice (a source's ``tls``) the pool's ``tls``
+#: callable builds the context from; absent or None: the default context.
+TLS_CHOICE = "revier_feed.tls"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: The largest response head accepted. h11's default (16 KB) refuses real sites with long
 #: cookie and content-security headers; httpcore allows 100 KB too.
@@ -354,7 +359,8 @@ class ConnectionPools(httpx.AsyncBaseTransport):
             here, the fetcher's per-host and global semaphores bound them.
         max_idle_origins: origins that keep idle connections; beyond it the longest idle
             origin is disconnected, so hundreds of hosts do not each keep sockets open.
-        tls: the TLS context for https, built when the first https connection needs it.
+        tls: the TLS context for https of a request's :data:`TLS_CHOICE`, called when an
+            https connection is made (built once per choice by the caller, who caches it).
     """
 
     def __init__(
@@ -362,7 +368,7 @@ class ConnectionPools(httpx.AsyncBaseTransport):
         *,
         keepalive_per_origin: int,
         max_idle_origins: int,
-        tls: Callable[[], ssl.SSLContext],
+        tls: Callable[[Hashable], ssl.SSLContext],
     ) -> None:
         self._keepalive = keepalive_per_origin
         self._max_idle_origins = max_idle_origins
@@ -375,7 +381,12 @@ class ConnectionPools(httpx.AsyncBaseTransport):
         url = request.url
         if url.scheme not in _DEFAULT_PORTS:
             raise httpx.UnsupportedProtocol(f"cannot fetch {url.scheme!r} URLs")
-        origin = (url.scheme, url.raw_host.decode("ascii"), url.port or _DEFAULT_PORTS[url.scheme])
+        origin = (
+            url.scheme,
+            url.raw_host.decode("ascii"),
+            url.port or _DEFAULT_PORTS[url.scheme],
+            request.extensions.get(TLS_CHOICE),
+        )
         timeouts = request.extensions.get("timeout", {})
         read_timeout = timeouts.get("read")
         body = b""
@@ -436,8 +447,8 @@ class ConnectionPools(httpx.AsyncBaseTransport):
         return None
 
     async def _connect(self, origin: Origin, timeout: float | None) -> _Connection:
-        scheme, host, port = origin
-        context = self._tls() if scheme == "https" else None
+        scheme, host, port, tls = origin
+        context = self._tls(tls) if scheme == "https" else None
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
