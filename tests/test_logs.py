@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from revier_feed._logging import JsonFormatter, Redactor, TextFormatter
 from revier_feed.demo import prepare_demo
 from revier_feed.demo.server import Response, SampleRegion
@@ -131,3 +133,16 @@ def test_a_secret_beyond_ascii_is_masked_in_the_ascii_json_log() -> None:
     # A soft hyphen is no control: German headlines are full of them.
     soft = logging.LogRecord("revier_feed", logging.INFO, "x", 1, "Kinder\u00adtages", None, None)
     assert "Kinder\u00adtages" in TextFormatter(redact).format(soft)
+
+
+def test_secrets_are_found_by_the_names_the_docs_give(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`MAILPW` and `DB_PWD` look like the documented names and were logged in clear."""
+    for name in ("SMTP_PW", "MAILPW", "DB_PWD", "DB_PW_FILE", "REVIER_FEED_SMTP_PASSWORD"):
+        monkeypatch.setenv(name, f"geheim-{name}")
+    # The shell's current folder is no secret: every path under it would be masked.
+    monkeypatch.setenv("PWD", "/srv/revier-feed")
+    monkeypatch.setenv("OLDPWD", "/srv/revier-feed/alt")
+    redact = Redactor.from_environment()
+    for name in ("SMTP_PW", "MAILPW", "DB_PWD", "DB_PW_FILE", "REVIER_FEED_SMTP_PASSWORD"):
+        assert redact(f"login geheim-{name} failed") == "login *** failed"
+    assert redact("store /srv/revier-feed/alt/x") == "store /srv/revier-feed/alt/x"

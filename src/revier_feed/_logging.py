@@ -28,7 +28,11 @@ LEVELS = {
 }
 
 #: Environment variables whose values are secrets (SMTP password, API tokens ...).
-_SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|(?:^|_)PW(?:$|_)", re.IGNORECASE)
+#: "PW" and "PWD" only where they end a name or a part of it (SMTP_PW, MAILPW, DB_PWD,
+#: DB_PW_FILE), not the shell's PWD: every path under the current folder would be masked.
+_SECRET_NAME = re.compile(
+    r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|PW(?:$|_)|_PWD(?:$|_)", re.IGNORECASE
+)
 #: Shorter values are not masked: "1" or "yes" would mangle every line.
 _MIN_SECRET = 6
 #: The password in ``scheme://user:password@host``.
