@@ -111,6 +111,21 @@ def test_every_source_failing_is_unhealthy() -> None:
     assert health.status is HealthStatus.DEGRADED
 
 
+def test_a_last_cycle_dated_ahead_of_the_clock_is_unhealthy() -> None:
+    """Set back an hour, the clock made an hour-old cycle look fresh: "ok" for an hour."""
+    fine = {"a": SourceState("a", status=SourceStatus.OK)}
+    ahead = NOW + timedelta(hours=1)
+    health = judge(fine, "pid 1", ahead, NOW, timedelta(minutes=10))
+    assert health.status is HealthStatus.UNHEALTHY
+    assert health.problems == (
+        "the worker's last cycle is dated 60 minutes ahead of this machine's clock (was the "
+        "clock set back?)",
+    )
+    # A cycle that ended a moment "ahead" (clocks of two processes) is fine.
+    health = judge(fine, "pid 1", NOW + timedelta(seconds=30), NOW, timedelta(minutes=10))
+    assert health.status is HealthStatus.OK
+
+
 def start_server(config_dir: Path) -> tuple[subprocess.Popen[str], int]:
     exe = Path(sys.executable).parent / "revier-feed"
     process = subprocess.Popen(

@@ -544,3 +544,21 @@ def test_a_redirect_from_an_article_is_judged_by_where_it_goes(
 ) -> None:
     found = _detour(url, final, listing)
     assert (found is None) if why is None else (found is not None and why in found), found
+
+
+def test_a_source_asked_while_the_clock_ran_ahead_is_due_once_it_is_corrected(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    """A cycle under a clock a month ahead (a wrong clock at boot) scheduled every source a
+    month ahead: after the correction nothing was fetched for that month, without a word."""
+    app = make_app(demo_config)
+    correct = clock.now
+    clock.advance(timedelta(days=30))
+    assert len(by_source(app, only_due=True)) == 6
+    clock.now = correct + timedelta(minutes=1)
+    before = len(region.requests)
+    assert len(by_source(app, only_due=True)) == 6
+    assert len(region.requests) > before
+    # Asked now under the right clock, they keep their schedule again.
+    clock.advance(timedelta(minutes=10))
+    assert by_source(app, only_due=True) == {}

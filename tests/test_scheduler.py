@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import apscheduler.executors.base
+import apscheduler.schedulers.base
 import pytest
 
+from revier_feed import scheduler
 from revier_feed._utils import LOCK_RECORD_SIZE
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
@@ -480,3 +487,52 @@ def test_a_reload_applies_a_changed_number_of_worker_processes(
     seen.clear()
     app.run_ingest(on_report=count)
     assert max(seen) >= 1
+
+
+def test_a_clock_set_back_does_not_hold_the_worker_back(
+    demo_config: AppConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduler keeps its next run times on the clock: set back an hour (an NTP
+    correction, a restored VM), it collected and mailed nothing for an hour."""
+    offset = [0.0]
+
+    class SteppedClock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return datetime.fromtimestamp(time.time() + offset[0], tz)
+
+    for module in (apscheduler.schedulers.base, apscheduler.executors.base):
+        monkeypatch.setattr(module, "datetime", SteppedClock)
+    monkeypatch.setattr(scheduler, "_wall", lambda: time.time() + offset[0])
+    runs: list[float] = []
+    collect = Worker.collect
+
+    def counted(self: Worker) -> None:
+        runs.append(time.monotonic())
+        collect(self)
+
+    monkeypatch.setattr(Worker, "collect", counted)
+    stepped: list[float] = []
+
+    def step_back_then_stop() -> None:
+        try:
+            deadline = time.monotonic() + 20
+            while len(runs) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            offset[0] = -3600.0
+            stepped.append(time.monotonic())
+            while not any(t > stepped[0] for t in runs) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    app = App(demo_config, now=lambda: SteppedClock.now(UTC), processes=0)
+    threading.Thread(target=step_back_then_stop, daemon=True).start()
+    try:
+        with app.exclusive("run"):
+            scheduler.run_worker(app, timedelta(seconds=1))
+    finally:
+        app.close()
+    assert stepped, "the worker never ran twice"
+    after = [t - stepped[0] for t in runs if t > stepped[0]]
+    assert after and after[0] < 3, f"no cycle within 3 s of the clock being set back: {after}"

@@ -130,6 +130,14 @@ def judge(
     elif now - last_cycle > max_cycle_age:
         minutes = int((now - last_cycle).total_seconds() // 60)
         fatal.append(f"the worker's last cycle finished {minutes} minutes ago")
+    elif last_cycle - now > max_cycle_age:
+        # Finished under a clock that ran ahead: how long ago the last cycle really ran
+        # cannot be told.
+        minutes = int((last_cycle - now).total_seconds() // 60)
+        fatal.append(
+            f"the worker's last cycle is dated {minutes} minutes ahead of this machine's "
+            "clock (was the clock set back?)"
+        )
     if fetched and len(failing) == len(fetched):
         fatal.append(f"every source is failing ({len(failing)})")
     if publish_failed is not None:

@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
@@ -395,6 +396,7 @@ def run_worker(app: App, tick: timedelta) -> None:
         coalesce=True,
         misfire_grace_time=3600,
     )
+    clock = _ClockWatch()
     try:
         scheduler.start()
         log.info(
@@ -404,6 +406,18 @@ def run_worker(app: App, tick: timedelta) -> None:
             extra={"event": "worker_started", "pid": os.getpid()},
         )
         while not worker.stop.wait(timeout=0.5):
+            back = clock.stepped_back()
+            if back > max(tick.total_seconds(), 1.0):
+                # The scheduler keeps its next run times on the clock: set back an hour (a
+                # correction, a restored VM), it would collect and send nothing for an hour.
+                log.warning(
+                    "the system clock was set back by %s; collecting and sending due digests "
+                    "now instead of that much later",
+                    timedelta(seconds=round(back)),
+                    extra={"event": "clock_set_back", "seconds": round(back)},
+                )
+                for job in ("collect", "digests"):
+                    scheduler.modify_job(job, next_run_time=app.now())
             if reload_requested.is_set():
                 reload_requested.clear()
                 config = worker.request_reload()
@@ -417,6 +431,24 @@ def run_worker(app: App, tick: timedelta) -> None:
         log.info("worker stopped", extra={"event": "worker_stopped"})
     if worker.fatal is not None:
         raise worker.fatal
+
+
+#: The system's clock as the scheduler reads it (a test steps it).
+_wall = time.time
+
+
+class _ClockWatch:
+    """Notices the system clock being set back: against the monotonic clock, which no
+    correction moves."""
+
+    def __init__(self) -> None:
+        self._offset = _wall() - time.monotonic()
+
+    def stepped_back(self) -> float:
+        """Seconds the clock was set back since the last call (0 if it was not)."""
+        offset = _wall() - time.monotonic()
+        back, self._offset = self._offset - offset, offset
+        return max(back, 0.0)
 
 
 def _tick_trigger(tick: timedelta, app: App) -> IntervalTrigger:

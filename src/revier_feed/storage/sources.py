@@ -7,7 +7,7 @@ import enum
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..models import ItemIdentity, RobotsCopy, SourceState, SourceStatus
@@ -42,14 +42,31 @@ def _state(row: Sequence[Any]) -> SourceState:
     return SourceState(source_id=row[0], **values)
 
 
+#: A source last asked later than this after now was asked while the clock ran ahead (a
+#: wrong clock at boot, corrected since): its next fetch time is as far off as the clock
+#: was, and it is due at once instead of silent for that long.
+CLOCK_SLACK = timedelta(minutes=5)
+
+
 def due_ids(conn: sqlite3.Connection, source_ids: Iterable[str], now: datetime) -> list[str]:
     ids = list(source_ids)
-    scheduled: dict[str, datetime | None] = {}
+    scheduled: dict[str, tuple[datetime | None, datetime | None]] = {}
     for part in chunks(ids):
-        query = f"SELECT id, next_fetch_at FROM sources WHERE id IN ({marks(len(part))})"
-        scheduled.update((i, from_db(at)) for i, at in conn.execute(query, part))
+        query = (
+            "SELECT id, next_fetch_at, last_attempt_at FROM sources "
+            f"WHERE id IN ({marks(len(part))})"
+        )
+        scheduled.update(
+            (i, (from_db(at), from_db(asked))) for i, at, asked in conn.execute(query, part)
+        )
     # Sources never fetched, or without a schedule, are due at once.
-    return [i for i in ids if (at := scheduled.get(i)) is None or at <= now]
+    return [i for i in ids if _due(*scheduled.get(i, (None, None)), now)]
+
+
+def _due(next_fetch: datetime | None, asked: datetime | None, now: datetime) -> bool:
+    if next_fetch is None or next_fetch <= now:
+        return True
+    return asked is not None and asked > now + CLOCK_SLACK
 
 
 def save_states(conn: sqlite3.Connection, states: Sequence[SourceState], now: datetime) -> None:
