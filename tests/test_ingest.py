@@ -562,3 +562,49 @@ def test_a_source_asked_while_the_clock_ran_ahead_is_due_once_it_is_corrected(
     # Asked now under the right clock, they keep their schedule again.
     clock.advance(timedelta(minutes=10))
     assert by_source(app, only_due=True) == {}
+
+
+def _event_feed(title: str) -> Response:
+    return Response(
+        200,
+        (
+            "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Kreis"
+            "</title><link>https://kreis.example/</link><item>"
+            f"<title>{title}</title><link>https://kreis.example/termine/vortrag</link>"
+            "<pubDate>Thu, 05 Aug 2021 10:00:00 +0200</pubDate>"
+            "<description>Ein Vortrag über Corona und die Metropolregionen.</description>"
+            "</item></channel></rss>"
+        ).encode(),
+        {"Content-Type": "application/rss+xml"},
+    )
+
+
+def test_an_item_dated_ahead_keeps_the_time_it_was_first_seen_when_its_date_comes(
+    tmp_path: Path, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    """Dated three days ahead (an event's day), an item is stored with the time it was
+    first seen; when that date came within a day it was re-dated to it, shown as updated,
+    and went to the top of the feeds under tomorrow's date."""
+    region.add_route("/kreis/termine.xml", _event_feed("Vortrag: Corona und Metropolregionen"))
+    sources = f"""
+        sources:
+          - id: kreis
+            name: Kreis
+            url: {region.url("/kreis/termine.xml")}
+            backfill: 30d
+    """
+    app = make_app(load_config(write_config(tmp_path, sources)))
+    seen = clock.now  # Monday 2021-08-02
+    assert by_source(app)["kreis"].new == 1
+    for days in (2.5, 3.5):  # the date a day ahead at most, then behind
+        clock.now = seen + timedelta(days=days)
+        report = by_source(app)["kreis"]
+        assert (report.new, report.updated) == (0, 0)
+        (stored,) = app.storage.recent_items(["kreis"], 10)
+        assert stored.item.published_at == seen and stored.item.date_estimated
+    # Edited, it is an update like any other, and keeps its time.
+    region.add_route("/kreis/termine.xml", _event_feed("Vortrag verlegt: Corona und Regionen"))
+    assert by_source(app)["kreis"].updated == 1
+    (stored,) = app.storage.recent_items(["kreis"], 10)
+    assert stored.item.title == "Vortrag verlegt: Corona und Regionen"
+    assert stored.item.published_at == seen and stored.item.date_estimated

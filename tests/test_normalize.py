@@ -19,6 +19,7 @@ from revier_feed.normalize import (
     sanitize_html,
     sanitized_text,
     shorten,
+    undated_fingerprint,
 )
 
 NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
@@ -429,3 +430,17 @@ def test_mojibake_written_as_references_and_in_authors_and_categories_is_repaire
     assert item.title == "Förderung für Straßen – 5 €"
     assert item.summary_html == "<p>Die Förderung für Straßen – 5 €</p>"
     assert (item.author, item.categories) == ("Jürgen Weißgpj.exe", ("Straßenbau", "Öl"))
+
+
+def test_an_items_undated_fingerprint_is_the_one_normalize_gives_without_a_date() -> None:
+    """The collection compares an item whose date it does not believe by this fingerprint:
+    made another way than normalize's, every such item would look edited."""
+    fields = {
+        "summary_html": "<p>Zwei Studien zu <b>ländlichen Räumen</b>.</p>",
+        "content_html": "<p>Die Studien zeigen, wie Dörfer im Revier wachsen.</p>",
+    }
+    dated = normalize(raw(**fields), SPEC, NOW)
+    undated = normalize(raw(published=None, **fields), SPEC, NOW)
+    assert not dated.date_estimated and undated.date_estimated
+    assert dated.fingerprint != undated.fingerprint
+    assert undated_fingerprint(dated) == undated_fingerprint(undated) == undated.fingerprint

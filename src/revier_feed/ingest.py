@@ -60,6 +60,7 @@ from .exceptions import (
 )
 from .fetch import TURN_WAITS, Fetcher, host_name
 from .models import (
+    FUTURE_TOLERANCE,
     Article,
     ErrorInfo,
     ErrorKind,
@@ -654,6 +655,8 @@ def _decide(
         stored = ctx.storage.item_fingerprints(spec.id, (item.key for _, item in pairs))
     positions = {item.key: i for i, item in pairs}
     decided = dedup.decide((item for _, item in pairs), stored)
+    if stored_lookup:
+        decided = _dates_ahead_of_sight(spec, decided, stored, ctx)
     if document.drifted_items:
         # A selector that found nothing on any item of a page (the site's layout changed)
         # must not wipe what it found before: those items stay as they are until it matches.
@@ -687,6 +690,38 @@ def _decide(
         now_identity,
         rekeyed,
     )
+
+
+def _dates_ahead_of_sight(
+    spec: SourceSpec,
+    decided: list[tuple[Item, ItemDecision]],
+    stored: Mapping[str, str],
+    ctx: IngestContext,
+) -> list[tuple[Item, ItemDecision]]:
+    """Items stored with the time they were first seen, their date then more than a day
+    ahead (an event's day, an embargo), keep it when that date comes closer: published
+    more than a day after it was seen, an item was not. They were re-dated to it, shown as
+    updated, and went to the top of the feeds and the news page under tomorrow's date."""
+    dated = [i.key for i, d in decided if d is ItemDecision.UPDATED and not i.date_estimated]
+    seen = ctx.storage.estimated_first_seen(spec.id, dated) if dated else {}
+    if not seen:
+        return decided
+    from . import normalize
+
+    kept: list[tuple[Item, ItemDecision]] = []
+    for item, decision in decided:
+        first = seen.get(item.key)
+        if first is not None and item.published_at > first + FUTURE_TOLERANCE:
+            item = replace(
+                item,
+                published_at=first,
+                date_estimated=True,
+                fingerprint=normalize.undated_fingerprint(item),
+            )
+            unchanged = item.fingerprint == stored.get(item.key)
+            decision = ItemDecision.UNCHANGED if unchanged else ItemDecision.UPDATED
+        kept.append((item, decision))
+    return kept
 
 
 def _page_bug(spec: SourceSpec, what: str, url: str, error: Exception) -> str:

@@ -464,6 +464,18 @@ def fingerprint(**fields: str | None) -> str:
     return f"{FINGERPRINT_VERSION}:{digest[:40]}"
 
 
+def undated_fingerprint(item: Item) -> str:
+    """``item``'s fingerprint as :func:`normalize` makes it for an item without a date of
+    its own (what the reader sees but the date)."""
+    return fingerprint(
+        title=item.title,
+        url=item.url,
+        summary=item.summary_text,
+        content=sanitized_text(item.content_html),
+        published=None,
+    )
+
+
 def _plausible(value: datetime | None, now: datetime) -> tuple[datetime, bool]:
     if value is None or value > now + FUTURE_TOLERANCE:
         return now, True

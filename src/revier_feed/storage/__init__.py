@@ -144,6 +144,12 @@ class Storage:
         with self._database.reading("read item fingerprints") as conn:
             return _items.fingerprints(conn, source_id, keys)
 
+    def estimated_first_seen(self, source_id: str, keys: Iterable[str]) -> dict[str, datetime]:
+        """When the stored items of ``source_id`` among ``keys`` whose date is estimated
+        were first seen, by item key."""
+        with self._database.reading("read items' first sighting") as conn:
+            return _items.estimated_first_seen(conn, source_id, keys)
+
     def save_source_result(
         self,
         state: SourceState,

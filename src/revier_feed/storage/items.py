@@ -25,6 +25,22 @@ def fingerprints(conn: sqlite3.Connection, source_id: str, keys: Iterable[str]) 
     return result
 
 
+def estimated_first_seen(
+    conn: sqlite3.Connection, source_id: str, keys: Iterable[str]
+) -> dict[str, datetime]:
+    """When each stored item of ``source_id`` among ``keys`` whose date is estimated (the
+    time it was first seen) was first seen."""
+    result: dict[str, datetime] = {}
+    for chunk in chunks(list(keys)):
+        rows = conn.execute(
+            "SELECT key, first_seen_at FROM items WHERE source_id = ? AND date_estimated "
+            f"AND key IN ({marks(len(chunk))})",
+            (source_id, *chunk),
+        )
+        result.update((key, at) for key, seen in rows if (at := from_db(seen)) is not None)
+    return result
+
+
 #: The columns an item's content fills, in the order of :func:`_values`.
 _ITEM_COLUMNS = (
     "url",
