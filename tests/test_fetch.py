@@ -959,15 +959,22 @@ def test_permanent_redirect_is_reported(region: SampleRegion) -> None:
 
 
 _TLS_ETAG = '"feed-v1"'
+_EMPTY_FEED = b"<?xml version='1.0'?><rss version='2.0'><channel/></rss>"
 
 
-class _TlsFeedServer:
-    """An https server on 127.0.0.1 with a self-signed certificate; counts connections."""
+def server_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """A TLS server's context with this certificate (and its chain, if the file has one)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
 
-    def __init__(self, certificate: tuple[Path, Path]) -> None:
-        cert, key = certificate
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
+
+class TlsFeedServer:
+    """A server on 127.0.0.1 answering every path with ``body`` (an ETag, 304s), over TLS
+    with ``context`` (plain HTTP without, as an http site at an https URL); counts
+    connections."""
+
+    def __init__(self, context: ssl.SSLContext | None, body: bytes = _EMPTY_FEED) -> None:
         self.connections = 0
         server = self
 
@@ -984,7 +991,6 @@ class _TlsFeedServer:
                     self.send_header("ETag", _TLS_ETAG)
                     self.end_headers()
                     return
-                body = b"<?xml version='1.0'?><rss version='2.0'><channel/></rss>"
                 self.send_response(200)
                 self.send_header("ETag", _TLS_ETAG)
                 self.send_header("Content-Type", "application/rss+xml")
@@ -997,7 +1003,8 @@ class _TlsFeedServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+        if context is not None:
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self.url = f"https://127.0.0.1:{self._httpd.server_address[1]}/feed.xml"
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
 
@@ -1007,15 +1014,15 @@ class _TlsFeedServer:
 
 
 @pytest.fixture
-def tls_server(certificate: tuple[Path, Path]) -> Iterator[_TlsFeedServer]:
-    server = _TlsFeedServer(certificate)
+def tls_server(certificate: tuple[Path, Path]) -> Iterator[TlsFeedServer]:
+    server = TlsFeedServer(server_context(*certificate))
     yield server
     server.close()
 
 
 def test_https_beside_http_with_the_trusted_certificates(
     region: SampleRegion,
-    tls_server: _TlsFeedServer,
+    tls_server: TlsFeedServer,
     certificate: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -1036,13 +1043,13 @@ def test_https_beside_http_with_the_trusted_certificates(
     assert secure.url == tls_server.url
 
 
-def test_an_untrusted_certificate_is_a_tls_error(tls_server: _TlsFeedServer) -> None:
+def test_an_untrusted_certificate_is_a_tls_error(tls_server: TlsFeedServer) -> None:
     error = fetch_error(tls_server.url)
     assert error.kind is ErrorKind.TLS
 
 
 def test_requests_to_one_host_reuse_its_connections(
-    tls_server: _TlsFeedServer, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    tls_server: TlsFeedServer, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A site sees at most max_per_host connections (and TLS handshakes) per cycle, however
     # many of its sources are fetched.
@@ -1057,7 +1064,7 @@ def test_requests_to_one_host_reuse_its_connections(
 
 
 def test_a_cycle_of_304s_reuses_the_connections_too(
-    tls_server: _TlsFeedServer, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    tls_server: TlsFeedServer, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A 304 has no body, but httpx only returns a connection to the pool once the response
     # was read to its end: unread, every conditional request cost a new connection (and a
@@ -1081,7 +1088,7 @@ def test_idle_hosts_beyond_the_global_limit_are_disconnected(
     # With hundreds of hosts, only max_concurrency idle hosts keep their connections open;
     # a host whose connection was closed is simply connected to again.
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
-    first, second = _TlsFeedServer(certificate), _TlsFeedServer(certificate)
+    first, second = (TlsFeedServer(server_context(*certificate)) for _ in range(2))
     settings = dataclasses.replace(SETTINGS, max_concurrency=1)
 
     async def go() -> list[FetchResult | NotModified]:

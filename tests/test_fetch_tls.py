@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import ssl
 import subprocess
-import threading
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ from revier_feed.models import ErrorKind, FetchResult, NotModified, SourceTls
 
 from .conftest import make_certificate, write_config
 from .test_cli import run_cli
-from .test_fetch import SETTINGS
+from .test_fetch import SETTINGS, TlsFeedServer, server_context
 
 FEED = (
     b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Kreis</title>"
@@ -93,59 +91,29 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Chain:
     )
 
 
-class _Site:
-    """An https site on 127.0.0.1 serving robots.txt and a feed with the given context."""
-
-    def __init__(self, context: ssl.SSLContext | None) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                robots = self.path == "/robots.txt"
-                body = b"User-agent: *\nAllow: /\n" if robots else FEED
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain" if robots else "application/rss+xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        if context is not None:
-            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
-        self.url = f"https://127.0.0.1:{self._httpd.server_address[1]}/presse/rss.xml"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-
-SiteMaker = Callable[..., _Site]
+SiteMaker = Callable[..., TlsFeedServer]
 
 
 @pytest.fixture
-def site(chain: Chain, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., _Site]]:
+def site(chain: Chain, monkeypatch: pytest.MonkeyPatch) -> Iterator[SiteMaker]:
     """Start sites: ``site(cert, key=…, old=False, tls=True)``; the chain's root is what
     this machine trusts."""
     monkeypatch.setenv("SSL_CERT_FILE", str(chain.root))
-    sites: list[_Site] = []
+    sites: list[TlsFeedServer] = []
 
-    def make(cert: Path, key: Path | None = None, old: bool = False, tls: bool = True) -> _Site:
+    def make(
+        cert: Path, key: Path | None = None, old: bool = False, tls: bool = True
+    ) -> TlsFeedServer:
         context = None
         if tls:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(cert, key or chain.key)
+            context = server_context(cert, key or chain.key)
             if old:  # a server of before TLS 1.2, as some town halls still run
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
                     context.set_ciphers("DEFAULT:@SECLEVEL=0")
                     context.minimum_version = ssl.TLSVersion.TLSv1
                     context.maximum_version = ssl.TLSVersion.TLSv1_1
-        sites.append(made := _Site(context))
+        sites.append(made := TlsFeedServer(context, FEED))
         return made
 
     yield make
@@ -336,28 +304,12 @@ def test_sources_test_tries_the_tls_choices_before_they_are_saved(
     assert code == 1 and "tls.ca_file" in out and "intermediate" in out, out
     # As a shell gives it: relative to where the admin is.
     monkeypatch.chdir(tmp_path)
+    trusted = ("--tls-ca-file", "certs/kreis.pem")
     code, out = run_cli(
-        capsys,
-        "--config",
-        str(folder),
-        "sources",
-        "test",
-        "--url",
-        broken.url,
-        "--tls-ca-file",
-        "certs/kreis.pem",
+        capsys, "--config", str(folder), "sources", "test", "--url", broken.url, *trusted
     )
     assert code == 0, out
     assert "Zweite Studie zu ländlichen Räumen vorgestellt" in " ".join(out.split()), out
     # The saved source with the choice added on the command line.
-    code, out = run_cli(
-        capsys,
-        "--config",
-        str(folder),
-        "sources",
-        "test",
-        "kreis",
-        "--tls-ca-file",
-        "certs/kreis.pem",
-    )
+    code, out = run_cli(capsys, "--config", str(folder), "sources", "test", "kreis", *trusted)
     assert code == 0, out

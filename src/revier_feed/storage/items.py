@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,15 +14,7 @@ from .database import chunks, from_db, marks, to_db
 
 def fingerprints(conn: sqlite3.Connection, source_id: str, keys: Iterable[str]) -> dict[str, str]:
     """Stored fingerprint per key, for the keys of ``source_id`` that are already stored."""
-    result: dict[str, str] = {}
-    for chunk in chunks(list(keys)):
-        rows = conn.execute(
-            "SELECT key, fingerprint FROM items "
-            f"WHERE source_id = ? AND key IN ({marks(len(chunk))})",
-            (source_id, *chunk),
-        )
-        result.update(rows)
-    return result
+    return dict(_by_key(conn, "fingerprint", source_id, keys))
 
 
 def estimated_first_seen(
@@ -30,15 +22,21 @@ def estimated_first_seen(
 ) -> dict[str, datetime]:
     """When each stored item of ``source_id`` among ``keys`` whose date is estimated (the
     time it was first seen) was first seen."""
-    result: dict[str, datetime] = {}
+    rows = _by_key(conn, "first_seen_at", source_id, keys, "date_estimated AND ")
+    return {key: at for key, seen in rows if (at := from_db(seen)) is not None}
+
+
+def _by_key(
+    conn: sqlite3.Connection, column: str, source_id: str, keys: Iterable[str], where: str = ""
+) -> Iterator[tuple[str, Any]]:
+    """(key, ``column``) of the stored items of ``source_id`` among ``keys`` (``where``: a
+    condition of ours, ending in AND, that they must meet too)."""
     for chunk in chunks(list(keys)):
-        rows = conn.execute(
-            "SELECT key, first_seen_at FROM items WHERE source_id = ? AND date_estimated "
-            f"AND key IN ({marks(len(chunk))})",
+        yield from conn.execute(
+            f"SELECT key, {column} FROM items "
+            f"WHERE source_id = ? AND {where}key IN ({marks(len(chunk))})",
             (source_id, *chunk),
         )
-        result.update((key, at) for key, seen in rows if (at := from_db(seen)) is not None)
-    return result
 
 
 #: The columns an item's content fills, in the order of :func:`_values`.
