@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -536,3 +537,23 @@ def test_a_clock_set_back_does_not_hold_the_worker_back(
     assert stepped, "the worker never ran twice"
     after = [t - stepped[0] for t in runs if t > stepped[0]]
     assert after and after[0] < 3, f"no cycle within 3 s of the clock being set back: {after}"
+
+
+def test_retention_runs_once_on_the_night_the_clocks_go_back(
+    demo_config: AppConfig,
+    make_app: MakeApp,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A `retention_at` of 02:30 comes twice on the last Sunday of October (CEST, then
+    CET); the job ran twice."""
+    worker = Worker(make_app(demo_config))
+    clock.now = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 CEST
+    with caplog.at_level(logging.INFO, logger="revier_feed"):
+        worker.retention()
+        clock.advance(timedelta(hours=1))  # 02:30 CET
+        worker.retention()
+        assert sum("retention: removed" in r.getMessage() for r in caplog.records) == 1
+        clock.advance(timedelta(days=1))
+        worker.retention()
+    assert sum("retention: removed" in r.getMessage() for r in caplog.records) == 2

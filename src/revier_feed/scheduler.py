@@ -20,7 +20,7 @@ import os
 import signal
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -95,6 +95,9 @@ class Worker:
         self._cycles = _Backoff(CYCLE_RETRY_MAX)
         #: Why the worker stopped on its own (its store is gone), if it did.
         self.fatal: StorageError | None = None
+        #: The local day retention last ran on: the night the clocks go back repeats an hour,
+        #: and a `retention_at` inside it came twice.
+        self._retained_on: date | None = None
 
     def collect(self) -> None:
         """The ``collect`` job: reload if asked, collect due sources, publish if due."""
@@ -165,7 +168,8 @@ class Worker:
 
     def retention(self) -> None:
         """The nightly ``retention`` job: remove old items; feeds follow."""
-        if not self._take_turn():
+        today = self.app.now().astimezone(self.app.tz).date()
+        if today == self._retained_on or not self._take_turn():
             return
         try:
             try:
@@ -173,6 +177,7 @@ class Worker:
             except RevierError as e:
                 log.error("retention failed: %s", e, extra={"event": "retention_failed"})
                 return
+            self._retained_on = today
             if result.items:
                 self.note_change()
                 self.publish(reason="retention")
