@@ -9,6 +9,7 @@ import subprocess
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,10 @@ from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.exceptions import ConfigError, FetchError
 from revier_feed.fetch import Fetcher
-from revier_feed.models import ErrorKind, FetchResult, NotModified, SourceTls
+from revier_feed.models import ErrorKind, FetchResult, NotModified, SourceStatus, SourceTls
+from revier_feed.scheduler import Worker
 
-from .conftest import make_certificate, write_config
+from .conftest import Clock, make_certificate, write_config
 from .test_cli import run_cli
 from .test_fetch import SETTINGS, TlsFeedServer, server_context
 
@@ -313,3 +315,72 @@ def test_sources_test_tries_the_tls_choices_before_they_are_saved(
     # The saved source with the choice added on the command line.
     code, out = run_cli(capsys, "--config", str(folder), "sources", "test", "kreis", *trusted)
     assert code == 0, out
+
+
+def test_a_weak_certificate_or_a_renewed_pinned_one_says_what_to_do(
+    chain: Chain, site: SiteMaker, tmp_path: Path
+) -> None:
+    # A 1024-bit key, refused at OpenSSL's default level as a verify error.
+    weak = tmp_path / "weak"
+    weak.mkdir()
+    _openssl(
+        "req", "-newkey", "rsa:1024", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", weak / "key.pem", "-out", weak / "req.csr",
+    )  # fmt: skip
+    (weak / "alt.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    _openssl(
+        "x509", "-req", "-in", weak / "req.csr", "-CA", chain.intermediate,
+        "-CAkey", chain.intermediate.with_name("inter.key"), "-CAcreateserial", "-days", "2",
+        "-extfile", weak / "alt.ext", "-out", weak / "cert.pem",
+    )  # fmt: skip
+    (weak / "chain.pem").write_text(
+        (weak / "cert.pem").read_text() + chain.intermediate.read_text()
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")  # before the key, which level 2 refuses
+    context.load_cert_chain(weak / "chain.pem", weak / "key.pem")
+    weak_site = TlsFeedServer(context, FEED)
+    try:
+        refused, legacy = fetch_all((weak_site.url, None), (weak_site.url, SourceTls(legacy=True)))
+    finally:
+        weak_site.close()
+    assert isinstance(refused, FetchError) and "too weak for the default" in refused.message
+    assert "tls.legacy: true" in refused.message
+    assert isinstance(legacy, FetchResult) and legacy.content == FEED
+    # A pinned certificate of the site's own that the site has since replaced.
+    for folder in ("old", "new"):
+        (tmp_path / folder).mkdir()
+    old, _ = make_certificate(tmp_path / "old", "IP:127.0.0.1")
+    new, key = make_certificate(tmp_path / "new", "IP:127.0.0.1")
+    (renewed,) = fetch_all((site(new, key).url, SourceTls(ca_file=str(old))))
+    assert isinstance(renewed, FetchError) and "did the site renew it?" in renewed.message
+
+
+def test_a_reload_that_mends_a_sources_tls_asks_it_at_once(
+    chain: Chain,
+    site: SiteMaker,
+    tmp_path: Path,
+    make_app: Callable[[AppConfig], App],
+    clock: Clock,
+) -> None:
+    """The error's advice followed and the worker reloaded, the source waited out its
+    backoff (up to a day) before it was asked again."""
+    broken = site(chain.leaf)
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "kreis.pem").write_bytes(chain.intermediate.read_bytes())
+    folder = write_config(tmp_path, _sources(broken.url, ""))
+    app = make_app(load_config(folder))
+    worker = Worker(app)
+    worker.collect()
+    (state,) = app.storage.source_states(["kreis"]).values()
+    assert state.last_error is not None and "tls.ca_file" in state.last_error
+    write_config(
+        tmp_path, _sources(broken.url, "    tls:\n              ca_file: certs/kreis.pem")
+    )
+    assert worker.request_reload() is not None
+    clock.advance(timedelta(minutes=1))
+    worker.collect()
+    (state,) = app.storage.source_states(["kreis"]).values()
+    assert state.status is SourceStatus.OK, state.last_error
+    (stored,) = app.storage.recent_items(["kreis"], 10)
+    assert stored.item.title == "Zweite Studie zu ländlichen Räumen vorgestellt"

@@ -299,8 +299,14 @@ class Worker:
         if config is None:
             return
         before = {s.id for s in self.app.config.sources}
+        tls_before = {s.id: s.tls for s in self.app.config.sources}
         self.app.reconfigure(config)
         after = {s.id for s in config.sources}
+        # A source whose TLS the admin just mended, as its error advised, is asked now,
+        # not when its backoff ends (up to worker.max_backoff).
+        mended = [s.id for s in config.sources if s.id in before and s.tls != tls_before[s.id]]
+        if mended:
+            self.app.retry_sources(mended)
         log.info(
             "reloaded: %d sources (added: %s; removed: %s)",
             len(after),

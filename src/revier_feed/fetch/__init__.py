@@ -1289,6 +1289,8 @@ def _classify_connect_error(error: httpx.ConnectError) -> tuple[ErrorKind, str]:
 _UNKNOWN_ISSUER = frozenset({2, 20, 21})
 _SELF_SIGNED = frozenset({18, 19})
 _OTHER_NAME = frozenset({62, 64})
+# ... and for a certificate with a key or signature too weak for OpenSSL's default level.
+_WEAK_CERTIFICATE = frozenset({66, 67, 68})
 # OpenSSL's reasons for a handshake that only the TLS of before 1.2 would make, for one that
 # only weak keys or ciphers would, and for an answer that is not TLS at all.
 _OLD_PROTOCOL = frozenset(
@@ -1296,16 +1298,15 @@ _OLD_PROTOCOL = frozenset(
 )
 _WEAK_CRYPTO = frozenset(
     {
-        "SSLV3_ALERT_HANDSHAKE_FAILURE",
         "NO_SHARED_CIPHER",
         "NO_CIPHERS_AVAILABLE",
         "DH_KEY_TOO_SMALL",
-        "EE_KEY_TOO_SMALL",
-        "CA_KEY_TOO_SMALL",
-        "CA_MD_TOO_WEAK",
         "TLSV1_ALERT_INSUFFICIENT_SECURITY",
     }
 )
+# Alerts a server sends when it wants a client certificate (TLS 1.2 sends the generic one).
+_CLIENT_CERTIFICATE = frozenset({"TLSV13_ALERT_CERTIFICATE_REQUIRED"})
+_GENERIC_REFUSAL = "SSLV3_ALERT_HANDSHAKE_FAILURE"
 _NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"})
 
 
@@ -1331,10 +1332,21 @@ def _tls_problem(error: ssl.SSLError, tls: SourceTls | None) -> str:
                 "missing certificate as PEM and name it in the source's tls.ca_file)"
             )
         if code in _SELF_SIGNED:
+            if trusted:
+                return (
+                    f"the site's certificate is signed by itself or by an authority of its "
+                    f"own ({said}), and is not the one in the source's tls.ca_file (did the "
+                    "site renew it? save the new one there)"
+                )
             return (
                 f"the site's certificate is signed by itself or by an authority of its "
                 f"own ({said}) (if you know it is the site's, save it as PEM and name it in "
                 "the source's tls.ca_file)"
+            )
+        if code in _WEAK_CERTIFICATE and not legacy:
+            return (
+                f"the site's certificate has a key or signature too weak for the default "
+                f"({said}) (set tls.legacy: true on the source to accept it)"
             )
         if code == 10:
             return (
@@ -1361,6 +1373,19 @@ def _tls_problem(error: ssl.SSLError, tls: SourceTls | None) -> str:
         return (
             f"the handshake failed ({reason}): the server may offer only old, weak keys "
             "or ciphers (set tls.legacy: true on the source to accept them)"
+        )
+    if reason in _CLIENT_CERTIFICATE:
+        return (
+            f"the server asks for a client certificate ({reason}), which revier-feed does "
+            "not send: a site for members only?"
+        )
+    if reason == _GENERIC_REFUSAL:
+        # What it means depends on the server: no shared cipher, no certificate for the
+        # name asked, a client certificate wanted.
+        hint = "" if legacy else "; if it offers only old ciphers, tls.legacy: true accepts them"
+        return (
+            f"the server refused the handshake ({reason}): it may want a client "
+            f"certificate, which revier-feed does not send{hint}"
         )
     if reason in _NOT_TLS:
         return (
