@@ -315,6 +315,20 @@ def test_sources_test_tries_the_tls_choices_before_they_are_saved(
     # The saved source with the choice added on the command line.
     code, out = run_cli(capsys, "--config", str(folder), "sources", "test", "kreis", *trusted)
     assert code == 0, out
+    # discover reaches the site too, and the entry it prints carries the choice.
+    code, out = run_cli(
+        capsys, "--config", str(folder), "sources", "discover", broken.url, *trusted
+    )
+    assert code == 0, out
+    assert f'ca_file: "{tmp_path / "certs" / "kreis.pem"}"' in out, out
+    code, out = run_cli(capsys, "--config", str(folder), "sources", "discover", broken.url)
+    assert code == 1 and "tls.ca_file" in out, out
+    # A file that is not there is the option's error, before anything is asked.
+    for command in (["test", "--url", broken.url], ["discover", broken.url]):
+        code, out = run_cli(
+            capsys, "--config", str(folder), "sources", *command, "--tls-ca-file", "nope.pem"
+        )
+        assert code == 2 and "--tls-ca-file" in out and "nope.pem" in out, out
 
 
 def test_a_weak_certificate_or_a_renewed_pinned_one_says_what_to_do(

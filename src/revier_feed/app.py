@@ -63,6 +63,7 @@ from .models import (
     SourceSpec,
     SourceState,
     SourceStatus,
+    SourceTls,
     StoredItem,
     Story,
     StoryFilter,
@@ -484,8 +485,9 @@ class App:
 
         return asyncio.run(run())
 
-    def discover(self, url: str) -> Discovery:
-        """What ``url`` offers as a source (``sources discover``).
+    def discover(self, url: str, tls: SourceTls | None = None) -> Discovery:
+        """What ``url`` offers as a source (``sources discover``); ``tls``: the TLS choices
+        the site needs (``--tls-ca-file``, ``--tls-legacy``).
 
         Raises:
             FetchError: the URL could not be fetched.
@@ -493,7 +495,7 @@ class App:
 
         async def run() -> Discovery:
             async with self._fetching() as fetcher:
-                fetched = await fetcher.fetch("discover", url)
+                fetched = await fetcher.fetch("discover", url, tls=tls)
                 assert isinstance(fetched, FetchResult)  # no validators were sent
                 from . import parse  # lxml and the parsers load only when a page is read
 
@@ -503,18 +505,22 @@ class App:
                     return found
                 unusable: list[tuple[str, str]] = []
                 if found.feeds:
-                    working = await self._readable_feeds(fetcher, found.feeds, unusable)
+                    working = await self._readable_feeds(fetcher, found.feeds, unusable, tls)
                     passed_over = tuple(sorted(unusable))
                     if working:
                         return replace(found, feeds=working, selectors=None, unusable=passed_over)
                     found = replace(found, feeds=(), unusable=passed_over)
-                feeds = await self._unadvertised_feeds(fetcher, found)
+                feeds = await self._unadvertised_feeds(fetcher, found, tls)
             return replace(found, feeds=feeds, selectors=None) if feeds else found
 
         return asyncio.run(run())
 
     async def _readable_feeds(
-        self, fetcher: Fetcher, feeds: Sequence[FeedLink], unusable: list[tuple[str, str]]
+        self,
+        fetcher: Fetcher,
+        feeds: Sequence[FeedLink],
+        unusable: list[tuple[str, str]],
+        tls: SourceTls | None,
     ) -> tuple[FeedLink, ...]:
         """The feeds a page names, without those that answer as no feed: a TYPO3 site's
         feed page type often serves the page itself, and the snippet printed for it failed
@@ -525,7 +531,7 @@ class App:
 
         async def one(feed: FeedLink) -> FeedLink | None:
             try:
-                fetched = await fetcher.fetch("discover", feed.url)
+                fetched = await fetcher.fetch("discover", feed.url, tls=tls)
                 assert isinstance(fetched, FetchResult)  # no validators were sent
             except SourceError as e:
                 if e.kind in _NO_FEED_THERE:
@@ -545,7 +551,9 @@ class App:
         kept = [feed for feed in found if feed is not None]
         return (*kept, *list(feeds)[DISCOVER_TRIES:])
 
-    async def _unadvertised_feeds(self, fetcher: Fetcher, page: Discovery) -> tuple[FeedLink, ...]:
+    async def _unadvertised_feeds(
+        self, fetcher: Fetcher, page: Discovery, tls: SourceTls | None
+    ) -> tuple[FeedLink, ...]:
         """The feeds behind a page whose head names none, as SimplePie and Miniflux look
         for them: its links that look like feeds (and, when those are pages, the feeds
         those pages name or link to: a site's "RSS-Feeds" overview), else the addresses
@@ -565,7 +573,7 @@ class App:
 
         async def one(url: str) -> Discovery | None:
             try:
-                fetched = await fetcher.fetch("discover", url)
+                fetched = await fetcher.fetch("discover", url, tls=tls)
                 assert isinstance(fetched, FetchResult)  # no validators were sent
                 found = parse.discover_page(fetched, self.now(), self.tz, guess=False)
                 return replace(found, url=_subscribed_url(url, fetched))

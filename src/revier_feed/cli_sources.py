@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import re
+import ssl
 import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,7 @@ def add_parser(commands: Any) -> None:
         "discover", help="find the feeds of a web page, or guess selectors for its listing"
     )
     discover.add_argument("url", metavar="URL")
+    _add_tls_options(discover)
     discover.set_defaults(command=cmd_sources_discover)
     test = source_commands.add_parser(
         "test", help="fetch and parse a source without storing; show what would be collected"
@@ -77,17 +79,7 @@ def add_parser(commands: Any) -> None:
         help="an item also holds the elements after it, up to the next item",
     )
     test.add_argument("--follow", action="store_true", help="read each item's article page")
-    test.add_argument(
-        "--tls-ca-file",
-        metavar="FILE",
-        help="certificates (PEM) to trust for this site besides the system's: its missing "
-        "intermediate, or its own (tls.ca_file)",
-    )
-    test.add_argument(
-        "--tls-legacy",
-        action="store_true",
-        help="allow the TLS of before 1.2 and weak keys for an old server (tls.legacy)",
-    )
+    _add_tls_options(test)
     test.add_argument(
         "--save-fixture",
         metavar="DIR",
@@ -262,12 +254,70 @@ def cmd_sources_retry(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_tls_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tls-ca-file",
+        metavar="FILE",
+        help="certificates (PEM) to trust for this site besides the system's: its missing "
+        "intermediate, or its own (tls.ca_file)",
+    )
+    parser.add_argument(
+        "--tls-legacy",
+        action="store_true",
+        help="allow the TLS of before 1.2 and weak keys for an old server (tls.legacy)",
+    )
+
+
+def _tls_options(args: argparse.Namespace) -> SourceTls | None:
+    """The TLS choices of the command line, the file checked now (relative to the current
+    folder, as a shell gives it).
+
+    Raises:
+        ConfigError: the file cannot be read or holds no certificate.
+    """
+    if args.tls_ca_file is None and not args.tls_legacy:
+        return None
+    ca_file = None
+    if args.tls_ca_file is not None:
+        path = Path(args.tls_ca_file).resolve()
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+        except (OSError, ValueError) as e:
+            problem = e.strerror if isinstance(e, OSError) and e.strerror else "no PEM certificate"
+            raise ConfigError(
+                [
+                    ConfigIssue(
+                        COMMAND_LINE,
+                        None,
+                        "--tls-ca-file",
+                        f"{str(path)!r}: {problem}",
+                        "a file of certificates in PEM format",
+                    )
+                ]
+            ) from None
+        ca_file = str(path)
+    return SourceTls(ca_file=ca_file, legacy=args.tls_legacy)
+
+
+def _tls_yaml(tls: SourceTls | None) -> str:
+    """The ``tls:`` lines of a printed source entry (empty without choices)."""
+    if tls is None:
+        return ""
+    lines = ["\n    tls:"]
+    if tls.ca_file:
+        lines.append(f"      ca_file: {json.dumps(tls.ca_file)}")
+    if tls.legacy:
+        lines.append("      legacy: true")
+    return "\n".join(lines)
+
+
 def cmd_sources_discover(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     url = url_argument(args.url, "URL")
+    tls = _tls_options(args)
     out = console()
     with App(config) as app:
-        found = app.discover(url)
+        found = app.discover(url, tls)
     # What the page wrote goes into YAML quoted, and into comments with its controls and
     # line separators shown: a link with U+2028 in it added keys to the pasted entry.
     name = _yaml_name(found.title)
@@ -285,7 +335,8 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
             soft_wrap=True,
         )
         out.print(
-            f"  - id: {source_id}\n    name: {name}\n    url: {json.dumps(found.url)}",
+            f"  - id: {source_id}\n    name: {name}\n    url: {json.dumps(found.url)}"
+            + _tls_yaml(tls),
             markup=False,
             soft_wrap=True,
         )
@@ -310,7 +361,7 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
             notes = [visible(feed.type), *_feed_notes(feed, page)]
             out.print(
                 f"  - id: {feed_id}\n    name: {_yaml_name(feed.title or found.title)}"
-                f"  # {'; '.join(notes)}\n    url: {json.dumps(feed.url)}",
+                f"  # {'; '.join(notes)}\n    url: {json.dumps(feed.url)}" + _tls_yaml(tls),
                 markup=False,
                 soft_wrap=True,
             )
@@ -331,6 +382,7 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
         interval=timedelta(hours=1),
         selectors=found.selectors,
         max_pages=DEFAULT_MAX_PAGES if found.selectors.next else 1,
+        tls=tls,
     )
     out.print(
         f"# {visible(found.url)} has no feed. Guessed selectors for an html source; check them "
@@ -516,7 +568,7 @@ def _with_options(spec: SourceSpec, args: argparse.Namespace, config: AppConfig)
         or args.follow
         or args.item_until_next
         or args.max_pages
-        or args.tls_ca_file
+        or args.tls_ca_file is not None
         or args.tls_legacy
     ):
         return spec
@@ -575,9 +627,8 @@ def _from_options(
         if args.max_pages:
             html["max_pages"] = args.max_pages
         options["html"] = html
-    if args.tls_ca_file or args.tls_legacy:
-        options["tls"] = {"ca_file": args.tls_ca_file, "legacy": args.tls_legacy}
-    return source_from_options(options, config.settings.fetch)
+    tls = _tls_options(args)
+    return dataclasses.replace(source_from_options(options, config.settings.fetch), tls=tls)
 
 
 def _save_fixture(
@@ -621,7 +672,9 @@ def _save_fixture(
     )
     # Tags and district decide nothing about what is read, and may name a districts.yaml
     # or tags.yaml the fixture does not have (its test failed on "unknown district").
-    entry = textwrap.indent(source_yaml(dataclasses.replace(spec, tags=(), district=None)), "  ")
+    entry = textwrap.indent(
+        source_yaml(dataclasses.replace(spec, tags=(), district=None, tls=None)), "  "
+    )
     try:
         _refuse_other_page(folder, fetched.url)
         folder.mkdir(parents=True, exist_ok=True)

@@ -530,8 +530,6 @@ def source_from_options(options: dict[str, Any], defaults: FetchSettingsModel) -
         for err in e.errors(include_url=False):
             key = str(err["loc"][-1]) if err["loc"] else ""
             option = "ID" if key in ("id", "name") else "--" + key.replace("_", "-")
-            if err["loc"][:1] == ("tls",):
-                option = "--tls-" + key.replace("_", "-")
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "missing":
                 message = "required"
@@ -577,5 +575,8 @@ def source_yaml(spec: SourceSpec) -> str:
         if spec.allow_hosts:
             html["allow_hosts"] = list(spec.allow_hosts)
         entry["html"] = html
+    if spec.tls is not None:
+        choices = {"ca_file": spec.tls.ca_file, "legacy": spec.tls.legacy or None}
+        entry["tls"] = {k: v for k, v in choices.items() if v}
     text: str = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=100)
     return text
