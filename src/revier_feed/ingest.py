@@ -700,8 +700,8 @@ def _dates_ahead_of_sight(
 ) -> list[tuple[Item, ItemDecision]]:
     """Items stored with the time they were first seen, their date then more than a day
     ahead (an event's day, an embargo), keep it when that date comes closer: published
-    more than a day after it was seen, an item was not. They were re-dated to it, shown as
-    updated, and went to the top of the feeds and the news page under tomorrow's date."""
+    more than a day after it was seen, an item was not. (Re-dated, it was shown as updated
+    and went to the top of the feeds and the news page under tomorrow's date.)"""
     dated = [i.key for i, d in decided if d is ItemDecision.UPDATED and not i.date_estimated]
     seen = ctx.storage.estimated_first_seen(spec.id, dated) if dated else {}
     if not seen:

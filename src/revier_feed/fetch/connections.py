@@ -26,9 +26,9 @@ from typing import Any
 import h11
 import httpx
 
-#: A connection pool's key: scheme, host, port.
-#: Scheme, host, port, and the TLS choice of the request's source (:data:`TLS_CHOICE`):
-#: a connection one source's trusted certificates verified is not another source's.
+#: A connection pool's key: scheme, host, port, and the TLS choice of the request's source
+#: (:data:`TLS_CHOICE`): a connection one source's trusted certificates verified is not
+#: another source's.
 Origin = tuple[str, str, int, Hashable]
 #: One address of a host, as ``getaddrinfo`` gives it.
 _AddressInfo = tuple[int, int, int, str, tuple[Any, ...]]
