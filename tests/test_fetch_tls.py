@@ -4,6 +4,7 @@ servers on 127.0.0.1: what the error says, and the source's ``tls`` choices that
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import subprocess
 import warnings
@@ -16,7 +17,7 @@ import pytest
 
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
-from revier_feed.exceptions import ConfigError, FetchError
+from revier_feed.exceptions import ConfigError, FetchError, StorageError
 from revier_feed.fetch import Fetcher
 from revier_feed.models import ErrorKind, FetchResult, NotModified, SourceStatus, SourceTls
 from revier_feed.scheduler import Worker
@@ -398,3 +399,36 @@ def test_a_reload_that_mends_a_sources_tls_asks_it_at_once(
     assert state.status is SourceStatus.OK, state.last_error
     (stored,) = app.storage.recent_items(["kreis"], 10)
     assert stored.item.title == "Zweite Studie zu ländlichen Räumen vorgestellt"
+
+
+def test_a_reload_whose_retry_fails_is_applied_all_the_same(
+    chain: Chain,
+    site: SiteMaker,
+    tmp_path: Path,
+    make_app: Callable[[AppConfig], App],
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A store that refused the retry's write (locked, full) left the reload half done:
+    no "reloaded" line, the feeds not refreshed, the backoffs not reset."""
+    broken = site(chain.leaf)
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "kreis.pem").write_bytes(chain.intermediate.read_bytes())
+    folder = write_config(tmp_path, _sources(broken.url, ""))
+    app = make_app(load_config(folder))
+    worker = Worker(app)
+    worker.collect()
+    write_config(tmp_path, _sources(broken.url, "    tls:\n              legacy: true"))
+    assert worker.request_reload() is not None
+
+    def locked(source_ids: object) -> None:
+        raise StorageError("database is locked")
+
+    monkeypatch.setattr(app, "retry_sources", locked)
+    clock.advance(timedelta(minutes=1))
+    with caplog.at_level(logging.INFO, logger="revier_feed"):
+        worker.collect()
+    assert "could not ask kreis at once: database is locked" in caplog.text
+    assert "reloaded: 1 sources" in caplog.text
+    assert app.config.sources[0].tls == SourceTls(legacy=True)

@@ -608,3 +608,57 @@ def test_an_item_dated_ahead_keeps_the_time_it_was_first_seen_when_its_date_come
     (stored,) = app.storage.recent_items(["kreis"], 10)
     assert stored.item.title == "Vortrag verlegt: Corona und Regionen"
     assert stored.item.published_at == seen and stored.item.date_estimated
+
+
+def _event_listing(title: str) -> Response:
+    return Response(
+        200,
+        (
+            "<html><body><main><article class='teaser'><h3 class='teaser__title'>"
+            f"<a href='/kreis/vortrag.html'>{title}</a></h3>"
+            "<span class='teaser__date'>05.08.2021</span>"
+            "<p>Ein Vortrag über Corona und die Metropolregionen.</p>"
+            "</article></main></body></html>"
+        ).encode(),
+        {"Content-Type": "text/html; charset=utf-8"},
+    )
+
+
+def test_an_item_dated_ahead_keeps_its_first_sighting_through_its_article_page(
+    tmp_path: Path, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    """With `follow: true`, an edited item is read again from its article page, which
+    gave it the listing's date, by then less than a day ahead: re-dated after all."""
+    region.add_route("/kreis/termine.html", _event_listing("Vortrag: Corona"))
+    article = (
+        "<html><head><title>Vortrag</title></head><body><article><h1>Vortrag</h1><p>Ein "
+        "Vortrag über Corona und die Metropolregionen. Der Kreis lädt ein, die Forschung "
+        "stellt ihre Ergebnisse vor und beantwortet Fragen.</p></article></body></html>"
+    )
+    region.add_route(
+        "/kreis/vortrag.html",
+        Response(200, article.encode(), {"Content-Type": "text/html; charset=utf-8"}),
+    )
+    sources = f"""
+        sources:
+          - id: kreis
+            name: Kreis
+            kind: html
+            url: "{region.url("/kreis/termine.html")}"
+            backfill: 30d
+            html:
+              item: article.teaser
+              title: .teaser__title
+              date: .teaser__date
+              follow: true
+    """
+    app = make_app(load_config(write_config(tmp_path, sources)))
+    seen = clock.now
+    app.run_ingest()
+    clock.now = seen + timedelta(days=2.5)
+    region.add_route("/kreis/termine.html", _event_listing("Vortrag verlegt: Corona"))
+    (report,) = app.run_ingest().reports
+    assert report.updated == 1
+    (stored,) = app.storage.recent_items(["kreis"], 10)
+    assert stored.item.title == "Vortrag verlegt: Corona"
+    assert stored.item.published_at == seen and stored.item.date_estimated

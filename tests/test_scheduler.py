@@ -557,3 +557,22 @@ def test_retention_runs_once_on_the_night_the_clocks_go_back(
         clock.advance(timedelta(days=1))
         worker.retention()
     assert sum("retention: removed" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_news_waiting_to_be_published_when_the_clock_is_set_back_is_not_held(
+    demo_config: AppConfig, make_app: MakeApp, clock: Clock
+) -> None:
+    """The publish debounce kept its times on the clock: set back an hour just after news
+    came (chrony's step soon after boot), the feeds appeared an hour late."""
+    worker = Worker(make_app(demo_config))
+    worker.collect()  # news, to be published once it settles (30 s)
+    feed = demo_config.output_dir / "feeds" / "all.atom.xml"
+    assert not feed.exists()
+    clock.now -= timedelta(hours=1)
+    worker.clock_set_back(timedelta(hours=1))  # what the worker's watch does
+    waited = timedelta(0)
+    while not feed.exists() and waited < timedelta(hours=2):
+        clock.advance(timedelta(minutes=1))
+        waited += timedelta(minutes=1)
+        worker.collect()
+    assert waited <= timedelta(minutes=1), f"published only after {waited}"

@@ -862,6 +862,9 @@ async def _follow(
             ),
         )
         full = await ctx.offload(_normalize_and_tag, enriched, spec, ctx)
+        if item.date_estimated and full.published_at > item.published_at + FUTURE_TOLERANCE:
+            # Dated more than a day after the item was first seen (see _dates_ahead_of_sight).
+            full = replace(full, published_at=item.published_at, date_estimated=True)
         # Key and fingerprint stay the listing's: the next cycle compares listing with
         # listing and must not see every followed item as changed.
         return replace(full, key=item.key, fingerprint=item.fingerprint), decision

@@ -73,6 +73,11 @@ class _Backoff:
         failures, self.failures, self.until, self.since = self.failures, 0, None, None
         return failures
 
+    def shift(self, by: timedelta) -> None:
+        """Move its times by ``by`` (the clock was set back by as much)."""
+        self.until = self.until + by if self.until is not None else None
+        self.since = self.since + by if self.since is not None else None
+
 
 class Worker:
     """The worker's jobs and state, without threads or signals (tests drive it directly).
@@ -165,6 +170,17 @@ class Worker:
             self.publish_if_due()
         finally:
             self.busy.release()
+
+    def clock_set_back(self, by: timedelta) -> None:
+        """The system clock was set back by ``by``: the times kept for the publish debounce
+        and the backoffs go back with it (else news waited, unpublished, for as long)."""
+        back = -by
+        if self._pending_since is not None:
+            self._pending_since += back
+        if self._last_change is not None:
+            self._last_change += back
+        self._publishing.shift(back)
+        self._cycles.shift(back)
 
     def retention(self) -> None:
         """The nightly ``retention`` job: remove old items; feeds follow."""
@@ -306,7 +322,12 @@ class Worker:
         # not when its backoff ends (up to worker.max_backoff).
         mended = [s.id for s in config.sources if s.id in before and s.tls != tls_before[s.id]]
         if mended:
-            self.app.retry_sources(mended)
+            try:
+                self.app.retry_sources(mended)
+            except StorageError as e:
+                # The reload itself is done: its log line, the feeds' refresh and the
+                # reset backoffs below must not be lost to this; they are asked when due.
+                log.warning("could not ask %s at once: %s", ", ".join(mended), e)
         log.info(
             "reloaded: %d sources (added: %s; removed: %s)",
             len(after),
@@ -418,7 +439,7 @@ def run_worker(app: App, tick: timedelta) -> None:
         )
         while not worker.stop.wait(timeout=0.5):
             back = clock.stepped_back()
-            if back > max(tick.total_seconds(), 1.0):
+            if back > max(app.config.settings.worker.tick.total_seconds(), 1.0):
                 # The scheduler keeps its next run times on the clock: set back an hour (a
                 # correction, a restored VM), it would collect and send nothing for an hour.
                 log.warning(
@@ -427,6 +448,7 @@ def run_worker(app: App, tick: timedelta) -> None:
                     timedelta(seconds=round(back)),
                     extra={"event": "clock_set_back", "seconds": round(back)},
                 )
+                worker.clock_set_back(timedelta(seconds=back))
                 for job in ("collect", "digests"):
                     scheduler.modify_job(job, next_run_time=app.now())
             if reload_requested.is_set():
