@@ -234,6 +234,13 @@ def _sources(url: str, tls: str) -> str:
     """
 
 
+def _missing_intermediate(chain: Chain, site: SiteMaker, folder: Path) -> TlsFeedServer:
+    """A site whose chain lacks its intermediate, which is saved as certs/kreis.pem."""
+    (folder / "certs").mkdir()
+    (folder / "certs" / "kreis.pem").write_bytes(chain.intermediate.read_bytes())
+    return site(chain.leaf)
+
+
 def test_check_names_a_missing_or_wrong_ca_file_with_file_line_and_key(tmp_path: Path) -> None:
     (tmp_path / "c" / "certs").mkdir(parents=True)
     (tmp_path / "c" / "certs" / "notes.txt").write_text("keine Zertifikate\n")
@@ -274,9 +281,7 @@ def test_a_cycle_collects_a_site_with_its_missing_intermediate_trusted(
     tmp_path: Path,
     make_app: Callable[[AppConfig], App],
 ) -> None:
-    broken = site(chain.leaf)
-    (tmp_path / "certs").mkdir()
-    (tmp_path / "certs" / "kreis.pem").write_bytes(chain.intermediate.read_bytes())
+    broken = _missing_intermediate(chain, site, tmp_path)
     folder = write_config(
         tmp_path, _sources(broken.url, "    tls:\n              ca_file: certs/kreis.pem")
     )
@@ -299,9 +304,7 @@ def test_sources_test_tries_the_tls_choices_before_they_are_saved(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    broken = site(chain.leaf)
-    (tmp_path / "certs").mkdir()
-    (tmp_path / "certs" / "kreis.pem").write_bytes(chain.intermediate.read_bytes())
+    broken = _missing_intermediate(chain, site, tmp_path)
     folder = write_config(tmp_path / "config", _sources(broken.url, ""))
     code, out = run_cli(capsys, "--config", str(folder), "sources", "test", "kreis")
     assert code == 1 and "tls.ca_file" in out and "intermediate" in out, out
@@ -380,9 +383,7 @@ def test_a_reload_that_mends_a_sources_tls_asks_it_at_once(
 ) -> None:
     """The error's advice followed and the worker reloaded, the source waited out its
     backoff (up to a day) before it was asked again."""
-    broken = site(chain.leaf)
-    (tmp_path / "certs").mkdir()
-    (tmp_path / "certs" / "kreis.pem").write_bytes(chain.intermediate.read_bytes())
+    broken = _missing_intermediate(chain, site, tmp_path)
     folder = write_config(tmp_path, _sources(broken.url, ""))
     app = make_app(load_config(folder))
     worker = Worker(app)
@@ -412,9 +413,7 @@ def test_a_reload_whose_retry_fails_is_applied_all_the_same(
 ) -> None:
     """A store that refused the retry's write (locked, full) left the reload half done:
     no "reloaded" line, the feeds not refreshed, the backoffs not reset."""
-    broken = site(chain.leaf)
-    (tmp_path / "certs").mkdir()
-    (tmp_path / "certs" / "kreis.pem").write_bytes(chain.intermediate.read_bytes())
+    broken = _missing_intermediate(chain, site, tmp_path)
     folder = write_config(tmp_path, _sources(broken.url, ""))
     app = make_app(load_config(folder))
     worker = Worker(app)
