@@ -100,6 +100,9 @@ class Worker:
         self._cycles = _Backoff(CYCLE_RETRY_MAX)
         #: Why the worker stopped on its own (its store is gone), if it did.
         self.fatal: StorageError | None = None
+        #: How far the system clock was set back since the last ``collect`` noticed.
+        self._set_back = timedelta(0)
+        self._set_back_lock = threading.Lock()
         #: The local day retention last ran on: the night the clocks go back repeats an hour,
         #: and a `retention_at` inside it came twice.
         self._retained_on: date | None = None
@@ -109,6 +112,7 @@ class Worker:
         if not self._take_turn():
             return
         try:
+            self._apply_clock_set_back()
             try:
                 self.app.storage.check_file()
             except StorageError as e:
@@ -173,8 +177,16 @@ class Worker:
 
     def clock_set_back(self, by: timedelta) -> None:
         """The system clock was set back by ``by``: the times kept for the publish debounce
-        and the backoffs go back with it (else news waited, unpublished, for as long)."""
-        back = -by
+        and the backoffs go back with it (else news waited, unpublished, for as long), at
+        the start of the next ``collect`` (the job may be running now, on its thread)."""
+        with self._set_back_lock:
+            self._set_back += by
+
+    def _apply_clock_set_back(self) -> None:
+        with self._set_back_lock:
+            back, self._set_back = -self._set_back, timedelta(0)
+        if not back:
+            return
         if self._pending_since is not None:
             self._pending_since += back
         if self._last_change is not None:
