@@ -14,7 +14,14 @@ from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.ingest import _by_host_in_turn, _detour, _may_follow
-from revier_feed.models import ReportStatus, SourceKind, SourceSpec, SourceState, SourceStatus
+from revier_feed.models import (
+    ReportStatus,
+    SourceKind,
+    SourceSpec,
+    SourceState,
+    SourceStatus,
+    fetch_due,
+)
 
 from .conftest import Clock, write_config
 
@@ -556,6 +563,9 @@ def test_a_source_asked_while_the_clock_ran_ahead_is_due_once_it_is_corrected(
     clock.advance(timedelta(days=30))
     assert len(by_source(app, only_due=True)) == 6
     clock.now = correct + timedelta(minutes=1)
+    # `sources` shows them as due too, not as planned a month ahead.
+    states = app.storage.source_states(s.id for s in demo_config.sources).values()
+    assert all(fetch_due(s.next_fetch_at, s.last_attempt_at, clock.now) for s in states)
     before = len(region.requests)
     assert len(by_source(app, only_due=True)) == 6
     assert len(region.requests) > before

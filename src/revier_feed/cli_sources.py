@@ -37,6 +37,7 @@ from .models import (
     SourceState,
     SourceStatus,
     SourceTls,
+    fetch_due,
 )
 
 if TYPE_CHECKING:
@@ -153,7 +154,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
             continue
         if status == "gone":
             next_fetch = "never"
-        elif state.next_fetch_at is None or state.next_fetch_at <= app.now():
+        elif fetch_due(state.next_fetch_at, state.last_attempt_at, app.now()):
             next_fetch = "due"  # a time gone by read as planned (the worker is not running?)
         else:
             next_fetch = when(state.next_fetch_at, app)

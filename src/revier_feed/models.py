@@ -320,6 +320,21 @@ class Article:
 #: item takes the time it was first seen.
 FUTURE_TOLERANCE = timedelta(days=1)
 
+#: A source last asked later than this after now was asked while the clock ran ahead (a
+#: wrong clock at boot, corrected since): its next fetch time is as far off as the clock
+#: was, and it is due at once instead of silent for that long.
+CLOCK_SLACK = timedelta(minutes=5)
+
+
+def fetch_due(
+    next_fetch_at: datetime | None, last_attempt_at: datetime | None, now: datetime
+) -> bool:
+    """Whether a source with this schedule is due at ``now`` (never scheduled: at once)."""
+    if next_fetch_at is None or next_fetch_at <= now:
+        return True
+    return last_attempt_at is not None and last_attempt_at > now + CLOCK_SLACK
+
+
 #: How the key of an item with neither guid nor link starts (the rest is made of its text).
 TEXT_KEY = "text:"
 

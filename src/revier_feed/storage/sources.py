@@ -7,10 +7,10 @@ import enum
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from ..models import ItemIdentity, RobotsCopy, SourceState, SourceStatus
+from ..models import ItemIdentity, RobotsCopy, SourceState, SourceStatus, fetch_due
 from .database import chunks, from_db, marks, to_db
 
 #: The stored columns of a :class:`SourceState`: its fields but ``source_id`` (the row's id).
@@ -42,12 +42,6 @@ def _state(row: Sequence[Any]) -> SourceState:
     return SourceState(source_id=row[0], **values)
 
 
-#: A source last asked later than this after now was asked while the clock ran ahead (a
-#: wrong clock at boot, corrected since): its next fetch time is as far off as the clock
-#: was, and it is due at once instead of silent for that long.
-CLOCK_SLACK = timedelta(minutes=5)
-
-
 def due_ids(conn: sqlite3.Connection, source_ids: Iterable[str], now: datetime) -> list[str]:
     ids = list(source_ids)
     scheduled: dict[str, tuple[datetime | None, datetime | None]] = {}
@@ -60,13 +54,7 @@ def due_ids(conn: sqlite3.Connection, source_ids: Iterable[str], now: datetime) 
             (i, (from_db(at), from_db(asked))) for i, at, asked in conn.execute(query, part)
         )
     # Sources never fetched, or without a schedule, are due at once.
-    return [i for i in ids if _due(*scheduled.get(i, (None, None)), now)]
-
-
-def _due(next_fetch: datetime | None, asked: datetime | None, now: datetime) -> bool:
-    if next_fetch is None or next_fetch <= now:
-        return True
-    return asked is not None and asked > now + CLOCK_SLACK
+    return [i for i in ids if fetch_due(*scheduled.get(i, (None, None)), now)]
 
 
 def save_states(conn: sqlite3.Connection, states: Sequence[SourceState], now: datetime) -> None:
