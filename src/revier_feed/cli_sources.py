@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 import json
 import re
-import ssl
 import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from .config import (
     DEFAULT_MAX_PAGES,
     SELECTOR_KEYS,
     AppConfig,
+    certificates_problem,
     load_config,
     source_from_options,
     source_yaml,
@@ -281,10 +281,8 @@ def _tls_options(args: argparse.Namespace) -> SourceTls | None:
     ca_file = None
     if args.tls_ca_file is not None:
         path = Path(args.tls_ca_file).resolve()
-        try:
-            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
-        except (OSError, ValueError) as e:
-            problem = e.strerror if isinstance(e, OSError) and e.strerror else "no PEM certificate"
+        problem = certificates_problem(path)
+        if problem:
             raise ConfigError(
                 [
                     ConfigIssue(
@@ -295,7 +293,7 @@ def _tls_options(args: argparse.Namespace) -> SourceTls | None:
                         "a file of certificates in PEM format",
                     )
                 ]
-            ) from None
+            )
         ca_file = str(path)
     return SourceTls(ca_file=ca_file, legacy=args.tls_legacy)
 

@@ -19,7 +19,14 @@ from .files import (
     SourceModel,
     TagRule,
 )
-from .load import AppConfig, load_config, source_from_options, source_yaml, url_argument
+from .load import (
+    AppConfig,
+    certificates_problem,
+    load_config,
+    source_from_options,
+    source_yaml,
+    url_argument,
+)
 from .settings import (
     DigestSettings,
     FetchSettingsModel,
@@ -46,6 +53,7 @@ __all__ = [
     "SourceModel",
     "TagRule",
     "WorkerSettings",
+    "certificates_problem",
     "load_config",
     "parse_duration",
     "parse_size",

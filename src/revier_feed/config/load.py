@@ -432,20 +432,9 @@ def _ca_file(
 ) -> Iterator[ConfigIssue]:
     """A CA bundle that is missing or holds no certificate failed only when it was used: a
     digest's (every partner's, on the day it was due), or a source's every fetch."""
-    import ssl
-
     path = (folder / ca_file).resolve()
-    try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
-    except (OSError, ValueError) as e:
-        if isinstance(e, ssl.SSLError | ValueError):
-            problem = "holds no PEM certificate"
-        elif isinstance(e, FileNotFoundError):
-            problem = "no such file"
-        elif isinstance(e, IsADirectoryError):
-            problem = "a folder, not a file"
-        else:
-            problem = f"not readable ({e.strerror or e})"
+    problem = certificates_problem(path)
+    if problem:
         yield ConfigIssue(
             str(folder / file_name),
             loaded[file_name][1].line_of(loc),
@@ -453,6 +442,23 @@ def _ca_file(
             f"{str(path)!r}: {problem}",
             "certificates in PEM format, relative to the configuration folder",
         )
+
+
+def certificates_problem(path: Path) -> str | None:
+    """Why the file ``path`` cannot serve as trusted certificates, or None if it can."""
+    import ssl
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except (OSError, ValueError) as e:
+        if isinstance(e, ssl.SSLError | ValueError):
+            return "holds no PEM certificate"
+        if isinstance(e, FileNotFoundError):
+            return "no such file"
+        if isinstance(e, IsADirectoryError):
+            return "a folder, not a file"
+        return f"not readable ({e.strerror or e})"
+    return None
 
 
 def _duplicates(

@@ -256,18 +256,27 @@ class Fetcher:
         """
         if tls is not None:
             self._check_tls(source_id, url, tls)
+        # None: the request may not be left for later; else when its wait began.
+        defer_since = (waiting_since or time.monotonic()) if may_defer else None
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+
+        async def attempt_once(attempt: int) -> FetchResult | NotModified:
+            try:
+                first = None if attempt else defer_since  # only before anything was asked
+                return await self._attempt(source_id, url, headers, may_go_to, defer_since=first)
+            finally:
+                if attempt == 0 and first_ended is not None:
+                    first_ended()
+
         chosen = _SOURCE_TLS.set(tls)
         try:
-            return await self._fetch(
-                source_id,
-                url,
-                etag=etag,
-                last_modified=last_modified,
-                may_go_to=may_go_to,
-                may_defer=may_defer,
-                waiting_since=waiting_since,
-                first_ended=first_ended,
-            )
+            if self.settings.respect_robots:
+                await self._check_robots(source_id, url, defer_since)
+            return await self._retried(attempt_once)
         finally:
             _SOURCE_TLS.reset(chosen)
 
@@ -284,38 +293,6 @@ class Fetcher:
                 message=f"the source's tls.ca_file {tls.ca_file!r} cannot be used ({e}); it "
                 "must be a readable file of PEM certificates",
             ) from e
-
-    async def _fetch(
-        self,
-        source_id: str,
-        url: str,
-        *,
-        etag: str | None,
-        last_modified: str | None,
-        may_go_to: Callable[[str], bool] | None,
-        may_defer: bool,
-        waiting_since: float | None,
-        first_ended: Callable[[], None] | None,
-    ) -> FetchResult | NotModified:
-        # None: the request may not be left for later; else when its wait began.
-        defer_since = (waiting_since or time.monotonic()) if may_defer else None
-        headers = {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
-        if self.settings.respect_robots:
-            await self._check_robots(source_id, url, defer_since)
-
-        async def attempt_once(attempt: int) -> FetchResult | NotModified:
-            try:
-                first = None if attempt else defer_since  # only before anything was asked
-                return await self._attempt(source_id, url, headers, may_go_to, defer_since=first)
-            finally:
-                if attempt == 0 and first_ended is not None:
-                    first_ended()
-
-        return await self._retried(attempt_once)
 
     async def _retried(
         self, attempt_once: Callable[[int], Awaitable[FetchResult | NotModified]]
