@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from revier_feed.config import load_config
 from revier_feed.exceptions import DigestError, StorageError
 from revier_feed.models import DigestState, ItemDecision, SourceState
 from tests.conftest import Clock, SmtpRecorder, free_port
-from tests.test_digest import COLLECTED, MONDAY, add_news
+from tests.test_digest import COLLECTED, MONDAY, add_news, make_item, place
 
 BERLIN = __import__("zoneinfo").ZoneInfo("Europe/Berlin")
 WEEK = timedelta(days=7)
@@ -1344,3 +1344,134 @@ def test_a_story_that_reaches_a_district_through_a_later_member_is_news_to_it(
     assert title in week_three["wirtschaft@landkreis-leipzig.example"]
     # The region's partner had it the week before: not new to it again.
     assert title not in week_three.get("info@metropolregion.example", "")
+
+
+def _store_unplaced(app: App, key: str, title: str, seen: datetime) -> str:
+    """Store one new item of the agency, first seen at ``seen``, in no story yet (as a
+    cycle leaves its items until it has collected every source)."""
+    url = f"https://www.metropolregion.example/news/{key}"
+    item = make_item(
+        source_id="metropolregion",
+        key=key,
+        url=url,
+        title=title,
+        summary_text=f"{title}: Bericht aus der Region.",
+        published_at=seen - timedelta(days=400),
+        fingerprint=f"1:{key}",
+    )
+    app.storage.save_source_result(
+        SourceState(source_id="metropolregion"), [(item, ItemDecision.NEW)], seen
+    )
+    return url
+
+
+def test_a_story_placed_after_its_slot_s_digest_went_out_is_in_the_next_one(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    """A cycle stores each source's items as it goes and places them in stories at its
+    end. An item stored a minute before the slot and placed after the digest went out was
+    in neither that digest (no story yet) nor the next (first seen before its period):
+    never mailed."""
+    recorder, _ = smtp_server
+    app = app_at_monday
+    app.send_due_digests(partner_id="region")
+    slot = MONDAY + WEEK
+    clock.now = slot - timedelta(hours=2)
+    add_news(app, "frueh", "Regionalforum tagt in Borna", clock.now)
+    seen = slot - timedelta(minutes=1)
+    late = _store_unplaced(app, "spaet", "Innovationspreis: Jury tagt", seen)
+    clock.now = slot + timedelta(minutes=1)
+    assert [o.stories for o in app.send_due_digests(partner_id="region")] == [1]
+    place(app, late, slot + timedelta(minutes=2))
+    clock.now = slot + WEEK + timedelta(minutes=1)
+    assert [o.stories for o in app.send_due_digests(partner_id="region")] == [1]
+    first, second = (m.get_body(("plain",)).get_content() for m in recorder.parsed()[1:])
+    assert "Regionalforum tagt in Borna" in first and "Innovationspreis" not in first
+    assert "Innovationspreis: Jury tagt" in second and "Regionalforum" not in second
+    # The period is still shown from the last digest's slot on.
+    assert "Neu vom 9. August 2021 bis 16. August 2021" in second
+
+
+def test_an_item_stored_just_after_an_on_time_digest_but_seen_before_is_not_lost(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    """The worker sends at the slot itself; a source whose transaction, begun a moment
+    before, commits after the digest read the store had its items seen before the slot."""
+    recorder, _ = smtp_server
+    app = app_at_monday
+    app.send_due_digests(partner_id="region")
+    slot = MONDAY + WEEK
+    clock.now = slot
+    assert [o.state for o in app.send_due_digests(partner_id="region")] == [DigestState.EMPTY]
+    url = _store_unplaced(app, "knapp", "Studie zu ländlichen Räumen", slot - timedelta(seconds=2))
+    place(app, url, slot + timedelta(seconds=1))
+    clock.now = slot + WEEK
+    assert [o.stories for o in app.send_due_digests(partner_id="region")] == [1]
+    text = recorder.parsed()[-1].get_body(("plain",)).get_content()
+    assert "Studie zu ländlichen Räumen" in text
+
+
+def test_a_midnight_digest_sent_on_time_shows_its_period_from_the_last_slot(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+    clock: Clock,
+) -> None:
+    """A digest sent at its slot ends what it covers a few minutes before it; the next
+    one still reads "Neu vom" the day of that slot, not the day before."""
+    recorder, _ = smtp_server
+    edit(
+        digest_config_dir / "partners.yaml",
+        "    addresses: [info@metropolregion.example]\n",
+        '    addresses: [info@metropolregion.example]\n    schedule: "0 0 * * mon"\n',
+    )
+    app = make_app(load_config(digest_config_dir))
+    midnight = datetime(2021, 8, 1, 22, 0, tzinfo=UTC)  # Monday 00:00 in Berlin
+    clock.now = midnight
+    app.send_due_digests(partner_id="region")
+    clock.now = midnight + timedelta(days=3)
+    add_news(app, "mitte", "Wasserstoff-Netzwerk gegründet", clock.now)
+    clock.now = midnight + WEEK
+    app.send_due_digests(partner_id="region")
+    text = recorder.parsed()[-1].get_body(("plain",)).get_content()
+    assert "Wasserstoff-Netzwerk gegründet" in text
+    assert "Neu vom 2. August 2021 bis 9. August 2021" in text
+
+
+def test_a_digest_sent_under_a_clock_days_ahead_is_followed_by_the_rest_of_its_week(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    """The machine's clock ran five days ahead on a Wednesday: the next Monday's digest
+    went out then. Corrected, the Monday came and its digest counted as sent: what was
+    first seen from Wednesday to Monday went to no one (found by a probe, session 28).
+    It now goes out on the Monday as a second issue of the period, with a Message-ID of
+    its own, and nothing is sent twice."""
+    recorder, _ = smtp_server
+    app = app_at_monday
+    app.send_due_digests(partner_id="region")
+    slot = MONDAY + WEEK
+    clock.now = slot - timedelta(days=5)
+    add_news(app, "vorher", "Regionalforum tagt in Borna", clock.now)
+    clock.now += timedelta(days=5, hours=3)  # the clock runs ahead
+    assert [o.stories for o in app.send_due_digests(partner_id="region")] == [1]
+    clock.now = slot - timedelta(days=4)  # corrected
+    assert app.send_due_digests(partner_id="region") == []
+    add_news(app, "danach", "Innovationspreis: Jury tagt", clock.now)
+    clock.now = slot + timedelta(minutes=1)
+    outcomes = app.send_due_digests(partner_id="region")
+    assert [(o.period, o.state, o.stories) for o in outcomes] == [
+        ("2021-08-09T0700.2", DigestState.SENT, 1)
+    ]
+    early, second = recorder.parsed()[1:]
+    assert "Innovationspreis: Jury tagt" in second.get_body(("plain",)).get_content()
+    assert "Regionalforum" not in second.get_body(("plain",)).get_content()
+    assert early["Message-ID"] != second["Message-ID"]
+    assert "digests/2021-08-09T0700.html" in second.get_body(("plain",)).get_content()
+    assert app.send_due_digests(partner_id="region") == []
+    # Once the time the early digest was recorded at has passed, nothing changes.
+    clock.now = slot + timedelta(days=5)
+    assert app.send_due_digests(partner_id="region") == []
+    clock.now = slot + WEEK + timedelta(minutes=1)
+    assert [o.state for o in app.send_due_digests(partner_id="region")] == [DigestState.EMPTY]
+    assert len(recorder.messages) == 3

@@ -32,6 +32,7 @@ from ._utils import write_if_changed
 from .config import DigestSettings
 from .exceptions import DeliveryError, DigestError, PublishError, StoreBusyError
 from .models import (
+    CLOCK_SLACK,
     DigestIssue,
     DigestLogEntry,
     DigestPeriod,
@@ -101,27 +102,90 @@ class DigestOutcome:
     resent_to: tuple[str, ...] = ()
 
 
+#: How long an item may take from being first seen to being in the store: a digest sent
+#: within this time after its slot may not see what a source's transaction still holds.
+IN_FLIGHT = timedelta(minutes=5)
+
+
 @dataclass(frozen=True, slots=True)
 class _Due:
     partner: PartnerSpec
     period: DigestPeriod
     log: DigestLogEntry | None
+    #: Where the next period will start: the slot, or earlier when stories first seen
+    #: before it could not be in this digest yet (see :func:`covered_until`).
+    covers_until: datetime
+
+
+def covered_until(slot_at: datetime, now: datetime, unplaced_since: datetime | None) -> datetime:
+    """Where a digest of the period ending at ``slot_at``, sent at ``now``, ends what it
+    covers, so that the next period starts there: at the slot, but not after the first
+    stored item still waiting for its story (a cycle places its items after collecting
+    them all; a digest sent in between has no story to list them in), nor within
+    :data:`IN_FLIGHT` of now (an item first seen then may not be committed yet). Stories
+    of the overlap that were sent are not sent again (``digest_stories``)."""
+    end = min(slot_at, now - IN_FLIGHT)
+    if unplaced_since is not None:
+        end = min(end, unplaced_since - timedelta(microseconds=1))
+    return end
+
+
+def _current_period(
+    ctx: DigestContext, partner: PartnerSpec, now: datetime
+) -> tuple[DigestPeriod, datetime | None]:
+    """The partner's current period, and where its last digest ended."""
+    # A digest recorded later than now (under a clock that ran ahead) covers nothing yet.
+    covered = ctx.storage.digest_covered_until(partner.id, now + CLOCK_SLACK)
+    until, slot = covered if covered is not None else (None, None)
+    period = digest.current_period(
+        partner.schedule, now, ctx.tz, until, ctx.settings.first_window, slot
+    )
+    return period, until
+
+
+def _unsent_issue(
+    ctx: DigestContext, partner: PartnerSpec, period: DigestPeriod, now: datetime
+) -> tuple[DigestPeriod, DigestLogEntry | None]:
+    """The period, and its send log row. A period whose digest was recorded as sent later
+    than now went out under a clock that ran ahead, before its slot in real time: what was
+    first seen after it is sent in a second issue of the period (key ``….2``, a Message-ID
+    of its own; mail services drop a message whose Message-ID they already have)."""
+    key, number = period.key, 1
+    entry = ctx.storage.digest_entry(partner.id, key)
+    while (
+        entry is not None
+        and entry.state.done
+        and entry.updated_at is not None
+        and entry.updated_at > now + CLOCK_SLACK
+    ):
+        number += 1
+        period = replace(period, key=f"{key}.{number}")
+        entry = ctx.storage.digest_entry(partner.id, period.key)
+    if number > 1 and entry is None:
+        log.warning(
+            "digest %s %s: its digest was recorded as sent at a time still to come (the "
+            "clock ran ahead then); what was first seen since goes out as %s",
+            partner.id,
+            key,
+            period.key,
+        )
+    return period, entry
 
 
 def due(ctx: DigestContext, partners: Sequence[PartnerSpec]) -> list[_Due]:
     """The partners whose digest of the current period is still to be sent (or retried)."""
     now = ctx.now()
+    # Read before the candidates are: an item placed in between is then in both, not in
+    # neither.
+    unplaced = ctx.storage.first_unplaced_seen(ctx.source_ids)
     found = []
     for partner in partners:
-        covered = ctx.storage.digest_covered_until(partner.id)
-        period = digest.current_period(
-            partner.schedule, now, ctx.tz, covered, ctx.settings.first_window
-        )
+        period, covered = _current_period(ctx, partner, now)
         if covered is not None and period.slot_at <= covered:
             # The schedule was changed to a moment the last digest already covered: a
             # back-dated second digest went out at once. The next moment is due.
             continue
-        entry = ctx.storage.digest_entry(partner.id, period.key)
+        period, entry = _unsent_issue(ctx, partner, period, now)
         if entry is not None and entry.state.done:
             continue
         if (
@@ -131,7 +195,7 @@ def due(ctx: DigestContext, partners: Sequence[PartnerSpec]) -> list[_Due]:
             and entry.next_attempt_at > now
         ):
             continue
-        found.append(_Due(partner, period, entry))
+        found.append(_Due(partner, period, entry, covered_until(period.until, now, unplaced)))
     return found
 
 
@@ -250,7 +314,7 @@ def _one(
         period=period.key,
         slot_at=period.slot_at,
         since=period.since,
-        until=period.until,
+        until=item.covers_until,
         state=DigestState.SENDING,
         attempts=attempts,
         stories=count,
@@ -540,7 +604,8 @@ def render_message(ctx: DigestContext, issue: DigestIssue) -> EmailMessage:
     partner = issue.partner
     assert partner is not None
     settings = ctx.settings
-    archive = f"{ARCHIVE_DIR}/{issue.period.key}.html" if settings.archive else None
+    page = digest.period_key(issue.period.slot_at, ctx.tz)  # a second issue's too
+    archive = f"{ARCHIVE_DIR}/{page}.html" if settings.archive else None
     rendered = ctx.renderer.render(issue, archive)
     domain = digest.mail_domain(ctx.public_base_url)
     unsubscribe_url = (
@@ -622,11 +687,8 @@ def render_admin_message(
 
 def preview(ctx: DigestContext, partner: PartnerSpec) -> tuple[DigestIssue, EmailMessage]:
     """The digest the partner would get now (nothing sent, nothing recorded)."""
-    covered = ctx.storage.digest_covered_until(partner.id)
     now = ctx.now()
-    period = digest.current_period(
-        partner.schedule, now, ctx.tz, covered, ctx.settings.first_window
-    )
+    period, _ = _current_period(ctx, partner, now)
     # A preview shows what is collected up to now, not only up to the last slot.
     period = replace(period, until=max(now, period.until))
     stories = ctx.storage.digest_candidates(ctx.source_ids, period.since, period.until)
@@ -636,10 +698,7 @@ def preview(ctx: DigestContext, partner: PartnerSpec) -> tuple[DigestIssue, Emai
 
 def preview_admin(ctx: DigestContext, partner: PartnerSpec) -> EmailMessage:
     """The admin digest as of now (nothing sent, nothing recorded)."""
-    covered = ctx.storage.digest_covered_until(partner.id)
-    period = digest.current_period(
-        partner.schedule, ctx.now(), ctx.tz, covered, ctx.settings.first_window
-    )
+    period, _ = _current_period(ctx, partner, ctx.now())
     return render_admin_message(ctx, partner, period, source_problems(ctx))
 
 
@@ -660,14 +719,14 @@ def write_archive(
     previous = cron.parse(schedule).last_at_or_before(
         period.slot_at - timedelta(seconds=1), ctx.tz
     )
-    archived = ctx.storage.digest_archived_until(period.until, ADMIN_ID)
+    archived = ctx.storage.digest_archived_until(period.slot_at, ADMIN_ID)
     whole = replace(period, since=min(previous, archived) if archived else previous)
     if whole.since < period.since:
         stories = ctx.storage.digest_candidates(ctx.source_ids, whole.since, whole.until)
         candidates = prepare(ctx, stories)
     issue = build(ctx, None, whole, candidates)
     folder = ctx.output_dir / ARCHIVE_DIR
-    path = folder / f"{period.key}.html"
+    path = folder / f"{digest.period_key(period.slot_at, ctx.tz)}.html"
     index = folder / "index.html"
     try:
         write_if_changed(path, ctx.renderer.render_archive(issue).encode("utf-8"))

@@ -694,6 +694,9 @@ class DigestPeriod:
     slot_at: datetime  #: the scheduled moment (UTC); the digest is due from then
     since: datetime
     until: datetime  #: = slot_at: later stories go into the next digest
+    #: The start shown to readers where ``since`` is a few minutes before the last
+    #: digest's slot (``deliver.covered_until``): that slot.
+    shown_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -733,6 +736,8 @@ class DigestLogEntry:
     period: str
     slot_at: datetime
     since: datetime
+    #: Where the next period starts: the slot, or a little earlier when stories of the
+    #: period's last minutes could not be in it yet (``deliver.covered_until``).
     until: datetime
     state: DigestState
     attempts: int = 0

@@ -276,7 +276,7 @@ class Renderer:
             "groups": issue.groups,
             "count": len(issue.entries),
             "count_text": count_text(len(issue.entries)),
-            "since": issue.period.since,
+            "since": issue.period.shown_since or issue.period.since,
             "until": issue.period.until,
             "week": week,
             "year": year,

@@ -42,13 +42,24 @@ def current_period(
     tz: ZoneInfo,
     covered_until: datetime | None,
     first_window: timedelta,
+    covered_slot: datetime | None = None,
 ) -> DigestPeriod:
     """The period whose digest is due at ``now``: it ends at the latest scheduled moment and
     starts where the partner's last digest ended (first time: ``first_window`` earlier), so
-    a missed week leaves no gap."""
+    a missed week leaves no gap. ``covered_slot``: the last digest's slot, shown as the
+    start where that digest ended a little before it."""
     slot = cron.parse(schedule).last_at_or_before(now, tz)
     since = covered_until if covered_until is not None else slot - first_window
-    return DigestPeriod(key=period_key(slot, tz), slot_at=slot, since=min(since, slot), until=slot)
+    shown = None
+    if covered_slot is not None and since < covered_slot:
+        shown = min(covered_slot, slot)
+    return DigestPeriod(
+        key=period_key(slot, tz),
+        slot_at=slot,
+        since=min(since, slot),
+        until=slot,
+        shown_since=shown,
+    )
 
 
 def next_slot(schedule: str, now: datetime, tz: ZoneInfo) -> datetime:

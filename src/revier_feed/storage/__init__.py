@@ -385,13 +385,22 @@ class Storage:
         with self._database.reading("read the digest log") as conn:
             return _digests.entry(conn, partner_id, period)
 
-    def digest_covered_until(self, partner_id: str) -> datetime | None:
-        """Where the partner's last delivered (or empty) digest ended."""
+    def digest_covered_until(
+        self, partner_id: str, recorded_by: datetime
+    ) -> tuple[datetime, datetime] | None:
+        """Where the partner's last delivered (or empty) digest recorded by ``recorded_by``
+        ended, and its slot."""
         with self._database.reading("read the digest log") as conn:
-            return _digests.covered_until(conn, partner_id)
+            return _digests.covered_until(conn, partner_id, recorded_by)
+
+    def first_unplaced_seen(self, source_ids: Iterable[str]) -> datetime | None:
+        """When the first stored item of these sources that waits for its story was first
+        seen (None: every item is in a story)."""
+        with self._database.reading("read the items") as conn:
+            return _digests.first_unplaced_seen(conn, list(source_ids))
 
     def digest_archived_until(self, before: datetime, excluding: str) -> datetime | None:
-        """The end of the last period before ``before`` some partner (not ``excluding``)
+        """The slot of the last period before ``before`` some partner (not ``excluding``)
         was sent a digest of."""
         with self._database.reading("read the digest log") as conn:
             return _digests.archived_until(conn, before, excluding)

@@ -92,22 +92,40 @@ def entry(conn: sqlite3.Connection, partner_id: str, period: str) -> DigestLogEn
     return _entry(row) if row else None
 
 
-def covered_until(conn: sqlite3.Connection, partner_id: str) -> datetime | None:
-    """The end of the last period the partner got a digest for (or had nothing new in)."""
+def covered_until(
+    conn: sqlite3.Connection, partner_id: str, recorded_by: datetime
+) -> tuple[datetime, datetime] | None:
+    """Where the last period the partner got a digest for (or had nothing new in) ended,
+    and its slot; of the digests recorded by ``recorded_by``."""
     row = conn.execute(
-        "SELECT max(until_at) FROM digest_log WHERE partner_id = ? AND state IN (?, ?)",
-        (partner_id, DigestState.SENT.value, DigestState.EMPTY.value),
+        "SELECT until_at, slot_at FROM digest_log WHERE partner_id = ? AND state IN (?, ?) "
+        "AND updated_at <= ? ORDER BY until_at DESC LIMIT 1",
+        (partner_id, DigestState.SENT.value, DigestState.EMPTY.value, to_db(recorded_by)),
+    ).fetchone()
+    if row is None:
+        return None
+    until, slot = from_db(row[0]), from_db(row[1])
+    assert until is not None and slot is not None  # NOT NULL columns
+    return until, slot
+
+
+def archived_until(conn: sqlite3.Connection, before: datetime, excluding: str) -> datetime | None:
+    """The slot of the last period before ``before`` whose digest some partner (other than
+    ``excluding``) was sent: the archive has a page for it, which ends there."""
+    row = conn.execute(
+        "SELECT max(slot_at) FROM digest_log WHERE state = ? AND partner_id != ? AND slot_at < ?",
+        (DigestState.SENT.value, excluding, to_db(before)),
     ).fetchone()
     return from_db(row[0])
 
 
-def archived_until(conn: sqlite3.Connection, before: datetime, excluding: str) -> datetime | None:
-    """The end of the last period before ``before`` whose digest some partner (other than
-    ``excluding``) was sent: the archive has a page for it."""
+def first_unplaced_seen(conn: sqlite3.Connection, source_ids: Sequence[str]) -> datetime | None:
+    """When the first stored item of these sources that is in no story yet was first seen."""
+    ids = list(source_ids)
     row = conn.execute(
-        "SELECT max(until_at) FROM digest_log WHERE state = ? AND partner_id != ? "
-        "AND until_at < ?",
-        (DigestState.SENT.value, excluding, to_db(before)),
+        "SELECT min(first_seen_at) FROM items "
+        f"WHERE story_id IS NULL AND source_id IN ({marks(len(ids))})",
+        ids,
     ).fetchone()
     return from_db(row[0])
 
