@@ -1475,3 +1475,130 @@ def test_a_digest_sent_under_a_clock_days_ahead_is_followed_by_the_rest_of_its_w
     clock.now = slot + WEEK + timedelta(minutes=1)
     assert [o.state for o in app.send_due_digests(partner_id="region")] == [DigestState.EMPTY]
     assert len(recorder.messages) == 3
+
+
+def _sent_ahead(app: App, clock: Clock, sent_at: timedelta) -> datetime:
+    """Week two's digest of "region" goes out under a clock five days ahead (at the
+    clock's slot plus ``sent_at``); the clock is then corrected, a cycle runs, and a story
+    comes in before the real slot. Returns the slot."""
+    app.send_due_digests(partner_id="region")
+    slot = MONDAY + WEEK
+    clock.now = slot - timedelta(days=5, hours=1)
+    add_news(app, "vorher", "Regionalforum tagt in Borna", clock.now)
+    clock.now = slot + sent_at
+    assert [o.stories for o in app.send_due_digests(partner_id="region")] == [1]
+    clock.now = slot - timedelta(days=4)
+    app.run_cycle()
+    add_news(app, "danach", "Innovationspreis: Jury tagt", clock.now)
+    return slot
+
+
+def test_a_digest_sent_at_its_slot_under_a_clock_ahead_gets_its_second_issue(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    """The worker sends at the slot of its clock, seconds after it: only the cycles run
+    after the clock was corrected can tell that it was early."""
+    recorder, _ = smtp_server
+    app = app_at_monday
+    slot = _sent_ahead(app, clock, timedelta(seconds=30))
+    clock.now = slot + timedelta(seconds=30)
+    assert [(o.period, o.stories) for o in app.send_due_digests(partner_id="region")] == [
+        ("2021-08-09T0700.2", 1)
+    ]
+    assert "Innovationspreis" in recorder.parsed()[-1].get_body(("plain",)).get_content()
+
+
+def test_a_second_issue_refused_for_now_is_retried_and_shown_in_status(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    recorder, _ = smtp_server
+    app = app_at_monday
+    slot = _sent_ahead(app, clock, timedelta(hours=3))
+    clock.now = slot + timedelta(minutes=1)
+    recorder.data_replies = ["451 4.3.0 mailbox busy, try later"] * 20
+    assert [o.state for o in app.send_due_digests(partner_id="region")] == [DigestState.RETRY]
+    status = {s.partner.id: s for s in app.digest_overview()}["region"]
+    assert status.last is not None
+    assert (status.last.period, status.last.state) == ("2021-08-09T0700.2", DigestState.RETRY)
+    recorder.data_replies = []
+    clock.now = slot + timedelta(hours=4)  # after the time the early issue was recorded at
+    assert [(o.period, o.state) for o in app.send_due_digests(partner_id="region")] == [
+        ("2021-08-09T0700.2", DigestState.SENT)
+    ]
+    assert "Innovationspreis" in recorder.parsed()[-1].get_body(("plain",)).get_content()
+
+
+def test_a_clock_stepped_back_minutes_after_a_digest_sends_no_second_issue(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+    clock: Clock,
+) -> None:
+    """Sent 20 minutes after its slot, then NTP steps the clock back 12 minutes: still
+    after the slot, so nothing was early (with `send_empty`, a second issue would be an
+    empty mail)."""
+    recorder, _ = smtp_server
+    edit(digest_config_dir / "settings.yaml", "digest:\n", "digest:\n  send_empty: true\n")
+    app = make_app(load_config(digest_config_dir))
+    app.send_due_digests(partner_id="region")
+    slot = MONDAY + WEEK
+    clock.now = slot + timedelta(minutes=20)
+    assert len(app.send_due_digests(partner_id="region")) == 1
+    clock.now = slot + timedelta(minutes=8)
+    assert app.send_due_digests(partner_id="region") == []
+    assert len(recorder.messages) == 2
+
+
+def test_a_schedule_moved_earlier_after_a_digest_held_back_by_a_cycle_sends_nothing_more(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+    clock: Clock,
+) -> None:
+    """A digest that ended its coverage before an item still waiting for its story still
+    covers its slot: moving the schedule earlier that morning sends no second digest."""
+    recorder, _ = smtp_server
+    app = app_at_monday
+    app.send_due_digests(partner_id="region")
+    slot = MONDAY + WEEK
+    late = _store_unplaced(app, "spaet", "Innovationspreis: Jury tagt", slot - timedelta(hours=2))
+    clock.now = slot + timedelta(minutes=1)
+    app.send_due_digests(partner_id="region")
+    place(app, late, slot + timedelta(minutes=2))
+    edit(
+        digest_config_dir / "partners.yaml",
+        "    addresses: [info@metropolregion.example]\n",
+        '    addresses: [info@metropolregion.example]\n    schedule: "0 6 * * mon"\n',
+    )
+    moved = make_app(load_config(digest_config_dir))
+    clock.now = slot + timedelta(hours=2)
+    assert moved.send_due_digests(partner_id="region") == []
+    clock.now = slot + WEEK - timedelta(hours=1) + timedelta(minutes=1)
+    assert [o.stories for o in moved.send_due_digests(partner_id="region")] == [1]
+    assert "Innovationspreis" in recorder.parsed()[-1].get_body(("plain",)).get_content()
+
+
+def test_the_archive_page_shows_its_own_period_whichever_partner_writes_it(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    """Written by a partner whose digest caught up two weeks, the page of the last week
+    said "Neu vom" the start of the partner's period, not of the page's."""
+    recorder, _ = smtp_server
+    app = app_at_monday
+    clock.now = MONDAY + timedelta(minutes=1)
+    app.send_due_digests()
+    clock.now = MONDAY + timedelta(days=3)
+    add_news(app, "w1", "Fachkräftetag in Halle", clock.now, district=DISTRICT)
+    clock.now = MONDAY + WEEK + timedelta(minutes=1)
+    recorder.rcpt_replies = {"wirtschaft@landkreis-leipzig.example": "550 no such user"}
+    app.send_due_digests()
+    recorder.rcpt_replies = {}
+    clock.now = MONDAY + WEEK + timedelta(days=3)
+    add_news(app, "w2", "Gewerbegebiet Borna erweitert", clock.now, district=DISTRICT)
+    clock.now = MONDAY + 2 * WEEK + timedelta(minutes=1)
+    app.send_due_digests()
+    page = (app.config.output_dir / "digests" / "2021-08-16T0700.html").read_text("utf-8")
+    assert "Gewerbegebiet Borna" in page and "Fachkräftetag" not in page
+    assert "Neu vom 9. August 2021 bis 16. August 2021" in page

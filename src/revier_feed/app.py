@@ -46,6 +46,7 @@ from .exceptions import (
 )
 from .fetch import Fetcher, HostTurns
 from .models import (
+    CLOCK_SLACK,
     ChannelInfo,
     CycleSummary,
     DigestIssue,
@@ -361,6 +362,7 @@ class App:
                 "not built (no C compiler when revier-feed was installed?); cycles with many "
                 "new items are slower"
             )
+        self.redate_future_digests()
         specs = list(self.config.sources)
         states = self.storage.source_states(s.id for s in specs)
         gone = tuple(s.id for s in specs if ingest.is_gone(s, states.get(s.id)))
@@ -1145,6 +1147,7 @@ class App:
             "another revier-feed is sending digests for this store: {holder}",
         )
         try:
+            self.redate_future_digests()
             return deliver.send_due(
                 self.digest_context(),
                 partners,
@@ -1155,6 +1158,25 @@ class App:
             )
         finally:
             lock.release()
+
+    def redate_future_digests(self) -> int:
+        """Date now the digest send log rows recorded more than ``CLOCK_SLACK`` after now:
+        written under a clock that ran ahead and has been set back since. A digest that
+        went out so before its slot in real time is then recorded before its slot, and its
+        period gets a second issue at the slot (``deliver._unsent_issue``); a retry waits
+        no longer than now. Cycles and digest runs both do this, so it is noticed by
+        whichever runs first after the clock was corrected. Returns how many rows."""
+        now = self.now()
+        redated = self.storage.redate_future_digests(now, now + CLOCK_SLACK)
+        if redated:
+            log.warning(
+                "%d row(s) of the digest send log were dated ahead of the clock (it ran "
+                "ahead when they were written): dated now; a digest sent before its slot "
+                "is followed at the slot by a second issue of its period",
+                redated,
+                extra={"event": "digest_log_redated", "rows": redated},
+            )
+        return redated
 
     def preview_digest(self, partner_id: str) -> tuple[DigestIssue, EmailMessage]:
         """What the partner would receive now; nothing is sent or recorded."""

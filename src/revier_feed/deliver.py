@@ -32,7 +32,6 @@ from ._utils import write_if_changed
 from .config import DigestSettings
 from .exceptions import DeliveryError, DigestError, PublishError, StoreBusyError
 from .models import (
-    CLOCK_SLACK,
     DigestIssue,
     DigestLogEntry,
     DigestPeriod,
@@ -133,42 +132,33 @@ def covered_until(slot_at: datetime, now: datetime, unplaced_since: datetime | N
 def _current_period(
     ctx: DigestContext, partner: PartnerSpec, now: datetime
 ) -> tuple[DigestPeriod, datetime | None]:
-    """The partner's current period, and where its last digest ended."""
-    # A digest recorded later than now (under a clock that ran ahead) covers nothing yet.
-    covered = ctx.storage.digest_covered_until(partner.id, now + CLOCK_SLACK)
+    """The partner's current period, and the slot of its last digest."""
+    covered = ctx.storage.digest_covered_until(partner.id)
     until, slot = covered if covered is not None else (None, None)
     period = digest.current_period(
         partner.schedule, now, ctx.tz, until, ctx.settings.first_window, slot
     )
-    return period, until
+    return period, slot
 
 
 def _unsent_issue(
-    ctx: DigestContext, partner: PartnerSpec, period: DigestPeriod, now: datetime
+    ctx: DigestContext, partner: PartnerSpec, period: DigestPeriod
 ) -> tuple[DigestPeriod, DigestLogEntry | None]:
-    """The period, and its send log row. A period whose digest was recorded as sent later
-    than now went out under a clock that ran ahead, before its slot in real time: what was
-    first seen after it is sent in a second issue of the period (key ``….2``, a Message-ID
-    of its own; mail services drop a message whose Message-ID they already have)."""
+    """The period, and its send log row. A period whose digest was first tried before its
+    slot (``App.redate_future_digests``) went out under a clock that ran ahead: what was
+    first seen after it is sent in a second issue of the period (key ``….2``, a Message-ID of
+    its own; mail services drop a message whose Message-ID they already have)."""
     key, number = period.key, 1
     entry = ctx.storage.digest_entry(partner.id, key)
     while (
         entry is not None
         and entry.state.done
-        and entry.updated_at is not None
-        and entry.updated_at > now + CLOCK_SLACK
+        and entry.created_at is not None
+        and entry.created_at < entry.slot_at
     ):
         number += 1
         period = replace(period, key=f"{key}.{number}")
         entry = ctx.storage.digest_entry(partner.id, period.key)
-    if number > 1 and entry is None:
-        log.warning(
-            "digest %s %s: its digest was recorded as sent at a time still to come (the "
-            "clock ran ahead then); what was first seen since goes out as %s",
-            partner.id,
-            key,
-            period.key,
-        )
     return period, entry
 
 
@@ -180,12 +170,12 @@ def due(ctx: DigestContext, partners: Sequence[PartnerSpec]) -> list[_Due]:
     unplaced = ctx.storage.first_unplaced_seen(ctx.source_ids)
     found = []
     for partner in partners:
-        period, covered = _current_period(ctx, partner, now)
-        if covered is not None and period.slot_at <= covered:
+        period, last_slot = _current_period(ctx, partner, now)
+        if last_slot is not None and period.slot_at <= last_slot:
             # The schedule was changed to a moment the last digest already covered: a
             # back-dated second digest went out at once. The next moment is due.
             continue
-        period, entry = _unsent_issue(ctx, partner, period, now)
+        period, entry = _unsent_issue(ctx, partner, period)
         if entry is not None and entry.state.done:
             continue
         if (
@@ -720,7 +710,10 @@ def write_archive(
         period.slot_at - timedelta(seconds=1), ctx.tz
     )
     archived = ctx.storage.digest_archived_until(period.slot_at, ADMIN_ID)
-    whole = replace(period, since=min(previous, archived) if archived else previous)
+    # The page's period is the schedule's, not the partner's: shown from its own start.
+    whole = replace(
+        period, since=min(previous, archived) if archived else previous, shown_since=None
+    )
     if whole.since < period.since:
         stories = ctx.storage.digest_candidates(ctx.source_ids, whole.since, whole.until)
         candidates = prepare(ctx, stories)

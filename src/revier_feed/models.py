@@ -746,6 +746,8 @@ class DigestLogEntry:
     stories: int = 0
     error: str | None = None
     updated_at: datetime | None = None
+    #: When the digest was first tried: at or after its slot, unless the clock ran ahead.
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -385,13 +385,21 @@ class Storage:
         with self._database.reading("read the digest log") as conn:
             return _digests.entry(conn, partner_id, period)
 
-    def digest_covered_until(
-        self, partner_id: str, recorded_by: datetime
-    ) -> tuple[datetime, datetime] | None:
-        """Where the partner's last delivered (or empty) digest recorded by ``recorded_by``
-        ended, and its slot."""
+    def digest_covered_until(self, partner_id: str) -> tuple[datetime, datetime] | None:
+        """Where the partner's last delivered (or empty) digest ended, and its slot (not
+        of a digest recorded before its slot: sent under a clock that ran ahead)."""
         with self._database.reading("read the digest log") as conn:
-            return _digests.covered_until(conn, partner_id, recorded_by)
+            return _digests.covered_until(conn, partner_id)
+
+    def redate_future_digests(self, now: datetime, ahead_of: datetime) -> int:
+        """Date ``now`` the send log rows recorded after ``ahead_of`` (under a clock that
+        ran ahead); returns how many."""
+        # Read first: every cycle asks, and a write would wait for the store's other users.
+        with self._database.reading("read the digest log") as conn:
+            if not _digests.any_after(conn, ahead_of):
+                return 0
+        with self._database.writing("write the digest log") as conn:
+            return _digests.redate_future(conn, now, ahead_of)
 
     def first_unplaced_seen(self, source_ids: Iterable[str]) -> datetime | None:
         """When the first stored item of these sources that waits for its story was first

@@ -30,7 +30,7 @@ def changed_stories(
 
 _ENTRY = (
     "partner_id, period, slot_at, since_at, until_at, state, attempts, next_attempt_at, "
-    "message_id, stories, error, updated_at"
+    "message_id, stories, error, updated_at, created_at"
 )
 
 
@@ -48,6 +48,7 @@ def _entry(row: Sequence[Any]) -> DigestLogEntry:
         stories,
         error,
         updated_at,
+        created_at,
     ) = row
     slot, since, until = from_db(slot_at), from_db(since_at), from_db(until_at)
     assert slot and since and until, "NOT NULL columns"
@@ -64,6 +65,7 @@ def _entry(row: Sequence[Any]) -> DigestLogEntry:
         stories=stories,
         error=error,
         updated_at=from_db(updated_at),
+        created_at=from_db(created_at),
     )
 
 
@@ -77,7 +79,8 @@ def entries(
         ids = list(partner_ids)
         query += f" WHERE partner_id IN ({marks(len(ids))})"
         values.extend(ids)
-    query += " ORDER BY slot_at DESC, partner_id"
+    # A second issue of a period (key "….2") before the first.
+    query += " ORDER BY slot_at DESC, partner_id, period DESC"
     if limit is not None:
         query += " LIMIT ?"
         values.append(limit)
@@ -92,15 +95,14 @@ def entry(conn: sqlite3.Connection, partner_id: str, period: str) -> DigestLogEn
     return _entry(row) if row else None
 
 
-def covered_until(
-    conn: sqlite3.Connection, partner_id: str, recorded_by: datetime
-) -> tuple[datetime, datetime] | None:
+def covered_until(conn: sqlite3.Connection, partner_id: str) -> tuple[datetime, datetime] | None:
     """Where the last period the partner got a digest for (or had nothing new in) ended,
-    and its slot; of the digests recorded by ``recorded_by``."""
+    and its slot. A digest first tried before its slot went out under a clock that ran
+    ahead (see :func:`redate_future`) and covers nothing."""
     row = conn.execute(
         "SELECT until_at, slot_at FROM digest_log WHERE partner_id = ? AND state IN (?, ?) "
-        "AND updated_at <= ? ORDER BY until_at DESC LIMIT 1",
-        (partner_id, DigestState.SENT.value, DigestState.EMPTY.value, to_db(recorded_by)),
+        "AND created_at >= slot_at ORDER BY until_at DESC LIMIT 1",
+        (partner_id, DigestState.SENT.value, DigestState.EMPTY.value),
     ).fetchone()
     if row is None:
         return None
@@ -117,6 +119,26 @@ def archived_until(conn: sqlite3.Connection, before: datetime, excluding: str) -
         (DigestState.SENT.value, excluding, to_db(before)),
     ).fetchone()
     return from_db(row[0])
+
+
+def any_after(conn: sqlite3.Connection, moment: datetime) -> bool:
+    """Whether a send log row was first tried or last written after ``moment``."""
+    at = to_db(moment)
+    query = "SELECT 1 FROM digest_log WHERE created_at > ? OR updated_at > ? LIMIT 1"
+    return conn.execute(query, (at, at)).fetchone() is not None
+
+
+def redate_future(conn: sqlite3.Connection, now: datetime, ahead_of: datetime) -> int:
+    """Rows with a time after ``ahead_of`` were written under a clock that ran ahead and
+    has been set back since: their times become at most ``now`` (the latest their real
+    time can be; a retry waits no longer). Returns how many."""
+    ahead = to_db(ahead_of)
+    return conn.execute(
+        "UPDATE digest_log SET created_at = min(created_at, ?1), "
+        "updated_at = min(updated_at, ?1), next_attempt_at = min(next_attempt_at, ?1) "
+        "WHERE created_at > ?2 OR updated_at > ?2",
+        (to_db(now), ahead),
+    ).rowcount
 
 
 def first_unplaced_seen(conn: sqlite3.Connection, source_ids: Sequence[str]) -> datetime | None:
