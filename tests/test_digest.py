@@ -284,9 +284,12 @@ def add_news(
     teaser: str = "",
     district: str | None = None,
     story: int | None = None,
+    placed: bool = True,
 ) -> str:
     """Store one new item of the agency (or of ``district``'s press office, set in that
-    district) as a story of its own (or a member of ``story``), first seen at ``now``."""
+    district) as a story of its own (or a member of ``story``), first seen at ``now``;
+    ``placed=False``: in no story yet, as a cycle leaves its items until it has collected
+    every source."""
     source = district or "metropolregion"
     url = f"https://www.{source}.example/news/{key}"
     item = make_item(
@@ -300,7 +303,8 @@ def add_news(
         districts=frozenset({district} if district else ()),
     )
     app.storage.save_source_result(SourceState(source_id=source), [(item, ItemDecision.NEW)], now)
-    place(app, url, now, story)
+    if placed:
+        place(app, url, now, story)
     return url
 
 

@@ -22,7 +22,7 @@ from revier_feed.config import load_config
 from revier_feed.exceptions import DigestError, StorageError
 from revier_feed.models import DigestState, ItemDecision, SourceState
 from tests.conftest import Clock, SmtpRecorder, free_port
-from tests.test_digest import COLLECTED, MONDAY, add_news, make_item, place
+from tests.test_digest import COLLECTED, MONDAY, add_news, place
 
 BERLIN = __import__("zoneinfo").ZoneInfo("Europe/Berlin")
 WEEK = timedelta(days=7)
@@ -1346,25 +1346,6 @@ def test_a_story_that_reaches_a_district_through_a_later_member_is_news_to_it(
     assert title not in week_three.get("info@metropolregion.example", "")
 
 
-def _store_unplaced(app: App, key: str, title: str, seen: datetime) -> str:
-    """Store one new item of the agency, first seen at ``seen``, in no story yet (as a
-    cycle leaves its items until it has collected every source)."""
-    url = f"https://www.metropolregion.example/news/{key}"
-    item = make_item(
-        source_id="metropolregion",
-        key=key,
-        url=url,
-        title=title,
-        summary_text=f"{title}: Bericht aus der Region.",
-        published_at=seen - timedelta(days=400),
-        fingerprint=f"1:{key}",
-    )
-    app.storage.save_source_result(
-        SourceState(source_id="metropolregion"), [(item, ItemDecision.NEW)], seen
-    )
-    return url
-
-
 def test_a_story_placed_after_its_slot_s_digest_went_out_is_in_the_next_one(
     app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
 ) -> None:
@@ -1379,7 +1360,7 @@ def test_a_story_placed_after_its_slot_s_digest_went_out_is_in_the_next_one(
     clock.now = slot - timedelta(hours=2)
     add_news(app, "frueh", "Regionalforum tagt in Borna", clock.now)
     seen = slot - timedelta(minutes=1)
-    late = _store_unplaced(app, "spaet", "Innovationspreis: Jury tagt", seen)
+    late = add_news(app, "spaet", "Innovationspreis: Jury tagt", seen, placed=False)
     clock.now = slot + timedelta(minutes=1)
     assert [o.stories for o in app.send_due_digests(partner_id="region")] == [1]
     place(app, late, slot + timedelta(minutes=2))
@@ -1403,7 +1384,8 @@ def test_an_item_stored_just_after_an_on_time_digest_but_seen_before_is_not_lost
     slot = MONDAY + WEEK
     clock.now = slot
     assert [o.state for o in app.send_due_digests(partner_id="region")] == [DigestState.EMPTY]
-    url = _store_unplaced(app, "knapp", "Studie zu ländlichen Räumen", slot - timedelta(seconds=2))
+    seen = slot - timedelta(seconds=2)
+    url = add_news(app, "knapp", "Studie zu ländlichen Räumen", seen, placed=False)
     place(app, url, slot + timedelta(seconds=1))
     clock.now = slot + WEEK
     assert [o.stories for o in app.send_due_digests(partner_id="region")] == [1]
@@ -1563,7 +1545,8 @@ def test_a_schedule_moved_earlier_after_a_digest_held_back_by_a_cycle_sends_noth
     app = app_at_monday
     app.send_due_digests(partner_id="region")
     slot = MONDAY + WEEK
-    late = _store_unplaced(app, "spaet", "Innovationspreis: Jury tagt", slot - timedelta(hours=2))
+    seen = slot - timedelta(hours=2)
+    late = add_news(app, "spaet", "Innovationspreis: Jury tagt", seen, placed=False)
     clock.now = slot + timedelta(minutes=1)
     app.send_due_digests(partner_id="region")
     place(app, late, slot + timedelta(minutes=2))
