@@ -108,6 +108,30 @@ def test_a_store_keeps_the_ids_of_deleted_stories_from_schema_11_on(
         assert db.execute("SELECT last_story_id FROM story_state").fetchone() == (7,)
 
 
+def test_a_store_from_before_schema_11_keeps_the_ids_partners_received(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Story 6, the newest, was merged away before the upgrade, after a partner had
+    received it: the next story must not be 6 again (the partner would get it as an
+    update of story 6, or not at all)."""
+    path = tmp_path / "store.sqlite3"
+    with monkeypatch.context() as patched:
+        patched.setattr(database, "VERSION", 10)
+        Storage(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            "INSERT INTO stories (id, created_at) VALUES (?, '2021-06-01 00:00:00')",
+            [(i,) for i in range(1, 6)],
+        )
+        db.execute(
+            "INSERT INTO digest_stories (partner_id, story_id, period, text_hash, "
+            "updated_sent) VALUES ('kammer', 6, '2021-W23', 'x', 0)"
+        )
+    Storage(f"sqlite:///{path}").close()  # upgraded
+    with sqlite3.connect(path) as db:
+        assert stories_storage.next_story_id(db) == 7
+
+
 def test_store_from_newer_code_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite3"
     Storage(f"sqlite:///{path}").close()
