@@ -43,6 +43,7 @@ from .exceptions import (
     SilentHost,
     SourceError,
     StorageError,
+    StoreOutdatedError,
 )
 from .fetch import Fetcher, HostTurns
 from .models import (
@@ -70,6 +71,7 @@ from .models import (
     StoryFilter,
 )
 from .publish import PublishResult, feed_paths, missing_files, publish, websub
+from .storage import VERSION as STORE_VERSION
 from .storage import Storage
 from .tag import Tagger, TagMatch
 
@@ -115,6 +117,15 @@ class App:
         processes: worker processes for normalizing and tagging (default: the
             configuration's ``worker.processes``; 0 keeps everything in this process,
             "auto" starts one per core once a cycle brings many items).
+        access: what the command does with the store, which decides what becomes of a
+            store of an older schema version: "write" upgrades it, holding the store's
+            locks while it does (never under an older worker still running); "read"
+            leaves it as it is and refuses it (:class:`StoreOutdatedError` says what
+            upgrades it); "copy" takes it as it is (``backup``, before an upgrade).
+
+    Raises:
+        StorageError: the store cannot be opened, or is older and cannot be upgraded now
+            (:class:`AlreadyRunning`: another revier-feed holds it).
     """
 
     def __init__(
@@ -125,6 +136,7 @@ class App:
         rng: random.Random | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         processes: int | Literal["auto"] | None = None,
+        access: Literal["write", "read", "copy"] = "write",
     ) -> None:
         self.config = config
         #: ``worker.processes`` unless the caller chose (tests, benchmarks).
@@ -141,7 +153,13 @@ class App:
         self._running: tuple[asyncio.AbstractEventLoop, asyncio.Task[object]] | None = None
         self._running_lock = threading.Lock()
         self.tagger = Tagger(config.tags, config.districts, config.elsewhere)
-        self.storage = Storage(config.storage_url)
+        self.storage = Storage(config.storage_url, upgrade=False)
+        if self.storage.schema_version < STORE_VERSION and access != "copy":
+            try:
+                self._upgrade_store(access)
+            except BaseException:
+                self.storage.close()
+                raise
         self._said_python = False  # that the story stage's C extension is missing
         #: The store's lock while :meth:`exclusive` holds it.
         self._lock: ProcessLock | None = None
@@ -167,6 +185,55 @@ class App:
     def close(self) -> None:
         self.storage.close()
 
+    def _upgrade_store(self, access: Literal["write", "read"]) -> None:
+        """Bring the store to the current schema, holding its locks: a worker or a digest
+        run of the older version still running would go on writing as if nothing had
+        changed, and refuse the store when restarted."""
+        found = self.storage.schema_version
+        file = self.config.store_file
+        if access == "read":
+            holder = self.worker_holder()
+            running = (
+                f"; {holder.who} runs for it now: stop it, and start it with this version"
+                if holder is not None
+                else ""
+            )
+            raise StoreOutdatedError(
+                f"the store {file} has schema version {found}, older than this "
+                f"revier-feed's {STORE_VERSION}. This command only reads the store and "
+                "leaves it as it is; the worker upgrades it when it starts (`revier-feed "
+                f"run`, or `run --once`){running}. To be able to go back to the older "
+                "version, keep a copy first: `revier-feed backup FILE`"
+            )
+        description = (
+            f"pid {os.getpid()} on {socket.gethostname()}, upgrading the store to schema "
+            f"version {STORE_VERSION}"
+        )
+        busy = (
+            f"the store {file} has schema version {found}, and this revier-feed upgrades it "
+            f"to {STORE_VERSION} only while no other revier-feed uses it, but {{holder}} "
+            "does (lock file {path}). Nothing was changed; if that is an older version, "
+            "stop it and start it with this one, which upgrades the store"
+        )
+        store = _take(_lock_paths(self.config), description, "the store's lock", busy)
+        try:
+            digests = _take(
+                _lock_paths(self.config, ".digest-lock"), description, "the digest lock", busy
+            )
+            try:
+                self.storage.upgrade()
+            finally:
+                digests.release()
+        finally:
+            store.release()
+        log.info(
+            "upgraded the store %s from schema version %d to %d",
+            file,
+            found,
+            STORE_VERSION,
+            extra={"event": "store_upgraded", "from": found, "to": STORE_VERSION},
+        )
+
     @contextlib.contextmanager
     def exclusive(self, command: str) -> Iterator[None]:
         """Hold the store's lock while collecting: one worker (or `run --once`) per store.
@@ -177,7 +244,8 @@ class App:
         started = self.now().astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
         description = f"pid {os.getpid()} on {socket.gethostname()}, `{command}` since {started}"
         lock = _take(
-            ProcessLock(self.config.lock_path, description),
+            _lock_paths(self.config),
+            description,
             "the store's lock",
             "another revier-feed is already collecting for this store: {holder} (lock file "
             "{path}); stop it first, or use a separate configuration",
@@ -199,7 +267,7 @@ class App:
 
     def worker_holder(self) -> LockHolder | None:
         """The process collecting for this store right now, if any (from its lock)."""
-        return ProcessLock(self.config.lock_path, "").holder()
+        return _holder(_lock_paths(self.config))
 
     def paused_hosts(self) -> list[tuple[str, datetime]]:
         """The hosts that asked for a pause (429, Retry-After) not over yet, as the last
@@ -1139,10 +1207,8 @@ class App:
         # digest due and both send it: the send log is only exactly-once for one sender.
         started = self.now().astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
         lock = _take(
-            ProcessLock(
-                self.config.lock_path.with_suffix(".digest-lock"),
-                f"pid {os.getpid()} on {socket.gethostname()}, sending digests since {started}",
-            ),
+            _lock_paths(self.config, ".digest-lock"),
+            f"pid {os.getpid()} on {socket.gethostname()}, sending digests since {started}",
             "the digest lock",
             "another revier-feed is sending digests for this store: {holder}",
         )
@@ -1254,13 +1320,34 @@ def _subscribed_url(asked: str, fetched: FetchResult) -> str:
     return asked
 
 
-def _take(lock: ProcessLock, what: str, busy: str) -> ProcessLock:
-    """``lock`` (``what``, for messages) acquired.
+def _lock_paths(config: AppConfig, suffix: str | None = None) -> list[Path]:
+    """The store's lock file (or its sibling with ``suffix``: ``.digest-lock``), then where
+    older versions kept it (:attr:`.AppConfig.old_lock_paths`)."""
+    paths = [config.lock_path, *config.old_lock_paths]
+    return [path.with_suffix(suffix) for path in paths] if suffix else paths
+
+
+def _holder(paths: Sequence[Path]) -> LockHolder | None:
+    """Who holds the first of the lock ``paths`` that is held (see :func:`_lock_paths`)."""
+    for path in paths:
+        # An old place that cannot be read (gone with the output folder) holds nothing.
+        with contextlib.suppress(OSError):
+            holder = ProcessLock(path, "").holder()
+            if holder is not None:
+                return holder
+    return None
+
+
+def _take(paths: Sequence[Path], description: str, what: str, busy: str) -> ProcessLock:
+    """The lock at ``paths[0]`` (``what``, for messages) acquired, once nobody holds it at
+    the places older versions kept it (``paths[1:]``: such a version, still running after
+    an upgrade, takes only that one).
 
     Raises:
         AlreadyRunning: another process holds it: ``busy``, with {holder} and {path}.
         StorageError: the lock file cannot be written.
     """
+    lock = ProcessLock(paths[0], description)
     try:
         lock.acquire()
     except AlreadyLocked as e:
@@ -1271,6 +1358,13 @@ def _take(lock: ProcessLock, what: str, busy: str) -> ProcessLock:
             f"cannot take {what} {lock.path}: {e.strerror or e} (it must be a file "
             "revier-feed may write, beside the store, on a disk with room)"
         ) from None
+    for old in paths[1:]:
+        older = _holder([old])
+        if older is not None:
+            lock.release()
+            raise AlreadyRunning(
+                busy.format(holder=f"{older.who} (an older revier-feed)", path=old)
+            )
     return lock
 
 
@@ -1319,7 +1413,7 @@ def running_worker(config: AppConfig) -> tuple[int | None, str | None]:
         (its pid if it runs on this machine, the description it wrote), or (None, None)
         when no worker holds the lock.
     """
-    holder = ProcessLock(config.lock_path, "").holder()
+    holder = _holder(_lock_paths(config))
     if holder is None:
         return None, None
     match = re.match(r"pid (\d+) on ([^,\s]+),", holder.who)

@@ -410,7 +410,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if not target.parent.is_dir():
         out.print(f"folder {target.parent} does not exist", markup=False)
         return EXIT_FAILED
-    with App(config) as app:
+    with App(config, access="copy") as app:
         app.backup(target)
         items = app.storage.count_items()
     size = target.stat().st_size
@@ -427,7 +427,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     # A store that is not there yet is made by opening it: say so, since a mistyped
     # storage.path would otherwise look like a store with nothing in it.
     store_existed = config.store_file.exists()
-    with App(config) as app:
+    with App(config, access="read") as app:
         holder = app.worker_holder()
         paused = app.paused_hosts()
         overview = app.source_overview()
@@ -509,7 +509,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     out = console()
-    with App(config) as app:
+    with App(config, access="read") as app:
         found = app.explain(args.item)
     if found is None:
         out.print(f"no stored item with id, URL or guid {args.item!r}", markup=False)
@@ -552,7 +552,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_stories_show(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     out = console()
-    with App(config) as app:
+    with App(config, access="read") as app:
         story = app.story(args.story)
     if story is None:
         out.print(f"no story or item {args.story!r}", markup=False)

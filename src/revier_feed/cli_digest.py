@@ -91,7 +91,7 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
     if bool(args.partner) == bool(args.admin):
         raise DigestError("digest preview: name a PARTNER or give --admin (one of the two)")
     config = load_config(args.config)
-    with App(config) as app:
+    with App(config, access="read") as app:
         message = app.preview_admin_digest() if args.admin else app.preview_digest(args.partner)[1]
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
@@ -122,7 +122,7 @@ def _write(path: Path, data: bytes) -> None:
 
 def cmd_digest_log(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    with App(config) as app:
+    with App(config, access="read") as app:
         partners = [args.partner] if args.partner else None
         entries = app.storage.digest_log(partners, args.limit)
         tz = app.tz

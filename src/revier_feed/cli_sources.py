@@ -132,7 +132,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     config = load_config(args.config)
-    with App(config) as app:
+    with App(config, access="read") as app:
         overview = app.source_overview()
     if getattr(args, "json", False):
         console().print_json(

@@ -221,6 +221,11 @@ class SchemaVersionError(StorageError):
     """The store was created by a newer revier-feed than the one running."""
 
 
+class StoreOutdatedError(StorageError):
+    """The store has an older schema, and a command that only reads it does not upgrade
+    it; the message says what does."""
+
+
 class PublishError(RevierError):
     """An output file could not be written; the previous version is left in place.
 

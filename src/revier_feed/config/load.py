@@ -97,6 +97,15 @@ class AppConfig:
         return store.with_name(store.name + ".lock")
 
     @property
+    def old_lock_paths(self) -> tuple[Path, ...]:
+        """Where revier-feed kept :attr:`lock_path` before schema 14 (in the output folder,
+        with ``storage.url``): a worker of such a version, still running after the upgrade,
+        holds that one."""
+        if not self.settings.storage.url:
+            return ()
+        return (self.output_dir / ".revier-feed.lock",)
+
+    @property
     def output_dir(self) -> Path:
         return self.resolve(self.settings.output.dir)
 

@@ -53,22 +53,39 @@ __all__ = ["VERSION", "Storage", "StoryWrites"]
 class Storage:
     """A revier-feed store: a SQLite file, given as a ``sqlite:///PATH`` URL.
 
+    Args:
+        url: where the store is (a new one is made there, at the current schema version).
+        upgrade: bring a store of an older schema version up to date at once; if False it
+            is left as it is (:attr:`schema_version`) until :meth:`upgrade`.
+
     Raises:
         StorageError: the store cannot be opened (not a SQLite file URL, not a database).
         SchemaVersionError: the store was written by a newer revier-feed.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, upgrade: bool = True) -> None:
         self.url = url
         self._database = Database(url)
         try:
             found = self._database.schema_version()
             database.check_version(found)
-            if found < database.VERSION:
-                migrate(self._database)
+            #: The store's schema version (:data:`VERSION` once upgraded).
+            self.schema_version = found
+            if found == 0 or upgrade:
+                self.upgrade()
         except BaseException:
             self.close()
             raise
+
+    def upgrade(self) -> None:
+        """Bring the store to :data:`VERSION` (nothing to do if it is there).
+
+        Raises:
+            StorageError: a migration failed (it is rolled back whole).
+        """
+        if self.schema_version < database.VERSION:
+            migrate(self._database)
+            self.schema_version = database.VERSION
 
     def close(self) -> None:
         self._database.close()
