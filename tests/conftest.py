@@ -140,8 +140,10 @@ class SmtpRecorder:
 
     ``rcpt_replies`` maps an address to the reply to its RCPT TO (e.g. "550 no such user");
     ``data_replies`` lists replies to the next DATA commands (e.g. "451 try later"), used up
-    one per message; ``hold`` makes DATA for the given recipient wait for ``release``;
-    ``unanswered`` messages are taken and their connection closed before the reply.
+    one per message; ``hold`` makes DATA for the given recipient wait for ``release``,
+    then refuse it (or, with ``accept_held``, take it, as a server that got the whole
+    message from a client that died before the reply); ``unanswered`` messages are taken
+    and their connection closed before the reply.
     """
 
     def __init__(self) -> None:
@@ -151,6 +153,7 @@ class SmtpRecorder:
         self.rcpt_replies: dict[str, str] = {}
         self.data_replies: list[str] = []
         self.hold: str | None = None
+        self.accept_held = False
         #: Messages to take, then close the connection without answering (the reply lost).
         self.unanswered = 0
         #: The reply to MAIL FROM, if not "250 OK" (e.g. "530 authentication required").
@@ -176,10 +179,16 @@ class SmtpRecorder:
         import asyncio
 
         if self.hold is not None and self.hold in envelope.rcpt_tos:
+            if self.accept_held:  # taken: whatever becomes of the client
+                self.messages.append(
+                    (envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+                )
             self.holding.set()
             while not self.release.is_set():
                 await asyncio.sleep(0.01)
-            return "451 the client went away while we held its message"
+            if not self.accept_held:
+                return "451 the client went away while we held its message"
+            return "250 Message accepted for delivery"
         if self.data_replies:
             return self.data_replies.pop(0)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from revier_feed import cron
 from revier_feed.app import App
 from revier_feed.config import load_config
 from revier_feed.exceptions import DigestError, StorageError
@@ -728,6 +730,57 @@ def test_a_run_killed_mid_way_and_rerun_sends_every_partner_exactly_one_digest(
     )
     assert "no digest is due" in third.stdout
     assert len(recorder.messages) == 3
+
+
+def test_a_digest_that_may_have_arrived_goes_again_byte_for_byte(
+    collected_before_slot: Path,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    make_app: Callable[..., App],
+) -> None:
+    """The run died after the server took the digest, before its reply. Resent rebuilt,
+    with a story placed in between, under the same Message-ID, it was dropped by a mail
+    service that had the first copy, and the story counted as sent: never mailed."""
+    recorder, _ = smtp_server
+    config = load_config(collected_before_slot)
+    slot = cron.parse("0 7 * * mon").last_at_or_before(datetime.now(UTC), BERLIN)
+    clock.now = slot - timedelta(minutes=30)
+    app = make_app(config)
+    title = "Innovationspreis: Jury tagt in Borna"
+    url = add_news(app, "spaet", title, clock.now, placed=False)
+    recorder.hold, recorder.accept_held = "info@metropolregion.example", True
+    command = [sys.executable, "-m", "revier_feed", "--config", str(collected_before_slot)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    first = subprocess.Popen(
+        [*command, "digest", "send"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        assert recorder.holding.wait(timeout=60), "the region's digest never reached DATA"
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    first.communicate()
+    recorder.release.set()
+    delivered = recorder.messages[-1]  # the server has it: the partner got it
+    assert delivered[1] == ["info@metropolregion.example"]
+    assert title not in recorder.parsed()[-1].get_body(("plain",)).get_content()
+    place(app, url, clock.now)  # the cycle's end, after the digest went out
+    recorder.hold = None
+    rerun = subprocess.run(
+        [*command, "digest", "send"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert "may have been delivered" in rerun.stderr
+    assert recorder.messages[-1] == delivered  # the same mail, which the service drops
+    with sqlite3.connect(config.store_file) as db:  # kept only while the period is pending
+        assert db.execute("SELECT count(*) FROM digest_copies").fetchone() == (0,)
+    # The story comes with the next week's digest.
+    clock.now = slot + WEEK + timedelta(minutes=1)
+    (outcome,) = make_app(config).send_due_digests(partner_id="region")
+    assert outcome.state is DigestState.SENT
+    assert title in recorder.parsed()[-1].get_body(("plain",)).get_content()
 
 
 def test_a_digest_lock_that_could_not_be_written_is_not_kept(

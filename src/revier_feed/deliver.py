@@ -32,6 +32,7 @@ from ._utils import write_if_changed
 from .config import DigestSettings
 from .exceptions import DeliveryError, DigestError, PublishError, StoreBusyError
 from .models import (
+    DigestCopy,
     DigestIssue,
     DigestLogEntry,
     DigestPeriod,
@@ -283,10 +284,19 @@ def _one(
     unreachable: DeliveryError | None,
 ) -> tuple[DigestOutcome, DeliveryError | None]:
     partner, period, previous = item.partner, item.period, item.log
-    if partner.id == ADMIN_ID:
+    kept = None
+    if outbox is None and previous is not None and not previous.state.done:
+        # Handed to the mail server before: it may have arrived, so the same mail goes.
+        kept = ctx.storage.digest_copy(partner.id, period.key)
+    until = item.covers_until
+    if kept is not None:
+        assert previous is not None
+        count, sent, until = previous.stories, list(kept.stories), previous.until
+        make_message = None
+    elif partner.id == ADMIN_ID:
         problems = source_problems(ctx)
         count = len(problems)
-        sent: list[tuple[int, str, bool]] = []
+        sent = []
 
         def make_message() -> EmailMessage:
             return render_admin_message(ctx, partner, period, problems)
@@ -304,27 +314,34 @@ def _one(
         period=period.key,
         slot_at=period.slot_at,
         since=period.since,
-        until=item.covers_until,
+        until=until,
         state=DigestState.SENDING,
         attempts=attempts,
         stories=count,
     )
-    if count == 0 and not ctx.settings.send_empty:
+    if make_message is None:
+        assert kept is not None and previous is not None
+        wire = digest.Outgoing(kept.sender, kept.message, kept.utf8)
+        message_id = previous.message_id
+    elif count == 0 and not ctx.settings.send_empty:
         if outbox is None:
             ctx.storage.save_digest_state(
                 replace(entry, state=DigestState.EMPTY), ctx.now(), supersede=True
             )
         log.info("digest %s %s: nothing new, not sent", partner.id, period.key)
         return DigestOutcome(partner.id, period.key, DigestState.EMPTY, 0), None
-    message = make_message()
-    if outbox is not None:
-        path = outbox / f"{partner.id}-{period.key}.eml"
-        try:
-            outbox.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(digest.as_bytes(message))
-        except OSError as e:
-            raise DigestError(f"could not write {path}") from e
-        return DigestOutcome(partner.id, period.key, None, count, path=path), None
+    else:
+        message = make_message()
+        if outbox is not None:
+            path = outbox / f"{partner.id}-{period.key}.eml"
+            try:
+                outbox.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(digest.as_bytes(message))
+            except OSError as e:
+                raise DigestError(f"could not write {path}") from e
+            return DigestOutcome(partner.id, period.key, None, count, path=path), None
+        wire = digest.outgoing(message, partner.addresses)
+        message_id = str(message["Message-ID"])
     if unreachable is not None:
         # Not tried: no attempt of its own is used up (it was given up for good after
         # max_attempts runs in which only another partner's digest was tried).
@@ -332,17 +349,18 @@ def _one(
     if previous is not None and previous.state is DigestState.SENDING:
         log.warning(
             "digest %s %s: an earlier run died while sending it; it may have been delivered, "
-            "sending again with the same Message-ID %s",
+            "sending again with the same Message-ID %s%s",
             partner.id,
             period.key,
-            message["Message-ID"],
+            message_id,
+            "" if kept else " (rebuilt: no copy of it was kept, as before schema 16)",
         )
     # Waited for before "sending" is recorded: a run killed in the rate limit's wait sent
     # nothing, and the next run must not warn that it may have.
     sender.wait_turn()
-    entry = replace(entry, attempts=attempts + 1, message_id=str(message["Message-ID"]))
-    ctx.storage.save_digest_state(entry, ctx.now(), supersede=True)
-    wire = digest.outgoing(message, partner.addresses)
+    entry = replace(entry, attempts=attempts + 1, message_id=message_id)
+    copy = DigestCopy(partner.id, period.key, wire.sender, wire.data, wire.utf8, tuple(sent))
+    ctx.storage.save_digest_state(entry, ctx.now(), supersede=True, copy=copy)
     try:
         refused = sender.send(wire, partner.addresses)
         error = None

@@ -769,6 +769,21 @@ class DigestResend:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestCopy:
+    """A digest as it was first handed to the mail server, kept until its period is done:
+    every later attempt sends these very bytes. A mail service drops a Message-ID it has
+    delivered before, so a rebuilt digest (after a run died while sending it) went nowhere
+    when the first copy had arrived, and the stories placed in between counted as sent."""
+
+    partner_id: str
+    period: str
+    sender: str  #: the envelope sender
+    message: bytes
+    utf8: bool  #: its headers are in UTF-8: sent with SMTPUTF8
+    stories: tuple[tuple[int, str, bool], ...]  #: (story id, text hash, listed as update)
+
+
+@dataclass(frozen=True, slots=True)
 class SourceProblem:
     """A source the admin digest reports, with its last error."""
 

@@ -21,6 +21,7 @@ from typing import Self
 
 from ..exceptions import StorageError
 from ..models import (
+    DigestCopy,
     DigestLogEntry,
     DigestResend,
     Item,
@@ -442,13 +443,17 @@ class Storage:
         stories: Sequence[tuple[int, str, bool]] = (),
         supersede: bool = False,
         resend: DigestResend | None = None,
+        copy: DigestCopy | None = None,
     ) -> None:
-        """Write a send log row, with the stories it delivered, in one transaction.
+        """Write a send log row, with the stories it delivered, in one transaction. The
+        partner's kept copies of periods now done are dropped.
 
         Args:
             stories: (story id, text hash, listed as update) of a delivered digest.
             supersede: older pending periods of the partner become superseded.
             resend: addresses that refused it for now, to send it to again.
+            copy: the message as handed to the mail server, kept while the period is
+                pending (one kept already stays: it is what may have arrived).
         """
         with self._database.writing("write the digest log") as conn:
             _digests.save(conn, log, now)
@@ -458,6 +463,14 @@ class Storage:
                 _digests.supersede(conn, log.partner_id, log.period, now)
             if resend is not None:
                 _digests.save_resend(conn, resend)
+            if copy is not None:
+                _digests.save_copy(conn, copy)
+            _digests.drop_done_copies(conn, log.partner_id)
+
+    def digest_copy(self, partner_id: str, period: str) -> DigestCopy | None:
+        """The message of a pending digest as first handed to the mail server, if kept."""
+        with self._database.reading("read the digest log") as conn:
+            return _digests.copy(conn, partner_id, period)
 
     def digest_resends(
         self, partner_ids: Iterable[str] | None = None, due_by: datetime | None = None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..models import DigestLogEntry, DigestResend, DigestState, Story
+from ..models import DigestCopy, DigestLogEntry, DigestResend, DigestState, Story
 from .database import from_db, marks, to_db
 from .stories import members
 
@@ -220,6 +221,51 @@ def supersede(conn: sqlite3.Connection, partner_id: str, current: str, now: date
             DigestState.SENDING.value,
         ),
     ).rowcount
+
+
+def save_copy(conn: sqlite3.Connection, copy: DigestCopy) -> None:
+    """Keep the message of (partner, period) as first sent (a copy kept already stays)."""
+    conn.execute(
+        "INSERT OR IGNORE INTO digest_copies (partner_id, period, sender, message, utf8, "
+        "stories) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            copy.partner_id,
+            copy.period,
+            copy.sender,
+            copy.message,
+            copy.utf8,
+            json.dumps(copy.stories),
+        ),
+    )
+
+
+def drop_done_copies(conn: sqlite3.Connection, partner_id: str) -> None:
+    """Forget the partner's copies whose period is done (sent, failed, superseded)."""
+    conn.execute(
+        "DELETE FROM digest_copies WHERE partner_id = ?1 AND NOT EXISTS (SELECT 1 FROM "
+        "digest_log AS d WHERE d.partner_id = ?1 AND d.period = digest_copies.period AND "
+        "d.state IN (?2, ?3))",
+        (partner_id, DigestState.SENDING.value, DigestState.RETRY.value),
+    )
+
+
+def copy(conn: sqlite3.Connection, partner_id: str, period: str) -> DigestCopy | None:
+    row = conn.execute(
+        "SELECT sender, message, utf8, stories FROM digest_copies "
+        "WHERE partner_id = ? AND period = ?",
+        (partner_id, period),
+    ).fetchone()
+    if row is None:
+        return None
+    sender, message, utf8, stories = row
+    return DigestCopy(
+        partner_id,
+        period,
+        sender,
+        bytes(message),
+        bool(utf8),
+        tuple((int(i), str(h), bool(u)) for i, h, u in json.loads(stories)),
+    )
 
 
 def save_resend(conn: sqlite3.Connection, resend: DigestResend) -> None:

@@ -379,6 +379,24 @@ def _v15(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v16(conn: sqlite3.Connection) -> None:
+    """A digest's message as first handed to the mail server, until its period is done:
+    a rebuild under the same Message-ID (after a run died while sending) was dropped by
+    mail services that had the first copy, with the stories placed since counted as sent."""
+    conn.execute(
+        _create(
+            "digest_copies",
+            "partner_id VARCHAR(100) NOT NULL",
+            "period VARCHAR(40) NOT NULL",
+            "sender TEXT NOT NULL",
+            "message BLOB NOT NULL",
+            "utf8 BOOLEAN NOT NULL",
+            "stories TEXT NOT NULL",
+            "PRIMARY KEY (partner_id, period)",
+        )
+    )
+
+
 #: version -> function that brings a store from version-1 to version. Append only.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _v1,
@@ -396,6 +414,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     13: _v13,
     14: _v14,
     15: _v15,
+    16: _v16,
 }
 assert max(MIGRATIONS) == database.VERSION, "a migration was added: raise database.VERSION"
 
