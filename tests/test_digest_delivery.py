@@ -1424,6 +1424,11 @@ def test_a_story_placed_after_its_slot_s_digest_went_out_is_in_the_next_one(
     assert "Innovationspreis: Jury tagt" in second and "Regionalforum" not in second
     # The period is still shown from the last digest's slot on.
     assert "Neu vom 9. August 2021 bis 16. August 2021" in second
+    # The archive, which the mail links to, has the story where the mail has it.
+    archive = app.config.output_dir / "digests"
+    pages = [(archive / f"2021-08-{d}T0700.html").read_text("utf-8") for d in ("09", "16")]
+    assert "Regionalforum tagt in Borna" in pages[0] and "Innovationspreis" not in pages[0]
+    assert "Innovationspreis: Jury tagt" in pages[1] and "Regionalforum" not in pages[1]
 
 
 def test_an_item_stored_just_after_an_on_time_digest_but_seen_before_is_not_lost(

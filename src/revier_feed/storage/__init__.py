@@ -426,8 +426,9 @@ class Storage:
             return _digests.first_unplaced_seen(conn, list(source_ids))
 
     def digest_archived_until(self, before: datetime, excluding: str) -> datetime | None:
-        """The slot of the last period before ``before`` some partner (not ``excluding``)
-        was sent a digest of."""
+        """Where the archive page of the last period before ``before`` that some partner
+        (not ``excluding``) was sent a digest of ends: its slot, or before the first story
+        still waiting for its placement when that period's digests were sent."""
         with self._database.reading("read the digest log") as conn:
             return _digests.archived_until(conn, before, excluding)
 

@@ -113,11 +113,15 @@ def covered_until(conn: sqlite3.Connection, partner_id: str) -> tuple[datetime, 
 
 
 def archived_until(conn: sqlite3.Connection, before: datetime, excluding: str) -> datetime | None:
-    """The slot of the last period before ``before`` whose digest some partner (other than
-    ``excluding``) was sent: the archive has a page for it, which ends there."""
+    """Where the archive page of the last period before ``before`` whose digest some
+    partner (other than ``excluding``) was sent ends what it shows: its slot, or where the
+    first of that period's digests ended, before a story still waiting for its placement
+    (:func:`.deliver.covered_until`), which the page did not show either."""
     row = conn.execute(
-        "SELECT max(slot_at) FROM digest_log WHERE state = ? AND partner_id != ? AND slot_at < ?",
-        (DigestState.SENT.value, excluding, to_db(before)),
+        "SELECT min(until_at) FROM digest_log WHERE partner_id != ?1 AND state IN (?2, ?3) "
+        "AND slot_at = (SELECT max(slot_at) FROM digest_log WHERE state = ?2 "
+        "AND partner_id != ?1 AND slot_at < ?4)",
+        (excluding, DigestState.SENT.value, DigestState.EMPTY.value, to_db(before)),
     ).fetchone()
     return from_db(row[0])
 
