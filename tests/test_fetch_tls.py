@@ -4,9 +4,13 @@ servers on 127.0.0.1: what the error says, and the source's ``tls`` choices that
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import ssl
+import struct
 import subprocess
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -207,6 +211,35 @@ def test_a_certificate_for_another_name_and_plain_http_say_what_to_check(
     assert isinstance(not_tls, FetchError) and not_tls.kind is ErrorKind.TLS
     assert "does not speak TLS at this address" in not_tls.message
     assert "tls.ca_file" not in not_tls.message
+
+
+@pytest.mark.parametrize("how", ["reset", "closed"])
+def test_a_handshake_the_server_breaks_off_is_a_tls_error(how: str) -> None:
+    """It read "could not connect to the server", though the connection had been made."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = listener.accept()
+                client.recv(4096)  # the ClientHello
+                if how == "reset":
+                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                client.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        url = f"https://127.0.0.1:{port}/feed.xml"
+        plain, legacy = fetch_all((url, None), (url, SourceTls(legacy=True)))
+    finally:
+        listener.close()
+    assert isinstance(plain, FetchError) and plain.kind is ErrorKind.TLS
+    assert f"the server {how} the connection during the TLS handshake" in plain.message
+    assert "try tls.legacy: true" in plain.message
+    assert "could not connect" not in plain.message
+    assert isinstance(legacy, FetchError) and legacy.kind is ErrorKind.TLS
+    assert "also with tls.legacy" in legacy.message and "try tls.legacy" not in legacy.message
 
 
 def test_a_ca_file_gone_since_the_check_is_the_sources_error(

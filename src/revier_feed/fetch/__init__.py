@@ -38,7 +38,13 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 import httpx  # noqa: E402
 import sniffio  # noqa: E402
 
-from .connections import CONNECTED, TLS_CHOICE, ConnectionPools, MalformedHead  # noqa: E402
+from .connections import (  # noqa: E402
+    CONNECTED,
+    TLS_CHOICE,
+    ConnectionPools,
+    HandshakeCut,
+    MalformedHead,
+)
 from .cookies import RedirectCookies  # noqa: E402
 from .decoding import RawTooLarge, Truncated, UnsupportedCoding, decoded  # noqa: E402
 from .robots import MAX_ROBOTS_BYTES, RobotsRules  # noqa: E402
@@ -1254,6 +1260,8 @@ def _classify_connect_error(error: httpx.ConnectError) -> tuple[ErrorKind, str]:
     while cause is not None:
         if isinstance(cause, ssl.SSLError):
             return ErrorKind.TLS, _tls_problem(cause, _SOURCE_TLS.get())
+        if isinstance(cause, HandshakeCut):
+            return ErrorKind.TLS, _handshake_cut(cause, _SOURCE_TLS.get())
         cause = cause.__cause__ or cause.__context__
     text = str(error).lower()
     if any(marker in text for marker in _DNS_FAILURES):
@@ -1371,6 +1379,22 @@ def _tls_problem(error: ssl.SSLError, tls: SourceTls | None) -> str:
         )
     detail = reason or str(error)
     return f"TLS handshake failed ({detail}{', with tls.legacy' if legacy else ''})"
+
+
+def _handshake_cut(error: HandshakeCut, tls: SourceTls | None) -> str:
+    """A handshake the server broke off without an alert: some old servers do that instead
+    of saying they know no TLS version or cipher in common, and so do filters in between."""
+    cut = f"the server {'reset' if error.errno else 'closed'} the connection during the TLS "
+    if tls is not None and tls.legacy:
+        return (
+            f"{cut}handshake without saying why, also with tls.legacy: a filter in between "
+            "may do that; or https is not served at this port"
+        )
+    return (
+        f"{cut}handshake without saying why: an old server may do that instead of refusing "
+        "TLS 1.2 (try tls.legacy: true), and so may a filter in between; or https is not "
+        "served at this port"
+    )
 
 
 def _context_for(tls: SourceTls | None) -> ssl.SSLContext:

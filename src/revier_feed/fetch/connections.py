@@ -59,6 +59,11 @@ class _ClosedBeforeAnswer(Exception):
     """The server closed a connection before it sent a byte of the answer."""
 
 
+class HandshakeCut(ConnectionResetError):
+    """The server reset or closed the connection in the middle of the TLS handshake,
+    without a TLS alert to say why (the TCP connection itself was made)."""
+
+
 class MalformedHead(httpx.RemoteProtocolError):
     """The head of an answer is not HTTP/1.1, even read as browsers read it: asking again
     gets the same head, so it is not retried."""
@@ -478,6 +483,10 @@ class ConnectionPools(httpx.AsyncBaseTransport):
             if isinstance(e, OSError) and e.errno in _OUT_OF:
                 # This machine's limits, not the site's: the cycle fails, not the source.
                 raise
+            if context is not None and isinstance(e, ConnectionResetError):
+                # A refused connection is ConnectionRefusedError: this one was made.
+                cut = HandshakeCut(e.errno, e.strerror or "closed")
+                raise httpx.ConnectError(f"TLS handshake cut: {cut}") from cut
             # Refused, unreachable, DNS (socket.gaierror), TLS (ssl.SSLError); a host name
             # the resolver cannot encode (a label over 63 characters) is a UnicodeError.
             raise httpx.ConnectError(str(e) or repr(e)) from e
