@@ -21,6 +21,7 @@ import pytest
 
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
+from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.exceptions import ConfigError, FetchError, StorageError
 from revier_feed.fetch import Fetcher
 from revier_feed.models import ErrorKind, FetchResult, NotModified, SourceStatus, SourceTls
@@ -240,6 +241,28 @@ def test_a_handshake_the_server_breaks_off_is_a_tls_error(how: str) -> None:
     assert "could not connect" not in plain.message
     assert isinstance(legacy, FetchError) and legacy.kind is ErrorKind.TLS
     assert "also with tls.legacy" in legacy.message and "try tls.legacy" not in legacy.message
+
+
+def test_a_tls_error_after_a_redirect_names_the_site_it_was_met_at(
+    chain: Chain, site: SiteMaker, region: SampleRegion
+) -> None:
+    """It named the site asked first: for a robots.txt redirected elsewhere, that site's."""
+    broken = site(chain.leaf).url.removesuffix("/feed.xml")  # no intermediate
+    moved = Response(301, headers={"Location": f"{broken}/robots.txt"})
+    region.add_route("/robots.txt", moved)
+    (error,) = fetch_all((region.url("/feed.xml"), None))
+    assert isinstance(error, FetchError) and error.kind is ErrorKind.TLS
+    assert "intermediate certificate" in error.message
+    assert f"(at {broken}/robots.txt, where {region.url('/robots.txt')} redirects)" in (
+        error.message
+    )
+    assert "met at" not in error.message
+    # A source moved there: met at that site's own robots.txt, asked first.
+    region.add_route("/robots.txt", Response(404))
+    region.add_route("/moved.xml", Response(301, headers={"Location": f"{broken}/feed.xml"}))
+    (error,) = fetch_all((region.url("/moved.xml"), None))
+    assert isinstance(error, FetchError) and error.kind is ErrorKind.TLS
+    assert f"(met at {broken}/robots.txt, the site's first request)" in error.message
 
 
 def test_a_ca_file_gone_since_the_check_is_the_sources_error(

@@ -146,11 +146,14 @@ class FetchError(SourceError):
         *,
         status_code: int | None = None,
         retry_after: float | None = None,
+        at: str | None = None,
     ) -> None:
         self.url = url
         self.status_code = status_code
         #: Seconds the server asked us to wait (from Retry-After), if it did.
         self.retry_after = retry_after
+        #: Where the request failed, when a redirect led there from another site.
+        self.at = at
         super().__init__(source_id, kind, message)
 
 

@@ -368,9 +368,10 @@ class Fetcher:
             keep_first: read only this many bytes of the body and drop the rest (instead
                 of failing beyond ``max_body_bytes``).
         """
-        with _wrap_exceptions(source_id, url, self.settings.timeout):
+        sent: list[httpx.Request] = []  # after redirects, maybe to another host
+        with _wrap_exceptions(source_id, url, self.settings.timeout, sent):
             return await self._get(
-                source_id, url, headers, may_go_to, robots, keep_first, defer_since
+                source_id, url, sent, headers, may_go_to, robots, keep_first, defer_since
             )
 
     @contextlib.asynccontextmanager
@@ -452,13 +453,15 @@ class Fetcher:
         self,
         source_id: str,
         url: str,
+        sent: list[httpx.Request],
         headers: dict[str, str],
         may_go_to: Callable[[str], bool] | None,
         robots: bool,
         keep_first: int | None = None,
         defer_since: float | None = None,
     ) -> FetchResult | NotModified:
-        sent: list[httpx.Request] = []  # after redirects, maybe to another host
+        """The request and its redirects; each request is appended to ``sent`` as it goes
+        out."""
         try:
             # httpx's timeout is per network operation; this one bounds the whole request,
             # the waits for a host's turn not counted.
@@ -1082,13 +1085,9 @@ def _unreadable_robots(source_id: str, url: str, origin: str, error: FetchError)
     kind (the site is down, most likely), saying that nothing was fetched for it."""
     if error.kind is ErrorKind.TLS:
         # The site's TLS is the problem, and the same for every URL: robots.txt, the first
-        # one asked, only names where it was met.
-        return FetchError(
-            source_id,
-            url,
-            kind=error.kind,
-            message=f"{error.message} (met at {origin}/robots.txt, the site's first request)",
-        )
+        # one asked, only names where it was met (the message names a redirect's target).
+        met = "" if error.at else f" (met at {origin}/robots.txt, the site's first request)"
+        return FetchError(source_id, url, kind=error.kind, message=f"{error.message}{met}")
     return FetchError(
         source_id,
         url,
@@ -1190,7 +1189,9 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
 
 
 @contextlib.contextmanager
-def _wrap_exceptions(source_id: str, url: str, limit: float) -> Iterator[None]:
+def _wrap_exceptions(
+    source_id: str, url: str, limit: float, sent: list[httpx.Request]
+) -> Iterator[None]:
     try:
         yield
     except FetchError:
@@ -1209,7 +1210,12 @@ def _wrap_exceptions(source_id: str, url: str, limit: float) -> Iterator[None]:
         ) from e
     except httpx.ConnectError as e:
         kind, text = _classify_connect_error(e)
-        raise FetchError(source_id, url, kind=kind, message=text) from e
+        # The site a redirect led to is the one that could not be reached (or whose TLS
+        # failed), not the one asked.
+        at = str(sent[-1].url) if sent and _origin(sent[-1].url) != _origin(url) else None
+        if at is not None:
+            text = f"{text} (at {at}, where {url} redirects)"
+        raise FetchError(source_id, url, kind=kind, message=text, at=at) from e
     except Truncated as e:
         raise FetchError(
             source_id,
