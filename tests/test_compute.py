@@ -168,6 +168,37 @@ def test_a_dead_worker_costs_no_source(caplog: pytest.LogCaptureFixture) -> None
     assert len(expected_features[1]) == len(RAWS)
 
 
+def test_a_dead_worker_is_reported_once_however_much_work_was_waiting(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every piece of work queued for the workers when they died said so: a cycle's log got
+    hundreds of lines of the same warning."""
+    tagger = Tagger([], [])
+    texts = story_texts([item for _, item in normalize_items(RAWS, SPEC, NOW, tagger)[0]])
+    expected = source_features(texts, frozenset(), [])
+
+    async def run() -> list[object]:
+        with ThreadPoolExecutor(1) as local:
+            workers = ItemWorkers(tagger, local, processes=1)
+            try:
+                await workers.story_features(texts, frozenset(), [])  # started
+                pool = workers._start()
+                assert pool is not None
+                waiting = [
+                    asyncio.create_task(workers.story_features(texts, frozenset(), []))
+                    for _ in range(40)
+                ]
+                await asyncio.sleep(0)  # all of them handed to the pool
+                for pid in list(pool._processes):
+                    os.kill(pid, signal.SIGKILL)
+                return list(await asyncio.gather(*waiting))
+            finally:
+                workers.close()
+
+    assert asyncio.run(run()) == [expected] * 40
+    assert caplog.text.count("a worker process died") == 1
+
+
 FEED = FetchResult(
     url="https://kreis.example/feed.xml",
     status_code=200,

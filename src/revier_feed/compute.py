@@ -268,12 +268,13 @@ class ItemWorkers:
             error.__cause__ = None
             raise
         except BrokenProcessPool:
-            log.warning(
-                "a worker process died; normalizing and computing story features on the "
-                "main process from now on",
-                extra={"source_id": source_id},
-            )
-            self._processes = 0
+            if self._processes:  # said once, not for each piece of work that was waiting
+                log.warning(
+                    "a worker process died; normalizing and computing story features on the "
+                    "main process from now on",
+                    extra={"source_id": source_id},
+                )
+                self._processes = 0
             return None
 
     def _start(self) -> ProcessPoolExecutor | None:
