@@ -1183,6 +1183,37 @@ def test_discover_names_list_entries_with_only_a_layout_class_by_their_list() ->
     assert selectors is not None and selectors.item == "ul.newslist > li", selectors
 
 
+def test_discover_names_bootstrap_rows_by_the_box_around_them() -> None:
+    """Entries marked only "div.row" (Bootstrap's grid: a picture column and a text
+    column) got no guess; the page's other boxes with headline-long links won."""
+    entries = "".join(
+        f'<div class="row"><div class="col-md-3"><img src="/b/{i}.jpg" alt=""></div><div '
+        f'class="col-md-9"><h3><a href="/n/{i}">Kreistag beschließt Haushalt, Nummer {i}</a>'
+        f'</h3><span class="date">{10 + i}.06.2021</span><p>Der Kreistag hat den Haushalt '
+        f"beschlossen, Nummer {i}.</p></div></div>"
+        for i in range(4)
+    )
+    page = (
+        '<html><body><div class="container"><div class="row"><div class="col-12"><a '
+        'href="/">Landkreis Leipzig – Startseite des Landratsamts</a></div></div><div '
+        f'class="row"><div class="col-md-8"><div id="news-list">{entries}</div></div><div '
+        'class="col-md-4"><a href="/kontakt">Kontakt und Öffnungszeiten</a></div></div>'
+        "</div></body></html>"
+    ).encode()
+    fetched, selectors = _guessed(page)
+    assert selectors is not None and selectors.item == "#news-list > div.row", selectors
+    items = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN).items
+    assert [i.title for i in items] == [
+        f"Kreistag beschließt Haushalt, Nummer {i}" for i in range(4)
+    ]
+    assert [i.published.astimezone(BERLIN).day for i in items if i.published] == [
+        10,
+        11,
+        12,
+        13,
+    ]
+
+
 def _one_entry(fields: str, **selectors: str) -> RawItem:
     """The one item of a listing whose entry is a headline and ``fields``."""
     page = (

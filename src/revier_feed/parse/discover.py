@@ -424,11 +424,13 @@ def _signatures_by_class(element: Tag) -> list[str]:
     named = [c for c in dict.fromkeys(classes) if not _LAYOUT_CLASS.fullmatch(c)]
     if not named:
         parent = element.parent
-        mark = _list_mark(parent) if element.name == "li" else None
-        if mark is not None:
+        if element.name == "li" and (mark := _list_mark(parent)) is not None:
             return [f"{mark} > li"]
         if classes and element.name not in ("article", "tr"):
-            return []  # a bare "div" would name every box of the page
+            # A bare "div" would name every box of the page; Bootstrap's "div.row" entries
+            # are named by the box around them, if it has a name of its own.
+            mark = _box_mark(parent) if element.name != "li" else None
+            return [f"{mark} > {element.name}.{soupsieve.escape(classes[0])}"] if mark else []
         return [str(element.name)]
     # Escaped: utility classes such as "md:w-1/2" are no valid CSS as they stand.
     return [f"{element.name}.{soupsieve.escape(c)}" for c in named]
@@ -450,6 +452,19 @@ def _list_mark(parent: Tag | None) -> str | None:
         return f"#{soupsieve.escape(name.strip())}"
     classes = [c for c in parent.get_attribute_list("class") if isinstance(c, str) and c]
     return f"{parent.name}.{soupsieve.escape(classes[0])}" if classes else None
+
+
+def _box_mark(parent: Tag | None) -> str | None:
+    """A box (``div``, ``section``, ``main``) by its id or first class that is not a layout
+    framework's, if it has either."""
+    if parent is None or parent.name not in ("div", "section", "main"):
+        return None
+    name = parent.get("id")
+    if isinstance(name, str) and name.strip():
+        return f"#{soupsieve.escape(name.strip())}"
+    classes = [c for c in parent.get_attribute_list("class") if isinstance(c, str) and c]
+    named = [c for c in classes if not _LAYOUT_CLASS.fullmatch(c)]
+    return f"{parent.name}.{soupsieve.escape(named[0])}" if named else None
 
 
 def _selector_for(example: Tag, element: Tag, around: bool = False) -> str | None:
