@@ -190,7 +190,7 @@ class App:
         run of the older version still running would go on writing as if nothing had
         changed, and refuse the store when restarted."""
         found = self.storage.schema_version
-        file = self.config.store_file
+        file = str(self.config.store_file)
         if access == "read":
             holder = self.worker_holder()
             running = (
@@ -209,8 +209,9 @@ class App:
             f"pid {os.getpid()} on {socket.gethostname()}, upgrading the store to schema "
             f"version {STORE_VERSION}"
         )
+        braced = file.replace("{", "{{").replace("}", "}}")  # the message is formatted again
         busy = (
-            f"the store {file} has schema version {found}, and this revier-feed upgrades it "
+            f"the store {braced} has schema version {found}, and this revier-feed upgrades it "
             f"to {STORE_VERSION} only while no other revier-feed uses it, but {{holder}} "
             "does (lock file {path}). Nothing was changed; if that is an older version, "
             "stop it and start it with this one, which upgrades the store"
@@ -1329,13 +1330,15 @@ def _lock_paths(config: AppConfig, suffix: str | None = None) -> list[Path]:
 
 def _holder(paths: Sequence[Path]) -> LockHolder | None:
     """Who holds the first of the lock ``paths`` that is held (see :func:`_lock_paths`)."""
-    for path in paths:
-        # An old place that cannot be read (gone with the output folder) holds nothing.
+    holder = ProcessLock(paths[0], "").holder()
+    for old in paths[1:]:
+        if holder is not None:
+            break
+        # An old place that cannot be read (an output folder of another user's) holds
+        # nothing this version could tell.
         with contextlib.suppress(OSError):
-            holder = ProcessLock(path, "").holder()
-            if holder is not None:
-                return holder
-    return None
+            holder = ProcessLock(old, "").holder()
+    return holder
 
 
 def _take(paths: Sequence[Path], description: str, what: str, busy: str) -> ProcessLock:
