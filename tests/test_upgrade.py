@@ -82,7 +82,8 @@ def test_a_command_that_only_reads_leaves_an_older_store_as_it_is(
     assert main(["--config", str(config.config_dir), *command]) == EXIT_FAILED
     err = " ".join(capsys.readouterr().err.split())
     assert f"has schema version {OLD}, older than this revier-feed's {VERSION}" in err
-    assert "the worker upgrades it when it starts (`revier-feed run`" in err
+    assert "the first command that writes to it upgrades it" in err
+    assert "the worker as it starts (`revier-feed run`)" in err
     assert schema(store) == before
 
 

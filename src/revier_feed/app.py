@@ -201,9 +201,10 @@ class App:
             raise StoreOutdatedError(
                 f"the store {file} has schema version {found}, older than this "
                 f"revier-feed's {STORE_VERSION}. This command only reads the store and "
-                "leaves it as it is; the worker upgrades it when it starts (`revier-feed "
-                f"run`, or `run --once`){running}. To be able to go back to the older "
-                "version, keep a copy first: `revier-feed backup FILE`"
+                "leaves it as it is; the first command that writes to it upgrades it, such "
+                f"as the worker as it starts (`revier-feed run`) or `run --once`{running}. "
+                "To be able to go back to the older version, keep a copy first: "
+                "`revier-feed backup FILE`"
             )
         description = (
             f"pid {os.getpid()} on {socket.gethostname()}, upgrading the store to schema "
