@@ -687,25 +687,31 @@ def test_starttls_or_implicit_tls_with_login_from_the_environment(
 # --- a crash in the middle of a run ---------------------------------------------------------
 
 
-def test_a_run_killed_mid_way_and_rerun_sends_every_partner_exactly_one_digest(
-    collected_before_slot: Path, smtp_server: tuple[SmtpRecorder, int]
-) -> None:
-    recorder, _ = smtp_server
-    digest_config_dir = collected_before_slot
-    recorder.hold = "netzwerk@iq.example"  # the second partner in partners.yaml
-    command = [sys.executable, "-m", "revier_feed", "--config", str(digest_config_dir)]
+def _killed_in_data(config_dir: Path, recorder: SmtpRecorder) -> tuple[list[str], dict[str, str]]:
+    """A `digest send` killed (SIGKILL) while the server holds the DATA of
+    ``recorder.hold``'s digest; the command line and environment to run it again."""
+    command = [sys.executable, "-m", "revier_feed", "--config", str(config_dir)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     first = subprocess.Popen(
         [*command, "digest", "send"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
-        assert recorder.holding.wait(timeout=60), "the second digest never reached DATA"
+        assert recorder.holding.wait(timeout=60), f"{recorder.hold}'s digest never reached DATA"
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     finally:
         if first.poll() is None:
             first.kill()
     first.communicate()
+    return command, env
+
+
+def test_a_run_killed_mid_way_and_rerun_sends_every_partner_exactly_one_digest(
+    collected_before_slot: Path, smtp_server: tuple[SmtpRecorder, int]
+) -> None:
+    recorder, _ = smtp_server
+    recorder.hold = "netzwerk@iq.example"  # the second partner in partners.yaml
+    command, env = _killed_in_data(collected_before_slot, recorder)
     recorder.release.set()  # the held message is refused: it was never delivered
     deadline = time.monotonic() + 10
     while recorder.holding.is_set() and time.monotonic() < deadline:
@@ -749,19 +755,7 @@ def test_a_digest_that_may_have_arrived_goes_again_byte_for_byte(
     title = "Innovationspreis: Jury tagt in Borna"
     url = add_news(app, "spaet", title, clock.now, placed=False)
     recorder.hold, recorder.accept_held = "info@metropolregion.example", True
-    command = [sys.executable, "-m", "revier_feed", "--config", str(collected_before_slot)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    first = subprocess.Popen(
-        [*command, "digest", "send"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        assert recorder.holding.wait(timeout=60), "the region's digest never reached DATA"
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-    finally:
-        if first.poll() is None:
-            first.kill()
-    first.communicate()
+    command, env = _killed_in_data(collected_before_slot, recorder)
     recorder.release.set()
     delivered = recorder.messages[-1]  # the server has it: the partner got it
     assert delivered[1] == ["info@metropolregion.example"]

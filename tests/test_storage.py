@@ -61,6 +61,15 @@ def stored_rows(path: Path, *queries: str) -> list[tuple[object, ...]]:
 PLACEMENTS = ("SELECT * FROM items ORDER BY id", "SELECT * FROM stories ORDER BY id")
 
 
+def store_of_version(version: int, folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new store as the migrations up to ``version`` made it."""
+    path = folder / "store.sqlite3"
+    with monkeypatch.context() as patched:
+        patched.setattr(database, "VERSION", version)
+        Storage(f"sqlite:///{path}").close()
+    return path
+
+
 def test_new_store_is_at_current_version_and_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "store.sqlite3"
     Storage(f"sqlite:///{path}").close()
@@ -92,10 +101,7 @@ def test_a_new_store_has_the_schema_the_sqlalchemy_migrations_built(
 def test_a_store_keeps_the_ids_of_deleted_stories_from_schema_11_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "store.sqlite3"
-    with monkeypatch.context() as patched:
-        patched.setattr(database, "VERSION", 10)
-        Storage(f"sqlite:///{path}").close()
+    path = store_of_version(10, tmp_path, monkeypatch)
     with sqlite3.connect(path) as db:
         db.execute("INSERT INTO stories (id, created_at) VALUES (7, '2021-06-01 00:00:00')")
     Storage(f"sqlite:///{path}").close()  # upgraded
@@ -114,10 +120,7 @@ def test_a_store_from_before_schema_11_keeps_the_ids_partners_received(
     """Story 6, the newest, was merged away before the upgrade, after a partner had
     received it: the next story must not be 6 again (the partner would get it as an
     update of story 6, or not at all)."""
-    path = tmp_path / "store.sqlite3"
-    with monkeypatch.context() as patched:
-        patched.setattr(database, "VERSION", 10)
-        Storage(f"sqlite:///{path}").close()
+    path = store_of_version(10, tmp_path, monkeypatch)
     with sqlite3.connect(path) as db:
         db.executemany(
             "INSERT INTO stories (id, created_at) VALUES (?, '2021-06-01 00:00:00')",
@@ -210,10 +213,7 @@ def test_a_store_of_version_12_keeps_its_robots_txt_copies(
 ) -> None:
     """Schema 13 adds the copies' validators and the hosts' turns: a copy stored before
     reads back without validators (asked for unconditionally, kept on a 304)."""
-    path = tmp_path / "store.sqlite3"
-    with monkeypatch.context() as patched:
-        patched.setattr(database, "VERSION", 12)
-        Storage(f"sqlite:///{path}").close()
+    path = store_of_version(12, tmp_path, monkeypatch)
     with sqlite3.connect(path) as db:
         db.execute(
             "INSERT INTO robots (origin, fetched_at, status, body) VALUES "
