@@ -162,6 +162,23 @@ def test_a_temporary_failure_is_retried_with_backoff_and_stays_due(
     assert sorted(states(app).values()) == [DigestState.SENT] * 3
 
 
+def test_retention_forgets_what_partners_were_sent_of_the_stories_it_removes(
+    app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
+) -> None:
+    """Every story a partner was ever sent stayed in the store, and every digest run read
+    them all."""
+    app = app_at_monday
+    app.send_due_digests()
+    sent = {p: len(app.storage.digest_sent_stories(p)) for p in ("region", "iq-netzwerk")}
+    assert all(sent.values()), sent
+    clock.now += timedelta(days=800)  # every item is older than worker.retention now
+    result = app.retire_old_items()
+    assert result.items and result.stories
+    assert [len(app.storage.digest_sent_stories(p)) for p in sent] == [0, 0]
+    # And nothing comes back as news for them.
+    assert [o.state for o in app.send_due_digests(partner_id="region")] == [DigestState.EMPTY]
+
+
 def test_a_message_the_server_took_without_answering_is_not_sent_again(
     app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], caplog: pytest.LogCaptureFixture
 ) -> None:

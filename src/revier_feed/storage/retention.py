@@ -16,8 +16,9 @@ def retire(conn: sqlite3.Connection, before: datetime, now: datetime) -> Retenti
     """Remove items published before ``before``; returns what was removed.
 
     Every trace goes with them: their candidate marks (kept in their rows), their share of
-    the keyword counts, and stories left without members; the story generation changes,
-    so a worker reloads its story index. Each removed item leaves a tombstone (source, key),
+    the keyword counts, stories left without members and what partners were sent of those
+    (``digest_stories``); the story generation changes, so a worker reloads its story
+    index. Each removed item leaves a tombstone (source, key),
     so a source that still lists it does not bring it back as news. A story keeping some
     members simply shows the oldest remaining one first: the lead item is chosen when
     publishing, from the members there are.
@@ -43,11 +44,21 @@ def retire(conn: sqlite3.Connection, before: datetime, now: datetime) -> Retenti
     emptied = 0
     for chunk in chunks(touched):
         listed = marks(len(chunk))
-        emptied += conn.execute(
-            f"DELETE FROM stories WHERE id IN ({listed}) AND id NOT IN "
-            f"(SELECT story_id FROM items WHERE story_id IN ({listed}))",
-            (*chunk, *chunk),
-        ).rowcount
+        gone = [
+            story_id
+            for (story_id,) in conn.execute(
+                f"SELECT id FROM stories WHERE id IN ({listed}) AND id NOT IN "
+                f"(SELECT story_id FROM items WHERE story_id IN ({listed}))",
+                (*chunk, *chunk),
+            )
+        ]
+        if not gone:
+            continue
+        emptied += len(gone)
+        conn.execute(f"DELETE FROM stories WHERE id IN ({marks(len(gone))})", gone)
+        # What partners were sent of a story that is gone: its id is never given again
+        # (migration 11), so nothing needs it, and every digest run read it.
+        conn.execute(f"DELETE FROM digest_stories WHERE story_id IN ({marks(len(gone))})", gone)
     return RetentionResult(items=len(ids), stories=emptied)
 
 
