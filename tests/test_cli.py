@@ -365,6 +365,9 @@ def test_discover_compares_feeds_with_the_page_a_temporary_redirect_led_to(
     for path in ("/feed/", "/stadt/presse/feed/"):
         region.add_route(path, Response(200, rss, {"Content-Type": "application/rss+xml"}))
     region.add_route("/presse", Response(302, b"", {"Location": here}))
+    settings = demo_config.config_dir / "settings.yaml"
+    text = settings.read_text(encoding="utf-8")  # localhost: a private address elsewhere
+    settings.write_text(text.replace("fetch:\n", "fetch:\n  private_hosts: [localhost]\n"))
     code, out = in_demo(capsys, demo_config, "sources", "discover", region.url("/presse"))
     assert code == 0, out
     assert "on another host" not in out
@@ -1268,8 +1271,9 @@ def test_a_site_s_control_characters_reach_no_terminal_and_no_log_line(
     hostile = "Nope\x1b[2J\x1b]8;;http://evil.example/\x1b\\KLICK\x07"
 
     def answer(handler: BaseHTTPRequestHandler) -> Response:
-        handler.responses = {404: (hostile, "")}
-        return Response(404, b"weg")
+        # A status without a standard name, whose phrase the error quotes.
+        handler.responses = {499: (hostile, "")}
+        return Response(499, b"weg")
 
     region.add_route("/bbsr/presse/feed.atom", answer)
     with caplog.at_level("WARNING", logger="revier_feed"):

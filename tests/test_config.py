@@ -976,3 +976,23 @@ def test_a_user_agent_must_say_how_to_reach_whoever_runs_it(tmp_path: Path) -> N
             assert "settings.yaml:2: fetch.user_agent: the user agent must tell" in text, text
         else:
             assert load_config(folder).settings.fetch.user_agent == agent
+
+
+def test_private_hosts_are_names_addresses_or_networks(tmp_path: Path) -> None:
+    source = 'sources:\n  - {id: k, name: K, url: "https://example.org/feed.xml"}\n'
+    good = write_config(
+        tmp_path / "good",
+        source,
+        "fetch:\n  private_hosts: [Intranet.Kreis.example, 10.1.2.3, 192.168.0.0/16, '::1']\n",
+    )
+    assert load_config(good).fetch_settings("1.0").private_hosts == (
+        "intranet.kreis.example",
+        "10.1.2.3/32",
+        "192.168.0.0/16",
+        "::1/128",
+    )
+    bad = write_config(
+        tmp_path / "bad", source, "fetch:\n  private_hosts:\n    - http://intranet/\n"
+    )
+    text = "\n".join(issues_of(bad))
+    assert "settings.yaml:2: fetch.private_hosts: 'http://intranet/' is neither a host" in text

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import gzip
+import ipaddress
 import re
 import socket
 import ssl
@@ -29,6 +30,7 @@ from revier_feed.fetch import (
     Fetcher,
     HostTurns,
 )
+from revier_feed.fetch.connections import REACH, ConnectionPools, Network, PrivateAddress
 from revier_feed.fetch.cookies import MAX_COOKIES, RedirectCookies
 from revier_feed.models import (
     ErrorKind,
@@ -52,6 +54,8 @@ SETTINGS = FetchSettings(
     retries=0,
 )
 FEED = "/landkreis-leipzig/presse/rss.xml"
+#: For tests whose sites redirect to each other: all on this machine, at private addresses.
+BETWEEN_LOOPBACK_SITES = dataclasses.replace(SETTINGS, private_hosts=("127.0.0.0/8", "::1"))
 
 
 def fetch(
@@ -284,7 +288,8 @@ def test_cookies_of_a_redirect_chain_go_only_where_they_were_set_for(
     )
     hop("/vier", Response(302, headers={"Location": other}))
     hop("/drei", Response(200, b"<rss version='2.0'><channel></channel></rss>"))
-    result = fetch(region.url("/eins"), settings=dataclasses.replace(SETTINGS, max_redirects=4))
+    settings = dataclasses.replace(BETWEEN_LOOPBACK_SITES, max_redirects=4)
+    result = fetch(region.url("/eins"), settings=settings)
     assert isinstance(result, FetchResult)
     # "a" was set at /eins without a path: its path is "/" (the directory of /eins).
     assert seen == {
@@ -507,14 +512,14 @@ def test_a_redirect_to_another_origin_asks_its_robots_txt_and_the_caller(
     region.add_route("/robots.txt", Response(200, ROBOTS))
     other = region.url("/presse/entwurf/feed.xml").replace("127.0.0.1", "localhost")
     region.add_route("/weiter", Response(302, headers={"Location": other}))
-    error = fetch_error(region.url("/weiter"))
+    error = fetch_error(region.url("/weiter"), settings=BETWEEN_LOOPBACK_SITES)
     assert error.kind == ErrorKind.ROBOTS and "redirected to http://localhost:" in str(error)
     assert region.requests.count("/robots.txt") == 2  # one per origin
     assert "/presse/entwurf/feed.xml" not in region.requests
 
     allowed = region.url(FEED).replace("127.0.0.1", "localhost")
     region.add_route("/weiter", Response(302, headers={"Location": allowed}))
-    assert isinstance(fetch(region.url("/weiter")), FetchResult)
+    assert isinstance(fetch(region.url("/weiter"), settings=BETWEEN_LOOPBACK_SITES), FetchResult)
 
     # With the rules remembered between cycles (the store, in production), the next
     # cycle asks the redirect once: no request again after reading the rules.
@@ -528,7 +533,7 @@ def test_a_redirect_to_another_origin_asks_its_robots_txt_and_the_caller(
             remembered[origin] = copy
 
     async def cycle() -> FetchResult | NotModified:
-        async with Fetcher(SETTINGS, robots_cache=Remembered()) as fetcher:
+        async with Fetcher(BETWEEN_LOOPBACK_SITES, robots_cache=Remembered()) as fetcher:
             return await fetcher.fetch("kreis", region.url("/weiter"))
 
     asyncio.run(cycle())
@@ -581,7 +586,7 @@ def test_a_redirect_to_another_host_waits_for_that_hosts_turn(region: SampleRegi
         threading.Thread(target=district.serve_forever, daemon=True).start()
 
     async def every_district() -> list[FetchResult | NotModified]:
-        async with Fetcher(dataclasses.replace(SETTINGS, max_per_host=1)) as fetcher:
+        async with Fetcher(dataclasses.replace(BETWEEN_LOOPBACK_SITES, max_per_host=1)) as fetcher:
             return await asyncio.gather(
                 *(
                     fetcher.fetch(f"kreis{i}", f"http://127.0.0.{i}:{d.server_address[1]}/feed")
@@ -1129,7 +1134,9 @@ def test_sources_redirected_to_one_host_do_not_wait_out_their_timeouts(
     # connections there, the last ones would time out (16 answers of 0.4 s, two at a time,
     # take 3.2 s against a timeout of 1.5 s).
     region.add_route("/cms/feed.xml", Response(200, b"<rss version='2.0'/>", delay=0.4))
-    settings = dataclasses.replace(SETTINGS, timeout=1.5, retries=0, respect_robots=False)
+    settings = dataclasses.replace(
+        BETWEEN_LOOPBACK_SITES, timeout=1.5, retries=0, respect_robots=False
+    )
     with contextlib.ExitStack() as stack:
         sites = [stack.enter_context(SampleRegion(host=f"127.0.0.{n}")) for n in range(2, 18)]
         for site in sites:
@@ -1146,3 +1153,112 @@ def test_sources_redirected_to_one_host_do_not_wait_out_their_timeouts(
 
         results = asyncio.run(go())
     assert all(isinstance(r, FetchResult) for r in results), results
+
+
+def test_a_redirect_to_another_private_address_is_refused_before_anything_is_asked_there(
+    region: SampleRegion,
+) -> None:
+    """A site (hacked, or hostile) could lead the worker to a service on its own network
+    and have its answer published: only the source's own host may be at a private
+    address, unless fetch.private_hosts names the other one."""
+    with SampleRegion(host="127.0.0.2") as internal:
+        internal.add_route("/admin/feed.xml", Response(200, b"<rss version='2.0'/>"))
+        region.add_route(
+            "/weiter", Response(302, headers={"Location": internal.url("/admin/feed.xml")})
+        )
+        error = fetch_error(region.url("/weiter"))
+        assert error.kind is ErrorKind.PRIVATE
+        assert f"127.0.0.2 (where {region.url('/weiter')} leads) is a private" in str(error)
+        assert "add it to fetch.private_hosts" in str(error)
+        assert internal.requests == []  # not even its robots.txt
+
+        named = dataclasses.replace(SETTINGS, private_hosts=("127.0.0.2",))
+        assert isinstance(fetch(region.url("/weiter"), settings=named), FetchResult)
+        assert internal.requests == ["/robots.txt", "/admin/feed.xml"]
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused_too(
+    region: SampleRegion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = int(region.base_url.rsplit(":", 1)[1].strip("/"))
+    resolve(monkeypatch, "intranet.example", ("127.0.0.1", port))
+    region.add_route(
+        "/weiter", Response(302, headers={"Location": f"http://intranet.example:{port}/x"})
+    )
+    region.add_route("/x", Response(200, b"<rss version='2.0'/>"))
+    error = fetch_error(region.url("/weiter"))
+    assert error.kind is ErrorKind.PRIVATE
+    assert "intranet.example" in str(error) and "is at 127.0.0.1" in str(error)
+    assert "/x" not in region.requests
+
+    named = dataclasses.replace(SETTINGS, private_hosts=("intranet.example",))
+    assert isinstance(fetch(region.url("/weiter"), settings=named), FetchResult)
+    # The source's own URL may be at a private address: the admin chose it.
+    assert isinstance(fetch(f"http://intranet.example:{port}/x"), FetchResult)
+
+
+def test_a_robots_txt_redirected_to_a_private_address_counts_as_absent(
+    region: SampleRegion,
+) -> None:
+    with SampleRegion(host="127.0.0.2") as internal:
+        internal.add_route("/robots.txt", Response(200, b"User-agent: *\nDisallow: /\n"))
+        region.add_route(
+            "/robots.txt", Response(302, headers={"Location": internal.url("/robots.txt")})
+        )
+        assert isinstance(fetch(region.url(FEED)), FetchResult)
+        assert internal.requests == []
+
+
+def test_a_connection_is_not_made_nor_reused_for_a_request_that_may_not_reach_its_address(
+    region: SampleRegion,
+) -> None:
+    """The fetcher checks a redirect's host before it asks; the connections check again,
+    for a name that resolves otherwise by then, and for one kept open for another source
+    whose own host it is."""
+
+    async def exchange(pools: ConnectionPools, reach: tuple[Network, ...] | None) -> int:
+        request = httpx.Request("GET", region.url(FEED), extensions={REACH: reach})
+        response = await pools.handle_async_request(request)
+        await response.aread()
+        await response.aclose()
+        return response.status_code
+
+    async def go() -> None:
+        pools = ConnectionPools(
+            keepalive_per_origin=2, max_idle_origins=4, tls=lambda _: ssl.create_default_context()
+        )
+        try:
+            with pytest.raises(PrivateAddress):
+                await exchange(pools, ())
+            assert region.requests == []
+            assert await exchange(pools, None) == 200  # kept open afterwards
+            with pytest.raises(PrivateAddress):
+                await exchange(pools, ())
+            assert await exchange(pools, (ipaddress.ip_network("127.0.0.0/8"),)) == 200
+        finally:
+            await pools.aclose()
+
+    asyncio.run(go())
+    assert region.requests == [FEED, FEED]
+
+
+def test_an_error_quotes_the_standard_name_of_a_status_and_little_of_a_sites_own(
+    region: SampleRegion,
+) -> None:
+    """A site's reason phrase went whole into the source's error, the admin digest
+    included: 1.7 kB of text with a link to follow, under a mail from us."""
+    pitch = "Ihr Konto wird gesperrt, bitte sofort bestätigen unter https://evil.example " * 25
+
+    def answer(code: int) -> Callable[[BaseHTTPRequestHandler], Response]:
+        def respond(handler: BaseHTTPRequestHandler) -> Response:
+            handler.responses = {code: (pitch, "")}
+            return Response(code, b"weg")
+
+        return respond
+
+    region.add_route("/weg", answer(404))
+    assert str(fetch_error(region.url("/weg"))).startswith("HTTP 404 Not Found: check the URL")
+    region.add_route("/weg", answer(499))
+    error = str(fetch_error(region.url("/weg")))
+    assert "HTTP 499 Ihr Konto wird gesperrt" in error
+    assert len(error) < len(region.url("/weg")) + 100, error

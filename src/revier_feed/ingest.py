@@ -446,6 +446,7 @@ async def _collect_source(
                 waiting_since=waiting_since,
                 first_ended=answered,
                 tls=spec.tls,
+                home=spec.url,
             )
         finally:
             answered()  # also when it ended before its first request (robots.txt)
@@ -766,6 +767,7 @@ async def _further_pages(
                     next_url,
                     may_go_to=functools.partial(_may_follow, spec, url),
                     tls=spec.tls,
+                    home=spec.url,
                 )
                 assert isinstance(page, FetchResult)  # no validators, so never 304
                 more = await ctx.offload(parse.parse, spec, page, ctx.now(), ctx.tz)
@@ -824,6 +826,7 @@ async def _follow(
                     url,
                     may_go_to=functools.partial(_may_follow, spec, listing_url),
                     tls=spec.tls,
+                    home=spec.url,
                 )
                 assert isinstance(page, FetchResult)
                 article = await ctx.offload(parse.article, spec, page, ctx.now(), ctx.tz)
@@ -1282,9 +1285,18 @@ def _average(previous: float | None, seconds: float) -> float:
 
 
 def _one_line(text: str) -> str:
-    """A message for the store and the log: one line, and a site's control characters (an
-    HTTP reason phrase with ESC sequences) shown, not acted on by a terminal."""
-    return visible(" ".join(text.split()))
+    """A message for the store and the log: one line of at most :data:`MAX_ERROR_CHARS`,
+    and a site's control characters (an HTTP reason phrase with ESC sequences) shown, not
+    acted on by a terminal."""
+    line = " ".join(text.split())
+    if len(line) > MAX_ERROR_CHARS:
+        line = line[: MAX_ERROR_CHARS - 1] + "…"
+    return visible(line)
+
+
+#: The longest error message stored for a source (what a site can make of one, such as
+#: a parser's quote of its feed, stays short in `sources` and the admin digest).
+MAX_ERROR_CHARS = 1000
 
 
 def _log(report: SourceReport) -> None:

@@ -43,6 +43,8 @@ class ErrorKind(enum.StrEnum):
     GONE = "gone"  #: HTTP 410: the publisher removed the feed for good
     TOO_LARGE = "too_large"
     ROBOTS = "robots"  #: robots.txt forbids us this URL
+    #: a redirect or link leads to a private, loopback or link-local address
+    PRIVATE = "private"
     EMPTY = "empty"  #: an empty body, or a listing whose item selector matched nothing
     NOT_A_FEED = "not_a_feed"  #: e.g. an HTML error page where a feed was expected
     PARSE = "parse"
@@ -148,6 +150,8 @@ class FetchSettings:
     respect_robots: bool = True
     #: seconds one source's further pages and followed articles may take in a cycle
     follow_time_limit: float = 300.0
+    #: hosts (names, addresses, networks) any source may reach at a private address
+    private_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

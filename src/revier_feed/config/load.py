@@ -129,6 +129,7 @@ class AppConfig:
             max_retry_wait=f.max_retry_wait.total_seconds(),
             respect_robots=f.robots_txt,
             follow_time_limit=f.follow_time_limit.total_seconds(),
+            private_hosts=tuple(f.private_hosts),
         )
 
 

@@ -167,6 +167,38 @@ class FetchSettingsModel(_Model):
     #: take in a cycle; what is not read by then is left, so that one slow site cannot
     #: hold every other source's news back from the feeds.
     follow_time_limit: Duration = timedelta(minutes=5)
+    #: Hosts (names, addresses, networks like 10.0.0.0/8) at private, loopback or link-local
+    #: addresses that any source's redirects and followed links may reach; a source's own
+    #: URL may be at one without being named here.
+    private_hosts: list[str] = Field(default_factory=list, max_length=1000)
+
+    @field_validator("private_hosts")
+    @classmethod
+    def _hosts(cls, v: list[str]) -> list[str]:
+        """Each a network ("10.0.0.0/8"), an address, or a host name as URLs carry it."""
+        import ipaddress
+
+        import httpx
+
+        hosts = []
+        for entry in v:
+            text = entry.strip()
+            try:
+                hosts.append(str(ipaddress.ip_network(text.strip("[]"), strict=False)))
+                continue
+            except ValueError:
+                pass
+            try:
+                host = httpx.URL(f"http://{text}/").host
+            except (httpx.InvalidURL, UnicodeError):
+                host = ""
+            if not host or any(c in text for c in ":/?#@%[] \t"):
+                raise ValueError(
+                    f"{entry!r} is neither a host name (intranet.example), an address "
+                    "(10.1.2.3) nor a network (10.0.0.0/8)"
+                )
+            hosts.append(host)
+        return hosts
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:

@@ -12,9 +12,12 @@ import contextlib
 import contextvars
 import email.utils
 import functools
+import http
+import ipaddress
 import logging
 import os
 import random
+import socket
 import ssl
 import sys
 import time
@@ -40,10 +43,15 @@ import sniffio  # noqa: E402
 
 from .connections import (  # noqa: E402
     CONNECTED,
+    REACH,
     TLS_CHOICE,
     ConnectionPools,
     HandshakeCut,
     MalformedHead,
+    Network,
+    PrivateAddress,
+    is_address,
+    reachable,
 )
 from .cookies import RedirectCookies  # noqa: E402
 from .decoding import RawTooLarge, Truncated, UnsupportedCoding, decoded  # noqa: E402
@@ -73,6 +81,11 @@ TURN_WAITS: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
 #: requests (robots.txt and redirects included) carry it to the connections.
 _SOURCE_TLS: contextvars.ContextVar[SourceTls | None] = contextvars.ContextVar(
     "revier_feed_source_tls", default=None
+)
+#: The host of the URL the admin gave for the source whose :meth:`Fetcher.fetch` runs in the
+#: current task: the one host its requests may find at a private or local address.
+_HOME: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "revier_feed_home", default=None
 )
 #: OpenSSL's SSL_OP_LEGACY_SERVER_CONNECT, which Python names only from 3.12 on.
 _LEGACY_SERVER_CONNECT = getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0x4)
@@ -148,6 +161,11 @@ class Fetcher:
         self._now = now
         self._rng = rng or random.Random()
         self._global = asyncio.Semaphore(settings.max_concurrency)
+        networks = [_network(host) for host in settings.private_hosts]
+        self._private_networks = tuple(n for n in networks if n is not None)
+        self._private_names = frozenset(
+            host for host, n in zip(settings.private_hosts, networks, strict=True) if n is None
+        )
         self._hosts: dict[str, _Host] = {}
         self._host_turns = {} if host_turns is None else host_turns
         self._max_turn_wait = max_turn_wait
@@ -242,6 +260,7 @@ class Fetcher:
         waiting_since: float | None = None,
         first_ended: Callable[[], None] | None = None,
         tls: SourceTls | None = None,
+        home: str | None = None,
     ) -> FetchResult | NotModified:
         """GET ``url`` for ``source_id``, conditionally when validators are given.
 
@@ -250,7 +269,12 @@ class Fetcher:
         another origin is followed only if that origin's robots.txt allows the URL, and
         only if ``may_go_to`` (when given) accepts it. ``first_ended`` is called when the
         first attempt has ended, before a retry's wait. ``tls`` is the source's TLS choice,
-        for its https connections (robots.txt and redirects included).
+        for its https connections (robots.txt and redirects included). ``home`` is the
+        URL the admin gave for the source (default ``url``): only its host, and the hosts
+        and networks of ``settings.private_hosts``, may be at a private, loopback or
+        link-local address; a redirect or link elsewhere to such an address is refused
+        before anything is sent there (a site could otherwise have internal services read
+        and published).
 
         Raises:
             FetchError: on any network, HTTP, robots.txt or size problem.
@@ -279,11 +303,13 @@ class Fetcher:
                     first_ended()
 
         chosen = _SOURCE_TLS.set(tls)
+        at_home = _HOME.set(_host_of(home or url))
         try:
             if self.settings.respect_robots:
                 await self._check_robots(source_id, url, defer_since)
             return await self._retried(attempt_once)
         finally:
+            _HOME.reset(at_home)
             _SOURCE_TLS.reset(chosen)
 
     def _check_tls(self, source_id: str, url: str, tls: SourceTls) -> None:
@@ -512,6 +538,10 @@ class Fetcher:
         before = target  # the URL redirected from, when there was a redirect
         cookies: RedirectCookies | None = None  # set by the redirects so far
         while True:
+            reach = self._reach(target.host)
+            if target.host != slot_host and reach is not None:
+                # Before its robots.txt is asked for, and before its slot is waited for.
+                await self._refuse_private(source_id, url, target, reach)
             if target.host != slot_host or unknown_robots:
                 when = budget.when()
                 if when is not None:
@@ -545,7 +575,11 @@ class Fetcher:
                 "GET",
                 target,
                 headers={**self._headers, **headers, **({"Cookie": cookie} if cookie else {})},
-                extensions={"timeout": self._timeouts, TLS_CHOICE: _SOURCE_TLS.get()},
+                extensions={
+                    "timeout": self._timeouts,
+                    TLS_CHOICE: _SOURCE_TLS.get(),
+                    REACH: reach,
+                },
             )
             sent.append(request)
             response = await self._transport_for(target).handle_async_request(request)
@@ -628,6 +662,40 @@ class Fetcher:
             last_modified=_validator(response.headers.get("last-modified")),
             permanent_url=_permanent(redirects, target),
         )
+
+    def _reach(self, host: str) -> tuple[Network, ...] | None:
+        """The private networks a request to ``host`` may reach (:data:`REACH`): any for
+        the source's own host and the hosts named in ``private_hosts``."""
+        if host == _HOME.get() or host in self._private_names:
+            return None
+        return self._private_networks
+
+    async def _refuse_private(
+        self, source_id: str, url: str, target: httpx.URL, reach: tuple[Network, ...]
+    ) -> None:
+        """Refuse ``target`` if its host is, or resolves to, an address ``reach`` does not
+        allow (the connection checks again, for a name that resolves otherwise by then)."""
+        host = target.host
+        if is_address(host):
+            addresses = [host]
+        else:
+            try:
+                answers = await asyncio.get_running_loop().getaddrinfo(
+                    host, target.port or 443, type=socket.SOCK_STREAM
+                )
+            except (OSError, UnicodeError):
+                return  # the request itself fails, and says why
+            addresses = [str(answer[4][0]) for answer in answers]
+        for address in addresses:
+            if not reachable(address, reach):
+                at = str(target) if _origin(target) != _origin(url) else None
+                raise FetchError(
+                    source_id,
+                    url,
+                    kind=ErrorKind.PRIVATE,
+                    message=_private_message(host, address, url if at else None),
+                    at=at,
+                )
 
     def _redirect(
         self, source_id: str, url: str, current: httpx.URL, location: str, followed: int
@@ -825,8 +893,10 @@ class Fetcher:
             status = e.status_code
             # 429 is a 4xx, but "not now" rather than "there is none" (so Google reads it
             # too); and the pause may be our own, after another origin of the host said so.
+            # A robots.txt behind a redirect to an address the site may not lead us to is
+            # unavailable as one behind too many redirects is (RFC 9309 2.3.1.2).
             if (status is not None and 400 <= status < 500 and status != 429) or (
-                e.kind is ErrorKind.REDIRECT
+                e.kind in (ErrorKind.REDIRECT, ErrorKind.PRIVATE)
             ):
                 robots = _Robots(status or 404, "")
                 self._remember(origin, robots)
@@ -1159,7 +1229,7 @@ def _raise_for_status(
     elif code >= 500:
         kind, text = ErrorKind.HTTP_5XX, f"server error (HTTP {code})"
     else:
-        kind, text = ErrorKind.HTTP_4XX, f"HTTP {code} {response.reason_phrase}".strip()
+        kind, text = ErrorKind.HTTP_4XX, f"HTTP {code} {_reason(code, response)}".strip()
         if code in (401, 403):
             text += ": access denied, the site may block crawlers"
         elif code == 404:
@@ -1169,6 +1239,20 @@ def _raise_for_status(
     raise FetchError(
         source_id, url, kind=kind, message=text, status_code=code, retry_after=retry_after
     )
+
+
+def _reason(code: int, response: httpx.Response) -> str:
+    """The status's standard name; the server's own words only for a status without one,
+    and short: they go into the admin's digest, where a site could write a whole page."""
+    try:
+        return http.HTTPStatus(code).phrase
+    except ValueError:
+        words = " ".join(response.reason_phrase.split())
+        return words if len(words) <= _MAX_REASON else words[: _MAX_REASON - 1] + "…"
+
+
+#: The longest reason phrase of a server's quoted in an error.
+_MAX_REASON = 60
 
 
 def _retry_after(value: str | None, now: datetime) -> float | None:
@@ -1208,6 +1292,10 @@ def _wrap_exceptions(
         raise FetchError(
             source_id, url, kind=ErrorKind.TIMEOUT, message="the server did not answer in time"
         ) from e
+    except PrivateAddress as e:
+        at = str(sent[-1].url) if sent and _origin(sent[-1].url) != _origin(url) else None
+        text = _private_message(e.host, e.address, url if at else None)
+        raise FetchError(source_id, url, kind=ErrorKind.PRIVATE, message=text, at=at) from e
     except httpx.ConnectError as e:
         kind, text = _classify_connect_error(e)
         # The site a redirect led to is the one that could not be reached (or whose TLS
@@ -1259,6 +1347,33 @@ def _wrap_exceptions(
         raise FetchError(
             source_id, url, kind=ErrorKind.CONNECT, message="the connection failed"
         ) from e
+
+
+def _private_message(host: str, address: str, redirected_from: str | None) -> str:
+    """Why a request to ``host`` at ``address`` was not made."""
+    where = f" (where {redirected_from} leads)" if redirected_from else ""
+    at = "" if host == address else f" at {address}"
+    return (
+        f"{host}{where} is{at} a private, loopback or link-local address: a source "
+        "may reach such an address only at the host of its own URL, so nothing was asked "
+        f"(hint: if {host} is meant, add it to fetch.private_hosts in settings.yaml)"
+    )
+
+
+def _network(host: str) -> Network | None:
+    """The network a ``private_hosts`` entry names ("10.0.0.0/8", "192.168.1.5"), or None
+    for a host name."""
+    try:
+        return ipaddress.ip_network(host.strip("[]"), strict=False)
+    except ValueError:
+        return None
+
+
+def _host_of(url: str) -> str | None:
+    try:
+        return httpx.URL(url).host
+    except (httpx.InvalidURL, UnicodeError):
+        return None
 
 
 def _classify_connect_error(error: httpx.ConnectError) -> tuple[ErrorKind, str]:

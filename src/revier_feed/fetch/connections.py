@@ -46,6 +46,11 @@ CONNECTED = "revier_feed.connected"
 #: A request extension: the hashable TLS choice (a source's ``tls``) the pool's ``tls``
 #: callable builds the context from; absent or None: the default context.
 TLS_CHOICE = "revier_feed.tls"
+#: A request extension: the networks (a tuple, maybe empty) in which the request may reach
+#: a private, loopback or link-local address besides the public ones; absent or None: any
+#: address (see :func:`reachable`).
+REACH = "revier_feed.reach"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: The largest response head accepted. h11's default (16 KB) refuses real sites with long
 #: cookie and content-security headers; httpcore allows 100 KB too.
@@ -57,6 +62,16 @@ _IDLE_EXPIRY = 5.0
 
 class _ClosedBeforeAnswer(Exception):
     """The server closed a connection before it sent a byte of the answer."""
+
+
+class PrivateAddress(httpx.ConnectError):
+    """The host is at an address the request may not reach (:data:`REACH`): nothing was
+    sent to it."""
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(f"{host} is at {address}, not a public address")
+        self.host = host
+        self.address = address
 
 
 class HandshakeCut(ConnectionResetError):
@@ -137,12 +152,15 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._answered = False
         self.idle_since = 0.0
+        self.address = ""  #: the peer's IP address
 
     # --- asyncio.Protocol ----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        peer = transport.get_extra_info("peername")
+        self.address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
 
     def data_received(self, data: bytes) -> None:
         self._answered = True
@@ -394,14 +412,19 @@ class ConnectionPools(httpx.AsyncBaseTransport):
         )
         timeouts = request.extensions.get("timeout", {})
         read_timeout = timeouts.get("read")
+        reach: Sequence[Network] | None = request.extensions.get(REACH)
         body = b""
         if isinstance(request.stream, httpx.AsyncByteStream):
             body = b"".join([part async for part in request.stream])
         while True:
             connection = self._idle_connection(origin)
             reused = connection is not None
+            if connection is not None and not reachable(connection.address, reach):
+                # Made for a request that could reach the address (its source's own host).
+                connection.close()
+                raise PrivateAddress(origin[1], connection.address)
             if connection is None:
-                connection = await self._connect(origin, timeouts.get("connect"))
+                connection = await self._connect(origin, timeouts.get("connect"), reach)
             # The host took a connection: a timeout from here on is its silence, not a
             # network that cannot reach it (see the fetcher's silent hosts).
             request.extensions[CONNECTED] = True
@@ -451,7 +474,9 @@ class ConnectionPools(httpx.AsyncBaseTransport):
         self._idle.pop(origin, None)
         return None
 
-    async def _connect(self, origin: Origin, timeout: float | None) -> _Connection:
+    async def _connect(
+        self, origin: Origin, timeout: float | None, reach: Sequence[Network] | None = None
+    ) -> _Connection:
         scheme, host, port, tls = origin
         context = self._tls(tls) if scheme == "https" else None
         loop = asyncio.get_running_loop()
@@ -461,12 +486,14 @@ class ConnectionPools(httpx.AsyncBaseTransport):
                 # 3.11 a connection cancelled just as asyncio's race had won (a cycle that
                 # fails cancels its other sources' requests) leaves its socket to the garbage
                 # collector. One address needs no race.
-                if _is_address(host):
+                if is_address(host):
+                    if not reachable(host.strip("[]"), reach):
+                        raise PrivateAddress(host, host.strip("[]"))
                     _, connection = await loop.create_connection(
                         lambda: _Connection(origin), host, port, ssl=context
                     )
                 else:
-                    sock = await open_socket(host, port)
+                    sock = await open_socket(host, port, reach)
                     try:
                         _, connection = await loop.create_connection(
                             lambda: _Connection(origin),
@@ -522,7 +549,9 @@ class ConnectionPools(httpx.AsyncBaseTransport):
         await asyncio.sleep(0)
 
 
-async def open_socket(host: str, port: int) -> socket.socket:
+async def open_socket(
+    host: str, port: int, reach: Sequence[Network] | None = None
+) -> socket.socket:
     """A socket connected to ``host``, its addresses tried as browsers do (RFC 8305): the
     first at once, the next one after :data:`_HAPPY_EYEBALLS_DELAY` without an answer or
     as soon as the ones before failed, address families taking turns; the first to connect
@@ -531,11 +560,17 @@ async def open_socket(host: str, port: int) -> socket.socket:
     Raises:
         OSError: no address could be connected (the errors of all of them), or the name
             could not be resolved (``socket.gaierror``).
+        PrivateAddress: one of the name's addresses is not :func:`reachable` with
+            ``reach`` (then none is tried: a name that resolves to an internal address
+            among public ones is no public site).
     """
     loop = asyncio.get_running_loop()
     addresses = _interleaved(await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))
     if not addresses:
         raise socket.gaierror(f"no address for {host}")
+    for address in addresses:
+        if not reachable(str(address[4][0]), reach):
+            raise PrivateAddress(host, str(address[4][0]))
     attempts: list[asyncio.Task[socket.socket]] = []
     errors: list[OSError] = []
     winner: asyncio.Task[socket.socket] | None = None
@@ -613,7 +648,24 @@ def _one_error(errors: list[OSError]) -> OSError:
     return OSError(f"Multiple exceptions: {', '.join(messages)}")
 
 
-def _is_address(host: str) -> bool:
+def reachable(address: str, reach: Sequence[Network] | None) -> bool:
+    """Whether a request whose :data:`REACH` is ``reach`` may connect to ``address``: a
+    public one always; a private, loopback, link-local or reserved one only inside one of
+    ``reach``'s networks; any when ``reach`` is None."""
+    if reach is None:
+        return True
+    try:
+        ip = ipaddress.ip_address(address.partition("%")[0])  # without an IPv6 zone
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # "::ffff:127.0.0.1" is 127.0.0.1
+    if ip.is_global and not ip.is_multicast:
+        return True
+    return any(ip in network for network in reach)
+
+
+def is_address(host: str) -> bool:
     """Whether ``host`` is an IP address rather than a name to resolve."""
     try:
         ipaddress.ip_address(host.strip("[]"))
