@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
@@ -12,6 +13,9 @@ import pytest
 from revier_feed._utils import join_url
 from revier_feed.models import RawItem, SourceKind, SourceSpec
 from revier_feed.normalize import (
+    MAX_HTML_CHARS,
+    MAX_NESTING,
+    bounded_html,
     clean_url,
     clean_url_python,
     html_to_text,
@@ -261,6 +265,21 @@ def test_titles_lose_the_controls_that_reorder_text() -> None:
     assert html_to_text("A\u202db\u202a") == "Ab"
 
 
+def test_teasers_and_texts_lose_the_controls_that_reorder_text_too() -> None:
+    """A teaser is shown beside other items' in digests and pages, as titles are."""
+    item = normalize(
+        raw(
+            summary_html="<p>Antrag herunterladen: \u202efdp.exe</p>",
+            content_html="<p>Formular &#x202E;fdp.exe und &#x2067;Leipzig&#x2069;</p>",
+        ),
+        SPEC,
+        NOW,
+    )
+    assert item.summary_text == "Antrag herunterladen: fdp.exe"
+    assert item.summary_html == "<p>Antrag herunterladen: fdp.exe</p>"
+    assert item.content_html == "<p>Formular fdp.exe und Leipzig</p>"
+
+
 def test_html_to_text_separates_blocks_and_decodes_entities() -> None:
     text = html_to_text("<p>Wirtschaft &amp; Wissenschaft</p><p>Zweiter&nbsp;Absatz</p>")
     assert text == "Wirtschaft & Wissenschaft Zweiter Absatz"
@@ -444,3 +463,54 @@ def test_an_items_undated_fingerprint_is_the_one_normalize_gives_without_a_date(
     assert not dated.date_estimated and undated.date_estimated
     assert dated.fingerprint != undated.fingerprint
     assert undated_fingerprint(dated) == undated_fingerprint(undated) == undated.fingerprint
+
+
+def _depth(markup: str) -> int:
+    """How deep the elements of sanitized (well-formed) markup nest."""
+    depth = deepest = 0
+    for tag in re.finditer(r"<(/?)[a-z][^>]*?(/?)>", markup):
+        if tag[2] or tag[0].startswith(("<br", "<img", "<hr")):
+            continue
+        depth += -1 if tag[1] else 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def test_markup_nested_beyond_reason_is_flattened_and_its_text_kept() -> None:
+    """200,000 nested <div>s held a cycle for 171 s, every cycle: the sanitizer's parser
+    looks through the open elements at every block's start. Tags beyond the limit go,
+    their text stays; the item is kept."""
+    for opener in ("<div>", "<ul><li>", "<div></span>", "<blockquote><p>", "<table><tr><td>"):
+        fragment = "".join(f"{opener}Ebene {n} " for n in range(3 * MAX_NESTING))
+        cleaned = sanitize_html(fragment)
+        # Each table implies a <tbody> the flattener does not count: a third more here.
+        assert _depth(cleaned) <= MAX_NESTING + MAX_NESTING // 3 + 1, opener
+        assert f"Ebene {3 * MAX_NESTING - 1}" in cleaned, opener
+        assert html_to_text(fragment).endswith(f"Ebene {3 * MAX_NESTING - 1}")
+
+
+def test_a_long_article_of_sound_markup_keeps_every_tag() -> None:
+    """The nesting is counted as the HTML parser closes elements: unclosed paragraphs,
+    list items and table cells do not pile up."""
+    parts = [
+        "<p>Absatz {n}: <b>fett</b>, <a href='/m{n}'>Link</a>, <em>ganz <b>stark</b></em>.</p>",
+        "<p>offener Absatz {n} <p>noch einer",
+        "<ul><li>a<li>b <b>fett<li>c<ul><li>d<li>e</ul><li>f</ul>",
+        "<table><tr><td>{n}<td>zwei<tr><th>drei</table>",
+        "<div><section><div><span>{n}</div></section></div>",
+        "<blockquote><p>Zitat<br>{n}</blockquote><dl><dt>a<dd>b<dt>c<dd>d</dl><h2>{n}</h2>",
+    ]
+    article = "<div>" + "".join(parts[n % len(parts)].format(n=n) for n in range(900)) + "</div>"
+    assert article.count("<") > 10 * MAX_NESTING
+    assert bounded_html(article) == article
+    # Unclosed ones beyond the limit are flattened all the same.
+    assert bounded_html("<span>" * (2 * MAX_NESTING)).count("<") == MAX_NESTING
+
+
+def test_html_beyond_the_size_limit_is_cut_at_a_tag() -> None:
+    fragment = "<p>Ein Absatz über die Studie zu ländlichen Räumen.</p>" * (
+        2 * MAX_HTML_CHARS // 50
+    )
+    cleaned = sanitize_html(fragment)
+    assert MAX_HTML_CHARS - 100 < len(cleaned) <= MAX_HTML_CHARS + 10
+    assert cleaned.endswith("Räumen.</p>")

@@ -152,6 +152,19 @@ def test_c1_controls_as_the_feed_reader_sees_them(code: int) -> None:
         assert _markup.has_c1(text) is has_c1_python(text)
 
 
+_AROUND_BIDI = [0x7F, 0x80, 0x9F, 0xA0, 0x61B, 0x61C, 0x200D, 0x200E, 0x200F, 0x2029]
+_AROUND_BIDI += [0x202A, 0x202E, 0x202F, 0x2065, 0x2066, 0x2069, 0x206A, 0x1F600]
+
+
+@pytest.mark.parametrize("code", _AROUND_BIDI)
+def test_the_controls_that_reorder_text_as_titles_and_teasers_lose_them(code: int) -> None:
+    from revier_feed import _markup
+    from revier_feed._utils import has_bidi_python
+
+    for text in (chr(code), f"Ländliche{chr(code)}Räume", f"„Studie“ – {chr(code)}", ""):
+        assert _markup.has_bidi(text) is has_bidi_python(text)
+
+
 def test_not_a_str_is_an_error() -> None:
     from revier_feed import _markup
 

@@ -21,7 +21,7 @@ from revier_feed.models import (
     SourceKind,
     SourceSpec,
 )
-from revier_feed.parse import discover_page, parse
+from revier_feed.parse import MAX_ITEMS, discover_page, parse
 from revier_feed.parse.encoding import decode_html
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -323,6 +323,9 @@ def test_items_a_broken_page_nests_in_each_other_keep_their_own_fields(
     page += "</body></html>"
     selectors = HtmlSelectors(item="div.n", title="h3", date="span", teaser="p.t", next="a.w")
     listing = document(page.encode(), url="https://kreis.example/", content_type="text/html")
+    import revier_feed.parse
+
+    monkeypatch.setattr(revier_feed.parse, "MAX_ITEMS", 3000)  # all of them, to the last
     parsed = parse(spec(SourceKind.HTML, selectors), listing, NOW, BERLIN)
     assert [i.title for i in parsed.items] == [f"Meldung {i}" for i in range(3000)]
     assert [bool(i.summary_html) for i in parsed.items] == [False] * 2999 + [True]
@@ -1608,3 +1611,20 @@ def test_c1_controls_on_a_utf8_page_are_read_as_windows_1252() -> None:
     assert listing_titles(page.encode(), content_type="text/html; charset=utf-8") == [
         ("„Zukunft“ – 5 €", "„Zukunft“ – 5 €")
     ]
+
+
+def test_a_document_of_too_many_items_gives_the_first_ones_and_says_so() -> None:
+    """10 MB of tiny items would each be normalized, tagged, stored and placed again
+    whenever the feed changed."""
+    entries = "".join(
+        f"<item><title>Meldung {n}</title><link>https://k.example/{n}</link></item>"
+        for n in range(MAX_ITEMS + 500)
+    )
+    body = f"<rss version='2.0'><channel><title>K</title>{entries}</channel></rss>".encode()
+    parsed = parse(spec(), document(body), NOW, BERLIN)
+    assert len(parsed.items) == MAX_ITEMS
+    assert parsed.items[-1].title == f"Meldung {MAX_ITEMS - 1}"
+    assert parsed.warnings == (
+        f"http://127.0.0.1/x lists {MAX_ITEMS + 500:,} items; only the first {MAX_ITEMS:,} "
+        "are read",
+    )

@@ -212,10 +212,14 @@ def _repaired_text(fragment: str) -> str:
 def _repaired_html(fragment: str, base_url: str) -> str:
     """``fragment`` with mojibake undone and sanitized. Mojibake written as references
     ("F&Atilde;&para;rderung", PHP's htmlentities()) shows once the sanitizer has decoded
-    them: repaired then, and the repair sanitized again (sanitizing stays the last step)."""
+    them: repaired then, and the repair sanitized again (sanitizing stays the last step).
+    Without the controls that reorder text: a teaser is shown beside other items' too (in
+    a digest's plain text, "Antrag: \u202efdp.exe" reads "Antrag: exe.pdf")."""
     cleaned = sanitize_html(repair_mojibake(fragment), base_url=base_url)
     repaired = repair_mojibake(cleaned)
-    return cleaned if repaired == cleaned else sanitize_html(repaired, base_url=base_url)
+    if repaired != cleaned:
+        cleaned = sanitize_html(repaired, base_url=base_url)
+    return without_bidi(cleaned)
 
 
 def clean_url(url: str) -> str:
@@ -308,7 +312,7 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
         return ""
     token = _base_url.set(base_url)
     try:
-        cleaned = _CLEANER.clean(strip_control(fragment))
+        cleaned = _CLEANER.clean(strip_control(bounded_html(fragment)))
         # nh3 decodes character references such as &#1; into the characters themselves,
         # which XML forbids, so they are removed. Removed from a link, they could join what
         # nh3 judged a harmless relative link ("java\x01script:") into one it would have
@@ -376,6 +380,187 @@ _CLEANER = nh3.Cleaner(
 #: Removes every tag (for text), otherwise nh3's defaults.
 _NO_TAGS = nh3.Cleaner(tags=set())
 
+#: Markup nested deeper than this is flattened before it is sanitized: html5ever looks
+#: through the open elements at every block's start, so N nested <div>s cost N² (200,000 of
+#: them, 2 MB, held a cycle for 171 s, and again every cycle). Articles nest a few dozen
+#: deep; browsers stop nesting at 512.
+MAX_NESTING = 200
+#: The longest HTML fragment (a teaser, an article's text) sanitized; beyond it, it is cut
+#: at a tag (one item's text may be 10 MB, the size of a whole answer).
+MAX_HTML_CHARS = 1_000_000
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)[^>]*?(/?)>")
+_VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
+#: Elements of text, which the tags below close through ("<li><b>a<li>b": two items).
+_PHRASING = frozenset(
+    [
+        "a",
+        "abbr",
+        "b",
+        "big",
+        "cite",
+        "code",
+        "em",
+        "font",
+        "i",
+        "kbd",
+        "mark",
+        "nobr",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "tt",
+        "u",
+        "var",
+    ]
+)
+_IN_ITEM = _PHRASING | {"address", "div", "p"}
+#: The open elements a start tag closes, and those it closes through to reach them.
+_START_CLOSES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "li": (frozenset({"li"}), _IN_ITEM),
+    "dt": (frozenset({"dt", "dd"}), _IN_ITEM),
+    "dd": (frozenset({"dt", "dd"}), _IN_ITEM),
+    "tr": (frozenset({"tr"}), _PHRASING | {"td", "th"}),
+    "td": (frozenset({"td", "th"}), _PHRASING),
+    "th": (frozenset({"td", "th"}), _PHRASING),
+    "option": (frozenset({"option"}), frozenset()),
+    **dict.fromkeys(
+        [
+            "address",
+            "article",
+            "aside",
+            "blockquote",
+            "center",
+            "details",
+            "dialog",
+            "dir",
+            "div",
+            "dl",
+            "fieldset",
+            "figcaption",
+            "figure",
+            "footer",
+            "form",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "header",
+            "hgroup",
+            "hr",
+            "main",
+            "menu",
+            "nav",
+            "ol",
+            "p",
+            "pre",
+            "section",
+            "summary",
+            "table",
+            "ul",
+        ],
+        (frozenset({"p"}), _PHRASING),
+    ),
+}
+#: Elements an end tag does not close through: "<div><table></div>" leaves the div open.
+_SCOPE = frozenset(
+    ["applet", "caption", "html", "marquee", "object", "table", "td", "template", "th"]
+)
+_TABLE_PARTS = frozenset(["caption", "tbody", "td", "tfoot", "th", "thead", "tr"])
+
+
+def bounded_html(fragment: str) -> str:
+    """``fragment`` within :data:`MAX_HTML_CHARS`, and with the tags that would nest
+    deeper than :data:`MAX_NESTING` removed (their text kept): what the sanitizer gets."""
+    if len(fragment) > MAX_HTML_CHARS:
+        cut = fragment.rfind("<", 0, MAX_HTML_CHARS)
+        fragment = fragment[: cut if cut > 0 else MAX_HTML_CHARS]
+    if fragment.count("<") <= MAX_NESTING:  # cannot nest deeper: nothing to look at
+        return fragment
+    return _TAG.sub(_Flattener(), fragment)
+
+
+class _Flattener:
+    """Follows the open elements tag by tag, as far as a regular expression can: close
+    enough to the HTML parser's rules that well-formed articles keep all their tags, and
+    closing no element the parser would keep open, so nothing reaches the sanitizer
+    nested deeper than the limit."""
+
+    def __init__(self) -> None:
+        self.open: list[str] = []
+        self.dropped: dict[str, int] = {}  #: start tags removed, whose end tags go too
+
+    def __call__(self, tag: re.Match[str]) -> str:
+        name = tag[2].lower()
+        if name in _VOID or tag[3]:
+            return tag[0]
+        if tag[1]:  # an end tag
+            if self.dropped.get(name):
+                self.dropped[name] -= 1
+                return ""
+            self._end(name)
+            return tag[0]
+        closes = _START_CLOSES.get(name)
+        if closes is not None:
+            self._close(*closes)
+        if len(self.open) >= MAX_NESTING:
+            self.dropped[name] = self.dropped.get(name, 0) + 1
+            return ""
+        self.open.append(name)
+        return tag[0]
+
+    def _end(self, name: str) -> None:
+        """Close the innermost open ``name``, unless a table (or the like) inside it is
+        still open."""
+        if name not in self.open:
+            return
+        if name == "table":
+            stops: frozenset[str] | set[str] = {"html", "template"}
+        else:
+            stops = {"table"} if name in _TABLE_PARTS else _SCOPE
+        for depth in range(len(self.open) - 1, -1, -1):
+            element = self.open[depth]
+            if element == name:
+                del self.open[depth:]
+                return
+            if element in stops:
+                return
+
+    def _close(self, names: frozenset[str], through: frozenset[str]) -> None:
+        """Close the innermost open element of ``names`` if only elements of ``through``
+        are open inside it."""
+        for depth in range(len(self.open) - 1, -1, -1):
+            element = self.open[depth]
+            if element in names:
+                del self.open[depth:]
+                return
+            if element not in through:
+                return
+
 
 def repair_mojibake(text: str) -> str:
     """Undo UTF-8 text that was decoded as windows-1252 ("LÃ¤ndliche" -> "Ländliche"),
@@ -395,7 +580,7 @@ def html_to_text(fragment: str) -> str:
     controls that reorder text (titles, names and categories are shown beside others')."""
     if not fragment:
         return ""
-    fragment = strip_control(fragment)
+    fragment = strip_control(bounded_html(fragment))
     if "<" in fragment or "&" in fragment:
         spaced = _BLOCK_BOUNDARY.sub(" <", fragment)
         fragment = strip_control(html.unescape(_NO_TAGS.clean(spaced)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -14,8 +15,15 @@ from .jsonfeed import looks_like_json_feed, parse_json_feed
 __all__ = ["article", "discover_page", "followed_date", "listing_pages", "parse", "parse_date"]
 
 
+#: The most items read from one document (a feed, a listing page); feeds list the newest
+#: first. A site's whole archive in one feed, or 10 MB of empty items, would be normalized,
+#: tagged, stored and placed into stories every time it changed.
+MAX_ITEMS = 1000
+
+
 def parse(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -> ParsedDocument:
-    """Items of ``fetched`` as ``spec`` says to read them (RSS, Atom and JSON Feed alike).
+    """Items of ``fetched`` as ``spec`` says to read them (RSS, Atom and JSON Feed alike),
+    at most :data:`MAX_ITEMS` of them.
 
     Raises:
         ParseError: the document yielded no items it should have.
@@ -24,10 +32,24 @@ def parse(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -
         from .html import parse_html  # bs4 is imported only where a listing is read
 
         assert spec.selectors is not None, "config validation guarantees selectors"
-        return parse_html(spec.id, spec.selectors, fetched, now, tz)
-    if looks_like_json_feed(fetched):
-        return parse_json_feed(spec.id, fetched, now, tz)
-    return parse_feed(spec.id, fetched, now, tz)
+        document = parse_html(spec.id, spec.selectors, fetched, now, tz)
+    elif looks_like_json_feed(fetched):
+        document = parse_json_feed(spec.id, fetched, now, tz)
+    else:
+        document = parse_feed(spec.id, fetched, now, tz)
+    if len(document.items) <= MAX_ITEMS:
+        return document
+    return replace(
+        document,
+        items=document.items[:MAX_ITEMS],
+        warnings=(
+            *document.warnings,
+            f"{fetched.url} lists {len(document.items):,} items; only the first {MAX_ITEMS:,} "
+            "are read",
+        ),
+        drifted_items=tuple(i for i in document.drifted_items if i < MAX_ITEMS),
+        held_items=tuple(i for i in document.held_items if i < MAX_ITEMS),
+    )
 
 
 def listing_pages(pages: Sequence[ParsedDocument]) -> ParsedDocument:
