@@ -8,6 +8,8 @@ changed, and refuse the store when restarted), and never by a command that only 
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,88 @@ def test_an_older_worker_with_its_lock_in_the_output_folder_is_seen(
             pytest.raises(AlreadyRunning, match="pid 9 on elsewhere"),
         ):
             app.send_due_digests()
+
+
+def test_an_unreadable_old_lock_place_holds_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A leftover at the old place that cannot be opened (here a link to itself) stopped
+    every command that writes with a traceback."""
+    store = tmp_path / "data" / "store.sqlite3"
+    store.parent.mkdir()
+    settings = f"storage:\n  url: sqlite:///{store}\noutput:\n  dir: out\n"
+    config = load_config(write_config(tmp_path / "conf", SOURCES, settings))
+    old_store(config, monkeypatch)
+    config.output_dir.mkdir(parents=True, exist_ok=True)
+    (config.output_dir / ".revier-feed.lock").symlink_to(".revier-feed.lock")
+    with App(config) as app:  # upgraded, under the store's locks
+        assert app.storage.schema_version == VERSION
+        with app.exclusive("revier-feed run"):
+            assert app.worker_holder() is not None
+
+
+def test_an_older_worker_locking_beside_a_linked_store_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Versions of schema 11 and older locked beside the store's path as written; where
+    that path is a link, today's lock is beside the file it leads to."""
+    real = tmp_path / "data" / "store.sqlite3"
+    real.parent.mkdir()
+    folder = write_config(tmp_path / "conf", SOURCES, "storage:\n  path: state/store.sqlite3\n")
+    (folder / "state").mkdir()
+    (folder / "state" / "store.sqlite3").symlink_to(real)
+    config = load_config(folder)
+    assert config.lock_path == real.with_name("store.sqlite3.lock")
+    old_store(config, monkeypatch)
+    old_lock = folder / "state" / "store.sqlite3.lock"
+    with ProcessLock(old_lock, OLD_WORKER):
+        with pytest.raises(AlreadyRunning, match="an older revier-feed"):
+            App(config)
+        assert schema(real)[0] == OLD
+    with (
+        App(config) as app,
+        ProcessLock(old_lock, OLD_WORKER),
+        pytest.raises(AlreadyRunning, match="4242"),
+        app.exclusive("revier-feed run"),
+    ):
+        pass
+
+
+def test_a_store_url_in_the_output_folder_does_not_lock_itself_out(tmp_path: Path) -> None:
+    """There today's lock and the old place are one file: taken, then found held."""
+    out = tmp_path / "out"
+    settings = f"storage:\n  url: sqlite:///{out}/.revier-feed\noutput:\n  dir: {out}\n"
+    config = load_config(write_config(tmp_path / "conf", SOURCES, settings))
+    out.mkdir()
+    assert config.lock_path == out / ".revier-feed.lock" and config.old_lock_paths == ()
+    with App(config) as app, app.exclusive("revier-feed run"):
+        assert app.storage.schema_version == VERSION
+
+
+def test_two_processes_starting_at_once_upgrade_the_store_once(
+    config: AppConfig, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The one that came second failed, telling the admin to stop the first and start
+    it "with this version": it was this version. It waits for the upgrade now."""
+    store = old_store(config, monkeypatch)
+    first = f"pid 77 on here, upgrading the store to schema version {VERSION}"
+    taken, upgraded = threading.Event(), threading.Event()
+
+    def other_process() -> None:
+        with ProcessLock(config.lock_path, first):
+            taken.set()
+            time.sleep(0.3)
+            upgrading = Storage(config.storage_url, upgrade=False)
+            upgrading.upgrade()
+            upgrading.close()
+            upgraded.set()
+
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    taken.wait()
+    with caplog.at_level("INFO", logger="revier_feed"), App(config) as app:
+        assert upgraded.is_set()
+        assert app.storage.schema_version == VERSION
+    thread.join()
+    assert schema(store)[0] == VERSION
+    assert not [r for r in caplog.records if "upgraded the store" in r.getMessage()]

@@ -192,7 +192,7 @@ class App:
         found = self.storage.schema_version
         file = str(self.config.store_file)
         if access == "read":
-            holder = self.worker_holder()
+            holder = self.worker_holder() or _holder(_lock_paths(self.config, ".digest-lock"))
             running = (
                 f"; {holder.who} runs for it now: stop it, and start it with this version"
                 if holder is not None
@@ -206,24 +206,34 @@ class App:
                 "To be able to go back to the older version, keep a copy first: "
                 "`revier-feed backup FILE`"
             )
-        description = (
-            f"pid {os.getpid()} on {socket.gethostname()}, upgrading the store to schema "
-            f"version {STORE_VERSION}"
-        )
+        description = f"pid {os.getpid()} on {socket.gethostname()}, {_UPGRADING} {STORE_VERSION}"
         braced = file.replace("{", "{{").replace("}", "}}")  # the message is formatted again
         busy = (
             f"the store {braced} has schema version {found}, and this revier-feed upgrades it "
             f"to {STORE_VERSION} only while no other revier-feed uses it, but {{holder}} "
-            "does (lock file {path}). Nothing was changed; if that is an older version, "
-            "stop it and start it with this one, which upgrades the store"
+            "does (lock file {path}). Nothing was changed: stop it, and start it with this "
+            "version, which upgrades the store"
         )
-        store = _take(_lock_paths(self.config), description, "the store's lock", busy)
+        deadline = time.monotonic() + _UPGRADE_WAIT
+        while True:
+            try:
+                store = _take(_lock_paths(self.config), description, "the store's lock", busy)
+                break
+            except AlreadyRunning:
+                # Another process of this version that started at the same moment and is
+                # upgrading: a moment's wait, and nothing is left to do.
+                holder = _holder(_lock_paths(self.config))
+                upgrading = holder is not None and _UPGRADING in holder.who
+                if (holder is not None and not upgrading) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
         try:
             digests = _take(
                 _lock_paths(self.config, ".digest-lock"), description, "the digest lock", busy
             )
             try:
-                self.storage.upgrade()
+                if not self.storage.upgrade():
+                    return  # upgraded by that other process while this one waited
             finally:
                 digests.release()
         finally:
@@ -1322,6 +1332,12 @@ def _subscribed_url(asked: str, fetched: FetchResult) -> str:
     return asked
 
 
+#: What the lock of a process upgrading the store says it does.
+_UPGRADING = "upgrading the store to schema version"
+#: How long a process waits for another that upgrades the store as it starts.
+_UPGRADE_WAIT = 60.0
+
+
 def _lock_paths(config: AppConfig, suffix: str | None = None) -> list[Path]:
     """The store's lock file (or its sibling with ``suffix``: ``.digest-lock``), then where
     older versions kept it (:attr:`.AppConfig.old_lock_paths`)."""
@@ -1335,11 +1351,16 @@ def _holder(paths: Sequence[Path]) -> LockHolder | None:
     for old in paths[1:]:
         if holder is not None:
             break
-        # An old place that cannot be read (an output folder of another user's) holds
-        # nothing this version could tell.
-        with contextlib.suppress(OSError):
-            holder = ProcessLock(old, "").holder()
+        holder = _old_holder(old)
     return holder
+
+
+def _old_holder(path: Path) -> LockHolder | None:
+    """Who holds the lock at ``path``, a place older versions kept it. One that cannot be
+    read (an output folder of another user's) holds nothing this version could tell."""
+    with contextlib.suppress(OSError):
+        return ProcessLock(path, "").holder()
+    return None
 
 
 def _take(paths: Sequence[Path], description: str, what: str, busy: str) -> ProcessLock:
@@ -1363,7 +1384,7 @@ def _take(paths: Sequence[Path], description: str, what: str, busy: str) -> Proc
             "revier-feed may write, beside the store, on a disk with room)"
         ) from None
     for old in paths[1:]:
-        older = _holder([old])
+        older = _old_holder(old)
         if older is not None:
             lock.release()
             raise AlreadyRunning(

@@ -98,12 +98,17 @@ class AppConfig:
 
     @property
     def old_lock_paths(self) -> tuple[Path, ...]:
-        """Where revier-feed kept :attr:`lock_path` before schema 14 (in the output folder,
-        with ``storage.url``): a worker of such a version, still running after the upgrade,
-        holds that one."""
-        if not self.settings.storage.url:
-            return ()
-        return (self.output_dir / ".revier-feed.lock",)
+        """Where versions of schema 11 and older kept :attr:`lock_path`: a worker of such a
+        version, still running after the upgrade, holds that one. With ``storage.url`` it
+        was in the output folder; with ``storage.path``, beside the path as written, not
+        where a link there leads."""
+        if self.settings.storage.url:
+            old = self.output_dir / ".revier-feed.lock"
+        else:
+            old = self.resolve(self.settings.storage.path + ".lock")
+        # The same file as today's (no link; a store URL in the output folder): nobody
+        # else's lock, and taking it twice would lock this process out.
+        return () if old == self.lock_path else (old,)
 
     @property
     def output_dir(self) -> Path:

@@ -78,15 +78,19 @@ class Storage:
             self.close()
             raise
 
-    def upgrade(self) -> None:
-        """Bring the store to :data:`VERSION` (nothing to do if it is there).
+    def upgrade(self) -> bool:
+        """Bring the store to :data:`VERSION`; False if it was there already (also when
+        another process upgraded it since it was opened).
 
         Raises:
             StorageError: a migration failed (it is rolled back whole).
         """
-        if self.schema_version < database.VERSION:
-            migrate(self._database)
-            self.schema_version = database.VERSION
+        self.schema_version = self._database.schema_version()
+        if self.schema_version >= database.VERSION:
+            return False
+        migrate(self._database)
+        self.schema_version = database.VERSION
+        return True
 
     def close(self) -> None:
         self._database.close()
