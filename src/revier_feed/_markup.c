@@ -76,19 +76,33 @@ PyDoc_STRVAR(has_c1_doc,
 "Whether `text` holds a C1 control character (U+0080-U+009F): re.search(\"[\\x80-\\x9f]\")\n"
 "in one pass without the regex engine (the feed reader maps them to windows-1252).");
 
-static PyObject *has_c1(PyObject *Py_UNUSED(module), PyObject *text) {
+static int is_c1(Py_UCS4 c) { return c >= 0x80 && c <= 0x9F; }
+
+static int is_bidi(Py_UCS4 c) {
+    return is_c1(c) || c == 0x061C || c == 0x200E || c == 0x200F ||
+           (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
+/* Whether `text` (a str, else TypeError naming `name`) holds a character `wanted` picks:
+ * 1 or 0, -1 with the error set. */
+static int holds(PyObject *text, const char *name, int (*wanted)(Py_UCS4)) {
     if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "has_c1() needs a str");
-        return NULL;
+        PyErr_Format(PyExc_TypeError, "%s() needs a str", name);
+        return -1;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c >= 0x80 && c <= 0x9F) Py_RETURN_TRUE;
+        if (c >= 0x80 && wanted(c)) return 1;
     }
-    Py_RETURN_FALSE;
+    return 0;
+}
+
+static PyObject *has_c1(PyObject *Py_UNUSED(module), PyObject *text) {
+    int found = holds(text, "has_c1", is_c1);
+    return found < 0 ? NULL : PyBool_FromLong(found);
 }
 
 PyDoc_STRVAR(has_bidi_doc,
@@ -98,21 +112,8 @@ PyDoc_STRVAR(has_bidi_doc,
 "faster over a teaser.");
 
 static PyObject *has_bidi(PyObject *Py_UNUSED(module), PyObject *text) {
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "has_bidi() needs a str");
-        return NULL;
-    }
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c < 0x80) continue;
-        if (c <= 0x9F || c == 0x061C || c == 0x200E || c == 0x200F ||
-            (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069))
-            Py_RETURN_TRUE;
-    }
-    Py_RETURN_FALSE;
+    int found = holds(text, "has_bidi", is_bidi);
+    return found < 0 ? NULL : PyBool_FromLong(found);
 }
 
 PyDoc_STRVAR(mixed_scripts_doc,
