@@ -480,7 +480,8 @@ def test_markup_nested_beyond_reason_is_flattened_and_its_text_kept() -> None:
     """200,000 nested <div>s held a cycle for 171 s, every cycle: the sanitizer's parser
     looks through the open elements at every block's start. Tags beyond the limit go,
     their text stays; the item is kept."""
-    for opener in ("<div>", "<ul><li>", "<div></span>", "<blockquote><p>", "<table><tr><td>"):
+    openers = ("<div>", "<ul><li>", "<div></span>", "<blockquote><p>", "<table><tr><td>")
+    for opener in (*openers, "<ul/><li/>"):  # the slash opens them all the same
         fragment = "".join(f"{opener}Ebene {n} " for n in range(3 * MAX_NESTING))
         cleaned = sanitize_html(fragment)
         # Each table implies a <tbody> the flattener does not count: a third more here.
@@ -503,8 +504,11 @@ def test_a_long_article_of_sound_markup_keeps_every_tag() -> None:
     article = "<div>" + "".join(parts[n % len(parts)].format(n=n) for n in range(900)) + "</div>"
     assert article.count("<") > 10 * MAX_NESTING
     assert bounded_html(article) == article
-    # Unclosed ones beyond the limit are flattened all the same.
+    # Unclosed ones beyond the limit are flattened all the same, "<div/>" too: HTML opens
+    # a div there.
     assert bounded_html("<span>" * (2 * MAX_NESTING)).count("<") == MAX_NESTING
+    assert bounded_html("<div/>" * (2 * MAX_NESTING)).count("<") == MAX_NESTING
+    assert bounded_html("<br/>" * (2 * MAX_NESTING)).count("<") == 2 * MAX_NESTING
 
 
 def test_html_beyond_the_size_limit_is_cut_at_a_tag() -> None:

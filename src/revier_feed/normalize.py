@@ -388,7 +388,7 @@ MAX_NESTING = 200
 #: The longest HTML fragment (a teaser, an article's text) sanitized; beyond it, it is cut
 #: at a tag (one item's text may be 10 MB, the size of a whole answer).
 MAX_HTML_CHARS = 1_000_000
-_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)[^>]*?(/?)>")
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)[^>]*>")
 _VOID = frozenset(
     [
         "area",
@@ -516,7 +516,9 @@ class _Flattener:
 
     def __call__(self, tag: re.Match[str]) -> str:
         name = tag[2].lower()
-        if name in _VOID or tag[3]:
+        # "<div/>" opens a div as "<div>" does: HTML ignores the slash but on void elements
+        # (and in SVG, which the sanitizer removes, where counting it costs only depth).
+        if name in _VOID:
             return tag[0]
         if tag[1]:  # an end tag
             if self.dropped.get(name):
