@@ -437,6 +437,25 @@ _PHRASING = frozenset(
     ]
 )
 _IN_ITEM = _PHRASING | {"address", "div", "p"}
+#: Elements whose end tag the HTML parser's adoption agency handles.
+_FORMATTING = frozenset(
+    [
+        "a",
+        "b",
+        "big",
+        "code",
+        "em",
+        "font",
+        "i",
+        "nobr",
+        "s",
+        "small",
+        "strike",
+        "strong",
+        "tt",
+        "u",
+    ]
+)
 #: The open elements a start tag closes, and those it closes through to reach them.
 _START_CLOSES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "li": (frozenset({"li"}), _IN_ITEM),
@@ -547,7 +566,12 @@ class _Flattener:
         for depth in range(len(self.open) - 1, -1, -1):
             element = self.open[depth]
             if element == name:
-                del self.open[depth:]
+                if name in _FORMATTING and not _PHRASING.issuperset(self.open[depth + 1 :]):
+                    # "<a><div></a>": the parser's adoption agency ends the link, but the
+                    # block in it stays open (with a copy of the link inside).
+                    del self.open[depth]
+                else:
+                    del self.open[depth:]
                 return
             if element in stops:
                 return
