@@ -385,169 +385,139 @@ _NO_TAGS = nh3.Cleaner(tags=set())
 #: them, 2 MB, held a cycle for 171 s, and again every cycle). Articles nest a few dozen
 #: deep; browsers stop nesting at 512.
 MAX_NESTING = 200
+#: Tags beyond this many in one fragment are removed, their text kept. The nesting count
+#: follows the HTML parser only so far (formatting elements it rebuilds in every paragraph,
+#: foreign content); a bound on the tags bounds the parser's work whatever the markup does
+#: (about 0.5 s for the worst kind found). An article has a few hundred.
+MAX_TAGS = 10_000
+#: Formatting elements (b, i, a, …) left open beyond this many are removed: the parser
+#: opens a copy of each open one again in every new paragraph or list item, so N of them
+#: unclosed make N² elements ("<li><b id=1><li>…" × 3,000 took 12 s).
+MAX_OPEN_FORMATTING = 100
 #: The longest HTML fragment (a teaser, an article's text) sanitized; beyond it, it is cut
 #: at a tag (one item's text may be 10 MB, the size of a whole answer).
 MAX_HTML_CHARS = 1_000_000
-_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)[^>]*>")
-_VOID = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-    ]
+
+
+def _names(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# What the parser reads without looking for tags in it (comments, "<!…>" and "<?…>" up to
+# the first ">", the text of raw-text elements), then a tag.
+_TAG = re.compile(
+    r"<!--.*?-->|<[!?][^>]*>"
+    r"|<(script|style|textarea|title|xmp|iframe|noembed|noframes|noscript)\b[^>]*>.*?</\1\s*>"
+    r"|<(/?)([A-Za-z][^\s/>]*)[^>]*>",
+    re.DOTALL | re.IGNORECASE,
 )
+_VOID = _names("area base br col embed hr img input link meta param source track wbr")
 #: Elements of text, which the tags below close through ("<li><b>a<li>b": two items).
-_PHRASING = frozenset(
-    [
-        "a",
-        "abbr",
-        "b",
-        "big",
-        "cite",
-        "code",
-        "em",
-        "font",
-        "i",
-        "kbd",
-        "mark",
-        "nobr",
-        "q",
-        "s",
-        "samp",
-        "small",
-        "span",
-        "strike",
-        "strong",
-        "sub",
-        "sup",
-        "tt",
-        "u",
-        "var",
-    ]
+_PHRASING = _names(
+    "a abbr b big cite code em font i kbd mark nobr q s samp small span strike strong sub "
+    "sup tt u var"
 )
-_IN_ITEM = _PHRASING | {"address", "div", "p"}
 #: Elements whose end tag the HTML parser's adoption agency handles.
-_FORMATTING = frozenset(
-    [
-        "a",
-        "b",
-        "big",
-        "code",
-        "em",
-        "font",
-        "i",
-        "nobr",
-        "s",
-        "small",
-        "strike",
-        "strong",
-        "tt",
-        "u",
-    ]
-)
-#: The open elements a start tag closes, and those it closes through to reach them.
-_START_CLOSES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "li": (frozenset({"li"}), _IN_ITEM),
-    "dt": (frozenset({"dt", "dd"}), _IN_ITEM),
-    "dd": (frozenset({"dt", "dd"}), _IN_ITEM),
-    "tr": (frozenset({"tr"}), _PHRASING | {"td", "th"}),
-    "td": (frozenset({"td", "th"}), _PHRASING),
-    "th": (frozenset({"td", "th"}), _PHRASING),
-    "option": (frozenset({"option"}), frozenset()),
+_FORMATTING = _names("a b big code em font i nobr s small strike strong tt u")
+_HEADINGS = _names("h1 h2 h3 h4 h5 h6")
+#: What a start tag closes: the open elements of its first set, through those of the
+#: second (None: through any element but a table).
+_START_CLOSES: dict[str, tuple[frozenset[str], frozenset[str] | None]] = {
+    "li": (_names("li"), _PHRASING | _names("address div p")),
+    "dt": (_names("dt dd"), _PHRASING | _names("address div p")),
+    "dd": (_names("dt dd"), _PHRASING | _names("address div p")),
+    "tr": (_names("tr"), None),
+    "td": (_names("td th"), None),
+    "th": (_names("td th"), None),
+    "option": (_names("option"), frozenset()),
     **dict.fromkeys(
-        [
-            "address",
-            "article",
-            "aside",
-            "blockquote",
-            "center",
-            "details",
-            "dialog",
-            "dir",
-            "div",
-            "dl",
-            "fieldset",
-            "figcaption",
-            "figure",
-            "footer",
-            "form",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "header",
-            "hgroup",
-            "hr",
-            "main",
-            "menu",
-            "nav",
-            "ol",
-            "p",
-            "pre",
-            "section",
-            "summary",
-            "table",
-            "ul",
-        ],
-        (frozenset({"p"}), _PHRASING),
+        _names(
+            "address article aside blockquote center details dialog dir div dl fieldset "
+            "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr main menu nav "
+            "ol p pre section summary table ul"
+        ),
+        (_names("p"), _PHRASING),
     ),
 }
-#: Elements an end tag does not close through: "<div><table></div>" leaves the div open.
-_SCOPE = frozenset(
-    ["applet", "caption", "html", "marquee", "object", "table", "td", "template", "th"]
+#: Elements an end tag does not close through: "<div><table></div>" leaves the div open,
+#: and so do a select and the places in SVG and MathML where HTML is read again.
+_SCOPE = _names(
+    "applet caption html marquee object table td template th select foreignobject desc "
+    "mi mo mn ms mtext annotation-xml"
 )
-_TABLE_PARTS = frozenset(["caption", "tbody", "td", "tfoot", "th", "thead", "tr"])
+_TABLE_PARTS = _names("caption tbody td tfoot th thead tr")
 
 
 def bounded_html(fragment: str) -> str:
-    """``fragment`` within :data:`MAX_HTML_CHARS`, and with the tags that would nest
-    deeper than :data:`MAX_NESTING` removed (their text kept): what the sanitizer gets."""
+    """``fragment`` within :data:`MAX_HTML_CHARS` and :data:`MAX_TAGS`, and with the tags
+    that would nest deeper than :data:`MAX_NESTING` removed (their text kept): what the
+    sanitizer gets."""
     if len(fragment) > MAX_HTML_CHARS:
         cut = fragment.rfind("<", 0, MAX_HTML_CHARS)
         fragment = fragment[: cut if cut > 0 else MAX_HTML_CHARS]
-    if fragment.count("<") <= MAX_NESTING:  # cannot nest deeper: nothing to look at
+    tags = fragment.count("<")
+    if tags <= MAX_NESTING:  # cannot nest deeper: nothing to look at
         return fragment
+    if tags > MAX_TAGS:
+        at = -1
+        for _ in range(MAX_TAGS):
+            at = fragment.find("<", at + 1)
+        head, rest = fragment[:at], fragment[at:]
+        fragment = head + _ANY_TAG.sub(" ", rest).replace("<", "&lt;")
     return _TAG.sub(_Flattener(), fragment)
+
+
+_ANY_TAG = re.compile(r"<[^<>]*>")
 
 
 class _Flattener:
     """Follows the open elements tag by tag, as far as a regular expression can: close
-    enough to the HTML parser's rules that well-formed articles keep all their tags, and
-    closing no element the parser would keep open, so nothing reaches the sanitizer
-    nested deeper than the limit."""
+    enough to the HTML parser's rules that articles keep all their tags, and closing no
+    element the parser would keep open, so nothing reaches the sanitizer nested deeper
+    than the limit."""
 
     def __init__(self) -> None:
         self.open: list[str] = []
         self.dropped: dict[str, int] = {}  #: start tags removed, whose end tags go too
+        #: Formatting start tags not yet ended, by name: the parser's list of them, which
+        #: keeps at most three of one tag with the same attributes.
+        self.formatting: dict[str, list[str]] = {}
 
     def __call__(self, tag: re.Match[str]) -> str:
-        name = tag[2].lower()
+        if tag[3] is None:  # a comment, or an element of raw text: nothing opens in it
+            return tag[0]
+        name = tag[3].lower()
         # "<div/>" opens a div as "<div>" does: HTML ignores the slash but on void elements
         # (and in SVG, which the sanitizer removes, where counting it costs only depth).
         if name in _VOID:
             return tag[0]
-        if tag[1]:  # an end tag
+        if tag[2]:  # an end tag
             if self.dropped.get(name):
                 self.dropped[name] -= 1
                 return ""
+            if self.formatting.get(name):
+                self.formatting[name].pop()
             self._end(name)
             return tag[0]
+        if name == "a" and self.formatting.get("a"):
+            # A link ends the one still open ('<a name="x"/>' in XHTML), in the list of
+            # formatting elements too.
+            self.formatting["a"].pop()
+            self._end("a")
+        if name in _FORMATTING:
+            same = self.formatting.setdefault(name, [])
+            key = " ".join(tag[0].lower().split())
+            if same.count(key) >= 3:
+                same.remove(key)
+            elif sum(map(len, self.formatting.values())) >= MAX_OPEN_FORMATTING:
+                self.dropped[name] = self.dropped.get(name, 0) + 1
+                return ""
+            same.append(key)
         closes = _START_CLOSES.get(name)
         if closes is not None:
             self._close(*closes)
+        if name in _HEADINGS and self.open and self.open[-1] in _HEADINGS:
+            self.open.pop()  # "<h2>Titel<h3>": a heading ends the one still open
         if len(self.open) >= MAX_NESTING:
             self.dropped[name] = self.dropped.get(name, 0) + 1
             return ""
@@ -560,9 +530,9 @@ class _Flattener:
         if name not in self.open:
             return
         if name == "table":
-            stops: frozenset[str] | set[str] = {"html", "template"}
+            stops: frozenset[str] = _names("html template")
         else:
-            stops = {"table"} if name in _TABLE_PARTS else _SCOPE
+            stops = _names("table") if name in _TABLE_PARTS else _SCOPE
         for depth in range(len(self.open) - 1, -1, -1):
             element = self.open[depth]
             if element == name:
@@ -576,15 +546,15 @@ class _Flattener:
             if element in stops:
                 return
 
-    def _close(self, names: frozenset[str], through: frozenset[str]) -> None:
+    def _close(self, names: frozenset[str], through: frozenset[str] | None) -> None:
         """Close the innermost open element of ``names`` if only elements of ``through``
-        are open inside it."""
+        (None: any but a table) are open inside it."""
         for depth in range(len(self.open) - 1, -1, -1):
             element = self.open[depth]
             if element in names:
                 del self.open[depth:]
                 return
-            if element not in through:
+            if element == "table" if through is None else element not in through:
                 return
 
 
