@@ -409,6 +409,9 @@ def test_discover_s_entries_paste_as_they_are_on_a_narrow_terminal(
     </head><body></body></html>"""
     elsewhere = region.url("/atom.xml").replace("127.0.0.1", "localhost")
     url = _serve_page(region, "/gemeinde/unter/seite.html", page.format(elsewhere=elsewhere))
+    settings = demo_config.config_dir / "settings.yaml"
+    text = settings.read_text(encoding="utf-8")  # localhost: a private address elsewhere
+    settings.write_text(text.replace("fetch:\n", "fetch:\n  private_hosts: [localhost]\n"))
     rss = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
     atom = region.read_site_file("/bbsr/presse/feed.atom") or b""
     for path, body in (("/gemeinde/index.php", rss), ("/gemeinde/comments/feed/", rss)):
@@ -1584,3 +1587,20 @@ def test_sources_test_shows_pictures_and_article_length_and_site_text_as_it_is(
     # The article's own headline is its title, not part of its text.
     shown = len(" ".join(["Fisch & Chips & mehr."] * 20))
     assert f"article text: {shown} characters" in out, out
+
+
+def test_discover_does_not_ask_a_feed_the_page_names_at_a_private_address(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A page could name an internal service as its feed: discover asked it and printed
+    its title as a source to add."""
+    with SampleRegion(host="127.0.0.2") as intranet:
+        intranet.add_route("/admin/feed.xml", Response(200, b"<rss version='2.0'/>"))
+        page = f"""<html><head><title>Presse</title><link rel="alternate"
+        type="application/rss+xml" title="Intern" href="{intranet.url("/admin/feed.xml")}">
+        </head><body></body></html>"""
+        url = _serve_page(region, "/presse/", page)
+        code, out = in_demo(capsys, demo_config, "sources", "discover", url)
+        assert intranet.requests == []
+    assert code == 1, out  # nothing it could offer: the feed was passed over, and why
+    assert "127.0.0.2 is a private, loopback or link-local address" in " ".join(out.split())

@@ -30,7 +30,13 @@ from revier_feed.fetch import (
     Fetcher,
     HostTurns,
 )
-from revier_feed.fetch.connections import REACH, ConnectionPools, Network, PrivateAddress
+from revier_feed.fetch.connections import (
+    REACH,
+    ConnectionPools,
+    Network,
+    PrivateAddress,
+    reachable,
+)
 from revier_feed.fetch.cookies import MAX_COOKIES, RedirectCookies
 from revier_feed.models import (
     ErrorKind,
@@ -884,7 +890,7 @@ def test_crawl_delay_holds_for_a_host_name_with_umlauts(
     region.add_route("/robots.txt", Response(200, b"User-agent: *\nCrawl-delay: 0.5\n"))
 
     async def three() -> list[FetchResult | NotModified]:
-        async with Fetcher(SETTINGS) as fetcher:
+        async with Fetcher(BETWEEN_LOOPBACK_SITES) as fetcher:
             return await asyncio.gather(
                 *(fetcher.fetch(f"s{i}", f"http://münchen.test:{port}{FEED}") for i in range(3))
             )
@@ -1193,8 +1199,11 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_too(
 
     named = dataclasses.replace(SETTINGS, private_hosts=("intranet.example",))
     assert isinstance(fetch(region.url("/weiter"), settings=named), FetchResult)
-    # The source's own URL may be at a private address: the admin chose it.
-    assert isinstance(fetch(f"http://intranet.example:{port}/x"), FetchResult)
+    # A source's own URL may be at a private address where it names the address; a name
+    # could be pointed there by whoever owns it (a public site's, at a cloud's metadata).
+    error = fetch_error(f"http://intranet.example:{port}/x")
+    assert error.kind is ErrorKind.PRIVATE and "intranet.example is at 127.0.0.1, a" in str(error)
+    assert isinstance(fetch(f"http://intranet.example:{port}/x", settings=named), FetchResult)
 
 
 def test_a_robots_txt_redirected_to_a_private_address_counts_as_absent(
@@ -1262,3 +1271,58 @@ def test_an_error_quotes_the_standard_name_of_a_status_and_little_of_a_sites_own
     error = str(fetch_error(region.url("/weg")))
     assert "HTTP 499 Ihr Konto wird gesperrt" in error
     assert len(error) < len(region.url("/weg")) + 100, error
+
+
+def test_a_request_refused_for_one_source_leaves_the_hosts_robots_txt_to_its_own(
+    region: SampleRegion,
+) -> None:
+    """A link another source followed to a source's private host was refused at its
+    robots.txt, and the refusal was kept as "no robots.txt" for that host: the source
+    itself then fetched what its robots.txt forbids, that cycle and the next."""
+    with SampleRegion(host="127.0.0.2") as intranet:
+        intranet.add_route("/robots.txt", Response(200, b"User-agent: *\nDisallow: /intern/\n"))
+        intranet.add_route("/intern/feed.xml", Response(200, b"<rss version='2.0'/>"))
+
+        async def cycle() -> list[FetchResult | NotModified | BaseException]:
+            async with Fetcher(SETTINGS) as fetcher:
+                followed = intranet.url("/intern/feed.xml")
+                outcomes: list[FetchResult | NotModified | BaseException] = []
+                for source, home in (("partner", region.url("/")), ("intranet", followed)):
+                    try:
+                        outcomes.append(await fetcher.fetch(source, followed, home=home))
+                    except FetchError as e:
+                        outcomes.append(e)
+                return outcomes
+
+        partner, own = asyncio.run(cycle())
+        assert isinstance(partner, FetchError) and partner.kind is ErrorKind.PRIVATE
+        assert isinstance(own, FetchError) and own.kind is ErrorKind.ROBOTS, own
+        assert intranet.requests == ["/robots.txt"]  # asked for the source whose host it is
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("8.8.8.8", True),
+        ("2a00:1450:4001::1", True),
+        ("::ffff:8.8.8.8", True),
+        ("127.0.0.2", False),
+        ("10.1.2.3", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("224.0.0.1", False),
+        ("0.0.0.0", False),
+        ("::1", False),
+        ("fe80::1%eth0", False),
+        ("fd00::5", False),
+        ("::ffff:127.0.0.2", False),
+        ("64:ff9b::a00:5", False),  # 10.0.0.5 behind a NAT64 gateway
+        ("2002:7f00:2::1", False),  # 6to4
+        ("::127.0.0.2", False),
+        ("fec0::1", False),
+    ],
+)
+def test_which_addresses_count_as_private(address: str, public: bool) -> None:
+    assert reachable(address, ()) is public
+    assert reachable(address, None)  # the source's own host: any
+    assert reachable(address, (ipaddress.ip_network("::/0"), ipaddress.ip_network("0.0.0.0/0")))

@@ -956,7 +956,10 @@ def test_a_name_whose_first_address_does_not_answer_is_fetched_from_the_next(
     refused.close()
     with unanswering_address() as dead:
         resolve(monkeypatch, "zwei-adressen.test", dead, refused_address, ("127.0.0.1", port))
-        settings = dataclasses.replace(SETTINGS, connect_timeout=5.0)
+        # A name at private addresses (all here are) is fetched where settings name it.
+        settings = dataclasses.replace(
+            SETTINGS, connect_timeout=5.0, private_hosts=("zwei-adressen.test",)
+        )
         started = time.monotonic()
         [result] = fetch_all([f"http://zwei-adressen.test:{port}/feed.xml"], settings)
         took = time.monotonic() - started
@@ -973,7 +976,8 @@ def test_when_no_address_of_a_name_takes_the_connection_it_is_a_connect_error(
         closed.append(listener.getsockname())
         listener.close()
     resolve(monkeypatch, "zwei-adressen.test", *closed)
-    [error] = fetch_all([f"http://zwei-adressen.test:{closed[0][1]}/feed.xml"])
+    settings = dataclasses.replace(SETTINGS, private_hosts=("127.0.0.0/8",))
+    [error] = fetch_all([f"http://zwei-adressen.test:{closed[0][1]}/feed.xml"], settings)
     assert isinstance(error, FetchError) and error.kind is ErrorKind.CONNECT, error
     assert error.message == "could not connect to the server"
 
@@ -1040,7 +1044,8 @@ def test_tls_to_a_host_name_checks_the_certificate_for_that_name(
     resolve(monkeypatch, "andere.test", ("127.0.0.1", port))
     try:
         named, other = fetch_all(
-            [f"https://kreis.test:{port}/feed.xml", f"https://andere.test:{port}/feed.xml"]
+            [f"https://kreis.test:{port}/feed.xml", f"https://andere.test:{port}/feed.xml"],
+            dataclasses.replace(SETTINGS, private_hosts=("127.0.0.1",)),
         )
     finally:
         server.close()

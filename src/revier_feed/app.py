@@ -97,6 +97,7 @@ DISCOVER_TRIES = 12
 #: What a feed a page names answered that shows it is none (not the site's trouble now).
 _NO_FEED_THERE = frozenset(
     {ErrorKind.HTTP_4XX, ErrorKind.GONE, ErrorKind.NOT_A_FEED, ErrorKind.PARSE, ErrorKind.EMPTY}
+    | {ErrorKind.PRIVATE}  # one the page names at a private address: not asked, and why
 )
 
 
@@ -587,12 +588,12 @@ class App:
                     return found
                 unusable: list[tuple[str, str]] = []
                 if found.feeds:
-                    working = await self._readable_feeds(fetcher, found.feeds, unusable, tls)
+                    working = await self._readable_feeds(fetcher, found.feeds, unusable, tls, url)
                     passed_over = tuple(sorted(unusable))
                     if working:
                         return replace(found, feeds=working, selectors=None, unusable=passed_over)
                     found = replace(found, feeds=(), unusable=passed_over)
-                feeds = await self._unadvertised_feeds(fetcher, found, tls)
+                feeds = await self._unadvertised_feeds(fetcher, found, tls, url)
             return replace(found, feeds=feeds, selectors=None) if feeds else found
 
         return asyncio.run(run())
@@ -603,17 +604,19 @@ class App:
         feeds: Sequence[FeedLink],
         unusable: list[tuple[str, str]],
         tls: SourceTls | None,
+        home: str,
     ) -> tuple[FeedLink, ...]:
         """The feeds a page names, without those that answer as no feed: a TYPO3 site's
         feed page type often serves the page itself, and the snippet printed for it failed
         at once. Those go to ``unusable`` with why. A feed that could not be checked (the
         site did not answer, or not now) is kept, as are those beyond the first
-        :data:`DISCOVER_TRIES`, which are not asked."""
+        :data:`DISCOVER_TRIES`, which are not asked. ``home``: the URL the admin asked
+        about, the one host that may be at a private address (the page names the others)."""
         from . import parse
 
         async def one(feed: FeedLink) -> FeedLink | None:
             try:
-                fetched = await fetcher.fetch("discover", feed.url, tls=tls)
+                fetched = await fetcher.fetch("discover", feed.url, tls=tls, home=home)
                 assert isinstance(fetched, FetchResult)  # no validators were sent
             except SourceError as e:
                 if e.kind in _NO_FEED_THERE:
@@ -634,13 +637,14 @@ class App:
         return (*kept, *list(feeds)[DISCOVER_TRIES:])
 
     async def _unadvertised_feeds(
-        self, fetcher: Fetcher, page: Discovery, tls: SourceTls | None
+        self, fetcher: Fetcher, page: Discovery, tls: SourceTls | None, home: str
     ) -> tuple[FeedLink, ...]:
         """The feeds behind a page whose head names none, as SimplePie and Miniflux look
         for them: its links that look like feeds (and, when those are pages, the feeds
         those pages name or link to: a site's "RSS-Feeds" overview), else the addresses
         where its site may serve one unlinked. Each is fetched and kept only if it is a
-        feed; what cannot be fetched or read is passed over."""
+        feed; what cannot be fetched or read is passed over. ``home`` as for
+        :meth:`_readable_feeds`."""
         from . import parse
 
         tried: set[str] = {page.url}
@@ -655,7 +659,7 @@ class App:
 
         async def one(url: str) -> Discovery | None:
             try:
-                fetched = await fetcher.fetch("discover", url, tls=tls)
+                fetched = await fetcher.fetch("discover", url, tls=tls, home=home)
                 assert isinstance(fetched, FetchResult)  # no validators were sent
                 found = parse.discover_page(fetched, self.now(), self.tz, guess=False)
                 return replace(found, url=_subscribed_url(url, fetched))

@@ -270,11 +270,11 @@ class Fetcher:
         only if ``may_go_to`` (when given) accepts it. ``first_ended`` is called when the
         first attempt has ended, before a retry's wait. ``tls`` is the source's TLS choice,
         for its https connections (robots.txt and redirects included). ``home`` is the
-        URL the admin gave for the source (default ``url``): only its host, and the hosts
-        and networks of ``settings.private_hosts``, may be at a private, loopback or
-        link-local address; a redirect or link elsewhere to such an address is refused
-        before anything is sent there (a site could otherwise have internal services read
-        and published).
+        URL the admin gave for the source (default ``url``): only its host, where written
+        as an address (or "localhost"), and the hosts and networks of
+        ``settings.private_hosts`` may be at a private, loopback or link-local address;
+        any other request to such an address is refused before anything is sent there (a
+        site could otherwise have internal services read and published).
 
         Raises:
             FetchError: on any network, HTTP, robots.txt or size problem.
@@ -303,8 +303,14 @@ class Fetcher:
                     first_ended()
 
         chosen = _SOURCE_TLS.set(tls)
-        at_home = _HOME.set(_host_of(home or url))
+        at_home = _HOME.set(_home_host(home or url))
         try:
+            with _wrap_exceptions(source_id, url, self.settings.timeout, []):
+                target = httpx.URL(url)
+                reach = self._reach(target.host)
+                if reach is not None:
+                    # Before its robots.txt is asked for (whose answer other sources share).
+                    await self._refuse_private(source_id, url, target, reach)
             if self.settings.respect_robots:
                 await self._check_robots(source_id, url, defer_since)
             return await self._retried(attempt_once)
@@ -895,6 +901,9 @@ class Fetcher:
             # too); and the pause may be our own, after another origin of the host said so.
             # A robots.txt behind a redirect to an address the site may not lead us to is
             # unavailable as one behind too many redirects is (RFC 9309 2.3.1.2).
+            if e.kind is ErrorKind.PRIVATE and e.at is None:
+                # The origin itself, for this source: no answer of the site's to remember.
+                raise
             if (status is not None and 400 <= status < 500 and status != 429) or (
                 e.kind in (ErrorKind.REDIRECT, ErrorKind.PRIVATE)
             ):
@@ -1352,10 +1361,10 @@ def _wrap_exceptions(
 def _private_message(host: str, address: str, redirected_from: str | None) -> str:
     """Why a request to ``host`` at ``address`` was not made."""
     where = f" (where {redirected_from} leads)" if redirected_from else ""
-    at = "" if host == address else f" at {address}"
+    at = "" if host == address else f" at {address},"
     return (
-        f"{host}{where} is{at} a private, loopback or link-local address: a source "
-        "may reach such an address only at the host of its own URL, so nothing was asked "
+        f"{host}{where} is{at} a private, loopback or link-local address: a source may "
+        "reach one only where its own URL names it by address, so nothing was asked "
         f"(hint: if {host} is meant, add it to fetch.private_hosts in settings.yaml)"
     )
 
@@ -1369,11 +1378,16 @@ def _network(host: str) -> Network | None:
         return None
 
 
-def _host_of(url: str) -> str | None:
+def _home_host(url: str) -> str | None:
+    """The host of a source's own URL if it may be at a private address: written as an
+    address, or "localhost". A name is not: its owner could point it at one (at
+    169.254.169.254, a cloud's metadata) and have the answer published; intranet names go
+    into ``private_hosts``."""
     try:
-        return httpx.URL(url).host
+        host = httpx.URL(url).host
     except (httpx.InvalidURL, UnicodeError):
         return None
+    return host if is_address(host) or host == "localhost" or host.endswith(".localhost") else None
 
 
 def _classify_connect_error(error: httpx.ConnectError) -> tuple[ErrorKind, str]:

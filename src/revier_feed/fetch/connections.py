@@ -660,9 +660,18 @@ def reachable(address: str, reach: Sequence[Network] | None) -> bool:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped  # "::ffff:127.0.0.1" is 127.0.0.1
-    if ip.is_global and not ip.is_multicast:
+    if ip.is_global and not ip.is_multicast and not any(ip in n for n in _EMBEDDING):
         return True
     return any(ip in network for network in reach)
+
+
+#: IPv6 networks that Python counts as global but that lead to IPv4 addresses (NAT64,
+#: 6to4, the old IPv4-compatible form) or are site-local: "64:ff9b::a00:5" is 10.0.0.5
+#: behind a NAT64 gateway.
+_EMBEDDING = tuple(
+    ipaddress.IPv6Network(n)
+    for n in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "::/96", "fec0::/10")
+)
 
 
 def is_address(host: str) -> bool:
