@@ -545,8 +545,9 @@ class Fetcher:
         cookies: RedirectCookies | None = None  # set by the redirects so far
         while True:
             reach = self._reach(target.host)
-            if target.host != slot_host and reach is not None:
-                # Before its robots.txt is asked for, and before its slot is waited for.
+            if redirects and target.host != slot_host and reach is not None:
+                # Before its robots.txt is asked for, and before its slot is waited for (the
+                # URL asked was checked so by fetch()).
                 await self._refuse_private(source_id, url, target, reach)
             if target.host != slot_host or unknown_robots:
                 when = budget.when()
