@@ -168,8 +168,8 @@ class FetchSettingsModel(_Model):
     #: hold every other source's news back from the feeds.
     follow_time_limit: Duration = timedelta(minutes=5)
     #: Hosts (names, addresses, networks like 10.0.0.0/8) at private, loopback or link-local
-    #: addresses that any source's redirects and followed links may reach; a source's own
-    #: URL may be at one without being named here.
+    #: addresses that any source may reach; a source whose own URL writes its host as an
+    #: address (or localhost) may reach that one without it being named here.
     private_hosts: list[str] = Field(default_factory=list, max_length=1000)
 
     @field_validator("private_hosts")
