@@ -529,6 +529,11 @@ def test_a_long_article_of_sound_markup_keeps_every_tag() -> None:
     assert bounded_html("<span>" * (2 * MAX_NESTING)).count("<") == MAX_NESTING
     assert bounded_html("<div/>" * (2 * MAX_NESTING)).count("<") == MAX_NESTING
     assert bounded_html("<br/>" * (2 * MAX_NESTING)).count("<") == 2 * MAX_NESTING
+    # Nothing opens in a comment or a script; "<!-->" is a whole comment.
+    quoted = "<div>" * (2 * MAX_NESTING)
+    for around in ("<!--{}-->", "<script>{}</script>", "<!--{}", "<script>{}"):
+        assert bounded_html(around.format(quoted)) == around.format(quoted), around
+    assert bounded_html("<!--><div>" * (2 * MAX_NESTING)).count("<div>") == MAX_NESTING
 
 
 def test_html_beyond_the_size_limit_is_cut_at_a_tag() -> None:

@@ -403,14 +403,10 @@ def _names(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-# What the parser reads without looking for tags in it (comments, "<!…>" and "<?…>" up to
-# the first ">", the text of raw-text elements), then a tag.
-_TAG = re.compile(
-    r"<!--.*?-->|<[!?][^>]*>"
-    r"|<(script|style|textarea|title|xmp|iframe|noembed|noframes|noscript)\b[^>]*>.*?</\1\s*>"
-    r"|<(/?)([A-Za-z][^\s/>]*)[^>]*>",
-    re.DOTALL | re.IGNORECASE,
-)
+# The start of a comment, of a "<!…>" or "<?…>" (read up to the first ">"), or of a tag.
+_TAG_START = re.compile(r"<(?:(!--)|[!?]|(/?)([A-Za-z][^\s/>]*))")
+#: Elements whose text the parser reads without looking for tags in it.
+_RAW_TEXT = _names("script style textarea title xmp iframe noembed noframes noscript")
 _VOID = _names("area base br col embed hr img input link meta param source track wbr")
 #: Elements of text, which the tags below close through ("<li><b>a<li>b": two items).
 _PHRASING = _names(
@@ -464,7 +460,7 @@ def bounded_html(fragment: str) -> str:
             at = fragment.find("<", at + 1)
         head, rest = fragment[:at], fragment[at:]
         fragment = head + _ANY_TAG.sub(" ", rest).replace("<", "&lt;")
-    return _TAG.sub(_Flattener(), fragment)
+    return _Flattener().flatten(fragment)
 
 
 _ANY_TAG = re.compile(r"<[^<>]*>")
@@ -483,22 +479,53 @@ class _Flattener:
         #: keeps at most three of one tag with the same attributes.
         self.formatting: dict[str, list[str]] = {}
 
-    def __call__(self, tag: re.Match[str]) -> str:
-        if tag[3] is None:  # a comment, or an element of raw text: nothing opens in it
-            return tag[0]
-        name = tag[3].lower()
+    def flatten(self, fragment: str) -> str:
+        """``fragment`` with the tags nested too deep removed. One pass: each search
+        starts where the last one ended (a comment or a script that never ends runs to
+        the end of the fragment, as in a browser)."""
+        parts: list[str] = []
+        done = 0  # fragment[:done] is in parts
+        at = 0
+        while (start := _TAG_START.search(fragment, at)) is not None:
+            if start[1]:  # a comment ("<!-->" and "<!--->" end at once)
+                after = start.end()
+                abrupt = fragment.startswith(">", after) or fragment.startswith("->", after)
+                end = after - 2 if abrupt else fragment.find("-->", after)
+                at = len(fragment) if end < 0 else end + 3
+                continue
+            end = fragment.find(">", start.end())
+            if end < 0:
+                break
+            at = end + 1
+            if start[3] is None:  # "<!…>", "<?…>"
+                continue
+            name = start[3].lower()
+            tag = fragment[start.start() : at]
+            kept = self.tag(name, bool(start[2]), tag)
+            if kept is not tag:
+                parts.append(fragment[done : start.start()])
+                done = at
+            if name in _RAW_TEXT and not start[2]:
+                closing = re.compile(rf"</{name}\s*>", re.IGNORECASE).search(fragment, at)
+                at = len(fragment) if closing is None else closing.end()
+        parts.append(fragment[done:])
+        return "".join(parts)
+
+    def tag(self, name: str, closing: bool, tag: str) -> str:
+        """What stays of ``tag`` (``name``, lower case; ``closing``: an end tag): itself,
+        or nothing."""
         # "<div/>" opens a div as "<div>" does: HTML ignores the slash but on void elements
         # (and in SVG, which the sanitizer removes, where counting it costs only depth).
         if name in _VOID:
-            return tag[0]
-        if tag[2]:  # an end tag
+            return tag
+        if closing:
             if self.dropped.get(name):
                 self.dropped[name] -= 1
                 return ""
             if self.formatting.get(name):
                 self.formatting[name].pop()
             self._end(name)
-            return tag[0]
+            return tag
         if name == "a" and self.formatting.get("a"):
             # A link ends the one still open ('<a name="x"/>' in XHTML), in the list of
             # formatting elements too.
@@ -506,7 +533,7 @@ class _Flattener:
             self._end("a")
         if name in _FORMATTING:
             same = self.formatting.setdefault(name, [])
-            key = " ".join(tag[0].lower().split())
+            key = " ".join(tag.lower().split())
             if same.count(key) >= 3:
                 same.remove(key)
             elif sum(map(len, self.formatting.values())) >= MAX_OPEN_FORMATTING:
@@ -522,7 +549,7 @@ class _Flattener:
             self.dropped[name] = self.dropped.get(name, 0) + 1
             return ""
         self.open.append(name)
-        return tag[0]
+        return tag
 
     def _end(self, name: str) -> None:
         """Close the innermost open ``name``, unless a table (or the like) inside it is
