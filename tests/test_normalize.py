@@ -16,6 +16,7 @@ from revier_feed.normalize import (
     MAX_HTML_CHARS,
     MAX_NESTING,
     MAX_OPEN_FORMATTING,
+    MAX_OPEN_FORMATTING_CHARS,
     MAX_TAGS,
     bounded_html,
     clean_url,
@@ -507,6 +508,21 @@ def test_formatting_left_open_is_not_copied_into_every_item_without_end() -> Non
     cleaned = sanitize_html(fragment)
     assert len(cleaned) < MAX_OPEN_FORMATTING * len(fragment) // 2
     assert "Punkt 999" in cleaned
+
+
+def test_formatting_copied_into_each_paragraph_stays_within_bounds() -> None:
+    """Bold tags closed off by a paragraph's end are copied into every paragraph after
+    it, with their attributes: long titles made 1 GB of 510 KB; end tags inside an
+    object, which the parser does not let reach them, made the count lose them."""
+    opened = "".join(f"<b title='{k:04d}{'x' * 1000}'>" for k in range(100))
+    titles = f"<p>{opened}</p>" + "<p>x" * 300
+    boxed = "".join(
+        f"<p>{''.join(f'<b id={k}-{i}>' for i in range(50))}<object>{'</b>' * 50}</object></p>"
+        for k in range(8)
+    )
+    for fragment in (titles, boxed + "<p>x" * 300):
+        # At most the bounded tags' text again in each of the 300 paragraphs.
+        assert len(sanitize_html(fragment)) < 2 * len(fragment) + 300 * MAX_OPEN_FORMATTING_CHARS
 
 
 def test_a_long_article_of_sound_markup_keeps_every_tag() -> None:

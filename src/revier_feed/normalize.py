@@ -319,7 +319,7 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
         # removed: then what is left is sanitized once more, judged without them.
         stripped = strip_control(cleaned)
         if stripped != cleaned:
-            cleaned = strip_control(_CLEANER.clean(stripped))
+            cleaned = strip_control(_CLEANER.clean(bounded_html(stripped)))
     finally:
         _base_url.reset(token)
     # nh3 output has normalized, double-quoted attributes and lower-case tag names, so this
@@ -394,6 +394,9 @@ MAX_TAGS = 10_000
 #: opens a copy of each open one again in every new paragraph or list item, so N of them
 #: unclosed make N² elements ("<li><b id=1><li>…" × 3,000 took 12 s).
 MAX_OPEN_FORMATTING = 100
+#: ... and beyond this many characters of their tags: each copy carries its attributes
+#: (100 bold tags with a 5 KB title each made a 1 GB string of 510 KB).
+MAX_OPEN_FORMATTING_CHARS = 2_000
 #: The longest HTML fragment (a teaser, an article's text) sanitized; beyond it, it is cut
 #: at a tag (one item's text may be 10 MB, the size of a whole answer).
 MAX_HTML_CHARS = 1_000_000
@@ -416,6 +419,8 @@ _PHRASING = _names(
 #: Elements whose end tag the HTML parser's adoption agency handles.
 _FORMATTING = _names("a b big code em font i nobr s small strike strong tt u")
 _HEADINGS = _names("h1 h2 h3 h4 h5 h6")
+#: Elements that begin a new list of formatting elements (a marker in the parser's list).
+_MARKERS = _names("applet caption marquee object td template th")
 #: What a start tag closes: the open elements of its first set, through those of the
 #: second (None: through any element but a table).
 _START_CLOSES: dict[str, tuple[frozenset[str], frozenset[str] | None]] = {
@@ -475,9 +480,11 @@ class _Flattener:
     def __init__(self) -> None:
         self.open: list[str] = []
         self.dropped: dict[str, int] = {}  #: start tags removed, whose end tags go too
-        #: Formatting start tags not yet ended, by name: the parser's list of them, which
-        #: keeps at most three of one tag with the same attributes.
-        self.formatting: dict[str, list[str]] = {}
+        #: The parser's list of formatting elements: (name, tag) of those not yet ended,
+        #: None where a cell, caption, object or template began (end tags inside one do
+        #: not reach the entries before it).
+        self.active: list[tuple[str, str] | None] = []
+        self.active_chars = 0  #: of the tags in it
 
     def flatten(self, fragment: str) -> str:
         """``fragment`` with the tags nested too deep removed. One pass: each search
@@ -490,8 +497,15 @@ class _Flattener:
             if start[1]:  # a comment ("<!-->" and "<!--->" end at once)
                 after = start.end()
                 abrupt = fragment.startswith(">", after) or fragment.startswith("->", after)
-                end = after - 2 if abrupt else fragment.find("-->", after)
-                at = len(fragment) if end < 0 else end + 3
+                if abrupt:
+                    at = fragment.find(">", after) + 1
+                else:  # "-->", or "--!>" (a parse error that ends it all the same)
+                    ends = [
+                        e + len(mark)
+                        for mark in ("-->", "--!>")
+                        if (e := fragment.find(mark, after)) >= 0
+                    ]
+                    at = min(ends, default=len(fragment))
                 continue
             end = fragment.find(">", start.end())
             if end < 0:
@@ -522,24 +536,17 @@ class _Flattener:
             if self.dropped.get(name):
                 self.dropped[name] -= 1
                 return ""
-            if self.formatting.get(name):
-                self.formatting[name].pop()
+            if name in _FORMATTING:
+                self._forget(name)
             self._end(name)
             return tag
-        if name == "a" and self.formatting.get("a"):
-            # A link ends the one still open ('<a name="x"/>' in XHTML), in the list of
-            # formatting elements too.
-            self.formatting["a"].pop()
-            self._end("a")
-        if name in _FORMATTING:
-            same = self.formatting.setdefault(name, [])
-            key = " ".join(tag.lower().split())
-            if same.count(key) >= 3:
-                same.remove(key)
-            elif sum(map(len, self.formatting.values())) >= MAX_OPEN_FORMATTING:
-                self.dropped[name] = self.dropped.get(name, 0) + 1
-                return ""
-            same.append(key)
+        if name == "a" and self._forget("a"):
+            self._end("a")  # a link ends the one still open ('<a name="x"/>' in XHTML)
+        if name in _FORMATTING and not self._remember(name, tag):
+            self.dropped[name] = self.dropped.get(name, 0) + 1
+            return ""
+        if name in _MARKERS:
+            self.active.append(None)
         closes = _START_CLOSES.get(name)
         if closes is not None:
             self._close(*closes)
@@ -550,6 +557,35 @@ class _Flattener:
             return ""
         self.open.append(name)
         return tag
+
+    def _remember(self, name: str, tag: str) -> bool:
+        """Enter a formatting element into the list, as the parser does (of three alike
+        since the last marker, the first goes); False if the list is full."""
+        since = len(self.active) - 1 - self.active[::-1].index(None) if None in self.active else -1
+        alike = [i for i in range(since + 1, len(self.active)) if self.active[i] == (name, tag)]
+        if len(alike) >= 3:
+            del self.active[alike[0]]
+            self.active_chars -= len(tag)
+        elif (
+            len(self.active) - self.active.count(None) >= MAX_OPEN_FORMATTING
+            or self.active_chars + len(tag) > MAX_OPEN_FORMATTING_CHARS
+        ):
+            return False
+        self.active.append((name, tag))
+        self.active_chars += len(tag)
+        return True
+
+    def _forget(self, name: str) -> bool:
+        """Take the last ``name`` since the last marker out of the list; False if none."""
+        for i in range(len(self.active) - 1, -1, -1):
+            entry = self.active[i]
+            if entry is None:
+                return False
+            if entry[0] == name:
+                del self.active[i]
+                self.active_chars -= len(entry[1])
+                return True
+        return False
 
     def _end(self, name: str) -> None:
         """Close the innermost open ``name``, unless a table (or the like) inside it is
@@ -568,10 +604,19 @@ class _Flattener:
                     # block in it stays open (with a copy of the link inside).
                     del self.open[depth]
                 else:
-                    del self.open[depth:]
+                    self._pop(depth)
                 return
             if element in stops:
                 return
+
+    def _pop(self, depth: int) -> None:
+        """Close the open elements from ``depth`` on; a cell, caption or object among them
+        takes the formatting elements begun inside it out of the list."""
+        for element in self.open[depth:]:
+            if element in _MARKERS and None in self.active:
+                while (entry := self.active.pop()) is not None:
+                    self.active_chars -= len(entry[1])
+        del self.open[depth:]
 
     def _close(self, names: frozenset[str], through: frozenset[str] | None) -> None:
         """Close the innermost open element of ``names`` if only elements of ``through``
@@ -579,7 +624,7 @@ class _Flattener:
         for depth in range(len(self.open) - 1, -1, -1):
             element = self.open[depth]
             if element in names:
-                del self.open[depth:]
+                self._pop(depth)
                 return
             if element == "table" if through is None else element not in through:
                 return
