@@ -1603,4 +1603,4 @@ def test_discover_does_not_ask_a_feed_the_page_names_at_a_private_address(
         code, out = in_demo(capsys, demo_config, "sources", "discover", url)
         assert intranet.requests == []
     assert code == 1, out  # nothing it could offer: the feed was passed over, and why
-    assert "127.0.0.2 is a private, loopback or link-local address" in " ".join(out.split())
+    assert "127.0.0.2 is not a public address" in " ".join(out.split())

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -1174,7 +1175,7 @@ def test_a_redirect_to_another_private_address_is_refused_before_anything_is_ask
         )
         error = fetch_error(region.url("/weiter"))
         assert error.kind is ErrorKind.PRIVATE
-        assert f"127.0.0.2 (where {region.url('/weiter')} leads) is a private" in str(error)
+        assert f"127.0.0.2 (where {region.url('/weiter')} leads) is not a public" in str(error)
         assert "add it to fetch.private_hosts" in str(error)
         assert internal.requests == []  # not even its robots.txt
 
@@ -1202,7 +1203,8 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_too(
     # A source's own URL may be at a private address where it names the address; a name
     # could be pointed there by whoever owns it (a public site's, at a cloud's metadata).
     error = fetch_error(f"http://intranet.example:{port}/x")
-    assert error.kind is ErrorKind.PRIVATE and "intranet.example is at 127.0.0.1, a" in str(error)
+    assert error.kind is ErrorKind.PRIVATE
+    assert "intranet.example is at 127.0.0.1, not a public address" in str(error)
     assert isinstance(fetch(f"http://intranet.example:{port}/x", settings=named), FetchResult)
 
 
@@ -1326,3 +1328,24 @@ def test_which_addresses_count_as_private(address: str, public: bool) -> None:
     assert reachable(address, ()) is public
     assert reachable(address, None)  # the source's own host: any
     assert reachable(address, (ipaddress.ip_network("::/0"), ipaddress.ip_network("0.0.0.0/0")))
+
+
+def test_a_name_that_turns_private_after_the_check_fails_its_own_source(
+    region: SampleRegion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked public, then resolved to a private address when its robots.txt was asked
+    for: refused at the connection, and the error was the robots.txt request's."""
+    port = int(region.base_url.rsplit(":", 1)[1].strip("/"))
+    real = asyncio.BaseEventLoop.getaddrinfo
+    answers = iter([("93.184.216.34", port)])  # the first answer; then this machine
+
+    async def rebinding(self: asyncio.BaseEventLoop, host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "wechsel.example":
+            return await real(self, host, *args, **kwargs)
+        address = next(answers, ("127.0.0.1", port))
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", address)]
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", rebinding)
+    error = fetch_error(f"http://wechsel.example:{port}{FEED}")
+    assert error.kind is ErrorKind.PRIVATE and error.source_id == "kreis"
+    assert region.requests == []

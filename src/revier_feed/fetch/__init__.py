@@ -312,7 +312,16 @@ class Fetcher:
                     # Before its robots.txt is asked for (whose answer other sources share).
                     await self._refuse_private(source_id, url, target, reach)
             if self.settings.respect_robots:
-                await self._check_robots(source_id, url, defer_since)
+                try:
+                    await self._check_robots(source_id, url, defer_since)
+                except FetchError as e:
+                    if e.kind is not ErrorKind.PRIVATE or e.source_id == source_id:
+                        raise
+                    # Its robots.txt request met it (the name resolved otherwise by then):
+                    # this source's error, at this source's URL.
+                    raise FetchError(
+                        source_id, url, kind=e.kind, message=e.message, at=e.at
+                    ) from None
             return await self._retried(attempt_once)
         finally:
             _HOME.reset(at_home)
@@ -1364,7 +1373,8 @@ def _private_message(host: str, address: str, redirected_from: str | None) -> st
     where = f" (where {redirected_from} leads)" if redirected_from else ""
     at = "" if host == address else f" at {address},"
     return (
-        f"{host}{where} is{at} a private, loopback or link-local address: a source may "
+        f"{host}{where} is{at} not a public address (private, loopback, link-local or "
+        "reserved): a source may "
         "reach one only where its own URL names it by address, so nothing was asked "
         f"(hint: if {host} is meant, add it to fetch.private_hosts in settings.yaml)"
     )
