@@ -1208,6 +1208,23 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_too(
     assert isinstance(fetch(f"http://intranet.example:{port}/x", settings=named), FetchResult)
 
 
+def test_a_source_at_a_localhost_name_reaches_only_this_machine(
+    region: SampleRegion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name "localhost" is this machine, but a resolver that sends "*.localhost" on to a DNS
+    server could answer with any address: the source's own host may then be private only
+    where it is on loopback."""
+    port = int(region.base_url.rsplit(":", 1)[1].strip("/"))
+    region.add_route("/x", Response(200, b"<rss version='2.0'/>"))
+    resolve(monkeypatch, "feeds.localhost", ("127.0.0.1", port))
+    assert isinstance(fetch(f"http://feeds.localhost:{port}/x"), FetchResult)
+
+    resolve(monkeypatch, "feeds.localhost", ("10.0.0.5", port))
+    error = fetch_error(f"http://feeds.localhost:{port}/x")
+    assert error.kind is ErrorKind.PRIVATE
+    assert "feeds.localhost is at 10.0.0.5, not a public address" in str(error)
+
+
 def test_a_robots_txt_redirected_to_a_private_address_counts_as_absent(
     region: SampleRegion,
 ) -> None:
@@ -1321,6 +1338,8 @@ def test_a_request_refused_for_one_source_leaves_the_hosts_robots_txt_to_its_own
         ("64:ff9b::a00:5", False),  # 10.0.0.5 behind a NAT64 gateway
         ("2002:7f00:2::1", False),  # 6to4
         ("::127.0.0.2", False),
+        ("::ffff:0:a00:5", False),  # 10.0.0.5, IPv4-translated (SIIT)
+        ("64:ff9b:1::a00:5", False),  # a local NAT64 network
         ("fec0::1", False),
     ],
 )

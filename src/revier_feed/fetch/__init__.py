@@ -43,6 +43,7 @@ import sniffio  # noqa: E402
 
 from .connections import (  # noqa: E402
     CONNECTED,
+    LOOPBACK,
     REACH,
     TLS_CHOICE,
     ConnectionPools,
@@ -681,9 +682,14 @@ class Fetcher:
 
     def _reach(self, host: str) -> tuple[Network, ...] | None:
         """The private networks a request to ``host`` may reach (:data:`REACH`): any for
-        the source's own host and the hosts named in ``private_hosts``."""
-        if host == _HOME.get() or host in self._private_names:
+        the hosts named in ``private_hosts`` and for the source's own host written as an
+        address, the loopback networks for its own host named "localhost"."""
+        if host in self._private_names:
             return None
+        if host == _HOME.get():
+            # An address the admin wrote reaches itself; a localhost name reaches only this
+            # machine (a resolver that sends "*.localhost" on could answer anything).
+            return None if is_address(host) else (*self._private_networks, *LOOPBACK)
         return self._private_networks
 
     async def _refuse_private(

@@ -660,18 +660,24 @@ def reachable(address: str, reach: Sequence[Network] | None) -> bool:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped  # "::ffff:127.0.0.1" is 127.0.0.1
-    if ip.is_global and not ip.is_multicast and not any(ip in n for n in _EMBEDDING):
+    if (
+        ip.is_global
+        and not ip.is_multicast
+        and not ip.is_reserved
+        and not any(ip in n for n in _EMBEDDING)
+    ):
         return True
     return any(ip in network for network in reach)
 
 
-#: IPv6 networks that Python counts as global but that lead to IPv4 addresses (NAT64,
-#: 6to4, the old IPv4-compatible form) or are site-local: "64:ff9b::a00:5" is 10.0.0.5
-#: behind a NAT64 gateway.
-_EMBEDDING = tuple(
-    ipaddress.IPv6Network(n)
-    for n in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "::/96", "fec0::/10")
-)
+#: IPv6 networks that Python counts as global but that lead to IPv4 addresses (6to4) or
+#: are site-local. The others that do (NAT64's 64:ff9b::/96 and /48, the IPv4-compatible
+#: ::/96 and IPv4-translated ::ffff:0:0/96 forms: "64:ff9b::a00:5" is 10.0.0.5 behind a
+#: NAT64 gateway) are in ::/8, which Python counts as reserved.
+_EMBEDDING = tuple(ipaddress.IPv6Network(n) for n in ("2002::/16", "fec0::/10"))
+
+#: This machine's own networks: what a source at "localhost" may reach.
+LOOPBACK = (ipaddress.IPv4Network("127.0.0.0/8"), ipaddress.IPv6Network("::1/128"))
 
 
 def is_address(host: str) -> bool:
