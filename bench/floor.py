@@ -27,10 +27,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from collect import BENCH_DIR, build_corpus
+from parse_speed import corpus_documents
 
 from revier_feed import compute, normalize, parse, story_work
-from revier_feed.models import FetchResult, Item, RawItem, SourceSpec
+from revier_feed.models import Item, RawItem, SourceSpec
 from revier_feed.tag import Tagger
 
 NOW = datetime(2025, 7, 1, tzinfo=UTC)
@@ -96,17 +96,9 @@ def main() -> None:
     p.add_argument("--items", type=int, default=30)
     p.add_argument("--repeat", type=int, default=3, help="passes per stage; best is shown")
     args = p.parse_args()
-    corpus = build_corpus(BENCH_DIR / ".corpus", args.feeds, args.items, 1)
     tagger, spec = _tagger_and_spec()
     compute._worker_tagger = tagger
-    docs = []
-    for path in sorted(corpus.dir.glob("feed-*.xml")):
-        kind = "atom" if b"<feed xmlns" in path.read_bytes()[:200] else "rss"
-        headers = {"content-type": f"application/{kind}+xml; charset=utf-8"}
-        url = f"http://127.0.0.2/{path.name}"
-        docs.append(
-            FetchResult(url=url, status_code=200, headers=headers, content=path.read_bytes())
-        )
+    docs = corpus_documents(args.feeds, args.items)
 
     raws: list[list[RawItem]] = [list(parse.parse(spec, d, NOW, TZ).items) for d in docs]
     items: list[list[Item]] = [[normalize.normalize(r, spec, NOW) for r in rs] for rs in raws]

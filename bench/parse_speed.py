@@ -28,13 +28,9 @@ NOW = datetime(2025, 7, 1, tzinfo=UTC)
 TZ = ZoneInfo("Europe/Berlin")
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--feeds", type=int, default=500)
-    p.add_argument("--items", type=int, default=30)
-    p.add_argument("--repeat", type=int, default=3, help="passes per parser; best is shown")
-    args = p.parse_args()
-    corpus = build_corpus(BENCH_DIR / ".corpus", args.feeds, args.items, 1)
+def corpus_documents(feeds: int, items: int) -> list[FetchResult]:
+    """The ``collect.py`` corpus's feeds (seed 1) as fetched, served with their type."""
+    corpus = build_corpus(BENCH_DIR / ".corpus", feeds, items, 1)
     docs = []
     for path in sorted(corpus.dir.glob("feed-*.xml")):
         kind = "atom" if b"<feed xmlns" in path.read_bytes()[:200] else "rss"
@@ -43,6 +39,16 @@ def main() -> None:
         docs.append(
             FetchResult(url=url, status_code=200, headers=headers, content=path.read_bytes())
         )
+    return docs
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--feeds", type=int, default=500)
+    p.add_argument("--items", type=int, default=30)
+    p.add_argument("--repeat", type=int, default=3, help="passes per parser; best is shown")
+    args = p.parse_args()
+    docs = corpus_documents(args.feeds, args.items)
 
     def ours(doc: FetchResult) -> ParsedDocument:
         return parse_feed("bench", doc, NOW, TZ)
@@ -67,7 +73,8 @@ def main() -> None:
         for d in docs
     )
     same = results["revier-feed (fast reader)"][2] == results["feedparser alone"][2]
-    print(f"Corpus: {len(docs)} feeds × {args.items} items ({corpus.size / 1e6:.1f} MB)")
+    size = sum(len(doc.content) for doc in docs)
+    print(f"Corpus: {len(docs)} feeds × {args.items} items ({size / 1e6:.1f} MB)")
     print(f"fast reader took {fast} of {len(docs)} feeds; items identical to feedparser's: {same}")
     print()
     print("| parser | CPU ms per feed (best) | median | items |")
