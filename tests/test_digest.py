@@ -374,6 +374,29 @@ def test_the_archive_index_escapes_the_site_title() -> None:
     assert "Noch keine Ausgaben" in renderer.render_archive_index([])
 
 
+def test_wrapped_teasers_are_kept_for_one_digest_run_only() -> None:
+    """The wrapped teasers were cached for the whole process: a worker kept every teaser of
+    months of digests, about 2,000 more a month (found by a soak probe, session 32). Each
+    digest run has a renderer of its own, and the cache is the renderer's."""
+    from revier_feed.digest import Renderer
+
+    def renderer() -> Renderer:
+        return Renderer(
+            template_dir=None,
+            tz=BERLIN,
+            site_title="Revier",
+            public_base_url="https://news.example/",
+            subject="{title}",
+        )
+
+    this_week, next_week = renderer(), renderer()
+    wrap = this_week._env.filters["wrap"]
+    teaser = "Die Metropolregion stellt zwei Studien zu ländlichen Räumen vor. " * 3
+    assert wrap(teaser) == wrap(teaser) == render._wrap(teaser)
+    assert wrap.cache_info().hits == 1  # the second partner's digest of the run
+    assert next_week._env.filters["wrap"].cache_info().currsize == 0
+
+
 def test_a_copy_of_an_archived_item_is_archive_and_a_follow_up_is_news() -> None:
     """A copy of a new source's archived item under another key made its story news; a
     follow-up of that source joining the story is news."""

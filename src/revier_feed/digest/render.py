@@ -44,6 +44,9 @@ _ISSUE_NAMES = frozenset(
         "unsubscribe_mailto",
     }
 )
+#: Wrapped teasers a renderer keeps (one digest run's, shared by its partners' digests).
+WRAP_CACHE = 50_000
+
 #: The names each template is given (kept beside the contexts below; a test holds them
 #: together). A template another one includes or extends may read any of them.
 GIVEN_NAMES = {
@@ -120,7 +123,10 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self._env.filters["german_date"] = lambda d: german_date(d, tz)
-        self._env.filters["wrap"] = _wrap
+        # Cached per renderer, which is one digest run's: the same teaser appears in many
+        # partners' digests of a run, but a cache kept for the process held every teaser
+        # of months of digests (about 2,000 more a month in a worker).
+        self._env.filters["wrap"] = functools.lru_cache(maxsize=WRAP_CACHE)(_wrap)
         self._tz = tz
         self._site_title = site_title
         self._base = public_base_url
@@ -297,10 +303,8 @@ class Renderer:
             raise DigestError(f"template {name}: {e}") from None
 
 
-@functools.lru_cache(maxsize=50_000)
 def _wrap(text: str, width: int = 72, indent: str = "  ") -> str:
-    """``text`` as lines of at most ``width``, continuation lines indented; cached, because
-    the same teaser appears in many partners' digests."""
+    """``text`` as lines of at most ``width``, continuation lines indented."""
     # A word longer than a line (a URL in a teaser) stays whole on a line of its own: cut, a
     # mail client linked its first half only.
     return ("\n" + indent).join(
