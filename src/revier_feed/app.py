@@ -409,11 +409,18 @@ class App:
         retention = self.config.settings.worker.retention
         result = self.storage.retire_items(now - retention, now)
         log.info(
-            "retention: removed %d items published before %s and %d emptied stories",
+            "retention: removed %d items published before %s and %d emptied stories; "
+            "forgot %d removed items their sources have not listed for as long",
             result.items,
             (now - retention).astimezone(self.tz).strftime("%Y-%m-%d %H:%M"),
             result.stories,
-            extra={"event": "retention", "items": result.items, "stories": result.stories},
+            result.tombstones,
+            extra={
+                "event": "retention",
+                "items": result.items,
+                "stories": result.stories,
+                "tombstones": result.tombstones,
+            },
         )
         return result
 

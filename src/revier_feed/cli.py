@@ -633,7 +633,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
     out.print(
         f"removed {result.items} items published before "
         f"{cutoff.astimezone(app.tz).strftime('%Y-%m-%d %H:%M')} (worker.retention) and "
-        f"{result.stories} stories left without items",
+        f"{result.stories} stories left without items; forgot {result.tombstones} removed "
+        "items their sources have not listed for as long",
         markup=False,
     )
     if published is not None:

@@ -141,6 +141,8 @@ class _Collected:
     features: tuple[list[str], SourceFeatures] | None = None
     #: The listing pages read, the first one's URL first.
     pages: tuple[str, ...] = ()
+    #: The keys of retired items the documents list: their tombstones stay.
+    retired: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +154,8 @@ class _Decided:
     warnings: list[str]
     identity: ItemIdentity
     rekeyed: dict[int, str]
+    #: The keys of retired items the documents list (left out of ``triples``).
+    retired: frozenset[str] = frozenset()
 
 
 async def collect(
@@ -574,6 +578,7 @@ async def _collect_items(
         identity=decided.identity,
         rekeyed=decided.rekeyed,
         pages=pages,
+        retired=decided.retired,
     )
 
 
@@ -658,6 +663,13 @@ def _decide(
     decided = dedup.decide((item for _, item in pairs), stored)
     if stored_lookup:
         decided = _dates_ahead_of_sight(spec, decided, stored, ctx)
+    retired: frozenset[str] = frozenset()
+    new_keys = [item.key for item, decision in decided if decision is ItemDecision.NEW]
+    if stored_lookup and new_keys:
+        # Items retention removed stay removed, even while the source still lists them
+        # (also those a drifted selector holds back below: they are listed).
+        retired = frozenset(ctx.storage.retired_keys(spec.id, new_keys))
+        decided = [(i, d) for i, d in decided if d is not ItemDecision.NEW or i.key not in retired]
     if document.drifted_items:
         # A selector that found nothing on any item of a page (the site's layout changed)
         # must not wipe what it found before: those items stay as they are until it matches.
@@ -680,16 +692,12 @@ def _decide(
                 for item, decision in decided
                 if not (decision is ItemDecision.NEW and positions[item.key] in waiting)
             ]
-    new_keys = [item.key for item, decision in decided if decision is ItemDecision.NEW]
-    if stored_lookup and new_keys:
-        # Items retention removed stay removed, even while the source still lists them.
-        retired = ctx.storage.retired_keys(spec.id, new_keys)
-        decided = [(i, d) for i, d in decided if d is not ItemDecision.NEW or i.key not in retired]
     return _Decided(
         [(positions[item.key], item, decision) for item, decision in decided],
         warnings,
         now_identity,
         rekeyed,
+        retired,
     )
 
 
@@ -1044,7 +1052,9 @@ def _save_items(
                 if previous.status is SourceStatus.EMPTY and previous.last_error
                 else f"the feed lists no items (it listed {had} before)",
             )
-    ctx.storage.save_source_result(state, decisions, now, collected.rekeyed)
+    ctx.storage.save_source_result(
+        state, decisions, now, collected.rekeyed, retired_listed=collected.retired
+    )
     return SourceReport(
         source_id=spec.id,
         status=ReportStatus.OK,

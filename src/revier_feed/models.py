@@ -446,6 +446,8 @@ class RetentionResult:
 
     items: int
     stories: int  #: stories left without members
+    #: tombstones dropped: of keys their sources have long stopped listing
+    tombstones: int = 0
 
 
 @dataclass(frozen=True, slots=True)

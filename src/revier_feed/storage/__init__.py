@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -178,17 +178,24 @@ class Storage:
         decisions: Sequence[tuple[Item, ItemDecision]],
         now: datetime,
         rekeyed: Mapping[int, str] | None = None,
+        retired_listed: Collection[str] | None = None,
     ) -> None:
         """Write a source's new state and its items in one transaction.
 
         Args:
             rekeyed: new keys of stored items (by id), written first: the source's items
                 are identified differently from now on (``state.identity``).
+            retired_listed: when the source's documents were read (not a 304, not a
+                failure), the keys of retired items they still list (their tombstones
+                stay; see :func:`.retention.forget_tombstones`).
         """
         with self._database.writing(f"save source {state.source_id}") as conn:
             _sources.save_states(conn, [state], now)
             _identity.rekey(conn, rekeyed or {})
             _items.apply(conn, decisions, now)
+            if retired_listed is not None:
+                _sources.mark_read(conn, state.source_id, now)
+                _retention.see_retired(conn, state.source_id, retired_listed, now)
 
     def keys_by_url(
         self, source_id: str, urls: Iterable[str]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..models import RetentionResult
-from .database import chunks, marks, to_db
+from .database import chunks, from_db, marks, to_db
 from .stories import _TOTAL, bump
 
 
@@ -22,14 +22,18 @@ def retire(conn: sqlite3.Connection, before: datetime, now: datetime) -> Retenti
     so a source that still lists it does not bring it back as news. A story keeping some
     members simply shows the oldest remaining one first: the lead item is chosen when
     publishing, from the members there are.
+
+    Tombstones whose source has gone on without their key for as long as the retention
+    period (``now - before``) go first (:func:`forget_tombstones`).
     """
+    forgotten = forget_tombstones(conn, now - before)
     rows = conn.execute(
         "SELECT id, source_id, key, keywords, story_id FROM items WHERE published_at < ? "
         "ORDER BY id",
         (to_db(before),),
     ).fetchall()
     if not rows:
-        return RetentionResult(items=0, stories=0)
+        return RetentionResult(items=0, stories=0, tombstones=forgotten)
     ids = [row[0] for row in rows]
     _forget_keywords(conn, (keywords for _, _, _, keywords, _ in rows if keywords is not None))
     for chunk in chunks(ids):
@@ -59,7 +63,7 @@ def retire(conn: sqlite3.Connection, before: datetime, now: datetime) -> Retenti
         # What partners were sent of a story that is gone: its id is never given again
         # (migration 11), so nothing needs it, and every digest run read it.
         conn.execute(f"DELETE FROM digest_stories WHERE story_id IN ({marks(len(gone))})", gone)
-    return RetentionResult(items=len(ids), stories=emptied)
+    return RetentionResult(items=len(ids), stories=emptied, tombstones=forgotten)
 
 
 def retired_keys(conn: sqlite3.Connection, source_id: str, keys: Iterable[str]) -> set[str]:
@@ -73,6 +77,39 @@ def retired_keys(conn: sqlite3.Connection, source_id: str, keys: Iterable[str]) 
         )
         found.update(key for (key,) in rows)
     return found
+
+
+def see_retired(
+    conn: sqlite3.Connection, source_id: str, keys: Iterable[str], now: datetime
+) -> None:
+    """A document of ``source_id`` read at ``now`` lists these retired keys: their
+    tombstones stay for another retention period."""
+    for chunk in chunks(list(keys)):
+        conn.execute(
+            "UPDATE item_tombstones SET seen_at = ? "
+            f"WHERE source_id = ? AND key IN ({marks(len(chunk))})",
+            (to_db(now), source_id, *chunk),
+        )
+
+
+def forget_tombstones(conn: sqlite3.Connection, absent_for: timedelta) -> int:
+    """Drop the tombstones of keys their source's documents have not listed for
+    ``absent_for``: read that much later than the key was last met (or retired), without it.
+
+    A source whose documents are not read (304s, failures) keeps its tombstones: an
+    unchanged document still lists what it listed. Returns how many were dropped.
+    """
+    dropped = 0
+    rows = conn.execute("SELECT id, last_read_at FROM sources WHERE last_read_at IS NOT NULL")
+    for source_id, last_read in rows.fetchall():
+        read = from_db(last_read)
+        assert read is not None
+        dropped += conn.execute(
+            "DELETE FROM item_tombstones WHERE source_id = ? "
+            "AND coalesce(seen_at, deleted_at) <= ?",
+            (source_id, to_db(read - absent_for)),
+        ).rowcount
+    return dropped
 
 
 def _forget_keywords(conn: sqlite3.Connection, keyword_lists: Iterable[str]) -> None:

@@ -64,6 +64,12 @@ def save_states(conn: sqlite3.Connection, states: Sequence[SourceState], now: da
     conn.executemany(_UPSERT, [(s.source_id, created, *_values(s)) for s in states])
 
 
+def mark_read(conn: sqlite3.Connection, source_id: str, now: datetime) -> None:
+    """The source's documents were read at ``now`` (not a 304, not a failure): what its
+    tombstones' ages are counted against (:func:`.retention.forget_tombstones`)."""
+    conn.execute("UPDATE sources SET last_read_at = ? WHERE id = ?", (to_db(now), source_id))
+
+
 def _values(state: SourceState) -> tuple[Any, ...]:
     """The state's columns in :data:`_COLUMNS` order, as stored."""
     return tuple(map(_stored, (getattr(state, name) for name in _COLUMNS)))
