@@ -1229,6 +1229,36 @@ def test_memory_a_thread_freed_is_reused_by_the_main_thread() -> None:
     assert shared < own - 25, (shared, own)  # about 82 MB against 122 MB
 
 
+_TRIM_SCRIPT = """
+from revier_feed._utils import release_free_memory
+def resident_mb():
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS"))
+    return int(line.split()[1]) // 1024
+teasers = [b"x" * 2000 + str(i).encode() for i in range(40_000)]
+kept = teasers[::40]  # a few stay, between the freed ones, as after a cycle
+del teasers
+before = resident_mb()
+release_free_memory()
+print(before, resident_mb())
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
+    reason="malloc_trim is glibc's",
+)
+def test_the_worker_hands_memory_a_cycle_freed_back_to_the_system() -> None:
+    """Freed teasers between live objects stayed in the heap: after a first cycle of
+    15,000 items the worker kept 159 MB resident for good instead of 95 MB. Every worker
+    job ends by returning them (scheduler.Worker._end_turn)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _TRIM_SCRIPT], capture_output=True, text=True, check=True
+    ).stdout.split()
+    before, after = int(out[0]), int(out[1])
+    assert after < before - 40, (before, after)  # about 80 MB freed, 2 MB kept
+
+
 @pytest.mark.parametrize("value", ["", None])
 def test_an_empty_or_unset_config_variable_means_the_config_folder_here(
     tmp_path: Path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import gc
 import ipaddress
 import multiprocessing
@@ -15,7 +16,7 @@ import select
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -220,6 +221,32 @@ def share_malloc_arena() -> bool:
     except (OSError, AttributeError):  # no C library, or one without mallopt
         return False
     return bool(mallopt(_M_ARENA_MAX, 1))
+
+
+def release_free_memory() -> None:
+    """Hand the memory glibc's malloc keeps free inside its heap back to the system
+    (``malloc_trim``); nothing elsewhere.
+
+    After a large cycle (a first one of 15,000 items) the worker's freed teasers and rows
+    stayed in its heap between live objects, where glibc returns nothing by itself: 159 MB
+    resident for the rest of its life instead of 95 MB. Trimming costs microseconds when
+    there is nothing to return.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # no C library, or not glibc (musl has none)
+        return None
 
 
 #: What the worker processes run (normalizing, tagging, story features, the candidate

@@ -28,7 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from . import schedule
-from ._utils import visible
+from ._utils import release_free_memory, visible
 from .app import App
 from .config import AppConfig, load_config
 from .exceptions import ConfigError, RevierError, StorageError
@@ -173,7 +173,7 @@ class Worker:
                 self._pending_since = self.app.now()
             self.publish_if_due()
         finally:
-            self.busy.release()
+            self._end_turn()
 
     def clock_set_back(self, by: timedelta) -> None:
         """The system clock was set back by ``by``: the times kept for the publish debounce
@@ -210,7 +210,7 @@ class Worker:
                 self.note_change()
                 self.publish(reason="retention")
         finally:
-            self.busy.release()
+            self._end_turn()
 
     def send_digests(self) -> None:
         """The ``digests`` job: send the partners' digests that are due (#6).
@@ -225,7 +225,7 @@ class Worker:
         except RevierError as e:
             log.error("digests failed: %s", e, extra={"event": "digests_failed"})
         finally:
-            self.busy.release()
+            self._end_turn()
 
     def publish_if_due(self) -> bool:
         """Publish if changes are pending and the debounce allows.
@@ -364,6 +364,12 @@ class Worker:
         now = self.app.now()
         self._pending_since = self._pending_since or now
         self._last_change = now
+
+    def _end_turn(self) -> None:
+        """Let the other jobs run; return the memory this one freed to the system (a large
+        cycle's teasers and rows would otherwise stay with the worker for good)."""
+        self.busy.release()
+        release_free_memory()
 
     def _take_turn(self) -> bool:
         """Wait for the other job to finish; False if the worker is stopping meanwhile."""
