@@ -25,7 +25,7 @@ from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.exceptions import RevierError
-from revier_feed.models import HealthStatus
+from revier_feed.models import HealthStatus, SourceStatus
 from revier_feed.scheduler import Worker
 from revier_feed.serve.metrics import render
 
@@ -296,7 +296,7 @@ def test_a_removed_item_is_remembered_while_its_source_lists_it(
     demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
 ) -> None:
     """Each removed item left a tombstone for good: about 2,000 a month in a soak probe.
-    Now one goes once its source's documents, read (not a 304), have not listed the item
+    Now one goes once every read of its source's documents (not a 304) has missed the item
     for as long as the retention period; one the source still lists stays, and so does one
     whose source answers only 304 (an unchanged document lists what it listed)."""
     config = with_worker_settings(demo_config, "worker:\n  retention: 365d\n")
@@ -330,12 +330,75 @@ def test_a_removed_item_is_remembered_while_its_source_lists_it(
     for _ in range(4):  # read every 100 days; retention each time
         clock.advance(timedelta(days=100))
         assert app.run_ingest().new == 0
-        result = app.retire_old_items()
-    assert result.tombstones == len(dropped)
+        assert app.retire_old_items().tombstones == 0
+    assert tombstones("burgenlandkreis") >= dropped  # first missed 300 days ago
+    clock.advance(timedelta(days=100))
+    assert app.run_ingest().new == 0
+    assert app.retire_old_items().tombstones == len(dropped)
     assert tombstones("bbsr") >= listed
     assert not tombstones("burgenlandkreis") & dropped
     assert tombstones("landkreis-leipzig") >= unchanged
     # BBSR's removed items, still listed, still do not come back.
+    clock.advance(timedelta(days=1))
+    assert app.run_ingest().new == 0
+
+
+def test_one_read_that_misses_a_removed_item_does_not_forget_it(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    """After a year of 304s, one read that missed a removed item (a feed cut short once,
+    a page that failed) dropped its tombstone, and the next read brought the item back as
+    new (found by a review, session 32): how long an item has been missing is counted
+    from the first read without it, and a read that lists it again ends that."""
+    config = with_worker_settings(demo_config, "worker:\n  retention: 365d\n")
+    app = make_app(config)
+    app.run_ingest()
+    clock.now = datetime(2022, 6, 1, tzinfo=UTC)
+    app.retire_old_items()
+    for _ in range(4):  # a year of 304s
+        clock.advance(timedelta(days=100))
+        app.run_ingest()
+        app.retire_old_items()
+    kreis = region.read_site_file("/burgenlandkreis/aktuelles/atom.xml")
+    assert kreis is not None
+    cut = re.sub(
+        rb"<entry>(?:(?!</entry>).)*<published>2021-04.*?</entry>", b"", kreis, flags=re.S
+    )
+    assert cut != kreis
+    region.add_route("/burgenlandkreis/aktuelles/atom.xml", Response(200, cut, ATOM))
+    clock.advance(timedelta(days=1))
+    app.run_ingest()  # the one read that misses it
+    assert app.retire_old_items().tombstones == 0
+    region.add_route("/burgenlandkreis/aktuelles/atom.xml", Response(200, kreis, ATOM))
+    clock.advance(timedelta(days=1))
+    assert app.run_ingest().new == 0
+
+
+def test_reads_with_warnings_do_not_count_a_removed_item_as_gone(
+    demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
+) -> None:
+    """A document read with warnings (cut short here, salvaged; a listing page that
+    failed, items past the limit) may have left the removed item out: a year of such
+    reads does not forget it."""
+    config = with_worker_settings(demo_config, "worker:\n  retention: 365d\n")
+    app = make_app(config)
+    app.run_ingest()
+    clock.now = datetime(2022, 6, 1, tzinfo=UTC)
+    app.retire_old_items()
+    kreis = region.read_site_file("/burgenlandkreis/aktuelles/atom.xml")
+    assert kreis is not None
+    cut = re.sub(
+        rb"<entry>(?:(?!</entry>).)*<published>2021-04.*?</entry>", b"", kreis, flags=re.S
+    )
+    broken = cut[: cut.rindex(b"<entry>") + 30]  # cut short: what is there is salvaged
+    region.add_route("/burgenlandkreis/aktuelles/atom.xml", Response(200, broken, ATOM))
+    for _ in range(5):
+        clock.advance(timedelta(days=100))
+        app.run_ingest()
+        state = app.storage.source_states(["burgenlandkreis"])["burgenlandkreis"]
+        assert state.status is SourceStatus.DEGRADED
+        assert app.retire_old_items().tombstones == 0
+    region.add_route("/burgenlandkreis/aktuelles/atom.xml", Response(200, kreis, ATOM))
     clock.advance(timedelta(days=1))
     assert app.run_ingest().new == 0
 

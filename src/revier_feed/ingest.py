@@ -141,7 +141,7 @@ class _Collected:
     features: tuple[list[str], SourceFeatures] | None = None
     #: The listing pages read, the first one's URL first.
     pages: tuple[str, ...] = ()
-    #: The keys of retired items the documents list: their tombstones stay.
+    #: The keys of retired items the documents list (they stay out).
     retired: frozenset[str] = frozenset()
 
 
@@ -1052,8 +1052,15 @@ def _save_items(
                 if previous.status is SourceStatus.EMPTY and previous.last_error
                 else f"the feed lists no items (it listed {had} before)",
             )
+    # Only a read without warnings (no page that failed, no item that could not be read)
+    # and with items tells which removed items the source no longer lists.
+    whole = state.status in (SourceStatus.OK, SourceStatus.STALE)
     ctx.storage.save_source_result(
-        state, decisions, now, collected.rekeyed, retired_listed=collected.retired
+        state,
+        decisions,
+        now,
+        collected.rekeyed,
+        retired_listed=collected.retired if whole else None,
     )
     return SourceReport(
         source_id=spec.id,

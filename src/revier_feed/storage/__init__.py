@@ -185,9 +185,9 @@ class Storage:
         Args:
             rekeyed: new keys of stored items (by id), written first: the source's items
                 are identified differently from now on (``state.identity``).
-            retired_listed: when the source's documents were read (not a 304, not a
-                failure), the keys of retired items they still list (their tombstones
-                stay; see :func:`.retention.forget_tombstones`).
+            retired_listed: when the source's documents were read whole (not a 304, not
+                a failure, nothing left out or warned about), the keys of retired items
+                they still list (see :func:`.retention.forget_tombstones`).
         """
         with self._database.writing(f"save source {state.source_id}") as conn:
             _sources.save_states(conn, [state], now)
@@ -195,7 +195,7 @@ class Storage:
             _items.apply(conn, decisions, now)
             if retired_listed is not None:
                 _sources.mark_read(conn, state.source_id, now)
-                _retention.see_retired(conn, state.source_id, retired_listed, now)
+                _retention.note_listing(conn, state.source_id, retired_listed, now)
 
     def keys_by_url(
         self, source_id: str, urls: Iterable[str]

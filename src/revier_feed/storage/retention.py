@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
 from ..models import RetentionResult
@@ -23,7 +23,7 @@ def retire(conn: sqlite3.Connection, before: datetime, now: datetime) -> Retenti
     members simply shows the oldest remaining one first: the lead item is chosen when
     publishing, from the members there are.
 
-    Tombstones whose source has gone on without their key for as long as the retention
+    Tombstones whose source has gone without their key for as long as the retention
     period (``now - before``) go first (:func:`forget_tombstones`).
     """
     forgotten = forget_tombstones(conn, now - before)
@@ -79,25 +79,32 @@ def retired_keys(conn: sqlite3.Connection, source_id: str, keys: Iterable[str]) 
     return found
 
 
-def see_retired(
-    conn: sqlite3.Connection, source_id: str, keys: Iterable[str], now: datetime
+def note_listing(
+    conn: sqlite3.Connection, source_id: str, listed: Collection[str], now: datetime
 ) -> None:
-    """A document of ``source_id`` read at ``now`` lists these retired keys: their
-    tombstones stay for another retention period."""
-    for chunk in chunks(list(keys)):
+    """The documents of ``source_id``, read whole at ``now``, list these retired keys: their
+    absence ends; the absence of every other retired key of the source starts now, unless
+    it had started before."""
+    conn.execute(
+        "UPDATE item_tombstones SET missed_at = ? WHERE source_id = ? AND missed_at IS NULL",
+        (to_db(now), source_id),
+    )
+    for chunk in chunks(list(listed)):
         conn.execute(
-            "UPDATE item_tombstones SET seen_at = ? "
+            "UPDATE item_tombstones SET missed_at = NULL "
             f"WHERE source_id = ? AND key IN ({marks(len(chunk))})",
-            (to_db(now), source_id, *chunk),
+            (source_id, *chunk),
         )
 
 
 def forget_tombstones(conn: sqlite3.Connection, absent_for: timedelta) -> int:
-    """Drop the tombstones of keys their source's documents have not listed for
-    ``absent_for``: read that much later than the key was last met (or retired), without it.
+    """Drop the tombstones of keys that every whole read of their source's documents has
+    missed for ``absent_for``: from the first read without the key to the last read.
 
-    A source whose documents are not read (304s, failures) keeps its tombstones: an
-    unchanged document still lists what it listed. Returns how many were dropped.
+    Only reads count: a 304 says the document is unchanged, a failure says nothing, so a
+    source that answers only those keeps its tombstones, and one read that misses a key
+    (a page that failed) is undone by the next read that lists it. Returns how many were
+    dropped.
     """
     dropped = 0
     rows = conn.execute("SELECT id, last_read_at FROM sources WHERE last_read_at IS NOT NULL")
@@ -105,8 +112,7 @@ def forget_tombstones(conn: sqlite3.Connection, absent_for: timedelta) -> int:
         read = from_db(last_read)
         assert read is not None
         dropped += conn.execute(
-            "DELETE FROM item_tombstones WHERE source_id = ? "
-            "AND coalesce(seen_at, deleted_at) <= ?",
+            "DELETE FROM item_tombstones WHERE source_id = ? AND missed_at <= ?",
             (source_id, to_db(read - absent_for)),
         ).rowcount
     return dropped

@@ -398,12 +398,13 @@ def _v16(conn: sqlite3.Connection) -> None:
 
 
 def _v17(conn: sqlite3.Connection) -> None:
-    """Tombstones that can end (#3): when a retired item's key was last met in a document
-    of its source that was read, and when each source's documents were last read. A
-    tombstone whose source has gone on without the key for as long as the retention period
-    is dropped; before, they were kept for good (about 2,000 a month in a soak probe).
-    Tombstones and sources of before start with no sighting: their deletion time counts."""
-    conn.execute("ALTER TABLE item_tombstones ADD COLUMN seen_at DATETIME")
+    """Tombstones that can end (#3): since when the documents of a retired item's source,
+    read whole, have no longer listed its key (NULL while they list it, and before any
+    such read), and when each source's documents were last read whole. A tombstone whose
+    source has gone without the key for as long as the retention period is dropped;
+    before, they were kept for good (about 2,000 a month in a soak probe). Tombstones of
+    before start as listed: only reads from now on can start their absence."""
+    conn.execute("ALTER TABLE item_tombstones ADD COLUMN missed_at DATETIME")
     conn.execute("ALTER TABLE sources ADD COLUMN last_read_at DATETIME")
 
 

@@ -65,8 +65,8 @@ def save_states(conn: sqlite3.Connection, states: Sequence[SourceState], now: da
 
 
 def mark_read(conn: sqlite3.Connection, source_id: str, now: datetime) -> None:
-    """The source's documents were read at ``now`` (not a 304, not a failure): what its
-    tombstones' ages are counted against (:func:`.retention.forget_tombstones`)."""
+    """The source's documents were read whole at ``now``: how long its tombstones' keys
+    have been missing is counted up to here (:func:`.retention.forget_tombstones`)."""
     conn.execute("UPDATE sources SET last_read_at = ? WHERE id = ?", (to_db(now), source_id))
 
 
