@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -178,6 +178,19 @@ def test_one_guid_repeated_for_every_item_falls_back_to_links(
     assert feed.stored() == 4
     # The source is healthy: the fallback is not a problem the admin must fix.
     assert feed.app.storage.source_states(["kreis"])["kreis"].last_error is None
+
+
+def test_items_removed_before_the_guids_broke_stay_removed(feed: Feed) -> None:
+    """Retention's tombstones kept the guids: once the source was keyed by link, the items
+    it removed and still listed came back as new (found by a review, session 32)."""
+    assert feed.fetch(NEWS, ["kreis-1", "kreis-2", "kreis-3"]) == (3, 0)
+    removed = feed.app.storage.retire_items(datetime(2021, 9, 1, tzinfo=UTC), feed.clock())
+    assert removed.items == 3 and feed.stored() == 0
+    more = [("Meisterfeier in Borna: 48 neue Meister", "/news/meister"), *NEWS]
+    assert feed.fetch(more, ["kreis-news"] * 4) == (1, 0)  # one guid for all: by link
+    assert feed.identity is ItemIdentity.LINK
+    assert feed.fetch(more, ["kreis-news"] * 4) == (0, 0)
+    assert feed.stored() == 1
 
 
 def test_empty_guids_identify_items_by_link(feed: Feed) -> None:

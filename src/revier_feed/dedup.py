@@ -188,6 +188,15 @@ def rekey(pairs: Iterable[tuple[T, Item]], identity: ItemIdentity) -> list[tuple
     ]
 
 
+def rekey_retired(
+    tombstones: Sequence[tuple[str, str | None, str | None]], identity: ItemIdentity
+) -> dict[str, str]:
+    """New keys for the tombstones (key, link, title) of a source whose identity changes:
+    the old key -> the new one, where it changes (tombstones without a link keep theirs)."""
+    new_keys = {key: key_for(identity, key, url, title or "") for key, url, title in tombstones}
+    return {old: new for old, new in new_keys.items() if new != old}
+
+
 def rekey_stored(
     stored: Sequence[StoredKey], identity: ItemIdentity
 ) -> tuple[dict[int, str], dict[str, str]]:

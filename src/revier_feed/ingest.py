@@ -143,6 +143,8 @@ class _Collected:
     pages: tuple[str, ...] = ()
     #: The keys of retired items the documents list (they stay out).
     retired: frozenset[str] = frozenset()
+    #: New keys of retired items (old key -> new key) when the identity changed.
+    retired_rekeyed: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,8 @@ class _Decided:
     rekeyed: dict[int, str]
     #: The keys of retired items the documents list (left out of ``triples``).
     retired: frozenset[str] = frozenset()
+    #: New keys of retired items (old key -> new key) when the identity changed.
+    retired_rekeyed: dict[str, str] = field(default_factory=dict)
 
 
 async def collect(
@@ -579,6 +583,7 @@ async def _collect_items(
         rekeyed=decided.rekeyed,
         pages=pages,
         retired=decided.retired,
+        retired_rekeyed=decided.retired_rekeyed,
     )
 
 
@@ -646,6 +651,7 @@ def _decide(
         pairs, shared = dedup.disambiguate(dedup.rekey(items, now_identity))
     warnings.extend(dedup.told_apart(shared))
     rekeyed: dict[int, str] = {}
+    retired_rekeyed: dict[str, str] = {}
     stored: Mapping[str, str] = {}
     if now_identity != identity:
         if storing:
@@ -657,6 +663,11 @@ def _decide(
             )
         if stored_lookup:
             rekeyed, stored = dedup.rekey_stored(ctx.storage.stored_keys(spec.id), now_identity)
+            # The items retention removed too: under their old keys, those the source
+            # still lists would come back as new.
+            retired_rekeyed = dedup.rekey_retired(
+                ctx.storage.tombstone_keys(spec.id), now_identity
+            )
     elif stored_lookup:
         stored = ctx.storage.item_fingerprints(spec.id, (item.key for _, item in pairs))
     positions = {item.key: i for i, item in pairs}
@@ -668,7 +679,11 @@ def _decide(
     if stored_lookup and new_keys:
         # Items retention removed stay removed, even while the source still lists them
         # (also those a drifted selector holds back below: they are listed).
-        retired = frozenset(ctx.storage.retired_keys(spec.id, new_keys))
+        renamed = set(retired_rekeyed.values())
+        retired = frozenset(
+            {k for k in ctx.storage.retired_keys(spec.id, new_keys) if k not in retired_rekeyed}
+            | {k for k in new_keys if k in renamed}
+        )
         decided = [(i, d) for i, d in decided if d is not ItemDecision.NEW or i.key not in retired]
     if document.drifted_items:
         # A selector that found nothing on any item of a page (the site's layout changed)
@@ -698,6 +713,7 @@ def _decide(
         now_identity,
         rekeyed,
         retired,
+        retired_rekeyed,
     )
 
 
@@ -1061,6 +1077,7 @@ def _save_items(
         now,
         collected.rekeyed,
         retired_listed=collected.retired if whole else None,
+        retired_rekeyed=collected.retired_rekeyed,
     )
     return SourceReport(
         source_id=spec.id,

@@ -179,6 +179,7 @@ class Storage:
         now: datetime,
         rekeyed: Mapping[int, str] | None = None,
         retired_listed: Collection[str] | None = None,
+        retired_rekeyed: Mapping[str, str] | None = None,
     ) -> None:
         """Write a source's new state and its items in one transaction.
 
@@ -188,10 +189,13 @@ class Storage:
             retired_listed: when the source's documents were read whole (not a 304, not
                 a failure, nothing left out or warned about), the keys of retired items
                 they still list (see :func:`.retention.forget_tombstones`).
+            retired_rekeyed: new keys of retired items (old key -> new key), as for
+                ``rekeyed``.
         """
         with self._database.writing(f"save source {state.source_id}") as conn:
             _sources.save_states(conn, [state], now)
             _identity.rekey(conn, rekeyed or {})
+            _retention.rekey_tombstones(conn, state.source_id, retired_rekeyed or {})
             _items.apply(conn, decisions, now)
             if retired_listed is not None:
                 _sources.mark_read(conn, state.source_id, now)
@@ -361,6 +365,11 @@ class Storage:
         """Remove items published before the date, in one transaction (see retention.py)."""
         with self._database.writing("remove old items") as conn:
             return _retention.retire(conn, published_before, now)
+
+    def tombstone_keys(self, source_id: str) -> list[tuple[str, str | None, str | None]]:
+        """The key, link and title of each item of ``source_id`` that retention removed."""
+        with self._database.reading("read removed items") as conn:
+            return _retention.tombstone_keys(conn, source_id)
 
     def retired_keys(self, source_id: str, keys: Iterable[str]) -> set[str]:
         """Which of these item keys of ``source_id`` retention has removed."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from ..models import RetentionResult
@@ -28,23 +28,24 @@ def retire(conn: sqlite3.Connection, before: datetime, now: datetime) -> Retenti
     """
     forgotten = forget_tombstones(conn, now - before)
     rows = conn.execute(
-        "SELECT id, source_id, key, keywords, story_id FROM items WHERE published_at < ? "
-        "ORDER BY id",
+        "SELECT id, source_id, key, keywords, story_id, url, title FROM items "
+        "WHERE published_at < ? ORDER BY id",
         (to_db(before),),
     ).fetchall()
     if not rows:
         return RetentionResult(items=0, stories=0, tombstones=forgotten)
     ids = [row[0] for row in rows]
-    _forget_keywords(conn, (keywords for _, _, _, keywords, _ in rows if keywords is not None))
+    _forget_keywords(conn, (row[3] for row in rows if row[3] is not None))
     for chunk in chunks(ids):
         conn.execute(f"DELETE FROM items WHERE id IN ({marks(len(chunk))})", chunk)
     bump(conn)
     deleted_at = to_db(now)
     conn.executemany(
-        "INSERT INTO item_tombstones (source_id, key, deleted_at) VALUES (?, ?, ?)",
-        [(source_id, key, deleted_at) for _, source_id, key, _, _ in rows],
+        "INSERT INTO item_tombstones (source_id, key, deleted_at, url, title) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [(source_id, key, deleted_at, url, title) for _, source_id, key, _, _, url, title in rows],
     )
-    touched = sorted({story_id for *_, story_id in rows if story_id is not None})
+    touched = sorted({row[4] for row in rows if row[4] is not None})
     emptied = 0
     for chunk in chunks(touched):
         listed = marks(len(chunk))
@@ -77,6 +78,42 @@ def retired_keys(conn: sqlite3.Connection, source_id: str, keys: Iterable[str]) 
         )
         found.update(key for (key,) in rows)
     return found
+
+
+def tombstone_keys(
+    conn: sqlite3.Connection, source_id: str
+) -> list[tuple[str, str | None, str | None]]:
+    """Each tombstone of ``source_id``: its key, and its item's link and title (None for
+    tombstones of before schema 17)."""
+    rows = conn.execute(
+        "SELECT key, url, title FROM item_tombstones WHERE source_id = ? ORDER BY key",
+        (source_id,),
+    )
+    return [(key, url, title) for key, url, title in rows]
+
+
+def rekey_tombstones(
+    conn: sqlite3.Connection, source_id: str, new_keys: Mapping[str, str]
+) -> None:
+    """Give tombstones of ``source_id`` new keys (old key -> new key): its items are keyed
+    otherwise from now on. Two that get one key are one."""
+    rows = []
+    for chunk in chunks(list(new_keys)):
+        listed = marks(len(chunk))
+        rows += conn.execute(
+            "SELECT key, deleted_at, missed_at, url, title FROM item_tombstones "
+            f"WHERE source_id = ? AND key IN ({listed})",
+            (source_id, *chunk),
+        ).fetchall()
+        conn.execute(
+            f"DELETE FROM item_tombstones WHERE source_id = ? AND key IN ({listed})",
+            (source_id, *chunk),
+        )
+    conn.executemany(
+        "INSERT OR IGNORE INTO item_tombstones (source_id, key, deleted_at, missed_at, url, "
+        "title) VALUES (?, ?, ?, ?, ?, ?)",
+        [(source_id, new_keys[key], *rest) for key, *rest in rows],
+    )
 
 
 def note_listing(

@@ -403,8 +403,12 @@ def _v17(conn: sqlite3.Connection) -> None:
     such read), and when each source's documents were last read whole. A tombstone whose
     source has gone without the key for as long as the retention period is dropped;
     before, they were kept for good (about 2,000 a month in a soak probe). Tombstones of
-    before start as listed: only reads from now on can start their absence."""
+    before start as listed: only reads from now on can start their absence. Also the
+    retired item's link and title, to key its tombstone anew when its source's guids break
+    (before, the item came back as new)."""
     conn.execute("ALTER TABLE item_tombstones ADD COLUMN missed_at DATETIME")
+    conn.execute("ALTER TABLE item_tombstones ADD COLUMN url TEXT")
+    conn.execute("ALTER TABLE item_tombstones ADD COLUMN title TEXT")
     conn.execute("ALTER TABLE sources ADD COLUMN last_read_at DATETIME")
 
 
