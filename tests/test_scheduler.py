@@ -292,6 +292,27 @@ def test_retention_removes_old_items_and_keeps_stories_consistent(
     assert app.storage.count_items() == len(kept)
 
 
+KREIS_FEED = "/burgenlandkreis/aktuelles/atom.xml"
+
+
+def _removed_a_year_later(demo_config: AppConfig, make_app: MakeApp, clock: Clock) -> App:
+    """The sample region collected on 2021-08-02 with `retention: 365d`, and on 2022-06-01
+    what is older than 2021-06-01 removed (its sites still list it, with validators)."""
+    app = make_app(with_worker_settings(demo_config, "worker:\n  retention: 365d\n"))
+    app.run_ingest()
+    clock.now = datetime(2022, 6, 1, tzinfo=UTC)
+    app.retire_old_items()
+    return app
+
+
+def _kreis_feed(region: SampleRegion) -> tuple[bytes, bytes]:
+    """The Burgenlandkreis feed, and the same without its entries older than June 2021."""
+    kreis = region.read_site_file(KREIS_FEED)
+    assert kreis is not None
+    spring = rb"<entry>(?:(?!</entry>).)*<published>2021-0[1-5].*?</entry>"
+    return kreis, re.sub(spring, b"", kreis, flags=re.S)
+
+
 def test_a_removed_item_is_remembered_while_its_source_lists_it(
     demo_config: AppConfig, make_app: MakeApp, region: SampleRegion, clock: Clock
 ) -> None:
@@ -299,18 +320,14 @@ def test_a_removed_item_is_remembered_while_its_source_lists_it(
     Now one goes once every read of its source's documents (not a 304) has missed the item
     for as long as the retention period; one the source still lists stays, and so does one
     whose source answers only 304 (an unchanged document lists what it listed)."""
-    config = with_worker_settings(demo_config, "worker:\n  retention: 365d\n")
-    app = make_app(config)
-    app.run_ingest()  # 2021-08-02: everything, with validators
-    store = config.resolve(config.settings.storage.path)
+    app = _removed_a_year_later(demo_config, make_app, clock)
+    store = app.config.resolve(app.config.settings.storage.path)
 
     def tombstones(source_id: str) -> set[str]:
         with sqlite3.connect(store) as db:
             rows = db.execute("select key from item_tombstones where source_id=?", (source_id,))
             return {key for (key,) in rows}
 
-    clock.now = datetime(2022, 6, 1, tzinfo=UTC)  # removes what is older than 2021-06-01
-    app.retire_old_items()
     listed, dropped, unchanged = (
         tombstones(s) for s in ("bbsr", "burgenlandkreis", "landkreis-leipzig")
     )
@@ -318,14 +335,11 @@ def test_a_removed_item_is_remembered_while_its_source_lists_it(
     # BBSR still lists its removed items; the Burgenlandkreis no longer does; the Landkreis
     # Leipzig answers 304 to every cycle.
     bbsr = region.read_site_file("/bbsr/presse/feed.atom")
-    kreis = region.read_site_file("/burgenlandkreis/aktuelles/atom.xml")
-    assert bbsr is not None and kreis is not None
-    recent = re.sub(
-        rb"<entry>(?:(?!</entry>).)*<published>2021-0[1-5].*?</entry>", b"", kreis, flags=re.S
-    )
+    assert bbsr is not None
+    kreis, recent = _kreis_feed(region)
     assert recent.count(b"<entry>") == kreis.count(b"<entry>") - len(dropped)
     region.add_route("/bbsr/presse/feed.atom", Response(200, bbsr, ATOM))
-    region.add_route("/burgenlandkreis/aktuelles/atom.xml", Response(200, recent, ATOM))
+    region.add_route(KREIS_FEED, Response(200, recent, ATOM))
 
     for _ in range(4):  # read every 100 days; retention each time
         clock.advance(timedelta(days=100))
@@ -350,26 +364,18 @@ def test_one_read_that_misses_a_removed_item_does_not_forget_it(
     a page that failed) dropped its tombstone, and the next read brought the item back as
     new (found by a review, session 32): how long an item has been missing is counted
     from the first read without it, and a read that lists it again ends that."""
-    config = with_worker_settings(demo_config, "worker:\n  retention: 365d\n")
-    app = make_app(config)
-    app.run_ingest()
-    clock.now = datetime(2022, 6, 1, tzinfo=UTC)
-    app.retire_old_items()
+    app = _removed_a_year_later(demo_config, make_app, clock)
     for _ in range(4):  # a year of 304s
         clock.advance(timedelta(days=100))
         app.run_ingest()
         app.retire_old_items()
-    kreis = region.read_site_file("/burgenlandkreis/aktuelles/atom.xml")
-    assert kreis is not None
-    cut = re.sub(
-        rb"<entry>(?:(?!</entry>).)*<published>2021-04.*?</entry>", b"", kreis, flags=re.S
-    )
+    kreis, cut = _kreis_feed(region)
     assert cut != kreis
-    region.add_route("/burgenlandkreis/aktuelles/atom.xml", Response(200, cut, ATOM))
+    region.add_route(KREIS_FEED, Response(200, cut, ATOM))
     clock.advance(timedelta(days=1))
     app.run_ingest()  # the one read that misses it
     assert app.retire_old_items().tombstones == 0
-    region.add_route("/burgenlandkreis/aktuelles/atom.xml", Response(200, kreis, ATOM))
+    region.add_route(KREIS_FEED, Response(200, kreis, ATOM))
     clock.advance(timedelta(days=1))
     assert app.run_ingest().new == 0
 
@@ -380,25 +386,17 @@ def test_reads_with_warnings_do_not_count_a_removed_item_as_gone(
     """A document read with warnings (cut short here, salvaged; a listing page that
     failed, items past the limit) may have left the removed item out: a year of such
     reads does not forget it."""
-    config = with_worker_settings(demo_config, "worker:\n  retention: 365d\n")
-    app = make_app(config)
-    app.run_ingest()
-    clock.now = datetime(2022, 6, 1, tzinfo=UTC)
-    app.retire_old_items()
-    kreis = region.read_site_file("/burgenlandkreis/aktuelles/atom.xml")
-    assert kreis is not None
-    cut = re.sub(
-        rb"<entry>(?:(?!</entry>).)*<published>2021-04.*?</entry>", b"", kreis, flags=re.S
-    )
+    app = _removed_a_year_later(demo_config, make_app, clock)
+    kreis, cut = _kreis_feed(region)
     broken = cut[: cut.rindex(b"<entry>") + 30]  # cut short: what is there is salvaged
-    region.add_route("/burgenlandkreis/aktuelles/atom.xml", Response(200, broken, ATOM))
+    region.add_route(KREIS_FEED, Response(200, broken, ATOM))
     for _ in range(5):
         clock.advance(timedelta(days=100))
         app.run_ingest()
         state = app.storage.source_states(["burgenlandkreis"])["burgenlandkreis"]
         assert state.status is SourceStatus.DEGRADED
         assert app.retire_old_items().tombstones == 0
-    region.add_route("/burgenlandkreis/aktuelles/atom.xml", Response(200, kreis, ATOM))
+    region.add_route(KREIS_FEED, Response(200, kreis, ATOM))
     clock.advance(timedelta(days=1))
     assert app.run_ingest().new == 0
 
