@@ -446,7 +446,11 @@ _SCOPE = _names(
     "applet caption html marquee object table td template th select foreignobject desc "
     "mi mo mn ms mtext annotation-xml"
 )
-_TABLE_PARTS = _names("caption tbody td tfoot th thead tr")
+#: What the end tags of a table and of its parts do not close through (others: _SCOPE).
+_END_STOPS = {
+    "table": _names("html template"),
+    **dict.fromkeys(_names("caption tbody td tfoot th thead tr"), _names("table")),
+}
 
 
 def bounded_html(fragment: str) -> str:
@@ -592,10 +596,7 @@ class _Flattener:
         still open."""
         if name not in self.open:
             return
-        if name == "table":
-            stops: frozenset[str] = _names("html template")
-        else:
-            stops = _names("table") if name in _TABLE_PARTS else _SCOPE
+        stops = _END_STOPS.get(name, _SCOPE)
         for depth in range(len(self.open) - 1, -1, -1):
             element = self.open[depth]
             if element == name:
