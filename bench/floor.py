@@ -80,8 +80,9 @@ def _best(run: Callable[[], Any], repeat: int) -> float:
     return min(times)
 
 
-def _import_cpu() -> float:
-    """CPU seconds of a fresh interpreter that imports what a worker process needs."""
+def _import_seconds() -> float:
+    """Wall seconds a fresh interpreter takes to import what a worker process needs, less
+    an empty interpreter's."""
     code = "import revier_feed.compute, revier_feed.parse, revier_feed.normalize"
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -145,7 +146,7 @@ def main() -> None:
     floor = count * compiled / 1e6
     print(
         f"For {count:,} items: {per_cycle:.2f} s of CPU as shipped, {floor:.2f} s in compiled "
-        f"code; importing a worker: {_import_cpu():.2f} s (wall of a fresh interpreter)."
+        f"code; importing a worker: {_import_seconds():.2f} s (wall of a fresh interpreter)."
     )
 
 

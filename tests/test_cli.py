@@ -1248,10 +1248,10 @@ print(before, resident_mb())
     not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
     reason="malloc_trim is glibc's",
 )
-def test_the_worker_hands_memory_a_cycle_freed_back_to_the_system() -> None:
+def test_memory_freed_between_live_objects_is_handed_back_to_the_system() -> None:
     """Freed teasers between live objects stayed in the heap: after a first cycle of
     15,000 items the worker kept 159 MB resident for good instead of 95 MB. Every worker
-    job ends by returning them (scheduler.Worker._end_turn)."""
+    job ends with this call (scheduler.Worker._end_turn)."""
     out = subprocess.run(
         [sys.executable, "-c", _TRIM_SCRIPT], capture_output=True, text=True, check=True
     ).stdout.split()
