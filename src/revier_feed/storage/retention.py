@@ -35,7 +35,7 @@ def retire(conn: sqlite3.Connection, before: datetime, now: datetime) -> Retenti
     if not rows:
         return RetentionResult(items=0, stories=0, tombstones=forgotten)
     ids = [row[0] for row in rows]
-    _forget_keywords(conn, (row[3] for row in rows if row[3] is not None))
+    _forget_keywords(conn, (words for _, _, _, words, *_ in rows if words is not None))
     for chunk in chunks(ids):
         conn.execute(f"DELETE FROM items WHERE id IN ({marks(len(chunk))})", chunk)
     bump(conn)
@@ -45,7 +45,7 @@ def retire(conn: sqlite3.Connection, before: datetime, now: datetime) -> Retenti
         "VALUES (?, ?, ?, ?, ?)",
         [(source_id, key, deleted_at, url, title) for _, source_id, key, _, _, url, title in rows],
     )
-    touched = sorted({row[4] for row in rows if row[4] is not None})
+    touched = sorted({story for *_, story, _, _ in rows if story is not None})
     emptied = 0
     for chunk in chunks(touched):
         listed = marks(len(chunk))
