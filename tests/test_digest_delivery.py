@@ -248,13 +248,20 @@ def test_a_delivered_digest_is_recorded_once_another_process_lets_go_of_the_stor
 
 
 def _server_down(
-    config_dir: Path, port: int, make_app: Callable[..., App], digest: str = ""
+    config_dir: Path,
+    port: int,
+    make_app: Callable[..., App],
+    digest: str = "",
+    down_port: int | None = None,
 ) -> tuple[App, Callable[[], App]]:
-    """An app whose SMTP server cannot be reached (with ``digest`` settings added), and how
-    to get one whose server is back."""
+    """An app whose SMTP server cannot be reached (with ``digest`` settings added; at
+    ``down_port``, nothing listening if not given), and how to get one whose server is
+    back."""
     settings = config_dir / "settings.yaml"
     text = settings.read_text("utf-8").replace("digest:\n", "digest:\n" + digest)
-    settings.write_text(text.replace(f"port: {port}", f"port: {free_port()}"), "utf-8")
+    settings.write_text(
+        text.replace(f"port: {port}", f"port: {down_port or free_port()}"), "utf-8"
+    )
 
     def back_up() -> App:
         settings.write_text(text, "utf-8")
@@ -347,6 +354,87 @@ def test_partners_skipped_while_the_server_is_down_keep_their_attempts(
     up = back_up()
     assert [o.state for o in up.send_due_digests()] == [DigestState.SENT] * 2
     assert len(recorder.messages) == 2
+
+
+class _TurningAway:
+    """A mail server on 127.0.0.1 that greets every connection with 421 and hangs up,
+    noting when (by the test's clock) each connection came."""
+
+    def __init__(self, clock: Clock) -> None:
+        import socket
+        import threading
+
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.connections: list[datetime] = []
+        self._clock = clock
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections.append(self._clock())
+            with connection:
+                connection.sendall(b"421 4.3.2 busy.example: service not available\r\n")
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def test_a_server_down_for_hours_is_tried_less_and_less_often_whoever_is_due(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    """A run that cannot reach the server tries one digest and leaves the others due,
+    without using up their attempts. Their retries waited their own first 5 minutes, and
+    the next run tried another partner's, so through a 12-hour outage the server was
+    contacted every 5 minutes (a soak probe, session 33). The wait doubles with the
+    server's failures in a row (``retry_wait`` up to ``max_retry_wait``), for every
+    partner."""
+    recorder, port = smtp_server
+    server = _TurningAway(clock)
+    down, back_up = _server_down(digest_config_dir, port, make_app, down_port=server.port)
+    start = clock.now
+    waiting = {o.partner_id for o in down.send_due_digests() if o.state is DigestState.RETRY}
+    assert len(waiting) >= 2, "one digest tried, at least one left for later"
+    try:
+        while clock.now < start + timedelta(hours=12):
+            clock.advance(timedelta(minutes=5))
+            down.send_due_digests()  # the worker asks every minute; every 5 is enough here
+    finally:
+        server.close()
+    minutes = [int((at - start).total_seconds() // 60) for at in server.connections]
+    # retry_wait is 10 minutes in the tests' settings
+    assert minutes == [0, 10, 30, 70, 150, 310, 630]
+    pending = {e.partner_id: e for e in down.storage.digest_log() if e.state is DigestState.RETRY}
+    assert set(pending) == waiting
+    # The next try is the server's, for each of them, whichever of them was tried.
+    assert {e.next_attempt_at for e in pending.values()} == {start + timedelta(minutes=990)}
+    assert all("421" in (e.error or "") for e in pending.values())
+
+    clock.now = start + timedelta(minutes=990)
+    up = back_up()
+    sent = {o.partner_id for o in up.send_due_digests() if o.state is DigestState.SENT}
+    assert sent == waiting
+    assert len(recorder.messages) == len(waiting)
+    # A new outage starts again at 5 minutes.
+    server = _TurningAway(clock)
+    again, _ = _server_down(digest_config_dir, port, make_app, down_port=server.port)
+    clock.now = MONDAY + timedelta(days=3)
+    add_news(again, "w2", "Fachkräftetag in Grimma", clock.now, district=DISTRICT)
+    clock.now = MONDAY + WEEK + timedelta(minutes=5)
+    try:
+        again.send_due_digests()
+    finally:
+        server.close()
+    retry = {e.next_attempt_at for e in again.storage.digest_log() if e.state is DigestState.RETRY}
+    assert retry == {clock.now + timedelta(minutes=10)}
 
 
 def test_a_refused_sender_concerns_every_partner_and_stays_due(

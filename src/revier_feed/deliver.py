@@ -233,26 +233,41 @@ def send_due(
             ),
         )
     outcomes: list[DigestOutcome] = []
-    unreachable: DeliveryError | None = None
+    unreachable: _Unreachable | None = None
+    # The server's failures in a row set every digest's wait through an outage: a run
+    # tries one digest, and the others' own attempts are not used up (nor were they tried).
+    failures = ctx.storage.mail_server_failures()
     archived: set[str] = set()
     by_id = {p.id: p for p in partners}
-    with mailer() as sender:
+    with mailer() as opened:
+        sender = _Watched(opened)
+
+        def record(outcome: DigestOutcome, error: DeliveryError | None) -> None:
+            nonlocal unreachable, failures
+            if error is not None and error.server_wide:
+                # No connection or no login: trying again for every partner in this run
+                # would only hammer the server (and get a login locked).
+                failures += 1
+                ctx.storage.save_mail_server_failures(failures)
+                unreachable = _Unreachable(error, _retry_at(ctx, failures))
+            elif failures and sender.answered:
+                failures = 0
+                ctx.storage.save_mail_server_failures(0)
+            outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+
         for number, resend in enumerate(resends):
             if should_stop():
                 log.info("stopping: %d resend(s) stay due", len(resends) - number)
                 return outcomes
             partner = by_id.get(resend.partner_id)
-            outcome, error = _resend(ctx, resend, partner, sender, unreachable)
-            if error is not None and error.server_wide:
-                unreachable = error
-            outcomes.append(outcome)
-            if on_outcome is not None:
-                on_outcome(outcome)
+            record(*_resend(ctx, resend, partner, sender, unreachable, failures))
         for number, item in enumerate(plan):
             if should_stop():
                 log.info("stopping: %d digest(s) stay due", len(plan) - number)
                 break
-            outcome, error = _one(ctx, item, candidates, sender, outbox, unreachable)
+            outcome, error = _one(ctx, item, candidates, sender, outbox, unreachable, failures)
             if (
                 ctx.settings.archive
                 and outcome.state is DigestState.SENT
@@ -265,14 +280,39 @@ def send_due(
                 except PublishError as e:
                     # The mail went out; a missing web copy must not stop the other partners.
                     log.error("digest archive %s: %s", outcome.period, e)
-            if error is not None and error.server_wide:
-                # No connection or no login: trying again for every partner in this run
-                # would only hammer the server (and get a login locked).
-                unreachable = error
-            outcomes.append(outcome)
-            if on_outcome is not None:
-                on_outcome(outcome)
+            record(outcome, error)
     return outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class _Unreachable:
+    """A mail server this run could not reach: the digests after ``error`` are not tried,
+    and each waits until ``retry_at``."""
+
+    error: DeliveryError
+    retry_at: datetime
+
+
+class _Watched:
+    """The run's sender, noting whether the server answered a message (a refusal too)."""
+
+    def __init__(self, sender: Sender) -> None:
+        self._sender = sender
+        self.answered = False
+
+    def wait_turn(self) -> None:
+        self._sender.wait_turn()
+
+    def send(
+        self, message: digest.Outgoing, recipients: Sequence[str]
+    ) -> dict[str, tuple[int, str]]:
+        try:
+            refused = self._sender.send(message, recipients)
+        except DeliveryError as e:
+            self.answered = self.answered or not e.server_wide
+            raise
+        self.answered = True
+        return refused
 
 
 def _one(
@@ -281,8 +321,11 @@ def _one(
     candidates: Sequence[digest.Candidate],
     sender: Sender,
     outbox: Path | None,
-    unreachable: DeliveryError | None,
+    unreachable: _Unreachable | None,
+    failures: int,
 ) -> tuple[DigestOutcome, DeliveryError | None]:
+    """Send one due digest (or record why not); ``failures``: the mail server's failures
+    in a row so far, for the wait if it cannot be reached now."""
     partner, period, previous = item.partner, item.period, item.log
     kept = None
     if outbox is None and previous is not None and not previous.state.done:
@@ -345,7 +388,7 @@ def _one(
     if unreachable is not None:
         # Not tried: no attempt of its own is used up (it was given up for good after
         # max_attempts runs in which only another partner's digest was tried).
-        return _failed(ctx, entry, unreachable, attempts), None
+        return _failed(ctx, entry, unreachable.error, attempts, unreachable.retry_at), None
     if previous is not None and previous.state is DigestState.SENDING:
         log.warning(
             "digest %s %s: an earlier run died while sending it; it may have been delivered, "
@@ -366,7 +409,8 @@ def _one(
         error = None
     except DeliveryError as e:
         if not e.unconfirmed:
-            return _failed(ctx, entry, e, attempts + 1), e
+            server_wait = _retry_at(ctx, failures + 1) if e.server_wide else None
+            return _failed(ctx, entry, e, attempts + 1, server_wait), e
         # Taken as sent: sending again might mail the partner twice.
         refused, error = {}, str(e)
         log.warning("digest %s %s: %s", partner.id, period.key, error)
@@ -424,10 +468,15 @@ DELIVERED_WRITE_TRIES = 6
 
 
 def _failed(
-    ctx: DigestContext, entry: DigestLogEntry, error: DeliveryError, attempts: int
+    ctx: DigestContext,
+    entry: DigestLogEntry,
+    error: DeliveryError,
+    attempts: int,
+    not_before: datetime | None = None,
 ) -> DigestOutcome:
     """Record a failure: permanent ones (and too many temporary ones) for good, temporary
-    ones with the next attempt after an exponential backoff."""
+    ones with the next attempt after an exponential backoff (and not before
+    ``not_before``: the mail server's own, when it could not be reached)."""
     message = str(error)
     if error.permanent or attempts >= ctx.settings.max_attempts:
         state = DigestState.FAILED
@@ -437,6 +486,8 @@ def _failed(
     else:
         state = DigestState.RETRY
         next_attempt = _retry_at(ctx, attempts)
+        if not_before is not None:
+            next_attempt = max(next_attempt, not_before)
     # This period's digest covers the older pending ones (its period starts where the last
     # delivered one ended): during an outage they stayed "retry" and looked due.
     ctx.storage.save_digest_state(
@@ -478,10 +529,11 @@ def _resend(
     resend: DigestResend,
     partner: PartnerSpec | None,
     sender: Sender,
-    unreachable: DeliveryError | None,
+    unreachable: _Unreachable | None,
+    failures: int,
 ) -> tuple[DigestOutcome, DeliveryError | None]:
     """Send a delivered digest again to the addresses that refused it for now; ``partner``
-    is None if it is no longer an active partner."""
+    is None if it is no longer an active partner; ``failures`` as for :func:`_one`."""
     entry = ctx.storage.digest_entry(resend.partner_id, resend.period)
     assert entry is not None, "a resend is written with its send log row"
     # Addresses taken out of partners.yaml since (or the whole partner) get nothing.
@@ -497,7 +549,8 @@ def _resend(
     resend = replace(resend, addresses=addresses, history=history)
     if unreachable is not None:
         # Not tried: no attempt of its own is used up.
-        note = _note(history, _pending(resend, f"not tried: {unreachable}"))
+        resend = replace(resend, next_attempt_at=max(resend.next_attempt_at, unreachable.retry_at))
+        note = _note(history, _pending(resend, f"not tried: {unreachable.error}"))
         return _resent(ctx, entry, DigestState.RETRY, (), resend, note), None
     sender.wait_turn()
     attempts = resend.attempts + 1
@@ -513,7 +566,8 @@ def _resend(
             note = _note(history, f"sent again to {who}: {e}")
             return _resent(ctx, entry, DigestState.SENT, addresses, None, note), None
         if e.server_wide:  # not this digest's doing: the attempt does not count
-            left = replace(resend, next_attempt_at=_retry_at(ctx, attempts))
+            server_wait = _retry_at(ctx, failures + 1)
+            left = replace(resend, next_attempt_at=max(_retry_at(ctx, attempts), server_wait))
         elif not e.permanent and attempts < ctx.settings.max_attempts:
             left = replace(resend, attempts=attempts, next_attempt_at=_retry_at(ctx, attempts))
         else:

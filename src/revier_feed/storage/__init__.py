@@ -512,6 +512,16 @@ class Storage:
             else:
                 _digests.save_resend(conn, resend)
 
+    def mail_server_failures(self) -> int:
+        """How many digest runs in a row could not reach the mail server (0: the last run
+        that tried did)."""
+        with self._database.reading("read the digest log") as conn:
+            return _digests.mail_server_failures(conn)
+
+    def save_mail_server_failures(self, failures: int) -> None:
+        with self._database.writing("write the digest log") as conn:
+            _digests.set_mail_server_failures(conn, failures)
+
 
 #: Errors of a backup that are the copy's (its folder, its disk), not the store's.
 _COPY_FAILURES = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY})

@@ -291,6 +291,18 @@ def save_resend(conn: sqlite3.Connection, resend: DigestResend) -> None:
     )
 
 
+def mail_server_failures(conn: sqlite3.Connection) -> int:
+    """How many digest runs in a row could not reach the mail server."""
+    row = conn.execute("SELECT failures FROM mail_server").fetchone()
+    return int(row[0]) if row else 0
+
+
+def set_mail_server_failures(conn: sqlite3.Connection, failures: int) -> None:
+    conn.execute("DELETE FROM mail_server")
+    if failures:
+        conn.execute("INSERT INTO mail_server (id, failures) VALUES (1, ?)", (failures,))
+
+
 def delete_resend(conn: sqlite3.Connection, partner_id: str, period: str) -> None:
     conn.execute(
         "DELETE FROM digest_resends WHERE partner_id = ? AND period = ?", (partner_id, period)

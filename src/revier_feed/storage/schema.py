@@ -412,6 +412,18 @@ def _v17(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE sources ADD COLUMN last_read_at DATETIME")
 
 
+def _v18(conn: sqlite3.Connection) -> None:
+    """How many digest runs in a row could not reach the mail server (#6). A run that cannot
+    reach it tries one digest and leaves the others due without using up their attempts;
+    their retries came after their own few attempts, so through an outage the server was
+    tried every 5 minutes (a soak probe, session 33). The wait now doubles with this count."""
+    conn.execute(
+        _create(
+            "mail_server", "id INTEGER NOT NULL", "failures INTEGER NOT NULL", "PRIMARY KEY (id)"
+        )
+    )
+
+
 #: version -> function that brings a store from version-1 to version. Append only.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _v1,
@@ -431,6 +443,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     15: _v15,
     16: _v16,
     17: _v17,
+    18: _v18,
 }
 assert max(MIGRATIONS) == database.VERSION, "a migration was added: raise database.VERSION"
 
