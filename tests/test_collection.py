@@ -2102,6 +2102,47 @@ def test_a_robots_txt_that_times_out_does_not_leave_the_hosts_sources_unasked(
     assert all(r.error is None for r in summary.reports)
 
 
+def test_a_site_answering_429_to_its_robots_txt_fails_the_source_that_asked(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """A site answering 429 with `Retry-After` to everything, robots.txt included, once its
+    stored copy was due to be asked again: the answer paused the host, the source's own
+    request met the pause and was left for later, unasked and not failed. So at every
+    cycle for as long as the site said so, and the source looked healthy with its last
+    attempt weeks back (a soak probe, session 33). The source that asked now fails with
+    the site's answer, scheduled by it; the host's other source waits, unasked."""
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    for n in range(2):
+        region.add_route(
+            f"/q{n}.xml", Response(200, feed, {"Content-Type": "application/rss+xml"})
+        )
+    region.add_route("/robots.txt", Response(200, b"User-agent: *\nDisallow: /intern/\n"))
+    app = make_app(
+        config(tmp_path, "".join(feed_source(region, f"/q{n}.xml", f"q{n}") for n in range(2)))
+    )
+    assert len(app.run_ingest(only_due=True).reports) == 2
+    too_many = Response(429, b"", {"Retry-After": "7200"})
+    for path in ("/robots.txt", "/q0.xml", "/q1.xml"):
+        region.add_route(path, too_many)
+    clock.advance(timedelta(days=2))  # the copy is due to be asked again
+    region.requests.clear()
+    summary = app.run_ingest(only_due=True)
+    assert region.requests == ["/robots.txt"]
+    (report,) = summary.reports
+    assert report.error is not None and report.error.kind == "http_429"
+    assert report.error.message.endswith(
+        "asking for " + region.url("/robots.txt") + "; nothing is asked of the site before "
+        "the pause it asked for is over"
+    )
+    assert [source_id for source_id, _ in summary.deferred] == [
+        "q1" if report.source_id == "q0" else "q0"
+    ]
+    state = app.storage.source_states([report.source_id])[report.source_id]
+    assert state.status is SourceStatus.FAILING and state.error_count == 1
+    assert state.next_fetch_at is not None
+    assert state.next_fetch_at >= clock.now + timedelta(hours=2)
+
+
 def test_a_hosts_crawl_delay_holds_across_runs_from_cron(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:

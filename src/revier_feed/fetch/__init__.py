@@ -380,6 +380,11 @@ class Fetcher:
         pause = min(pause, MAX_HOST_PAUSE.total_seconds())
         host.turns.paused_until = max(host.turns.paused_until, time.monotonic() + pause)
 
+    def _paused_beyond_wait(self, url: str) -> bool:
+        """Whether ``url``'s host asked for a pause longer than a cycle waits for."""
+        pause = self._host(url).turns.paused_until - time.monotonic()
+        return pause > self.settings.max_retry_wait
+
     def _retry_wait(self, error: FetchError, attempt: int) -> float | None:
         if (
             error.kind not in _RETRYABLE
@@ -836,7 +841,9 @@ class Fetcher:
     ) -> None:
         robots = await self._robots_for(url, defer_since)
         if robots.unreadable is not None:
-            raise _unreadable_robots(source_id, url, _origin(url), robots.unreadable)
+            raise _unreadable_robots(
+                source_id, url, _origin(url), robots.unreadable, not_now=robots.not_now
+            )
         if not robots.allows(url):
             raise FetchError(
                 source_id,
@@ -862,6 +869,10 @@ class Fetcher:
                 robots = self._robots.get(key)
                 if robots is None:
                     loaded = await self._load_robots(origin, defer_since)
+                    if loaded.not_now:
+                        # Not the cycle's rules: the host's other sources wait out the pause
+                        # that answer set, unasked, as for any pause.
+                        return loaded
                     robots = self._use_robots(url, loaded, fetched=True)
         return robots
 
@@ -943,6 +954,13 @@ class Fetcher:
                 self._remember(origin, robots)
                 return robots
             if cached is not None and cached.status < _UNREADABLE:
+                if defer_since is not None and self._paused_beyond_wait(origin):
+                    # "Not now" for the whole site (a 429, a 503 with Retry-After). With the
+                    # copy, the source's own request met the pause this answer set and was
+                    # left for later, unasked and not failed: at every cycle for as long as
+                    # the site said so, and the source looked healthy (a soak probe, session
+                    # 33). It fails with the answer now, which schedules its next try.
+                    return _Robots(_UNREADABLE, "", unreadable=e, not_now=True)
                 log.info(
                     "robots.txt of %s could not be read (%s); using the copy of %s",
                     origin,
@@ -1161,11 +1179,20 @@ class _HostPaused(Exception):
 class _Robots:
     """One origin's robots.txt (what the cache keeps) and its rules for us."""
 
-    def __init__(self, status: int, body: str, unreadable: FetchError | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        body: str,
+        unreadable: FetchError | None = None,
+        not_now: bool = False,
+    ) -> None:
         self.status = status
         self.body = body
         #: Why it could not be read, when nothing may be fetched for that reason.
         self.unreadable = unreadable
+        #: ``unreadable`` is the site's "not now" (a pause longer than a cycle waits), not
+        #: a fault of the file: it concerns the source that asked, and only it.
+        self.not_now = not_now
         self._rules = RobotsRules(body, ROBOTS_AGENT)
 
     def allows(self, url: str) -> bool:
@@ -1175,9 +1202,12 @@ class _Robots:
         return self._rules.crawl_delay
 
 
-def _unreadable_robots(source_id: str, url: str, origin: str, error: FetchError) -> FetchError:
+def _unreadable_robots(
+    source_id: str, url: str, origin: str, error: FetchError, *, not_now: bool = False
+) -> FetchError:
     """The source's error when its site's robots.txt cannot be read: of that failure's
-    kind (the site is down, most likely), saying that nothing was fetched for it."""
+    kind (the site is down, most likely), saying that nothing was fetched for it;
+    ``not_now``: the site asked for a pause (the copy read before would do)."""
     if error.kind is ErrorKind.TLS:
         # The site's TLS is the problem, and the same for every URL: robots.txt, the first
         # one asked, only names where it was met (the message names a redirect's target).
@@ -1189,9 +1219,13 @@ def _unreadable_robots(source_id: str, url: str, origin: str, error: FetchError)
         kind=error.kind,
         status_code=error.status_code,
         retry_after=error.retry_after,  # the site's own wish schedules the source's next try
-        message=f"{error.message}, asking for {origin}/robots.txt; nothing is fetched from "
-        "a site before its robots.txt can be read (RFC 9309); asked again when the source "
-        "is next due",
+        message=f"{error.message}, asking for {origin}/robots.txt; "
+        + (
+            "nothing is asked of the site before the pause it asked for is over"
+            if not_now
+            else "nothing is fetched from a site before its robots.txt can be read (RFC "
+            "9309); asked again when the source is next due"
+        ),
     )
 
 
