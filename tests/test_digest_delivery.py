@@ -437,6 +437,40 @@ def test_a_server_down_for_hours_is_tried_less_and_less_often_whoever_is_due(
     assert retry == {clock.now + timedelta(minutes=10)}
 
 
+def test_a_server_that_takes_one_digest_and_then_fails_still_counts_the_failure(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server that took the first partner's digest and then turned the run away ("421"
+    to MAIL FROM): the failures in a row are counted from there, and the next run that
+    cannot reach it waits twice as long."""
+    recorder, _ = smtp_server
+    accept = recorder.handle_DATA
+
+    async def take_one_then_close(server: Any, session: Any, envelope: Any) -> str:
+        reply: str = await accept(server, session, envelope)
+        recorder.mail_reply = "421 4.3.2 going down for maintenance"
+        return reply
+
+    monkeypatch.setattr(recorder, "handle_DATA", take_one_then_close)
+    first = app_at_monday.send_due_digests()
+    states = [o.state for o in first if o.state is not DigestState.EMPTY]
+    assert states[0] is DigestState.SENT and set(states[1:]) == {DigestState.RETRY}
+    waiting = {o.partner_id for o in first if o.state is DigestState.RETRY}
+    assert waiting, "a digest left for the next run"
+
+    def next_tries() -> set[datetime | None]:
+        entries = app_at_monday.storage.digest_log()
+        return {e.next_attempt_at for e in entries if e.partner_id in waiting}
+
+    assert next_tries() == {clock.now + timedelta(minutes=10)}  # retry_wait
+    clock.advance(timedelta(minutes=10))
+    assert {o.state for o in app_at_monday.send_due_digests()} == {DigestState.RETRY}
+    assert next_tries() == {clock.now + timedelta(minutes=20)}
+
+
 def test_a_refused_sender_concerns_every_partner_and_stays_due(
     app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
 ) -> None:

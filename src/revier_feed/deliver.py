@@ -250,7 +250,7 @@ def send_due(
                 failures += 1
                 ctx.storage.save_mail_server_failures(failures)
                 unreachable = _Unreachable(error, _retry_at(ctx, failures))
-            elif failures and sender.answered:
+            elif failures and sender.answered and unreachable is None:
                 failures = 0
                 ctx.storage.save_mail_server_failures(0)
             outcomes.append(outcome)
