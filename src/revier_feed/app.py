@@ -45,7 +45,7 @@ from .exceptions import (
     StorageError,
     StoreOutdatedError,
 )
-from .fetch import Fetcher, HostTurns
+from .fetch import Fetcher, HostTurns, TlsContexts
 from .models import (
     CLOCK_SLACK,
     ChannelInfo,
@@ -166,6 +166,7 @@ class App:
         self._lock: ProcessLock | None = None
         #: When each host may next be asked, across cycles (Crawl-delay, 429 pauses).
         self._host_turns: dict[str, HostTurns] = {}
+        self._tls_contexts = TlsContexts()
         #: The hosts' turns as they were after reading the store: what to store is only
         #: what this process moved on since.
         self._host_turns_read: dict[str, tuple[float, float]] = {}
@@ -753,6 +754,7 @@ class App:
             transport=self._transport,
             host_turns=self._host_turns,
             max_turn_wait=settings.max_retry_wait if defer else None,
+            tls_contexts=self._tls_contexts,
         )
 
     @staticmethod
