@@ -521,6 +521,51 @@ def test_a_worker_whose_store_is_deleted_stops_and_says_why(
     assert "worker stopped" in err
 
 
+def test_a_worker_whose_lock_file_is_deleted_keeps_the_store_to_itself(
+    tmp_path: Path, region: SampleRegion
+) -> None:
+    """With the lock file deleted (a clean-up of the folder), the worker's lock was on a
+    file nobody else could see, and a second worker started beside it (a probe of the
+    real worker, session 33). The worker makes the file again and locks it at its next
+    tick; one that finds another process holding a new file stops, so one is left."""
+    from revier_feed._utils import ProcessLock
+
+    config_dir = worker_config(tmp_path, region)  # tick: 1s
+    feed = config_dir.parent / "feeds" / "all.atom.xml"
+    lock = config_dir.parent / "state" / "revier-feed.sqlite3.lock"
+    log = tmp_path / "worker.log"
+    worker = start_logged_worker(config_dir, log)
+    try:
+        wait_for(feed.exists)
+        lock.unlink()
+        wait_for(lambda: "lock file" in log.read_text() and lock.exists())
+        assert f"the store's lock file {lock} was deleted; made it again" in log.read_text()
+        exe = Path(sys.executable).parent / "revier-feed"
+        second = subprocess.run(
+            [str(exe), "--config", str(config_dir), "run", "--once"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert second.returncode == 1, second.stderr
+        assert f"pid {worker.pid}" in second.stderr
+
+        lock.unlink()
+        other = ProcessLock(lock, "pid 4711 on elsewhere, `run` since 08:00")
+        other.acquire()
+        try:
+            worker.wait(timeout=15)
+        finally:
+            other.release()
+    finally:
+        worker.kill()
+    assert worker.returncode == 1, log.read_text()
+    assert (
+        f"another revier-feed took the store's lock after its file {lock} was deleted: "
+        "pid 4711 on elsewhere, `run` since 08:00; this one stops"
+    ) in log.read_text()
+
+
 def test_one_collector_per_store_whichever_way_a_configuration_names_it(
     tmp_path: Path,
 ) -> None:

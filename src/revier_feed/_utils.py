@@ -114,6 +114,35 @@ class ProcessLock:
             raise
         self._fd = fd
 
+    def keep(self) -> bool:
+        """Hold the lock at :attr:`path` still: if its file was deleted or replaced (a
+        clean-up of the folder), the lock held is on a file nobody else can see, and a
+        second process would take one at the path. Lock the file there now (made if need
+        be); True if that had to be done.
+
+        Raises:
+            AlreadyLocked: another process has locked the file at the path meanwhile.
+            OSError: the file cannot be made again.
+        """
+        if self._fd is None:
+            return False
+        held = os.fstat(self._fd)
+        try:
+            here = os.stat(self.path)
+        except FileNotFoundError:
+            pass
+        else:
+            if (here.st_dev, here.st_ino) == (held.st_dev, held.st_ino):
+                return False
+        gone, self._fd = self._fd, None
+        try:
+            self.acquire()
+        except BaseException:
+            self._fd = gone  # released as ever when the process lets go of it
+            raise
+        os.close(gone)
+        return True
+
     def note(self, text: str) -> bool:
         """Write ``text`` beside the holder's description (over the same bytes; "" clears
         it). False if the lock is not held or the file could not be written."""

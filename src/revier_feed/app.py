@@ -271,6 +271,31 @@ class App:
             self._lock = None
             lock.release()
 
+    def keep_lock(self) -> bool:
+        """Hold the store's lock still (in :meth:`exclusive`): if its file was deleted, a
+        second worker would start beside this one; the file is made again and locked.
+        True if that had to be done.
+
+        Raises:
+            AlreadyRunning: another process took the lock after the file was deleted.
+            StorageError: the lock file cannot be made again.
+        """
+        if self._lock is None:
+            return False
+        try:
+            return self._lock.keep()
+        except AlreadyLocked as e:
+            raise AlreadyRunning(
+                f"another revier-feed took the store's lock after its file {e.path} was "
+                f"deleted: {e.holder or 'another process'}; this one stops, so that only "
+                "one collects for the store"
+            ) from None
+        except OSError as e:
+            raise StorageError(
+                f"the store's lock file {self._lock.path} was deleted and cannot be made "
+                f"again: {e.strerror or e}"
+            ) from None
+
     def note_state(self, text: str) -> None:
         """Note ``text`` (one line; "" when all is well again) in the store's lock while
         holding it, for ``/healthz`` and ``status`` in other processes. It is written over

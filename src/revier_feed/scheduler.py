@@ -31,7 +31,7 @@ from . import schedule
 from ._utils import release_free_memory, visible
 from .app import App
 from .config import AppConfig, load_config
-from .exceptions import ConfigError, RevierError, StorageError
+from .exceptions import AlreadyRunning, ConfigError, RevierError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class Worker:
         self._publishing = _Backoff(PUBLISH_RETRY_MAX)
         self._cycles = _Backoff(CYCLE_RETRY_MAX)
         #: Why the worker stopped on its own (its store is gone), if it did.
-        self.fatal: StorageError | None = None
+        self.fatal: StorageError | AlreadyRunning | None = None
         #: How far the system clock was set back since the last ``collect`` noticed.
         self._set_back = timedelta(0)
         self._set_back_lock = threading.Lock()
@@ -115,8 +115,16 @@ class Worker:
             self._apply_clock_set_back()
             try:
                 self.app.storage.check_file()
-            except StorageError as e:
-                log.critical("stopping: %s", e, extra={"event": "store_lost"})
+                if self.app.keep_lock():
+                    log.warning(
+                        "the store's lock file %s was deleted; made it again, so that no "
+                        "second worker starts beside this one",
+                        self.app.config.lock_path,
+                        extra={"event": "lock_remade"},
+                    )
+            except (StorageError, AlreadyRunning) as e:
+                lost = "lock_lost" if isinstance(e, AlreadyRunning) else "store_lost"
+                log.critical("stopping: %s", e, extra={"event": lost})
                 self.fatal = e
                 self.stop.set()
                 return
