@@ -257,7 +257,8 @@ class ServeSettings(_Model):
 
 
 class StoriesSettings(_Model):
-    #: Items published further apart than this are never the same story.
+    #: An item is compared only with items published within this time of it (a story
+    #: can span longer, through members in between).
     window: Duration = timedelta(days=30)
 
 
