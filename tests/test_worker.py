@@ -540,13 +540,7 @@ def test_a_worker_whose_lock_file_is_deleted_keeps_the_store_to_itself(
         lock.unlink()
         wait_for(lambda: "lock file" in log.read_text() and lock.exists())
         assert f"the store's lock file {lock} was deleted; made it again" in log.read_text()
-        exe = Path(sys.executable).parent / "revier-feed"
-        second = subprocess.run(
-            [str(exe), "--config", str(config_dir), "run", "--once"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        second = cli(config_dir, "run", "--once")
         assert second.returncode == 1, second.stderr
         assert f"pid {worker.pid}" in second.stderr
 
