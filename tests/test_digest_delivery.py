@@ -331,29 +331,48 @@ def test_an_outage_over_a_new_week_leaves_one_pending_digest_per_partner(
     assert "Fachkräftetag in Grimma" in text and "Borna, Woche 2" in text
 
 
-def test_partners_skipped_while_the_server_is_down_keep_their_attempts(
+def test_no_digest_is_given_up_while_the_server_cannot_be_reached(
     app_at_monday: App,
     smtp_server: tuple[SmtpRecorder, int],
     clock: Clock,
     digest_config_dir: Path,
     make_app: Callable[..., App],
 ) -> None:
-    """Only the first digest of a run is tried when the server cannot be reached; the others
-    used up an attempt each all the same, and were given up without ever being tried."""
+    """Only the first digest of a run is tried when the server cannot be reached. Skipped
+    ones used up an attempt each all the same, and were given up without ever being
+    tried; then the tried one alone used attempts, and the first partner in order was
+    given up while the others waited (a review, session 33). The server's failures count
+    for no digest: each waits for it, and all go out once it is back."""
     recorder, port = smtp_server
     down, back_up = _server_down(digest_config_dir, port, make_app, "  max_attempts: 2\n")
-    for _ in range(2):
+    for _ in range(4):
         outcomes = down.send_due_digests()
+        assert outcomes and {o.state for o in outcomes} == {DigestState.RETRY}
         clock.advance(timedelta(days=1))
-    tried, *skipped = outcomes
-    assert tried.state is DigestState.FAILED and "gave up after 2 attempts" in (tried.error or "")
-    assert [o.state for o in skipped] == [DigestState.RETRY] * 2
-    for outcome in skipped:
+    for outcome in outcomes:
         entry = down.storage.digest_entry(outcome.partner_id, outcome.period)
         assert entry is not None and entry.attempts == 0
     up = back_up()
-    assert [o.state for o in up.send_due_digests()] == [DigestState.SENT] * 2
-    assert len(recorder.messages) == 2
+    assert {o.state for o in up.send_due_digests()} == {DigestState.SENT}
+    assert len(recorder.messages) == len(outcomes)
+
+
+def test_a_server_down_for_days_is_asked_at_most_every_max_retry_wait(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    """The server's failures in a row have no bound; a wait doubled some 40 times
+    overflowed, and every run then failed (a review, session 33)."""
+    _, port = smtp_server
+    down, _ = _server_down(digest_config_dir, port, make_app)
+    down.storage.save_mail_server_failures(60)
+    (tried, *_) = down.send_due_digests()
+    assert tried.state is DigestState.RETRY
+    entry = down.storage.digest_entry(tried.partner_id, tried.period)
+    assert entry is not None and entry.next_attempt_at == clock.now + timedelta(hours=6)
 
 
 class _TurningAway:

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from . import cron, digest
 from ._utils import write_if_changed
 from .config import DigestSettings
-from .exceptions import DeliveryError, DigestError, PublishError, StoreBusyError
+from .exceptions import DeliveryError, DigestError, PublishError, StorageError, StoreBusyError
 from .models import (
     DigestCopy,
     DigestIssue,
@@ -244,18 +244,18 @@ def send_due(
 
         def record(outcome: DigestOutcome, error: DeliveryError | None) -> None:
             nonlocal unreachable, failures
+            outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
             if error is not None and error.server_wide:
                 # No connection or no login: trying again for every partner in this run
                 # would only hammer the server (and get a login locked).
                 failures += 1
-                ctx.storage.save_mail_server_failures(failures)
                 unreachable = _Unreachable(error, _retry_at(ctx, failures))
+                _save_mail_server_failures(ctx, failures)
             elif failures and sender.answered and unreachable is None:
                 failures = 0
-                ctx.storage.save_mail_server_failures(0)
-            outcomes.append(outcome)
-            if on_outcome is not None:
-                on_outcome(outcome)
+                _save_mail_server_failures(ctx, 0)
 
         for number, resend in enumerate(resends):
             if should_stop():
@@ -282,6 +282,15 @@ def send_due(
                     log.error("digest archive %s: %s", outcome.period, e)
             record(outcome, error)
     return outcomes
+
+
+def _save_mail_server_failures(ctx: DigestContext, failures: int) -> None:
+    """Keep the server's failures in a row; a store that cannot take it now (a backup
+    holding it) costs only the count, not the run's other digests."""
+    try:
+        ctx.storage.save_mail_server_failures(failures)
+    except StorageError as e:
+        log.warning("the mail server's failures in a row (%d) were not stored: %s", failures, e)
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,8 +395,7 @@ def _one(
         wire = digest.outgoing(message, partner.addresses)
         message_id = str(message["Message-ID"])
     if unreachable is not None:
-        # Not tried: no attempt of its own is used up (it was given up for good after
-        # max_attempts runs in which only another partner's digest was tried).
+        # Not tried: no attempt of its own is used up.
         return _failed(ctx, entry, unreachable.error, attempts, unreachable.retry_at), None
     if previous is not None and previous.state is DigestState.SENDING:
         log.warning(
@@ -409,8 +417,12 @@ def _one(
         error = None
     except DeliveryError as e:
         if not e.unconfirmed:
-            server_wait = _retry_at(ctx, failures + 1) if e.server_wide else None
-            return _failed(ctx, entry, e, attempts + 1, server_wait), e
+            if e.server_wide:
+                # The server's doing, not this digest's: the attempt does not count (the
+                # digest waits for the server, as the run's untried ones do, and is never
+                # given up for it: the next period's digest takes its stories).
+                return _failed(ctx, entry, e, attempts, _retry_at(ctx, failures + 1)), e
+            return _failed(ctx, entry, e, attempts + 1), e
         # Taken as sent: sending again might mail the partner twice.
         refused, error = {}, str(e)
         log.warning("digest %s %s: %s", partner.id, period.key, error)
@@ -503,8 +515,10 @@ def _failed(
 
 def _retry_at(ctx: DigestContext, attempts: int) -> datetime:
     """When to try again after ``attempts`` tries: ``retry_wait`` doubling, up to a cap."""
-    wait: timedelta = ctx.settings.retry_wait * 2 ** max(attempts - 1, 0)
-    return ctx.now() + min(wait, ctx.settings.max_retry_wait)
+    # In float seconds: a timedelta doubled some 40 times overflows (a server's failures
+    # in a row have no bound).
+    doubled = ctx.settings.retry_wait.total_seconds() * 2.0 ** min(max(attempts - 1, 0), 64)
+    return ctx.now() + timedelta(seconds=min(doubled, ctx.settings.max_retry_wait.total_seconds()))
 
 
 def _replies(refused: dict[str, tuple[int, str]]) -> str:
