@@ -560,6 +560,29 @@ def test_a_worker_whose_lock_file_is_deleted_keeps_the_store_to_itself(
     ) in log.read_text()
 
 
+def test_a_lock_file_made_again_keeps_the_workers_note(tmp_path: Path) -> None:
+    """What the worker noted in its lock (failing cycles, for `status` and `/healthz` in
+    other processes) was lost with a remade file, which said all was well (a review,
+    session 33)."""
+    from revier_feed._utils import ProcessLock
+
+    path = tmp_path / "store.sqlite3.lock"
+    lock = ProcessLock(path, "pid 1 on here, `run` since 08:00")
+    lock.acquire()
+    try:
+        assert lock.note("3 in a row since 08:15, the next in 0:05:00")
+        assert not lock.keep()  # the same file: nothing to do
+        path.unlink()
+        assert ProcessLock(path, "").holder() is None
+        assert lock.keep()
+        holder = ProcessLock(path, "").holder()
+        assert holder is not None
+        assert holder.who == "pid 1 on here, `run` since 08:00"
+        assert holder.note == "3 in a row since 08:15, the next in 0:05:00"
+    finally:
+        lock.release()
+
+
 def test_one_collector_per_store_whichever_way_a_configuration_names_it(
     tmp_path: Path,
 ) -> None:

@@ -91,6 +91,8 @@ class ProcessLock:
         self.path = path
         self.description = description
         self._fd: int | None = None
+        #: The holder's note (:meth:`note`), written again with the file if it is remade.
+        self._note = ""
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`AlreadyLocked` at once (never waits)."""
@@ -107,7 +109,7 @@ class ProcessLock:
             raise
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, self._record(""), 0)
+            os.pwrite(fd, self._record(self._note), 0)
         except BaseException:
             # A full disk: held on, the lock would refuse this very process ever after.
             os.close(fd)
@@ -148,6 +150,7 @@ class ProcessLock:
         it). False if the lock is not held or the file could not be written."""
         if self._fd is None:
             return False
+        self._note = text
         try:
             os.pwrite(self._fd, self._record(text), 0)
         except OSError:

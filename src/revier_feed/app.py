@@ -278,7 +278,6 @@ class App:
 
         Raises:
             AlreadyRunning: another process took the lock after the file was deleted.
-            StorageError: the lock file cannot be made again.
         """
         if self._lock is None:
             return False
@@ -291,10 +290,15 @@ class App:
                 "one collects for the store"
             ) from None
         except OSError as e:
-            raise StorageError(
-                f"the store's lock file {self._lock.path} was deleted and cannot be made "
-                f"again: {e.strerror or e}"
-            ) from None
+            # A full or read-only disk: no other process could write the file either, so
+            # none can start beside this one; tried again at the next tick.
+            log.warning(
+                "the store's lock file %s was deleted and cannot be made again now: %s",
+                self._lock.path,
+                e.strerror or e,
+                extra={"event": "lock_lost"},
+            )
+            return False
 
     def note_state(self, text: str) -> None:
         """Note ``text`` (one line; "" when all is well again) in the store's lock while

@@ -958,7 +958,8 @@ class Fetcher:
                 self._remember(origin, robots)
                 return robots
             if cached is not None and cached.status < _UNREADABLE:
-                if defer_since is not None and self._paused_beyond_wait(origin):
+                asked_to_wait = e.kind is ErrorKind.HTTP_429 or e.retry_after is not None
+                if defer_since is not None and asked_to_wait and self._paused_beyond_wait(origin):
                     # "Not now" for the whole site (a 429, a 503 with Retry-After). With the
                     # copy, the source's own request met the pause this answer set and was
                     # left for later, unasked and not failed: at every cycle for as long as
@@ -1617,7 +1618,8 @@ class TlsContexts:
 
 def _certificates_stamp(choice: SourceTls | None) -> tuple[object, ...]:
     """What tells the certificate files a context is made from apart from their next
-    version: the environment's choice of them, and each file's size and change time."""
+    version: the environment's choice of them, and each file's inode, size and times (a
+    file copied over with its time kept, `cp -p`, still changes its inode change time)."""
     paths = [os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")]
     if choice is not None and choice.ca_file:
         paths.append(choice.ca_file)
@@ -1627,7 +1629,9 @@ def _certificates_stamp(choice: SourceTls | None) -> tuple[object, ...]:
             found = os.stat(path) if path else None
         except OSError:
             found = None
-        stamp.append((path, found and (found.st_mtime_ns, found.st_size)))
+        stamp.append(
+            (path, found and (found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns))
+        )
     return tuple(stamp)
 
 
