@@ -490,6 +490,34 @@ def test_a_server_that_takes_one_digest_and_then_fails_still_counts_the_failure(
     assert next_tries() == {clock.now + timedelta(minutes=20)}
 
 
+def test_a_resend_waits_for_a_server_down_for_hours_ever_longer(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    """A digest one address refused for now is sent to it again later; with the server
+    down by then, the resend's wait stayed its own (a server's failure uses up no attempt
+    of it), and the server was asked every 20 minutes for as long (a review, session 33).
+    It waits for the server's doubling wait too."""
+    recorder, port = smtp_server
+    recorder.rcpt_replies["presse@iq.example"] = "452 4.2.2 mailbox full"
+    app_at_monday.send_due_digests()
+    start = clock.now
+    server = _TurningAway(clock)
+    down, _ = _server_down(digest_config_dir, port, make_app, down_port=server.port)
+    try:
+        while clock.now < start + timedelta(hours=12):
+            clock.advance(timedelta(minutes=5))
+            down.send_due_digests()
+    finally:
+        server.close()
+    minutes = [int((at - start).total_seconds() // 60) for at in server.connections]
+    # Its own wait is 20 minutes (its second try); the server's 10 minutes, doubling.
+    assert minutes == [10, 30, 50, 90, 170, 330, 650]
+
+
 def test_a_refused_sender_concerns_every_partner_and_stays_due(
     app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
 ) -> None:
