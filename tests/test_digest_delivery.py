@@ -518,6 +518,66 @@ def test_a_resend_waits_for_a_server_down_for_hours_ever_longer(
     assert minutes == [10, 30, 50, 90, 170, 330, 650]
 
 
+def test_a_reload_ends_the_wait_for_the_mail_server(
+    app_at_monday: App,
+    smtp_server: tuple[SmtpRecorder, int],
+    clock: Clock,
+    digest_config_dir: Path,
+    make_app: Callable[..., App],
+) -> None:
+    """An admin who mended the SMTP settings (a login, a port) waited out the server's
+    backoff, up to 6 hours, for the digests to go; a reload ends it, as it ends the pauses
+    sites asked for."""
+    recorder, port = smtp_server
+    down, back_up = _server_down(digest_config_dir, port, make_app)
+    waiting = [o for o in down.send_due_digests() if o.state is DigestState.RETRY]
+    assert waiting
+    for _ in range(4):  # its failures in a row: the wait is 2 hours by now
+        clock.advance(timedelta(minutes=45))
+        down.send_due_digests()
+    back_up()  # the settings mended, and the running worker told to reload them
+    down.reconfigure(load_config(digest_config_dir))
+    assert {o.state for o in down.send_due_digests()} == {DigestState.SENT}
+    assert len(recorder.messages) == len(waiting)
+    assert down.end_mail_server_wait() == 0  # the server's count was ended with the wait
+
+
+def test_reload_without_a_worker_ends_the_wait_for_the_mail_server(
+    digest_config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Digests sent by `digest send` from cron have no worker to tell: `reload` ends the
+    wait in the store, and says so."""
+    from revier_feed.cli import main
+    from revier_feed.models import DigestLogEntry
+    from revier_feed.storage import Storage
+
+    config = load_config(digest_config_dir)
+    now = datetime.now(UTC)
+    with Storage(config.storage_url) as storage:
+        storage.save_digest_state(
+            DigestLogEntry(
+                "region",
+                "2026-11-23T0700",
+                now,
+                now - WEEK,
+                now,
+                DigestState.RETRY,
+                next_attempt_at=now + timedelta(hours=6),
+                error="could not talk to 127.0.0.1:25: ConnectionRefusedError",
+            ),
+            now,
+        )
+        storage.save_mail_server_failures(8)
+    assert main(["--config", str(digest_config_dir), "reload"]) == 0
+    out = capsys.readouterr().out
+    assert "ended the wait of 1 digest(s) for the mail server" in out
+    with Storage(config.storage_url) as storage:
+        entry = storage.digest_entry("region", "2026-11-23T0700")
+        assert entry is not None and entry.next_attempt_at is not None
+        assert entry.next_attempt_at <= datetime.now(UTC)
+        assert storage.mail_server_failures() == 0
+
+
 def test_a_refused_sender_concerns_every_partner_and_stays_due(
     app_at_monday: App, smtp_server: tuple[SmtpRecorder, int], clock: Clock
 ) -> None:

@@ -340,6 +340,18 @@ class App:
         self.storage.end_host_pauses(datetime.now(UTC), sooner)  # turns keep real time
         return sorted(sooner)
 
+    def end_mail_server_wait(self) -> int:
+        """End the wait for a mail server that could not be reached (a reload): the digests
+        waiting for it are due now. How many were waiting."""
+        waiting = self.storage.end_mail_server_wait(self.now())
+        if waiting:
+            log.info(
+                "%d digest(s) waiting for the mail server are due now",
+                waiting,
+                extra={"event": "mail_server_wait_ended", "digests": waiting},
+            )
+        return waiting
+
     def _without_asked_waits(self) -> dict[str, datetime]:
         """The failed sources whose next fetch a site's ``Retry-After`` put beyond their
         own backoff, with the time their backoff alone gives."""
@@ -402,6 +414,11 @@ class App:
             self.end_host_pauses()
         except StorageError as e:
             log.warning("the hosts' pauses could not be ended: %s; they end on their own", e)
+        # ... or that the mail server is back, or has mended the login in the settings.
+        try:
+            self.end_mail_server_wait()
+        except StorageError as e:
+            log.warning("the wait for the mail server could not be ended: %s", e)
         self.tagger = Tagger(config.tags, config.districts, config.elsewhere)
 
     def _use_processes(self, config: AppConfig) -> None:

@@ -351,12 +351,15 @@ def cmd_reload(args: argparse.Namespace) -> int:
     if holder is None:
         # Runs from cron have no worker to tell, but the pauses sites asked for are kept
         # in the store: an admin who knows a site is back ends them here, as a reload does.
-        hosts, sources = _end_stored_pauses(config)
-        if hosts or sources:
+        hosts, sources, digests = _end_stored_pauses(config)
+        if hosts or sources or digests:
             ended = f"the pauses {', '.join(hosts)} had asked for" if hosts else ""
             if sources:
                 waits = f"the waits beyond their own backoff of {', '.join(sources)}"
                 ended = f"{ended} and {waits}" if ended else waits
+            if digests:
+                mail = f"the wait of {digests} digest(s) for the mail server"
+                ended = f"{ended} and {mail}" if ended else mail
             out.print(
                 f"no worker is running for this store; ended {ended}: the next run asks "
                 "them again",
@@ -390,14 +393,15 @@ def cmd_reload(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _end_stored_pauses(config: AppConfig) -> tuple[list[str], list[str]]:
-    """End the hosts' pauses kept in the store (none if there is no store yet), and the
-    waits they put on their sources; the hosts and the sources."""
+def _end_stored_pauses(config: AppConfig) -> tuple[list[str], list[str], int]:
+    """End the hosts' pauses kept in the store (none if there is no store yet), the waits
+    they put on their sources, and the digests' wait for a mail server that could not be
+    reached; the hosts, the sources and how many digests."""
     if not config.store_file.exists():
-        return [], []
+        return [], [], 0
     with App(config) as app:
         paused = [host for host, _ in app.paused_hosts()]
-        return paused, app.end_host_pauses()
+        return paused, app.end_host_pauses(), app.end_mail_server_wait()
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

@@ -518,6 +518,13 @@ class Storage:
         with self._database.reading("read the digest log") as conn:
             return _digests.mail_server_failures(conn)
 
+    def end_mail_server_wait(self, now: datetime) -> int:
+        """End the wait for a mail server that could not be reached (an admin's reload: it
+        may be back, or its login mended): the digests and resends waiting for it are due
+        at ``now``. How many were waiting (0 if the server had no failures)."""
+        with self._database.writing("write the digest log") as conn:
+            return _digests.end_mail_server_wait(conn, now)
+
     def save_mail_server_failures(self, failures: int) -> None:
         with self._database.writing("write the digest log") as conn:
             _digests.set_mail_server_failures(conn, failures)

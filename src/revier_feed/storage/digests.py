@@ -303,6 +303,23 @@ def set_mail_server_failures(conn: sqlite3.Connection, failures: int) -> None:
         conn.execute("INSERT INTO mail_server (id, failures) VALUES (1, ?)", (failures,))
 
 
+def end_mail_server_wait(conn: sqlite3.Connection, now: datetime) -> int:
+    """If the mail server has failures in a row: forget them, and make every digest and
+    resend waiting for a retry due at ``now``; how many were waiting."""
+    if not mail_server_failures(conn):
+        return 0
+    set_mail_server_failures(conn, 0)
+    at = to_db(now)
+    waiting = conn.execute(
+        "UPDATE digest_log SET next_attempt_at = ? WHERE state = ? AND next_attempt_at > ?",
+        (at, DigestState.RETRY.value, at),
+    ).rowcount
+    resends = conn.execute(
+        "UPDATE digest_resends SET next_attempt_at = ? WHERE next_attempt_at > ?", (at, at)
+    ).rowcount
+    return int(waiting) + int(resends)
+
+
 def delete_resend(conn: sqlite3.Connection, partner_id: str, period: str) -> None:
     conn.execute(
         "DELETE FROM digest_resends WHERE partner_id = ? AND period = ?", (partner_id, period)
