@@ -506,7 +506,7 @@ def test_a_resend_waits_for_a_server_down_for_hours_ever_longer(
     app_at_monday.send_due_digests()
     start = clock.now
     server = _TurningAway(clock)
-    down, _ = _server_down(digest_config_dir, port, make_app, down_port=server.port)
+    down, back_up = _server_down(digest_config_dir, port, make_app, down_port=server.port)
     try:
         while clock.now < start + timedelta(hours=12):
             clock.advance(timedelta(minutes=5))
@@ -516,6 +516,12 @@ def test_a_resend_waits_for_a_server_down_for_hours_ever_longer(
     minutes = [int((at - start).total_seconds() // 60) for at in server.connections]
     # Its own wait is 20 minutes (its second try); the server's 10 minutes, doubling.
     assert minutes == [10, 30, 50, 90, 170, 330, 650]
+    # The server mended and the worker reloaded: the resend goes at once.
+    del recorder.rcpt_replies["presse@iq.example"]
+    back_up()
+    down.reconfigure(load_config(digest_config_dir))
+    (again,) = down.send_due_digests()
+    assert again.resent_to == ("presse@iq.example",)
 
 
 def test_a_reload_ends_the_wait_for_the_mail_server(

@@ -310,14 +310,16 @@ def end_mail_server_wait(conn: sqlite3.Connection, now: datetime) -> int:
         return 0
     set_mail_server_failures(conn, 0)
     at = to_db(now)
-    waiting = conn.execute(
-        "UPDATE digest_log SET next_attempt_at = ? WHERE state = ? AND next_attempt_at > ?",
-        (at, DigestState.RETRY.value, at),
-    ).rowcount
-    resends = conn.execute(
+    conn.execute(
         "UPDATE digest_resends SET next_attempt_at = ? WHERE next_attempt_at > ?", (at, at)
+    )
+    # A resend's row is "sent" and shows the resend's next try.
+    waiting = conn.execute(
+        "UPDATE digest_log SET next_attempt_at = ? WHERE next_attempt_at > ? AND (state = ? "
+        "OR (partner_id, period) IN (SELECT partner_id, period FROM digest_resends))",
+        (at, at, DigestState.RETRY.value),
     ).rowcount
-    return int(waiting) + int(resends)
+    return int(waiting)
 
 
 def delete_resend(conn: sqlite3.Connection, partner_id: str, period: str) -> None:
