@@ -583,6 +583,30 @@ def test_a_lock_file_made_again_keeps_the_workers_note(tmp_path: Path) -> None:
         lock.release()
 
 
+def test_a_lock_file_that_cannot_be_made_again_is_tried_every_tick_and_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A lock file deleted and not to be made again (here a folder took its name; a full
+    disk does the same) does not stop the worker: no other process could take the lock
+    either. The warning comes once, not at every tick."""
+    from revier_feed.app import App
+    from revier_feed.config import load_config
+
+    from .conftest import write_config
+
+    sources = 'sources:\n  - {id: a, name: A, url: "http://127.0.0.1:9/feed.xml"}\n'
+    config = load_config(write_config(tmp_path / "a", sources))
+    with App(config) as app, app.exclusive("revier-feed run"):
+        config.lock_path.unlink()
+        config.lock_path.mkdir()
+        assert [app.keep_lock() for _ in range(3)] == [False] * 3
+        warned = [r for r in caplog.records if "cannot be made again" in r.getMessage()]
+        assert len(warned) == 1
+        config.lock_path.rmdir()
+        assert app.keep_lock()
+        assert ProcessLock(config.lock_path, "").holder() is not None
+
+
 def test_one_collector_per_store_whichever_way_a_configuration_names_it(
     tmp_path: Path,
 ) -> None:

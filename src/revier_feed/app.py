@@ -164,6 +164,8 @@ class App:
         self._said_python = False  # that the story stage's C extension is missing
         #: The store's lock while :meth:`exclusive` holds it.
         self._lock: ProcessLock | None = None
+        #: The store's lock file was deleted and could not be made again (said once).
+        self._lock_unmade = False
         #: When each host may next be asked, across cycles (Crawl-delay, 429 pauses).
         self._host_turns: dict[str, HostTurns] = {}
         self._tls_contexts = TlsContexts()
@@ -282,7 +284,7 @@ class App:
         if self._lock is None:
             return False
         try:
-            return self._lock.keep()
+            remade = self._lock.keep()
         except AlreadyLocked as e:
             raise AlreadyRunning(
                 f"another revier-feed took the store's lock after its file {e.path} was "
@@ -291,14 +293,19 @@ class App:
             ) from None
         except OSError as e:
             # A full or read-only disk: no other process could write the file either, so
-            # none can start beside this one; tried again at the next tick.
-            log.warning(
-                "the store's lock file %s was deleted and cannot be made again now: %s",
-                self._lock.path,
-                e.strerror or e,
-                extra={"event": "lock_lost"},
-            )
+            # none can start beside this one; tried again at every tick, said once.
+            if not self._lock_unmade:
+                log.warning(
+                    "the store's lock file %s was deleted and cannot be made again now: %s; "
+                    "trying again at every tick",
+                    self._lock.path,
+                    e.strerror or e,
+                    extra={"event": "lock_lost"},
+                )
+            self._lock_unmade = True
             return False
+        self._lock_unmade = False
+        return remade
 
     def note_state(self, text: str) -> None:
         """Note ``text`` (one line; "" when all is well again) in the store's lock while
