@@ -2143,6 +2143,45 @@ def test_a_site_answering_429_to_its_robots_txt_fails_the_source_that_asked(
     assert state.next_fetch_at >= clock.now + timedelta(hours=2)
 
 
+def test_a_site_answering_429_for_days_fails_each_of_its_sources_in_turn(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Only the source that asks for robots.txt meets the site's answer; the others wait.
+    Over days of 429s every source of the host must take its turn at asking, so that none
+    looks healthy with its last attempt frozen at the start of the outage."""
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    for n in range(3):
+        region.add_route(
+            f"/q{n}.xml", Response(200, feed, {"Content-Type": "application/rss+xml"})
+        )
+    region.add_route("/robots.txt", Response(200, b"User-agent: *\nDisallow: /intern/\n"))
+    sources = "".join(feed_source(region, f"/q{n}.xml", f"q{n}") for n in range(3))
+    settings = "fetch:\n  max_retry_wait: 0.2s\n"
+    app = make_app(
+        load_config(write_config(tmp_path / "config", "sources:\n" + sources, settings))
+    )
+    assert len(app.run_ingest(only_due=True).reports) == 3
+    # A pause of a second, in real time as hosts' turns are kept, longer than the wait
+    # the fetcher gives a host: the others are left for a later cycle.
+    too_many = Response(429, b"", {"Retry-After": "1"})
+    for path in ("/robots.txt", "/q0.xml", "/q1.xml", "/q2.xml"):
+        region.add_route(path, too_many)
+    failed: list[str] = []
+    for _ in range(3):  # each cycle a day later, once the site's pause is over
+        clock.advance(timedelta(days=1, minutes=1))
+        summary = app.run_ingest(only_due=True)
+        assert all(r.error is not None for r in summary.reports)
+        failed += [r.source_id for r in summary.reports]
+        while app.paused_hosts():
+            time.sleep(0.1)
+    assert sorted(failed) == ["q0", "q1", "q2"], failed
+    states = app.storage.source_states(["q0", "q1", "q2"])
+    for state in states.values():
+        assert state.status is SourceStatus.FAILING, state
+        assert state.last_attempt_at is not None
+        assert state.last_attempt_at >= clock.now - timedelta(days=2, minutes=2), state
+
+
 def test_a_hosts_crawl_delay_holds_across_runs_from_cron(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:
