@@ -15,6 +15,7 @@ the sources in flight finish for at most ``worker.shutdown_timeout``, then aband
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -43,6 +44,8 @@ EXIT_STUCK = 3
 PUBLISH_RETRY_MAX = timedelta(minutes=30)
 #: The longest the worker waits before the next cycle after cycles that failed.
 CYCLE_RETRY_MAX = timedelta(minutes=30)
+#: How often a job ends with a full garbage collection (seconds of ``time.monotonic``).
+FULL_COLLECTION_EVERY = 600.0
 
 
 class _Backoff:
@@ -106,6 +109,9 @@ class Worker:
         #: The local day retention last ran on: the night the clocks go back repeats an hour,
         #: and a `retention_at` inside it came twice.
         self._retained_on: date | None = None
+        #: Seconds between full garbage collections (see :meth:`_end_turn`).
+        self.full_collection_every = FULL_COLLECTION_EVERY
+        self._collected_at = time.monotonic()
 
     def collect(self) -> None:
         """The ``collect`` job: reload if asked, collect due sources, publish if due."""
@@ -375,7 +381,17 @@ class Worker:
 
     def _end_turn(self) -> None:
         """Let the other jobs run; return the memory this one freed to the system (a large
-        cycle's teasers and rows would otherwise stay with the worker for good)."""
+        cycle's teasers and rows would otherwise stay with the worker for good).
+
+        Every :data:`FULL_COLLECTION_EVERY` seconds the job first collects all garbage: each
+        cycle leaves reference cycles (its fetcher with the connections' transports, parsed
+        pages, rendered templates) that outlive the young collections, and Python starts a
+        full collection only once the objects that survived them number a quarter of all it
+        tracks: with a large story index, that is many cycles' garbage.
+        """
+        if time.monotonic() - self._collected_at >= self.full_collection_every:
+            gc.collect()
+            self._collected_at = time.monotonic()
         self.busy.release()
         release_free_memory()
 
