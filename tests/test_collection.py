@@ -2073,23 +2073,39 @@ def test_a_crawl_delay_hosts_turn_does_not_count_the_wait_for_the_cycles_places(
     assert len(summary.reports) == 4
 
 
+def feeds_of_one_host(
+    tmp_path: Path,
+    region: SampleRegion,
+    make_app: MakeApp,
+    prefix: str,
+    count: int,
+    settings: str = "",
+) -> App:
+    """``count`` sources of one host (``/{prefix}0.xml`` …) with a robots.txt, collected
+    once, so that the stored copy of the file stands in for it afterwards."""
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    for n in range(count):
+        region.add_route(
+            f"/{prefix}{n}.xml", Response(200, feed, {"Content-Type": "application/rss+xml"})
+        )
+    region.add_route("/robots.txt", Response(200, b"User-agent: *\nDisallow: /intern/\n"))
+    sources = "".join(
+        feed_source(region, f"/{prefix}{n}.xml", f"{prefix}{n}") for n in range(count)
+    )
+    app = make_app(
+        load_config(write_config(tmp_path / "config", "sources:\n" + sources, settings))
+    )
+    assert len(app.run_ingest(only_due=True).reports) == count
+    return app
+
+
 def test_a_robots_txt_that_times_out_does_not_leave_the_hosts_sources_unasked(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
 ) -> None:
     """Its stored copy stands in for it; taken for a silent host, every source of the host
     was left for later, every cycle, and never asked."""
-    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
-    for n in range(3):
-        region.add_route(
-            f"/r{n}.xml", Response(200, feed, {"Content-Type": "application/rss+xml"})
-        )
-    region.add_route("/robots.txt", Response(200, b"User-agent: *\nDisallow: /intern/\n"))
-    sources = "".join(feed_source(region, f"/r{n}.xml", f"r{n}") for n in range(3))
     settings = "fetch:\n  timeout: 0.5s\n  retries: 0\n"
-    app = make_app(
-        load_config(write_config(tmp_path / "config", "sources:\n" + sources, settings))
-    )
-    assert len(app.run_ingest(only_due=True).reports) == 3
+    app = feeds_of_one_host(tmp_path, region, make_app, "r", 3, settings)
 
     def silent(handler: object) -> Response:
         time.sleep(1.5)
@@ -2111,16 +2127,7 @@ def test_a_site_answering_429_to_its_robots_txt_fails_the_source_that_asked(
     cycle for as long as the site said so, and the source looked healthy with its last
     attempt weeks back (a soak probe, session 33). The source that asked now fails with
     the site's answer, scheduled by it; the host's other source waits, unasked."""
-    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
-    for n in range(2):
-        region.add_route(
-            f"/q{n}.xml", Response(200, feed, {"Content-Type": "application/rss+xml"})
-        )
-    region.add_route("/robots.txt", Response(200, b"User-agent: *\nDisallow: /intern/\n"))
-    app = make_app(
-        config(tmp_path, "".join(feed_source(region, f"/q{n}.xml", f"q{n}") for n in range(2)))
-    )
-    assert len(app.run_ingest(only_due=True).reports) == 2
+    app = feeds_of_one_host(tmp_path, region, make_app, "q", 2)
     too_many = Response(429, b"", {"Retry-After": "7200"})
     for path in ("/robots.txt", "/q0.xml", "/q1.xml"):
         region.add_route(path, too_many)
@@ -2149,18 +2156,7 @@ def test_a_site_answering_429_for_days_fails_each_of_its_sources_in_turn(
     """Only the source that asks for robots.txt meets the site's answer; the others wait.
     Over days of 429s every source of the host must take its turn at asking, so that none
     looks healthy with its last attempt frozen at the start of the outage."""
-    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
-    for n in range(3):
-        region.add_route(
-            f"/q{n}.xml", Response(200, feed, {"Content-Type": "application/rss+xml"})
-        )
-    region.add_route("/robots.txt", Response(200, b"User-agent: *\nDisallow: /intern/\n"))
-    sources = "".join(feed_source(region, f"/q{n}.xml", f"q{n}") for n in range(3))
-    settings = "fetch:\n  max_retry_wait: 0.2s\n"
-    app = make_app(
-        load_config(write_config(tmp_path / "config", "sources:\n" + sources, settings))
-    )
-    assert len(app.run_ingest(only_due=True).reports) == 3
+    app = feeds_of_one_host(tmp_path, region, make_app, "q", 3, "fetch:\n  max_retry_wait: 0.2s\n")
     # A pause of a second, in real time as hosts' turns are kept, longer than the wait
     # the fetcher gives a host: the others are left for a later cycle.
     too_many = Response(429, b"", {"Retry-After": "1"})
