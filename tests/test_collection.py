@@ -2168,7 +2168,9 @@ def test_a_site_answering_429_for_days_fails_each_of_its_sources_in_turn(
         summary = app.run_ingest(only_due=True)
         assert all(r.error is not None for r in summary.reports)
         failed += [r.source_id for r in summary.reports]
-        while app.paused_hosts():
+        deadline = time.monotonic() + 10
+        while app.paused_hosts():  # the site's pause, of a second or two, in real time
+            assert time.monotonic() < deadline, app.paused_hosts()
             time.sleep(0.1)
     assert sorted(failed) == ["q0", "q1", "q2"], failed
     states = app.storage.source_states(["q0", "q1", "q2"])
