@@ -20,9 +20,11 @@ import pytest
 
 from revier_feed import cron
 from revier_feed.app import App
+from revier_feed.cli import main
 from revier_feed.config import load_config
 from revier_feed.exceptions import DigestError, StorageError
-from revier_feed.models import DigestState, ItemDecision, SourceState
+from revier_feed.models import DigestLogEntry, DigestState, ItemDecision, SourceState
+from revier_feed.storage import Storage
 from tests.conftest import Clock, SmtpRecorder, free_port
 from tests.test_digest import COLLECTED, MONDAY, add_news, place
 
@@ -553,10 +555,6 @@ def test_reload_without_a_worker_ends_the_wait_for_the_mail_server(
 ) -> None:
     """Digests sent by `digest send` from cron have no worker to tell: `reload` ends the
     wait in the store, and says so."""
-    from revier_feed.cli import main
-    from revier_feed.models import DigestLogEntry
-    from revier_feed.storage import Storage
-
     config = load_config(digest_config_dir)
     now = datetime.now(UTC)
     with Storage(config.storage_url) as storage:

@@ -16,8 +16,13 @@ from pathlib import Path
 import pytest
 
 from revier_feed._utils import LOCK_RECORD_SIZE, LockHolder, ProcessLock
+from revier_feed.app import App
+from revier_feed.config import load_config
 from revier_feed.demo import prepare_demo
 from revier_feed.demo.server import Response, SampleRegion
+from revier_feed.exceptions import AlreadyRunning
+
+from .conftest import write_config
 
 
 def start_worker(config_dir: Path) -> subprocess.Popen[str]:
@@ -528,8 +533,6 @@ def test_a_worker_whose_lock_file_is_deleted_keeps_the_store_to_itself(
     file nobody else could see, and a second worker started beside it (a probe of the
     real worker, session 33). The worker makes the file again and locks it at its next
     tick; one that finds another process holding a new file stops, so one is left."""
-    from revier_feed._utils import ProcessLock
-
     config_dir = worker_config(tmp_path, region)  # tick: 1s
     feed = config_dir.parent / "feeds" / "all.atom.xml"
     lock = config_dir.parent / "state" / "revier-feed.sqlite3.lock"
@@ -564,8 +567,6 @@ def test_a_lock_file_made_again_keeps_the_workers_note(tmp_path: Path) -> None:
     """What the worker noted in its lock (failing cycles, for `status` and `/healthz` in
     other processes) was lost with a remade file, which said all was well (a review,
     session 33)."""
-    from revier_feed._utils import ProcessLock
-
     path = tmp_path / "store.sqlite3.lock"
     lock = ProcessLock(path, "pid 1 on here, `run` since 08:00")
     lock.acquire()
@@ -589,11 +590,6 @@ def test_a_lock_file_that_cannot_be_made_again_is_tried_every_tick_and_said_once
     """A lock file deleted and not to be made again (here a folder took its name; a full
     disk does the same) does not stop the worker: no other process could take the lock
     either. The warning comes once, not at every tick."""
-    from revier_feed.app import App
-    from revier_feed.config import load_config
-
-    from .conftest import write_config
-
     sources = 'sources:\n  - {id: a, name: A, url: "http://127.0.0.1:9/feed.xml"}\n'
     config = load_config(write_config(tmp_path / "a", sources))
     with App(config) as app, app.exclusive("revier-feed run"):
@@ -611,12 +607,6 @@ def test_one_collector_per_store_whichever_way_a_configuration_names_it(
     tmp_path: Path,
 ) -> None:
     """By path, by URL with another output folder, through a symlink: one store, one lock."""
-    from revier_feed.app import App
-    from revier_feed.config import load_config
-    from revier_feed.exceptions import AlreadyRunning
-
-    from .conftest import write_config
-
     sources = 'sources:\n  - {id: a, name: A, url: "http://127.0.0.1:9/feed.xml"}\n'
     by_path = load_config(write_config(tmp_path / "a", sources))
     store = by_path.resolve(by_path.settings.storage.path)
