@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,9 @@ def test_send_log_and_status(
     assert len(list(outbox.glob("*.eml"))) == 3
     assert smtp_server[0].messages == []
     capsys.readouterr()
+    assert main(["--config", config, "status"]) == 0
+    # Due: the last slot's digest (a dry run records nothing), then the next slot's.
+    assert re.search(r"region: due now, then \d{4}-\d\d-\d\d 07:00;", capsys.readouterr().out)
     smtp_server[0].rcpt_replies["info@metropolregion.example"] = "550 5.1.1 unknown user"
     assert main(["--config", config, "digest", "send"]) == 1  # one failed for good
     out = capsys.readouterr().out

@@ -843,6 +843,55 @@ def test_dry_run_writes_eml_files_and_records_nothing(
     assert recorder.messages == [] and app_at_monday.storage.digest_log() == []
 
 
+def _sent_titles(message: EmailMessage) -> list[str]:
+    text = message.get_body(("plain",)).get_content()
+    return sorted(line[2:] for line in text.splitlines() if line.startswith("* "))
+
+
+def test_the_preview_is_the_digest_sent_next(
+    digest_config_dir: Path,
+    clock: Clock,
+    make_app: Callable[..., App],
+    smtp_server: tuple[SmtpRecorder, int],
+) -> None:
+    """A preview showed the last slot's week with everything collected up to now: news that
+    would go out a week later under the next week's number was shown under the last one's,
+    and so was a week already sent."""
+    recorder, _ = smtp_server
+    # Collected on Tuesday, after Monday's slot: Monday's digest has nothing and goes out
+    # empty (not at all); the news is in the next Monday's.
+    clock.now = MONDAY + timedelta(days=1)
+    app = make_app(load_config(digest_config_dir))
+    app.run_cycle()
+    issue, message = app.preview_digest("region")
+    assert issue.period.key == "2021-08-09T0700" and len(issue.entries) == 29
+    assert [o.state for o in app.send_due_digests(partner_id="region")] == [DigestState.EMPTY]
+    clock.now = MONDAY + WEEK + timedelta(minutes=5)
+    # Due now, with stories: the preview is that digest, without what came after its slot.
+    assert app.preview_digest("region")[0].period.key == "2021-08-09T0700"
+    add_news(app, "neu-1", "Revierwerkstatt zieht Bilanz", clock.now)
+    due_issue, due_message = app.preview_digest("region")
+    assert len(due_issue.entries) == 29
+    app.send_due_digests(partner_id="region")
+    (sent,) = recorder.parsed()
+    assert sent["Subject"] == message["Subject"] == due_message["Subject"]
+    assert sent["Subject"] == "Revier-News KW 32/2021: 29 Meldungen"
+    assert _sent_titles(sent) == _sent_titles(due_message)
+    assert "Revierwerkstatt zieht Bilanz" not in _sent_titles(sent)
+    # Mid-week, after it went out: the next week's digest with what is new since.
+    clock.now = MONDAY + WEEK + timedelta(days=2)
+    add_news(app, "neu-2", "Fachkräftetag in Halle", clock.now)
+    issue, message = app.preview_digest("region")
+    assert issue.period.key == "2021-08-16T0700"
+    assert message["Subject"] == "Revier-News KW 33/2021: 2 Meldungen"
+    clock.now = MONDAY + 2 * WEEK + timedelta(minutes=5)
+    app.send_due_digests(partner_id="region")
+    sent = recorder.parsed()[1]
+    assert sent["Subject"] == message["Subject"]
+    assert _sent_titles(sent) == _sent_titles(message)
+    assert _sent_titles(sent) == ["Fachkräftetag in Halle", "Revierwerkstatt zieht Bilanz"]
+
+
 def test_failed_digests_are_given_up_after_max_attempts(
     app_at_monday: App,
     smtp_server: tuple[SmtpRecorder, int],

@@ -201,7 +201,8 @@ def print_status(out: Console, rows: list[dict[str, Any]]) -> None:
             out.print(f"  {row['partner']}: inactive", markup=False)
             continue
         nxt = row["next"][:16].replace("T", " ")
-        due = " (due now)" if row["due_now"] else ""
+        # A digest due now is of the last slot (missed, or waiting for a retry).
+        when = f"due now, then {nxt}" if row["due_now"] else f"next {nxt}"
         last = row["last"]
         if last is None:
             result = "never sent"
@@ -209,4 +210,4 @@ def print_status(out: Console, rows: list[dict[str, Any]]) -> None:
             result = f"last {last['period']}: {last['state']}, {last['stories']} stories"
             if last["error"]:
                 result += f" ({visible(str(last['error']))})"
-        out.print(f"  {row['partner']}: next {nxt}{due}; {result}", markup=False, soft_wrap=True)
+        out.print(f"  {row['partner']}: {when}; {result}", markup=False, soft_wrap=True)

@@ -762,14 +762,36 @@ def render_admin_message(
 
 
 def preview(ctx: DigestContext, partner: PartnerSpec) -> tuple[DigestIssue, EmailMessage]:
-    """The digest the partner would get now (nothing sent, nothing recorded)."""
+    """The next digest the partner gets, as of now (nothing sent, nothing recorded): the
+    digest of a period whose slot has passed, where it is still to be sent and has stories
+    for the partner (``digest send`` sends that one next); otherwise the next slot's, with
+    the stories first seen from where the last one ends up to now."""
     now = ctx.now()
-    period, _ = _current_period(ctx, partner, now)
-    # A preview shows what is collected up to now, not only up to the last slot.
-    period = replace(period, until=max(now, period.until))
-    stories = ctx.storage.digest_candidates(ctx.source_ids, period.since, period.until)
-    issue = build(ctx, partner, period, prepare(ctx, stories))
+    period, last_slot = _current_period(ctx, partner, now)
+    covered = ctx.storage.digest_covered_until(partner.id)
+    pending = last_slot is None or period.slot_at > last_slot
+    if pending:
+        period, entry = _unsent_issue(ctx, partner, period)
+        pending = entry is None or not entry.state.done
+    if pending:
+        issue = _issue_of(ctx, partner, period)
+        if issue.entries:
+            return issue, render_message(ctx, issue)
+        # Sent now, it would be recorded empty and end at its slot.
+        covered = (period.until, period.slot_at)
+    until, covered_slot = covered if covered is not None else (None, None)
+    slot = digest.next_slot(partner.schedule, now, ctx.tz)
+    upcoming = digest.current_period(
+        partner.schedule, slot, ctx.tz, until, ctx.settings.first_window, covered_slot
+    )
+    # What is collected up to now; the slot's digest will also have what comes until then.
+    issue = _issue_of(ctx, partner, replace(upcoming, until=max(now, upcoming.since)))
     return issue, render_message(ctx, issue)
+
+
+def _issue_of(ctx: DigestContext, partner: PartnerSpec, period: DigestPeriod) -> DigestIssue:
+    stories = ctx.storage.digest_candidates(ctx.source_ids, period.since, period.until)
+    return build(ctx, partner, period, prepare(ctx, stories))
 
 
 def preview_admin(ctx: DigestContext, partner: PartnerSpec) -> EmailMessage:
