@@ -8,6 +8,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import re
 import sqlite3
 import weakref
 from collections import defaultdict
@@ -120,6 +121,46 @@ def test_corrections_stick_across_re_runs(
     out = capsys.readouterr().out
     assert f"story s{story.id}: 3 item(s)" in out
     assert any(line.startswith(f"│ {messe.id} ") for line in out.splitlines()), out
+
+
+def test_stories_lists_the_newest_with_the_ids_the_corrections_take(
+    demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`stories show`, `split` and `merge` take a story id, and nothing listed them: an
+    admin had to read it out of a feed entry's guid."""
+    config = str(demo_config.config_dir)
+    assert main(["--config", config, "run", "--once"]) == 0
+    capsys.readouterr()
+    assert main(["--config", config, "stories"]) == 0
+    table = capsys.readouterr().out
+    listed = re.findall(r"^│ (s\d+) ", table, re.M)
+    assert len(listed) == 20 and len(set(listed)) == 20  # the default limit; 29 are stored
+
+    # "pandemie" finds the talk's title "Pandemie"; its three sources' reports are one story.
+    args = ["--config", config, "stories", "list", "--search", "pandemie", "--json"]
+    assert main(args) == 0
+    (talk,) = json.loads(capsys.readouterr().out)
+    assert talk["items"] == 3 and {"bbsr", "leipziger-messe"} <= set(talk["sources"])
+    assert main(["--config", config, "stories", "show", talk["id"]]) == 0
+    assert f"story {talk['id']}: 3 item(s)" in capsys.readouterr().out
+
+    args = ["--config", config, "stories", "list", "--tag", "innovationspreis", "--json"]
+    assert main(args) == 0
+    prize = json.loads(capsys.readouterr().out)
+    assert prize and all("innovationspreis" in s["tags"] for s in prize)
+    assert len(prize) < 29
+    dates = [s["published"] for s in prize]
+    assert dates == sorted(dates, reverse=True)
+
+    assert main(["--config", config, "stories", "list", "--tag", "innovation"]) == 2
+    assert "no tag 'innovation' (known: strukturwandel," in capsys.readouterr().out
+
+    # Merging a story with itself changes nothing, and says so.
+    feed = demo_config.output_dir / "feeds" / "all.rss.xml"
+    written = feed.stat().st_mtime_ns
+    assert main(["--config", config, "stories", "merge", talk["id"], talk["id"]]) == 0
+    assert "one story already" in capsys.readouterr().out
+    assert feed.stat().st_mtime_ns == written
 
 
 def test_a_story_id_is_never_given_again(

@@ -69,6 +69,7 @@ def config(tmp_path: Path) -> AppConfig:
         ["sources"],
         ["sources", "--json"],
         ["explain", "1"],
+        ["stories"],
         ["stories", "show", "1"],
         ["digest", "log"],
     ],

@@ -1053,6 +1053,30 @@ class App:
             return None
         return self.storage.story(stored.story_id)
 
+    def find_stories(
+        self, story_filter: StoryFilter, search: str | None = None, limit: int = 20
+    ) -> list[Story]:
+        """The newest stories (by first publication) that pass ``story_filter`` and, with
+        ``search``, have a member whose title holds it (case and umlauts folded: "laendlich"
+        finds "Ländliche"), newest first (``stories list``)."""
+        ids = [s.id for s in self.config.sources]
+        wanted = german.fold(search) if search else None
+        read = max(200, 4 * limit)
+        while True:
+            stories = self.storage.recent_stories(ids, read)
+            found = [
+                story
+                for story in stories
+                if story_filter.matches(story)
+                and (
+                    wanted is None
+                    or any(wanted in german.fold(m.item.title) for m in story.members)
+                )
+            ]
+            if len(found) >= limit or len(stories) < read:
+                return found[:limit]
+            read *= 4
+
     def split_story(self, item_reference: str) -> tuple[StoredItem, int] | None:
         """Take an item out of its story for good (``stories split``), then republish."""
         stored = self.storage.find_item(item_reference)
@@ -1071,7 +1095,9 @@ class App:
         keep, gone = self.story(into), self.story(other)
         if keep is None or gone is None:
             return None
-        moved = self.storage.merge_stories(keep.id, gone.id) if keep.id != gone.id else 0
+        if keep.id == gone.id:
+            return keep.id, gone.id, 0  # one story already: nothing to keep on re-runs
+        moved = self.storage.merge_stories(keep.id, gone.id)
         self._publish()
         return keep.id, gone.id, moved
 

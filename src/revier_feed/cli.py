@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from . import __version__, _logging, cli_digest, cli_sources
+from . import __version__, _logging, cli_digest, cli_sources, cli_stories
 from ._utils import share_malloc_arena, visible
 from .app import App, digest_renderer, running_worker
 from .cli_output import (
@@ -209,19 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("item", metavar="ITEM", help="the item's id, URL or guid")
     explain.set_defaults(command=cmd_explain)
 
-    stories = commands.add_parser("stories", help="see and correct how items form stories")
-    story_commands = stories.add_subparsers(metavar="SUBCOMMAND", required=True)
-    show = story_commands.add_parser("show", help="a story's members and their similarity")
-    show.add_argument("story", metavar="ID", help="story id (s12), or an item's id, URL or guid")
-    show.set_defaults(command=cmd_stories_show)
-    split = story_commands.add_parser("split", help="take an item out of its story, for good")
-    split.add_argument("item", metavar="ITEM", help="the item's id, URL or guid")
-    split.set_defaults(command=cmd_stories_split)
-    merge = story_commands.add_parser("merge", help="join two stories into one, for good")
-    merge.add_argument("first", metavar="A", help="story or item: the story that is kept")
-    merge.add_argument("second", metavar="B", help="story or item: its story joins A's")
-    merge.set_defaults(command=cmd_stories_merge)
-
+    cli_stories.add_parser(commands)
     cli_digest.add_parser(commands)
 
     retag = commands.add_parser(
@@ -550,68 +538,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
             "`revier-feed retag` to apply the current rules",
             markup=False,
         )
-    return EXIT_OK
-
-
-def cmd_stories_show(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    out = console()
-    with App(config, access="read") as app:
-        story = app.story(args.story)
-    if story is None:
-        out.print(f"no story or item {args.story!r}", markup=False)
-        return EXIT_FAILED
-    from rich.markup import escape
-    from rich.table import Table
-
-    names = {s.id: s.name for s in config.sources}
-    table = Table(title=f"story s{story.id}: {len(story.members)} item(s)", title_justify="left")
-    for column in ("item", "source", "published", "similarity", "title", "link"):
-        table.add_column(column, overflow="fold")
-    for member in story.members:
-        similarity = member.story_similarity
-        table.add_row(
-            str(member.id),
-            escape(names.get(member.item.source_id, member.item.source_id)),
-            member.item.published_at.astimezone(app.tz).strftime("%d.%m.%Y"),
-            # None: the story's first item, or one placed by `stories split/merge`.
-            "-" if similarity is None else f"{similarity:.2f}",
-            escape(visible(member.item.title)),
-            escape(visible(member.item.url or "")),
-        )
-    out.print(table)
-    return EXIT_OK
-
-
-def cmd_stories_split(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    with App(config) as app:
-        done = app.split_story(args.item)
-    if done is None:
-        console().print(f"no stored item {args.item!r}", markup=False)
-        return EXIT_FAILED
-    stored, story_id = done
-    console().print(
-        f"item {stored.id} is now story s{story_id} on its own (kept on re-runs); "
-        "feeds republished",
-        markup=False,
-    )
-    return EXIT_OK
-
-
-def cmd_stories_merge(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    with App(config) as app:
-        done = app.merge_stories(args.first, args.second)
-    if done is None:
-        console().print("no such story or item", markup=False)
-        return EXIT_FAILED
-    keep, gone, moved = done
-    console().print(
-        f"story s{gone} joined s{keep} ({moved} item(s) moved, kept on re-runs); "
-        "feeds republished",
-        markup=False,
-    )
     return EXIT_OK
 
 
