@@ -6,9 +6,11 @@ import dataclasses
 import json
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -23,7 +25,7 @@ from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.models import SourceStatus
 from revier_feed.storage import VERSION
 
-from .conftest import write_config
+from .conftest import free_port, write_config
 
 
 def test_run_once_prints_summary(
@@ -277,6 +279,50 @@ def test_demo_command_as_a_newcomer_runs_it(tmp_path: Path) -> None:
         timeout=120,
     )
     assert again.returncode == 0 and "36 new" in again.stdout
+    # The sample news is from 2021: retention on the demo (a worker left running overnight)
+    # removed all of it under the default of 365 days.
+    config = str(tmp_path / "demo-output" / "config")
+    kept = subprocess.run(
+        [str(exe), "--config", config, "retention"], capture_output=True, text=True, timeout=60
+    )
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout.startswith("removed 0 items")
+    # Its sites stop with it: fetching on its configuration afterwards fails, and it says so.
+    assert "`revier-feed demo --serve` keeps them up" in " ".join(again.stdout.split())
+
+
+def test_demo_serve_keeps_the_sample_sites_up_for_the_other_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()
+    exe = Path(sys.executable).parent / "revier-feed"
+    demo = subprocess.Popen(
+        [str(exe), "demo", "--output", str(tmp_path / "out"), "--serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        assert demo.stdout is not None
+        lines = []
+        for line in demo.stdout:
+            lines.append(line)
+            if line.startswith("Serving "):
+                break
+        assert f"at http://127.0.0.1:{port}/" in lines[-1], lines
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/feeds/all.rss.xml") as answer:
+            assert b"tediro gewinnt Clusterpreis Life Sciences" in answer.read()
+        config = str(tmp_path / "out" / "config")
+        capsys.readouterr()
+        assert main(["--config", config, "sources", "test", "bbsr"]) == 0
+        assert "5 items" in capsys.readouterr().out
+        assert main(["--config", config, "run", "--once"]) == 0
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=30) == 0, demo.stderr.read() if demo.stderr else ""
+    finally:
+        demo.kill()
+        demo.communicate()
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

@@ -231,6 +231,13 @@ def _parser() -> argparse.ArgumentParser:
         default="demo-output",
         help="where the demo leaves its feeds and store (default: ./demo-output)",
     )
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="then serve the output and keep the sample websites up until Ctrl-C, to try the "
+        "other commands on the demo's configuration",
+    )
+    _address_options(demo)
     demo.set_defaults(command=cmd_demo)
     return parser
 
@@ -592,11 +599,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
         with App(config) as app, app.exclusive("revier-feed demo"):
             code = _run_once(app)
             previews = cli_digest.write_previews(app, output / "digest-preview")
+        _print_demo_output(out, output, config_dir, previews, args.serve)
+        if args.serve:
+            with App(config) as app:
+                server = _server(app, args)
+                out.print(
+                    f"Serving {output} at {server.url} and the sample websites at "
+                    f"{region.base_url} until Ctrl-C. Meanwhile, in another terminal, the "
+                    f"other commands work on the demo: `revier-feed --config {config_dir} "
+                    "sources test bbsr`, `… run --once`, `… stories`",
+                    soft_wrap=True,
+                    markup=False,
+                )
+                with contextlib.suppress(KeyboardInterrupt):
+                    server.run()  # as in `serve`: stops cleanly on SIGINT and SIGTERM
+    return code
+
+
+def _print_demo_output(
+    out: Console, output: Path, config_dir: Path, previews: list[str], serving: bool
+) -> None:
     out.print()
     out.print(f"Demo output in [bold]{output}[/]:")
+    where = (
+        ""
+        if serving
+        else f"; `revier-feed --config {config_dir} serve` shows them at http://localhost:8000/"
+    )
     out.print(
-        f"  page:   {output / 'index.html'}  (one more per channel in channels/; "
-        f"`revier-feed --config {config_dir} serve` shows them at http://localhost:8000/)",
+        f"  page:   {output / 'index.html'}  (one more per channel in channels/{where})",
         soft_wrap=True,
     )
     out.print(
@@ -611,7 +642,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     out.print(f"  store:  {output / 'state' / 'revier-feed.sqlite3'}")
     out.print(f"  config: {config_dir}  (the configuration the demo generated)")
-    return code
+    if not serving:
+        out.print(
+            "The sample websites stopped with the demo: `revier-feed demo --serve` keeps them "
+            "up (and serves the output) to try the commands that fetch on this configuration.",
+            soft_wrap=True,
+        )
 
 
 # --- helpers -------------------------------------------------------------------------------
