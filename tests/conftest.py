@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import socket
 import subprocess
 import textwrap
@@ -64,11 +65,25 @@ def demo_config(tmp_path: Path, region: SampleRegion) -> AppConfig:
 
     Retries within a cycle wait 50 ms instead of seconds, so failure tests stay fast.
     """
-    config_dir = prepare_demo(tmp_path / "demo", region.base_url)
+    config_dir = prepare_test_demo(tmp_path / "demo", region.base_url)
     settings = config_dir / "settings.yaml"
     text = settings.read_text(encoding="utf-8")
     settings.write_text(text.replace("fetch:\n", "fetch:\n  retry_backoff: 0.05s\n"), "utf-8")
     return load_config(config_dir)
+
+
+def prepare_test_demo(folder: Path, base_url: str) -> Path:
+    """The demo's configuration (``prepare_demo``) without its worker block: tests append
+    worker settings of their own, and see the default retention unless they set one (the
+    demo keeps its 2021 news for ten years)."""
+    config_dir = prepare_demo(folder, base_url)
+    settings = config_dir / "settings.yaml"
+    text, blocks = re.subn(
+        r"^worker:\n(?:[ ]+.*\n)+", "", settings.read_text(encoding="utf-8"), flags=re.M
+    )
+    assert blocks == 1, "the demo's settings.yaml has no worker block any more"
+    settings.write_text(text, "utf-8")
+    return config_dir
 
 
 @pytest.fixture
@@ -270,7 +285,7 @@ partners:
 def digest_config_dir(tmp_path: Path, region: SampleRegion, smtp_server: tuple[Any, int]) -> Path:
     """The demo configuration (every sample item counts as news: backfill) with three
     partners, and the digest sent to the test SMTP server."""
-    config_dir = prepare_demo(tmp_path / "demo", region.base_url)
+    config_dir = prepare_test_demo(tmp_path / "demo", region.base_url)
     base = "site:\n  public_base_url: https://news.example/\n  title: Revier-News\n"
     base += "storage:\n  path: ../state/store.sqlite3\noutput:\n  dir: ../out\n"
     (config_dir / "settings.yaml").write_text(

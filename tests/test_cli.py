@@ -1083,6 +1083,18 @@ def test_demo_never_clears_a_folder_it_did_not_make(
     assert precious.read_text(encoding="utf-8") == "sources: []\n"
 
 
+def test_a_backup_onto_a_folder_asks_for_a_file_name(
+    demo_config: AppConfig, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--force onto a folder ended in "[Errno 21] Is a directory" from the rename."""
+    folder = tmp_path / "sicherung"
+    folder.mkdir()
+    code, out = in_demo(capsys, demo_config, "backup", str(folder), "--force")
+    assert code == 1
+    assert f"{folder} is a folder; name the backup's file, e.g. {folder}/revier-feed-" in out
+    assert list(folder.iterdir()) == []
+
+
 def test_explain_and_retag(demo_config: AppConfig, capsys: pytest.CaptureFixture[str]) -> None:
     config = str(demo_config.config_dir)
     assert main(["--config", config, "run", "--once"]) == 0
@@ -1387,13 +1399,15 @@ def test_retention_removes_old_items_and_republishes_for_cron(
     demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Without the worker (cron), nothing removed old items: the store grew for ever.
-    The demo's items are from 2021, older than the default worker.retention of 365 days."""
+    The demo's items are from 2021, older than the default worker.retention of 365 days
+    (which the tests' demo configuration keeps)."""
     assert in_demo(capsys, demo_config, "run", "--once")[0] == 0
     feed = demo_config.output_dir / "feeds" / "all.rss.xml"
     assert "<item>" in feed.read_text(encoding="utf-8")
     code, out = in_demo(capsys, demo_config, "retention")
     assert code == 0
-    assert re.search(r"removed 36 items published before \d{4}-\d\d-\d\d \d\d:\d\d", out), out
+    cutoff = r"\d{4}-\d\d-\d\d \d\d:\d\d CES?T \(worker.retention\)"
+    assert re.search(f"removed 36 items published before {cutoff}", out), out
     assert "stories left without items" in out and "file(s) written" in out
     assert "<item>" not in feed.read_text(encoding="utf-8")
     code, out = in_demo(capsys, demo_config, "retention")

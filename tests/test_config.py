@@ -289,6 +289,26 @@ def test_filters_must_name_known_sources_and_tags(tmp_path: Path) -> None:
     assert "partners.yaml:8: partners[0].filter.sources[0]: unknown source 'kries'" in text
 
 
+def test_a_missing_tags_file_is_named_as_the_cause_of_unknown_tags(tmp_path: Path) -> None:
+    """Moved away, tags.yaml left only "unknown tag" for every tag a filter named."""
+    folder = write_config(
+        tmp_path,
+        FEED_SOURCE,
+        partners="""
+        partners:
+          - id: kammer
+            name: Handwerkskammer
+            addresses: [presse@kammer.example]
+            filter:
+              tags: [studien]
+        """,
+    )
+    assert not (folder / "tags.yaml").exists()
+    (issue,) = issues_of(folder)
+    assert "partners[0].filter.tags[0]: unknown tag 'studien'" in issue
+    assert f"there is no tags.yaml in {folder}, where topics are defined" in issue
+
+
 def test_bad_email_address(tmp_path: Path) -> None:
     folder = write_config(
         tmp_path,

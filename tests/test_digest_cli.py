@@ -113,6 +113,9 @@ def test_send_log_and_status(
     assert main(["--config", config, "digest", "log"]) == 0
     log = capsys.readouterr().out
     assert log.count("sent") == 2 and "failed" in log and "550 5.1.1" in log
+    # A mistyped partner printed an empty log, as if nothing had been sent to it.
+    assert main(["--config", config, "digest", "log", "--partner", "regoin"]) == 1
+    assert "unknown partner 'regoin' (partners.yaml has: " in capsys.readouterr().err
     assert main(["--config", config, "status", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     digests = {d["partner"]: d for d in report["digests"]}

@@ -16,7 +16,6 @@ from typing import Any
 
 from revier_feed.app import App
 from revier_feed.config import AppConfig
-from revier_feed.demo import prepare_demo
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.models import (
     DigestLogEntry,
@@ -30,7 +29,7 @@ from revier_feed.monitor import judge
 from revier_feed.serve import FeedServer
 from revier_feed.serve.metrics import render
 
-from .conftest import Clock
+from .conftest import Clock, prepare_test_demo
 
 MakeApp = Callable[[AppConfig], App]
 NOW = datetime(2021, 8, 2, 8, 0, tzinfo=UTC)
@@ -199,7 +198,7 @@ def test_metrics_from_a_separate_server_process(
 def test_run_serve_collects_and_serves_in_one_process(
     tmp_path: Path, region: SampleRegion
 ) -> None:
-    config_dir = prepare_demo(tmp_path / "demo", region.base_url)
+    config_dir = prepare_test_demo(tmp_path / "demo", region.base_url)
     settings = config_dir / "settings.yaml"
     settings.write_text(
         settings.read_text("utf-8") + "worker:\n  tick: 1s\n  publish_delay: 1s\n", "utf-8"

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from revier_feed._logging import JsonFormatter, Redactor, TextFormatter
-from revier_feed.demo import prepare_demo
 from revier_feed.demo.server import Response, SampleRegion
+
+from .conftest import prepare_test_demo
 
 EXE = Path(sys.executable).parent / "revier-feed"
 SMTP_SECRET = "smtp-secret-99"
@@ -35,7 +36,7 @@ def run_once(config_dir: Path, *options: str) -> subprocess.CompletedProcess[str
 def test_json_logs_have_one_event_per_fetch_and_per_cycle_and_no_secrets(
     tmp_path: Path, region: SampleRegion
 ) -> None:
-    config_dir = prepare_demo(tmp_path / "demo", region.base_url)
+    config_dir = prepare_test_demo(tmp_path / "demo", region.base_url)
     # The agency's feed moved to an address with a password and a token in it: the
     # worker logs the new address, but never the secrets in it.
     body = region.read_site_file("/bbsr/presse/feed.atom")
@@ -80,7 +81,7 @@ def test_json_logs_have_one_event_per_fetch_and_per_cycle_and_no_secrets(
 def test_text_logs_are_readable_lines_and_the_level_filters(
     tmp_path: Path, region: SampleRegion
 ) -> None:
-    config_dir = prepare_demo(tmp_path / "demo", region.base_url)
+    config_dir = prepare_test_demo(tmp_path / "demo", region.base_url)
     region.add_route("/leipziger-messe/presse/rss.xml", Response(500, b"down"))
     text = run_once(config_dir).stderr
     assert "INFO    source landkreis-leipzig: ok, 6 new, 0 updated, 0 unchanged in" in text

@@ -17,11 +17,10 @@ import pytest
 
 from revier_feed.app import App
 from revier_feed.config import AppConfig
-from revier_feed.demo import prepare_demo
 from revier_feed.demo.server import SampleRegion
 from revier_feed.serve import FeedServer
 
-from .conftest import Clock, free_port
+from .conftest import Clock, free_port, prepare_test_demo
 
 MakeApp = Callable[[AppConfig], App]
 Reply = tuple[int, dict[str, str], bytes]
@@ -204,7 +203,7 @@ def test_serve_stops_cleanly_on_a_signal(
 ) -> None:
     """uvicorn stops, then raises the signal again: `serve` ended with "interrupted: what
     was stored is kept; sources not stored yet are still due" and exit 130 on Ctrl-C."""
-    config_dir = prepare_demo(tmp_path / "demo", region.base_url)
+    config_dir = prepare_test_demo(tmp_path / "demo", region.base_url)
     exe = Path(sys.executable).parent / "revier-feed"
     command = [str(exe), "--config", str(config_dir), "serve", "--port", str(free_port())]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -27,7 +27,7 @@ import pytest
 from revier_feed import stories
 from revier_feed.app import App
 from revier_feed.config import AppConfig, load_config
-from revier_feed.demo import SampleRegion, prepare_demo
+from revier_feed.demo import SampleRegion
 from revier_feed.models import StoryText
 from revier_feed.stories import (
     MAX_CANDIDATES,
@@ -42,7 +42,7 @@ from revier_feed.stories import (
 from revier_feed.stories.native import FEATURIZER
 from revier_feed.stories.text import KEYWORD_WORDS, MAX_WORDS
 
-from .conftest import Clock
+from .conftest import Clock, prepare_test_demo
 
 
 def test_extension_is_built() -> None:
@@ -599,8 +599,8 @@ def test_without_the_extension_a_cycle_places_the_same_stories(
     # The Python references (folding, features, the index of marks, the comparisons, the
     # keyword counts) run together in a whole cycle, in a process that cannot import the
     # extensions.
-    with_c = prepare_demo(tmp_path / "with-c", region.base_url)
-    without_c = prepare_demo(tmp_path / "without-c", region.base_url)
+    with_c = prepare_test_demo(tmp_path / "with-c", region.base_url)
+    without_c = prepare_test_demo(tmp_path / "without-c", region.base_url)
     config = load_config(with_c)
     with App(config, now=clock, rng=random.Random(7), processes=0) as app:
         app.run_ingest()

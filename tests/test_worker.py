@@ -18,11 +18,10 @@ import pytest
 from revier_feed._utils import LOCK_RECORD_SIZE, LockHolder, ProcessLock
 from revier_feed.app import App
 from revier_feed.config import load_config
-from revier_feed.demo import prepare_demo
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.exceptions import AlreadyRunning
 
-from .conftest import write_config
+from .conftest import prepare_test_demo, write_config
 
 
 def start_worker(config_dir: Path) -> subprocess.Popen[str]:
@@ -55,7 +54,7 @@ worker:
 
 
 def worker_config(tmp_path: Path, region: SampleRegion) -> Path:
-    config_dir = prepare_demo(tmp_path / "demo", region.base_url)
+    config_dir = prepare_test_demo(tmp_path / "demo", region.base_url)
     settings = config_dir / "settings.yaml"
     settings.write_text(settings.read_text(encoding="utf-8") + WORKER_SETTINGS, encoding="utf-8")
     return config_dir

@@ -466,7 +466,7 @@ class App:
             "retention: removed %d items published before %s and %d emptied stories; "
             "forgot %d removed items their sources have not listed for as long",
             result.items,
-            (now - retention).astimezone(self.tz).strftime("%Y-%m-%d %H:%M"),
+            (now - retention).astimezone(self.tz).strftime("%Y-%m-%d %H:%M %Z"),
             result.stories,
             result.tombstones,
             extra={

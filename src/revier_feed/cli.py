@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -403,6 +403,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     target = Path(args.file).resolve()
     out = console()
+    if target.is_dir():
+        # --force would not help (a folder is not replaced by a file): say what to give.
+        name = f"{config.store_file.stem}-{date.today().isoformat()}.sqlite3"
+        out.print(
+            f"{target} is a folder; name the backup's file, e.g. {target / name}",
+            markup=False,
+            soft_wrap=True,
+        )
+        return EXIT_FAILED
     if target.exists() and not args.force:
         out.print(f"{target} exists; use --force to replace it", markup=False)
         return EXIT_FAILED
@@ -569,10 +578,11 @@ def cmd_retention(args: argparse.Namespace) -> int:
     out = console()
     out.print(
         f"removed {result.items} items published before "
-        f"{cutoff.astimezone(app.tz).strftime('%Y-%m-%d %H:%M')} (worker.retention) and "
+        f"{cutoff.astimezone(app.tz).strftime('%Y-%m-%d %H:%M %Z')} (worker.retention) and "
         f"{result.stories} stories left without items; forgot {result.tombstones} removed "
         "items their sources have not listed for as long",
         markup=False,
+        soft_wrap=True,
     )
     if published is not None:
         out.print(

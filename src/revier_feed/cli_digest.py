@@ -126,6 +126,9 @@ def cmd_digest_log(args: argparse.Namespace) -> int:
         partners = [args.partner] if args.partner else None
         entries = app.storage.digest_log(partners, args.limit)
         tz = app.tz
+        if args.partner and not entries:
+            # A partner taken out of partners.yaml keeps its log; a mistyped one has none.
+            app.partner(args.partner)  # DigestError naming the known partners
     from rich.markup import escape  # rich loads only when something is printed with it
     from rich.table import Table
 

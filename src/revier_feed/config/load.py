@@ -389,12 +389,16 @@ def _cross_check(
                 for j, value in enumerate(values):
                     if value not in known:
                         where: Loc = (list_key, i, "filter", key, j)
+                        hint = _did_you_mean(value, known)
+                        if what == "tag" and "tags.yaml" not in validated:
+                            # Every tag named is "unknown" then: the cause is the file.
+                            hint = f"there is no tags.yaml in {folder}, where topics are defined"
                         yield ConfigIssue(
                             str(path),
                             lines.line_of(where),
                             _dotted(where),
                             f"unknown {what} {value!r}",
-                            _did_you_mean(value, known),
+                            hint,
                         )
 
 
