@@ -1113,7 +1113,7 @@ def test_explain_and_retag(demo_config: AppConfig, capsys: pytest.CaptureFixture
     code, out = run_cli(capsys, "--config", config, "explain", url)
     assert code == 0
     assert "Neue Studien sollen ländliche Räume" in out
-    assert "topic    studien (Studien) <- any: 'Studie*' matched 'studien' in the title" in out
+    assert "topic    studien (Studien) <- any: 'Studie*' matched 'Studien' in the title" in out
     assert "source default of source metropolregion" in out
 
     # The admin adds a rule: explain shows it at once, retag stores it and republishes.

@@ -401,6 +401,7 @@ def test_sources_test_tries_the_tls_choices_before_they_are_saved(
     folder = write_config(tmp_path / "config", _sources(broken.url, ""))
     code, out = run_cli(capsys, "--config", str(folder), "sources", "test", "kreis")
     assert code == 1 and "tls.ca_file" in out and "intermediate" in out, out
+    assert out.startswith("kreis: [tls] "), out  # the kind as `sources` shows it
     # As a shell gives it: relative to where the admin is.
     monkeypatch.chdir(tmp_path)
     trusted = ("--tls-ca-file", "certs/kreis.pem")

@@ -153,14 +153,14 @@ def _parser() -> argparse.ArgumentParser:
     verbosity.add_argument(
         "--log-level",
         choices=list(_logging.LEVELS),
-        help="debug, info (default), warning or error (default: $REVIER_FEED_LOG_LEVEL)",
+        help="debug, info, warning or error (default: $REVIER_FEED_LOG_LEVEL, else info)",
     )
     parser.add_argument(
         "--log-format",
         choices=_logging.FORMATS,
         default=os.environ.get("REVIER_FEED_LOG_FORMAT") or "text",
-        help="text: one readable line per event (default); json: one JSON object per line "
-        "(default: $REVIER_FEED_LOG_FORMAT)",
+        help="text: one readable line per event; json: one JSON object per line "
+        "(default: $REVIER_FEED_LOG_FORMAT, else text)",
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 

@@ -443,10 +443,8 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
         try:
             preview = app.preview_source(spec)
         except SourceError as e:
-            out.print(
-                f"[red]{spec.id}: {escape(str(getattr(e, 'kind', 'error')))}[/] "
-                f"{escape(visible(str(e)))}"
-            )
+            kind = escape(f"[{getattr(e, 'kind', 'error')}]")  # as `sources` shows it
+            out.print(f"{spec.id}: [red]{kind}[/] {escape(visible(str(e)))}", soft_wrap=True)
             return EXIT_FAILED
     table = Table(
         title=f"{spec.id} ({spec.kind.value}) {escape(visible(spec.url))}: "

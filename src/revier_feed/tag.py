@@ -79,6 +79,18 @@ class Words:
         self._sorted: list[str] | None = None
         self._by_end: list[str] | None = None
 
+    def as_written(self, matched: str) -> str:
+        """The words of the original text that fold to ``matched`` (folded words, as terms
+        find them): "Ländliche Räume" for "laendliche raeume"; ``matched`` itself where the
+        text holds no such words as written."""
+        wanted = matched.split()
+        words = list(_WORD.finditer(self.original))
+        folded = [fold(word[0]) for word in words]
+        for i in range(len(words) - len(wanted) + 1):
+            if folded[i : i + len(wanted)] == wanted:
+                return self.original[words[i].start() : words[i + len(wanted) - 1].end()]
+        return matched
+
     @property
     def unique(self) -> frozenset[str]:
         """The distinct folded words (built on first use: place names need only ``joined``)."""
@@ -324,13 +336,16 @@ class Tagger:
                 for term in terms:
                     found = _find(term, texts, rule.fields)
                     if found is not None:
-                        matches.append(TagMatch(rule.id, "topic", reason, term.text, *found))
+                        field, matched = found
+                        shown = texts.words(field).as_written(matched)
+                        matches.append(TagMatch(rule.id, "topic", reason, term.text, field, shown))
                         if reason == "any":
                             break
         for tag in source.tags:
             matches.append(TagMatch(tag, "topic", "source default"))
         for district, (place, field, matched) in self._districts(texts):
-            matches.append(TagMatch(district, "district", "district", place, field, matched))
+            shown = texts.words(field).as_written(matched)
+            matches.append(TagMatch(district, "district", "district", place, field, shown))
         if source.district:
             matches.append(TagMatch(source.district, "district", "source default"))
         return matches
