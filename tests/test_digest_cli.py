@@ -192,13 +192,14 @@ def test_check_reports_a_name_no_template_is_given_with_its_line(
     )
     assert main(["--config", config, "check"]) == 2
     err = " ".join(capsys.readouterr().err.split())
-    assert "digest.txt.j2, line 4: 'url' is no name this template is given" in err
+    # The file, as a syntax error names it.
+    assert f"template {templates / 'digest.txt.j2'}, line 4: 'url' is no name" in err
     # A name the admin digest is not given, though a partner's digest is.
     (templates / "digest.txt.j2").unlink()
     (templates / "admin.txt.j2").write_text("{{ partner_name }}: {{ sources }}\n", "utf-8")
     assert main(["--config", config, "check"]) == 2
     err = " ".join(capsys.readouterr().err.split())
-    assert "admin.txt.j2, line 1: 'partner_name' is no name this template is given" in err
+    assert f"{templates / 'admin.txt.j2'}, line 1: 'partner_name' is no name this" in err
     # A name asked about first may be missing.
     (templates / "admin.txt.j2").write_text(
         "{% if extra is defined %}{{ extra }}{% endif %}{{ sources }}\n", "utf-8"

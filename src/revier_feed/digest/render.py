@@ -156,7 +156,7 @@ class Renderer:
         when a digest is rendered: reported now, with its line. A name the template asks
         about first (``is defined``) may be missing."""
         try:
-            source = self._env.loader.get_source(self._env, name)[0]  # type: ignore[union-attr]
+            source, path, _ = self._env.loader.get_source(self._env, name)  # type: ignore[union-attr]
             tree = self._env.parse(source)
         except jinja2.TemplateError as e:
             raise DigestError(f"template {name}: {e}") from None
@@ -173,8 +173,9 @@ class Renderer:
                 for node in tree.find_all(nodes.Name)
                 if node.name in unknown and node.ctx == "load"
             )
+            # The file's path, as a syntax error names it: an override or the built-in one.
             raise DigestError(
-                f"template {name}, line {first[0]}: {first[1]!r} is no name this template "
+                f"template {path or name}, line {first[0]}: {first[1]!r} is no name this template "
                 f"is given (it is given: {', '.join(sorted(given))})"
             )
 
