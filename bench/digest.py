@@ -1,7 +1,7 @@
 """Digest benchmark (#6): 1,000 partners with different filters over 20,000 stories, rendered
 and delivered to a local SMTP server.
 
-Usage: python bench/digest.py [--partners 1000] [--stories 20000] [--runs 3]
+Usage: .venv/bin/python bench/digest.py [--partners 1000] [--stories 20000] [--runs 3]
                              [--commit REV] [--before REV] [--sink fast|aiosmtpd]
 
 Builds a store in a temporary folder (20 sources, 12 topics, the region's districts; the

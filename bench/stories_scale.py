@@ -333,9 +333,9 @@ def _child(args: argparse.Namespace) -> int:
     counted: list[int] = []
     original = stories.StoryIndex.confirm
 
-    def counting(self: stories.StoryIndex, new: Any, found: list[Any]) -> Any:
+    def counting(self: stories.StoryIndex, new: Any, found: list[Any], *args: Any) -> Any:
         counted.append(len(found))
-        return original(self, new, found)
+        return original(self, new, found, *args)
 
     stories.StoryIndex.confirm = counting  # type: ignore[method-assign]
     finder = _FinderLog()
@@ -349,6 +349,11 @@ def _child(args: argparse.Namespace) -> int:
     cluster, cluster_cpu = time.perf_counter() - started, time.process_time() - cpu
     cluster_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     stories.StoryIndex.confirm = original  # type: ignore[method-assign]
+    if finder.errors:
+        # Placement puts an item that fails into a story of its own and goes on: measured
+        # so, the batch would look fast and find no stories (as it did for a while, when
+        # the counting wrapper above had fallen behind confirm's arguments).
+        raise SystemExit(f"placement failed for {len(finder.errors)} items: {finder.errors[0]}")
     extra = [_load(d) for d in spec["extra"]]
     n_cycles = spec["cycles"]
     # Whole cycles with one new item each: store it, then place_in_stories; first as a
@@ -408,15 +413,20 @@ def _child(args: argparse.Namespace) -> int:
 
 
 class _FinderLog(logging.Handler):
-    """What the candidate finder process reported (items, CPU seconds, peak RSS MB)."""
+    """What the candidate finder process reported (items, CPU seconds, peak RSS MB), and
+    the errors placement logged."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.runs: list[tuple[int, float, float]] = []
+        self.errors: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg.startswith("story candidate finder:"):
             self.runs.append(record.args)  # type: ignore[arg-type]
+        elif record.levelno >= logging.ERROR:
+            cause = record.exc_info[1] if record.exc_info else None
+            self.errors.append(f"{record.getMessage()}: {cause!r}")
 
 
 def _dump(item: Item) -> dict[str, Any]:
