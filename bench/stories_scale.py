@@ -377,6 +377,8 @@ def _child(args: argparse.Namespace) -> int:
         placement.place_in_stories([item.source_id], storage, WINDOW, now, kept)
         took = (time.perf_counter() - started) * 1000
         (first if loads else worker if n <= n_cycles else once).append(took)
+    if finder.errors:
+        raise SystemExit(f"placement failed in a one-item cycle: {finder.errors[0]}")
     with storage.story_index() as store:
         started = time.perf_counter()
         placement._load_index(store, START - WINDOW, WINDOW)

@@ -20,6 +20,7 @@ import yaml
 
 from revier_feed.app import App
 from revier_feed.cli import main
+from revier_feed.cli_output import console, print_json
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.models import SourceStatus
@@ -717,6 +718,21 @@ def test_discover_s_guessed_source_is_named_without_the_page_title_s_bidi_contro
     assert code == 0 and "has no feed" in out, out
     entry = yaml.safe_load("\n".join(line[2:] for line in out.splitlines()[1:]))[0]
     assert entry["name"] == "Metropolregion News"
+
+
+def test_json_output_escapes_what_a_terminal_would_act_on(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--json` goes to terminals too: bidi, zero-width and C1 controls (which JSON itself
+    does not escape) are written as escapes, and emoji codes and markup stay as they are.
+    Collection already cleans such characters out of titles and errors; this is the last
+    line."""
+    data = {"title": "Pandemie \u202eTitel\x9b2J\u200b :sparkles: [red]x[/]"}
+    print_json(console(), data)
+    out = capsys.readouterr().out
+    assert not any(c in out for c in "\u202e\x9b\u200b"), out
+    assert "\\u202eTitel\\u009b2J\\u200b :sparkles: [red]x[/]" in out
+    assert json.loads(out) == data
 
 
 def test_discover_guesses_selectors_that_work(

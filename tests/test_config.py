@@ -307,6 +307,11 @@ def test_a_missing_tags_file_is_named_as_the_cause_of_unknown_tags(tmp_path: Pat
     (issue,) = issues_of(folder)
     assert "partners[0].filter.tags[0]: unknown tag 'studien'" in issue
     assert f"there is no tags.yaml in {folder}, where topics are defined" in issue
+    # A tags.yaml with an error of its own is no missing file.
+    (folder / "tags.yaml").write_text("tags:\n  - id: studien\n    feilds: [title]\n", "utf-8")
+    issues = issues_of(folder)
+    assert any("tags.yaml:3: tags[0].feilds: unknown key" in i for i in issues), issues
+    assert not any("there is no tags.yaml" in i for i in issues), issues
 
 
 def test_bad_email_address(tmp_path: Path) -> None:

@@ -47,6 +47,17 @@ def test_preview_writes_html_and_eml_and_sends_nothing(
     parsed = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert parsed["To"].addresses[0].addr_spec == "netzwerk@iq.example"
     assert smtp_server[0].messages == []
+    assert "inactive" not in out
+    # An inactive partner's preview says that nothing goes to it.
+    partners = collected_before_slot / "partners.yaml"
+    text = partners.read_text("utf-8")
+    marker = "  - id: iq-netzwerk\n"
+    assert marker in text
+    partners.write_text(text.replace(marker, marker + "    active: false\n"), "utf-8")
+    assert main(["--config", config, "digest", "preview", "iq-netzwerk"]) == 0
+    assert "the partner is inactive in partners.yaml: nothing is sent to it" in " ".join(
+        capsys.readouterr().out.split()
+    )
     assert main(["--config", config, "digest", "preview", "nobody"]) == 1
     assert "unknown partner 'nobody'" in capsys.readouterr().err
 

@@ -157,7 +157,12 @@ def test_a_temporary_failure_is_retried_with_backoff_and_stays_due(
     log = app.storage.digest_entry(failed[0].partner_id, failed[0].period)
     assert log is not None and log.next_attempt_at == clock.now + timedelta(minutes=10)
     assert app.send_due_digests() == []  # not before the backoff has passed
+    waiting = {s.partner.id: s for s in app.digest_overview()}[failed[0].partner_id]
+    assert not waiting.due_now and waiting.next_at == clock.now + timedelta(minutes=10)
     clock.advance(timedelta(minutes=10))
+    # Due now; what comes next is the next week's slot, not the retry's time gone by.
+    due = {s.partner.id: s for s in app.digest_overview()}[failed[0].partner_id]
+    assert due.due_now and due.next_at == MONDAY + WEEK
     retried = app.send_due_digests()
     assert [(o.partner_id, o.state) for o in retried] == [(failed[0].partner_id, DigestState.SENT)]
     assert len(recorder.messages) == 3
@@ -843,6 +848,26 @@ def test_dry_run_writes_eml_files_and_records_nothing(
     assert recorder.messages == [] and app_at_monday.storage.digest_log() == []
 
 
+def test_with_send_empty_the_preview_is_the_empty_digest_due(
+    digest_config_dir: Path,
+    clock: Clock,
+    make_app: Callable[..., App],
+    smtp_server: tuple[SmtpRecorder, int],
+) -> None:
+    """With `send_empty`, an empty digest goes out: it is the one the preview shows."""
+    recorder, _ = smtp_server
+    edit(digest_config_dir / "settings.yaml", "digest:\n", "digest:\n  send_empty: true\n")
+    clock.now = MONDAY + timedelta(days=1)  # collected after Monday's slot
+    app = make_app(load_config(digest_config_dir))
+    app.run_cycle()
+    issue, message = app.preview_digest("region")
+    assert issue.period.key == "2021-08-02T0700" and issue.entries == ()
+    app.send_due_digests(partner_id="region")
+    (sent,) = recorder.parsed()
+    assert sent["Subject"] == message["Subject"]
+    assert "KW 31/2021" in sent["Subject"]
+
+
 def _sent_titles(message: EmailMessage) -> list[str]:
     text = message.get_body(("plain",)).get_content()
     return sorted(line[2:] for line in text.splitlines() if line.startswith("* "))
@@ -1060,6 +1085,11 @@ def test_a_digest_that_may_have_arrived_goes_again_byte_for_byte(
     assert delivered[1] == ["info@metropolregion.example"]
     assert title not in recorder.parsed()[-1].get_body(("plain",)).get_content()
     place(app, url, clock.now)  # the cycle's end, after the digest went out
+    # The preview is what goes again: the very message, without the story placed since.
+    clock.now = datetime.now(UTC)
+    _, previewed = app.preview_digest("region")
+    assert previewed["Message-ID"] == recorder.parsed()[-1]["Message-ID"]
+    assert title not in previewed.get_body(("plain",)).get_content()
     recorder.hold = None
     rerun = subprocess.run(
         [*command, "digest", "send"], env=env, capture_output=True, text=True, timeout=120
@@ -1209,6 +1239,10 @@ def test_admin_digest_lists_failing_and_empty_sources_with_their_last_error(
     assert admin["Message-ID"] == "<digest.2021-08-02T0700._admin@news.example>"
     # Once per period, like every digest.
     assert app.send_due_digests() == []
+    # Sent, the week's report is not previewed as if to come: the next week's is.
+    previewed = app.preview_admin_digest()
+    assert "Quellenbericht KW 32/2021" in previewed["Subject"]
+    assert previewed["Message-ID"] == "<digest.2021-08-09T0700._admin@news.example>"
 
 
 def test_only_one_process_sends_digests_at_a_time(

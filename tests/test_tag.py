@@ -537,6 +537,8 @@ def test_explain_names_rule_term_field_and_text() -> None:
     umlauts = Tagger([TagSpec("raum", "Raum", any=("laendliche raeume",))], [])
     (match,) = umlauts.explain(item("Neue Studien: LÄNDLICHE  RÄUME", ""), SOURCE)
     assert match.matched == "LÄNDLICHE  RÄUME"
+    # A regular expression that matched nothing but blanks (`re:H2|`) is no text at all.
+    assert Words("–").as_written("") == "" and Words("Ländliche Räume").as_written(" ") == " "
 
 
 EXPECTED_SAMPLE_TAGS = {

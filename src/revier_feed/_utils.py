@@ -395,6 +395,12 @@ _INVISIBLE = re.compile(
 )
 
 
+def visible_json(text: str) -> str:
+    """JSON text with the characters :func:`visible` escapes written as ``\\uXXXX``
+    escapes: the same JSON to a program, and nothing a site wrote acts on a terminal."""
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
 def visible(text: str) -> str:
     """``text`` with every control and invisible format character written as an escape
     (``\\x1b``, ``\\u202e``): for text a website wrote that ends up in a terminal or a

@@ -17,6 +17,7 @@ import re
 import socket
 import threading
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -1058,24 +1059,34 @@ class App:
     ) -> list[Story]:
         """The newest stories (by first publication) that pass ``story_filter`` and, with
         ``search``, have a member whose title holds it (case and umlauts folded: "laendlich"
-        finds "Ländliche"), newest first (``stories list``)."""
+        finds "Ländliche"), newest first (``stories list``). One scan of the items' titles
+        and tags, whatever the store's size; only the stories listed are read whole."""
         ids = [s.id for s in self.config.sources]
         wanted = german.fold(search) if search else None
-        read = max(200, 4 * limit)
-        while True:
-            stories = self.storage.recent_stories(ids, read)
-            found = [
-                story
-                for story in stories
-                if story_filter.matches(story)
-                and (
-                    wanted is None
-                    or any(wanted in german.fold(m.item.title) for m in story.members)
-                )
-            ]
-            if len(found) >= limit or len(stories) < read:
-                return found[:limit]
-            read *= 4
+        first: dict[int, datetime] = {}
+        tags: dict[int, set[str]] = defaultdict(set)
+        districts: dict[int, set[str]] = defaultdict(set)
+        sources: dict[int, set[str]] = defaultdict(set)
+        found: set[int] = set()
+        for story, source, published, title, its_tags, its_districts in self.storage.story_facets(
+            ids
+        ):
+            if story not in first or published < first[story]:
+                first[story] = published
+            tags[story] |= its_tags
+            districts[story] |= its_districts
+            sources[story].add(source)
+            if wanted is None or wanted in german.fold(title):
+                found.add(story)
+        chosen = sorted(
+            (
+                (first[story], story)
+                for story in found
+                if story_filter.matches_facets(tags[story], districts[story], sources[story])
+            ),
+            reverse=True,
+        )[:limit]
+        return self.storage.stories([story for _, story in chosen], ids)
 
     def split_story(self, item_reference: str) -> tuple[StoredItem, int] | None:
         """Take an item out of its story for good (``stories split``), then republish."""

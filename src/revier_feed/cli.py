@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import json
 import logging
 import os
 import signal
@@ -29,6 +28,7 @@ from .cli_output import (
     by_severity,
     console,
     may_be_terminal,
+    print_json,
 )
 from .config import AppConfig, load_config
 from .exceptions import (
@@ -476,7 +476,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     }
     out = console()
     if args.json:
-        out.print_json(json.dumps(report, ensure_ascii=False))
+        print_json(out, report)
         return EXIT_OK
     created = " (created now: no cycle has run on it; is storage.path right?)"
     out.print(f"store: {config.store_file}{'' if store_existed else created}", markup=False)

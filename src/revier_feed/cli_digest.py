@@ -93,6 +93,7 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     with App(config, access="read") as app:
         message = app.preview_admin_digest() if args.admin else app.preview_digest(args.partner)[1]
+        inactive = not args.admin and not app.partner(args.partner).active
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
     assert text is not None and html is not None
@@ -103,6 +104,8 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
     out = console()
     out.print(f"Subject: {message['Subject']}", markup=False)
     out.print(f"To: {message['To']}", markup=False)
+    if inactive:
+        out.print("(the partner is inactive in partners.yaml: nothing is sent to it)")
     out.print()
     out.print(visible(text.get_content()), markup=False)
     return EXIT_OK

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
+
+from ._utils import visible_json
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,6 +41,13 @@ def console() -> Console:
     if not out.is_terminal:
         out.width = max(out.width, 160)
     return out
+
+
+def print_json(out: Console, data: object) -> None:
+    """``data`` as indented JSON on ``out``, with control, bidi and zero-width characters
+    (which a website may put in a title) as ``\\u`` escapes; no markup, emoji codes or
+    colours are applied to it."""
+    out.out(visible_json(json.dumps(data, ensure_ascii=False, indent=2)), highlight=False)
 
 
 def may_be_terminal(stream: TextIO) -> bool:

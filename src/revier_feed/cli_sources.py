@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ._utils import span, visible, without_bidi
 from .app import App
-from .cli_output import EXIT_FAILED, EXIT_OK, by_severity, console, when
+from .cli_output import EXIT_FAILED, EXIT_OK, by_severity, console, print_json, when
 from .config import (
     DEFAULT_MAX_PAGES,
     SELECTOR_KEYS,
@@ -135,15 +135,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
     with App(config, access="read") as app:
         overview = app.source_overview()
     if getattr(args, "json", False):
-        console().print_json(
-            json.dumps(
-                [
-                    _source_health(spec, state, app)
-                    for spec, state in sorted(overview, key=by_severity)
-                ],
-                ensure_ascii=False,
-            )
-        )
+        ranked = sorted(overview, key=by_severity)
+        print_json(console(), [_source_health(spec, state, app) for spec, state in ranked])
         return EXIT_OK
     rows = []
     for spec, state in sorted(overview, key=by_severity):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from ._utils import visible
 from .app import App
-from .cli_output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, console
+from .cli_output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, console, print_json
 from .config import AppConfig, load_config
 from .models import Story, StoryFilter
 
@@ -124,7 +123,7 @@ def cmd_stories_list(args: argparse.Namespace) -> int:
         found = app.find_stories(story_filter, args.search, args.limit)
     rows = [_story_row(story, config, app) for story in found]
     if args.json:
-        out.print_json(json.dumps(rows, ensure_ascii=False))
+        print_json(out, rows)
         return EXIT_OK
     table = Table(
         title=f"{len(rows)} stories, newest first; `stories show ID` lists one's items",

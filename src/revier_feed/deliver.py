@@ -16,6 +16,8 @@ the same message again later (``digest_resends``), before the run's new digests.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -764,18 +766,25 @@ def render_admin_message(
 def preview(ctx: DigestContext, partner: PartnerSpec) -> tuple[DigestIssue, EmailMessage]:
     """The next digest the partner gets, as of now (nothing sent, nothing recorded): the
     digest of a period whose slot has passed, where it is still to be sent and has stories
-    for the partner (``digest send`` sends that one next); otherwise the next slot's, with
-    the stories first seen from where the last one ends up to now."""
+    for the partner (or empty ones are sent), as ``digest send`` sends it next (a retry:
+    the very message first handed to the mail server); otherwise the next slot's, with the
+    stories first seen from where the last one ends up to now."""
     now = ctx.now()
-    period, last_slot = _current_period(ctx, partner, now)
+    period, entry = _due_issue(ctx, partner, now)
     covered = ctx.storage.digest_covered_until(partner.id)
-    pending = last_slot is None or period.slot_at > last_slot
-    if pending:
-        period, entry = _unsent_issue(ctx, partner, period)
-        pending = entry is None or not entry.state.done
-    if pending:
+    if period is not None:
         issue = _issue_of(ctx, partner, period)
-        if issue.entries:
+        kept = ctx.storage.digest_copy(partner.id, period.key) if entry is not None else None
+        if kept is not None:
+            sent = {story for story, _, _ in kept.stories}
+            groups = tuple(
+                (label, chosen)
+                for label, entries in issue.groups
+                if (chosen := tuple(e for e in entries if e.story_id in sent))
+            )
+            message = email.message_from_bytes(kept.message, policy=email.policy.default)
+            return replace(issue, groups=groups), message
+        if issue.entries or ctx.settings.send_empty:
             return issue, render_message(ctx, issue)
         # Sent now, it would be recorded empty and end at its slot.
         covered = (period.until, period.slot_at)
@@ -789,14 +798,36 @@ def preview(ctx: DigestContext, partner: PartnerSpec) -> tuple[DigestIssue, Emai
     return issue, render_message(ctx, issue)
 
 
+def _due_issue(
+    ctx: DigestContext, partner: PartnerSpec, now: datetime
+) -> tuple[DigestPeriod | None, DigestLogEntry | None]:
+    """The period whose digest is due now and not done yet, with its send log row (as
+    :func:`due` finds it, a retry's wait aside); None if the last slot's is done."""
+    period, last_slot = _current_period(ctx, partner, now)
+    if last_slot is not None and period.slot_at <= last_slot:
+        return None, None  # the schedule moved back: the next moment is due
+    period, entry = _unsent_issue(ctx, partner, period)
+    if entry is not None and entry.state.done:
+        return None, None
+    return period, entry
+
+
 def _issue_of(ctx: DigestContext, partner: PartnerSpec, period: DigestPeriod) -> DigestIssue:
     stories = ctx.storage.digest_candidates(ctx.source_ids, period.since, period.until)
     return build(ctx, partner, period, prepare(ctx, stories))
 
 
 def preview_admin(ctx: DigestContext, partner: PartnerSpec) -> EmailMessage:
-    """The admin digest as of now (nothing sent, nothing recorded)."""
-    period, _ = _current_period(ctx, partner, ctx.now())
+    """The admin digest as of now (nothing sent, nothing recorded): under the period of
+    the one due now, or of the next slot once that is done."""
+    now = ctx.now()
+    period, _ = _due_issue(ctx, partner, now)
+    if period is None:
+        last, _ = _current_period(ctx, partner, now)
+        slot = digest.next_slot(partner.schedule, now, ctx.tz)
+        period = replace(
+            last, key=digest.period_key(slot, ctx.tz), slot_at=slot, since=last.until, until=now
+        )
     return render_admin_message(ctx, partner, period, source_problems(ctx))
 
 
@@ -868,9 +899,10 @@ def overview(ctx: DigestContext, partners: Sequence[PartnerSpec]) -> list[Partne
     for partner in partners:
         last = latest.get(partner.id)
         next_at = digest.next_slot(partner.schedule, now, ctx.tz)
-        if last is not None and last.state is DigestState.RETRY and last.next_attempt_at:
-            next_at = min(next_at, last.next_attempt_at)
-        if partner.id in resend_at:
-            next_at = min(next_at, resend_at[partner.id])
+        # A retry or resend whose time has come is due now: the next is another one.
+        retry_at = last.next_attempt_at if last and last.state is DigestState.RETRY else None
+        for at in (retry_at, resend_at.get(partner.id)):
+            if at is not None and at > now:
+                next_at = min(next_at, at)
         result.append(PartnerStatus(partner, next_at, partner.id in pending, last))
     return result

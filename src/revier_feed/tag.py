@@ -84,6 +84,8 @@ class Words:
         find them): "Ländliche Räume" for "laendliche raeume"; ``matched`` itself where the
         text holds no such words as written."""
         wanted = matched.split()
+        if not wanted:
+            return matched  # a regular expression may match nothing but blanks
         words = list(_WORD.finditer(self.original))
         folded = [fold(word[0]) for word in words]
         for i in range(len(words) - len(wanted) + 1):

@@ -390,8 +390,9 @@ def _cross_check(
                     if value not in known:
                         where: Loc = (list_key, i, "filter", key, j)
                         hint = _did_you_mean(value, known)
-                        if what == "tag" and "tags.yaml" not in validated:
-                            # Every tag named is "unknown" then: the cause is the file.
+                        if what == "tag" and not (folder / "tags.yaml").exists():
+                            # Every tag named is "unknown" then: the cause is the file (one
+                            # that exists but is invalid has its own errors above).
                             hint = f"there is no tags.yaml in {folder}, where topics are defined"
                         yield ConfigIssue(
                             str(path),

@@ -346,6 +346,17 @@ class Storage:
             found = _stories.members(conn, [story_id])
         return found[0] if found else None
 
+    def stories(self, story_ids: Sequence[int], source_ids: Iterable[str]) -> list[Story]:
+        """The given stories, in that order, with their members of the given sources."""
+        with self._database.reading("read stories") as conn:
+            return _stories.members(conn, list(story_ids), list(source_ids))
+
+    def story_facets(self, source_ids: Iterable[str]) -> list[_stories.Facets]:
+        """Every placed item of these sources as ``stories list`` searches it: story,
+        source, date, title, tags and districts, without reading the items' texts."""
+        with self._database.reading("read stories") as conn:
+            return _stories.facets(conn, list(source_ids))
+
     def split_story(self, item_id: int, now: datetime) -> int:
         """Give an item a story of its own, for good; returns the new story's id."""
         with self._database.writing("split story") as conn:

@@ -277,6 +277,32 @@ def _first_published(
     return {story_id: _published(at) for story_id, at in first.items()}
 
 
+#: One placed item as ``stories list`` searches it: story, source, date, title, tags,
+#: districts.
+Facets = tuple[int, str, datetime, str, frozenset[str], frozenset[str]]
+
+
+def facets(conn: sqlite3.Connection, source_ids: Sequence[str]) -> list[Facets]:
+    """Every placed item of the given sources, without its texts."""
+    wanted = set(source_ids)
+    rows = conn.execute(
+        "SELECT story_id, source_id, published_at, title, tags, districts FROM items "
+        "WHERE story_id IS NOT NULL"
+    )
+    return [
+        (
+            story_id,
+            source_id,
+            _published(at),
+            title,
+            frozenset(json.loads(tags)),
+            frozenset(json.loads(districts)),
+        )
+        for story_id, source_id, at, title, tags, districts in rows
+        if source_id in wanted
+    ]
+
+
 def members(
     conn: sqlite3.Connection, story_ids: Sequence[int], source_ids: Sequence[str] | None = None
 ) -> list[Story]:
