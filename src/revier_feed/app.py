@@ -1068,9 +1068,8 @@ class App:
         districts: dict[int, set[str]] = defaultdict(set)
         sources: dict[int, set[str]] = defaultdict(set)
         found: set[int] = set()
-        for story, source, published, title, its_tags, its_districts in self.storage.story_facets(
-            ids
-        ):
+        facets = self.storage.story_facets(ids)
+        for story, source, published, title, its_tags, its_districts in facets:
             if story not in first or published < first[story]:
                 first[story] = published
             tags[story] |= its_tags
