@@ -307,11 +307,37 @@ def test_a_missing_tags_file_is_named_as_the_cause_of_unknown_tags(tmp_path: Pat
     (issue,) = issues_of(folder)
     assert "partners[0].filter.tags[0]: unknown tag 'studien'" in issue
     assert f"there is no tags.yaml in {folder}, where topics are defined" in issue
-    # A tags.yaml with an error of its own is no missing file.
+    # A tags.yaml with an error of its own is reported alone: the tags it names are not
+    # unknown, the file is unread.
     (folder / "tags.yaml").write_text("tags:\n  - id: studien\n    feilds: [title]\n", "utf-8")
     issues = issues_of(folder)
     assert any("tags.yaml:3: tags[0].feilds: unknown key" in i for i in issues), issues
-    assert not any("there is no tags.yaml" in i for i in issues), issues
+    assert all("/tags.yaml:" in i for i in issues), issues
+
+
+def test_a_districts_file_with_errors_makes_no_district_unknown(tmp_path: Path) -> None:
+    folder = write_config(
+        tmp_path,
+        FEED_SOURCE,
+        partners="""
+        partners:
+          - id: kammer
+            name: Handwerkskammer
+            addresses: [presse@kammer.example]
+            filter:
+              districts: [vogtland]
+        """,
+    )
+    (folder / "districts.yaml").write_text(
+        "districts:\n  - id: vogtland\n    name: Vogtland\n    plaecs: [Plauen]\n", "utf-8"
+    )
+    (issue,) = issues_of(folder)
+    assert "districts.yaml:4: districts[0].plaecs: unknown key" in issue
+    # Read, the file defines the district; without it, the known ones are named.
+    (folder / "districts.yaml").unlink()
+    (issue,) = issues_of(folder)
+    assert "partners[0].filter.districts[0]: unknown district 'vogtland'" in issue
+    assert "(hint: known: altenburger-land, " in issue
 
 
 def test_bad_email_address(tmp_path: Path) -> None:

@@ -98,6 +98,36 @@ def test_text_logs_are_readable_lines_and_the_level_filters(
     assert "INFO" not in quiet
 
 
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_into_the_journal_each_line_carries_its_priority(
+    tmp_path: Path, region: SampleRegion, fmt: str
+) -> None:
+    """journald files a service's stderr as "info", line by line, unless a line starts with
+    its syslog priority: `journalctl -p warning` showed none of the worker's warnings. The
+    journal is stood in for by a file whose device and inode JOURNAL_STREAM names, as
+    systemd sets it."""
+    config_dir = prepare_test_demo(tmp_path / "demo", region.base_url)
+    settings = config_dir / "settings.yaml"
+    fast = settings.read_text("utf-8").replace("fetch:\n", "fetch:\n  retry_backoff: 0.05s\n")
+    settings.write_text(fast, "utf-8")  # the failing source's retries need not wait
+    region.add_route("/leipziger-messe/presse/rss.xml", Response(500, b"down"))
+    journal = tmp_path / "journal"
+    with journal.open("w") as stream:
+        stat = os.fstat(stream.fileno())
+        env = {**os.environ, "JOURNAL_STREAM": f"{stat.st_dev}:{stat.st_ino}"}
+        command = [str(EXE), "--log-format", fmt, "--config", str(config_dir), "run", "--once"]
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=stream, env=env, timeout=120)
+    lines = journal.read_text("utf-8").splitlines()
+    assert lines and all(re.match(r"<[2-7]>", line) for line in lines), lines
+    warning = next(line for line in lines if "leipziger-messe: error (http_5xx)" in line)
+    assert warning.startswith("<4>")
+    assert any(line.startswith("<6>") and "landkreis-leipzig" in line for line in lines)
+    if fmt == "json":
+        assert json.loads(warning[3:])["level"] == "warning"
+    # Redirected elsewhere (a file of its own, a pipe), the lines are as before.
+    assert not run_once(config_dir, "--log-format", fmt).stderr.startswith("<")
+
+
 def test_redaction_covers_tracebacks_and_both_formats() -> None:
     redact = Redactor(["s3cret-value", "short"[:3]])
     try:

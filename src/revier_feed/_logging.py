@@ -16,6 +16,7 @@ import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TextIO
 
 from ._utils import visible
 
@@ -112,11 +113,50 @@ def _ascii(text: str) -> str:
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
+class JournalPriority(logging.Formatter):
+    """Each line of ``inner``'s text led by its syslog priority, ``<4>`` for a warning:
+    journald reads the prefix as the line's priority (and drops it), where a service's
+    stderr is otherwise all "info", so `journalctl -p warning` showed none of our
+    warnings."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self._inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{_PRIORITY.get(record.levelno, 6)}>"
+        return prefix + self._inner.format(record).replace("\n", "\n" + prefix)
+
+
+_PRIORITY = {
+    logging.DEBUG: 7,
+    logging.INFO: 6,
+    logging.WARNING: 4,
+    logging.ERROR: 3,
+    logging.CRITICAL: 2,
+}
+
+
+def to_journal(stream: TextIO) -> bool:
+    """Whether ``stream`` is systemd's journal: the device and inode systemd names in
+    ``JOURNAL_STREAM`` are the stream's (not so when the output is redirected)."""
+    named = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        stat = os.fstat(stream.fileno())
+    except (OSError, ValueError):
+        return False
+    return named == f"{stat.st_dev}:{stat.st_ino}"
+
+
 def configure(level: int = logging.INFO, fmt: str = "text") -> None:
-    """Send revier-feed's log records to stderr, one line each, in ``fmt`` (text or json)."""
+    """Send revier-feed's log records to stderr, one line each, in ``fmt`` (text or json);
+    into systemd's journal, each with its priority."""
     redact = Redactor.from_environment()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(redact) if fmt == "json" else TextFormatter(redact))
+    formatter: logging.Formatter = (
+        JsonFormatter(redact) if fmt == "json" else TextFormatter(redact)
+    )
+    handler.setFormatter(JournalPriority(formatter) if to_journal(sys.stderr) else formatter)
     root = logging.getLogger("revier_feed")
     root.handlers[:] = [h for h in root.handlers if isinstance(h, logging.NullHandler)]
     root.addHandler(handler)

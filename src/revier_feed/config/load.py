@@ -347,9 +347,16 @@ def _cross_check(
                     "or use an existing id to add place names: " + ", ".join(sorted(district_ids)),
                 )
         district_ids |= {d.id for d in districts_file.districts}
+    # A tags.yaml or districts.yaml with errors of its own (reported) is not read: every
+    # reference to a tag or district would look unknown, though only the file is wrong.
+    unread = {
+        what
+        for what, name in (("tag", "tags.yaml"), ("district", "districts.yaml"))
+        if name not in validated and (folder / name).exists()
+    }
     _, source_lines = loaded["sources.yaml"]
     for i, source in enumerate(sources):
-        if source.district and source.district not in district_ids:
+        if source.district and source.district not in district_ids and "district" not in unread:
             loc = ("sources", i, "district")
             yield ConfigIssue(
                 str(folder / "sources.yaml"),
@@ -387,13 +394,14 @@ def _cross_check(
             )
             for key, values, known, what in checks:
                 for j, value in enumerate(values):
-                    if value not in known:
+                    if value not in known and what not in unread:
                         where: Loc = (list_key, i, "filter", key, j)
                         hint = _did_you_mean(value, known)
                         if what == "tag" and not (folder / "tags.yaml").exists():
-                            # Every tag named is "unknown" then: the cause is the file (one
-                            # that exists but is invalid has its own errors above).
+                            # Every tag named is "unknown" then: the cause is the file.
                             hint = f"there is no tags.yaml in {folder}, where topics are defined"
+                        elif what == "district" and not hint:
+                            hint = "known: " + ", ".join(sorted(known))
                         yield ConfigIssue(
                             str(path),
                             lines.line_of(where),
