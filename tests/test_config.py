@@ -340,6 +340,21 @@ def test_a_districts_file_with_errors_makes_no_district_unknown(tmp_path: Path) 
     assert "(hint: known: altenburger-land, " in issue
 
 
+def test_a_login_is_never_sent_to_another_host_unencrypted(tmp_path: Path) -> None:
+    """`security: none` is for a relay on this host; with a login to a relay elsewhere it
+    passed `check`, and smtplib would have sent the password in clear."""
+    login = "  username_env: SMTP_USER\n  password_env: SMTP_PASSWORD\n"
+    remote = f"smtp:\n  host: smtp.example.org\n  security: none\n{login}"
+    (issue,) = issues_of(write_config(tmp_path / "remote", FEED_SOURCE, settings=remote))
+    assert "settings.yaml:1: smtp: " in issue
+    assert "security: none would send the login to smtp.example.org unencrypted" in issue
+    # A relay on this host, or one elsewhere without a login, is fine.
+    local = f"smtp:\n  host: 127.0.0.1\n  security: none\n{login}"
+    load_config(write_config(tmp_path / "local", FEED_SOURCE, settings=local))
+    open_relay = "smtp:\n  host: relay.intern.example\n  security: none\n"
+    load_config(write_config(tmp_path / "relay", FEED_SOURCE, settings=open_relay))
+
+
 def test_bad_email_address(tmp_path: Path) -> None:
     folder = write_config(
         tmp_path,

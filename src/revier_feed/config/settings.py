@@ -387,6 +387,16 @@ class SmtpSettings(_Model):
     def effective_port(self) -> int:
         return self.port or {"tls": 465, "starttls": 587, "none": 25}[self.security]
 
+    @model_validator(mode="after")
+    def _no_login_in_clear(self) -> Self:
+        local = self.host.lower() in ("localhost", "::1") or self.host.startswith("127.")
+        if self.security == "none" and (self.username_env or self.password_env) and not local:
+            raise ValueError(
+                f"security: none would send the login to {self.host} unencrypted; use "
+                "starttls (port 587) or tls (port 465); none is for a relay on this host"
+            )
+        return self
+
 
 class Settings(_Model):
     site: SiteSettings = SiteSettings()
