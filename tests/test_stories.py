@@ -152,6 +152,15 @@ def test_stories_lists_the_newest_with_the_ids_the_corrections_take(
     dates = [s["published"] for s in prize]
     assert dates == sorted(dates, reverse=True)
 
+    # Options given before `list` and after it add up.
+    assert main(["--config", config, "stories", "--tag", "corona", "--json"]) == 0
+    corona = {s["id"] for s in json.loads(capsys.readouterr().out)}
+    both = ["stories", "--tag", "corona", "list", "--tag", "innovationspreis", "--json"]
+    assert main(["--config", config, *both]) == 0
+    assert {s["id"] for s in json.loads(capsys.readouterr().out)} == corona | {
+        s["id"] for s in prize
+    }
+
     assert main(["--config", config, "stories", "list", "--tag", "innovation"]) == 2
     assert "no tag 'innovation' (known: strukturwandel," in capsys.readouterr().out
 

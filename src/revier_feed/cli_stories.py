@@ -39,31 +39,23 @@ def add_parser(commands: Any) -> None:
 
 def _add_list_options(parser: argparse.ArgumentParser, *, given_only: bool = False) -> None:
     # given_only (on `list`): the options of `stories --tag x list` are not reset to the
-    # defaults by the subcommand's own.
+    # defaults by the subcommand's own, and its lists add to them (`more_tag`, …).
     def default(value: Any) -> Any:
         return argparse.SUPPRESS if given_only else value
 
-    parser.add_argument(
-        "--source",
-        metavar="ID",
-        action="append",
-        default=default([]),
-        help="with a member from source ID (repeat: any of them)",
-    )
-    parser.add_argument(
-        "--tag",
-        metavar="TAG",
-        action="append",
-        default=default([]),
-        help="with topic TAG (repeat: any)",
-    )
-    parser.add_argument(
-        "--district",
-        metavar="ID",
-        action="append",
-        default=default([]),
-        help="about district ID (repeat: any)",
-    )
+    for option, metavar, text in (
+        ("source", "ID", "with a member from source ID (repeat: any of them)"),
+        ("tag", "TAG", "with topic TAG (repeat: any)"),
+        ("district", "ID", "about district ID (repeat: any)"),
+    ):
+        parser.add_argument(
+            f"--{option}",
+            metavar=metavar,
+            action="append",
+            dest=f"more_{option}" if given_only else option,
+            default=[],
+            help=text,
+        )
     parser.add_argument(
         "--search",
         metavar="TEXT",
@@ -88,6 +80,12 @@ def _positive(text: str) -> int:
     return number
 
 
+def _given(args: argparse.Namespace, option: str) -> list[str]:
+    """An option's values, given before `list` and after it."""
+    values: list[str] = getattr(args, option) + getattr(args, f"more_{option}", [])
+    return values
+
+
 def _unknown(config: AppConfig, args: argparse.Namespace) -> list[str]:
     """The filter values that name nothing in the configuration, each with what does."""
     known = {
@@ -97,7 +95,7 @@ def _unknown(config: AppConfig, args: argparse.Namespace) -> list[str]:
     }
     problems = []
     for option, ids in known.items():
-        for value in getattr(args, option):
+        for value in _given(args, option):
             if value not in ids:
                 problems.append(f"--{option}: no {option} {value!r} (known: {', '.join(ids)})")
     return problems
@@ -115,9 +113,9 @@ def cmd_stories_list(args: argparse.Namespace) -> int:
             out.print(problem, markup=False, soft_wrap=True)
         return EXIT_CONFIG
     story_filter = StoryFilter(
-        tags=frozenset(args.tag),
-        districts=frozenset(args.district),
-        sources=frozenset(args.source),
+        tags=frozenset(_given(args, "tag")),
+        districts=frozenset(_given(args, "district")),
+        sources=frozenset(_given(args, "source")),
     )
     with App(config, access="read") as app:
         found = app.find_stories(story_filter, args.search, args.limit)
