@@ -289,20 +289,22 @@ def test_filters_must_name_known_sources_and_tags(tmp_path: Path) -> None:
     assert "partners.yaml:8: partners[0].filter.sources[0]: unknown source 'kries'" in text
 
 
-def test_a_missing_tags_file_is_named_as_the_cause_of_unknown_tags(tmp_path: Path) -> None:
-    """Moved away, tags.yaml left only "unknown tag" for every tag a filter named."""
-    folder = write_config(
-        tmp_path,
-        FEED_SOURCE,
-        partners="""
+def with_partner_filter(folder: Path, filter_line: str) -> Path:
+    """A configuration whose one partner filters by ``filter_line`` ("tags: [studien]")."""
+    partners = f"""
         partners:
           - id: kammer
             name: Handwerkskammer
             addresses: [presse@kammer.example]
             filter:
-              tags: [studien]
-        """,
-    )
+              {filter_line}
+        """
+    return write_config(folder, FEED_SOURCE, partners=partners)
+
+
+def test_a_missing_tags_file_is_named_as_the_cause_of_unknown_tags(tmp_path: Path) -> None:
+    """Moved away, tags.yaml left only "unknown tag" for every tag a filter named."""
+    folder = with_partner_filter(tmp_path, "tags: [studien]")
     assert not (folder / "tags.yaml").exists()
     (issue,) = issues_of(folder)
     assert "partners[0].filter.tags[0]: unknown tag 'studien'" in issue
@@ -316,18 +318,7 @@ def test_a_missing_tags_file_is_named_as_the_cause_of_unknown_tags(tmp_path: Pat
 
 
 def test_a_districts_file_with_errors_makes_no_district_unknown(tmp_path: Path) -> None:
-    folder = write_config(
-        tmp_path,
-        FEED_SOURCE,
-        partners="""
-        partners:
-          - id: kammer
-            name: Handwerkskammer
-            addresses: [presse@kammer.example]
-            filter:
-              districts: [vogtland]
-        """,
-    )
+    folder = with_partner_filter(tmp_path, "districts: [vogtland]")
     (folder / "districts.yaml").write_text(
         "districts:\n  - id: vogtland\n    name: Vogtland\n    plaecs: [Plauen]\n", "utf-8"
     )
