@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from typing import Any
 
 from ._utils import visible
@@ -119,7 +120,8 @@ def cmd_stories_list(args: argparse.Namespace) -> int:
     )
     with App(config, access="read") as app:
         found = app.find_stories(story_filter, args.search, args.limit)
-    rows = [_story_row(story, config, app) for story in found]
+    priorities = {s.id: s.priority for s in config.sources}
+    rows = [_story_row(story, priorities, app) for story in found]
     if args.json:
         print_json(out, rows)
         return EXIT_OK
@@ -141,8 +143,8 @@ def cmd_stories_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _story_row(story: Story, config: AppConfig, app: App) -> dict[str, Any]:
-    lead = story.lead({s.id: s.priority for s in config.sources})
+def _story_row(story: Story, priorities: Mapping[str, int], app: App) -> dict[str, Any]:
+    lead = story.lead(priorities)
     sources = list(dict.fromkeys(m.item.source_id for m in story.members))
     return {
         "id": f"s{story.id}",

@@ -771,31 +771,45 @@ def preview(ctx: DigestContext, partner: PartnerSpec) -> tuple[DigestIssue, Emai
     stories first seen from where the last one ends up to now."""
     now = ctx.now()
     period, entry = _due_issue(ctx, partner, now)
-    covered = ctx.storage.digest_covered_until(partner.id)
-    if period is not None:
-        issue = _issue_of(ctx, partner, period)
-        kept = ctx.storage.digest_copy(partner.id, period.key) if entry is not None else None
-        if kept is not None:
-            sent = {story for story, _, _ in kept.stories}
-            groups = tuple(
-                (label, chosen)
-                for label, entries in issue.groups
-                if (chosen := tuple(e for e in entries if e.story_id in sent))
-            )
-            message = email.message_from_bytes(kept.message, policy=email.policy.default)
-            return replace(issue, groups=groups), message
-        if issue.entries or ctx.settings.send_empty:
-            return issue, render_message(ctx, issue)
-        # Sent now, it would be recorded empty and end at its slot.
-        covered = (period.until, period.slot_at)
+    if period is None:
+        issue = _issue_of(ctx, partner, _next_period(ctx, partner, now))
+        return issue, render_message(ctx, issue)
+    issue = _issue_of(ctx, partner, period)
+    kept = ctx.storage.digest_copy(partner.id, period.key) if entry is not None else None
+    if kept is not None:
+        sent = {story for story, _, _ in kept.stories}
+        groups = tuple(
+            (label, chosen)
+            for label, entries in issue.groups
+            if (chosen := tuple(e for e in entries if e.story_id in sent))
+        )
+        message = email.message_from_bytes(kept.message, policy=email.policy.default)
+        return replace(issue, groups=groups), message
+    if issue.entries or ctx.settings.send_empty:
+        return issue, render_message(ctx, issue)
+    # Sent now, it would be recorded empty and end at its slot.
+    upcoming = _next_period(ctx, partner, now, (period.until, period.slot_at))
+    issue = _issue_of(ctx, partner, upcoming)
+    return issue, render_message(ctx, issue)
+
+
+def _next_period(
+    ctx: DigestContext,
+    partner: PartnerSpec,
+    now: datetime,
+    covered: tuple[datetime, datetime] | None = None,
+) -> DigestPeriod:
+    """The period of the partner's next slot as of ``now``: from where the last digest
+    ended (``covered``: where it will end, with its slot; else the send log's) up to now;
+    the slot's digest will also have what comes until then."""
+    if covered is None:
+        covered = ctx.storage.digest_covered_until(partner.id)
     until, covered_slot = covered if covered is not None else (None, None)
     slot = digest.next_slot(partner.schedule, now, ctx.tz)
     upcoming = digest.current_period(
         partner.schedule, slot, ctx.tz, until, ctx.settings.first_window, covered_slot
     )
-    # What is collected up to now; the slot's digest will also have what comes until then.
-    issue = _issue_of(ctx, partner, replace(upcoming, until=max(now, upcoming.since)))
-    return issue, render_message(ctx, issue)
+    return replace(upcoming, until=max(now, upcoming.since))
 
 
 def _due_issue(
@@ -823,11 +837,7 @@ def preview_admin(ctx: DigestContext, partner: PartnerSpec) -> EmailMessage:
     now = ctx.now()
     period, _ = _due_issue(ctx, partner, now)
     if period is None:
-        last, _ = _current_period(ctx, partner, now)
-        slot = digest.next_slot(partner.schedule, now, ctx.tz)
-        period = replace(
-            last, key=digest.period_key(slot, ctx.tz), slot_at=slot, since=last.until, until=now
-        )
+        period = _next_period(ctx, partner, now)
     return render_admin_message(ctx, partner, period, source_problems(ctx))
 
 
