@@ -316,6 +316,58 @@ def test_a_login_page_is_recognised() -> None:
         assert read(page).not_article is None, box
 
 
+CONSENT_WALL = """<html><head><title>Datenschutzeinstellungen</title></head><body>
+<div class="wrapper"><h1>Ihre Zustimmung ist uns wichtig</h1>
+<p>Wir und unsere Partner verwenden Cookies und ähnliche Technologien, um Inhalte zu
+personalisieren und die Nutzung unserer Website auszuwerten.</p>
+<p>Mit einem Klick auf „Alle akzeptieren" willigen Sie in die Verarbeitung Ihrer
+personenbezogenen Daten durch Drittanbieter ein. Ihre Einwilligung können Sie jederzeit
+in den Einstellungen widerrufen.</p>
+<form method="post" action="/consent"><input type="hidden" name="ziel" value="/a.html">
+{controls}</form></div></body></html>"""
+
+
+@pytest.mark.parametrize(
+    "controls",
+    [
+        '<button type="submit" name="c" value="all">Alle akzeptieren</button>'
+        '<button type="submit" name="c" value="min">Nur notwendige Cookies</button>',
+        '<input type="submit" value="Cookies zulassen"> <a href="/a.html?c=0">Ablehnen</a>',
+        '<a class="btn" href="/consent?all=1">Ich bin einverstanden</a>',
+        "<button>Accept all cookies</button>",
+    ],
+)
+def test_a_consent_page_at_the_article_s_address_is_not_the_article(controls: str) -> None:
+    """A site that answers a client without its consent cookie with a consent page at the
+    article's own address (no redirect) gave that page's text as the article's (a known
+    limitation since session 24)."""
+    found = read(CONSENT_WALL.format(controls=controls))
+    assert found.content_html == "" and found.not_article == "is a cookie consent page"
+
+
+def test_an_article_about_cookies_or_beside_a_consent_banner_is_read() -> None:
+    """Neither a consent banner (marked as one, as CMSs mark them) beside a short notice, nor
+    an article that reports on cookies and consent, is a consent page."""
+    banner = (
+        '<div class="cookie-banner"><p>Wir verwenden Cookies. Mit Ihrer Einwilligung auch '
+        "solche von Drittanbietern.</p><button>Alle akzeptieren</button></div>"
+    )
+    notice = "<p>Die Kfz-Zulassungsstelle ist am Freitag wegen einer Schulung geschlossen.</p>"
+    found = read(f"<html><body>{banner}<main><h1>Geschlossen</h1>{notice}</main></body></html>")
+    assert found.not_article is None and "Schulung" in text_of(found)
+    report = (
+        "<p>Der Datenschutzbeauftragte des Landkreises hat am Montag seinen Bericht "
+        "vorgelegt. Viele Websites der Gemeinden setzen Cookies und Tracking ohne wirksame "
+        "Einwilligung ein; personenbezogene Daten gingen an Drittanbieter.</p>"
+    )
+    found = read(f"<html><body>{banner}<main><h1>Bericht</h1>{report}</main></body></html>")
+    assert found.not_article is None and "Datenschutzbeauftragte" in text_of(found)
+    # A longer one is news even with a button that agrees to something (a poll's).
+    poll = "<p>Finden Sie das richtig?</p><button>Zustimmen</button>"
+    found = read(f"<html><body><main>{report * 10}{poll}</main></body></html>")
+    assert found.not_article is None and "Datenschutzbeauftragte" in text_of(found)
+
+
 @pytest.mark.parametrize("block", ["td", "pre", "p"])
 def test_an_article_in_one_huge_block_keeps_its_text_cut(block: str) -> None:
     """An article over the limit held in one block came out as "[…]" alone."""

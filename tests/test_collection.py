@@ -523,9 +523,9 @@ def test_an_article_that_redirects_to_a_consent_or_error_page_is_not_the_article
 ) -> None:
     """An article sent to a cookie consent page, or to an error page answered with 200, gave
     "Wir verwenden Cookies …" or "Seite nicht gefunden" as its text (found by a probe,
-    session 24)."""
+    session 24); so did a consent page served at the article's own address (session 36)."""
     html = {"Content-Type": "text/html"}
-    links = ["/kreis/haushalt.html", "/kreis/bus.html", "/kreis/sperrung.html"]
+    links = ["/kreis/haushalt.html", "/kreis/bus.html", "/kreis/sperrung.html", "/kreis/kita.html"]
     serve_district_teasers(region, links)
     region.add_route(
         links[0], Response(302, headers={"Location": "/cookie-hinweis.html?ziel=%2Fkreis"})
@@ -544,17 +544,22 @@ def test_an_article_that_redirects_to_a_consent_or_error_page_is_not_the_article
     )
     for path in ("/fehler/404.html", links[2]):
         region.add_route(path, Response(200, missing.encode(), html))
+    wall = consent.replace(
+        "</div>", '<form method="post"><button name="ok">Alle akzeptieren</button></form></div>'
+    ).replace("Technologien", "Technologien von Drittanbietern, mit Ihrer Einwilligung,")
+    region.add_route(links[3], Response(200, wall.encode(), html))
     app = make_app(config(tmp_path, agency_source(region, "\n      follow: true", "/kreis/")))
     (report,) = app.run_cycle().summary.reports
-    assert report.new == 3
+    assert report.new == 4
     stored = app.storage.recent_items(["agentur"], 5)
     assert all(s.item.content_html == "" for s in stored)
-    assert {s.item.summary_text for s in stored} == {f"Der Anfang {i}." for i in range(3)}
+    assert {s.item.summary_text for s in stored} == {f"Der Anfang {i}." for i in range(4)}
     warned = " ".join(report.warnings)
     assert "haushalt.html not read: it redirects to" in warned
     assert "a cookie consent page" in warned
     assert "bus.html not read: it redirects to" in warned and "an error page" in warned
     assert "sperrung.html says it was not found" in warned
+    assert "kita.html is a cookie consent page" in warned
 
 
 def test_an_item_dated_hours_ago_is_not_changed_by_every_fetch(

@@ -127,6 +127,8 @@ def parse_article(
         return Article(content_html="", not_article="says it was not found (a removed article?)")
     published = _article_date(soup, now, tz)
     password = _asks_for_password(soup)
+    # Before the forms go: a consent page's buttons are in one.
+    asks_consent = _asks_for_consent(soup)
     for tag in soup(["script", "style", "noscript", "template", "iframe"]):
         tag.decompose()
     _remove_forms(soup)
@@ -145,6 +147,8 @@ def parse_article(
     login = "asks for a login" if password and text < _LOGIN_PAGE_TEXT else None
     if not parts:
         return Article(content_html="", published=published, not_article=login)
+    if asks_consent and _reads_as_consent(" ".join(p.get_text(" ", strip=True) for p in parts)):
+        return Article(content_html="", not_article="is a cookie consent page")
     base = base_url(soup, fetched.url)
     for part in parts:
         _remove_page_links(part)
@@ -293,16 +297,60 @@ def _asks_for_password(soup: BeautifulSoup) -> bool:
     """Whether the page shows a password field: not one hidden until a script shows it,
     nor a login box in its header, navigation or sidebar."""
     fields = soup.find_all("input", attrs={"type": re.compile("^password$", re.I)}, limit=10)
-    for field in fields:
-        if isinstance(field, Tag) and not any(
-            _hidden(ancestor)
-            or ancestor.name in ("template", *_BOILERPLATE_TAGS)
-            or _is_boilerplate(ancestor)
-            for ancestor in field.parents
-            if isinstance(ancestor, Tag)
-        ):
+    return any(isinstance(field, Tag) and _shown_as_page(field) for field in fields)
+
+
+def _shown_as_page(element: Tag) -> bool:
+    """Whether ``element`` is part of the page itself: in no navigation, header, sidebar,
+    dialog or banner, and not hidden until a script shows it."""
+    return not any(
+        _hidden(ancestor)
+        or ancestor.name in ("template", *_BOILERPLATE_TAGS)
+        or _is_boilerplate(ancestor)
+        for ancestor in (element, *element.parents)
+        if isinstance(ancestor, Tag)
+    )
+
+
+#: The whole text of a button or link that gives consent: "Alle akzeptieren", "Cookies
+#: zulassen", "Allen zustimmen", "Ich bin einverstanden", "Accept all cookies".
+_ACCEPT = re.compile(
+    r"(?:ich\s+(?:bin\s+)?)?einverstanden|ich\s+stimme\s+zu"
+    r"|(?:(?:allen?|alles)\s+)?(?:cookies\s+)?"
+    r"(?:zustimmen|akzeptieren|zulassen|annehmen|erlauben)(?:\s+und\s+\w+)?"
+    r"|(?:i\s+)?(?:accept|agree|allow)(?:\s+all)?(?:\s+cookies)?(?:\s+and\s+\w+)?",
+    re.IGNORECASE,
+)
+#: Stems of what a consent notice talks about; a text naming three of them is one.
+_CONSENT_TERMS = re.compile(
+    r"cookie|einwilligung|zustimm|einverstanden|datenschutz|consent|tracking|drittanbieter"
+    r"|personenbezogen|widerruf|privacy|akzeptier",
+    re.IGNORECASE,
+)
+#: A text this long is an article, whatever it talks about.
+_CONSENT_PAGE_TEXT = 2000
+
+
+def _asks_for_consent(soup: BeautifulSoup) -> bool:
+    """Whether the page shows a button or link that accepts cookies outside any dialog,
+    banner or hidden element: a consent page served at the article's own address. An
+    article's consent banner is marked as such and removed with the furniture."""
+    for control in soup.find_all(["button", "a", "input"], limit=2000):
+        if not isinstance(control, Tag):
+            continue
+        label = str(control.get("value", "")) if control.name == "input" else control.get_text(" ")
+        if len(label) > 60 or not _ACCEPT.fullmatch(" ".join(label.split()).strip(" .!")):
+            continue
+        if _shown_as_page(control):
             return True
     return False
+
+
+def _reads_as_consent(text: str) -> bool:
+    """Whether a short text is about cookies and consent, not news."""
+    if len(text) >= _CONSENT_PAGE_TEXT:
+        return False
+    return len({m.group().lower() for m in _CONSENT_TERMS.finditer(text)}) >= 3
 
 
 def _remove_forms(soup: BeautifulSoup) -> None:
