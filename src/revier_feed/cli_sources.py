@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import re
+import sys
 import textwrap
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+from xml.sax.saxutils import escape, quoteattr
 from zoneinfo import ZoneInfo
 
 from ._utils import span, visible, without_bidi
@@ -90,6 +94,16 @@ def add_parser(commands: Any) -> None:
         "(default DIR: fixtures/ in the configuration folder)",
     )
     test.set_defaults(command=cmd_sources_test)
+    imported = source_commands.add_parser(
+        "import",
+        help="print sources.yaml entries for the feeds of an OPML file (a feed reader's export)",
+    )
+    imported.add_argument("file", metavar="FILE", help="the OPML file; - reads standard input")
+    imported.set_defaults(command=cmd_sources_import)
+    export = source_commands.add_parser(
+        "export", help="print the feed sources as an OPML file, for a feed reader"
+    )
+    export.set_defaults(command=cmd_sources_export)
     retry = source_commands.add_parser(
         "retry",
         help="fetch sources at the next cycle whatever their backoff, also one gone (410)",
@@ -383,6 +397,147 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
         soft_wrap=True,
     )
     out.print(textwrap.indent(source_yaml(spec), "  "), markup=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def cmd_sources_import(args: argparse.Namespace) -> int:
+    # lxml loads only here: a cycle without news from cron reads no document.
+    from .parse import read_opml
+
+    config = load_config(args.config)
+    out = console()
+    try:
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as e:
+        out.print(f"cannot read {visible(args.file)}: {e.strerror or e}", markup=False)
+        return EXIT_FAILED
+    listed = read_opml("standard input" if args.file == "-" else args.file, data)
+    if not listed:
+        out.print(f"# {visible(args.file)} names no feeds (no outline with an xmlUrl)")
+        return EXIT_FAILED
+    configured = (*config.sources, *config.disabled_sources)
+    known = {_address(s.url): s.id for s in configured}
+    taken = {s.id for s in configured}
+    tags = {_slug(name): tag.id for tag in config.tags for name in (tag.id, tag.label)}
+    districts = {_slug(name): d.id for d in config.districts for name in (d.id, d.name)}
+    entries: list[str] = []
+    notes: list[str] = []
+    for feed in listed:
+        where = f"line {feed.line}: {visible(feed.title or feed.url)}"
+        if (same := known.get(_address(feed.url))) is not None:
+            notes.append(f"# {where}: already in sources.yaml as {same}")
+            continue
+        labels = [_slug(label) for label in (*feed.folders, *feed.categories)]
+        options = {
+            "id": _free_id(_slug(feed.title)[:40].strip("-") or _suggest_id(feed.url), taken),
+            "name": _shown_name(feed.title) or _suggest_id(feed.url),
+            "url": feed.url,
+            "tags": list(dict.fromkeys(tags[label] for label in labels if label in tags)),
+        }
+        # The innermost folder naming a district: "Landkreise/Saalekreis".
+        if district := next((districts[x] for x in reversed(labels) if x in districts), None):
+            options["district"] = district
+        try:
+            spec = source_from_options(options, config.settings.fetch)
+        except ConfigError as e:
+            notes.append(f"# {where}: not imported, {'; '.join(i.message for i in e.issues)}")
+            continue
+        known[_address(spec.url)] = spec.id
+        taken.add(spec.id)
+        folders = " / ".join(feed.folders)
+        comment = f"  # folder: {visible(folders)}\n" if folders else ""
+        entries.append(comment + textwrap.indent(source_yaml(spec), "  ").rstrip("\n"))
+    for note in notes:
+        out.print(visible(note), markup=False, soft_wrap=True)
+    if entries:
+        out.print(
+            f"# {len(entries)} feed(s) of {visible(args.file)}. Add to sources.yaml (under "
+            "`sources:`), then run `revier-feed check` and `revier-feed sources test ID`:",
+            markup=False,
+            soft_wrap=True,
+        )
+        out.print("\n".join(entries), markup=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def _shown_name(title: str) -> str:
+    """A list's title as a source's name: without control and invisible format characters
+    (an escape sequence would reach the admin's terminal with every `sources`)."""
+    shown = "".join(c for c in title if unicodedata.category(c) not in ("Cc", "Cf"))
+    return " ".join(shown.split())
+
+
+def _slug(text: str) -> str:
+    """``text`` as an id: lower case, umlauts written out, other characters as "-"."""
+    folded = text.lower().translate(_UMLAUTS)
+    plain = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
+
+
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def _free_id(wanted: str, taken: set[str]) -> str:
+    """``wanted``, or with the first free number appended."""
+    if wanted not in taken:
+        return wanted
+    return next(f"{wanted}-{n}" for n in itertools.count(2) if f"{wanted}-{n}" not in taken)
+
+
+def _address(url: str) -> str:
+    """A feed's address as two lists compare it: http and https, the host's case, a
+    default port and a final "/" do not tell feeds apart."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    port = f":{parts.port}" if parts.port not in (None, 80, 443) else ""
+    return f"{host}{port}{parts.path.rstrip('/')}?{parts.query}"
+
+
+def cmd_sources_export(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    configured = (*config.sources, *config.disabled_sources)
+    names = {d.id: d.name for d in config.districts}
+    feeds = [s for s in configured if s.kind is SourceKind.FEED]
+    left_out = [s.id for s in configured if s.kind is not SourceKind.FEED]
+    folders: dict[str | None, list[SourceSpec]] = {}
+    for spec in feeds:
+        folders.setdefault(spec.district, []).append(spec)
+
+    def outline(spec: SourceSpec, indent: str) -> str:
+        parts = urlsplit(spec.url)
+        category = ",".join(f"/{tag}" for tag in spec.tags)
+        return (
+            f'{indent}<outline type="rss" text={quoteattr(spec.name)} '
+            f"title={quoteattr(spec.name)} xmlUrl={quoteattr(spec.url)} "
+            f"htmlUrl={quoteattr(f'{parts.scheme}://{parts.netloc}/')}"
+            + (f" category={quoteattr(category)}" if category else "")
+            + "/>"
+        )
+
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        f"  <head><title>{escape(config.settings.site.title)}</title></head>",
+        "  <body>",
+    ]
+    for district, specs in folders.items():
+        if district is None:
+            lines.extend(outline(spec, "    ") for spec in specs)
+            continue
+        name = quoteattr(names.get(district, district))
+        lines.append(f"    <outline text={name} title={name}>")
+        lines.extend(outline(spec, "      ") for spec in specs)
+        lines.append("    </outline>")
+    lines += ["  </body>", "</opml>", ""]
+    # The bytes its declaration names, whatever the terminal's encoding.
+    sys.stdout.buffer.write("\n".join(lines).encode("utf-8"))
+    sys.stdout.flush()
+    if left_out:
+        print(
+            f"# {len(left_out)} html source(s) left out, which have no feed: "
+            + ", ".join(left_out),
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

@@ -588,6 +588,19 @@ class FeedLink:
 
 
 @dataclass(frozen=True, slots=True)
+class ListedFeed:
+    """A feed an OPML subscription list names (``sources import``)."""
+
+    url: str
+    title: str  #: the outline's text or title; empty if it has neither
+    site_url: str | None  #: its ``htmlUrl``
+    folders: tuple[str, ...]  #: the outlines it is nested in, outermost first
+    #: Its OPML 2.0 ``category`` paths' parts ("/Wirtschaft,/Kreise/Saalekreis").
+    categories: tuple[str, ...]
+    line: int  #: where the list names it
+
+
+@dataclass(frozen=True, slots=True)
 class Discovery:
     """What a URL offers as a source: it is a feed, it links to feeds, or it is a listing
     whose selectors were guessed."""

@@ -11,8 +11,17 @@ from ..models import Article, Discovery, FetchResult, ParsedDocument, SourceKind
 from .dates import followed_date, parse_date
 from .feed import parse_feed
 from .jsonfeed import looks_like_json_feed, parse_json_feed
+from .opml import read_opml
 
-__all__ = ["article", "discover_page", "followed_date", "listing_pages", "parse", "parse_date"]
+__all__ = [
+    "article",
+    "discover_page",
+    "followed_date",
+    "listing_pages",
+    "parse",
+    "parse_date",
+    "read_opml",
+]
 
 
 #: The most items read from one document (a feed, a listing page); feeds list the newest
