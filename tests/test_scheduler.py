@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import apscheduler.executors.base
 import apscheduler.schedulers.base
@@ -665,62 +664,6 @@ def test_a_clock_set_back_does_not_hold_the_worker_back(
     assert stepped, "the worker never ran twice"
     after = [t - stepped[0] for t in runs if t > stepped[0]]
     assert after and after[0] < 3, f"no cycle within 3 s of the clock being set back: {after}"
-
-
-def test_retention_runs_when_the_clock_steps_forward_over_its_time(
-    demo_config: AppConfig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A step of the system clock forward past `retention_at` by more than an hour (a VM
-    resumed in the morning, an NTP correction) skipped that night's retention: the
-    scheduler called it missed."""
-    offset = [0.0]
-
-    class SteppedClock(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> Any:
-            return datetime.fromtimestamp(time.time() + offset[0], tz)
-
-    for module in (apscheduler.schedulers.base, apscheduler.executors.base):
-        monkeypatch.setattr(module, "datetime", SteppedClock)
-    monkeypatch.setattr(scheduler, "_wall", lambda: time.time() + offset[0])
-    local = ZoneInfo(demo_config.settings.timezone)
-    at = (datetime.now(local) + timedelta(minutes=30)).strftime("%H:%M")
-    config = with_worker_settings(demo_config, f'worker:\n  retention_at: "{at}"\n')
-    collected: list[float] = []
-    retained: list[float] = []
-    collect, retention = Worker.collect, Worker.retention
-
-    def counted_collect(self: Worker) -> None:
-        collected.append(time.monotonic())
-        collect(self)
-
-    def counted_retention(self: Worker) -> None:
-        retained.append(time.monotonic())
-        retention(self)
-
-    monkeypatch.setattr(Worker, "collect", counted_collect)
-    monkeypatch.setattr(Worker, "retention", counted_retention)
-
-    def step_forward_then_stop() -> None:
-        try:
-            deadline = time.monotonic() + 20
-            while len(collected) < 2 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            offset[0] = 3 * 3600.0  # 2.5 hours past retention_at
-            while not retained and time.monotonic() < deadline:
-                time.sleep(0.05)
-        finally:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    app = App(config, now=lambda: SteppedClock.now(UTC), processes=0)
-    threading.Thread(target=step_forward_then_stop, daemon=True).start()
-    try:
-        with app.exclusive("run"):
-            scheduler.run_worker(app, timedelta(seconds=1))
-    finally:
-        app.close()
-    assert len(collected) >= 2, "the worker never ran twice"
-    assert len(retained) == 1, "retention did not run after the clock stepped over its time"
 
 
 def test_retention_runs_once_on_the_night_the_clocks_go_back(

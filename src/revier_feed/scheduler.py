@@ -468,9 +468,10 @@ def run_worker(app: App, tick: timedelta) -> None:
         name="remove old items",
         max_instances=1,
         coalesce=True,
-        # However late: a step of the clock past `retention_at` (a VM resumed in the
-        # morning) would otherwise skip the night; the day's guard keeps it to one run.
-        misfire_grace_time=None,
+        # Not "however late": a clock stepped forward by mistake (days ahead, then
+        # corrected) would run retention at once and remove current items, and the day's
+        # guard would then skip the nights until the clock reaches that day again.
+        misfire_grace_time=3600,
     )
     clock = _ClockWatch()
     try:
