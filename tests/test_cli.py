@@ -735,6 +735,25 @@ def test_json_output_escapes_what_a_terminal_would_act_on(
     assert json.loads(out) == data
 
 
+def test_site_text_on_the_terminal_keeps_emoji_codes_as_written(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """rich replaced ":fire:" in a site's title with an emoji in every table and in the
+    YAML that `discover` and `sources import` print, where it changed names and addresses
+    (found by a review, session 36)."""
+    title = "Feuerwehr :fire: übt im Gewerbegebiet"
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Wehr '
+        ":rocket: News</title><link>http://x.example/</link><description>d</description>"
+        f"<item><title>{title}</title><link>http://x.example/a</link></item></channel></rss>"
+    )
+    url = _serve_page(region, "/wehr/feed.xml", feed)
+    code, out = try_url(capsys, demo_config, url)
+    assert code == 0 and title in out and "\U0001f525" not in out, out
+    code, out = in_demo(capsys, demo_config, "sources", "discover", url)
+    assert code == 0 and "Wehr :rocket: News" in out, out
+
+
 def test_discover_guesses_selectors_that_work(
     demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rich.console import Console
         from rich.markup import escape
 
-        Console(stderr=True).print(
+        Console(stderr=True, emoji=False).print(
             f"[red]error:[/] {escape(visible(str(e)))}", highlight=False, soft_wrap=True
         )
         return EXIT_FAILED
@@ -254,7 +254,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         from rich.console import Console
         from rich.markup import escape
 
-        Console(stderr=True).print(
+        Console(stderr=True, emoji=False).print(
             f"[red]error:[/] digest {escape(str(e))}\n"
             f"  hint: fix the file in {config.resolve(config.settings.digest.templates)} "
             "or remove it to use the built-in template",

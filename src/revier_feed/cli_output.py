@@ -37,7 +37,8 @@ def console() -> Console:
     # quiet `run --once` from cron never loads it.
     from rich.console import Console
 
-    out = Console(highlight=False, soft_wrap=False)
+    # emoji=False: rich turned ":fire:" in a site's title (or in a feed's address) into 🔥.
+    out = Console(highlight=False, soft_wrap=False, emoji=False)
     if not out.is_terminal:
         out.width = max(out.width, 160)
     return out
