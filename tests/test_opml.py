@@ -42,6 +42,9 @@ def test_the_feeds_of_a_reader_s_list_are_read_as_readers_write_them() -> None:
   <outline text="Ohne Adresse" type="link" url="https://stadt.example/"/>
   <outline title="BBSR" xmlUrl="https://bbsr.example/feed.atom" category="/studien,/Raum/Land"/>
   <outline text="Doppelt" xmlUrl="https://stadt.example/feed/"/>
+  <outline text="Radio" type="rss" url="https://radio.example/rss.xml"/>
+  <outline text="Kreis &amp;#8211; Presse &amp;amp; Medien" xmlUrl="https://k.example/f"
+    revierFeedId="kreis-presse"/>
 </body></opml>"""
     feeds = read_opml("liste.opml", listing)
     assert [(f.url, f.title, f.folders, f.line) for f in feeds] == [
@@ -49,9 +52,16 @@ def test_the_feeds_of_a_reader_s_list_are_read_as_readers_write_them() -> None:
          ("Kreise", "Saalekreis"), 6),
         ("https://stadt.example/feed/", "Große Kreisstadt", ("Kreise",), 8),
         ("https://bbsr.example/feed.atom", "BBSR", (), 11),
+        # Named twice: both, so that the import can say so.
+        ("https://stadt.example/feed/", "Doppelt", (), 12),
+        # OPML 1.0 as Radio UserLand wrote it: the feed in `url`, with type="rss".
+        ("https://radio.example/rss.xml", "Radio", (), 13),
+        # Escaped twice, as Feedly, Inoreader and The Old Reader write titles.
+        ("https://k.example/f", "Kreis \u2013 Presse & Medien", (), 15),
     ]  # fmt: skip
     assert feeds[0].site_url == "https://www.saalekreis.example/"
     assert feeds[2].categories == ("studien", "Raum", "Land")
+    assert feeds[5].source_id == "kreis-presse" and feeds[0].source_id is None
     # A writer that puts OPML into a namespace, and outlines straight into <opml>.
     spaced = b'<opml xmlns="http://opml.org/spec2"><outline text="A" xmlUrl="https://a.example/f"/></opml>'
     assert [f.url for f in read_opml("n.opml", spaced)] == ["https://a.example/f"]
@@ -137,26 +147,76 @@ def test_an_imported_list_gives_entries_that_check_accepts_and_that_collect(
     assert health["burgenlandkreis-2"]["status"] == "failing"
 
 
+def test_what_lists_write_into_titles_and_addresses_gives_usable_entries(
+    demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a probe of 44 real exports (Feedly, Inoreader, NetNewsWire, FreshRSS, podcast
+    apps, …) and a review found in them (session 36)."""
+    long = "Nachrichten aus dem Landkreis und seinen Gemeinden, Städten und Ortsteilen"
+    listing = f"""<opml version="2.0"><body>
+  <outline text="Wehr :rocket: &lt;b&gt;News&lt;/b&gt;" xmlUrl="feed://wehr.example/rss"/>
+  <outline text="Wehr, noch einmal" xmlUrl="https://WEHR.example/rss/"/>
+  <outline text="." xmlUrl="https://www.punkt.example/feed"/>
+  <outline text="comic by kris &lt;kris@comic.example&gt;" xmlUrl="https://comic.example/f"/>
+  <outline text="{long}" xmlUrl="https://lang.example/f"/>
+  <outline text="Suche" xmlUrl="https://news.example/rss?q=Land kreis"/>
+  <outline text="Blog" xmlUrl="https://a.example/f" category="/Tech,/studien"/>
+  <outline text="Blog" xmlUrl="https://b.example/f"/>
+  <outline text="Blog" xmlUrl="https://c.example/f"/>
+</body></opml>"""
+    opml = demo_config.config_dir / "liste.opml"
+    opml.write_text(listing, encoding="utf-8")
+    code, out, err = run(capsys, demo_config.config_dir, "sources", "import", str(opml))
+    assert code == 0, out + err
+    assert "line 3: Wehr, noch einmal: listed before, as wehr-rocket-news" in out
+    assert "# categories that name no tag: Tech" in out
+    sources = demo_config.config_dir / "sources.yaml"
+    sources.write_text(sources.read_text("utf-8") + entries(out), "utf-8")
+    assert run(capsys, demo_config.config_dir, "check")[0] == 0
+    before = {s.id for s in demo_config.sources}
+    new = {s.id: s for s in load_config(demo_config.config_dir).sources if s.id not in before}
+    assert {i: (s.name, s.url) for i, s in new.items()} == {
+        # The feed: scheme read as http; markup left out, an emoji code kept as written.
+        "wehr-rocket-news": ("Wehr :rocket: News", "http://wehr.example/rss"),
+        # A title without a letter: the site's name.
+        "punkt-example": ("punkt.example", "https://www.punkt.example/feed"),
+        "comic-by-kris": ("comic by kris", "https://comic.example/f"),
+        # Cut at the end of a word.
+        "nachrichten-aus-dem-landkreis-und-seinen": (long, "https://lang.example/f"),
+        "suche": ("Suche", "https://news.example/rss?q=Land%20kreis"),
+        "blog": ("Blog", "https://a.example/f"),
+        "blog-2": ("Blog", "https://b.example/f"),
+        "blog-3": ("Blog", "https://c.example/f"),
+    }
+    assert new["blog"].tags == ("studien",)
+
+
 def test_exported_sources_import_back_as_they_are(
     demo_config: AppConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`sources export` for a feed reader, or for another revier-feed; and the same list
     imported into a configuration that has those sources changes nothing."""
+    sources = demo_config.config_dir / "sources.yaml"
+    text = sources.read_text("utf-8")
+    sources.write_text(text.replace("  - id: bbsr\n", "  - id: bbsr\n    enabled: false\n"))
     code, out, err = run(capsys, demo_config.config_dir, "sources", "export")
     assert code == 0
     exported = tmp_path / "quellen.opml"
     exported.write_text(out, "utf-8")
     feeds = {f.url: f for f in read_opml("quellen.opml", out.encode())}
-    kinds = {s.url: s.kind.value for s in demo_config.sources}
+    kinds = {s.url: s.kind.value for s in demo_config.sources if s.id != "bbsr"}
     assert set(feeds) == {url for url, kind in kinds.items() if kind == "feed"}
     assert "1 html source(s) left out, which have no feed: metropolregion" in err
+    # A disabled source would come back enabled from a list that cannot say so.
+    assert "1 disabled source(s) left out: bbsr" in err
     by_id = {s.id: s for s in demo_config.sources}
     assert feeds[by_id["landkreis-leipzig"].url].folders == ("Landkreis Leipzig",)
     assert feeds[by_id["iq-innovationspreis"].url].categories == ("innovationspreis",)
     code, out, _ = run(capsys, demo_config.config_dir, "sources", "import", str(exported))
     assert code == 0 and entries(out) == ""
     assert out.count("already in sources.yaml") == len(feeds)
-    # Into a configuration without them: the same sources, districts and tags.
+    # Into a configuration without them: the same sources, with their ids (which channels
+    # and partners name), districts and tags.
     other = write_config(tmp_path / "other", "sources: []\n")
     shutil.copy(demo_config.config_dir / "tags.yaml", other / "tags.yaml")
     code, out, _ = run(capsys, other, "sources", "import", str(exported))
@@ -166,7 +226,8 @@ def test_exported_sources_import_back_as_they_are(
     assert set(imported) == set(feeds)
     for url, spec in imported.items():
         original = next(s for s in demo_config.sources if s.url == url)
-        assert (spec.name, spec.district, spec.tags) == (
+        assert (spec.id, spec.name, spec.district, spec.tags) == (
+            original.id,
             original.name,
             original.district,
             original.tags,

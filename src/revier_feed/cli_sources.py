@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import itertools
 import json
 import re
 import sys
@@ -35,6 +34,7 @@ from .exceptions import COMMAND_LINE, ConfigError, ConfigIssue, SourceError
 from .models import (
     FeedLink,
     Item,
+    ListedFeed,
     Preview,
     SourceKind,
     SourceSpec,
@@ -415,56 +415,139 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
     if not listed:
         out.print(f"# {visible(args.file)} names no feeds (no outline with an xmlUrl)")
         return EXIT_FAILED
-    configured = (*config.sources, *config.disabled_sources)
-    known = {_address(s.url): s.id for s in configured}
-    taken = {s.id for s in configured}
-    tags = {_slug(name): tag.id for tag in config.tags for name in (tag.id, tag.label)}
-    districts = {_slug(name): d.id for d in config.districts for name in (d.id, d.name)}
-    entries: list[str] = []
-    notes: list[str] = []
+    plan = _Import(config)
     for feed in listed:
-        where = f"line {feed.line}: {visible(feed.title or feed.url)}"
-        if (same := known.get(_address(feed.url))) is not None:
-            notes.append(f"# {where}: already in sources.yaml as {same}")
-            continue
-        labels = [_slug(label) for label in (*feed.folders, *feed.categories)]
-        options = {
-            "id": _free_id(_slug(feed.title)[:40].strip("-") or _suggest_id(feed.url), taken),
-            "name": _shown_name(feed.title) or _suggest_id(feed.url),
-            "url": feed.url,
-            "tags": list(dict.fromkeys(tags[label] for label in labels if label in tags)),
-        }
-        # The innermost folder naming a district: "Landkreise/Saalekreis".
-        if district := next((districts[x] for x in reversed(labels) if x in districts), None):
-            options["district"] = district
-        try:
-            spec = source_from_options(options, config.settings.fetch)
-        except ConfigError as e:
-            notes.append(f"# {where}: not imported, {'; '.join(i.message for i in e.issues)}")
-            continue
-        known[_address(spec.url)] = spec.id
-        taken.add(spec.id)
-        folders = " / ".join(feed.folders)
-        comment = f"  # folder: {visible(folders)}\n" if folders else ""
-        entries.append(comment + textwrap.indent(source_yaml(spec), "  ").rstrip("\n"))
-    for note in notes:
+        plan.add(feed)
+    for note in plan.notes:
         out.print(visible(note), markup=False, soft_wrap=True)
-    if entries:
+    if plan.entries:
         out.print(
-            f"# {len(entries)} feed(s) of {visible(args.file)}. Add to sources.yaml (under "
-            "`sources:`), then run `revier-feed check` and `revier-feed sources test ID`:",
+            f"# {len(plan.entries)} feed(s) of {visible(args.file)}. Add to sources.yaml "
+            "(under `sources:`), then run `revier-feed check` and `revier-feed sources test "
+            "ID`:",
             markup=False,
             soft_wrap=True,
         )
-        out.print("\n".join(entries), markup=False, soft_wrap=True)
+        out.print("\n".join(plan.entries), markup=False, soft_wrap=True)
     return EXIT_OK
 
 
+class _Import:
+    """The sources.yaml entries for an OPML list's feeds, and notes on those left out."""
+
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+        configured = (*config.sources, *config.disabled_sources)
+        #: address -> where it is: the configuration's source, or this list's earlier line
+        self.known = {_address(s.url): f"already in sources.yaml as {s.id}" for s in configured}
+        self.taken = {s.id for s in configured}
+        self.numbered: dict[str, int] = {}  #: an id -> the last number tried after it
+        self.tags = {_slug(n): tag.id for tag in config.tags for n in (tag.id, tag.label)}
+        self.districts = {_slug(n): d.id for d in config.districts for n in (d.id, d.name)}
+        self.entries: list[str] = []
+        self.notes: list[str] = []
+
+    def add(self, feed: ListedFeed) -> None:
+        """The entry of ``feed``, or a note on why it has none."""
+        url = _feed_address(feed.url)
+        where = f"line {feed.line}: {feed.title or url}"
+        if (same := self.known.get(_address(url))) is not None:
+            self.notes.append(f"# {where}: {same}")
+            return
+        folders = [_slug(f) for f in reversed(feed.folders)]  # the innermost first
+        categories = [_slug(c) for c in feed.categories]
+        name = _shown_name(feed.title) or _host_name(feed.site_url or url)
+        options: dict[str, Any] = {
+            "id": self._id(feed, name, url),
+            "name": name,
+            "url": url,
+            "tags": list(
+                dict.fromkeys(self.tags[x] for x in folders + categories if x in self.tags)
+            ),
+        }
+        district = next(
+            (self.districts[x] for x in folders + categories if x in self.districts), None
+        )
+        if district is not None:
+            options["district"] = district
+        try:
+            spec = source_from_options(options, self.config.settings.fetch)
+        except ConfigError as e:
+            self.notes.append(f"# {where}: not imported, {'; '.join(i.message for i in e.issues)}")
+            return
+        self.known[_address(spec.url)] = f"listed before, as {spec.id}"
+        self.taken.add(spec.id)
+        comments = []
+        if feed.folders:
+            comments.append(f"folder: {' / '.join(feed.folders)}")
+        others = [
+            c for c, slug in zip(feed.categories, categories, strict=True) if slug not in self.tags
+        ]
+        if others:
+            comments.append(f"categories that name no tag: {', '.join(others)}")
+        head = "".join(f"  # {visible(c)}\n" for c in comments)
+        self.entries.append(head + textwrap.indent(source_yaml(spec), "  ").rstrip("\n"))
+
+    def _id(self, feed: ListedFeed, name: str, url: str) -> str:
+        """The id another revier-feed exported, if free; else one from the name."""
+        if feed.source_id and _ID.fullmatch(feed.source_id) and feed.source_id not in self.taken:
+            return feed.source_id
+        wanted = _cut(_slug(name)) or _cut(_suggest_id(url)) or "quelle"
+        if wanted not in self.taken:
+            return wanted
+        # Counting on from the last number given: a list of 20,000 feeds titled "Blog".
+        number = self.numbered.get(wanted, 1) + 1
+        while f"{wanted}-{number}" in self.taken:
+            number += 1
+        self.numbered[wanted] = number
+        return f"{wanted}-{number}"
+
+
+#: A source id as sources.yaml takes it (config.values).
+_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+#: Ids made from titles are cut to this many characters, at a word's end where one is near.
+_ID_CHARS = 40
+
+
+def _cut(slug: str) -> str:
+    if len(slug) <= _ID_CHARS:
+        return slug
+    cut = slug[: _ID_CHARS + 1]
+    end = cut.rfind("-")
+    return (cut[:end] if end >= _ID_CHARS // 2 else cut[:_ID_CHARS]).strip("-")
+
+
+def _feed_address(url: str) -> str:
+    """An address as lists write it, as a request needs it: ``feed://`` and ``feed:https://``
+    (the feed: scheme some readers export) as http(s), blanks percent-encoded."""
+    url = url.strip().replace(" ", "%20")
+    lowered = url.lower()
+    if lowered.startswith("feed://"):
+        return "http://" + url[len("feed://") :]
+    if lowered.startswith(("feed:http://", "feed:https://")):
+        return url[len("feed:") :]
+    return url
+
+
+#: Markup in a title ("<b>Blog</b>", "straub <kris@example.org>"): left out of the name.
+_TAGS = re.compile(r"<[^<>]*>")
+
+
 def _shown_name(title: str) -> str:
-    """A list's title as a source's name: without control and invisible format characters
-    (an escape sequence would reach the admin's terminal with every `sources`)."""
-    shown = "".join(c for c in title if unicodedata.category(c) not in ("Cc", "Cf"))
-    return " ".join(shown.split())
+    """A list's title as a source's name: without markup, control and invisible format
+    characters (an escape sequence would reach the admin's terminal with every `sources`);
+    empty if no letter or digit is left ("." as a title)."""
+    text = _TAGS.sub(" ", title)
+    shown = " ".join(
+        "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf")).split()
+    )
+    return shown if any(c.isalnum() for c in shown) else ""
+
+
+def _host_name(url: str) -> str:
+    """A site's name from its address, for a feed without a title: "www.kreis.example" ->
+    "kreis.example"."""
+    return (urlsplit(url).hostname or "").removeprefix("www.") or "Quelle"
 
 
 def _slug(text: str) -> str:
@@ -477,28 +560,24 @@ def _slug(text: str) -> str:
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
-def _free_id(wanted: str, taken: set[str]) -> str:
-    """``wanted``, or with the first free number appended."""
-    if wanted not in taken:
-        return wanted
-    return next(f"{wanted}-{n}" for n in itertools.count(2) if f"{wanted}-{n}" not in taken)
-
-
 def _address(url: str) -> str:
     """A feed's address as two lists compare it: http and https, the host's case, a
-    default port and a final "/" do not tell feeds apart."""
+    default port, a final "/" and a fragment do not tell feeds apart."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
-    port = f":{parts.port}" if parts.port not in (None, 80, 443) else ""
+    try:
+        port = f":{parts.port}" if parts.port not in (None, 80, 443) else ""
+    except ValueError:  # a port that is no number: refused when the entry is checked
+        port = ":?"
     return f"{host}{port}{parts.path.rstrip('/')}?{parts.query}"
 
 
 def cmd_sources_export(args: argparse.Namespace) -> int:
+    from .parse import SOURCE_ID_ATTRIBUTE
+
     config = load_config(args.config)
-    configured = (*config.sources, *config.disabled_sources)
     names = {d.id: d.name for d in config.districts}
-    feeds = [s for s in configured if s.kind is SourceKind.FEED]
-    left_out = [s.id for s in configured if s.kind is not SourceKind.FEED]
+    feeds = [s for s in config.sources if s.kind is SourceKind.FEED]
     folders: dict[str | None, list[SourceSpec]] = {}
     for spec in feeds:
         folders.setdefault(spec.district, []).append(spec)
@@ -511,7 +590,7 @@ def cmd_sources_export(args: argparse.Namespace) -> int:
             f"title={quoteattr(spec.name)} xmlUrl={quoteattr(spec.url)} "
             f"htmlUrl={quoteattr(f'{parts.scheme}://{parts.netloc}/')}"
             + (f" category={quoteattr(category)}" if category else "")
-            + "/>"
+            + f" {SOURCE_ID_ATTRIBUTE}={quoteattr(spec.id)}/>"
         )
 
     lines = [
@@ -532,12 +611,13 @@ def cmd_sources_export(args: argparse.Namespace) -> int:
     # The bytes its declaration names, whatever the terminal's encoding.
     sys.stdout.buffer.write("\n".join(lines).encode("utf-8"))
     sys.stdout.flush()
-    if left_out:
-        print(
-            f"# {len(left_out)} html source(s) left out, which have no feed: "
-            + ", ".join(left_out),
-            file=sys.stderr,
-        )
+    html = [s.id for s in config.sources if s.kind is not SourceKind.FEED]
+    for what, ids in (
+        ("html source(s) left out, which have no feed", html),
+        ("disabled source(s) left out", [s.id for s in config.disabled_sources]),
+    ):
+        if ids:
+            print(f"# {len(ids)} {what}: {', '.join(ids)}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -598,6 +598,8 @@ class ListedFeed:
     #: Its OPML 2.0 ``category`` paths' parts ("/Wirtschaft,/Kreise/Saalekreis").
     categories: tuple[str, ...]
     line: int  #: where the list names it
+    #: The id `sources export` gave it (another revier-feed's list), if any.
+    source_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

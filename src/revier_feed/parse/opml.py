@@ -4,11 +4,13 @@ OPML 1.0 and 2.0 as feed readers export them: an ``<outline>`` with an ``xmlUrl`
 feed, one without that holds others is a folder. Readers differ in details, all taken:
 attribute names in any case (``xmlurl``), the title in ``text`` or ``title``, folders
 nested at any depth, outlines straight in ``<opml>`` without a ``<body>``, OPML 2.0's
-``category`` (comma-separated paths).
+``category`` (comma-separated paths), OPML 1.0's ``type="rss"`` with ``url``, titles
+escaped twice.
 """
 
 from __future__ import annotations
 
+import html
 import re
 
 from lxml import etree
@@ -16,13 +18,19 @@ from lxml import etree
 from ..exceptions import ParseError
 from ..models import ListedFeed
 
+#: The attribute `sources export` writes a source's id into, so that an import elsewhere
+#: keeps it (channels and partners name sources by id).
+SOURCE_ID_ATTRIBUTE = "revierFeedId"
+#: ``type`` of an outline whose ``url`` is a feed (OPML 1.0 writers without ``xmlUrl``).
+_FEED_TYPES = frozenset({"rss", "atom", "feed"})
+
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True
 )
 
 
 def read_opml(name: str, data: bytes) -> list[ListedFeed]:
-    """The feeds an OPML document names, in its order (each address once).
+    """The feeds an OPML document names, in its order (an address named twice, twice).
 
     Raises:
         ParseError: ``data`` is no well-formed XML or no OPML; ``name`` (the file) is
@@ -40,15 +48,15 @@ def read_opml(name: str, data: bytes) -> list[ListedFeed]:
         tag = _local(root.tag) if root is not None and isinstance(root.tag, str) else "?"
         raise ParseError(name, message=f"{name} is not an OPML file: its root is <{tag}>")
     feeds: list[ListedFeed] = []
-    seen: set[str] = set()
     for outline in root.iter():
         if not isinstance(outline.tag, str) or _local(outline.tag) != "outline":
             continue
         attrs = _attributes(outline)
         url = attrs.get("xmlurl", "")
-        if not url or url in seen:
+        if not url and attrs.get("type", "").lower() in _FEED_TYPES:
+            url = attrs.get("url", "")  # OPML 1.0 as Radio UserLand wrote it
+        if not url:
             continue
-        seen.add(url)
         # lxml refuses a document nested deeper than 256 elements: this walk is short.
         folders = tuple(
             title
@@ -69,6 +77,7 @@ def read_opml(name: str, data: bytes) -> list[ListedFeed]:
                     if part.strip()
                 ),
                 line=outline.sourceline or 0,
+                source_id=attrs.get(SOURCE_ID_ATTRIBUTE.lower()) or None,
             )
         )
     return feeds
@@ -79,7 +88,9 @@ def _attributes(outline: etree._Element) -> dict[str, str]:
 
 
 def _title(attrs: dict[str, str]) -> str:
-    return " ".join((attrs.get("text") or attrs.get("title") or "").split())
+    # Feedly, Inoreader and The Old Reader escape titles twice ("don&amp;#39;t").
+    text = attrs.get("text") or attrs.get("title") or ""
+    return " ".join(html.unescape(text).split())
 
 
 def _local(tag: str) -> str:
