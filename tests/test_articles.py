@@ -345,6 +345,35 @@ def test_a_consent_page_at_the_article_s_address_is_not_the_article(controls: st
     assert found.content_html == "" and found.not_article == "is a cookie consent page"
 
 
+@pytest.mark.parametrize(
+    "page",
+    [
+        # The page's own form named as what it is (found by a review of the first version).
+        '<div class="wrapper"><h1>Ihre Zustimmung</h1>{text}<form id="cookie-consent">'
+        "<button>Alle akzeptieren</button></form></div>",
+        '<main class="consent-wall"><h1>Datenschutz</h1>{text}<div class="cmp-buttons">'
+        "<a href='/?ok=1'>OK, einverstanden</a></div></main>",
+        # Labels as consent managers write them.
+        "<div><h1>Cookies</h1>{text}<button>✓ Alle akzeptieren</button></div>",
+        "<div>{text}<button>Zustimmen &amp; weiter</button> <button>Ablehnen</button></div>",
+        "<div>{text}<input type='submit' value='Ja, ich stimme zu'></div>",
+        "<div>{text}<button>Ich akzeptiere</button></div>",
+        "<div>{text}<button>Accept &amp; close</button></div>",
+        # A cookie table: its cells name no cookie, its head does.
+        "<div>{text}<table><tr><th>Cookie</th><th>Anbieter</th><th>Laufzeit</th></tr>"
+        + "<tr><td>_pk_id</td><td>Matomo, Statistik der Besuche</td><td>13 Monate</td></tr>" * 40
+        + "</table><button>Einwilligen</button></div>",
+    ],
+)
+def test_a_consent_page_in_its_own_words_is_not_the_article(page: str) -> None:
+    text = (
+        "<p>Wir verwenden Cookies und Tracking von Drittanbietern, um unsere Website zu "
+        "verbessern. Ihre Einwilligung können Sie jederzeit widerrufen.</p>"
+    )
+    found = read(f"<html><body>{page.format(text=text)}</body></html>")
+    assert found.not_article == "is a cookie consent page"
+
+
 def test_an_article_about_cookies_or_beside_a_consent_banner_is_read() -> None:
     """Neither a consent banner (marked as one, as CMSs mark them) beside a short notice, nor
     an article that reports on cookies and consent, is a consent page."""
@@ -362,9 +391,24 @@ def test_an_article_about_cookies_or_beside_a_consent_banner_is_read() -> None:
     )
     found = read(f"<html><body>{banner}<main><h1>Bericht</h1>{report}</main></body></html>")
     assert found.not_article is None and "Datenschutzbeauftragte" in text_of(found)
-    # A longer one is news even with a button that agrees to something (a poll's).
+    # A long one is news even with a button that agrees to something (a poll's).
     poll = "<p>Finden Sie das richtig?</p><button>Zustimmen</button>"
-    found = read(f"<html><body><main>{report * 10}{poll}</main></body></html>")
+    found = read(f"<html><body><main>{report * 70}{poll}</main></body></html>")
+    assert found.not_article is None and "Datenschutzbeauftragte" in text_of(found)
+    # A video's consent box in a short article (a two-click placeholder the CMS renders;
+    # found by a review of the first version, which took the article for a consent page).
+    video = (
+        "<main><h1>Imagefilm</h1><p>Die Kreisverwaltung stellt ihren neuen Imagefilm vor: "
+        "zwei Minuten über Ausbildung, Bürgerservice und die Arbeit im Landratsamt.</p>"
+        '<div class="video-placeholder"><p>Beim Abspielen werden Daten an YouTube '
+        "(Drittanbieter) übertragen. Mehr in unserer Datenschutzerklärung.</p>"
+        "<button>Akzeptieren</button></div></main>"
+    )
+    found = read(f"<html><body>{video}</body></html>")
+    assert found.not_article is None and "Bürgerservice" in text_of(found)
+    # A script's fallback, shown only without scripts, beside an article on cookies.
+    fallback = "<noscript><a href='/?consent=all'>Alle akzeptieren</a></noscript>"
+    found = read(f"<html><body>{fallback}<div><h1>Bericht</h1>{report}</div></body></html>")
     assert found.not_article is None and "Datenschutzbeauftragte" in text_of(found)
 
 

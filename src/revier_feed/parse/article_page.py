@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
@@ -127,8 +128,8 @@ def parse_article(
         return Article(content_html="", not_article="says it was not found (a removed article?)")
     published = _article_date(soup, now, tz)
     password = _asks_for_password(soup)
-    # Before the forms go: a consent page's buttons are in one.
-    asks_consent = _asks_for_consent(soup)
+    # Before the forms and the furniture go: a consent page's buttons are in them.
+    consent_controls = _consent_controls(soup)
     for tag in soup(["script", "style", "noscript", "template", "iframe"]):
         tag.decompose()
     _remove_forms(soup)
@@ -147,7 +148,7 @@ def parse_article(
     login = "asks for a login" if password and text < _LOGIN_PAGE_TEXT else None
     if not parts:
         return Article(content_html="", published=published, not_article=login)
-    if asks_consent and _reads_as_consent(" ".join(p.get_text(" ", strip=True) for p in parts)):
+    if consent_controls and _is_consent_page(parts, consent_controls):
         return Article(content_html="", not_article="is a cookie consent page")
     base = base_url(soup, fetched.url)
     for part in parts:
@@ -312,45 +313,102 @@ def _shown_as_page(element: Tag) -> bool:
     )
 
 
-#: The whole text of a button or link that gives consent: "Alle akzeptieren", "Cookies
-#: zulassen", "Allen zustimmen", "Ich bin einverstanden", "Accept all cookies".
+#: The whole text of a button or link that gives consent (symbols and punctuation around
+#: it aside): "Alle akzeptieren", "Cookies zulassen", "Allen zustimmen", "Ich bin
+#: einverstanden", "Ja, ich stimme zu", "Zustimmen & weiter", "Accept all cookies".
 _ACCEPT = re.compile(
-    r"(?:ich\s+(?:bin\s+)?)?einverstanden|ich\s+stimme\s+zu"
+    r"(?:(?:ja|ok|okay)\W+)?"
+    r"(?:(?:ich\s+(?:bin\s+)?)?einverstanden|ich\s+stimme\s+zu|ich\s+akzeptiere"
     r"|(?:(?:allen?|alles)\s+)?(?:cookies\s+)?"
-    r"(?:zustimmen|akzeptieren|zulassen|annehmen|erlauben)(?:\s+und\s+\w+)?"
-    r"|(?:i\s+)?(?:accept|agree|allow)(?:\s+all)?(?:\s+cookies)?(?:\s+and\s+\w+)?",
+    r"(?:zustimmen|akzeptieren|zulassen|annehmen|erlauben|einwilligen)"
+    r"|(?:i\s+)?(?:accept|agree|allow)(?:\s+all)?(?:\s+cookies)?)"
+    r"(?:\s*(?:und|and|&|\+)\s*\w+)?",
     re.IGNORECASE,
 )
-#: Stems of what a consent notice talks about; a text naming three of them is one.
+_AROUND_LABEL = re.compile(r"^\W+|\W+$")
+#: Stems of what a consent notice talks about.
 _CONSENT_TERMS = re.compile(
-    r"cookie|einwilligung|zustimm|einverstanden|datenschutz|consent|tracking|drittanbieter"
-    r"|personenbezogen|widerruf|privacy|akzeptier",
+    r"cookie|einwillig|zustimm|einverstanden|datenschutz|consent|tracking|drittanbieter"
+    r"|personenbezogen|widerruf|privacy|akzeptier|ablehn",
     re.IGNORECASE,
 )
+#: Accepting controls looked at, at most (a consent page has a few), and how far up the
+#: tree each is followed: a page of 100,000 nested elements took seconds per control.
+_CONTROLS = 20
+_CONTROL_DEPTH = 64
 #: A text this long is an article, whatever it talks about.
-_CONSENT_PAGE_TEXT = 2000
+_CONSENT_PAGE_TEXT = 15_000
 
 
-def _asks_for_consent(soup: BeautifulSoup) -> bool:
-    """Whether the page shows a button or link that accepts cookies outside any dialog,
-    banner or hidden element: a consent page served at the article's own address. An
-    article's consent banner is marked as such and removed with the furniture."""
+@dataclass(frozen=True, slots=True)
+class _Control:
+    """A button or link that accepts cookies, as the page had it before its furniture went."""
+
+    shown: bool  #: part of the page itself, in no banner, dialog or navigation
+    inside: frozenset[int]  #: ids of the elements around it (the nearest ones)
+
+
+def _consent_controls(soup: BeautifulSoup) -> list[_Control]:
+    """The page's visible buttons and links that accept cookies."""
+    found: list[_Control] = []
     for control in soup.find_all(["button", "a", "input"], limit=2000):
         if not isinstance(control, Tag):
             continue
         label = str(control.get("value", "")) if control.name == "input" else control.get_text(" ")
-        if len(label) > 60 or not _ACCEPT.fullmatch(" ".join(label.split()).strip(" .!")):
+        if len(label) > 60 or not _ACCEPT.fullmatch(
+            _AROUND_LABEL.sub("", " ".join(label.split()))
+        ):
             continue
-        if _shown_as_page(control):
-            return True
-    return False
+        around = [control, *itertools.islice(control.parents, _CONTROL_DEPTH)]
+        if any(_hidden(a) or a.name in ("template", "noscript") for a in around):
+            continue  # not shown: a script's fallback, or a dialog still closed
+        shown = not any(a.name in _BOILERPLATE_TAGS or _is_boilerplate(a) for a in around)
+        found.append(_Control(shown, frozenset(id(a) for a in around)))
+        if len(found) == _CONTROLS:
+            break
+    return found
 
 
-def _reads_as_consent(text: str) -> bool:
-    """Whether a short text is about cookies and consent, not news."""
+def _is_consent_page(parts: list[Tag], controls: list[_Control]) -> bool:
+    """Whether the text found as the article is a consent page's: the page accepts cookies
+    with a control that is part of the page, or that sits in what was found (a consent
+    page marking its own form as one), and the text is mostly about cookies and consent.
+
+    A consent banner beside an article is marked as one and apart from it, and a video's
+    consent box in an article is a part of its text, not most of it."""
+    # What was found and what holds it (a consent page's text beside its cookie table).
+    scope = {id(p): p for p in parts}
+    for part in parts:
+        if part.parent is not None and part.parent.name not in ("body", "html", "[document]"):
+            scope[id(part.parent)] = part.parent
+    if not any(c.shown or c.inside & scope.keys() for c in controls):
+        return False
+    text = " ".join(p.get_text(" ", strip=True) for p in parts)
     if len(text) >= _CONSENT_PAGE_TEXT:
         return False
-    return len({m.group().lower() for m in _CONSENT_TERMS.finditer(text)}) >= 3
+    words = {
+        m.group().lower()
+        for element in scope.values()
+        for m in _CONSENT_TERMS.finditer(element.get_text(" "))
+    }
+    if len(words) < 3:
+        return False
+    # Its text by units: a block, or the table or list holding it (a cookie table's cells
+    # name no cookie, its head does).
+    units: dict[int, Tag] = {}
+    for block in _blocks_in(parts):
+        unit = block
+        for ancestor in (block, *itertools.islice(block.parents, _CONTROL_DEPTH)):
+            if ancestor.name in ("table", "ul", "ol", "dl"):
+                unit = ancestor
+            if any(ancestor is p for p in parts):
+                break
+        units[id(unit)] = unit
+    outermost = [u for u in units.values() if not any(id(a) in units for a in u.parents)]
+    about_consent = sum(
+        len(t) for u in outermost if _CONSENT_TERMS.search(t := u.get_text(" ", strip=True))
+    )
+    return len(text) - about_consent < 0.25 * len(text)
 
 
 def _remove_forms(soup: BeautifulSoup) -> None:
