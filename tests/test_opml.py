@@ -13,6 +13,7 @@ from revier_feed.cli import main
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.exceptions import ParseError
+from revier_feed.models import SourceSpec
 from revier_feed.parse import read_opml
 
 from .conftest import write_config
@@ -27,6 +28,27 @@ def run(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[i
 def entries(out: str) -> str:
     """The sources.yaml entries of an import's output (its own comments left out)."""
     return "".join(line + "\n" for line in out.splitlines() if line.startswith("  "))
+
+
+def imported(capsys: pytest.CaptureFixture[str], config: AppConfig, listing: str) -> str:
+    """The output of `sources import` for ``listing``, which must succeed."""
+    opml = config.config_dir / "liste.opml"
+    opml.write_text(listing, encoding="utf-8")
+    code, out, err = run(capsys, config.config_dir, "sources", "import", str(opml))
+    assert code == 0, out + err
+    return out
+
+
+def pasted(
+    capsys: pytest.CaptureFixture[str], config: AppConfig, out: str
+) -> dict[str, SourceSpec]:
+    """The sources an import's entries add to ``config``'s sources.yaml, which `check` must
+    accept."""
+    sources = config.config_dir / "sources.yaml"
+    sources.write_text(sources.read_text("utf-8") + entries(out), "utf-8")
+    assert run(capsys, config.config_dir, "check")[0] == 0
+    before = {s.id for s in config.sources}
+    return {s.id: s for s in load_config(config.config_dir).sources if s.id not in before}
 
 
 def test_the_feeds_of_a_reader_s_list_are_read_as_readers_write_them() -> None:
@@ -120,18 +142,11 @@ def test_an_imported_list_gives_entries_that_check_accepts_and_that_collect(
   </outline>
   <outline type="rss" text="Archiv" xmlUrl="ftp://archiv.example/feed.xml"/>
 </body></opml>"""
-    opml = demo_config.config_dir / "partner.opml"
-    opml.write_text(listing, encoding="utf-8")
-    code, out, err = run(capsys, demo_config.config_dir, "sources", "import", str(opml))
-    assert code == 0, out + err
+    out = imported(capsys, demo_config, listing)
     assert "line 7: Burgenlandkreis: already in sources.yaml as burgenlandkreis" in out
     assert "line 12: Archiv: not imported" in out and "not an absolute http(s) URL" in out
     assert "\u202e" not in out and "\u009b" not in out
-    sources = demo_config.config_dir / "sources.yaml"
-    sources.write_text(sources.read_text("utf-8") + entries(out), "utf-8")
-    assert run(capsys, demo_config.config_dir, "check")[0] == 0
-    before = {s.id for s in demo_config.sources}
-    new = {s.id: s for s in load_config(demo_config.config_dir).sources if s.id not in before}
+    new = pasted(capsys, demo_config, out)
     assert set(new) == {"saalekreis-presse", "burgenlandkreis-2"}
     # Bidi and C1 controls go (a list may put an escape sequence into a title).
     assert new["saalekreis-presse"].name == "Saalekreis \u2013 Presse"
@@ -140,6 +155,7 @@ def test_an_imported_list_gives_entries_that_check_accepts_and_that_collect(
     assert new["burgenlandkreis-2"].tags == ("laendlicher-raum", "studien")
     assert run(capsys, demo_config.config_dir, "run", "--once")[0] == 0
     code, out, _ = run(capsys, demo_config.config_dir, "sources", "--json")
+    assert code == 0
     health = {row["source"]: row for row in json.loads(out)}
     assert health["saalekreis-presse"]["status"] == "ok"
     assert health["saalekreis-presse"]["items_last_fetch"] > 0
@@ -164,17 +180,10 @@ def test_what_lists_write_into_titles_and_addresses_gives_usable_entries(
   <outline text="Blog" xmlUrl="https://b.example/f"/>
   <outline text="Blog" xmlUrl="https://c.example/f"/>
 </body></opml>"""
-    opml = demo_config.config_dir / "liste.opml"
-    opml.write_text(listing, encoding="utf-8")
-    code, out, err = run(capsys, demo_config.config_dir, "sources", "import", str(opml))
-    assert code == 0, out + err
+    out = imported(capsys, demo_config, listing)
     assert "line 3: Wehr, noch einmal: listed before, as wehr-rocket-news" in out
     assert "# categories that name no tag: Tech" in out
-    sources = demo_config.config_dir / "sources.yaml"
-    sources.write_text(sources.read_text("utf-8") + entries(out), "utf-8")
-    assert run(capsys, demo_config.config_dir, "check")[0] == 0
-    before = {s.id for s in demo_config.sources}
-    new = {s.id: s for s in load_config(demo_config.config_dir).sources if s.id not in before}
+    new = pasted(capsys, demo_config, out)
     assert {i: (s.name, s.url) for i, s in new.items()} == {
         # The feed: scheme read as http; markup left out, an emoji code kept as written.
         "wehr-rocket-news": ("Wehr :rocket: News", "http://wehr.example/rss"),
