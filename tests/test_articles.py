@@ -359,6 +359,17 @@ def test_a_consent_page_at_the_article_s_address_is_not_the_article(controls: st
         "<div>{text}<input type='submit' value='Ja, ich stimme zu'></div>",
         "<div>{text}<button>Ich akzeptiere</button></div>",
         "<div>{text}<button>Accept &amp; close</button></div>",
+        # A consent page of the IAB's framework: the purposes it must list name no cookie.
+        "<div class='wrapper'><h1>Willkommen bei der Kreiszeitung</h1>{text}<p>Mit Ihrer "
+        "Zustimmung verarbeiten wir und unsere Partner Daten für diese Zwecke:</p><ul><li>"
+        "Speichern von oder Zugriff auf Informationen auf einem Endgerät</li><li>"
+        "Personalisierte Werbung und Inhalte, Messung von Werbeleistung, "
+        "Zielgruppenforschung</li><li>Genaue Standortdaten</li></ul><form method='post'>"
+        "<button>Alle akzeptieren (empfohlen)</button><button>Werbefrei lesen</button>"
+        "</form></div>",
+        "<div>{text}<button>Zustimmen und weiter zum Artikel</button></div>",
+        "<div>{text}<a href='/?c=all'>Alles klar, einverstanden</a></div>",
+        "<div>{text}<button>Alle Cookies und Dienste akzeptieren</button></div>",
         # A cookie table: its cells name no cookie, its head does.
         "<div>{text}<table><tr><th>Cookie</th><th>Anbieter</th><th>Laufzeit</th></tr>"
         + "<tr><td>_pk_id</td><td>Matomo, Statistik der Besuche</td><td>13 Monate</td></tr>" * 40
@@ -377,6 +388,23 @@ def test_a_consent_page_in_its_own_words_is_not_the_article(page: str) -> None:
 _BANNER = (
     '<div class="cookie-banner"><p>Wir verwenden Cookies. Mit Ihrer Einwilligung auch solche '
     "von Drittanbietern.</p><button>Alle akzeptieren</button></div>"
+)
+#: News whose words a consent page uses too (a review found such reports taken for one).
+_VOTE = (
+    "<p>Beim Bürgerentscheid über das neue Hallenbad stimmten am Sonntag 62 Prozent mit Ja; "
+    "das Quorum der Zustimmung wurde erreicht.</p><p>Der Bürgermeister akzeptiert das "
+    "Ergebnis, der Stadtrat berät im Januar über die Finanzierung.</p><p>Für die Ablehnung "
+    "stimmten 38 Prozent, die Wahlbeteiligung lag bei 41 Prozent.</p>"
+)
+_REGISTER = (
+    "<p>Vor der Landtagswahl dürfen Parteien Auskunft aus dem Melderegister erhalten. Wer "
+    "das nicht möchte, kann der Übermittlung seiner personenbezogenen Daten widersprechen."
+    "</p><p>Der Widerspruch gilt bis zu seinem Widerruf; das Formular steht unter "
+    "Bürgerservice, Datenschutz.</p>"
+)
+_VIDEO_BOX = (
+    '<div class="video-consent"><p>Beim Abspielen werden Daten an YouTube übertragen.</p>'
+    "<button>Akzeptieren</button></div>"
 )
 _REPORT = (
     "<p>Der Datenschutzbeauftragte des Landkreises hat am Montag seinen Bericht vorgelegt. "
@@ -407,6 +435,16 @@ _REPORT = (
             f"<main>{_REPORT * 70}<p>Finden Sie das richtig?</p><button>Zustimmen</button></main>",
             "Datenschutzbeauftragte",
         ),
+        # Reports in words that consent pages use too, with a video's consent box, a poll or
+        # a banner without the usual class names (found by a review of the second version).
+        (f"<main><h1>Hallenbad</h1>{_VOTE}{_VIDEO_BOX}</main>", "Quorum"),
+        (f"<main>{_VOTE}<button>Zustimmen</button> <button>Ablehnen</button></main>", "Quorum"),
+        (
+            f"<main>{_VOTE}</main><div class='fixed bottom-0 p-4'><p>Wir verwenden Cookies."
+            "</p><button>Akzeptieren</button></div>",
+            "Quorum",
+        ),
+        (f"<main><h1>Melderegister</h1>{_REGISTER}{_VIDEO_BOX}</main>", "Melderegister"),
         # A video's consent box in a short article (a two-click placeholder the CMS renders;
         # found by a review of the first version, which took the article for a consent page).
         (

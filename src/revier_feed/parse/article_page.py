@@ -314,22 +314,29 @@ def _shown_as_page(element: Tag) -> bool:
 
 
 #: The whole text of a button or link that gives consent (symbols and punctuation around
-#: it aside): "Alle akzeptieren", "Cookies zulassen", "Allen zustimmen", "Ich bin
-#: einverstanden", "Ja, ich stimme zu", "Zustimmen & weiter", "Accept all cookies".
+#: it aside): "Alle akzeptieren", "Cookies zulassen", "Allem zustimmen", "Ich bin
+#: einverstanden", "Ja, ich stimme zu", "Zustimmen und weiter zum Artikel", "Alle Cookies
+#: und Dienste akzeptieren", "Alle akzeptieren (empfohlen)", "Accept all cookies".
 _ACCEPT = re.compile(
-    r"(?:(?:ja|ok|okay)\W+)?"
+    r"(?:(?:ja|ok|okay|alles\s+klar)\W+)?"
     r"(?:(?:ich\s+(?:bin\s+)?)?einverstanden|ich\s+stimme\s+zu|ich\s+akzeptiere"
-    r"|(?:(?:allen?|alles)\s+)?(?:cookies\s+)?"
+    r"|(?:(?:allem|allen|alle|alles)\s+)?(?:cookies\s+(?:und\s+dienste\s+)?)?"
     r"(?:zustimmen|akzeptieren|zulassen|annehmen|erlauben|einwilligen)"
     r"|(?:i\s+)?(?:accept|agree|allow)(?:\s+all)?(?:\s+cookies)?)"
-    r"(?:\s*(?:und|and|&|\+)\s*\w+)?",
+    r"(?:\s*(?:und|and|&|\+)\s*\w+(?:\s+(?:zu[mr]?|to)\s+\w+)?)?"
+    r"(?:\s*\(\w+\)?)?",
     re.IGNORECASE,
 )
 _AROUND_LABEL = re.compile(r"^\W+|\W+$")
-#: Stems of what a consent notice talks about.
+#: Words only a consent notice uses together, and the purposes that IAB's Transparency
+#: and Consent Framework makes every consent page list, in its German words. Not
+#: "Zustimmung", "akzeptiert", "Ablehnung", "Widerruf" or "Datenschutz": a report on a
+#: referendum or on the population register uses them, and such a report was taken for a
+#: consent page (found by a review).
 _CONSENT_TERMS = re.compile(
-    r"cookie|einwillig|zustimm|einverstanden|datenschutz|consent|tracking|drittanbieter"
-    r"|personenbezogen|widerruf|privacy|akzeptier|ablehn",
+    r"cookie|einwillig|consent|tracking|drittanbieter|datenschutzeinstellung|privacy"
+    r"|zielgruppenforschung|werbeleistung|standortdaten|personalisierte\s+(?:werbung|anzeigen)"
+    r"|informationen\s+auf\s+(?:einem|ihrem)\s+(?:end)?ger(?:ä|ae)t",
     re.IGNORECASE,
 )
 #: Accepting controls looked at, at most (a consent page has a few), and how far up the
@@ -372,7 +379,8 @@ def _consent_controls(soup: BeautifulSoup) -> list[_Control]:
 def _is_consent_page(parts: list[Tag], controls: list[_Control]) -> bool:
     """Whether the text found as the article is a consent page's: the page accepts cookies
     with a control that is part of the page, or that sits in what was found (a consent
-    page marking its own form as one), and the text is mostly about cookies and consent.
+    page marking its own form as one), and half of the text or more is in blocks that talk
+    of cookies and consent.
 
     A consent banner beside an article is marked as one and apart from it, and a video's
     consent box in an article is a part of its text, not most of it."""
@@ -391,24 +399,27 @@ def _is_consent_page(parts: list[Tag], controls: list[_Control]) -> bool:
         for element in scope.values()
         for m in _CONSENT_TERMS.finditer(element.get_text(" "))
     }
-    if len(words) < 3:
+    if len(words) < 2:
         return False
     # Its text by units: a block, or the table or list holding it (a cookie table's cells
     # name no cookie, its head does).
+    found = {id(p) for p in parts}
     units: dict[int, Tag] = {}
     for block in _blocks_in(parts):
         unit = block
         for ancestor in (block, *itertools.islice(block.parents, _CONTROL_DEPTH)):
             if ancestor.name in ("table", "ul", "ol", "dl"):
                 unit = ancestor
-            if any(ancestor is p for p in parts):
+            if id(ancestor) in found:
                 break
         units[id(unit)] = unit
-    outermost = [u for u in units.values() if not any(id(a) in units for a in u.parents)]
     about_consent = sum(
-        len(t) for u in outermost if _CONSENT_TERMS.search(t := u.get_text(" ", strip=True))
+        len(t)
+        for u in units.values()
+        if not any(id(a) in units for a in itertools.islice(u.parents, _CONTROL_DEPTH))
+        and _CONSENT_TERMS.search(t := u.get_text(" ", strip=True))
     )
-    return len(text) - about_consent < 0.25 * len(text)
+    return about_consent >= 0.5 * len(text)
 
 
 def _remove_forms(soup: BeautifulSoup) -> None:
