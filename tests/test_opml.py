@@ -179,6 +179,12 @@ def test_what_lists_write_into_titles_and_addresses_gives_usable_entries(
   <outline text="Blog" xmlUrl="https://a.example/f" category="/Tech,/studien"/>
   <outline text="Blog" xmlUrl="https://b.example/f"/>
   <outline text="Blog" xmlUrl="https://c.example/f"/>
+  <outline text="Lokales&amp;regionales" xmlUrl="https://l.example/f"
+    category="/Feuer&#10;  - id: x"/>
+  <outline text="Kinder &lt;Jugend" xmlUrl="https://kj.example/f"/>
+  <outline text="Kreis News" xmlUrl="https://hand.example/f"/>
+  <outline text="Landkreis Pressestelle" xmlUrl="https://kreis.example/f"
+    revierFeedId="kreis-news"/>
 </body></opml>"""
     out = imported(capsys, demo_config, listing)
     assert "line 3: Wehr, noch einmal: listed before, as wehr-rocket-news" in out
@@ -196,7 +202,16 @@ def test_what_lists_write_into_titles_and_addresses_gives_usable_entries(
         "blog": ("Blog", "https://a.example/f"),
         "blog-2": ("Blog", "https://b.example/f"),
         "blog-3": ("Blog", "https://c.example/f"),
+        # Only whole references are read: "&regionales" is no "®ionales".
+        "lokales-regionales": ("Lokales&regionales", "https://l.example/f"),
+        "kinder-jugend": ("Kinder Jugend", "https://kj.example/f"),
+        # The id another revier-feed exported stays with its feed, also when a title
+        # earlier in the list would make the same.
+        "kreis-news-2": ("Kreis News", "https://hand.example/f"),
+        "kreis-news": ("Landkreis Pressestelle", "https://kreis.example/f"),
     }
+    # A category with a line break stays in its comment's line.
+    assert "  # categories that name no tag: Feuer - id: x\n" in out
     assert new["blog"].tags == ("studien",)
 
 

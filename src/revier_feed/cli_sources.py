@@ -413,9 +413,11 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     listed = read_opml("standard input" if args.file == "-" else args.file, data)
     if not listed:
-        out.print(f"# {visible(args.file)} names no feeds (no outline with an xmlUrl)")
+        out.print(
+            f"# {visible(args.file)} names no feeds (no outline with an xmlUrl)", markup=False
+        )
         return EXIT_FAILED
-    plan = _Import(config)
+    plan = _Import(config, listed)
     for feed in listed:
         plan.add(feed)
     for note in plan.notes:
@@ -435,12 +437,17 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
 class _Import:
     """The sources.yaml entries for an OPML list's feeds, and notes on those left out."""
 
-    def __init__(self, config: AppConfig) -> None:
+    def __init__(self, config: AppConfig, listed: Sequence[ListedFeed]) -> None:
         self.config = config
         configured = (*config.sources, *config.disabled_sources)
         #: address -> where it is: the configuration's source, or this list's earlier line
         self.known = {_address(s.url): f"already in sources.yaml as {s.id}" for s in configured}
         self.taken = {s.id for s in configured}
+        #: The ids another revier-feed exported: an id made from a title earlier in the list
+        #: must not take one (channels and partners name sources by it).
+        self.exported = {
+            f.source_id for f in listed if f.source_id and _ID.fullmatch(f.source_id)
+        } - self.taken
         self.numbered: dict[str, int] = {}  #: an id -> the last number tried after it
         self.tags = {_slug(n): tag.id for tag in config.tags for n in (tag.id, tag.label)}
         self.districts = {_slug(n): d.id for d in config.districts for n in (d.id, d.name)}
@@ -478,6 +485,8 @@ class _Import:
         self.known[_address(spec.url)] = f"listed before, as {spec.id}"
         self.taken.add(spec.id)
         comments = []
+        if feed.source_id and spec.id != feed.source_id:
+            comments.append(f"exported as {feed.source_id}, which is taken here or invalid")
         if feed.folders:
             comments.append(f"folder: {' / '.join(feed.folders)}")
         others = [
@@ -485,19 +494,19 @@ class _Import:
         ]
         if others:
             comments.append(f"categories that name no tag: {', '.join(others)}")
-        head = "".join(f"  # {visible(c)}\n" for c in comments)
+        head = "".join(f"  # {visible(' '.join(c.split()))}\n" for c in comments)
         self.entries.append(head + textwrap.indent(source_yaml(spec), "  ").rstrip("\n"))
 
     def _id(self, feed: ListedFeed, name: str, url: str) -> str:
         """The id another revier-feed exported, if free; else one from the name."""
-        if feed.source_id and _ID.fullmatch(feed.source_id) and feed.source_id not in self.taken:
+        if feed.source_id in self.exported and feed.source_id not in self.taken:
             return feed.source_id
         wanted = _cut(_slug(name)) or _cut(_suggest_id(url)) or "quelle"
-        if wanted not in self.taken:
+        if wanted not in self.taken and wanted not in self.exported:
             return wanted
         # Counting on from the last number given: a list of 20,000 feeds titled "Blog".
         number = self.numbered.get(wanted, 1) + 1
-        while f"{wanted}-{number}" in self.taken:
+        while f"{wanted}-{number}" in self.taken or f"{wanted}-{number}" in self.exported:
             number += 1
         self.numbered[wanted] = number
         return f"{wanted}-{number}"
@@ -537,7 +546,8 @@ def _shown_name(title: str) -> str:
     """A list's title as a source's name: without markup, control and invisible format
     characters (an escape sequence would reach the admin's terminal with every `sources`);
     empty if no letter or digit is left ("." as a title)."""
-    text = _TAGS.sub(" ", title)
+    # What is left of "<" would still read as markup ("Kinder <Jugend"): a blank.
+    text = _TAGS.sub(" ", title).replace("<", " ")
     shown = " ".join(
         "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf")).split()
     )

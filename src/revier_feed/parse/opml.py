@@ -71,7 +71,7 @@ def read_opml(name: str, data: bytes) -> list[ListedFeed]:
                 site_url=attrs.get("htmlurl") or None,
                 folders=folders,
                 categories=tuple(
-                    part.strip()
+                    " ".join(part.split())
                     for path in attrs.get("category", "").split(",")
                     for part in path.split("/")
                     if part.strip()
@@ -88,9 +88,13 @@ def _attributes(outline: etree._Element) -> dict[str, str]:
 
 
 def _title(attrs: dict[str, str]) -> str:
-    # Feedly, Inoreader and The Old Reader escape titles twice ("don&amp;#39;t").
+    # Feedly, Inoreader and The Old Reader escape titles twice ("don&amp;#39;t"); only
+    # whole references are read ("Lokales&regionales" is no "®ionales").
     text = attrs.get("text") or attrs.get("title") or ""
-    return " ".join(html.unescape(text).split())
+    return " ".join(_REFERENCE.sub(lambda m: html.unescape(m[0]), text).split())
+
+
+_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
 def _local(tag: str) -> str:
