@@ -853,7 +853,9 @@ async def _follow(
                     home=spec.url,
                 )
                 assert isinstance(page, FetchResult)
-                article = await ctx.offload(parse.article, spec, page, ctx.now(), ctx.tz)
+                article = await ctx.offload(
+                    parse.article, spec, page, ctx.now(), ctx.tz, titles.get(url, ())
+                )
             detour = _detour(url, page.url, listing_url)
             if detour is None and article.not_article:
                 detour = f"{page.url} {article.not_article}"
@@ -873,6 +875,10 @@ async def _follow(
 
     # A listing may link one article from two items (a teaser and its headline).
     urls = list(dict.fromkeys(i.url for _, i, d in pairs if i.url and wanted(i, d)))
+    titles: dict[str, tuple[str, ...]] = {}
+    for _, item, decision in pairs:
+        if item.url and wanted(item, decision):
+            titles[item.url] = (*titles.get(item.url, ()), item.title)
     articles = dict(zip(urls, await asyncio.gather(*(read(url) for url in urls)), strict=True))
 
     async def enrich(

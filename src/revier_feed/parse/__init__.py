@@ -70,8 +70,15 @@ def listing_pages(pages: Sequence[ParsedDocument]) -> ParsedDocument:
     return combine_pages(pages)
 
 
-def article(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -> Article:
-    """Main text and date of an article page followed from ``spec``'s listing.
+def article(
+    spec: SourceSpec,
+    fetched: FetchResult,
+    now: datetime,
+    tz: ZoneInfo,
+    titles: Sequence[str] = (),
+) -> Article:
+    """Main text and date of an article page followed from ``spec``'s listing, whose items
+    linking it have ``titles`` (an article page names its item; a consent page does not).
 
     Raises:
         ParseError: the page cannot be parsed.
@@ -79,7 +86,7 @@ def article(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo)
     from .article_page import parse_article
 
     content = spec.selectors.content if spec.selectors else None
-    return parse_article(spec.id, fetched, content, now, tz)
+    return parse_article(spec.id, fetched, content, now, tz, titles)
 
 
 def discover_page(

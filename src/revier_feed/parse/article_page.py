@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -117,8 +118,10 @@ def parse_article(
     content_selector: str | None,
     now: datetime,
     tz: ZoneInfo,
+    titles: Sequence[str] = (),
 ) -> Article:
-    """The main text and exact date of a followed article page.
+    """The main text and exact date of a followed article page; ``titles`` are those of
+    the listing's items that link it (none: not known).
 
     Raises:
         ParseError: the page cannot be parsed, or the content selector is invalid.
@@ -128,8 +131,13 @@ def parse_article(
         return Article(content_html="", not_article="says it was not found (a removed article?)")
     published = _article_date(soup, now, tz)
     password = _asks_for_password(soup)
-    # Before the forms and the furniture go: a consent page's buttons are in them.
+    # Before the forms and the furniture go: a consent page's buttons are in them. A page
+    # that names its item is an article, whatever else it shows.
     consent_controls = _consent_controls(soup)
+    if consent_controls:
+        page = soup.get_text(" ")
+        if _names_item(page, titles) or len(_consent_words(page)) < 2:
+            consent_controls = []
     for tag in soup(["script", "style", "noscript", "template", "iframe"]):
         tag.decompose()
     _remove_forms(soup)
@@ -146,10 +154,11 @@ def parse_article(
     # A page asking for a password with little else to read is a login page; an article
     # with a login box beside it is not.
     login = "asks for a login" if password and text < _LOGIN_PAGE_TEXT else None
+    # Titles known and not named (else no controls are left): the page may be all dialog.
+    if consent_controls and _is_consent_page(parts, consent_controls, bool(titles)):
+        return Article(content_html="", not_article="is a cookie consent page")
     if not parts:
         return Article(content_html="", published=published, not_article=login)
-    if consent_controls and _is_consent_page(parts, consent_controls):
-        return Article(content_html="", not_article="is a cookie consent page")
     base = base_url(soup, fetched.url)
     for part in parts:
         _remove_page_links(part)
@@ -345,6 +354,9 @@ _CONTROLS = 20
 _CONTROL_DEPTH = 64
 #: A text this long is an article, whatever it talks about.
 _CONSENT_PAGE_TEXT = 15_000
+#: What a page that does not name its item has left at most, when its consent dialog was
+#: all of it: a footer's line.
+_LEFT_OF_A_PAGE = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +388,30 @@ def _consent_controls(soup: BeautifulSoup) -> list[_Control]:
     return found
 
 
-def _is_consent_page(parts: list[Tag], controls: list[_Control]) -> bool:
+#: Words of a title that say what it is about (shorter ones are articles and the like).
+_TITLE_WORD = re.compile(r"\w{4,}")
+
+
+def _names_item(page: str, titles: Sequence[str]) -> bool:
+    """Whether the page's text names one of ``titles``: half of its words, or more, are in
+    it (in its title, headline or text; a headline is often shortened)."""
+    on_page: set[str] | None = None
+    for title in titles:
+        words = set(_TITLE_WORD.findall(title.casefold()))
+        if not words:
+            continue
+        if on_page is None:
+            on_page = set(_TITLE_WORD.findall(page.casefold()))
+        if 2 * len(words & on_page) >= len(words):
+            return True
+    return False
+
+
+def _consent_words(text: str) -> set[str]:
+    return {m.group().lower() for m in _CONSENT_TERMS.finditer(text)}
+
+
+def _is_consent_page(parts: list[Tag], controls: list[_Control], unnamed: bool) -> bool:
     """Whether the text found as the article is a consent page's: the page accepts cookies
     with a control that is part of the page, or that sits in what was found (a consent
     page marking its own form as one), and half of the text or more is in blocks that talk
@@ -389,16 +424,17 @@ def _is_consent_page(parts: list[Tag], controls: list[_Control]) -> bool:
     for part in parts:
         if part.parent is not None and part.parent.name not in ("body", "html", "[document]"):
             scope[id(part.parent)] = part.parent
+    text = " ".join(p.get_text(" ", strip=True) for p in parts)
+    if unnamed and len(text) < _LEFT_OF_A_PAGE:
+        # A page that does not name its item, with an accepting button and next to nothing
+        # left once dialogs and banners are gone: the consent page was one of them (a
+        # wall marked `cookie-wall` left its footer as the "article").
+        return True
     if not any(c.shown or c.inside & scope.keys() for c in controls):
         return False
-    text = " ".join(p.get_text(" ", strip=True) for p in parts)
     if len(text) >= _CONSENT_PAGE_TEXT:
         return False
-    words = {
-        m.group().lower()
-        for element in scope.values()
-        for m in _CONSENT_TERMS.finditer(element.get_text(" "))
-    }
+    words = set().union(*(_consent_words(element.get_text(" ")) for element in scope.values()))
     if len(words) < 2:
         return False
     # Its text by units: a block, or the table or list holding it (a cookie table's cells
