@@ -182,12 +182,16 @@ def test_what_lists_write_into_titles_and_addresses_gives_usable_entries(
   <outline text="Lokales&amp;regionales" xmlUrl="https://l.example/f"
     category="/Feuer&#10;  - id: x"/>
   <outline text="Kinder &lt;Jugend" xmlUrl="https://kj.example/f"/>
+  <outline text="Kinder &lt;3 Jugend" xmlUrl="https://kj.example./f"/>
+  <outline text="Herz &lt;3 Region" xmlUrl="https://herz.example/f"/>
   <outline text="Kreis News" xmlUrl="https://hand.example/f"/>
   <outline text="Landkreis Pressestelle" xmlUrl="https://kreis.example/f"
     revierFeedId="kreis-news"/>
 </body></opml>"""
     out = imported(capsys, demo_config, listing)
     assert "line 3: Wehr, noch einmal: listed before, as wehr-rocket-news" in out
+    # The host written with its final dot is the same (found by a third review).
+    assert "Kinder <3 Jugend: listed before, as kinder-jugend" in out
     assert "# categories that name no tag: Tech" in out
     new = pasted(capsys, demo_config, out)
     assert {i: (s.name, s.url) for i, s in new.items()} == {
@@ -205,6 +209,7 @@ def test_what_lists_write_into_titles_and_addresses_gives_usable_entries(
         # Only whole references are read: "&regionales" is no "®ionales".
         "lokales-regionales": ("Lokales&regionales", "https://l.example/f"),
         "kinder-jugend": ("Kinder Jugend", "https://kj.example/f"),
+        "herz-3-region": ("Herz <3 Region", "https://herz.example/f"),
         # The id another revier-feed exported stays with its feed, also when a title
         # earlier in the list would make the same.
         "kreis-news-2": ("Kreis News", "https://hand.example/f"),

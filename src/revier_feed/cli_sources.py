@@ -540,14 +540,15 @@ def _feed_address(url: str) -> str:
 
 #: Markup in a title ("<b>Blog</b>", "straub <kris@example.org>"): left out of the name.
 _TAGS = re.compile(r"<[^<>]*>")
+_OPENING = re.compile(r"<(?=[A-Za-z/!?])")
 
 
 def _shown_name(title: str) -> str:
     """A list's title as a source's name: without markup, control and invisible format
     characters (an escape sequence would reach the admin's terminal with every `sources`);
     empty if no letter or digit is left ("." as a title)."""
-    # What is left of "<" would still read as markup ("Kinder <Jugend"): a blank.
-    text = _TAGS.sub(" ", title).replace("<", " ")
+    # A "<" left that still reads as markup ("Kinder <Jugend"; not "Kinder <3"): a blank.
+    text = _OPENING.sub(" ", _TAGS.sub(" ", title))
     shown = " ".join(
         "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf")).split()
     )
@@ -574,7 +575,7 @@ def _address(url: str) -> str:
     """A feed's address as two lists compare it: http and https, the host's case, a
     default port, a final "/" and a fragment do not tell feeds apart."""
     parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
+    host = (parts.hostname or "").lower().rstrip(".")  # "kreis.example." is the same host
     try:
         port = f":{parts.port}" if parts.port not in (None, 80, 443) else ""
     except ValueError:  # a port that is no number: refused when the entry is checked
