@@ -10,7 +10,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from revier_feed.models import Article, FetchResult, HtmlSelectors, SourceKind, SourceSpec
+from revier_feed.models import (
+    NO_TITLE,
+    Article,
+    FetchResult,
+    HtmlSelectors,
+    SourceKind,
+    SourceSpec,
+)
 from revier_feed.normalize import html_to_text
 from revier_feed.parse import article
 from revier_feed.parse.article_page import MAX_CONTENT_CHARS
@@ -498,6 +505,33 @@ def test_an_article_about_cookies_or_beside_a_consent_banner_is_read(body: str, 
     title = f"{headline[1] if headline else kept} im Landkreis"
     found = read(f"<html><body>{body}</body></html>", titles=(title,))
     assert found.not_article is None and kept in text_of(found)
+
+
+@pytest.mark.parametrize(
+    ("title", "headline"),
+    [
+        # The page in decomposed umlauts (as macOS writes them), the listing composed.
+        ("Grünschnittsammelplätze öffnen wieder", "Gru\u0308nschnittsammelpla\u0308tze öffnen"),
+        # Soft hyphens or <wbr> in the headline, or soft hyphens in the listing only.
+        ("Grünschnittsammelplätze öffnen", "Grün&shy;schnitt&shy;sammel&shy;plätze öff&shy;nen"),
+        ("Grün\u00adschnittsammelplätze öffnen", "Grünschnittsammelplätze öffnen"),
+        ("Grünschnittsammelplätze öffnen", "Grünschnitt<wbr>sammelplätze öff<wbr>nen"),
+        # Titles that say nothing to judge by: a date, the stand-in for a missing one.
+        ("12.03.2026", "Grünschnitt"),
+        (NO_TITLE, "Grünschnitt"),
+    ],
+)
+def test_a_page_that_names_its_item_in_other_spelling_is_an_article(
+    title: str, headline: str
+) -> None:
+    """A short notice beside a consent banner, whose listing title the page seemed not to
+    name, lost its text to "is a cookie consent page" (found by a fourth review)."""
+    page = (
+        f"<html><body>{_BANNER}<main><h1>{headline}</h1><p>Die Sammelplätze für Grünschnitt "
+        "sind ab Samstag wieder geöffnet.</p></main></body></html>"
+    )
+    found = read(page, titles=(title,))
+    assert found.not_article is None and "Samstag" in text_of(found)
 
 
 @pytest.mark.parametrize("block", ["td", "pre", "p"])

@@ -875,6 +875,8 @@ async def _follow(
 
     # A listing may link one article from two items (a teaser and its headline).
     urls = list(dict.fromkeys(i.url for _, i, d in pairs if i.url and wanted(i, d)))
+    # The titles of the items linking each page: an article page names its item, a consent
+    # page does not.
     titles: dict[str, tuple[str, ...]] = {}
     for _, item, decision in pairs:
         if item.url and wanted(item, decision):

@@ -342,6 +342,9 @@ def fetch_due(
 #: How the key of an item with neither guid nor link starts (the rest is made of its text).
 TEXT_KEY = "text:"
 
+#: The title of an item whose source gave none (and no teaser to take one from).
+NO_TITLE = "(ohne Titel)"
+
 
 @dataclass(frozen=True, slots=True)
 class Item:

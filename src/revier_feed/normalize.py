@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import nh3
 
 from ._utils import XML_FORBIDDEN, join_url, without_bidi
-from .models import FUTURE_TOLERANCE, TEXT_KEY, Item, RawItem, SourceSpec
+from .models import FUTURE_TOLERANCE, NO_TITLE, TEXT_KEY, Item, RawItem, SourceSpec
 
 try:
     from . import _markup
@@ -126,7 +126,6 @@ _BLOCK_BOUNDARY = re.compile(r"<(?=/?(?:p|div|br|li|h[1-6]|tr|td|th|blockquote|d
 _MARKUP = re.compile(r'<(?:[^>"]|"[^"]*")*>')
 # Characters XML 1.0 forbids; one of them in a title would make every published feed invalid.
 _CONTROL = re.compile(f"[{XML_FORBIDDEN}]")
-_NO_TITLE = "(ohne Titel)"
 _DATE_ONLY = re.compile(
     r"^\W*(\d{1,2}\.\s?(\d{1,2}\.|[^\W\d]+\.?)\s?\d{2,4}|\d{4}-\d{2}-\d{2})\W*$"
 )
@@ -167,7 +166,7 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
     title = _repaired_text(raw.title)
     if not title or _DATE_ONLY.match(title):
         # Some listings put only the date where the headline belongs; the teaser says more.
-        title = shorten(summary_text, 80) or title or _NO_TITLE
+        title = shorten(summary_text, 80) or title or NO_TITLE
     title = shorten(without_bidi(title), MAX_TITLE_CHARS)  # a teaser's too, when used
 
     published, estimated = _plausible(raw.published, now)

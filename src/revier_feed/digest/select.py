@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from .. import cron
 from ..models import (
+    NO_TITLE,
     DigestEntry,
     DigestIssue,
     DigestPeriod,
@@ -306,7 +307,7 @@ def _group(
 
 def _listed(item: Item, teaser_length: int) -> tuple[str, str]:
     """An item's title and teaser as a digest lists them."""
-    return clean(item.title) or "(ohne Titel)", shorten(item.summary_text, teaser_length)
+    return clean(item.title) or NO_TITLE, shorten(item.summary_text, teaser_length)
 
 
 def _listed_hashes(item: Item, teaser_length: int) -> tuple[str, str]:

@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 from bs4 import BeautifulSoup, Tag
 
 from ..exceptions import ParseError
-from ..models import Article, ErrorKind, FetchResult
+from ..german import fold, plain
+from ..models import NO_TITLE, Article, ErrorKind, FetchResult
 from .dates import parse_date
 from .html import BAD_SELECTOR, absolutize, base_url, make_soup
 
@@ -134,10 +135,9 @@ def parse_article(
     # Before the forms and the furniture go: a consent page's buttons are in them. A page
     # that names its item is an article, whatever else it shows.
     consent_controls = _consent_controls(soup)
-    if consent_controls:
-        page = soup.get_text(" ")
-        if _names_item(page, titles) or len(_consent_words(page)) < 2:
-            consent_controls = []
+    named = _names_item(soup, titles) if consent_controls else None
+    if named or (consent_controls and len(_consent_words(soup.get_text(" "))) < 2):
+        consent_controls = []
     for tag in soup(["script", "style", "noscript", "template", "iframe"]):
         tag.decompose()
     _remove_forms(soup)
@@ -155,7 +155,7 @@ def parse_article(
     # with a login box beside it is not.
     login = "asks for a login" if password and text < _LOGIN_PAGE_TEXT else None
     # Titles known and not named (else no controls are left): the page may be all dialog.
-    if consent_controls and _is_consent_page(parts, consent_controls, bool(titles)):
+    if consent_controls and _is_consent_page(parts, consent_controls, named is False):
         return Article(content_html="", not_article="is a cookie consent page")
     if not parts:
         return Article(content_html="", published=published, not_article=login)
@@ -388,23 +388,36 @@ def _consent_controls(soup: BeautifulSoup) -> list[_Control]:
     return found
 
 
-#: Words of a title that say what it is about (shorter ones are articles and the like).
-_TITLE_WORD = re.compile(r"\w{4,}")
+#: Words of a title that say what it is about: four letters or more (numbers such as a
+#: year are on every page of a site).
+_TITLE_WORD = re.compile(r"[^\W\d_]{4,}")
 
 
-def _names_item(page: str, titles: Sequence[str]) -> bool:
-    """Whether the page's text names one of ``titles``: half of its words, or more, are in
-    it (in its title, headline or text; a headline is often shortened)."""
-    on_page: set[str] | None = None
-    for title in titles:
-        words = set(_TITLE_WORD.findall(title.casefold()))
-        if not words:
-            continue
-        if on_page is None:
-            on_page = set(_TITLE_WORD.findall(page.casefold()))
-        if 2 * len(words & on_page) >= len(words):
-            return True
-    return False
+def _words_of(text: str) -> set[str]:
+    """``text``'s title words as matched: composed, without soft hyphens, umlauts and case
+    folded (a macOS page's decomposed "Grün" is the listing's "Grün")."""
+    return set(_TITLE_WORD.findall(fold(plain(text))))
+
+
+def _names_item(soup: BeautifulSoup, titles: Sequence[str]) -> bool | None:
+    """Whether the page names one of ``titles``: half of its words or more are on it (in its
+    title, headline or text; a headline is often shortened). None: no title has such words
+    to judge by. It errs towards "names": an article lost weighs more than a consent page
+    read, and a site's name in a consent page's footer may be half of a title."""
+    # Not the stand-in for a missing title: "ohne" is on many pages.
+    known = [words for title in titles if title != NO_TITLE and (words := _words_of(title))]
+    if not known:
+        return None
+    breaks = soup.find_all("wbr")
+    if breaks:
+        # A word the page splits with <wbr> ("Grünschnitt<wbr>sammelplätze") is one word:
+        # get_text writes a blank between the strings around it. (lxml's parser takes
+        # <wbr> for a container of what follows: it is unwrapped, not removed.)
+        for wbr in breaks:
+            wbr.unwrap()
+        soup.smooth()
+    on_page = _words_of(soup.get_text(" "))
+    return any(2 * len(words & on_page) >= len(words) for words in known)
 
 
 def _consent_words(text: str) -> set[str]:
