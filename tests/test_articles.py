@@ -518,7 +518,10 @@ def test_an_article_about_cookies_or_beside_a_consent_banner_is_read(body: str, 
         ("Grünschnittsammelplätze öffnen", "Grünschnitt<wbr>sammelplätze öff<wbr>nen"),
         # Titles that say nothing to judge by: a date, the stand-in for a missing one.
         ("12.03.2026", "Grünschnitt"),
+        ("12. März 2026", "Grünschnitt"),
         (NO_TITLE, "Grünschnitt"),
+        # The listing's reader wrote its <wbr> as a blank (found by a fifth review).
+        ("Straßen sperrung in der Altstadt", "Straßen<wbr>sperrung in der Altstadt"),
     ],
 )
 def test_a_page_that_names_its_item_in_other_spelling_is_an_article(
@@ -531,6 +534,18 @@ def test_a_page_that_names_its_item_in_other_spelling_is_an_article(
         "sind ab Samstag wieder geöffnet.</p></main></body></html>"
     )
     found = read(page, titles=(title,))
+    assert found.not_article is None and "Samstag" in text_of(found)
+
+
+def test_a_deeply_nested_page_with_word_breaks_and_a_consent_button_is_read() -> None:
+    """Joining the words a <wbr> splits recursed through the page (bs4's smooth): 2,000
+    unclosed <div>s ended in a RecursionError, and the article was lost (found by a fifth
+    review)."""
+    page = (
+        f"<html><body>{_BANNER}{'<div>' * 2000}<h1>Grün<wbr>schnitt</h1><p>Die Sammelplätze "
+        "für Grünschnitt sind ab Samstag wieder geöffnet.</p></body></html>"
+    )
+    found = read(page, titles=("Grünschnitt: Sammelplätze wieder geöffnet",))
     assert found.not_article is None and "Samstag" in text_of(found)
 
 

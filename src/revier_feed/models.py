@@ -15,6 +15,7 @@ The pipeline passes them in this order::
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -344,6 +345,11 @@ TEXT_KEY = "text:"
 
 #: The title of an item whose source gave none (and no teaser to take one from).
 NO_TITLE = "(ohne Titel)"
+#: A title that is only a date ("12. März 2026", "12.03.26"): some listings put the date
+#: where the headline belongs.
+DATE_ONLY_TITLE = re.compile(
+    r"^\W*(\d{1,2}\.\s?(\d{1,2}\.|[^\W\d]+\.?)\s?\d{2,4}|\d{4}-\d{2}-\d{2})\W*$"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,15 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import nh3
 
 from ._utils import XML_FORBIDDEN, join_url, without_bidi
-from .models import FUTURE_TOLERANCE, NO_TITLE, TEXT_KEY, Item, RawItem, SourceSpec
+from .models import (
+    DATE_ONLY_TITLE,
+    FUTURE_TOLERANCE,
+    NO_TITLE,
+    TEXT_KEY,
+    Item,
+    RawItem,
+    SourceSpec,
+)
 
 try:
     from . import _markup
@@ -126,9 +134,6 @@ _BLOCK_BOUNDARY = re.compile(r"<(?=/?(?:p|div|br|li|h[1-6]|tr|td|th|blockquote|d
 _MARKUP = re.compile(r'<(?:[^>"]|"[^"]*")*>')
 # Characters XML 1.0 forbids; one of them in a title would make every published feed invalid.
 _CONTROL = re.compile(f"[{XML_FORBIDDEN}]")
-_DATE_ONLY = re.compile(
-    r"^\W*(\d{1,2}\.\s?(\d{1,2}\.|[^\W\d]+\.?)\s?\d{2,4}|\d{4}-\d{2}-\d{2})\W*$"
-)
 # "Ã¤", "Ã¶", "ÃŸ", "â€“": the first byte of a two- or three-byte UTF-8 sequence read as
 # windows-1252, followed by a continuation byte read the same way. A cheap gate for ftfy.
 _MOJIBAKE = re.compile(
@@ -164,7 +169,7 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
     if not summary_text and content_text:
         summary_text = shorten(content_text, 400)
     title = _repaired_text(raw.title)
-    if not title or _DATE_ONLY.match(title):
+    if not title or DATE_ONLY_TITLE.match(title):
         # Some listings put only the date where the headline belongs; the teaser says more.
         title = shorten(summary_text, 80) or title or NO_TITLE
     title = shorten(without_bidi(title), MAX_TITLE_CHARS)  # a teaser's too, when used

@@ -21,10 +21,11 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from bs4 import BeautifulSoup, Tag
+from bs4.element import CData, NavigableString
 
 from ..exceptions import ParseError
 from ..german import fold, plain
-from ..models import NO_TITLE, Article, ErrorKind, FetchResult
+from ..models import DATE_ONLY_TITLE, NO_TITLE, Article, ErrorKind, FetchResult
 from .dates import parse_date
 from .html import BAD_SELECTOR, absolutize, base_url, make_soup
 
@@ -404,20 +405,32 @@ def _names_item(soup: BeautifulSoup, titles: Sequence[str]) -> bool | None:
     title, headline or text; a headline is often shortened). None: no title has such words
     to judge by. It errs towards "names": an article lost weighs more than a consent page
     read, and a site's name in a consent page's footer may be half of a title."""
-    # Not the stand-in for a missing title: "ohne" is on many pages.
-    known = [words for title in titles if title != NO_TITLE and (words := _words_of(title))]
+    # Not the stand-in for a missing title ("ohne" is on many pages), nor a date.
+    known = [
+        words
+        for title in titles
+        if title != NO_TITLE and not DATE_ONLY_TITLE.match(title) and (words := _words_of(title))
+    ]
     if not known:
         return None
-    breaks = soup.find_all("wbr")
-    if breaks:
-        # A word the page splits with <wbr> ("Grünschnitt<wbr>sammelplätze") is one word:
-        # get_text writes a blank between the strings around it. (lxml's parser takes
-        # <wbr> for a container of what follows: it is unwrapped, not removed.)
-        for wbr in breaks:
-            wbr.unwrap()
-        soup.smooth()
     on_page = _words_of(soup.get_text(" "))
+    if soup.find("wbr") is not None:
+        # A word the page splits with <wbr> ("Grünschnitt<wbr>sammelplätze") is one word,
+        # which get_text writes as two (as the listing's title may have it: both count).
+        on_page |= _words_of(_text_joined_at_breaks(soup))
     return any(2 * len(words & on_page) >= len(words) for words in known)
+
+
+def _text_joined_at_breaks(soup: BeautifulSoup) -> str:
+    """The page's text with a blank at every element's edge but ``<wbr>``, in one walk
+    (no recursion: a page may nest thousands of elements)."""
+    pieces: list[str] = []
+    for node in soup.descendants:
+        if type(node) in (NavigableString, CData):
+            pieces.append(str(node))
+        elif isinstance(node, Tag):
+            pieces.append("" if node.name == "wbr" else " ")
+    return "".join(pieces)
 
 
 def _consent_words(text: str) -> set[str]:
