@@ -136,9 +136,12 @@ def parse_article(
     # Before the forms and the furniture go: a consent page's buttons are in them. A page
     # that names its item is an article, whatever else it shows.
     consent_controls = _consent_controls(soup)
-    named = _names_item(soup, titles) if consent_controls else None
-    if named or (consent_controls and len(_consent_words(soup.get_text(" "))) < 2):
-        consent_controls = []
+    named = None
+    if consent_controls:
+        page_text = soup.get_text(" ")
+        named = _names_item(soup, page_text, titles)
+        if named or len(_consent_words(page_text)) < 2:
+            consent_controls = []
     for tag in soup(["script", "style", "noscript", "template", "iframe"]):
         tag.decompose()
     _remove_forms(soup)
@@ -400,11 +403,12 @@ def _words_of(text: str) -> set[str]:
     return set(_TITLE_WORD.findall(fold(plain(text))))
 
 
-def _names_item(soup: BeautifulSoup, titles: Sequence[str]) -> bool | None:
-    """Whether the page names one of ``titles``: half of its words or more are on it (in its
-    title, headline or text; a headline is often shortened). None: no title has such words
-    to judge by. It errs towards "names": an article lost weighs more than a consent page
-    read, and a site's name in a consent page's footer may be half of a title."""
+def _names_item(soup: BeautifulSoup, text: str, titles: Sequence[str]) -> bool | None:
+    """Whether the page (``text`` its text) names one of ``titles``: half of its words or
+    more are on it (in its title, headline or text; a headline is often shortened). None:
+    no title has such words to judge by. It errs towards "names": an article lost weighs
+    more than a consent page read, and a site's name in a consent page's footer may be
+    half of a title."""
     # Not the stand-in for a missing title ("ohne" is on many pages), nor a date.
     known = [
         words
@@ -413,7 +417,7 @@ def _names_item(soup: BeautifulSoup, titles: Sequence[str]) -> bool | None:
     ]
     if not known:
         return None
-    on_page = _words_of(soup.get_text(" "))
+    on_page = _words_of(text)
     if soup.find("wbr") is not None:
         # A word the page splits with <wbr> ("Grünschnitt<wbr>sammelplätze") is one word,
         # which get_text writes as two (as the listing's title may have it: both count).
@@ -441,7 +445,8 @@ def _is_consent_page(parts: list[Tag], controls: list[_Control], unnamed: bool) 
     """Whether the text found as the article is a consent page's: the page accepts cookies
     with a control that is part of the page, or that sits in what was found (a consent
     page marking its own form as one), and half of the text or more is in blocks that talk
-    of cookies and consent.
+    of cookies and consent; or, ``unnamed`` (the page names none of its items' known
+    titles), next to nothing is left once dialogs and banners are gone.
 
     A consent banner beside an article is marked as one and apart from it, and a video's
     consent box in an article is a part of its text, not most of it."""
