@@ -27,6 +27,7 @@ from .cli_output import (
     SEVERITY,
     by_severity,
     console,
+    error_console,
     may_be_terminal,
     print_json,
 )
@@ -126,12 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_config_error(e)
         return EXIT_CONFIG
     except RevierError as e:
-        from rich.console import Console
         from rich.markup import escape
 
-        Console(stderr=True, emoji=False).print(
-            f"[red]error:[/] {escape(visible(str(e)))}", highlight=False, soft_wrap=True
-        )
+        error_console().print(f"[red]error:[/] {escape(visible(str(e)))}", soft_wrap=True)
         return EXIT_FAILED
 
 
@@ -251,14 +249,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         digest_renderer(config).check()
     except DigestError as e:
-        from rich.console import Console
         from rich.markup import escape
 
-        Console(stderr=True, emoji=False).print(
+        error_console().print(
             f"[red]error:[/] digest {escape(str(e))}\n"
             f"  hint: fix the file in {config.resolve(config.settings.digest.templates)} "
             "or remove it to use the built-in template",
-            highlight=False,
             soft_wrap=True,
         )
         return EXIT_CONFIG
@@ -696,9 +692,7 @@ def _terminal_stderr() -> Console | None:
     """rich's console on standard error if that is a terminal (for progress bars)."""
     if not may_be_terminal(sys.stderr):
         return None
-    from rich.console import Console
-
-    console = Console(stderr=True)
+    console = error_console()
     return console if console.is_terminal else None
 
 

@@ -44,6 +44,14 @@ def console() -> Console:
     return out
 
 
+def error_console() -> Console:
+    """Standard error, for errors and progress: site text in it is shown as written (no
+    emoji codes read; markup only where the caller escapes what it did not write)."""
+    from rich.console import Console
+
+    return Console(stderr=True, emoji=False, highlight=False)
+
+
 def print_json(out: Console, data: object) -> None:
     """``data`` as indented JSON on ``out``, with control, bidi and zero-width characters
     (which a website may put in a title) as ``\\u`` escapes; no markup, emoji codes or

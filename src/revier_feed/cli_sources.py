@@ -25,13 +25,16 @@ from .config import (
     SELECTOR_KEYS,
     AppConfig,
     certificates_problem,
+    is_id,
     load_config,
     source_from_options,
     source_yaml,
     url_argument,
 )
 from .exceptions import COMMAND_LINE, ConfigError, ConfigIssue, SourceError
+from .german import fold
 from .models import (
+    SOURCE_ID_ATTRIBUTE,
     FeedLink,
     Item,
     ListedFeed,
@@ -94,12 +97,14 @@ def add_parser(commands: Any) -> None:
         "(default DIR: fixtures/ in the configuration folder)",
     )
     test.set_defaults(command=cmd_sources_test)
-    imported = source_commands.add_parser(
+    import_parser = source_commands.add_parser(
         "import",
         help="print sources.yaml entries for the feeds of an OPML file (a feed reader's export)",
     )
-    imported.add_argument("file", metavar="FILE", help="the OPML file; - reads standard input")
-    imported.set_defaults(command=cmd_sources_import)
+    import_parser.add_argument(
+        "file", metavar="FILE", help="the OPML file; - reads standard input"
+    )
+    import_parser.set_defaults(command=cmd_sources_import)
     export = source_commands.add_parser(
         "export", help="print the feed sources as an OPML file, for a feed reader"
     )
@@ -406,16 +411,15 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     out = console()
+    name = "standard input" if args.file == "-" else visible(args.file)
     try:
         data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as e:
-        out.print(f"cannot read {visible(args.file)}: {e.strerror or e}", markup=False)
+        out.print(f"cannot read {name}: {e.strerror or e}", markup=False)
         return EXIT_FAILED
-    listed = read_opml("standard input" if args.file == "-" else args.file, data)
+    listed = read_opml(name, data)
     if not listed:
-        out.print(
-            f"# {visible(args.file)} names no feeds (no outline with an xmlUrl)", markup=False
-        )
+        out.print(f"# {name} names no feeds (no outline with an xmlUrl)", markup=False)
         return EXIT_FAILED
     plan = _Import(config, listed)
     for feed in listed:
@@ -424,7 +428,7 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
         out.print(visible(note), markup=False, soft_wrap=True)
     if plan.entries:
         out.print(
-            f"# {len(plan.entries)} feed(s) of {visible(args.file)}. Add to sources.yaml "
+            f"# {len(plan.entries)} feed(s) of {name}. Add to sources.yaml "
             "(under `sources:`), then run `revier-feed check` and `revier-feed sources test "
             "ID`:",
             markup=False,
@@ -445,9 +449,8 @@ class _Import:
         self.taken = {s.id for s in configured}
         #: The ids another revier-feed exported: an id made from a title earlier in the list
         #: must not take one (channels and partners name sources by it).
-        self.exported = {
-            f.source_id for f in listed if f.source_id and _ID.fullmatch(f.source_id)
-        } - self.taken
+        self.exported = {f.source_id for f in listed if f.source_id and is_id(f.source_id)}
+        self.exported -= self.taken
         self.numbered: dict[str, int] = {}  #: an id -> the last number tried after it
         self.tags = {_slug(n): tag.id for tag in config.tags for n in (tag.id, tag.label)}
         self.districts = {_slug(n): d.id for d in config.districts for n in (d.id, d.name)}
@@ -512,8 +515,6 @@ class _Import:
         return f"{wanted}-{number}"
 
 
-#: A source id as sources.yaml takes it (config.values).
-_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 #: Ids made from titles are cut to this many characters, at a word's end where one is near.
 _ID_CHARS = 40
 
@@ -539,8 +540,8 @@ def _feed_address(url: str) -> str:
 
 
 #: Markup in a title ("<b>Blog</b>", "straub <kris@example.org>"): left out of the name.
-_TAGS = re.compile(r"<[^<>]*>")
-_OPENING = re.compile(r"<(?=[A-Za-z/!?])")
+_MARKUP_TAG = re.compile(r"<[^<>]*>")
+_MARKUP_OPENING = re.compile(r"<(?=[A-Za-z/!?])")
 
 
 def _shown_name(title: str) -> str:
@@ -548,7 +549,7 @@ def _shown_name(title: str) -> str:
     characters (an escape sequence would reach the admin's terminal with every `sources`);
     empty if no letter or digit is left ("." as a title)."""
     # A "<" left that still reads as markup ("Kinder <Jugend"; not "Kinder <3"): a blank.
-    text = _OPENING.sub(" ", _TAGS.sub(" ", title))
+    text = _MARKUP_OPENING.sub(" ", _MARKUP_TAG.sub(" ", title))
     shown = " ".join(
         "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf")).split()
     )
@@ -562,13 +563,10 @@ def _host_name(url: str) -> str:
 
 
 def _slug(text: str) -> str:
-    """``text`` as an id: lower case, umlauts written out, other characters as "-"."""
-    folded = text.lower().translate(_UMLAUTS)
-    plain = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
-
-
-_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+    """``text`` as an id: case and umlauts folded ("ae"), other accents dropped, every
+    other character a "-"."""
+    ascii_text = unicodedata.normalize("NFKD", fold(text)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
 
 
 def _address(url: str) -> str:
@@ -584,8 +582,6 @@ def _address(url: str) -> str:
 
 
 def cmd_sources_export(args: argparse.Namespace) -> int:
-    from .parse import SOURCE_ID_ATTRIBUTE
-
     config = load_config(args.config)
     names = {d.id: d.name for d in config.districts}
     feeds = [s for s in config.sources if s.kind is SourceKind.FEED]

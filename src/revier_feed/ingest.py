@@ -836,6 +836,14 @@ async def _follow(
     def wanted(item: Item, decision: ItemDecision) -> bool:
         return decision is not ItemDecision.UNCHANGED and bool(item.url)
 
+    # The pages to read, each with the titles of the items linking it (a listing may link
+    # one article from two items, a teaser and its headline): an article page names its
+    # item, a consent page does not.
+    titles: dict[str, tuple[str, ...]] = {}
+    for _, item, decision in pairs:
+        if item.url and wanted(item, decision):
+            titles[item.url] = (*titles.get(item.url, ()), item.title)
+
     async def read(url: str) -> Article | None:
         if site_of(url) is None:
             warnings.append(f"article {url} not read: not a valid URL (host or port)")
@@ -873,14 +881,7 @@ async def _follow(
             warnings.append(_page_bug(spec, f"article {url} not read", url, e))
         return None
 
-    # A listing may link one article from two items (a teaser and its headline).
-    urls = list(dict.fromkeys(i.url for _, i, d in pairs if i.url and wanted(i, d)))
-    # The titles of the items linking each page: an article page names its item, a consent
-    # page does not.
-    titles: dict[str, tuple[str, ...]] = {}
-    for _, item, decision in pairs:
-        if item.url and wanted(item, decision):
-            titles[item.url] = (*titles.get(item.url, ()), item.title)
+    urls = list(titles)
     articles = dict(zip(urls, await asyncio.gather(*(read(url) for url in urls)), strict=True))
 
     async def enrich(

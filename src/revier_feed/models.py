@@ -596,6 +596,11 @@ class FeedLink:
     advertised: bool = True
 
 
+#: The OPML attribute `sources export` writes a source's id into, so that an import into
+#: another revier-feed keeps it (channels and partners name sources by id).
+SOURCE_ID_ATTRIBUTE = "revierFeedId"
+
+
 @dataclass(frozen=True, slots=True)
 class ListedFeed:
     """A feed an OPML subscription list names (``sources import``)."""

@@ -35,7 +35,7 @@ from .settings import (
     SmtpSettings,
     WorkerSettings,
 )
-from .values import MIN_INTERVAL, parse_duration, parse_size
+from .values import MIN_INTERVAL, is_id, parse_duration, parse_size
 
 __all__ = [
     "DEFAULT_MAX_PAGES",
@@ -54,6 +54,7 @@ __all__ = [
     "TagRule",
     "WorkerSettings",
     "certificates_problem",
+    "is_id",
     "load_config",
     "parse_duration",
     "parse_size",

@@ -143,6 +143,12 @@ def _without_login(url: str) -> str:
     return f"{scheme}://***@{rest.rpartition('@')[2]}"
 
 
+def is_id(value: str) -> bool:
+    """Whether ``value`` is an id as the configuration takes them (``sources import`` keeps
+    an id another revier-feed exported only then)."""
+    return bool(_ID_RE.match(value)) and len(value) <= MAX_ID_CHARS
+
+
 def _check_id(value: str) -> str:
     if not _ID_RE.match(value):
         raise ValueError(

@@ -11,10 +11,9 @@ from ..models import Article, Discovery, FetchResult, ParsedDocument, SourceKind
 from .dates import followed_date, parse_date
 from .feed import parse_feed
 from .jsonfeed import looks_like_json_feed, parse_json_feed
-from .opml import SOURCE_ID_ATTRIBUTE, read_opml
+from .opml import read_opml
 
 __all__ = [
-    "SOURCE_ID_ATTRIBUTE",
     "article",
     "discover_page",
     "followed_date",

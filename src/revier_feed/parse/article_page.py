@@ -311,19 +311,16 @@ def _asks_for_password(soup: BeautifulSoup) -> bool:
     """Whether the page shows a password field: not one hidden until a script shows it,
     nor a login box in its header, navigation or sidebar."""
     fields = soup.find_all("input", attrs={"type": re.compile("^password$", re.I)}, limit=10)
-    return any(isinstance(field, Tag) and _shown_as_page(field) for field in fields)
-
-
-def _shown_as_page(element: Tag) -> bool:
-    """Whether ``element`` is part of the page itself: in no navigation, header, sidebar,
-    dialog or banner, and not hidden until a script shows it."""
-    return not any(
-        _hidden(ancestor)
-        or ancestor.name in ("template", *_BOILERPLATE_TAGS)
-        or _is_boilerplate(ancestor)
-        for ancestor in (element, *element.parents)
-        if isinstance(ancestor, Tag)
-    )
+    for field in fields:
+        if isinstance(field, Tag) and not any(
+            _hidden(ancestor)
+            or ancestor.name in ("template", *_BOILERPLATE_TAGS)
+            or _is_boilerplate(ancestor)
+            for ancestor in field.parents
+            if isinstance(ancestor, Tag)
+        ):
+            return True
+    return False
 
 
 #: The whole text of a button or link that gives consent (symbols and punctuation around
@@ -368,7 +365,9 @@ class _Control:
     """A button or link that accepts cookies, as the page had it before its furniture went."""
 
     shown: bool  #: part of the page itself, in no banner, dialog or navigation
-    inside: frozenset[int]  #: ids of the elements around it (the nearest ones)
+    #: It and the elements around it (the nearest ones), held: the page's furniture is
+    #: removed before the check, and ids of freed elements could be given again.
+    around: tuple[Tag, ...]
 
 
 def _consent_controls(soup: BeautifulSoup) -> list[_Control]:
@@ -386,7 +385,7 @@ def _consent_controls(soup: BeautifulSoup) -> list[_Control]:
         if any(_hidden(a) or a.name in ("template", "noscript") for a in around):
             continue  # not shown: a script's fallback, or a dialog still closed
         shown = not any(a.name in _BOILERPLATE_TAGS or _is_boilerplate(a) for a in around)
-        found.append(_Control(shown, frozenset(id(a) for a in around)))
+        found.append(_Control(shown, tuple(around)))
         if len(found) == _CONTROLS:
             break
     return found
@@ -461,7 +460,7 @@ def _is_consent_page(parts: list[Tag], controls: list[_Control], unnamed: bool) 
         # left once dialogs and banners are gone: the consent page was one of them (a
         # wall marked `cookie-wall` left its footer as the "article").
         return True
-    if not any(c.shown or c.inside & scope.keys() for c in controls):
+    if not any(c.shown or any(id(a) in scope for a in c.around) for c in controls):
         return False
     if len(text) >= _CONSENT_PAGE_TEXT:
         return False

@@ -16,11 +16,8 @@ import re
 from lxml import etree
 
 from ..exceptions import ParseError
-from ..models import ListedFeed
+from ..models import SOURCE_ID_ATTRIBUTE, ListedFeed
 
-#: The attribute `sources export` writes a source's id into, so that an import elsewhere
-#: keeps it (channels and partners name sources by id).
-SOURCE_ID_ATTRIBUTE = "revierFeedId"
 #: ``type`` of an outline whose ``url`` is a feed (OPML 1.0 writers without ``xmlUrl``).
 _FEED_TYPES = frozenset({"rss", "atom", "feed"})
 
