@@ -256,6 +256,32 @@ def test_two_sources_reading_one_url_the_same_way_are_an_error(tmp_path: Path) -
     ]
 
 
+def test_one_url_in_two_spellings_is_the_same_url(tmp_path: Path) -> None:
+    """An umlaut host and its IDNA form, umlauts in a path or query and their escapes in
+    either case, are what a server receives alike (session 36's known limitation). An escaped
+    "/" and http against https stay other URLs."""
+    folder = write_config(
+        tmp_path,
+        """
+        sources:
+          - {id: zoerbig, name: A, url: "https://www.zörbig.example/über-uns/rss?t=Bürger"}
+          - {id: idna, name: B, url: "https://www.xn--zrbig-jua.example/%c3%bcber-uns/rss?t=B%C3%BCrger"}
+          - {id: tilde, name: C, url: "https://www.zörbig.example/%7Epresse/rss"}
+          - {id: tilde2, name: D, url: "https://www.zörbig.example/~presse/rss"}
+          - {id: slash, name: E, url: "https://www.zörbig.example/a%2Fb/rss"}
+          - {id: slashes, name: F, url: "https://www.zörbig.example/a/b/rss"}
+          - {id: http, name: G, url: "http://www.zörbig.example/über-uns/rss?t=Bürger"}
+        """,
+    )
+    issues = issues_of(folder)
+    assert [i.split(" (hint")[0] for i in issues] == [
+        f"{folder / 'sources.yaml'}:4: sources[1].url: source 'idna' reads the same URL as "
+        "'zoerbig' (line 3)",
+        f"{folder / 'sources.yaml'}:6: sources[3].url: source 'tilde2' reads the same URL as "
+        "'tilde' (line 5)",
+    ]
+
+
 def test_missing_files_and_wrong_shapes(tmp_path: Path) -> None:
     tmp_path.joinpath("settings.yaml").write_text("- just\n- a list\n", encoding="utf-8")
     issues = issues_of(tmp_path)

@@ -220,6 +220,33 @@ def test_what_lists_write_into_titles_and_addresses_gives_usable_entries(
     assert new["blog"].tags == ("studien",)
 
 
+def test_one_feed_in_another_spelling_of_its_address_is_listed_before(
+    demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An umlaut host and its IDNA form, an umlaut path and its escapes (in either case) are
+    one feed to a server: printed twice, both were fetched and stored (session 36's known
+    limitation). Another escaped character ("%2F") is another path."""
+    listing = """<opml version="2.0"><body>
+  <outline text="Zörbig" xmlUrl="https://www.zörbig.example/über-uns/rss.xml"/>
+  <outline text="Zörbig IDNA" xmlUrl="https://www.xn--zrbig-jua.example/%C3%BCber-uns/rss.xml"/>
+  <outline text="Zörbig klein" xmlUrl="https://WWW.ZÖRBIG.example/%c3%bcber-uns/rss.xml/"/>
+  <outline text="Tilde" xmlUrl="https://t.example/~presse/rss?q=Bürger"/>
+  <outline text="Tilde escaped" xmlUrl="https://t.example/%7Epresse/rss?q=B%C3%BCrger"/>
+  <outline text="Schrägstrich" xmlUrl="https://t.example/a%2Fb/rss"/>
+  <outline text="Zwei Ebenen" xmlUrl="https://t.example/a/b/rss"/>
+</body></opml>"""
+    out = imported(capsys, demo_config, listing)
+    assert "line 3: Zörbig IDNA: listed before, as zoerbig" in out
+    assert "line 4: Zörbig klein: listed before, as zoerbig" in out
+    assert "line 6: Tilde escaped: listed before, as tilde" in out
+    new = pasted(capsys, demo_config, out)
+    assert sorted(new) == ["schraegstrich", "tilde", "zoerbig", "zwei-ebenen"]
+    # Configured now: the same list again adds nothing, in whichever spelling.
+    out = imported(capsys, demo_config, listing)
+    assert entries(out) == ""
+    assert "line 3: Zörbig IDNA: already in sources.yaml as zoerbig" in out
+
+
 def test_exported_sources_import_back_as_they_are(
     demo_config: AppConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -455,6 +455,29 @@ def ascii_host(host: str) -> str | None:
         except ValueError:
             return None
     return host
+
+
+def one_spelling(text: str) -> str:
+    """A URL's path or query as a request sends it, in one spelling for comparing addresses
+    (RFC 3986, 6.2.2): characters outside ASCII as their UTF-8 escapes ("über" and
+    "%C3%BCber" are one path), escapes in upper case, and escaped letters, digits and
+    "-._~" as themselves. Reserved characters keep their form: "%2F" is no "/"."""
+    if "%" in text:
+        text = _ESCAPE.sub(_unescape_unreserved, text)
+    if text.isascii() and " " not in text:
+        return text
+    return quote(text, safe=_AS_SENT, errors="surrogatepass")
+
+
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+# Everything printable in ASCII but the blank stays as written; "%" keeps escapes escapes.
+_AS_SENT = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+def _unescape_unreserved(match: re.Match[str]) -> str:
+    char = chr(int(match[1], 16))
+    return char if char in _UNRESERVED else f"%{match[1].upper()}"
 
 
 def join_url(base_url: str, value: str) -> str:

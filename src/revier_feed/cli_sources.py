@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 from zoneinfo import ZoneInfo
 
-from ._utils import span, visible, without_bidi
+from ._utils import ascii_host, one_spelling, span, visible, without_bidi
 from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, by_severity, console, print_json, when
 from .config import (
@@ -570,15 +570,17 @@ def _slug(text: str) -> str:
 
 
 def _address(url: str) -> str:
-    """A feed's address as two lists compare it: http and https, the host's case, a
-    default port, a final "/" and a fragment do not tell feeds apart."""
+    """A feed's address as two lists compare it: http and https, the host's case, a host in
+    Unicode or IDNA ("xn--"), a default port, umlauts or their escapes in the path or query,
+    a final "/" and a fragment do not tell feeds apart."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower().rstrip(".")  # "kreis.example." is the same host
     try:
         port = f":{parts.port}" if parts.port not in (None, 80, 443) else ""
     except ValueError:  # a port that is no number: refused when the entry is checked
         port = ":?"
-    return f"{host}{port}{parts.path.rstrip('/')}?{parts.query}"
+    host = ascii_host(host) or host  # a name no IDNA encodes: refused when checked
+    return f"{host}{port}{one_spelling(parts.path).rstrip('/')}?{one_spelling(parts.query)}"
 
 
 def cmd_sources_export(args: argparse.Namespace) -> int:

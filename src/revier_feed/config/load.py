@@ -16,6 +16,7 @@ from pydantic import (
     ValidationError,
 )
 
+from .._utils import one_spelling, site_of
 from ..exceptions import COMMAND_LINE, ConfigError, ConfigIssue
 from ..models import (
     DistrictSpec,
@@ -535,16 +536,12 @@ def _same_urls(
 
 
 def _url_key(url: str) -> str:
-    """``url`` as a server tells it from others: scheme and host in any case, a default
-    port written or not, the fragment (never sent) ignored."""
+    """``url`` as a server tells it from others: scheme and host in any case, a host in
+    Unicode or IDNA ("xn--"), a default port written or not, a path or query with umlauts
+    or their escapes (:func:`.one_spelling`), the fragment (never sent) ignored."""
     parts = urlsplit(url.strip())
-    host = (parts.hostname or "").rstrip(".")
-    port = (
-        parts.port if parts.port not in (None, {"http": 80, "https": 443}[parts.scheme]) else None
-    )
-    host = f"[{host}]" if ":" in host else host
-    netloc = host if port is None else f"{host}:{port}"
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+    path, query = one_spelling(parts.path or "/"), one_spelling(parts.query)
+    return urlunsplit((parts.scheme.lower(), site_of(url.strip()) or "", path, query, ""))
 
 
 # --- sources from the command line, and back to YAML ---------------------------------------
