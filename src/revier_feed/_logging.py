@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from ._utils import visible
+from ._utils import is_secret_name, visible
 
 FORMATS = ("text", "json")
 LEVELS = {
@@ -28,12 +28,6 @@ LEVELS = {
     "error": logging.ERROR,
 }
 
-#: Environment variables whose values are secrets (SMTP password, API tokens ...).
-#: "PW" and "PWD" only where they end a name or a part of it (SMTP_PW, MAILPW, DB_PWD,
-#: DB_PW_FILE), not the shell's PWD: every path under the current folder would be masked.
-_SECRET_NAME = re.compile(
-    r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|PW(?:$|_)|_PWD(?:$|_)", re.IGNORECASE
-)
 #: Shorter values are not masked: "1" or "yes" would mangle every line.
 _MIN_SECRET = 6
 #: The password in ``scheme://user:password@host``.
@@ -57,7 +51,7 @@ class Redactor:
 
     @classmethod
     def from_environment(cls) -> Redactor:
-        return cls(v for k, v in os.environ.items() if _SECRET_NAME.search(k))
+        return cls(v for k, v in os.environ.items() if is_secret_name(k))
 
     def __call__(self, text: str) -> str:
         if self._values is not None:

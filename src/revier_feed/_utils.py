@@ -24,6 +24,19 @@ from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
+#: Environment variables whose values are secrets (SMTP password, API tokens ...).
+#: "PW" and "PWD" only where they end a name or a part of it (SMTP_PW, MAILPW, DB_PWD,
+#: DB_PW_FILE), not the shell's PWD: every path under the current folder would be masked.
+_SECRET_NAME = re.compile(
+    r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|PW(?:$|_)|_PWD(?:$|_)", re.IGNORECASE
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether the environment variable ``name`` holds a secret by its name
+    (``REVIER_FEED_SMTP_PASSWORD``, ``KAMMER_TOKEN``): its value is masked in the logs."""
+    return _SECRET_NAME.search(name) is not None
+
 
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Write ``data`` to ``path`` atomically, unless the file already holds exactly ``data``.

@@ -621,9 +621,12 @@ def cmd_sources_export(args: argparse.Namespace) -> int:
     sys.stdout.buffer.write("\n".join(lines).encode("utf-8"))
     sys.stdout.flush()
     html = [s.id for s in config.sources if s.kind is not SourceKind.FEED]
+    login = [s.id for s in feeds if s.auth is not None]
     for what, ids in (
         ("html source(s) left out, which have no feed", html),
         ("disabled source(s) left out", [s.id for s in config.disabled_sources]),
+        # Listed all the same: whoever subscribes elsewhere gives the login there.
+        ("source(s) listed that need a login (auth), which a list cannot carry", login),
     ):
         if ids:
             print(f"# {len(ids)} {what}: {', '.join(ids)}", file=sys.stderr)

@@ -326,7 +326,7 @@ async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
     Raises:
         SourceError: the source could not be fetched or parsed.
     """
-    fetched = await ctx.fetcher.fetch(spec.id, spec.url, tls=spec.tls)
+    fetched = await ctx.fetcher.fetch(spec.id, spec.url, tls=spec.tls, auth=spec.auth)
     assert isinstance(fetched, FetchResult)  # no validators were sent
     collected = await _collect_items(spec, fetched, ctx, stored_lookup=False, storing=False)
     return Preview(
@@ -454,6 +454,7 @@ async def _collect_source(
                 waiting_since=waiting_since,
                 first_ended=answered,
                 tls=spec.tls,
+                auth=spec.auth,
                 home=spec.url,
             )
         finally:
@@ -791,6 +792,7 @@ async def _further_pages(
                     next_url,
                     may_go_to=functools.partial(_may_follow, spec, url),
                     tls=spec.tls,
+                    auth=spec.auth,
                     home=spec.url,
                 )
                 assert isinstance(page, FetchResult)  # no validators, so never 304
@@ -858,6 +860,7 @@ async def _follow(
                     url,
                     may_go_to=functools.partial(_may_follow, spec, listing_url),
                     tls=spec.tls,
+                    auth=spec.auth,
                     home=spec.url,
                 )
                 assert isinstance(page, FetchResult)

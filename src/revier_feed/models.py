@@ -49,6 +49,8 @@ class ErrorKind(enum.StrEnum):
     EMPTY = "empty"  #: an empty body, or a listing whose item selector matched nothing
     NOT_A_FEED = "not_a_feed"  #: e.g. an HTML error page where a feed was expected
     PARSE = "parse"
+    #: the source's login could not be sent: an environment variable it names is not set
+    LOGIN = "login"
 
 
 class SourceStatus(enum.StrEnum):
@@ -105,6 +107,19 @@ class SourceTls:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceAuth:
+    """The login of a source behind one: the names of the environment variables that hold
+    it (the secrets themselves never go into the configuration). Sent only to the origin
+    of the source's URL."""
+
+    #: HTTP Basic: the user name's and the password's variables.
+    username_env: str | None = None
+    password_env: str | None = None
+    #: Instead: a token sent as ``Authorization: Bearer …``.
+    token_env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SourceSpec:
     """One source as the admin configured it."""
 
@@ -132,6 +147,8 @@ class SourceSpec:
     exclude: ItemRule | None = None
     #: TLS as the site needs it; None: verified against the system's certificates only.
     tls: SourceTls | None = None
+    #: The login the site asks for; None: none is sent.
+    auth: SourceAuth | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -341,12 +341,16 @@ class Worker:
         if config is None:
             return
         before = {s.id for s in self.app.config.sources}
-        tls_before = {s.id: s.tls for s in self.app.config.sources}
+        reach_before = {s.id: (s.tls, s.auth) for s in self.app.config.sources}
         self.app.reconfigure(config)
         after = {s.id for s in config.sources}
-        # A source whose TLS the admin just mended, as its error advised, is asked now,
-        # not when its backoff ends (up to worker.max_backoff).
-        mended = [s.id for s in config.sources if s.id in before and s.tls != tls_before[s.id]]
+        # A source whose TLS or login the admin just mended, as its error advised, is asked
+        # now, not when its backoff ends (up to worker.max_backoff).
+        mended = [
+            s.id
+            for s in config.sources
+            if s.id in before and (s.tls, s.auth) != reach_before[s.id]
+        ]
         if mended:
             try:
                 self.app.retry_sources(mended)

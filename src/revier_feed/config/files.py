@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import warnings
 from datetime import timedelta
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -16,8 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from .._utils import site_of, span
-from .settings import CronText, Settings
+from .._utils import is_secret_name, site_of, span
+from .settings import CronText, EnvName, Settings
 from .values import (
     _EMAIL_RE,
     Duration,
@@ -155,6 +157,23 @@ class SourceModel(_Model):
     #: TLS as the site needs it: its missing intermediate or own certificate trusted, or
     #: the TLS of before 1.2 allowed.
     tls: SourceTlsModel | None = None
+    #: The login of a site that asks for one, from environment variables.
+    auth: SourceAuthModel | None = None
+
+    @field_validator("auth")
+    @classmethod
+    def _login_encrypted(
+        cls, auth: SourceAuthModel | None, info: ValidationInfo
+    ) -> SourceAuthModel | None:
+        url = info.data.get("url")
+        if auth is not None and url is not None and url.lower().startswith("http://"):
+            host = urlsplit(url).hostname or ""
+            if not _on_this_machine(host):
+                raise ValueError(
+                    f"the login would go to {host} unencrypted over http; use the site's "
+                    "https address (a login over http is for a site on this machine only)"
+                )
+        return auth
 
     @model_validator(mode="after")
     def _selectors_match_kind(self) -> Self:
@@ -277,6 +296,50 @@ class SourceTlsModel(_Model):
     #: Allow TLS 1.0 and 1.1, weak keys and ciphers, and the renegotiation of before 2010,
     #: for an old server that offers nothing else.
     legacy: bool = False
+
+
+class SourceAuthModel(_Model):
+    """A source's ``auth`` block: the names of the environment variables holding its login
+    (docs/config.md, "Sources behind a login")."""
+
+    #: HTTP Basic: both variables.
+    username_env: EnvName = None
+    password_env: EnvName = None
+    #: Instead of a user name and password: a token, sent as ``Authorization: Bearer``.
+    token_env: EnvName = None
+
+    @field_validator("password_env", "token_env")
+    @classmethod
+    def _masked_in_logs(cls, name: str | None) -> str | None:
+        if name is not None and not is_secret_name(name):
+            raise ValueError(
+                f"{name!r} does not say that it holds a secret: name it with PASSWORD, TOKEN "
+                f"or SECRET in it (e.g. {name.upper()}_PASSWORD), so that revier-feed masks "
+                "its value wherever it might be logged"
+            )
+        return name
+
+    @model_validator(mode="after")
+    def _one_login(self) -> Self:
+        basic = self.username_env is not None or self.password_env is not None
+        if self.token_env is not None and basic:
+            raise ValueError("give either token_env or username_env and password_env, not both")
+        if self.token_env is None and (self.username_env is None or self.password_env is None):
+            raise ValueError(
+                "a login needs username_env and password_env (HTTP Basic), or token_env "
+                "(a bearer token)"
+            )
+        return self
+
+
+def _on_this_machine(host: str) -> bool:
+    """Whether ``host`` is this machine: "localhost" or a loopback address."""
+    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 SourceModel.model_rebuild()

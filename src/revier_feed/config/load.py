@@ -23,6 +23,7 @@ from ..models import (
     FetchSettings,
     HtmlSelectors,
     ItemRule,
+    SourceAuth,
     SourceKind,
     SourceSpec,
     SourceTls,
@@ -299,6 +300,7 @@ def _source_spec(model: SourceModel, defaults: FetchSettingsModel, folder: Path)
         include=_item_rule(model.include),
         exclude=_item_rule(model.exclude),
         tls=tls,
+        auth=SourceAuth(**model.auth.model_dump()) if model.auth else None,
     )
 
 

@@ -8,6 +8,7 @@ Every failure becomes a :class:`~revier_feed.exceptions.FetchError` with a ``kin
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import contextvars
 import email.utils
@@ -30,8 +31,17 @@ from types import TracebackType
 from typing import Protocol, Self
 from urllib.parse import quote, urlsplit
 
+from .._utils import visible
 from ..exceptions import Cancelled, Deferred, FetchError, RevierError, SilentHost
-from ..models import ErrorKind, FetchResult, FetchSettings, NotModified, RobotsCopy, SourceTls
+from ..models import (
+    ErrorKind,
+    FetchResult,
+    FetchSettings,
+    NotModified,
+    RobotsCopy,
+    SourceAuth,
+    SourceTls,
+)
 
 # httpx imports its own command line (click, pygments, rich's syntax and progress) whenever
 # it can: about 20 ms of every start, for a tool we never run. None in sys.modules makes that
@@ -87,6 +97,11 @@ _SOURCE_TLS: contextvars.ContextVar[SourceTls | None] = contextvars.ContextVar(
 #: current task: the one host its requests may find at a private or local address.
 _HOME: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "revier_feed_home", default=None
+)
+#: The login of the source whose :meth:`Fetcher.fetch` runs in the current task: the origin
+#: of the URL the admin gave, and the ``Authorization`` header sent to that origin only.
+_LOGIN: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "revier_feed_login", default=None
 )
 #: OpenSSL's SSL_OP_LEGACY_SERVER_CONNECT, which Python names only from 3.12 on.
 _LEGACY_SERVER_CONNECT = getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0x4)
@@ -266,6 +281,7 @@ class Fetcher:
         first_ended: Callable[[], None] | None = None,
         tls: SourceTls | None = None,
         home: str | None = None,
+        auth: SourceAuth | None = None,
     ) -> FetchResult | NotModified:
         """GET ``url`` for ``source_id``, conditionally when validators are given.
 
@@ -279,10 +295,13 @@ class Fetcher:
         as an address (or "localhost"), and the hosts and networks of
         ``settings.private_hosts`` may be at a private, loopback or link-local address;
         any other request to such an address is refused before anything is sent there (a
-        site could otherwise have internal services read and published).
+        site could otherwise have internal services read and published). ``auth`` is the
+        source's login, read from the environment now and sent to the origin of ``home``
+        only: not to another host a redirect or link leads to, nor with robots.txt.
 
         Raises:
-            FetchError: on any network, HTTP, robots.txt or size problem.
+            FetchError: on any network, HTTP, robots.txt or size problem; a login whose
+                environment variable is not set (kind ``login``).
             Cancelled: the worker is stopping and the request was not started.
             Deferred: ``may_defer``, and the host's turn is further away than
                 ``max_turn_wait`` (counted from ``waiting_since``, the monotonic time
@@ -291,6 +310,9 @@ class Fetcher:
         """
         if tls is not None:
             self._check_tls(source_id, url, tls)
+        login = (
+            None if auth is None else (_origin(home or url), _authorization(source_id, url, auth))
+        )
         # None: the request may not be left for later; else when its wait began.
         defer_since = (waiting_since or time.monotonic()) if may_defer else None
         headers = {}
@@ -309,6 +331,7 @@ class Fetcher:
 
         chosen = _SOURCE_TLS.set(tls)
         at_home = _HOME.set(_home_host(home or url))
+        logged_in = _LOGIN.set(login)
         try:
             with _wrap_exceptions(source_id, url, self.settings.timeout, []):
                 target = httpx.URL(url)
@@ -329,6 +352,7 @@ class Fetcher:
                     ) from None
             return await self._retried(attempt_once)
         finally:
+            _LOGIN.reset(logged_in)
             _HOME.reset(at_home)
             _SOURCE_TLS.reset(chosen)
 
@@ -596,11 +620,18 @@ class Fetcher:
                     ) from None
                 slot_host = target.host
                 budget.reschedule(loop.time() + left)
-            cookie = cookies.header(target) if cookies is not None else None
+            sent_along = {}
+            if cookies is not None and (cookie := cookies.header(target)):
+                sent_along["Cookie"] = cookie
+            login = _LOGIN.get()
+            # Never to another origin, where a redirect or a link led (as curl and requests
+            # do), nor with robots.txt, whose answer the host's other sources share.
+            if login is not None and robots and _origin(target) == login[0]:
+                sent_along["Authorization"] = login[1]
             request = httpx.Request(
                 "GET",
                 target,
-                headers={**self._headers, **headers, **({"Cookie": cookie} if cookie else {})},
+                headers={**self._headers, **headers, **sent_along},
                 extensions={
                     "timeout": self._timeouts,
                     TLS_CHOICE: _SOURCE_TLS.get(),
@@ -1269,6 +1300,50 @@ async def _drain_small(response: httpx.Response) -> None:
                 pass
 
 
+def _authorization(source_id: str, url: str, auth: SourceAuth) -> str:
+    """The ``Authorization`` header of ``auth``, its secrets read from the environment.
+
+    Raises:
+        FetchError: a variable is not set, is empty, or holds what no header can carry; the
+            message names the variable only.
+    """
+    names = [auth.token_env] if auth.token_env else [auth.username_env, auth.password_env]
+    values = []
+    for name in names:
+        assert name is not None, "checked with the configuration"
+        value = os.environ.get(name)
+        problem = _unusable(value, user=name == auth.username_env, token=bool(auth.token_env))
+        if problem is not None or value is None:
+            raise FetchError(
+                source_id,
+                url,
+                kind=ErrorKind.LOGIN,
+                message=f"the source's login was not sent: the environment variable {name} "
+                f"{problem}; set it in the worker's environment (the secret never goes "
+                "into YAML)",
+            )
+        values.append(value)
+    if auth.token_env:
+        return f"Bearer {values[0]}"
+    pair = f"{values[0]}:{values[1]}".encode()  # RFC 7617: UTF-8
+    return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def _unusable(value: str | None, *, user: bool, token: bool) -> str | None:
+    """Why ``value`` cannot go into a login's header, or None."""
+    if value is None:
+        return "is not set"
+    if not value:
+        return "is empty"
+    if any(c < " " or c == "\x7f" for c in value):
+        return "holds a line break or another control character"
+    if user and ":" in value:
+        return "holds a ':', which no Basic login's user name can"
+    if token and not value.isascii():
+        return "holds characters outside ASCII, which no header carries"
+    return None
+
+
 def _raise_for_status(
     source_id: str,
     url: str,
@@ -1294,7 +1369,9 @@ def _raise_for_status(
         kind, text = ErrorKind.HTTP_5XX, f"server error (HTTP {code})"
     else:
         kind, text = ErrorKind.HTTP_4XX, f"HTTP {code} {_reason(code, response)}".strip()
-        if code in (401, 403):
+        if code == 401:
+            text += _login_asked(response)
+        elif code == 403:
             text += ": access denied, the site may block crawlers"
         elif code == 404:
             text += ": check the URL"
@@ -1302,6 +1379,24 @@ def _raise_for_status(
         text += f" (answered by {redirected_to[:200]}, where the source's URL redirects)"
     raise FetchError(
         source_id, url, kind=kind, message=text, status_code=code, retry_after=retry_after
+    )
+
+
+def _login_asked(response: httpx.Response) -> str:
+    """What a 401 means for the source: its login refused, or none given, or one of a kind
+    revier-feed does not send (Digest, NTLM)."""
+    challenge = response.headers.get("www-authenticate", "").split(maxsplit=1)
+    scheme = challenge[0].rstrip(",") if challenge else ""
+    if scheme and scheme.lower() not in ("basic", "bearer"):
+        return (
+            f': the site asks for a login of the kind "{visible(scheme[:20])}", which '
+            "revier-feed does not send (only Basic and bearer tokens)"
+        )
+    if "authorization" in response.request.headers:
+        return ": the site refused the source's login (check the values of its auth variables)"
+    return (
+        ": the site asks for a login (give the source an auth block, see docs/config.md, "
+        '"Sources behind a login")'
     )
 
 
