@@ -171,6 +171,17 @@ def test_stories_lists_the_newest_with_the_ids_the_corrections_take(
     assert "one story already" in capsys.readouterr().out
     assert feed.stat().st_mtime_ns == written
 
+    # Splitting an item alone in its story keeps its story (a new one gave its feed entry a
+    # new id: readers showed the entry twice, found by a subscriber's probe in session 37).
+    lone = next(s for s in prize if s["items"] == 1)
+    assert main(["--config", config, "stories", "show", lone["id"]]) == 0
+    (item_id,) = re.findall(r"^│ (\d+) ", capsys.readouterr().out, re.M)
+    assert main(["--config", config, "stories", "split", item_id]) == 0
+    assert f"is alone in story {lone['id']} already" in capsys.readouterr().out
+    assert feed.stat().st_mtime_ns == written
+    assert main(["--config", config, "stories", "show", lone["id"]]) == 0
+    assert f"story {lone['id']}: 1 item(s)" in capsys.readouterr().out
+
 
 def test_a_story_id_is_never_given_again(
     demo_config: AppConfig, make_app: MakeApp, clock: Any
@@ -182,8 +193,9 @@ def test_a_story_id_is_never_given_again(
     app.run_cycle()
     first, second = (s.id for s in app.storage.recent_items(["bbsr"], 2))
     newest = max(story.id for story in app.storage.recent_stories(["bbsr"], 100))
+    assert app.merge_stories(str(second), str(first)) is not None  # a story of two
     split = app.split_story(str(first))
-    assert split is not None and split[1] > newest
+    assert split is not None and split[2] and split[1] > newest
     merged = app.merge_stories(str(second), f"s{split[1]}")
     assert merged is not None and merged[1] == split[1]  # the newest story is gone
     assert app.storage.story(split[1]) is None

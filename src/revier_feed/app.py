@@ -1087,14 +1087,20 @@ class App:
         )[:limit]
         return self.storage.stories([story for _, story in chosen], ids)
 
-    def split_story(self, item_reference: str) -> tuple[StoredItem, int] | None:
-        """Take an item out of its story for good (``stories split``), then republish."""
+    def split_story(self, item_reference: str) -> tuple[StoredItem, int, bool] | None:
+        """Take an item out of its story for good (``stories split``), then republish.
+
+        Returns:
+            The item, its story's id and whether it moved (an item alone in its story
+            stays there, pinned: its feed entry keeps its id); None if it is unknown.
+        """
         stored = self.storage.find_item(item_reference)
         if stored is None:
             return None
-        new_story = self.storage.split_story(stored.id, self.now())
-        self._publish()
-        return stored, new_story
+        story_id, moved = self.storage.split_story(stored.id, self.now())
+        if moved:
+            self._publish()
+        return stored, story_id, moved
 
     def merge_stories(self, into: str, other: str) -> tuple[int, int, int] | None:
         """Join the story of ``other`` into the story of ``into`` for good, then republish.

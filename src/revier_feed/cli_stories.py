@@ -197,7 +197,14 @@ def cmd_stories_split(args: argparse.Namespace) -> int:
     if done is None:
         console().print(f"no stored item {args.item!r}", markup=False)
         return EXIT_FAILED
-    stored, story_id = done
+    stored, story_id, moved = done
+    if not moved:
+        console().print(
+            f"item {stored.id} is alone in story s{story_id} already; it stays there (kept "
+            "on re-runs), and its feed entry is unchanged",
+            markup=False,
+        )
+        return EXIT_OK
     console().print(
         f"item {stored.id} is now story s{story_id} on its own (kept on re-runs); "
         "feeds republished",

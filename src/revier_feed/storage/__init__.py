@@ -357,8 +357,9 @@ class Storage:
         with self._database.reading("read stories") as conn:
             return _stories.facets(conn, list(source_ids))
 
-    def split_story(self, item_id: int, now: datetime) -> int:
-        """Give an item a story of its own, for good; returns the new story's id."""
+    def split_story(self, item_id: int, now: datetime) -> tuple[int, bool]:
+        """Give an item a story of its own, for good; returns the story's id and whether the
+        item moved (not if it was alone in its story: it stays there, pinned)."""
         with self._database.writing("split story") as conn:
             return _stories.split(conn, item_id, now)
 

@@ -326,8 +326,19 @@ def members(
     return [Story(id=i, members=tuple(m)) for i, m in grouped.items() if m]
 
 
-def split(conn: sqlite3.Connection, item_id: int, now: datetime) -> int:
-    """Move an item into a story of its own and pin it there; returns the new story id."""
+def split(conn: sqlite3.Connection, item_id: int, now: datetime) -> tuple[int, bool]:
+    """Move an item into a story of its own and pin it there; returns the story id, and
+    whether the item moved. An item alone in its story already is pinned where it is: a new
+    story would give its feed entry a new id, and readers would show it twice."""
+    row = conn.execute("SELECT story_id FROM items WHERE id = ?", (item_id,)).fetchone()
+    current = row[0] if row else None
+    if current is not None:
+        others = conn.execute(
+            "SELECT 1 FROM items WHERE story_id = ? AND id != ? LIMIT 1", (current, item_id)
+        ).fetchone()
+        if others is None:
+            conn.execute("UPDATE items SET story_pinned = 1 WHERE id = ?", (item_id,))
+            return int(current), False
     bump(conn)
     story_id = next_story_id(conn)
     conn.execute("INSERT INTO stories (id, created_at) VALUES (?, ?)", (story_id, to_db(now)))
@@ -335,7 +346,7 @@ def split(conn: sqlite3.Connection, item_id: int, now: datetime) -> int:
         "UPDATE items SET story_id = ?, story_pinned = 1, story_similarity = NULL WHERE id = ?",
         (story_id, item_id),
     )
-    return story_id
+    return story_id, True
 
 
 def merge(conn: sqlite3.Connection, into_story: int, from_story: int) -> int:
