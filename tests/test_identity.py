@@ -95,6 +95,35 @@ def test_random_guids_on_every_fetch_fall_back_to_links(feed: Feed) -> None:
     assert feed.stored() == 4
 
 
+def test_a_feed_that_stops_sending_guids_keeps_its_items(feed: Feed) -> None:
+    """Keyed by their links then, every item was stored a second time, in a story of its
+    own, and a later correction went to the copy while the feed entry kept the old title
+    (found by a probe of what subscribers see, session 37)."""
+    assert feed.fetch(NEWS, ["kreis-1", "kreis-2", "kreis-3"]) == (3, 0)
+    assert feed.fetch(NEWS, [None, None, None]) == (0, 0)
+    assert feed.identity is ItemIdentity.LINK
+    edited = [("Kreistag beschließt Haushalt 2021 mit großer Mehrheit", "/news/haushalt")]
+    assert feed.fetch(edited + NEWS[1:], [None, None, None]) == (0, 1)
+    assert feed.stored() == 3
+    titles = {s.item.title for s in feed.app.storage.recent_items(["kreis"], 10)}
+    assert edited[0][0] in titles and NEWS[0][0] not in titles
+
+
+def test_a_feed_of_one_item_that_stops_sending_its_guid_keeps_it(feed: Feed) -> None:
+    assert feed.fetch(NEWS[:1], ["kreis-1"]) == (1, 0)
+    assert feed.fetch(NEWS[:1], [None]) == (0, 0)
+    assert feed.stored() == 1
+
+
+def test_a_new_item_without_a_guid_at_a_known_link_is_new(feed: Feed) -> None:
+    """Another title at a link the store has under a guid is other news (a listing that
+    links two entries to one page), not a guid lost."""
+    assert feed.fetch(NEWS, ["kreis-1", "kreis-2", "kreis-3"]) == (3, 0)
+    other = [("Kreistag tagt im September erneut", "/news/haushalt")]
+    assert feed.fetch(NEWS + other, ["kreis-1", "kreis-2", "kreis-3", None]) == (1, 0)
+    assert feed.identity is ItemIdentity.GUID
+
+
 def test_a_feed_of_one_item_under_a_new_guid_on_every_fetch_falls_back_to_links(
     feed: Feed,
 ) -> None:

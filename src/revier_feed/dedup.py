@@ -131,21 +131,27 @@ def identify(
         return current
     if current is ItemIdentity.GUID:
         by_guid = [i for i in items if i.url and i.key != i.url]
+        # A feed that stopped sending guids: its items come keyed by their links, and the
+        # store has them, same link and title, under their guids (every item was stored
+        # again, and corrections went to the copies).
+        dropped = [i for i in items if i.url and i.key == i.url and _lost_guid(i, stored_by_url)]
         moved = [i for i in by_guid if _stored_key(i, stored_by_url) not in (None, i.key)]
-        many = len(moved) >= MIN_MOVED and 2 * len(moved) >= len(by_guid)
+        moved += dropped
+        judged = by_guid + dropped
+        many = len(moved) >= MIN_MOVED and 2 * len(moved) >= len(judged)
         # A feed of one item can never show two moves: its one item back under a new guid
-        # but otherwise as stored is the same evidence (stored anew on every fetch
-        # otherwise). A notice of the same title and link with another date is not.
-        alone = len(by_guid) == 1 and _back_as_is(by_guid[0], stored_by_url)
+        # (or none) but otherwise as stored is the same evidence (stored anew on every
+        # fetch otherwise). A notice of the same title and link with another date is not.
+        alone = len(judged) == 1 and _back_as_is(judged[0], stored_by_url)
         if not repeated and not many and not alone:
             return current
-        at_link = stored_by_url.get(by_guid[0].url or "", ()) if alone else ()
+        at_link = stored_by_url.get(judged[0].url or "", ()) if alone else ()
         if len(at_link) > 1:
             # Its link holds other stored items (a feed of one item that always links one
             # page): by link alone each new item would overwrite the one before; so would
             # it by link and title where they share its title ("Aktuelles aus dem
             # Landratsamt" every week), and the feed keeps its guids.
-            if sum(title == by_guid[0].title for _, title, _ in at_link) > 1:
+            if sum(title == judged[0].title for _, title, _ in at_link) > 1:
                 return current
             return ItemIdentity.LINK_TITLE
     elif not repeated and links_unique:
@@ -160,6 +166,15 @@ def _stored_key(item: Item, stored_by_url: StoredByLink) -> str | None:
     if len(stored) > 1:
         stored = [row for row in stored if row[1] == item.title]
     return stored[0][0] if len(stored) == 1 else None
+
+
+def _lost_guid(item: Item, stored_by_url: StoredByLink) -> bool:
+    """Whether this item, keyed by its link, is stored at that link under another key (a
+    guid) with its title: one item, whose feed no longer gives its guid."""
+    return any(
+        key != item.key and title == item.title
+        for key, title, _ in stored_by_url.get(item.url or "", ())
+    )
 
 
 def _back_as_is(item: Item, stored_by_url: StoredByLink) -> bool:
