@@ -116,7 +116,8 @@ def write_config(folder: Path) -> AppConfig:
 
 
 def build_store(config: AppConfig, total: int, seed: int) -> None:
-    """``total`` items over a year; one in ten joins an earlier story of another source."""
+    """``total`` items over a year, each collected on the day it was published; one in ten
+    joins an earlier story of another source."""
     rng = random.Random(seed)
     districts = [d.id for d in config.districts]
     per_source = total // SOURCES
@@ -149,7 +150,14 @@ def build_store(config: AppConfig, total: int, seed: int) -> None:
                 )
                 decisions.append((item, ItemDecision.NEW))
             state = SourceState(f"quelle-{s:02d}", status=SourceStatus.OK, last_success_at=now)
-            storage.save_source_result(state, decisions, now)
+            # Collected as they were published, a day's news at once: feeds rank stories by
+            # when they came.
+            by_day: dict[object, list[tuple[Item, ItemDecision]]] = {}
+            for decision in decisions:
+                by_day.setdefault(decision[0].published_at.date(), []).append(decision)
+            for batch in by_day.values():
+                came = max(i.published_at for i, _ in batch) + timedelta(minutes=10)
+                storage.save_source_result(state, batch, came)
         ids = [
             stored.id
             for batch in storage.iter_items([s.id for s in app.config.sources])

@@ -204,3 +204,45 @@ def test_a_title_whose_text_looks_like_markup_stays_text_in_every_reader(
     assert "<img src=x onerror=alert(1)> Messe" in atom.xpath(
         "//a:entry/a:title/text()", namespaces=ns
     )
+
+
+def test_news_collected_with_an_older_date_reaches_a_full_feed(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """The feed's newest `max_items` stories by date left out news that came late with an
+    earlier date (a listing that names only the day, a site back after a weekend): readers
+    polling the feed never saw it (found by a subscribers' probe, session 37). It is in,
+    shown by its date."""
+    from revier_feed.config import load_config
+
+    from .conftest import write_config
+
+    def rss(*entries: tuple[str, str]) -> bytes:
+        items = "".join(
+            f"<item><title>{title}</title><link>http://kreis.example/{title.split()[0]}</link>"
+            f"<description>{title}: mehr dazu auf der Website des Kreises.</description>"
+            f"<pubDate>{date}</pubDate></item>"
+            for title, date in entries
+        )
+        return f'<rss version="2.0"><channel><title>K</title>{items}</channel></rss>'.encode()
+
+    first = [
+        ("Kreistag beschließt den Haushalt 2021", "Mon, 02 Aug 2021 07:00:00 +0200"),
+        ("Radweg zwischen Grimma und Naunhof eröffnet", "Sun, 01 Aug 2021 07:00:00 +0200"),
+    ]
+    region.add_route("/k.xml", Response(200, rss(*first)))
+    settings = """
+        storage: {path: state/store.sqlite3}
+        output: {dir: out, max_items: 2}
+    """
+    sources = f'sources:\n  - {{id: kreis, name: Kreis, url: "{region.url("/k.xml")}"}}\n'
+    app, rss_path, _ = published_app(
+        load_config(write_config(tmp_path, sources, settings)), make_app
+    )
+    late = ("Meisterfeier in Borna: 48 neue Meister", "Sat, 31 Jul 2021 18:00:00 +0200")
+    region.add_route("/k.xml", Response(200, rss(*first, late)))
+    clock.advance(timedelta(hours=3))
+    (report,) = app.run_cycle().summary.reports
+    assert report.new == 1
+    titles = [e.title for e in feedparser.parse(rss_path.read_bytes()).entries]
+    assert titles == [first[0][0], late[0]]

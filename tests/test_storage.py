@@ -293,8 +293,8 @@ def test_bad_store_url_is_a_storage_error() -> None:
 
 
 def test_recent_stories_rank_by_first_publication_across_months(tmp_path: Path) -> None:
-    """Stories spread over a year, some with members weeks apart: the newest ones by their
-    first member, whatever window the store looks through."""
+    """Stories that came as backlog, spread over a year, some with members weeks apart: the
+    newest ones by their first member, whatever window the store looks through."""
     import random
 
     rng = random.Random(3)
@@ -309,6 +309,7 @@ def test_recent_stories_rank_by_first_publication_across_months(tmp_path: Path) 
                         source_id=source,
                         published_at=start + timedelta(hours=rng.randrange(365 * 24)),
                         fingerprint=f"1:{source}{n}",
+                        backlog=True,
                     ),
                     ItemDecision.NEW,
                 )
@@ -340,6 +341,61 @@ def test_recent_stories_rank_by_first_publication_across_months(tmp_path: Path) 
             got = storage.recent_stories(["a", "b"], limit)
             assert [story.id for story in got] == ranked[:limit]
             assert all(m.item.source_id in ("a", "b") for story in got for m in story.members)
+
+
+def test_news_collected_late_ranks_by_when_it_came(tmp_path: Path) -> None:
+    """A full feed (its limit reached by newer stories) left out news collected with an older
+    date (a listing that gives only the day, a site back after a weekend), and a story in
+    it dropped out when a member of an earlier date joined (found by a subscribers' probe,
+    session 37). Stories that came as backlog rank by their first publication."""
+    archive_at = datetime(2021, 6, 1, tzinfo=UTC)
+    with Storage(f"sqlite:///{tmp_path / 's.sqlite3'}") as storage:
+
+        def collect(at: datetime, *items: Item) -> None:
+            news = [(i, ItemDecision.NEW) for i in items]
+            storage.save_source_result(SourceState(items[0].source_id), news, at)
+            with storage.story_index() as index:
+                story = index.next_story_id()
+                placements = []
+                keys = {i.key for i in items}
+                batch = storage.recent_items([items[0].source_id], 100)
+                for stored in (s for s in batch if s.item.key in keys):
+                    joins = stored.item.key in joined_to
+                    target = joined_to.get(stored.item.key, story)
+                    placements.append(
+                        StoryPlacement(stored.id, target, not joins, None, b"", "", b"")
+                    )
+                    story += not joins
+                index.place(placements, at)
+
+        joined_to: dict[str, int] = {}
+        archive = [
+            item(key=f"alt{n}", published_at=archive_at - timedelta(days=n), backlog=True)
+            for n in range(5)
+        ]
+        collect(archive_at, *archive)
+        fresh = item(key="neu", source_id="b", published_at=archive_at + timedelta(days=1))
+        collect(archive_at + timedelta(days=1), fresh)
+        # Collected a week later, dated before the news of the day after the archive.
+        late = item(key="spaet", source_id="b", published_at=archive_at + timedelta(hours=12))
+        collect(archive_at + timedelta(days=7), late)
+
+        def titles(limit: int) -> list[str]:
+            stories = storage.recent_stories(["kreis", "b"], limit)
+            return [story.members[0].item.key for story in stories]
+
+        assert titles(3) == ["spaet", "neu", "alt0"]
+        # A republication dated before the story's first member joins it: it stays.
+        (neu,) = [s for s in storage.recent_items(["b"], 5) if s.item.key == "neu"]
+        assert neu.story_id is not None
+        joined_to["frueh"] = neu.story_id
+        early = item(key="frueh", source_id="c", published_at=archive_at - timedelta(days=3))
+        collect(archive_at + timedelta(days=8), early)
+        got = storage.recent_stories(["kreis", "b", "c"], 2)
+        assert [sorted(m.item.key for m in story.members) for story in got] == [
+            ["spaet"],
+            ["frueh", "neu"],
+        ]
 
 
 def test_source_states_are_saved_together(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from xml.sax.saxutils import quoteattr
 
 from ..models import ChannelInfo, Story
@@ -26,7 +27,8 @@ def facets(stories: Sequence[Story]) -> list[Facets]:
 def select(
     stories: Sequence[Story], channel: ChannelInfo, gathered: Sequence[Facets] | None = None
 ) -> list[Story]:
-    """The channel's stories, in the given order (newest first), at most ``channel.limit``.
+    """The channel's stories: the first ``channel.limit`` that pass its filter, in the given
+    order (the newest arrivals first), shown newest first by their first publication.
 
     Args:
         gathered: :func:`facets` of ``stories``, if already at hand.
@@ -40,7 +42,13 @@ def select(
             chosen.append(story)
             if len(chosen) == channel.limit:
                 break
+    # Stable: stories first published at once stay in the order they came.
+    chosen.sort(key=_first_published, reverse=True)
     return chosen
+
+
+def _first_published(story: Story) -> datetime:
+    return story.members[0].item.published_at  # members are oldest first
 
 
 def opml(title: str, channels: Sequence[ChannelInfo], paths: dict[str, dict[str, str]]) -> bytes:

@@ -326,7 +326,8 @@ class Storage:
             return _stories.texts(conn, sorted(ids))
 
     def recent_stories(self, source_ids: Iterable[str], limit: int) -> list[Story]:
-        """The newest stories of the given sources (by first publication), newest first."""
+        """The stories of the given sources that came last (collected as news, or first
+        published if they came as backlog), newest first."""
         with self._database.reading("read stories") as conn:
             return _stories.recent(conn, list(source_ids), limit)
 

@@ -231,50 +231,74 @@ _item_id = operator.attrgetter("item_id")
 
 
 def recent(conn: sqlite3.Connection, source_ids: Sequence[str], limit: int) -> list[Story]:
-    """The newest stories with a member from the given sources, by first publication,
-    newest first; members are the items of those sources."""
+    """The stories that came last, with a member from the given sources, newest first;
+    members are the items of those sources.
+
+    A story came when its first item was collected as news (first seen), or, for one that
+    came as backlog (a new source's archive), when it was first published. Not by the date a
+    source gives: news collected late (a listing that gives only the day, a site back after
+    a weekend, a partner's republication of an older release) ranked below a full feed's
+    cut by its date and never reached a subscriber, and a story already in a feed dropped
+    out when a member of an earlier date joined it. Stories that came at once (one cycle's
+    news, one archive) rank by their first publication.
+    """
     ids = list(source_ids)
-    # Bounds over all sources: they come from the date index, and they are safe bounds.
-    newest = from_db(conn.execute("SELECT max(published_at) FROM items").fetchone()[0])
+    # Bounds over all sources: they come from the index, and they are safe bounds.
+    newest = from_db(conn.execute("SELECT max(first_seen_at) FROM items").fetchone()[0])
     if newest is None:
         return []
     # Grouping every item by story is a scan of the whole table. Instead look at the items
-    # published since a cutoff (by index): every story whose first member is that recent
-    # has all its members there. Once `limit` such stories exist, no older story can rank
-    # before them; otherwise move the cutoff back and look again.
+    # first seen since a cutoff (by index): every story that came that recently has all its
+    # members there (an item came at the earliest when it was first seen). Once `limit` such
+    # stories exist, no other story can rank before them; otherwise move the cutoff back.
     span = timedelta(days=7)
     while True:
-        cutoff = newest - span
-        found = _first_published(conn, ids, cutoff)
-        complete = [(first, story) for story, first in found.items() if first >= cutoff]
-        oldest = from_db(conn.execute("SELECT min(published_at) FROM items").fetchone()[0])
-        if len(complete) >= limit or oldest is None or oldest >= cutoff:
+        cutoff = to_db(newest - span) or ""
+        found = _arrivals(conn, ids, cutoff)
+        oldest = conn.execute("SELECT min(first_seen_at) FROM items").fetchone()[0]
+        # Every item looked at: every story is complete, also those that came as backlog
+        # before the cutoff.
+        everything = oldest is None or oldest >= cutoff
+        complete = [
+            (came, first, story)
+            for story, (came, first) in found.items()
+            if everything or came >= cutoff
+        ]
+        if len(complete) >= limit or everything:
             complete.sort(reverse=True)
-            return members(conn, [story for _, story in complete[:limit]], ids)
+            return members(conn, [story for _, _, story in complete[:limit]], ids)
         span *= 2
 
 
-def _first_published(
-    conn: sqlite3.Connection, ids: list[str], cutoff: datetime
-) -> dict[int, datetime]:
-    """Stories with a member published at or after ``cutoff``: their first publication."""
+def _arrivals(conn: sqlite3.Connection, ids: list[str], cutoff: str) -> dict[int, tuple[str, str]]:
+    """Stories with a member first seen at or after ``cutoff``: when each came (see
+    :func:`recent`), and its first publication (which ranks stories that came at once, as
+    the news of one cycle do); as stored, text that sorts as the dates do."""
     # Sources are filtered in Python, not in SQL: with them in the WHERE clause SQLite picks
     # the (source_id, key) index and reads every item instead of a range of dates.
-    rows = conn.execute("SELECT story_id FROM items WHERE published_at >= ?", (to_db(cutoff),))
-    candidates = sorted({story_id for (story_id,) in rows if story_id is not None})
+    rows = conn.execute(
+        "SELECT DISTINCT story_id FROM items WHERE first_seen_at >= ? AND story_id IS NOT NULL",
+        (cutoff,),
+    )
+    candidates = sorted(story_id for (story_id,) in rows)
     wanted = set(ids)
-    first: dict[int, str] = {}
+    came: dict[int, tuple[str, str]] = {}
     for chunk in chunks(candidates):
         rows = conn.execute(
-            "SELECT story_id, source_id, published_at FROM items "
+            "SELECT story_id, source_id, CASE WHEN backlog THEN min(published_at, first_seen_at)"
+            " ELSE first_seen_at END, published_at FROM items "
             f"WHERE story_id IN ({marks(len(chunk))})",
             chunk,
         )
-        for story_id, source_id, published_at in rows:
-            # The stored text sorts as the dates do.
-            if source_id in wanted and (story_id not in first or published_at < first[story_id]):
-                first[story_id] = published_at
-    return {story_id: _published(at) for story_id, at in first.items()}
+        for story_id, source_id, at, published in rows:
+            if source_id not in wanted:
+                continue
+            known = came.get(story_id)
+            if known is None:
+                came[story_id] = (at, published)
+            elif at < known[0] or published < known[1]:
+                came[story_id] = (min(at, known[0]), min(published, known[1]))
+    return came
 
 
 #: One placed item as ``stories list`` searches it: story, source, date, title, tags,
