@@ -246,3 +246,47 @@ def test_news_collected_with_an_older_date_reaches_a_full_feed(
     assert report.new == 1
     titles = [e.title for e in feedparser.parse(rss_path.read_bytes()).entries]
     assert titles == [first[0][0], late[0]]
+
+
+def test_an_entry_is_updated_when_a_republication_joins_its_story(
+    demo_config: AppConfig, make_app: MakeApp
+) -> None:
+    """A member that joins later adds a link and may lead the story (its title, its link):
+    the entry's `updated` stayed at the first member's, and readers that go by it missed the
+    change (found by the subscribers' probe, session 37). Members that came together do not
+    move it."""
+    from datetime import UTC, datetime
+
+    from revier_feed.models import StoredItem, Story
+    from revier_feed.publish.feeds import render
+
+    from .conftest import make_item
+
+    app = make_app(demo_config)
+    channel = next(c for c in app.channels() if c.id == "all")
+    published = datetime(2021, 6, 10, 8, 0, tzinfo=UTC)
+    came = datetime(2021, 6, 10, 9, 0, tzinfo=UTC)
+    first = StoredItem(1, make_item(key="a", published_at=published), came, came)
+    together = StoredItem(2, make_item(source_id="b", key="b", published_at=published), came, came)
+    joined_at = datetime(2021, 6, 12, 15, 30, tzinfo=UTC)
+    # Dated before the first: it leads the story from now on.
+    late = StoredItem(
+        3,
+        make_item(
+            source_id="c",
+            key="c",
+            title="Neu betitelt",
+            published_at=published - timedelta(hours=3),
+        ),
+        joined_at,
+        joined_at,
+    )
+
+    def updated(*members: StoredItem) -> str:
+        atom = render(channel, [Story(7, tuple(members))], app.tz)["atom"]
+        entry = etree.fromstring(atom).find(f"{ATOM}entry")
+        assert entry is not None
+        return entry.findtext(f"{ATOM}updated") or ""
+
+    assert updated(first, together) == published.astimezone(app.tz).isoformat()
+    assert updated(late, first, together) == joined_at.astimezone(app.tz).isoformat()

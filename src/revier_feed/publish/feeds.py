@@ -64,7 +64,7 @@ def _json_feed(
             "title": item.title,
             "content_html": body or html.escape(item.title),
             "date_published": item.published_at.astimezone(tz).isoformat(),
-            "date_modified": max(_updated(m) for m in story.members).astimezone(tz).isoformat(),
+            "date_modified": _story_updated(story).astimezone(tz).isoformat(),
             "authors": [{"name": channel.source_names.get(item.source_id, item.source_id)}],
         }
         if item.url:
@@ -125,7 +125,7 @@ def _generator(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> 
     if any(member.item.image for story in stories for member in story.members):
         fg.load_extension("media", atom=True, rss=True)  # declares its namespace
     items = [member for story in stories for member in story.members]
-    updated = max((_updated(s) for s in items), default=_EMPTY_CHANNEL_UPDATED)
+    updated = max((_story_updated(s) for s in stories), default=_EMPTY_CHANNEL_UPDATED)
     fg.updated(updated.astimezone(tz))
     fg.lastBuildDate(updated.astimezone(tz))
     # atom:source/updated is the source feed's time: its newest item here, the same for
@@ -179,7 +179,7 @@ def _add_entry(
         entry.media.content(image, group=None)  # alone: a group needs several pictures
         entry.media.thumbnail({"url": picture}, group=None)  # what some readers list by
     entry.published(item.published_at.astimezone(tz))
-    entry.updated(max(_updated(m) for m in story.members).astimezone(tz))
+    entry.updated(_story_updated(story).astimezone(tz))
     source_name = channel.source_names.get(item.source_id, item.source_id)
     entry.author(name=source_name)
     source_url = channel.source_urls.get(item.source_id)
@@ -276,6 +276,16 @@ class _RssHub(BaseExtension):  # type: ignore[misc]  # feedgen is untyped
 
 def _host(channel: ChannelInfo) -> str:
     return urlsplit(channel.public_base_url).hostname or "localhost"
+
+
+def _story_updated(story: Story) -> datetime:
+    """When a story's entry last changed: its members' own updates, and when each member
+    that joined it later came (a republication adds an "Auch berichtet von" link, and may
+    lead the story from then on, with its title and link)."""
+    updated = max(_updated(m) for m in story.members)
+    first_came = min(m.first_seen_at for m in story.members)
+    joined = [m.first_seen_at for m in story.members if m.first_seen_at > first_came]
+    return max([updated, *joined])
 
 
 def _updated(stored: StoredItem) -> datetime:
