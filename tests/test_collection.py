@@ -23,6 +23,7 @@ from revier_feed.app import App
 from revier_feed.cli import main
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
+from revier_feed.exceptions import ConfigError
 from revier_feed.models import ReportStatus, SourceStatus
 from revier_feed.schedule import MAX_RETRY_AFTER
 from revier_feed.storage import items as items_store
@@ -2429,3 +2430,96 @@ def test_changed_selectors_read_the_page_anew_and_what_was_there_is_no_news(
     clock.advance(timedelta(days=1))
     (report,) = widened.run_cycle().summary.reports
     assert report.new == 1
+
+
+def test_remove_takes_elements_out_of_entries_listings_and_articles(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """What the sanitizer keeps but a reader does not want: a feed's "appeared first on"
+    footer, share buttons in a listing's teasers, a box of other news inside an article's
+    text (FreshRSS's and Miniflux's per-feed removal)."""
+    footer = '<p class="wp-footer">Der Beitrag erschien zuerst auf Kreis aktuell.</p>'
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>K</title>'
+        "<item><title>Radweg zwischen Grimma und Naunhof eröffnet</title>"
+        "<link>http://kreis.example/radweg</link>"
+        f"<description><![CDATA[<p>Der neue Radweg ist 6 km lang.</p>{footer}]]></description>"
+        "<pubDate>Mon, 02 Aug 2021 07:00:00 +0200</pubDate></item>"
+        "<item><title>Kreistag beschließt den Haushalt 2021</title>"
+        "<link>http://kreis.example/haushalt</link>"
+        "<description><![CDATA[<p>Mit großer Mehrheit.</p>]]></description>"
+        "<pubDate>Mon, 02 Aug 2021 06:00:00 +0200</pubDate></item>"
+        "</channel></rss>"
+    )
+    region.add_route(
+        "/k.xml", Response(200, feed.encode(), {"Content-Type": "application/rss+xml"})
+    )
+    listing = (
+        "<html><body><ul>"
+        '<li class="n"><h3><a href="/k/preis.html">Innovationspreis verliehen</a></h3>'
+        "<span>10.06.2021</span><p>Fünf Cluster, ein Gesamtsieger."
+        '<span class="teilen">Teilen: Facebook, X</span></p></li>'
+        "</ul></body></html>"
+    )
+    region.add_route(
+        "/k/liste.html", Response(200, listing.encode(), {"Content-Type": "text/html"})
+    )
+    article = (
+        "<html><body><main><article><h1>Innovationspreis verliehen</h1>"
+        + "<p>Der Preis ging an ein Unternehmen aus dem Saalekreis, das Kunststoffe "
+        "wiederverwertet.</p>"
+        * 4
+        + '<aside class="mehr-news"><h2>Aus der Region</h2><p>Kreistag beschließt Haushalt</p>'
+        "<p>Neue Radwege im Landkreis</p></aside>"
+        + "<p>Die Jury lobte den Mut der Gründerinnen und Gründer.</p>" * 3
+        + "</article></main></body></html>"
+    )
+    region.add_route(
+        "/k/preis.html", Response(200, article.encode(), {"Content-Type": "text/html"})
+    )
+    sources = f"""
+  - id: kreis
+    name: Kreis
+    url: "{region.url("/k.xml")}"
+    remove: [p.wp-footer]
+  - id: liste
+    name: Liste
+    kind: html
+    url: "{region.url("/k/liste.html")}"
+    html: {{item: li.n, title: h3, date: span, teaser: p, follow: true, content: article}}
+    remove: [".teilen", "aside.mehr-news"]
+"""
+    app = make_app(config(tmp_path, sources))
+    assert app.run_cycle().summary.new == 3
+    stored = {s.item.title: s.item for s in app.storage.recent_items(["kreis", "liste"], 10)}
+    radweg = stored["Radweg zwischen Grimma und Naunhof eröffnet"]
+    assert "6 km lang" in radweg.summary_html and "zuerst auf" not in radweg.summary_html
+    assert (
+        stored["Kreistag beschließt den Haushalt 2021"].summary_html
+        == "<p>Mit großer Mehrheit.</p>"
+    )
+    preis = stored["Innovationspreis verliehen"]
+    assert preis.summary_text == "Fünf Cluster, ein Gesamtsieger."
+    assert "Kunststoffe" in preis.content_html and "Gründerinnen" in preis.content_html
+    assert "Aus der Region" not in preis.content_html
+    assert "Radwege" not in preis.content_html
+
+
+@pytest.mark.parametrize(
+    ("remove", "message"),
+    [
+        ('["a@href"]', "'a@href' selects an attribute; `remove` takes elements out"),
+        ('["div["]', "'div[' is not a CSS selector revier-feed can use"),
+    ],
+)
+def test_a_remove_selector_check_refuses_names_its_line(
+    tmp_path: Path, remove: str, message: str
+) -> None:
+    folder = write_config(
+        tmp_path,
+        'sources:\n  - id: k\n    name: K\n    url: "https://k.example/rss"\n'
+        f"    remove: {remove}\n",
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_config(folder)
+    assert f"sources.yaml:5: sources[0].remove[0]: {message}" in str(raised.value)

@@ -396,6 +396,7 @@ def reading_of(spec: SourceSpec) -> str:
         "allow_hosts": spec.allow_hosts,
         "include": unset_left_out(spec.include),
         "exclude": unset_left_out(spec.exclude),
+        "remove": spec.remove,
     }
     reading = {k: v for k, v in reading.items() if v}
     text = json.dumps(reading, sort_keys=True, default=list)

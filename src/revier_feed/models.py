@@ -149,6 +149,9 @@ class SourceSpec:
     tls: SourceTls | None = None
     #: The login the site asks for; None: none is sent.
     auth: SourceAuth | None = None
+    #: CSS selectors of elements taken out of what the source delivers before it is read:
+    #: its entries' HTML, its listing pages, its followed article pages.
+    remove: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

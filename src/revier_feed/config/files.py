@@ -73,6 +73,20 @@ def _check_selector(value: str | None) -> str | None:
 Selector = Annotated[str, AfterValidator(_check_selector)]
 
 
+def _check_element_selector(value: str) -> str:
+    """A selector of elements (``remove``): an ``@attribute`` takes no element out."""
+    if re.fullmatch(r"(.*?)@([A-Za-z_:][-A-Za-z0-9_:.]*)", value.strip()):
+        raise ValueError(
+            f"{value!r} selects an attribute; `remove` takes elements out: leave the @… out"
+        )
+    return value
+
+
+ElementSelector = Annotated[
+    str, AfterValidator(_check_selector), AfterValidator(_check_element_selector)
+]
+
+
 def _check_host(value: str) -> str:
     ip6 = value.startswith("[")  # "[::1]" or "[::1]:8080"
     if ip6:
@@ -159,6 +173,9 @@ class SourceModel(_Model):
     tls: SourceTlsModel | None = None
     #: The login of a site that asks for one, from environment variables.
     auth: SourceAuthModel | None = None
+    #: Elements taken out of what the source delivers before it is read (share buttons, a
+    #: "Mehr News" box, a feed's "appeared first on" footer).
+    remove: list[ElementSelector] = Field(default_factory=list, max_length=50)
 
     @field_validator("auth")
     @classmethod

@@ -301,6 +301,7 @@ def _source_spec(model: SourceModel, defaults: FetchSettingsModel, folder: Path)
         exclude=_item_rule(model.exclude),
         tls=tls,
         auth=SourceAuth(**model.auth.model_dump()) if model.auth else None,
+        remove=tuple(model.remove),
     )
 
 

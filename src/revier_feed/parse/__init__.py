@@ -32,7 +32,7 @@ MAX_ITEMS = 1000
 
 def parse(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -> ParsedDocument:
     """Items of ``fetched`` as ``spec`` says to read them (RSS, Atom and JSON Feed alike),
-    at most :data:`MAX_ITEMS` of them.
+    at most :data:`MAX_ITEMS` of them, without the elements its ``remove`` selects.
 
     Raises:
         ParseError: the document yielded no items it should have.
@@ -41,11 +41,18 @@ def parse(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -
         from .html import parse_html  # bs4 is imported only where a listing is read
 
         assert spec.selectors is not None, "config validation guarantees selectors"
-        document = parse_html(spec.id, spec.selectors, fetched, now, tz)
-    elif looks_like_json_feed(fetched):
-        document = parse_json_feed(spec.id, fetched, now, tz)
+        return _at_most(
+            parse_html(spec.id, spec.selectors, fetched, now, tz, spec.remove), fetched
+        )
+    if looks_like_json_feed(fetched):
+        document = _at_most(parse_json_feed(spec.id, fetched, now, tz), fetched)
     else:
-        document = parse_feed(spec.id, fetched, now, tz)
+        document = _at_most(parse_feed(spec.id, fetched, now, tz), fetched)
+    return _without_removed(spec, document) if spec.remove else document
+
+
+def _at_most(document: ParsedDocument, fetched: FetchResult) -> ParsedDocument:
+    """``document`` with its first :data:`MAX_ITEMS` items."""
     if len(document.items) <= MAX_ITEMS:
         return document
     return replace(
@@ -58,6 +65,23 @@ def parse(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -
         ),
         drifted_items=tuple(i for i in document.drifted_items if i < MAX_ITEMS),
         held_items=tuple(i for i in document.held_items if i < MAX_ITEMS),
+    )
+
+
+def _without_removed(spec: SourceSpec, document: ParsedDocument) -> ParsedDocument:
+    """A feed's entries without the elements the source's ``remove`` selects."""
+    from .html import without_elements  # bs4 is imported only where it is needed
+
+    return replace(
+        document,
+        items=tuple(
+            replace(
+                item,
+                summary_html=without_elements(spec.id, item.summary_html, spec.remove),
+                content_html=without_elements(spec.id, item.content_html, spec.remove),
+            )
+            for item in document.items
+        ),
     )
 
 
@@ -85,7 +109,7 @@ def article(
     from .article_page import parse_article
 
     content = spec.selectors.content if spec.selectors else None
-    return parse_article(spec.id, fetched, content, now, tz, titles)
+    return parse_article(spec.id, fetched, content, now, tz, titles, spec.remove)
 
 
 def discover_page(

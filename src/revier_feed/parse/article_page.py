@@ -27,7 +27,7 @@ from ..exceptions import ParseError
 from ..german import fold, plain
 from ..models import DATE_ONLY_TITLE, NO_TITLE, Article, ErrorKind, FetchResult
 from .dates import parse_date
-from .html import BAD_SELECTOR, absolutize, base_url, make_soup
+from .html import BAD_SELECTOR, absolutize, base_url, make_soup, remove_elements
 
 #: Elements that are never the article's text.
 _BOILERPLATE_TAGS = ["nav", "header", "footer", "aside", "menu", "dialog"]
@@ -121,14 +121,17 @@ def parse_article(
     now: datetime,
     tz: ZoneInfo,
     titles: Sequence[str] = (),
+    remove: Sequence[str] = (),
 ) -> Article:
-    """The main text and exact date of a followed article page; ``titles`` are those of
-    the listing's items that link it (none: not known).
+    """The main text and exact date of a followed article page, without the elements
+    ``remove`` selects; ``titles`` are those of the listing's items that link it (none: not
+    known).
 
     Raises:
         ParseError: the page cannot be parsed, or the content selector is invalid.
     """
     soup = make_soup(source_id, fetched)
+    remove_elements(source_id, soup, remove)
     if _says_not_found(soup):
         return Article(content_html="", not_article="says it was not found (a removed article?)")
     published = _article_date(soup, now, tz)

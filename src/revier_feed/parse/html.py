@@ -45,14 +45,16 @@ def parse_html(
     fetched: FetchResult,
     now: datetime,
     tz: ZoneInfo,
+    remove: Sequence[str] = (),
 ) -> ParsedDocument:
-    """Scrape the items of a listing page.
+    """Scrape the items of a listing page, without the elements ``remove`` selects.
 
     Raises:
         ParseError: the item selector matches nothing (the layout probably changed), or a
             selector is invalid, or no matched item has a title.
     """
     soup = make_soup(source_id, fetched)
+    remove_elements(source_id, soup, remove)
     base = base_url(soup, fetched.url)
     try:
         matches: list[Tag] = list(soup.select(selectors.item))
@@ -337,6 +339,36 @@ def make_soup(source_id: str, fetched: FetchResult) -> BeautifulSoup:
         ) from e
     _show_lazy_pictures(soup)
     return soup
+
+
+def remove_elements(source_id: str, root: Tag, selectors: Sequence[str]) -> bool:
+    """Take out of ``root`` every element the source's ``remove`` selectors match; whether
+    any matched.
+
+    Raises:
+        ParseError: a selector soupsieve cannot run (``check`` compiled them already).
+    """
+    if not selectors:
+        return False
+    try:
+        matches = root.select(", ".join(selectors))
+    except BAD_SELECTOR as e:
+        raise ParseError(source_id, kind=ErrorKind.PARSE, message=f"invalid remove: {e}") from None
+    for element in matches:
+        if not element.decomposed:  # inside one taken out before
+            element.decompose()
+    return bool(matches)
+
+
+def without_elements(source_id: str, fragment: str, selectors: Sequence[str]) -> str:
+    """An entry's HTML without the elements the source's ``remove`` selectors match; as it
+    was where none does (its fingerprint stays)."""
+    if not selectors or "<" not in fragment:
+        return fragment
+    soup = BeautifulSoup(fragment, "lxml")
+    if not remove_elements(source_id, soup, selectors):
+        return fragment
+    return "".join(str(part) for part in soup.body.contents) if soup.body else ""
 
 
 #: Attributes where lazy-loading scripts keep a picture's address until it is scrolled to.
