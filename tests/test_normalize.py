@@ -432,6 +432,24 @@ def test_titles_and_teasers_stay_as_written() -> None:
     assert (item.title, item.summary_text) == (written, teaser)
 
 
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        # An Atom title of type text, or a listing's "&lt;": words, not an unknown element
+        # (found by the subscribers' probe, session 37).
+        ("Händel-Festspiele &amp; <Open Air> 2027", "Händel-Festspiele & <Open Air> 2027"),
+        ("Kinderfest <Spiel und Spaß> im Park", "Kinderfest <Spiel und Spaß> im Park"),
+        # HTML in an RSS title is markup, and so are Word's prefixed tags pasted into a CMS.
+        ("Ein <b>neuer</b> Radweg", "Ein neuer Radweg"),
+        ("Radweg eröffnet<o:p></o:p>", "Radweg eröffnet"),
+        ("<st1:place>Leipzig</st1:place> wächst", "Leipzig wächst"),
+        ("Kinder <3 Jugend", "Kinder <3 Jugend"),
+    ],
+)
+def test_what_looks_like_a_tag_of_no_html_element_stays_in_a_title(title: str, shown: str) -> None:
+    assert normalize(raw(title=title), SPEC, NOW).title == shown
+
+
 def test_mojibake_written_as_references_and_in_authors_and_categories_is_repaired() -> None:
     """PHP's htmlentities() on UTF-8 it takes for Latin-1 writes "F&Atilde;&para;rderung":
     the repair looked for "Ã" before the references were decoded, and never at authors and

@@ -650,14 +650,42 @@ def repair_mojibake(text: str) -> str:
 
 def html_to_text(fragment: str) -> str:
     """Plain text of an HTML fragment, whitespace collapsed, entities decoded, without the
-    controls that reorder text (titles, names and categories are shown beside others')."""
+    controls that reorder text (titles, names and categories are shown beside others').
+
+    What looks like a tag of no HTML element is text ("Festspiele <Open Air> 2027", a title
+    of type text): an HTML parser would drop it as an unknown element, and with it words
+    the publisher wrote.
+    """
     if not fragment:
         return ""
     fragment = strip_control(bounded_html(fragment))
+    if "<" in fragment:
+        fragment = _TAG_OPENING.sub(_escape_unknown_tag, fragment)
     if "<" in fragment or "&" in fragment:
         spaced = _BLOCK_BOUNDARY.sub(" <", fragment)
         fragment = strip_control(html.unescape(_NO_TAGS.clean(spaced)))
     return " ".join(without_bidi(fragment).split())
+
+
+_TAG_OPENING = re.compile(r"<(?=/?([A-Za-z][A-Za-z0-9-]*)(:?))")
+#: The elements of HTML, obsolete ones included, and the roots of SVG and MathML.
+_ELEMENT_NAMES = """
+    a abbr acronym address applet area article aside audio b base basefont bdi bdo bgsound
+    big blink blockquote body br button canvas caption center cite code col colgroup data
+    datalist dd del details dfn dialog dir div dl dt em embed fieldset figcaption figure font
+    footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe image img
+    input ins isindex kbd keygen label legend li link listing main map mark marquee math menu
+    menuitem meta meter multicol nav nextid nobr noembed noframes noscript object ol optgroup
+    option output p param picture plaintext pre progress q rb rp rt rtc ruby s samp script
+    search section select slot small source spacer span strike strong style sub summary sup
+    svg table tbody td template textarea tfoot th thead time title tr track tt u ul var video
+    wbr xmp"""
+_HTML_ELEMENTS = frozenset(_ELEMENT_NAMES.split())
+
+
+def _escape_unknown_tag(match: re.Match[str]) -> str:
+    # A prefixed name is markup too: Word's "<o:p>", "<st1:place>" pasted into a CMS.
+    return "<" if match[2] or match[1].lower() in _HTML_ELEMENTS else "&lt;"
 
 
 def strip_control_python(text: str) -> str:
