@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 from zoneinfo import ZoneInfo
 
-from ._utils import ascii_host, one_spelling, span, visible, without_bidi
+from ._utils import ascii_host, one_spelling, site_of, span, visible, without_bidi
 from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, by_severity, console, print_json, when
 from .config import (
@@ -771,7 +771,13 @@ def _spec_under_test(args: argparse.Namespace, config: AppConfig) -> SourceSpec:
     options."""
     saved = {s.id: s for s in (*config.sources, *config.disabled_sources)}
     if args.url is not None and args.source_id in saved:
-        moved = dataclasses.replace(saved[args.source_id], url=url_argument(args.url, "--url"))
+        source = saved[args.source_id]
+        url = url_argument(args.url, "--url")
+        # The login goes to the origin of the address in sources.yaml only: one typed here
+        # may be another site's, or plain http (the address written into sources.yaml is
+        # checked, and then takes the login).
+        auth = source.auth if _origin(url) == _origin(source.url) else None
+        moved = dataclasses.replace(source, url=url, auth=auth)
         return _with_options(moved, args, config)
     if args.url is None:
         if args.source_id is None:
@@ -831,7 +837,15 @@ def _with_options(spec: SourceSpec, args: argparse.Namespace, config: AppConfig)
         exclude=spec.exclude,
         backfill=spec.backfill,
         tls=_merged_tls(spec.tls, tested.tls),
+        auth=spec.auth,
+        remove=spec.remove,
     )
+
+
+def _origin(url: str) -> tuple[str, str | None]:
+    """Scheme, host and port of ``url``, as requests name them."""
+    parts = urlsplit(url)
+    return parts.scheme.lower(), site_of(url)
 
 
 def _merged_tls(saved: SourceTls | None, given: SourceTls | None) -> SourceTls | None:

@@ -177,6 +177,16 @@ class SourceModel(_Model):
     #: "Mehr News" box, a feed's "appeared first on" footer).
     remove: list[ElementSelector] = Field(default_factory=list, max_length=50)
 
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _login_given(cls, auth: object) -> object:
+        if auth is None:  # "auth:" with nothing under it: taken for no login, silently
+            raise ValueError(
+                "auth is empty: give username_env and password_env, or token_env; or "
+                "leave auth out"
+            )
+        return auth
+
     @field_validator("auth")
     @classmethod
     def _login_encrypted(

@@ -18,6 +18,7 @@ import ipaddress
 import logging
 import os
 import random
+import re
 import socket
 import ssl
 import sys
@@ -1341,6 +1342,8 @@ def _unusable(value: str | None, *, user: bool, token: bool) -> str | None:
         return "holds a ':', which no Basic login's user name can"
     if token and not value.isascii():
         return "holds characters outside ASCII, which no header carries"
+    if token and any(c.isspace() for c in value):
+        return "holds a blank, which no token has (one copied with a space at its end?)"
     return None
 
 
@@ -1383,21 +1386,37 @@ def _raise_for_status(
 
 
 def _login_asked(response: httpx.Response) -> str:
-    """What a 401 means for the source: its login refused, or none given, or one of a kind
-    revier-feed does not send (Digest, NTLM)."""
-    challenge = response.headers.get("www-authenticate", "").split(maxsplit=1)
-    scheme = challenge[0].rstrip(",") if challenge else ""
-    if scheme and scheme.lower() not in ("basic", "bearer"):
+    """What a 401 means for the source: its login refused, or none given, or not sent there
+    (another origin), or asked of a kind revier-feed does not send (Digest, NTLM)."""
+    schemes = {
+        scheme.lower()
+        for value in response.headers.get_list("www-authenticate")
+        for scheme in _CHALLENGE_SCHEME.findall(value)
+    }
+    if schemes and not schemes & {"basic", "bearer"}:
+        kinds = ", ".join(sorted(visible(s[:20]) for s in schemes)[:3])
         return (
-            f': the site asks for a login of the kind "{visible(scheme[:20])}", which '
-            "revier-feed does not send (only Basic and bearer tokens)"
+            f": the site asks for a login of a kind revier-feed does not send ({kinds}; only "
+            "Basic and bearer tokens)"
         )
     if "authorization" in response.request.headers:
         return ": the site refused the source's login (check the values of its auth variables)"
+    login = _LOGIN.get()
+    if login is not None:
+        return (
+            f": the source's login was not sent to {_origin(response.request.url)}, which is not "
+            "the origin of its URL (a redirect or link led there; write the address that "
+            "answers into sources.yaml if the site moved)"
+        )
     return (
         ": the site asks for a login (give the source an auth block, see docs/config.md, "
         '"Sources behind a login")'
     )
+
+
+#: An auth scheme in a WWW-Authenticate header: a token at the start or after a comma,
+#: not followed by "=" (which makes it a parameter: realm="…").
+_CHALLENGE_SCHEME = re.compile(r"(?:^|,)\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)(?=\s+[^\s=,]|\s*(?:,|$))")
 
 
 def _reason(code: int, response: httpx.Response) -> str:
@@ -1495,7 +1514,15 @@ def _wrap_exceptions(
             message="the server's answer is not valid HTTP/1.1 (not asked again: the same "
             "answer would come)",
         ) from e
-    except (httpx.RemoteProtocolError, httpx.LocalProtocolError) as e:
+    except httpx.LocalProtocolError:
+        # Without the cause: h11 quotes the header value it refused, which may be a login.
+        raise FetchError(
+            source_id,
+            url,
+            kind=ErrorKind.CONNECT,
+            message="the request could not be written (a header value HTTP does not allow)",
+        ) from None
+    except httpx.RemoteProtocolError as e:
         raise FetchError(
             source_id,
             url,
