@@ -124,6 +124,31 @@ def test_a_new_item_without_a_guid_at_a_known_link_is_new(feed: Feed) -> None:
     assert feed.identity is ItemIdentity.GUID
 
 
+def test_recurring_notices_at_one_link_without_guids_are_no_lost_guids(feed: Feed) -> None:
+    """Told apart by title, their keys begin with the link: taken for guids the feed no
+    longer sent, they switched the source to link and title and were stored again (found
+    by a review, session 37)."""
+    notices = [
+        ("Sprechzeiten des Landrats", "/sprechzeiten", "Mon, 02 Aug 2021 07:00:00 +0200"),
+        ("Sprechzeiten des Landrats", "/sprechzeiten", "Mon, 26 Jul 2021 07:00:00 +0200"),
+        ("Abfuhrtermine", "/abfuhr", "Tue, 27 Jul 2021 07:00:00 +0200"),
+        ("Abfuhrtermine", "/abfuhr", "Tue, 20 Jul 2021 07:00:00 +0200"),
+    ]
+    items = "".join(
+        f"<item><title>{title}</title><link>http://kreis.example{link}</link>"
+        f"<description>{title} am {date}</description><pubDate>{date}</pubDate></item>"
+        for title, link, date in notices
+    )
+    body = f'<rss version="2.0"><channel><title>K</title>{items}</channel></rss>'.encode()
+    feed.region.add_route(FEED, Response(200, body))
+    for expected in ((4, 0), (0, 0), (0, 0)):
+        feed.clock.advance(timedelta(hours=2))
+        (report,) = feed.app.run_cycle().summary.reports
+        assert (report.new, report.updated) == expected
+    assert feed.identity is ItemIdentity.GUID
+    assert feed.stored() == 4
+
+
 def test_a_feed_of_one_item_under_a_new_guid_on_every_fetch_falls_back_to_links(
     feed: Feed,
 ) -> None:

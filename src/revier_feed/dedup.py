@@ -170,10 +170,12 @@ def _stored_key(item: Item, stored_by_url: StoredByLink) -> str | None:
 
 def _lost_guid(item: Item, stored_by_url: StoredByLink) -> bool:
     """Whether this item, keyed by its link, is stored at that link under another key (a
-    guid) with its title: one item, whose feed no longer gives its guid."""
+    guid) with its title: one item, whose feed no longer gives its guid. Keys made of the
+    link (a link several items share, told apart by title) or of the text are no guids."""
+    link = item.url or ""
     return any(
-        key != item.key and title == item.title
-        for key, title, _ in stored_by_url.get(item.url or "", ())
+        title == item.title and not key.startswith((link, TEXT_KEY))
+        for key, title, _ in stored_by_url.get(link, ())
     )
 
 
