@@ -389,12 +389,28 @@ def test_news_collected_late_ranks_by_when_it_came(tmp_path: Path) -> None:
         (neu,) = [s for s in storage.recent_items(["b"], 5) if s.item.key == "neu"]
         assert neu.story_id is not None
         joined_to["frueh"] = neu.story_id
-        early = item(key="frueh", source_id="c", published_at=archive_at - timedelta(days=3))
-        collect(archive_at + timedelta(days=8), early)
+        early = item(key="frueh", source_id="c", published_at=archive_at - timedelta(hours=1))
+        collect(archive_at + timedelta(days=2), early)
         got = storage.recent_stories(["kreis", "b", "c"], 2)
         assert [sorted(m.item.key for m in story.members) for story in got] == [
             ["spaet"],
             ["frueh", "neu"],
+        ]
+        # An old item found again (its link moved) counts by its date: it does not push the
+        # news out of a full feed (found by a review, session 37); nor does an old copy that
+        # joins a story move the story.
+        moved = item(key="https-alt3", published_at=archive_at - timedelta(days=3))
+        collect(archive_at + timedelta(days=9), moved)
+        (spaet,) = [s for s in storage.recent_items(["b"], 5) if s.item.key == "spaet"]
+        assert spaet.story_id is not None
+        joined_to["kopie"] = spaet.story_id
+        copy = item(key="kopie", source_id="d", published_at=archive_at - timedelta(days=30))
+        collect(archive_at + timedelta(days=10), copy)
+        got = storage.recent_stories(["kreis", "b", "c", "d"], 3)
+        assert [sorted(m.item.key for m in story.members) for story in got] == [
+            ["kopie", "spaet"],
+            ["frueh", "neu"],
+            ["alt0"],
         ]
 
 

@@ -230,35 +230,59 @@ def _placement_rows(placements: Sequence[StoryPlacement]) -> list[tuple[Any, ...
 _item_id = operator.attrgetter("item_id")
 
 
+#: News first seen more than this many days after the date it gives counts by that date in
+#: the feeds: an old item found again (its links moved, a site back after months), not news
+#: that came late (a listing that gives only the day, a site back after a weekend).
+LATE_DAYS = 7
+#: When an item came, as stored text (see :func:`recent`).
+_CAME = (
+    "CASE WHEN backlog OR julianday(first_seen_at) - julianday(published_at) > "
+    f"{LATE_DAYS} THEN min(published_at, first_seen_at) ELSE first_seen_at END"
+)
+
+
 def recent(conn: sqlite3.Connection, source_ids: Sequence[str], limit: int) -> list[Story]:
     """The stories that came last, with a member from the given sources, newest first;
     members are the items of those sources.
 
-    A story came when its first item was collected as news (first seen), or, for one that
-    came as backlog (a new source's archive), when it was first published. Not by the date a
-    source gives: news collected late (a listing that gives only the day, a site back after
-    a weekend, a partner's republication of an older release) ranked below a full feed's
-    cut by its date and never reached a subscriber, and a story already in a feed dropped
-    out when a member of an earlier date joined it. Stories that came at once (one cycle's
-    news, one archive) rank by their first publication.
+    A story came when its first item (the first seen) came: an item collected as news when
+    it was first seen; one of a new source's archive (backlog), or news first seen more
+    than :data:`LATE_DAYS` after its date, on that date. Members that join later do not
+    move it. Not by the date alone: news collected
+    late (a listing that gives only the day, a site back after a weekend, a partner's
+    republication of a recent release) ranked below a full feed's cut by its date and never
+    reached a subscriber, and a story already in a feed dropped out when a member of an
+    earlier date joined it. Stories that came at the same moment (a source's archive, the
+    news of one fetch) rank by their first publication.
     """
     ids = list(source_ids)
-    # Bounds over all sources: they come from the index, and they are safe bounds.
-    newest = from_db(conn.execute("SELECT max(first_seen_at) FROM items").fetchone()[0])
+    # Bounds over all sources: they come from the indexes, and they are safe bounds. The
+    # latest any item can have come: the newest news, or the newest archive's date (when a
+    # store holds only archives, such as after a first run, far before they were seen).
+    latest = conn.execute(
+        "SELECT * FROM (SELECT first_seen_at FROM items WHERE NOT backlog "
+        "ORDER BY first_seen_at DESC LIMIT 1) UNION ALL "
+        "SELECT * FROM (SELECT published_at FROM items WHERE backlog "
+        "ORDER BY published_at DESC LIMIT 1)"
+    ).fetchall()
+    newest = from_db(max((at for (at,) in latest), default=None))  # text sorts as dates do
     if newest is None:
         return []
     # Grouping every item by story is a scan of the whole table. Instead look at the items
-    # first seen since a cutoff (by index): every story that came that recently has all its
-    # members there (an item came at the earliest when it was first seen). Once `limit` such
-    # stories exist, no other story can rank before them; otherwise move the cutoff back.
+    # that may have come since a cutoff, by index: news first seen since, backlog published
+    # since. Every story that came since then has all its members among them (an item comes
+    # at the latest when it is first seen). Once `limit` such stories exist, no other story
+    # can rank before them; otherwise move the cutoff back.
     span = timedelta(days=7)
     while True:
         cutoff = to_db(newest - span) or ""
         found = _arrivals(conn, ids, cutoff)
-        oldest = conn.execute("SELECT min(first_seen_at) FROM items").fetchone()[0]
-        # Every item looked at: every story is complete, also those that came as backlog
-        # before the cutoff.
-        everything = oldest is None or oldest >= cutoff
+        first_seen, published = conn.execute(
+            "SELECT min(first_seen_at), (SELECT min(published_at) FROM items) FROM items"
+        ).fetchone()
+        # Every item looked at: every story is complete, also those that came before the
+        # cutoff.
+        everything = first_seen is None or min(first_seen, published) >= cutoff
         complete = [
             (came, first, story)
             for story, (came, first) in found.items()
@@ -271,34 +295,39 @@ def recent(conn: sqlite3.Connection, source_ids: Sequence[str], limit: int) -> l
 
 
 def _arrivals(conn: sqlite3.Connection, ids: list[str], cutoff: str) -> dict[int, tuple[str, str]]:
-    """Stories with a member first seen at or after ``cutoff``: when each came (see
-    :func:`recent`), and its first publication (which ranks stories that came at once, as
-    the news of one cycle do); as stored, text that sorts as the dates do."""
+    """Stories with a member that may have come at or after ``cutoff``: when each came (see
+    :func:`recent`), and its first publication (which ranks stories that came at once); as
+    stored, text that sorts as the dates do."""
     # Sources are filtered in Python, not in SQL: with them in the WHERE clause SQLite picks
     # the (source_id, key) index and reads every item instead of a range of dates.
     rows = conn.execute(
-        "SELECT DISTINCT story_id FROM items WHERE first_seen_at >= ? AND story_id IS NOT NULL",
-        (cutoff,),
+        "SELECT story_id FROM items WHERE first_seen_at >= ? AND NOT backlog "
+        "AND story_id IS NOT NULL UNION "
+        "SELECT story_id FROM items WHERE published_at >= ? AND backlog AND story_id IS NOT NULL",
+        (cutoff, cutoff),
     )
     candidates = sorted(story_id for (story_id,) in rows)
     wanted = set(ids)
-    came: dict[int, tuple[str, str]] = {}
+    # Per story: its first seen member's first-seen time and arrival, its first publication.
+    first: dict[int, tuple[str, str, str]] = {}
     for chunk in chunks(candidates):
         rows = conn.execute(
-            "SELECT story_id, source_id, CASE WHEN backlog THEN min(published_at, first_seen_at)"
-            " ELSE first_seen_at END, published_at FROM items "
+            f"SELECT story_id, source_id, first_seen_at, {_CAME}, published_at FROM items "
             f"WHERE story_id IN ({marks(len(chunk))})",
             chunk,
         )
-        for story_id, source_id, at, published in rows:
+        for story_id, source_id, seen, at, published in rows:
             if source_id not in wanted:
                 continue
-            known = came.get(story_id)
+            known = first.get(story_id)
             if known is None:
-                came[story_id] = (at, published)
-            elif at < known[0] or published < known[1]:
-                came[story_id] = (min(at, known[0]), min(published, known[1]))
-    return came
+                first[story_id] = (seen, at, published)
+                continue
+            lead_seen, lead_at, lead_published = known
+            if (seen, at) < (lead_seen, lead_at):
+                lead_seen, lead_at = seen, at
+            first[story_id] = (lead_seen, lead_at, min(published, lead_published))
+    return {story_id: (at, published) for story_id, (_, at, published) in first.items()}
 
 
 #: One placed item as ``stories list`` searches it: story, source, date, title, tags,
