@@ -271,6 +271,8 @@ def test_one_url_in_two_spellings_is_the_same_url(tmp_path: Path) -> None:
           - {id: slash, name: E, url: "https://www.zörbig.example/a%2Fb/rss"}
           - {id: slashes, name: F, url: "https://www.zörbig.example/a/b/rss"}
           - {id: http, name: G, url: "http://www.zörbig.example/über-uns/rss?t=Bürger"}
+          - {id: schnee, name: H, url: "https://☃.example/feed"}
+          - {id: wolke, name: I, url: "https://☁.example/feed"}
         """,
     )
     issues = issues_of(folder)

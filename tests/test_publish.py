@@ -267,7 +267,11 @@ def test_an_entry_is_updated_when_a_republication_joins_its_story(
     published = datetime(2021, 6, 10, 8, 0, tzinfo=UTC)
     came = datetime(2021, 6, 10, 9, 0, tzinfo=UTC)
     first = StoredItem(1, make_item(key="a", published_at=published), came, came)
-    together = StoredItem(2, make_item(source_id="b", key="b", published_at=published), came, came)
+    # Seen seconds later, in the same cycle.
+    seconds_later = came + timedelta(seconds=20)
+    together = StoredItem(
+        2, make_item(source_id="b", key="b", published_at=published), seconds_later, seconds_later
+    )
     joined_at = datetime(2021, 6, 12, 15, 30, tzinfo=UTC)
     # Dated before the first: it leads the story from now on.
     late = StoredItem(

@@ -544,7 +544,9 @@ def _url_key(url: str) -> str:
     or their escapes (:func:`.one_spelling`), the fragment (never sent) ignored."""
     parts = urlsplit(url.strip())
     path, query = one_spelling(parts.path or "/"), one_spelling(parts.query)
-    return urlunsplit((parts.scheme.lower(), site_of(url.strip()) or "", path, query, ""))
+    # A host no IDNA encodes keeps its own spelling: two of them are not one site.
+    site = site_of(url.strip()) or (parts.hostname or "")
+    return urlunsplit((parts.scheme.lower(), site, path, query, ""))
 
 
 # --- sources from the command line, and back to YAML ---------------------------------------

@@ -11,7 +11,7 @@ import html
 import json
 import mimetypes
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -283,9 +283,14 @@ def _story_updated(story: Story) -> datetime:
     that joined it later came (a republication adds an "Auch berichtet von" link, and may
     lead the story from then on, with its title and link)."""
     updated = max(_updated(m) for m in story.members)
-    first_came = min(m.first_seen_at for m in story.members)
-    joined = [m.first_seen_at for m in story.members if m.first_seen_at > first_came]
+    # Members of one cycle are first seen seconds apart: they came together.
+    joined_after = min(m.first_seen_at for m in story.members) + _SAME_CYCLE
+    joined = [m.first_seen_at for m in story.members if m.first_seen_at > joined_after]
     return max([updated, *joined])
+
+
+#: Members first seen within this of a story's first came with it (one cycle).
+_SAME_CYCLE = timedelta(minutes=15)
 
 
 def _updated(stored: StoredItem) -> datetime:
