@@ -7,6 +7,7 @@ stored fingerprints and applies the decisions.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TypeVar
@@ -171,12 +172,24 @@ def _stored_key(item: Item, stored_by_url: StoredByLink) -> str | None:
 def _lost_guid(item: Item, stored_by_url: StoredByLink) -> bool:
     """Whether this item, keyed by its link, is stored at that link under another key (a
     guid) with its title: one item, whose feed no longer gives its guid. Keys made of the
-    link (a link several items share, told apart by title) or of the text are no guids."""
+    link (a link several items share, told apart by title; one displaced by a change of
+    identity) or of the text are no guids; a guid that only begins with the link is."""
     link = item.url or ""
     return any(
-        title == item.title and not key.startswith((link, TEXT_KEY))
+        title == item.title and not key.startswith(TEXT_KEY) and not _made_of(link, key)
         for key, title, _ in stored_by_url.get(link, ())
     )
+
+
+def _made_of(link: str, key: str) -> bool:
+    """Whether ``key`` is one :func:`disambiguate`, :func:`key_for` or :func:`rekey_stored`
+    made of ``link``: the link, then a title's digest or two, then an "#old-" mark."""
+    if not key.startswith(link):
+        return False
+    return _LINK_KEY_TAIL.fullmatch(key, len(link)) is not None
+
+
+_LINK_KEY_TAIL = re.compile(r"(?:#[0-9a-f]{12})*(?:#old-[0-9]+-*)?")
 
 
 def _back_as_is(item: Item, stored_by_url: StoredByLink) -> bool:
