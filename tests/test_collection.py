@@ -2510,6 +2510,7 @@ def test_remove_takes_elements_out_of_entries_listings_and_articles(
     [
         ('["a@href"]', "'a@href' selects an attribute; `remove` takes elements out"),
         ('["div["]', "'div[' is not a CSS selector revier-feed can use"),
+        ('[".teilen", "nav, body"]', "'nav, body' would take out the whole page"),
     ],
 )
 def test_a_remove_selector_check_refuses_names_its_line(
@@ -2522,4 +2523,5 @@ def test_a_remove_selector_check_refuses_names_its_line(
     )
     with pytest.raises(ConfigError) as raised:
         load_config(folder)
-    assert f"sources.yaml:5: sources[0].remove[0]: {message}" in str(raised.value)
+    index = remove.count('", "')  # the bad selector is the last one
+    assert f"sources.yaml:5: sources[0].remove[{index}]: {message}" in str(raised.value)

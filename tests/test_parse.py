@@ -1628,3 +1628,75 @@ def test_a_document_of_too_many_items_gives_the_first_ones_and_says_so() -> None
         f"http://127.0.0.1/x lists {MAX_ITEMS + 500:,} items; only the first {MAX_ITEMS:,} "
         "are read",
     )
+
+
+def _spec(kind: SourceKind, remove: tuple[str, ...], **fields: Any) -> SourceSpec:
+    return SourceSpec(
+        id="k",
+        name="K",
+        kind=kind,
+        url="https://k.example/",
+        interval=timedelta(hours=1),
+        remove=remove,
+        **fields,
+    )
+
+
+def _rss(description: str) -> FetchResult:
+    body = (
+        '<rss version="2.0"><channel><title>K</title><item><title>Radweg eröffnet</title>'
+        f"<link>https://k.example/radweg</link><description><![CDATA[{description}]]>"
+        "</description></item></channel></rss>"
+    )
+    headers = {"content-type": "application/rss+xml; charset=utf-8"}
+    return FetchResult(
+        url="https://k.example/rss", status_code=200, headers=headers, content=body.encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("description", "remove", "kept"),
+    [
+        # Text after a "</body>" (pasted pages) stays where a selector matched.
+        (
+            "<html><body><p>Artikel</p></body></html><p>Mehr Text danach</p>"
+            '<div class="share">Teilen</div>',
+            (".share",),
+            "<html><body><p>Artikel</p></body></html><p>Mehr Text danach</p>",
+        ),
+        # Each selector on its own: a trailing backslash escaped the comma of a joined list.
+        ('<p>Text</p><div class="share">Teilen</div>', ("div \\", ".share"), "<p>Text</p>"),
+        # An entry that begins like XML is read without a warning (an error under -W error).
+        ('<?xml version="1.0"?><p>Text</p><p class="fuss">Fuß</p>', ("p.fuss",), None),
+    ],
+)
+def test_remove_keeps_the_rest_of_an_entry(
+    description: str, remove: tuple[str, ...], kept: str | None
+) -> None:
+    (item,) = parse(_spec(SourceKind.FEED, remove), _rss(description), NOW, BERLIN).items
+    if kept is not None:
+        assert item.summary_html == kept
+    assert "Teilen" not in item.summary_html and "Fuß" not in item.summary_html
+
+
+def test_remove_takes_many_elements_out_of_a_listing_and_keeps_its_next_link() -> None:
+    """Taken out one by one, 32,000 share buttons took 24 s (bs4 finds each among its
+    siblings); a navigation taken out took the next page's link with it (found by a review,
+    session 37)."""
+    entries = "".join(
+        f'<li class="n"><h3>Meldung {i}</h3><p>Text {i}<span class="teilen">Teilen</span></p></li>'
+        for i in range(20_000)
+    )
+    page = (
+        f'<html><body><ul>{entries}</ul><nav class="seiten"><a class="weiter" href="/s2">'
+        "weiter</a></nav></body></html>"
+    )
+    fetched = FetchResult(
+        url="https://k.example/liste", status_code=200, headers={}, content=page.encode()
+    )
+    selectors = HtmlSelectors(item="li.n", title="h3", teaser="p", next="a.weiter@href")
+    spec = _spec(SourceKind.HTML, (".teilen", "nav.seiten"), selectors=selectors)
+    document = parse(spec, fetched, NOW, BERLIN)
+    assert len(document.items) == MAX_ITEMS
+    assert document.next_url == "https://k.example/s2"
+    assert document.items[5].summary_html == "Text 5"

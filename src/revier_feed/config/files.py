@@ -74,12 +74,18 @@ Selector = Annotated[str, AfterValidator(_check_selector)]
 
 
 def _check_element_selector(value: str) -> str:
-    """A selector of elements (``remove``): an ``@attribute`` takes no element out."""
+    """A selector of elements (``remove``): an ``@attribute`` takes no element out, and the
+    whole page is no clutter."""
     if re.fullmatch(r"(.*?)@([A-Za-z_:][-A-Za-z0-9_:.]*)", value.strip()):
         raise ValueError(
             f"{value!r} selects an attribute; `remove` takes elements out: leave the @… out"
         )
+    if any(part.strip().lower() in _WHOLE_PAGE for part in value.split(",")):
+        raise ValueError(f"{value!r} would take out the whole page; name the clutter itself")
     return value
+
+
+_WHOLE_PAGE = frozenset({"html", "body", ":root", "*", "html *", "body *"})
 
 
 ElementSelector = Annotated[
