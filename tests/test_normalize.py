@@ -444,10 +444,20 @@ def test_titles_and_teasers_stay_as_written() -> None:
         ("Radweg eröffnet<o:p></o:p>", "Radweg eröffnet"),
         ("<st1:place>Leipzig</st1:place> wächst", "Leipzig wächst"),
         ("Kinder <3 Jugend", "Kinder <3 Jugend"),
+        # Markup of no HTML element is markup where something says so (found by a review):
+        # a custom element, an attribute's value, "/>", a closing tag.
+        ('Premium <ion-icon name="lock"></ion-icon> Zugang', "Premium Zugang"),
+        ('Radweg <svg viewBox="0 0 9 9"><path d="M0 0h9"/></svg> eröffnet', "Radweg eröffnet"),
+        ("<noindex>Anzeige</noindex> Kreistag tagt", "Anzeige Kreistag tagt"),
     ],
 )
 def test_what_looks_like_a_tag_of_no_html_element_stays_in_a_title(title: str, shown: str) -> None:
     assert normalize(raw(title=title), SPEC, NOW).title == shown
+
+
+def test_an_author_s_address_in_angle_brackets_is_left_out_as_before() -> None:
+    item = normalize(raw(author="Max Muster <max@kreis.example>"), SPEC, NOW)
+    assert item.author == "Max Muster"
 
 
 def test_mojibake_written_as_references_and_in_authors_and_categories_is_repaired() -> None:

@@ -660,14 +660,15 @@ def html_to_text(fragment: str) -> str:
         return ""
     fragment = strip_control(bounded_html(fragment))
     if "<" in fragment:
-        fragment = _TAG_OPENING.sub(_escape_unknown_tag, fragment)
+        fragment = _escape_unknown_tags(fragment)
     if "<" in fragment or "&" in fragment:
         spaced = _BLOCK_BOUNDARY.sub(" <", fragment)
         fragment = strip_control(html.unescape(_NO_TAGS.clean(spaced)))
     return " ".join(without_bidi(fragment).split())
 
 
-_TAG_OPENING = re.compile(r"<(?=/?([A-Za-z][A-Za-z0-9-]*)(:?))")
+#: A tag as text may show it: "<", an optional "/", a name, what follows up to its ">".
+_TAG_LIKE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)([^<>]*)")
 #: The elements of HTML, obsolete ones included, and the roots of SVG and MathML.
 _ELEMENT_NAMES = """
     a abbr acronym address applet area article aside audio b base basefont bdi bdo bgsound
@@ -683,9 +684,27 @@ _ELEMENT_NAMES = """
 _HTML_ELEMENTS = frozenset(_ELEMENT_NAMES.split())
 
 
-def _escape_unknown_tag(match: re.Match[str]) -> str:
-    # A prefixed name is markup too: Word's "<o:p>", "<st1:place>" pasted into a CMS.
-    return "<" if match[2] or match[1].lower() in _HTML_ELEMENTS else "&lt;"
+def _escape_unknown_tags(fragment: str) -> str:
+    """``fragment`` with each "<" that begins no markup written as "&lt;": a tag of no HTML
+    element is words ("<Open Air>") unless something marks it as markup: a name with "-"
+    (a custom element, "<ion-icon>") or with a prefix ("<o:p>", Word's), an attribute with
+    a value, "/>", a closing tag of its name, or an address after the name
+    ("<max@kreis.example>", an author's, markup as it always was taken)."""
+    lowered = fragment.lower()
+
+    def escape(match: re.Match[str]) -> str:
+        closing, name, rest = match[1], match[2].lower(), match[3]
+        markup = (
+            name in _HTML_ELEMENTS
+            or "-" in name
+            or rest[:1] in (":", "@")
+            or "=" in rest
+            or rest.rstrip().endswith("/")
+            or (f"<{name}" if closing else f"</{name}") in lowered
+        )
+        return match[0] if markup else "&lt;" + match[0][1:]
+
+    return _TAG_LIKE.sub(escape, fragment)
 
 
 def strip_control_python(text: str) -> str:
