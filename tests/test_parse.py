@@ -43,7 +43,11 @@ SELECTORS = HtmlSelectors(
 )
 
 
-def spec(kind: SourceKind = SourceKind.FEED, selectors: HtmlSelectors | None = None) -> SourceSpec:
+def spec(
+    kind: SourceKind = SourceKind.FEED,
+    selectors: HtmlSelectors | None = None,
+    remove: tuple[str, ...] = (),
+) -> SourceSpec:
     return SourceSpec(
         id="src",
         name="Quelle",
@@ -51,6 +55,7 @@ def spec(kind: SourceKind = SourceKind.FEED, selectors: HtmlSelectors | None = N
         url="http://127.0.0.1/",
         interval=timedelta(hours=1),
         selectors=selectors,
+        remove=remove,
     )
 
 
@@ -1630,18 +1635,6 @@ def test_a_document_of_too_many_items_gives_the_first_ones_and_says_so() -> None
     )
 
 
-def _spec(kind: SourceKind, remove: tuple[str, ...], **fields: Any) -> SourceSpec:
-    return SourceSpec(
-        id="k",
-        name="K",
-        kind=kind,
-        url="https://k.example/",
-        interval=timedelta(hours=1),
-        remove=remove,
-        **fields,
-    )
-
-
 def _rss(description: str) -> FetchResult:
     body = (
         '<rss version="2.0"><channel><title>K</title><item><title>Radweg eröffnet</title>'
@@ -1673,7 +1666,7 @@ def _rss(description: str) -> FetchResult:
 def test_remove_keeps_the_rest_of_an_entry(
     description: str, remove: tuple[str, ...], kept: str | None
 ) -> None:
-    (item,) = parse(_spec(SourceKind.FEED, remove), _rss(description), NOW, BERLIN).items
+    (item,) = parse(spec(remove=remove), _rss(description), NOW, BERLIN).items
     if kept is not None:
         assert item.summary_html == kept
     assert "Teilen" not in item.summary_html and "Fuß" not in item.summary_html
@@ -1695,8 +1688,8 @@ def test_remove_takes_many_elements_out_of_a_listing_and_keeps_its_next_link() -
         url="https://k.example/liste", status_code=200, headers={}, content=page.encode()
     )
     selectors = HtmlSelectors(item="li.n", title="h3", teaser="p", next="a.weiter@href")
-    spec = _spec(SourceKind.HTML, (".teilen", "nav.seiten"), selectors=selectors)
-    document = parse(spec, fetched, NOW, BERLIN)
+    listing = spec(SourceKind.HTML, selectors, remove=(".teilen", "nav.seiten"))
+    document = parse(listing, fetched, NOW, BERLIN)
     assert len(document.items) == MAX_ITEMS
     assert document.next_url == "https://k.example/s2"
     assert document.items[5].summary_html == "Text 5"
