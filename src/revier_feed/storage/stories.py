@@ -248,12 +248,12 @@ def recent(conn: sqlite3.Connection, source_ids: Sequence[str], limit: int) -> l
     A story came when its first item (the first seen) came: an item collected as news when
     it was first seen; one of a new source's archive (backlog), or news first seen more
     than :data:`LATE_DAYS` after its date, on that date. Members that join later do not
-    move it. Not by the date alone: news collected
-    late (a listing that gives only the day, a site back after a weekend, a partner's
-    republication of a recent release) ranked below a full feed's cut by its date and never
-    reached a subscriber, and a story already in a feed dropped out when a member of an
-    earlier date joined it. Stories that came at the same moment (a source's archive, the
-    news of one fetch) rank by their first publication.
+    move it. Not by the date alone: news collected late (a listing that gives only the day,
+    a site back after a weekend, a partner's republication of a recent release) ranked
+    below a full feed's cut by its date and never reached a subscriber, and a story already
+    in a feed dropped out when a member of an earlier date joined it. Stories that came at
+    the same moment (a source's archive, the news of one fetch) rank by their first
+    publication.
     """
     ids = list(source_ids)
     # Where the first cutoff is counted from (any date is correct, a good one saves rounds):
