@@ -279,7 +279,19 @@ def test_sources_test_uses_the_login(
         (
             "https://presse.kammer.example/rss.xml",
             "{username_env: KAMMER_USER, password_env: KAMMER_GEHEIM}",
-            "sources[0].auth.password_env: 'KAMMER_GEHEIM' does not say that it holds a secret",
+            "sources[0].auth.password_env: the variable's name must say that it holds a secret",
+        ),
+        # A secret written where the name belongs, also one that looks like a name, is not
+        # repeated (found by an admin's walkthrough, session 37).
+        (
+            "https://presse.kammer.example/rss.xml",
+            "{username_env: KAMMER_USER, password_env: KammerPasswort2024}",
+            "sources[0].auth.password_env: this is not the name of an environment variable",
+        ),
+        (
+            "https://presse.kammer.example/rss.xml",
+            "{token_env: 20241129}",
+            "sources[0].auth.token_env: Input should be a valid string",
         ),
         (
             "https://presse.kammer.example/rss.xml",
@@ -294,7 +306,7 @@ def test_sources_test_uses_the_login(
         (
             "https://presse.kammer.example/rss.xml",
             "{token_env: 'geheim 123'}",
-            "sources[0].auth.token_env: 'geheim 123' is not the name of an environment",
+            "sources[0].auth.token_env: this is not the name of an environment variable",
         ),
         (
             "https://presse.kammer.example/rss.xml",
@@ -314,6 +326,8 @@ def test_a_login_check_refuses_names_its_line(
         load_config(folder)
     text = str(raised.value)
     assert f"sources.yaml:5: {message}" in text or f"sources.yaml:6: {message}" in text, text
+    for secret in ("KammerPasswort2024", "20241129", "geheim 123"):
+        assert secret not in text
 
 
 def test_sources_export_says_which_listed_sources_need_a_login(

@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from .._utils import is_secret_name, site_of, span
-from .settings import CronText, EnvName, Settings
+from .settings import CapitalsEnvName, CronText, Settings
 from .values import (
     _EMAIL_RE,
     Duration,
@@ -336,19 +336,20 @@ class SourceAuthModel(_Model):
     (docs/config.md, "Sources behind a login")."""
 
     #: HTTP Basic: both variables.
-    username_env: EnvName = None
-    password_env: EnvName = None
+    username_env: CapitalsEnvName = None
+    password_env: CapitalsEnvName = None
     #: Instead of a user name and password: a token, sent as ``Authorization: Bearer``.
-    token_env: EnvName = None
+    token_env: CapitalsEnvName = None
 
     @field_validator("password_env", "token_env")
     @classmethod
     def _masked_in_logs(cls, name: str | None) -> str | None:
+        # Not repeated in the message: a secret written here by mistake can look like a name.
         if name is not None and not is_secret_name(name):
             raise ValueError(
-                f"{name!r} does not say that it holds a secret: name it with PASSWORD, TOKEN "
-                f"or SECRET in it (e.g. {name.upper()}_PASSWORD), so that revier-feed masks "
-                "its value wherever it might be logged"
+                "the variable's name must say that it holds a secret, with PASSWORD, TOKEN or "
+                "SECRET in it (such as KAMMER_PASSWORD, KAMMER_TOKEN), so that revier-feed "
+                "masks its value wherever it might be logged"
             )
         return name
 

@@ -362,6 +362,8 @@ def _issues_from_validation(
         elif kind in ("model_type", "model_attributes_type", "dict_type"):
             message = "expected keys with values here (key: value)"
             hint = f"got {err.get('input')!r}"
+        elif str(loc[-1]).endswith("_env"):
+            pass  # the name of a secret's variable: what was written may be the secret
         elif kind == "literal_error" or kind.endswith(("_type", "_parsing")):
             got = err.get("input")
             hint = f"got {got!r}"

@@ -269,18 +269,30 @@ def _check_cron(value: str) -> str:
 
 CronText = Annotated[str, AfterValidator(_check_cron)]
 _ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+#: An environment variable's name as they are written: capitals, digits and "_" (for the
+#: logins of sources; SMTP's took any name before them).
+_CAPITALS_RE = re.compile(r"[A-Z_][A-Z0-9_]*\Z")
 
 
-def _check_env_name(value: str | None) -> str | None:
-    if value is not None and not _ENV_RE.match(value):
+def _check_env_name(value: str | None, pattern: re.Pattern[str] = _ENV_RE) -> str | None:
+    # Anything else here is most likely the secret itself, which no message may repeat.
+    if value is not None and not pattern.match(value):
         raise ValueError(
-            f"{value!r} is not the name of an environment variable; the secret itself never "
-            "goes into the configuration (write e.g. REVIER_FEED_SMTP_PASSWORD and set it)"
+            "this is not the name of an environment variable"
+            + (" (capitals, digits and _)" if pattern is _CAPITALS_RE else "")
+            + "; the secret itself never goes into the configuration: write the name of the "
+            "variable that holds it, such as KAMMER_PASSWORD, and set that variable"
         )
     return value
 
 
+def _check_capitals_env_name(value: str | None) -> str | None:
+    return _check_env_name(value, _CAPITALS_RE)
+
+
 EnvName = Annotated[str | None, AfterValidator(_check_env_name)]
+#: :data:`EnvName` in capitals only: a mixed-case "name" is more likely a secret.
+CapitalsEnvName = Annotated[str | None, AfterValidator(_check_capitals_env_name)]
 _WIDE = re.compile(r"\d{4}")
 #: Fields a digest subject may use.
 SUBJECT_FIELDS = {

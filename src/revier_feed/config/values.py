@@ -116,10 +116,11 @@ def check_url(value: str) -> str:
         port_ok = False
     if "@" in re.split("[/?#]", value.partition("://")[2], maxsplit=1)[0]:
         # Published with the source (feeds name each item's source), and printed: secrets
-        # come from the environment only, and no setting takes a login for a source.
+        # come from the environment only.
         raise ValueError(
             f"{_without_login(value)!r} has a user name or password in it: those do not "
-            "belong in the configuration (revier-feed reads no sources behind a login)"
+            "belong in the configuration (a source's login comes from environment "
+            "variables its `auth` block names, see docs/config.md)"
         )
     if not port_ok or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
