@@ -442,3 +442,28 @@ def test_sources_test_with_selector_options_keeps_the_login(
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "Kreistag tagt" in out and "Teilen" not in out
+
+
+def test_a_secret_in_an_address_a_site_sends_is_masked_where_errors_are_kept(
+    tmp_path: Path,
+    region: SampleRegion,
+    make_app: MakeApp,
+    login: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A site that redirects to an address with the password in it: the logs masked it,
+    the stored error (`sources`, `status`, the admin's digest) and `sources test` did not
+    (found by an admin's walkthrough, session 37)."""
+    guard = Guard(region, BASIC)
+    guard.record("/intern/alt.xml", Response(302, headers={"Location": f"/nf?pw={PASSWORD}"}))
+    guard.record("/nf", Response(404, b"weg"))
+    url = region.url("/intern/alt.xml")
+    app = make_app(config(tmp_path, source(url, BASIC_AUTH)))
+    error = report_of(app, "intern").error
+    assert error is not None and "answered by" in error.message
+    stored = app.storage.source_states(["intern"])["intern"].last_error or ""
+    assert "pw=***" in stored and PASSWORD not in stored
+    folder = write_config(tmp_path / "c", "sources:\n" + source(url, BASIC_AUTH))
+    assert main(["--config", str(folder), "sources", "test", "intern"]) == 1
+    out = capsys.readouterr().out
+    assert "pw=***" in out and PASSWORD not in out

@@ -9,6 +9,7 @@ passwords in URLs are masked in every line, tracebacks included.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
+from urllib.parse import quote, quote_plus
 
 from ._utils import is_secret_name, visible
 
@@ -43,10 +45,12 @@ _STANDARD = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) 
 
 
 class Redactor:
-    """Masks secrets in text: given values, and passwords inside URLs."""
+    """Masks secrets in text: given values, also as a URL writes them (percent-encoded, as
+    UTF-8 or Latin-1), and passwords inside URLs."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        values = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
+        given = {s for s in secrets if len(s) >= _MIN_SECRET}
+        values = sorted(given | {v for s in given for v in _in_urls(s)}, key=len, reverse=True)
         self._values = re.compile("|".join(map(re.escape, values))) if values else None
 
     @classmethod
@@ -57,6 +61,29 @@ class Redactor:
         if self._values is not None:
             text = self._values.sub(MASK, text)
         return _URL_PASSWORD.sub(rf"\g<head>{MASK}", text)
+
+
+def _in_urls(secret: str) -> set[str]:
+    """How ``secret`` may appear in an address a site sends back: percent-encoded, all of
+    it or what a path or query may not hold as it is, as UTF-8 or Latin-1."""
+    spellings = set()
+    for encoding in ("utf-8", "latin-1"):
+        with contextlib.suppress(UnicodeEncodeError):
+            for safe in ("", _URL_SAFE):
+                spellings.add(quote(secret, safe=safe, encoding=encoding))
+            spellings.add(quote_plus(secret, encoding=encoding))
+    return spellings - {secret}
+
+
+#: What a URL's path and query hold as it is (RFC 3986 pchar, "/" and "?").
+_URL_SAFE = "!$&'()*+,;=:@/?~"
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with the values of this process's secret variables and passwords in URLs
+    masked: for messages that are stored or printed besides the log (a source's last error,
+    which `sources`, `status` and the admin's digest show)."""
+    return Redactor.from_environment()(text)
 
 
 class TextFormatter(logging.Formatter):
@@ -91,9 +118,21 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        # Masked before the text is made ASCII: an escaped secret ("Gr\u00fc\u00dfe")
-        # would no longer be found.
-        return _ascii(self._redact(json.dumps(entry, ensure_ascii=False, default=str)))
+        # Masked before JSON escapes a secret's '"' or "\\" (it would no longer be found),
+        # and once more after, for what only JSON's text of a value shows.
+        masked = _masked(entry, self._redact)
+        return _ascii(self._redact(json.dumps(masked, ensure_ascii=False, default=str)))
+
+
+def _masked(value: object, redact: Redactor) -> object:
+    """``value`` with every text in it masked, through lists, tuples and dictionaries."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _masked(item, redact) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_masked(item, redact) for item in value]
+    return value
 
 
 def _ascii(text: str) -> str:

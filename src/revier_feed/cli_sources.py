@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 from zoneinfo import ZoneInfo
 
+from ._logging import mask_secrets
 from ._utils import ascii_host, one_spelling, site_of, span, visible, without_bidi
 from .app import App
 from .cli_output import EXIT_FAILED, EXIT_OK, by_severity, console, print_json, when
@@ -684,7 +685,8 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
             preview = app.preview_source(spec)
         except SourceError as e:
             kind = escape(f"[{getattr(e, 'kind', 'error')}]")  # as `sources` shows it
-            out.print(f"{spec.id}: [red]{kind}[/] {escape(visible(str(e)))}", soft_wrap=True)
+            shown = escape(visible(mask_secrets(str(e))))
+            out.print(f"{spec.id}: [red]{kind}[/] {shown}", soft_wrap=True)
             return EXIT_FAILED
     table = Table(
         title=f"{spec.id} ({spec.kind.value}) {escape(visible(spec.url))}: "

@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from . import dedup, placement, schedule, stories
+from ._logging import mask_secrets
 from ._utils import site_of, visible
 from .compute import ItemWorkers, Normalized
 from .exceptions import (
@@ -1236,7 +1237,8 @@ def _save_failure(
     fetch_error = error if isinstance(error, FetchError) else None
     info = ErrorInfo(
         kind=str(error.kind),
-        message=_one_line(str(error)),
+        # Stored, and shown by `sources`, `status` and the admin's digest, not only logged.
+        message=_one_line(mask_secrets(str(error))),
         status_code=fetch_error.status_code if fetch_error else None,
         retry_after=fetch_error.retry_after if fetch_error else None,
     )
