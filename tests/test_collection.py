@@ -2487,7 +2487,7 @@ def test_remove_takes_elements_out_of_entries_listings_and_articles(
     kind: html
     url: "{region.url("/k/liste.html")}"
     html: {{item: li.n, title: h3, date: span, teaser: p, follow: true, content: article}}
-    remove: [".teilen", "aside.mehr-news"]
+    remove: aside.mehr-news, .teilen
 """
     app = make_app(config(tmp_path, sources))
     assert app.run_cycle().summary.new == 3
@@ -2525,3 +2525,36 @@ def test_a_remove_selector_check_refuses_names_its_line(
         load_config(folder)
     index = remove.count('", "')  # the bad selector is the last one
     assert f"sources.yaml:5: sources[0].remove[{index}]: {message}" in str(raised.value)
+
+
+def test_a_reload_that_mends_a_source_s_remove_asks_it_at_once(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """A `remove` that took out every item failed the source; mended and reloaded, the
+    source waited out its backoff (found by an admin's walkthrough, session 37). So it
+    does for any change of how a source is read, as for its TLS and login."""
+    from revier_feed.models import SourceStatus
+    from revier_feed.scheduler import Worker
+
+    page = b'<html><body><main><li class="n"><h3>Kreistag tagt</h3></li></main></body></html>'
+    region.add_route("/k/liste.html", Response(200, page, {"Content-Type": "text/html"}))
+
+    def sources(remove: str) -> str:
+        return (
+            "sources:\n  - id: liste\n    name: Liste\n    kind: html\n"
+            f'    url: "{region.url("/k/liste.html")}"\n'
+            f"    html: {{item: li.n, title: h3}}\n    remove: [{remove}]\n"
+        )
+
+    folder = write_config(tmp_path / "c", sources("main"))
+    app = make_app(load_config(folder))
+    worker = Worker(app)
+    worker.collect()
+    (state,) = app.storage.source_states(["liste"]).values()
+    assert state.last_error is not None and "remove takes out every item" in state.last_error
+    write_config(tmp_path / "c", sources(".teilen"))
+    assert worker.request_reload() is not None
+    clock.advance(timedelta(minutes=1))
+    worker.collect()
+    (state,) = app.storage.source_states(["liste"]).values()
+    assert state.status is SourceStatus.OK, state.last_error

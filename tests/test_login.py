@@ -139,6 +139,13 @@ def test_a_refused_login_and_a_login_of_another_kind_are_told_apart(
     app = make_app(config(tmp_path / "2", source(region.url(FEED), BASIC_AUTH)))
     error = report_of(app, "intern").error
     assert error is not None and "refused the source's login" in error.message
+    # A 403 to a login sent says so, not that the site blocks crawlers.
+    guard.challenge = ""
+    region.add_route(FEED, Response(403, b"verboten"))
+    app = make_app(config(tmp_path / "4", source(region.url(FEED), BASIC_AUTH)))
+    error = report_of(app, "intern").error
+    assert error is not None and "access denied to the source's login" in error.message
+    guard.protect(FEED)
     guard.challenge = 'Digest realm="P", nonce="abc", qop="auth"'
     app = make_app(config(tmp_path / "3", source(region.url(FEED), BASIC_AUTH)))
     error = report_of(app, "intern").error

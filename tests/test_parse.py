@@ -1693,3 +1693,13 @@ def test_remove_takes_many_elements_out_of_a_listing_and_keeps_its_next_link() -
     assert len(document.items) == MAX_ITEMS
     assert document.next_url == "https://k.example/s2"
     assert document.items[5].summary_html == "Text 5"
+
+
+def test_a_remove_that_takes_out_every_item_is_named_as_the_cause() -> None:
+    """Blamed on the site's layout, an admin looked for a redesign that never happened
+    (found by an admin's walkthrough, session 37)."""
+    page = b'<html><body><main><li class="n"><h3>Kreistag tagt</h3></li></main></body></html>'
+    fetched = FetchResult(url="https://k.example/liste", status_code=200, headers={}, content=page)
+    listing = spec(SourceKind.HTML, HtmlSelectors(item="li.n", title="h3"), remove=("main",))
+    with pytest.raises(ParseError, match=re.escape("remove takes out every item 'li.n'")):
+        parse(listing, fetched, NOW, BERLIN)

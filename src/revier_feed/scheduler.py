@@ -33,6 +33,8 @@ from ._utils import release_free_memory, visible
 from .app import App
 from .config import AppConfig, load_config
 from .exceptions import AlreadyRunning, ConfigError, RevierError, StorageError
+from .ingest import reading_of
+from .models import SourceSpec
 
 log = logging.getLogger(__name__)
 
@@ -341,15 +343,13 @@ class Worker:
         if config is None:
             return
         before = {s.id for s in self.app.config.sources}
-        reach_before = {s.id: (s.tls, s.auth) for s in self.app.config.sources}
+        reach_before = {s.id: _how_read(s) for s in self.app.config.sources}
         self.app.reconfigure(config)
         after = {s.id for s in config.sources}
-        # A source whose TLS or login the admin just mended, as its error advised, is asked
-        # now, not when its backoff ends (up to worker.max_backoff).
+        # A source whose TLS, login, selectors or rules the admin just mended, as its error
+        # advised, is asked now, not when its backoff ends (up to worker.max_backoff).
         mended = [
-            s.id
-            for s in config.sources
-            if s.id in before and (s.tls, s.auth) != reach_before[s.id]
+            s.id for s in config.sources if s.id in before and _how_read(s) != reach_before[s.id]
         ]
         if mended:
             try:
@@ -570,3 +570,8 @@ def _stop_within_bounds(worker: Worker) -> None:
         worker.finish()
     finally:
         worker.busy.release()
+
+
+def _how_read(spec: SourceSpec) -> tuple[object, ...]:
+    """What decides whether a source can be reached and how it is read."""
+    return spec.tls, spec.auth, reading_of(spec)

@@ -183,6 +183,11 @@ class SourceModel(_Model):
     #: "Mehr News" box, a feed's "appeared first on" footer).
     remove: list[ElementSelector] = Field(default_factory=list, max_length=50)
 
+    @field_validator("remove", mode="before")
+    @classmethod
+    def _one_selector(cls, remove: object) -> object:
+        return [remove] if isinstance(remove, str) else remove  # `remove: .teilen`
+
     @field_validator("auth", mode="before")
     @classmethod
     def _login_given(cls, auth: object) -> object:

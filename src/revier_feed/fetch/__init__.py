@@ -1374,6 +1374,10 @@ def _raise_for_status(
         kind, text = ErrorKind.HTTP_4XX, f"HTTP {code} {_reason(code, response)}".strip()
         if code == 401:
             text += _login_asked(response)
+        elif code == 403 and "authorization" in response.request.headers:
+            text += (
+                ": access denied to the source's login (check the values of its auth variables)"
+            )
         elif code == 403:
             text += ": access denied, the site may block crawlers"
         elif code == 404:

@@ -71,8 +71,11 @@ def parse_html(
             raise ParseError(
                 source_id, kind=ErrorKind.PARSE, message=f"invalid selector: {e}"
             ) from None
-    remove_elements(source_id, soup, remove)
     try:
+        # Whether the page has items before `remove`: if only after it has none, the
+        # admin's selectors are at fault, not the site.
+        listed = bool(remove) and soup.select_one(selectors.item) is not None
+        remove_elements(source_id, soup, remove)
         matches: list[Tag] = list(soup.select(selectors.item))
     except BAD_SELECTOR as e:
         raise ParseError(
@@ -80,6 +83,13 @@ def parse_html(
             kind=ErrorKind.PARSE,
             message=f"invalid item selector {selectors.item!r}: {e}",
         ) from None
+    if not matches and listed:
+        raise ParseError(
+            source_id,
+            kind=ErrorKind.PARSE,
+            message=f"the source's remove takes out every item {selectors.item!r} matches; "
+            "name only the clutter in remove (try `revier-feed sources test`)",
+        )
     if not matches:
         raise EmptyListing(
             source_id,
