@@ -189,7 +189,7 @@ def test_a_login_that_cannot_be_sent_fails_its_source_alone_and_shows_no_secret(
     error = reports["intern"].error
     assert error is not None and error.kind == "login"
     assert f"the environment variable {variable} {problem}" in error.message
-    assert "set it in the worker's environment" in error.message
+    assert "set it to the secret alone in the worker's environment" in error.message
     assert reports["kreis"].status is ReportStatus.OK and reports["kreis"].new > 0
     assert guard.seen == []
     stored = app.storage.source_states(["intern"])["intern"]
@@ -369,6 +369,16 @@ def test_a_reload_that_gives_a_source_its_login_asks_it_at_once(
     worker.collect()
     (state,) = app.storage.source_states(["intern"]).values()
     assert state.status is SourceStatus.OK, state.last_error
+
+
+def test_a_token_written_with_its_scheme_says_so(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAMMER_TOKEN", f"Bearer {TOKEN}")
+    auth = "    auth:\n      token_env: KAMMER_TOKEN"
+    app = make_app(config(tmp_path, source(region.url(FEED), auth)))
+    error = report_of(app, "intern").error
+    assert error is not None and 'KAMMER_TOKEN begins with "Bearer "' in error.message
 
 
 def test_a_token_with_a_blank_is_refused_without_showing_it(

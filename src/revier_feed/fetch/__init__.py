@@ -1320,8 +1320,8 @@ def _authorization(source_id: str, url: str, auth: SourceAuth) -> str:
                 url,
                 kind=ErrorKind.LOGIN,
                 message=f"the source's login was not sent: the environment variable {name} "
-                f"{problem}; set it in the worker's environment (the secret never goes "
-                "into YAML)",
+                f"{problem}; set it to the secret alone in the worker's environment (a "
+                "shell's variable must be exported; the secret never goes into YAML)",
             )
         values.append(value)
     if auth.token_env:
@@ -1342,6 +1342,8 @@ def _unusable(value: str | None, *, user: bool, token: bool) -> str | None:
         return "holds a ':', which no Basic login's user name can"
     if token and not value.isascii():
         return "holds characters outside ASCII, which no header carries"
+    if token and value.lower().startswith("bearer "):
+        return 'begins with "Bearer ", which revier-feed writes itself'
     if token and any(c.isspace() for c in value):
         return "holds a blank, which no token has (one copied with a space at its end?)"
     return None
