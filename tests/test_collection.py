@@ -2558,3 +2558,30 @@ def test_a_reload_that_mends_a_source_s_remove_asks_it_at_once(
     worker.collect()
     (state,) = app.storage.source_states(["liste"]).values()
     assert state.status is SourceStatus.OK, state.last_error
+
+
+def test_sources_test_tries_a_remove_before_it_is_saved(
+    tmp_path: Path, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every other selector had its option; `remove` was tuned by editing and saving
+    (found by an admin's walkthrough, session 37)."""
+    page = (
+        b'<html><body><ul><li class="n"><h3>Kreistag tagt</h3><p>Im Landratsamt.'
+        b'<span class="teilen">Teilen auf Facebook</span></p></li></ul></body></html>'
+    )
+    region.add_route("/k/liste.html", Response(200, page, {"Content-Type": "text/html"}))
+    folder = write_config(
+        tmp_path / "c",
+        "sources:\n  - id: liste\n    name: Liste\n    kind: html\n"
+        f'    url: "{region.url("/k/liste.html")}"\n'
+        "    html: {item: li.n, title: h3, teaser: p}\n",
+    )
+    args = ["--config", str(folder), "sources", "test", "liste"]
+    assert main(args) == 0
+    assert "Teilen auf Facebook" in capsys.readouterr().out
+    assert main([*args, "--remove", "span.teilen"]) == 0
+    out = capsys.readouterr().out
+    assert "Im Landratsamt." in out and "Teilen" not in out
+    # Checked as sources.yaml's are, naming the option.
+    assert main([*args, "--remove", "a@href"]) == 2
+    assert "--remove: 'a@href' selects an attribute" in capsys.readouterr().err

@@ -88,6 +88,13 @@ def add_parser(commands: Any) -> None:
         help="an item also holds the elements after it, up to the next item",
     )
     test.add_argument("--follow", action="store_true", help="read each item's article page")
+    test.add_argument(
+        "--remove",
+        action="append",
+        metavar="SELECTOR",
+        help="take out the elements this CSS selector matches (may repeat; replaces the "
+        "source's remove)",
+    )
     _add_tls_options(test)
     test.add_argument(
         "--save-fixture",
@@ -813,6 +820,7 @@ def _with_options(spec: SourceSpec, args: argparse.Namespace, config: AppConfig)
         or args.follow
         or args.item_until_next
         or args.max_pages
+        or args.remove
         or args.tls_ca_file is not None
         or args.tls_legacy
     ):
@@ -840,7 +848,7 @@ def _with_options(spec: SourceSpec, args: argparse.Namespace, config: AppConfig)
         backfill=spec.backfill,
         tls=_merged_tls(spec.tls, tested.tls),
         auth=spec.auth,
-        remove=spec.remove,
+        remove=tested.remove if args.remove else spec.remove,
     )
 
 
@@ -880,6 +888,8 @@ def _from_options(
         if args.max_pages:
             html["max_pages"] = args.max_pages
         options["html"] = html
+    if args.remove:
+        options["remove"] = args.remove
     tls = _tls_options(args)
     return dataclasses.replace(source_from_options(options, config.settings.fetch), tls=tls)
 

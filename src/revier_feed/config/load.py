@@ -564,7 +564,8 @@ def source_from_options(options: dict[str, Any], defaults: FetchSettingsModel) -
     except ValidationError as e:
         issues = []
         for err in e.errors(include_url=False):
-            key = str(err["loc"][-1]) if err["loc"] else ""
+            # The option's name: the last key of the path ("remove" of ("remove", 0)).
+            key = next((str(k) for k in reversed(err["loc"]) if isinstance(k, str)), "")
             option = "ID" if key in ("id", "name") else "--" + key.replace("_", "-")
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "missing":
