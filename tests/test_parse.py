@@ -1641,10 +1641,7 @@ def _rss(description: str) -> FetchResult:
         f"<link>https://k.example/radweg</link><description><![CDATA[{description}]]>"
         "</description></item></channel></rss>"
     )
-    headers = {"content-type": "application/rss+xml; charset=utf-8"}
-    return FetchResult(
-        url="https://k.example/rss", status_code=200, headers=headers, content=body.encode()
-    )
+    return document(body.encode(), "https://k.example/rss", "application/rss+xml; charset=utf-8")
 
 
 @pytest.mark.parametrize(
@@ -1684,22 +1681,20 @@ def test_remove_takes_many_elements_out_of_a_listing_and_keeps_its_next_link() -
         f'<html><body><ul>{entries}</ul><nav class="seiten"><a class="weiter" href="/s2">'
         "weiter</a></nav></body></html>"
     )
-    fetched = FetchResult(
-        url="https://k.example/liste", status_code=200, headers={}, content=page.encode()
-    )
+    fetched = document(page.encode(), "https://k.example/liste", "text/html")
     selectors = HtmlSelectors(item="li.n", title="h3", teaser="p", next="a.weiter@href")
     listing = spec(SourceKind.HTML, selectors, remove=(".teilen", "nav.seiten"))
-    document = parse(listing, fetched, NOW, BERLIN)
-    assert len(document.items) == MAX_ITEMS
-    assert document.next_url == "https://k.example/s2"
-    assert document.items[5].summary_html == "Text 5"
+    parsed = parse(listing, fetched, NOW, BERLIN)
+    assert len(parsed.items) == MAX_ITEMS
+    assert parsed.next_url == "https://k.example/s2"
+    assert parsed.items[5].summary_html == "Text 5"
 
 
 def test_a_remove_that_takes_out_every_item_is_named_as_the_cause() -> None:
     """Blamed on the site's layout, an admin looked for a redesign that never happened
     (found by an admin's walkthrough, session 37)."""
     page = b'<html><body><main><li class="n"><h3>Kreistag tagt</h3></li></main></body></html>'
-    fetched = FetchResult(url="https://k.example/liste", status_code=200, headers={}, content=page)
+    fetched = document(page, "https://k.example/liste", "text/html")
     listing = spec(SourceKind.HTML, HtmlSelectors(item="li.n", title="h3"), remove=("main",))
     with pytest.raises(ParseError, match=re.escape("remove takes out every item 'li.n'")):
         parse(listing, fetched, NOW, BERLIN)

@@ -267,16 +267,17 @@ def recent(conn: sqlite3.Connection, source_ids: Sequence[str], limit: int) -> l
     # since. Every story that came since then has all its members among them (an item comes
     # at the latest when it is first seen). Once `limit` such stories exist, no other story
     # can rank before them; otherwise move the cutoff back.
+    first_seen, published = conn.execute(
+        "SELECT min(first_seen_at), (SELECT min(published_at) FROM items) FROM items"
+    ).fetchone()
+    oldest = min(first_seen, published)  # text sorts as the dates do
     span = timedelta(days=7)
     while True:
         cutoff = to_db(newest - span) or ""
         found = _arrivals(conn, ids, cutoff)
-        first_seen, published = conn.execute(
-            "SELECT min(first_seen_at), (SELECT min(published_at) FROM items) FROM items"
-        ).fetchone()
         # Every item looked at: every story is complete, also those that came before the
         # cutoff.
-        everything = first_seen is None or min(first_seen, published) >= cutoff
+        everything = oldest >= cutoff
         complete = [
             (came, first, story)
             for story, (came, first) in found.items()
