@@ -1729,3 +1729,21 @@ def test_discover_does_not_ask_a_feed_the_page_names_at_a_private_address(
         assert intranet.requests == []
     assert code == 1, out  # nothing it could offer: the feed was passed over, and why
     assert "127.0.0.2 is not a public address" in " ".join(out.split())
+
+
+def test_sources_test_shows_an_item_s_files(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>K</title>'
+        "<item><title>Bericht erschienen</title><link>https://k.example/1</link>"
+        '<enclosure url="/dokumente/bericht.pdf" length="1843200" type="application/pdf"/>'
+        "</item></channel></rss>"
+    )
+    region.add_route(
+        "/k/feed.xml", Response(200, feed.encode(), {"Content-Type": "application/rss+xml"})
+    )
+    code, out = try_url(capsys, demo_config, region.url("/k/feed.xml"))
+    assert code == 0, out
+    shown = f"file: {region.url('/dokumente/bericht.pdf')} (application/pdf, 1,843,200 bytes)"
+    assert shown in out, out

@@ -16,6 +16,7 @@ from revier_feed.config import load_config
 from revier_feed.digest import german_date, mail_domain, render, shorten
 from revier_feed.digest.select import clean, is_backlog
 from revier_feed.models import (
+    Attachment,
     DigestState,
     ItemDecision,
     SourceState,
@@ -522,3 +523,51 @@ def test_a_site_host_with_an_sz_keeps_it_in_message_ids() -> None:
     fetcher, redirects and pages write IDNA 2008, as the digest now does."""
     assert mail_domain("https://www.straße.example/") == "www.xn--strae-oqa.example"
     assert mail_domain("http://[::1]:8000/") == "[::1]"
+
+
+def test_a_story_s_files_are_listed_in_both_parts_of_the_digest(
+    digest_config_dir: Path, make_app: Callable[..., App], clock: Clock
+) -> None:
+    """A partner reading the digest got a press release without its PDF. Its files are
+    listed under it, with name, kind and size; only web links, each on a line of its own
+    in the text part."""
+    clock.now = COLLECTED
+    app = make_app(load_config(digest_config_dir))
+    url = "https://www.metropolregion.example/news/studien"
+    files = (
+        Attachment(
+            "https://www.metropolregion.example/dokumente/Studie%20l%C3%A4ndliche%20R%C3%A4ume.pdf",
+            "application/pdf",
+            1_843_200,
+        ),
+        Attachment("https://www.metropolregion.example/audio/folge-3.mp3", "audio/mpeg", None),
+    )
+    item = make_item(
+        source_id="metropolregion",
+        key="studien",
+        url=url,
+        title="Zwei Studien zu ländlichen Räumen vorgestellt",
+        summary_text="Die Studien untersuchen Kooperationsorte.",
+        published_at=COLLECTED - timedelta(hours=2),
+        attachments=files,
+    )
+    app.storage.save_source_result(
+        SourceState(source_id="metropolregion"), [(item, ItemDecision.NEW)], COLLECTED
+    )
+    place(app, url, COLLECTED)
+    clock.now = MONDAY + timedelta(hours=1)
+    issue, message = app.preview_digest("region")
+    (entry,) = [e for e in issue.entries if e.url == url]
+    assert entry.files == (
+        ("Studie ländliche Räume.pdf (PDF, 1,8 MB)", files[0].url),
+        ("folge-3.mp3 (MP3)", files[1].url),
+    )
+    text = message.get_body(("plain",)).get_content()
+    assert (
+        "  Anhang: Studie ländliche Räume.pdf (PDF, 1,8 MB)\n"
+        f"  {files[0].url}\n"
+        "  Anhang: folge-3.mp3 (MP3)\n"
+        f"  {files[1].url}\n"
+    ) in text
+    html = message.get_body(("html",)).get_content()
+    assert f'<a href="{files[0].url}"' in html and "Anhänge: " in html

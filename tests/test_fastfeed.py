@@ -382,3 +382,48 @@ def test_empty_type_attributes_are_read_alike_by_both_readers() -> None:
     (item,) = slow.items
     assert (item.title, item.link) == ("Kita", "https://x.example/a")
     assert "Amt ab Mai" in item.content_html
+
+
+def test_enclosures_are_the_item_s_attachments_for_both_readers() -> None:
+    """A press release's PDF and a podcast's episode were dropped: only a picture was
+    read out of enclosures. Both readers give the same files, made absolute, with their
+    type and stated size; pictures stay the item's picture."""
+    item = (
+        "<item><title>A</title><link>https://k.example/a</link>"
+        '<enclosure url="/dokumente/pm-2021-06.pdf" length="48213" type="Application/PDF"/>'
+        '<enclosure url="https://k.example/bilder/e.jpg" type="image/jpeg" length="1"/>'
+        '<media:content url="folge-3.mp3" type="audio/mpeg" fileSize="9000" medium="audio"/>'
+        '<enclosure url="https://k.example/karte.kml" length="" type=""/>'
+        "</item>"
+    )
+    doc = fetched(rss(item, MEDIA))
+    assert handled_fast(doc)
+    fast, slow = both(doc)
+    assert fast == slow
+    (found,) = fast.items
+    assert found.image == "https://k.example/bilder/e.jpg"
+    assert [(a.url, a.media_type, a.size) for a in found.attachments] == [
+        ("https://www.example-kreis.de/dokumente/pm-2021-06.pdf", "application/pdf", 48213),
+        ("https://k.example/karte.kml", "", None),
+        ("https://www.example-kreis.de/presse/folge-3.mp3", "audio/mpeg", 9000),
+    ]
+
+
+def test_atom_enclosure_links_are_attachments_for_both_readers() -> None:
+    doc = fetched(
+        atom_entry(
+            '<link rel="enclosure" href="/dokumente/studie.pdf" type="application/pdf"'
+            ' length="1200000" title="Studie"/>'
+            '<link rel="enclosure" href="https://k.example/ohne-typ.pdf"/>'
+        ),
+        "application/atom+xml",
+    )
+    assert handled_fast(doc)
+    fast, slow = both(doc)
+    assert fast == slow
+    assert [(a.url, a.media_type, a.size) for a in fast.items[0].attachments] == [
+        ("https://www.example-kreis.de/dokumente/studie.pdf", "application/pdf", 1200000),
+        # feedparser's default type of an Atom link; normalizing reads the file's name
+        ("https://k.example/ohne-typ.pdf", "text/html", None),
+    ]
+    assert [a.title for a in fast.items[0].attachments] == ["Studie", None]

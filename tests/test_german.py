@@ -79,3 +79,25 @@ def test_not_a_str_is_an_error() -> None:
         fold(b"bytes")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         folded_words(None)  # type: ignore[arg-type]
+
+
+def test_files_are_shown_by_title_or_name_with_kind_and_size_in_german() -> None:
+    from revier_feed.german import file_label
+
+    pdf = "https://k.example/dokumente/Bericht%20l%C3%A4ndliche%20R%C3%A4ume.pdf"
+    assert file_label(pdf, "application/pdf", 1_843_200) == (
+        "Bericht ländliche Räume.pdf (PDF, 1,8 MB)"
+    )
+    assert file_label(pdf, "application/pdf", 837, "Der Bericht") == "Der Bericht (PDF, 837 Bytes)"
+    assert file_label("https://k.example/f.mp3", "audio/mpeg", None) == "f.mp3 (MP3)"
+    assert file_label("https://k.example/f.ogg", "audio/ogg", 12_500) == "f.ogg (Audio, 12 KB)"
+    assert file_label("https://k.example/plan.dwg", "application/octet-stream", 999_600) == (
+        "plan.dwg (DWG, 1,0 MB)"
+    )
+    assert file_label("https://k.example/", "application/octet-stream", None) == (
+        "k.example (Datei)"
+    )
+    # A site's name for its file cannot break a mail's line or turn what follows it around.
+    hostile = "https://k.example/a%0D%0ABcc:%20x%E2%80%AEfdp.exe"
+    assert file_label(hostile, "application/x-msdownload", None) == "aBcc: xfdp.exe (EXE)"
+    assert file_label(pdf, "application/pdf", None, "Titel\n\u202eevil") == "Titelevil (PDF)"

@@ -11,8 +11,9 @@ from urllib.parse import urljoin
 import pytest
 
 from revier_feed._utils import join_url
-from revier_feed.models import RawItem, SourceKind, SourceSpec
+from revier_feed.models import Attachment, RawItem, SourceKind, SourceSpec
 from revier_feed.normalize import (
+    MAX_ATTACHMENTS,
     MAX_HTML_CHARS,
     MAX_NESTING,
     MAX_OPEN_FORMATTING,
@@ -597,3 +598,58 @@ def test_tags_beyond_the_limit_go_and_their_text_stays() -> None:
     assert bounded.startswith("<p><b id=0></p>Absatz 0")
     assert html_to_text(fragment).endswith(f"Absatz {MAX_TAGS - 1}")
     assert "&lt;" not in sanitize_html(fragment)  # the tags went, not shown as text
+
+
+def test_attachments_are_published_only_as_web_links_with_a_plain_media_type() -> None:
+    """An enclosure is a link every reader offers to open: never a ``javascript:`` one,
+    never with a type that is not one (it goes into attributes and mail), each once."""
+    item = normalize(
+        raw(
+            image="https://kreis.example/bilder/titel.jpg",
+            attachments=(
+                Attachment("javascript:alert(1)", "application/pdf", 10),
+                Attachment("https://Kreis.Example/pm.pdf?utm_source=rss", "", 0),
+                Attachment("https://kreis.example/pm.pdf", "application/pdf", 5),
+                Attachment("https://kreis.example/bilder/titel.jpg", "image/jpeg", 1),
+                Attachment("https://kreis.example/foto.jpg", "", None),
+                Attachment("https://kreis.example/folge.mp3", "text/html", 9),
+                Attachment("https://kreis.example/daten", 'x"><script>', 3),
+                Attachment("https://kreis.example/plan.dwg", "Application/Octet-Stream", 4),
+                Attachment(
+                    "https://kreis.example/tab.csv",
+                    "text/csv; charset=utf-8",
+                    8,
+                    "<b>Tabelle</b> der F&ouml;rderung\u202e",
+                ),
+            ),
+        ),
+        SPEC,
+        NOW,
+    )
+    assert [(a.url, a.media_type, a.size) for a in item.attachments] == [
+        # tracking parameters off; "0" is no size; the same file again is left out
+        ("https://kreis.example/pm.pdf", "application/pdf", None),
+        # Atom's default "text/html" and no type at all: the file's name tells
+        ("https://kreis.example/folge.mp3", "audio/mpeg", 9),
+        ("https://kreis.example/daten", "application/octet-stream", 3),
+        ("https://kreis.example/plan.dwg", "application/octet-stream", 4),
+        ("https://kreis.example/tab.csv", "text/csv", 8),
+    ]
+    # A file's title is text, as an item's title is: no markup, no reordering marks.
+    titles = [a.title for a in item.attachments]
+    assert titles == [None, None, None, None, "Tabelle der Förderung"]
+
+
+def test_a_site_s_whole_archive_as_enclosures_is_cut() -> None:
+    files = tuple(Attachment(f"https://kreis.example/{n}.pdf", "", None) for n in range(500))
+    item = normalize(raw(attachments=files), SPEC, NOW)
+    assert len(item.attachments) == MAX_ATTACHMENTS
+    assert item.attachments[0].url == "https://kreis.example/0.pdf"
+
+
+def test_attachments_do_not_change_the_fingerprint() -> None:
+    """A file added to an item later is published, but is no news of the item (as its
+    picture is not): the digests would list it again as updated."""
+    plain = normalize(raw(), SPEC, NOW)
+    pdf = Attachment("https://kreis.example/pm.pdf", "application/pdf", 5)
+    assert normalize(raw(attachments=(pdf,)), SPEC, NOW).fingerprint == plain.fingerprint

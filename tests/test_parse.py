@@ -1698,3 +1698,37 @@ def test_a_remove_that_takes_out_every_item_is_named_as_the_cause() -> None:
     listing = spec(SourceKind.HTML, HtmlSelectors(item="li.n", title="h3"), remove=("main",))
     with pytest.raises(ParseError, match=re.escape("remove takes out every item 'li.n'")):
         parse(listing, fetched, NOW, BERLIN)
+
+
+def test_json_feed_attachments_are_read_and_what_is_no_attachment_is_passed_over() -> None:
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "items": [
+                {
+                    "id": "1",
+                    "url": "https://k.example/presse/1.html",
+                    "title": "Studie zu ländlichen Räumen",
+                    "content_text": "x",
+                    "attachments": [
+                        {
+                            "url": "studie.pdf",
+                            "title": "Die Studie",
+                            "mime_type": "Application/PDF",
+                            "size_in_bytes": 1200000,
+                        },
+                        {"url": "https://k.example/cover.png", "mime_type": "image/png"},
+                        "nonsense",
+                        {"mime_type": "audio/mpeg"},
+                        {"url": "https://k.example/f.mp3", "size_in_bytes": "groß"},
+                    ],
+                }
+            ],
+        }
+    ).encode()
+    parsed = parse(spec(), document(body, "https://k.example/presse/feed.json"), NOW, BERLIN)
+    (item,) = parsed.items
+    assert [(a.url, a.media_type, a.size, a.title) for a in item.attachments] == [
+        ("https://k.example/presse/studie.pdf", "application/pdf", 1200000, "Die Studie"),
+        ("https://k.example/f.mp3", "", None, None),
+    ]

@@ -294,3 +294,104 @@ def test_an_entry_is_updated_when_a_republication_joins_its_story(
 
     assert updated(first, together) == published.astimezone(app.tz).isoformat()
     assert updated(late, first, together) == joined_at.astimezone(app.tz).isoformat()
+
+
+def _press_feed(files_of_second: str) -> bytes:
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>BBSR</title><link>https://bbsr.example/</link>
+<item><title>Bericht zu ländlichen Räumen erschienen</title>
+<link>https://bbsr.example/presse/bericht.html</link><guid>pm-11</guid>
+<pubDate>Thu, 10 Jun 2021 09:00:00 +0200</pubDate>
+<description>Der Bericht zeigt, wie sich ländliche Räume entwickeln.</description>
+<enclosure url="/dokumente/bericht-2021.pdf" length="1843200" type="application/pdf"/>
+</item>
+<item><title>Podcast: Corona und die Metropolregionen</title>
+<link>https://bbsr.example/presse/podcast.html</link><guid>pm-12</guid>
+<pubDate>Wed, 09 Jun 2021 11:00:00 +0200</pubDate>
+<description>Ein Gespräch über die Folgen der Pandemie.</description>{files_of_second}
+</item></channel></rss>""".encode()
+
+
+def test_a_feed_s_files_reach_feed_readers_also_when_added_later(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Enclosures (a press release's PDF, a podcast's episode) were dropped: subscribers
+    had the news without its file. RSS carries the first as its one <enclosure>, the
+    others as Media RSS; Atom and JSON Feed all. A file added to an item later is
+    published with the next fetch, without marking the entry updated."""
+    import json
+
+    from revier_feed.config import load_config
+
+    from .conftest import write_config
+
+    def serve(files_of_second: str) -> None:
+        region.add_route(
+            "/bbsr/feed.xml",
+            Response(200, _press_feed(files_of_second), {"Content-Type": "application/xml"}),
+        )
+
+    serve("")
+    sources = f"""
+        sources:
+          - id: bbsr
+            name: BBSR
+            url: "{region.url("/bbsr/feed.xml")}"
+    """
+    config = load_config(write_config(tmp_path, sources))
+    app, rss_path, atom_path = published_app(config, make_app)
+    report = region.url("/dokumente/bericht-2021.pdf")  # relative to the feed
+    for path in (rss_path, atom_path):
+        entries = {e.title: e for e in feedparser.parse(path.read_bytes()).entries}
+        (file,) = entries["Bericht zu ländlichen Räumen erschienen"].enclosures
+        assert (file.href, file.type, file.length) == (report, "application/pdf", "1843200")
+        assert not entries["Podcast: Corona und die Metropolregionen"].enclosures
+    atom_before = atom_path.read_bytes()
+
+    serve(
+        '\n<enclosure url="https://bbsr.example/audio/folge-3.mp3" length="0" type="audio/mpeg"/>'
+        '\n<enclosure url="https://bbsr.example/dokumente/transkript.pdf" length="5120"'
+        ' type="application/pdf"/>'
+    )
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+    episode = "https://bbsr.example/audio/folge-3.mp3"
+    transcript = "https://bbsr.example/dokumente/transkript.pdf"
+    rss = etree.parse(str(rss_path)).getroot()
+    podcast = next(i for i in rss.iter("item") if i.findtext("title", "").startswith("Podcast"))
+    enclosures = podcast.findall("enclosure")
+    assert [dict(e.attrib) for e in enclosures] == [
+        {"url": episode, "length": "0", "type": "audio/mpeg"}
+    ]
+    media = podcast.findall("{http://search.yahoo.com/mrss/}content")
+    assert [dict(m.attrib) for m in media] == [
+        {"url": transcript, "fileSize": "5120", "type": "application/pdf"}
+    ]
+    atom = feedparser.parse(atom_path.read_bytes())
+    entry = next(e for e in atom.entries if e.title.startswith("Podcast"))
+    assert [(f.href, f.type) for f in entry.enclosures] == [
+        (episode, "audio/mpeg"),
+        (transcript, "application/pdf"),
+    ]
+    # The file is published; the entry's text did not change, so it is not "updated".
+    before = next(
+        e for e in feedparser.parse(atom_before).entries if e.title.startswith("Podcast")
+    )
+    assert entry.updated == before.updated
+    document = json.loads((rss_path.parent / "all.json").read_text(encoding="utf-8"))
+    by_title = {item["title"]: item for item in document["items"]}
+    assert by_title["Podcast: Corona und die Metropolregionen"]["attachments"] == [
+        {"url": episode, "mime_type": "audio/mpeg"},
+        {"url": transcript, "mime_type": "application/pdf", "size_in_bytes": 5120},
+    ]
+    assert by_title["Bericht zu ländlichen Räumen erschienen"]["attachments"] == [
+        {"url": report, "mime_type": "application/pdf", "size_in_bytes": 1843200}
+    ]
+    from bs4 import BeautifulSoup
+
+    index = BeautifulSoup((config.output_dir / "index.html").read_bytes(), "html.parser")
+    assert [(a.get_text(), a["href"]) for a in index.select("article ul.files a")] == [
+        ("bericht-2021.pdf (PDF, 1,8 MB)", report),
+        ("folge-3.mp3 (MP3)", episode),
+        ("transkript.pdf (PDF, 5,1 KB)", transcript),
+    ]

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from revier_feed.exceptions import SchemaVersionError, StorageError
-from revier_feed.models import Item, ItemDecision, SourceState, SourceStatus, StoryPlacement
+from revier_feed.models import (
+    Attachment,
+    Item,
+    ItemDecision,
+    SourceState,
+    SourceStatus,
+    StoryPlacement,
+)
 from revier_feed.storage import VERSION, Storage, database, schema
 from revier_feed.storage import stories as stories_storage
 from revier_feed.storage.database import Database
@@ -565,3 +572,35 @@ def test_a_backup_to_a_full_disk_names_that_disk(
         storage.backup(tmp_path / "nicht-da" / "copy.sqlite3")
     assert f"{tmp_path / 'nicht-da'} must be a folder this user can write" in str(failed.value)
     assert "the store's folder" not in str(failed.value)
+
+
+def test_a_store_from_before_schema_19_has_items_without_files_and_publishes_new_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Items stored before attachments were kept have none; a file stored for one later
+    changes the publish version (the next publish reads it), as its other published
+    columns do."""
+    path = store_of_version(18, tmp_path, monkeypatch)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO items (source_id, key, url, title, summary_html, summary_text, "
+            "content_html, categories, tags, published_at, date_estimated, fingerprint, "
+            "first_seen_at, last_seen_at, last_changed_at) VALUES ('kreis', 'g1', NULL, "
+            "'Alte Meldung', '', '', '', '[]', '[]', '2021-06-01 00:00:00', 0, '1:x', "
+            "'2021-06-01 00:00:00', '2021-06-01 00:00:00', '2021-06-01 00:00:00')"
+        )
+    with Storage(f"sqlite:///{path}") as storage:
+        (stored,) = storage.recent_items(["kreis"], 10)
+        assert stored.item.title == "Alte Meldung" and stored.item.attachments == ()
+        before = storage.publish_version()
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "UPDATE items SET attachments = "
+            """'[{"url": "https://k.example/pm.pdf", "type": "application/pdf", "size": 9}]'"""
+        )
+    with Storage(f"sqlite:///{path}") as storage:
+        (stored,) = storage.recent_items(["kreis"], 10)
+        assert stored.item.attachments == (
+            Attachment("https://k.example/pm.pdf", "application/pdf", 9),
+        )
+        assert storage.publish_version() != before

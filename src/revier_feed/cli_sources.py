@@ -752,7 +752,7 @@ PREVIEW_TEASER_CHARS = 120
 
 def _title_cell(item: Item) -> Text:
     """The title, and under it what else the selectors found (the teaser's start, the
-    picture, the length of an article's text), for tuning them: navigation or cookie
+    picture, the files, the length of an article's text), for tuning them: navigation or cookie
     text in a teaser shows here. Built from text, not markup: site text is hostile, and
     rich's escaping does not hold for text ending in backslashes."""
     from rich.text import Text
@@ -767,6 +767,12 @@ def _title_cell(item: Item) -> Text:
         cell.append(f"\nteaser: {visible(teaser)}", style="dim")
     if item.image:
         cell.append(f"\npicture: {visible(item.image)}", style="dim")
+    for file in item.attachments:
+        size = f", {file.size:,} bytes" if file.size else ""
+        title = f" {visible(file.title)!r}" if file.title else ""
+        cell.append(
+            f"\nfile:{title} {visible(file.url)} ({visible(file.media_type)}{size})", style="dim"
+        )
     if item.content_html:
         length = len(sanitized_text(item.content_html))
         cell.append(f"\narticle text: {length:,} characters", style="dim")

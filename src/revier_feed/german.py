@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from urllib.parse import unquote, urlsplit
 
 try:
     from . import _words
@@ -40,6 +41,54 @@ def day_text(day: date) -> str:
 def weekday_text(day: date) -> str:
     """``Donnerstag, 10. Juni 2021``."""
     return f"{WEEKDAYS[day.weekday()]}, {day_text(day)}"
+
+
+def file_label(url: str, media_type: str, size: int | None, title: str | None = None) -> str:
+    """What readers see of an item's file: its title, else its name, with its kind and
+    size: ``bericht-2021.pdf (PDF, 1,8 MB)``."""
+    parts = urlsplit(url)
+    name = unquote(parts.path.rstrip("/").rpartition("/")[2], errors="replace")
+    # The name is the site's text: no line breaks or controls (a mail's plain text), no
+    # marks that reorder it ("\u202efdp.exe" reads "exe.pdf").
+    name = _NOT_SHOWN.sub("", name).strip()[:80] or parts.hostname or "Datei"
+    kind = _FILE_KINDS.get(media_type) or _FILE_KINDS.get(media_type.partition("/")[0])
+    if kind is None:
+        extension = name.rpartition(".")[2] if "." in name else ""
+        kind = extension.upper() if extension.isalnum() and len(extension) <= 5 else "Datei"
+    shown = _NOT_SHOWN.sub("", title).strip() if title else ""
+    shown = shown or name
+    return f"{shown} ({kind}, {size_text(size)})" if size else f"{shown} ({kind})"
+
+
+def size_text(size: int) -> str:
+    """``1,8 MB``, ``320 KB``, ``512 Bytes``, as German texts write sizes."""
+    if size < 1000:
+        return f"{size} Bytes"
+    for unit, scale in (("KB", 1e3), ("MB", 1e6), ("GB", 1e9)):
+        value = size / scale
+        if value < 999.5 or unit == "GB":
+            shown = f"{value:.1f}" if value < 10 else f"{value:.0f}"
+            return f"{shown.replace('.', ',')} {unit}"
+    raise AssertionError("unreachable")
+
+
+_NOT_SHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_FILE_KINDS = {
+    "application/pdf": "PDF",
+    "audio/mpeg": "MP3",
+    "audio": "Audio",
+    "video": "Video",
+    "application/msword": "Word",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word",
+    "application/vnd.ms-excel": "Excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel",
+    "application/vnd.ms-powerpoint": "PowerPoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint",
+    "application/vnd.oasis.opendocument.text": "ODT",
+    "application/zip": "ZIP",
+    "text/csv": "CSV",
+    "text/calendar": "Termin",
+}
 
 
 def plain(text: str) -> str:

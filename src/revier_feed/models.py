@@ -283,6 +283,18 @@ class RobotsCopy(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file an item links to as its enclosure (RSS), ``rel="enclosure"`` link (Atom) or
+    attachment (JSON Feed): a press release as PDF, a podcast's episode. Only linked, never
+    fetched."""
+
+    url: str
+    media_type: str  #: ``application/pdf``; guessed from the name when the feed gave none
+    size: int | None = None  #: bytes, as the feed states it (not checked)
+    title: str | None = None  #: Atom's and JSON Feed's name of it ("Der Bericht als PDF")
+
+
+@dataclass(frozen=True, slots=True)
 class RawItem:
     """One item as the parser found it, before cleaning; text may still hold HTML."""
 
@@ -301,6 +313,7 @@ class RawItem:
     updated: datetime | None = None
     categories: tuple[str, ...] = ()
     image: str | None = None
+    attachments: tuple[Attachment, ...] = ()  #: as the feed gave them (type and size too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +409,8 @@ class Item:
     backlog: bool = False
     #: Districts of the region the item is about (gazetteer ids).
     districts: frozenset[str] = frozenset()
+    #: Files the item links to (not its picture), http(s) only, in the feed's order.
+    attachments: tuple[Attachment, ...] = ()
 
 
 class ItemDecision(enum.StrEnum):
@@ -547,6 +562,14 @@ class Story:
             self.members,
             key=lambda m: (-priorities.get(m.item.source_id, 0), m.item.published_at, m.id),
         )
+
+    def attachments(self, lead: StoredItem) -> tuple[Attachment, ...]:
+        """The story's files (a press release's PDF, a podcast's episode): its lead
+        member's, else those of the first member that has any (a partner's republication
+        without the PDF leads, the agency's release has it)."""
+        if lead.item.attachments:
+            return lead.item.attachments
+        return next((m.item.attachments for m in self.members if m.item.attachments), ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -768,6 +791,8 @@ class DigestEntry:
     also: tuple[tuple[str, str | None], ...]
     text_hash: str  #: of the lead's title and teaser, to notice material changes
     updated: bool = False  #: sent before; listed again once because its text changed
+    #: The story's files: (label as "bericht.pdf (PDF, 1,8 MB)", http(s) url).
+    files: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import mimetypes
 import re
 from contextvars import ContextVar
 from datetime import datetime
@@ -22,6 +23,7 @@ from .models import (
     FUTURE_TOLERANCE,
     NO_TITLE,
     TEXT_KEY,
+    Attachment,
     Item,
     RawItem,
     SourceSpec,
@@ -147,6 +149,9 @@ MAX_TITLE_CHARS = 300
 MAX_AUTHOR_CHARS = 200
 MAX_CATEGORY_CHARS = 100
 MAX_CATEGORIES = 50
+MAX_FILE_TITLE_CHARS = 200
+#: More files than this under one item are a site's error (a whole archive as enclosures).
+MAX_ATTACHMENTS = 20
 
 
 def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
@@ -191,7 +196,8 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
         updated_at=updated,
         categories=_categories(raw.categories),
         tags=frozenset(),  # the tag stage decides
-        image=_web_url(raw.image),
+        image=(image := _web_url(raw.image)),
+        attachments=_attachments(raw.attachments, image),
         fingerprint=fingerprint(
             title=title,
             url=url,
@@ -202,6 +208,53 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
             published=None if estimated or raw.date_moves else published.isoformat(),
         ),
     )
+
+
+def _attachments(found: tuple[Attachment, ...], image: str | None) -> tuple[Attachment, ...]:
+    """The item's files as published: web links only (a ``javascript:`` enclosure is
+    dropped), each once, not the item's picture, a media type of the form ``type/subtype``
+    (guessed from the file's name where the feed gave none, or one it cannot mean), a
+    size only where one is stated."""
+    attachments: list[Attachment] = []
+    seen = {image}
+    for attachment in found:
+        url = _web_url(attachment.url)
+        if url in seen or url is None:
+            continue
+        seen.add(url)
+        media_type = _media_type(attachment.media_type, url)
+        if media_type.startswith("image/"):
+            continue  # a picture, not a file: an item has one picture (``image``)
+        size = attachment.size if attachment.size else None  # "0": not stated
+        title = shorten(_repaired_text(attachment.title or ""), MAX_FILE_TITLE_CHARS) or None
+        attachments.append(Attachment(url, media_type, size, title))
+        if len(attachments) == MAX_ATTACHMENTS:
+            break
+    return tuple(attachments)
+
+
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+#: Python's own table of types by file name, without the system's (which differ from
+#: machine to machine: the published feeds must not).
+_TYPES_BY_NAME = mimetypes.MimeTypes()
+
+
+def _media_type(stated: str, url: str) -> str:
+    """``stated`` without its parameters, if it is a media type that says what the file
+    is, else the type its name suggests. Atom's links without a type read as "text/html"
+    (feedparser's default, the spec's for links), and many servers call any download
+    "application/octet-stream": for a file whose name says more, the name wins."""
+    media_type = stated.split(";", 1)[0].strip().lower()
+    if not _MEDIA_TYPE.fullmatch(media_type):
+        media_type = _UNKNOWN
+    if media_type in _UNSPECIFIC:
+        guessed = _TYPES_BY_NAME.guess_type(urlsplit(url).path, strict=False)[0]
+        return guessed or media_type
+    return media_type
+
+
+_UNKNOWN = "application/octet-stream"
+_UNSPECIFIC = frozenset({_UNKNOWN, "text/html"})
 
 
 def _repaired_text(fragment: str) -> str:

@@ -29,6 +29,7 @@ _CONTENT_TYPES = {
     ".atom": "application/atom+xml; charset=utf-8",
     ".json": "application/feed+json; charset=utf-8",
     ".gif": "image/gif",
+    ".pdf": "application/pdf",
 }
 # Every sample file claims the same age, so Last-Modified is stable across demo runs.
 _LAST_MODIFIED = formatdate(1625000000, usegmt=True)

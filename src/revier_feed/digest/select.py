@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .. import cron
+from .. import cron, german
 from ..models import (
     NO_TITLE,
     DigestEntry,
@@ -343,6 +343,11 @@ def _entry(
         teaser=teaser,
         also=tuple(also),
         text_hash=text_hash(title, teaser),
+        files=tuple(
+            (clean(german.file_label(f.url, f.media_type, f.size, f.title)), url)
+            for f in story.attachments(lead)
+            if (url := _safe_url(f.url))
+        ),
     )
 
 

@@ -290,7 +290,11 @@ def _atom_link(entry: dict[str, Any], link: Any, base: str) -> None:
     if href is None or "url" in attrs or "uri" in attrs or len(link) or (link.text or "").strip():
         raise Unsupported("link without href")
     href = _urljoin(base, href)
-    entry.setdefault("links", []).append({"rel": rel, "type": kind, "href": href})
+    found = {"rel": rel, "type": kind, "href": href}
+    for key in ("length", "title"):
+        if key in attrs:
+            found[key] = attrs[key]
+    entry.setdefault("links", []).append(found)
     if rel == "alternate" and _content_type(kind) in _HTML_TYPES:
         entry["link"] = href
 
@@ -335,8 +339,9 @@ def _enclosure(entry: dict[str, Any], node: Any) -> None:
     if not href:
         raise Unsupported("enclosure without url")
     link = {"rel": "enclosure", "href": href}
-    if "type" in attrs:
-        link["type"] = attrs["type"]
+    for key in ("type", "length"):
+        if key in attrs:
+            link[key] = attrs[key]
     entry.setdefault("links", []).append(link)
 
 
@@ -351,7 +356,7 @@ def _media_content(entry: dict[str, Any], node: Any) -> None:
     if (node.text or "").strip():
         raise Unsupported("media:content with text")
     attrs = _attrs(node)
-    found = {key: attrs[key] for key in ("url", "medium", "type") if key in attrs}
+    found = {key: attrs[key] for key in ("url", "medium", "type", "filesize") if key in attrs}
     entry.setdefault("media_content", []).append(found)
     for child in node:
         tag = child.tag

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from .._utils import join_url
 from ..exceptions import ParseError
-from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
+from ..models import Attachment, ErrorKind, FetchResult, ParsedDocument, RawItem
 from . import fastfeed
 from .dates import EARLIEST, ZONE_NAMES, moves_with_now, parse_date
 from .encoding import (
@@ -181,6 +181,7 @@ def _entry(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
         updated=updated,
         categories=tuple(t["term"] for t in entry.get("tags", []) if t.get("term")),
         image=_image(entry, base),
+        attachments=_attachments(entry, base),
     )
 
 
@@ -318,6 +319,41 @@ def _image(entry: Any, base: str) -> str | None:
         if joined.lower().startswith(("http://", "https://")):
             return joined
     return None
+
+
+def _attachments(entry: Any, base: str) -> tuple[Attachment, ...]:
+    """The files the entry links to: its enclosures (RSS ``<enclosure>``, Atom's
+    ``rel="enclosure"`` links), then media:content of other media than pictures (the
+    entry's picture is :func:`_image`'s); made absolute (feedparser leaves RSS's
+    relative)."""
+    found = [
+        (link.get("href"), link.get("type"), link.get("length"), link.get("title"))
+        for link in entry.get("links", [])
+        if link.get("rel") == "enclosure"
+    ]
+    found += [
+        (media.get("url"), media.get("type"), media.get("filesize"), None)
+        for media in entry.get("media_content", [])
+        if media.get("medium") != "image"
+    ]
+    attachments = []
+    for url, kind, size, title in found:
+        if not url or str(kind or "").startswith("image/"):
+            continue
+        try:
+            joined = join_url(base, str(url))
+        except ValueError:
+            continue
+        name = str(title) if title else None
+        attachments.append(Attachment(joined, str(kind or ""), stated_size(size), name))
+    return tuple(attachments)
+
+
+def stated_size(text: object) -> int | None:
+    """A file size as a feed states it ("12345"), or None for none or nonsense ("",
+    "-1", "12 KB")."""
+    value = str(text or "").strip()
+    return int(value) if value.isascii() and value.isdecimal() and len(value) <= 15 else None
 
 
 def _failure_kind(fetched: FetchResult) -> ErrorKind:

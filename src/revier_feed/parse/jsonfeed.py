@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 
 from .._utils import join_url
 from ..exceptions import ParseError
-from ..models import ErrorKind, FetchResult, ParsedDocument, RawItem
+from ..models import Attachment, ErrorKind, FetchResult, ParsedDocument, RawItem
 from .dates import moves_with_now, parse_date
 from .encoding import c1_as_cp1252, decode_html, http_charset
+from .feed import stated_size
 
 #: What a JSON Feed's version names, also written with "http://" or "www." by some
 #: generators, whose feeds readers take all the same.
@@ -122,7 +123,23 @@ def _item(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
         updated=parse_date(updated_text, now, tz),
         categories=_tags(entry.get("tags")),
         image=_absolute(base, entry.get("image") or entry.get("banner_image")),
+        attachments=_attachments(base, entry.get("attachments")),
     )
+
+
+def _attachments(base: str, value: object) -> tuple[Attachment, ...]:
+    """The item's attachments (objects with ``url``, ``mime_type``, ``size_in_bytes``);
+    anything else in the list is passed over, not the item."""
+    found = []
+    for attachment in value if isinstance(value, list) else []:
+        if not isinstance(attachment, dict):
+            continue
+        url = _absolute(base, attachment.get("url"))
+        kind = _text(attachment.get("mime_type")).lower()
+        if url and not kind.startswith("image/"):
+            size = stated_size(attachment.get("size_in_bytes"))
+            found.append(Attachment(url, kind, size, _text(attachment.get("title")) or None))
+    return tuple(found)
 
 
 def _name(author: object) -> str:

@@ -21,12 +21,13 @@ from lxml import etree
 
 from .. import __version__
 from .._utils import TAG_LIKE
-from ..models import ChannelInfo, StoredItem, Story
+from ..models import Attachment, ChannelInfo, StoredItem, Story
 from .paths import feed_paths
 
 #: Stands in for "updated" of a channel with no items, so empty feeds are stable too.
 _EMPTY_CHANNEL_UPDATED = datetime(2020, 1, 1, tzinfo=UTC)
 _ATOM = "http://www.w3.org/2005/Atom"
+_MEDIA = "http://search.yahoo.com/mrss/"
 #: The JSON Feed encoder: C-speed (no indent), one for every document.
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 #: The date in our tag: URIs (RFC 4151); fixed forever, or every id would change.
@@ -74,6 +75,9 @@ def _json_feed(
         picture = _picture(story, lead)
         if picture:
             entry["image"] = picture
+        files = story.attachments(lead)
+        if files:
+            entry["attachments"] = [_json_attachment(file) for file in files]
         terms = sorted({t for m in story.members for t in m.item.tags | m.item.districts})
         if terms:
             entry["tags"] = [channel.labels.get(t, t) for t in terms]
@@ -92,6 +96,15 @@ def _json_feed(
     # Compact: with an indent, json encodes in pure Python, ten times slower for a channel
     # of a hundred teasers; feed readers read either.
     return (_JSON.encode(document) + "\n").encode("utf-8")
+
+
+def _json_attachment(file: Attachment) -> dict[str, object]:
+    found: dict[str, object] = {"url": file.url, "mime_type": file.media_type}
+    if file.title:
+        found["title"] = file.title
+    if file.size:
+        found["size_in_bytes"] = file.size
+    return found
 
 
 def story_id(public_base_url: str, story: int) -> str:
@@ -122,7 +135,7 @@ def _generator(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> 
         )
     fg.language(channel.language)
     fg.generator("revier-feed", version=__version__)
-    if any(member.item.image for story in stories for member in story.members):
+    if any(m.item.image or m.item.attachments for story in stories for m in story.members):
         fg.load_extension("media", atom=True, rss=True)  # declares its namespace
     items = [member for story in stories for member in story.members]
     updated = max((_story_updated(s) for s in stories), default=_EMPTY_CHANNEL_UPDATED)
@@ -178,6 +191,12 @@ def _add_entry(
             image["type"] = kind
         entry.media.content(image, group=None)  # alone: a group needs several pictures
         entry.media.thumbnail({"url": picture}, group=None)  # what some readers list by
+    files = story.attachments(lead)
+    if files:
+        # Not feedgen's links: it writes an Atom entry's links with their href alone (an
+        # enclosure would be a second alternate link) and gives RSS the last one.
+        extension = functools.partial(_Attachments, files)
+        entry.register_extension("attachments", extension, atom=True, rss=True)
     entry.published(item.published_at.astimezone(tz))
     entry.updated(_story_updated(story).astimezone(tz))
     source_name = channel.source_names.get(item.source_id, item.source_id)
@@ -236,6 +255,41 @@ class _AtomSourceDetails(BaseExtension):  # type: ignore[misc]  # feedgen is unt
         if source is not None:
             etree.SubElement(source, "id").text = self._source_id
             etree.SubElement(source, "updated").text = self._updated.isoformat()
+        return entry
+
+
+class _Attachments(BaseExtension):  # type: ignore[misc]  # feedgen is untyped
+    """An entry's files. Atom: an enclosure link each. RSS: the first as the item's
+    ``<enclosure>`` (RSS allows one, and podcast apps play that one), the others as Media
+    RSS ``<media:content>``."""
+
+    def __init__(self, files: tuple[Attachment, ...]) -> None:
+        self._files = files
+
+    def extend_atom(self, entry: etree._Element) -> etree._Element:
+        for file in self._files:
+            link = etree.SubElement(entry, "link", rel="enclosure", href=file.url)
+            link.set("type", file.media_type)
+            if file.title:
+                link.set("title", file.title)
+            if file.size:
+                link.set("length", str(file.size))
+        return entry
+
+    def extend_rss(self, entry: etree._Element) -> etree._Element:
+        first, *others = self._files
+        etree.SubElement(
+            entry,
+            "enclosure",
+            url=first.url,
+            length=str(first.size or 0),  # RSS's word for a size not known
+            type=first.media_type,
+        )
+        for file in others:
+            content = etree.SubElement(entry, f"{{{_MEDIA}}}content", url=file.url)
+            if file.size:
+                content.set("fileSize", str(file.size))
+            content.set("type", file.media_type)
         return entry
 
 

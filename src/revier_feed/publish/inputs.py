@@ -41,6 +41,8 @@ def story_parts(stories: Sequence[Story], known: dict[int, str]) -> list[str]:
                     m.last_changed_at.isoformat(),
                     sorted(m.item.tags),
                     sorted(m.item.districts),
+                    # Not in the fingerprint (a file added is no news), but published.
+                    [[a.url, a.media_type, a.size, a.title] for a in m.item.attachments],
                 ]
                 for m in story.members
             ]

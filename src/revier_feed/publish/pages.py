@@ -47,6 +47,7 @@ class _Entry:
     teaser: str
     terms: tuple[_Link, ...]  #: tags, then districts
     also: tuple[_Link, ...]  #: "Auch berichtet von"
+    files: tuple[_Link, ...]  #: the story's attachments ("bericht.pdf (PDF, 1,8 MB)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,10 @@ def _entry(
         teaser=_shorten(item.summary_text),
         terms=terms,
         also=tuple(also),
+        files=tuple(
+            _Link(german.file_label(f.url, f.media_type, f.size, f.title), _web_url(f.url))
+            for f in story.attachments(lead)
+        ),
     )
     return entry, local.date()
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..models import Item, ItemDecision, StoredItem
+from ..models import Attachment, Item, ItemDecision, StoredItem
 from .database import chunks, from_db, marks, to_db
 
 
@@ -51,6 +51,7 @@ _ITEM_COLUMNS = (
     "tags",
     "districts",
     "image",
+    "attachments",
     "published_at",
     "date_estimated",
     "updated_at",
@@ -91,10 +92,31 @@ def _values(item: Item) -> tuple[Any, ...]:
         _JSON.encode(sorted(item.tags)),
         _JSON.encode(sorted(item.districts)),
         item.image,
+        attachments_to_db(item.attachments),
         to_db(item.published_at),
         item.date_estimated,
         to_db(item.updated_at),
         item.fingerprint,
+    )
+
+
+def attachments_to_db(attachments: Sequence[Attachment]) -> str:
+    """The ``attachments`` column's JSON for these attachments."""
+    if not attachments:
+        return "[]"
+    return _JSON.encode(
+        [
+            {"url": file.url, "type": file.media_type, "size": file.size, "title": file.title}
+            for file in attachments
+        ]
+    )
+
+
+def _attachments(column: str) -> tuple[Attachment, ...]:
+    if column == "[]":
+        return ()
+    return tuple(
+        Attachment(a["url"], a["type"], a["size"], a.get("title")) for a in json.loads(column)
     )
 
 
@@ -117,6 +139,7 @@ def apply(
     new_rows = []
     updated_rows = []
     unchanged: dict[str, list[str]] = {}
+    refreshed: list[tuple[str, str, str, str]] = []
     for item, decision in decisions:
         if decision is ItemDecision.NEW:
             new_rows.append(_new_row(item, stamp))
@@ -124,8 +147,18 @@ def apply(
             updated_rows.append(_updated_row(item, stamp))
         else:
             unchanged.setdefault(item.source_id, []).append(item.key)
+            files = attachments_to_db(item.attachments)
+            refreshed.append((files, item.source_id, item.key, files))
     if updated_rows:
         conn.executemany(_UPDATE, updated_rows)
+    if refreshed:
+        # Not in the fingerprint, as the picture is not: a file added or moved is no news
+        # (it is published from now on, without "updated"); the item's text decides that.
+        conn.executemany(
+            "UPDATE items SET attachments = ? "
+            "WHERE source_id = ? AND key = ? AND attachments IS NOT ?",
+            refreshed,
+        )
     for source_id, keys in unchanged.items():
         for chunk in chunks(keys):
             conn.execute(
@@ -141,7 +174,7 @@ def apply(
 STORED = (
     "id, source_id, key, url, title, summary_html, summary_text, content_html, author, "
     "published_at, date_estimated, updated_at, categories, tags, image, fingerprint, backlog, "
-    "districts, first_seen_at, last_changed_at, story_id, story_similarity"
+    "districts, first_seen_at, last_changed_at, story_id, story_similarity, attachments"
 )
 
 
@@ -170,6 +203,7 @@ def stored(row: Sequence[Any]) -> StoredItem:
         last_changed_at,
         story_id,
         story_similarity,
+        attachments,
     ) = row
     published = from_db(published_at)
     first_seen = from_db(first_seen_at)
@@ -193,6 +227,7 @@ def stored(row: Sequence[Any]) -> StoredItem:
         fingerprint=fingerprint,
         backlog=bool(backlog),
         districts=frozenset(json.loads(districts)),
+        attachments=_attachments(attachments),
     )
     return StoredItem(
         id=id_,

@@ -424,6 +424,22 @@ def _v18(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v19(conn: sqlite3.Connection) -> None:
+    """The files an item links to, its enclosures and attachments (#3): a press release's
+    PDF, a podcast's episode, as a JSON list (``[{"url", "type", "size", "title"}]``). Items stored
+    before have none until their source lists them again. Published, so changing them
+    makes the next publish read (the update trigger of migration 10, with the column)."""
+    conn.execute("ALTER TABLE items ADD COLUMN attachments TEXT DEFAULT '[]' NOT NULL")
+    bump = "BEGIN UPDATE publish_state SET version = random() WHERE id = 1; END"
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in (*_V9_PUBLISHED, "attachments"))
+    deferred = "(SELECT deferred FROM publish_state WHERE id = 1) = 0"
+    conn.execute("DROP TRIGGER publish_items_update")
+    conn.execute(
+        "CREATE TRIGGER publish_items_update AFTER UPDATE ON items "
+        f"WHEN {deferred} AND ({changed}) {bump}"
+    )
+
+
 #: version -> function that brings a store from version-1 to version. Append only.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _v1,
@@ -444,6 +460,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     16: _v16,
     17: _v17,
     18: _v18,
+    19: _v19,
 }
 assert max(MIGRATIONS) == database.VERSION, "a migration was added: raise database.VERSION"
 
