@@ -1747,3 +1747,20 @@ def test_sources_test_shows_an_item_s_files(
     assert code == 0, out
     shown = f"file: {region.url('/dokumente/bericht.pdf')} (application/pdf, 1,843,200 bytes)"
     assert shown in out, out
+
+
+def test_sources_test_tries_a_files_selector(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = (
+        "<html><body><div class='m'><h3><a href='/p/1.html'>Studie vorgestellt</a></h3>"
+        "<a class='pdf' href='/dok/studie.pdf'>Die Studie</a></div></body></html>"
+    )
+    region.add_route("/liste.html", Response(200, page.encode(), {"Content-Type": "text/html"}))
+    options = ("--item=div.m", "--title=h3")
+    code, out = try_url(capsys, demo_config, region.url("/liste.html"), *options)
+    assert code == 0, out
+    assert "file:" not in out
+    code, out = try_url(capsys, demo_config, region.url("/liste.html"), *options, "--files=a.pdf")
+    assert code == 0, out
+    assert f"file: 'Die Studie' {region.url('/dok/studie.pdf')} (application/pdf)" in out, out

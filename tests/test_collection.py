@@ -2585,3 +2585,58 @@ def test_sources_test_tries_a_remove_before_it_is_saved(
     # Checked as sources.yaml's are, naming the option.
     assert main([*args, "--remove", "a@href"]) == 2
     assert "--remove: 'a@href' selects an attribute" in capsys.readouterr().err
+
+
+def test_an_html_source_s_files_come_from_its_listing_and_its_article_pages(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """A district's press release links its PDF in the listing, another its flyer only on
+    its article page: `files` finds both, named by their links' text, and they are
+    published as the entries' enclosures. Links the selector does not match (the page's
+    privacy notice as PDF) are no files of the item."""
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    listing = (
+        "<html><body>"
+        "<div class='meldung'><h2><a href='/presse/studie.html'>Studie zu ländlichen Räumen"
+        "</a></h2><p>10.06.2021</p>"
+        "<a class='download' href='/dok/studie%202021.pdf'>Studie als PDF</a></div>"
+        "<div class='meldung'><h2><a href='/presse/vortrag.html'>Vortrag: Corona und die "
+        "Metropolregionen</a></h2><p>09.06.2021</p></div>"
+        "<a href='/dok/datenschutz.pdf'>Datenschutz (PDF)</a></body></html>"
+    )
+    article = (
+        "<html><body><article><h1>Vortrag: Corona und die Metropolregionen</h1>"
+        "<p>Am Dienstag sprach die Geschäftsstelle über die Folgen der Pandemie für die "
+        "Metropolregionen in Deutschland und im Revier.</p>"
+        "<div class='downloads'><a href='anhang/flyer.pdf'>Flyer zum Vortrag</a></div>"
+        "</article><footer><a href='/dok/datenschutz.pdf'>Datenschutz</a></footer>"
+        "</body></html>"
+    )
+    region.add_route("/presse/", Response(200, listing.encode(), html))
+    region.add_route("/presse/studie.html", Response(200, b"<html><body></body></html>", html))
+    region.add_route("/presse/vortrag.html", Response(200, article.encode(), html))
+    source = f"""
+  - id: kreis
+    name: Kreis
+    kind: html
+    url: "{region.url("/presse/")}"
+    html:
+      item: div.meldung
+      title: h2
+      date: p
+      files: .download, .downloads a
+      follow: true"""
+    app = make_app(config(tmp_path, source))
+    assert app.run_cycle().summary.new == 2
+    stored = {s.item.title[:6]: s.item for s in app.storage.recent_items(["kreis"], 10)}
+    assert [(f.url, f.media_type, f.title) for f in stored["Studie"].attachments] == [
+        (region.url("/dok/studie%202021.pdf"), "application/pdf", "Studie als PDF")
+    ]
+    assert [(f.url, f.media_type, f.title) for f in stored["Vortra"].attachments] == [
+        (region.url("/presse/anhang/flyer.pdf"), "application/pdf", "Flyer zum Vortrag")
+    ]
+    rss = feedparser.parse((app.config.output_dir / "feeds" / "all.rss.xml").read_bytes())
+    assert sorted(e.enclosures[0].href for e in rss.entries) == [
+        region.url("/dok/studie%202021.pdf"),
+        region.url("/presse/anhang/flyer.pdf"),
+    ]

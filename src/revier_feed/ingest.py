@@ -898,6 +898,7 @@ async def _follow(
         enriched = replace(
             raw,
             content_html=article.content_html or raw.content_html,
+            attachments=raw.attachments + article.files,
             published=parse.followed_date(
                 raw.published, article.published, ctx.tz, raw.published_text
             ),

@@ -75,6 +75,8 @@ class HtmlSelectors:
     date: str | None = None
     teaser: str | None = None
     image: str | None = None
+    #: Links to the item's files (downloads), each match one; on followed pages too.
+    files: str | None = None
     content: str | None = None  #: on article pages (with ``follow``); default: auto-detect
     next: str | None = None  #: link to the next listing page
     #: each item also holds the elements after it, up to the next item (a ``<dt>`` and
@@ -352,6 +354,7 @@ class Article:
     #: Why the page is not the article ("asks for a login", "says it was not found"), or
     #: None: the item then keeps its listing text.
     not_article: str | None = None
+    files: tuple[Attachment, ...] = ()  #: what the source's ``files`` selector found
 
 
 #: A date further ahead than this is a site's error, not a scheduled publication: the

@@ -137,6 +137,8 @@ class HtmlSelectorsModel(_Model):
     date: Selector | None = None
     teaser: Selector | None = None
     image: Selector | None = None
+    #: Links to an item's files (a press release's PDF), in the item and on followed pages.
+    files: Selector | None = None
     #: Article text on followed pages; without it the main content is detected.
     content: Selector | None = None
     #: Link to the next listing page, e.g. ``a.next@href``.
@@ -150,7 +152,17 @@ class HtmlSelectorsModel(_Model):
 
 
 #: The keys of an html source's CSS selectors (also `sources test`'s options).
-SELECTOR_KEYS = ("item", "title", "link", "date", "teaser", "image", "content", "next")
+SELECTOR_KEYS = (
+    "item",
+    "title",
+    "link",
+    "date",
+    "teaser",
+    "image",
+    "files",
+    "content",
+    "next",
+)
 
 
 class SourceModel(_Model):

@@ -273,6 +273,7 @@ def _source_spec(model: SourceModel, defaults: FetchSettingsModel, folder: Path)
             date=html.date,
             teaser=html.teaser,
             image=html.image,
+            files=html.files,
             content=html.content,
             next=html.next,
             item_until_next=html.item_until_next,

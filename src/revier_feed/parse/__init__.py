@@ -109,7 +109,8 @@ def article(
     from .article_page import parse_article
 
     content = spec.selectors.content if spec.selectors else None
-    return parse_article(spec.id, fetched, content, now, tz, titles, spec.remove)
+    files = spec.selectors.files if spec.selectors else None
+    return parse_article(spec.id, fetched, content, now, tz, titles, spec.remove, files)
 
 
 def discover_page(

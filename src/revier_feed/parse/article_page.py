@@ -27,7 +27,7 @@ from ..exceptions import ParseError
 from ..german import fold, plain
 from ..models import DATE_ONLY_TITLE, NO_TITLE, Article, ErrorKind, FetchResult
 from .dates import parse_date
-from .html import BAD_SELECTOR, absolutize, base_url, make_soup, remove_elements
+from .html import BAD_SELECTOR, absolutize, base_url, files_in, make_soup, remove_elements
 
 #: Elements that are never the article's text.
 _BOILERPLATE_TAGS = ["nav", "header", "footer", "aside", "menu", "dialog"]
@@ -122,10 +122,11 @@ def parse_article(
     tz: ZoneInfo,
     titles: Sequence[str] = (),
     remove: Sequence[str] = (),
+    files_selector: str | None = None,
 ) -> Article:
-    """The main text and exact date of a followed article page, without the elements
-    ``remove`` selects; ``titles`` are those of the listing's items that link it (none: not
-    known).
+    """The main text, exact date and files of a followed article page, without the
+    elements ``remove`` selects; ``titles`` are those of the listing's items that link it
+    (none: not known).
 
     Raises:
         ParseError: the page cannot be parsed, or the content selector is invalid.
@@ -135,6 +136,8 @@ def parse_article(
     if _says_not_found(soup):
         return Article(content_html="", not_article="says it was not found (a removed article?)")
     published = _article_date(soup, now, tz)
+    # Before the forms and the furniture go: a download box may be either.
+    files = files_in(soup, files_selector, base_url(soup, fetched.url)) if files_selector else ()
     password = _asks_for_password(soup)
     # Before the forms and the furniture go: a consent page's buttons are in them. A page
     # that names its item is an article, whatever else it shows.
@@ -165,12 +168,13 @@ def parse_article(
     if consent_controls and _is_consent_page(parts, consent_controls, named is False):
         return Article(content_html="", not_article="is a cookie consent page")
     if not parts:
-        return Article(content_html="", published=published, not_article=login)
+        return Article(content_html="", published=published, not_article=login, files=files)
     base = base_url(soup, fetched.url)
     for part in parts:
         _remove_page_links(part)
         absolutize(part, base)
-    return Article(content_html=_html_of(parts), published=published, not_article=login)
+    html = _html_of(parts)
+    return Article(content_html=html, published=published, not_article=login, files=files)
 
 
 #: The whole text of a link (or of a block holding only such links) that belongs to the

@@ -24,6 +24,7 @@ from .._utils import join_url, visible
 from ..exceptions import EmptyListing, ParseError
 from ..models import (
     FUTURE_TOLERANCE,
+    Attachment,
     ErrorKind,
     FetchResult,
     HtmlSelectors,
@@ -571,8 +572,37 @@ def _item(
         published_text=date_text,
         date_moves=moves_with_now(date_text),
         image=(_join(base, image) or image) if image else None,
+        attachments=files_in(element, selectors.files, base) if selectors.files else (),
     )
     return item, here
+
+
+#: Matches of a ``files`` selector read in one item or page: more are a page's error (its
+#: whole archive of downloads), and normalizing keeps 20.
+_FILE_MATCHES = 50
+
+
+def files_in(element: Tag, selector: str, base: str) -> tuple[Attachment, ...]:
+    """The files a ``files`` selector finds in ``element``: each match's attribute (with
+    ``sel@attr``), else its link (the match's ``href``, or the first link inside it), named
+    by its text ("Pressemitteilung als PDF"); made absolute against ``base``."""
+    css, attr = _split(selector)
+    matches = [element] if not css else element.select(css, limit=_FILE_MATCHES)
+    found = []
+    for match in matches:
+        if attr:
+            value = match.get(attr)
+        else:
+            link = match if match.name == "a" and match.get("href") else match.find("a", href=True)
+            value = link.get("href") if isinstance(link, Tag) else None
+        if isinstance(value, list):
+            value = " ".join(value)
+        if not value or not value.strip():
+            continue
+        url = _join(base, value.strip()) or value.strip()
+        title = match.get_text(" ", strip=True)
+        found.append(Attachment(url, "", None, html.escape(title, quote=False) or None))
+    return tuple(found)
 
 
 def _split(selector: str) -> tuple[str, str | None]:
