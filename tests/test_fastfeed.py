@@ -427,3 +427,68 @@ def test_atom_enclosure_links_are_attachments_for_both_readers() -> None:
         ("https://k.example/ohne-typ.pdf", "text/html", None),
     ]
     assert [a.title for a in fast.items[0].attachments] == ["Studie", None]
+
+
+@pytest.mark.parametrize(
+    "enclosure",
+    [
+        '<enclosure url="/d/a.pdf" length="5" type="application/pdf" title="Bericht"/>',
+        # Read fast, a nested element was lost where feedparser reads it into the entry.
+        '<enclosure url="https://k.example/a.pdf" type="application/pdf">'
+        '<enclosure url="https://k.example/in.pdf"/></enclosure>',
+        '<enclosure url="https://k.example/a.pdf" type="application/pdf">PDF</enclosure>',
+        # feedparser takes another namespace's attribute by its local name.
+        '<enclosure url="https://k.example/a.pdf" x:length="5" xmlns:x="urn:x"/>',
+        '<enclosure url="https://k.example/a.png" x:type="image/png" xmlns:x="urn:x"/>',
+    ],
+)
+def test_odd_enclosures_are_read_alike_or_left_to_feedparser(enclosure: str) -> None:
+    doc = fetched(rss(f"<item><title>A</title><link>https://k.example/a</link>{enclosure}</item>"))
+    fast, slow = both(doc)
+    assert fast == slow
+    assert fast.items[0].attachments or fast.items[0].image
+
+
+def test_an_atom_enclosure_with_a_foreign_attribute_is_left_to_feedparser() -> None:
+    doc = fetched(
+        atom_entry('<link rel="enclosure" href="a.pdf" x:title="Evil" xmlns:x="urn:x"/>'),
+        "application/atom+xml",
+    )
+    assert not handled_fast(doc)
+    fast, slow = both(doc)
+    assert fast == slow
+
+
+def test_a_video_feed_gives_one_film_and_no_player_address() -> None:
+    """YouTube lists each video's Flash player as media:content, a media:group several
+    renditions of one film: published as files, every video had a dead "file" or three."""
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"' + MEDIA + "><title>Kanal</title>"
+        "<entry><title>Vortrag</title><id>yt:video:abc</id>"
+        '<link rel="alternate" href="https://www.youtube.com/watch?v=abc"/>'
+        "<updated>2021-06-10T10:00:00Z</updated><media:group><media:title>Vortrag</media:title>"
+        '<media:content url="https://www.youtube.com/v/abc?version=3"'
+        ' type="application/x-shockwave-flash" width="640" height="390"/>'
+        '<media:thumbnail url="https://i.ytimg.com/vi/abc/hqdefault.jpg"/></media:group></entry>'
+        "<entry><title>Film</title><id>urn:film</id><link href='https://k.example/film'/>"
+        "<updated>2021-06-10T10:00:00Z</updated><media:group>"
+        '<media:content url="https://k.example/film-360.mp4" type="video/mp4"/>'
+        '<media:content url="https://k.example/film-720.mp4" type="video/mp4"/>'
+        "</media:group></entry></feed>"
+    ).encode()
+    doc = fetched(body, "application/atom+xml")
+    fast, slow = both(doc)
+    assert fast == slow
+    video, film = fast.items
+    assert video.attachments == () and video.image == "https://i.ytimg.com/vi/abc/hqdefault.jpg"
+    assert [a.url for a in film.attachments] == ["https://k.example/film-360.mp4"]
+
+
+@pytest.mark.parametrize("url", ["", " ", "#", "#top"])
+def test_an_enclosure_without_an_address_of_its_own_is_no_file(url: str) -> None:
+    """Resolved, it was the feed's own address, published as the item's PDF."""
+    item = f'<enclosure url="{url}" type="application/pdf" length="1"/>'
+    doc = fetched(rss(f"<item><title>A</title><link>https://k.example/a</link>{item}</item>"))
+    fast, slow = both(doc)
+    assert fast == slow
+    assert fast.items[0].attachments == ()

@@ -101,3 +101,17 @@ def test_files_are_shown_by_title_or_name_with_kind_and_size_in_german() -> None
     hostile = "https://k.example/a%0D%0ABcc:%20x%E2%80%AEfdp.exe"
     assert file_label(hostile, "application/x-msdownload", None) == "aBcc: xfdp.exe (EXE)"
     assert file_label(pdf, "application/pdf", None, "Titel\n\u202eevil") == "Titelevil (PDF)"
+    # A title of invisible characters is none; a script handing files out is no kind.
+    assert file_label(pdf, "application/pdf", None, "\u200b\ufeff") == (
+        "Bericht ländliche Räume.pdf (PDF)"
+    )
+    assert file_label("https://k.example/download.php?f=1", "application/octet-stream", 9) == (
+        "download.php (Datei, 9 Bytes)"
+    )
+    # Rounded once: 9,951 bytes are "10 KB", not "10,0 KB".
+    assert [german.size_text(n) for n in (9_949, 9_951, 999_499, 999_600)] == [
+        "9,9 KB",
+        "10 KB",
+        "999 KB",
+        "1,0 MB",
+    ]

@@ -7,6 +7,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -653,3 +654,42 @@ def test_attachments_do_not_change_the_fingerprint() -> None:
     plain = normalize(raw(), SPEC, NOW)
     pdf = Attachment("https://kreis.example/pm.pdf", "application/pdf", 5)
     assert normalize(raw(attachments=(pdf,)), SPEC, NOW).fingerprint == plain.fingerprint
+
+
+def test_a_file_is_not_the_item_s_own_page_nor_an_endless_address() -> None:
+    page = "https://kreis.example/presse/studien.html"
+    files = (
+        Attachment(page, "text/html", None),
+        Attachment("https://kreis.example/d?" + "x" * 3000, "application/pdf", None),
+        Attachment("https://kreis.example/Bericht.DOCX", "", None),
+        Attachment("https://kreis.example/folge.m4a", "application/octet-stream", None),
+        Attachment("https://kreis.example/download.php?f=a.pdf", "application/octet-stream", 9),
+    )
+    item = normalize(raw(link=page, attachments=files), SPEC, NOW)
+    # The types by name are ours, the same on every Python and machine (Python 3.11's
+    # table has no .docx or .m4a).
+    assert [(a.url, a.media_type) for a in item.attachments] == [
+        (
+            "https://kreis.example/Bericht.DOCX",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        ("https://kreis.example/folge.m4a", "audio/mp4"),
+        ("https://kreis.example/download.php?f=a.pdf", "application/octet-stream"),
+    ]
+
+
+def test_a_file_s_title_is_text_not_markup() -> None:
+    """An Atom or JSON Feed title is plain text: "A<B Vergleich" lost all but "A"."""
+    from revier_feed.models import FetchResult
+    from revier_feed.parse import parse
+
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>K</title><entry><title>A</title>'
+        b'<id>urn:a</id><link href="https://k.example/a"/>'
+        b'<link rel="enclosure" href="https://k.example/v.pdf" title="A&lt;B Vergleich"/>'
+        b"<updated>2021-06-10T10:00:00Z</updated></entry></feed>"
+    )
+    fetched = FetchResult("https://k.example/feed", 200, {"content-type": "text/xml"}, body)
+    (found,) = parse(SPEC, fetched, NOW, ZoneInfo("Europe/Berlin")).items
+    (file,) = normalize(found, SPEC, NOW).attachments
+    assert file.title == "A<B Vergleich"

@@ -53,8 +53,9 @@ def file_label(url: str, media_type: str, size: int | None, title: str | None = 
     name = _NOT_SHOWN.sub("", name).strip()[:80] or parts.hostname or "Datei"
     kind = _FILE_KINDS.get(media_type) or _FILE_KINDS.get(media_type.partition("/")[0])
     if kind is None:
-        extension = name.rpartition(".")[2] if "." in name else ""
-        kind = extension.upper() if extension.isalnum() and len(extension) <= 5 else "Datei"
+        extension = name.rpartition(".")[2].lower() if "." in name else ""
+        known = extension.isalnum() and len(extension) <= 5 and extension not in _SCRIPTS
+        kind = extension.upper() if known else "Datei"
     shown = _NOT_SHOWN.sub("", title).strip() if title else ""
     shown = shown or name
     return f"{shown} ({kind}, {size_text(size)})" if size else f"{shown} ({kind})"
@@ -67,12 +68,19 @@ def size_text(size: int) -> str:
     for unit, scale in (("KB", 1e3), ("MB", 1e6), ("GB", 1e9)):
         value = size / scale
         if value < 999.5 or unit == "GB":
-            shown = f"{value:.1f}" if value < 10 else f"{value:.0f}"
+            # One decimal below ten ("9,9 MB"), as rounded ("9,96" is "10 MB", not "10,0").
+            shown = f"{value:.1f}" if value < 9.95 else f"{value:.0f}"
             return f"{shown.replace('.', ',')} {unit}"
     raise AssertionError("unreachable")
 
 
-_NOT_SHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+# Controls, marks that reorder text, and invisible characters (a name of only zero-width
+# spaces showed as a bare "(PDF)").
+_NOT_SHOWN = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
+#: A name ending so is a script that hands the file out ("download.php"), not its kind.
+_SCRIPTS = frozenset({"php", "asp", "aspx", "jsp", "cgi", "pl", "py", "do", "html", "htm"})
 _FILE_KINDS = {
     "application/pdf": "PDF",
     "audio/mpeg": "MP3",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import mimetypes
 import re
 from contextvars import ContextVar
 from datetime import datetime
@@ -150,6 +149,9 @@ MAX_AUTHOR_CHARS = 200
 MAX_CATEGORY_CHARS = 100
 MAX_CATEGORIES = 50
 MAX_FILE_TITLE_CHARS = 200
+#: A file's address longer than this is no download link (browsers and servers refuse
+#: longer ones); it would go into every feed, page and digest listing the item.
+MAX_FILE_URL_CHARS = 2000
 #: More files than this under one item are a site's error (a whole archive as enclosures).
 MAX_ATTACHMENTS = 20
 
@@ -197,7 +199,7 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
         categories=_categories(raw.categories),
         tags=frozenset(),  # the tag stage decides
         image=(image := _web_url(raw.image)),
-        attachments=_attachments(raw.attachments, image),
+        attachments=_attachments(raw.attachments, image, url),
         fingerprint=fingerprint(
             title=title,
             url=url,
@@ -210,16 +212,18 @@ def normalize(raw: RawItem, spec: SourceSpec, now: datetime) -> Item:
     )
 
 
-def _attachments(found: tuple[Attachment, ...], image: str | None) -> tuple[Attachment, ...]:
+def _attachments(
+    found: tuple[Attachment, ...], image: str | None, link: str | None
+) -> tuple[Attachment, ...]:
     """The item's files as published: web links only (a ``javascript:`` enclosure is
-    dropped), each once, not the item's picture, a media type of the form ``type/subtype``
-    (guessed from the file's name where the feed gave none, or one it cannot mean), a
-    size only where one is stated."""
+    dropped), each once, neither the item's picture nor its own page, a media type of the
+    form ``type/subtype`` (read from the file's name where the feed gave none, or one it
+    cannot mean), a size only where one is stated."""
     attachments: list[Attachment] = []
-    seen = {image}
+    seen = {image, link}
     for attachment in found:
         url = _web_url(attachment.url)
-        if url in seen or url is None:
+        if url in seen or url is None or len(url) > MAX_FILE_URL_CHARS:
             continue
         seen.add(url)
         media_type = _media_type(attachment.media_type, url)
@@ -234,27 +238,77 @@ def _attachments(found: tuple[Attachment, ...], image: str | None) -> tuple[Atta
 
 
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
-#: Python's own table of types by file name, without the system's (which differ from
-#: machine to machine: the published feeds must not).
-_TYPES_BY_NAME = mimetypes.MimeTypes()
 
 
 def _media_type(stated: str, url: str) -> str:
     """``stated`` without its parameters, if it is a media type that says what the file
-    is, else the type its name suggests. Atom's links without a type read as "text/html"
+    is, else the type its name says. Atom's links without a type read as "text/html"
     (feedparser's default, the spec's for links), and many servers call any download
     "application/octet-stream": for a file whose name says more, the name wins."""
     media_type = stated.split(";", 1)[0].strip().lower()
     if not _MEDIA_TYPE.fullmatch(media_type):
         media_type = _UNKNOWN
     if media_type in _UNSPECIFIC:
-        guessed = _TYPES_BY_NAME.guess_type(urlsplit(url).path, strict=False)[0]
-        return guessed or media_type
+        return media_type_of_name(urlsplit(url).path) or media_type
     return media_type
+
+
+def media_type_of_name(path: str) -> str | None:
+    """The media type a file's name says (``bericht.PDF``: ``application/pdf``), from our
+    own table: Python's differs between its versions, the system's between machines, and
+    the published feeds must not."""
+    name = path.rpartition("/")[2].lower()
+    return _TYPES_BY_EXTENSION.get(name.rpartition(".")[2]) if "." in name else None
 
 
 _UNKNOWN = "application/octet-stream"
 _UNSPECIFIC = frozenset({_UNKNOWN, "text/html"})
+#: What press offices, institutes and podcasts link; a name ending otherwise (".php",
+#: ".aspx": a download script) says nothing of the file.
+_TYPES_BY_EXTENSION = {
+    "pdf": "application/pdf",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xls": "application/vnd.ms-excel",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt": "application/vnd.ms-powerpoint",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "odp": "application/vnd.oasis.opendocument.presentation",
+    "rtf": "application/rtf",
+    "txt": "text/plain",
+    "csv": "text/csv",
+    "ics": "text/calendar",
+    "epub": "application/epub+zip",
+    "zip": "application/zip",
+    "7z": "application/x-7z-compressed",
+    "gz": "application/gzip",
+    "tgz": "application/gzip",
+    "kml": "application/vnd.google-earth.kml+xml",
+    "kmz": "application/vnd.google-earth.kmz",
+    "gpx": "application/gpx+xml",
+    "mp3": "audio/mpeg",
+    "m4a": "audio/mp4",
+    "aac": "audio/aac",
+    "ogg": "audio/ogg",
+    "oga": "audio/ogg",
+    "opus": "audio/ogg",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "mp4": "video/mp4",
+    "m4v": "video/mp4",
+    "webm": "video/webm",
+    "ogv": "video/ogg",
+    "mov": "video/quicktime",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "svg": "image/svg+xml",
+    "avif": "image/avif",
+}
 
 
 def _repaired_text(fragment: str) -> str:

@@ -35,7 +35,8 @@ _ATOM = "{http://www.w3.org/2005/Atom}"
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _MEDIA = "{http://search.yahoo.com/mrss/}"
-_XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+_XML = "{http://www.w3.org/XML/1998/namespace}"
+_XML_BASE = _XML + "base"
 _RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
 _RSS_VERSIONS = frozenset({"2.0", "0.91", "0.92"})
 # Children of an RSS item that feedparser reads into fields we do not use; no effect.
@@ -283,6 +284,7 @@ def _atom_title(root: Any, base: str) -> str | None:
 
 
 def _atom_link(entry: dict[str, Any], link: Any, base: str) -> None:
+    _own_attributes(link)
     attrs = _attrs(link)
     rel = attrs.get("rel", "alternate")
     kind = attrs.get("type") or ("application/atom+xml" if rel == "self" else "text/html")
@@ -334,12 +336,15 @@ def _content_type(kind: str) -> str:
 
 
 def _enclosure(entry: dict[str, Any], node: Any) -> None:
+    if len(node) or (node.text or "").strip():
+        raise Unsupported("enclosure with content")  # feedparser reads it into the entry
+    _own_attributes(node)
     attrs = _attrs(node)
     href = attrs.get("url", attrs.get("uri", attrs.get("href")))
     if not href:
         raise Unsupported("enclosure without url")
     link = {"rel": "enclosure", "href": href}
-    for key in ("type", "length"):
+    for key in ("type", "length", "title"):
         if key in attrs:
             link[key] = attrs[key]
     entry.setdefault("links", []).append(link)
@@ -378,6 +383,13 @@ def _add_tag(
     tags = entry.setdefault("tags", [])
     if tag not in tags:
         tags.append(tag)
+
+
+def _own_attributes(node: Any) -> None:
+    """Decline an element with attributes of another namespace (``x:type``): feedparser
+    reads them by their local name, over or beside the element's own."""
+    if any(name[0] == "{" and not name.startswith(_XML) for name in node.attrib):
+        raise Unsupported("attribute of another namespace")
 
 
 def _attrs(node: Any) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import functools
+import html
 import html.entities
 import re
 import time
@@ -323,19 +324,20 @@ def _image(entry: Any, base: str) -> str | None:
 
 def _attachments(entry: Any, base: str) -> tuple[Attachment, ...]:
     """The files the entry links to: its enclosures (RSS ``<enclosure>``, Atom's
-    ``rel="enclosure"`` links), then media:content of other media than pictures (the
-    entry's picture is :func:`_image`'s); made absolute (feedparser leaves RSS's
-    relative)."""
+    ``rel="enclosure"`` links), then its first audio or video media:content (the entry's
+    picture is :func:`_image`'s); made absolute (feedparser leaves RSS's relative)."""
     found = [
         (link.get("href"), link.get("type"), link.get("length"), link.get("title"))
         for link in entry.get("links", [])
         if link.get("rel") == "enclosure"
     ]
+    # Only a sound or a film: YouTube lists a Flash player's address for every video, news
+    # sites their pictures; and one of a group's renditions (360p, 720p, 1080p of a film).
     found += [
         (media.get("url"), media.get("type"), media.get("filesize"), None)
         for media in entry.get("media_content", [])
-        if media.get("medium") != "image"
-    ]
+        if str(media.get("type") or media.get("medium") or "").startswith(("audio", "video"))
+    ][:1]
     attachments = []
     for url, kind, size, title in found:
         if not url or str(kind or "").startswith("image/"):
@@ -344,7 +346,11 @@ def _attachments(entry: Any, base: str) -> tuple[Attachment, ...]:
             joined = join_url(base, str(url))
         except ValueError:
             continue
-        name = str(title) if title else None
+        if _own_link(joined, base) is None:
+            continue  # "", "#", " ": the feed's own address, no file
+        # The title is an attribute's text, not markup ("A<B Vergleich"): escaped, as
+        # normalizing reads it as HTML.
+        name = html.escape(str(title), quote=False) if title else None
         attachments.append(Attachment(joined, str(kind or ""), stated_size(size), name))
     return tuple(attachments)
 

@@ -136,9 +136,12 @@ def _attachments(base: str, value: object) -> tuple[Attachment, ...]:
             continue
         url = _absolute(base, attachment.get("url"))
         kind = _text(attachment.get("mime_type")).lower()
+        if url and url.split("#")[0] == base.split("#")[0]:
+            continue  # "#": the feed's own address, no file
         if url and not kind.startswith("image/"):
             size = stated_size(attachment.get("size_in_bytes"))
-            found.append(Attachment(url, kind, size, _text(attachment.get("title")) or None))
+            title = html.escape(_text(attachment.get("title")), quote=False) or None
+            found.append(Attachment(url, kind, size, title))
     return tuple(found)
 
 
