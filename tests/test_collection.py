@@ -4,6 +4,7 @@ pagination, backlog, encodings and source health, against the local sample regio
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -2640,3 +2641,90 @@ def test_an_html_source_s_files_come_from_its_listing_and_its_article_pages(
         region.url("/dok/studie%202021.pdf"),
         region.url("/presse/anhang/flyer.pdf"),
     ]
+
+
+class _StuckEtagServer:
+    """A feed whose server sends one ETag for good and answers 304 to it, whatever the
+    feed holds (a cache keyed on the wrong thing; FreshRSS #1020's blog did so)."""
+
+    def __init__(self, region: SampleRegion, etag: str = '"v1"') -> None:
+        self.items = ["Studie zu ländlichen Räumen vorgestellt"]
+        self.etag = etag
+        self.asked: list[str | None] = []  # the If-None-Match of each request
+        region.add_route("/stuck/feed.xml", self.answer)
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> Response:
+        asked = handler.headers.get("If-None-Match")
+        self.asked.append(asked)
+        if asked == self.etag:
+            return Response(304, b"", {"ETag": self.etag})
+        entries = "".join(
+            f"<item><title>{title}</title><link>https://kreis.example/{n}</link>"
+            f"<pubDate>Thu, {10 + n:02d} Jun 2021 09:00:00 +0200</pubDate></item>"
+            for n, title in enumerate(self.items)
+        )
+        body = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        body += f"<title>Kreis</title>{entries}</channel></rss>"
+        headers = {"Content-Type": "application/rss+xml", "ETag": self.etag}
+        return Response(200, body.encode(), headers)
+
+
+def test_a_server_answering_not_modified_to_news_is_found_out_and_asked_whole(
+    tmp_path: Path,
+    region: SampleRegion,
+    make_app: MakeApp,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A feed behind a server whose 304 never ends looked like a quiet site: its news
+    never came. Asked without validators once a day, it shows its news under the same
+    ETag: its 304s are not believed any more."""
+    server = _StuckEtagServer(region)
+    app = make_app(config(tmp_path, feed_source(region, "/stuck/feed.xml")))
+    assert app.run_cycle().summary.new == 1
+    server.items.append("Vortrag: Corona und die Metropolregionen")
+    clock.advance(timedelta(hours=2))
+    assert app.run_cycle().summary.new == 0  # 304: the news is missed for now
+    assert server.asked == [None, '"v1"']
+    clock.advance(timedelta(hours=23))  # a day after the document last came whole
+    with caplog.at_level(logging.WARNING):
+        assert app.run_cycle().summary.new == 1
+    assert server.asked[-1] is None
+    assert "answered 'not modified' while the document had news" in caplog.text
+    state = app.storage.source_states(["kreis"])["kreis"]
+    assert state.validators_ignored
+    server.items.append("Innovationspreis verliehen")
+    clock.advance(timedelta(hours=2))
+    assert app.run_cycle().summary.new == 1  # asked whole again: no day's delay
+    assert server.asked[-1] is None
+    # The admin sees it in `sources` (a table, or --json).
+    capsys.readouterr()
+    assert main(["--config", str(app.config.config_dir), "sources", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["validators_ignored"] is True
+    # `sources retry` (the site mended) tries its validators again.
+    assert main(["--config", str(app.config.config_dir), "sources", "retry", "kreis"]) == 0
+    assert not app.storage.source_states(["kreis"])["kreis"].validators_ignored
+
+
+def test_a_server_whose_not_modified_holds_keeps_being_asked_conditionally(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Asked whole after a day of 304s, a server whose validators follow its feed is
+    believed again: one full download a day, the other fetches conditional."""
+    server = _StuckEtagServer(region)
+    app = make_app(config(tmp_path, feed_source(region, "/stuck/feed.xml")))
+    app.run_cycle()
+    for _ in range(13):
+        clock.advance(timedelta(hours=2))
+        app.run_cycle()
+    assert server.asked.count(None) == 2  # the first fetch and one a day later
+    assert server.asked[1:12] == ['"v1"'] * 11
+    # News with a new ETag is found by the conditional request as usual.
+    server.items.append("Vortrag: Corona und die Metropolregionen")
+    server.etag = '"v2"'
+    clock.advance(timedelta(hours=2))
+    assert app.run_cycle().summary.new == 1
+    assert server.asked[-1] == '"v1"'
+    assert not app.storage.source_states(["kreis"])["kreis"].validators_ignored

@@ -842,6 +842,7 @@ class App:
             rng=self._rng,
             should_stop=self._stop.is_set,
             story_cache=self._story_cache,
+            revalidate_after=self.config.settings.fetch.revalidate_after,
         )
 
     def channels(self) -> list[ChannelInfo]:
@@ -1226,7 +1227,11 @@ class App:
             state = ingest.current_state(configured[source_id], state)
             before[source_id] = state.status
             status = SourceStatus.FAILING if state.status is SourceStatus.GONE else state.status
-            retried.append(replace(state, status=status, next_fetch_at=None))
+            # A server found answering "not modified" to news may have been mended: its
+            # validators are tried again (and dropped again if it still does).
+            retried.append(
+                replace(state, status=status, next_fetch_at=None, validators_ignored=False)
+            )
         self.storage.save_source_states(retried, self.now())
         return before
 

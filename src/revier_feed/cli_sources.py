@@ -185,6 +185,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
             # The move is logged once only: the table keeps showing it until the admin
             # writes the new address into sources.yaml.
             note = visible(f"moved permanently to {state.url}; write it into sources.yaml")
+        elif state.validators_ignored:
+            note = "its server answers 'not modified' to news: asked whole every time"
         rows.append(
             [
                 spec.id,
@@ -256,6 +258,8 @@ def _source_health(spec: SourceSpec, state: SourceState | None, app: App) -> dic
             "last_new_item_at": moment(state.last_new_item_at),
             "error_kind": state.last_error_kind,
             "error": state.last_error,
+            "fetched_whole_at": moment(state.fetched_whole_at),
+            "validators_ignored": state.validators_ignored,
         }
     return health
 

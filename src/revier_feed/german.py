@@ -76,9 +76,7 @@ def size_text(size: int) -> str:
 
 # Controls, marks that reorder text, and invisible characters (a name of only zero-width
 # spaces showed as a bare "(PDF)").
-_NOT_SHOWN = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
-)
+_NOT_SHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 #: A name ending so is a script that hands the file out ("download.php"), not its kind.
 _SCRIPTS = frozenset({"php", "asp", "aspx", "jsp", "cgi", "pl", "py", "do", "html", "htm"})
 _FILE_KINDS = {

@@ -118,6 +118,8 @@ class IngestContext:
     should_stop: Callable[[], bool] = lambda: False
     #: The story index kept between cycles (a worker's), or None: loaded every cycle.
     story_cache: StoryCache | None = None
+    #: A source whose document last came whole this long ago is asked without validators.
+    revalidate_after: timedelta = timedelta(days=1)
 
     async def offload(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run ``fn`` on the ingest thread and wait for it."""
@@ -339,6 +341,29 @@ async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
     )
 
 
+def asks_whole(state: SourceState, now: datetime, revalidate_after: timedelta) -> bool:
+    """Whether the source is asked without its validators: its server's "not modified"
+    proved wrong, or its document has not come whole for ``revalidate_after`` (a server
+    that answers 304 for good looks like a quiet site; asked whole, it shows its news)."""
+    if not (state.etag or state.last_modified):
+        return False  # nothing to leave out
+    if state.validators_ignored or state.fetched_whole_at is None:
+        return True
+    return now - state.fetched_whole_at >= revalidate_after
+
+
+def _validators_lie(
+    previous: SourceState, fetched: FetchResult, counts: Mapping[ItemDecision, int]
+) -> bool:
+    """Whether a document asked without validators has news under the very validators the
+    server last answered "not modified" to: it would have answered 304 to this one too."""
+    if not (counts[ItemDecision.NEW] or counts[ItemDecision.UPDATED]):
+        return False
+    if previous.etag:
+        return fetched.etag == previous.etag
+    return previous.last_modified is not None and fetched.last_modified == previous.last_modified
+
+
 def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
     """The stored state, minus what no longer applies because the admin changed the URL:
     a recorded redirect, the validators of the old resource, its failures and their
@@ -368,6 +393,8 @@ def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
         url=None,
         etag=None,
         last_modified=None,
+        fetched_whole_at=None,
+        validators_ignored=False,
         status=SourceStatus.NEW,
         http_status=None,
         error_count=0,
@@ -445,13 +472,14 @@ async def _collect_source(
     def began() -> float:
         return started + sum(waits)
 
+    whole = asks_whole(previous, attempt_at, ctx.revalidate_after)
     try:
         try:
             fetched = await ctx.fetcher.fetch(
                 spec.id,
                 previous.url or spec.url,
-                etag=previous.etag,
-                last_modified=previous.last_modified,
+                etag=None if whole else previous.etag,
+                last_modified=None if whole else previous.last_modified,
                 may_defer=True,
                 waiting_since=waiting_since,
                 first_ended=answered,
@@ -1058,6 +1086,20 @@ def _save_items(
     # The first fetch brings the archive, not news: it tells nothing about the rate; nor
     # does a reading that finds more of what was there.
     new_items = None if first_fetch or reread else counts[ItemDecision.NEW]
+    ignored = previous.validators_ignored
+    revalidated = not ignored and asks_whole(previous, attempt_at, ctx.revalidate_after)
+    if revalidated and not first_fetch and _validators_lie(previous, fetched, counts):
+        ignored = True
+        same = (
+            f"ETag {previous.etag}" if previous.etag else f"Last-Modified {previous.last_modified}"
+        )
+        log.warning(
+            "source %s: its server answered 'not modified' while the document had news (%s "
+            "unchanged); it is asked without validators from now on",
+            spec.id,
+            visible(same),
+            extra={"source_id": spec.id},
+        )
     state = replace(
         _success_state(
             spec, previous, collected.warnings, last_new, new_items, attempt_at, now, seconds, ctx
@@ -1069,6 +1111,8 @@ def _save_items(
         items_last_fetch=collected.found,
         identity=collected.identity,
         reading=reading,
+        fetched_whole_at=attempt_at,
+        validators_ignored=ignored,
     )
     if not collected.found and state.status is not SourceStatus.DEGRADED:
         # A feed that listed items and now lists none (a listing whose selector finds none

@@ -247,6 +247,13 @@ class SourceState:
     #: selectors, pages, rules): when the admin changes it, what the new reading finds that
     #: was already there is backlog, not news.
     reading: str | None = None
+    #: When its document last came whole (a 200): a source answering 304 for longer than
+    #: ``fetch.revalidate_after`` is asked without validators, to find out whether its
+    #: server's "not modified" can be trusted.
+    fetched_whole_at: datetime | None = None
+    #: Its server answered "not modified" while the document had news: every fetch asks
+    #: it without validators.
+    validators_ignored: bool = False
 
 
 @dataclass(frozen=True, slots=True)

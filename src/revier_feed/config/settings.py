@@ -163,6 +163,9 @@ class FetchSettingsModel(_Model):
     max_retry_wait: Duration = timedelta(seconds=30)
     #: Honour robots.txt (Disallow and Crawl-delay for our User-Agent).
     robots_txt: bool = True
+    #: A source answering 304 for this long is asked once without validators: some
+    #: servers answer "not modified" for good (a fixed ETag), and their news never came.
+    revalidate_after: Interval = timedelta(days=1)
     #: How long one source's further listing pages and article pages (``follow``) may
     #: take in a cycle; what is not read by then is left, so that one slow site cannot
     #: hold every other source's news back from the feeds.

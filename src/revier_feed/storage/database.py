@@ -29,7 +29,7 @@ from ..exceptions import (
 log = logging.getLogger(__name__)
 
 #: The schema version this code writes; :mod:`.schema` has the migrations up to it.
-VERSION = 19
+VERSION = 20
 
 #: Pages in the write-ahead log at which a commit copies it into the file (SQLite's default).
 AUTOCHECKPOINT = 1000

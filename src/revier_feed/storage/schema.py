@@ -440,6 +440,15 @@ def _v19(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v20(conn: sqlite3.Connection) -> None:
+    """Servers whose "not modified" cannot be trusted (#3): when a source's document last
+    came whole, to ask it without validators once a day, and whether its server answered
+    304 while the document had news (it is then always asked whole). Sources of before
+    have no time: their next fetch asks them whole."""
+    conn.execute("ALTER TABLE sources ADD COLUMN fetched_whole_at DATETIME")
+    conn.execute("ALTER TABLE sources ADD COLUMN validators_ignored BOOLEAN DEFAULT '0' NOT NULL")
+
+
 #: version -> function that brings a store from version-1 to version. Append only.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _v1,
@@ -461,6 +470,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     17: _v17,
     18: _v18,
     19: _v19,
+    20: _v20,
 }
 assert max(MIGRATIONS) == database.VERSION, "a migration was added: raise database.VERSION"
 

@@ -39,6 +39,7 @@ def _state(row: Sequence[Any]) -> SourceState:
         values[name] = from_db(values[name])
     values["status"] = SourceStatus(values["status"])
     values["identity"] = ItemIdentity(values["identity"] or ItemIdentity.GUID)
+    values["validators_ignored"] = bool(values["validators_ignored"])
     return SourceState(source_id=row[0], **values)
 
 
