@@ -3,6 +3,7 @@ pagination, backlog, encodings and source health, against the local sample regio
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import re
@@ -2728,3 +2729,57 @@ def test_a_server_whose_not_modified_holds_keeps_being_asked_conditionally(
     assert app.run_cycle().summary.new == 1
     assert server.asked[-1] == '"v1"'
     assert not app.storage.source_states(["kreis"])["kreis"].validators_ignored
+
+
+@pytest.mark.parametrize(
+    ("headers", "expires_in", "at_least", "at_most"),
+    [
+        ({"Cache-Control": "public, max-age=10800"}, None, 3, 3.5),
+        # The site's cache holds it for a week: asked after the longest interval (6h).
+        ({"Cache-Control": "max-age=604800"}, None, 6, 6.5),
+        ({}, 4, 3.9, 4.5),
+        # No freshness to keep to: the adaptive interval (an hour, growing while nothing new
+        # comes), whatever Expires says.
+        ({"Cache-Control": "no-cache"}, 12, 0.9, 2),
+    ],
+)
+def test_a_source_is_not_asked_again_while_its_document_is_fresh(
+    tmp_path: Path,
+    region: SampleRegion,
+    make_app: MakeApp,
+    clock: Clock,
+    headers: dict[str, str],
+    expires_in: float | None,
+    at_least: float,
+    at_most: float,
+) -> None:
+    """A feed the site says is fresh for three hours was asked every hour: its cache
+    answered with the same document, and sites count such readers among the impolite.
+    A 304 renews the freshness as a 200 does."""
+    feed = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>K</title>'
+        b"<item><title>Studie vorgestellt</title><link>https://k.example/1</link></item>"
+        b"</channel></rss>"
+    )
+    asked: list[str | None] = []
+
+    def answer(handler: BaseHTTPRequestHandler) -> Response:
+        asked.append(handler.headers.get("If-None-Match"))
+        sent = {"ETag": '"a"', **headers}
+        if expires_in is not None:
+            # Against the server's Date, which is the real time (not the test's clock).
+            sent["Expires"] = email.utils.formatdate(time.time() + expires_in * 3600, usegmt=True)
+        if handler.headers.get("If-None-Match") == '"a"':
+            return Response(304, b"", sent)
+        return Response(200, feed, {"Content-Type": "application/xml", **sent})
+
+    region.add_route("/frisch.xml", answer)
+    app = make_app(config(tmp_path, feed_source(region, "/frisch.xml")))
+    for _ in range(2):  # a 200, then a 304
+        start = clock.now
+        app.run_cycle(only_due=True)
+        due = app.storage.source_states(["kreis"])["kreis"].next_fetch_at
+        assert due is not None
+        assert timedelta(hours=at_least) <= due - start <= timedelta(hours=at_most)
+        clock.now = due
+    assert asked == [None, '"a"']

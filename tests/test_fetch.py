@@ -1368,3 +1368,36 @@ def test_a_name_that_turns_private_after_the_check_fails_its_own_source(
     error = fetch_error(f"http://wechsel.example:{port}{FEED}")
     assert error.kind is ErrorKind.PRIVATE and error.source_id == "kreis"
     assert region.requests == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({}, None),
+        ({"cache-control": "public, max-age=600"}, 600.0),
+        ({"cache-control": 'max-age="900"'}, 900.0),
+        ({"cache-control": "max-age=0, must-revalidate"}, 0.0),
+        ({"cache-control": "private, no-cache, max-age=600"}, 0.0),
+        ({"cache-control": "no-store"}, 0.0),
+        ({"cache-control": "max-age=²"}, 0.0),  # a server's nonsense: nothing to keep to
+        ({"cache-control": "max-age=99999999999999999999"}, 0.0),
+        ({"cache-control": "s-maxage=600"}, None),  # for shared caches, not for us
+        (
+            {"expires": "Mon, 02 Aug 2021 12:00:00 GMT", "date": "Mon, 02 Aug 2021 10:00:00 GMT"},
+            7200.0,
+        ),
+        ({"expires": "Mon, 02 Aug 2021 12:00:00 GMT"}, 3600.0),  # no Date: against now
+        ({"expires": "0"}, 0.0),
+        ({"expires": "-1", "cache-control": "public"}, 0.0),
+        ({"expires": "Mon, 02 Aug 2021 09:00:00 GMT"}, 0.0),  # already stale
+        # max-age wins over Expires (RFC 9111 5.3).
+        ({"cache-control": "max-age=60", "expires": "Mon, 02 Aug 2021 20:00:00 GMT"}, 60.0),
+    ],
+)
+def test_a_response_s_freshness_is_read_as_rfc_9111_says(
+    headers: dict[str, str], seconds: float | None
+) -> None:
+    from revier_feed.fetch import fresh_for
+
+    now = datetime(2021, 8, 2, 11, 0, tzinfo=UTC)
+    assert fresh_for(headers, now) == seconds

@@ -1102,7 +1102,16 @@ def _save_items(
         )
     state = replace(
         _success_state(
-            spec, previous, collected.warnings, last_new, new_items, attempt_at, now, seconds, ctx
+            spec,
+            previous,
+            collected.warnings,
+            last_new,
+            new_items,
+            attempt_at,
+            now,
+            seconds,
+            ctx,
+            fetched.fresh_for,
         ),
         url=fetched.permanent_url or previous.url,
         etag=fetched.etag,
@@ -1186,6 +1195,7 @@ def _not_modified(
             now,
             seconds,
             ctx,
+            fetched.fresh_for,
         ),
         url=fetched.permanent_url or previous.url,
         etag=fetched.etag,
@@ -1232,8 +1242,10 @@ def _success_state(
     now: datetime,
     seconds: float,
     ctx: IngestContext,
+    fresh_for: float | None = None,
 ) -> SourceState:
-    """The state after a successful fetch; ``new_items`` None: not a rate observation."""
+    """The state after a successful fetch; ``new_items`` None: not a rate observation;
+    ``fresh_for``: seconds the server said the document stays fresh."""
     if warnings:
         status = SourceStatus.DEGRADED
     elif last_new is not None and now - last_new > ctx.stale_after:
@@ -1253,10 +1265,29 @@ def _success_state(
         last_error=_one_line(warnings[0]) if warnings else None,
         last_attempt_at=attempt_at,
         last_success_at=now,
-        next_fetch_at=schedule.next_fetch_at(now, current_interval(spec, rate), rng=ctx.rng),
+        next_fetch_at=_next_fetch_at(spec, rate, now, fresh_for, ctx),
         last_new_item_at=last_new,
         fetch_seconds=_average(previous.fetch_seconds, seconds),
     )
+
+
+def _next_fetch_at(
+    spec: SourceSpec,
+    rate: float | None,
+    now: datetime,
+    fresh_for: float | None,
+    ctx: IngestContext,
+) -> datetime:
+    """When a source that answered is due again: after its adaptive interval, but not
+    before its document stops being fresh (Cache-Control max-age, Expires: asked sooner, a
+    site answers from its cache, or counts us among the clients that ignore it), up to the
+    longest interval the source may have."""
+    interval = current_interval(spec, rate)
+    due = schedule.next_fetch_at(now, interval, rng=ctx.rng)
+    if fresh_for:
+        longest = max(interval, spec.max_interval or spec.interval)
+        due = max(due, now + min(timedelta(seconds=fresh_for), longest))
+    return due
 
 
 #: Errors of a moved source's new address that send it back to its configured one: the

@@ -268,6 +268,8 @@ class FetchResult:
     last_modified: str | None = None
     #: Where a chain of only permanent redirects (301/308) ended, if there was one.
     permanent_url: str | None = None
+    #: Seconds the server says the document stays fresh (Cache-Control max-age, Expires).
+    fresh_for: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +280,8 @@ class NotModified:
     last_modified: str | None = None
     #: Where a chain of only permanent redirects (301/308) ended, if there was one.
     permanent_url: str | None = None
+    #: Seconds the server says the document stays fresh (a 304 renews it).
+    fresh_for: float | None = None
 
 
 class RobotsCopy(NamedTuple):

@@ -25,7 +25,7 @@ import sys
 import time
 import urllib.request
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -685,6 +685,7 @@ class Fetcher:
                         # A site that moved keeps its validators: the move counts as with
                         # a 200, or the source went through the redirect for good.
                         permanent_url=_permanent(redirects, target),
+                        fresh_for=fresh_for(response.headers, self._now()),
                     )
                 if response.status_code >= 400:
                     await _drain_small(response)
@@ -719,6 +720,7 @@ class Fetcher:
             etag=_validator(response.headers.get("etag")),
             last_modified=_validator(response.headers.get("last-modified")),
             permanent_url=_permanent(redirects, target),
+            fresh_for=fresh_for(response.headers, self._now()),
         )
 
     def _reach(self, host: str) -> tuple[Network, ...] | None:
@@ -1437,6 +1439,37 @@ def _reason(code: int, response: httpx.Response) -> str:
 
 #: The longest reason phrase of a server's quoted in an error.
 _MAX_REASON = 60
+
+
+def fresh_for(headers: Mapping[str, str], now: datetime) -> float | None:
+    """Seconds a response says it stays fresh (RFC 9111 4.2.1): Cache-Control's max-age,
+    else Expires less Date; 0 for ``no-cache``/``no-store`` or what cannot be read (an
+    Expires of "0" or "-1" means already stale); None when it says nothing."""
+    control = headers.get("cache-control")
+    if control:
+        directives = [part.strip().lower() for part in control.split(",")]
+        if "no-cache" in directives or "no-store" in directives:
+            return 0.0
+        for directive in directives:
+            name, _, value = directive.partition("=")
+            if name.strip() == "max-age":
+                value = value.strip().strip('"')
+                return float(value) if value.isdecimal() and len(value) <= 12 else 0.0
+    expires = headers.get("expires")
+    if not expires:
+        return None
+    try:
+        until = email.utils.parsedate_to_datetime(expires)
+    except (TypeError, ValueError, IndexError):
+        return 0.0
+    sent = headers.get("date")
+    try:
+        at = email.utils.parsedate_to_datetime(sent) if sent else now
+    except (TypeError, ValueError, IndexError):
+        at = now
+    until = until if until.tzinfo else until.replace(tzinfo=UTC)
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return max(0.0, (until - at).total_seconds())
 
 
 def _retry_after(value: str | None, now: datetime) -> float | None:
