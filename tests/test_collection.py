@@ -4,6 +4,7 @@ pagination, backlog, encodings and source health, against the local sample regio
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import json
 import logging
 import re
@@ -1729,10 +1730,10 @@ def test_items_the_store_refuses_fail_their_source_only(
     # guids did so once) was taken for the store failing, and ended every cycle.
     real = items_store.apply
 
-    def apply(conn: Any, decisions: Any, now: Any) -> None:
+    def apply(conn: Any, decisions: Any, now: Any, **options: Any) -> None:
         if any(item.source_id == "kaputt" for item, _ in decisions):
             raise sqlite3.IntegrityError("UNIQUE constraint failed: items.source_id, items.key")
-        real(conn, decisions, now)
+        real(conn, decisions, now, **options)
 
     monkeypatch.setattr(items_store, "apply", apply)
     sources = feed_source(region, "/leipziger-messe/presse/rss.xml", "kaputt") + feed_source(
@@ -2783,3 +2784,143 @@ def test_a_source_is_not_asked_again_while_its_document_is_fresh(
         assert timedelta(hours=at_least) <= due - start <= timedelta(hours=at_most)
         clock.now = due
     assert asked == [None, '"a"']
+
+
+def _honest_first_page(region: SampleRegion) -> None:
+    """Page 1 of :func:`paged_listing`, whose ETag follows its bytes (304 to it)."""
+    page = paged_listing(1, "Der Text")
+    etag = '"' + hashlib.sha1(page).hexdigest()[:8] + '"'
+
+    def answer(handler: BaseHTTPRequestHandler) -> Response:
+        if handler.headers.get("If-None-Match") == etag:
+            return Response(304, b"", {"ETag": etag})
+        return Response(200, page, {"Content-Type": "text/html", "ETag": etag})
+
+    region.add_route("/liste.html", answer)
+
+
+@pytest.mark.parametrize("page_two_first", ["fails", "is read"])
+def test_a_paginated_listing_s_later_pages_do_not_judge_its_server(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock, page_two_first: str
+) -> None:
+    """The validators are the first page's: a teaser corrected on page 2, or page 2's
+    items read only now (it failed before), came under page 1's unchanged ETag, and an
+    honest server was taken for one whose 304s lie (found by a review)."""
+    _honest_first_page(region)
+    html = {"Content-Type": "text/html"}
+    if page_two_first == "fails":
+        region.add_route("/liste-2.html", Response(500, b"kaputt", html))
+    else:
+        region.add_route("/liste-2.html", Response(200, paged_listing(2, "Der Text"), html))
+    app = make_app(config(tmp_path, paged_source(region)))
+    app.run_cycle()
+    region.add_route("/liste-2.html", Response(200, paged_listing(2, "Der neue Text"), html))
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()  # page 1 answers 304: page 2 is not read
+    clock.advance(timedelta(hours=23))
+    app.run_cycle()  # asked whole: page 2 has news or edits
+    assert not app.storage.source_states(["liste"])["liste"].validators_ignored
+
+
+class _IfModifiedSinceOnly:
+    """A feed whose server answers 304 to its one Last-Modified, whatever If-None-Match
+    says, while its ETag follows the body (and the 304 carries none)."""
+
+    LAST_MODIFIED = "Wed, 09 Jun 2021 10:00:00 GMT"
+
+    def __init__(self, region: SampleRegion) -> None:
+        self.items = ["Studie zu ländlichen Räumen vorgestellt"]
+        region.add_route("/ims/feed.xml", self.answer)
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> Response:
+        if handler.headers.get("If-Modified-Since") == self.LAST_MODIFIED:
+            return Response(304, b"", {"Last-Modified": self.LAST_MODIFIED})
+        entries = "".join(
+            f"<item><title>{title}</title><link>https://kreis.example/{n}</link></item>"
+            for n, title in enumerate(self.items)
+        )
+        body = f'<rss version="2.0"><channel><title>K</title>{entries}</channel></rss>'.encode()
+        etag = '"' + hashlib.sha1(body).hexdigest()[:8] + '"'
+        headers = {"ETag": etag, "Last-Modified": self.LAST_MODIFIED}
+        return Response(200, body, {**headers, "Content-Type": "application/rss+xml"})
+
+
+def test_a_server_reading_only_if_modified_since_is_found_out(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Its news came under a new ETag, so it looked honest, and came once a day at most."""
+    server = _IfModifiedSinceOnly(region)
+    app = make_app(config(tmp_path, feed_source(region, "/ims/feed.xml")))
+    app.run_cycle()
+    server.items.append("Vortrag: Corona und die Metropolregionen")
+    clock.advance(timedelta(hours=2))
+    assert app.run_cycle().summary.new == 0  # 304
+    clock.advance(timedelta(hours=23))
+    assert app.run_cycle().summary.new == 1
+    assert app.storage.source_states(["kreis"])["kreis"].validators_ignored
+    server.items.append("Innovationspreis verliehen")
+    clock.advance(timedelta(hours=2))
+    assert app.run_cycle().summary.new == 1
+
+
+def test_a_clock_that_ran_ahead_does_not_end_the_daily_whole_fetch(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """A document stored while the clock ran 90 days ahead counted as fetched whole until
+    then: a stuck server's news did not come for three days (found by a review)."""
+    server = _StuckEtagServer(region)
+    app = make_app(config(tmp_path, feed_source(region, "/stuck/feed.xml")))
+    clock.advance(timedelta(days=90))
+    app.run_cycle()
+    clock.advance(timedelta(days=-90))
+    server.items.append("Vortrag: Corona und die Metropolregionen")
+    news = 0
+    for _ in range(13):  # a day, every two hours
+        clock.advance(timedelta(hours=2))
+        news += app.run_cycle().summary.new
+    assert news == 1
+
+
+@pytest.mark.parametrize("listing_etag", [None, '"l1"'])
+def test_the_files_of_an_article_page_stay_when_the_listing_is_read_again(
+    tmp_path: Path,
+    region: SampleRegion,
+    make_app: MakeApp,
+    clock: Clock,
+    listing_etag: str | None,
+) -> None:
+    """An article page is read once, when its item is new: the listing read again (at
+    every fetch, or whole once a day) wiped the files found there (found by a review)."""
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    listing = (
+        b"<html><body><div class='meldung'><h2><a href='/presse/vortrag.html'>Vortrag: "
+        b"Corona und die Metropolregionen</a></h2><p>09.06.2021</p></div></body></html>"
+    )
+
+    def answer(handler: BaseHTTPRequestHandler) -> Response:
+        if listing_etag and handler.headers.get("If-None-Match") == listing_etag:
+            return Response(304, b"", {"ETag": listing_etag})
+        return Response(200, listing, {**html, **({"ETag": listing_etag} if listing_etag else {})})
+
+    article = (
+        "<html><body><article><h1>Vortrag: Corona und die Metropolregionen</h1>"
+        "<p>Am Dienstag sprach die Geschäftsstelle über die Folgen der Pandemie für die "
+        "Metropolregionen in Deutschland und im Revier.</p></article>"
+        "<aside class='downloads'><a href='anhang/flyer.pdf'>Flyer zum Vortrag</a></aside>"
+        "</body></html>"
+    )
+    region.add_route("/presse/", answer)
+    region.add_route("/presse/vortrag.html", Response(200, article.encode(), html))
+    source = f"""
+  - id: kreis
+    name: Kreis
+    kind: html
+    url: "{region.url("/presse/")}"
+    html: {{item: div.meldung, title: h2, date: p, files: .downloads a, follow: true}}"""
+    app = make_app(config(tmp_path, source))
+    assert app.run_cycle().summary.new == 1
+    for _ in range(13):  # a day, every two hours
+        clock.advance(timedelta(hours=2))
+        app.run_cycle()
+        (stored,) = app.storage.recent_items(["kreis"], 10)
+        assert [f.url for f in stored.item.attachments] == [region.url("/presse/anhang/flyer.pdf")]

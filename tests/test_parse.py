@@ -1732,3 +1732,21 @@ def test_json_feed_attachments_are_read_and_what_is_no_attachment_is_passed_over
         ("https://k.example/presse/studie.pdf", "application/pdf", 1200000, "Die Studie"),
         ("https://k.example/f.mp3", "", None, None),
     ]
+
+
+def test_a_files_selector_passes_over_links_to_the_page_itself_and_reads_srcsets() -> None:
+    page = (
+        "<html><body><div class='m'><h3><a href='/p/1.html'>Studie vorgestellt</a></h3>"
+        "<span class='dl'><a href='#'>Herunterladen</a><a href=''>leer</a>"
+        "<a href='/dok/studie.pdf'>Die Studie</a>"
+        "<img data-srcset='/dok/plan.pdf 1x, /dok/plan-gross.pdf 2x'></span>"
+        "</div></body></html>"
+    )
+    for selector, expected in (
+        (".dl a", ["https://kreis.example/dok/studie.pdf"]),
+        (".dl img@data-srcset", ["https://kreis.example/dok/plan.pdf"]),
+    ):
+        selectors = HtmlSelectors(item="div.m", title="h3", files=selector)
+        fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
+        (item,) = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN).items
+        assert [f.url for f in item.attachments] == expected

@@ -61,6 +61,7 @@ from .exceptions import (
 )
 from .fetch import TURN_WAITS, Fetcher, host_name
 from .models import (
+    CLOCK_SLACK,
     FUTURE_TOLERANCE,
     Article,
     ErrorInfo,
@@ -349,19 +350,28 @@ def asks_whole(state: SourceState, now: datetime, revalidate_after: timedelta) -
         return False  # nothing to leave out
     if state.validators_ignored or state.fetched_whole_at is None:
         return True
-    return now - state.fetched_whole_at >= revalidate_after
+    # Stored while the clock ran ahead (see fetch_due): not believed for as long.
+    return not (now - revalidate_after < state.fetched_whole_at <= now + CLOCK_SLACK)
 
 
 def _validators_lie(
-    previous: SourceState, fetched: FetchResult, counts: Mapping[ItemDecision, int]
+    previous: SourceState, fetched: FetchResult, collected: _Collected, new: int
 ) -> bool:
-    """Whether a document asked without validators has news under the very validators the
-    server last answered "not modified" to: it would have answered 304 to this one too."""
-    if not (counts[ItemDecision.NEW] or counts[ItemDecision.UPDATED]):
+    """Whether a document asked without validators has new items under the very validators
+    the server last answered "not modified" to: it would have answered 304 to it too.
+
+    Only a document of one page tells (the validators are the first page's; news on a
+    later page says nothing of them), and only after a 304 (not after failures). Edits of
+    items are no evidence (a date without a year read anew); new items are. A server that
+    keeps its Last-Modified but not its ETag is judged by the Last-Modified too: one that
+    reads only If-Modified-Since answered 304 to it."""
+    if not new or previous.http_status != 304 or len(collected.pages) != 1:
         return False
-    if previous.etag:
-        return fetched.etag == previous.etag
-    return previous.last_modified is not None and fetched.last_modified == previous.last_modified
+    same_etag = previous.etag is not None and fetched.etag == previous.etag
+    same_date = previous.last_modified is not None and (
+        fetched.last_modified == previous.last_modified
+    )
+    return same_etag or same_date
 
 
 def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
@@ -1088,7 +1098,8 @@ def _save_items(
     new_items = None if first_fetch or reread else counts[ItemDecision.NEW]
     ignored = previous.validators_ignored
     revalidated = not ignored and asks_whole(previous, attempt_at, ctx.revalidate_after)
-    if revalidated and not first_fetch and _validators_lie(previous, fetched, counts):
+    news = counts[ItemDecision.NEW]
+    if revalidated and not first_fetch and _validators_lie(previous, fetched, collected, news):
         ignored = True
         same = (
             f"ETag {previous.etag}" if previous.etag else f"Last-Modified {previous.last_modified}"
@@ -1146,6 +1157,9 @@ def _save_items(
         collected.rekeyed,
         retired_listed=collected.retired if whole else None,
         retired_rekeyed=collected.retired_rekeyed,
+        # The files of a followed item's article page were read with it: the listing,
+        # read again, has only its own.
+        refresh_files=not spec.follow,
     )
     return SourceReport(
         source_id=spec.id,

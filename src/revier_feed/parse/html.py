@@ -597,9 +597,13 @@ def files_in(element: Tag, selector: str, base: str) -> tuple[Attachment, ...]:
             value = link.get("href") if isinstance(link, Tag) else None
         if isinstance(value, list):
             value = " ".join(value)
+        if attr in _SRCSET:
+            value = _first_url(value)
         if not value or not value.strip():
             continue
         url = _join(base, value.strip()) or value.strip()
+        if url.split("#")[0] == base.split("#")[0]:
+            continue  # "#", "": the page itself (a button's link), no file
         title = match.get_text(" ", strip=True)
         found.append(Attachment(url, "", None, html.escape(title, quote=False) or None))
     return tuple(found)

@@ -180,6 +180,7 @@ class Storage:
         rekeyed: Mapping[int, str] | None = None,
         retired_listed: Collection[str] | None = None,
         retired_rekeyed: Mapping[str, str] | None = None,
+        refresh_files: bool = True,
     ) -> None:
         """Write a source's new state and its items in one transaction.
 
@@ -191,12 +192,15 @@ class Storage:
                 they still list (see :func:`.retention.forget_tombstones`).
             retired_rekeyed: new keys of retired items (old key -> new key), as for
                 ``rekeyed``.
+            refresh_files: unchanged items take the files their document gives now; not
+                for a source that follows its items, whose files come from article pages
+                read only when an item is new or changed.
         """
         with self._database.writing(f"save source {state.source_id}") as conn:
             _sources.save_states(conn, [state], now)
             _identity.rekey(conn, rekeyed or {})
             _retention.rekey_tombstones(conn, state.source_id, retired_rekeyed or {})
-            _items.apply(conn, decisions, now)
+            _items.apply(conn, decisions, now, refresh_files=refresh_files)
             if retired_listed is not None:
                 _sources.mark_read(conn, state.source_id, now)
                 _retention.note_listing(conn, state.source_id, retired_listed, now)

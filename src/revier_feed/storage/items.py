@@ -132,9 +132,14 @@ def _updated_row(item: Item, now: str | None) -> tuple[Any, ...]:
 
 
 def apply(
-    conn: sqlite3.Connection, decisions: Sequence[tuple[Item, ItemDecision]], now: datetime
+    conn: sqlite3.Connection,
+    decisions: Sequence[tuple[Item, ItemDecision]],
+    now: datetime,
+    *,
+    refresh_files: bool = True,
 ) -> None:
-    """Write what dedup decided; unchanged items only get ``last_seen_at`` bumped."""
+    """Write what dedup decided; unchanged items only get ``last_seen_at`` bumped, and
+    (``refresh_files``) the files their document gives now."""
     stamp = to_db(now)
     new_rows = []
     updated_rows = []
@@ -147,8 +152,9 @@ def apply(
             updated_rows.append(_updated_row(item, stamp))
         else:
             unchanged.setdefault(item.source_id, []).append(item.key)
-            files = attachments_to_db(item.attachments)
-            refreshed.append((files, item.source_id, item.key, files))
+            if refresh_files:
+                files = attachments_to_db(item.attachments)
+                refreshed.append((files, item.source_id, item.key, files))
     if updated_rows:
         conn.executemany(_UPDATE, updated_rows)
     if refreshed:
