@@ -39,8 +39,8 @@ def test_run_once_prints_summary(
         assert source.id in out
     assert "6 sources: 36 new, 0 updated, 0 failed" in out
     channels = 1 + len(demo_config.channels) + len(demo_config.tags) + len(demo_config.districts)
-    # RSS, Atom, JSON Feed and a page per channel, and the OPML list.
-    files = 4 * channels + 1
+    # RSS, Atom, JSON Feed and a page per channel, the OPML list and the site's icon.
+    files = 4 * channels + 2
     assert f"published to {demo_config.output_dir}: {files} file(s) written, 0 unchanged" in out
 
 

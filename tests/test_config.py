@@ -1081,3 +1081,30 @@ def test_private_hosts_are_names_addresses_or_networks(tmp_path: Path) -> None:
     )
     text = "\n".join(issues_of(bad))
     assert "settings.yaml:2: fetch.private_hosts: 'http://intranet/' is neither a host" in text
+
+
+def test_a_site_icon_that_cannot_serve_is_reported_when_loading(tmp_path: Path) -> None:
+    (tmp_path / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>', "utf-8")
+    (tmp_path / "gross.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(1_000_001))
+    for value, problem in (
+        ("fehlt.png", "no such file"),
+        ("logo.svg", "not a PNG, GIF, JPEG, ICO or WebP picture"),
+        ("gross.png", "larger than 1 MB"),
+        (".", "a folder, not a file"),
+    ):
+        folder = write_config(
+            tmp_path / value.replace(".", "_"),
+            html_source("{item: li, title: h2}"),
+            settings=f"site:\n  title: Kreis\n  icon: ../{value}\n",
+        )
+        (issue,) = issues_of(folder)
+        assert "settings.yaml:3: site.icon: " in issue, issue
+        assert problem in issue, issue
+    gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
+    (tmp_path / "kreis.gif").write_bytes(gif)
+    folder = write_config(
+        tmp_path / "ok",
+        html_source("{item: li, title: h2}"),
+        settings="site:\n  icon: ../kreis.gif\n",
+    )
+    assert load_config(folder).icon == (gif, "gif")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import zlib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -395,3 +396,66 @@ def test_a_feed_s_files_reach_feed_readers_also_when_added_later(
         ("folge-3.mp3 (MP3)", episode),
         ("transkript.pdf (PDF, 5,1 KB)", transcript),
     ]
+
+
+def test_the_site_s_icon_is_the_feeds_and_pages_icon(
+    demo_config: AppConfig, make_app: MakeApp
+) -> None:
+    """Feed readers showed a blank square for every channel: the feeds named no icon, and
+    the pages, whose address readers look for one at, had none."""
+    import json
+
+    from bs4 import BeautifulSoup
+
+    _, rss_path, atom_path = published_app(demo_config, make_app)
+    out = demo_config.output_dir
+    icon = "http://localhost:8000/icon.png"
+    assert (out / "icon.png").read_bytes() == (demo_config.config_dir / "icon.png").read_bytes()
+    channel = etree.parse(str(rss_path)).getroot().find("channel")
+    assert channel is not None
+    image = channel.find("image")
+    assert image is not None
+    assert (image.findtext("url"), image.findtext("title"), image.findtext("link")) == (
+        icon,
+        channel.findtext("title"),
+        channel.findtext("link"),
+    )
+    assert etree.parse(str(atom_path)).getroot().findtext(f"{ATOM}icon") == icon
+    document = json.loads((out / "feeds" / "all.json").read_text(encoding="utf-8"))
+    assert document["icon"] == document["favicon"] == icon
+    for page, href in (
+        (out / "index.html", "icon.png"),
+        (out / "channels" / "strukturwandel.html", "../icon.png"),
+    ):
+        head = BeautifulSoup(page.read_bytes(), "html.parser").head
+        assert head is not None
+        link = head.find("link", rel="icon")
+        assert link is not None and link["href"] == href
+        assert "img-src 'self'" in str(
+            head.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+        )
+
+    # A new picture of the same kind goes out with the next publish (the configuration
+    # loaded anew, as `reload` does), news or not.
+    from revier_feed.config import load_config
+
+    picture = demo_config.config_dir / "icon.png"
+    png = picture.read_bytes()
+    comment = b"tEXtComment\x00neu"
+    text_chunk = (
+        len(comment[4:]).to_bytes(4, "big") + comment + zlib.crc32(comment).to_bytes(4, "big")
+    )
+    picture.write_bytes(png[:-12] + text_chunk + png[-12:])
+    assert make_app(load_config(demo_config.config_dir)).publish().written == (out / "icon.png",)
+    assert (out / "icon.png").read_bytes() == picture.read_bytes() != png
+    # Another kind replaces it; none removes it.
+    gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
+    (demo_config.config_dir / "kreis.gif").write_bytes(gif)
+    settings = demo_config.config_dir / "settings.yaml"
+    settings.write_text(settings.read_text("utf-8").replace("icon.png", "kreis.gif"), "utf-8")
+    make_app(load_config(demo_config.config_dir)).publish()
+    assert (out / "icon.gif").read_bytes() == gif and not (out / "icon.png").exists()
+    settings.write_text(settings.read_text("utf-8").replace("  icon: kreis.gif\n", ""), "utf-8")
+    make_app(load_config(demo_config.config_dir)).publish()
+    assert not (out / "icon.gif").exists()
+    assert "<image>" not in rss_path.read_text("utf-8")

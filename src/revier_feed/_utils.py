@@ -523,3 +523,24 @@ def span(value: timedelta, *, to_minutes: bool = False) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return "".join(parts) or ("0m" if to_minutes else "0s")
+
+
+#: The largest site icon (``site.icon``) published; feed readers show 16 to 512 pixels.
+MAX_ICON_BYTES = 1_000_000
+
+
+def icon_kind(data: bytes) -> str | None:
+    """The file name extension of a picture that feed readers and browsers take as an icon,
+    read from its first bytes: ``png``, ``gif``, ``jpg``, ``ico`` or ``webp``; None for
+    anything else (an SVG may hold scripts, and RSS allows none)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if data.startswith(b"\x00\x00\x01\x00") and len(data) > 6:
+        return "ico"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None

@@ -71,7 +71,7 @@ from .models import (
     Story,
     StoryFilter,
 )
-from .publish import PublishResult, feed_paths, missing_files, publish, websub
+from .publish import ICON_NAME, PublishResult, feed_paths, missing_files, publish, websub
 from .storage import VERSION as STORE_VERSION
 from .storage import Storage
 from .tag import Tagger, TagMatch
@@ -865,6 +865,7 @@ class App:
                 **{t.id: t.label for t in config.tags},
             },
             hub=config.settings.websub_hub,
+            icon_file=f"{ICON_NAME}.{config.icon[1]}" if config.icon else None,
         )
         channels = [base]
         for model in config.channels:
@@ -949,6 +950,7 @@ class App:
                 self.tz,
                 home_channel=ALL_CHANNEL,
                 store_version=json.dumps([version, scan, source_ids]),
+                icon=self.config.icon,
             )
         except PublishError as e:
             # One channel's file could not be replaced; the others' changes went out, and

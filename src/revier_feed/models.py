@@ -640,6 +640,8 @@ class ChannelInfo:
     labels: Mapping[str, str] = field(default_factory=dict)  #: tag or district id -> label
     priorities: Mapping[str, int] = field(default_factory=dict)  #: source id -> priority
     hub: str | None = None  #: WebSub hub advertised with rel="hub"
+    #: The site's icon in the output folder ("icon.png"), if it has one.
+    icon_file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

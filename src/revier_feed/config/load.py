@@ -16,7 +16,7 @@ from pydantic import (
     ValidationError,
 )
 
-from .._utils import one_spelling, site_of
+from .._utils import MAX_ICON_BYTES, icon_kind, one_spelling, site_of
 from ..exceptions import COMMAND_LINE, ConfigError, ConfigIssue
 from ..models import (
     DistrictSpec,
@@ -75,6 +75,8 @@ class AppConfig:
     #: Names that contain a place name and are not in the region (gazetteer and
     #: districts.yaml)
     elsewhere: tuple[str, ...] = ()
+    #: ``site.icon``: the picture's bytes and its kind (``png``, …), read when loaded.
+    icon: tuple[bytes, str] | None = None
 
     @property
     def storage_url(self) -> str:
@@ -222,6 +224,7 @@ def load_config(config_dir: str | Path) -> AppConfig:
         district_channels=channels_file.district_channels,
         partners=tuple(partners_file.partners),
         elsewhere=_elsewhere(validated.get("districts.yaml")),
+        icon=_read_icon(folder / settings.site.icon) if settings.site.icon else None,
     )
 
 
@@ -378,6 +381,18 @@ def _cross_check(
     settings: Settings | None = validated.get("settings.yaml")
     if settings is not None:
         yield from _places(folder, settings, loaded)
+    if settings is not None and settings.site.icon:
+        problem = icon_problem(folder / settings.site.icon)
+        if problem:
+            icon_loc: Loc = ("site", "icon")
+            yield ConfigIssue(
+                str(folder / "settings.yaml"),
+                loaded["settings.yaml"][1].line_of(icon_loc),
+                _dotted(icon_loc),
+                f"{str((folder / settings.site.icon).resolve())!r}: {problem}",
+                "a PNG, GIF, JPEG, ICO or WebP picture of at most 1 MB, relative to the "
+                "configuration folder",
+            )
     if settings is not None and settings.smtp.ca_file and settings.smtp.security != "none":
         smtp_ca: Loc = ("smtp", "ca_file")
         yield from _ca_file(folder, settings.smtp.ca_file, "settings.yaml", smtp_ca, loaded)
@@ -475,6 +490,31 @@ def _ca_file(
             f"{str(path)!r}: {problem}",
             "certificates in PEM format, relative to the configuration folder",
         )
+
+
+def icon_problem(path: Path) -> str | None:
+    """Why the file ``path`` cannot be the site's icon, or None if it can."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_ICON_BYTES + 1)
+    except FileNotFoundError:
+        return "no such file"
+    except IsADirectoryError:
+        return "a folder, not a file"
+    except OSError as e:
+        return f"not readable ({e.strerror or e})"
+    if len(data) > MAX_ICON_BYTES:
+        return "larger than 1 MB"
+    if icon_kind(data) is None:
+        return "not a PNG, GIF, JPEG, ICO or WebP picture (SVG is not taken: it may hold scripts)"
+    return None
+
+
+def _read_icon(path: Path) -> tuple[bytes, str] | None:
+    """The icon's bytes and kind (checked by :func:`icon_problem` just before)."""
+    data = path.read_bytes()
+    kind = icon_kind(data)
+    return (data, kind) if kind else None
 
 
 def certificates_problem(path: Path) -> str | None:

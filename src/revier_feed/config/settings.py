@@ -51,6 +51,9 @@ class SiteSettings(_Model):
     #: Where the published files are reachable; feeds need it for their self links.
     public_base_url: Url = "http://localhost:8000/"
     language: Language = "de"
+    #: A picture (PNG, GIF, JPEG, ICO, WebP) relative to the configuration folder: the
+    #: feeds' and pages' icon.
+    icon: Text | None = None
 
     @field_validator("public_base_url")
     @classmethod

@@ -65,4 +65,6 @@ def prepare_demo(output_dir: Path, base_url: str) -> Path:
         if template.name.endswith(".yaml"):
             text = template.read_bytes().replace(BASE_TOKEN, base_url.encode())
             (config_dir / template.name).write_bytes(text)
+        elif template.name.endswith(".png"):  # the site's icon
+            (config_dir / template.name).write_bytes(template.read_bytes())
     return config_dir

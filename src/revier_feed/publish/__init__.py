@@ -25,6 +25,7 @@ from .inputs import (
 from .paths import feed_paths, page_path
 
 __all__ = [
+    "ICON_NAME",
     "OPML_PATH",
     "PublishResult",
     "feed_paths",
@@ -46,6 +47,9 @@ class PublishResult:
 
 #: The OPML list of every channel, relative to the output folder.
 OPML_PATH = "feeds/feeds.opml"
+#: The site's icon in the output folder, ``icon.png`` (or ``.gif``, ``.jpg``, …).
+ICON_NAME = "icon"
+_ICON_KINDS = ("png", "gif", "jpg", "ico", "webp")
 
 
 def publish(
@@ -57,6 +61,7 @@ def publish(
     *,
     home_channel: str = "all",
     store_version: str | None = None,
+    icon: tuple[bytes, str] | None = None,
 ) -> PublishResult:
     """Write every channel's RSS, Atom and JSON Feed files and page, and the OPML list.
 
@@ -66,6 +71,8 @@ def publish(
         home_channel: the channel whose page is ``index.html``.
         store_version: changes whenever the stories ``read_stories`` would give change
             (the store's change counter and what is read); None: unknown, always read.
+        icon: the site's icon (its bytes and kind), written as ``icon.<kind>``; the
+            channels name it in ``icon_file``.
 
     Raises:
         PublishError: a file could not be written; the previous file stays in place.
@@ -84,6 +91,7 @@ def publish(
         (written if changed else unchanged).append(path)
         return changed
 
+    _publish_icon(output_dir, icon, write)
     paths = {channel.id: feed_paths(channel.id) for channel in channels}
     files = {c.id: _files(c.id, home_channel) for c in channels}
     inputs = (
@@ -95,7 +103,7 @@ def publish(
     everything = [output_dir / f for fs in files.values() for f in fs] + [output_dir / OPML_PATH]
     if inputs is not None and inputs == previous_inputs and all(p.is_file() for p in everything):
         # Same stories, same configuration, same code as the files on disk were made from.
-        return PublishResult((), tuple(everything), ())
+        return PublishResult(tuple(written), (*unchanged, *everything), ())
     # The renderers (feedgen, lxml, Jinja2) load only when something is to be rendered:
     # most cycles of a worker or of `run --once` from cron end above.
     from .feeds import render
@@ -144,6 +152,21 @@ def publish(
     except OSError as e:
         raise PublishError(f"could not write {output_dir / STATE_FILE}") from e
     return PublishResult(tuple(written), tuple(unchanged), tuple(changed_channels), removed)
+
+
+def _publish_icon(
+    output_dir: Path, icon: tuple[bytes, str] | None, write: Callable[[str, bytes], bool]
+) -> None:
+    """Write the site's icon (before anything else: a publish with nothing else to do still
+    takes a new picture), and remove one of another kind or of a setting removed."""
+    for kind in _ICON_KINDS:
+        if icon is not None and kind == icon[1]:
+            write(f"{ICON_NAME}.{kind}", icon[0])
+            continue
+        try:
+            (output_dir / f"{ICON_NAME}.{kind}").unlink(missing_ok=True)
+        except OSError as e:
+            raise PublishError(f"could not remove {output_dir / f'{ICON_NAME}.{kind}'}") from e
 
 
 def _files(channel_id: str, home_channel: str) -> list[str]:

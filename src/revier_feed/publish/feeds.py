@@ -93,6 +93,8 @@ def _json_feed(
     }
     if channel.hub:
         document["hubs"] = [{"type": "WebSub", "url": channel.hub}]
+    if channel.icon_file:
+        document["icon"] = document["favicon"] = channel.public_base_url + channel.icon_file
     # Compact: with an indent, json encodes in pure Python, ten times slower for a channel
     # of a hundred teasers; feed readers read either.
     return (_JSON.encode(document) + "\n").encode("utf-8")
@@ -135,6 +137,12 @@ def _generator(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> 
         )
     fg.language(channel.language)
     fg.generator("revier-feed", version=__version__)
+    if channel.icon_file:
+        icon = channel.public_base_url + channel.icon_file
+        fg.icon(icon)  # Atom
+        if channel.icon_file.endswith((".png", ".gif", ".jpg")):
+            # RSS takes these three only; its image links to the site, titled as the feed.
+            fg.image(url=icon, title=channel.title, link=channel.site_url)
     if any(m.item.image or m.item.attachments for story in stories for m in story.members):
         fg.load_extension("media", atom=True, rss=True)  # declares its namespace
     items = [member for story in stories for member in story.members]

@@ -93,6 +93,7 @@ def render_page(
             home=pages.get(all_channel, root + INDEX_PAGE),
             is_home=channel.id == all_channel,
             feeds=feeds,
+            icon=root + channel.icon_file if channel.icon_file else None,
             opml=root + "feeds/feeds.opml",
             days=days,
             navigation=[

@@ -27,6 +27,9 @@ CONTENT_TYPES = (
     (".txt", "text/plain; charset=utf-8"),
     (".ico", "image/x-icon"),
     (".png", "image/png"),
+    (".gif", "image/gif"),
+    (".jpg", "image/jpeg"),
+    (".webp", "image/webp"),
     (".svg", "image/svg+xml"),
 )
 #: Types worth compressing (images above are compressed already).
