@@ -2735,10 +2735,14 @@ def test_a_server_whose_not_modified_holds_keeps_being_asked_conditionally(
 @pytest.mark.parametrize(
     ("headers", "expires_in", "at_least", "at_most"),
     [
-        ({"Cache-Control": "public, max-age=10800"}, None, 3, 3.5),
-        # The site's cache holds it for a week: asked after the longest interval (6h).
-        ({"Cache-Control": "max-age=604800"}, None, 6, 6.5),
-        ({}, 4, 3.9, 4.5),
+        ({"Cache-Control": "public, max-age=10800"}, None, 3, 3.35),
+        # The site's cache holds it for a day: asked after the longest interval (6h).
+        ({"Cache-Control": "max-age=86400"}, None, 6, 6.65),
+        ({}, 4, 3.9, 4.45),
+        # A CDN's copy two minutes from stale: no wait of three hours more.
+        ({"Cache-Control": "max-age=10800", "Age": "10680"}, None, 0.9, 2),
+        # A year: a rule for static files, not for a feed (a busy one waited 6 hours).
+        ({"Cache-Control": "max-age=31536000"}, None, 0.9, 2),
         # No freshness to keep to: the adaptive interval (an hour, growing while nothing new
         # comes), whatever Expires says.
         ({"Cache-Control": "no-cache"}, 12, 0.9, 2),
@@ -2924,3 +2928,25 @@ def test_the_files_of_an_article_page_stay_when_the_listing_is_read_again(
         app.run_cycle()
         (stored,) = app.storage.recent_items(["kreis"], 10)
         assert [f.url for f in stored.item.attachments] == [region.url("/presse/anhang/flyer.pdf")]
+
+
+def test_sources_kept_to_one_freshness_are_still_spread_out(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """Waiting exactly for a cache's lifetime, every source of a site came due at the same
+    second, and each fetch met the cache at the same point of its cycle."""
+    feed = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>K</title>'
+        b"<item><title>Studie vorgestellt</title><link>https://k.example/1</link></item>"
+        b"</channel></rss>"
+    )
+    headers = {"Content-Type": "application/xml", "Cache-Control": "max-age=10800"}
+    sources = ""
+    for n in range(4):
+        region.add_route(f"/frisch-{n}.xml", Response(200, feed, headers))
+        sources += feed_source(region, f"/frisch-{n}.xml", f"kreis-{n}")
+    app = make_app(config(tmp_path, sources))
+    app.run_cycle()
+    states = app.storage.source_states([f"kreis-{n}" for n in range(4)])
+    due = {state.next_fetch_at for state in states.values()}
+    assert len(due) == 4

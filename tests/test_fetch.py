@@ -1380,7 +1380,12 @@ def test_a_name_that_turns_private_after_the_check_fails_its_own_source(
         ({"cache-control": "private, no-cache, max-age=600"}, 0.0),
         ({"cache-control": "no-store"}, 0.0),
         ({"cache-control": "max-age=²"}, 0.0),  # a server's nonsense: nothing to keep to
-        ({"cache-control": "max-age=99999999999999999999"}, 0.0),
+        ({"cache-control": "max-age=\u0663\u0660\u0660"}, 0.0),  # digits, but not ASCII
+        ({"cache-control": "max-age=99999999999999999999"}, 2.0**31),  # RFC 9111 1.2.2
+        # A CDN's copy is as old as its Age: fresh for what is left.
+        ({"cache-control": "max-age=600", "age": "590"}, 10.0),
+        ({"cache-control": "max-age=600", "age": "9000"}, 0.0),
+        ({"cache-control": "max-age=600", "age": "viel"}, 600.0),
         ({"cache-control": "s-maxage=600"}, None),  # for shared caches, not for us
         (
             {"expires": "Mon, 02 Aug 2021 12:00:00 GMT", "date": "Mon, 02 Aug 2021 10:00:00 GMT"},
@@ -1388,6 +1393,8 @@ def test_a_name_that_turns_private_after_the_check_fails_its_own_source(
         ),
         ({"expires": "Mon, 02 Aug 2021 12:00:00 GMT"}, 3600.0),  # no Date: against now
         ({"expires": "0"}, 0.0),
+        ({"expires": "Mon, 02 Aug 2021 12:00:00"}, 0.0),  # no zone: no HTTP date
+        ({"expires": "Mon, 02 Aug 2021 12:00:00 GMT", "age": "600"}, 3000.0),
         ({"expires": "-1", "cache-control": "public"}, 0.0),
         ({"expires": "Mon, 02 Aug 2021 09:00:00 GMT"}, 0.0),  # already stale
         # max-age wins over Expires (RFC 9111 5.3).

@@ -1295,13 +1295,17 @@ def _next_fetch_at(
     """When a source that answered is due again: after its adaptive interval, but not
     before its document stops being fresh (Cache-Control max-age, Expires: asked sooner, a
     site answers from its cache, or counts us among the clients that ignore it), up to the
-    longest interval the source may have."""
+    longest interval the source may have. A lifetime of more than a day says nothing: it
+    is a rule for a server's static files ("expires 30d"), not for its news feed."""
     interval = current_interval(spec, rate)
-    due = schedule.next_fetch_at(now, interval, rng=ctx.rng)
-    if fresh_for:
+    if fresh_for and fresh_for <= MAX_FRESHNESS.total_seconds():
         longest = max(interval, spec.max_interval or spec.interval)
-        due = max(due, now + min(timedelta(seconds=fresh_for), longest))
-    return due
+        interval = max(interval, min(timedelta(seconds=fresh_for), longest))
+    return schedule.next_fetch_at(now, interval, rng=ctx.rng)
+
+
+#: A document said to stay fresh longer than this is asked by its adaptive interval.
+MAX_FRESHNESS = timedelta(days=1)
 
 
 #: Errors of a moved source's new address that send it back to its configured one: the

@@ -1442,10 +1442,12 @@ _MAX_REASON = 60
 
 
 def fresh_for(headers: Mapping[str, str], now: datetime) -> float | None:
-    """Seconds a response says it stays fresh (RFC 9111 4.2.1): Cache-Control's max-age,
-    else Expires less Date; 0 for ``no-cache``/``no-store`` or what cannot be read (an
-    Expires of "0" or "-1" means already stale); None when it says nothing."""
+    """Seconds a response stays fresh from now (RFC 9111 4.2): its lifetime (Cache-Control's
+    max-age, else Expires less Date) less the Age a cache in front put on it; 0 for
+    ``no-cache``/``no-store`` or what cannot be read (an Expires of "0" or "-1", or without
+    its zone, means already stale); None when it says nothing."""
     control = headers.get("cache-control")
+    lifetime = None
     if control:
         directives = [part.strip().lower() for part in control.split(",")]
         if "no-cache" in directives or "no-store" in directives:
@@ -1453,8 +1455,26 @@ def fresh_for(headers: Mapping[str, str], now: datetime) -> float | None:
         for directive in directives:
             name, _, value = directive.partition("=")
             if name.strip() == "max-age":
-                value = value.strip().strip('"')
-                return float(value) if value.isdecimal() and len(value) <= 12 else 0.0
+                lifetime = _seconds(value.strip().strip('"'))
+                if lifetime is None:
+                    return 0.0
+                break
+    if lifetime is None:
+        lifetime = _expires_in(headers, now)
+        if lifetime is None:
+            return None
+    return max(0.0, lifetime - (_seconds((headers.get("age") or "").split(",")[0]) or 0.0))
+
+
+def _seconds(value: str) -> float | None:
+    """Delta-seconds (RFC 9111 1.2.2): ASCII digits, a larger value read as 2^31."""
+    value = value.strip()
+    return float(min(int(value), 2**31)) if value.isascii() and value.isdigit() else None
+
+
+def _expires_in(headers: Mapping[str, str], now: datetime) -> float | None:
+    """Expires less Date (the server's clock, so that its skew does not count), or less
+    ``now`` without a Date; None without Expires."""
     expires = headers.get("expires")
     if not expires:
         return None
@@ -1462,13 +1482,14 @@ def fresh_for(headers: Mapping[str, str], now: datetime) -> float | None:
         until = email.utils.parsedate_to_datetime(expires)
     except (TypeError, ValueError, IndexError):
         return 0.0
+    if until.tzinfo is None:
+        return 0.0  # an HTTP date is in GMT and says so
     sent = headers.get("date")
     try:
         at = email.utils.parsedate_to_datetime(sent) if sent else now
     except (TypeError, ValueError, IndexError):
         at = now
-    until = until if until.tzinfo else until.replace(tzinfo=UTC)
-    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    at = at if at.tzinfo else now
     return max(0.0, (until - at).total_seconds())
 
 
