@@ -1764,3 +1764,57 @@ def test_sources_test_tries_a_files_selector(
     code, out = try_url(capsys, demo_config, region.url("/liste.html"), *options, "--files=a.pdf")
     assert code == 0, out
     assert f"file: 'Die Studie' {region.url('/dok/studie.pdf')} (application/pdf)" in out, out
+
+
+def test_a_fixture_keeps_the_source_s_remove_and_user_agent(
+    region: SampleRegion, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fixture saved without the source's `remove` failed its own test: the ad its
+    selector takes out was an item again."""
+    from .test_source_fixtures import test_fixture_still_parses_the_same
+
+    agents: list[str | None] = []
+    page = (
+        b"<html><body><div class='m'><h3><a href='/p/1.html'>Studie vorgestellt</a></h3></div>"
+        b"<div class='m anzeige'><h3><a href='/werbung'>Jetzt kaufen</a></h3></div>"
+        b"</body></html>"
+    )
+
+    def answer(handler: BaseHTTPRequestHandler) -> Response:
+        agents.append(handler.headers.get("User-Agent"))
+        return Response(200, page, {"Content-Type": "text/html"})
+
+    region.add_route("/liste.html", answer)
+    folder = write_config(
+        tmp_path / "config",
+        f"""
+        sources:
+          - id: kreis
+            name: Kreis
+            kind: html
+            url: "{region.url("/liste.html")}"
+            remove: .anzeige
+            html: {{item: div.m, title: h3}}
+        """,
+    )
+    fixtures = tmp_path / "fixtures"
+    code, out = run_cli(
+        capsys,
+        "--config",
+        str(folder),
+        "sources",
+        "test",
+        "kreis",
+        "--user-agent",
+        "Mozilla/5.0 (compatible; Kreisbot; +mailto:presse@kreis.example)",
+        "--save-fixture",
+        str(fixtures),
+    )
+    assert code == 0, out
+    assert agents == ["Mozilla/5.0 (compatible; Kreisbot; +mailto:presse@kreis.example)"]
+    saved = yaml.safe_load((fixtures / "kreis" / "sources.yaml").read_text(encoding="utf-8"))
+    (entry,) = saved["sources"]
+    assert entry["remove"] == [".anzeige"]
+    assert entry["user_agent"].startswith("Mozilla/5.0 (compatible; Kreisbot")
+    (tmp_path / "check").mkdir()
+    test_fixture_still_parses_the_same(fixtures / "kreis", tmp_path / "check")

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import feedparser
 import pytest
 
-from revier_feed import parse
+from revier_feed import __version__, parse
 from revier_feed.app import App
 from revier_feed.cli import main
 from revier_feed.config import AppConfig, load_config
@@ -2950,3 +2950,69 @@ def test_sources_kept_to_one_freshness_are_still_spread_out(
     states = app.storage.source_states([f"kreis-{n}" for n in range(4)])
     due = {state.next_fetch_at for state in states.values()}
     assert len(due) == 4
+
+
+def test_a_source_s_user_agent_is_sent_to_its_site_only(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """A site that refuses programs it does not know (403 to our User-Agent) could be read
+    only by changing the User-Agent of every source. A source's `user_agent` goes with its
+    own requests, its article pages included; robots.txt is asked as ourselves."""
+    agents: dict[str, str | None] = {}
+
+    def recording(path: str, body: bytes, content_type: str) -> None:
+        def answer(handler: BaseHTTPRequestHandler) -> Response:
+            agents[path] = handler.headers.get("User-Agent")
+            return Response(200, body, {"Content-Type": content_type})
+
+        region.add_route(path, answer)
+
+    listing = (
+        b"<html><body><div class='m'><h2><a href='/kammer/1.html'>Meisterfeier in Borna</a>"
+        b"</h2><p>10.06.2021</p></div></body></html>"
+    )
+    article = (
+        b"<html><body><article><h1>Meisterfeier in Borna</h1><p>Die Kammer ehrte am Samstag "
+        b"ihre neuen Meisterinnen und Meister aus dem Landkreis Leipzig.</p></article>"
+        b"</body></html>"
+    )
+    recording("/kammer/", listing, "text/html")
+    recording("/kammer/1.html", article, "text/html")
+    recording("/robots.txt", b"User-agent: *\nAllow: /\n", "text/plain")
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+    recording("/kreis/rss.xml", feed, "application/rss+xml")
+    sources = f"""
+  - id: kammer
+    name: Kammer
+    kind: html
+    url: "{region.url("/kammer/")}"
+    user_agent: "Mozilla/5.0 (compatible; revier-feed/{{version}}; +{{contact_url}})"
+    html: {{item: div.m, title: h2, date: p, follow: true}}
+""" + feed_source(region, "/kreis/rss.xml")
+    app = make_app(config(tmp_path, sources))
+    app.run_cycle()
+    own = app.config.fetch_settings(__version__).user_agent
+    browser_like = (
+        f"Mozilla/5.0 (compatible; revier-feed/{__version__}; "
+        f"+{app.config.settings.fetch.contact_url})"
+    )
+    assert agents == {
+        "/robots.txt": own,
+        "/kammer/": browser_like,
+        "/kammer/1.html": browser_like,
+        "/kreis/rss.xml": own,
+    }
+
+
+def test_a_user_agent_a_request_cannot_carry_is_a_configuration_error(tmp_path: Path) -> None:
+    sources = """
+  - id: kammer
+    name: Kammer
+    url: https://kammer.example/feed.xml
+    user_agent: "Müller-Bot {contact_url.x}"
+"""
+    with pytest.raises(ConfigError) as info:
+        config(tmp_path, sources)
+    (issue,) = info.value.issues
+    assert "sources.yaml:6: sources[0].user_agent: " in str(issue), str(issue)
+    assert "ASCII" in str(issue)

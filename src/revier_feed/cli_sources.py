@@ -95,6 +95,11 @@ def add_parser(commands: Any) -> None:
         help="take out the elements this CSS selector matches (may repeat; replaces the "
         "source's remove)",
     )
+    test.add_argument(
+        "--user-agent",
+        metavar="TEXT",
+        help="the User-Agent to send to this site instead of fetch.user_agent (user_agent)",
+    )
     _add_tls_options(test)
     test.add_argument(
         "--save-fixture",
@@ -831,6 +836,7 @@ def _with_options(spec: SourceSpec, args: argparse.Namespace, config: AppConfig)
         or args.item_until_next
         or args.max_pages
         or args.remove
+        or args.user_agent
         or args.tls_ca_file is not None
         or args.tls_legacy
     ):
@@ -859,6 +865,7 @@ def _with_options(spec: SourceSpec, args: argparse.Namespace, config: AppConfig)
         tls=_merged_tls(spec.tls, tested.tls),
         auth=spec.auth,
         remove=tested.remove if args.remove else spec.remove,
+        user_agent=tested.user_agent or spec.user_agent,
     )
 
 
@@ -900,6 +907,8 @@ def _from_options(
         options["html"] = html
     if args.remove:
         options["remove"] = args.remove
+    if args.user_agent:
+        options["user_agent"] = args.user_agent
     tls = _tls_options(args)
     return dataclasses.replace(source_from_options(options, config.settings.fetch), tls=tls)
 

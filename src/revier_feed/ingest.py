@@ -330,7 +330,9 @@ async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
     Raises:
         SourceError: the source could not be fetched or parsed.
     """
-    fetched = await ctx.fetcher.fetch(spec.id, spec.url, tls=spec.tls, auth=spec.auth)
+    fetched = await ctx.fetcher.fetch(
+        spec.id, spec.url, tls=spec.tls, auth=spec.auth, user_agent=spec.user_agent
+    )
     assert isinstance(fetched, FetchResult)  # no validators were sent
     collected = await _collect_items(spec, fetched, ctx, stored_lookup=False, storing=False)
     return Preview(
@@ -495,6 +497,7 @@ async def _collect_source(
                 first_ended=answered,
                 tls=spec.tls,
                 auth=spec.auth,
+                user_agent=spec.user_agent,
                 home=spec.url,
             )
         finally:
@@ -833,6 +836,7 @@ async def _further_pages(
                     may_go_to=functools.partial(_may_follow, spec, url),
                     tls=spec.tls,
                     auth=spec.auth,
+                    user_agent=spec.user_agent,
                     home=spec.url,
                 )
                 assert isinstance(page, FetchResult)  # no validators, so never 304
@@ -901,6 +905,7 @@ async def _follow(
                     may_go_to=functools.partial(_may_follow, spec, listing_url),
                     tls=spec.tls,
                     auth=spec.auth,
+                    user_agent=spec.user_agent,
                     home=spec.url,
                 )
                 assert isinstance(page, FetchResult)

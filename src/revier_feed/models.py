@@ -154,6 +154,8 @@ class SourceSpec:
     #: CSS selectors of elements taken out of what the source delivers before it is read:
     #: its entries' HTML, its listing pages, its followed article pages.
     remove: tuple[str, ...] = ()
+    #: Sent instead of the configured User-Agent (a site refusing programs it does not know).
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

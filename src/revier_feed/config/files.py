@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from .._utils import is_secret_name, site_of, span
-from .settings import CapitalsEnvName, CronText, Settings
+from .settings import CapitalsEnvName, CronText, Settings, check_user_agent
 from .values import (
     _EMAIL_RE,
     Duration,
@@ -191,6 +191,9 @@ class SourceModel(_Model):
     tls: SourceTlsModel | None = None
     #: The login of a site that asks for one, from environment variables.
     auth: SourceAuthModel | None = None
+    #: The User-Agent for this source's requests instead of ``fetch.user_agent``: a site
+    #: that refuses programs it does not know. ``{version}``, ``{contact_url}`` filled in.
+    user_agent: Annotated[str, AfterValidator(check_user_agent)] | None = None
     #: Elements taken out of what the source delivers before it is read (share buttons, a
     #: "Mehr News" box, a feed's "appeared first on" footer).
     remove: list[ElementSelector] = Field(default_factory=list, max_length=50)

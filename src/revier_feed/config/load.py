@@ -16,6 +16,7 @@ from pydantic import (
     ValidationError,
 )
 
+from .. import __version__
 from .._utils import MAX_ICON_BYTES, icon_kind, one_spelling, site_of
 from ..exceptions import COMMAND_LINE, ConfigError, ConfigIssue
 from ..models import (
@@ -306,6 +307,9 @@ def _source_spec(model: SourceModel, defaults: FetchSettingsModel, folder: Path)
         tls=tls,
         auth=SourceAuth(**model.auth.model_dump()) if model.auth else None,
         remove=tuple(model.remove),
+        user_agent=model.user_agent.format(version=__version__, contact_url=defaults.contact_url)
+        if model.user_agent
+        else None,
     )
 
 
@@ -656,5 +660,9 @@ def source_yaml(spec: SourceSpec) -> str:
     if spec.tls is not None:
         choices = {"ca_file": spec.tls.ca_file, "legacy": spec.tls.legacy or None}
         entry["tls"] = {k: v for k, v in choices.items() if v}
+    if spec.remove:
+        entry["remove"] = list(spec.remove)
+    if spec.user_agent:
+        entry["user_agent"] = spec.user_agent
     text: str = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=100)
     return text

@@ -89,34 +89,45 @@ class OutputSettings(_Model):
 MAX_USER_AGENT_CHARS = 500
 
 
+def check_user_agent(v: str) -> str:
+    """A User-Agent as a request header can carry it: one line of ASCII, only the fields
+    ``{version}`` and ``{contact_url}`` to fill in, at most :data:`MAX_USER_AGENT_CHARS`.
+
+    Raises:
+        ValueError: naming what is wrong.
+    """
+    if not v.isprintable():
+        raise ValueError("the user agent must be one line of printable text")
+    if not v.isascii():
+        # Sent as a request header, which is ASCII: every request would fail.
+        raise ValueError(
+            "the user agent must be ASCII (a request header is): write umlauts as ae, oe, ue"
+        )
+    try:
+        for _, name, spec, _ in string.Formatter().parse(v):
+            # "{version.x}" reads an attribute; "{version:>99999999}" is 100 MB.
+            if name is not None and (not name.isidentifier() or _WIDE.search(spec or "")):
+                raise ValueError(f"{{{name}:{spec}}} is no plain field")
+        agent = v.format(version="0.0.0", contact_url="https://example.org/")
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as e:
+        raise ValueError(
+            f"only {{version}} and {{contact_url}} may be filled in (problem: {e})"
+        ) from None
+    if len(agent) > MAX_USER_AGENT_CHARS:
+        raise ValueError(
+            f"a user agent of {len(agent):,} characters is too long for a request header; "
+            f"use at most {MAX_USER_AGENT_CHARS}"
+        )
+    return v
+
+
 class FetchSettingsModel(_Model):
     user_agent: str = "revier-feed/{version} (+{contact_url})"
 
     @field_validator("user_agent")
     @classmethod
     def _agent(cls, v: str) -> str:
-        if not v.isprintable():
-            raise ValueError("the user agent must be one line of printable text")
-        if not v.isascii():
-            # Sent as a request header, which is ASCII: every request would fail.
-            raise ValueError(
-                "the user agent must be ASCII (a request header is): write umlauts as ae, oe, ue"
-            )
-        try:
-            for _, name, spec, _ in string.Formatter().parse(v):
-                # "{version.x}" reads an attribute; "{version:>99999999}" is 100 MB.
-                if name is not None and (not name.isidentifier() or _WIDE.search(spec or "")):
-                    raise ValueError(f"{{{name}:{spec}}} is no plain field")
-            agent = v.format(version="0.0.0", contact_url="https://example.org/")
-        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as e:
-            raise ValueError(
-                f"only {{version}} and {{contact_url}} may be filled in (problem: {e})"
-            ) from None
-        if len(agent) > MAX_USER_AGENT_CHARS:
-            raise ValueError(
-                f"a user agent of {len(agent):,} characters is too long for a request header; "
-                f"use at most {MAX_USER_AGENT_CHARS}"
-            )
+        check_user_agent(v)
         if "{contact_url}" not in v and not re.search(r"https?://|@", v):
             # Sites see who fetches them only here: a browser's string hides it.
             raise ValueError(

@@ -283,6 +283,7 @@ class Fetcher:
         tls: SourceTls | None = None,
         home: str | None = None,
         auth: SourceAuth | None = None,
+        user_agent: str | None = None,
     ) -> FetchResult | NotModified:
         """GET ``url`` for ``source_id``, conditionally when validators are given.
 
@@ -299,6 +300,8 @@ class Fetcher:
         site could otherwise have internal services read and published). ``auth`` is the
         source's login, read from the environment now and sent to the origin of ``home``
         only: not to another host a redirect or link leads to, nor with robots.txt.
+        ``user_agent`` replaces the configured User-Agent for this source's requests (not
+        for robots.txt, whose rules are read for our product token all the same).
 
         Raises:
             FetchError: on any network, HTTP, robots.txt or size problem; a login whose
@@ -316,7 +319,7 @@ class Fetcher:
         )
         # None: the request may not be left for later; else when its wait began.
         defer_since = (waiting_since or time.monotonic()) if may_defer else None
-        headers = {}
+        headers = {"User-Agent": user_agent} if user_agent else {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
