@@ -27,7 +27,7 @@ from revier_feed.cli import main
 from revier_feed.config import AppConfig, load_config
 from revier_feed.demo.server import Response, SampleRegion
 from revier_feed.exceptions import ConfigError
-from revier_feed.models import ReportStatus, SourceStatus
+from revier_feed.models import IgnoredValidators, ReportStatus, SourceStatus
 from revier_feed.schedule import MAX_RETRY_AFTER
 from revier_feed.storage import items as items_store
 
@@ -2695,7 +2695,7 @@ def test_a_server_answering_not_modified_to_news_is_found_out_and_asked_whole(
     assert server.asked[-1] is None
     assert "answered 'not modified' while the document had news" in caplog.text
     state = app.storage.source_states(["kreis"])["kreis"]
-    assert state.validators_ignored
+    assert state.validators_ignored is IgnoredValidators.ALL
     server.items.append("Innovationspreis verliehen")
     clock.advance(timedelta(hours=2))
     assert app.run_cycle().summary.new == 1  # asked whole again: no day's delay
@@ -2704,7 +2704,7 @@ def test_a_server_answering_not_modified_to_news_is_found_out_and_asked_whole(
     capsys.readouterr()
     assert main(["--config", str(app.config.config_dir), "sources", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
-    assert row["validators_ignored"] is True
+    assert row["validators_ignored"] == "all"
     # `sources retry` (the site mended) tries its validators again.
     assert main(["--config", str(app.config.config_dir), "sources", "retry", "kreis"]) == 0
     assert not app.storage.source_states(["kreis"])["kreis"].validators_ignored
@@ -2861,7 +2861,8 @@ def test_a_server_reading_only_if_modified_since_is_found_out(
     assert app.run_cycle().summary.new == 0  # 304
     clock.advance(timedelta(hours=23))
     assert app.run_cycle().summary.new == 1
-    assert app.storage.source_states(["kreis"])["kreis"].validators_ignored
+    ignored = app.storage.source_states(["kreis"])["kreis"].validators_ignored
+    assert ignored is IgnoredValidators.LAST_MODIFIED  # its ETag alone: it answers 200
     server.items.append("Innovationspreis verliehen")
     clock.advance(timedelta(hours=2))
     assert app.run_cycle().summary.new == 1
@@ -3016,3 +3017,45 @@ def test_a_user_agent_a_request_cannot_carry_is_a_configuration_error(tmp_path: 
     (issue,) = info.value.issues
     assert "sources.yaml:6: sources[0].user_agent: " in str(issue), str(issue)
     assert "ASCII" in str(issue)
+
+
+def test_an_honest_server_with_a_stale_last_modified_keeps_its_conditional_requests(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Its ETag follows its feed, its Last-Modified never changes: news after a day came
+    under the same Last-Modified, and the source lost conditional requests for good,
+    logged as a server whose ETag did not change (found by an admin's walkthrough)."""
+    items = ["Studie zu ländlichen Räumen vorgestellt"]
+    asked: list[tuple[str | None, str | None]] = []
+    last_modified = "Sun, 01 Nov 2026 10:00:00 GMT"
+
+    def answer(handler: BaseHTTPRequestHandler) -> Response:
+        entries = "".join(
+            f"<item><title>{title}</title><link>https://kreis.example/{n}</link></item>"
+            for n, title in enumerate(items)
+        )
+        body = f'<rss version="2.0"><channel><title>K</title>{entries}</channel></rss>'.encode()
+        etag = '"' + hashlib.sha1(body).hexdigest()[:8] + '"'
+        asked.append(
+            (handler.headers.get("If-None-Match"), handler.headers.get("If-Modified-Since"))
+        )
+        headers = {"ETag": etag, "Last-Modified": last_modified}
+        if handler.headers.get("If-None-Match") == etag:
+            return Response(304, b"", headers)
+        return Response(200, body, {**headers, "Content-Type": "application/rss+xml"})
+
+    region.add_route("/lm/feed.xml", answer)
+    app = make_app(config(tmp_path, feed_source(region, "/lm/feed.xml")))
+    app.run_cycle()
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()  # a 304, rightly
+    items.append("Vortrag: Corona und die Metropolregionen")
+    clock.advance(timedelta(hours=23))
+    assert app.run_cycle().summary.new == 1  # asked whole: news, same Last-Modified
+    state = app.storage.source_states(["kreis"])["kreis"]
+    assert state.validators_ignored is IgnoredValidators.LAST_MODIFIED
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+    etag, since = asked[-1]
+    assert etag is not None and since is None  # by its ETag alone, and answered 304
+    assert app.storage.source_states(["kreis"])["kreis"].http_status == 304

@@ -630,6 +630,8 @@ def test_attachments_are_published_only_as_web_links_with_a_plain_media_type() -
     assert [(a.url, a.media_type, a.size) for a in item.attachments] == [
         # tracking parameters off; "0" is no size; the same file again is left out
         ("https://kreis.example/pm.pdf", "application/pdf", None),
+        # A press photo to download is a file (the item's picture is not).
+        ("https://kreis.example/foto.jpg", "image/jpeg", None),
         # Atom's default "text/html" and no type at all: the file's name tells
         ("https://kreis.example/folge.mp3", "audio/mpeg", 9),
         ("https://kreis.example/daten", "application/octet-stream", 3),
@@ -638,7 +640,7 @@ def test_attachments_are_published_only_as_web_links_with_a_plain_media_type() -
     ]
     # A file's title is text, as an item's title is: no markup, no reordering marks.
     titles = [a.title for a in item.attachments]
-    assert titles == [None, None, None, None, "Tabelle der Förderung"]
+    assert titles == [None, None, None, None, None, "Tabelle der Förderung"]
 
 
 def test_a_site_s_whole_archive_as_enclosures_is_cut() -> None:
@@ -693,3 +695,14 @@ def test_a_file_s_title_is_text_not_markup() -> None:
     (found,) = parse(SPEC, fetched, NOW, ZoneInfo("Europe/Berlin")).items
     (file,) = normalize(found, SPEC, NOW).attachments
     assert file.title == "A<B Vergleich"
+
+
+def test_a_file_s_address_is_published_in_ascii() -> None:
+    """An RSS enclosure must be a URL: "Bericht Übersicht 2026.pdf" failed the W3C
+    validator (found by an admin's walkthrough)."""
+    file = Attachment("https://www.Zörbig.de/docs/Bericht Übersicht 2026.pdf?für=alle", "", 1)
+    (published,) = normalize(raw(attachments=(file,)), SPEC, NOW).attachments
+    assert published.url == (
+        "https://www.xn--zrbig-jua.de/docs/Bericht%20%C3%9Cbersicht%202026.pdf?f%C3%BCr=alle"
+    )
+    assert published.media_type == "application/pdf"

@@ -1730,6 +1730,8 @@ def test_json_feed_attachments_are_read_and_what_is_no_attachment_is_passed_over
     (item,) = parsed.items
     assert [(a.url, a.media_type, a.size, a.title) for a in item.attachments] == [
         ("https://k.example/presse/studie.pdf", "application/pdf", 1200000, "Die Studie"),
+        # A picture among the files is a file: JSON Feed names the item's picture apart.
+        ("https://k.example/cover.png", "image/png", None, None),
         ("https://k.example/f.mp3", "", None, None),
     ]
 

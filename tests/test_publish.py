@@ -420,7 +420,9 @@ def test_the_site_s_icon_is_the_feeds_and_pages_icon(
         channel.findtext("title"),
         channel.findtext("link"),
     )
-    assert etree.parse(str(atom_path)).getroot().findtext(f"{ATOM}icon") == icon
+    atom = etree.parse(str(atom_path)).getroot()
+    assert atom.findtext(f"{ATOM}icon") == icon
+    assert atom.find(f"{ATOM}logo") is None  # a logo is to be twice as wide as high
     document = json.loads((out / "feeds" / "all.json").read_text(encoding="utf-8"))
     assert document["icon"] == document["favicon"] == icon
     for page, href in (

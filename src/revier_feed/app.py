@@ -57,6 +57,7 @@ from .models import (
     FeedLink,
     FetchResult,
     Health,
+    IgnoredValidators,
     MetricSample,
     PartnerSpec,
     Preview,
@@ -1232,7 +1233,12 @@ class App:
             # A server found answering "not modified" to news may have been mended: its
             # validators are tried again (and dropped again if it still does).
             retried.append(
-                replace(state, status=status, next_fetch_at=None, validators_ignored=False)
+                replace(
+                    state,
+                    status=status,
+                    next_fetch_at=None,
+                    validators_ignored=IgnoredValidators.NONE,
+                )
             )
         self.storage.save_source_states(retried, self.now())
         return before

@@ -37,6 +37,7 @@ from .german import fold
 from .models import (
     SOURCE_ID_ATTRIBUTE,
     FeedLink,
+    IgnoredValidators,
     Item,
     ListedFeed,
     Preview,
@@ -190,8 +191,10 @@ def cmd_sources(args: argparse.Namespace) -> int:
             # The move is logged once only: the table keeps showing it until the admin
             # writes the new address into sources.yaml.
             note = visible(f"moved permanently to {state.url}; write it into sources.yaml")
-        elif state.validators_ignored:
+        elif state.validators_ignored is IgnoredValidators.ALL:
             note = "its server answers 'not modified' to news: asked whole every time"
+        elif state.validators_ignored is IgnoredValidators.LAST_MODIFIED:
+            note = "its Last-Modified does not change with its news: asked by its ETag alone"
         rows.append(
             [
                 spec.id,
@@ -264,7 +267,9 @@ def _source_health(spec: SourceSpec, state: SourceState | None, app: App) -> dic
             "error_kind": state.last_error_kind,
             "error": state.last_error,
             "fetched_whole_at": moment(state.fetched_whole_at),
-            "validators_ignored": state.validators_ignored,
+            "validators_ignored": state.validators_ignored.name.lower()
+            if state.validators_ignored
+            else None,
         }
     return health
 

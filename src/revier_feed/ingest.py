@@ -68,6 +68,7 @@ from .models import (
     ErrorKind,
     FetchResult,
     HtmlSelectors,
+    IgnoredValidators,
     Item,
     ItemDecision,
     ItemIdentity,
@@ -350,7 +351,7 @@ def asks_whole(state: SourceState, now: datetime, revalidate_after: timedelta) -
     that answers 304 for good looks like a quiet site; asked whole, it shows its news)."""
     if not (state.etag or state.last_modified):
         return False  # nothing to leave out
-    if state.validators_ignored or state.fetched_whole_at is None:
+    if state.validators_ignored is IgnoredValidators.ALL or state.fetched_whole_at is None:
         return True
     # Stored while the clock ran ahead (see fetch_due): not believed for as long.
     return not (now - revalidate_after < state.fetched_whole_at <= now + CLOCK_SLACK)
@@ -358,22 +359,24 @@ def asks_whole(state: SourceState, now: datetime, revalidate_after: timedelta) -
 
 def _validators_lie(
     previous: SourceState, fetched: FetchResult, collected: _Collected, new: int
-) -> bool:
-    """Whether a document asked without validators has new items under the very validators
-    the server last answered "not modified" to: it would have answered 304 to it too.
+) -> IgnoredValidators:
+    """Which validators a document asked without them proves wrong: it has new items
+    under the very ETag (all of them: asked whole from now on) or Last-Modified (asked by
+    the ETag alone, if it has one) the server last answered "not modified" to.
 
     Only a document of one page tells (the validators are the first page's; news on a
     later page says nothing of them), and only after a 304 (not after failures). Edits of
-    items are no evidence (a date without a year read anew); new items are. A server that
-    keeps its Last-Modified but not its ETag is judged by the Last-Modified too: one that
-    reads only If-Modified-Since answered 304 to it."""
+    items are no evidence (a date without a year read anew); new items are."""
     if not new or previous.http_status != 304 or len(collected.pages) != 1:
-        return False
-    same_etag = previous.etag is not None and fetched.etag == previous.etag
-    same_date = previous.last_modified is not None and (
-        fetched.last_modified == previous.last_modified
-    )
-    return same_etag or same_date
+        return IgnoredValidators.NONE
+    if previous.etag is not None and fetched.etag == previous.etag:
+        return IgnoredValidators.ALL
+    ims_sent = previous.validators_ignored is not IgnoredValidators.LAST_MODIFIED
+    if ims_sent and previous.last_modified and fetched.last_modified == previous.last_modified:
+        # A server reading only If-Modified-Since, or keeping a stale Last-Modified while
+        # honouring If-None-Match (RFC 9110 13.2.2): either way the ETag alone is safe.
+        return IgnoredValidators.LAST_MODIFIED if fetched.etag else IgnoredValidators.ALL
+    return IgnoredValidators.NONE
 
 
 def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
@@ -406,7 +409,7 @@ def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
         etag=None,
         last_modified=None,
         fetched_whole_at=None,
-        validators_ignored=False,
+        validators_ignored=IgnoredValidators.NONE,
         status=SourceStatus.NEW,
         http_status=None,
         error_count=0,
@@ -491,7 +494,9 @@ async def _collect_source(
                 spec.id,
                 previous.url or spec.url,
                 etag=None if whole else previous.etag,
-                last_modified=None if whole else previous.last_modified,
+                last_modified=None
+                if whole or previous.validators_ignored is IgnoredValidators.LAST_MODIFIED
+                else previous.last_modified,
                 may_defer=True,
                 waiting_since=waiting_since,
                 first_ended=answered,
@@ -1102,18 +1107,26 @@ def _save_items(
     # does a reading that finds more of what was there.
     new_items = None if first_fetch or reread else counts[ItemDecision.NEW]
     ignored = previous.validators_ignored
-    revalidated = not ignored and asks_whole(previous, attempt_at, ctx.revalidate_after)
+    revalidated = ignored is not IgnoredValidators.ALL and asks_whole(
+        previous, attempt_at, ctx.revalidate_after
+    )
     news = counts[ItemDecision.NEW]
-    if revalidated and not first_fetch and _validators_lie(previous, fetched, collected, news):
-        ignored = True
-        same = (
-            f"ETag {previous.etag}" if previous.etag else f"Last-Modified {previous.last_modified}"
+    found = IgnoredValidators.NONE
+    if revalidated and not first_fetch:
+        found = _validators_lie(previous, fetched, collected, news)
+    if found is not IgnoredValidators.NONE and found is not ignored:
+        ignored = found
+        which = (
+            f"ETag {previous.etag}"
+            if previous.etag and fetched.etag == previous.etag
+            else f"Last-Modified {previous.last_modified}"
         )
         log.warning(
             "source %s: its server answered 'not modified' while the document had news (%s "
-            "unchanged); it is asked without validators from now on",
+            "unchanged); it is asked %s from now on",
             spec.id,
-            visible(same),
+            visible(which),
+            "without validators" if found is IgnoredValidators.ALL else "by its ETag alone",
             extra={"source_id": spec.id},
         )
     state = replace(
@@ -1300,17 +1313,13 @@ def _next_fetch_at(
     """When a source that answered is due again: after its adaptive interval, but not
     before its document stops being fresh (Cache-Control max-age, Expires: asked sooner, a
     site answers from its cache, or counts us among the clients that ignore it), up to the
-    longest interval the source may have. A lifetime of more than a day says nothing: it
-    is a rule for a server's static files ("expires 30d"), not for its news feed."""
+    longest interval the source may have."""
     interval = current_interval(spec, rate)
-    if fresh_for and fresh_for <= MAX_FRESHNESS.total_seconds():
+    if fresh_for:
         longest = max(interval, spec.max_interval or spec.interval)
         interval = max(interval, min(timedelta(seconds=fresh_for), longest))
     return schedule.next_fetch_at(now, interval, rng=ctx.rng)
 
-
-#: A document said to stay fresh longer than this is asked by its adaptive interval.
-MAX_FRESHNESS = timedelta(days=1)
 
 
 #: Errors of a moved source's new address that send it back to its configured one: the

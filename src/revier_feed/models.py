@@ -65,6 +65,16 @@ class SourceStatus(enum.StrEnum):
     GONE = "gone"  #: HTTP 410; not fetched again until its URL is changed in the config
 
 
+class IgnoredValidators(enum.IntEnum):
+    """Which of a source's validators its server proved not to follow (stored as 0-2)."""
+
+    NONE = 0
+    ALL = 1  #: "not modified" to its ETag while the document had news: asked whole
+    #: "not modified" to its Last-Modified, while its ETag changed: asked by the ETag alone
+    #: (a server that reads only If-Modified-Since, or keeps a stale Last-Modified)
+    LAST_MODIFIED = 2
+
+
 @dataclass(frozen=True, slots=True)
 class HtmlSelectors:
     """CSS selectors for an ``html`` source; ``sel@attr`` takes an attribute instead of text."""
@@ -253,9 +263,9 @@ class SourceState:
     #: ``fetch.revalidate_after`` is asked without validators, to find out whether its
     #: server's "not modified" can be trusted.
     fetched_whole_at: datetime | None = None
-    #: Its server answered "not modified" while the document had news: every fetch asks
-    #: it without validators.
-    validators_ignored: bool = False
+    #: Its server answered "not modified" while the document had news: the validators it
+    #: is no longer asked with.
+    validators_ignored: IgnoredValidators = IgnoredValidators.NONE
 
 
 @dataclass(frozen=True, slots=True)

@@ -1448,7 +1448,9 @@ def fresh_for(headers: Mapping[str, str], now: datetime) -> float | None:
     """Seconds a response stays fresh from now (RFC 9111 4.2): its lifetime (Cache-Control's
     max-age, else Expires less Date) less the Age a cache in front put on it; 0 for
     ``no-cache``/``no-store`` or what cannot be read (an Expires of "0" or "-1", or without
-    its zone, means already stale); None when it says nothing."""
+    its zone, means already stale); None when it says nothing, or gives a lifetime of more
+    than :data:`MAX_LIFETIME`: a server's rule for its static files ("expires 30d"), not a
+    word about a feed."""
     control = headers.get("cache-control")
     lifetime = None
     if control:
@@ -1466,7 +1468,13 @@ def fresh_for(headers: Mapping[str, str], now: datetime) -> float | None:
         lifetime = _expires_in(headers, now)
         if lifetime is None:
             return None
+    if lifetime > MAX_LIFETIME.total_seconds():
+        return None
     return max(0.0, lifetime - (_seconds((headers.get("age") or "").split(",")[0]) or 0.0))
+
+
+#: A longer lifetime says nothing of a feed (see :func:`fresh_for`).
+MAX_LIFETIME = timedelta(days=1)
 
 
 def _seconds(value: str) -> float | None:

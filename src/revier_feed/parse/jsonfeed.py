@@ -128,8 +128,8 @@ def _item(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
 
 
 def _attachments(base: str, value: object) -> tuple[Attachment, ...]:
-    """The item's attachments (objects with ``url``, ``mime_type``, ``size_in_bytes``);
-    anything else in the list is passed over, not the item."""
+    """The item's attachments (objects with ``url``, ``mime_type``, ``size_in_bytes``,
+    ``title``), pictures too; anything else in the list is passed over, not the item."""
     found = []
     for attachment in value if isinstance(value, list) else []:
         if not isinstance(attachment, dict):
@@ -138,7 +138,7 @@ def _attachments(base: str, value: object) -> tuple[Attachment, ...]:
         kind = _text(attachment.get("mime_type")).lower()
         if url and url.split("#")[0] == base.split("#")[0]:
             continue  # "#": the feed's own address, no file
-        if url and not kind.startswith("image/"):
+        if url:
             size = stated_size(attachment.get("size_in_bytes"))
             title = html.escape(_text(attachment.get("title")), quote=False) or None
             found.append(Attachment(url, kind, size, title))

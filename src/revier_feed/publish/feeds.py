@@ -141,8 +141,10 @@ def _generator(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> 
         icon = channel.public_base_url + channel.icon_file
         fg.icon(icon)  # Atom
         if channel.icon_file.endswith((".png", ".gif", ".jpg")):
-            # RSS takes these three only; its image links to the site, titled as the feed.
-            fg.image(url=icon, title=channel.title, link=channel.site_url)
+            # RSS takes these three only. Not feedgen's image(): it makes the icon Atom's
+            # <logo> too, which is to be twice as wide as high.
+            image = functools.partial(_RssImage, icon, channel.title, channel.site_url)
+            fg.register_extension("rss_image", image, atom=False, rss=True)
     if any(m.item.image or m.item.attachments for story in stories for m in story.members):
         fg.load_extension("media", atom=True, rss=True)  # declares its namespace
     items = [member for story in stories for member in story.members]
@@ -316,6 +318,22 @@ class _RssTextTitle(BaseExtension):  # type: ignore[misc]  # feedgen is untyped
         if title is not None and title.text:
             title.text = html.escape(title.text, quote=False)
         return entry
+
+
+class _RssImage(BaseExtension):  # type: ignore[misc]  # feedgen is untyped
+    """The channel's ``<image>``: the site's icon, linking to the site, titled as the feed
+    (the W3C validator asks both to be the channel's own)."""
+
+    def __init__(self, url: str, title: str, link: str) -> None:
+        self._fields = (("url", url), ("title", title), ("link", link))
+
+    def extend_rss(self, rss: etree._Element) -> etree._Element:
+        channel = rss.find("channel")
+        if channel is not None:
+            image = etree.SubElement(channel, "image")
+            for name, value in self._fields:
+                etree.SubElement(image, name).text = value
+        return rss
 
 
 class _RssHub(BaseExtension):  # type: ignore[misc]  # feedgen is untyped

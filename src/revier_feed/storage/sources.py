@@ -10,7 +10,14 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from ..models import ItemIdentity, RobotsCopy, SourceState, SourceStatus, fetch_due
+from ..models import (
+    IgnoredValidators,
+    ItemIdentity,
+    RobotsCopy,
+    SourceState,
+    SourceStatus,
+    fetch_due,
+)
 from .database import chunks, from_db, marks, to_db
 
 #: The stored columns of a :class:`SourceState`: its fields but ``source_id`` (the row's id).
@@ -39,7 +46,7 @@ def _state(row: Sequence[Any]) -> SourceState:
         values[name] = from_db(values[name])
     values["status"] = SourceStatus(values["status"])
     values["identity"] = ItemIdentity(values["identity"] or ItemIdentity.GUID)
-    values["validators_ignored"] = bool(values["validators_ignored"])
+    values["validators_ignored"] = IgnoredValidators(values["validators_ignored"] or 0)
     return SourceState(source_id=row[0], **values)
 
 
