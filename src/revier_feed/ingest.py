@@ -1321,7 +1321,6 @@ def _next_fetch_at(
     return schedule.next_fetch_at(now, interval, rng=ctx.rng)
 
 
-
 #: Errors of a moved source's new address that send it back to its configured one: the
 #: move may have been undone, and the site's own redirect would take it there again.
 _MOVE_UNDONE = frozenset(
