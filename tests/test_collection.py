@@ -3059,3 +3059,36 @@ def test_an_honest_server_with_a_stale_last_modified_keeps_its_conditional_reque
     etag, since = asked[-1]
     assert etag is not None and since is None  # by its ETag alone, and answered 304
     assert app.storage.source_states(["kreis"])["kreis"].http_status == 304
+
+
+def test_a_reload_that_gives_a_refused_source_a_user_agent_asks_it_at_once(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """As for a login or TLS mended after the error's advice: asked in the next cycle, not
+    when its backoff ends."""
+    from revier_feed.scheduler import Worker
+
+    feed = region.read_site_file("/landkreis-leipzig/presse/rss.xml") or b""
+
+    def answer(handler: BaseHTTPRequestHandler) -> Response:
+        if "Mozilla" not in (handler.headers.get("User-Agent") or ""):
+            return Response(403, b"Zugriff verweigert", {"Content-Type": "text/plain"})
+        return Response(200, feed, {"Content-Type": "application/rss+xml"})
+
+    region.add_route("/abweisend/rss.xml", answer)
+    folder = tmp_path / "config"
+    sources = "sources:\n" + feed_source(region, "/abweisend/rss.xml")
+    write_config(folder, sources)
+    app = make_app(load_config(folder))
+    worker = Worker(app)
+    worker.collect()
+    (state,) = app.storage.source_states(["kreis"]).values()
+    assert state.http_status == 403 and state.next_fetch_at is not None
+    assert state.next_fetch_at > clock.now
+    agent = '    user_agent: "Mozilla/5.0 (compatible; +mailto:presse@kreis.example)"\n'
+    write_config(folder, sources + agent)
+    assert worker.request_reload() is not None
+    clock.advance(timedelta(minutes=1))
+    worker.collect()
+    (state,) = app.storage.source_states(["kreis"]).values()
+    assert state.status is SourceStatus.OK, state.last_error

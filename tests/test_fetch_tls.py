@@ -515,7 +515,7 @@ def test_a_reload_whose_retry_fails_is_applied_all_the_same(
     write_config(tmp_path, _sources(broken.url, "    tls:\n              legacy: true"))
     assert worker.request_reload() is not None
 
-    def locked(source_ids: object) -> None:
+    def locked(source_ids: object, **options: object) -> None:
         raise StorageError("database is locked")
 
     monkeypatch.setattr(app, "retry_sources", locked)

@@ -1193,10 +1193,14 @@ class App:
             for state in [states.get(spec.id)]
         ]
 
-    def retry_sources(self, source_ids: Sequence[str]) -> dict[str, SourceStatus | None]:
+    def retry_sources(
+        self, source_ids: Sequence[str], *, validators_again: bool = True
+    ) -> dict[str, SourceStatus | None]:
         """Make the given sources due now, whatever their backoff, and ask a source that
         answered 410 Gone again (``sources retry``): it stays "gone" otherwise until its
-        URL changes. A failed retry counts as before (a 410 makes it gone again).
+        URL changes. A failed retry counts as before (a 410 makes it gone again). With
+        ``validators_again``, a source whose server answered "not modified" to news is asked
+        with its validators again (the site may have been mended).
 
         Returns:
             Each source's status before (None: never fetched, already due).
@@ -1232,13 +1236,9 @@ class App:
             status = SourceStatus.FAILING if state.status is SourceStatus.GONE else state.status
             # A server found answering "not modified" to news may have been mended: its
             # validators are tried again (and dropped again if it still does).
+            ignored = IgnoredValidators.NONE if validators_again else state.validators_ignored
             retried.append(
-                replace(
-                    state,
-                    status=status,
-                    next_fetch_at=None,
-                    validators_ignored=IgnoredValidators.NONE,
-                )
+                replace(state, status=status, next_fetch_at=None, validators_ignored=ignored)
             )
         self.storage.save_source_states(retried, self.now())
         return before

@@ -346,14 +346,14 @@ class Worker:
         reach_before = {s.id: _how_read(s) for s in self.app.config.sources}
         self.app.reconfigure(config)
         after = {s.id for s in config.sources}
-        # A source whose TLS, login, selectors or rules the admin just mended, as its error
-        # advised, is asked now, not when its backoff ends (up to worker.max_backoff).
+        # A source whose TLS, login, User-Agent, selectors or rules the admin just mended, as
+        # its error advised, is asked now, not when its backoff ends (worker.max_backoff).
         mended = [
             s.id for s in config.sources if s.id in before and _how_read(s) != reach_before[s.id]
         ]
         if mended:
             try:
-                self.app.retry_sources(mended)
+                self.app.retry_sources(mended, validators_again=False)
             except StorageError as e:
                 # The reload itself is done: its log line, the feeds' refresh and the
                 # reset backoffs below must not be lost to this; they are asked when due.
@@ -574,4 +574,4 @@ def _stop_within_bounds(worker: Worker) -> None:
 
 def _how_read(spec: SourceSpec) -> tuple[object, ...]:
     """What decides whether a source can be reached and how it is read."""
-    return spec.tls, spec.auth, reading_of(spec)
+    return spec.tls, spec.auth, spec.user_agent, reading_of(spec)
