@@ -492,3 +492,11 @@ def test_an_enclosure_without_an_address_of_its_own_is_no_file(url: str) -> None
     fast, slow = both(doc)
     assert fast == slow
     assert fast.items[0].attachments == ()
+
+
+def test_an_untyped_enclosure_named_as_a_picture_is_the_item_s_picture() -> None:
+    item = '<enclosure url="https://k.example/bilder/foto.JPG" length="1"/>'
+    doc = fetched(rss(f"<item><title>A</title><link>https://k.example/a</link>{item}</item>"))
+    fast, slow = both(doc)
+    assert fast == slow
+    assert fast.items[0].image == "https://k.example/bilder/foto.JPG"

@@ -101,6 +101,11 @@ def test_files_are_shown_by_title_or_name_with_kind_and_size_in_german() -> None
     hostile = "https://k.example/a%0D%0ABcc:%20x%E2%80%AEfdp.exe"
     assert file_label(hostile, "application/x-msdownload", None) == "aBcc: xfdp.exe (EXE)"
     assert file_label(pdf, "application/pdf", None, "Titel\n\u202eevil") == "Titelevil (PDF)"
+    # A link's text that is only the kind, or "Download", says less than the file's name.
+    assert file_label(pdf, "application/pdf", None, "PDF") == "Bericht ländliche Räume.pdf (PDF)"
+    assert file_label(pdf, "application/pdf", None, "[Download]") == (
+        "Bericht ländliche Räume.pdf (PDF)"
+    )
     # A title that names the kind is not told it again.
     assert file_label(pdf, "application/pdf", 837, "Richtlinie (PDF)") == (
         "Richtlinie (PDF) (837 Bytes)"

@@ -706,3 +706,13 @@ def test_a_file_s_address_is_published_in_ascii() -> None:
         "https://www.xn--zrbig-jua.de/docs/Bericht%20%C3%9Cbersicht%202026.pdf?f%C3%BCr=alle"
     )
     assert published.media_type == "application/pdf"
+
+
+def test_the_item_s_own_page_and_picture_are_no_files_in_any_spelling() -> None:
+    """Made ASCII, a file with umlauts in its address no longer matched the item's link or
+    picture as the feed spelled them, and was listed again (found by a review)."""
+    link = "https://kreis.example/docs/Haushaltsplan Übersicht.pdf"
+    picture = "https://kreis.example/bilder/Brücke.jpg"
+    files = (Attachment(link, "application/pdf", 1), Attachment(picture, "image/jpeg", 2))
+    item = normalize(raw(link=link, image=picture, attachments=files), SPEC, NOW)
+    assert item.attachments == ()

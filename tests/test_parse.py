@@ -1752,3 +1752,25 @@ def test_a_files_selector_passes_over_links_to_the_page_itself_and_reads_srcsets
         fetched = document(page.encode(), "https://kreis.example/presse/", "text/html")
         (item,) = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN).items
         assert [f.url for f in item.attachments] == expected
+
+
+def test_a_json_feed_item_without_an_image_has_its_first_picture_attachment_as_one() -> None:
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "items": [
+                {
+                    "id": "1",
+                    "url": "https://k.example/1.html",
+                    "title": "Pressefoto",
+                    "attachments": [
+                        {"url": "https://k.example/pm.pdf", "mime_type": "application/pdf"},
+                        {"url": "https://k.example/foto.jpg", "mime_type": "image/jpeg"},
+                    ],
+                }
+            ],
+        }
+    ).encode()
+    parsed = parse(spec(), document(body, "https://k.example/feed.json"), NOW, BERLIN)
+    (item,) = parsed.items
+    assert item.image == "https://k.example/foto.jpg"

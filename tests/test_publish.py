@@ -461,3 +461,45 @@ def test_the_site_s_icon_is_the_feeds_and_pages_icon(
     make_app(load_config(demo_config.config_dir)).publish()
     assert not (out / "icon.gif").exists()
     assert "<image>" not in rss_path.read_text("utf-8")
+
+
+def test_links_go_into_the_feeds_as_uris_and_a_document_is_the_enclosure(
+    demo_config: AppConfig, make_app: MakeApp
+) -> None:
+    """An item link with umlauts or TYPO3's brackets ("?tx_news_pi1[news]=12") failed the
+    W3C validator in RSS and Atom; a press photo listed before the PDF became RSS's one
+    enclosure (found by a review)."""
+    import json
+    from datetime import UTC, datetime
+
+    from revier_feed.models import Attachment, StoredItem, Story
+    from revier_feed.publish.feeds import render
+
+    from .conftest import make_item
+
+    app = make_app(demo_config)
+    channel = next(c for c in app.channels() if c.id == "all")
+    link = "https://www.zörbig.example/index.php?id=5&tx_news_pi1[news]=12"
+    uri = "https://www.xn--zrbig-jua.example/index.php?id=5&tx_news_pi1%5Bnews%5D=12"
+    files = (
+        Attachment("https://k.example/pressefoto.jpg", "image/jpeg", 9),
+        Attachment("https://k.example/pm.pdf", "application/pdf", 5),
+    )
+    at = datetime(2021, 6, 10, 8, 0, tzinfo=UTC)
+    item = make_item(url=link, image="https://k.example/Brücke.jpg", attachments=files)
+    documents = render(channel, [Story(3, (StoredItem(1, item, at, at),))], app.tz)
+    rss = etree.fromstring(documents["rss"]).find("channel/item")
+    assert rss is not None
+    assert rss.findtext("link") == uri
+    enclosure = rss.find("enclosure")
+    assert enclosure is not None and enclosure.get("url") == "https://k.example/pm.pdf"
+    media = "{http://search.yahoo.com/mrss/}"
+    assert [c.get("url") for c in rss.findall(f"{media}content")] == [
+        "https://k.example/Br%C3%BCcke.jpg",
+        "https://k.example/pressefoto.jpg",
+    ]
+    atom = etree.fromstring(documents["atom"]).find(f"{ATOM}entry")
+    assert atom is not None
+    assert atom.find(f"{ATOM}link").get("href") == uri  # type: ignore[union-attr]
+    (entry,) = json.loads(documents["json"])["items"]
+    assert (entry["url"], entry["image"]) == (uri, "https://k.example/Br%C3%BCcke.jpg")

@@ -57,6 +57,8 @@ def file_label(url: str, media_type: str, size: int | None, title: str | None = 
         known = extension.isalnum() and len(extension) <= 5 and extension not in _SCRIPTS
         kind = extension.upper() if known else "Datei"
     shown = _NOT_SHOWN.sub("", title).strip() if title else ""
+    if shown.strip("()[] .").lower() in (kind.lower(), "download", "herunterladen"):
+        shown = ""  # a link's text "PDF" or "Download": the file's name says more
     if shown and re.search(rf"\b{re.escape(kind)}\b", shown, re.IGNORECASE):
         # A title that names the kind ("Richtlinie (PDF)") is not told it again.
         return f"{shown} ({size_text(size)})" if size else shown

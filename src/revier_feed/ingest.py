@@ -440,6 +440,9 @@ def reading_of(spec: SourceSpec) -> str:
         "include": unset_left_out(spec.include),
         "exclude": unset_left_out(spec.exclude),
         "remove": spec.remove,
+        # Sites answer other programs otherwise (a 403, a page without news); the ETag of
+        # what the old one was sent is no validator of what this one is.
+        "user_agent": spec.user_agent,
     }
     reading = {k: v for k, v in reading.items() if v}
     text = json.dumps(reading, sort_keys=True, default=list)

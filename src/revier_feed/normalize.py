@@ -16,7 +16,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import nh3
 
-from ._utils import XML_FORBIDDEN, ascii_host, join_url, without_bidi
+from ._utils import XML_FORBIDDEN, as_uri, join_url, without_bidi
 from .models import (
     DATE_ONLY_TITLE,
     FUTURE_TOLERANCE,
@@ -221,9 +221,9 @@ def _attachments(
     one it cannot mean), a size only where one is stated. A picture among them is a file
     (a press photo to download); a feed's picture enclosures are its ``image`` already."""
     attachments: list[Attachment] = []
-    seen = {image, link}
+    seen = {as_uri(image), as_uri(link)}  # in one spelling: "Brücke.jpg" is "Br%C3%BCcke.jpg"
     for attachment in found:
-        url = _as_uri(_web_url(attachment.url))
+        url = as_uri(_web_url(attachment.url))
         if url in seen or url is None or len(url) > MAX_FILE_URL_CHARS:
             continue
         seen.add(url)
@@ -234,31 +234,6 @@ def _attachments(
         if len(attachments) == MAX_ATTACHMENTS:
             break
     return tuple(attachments)
-
-
-def _as_uri(url: str | None) -> str | None:
-    """``url`` in ASCII (RFC 3987 3.1): its host in IDNA, other characters percent-encoded
-    as UTF-8. An RSS enclosure must be a URL: "Bericht Übersicht.pdf" failed the W3C
-    validator, and podcast apps are as strict."""
-    if url is None or url.isascii():
-        return url
-    parts = urlsplit(url)
-    host = ascii_host(parts.hostname or "")
-    try:
-        port = parts.port
-    except ValueError:  # not a port: no link
-        return None
-    if host is None:
-        return None
-    netloc = host + (f":{port}" if port else "")
-    if "@" in parts.netloc:
-        netloc = quote(parts.netloc.rpartition("@")[0], safe=_URI_SAFE) + "@" + netloc
-    path, query, fragment = (quote(p, safe=_URI_SAFE) for p in parts[2:])
-    return urlunsplit((parts.scheme, netloc, path, query, fragment))
-
-
-#: What a URI holds as it is (RFC 3986 2.2, 2.3, and "%" of escapes already made).
-_URI_SAFE = "!#$%&'()*+,-./:;=?@[]~_"
 
 
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")

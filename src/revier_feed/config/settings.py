@@ -98,6 +98,9 @@ def check_user_agent(v: str) -> str:
     """
     if not v.isprintable():
         raise ValueError("the user agent must be one line of printable text")
+    if not v.strip() or v != v.strip():
+        # HTTP takes no header value that begins or ends with a blank: every request failed.
+        raise ValueError("the user agent must not be empty, nor begin or end with a blank")
     if not v.isascii():
         # Sent as a request header, which is ASCII: every request would fail.
         raise ValueError(

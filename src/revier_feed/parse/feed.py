@@ -291,6 +291,9 @@ def _struct(value: time.struct_time | None) -> datetime | None:
     return found if found >= EARLIEST else None
 
 
+_PICTURE_NAME = re.compile(r"\.(?:jpe?g|png|gif|webp|avif)(?:$|[?#])", re.IGNORECASE)
+
+
 def _image(entry: Any, base: str) -> str | None:
     """The item's picture: a thumbnail, a media:content image, an image enclosure; made
     absolute (neither reader resolves them; a relative one was dropped later)."""
@@ -300,7 +303,11 @@ def _image(entry: Any, base: str) -> str | None:
         for link in entry.get("links", [])
         if link.get("rel") == "enclosure"
         and link.get("href")
-        and str(link.get("type", "")).startswith("image/")
+        and (
+            str(link.get("type", "")).startswith("image/")
+            # untyped, named as a picture ("foto.jpg")
+            or (not link.get("type") and _PICTURE_NAME.search(str(link["href"])))
+        )
     ]
     found += [
         str(media["url"])

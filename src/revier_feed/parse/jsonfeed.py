@@ -108,6 +108,7 @@ def _item(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
     # Only a modification date: the item's date, as an Atom entry's lone <updated> is.
     published_text = _text(entry.get("date_published")) or updated_text
     guid = entry.get("id")
+    files = _attachments(base, entry.get("attachments"))
     return RawItem(
         title=title,
         link=_absolute(base, entry.get("url") or entry.get("external_url")),
@@ -122,9 +123,16 @@ def _item(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
         or moves_with_now(published_text),
         updated=parse_date(updated_text, now, tz),
         categories=_tags(entry.get("tags")),
-        image=_absolute(base, entry.get("image") or entry.get("banner_image")),
-        attachments=_attachments(base, entry.get("attachments")),
+        image=_absolute(base, entry.get("image") or entry.get("banner_image"))
+        or _first_picture(files),
+        attachments=files,
     )
+
+
+def _first_picture(files: tuple[Attachment, ...]) -> str | None:
+    """An item without an ``image`` has its first picture attachment as its picture (as an
+    RSS item has its image enclosure)."""
+    return next((f.url for f in files if f.media_type.startswith("image/")), None)
 
 
 def _attachments(base: str, value: object) -> tuple[Attachment, ...]:

@@ -20,7 +20,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .. import __version__
-from .._utils import TAG_LIKE
+from .._utils import TAG_LIKE, as_uri
 from ..models import Attachment, ChannelInfo, StoredItem, Story
 from .paths import feed_paths
 
@@ -69,12 +69,12 @@ def _json_feed(
             "authors": [{"name": channel.source_names.get(item.source_id, item.source_id)}],
         }
         if item.url:
-            entry["url"] = item.url
+            entry["url"] = _uri(item.url)
         if item.summary_text:
             entry["summary"] = item.summary_text
         picture = _picture(story, lead)
         if picture:
-            entry["image"] = picture
+            entry["image"] = _uri(picture)
         files = story.attachments(lead)
         if files:
             entry["attachments"] = [_json_attachment(file) for file in files]
@@ -179,7 +179,7 @@ def _add_entry(
     if TAG_LIKE.search(item.title):
         entry.register_extension("rss_text_title", _RssTextTitle, atom=False, rss=True)
     if item.url:
-        entry.link(href=item.url, rel="alternate")
+        entry.link(href=_uri(item.url), rel="alternate")
     # Everything published as type="html" is sanitized HTML; plain text is escaped first,
     # or "&lt;img onerror=…&gt;" in an item's text would become live markup in a reader.
     summary = (item.summary_html or html.escape(item.summary_text)) + _also_reported(
@@ -192,7 +192,7 @@ def _add_entry(
     elif not item.url:
         # Atom needs an alternate link or content; an item without a link carries its text.
         entry.content(summary or html.escape(item.title), type="html")
-    picture = _picture(story, lead)
+    picture = _uri(_picture(story, lead))
     if picture:
         # Media RSS, which feed readers read a picture of an entry from (in RSS and Atom).
         image = {"url": picture, "medium": "image"}
@@ -213,7 +213,7 @@ def _add_entry(
     entry.author(name=source_name)
     source_url = channel.source_urls.get(item.source_id)
     if source_url:
-        entry.source(url=source_url, title=source_name)
+        entry.source(url=_uri(source_url), title=source_name)
         details = functools.partial(
             _AtomSourceDetails,
             f"tag:{_host(channel)},{_TAG_DATE}:source/{item.source_id}",
@@ -228,6 +228,11 @@ def _add_entry(
             entry.category(term=term, label=label)
         else:
             entry.category(term=term)
+
+
+def _uri(url: str | None) -> str | None:
+    """A link as feeds carry it: a URI, not an IRI (umlauts and "[" percent-encoded)."""
+    return as_uri(url) or url
 
 
 def _picture(story: Story, lead: StoredItem) -> str | None:
@@ -287,7 +292,10 @@ class _Attachments(BaseExtension):  # type: ignore[misc]  # feedgen is untyped
         return entry
 
     def extend_rss(self, entry: etree._Element) -> etree._Element:
-        first, *others = self._files
+        # A document or a sound is what the one enclosure is for; a press photo among the
+        # files would be shown as the entry's picture instead.
+        files = sorted(self._files, key=lambda file: file.media_type.startswith("image/"))
+        first, *others = files
         etree.SubElement(
             entry,
             "enclosure",
