@@ -2645,6 +2645,24 @@ def test_an_html_source_s_files_come_from_its_listing_and_its_article_pages(
     ]
 
 
+def _feed_of(titles: list[str]) -> bytes:
+    """An RSS feed of these news items, one a day from 10 June 2021."""
+    entries = "".join(
+        f"<item><title>{title}</title><link>https://kreis.example/{n}</link>"
+        f"<pubDate>Thu, {10 + n:02d} Jun 2021 09:00:00 +0200</pubDate></item>"
+        for n, title in enumerate(titles)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Kreis</title>{entries}</channel></rss>"
+    ).encode()
+
+
+def _etag_of(body: bytes) -> str:
+    """An ETag that follows the document, as an honest server's does."""
+    return '"' + hashlib.sha1(body).hexdigest()[:8] + '"'
+
+
 class _StuckEtagServer:
     """A feed whose server sends one ETag for good and answers 304 to it, whatever the
     feed holds (a cache keyed on the wrong thing; FreshRSS #1020's blog did so)."""
@@ -2660,15 +2678,8 @@ class _StuckEtagServer:
         self.asked.append(asked)
         if asked == self.etag:
             return Response(304, b"", {"ETag": self.etag})
-        entries = "".join(
-            f"<item><title>{title}</title><link>https://kreis.example/{n}</link>"
-            f"<pubDate>Thu, {10 + n:02d} Jun 2021 09:00:00 +0200</pubDate></item>"
-            for n, title in enumerate(self.items)
-        )
-        body = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        body += f"<title>Kreis</title>{entries}</channel></rss>"
         headers = {"Content-Type": "application/rss+xml", "ETag": self.etag}
-        return Response(200, body.encode(), headers)
+        return Response(200, _feed_of(self.items), headers)
 
 
 def test_a_server_answering_not_modified_to_news_is_found_out_and_asked_whole(
@@ -2793,7 +2804,7 @@ def test_a_source_is_not_asked_again_while_its_document_is_fresh(
 def _honest_first_page(region: SampleRegion) -> None:
     """Page 1 of :func:`paged_listing`, whose ETag follows its bytes (304 to it)."""
     page = paged_listing(1, "Der Text")
-    etag = '"' + hashlib.sha1(page).hexdigest()[:8] + '"'
+    etag = _etag_of(page)
 
     def answer(handler: BaseHTTPRequestHandler) -> Response:
         if handler.headers.get("If-None-Match") == etag:
@@ -2839,13 +2850,8 @@ class _IfModifiedSinceOnly:
     def answer(self, handler: BaseHTTPRequestHandler) -> Response:
         if handler.headers.get("If-Modified-Since") == self.LAST_MODIFIED:
             return Response(304, b"", {"Last-Modified": self.LAST_MODIFIED})
-        entries = "".join(
-            f"<item><title>{title}</title><link>https://kreis.example/{n}</link></item>"
-            for n, title in enumerate(self.items)
-        )
-        body = f'<rss version="2.0"><channel><title>K</title>{entries}</channel></rss>'.encode()
-        etag = '"' + hashlib.sha1(body).hexdigest()[:8] + '"'
-        headers = {"ETag": etag, "Last-Modified": self.LAST_MODIFIED}
+        body = _feed_of(self.items)
+        headers = {"ETag": _etag_of(body), "Last-Modified": self.LAST_MODIFIED}
         return Response(200, body, {**headers, "Content-Type": "application/rss+xml"})
 
 
@@ -3041,12 +3047,8 @@ def test_an_honest_server_with_a_stale_last_modified_keeps_its_conditional_reque
     last_modified = "Sun, 01 Nov 2026 10:00:00 GMT"
 
     def answer(handler: BaseHTTPRequestHandler) -> Response:
-        entries = "".join(
-            f"<item><title>{title}</title><link>https://kreis.example/{n}</link></item>"
-            for n, title in enumerate(items)
-        )
-        body = f'<rss version="2.0"><channel><title>K</title>{entries}</channel></rss>'.encode()
-        etag = '"' + hashlib.sha1(body).hexdigest()[:8] + '"'
+        body = _feed_of(items)
+        etag = _etag_of(body)
         asked.append(
             (handler.headers.get("If-None-Match"), handler.headers.get("If-Modified-Since"))
         )

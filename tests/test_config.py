@@ -1085,10 +1085,12 @@ def test_private_hosts_are_names_addresses_or_networks(tmp_path: Path) -> None:
 
 def test_a_site_icon_that_cannot_serve_is_reported_when_loading(tmp_path: Path) -> None:
     (tmp_path / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>', "utf-8")
+    (tmp_path / "notiz.txt").write_text("kein Bild", "utf-8")
     (tmp_path / "gross.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(1_000_001))
     for value, problem in (
         ("fehlt.png", "no such file"),
-        ("logo.svg", "not a PNG, GIF, JPEG, ICO or WebP picture"),
+        ("logo.svg", "not a PNG, GIF, JPEG, ICO or WebP picture but an SVG"),
+        ("notiz.txt", "not a PNG, GIF, JPEG, ICO or WebP picture"),
         ("gross.png", "larger than 1 MB"),
         (".", "a folder, not a file"),
     ):

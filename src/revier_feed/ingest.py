@@ -523,7 +523,7 @@ async def _collect_source(
         )
         await _prepare_features(spec, collected, ctx, prepared, stored)
         return await ctx.offload(
-            _save_items, spec, previous, fetched, collected, attempt_at, ctx, began()
+            _save_items, spec, previous, fetched, collected, attempt_at, ctx, began(), whole
         )
     except SourceError as error:
         return await ctx.offload(
@@ -1082,7 +1082,10 @@ def _save_items(
     attempt_at: datetime,
     ctx: IngestContext,
     started: float,
+    asked_whole: bool = False,
 ) -> SourceReport:
+    """Store what a fetch of ``spec`` found; ``asked_whole``: asked without the validators
+    it has (:func:`asks_whole`)."""
     now = ctx.now()
     decisions = collected.decisions
     first_fetch = previous.last_success_at is None
@@ -1110,12 +1113,10 @@ def _save_items(
     # does a reading that finds more of what was there.
     new_items = None if first_fetch or reread else counts[ItemDecision.NEW]
     ignored = previous.validators_ignored
-    revalidated = ignored is not IgnoredValidators.ALL and asks_whole(
-        previous, attempt_at, ctx.revalidate_after
-    )
     news = counts[ItemDecision.NEW]
     found = IgnoredValidators.NONE
-    if revalidated and not first_fetch:
+    # Asked whole to check its validators (not because they were dropped for good).
+    if asked_whole and ignored is not IgnoredValidators.ALL and not first_fetch:
         found = _validators_lie(previous, fetched, collected, news)
     if found is not IgnoredValidators.NONE and found is not ignored:
         ignored = found

@@ -510,7 +510,9 @@ def icon_problem(path: Path) -> str | None:
     if len(data) > MAX_ICON_BYTES:
         return "larger than 1 MB"
     if icon_kind(data) is None:
-        return "not a PNG, GIF, JPEG, ICO or WebP picture (SVG is not taken: it may hold scripts)"
+        if b"<svg" in data[:4096].lower():
+            return "not a PNG, GIF, JPEG, ICO or WebP picture but an SVG, which may hold scripts"
+        return "not a PNG, GIF, JPEG, ICO or WebP picture"
     return None
 
 
