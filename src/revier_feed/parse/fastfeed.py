@@ -7,9 +7,10 @@ are: XML that is not well-formed (feedparser salvages what it can), a DOCTYPE (e
 encodings other than UTF-8, RSS 0.90/1.0 and Atom 0.3, XHTML or base64 content, elements
 of an entry it does not know, element children where text is expected, repeated single
 elements, dates it cannot read exactly as feedparser would, items or entries spelled
-otherwise (``<Item>``, another namespace), empty or attributed RSS links, empty Atom ids
-and ``rdf:about`` on RSS items. ``tests/test_fastfeed.py``
-compares both parsers on a corpus of real-world shapes.
+otherwise (``<Item>``, another namespace, the other format's name), a feed title in
+``dc:title``, empty or attributed RSS links, empty Atom ids and ``rdf:about`` on RSS items.
+``tests/test_fastfeed.py`` compares both parsers on a corpus of real-world shapes; session
+39 also ran both on feedparser's own test corpus (2,106 documents, see docs/probes.md).
 
 Entries come back as plain dicts with feedparser's keys, so one function turns either
 parser's entries into ``RawItem``. Where feedparser has quirks (the last alternate link
@@ -105,16 +106,21 @@ def _read(content: bytes, headers: dict[str, str]) -> tuple[str | None, list[dic
     base = location if urllib.parse.urlsplit(location).scheme in ("http", "https") else ""
     base = _rebase(base, root)
     if root.tag == "rss" and root.get("version") in _RSS_VERSIONS:
-        channels = [c for c in root if c.tag == "channel"]
-        if len(channels) != 1 or any(c.tag == "item" for c in root):
+        elements = [c for c in root if isinstance(c.tag, str)]
+        if len(elements) != 1 or elements[0].tag != "channel":
+            # Items beside the channel, a second channel (feedparser reads "<CHANNEL>" too).
             raise Unsupported("RSS layout")
-        channel = channels[0]
-        _refuse_look_alikes(channel, "item")
+        channel = elements[0]
+        _refuse_look_alikes(channel, "item", "title")
+        _refuse_nested_titles(channel, "item")
         base = _rebase(base, channel)
+        for node in channel.iterchildren("title"):
+            _text_construct(node)
         title = _single_text(channel, "title", base)
         return title, [_rss_item(item, _rebase(base, item)) for item in channel.iter("item")]
     if root.tag == _ATOM + "feed" and root.get("version") is None:
-        _refuse_look_alikes(root, _ATOM + "entry")
+        _refuse_look_alikes(root, _ATOM + "entry", _ATOM + "title")
+        _refuse_nested_titles(root, _ATOM + "entry")
         title = _atom_title(root, base)
         entries = [_atom_entry(e, _rebase(base, e)) for e in root if e.tag == _ATOM + "entry"]
         if sum(1 for _ in root.iter(_ATOM + "entry")) != len(entries):
@@ -123,15 +129,42 @@ def _read(content: bytes, headers: dict[str, str]) -> tuple[str | None, list[dic
     raise Unsupported("format")
 
 
-def _refuse_look_alikes(parent: Any, tag: str) -> None:
-    """Decline items or entries spelled otherwise (``<Item>``, another namespace):
-    feedparser reads element names case-blind and takes them; here they would be missed
-    without a word."""
-    name = tag.rpartition("}")[2]
+def _refuse_look_alikes(parent: Any, tag: str, title_tag: str) -> None:
+    """Decline items or entries spelled otherwise (``<Item>``, another namespace, an
+    ``<item>`` in an Atom feed or an ``<entry>`` in an RSS channel): feedparser reads
+    element names case-blind and takes either name for an entry; here they would be missed
+    without a word. So are titles spelled otherwise (``dc:title``, ``atom:title`` in RSS),
+    which feedparser takes for the feed's title, and the attributes of Microsoft's CDF
+    that feedparser reads on an entry (``href`` its link, ``lastmod`` its date)."""
     for child in parent:
         found = child.tag
-        if isinstance(found, str) and found != tag and found.rpartition("}")[2].lower() == name:
+        if not isinstance(found, str):
+            continue
+        if found == tag:
+            if any(name.lower() in ("href", "lastmod") for name in child.attrib):
+                raise Unsupported("CDF attribute")
+            continue
+        name = found.rpartition("}")[2].lower()
+        if name in ("item", "entry"):
             raise Unsupported(f"entry element {found}")
+        if name == "title" and found != title_tag:
+            raise Unsupported(f"feed title in {found}")
+
+
+def _refuse_nested_titles(parent: Any, entry_tag: str) -> None:
+    """Decline a title inside another element of the feed's head (but a channel's image or
+    text input): feedparser takes it for the feed's title where the feed has none. Markup
+    inside an image's or a text input's fields lets their title out to the feed too."""
+    for child in parent:
+        if child.tag == entry_tag or not len(child):
+            continue
+        if child.tag in ("image", "textInput", "textinput"):
+            if any(len(field) for field in child):
+                raise Unsupported(f"markup in {child.tag}")
+            continue
+        for node in child.iter():
+            if isinstance(node.tag, str) and node.tag.rpartition("}")[2].lower() == "title":
+                raise Unsupported("nested title")
 
 
 def _check_encoding(content: bytes, headers: dict[str, str]) -> None:
@@ -198,7 +231,8 @@ def _rss_item(item: Any, base: str) -> dict[str, Any]:
             entry["updated"], entry["updated_parsed"] = _date(_text(child))
         elif tag in ("category", _DC + "subject"):
             attrs = _attrs(child)
-            _add_tag(entry, attrs.get("term"), attrs.get("scheme", attrs.get("domain")), None)
+            scheme = attrs.get("scheme", attrs.get("domain"))
+            _add_tag(entry, attrs.get("term"), scheme, attrs.get("label"))
             if value := _text(child):
                 tags = entry["tags"] if entry.get("tags") else []
                 if tags and not tags[-1]["term"]:
@@ -240,6 +274,8 @@ def _atom_entry(node: Any, base: str) -> dict[str, Any]:
         elif tag == _ATOM + "id":
             if not _text(child):
                 raise Unsupported("empty id")  # made absolute, it was the feed's URL
+            if "ispermalink" in _attrs(child):
+                raise Unsupported("id with isPermaLink")  # feedparser reads it as on a guid
             entry["id"] = _urljoin(here, _text(child))
             entry.setdefault("link", entry["id"])
         elif tag == _ATOM + "link":
@@ -248,7 +284,7 @@ def _atom_entry(node: Any, base: str) -> dict[str, Any]:
             entry["summary_detail"] = {"type": _text_construct(child)}
             entry["summary"] = _text(child)
         elif tag == _ATOM + "content":
-            if child.get("src") is not None:
+            if "src" in _attrs(child):
                 raise Unsupported("out-of-line content")
             entry["content"] = [{"value": _text(child), "type": _text_construct(child)}]
         elif tag == _ATOM + "author":
@@ -306,11 +342,16 @@ def _atom_author(author: Any) -> str:
     for child in author:
         if not isinstance(child.tag, str):
             continue
+        if _attrs(child):
+            raise Unsupported("author element with attributes")
+        # As written: feedparser repairs no mojibake and maps no C1 controls here.
         if child.tag == _ATOM + "name":
-            name = _text(child)
+            name = _raw_text(child)
         elif child.tag == _ATOM + "email":
-            email = _text(child)
-        elif child.tag != _ATOM + "uri":
+            email = _raw_text(child)
+        elif child.tag == _ATOM + "uri":
+            _text(child)  # unused, but markup in it would be the entry's to feedparser
+        else:
             raise Unsupported("author element")
     if (author.text or "").strip():
         raise Unsupported("author with text")
@@ -321,6 +362,7 @@ def _atom_author(author: Any) -> str:
 
 def _text_construct(node: Any) -> str:
     """The construct's media type as feedparser names it (Atom's default: text)."""
+    _own_attributes(node)
     attrs = _attrs(node)
     kind = _content_type(attrs.get("type") or "text")
     if kind not in ("text/plain", "text/html"):
@@ -399,6 +441,8 @@ def _attrs(node: Any) -> dict[str, str]:
         if name[0] == "{":
             continue
         name = name.lower()
+        if name in attrs:
+            raise Unsupported(f"attributes named alike: {name}")  # which one feedparser keeps
         attrs[name] = value.lower() if name in ("rel", "type") else value
     return attrs
 
@@ -421,6 +465,13 @@ def _text(node: Any) -> str:
             text = text.encode("iso-8859-1").decode("utf-8")
         text = c1_as_cp1252(text)
     return text
+
+
+def _raw_text(node: Any) -> str:
+    """An element's text as feedparser keeps it for fields it expects no text in."""
+    if len(node):
+        raise Unsupported("markup where text was expected")
+    return (node.text or "").strip()
 
 
 def _link_text(url: str) -> str:

@@ -156,14 +156,16 @@ def _entry(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
     # dict.get, not entry.get: feedparser maps a missing "updated" to "published" with a
     # DeprecationWarning, and we want to know whether the feed really has an update time.
     updated_text = dict.get(entry, "updated")
-    published_text = dict.get(entry, "published") or updated_text
-    published = _date(
-        published_text,
-        dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed"),
-        now,
-        tz,
-    )
     updated = _date(updated_text, dict.get(entry, "updated_parsed"), now, tz)
+    # Each text with its own reading: where feedparser could not read the publication date
+    # ("Thu,10 Jun 2021"), its update time stood in and won over our reading of the text.
+    own_published = dict.get(entry, "published")
+    published = (
+        _date(own_published, dict.get(entry, "published_parsed"), now, tz)
+        if own_published
+        else None
+    ) or updated
+    published_text = own_published or updated_text
     return RawItem(
         # Titles are always treated as HTML, even when the feed says text/plain: many feed
         # readers render RSS titles as HTML, so a literal "<script>" must never pass.
@@ -177,8 +179,7 @@ def _entry(entry: Any, now: datetime, tz: ZoneInfo, base: str) -> RawItem:
         published_text=published_text,
         # An update time standing in for a missing publication date: many feeds write the
         # time they were rendered there, which would make every item change at every fetch.
-        date_moves=(not dict.get(entry, "published") and bool(updated_text))
-        or moves_with_now(published_text),
+        date_moves=(not own_published and bool(updated_text)) or moves_with_now(published_text),
         updated=updated,
         categories=tuple(t["term"] for t in entry.get("tags", []) if t.get("term")),
         image=_image(entry, base),
@@ -557,19 +558,16 @@ _LEGACY_ENTITIES = frozenset(
 )
 
 
-#: An empty ``type`` attribute (``<title type="">``, ``<link type="" …>``).
-_EMPTY_TYPE = re.compile(rb"""\stype\s*=\s*(?:""|'')""")
+#: An empty ``type`` attribute (``<title type="">``, ``<link Type="" …>``: feedparser reads
+#: attribute names case-blind).
+_EMPTY_TYPE = re.compile(rb"""\s[tT][yY][pP][eE]\s*=\s*(?:""|'')""")
 
 
 def _without_empty_types(content: bytes) -> bytes:
     """``content`` without empty ``type`` attributes, which say nothing (the fast reader
     reads them so): feedparser took an Atom text whose type was "" for base64 and decoded
     a title such as "Kita" into "*+Z", and a link with it for no link (session 25)."""
-    return (
-        _EMPTY_TYPE.sub(b"", content)
-        if b'type=""' in content or b"type=''" in content
-        else content
-    )
+    return _EMPTY_TYPE.sub(b"", content) if b'=""' in content or b"=''" in content else content
 
 
 def _bare_ampersands(content: bytes) -> bytes:
