@@ -92,6 +92,23 @@ def test_line_ends_comments_byte_order_mark_and_unknown_records() -> None:
     assert not allowed(body, "/intern/a") and allowed(body, "/x")
 
 
+@pytest.mark.parametrize("damaged", [b"\xef\xbb", b"\xef", b"\xef\xbb\xbf\xef\xbb"])
+def test_what_is_left_of_a_damaged_byte_order_mark_keeps_the_first_group(damaged: bytes) -> None:
+    # Found against Google's reference tests (session 39): the first key became
+    # "\ufffduser-agent", and the group disallowing /intern was lost.
+    body = (damaged + b"User-agent: *\nDisallow: /intern\n").decode("utf-8", "replace")
+    assert not allowed(body, "/intern/a") and allowed(body, "/presse/")
+
+
+def test_a_record_without_its_colon_is_read_as_google_reads_it() -> None:
+    # Plain in meaning though not in RFC 9309's grammar: fetching /intern was impolite.
+    body = "User-agent *\nDisallow\t/intern\nAllow /intern/presse\nCrawl-delay 2\n"
+    assert not allowed(body, "/intern/a") and allowed(body, "/intern/presse/1")
+    assert RobotsRules(body, "revier-feed").crawl_delay == 2
+    # Other words without a colon are still no records.
+    assert allowed("User-agent: *\nNicht /intern\nDisallow\n", "/intern/a")
+
+
 def test_rules_before_any_group_and_files_that_are_no_robots_txt_allow_everything() -> None:
     assert allowed("Disallow: /\n", "/feed.xml")
     assert allowed("<html><body>Nicht gefunden</body></html>", "/feed.xml")

@@ -1,5 +1,8 @@
 """robots.txt as RFC 9309 reads it: groups by product token, the longest matching rule,
-``*`` and ``$`` in paths, and Crawl-delay (not in the RFC, widely used).
+``*`` and ``$`` in paths, and Crawl-delay (not in the RFC, widely used). Where a file is
+damaged, it is read as Google's reference parser reads it (a record without its colon, a
+broken byte order mark): the site's meaning is plain, and keeping to it is polite. Google's
+reference tests agree with it but for its own extensions (session 39, docs/probes.md).
 
 ``urllib.robotparser`` is not that: it takes the first matching rule instead of the longest,
 has no wildcards, matches user agents by substring ("User-agent: revier" blocked
@@ -116,13 +119,28 @@ class RobotsRules:
         return best is None or best.allow
 
 
+#: The records whose line is read without its colon ("Disallow /intern"), as Google's
+#: reference parser reads them: what the site means is plain, and reading it is polite.
+_KEYS = frozenset({"user-agent", "allow", "disallow", "crawl-delay"})
+
+
 def _records(body: str) -> list[tuple[str, str]]:
-    """(lower-case key, value) of each record line, comments and blanks gone."""
+    """(lower-case key, value) of each record line, comments and blanks gone.
+
+    A byte order mark is no part of the first key; nor is what is left of a damaged one
+    (its first one or two bytes, decoded as U+FFFD): the first group was lost, and with it
+    what it disallowed.
+    """
     records = []
-    for line in _LINE_END.split(body.removeprefix("\ufeff")):
-        key, colon, value = line.partition("#")[0].partition(":")
-        if colon:
-            records.append((key.strip().lower(), value.strip()))
+    for line in _LINE_END.split(body.lstrip("\ufeff\ufffd")):
+        text = line.partition("#")[0]
+        key, colon, value = text.partition(":")
+        if not colon:
+            words = text.split(None, 1)
+            if len(words) != 2 or words[0].lower() not in _KEYS:
+                continue
+            key, value = words
+        records.append((key.strip().lower(), value.strip()))
     return records
 
 
