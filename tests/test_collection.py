@@ -1771,7 +1771,7 @@ def test_stop_skips_sources_still_waiting_for_a_slot(
     assert len(reports) == 1  # the one in flight finished; the four queued were skipped
     slow_requests = [p for p in region.requests if p.startswith("/slow-")]
     assert len(slow_requests) == 1
-    assert len(app.storage.due_source_ids([f"s{n}" for n in range(5)], app.now())) == 4
+    assert len(app.due_source_ids()) == 4
 
 
 def test_a_crawl_delay_holds_between_cycles_too(
@@ -1973,7 +1973,7 @@ def test_a_host_that_lets_a_request_time_out_gets_no_more_first_requests_in_the_
     timed_out = [r for r in summary.reports if r.error and r.error.kind == "timeout"]
     # The host's two slots each let one request time out; the other three were not asked.
     assert len(timed_out) == 2 and len(summary.deferred) == 3
-    still_due = app.storage.due_source_ids([f"still{n}" for n in range(5)], app.now())
+    still_due = app.due_source_ids()
     assert {source for source, _ in summary.deferred} <= set(still_due)
 
 
@@ -2799,6 +2799,70 @@ def test_a_source_is_not_asked_again_while_its_document_is_fresh(
         assert timedelta(hours=at_least) <= due - start <= timedelta(hours=at_most)
         clock.now = due
     assert asked == [None, '"a"']
+
+
+def test_a_lowered_max_interval_cuts_the_wait_planned_under_the_old_one(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """A quiet source waits up to its max_interval (6 hours by default); an admin who set it
+    to one hour saw the source wait out the six hours planned before (the worker's reload
+    and cron's `run --once --due` alike). A failing source keeps its backoff."""
+    feed = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>K</title>'
+        b"<item><title>Studie vorgestellt</title><link>https://k.example/1</link></item>"
+        b"</channel></rss>"
+    )
+    asked: list[datetime] = []
+
+    def answer(handler: BaseHTTPRequestHandler) -> Response:
+        asked.append(clock.now)
+        # Fresh for a day: the source is planned at its longest interval.
+        headers = {"Content-Type": "application/xml", "Cache-Control": "max-age=86400"}
+        return Response(200, feed, headers)
+
+    region.add_route("/ruhig.xml", answer)
+    app = make_app(config(tmp_path, feed_source(region, "/ruhig.xml")))
+    app.run_cycle()
+    start = clock.now
+    planned = app.storage.source_states(["kreis"])["kreis"].next_fetch_at
+    assert planned is not None and planned - start >= timedelta(hours=6)
+
+    hourly = make_app(
+        config(tmp_path, feed_source(region, "/ruhig.xml") + "    max_interval: 1h\n")
+    )
+    ((_, shown),) = hourly.source_overview()
+    assert shown is not None and shown.next_fetch_at is not None
+    assert timedelta(hours=1) <= shown.next_fetch_at - start <= timedelta(hours=1.11)
+    clock.advance(timedelta(minutes=55))
+    assert hourly.run_cycle(only_due=True).summary.reports == ()
+    clock.now = shown.next_fetch_at
+    (report,) = hourly.run_cycle(only_due=True).summary.reports
+    assert report.status is ReportStatus.OK
+    assert asked == [start, shown.next_fetch_at]
+    # Planned under the new configuration, the wait is its own again.
+    again = hourly.storage.source_states(["kreis"])["kreis"].next_fetch_at
+    assert again is not None and again - clock.now <= timedelta(hours=1.1)
+
+
+def test_a_lowered_max_interval_leaves_a_failing_source_s_backoff(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    region.add_route("/kaputt.xml", Response(500, b"Wartung"))
+    app = make_app(config(tmp_path, feed_source(region, "/kaputt.xml")))
+    app.run_cycle(only_due=True)
+    for _ in range(5):
+        due = app.storage.source_states(["kreis"])["kreis"].next_fetch_at
+        assert due is not None
+        clock.now = due
+        app.run_cycle(only_due=True)
+    state = app.storage.source_states(["kreis"])["kreis"]
+    assert state.error_count == 6 and state.next_fetch_at is not None
+    assert state.next_fetch_at - clock.now > timedelta(hours=2)
+    hourly = make_app(
+        config(tmp_path, feed_source(region, "/kaputt.xml") + "    max_interval: 1h\n")
+    )
+    ((_, shown),) = hourly.source_overview()
+    assert shown is not None and shown.next_fetch_at == state.next_fetch_at
 
 
 def _honest_first_page(region: SampleRegion) -> None:

@@ -202,12 +202,6 @@ def test_failed_write_leaves_nothing_half_written(store: Storage) -> None:
     assert stored.item.title == "Studien gestartet"
 
 
-def test_due_sources(store: Storage) -> None:
-    store.save_source_result(state(next_fetch_at=NOW + timedelta(minutes=30)), [], NOW)
-    assert store.due_source_ids(["kreis", "neu"], NOW) == ["neu"]
-    assert store.due_source_ids(["kreis", "neu"], NOW + timedelta(hours=1)) == ["kreis", "neu"]
-
-
 def test_unusable_store_is_a_storage_error(tmp_path: Path) -> None:
     bogus = tmp_path / "not-a-db.sqlite3"
     bogus.write_bytes(b"this is not a database" * 100)

@@ -131,9 +131,6 @@ def test_more_sources_than_one_statement_binds(tmp_path: Path) -> None:
         store.save_source_states(states, NOW)
         found = store.source_states(s.source_id for s in states)
         assert [found[s.source_id] for s in states] == states
-        assert store.due_source_ids([s.source_id for s in states], NOW) == [
-            s.source_id for s in states
-        ]
 
 
 def test_counters_add_up_and_gauges_are_replaced(tmp_path: Path) -> None:

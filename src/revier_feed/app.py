@@ -71,6 +71,7 @@ from .models import (
     StoredItem,
     Story,
     StoryFilter,
+    fetch_due,
 )
 from .publish import ICON_NAME, PublishResult, feed_paths, missing_files, publish, websub
 from .storage import VERSION as STORE_VERSION
@@ -512,16 +513,7 @@ class App:
         gone = tuple(s.id for s in specs if ingest.is_gone(s, states.get(s.id)))
         specs = [s for s in specs if s.id not in gone]
         if only_due:
-            due = set(self.storage.due_source_ids((s.id for s in specs), self.now()))
-            # A source whose URL the admin changed is due at once: its backoff was the old
-            # URL's failures (see ingest.current_state). Not one whose new URL is where a
-            # permanent redirect had moved it: it goes on as it was.
-            due.update(
-                s.id
-                for s in specs
-                if (st := states.get(s.id)) and st.config_url != s.url and st.url != s.url
-            )
-            specs = [s for s in specs if s.id in due]
+            specs = self._due(specs, states)
         failing = (SourceStatus.FAILING, SourceStatus.EMPTY)
         failing_before = frozenset(
             s.id
@@ -1182,6 +1174,26 @@ class App:
     def current_interval(spec: SourceSpec, state: SourceState | None) -> timedelta:
         """How often the source is polled now (its adaptive interval)."""
         return ingest.current_interval(spec, state.new_item_rate if state else None)
+
+    def due_source_ids(self) -> list[str]:
+        """The configured sources whose next fetch time has come (never fetched: at once),
+        as their configuration has it now (see :meth:`run_ingest`)."""
+        specs = self.config.sources
+        return [s.id for s in self._due(specs, self.storage.source_states(s.id for s in specs))]
+
+    def _due(
+        self, specs: Sequence[SourceSpec], states: Mapping[str, SourceState]
+    ) -> list[SourceSpec]:
+        # As the configuration has it now: a source whose URL the admin changed is due at
+        # once, its backoff was the old URL's failures; a lowered max_interval cuts a
+        # planned wait (see ingest.current_state).
+        now = self.now()
+        return [
+            spec
+            for spec in specs
+            for state in [ingest.current_state(spec, states.get(spec.id))]
+            if fetch_due(state.next_fetch_at, state.last_attempt_at, now)
+        ]
 
     def source_overview(self) -> list[tuple[SourceSpec, SourceState | None]]:
         """Each configured source with its state (None if never fetched): the stored one,

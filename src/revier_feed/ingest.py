@@ -383,9 +383,32 @@ def current_state(spec: SourceSpec, stored: SourceState | None) -> SourceState:
     """The stored state, minus what no longer applies because the admin changed the URL:
     a recorded redirect, the validators of the old resource, its failures and their
     backoff (the source is due at once), its health, a "gone" verdict. The new URL's first
-    fetch is a first fetch: what it lists is stored as backlog, not announced as news."""
+    fetch is a first fetch: what it lists is stored as backlog, not announced as news. A
+    wait planned under a longer ``max_interval`` than the source has now ends when the
+    new one does."""
     if stored is None:
         return SourceState(source_id=spec.id, config_url=spec.url)
+    return _within_longest_wait(spec, _for_configured_url(spec, stored))
+
+
+#: Stored times may be rounded; a wait planned under today's configuration is never cut.
+_ROUNDING = timedelta(seconds=1)
+
+
+def _within_longest_wait(spec: SourceSpec, state: SourceState) -> SourceState:
+    """``state`` with its next fetch no later than the longest wait the source's
+    configuration allows after its last success (its longest interval and jitter): an
+    admin who lowers ``max_interval`` (or ``interval``) expects a quiet source asked
+    within the new one, not after the wait planned under the old one. Failing sources keep
+    their backoff."""
+    if state.error_count or state.next_fetch_at is None or state.last_success_at is None:
+        return state
+    longest = max(spec.max_interval or spec.interval, spec.interval)
+    latest = state.last_success_at + longest * (1 + schedule.JITTER) + _ROUNDING
+    return replace(state, next_fetch_at=latest) if state.next_fetch_at > latest else state
+
+
+def _for_configured_url(spec: SourceSpec, stored: SourceState) -> SourceState:
     if stored.config_url not in (None, spec.url) and stored.url == spec.url:
         # The admin wrote in the address a permanent redirect moved the source to, as its
         # log line asks: the source goes on as it was (its validators, its backlog line,

@@ -156,11 +156,6 @@ class Storage:
         with self._database.reading("read source states") as conn:
             return _sources.load_states(conn, source_ids)
 
-    def due_source_ids(self, source_ids: Iterable[str], now: datetime) -> list[str]:
-        """The given sources whose next fetch time has come (or that were never fetched)."""
-        with self._database.reading("find due sources") as conn:
-            return _sources.due_ids(conn, source_ids, now)
-
     def item_fingerprints(self, source_id: str, keys: Iterable[str]) -> dict[str, str]:
         """Fingerprints of already stored items of ``source_id``, by item key."""
         with self._database.reading("read item fingerprints") as conn:

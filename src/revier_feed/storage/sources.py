@@ -16,7 +16,6 @@ from ..models import (
     RobotsCopy,
     SourceState,
     SourceStatus,
-    fetch_due,
 )
 from .database import chunks, from_db, marks, to_db
 
@@ -48,21 +47,6 @@ def _state(row: Sequence[Any]) -> SourceState:
     values["identity"] = ItemIdentity(values["identity"] or ItemIdentity.GUID)
     values["validators_ignored"] = IgnoredValidators(values["validators_ignored"] or 0)
     return SourceState(source_id=row[0], **values)
-
-
-def due_ids(conn: sqlite3.Connection, source_ids: Iterable[str], now: datetime) -> list[str]:
-    ids = list(source_ids)
-    scheduled: dict[str, tuple[datetime | None, datetime | None]] = {}
-    for part in chunks(ids):
-        query = (
-            "SELECT id, next_fetch_at, last_attempt_at FROM sources "
-            f"WHERE id IN ({marks(len(part))})"
-        )
-        scheduled.update(
-            (i, (from_db(at), from_db(asked))) for i, at, asked in conn.execute(query, part)
-        )
-    # Sources never fetched, or without a schedule, are due at once.
-    return [i for i in ids if fetch_due(*scheduled.get(i, (None, None)), now)]
 
 
 def save_states(conn: sqlite3.Connection, states: Sequence[SourceState], now: datetime) -> None:
