@@ -1,11 +1,15 @@
 """Read publication dates as German (and international) websites write them.
 
-Handles ISO 8601, RFC 822 (with or without zone), ``10.06.2021``, ``10.6.21``,
-``10. Juni 2021``, ``Do., 10. Juni 2021, 14:30 Uhr``, ``Juni 2021``, ``heute``, ``gestern``,
-``vor 3 Tagen`` and English forms such as ``June 10, 2021``; a range by its first day
-(``10.–12. Juni 2021``), a time also before the date (``14:30 Uhr, 23.11.2026``), a date
-without a year (``27.11. 09:30 Uhr``) in the nearest year. Times without a zone are local
-to the region's time zone. Pure: ``now`` is a parameter.
+Handles ISO 8601, RFC 822 (with or without zone), Java's ``Date.toString()``,
+``10.06.2021``, ``10.6.21``, ``10. Juni 2021``, ``24.Jun.2020``, ``Do., 10. Juni 2021, 14:30
+Uhr``, ``Juni 2021``, ``heute``, ``gestern``, ``vor 3 Tagen``, ``vor 2 Std. 49 Min.`` and
+English forms such as ``June 10, 2021, 2:45 pm`` and ``3 days ago``; a range by its first
+day (``10.–12. Juni 2021``), an event's time by its start, a time also before the date
+(``14:30 Uhr, 23.11.2026``), a date without a year (``27.11. 09:30 Uhr``) in the nearest
+year. Times without a zone are local to the region's time zone. Pure: ``now`` is a
+parameter. Not read, on purpose: dates with slashes ("03/04/2021" is April or March),
+numbers of a month and year ("06/2020", an issue more often than a date), two months
+("Juni/Juli 2021").
 """
 
 from __future__ import annotations
@@ -69,21 +73,25 @@ _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=Tr
 # "T14:30:00+02:00". A dotted time or one without minutes needs "Uhr" after it, so the second
 # date of "10.06.2021 - 12.06.2021" is no time.
 _TIME = (
-    # In parentheses only with "Uhr": "(03:45)" is a video's length.
-    r"(?:(?:\s*,?\s*(?:(?:um|at)\s+)?|\s*(?P<dash>[-–—|·•/])\s*|\s*\((?=[^)]*Uhr\b)|T)"
+    # In parentheses only with "Uhr": "(03:45)" is a video's length. An event's time "von
+    # 11:30 bis 13:30 Uhr" by its start.
+    r"(?:(?:\s*,?\s*(?:(?:um|at|von|ab)\s+)?|\s*(?P<dash>[-–—|·•/])\s*|\s*\((?=[^)]*Uhr\b)|T)"
     r"(?P<hour>\d{1,2})"
     r"(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d{1,9})?)?|\.(?P<minute_dot>\d{2})(?=\s*Uhr)"
     r"|(?=\s*Uhr\b))"
     r"(?![.:]?\d)"
     # After a dash or "|" only a time that says so: "| 03:45 Min." is a video's length,
-    # "– 21:19 Sieg" a score.
-    r"(?(dash)(?=\s*(?:Uhr\b|$|[|·•]|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET)))"
-    # English "AM"/"PM"; in lower case only where the text ends or a zone follows, since
-    # "12:00 am Rathaus" is German for noon at the town hall.
-    r"(?:\s*(?P<half>(?-i:[AP]\.?\s?M\b\.?)|[ap]\.?\s?m\.?"
-    r"(?=\s*(?:$|[,;|()\[\]]|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET))))?"
-    r"(?:\s*Uhr\b)?(?:\s*(?P<zone>Z|[+-]\d{2}:?\d{2}|(?:GMT|UTC)(?:[+-]\d{1,2}(?::?\d{2})?)?"
-    r"|MESZ|MEZ|CEST|CET)\b)?)?"
+    # "– 21:19 Sieg" a score; Drupal's "07.08.2020 - 08:00, Pressestelle" is a time.
+    r"(?(dash)(?=\s*(?:Uhr\b|$|[,|·•]|\s[-–—]\s|von\s|\((?:aktualisiert|geändert)"
+    r"|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET)))"
+    # English "AM"/"PM"; "am" in lower case only where the text ends, a zone or a byline
+    # follows, since "12:00 am Rathaus" is German for noon at the town hall ("pm" and
+    # "p.m." are no German words).
+    r"(?:\s*(?P<half>(?-i:[AP]\.?\s?M\b\.?)|[ap]\.\s?m\.?|pm\b|am"
+    r"(?=\s*(?:$|[,;|()\[\]·•]|by\b|[-–—]\s|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET))))?"
+    # A zone also in parentheses: "23:27 (UTC)" was read as the region's time.
+    r"(?:\s*Uhr\b)?(?:\s*\(?(?P<zone>Z|[+-]\d{2}:?\d{2}"
+    r"|(?:GMT|UTC)(?:[+-]\d{1,2}(?::?\d{2})?)?|MESZ|MEZ|CEST|CET)\b)?)?"
 )
 _ZONES = {"Z": 0, "GMT": 0, "UTC": 0, "MEZ": 60, "CET": 60, "MESZ": 120, "CEST": 120}
 #: Zone names read here that feedparser takes for UTC.
@@ -100,9 +108,11 @@ EARLIEST = datetime(1970, 1, 3, tzinfo=UTC)
 _YEAR = r"(?P<year>\d{4}|(?<=\.)\d{2}(?![:.]\d|\s*Uhr\b)|(?<=\.\s)\d{2}(?=\s*(?:$|[,|)])))(?!\d)"
 _NUMERIC = re.compile(r"(?<!\d)(?P<day>\d{1,2})\.\s?(?P<month>\d{1,2})\.\s?" + _YEAR + _TIME)
 # "10. Juni 2021", also "24.November 2026" and "10th November 2026".
+# Also "24.Jun.2020" and "24-Jun-2020", and a year of two digits at the end ("16. Apr. 20";
+# "am 10. Juni 20 Uhr" names an hour, "am 3. März 10, 12 und 14 Uhr" three).
 _LONG_DE = re.compile(
-    rf"(?<!\d)(?P<day>\d{{1,2}})(?:\.\s*|(?:st|nd|rd|th)?\s+)(?P<month>{_MONTH_RE})\.?,?\s+"
-    r"(?P<year>\d{4})(?!\d)" + _TIME,
+    rf"(?<!\d)(?P<day>\d{{1,2}})(?:\.\s*|(?:st|nd|rd|th)?\s+|-)(?P<month>{_MONTH_RE})"
+    r"(?:\.?,?\s+|\.|-)(?P<year>\d{4}|\d{2}(?=\s*(?:$|\|)))(?!\d)" + _TIME,
     re.IGNORECASE,
 )
 _WEEKDAY_RE = (
@@ -159,19 +169,23 @@ _ISO_LOOSE = re.compile(
     r"(?<!\d)(?P<year>\d{4})(?P<sep>[-/])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})(?!\d)" + _TIME,
     re.IGNORECASE,
 )
-#: What may follow a date of words: more after a comma, a bar or a dash with a blank
-#: before it ("| Meldung", " – Pressemitteilung"; "gestern-Abend" is a word).
-_REST = r"(?:(?:\s*[,|]|\s+[-–]).*)?\s*$"
+#: What may follow a date of words: more after a comma, a bar, a dot, a bracket or a dash
+#: with a blank before it, or a byline ("| Meldung", " – Pressemitteilung", " · 2
+#: Kommentare", " (aktualisiert)", " von Redaktion"; "gestern-Abend" is a word).
+_REST = r"(?:(?:\s*[,|·•(\[]|\s+[-–]|\s+(?:by|von)\s).*)?\s*$"
 # "Juni 2021", also after one word or with more after it: "Ausgabe Juni 2021", "November
 # 2026 | Magazin"; not in a sentence ("bis Ende Januar 2022") or after a day ("32. Mai").
 _MONTH_YEAR = re.compile(
     rf"^(?:[^\W\d]+:?\s+)?(?P<month>{_MONTH_RE})\.?\s+(?P<year>\d{{4}})" + _REST, re.IGNORECASE
 )
+#: What may follow "vor 9 Minuten" (or a day word's time) besides :data:`_REST`: the
+#: listing's category or a note ("in Lokales", "aktualisiert").
+_WORD_REST = rf"(?:\s+(?:in|aktualisiert|geändert|bearbeitet)\b.*$|{_REST})"
 #: A time after a day word or "vor N Tagen" in lower-cased text: "14:30", ", um 9.15 Uhr",
 #: " 9 Uhr", " – 14:30". A dotted time needs "Uhr": "heute, 10.06.2021" names no time 10:06.
 _WORD_TIME = (
-    r"(?:(?:,?\s*(?:um\s+)?|\s*[-–|]\s*)(?P<hour>\d{1,2})"
-    r"(?::(?P<minute>\d{2})(?!\d)(?:\s*uhr)?|\.(?P<minute_dot>\d{2})\s*uhr|\s*uhr))?"
+    r"(?:(?:,?\s*(?:um\s+|at\s+)?|\s*[-–|]\s*)(?P<hour>\d{1,2})"
+    r"(?::(?P<minute>\d{2})(?!\d)(?:\s*(?:uhr|h)\b)?|\.(?P<minute_dot>\d{2})\s*uhr|\s*uhr))?"
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 #: Numbers as words in "vor zwei Stunden", "vor einer Woche".
@@ -179,41 +193,76 @@ _NUMBER_WORDS = (
     dict.fromkeys(("ein", "eins", "eine", "einer", "einem"), 1)
     | {w: n for n, w in enumerate(("zwei", "drei", "vier", "fünf", "sechs", "sieben"), 2)}
     | {"acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12}
-    | {"fuenf": 5, "zwoelf": 12}
+    | {w + "zehn": n for w, n in (("drei", 13), ("vier", 14), ("fünf", 15), ("sech", 16))}
+    | {"siebzehn": 17, "achtzehn": 18, "neunzehn": 19, "zwanzig": 20, "dreißig": 30}
+    | {"vierzig": 40, "fünfzig": 50, "sechzig": 60}
+    | {"fuenf": 5, "zwoelf": 12, "fuenfzehn": 15, "dreissig": 30, "fuenfzig": 50}
 )
 _NUMBER_RE = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 #: A label before a relative date or a day word: "Veröffentlicht vor 3 Tagen", "Stand:
 #: heute, 14:30 Uhr", "Aktualisiert am: gestern" (lower-cased text).
 _LABEL = (
-    r"(?:(?:veröffentlicht|aktualisiert|erstellt|geändert|publiziert|gepostet|stand|datum)"
-    r"(?:\s+am)?\s*:?\s+)?"
+    r"(?:(?:(?:zuletzt\s+)?(?:veröffentlicht|aktualisiert|erstellt|geändert|bearbeitet)"
+    r"|publiziert|gepostet|stand|datum|letzte\s+(?:aktualisierung|änderung|bearbeitung)"
+    r"|aktualisierung)(?:\s+am)?\s*:?\s+)?"
 )
 _RELATIVE = re.compile(
-    rf"^{_LABEL}vor\s+(?P<n>\d+|{_NUMBER_RE})\s+(?P<half>halben\s+)?"
+    rf"^{_LABEL}vor\s+(?P<n>\d+(?:,\d+)?|{_NUMBER_RE})\s+(?P<half>halben\s+)?"
     r"(?P<unit>sekunden?|sek\.?|minuten?|min\.?|stunden?|std\.?|tag(?:en)?|wochen?"
     r"|monat(?:en)?)(?![a-z])"
+    # "vor 2 Std. 49 Min.", "vor 3 Stunden und 5 Minuten"
+    r"(?:\s*(?:und\s+)?(?P<more>\d+)\s+(?P<more_unit>minuten?|min\.?|sekunden?|sek\.?)"
+    r"(?![a-z]))?"
     # "vor 25 Minuten aktualisiert"
-    r"(?:\s+(?:aktualisiert|veröffentlicht|erstellt|geändert))?" + _WORD_TIME + _REST
+    r"(?:\s+(?:aktualisiert|veröffentlicht|erstellt|geändert))?" + _WORD_TIME + _WORD_REST
+)
+#: "3 days ago", "an hour ago" (lower-cased text).
+_AGO = re.compile(
+    r"^(?P<n>\d+|an?|one)\s+(?P<unit>seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?"
+    r"|months?)\s+ago\b" + _REST
 )
 #: One of each unit of "vor N …", by its first three letters.
 _UNITS = {
     "sek": timedelta(seconds=1),
+    "sec": timedelta(seconds=1),
     "min": timedelta(minutes=1),
     "std": timedelta(hours=1),
     "stu": timedelta(hours=1),
+    "hou": timedelta(hours=1),
+    "hrs": timedelta(hours=1),
+    "hr": timedelta(hours=1),
     "tag": timedelta(days=1),
+    "day": timedelta(days=1),
     "woc": timedelta(weeks=1),
+    "wee": timedelta(weeks=1),
     "mon": timedelta(days=30),
 }
-_DAY_WORDS = {"heute": 0, "gestern": 1, "vorgestern": 2}
+_DAY_WORDS = {"heute": 0, "gestern": 1, "vorgestern": 2, "today": 0, "yesterday": 1}
 #: How far ahead a time "heute" may lie before it is taken for the day before's (clocks
 #: differ a little), if that is at most _CACHED_FOR ago (a page cached over midnight).
 _LATER_TODAY = timedelta(hours=1)
 _CACHED_FOR = timedelta(hours=6)
 # A day word, alone or with a time ("gestern 14:30", "heute, um 9.15 Uhr", "gestern um 9
 # Uhr"), and perhaps more ("gestern | Meldung"); lower-cased text.
-_DAY_WORD = re.compile(rf"{_LABEL}(?P<word>heute|gestern|vorgestern)\b" + _WORD_TIME + _REST)
+_DAY_WORD = re.compile(
+    rf"{_LABEL}(?P<word>heute|gestern|vorgestern|today|yesterday)\b"
+    + _WORD_TIME
+    # With a time, also a category or a note after it ("Heute 09:58 Uhr in Lokales").
+    + rf"(?(hour){_WORD_REST}|{_REST})"
+)
 _RFC822_HINT = re.compile(r"^[A-Za-z]{3},?\s+\d{1,2}\s+[A-Za-z]{3}\s+(\d{2,4})")
+#: Java's ``Date.toString()``, which Java-based CMSs print as it is: "Thu Jun 10 14:30:00
+#: CEST 2021".
+_JAVA_DATE = re.compile(
+    r"^(?P<weekday>[A-Za-z]{3})\s+(?P<month>[A-Za-z]{3})\s+(?P<day>\d{1,2})\s+"
+    r"(?P<time>\d{2}:\d{2}:\d{2})\s+(?P<zone>[A-Za-z]{1,4})\s+(?P<year>\d{4})$"
+)
+#: The zone names RFC 822 knows (email.utils reads them), and ours: another name is no zone
+#: we may guess ("JST" read as the region's time was seven hours off).
+_KNOWN_ZONES = frozenset(
+    {"UT", "UTC", "GMT", "Z", "AST", "ADT", "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST"}
+    | {"PDT", *_ZONES}
+)
 
 
 def parse_date(
@@ -245,7 +294,7 @@ def moves_with_now(text: str | None) -> bool:
     if not text:
         return False
     cleaned = _cleaned(text).lower()
-    if _RELATIVE.match(cleaned) is None and _DAY_WORD.match(cleaned) is None:
+    if not any(p.match(cleaned) for p in (_RELATIVE, _AGO, _DAY_WORD)):
         return False
     # Beside a full date ("gestern, 10.06.2021"), the date is read, which stays.
     if not _DIGITS_AFTER_WORD.search(cleaned):
@@ -275,7 +324,7 @@ def _parse(text: str, now: datetime, tz: ZoneInfo, without_year: bool) -> dateti
     if not cleaned:
         return None
     lowered = cleaned.lower()
-    for parser in (_iso, _rfc822):
+    for parser in (_iso, _rfc822, _java):
         found = parser(cleaned, tz)
         if found is not None:
             return found
@@ -377,7 +426,7 @@ def followed_date(
             listed_local.month,
         )
         return found if same_month else listed
-    relative = _RELATIVE.match(text)
+    relative = _RELATIVE.match(text) or _AGO.match(text)
     tolerance = _UNITS[relative["unit"][:3]] if relative else timedelta(0)
     return found if abs(found - listed) <= tolerance + timedelta(days=1) else listed
 
@@ -418,6 +467,14 @@ def _rfc822(text: str, tz: ZoneInfo) -> datetime | None:
     return value.astimezone(UTC)
 
 
+def _java(text: str, tz: ZoneInfo) -> datetime | None:
+    java = _JAVA_DATE.match(text)
+    if java is None or java["zone"].upper() not in _KNOWN_ZONES:
+        return None
+    weekday, month, day, at, zone, year = java.groups()
+    return _rfc822(f"{weekday}, {day} {month} {year} {at} {zone.upper()}", tz)
+
+
 def _relative(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     word = _DAY_WORD.match(text)
     if word:
@@ -431,22 +488,33 @@ def _relative(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
             # "heute 19 Uhr" is tonight (an event), not yesterday.
             found = before
         return found
-    match = _RELATIVE.match(text)
+    match = _RELATIVE.match(text) or _AGO.match(text)
     if not match:
         return None
-    n = int(match["n"]) if match["n"].isdigit() else _NUMBER_WORDS[match["n"]]
-    unit = _UNITS[match["unit"][:3]] / (2 if match["half"] else 1)
+    parts = match.groupdict()
+    unit = _UNITS[match["unit"][:3]] / (2 if parts.get("half") else 1)
     if unit < timedelta(days=1):
-        return (now - n * unit).astimezone(UTC)
+        back = _count(match["n"]) * unit
+        if parts.get("more"):
+            back += int(parts["more"]) * _UNITS[parts["more_unit"][:3]]
+        return (now - back).astimezone(UTC)
+    n = _count(match["n"])
     # Days, weeks, months: a day, as "gestern" is, not now's clock time so many days back,
     # which moved with every fetch of the page (an item changed each time).
     day = now.astimezone(tz).date() - n * unit
     return _local(day, _word_time(match), tz)
 
 
+def _count(text: str) -> float:
+    """The number of "vor N Stunden": digits ("1,5"), or a word ("zwei", "an")."""
+    if text[0].isdigit():
+        return float(text.replace(",", "."))
+    return _NUMBER_WORDS.get(text, 1)  # "a", "an", "one"
+
+
 def _word_time(match: re.Match[str]) -> time | None:
     """The time of a :data:`_WORD_TIME` part, if it named a possible one."""
-    if match["hour"] is None:
+    if match.groupdict().get("hour") is None:
         return None
     hour, minute = int(match["hour"]), int(match["minute"] or match["minute_dot"] or 0)
     return time(hour, minute) if hour < 24 and minute < 60 else None
