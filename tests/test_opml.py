@@ -302,3 +302,75 @@ def test_an_unreadable_or_empty_list_is_an_error(
     (tmp_path / "kaputt.opml").write_text("<opml><body>\n<outline")
     code, out, err = run(capsys, config, "sources", "import", str(tmp_path / "kaputt.opml"))
     assert code == 1 and "kaputt.opml is not well-formed XML at line 2" in err
+
+
+# Found by running the reader on listparser's test corpus beside listparser (session 39).
+def test_what_templates_write_into_lists_is_read() -> None:
+    listing = b"""
+  <?xml version="1.0" encoding="utf-8"?>
+<opml version="2.0"><body>
+  <outline text="Arch&aelig;ologie &amp; Denkmalpflege &auml;" type="rss"
+    xmlUrl="https://kreis.example/rss?typ=presse&seite=1"/>
+</body></opml>"""
+    (feed,) = read_opml("liste.opml", listing)
+    assert feed.title == "Archæologie & Denkmalpflege ä"
+    assert feed.url == "https://kreis.example/rss?typ=presse&seite=1"
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        # A name HTML does not know either: a mistake to show, not to guess.
+        (
+            b'<opml><body><outline text="&egregious;" xmlUrl="https://a.example/f"/></body></opml>',
+            "Entity 'egregious' not defined",
+        ),
+        # Latin-1 without a declaration: which encoding it is, and what to do.
+        (
+            b'<opml><body><outline text="B\xfccher" xmlUrl="https://a.example/f"/></body></opml>',
+            "save it as UTF-8",
+        ),
+    ],
+)
+def test_what_cannot_be_mended_is_refused_with_what_to_do(content: bytes, says: str) -> None:
+    with pytest.raises(ParseError, match=says):
+        read_opml("liste.opml", content)
+
+
+def test_a_feed_that_holds_outlines_is_no_folder_and_a_list_is_no_feed() -> None:
+    listing = b"""<opml version="2.0"><body>
+  <outline text="Kreise">
+    <outline text="Saalekreis" xmlUrl="https://saalekreis.example/rss">
+      <outline text="Saalekreis Kultur" xmlUrl="https://saalekreis.example/kultur.rss"/>
+    </outline>
+  </outline>
+  <outline text="Liste der Kammer" type="source" xmlUrl="https://kammer.example/feeds.opml"/>
+</body></opml>"""
+    feeds = read_opml("liste.opml", listing)
+    assert [(f.title, f.folders, f.is_list) for f in feeds] == [
+        ("Saalekreis", ("Kreise",), False),
+        ("Saalekreis Kultur", ("Kreise",), False),
+        ("Liste der Kammer", (), True),
+    ]
+
+
+def test_a_feed_in_several_folders_gets_the_tags_of_all(
+    demo_config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Feedly exports a feed once for each folder it is in: the entry had the tags of the
+    first folder only."""
+    listing = """<opml version="2.0"><body>
+  <outline text="Studien"><outline text="Institut" xmlUrl="https://inst.example/feed"/></outline>
+  <outline text="Robotik"><outline text="Institut" xmlUrl="https://inst.example/feed"/></outline>
+  <outline text="Liste der Kammer" type="source" xmlUrl="https://kammer.example/feeds.opml"/>
+</body></opml>"""
+    out = imported(capsys, demo_config, listing)
+    assert "line 3: Institut: listed before, as institut (its folders count there)" in out
+    assert "  # also in folder: Robotik\n" in out
+    assert (
+        'line 4: Liste der Kammer: a list of feeds (type="source"), not a feed: import '
+        "https://kammer.example/feeds.opml itself" in out
+    )
+    new = pasted(capsys, demo_config, out)
+    assert list(new) == ["institut"]
+    assert new["institut"].tags == ("studien", "robotik")

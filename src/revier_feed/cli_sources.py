@@ -474,6 +474,11 @@ class _Import:
         self.exported = {f.source_id for f in listed if f.source_id and is_id(f.source_id)}
         self.exported -= self.taken
         self.numbered: dict[str, int] = {}  #: an id -> the last number tried after it
+        #: address -> each place the list names it: a feed in several folders (Feedly
+        #: exports it once per folder) gets the tags of all of them.
+        self.places: dict[str, list[ListedFeed]] = {}
+        for feed in listed:
+            self.places.setdefault(_address(_feed_address(feed.url)), []).append(feed)
         self.tags = {_slug(n): tag.id for tag in config.tags for n in (tag.id, tag.label)}
         self.districts = {_slug(n): d.id for d in config.districts for n in (d.id, d.name)}
         self.entries: list[str] = []
@@ -483,11 +488,21 @@ class _Import:
         """The entry of ``feed``, or a note on why it has none."""
         url = _feed_address(feed.url)
         where = f"line {feed.line}: {feed.title or url}"
-        if (same := self.known.get(_address(url))) is not None:
-            self.notes.append(f"# {where}: {same}")
+        if feed.is_list:
+            self.notes.append(
+                f'# {where}: a list of feeds (type="source"), not a feed: import {url} itself'
+            )
             return
-        folders = [_slug(f) for f in reversed(feed.folders)]  # the innermost first
-        categories = [_slug(c) for c in feed.categories]
+        if (same := self.known.get(_address(url))) is not None:
+            counted = same.startswith("listed") and (feed.folders or feed.categories)
+            self.notes.append(
+                f"# {where}: {same}{' (its folders count there)' if counted else ''}"
+            )
+            return
+        places = self.places.get(_address(url), [feed])
+        # The innermost folder first, of each place in the list's order.
+        folders = [_slug(f) for place in places for f in reversed(place.folders)]
+        categories = [_slug(c) for place in places for c in place.categories]
         name = _shown_name(feed.title) or _host_name(feed.site_url or url)
         options: dict[str, Any] = {
             "id": self._id(feed, name, url),
@@ -512,11 +527,19 @@ class _Import:
         comments = []
         if feed.source_id and spec.id != feed.source_id:
             comments.append(f"exported as {feed.source_id}, which is taken here or invalid")
-        if feed.folders:
-            comments.append(f"folder: {' / '.join(feed.folders)}")
-        others = [
-            c for c, slug in zip(feed.categories, categories, strict=True) if slug not in self.tags
-        ]
+        for place in places:
+            if place.folders:
+                also = "also in " if place is not places[0] else ""
+                comments.append(f"{also}folder: {' / '.join(place.folders)}")
+        others = list(
+            dict.fromkeys(
+                c
+                for c, slug in zip(
+                    [c for place in places for c in place.categories], categories, strict=True
+                )
+                if slug not in self.tags
+            )
+        )
         if others:
             comments.append(f"categories that name no tag: {', '.join(others)}")
         head = "".join(f"  # {visible(' '.join(c.split()))}\n" for c in comments)

@@ -685,6 +685,8 @@ class ListedFeed:
     line: int  #: where the list names it
     #: The id `sources export` gave it (another revier-feed's list), if any.
     source_id: str | None = None
+    #: Liferea's ``type="source"``: the address of another subscription list, not a feed.
+    is_list: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ import codecs
 import dataclasses
 import functools
 import html
-import html.entities
 import re
 import time
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from .encoding import (
     undefined_only_in_utf8,
     utf8_with_strays,
 )
+from .xmlfix import escape_bare_ampersands
 
 try:
     from .. import _markup
@@ -79,7 +79,9 @@ def _parse_with_feedparser(
         result = feedparser.parse(
             _without_captions(
                 _doctype_on_its_line(
-                    _valid_character_references(_bare_ampersands(_without_empty_types(content)))
+                    _valid_character_references(
+                        escape_bare_ampersands(_without_empty_types(content))
+                    )
                 )
             ),
             response_headers=headers,
@@ -548,16 +550,6 @@ def _remove(pattern: re.Pattern[bytes], found: re.Match[bytes]) -> bytes:
     return pattern.sub(b"", found.group())
 
 
-# An "&" that starts no reference XML knows, with the name after it, if any.
-_UNESCAPED_AMPERSAND = re.compile(
-    rb"&(?!#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z_:][-\w.:]*;)([A-Za-z][A-Za-z0-9]*(?![A-Za-z0-9=;]))?"
-)
-#: HTML's entities that browsers read without their ";" ("&nbsp", "&uuml").
-_LEGACY_ENTITIES = frozenset(
-    name.encode() for name in html.entities.html5 if not name.endswith(";")
-)
-
-
 #: An empty ``type`` attribute (``<title type="">``, ``<link Type="" …>``: feedparser reads
 #: attribute names case-blind).
 _EMPTY_TYPE = re.compile(rb"""\s[tT][yY][pP][eE]\s*=\s*(?:""|'')""")
@@ -568,41 +560,6 @@ def _without_empty_types(content: bytes) -> bytes:
     reads them so): feedparser took an Atom text whose type was "" for base64 and decoded
     a title such as "Kita" into "*+Z", and a link with it for no link (session 25)."""
     return _EMPTY_TYPE.sub(b"", content) if b'=""' in content or b"=''" in content else content
-
-
-def _bare_ampersands(content: bytes) -> bytes:
-    """``content`` with each "&" that starts no reference written as "&amp;" (but in CDATA
-    sections, where an "&" is a character).
-
-    A template that pastes text into XML unescaped writes "F&E", "H&M" and "?id=5&lang=de";
-    feedparser's loose parser read them as entities and wrote them back with a ";" ("H&M;"),
-    and "&lang" in a link became "〈". An HTML entity without its ";" ("&nbsp ") gets it.
-    A document in UTF-16 or UTF-32 is left as it is: its bytes are no ASCII.
-    """
-    if (
-        b"&" not in content
-        or b"\0" in content[:4]
-        or content.startswith((b"\xff\xfe", b"\xfe\xff"))
-    ):
-        return content
-    parts = []
-    position = 0
-    # By find(), not by a pattern: a CDATA section left open made a pattern scan to the
-    # end of the document once for every one of them.
-    while (start := content.find(b"<![CDATA[", position)) >= 0:
-        parts.append(_UNESCAPED_AMPERSAND.sub(_escaped_ampersand, content[position:start]))
-        end = content.find(b"]]>", start)
-        if end < 0:
-            return b"".join([*parts, content[start:]])
-        parts.append(content[start : end + 3])
-        position = end + 3
-    parts.append(_UNESCAPED_AMPERSAND.sub(_escaped_ampersand, content[position:]))
-    return b"".join(parts)
-
-
-def _escaped_ampersand(found: re.Match[bytes]) -> bytes:
-    name = found[1] or b""
-    return b"&" + name + b";" if name in _LEGACY_ENTITIES else b"&amp;" + name
 
 
 _CHARACTER_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")

@@ -5,11 +5,16 @@ feed, one without that holds others is a folder. Readers differ in details, all 
 attribute names in any case (``xmlurl``), the title in ``text`` or ``title``, folders
 nested at any depth, outlines straight in ``<opml>`` without a ``<body>``, OPML 2.0's
 ``category`` (comma-separated paths), OPML 1.0's ``type="rss"`` with ``url``, titles
-escaped twice.
+escaped twice. As lists are written by hand or by templates, also an "&" that starts no
+reference ("?a=1&b=2"), HTML's entities ("&auml;") and blanks before the XML declaration;
+other damage (a missing end tag, a cut file) is refused with its line, not salvaged: a list
+read in part would lose feeds without a word. Liferea's ``type="source"`` outline names
+another list, not a feed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 
@@ -17,6 +22,7 @@ from lxml import etree
 
 from ..exceptions import ParseError
 from ..models import SOURCE_ID_ATTRIBUTE, ListedFeed
+from .xmlfix import escape_bare_ampersands, html_entities_as_references
 
 #: ``type`` of an outline whose ``url`` is a feed (OPML 1.0 writers without ``xmlUrl``).
 _FEED_TYPES = frozenset({"rss", "atom", "feed"})
@@ -33,14 +39,7 @@ def read_opml(name: str, data: bytes) -> list[ListedFeed]:
         ParseError: ``data`` is no well-formed XML or no OPML; ``name`` (the file) is
             its ``source_id``.
     """
-    try:
-        root = etree.fromstring(data, _PARSER)
-    except etree.XMLSyntaxError as e:
-        # lxml's message ends in "line L, column C (<string>, line L)".
-        message = re.sub(r",? line \d+, column \d+.*$", "", str(e.msg))
-        raise ParseError(
-            name, message=f"{name} is not well-formed XML at line {e.lineno}: {message}"
-        ) from None
+    root = _root(name, data)
     if root is None or not isinstance(root.tag, str) or _local(root.tag) != "opml":
         tag = _local(root.tag) if root is not None and isinstance(root.tag, str) else "?"
         raise ParseError(name, message=f"{name} is not an OPML file: its root is <{tag}>")
@@ -49,17 +48,17 @@ def read_opml(name: str, data: bytes) -> list[ListedFeed]:
         if not isinstance(outline.tag, str) or _local(outline.tag) != "outline":
             continue
         attrs = _attributes(outline)
-        url = attrs.get("xmlurl", "")
-        if not url and attrs.get("type", "").lower() in _FEED_TYPES:
-            url = attrs.get("url", "")  # OPML 1.0 as Radio UserLand wrote it
+        url = _feed_url(attrs)
         if not url:
             continue
-        # lxml refuses a document nested deeper than 256 elements: this walk is short.
+        # lxml refuses a document nested deeper than 256 elements: this walk is short. An
+        # outline that is a feed itself is no folder of those in it.
         folders = tuple(
             title
             for ancestor in reversed(list(outline.iterancestors()))
             if isinstance(ancestor.tag, str) and _local(ancestor.tag) == "outline"
-            if (title := _title(_attributes(ancestor)))
+            for ancestor_attrs in [_attributes(ancestor)]
+            if not _feed_url(ancestor_attrs) and (title := _title(ancestor_attrs))
         )
         feeds.append(
             ListedFeed(
@@ -75,9 +74,40 @@ def read_opml(name: str, data: bytes) -> list[ListedFeed]:
                 ),
                 line=outline.sourceline or 0,
                 source_id=attrs.get(SOURCE_ID_ATTRIBUTE.lower()) or None,
+                is_list=attrs.get("type", "").lower() == "source",
             )
         )
     return feeds
+
+
+def _root(name: str, data: bytes) -> etree._Element:
+    """The document's root; a template's bare "&" and HTML entities mended, if need be."""
+    if data[:1].isspace() and data.lstrip().startswith(b"<?xml"):
+        data = data.lstrip()  # what a template's first line left before the declaration
+    try:
+        return etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as e:
+        mended = html_entities_as_references(escape_bare_ampersands(data))
+        if mended != data:
+            with contextlib.suppress(etree.XMLSyntaxError):
+                return etree.fromstring(mended, _PARSER)
+        # lxml's message ends in "line L, column C (<string>, line L)".
+        message = re.sub(r",? line \d+, column \d+.*$", "", str(e.msg))
+        if "encoding" in message.lower():
+            message += (
+                " (the file is not in the encoding it declares, UTF-8 if it declares none:"
+                " save it as UTF-8)"
+            )
+        raise ParseError(
+            name, message=f"{name} is not well-formed XML at line {e.lineno}: {message}"
+        ) from None
+
+
+def _feed_url(attrs: dict[str, str]) -> str:
+    url = attrs.get("xmlurl", "")
+    if not url and attrs.get("type", "").lower() in _FEED_TYPES:
+        url = attrs.get("url", "")  # OPML 1.0 as Radio UserLand wrote it
+    return url
 
 
 def _attributes(outline: etree._Element) -> dict[str, str]:
