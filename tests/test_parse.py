@@ -6,6 +6,7 @@ import dataclasses
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -647,6 +648,72 @@ def test_short_capitals_in_windows_1250_are_still_a_sign_of_it() -> None:
     such characters lost the only one of this page (a review found it)."""
     page = "<h1>WSPÓŁPRACA I ROZWÓJ</h1><p>Więcej informacji wkrótce.</p>"
     assert "WSPÓŁPRACA" in decode_html(page.encode("cp1250"), None, "https://www.example.de/")
+
+
+STYLE = "<style>" + "".join(f".c{n}{{margin:{n}px;color:#{n * 4021:06x}}}" for n in range(400))
+STYLE += "</style>"
+
+
+# Found by reading 646 pages beside Chromium (session 39): a reader saw "9˝", "ŕ la carte"
+# or "5 ¤", where the browser (in all but the last) showed the page right.
+@pytest.mark.parametrize(
+    ("page", "declared", "expected"),
+    [
+        # A UTF-8 "ü" pasted into an undeclared windows-1252 page ("Ã¼r" looked like
+        # windows-1250's letter, sign, letter): the whole page was read as windows-1250.
+        (
+            "<h2>Café à la carte am Schloßteich, 9½ Stunden</h2>".encode("cp1252")
+            + "<p>Kontakt: Frau Müller</p>".encode(),
+            None,
+            "Café à la carte am Schloßteich, 9½ Stunden",
+        ),
+        # "Czech", said detection of an undeclared page of a .de site with 10 KB of
+        # inline CSS (which pages make it say so is hard to predict: a page of the probe).
+        (
+            (Path(__file__).parent / "data/pages/windows-1252-taken-for-czech.html").read_bytes(),
+            None,
+            "Crème brûlée und Café à la carte: Lünen erhöht Gebühren",
+        ),
+        # A <meta charset> after 4 KB of the head was not looked for.
+        (
+            f'<html><head>{STYLE}<meta charset="iso-8859-15"></head><body><h2>Eintritt 5 € '
+            "für Œkumenische Feier</h2></body></html>".encode("iso8859_15"),
+            None,
+            "Eintritt 5 € für Œkumenische Feier",
+        ),
+        # XHTML's XML declaration, served as text/html.
+        (
+            '<?xml version="1.0" encoding="iso-8859-15"?>\n<html><body><h2>Gebühr: 5 €</h2>'
+            "</body></html>".encode("iso8859_15"),
+            None,
+            "Gebühr: 5 €",
+        ),
+        # Labels browsers know and Python does not.
+        ("<h2>Gebühr: 5 €</h2>".encode("iso8859_15"), "iso885915", "Gebühr: 5 €"),
+        ("<h2>Gebühr: 5 €</h2>".encode("iso8859_15"), "csisolatin9", "Gebühr: 5 €"),
+        # ISO-8859-15 undeclared or labelled Latin-1: a price with the currency sign (no
+        # German page means "¤"; browsers show it too).
+        ("<h2>Gebühr: 5 € für Müll</h2>".encode("iso8859_15"), None, "Gebühr: 5 € für Müll"),
+        ("<h2>Gebühr: 5 € für Müll</h2>".encode("iso8859_15"), "ISO-8859-1", "5 € für Müll"),
+        # windows-1252 labelled ISO-8859-15: its quotes are no ISO-8859-15, "½" was "œ".
+        (
+            "<h2>„2½ Stunden Sperrung“ in Hörstel</h2>".encode("cp1252"),
+            "ISO-8859-15",
+            "„2½ Stunden Sperrung“ in Hörstel",
+        ),
+    ],
+)
+def test_pages_are_decoded_as_browsers_show_them(
+    page: bytes, declared: str | None, expected: str
+) -> None:
+    assert expected in decode_html(page, declared, "https://www.stadt.de/presse/")
+
+
+def test_a_price_in_windows_1252_keeps_its_currency_sign_where_the_page_says_so() -> None:
+    """The "¤" rule is for pages without windows-1252's own characters: one with its "€"
+    (80) and quotes is windows-1252, whatever else it writes."""
+    page = "<p>„Tausch“: 5 € oder 5 ¤ – wie gewünscht</p>".encode("cp1252")
+    assert "„Tausch“: 5 € oder 5 ¤ – wie gewünscht" in decode_html(page, None, "")
 
 
 def test_windows_1252_pairs_that_happen_to_be_utf_8_stay_windows_1252() -> None:

@@ -60,6 +60,8 @@ _CANDIDATES = ["utf_8", "cp1252", "iso8859_15", "cp1250", "iso8859_2"]
 _LATIN = {"cp1252", "iso8859_15", "cp1250", "iso8859_2"}
 #: Countries whose legacy pages are in windows-1250 or ISO-8859-2.
 _CENTRAL_EUROPEAN = {"pl", "cz", "sk", "hu", "si", "hr", "ro", "rs", "ba", "al"}
+#: Countries whose legacy pages are in windows-1252, whatever language detection says.
+_GERMAN_SPEAKING = {"de", "at", "ch", "li", "lu"}
 
 
 #: Languages detection names for text in windows-1250 or ISO-8859-2.
@@ -105,11 +107,17 @@ _CENTRAL_EUROPEAN_LETTER = _central_european_letters()
 
 def _central_european_sign(content: bytes) -> bool:
     """Whether ``content`` shows a sign of windows-1250 (:func:`_central_european_letters`)
-    that is not part of a UTF-8 character pasted into it ("č" is C4 8D: 8D is "Ť" there)."""
-    found = _CENTRAL_EUROPEAN_LETTER.search(content)
+    that is not part of a UTF-8 character pasted into it ("č" is C4 8D: 8D is "Ť" there;
+    "ü" is C3 BC, and "Ã¼r" is a letter, a sign and a letter: a windows-1252 page with one
+    UTF-8 "Müller" was read as windows-1250, "9½" as "9˝")."""
+    if _CENTRAL_EUROPEAN_LETTER.search(content) is None:
+        return False
+    # Latin letters only: windows-1250's "ÓŁ" (D3 A3) is UTF-8's Cyrillic "ӣ".
+    rest = _LATIN_UTF8_SEQUENCE.sub(b"", content)
+    found = _CENTRAL_EUROPEAN_LETTER.search(rest)
     if found is None or not _CP1252_UNDEFINED.fullmatch(found[0]):
         return found is not None
-    return _CENTRAL_EUROPEAN_LETTER.search(_UTF8_SEQUENCE.sub(b"", content)) is not None
+    return _CENTRAL_EUROPEAN_LETTER.search(_UTF8_SEQUENCE.sub(b"", rest)) is not None
 
 
 def _undefined_outside_utf8(content: bytes) -> bool:
@@ -133,6 +141,8 @@ def undefined_only_in_utf8(content: bytes) -> bool:
 _UTF8_SEQUENCE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
+#: A Latin letter or sign in UTF-8 (U+0080 to U+017F: "ü", "é", "č", "ł", "½").
+_LATIN_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xc5][\x80-\xbf]")
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 
 
@@ -222,10 +232,15 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
         return content.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    meta = _META_CHARSET.search(_COMMENT.sub(b"", content[:4096]))
+    meta = _META_CHARSET.search(_COMMENT.sub(b"", _head(content)))
     labels = [
         label.strip()
-        for label in (declared, meta.group(1).decode("ascii", "ignore") if meta else None)
+        for label in (
+            declared,
+            meta.group(1).decode("ascii", "ignore") if meta else None,
+            # XHTML served as text/html: browsers read its declaration too.
+            declared_encoding(content),
+        )
         if label and _known(label)
     ]
     if utf8_with_strays(content, bool(labels) and _known(labels[0]) == "utf-8"):
@@ -241,20 +256,67 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
 
     best = charset_normalizer.from_bytes(content, cp_isolation=_CANDIDATES).best()
     if best is None:
-        return decode_windows_1252(content)
+        return _western(content)
     if best.encoding in _LATIN:
         # Detection tells windows-1252 from windows-1250 by a few letters, and on a German
         # page (whose own letters are the same in both) by names: "Søren", "à la", "Peña",
         # "¾" came out as "Sřren", "ŕ la", "Peńa", "ľ". A sign of the Central European
         # encodings decides, or the site's country, as browsers do; else the page's
-        # language, where there is text enough to tell it; else windows-1252.
+        # language, where there is text enough to tell it and the site is not German (on
+        # a .de page, "Crème brûlée" and "à la carte" made detection say Czech); else
+        # windows-1252.
         central = best.encoding in ("cp1250", "iso8859_2")
-        if _central_european_sign(content) or _country(url) in _CENTRAL_EUROPEAN:
+        country = _country(url)
+        if _central_european_sign(content) or country in _CENTRAL_EUROPEAN:
             return str(best) if central else content.decode("cp1250", errors="replace")
-        if central and best.language in _CENTRAL_EUROPEAN_LANGUAGES and len(content) >= 2048:
+        if (
+            central
+            and best.language in _CENTRAL_EUROPEAN_LANGUAGES
+            and _enough_text(content)
+            and country not in _GERMAN_SPEAKING
+        ):
             return str(best)
-        return decode_windows_1252(content)
+        return _western(content)
     return str(best)
+
+
+#: A price with the currency sign "¤" (A4, "€" in ISO-8859-15): "Gebühr: 5 ¤".
+_PRICE_IN_ISO_8859_15 = re.compile(rb"\d\s?\xa4|\xa4\s?\d")
+#: What windows-1252 writes and ISO-8859-15 does not („ “ – … €).
+_CP1252_OWN_BYTE = re.compile(rb"[\x80-\x9f]")
+
+
+def _western(content: bytes) -> str:
+    """A Western European page: windows-1252 (what Latin-1 labels mean to browsers), but
+    ISO-8859-15 where a price has "¤" and nothing else is windows-1252's own: no German
+    page means the currency sign, and "5 ¤" was shown for "5 €" (browsers too)."""
+    if (
+        b"\xa4" in content
+        and _PRICE_IN_ISO_8859_15.search(content)
+        and not _CP1252_OWN_BYTE.search(content)
+    ):
+        return content.decode("iso8859_15")
+    return decode_windows_1252(content)
+
+
+#: Where a ``<meta charset>`` is looked for: the head, up to this much of it (browsers
+#: look further than the 1,024 bytes HTML asks for; one after 10 KB of inline CSS counts).
+_HEAD_BYTES = 64 * 1024
+
+
+def _head(content: bytes) -> bytes:
+    head = content[:_HEAD_BYTES]
+    body = head.find(b"<body")
+    return head if body < 0 else head[:body]
+
+
+#: How many bytes outside ASCII detection needs to tell a page's language: a page of 10 KB
+#: of CSS and one headline was "Czech", and "9½" came out "9˝".
+_TEXT_ENOUGH = 64
+
+
+def _enough_text(content: bytes) -> bool:
+    return len(content) - len(_HIGH_BYTE.sub(b"", content)) >= _TEXT_ENOUGH
 
 
 def _country(url: str) -> str:
@@ -313,10 +375,28 @@ def plausible_charset(label: str, content: bytes) -> bool:
         return False
 
 
+#: Labels browsers know (WHATWG) and Python does not.
+_BROWSER_LABELS = {
+    "iso885915": "iso8859_15",
+    "csisolatin9": "iso8859_15",
+    "x-cp1252": "cp1252",
+    "x-cp1250": "cp1250",
+    "unicode-1-1-utf-8": "utf-8",
+    "unicode11utf8": "utf-8",
+    "unicode20utf8": "utf-8",
+    "x-unicode20utf8": "utf-8",
+    "iso88591": "cp1252",
+    "iso88592": "iso8859_2",
+    "iso885916": "iso8859_16",
+}
+
+
 def _known(label: str) -> str | None:
     """The codec a charset label names, as browsers take it; None if there is none."""
+    label = label.strip()
+    label = _BROWSER_LABELS.get(label.lower(), label)
     try:
-        name = codecs.lookup(label.strip()).name
+        name = codecs.lookup(label).name
     except (LookupError, ValueError):
         return None
     # WHATWG: pages labelled Latin-1 or ASCII ("l1", "IBM819", "ISO_8859-1:1987", …) are
@@ -337,7 +417,11 @@ def _try(content: bytes, label: str) -> str | None:
         # A byte windows-1252 leaves undefined is read as browsers read it where it belongs
         # to a UTF-8 character pasted in; alone, it is a sign of another encoding (windows-
         # 1250's "ť" is 9D): the next label or detection decides, as before.
-        return None if _undefined_outside_utf8(content) else decode_windows_1252(content)
+        return None if _undefined_outside_utf8(content) else _western(content)
+    if name == "iso8859-15" and _CP1252_OWN_BYTE.search(_UTF8_SEQUENCE.sub(b"", content)):
+        # Bytes ISO-8859-15 has no characters for, windows-1252 its quotes and dashes: a
+        # windows-1252 page labelled so, whose "½" was "œ".
+        return decode_windows_1252(content)
     try:
         return content.decode(name)
     except UnicodeDecodeError:
