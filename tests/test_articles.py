@@ -18,7 +18,7 @@ from revier_feed.models import (
     SourceKind,
     SourceSpec,
 )
-from revier_feed.normalize import html_to_text
+from revier_feed.normalize import html_to_text, sanitize_html, sanitized_text
 from revier_feed.parse import article
 from revier_feed.parse.article_page import MAX_CONTENT_CHARS
 
@@ -840,3 +840,156 @@ def test_a_content_selector_takes_every_match_in_page_order() -> None:
     assert "zweimal im Jahr" in found and "Zum Seitenanfang" not in found
     nested = "<html><body><div class='t'>Eins <div class='t'>Zwei</div></div></body></html>"
     assert text_of(read(nested, content="div.t")) == "Eins Zwei"
+
+
+# Found by reading 320 generated article pages beside trafilatura (session 39): a short
+# press release beside other news lost to it, articles in wrappers of their own cut to a
+# paragraph, leads dropped, German-named boxes and banners kept, error and overview pages
+# taken for articles.
+SHORT = (
+    "<p>Der Landkreis Leipzig hat am Dienstag weitere 4,2 Millionen Euro für den Radweg "
+    "zwischen Borna und Groitzsch bewilligt. Die Bauarbeiten beginnen im April.</p>"
+)
+OTHER_NEWS = "".join(
+    f'<div class="teaser"><h3><a href="/n/{n}">{title}</a></h3><p>{"Mehr dazu im Text. " * 8}'
+    "</p></div>"
+    for n, title in enumerate(
+        (
+            "Kreistag beschließt Haushalt 2027 nach langer Debatte",
+            "Neue Öffnungszeiten der Kfz-Zulassungsstelle in Zeitz",
+            "Glasfaserausbau im Saalekreis: 2.100 Haushalte angeschlossen",
+            "Kreismuseum zeigt Ausstellung zum Braunkohlebergbau",
+        )
+    )
+)
+HEADLINE = "Geld für den Radweg Borna–Groitzsch"
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        # TYPO3's news in a schema.org Article that is a <div>, other news in a column.
+        '<div class="row"><div class="col-md-8"><div class="news news-single">'
+        '<div class="article" itemscope itemtype="http://schema.org/Article"><div class="header">'
+        f'<h1 itemprop="headline">{HEADLINE}</h1></div><div class="news-text-wrap">{SHORT}</div>'
+        f'</div></div></div><div class="col-md-4"><h2>Weitere Meldungen</h2>{OTHER_NEWS}</div>'
+        "</div>",
+        # GSB: the article in div.article, "Mehr zum Thema" in a box of its own.
+        f'<div id="main"><div id="content"><div class="article"><h1>{HEADLINE}</h1>'
+        f'<div class="text">{SHORT}</div></div></div><div id="extra"><div class="sectionMore">'
+        f"<h2>Mehr zum Thema</h2>{OTHER_NEWS}</div></div></div>",
+        # A town's page: the council's next meetings and the citizens' office beside it.
+        f'<div id="inhalt"><div class="meldung"><h1>{HEADLINE}</h1><div class="mitte_text">'
+        f'{SHORT}</div></div><div class="box ratsinfo"><h3>Ratsinformationssystem</h3>'
+        "<ul><li>Stadtrat – 12.3.2026, 17:00 Uhr, Ratssaal</li><li>Bauausschuss – 19.3.2026, "
+        '16:00 Uhr, Ratssaal</li></ul></div><div class="box buergerservice"><h3>Bürgerservice'
+        "</h3><p>Öffnungszeiten des Bürgerbüros: Montag und Mittwoch 9 bis 12 Uhr, Dienstag 9 "
+        "bis 12 und 13 bis 18 Uhr, Freitag geschlossen. Termine für Pässe und "
+        "Personalausweise bitte vorher online buchen.</p></div></div>",
+    ],
+)
+def test_a_short_release_beside_other_boxes_is_the_article(page: str) -> None:
+    found = read(f"<html><body>{page}</body></html>", titles=(HEADLINE,))
+    text = text_of(found)
+    assert text.startswith("Der Landkreis Leipzig hat am Dienstag"), text
+    for other in ("Kreistag beschließt", "Mehr dazu", "Ratssaal", "Bürgerbüros"):
+        assert other not in text
+
+
+def test_paragraphs_in_wrappers_of_their_own_are_all_taken() -> None:
+    """Drupal's Paragraphs and TYPO3's content elements wrap each paragraph twice: one
+    paragraph of five was the article."""
+    paragraphs = "".join(
+        '<div class="field__item"><div class="paragraph paragraph--type--text"><div class="'
+        f'field field--name-field-text"><p>Absatz {n}: Bis 2038 sollen rund 1.200 neue '
+        "Arbeitsplätze in Zeitz und Hohenmölsen entstehen.</p></div></div></div>"
+        for n in range(1, 6)
+    )
+    page = (
+        f'<html><body><main role="main"><h1>{HEADLINE}</h1><article class="node '
+        f'node--type-article"><div class="node__content"><div class="field '
+        f'field--name-field-paragraphs">{paragraphs}</div></div></article></main>'
+        f'<div class="region-sidebar"><h2>Aktuell</h2>{OTHER_NEWS}</div></body></html>'
+    )
+    text = text_of(read(page))
+    assert all(f"Absatz {n}:" in text for n in range(1, 6)), text
+
+
+def test_a_lead_between_headline_and_text_is_kept_and_a_date_line_is_not() -> None:
+    text_blocks = "".join(
+        f"<p>Absatz {n}: Bis 2038 sollen rund 1.200 neue Arbeitsplätze in Zeitz, Hohenmölsen "
+        "und Teuchern entstehen, vor allem in der Chemie und bei Zulieferern.</p>"
+        for n in range(2, 6)
+    )
+    page = (
+        f'<html><body><div id="inhalt"><div class="meldung"><h1>{HEADLINE}</h1>'
+        '<p class="datum">Veröffentlicht am 12.03.2026 von der Pressestelle</p>'
+        '<p class="teaser"><strong>Der Kreistag hat am Mittwoch in Naumburg das Konzept für '
+        f'den Strukturwandel beschlossen.</strong></p><div class="mitte_text">{text_blocks}'
+        "</div></div></div></body></html>"
+    )
+    text = text_of(read(page))
+    assert text.startswith("Der Kreistag hat am Mittwoch in Naumburg"), text
+    assert "Absatz 5:" in text and "Veröffentlicht am" not in text
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        '<div class="dsgvo-hinweis fixed-bottom"><p>Wir verwenden Cookies, um unsere Website '
+        "für Sie zu verbessern. Mit der Nutzung stimmen Sie dem zu.</p></div>",
+        '<div class="privacy-layer"><p>Hinweis zum Datenschutz: Diese Seite nutzt Cookies und '
+        "externe Dienste, die Sie einzeln zulassen können.</p></div>",
+        '<div class="artikel-aktionen"><p>Diesen Artikel teilen auf: Facebook, WhatsApp, '
+        "Drucken, per E-Mail senden</p></div>",
+        '<div class="aehnliche-beitraege"><h3>Das könnte Sie auch interessieren</h3><p>'
+        "Kreistag beschließt Haushalt 2027 nach langer Debatte in Naumburg</p></div>",
+        '<div class="field field--name-field-tags"><div class="field__label">Schlagworte</div>'
+        "<div>Strukturwandel, Wirtschaft, Radverkehr und Tourismus im Landkreis</div></div>",
+    ],
+)
+def test_boxes_named_in_german_or_by_their_tool_are_no_part_of_the_article(box: str) -> None:
+    body = SHORT * 3
+    page = f'<html><body><div class="post"><h1>{HEADLINE}</h1><div class="entry-content">'
+    found = read(f"{page}{body}{box}</div></div></body></html>")
+    text = text_of(found)
+    assert "Borna und Groitzsch" in text
+    for words in ("Cookies", "teilen", "interessieren", "Schlagworte"):
+        assert words not in text
+
+
+def test_blocks_the_sanitizer_takes_out_leave_their_words_apart() -> None:
+    page = (
+        f'<html><body><article><h1>{HEADLINE}</h1>{SHORT * 3}<div class="downloads"><div>'
+        "Dokumente</div><div>Radweg-Bericht.pdf</div></div></article></body></html>"
+    )
+    html = read(page).content_html
+    assert "Dokumente Radweg-Bericht.pdf" in sanitized_text(sanitize_html(html))
+
+
+@pytest.mark.parametrize(
+    "headline",
+    [
+        "Die angeforderte Seite konnte nicht gefunden werden",
+        "Hoppla! Diese Seite gibt es nicht (mehr)",
+        "Inhalt nicht gefunden",
+        "Der Artikel ist nicht mehr verfügbar",
+        "Ups, da ist etwas schiefgelaufen",
+    ],
+)
+def test_error_pages_in_other_words_are_no_article(headline: str) -> None:
+    page = (
+        f"<html><body><main><h1>{headline}</h1><p>Bitte nutzen Sie die Suche oder kehren "
+        "Sie zur Startseite zurück.</p></main></body></html>"
+    )
+    assert read(page).not_article is not None
+
+
+def test_the_overview_at_an_article_s_address_is_no_article() -> None:
+    """A moved article redirected to the list of news: its teasers were the article."""
+    page = f"<html><body><main><h1>Pressemitteilungen</h1>{OTHER_NEWS}</main></body></html>"
+    found = read(page, titles=(HEADLINE,))
+    assert found.content_html == "" and found.not_article == "is a list of other articles"
+    # A page whose headline is the item's keeps its text, whatever it holds.
+    named = page.replace("Pressemitteilungen", HEADLINE)
+    assert read(named, titles=(HEADLINE,)).not_article is None

@@ -54,6 +54,10 @@ _BOILERPLATE_WORDS = frozenset(
         "sidebar",
         "skip",
         "toolbar",
+        # Drupal's and WordPress's keyword lists ("field--name-field-tags", "post-tags").
+        "tags",
+        "schlagworte",
+        "schlagwoerter",
     }
 )
 _BOILERPLATE_PREFIXES = (
@@ -67,6 +71,16 @@ _BOILERPLATE_PREFIXES = (
     "share",
     "shariff",
     "social",
+    # Consent banners of German sites and tools ("dsgvo-hinweis", "privacy-layer", Klaro,
+    # Complianz), shares and related posts in German ("teilen", "aehnliche-beitraege").
+    "dsgvo",
+    "privacy",
+    "gdpr",
+    "klaro",
+    "cmplz",
+    "teilen",
+    "aehnliche",
+    "verwandte",
 )
 _BOILERPLATE_PAIRS = frozenset(
     {
@@ -82,6 +96,8 @@ _BOILERPLATE_PAIRS = frozenset(
         ("weitere", "news"),
         ("weitere", "artikel"),
         ("weitere", "nachrichten"),
+        ("weitere", "beitraege"),
+        ("artikel", "aktionen"),
     }
 )
 #: First words of a class that describes its element's layout ("has-sidebar"), not what
@@ -159,7 +175,20 @@ def parse_article(
             raise ParseError(
                 source_id, kind=ErrorKind.PARSE, message=f"invalid content selector: {e}"
             ) from None
+    heading = " ".join(
+        tag.get_text(" ", strip=True) for tag in (soup.find("title"), _headline(soup)) if tag
+    )
     parts = _outer_matches(selected) if selected else _main_content(soup)
+    if (
+        not selected
+        and parts
+        and titles
+        and all(_is_teaser_box(part) for part in parts)
+        and _names_item(soup, heading, titles) is False
+    ):
+        # The site's overview at the article's address (a moved article, a redirect to
+        # the list), whose headline is not the item's: its teasers were the article.
+        return Article(content_html="", not_article="is a list of other articles")
     text = sum(len(part.get_text(" ", strip=True)) for part in parts)
     # A page asking for a password with little else to read is a login page; an article
     # with a login box beside it is not.
@@ -259,10 +288,17 @@ _NOT_FOUND = re.compile(
     r"(?:(?:fehler|error|http)\s*)?404(?:\s*[-–:]?\s*(?:fehler|error|not\s+found|"
     r"(?:seite\s+)?nicht\s+gefunden))?|(?:fehler|error|page|seite)\s+not\s+found|"
     r"(?:oops\s+)?(?:page\s+)?not\s+found|fehlerseite|"
-    r"(?:die\s+|diese\s+)?(?:angeforderte\s+|gesuchte\s+|aufgerufene\s+|gewünschte\s+)?"
-    r"(?:seite|page|dokument|document)\s+(?:wurde\s+)?(?:leider\s+)?(?:nicht\s+gefunden|"
+    # "Inhalt nicht gefunden" as it is: "Datenpanne: Inhalt wurde nicht gefunden" is news.
+    r"inhalt\s+nicht\s+gefunden|"
+    r"(?:die\s+|diese\s+|der\s+|dieser\s+|das\s+|dieses\s+)?"
+    r"(?:angeforderte\s+|gesuchte\s+|aufgerufene\s+|gewünschte\s+)?"
+    r"(?:seite|page|dokument|document|artikel|beitrag|meldung)\s+(?:wurde\s+)?"
+    r"(?:leider\s+)?(?:nicht\s+gefunden|konnte\s+(?:leider\s+)?nicht\s+gefunden\s+werden|"
     r"not\s+(?:be\s+)?found|existiert\s+(?:leider\s+)?nicht(?:\s+mehr)?|"
-    r"does\s+not\s+exist|(?:ist\s+)?nicht\s+(?:mehr\s+)?verfügbar)",
+    r"gibt\s+es\s+(?:leider\s+)?nicht(?:\s+mehr)?|"
+    r"does\s+not\s+exist|(?:ist\s+)?(?:leider\s+)?nicht\s+(?:mehr\s+)?verfügbar)|"
+    # A server's error shown at the article's address: "Ups, da ist etwas schiefgelaufen".
+    r"(?:(?:ups|oops|hoppla),?\s+)?(?:da\s+)?ist\s+(?:leider\s+)?etwas\s+schief\s*gelaufen",
     re.IGNORECASE,
 )
 _TITLE_PARTS = re.compile(r"\s+[-–—|:·]\s+|\s*[|:!()]\s*")
@@ -565,19 +601,19 @@ def _main_content(soup: BeautifulSoup) -> list[Tag]:
         return []
     top = max(candidates, key=lambda e: score[id(e)])
     headline = _headline(soup)
-    marked = _outermost_article_around(headline) if headline is not None else None
-    if (
-        marked is not None
-        and marked is not top
-        and not any(parent is marked for parent in top.parents)
-        and inside.get(id(marked), 0.0) >= _MIN_BLOCK
-        and _is_teaser_box(top)
+    headed = _headline_block(headline, top, inside) if headline is not None else None
+    if headed is not None and (
+        _is_teaser_box(top) or inside.get(id(headed), 0.0) >= 0.5 * inside.get(id(top), 0.0)
     ):
-        # The page's headline is in an <article>, and a box of other news beside it has
-        # more text (a short notice above four teasers): the article is the <article>.
-        # Not where the text beside it is the article's own body (an <article> of only
-        # the headline and its lead, the text after it in a <div>).
-        top = marked
+        # A box beside the page's headline has more text (a short notice above four
+        # teasers of other news, or beside the council's next meetings): the article is
+        # what the headline heads, and nothing beside it. Not where the text beside it is
+        # the article's own body (an <article> of only the headline and its lead, the
+        # text after it in a <div>).
+        found = _container(headed, inside.get(id(headed), 0.0), inside) or headed
+        for heading in found.find_all("h1"):
+            heading.decompose()  # the item's title, shown above the text anyway
+        return [found]
     while top.name in _LAYOUT:
         # A layout table's row (the menu's cell beside the article's) or the page's body
         # around one element of text: that element is the article, not its neighbours.
@@ -593,12 +629,67 @@ def _main_content(soup: BeautifulSoup) -> list[Tag]:
         if child is None:
             break
         top = child
-    container = _container(top, inside)
+    # Each paragraph in wrappers of its own (Drupal's Paragraphs, TYPO3's content
+    # elements): the article's parts are the outermost wrapper's siblings.
+    anchor = top
+    while (
+        isinstance(anchor.parent, Tag)
+        and anchor.parent.name not in ("body", "html", "[document]")
+        and _wraps_only(anchor.parent, anchor)
+    ):
+        anchor = anchor.parent
+    parts = _with_siblings(anchor, inside, headline)
+    container = _container(top, sum(inside.get(id(p), 0.0) for p in parts), inside)
     if container is not None:
         for heading in container.find_all("h1"):
             heading.decompose()  # the item's title, shown above the text anyway
         return [container]
-    return _with_siblings(top, inside)
+    return parts
+
+
+#: A full date in a line: "12.03.2026", "12. März 2026".
+_FULL_DATE = re.compile(r"\b\d{1,2}\.\s*(?:\d{1,2}\.\s*\d{2,4}|[^\W\d]+\.?\s+\d{4})\b")
+#: Words beside its date in a date line at most ("Veröffentlicht am … von Pressestelle").
+_DATELINE_WORDS = 5
+
+
+def _is_dateline(element: Tag) -> bool:
+    """A date line between the headline and the text ("Veröffentlicht am 12. März 2026 von
+    Pressestelle"): no lead, which says more than where its date is ("Anträge können bis
+    zum 18. Dezember 2026 gestellt werden")."""
+    time_tag = element.find("time")
+    text = element.get_text(" ", strip=True)
+    if isinstance(time_tag, Tag):
+        text = text.replace(time_tag.get_text(" ", strip=True), " ")
+    elif (found := _FULL_DATE.search(text)) is not None:
+        text = text[: found.start()] + text[found.end() :]
+    else:
+        return False
+    return len(text.split()) <= _DATELINE_WORDS
+
+
+def _wraps_only(parent: Tag, child: Tag) -> bool:
+    """Whether ``child`` is all there is to read in ``parent`` (a wrapper around it)."""
+    return not any(
+        node is not child
+        and (node.get_text(strip=True) if isinstance(node, Tag) else str(node).strip())
+        for node in parent.children
+    )
+
+
+def _headline_block(headline: Tag, top: Tag, inside: dict[int, float]) -> Tag | None:
+    """What the page's headline heads, if it is apart from ``top``: the outermost element
+    around it that marks an article, else the nearest with text of its own; None if that
+    holds ``top`` too, or is ``top``."""
+    around = [p for p in headline.parents if p.name not in ("body", "html", "[document]")]
+    holds_top = {id(p) for p in (top, *top.parents)}
+    marked = [p for p in around if _marks_article(p) and id(p) not in holds_top]
+    found = marked[-1] if marked else None
+    if found is None:
+        found = next((p for p in around if inside.get(id(p), 0.0) >= _MIN_BLOCK), None)
+        if found is None or id(found) in holds_top:
+            return None
+    return found if inside.get(id(found), 0.0) >= _MIN_BLOCK else None
 
 
 def _is_teaser_box(element: Tag) -> bool:
@@ -674,10 +765,10 @@ def _block_length(block: Tag) -> float:
     return len(text) * (1.0 - min(linked / len(text), 1.0))
 
 
-def _container(top: Tag, inside: dict[int, float]) -> Tag | None:
+def _container(top: Tag, text: float, inside: dict[int, float]) -> Tag | None:
     """The element around ``top`` that marks the article (``<article>``, ``<main>``, a
-    schema.org Article, a CMS's "article" block), if ``top`` is a good part of its text and
-    it is no list of other articles."""
+    schema.org Article, a CMS's "article" block), if ``text`` (of ``top`` and the parts
+    beside it) is a good part of its text and it is no list of other articles."""
     for element in (top, *top.parents):
         if not isinstance(element, Tag) or element.name in ("body", "html", "[document]"):
             return None
@@ -686,7 +777,7 @@ def _container(top: Tag, inside: dict[int, float]) -> Tag | None:
         others = [a for a in element.find_all("article") if a is not element]
         if len(others) > 1:
             return None  # a listing, or a page of teasers around the article
-        if inside.get(id(top), 0.0) >= 0.25 * inside.get(id(element), 0.0):
+        if text >= 0.25 * inside.get(id(element), 0.0):
             return element
         return None
     return None
@@ -701,19 +792,36 @@ def _marks_article(element: Tag) -> bool:
     return bool(classes & {"article", "news-single", "node--type-article"})
 
 
-def _with_siblings(top: Tag, inside: dict[int, float]) -> list[Tag]:
+def _with_siblings(top: Tag, inside: dict[int, float], headline: Tag | None) -> list[Tag]:
     """``top`` with its siblings that read as parts of the same article: text blocks with
-    at least a fifth of its text, a lead paragraph, a picture with its caption."""
+    at least a fifth of its text, a lead (text between the headline and ``top``), a
+    picture with its caption."""
     parent = top.parent
     if not isinstance(parent, Tag):
         return [top]
     least = max(float(_MIN_BLOCK), 0.2 * inside.get(id(top), 0.0))
     parts = []
+    below_headline = False
+    before_top = True
     for sibling in parent.children:
         if not isinstance(sibling, Tag):
             continue
-        if sibling is top or inside.get(id(sibling), 0.0) >= least or _is_picture(sibling):
+        if sibling is top:
+            before_top = False
+        lead = (
+            below_headline
+            and before_top
+            and inside.get(id(sibling), 0.0) >= _MIN_BLOCK
+            and not _is_dateline(sibling)
+        )
+        if sibling is top or (
+            (inside.get(id(sibling), 0.0) >= least or lead or _is_picture(sibling))
+            # Other news beside a short article ("Weitere Meldungen") is none of it.
+            and not _is_teaser_box(sibling)
+        ):
             parts.append(sibling)
+        if headline is not None and (sibling is headline or headline in sibling.descendants):
+            below_headline = True
     return parts
 
 
@@ -750,6 +858,15 @@ def _hidden(element: Tag) -> bool:
     return "display:none" in style or "visibility:hidden" in style
 
 
+#: Where a block the sanitizer takes out ends or begins: a line break keeps the words on
+#: either side apart ("Dokumente</div><div>Bericht.pdf" read "DokumenteBericht.pdf").
+_UNKEPT_BLOCK = re.compile(
+    r"<(?=/?(?:div|section|article|header|footer|main|aside|nav|address|center|details|"
+    r"summary|fieldset|form|hgroup|h1)\b)",
+    re.IGNORECASE,
+)
+
+
 def _html_of(parts: list[Tag]) -> str:
     """The parts' HTML: a container's insides, a list or table with its own tag. Beyond
     :data:`MAX_CONTENT_CHARS`, the text blocks that fit, in order, without their wrappers;
@@ -758,7 +875,7 @@ def _html_of(parts: list[Tag]) -> str:
         html = parts[0].decode_contents()
     else:
         html = "".join(part.decode() for part in parts)
-    html = html.strip()
+    html = _UNKEPT_BLOCK.sub("\n<", html).strip()
     if len(html) <= MAX_CONTENT_CHARS:
         return html
     kept: list[str] = []
