@@ -1173,6 +1173,79 @@ def test_a_guessed_definition_list_is_the_news_not_a_sidebar_s() -> None:
     assert len(parsed.items) == 3 and parsed.warnings == ()
 
 
+def _news(dated: bool) -> str:
+    return "".join(
+        f'<div class="news-teaser">{f"<span class=news-date>1{n}.11.2026</span>" if dated else ""}'
+        f'<h2><a href="/aktuelles/{n}.html">Meldung Nummer {n} aus dem Landkreis</a></h2></div>'
+        for n in range(4)
+    )
+
+
+EVENTS = (
+    '<div class="sidebar"><h2>Termine</h2><ul class="event-list">'
+    + "".join(
+        f'<li class="event-item"><span class="event-date">Do., 0{n}.12.2026</span>'
+        f'<a href="/termine/{n}.html">Stadtratssitzung im Ratssaal Nummer {n}</a></li>'
+        for n in range(1, 7)
+    )
+    + "</ul></div>"
+)
+
+
+# Found by a probe of 160 generated listings (session 39): the events beside the news were
+# guessed, with more entries than the news, or dates where the news had none.
+@pytest.mark.parametrize("dated", [True, False], ids=["dated news", "undated news"])
+def test_the_news_are_guessed_not_the_events_beside_them(dated: bool) -> None:
+    page = f"<html><body><div id='content'><h1>Aktuelles</h1>{_news(dated)}</div>{EVENTS}"
+    fetched, selectors = _guessed(page + "</body></html>")
+    assert selectors is not None and selectors.item == "div.news-teaser", selectors
+    titles = [i.title for i in parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN).items]
+    assert titles == [f"Meldung Nummer {n} aus dem Landkreis" for n in range(4)]
+
+
+@pytest.mark.parametrize(
+    "chrome",
+    [
+        '<div id="footer"><ul class="footer-links">'
+        + "".join(
+            f'<li><a href="/{n}/">{t}</a></li>'
+            for n, t in enumerate(
+                (
+                    "Erklärung zur Barrierefreiheit",
+                    "Datenschutzerklärung der Stadt",
+                    "Kontakt zur Pressestelle",
+                    "Impressum und Haftungsausschluss",
+                )
+            )
+        )
+        + "</ul></div>",
+        '<div id="navigation"><ul class="level2">'
+        + "".join(
+            f'<li class="level2-item"><a href="/m/{n}/">Rathaus und Politik – Unterseite {n}'
+            "</a></li>"
+            for n in range(6)
+        )
+        + "</ul></div>",
+        '<div class="box box-mostread"><h2>Meistgelesen</h2><ul class="mostread">'
+        + "".join(
+            f'<li class="teaser-item"><a href="/n/{n}">Die meistgelesene Meldung Nummer {n}</a>'
+            "</li>"
+            for n in range(5)
+        )
+        + "</ul></div>",
+    ],
+    ids=["footer", "menu", "most read"],
+)
+def test_a_page_whose_news_a_script_fills_in_gets_no_guess(chrome: str) -> None:
+    """The list is an empty element a script fills: a guess of the footer's links, the
+    menu or the most read was printed as if it were the news."""
+    page = (
+        '<html><body><div id="content"><h1>Pressemitteilungen</h1><div id="news-app" '
+        f'data-endpoint="/api/news"></div></div>{chrome}</body></html>'
+    )
+    assert _guessed(page)[1] is None
+
+
 @pytest.mark.parametrize(
     "text", ["Weiterlesen »", "» weiter", "Mehr anzeigen", "Zur Pressemitteilung"]
 )

@@ -255,9 +255,15 @@ def _guess_selectors(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> HtmlSe
             seen.add(entries)
             candidates.append(signature)
     candidates = candidates[:MAX_CANDIDATES]
+    # Not the page's menu or footer outside <nav> and <footer> (what a page whose news a
+    # script fills in offers instead: an admin was printed a guess of "Impressum").
+    candidates = [s for s in candidates if not _in(examples[s][0], _CHROME_WORDS)]
     dates = {s: _common_date_selector(examples[s], now, tz) for s in candidates}
-    # Entries with a date before those without: a menu has none (sorted stably).
-    candidates.sort(key=lambda s: dates[s] is not None, reverse=True)
+    # Entries with a date before those without: a menu has none; and anything before a box
+    # of events or of the most read beside the news (sorted stably).
+    candidates.sort(
+        key=lambda s: (not _in(examples[s][0], _BOX_WORDS), dates[s] is not None), reverse=True
+    )
     # A <dl> of dated news ranks with entries that have dates: before a menu.
     definitions = _guess_definition_list(body, now, tz)
     for signature in candidates:
@@ -339,6 +345,38 @@ def _yields_titles(body: Tag, selectors: HtmlSelectors) -> bool:
 def _has_text(entry: Tag, selector: str) -> bool:
     found = entry.select_one(selector)
     return found is not None and bool(found.get_text(strip=True))
+
+
+#: Words of class names and ids around entries that are the page's chrome or its most
+#: read, never the list an admin asks for.
+_CHROME_WORDS = frozenset(
+    {"footer", "fuss", "fusszeile", "navigation", "navi", "nav", "menu", "menue", "megamenu"}
+    | {"breadcrumb", "quicklinks", "metanav", "servicenavigation"}
+    | {"mostread", "meistgelesen", "popular", "beliebt"}
+)
+#: ... and boxes beside the news, which come after it: a sidebar, events (where an events
+#: page is the source, they are all there is).
+_BOX_WORDS = frozenset(
+    {"sidebar", "marginal", "randspalte", "termine", "termin", "events", "event"}
+    | {"veranstaltungen", "veranstaltung", "kalender", "calendar"}
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORD_SPLIT = re.compile(r"[-_\s]+")
+
+
+def _in(element: Tag, words: frozenset[str]) -> bool:
+    """Whether ``element`` or an element around it has a class or id of one of ``words``
+    ("sidebar-right", "eventItem", "footer-links")."""
+    for tag in (element, *element.parents):
+        if tag.name in ("body", "html", "[document]"):
+            return False
+        names = [str(c) for c in tag.get_attribute_list("class") if c]
+        if tag.get("id"):
+            names.append(str(tag["id"]))
+        for name in names:
+            if not words.isdisjoint(_WORD_SPLIT.split(_CAMEL.sub(" ", name).lower())):
+                return True
+    return False
 
 
 def _looks_like_entry(element: Tag) -> bool:
