@@ -803,6 +803,8 @@ def _with_siblings(top: Tag, inside: dict[int, float], headline: Tag | None) -> 
     parts = []
     below_headline = False
     before_top = True
+    # The sibling holding the headline is one of the headline's own ancestors (or it).
+    headline_path = {id(headline), *map(id, headline.parents)} if headline is not None else set()
     for sibling in parent.children:
         if not isinstance(sibling, Tag):
             continue
@@ -820,7 +822,7 @@ def _with_siblings(top: Tag, inside: dict[int, float], headline: Tag | None) -> 
             and not _is_teaser_box(sibling)
         ):
             parts.append(sibling)
-        if headline is not None and (sibling is headline or headline in sibling.descendants):
+        if id(sibling) in headline_path:
             below_headline = True
     return parts
 

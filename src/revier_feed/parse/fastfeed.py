@@ -468,7 +468,8 @@ def _text(node: Any) -> str:
 
 
 def _raw_text(node: Any) -> str:
-    """An element's text as feedparser keeps it for fields it expects no text in."""
+    """An element's text as feedparser keeps a field it does not read as text (an Atom
+    author's name and email): stripped, no mojibake repaired, no C1 control mapped."""
     if len(node):
         raise Unsupported("markup where text was expected")
     return (node.text or "").strip()
