@@ -1246,6 +1246,67 @@ def test_a_page_whose_news_a_script_fills_in_gets_no_guess(chrome: str) -> None:
     assert _guessed(page)[1] is None
 
 
+TITLES = [f"Meldung Nummer {n} aus dem Landkreis" for n in range(4)]
+
+
+@pytest.mark.parametrize(
+    ("listing", "item", "date"),
+    [
+        # The date written bare beside the link, in a list the box around it names.
+        (
+            '<div class="news-box"><ul>'
+            + "".join(
+                f'<li>1{n}.11.2026: <a href="/aktuelles/{n}.html">{t}</a></li>'
+                for n, t in enumerate(TITLES)
+            )
+            + "</ul></div>",
+            "div.news-box > ul > li",
+            ":scope",
+        ),
+        # ... or after it.
+        (
+            '<ul class="meldungen">'
+            + "".join(
+                f'<li><a href="/aktuelles/{n}.html">{t}</a><br>1{n}.11.2026</li>'
+                for n, t in enumerate(TITLES)
+            )
+            + "</ul>",
+            "ul.meldungen > li",
+            ":scope",
+        ),
+        # Cards that are each one link, in layout columns without a name of their own.
+        (
+            '<div class="row">'
+            + "".join(
+                f'<div class="col-md-4"><a class="card" href="/aktuelles/{n}.html"><img '
+                f'src="/b/{n}.jpg" alt=""><div class="card-body"><p class="card-date">1{n}.11.'
+                f'2026</p><h3 class="card-title">{t}</h3></div></a></div>'
+                for n, t in enumerate(TITLES)
+            )
+            + "</div>",
+            "a.card",
+            "p.card-date",
+        ),
+    ],
+    ids=["date before the link", "date after the link", "link cards"],
+)
+def test_hand_made_listings_and_link_cards_are_guessed_with_their_dates(
+    listing: str, item: str, date: str
+) -> None:
+    """Found by the probe of 160 listings (session 39): nothing was guessed, or no date."""
+    page = f"<html><body><div id='content'><h1>Aktuelles</h1>{listing}</div></body></html>"
+    fetched, selectors = _guessed(page)
+    assert selectors is not None and (selectors.item, selectors.date) == (item, date), selectors
+    items = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN).items
+    assert [i.title for i in items] == TITLES
+    assert [i.link for i in items] == [
+        f"https://kreis.example/aktuelles/{n}.html" for n in range(4)
+    ]
+    assert [i.published for i in items] == [
+        datetime(2026, 11, 10 + n, tzinfo=BERLIN).astimezone(UTC) for n in range(4)
+    ]
+
+
 @pytest.mark.parametrize(
     "text", ["Weiterlesen »", "» weiter", "Mehr anzeigen", "Zur Pressemitteilung"]
 )

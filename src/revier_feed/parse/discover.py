@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import soupsieve
 from bs4 import BeautifulSoup, Tag
+from bs4.element import NavigableString
 from soupsieve import SelectorSyntaxError
 
 from .._utils import site_of
@@ -19,7 +20,7 @@ from ..exceptions import ParseError
 from ..models import Discovery, FeedLink, FetchResult, HtmlSelectors
 from .dates import parse_date
 from .feed import parse_feed
-from .html import base_url, make_soup
+from .html import SCOPE, base_url, make_soup
 from .jsonfeed import looks_like_json_feed, parse_json_feed
 
 _FEED_TYPES = {
@@ -380,6 +381,15 @@ def _in(element: Tag, words: frozenset[str]) -> bool:
 
 
 def _looks_like_entry(element: Tag) -> bool:
+    if element.name == "a":
+        # A card that is one link around picture, date and headline ("a.card" in layout
+        # columns that have no name of their own).
+        return (
+            bool(element.get("class"))
+            and element.get("href") is not None
+            and element.find(_HEADINGS) is not None
+            and len(element.get_text(" ", strip=True)) >= 15
+        )
     if element.name not in ("article", "li", "div", "section", "tr"):
         return False
     if element.name == "tr" and element.find("table") is not None:
@@ -482,14 +492,18 @@ _LAYOUT_CLASS = re.compile(
 
 
 def _list_mark(parent: Tag | None) -> str | None:
-    """A ``<ul>`` or ``<ol>`` by its id or first class, if it has either."""
+    """A ``<ul>`` or ``<ol>`` by its id or first class, or else by the named box it is the
+    child of ("div.news-box > ul": hand-made pages class the box, not the list)."""
     if parent is None or parent.name not in ("ul", "ol"):
         return None
     name = parent.get("id")
     if isinstance(name, str) and name.strip():
         return f"#{soupsieve.escape(name.strip())}"
     classes = [c for c in parent.get_attribute_list("class") if isinstance(c, str) and c]
-    return f"{parent.name}.{soupsieve.escape(classes[0])}" if classes else None
+    if classes:
+        return f"{parent.name}.{soupsieve.escape(classes[0])}"
+    box = _box_mark(parent.parent)
+    return f"{box} > {parent.name}" if box else None
 
 
 def _box_mark(parent: Tag | None) -> str | None:
@@ -555,12 +569,21 @@ def _date_selector(example: Tag, now: datetime, tz: ZoneInfo) -> str | None:
         None,
     )
     if found is None:
+        # A date written bare in the entry, beside its link ("<li>10.11.2026 – <a>…</a>").
+        own = " ".join(str(n) for n in example.children if type(n) is NavigableString)
+        own = " ".join(own.split())
+        if 6 <= len(own) <= _BARE_DATE_TEXT and parse_date(own, now, tz) is not None:
+            return SCOPE
         return None
     # The innermost element with the date (a small one: _names_date): GSB's "<span
     # class="date"><span>Datum </span>25.11.2026</span>" has it only with its child's text.
     while inner := next((e for e in found.find_all(True) if _names_date(e, now, tz)), None):
         found = inner
     return _selector_for(example, found)
+
+
+#: An entry's own text longer than this is no bare date beside its link.
+_BARE_DATE_TEXT = 60
 
 
 #: Class words and itemprops of a publication date, and of a date of the last change.

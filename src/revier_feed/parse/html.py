@@ -17,7 +17,7 @@ from warnings import catch_warnings, simplefilter
 from zoneinfo import ZoneInfo
 
 from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
-from bs4.element import PageElement
+from bs4.element import NavigableString, PageElement
 from soupsieve import SelectorSyntaxError
 
 from .._utils import join_url, visible
@@ -616,6 +616,10 @@ def _split(selector: str) -> tuple[str, str | None]:
     return selector.strip(), None
 
 
+#: A ``date`` selector of the item's own text (its text outside its child elements).
+SCOPE = ":scope"
+
+
 def _find(element: Tag, css: str) -> Tag | None:
     return element if not css else element.select_one(css)
 
@@ -715,6 +719,12 @@ def _date(
 ) -> tuple[str | None, datetime | None]:
     """The date's text at ``selector``, and the moment it names (or None)."""
     css, attr = _split(selector)
+    if css == SCOPE and not attr:
+        # The item's own text, not its children's: a date written bare beside the link
+        # ("<li>10.11.2026 – <a>…</a></li>"), which no selector names.
+        pieces = (str(node) for node in element.children if type(node) is NavigableString)
+        text = " ".join(" ".join(pieces).split()) or None
+        return text, parse_date(text, now, tz, without_year=True) if text else None
     found = _find(element, css)
     if found is None:
         return None, None
