@@ -993,3 +993,28 @@ def test_the_overview_at_an_article_s_address_is_no_article() -> None:
     # A page whose headline is the item's keeps its text, whatever it holds.
     named = page.replace("Pressemitteilungen", HEADLINE)
     assert read(named, titles=(HEADLINE,)).not_article is None
+
+
+@pytest.mark.parametrize(
+    "login",
+    [
+        '<div class="spalte-links"><h3>Mitglieder-Login</h3><form action="/login" '
+        'method="post"><input name="user"><input type="password" name="pass"></form></div>',
+        '<div id="secondary" class="widget-area"><section class="widget widget_login"><h2>'
+        'Intern</h2><form action="/wp-login.php" method="post"><input type="text" name="log">'
+        '<input type="password" name="pwd"></form></section></div>',
+    ],
+)
+def test_a_short_article_beside_a_login_box_is_read(login: str) -> None:
+    """A club's notice beside a "Mitglieder-Login" column was taken for a login page and
+    its text lost (found by the probe of 320 pages, session 39). A login page under the
+    item's address is still one."""
+    page = f"<html><body>{login}<div id='inhalt'><h1>{HEADLINE}</h1>{SHORT}</div></body></html>"
+    found = read(page, titles=(HEADLINE,))
+    assert found.not_article is None and "Borna und Groitzsch" in text_of(found)
+    wall = (
+        "<html><body><main><h1>Anmelden</h1><p>Bitte melden Sie sich an, um weiterzulesen.</p>"
+        '<form method="post"><input name="user"><input type="password" name="pass"></form>'
+        "</main></body></html>"
+    )
+    assert read(wall, titles=(HEADLINE,)).not_article == "asks for a login"

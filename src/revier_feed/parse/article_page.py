@@ -154,7 +154,9 @@ def parse_article(
     published = _article_date(soup, now, tz)
     # Before the forms and the furniture go: a download box may be either.
     files = files_in(soup, files_selector, base_url(soup, fetched.url)) if files_selector else ()
-    password = _asks_for_password(soup)
+    password = _password_field(soup)
+    #: Where the password field is (its ancestors), before the forms go.
+    around_password = {id(a) for a in password.parents} if password is not None else set()
     # Before the forms and the furniture go: a consent page's buttons are in them. A page
     # that names its item is an article, whatever else it shows.
     consent_controls = _consent_controls(soup)
@@ -191,8 +193,16 @@ def parse_article(
         return Article(content_html="", not_article="is a list of other articles")
     text = sum(len(part.get_text(" ", strip=True)) for part in parts)
     # A page asking for a password with little else to read is a login page; an article
-    # with a login box beside it is not.
-    login = "asks for a login" if password and text < _LOGIN_PAGE_TEXT else None
+    # with a login box beside it is not, nor a short one under the item's headline with a
+    # login box in a column of its own (a club's "Mitglieder-Login").
+    beside = not any(id(part) in around_password for part in parts)
+    login = (
+        "asks for a login"
+        if password is not None
+        and text < _LOGIN_PAGE_TEXT
+        and not (beside and titles and _names_item(soup, heading, titles))
+        else None
+    )
     # Titles known and not named (else no controls are left): the page may be all dialog.
     if consent_controls and _is_consent_page(parts, consent_controls, named is False):
         return Article(content_html="", not_article="is a cookie consent page")
@@ -350,8 +360,8 @@ def _outer_matches(matches: list[Tag]) -> list[Tag]:
 _LOGIN_PAGE_TEXT = 300
 
 
-def _asks_for_password(soup: BeautifulSoup) -> bool:
-    """Whether the page shows a password field: not one hidden until a script shows it,
+def _password_field(soup: BeautifulSoup) -> Tag | None:
+    """The password field the page shows, if any: not one hidden until a script shows it,
     nor a login box in its header, navigation or sidebar."""
     fields = soup.find_all("input", attrs={"type": re.compile("^password$", re.I)}, limit=10)
     for field in fields:
@@ -362,8 +372,8 @@ def _asks_for_password(soup: BeautifulSoup) -> bool:
             for ancestor in field.parents
             if isinstance(ancestor, Tag)
         ):
-            return True
-    return False
+            return field
+    return None
 
 
 #: The whole text of a button or link that gives consent (symbols and punctuation around
