@@ -995,6 +995,30 @@ def test_the_overview_at_an_article_s_address_is_no_article() -> None:
     assert read(named, titles=(HEADLINE,)).not_article is None
 
 
+def test_the_overview_of_typo3_s_list_entries_is_no_article() -> None:
+    """TYPO3's news list writes each teaser as a schema.org Article (``div.article``): one
+    of them was taken for the article."""
+    entries = "".join(
+        '<div class="article articletype-0" itemscope itemtype="http://schema.org/Article">'
+        f'<div class="header"><h3><a href="/aktuelles/{n}"><span itemprop="headline">{title}'
+        '</span></a></h3></div><div class="teaser-text"><p>Der Kreistag hatte das Konzept im '
+        f'Juni mit großer Mehrheit gebilligt, Nummer {n}.</p><a class="more" href="/aktuelles/'
+        f'{n}">Weiterlesen</a></div></div>'
+        for n, title in enumerate(
+            (
+                "Strukturwandel: Pegau erhält 28 Millionen Euro",
+                "Radwegebau in Meuselwitz",
+                "Neue Schule in Delitzsch",
+            )
+        )
+    )
+    page = (
+        '<html><body><div id="content"><h1>Pressemitteilungen</h1><div class="news"><div '
+        f'class="news-list-view">{entries}</div></div></div></body></html>'
+    )
+    assert read(page, titles=(HEADLINE,)).not_article == "is a list of other articles"
+
+
 @pytest.mark.parametrize(
     "login",
     [

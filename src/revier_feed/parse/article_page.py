@@ -185,7 +185,7 @@ def parse_article(
         not selected
         and parts
         and titles
-        and all(_is_teaser_box(part) for part in parts)
+        and (all(_is_teaser_box(part) for part in parts) or _is_list_entry(parts[0]))
         and _names_item(soup, heading, titles) is False
     ):
         # The site's overview at the article's address (a moved article, a redirect to
@@ -729,6 +729,24 @@ def _is_teaser_box(element: Tag) -> bool:
         return True
     text = len(element.get_text(" ", strip=True))
     return len(long) >= 2 and linked >= _TEASER_LINK_SHARE * text
+
+
+def _is_list_entry(element: Tag) -> bool:
+    """Whether ``element`` is one entry of a list of others like it (TYPO3's list of
+    ``div.article`` teasers): two or more siblings of its tag and classes, each with a
+    headline that is a link."""
+    parent = element.parent
+    if not isinstance(parent, Tag):
+        return False
+    kind = (element.name, tuple(element.get_attribute_list("class")))
+    alike = [
+        sibling
+        for sibling in parent.find_all(element.name, recursive=False)
+        if sibling is not element
+        and (sibling.name, tuple(sibling.get_attribute_list("class"))) == kind
+        and any(link.find_parent(_HEADINGS) for link in sibling.find_all("a", href=True, limit=5))
+    ]
+    return len(alike) >= 2
 
 
 _HEADINGS = ("h2", "h3", "h4", "h5", "h6")
