@@ -1042,3 +1042,29 @@ def test_a_short_article_beside_a_login_box_is_read(login: str) -> None:
         "</main></body></html>"
     )
     assert read(wall, titles=(HEADLINE,)).not_article == "asks for a login"
+
+
+@pytest.mark.parametrize(
+    "wall",
+    [
+        '<div class="content"><h1>Bevor Sie weiterlesen</h1><p>Wir verwenden Cookies, um '
+        "Ihnen ein optimales Webseiten-Erlebnis zu bieten. Dazu zählen Cookies, die für den "
+        "Betrieb der Seite notwendig sind, sowie solche für anonyme Statistiken.</p><p>Cookies "
+        "erleichtern die Bereitstellung unserer Dienste; mit der Nutzung erklären Sie sich "
+        'einverstanden.</p><a class="btn" href="?consent=1">Zustimmen und weiter</a></div>',
+        '<div class="cookie-wall" role="dialog" aria-modal="true"><h2>Datenschutzhinweis</h2>'
+        "<p>Wir verwenden Cookies, um Ihnen ein optimales Webseiten-Erlebnis zu bieten.</p>"
+        '<button>Alle akzeptieren</button></div><div class="site-info"><p>Landkreis '
+        "Saalekreis, Domplatz 9, 06217 Merseburg</p></div>",
+    ],
+)
+def test_a_consent_wall_that_only_speaks_of_cookies_is_no_article(wall: str) -> None:
+    """Two terms of consent were asked for, lest a report on a vote be taken for a wall:
+    a wall that says only "Cookies" was the article (found by the probe of 320 pages,
+    session 39). A page that does not name its item needs one; one that does is read."""
+    page = f"<html><body>{wall}</body></html>"
+    assert read(page, titles=(HEADLINE,)).not_article == "is a cookie consent page"
+    article = page.replace("Bevor Sie weiterlesen", HEADLINE).replace(
+        "Datenschutzhinweis", HEADLINE
+    )
+    assert read(article, titles=(HEADLINE,)).not_article is None

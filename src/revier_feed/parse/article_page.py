@@ -164,7 +164,9 @@ def parse_article(
     if consent_controls:
         page_text = soup.get_text(" ")
         named = _names_item(soup, page_text, titles)
-        if named or len(_consent_words(page_text)) < 2:
+        # Two terms of consent, lest a report on a vote be one; one ("Wir verwenden
+        # Cookies") where the page does not name its item at all.
+        if named or len(_consent_words(page_text)) < (1 if named is False else 2):
             consent_controls = []
     for tag in soup(["script", "style", "noscript", "template", "iframe"]):
         tag.decompose()
@@ -518,7 +520,7 @@ def _is_consent_page(parts: list[Tag], controls: list[_Control], unnamed: bool) 
     if len(text) >= _CONSENT_PAGE_TEXT:
         return False
     words = set().union(*(_consent_words(element.get_text(" ")) for element in scope.values()))
-    if len(words) < 2:
+    if len(words) < (1 if unnamed else 2):
         return False
     # Its text by units: a block, or the table or list holding it (a cookie table's cells
     # name no cookie, its head does).
