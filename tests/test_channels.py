@@ -43,6 +43,35 @@ def test_tag_and_district_channels_carry_only_their_stories(published: Path) -> 
     assert titles(published / "district-nordsachsen.rss.xml") == set()  # valid, just empty
 
 
+@pytest.mark.parametrize(
+    ("channel", "page"),
+    [
+        ("all", "http://localhost:8000/"),
+        ("strukturwandel", "http://localhost:8000/channels/strukturwandel.html"),
+        ("tag-robotik", "http://localhost:8000/channels/tag-robotik.html"),
+        (
+            "district-burgenlandkreis",
+            "http://localhost:8000/channels/district-burgenlandkreis.html",
+        ),
+    ],
+)
+def test_each_channel_s_feeds_link_its_own_page(published: Path, channel: str, page: str) -> None:
+    """A reader's "open the website" of the Robotik feed led to all news (found by reading
+    the feeds in newsboat, session 39)."""
+    assert feedparser.parse((published / f"{channel}.rss.xml").read_bytes()).feed.link == page
+    assert feedparser.parse((published / f"{channel}.atom.xml").read_bytes()).feed.link == page
+    document = json.loads((published / f"{channel}.json").read_text(encoding="utf-8"))
+    assert document["home_page_url"] == page
+    listed = etree.parse(str(published / "feeds.opml")).getroot()
+    (outline,) = [
+        o for o in listed.iter("outline") if o.get("xmlUrl", "").endswith(f"/{channel}.rss.xml")
+    ]
+    assert outline.get("htmlUrl") == page
+    # The page is there to be opened.
+    local = page.removeprefix("http://localhost:8000/") or "index.html"
+    assert (published.parent / local).exists()
+
+
 def test_configured_channel_filter(published: Path, demo_config: AppConfig) -> None:
     channel = next(c for c in demo_config.channels if c.id == "strukturwandel")
     wanted = set(channel.filter.tags)

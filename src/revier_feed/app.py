@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from . import __version__, german, ingest, monitor, placement, schedule, stories
@@ -73,7 +73,15 @@ from .models import (
     StoryFilter,
     fetch_due,
 )
-from .publish import ICON_NAME, PublishResult, feed_paths, missing_files, publish, websub
+from .publish import (
+    ICON_NAME,
+    PublishResult,
+    feed_paths,
+    missing_files,
+    page_path,
+    publish,
+    websub,
+)
 from .storage import VERSION as STORE_VERSION
 from .storage import Storage
 from .tag import Tagger, TagMatch
@@ -861,9 +869,10 @@ class App:
             icon_file=f"{ICON_NAME}.{config.icon[1]}" if config.icon else None,
         )
         channels = [base]
+        others: list[ChannelInfo] = []
         for model in config.channels:
             rule = model.filter
-            channels.append(
+            others.append(
                 replace(
                     base,
                     id=model.id,
@@ -882,7 +891,7 @@ class App:
             )
         if config.tag_channels:
             for tag in config.tags:
-                channels.append(
+                others.append(
                     replace(
                         base,
                         id=f"tag-{tag.id}",
@@ -893,7 +902,7 @@ class App:
                 )
         if config.district_channels:
             for district in config.districts:
-                channels.append(
+                others.append(
                     replace(
                         base,
                         id=f"district-{district.id}",
@@ -902,7 +911,11 @@ class App:
                         filter=StoryFilter(districts=frozenset({district.id})),
                     )
                 )
-        return channels
+        # Each channel's feeds link its own page: a reader's "open the site" led to all news.
+        return channels + [
+            replace(c, site_url=urljoin(site.public_base_url, page_path(c.id, ALL_CHANNEL)))
+            for c in others
+        ]
 
     def publish(self) -> PublishResult:
         """Write every channel's feeds; files whose content did not change are left untouched.
