@@ -126,3 +126,14 @@ def test_built_in_channel_ids_are_reserved(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="'tag-handwerk' is taken by a built-in channel"):
         load_config(folder)
+
+
+def test_rss_names_each_entry_s_source_as_its_author_as_atom_does(published: Path) -> None:
+    """RSS's <author> takes an email address, so RSS entries had no author where Atom's had
+    the source's name (newsboat showed it for one and not the other, session 39)."""
+    rss = feedparser.parse((published / "all.rss.xml").read_bytes())
+    atom = feedparser.parse((published / "all.atom.xml").read_bytes())
+    assert rss.entries and [e.author for e in rss.entries] == [e.author for e in atom.entries]
+    assert "Bundesinstitut für Bau-, Stadt- und Raumforschung (BBSR)" in {
+        e.author for e in rss.entries
+    }

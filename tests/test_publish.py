@@ -396,6 +396,15 @@ def test_a_feed_s_files_reach_feed_readers_also_when_added_later(
         ("folge-3.mp3 (MP3)", episode),
         ("transkript.pdf (PDF, 5,1 KB)", transcript),
     ]
+    # Named in the entry's text too: newsboat, for one, shows no enclosure but a podcast's
+    # (found by reading the feeds in newsboat, session 39).
+    named = f'<p>Anhang: <a href="{report}">bericht-2021.pdf (PDF, 1,8 MB)</a></p>'
+    rss_entries = {e.title: e for e in feedparser.parse(rss_path.read_bytes()).entries}
+    assert named in rss_entries["Bericht zu ländlichen Räumen erschienen"].summary
+    atom_entries = {e.title: e for e in feedparser.parse(atom_path.read_bytes()).entries}
+    assert named in atom_entries["Bericht zu ländlichen Räumen erschienen"].summary
+    assert named in by_title["Bericht zu ländlichen Räumen erschienen"]["content_html"]
+    assert "<p>Anhänge: <a" in rss_entries["Podcast: Corona und die Metropolregionen"].summary
 
 
 def test_the_site_s_icon_is_the_feeds_and_pages_icon(

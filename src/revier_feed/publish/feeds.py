@@ -19,7 +19,7 @@ from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from .. import __version__
+from .. import __version__, german
 from .._utils import TAG_LIKE, as_uri
 from ..models import Attachment, ChannelInfo, StoredItem, Story
 from .paths import feed_paths
@@ -59,7 +59,8 @@ def _json_feed(
         item = lead.item
         # The full text where there is one (a followed article's), as Atom's content.
         text = item.content_html or item.summary_html or html.escape(item.summary_text)
-        body = text + _also_reported(channel, story, lead)
+        files = story.attachments(lead)
+        body = text + _also_reported(channel, story, lead) + _files_named(files)
         entry: dict[str, object] = {
             "id": story_id(channel.public_base_url, story.id),
             "title": item.title,
@@ -75,7 +76,6 @@ def _json_feed(
         picture = _picture(story, lead)
         if picture:
             entry["image"] = _uri(picture)
-        files = story.attachments(lead)
         if files:
             entry["attachments"] = [_json_attachment(file) for file in files]
         terms = sorted({t for m in story.members for t in m.item.tags | m.item.districts})
@@ -147,6 +147,9 @@ def _generator(channel: ChannelInfo, stories: Sequence[Story], tz: ZoneInfo) -> 
             fg.register_extension("rss_image", image, atom=False, rss=True)
     if any(m.item.image or m.item.attachments for story in stories for m in story.members):
         fg.load_extension("media", atom=True, rss=True)  # declares its namespace
+    # RSS's <author> is an email address: the source's name goes into dc:creator, which
+    # readers show as the author (newsboat showed none, and Atom's the source's name).
+    fg.load_extension("dc", atom=False, rss=True)
     items = [member for story in stories for member in story.members]
     updated = max((_story_updated(s) for s in stories), default=_EMPTY_CHANNEL_UPDATED)
     fg.updated(updated.astimezone(tz))
@@ -182,8 +185,11 @@ def _add_entry(
         entry.link(href=_uri(item.url), rel="alternate")
     # Everything published as type="html" is sanitized HTML; plain text is escaped first,
     # or "&lt;img onerror=…&gt;" in an item's text would become live markup in a reader.
-    summary = (item.summary_html or html.escape(item.summary_text)) + _also_reported(
-        channel, story, lead
+    files = story.attachments(lead)
+    summary = (
+        (item.summary_html or html.escape(item.summary_text))
+        + _also_reported(channel, story, lead)
+        + _files_named(files)
     )
     if summary:
         entry.summary(summary, type="html")
@@ -201,7 +207,6 @@ def _add_entry(
             image["type"] = kind
         entry.media.content(image, group=None)  # alone: a group needs several pictures
         entry.media.thumbnail({"url": picture}, group=None)  # what some readers list by
-    files = story.attachments(lead)
     if files:
         # Not feedgen's links: it writes an Atom entry's links with their href alone (an
         # enclosure would be a second alternate link) and gives RSS the last one.
@@ -211,6 +216,7 @@ def _add_entry(
     entry.updated(_story_updated(story).astimezone(tz))
     source_name = channel.source_names.get(item.source_id, item.source_id)
     entry.author(name=source_name)
+    entry.dc.dc_creator(source_name)
     source_url = channel.source_urls.get(item.source_id)
     if source_url:
         entry.source(url=_uri(source_url), title=source_name)
@@ -255,6 +261,19 @@ def _also_reported(channel: ChannelInfo, story: Story, lead: StoredItem) -> str:
         url = member.item.url
         others.append(f'<a href="{html.escape(url)}">{name}</a>' if url else name)
     return f"<p>Auch berichtet von: {', '.join(others)}</p>" if others else ""
+
+
+def _files_named(files: Sequence[Attachment]) -> str:
+    """ "Anhang: <a>Bericht (PDF, 1,8 MB)</a>" for the story's files, in the entry's text:
+    many readers show an enclosure only if it is a podcast's (newsboat never a PDF)."""
+    if not files:
+        return ""
+    links = ", ".join(
+        f'<a href="{html.escape(_uri(f.url) or f.url)}">'
+        f"{html.escape(german.file_label(f.url, f.media_type, f.size, f.title))}</a>"
+        for f in files
+    )
+    return f"<p>{'Anhänge' if len(files) > 1 else 'Anhang'}: {links}</p>"
 
 
 class _AtomSourceDetails(BaseExtension):  # type: ignore[misc]  # feedgen is untyped
