@@ -1203,6 +1203,17 @@ def test_the_news_are_guessed_not_the_events_beside_them(dated: bool) -> None:
     assert titles == [f"Meldung Nummer {n} aus dem Landkreis" for n in range(4)]
 
 
+def test_a_page_wrapper_named_for_its_menu_or_sidebar_hides_no_news() -> None:
+    """A class on the page's wrapper says how it is laid out ("menu-open", "has-sidebar"),
+    not that the lists in it are chrome (found by a review of the guess, session 39)."""
+    page = (
+        '<html><body><div class="site nav-open"><div class="layout has-sidebar"><div '
+        f"id='content'><h1>Aktuelles</h1>{_news(dated=True)}</div></div></div></body></html>"
+    )
+    selectors = _guessed(page)[1]
+    assert selectors is not None and selectors.item == "div.news-teaser", selectors
+
+
 @pytest.mark.parametrize(
     "chrome",
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -365,17 +366,32 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORD_SPLIT = re.compile(r"[-_\s]+")
 
 
+#: How far up from an entry its box is looked for: a page's wrappers ("site has-sidebar",
+#: "menu-open" on the body's first <div>) say nothing about its lists.
+_BOX_DEPTH = 3
+#: First and last words of a class that says how the page is laid out or what state it is
+#: in ("has-sidebar", "nav-open").
+_STATE_WORDS = frozenset({"has", "with", "no", "without", "is", "js", "show", "hide"})
+_STATE_ENDINGS = frozenset({"open", "closed", "active", "visible", "hidden", "expanded"})
+
+
 def _in(element: Tag, words: frozenset[str]) -> bool:
-    """Whether ``element`` or an element around it has a class or id of one of ``words``
-    ("sidebar-right", "eventItem", "footer-links")."""
-    for tag in (element, *element.parents):
+    """Whether ``element`` or one of the few elements around it has a class or id of one
+    of ``words`` ("sidebar-right", "eventItem", "footer-links")."""
+    for tag in (element, *itertools.islice(element.parents, _BOX_DEPTH)):
         if tag.name in ("body", "html", "[document]"):
             return False
         names = [str(c) for c in tag.get_attribute_list("class") if c]
         if tag.get("id"):
             names.append(str(tag["id"]))
         for name in names:
-            if not words.isdisjoint(_WORD_SPLIT.split(_CAMEL.sub(" ", name).lower())):
+            split = [w for w in _WORD_SPLIT.split(_CAMEL.sub(" ", name).lower()) if w]
+            if (
+                split
+                and split[0] not in _STATE_WORDS
+                and split[-1] not in _STATE_ENDINGS
+                and not words.isdisjoint(split)
+            ):
                 return True
     return False
 
