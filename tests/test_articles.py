@@ -1068,3 +1068,80 @@ def test_a_consent_wall_that_only_speaks_of_cookies_is_no_article(wall: str) -> 
         "Datenschutzhinweis", HEADLINE
     )
     assert read(article, titles=(HEADLINE,)).not_article is None
+
+
+BODY = (
+    "<p>Die Bauarbeiten an der Kreisstraße zwischen Borna und Groitzsch beginnen am 6. April "
+    "und dauern voraussichtlich bis Ende Oktober; die Strecke ist voll gesperrt.</p>"
+    "<p>Eine Umleitung über Neukieritzsch ist ausgeschildert. Der Linienbus 141 fährt die "
+    "Umleitung ebenfalls, die Haltestelle Audigast entfällt für die Dauer der Bauarbeiten.</p>"
+) * 3
+BOLD_LINKS = (
+    "<p><strong><a href='/antrag.pdf'>Antrag auf Zufahrtsgenehmigung</a></strong></p>"
+    "<p><strong><a href='/plan.pdf'>Lageplan der Umleitungsstrecke</a></strong></p>"
+)
+DATE_LINE = "<p>Veröffentlicht am 12.03.2026 von der Pressestelle</p>"
+
+
+@pytest.mark.parametrize(
+    ("page", "titles"),
+    [
+        # A body with two bold download links beside a header of headline and date line:
+        # the date line was taken for the article.
+        (
+            f"<div id='inhalt'><div class='news-head'><h1>{HEADLINE}</h1>{DATE_LINE}</div>"
+            f"<div class='news-text'>{BODY}{BOLD_LINKS}</div></div>",
+            (HEADLINE,),
+        ),
+        # Drupal: headline and lead in the node's header, six wrapped paragraphs: the lead
+        # alone was the article.
+        (
+            f"<main><article class='node node--type-article'><div class='node__header'><h1>"
+            f"{HEADLINE}</h1><div class='field--name-field-lead'><p>Der Kreistag hat am "
+            "Mittwoch das Geld für den Radweg bewilligt.</p></div></div><div class='"
+            "node__content'><div class='field field--name-field-paragraphs'>"
+            + "".join(
+                f"<div class='paragraph'><div class='field--name-field-text'><p>Absatz {n}: "
+                "Bis 2028 soll der Radweg fertig sein und Borna mit Groitzsch verbinden.</p>"
+                "</div></div>"
+                for n in range(6)
+            )
+            + "</div></div></article></main>",
+            (HEADLINE,),
+        ),
+        # An article whose listing title differs, with two bold links: "a list of other
+        # articles".
+        (f"<article><h1>{HEADLINE}</h1>{BODY}{BOLD_LINKS}</article>", ("Vollsperrung ab April",)),
+        # The site's name as the <h1>, the article's headline an <h2>.
+        (
+            f"<div class='kopf'><h1>Stadt Groitzsch</h1><p>Die Stadt an der Schwennigke – "
+            f"lebenswert und familienfreundlich</p></div><div id='inhalt'><h2>{HEADLINE}</h2>"
+            f"{BODY}{BOLD_LINKS}</div>",
+            (HEADLINE,),
+        ),
+    ],
+    ids=["date line and bold links", "drupal header lead", "other listing title", "site h1"],
+)
+def test_an_article_is_not_cut_to_what_stands_beside_its_headline(
+    page: str, titles: tuple[str, ...]
+) -> None:
+    """Found by a review of session 39's rule that the headline's block wins over a box
+    beside it: real articles were cut to their date line or lead, or refused."""
+    found = read(
+        f"<html><head><title>{HEADLINE}</title></head><body>{page}</body></html>", titles=titles
+    )
+    text = text_of(found)
+    assert found.not_article is None
+    assert ("Umleitung über Neukieritzsch" in text) or ("Absatz 5:" in text), text
+
+
+def test_a_layout_column_beside_the_article_s_stays_out() -> None:
+    page = (
+        f"<html><body><div class='titlebar'><h1>{HEADLINE}</h1></div><div class='row'><div "
+        f"class='col-md-8'><div class='content'><div class='text'>{BODY}</div></div></div>"
+        "<div class='col-md-4'><div class='kontakt'><p>Landratsamt, Stauffenbergstraße 4, "
+        "04552 Borna, Telefon 03433 241-0, Sprechzeiten Dienstag und Donnerstag.</p></div>"
+        "</div></div></body></html>"
+    )
+    text = text_of(read(page, titles=(HEADLINE,)))
+    assert "Neukieritzsch" in text and "Stauffenbergstraße" not in text

@@ -512,3 +512,73 @@ def test_links_go_into_the_feeds_as_uris_and_a_document_is_the_enclosure(
     assert atom.find(f"{ATOM}link").get("href") == uri  # type: ignore[union-attr]
     (entry,) = json.loads(documents["json"])["items"]
     assert (entry["url"], entry["image"]) == (uri, "https://k.example/Br%C3%BCcke.jpg")
+
+
+def test_a_full_text_carries_the_other_sources_and_the_files_too() -> None:
+    """Readers that show an entry's full text, where it has one, showed neither "Auch
+    berichtet von" nor the files' names (found by a review, session 39); both are escaped
+    as any text."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from revier_feed.models import Attachment, ChannelInfo, Item, StoredItem, Story
+    from revier_feed.publish.feeds import render
+
+    at = datetime(2026, 11, 20, 10, tzinfo=UTC)
+
+    def item(source: str, key: str) -> Item:
+        return Item(
+            source_id=source,
+            key=key,
+            url=f"https://{source}.example/a/1.html",
+            title="Radweg Borna–Groitzsch",
+            summary_html="<p>Kurz.</p>",
+            summary_text="Kurz.",
+            content_html="<p>Der ganze Text des Artikels.</p>",
+            author=None,
+            published_at=at,
+            date_estimated=False,
+            updated_at=None,
+            categories=(),
+            tags=frozenset(),
+            image=None,
+            fingerprint=key,
+            attachments=(
+                Attachment(
+                    "https://kreis.example/d/plan.pdf",
+                    "application/pdf",
+                    1800000,
+                    'Plan "A" & <B>',
+                ),
+            ),
+        )
+
+    story = Story(
+        id=1,
+        members=(
+            StoredItem(id=1, item=item("kreis", "k1"), first_seen_at=at, last_changed_at=at),
+            StoredItem(id=2, item=item("stadt", "s1"), first_seen_at=at, last_changed_at=at),
+        ),
+    )
+    channel = ChannelInfo(
+        id="all",
+        title="Region",
+        description="Nachrichten",
+        language="de",
+        public_base_url="https://news.example/",
+        site_url="https://news.example/",
+        source_names={"kreis": 'Landkreis "Leipzig" & <Co>', "stadt": "Stadt Borna"},
+    )
+    out = render(channel, [story], ZoneInfo("Europe/Berlin"))
+    for kind in ("rss", "atom"):
+        (entry,) = feedparser.parse(out[kind]).entries
+        text = entry.content[0].value
+        assert text.startswith("<p>Der ganze Text des Artikels.</p>"), kind
+        assert (
+            'Auch berichtet von: <a href="https://stadt.example/a/1.html">Stadt Borna</a>' in text
+        )
+        assert (
+            '<p>Anhang: <a href="https://kreis.example/d/plan.pdf">Plan &quot;A&quot; &amp; '
+            "&lt;B&gt; (PDF, 1,8 MB)</a></p>" in text
+        ), text
+        assert entry.author == 'Landkreis "Leipzig" & <Co>'

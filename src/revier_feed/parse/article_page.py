@@ -179,15 +179,18 @@ def parse_article(
             raise ParseError(
                 source_id, kind=ErrorKind.PARSE, message=f"invalid content selector: {e}"
             ) from None
+    # The item's own headline where the page has one (the first <h1> may be the site's
+    # name, hidden for screen readers, or the section's "Pressemitteilungen").
+    headline = _item_headline(soup, titles) or _headline(soup)
     heading = " ".join(
         tag.get_text(" ", strip=True) for tag in (soup.find("title"), _headline(soup)) if tag
     )
-    parts = _outer_matches(selected) if selected else _main_content(soup)
+    parts = _outer_matches(selected) if selected else _main_content(soup, headline)
     if (
         not selected
         and parts
         and titles
-        and (all(_is_teaser_box(part) for part in parts) or _is_list_entry(parts[0]))
+        and (all(_is_overview(part) for part in parts) or _is_list_entry(parts[0]))
         and _names_item(soup, heading, titles) is False
     ):
         # The site's overview at the article's address (a moved article, a redirect to
@@ -568,7 +571,7 @@ def _outermost(root: Tag, name: str) -> list[Tag]:
     return found
 
 
-def _main_content(soup: BeautifulSoup) -> list[Tag]:
+def _main_content(soup: BeautifulSoup, headline: Tag | None) -> list[Tag]:
     """The elements that hold the article's text, in page order; empty if none does.
 
     Every pass over the tree is linear in its size: a page of thousands of nested elements
@@ -612,16 +615,25 @@ def _main_content(soup: BeautifulSoup) -> list[Tag]:
     if not candidates:
         return []
     top = max(candidates, key=lambda e: score[id(e)])
-    headline = _headline(soup)
+    if headline is not None and headline.decomposed:
+        headline = None  # in what was stripped as furniture
     headed = _headline_block(headline, top, inside) if headline is not None else None
-    if headed is not None and (
-        _is_teaser_box(top) or inside.get(id(headed), 0.0) >= 0.5 * inside.get(id(top), 0.0)
+    if (
+        headed is not None
+        # Not where both are in one article (Drupal's node: the headline and lead in its
+        # header, the text after it), nor where the headline heads no more than its date.
+        and not _in_one_article(headed, top)
+        and _text_beside_date(headed) >= _MIN_BLOCK
+        and (
+            # Teasers beside an element that marks the article; else headlines that are
+            # links (not bold links or links in sentences, which an article's text has).
+            (_is_teaser_box(top) if _marks_article(headed) else _headed_links(top) >= 2)
+            or inside.get(id(headed), 0.0) >= 0.5 * inside.get(id(top), 0.0)
+        )
     ):
         # A box beside the page's headline has more text (a short notice above four
         # teasers of other news, or beside the council's next meetings): the article is
-        # what the headline heads, and nothing beside it. Not where the text beside it is
-        # the article's own body (an <article> of only the headline and its lead, the
-        # text after it in a <div>).
+        # what the headline heads, and nothing beside it.
         found = _container(headed, inside.get(id(headed), 0.0), inside) or headed
         for heading in found.find_all("h1"):
             heading.decompose()  # the item's title, shown above the text anyway
@@ -650,6 +662,10 @@ def _main_content(soup: BeautifulSoup) -> list[Tag]:
         and _wraps_only(anchor.parent, anchor)
     ):
         anchor = anchor.parent
+    if not _has_look_alikes(anchor):
+        # Not a wrapper of one paragraph among others like it, but a layout column: its
+        # neighbour is the sidebar's.
+        anchor = top
     parts = _with_siblings(anchor, inside, headline)
     container = _container(top, sum(inside.get(id(p), 0.0) for p in parts), inside)
     if container is not None:
@@ -680,12 +696,50 @@ def _is_dateline(element: Tag) -> bool:
     return len(text.split()) <= _DATELINE_WORDS
 
 
+def _has_look_alikes(element: Tag) -> bool:
+    """Whether ``element`` has a sibling of its tag and classes (Drupal's ``field__item``s,
+    one paragraph in each)."""
+    parent = element.parent
+    if not isinstance(parent, Tag):
+        return False
+    kind = tuple(element.get_attribute_list("class"))
+    return any(
+        sibling is not element and tuple(sibling.get_attribute_list("class")) == kind
+        for sibling in parent.find_all(element.name, recursive=False)
+    )
+
+
 def _wraps_only(parent: Tag, child: Tag) -> bool:
     """Whether ``child`` is all there is to read in ``parent`` (a wrapper around it)."""
     return not any(
         node is not child
         and (node.get_text(strip=True) if isinstance(node, Tag) else str(node).strip())
         for node in parent.children
+    )
+
+
+def _article_around(element: Tag) -> Tag | None:
+    """The nearest element at or around ``element`` that marks an article, if any."""
+    for tag in (element, *element.parents):
+        if tag.name in ("body", "html", "[document]"):
+            return None
+        if _marks_article(tag):
+            return tag
+    return None
+
+
+def _in_one_article(one: Tag, other: Tag) -> bool:
+    """Whether both are in the same element that marks an article."""
+    around = _article_around(one)
+    return around is not None and around is _article_around(other)
+
+
+def _text_beside_date(element: Tag) -> int:
+    """The length of ``element``'s text blocks but its date lines."""
+    return sum(
+        len(block.get_text(" ", strip=True))
+        for block in _blocks_in([element])
+        if not _is_dateline(block)
     )
 
 
@@ -733,6 +787,40 @@ def _is_teaser_box(element: Tag) -> bool:
     return len(long) >= 2 and linked >= _TEASER_LINK_SHARE * text
 
 
+#: Headlines that are links in what was found, from which it is an overview of articles.
+_OVERVIEW_TEASERS = 3
+
+
+def _is_overview(element: Tag) -> bool:
+    """Whether ``element`` is a list of teasers: a teaser box (:func:`_is_teaser_box`) that
+    links three places or more by a headline or a headline's length (an article with two
+    bold download links is none)."""
+    if not _is_teaser_box(element):
+        return False
+    places = {
+        str(link["href"])
+        for link in element.find_all("a", href=True, limit=200)
+        if isinstance(link, Tag)
+        and not str(link["href"]).startswith("#")
+        and len(link.get_text(" ", strip=True)) >= 15
+    }
+    return len(places) >= _OVERVIEW_TEASERS or _headed_links(element) >= _OVERVIEW_TEASERS
+
+
+def _headed_links(element: Tag) -> int:
+    """How many places (not anchors on the page) ``element``'s headlines link to: a link in
+    a heading or a heading in a link."""
+    return len(
+        {
+            str(link["href"])
+            for link in element.find_all("a", href=True, limit=200)
+            if isinstance(link, Tag)
+            and not str(link["href"]).startswith("#")
+            and (link.find(_HEADINGS) is not None or link.find_parent(_HEADINGS) is not None)
+        }
+    )
+
+
 def _is_list_entry(element: Tag) -> bool:
     """Whether ``element`` is one entry of a list of others like it (TYPO3's list of
     ``div.article`` teasers): two or more siblings of its tag and classes, each with a
@@ -746,7 +834,7 @@ def _is_list_entry(element: Tag) -> bool:
         for sibling in parent.find_all(element.name, recursive=False)
         if sibling is not element
         and (sibling.name, tuple(sibling.get_attribute_list("class"))) == kind
-        and any(link.find_parent(_HEADINGS) for link in sibling.find_all("a", href=True, limit=5))
+        and _headed_links(sibling) > 0
     ]
     return len(alike) >= 2
 
@@ -1024,6 +1112,26 @@ def _date_scopes(soup: BeautifulSoup) -> list[tuple[Tag, bool]]:
     if texts[-1][0] >= 3 * second and not longest.find_parent(_BOILERPLATE_TAGS):
         scopes.append((longest, False))
     return scopes
+
+
+def _item_headline(soup: BeautifulSoup, titles: Sequence[str]) -> Tag | None:
+    """The first heading (an ``<h1>``, else an ``<h2>`` or ``<h3>``) that names one of
+    ``titles``, outside navigation, sidebars and footers, and not a link (a teaser's
+    headline: the item's own teaser on an overview)."""
+    if not titles:
+        return None
+    for level in ("h1", "h2", "h3"):
+        for heading in soup.find_all(level, limit=20):
+            if (
+                not isinstance(heading, Tag)
+                or heading.find_parent(_BOILERPLATE_TAGS)
+                or heading.find("a", href=True)
+                or heading.find_parent("a", href=True)
+            ):
+                continue
+            if _names_item(soup, heading.get_text(" ", strip=True), titles):
+                return heading
+    return None
 
 
 def _headline(soup: BeautifulSoup) -> Tag | None:

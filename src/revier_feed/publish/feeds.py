@@ -186,15 +186,14 @@ def _add_entry(
     # Everything published as type="html" is sanitized HTML; plain text is escaped first,
     # or "&lt;img onerror=…&gt;" in an item's text would become live markup in a reader.
     files = story.attachments(lead)
-    summary = (
-        (item.summary_html or html.escape(item.summary_text))
-        + _also_reported(channel, story, lead)
-        + _files_named(files)
-    )
+    # Under the text, where readers show it (many show the full text alone, when there is
+    # one): the other sources, the files.
+    under = _also_reported(channel, story, lead) + _files_named(files)
+    summary = (item.summary_html or html.escape(item.summary_text)) + under
     if summary:
         entry.summary(summary, type="html")
     if item.content_html:
-        entry.content(item.content_html, type="html")
+        entry.content(item.content_html + under, type="html")
     elif not item.url:
         # Atom needs an alternate link or content; an item without a link carries its text.
         entry.content(summary or html.escape(item.title), type="html")
