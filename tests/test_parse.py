@@ -1203,6 +1203,29 @@ def test_the_news_are_guessed_not_the_events_beside_them(dated: bool) -> None:
     assert titles == [f"Meldung Nummer {n} aus dem Landkreis" for n in range(4)]
 
 
+def test_a_box_s_list_is_guessed_without_the_pager_beside_it_and_dates_start_the_text() -> None:
+    """Found by a review (session 39): "div.news-box > ul > li" took the pager's links as
+    items, and the item's own text gave a job offer's closing date as its date."""
+    news = "".join(
+        f'<li>1{n}.11.2026: <a href="/aktuelles/{n}.html">{t}</a></li>'
+        for n, t in enumerate(TITLES)
+    )
+    job = (
+        '<li><a href="/stellen/1.html">Stellenausschreibung Sachbearbeiter Bauamt</a> – '
+        "Bewerbungsschluss 15.01.2027</li>"
+    )
+    pager = (
+        '<ul class="pagination"><li><a href="?page=2">2</a></li><li><a href="?page=2">'
+        "Nächste Seite</a></li></ul>"
+    )
+    page = f"<html><body><div class='news-box'><ul>{news}{job}</ul>{pager}</div></body></html>"
+    fetched, selectors = _guessed(page)
+    assert selectors is not None and selectors.item == "div.news-box > ul:not([class]) > li"
+    items = parse(spec(SourceKind.HTML, selectors), fetched, NOW, BERLIN).items
+    assert [i.title for i in items] == [*TITLES, "Stellenausschreibung Sachbearbeiter Bauamt"]
+    assert items[-1].published is None and items[0].published is not None
+
+
 def test_a_page_wrapper_named_for_its_menu_or_sidebar_hides_no_news() -> None:
     """A class on the page's wrapper says how it is laid out ("menu-open", "has-sidebar"),
     not that the lists in it are chrome (found by a review of the guess, session 39)."""

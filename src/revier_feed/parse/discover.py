@@ -518,8 +518,17 @@ def _list_mark(parent: Tag | None) -> str | None:
     classes = [c for c in parent.get_attribute_list("class") if isinstance(c, str) and c]
     if classes:
         return f"{parent.name}.{soupsieve.escape(classes[0])}"
-    box = _box_mark(parent.parent)
-    return f"{box} > {parent.name}" if box else None
+    box = parent.parent
+    if box is None:
+        return None
+    lists = box.find_all(("ul", "ol"), recursive=False)
+    if sum(1 for found in lists if not found.get("class") and not found.get("id")) != 1:
+        return None  # another list without a name beside it (an archive's) would be items
+    mark = _box_mark(box)
+    if mark is None:
+        return None
+    # Not the pager's (ul.pagination) beside it.
+    return f"{mark} > {parent.name}" + (":not([class])" if len(lists) > 1 else "")
 
 
 def _box_mark(parent: Tag | None) -> str | None:

@@ -618,6 +618,8 @@ def _split(selector: str) -> tuple[str, str | None]:
 
 #: A ``date`` selector of the item's own text (its text outside its child elements).
 SCOPE = ":scope"
+#: What such text starts with to be a date: a number, or a short word and then one.
+_STARTS_WITH_DATE = re.compile(r"\W*(?:\d|[^\W\d]{2,10}\.?,?\s+\d)")
 
 
 def _find(element: Tag, css: str) -> Tag | None:
@@ -724,7 +726,11 @@ def _date(
         # ("<li>10.11.2026 – <a>…</a></li>"), which no selector names.
         pieces = (str(node) for node in element.children if type(node) is NavigableString)
         text = " ".join(" ".join(pieces).split()) or None
-        return text, parse_date(text, now, tz, without_year=True) if text else None
+        if text is None or not _STARTS_WITH_DATE.match(text):
+            # A date at the start ("10.11.2026 –", "Do., 10.11.", "Juni 2021"), not one in
+            # a sentence beside the link ("– Bewerbungsschluss 15.01.2027").
+            return text, None
+        return text, parse_date(text, now, tz, without_year=True)
     found = _find(element, css)
     if found is None:
         return None, None
