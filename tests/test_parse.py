@@ -709,6 +709,48 @@ def test_pages_are_decoded_as_browsers_show_them(
     assert expected in decode_html(page, declared, "https://www.stadt.de/presse/")
 
 
+CZECH_PAGE = (
+    "Předseda sdružení přivítal účastníky. Děkujeme všem, kteří přišli. Těšíme se na další "
+    "setkání v Ústí nad Labem a v Děčíně, kde se projednávaly přeshraniční projekty. "
+) * 8
+
+
+# Found by a review of these rules (session 39).
+@pytest.mark.parametrize(
+    ("page", "declared", "expected"),
+    [
+        # A real ISO-8859-15 page with a dash pasted from Word kept its "€".
+        (
+            b'<meta charset="iso-8859-15"><p>Eintritt 5 \xa4 \x96 Kinder frei</p>',
+            None,
+            "Eintritt 5 € – Kinder frei",
+        ),
+        # The price's sign alone becomes "€": "½" and "geht´s" stay windows-1252's.
+        (
+            b"<p>5 \xa4, Kinder zahlen \xbd. Wie geht\xb4s?</p>",
+            None,
+            "5 €, Kinder zahlen ½. Wie geht´s?",
+        ),
+        # Labelled windows-1252 by name, a page is so.
+        (b"<p>Tauschkurs 5 \xa4</p>", "windows-1252", "Tauschkurs 5 ¤"),
+        # A Czech page of a Euroregion on a .de site: its "ř" and "ě" are Czech's.
+        (f"<html><body><p>{CZECH_PAGE}</p></body></html>".encode("cp1250"), None, "Předseda"),
+        # A commented-out declaration is none, also where a comment is left open.
+        (
+            "<!-- <meta charset=windows-1250> --><p>Grüße aus Zörbig</p><!-- offen".encode(
+                "cp1252"
+            ),
+            None,
+            "Grüße aus Zörbig",
+        ),
+    ],
+)
+def test_declared_and_guessed_encodings_as_a_review_found_them(
+    page: bytes, declared: str | None, expected: str
+) -> None:
+    assert expected in decode_html(page, declared, "https://www.euroregion.de/")
+
+
 def test_a_price_in_windows_1252_keeps_its_currency_sign_where_the_page_says_so() -> None:
     """The "¤" rule is for pages without windows-1252's own characters: one with its "€"
     (80) and quotes is windows-1252, whatever else it writes."""

@@ -105,8 +105,10 @@ def test_a_record_without_its_colon_is_read_as_google_reads_it() -> None:
     body = "User-agent *\nDisallow\t/intern\nAllow /intern/presse\nCrawl-delay 2\n"
     assert not allowed(body, "/intern/a") and allowed(body, "/intern/presse/1")
     assert RobotsRules(body, "revier-feed").crawl_delay == 2
-    # Other words without a colon are still no records.
+    # Other words without a colon are still no records, nor a key with more than a value.
     assert allowed("User-agent: *\nNicht /intern\nDisallow\n", "/intern/a")
+    prose = "User-agent: *\nDisallow: /intern\nUser-agent revier-feed and all friends\nAllow: /"
+    assert not allowed(prose, "/intern/a")
 
 
 def test_rules_before_any_group_and_files_that_are_no_robots_txt_allow_everything() -> None:

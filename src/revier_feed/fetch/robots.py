@@ -136,7 +136,8 @@ def _records(body: str) -> list[tuple[str, str]]:
         text = line.partition("#")[0]
         key, colon, value = text.partition(":")
         if not colon:
-            words = text.split(None, 1)
+            # A key and one value, as Google reads them; more words are prose.
+            words = text.split()
             if len(words) != 2 or words[0].lower() not in _KEYS:
                 continue
             key, value = words

@@ -81,8 +81,9 @@ _TIME = (
     r"|(?=\s*Uhr\b))"
     r"(?![.:]?\d)"
     # After a dash or "|" only a time that says so: "| 03:45 Min." is a video's length,
-    # "– 21:19 Sieg" a score; Drupal's "07.08.2020 - 08:00, Pressestelle" is a time.
-    r"(?(dash)(?=\s*(?:Uhr\b|$|[,|·•]|\s[-–—]\s|von\s|\((?:aktualisiert|geändert)"
+    # "– 21:19 Sieg" and "– 21:19 – Handball" a score, "- 2:30 von 5 Sternen" a rating;
+    # Drupal's "07.08.2020 - 08:00, Pressestelle" and "- 12:30 von Redaktion" are times.
+    r"(?(dash)(?=\s*(?:Uhr\b|$|[,|·•]|von\s+[^\W\d_]|\((?:aktualisiert|geändert)"
     r"|[+-]\d|Z\b|GMT|UTC|MESZ|MEZ|CEST|CET)))"
     # English "AM"/"PM"; "am" in lower case only where the text ends, a zone or a byline
     # follows, since "12:00 am Rathaus" is German for noon at the town hall ("pm" and
@@ -169,18 +170,24 @@ _ISO_LOOSE = re.compile(
     r"(?<!\d)(?P<year>\d{4})(?P<sep>[-/])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})(?!\d)" + _TIME,
     re.IGNORECASE,
 )
-#: What may follow a date of words: more after a comma, a bar, a dot, a bracket or a dash
-#: with a blank before it, or a byline ("| Meldung", " – Pressemitteilung", " · 2
-#: Kommentare", " (aktualisiert)", " von Redaktion"; "gestern-Abend" is a word).
-_REST = r"(?:(?:\s*[,|·•(\[]|\s+[-–]|\s+(?:by|von)\s).*)?\s*$"
+#: What may follow a date of words: more after a comma, a bar, a middle dot or a dash with
+#: a blank before it ("| Meldung", " – Pressemitteilung", " · 2 Kommentare"; "gestern-Abend"
+#: is a word, "Heute (Montag) geschlossen" a sentence).
+_REST = r"(?:(?:\s*[,|·•]|\s+[-–]).*)?\s*$"
 # "Juni 2021", also after one word or with more after it: "Ausgabe Juni 2021", "November
 # 2026 | Magazin"; not in a sentence ("bis Ende Januar 2022") or after a day ("32. Mai").
 _MONTH_YEAR = re.compile(
     rf"^(?:[^\W\d]+:?\s+)?(?P<month>{_MONTH_RE})\.?\s+(?P<year>\d{{4}})" + _REST, re.IGNORECASE
 )
-#: What may follow "vor 9 Minuten" (or a day word's time) besides :data:`_REST`: the
-#: listing's category or a note ("in Lokales", "aktualisiert").
-_WORD_REST = rf"(?:\s+(?:in|aktualisiert|geändert|bearbeitet)\b.*$|{_REST})"
+#: What may follow "vor 9 Minuten" (or a day word's time) besides :data:`_REST`, and
+#: nothing after it: a byline of a word or two ("von Redaktion", "by admin"), the listing's
+#: category ("in Lokales") or a note ("aktualisiert", "(aktualisiert)"). "Gestern von der
+#: Polizei festgenommen" and "Vor 100 Tagen in Kraft getreten" are sentences.
+_WORD_REST = (
+    r"(?:(?:\s+(?:von|by)\s+[^\s,|]+(?:\s+[^\s,|]+)?|\s+in\s+[^\s,|]+"
+    r"|\s+(?:aktualisiert|geändert|bearbeitet)|\s*\((?:aktualisiert|geändert)\)?)\s*$"
+    rf"|{_REST})"
+)
 #: A time after a day word or "vor N Tagen" in lower-cased text: "14:30", ", um 9.15 Uhr",
 #: " 9 Uhr", " – 14:30". A dotted time needs "Uhr": "heute, 10.06.2021" names no time 10:06.
 _WORD_TIME = (

@@ -21,9 +21,11 @@ except ImportError:  # pragma: no cover - installed without a C compiler
 
 _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([-\w.:]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([-\w.:]+)["']""")
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
+# Bounded within a tag: 12,000 "<meta " without a ">" made every one scan to the end.
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]{1,512}?charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE
+)
 #: A browser's search for the charset skips comments (``<!-- <meta charset=koi8-r> -->``).
-_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16"),
@@ -232,7 +234,7 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
         return content.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    meta = _META_CHARSET.search(_COMMENT.sub(b"", _head(content)))
+    meta = _META_CHARSET.search(_without_comments(_head(content)))
     labels = [
         label.strip()
         for label in (
@@ -273,35 +275,66 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
             central
             and best.language in _CENTRAL_EUROPEAN_LANGUAGES
             and _enough_text(content)
-            and country not in _GERMAN_SPEAKING
+            and (country not in _GERMAN_SPEAKING or _CZECH_LETTERS.search(content))
         ):
             return str(best)
         return _western(content)
     return str(best)
 
 
-#: A price with the currency sign "¤" (A4, "€" in ISO-8859-15): "Gebühr: 5 ¤".
-_PRICE_IN_ISO_8859_15 = re.compile(rb"\d\s?\xa4|\xa4\s?\d")
+#: The currency sign "¤" of a price (A4, "€" in ISO-8859-15): "Gebühr: 5 ¤", "¤ 5".
+_PRICE_SIGN = re.compile(r"(?:(?<=\d)|(?<=\d\s))¤|¤(?=\s?\d)")
 #: What windows-1252 writes and ISO-8859-15 does not („ “ – … €).
 _CP1252_OWN_BYTE = re.compile(rb"[\x80-\x9f]")
 
 
+#: What windows-1252 and ISO-8859-15 write differently between A0 and BF ("¦¨´¸¼½¾"
+#: against "ŠšžŽŒœŸ"), but A4 ("¤" against "€").
+_LATIN_9_DIFFERENT = re.compile(rb"[\xa6\xa8\xb4\xb8\xbc\xbd\xbe]")
+
+
+def _windows_1252_labelled_iso_8859_15(content: bytes) -> bool:
+    """Whether a page labelled ISO-8859-15 is windows-1252: it has windows-1252's own
+    bytes (quotes, dashes; outside pasted UTF-8), bytes the two read differently ("½",
+    "geht´s") and no "€" of ISO-8859-15. A dash pasted from Word into a real ISO-8859-15
+    page with its prices is read as browsers read it (a C1 control, mapped later)."""
+    return (
+        b"\xa4" not in content
+        and _LATIN_9_DIFFERENT.search(content) is not None
+        and _CP1252_OWN_BYTE.search(_UTF8_SEQUENCE.sub(b"", content)) is not None
+    )
+
+
 def _western(content: bytes) -> str:
-    """A Western European page: windows-1252 (what Latin-1 labels mean to browsers), but
-    ISO-8859-15 where a price has "¤" and nothing else is windows-1252's own: no German
-    page means the currency sign, and "5 ¤" was shown for "5 €" (browsers too)."""
-    if (
-        b"\xa4" in content
-        and _PRICE_IN_ISO_8859_15.search(content)
-        and not _CP1252_OWN_BYTE.search(content)
-    ):
-        return content.decode("iso8859_15")
-    return decode_windows_1252(content)
+    """A Western European page labelled Latin-1 or not at all: windows-1252 (what Latin-1
+    labels mean to browsers), but "€" for the currency sign of a price where nothing else
+    is windows-1252's own: a page in ISO-8859-15, whose A4 is "€", showed "5 ¤" (browsers
+    too), and no German page means the currency sign. Only the price's sign: its "½" and
+    "geht´s" are windows-1252's."""
+    text = decode_windows_1252(content)
+    if b"\xa4" in content and not _CP1252_OWN_BYTE.search(content):
+        return _PRICE_SIGN.sub("€", text)
+    return text
 
 
 #: Where a ``<meta charset>`` is looked for: the head, up to this much of it (browsers
 #: look further than the 1,024 bytes HTML asks for; one after 10 KB of inline CSS counts).
 _HEAD_BYTES = 64 * 1024
+
+
+def _without_comments(head: bytes) -> bytes:
+    """``head`` without its comments (a commented-out ``<meta charset>`` is none), by
+    find(): a pattern scanned to the end once for every unclosed "<!--"."""
+    parts = []
+    position = 0
+    while (start := head.find(b"<!--", position)) >= 0:
+        parts.append(head[position:start])
+        end = head.find(b"-->", start + 4)
+        if end < 0:
+            return b"".join(parts)
+        position = end + 3
+    parts.append(head[position:])
+    return b"".join(parts)
 
 
 def _head(content: bytes) -> bytes:
@@ -313,6 +346,11 @@ def _head(content: bytes) -> bytes:
 #: How many bytes outside ASCII detection needs to tell a page's language: a page of 10 KB
 #: of CSS and one headline was "Czech", and "9½" came out "9˝".
 _TEXT_ENOUGH = 64
+
+
+#: "ř" and "ě" (F8, EC) between letters three times: Czech, which has no other sign but
+#: "ť" (a Euroregion's page on a .de site read "Pøedseda"); a German page's "Søren" once.
+_CZECH_LETTERS = re.compile(rb"(?:[A-Za-z][\xf8\xec][a-z].*?){3}", re.DOTALL)
 
 
 def _enough_text(content: bytes) -> bool:
@@ -417,10 +455,13 @@ def _try(content: bytes, label: str) -> str | None:
         # A byte windows-1252 leaves undefined is read as browsers read it where it belongs
         # to a UTF-8 character pasted in; alone, it is a sign of another encoding (windows-
         # 1250's "ť" is 9D): the next label or detection decides, as before.
-        return None if _undefined_outside_utf8(content) else _western(content)
-    if name == "iso8859-15" and _CP1252_OWN_BYTE.search(_UTF8_SEQUENCE.sub(b"", content)):
-        # Bytes ISO-8859-15 has no characters for, windows-1252 its quotes and dashes: a
-        # windows-1252 page labelled so, whose "½" was "œ".
+        if _undefined_outside_utf8(content):
+            return None
+        # Labelled windows-1252 by name, it is so: the currency sign's rule is for Latin-1
+        # labels, which browsers read as windows-1252 too.
+        explicit = label.strip().lower() in ("windows-1252", "cp1252", "x-cp1252")
+        return decode_windows_1252(content) if explicit else _western(content)
+    if name == "iso8859-15" and _windows_1252_labelled_iso_8859_15(content):
         return decode_windows_1252(content)
     try:
         return content.decode(name)
