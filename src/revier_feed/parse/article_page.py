@@ -155,7 +155,7 @@ def parse_article(
     # Before the forms and the furniture go: a download box may be either.
     files = files_in(soup, files_selector, base_url(soup, fetched.url)) if files_selector else ()
     password = _password_field(soup)
-    #: Where the password field is (its ancestors), before the forms go.
+    # Where the password field is (its ancestors), before the forms go.
     around_password = {id(a) for a in password.parents} if password is not None else set()
     # Before the forms and the furniture go: a consent page's buttons are in them. A page
     # that names its item is an article, whatever else it shows.
@@ -181,7 +181,8 @@ def parse_article(
             ) from None
     # The item's own headline where the page has one (the first <h1> may be the site's
     # name, hidden for screen readers, or the section's "Pressemitteilungen").
-    headline = _item_headline(soup, titles) or _headline(soup)
+    item_headline = _item_headline(soup, titles)
+    headline = item_headline or _headline(soup)
     heading = " ".join(
         tag.get_text(" ", strip=True) for tag in (soup.find("title"), _headline(soup)) if tag
     )
@@ -190,6 +191,7 @@ def parse_article(
         not selected
         and parts
         and titles
+        and item_headline is None
         and (all(_is_overview(part) for part in parts) or _is_list_entry(parts[0]))
         and _names_item(soup, heading, titles) is False
     ):
