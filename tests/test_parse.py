@@ -1363,8 +1363,20 @@ TITLES = [f"Meldung Nummer {n} aus dem Landkreis" for n in range(4)]
             "a.card",
             "p.card-date",
         ),
+        # The date in the headline's link: the title is read without it.
+        (
+            '<ul class="newslist">'
+            + "".join(
+                f'<li><a href="/aktuelles/{n}.html"><span class="date">1{n}.11.2026</span> {t}'
+                "</a></li>"
+                for n, t in enumerate(TITLES)
+            )
+            + "</ul>",
+            "ul.newslist > li",
+            "span.date",
+        ),
     ],
-    ids=["date before the link", "date after the link", "link cards"],
+    ids=["date before the link", "date after the link", "link cards", "date in the link"],
 )
 def test_hand_made_listings_and_link_cards_are_guessed_with_their_dates(
     listing: str, item: str, date: str

@@ -590,7 +590,11 @@ def _date_selector(example: Tag, now: datetime, tz: ZoneInfo) -> str | None:
         # None if no selector finds it first: better no date than that of a change.
         return _first_finding(example, chosen, options) or _selector_for(example, chosen, True)
     found = next(
-        (e for e in example.find_all(True) if not _in_headline(e) and _names_date(e, now, tz)),
+        (
+            e
+            for e in example.find_all(True)
+            if (not _in_headline(e) or _beside_title_in_link(e)) and _names_date(e, now, tz)
+        ),
         None,
     )
     if found is None:
@@ -658,6 +662,17 @@ def _title_selector(example: Tag) -> str:
 #: Class words of an element that holds a headline, and of one that holds its kicker.
 _TITLE_CLASS = re.compile(r"(?<!sub)title|headline|heading", re.IGNORECASE)
 _HEADLINE_CLASS = re.compile(r"title|headline|heading|kicker|dachzeile", re.IGNORECASE)
+
+
+def _beside_title_in_link(element: Tag) -> bool:
+    """Whether ``element`` is an element of its own inside the headline's link, beside its
+    title ("<a><span class="date">10.11.2026</span> Kreistag …</a>"): a date field the
+    title is read without."""
+    link = element.find_parent("a")
+    if link is None or element.name in _HEADINGS:
+        return False
+    own = len(element.get_text(" ", strip=True))
+    return len(link.get_text(" ", strip=True)) - own >= 15
 
 
 def _in_headline(element: Tag) -> bool:

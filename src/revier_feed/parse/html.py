@@ -542,7 +542,7 @@ def _item(
 ) -> tuple[RawItem, bool] | None:
     """The item ``element`` shows, and whether its link is to the page itself; None
     without a title."""
-    title = _text(element, selectors.title)
+    title = _title(element, selectors)
     if not title:
         return None
     link = _value(element, selectors.link) if selectors.link else _first_link(element, selectors)
@@ -575,6 +575,25 @@ def _item(
         attachments=files_in(element, selectors.files, base) if selectors.files else (),
     )
     return item, here
+
+
+def _title(element: Tag, selectors: HtmlSelectors) -> str:
+    """The item's title: the text at its selector, without a date its ``date`` selector
+    finds inside it ("<a><span class="date">10.11.2026</span> Kreistag …</a>")."""
+    title_css, title_attr = _split(selectors.title)
+    date_css, date_attr = _split(selectors.date) if selectors.date else ("", None)
+    if title_attr or date_attr or not date_css or date_css == SCOPE:
+        return _text(element, selectors.title)
+    headline = _find(element, title_css)
+    date = _find(element, date_css)
+    if headline is None or date is None or not any(p is headline for p in date.parents):
+        return _text(element, selectors.title)
+    pieces = (
+        str(node)
+        for node in headline.find_all(string=True)
+        if type(node) is NavigableString and not any(p is date for p in node.parents)
+    )
+    return " ".join(" ".join(pieces).split()).strip(" –—-|:,")
 
 
 #: Matches of a ``files`` selector read in one item or page: more are a page's error (its
