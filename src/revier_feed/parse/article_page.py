@@ -27,7 +27,15 @@ from ..exceptions import ParseError
 from ..german import fold, plain
 from ..models import DATE_ONLY_TITLE, NO_TITLE, Article, ErrorKind, FetchResult
 from .dates import parse_date
-from .html import BAD_SELECTOR, absolutize, base_url, files_in, make_soup, remove_elements
+from .html import (
+    BAD_SELECTOR,
+    absolutize,
+    base_url,
+    class_words,
+    files_in,
+    make_soup,
+    remove_elements,
+)
 
 #: Elements that are never the article's text.
 _BOILERPLATE_TAGS = ["nav", "header", "footer", "aside", "menu", "dialog"]
@@ -121,8 +129,6 @@ _LAYOUT = frozenset({"body", "table", "tbody", "tr"})
 _KEEP_OWN_TAG = frozenset({"ul", "ol", "table", "blockquote", "pre", "p", "figure", "dl"})
 #: schema.org types of an article's container (itemtype).
 _ARTICLE_TYPE = re.compile(r"schema\.org/(?:\w*Article|BlogPosting|Report)\b", re.IGNORECASE)
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_SPLIT = re.compile(r"[-_\s]+")
 #: A text block shorter than this says too little to count.
 _MIN_BLOCK = 25
 #: An article's text beyond this many characters of HTML is cut at a block boundary: a
@@ -964,7 +970,7 @@ def _is_boilerplate(element: Tag) -> bool:
 
 
 def _names_boilerplate(name: str) -> bool:
-    words = [w for w in _SPLIT.split(_CAMEL.sub(" ", name).lower()) if w]
+    words = class_words(name)
     if not words or words[0] in _MODIFIERS:
         return False
     if any(w in _BOILERPLATE_WORDS or w.startswith(_BOILERPLATE_PREFIXES) for w in words):

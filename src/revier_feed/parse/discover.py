@@ -21,7 +21,7 @@ from ..exceptions import ParseError
 from ..models import Discovery, FeedLink, FetchResult, HtmlSelectors
 from .dates import parse_date
 from .feed import parse_feed
-from .html import SCOPE, base_url, make_soup
+from .html import SCOPE, base_url, class_words, make_soup
 from .jsonfeed import looks_like_json_feed, parse_json_feed
 
 _FEED_TYPES = {
@@ -362,8 +362,6 @@ _BOX_WORDS = frozenset(
     {"sidebar", "marginal", "randspalte", "termine", "termin", "events", "event"}
     | {"veranstaltungen", "veranstaltung", "kalender", "calendar"}
 )
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_WORD_SPLIT = re.compile(r"[-_\s]+")
 
 
 #: How far up from an entry its box is looked for: a page's wrappers ("site has-sidebar",
@@ -385,7 +383,7 @@ def _in(element: Tag, words: frozenset[str]) -> bool:
         if tag.get("id"):
             names.append(str(tag["id"]))
         for name in names:
-            split = [w for w in _WORD_SPLIT.split(_CAMEL.sub(" ", name).lower()) if w]
+            split = class_words(name)
             if (
                 split
                 and split[0] not in _STATE_WORDS

@@ -635,6 +635,16 @@ def _split(selector: str) -> tuple[str, str | None]:
     return selector.strip(), None
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_CLASS_WORD_SEPARATORS = re.compile(r"[-_\s]+")
+
+
+def class_words(name: str) -> list[str]:
+    """The words of a class name or id, lower case: split at "-", "_" and camelCase
+    ("news-teaser__title", "sectionRelated")."""
+    return [w for w in _CLASS_WORD_SEPARATORS.split(_CAMEL.sub(" ", name).lower()) if w]
+
+
 #: A ``date`` selector of the item's own text (its text outside its child elements).
 SCOPE = ":scope"
 #: What such text starts with to be a date: a number, or a short word and then one.
