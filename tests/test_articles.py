@@ -1145,3 +1145,15 @@ def test_a_layout_column_beside_the_article_s_stays_out() -> None:
     )
     text = text_of(read(page, titles=(HEADLINE,)))
     assert "Neukieritzsch" in text and "Stauffenbergstraße" not in text
+
+
+def test_a_word_broken_with_wbr_on_an_overview_does_not_make_it_the_article() -> None:
+    """Where the page had a <wbr>, the whole page's text was taken for the words of its
+    title and headline: an overview holding the item's own teaser was read as its article
+    (found by a reread, session 39)."""
+    own = (
+        '<div class="teaser"><h3><a href="/n/own">Geld für den Rad<wbr>weg Borna–Groitzsch</a>'
+        "</h3><p>Mehr dazu im Text.</p></div>"
+    )
+    page = f"<html><body><main><h1>Pressemitteilungen</h1>{own}{OTHER_NEWS}</main></body></html>"
+    assert read(page, titles=(HEADLINE,)).not_article == "is a list of other articles"

@@ -169,7 +169,7 @@ def parse_article(
     named = None
     if consent_controls:
         page_text = soup.get_text(" ")
-        named = _names_item(soup, page_text, titles)
+        named = _names_item(titles, soup)
         # Two terms of consent, lest a report on a vote be one; one ("Wir verwenden
         # Cookies") where the page does not name its item at all.
         if named or len(_consent_words(page_text)) < (1 if named is False else 2):
@@ -188,10 +188,11 @@ def parse_article(
     # The item's own headline where the page has one (the first <h1> may be the site's
     # name, hidden for screen readers, or the section's "Pressemitteilungen").
     item_headline = _item_headline(soup, titles)
-    headline = item_headline or _headline(soup)
-    heading = " ".join(
-        tag.get_text(" ", strip=True) for tag in (soup.find("title"), _headline(soup)) if tag
-    )
+    first_headline = _headline(soup)
+    headline = item_headline or first_headline
+    page_title = soup.find("title")
+    # The page's title and first headline, as the page names itself.
+    heading = (page_title if isinstance(page_title, Tag) else None, first_headline)
     parts = _outer_matches(selected) if selected else _main_content(soup, headline)
     if (
         not selected
@@ -199,7 +200,7 @@ def parse_article(
         and titles
         and item_headline is None
         and (all(_is_overview(part) for part in parts) or _is_list_entry(parts[0]))
-        and _names_item(soup, heading, titles) is False
+        and _names_item(titles, *heading) is False
     ):
         # The site's overview at the article's address (a moved article, a redirect to
         # the list), whose headline is not the item's: its teasers were the article.
@@ -213,7 +214,7 @@ def parse_article(
         "asks for a login"
         if password is not None
         and text < _LOGIN_PAGE_TEXT
-        and not (beside and titles and _names_item(soup, heading, titles))
+        and not (beside and titles and _names_item(titles, *heading))
         else None
     )
     # Titles known and not named (else no controls are left): the page may be all dialog.
@@ -468,12 +469,12 @@ def _words_of(text: str) -> set[str]:
     return set(_TITLE_WORD.findall(fold(plain(text))))
 
 
-def _names_item(soup: BeautifulSoup, text: str, titles: Sequence[str]) -> bool | None:
-    """Whether the page (``text`` its text) names one of ``titles``: half of its words or
-    more are on it (in its title, headline or text; a headline is often shortened). None:
-    no title has such words to judge by. It errs towards "names": an article lost weighs
-    more than a consent page read, and a site's name in a consent page's footer may be
-    half of a title."""
+def _names_item(titles: Sequence[str], *parts: Tag | None) -> bool | None:
+    """Whether ``parts`` (the page, or its title and headline, or a heading) name one of
+    ``titles``: half of its words or more are in them (a headline is often shortened).
+    None: no title has such words to judge by. It errs towards "names": an article lost
+    weighs more than a consent page read, and a site's name in a consent page's footer may
+    be half of a title."""
     # Not the stand-in for a missing title ("ohne" is on many pages), nor a date.
     known = [
         words
@@ -482,19 +483,23 @@ def _names_item(soup: BeautifulSoup, text: str, titles: Sequence[str]) -> bool |
     ]
     if not known:
         return None
-    on_page = _words_of(text)
-    if soup.find("wbr") is not None:
-        # A word the page splits with <wbr> ("Grünschnitt<wbr>sammelplätze") is one word,
-        # which get_text writes as two (as the listing's title may have it: both count).
-        on_page |= _words_of(_text_joined_at_breaks(soup))
+    on_page: set[str] = set()
+    for part in parts:
+        if part is None:
+            continue
+        on_page |= _words_of(part.get_text(" "))
+        if part.find("wbr") is not None:
+            # A word split with <wbr> ("Grünschnitt<wbr>sammelplätze") is one word, which
+            # get_text writes as two (as the listing's title may have it: both count).
+            on_page |= _words_of(_text_joined_at_breaks(part))
     return any(2 * len(words & on_page) >= len(words) for words in known)
 
 
-def _text_joined_at_breaks(soup: BeautifulSoup) -> str:
-    """The page's text with a blank at every element's edge but ``<wbr>``, in one walk
+def _text_joined_at_breaks(element: Tag) -> str:
+    """``element``'s text with a blank at every element's edge but ``<wbr>``, in one walk
     (no recursion: a page may nest thousands of elements)."""
     pieces: list[str] = []
-    for node in soup.descendants:
+    for node in element.descendants:
         if type(node) in (NavigableString, CData):
             pieces.append(str(node))
         elif isinstance(node, Tag):
@@ -1137,7 +1142,7 @@ def _item_headline(soup: BeautifulSoup, titles: Sequence[str]) -> Tag | None:
                 or heading.find_parent("a", href=True)
             ):
                 continue
-            if _names_item(soup, heading.get_text(" ", strip=True), titles):
+            if _names_item(titles, heading):
                 return heading
     return None
 
