@@ -771,33 +771,44 @@ def _headline_block(headline: Tag, top: Tag, inside: dict[int, float]) -> Tag | 
     return found if inside.get(id(found), 0.0) >= _MIN_BLOCK else None
 
 
-def _is_teaser_box(element: Tag) -> bool:
+@dataclass(slots=True)
+class _TeaserLinks:
+    """The places (not anchors on the page) an element links to, by how it links them."""
+
+    headed: set[str]  #: by a link in a heading, or a heading in a link
+    bold: set[str]  #: by a link in bold with a headline's length
+    long: set[str]  #: by a link with a headline's length
+    linked: int  #: the characters of the long links' texts
+
+
+def _teaser_links(element: Tag) -> _TeaserLinks:
+    found = _TeaserLinks(set(), set(), set(), 0)
+    for link in element.find_all("a", href=True, limit=200):
+        if not isinstance(link, Tag) or str(link["href"]).startswith("#"):
+            continue
+        href = str(link["href"])
+        title = link.get_text(" ", strip=True)
+        if link.find(_HEADINGS) is not None or link.find_parent(_HEADINGS) is not None:
+            found.headed.add(href)
+        if len(title) >= 15:
+            found.long.add(href)
+            found.linked += len(title)
+            # A title in bold, not a word of the text stressed ("<b><a>hier</a></b>").
+            if link.find_parent(("strong", "b")) is not None:
+                found.bold.add(href)
+    return found
+
+
+def _is_teaser_box(element: Tag, links: _TeaserLinks | None = None) -> bool:
     """Whether ``element`` holds teasers of other articles: two or more headlines that
     are links (a link in a heading or in bold, a heading in a link), or two or more links
     with a headline's length whose text is a good part of all (an article's body has a
     few links in its sentences)."""
-    headed: set[str] = set()
-    long: set[str] = set()
-    linked = 0
-    for link in element.find_all("a", href=True, limit=200):
-        if not isinstance(link, Tag):
-            continue
-        href = str(link["href"])
-        title = link.get_text(" ", strip=True)
-        if (
-            link.find(_HEADINGS) is not None
-            or link.find_parent(_HEADINGS) is not None
-            # A title in bold, not a word of the text stressed ("<b><a>hier</a></b>").
-            or (len(title) >= 15 and link.find_parent(("strong", "b")) is not None)
-        ):
-            headed.add(href)
-        if len(title) >= 15:
-            long.add(href)
-            linked += len(title)
-    if len(headed) >= 2:
+    links = links or _teaser_links(element)
+    if len(links.headed | links.bold) >= 2:
         return True
     text = len(element.get_text(" ", strip=True))
-    return len(long) >= 2 and linked >= _TEASER_LINK_SHARE * text
+    return len(links.long) >= 2 and links.linked >= _TEASER_LINK_SHARE * text
 
 
 #: Headlines that are links in what was found, from which it is an overview of articles.
@@ -805,33 +816,18 @@ _OVERVIEW_TEASERS = 3
 
 
 def _is_overview(element: Tag) -> bool:
-    """Whether ``element`` is a list of teasers: a teaser box (:func:`_is_teaser_box`) that
-    links three places or more by a headline or a headline's length (an article with two
-    bold download links is none)."""
-    if not _is_teaser_box(element):
-        return False
-    places = {
-        str(link["href"])
-        for link in element.find_all("a", href=True, limit=200)
-        if isinstance(link, Tag)
-        and not str(link["href"]).startswith("#")
-        and len(link.get_text(" ", strip=True)) >= 15
-    }
-    return len(places) >= _OVERVIEW_TEASERS or _headed_links(element) >= _OVERVIEW_TEASERS
+    """Whether ``element`` is a list of teasers: a teaser box that links three places or
+    more by a headline or a headline's length (an article with two bold download links is
+    none)."""
+    links = _teaser_links(element)
+    return _is_teaser_box(element, links) and (
+        len(links.long) >= _OVERVIEW_TEASERS or len(links.headed) >= _OVERVIEW_TEASERS
+    )
 
 
 def _headed_links(element: Tag) -> int:
-    """How many places (not anchors on the page) ``element``'s headlines link to: a link in
-    a heading or a heading in a link."""
-    return len(
-        {
-            str(link["href"])
-            for link in element.find_all("a", href=True, limit=200)
-            if isinstance(link, Tag)
-            and not str(link["href"]).startswith("#")
-            and (link.find(_HEADINGS) is not None or link.find_parent(_HEADINGS) is not None)
-        }
-    )
+    """How many places ``element``'s headlines link to."""
+    return len(_teaser_links(element).headed)
 
 
 def _is_list_entry(element: Tag) -> bool:
