@@ -403,7 +403,8 @@ def _within_longest_wait(spec: SourceSpec, state: SourceState) -> SourceState:
     their backoff."""
     if state.error_count or state.next_fetch_at is None or state.last_success_at is None:
         return state
-    longest = max(spec.max_interval or spec.interval, spec.interval)
+    # As current_interval bounds it (loading makes max_interval at least the interval).
+    longest = spec.max_interval or spec.interval
     latest = state.last_success_at + longest * (1 + schedule.JITTER) + _ROUNDING
     return replace(state, next_fetch_at=latest) if state.next_fetch_at > latest else state
 
