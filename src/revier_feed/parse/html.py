@@ -581,13 +581,15 @@ def _title(element: Tag, selectors: HtmlSelectors) -> str:
     """The item's title: the text at its selector, without a date its ``date`` selector
     finds inside it ("<a><span class="date">10.11.2026</span> Kreistag …</a>")."""
     title_css, title_attr = _split(selectors.title)
-    date_css, date_attr = _split(selectors.date) if selectors.date else ("", None)
-    if title_attr or date_attr or not date_css or date_css == SCOPE:
+    if title_attr:
         return _text(element, selectors.title)
     headline = _find(element, title_css)
-    date = _find(element, date_css)
-    if headline is None or date is None or not any(p is headline for p in date.parents):
-        return _text(element, selectors.title)
+    if headline is None:
+        return ""
+    date_css, date_attr = _split(selectors.date) if selectors.date else ("", None)
+    date = None if date_attr or not date_css or date_css == SCOPE else _find(headline, date_css)
+    if date is None or date is not _find(element, date_css):
+        return headline.get_text(" ", strip=True)
     pieces = (
         str(node)
         for node in headline.find_all(string=True)
