@@ -468,6 +468,8 @@ class _Import:
         configured = (*config.sources, *config.disabled_sources)
         #: address -> where it is: the configuration's source, or this list's earlier line
         self.known = {_address(s.url): f"already in sources.yaml as {s.id}" for s in configured}
+        #: The addresses of this list's entries (their places' folders are merged into them).
+        self.entered: set[str] = set()
         self.taken = {s.id for s in configured}
         #: The ids another revier-feed exported: an id made from a title earlier in the list
         #: must not take one (channels and partners name sources by it).
@@ -494,7 +496,7 @@ class _Import:
             )
             return
         if (same := self.known.get(_address(url))) is not None:
-            counted = same.startswith("listed") and (feed.folders or feed.categories)
+            counted = _address(url) in self.entered and (feed.folders or feed.categories)
             self.notes.append(
                 f"# {where}: {same}{' (its folders count there)' if counted else ''}"
             )
@@ -523,6 +525,7 @@ class _Import:
             self.notes.append(f"# {where}: not imported, {'; '.join(i.message for i in e.issues)}")
             return
         self.known[_address(spec.url)] = f"listed before, as {spec.id}"
+        self.entered.add(_address(spec.url))
         self.taken.add(spec.id)
         comments = []
         if feed.source_id and spec.id != feed.source_id:
