@@ -120,10 +120,10 @@ def test_feedparser_quirks_are_kept() -> None:
     assert mojibake.link == "https://www.saalekreis.example/presse/mojibake.html?a=1&b=2"
 
 
-def rss(items: str, rss_attributes: str = "") -> bytes:
+def rss(items: str, rss_attributes: str = "", head: str = "<title>Kreis</title>") -> bytes:
     return (
         f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"{rss_attributes}>'
-        f"<channel><title>Kreis</title>{items}</channel></rss>"
+        f"<channel>{head}{items}</channel></rss>"
     ).encode()
 
 
@@ -526,10 +526,7 @@ ATOM_NS = ' xmlns:atom="http://www.w3.org/2005/Atom"'
 
 def channel(inner: str, rss_attributes: str = "") -> bytes:
     """An RSS document whose channel holds ``inner`` (no title of its own) and one item."""
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"{rss_attributes}>'
-        f"<channel>{inner}{ITEM}</channel></rss>"
-    ).encode()
+    return rss(ITEM, rss_attributes, head=inner)
 
 
 # Found by running both readers on feedparser's own test corpus and on 250,000 mutations of
