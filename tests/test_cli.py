@@ -540,6 +540,25 @@ def test_discover_passes_over_a_feed_the_page_names_that_is_none(
     assert "has no feed. Guessed selectors" in out and "item: article.news-teaser" in out
 
 
+def test_discover_names_a_feed_linked_as_xml_by_the_kind_it_reads(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An older site's head names its Atom feed "text/xml; charset=utf-8": found, and
+    called what it is once read (the link's type names no kind)."""
+    listing = region.read_site_file("/metropolregion/de/newsarchiv/") or b""
+    feed = region.url("/burgenlandkreis/aktuelles/atom.xml")
+    head = f'<link rel="alternate" type="text/xml; charset=utf-8" title="RSS" href="{feed}">'
+    page = listing.replace(b"</head>", head.encode() + b"</head>", 1)
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    region.add_route("/alt/presse.html", Response(200, page, html))
+    code, out = in_demo(capsys, demo_config, "sources", "discover", region.url("/alt/presse.html"))
+    assert code == 0, out
+    assert "links to 1 feed(s)" in out
+    (entry,) = yaml.safe_load(out)
+    assert entry["url"] == feed
+    assert "  # atom" in out
+
+
 def test_discover_keeps_the_feeds_it_does_not_check(
     demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:

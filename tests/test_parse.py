@@ -520,6 +520,39 @@ def test_discover_tries_links_to_feeds_on_the_page_s_own_site_only() -> None:
     )
 
 
+def test_discover_reads_the_feeds_a_page_names_as_firefox_did() -> None:
+    """A feed's type with parameters or capitals, an address between blanks, "rel=feed",
+    and an older site's "text/xml" titled RSS name feeds; an empty address (the page
+    itself), a web page's alternate and a REST resource do not, and a feed named twice
+    is one."""
+    page = (
+        b"<html><head>"
+        b'<link rel="alternate" type="application/rss+xml; charset=UTF-8" href="/presse/rss.php">'
+        b'<link rel="Alternate" type=" Application/Atom+XML " href=" /atom.xml ">'
+        b'<link rel="feed" href="/aktuelles/feed">'
+        b'<link rel="alternate" type="text/xml" title="RSS-Feed" href="/meldungen.xml">'
+        b'<link rel="alternate" type="application/rss+xml" href="/presse/rss.php">'
+        b'<link rel="alternate" type="application/rss+xml" href="">'
+        b'<link rel="alternate" type="text/xml" href="/sitemap.xml">'
+        b'<link rel="alternate" hreflang="en" type="text/html" href="/en/">'
+        b'<link rel="feed" type="text/html" href="/blog/">'
+        b'<link rel="alternate" type="application/json" href="/wp-json/wp/v2/pages/7">'
+        b"</head><body></body></html>"
+    )
+    found = discover_page(
+        document(page, url="https://kreis.example/", content_type="text/html"),
+        NOW,
+        BERLIN,
+        guess=False,
+    )
+    assert [(f.url, f.type) for f in found.feeds] == [
+        ("https://kreis.example/presse/rss.php", "rss"),
+        ("https://kreis.example/atom.xml", "atom"),
+        ("https://kreis.example/aktuelles/feed", "rss"),
+        ("https://kreis.example/meldungen.xml", "rss"),
+    ]
+
+
 def test_a_utf_8_page_with_a_stray_windows_1252_sentence_keeps_its_umlauts() -> None:
     """One pasted windows-1252 byte sent the whole page to detection, which chose
     windows-1250: "BĂĽrgerbĂĽro" everywhere."""

@@ -690,7 +690,9 @@ class App:
             if read.is_feed:
                 # Its own title, as Miniflux names a subscription: the link's is often
                 # "RSS", which named the source to readers ("Auch berichtet von: RSS").
-                return replace(feed, title=read.title or feed.title)
+                # Its kind as read: a link's type may say only "XML" or nothing.
+                kind = read.feed_type or feed.type
+                return replace(feed, title=read.title or feed.title, type=kind)
             unusable.append((feed.url, "it answers with a web page, not a feed"))
             return None
 

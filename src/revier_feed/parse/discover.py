@@ -31,6 +31,10 @@ _FEED_TYPES = {
     "application/feed+json": "json",
     "application/json": "json",
 }
+#: Media types of any XML document, which older sites gave their feeds' links.
+_XML_TYPES = frozenset({"text/xml", "application/xml"})
+#: Media types of web pages: a ``rel="feed"`` link to one is an IndieWeb h-feed page.
+_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 #: Words of a link's address that name a feed ("/presse/rss.xml", "/feed/", "?type=rss").
 _FEED_WORDS = frozenset({"rss", "rss2", "atom", "rdf", "feed", "feeds", "newsfeed", "rssfeed"})
 #: Words of a link's text that name a feed ("RSS-Feed", "Newsfeed abonnieren").
@@ -95,29 +99,29 @@ def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo, guess: bool = Tr
 
 
 def _advertised(soup: BeautifulSoup, base: str) -> tuple[FeedLink, ...]:
-    """The feeds the page names with ``<link rel="alternate">``."""
-    feeds = []
+    """The feeds the page names in its ``<link>`` elements, read as Firefox read them: a
+    ``rel`` of "alternate" with a feed's media type (its case, blanks and parameters such
+    as "; charset=UTF-8" aside), or of "feed" with any type but a web page's."""
+    feeds: dict[str, FeedLink] = {}
     for link in soup.find_all("link", href=True):
-        rel = [r.lower() for r in link.get_attribute_list("rel") if isinstance(r, str)]
-        media = str(link.get("type", "")).lower()
+        rel = {r.lower() for r in link.get_attribute_list("rel") if isinstance(r, str)}
+        media = str(link.get("type", "")).partition(";")[0].strip().lower()
+        href = str(link["href"]).strip()
+        if not href or href.startswith("#") or not rel & {"alternate", "feed"}:
+            continue  # an empty address is the page itself
         kind = _FEED_TYPES.get(media)
-        if media == "application/json" and not _names_a_feed(link):
+        named = f"{href} {link.get('title', '')}".lower()
+        if media == "application/json" and "feed" not in named:
             continue  # WordPress links each page's REST resource so: no feed
-        if "alternate" in rel and kind:
-            feeds.append(
-                FeedLink(
-                    url=urljoin(base, str(link["href"])),
-                    type=kind,
-                    title=str(link.get("title")) if link.get("title") else None,
-                )
-            )
-    return tuple(feeds)
-
-
-def _names_a_feed(link: Tag) -> bool:
-    """Whether a ``<link>`` of plain JSON says it is a feed, by its address or title."""
-    words = f"{link.get('href', '')} {link.get('title', '')}".lower()
-    return "feed" in words
+        if kind is None and media in _XML_TYPES and _FEED_WORDS & set(re.split(r"\W+", named)):
+            kind = "rss"  # older sites' "text/xml" titled "RSS"; what it is, a fetch tells
+        if kind is None and "feed" in rel and media not in _PAGE_TYPES:
+            kind = "atom" if "atom" in href.lower() else "rss"
+        url = urljoin(base, href)
+        if kind is not None and url not in feeds:
+            title = str(link.get("title")) if link.get("title") else None
+            feeds[url] = FeedLink(url=url, type=kind, title=title)
+    return tuple(feeds.values())
 
 
 def _feed_links(soup: BeautifulSoup, base: str, page_url: str) -> list[str]:
