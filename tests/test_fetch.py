@@ -1398,6 +1398,10 @@ def test_a_name_that_turns_private_after_the_check_fails_its_own_source(
         ({"expires": "Mon, 02 Aug 2021 12:00:00 GMT"}, 3600.0),  # no Date: against now
         ({"expires": "0"}, 0.0),
         ({"expires": "Mon, 02 Aug 2021 12:00:00"}, 0.0),  # no zone: no HTTP date
+        # RFC 9110's other two forms, which recipients must read: asctime() is in GMT.
+        ({"expires": "Mon Aug  2 12:00:00 2021"}, 3600.0),
+        ({"expires": "Mon Aug  2 12:00:00 2021", "date": "Mon Aug  2 10:30:00 2021"}, 5400.0),
+        ({"expires": "Monday, 02-Aug-21 12:00:00 GMT"}, 3600.0),
         ({"expires": "Mon, 02 Aug 2021 12:00:00 GMT", "age": "600"}, 3000.0),
         ({"expires": "-1", "cache-control": "public"}, 0.0),
         ({"expires": "Mon, 02 Aug 2021 09:00:00 GMT"}, 0.0),  # already stale

@@ -1489,19 +1489,27 @@ def _expires_in(headers: Mapping[str, str], now: datetime) -> float | None:
     expires = headers.get("expires")
     if not expires:
         return None
-    try:
-        until = email.utils.parsedate_to_datetime(expires)
-    except (TypeError, ValueError, IndexError):
+    until = _http_date(expires)
+    if until is None:
         return 0.0
-    if until.tzinfo is None:
-        return 0.0  # an HTTP date is in GMT and says so
-    sent = headers.get("date")
-    try:
-        at = email.utils.parsedate_to_datetime(sent) if sent else now
-    except (TypeError, ValueError, IndexError):
-        at = now
-    at = at if at.tzinfo else now
+    at = _http_date(headers.get("date") or "") or now
     return max(0.0, (until - at).total_seconds())
+
+
+def _http_date(value: str) -> datetime | None:
+    """An HTTP date (RFC 9110 5.6.7) in any of its three forms, or None: the preferred
+    "Sun, 06 Nov 1994 08:49:37 GMT", RFC 850's and C's asctime() "Sun Nov  6 08:49:37
+    1994", which names no zone but is in GMT; another date without its zone is none."""
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        return when.replace(tzinfo=UTC) if _ASCTIME.fullmatch(value.strip()) else None
+    return when
+
+
+_ASCTIME = re.compile(r"[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d\d:\d\d:\d\d \d{4}")
 
 
 def _retry_after(value: str | None, now: datetime) -> float | None:
