@@ -276,6 +276,150 @@ def test_json_feeds_as_generators_write_them_outside_the_spec() -> None:
     ]
 
 
+def _json_feed(*items: dict[str, object], **feed: object) -> dict[str, object]:
+    return {"version": "https://jsonfeed.org/version/1.1", "title": "K", **feed, "items": items}
+
+
+def _entry(number: int, **fields: object) -> dict[str, object]:
+    entry = {"id": str(number), "url": f"https://k.example/{number}", "title": f"Nr {number}"}
+    return entry | fields
+
+
+def test_json_feed_items_without_authors_have_the_feed_s() -> None:
+    """JSON Feed 1.1's authors (1.0's author) of the feed are those of every item that
+    names none, as Micro.blog and Hugo write them: their items had no author."""
+    for feed in (
+        {"authors": [{"url": "https://k.example/"}, {"name": "Redaktion"}]},
+        {"version": "https://jsonfeed.org/version/1", "author": {"name": "Redaktion"}},
+    ):
+        body = json.dumps(_json_feed(_entry(1), _entry(2, authors=[{"name": "Amt 3"}]), **feed))
+        parsed = parse(spec(), document(body.encode()), NOW, BERLIN)
+        assert [i.author for i in parsed.items] == ["Redaktion", "Amt 3"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Hugo's and Jekyll's loops write a comma after every item, and after every field.
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "K", "items": ['
+        '{"id": "1", "url": "https://k.example/1", "title": "Nr 1", "tags": ["a",],},'
+        '{"id": "2", "url": "https://k.example/2", "title": "Nr 2, // kein Kommentar"},]}',
+        # Comments, which a template's author left in.
+        '// Feed der Pressestelle\n{"version": "https://jsonfeed.org/version/1.1", /* v */'
+        '"title": "K", "items": [{"id": "1", "url": "https://k.example/1", "title": "Nr 1"},'
+        '{"id": "2", "url": "https://k.example/2", "title": "Nr 2, // kein Kommentar"}]}',
+    ],
+)
+def test_json_feed_as_templates_break_it_is_read_and_the_source_warned(body: str) -> None:
+    """A comma before "]" or "}", or a comment, lost the whole feed (served as HTML, as
+    PHP's default is, it was even "an HTML page")."""
+    parsed = parse(spec(), document(body.encode(), content_type="text/html"), NOW, BERLIN)
+    assert [i.title for i in parsed.items] == ["Nr 1", "Nr 2, // kein Kommentar"]
+    assert "a comma before ']' or '}', or a comment" in parsed.warnings[0]
+
+
+def test_a_json_feed_after_php_s_warnings_is_read() -> None:
+    """PHP with display_errors on prints its warnings before the feed, and before its
+    header(): the feed comes as "text/html" and was taken for an HTML page."""
+    warning = (
+        "<br />\n<b>Warning</b>:  Undefined variable $autor in <b>/var/www/feed.php</b> on "
+        "line <b>12</b><br />\n<br />\n<b>Deprecated</b>:  strftime() is deprecated in "
+        "<b>/var/www/feed.php</b> on line <b>30</b><br />\n"
+    )
+    body = warning + json.dumps(_json_feed(_entry(1), _entry(2)))
+    parsed = parse(spec(), document(body.encode(), content_type="text/html"), NOW, BERLIN)
+    assert [i.title for i in parsed.items] == ["Nr 1", "Nr 2"]
+    assert parsed.warnings == (
+        "PHP's messages before the JSON passed over: Warning: Undefined variable $autor in "
+        "/var/www/feed.php on line 12 Deprecated: strftime() is deprecated in /var/www/fee…",
+    )
+
+
+def test_a_json_feed_cut_off_keeps_its_whole_items() -> None:
+    """An XML feed cut off keeps the entries before the cut; a JSON Feed lost them all."""
+    full = json.dumps(
+        _json_feed(_entry(1), _entry(2), _entry(3, summary="Kürzung")), ensure_ascii=False
+    )
+    cut = full[: full.index("Kürzung") + 3]
+    parsed = parse(spec(), document(cut.encode()), NOW, BERLIN)
+    assert [i.title for i in parsed.items] == ["Nr 1", "Nr 2"]
+    assert "breaks off" in parsed.warnings[0] and "the 2 whole items" in parsed.warnings[0]
+    # Cut before its first whole item, or before its version, it is still no feed.
+    for cut in (full[: full.index('"Nr 1"')], full.replace('"version"', '"v"')[:-40]):
+        with pytest.raises(ParseError, match="not valid JSON"):
+            parse(spec(), document(cut.encode()), NOW, BERLIN)
+
+
+def test_json_feed_items_written_as_php_writes_a_list_with_gaps() -> None:
+    body = json.dumps(_json_feed()).replace('"items": []', '"items": {"0": %s, "2": %s}')
+    body = body % (json.dumps(_entry(1)), json.dumps(_entry(3)))
+    parsed = parse(spec(), document(body.encode()), NOW, BERLIN)
+    assert [i.title for i in parsed.items] == ["Nr 1", "Nr 3"]
+    assert "'items' is an object" in parsed.warnings[0]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-16", "utf-32"])
+def test_json_feeds_in_utf_16_or_32_are_read(encoding: str) -> None:
+    """JSON may be UTF-16 or UTF-32, with or without a byte order mark: read by its first
+    bytes, as Python's json does (without one it was "not valid JSON"; with one, served
+    as HTML, "an HTML page")."""
+    body = json.dumps(_json_feed(_entry(1, title="Grüße aus Zeitz")), ensure_ascii=False)
+    for content_type in ("application/feed+json", "text/html"):
+        parsed = parse(
+            spec(), document(body.encode(encoding), content_type=content_type), NOW, BERLIN
+        )
+        assert [i.title for i in parsed.items] == ["Grüße aus Zeitz"]
+        assert not parsed.warnings
+
+
+def test_json_that_is_a_list_is_reported_as_no_json_feed() -> None:
+    body = json.dumps([_entry(1)]).encode()
+    with pytest.raises(ParseError) as info:
+        parse(spec(), document(body, content_type="text/html"), NOW, BERLIN)
+    assert info.value.kind == ErrorKind.NOT_A_FEED
+    assert "not a JSON Feed (a list, where a feed is an object)" in str(info.value)
+
+
+def test_json_feed_fields_of_another_type_than_the_spec_s() -> None:
+    """An id that is no string or number was the text of Python's value ("True",
+    "{'guid': 'a'}"): the item is known by its link instead. A size written 3000.0 was
+    lost; a url that is no string hid the external_url; a leap second dated the item a day
+    early; a feed's title kept its references."""
+    body = json.dumps(
+        _json_feed(
+            _entry(1, id=True),
+            _entry(2, id={"guid": "a"}),
+            _entry(3, id=3),
+            {
+                "id": "4",
+                "url": {"href": "https://k.example/4"},
+                "external_url": "https://partner.example/4",
+                "title": "Nr 4",
+                "date_published": "2016-12-31T23:59:60Z",
+                "attachments": [
+                    {
+                        "url": "https://k.example/4.pdf",
+                        "mime_type": "application/pdf",
+                        "size_in_bytes": 3000.0,
+                    }
+                ],
+            },
+            title="Kreis &amp; Stadt",
+        )
+    ).encode()
+    parsed = parse(spec(), document(body), NOW, BERLIN)
+    assert parsed.title == "Kreis & Stadt"
+    assert [(i.guid, i.link) for i in parsed.items] == [
+        (None, "https://k.example/1"),
+        (None, "https://k.example/2"),
+        ("3", "https://k.example/3"),
+        ("4", "https://partner.example/4"),
+    ]
+    last = parsed.items[3]
+    assert last.published == datetime(2016, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert [f.size for f in last.attachments] == [3000]
+
+
 def test_truncated_feed_keeps_complete_entries(region: SampleRegion) -> None:
     full = served(region, FEEDS["iq-innovationspreis"]).content
     cut = full[: full.index(b"<item>", full.index(b"<item>", full.index(b"<item>") + 1) + 1) + 40]

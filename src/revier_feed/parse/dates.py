@@ -195,6 +195,9 @@ _WORD_TIME = (
     r"(?::(?P<minute>\d{2})(?!\d)(?:\s*(?:uhr|h)\b)?|\.(?P<minute_dot>\d{2})\s*uhr|\s*uhr))?"
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+#: A leap second, which RFC 3339 allows ("23:59:60Z") and Python's datetime cannot hold:
+#: read as the second before it.
+_LEAP_SECOND = re.compile(r"(?<=[T ]\d\d:\d\d):60(?=[.,]\d+|[Z+-]|\Z)")
 #: Numbers as words in "vor zwei Stunden", "vor einer Woche".
 _NUMBER_WORDS = (
     dict.fromkeys(("ein", "eins", "eine", "einer", "einem"), 1)
@@ -442,7 +445,7 @@ def _iso(text: str, tz: ZoneInfo) -> datetime | None:
     if not _ISO_DATE.match(text):
         return None
     try:
-        value = datetime.fromisoformat(text.replace("z", "Z"))
+        value = datetime.fromisoformat(_LEAP_SECOND.sub(":59", text.replace("z", "Z"), 1))
     except ValueError:
         return None
     if value.tzinfo is None:
