@@ -82,6 +82,20 @@ def raw(**fields: object) -> RawItem:
             "https://kreis.example/programm.php?sessionid=9",
         ),
         ("https://kreis.example/a;v=2", "https://kreis.example/a;v=2"),
+        # AT Internet's (German media sites'), Google's linker and shopping ids, TikTok's,
+        # LinkedIn's, Adobe's, Marketo's, HubSpot's ads (found beside ClearURLs' list).
+        (
+            "https://kreis.example/pm?xtor=RSS-1&at_medium=rss&at_campaign=x&_gl=1*ab&_ga=2.1"
+            "&srsltid=AfmB&gad_source=1&ttclid=t&twclid=w&li_fat_id=l&s_kwcid=AL!1&mkt_tok=m"
+            "&hsa_acc=7&hsa_cam=8&wt_zmc=z&sc_campaign=c&oly_anon_id=o&vero_id=v&id=4",
+            "https://kreis.example/pm?id=4",
+        ),
+        # Matomo's own names go; another "pk_" or "_hs" name may name the page.
+        (
+            "https://kreis.example/a?pk_campaign=x&pk_kwd=y&pk_source=z&pk_id=42&_hsort=asc"
+            "&_hsenc=p2&_hsmi=9",
+            "https://kreis.example/a?pk_id=42&_hsort=asc",
+        ),
     ],
 )
 def test_clean_url(url: str, expected: str) -> None:
@@ -186,6 +200,42 @@ def test_links_in_the_text_lose_their_tracking_parameters() -> None:
     assert 'href="https://kreis.example/a?Seite=2"' in cleaned
 
 
+def test_links_in_the_text_are_cleaned_as_item_links_are() -> None:
+    """Only links with a query were cleaned: the session a Java site gave revier-feed
+    (";jsessionid=") was published in every teaser, and hosts kept capitals and ports."""
+    html = (
+        '<a href="/pm1.html;jsessionid=4F2A9B.live21">PM</a> '
+        '<a href="https://WWW.Kreis.Example:443/b.html">B</a> '
+        '<a href="c d.html">C</a>'
+    )
+    cleaned = sanitize_html(html, base_url="https://kreis.example/presse/")
+    assert 'href="https://kreis.example/pm1.html"' in cleaned
+    assert 'href="https://www.kreis.example/b.html"' in cleaned
+    assert 'href="https://kreis.example/presse/c%20d.html"' in cleaned
+
+
+@pytest.mark.parametrize(
+    ("url", "uri"),
+    [
+        # A "%" that starts no escape, and what a URI may not hold but browsers keep: the
+        # W3C validator refused the feed, and Apache answers "%-F" with 400.
+        (
+            "https://k.example/100%-F%C3%B6rderung.html",
+            "https://k.example/100%25-F%C3%B6rderung.html",
+        ),
+        ("https://k.example/suche?q=100%", "https://k.example/suche?q=100%25"),
+        ("https://k.example/a|b{c}^d.html", "https://k.example/a%7Cb%7Bc%7D%5Ed.html"),
+        ("https://k.example/a?pfad=c:\\x", "https://k.example/a?pfad=c:%5Cx"),
+        # Escapes stay as they are.
+        ("https://k.example/a%20b.html?x=%C3%A4#%7E", "https://k.example/a%20b.html?x=%C3%A4#%7E"),
+    ],
+)
+def test_published_links_are_uris(url: str, uri: str) -> None:
+    from revier_feed._utils import as_uri
+
+    assert as_uri(url) == uri
+
+
 def test_relative_links_resolve_against_each_items_own_url_also_across_threads() -> None:
     # One sanitizer serves every item (and the ingest thread and a worker's thread alike);
     # the base URL must never leak from one fragment to another.
@@ -209,7 +259,8 @@ def _urls(*parts: list[str]) -> list[str]:
 
 def test_links_are_joined_exactly_as_urljoin_joins_them() -> None:
     # join_url skips urljoin for absolute links that it would give back unchanged; every
-    # shape of URL must come out as urljoin makes it, whichever way it is taken.
+    # shape of URL must come out as urljoin makes it, whichever way it is taken (but those
+    # browsers read otherwise, below).
     hosts = ["k.example", "K.Example:8080", "user@k.example", "[::1]", "kreis.bayern", "ä.example"]
     paths = ["", "/", "/a/b.html", "/a;p=1", "/a;", "/ä ö", "/x\ty", "//doppelt"]
     queries = ["", "?", "?a=1&b=2", "?a=1;b", "?x?y"]
@@ -217,9 +268,68 @@ def test_links_are_joined_exactly_as_urljoin_joins_them() -> None:
     schemes = ["https://", "http://", "HTTPS://", "ftp://", "https:", "https:///", "//"]
     relative = ["bild.jpg", "/bild.jpg", "../a", "?q=1", "#f", " https://k.example/", ""]
     values = _urls(schemes, hosts, paths, queries, fragments) + relative
+    read_otherwise = re.compile(r"[\t\\]|///|^ | $")
     for base in ("https://kreis.example/presse/a.html", "http://k.example/x/"):
         for value in values:
-            assert join_url(base, value) == urljoin(base, value), (base, value)
+            if not read_otherwise.search(value):
+                assert join_url(base, value) == urljoin(base, value), (base, value)
+
+
+@pytest.mark.parametrize(
+    ("base", "value", "browser"),
+    [
+        # As the WHATWG URL Standard reads them (checked with ada, Node's parser, and
+        # Chromium): a site made on Windows writes "\", which urljoin kept (a 404, or
+        # another host).
+        (
+            "https://k.example/presse/aktuelles/index.html",
+            "\\news\\a.html",
+            "https://k.example/news/a.html",
+        ),
+        (
+            "https://k.example/presse/aktuelles/",
+            "..\\news\\a.html",
+            "https://k.example/presse/news/a.html",
+        ),
+        (
+            "https://k.example/presse/",
+            "\\\\www.partner.example\\x.html",
+            "https://www.partner.example/x.html",
+        ),
+        (
+            "https://k.example/presse/",
+            "https:\\\\www.partner.example\\x.html",
+            "https://www.partner.example/x.html",
+        ),
+        (
+            "https://k.example/presse/",
+            "///www.partner.example/x.html",
+            "https://www.partner.example/x.html",
+        ),
+        (
+            "https://k.example/presse/",
+            "http:///www.partner.example/x.html",
+            "http://www.partner.example/x.html",
+        ),
+        # The query and the fragment keep theirs.
+        (
+            "https://k.example/presse/",
+            "a\\b.php?pfad=c:\\x#d\\e",
+            "https://k.example/presse/a/b.php?pfad=c:\\x#d\\e",
+        ),
+        # Blanks and controls at the ends, tabs and line breaks anywhere.
+        ("https://k.example/presse/", " \x01?id=5\n ", "https://k.example/presse/?id=5"),
+        (
+            "https://k.example/presse/",
+            "pm/\n2021/\ta.html",
+            "https://k.example/presse/pm/2021/a.html",
+        ),
+        # Not a web link: as it is.
+        ("https://k.example/presse/", "mailto:presse\\@k.example", "mailto:presse\\@k.example"),
+    ],
+)
+def test_links_are_joined_as_browsers_join_them(base: str, value: str, browser: str) -> None:
+    assert join_url(base, value) == browser
 
 
 def test_characters_a_url_may_not_hold_are_percent_encoded() -> None:

@@ -664,6 +664,30 @@ def test_discover_tries_links_to_feeds_on_the_page_s_own_site_only() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("base", "link"),
+    [
+        # Blanks around the base are no part of it (the links got "/presse/%20?id=5").
+        (" https://kreis.example/presse/ ", "https://kreis.example/presse/?id=5"),
+        # A base that is no web address is passed over, as browsers do: every item lost
+        # its link.
+        ("javascript:void(0)", "https://kreis.example/aktuelles/?id=5"),
+    ],
+)
+def test_a_listing_s_base_is_read_as_browsers_read_it(base: str, link: str) -> None:
+    page = (
+        f'<html><head><base href="{base}"></head><body>'
+        '<article><h2><a href="?id=5">Kreistag tagt</a></h2></article></body></html>'
+    )
+    parsed = parse(
+        spec(SourceKind.HTML, HtmlSelectors(item="article", title="h2")),
+        document(page.encode(), url="https://kreis.example/aktuelles/", content_type="text/html"),
+        NOW,
+        BERLIN,
+    )
+    assert [i.link for i in parsed.items] == [link]
+
+
 def test_discover_reads_the_feeds_a_page_names_as_firefox_did() -> None:
     """A feed's type with parameters or capitals, an address between blanks, "rel=feed",
     and an older site's "text/xml" titled RSS name feeds; an empty address (the page

@@ -494,7 +494,11 @@ def _unescape_unreserved(match: re.Match[str]) -> str:
 
 
 def join_url(base_url: str, value: str) -> str:
-    """``urljoin(base_url, value)``, without its cost where the result is ``value`` itself.
+    """``value`` made absolute against ``base_url``, as browsers do (the WHATWG URL
+    Standard) where :func:`urljoin` does otherwise: blanks and controls at the ends and
+    tabs and line breaks inside are no part of a link, and in a web link's path a "\\" is
+    a "/" and any run of slashes after the scheme ends there (``..\\news\\a.html`` from a
+    site made on Windows, ``///www.example.de/a``).
 
     Most links in feeds are absolute already; urljoin() then takes the URL apart and puts it
     together again, which gives back the same text unless the URL has an empty query or
@@ -502,15 +506,34 @@ def join_url(base_url: str, value: str) -> str:
     """
     if _PLAIN_ABSOLUTE.match(value):
         return value
+    value = _TAB_OR_NEWLINE.sub("", value.strip(URL_TRIM))
+    scheme = _URL_SCHEME.match(value)
+    web = scheme[1].lower() in _WEB if scheme else is_web_url(base_url)
+    if web and ("\\" in value or "///" in value):
+        cut = len(value.split("?")[0].split("#")[0])  # the query and fragment keep theirs
+        value = _SLASHES.sub(r"\1//", value[:cut].replace("\\", "/"), count=1) + value[cut:]
     return urljoin(base_url, value)
 
 
-# http(s), an ASCII host, then an optional path without ";", a non-empty query and a
-# non-empty fragment; no blanks or control characters anywhere.
+def is_web_url(url: str) -> bool:
+    """Whether ``url`` is an http(s) URL (by its scheme, in any case)."""
+    return url[:8].lower().startswith(("http://", "https://"))
+
+
+# http(s), an ASCII host, then an optional path without ";" or "\\", a non-empty query and
+# a non-empty fragment; no blanks or control characters anywhere.
 _PLAIN_ABSOLUTE = re.compile(
     r"https?://[^\x00-\x20\x7f-\U0010ffff/?#\[\]\\;]+"
-    r"(?:/[^\x00-\x20?#;]*)?(?:\?[^\x00-\x20#]+)?(?:#[^\x00-\x20]+)?\Z"
+    r"(?:/[^\x00-\x20?#;\\]*)?(?:\?[^\x00-\x20#]+)?(?:#[^\x00-\x20]+)?\Z"
 )
+#: What browsers strip from a link's ends (C0 controls and the blank), and remove inside.
+URL_TRIM = "".join(map(chr, range(0x21)))
+_TAB_OR_NEWLINE = re.compile("[\t\n\r]")
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_WEB = frozenset({"http", "https"})
+#: Slashes after a web link's scheme (or at its start): two begin its host, more are read
+#: as two.
+_SLASHES = re.compile(r"\A((?:[A-Za-z][A-Za-z0-9+.-]*:)?)/{3,}")
 
 
 def span(value: timedelta, *, to_minutes: bool = False) -> str:
@@ -547,12 +570,15 @@ def icon_kind(data: bytes) -> str | None:
 
 
 def as_uri(url: str | None) -> str | None:
-    """``url`` as a URI (RFC 3987 3.1): its host in IDNA, non-ASCII characters and square
-    brackets outside the host percent-encoded (UTF-8); None for one without a usable host
-    or port. RSS and Atom readers (and the W3C validator) take no IRI: "Bericht
+    """``url`` as a URI (RFC 3987 3.1): its host in IDNA, non-ASCII characters, square
+    brackets outside the host, what else a URI may not hold ("|", "\\", "{") and a "%"
+    that starts no escape percent-encoded (UTF-8); None for one without a usable host or
+    port. RSS and Atom readers (and the W3C validator) take no IRI: "Bericht
     Übersicht.pdf" or TYPO3's "?tx_news_pi1[news]=12" failed the feed."""
     # An IPv6 host is the only "[" right after "://".
-    if url is None or (url.isascii() and "[" not in url.partition("://")[2][1:]):
+    if url is None or (
+        url.isascii() and "[" not in url.partition("://")[2][1:] and not _NOT_IN_URI.search(url)
+    ):
         return url
     from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -567,8 +593,14 @@ def as_uri(url: str | None) -> str | None:
     netloc = host + (f":{port}" if port else "")
     if "@" in parts.netloc:
         netloc = quote(parts.netloc.rpartition("@")[0], safe=_URI_SAFE) + "@" + netloc
-    path, query, fragment = (quote(p, safe=_URI_SAFE) for p in parts[2:])
+    path, query, fragment = (_LONE_PERCENT.sub("%25", quote(p, safe=_URI_SAFE)) for p in parts[2:])
     return urlunsplit((parts.scheme, netloc, path, query, fragment))
+
+
+#: What a URI may not hold that browsers leave in a link (WHATWG), and a "%" that starts
+#: no escape ("100%-Förderung"): Apache answers such a request with 400.
+_NOT_IN_URI = re.compile(r'[\\|{}^`"<> ]|%(?![0-9A-Fa-f]{2})')
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 #: What a URI holds as it is outside its host (RFC 3986 2.2, 2.3, and the "%" of escapes

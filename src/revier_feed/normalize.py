@@ -16,7 +16,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import nh3
 
-from ._utils import XML_FORBIDDEN, as_uri, join_url, without_bidi
+from ._utils import URL_TRIM, XML_FORBIDDEN, as_uri, join_url, without_bidi
 from .models import (
     DATE_ONLY_TITLE,
     FUTURE_TOLERANCE,
@@ -36,7 +36,9 @@ except ImportError:  # pragma: no cover - installed without a C compiler
 #: Bump when the fingerprint's inputs change; old fingerprints then read as "changed" once.
 FINGERPRINT_VERSION = 1
 
-_TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "piwik_", "_hs")
+#: Names of tracking parameters by their beginning: Google's, Matomo's (and Piwik's) and
+#: HubSpot's ads. Matomo's "pk_" names are listed below: "pk_id=42" may name a page.
+_TRACKING_PREFIXES = ("utm_", "mtm_", "piwik_", "hsa_")
 _TRACKING_NAMES = frozenset(
     {
         "fbclid",
@@ -44,17 +46,47 @@ _TRACKING_NAMES = frozenset(
         "dclid",
         "gbraid",
         "wbraid",
+        "gad_source",
+        "srsltid",
+        "_gl",
+        "_ga",
         "msclkid",
         "yclid",
         "igshid",
+        "ttclid",
+        "twclid",
+        "li_fat_id",
         "mc_cid",
         "mc_eid",
+        "mkt_tok",
         "wt_mc",
         "wt.mc_id",
+        "wt_zmc",
+        "at_medium",
+        "at_campaign",
+        "xtor",
         "ref_src",
         "s_cid",
+        "s_kwcid",
         "sc_cid",
+        "sc_campaign",
         "oly_enc_id",
+        "oly_anon_id",
+        "vero_id",
+        "pk_campaign",
+        "pk_cpn",
+        "pk_kwd",
+        "pk_keyword",
+        "pk_source",
+        "pk_medium",
+        "pk_content",
+        "pk_cid",
+        "pk_vid",
+        "_hsenc",
+        "_hsmi",
+        "__hstc",
+        "__hssc",
+        "__hsfp",
         # Session ids: each visit's links differ, so every fetch found "new" items.
         "jsessionid",
         "phpsessid",
@@ -449,8 +481,9 @@ def _absolute(element: str, attribute: str, value: str) -> str | None:
         base_url = _base_url.get()
         try:
             url = join_url(base_url, value) if base_url else value
-            # Links in the text lose their tracking parameters too, as item links do.
-            url = clean_url(url) if attribute == "href" and "?" in url else url
+            # Links in the text are cleaned as item links are: without tracking parameters
+            # or the session the site gave revier-feed (";jsessionid=…"), blanks encoded.
+            url = clean_url(url) if attribute == "href" else url
         except ValueError:  # no URL ("http://[::1"): the attribute goes, the text stays
             return None
         # nh3 checks the scheme of href and src, not of cite: checked here for all three.
@@ -458,16 +491,13 @@ def _absolute(element: str, attribute: str, value: str) -> str | None:
     return value
 
 
-# What a browser strips from a link before it reads the scheme: C0 controls and spaces at
-# the ends, tabs and line breaks anywhere.
-_URL_TRIM = "".join(map(chr, range(0x21)))
 _SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
 def _safe_scheme(url: str) -> bool:
     """Whether a link is relative or of a scheme allowed in published HTML."""
-    scheme = _SCHEME.match(_REMOVED_FROM_URL.sub("", url.strip(_URL_TRIM)))
+    scheme = _SCHEME.match(_REMOVED_FROM_URL.sub("", url.strip(URL_TRIM)))
     return scheme is None or scheme[0][:-1].lower() in _SAFE_SCHEMES
 
 

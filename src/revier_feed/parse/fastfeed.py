@@ -29,7 +29,7 @@ from typing import Any
 
 from lxml import etree
 
-from .._utils import join_url
+from .._utils import is_web_url, join_url
 from .encoding import c1_as_cp1252, declared_encoding, http_charset
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
@@ -481,7 +481,8 @@ def _link_text(url: str) -> str:
 
 def _rebase(base: str, node: Any) -> str:
     extra = node.get(_XML_BASE) or node.get("base")
-    return _urljoin(base, extra) if extra else base
+    rebased = _urljoin(base, extra) if extra else base
+    return rebased if is_web_url(rebased) else base  # "javascript:": no base for links
 
 
 def _urljoin(base: str, uri: str) -> str:

@@ -20,7 +20,7 @@ from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
 from bs4.element import NavigableString, PageElement
 from soupsieve import SelectorSyntaxError
 
-from .._utils import join_url, visible
+from .._utils import is_web_url, join_url, visible
 from ..exceptions import EmptyListing, ParseError
 from ..models import (
     FUTURE_TOLERANCE,
@@ -471,9 +471,11 @@ def _join(base: str, link: str) -> str | None:
 
 
 def base_url(soup: BeautifulSoup, url: str) -> str:
+    """What the page's relative links resolve against: its ``<base href>``, unless that is
+    no web address (browsers pass over a ``javascript:`` one), else ``url``."""
     base_tag = soup.find("base", href=True)
     base = _join(url, str(base_tag["href"])) if isinstance(base_tag, Tag) else None
-    return base or url
+    return base if base and is_web_url(base) else url
 
 
 def _shown(title: str) -> str:
