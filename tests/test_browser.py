@@ -117,3 +117,44 @@ def test_reader_follows_a_tag_to_its_stories(
     browser.find_element(By.LINK_TEXT, "Alle Meldungen").click()
     WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("/index.html"))
     assert len(browser.find_elements(By.TAG_NAME, "article")) == len(feed["items"])
+
+
+def test_a_digest_with_a_long_word_stays_as_wide_as_its_page(
+    browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    """A title, teaser or file name with a word of 200 letters (a URL pasted as text, a
+    file named without blanks) made the 640-pixel digest 1,900 pixels wide: every story
+    scrolled sideways (found with a browser, session 40)."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from revier_feed.digest import Renderer
+    from revier_feed.models import DigestEntry, DigestIssue, DigestPeriod
+
+    word = "Strukturwandelbeschleunigungsprogramm" * 6
+    at = datetime(2026, 11, 23, 6, tzinfo=UTC)
+    entry = DigestEntry(
+        story_id=1,
+        title=f"Förderung: {word}",
+        url="https://kreis.example/a",
+        source="Landkreis",
+        published_at=at,
+        teaser=f"Der Kreistag hat {word} beschlossen.",
+        also=((f"Partner {word}", None),),
+        text_hash="h",
+        files=((f"{word}.pdf (PDF, 1 MB)", "https://kreis.example/a.pdf"),),
+    )
+    period = DigestPeriod("2026-11-23T0700", at, at.replace(day=16), at)
+    renderer = Renderer(
+        template_dir=None,
+        tz=ZoneInfo("Europe/Berlin"),
+        site_title="Revier",
+        public_base_url="https://news.example/",
+        subject="{title}",
+    )
+    page = tmp_path / "digest.html"
+    page.write_text(renderer.render(DigestIssue(None, period, (("Alle", (entry,)),))).html)
+    browser.set_window_size(1200, 900)
+    browser.get(page.as_uri())
+    width = browser.execute_script("return document.querySelector('table.page').offsetWidth")
+    assert width == 640

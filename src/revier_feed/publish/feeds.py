@@ -180,7 +180,7 @@ def _add_entry(
     entry.id(story_id(channel.public_base_url, story.id))
     entry.title(item.title)
     if TAG_LIKE.search(item.title):
-        entry.register_extension("rss_text_title", _RssTextTitle, atom=False, rss=True)
+        entry.register_extension("tag_like_title", _TagLikeTitle, atom=True, rss=True)
     if item.url:
         entry.link(href=_uri(item.url), rel="alternate")
     # Everything published as type="html" is sanitized HTML; plain text is escaped first,
@@ -329,20 +329,30 @@ class _Attachments(BaseExtension):  # type: ignore[misc]  # feedgen is untyped
         return entry
 
 
-class _RssTextTitle(BaseExtension):  # type: ignore[misc]  # feedgen is untyped
-    """An RSS item title whose text looks like markup, escaped once more.
+class _TagLikeTitle(BaseExtension):  # type: ignore[misc]  # feedgen is untyped
+    """An entry title whose text looks like markup, escaped once more.
 
     RSS does not say whether a title is text or HTML, and many readers render it as HTML:
     a site's title "&lt;img src=x onerror=…&gt;" (text, once decoded) would run there.
     Escaped twice, such readers show the text; readers that take titles as text show
-    entities, for the rare title that names a tag. Atom says type="text", JSON Feed's
-    title is text, and the pages escape it: only RSS needs this.
+    entities, for the rare title that names a tag. Atom's title is text unless it says
+    otherwise, but readers that put it into their page as HTML ran it all the same (found
+    with a browser, session 40): it says type="html" and is escaped, which shows the same
+    text in every reader. JSON Feed's title is text with no way to say otherwise, and the
+    pages escape it.
     """
 
     def extend_rss(self, entry: etree._Element) -> etree._Element:
         title = entry.find("title")
         if title is not None and title.text:
             title.text = html.escape(title.text, quote=False)
+        return entry
+
+    def extend_atom(self, entry: etree._Element) -> etree._Element:
+        title = entry.find("title")  # feedgen names the namespace only on the feed
+        if title is not None and title.text:
+            title.text = html.escape(title.text, quote=False)
+            title.set("type", "html")
         return entry
 
 
