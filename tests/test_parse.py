@@ -688,6 +688,55 @@ def test_a_listing_s_base_is_read_as_browsers_read_it(base: str, link: str) -> N
     assert [i.link for i in parsed.items] == [link]
 
 
+def test_a_windows_1252_listing_s_links_ask_in_its_encoding() -> None:
+    """A browser sends a link's query in its page's encoding (the WHATWG URL Standard):
+    "?ort=Zörbig" on a windows-1252 page asks for "Z%F6rbig". Stored and followed in UTF-8
+    ("Z%C3%B6rbig"), the site's old script found no such place (found beside Chromium,
+    session 40). The path stays UTF-8, as browsers send it; a UTF-8 page is unchanged."""
+    page = (
+        "<html><body><article><h2><a href='/meldung.php?ort=Zörbig&id=5'>Grüße</a></h2>"
+        "<a class='pdf' href='/datei.php?name=Übersicht €.pdf'>PDF</a></article>"
+        "<article><h2><a href='/Förderung.php?wer=Łódź'>Förderung</a></h2></article>"
+        "<a class='weiter' href='?seite=2&ort=Zörbig'>weiter</a></body></html>"
+    )
+    selectors = HtmlSelectors(item="article", title="h2", files="a.pdf", next="a.weiter")
+    read = {}
+    for encoding in ("cp1252", "utf-8"):
+        body = page.replace("Łódź", "\u0141\u00f3d\u017a").encode(encoding, "xmlcharrefreplace")
+        parsed = parse(
+            spec(SourceKind.HTML, selectors),
+            document(
+                body,
+                url="https://kreis.example/aktuelles/",
+                content_type=f"text/html; charset={encoding}",
+            ),
+            NOW,
+            BERLIN,
+        )
+        read[encoding] = (
+            [i.link for i in parsed.items],
+            [f.url for f in parsed.items[0].attachments],
+            parsed.next_url,
+        )
+    assert read["cp1252"] == (
+        [
+            "https://kreis.example/meldung.php?ort=Z%F6rbig&id=5",
+            # "Ł" and "ź" are no windows-1252: sent as references, as browsers send them.
+            "https://kreis.example/Förderung.php?wer=%26%23321%3B%F3d%26%23378%3B",
+        ],
+        ["https://kreis.example/datei.php?name=%DCbersicht %80.pdf"],
+        "https://kreis.example/aktuelles/?seite=2&ort=Z%F6rbig",
+    )
+    assert read["utf-8"] == (
+        [
+            "https://kreis.example/meldung.php?ort=Zörbig&id=5",
+            "https://kreis.example/Förderung.php?wer=Łódź",
+        ],
+        ["https://kreis.example/datei.php?name=Übersicht €.pdf"],
+        "https://kreis.example/aktuelles/?seite=2&ort=Zörbig",
+    )
+
+
 def test_discover_reads_the_feeds_a_page_names_as_firefox_did() -> None:
     """A feed's type with parameters or capitals, an address between blanks, "rel=feed",
     and an older site's "text/xml" titled RSS name feeds; an empty address (the page

@@ -220,18 +220,25 @@ def decode_html(content: bytes, declared: str | None = None, url: str = "") -> s
         url: where it came from (its country decides between Western and Central European
             encodings where nothing else does).
     """
+    return decode_html_as(content, declared, url)[0]
+
+
+def decode_html_as(content: bytes, declared: str | None = None, url: str = "") -> tuple[str, str]:
+    """:func:`decode_html`, and the codec the document was read in: what its links' queries
+    are sent in (the WHATWG URL Standard), "utf-8" for one in UTF-16."""
+    text, codec = _decoded(content, declared, url)
     # C1 controls in text are windows-1252 read as Latin-1 by whoever wrote the page (PHP's
     # utf8_encode): "„Zukunft“ – 5 €" lost its quotes, dash and euro sign. Feeds map them
     # the same way (feedparser does, and fastfeed after it).
-    return c1_as_cp1252(_decoded(content, declared, url))
+    return c1_as_cp1252(text), codec
 
 
-def _decoded(content: bytes, declared: str | None, url: str) -> str:
+def _decoded(content: bytes, declared: str | None, url: str) -> tuple[str, str]:
     for bom, encoding in _BOMS:
         if content.startswith(bom):
-            return content.decode(encoding, errors="replace")
+            return content.decode(encoding, errors="replace"), "utf-8"
     try:
-        return content.decode("utf-8")
+        return content.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
     meta = _META_CHARSET.search(_without_comments(_head(content)))
@@ -249,7 +256,7 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
         # As a browser would show it, but for the stray bytes, which are most likely a
         # paste from windows-1252: one of them sent the whole page to detection, which
         # chose windows-1250, and every umlaut came out wrong.
-        return decode_utf8_with_strays(content)
+        return decode_utf8_with_strays(content), "utf-8"
     for label in labels:
         text = _try(content, label)
         if text is not None:
@@ -258,7 +265,7 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
 
     best = charset_normalizer.from_bytes(content, cp_isolation=_CANDIDATES).best()
     if best is None:
-        return _western(content)
+        return _western(content), "cp1252"
     if best.encoding in _LATIN:
         # Detection tells windows-1252 from windows-1250 by a few letters, and on a German
         # page (whose own letters are the same in both) by names: "Søren", "à la", "Peña",
@@ -270,16 +277,18 @@ def _decoded(content: bytes, declared: str | None, url: str) -> str:
         central = best.encoding in ("cp1250", "iso8859_2")
         country = _country(url)
         if _central_european_sign(content) or country in _CENTRAL_EUROPEAN:
-            return str(best) if central else content.decode("cp1250", errors="replace")
+            if central:
+                return str(best), best.encoding
+            return content.decode("cp1250", errors="replace"), "cp1250"
         if (
             central
             and best.language in _CENTRAL_EUROPEAN_LANGUAGES
             and _enough_text(content)
             and (country not in _GERMAN_SPEAKING or _CZECH_LETTERS.search(content))
         ):
-            return str(best)
-        return _western(content)
-    return str(best)
+            return str(best), best.encoding
+        return _western(content), "cp1252"
+    return str(best), best.encoding
 
 
 #: The currency sign "¤" of a price (A4, "€" in ISO-8859-15): "Gebühr: 5 ¤", "¤ 5".
@@ -447,7 +456,7 @@ def names_windows_1252(label: str) -> bool:
     return _known(label) == "cp1252"
 
 
-def _try(content: bytes, label: str) -> str | None:
+def _try(content: bytes, label: str) -> tuple[str, str] | None:
     name = _known(label)
     if name is None or name == "utf-8" or not plausible_charset(name, content):
         return None  # UTF-8 was tried strictly above: it is mis-declared
@@ -460,10 +469,10 @@ def _try(content: bytes, label: str) -> str | None:
         # Labelled windows-1252 by name, it is so: the currency sign's rule is for Latin-1
         # labels, which browsers read as windows-1252 too.
         explicit = label.strip().lower() in ("windows-1252", "cp1252", "x-cp1252")
-        return decode_windows_1252(content) if explicit else _western(content)
+        return (decode_windows_1252(content) if explicit else _western(content)), name
     if name == "iso8859-15" and _windows_1252_labelled_iso_8859_15(content):
-        return decode_windows_1252(content)
+        return decode_windows_1252(content), "cp1252"
     try:
-        return content.decode(name)
+        return content.decode(name), name
     except UnicodeDecodeError:
         return None

@@ -32,7 +32,7 @@ from ..models import (
     RawItem,
 )
 from .dates import moves_with_now, parse_date
-from .encoding import decode_html, http_charset
+from .encoding import decode_html_as, http_charset
 
 # soupsieve raises NotImplementedError for valid CSS it does not support ("h2::text").
 BAD_SELECTOR = (SelectorSyntaxError, NotImplementedError)
@@ -131,6 +131,8 @@ def parse_html(
             )
             continue
         item, here = found
+        if soup.original_encoding != "utf-8":
+            item = _sent_in(item, soup.original_encoding)
         linked_here += here
         if selectors.date and item.published is None:
             undated.append(
@@ -157,6 +159,7 @@ def parse_html(
             f"{selectors.title!r}; the site's layout may have changed",
         )
     next_url = _join(base, next_link) if next_link else None
+    next_url = sent_as_browsers_send(next_url, soup.original_encoding)
     if next_link and next_url is None:
         warnings.append(f"the next page's link {next_link[:100]!r} is no URL; not followed")
     elif next_url and urlsplit(next_url).scheme.lower() not in ("http", "https"):
@@ -346,7 +349,7 @@ def make_soup(source_id: str, fetched: FetchResult) -> BeautifulSoup:
         ParseError: the HTML parser failed on it.
     """
     declared = http_charset(fetched.headers.get("content-type", ""))
-    text = decode_html(fetched.content, declared, fetched.url)
+    text, codec = decode_html_as(fetched.content, declared, fetched.url)
     try:
         soup = BeautifulSoup(text, "lxml")
     except Exception as e:  # the HTML parser's errors on hostile input vary
@@ -355,8 +358,31 @@ def make_soup(source_id: str, fetched: FetchResult) -> BeautifulSoup:
             kind=ErrorKind.PARSE,
             message=f"the HTML parser failed: {type(e).__name__}: {e}",
         ) from e
+    soup.original_encoding = codec  # as Beautiful Soup names it when it decodes a page
     _show_lazy_pictures(soup)
     return soup
+
+
+def sent_as_browsers_send(url: str | None, codec: str | None) -> str | None:
+    """``url`` found on a page read in ``codec``, its query as browsers send it: a page's
+    links ask in the page's encoding (the WHATWG URL Standard), so on a windows-1252 page
+    "?ort=Zörbig" asks for "Z%F6rbig", which a server reading UTF-8 would not have written
+    (what the encoding has no character for goes as a reference, "&#8364;")."""
+    if not url or url.isascii() or codec in (None, "utf-8"):
+        return url
+    head, mark, query = url.partition("?")
+    if not mark or query.isascii():
+        return url
+    query, hash_mark, fragment = query.partition("#")
+    sent = "".join(c if c.isascii() else _percent_encoded(c, codec) for c in query)
+    return head + mark + sent + hash_mark + fragment
+
+
+def _percent_encoded(character: str, codec: str) -> str:
+    try:
+        return "".join(f"%{byte:02X}" for byte in character.encode(codec))
+    except UnicodeEncodeError:
+        return f"%26%23{ord(character)}%3B"  # "&#321;", its digits as they are
 
 
 def remove_elements(source_id: str, root: Tag, selectors: Sequence[str]) -> bool:
@@ -468,6 +494,20 @@ def _join(base: str, link: str) -> str | None:
         return join_url(base, link)
     except ValueError:
         return None
+
+
+def _sent_in(item: RawItem, codec: str | None) -> RawItem:
+    """``item`` with its link, picture and files as :func:`sent_as_browsers_send` has
+    them."""
+    files = tuple(
+        replace(f, url=sent_as_browsers_send(f.url, codec) or f.url) for f in item.attachments
+    )
+    return replace(
+        item,
+        link=sent_as_browsers_send(item.link, codec),
+        image=sent_as_browsers_send(item.image, codec),
+        attachments=files,
+    )
 
 
 def base_url(soup: BeautifulSoup, url: str) -> str:
