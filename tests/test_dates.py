@@ -461,8 +461,23 @@ def test_placeholder_and_absurd_dates_are_no_dates(text: str) -> None:
         ("vor 2 Wochen", berlin(2026, 11, 11, 13), berlin(2026, 11, 6, 9), berlin(2026, 11, 6, 9)),
         ("vor 2 Wochen", berlin(2026, 11, 11, 13), berlin(2026, 10, 1), berlin(2026, 11, 11, 13)),
         # Another date on the page (a header's "last updated", a placeholder ahead) does not
-        # overrule the date the site lists the item under.
+        # overrule the date the site lists the item under, nor does the day before (found
+        # beside htmldate, session 40).
         ("10.06.2021", berlin(2021, 6, 10), berlin(2026, 11, 24, 18), berlin(2021, 6, 10)),
+        ("10.06.2021", berlin(2021, 6, 10), berlin(2021, 6, 9, 8), berlin(2021, 6, 10)),
+        (
+            "10.06.2021",
+            berlin(2021, 6, 10),
+            berlin(2021, 6, 10, 23, 59),
+            berlin(2021, 6, 10, 23, 59),
+        ),
+        # A listing's time: the page's moment close to it.
+        (
+            "10.06.2021, 23:30 Uhr",
+            berlin(2021, 6, 10, 23, 30),
+            berlin(2021, 6, 11, 0, 5),
+            berlin(2021, 6, 11, 0, 5),
+        ),
         # A page naming the day only keeps the listing's time of that day.
         (
             "10.11.2026, 14:30 Uhr",

@@ -11,6 +11,7 @@ as part of it.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import re
@@ -25,7 +26,7 @@ from bs4.element import CData, NavigableString
 
 from ..exceptions import ParseError
 from ..german import fold, plain
-from ..models import DATE_ONLY_TITLE, NO_TITLE, Article, ErrorKind, FetchResult
+from ..models import DATE_ONLY_TITLE, FUTURE_TOLERANCE, NO_TITLE, Article, ErrorKind, FetchResult
 from .dates import parse_date
 from .html import (
     BAD_SELECTOR,
@@ -1046,41 +1047,133 @@ def _blocks_in(parts: list[Tag]) -> list[Tag]:
 
 
 def _article_date(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> datetime | None:
-    meta = soup.find("meta", attrs={"property": "article:published_time"})
-    if isinstance(meta, Tag) and meta.get("content"):
-        found = parse_date(str(meta["content"]), now, tz)
-        if found:
-            return found
+    """The article's publication date, by what the page says of it: its metadata (Open
+    Graph, Dublin Core, JSON-LD, microdata), else the first ``<time>`` of the article that
+    is no date of an update, a comment, a teaser or an event, else its date line ("Ver-
+    öffentlicht am 10. Juni 2021" below the headline). A date ahead is none: a placeholder,
+    or an event's date that a CMS wrote as the article's."""
+    for meta in soup.find_all("meta", limit=_METAS):
+        name = str(meta.get("property") or meta.get("name") or "").lower()
+        if name in _PUBLISHED_META and meta.get("content"):
+            found = _published(str(meta["content"]), now, tz)
+            if found:
+                return found
     for script in soup.find_all("script", type="application/ld+json"):
         found = _json_ld_date(script.get_text(), now, tz)
         if found:
             return found
-    # schema.org microdata (TYPO3's news: <time itemprop="datePublished" datetime="…">):
-    # of the item with the most text, for teasers of other news around it have one too.
+    headline = _headline(soup)
+    # schema.org microdata (TYPO3's news: <time itemprop="datePublished" datetime="…">): of
+    # the item holding the page's headline, else of the one with the most text, for teasers
+    # of other news around it have one too.
     texts: dict[int, int] = {}
     dated = soup.select('[itemprop="datePublished"]', limit=_DATE_CANDIDATES)
     marked = [e for e in dated if not e.find_parent("aside")]
-    for element in sorted(marked, key=lambda e: _item_text(e, texts), reverse=True):
-        value = element.get("datetime") or element.get("content")
-        found = parse_date(str(value), now, tz) if value else None
+
+    def rank(element: Tag) -> tuple[bool, int]:
+        item = _item_of(element)
+        holds = headline is not None and item is not None and _inside(headline, item)
+        return holds, _item_text(element, texts)
+
+    for element in sorted(marked, key=rank, reverse=True):
+        value = element.get("datetime") or element.get("content") or element.get_text(" ")
+        found = _published(str(value), now, tz) if value else None
         if found:
             return found
-    for scope, teasers in _date_scopes(soup):
+    for scope, teasers in _date_scopes(soup, headline):
         for time_tag in scope.find_all("time", attrs={"datetime": True}):
-            # In an <article>, its own header has its date; on a page without one, the page
-            # header's "last updated" is no date of the article, nor is a teaser's.
-            if not isinstance(time_tag, Tag):
-                continue
-            if scope is soup and time_tag.find_parent(_BOILERPLATE_TAGS):
-                continue
-            if teasers and time_tag.find_parent("article"):
-                continue
-            return parse_date(str(time_tag["datetime"]), now, tz)
+            if isinstance(time_tag, Tag) and _dates_the(scope, time_tag, teasers):
+                found = _published(str(time_tag["datetime"]), now, tz)
+                if found:
+                    return found
+    return _dateline_date(soup, headline, now, tz)
+
+
+#: Meta names of an article's publication date: Open Graph's (also written as a name),
+#: Dublin Core's.
+_PUBLISHED_META = frozenset({"article:published_time", "dc.date.issued", "dcterms.issued"})
+#: The meta elements of a page looked at, at most.
+_METAS = 200
+#: Words that mark a date as one of an update, not of publication ("Zuletzt aktualisiert",
+#: "Stand:", class="updated", itemprop="dateModified").
+_UPDATE_MARK = re.compile(r"aktualisiert|geändert|bearbeitet|\bstand\b|update|modified", re.I)
+#: A paragraph with more words is text: a <time> in it is a date the text names (an event).
+_SENTENCE_WORDS = 12
+
+
+def _published(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+    found = parse_date(text, now, tz)
+    return found if found is not None and found <= now + FUTURE_TOLERANCE else None
+
+
+def _item_of(element: Tag) -> Tag | None:
+    return element.find_parent(lambda tag: tag.has_attr("itemscope") or tag.name == "article")
+
+
+def _inside(element: Tag, container: Tag) -> bool:
+    return any(parent is container for parent in element.parents)
+
+
+def _dates_the(scope: Tag, time_tag: Tag, teasers: bool) -> bool:
+    """Whether ``time_tag`` in ``scope`` may date the article: not in the page's header,
+    navigation or sidebar (an article's own header has its date), nor in a teaser's,
+    comment's or other article's <article> inside it, nor in a sentence (an event's date),
+    nor marked as an update's."""
+    if scope.name != "article" and time_tag.find_parent(_BOILERPLATE_TAGS):
+        return False
+    holder = time_tag.find_parent("article")
+    if (teasers and holder is not None) or (scope.name == "article" and holder is not scope):
+        return False
+    paragraph = time_tag.find_parent("p")
+    if paragraph is not None and len(paragraph.get_text(" ").split()) > _SENTENCE_WORDS:
+        return False
+    before = "".join(t for t in time_tag.previous_siblings if isinstance(t, NavigableString))
+    marks = " ".join(
+        (*time_tag.get_attribute_list("class"), str(time_tag.get("itemprop", "")), before[-40:])
+    )
+    return not _UPDATE_MARK.search(marks)
+
+
+def _dateline_date(
+    soup: BeautifulSoup, headline: Tag | None, now: datetime, tz: ZoneInfo
+) -> datetime | None:
+    """The date of the article's date line, written as text by the headline (a few
+    elements after it, up to the text, or before it): "Veröffentlicht am 10. Juni 2021",
+    "Pressemitteilung vom 10.06.2021"; not a line about an update ("Stand: …")."""
+    headline = headline or soup.find(["h1", "h2"])
+    if not isinstance(headline, Tag):
+        return None
+    near: list[Tag] = []
+    for element in headline.find_all_next(_DATELINE_TAGS, limit=12):
+        if element.name == "p" and len(element.get_text(" ").split()) > _SENTENCE_WORDS:
+            break  # the text begins: its date line was above
+        near.append(element)
+    near.extend(headline.find_all_previous(_DATELINE_TAGS, limit=6))
+    own = headline.find_parent("article")
+    for element in near:
+        boilerplate = element.find_parent(_BOILERPLATE_TAGS)
+        if boilerplate is not None and (own is None or not _inside(boilerplate, own)):
+            continue  # the page's header or sidebar (an article's own header may hold it)
+        for line in _LINE_PARTS.split(element.get_text(" ", strip=True)):
+            if (
+                _FULL_DATE.search(line)
+                and not _UPDATE_MARK.search(line)
+                and len(line.split()) <= _DATELINE_WORDS + 3
+                and (found := _published(line, now, tz))
+            ):
+                return found
     return None
+
+
+_DATELINE_TAGS = ["p", "span", "div", "dd", "small", "time", "em", "b", "strong", "td"]
+#: What separates a date line's parts ("Erstellt am 10.06.2021 · Aktualisiert am …").
+_LINE_PARTS = re.compile(r"\s[·|•]\s")
 
 
 #: The schema.org dates of a page looked at, at most.
 _DATE_CANDIDATES = 20
+#: The <time>s of a page whose boxes are looked at, at most (a left column of news first).
+_TIMES = 100
 
 
 def _item_text(element: Tag, texts: dict[int, int]) -> int:
@@ -1094,27 +1187,28 @@ def _item_text(element: Tag, texts: dict[int, int]) -> int:
     return texts[id(scope)]
 
 
-def _date_scopes(soup: BeautifulSoup) -> list[tuple[Tag, bool]]:
+def _date_scopes(soup: BeautifulSoup, headline: Tag | None) -> list[tuple[Tag, bool]]:
     """Where the article's <time> is looked for, in turn, each with whether the <article>s
     there are teasers of other news to pass over: the <article> with the page's headline;
-    if the headline is in none, <main> or the page without them ("Weitere Meldungen"
-    below an article the CMS wrote as a <div>), then the <article> with clearly the most
-    text (the headline may be the site's name, or stand above its article); without a
-    headline, the <article> with the most text."""
+    if the headline is in none, the nearest box around the headline that has a <time>
+    (a layout's left column of other news comes first in the page), <main> or the page
+    without them ("Weitere Meldungen" below an article the CMS wrote as a <div>), then the
+    <article> with clearly the most text (the headline may be the site's name, or stand
+    above its article); without a headline, the <article> with the most text."""
     main = soup.find("main")
     page = main if isinstance(main, Tag) else soup
     articles = _outermost(soup, "article")
+    box = _dated_box_around(soup, headline) if headline is not None else None
     if not articles:
-        return [(page, False)]
+        return [(box, True), (page, False)] if box is not None else [(page, False)]
     texts = sorted(((len(a.get_text(" ", strip=True)), i) for i, a in enumerate(articles)))
     longest = articles[texts[-1][1]]
-    headline = _headline(soup)
     if headline is None:
         return [(longest, False)]
     holder = _outermost_article_around(headline)
     if holder is not None:
         return [(holder, False)]
-    scopes = [(page, True)]
+    scopes = [(box, True), (page, True)] if box is not None else [(page, True)]
     # Then the <article> that is clearly the page's main text (its headline above it, or
     # the site's name as the first <h1>), not one teaser among others nor a sidebar's.
     second = texts[-2][0] if len(texts) > 1 else 0
@@ -1159,6 +1253,24 @@ def _headline(soup: BeautifulSoup) -> Tag | None:
     return None
 
 
+def _dated_box_around(soup: BeautifulSoup, headline: Tag) -> Tag | None:
+    """The nearest element around ``headline`` that holds a dated <time>, short of the
+    page's body; None if that is the body."""
+    # The boxes around every <time> at once: asked box by box, a page of many nested
+    # boxes was read once for each.
+    timed = {
+        id(box)
+        for time_tag in soup.find_all("time", attrs={"datetime": True}, limit=_TIMES)
+        for box in time_tag.parents
+    }
+    for box in headline.parents:
+        if box.name in ("body", "html", "[document]"):
+            return None
+        if id(box) in timed:
+            return box
+    return None
+
+
 def _outermost_article_around(element: Tag) -> Tag | None:
     found = None
     for parent in element.parents:
@@ -1174,14 +1286,42 @@ def _json_ld_date(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
         data = json.loads(text, strict=False)
     except (ValueError, RecursionError):  # RecursionError: "[[[[…]]]]" nested too deep
         return None
-    stack = [data]
-    while stack:
-        node = stack.pop()
+    # Breadth first, in the document's order: the page's own node before those it names
+    # (its related articles, comments); an article's node before any other, and never the
+    # date of the website, the page or the publisher (a TYPO3 page's own creation date).
+    queue = collections.deque([data])
+    other = None
+    while queue:
+        node = queue.popleft()
         if isinstance(node, dict):
+            named = node.get("@type")
+            kinds = {
+                k for k in (named if isinstance(named, list) else [named]) if isinstance(k, str)
+            }
             value = node.get("datePublished")
-            if isinstance(value, str):
-                return parse_date(value, now, tz)
-            stack.extend(node.values())
+            if isinstance(value, str) and not kinds & _NO_ARTICLE:
+                found = _published(value, now, tz)
+                if found and any(_ARTICLE_TYPE.search(kind) for kind in kinds):
+                    return found
+                other = other or found
+            queue.extend(v for k, v in node.items() if k not in _OTHER_ITEMS)
         elif isinstance(node, list):
-            stack.extend(node)
-    return None
+            queue.extend(node)
+    return other
+
+
+#: schema.org types whose date is an article's, and those whose date is not.
+_ARTICLE_TYPE = re.compile(r"(?:Article|BlogPosting|Report|PressRelease)$")
+_NO_ARTICLE = frozenset(
+    {
+        "WebSite",
+        "WebPage",
+        "Organization",
+        "BreadcrumbList",
+        "ItemList",
+        "CollectionPage",
+        "Person",
+    }
+)
+#: Properties that name other items than the page's own (their dates are theirs).
+_OTHER_ITEMS = frozenset({"hasPart", "relatedLink", "comment", "review", "isPartOf", "publisher"})

@@ -437,6 +437,10 @@ def followed_date(
         )
         return found if same_month else listed
     relative = _RELATIVE.match(text) or _AGO.match(text)
+    if relative is None and listed_local.time() == time(0):
+        # A day: the page's moment on that day, not a time of the day before (the ±1 day
+        # of a listing with a time took "09.06., 08:00" for a listing's "10.06.2021").
+        return found if found_local.date() == listed_local.date() else listed
     tolerance = _UNITS[relative["unit"][:3]] if relative else timedelta(0)
     return found if abs(found - listed) <= tolerance + timedelta(days=1) else listed
 
