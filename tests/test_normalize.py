@@ -93,7 +93,7 @@ def raw(**fields: object) -> RawItem:
         # Matomo's own names go; another "pk_" or "_hs" name may name the page.
         (
             "https://kreis.example/a?pk_campaign=x&pk_kwd=y&pk_source=z&pk_id=42&_hsort=asc"
-            "&_hsenc=p2&_hsmi=9",
+            "&_hsenc=p2&_hsmi=9&pk_group=g&pk_placement=p",
             "https://kreis.example/a?pk_id=42&_hsort=asc",
         ),
     ],
@@ -324,6 +324,9 @@ def test_links_are_joined_exactly_as_urljoin_joins_them() -> None:
             "pm/\n2021/\ta.html",
             "https://k.example/presse/pm/2021/a.html",
         ),
+        # A whole web link with a "\\" in its path, and an empty one (the document itself).
+        ("https://k.example/p/", "https://h.example/a\\b.html", "https://h.example/a/b.html"),
+        ("https://k.example/p.php?x=1#f", " ", "https://k.example/p.php?x=1"),
         # Not a web link: as it is.
         ("https://k.example/presse/", "mailto:presse\\@k.example", "mailto:presse\\@k.example"),
     ],

@@ -335,6 +335,19 @@ def test_a_json_feed_after_php_s_warnings_is_read() -> None:
     )
 
 
+def test_a_json_feed_after_a_flood_of_php_warnings_is_read_in_time() -> None:
+    """Warnings full of "<" without ">" made naming them quadratic: a megabyte of them took
+    minutes of the worker's time (about ten hours for the 10 MB a body may have; found by a
+    review, session 40). Read as fast as any megabyte now, the warning named shortly."""
+    flood = ("Warning: " + "<" * 1990 + "\n") * 500
+    body = flood + json.dumps(_json_feed(_entry(1)))
+    parsed = parse(spec(), document(body.encode(), content_type="application/json"), NOW, BERLIN)
+    assert [i.title for i in parsed.items] == ["Nr 1"]
+    (warning,) = parsed.warnings
+    assert warning.startswith("PHP's messages before the JSON passed over: Warning: <<<")
+    assert len(warning) < 200
+
+
 def test_a_json_feed_cut_off_keeps_its_whole_items() -> None:
     """An XML feed cut off keeps the entries before the cut; a JSON Feed lost them all."""
     full = json.dumps(
@@ -343,11 +356,18 @@ def test_a_json_feed_cut_off_keeps_its_whole_items() -> None:
     cut = full[: full.index("Kürzung") + 3]
     parsed = parse(spec(), document(cut.encode()), NOW, BERLIN)
     assert [i.title for i in parsed.items] == ["Nr 1", "Nr 2"]
-    assert "breaks off" in parsed.warnings[0] and "the 2 whole items" in parsed.warnings[0]
+    assert "cut off or broken" in parsed.warnings[0] and "the 2 whole items" in parsed.warnings[0]
     # Cut before its first whole item, or before its version, it is still no feed.
     for cut in (full[: full.index('"Nr 1"')], full.replace('"version"', '"v"')[:-40]):
         with pytest.raises(ParseError, match="not valid JSON"):
             parse(spec(), document(cut.encode()), NOW, BERLIN)
+
+
+def test_a_json_feed_followed_by_a_footer_is_read_whole() -> None:
+    body = json.dumps(_json_feed(_entry(1), _entry(2))) + "\n<!-- 0.12 s -->"
+    parsed = parse(spec(), document(body.encode()), NOW, BERLIN)
+    assert [i.title for i in parsed.items] == ["Nr 1", "Nr 2"]
+    assert parsed.warnings[0].startswith("what follows the JSON Feed's end passed over")
 
 
 def test_json_feed_items_written_as_php_writes_a_list_with_gaps() -> None:
@@ -686,6 +706,29 @@ def test_a_listing_s_base_is_read_as_browsers_read_it(base: str, link: str) -> N
         BERLIN,
     )
     assert [i.link for i in parsed.items] == [link]
+
+
+def test_a_feed_s_links_are_joined_alike_by_both_readers() -> None:
+    """The fast reader joins a link written with "\\" as browsers do; one entry it declines
+    (a date in "CEST") sends the whole feed to feedparser, which joined it its own way:
+    the item's key flipped between two links, and the item was announced again each time
+    (found by a review, session 40)."""
+    item = "<item><title>Eins</title><link>..\\news\\a.html</link></item>"
+    odd = (
+        "<item><title>Zwei</title><link>https://k.example/b</link>"
+        "<pubDate>Fri, 11 Jun 2021 14:30:00 CEST</pubDate></item>"
+    )
+    links = []
+    for entries in (item, item + odd):
+        body = f'<rss version="2.0"><channel><title>K</title>{entries}</channel></rss>'
+        parsed = parse(
+            spec(),
+            document(body.encode(), url="https://k.example/presse/aktuelles/feed.xml"),
+            NOW,
+            BERLIN,
+        )
+        links.append(parsed.items[0].link)
+    assert links == ["https://k.example/presse/news/a.html"] * 2
 
 
 def test_a_windows_1252_listing_s_links_ask_in_its_encoding() -> None:

@@ -507,6 +507,8 @@ def join_url(base_url: str, value: str) -> str:
     if _PLAIN_ABSOLUTE.match(value):
         return value
     value = _TAB_OR_NEWLINE.sub("", value.strip(URL_TRIM))
+    if not value:
+        return base_url.partition("#")[0]  # the document itself, as browsers read ""
     scheme = _URL_SCHEME.match(value)
     web = scheme[1].lower() in _WEB if scheme else is_web_url(base_url)
     if web and ("\\" in value or "///" in value):

@@ -81,6 +81,8 @@ _TRACKING_NAMES = frozenset(
         "pk_medium",
         "pk_content",
         "pk_cid",
+        "pk_group",
+        "pk_placement",
         "pk_vid",
         "_hsenc",
         "_hsmi",

@@ -197,7 +197,7 @@ _WORD_TIME = (
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 #: A leap second, which RFC 3339 allows ("23:59:60Z") and Python's datetime cannot hold:
 #: read as the second before it.
-_LEAP_SECOND = re.compile(r"(?<=[T ]\d\d:\d\d):60(?=[.,]\d+|[Z+-]|\Z)")
+_LEAP_SECOND = re.compile(r"(?<=[Tt ]\d\d:\d\d):60(?=[.,]\d+|[Z+-]|\Z)")
 #: Numbers as words in "vor zwei Stunden", "vor einer Woche".
 _NUMBER_WORDS = (
     dict.fromkeys(("ein", "eins", "eine", "einer", "einem"), 1)

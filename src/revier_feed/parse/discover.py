@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import soupsieve
@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString
 from soupsieve import SelectorSyntaxError
 
-from .._utils import site_of
+from .._utils import join_url, site_of
 from ..exceptions import ParseError
 from ..models import Discovery, FeedLink, FetchResult, HtmlSelectors
 from .dates import parse_date
@@ -117,7 +117,7 @@ def _advertised(soup: BeautifulSoup, base: str) -> tuple[FeedLink, ...]:
             kind = "rss"  # older sites' "text/xml" titled "RSS"; what it is, a fetch tells
         if kind is None and "feed" in rel and media not in _PAGE_TYPES:
             kind = "atom" if "atom" in href.lower() else "rss"
-        url = urljoin(base, href)
+        url = join_url(base, href)
         if kind is not None and url not in feeds:
             title = str(link.get("title")) if link.get("title") else None
             feeds[url] = FeedLink(url=url, type=kind, title=title)
@@ -132,7 +132,7 @@ def _feed_links(soup: BeautifulSoup, base: str, page_url: str) -> list[str]:
     by_address: list[str] = []
     by_text: list[str] = []
     for link in soup.find_all("a", href=True):
-        url = urljoin(base, str(link["href"]).strip())
+        url = join_url(base, str(link["href"]))
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or site is None or _site(url) != site:
             continue
@@ -791,7 +791,7 @@ def _next_selector(soup: BeautifulSoup, base: str, page_url: str) -> str | None:
         href = link.get("href")
         if not isinstance(href, str) or not href.strip() or href.strip().startswith("#"):
             return None
-        url = urlsplit(urljoin(base, href.strip()))._replace(fragment="")
+        url = urlsplit(join_url(base, href))._replace(fragment="")
         if url.scheme not in ("http", "https") or url.hostname != urlsplit(page_url).hostname:
             return None
         return None if url.geturl() == here else url.geturl()

@@ -29,7 +29,7 @@ from typing import Any
 
 from lxml import etree
 
-from .._utils import is_web_url, join_url
+from .._utils import join_url
 from .encoding import c1_as_cp1252, declared_encoding, http_charset
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
@@ -210,7 +210,7 @@ def _rss_item(item: Any, base: str) -> dict[str, Any]:
                 # feedparser leaves an empty link empty and takes an href attribute; made
                 # absolute, an empty one became the feed's own URL for every such item.
                 raise Unsupported("link without text or with attributes")
-            entry["link"] = _link_text(_urljoin(here, link))
+            entry["link"] = _link_text(join_feed_url(here, link))
         elif tag in ("description", _CONTENT + "encoded") and "type" in _attrs(child):
             raise Unsupported("typed description")  # feedparser takes type="text" as text
         elif tag == "description":
@@ -220,7 +220,7 @@ def _rss_item(item: Any, base: str) -> dict[str, Any]:
         elif tag == "guid":
             permalink = _attrs(child).get("ispermalink", "true") == "true"
             value = _text(child)
-            entry["id"] = _urljoin(here, value) if permalink and value else value
+            entry["id"] = join_feed_url(here, value) if permalink and value else value
             if permalink and "link" not in entry:
                 entry["link"] = entry["id"]
         elif tag in ("author", _DC + "creator"):
@@ -276,7 +276,7 @@ def _atom_entry(node: Any, base: str) -> dict[str, Any]:
                 raise Unsupported("empty id")  # made absolute, it was the feed's URL
             if "ispermalink" in _attrs(child):
                 raise Unsupported("id with isPermaLink")  # feedparser reads it as on a guid
-            entry["id"] = _urljoin(here, _text(child))
+            entry["id"] = join_feed_url(here, _text(child))
             entry.setdefault("link", entry["id"])
         elif tag == _ATOM + "link":
             _atom_link(entry, child, here)
@@ -327,7 +327,7 @@ def _atom_link(entry: dict[str, Any], link: Any, base: str) -> None:
     href = attrs.get("href")
     if href is None or "url" in attrs or "uri" in attrs or len(link) or (link.text or "").strip():
         raise Unsupported("link without href")
-    href = _urljoin(base, href)
+    href = join_feed_url(base, href)
     found = {"rel": rel, "type": kind, "href": href}
     for key in ("length", "title"):
         if key in attrs:
@@ -481,11 +481,12 @@ def _link_text(url: str) -> str:
 
 def _rebase(base: str, node: Any) -> str:
     extra = node.get(_XML_BASE) or node.get("base")
-    rebased = _urljoin(base, extra) if extra else base
-    return rebased if is_web_url(rebased) else base  # "javascript:": no base for links
+    return join_feed_url(base, extra) if extra else base
 
 
-def _urljoin(base: str, uri: str) -> str:
+def join_feed_url(base: str, uri: str) -> str:
+    """``uri`` of a feed made absolute against ``base``, as both readers do it (feedparser
+    is given this too): :func:`join_url`, and "" for what is no URL."""
     # As feedparser's _URIFIXER.sub(r"\1\3", uri), without expanding the template for the
     # many links that have no extra slashes after "scheme://".
     fixed = _URIFIXER.match(uri)

@@ -73,7 +73,13 @@ def _parse_with_feedparser(
 ) -> ParsedDocument:
     # Imported here: most feeds never need it, and it costs start-up time.
     import feedparser
+    import feedparser.mixin
+    import feedparser.urls
 
+    # Links joined as the fast reader joins them (as browsers do: a "\\" in a web link's
+    # path is a "/"): one entry the fast reader declines sends the whole feed here, and
+    # its other items' links, their keys, must not change with that.
+    feedparser.urls._urljoin = feedparser.mixin._urljoin = fastfeed.join_feed_url
     try:
         content, headers = _readable(fetched.content, headers)
         result = feedparser.parse(

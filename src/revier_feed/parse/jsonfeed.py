@@ -78,7 +78,11 @@ def parse_json_feed(
             message="JSON, but not a JSON Feed (no jsonfeed.org version)",
         )
     raw_items = data.get("items")
-    if isinstance(raw_items, dict) and all(isinstance(v, dict) for v in raw_items.values()):
+    if (
+        isinstance(raw_items, dict)
+        and raw_items
+        and all(isinstance(v, dict) for v in raw_items.values())
+    ):
         # PHP's json_encode() writes an array whose keys have gaps ({"0": …, "2": …}) so.
         raw_items = list(raw_items.values())
         warnings.append("the JSON Feed's 'items' is an object, not a list; its members read")
@@ -120,13 +124,20 @@ def _document(source_id: str, text: str, warnings: list[str]) -> Any:
     try:
         return json.loads(text, parse_int=_number)
     except ValueError as e:
+        if isinstance(e, json.JSONDecodeError) and e.msg == "Extra data":
+            # A whole feed, then something else (a footer a PHP script printed).
+            with contextlib.suppress(ValueError, RecursionError):
+                data = json.JSONDecoder(parse_int=_number).raw_decode(text.lstrip())[0]
+                warnings.append(f"what follows the JSON Feed's end passed over ({e})")
+                return data
         error = e
     except RecursionError:
         raise ParseError(
             source_id, kind=ErrorKind.PARSE, message="not a JSON Feed: nested far too deeply"
         ) from None
     if (start := _after_php_messages(text)) is not None:
-        said = " ".join(re.sub(r"<[^>]*>", "", text[:start]).split())
+        # Their first words, without their tags: as many lines as a hostile server sends.
+        said = " ".join(re.sub(r"<[^<>]*>", "", text[: min(start, 1000)]).split())
         said = said if len(said) <= 120 else said[:119] + "…"
         warnings.append(f"PHP's messages before the JSON passed over: {said}")
         return _document(source_id, text[start:], warnings)
@@ -143,8 +154,8 @@ def _document(source_id: str, text: str, warnings: list[str]) -> Any:
     if salvaged is None:
         raise ParseError(source_id, kind=ErrorKind.PARSE, message=f"not valid JSON: {error}")
     warnings.append(
-        f"the JSON Feed breaks off ({error}); the {len(salvaged['items'])} whole items "
-        "before that are read"
+        f"the JSON Feed is cut off or broken ({error}); the {len(salvaged['items'])} whole "
+        "items before that are read"
     )
     return salvaged
 
