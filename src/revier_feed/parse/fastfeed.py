@@ -481,7 +481,61 @@ def _link_text(url: str) -> str:
 
 def _rebase(base: str, node: Any) -> str:
     extra = node.get(_XML_BASE) or node.get("base")
-    return join_feed_url(base, extra) if extra else base
+    if not extra:
+        return base
+    # A base of a scheme feedparser does not accept ("javascript:") is passed over, as
+    # feedparser passes it over (and browsers a <base href> that is no web address).
+    rebased = join_feed_url(base, extra)
+    return rebased if rebased.strip().split(":", 1)[0] in _BASE_SCHEMES else base
+
+
+#: The schemes of an xml:base feedparser keeps (its ACCEPTABLE_URI_SCHEMES).
+_BASE_SCHEMES = frozenset(
+    [
+        "aim",
+        "callto",
+        "cvs",
+        "facetime",
+        "feed",
+        "file",
+        "ftp",
+        "git",
+        "gopher",
+        "gtalk",
+        "h323",
+        "hdl",
+        "http",
+        "https",
+        "imap",
+        "irc",
+        "irc6",
+        "ircs",
+        "itms",
+        "magnet",
+        "mailto",
+        "mms",
+        "msnim",
+        "news",
+        "nntp",
+        "prospero",
+        "rsync",
+        "rtsp",
+        "rtspu",
+        "sftp",
+        "shttp",
+        "sip",
+        "sips",
+        "skype",
+        "smb",
+        "snews",
+        "ssh",
+        "svn",
+        "svn+ssh",
+        "telnet",
+        "wais",
+        "ymsg",
+    ]
+)
 
 
 def join_feed_url(base: str, uri: str) -> str:
