@@ -339,6 +339,27 @@ _SAID = (
         ' "2019-03-01", "mainEntity": {"@type": "Article", "datePublished": "2021-06-10", '
         '"hasPart": [{"@type": "Article", "datePublished": "2021-08-02"}]}}</script></head>'
         f"<body><h1>Kreistag tagt</h1>{_SAID}</body></html>",
+        # Found on a held-out corpus of 440 pages (session 40): an event box's date in the
+        # article, a column of other news written as a <div>, before or beside the text.
+        "<main><h1>Kreistag tagt</h1><p>Datum: 10.06.2021</p>"
+        f'{_SAID}<div class="event-box"><h3>Termin</h3><p><time datetime="2021-06-24">'
+        "24.06.2021</time>, 14 Uhr</p></div></main>",
+        '<div class="page"><div><h1>Kreistag tagt</h1><p>Nachricht vom 10.06.2021</p>'
+        f'{_SAID}</div><div class="col-right"><ul><li><time datetime="2022-09-09">9.9.2022'
+        "</time> Andere Meldung</li></ul></div></div>",
+        '<div id="Marginal"><p><b>16.12.2024</b> Andere Meldung</p></div><div id="Content">'
+        f"<h4>10.06.2021</h4><h1>Kreistag tagt</h1>{_SAID}</div>",
+        # The date in or above the headline, opening the first paragraph, month first, in
+        # a list of the post's facts, in WordPress's class for a post never edited.
+        f"<main><h1>10.06.2021: Kreistag tagt</h1>{_SAID}</main>",
+        f"<main><h3>10.06.2021</h3><h2>Kreistag tagt</h2>{_SAID}</main>",
+        "<main><h1>Kreistag tagt</h1><p>Kaltenbach, 10.06.2021. Der Kreistag hat am Abend "
+        "lange beraten und am Ende mit großer Mehrheit zugestimmt.</p></main>",
+        f'<main><h1>Kreistag tagt</h1><span class="date">Juni 10, 2021</span>{_SAID}</main>',
+        '<article><h1>Kreistag tagt</h1><ul class="meta"><li>Von Pressestelle</li>'
+        f"<li>10. Juni 2021</li></ul>{_SAID}</article>",
+        '<article><h1>Kreistag tagt</h1><time class="entry-date published updated" '
+        f'datetime="2021-06-10T09:00:00+02:00">Donnerstag</time>{_SAID}</article>',
         # A date ahead (a placeholder, an event's) is passed over, not the end of the search.
         '<html><head><meta property="article:published_time" content="2099-12-31T00:00:00Z">'
         '</head><body><article><h1>Kreistag tagt</h1><time datetime="2021-06-10">10.06.2021'
@@ -365,6 +386,12 @@ def test_an_article_s_date_is_its_publication_s(page: str) -> None:
         f"{_SAID}</main>",
         "<main><h1>Kreistag tagt</h1><p>Die Sitzung vom 10.06.2021 hat der Kreistag lange "
         "vorbereitet, und viele Bürger kamen.</p></main>",
+        # An event's page, and a page whose only dates are a column's of other news.
+        '<main itemscope itemtype="https://schema.org/Event"><h1>Kreistag tagt</h1>'
+        f'<time itemprop="startDate" datetime="2021-06-24T19:00">24.06.</time>{_SAID}</main>',
+        '<div class="page"><div><h1>Kreistag tagt</h1>'
+        f'{_SAID}</div><div id="right"><p><time datetime="2022-09-09">9.9.2022</time> '
+        "Andere</p><p><b>16.12.2024</b></p></div></div>",
     ],
 )
 def test_a_date_line_of_an_update_or_a_sentence_is_no_publication_date(page: str) -> None:

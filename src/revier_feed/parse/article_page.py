@@ -690,7 +690,10 @@ def _main_content(soup: BeautifulSoup, headline: Tag | None) -> list[Tag]:
 
 
 #: A full date in a line: "12.03.2026", "12. März 2026".
-_FULL_DATE = re.compile(r"\b\d{1,2}\.\s*(?:\d{1,2}\.\s*\d{2,4}|[^\W\d]+\.?\s+\d{4})\b")
+_FULL_DATE = re.compile(
+    r"\b(?:\d{1,2}\.\s*(?:\d{1,2}\.\s*\d{2,4}|[^\W\d]+\.?\s+\d{4})"
+    r"|[^\W\d]{3,}\.?\s+\d{1,2},\s*\d{4})\b"  # or the month first: "Juni 10, 2021"
+)
 #: Words beside its date in a date line at most ("Veröffentlicht am … von Pressestelle").
 _DATELINE_WORDS = 5
 
@@ -1117,21 +1120,72 @@ def _inside(element: Tag, container: Tag) -> bool:
 def _dates_the(scope: Tag, time_tag: Tag, teasers: bool) -> bool:
     """Whether ``time_tag`` in ``scope`` may date the article: not in the page's header,
     navigation or sidebar (an article's own header has its date), nor in a teaser's,
-    comment's or other article's <article> inside it, nor in a sentence (an event's date),
-    nor marked as an update's."""
+    comment's or other article's <article> inside it, nor in a box of other news or
+    events, nor in a sentence (an event's date), nor an event's or marked as an update's
+    (but one marked published too: WordPress's "entry-date published updated")."""
     if scope.name != "article" and time_tag.find_parent(_BOILERPLATE_TAGS):
         return False
     holder = time_tag.find_parent("article")
     if (teasers and holder is not None) or (scope.name == "article" and holder is not scope):
         return False
+    if _in_other_box(time_tag, scope):
+        return False
     paragraph = time_tag.find_parent("p")
     if paragraph is not None and len(paragraph.get_text(" ").split()) > _SENTENCE_WORDS:
         return False
+    itemprop = str(time_tag.get("itemprop", ""))
+    classes = time_tag.get_attribute_list("class")
+    if itemprop in _OTHER_DATES:
+        return False
+    if itemprop == "datePublished" or "published" in classes:
+        return True
     before = "".join(t for t in time_tag.previous_siblings if isinstance(t, NavigableString))
-    marks = " ".join(
-        (*time_tag.get_attribute_list("class"), str(time_tag.get("itemprop", "")), before[-40:])
-    )
-    return not _UPDATE_MARK.search(marks)
+    return not _UPDATE_MARK.search(" ".join((*classes, itemprop, before[-40:])))
+
+
+#: schema.org dates that are not a publication's.
+_OTHER_DATES = frozenset({"dateModified", "startDate", "endDate", "doorTime", "validFrom"})
+#: Words of a box's class or id that hold other news or events beside an article: a
+#: sidebar written as a <div> ("col-right", Contao's "mod_newslist", GSB's "Marginal").
+_OTHER_BOX_WORDS = frozenset(
+    {
+        "sidebar",
+        "marginal",
+        "marginalspalte",
+        "related",
+        "teaser",
+        "teasers",
+        "newslist",
+        "widget",
+        "event",
+        "events",
+        "termin",
+        "termine",
+        "veranstaltung",
+        "veranstaltungen",
+        "kalender",
+        "calendar",
+    }
+)
+#: Words that make "left" or "right" a layout's column ("col-right", "spalte-links").
+_COLUMN_WORDS = frozenset({"col", "column", "spalte", "bar", "sidebar"})
+
+
+def _in_other_box(element: Tag, within: Tag) -> bool:
+    """Whether ``element`` is in a box of other news or events inside ``within``, by the
+    box's class or id, or its schema.org type (an Event)."""
+    for box in element.parents:
+        if box is within or box.name in ("body", "html", "[document]"):
+            return False
+        if "Event" in str(box.get("itemtype", "")):
+            return True
+        marks = [*box.get_attribute_list("class"), str(box.get("id") or "")]
+        words = {w for mark in marks if mark for w in class_words(mark)}
+        if words & _OTHER_BOX_WORDS or str(box.get("id") or "").lower() in ("left", "right"):
+            return True
+        if words & {"left", "right", "links", "rechts"} and words & _COLUMN_WORDS:
+            return True
+    return False
 
 
 def _dateline_date(
@@ -1143,17 +1197,31 @@ def _dateline_date(
     headline = headline or soup.find(["h1", "h2"])
     if not isinstance(headline, Tag):
         return None
+    # A headline that starts with its date ("10.06.2021: Kreistag beschließt …").
+    starts = _FULL_DATE.match(headline.get_text(" ", strip=True))
+    if starts is not None and (found := _published(starts[0], now, tz)):
+        return found
     near: list[Tag] = []
     for element in headline.find_all_next(_DATELINE_TAGS, limit=12):
-        if element.name == "p" and len(element.get_text(" ").split()) > _SENTENCE_WORDS:
-            break  # the text begins: its date line was above
+        text = element.get_text(" ", strip=True)
+        if element.name == "p" and len(text.split()) > _SENTENCE_WORDS:
+            # The text begins: its date line was above, or opens its first paragraph as a
+            # news agency's does ("Kaltenbach, 10.06.2021. Der Landkreis …").
+            opening = _OPENING_DATELINE.match(text)
+            if opening is not None and (found := _published(opening[1], now, tz)):
+                return found
+            break
         near.append(element)
     near.extend(headline.find_all_previous(_DATELINE_TAGS, limit=6))
     own = headline.find_parent("article")
+    body = soup.find("body")
+    root = body if isinstance(body, Tag) else soup
     for element in near:
         boilerplate = element.find_parent(_BOILERPLATE_TAGS)
         if boilerplate is not None and (own is None or not _inside(boilerplate, own)):
             continue  # the page's header or sidebar (an article's own header may hold it)
+        if _in_other_box(element, root):
+            continue  # a column of other news beside the article
         for line in _LINE_PARTS.split(element.get_text(" ", strip=True)):
             if (
                 _FULL_DATE.search(line)
@@ -1165,7 +1233,15 @@ def _dateline_date(
     return None
 
 
-_DATELINE_TAGS = ["p", "span", "div", "dd", "small", "time", "em", "b", "strong", "td"]
+_DATELINE_TAGS = [
+    *("p", "span", "div", "dd", "li", "small", "time", "em", "b", "strong", "td"),
+    *("h3", "h4", "h5", "h6"),
+]
+#: A place and a date opening an article's first paragraph ("Kaltenbach, den 10.06.2021.").
+_OPENING_DATELINE = re.compile(
+    r"(?:[^\W\d][\w./ -]{0,40},\s+(?:den\s+|am\s+)?)?(\d{1,2}\.\s*(?:\d{1,2}\.\s*\d{4}"
+    r"|[^\W\d]+\s+\d{4}))\b[.:–-]?\s"
+)
 #: What separates a date line's parts ("Erstellt am 10.06.2021 · Aktualisiert am …").
 _LINE_PARTS = re.compile(r"\s[·|•]\s")
 
