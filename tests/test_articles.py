@@ -360,6 +360,33 @@ _SAID = (
         f"<li>10. Juni 2021</li></ul>{_SAID}</article>",
         '<article><h1>Kreistag tagt</h1><time class="entry-date published updated" '
         f'datetime="2021-06-10T09:00:00+02:00">Donnerstag</time>{_SAID}</article>',
+        # Found by a review of those rules (session 40): a line of facts about the post, a
+        # post's own classes (WordPress's post_class(): "category-veranstaltungen"), a page
+        # builder's widgets, a main column named left, an <article> in the page's, hAtom's
+        # lone "updated".
+        "<main><h1>Kreistag tagt</h1><p class='post-meta'>Von Max Mustermann | Veröffentlicht "
+        'am <time datetime="2021-06-10T09:00+02:00">10. Juni 2021</time> | Kategorie: '
+        f"Allgemein, Pressemitteilungen, Rathaus | 2 Kommentare</p>{_SAID}</main>",
+        '<div class="page-title"><h1>Kreistag tagt</h1></div><div class="post-12 post '
+        'type-post category-veranstaltungen"><time class="entry-date published" datetime='
+        f'"2021-06-10">10. Juni 2021</time>{_SAID}</div>',
+        '<div><h1>Kreistag tagt</h1></div><div class="elementor-widget-container">'
+        f'<ul><li><time datetime="2021-06-10">Donnerstag</time></li></ul></div>{_SAID}',
+        '<div class="page-title"><h1>Kreistag tagt</h1></div><div class="left-column"><div '
+        f'class="meta"><time datetime="2021-06-10">Donnerstag</time></div>{_SAID}</div>'
+        '<div class="right-column"><p><time datetime="2021-08-02">2.8.</time></p></div>',
+        '<article id="content"><article class="news-detail"><h1>Kreistag tagt</h1><time '
+        f'datetime="2021-06-10T09:00+02:00">Donnerstag</time>{_SAID}</article></article>',
+        '<article><h1>Kreistag tagt</h1><time class="entry-date date updated" datetime='
+        f'"2021-06-10T09:00:00+02:00"></time>{_SAID}</article>',
+        # A long byline ending with its date, a lead box (TYPO3's "news-teaser") opening
+        # with it.
+        "<main><article><h1>Kreistag tagt</h1><p class='byline'>Ein Beitrag von Max "
+        "Mustermann aus der Pressestelle des Landratsamts Kaltenbach, <time datetime="
+        f"'2021-06-10T09:00:00+02:00'>vor 3 Tagen</time></p>{_SAID}</article></main>",
+        '<main><div class="news-detail"><h1>Kreistag tagt</h1><div class="news-teaser"><p>'
+        '<time datetime="2021-06-10">Donnerstag</time> – Der Kreistag hat den Haushalt '
+        f"beschlossen.</p></div>{_SAID}</div></main>",
         # A date ahead (a placeholder, an event's) is passed over, not the end of the search.
         '<html><head><meta property="article:published_time" content="2099-12-31T00:00:00Z">'
         '</head><body><article><h1>Kreistag tagt</h1><time datetime="2021-06-10">10.06.2021'
@@ -386,6 +413,16 @@ def test_an_article_s_date_is_its_publication_s(page: str) -> None:
         f"{_SAID}</main>",
         "<main><h1>Kreistag tagt</h1><p>Die Sitzung vom 10.06.2021 hat der Kreistag lange "
         "vorbereitet, und viele Bürger kamen.</p></main>",
+        # A past event's date opening the text, today's date in the page's top bar, the
+        # dates of a JSON-LD list of other articles and of the web page.
+        "<main><h1>Kreistag tagt</h1><p>Am Samstag, 12. Juni 2021 feierten rund zweitausend "
+        "Besucher das Stadtfest auf dem Marktplatz der Stadt.</p></main>",
+        '<div class="topbar"><span>Heute ist Samstag, 20. März 2021</span></div><div '
+        f'class="content"><h1>Kreistag tagt</h1>{_SAID}</div>',
+        '<html><head><script type="application/ld+json">{"@type": "ItemList", '
+        '"itemListElement": [{"@type": "NewsArticle", "datePublished": "2021-06-02"}]}'
+        '</script><script type="application/ld+json">{"@type": "WebPage", "datePublished":'
+        f' "2019-03-01"}}</script></head><body><h1>Kreistag tagt</h1>{_SAID}</body></html>',
         # An event's page, and a page whose only dates are a column's of other news.
         '<main itemscope itemtype="https://schema.org/Event"><h1>Kreistag tagt</h1>'
         f'<time itemprop="startDate" datetime="2021-06-24T19:00">24.06.</time>{_SAID}</main>',
@@ -396,6 +433,44 @@ def test_an_article_s_date_is_its_publication_s(page: str) -> None:
 )
 def test_a_date_line_of_an_update_or_a_sentence_is_no_publication_date(page: str) -> None:
     assert read(page, titles=("Kreistag tagt",)).published is None
+
+
+def test_an_article_among_many_nested_boxes_and_dates_keeps_its_own() -> None:
+    """Every <time> was checked up to the page's root: 10,000 nested boxes and 5,000 dates
+    in sentences took over three minutes of the ingest thread (found by a review, session
+    40; a smaller page here, measured in the CHANGELOG). Its own date line still counts."""
+    sentence = "Die Sitzung findet am <time datetime='2021-06-24'>24. Juni</time> statt " * 2
+    page = (
+        "<html><body>" + "<div>" * 2_000 + "<h1>Kreistag tagt</h1>"
+        "<p>Veröffentlicht am 10. Juni 2021</p>"
+        + f"<p>{sentence} und viele Bürger werden erwartet, sagte die Verwaltung.</p>" * 500
+        + "</div>" * 2_000
+        + "<p>"
+        + "<time datetime='2099-01-01'>x</time>" * 2_000
+        + "</p></body></html>"
+    )
+    published = read(page, titles=("Kreistag tagt",)).published
+    assert published == datetime(2021, 6, 9, 22, tzinfo=UTC)
+
+
+def test_a_windows_1252_article_s_files_ask_as_its_listing_s_do() -> None:
+    """The listing's files ask in its page's encoding as browsers do; the article page's
+    asked in UTF-8, and one file was published under two addresses (found by a review,
+    session 40)."""
+    from dataclasses import replace as replaced
+
+    page = (
+        "<html><head><meta charset='windows-1252'></head><body><main><h1>Kreistag tagt</h1>"
+        f"{_SAID}<a class='pdf' href='/datei.php?name=Übersicht.pdf'>PDF</a></main></body></html>"
+    ).encode("cp1252")
+    fetched = FetchResult(
+        url=URL, status_code=200, headers={"content-type": "text/html"}, content=page
+    )
+    files_spec = replaced(spec(), selectors=HtmlSelectors(item="div", title="h2", files="a.pdf"))
+    found = article(files_spec, fetched, NOW, BERLIN, ("Kreistag tagt",))
+    assert [f.url for f in found.files] == [
+        "https://www.kreis.example/datei.php?name=%DCbersicht.pdf"
+    ]
 
 
 def test_json_ld_with_a_raw_line_break_still_gives_its_date() -> None:

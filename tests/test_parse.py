@@ -708,6 +708,35 @@ def test_a_listing_s_base_is_read_as_browsers_read_it(base: str, link: str) -> N
     assert [i.link for i in parsed.items] == [link]
 
 
+def test_links_ask_in_utf_8_on_a_utf_16_page_and_a_fragment_is_no_query() -> None:
+    """A page in UTF-16 asks in UTF-8, as browsers do (its codec's name, "utf-16-le", was
+    taken for a legacy encoding: "Z%F6%00rbig"); a "?" inside a fragment starts no query
+    (found by a review, session 40)."""
+    from revier_feed.parse.html import sent_as_browsers_send
+
+    page = (
+        "<html><body><article><h2><a href='/m.php?ort=Zörbig'>Grüße</a></h2></article>"
+        "</body></html>"
+    )
+    parsed = parse(
+        spec(SourceKind.HTML, HtmlSelectors(item="article", title="h2")),
+        document(
+            page.encode("utf-16-le"),
+            url="https://kreis.example/",
+            content_type="text/html; charset=utf-16le",
+        ),
+        NOW,
+        BERLIN,
+    )
+    assert [i.link for i in parsed.items] == ["https://kreis.example/m.php?ort=Zörbig"]
+    assert sent_as_browsers_send("https://k.example/a.php#x?ä", "cp1252") == (
+        "https://k.example/a.php#x?ä"
+    )
+    assert sent_as_browsers_send("https://k.example/a.php?o=ä#ü", "cp1252") == (
+        "https://k.example/a.php?o=%E4#ü"
+    )
+
+
 def test_a_feed_s_links_are_joined_alike_by_both_readers() -> None:
     """The fast reader joins a link written with "\\" as browsers do; one entry it declines
     (a date in "CEST") sends the whole feed to feedparser, which joined it its own way:

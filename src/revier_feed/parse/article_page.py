@@ -16,7 +16,7 @@ import itertools
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
@@ -36,6 +36,7 @@ from .html import (
     files_in,
     make_soup,
     remove_elements,
+    sent_as_browsers_send,
 )
 
 #: Elements that are never the article's text.
@@ -161,6 +162,10 @@ def parse_article(
     published = _article_date(soup, now, tz)
     # Before the forms and the furniture go: a download box may be either.
     files = files_in(soup, files_selector, base_url(soup, fetched.url)) if files_selector else ()
+    if soup.original_encoding != "utf-8":
+        # Asked as browsers ask them, as the listing's files are (one file, one address).
+        codec = soup.original_encoding
+        files = tuple(replace(f, url=sent_as_browsers_send(f.url, codec) or f.url) for f in files)
     password = _password_field(soup)
     # Where the password field is (its ancestors), before the forms go.
     around_password = {id(a) for a in password.parents} if password is not None else set()
@@ -692,7 +697,9 @@ def _main_content(soup: BeautifulSoup, headline: Tag | None) -> list[Tag]:
 #: A full date in a line: "12.03.2026", "12. März 2026".
 _FULL_DATE = re.compile(
     r"\b(?:\d{1,2}\.\s*(?:\d{1,2}\.\s*\d{2,4}|[^\W\d]+\.?\s+\d{4})"
-    r"|[^\W\d]{3,}\.?\s+\d{1,2},\s*\d{4})\b"  # or the month first: "Juni 10, 2021"
+    # or the month first, as some themes write it: "Juni 10, 2021"
+    r"|(?i:jan|feb|mär|mar|apr|mai|may|jun|jul|aug|sep|okt|oct|nov|dez|dec)[^\W\d]*\.?"
+    r"\s+\d{1,2},\s*\d{4})\b"
 )
 #: Words beside its date in a date line at most ("Veröffentlicht am … von Pressestelle").
 _DATELINE_WORDS = 5
@@ -1083,13 +1090,27 @@ def _article_date(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> datetime 
         found = _published(str(value), now, tz) if value else None
         if found:
             return found
+    # A class "updated" marks an update's date where the page marks another as published
+    # (WordPress's "entry-date published" beside "updated"); alone, it is hAtom's only date.
+    published_marked = soup.find("time", class_="published") is not None
+    around = _boxes_around(headline)
     for scope, teasers in _date_scopes(soup, headline):
-        for time_tag in scope.find_all("time", attrs={"datetime": True}):
-            if isinstance(time_tag, Tag) and _dates_the(scope, time_tag, teasers):
+        for time_tag in scope.find_all("time", attrs={"datetime": True}, limit=_TIMES):
+            if isinstance(time_tag, Tag) and _dates_the(
+                scope, time_tag, teasers, around, published_marked
+            ):
                 found = _published(str(time_tag["datetime"]), now, tz)
                 if found:
                     return found
-    return _dateline_date(soup, headline, now, tz)
+    return _dateline_date(soup, headline, around, now, tz)
+
+
+def _boxes_around(headline: Tag | None) -> frozenset[int]:
+    """The ids of the elements around ``headline``: the article's own boxes, which are
+    never another's, whatever their class ("event-detail", "col-left")."""
+    if headline is None:
+        return frozenset()
+    return frozenset(id(box) for box in itertools.islice(headline.parents, _DEPTH))
 
 
 #: Meta names of an article's publication date: Open Graph's (also written as a name),
@@ -1117,21 +1138,32 @@ def _inside(element: Tag, container: Tag) -> bool:
     return any(parent is container for parent in element.parents)
 
 
-def _dates_the(scope: Tag, time_tag: Tag, teasers: bool) -> bool:
+def _dates_the(
+    scope: Tag, time_tag: Tag, teasers: bool, around: frozenset[int], published_marked: bool
+) -> bool:
     """Whether ``time_tag`` in ``scope`` may date the article: not in the page's header,
-    navigation or sidebar (an article's own header has its date), nor in a teaser's,
-    comment's or other article's <article> inside it, nor in a box of other news or
-    events, nor in a sentence (an event's date), nor an event's or marked as an update's
-    (but one marked published too: WordPress's "entry-date published updated")."""
-    if scope.name != "article" and time_tag.find_parent(_BOILERPLATE_TAGS):
+    navigation or sidebar (an article's own header has its date), nor in a teaser's or a
+    comment's <article> inside it (one holding the headline is the article), nor in a box
+    of other news or events, nor in a sentence (an event's date), nor an event's or an
+    update's (a class "updated" only where another is marked published)."""
+    # Its boxes up to the scope, looked at once (each look of Beautiful Soup's walked to
+    # the page's root: a hostile page of deep boxes and many dates took minutes), and no
+    # further up than a real page nests its article's date.
+    holder = paragraph = None
+    for box in itertools.islice(time_tag.parents, _DEPTH):
+        if box is scope:
+            break
+        if box.name in _BOILERPLATE_TAGS and scope.name != "article":
+            return False
+        if id(box) not in around and _other_box(box):
+            return False
+        holder = holder or (box if box.name == "article" else None)
+        paragraph = paragraph or (box if box.name == "p" else None)
+    if teasers and holder is not None:
         return False
-    holder = time_tag.find_parent("article")
-    if (teasers and holder is not None) or (scope.name == "article" and holder is not scope):
-        return False
-    if _in_other_box(time_tag, scope):
-        return False
-    paragraph = time_tag.find_parent("p")
-    if paragraph is not None and len(paragraph.get_text(" ").split()) > _SENTENCE_WORDS:
+    if scope.name == "article" and holder is not None and id(holder) not in around:
+        return False  # a comment's or teaser's <article> inside the article
+    if paragraph is not None and _in_sentence(time_tag, paragraph):
         return False
     itemprop = str(time_tag.get("itemprop", ""))
     classes = time_tag.get_attribute_list("class")
@@ -1139,8 +1171,36 @@ def _dates_the(scope: Tag, time_tag: Tag, teasers: bool) -> bool:
         return False
     if itemprop == "datePublished" or "published" in classes:
         return True
-    before = "".join(t for t in time_tag.previous_siblings if isinstance(t, NavigableString))
-    return not _UPDATE_MARK.search(" ".join((*classes, itemprop, before[-40:])))
+    if published_marked and _UPDATE_MARK.search(" ".join((*classes, itemprop))):
+        return False
+    # The words before it in its element ("Zuletzt aktualisiert: <time>"): a few siblings.
+    before = [t for t in itertools.islice(time_tag.previous_siblings, 4)]
+    said = "".join(t for t in reversed(before) if isinstance(t, NavigableString))
+    return not _UPDATE_MARK.search(said[-40:])
+
+
+#: How many boxes around a date are looked at, at most.
+_DEPTH = 64
+
+
+def _in_sentence(time_tag: Tag, paragraph: Tag) -> bool:
+    """Whether ``time_tag`` is in a sentence of its ``paragraph`` (an event's date), not
+    in a line of facts about the article ("Von Max Muster | Veröffentlicht am <time> | 2
+    Kommentare"), whose parts are counted each."""
+    text = " ".join(paragraph.get_text(" ").split())
+    own = " ".join(time_tag.get_text(" ").split())
+    if len(text.split()) <= _SENTENCE_WORDS or not own:
+        return False
+    for part in _LINE_PARTS.split(text):
+        if own in part:
+            # In a sentence, words stand on both sides of it ("findet am <time> statt");
+            # a byline ends with it, a lead opens with it ("<time> – Der Kreistag …").
+            before, _, after = part.partition(own)
+            said_after = after.strip(" .,;:!?–-()")
+            return (
+                len(part.split()) > _SENTENCE_WORDS and bool(before.strip()) and bool(said_after)
+            )
+    return True
 
 
 #: schema.org dates that are not a publication's.
@@ -1153,10 +1213,7 @@ _OTHER_BOX_WORDS = frozenset(
         "marginal",
         "marginalspalte",
         "related",
-        "teaser",
-        "teasers",
         "newslist",
-        "widget",
         "event",
         "events",
         "termin",
@@ -1167,29 +1224,51 @@ _OTHER_BOX_WORDS = frozenset(
         "calendar",
     }
 )
-#: Words that make "left" or "right" a layout's column ("col-right", "spalte-links").
-_COLUMN_WORDS = frozenset({"col", "column", "spalte", "bar", "sidebar"})
+#: Words that make "left" or "right" a layout's column ("col-right", "spalte-links"); the
+#: main one is never another's box, since it holds the headline.
+_COLUMN_WORDS = frozenset({"col", "column", "spalte", "bar"})
+#: What a WordPress post's own classes name (post_class(): "category-veranstaltungen",
+#: "tag-termine"), which says nothing of the box.
+_TAXONOMY_CLASSES = ("category-", "tag-", "type-", "format-", "status-", "post-")
 
 
-def _in_other_box(element: Tag, within: Tag) -> bool:
-    """Whether ``element`` is in a box of other news or events inside ``within``, by the
-    box's class or id, or its schema.org type (an Event)."""
-    for box in element.parents:
+def _in_other_box(element: Tag, within: Tag, around: frozenset[int]) -> bool:
+    """Whether ``element`` is (in) a box of other news or events inside ``within`` (not
+    one of the boxes ``around`` the headline)."""
+    for box in itertools.islice(itertools.chain((element,), element.parents), _DEPTH):
         if box is within or box.name in ("body", "html", "[document]"):
             return False
-        if "Event" in str(box.get("itemtype", "")):
-            return True
-        marks = [*box.get_attribute_list("class"), str(box.get("id") or "")]
-        words = {w for mark in marks if mark for w in class_words(mark)}
-        if words & _OTHER_BOX_WORDS or str(box.get("id") or "").lower() in ("left", "right"):
-            return True
-        if words & {"left", "right", "links", "rechts"} and words & _COLUMN_WORDS:
+        if id(box) not in around and _other_box(box):
             return True
     return False
 
 
+def _other_box(box: Tag) -> bool:
+    """Whether ``box`` holds other news or events beside an article, by its class or id,
+    or its schema.org type (an Event)."""
+    if "Event" in str(box.get("itemtype", "")):
+        return True
+    own_id = str(box.get("id") or "")
+    classes = [c for c in box.get_attribute_list("class") if c]
+    if not classes and not own_id:
+        return False
+    marks = [c for c in classes if not c.startswith(_TAXONOMY_CLASSES)] + [own_id]
+    words = {w for mark in marks if mark for w in class_words(mark)}
+    if words & _OTHER_BOX_WORDS:
+        return True
+    column = own_id.lower() in _SIDES or bool(words & _SIDES and words & _COLUMN_WORDS)
+    # A layout's column beside the one with the text ("col-left", Contao's #right): one of
+    # headlines and dates; the main one, named so too ("left-column"), holds paragraphs.
+    return column and not any(
+        len(p.get_text(" ").split()) > _SENTENCE_WORDS for p in box.find_all("p", limit=20)
+    )
+
+
+_SIDES = frozenset({"left", "right", "links", "rechts"})
+
+
 def _dateline_date(
-    soup: BeautifulSoup, headline: Tag | None, now: datetime, tz: ZoneInfo
+    soup: BeautifulSoup, headline: Tag | None, around: frozenset[int], now: datetime, tz: ZoneInfo
 ) -> datetime | None:
     """The date of the article's date line, written as text by the headline (a few
     elements after it, up to the text, or before it): "Veröffentlicht am 10. Juni 2021",
@@ -1203,25 +1282,45 @@ def _dateline_date(
         return found
     near: list[Tag] = []
     for element in headline.find_all_next(_DATELINE_TAGS, limit=12):
-        text = element.get_text(" ", strip=True)
-        if element.name == "p" and len(text.split()) > _SENTENCE_WORDS:
+        text = " ".join(element.get_text(" ").split())
+        parts = _LINE_PARTS.split(text)
+        if (
+            element.name == "p"
+            and len(text.split()) > _SENTENCE_WORDS
+            and (len(parts) < 2 or any(len(p.split()) > _SENTENCE_WORDS for p in parts))
+        ):
             # The text begins: its date line was above, or opens its first paragraph as a
             # news agency's does ("Kaltenbach, 10.06.2021. Der Landkreis …").
             opening = _OPENING_DATELINE.match(text)
             if opening is not None and (found := _published(opening[1], now, tz)):
                 return found
             break
-        near.append(element)
-    near.extend(headline.find_all_previous(_DATELINE_TAGS, limit=6))
+        near.append(element)  # a short line, or one of facts ("Von … | Veröffentlicht …")
+    # Above the headline, only what is beside it in its own box: a page's top bar says
+    # what day it is today.
+    box = headline.parent
+    headline_text = headline.get_text(" ", strip=True)
+    while (
+        isinstance(box, Tag)
+        and isinstance(box.parent, Tag)
+        and box.get_text(" ", strip=True) == headline_text
+    ):
+        box = box.parent  # a wrapper of the headline alone (TYPO3's <div class="header">)
+    if isinstance(box, Tag) and box.name not in ("body", "html", "[document]"):
+        near.extend(
+            e for e in headline.find_all_previous(_DATELINE_TAGS, limit=6) if _inside(e, box)
+        )
     own = headline.find_parent("article")
     body = soup.find("body")
-    root = body if isinstance(body, Tag) else soup
+    root = own or (body if isinstance(body, Tag) else soup)
     for element in near:
         boilerplate = element.find_parent(_BOILERPLATE_TAGS)
         if boilerplate is not None and (own is None or not _inside(boilerplate, own)):
             continue  # the page's header or sidebar (an article's own header may hold it)
-        if _in_other_box(element, root):
-            continue  # a column of other news beside the article
+        if _in_other_box(element, root, around):
+            continue  # a column of other news beside the article, an event's date
+        if any(t.get("itemprop") in _OTHER_DATES for t in element.find_all("time", limit=3)):
+            continue
         for line in _LINE_PARTS.split(element.get_text(" ", strip=True)):
             if (
                 _FULL_DATE.search(line)
@@ -1239,8 +1338,9 @@ _DATELINE_TAGS = [
 ]
 #: A place and a date opening an article's first paragraph ("Kaltenbach, den 10.06.2021.").
 _OPENING_DATELINE = re.compile(
-    r"(?:[^\W\d][\w./ -]{0,40},\s+(?:den\s+|am\s+)?)?(\d{1,2}\.\s*(?:\d{1,2}\.\s*\d{4}"
-    r"|[^\W\d]+\s+\d{4}))\b[.:–-]?\s"
+    r"(?i:(?!(?:am|an|ab|bis|seit|vom|von|zum|im|bereits|schon)\b))"
+    r"(?:[^\W\d][\w./() -]{0,40},\s+(?:den\s+)?)?(\d{1,2}\.\s*(?:\d{1,2}\.\s*\d{4}"
+    r"|[^\W\d]+\s+\d{4}))\b\s?[.:–-]\s"
 )
 #: What separates a date line's parts ("Erstellt am 10.06.2021 · Aktualisiert am …").
 _LINE_PARTS = re.compile(r"\s[·|•]\s")
@@ -1377,7 +1477,7 @@ def _json_ld_date(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
             value = node.get("datePublished")
             if isinstance(value, str) and not kinds & _NO_ARTICLE:
                 found = _published(value, now, tz)
-                if found and any(_ARTICLE_TYPE.search(kind) for kind in kinds):
+                if found and any(_LD_ARTICLE_KIND.search(kind) for kind in kinds):
                     return found
                 other = other or found
             queue.extend(v for k, v in node.items() if k not in _OTHER_ITEMS)
@@ -1387,7 +1487,7 @@ def _json_ld_date(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
 
 
 #: schema.org types whose date is an article's, and those whose date is not.
-_ARTICLE_TYPE = re.compile(r"(?:Article|BlogPosting|Report|PressRelease)$")
+_LD_ARTICLE_KIND = re.compile(r"(?:Article|BlogPosting|Report|PressRelease)$")
 _NO_ARTICLE = frozenset(
     {
         "WebSite",
@@ -1400,4 +1500,9 @@ _NO_ARTICLE = frozenset(
     }
 )
 #: Properties that name other items than the page's own (their dates are theirs).
-_OTHER_ITEMS = frozenset({"hasPart", "relatedLink", "comment", "review", "isPartOf", "publisher"})
+_OTHER_ITEMS = frozenset(
+    {
+        *("hasPart", "relatedLink", "comment", "review", "isPartOf", "publisher"),
+        *("itemListElement", "mentions", "about", "subjectOf", "citation"),
+    }
+)

@@ -227,6 +227,9 @@ def decode_html_as(content: bytes, declared: str | None = None, url: str = "") -
     """:func:`decode_html`, and the codec the document was read in: what its links' queries
     are sent in (the WHATWG URL Standard), "utf-8" for one in UTF-16."""
     text, codec = _decoded(content, declared, url)
+    codec = codecs.lookup(codec).name
+    if codec.startswith("utf"):
+        codec = "utf-8"  # a page in UTF-16 or UTF-32 asks in UTF-8 too
     # C1 controls in text are windows-1252 read as Latin-1 by whoever wrote the page (PHP's
     # utf8_encode): "„Zukunft“ – 5 €" lost its quotes, dash and euro sign. Feeds map them
     # the same way (feedparser does, and fastfeed after it).

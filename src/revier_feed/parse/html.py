@@ -370,10 +370,10 @@ def sent_as_browsers_send(url: str | None, codec: str | None) -> str | None:
     (what the encoding has no character for goes as a reference, "&#8364;")."""
     if not url or url.isascii() or codec in (None, "utf-8"):
         return url
-    head, mark, query = url.partition("?")
+    address, hash_mark, fragment = url.partition("#")
+    head, mark, query = address.partition("?")
     if not mark or query.isascii():
         return url
-    query, hash_mark, fragment = query.partition("#")
     sent = "".join(c if c.isascii() else _percent_encoded(c, codec) for c in query)
     return head + mark + sent + hash_mark + fragment
 
