@@ -40,7 +40,9 @@ from .keywords import KeywordStats
 from .native import NATIVE, native_best_candidate, native_mark_index, native_query_marks
 from .packed import PackedFeatures, unpack_ints
 from .text import (
+    CONTAINMENT,
     MIN_SHARED_MARKS,
+    MIN_SHINGLES,
     SAME_SOURCE,
     Similarity,
     StoryFeatures,
@@ -211,6 +213,8 @@ class StoryIndex:
         self._items: list[IndexedItem] = []
         self._marks: Marks | None = mark_index(self.window)
         self._districts: dict[frozenset[str], frozenset[str]] = {}
+        #: Each story's first item in the index (its slot), by story id.
+        self._first: dict[int, int] = {}
 
     def __len__(self) -> int:
         return len(self._items)
@@ -235,6 +239,7 @@ class StoryIndex:
             source: the item's source's id (interned: one string per source).
         """
         when = published.timestamp() if isinstance(published, datetime) else published
+        self._first.setdefault(story_id, len(self._items))
         self._items.append(
             IndexedItem(
                 item_id=item_id,
@@ -271,7 +276,9 @@ class StoryIndex:
         """The story ``features`` belongs to, or None for a new story.
 
         The single most similar candidate decides (no chaining through other members), so
-        two stories never merge because a third item resembles both a little.
+        two stories never merge because a third item resembles both a little; one that is
+        alike by shared keywords alone, not copied text, only with the story's first item
+        alike too (:meth:`_holds_together`).
         """
         return self.match(PackedFeatures.of(features), published)
 
@@ -323,12 +330,30 @@ class StoryIndex:
         items = self._items
         if source is not None and any(items[slot].source == source for slot, _ in found):
             found = _own_judged(items, found, new, source)
-        best = best_candidate(items, found, new, self.stats)
-        if best is None:
-            return None
-        slot, score = best
-        entry = self._items[slot]
-        return StoryMatch(entry.story_id, entry.item_id, score)
+        while (best := best_candidate(items, found, new, self.stats)) is not None:
+            slot, score = best
+            entry = items[slot]
+            if self._holds_together(new, slot, found):
+                return StoryMatch(entry.story_id, entry.item_id, score)
+            found = [(s, u) for s, u in found if items[s].story_id != entry.story_id]
+        return None
+
+    def _holds_together(
+        self, new: PackedFeatures, slot: int, found: list[tuple[int, bool]]
+    ) -> bool:
+        """Whether ``new``, the same story as the item at ``slot`` by shared keywords alone
+        (no text copied), is also the same story as that story's first item: joined by
+        keywords one after another, releases of one kind ("Studie zeigt …") chained into a
+        story of unrelated news."""
+        items = self._items
+        first = self._first.get(items[slot].story_id, slot)
+        if first == slot or any(s == slot and same_url for s, same_url in found):
+            return True
+        overlap = _shingle_overlap(new.shingles)
+        shorter = min(new.shingle_count, len(items[slot].shingles) // 4)
+        if shorter >= MIN_SHINGLES and overlap(items[slot].shingles) >= CONTAINMENT * shorter:
+            return True  # a copy of the member's text: copies of copies are one story
+        return best_candidate(items, [(first, False)], new, self.stats) is not None
 
 
 def best_candidate(
