@@ -1059,9 +1059,9 @@ def _blocks_in(parts: list[Tag]) -> list[Tag]:
 def _article_date(soup: BeautifulSoup, now: datetime, tz: ZoneInfo) -> datetime | None:
     """The article's publication date, by what the page says of it: its metadata (Open
     Graph, Dublin Core, JSON-LD, microdata), else the first ``<time>`` of the article that
-    is no date of an update, a comment, a teaser or an event, else its date line ("Ver-
-    öffentlicht am 10. Juni 2021" below the headline). A date ahead is none: a placeholder,
-    or an event's date that a CMS wrote as the article's."""
+    is no date of an update, a comment, a teaser or an event, else its date line
+    ("Veröffentlicht am 10. Juni 2021" by the headline). A date ahead is none: a
+    placeholder, or an event's date that a CMS wrote as the article's."""
     for meta in soup.find_all("meta", limit=_METAS):
         name = str(meta.get("property") or meta.get("name") or "").lower()
         if name in _PUBLISHED_META and meta.get("content"):
