@@ -387,6 +387,14 @@ _SAID = (
         '<main><div class="news-detail"><h1>Kreistag tagt</h1><div class="news-teaser"><p>'
         '<time datetime="2021-06-10">Donnerstag</time> – Der Kreistag hat den Haushalt '
         f"beschlossen.</p></div>{_SAID}</div></main>",
+        # Only below the text: a letter's signature, the release named, Liferay's field.
+        f'<main><h1>Kreistag tagt</h1>{_SAID}<p class="signature">Kaltenbach, den 10.06.2021'
+        "</p></main>",
+        f'<div class="news"><h1>Kreistag tagt</h1>{_SAID}<p class="pm-date">Pressemitteilung '
+        'vom 10.06.2021</p><div class="news-related"><h4>Verwandte Meldungen</h4><ul><li>'
+        "<span>04.03.2021</span> Andere</li></ul></div></div>",
+        f'<div class="asset"><h1>Kreistag tagt</h1>{_SAID}<div class="metadata"><span '
+        'class="metadata-publish-date">10.06.2021</span></div></div>',
         # A date ahead (a placeholder, an event's) is passed over, not the end of the search.
         '<html><head><meta property="article:published_time" content="2099-12-31T00:00:00Z">'
         '</head><body><article><h1>Kreistag tagt</h1><time datetime="2021-06-10">10.06.2021'
@@ -423,6 +431,12 @@ def test_an_article_s_date_is_its_publication_s(page: str) -> None:
         '"itemListElement": [{"@type": "NewsArticle", "datePublished": "2021-06-02"}]}'
         '</script><script type="application/ld+json">{"@type": "WebPage", "datePublished":'
         f' "2019-03-01"}}</script></head><body><h1>Kreistag tagt</h1>{_SAID}</body></html>',
+        # Below the text: a deadline, a related release, a comment's date.
+        f"<main><h1>Kreistag tagt</h1>{_SAID}<p>Anmeldeschluss: 24.06.2021</p></main>",
+        f'<main><h1>Kreistag tagt</h1>{_SAID}<div class="related"><ul><li>Pressemitteilung '
+        "vom 05.10.2020</li></ul></div></main>",
+        f'<main><h1>Kreistag tagt</h1>{_SAID}<div class="comments"><p><span class='
+        '"published">12.06.2021</span> Gut so.</p></div></main>',
         # An event's page, and a page whose only dates are a column's of other news.
         '<main itemscope itemtype="https://schema.org/Event"><h1>Kreistag tagt</h1>'
         f'<time itemprop="startDate" datetime="2021-06-24T19:00">24.06.</time>{_SAID}</main>',

@@ -1214,6 +1214,10 @@ _OTHER_BOX_WORDS = frozenset(
         "marginalspalte",
         "related",
         "newslist",
+        "comment",
+        "comments",
+        "kommentar",
+        "kommentare",
         "event",
         "events",
         "termin",
@@ -1329,7 +1333,57 @@ def _dateline_date(
                 and (found := _published(line, now, tz))
             ):
                 return found
+    return _closing_date(headline, own, root, around, now, tz)
+
+
+def _closing_date(
+    headline: Tag,
+    own: Tag | None,
+    root: Tag | BeautifulSoup,
+    around: frozenset[int],
+    now: datetime,
+    tz: ZoneInfo,
+) -> datetime | None:
+    """The date that closes the article's text, where none stands by its headline: a
+    letter's signature ("Kaltenbach, den 10.06.2021"), "Pressemitteilung vom 10.06.2021",
+    a date in an element named for it (Liferay's "metadata-publish-date"). Only these: the
+    end of a text names other dates too (deadlines, the next meeting)."""
+    box = own
+    if box is None:
+        # The nearest box around the headline that holds its text's first paragraph.
+        text = headline.find_next(
+            lambda tag: tag.name == "p" and len(tag.get_text(" ").split()) > _SENTENCE_WORDS
+        )
+        if not isinstance(text, Tag):
+            return None
+        box = next((p for p in text.parents if id(p) in around), None)
+        if box is None or box.name in ("body", "html", "[document]"):
+            return None
+    looked = 0
+    for element in reversed(box.find_all(_DATELINE_TAGS)):
+        if looked == 12:
+            break
+        if _in_other_box(element, root, around):
+            continue  # "Verwandte Meldungen" with their dates, below the text
+        looked += 1
+        line = " ".join(element.get_text(" ").split())
+        if len(line.split()) > _DATELINE_WORDS + 3:
+            continue
+        named = " ".join(element.get_attribute_list("class")).lower()
+        date = _FULL_DATE.search(line)
+        if date is not None and (_CLOSING_DATE.search(line) or "publish" in named):
+            found = _published(date[0], now, tz)
+            if found:
+                return found
     return None
+
+
+#: How a date closes a German press release: a signature, or the release named.
+_CLOSING_DATE = re.compile(
+    r"^(?:[^\W\d][\w./() -]{0,40},\s+den\s+"
+    r"|(?:presse)?(?:mitteilung|information)\b[^,]{0,20}\svom\s+)\d{1,2}\.",
+    re.IGNORECASE,
+)
 
 
 _DATELINE_TAGS = [
