@@ -1360,7 +1360,7 @@ def _closing_date(
         if box is None or box.name in ("body", "html", "[document]"):
             return None
     looked = 0
-    for element in reversed(box.find_all(_DATELINE_TAGS)):
+    for element in itertools.islice(reversed(box.find_all(_DATELINE_TAGS)), 200):
         if looked == 12:
             break
         if _in_other_box(element, root, around):
