@@ -151,6 +151,37 @@ def test_gzip_when_accepted(client: Client, app: App) -> None:
         "/feeds/all.rss.xml", accept_encoding="gzip", if_none_match=gz_etag
     )
     assert status == 304 and headers["etag"] == gz_etag
+    # Only the tag of the body being sent matches: a 304 naming a body the cache did not
+    # store is of no use to it (RFC 9111 4.3.4; found beside REDbot, session 40).
+    plain_etag = plain_headers["etag"]
+    assert client.get("/feeds/all.rss.xml", if_none_match=gz_etag)[0] == 200
+    assert client.get("/feeds/all.rss.xml", accept_encoding="gzip", if_none_match=plain_etag)[
+        0
+    ] == (200)
+    status, headers, _ = client.get(
+        "/feeds/all.rss.xml", accept_encoding="gzip", if_none_match=f"{plain_etag}, {gz_etag}"
+    )
+    assert status == 304 and headers["etag"] == gz_etag
+    # "*" stands for the codings not named (RFC 9110 12.5.3).
+    assert client.get("/feeds/all.rss.xml", accept_encoding="*;q=0, gzip")[1].get(
+        "content-encoding"
+    ) == ("gzip")
+    assert (
+        "content-encoding"
+        not in client.get("/feeds/all.rss.xml", accept_encoding="gzip;q=0, *")[1]
+    )
+
+
+def test_a_folder_named_without_its_slash_is_sent_to_it(client: Client, app: App) -> None:
+    """ "/digests" was a 404 where "/digests/" is the archive's page; served there, its
+    page's relative links would have missed (found beside REDbot, session 40)."""
+    folder = app.config.output_dir / "archiv"
+    folder.mkdir()
+    (folder / "index.html").write_text("<a href='2021.html'>2021</a>", encoding="utf-8")
+    status, headers, body = client.get("/archiv")
+    assert (status, headers["location"], body) == (301, "/archiv/", b"")
+    assert client.get("/archiv/")[0] == 200
+    assert client.get("/feeds")[0] == 404  # no page there, no listing
 
 
 OUTSIDE = [

@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import quote
 
 from ..app import App
 from ..exceptions import RevierError
@@ -61,6 +62,13 @@ class FeedApp:
         # (milliseconds, after a publish); every other request costs a stat and a lookup.
         located = self.folder.locate(path)
         resource = self.folder.load(located) if located else None
+        if resource is None and not path.endswith("/") and self.folder.locate(path + "/"):
+            # A folder named without its "/" (a link to /digests): where its page's own
+            # relative links resolve, as web servers send it.
+            location = quote(path + "/", safe="/").encode()
+            headers = [(b"location", location), _NO_STORE]
+            await _send(send, 301, headers, b"", method)
+            return
         if resource is None:
             headers = [(b"content-type", b"text/plain; charset=utf-8"), _NO_STORE]
             await _send(send, 404, headers, b"not found\n", method)
@@ -74,7 +82,8 @@ class FeedApp:
         ]
         if resource.gzipped is not None:
             headers.append((b"vary", b"Accept-Encoding"))
-        if not_modified(resource, request.get("if-none-match"), request.get("if-modified-since")):
+        conditions = (request.get("if-none-match"), request.get("if-modified-since"))
+        if not_modified(resource, *conditions, gzipped=gzipped):
             await _send(send, 304, headers, b"", "HEAD")
             return
         headers += [

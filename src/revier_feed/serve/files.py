@@ -134,16 +134,21 @@ class OutputFolder:
 
 
 def not_modified(
-    resource: Resource, if_none_match: str | None, if_modified_since: str | None
+    resource: Resource,
+    if_none_match: str | None,
+    if_modified_since: str | None,
+    gzipped: bool = False,
 ) -> bool:
     """Whether a conditional GET may be answered with 304 (RFC 9110, 13.1.2 and 13.1.3).
 
-    If-None-Match wins when present; either representation's ETag matches (a cache that
-    stored the gzip body asks with its ETag), and so does ``*``.
+    If-None-Match wins when present; the ETag of the representation being sent matches
+    (``gzipped``: the gzip body's), and so does ``*``. Only that one: a cache that holds
+    both sends both tags, and a 304 naming a body it did not store is of no use to it (RFC
+    9111, 4.3.4).
     """
     if if_none_match is not None:
         tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-        return "*" in tags or resource.etag in tags or resource.gzip_etag in tags
+        return "*" in tags or (resource.gzip_etag if gzipped else resource.etag) in tags
     if if_modified_since is not None:
         try:
             since = parsedate_to_datetime(if_modified_since).timestamp()
@@ -154,15 +159,18 @@ def not_modified(
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether ``Accept-Encoding`` allows gzip (``gzip`` or ``*`` without ``q=0``)."""
+    """Whether ``Accept-Encoding`` allows gzip: ``gzip`` without ``q=0``, else ``*`` without
+    it (which stands for the codings not named, RFC 9110 12.5.3)."""
     if not accept_encoding:
         return False
+    weights: dict[str, bool] = {}
     for part in accept_encoding.lower().split(","):
         coding, _, params = part.strip().partition(";")
-        if coding.strip() in ("gzip", "x-gzip", "*"):
+        coding = "gzip" if coding.strip() == "x-gzip" else coding.strip()
+        if coding in ("gzip", "*") and coding not in weights:
             q = params.strip().removeprefix("q=")
             try:
-                return not params or float(q) > 0
+                weights[coding] = not params or float(q) > 0
             except ValueError:
-                return False
-    return False
+                weights[coding] = False
+    return weights.get("gzip", weights.get("*", False))
