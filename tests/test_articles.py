@@ -431,8 +431,18 @@ def test_an_article_s_date_is_its_publication_s(page: str) -> None:
         '"itemListElement": [{"@type": "NewsArticle", "datePublished": "2021-06-02"}]}'
         '</script><script type="application/ld+json">{"@type": "WebPage", "datePublished":'
         f' "2019-03-01"}}</script></head><body><h1>Kreistag tagt</h1>{_SAID}</body></html>',
-        # Below the text: a deadline, a related release, a comment's date.
+        # Below the text: a deadline, a meeting, a quoted letter's signature, a release in
+        # a list or a link, a publisher's note, a related release, a comment's date.
         f"<main><h1>Kreistag tagt</h1>{_SAID}<p>Anmeldeschluss: 24.06.2021</p></main>",
+        f"<main><h1>Kreistag tagt</h1>{_SAID}<p>Anmeldung bis Freitag, den 04.06.2021</p></main>",
+        f"<main><h1>Kreistag tagt</h1>{_SAID}<p>Nächste Sitzung am Montag, den 07.06.2021</p>"
+        "</main>",
+        f"<main><h1>Kreistag tagt</h1>{_SAID}<blockquote><p>Sehr geehrte Damen und Herren, …"
+        "</p><p>Berlin, den 02.03.2021</p></blockquote></main>",
+        f"<main><h1>Kreistag tagt</h1>{_SAID}<h3>Mehr zum Thema</h3><ul><li>"
+        '<a href="/pm1">Pressemitteilung vom 05.10.2020</a></li></ul></main>',
+        f"<main><h1>Kreistag tagt</h1>{_SAID}<p class='publisher'>© Landkreis 01.01.2019</p>"
+        "</main>",
         f'<main><h1>Kreistag tagt</h1>{_SAID}<div class="related"><ul><li>Pressemitteilung '
         "vom 05.10.2020</li></ul></div></main>",
         f'<main><h1>Kreistag tagt</h1>{_SAID}<div class="comments"><p><span class='

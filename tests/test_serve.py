@@ -180,6 +180,9 @@ def test_a_folder_named_without_its_slash_is_sent_to_it(client: Client, app: App
     (folder / "index.html").write_text("<a href='2021.html'>2021</a>", encoding="utf-8")
     status, headers, body = client.get("/archiv")
     assert (status, headers["location"], body) == (301, "/archiv/", b"")
+    # Never to another host ("//archiv/" is one to a browser); the query kept.
+    assert client.get("//archiv")[1]["location"] == "/archiv/"
+    assert client.get("/archiv?seite=2")[1]["location"] == "/archiv/?seite=2"
     assert client.get("/archiv/")[0] == 200
     assert client.get("/feeds")[0] == 404  # no page there, no listing
 

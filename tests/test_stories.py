@@ -1130,6 +1130,64 @@ def test_items_joined_by_keywords_alone_do_not_chain_unrelated_news_into_a_story
     assert match is not None and match.story_id == 1
 
 
+def test_a_rewrite_of_a_partner_s_excerpt_joins_the_release_whatever_the_order() -> None:
+    """A rewrite sharing only keywords with a partner's excerpt of a release, whose opening
+    it does not share, was kept out of the release's story; and which item was the story's
+    first depended on the order the index was filled (found by a review, session 40). An
+    excerpt that copies the first item vouches for the story; the first is the earliest."""
+
+    def news(source: str, title: str, teaser: str, content: str = "") -> Item:
+        return make_item(
+            source_id=source,
+            key=title,
+            title=title,
+            summary_text=teaser,
+            content_html=content,
+            published_at=NOW,
+        )
+
+    opening = (
+        "Die Landesregierung hat am Dienstag in Magdeburg das neue Programm zur Stärkung der "
+        "Wirtschaft im Mitteldeutschen Revier vorgestellt. Minister Schulze erläuterte die "
+        "Ziele für Industrie, Forschung, Verkehr und Bildung in allen Regionen des Landes. "
+    )
+    zeitz = (
+        "Im Burgenlandkreis entsteht in Zeitz ein Gründerzentrum für Chemie und "
+        "Biotechnologie. Das Gebäude an der Naumburger Straße bietet Laboren, Werkstätten und "
+        "Büros Platz für dreißig junge Unternehmen. Landrat Götz Ulrich rechnet mit der "
+        "Eröffnung im Herbst 2023. Die Kosten von 18 Millionen Euro trägt der Bund zu neunzig "
+        "Prozent."
+    )
+    more = (
+        "Weitere Projekte betreffen Radwege, Schulen, Breitband, Krankenhäuser, Museen, "
+        "Kläranlagen, Bahnhöfe, Sportstätten, Theater und Bibliotheken in Halle, Dessau, "
+        "Merseburg, Bitterfeld, Wittenberg, Köthen, Sangerhausen und Eisleben. "
+    ) * 5
+    release = news(
+        "land", "Programm für das Revier vorgestellt", opening, f"<p>{opening}{more}{zeitz}</p>"
+    )
+    excerpt = news("mz", "Gründerzentrum für Zeitz", zeitz)
+    rewrite = news(
+        "lvz",
+        "Zeitz bekommt Gründerzentrum für Chemie-Start-ups",
+        "In Zeitz soll bis Herbst 2023 ein Gründerzentrum für junge Firmen aus Chemie und "
+        "Biotechnologie öffnen, sagt Landrat Götz Ulrich. Laboren, Werkstätten und Büros an "
+        "der Naumburger Straße kosten 18 Millionen Euro; neunzig Prozent zahlt der Bund. "
+        "Dreißig Unternehmen finden dort Platz im Burgenlandkreis.",
+    )
+    for order in ((release, excerpt), (excerpt, release)):
+        index = StoryIndex(timedelta(days=30), KeywordStats({}, 0))
+        for n, placed in enumerate(order):
+            f = features(placed, shingles_of(placed), frozenset())
+            p = PackedFeatures.of(f)
+            index.add(
+                n, 1, NOW, p.shingles, p.keywords, frozenset(), f.marks, (), placed.source_id
+            )
+        f = features(rewrite, shingles_of(rewrite), frozenset())
+        match = index.match(PackedFeatures.of(f), NOW, "lvz")
+        assert match is not None and match.story_id == 1
+
+
 def test_placing_items_leaves_the_garbage_collector_as_it_was() -> None:
     # Placement pauses the cyclic collector; a worker left without it would leak cycles.
     assert gc.isenabled()

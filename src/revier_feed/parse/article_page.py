@@ -1363,26 +1363,50 @@ def _closing_date(
     for element in itertools.islice(reversed(box.find_all(_DATELINE_TAGS)), 200):
         if looked == 12:
             break
-        if _in_other_box(element, root, around):
-            continue  # "Verwandte Meldungen" with their dates, below the text
+        if _in_other_box(element, root, around) or _links_or_quotes(element):
+            continue  # "Mehr zum Thema" with releases' dates, a letter quoted in the text
         looked += 1
         line = " ".join(element.get_text(" ").split())
         if len(line.split()) > _DATELINE_WORDS + 3:
             continue
-        named = " ".join(element.get_attribute_list("class")).lower()
+        named = {w for c in element.get_attribute_list("class") if c for w in class_words(c)}
         date = _FULL_DATE.search(line)
-        if date is not None and (_CLOSING_DATE.search(line) or "publish" in named):
+        if date is not None and (_closes(line) or named & {"publish", "published"}):
             found = _published(date[0], now, tz)
             if found:
                 return found
     return None
 
 
-#: How a date closes a German press release: a signature, or the release named.
-_CLOSING_DATE = re.compile(
-    r"^(?:[^\W\d][\w./() -]{0,40},\s+den\s+"
-    r"|(?:presse)?(?:mitteilung|information)\b[^,]{0,20}\svom\s+)\d{1,2}\.",
-    re.IGNORECASE,
+def _links_or_quotes(element: Tag) -> bool:
+    """Whether ``element`` is a link, list entry or quotation, or in one."""
+    if element.name in ("a", "li") or element.find("a") is not None:
+        return True
+    return element.find_parent(["a", "li", "blockquote", "q"]) is not None
+
+
+def _closes(line: str) -> bool:
+    """Whether ``line`` is how a release's text ends: its place and date as a letter's
+    signature ("Kaltenbach, den 10.06.2021"), not a deadline or a meeting ("Anmeldung bis
+    Freitag, den 04.06.2021"), or the release named ("Pressemitteilung vom …")."""
+    signed = _SIGNATURE.match(line)
+    if signed is None:
+        return _RELEASE_OF.match(line) is not None
+    words = signed[1].lower().split()
+    return not (set(words) & _NOT_IN_A_PLACE or words[-1].rstrip(".") in _WEEKDAYS)
+
+
+_SIGNATURE = re.compile(r"([^\W\d][\w./() -]{0,40}),\s+den\s+\d{1,2}\.")
+_RELEASE_OF = re.compile(
+    r"(?:presse|medien)(?:mitteilung|information)\b[^,]{0,20}\svom\s+\d{1,2}\.", re.IGNORECASE
+)
+#: Words a deadline's or a meeting's line has before ", den" and a place's name has not.
+_NOT_IN_A_PLACE = frozenset(
+    {"bis", "ab", "seit", "vom", "zum", "zur", "nächste", "nächsten", "frist", "termin"}
+)
+_WEEKDAYS = frozenset(
+    {"montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonnabend"}
+    | {"sonntag", "mo", "di", "mi", "do", "fr", "sa", "so"}
 )
 
 

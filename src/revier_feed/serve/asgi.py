@@ -65,7 +65,10 @@ class FeedApp:
         if resource is None and not path.endswith("/") and self.folder.locate(path + "/"):
             # A folder named without its "/" (a link to /digests): where its page's own
             # relative links resolve, as web servers send it.
-            location = quote(path + "/", safe="/").encode()
+            # Its slashes as one: "//digests/" would lead a browser to the host "digests".
+            folder = "/" + "/".join(p for p in path.split("/") if p) + "/"
+            query = scope.get("query_string", b"")
+            location = quote(folder, safe="/").encode() + (b"?" + query if query else b"")
             headers = [(b"location", location), _NO_STORE]
             await _send(send, 301, headers, b"", method)
             return

@@ -44,6 +44,7 @@ from .text import (
     MIN_SHARED_MARKS,
     MIN_SHINGLES,
     SAME_SOURCE,
+    VERBATIM,
     Similarity,
     StoryFeatures,
     decide,
@@ -239,7 +240,14 @@ class StoryIndex:
             source: the item's source's id (interned: one string per source).
         """
         when = published.timestamp() if isinstance(published, datetime) else published
-        self._first.setdefault(story_id, len(self._items))
+        # The story's earliest item (then the lowest id): the same whatever the order the
+        # items come in (a worker's cycles, a reload of the window, `run --once`).
+        first = self._first.get(story_id)
+        if first is None or (when, item_id) < (
+            self._items[first].published,
+            self._items[first].item_id,
+        ):
+            self._first[story_id] = len(self._items)
         self._items.append(
             IndexedItem(
                 item_id=item_id,
@@ -342,18 +350,26 @@ class StoryIndex:
         self, new: PackedFeatures, slot: int, found: list[tuple[int, bool]]
     ) -> bool:
         """Whether ``new``, the same story as the item at ``slot`` by shared keywords alone
-        (no text copied), is also the same story as that story's first item: joined by
-        keywords one after another, releases of one kind ("Studie zeigt …") chained into a
-        story of unrelated news."""
+        (no text copied), is also the same story as that story's first item, or ``slot``
+        is a copy of it: joined by keywords one after another, releases of one kind
+        ("Studie zeigt …") chained into a story of unrelated news."""
         items = self._items
         first = self._first.get(items[slot].story_id, slot)
         if first == slot or any(s == slot and same_url for s, same_url in found):
             return True
-        overlap = _shingle_overlap(new.shingles)
-        shorter = min(new.shingle_count, len(items[slot].shingles) // 4)
-        if shorter >= MIN_SHINGLES and overlap(items[slot].shingles) >= CONTAINMENT * shorter:
+        if _copies(new.shingles, new.shingle_count, items[slot].shingles):
             return True  # a copy of the member's text: copies of copies are one story
+        member = items[slot].shingles
+        if _copies(member, len(member) // 4, items[first].shingles, VERBATIM):
+            return True  # the member is a verbatim excerpt of the first (a partner's)
         return best_candidate(items, [(first, False)], new, self.stats) is not None
+
+
+def _copies(shingles: bytes, count: int, other: bytes, share: float = CONTAINMENT) -> bool:
+    """Whether the text of ``shingles`` (``count`` of them) is copied from ``other``'s: at
+    least ``share`` of the shorter in the other, as :func:`.text.decide` asks."""
+    shorter = min(count, len(other) // 4)
+    return shorter >= MIN_SHINGLES and _shingle_overlap(shingles)(other) >= share * shorter
 
 
 def best_candidate(
