@@ -530,8 +530,10 @@ def test_a_full_text_carries_the_other_sources_and_the_files_too() -> None:
 
     at = datetime(2026, 11, 20, 10, tzinfo=UTC)
 
+    from .conftest import make_item
+
     def item(source: str, key: str) -> Item:
-        return Item(
+        return make_item(
             source_id=source,
             key=key,
             url=f"https://{source}.example/a/1.html",
@@ -539,13 +541,7 @@ def test_a_full_text_carries_the_other_sources_and_the_files_too() -> None:
             summary_html="<p>Kurz.</p>",
             summary_text="Kurz.",
             content_html="<p>Der ganze Text des Artikels.</p>",
-            author=None,
             published_at=at,
-            date_estimated=False,
-            updated_at=None,
-            categories=(),
-            tags=frozenset(),
-            image=None,
             fingerprint=key,
             attachments=(
                 Attachment(

@@ -16,7 +16,7 @@ import itertools
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
@@ -34,9 +34,9 @@ from .html import (
     base_url,
     class_words,
     files_in,
+    files_sent_as_browsers_send,
     make_soup,
     remove_elements,
-    sent_as_browsers_send,
 )
 
 #: Elements that are never the article's text.
@@ -162,10 +162,8 @@ def parse_article(
     published = _article_date(soup, now, tz)
     # Before the forms and the furniture go: a download box may be either.
     files = files_in(soup, files_selector, base_url(soup, fetched.url)) if files_selector else ()
-    if soup.original_encoding != "utf-8":
-        # Asked as browsers ask them, as the listing's files are (one file, one address).
-        codec = soup.original_encoding
-        files = tuple(replace(f, url=sent_as_browsers_send(f.url, codec) or f.url) for f in files)
+    # Asked as browsers ask them, as the listing's files are (one file, one address).
+    files = files_sent_as_browsers_send(files, soup.original_encoding)
     password = _password_field(soup)
     # Where the password field is (its ancestors), before the forms go.
     around_password = {id(a) for a in password.parents} if password is not None else set()

@@ -499,15 +499,19 @@ def _join(base: str, link: str) -> str | None:
 def _sent_in(item: RawItem, codec: str | None) -> RawItem:
     """``item`` with its link, picture and files as :func:`sent_as_browsers_send` has
     them."""
-    files = tuple(
-        replace(f, url=sent_as_browsers_send(f.url, codec) or f.url) for f in item.attachments
-    )
     return replace(
         item,
         link=sent_as_browsers_send(item.link, codec),
         image=sent_as_browsers_send(item.image, codec),
-        attachments=files,
+        attachments=files_sent_as_browsers_send(item.attachments, codec),
     )
+
+
+def files_sent_as_browsers_send(
+    files: tuple[Attachment, ...], codec: str | None
+) -> tuple[Attachment, ...]:
+    """``files`` with their addresses as :func:`sent_as_browsers_send` has them."""
+    return tuple(replace(f, url=sent_as_browsers_send(f.url, codec) or f.url) for f in files)
 
 
 def base_url(soup: BeautifulSoup, url: str) -> str:
