@@ -522,6 +522,59 @@ def test_an_article_that_redirects_to_a_login_or_the_listing_is_not_the_article(
     assert "neu.html not read" not in warned
 
 
+def test_walls_are_not_articles_and_a_listing_behind_one_keeps_its_items(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp, clock: Clock
+) -> None:
+    """Found by a probe (session 41): article pages answered by Anubis's bot check or a
+    maintenance notice were stored (and published) as the articles' text, never to be read
+    again; a "Sie werden weitergeleitet" page was the text of an article it leads to; a
+    listing behind a bot check was "empty", its selectors blamed."""
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    links = ["/kreis/haushalt.html", "/kreis/bus.html", "/kreis/kita.html"]
+    serve_district_teasers(region, links)
+    anubis = (
+        "<html><head><title>Making sure you're not a bot!</title><script id='anubis_challenge'"
+        " type='application/json'>{}</script></head><body><main><h1>Making sure you're not a "
+        "bot!</h1><p>You are seeing this because the administrator of this website has set "
+        "up Anubis to protect the server.</p></main></body></html>"
+    )
+    region.add_route(links[0], Response(200, anubis.encode(), html))
+    maintenance = (
+        "<html><head><title>Wartungsarbeiten</title></head><body><main><h1>Wartungsarbeiten"
+        "</h1><p>Diese Website wird gerade gewartet. Bitte versuchen Sie es später erneut."
+        "</p></main></body></html>"
+    )
+    region.add_route(links[1], Response(200, maintenance.encode(), html))
+    moved = (
+        "<html><head><meta http-equiv='refresh' content='0; url=/kreis/2026/kita.html'></head>"
+        "<body><p>Sie werden weitergeleitet.</p></body></html>"
+    )
+    region.add_route(links[2], Response(200, moved.encode(), html))
+    article = (
+        "<html><body><main><h1>Meldung 2 aus dem Kreis</h1><p>Die neue Kita im Ortsteil "
+        "öffnet im Frühjahr, teilte das Landratsamt mit.</p></main></body></html>"
+    )
+    region.add_route("/kreis/2026/kita.html", Response(200, article.encode(), html))
+    app = make_app(config(tmp_path, agency_source(region, "\n      follow: true", "/kreis/")))
+    (report,) = app.run_cycle().summary.reports
+    assert report.new == 3
+    stored = {s.item.title: s.item for s in app.storage.recent_items(["agentur"], 5)}
+    assert stored["Meldung 0 aus dem Kreis"].content_html == ""
+    assert stored["Meldung 1 aus dem Kreis"].content_html == ""
+    assert "öffnet im Frühjahr" in stored["Meldung 2 aus dem Kreis"].content_html
+    warned = " ".join(report.warnings)
+    assert "haushalt.html is Anubis's bot check" in warned
+    assert "bus.html is a maintenance notice" in warned
+
+    region.add_route("/kreis/", Response(200, anubis.encode(), html))
+    clock.advance(timedelta(hours=2))
+    app.run_cycle()
+    state = app.storage.source_states(["agentur"])["agentur"]
+    assert state.status is SourceStatus.FAILING and state.last_error_kind == "blocked"
+    assert "Anubis's bot check" in (state.last_error or "")
+    assert len(app.storage.recent_items(["agentur"], 5)) == 3
+
+
 def test_an_article_that_redirects_to_a_consent_or_error_page_is_not_the_article(
     tmp_path: Path, region: SampleRegion, make_app: MakeApp
 ) -> None:

@@ -967,6 +967,113 @@ def test_permanent_redirect_is_reported(region: SampleRegion) -> None:
     assert temporary.permanent_url is None
 
 
+# --- pages standing in for the site: firewalls, refreshes -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "firewall"),
+    [
+        (403, {"Server": "cloudflare", "cf-mitigated": "challenge"}, "Cloudflare"),
+        (503, {"Server": "cloudflare", "cf-mitigated": "challenge"}, "Cloudflare"),
+        (202, {"x-amzn-waf-action": "challenge"}, "AWS WAF"),
+    ],
+)
+def test_a_firewall_s_bot_check_is_blocked_and_not_retried(
+    region: SampleRegion, status: int, headers: dict[str, str], firewall: str
+) -> None:
+    """A bot check answered 403, 503 (retried, then "server error") or 202 (read as the
+    site's page: a feed that is none, a listing whose layout changed); found by a probe,
+    session 41."""
+    page = b"<html><head><title>Just a moment...</title></head><body></body></html>"
+    region.add_route(
+        "/check", Response(status, page, headers={"Content-Type": "text/html"} | headers)
+    )
+    error = fetch_error(region.url("/check"), RETRYING)
+    assert error.kind == ErrorKind.BLOCKED and error.status_code == status
+    assert f"{firewall}'s bot check" in str(error) and "let revier-feed through" in str(error)
+    assert region.requests.count("/check") == 1
+
+
+def test_a_403_through_a_firewall_names_it(region: SampleRegion) -> None:
+    region.add_route("/refused", Response(403, b"Forbidden", headers={"Server": "cloudflare"}))
+    error = fetch_error(region.url("/refused"))
+    # The site's own refusal passes through the firewall too: no more than that is said.
+    assert error.kind == ErrorKind.HTTP_4XX
+    assert "HTTP 403 Forbidden (through Cloudflare)" in str(error)
+
+
+def refreshing(
+    target: str, delay: str = "0", around: str = "{}", content: str | None = None
+) -> Response:
+    content = f"{delay}; URL={target}" if content is None else content
+    meta = f'<meta http-equiv="Refresh" content="{content}">'
+    body = (
+        "<!DOCTYPE html><html><head>" + around.format(meta) + "<title>Weiterleitung</title>"
+        "</head><body><p>Sie werden weitergeleitet.</p></body></html>"
+    )
+    return Response(200, body.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def test_a_page_that_refreshes_at_once_to_another_is_followed_as_a_redirect(
+    region: SampleRegion,
+) -> None:
+    """A site moved by its old CMS's "Sie werden weitergeleitet" page: browsers go on, and
+    revier-feed read the page itself (a feed that is none, a listing without items, an
+    article's text "Sie werden weitergeleitet")."""
+    region.add_route("/alt/", refreshing(FEED))
+    result = fetch(region.url("/alt/"))
+    assert isinstance(result, FetchResult)
+    assert result.url == region.url(FEED) and result.content.startswith(b"<?xml")
+    assert result.permanent_url is None  # not moved for good: the page may change its mind
+    # Quoted, with a character reference, after a comma, five seconds later.
+    region.add_route("/alt/", refreshing("", content=f"5, url='{FEED}?a=1&amp;b=2'"))
+    result = fetch(region.url("/alt/"))
+    assert isinstance(result, FetchResult) and result.url == region.url(FEED + "?a=1&b=2")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        refreshing(FEED, delay="300"),  # time to read the page; a news page's reload
+        refreshing("/seite"),  # the page itself
+        refreshing("javascript:void(0)"),
+        refreshing(FEED, around="<noscript>{}</noscript>"),  # for browsers without scripts
+        refreshing("", content=f"url={FEED}"),  # no delay: no refresh at all
+        Response(
+            200, b'<meta http-equiv="refresh" content="0; url=/x">', {"Content-Type": "text/plain"}
+        ),
+    ],
+    ids=["later", "itself", "javascript", "noscript", "no-delay", "not-html"],
+)
+def test_a_page_s_refresh_that_is_no_redirect_leaves_the_page(
+    region: SampleRegion, answer: Response
+) -> None:
+    region.add_route("/seite", answer)
+    result = fetch(region.url("/seite"))
+    assert isinstance(result, FetchResult) and result.url == region.url("/seite")
+    assert region.requests.count(FEED) == 0
+
+
+def test_refreshes_count_as_redirects_and_keep_to_allowed_hosts(region: SampleRegion) -> None:
+    region.add_route("/a", refreshing("/b"))
+    region.add_route("/b", refreshing("/a"))
+    error = fetch_error(region.url("/a"))
+    assert error.kind == ErrorKind.REDIRECT and "too many redirects" in str(error)
+
+    elsewhere = region.url(FEED).replace("127.0.0.1", "localhost")
+    region.add_route("/weg", refreshing(elsewhere))
+
+    async def only_own_host() -> FetchResult | NotModified:
+        async with Fetcher(SETTINGS) as fetcher:
+            return await fetcher.fetch(
+                "kreis", region.url("/weg"), may_go_to=lambda url: "127.0.0.1" in url
+            )
+
+    with pytest.raises(FetchError) as refused:
+        asyncio.run(only_own_host())
+    assert refused.value.kind == ErrorKind.REDIRECT and "allow_hosts" in str(refused.value)
+
+
 # --- https and connections ------------------------------------------------------------------
 
 

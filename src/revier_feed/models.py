@@ -48,9 +48,20 @@ class ErrorKind(enum.StrEnum):
     PRIVATE = "private"
     EMPTY = "empty"  #: an empty body, or a listing whose item selector matched nothing
     NOT_A_FEED = "not_a_feed"  #: e.g. an HTML error page where a feed was expected
+    #: a firewall's bot check or block page (Cloudflare, Anubis, …) where the content was
+    BLOCKED = "blocked"
+    #: a maintenance notice, a parked domain or a web host's placeholder page instead
+    UNAVAILABLE = "unavailable"
     PARSE = "parse"
     #: the source's login could not be sent: an environment variable it names is not set
     LOGIN = "login"
+
+
+#: What an admin can do about a firewall that keeps revier-feed out (``blocked``).
+FIREWALL_HINT = (
+    "ask the site's operator to let revier-feed through (its User-Agent names your contact "
+    "URL), or read the site's feed if it has one"
+)
 
 
 class SourceStatus(enum.StrEnum):

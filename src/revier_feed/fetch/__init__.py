@@ -28,6 +28,7 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from types import TracebackType
 from typing import Protocol, Self
 from urllib.parse import quote, urlsplit
@@ -35,6 +36,7 @@ from urllib.parse import quote, urlsplit
 from .._utils import visible
 from ..exceptions import Cancelled, Deferred, FetchError, RevierError, SilentHost
 from ..models import (
+    FIREWALL_HINT,
     ErrorKind,
     FetchResult,
     FetchSettings,
@@ -690,9 +692,11 @@ class Fetcher:
                         permanent_url=_permanent(redirects, target),
                         fresh_for=fresh_for(response.headers, self._now()),
                     )
-                if response.status_code >= 400:
+                bot_check = any(header in response.headers for header, _ in _CHALLENGE_HEADERS)
+                if response.status_code >= 400 or bot_check:
                     await _drain_small(response)
                     try:
+                        _raise_for_bot_check(source_id, url, response)
                         _raise_for_status(
                             source_id,
                             url,
@@ -704,6 +708,19 @@ class Fetcher:
                         self._pause_if_asked(str(target), error)
                         raise
                 content = await self._read_capped(source_id, url, response, keep_first)
+                refresh = _refresh_target(response, content) if robots else None
+                if refresh is not None and (following := self._refreshed(target, refresh)):
+                    # A page that sends browsers on at once ("Sie werden weitergeleitet", a
+                    # site moved by its old CMS): followed as a temporary redirect, with its
+                    # hosts' limits, robots.txt and allow_hosts. Read as the site's, it was
+                    # a feed that is none, a listing that lost its items, an article's text.
+                    before = target
+                    target = self._redirect(source_id, url, target, following, len(redirects))
+                    unknown_robots = self._may_redirect(
+                        source_id, url, before, target, may_go_to, robots
+                    )
+                    redirects.append(response.status_code)
+                    continue
             finally:
                 await response.aclose()
             break
@@ -793,6 +810,21 @@ class Fetcher:
                 message=f"the server redirected to a {target.scheme!r} URL, not http(s)",
             )
         return target
+
+    @staticmethod
+    def _refreshed(current: httpx.URL, refresh: str) -> str | None:
+        """The address a page's refresh leads to, if it is a web page's other than the
+        page's own (a page that reloads itself is the page); None for one a browser could
+        not go to either."""
+        try:
+            target = current.join(refresh)
+        except httpx.InvalidURL:
+            return None
+        if target.scheme not in ("http", "https") or target.copy_with(
+            fragment=None
+        ) == current.copy_with(fragment=None):
+            return None
+        return refresh
 
     def _may_redirect(
         self,
@@ -1107,6 +1139,49 @@ def _location(response: httpx.Response) -> str | None:
     return None
 
 
+#: A page's refresh to another address within this many seconds is a redirect; a longer
+#: one leaves time to read the page (and a news page's own refresh reloads it).
+REFRESH_AS_REDIRECT = 10
+#: How much of an HTML page is searched for a refresh: it belongs in the head.
+_REFRESH_SCAN = 32 * 1024
+_META = re.compile(rb"<meta\b[^<>]{0,2000}>|<(/?)noscript\b", re.IGNORECASE)
+_REFRESH_EQUIV = re.compile(rb"""\bhttp-equiv\s*=\s*["']?\s*refresh\b""", re.IGNORECASE)
+_CONTENT_ATTRIBUTE = re.compile(
+    rb"""\bcontent\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE
+)
+_REFRESH_CONTENT = re.compile(
+    r"""\s*(\d+)[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(?:"([^"]*)|'([^']*)|(.*))""",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _refresh_target(response: httpx.Response, content: bytes) -> str | None:
+    """The address an HTML page's ``<meta http-equiv="refresh">`` sends browsers to within
+    :data:`REFRESH_AS_REDIRECT` seconds, read as the HTML Standard reads its content
+    ("0; URL='/neu/'"); not one in ``<noscript>`` (for browsers without scripts: a
+    notice to turn them on)."""
+    if "html" not in response.headers.get("content-type", "text/html").lower():
+        return None
+    hidden = False
+    for tag in _META.finditer(content, 0, _REFRESH_SCAN):
+        if tag[1] is not None:
+            hidden = not tag[1]
+            continue
+        if hidden or not _REFRESH_EQUIV.search(tag[0]):
+            continue
+        value = _CONTENT_ATTRIBUTE.search(tag[0])
+        if value is None:
+            return None
+        raw = next(v for v in value.groups() if v is not None)
+        text = unescape(raw.decode("utf-8", errors="replace"))
+        parts = _REFRESH_CONTENT.match(text)
+        if parts is None or int(parts[1][:6]) > REFRESH_AS_REDIRECT:
+            return None
+        address = (parts[2] or parts[3] or parts[4] or "").strip()
+        return address or None
+    return None
+
+
 def _permanent(redirects: list[int], target: httpx.URL) -> str | None:
     """Where the request ended, if it got there by permanent redirects (301/308) only."""
     if redirects and all(status in _PERMANENT_REDIRECTS for status in redirects):
@@ -1385,6 +1460,11 @@ def _raise_for_status(
             text += (
                 ": access denied to the source's login (check the values of its auth variables)"
             )
+        elif code == 403 and (firewall := _firewall_in_front(response)):
+            text += (
+                f" (through {firewall}): access denied by the site or the firewall in front of "
+                f"it, which may block crawlers; {FIREWALL_HINT}"
+            )
         elif code == 403:
             text += ": access denied, the site may block crawlers"
         elif code == 404:
@@ -1423,6 +1503,49 @@ def _login_asked(response: httpx.Response) -> str:
         ": the site asks for a login (give the source an auth block, see docs/config.md, "
         '"Sources behind a login")'
     )
+
+
+def _raise_for_bot_check(source_id: str, url: str, response: httpx.Response) -> None:
+    """Raise a ``blocked`` FetchError for an answer a firewall marks as its bot check (a
+    page whose script only a browser runs), whatever its status: Cloudflare answers 403
+    or 503 with it, AWS WAF 202, and read as the site's, the check's page was taken for
+    a feed that is none or a listing whose layout changed."""
+    for header, firewall in _CHALLENGE_HEADERS:
+        if header in response.headers:
+            raise FetchError(
+                source_id,
+                url,
+                kind=ErrorKind.BLOCKED,
+                status_code=response.status_code,
+                message=f"HTTP {response.status_code}: {firewall}'s bot check, which lets "
+                f"through only browsers that run its script; {FIREWALL_HINT}",
+            )
+
+
+#: Headers a firewall sets on the bot check it answers with instead of the site.
+_CHALLENGE_HEADERS = (("cf-mitigated", "Cloudflare"), ("x-amzn-waf-action", "AWS WAF"))
+
+
+def _firewall_in_front(response: httpx.Response) -> str | None:
+    """The firewall or bot protection in front of the site that answered, as its headers
+    name it (a 403 passed through it may be the site's own or the firewall's)."""
+    for server in response.headers.get_list("server"):
+        for mark, name in _FIREWALL_SERVERS:
+            if server.strip().lower().startswith(mark):
+                return name
+    for header, name in _FIREWALL_HEADERS:
+        if header in response.headers:
+            return name
+    return None
+
+
+_FIREWALL_SERVERS = (
+    ("cloudflare", "Cloudflare"),
+    ("ddos-guard", "DDoS-Guard"),
+    ("akamaighost", "Akamai"),
+    ("sucuri", "Sucuri"),
+)
+_FIREWALL_HEADERS = (("x-sucuri-id", "Sucuri"), ("x-iinfo", "Imperva"))
 
 
 #: An auth scheme in a WWW-Authenticate header: a token at the start or after a comma,

@@ -38,6 +38,7 @@ from .html import (
     make_soup,
     remove_elements,
 )
+from .walls import wall_of
 
 #: Elements that are never the article's text.
 _BOILERPLATE_TAGS = ["nav", "header", "footer", "aside", "menu", "dialog"]
@@ -159,6 +160,12 @@ def parse_article(
     remove_elements(source_id, soup, remove)
     if _says_not_found(soup):
         return Article(content_html="", not_article="says it was not found (a removed article?)")
+    # A bot check's, a maintenance notice's or a placeholder's text was taken for the
+    # article, published and never read again. One that names its item is the article
+    # ("Wartungsarbeiten an der Brücke").
+    wall = wall_of(soup, fetched.content)
+    if wall is not None and not _names_item(titles, soup):
+        return Article(content_html="", not_article=f"is {wall.what}")
     published = _article_date(soup, now, tz)
     # Before the forms and the furniture go: a download box may be either.
     files = files_in(soup, files_selector, base_url(soup, fetched.url)) if files_selector else ()

@@ -107,9 +107,8 @@ def _parse_with_feedparser(
     warnings: list[str] = []
     if not entries:
         if result.get("bozo") or not result.get("version"):
-            raise ParseError(
-                source_id, kind=_failure_kind(fetched), message=_failure_message(fetched, result)
-            )
+            kind, message = _failure(source_id, fetched, result)
+            raise ParseError(source_id, kind=kind, message=message)
         return ParsedDocument(items=(), title=title)
     base = headers["content-location"]
     bozo = result.get("bozo_exception")
@@ -378,18 +377,26 @@ def stated_size(text: object) -> int | None:
     return int(value) if value.isascii() and value.isdecimal() and len(value) <= 15 else None
 
 
-def _failure_kind(fetched: FetchResult) -> ErrorKind:
-    return ErrorKind.NOT_A_FEED if _looks_like_html(fetched) else ErrorKind.PARSE
+def _failure(source_id: str, fetched: FetchResult, result: Any) -> tuple[ErrorKind, str]:
+    """The kind and message of a document that gave no feed: what the page is, when it is
+    a bot check, a maintenance notice or another page standing in for the site's."""
+    if not _looks_like_html(fetched):
+        reason = result.get("bozo_exception")
+        message = f"not a readable feed ({reason})" if reason else "not a readable feed"
+        return ErrorKind.PARSE, message
+    # Only here: reading feeds needs no HTML parser.
+    from .html import make_soup
+    from .walls import filled_by_script, wall_of
 
-
-def _failure_message(fetched: FetchResult, result: Any) -> str:
-    if _looks_like_html(fetched):
-        return (
-            "got an HTML page where a feed was expected (an error or login page, or the "
-            "site's news page: use `kind: html` with selectors, or find the feed URL)"
-        )
-    reason = result.get("bozo_exception")
-    return f"not a readable feed ({reason})" if reason else "not a readable feed"
+    soup = make_soup(source_id, fetched)
+    wall = wall_of(soup, fetched.content) or filled_by_script(soup)
+    if wall is not None:
+        message = f"got {wall.what} where a feed was expected; {wall.hint}"
+        return wall.kind or ErrorKind.NOT_A_FEED, message
+    return ErrorKind.NOT_A_FEED, (
+        "got an HTML page where a feed was expected (an error or login page, or the "
+        "site's news page: use `kind: html` with selectors, or find the feed URL)"
+    )
 
 
 def _readable(content: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:

@@ -33,6 +33,7 @@ from ..models import (
 )
 from .dates import moves_with_now, parse_date
 from .encoding import decode_html_as, http_charset
+from .walls import filled_by_script, wall_of
 
 # soupsieve raises NotImplementedError for valid CSS it does not support ("h2::text").
 BAD_SELECTOR = (SelectorSyntaxError, NotImplementedError)
@@ -92,6 +93,7 @@ def parse_html(
             "name only the clutter in remove (try `revier-feed sources test`)",
         )
     if not matches:
+        _raise_for_no_listing(source_id, selectors.item, soup, fetched)
         raise EmptyListing(
             source_id,
             kind=ErrorKind.EMPTY,
@@ -342,6 +344,40 @@ def _regroup(parent: Tag, groups: dict[int, list[PageElement]], wrappers: dict[i
             parent.append(child)
 
 
+def _raise_for_no_listing(
+    source_id: str, item_selector: str, soup: BeautifulSoup, fetched: FetchResult
+) -> None:
+    """Raise the error of a listing without items that is no listing: a feed, a bot
+    check, a maintenance notice, a placeholder (then not ``empty``: its selectors are not
+    at fault) or a page a script writes."""
+    if _FEED_START.match(fetched.content, 0, 4096):
+        raise ParseError(
+            source_id,
+            kind=ErrorKind.PARSE,
+            message="got a feed where a listing page was expected: give the source "
+            "`kind: feed` (without its html block), and its items are read from the feed",
+        )
+    wall = wall_of(soup, fetched.content) or filled_by_script(soup)
+    if wall is None:
+        return
+    message = (
+        f"got {wall.what} where the listing was expected (the item selector "
+        f"{item_selector!r} matched nothing); {wall.hint}"
+    )
+    if wall.kind is None:
+        raise EmptyListing(source_id, kind=ErrorKind.EMPTY, message=message)
+    raise ParseError(source_id, kind=wall.kind, message=message)
+
+
+#: The start of an RSS, Atom or RDF feed (a byte-order mark, the XML declaration,
+#: comments and a stylesheet's processing instruction before it).
+_FEED_START = re.compile(
+    rb"(?:\xef\xbb\xbf)?\s*(?:<\?xml[^<>]{0,500}>\s*|<!--.{0,2000}?-->\s*)*"
+    rb"<(?:rss|feed|rdf:RDF)\b",
+    re.DOTALL,
+)
+
+
 def make_soup(source_id: str, fetched: FetchResult) -> BeautifulSoup:
     """The parsed page, decoded with :func:`decode_html`.
 
@@ -351,7 +387,10 @@ def make_soup(source_id: str, fetched: FetchResult) -> BeautifulSoup:
     declared = http_charset(fetched.headers.get("content-type", ""))
     text, codec = decode_html_as(fetched.content, declared, fetched.url)
     try:
-        soup = BeautifulSoup(text, "lxml")
+        with catch_warnings():
+            # A feed where a page was expected: said as such (see _raise_for_no_listing).
+            simplefilter("ignore", XMLParsedAsHTMLWarning)
+            soup = BeautifulSoup(text, "lxml")
     except Exception as e:  # the HTML parser's errors on hostile input vary
         raise ParseError(
             source_id,
