@@ -540,6 +540,23 @@ def test_discover_passes_over_a_feed_the_page_names_that_is_none(
     assert "has no feed. Guessed selectors" in out and "item: article.news-teaser" in out
 
 
+def test_discover_says_what_a_page_standing_in_for_the_site_is(
+    demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bot check or a maintenance notice gave "no repeated news entries found; write the
+    selectors by hand" (found by a probe, session 41)."""
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    maintenance = (
+        "<html><head><title>Wir sind gleich zurück</title></head><body><h1>Wir sind gleich "
+        "zurück</h1><p>Unsere Website wird gerade aktualisiert.</p></body></html>"
+    )
+    region.add_route("/wartung/", Response(200, maintenance.encode(), html))
+    code, out = in_demo(capsys, demo_config, "sources", "discover", region.url("/wartung/"))
+    assert code == 1
+    assert "got a maintenance notice (“Wir sind gleich zurück”)" in out
+    assert "write the selectors by hand" not in out
+
+
 def test_discover_names_a_feed_linked_as_xml_by_the_kind_it_reads(
     demo_config: AppConfig, region: SampleRegion, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -120,7 +120,7 @@ def test_a_firewall_s_hint_tells_the_admin_what_to_do() -> None:
 @pytest.mark.parametrize(
     ("body", "said"),
     [
-        (SHELL, "a page whose content a script writes in"),
+        (SHELL, "an empty page that a script fills in"),
         (SCRIPT_REDIRECT, "sends browsers on to '/neu/aktuelles.html' with a script"),
     ],
 )

@@ -400,12 +400,13 @@ def cmd_sources_discover(args: argparse.Namespace) -> int:
             )
         return EXIT_OK
     if found.selectors is None:
-        out.print(
-            f"# {visible(found.url)}: no feed and no repeated news entries found; write the "
-            "selectors by hand (see docs/config.md)",
-            markup=False,
-            soft_wrap=True,
+        said = (
+            f"got {found.stand_in}"
+            if found.stand_in
+            else "no feed and no repeated news entries found; write the selectors by hand "
+            "(see docs/config.md)"
         )
+        out.print(f"# {visible(found.url)}: {visible(said)}", markup=False, soft_wrap=True)
         return EXIT_FAILED
     spec = SourceSpec(
         id=source_id,

@@ -721,6 +721,9 @@ class Discovery:
     #: Where the page was read from after redirects, if not ``url`` (a temporary
     #: redirect): its feeds' hosts and paths are compared with this one.
     read_from: str | None = None
+    #: What the page is where it stands in for the site's (a firewall's bot check, a
+    #: maintenance notice, a page a script writes), and what to do.
+    stand_in: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from .dates import parse_date
 from .feed import parse_feed
 from .html import SCOPE, base_url, class_words, make_soup
 from .jsonfeed import looks_like_json_feed, parse_json_feed
+from .walls import filled_by_script, wall_of
 
 _FEED_TYPES = {
     "application/rss+xml": "rss",
@@ -72,6 +73,8 @@ def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo, guess: bool = Tr
             feed_type=_feed_type(fetched),
         )
     soup = make_soup("discover", fetched)
+    # Before the guess takes elements out; said where no feed and no guess come of it.
+    wall = wall_of(soup, fetched.content) or filled_by_script(soup)
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else None
     # Relative links resolve against <base href> where the page has one (as browsers do).
@@ -95,6 +98,7 @@ def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo, guess: bool = Tr
         feed_links=feed_links,
         usual_feeds=tuple(_usual_feeds(soup, fetched.url)),
         selectors=selectors,
+        stand_in=f"{wall.what}; {wall.hint}" if wall is not None else None,
     )
 
 

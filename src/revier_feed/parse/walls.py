@@ -115,7 +115,7 @@ def wall_of(soup: BeautifulSoup, content: bytes) -> Wall | None:
         found = Wall(
             ErrorKind.UNAVAILABLE,
             f"a maintenance notice ({_quoted(name)})",
-            "revier-feed asks again later (backing off as for any failure)",
+            "it is asked again later (backing off as for any failure)",
         )
     elif (name := next((n for n in names if _PLACEHOLDER.fullmatch(n)), None)) is not None:
         found = Wall(
@@ -139,7 +139,7 @@ def filled_by_script(soup: BeautifulSoup) -> Wall | None:
             target = html.unescape(found[1] or found[2])
             return Wall(
                 None,
-                f"a page that sends browsers on to {target[:200]!r} with a script",
+                f"an empty page that sends browsers on to {target[:200]!r} with a script",
                 "revier-feed runs no scripts: write the address it leads to into "
                 "sources.yaml if that is the source's new one",
             )
@@ -152,9 +152,9 @@ def filled_by_script(soup: BeautifulSoup) -> Wall | None:
         return None
     return Wall(
         None,
-        "a page whose content a script writes in",
-        "revier-feed runs no scripts: find the site's feed (`revier-feed sources discover "
-        "URL`) or the address its script reads its news from",
+        "an empty page that a script fills in",
+        "revier-feed runs no scripts: find the site's feed, or the address its script reads "
+        "its news from (a browser's developer tools show it)",
     )
 
 
