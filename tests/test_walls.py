@@ -44,6 +44,13 @@ CLOUDFLARE = """<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...<
 </head><body><noscript><span>Enable JavaScript and cookies to continue</span></noscript>
 <script>(function(){window._cf_chl_opt={cvId: '3',cType: 'managed'};}());</script>
 </body></html>"""
+#: F5 BIG-IP's page, as government sites behind it answer a request it rejects.
+F5 = """<html><head><title>Request Rejected</title></head><body>The requested URL was
+rejected. Please consult with your administrator.<br><br>Your support ID is:
+1234567890123456789<br><br><a href='javascript:history.back();'>[Go Back]</a></body></html>"""
+CLOUDFLARE_BLOCK = """<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare
+</title></head><body><div id="cf-error-details"><h1>Sorry, you have been blocked</h1><h2>You
+are unable to access kreis.example</h2></div></body></html>"""
 MAINTENANCE = """<!doctype html><html><head><meta charset="utf-8"><title>Wartungsarbeiten
 – Landkreis</title></head><body><h1>Wartungsarbeiten</h1><p>Diese Website wird gerade
 gewartet. Bitte versuchen Sie es später erneut.</p></body></html>"""
@@ -87,6 +94,8 @@ def failure(kind: SourceKind, body: str) -> ParseError:
 WALLS = [
     pytest.param(ANUBIS, ErrorKind.BLOCKED, "Anubis's bot check", id="anubis"),
     pytest.param(CLOUDFLARE, ErrorKind.BLOCKED, "Cloudflare's bot check", id="cloudflare"),
+    pytest.param(F5, ErrorKind.BLOCKED, "F5 BIG-IP's refusal (“Request Rejected”)", id="f5"),
+    pytest.param(CLOUDFLARE_BLOCK, ErrorKind.BLOCKED, "Cloudflare's refusal", id="cf-block"),
     pytest.param(MAINTENANCE, ErrorKind.UNAVAILABLE, "maintenance notice", id="maintenance"),
     pytest.param(PARKED, ErrorKind.UNAVAILABLE, "Domain steht zum Verkauf", id="parked"),
     pytest.param(NGINX, ErrorKind.UNAVAILABLE, "Welcome to nginx", id="placeholder"),
@@ -171,6 +180,7 @@ def read_article(body: str, titles: tuple[str, ...]) -> Article:
     [
         (ANUBIS, "Anubis's bot check"),
         (CLOUDFLARE, "Cloudflare's bot check"),
+        (F5, "F5 BIG-IP's refusal"),
         (MAINTENANCE, "a maintenance notice"),
         (PARKED, "a placeholder"),
         (NGINX, "a placeholder"),
