@@ -555,6 +555,15 @@ def test_discover_says_what_a_page_standing_in_for_the_site_is(
     assert code == 1
     assert "got a maintenance notice (“Wir sind gleich zurück”)" in out
     assert "write the selectors by hand" not in out
+    # A feed the page names behind a bot check is passed over, not proposed.
+    listing = region.read_site_file("/metropolregion/de/newsarchiv/") or b""
+    head = b'<link rel="alternate" type="application/rss+xml" href="/geschuetzt.xml"></head>'
+    region.add_route("/aktuell/", Response(200, listing.replace(b"</head>", head, 1), html))
+    check = {"Content-Type": "text/html", "cf-mitigated": "challenge"}
+    region.add_route("/geschuetzt.xml", Response(403, b"<html></html>", check))
+    code, out = in_demo(capsys, demo_config, "sources", "discover", region.url("/aktuell/"))
+    assert "/geschuetzt.xml as its feed, but HTTP 403: Cloudflare's bot check" in out
+    assert "passed over" in out and f'url: "{region.url("/geschuetzt.xml")}"' not in out
 
 
 def test_discover_names_a_feed_linked_as_xml_by_the_kind_it_reads(

@@ -39,6 +39,7 @@ from revier_feed.fetch.connections import (
     reachable,
 )
 from revier_feed.fetch.cookies import MAX_COOKIES, RedirectCookies
+from revier_feed.fetch.refresh import page_refresh
 from revier_feed.models import (
     ErrorKind,
     FetchResult,
@@ -994,6 +995,14 @@ def test_a_firewall_s_bot_check_is_blocked_and_not_retried(
     assert region.requests.count("/check") == 1
 
 
+def test_a_robots_txt_answered_by_a_bot_check_means_no_rules(region: SampleRegion) -> None:
+    """Taken for a failure, it kept every source of the site back for a month (found by a
+    review, session 41); RFC 9309 reads a 2xx without rules as none."""
+    check = {"Content-Type": "text/html", "x-amzn-waf-action": "challenge"}
+    region.add_route("/robots.txt", Response(202, b"<html><body></body></html>", check))
+    assert isinstance(fetch(region.url(FEED)), FetchResult)
+
+
 def test_a_403_through_a_firewall_names_it(region: SampleRegion) -> None:
     region.add_route("/refused", Response(403, b"Forbidden", headers={"Server": "cloudflare"}))
     error = fetch_error(region.url("/refused"))
@@ -1054,11 +1063,86 @@ def test_a_page_s_refresh_that_is_no_redirect_leaves_the_page(
     assert region.requests.count(FEED) == 0
 
 
-def test_refreshes_count_as_redirects_and_keep_to_allowed_hosts(region: SampleRegion) -> None:
+def test_a_page_that_refreshes_to_itself_by_another_address_is_read(
+    region: SampleRegion,
+) -> None:
+    """A news ticker reloading itself as /ticker/index.html, which the server redirects
+    back to /ticker/: "too many redirects" where the page had been read (found by a
+    review, session 41). A refresh back to an address met on the way is a reload."""
+    ticker = refreshing("/ticker/index.html", delay="10")
+    region.add_route("/ticker/", ticker)
+    region.add_route("/ticker/index.html", Response(301, headers={"Location": "/ticker/"}))
+    result = fetch(region.url("/ticker/"))
+    assert isinstance(result, FetchResult) and result.url == region.url("/ticker/")
+    assert region.requests.count("/ticker/") == 2
+    # Two pages sending browsers to each other: the second is read, once each.
     region.add_route("/a", refreshing("/b"))
     region.add_route("/b", refreshing("/a"))
-    error = fetch_error(region.url("/a"))
+    result = fetch(region.url("/a"))
+    assert isinstance(result, FetchResult) and result.url == region.url("/b")
+    assert region.requests.count("/a") == region.requests.count("/b") == 1
+
+
+def test_a_refresh_keeps_no_validators_of_the_document_it_leads_to(region: SampleRegion) -> None:
+    """Sent to the page that refreshes next time, a static page older than them answered
+    304 for the document, and its news waited a day (found by a review, session 41)."""
+    stub = refreshing(FEED)
+    region.add_route("/alt/", Response(stub.status, stub.body, stub.headers | {"ETag": '"stub"'}))
+    result = fetch(region.url("/alt/"), SourceState("kreis", etag='"feed-v1"'))
+    assert isinstance(result, FetchResult) and result.url == region.url(FEED)
+    assert result.etag is None and result.last_modified is None
+
+
+REFRESH = '<meta http-equiv="refresh" content="0; url=/neu/">'
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        (f"<head>{REFRESH}</head>", (0, "/neu/", None)),
+        ("<META CONTENT='3,URL=\"/neu/\"' HTTP-EQUIV=Refresh>", (3, "/neu/", None)),
+        ('<base href="/de/"><meta http-equiv="refresh" content="0;/neu/">', (0, "/neu/", "/de/")),
+        ('<meta http-equiv="refresh" content=".5; url=/neu/">', (0, "/neu/", None)),
+        ('<meta http-equiv="refresh" content="0000003600; url=/neu/">', (3600, "/neu/", None)),
+        (
+            '<meta http-equiv="refresh" content="0; url=/b&uuml;rger/?a=1&amp;b=2">',
+            (0, "/bürger/?a=1&b=2", None),
+        ),
+        (
+            '<meta http-equiv="refresh" content="0; url=/b\xfcrger/">'.encode("latin-1"),
+            (0, "/bürger/", None),
+        ),
+        # The first one a browser takes: one without content or with other text is none.
+        (
+            '<meta http-equiv="refresh"><meta http-equiv="refresh" content="5x; url=/a">'
+            + REFRESH,
+            (0, "/neu/", None),
+        ),
+        # What no browser acts on.
+        (f"<!--[if lt IE 9]>{REFRESH}<![endif]-->", None),
+        (f"<!-- {REFRESH} -->", None),
+        (f"<script>document.write('{REFRESH}')</script>", None),
+        (f"<textarea>{REFRESH}</textarea>", None),
+        (f"<noscript>{REFRESH}</noscript>", None),
+        ('<meta property="og:description" content="5 http-equiv=refresh Tipps">', None),
+        ('<meta http-equiv="refresh" content="5">', (5, "", None)),
+    ],
+)
+def test_a_page_s_refresh_is_read_as_browsers_read_it(
+    page: str | bytes, expected: tuple[int, str, str | None] | None
+) -> None:
+    """As the HTML Standard's shared declarative refresh steps read it (a review, session
+    41, found commented and scripted refreshes followed, "5x" read as 5 s, ".5" refused)."""
+    found = page_refresh(page.encode() if isinstance(page, str) else page, "text/html")
+    assert (found and (found.delay, found.url, found.base)) == expected
+
+
+def test_refreshes_count_as_redirects_and_keep_to_allowed_hosts(region: SampleRegion) -> None:
+    for number in range(1, 6):
+        region.add_route(f"/r{number}", refreshing(f"/r{number + 1}"))
+    error = fetch_error(region.url("/r1"))
     assert error.kind == ErrorKind.REDIRECT and "too many redirects" in str(error)
+    assert '(where the <meta http-equiv="refresh"> of ' in str(error)
 
     elsewhere = region.url(FEED).replace("127.0.0.1", "localhost")
     region.add_route("/weg", refreshing(elsewhere))

@@ -152,6 +152,14 @@ def test_a_feed_where_a_listing_was_expected_says_to_read_it_as_one() -> None:
     assert error.kind == ErrorKind.PARSE and "kind: feed" in str(error)
 
 
+def test_a_listing_page_opening_with_many_comments_is_read_in_time() -> None:
+    """Asking whether it was a feed backtracked over its comments: 22 of them took 24 s,
+    30 hours (found by a review, session 41)."""
+    page = "<!-- ##### Stadt Musterstadt ##### -->\n" * 60 + "<!DOCTYPE html><html></html>"
+    error = failure(SourceKind.HTML, page)
+    assert isinstance(error, EmptyListing) and "layout may have changed" in str(error)
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -163,8 +171,12 @@ def test_a_feed_where_a_listing_was_expected_says_to_read_it_as_one() -> None:
         "<html><head><title>Aktuelles</title><script src='/cdn-cgi/challenge-platform/scripts"
         "/jsd/main.js'></script></head><body><div class='news'><h3>Meldung</h3><p>Der Kreistag"
         " hat getagt.</p></div></body></html>",
+        # Imperva's script of that name is on every page it serves, challenge or not.
+        "<html><head><title>Aktuelles</title><script src='/_Incapsula_Resource?SWJIYLWA=719d3"
+        "4d31c8e3a6e6fffd425f7e032f3'></script></head><body><div class='news'><h3>Meldung</h3>"
+        "<p>Der Kreistag hat getagt.</p></div></body></html>",
     ],
-    ids=["maintenance-words", "cloudflare-script"],
+    ids=["maintenance-words", "cloudflare-script", "imperva-script"],
 )
 def test_a_listing_whose_selectors_match_nothing_is_still_a_changed_layout(body: str) -> None:
     error = failure(SourceKind.HTML, body)
@@ -190,6 +202,18 @@ def test_a_wall_at_an_article_s_address_is_not_its_text(body: str, named: str) -
     found = read_article(body, ("Kreistag beschließt den Haushalt 2027",))
     assert found.content_html == ""
     assert found.not_article is not None and named in found.not_article
+
+
+def test_an_article_whose_item_s_title_cannot_tell_is_refused_only_by_a_firewall_s_marks() -> None:
+    """Where the listing's title is only a date, a short article headed "Wartungsarbeiten"
+    was refused (found by a review, session 41); Anubis's page still is."""
+    body = (
+        "<html><head><title>Wartungsarbeiten</title></head><body><main><h1>Wartungsarbeiten"
+        "</h1><p>Das Hallenbad bleibt bis Freitag geschlossen.</p></main></body></html>"
+    )
+    found = read_article(body, ("12. März 2026",))
+    assert found.not_article is None and "Hallenbad" in found.content_html
+    assert read_article(ANUBIS, ("12. März 2026",)).not_article is not None
 
 
 def test_an_article_about_maintenance_work_is_read() -> None:

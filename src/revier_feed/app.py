@@ -109,6 +109,8 @@ DISCOVER_TRIES = 12
 _NO_FEED_THERE = frozenset(
     {ErrorKind.HTTP_4XX, ErrorKind.GONE, ErrorKind.NOT_A_FEED, ErrorKind.PARSE, ErrorKind.EMPTY}
     | {ErrorKind.PRIVATE}  # one the page names at a private address: not asked, and why
+    # A snippet for it would fail at once (a firewall in front, a placeholder there).
+    | {ErrorKind.BLOCKED, ErrorKind.UNAVAILABLE}
 )
 
 

@@ -59,8 +59,7 @@ class ErrorKind(enum.StrEnum):
 
 #: What an admin can do about a firewall that keeps revier-feed out (``blocked``).
 FIREWALL_HINT = (
-    "ask the site's operator to let revier-feed through (its User-Agent names your contact "
-    "URL), or read the site's feed if it has one"
+    "ask the site's operator to let revier-feed through (its User-Agent names your contact URL)"
 )
 
 

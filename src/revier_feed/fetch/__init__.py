@@ -28,7 +28,6 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from html import unescape
 from types import TracebackType
 from typing import Protocol, Self
 from urllib.parse import quote, urlsplit
@@ -69,6 +68,7 @@ from .connections import (  # noqa: E402
 )
 from .cookies import RedirectCookies  # noqa: E402
 from .decoding import RawTooLarge, Truncated, UnsupportedCoding, decoded  # noqa: E402
+from .refresh import Refresh, page_refresh  # noqa: E402
 from .robots import MAX_ROBOTS_BYTES, RobotsRules  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -587,6 +587,8 @@ class Fetcher:
         loop = asyncio.get_running_loop()
         target = httpx.URL(url)
         redirects: list[int] = []
+        visited: set[str] = set()  # the addresses asked, for refreshes that lead back
+        refreshed = False  # whether a page's refresh led on
         slot_host: str | None = None
         left = self.settings.timeout
         unknown_robots = False
@@ -645,6 +647,7 @@ class Fetcher:
                 },
             )
             sent.append(request)
+            visited.add(str(target.copy_with(fragment=None)))
             response = await self._transport_for(target).handle_async_request(request)
             response.request = request
             try:
@@ -692,11 +695,16 @@ class Fetcher:
                         permanent_url=_permanent(redirects, target),
                         fresh_for=fresh_for(response.headers, self._now()),
                     )
-                bot_check = any(header in response.headers for header, _ in _CHALLENGE_HEADERS)
+                # Not robots.txt's: its answer is read as RFC 9309 says (a 2xx check, no
+                # rules, not a site to leave for a month).
+                bot_check = robots and any(
+                    header in response.headers for header, _ in _CHALLENGE_HEADERS
+                )
                 if response.status_code >= 400 or bot_check:
                     await _drain_small(response)
                     try:
-                        _raise_for_bot_check(source_id, url, response)
+                        if robots:
+                            _raise_for_bot_check(source_id, url, response)
                         _raise_for_status(
                             source_id,
                             url,
@@ -708,18 +716,35 @@ class Fetcher:
                         self._pause_if_asked(str(target), error)
                         raise
                 content = await self._read_capped(source_id, url, response, keep_first)
-                refresh = _refresh_target(response, content) if robots else None
-                if refresh is not None and (following := self._refreshed(target, refresh)):
-                    # A page that sends browsers on at once ("Sie werden weitergeleitet", a
-                    # site moved by its old CMS): followed as a temporary redirect, with its
-                    # hosts' limits, robots.txt and allow_hosts. Read as the site's, it was
-                    # a feed that is none, a listing that lost its items, an article's text.
+                refresh = (
+                    page_refresh(content, response.headers.get("content-type", ""))
+                    if robots  # not robots.txt
+                    else None
+                )
+                if refresh is not None and (
+                    following := self._refreshed(target, refresh, visited)
+                ):
+                    # A page that sends browsers on at once: followed as a temporary
+                    # redirect, with its hosts' limits, robots.txt and allow_hosts.
+                    set_cookies = response.headers.get_list("set-cookie")
+                    if set_cookies:
+                        cookies = cookies or RedirectCookies()
+                        cookies.take(target, set_cookies, self._now())
                     before = target
-                    target = self._redirect(source_id, url, target, following, len(redirects))
-                    unknown_robots = self._may_redirect(
-                        source_id, url, before, target, may_go_to, robots
-                    )
+                    try:
+                        target = self._redirect(source_id, url, target, following, len(redirects))
+                        unknown_robots = self._may_redirect(
+                            source_id, url, before, target, may_go_to, robots
+                        )
+                    except FetchError as error:
+                        raise _by_refresh(error, before) from None
                     redirects.append(response.status_code)
+                    # The validators were the document's, not this page's: sent here, a
+                    # static page older than them answered 304 for the document.
+                    headers = {
+                        name: value for name, value in headers.items() if name not in _VALIDATORS
+                    }
+                    refreshed = True
                     continue
             finally:
                 await response.aclose()
@@ -737,8 +762,9 @@ class Fetcher:
             status_code=response.status_code,
             headers={k.lower(): v for k, v in response.headers.items()},
             content=content,
-            etag=_validator(response.headers.get("etag")),
-            last_modified=_validator(response.headers.get("last-modified")),
+            # Not kept after a refresh: they would be sent to the page that refreshes.
+            etag=None if refreshed else _validator(response.headers.get("etag")),
+            last_modified=None if refreshed else _validator(response.headers.get("last-modified")),
             permanent_url=_permanent(redirects, target),
             fresh_for=fresh_for(response.headers, self._now()),
         )
@@ -812,19 +838,24 @@ class Fetcher:
         return target
 
     @staticmethod
-    def _refreshed(current: httpx.URL, refresh: str) -> str | None:
-        """The address a page's refresh leads to, if it is a web page's other than the
-        page's own (a page that reloads itself is the page); None for one a browser could
-        not go to either."""
+    def _refreshed(current: httpx.URL, refresh: Refresh, visited: set[str]) -> str | None:
+        """Where a page's refresh leads, if that is a redirect: within
+        :data:`REFRESH_AS_REDIRECT` seconds, to a web page not met on the way (a page that
+        reloads itself, under any spelling of its address, is the page), nor the page
+        itself with another query after a delay (a reload that defeats caches). None for
+        an address a browser could not go to either."""
+        if refresh.delay > REFRESH_AS_REDIRECT or not refresh.url:
+            return None
         try:
-            target = current.join(refresh)
+            base = current.join(refresh.base) if refresh.base else current
+            target = base.join(refresh.url).copy_with(fragment=None)
         except httpx.InvalidURL:
             return None
-        if target.scheme not in ("http", "https") or target.copy_with(
-            fragment=None
-        ) == current.copy_with(fragment=None):
+        if target.scheme not in ("http", "https") or str(target) in visited:
             return None
-        return refresh
+        if refresh.delay and (target.host, target.path) == (current.host, current.path):
+            return None
+        return str(target)
 
     def _may_redirect(
         self,
@@ -1142,44 +1173,24 @@ def _location(response: httpx.Response) -> str | None:
 #: A page's refresh to another address within this many seconds is a redirect; a longer
 #: one leaves time to read the page (and a news page's own refresh reloads it).
 REFRESH_AS_REDIRECT = 10
-#: How much of an HTML page is searched for a refresh: it belongs in the head.
-_REFRESH_SCAN = 32 * 1024
-_META = re.compile(rb"<meta\b[^<>]{0,2000}>|<(/?)noscript\b", re.IGNORECASE)
-_REFRESH_EQUIV = re.compile(rb"""\bhttp-equiv\s*=\s*["']?\s*refresh\b""", re.IGNORECASE)
-_CONTENT_ATTRIBUTE = re.compile(
-    rb"""\bcontent\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE
-)
-_REFRESH_CONTENT = re.compile(
-    r"""\s*(\d+)[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(?:"([^"]*)|'([^']*)|(.*))""",
-    re.IGNORECASE | re.DOTALL,
-)
 
 
-def _refresh_target(response: httpx.Response, content: bytes) -> str | None:
-    """The address an HTML page's ``<meta http-equiv="refresh">`` sends browsers to within
-    :data:`REFRESH_AS_REDIRECT` seconds, read as the HTML Standard reads its content
-    ("0; URL='/neu/'"); not one in ``<noscript>`` (for browsers without scripts: a
-    notice to turn them on)."""
-    if "html" not in response.headers.get("content-type", "text/html").lower():
-        return None
-    hidden = False
-    for tag in _META.finditer(content, 0, _REFRESH_SCAN):
-        if tag[1] is not None:
-            hidden = not tag[1]
-            continue
-        if hidden or not _REFRESH_EQUIV.search(tag[0]):
-            continue
-        value = _CONTENT_ATTRIBUTE.search(tag[0])
-        if value is None:
-            return None
-        raw = next(v for v in value.groups() if v is not None)
-        text = unescape(raw.decode("utf-8", errors="replace"))
-        parts = _REFRESH_CONTENT.match(text)
-        if parts is None or int(parts[1][:6]) > REFRESH_AS_REDIRECT:
-            return None
-        address = (parts[2] or parts[3] or parts[4] or "").strip()
-        return address or None
-    return None
+#: The request headers of a conditional request.
+_VALIDATORS = frozenset({"If-None-Match", "If-Modified-Since"})
+
+
+def _by_refresh(error: FetchError, page: httpx.URL) -> FetchError:
+    """``error`` of where a page's refresh leads, said to come of that refresh: an admin
+    asking the page with curl sees a 200."""
+    return FetchError(
+        error.source_id,
+        error.url,
+        kind=error.kind,
+        message=f'{error} (where the <meta http-equiv="refresh"> of {str(page)[:200]} leads)',
+        status_code=error.status_code,
+        retry_after=error.retry_after,
+        at=error.at,
+    )
 
 
 def _permanent(redirects: list[int], target: httpx.URL) -> str | None:

@@ -162,9 +162,12 @@ def parse_article(
         return Article(content_html="", not_article="says it was not found (a removed article?)")
     # A bot check's, a maintenance notice's or a placeholder's text was taken for the
     # article, published and never read again. One that names its item is the article
-    # ("Wartungsarbeiten an der Brücke").
+    # ("Wartungsarbeiten an der Brücke"); where titles cannot tell (only a date), only a
+    # firewall's own marks make a page one.
     wall = wall_of(soup, fetched.content)
-    if wall is not None and not _names_item(titles, soup):
+    if wall is not None and (
+        (named := _names_item(titles, soup)) is False or (named is None and wall.marked)
+    ):
         return Article(content_html="", not_article=f"is {wall.what}")
     published = _article_date(soup, now, tz)
     # Before the forms and the furniture go: a download box may be either.

@@ -391,7 +391,7 @@ def _failure(source_id: str, fetched: FetchResult, result: Any) -> tuple[ErrorKi
     soup = make_soup(source_id, fetched)
     wall = wall_of(soup, fetched.content) or filled_by_script(soup)
     if wall is not None:
-        message = f"got {wall.what} where a feed was expected; {wall.hint}"
+        message = f"where a feed was expected, got {wall.what}; {wall.hint}"
         return wall.kind or ErrorKind.NOT_A_FEED, message
     return ErrorKind.NOT_A_FEED, (
         "got an HTML page where a feed was expected (an error or login page, or the "

@@ -29,6 +29,8 @@ class Wall:
     kind: ErrorKind | None
     what: str  #: "Anubis's bot check", as "the page is …" goes on
     hint: str  #: what the admin can do
+    #: Known by a firewall's own marks, not only by what the page's title says.
+    marked: bool = False
 
 
 #: Only so much of a page is searched for a bot check's marks (they are near its start).
@@ -39,7 +41,10 @@ _BOT_CHECK_MARKS = (
     (b"_cf_chl_opt", "Cloudflare"),
     (b"anubis_challenge", "Anubis"),
     (b"/.within.website/x/cmd/anubis/", "Anubis"),
-    (b"_Incapsula_Resource", "Imperva (Incapsula)"),
+    # Not "_Incapsula_Resource" alone: Imperva puts a script of that name on every page.
+    (b"_Incapsula_Resource?CWUDNSAI", "Imperva (Incapsula)"),
+    (b"_Incapsula_Resource?SWUDNSAI", "Imperva (Incapsula)"),
+    (b"Incapsula incident ID", "Imperva (Incapsula)"),
     (b"/.well-known/ddos-guard/", "DDoS-Guard"),
     (b"sucuri_cloudproxy_js", "Sucuri"),
 )
@@ -126,11 +131,14 @@ def wall_of(soup: BeautifulSoup, content: bytes) -> Wall | None:
             ErrorKind.BLOCKED,
             f"{what} bot check, which lets through only browsers that run its script",
             FIREWALL_HINT,
+            marked=checked_by != "a firewall",
         )
     elif refused_by is not None or refusal is not None:
         what = f"{refused_by}'s" if refused_by else "a firewall's or the server's"
         said = f" ({_quoted(refusal)})" if refusal else ""
-        found = Wall(ErrorKind.BLOCKED, f"{what} refusal{said}", FIREWALL_HINT)
+        found = Wall(
+            ErrorKind.BLOCKED, f"{what} refusal{said}", FIREWALL_HINT, marked=bool(refused_by)
+        )
     elif (name := _named(names, _MAINTENANCE)) is not None:
         found = Wall(
             ErrorKind.UNAVAILABLE,
