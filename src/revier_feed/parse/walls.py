@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from bs4 import BeautifulSoup, Tag
+from bs4.element import CData, NavigableString, PageElement
 
 from ..models import FIREWALL_HINT, ErrorKind
 
@@ -212,23 +213,27 @@ def _names(soup: BeautifulSoup) -> list[str]:
 
 def _visible_text(soup: BeautifulSoup, enough: int) -> str:
     """The page's text as a reader sees it (not its scripts, styles or ``<noscript>``
-    notices), up to about ``enough`` characters."""
+    notices), up to about ``enough`` characters; what it does not show is passed over
+    whole, not string by string."""
     collected: list[str] = []
     size = 0
-    for text in soup.find_all(string=True):
-        parent = text.parent
-        if parent is None or parent.name in _INVISIBLE or parent.find_parent(_INVISIBLE):
-            continue
-        words = " ".join(text.split())
-        if words:
-            collected.append(words)
-            size += len(words) + 1
-            if size >= enough:
-                break
+    stack: list[PageElement] = list(reversed(soup.contents))
+    while stack and size < enough:
+        element = stack.pop()
+        if isinstance(element, Tag):
+            if element.name not in _INVISIBLE:
+                stack.extend(reversed(element.contents))
+        elif isinstance(element, NavigableString) and type(element) in _TEXT:
+            words = " ".join(element.split())
+            if words:
+                collected.append(words)
+                size += len(words) + 1
     return " ".join(collected)
 
 
-_INVISIBLE = ["script", "style", "noscript", "template", "title", "head"]
+#: Strings that are text (not comments, doctypes or processing instructions).
+_TEXT = (NavigableString, CData)
+_INVISIBLE = frozenset({"script", "style", "noscript", "template", "title", "head"})
 
 
 def _quoted(name: str) -> str:
