@@ -480,12 +480,13 @@ def test_an_article_among_many_nested_boxes_and_dates_keeps_its_own() -> None:
 def test_a_windows_1252_article_s_files_ask_as_its_listing_s_do() -> None:
     """The listing's files ask in its page's encoding as browsers do; the article page's
     asked in UTF-8, and one file was published under two addresses (found by a review,
-    session 40)."""
+    session 40); so did the links in its text (session 41)."""
     from dataclasses import replace as replaced
 
     page = (
         "<html><head><meta charset='windows-1252'></head><body><main><h1>Kreistag tagt</h1>"
-        f"{_SAID}<a class='pdf' href='/datei.php?name=Übersicht.pdf'>PDF</a></main></body></html>"
+        f"{_SAID}<p>Mehr zu <a href='/ort.php?name=Zörbig'>Zörbig</a> im Ortsteil.</p>"
+        "<a class='pdf' href='/datei.php?name=Übersicht.pdf'>PDF</a></main></body></html>"
     ).encode("cp1252")
     fetched = FetchResult(
         url=URL, status_code=200, headers={"content-type": "text/html"}, content=page
@@ -495,6 +496,7 @@ def test_a_windows_1252_article_s_files_ask_as_its_listing_s_do() -> None:
     assert [f.url for f in found.files] == [
         "https://www.kreis.example/datei.php?name=%DCbersicht.pdf"
     ]
+    assert 'href="https://www.kreis.example/ort.php?name=Z%F6rbig"' in found.content_html
 
 
 def test_json_ld_with_a_raw_line_break_still_gives_its_date() -> None:

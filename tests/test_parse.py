@@ -767,11 +767,14 @@ def test_a_windows_1252_listing_s_links_ask_in_its_encoding() -> None:
     session 40). The path stays UTF-8, as browsers send it; a UTF-8 page is unchanged."""
     page = (
         "<html><body><article><h2><a href='/meldung.php?ort=Zörbig&id=5'>Grüße</a></h2>"
-        "<a class='pdf' href='/datei.php?name=Übersicht €.pdf'>PDF</a></article>"
+        "<a class='pdf' href='/datei.php?name=Übersicht €.pdf'>PDF</a>"
+        "<p>Mehr zu <a href='/ort.php?name=Zörbig'>Zörbig</a></p></article>"
         "<article><h2><a href='/Förderung.php?wer=Łódź'>Förderung</a></h2></article>"
         "<a class='weiter' href='?seite=2&ort=Zörbig'>weiter</a></body></html>"
     )
-    selectors = HtmlSelectors(item="article", title="h2", files="a.pdf", next="a.weiter")
+    selectors = HtmlSelectors(
+        item="article", title="h2", teaser="p", files="a.pdf", next="a.weiter"
+    )
     read = {}
     for encoding in ("cp1252", "utf-8"):
         body = page.replace("Łódź", "\u0141\u00f3d\u017a").encode(encoding, "xmlcharrefreplace")
@@ -789,6 +792,7 @@ def test_a_windows_1252_listing_s_links_ask_in_its_encoding() -> None:
             [i.link for i in parsed.items],
             [f.url for f in parsed.items[0].attachments],
             parsed.next_url,
+            re.findall(r'href="([^"]*)"', parsed.items[0].summary_html),
         )
     assert read["cp1252"] == (
         [
@@ -798,6 +802,8 @@ def test_a_windows_1252_listing_s_links_ask_in_its_encoding() -> None:
         ],
         ["https://kreis.example/datei.php?name=%DCbersicht %80.pdf"],
         "https://kreis.example/aktuelles/?seite=2&ort=Z%F6rbig",
+        # A teaser's links too (they asked in UTF-8 until session 41).
+        ["https://kreis.example/ort.php?name=Z%F6rbig"],
     )
     assert read["utf-8"] == (
         [
@@ -806,6 +812,7 @@ def test_a_windows_1252_listing_s_links_ask_in_its_encoding() -> None:
         ],
         ["https://kreis.example/datei.php?name=Übersicht €.pdf"],
         "https://kreis.example/aktuelles/?seite=2&ort=Zörbig",
+        ["https://kreis.example/ort.php?name=Zörbig"],
     )
 
 

@@ -239,7 +239,7 @@ def parse_article(
     base = base_url(soup, fetched.url)
     for part in parts:
         _remove_page_links(part)
-        absolutize(part, base)
+        absolutize(part, base, soup.original_encoding)
     html = _html_of(parts)
     return Article(content_html=html, published=published, not_article=login, files=files)
 

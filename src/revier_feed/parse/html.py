@@ -120,7 +120,7 @@ def parse_html(
             )
             break
         try:
-            found = _item(element, selectors, base, now, tz)
+            found = _item(element, selectors, base, now, tz, soup.original_encoding)
         except BAD_SELECTOR as e:
             raise ParseError(
                 source_id, kind=ErrorKind.PARSE, message=f"invalid selector: {e}"
@@ -625,10 +625,15 @@ def _words_of(text: str) -> str:
 
 
 def _item(
-    element: Tag, selectors: HtmlSelectors, base: str, now: datetime, tz: ZoneInfo
+    element: Tag,
+    selectors: HtmlSelectors,
+    base: str,
+    now: datetime,
+    tz: ZoneInfo,
+    codec: str | None = None,
 ) -> tuple[RawItem, bool] | None:
-    """The item ``element`` shows, and whether its link is to the page itself; None
-    without a title."""
+    """The item ``element`` shows (on a page in ``codec``), and whether its link is to the
+    page itself; None without a title."""
     title = _title(element, selectors)
     if not title:
         return None
@@ -644,7 +649,7 @@ def _item(
         absolute = None  # "#" or the page itself: no article of its own
     teaser = ""
     if selectors.teaser:
-        teaser = _teaser(element, selectors.teaser, base, absolute)
+        teaser = _teaser(element, selectors.teaser, base, absolute, codec)
     image = _value(element, selectors.image) if selectors.image else None
     if image and selectors.image and _split(selectors.image)[1] in _SRCSET:
         image = _first_url(image)  # "s480.jpg 480w, s800.jpg 800w": the first picture
@@ -761,9 +766,9 @@ def _text(element: Tag, selector: str) -> str:
     return _value(element, selector) or ""
 
 
-def _teaser(element: Tag, selector: str, base: str, article: str | None) -> str:
+def _teaser(element: Tag, selector: str, base: str, article: str | None, codec: str | None) -> str:
     """The teaser's markup (an attribute's value with ``sel@attr``), without its link to
-    the ``article``."""
+    the ``article``, its links asking as a page in ``codec`` asks."""
     css, attr = _split(selector)
     if attr:
         return _value(element, selector) or ""
@@ -771,7 +776,7 @@ def _teaser(element: Tag, selector: str, base: str, article: str | None) -> str:
     if not isinstance(found, Tag):
         return ""
     _without_read_more(found, base, article)
-    absolutize(found, base)
+    absolutize(found, base, codec)
     return found.decode_contents()
 
 
@@ -813,14 +818,15 @@ def _without_read_more(teaser: Tag, base: str, article: str | None) -> None:
         holder.decompose()
 
 
-def absolutize(element: Tag, base: str) -> None:
+def absolutize(element: Tag, base: str, codec: str | None = None) -> None:
     """Make links and images absolute against the page they were found on (not against the
-    item's own link, which normalize would otherwise use)."""
+    item's own link, which normalize would otherwise use), their queries as browsers send
+    them from a page in ``codec`` (:func:`sent_as_browsers_send`)."""
     for child in element.find_all(["a", "img"]):
         for attribute in ("href", "src"):
             value = child.get(attribute)
             if isinstance(value, str):
-                joined = _join(base, value)
+                joined = sent_as_browsers_send(_join(base, value), codec)
                 if joined is None:
                     del child[attribute]  # no URL: no link, but the text stays
                 else:
