@@ -91,6 +91,13 @@ def failure(kind: SourceKind, body: str) -> ParseError:
     return info.value
 
 
+CONSENT = """<!doctype html><html><head><meta charset="utf-8"><title>Datenschutzeinstellungen
+</title></head><body><div class="page"><h1>Wir respektieren Ihre Privatsphäre</h1><p>Wir und
+unsere Partner verwenden Cookies und ähnliche Technologien, um Inhalte zu personalisieren.
+Mit Ihrer Einwilligung verarbeiten wir Daten auch durch Drittanbieter.</p><form
+method="post" action="/consent"><button name="ok">Alle akzeptieren</button><button
+name="no">Nur notwendige</button></form></div></body></html>"""
+
 WALLS = [
     pytest.param(ANUBIS, ErrorKind.BLOCKED, "Anubis's bot check", id="anubis"),
     pytest.param(CLOUDFLARE, ErrorKind.BLOCKED, "Cloudflare's bot check", id="cloudflare"),
@@ -99,6 +106,7 @@ WALLS = [
     pytest.param(MAINTENANCE, ErrorKind.UNAVAILABLE, "maintenance notice", id="maintenance"),
     pytest.param(PARKED, ErrorKind.UNAVAILABLE, "Domain steht zum Verkauf", id="parked"),
     pytest.param(NGINX, ErrorKind.UNAVAILABLE, "Welcome to nginx", id="placeholder"),
+    pytest.param(CONSENT, ErrorKind.BLOCKED, "a cookie consent page", id="consent"),
 ]
 
 
@@ -175,8 +183,13 @@ def test_a_listing_page_opening_with_many_comments_is_read_in_time() -> None:
         "<html><head><title>Aktuelles</title><script src='/_Incapsula_Resource?SWJIYLWA=719d3"
         "4d31c8e3a6e6fffd425f7e032f3'></script></head><body><div class='news'><h3>Meldung</h3>"
         "<p>Der Kreistag hat getagt.</p></div></body></html>",
+        # A short listing whose selectors no longer match, under the site's consent banner.
+        "<html><head><title>Aktuelles</title></head><body><div class='cookie-banner'><p>Wir "
+        "verwenden Cookies, mit Ihrer Einwilligung auch von Drittanbietern.</p><button>Alle "
+        "akzeptieren</button></div><div class='news'><h3>Kreistag tagt</h3><p>Der Kreistag "
+        "hat getagt.</p></div></body></html>",
     ],
-    ids=["maintenance-words", "cloudflare-script", "imperva-script"],
+    ids=["maintenance-words", "cloudflare-script", "imperva-script", "consent-banner"],
 )
 def test_a_listing_whose_selectors_match_nothing_is_still_a_changed_layout(body: str) -> None:
     error = failure(SourceKind.HTML, body)

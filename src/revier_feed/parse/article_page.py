@@ -38,7 +38,7 @@ from .html import (
     make_soup,
     remove_elements,
 )
-from .walls import wall_of
+from .walls import Wall, consent_page_wall, wall_of
 
 #: Elements that are never the article's text.
 _BOILERPLATE_TAGS = ["nav", "header", "footer", "aside", "menu", "dialog"]
@@ -519,6 +519,18 @@ def _text_joined_at_breaks(element: Tag) -> str:
         elif isinstance(node, Tag):
             pieces.append("" if node.name == "wbr" else " ")
     return "".join(pieces)
+
+
+def consent_wall(soup: BeautifulSoup) -> Wall | None:
+    """A page that shows the site only once cookies are accepted: a control accepting
+    them in the page itself (not in a banner or dialog over the site's page, which most
+    sites have), two terms of consent, little else to read (asked of a listing without
+    its items and a feed that is none; an article page has its own, finer check)."""
+    if not any(control.shown for control in _consent_controls(soup)):
+        return None
+    if len(_consent_words(soup.get_text(" ")[:20_000])) < 2:
+        return None
+    return consent_page_wall(soup)
 
 
 def _consent_words(text: str) -> set[str]:

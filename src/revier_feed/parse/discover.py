@@ -19,6 +19,7 @@ from soupsieve import SelectorSyntaxError
 from .._utils import join_url, site_of
 from ..exceptions import ParseError
 from ..models import Discovery, FeedLink, FetchResult, HtmlSelectors
+from .article_page import consent_wall
 from .dates import parse_date
 from .feed import parse_feed
 from .html import SCOPE, base_url, class_words, make_soup
@@ -74,7 +75,7 @@ def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo, guess: bool = Tr
         )
     soup = make_soup("discover", fetched)
     # Before the guess takes elements out; said where no feed and no guess come of it.
-    wall = wall_of(soup, fetched.content) or filled_by_script(soup)
+    wall = wall_of(soup, fetched.content) or consent_wall(soup) or filled_by_script(soup)
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else None
     # Relative links resolve against <base href> where the page has one (as browsers do).

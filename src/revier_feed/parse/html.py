@@ -357,7 +357,10 @@ def _raise_for_no_listing(
             message="got a feed where a listing page was expected: give the source "
             "`kind: feed` (without its html block), and its items are read from the feed",
         )
-    wall = wall_of(soup, fetched.content) or filled_by_script(soup)
+    # Only here (article_page imports this module): its check of consent pages.
+    from .article_page import consent_wall
+
+    wall = wall_of(soup, fetched.content) or consent_wall(soup) or filled_by_script(soup)
     if wall is None:
         return
     message = (

@@ -167,6 +167,19 @@ def _named(names: list[str], pattern: re.Pattern[str]) -> str | None:
     return next((name for name in names if pattern.fullmatch(name)), None)
 
 
+def consent_page_wall(soup: BeautifulSoup) -> Wall | None:
+    """The wall of a page found to ask for consent to cookies, if it has little text of
+    its own (a site's page with a consent banner has its text)."""
+    if len(_visible_text(soup, _WALL_TEXT + 1)) > _WALL_TEXT:
+        return None
+    return Wall(
+        ErrorKind.BLOCKED,
+        "a cookie consent page: the site shows its pages only once cookies are accepted, "
+        "which revier-feed does not do",
+        "ask the site's operator to let its news be read without that (or to name a feed)",
+    )
+
+
 def filled_by_script(soup: BeautifulSoup) -> Wall | None:
     """A page with (next to) no text of its own whose scripts write it, or send the
     browser on to another address: revier-feed runs no scripts."""
