@@ -1038,6 +1038,11 @@ def test_a_page_that_refreshes_at_once_to_another_is_followed_as_a_redirect(
     region.add_route("/alt/", refreshing("", content=f"5, url='{FEED}?a=1&amp;b=2'"))
     result = fetch(region.url("/alt/"))
     assert isinstance(result, FetchResult) and result.url == region.url(FEED + "?a=1&b=2")
+    # As PHP's header("Refresh: 0; url=…") sends it.
+    html = {"Content-Type": "text/html", "Refresh": f"0; url={FEED}"}
+    region.add_route("/alt/", Response(200, b"<html><body>Weiter</body></html>", html))
+    result = fetch(region.url("/alt/"))
+    assert isinstance(result, FetchResult) and result.url == region.url(FEED)
 
 
 @pytest.mark.parametrize(

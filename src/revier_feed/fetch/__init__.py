@@ -717,7 +717,11 @@ class Fetcher:
                         raise
                 content = await self._read_capped(source_id, url, response, keep_first)
                 refresh = (
-                    page_refresh(content, response.headers.get("content-type", ""))
+                    page_refresh(
+                        content,
+                        response.headers.get("content-type", ""),
+                        response.headers.get("refresh"),
+                    )
                     if robots  # not robots.txt
                     else None
                 )

@@ -38,12 +38,16 @@ _TAG_LENGTH = 4096
 _WHITESPACE = " \t\n\f\r"
 
 
-def page_refresh(content: bytes, content_type: str) -> Refresh | None:
-    """The first refresh in an HTML page's first :data:`SCAN` bytes that a browser acts on:
-    not one in a comment, a script's text or ``<noscript>`` (for browsers without scripts,
-    a notice to turn them on), nor one whose content the HTML Standard refuses."""
+def page_refresh(content: bytes, content_type: str, header: str | None = None) -> Refresh | None:
+    """The refresh of an HTML page that a browser acts on: its ``Refresh`` header (as PHP's
+    ``header("Refresh: 0; url=…")`` sends it), else the first ``<meta http-equiv>`` in its
+    first :data:`SCAN` bytes: not one in a comment, a script's text or ``<noscript>`` (for
+    browsers without scripts, a notice to turn them on), nor one whose content the HTML
+    Standard refuses."""
     if "html" not in (content_type or "text/html").lower():
         return None
+    if header is not None and (parsed := _refresh_content(header)) is not None:
+        return Refresh(parsed[0], parsed[1], None)
     window = content[:SCAN].lower()
     base: str | None = None
     hidden = False
