@@ -1009,6 +1009,9 @@ def test_a_403_through_a_firewall_names_it(region: SampleRegion) -> None:
     # The site's own refusal passes through the firewall too: no more than that is said.
     assert error.kind == ErrorKind.HTTP_4XX
     assert "HTTP 403 Forbidden (through Cloudflare)" in str(error)
+    # Without a firewall named, the source's own User-Agent is what may help.
+    region.add_route("/refused", Response(403, b"Forbidden"))
+    assert "a source's `user_agent` is for" in str(fetch_error(region.url("/refused")))
 
 
 def refreshing(

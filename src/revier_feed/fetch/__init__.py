@@ -1481,7 +1481,10 @@ def _raise_for_status(
                 f"it, which may block crawlers; {FIREWALL_HINT}"
             )
         elif code == 403:
-            text += ": access denied, the site may block crawlers"
+            text += (
+                ": access denied, the site may block crawlers (a source's `user_agent` is for "
+                "a site that refuses programs it does not know)"
+            )
         elif code == 404:
             text += ": check the URL"
     if redirected_to is not None:
