@@ -1164,6 +1164,13 @@ def test_refreshes_count_as_redirects_and_keep_to_allowed_hosts(region: SampleRe
     with pytest.raises(FetchError) as refused:
         asyncio.run(only_own_host())
     assert refused.value.kind == ErrorKind.REDIRECT and "allow_hosts" in str(refused.value)
+    assert '(where the <meta http-equiv="refresh"> of ' in str(refused.value)
+    # Said as it was sent: an admin looking at the page finds no <meta> for a header's.
+    header = {"Content-Type": "text/html", "Refresh": f"0; url={elsewhere}"}
+    region.add_route("/weg", Response(200, b"<html><body>Weiter</body></html>", header))
+    with pytest.raises(FetchError) as refused:
+        asyncio.run(only_own_host())
+    assert "(where the Refresh header of " in str(refused.value)
 
 
 # --- https and connections ------------------------------------------------------------------

@@ -768,7 +768,8 @@ def test_a_windows_1252_listing_s_links_ask_in_its_encoding() -> None:
     page = (
         "<html><body><article><h2><a href='/meldung.php?ort=Zörbig&id=5'>Grüße</a></h2>"
         "<a class='pdf' href='/datei.php?name=Übersicht €.pdf'>PDF</a>"
-        "<p>Mehr zu <a href='/ort.php?name=Zörbig'>Zörbig</a></p></article>"
+        "<p>Mehr zu <a href='/ort.php?name=Zörbig'>Zörbig</a>, <a href='mailto:info@kreis"
+        ".example?subject=Bürgerbüro'>Mail</a></p></article>"
         "<article><h2><a href='/Förderung.php?wer=Łódź'>Förderung</a></h2></article>"
         "<a class='weiter' href='?seite=2&ort=Zörbig'>weiter</a></body></html>"
     )
@@ -802,8 +803,12 @@ def test_a_windows_1252_listing_s_links_ask_in_its_encoding() -> None:
         ],
         ["https://kreis.example/datei.php?name=%DCbersicht %80.pdf"],
         "https://kreis.example/aktuelles/?seite=2&ort=Z%F6rbig",
-        # A teaser's links too (they asked in UTF-8 until session 41).
-        ["https://kreis.example/ort.php?name=Z%F6rbig"],
+        # A teaser's links too (they asked in UTF-8 until session 41); a mail's subject
+        # goes in UTF-8 from any page (the URL Standard's other schemes).
+        [
+            "https://kreis.example/ort.php?name=Z%F6rbig",
+            "mailto:info@kreis.example?subject=Bürgerbüro",
+        ],
     )
     assert read["utf-8"] == (
         [
@@ -812,8 +817,27 @@ def test_a_windows_1252_listing_s_links_ask_in_its_encoding() -> None:
         ],
         ["https://kreis.example/datei.php?name=Übersicht €.pdf"],
         "https://kreis.example/aktuelles/?seite=2&ort=Zörbig",
-        ["https://kreis.example/ort.php?name=Zörbig"],
+        [
+            "https://kreis.example/ort.php?name=Zörbig",
+            "mailto:info@kreis.example?subject=Bürgerbüro",
+        ],
     )
+
+
+def test_an_ascii_page_labelled_latin_1_asks_in_windows_1252() -> None:
+    """An old CMS writes umlauts as references on a page labelled ISO-8859-1: its bytes are
+    ASCII, were taken for UTF-8, and its links asked so (found by a review, session 41)."""
+    page = (
+        b"<html><head><meta http-equiv='Content-Type' content='text/html; charset=iso-8859-1'>"
+        b"</head><body><article><h2><a href='/ort.php?name=M&uuml;nster'>M&uuml;nster</a></h2>"
+        b"</article></body></html>"
+    )
+    listing = document(page, url="https://kreis.example/", content_type="text/html")
+    parsed = parse(
+        spec(SourceKind.HTML, HtmlSelectors(item="article", title="h2")), listing, NOW, BERLIN
+    )
+    assert [i.link for i in parsed.items] == ["https://kreis.example/ort.php?name=M%FCnster"]
+    assert [i.title for i in parsed.items] == ["Münster"]
 
 
 def test_discover_reads_the_feeds_a_page_names_as_firefox_did() -> None:

@@ -188,8 +188,24 @@ def test_a_listing_page_opening_with_many_comments_is_read_in_time() -> None:
         "verwenden Cookies, mit Ihrer Einwilligung auch von Drittanbietern.</p><button>Alle "
         "akzeptieren</button></div><div class='news'><h3>Kreistag tagt</h3><p>Der Kreistag "
         "hat getagt.</p></div></body></html>",
+        # ... under a banner whose class names do not give it away (found by a review).
+        "<html><head><title>Aktuelles</title></head><body><div class='cc-window'><p>Wir "
+        "verwenden Cookies, mit Ihrer Einwilligung auch von Drittanbietern.</p><button>Alle "
+        "akzeptieren</button></div><div class='news'><h3>Kreistag tagt</h3><p>Der Kreistag "
+        "hat getagt.</p></div><a href='/cookies'>Cookie-Einstellungen</a></body></html>",
+        # Proposals to agree to, on a page with a banner.
+        "<html><head><title>Bürgerhaushalt</title></head><body><div class='vorschlag'><h3>Neue"
+        " Bänke am Markt</h3><button>Zustimmen</button></div><p>Wir verwenden Cookies, mit "
+        "Ihrer Einwilligung auch für Statistik.</p></body></html>",
     ],
-    ids=["maintenance-words", "cloudflare-script", "imperva-script", "consent-banner"],
+    ids=[
+        "maintenance-words",
+        "cloudflare-script",
+        "imperva-script",
+        "consent-banner",
+        "unnamed-banner",
+        "proposals",
+    ],
 )
 def test_a_listing_whose_selectors_match_nothing_is_still_a_changed_layout(body: str) -> None:
     error = failure(SourceKind.HTML, body)

@@ -741,7 +741,7 @@ class Fetcher:
                             source_id, url, before, target, may_go_to, robots
                         )
                     except FetchError as error:
-                        raise _by_refresh(error, before) from None
+                        raise _by_refresh(error, before, refresh) from None
                     redirects.append(response.status_code)
                     # The validators were the document's, not this page's: sent here, a
                     # static page older than them answered 304 for the document.
@@ -1183,14 +1183,15 @@ REFRESH_AS_REDIRECT = 10
 _VALIDATORS = frozenset({"If-None-Match", "If-Modified-Since"})
 
 
-def _by_refresh(error: FetchError, page: httpx.URL) -> FetchError:
+def _by_refresh(error: FetchError, page: httpx.URL, refresh: Refresh) -> FetchError:
     """``error`` of where a page's refresh leads, said to come of that refresh: an admin
     asking the page with curl sees a 200."""
+    by = "Refresh header" if refresh.by_header else '<meta http-equiv="refresh">'
     return FetchError(
         error.source_id,
         error.url,
         kind=error.kind,
-        message=f'{error} (where the <meta http-equiv="refresh"> of {str(page)[:200]} leads)',
+        message=f"{error} (where the {by} of {str(page)[:200]} leads)",
         status_code=error.status_code,
         retry_after=error.retry_after,
         at=error.at,

@@ -24,6 +24,7 @@ class Refresh:
     delay: int
     url: str
     base: str | None  #: the page's ``<base href>`` before it, if any
+    by_header: bool = False  #: given by a ``Refresh`` header, not a ``<meta>``
 
 
 #: Where the scan looks: a comment (skipped whole, as browsers do), the start or end of an
@@ -47,7 +48,7 @@ def page_refresh(content: bytes, content_type: str, header: str | None = None) -
     if "html" not in (content_type or "text/html").lower():
         return None
     if header is not None and (parsed := _refresh_content(header)) is not None:
-        return Refresh(parsed[0], parsed[1], None)
+        return Refresh(parsed[0], parsed[1], None, by_header=True)
     window = content[:SCAN].lower()
     base: str | None = None
     hidden = False

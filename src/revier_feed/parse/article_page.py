@@ -526,11 +526,23 @@ def consent_wall(soup: BeautifulSoup) -> Wall | None:
     them in the page itself (not in a banner or dialog over the site's page, which most
     sites have), two terms of consent, little else to read (asked of a listing without
     its items and a feed that is none; an article page has its own, finer check)."""
+    # Its title or headline says so: a short listing under a banner the class names do
+    # not give away, or a page of proposals to "Zustimmen", is none (found by a review).
+    names = (soup.find("title"), soup.find("h1"))
+    if not any(isinstance(n, Tag) and _CONSENT_NAME.search(n.get_text(" ")) for n in names):
+        return None
     if not any(control.shown for control in _consent_controls(soup)):
         return None
     if len(_consent_words(soup.get_text(" ")[:20_000])) < 2:
         return None
     return consent_page_wall(soup)
+
+
+#: What a consent page's title or headline says ("Datenschutzeinstellungen", "Wir
+#: respektieren Ihre Privatsphäre", "Cookie-Hinweis").
+_CONSENT_NAME = re.compile(
+    r"cookie|einwillig|consent|datenschutz|privatsphäre|privacy|zustimmung", re.IGNORECASE
+)
 
 
 def _consent_words(text: str) -> set[str]:

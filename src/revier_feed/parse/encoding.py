@@ -241,20 +241,18 @@ def _decoded(content: bytes, declared: str | None, url: str) -> tuple[str, str]:
         if content.startswith(bom):
             return content.decode(encoding, errors="replace"), "utf-8"
     try:
-        return content.decode("utf-8"), "utf-8"
+        as_utf8 = content.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    meta = _META_CHARSET.search(_without_comments(_head(content)))
-    labels = [
-        label.strip()
-        for label in (
-            declared,
-            meta.group(1).decode("ascii", "ignore") if meta else None,
-            # XHTML served as text/html: browsers read its declaration too.
-            declared_encoding(content),
-        )
-        if label and _known(label)
-    ]
+    else:
+        if content.isascii():
+            # Read alike in every encoding a page is written in; its links ask in the one
+            # it names (an old CMS writes "&uuml;" on a page labelled ISO-8859-1, and
+            # "?ort=M&uuml;nster" asks for "M%FCnster").
+            named = next((_known(label) for label in _labels(content, declared)), None)
+            return as_utf8, named if named and _ascii_based(named) else "utf-8"
+        return as_utf8, "utf-8"
+    labels = _labels(content, declared)
     if utf8_with_strays(content, bool(labels) and _known(labels[0]) == "utf-8"):
         # As a browser would show it, but for the stray bytes, which are most likely a
         # paste from windows-1252: one of them sent the whole page to detection, which
@@ -292,6 +290,29 @@ def _decoded(content: bytes, declared: str | None, url: str) -> tuple[str, str]:
             return str(best), best.encoding
         return _western(content), "cp1252"
     return str(best), best.encoding
+
+
+def _labels(content: bytes, declared: str | None) -> list[str]:
+    """The charset labels a page names that browsers know, first the HTTP header's."""
+    meta = _META_CHARSET.search(_without_comments(_head(content)))
+    return [
+        label.strip()
+        for label in (
+            declared,
+            meta.group(1).decode("ascii", "ignore") if meta else None,
+            # XHTML served as text/html: browsers read its declaration too.
+            declared_encoding(content),
+        )
+        if label and _known(label)
+    ]
+
+
+def _ascii_based(codec: str) -> bool:
+    """Whether ``codec`` writes ASCII as ASCII (not UTF-16, UTF-32 or EBCDIC)."""
+    try:
+        return "<a?=&".encode(codec) == b"<a?=&"
+    except (LookupError, UnicodeError):
+        return False
 
 
 #: The currency sign "¤" of a price (A4, "€" in ISO-8859-15): "Gebühr: 5 ¤", "¤ 5".

@@ -414,12 +414,21 @@ def sent_as_browsers_send(url: str | None, codec: str | None) -> str | None:
     (what the encoding has no character for goes as a reference, "&#8364;")."""
     if not url or url.isascii() or codec in (None, "utf-8"):
         return url
+    scheme = _SCHEME.match(url)
+    if scheme is not None and scheme[1].lower() not in _SPECIAL_SCHEMES:
+        return url  # a "mailto:" link's subject goes in UTF-8 from any page
     address, hash_mark, fragment = url.partition("#")
     head, mark, query = address.partition("?")
     if not mark or query.isascii():
         return url
     sent = "".join(c if c.isascii() else _percent_encoded(c, codec) for c in query)
     return head + mark + sent + hash_mark + fragment
+
+
+#: A URL's scheme, and the schemes whose queries browsers send in the page's encoding
+#: (the URL Standard's special schemes; others' in UTF-8).
+_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]*):")
+_SPECIAL_SCHEMES = frozenset({"http", "https", "ftp", "file", "ws", "wss"})
 
 
 def _percent_encoded(character: str, codec: str) -> str:
