@@ -262,7 +262,7 @@ def test_exported_sources_import_back_as_they_are(
     feeds = {f.url: f for f in read_opml("quellen.opml", out.encode())}
     kinds = {s.url: s.kind.value for s in demo_config.sources if s.id != "bbsr"}
     assert set(feeds) == {url for url, kind in kinds.items() if kind == "feed"}
-    assert "1 html source(s) left out, which have no feed: metropolregion" in err
+    assert "1 html and json source(s) left out, which have no feed: metropolregion" in err
     # A disabled source would come back enabled from a list that cannot say so.
     assert "1 disabled source(s) left out: bbsr" in err
     by_id = {s.id: s for s in demo_config.sources}

@@ -672,7 +672,7 @@ def cmd_sources_export(args: argparse.Namespace) -> int:
     html = [s.id for s in config.sources if s.kind is not SourceKind.FEED]
     login = [s.id for s in feeds if s.auth is not None]
     for what, ids in (
-        ("html source(s) left out, which have no feed", html),
+        ("html and json source(s) left out, which have no feed", html),
         ("disabled source(s) left out", [s.id for s in config.disabled_sources]),
         # Listed all the same: whoever subscribes elsewhere gives the login there.
         ("source(s) listed that need a login (auth), which a list cannot carry", login),
@@ -861,7 +861,7 @@ def _with_options(spec: SourceSpec, args: argparse.Namespace, config: AppConfig)
     """A saved source with the selector options of the command line over its own (they
     were ignored without a word: the admin saw the saved selectors' result)."""
     selectors = _selector_options(args)
-    kind = args.kind or ("html" if selectors or spec.selectors else "feed")
+    kind = args.kind or ("html" if selectors else spec.kind.value)
     if kind == spec.kind.value and not (
         selectors
         or args.follow
@@ -981,9 +981,12 @@ def _save_fixture(
             for i in items
         ],
     }
-    suffix = (
-        ".html" if spec.kind is SourceKind.HTML else ".json" if "json" in content_type else ".xml"
-    )
+    if spec.kind is SourceKind.HTML or (spec.json is not None and spec.json.script):
+        suffix = ".html"  # a page: a listing, or one holding its JSON in a script
+    elif spec.kind is SourceKind.JSON or "json" in content_type:
+        suffix = ".json"
+    else:
+        suffix = ".xml"
     # Tags and district decide nothing about what is read, and may name a districts.yaml
     # or tags.yaml the fixture does not have (its test failed on "unknown district").
     entry = textwrap.indent(

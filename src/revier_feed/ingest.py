@@ -73,6 +73,7 @@ from .models import (
     ItemDecision,
     ItemIdentity,
     ItemRule,
+    JsonPaths,
     NotModified,
     ParsedDocument,
     Preview,
@@ -452,7 +453,9 @@ def reading_of(spec: SourceSpec) -> str:
     in a later version changes no digest). Kept per spec: every cycle asks for each
     source's."""
 
-    def unset_left_out(value: HtmlSelectors | ItemRule | None) -> dict[str, object] | None:
+    def unset_left_out(
+        value: HtmlSelectors | JsonPaths | ItemRule | None,
+    ) -> dict[str, object] | None:
         return {k: v for k, v in asdict(value).items() if v} if value is not None else None
 
     reading = {
@@ -468,6 +471,8 @@ def reading_of(spec: SourceSpec) -> str:
         # what the old one was sent is no validator of what this one is.
         "user_agent": spec.user_agent,
     }
+    if spec.json is not None:  # not in the digests of earlier versions' kinds
+        reading["json"] = unset_left_out(spec.json)
     reading = {k: v for k, v in reading.items() if v}
     text = json.dumps(reading, sort_keys=True, default=list)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

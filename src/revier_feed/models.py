@@ -28,6 +28,7 @@ class SourceKind(enum.StrEnum):
 
     FEED = "feed"  #: RSS, Atom (anything feedparser reads)
     HTML = "html"  #: a news listing page scraped with CSS selectors
+    JSON = "json"  #: a site's JSON (an API, a page's data) read by dot paths
 
 
 class ErrorKind(enum.StrEnum):
@@ -105,6 +106,26 @@ class HtmlSelectors:
 
 
 @dataclass(frozen=True, slots=True)
+class JsonPaths:
+    """Where a ``json`` source's items and their fields are, as dot paths
+    (``data.news``, ``title.rendered``, ``media.0.url``; see :mod:`revier_feed.parse.json_api`)."""
+
+    items: str  #: the list of items; ``.``: the document is the list
+    title: str  #: within an item, as the others
+    link: str | None = None
+    date: str | None = None
+    teaser: str | None = None
+    content: str | None = None
+    image: str | None = None
+    id: str | None = None  #: the item's own id, which stays when its title or link change
+    author: str | None = None
+    categories: str | None = None
+    #: On an HTML page, the ``<script>`` holding the JSON (a CSS selector:
+    #: ``#__NEXT_DATA__``); without it the document is the JSON.
+    script: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ItemRule:
     """A source's ``include`` or ``exclude`` rule: it matches an item when any ``any`` term
     (if there are any), every ``all`` term and no ``none`` term occur in ``fields`` (the
@@ -154,6 +175,7 @@ class SourceSpec:
     tags: tuple[str, ...] = ()  #: tags every item of this source gets
     district: str | None = None  #: district the source belongs to, if any
     selectors: HtmlSelectors | None = None  #: required for ``html`` sources
+    json: JsonPaths | None = None  #: required for ``json`` sources
     follow: bool = False  #: fetch each new item's article page for full text and date
     max_pages: int = 1  #: listing pages to read when ``selectors.next`` is set
     allow_hosts: tuple[str, ...] = ()  #: hosts besides the source's own that may be followed

@@ -151,6 +151,49 @@ class HtmlSelectorsModel(_Model):
     allow_hosts: list[HostName] = []
 
 
+#: A dot path as :mod:`revier_feed.parse.json_api` reads it: keys (no dots, brackets or
+#: blanks) and list positions, or "." for the whole document.
+_JSON_PATH = re.compile(r"\.|(?:[^.\[\]\s]+|\[\d+\])(?:\.[^.\[\]\s]+|\[\d+\])*")
+
+
+def _check_json_path(value: str) -> str:
+    """A dot path as :mod:`revier_feed.parse.json_api` reads it."""
+    if not _JSON_PATH.fullmatch(value.strip()):
+        raise ValueError(
+            f"{value!r} is not a dot path: keys joined by '.', list positions as numbers "
+            "('data.news', 'title.rendered', 'media.0.url'), '.' for the whole document"
+        )
+    return value.strip()
+
+
+JsonPath = Annotated[str, AfterValidator(_check_json_path)]
+
+
+class JsonPathsModel(_Model):
+    items: JsonPath
+    title: JsonPath
+    link: JsonPath | None = None
+    date: JsonPath | None = None
+    teaser: JsonPath | None = None
+    content: JsonPath | None = None
+    image: JsonPath | None = None
+    id: JsonPath | None = None
+    author: JsonPath | None = None
+    categories: JsonPath | None = None
+    #: On an HTML page, the ``<script>`` holding the JSON.
+    script: Selector | None = None
+    follow: bool = False
+    #: Hosts besides the source's own that followed links may lead to.
+    allow_hosts: list[HostName] = []
+
+    @field_validator("title", "link", "date", "teaser", "content", "image", "id", "author")
+    @classmethod
+    def _within_an_item(cls, value: str | None) -> str | None:
+        if value == ".":
+            raise ValueError("'.' is the whole item: name the key of the field in it")
+        return value
+
+
 #: The keys of an html source's CSS selectors (also `sources test`'s options).
 SELECTOR_KEYS = (
     "item",
@@ -168,7 +211,7 @@ SELECTOR_KEYS = (
 class SourceModel(_Model):
     id: Id
     name: Title
-    kind: Literal["feed", "html"] = "feed"
+    kind: Literal["feed", "html", "json"] = "feed"
     url: Url
     enabled: bool = True
     interval: Interval | None = None
@@ -186,6 +229,7 @@ class SourceModel(_Model):
     #: Items this rule matches are not collected.
     exclude: ItemRuleModel | None = None
     html: HtmlSelectorsModel | None = None
+    json_: JsonPathsModel | None = Field(default=None, alias="json")
     #: TLS as the site needs it: its missing intermediate or own certificate trusted, or
     #: the TLS of before 1.2 allowed.
     tls: SourceTlsModel | None = None
@@ -232,8 +276,12 @@ class SourceModel(_Model):
     def _selectors_match_kind(self) -> Self:
         if self.kind == "html" and self.html is None:
             raise ValueError("an html source needs an 'html:' block with at least item and title")
-        if self.kind == "feed" and self.html is not None:
+        if self.kind != "html" and self.html is not None:
             raise ValueError("'html:' selectors only apply to kind: html")
+        if self.kind == "json" and self.json_ is None:
+            raise ValueError("a json source needs a 'json:' block with at least items and title")
+        if self.kind != "json" and self.json_ is not None:
+            raise ValueError("'json:' paths only apply to kind: json")
         return self
 
     # Checked on the bounds' own keys (the first given one of each pair), so that the

@@ -373,6 +373,11 @@ def _issues_from_validation(
         yield ConfigIssue(str(path), lines.line_of(loc), _dotted(loc), message, hint)
 
 
+def _fields_by_key(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's fields by the key YAML writes them with (``json``, for ``json_``)."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}
+
+
 def _allowed_keys(root: type[BaseModel], loc: Loc) -> list[str]:
     """Field names of the model found at ``loc`` (walking lists and optionals)."""
     current: Any = root
@@ -382,13 +387,13 @@ def _allowed_keys(root: type[BaseModel], loc: Loc) -> list[str]:
             args = typing.get_args(current)
             current = args[0] if args else None
         elif isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(part)
+            field = _fields_by_key(current).get(part)
             current = field.annotation if field else None
         else:
             return []
     current = _unwrap(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
+        return list(_fields_by_key(current))
     return []
 
 

@@ -24,6 +24,7 @@ from ..models import (
     FetchSettings,
     HtmlSelectors,
     ItemRule,
+    JsonPaths,
     SourceAuth,
     SourceKind,
     SourceSpec,
@@ -282,6 +283,23 @@ def _source_spec(model: SourceModel, defaults: FetchSettingsModel, folder: Path)
             next=html.next,
             item_until_next=html.item_until_next,
         )
+    paths = model.json_
+    json_paths = None
+    if paths is not None:
+        json_paths = JsonPaths(
+            items=paths.items,
+            title=paths.title,
+            link=paths.link,
+            date=paths.date,
+            teaser=paths.teaser,
+            content=paths.content,
+            image=paths.image,
+            id=paths.id,
+            author=paths.author,
+            categories=paths.categories,
+            script=paths.script,
+        )
+    followed = html or paths
     return SourceSpec(
         id=model.id,
         name=model.name,
@@ -298,9 +316,10 @@ def _source_spec(model: SourceModel, defaults: FetchSettingsModel, folder: Path)
         tags=tuple(model.tags),
         district=model.district,
         selectors=selectors,
-        follow=bool(html and html.follow),
+        json=json_paths,
+        follow=bool(followed and followed.follow),
         max_pages=html.max_pages if html and html.next else 1,
-        allow_hosts=tuple(h.lower() for h in html.allow_hosts) if html else (),
+        allow_hosts=tuple(h.lower() for h in followed.allow_hosts) if followed else (),
         backfill=model.backfill,
         include=_item_rule(model.include),
         exclude=_item_rule(model.exclude),
@@ -569,7 +588,8 @@ def _same_urls(
     for i, source in enumerate(sources):
         if not source.enabled:
             continue
-        reading = source.html.model_dump_json() if source.html else ""
+        paths = source.html or source.json_
+        reading = paths.model_dump_json() if paths else ""
         seen = first.setdefault((_url_key(source.url), source.kind, reading), i)
         if seen != i:
             loc = ("sources", i, "url")
@@ -639,8 +659,8 @@ def url_argument(value: str, name: str) -> str:
 def source_yaml(spec: SourceSpec) -> str:
     """``spec`` as an entry of sources.yaml, ready to paste (keys at their defaults omitted)."""
     entry: dict[str, Any] = {"id": spec.id, "name": spec.name}
-    if spec.kind is SourceKind.HTML:
-        entry["kind"] = "html"
+    if spec.kind is not SourceKind.FEED:
+        entry["kind"] = spec.kind.value
     entry["url"] = spec.url
     if spec.tags:
         entry["tags"] = list(spec.tags)
@@ -659,6 +679,13 @@ def source_yaml(spec: SourceSpec) -> str:
         if spec.allow_hosts:
             html["allow_hosts"] = list(spec.allow_hosts)
         entry["html"] = html
+    if spec.json is not None:
+        paths = {k: v for k, v in dataclasses.asdict(spec.json).items() if v}
+        if spec.follow:
+            paths["follow"] = True
+        if spec.allow_hosts:
+            paths["allow_hosts"] = list(spec.allow_hosts)
+        entry["json"] = paths
     if spec.tls is not None:
         choices = {"ca_file": spec.tls.ca_file, "legacy": spec.tls.legacy or None}
         entry["tls"] = {k: v for k, v in choices.items() if v}

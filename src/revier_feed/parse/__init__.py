@@ -44,6 +44,12 @@ def parse(spec: SourceSpec, fetched: FetchResult, now: datetime, tz: ZoneInfo) -
         return _at_most(
             parse_html(spec.id, spec.selectors, fetched, now, tz, spec.remove), fetched
         )
+    if spec.kind is SourceKind.JSON:
+        from .json_api import parse_json_items
+
+        assert spec.json is not None, "config validation guarantees paths"
+        document = _at_most(parse_json_items(spec.id, spec.json, fetched, now, tz), fetched)
+        return _without_removed(spec, document) if spec.remove else document
     if looks_like_json_feed(fetched):
         document = _at_most(parse_json_feed(spec.id, fetched, now, tz), fetched)
     else:

@@ -49,22 +49,7 @@ def parse_json_feed(
         ParseError: not JSON, not a JSON Feed, or no item could be read.
     """
     warnings: list[str] = []
-    try:
-        # JSON's own encodings, told by its first bytes (RFC 4627): UTF-8, or UTF-16 or
-        # UTF-32 with or without a byte order mark.
-        encoding = json.detect_encoding(fetched.content)
-        text = fetched.content.decode("utf-8-sig" if encoding == "utf-8" else encoding)
-        text = text.removeprefix("\ufeff")
-    except UnicodeDecodeError:
-        # JSON is UTF-8 (RFC 8259); a feed written in another encoding still has items,
-        # read as a page is (its HTTP charset, else detection).
-        declared = http_charset(fetched.headers.get("content-type", ""))
-        text = decode_html(fetched.content, declared, fetched.url)
-        warnings.append(
-            "the JSON Feed is not UTF-8 (as JSON must be); read by its HTTP charset, or "
-            "an encoding guessed from its bytes"
-        )
-    data = _document(source_id, text, warnings)
+    data = read_json(source_id, fetched, warnings, "JSON Feed")
     if isinstance(data, list):
         raise ParseError(
             source_id,
@@ -113,6 +98,31 @@ def parse_json_feed(
     )
 
 
+def read_json(source_id: str, fetched: FetchResult, warnings: list[str], what: str) -> Any:
+    """The JSON value of ``fetched``'s body (``what`` it is, as warnings name it), read as
+    :func:`_document` reads it, in its own encoding.
+
+    Raises:
+        ParseError: not JSON.
+    """
+    try:
+        # JSON's own encodings, told by its first bytes (RFC 4627): UTF-8, or UTF-16 or
+        # UTF-32 with or without a byte order mark.
+        encoding = json.detect_encoding(fetched.content)
+        text = fetched.content.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+        text = text.removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        # JSON is UTF-8 (RFC 8259); a document written in another encoding still has
+        # items, read as a page is (its HTTP charset, else detection).
+        declared = http_charset(fetched.headers.get("content-type", ""))
+        text = decode_html(fetched.content, declared, fetched.url)
+        warnings.append(
+            f"the {what} is not UTF-8 (as JSON must be); read by its HTTP charset, or "
+            "an encoding guessed from its bytes"
+        )
+    return _document(source_id, text, warnings)
+
+
 def _document(source_id: str, text: str, warnings: list[str]) -> Any:
     """The JSON value of ``text``. What templates get wrong is mended with a warning (a
     comma before "]" or "}", comments), and of a feed cut off, the whole items before the
@@ -133,7 +143,7 @@ def _document(source_id: str, text: str, warnings: list[str]) -> Any:
         error = e
     except RecursionError:
         raise ParseError(
-            source_id, kind=ErrorKind.PARSE, message="not a JSON Feed: nested far too deeply"
+            source_id, kind=ErrorKind.PARSE, message="not readable JSON: nested far too deeply"
         ) from None
     if (start := _after_php_messages(text)) is not None:
         # Their first words, without their tags: as many lines as a hostile server sends.

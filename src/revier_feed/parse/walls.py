@@ -205,8 +205,8 @@ def filled_by_script(soup: BeautifulSoup) -> Wall | None:
     return Wall(
         None,
         "an empty page that a script fills in",
-        "revier-feed runs no scripts: find the site's feed, or the address its script reads "
-        "its news from (a browser's developer tools show it)",
+        "revier-feed runs no scripts: find the site's feed, or read the JSON its script "
+        "reads (a browser's developer tools show its address) as a `kind: json` source",
     )
 
 

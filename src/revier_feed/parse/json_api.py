@@ -1,0 +1,251 @@
+"""Items of a site's JSON: the API its pages' scripts read (WordPress's REST API, a
+headless CMS), or the data a page carries for its script (Next.js's ``__NEXT_DATA__``),
+found by dot paths (as FreshRSS's "JSON + dot notation" feeds are).
+
+A path names keys from the document down, with list positions as numbers:
+``data.news``, ``title.rendered``, ``media.0.url`` or ``media[0].url``; ``.`` is the whole
+document. A list met on the way is gone through, every element: ``tags.name`` of an item
+whose ``tags`` is a list of objects is every tag's name.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .._utils import join_url
+from ..exceptions import EmptyListing, ParseError
+from ..models import ErrorKind, FetchResult, JsonPaths, ParsedDocument, RawItem
+from . import MAX_ITEMS
+from .dates import EARLIEST, parse_date
+from .jsonfeed import read_json
+
+_STEP = re.compile(r"([^.\[\]\s]+)|\[(\d+)\]")
+#: Values taken at most from one path in one item (a path through long lists).
+_MOST_VALUES = 100
+#: A listing of fewer items says nothing about a path that found nothing in any.
+_DRIFT_ITEMS = 3
+#: Seconds since 1970 up to this are seconds; beyond, milliseconds (JavaScript's).
+_SECONDS_UP_TO = 10**11
+
+
+def parse_json_items(
+    source_id: str, paths: JsonPaths, fetched: FetchResult, now: datetime, tz: ZoneInfo
+) -> ParsedDocument:
+    """The items ``paths`` find in ``fetched``'s JSON (or in its ``<script>`` that
+    ``paths.script`` selects, on an HTML page).
+
+    Raises:
+        ParseError: not JSON, the script not on the page, or no list of items at
+            ``paths.items`` (kind ``empty``: the API changed), or none with a title.
+    """
+    warnings: list[str] = []
+    data = _data(source_id, paths, fetched, warnings)
+    found = _at(data, paths.items) if paths.items != "." else [data]
+    # Lists only: an object there is no list of items (an error page's {"error": …}).
+    entries = [
+        e for value in found if isinstance(value, list) for e in value if isinstance(e, dict)
+    ]
+    if not entries:
+        raise EmptyListing(
+            source_id,
+            kind=ErrorKind.EMPTY,
+            message=f"no list of objects at the items path {paths.items!r} (the site's JSON "
+            "may have changed; try `revier-feed sources test`)",
+        )
+    if len(entries) > MAX_ITEMS:
+        # Read no further than what is kept: an API's whole archive in one answer.
+        warnings.append(
+            f"{fetched.url} lists {len(entries):,} items; only the first {MAX_ITEMS:,} are read"
+        )
+        entries = entries[:MAX_ITEMS]
+    items: list[RawItem] = []
+    undated: list[str] = []
+    for index, entry in enumerate(entries):
+        item = _item(entry, paths, fetched.url, now, tz)
+        if item is None:
+            warnings.append(f"item {index + 1} skipped: no title at {paths.title!r}")
+            continue
+        if paths.date and item.published is None:
+            said = (
+                f"no readable date in {item.published_text!r}"
+                if item.published_text
+                else (f"no date at {paths.date!r}")
+            )
+            undated.append(f"{item.title[:60]!r}: {said}")
+        items.append(item)
+    if not items:
+        raise ParseError(
+            source_id,
+            kind=ErrorKind.EMPTY,
+            message=f"{len(entries)} items at {paths.items!r}, but none has a title at "
+            f"{paths.title!r}; the site's JSON may have changed",
+        )
+    drifted = _drifted(items, paths)
+    if drifted:
+        named = ", ".join(f"{field} ({getattr(paths, field)!r})" for field in drifted)
+        warnings.append(
+            f"the paths {named} found nothing in any of the {len(items)} items: the site's "
+            "JSON may have changed; what the items had there is kept"
+        )
+    return ParsedDocument(
+        items=tuple(items),
+        warnings=tuple(warnings),
+        drifted=drifted,
+        drifted_items=tuple(range(len(items))) if drifted else (),
+        # Without their links they would be stored anew under keys of their text.
+        held_items=tuple(range(len(items))) if "link" in drifted else (),
+        undated=tuple(undated),
+    )
+
+
+def _data(source_id: str, paths: JsonPaths, fetched: FetchResult, warnings: list[str]) -> Any:
+    """The JSON value of the document, or of its page's script ``paths.script``."""
+    if not paths.script:
+        return read_json(source_id, fetched, warnings, "JSON")
+    # Only here: a page is parsed as HTML for its script.
+    from .html import BAD_SELECTOR, make_soup
+
+    soup = make_soup(source_id, fetched)
+    try:
+        script = soup.select_one(paths.script)
+    except BAD_SELECTOR as e:
+        raise ParseError(
+            source_id, kind=ErrorKind.PARSE, message=f"invalid script selector: {e}"
+        ) from None
+    if script is None:
+        raise EmptyListing(
+            source_id,
+            kind=ErrorKind.EMPTY,
+            message=f"the script selector {paths.script!r} matched nothing on the page (the "
+            "site's page may have changed; try `revier-feed sources test`)",
+        )
+    text = script.get_text().strip()
+    # A page writes its data as HTML's comment ("<!--{…}-->") or CDATA for old browsers.
+    text = re.sub(r"^(?:<!--|//\s*<!\[CDATA\[)|(?:-->|//\s*\]\]>)$", "", text).strip()
+    content = FetchResult(fetched.url, fetched.status_code, {}, text.encode())
+    return read_json(source_id, content, warnings, "JSON in the page's script")
+
+
+def steps(path: str) -> tuple[str | int, ...]:
+    """A dot path's keys and list positions: ``media[0].url`` is ``("media", 0, "url")``."""
+    taken: list[str | int] = []
+    for part in path.split("."):
+        for key, position in _STEP.findall(part):
+            if key:
+                taken.append(int(key) if key.isdecimal() else key)
+            else:
+                taken.append(int(position))
+    return tuple(taken)
+
+
+def _at(data: Any, path: str) -> list[Any]:
+    """Every value at ``path`` in ``data``: a list met on the way is gone through (not
+    where the path names a position in it)."""
+    values = [data]
+    for step in steps(path):
+        reached: list[Any] = []
+        for value in values:
+            if isinstance(value, list) and not isinstance(step, int):
+                elements = value[: _MOST_VALUES * 10]
+                reached.extend(e[step] for e in elements if isinstance(e, dict) and step in e)
+            elif isinstance(value, list) and isinstance(step, int):
+                if -len(value) <= step < len(value):
+                    reached.append(value[step])
+            elif isinstance(value, dict):
+                key = str(step)
+                if key in value:
+                    reached.append(value[key])
+        values = reached[: _MOST_VALUES * 10]
+    return values
+
+
+def _scalars(data: Any, path: str | None) -> list[str]:
+    """The texts at ``path`` (numbers written out; objects, booleans and nulls passed over),
+    a list's elements each."""
+    if not path:
+        return []
+    found: list[str] = []
+    for value in _at(data, path):
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, str) and v.strip():
+                found.append(v)
+            elif isinstance(v, int | float) and not isinstance(v, bool):
+                found.append(str(v))
+            if len(found) >= _MOST_VALUES:
+                return found
+    return found
+
+
+def _first(data: Any, path: str | None) -> str | None:
+    found = _scalars(data, path)
+    return found[0] if found else None
+
+
+def _item(
+    entry: dict[str, Any], paths: JsonPaths, base: str, now: datetime, tz: ZoneInfo
+) -> RawItem | None:
+    """The item ``entry`` is, or None without a title."""
+    title = _first(entry, paths.title)
+    if not title:
+        return None
+    published, published_text = _date(entry, paths.date, now, tz)
+    author = _first(entry, paths.author)
+    return RawItem(
+        # Titles of APIs are text, but WordPress's "rendered" ones carry references.
+        title=html.unescape(" ".join(title.split())),
+        link=_link(base, _first(entry, paths.link)),
+        guid=_first(entry, paths.id),
+        summary_html=_first(entry, paths.teaser) or "",
+        content_html=_first(entry, paths.content) or "",
+        author=html.unescape(author) if author else None,
+        published=published,
+        published_text=published_text,
+        categories=tuple(html.unescape(c) for c in _scalars(entry, paths.categories)),
+        image=_link(base, _first(entry, paths.image)),
+    )
+
+
+def _date(
+    entry: dict[str, Any], path: str | None, now: datetime, tz: ZoneInfo
+) -> tuple[datetime | None, str | None]:
+    """The item's date: text as dates are read ("2021-06-10T12:00:00+02:00", "10. Juni
+    2021"), or seconds (milliseconds, as JavaScript counts) since 1970."""
+    if not path:
+        return None, None
+    for value in _at(entry, path):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = value / 1000 if abs(value) > _SECONDS_UP_TO else value
+            try:
+                moment = datetime.fromtimestamp(seconds, UTC)
+            except (OverflowError, OSError, ValueError):
+                return None, str(value)
+            return (moment if moment >= EARLIEST else None), str(value)
+        if isinstance(value, str) and value.strip():
+            return parse_date(value.strip(), now, tz), value.strip()[:100]
+    return None, None
+
+
+def _link(base: str, value: str | None) -> str | None:
+    """A link made absolute against the JSON's address."""
+    if not value or not value.strip():
+        return None
+    try:
+        return join_url(base, value.strip())
+    except ValueError:
+        return value.strip()  # normalizing drops what is no web URL
+
+
+def _drifted(items: list[RawItem], paths: JsonPaths) -> tuple[str, ...]:
+    """The paths that found nothing in any item of a list long enough to tell."""
+    if len(items) < _DRIFT_ITEMS:
+        return ()
+    fields = (
+        ("link", paths.link, all(item.link is None for item in items)),
+        ("teaser", paths.teaser, all(not item.summary_html for item in items)),
+        ("date", paths.date, all(item.published_text is None for item in items)),
+    )
+    return tuple(name for name, path, none in fields if path and none)
