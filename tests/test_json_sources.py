@@ -245,6 +245,16 @@ def test_a_json_source_is_collected_tested_and_fails_clearly_when_its_api_change
     code = main(["--config", str(tmp_path / "config"), "sources", "test", "kreis"])
     out = capsys.readouterr().out
     assert code == 0 and "kreis (json)" in out and "2 items" in out
+    # Before it is saved: its paths as options.
+    trying = ["--config", str(tmp_path / "config"), "sources", "test", "--url"]
+    trying += [region.url("/wp-json/wp/v2/posts"), "--json", "items=."]
+    code = main([*trying, "--json", "title=title.rendered"])
+    out = capsys.readouterr().out
+    assert code == 0 and "(json)" in out and "Studie zu ländlichen Räumen" in out
+    code = main([*trying, "--json", "titel=title.rendered"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--json title=PATH: required" in err and "--json titel=PATH: unknown key" in err
 
     # The API moved its list: the source is "empty", its items kept.
     moved = json.dumps({"posts": WORDPRESS}).encode()

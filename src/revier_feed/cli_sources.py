@@ -79,7 +79,18 @@ def add_parser(commands: Any) -> None:
         "--url",
         help="test a source that is not in sources.yaml yet (or the source ID at this address)",
     )
-    test.add_argument("--kind", choices=["feed", "html"], help="default: html if --item is given")
+    test.add_argument(
+        "--kind",
+        choices=["feed", "html", "json"],
+        help="default: html if --item is given, json if --json is",
+    )
+    test.add_argument(
+        "--json",
+        action="append",
+        metavar="KEY=PATH",
+        help="a json source's dot path (items=data.news, title=title.rendered, link=link; "
+        "may repeat)",
+    )
     for option in SELECTOR_KEYS:
         test.add_argument(f"--{option}", metavar="SELECTOR", help=f"CSS selector for {option}")
     test.add_argument("--max-pages", type=int, help="listing pages to read with --next")
@@ -861,9 +872,11 @@ def _with_options(spec: SourceSpec, args: argparse.Namespace, config: AppConfig)
     """A saved source with the selector options of the command line over its own (they
     were ignored without a word: the admin saw the saved selectors' result)."""
     selectors = _selector_options(args)
-    kind = args.kind or ("html" if selectors else spec.kind.value)
+    paths = _json_options(args)
+    kind = args.kind or ("html" if selectors else "json" if paths else spec.kind.value)
     if kind == spec.kind.value and not (
         selectors
+        or paths
         or args.follow
         or args.item_until_next
         or args.max_pages
@@ -884,6 +897,9 @@ def _with_options(spec: SourceSpec, args: argparse.Namespace, config: AppConfig)
         if spec.selectors.next:
             # Else the default of `next`, as with --url (the saved 1 read one page only).
             saved["max_pages"] = spec.max_pages
+    elif spec.json is not None:
+        saved = {k: v for k, v in dataclasses.asdict(spec.json).items() if v}
+        saved |= {"follow": spec.follow, "allow_hosts": list(spec.allow_hosts)}
     identity = {"id": spec.id, "name": spec.name, "url": spec.url}
     tested = _from_options(identity, saved, args, config)
     # What decides what is collected besides the selectors stays the saved source's.
@@ -919,6 +935,31 @@ def _selector_options(args: argparse.Namespace) -> dict[str, str]:
     return {k: getattr(args, k) for k in SELECTOR_KEYS if getattr(args, k)}
 
 
+def _json_options(args: argparse.Namespace) -> dict[str, str]:
+    """The dot paths given on the command line (``--json items=data.news``).
+
+    Raises:
+        ConfigError: one is not KEY=PATH.
+    """
+    paths: dict[str, str] = {}
+    for given in args.json or ():
+        key, equals, path = given.partition("=")
+        if not equals or not key.strip() or not path.strip():
+            raise ConfigError(
+                [
+                    ConfigIssue(
+                        COMMAND_LINE,
+                        None,
+                        "--json",
+                        f"{given!r} is not KEY=PATH",
+                        "e.g. --json items=data.news --json title=title.rendered",
+                    )
+                ]
+            )
+        paths[key.strip()] = path.strip()
+    return paths
+
+
 def _from_options(
     identity: Mapping[str, object],
     saved: Mapping[str, object],
@@ -928,10 +969,18 @@ def _from_options(
     """A source of ``identity`` (id, name, url) read with the ``saved`` html settings and
     the command line's options over them, validated as sources.yaml is."""
     selectors = _selector_options(args)
-    kind = args.kind or ("html" if selectors or saved else "feed")
+    paths = _json_options(args)
+    saved_json = "items" in saved  # a saved json source's paths
+    kind = args.kind or (
+        "html" if selectors else "json" if paths or saved_json else "html" if saved else "feed"
+    )
     options: dict[str, object] = {**identity, "kind": kind}
+    if kind == "json":
+        json_paths = {**(saved if saved_json else {}), **paths}
+        json_paths["follow"] = args.follow or json_paths.get("follow", False)
+        options["json"] = json_paths
     if kind == "html":
-        html = {**saved, **selectors}
+        html = {**({} if saved_json else saved), **selectors}
         html["follow"] = args.follow or html.get("follow", False)
         html["item_until_next"] = args.item_until_next or html.get("item_until_next", False)
         if args.max_pages:

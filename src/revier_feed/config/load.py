@@ -634,9 +634,13 @@ def source_from_options(options: dict[str, Any], defaults: FetchSettingsModel) -
             # The option's name: the last key of the path ("remove" of ("remove", 0)).
             key = next((str(k) for k in reversed(err["loc"]) if isinstance(k, str)), "")
             option = "ID" if key in ("id", "name") else "--" + key.replace("_", "-")
+            if err["loc"][:1] == ("json",) and len(err["loc"]) > 1 and key != "follow":
+                option = f"--json {key}=PATH"  # a json source's paths are one option's
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "missing":
                 message = "required"
+            elif err["type"] == "extra_forbidden":
+                message = "unknown key"
             issues.append(ConfigIssue(COMMAND_LINE, None, option, message))
         raise ConfigError(issues) from None
     # Paths on the command line are the shell's: relative to where it is.
