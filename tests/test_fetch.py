@@ -81,6 +81,16 @@ def fetch(
     return asyncio.run(go())
 
 
+def fetch_within(url: str, host: str) -> FetchResult | NotModified:
+    """``url`` fetched for a source that may go to ``host`` only (its allow_hosts)."""
+
+    async def go() -> FetchResult | NotModified:
+        async with Fetcher(SETTINGS) as fetcher:
+            return await fetcher.fetch("kreis", url, may_go_to=lambda target: host in target)
+
+    return asyncio.run(go())
+
+
 def fetch_error(url: str, settings: FetchSettings = SETTINGS) -> FetchError:
     with pytest.raises(FetchError) as info:
         fetch(url, settings=settings)
@@ -549,14 +559,8 @@ def test_a_redirect_to_another_origin_asks_its_robots_txt_and_the_caller(
     assert isinstance(asyncio.run(cycle()), FetchResult)
     assert region.requests.count("/weiter") == 1 and "/robots.txt" not in region.requests
 
-    async def only_own_host() -> FetchResult | NotModified:
-        async with Fetcher(SETTINGS) as fetcher:
-            return await fetcher.fetch(
-                "kreis", region.url("/weiter"), may_go_to=lambda url: "127.0.0.1" in url
-            )
-
     with pytest.raises(FetchError) as refused:
-        asyncio.run(only_own_host())
+        fetch_within(region.url("/weiter"), "127.0.0.1")
     assert refused.value.kind == ErrorKind.REDIRECT and "allow_hosts" in str(refused.value)
 
 
@@ -1155,21 +1159,15 @@ def test_refreshes_count_as_redirects_and_keep_to_allowed_hosts(region: SampleRe
     elsewhere = region.url(FEED).replace("127.0.0.1", "localhost")
     region.add_route("/weg", refreshing(elsewhere))
 
-    async def only_own_host() -> FetchResult | NotModified:
-        async with Fetcher(SETTINGS) as fetcher:
-            return await fetcher.fetch(
-                "kreis", region.url("/weg"), may_go_to=lambda url: "127.0.0.1" in url
-            )
-
     with pytest.raises(FetchError) as refused:
-        asyncio.run(only_own_host())
+        fetch_within(region.url("/weg"), "127.0.0.1")
     assert refused.value.kind == ErrorKind.REDIRECT and "allow_hosts" in str(refused.value)
     assert '(where the <meta http-equiv="refresh"> of ' in str(refused.value)
     # Said as it was sent: an admin looking at the page finds no <meta> for a header's.
     header = {"Content-Type": "text/html", "Refresh": f"0; url={elsewhere}"}
     region.add_route("/weg", Response(200, b"<html><body>Weiter</body></html>", header))
     with pytest.raises(FetchError) as refused:
-        asyncio.run(only_own_host())
+        fetch_within(region.url("/weg"), "127.0.0.1")
     assert "(where the Refresh header of " in str(refused.value)
 
 

@@ -286,19 +286,7 @@ def _source_spec(model: SourceModel, defaults: FetchSettingsModel, folder: Path)
     paths = model.json_
     json_paths = None
     if paths is not None:
-        json_paths = JsonPaths(
-            items=paths.items,
-            title=paths.title,
-            link=paths.link,
-            date=paths.date,
-            teaser=paths.teaser,
-            content=paths.content,
-            image=paths.image,
-            id=paths.id,
-            author=paths.author,
-            categories=paths.categories,
-            script=paths.script,
-        )
+        json_paths = JsonPaths(**paths.model_dump(exclude={"follow", "allow_hosts"}))
     followed = html or paths
     return SourceSpec(
         id=model.id,
