@@ -26,6 +26,7 @@ from revier_feed.models import (
     SourceSpec,
     SourceStatus,
 )
+from revier_feed.normalize import normalize
 from revier_feed.parse import parse
 
 from .conftest import Clock, write_config
@@ -174,6 +175,46 @@ def test_a_link_path_that_finds_nothing_in_any_item_holds_them_back() -> None:
     assert document.drifted == ("link",)
     assert document.held_items == (0, 1, 2, 3)
     assert "the paths link ('url') found nothing in any of the 4 items" in document.warnings[0]
+    # A wrong path of another field is said too (a review found it silent), and the items
+    # are kept: they have their links.
+    document = read(JsonPaths(items="items", title="title", link="href", author="autor"), body)
+    assert document.drifted == ("author",) and document.held_items == ()
+    assert "the paths author ('autor') found nothing" in document.warnings[0]
+
+
+def test_what_a_review_found_is_read_as_an_admin_expects() -> None:
+    """Found by a review (session 41): a lone surrogate (a teaser JavaScript cut in an
+    emoji) failed the source, PHP's C1 quotes were lost, markup-like titles lost words,
+    "vor 2 Stunden" changed the item at every reading, dates as digits in text and keys
+    of digits were not read, and lists of lists (WordPress's terms) not gone through."""
+    body = {
+        "data": [
+            {
+                "id": "a\ud83d",
+                "title": "\u0093Zukunft\u0094 Vortrag &lt;Code&gt; f\u00fcr a<b",
+                "when": "vor 2 Stunden",
+                "terms": [[{"name": "Kreistag"}], [{"name": "Haushalt"}, {"name": "Schulen"}]],
+                "months": {"01": "Januar"},
+            },
+            {"id": 2, "title": "Zweite", "when": "1623319200", "months": {"01": "x"}},
+        ]
+    }
+    paths = JsonPaths(
+        items="data",
+        title="title",
+        id="id",
+        date="when",
+        categories="terms.name",
+        author="months.01",
+    )
+    first, second = read(paths, body).items
+    shown = normalize(first, spec(paths), NOW)
+    assert shown.title == "“Zukunft” Vortrag <Code> für a<b"
+    assert first.guid == "a\ufffd"
+    assert first.date_moves and first.published == NOW - timedelta(hours=2)
+    assert first.categories == ("Kreistag", "Haushalt", "Schulen")
+    assert first.author == "Januar"
+    assert second.published == datetime(2021, 6, 10, 10, 0, tzinfo=UTC)
 
 
 def config(tmp_path: Path, sources: str) -> AppConfig:
@@ -202,6 +243,10 @@ def test_configuration_errors_name_file_line_and_key(tmp_path: Path) -> None:
     assert "sources.yaml:9: sources[0].json.titel: unknown key 'titel'" in said
     assert "did you mean 'title'?" in said
     assert "sources.yaml:10: sources[1]: a json source needs a 'json:' block" in said
+    # JSONPath's habits would find nothing when the source runs.
+    with pytest.raises(ConfigError) as info:
+        config(tmp_path, sources.replace("data news", "$.data.items").replace("titel", "title"))
+    assert "'$.data.items' is not a dot path" in str(info.value)
 
 
 MakeApp = Callable[[AppConfig], App]
@@ -215,9 +260,14 @@ def test_a_json_source_is_collected_tested_and_fails_clearly_when_its_api_change
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     posts = json.dumps(WORDPRESS).encode()
-    region.add_route(
-        "/wp-json/wp/v2/posts", Response(200, posts, {"Content-Type": "application/json"})
-    )
+
+    def api(handler: Any) -> Response:
+        # As Django REST Framework answers: a browser's Accept gets its HTML page.
+        if "application/json" not in handler.headers.get("Accept", ""):
+            return Response(200, b"<html><body>API</body></html>", {"Content-Type": "text/html"})
+        return Response(200, posts, {"Content-Type": "application/json"})
+
+    region.add_route("/wp-json/wp/v2/posts", api)
     sources = f"""
         sources:
           - id: kreis

@@ -333,7 +333,12 @@ async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
         SourceError: the source could not be fetched or parsed.
     """
     fetched = await ctx.fetcher.fetch(
-        spec.id, spec.url, tls=spec.tls, auth=spec.auth, user_agent=spec.user_agent
+        spec.id,
+        spec.url,
+        tls=spec.tls,
+        auth=spec.auth,
+        user_agent=spec.user_agent,
+        accept=_accepted(spec),
     )
     assert isinstance(fetched, FetchResult)  # no validators were sent
     collected = await _collect_items(spec, fetched, ctx, stored_lookup=False, storing=False)
@@ -344,6 +349,18 @@ async def preview(spec: SourceSpec, ctx: IngestContext) -> Preview:
         excluded=tuple(collected.excluded),
         pages=collected.pages,
     )
+
+
+#: What a json source asks for: APIs that choose by ``Accept`` (Django REST Framework,
+#: API Platform) answer the browser's default with an HTML page of their own.
+_JSON_ACCEPT = "application/json, application/*+json;q=0.9, */*;q=0.5"
+
+
+def _accepted(spec: SourceSpec) -> str | None:
+    """The ``Accept`` header of ``spec``'s requests, where not the fetcher's own."""
+    if spec.json is not None and not spec.json.script:
+        return _JSON_ACCEPT
+    return None
 
 
 def asks_whole(state: SourceState, now: datetime, revalidate_after: timedelta) -> bool:
@@ -535,6 +552,7 @@ async def _collect_source(
                 tls=spec.tls,
                 auth=spec.auth,
                 user_agent=spec.user_agent,
+                accept=_accepted(spec),
                 home=spec.url,
             )
         finally:
@@ -999,11 +1017,13 @@ async def _follow(
         for item, decision in done
         if decision is not ItemDecision.UNCHANGED and item.date_estimated
     ]
-    if undated and spec.selectors and spec.selectors.date:
+    date_at = (spec.selectors.date if spec.selectors else None) or (
+        spec.json.date if spec.json else None
+    )
+    if undated and date_at:
         warnings.append(
             f"{len(undated)} item(s) without a readable date in the listing "
-            f"({spec.selectors.date!r}) or on their article page (first: "
-            f"{undated[0].title[:60]!r})"
+            f"({date_at!r}) or on their article page (first: {undated[0].title[:60]!r})"
         )
     if late:
         # One warning, not one per page: a slow site may leave hundreds.

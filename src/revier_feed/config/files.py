@@ -153,15 +153,17 @@ class HtmlSelectorsModel(_Model):
 
 #: A dot path as :mod:`revier_feed.parse.json_api` reads it: keys (no dots, brackets or
 #: blanks) and list positions, or "." for the whole document.
-_JSON_PATH = re.compile(r"\.|(?:[^.\[\]\s]+|\[\d+\])(?:\.[^.\[\]\s]+|\[\d+\])*")
+_JSON_PATH = re.compile(r"\.|(?:[^.\[\]\s$*/]+|\[\d+\])(?:\.[^.\[\]\s$*/]+|\[\d+\])*")
 
 
 def _check_json_path(value: str) -> str:
-    """A dot path as :mod:`revier_feed.parse.json_api` reads it."""
+    """A dot path as :mod:`revier_feed.parse.json_api` reads it (not JSONPath's "$.",
+    "*" or "..", nor a path of slashes, which would find nothing when the source runs)."""
     if not _JSON_PATH.fullmatch(value.strip()):
         raise ValueError(
             f"{value!r} is not a dot path: keys joined by '.', list positions as numbers "
-            "('data.news', 'title.rendered', 'media.0.url'), '.' for the whole document"
+            "('data.news', 'title.rendered', 'media.0.url'), '.' for the whole document; "
+            "a list is gone through without '*' or '[*]', and there is no '$'"
         )
     return value.strip()
 

@@ -286,6 +286,7 @@ class Fetcher:
         home: str | None = None,
         auth: SourceAuth | None = None,
         user_agent: str | None = None,
+        accept: str | None = None,
     ) -> FetchResult | NotModified:
         """GET ``url`` for ``source_id``, conditionally when validators are given.
 
@@ -303,7 +304,8 @@ class Fetcher:
         source's login, read from the environment now and sent to the origin of ``home``
         only: not to another host a redirect or link leads to, nor with robots.txt.
         ``user_agent`` replaces the configured User-Agent for this source's requests (not
-        for robots.txt, whose rules are read for our product token all the same).
+        for robots.txt, whose rules are read for our product token all the same), and
+        ``accept`` the ``Accept`` header (an API that answers browsers with HTML).
 
         Raises:
             FetchError: on any network, HTTP, robots.txt or size problem; a login whose
@@ -322,6 +324,8 @@ class Fetcher:
         # None: the request may not be left for later; else when its wait began.
         defer_since = (waiting_since or time.monotonic()) if may_defer else None
         headers = {"User-Agent": user_agent} if user_agent else {}
+        if accept:
+            headers["Accept"] = accept
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:

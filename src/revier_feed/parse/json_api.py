@@ -10,7 +10,6 @@ whose ``tags`` is a list of objects is every tag's name.
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -20,8 +19,8 @@ from .._utils import join_url
 from ..exceptions import EmptyListing, ParseError
 from ..models import ErrorKind, FetchResult, JsonPaths, ParsedDocument, RawItem
 from . import MAX_ITEMS
-from .dates import EARLIEST, parse_date
-from .jsonfeed import read_json
+from .dates import EARLIEST, moves_with_now, parse_date
+from .jsonfeed import plain_text, read_json, text_of
 
 _STEP = re.compile(r"([^.\[\]\s]+)|\[(\d+)\]")
 #: Values taken at most from one path in one item (a path through long lists).
@@ -131,14 +130,13 @@ def _data(source_id: str, paths: JsonPaths, fetched: FetchResult, warnings: list
 
 
 def steps(path: str) -> tuple[str | int, ...]:
-    """A dot path's keys and list positions: ``media[0].url`` is ``("media", 0, "url")``."""
+    """A dot path's keys and list positions: ``media[0].url`` is ``("media", 0, "url")``;
+    a key of digits (``media.0``) stays text, a position in a list, a key ("01") in an
+    object."""
     taken: list[str | int] = []
     for part in path.split("."):
         for key, position in _STEP.findall(part):
-            if key:
-                taken.append(int(key) if key.isdecimal() else key)
-            else:
-                taken.append(int(position))
+            taken.append(key if key else int(position))
     return tuple(taken)
 
 
@@ -149,18 +147,31 @@ def _at(data: Any, path: str) -> list[Any]:
     for step in steps(path):
         reached: list[Any] = []
         for value in values:
-            if isinstance(value, list) and not isinstance(step, int):
-                elements = value[: _MOST_VALUES * 10]
+            position = step if isinstance(step, int) else int(step) if step.isdecimal() else None
+            if isinstance(value, list) and position is not None:
+                if position < len(value):
+                    reached.append(value[position])
+            elif isinstance(value, list):
+                # Lists in lists too (WordPress's terms: a list of lists of terms).
+                elements = _flat(value)
                 reached.extend(e[step] for e in elements if isinstance(e, dict) and step in e)
-            elif isinstance(value, list) and isinstance(step, int):
-                if -len(value) <= step < len(value):
-                    reached.append(value[step])
-            elif isinstance(value, dict):
-                key = str(step)
-                if key in value:
-                    reached.append(value[key])
+            elif isinstance(value, dict) and str(step) in value:
+                reached.append(value[str(step)])
         values = reached[: _MOST_VALUES * 10]
     return values
+
+
+def _flat(value: list[Any]) -> list[Any]:
+    """The elements of a list, those of lists in it in their place (bounded)."""
+    flat: list[Any] = []
+    pending = list(reversed(value[: _MOST_VALUES * 10]))
+    while pending and len(flat) < _MOST_VALUES * 10:
+        element = pending.pop()
+        if isinstance(element, list):
+            pending.extend(reversed(element[: _MOST_VALUES * 10]))
+        else:
+            flat.append(element)
+    return flat
 
 
 def _scalars(data: Any, path: str | None) -> list[str]:
@@ -170,9 +181,9 @@ def _scalars(data: Any, path: str | None) -> list[str]:
         return []
     found: list[str] = []
     for value in _at(data, path):
-        for v in value if isinstance(value, list) else [value]:
+        for v in _flat(value) if isinstance(value, list) else [value]:
             if isinstance(v, str) and v.strip():
-                found.append(v)
+                found.append(text_of(v))
             elif isinstance(v, int | float) and not isinstance(v, bool):
                 found.append(str(v))
             if len(found) >= _MOST_VALUES:
@@ -195,16 +206,19 @@ def _item(
     published, published_text = _date(entry, paths.date, now, tz)
     author = _first(entry, paths.author)
     return RawItem(
-        # Titles of APIs are text, but WordPress's "rendered" ones carry references.
-        title=html.unescape(" ".join(title.split())),
+        # Text, read as HTML next (references read: WordPress's "rendered" titles have
+        # them, "&#8211;"; "a<b" stays).
+        title=plain_text(" ".join(title.split())),
         link=_link(base, _first(entry, paths.link)),
         guid=_first(entry, paths.id),
         summary_html=_first(entry, paths.teaser) or "",
         content_html=_first(entry, paths.content) or "",
-        author=html.unescape(author) if author else None,
+        author=plain_text(author) if author else None,
         published=published,
         published_text=published_text,
-        categories=tuple(html.unescape(c) for c in _scalars(entry, paths.categories)),
+        # "vor 2 Stunden" is another moment at every reading, the item the same.
+        date_moves=moves_with_now(published_text),
+        categories=tuple(plain_text(c) for c in _scalars(entry, paths.categories)),
         image=_link(base, _first(entry, paths.image)),
     )
 
@@ -217,6 +231,8 @@ def _date(
     if not path:
         return None, None
     for value in _at(entry, path):
+        if isinstance(value, str) and _EPOCH.fullmatch(value.strip()):
+            value = int(value.strip())  # as PHP and TYPO3 write them: "1623319200"
         if isinstance(value, int | float) and not isinstance(value, bool):
             seconds = value / 1000 if abs(value) > _SECONDS_UP_TO else value
             try:
@@ -225,8 +241,13 @@ def _date(
                 return None, str(value)
             return (moment if moment >= EARLIEST else None), str(value)
         if isinstance(value, str) and value.strip():
-            return parse_date(value.strip(), now, tz), value.strip()[:100]
+            text = text_of(value).strip()
+            return parse_date(text, now, tz), text[:100]
     return None, None
+
+
+#: Seconds (9 or 10 digits) or milliseconds (12 or 13) since 1970 written as text.
+_EPOCH = re.compile(r"\d{9,10}|\d{12,13}")
 
 
 def _link(base: str, value: str | None) -> str | None:
@@ -240,12 +261,18 @@ def _link(base: str, value: str | None) -> str | None:
 
 
 def _drifted(items: list[RawItem], paths: JsonPaths) -> tuple[str, ...]:
-    """The paths that found nothing in any item of a list long enough to tell."""
+    """The paths that found nothing in any item of a list long enough to tell (a wrong
+    path is said, as a listing's selector that matches nothing is)."""
     if len(items) < _DRIFT_ITEMS:
         return ()
     fields = (
         ("link", paths.link, all(item.link is None for item in items)),
         ("teaser", paths.teaser, all(not item.summary_html for item in items)),
         ("date", paths.date, all(item.published_text is None for item in items)),
+        ("content", paths.content, all(not item.content_html for item in items)),
+        ("image", paths.image, all(item.image is None for item in items)),
+        ("id", paths.id, all(item.guid is None for item in items)),
+        ("author", paths.author, all(item.author is None for item in items)),
+        ("categories", paths.categories, all(not item.categories for item in items)),
     )
     return tuple(name for name, path, none in fields if path and none)

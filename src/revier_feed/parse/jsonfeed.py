@@ -54,13 +54,15 @@ def parse_json_feed(
         raise ParseError(
             source_id,
             kind=ErrorKind.NOT_A_FEED,
-            message="JSON, but not a JSON Feed (a list, where a feed is an object)",
+            message="JSON, but not a JSON Feed (a list, where a feed is an object); a site's "
+            "other JSON is read as a `kind: json` source with its paths (docs/config.md)",
         )
     if not isinstance(data, dict) or not _VERSION.match(str(data.get("version", "")).strip()):
         raise ParseError(
             source_id,
             kind=ErrorKind.NOT_A_FEED,
-            message="JSON, but not a JSON Feed (no jsonfeed.org version)",
+            message="JSON, but not a JSON Feed (no jsonfeed.org version); a site's other "
+            "JSON is read as a `kind: json` source with its paths (docs/config.md)",
         )
     raw_items = data.get("items")
     if (
@@ -94,7 +96,7 @@ def parse_json_feed(
     return ParsedDocument(
         items=tuple(items),
         warnings=tuple(warnings),
-        title=_references_read(_text(title)) if isinstance(title, str) else None,
+        title=_references_read(text_of(title)) if isinstance(title, str) else None,
     )
 
 
@@ -248,16 +250,16 @@ def _author(entry: dict[Any, Any]) -> str | None:
 def _item(entry: Any, now: datetime, tz: ZoneInfo, base: str, feed_author: str | None) -> RawItem:
     if not isinstance(entry, dict):
         raise TypeError("an item must be an object")
-    content = _text(entry.get("content_html"))
+    content = text_of(entry.get("content_html"))
     if not content and entry.get("content_text"):
-        content = html.escape(_text(entry.get("content_text")))
-    summary = _plain(entry.get("summary"))
-    title = _plain(entry.get("title"))
+        content = html.escape(text_of(entry.get("content_text")))
+    summary = plain_text(entry.get("summary"))
+    title = plain_text(entry.get("title"))
     if not title and not summary and not content:
         raise ValueError("item has no title, summary or content")
-    updated_text = _text(entry.get("date_modified")) or None
+    updated_text = text_of(entry.get("date_modified")) or None
     # Only a modification date: the item's date, as an Atom entry's lone <updated> is.
-    published_text = _text(entry.get("date_published")) or updated_text
+    published_text = text_of(entry.get("date_published")) or updated_text
     guid = entry.get("id")
     # A string, or a number as many write it; anything else "can't be coerced" (the spec):
     # the item is then known by its link, as one without an id.
@@ -267,14 +269,14 @@ def _item(entry: Any, now: datetime, tz: ZoneInfo, base: str, feed_author: str |
     return RawItem(
         title=title,
         link=_absolute(base, entry.get("url")) or _absolute(base, entry.get("external_url")),
-        guid=_text(str(guid)) if guid not in (None, "") else None,
+        guid=text_of(str(guid)) if guid not in (None, "") else None,
         summary_html=summary,
         content_html=content,
         author=_author(entry) or feed_author,
         published=parse_date(published_text, now, tz),
         published_text=published_text,
         # A modification time standing in for the date, as in feed._entry.
-        date_moves=(not _text(entry.get("date_published")) and bool(updated_text))
+        date_moves=(not text_of(entry.get("date_published")) and bool(updated_text))
         or moves_with_now(published_text),
         updated=parse_date(updated_text, now, tz),
         categories=_tags(entry.get("tags")),
@@ -299,12 +301,12 @@ def _attachments(base: str, value: object) -> tuple[Attachment, ...]:
         if not isinstance(attachment, dict):
             continue
         url = _absolute(base, attachment.get("url"))
-        kind = _text(attachment.get("mime_type")).lower()
+        kind = text_of(attachment.get("mime_type")).lower()
         if url and url.split("#")[0] == base.split("#")[0]:
             continue  # "#": the feed's own address, no file
         if url:
             size = _size(attachment.get("size_in_bytes"))
-            title = html.escape(_text(attachment.get("title")), quote=False) or None
+            title = html.escape(text_of(attachment.get("title")), quote=False) or None
             found.append(Attachment(url, kind, size, title))
     return tuple(found)
 
@@ -318,20 +320,20 @@ def _size(value: object) -> int | None:
 
 
 def _name(author: object) -> str:
-    return _text(author.get("name") if isinstance(author, dict) else author).strip()
+    return text_of(author.get("name") if isinstance(author, dict) else author).strip()
 
 
 def _tags(value: object) -> tuple[str, ...]:
     """The item's tags: a list of strings, or one string (read as one tag, not as its
     letters)."""
     tags = value if isinstance(value, list) else [value]
-    return tuple(tag for tag in map(_text, tags) if tag.strip())
+    return tuple(tag for tag in map(text_of, tags) if tag.strip())
 
 
 def _absolute(base: str, value: object) -> str | None:
     """A URL of the feed made absolute against the feed's own (relative ones were dropped
     when normalized)."""
-    url = _text(value).strip()
+    url = text_of(value).strip()
     if not url:
         return None
     try:
@@ -346,7 +348,7 @@ def _number(digits: str) -> int | float:
     return int(digits) if len(digits) <= 4000 else float(digits)
 
 
-def _text(value: object) -> str:
+def text_of(value: object) -> str:
     """A string of the document as text (lone surrogates replaced, C1 controls read as
     windows-1252, as PHP's ``utf8_encode`` and ``json_encode`` leave "„Zukunft“ – 5 €"); ""
     for anything else."""
@@ -355,11 +357,11 @@ def _text(value: object) -> str:
     return value if value.isascii() else c1_as_cp1252(_LONE_SURROGATE.sub("\ufffd", value))
 
 
-def _plain(value: object) -> str:
+def plain_text(value: object) -> str:
     """A plain-text field (title, summary) as HTML. Character references in it are read:
     JSON Feed's text has none, but WordPress's JSON Feed plugin writes its typography so
     ("Sommerfest &#8211; &#8222;Kultur&#8220;"), and NetNewsWire and FreshRSS read them."""
-    return html.escape(_references_read(_text(value)), quote=False)
+    return html.escape(_references_read(text_of(value)), quote=False)
 
 
 def _references_read(text: str) -> str:
