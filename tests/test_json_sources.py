@@ -317,3 +317,37 @@ def test_a_json_source_is_collected_tested_and_fails_clearly_when_its_api_change
     assert state.status is SourceStatus.EMPTY
     assert "no list of objects at the items path '.'" in (state.last_error or "")
     assert len(app.storage.recent_items(["kreis"], 5)) == 2
+
+
+def test_followed_items_without_a_date_anywhere_are_warned_of(
+    tmp_path: Path, region: SampleRegion, make_app: MakeApp
+) -> None:
+    """With `follow`, the article page may give a date; where neither gives one the
+    source said nothing (found by a review, session 41)."""
+    items = [{"titel": f"Meldung {i}", "url": f"/kreis/{i}.html"} for i in range(2)]
+    region.add_route(
+        "/api", Response(200, json.dumps(items).encode(), {"Content-Type": "application/json"})
+    )
+    for i in range(2):
+        page = f"<html><body><main><h1>Meldung {i}</h1><p>Der Text {i}.</p></main></body></html>"
+        region.add_route(
+            f"/kreis/{i}.html", Response(200, page.encode(), {"Content-Type": "text/html"})
+        )
+    sources = f"""
+        sources:
+          - id: kreis
+            name: Kreis
+            kind: json
+            url: "{region.url("/api")}"
+            json:
+              items: "."
+              title: titel
+              link: url
+              date: datum
+              follow: true
+    """
+    (report,) = make_app(config(tmp_path, sources)).run_cycle().summary.reports
+    assert report.new == 2
+    assert any(
+        "2 item(s) without a readable date in the listing ('datum')" in w for w in report.warnings
+    )
