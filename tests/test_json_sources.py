@@ -281,6 +281,7 @@ def test_a_json_source_is_collected_tested_and_fails_clearly_when_its_api_change
               date: date
               teaser: excerpt.rendered
               id: id
+              author: _embedded.author.name
     """
     loaded = config(tmp_path, sources)
     app = make_app(loaded)
@@ -295,6 +296,7 @@ def test_a_json_source_is_collected_tested_and_fails_clearly_when_its_api_change
     code = main(["--config", str(tmp_path / "config"), "sources", "test", "kreis"])
     out = capsys.readouterr().out
     assert code == 0 and "kreis (json)" in out and "2 items" in out
+    assert "author: Redaktion" in out  # what every path found, to tune them
     # Before it is saved: its paths as options.
     trying = ["--config", str(tmp_path / "config"), "sources", "test", "--url"]
     trying += [region.url("/wp-json/wp/v2/posts"), "--json", "items=."]

@@ -804,7 +804,8 @@ PREVIEW_TEASER_CHARS = 120
 
 def _title_cell(item: Item) -> Text:
     """The title, and under it what else the selectors found (the teaser's start, the
-    picture, the files, the length of an article's text), for tuning them: navigation or cookie
+    author, the categories, the picture, the files, the length of an article's text), for
+    tuning them: navigation or cookie
     text in a teaser shows here. Built from text, not markup: site text is hostile, and
     rich's escaping does not hold for text ending in backslashes."""
     from rich.text import Text
@@ -817,6 +818,11 @@ def _title_cell(item: Item) -> Text:
         if len(teaser) > PREVIEW_TEASER_CHARS:
             teaser = teaser[: PREVIEW_TEASER_CHARS - 1] + "…"
         cell.append(f"\nteaser: {visible(teaser)}", style="dim")
+    if item.author:
+        cell.append(f"\nauthor: {visible(item.author)}", style="dim")
+    if item.categories:
+        categories = ", ".join(visible(c) for c in item.categories[:10])
+        cell.append(f"\ncategories: {categories}", style="dim")
     if item.image:
         cell.append(f"\npicture: {visible(item.image)}", style="dim")
     for file in item.attachments:
