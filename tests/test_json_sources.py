@@ -247,6 +247,14 @@ def test_configuration_errors_name_file_line_and_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         config(tmp_path, sources.replace("data news", "$.data.items").replace("titel", "title"))
     assert "'$.data.items' is not a dot path" in str(info.value)
+    # A key may hold "$" (.NET's "$values", MongoDB's "$date"), just not be JSONPath's root.
+    first_only = sources[: sources.index("          - id: b")]
+    accepted = config(
+        tmp_path, first_only.replace("data news", "data.$values").replace("titel", "title")
+    )
+    assert (
+        accepted.sources[0].json is not None and accepted.sources[0].json.items == "data.$values"
+    )
 
 
 MakeApp = Callable[[AppConfig], App]

@@ -9,6 +9,7 @@ right ("the site's layout may have changed")."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from revier_feed.models import (
     ErrorKind,
     FetchResult,
     HtmlSelectors,
+    JsonPaths,
     SourceKind,
     SourceSpec,
 )
@@ -75,6 +77,7 @@ def spec(kind: SourceKind) -> SourceSpec:
         url=URL,
         interval=timedelta(hours=1),
         selectors=SELECTORS if kind is SourceKind.HTML else None,
+        json=JsonPaths(items="data", title="t") if kind is SourceKind.JSON else None,
         follow=kind is SourceKind.HTML,
     )
 
@@ -127,6 +130,31 @@ def test_a_wall_where_a_listing_was_expected_is_no_changed_layout(
     assert error.kind == kind
     assert named in str(error)
     assert "layout may have changed" not in str(error)
+
+
+@pytest.mark.parametrize(("body", "kind", "named"), WALLS)
+def test_a_wall_where_json_was_expected_is_named(body: str, kind: ErrorKind, named: str) -> None:
+    """A json source took them for JSON that is none (found by a review, session 41)."""
+    error = failure(SourceKind.JSON, body)
+    assert error.kind == kind and named in str(error)
+    assert "where JSON was expected" in str(error)
+
+
+def test_a_page_whose_script_data_went_missing_says_what_it_is_now() -> None:
+    paths = JsonPaths(items="props.news", title="t", script="#__NEXT_DATA__")
+    source = replace(spec(SourceKind.JSON), json=paths)
+    with pytest.raises(ParseError) as info:
+        parse(source, page(MAINTENANCE), NOW, BERLIN)
+    assert info.value.kind == ErrorKind.UNAVAILABLE
+    assert "where a page with the script '#__NEXT_DATA__' was expected" in str(info.value)
+
+
+def test_a_page_a_script_fills_from_its_own_data_is_told_how_to_read_it() -> None:
+    shell = SHELL.replace(
+        "<script src", '<script id="__NEXT_DATA__" type="application/json">{}</script><script src'
+    )
+    error = failure(SourceKind.HTML, shell)
+    assert 'a `kind: json` source with `script: "#__NEXT_DATA__"`' in str(error)
 
 
 def test_a_firewall_s_hint_tells_the_admin_what_to_do() -> None:

@@ -153,13 +153,16 @@ class HtmlSelectorsModel(_Model):
 
 #: A dot path as :mod:`revier_feed.parse.json_api` reads it: keys (no dots, brackets or
 #: blanks) and list positions, or "." for the whole document.
-_JSON_PATH = re.compile(r"\.|(?:[^.\[\]\s$*/]+|\[\d+\])(?:\.[^.\[\]\s$*/]+|\[\d+\])*")
+_JSON_PATH = re.compile(r"\.|(?:[^.\[\]\s]+|\[\d+\])(?:\.[^.\[\]\s]+|\[\d+\])*")
+#: JSONPath's root and wildcards as whole steps ("$.data", "items.*", "*"), which name no
+#: key (keys such as .NET's "$values" do), and a path of slashes.
+_JSONPATH_STEP = re.compile(r"(?:^|\.)(?:\$|\*)(?:\.|$|\[)|\[\*\]|/")
 
 
 def _check_json_path(value: str) -> str:
     """A dot path as :mod:`revier_feed.parse.json_api` reads it (not JSONPath's "$.",
     "*" or "..", nor a path of slashes, which would find nothing when the source runs)."""
-    if not _JSON_PATH.fullmatch(value.strip()):
+    if not _JSON_PATH.fullmatch(value.strip()) or _JSONPATH_STEP.search(value.strip()):
         raise ValueError(
             f"{value!r} is not a dot path: keys joined by '.', list positions as numbers "
             "('data.news', 'title.rendered', 'media.0.url'), '.' for the whole document; "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from .._utils import join_url
@@ -21,6 +21,9 @@ from ..models import ErrorKind, FetchResult, JsonPaths, ParsedDocument, RawItem
 from . import MAX_ITEMS
 from .dates import EARLIEST, moves_with_now, parse_date
 from .jsonfeed import plain_text, read_json, text_of
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup
 
 _STEP = re.compile(r"([^.\[\]\s]+)|\[(\d+)\]")
 #: Values taken at most from one path in one item (a path through long lists).
@@ -103,11 +106,16 @@ def parse_json_items(
 
 def _data(source_id: str, paths: JsonPaths, fetched: FetchResult, warnings: list[str]) -> Any:
     """The JSON value of the document, or of its page's script ``paths.script``."""
-    if not paths.script:
-        return read_json(source_id, fetched, warnings, "JSON")
-    # Only here: a page is parsed as HTML for its script.
+    # Only where needed: a page is parsed as HTML for its script, or for what it is.
     from .html import BAD_SELECTOR, make_soup
 
+    if not paths.script:
+        try:
+            return read_json(source_id, fetched, warnings, "JSON")
+        except ParseError:
+            if fetched.content.lstrip()[:1] == b"<":
+                _raise_for_wall(source_id, make_soup(source_id, fetched), fetched, "JSON")
+            raise
     soup = make_soup(source_id, fetched)
     try:
         script = soup.select_one(paths.script)
@@ -116,6 +124,7 @@ def _data(source_id: str, paths: JsonPaths, fetched: FetchResult, warnings: list
             source_id, kind=ErrorKind.PARSE, message=f"invalid script selector: {e}"
         ) from None
     if script is None:
+        _raise_for_wall(source_id, soup, fetched, f"a page with the script {paths.script!r}")
         raise EmptyListing(
             source_id,
             kind=ErrorKind.EMPTY,
@@ -127,6 +136,23 @@ def _data(source_id: str, paths: JsonPaths, fetched: FetchResult, warnings: list
     text = re.sub(r"^(?:<!--|//\s*<!\[CDATA\[)|(?:-->|//\s*\]\]>)$", "", text).strip()
     content = FetchResult(fetched.url, fetched.status_code, {}, text.encode())
     return read_json(source_id, content, warnings, "JSON in the page's script")
+
+
+def _raise_for_wall(
+    source_id: str, soup: BeautifulSoup, fetched: FetchResult, expected: str
+) -> None:
+    """Raise the error of a page that stands in for the site (a bot check, a maintenance
+    notice, a consent page, one a script fills), where ``expected`` was."""
+    from .article_page import consent_wall
+    from .walls import filled_by_script, wall_of
+
+    wall = wall_of(soup, fetched.content) or consent_wall(soup) or filled_by_script(soup)
+    if wall is not None:
+        raise ParseError(
+            source_id,
+            kind=wall.kind or ErrorKind.PARSE,
+            message=f"where {expected} was expected, got {wall.what}; {wall.hint}",
+        )
 
 
 def steps(path: str) -> tuple[str | int, ...]:

@@ -202,6 +202,14 @@ def filled_by_script(soup: BeautifulSoup) -> Wall | None:
         for mount in soup.find_all(id=_MOUNT_POINTS, limit=5)
     ):
         return None
+    for data in ("__NEXT_DATA__", "__NUXT_DATA__"):
+        if soup.find("script", id=data) is not None:
+            return Wall(
+                None,
+                "an empty page that a script fills in from the data it carries",
+                "revier-feed runs no scripts: read that data as a `kind: json` source with "
+                f'`script: "#{data}"` (docs/config.md, "Sources that are JSON")',
+            )
     return Wall(
         None,
         "an empty page that a script fills in",
