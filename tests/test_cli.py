@@ -564,6 +564,11 @@ def test_discover_says_what_a_page_standing_in_for_the_site_is(
     code, out = in_demo(capsys, demo_config, "sources", "discover", region.url("/aktuell/"))
     assert "/geschuetzt.xml as its feed, but HTTP 403: Cloudflare's bot check" in out
     assert "passed over" in out and f'url: "{region.url("/geschuetzt.xml")}"' not in out
+    # A site's API: read as json, not guessed as a page.
+    api = {"Content-Type": "application/json"}
+    region.add_route("/api/news", Response(200, b'{"data": [{"title": "Kreistag"}]}', api))
+    code, out = in_demo(capsys, demo_config, "sources", "discover", region.url("/api/news"))
+    assert code == 1 and "JSON that is no JSON Feed; read it as a `kind: json` source" in out
 
 
 def test_discover_names_a_feed_linked_as_xml_by_the_kind_it_reads(

@@ -73,6 +73,16 @@ def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo, guess: bool = Tr
             is_feed=True,
             feed_type=_feed_type(fetched),
         )
+    if fetched.content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        # A site's API, as a script-filled page reads it: no page to guess selectors on.
+        return Discovery(
+            url=fetched.url,
+            title=None,
+            is_feed=False,
+            stand_in="JSON that is no JSON Feed; read it as a `kind: json` source with the "
+            'paths of its items (docs/config.md, "Sources that are JSON"; try them with '
+            "`sources test --url URL --json items=… --json title=…`)",
+        )
     soup = make_soup("discover", fetched)
     # Before the guess takes elements out; said where no feed and no guess come of it.
     wall = wall_of(soup, fetched.content) or consent_wall(soup) or filled_by_script(soup)
