@@ -315,6 +315,14 @@ def test_a_json_source_is_collected_tested_and_fails_clearly_when_its_api_change
     err = capsys.readouterr().err
     assert code == 2
     assert "--json title=PATH: required" in err and "--json titel=PATH: unknown key" in err
+    # Options of another kind are refused, not dropped without a word.
+    code = main([*trying, "--json", "title=title.rendered", "--kind", "html", "--item", "li"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--json: does not apply to kind html" in err
+    code = main(
+        ["--config", str(tmp_path / "config"), "sources", "test", "kreis", "--max-pages", "2"]
+    )
+    assert code == 2 and "--max-pages: does not apply to kind json" in capsys.readouterr().err
 
     # The API moved its list: the source is "empty", its items kept.
     moved = json.dumps({"posts": WORDPRESS}).encode()

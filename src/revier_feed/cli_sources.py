@@ -980,6 +980,21 @@ def _from_options(
     kind = args.kind or (
         "html" if selectors else "json" if paths or saved_json else "html" if saved else "feed"
     )
+    # Options of another kind were dropped without a word: the admin saw a result that
+    # did not use them.
+    apart = [
+        ConfigIssue(COMMAND_LINE, None, option, f"does not apply to kind {kind}", hint)
+        for option, given, kinds, hint in (
+            ("--json", paths, ("json",), "a json source's paths: --kind json"),
+            ("--" + next(iter(selectors), "item"), selectors, ("html",), "--kind html"),
+            ("--max-pages", args.max_pages, ("html",), "a listing's pages: --kind html"),
+            ("--item-until-next", args.item_until_next, ("html",), "--kind html"),
+            ("--follow", args.follow, ("html", "json"), "--kind html or json"),
+        )
+        if given and kind not in kinds
+    ]
+    if apart:
+        raise ConfigError(apart)
     options: dict[str, object] = {**identity, "kind": kind}
     if kind == "json":
         json_paths = {**(saved if saved_json else {}), **paths}
