@@ -19,12 +19,11 @@ from soupsieve import SelectorSyntaxError
 from .._utils import join_url, site_of
 from ..exceptions import ParseError
 from ..models import Discovery, FeedLink, FetchResult, HtmlSelectors
-from .article_page import consent_wall
 from .dates import parse_date
 from .feed import parse_feed
 from .html import SCOPE, base_url, class_words, make_soup
 from .jsonfeed import looks_like_json_feed, parse_json_feed
-from .walls import filled_by_script, wall_of
+from .walls import stand_in
 
 _FEED_TYPES = {
     "application/rss+xml": "rss",
@@ -85,7 +84,7 @@ def discover(fetched: FetchResult, now: datetime, tz: ZoneInfo, guess: bool = Tr
         )
     soup = make_soup("discover", fetched)
     # Before the guess takes elements out; said where no feed and no guess come of it.
-    wall = wall_of(soup, fetched.content) or consent_wall(soup) or filled_by_script(soup)
+    wall = stand_in(soup, fetched.content)
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else None
     # Relative links resolve against <base href> where the page has one (as browsers do).

@@ -385,12 +385,10 @@ def _failure(source_id: str, fetched: FetchResult, result: Any) -> tuple[ErrorKi
         message = f"not a readable feed ({reason})" if reason else "not a readable feed"
         return ErrorKind.PARSE, message
     # Only here: reading feeds needs no HTML parser.
-    from .article_page import consent_wall
     from .html import make_soup
-    from .walls import filled_by_script, wall_of
+    from .walls import stand_in
 
-    soup = make_soup(source_id, fetched)
-    wall = wall_of(soup, fetched.content) or consent_wall(soup) or filled_by_script(soup)
+    wall = stand_in(make_soup(source_id, fetched), fetched.content)
     if wall is not None:
         message = f"where a feed was expected, got {wall.what}; {wall.hint}"
         return wall.kind or ErrorKind.NOT_A_FEED, message

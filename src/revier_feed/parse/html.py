@@ -33,7 +33,7 @@ from ..models import (
 )
 from .dates import moves_with_now, parse_date
 from .encoding import decode_html_as, http_charset
-from .walls import filled_by_script, wall_of
+from .walls import stand_in
 
 # soupsieve raises NotImplementedError for valid CSS it does not support ("h2::text").
 BAD_SELECTOR = (SelectorSyntaxError, NotImplementedError)
@@ -357,10 +357,7 @@ def _raise_for_no_listing(
             message="got a feed where a listing page was expected: give the source "
             "`kind: feed` (without its html block), and its items are read from the feed",
         )
-    # Only here (article_page imports this module): its check of consent pages.
-    from .article_page import consent_wall
-
-    wall = wall_of(soup, fetched.content) or consent_wall(soup) or filled_by_script(soup)
+    wall = stand_in(soup, fetched.content)
     if wall is None:
         return
     message = (

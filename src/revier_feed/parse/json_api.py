@@ -143,10 +143,9 @@ def _raise_for_wall(
 ) -> None:
     """Raise the error of a page that stands in for the site (a bot check, a maintenance
     notice, a consent page, one a script fills), where ``expected`` was."""
-    from .article_page import consent_wall
-    from .walls import filled_by_script, wall_of
+    from .walls import stand_in
 
-    wall = wall_of(soup, fetched.content) or consent_wall(soup) or filled_by_script(soup)
+    wall = stand_in(soup, fetched.content)
     if wall is not None:
         raise ParseError(
             source_id,

@@ -167,6 +167,16 @@ def _named(names: list[str], pattern: re.Pattern[str]) -> str | None:
     return next((name for name in names if pattern.fullmatch(name)), None)
 
 
+def stand_in(soup: BeautifulSoup, content: bytes) -> Wall | None:
+    """What a page that failed its purpose (a feed that is none, a listing without its
+    items, JSON that is none) is instead, if it is one of these: a bot check, a block page,
+    a maintenance notice, a placeholder, a cookie consent page, a page a script fills."""
+    # The consent check is article_page's (which imports this module).
+    from .article_page import consent_wall
+
+    return wall_of(soup, content) or consent_wall(soup) or filled_by_script(soup)
+
+
 def consent_page_wall(soup: BeautifulSoup) -> Wall | None:
     """The wall of a page found to ask for consent to cookies, if it has little text of
     its own (a site's page with a consent banner has its text)."""
