@@ -15,12 +15,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from .._utils import join_url
 from ..exceptions import EmptyListing, ParseError
 from ..models import ErrorKind, FetchResult, JsonPaths, ParsedDocument, RawItem
 from . import MAX_ITEMS
 from .dates import EARLIEST, moves_with_now, parse_date
-from .jsonfeed import plain_text, read_json, text_of
+from .jsonfeed import absolute_url, plain_text, read_json, text_of
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup
@@ -106,16 +105,18 @@ def parse_json_items(
 
 def _data(source_id: str, paths: JsonPaths, fetched: FetchResult, warnings: list[str]) -> Any:
     """The JSON value of the document, or of its page's script ``paths.script``."""
-    # Only where needed: a page is parsed as HTML for its script, or for what it is.
-    from .html import BAD_SELECTOR, make_soup
-
     if not paths.script:
         try:
             return read_json(source_id, fetched, warnings, "JSON")
         except ParseError:
-            if fetched.content.lstrip()[:1] == b"<":
+            if fetched.content.lstrip()[:1] == b"<":  # a page where the JSON was
+                from .html import make_soup
+
                 _raise_for_wall(source_id, make_soup(source_id, fetched), fetched, "JSON")
             raise
+    # Only here: a page is parsed as HTML (bs4) for its script.
+    from .html import BAD_SELECTOR, make_soup
+
     soup = make_soup(source_id, fetched)
     try:
         script = soup.select_one(paths.script)
@@ -154,7 +155,7 @@ def _raise_for_wall(
         )
 
 
-def steps(path: str) -> tuple[str | int, ...]:
+def _steps(path: str) -> tuple[str | int, ...]:
     """A dot path's keys and list positions: ``media[0].url`` is ``("media", 0, "url")``;
     a key of digits (``media.0``) stays text, a position in a list, a key ("01") in an
     object."""
@@ -169,7 +170,7 @@ def _at(data: Any, path: str) -> list[Any]:
     """Every value at ``path`` in ``data``: a list met on the way is gone through (not
     where the path names a position in it)."""
     values = [data]
-    for step in steps(path):
+    for step in _steps(path):
         reached: list[Any] = []
         for value in values:
             position = step if isinstance(step, int) else int(step) if step.isdecimal() else None
@@ -234,7 +235,7 @@ def _item(
         # Text, read as HTML next (references read: WordPress's "rendered" titles have
         # them, "&#8211;"; "a<b" stays).
         title=plain_text(" ".join(title.split())),
-        link=_link(base, _first(entry, paths.link)),
+        link=absolute_url(base, _first(entry, paths.link)),
         guid=_first(entry, paths.id),
         summary_html=_first(entry, paths.teaser) or "",
         content_html=_first(entry, paths.content) or "",
@@ -244,7 +245,7 @@ def _item(
         # "vor 2 Stunden" is another moment at every reading, the item the same.
         date_moves=moves_with_now(published_text),
         categories=tuple(plain_text(c) for c in _scalars(entry, paths.categories)),
-        image=_link(base, _first(entry, paths.image)),
+        image=absolute_url(base, _first(entry, paths.image)),
     )
 
 
@@ -273,16 +274,6 @@ def _date(
 
 #: Seconds (9 or 10 digits) or milliseconds (12 or 13) since 1970 written as text.
 _EPOCH = re.compile(r"\d{9,10}|\d{12,13}")
-
-
-def _link(base: str, value: str | None) -> str | None:
-    """A link made absolute against the JSON's address."""
-    if not value or not value.strip():
-        return None
-    try:
-        return join_url(base, value.strip())
-    except ValueError:
-        return value.strip()  # normalizing drops what is no web URL
 
 
 def _drifted(items: list[RawItem], paths: JsonPaths) -> tuple[str, ...]:

@@ -268,7 +268,7 @@ def _item(entry: Any, now: datetime, tz: ZoneInfo, base: str, feed_author: str |
     files = _attachments(base, entry.get("attachments"))
     return RawItem(
         title=title,
-        link=_absolute(base, entry.get("url")) or _absolute(base, entry.get("external_url")),
+        link=absolute_url(base, entry.get("url")) or absolute_url(base, entry.get("external_url")),
         guid=text_of(str(guid)) if guid not in (None, "") else None,
         summary_html=summary,
         content_html=content,
@@ -280,8 +280,8 @@ def _item(entry: Any, now: datetime, tz: ZoneInfo, base: str, feed_author: str |
         or moves_with_now(published_text),
         updated=parse_date(updated_text, now, tz),
         categories=_tags(entry.get("tags")),
-        image=_absolute(base, entry.get("image"))
-        or _absolute(base, entry.get("banner_image"))
+        image=absolute_url(base, entry.get("image"))
+        or absolute_url(base, entry.get("banner_image"))
         or _first_picture(files),
         attachments=files,
     )
@@ -300,7 +300,7 @@ def _attachments(base: str, value: object) -> tuple[Attachment, ...]:
     for attachment in value if isinstance(value, list) else []:
         if not isinstance(attachment, dict):
             continue
-        url = _absolute(base, attachment.get("url"))
+        url = absolute_url(base, attachment.get("url"))
         kind = text_of(attachment.get("mime_type")).lower()
         if url and url.split("#")[0] == base.split("#")[0]:
             continue  # "#": the feed's own address, no file
@@ -330,7 +330,7 @@ def _tags(value: object) -> tuple[str, ...]:
     return tuple(tag for tag in map(text_of, tags) if tag.strip())
 
 
-def _absolute(base: str, value: object) -> str | None:
+def absolute_url(base: str, value: object) -> str | None:
     """A URL of the feed made absolute against the feed's own (relative ones were dropped
     when normalized)."""
     url = text_of(value).strip()
