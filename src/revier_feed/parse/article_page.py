@@ -38,7 +38,7 @@ from .html import (
     make_soup,
     remove_elements,
 )
-from .walls import Wall, consent_page_wall, wall_of
+from .walls import TITLE_PARTS, Wall, consent_page_wall, wall_of
 
 #: Elements that are never the article's text.
 _BOILERPLATE_TAGS = ["nav", "header", "footer", "aside", "menu", "dialog"]
@@ -339,7 +339,6 @@ _NOT_FOUND = re.compile(
     r"(?:(?:ups|oops|hoppla),?\s+)?(?:da\s+)?ist\s+(?:leider\s+)?etwas\s+schief\s*gelaufen",
     re.IGNORECASE,
 )
-_TITLE_PARTS = re.compile(r"\s+[-–—|:·]\s+|\s*[|:!()]\s*")
 #: An error page says little; an article whose headline reads like one has its text.
 _ERROR_PAGE_TEXT = 800
 
@@ -353,7 +352,7 @@ def _says_not_found(soup: BeautifulSoup) -> bool:
         isinstance(tag, Tag)
         and any(
             _NOT_FOUND.fullmatch(part.strip(" .!?")) is not None
-            for part in _TITLE_PARTS.split(tag.get_text(" ", strip=True)[:200])
+            for part in TITLE_PARTS.split(tag.get_text(" ", strip=True)[:200])
         )
         for tag in (title, headline)
     ):

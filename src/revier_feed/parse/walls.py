@@ -102,7 +102,9 @@ _PLACEHOLDER = re.compile(
     r"(?:website\s+|site\s+)?(?:coming\s+soon|under\s+construction)",
     re.IGNORECASE,
 )
-_TITLE_PARTS = re.compile(r"\s+[-–—|:·]\s+|\s*[|()]\s*")
+#: Where a title or headline splits into parts ("Fehler 404 – Seite nicht gefunden",
+#: "Attention Required! | Cloudflare"); the whole is looked at too.
+TITLE_PARTS = re.compile(r"\s+[-–—|:·]\s+|\s*[|:!()]\s*")
 #: A page with more visible text than this is no wall, whatever its title says.
 _WALL_TEXT = 1500
 #: ... and one with less than this, that runs scripts, is one a script fills.
@@ -237,7 +239,7 @@ def _names(soup: BeautifulSoup) -> list[str]:
     for tag in (soup.find("title"), soup.find("h1")):
         if isinstance(tag, Tag):
             text = " ".join(tag.get_text(" ").split())[:200]
-            parts = (part.strip(" .!?¡¿") for part in (text, *_TITLE_PARTS.split(text)))
+            parts = (part.strip(" .!?¡¿") for part in (text, *TITLE_PARTS.split(text)))
             names.extend(part for part in parts if part)
     return names
 
