@@ -85,13 +85,17 @@ def parse_json_items(
             message=f"{len(entries)} items at {paths.items!r}, but none has a title at "
             f"{paths.title!r}; the site's JSON may have changed",
         )
-    drifted = _drifted(items, paths)
-    if drifted:
-        named = ", ".join(f"{field} ({getattr(paths, field)!r})" for field in drifted)
+    empty = _found_nothing(items, paths)
+    if empty:
+        named = ", ".join(f"{field} ({getattr(paths, field)!r})" for field in empty)
         warnings.append(
             f"the paths {named} found nothing in any of the {len(items)} items: the site's "
-            "JSON may have changed; what the items had there is kept"
+            "JSON may have changed, or a path is wrong"
         )
+    # Those whose values a changed API would wipe keep what the items had (as a listing's
+    # drifted selectors do); not every field: an author path wrong from the start would
+    # hold back every correction of the source's items.
+    drifted = tuple(field for field in empty if field in _KEPT_WHEN_DRIFTED)
     return ParsedDocument(
         items=tuple(items),
         warnings=tuple(warnings),
@@ -276,7 +280,11 @@ def _date(
 _EPOCH = re.compile(r"\d{9,10}|\d{12,13}")
 
 
-def _drifted(items: list[RawItem], paths: JsonPaths) -> tuple[str, ...]:
+#: The fields whose stored values a path that found nothing keeps (an html source's too).
+_KEPT_WHEN_DRIFTED = frozenset({"link", "teaser", "date"})
+
+
+def _found_nothing(items: list[RawItem], paths: JsonPaths) -> tuple[str, ...]:
     """The paths that found nothing in any item of a list long enough to tell (a wrong
     path is said, as a listing's selector that matches nothing is)."""
     if len(items) < _DRIFT_ITEMS:
